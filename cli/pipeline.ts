@@ -1,0 +1,101 @@
+// Where events go after the signatures: analyzer (policy, DLP, alerts) → outputs (stdout, store, sinks).
+// `analyze` and `sensor` both build their outputs here, so a capture and a live interface behave alike.
+
+import type { EventSink, ShadowEvent } from '../common/events';
+
+export interface PipelineOptions {
+  format: 'jsonl' | 'text';
+  /** policy file (analyzer); undefined = the default policy */
+  policyFile?: string;
+  /** SQLite store path; undefined = no store */
+  store?: string;
+  sensor?: string;
+}
+
+export interface Pipeline {
+  emit(ev: ShadowEvent): void;
+  close(): Promise<void>;
+  counts: Record<string, number>;
+}
+
+export function buildPipeline(opts: PipelineOptions): Pipeline {
+  const counts: Record<string, number> = {};
+  const outputs: EventSink[] = [opts.format === 'jsonl' ? new JsonlWriter(process.stdout) : new TextWriter(process.stdout)];
+  // (storage) a store sink joins `outputs` here when opts.store is set.
+  const fanout: EventSink = {
+    write(ev) {
+      counts[ev.type] = (counts[ev.type] ?? 0) + 1;
+      for (const o of outputs) o.write(ev);
+    },
+  };
+  // (analyzer) the analyzer wraps `fanout` here: it forwards every event and adds alerts.
+  const head: EventSink = fanout;
+  return {
+    emit: (ev) => head.write(ev),
+    counts,
+    async close() {
+      if (head !== fanout) await head.close?.();
+      for (const o of outputs) await o.close?.();
+    },
+  };
+}
+
+/** One JSON object per line on stdout, buffered (a capture can yield millions of events). */
+export class JsonlWriter implements EventSink {
+  private buf: string[] = [];
+  private size = 0;
+  constructor(private readonly out: NodeJS.WritableStream) {}
+  write(ev: ShadowEvent): void {
+    const line = JSON.stringify(ev) + '\n';
+    this.buf.push(line);
+    this.size += line.length;
+    if (this.size > 1 << 16) this.flush();
+  }
+  flush(): void {
+    if (!this.buf.length) return;
+    this.out.write(this.buf.join(''));
+    this.buf = [];
+    this.size = 0;
+  }
+  close(): Promise<void> {
+    this.flush();
+    return new Promise((resolve) => {
+      if ((this.out as any).writableNeedDrain) this.out.once('drain', () => resolve());
+      else resolve();
+    });
+  }
+}
+
+/** A short human line per event. Text from the wire is escaped: no control characters reach the terminal. */
+export class TextWriter implements EventSink {
+  constructor(private readonly out: NodeJS.WritableStream) {}
+  write(ev: ShadowEvent): void {
+    const e = ev as any;
+    let line: string;
+    switch (ev.type) {
+      case 'session':
+        line = `${e.ts} SESSION ${e.protocol}${e.encrypted ? ' (encrypted)' : ''} ${e.client.ip}:${e.client.port} -> ${e.server.ip}:${e.server.port} users=[${e.users.join(', ')}] ${e.packets} pkts ${e.bytes} B`;
+        break;
+      case 'message':
+        line = `${e.ts} MESSAGE ${e.protocol} ${e.from} -> ${e.to}: ${e.text}`;
+        break;
+      case 'file_transfer':
+        line = `${e.ts} FILE ${e.protocol} ${e.from} -> ${e.to}: ${e.filename}${e.size !== undefined ? ` (${e.size} B)` : ''}`;
+        break;
+      case 'alert':
+        line = `${e.ts} ALERT ${e.severity.toUpperCase()} ${e.kind}: ${e.summary}`;
+        break;
+      case 'credential':
+        line = `${e.ts} CREDENTIAL ${e.protocol} ${e.user} (${e.mechanism})`;
+        break;
+      default:
+        line = `${e.ts} ${e.type.toUpperCase()} ${JSON.stringify(e)}`;
+    }
+    this.out.write(escapeControl(line) + '\n');
+  }
+}
+
+export function escapeControl(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

@@ -1,0 +1,143 @@
+// The analysis contract (../shared/contract/events.md) as TypeScript types.
+// Everything downstream of the signatures (analyzer, storage, outputs, dashboard) reads only these.
+// Extend freely; never rename or drop a field without a migration note in the README.
+
+export type Transport = 'tcp' | 'udp';
+export type Direction = 'outbound' | 'inbound';
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+export interface Evidence {
+  /** signature id, e.g. "oscar.flap", "tls.sni", "dns.answer" */
+  signature: string;
+  /** short human reason, e.g. "FLAP channel 1 sign-on" */
+  reason: string;
+}
+
+interface BaseEvent {
+  type: string;
+  /** ISO 8601 UTC from the capture's timestamps */
+  ts: string;
+  protocol?: string;
+  /** sensor name, when several sensors feed one store */
+  sensor?: string;
+}
+
+export interface SessionEvent extends BaseEvent {
+  type: 'session';
+  protocol: string;
+  transport: Transport;
+  client: Endpoint;
+  server: Endpoint;
+  users: string[];
+  start: string;
+  end: string;
+  packets: number;
+  bytes: number;
+  encrypted: boolean;
+  evidence: Evidence[];
+  /** stable id of the flow (same value on this session's messages, transfers and alerts) */
+  flow_id?: string;
+  /** server host name when known (SNI, DNS, HTTP Host) */
+  server_name?: string;
+  /** e.g. 'chat', 'presence', 'file', 'voice' */
+  service?: string;
+  /** counts of PDUs the decoder could not parse */
+  malformed?: number;
+  /** bytes missing from the reassembled streams (gaps) */
+  gaps?: number;
+}
+
+export interface MessageEvent extends BaseEvent {
+  type: 'message';
+  protocol: string;
+  from: string;
+  to: string;
+  text: string;
+  direction: Direction;
+  client: Endpoint;
+  server: Endpoint;
+  flow_id?: string;
+  /** e.g. 'chat', 'groupchat', 'conference', 'offline', 'notice' */
+  kind?: string;
+}
+
+export interface FileTransferEvent extends BaseEvent {
+  type: 'file_transfer';
+  protocol: string;
+  from: string;
+  to: string;
+  filename: string;
+  size?: number;
+  direction?: Direction;
+  client?: Endpoint;
+  server?: Endpoint;
+  flow_id?: string;
+  /** set once the file's bytes were carved (issue 9) */
+  complete?: boolean;
+  observed_size?: number;
+  sha256?: string;
+  md5?: string;
+  type_detected?: string;
+  verdict?: string;
+}
+
+export interface CredentialEvent extends BaseEvent {
+  /** a password or password-equivalent seen in the clear; the secret itself is never carried */
+  type: 'credential';
+  protocol: string;
+  user: string;
+  /** e.g. 'icq-v5-login', 'irc-pass', 'sasl-plain', 'http-basic' */
+  mechanism: string;
+  client: Endpoint;
+  server: Endpoint;
+  flow_id?: string;
+}
+
+export interface AlertEvent extends BaseEvent {
+  type: 'alert';
+  /** stable: the same finding always gets the same id */
+  id: string;
+  kind: 'unauthorized_im' | 'sensitive_data' | 'file_transfer' | 'cleartext_credentials' | 'policy_violation' | string;
+  severity: Severity;
+  protocol?: string;
+  summary: string;
+  client?: Endpoint;
+  server?: Endpoint;
+  users: string[];
+  /** person the policy's identity mapping resolved, when known */
+  person?: string;
+  detector?: string;
+  /** redacted match (never the full value) */
+  match?: string;
+  /** times this alert repeated within the suppression interval */
+  count?: number;
+  flow_id?: string;
+}
+
+export interface StatsEvent extends BaseEvent {
+  /** sensor counters (end of capture, or periodically when live) */
+  type: 'stats';
+  packets: number;
+  bytes: number;
+  dropped?: number;
+  malformed?: number;
+  flows?: number;
+}
+
+export type ShadowEvent = SessionEvent | MessageEvent | FileTransferEvent | CredentialEvent | AlertEvent | StatsEvent;
+
+/** Something that takes events: the analyzer, a store, stdout, a webhook sink. */
+export interface EventSink {
+  write(ev: ShadowEvent): void;
+  /** flush buffered work; resolves when durable */
+  close?(): Promise<void> | void;
+}
+
+export function isoTime(tsMicros: number): string {
+  return new Date(Math.floor(tsMicros / 1000)).toISOString();
+}

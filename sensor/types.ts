@@ -1,0 +1,72 @@
+// The sensor's face to the rest of the product. The sensor knows nothing of IM: it hands each flow's
+// payload (reassembled TCP bytes in order, or UDP datagrams) to a FlowInspector and counts packets.
+
+import type { Endpoint, Transport } from '../common/events';
+
+/** Direction within a flow: 0 = client to server, 1 = server to client. */
+export type Dir = 0 | 1;
+export const C2S: Dir = 0;
+export const S2C: Dir = 1;
+
+export interface FlowInfo {
+  /** stable id: same 5-tuple and start time give the same id */
+  id: string;
+  transport: Transport;
+  client: Endpoint;
+  server: Endpoint;
+  /** capture time of the first packet, microseconds since the epoch */
+  firstTs: number;
+  /** how the client side was chosen: 'syn' (saw the SYN), 'port' (port heuristic), 'first' (first sender) */
+  clientBy: 'syn' | 'port' | 'first';
+  /** VLAN id of the first packet, when tagged */
+  vlan?: number;
+}
+
+export interface FlowCounters {
+  packets: number;
+  bytes: number;
+  /** packets/bytes client to server, server to client */
+  packetsC2S: number;
+  packetsS2C: number;
+  bytesC2S: number;
+  bytesS2C: number;
+  firstTs: number;
+  lastTs: number;
+  /** bytes missing from the reassembled TCP streams */
+  gapBytes: number;
+}
+
+export type EndReason = 'fin' | 'rst' | 'idle' | 'lifetime' | 'evicted' | 'capture-end';
+
+/** Receives one flow's payload. Created by FlowInspector.newFlow. */
+export interface FlowHandler {
+  /**
+   * Payload in order: reassembled TCP bytes, or one whole UDP datagram.
+   * `data` may point into a shared read buffer: copy it (Buffer.from) to keep it past the call.
+   */
+  onData(dir: Dir, data: Buffer, tsMicros: number): void;
+  /** `length` bytes of a TCP stream will never arrive (lost before the capture point). */
+  onGap(dir: Dir, length: number, tsMicros: number): void;
+  /** The flow ended; counters are final. Called exactly once. */
+  onEnd(counters: FlowCounters, reason: EndReason): void;
+  /** Set false once no more payload is wanted: the sensor then stops reassembling (but keeps counting). */
+  wantsData: boolean;
+}
+
+export interface FlowInspector {
+  /** A new flow: return a handler for its payload, or null to only count it. */
+  newFlow(flow: FlowInfo): FlowHandler | null;
+  /** Capture time advanced (called at most about once per second of capture time). */
+  tick?(tsMicros: number): void;
+}
+
+/** One captured frame, as read from a file or an interface. Valid only during the callback. */
+export interface RawPacket {
+  /** pcap LINKTYPE_* of the frame */
+  linktype: number;
+  /** microseconds since the epoch */
+  tsMicros: number;
+  data: Buffer;
+  /** length on the wire (>= data.length when the snaplen cut it) */
+  origLen: number;
+}

@@ -1,0 +1,483 @@
+// The signature engine: the sensor's FlowInspector. For each flow it offers the first bytes of each
+// direction to every module that speaks the flow's transport, stops trying after a bounded number of
+// bytes/packets, hands the flow to the winning module's decoder, and reports one `session` event per
+// IM flow when it ends. Decoders never crash the sensor: an exception disables that decoder and is
+// counted as malformed input on the session.
+
+import type { Endpoint, Evidence, ShadowEvent, Transport } from '../common/events';
+import { isoTime } from '../common/events';
+import type { Dir, EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector } from '../sensor/types';
+import type { Detection, KnowledgeBase, Lookup, SessionContext, SignatureData, StreamDecoder } from './types';
+import type { LoadedModule, Registry } from './registry';
+import { HomeNets } from './homeNets';
+
+export interface EngineOptions {
+  /** where contract events go */
+  emit: (ev: ShadowEvent) => void;
+  /** networks that are "ours" (direction of messages); default RFC 1918, ULA, loopback, link-local */
+  homeNets?: string[];
+  /** stop trying to classify after this many payload bytes per direction (default 8192) */
+  maxDetectBytes?: number;
+  /** … or after this many payload packets per direction (default 12) */
+  maxDetectPackets?: number;
+  /** most DNS answers remembered (default 200000) */
+  maxKnownNames?: number;
+  sensor?: string;
+}
+
+interface Expectation {
+  transport: Transport;
+  server: Endpoint;
+  clientIp?: string;
+  expires: number;
+  protocol: string;
+  reason: string;
+  decoder: (ctx: SessionContext) => StreamDecoder;
+  parent: FlowSession;
+}
+
+const MAX_EXPECTATIONS = 10000;
+const MAX_USERS_PER_SESSION = 64;
+const MAX_EVIDENCE_PER_SESSION = 16;
+
+export class Engine implements FlowInspector {
+  readonly kb: NameCache;
+  readonly lookup: Lookup;
+  readonly homeNets: HomeNets;
+  readonly maxDetectBytes: number;
+  readonly maxDetectPackets: number;
+  private readonly byTransport: Record<Transport, LoadedModule[]>;
+  private expectations = new Map<string, Expectation[]>();
+  private expectationCount = 0;
+  private lastTick = 0;
+  /** counters for the end-of-run summary */
+  readonly stats = { flows: 0, imSessions: 0, decoderErrors: 0 };
+
+  constructor(readonly registry: Registry, readonly opts: EngineOptions) {
+    this.kb = new NameCache(opts.maxKnownNames ?? 200000);
+    this.lookup = {
+      host: (name) => registry.hosts.lookup(name),
+      ip: (ip) => registry.cidrs.lookup(ip),
+    };
+    this.homeNets = new HomeNets(opts.homeNets);
+    this.maxDetectBytes = opts.maxDetectBytes ?? 8192;
+    this.maxDetectPackets = opts.maxDetectPackets ?? 12;
+    this.byTransport = {
+      tcp: registry.modules.filter((m) => m.module.transports.includes('tcp')),
+      udp: registry.modules.filter((m) => m.module.transports.includes('udp')),
+    };
+  }
+
+  newFlow(flow: FlowInfo): FlowHandler | null {
+    this.stats.flows++;
+    const exp = this.takeExpectation(flow);
+    const s = new FlowSession(this, flow, this.byTransport[flow.transport]);
+    if (exp) {
+      s.adoptExpectation(exp);
+      return s;
+    }
+    // A server address that DNS resolved from an IM host name, or one in an IM address list,
+    // classifies the flow tentatively; the flow's own bytes may still refine or override it.
+    const name = this.kb.nameFor(flow.server.ip);
+    const byName = name ? this.lookup.host(name) : undefined;
+    if (byName) {
+      s.tentative({ protocol: byName.protocol, serverName: name, encrypted: true,
+        evidence: { signature: 'dns.learned', reason: `server address was resolved from ${name} (matches ${byName.matched})` } });
+    } else {
+      const byIp = this.lookup.ip(flow.server.ip);
+      if (byIp) s.tentative({ protocol: byIp.protocol, encrypted: true,
+        evidence: { signature: 'ip.list', reason: `server address in ${byIp.protocol} range ${byIp.matched}` } });
+    }
+    return s;
+  }
+
+  tick(ts: number): void {
+    if (ts - this.lastTick < 10_000_000) return;
+    this.lastTick = ts;
+    for (const [k, list] of this.expectations) {
+      const keep = list.filter((e) => e.expires > ts);
+      this.expectationCount -= list.length - keep.length;
+      if (keep.length) this.expectations.set(k, keep);
+      else this.expectations.delete(k);
+    }
+  }
+
+  addExpectation(e: Expectation): void {
+    if (this.expectationCount >= MAX_EXPECTATIONS) return; // bounded: a flood of DCC offers cannot grow memory
+    const k = expKey(e.transport, e.server.ip, e.server.port);
+    const list = this.expectations.get(k) ?? [];
+    list.push(e);
+    this.expectations.set(k, list);
+    this.expectationCount++;
+  }
+
+  private takeExpectation(flow: FlowInfo): Expectation | undefined {
+    if (this.expectationCount === 0) return undefined;
+    // the sensor may have the sides the wrong way round when it missed the SYN: try both
+    for (const [srv, cli] of [[flow.server, flow.client], [flow.client, flow.server]] as const) {
+      const k = expKey(flow.transport, srv.ip, srv.port);
+      const list = this.expectations.get(k);
+      if (!list) continue;
+      const i = list.findIndex((e) => e.expires >= flow.firstTs && (!e.clientIp || e.clientIp === cli.ip));
+      if (i < 0) continue;
+      const [e] = list.splice(i, 1);
+      this.expectationCount--;
+      if (!list.length) this.expectations.delete(k);
+      return e;
+    }
+    return undefined;
+  }
+}
+
+function expKey(t: Transport, ip: string, port: number): string {
+  return `${t}|${ip}|${port}`;
+}
+
+/** Bounded ip → name memory (insertion-ordered Map used as an LRU by re-insertion). */
+export class NameCache implements KnowledgeBase {
+  private map = new Map<string, string>();
+  constructor(private readonly max: number) {}
+  learnName(ip: string, name: string): void {
+    if (this.map.has(ip)) this.map.delete(ip);
+    else if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string);
+    this.map.set(ip, name.slice(0, 253));
+  }
+  nameFor(ip: string): string | undefined {
+    return this.map.get(ip);
+  }
+}
+
+const enum State { Detecting, Decoding, Done }
+
+interface Pending { dir: Dir; data: Buffer; ts: number }
+
+/** One flow as the engine sees it: detection first, then the decoder. Also the decoder's SessionContext. */
+class FlowSession implements FlowHandler, SessionContext {
+  wantsData = true;
+  protocol = '';
+  data: SignatureData = { id: '' };
+  private state = State.Detecting;
+  private candidates: LoadedModule[];
+  /** per candidate: bit 0/1 set when it said no for that direction */
+  private rejected: Uint8Array;
+  private prefix: [Buffer, Buffer] = [EMPTY, EMPTY];
+  private packetsSeen = [0, 0];
+  private pending: Pending[] = [];
+  private pendingBytes = 0;
+  private decoder: StreamDecoder | undefined;
+  private detection: Detection | undefined;
+  private tentativeDetection: Detection | undefined;
+  private users = new Set<string>();
+  private evidence: Evidence[] = [];
+  private encrypted = false;
+  private serverName: string | undefined;
+  private service: string | undefined;
+  private malformedCount = 0;
+  private gapBytes = 0;
+  private notIm = false;
+  private lastTs = 0;
+
+  constructor(private readonly engine: Engine, readonly flow: FlowInfo, candidates: LoadedModule[]) {
+    this.candidates = candidates;
+    this.rejected = new Uint8Array(candidates.length);
+  }
+
+  get kb(): KnowledgeBase {
+    return this.engine.kb;
+  }
+
+  tentative(d: Detection): void {
+    this.tentativeDetection = d;
+  }
+
+  adoptExpectation(e: Expectation): void {
+    this.protocol = e.protocol;
+    this.data = e.parent.data;
+    this.state = State.Decoding;
+    this.addEvidence({ signature: 'expected-connection', reason: e.reason });
+    for (const u of e.parent.users) this.addUser(u);
+    try {
+      this.decoder = e.decoder(this);
+    } catch (err) {
+      this.decoderFailed(err);
+    }
+  }
+
+  // ---- FlowHandler -------------------------------------------------------------------------
+
+  onData(dir: Dir, data: Buffer, ts: number): void {
+    this.lastTs = ts;
+    if (this.state === State.Decoding) {
+      this.feed(dir, data, ts);
+      return;
+    }
+    if (this.state !== State.Detecting) return;
+    this.packetsSeen[dir]++;
+    const tcp = this.flow.transport === 'tcp';
+    // keep what detection saw so the decoder can replay it in arrival order
+    if (this.pendingBytes < this.engine.maxDetectBytes * 2) {
+      const copy = Buffer.from(data);
+      this.pending.push({ dir, data: copy, ts });
+      this.pendingBytes += copy.length;
+      if (tcp && this.prefix[dir].length < this.engine.maxDetectBytes) {
+        this.prefix[dir] = this.prefix[dir].length ? Buffer.concat([this.prefix[dir], copy]) : copy;
+      }
+    }
+    const input = {
+      transport: this.flow.transport,
+      dir,
+      data: tcp ? this.prefix[dir] : data,
+      other: this.prefix[dir === 0 ? 1 : 0],
+      packetIndex: this.packetsSeen[dir] - 1,
+      flow: this.flow,
+      knownServerName: this.engine.kb.nameFor(this.flow.server.ip),
+      lookup: this.engine.lookup,
+    };
+    let anyLeft = false;
+    for (let i = 0; i < this.candidates.length; i++) {
+      if (this.rejected[i] === 3) continue;
+      const lm = this.candidates[i];
+      let r;
+      try {
+        r = lm.module.detect(input, lm.data);
+      } catch (err) {
+        this.engine.stats.decoderErrors++;
+        r = null;
+      }
+      if (r === null) {
+        this.rejected[i] |= dir === 0 ? 1 : 2;
+        // UDP datagrams are independent: one that is not ours does not rule out the next
+        if (!tcp && this.rejected[i] !== 3) this.rejected[i] = 0;
+        if (this.rejected[i] !== 3) anyLeft = true;
+      } else if (r === 'more') {
+        anyLeft = true;
+      } else {
+        this.classify(lm, r);
+        return;
+      }
+    }
+    const exhausted =
+      (this.packetsSeen[0] >= this.engine.maxDetectPackets || this.prefix[0].length >= this.engine.maxDetectBytes) &&
+      (this.packetsSeen[1] >= this.engine.maxDetectPackets || this.prefix[1].length >= this.engine.maxDetectBytes || this.packetsSeen[0] >= this.engine.maxDetectPackets * 2);
+    if (!anyLeft || exhausted) this.giveUp();
+  }
+
+  onGap(dir: Dir, length: number, ts: number): void {
+    this.gapBytes += length;
+    if (this.state === State.Decoding && this.decoder?.onGap) {
+      try {
+        this.decoder.onGap(dir, length, ts);
+      } catch (err) {
+        this.decoderFailed(err);
+      }
+    } else if (this.state === State.Detecting && this.flow.transport === 'tcp') {
+      // a hole in the first bytes: the prefix is no longer contiguous, stop classifying this direction
+      this.packetsSeen[dir] = this.engine.maxDetectPackets;
+    }
+  }
+
+  onEnd(c: FlowCounters, reason: EndReason): void {
+    if (this.state === State.Detecting) this.giveUp();
+    if (this.decoder?.onEnd) {
+      try {
+        this.decoder.onEnd(c.lastTs);
+      } catch (err) {
+        this.decoderFailed(err);
+      }
+    }
+    this.state = State.Done;
+    this.wantsData = false;
+    const d = this.detection;
+    if (!d || this.notIm || !this.protocol) return;
+    this.engine.stats.imSessions++;
+    this.engine.opts.emit({
+      type: 'session',
+      ts: isoTime(c.firstTs),
+      protocol: this.protocol,
+      transport: this.flow.transport,
+      client: this.flow.client,
+      server: this.flow.server,
+      users: [...this.users],
+      start: isoTime(c.firstTs),
+      end: isoTime(c.lastTs),
+      packets: c.packets,
+      bytes: c.bytes,
+      encrypted: this.encrypted,
+      evidence: this.evidence,
+      flow_id: this.flow.id,
+      ...(this.serverName ? { server_name: this.serverName } : {}),
+      ...(this.service ? { service: this.service } : {}),
+      ...(this.malformedCount ? { malformed: this.malformedCount } : {}),
+      ...(c.gapBytes || this.gapBytes ? { gaps: Math.max(c.gapBytes, this.gapBytes) } : {}),
+      ...(this.engine.opts.sensor ? { sensor: this.engine.opts.sensor } : {}),
+      ...(reason === 'evicted' ? { end_reason: 'evicted' } : {}),
+    } as ShadowEvent);
+  }
+
+  // ---- detection → decoding ---------------------------------------------------------------
+
+  private classify(lm: LoadedModule, d: Detection): void {
+    this.detection = d;
+    this.protocol = d.protocol;
+    this.data = lm.data;
+    this.notIm = !!d.notIm;
+    this.addEvidence(d.evidence);
+    if (d.encrypted) this.encrypted = true;
+    if (d.serverName) this.serverName = d.serverName;
+    if (!lm.module.decoder) {
+      this.finishDetecting(false);
+      return;
+    }
+    try {
+      this.decoder = lm.module.decoder(this, d);
+    } catch (err) {
+      this.decoderFailed(err);
+      return;
+    }
+    this.state = State.Decoding;
+    const pending = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.prefix = [EMPTY, EMPTY];
+    for (const p of pending) {
+      if (this.state !== State.Decoding) break;
+      this.feed(p.dir, p.data, p.ts);
+    }
+  }
+
+  private giveUp(): void {
+    if (this.tentativeDetection) {
+      const t = this.tentativeDetection;
+      this.tentativeDetection = undefined;
+      this.detection = t;
+      this.protocol = t.protocol;
+      this.addEvidence(t.evidence);
+      if (t.encrypted) this.encrypted = true;
+      if (t.serverName) this.serverName = t.serverName;
+    }
+    this.finishDetecting(false);
+  }
+
+  private finishDetecting(keepData: boolean): void {
+    this.state = keepData ? State.Decoding : State.Done;
+    this.wantsData = keepData;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.prefix = [EMPTY, EMPTY];
+  }
+
+  private feed(dir: Dir, data: Buffer, ts: number): void {
+    if (!this.decoder) return;
+    try {
+      this.decoder.onData(dir, data, ts);
+    } catch (err) {
+      this.decoderFailed(err);
+    }
+  }
+
+  private decoderFailed(err: unknown): void {
+    this.engine.stats.decoderErrors++;
+    this.malformed(`decoder error: ${(err as Error)?.message ?? String(err)}`.slice(0, 200));
+    this.decoder = undefined;
+    if (this.state === State.Decoding) this.state = State.Done;
+    this.wantsData = false;
+    if (process.env.SHADOWIM_DEBUG) console.error(err);
+  }
+
+  // ---- SessionContext ---------------------------------------------------------------------
+
+  setProtocol(id: string, evidence?: Evidence): void {
+    this.protocol = id;
+    if (evidence) this.addEvidence(evidence);
+  }
+
+  addUser(id: string): void {
+    const u = sanitizeIdentity(id);
+    if (u && this.users.size < MAX_USERS_PER_SESSION) this.users.add(u);
+  }
+
+  addEvidence(ev: Evidence): void {
+    if (this.evidence.length >= MAX_EVIDENCE_PER_SESSION) return;
+    if (this.evidence.some((e) => e.signature === ev.signature && e.reason === ev.reason)) return;
+    this.evidence.push({ signature: ev.signature.slice(0, 64), reason: ev.reason.slice(0, 300) });
+  }
+
+  setEncrypted(evidence?: Evidence): void {
+    this.encrypted = true;
+    if (evidence) this.addEvidence(evidence);
+  }
+
+  setServerName(name: string): void {
+    this.serverName = name.slice(0, 253);
+  }
+
+  setService(service: string): void {
+    this.service = service.slice(0, 32);
+  }
+
+  malformed(_reason: string): void {
+    this.malformedCount++;
+  }
+
+  direction(dir: Dir): 'outbound' | 'inbound' {
+    return this.engine.homeNets.outboundDir(this.flow) === dir ? 'outbound' : 'inbound';
+  }
+
+  message(ts: number, dir: Dir, ev: Parameters<SessionContext['message']>[2]): void {
+    this.engine.opts.emit({
+      type: 'message', ts: isoTime(ts), protocol: this.protocol,
+      from: ev.from, to: ev.to, text: ev.text,
+      direction: ev.direction ?? this.direction(dir),
+      client: this.flow.client, server: this.flow.server, flow_id: this.flow.id,
+      ...(ev.kind ? { kind: ev.kind } : {}),
+      ...(this.engine.opts.sensor ? { sensor: this.engine.opts.sensor } : {}),
+    });
+  }
+
+  fileTransfer(ts: number, dir: Dir, ev: Parameters<SessionContext['fileTransfer']>[2]): void {
+    const { direction, ...rest } = ev;
+    this.engine.opts.emit({
+      ...rest,
+      type: 'file_transfer', ts: isoTime(ts), protocol: this.protocol,
+      direction: direction ?? this.direction(dir),
+      client: this.flow.client, server: this.flow.server, flow_id: this.flow.id,
+      ...(this.engine.opts.sensor ? { sensor: this.engine.opts.sensor } : {}),
+    });
+  }
+
+  credential(ts: number, _dir: Dir, ev: Parameters<SessionContext['credential']>[2]): void {
+    this.engine.opts.emit({
+      type: 'credential', ts: isoTime(ts), protocol: this.protocol,
+      user: ev.user, mechanism: ev.mechanism,
+      client: this.flow.client, server: this.flow.server, flow_id: this.flow.id,
+      ...(this.engine.opts.sensor ? { sensor: this.engine.opts.sensor } : {}),
+    });
+  }
+
+  expect(spec: Parameters<SessionContext['expect']>[0], decoder: (ctx: SessionContext) => StreamDecoder): void {
+    this.engine.addExpectation({
+      transport: spec.transport,
+      server: spec.server,
+      clientIp: spec.client?.ip,
+      expires: this.lastTs + (spec.ttlMicros ?? 300_000_000),
+      protocol: spec.protocol ?? this.protocol,
+      reason: spec.reason.slice(0, 200),
+      decoder,
+      parent: this,
+    });
+  }
+
+  stopInspecting(): void {
+    this.decoder = undefined;
+    this.state = State.Done;
+    this.wantsData = false;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Identities come from the wire: printable, bounded, no control characters. */
+export function sanitizeIdentity(id: string): string {
+  // eslint-disable-next-line no-control-regex
+  return String(id).replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 256);
+}

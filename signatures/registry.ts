@@ -1,0 +1,95 @@
+// Loads every protocol module with its data.yaml, then merges the user's overrides:
+// a folder (config `signatures.dir`, or $SHADOWIM_SIGNATURES_DIR) of <module-id>.yaml files.
+// Lists in an override are appended to the built-in ones; scalars replace them.
+// `shadowim signatures list` prints what this returns.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { SignatureData, SignatureModule } from './types';
+import { MODULES } from './modules';
+import { CidrTable, HostTable } from './lookup';
+
+export interface LoadedModule {
+  module: SignatureModule;
+  data: SignatureData;
+  /** files the data came from, in merge order */
+  sources: string[];
+}
+
+export interface Registry {
+  modules: LoadedModule[];
+  hosts: HostTable;
+  cidrs: CidrTable;
+}
+
+export function loadRegistry(opts: { overrideDir?: string } = {}): Registry {
+  const overrideDir = opts.overrideDir ?? process.env.SHADOWIM_SIGNATURES_DIR;
+  const modules: LoadedModule[] = [];
+  for (const module of MODULES) {
+    const builtin = path.join(__dirname, module.id, 'data.yaml');
+    const sources: string[] = [];
+    let data: SignatureData = { id: module.id };
+    if (fs.existsSync(builtin)) {
+      data = { ...readYaml(builtin), id: module.id };
+      sources.push(builtin);
+    }
+    if (overrideDir) {
+      const user = path.join(overrideDir, `${module.id}.yaml`);
+      if (fs.existsSync(user)) {
+        data = mergeData(data, readYaml(user));
+        sources.push(user);
+      }
+    }
+    modules.push({ module, data, sources });
+  }
+  const hosts = new HostTable();
+  const cidrs = new CidrTable();
+  for (const { module, data, sources } of modules) {
+    for (const [host, proto] of entriesOf(data.hosts, module.protocols[0])) hosts.add(host, proto);
+    for (const [cidr, proto] of entriesOf(data.cidrs, module.protocols[0])) {
+      try {
+        cidrs.add(cidr, proto);
+      } catch (e) {
+        throw new Error(`${sources[sources.length - 1]}: ${(e as Error).message}; fix or remove that address range`);
+      }
+    }
+  }
+  return { modules, hosts, cidrs };
+}
+
+/** hosts/cidrs are either a list (all for the module's first protocol) or { protocol: [entries] }. */
+function entriesOf(v: SignatureData['hosts'], defaultProto: string): [string, string][] {
+  if (!v) return [];
+  if (Array.isArray(v)) return v.map((h) => [String(h), defaultProto]);
+  const out: [string, string][] = [];
+  for (const [proto, list] of Object.entries(v)) for (const h of list ?? []) out.push([String(h), proto]);
+  return out;
+}
+
+function readYaml(file: string): SignatureData {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not valid YAML (${(e as Error).message.split('\n')[0]}); fix the file or remove it`);
+  }
+  if (doc === null || doc === undefined) return { id: '' };
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${file}: expected a mapping of keys to values at the top level`);
+  return doc as SignatureData;
+}
+
+function mergeData(base: SignatureData, over: SignatureData): SignatureData {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    if (Array.isArray(b) && Array.isArray(v)) out[k] = [...b, ...v];
+    else if (isPlainObject(b) && isPlainObject(v)) out[k] = mergeData(b as SignatureData, v as SignatureData);
+    else out[k] = v;
+  }
+  return out as SignatureData;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,126 @@
+// One interface for every protocol module. A module is a folder signatures/<name>/ with
+//   index.ts     exports `module: SignatureModule`
+//   parser.ts    pure bytes → PDUs (no I/O; fuzzed alone)
+//   data.yaml    ports (hints only), host names, address ranges, byte patterns — user-overridable
+// The engine (engine.ts) decides which modules see a flow and when to stop trying.
+
+import type { Endpoint, Evidence, FileTransferEvent, MessageEvent, CredentialEvent, Transport, Direction } from '../common/events';
+import type { Dir, FlowInfo } from '../sensor/types';
+
+/** What the module's data.yaml holds (after user overrides are merged). All fields optional. */
+export interface SignatureData {
+  id: string;
+  name?: string;
+  description?: string;
+  /** ports are hints for ordering and firewall export, never a detection by themselves */
+  ports?: { tcp?: number[]; udp?: number[] };
+  /** host names: exact or suffix (".example.com" or "example.com" both match sub-domains) → protocol id */
+  hosts?: Record<string, string[]> | string[];
+  /** IPv4/IPv6 CIDRs → protocol id */
+  cidrs?: Record<string, string[]> | string[];
+  /** module-specific constants (byte patterns, thresholds, …) */
+  [key: string]: unknown;
+}
+
+export interface DetectInput {
+  transport: Transport;
+  /** the direction whose bytes are in `data` */
+  dir: Dir;
+  /** first bytes seen in this direction (TCP: reassembled prefix; UDP: this datagram) */
+  data: Buffer;
+  /** first bytes of the other direction so far (may be empty) */
+  other: Buffer;
+  /** index of this datagram/segment batch in this direction (0 for the first) */
+  packetIndex: number;
+  flow: FlowInfo;
+  /** server name learned for the server address (DNS), if any */
+  knownServerName?: string;
+  /** host-name and address lists of every module (data.yaml `hosts`, `cidrs`) → protocol id */
+  lookup: Lookup;
+}
+
+export interface Lookup {
+  host(name: string): { protocol: string; matched: string } | undefined;
+  ip(ip: string): { protocol: string; matched: string } | undefined;
+}
+
+export interface Detection {
+  protocol: string;
+  evidence: Evidence;
+  /** content cannot be read (TLS, QUIC, proprietary encryption) */
+  encrypted?: boolean;
+  /** host name seen (SNI, Host, DNS) */
+  serverName?: string;
+  /** not IM (e.g. DNS, which only teaches the knowledge base): decoded but no session is reported */
+  notIm?: boolean;
+}
+
+/** 'more' = cannot tell yet, give me more bytes; null = not this protocol. */
+export type DetectResult = Detection | 'more' | null;
+
+export interface StreamDecoder {
+  /** TCP: reassembled bytes in order; UDP: one datagram. Copy `data` to keep it. */
+  onData(dir: Dir, data: Buffer, tsMicros: number): void;
+  onGap?(dir: Dir, length: number, tsMicros: number): void;
+  onEnd?(tsMicros: number): void;
+}
+
+type Emittable<T> = Omit<T, 'type' | 'ts' | 'protocol' | 'client' | 'server' | 'flow_id' | 'direction'> &
+  Partial<Pick<MessageEvent, 'direction'>>;
+
+/** What a decoder may do for its flow. Provided by the engine. */
+export interface SessionContext {
+  readonly flow: FlowInfo;
+  readonly data: SignatureData;
+  /** the protocol id currently reported for the flow */
+  protocol: string;
+  /** refine the protocol (e.g. aim → icq when a UIN signs on) */
+  setProtocol(id: string, evidence?: Evidence): void;
+  addUser(id: string): void;
+  addEvidence(ev: Evidence): void;
+  setEncrypted(evidence?: Evidence): void;
+  setServerName(name: string): void;
+  setService(service: string): void;
+  /** a PDU could not be parsed: counted, reported on the session event */
+  malformed(reason: string): void;
+  /** 'outbound' when `dir` carries data from the monitored network (by default the client side) */
+  direction(dir: Dir): Direction;
+  message(tsMicros: number, dir: Dir, ev: Emittable<MessageEvent>): void;
+  fileTransfer(tsMicros: number, dir: Dir, ev: Emittable<FileTransferEvent>): void;
+  credential(tsMicros: number, dir: Dir, ev: Emittable<CredentialEvent>): void;
+  /**
+   * A side connection this session announced (IRC DCC, OSCAR OFT, MSRP, MSNFTP): the next flow to
+   * `server` (any client when client is omitted) within `ttlMicros` is handed to `decoder`.
+   */
+  expect(
+    spec: { transport: Transport; server: Endpoint; client?: { ip: string }; ttlMicros?: number; protocol?: string; reason: string },
+    decoder: (ctx: SessionContext) => StreamDecoder,
+  ): void;
+  /** nothing more to read (e.g. after STARTTLS): the sensor stops reassembling this flow */
+  stopInspecting(): void;
+  /** shared knowledge across flows (DNS answers, learned servers) */
+  readonly kb: KnowledgeBase;
+}
+
+export interface KnowledgeBase {
+  /** remember that `ip` was resolved from `name` (DNS answer) */
+  learnName(ip: string, name: string, tsMicros: number): void;
+  nameFor(ip: string): string | undefined;
+}
+
+export interface SignatureModule {
+  /** module id = folder name, e.g. 'oscar', 'msn', 'ymsg', 'tls' */
+  id: string;
+  /** protocol ids this module can report */
+  protocols: string[];
+  transports: Transport[];
+  /**
+   * Cheap look at the first bytes of either direction. Must be bounded work and never throw on any input.
+   * Called again with more bytes while it answers 'more' (up to the engine's limit).
+   */
+  detect(input: DetectInput, data: SignatureData): DetectResult;
+  /** Decoder for a flow this module detected. May be omitted for classify-only modules. */
+  decoder?(ctx: SessionContext, detection: Detection): StreamDecoder;
+  /** Modules that look at every flow rather than claim one (DNS learning). */
+  observer?: boolean;
+}

@@ -1,0 +1,282 @@
+// Builds capture files for the project's own tests and benchmarks: Ethernet/IPv4|IPv6/TCP|UDP frames
+// with correct lengths and checksums, TCP conversations with handshake, segmentation, reordering and
+// teardown, written as classic pcap (µs or ns) or pcapng.
+//
+//   const c = new Capture();
+//   const t = c.tcp('10.0.0.5:40001', '64.12.24.50:5190');
+//   t.open(); t.send('c', bytes, { segment: 10 }); t.send('s', reply); t.close();
+//   fs.writeFileSync(file, c.pcap());
+
+import net from 'node:net';
+
+export interface Frame {
+  tsMicros: number;
+  data: Buffer;
+  linktype?: number;
+}
+
+const ETH = 1;
+
+export class Capture {
+  frames: Frame[] = [];
+  /** capture clock, microseconds; advanced by each packet */
+  now = Date.UTC(2024, 0, 15, 9, 30, 0) * 1000;
+  step = 1000;
+
+  add(data: Buffer, linktype = ETH): void {
+    this.frames.push({ tsMicros: this.now, data, linktype });
+    this.now += this.step;
+  }
+
+  tcp(client: string, server: string): TcpConversation {
+    return new TcpConversation(this, parseEp(client), parseEp(server));
+  }
+
+  udp(client: string, server: string, payload: Buffer | string, dir: 'c' | 's' = 'c'): void {
+    const a = parseEp(client), b = parseEp(server);
+    const [src, dst] = dir === 'c' ? [a, b] : [b, a];
+    this.add(ether(ipPacket(src.ip, dst.ip, 17, udpHeader(src, dst, toBuf(payload)))));
+  }
+
+  /** classic pcap; nanosecond resolution and byte order selectable */
+  pcap(opts: { nano?: boolean; bigEndian?: boolean; linktype?: number; snaplen?: number } = {}): Buffer {
+    const le = !opts.bigEndian;
+    const hdr = Buffer.alloc(24);
+    const w32 = (b: Buffer, v: number, o: number) => (le ? b.writeUInt32LE(v >>> 0, o) : b.writeUInt32BE(v >>> 0, o));
+    const w16 = (b: Buffer, v: number, o: number) => (le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
+    w32(hdr, opts.nano ? 0xa1b23c4d : 0xa1b2c3d4, 0);
+    w16(hdr, 2, 4);
+    w16(hdr, 4, 6);
+    w32(hdr, opts.snaplen ?? 262144, 16);
+    w32(hdr, opts.linktype ?? this.frames[0]?.linktype ?? ETH, 20);
+    const parts: Buffer[] = [hdr];
+    for (const f of this.frames) {
+      const rec = Buffer.alloc(16);
+      const sec = Math.floor(f.tsMicros / 1e6);
+      const frac = opts.nano ? (f.tsMicros % 1e6) * 1000 : f.tsMicros % 1e6;
+      const cap = Math.min(f.data.length, opts.snaplen ?? 262144);
+      w32(rec, sec, 0);
+      w32(rec, frac, 4);
+      w32(rec, cap, 8);
+      w32(rec, f.data.length, 12);
+      parts.push(rec, f.data.subarray(0, cap));
+    }
+    return Buffer.concat(parts);
+  }
+
+  /** pcapng: one interface per distinct link type, enhanced packet blocks, microsecond timestamps */
+  pcapng(): Buffer {
+    const parts: Buffer[] = [];
+    const block = (type: number, body: Buffer) => {
+      const pad = (4 - (body.length % 4)) % 4;
+      const len = 12 + body.length + pad;
+      const b = Buffer.alloc(len);
+      b.writeUInt32LE(type, 0);
+      b.writeUInt32LE(len, 4);
+      body.copy(b, 8);
+      b.writeUInt32LE(len, len - 4);
+      parts.push(b);
+    };
+    const shb = Buffer.alloc(16);
+    shb.writeUInt32LE(0x1a2b3c4d, 0);
+    shb.writeUInt16LE(1, 4);
+    shb.writeUInt16LE(0, 6);
+    shb.writeBigInt64LE(-1n, 8);
+    block(0x0a0d0d0a, shb);
+    const ifaces = new Map<number, number>();
+    for (const f of this.frames) {
+      const lt = f.linktype ?? ETH;
+      if (!ifaces.has(lt)) {
+        ifaces.set(lt, ifaces.size);
+        const idb = Buffer.alloc(8);
+        idb.writeUInt16LE(lt, 0);
+        idb.writeUInt32LE(262144, 4);
+        block(1, idb);
+      }
+      const epb = Buffer.alloc(20 + f.data.length);
+      epb.writeUInt32LE(ifaces.get(lt)!, 0);
+      const ts = BigInt(f.tsMicros);
+      epb.writeUInt32LE(Number(ts >> 32n), 4);
+      epb.writeUInt32LE(Number(ts & 0xffffffffn), 8);
+      epb.writeUInt32LE(f.data.length, 12);
+      epb.writeUInt32LE(f.data.length, 16);
+      f.data.copy(epb, 20);
+      block(6, epb);
+    }
+    return Buffer.concat(parts);
+  }
+}
+
+export interface Ep {
+  ip: string;
+  port: number;
+}
+
+export function parseEp(s: string): Ep {
+  const m = s.match(/^\[?([^\]]+?)\]?:(\d+)$/);
+  if (!m) throw new Error(`bad endpoint ${s}`);
+  return { ip: m[1], port: Number(m[2]) };
+}
+
+function toBuf(b: Buffer | string): Buffer {
+  return typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
+}
+
+export class TcpConversation {
+  seq = { c: 1000, s: 5000 };
+  constructor(private cap: Capture, readonly client: Ep, readonly server: Ep) {}
+
+  private seg(dir: 'c' | 's', flags: number, payload: Buffer, seq = this.seq[dir]): Buffer {
+    const [src, dst] = dir === 'c' ? [this.client, this.server] : [this.server, this.client];
+    const ack = dir === 'c' ? this.seq.s : this.seq.c;
+    return ether(ipPacket(src.ip, dst.ip, 6, tcpHeader(src, dst, seq, ack, flags, payload)));
+  }
+
+  open(): this {
+    this.cap.add(this.seg('c', SYN, Buffer.alloc(0)));
+    this.seq.c++;
+    this.cap.add(this.seg('s', SYN | ACK, Buffer.alloc(0)));
+    this.seq.s++;
+    this.cap.add(this.seg('c', ACK, Buffer.alloc(0)));
+    return this;
+  }
+
+  /**
+   * Send bytes from one side. `segment` splits into segments of that size; `reorder` emits the
+   * segments in the given index order (e.g. [1,0,2]); `retransmit` repeats the listed segments.
+   */
+  send(dir: 'c' | 's', data: Buffer | string, opts: { segment?: number; reorder?: number[]; retransmit?: number[]; drop?: number[] } = {}): this {
+    const buf = toBuf(data);
+    const size = opts.segment ?? 1460;
+    const segs: { seq: number; data: Buffer }[] = [];
+    for (let o = 0; o < buf.length; o += size) segs.push({ seq: this.seq[dir] + o, data: buf.subarray(o, o + size) });
+    const order = opts.reorder ?? segs.map((_, i) => i);
+    for (const i of order) {
+      if (opts.drop?.includes(i)) continue;
+      this.cap.add(this.seg(dir, ACK | PSH, segs[i].data, segs[i].seq));
+      if (opts.retransmit?.includes(i)) this.cap.add(this.seg(dir, ACK | PSH, segs[i].data, segs[i].seq));
+    }
+    this.seq[dir] += buf.length;
+    return this;
+  }
+
+  close(): this {
+    this.cap.add(this.seg('c', FIN | ACK, Buffer.alloc(0)));
+    this.seq.c++;
+    this.cap.add(this.seg('s', FIN | ACK, Buffer.alloc(0)));
+    this.seq.s++;
+    this.cap.add(this.seg('c', ACK, Buffer.alloc(0)));
+    return this;
+  }
+}
+
+export const FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
+
+export function ether(ip: Buffer, vlan?: number): Buffer {
+  const v6 = (ip[0] >> 4) === 6;
+  const hdr = Buffer.alloc(vlan === undefined ? 14 : 18);
+  Buffer.from([0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1]).copy(hdr, 0);
+  if (vlan !== undefined) {
+    hdr.writeUInt16BE(0x8100, 12);
+    hdr.writeUInt16BE(vlan, 14);
+    hdr.writeUInt16BE(v6 ? 0x86dd : 0x0800, 16);
+  } else hdr.writeUInt16BE(v6 ? 0x86dd : 0x0800, 12);
+  return Buffer.concat([hdr, ip]);
+}
+
+function ipBytes(ip: string): Buffer {
+  if (net.isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
+  const b = Buffer.alloc(16);
+  const [head, tail] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail ? tail.split(':') : [];
+  const groups = tail !== undefined ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g || '0', 16), i * 2));
+  return b;
+}
+
+let ipId = 1;
+export function ipPacket(src: string, dst: string, proto: number, l4: Buffer): Buffer {
+  const s = ipBytes(src), d = ipBytes(dst);
+  if (s.length === 4) {
+    const h = Buffer.alloc(20);
+    h[0] = 0x45;
+    h.writeUInt16BE(20 + l4.length, 2);
+    h.writeUInt16BE(ipId++ & 0xffff, 4);
+    h.writeUInt16BE(0x4000, 6);
+    h[8] = 64;
+    h[9] = proto;
+    s.copy(h, 12);
+    d.copy(h, 16);
+    h.writeUInt16BE(checksum([h]), 10);
+    fixL4Checksum(l4, proto, Buffer.concat([s, d, Buffer.from([0, proto]), u16(l4.length)]));
+    return Buffer.concat([h, l4]);
+  }
+  const h = Buffer.alloc(40);
+  h.writeUInt32BE(0x60000000, 0);
+  h.writeUInt16BE(l4.length, 4);
+  h[6] = proto;
+  h[7] = 64;
+  s.copy(h, 8);
+  d.copy(h, 24);
+  fixL4Checksum(l4, proto, Buffer.concat([s, d, u32(l4.length), Buffer.from([0, 0, 0, proto])]));
+  return Buffer.concat([h, l4]);
+}
+
+function fixL4Checksum(l4: Buffer, proto: number, pseudo: Buffer): void {
+  const off = proto === 6 ? 16 : proto === 17 ? 6 : -1;
+  if (off < 0) return;
+  l4.writeUInt16BE(0, off);
+  let c = checksum([pseudo, l4]);
+  if (proto === 17 && c === 0) c = 0xffff;
+  l4.writeUInt16BE(c, off);
+}
+
+export function tcpHeader(src: Ep, dst: Ep, seq: number, ack: number, flags: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(20);
+  h.writeUInt16BE(src.port, 0);
+  h.writeUInt16BE(dst.port, 2);
+  h.writeUInt32BE(seq >>> 0, 4);
+  h.writeUInt32BE(flags & ACK ? ack >>> 0 : 0, 8);
+  h[12] = 5 << 4;
+  h[13] = flags;
+  h.writeUInt16BE(65535, 14);
+  return Buffer.concat([h, payload]);
+}
+
+export function udpHeader(src: Ep, dst: Ep, payload: Buffer): Buffer {
+  const h = Buffer.alloc(8);
+  h.writeUInt16BE(src.port, 0);
+  h.writeUInt16BE(dst.port, 2);
+  h.writeUInt16BE(8 + payload.length, 4);
+  return Buffer.concat([h, payload]);
+}
+
+function u16(v: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(v);
+  return b;
+}
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v);
+  return b;
+}
+
+export function checksum(bufs: Buffer[]): number {
+  let sum = 0;
+  let odd: number | undefined;
+  for (const b of bufs) {
+    let i = 0;
+    if (odd !== undefined && b.length) {
+      sum += (odd << 8) | b[0];
+      i = 1;
+      odd = undefined;
+    }
+    for (; i + 1 < b.length; i += 2) sum += (b[i] << 8) | b[i + 1];
+    if (i < b.length) odd = b[i];
+  }
+  if (odd !== undefined) sum += odd << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
