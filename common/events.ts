@@ -77,12 +77,18 @@ export interface FileTransferEvent extends BaseEvent {
   client?: Endpoint;
   server?: Endpoint;
   flow_id?: string;
-  /** set once the file's bytes were carved (issue 9) */
+  /** 'offer' = announced on the IM session; 'data' = the bytes were seen (carved) */
+  stage?: 'offer' | 'data';
+  /** links an offer and its data when the protocol allows it */
+  transfer_id?: string;
+  /** set once the file's bytes were carved */
   complete?: boolean;
   observed_size?: number;
   sha256?: string;
   md5?: string;
-  type_detected?: string;
+  /** true type from magic bytes (the contract's "type"; named file_type because `type` is the event type) */
+  file_type?: string;
+  /** scan verdict: 'clean', 'infected:<name>', 'forbidden:<rule>', 'unscanned' */
   verdict?: string;
 }
 

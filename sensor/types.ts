@@ -70,3 +70,30 @@ export interface RawPacket {
   /** length on the wire (>= data.length when the snaplen cut it) */
   origLen: number;
 }
+
+/** Sensor counters, reported on standard error and as a `stats` event. */
+export interface SensorCounters {
+  packets: number;
+  bytes: number;
+  /** frames that could not be decoded (bad lengths, truncated headers, unknown link type) */
+  malformed: number;
+  /** frames that are not IPv4/IPv6 TCP/UDP (ARP, ICMP, …) */
+  skipped: number;
+  flows: number;
+  activeFlows: number;
+  /** flows ended early because the table was full */
+  evictedFlows: number;
+  /** IP fragments that never completed */
+  fragmentsDropped: number;
+}
+
+/**
+ * The packet path after the source (file reader or live interface): decode → flow table → TCP
+ * reassembly → FlowInspector. Implemented in sensor/packetPath.ts. Never throws on bad frames.
+ */
+export interface PacketSink {
+  packet(linktype: number, tsMicros: number, data: Buffer, origLen: number): void;
+  /** end of input: every open flow ends with reason 'capture-end' */
+  finish(): void;
+  readonly counters: SensorCounters;
+}

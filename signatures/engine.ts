@@ -7,9 +7,11 @@
 import type { Endpoint, Evidence, ShadowEvent, Transport } from '../common/events';
 import { isoTime } from '../common/events';
 import type { Dir, EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector } from '../sensor/types';
-import type { Detection, KnowledgeBase, Lookup, SessionContext, SignatureData, StreamDecoder } from './types';
+import type { Detection, FileMeta, FileWriter, KnowledgeBase, Lookup, SessionContext, SignatureData, StreamDecoder } from './types';
 import type { LoadedModule, Registry } from './registry';
 import { HomeNets } from './homeNets';
+import { Carver, type CarvedFile } from './carve';
+import { fileTypeOf } from './fileType';
 
 export interface EngineOptions {
   /** where contract events go */
@@ -23,6 +25,8 @@ export interface EngineOptions {
   /** most DNS answers remembered (default 200000) */
   maxKnownNames?: number;
   sensor?: string;
+  /** called with every carved file (fingerprinting, scanning, quarantine) */
+  onFile?: (f: CarvedFile, flow: FlowInfo) => void;
 }
 
 interface Expectation {
@@ -176,6 +180,7 @@ class FlowSession implements FlowHandler, SessionContext {
   private gapBytes = 0;
   private notIm = false;
   private lastTs = 0;
+  private carvers: Carver[] = [];
 
   constructor(private readonly engine: Engine, readonly flow: FlowInfo, candidates: LoadedModule[]) {
     this.candidates = candidates;
@@ -285,6 +290,8 @@ class FlowSession implements FlowHandler, SessionContext {
         this.decoderFailed(err);
       }
     }
+    // a transfer still open when its flow ends is reported with what was seen
+    for (const c of this.carvers) c.end(c.lastTs || this.lastTs);
     this.state = State.Done;
     this.wantsData = false;
     const d = this.detection;
@@ -465,6 +472,22 @@ class FlowSession implements FlowHandler, SessionContext {
       decoder,
       parent: this,
     });
+  }
+
+  openFile(_ts: number, dir: Dir, meta: FileMeta): FileWriter {
+    const carver = new Carver(meta, (f: CarvedFile, endTs: number) => {
+      this.fileTransfer(endTs, dir, {
+        from: meta.from, to: meta.to, filename: meta.filename,
+        ...(meta.size !== undefined ? { size: meta.size } : {}),
+        stage: 'data',
+        ...(meta.transfer_id ? { transfer_id: meta.transfer_id } : {}),
+        complete: f.complete, observed_size: f.observedSize,
+        sha256: f.sha256, md5: f.md5, file_type: fileTypeOf(f.head),
+      });
+      this.engine.opts.onFile?.(f, this.flow);
+    });
+    this.carvers.push(carver);
+    return carver;
   }
 
   stopInspecting(): void {

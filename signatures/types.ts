@@ -96,10 +96,33 @@ export interface SessionContext {
     spec: { transport: Transport; server: Endpoint; client?: { ip: string }; ttlMicros?: number; protocol?: string; reason: string },
     decoder: (ctx: SessionContext) => StreamDecoder,
   ): void;
+  /**
+   * The bytes of a file sent over IM follow on this flow: write them in order. On end() the engine
+   * emits a `file_transfer` event (stage 'data') with observed size, completeness, hashes and type.
+   */
+  openFile(tsMicros: number, dir: Dir, meta: FileMeta): FileWriter;
   /** nothing more to read (e.g. after STARTTLS): the sensor stops reassembling this flow */
   stopInspecting(): void;
   /** shared knowledge across flows (DNS answers, learned servers) */
   readonly kb: KnowledgeBase;
+}
+
+export interface FileMeta {
+  filename: string;
+  from: string;
+  to: string;
+  /** declared size, when the protocol announces one */
+  size?: number;
+  /** links the offer (file_transfer stage 'offer' on the IM session) and the data */
+  transfer_id?: string;
+}
+
+export interface FileWriter {
+  write(data: Buffer, tsMicros?: number): void;
+  /** bytes lost (TCP gap): the file is reported incomplete, never papered over */
+  gap(length: number): void;
+  /** `complete` = the protocol says the transfer finished (default: observed size ≥ declared size) */
+  end(tsMicros: number, complete?: boolean): void;
 }
 
 export interface KnowledgeBase {
