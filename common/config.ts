@@ -1,0 +1,309 @@
+// The product's one configuration file (YAML). Found at --config FILE, else $SHADOWIM_CONFIG, else
+// ./shadowim.yaml when present, else built-in defaults. Every value is checked here, once; a mistake is
+// reported as one line naming the file, the line and the problem (ConfigError).
+//
+// Adding a section: add its defaults to DEFAULTS, its type to Config and a validator to SECTIONS.
+// Sections other helpers have not described yet are accepted as mappings and kept raw in `extra`.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export class ConfigError extends Error {}
+
+export interface StoreConfig {
+  /** SQLite file; undefined = no store unless --store PATH is given */
+  path?: string;
+  /** 'normal' survives a killed process; 'full' also survives power loss (slower) */
+  synchronous: 'normal' | 'full';
+  /** days of sessions, alerts, files and rollups kept (0 = forever); counted from when they were stored */
+  retention_days: number;
+}
+
+export interface InfluxConfig {
+  /** e.g. http://127.0.0.1:8086; undefined = InfluxDB output off */
+  url?: string;
+  database: string;
+  username?: string;
+  password?: string;
+  /** raw points kept this long (InfluxQL duration, e.g. 30d) */
+  retention: string;
+  /** 1-minute rollups kept this long */
+  rollup_retention: string;
+  /** 1-hour rollups kept this long */
+  long_retention: string;
+  /** create the database, retention policies and continuous queries on start */
+  setup: boolean;
+  batch_points: number;
+  flush_ms: number;
+  /** on-disk spool (write-ahead buffer), one subdirectory per sensor */
+  spool_dir: string;
+  spool_max_bytes: number;
+  /** how long close() keeps sending what is spooled before leaving it for the next start */
+  close_timeout_ms: number;
+}
+
+export interface ArchiveConfig {
+  /** false: message text is never stored (sessions, alerts and counts still are) */
+  enabled: boolean;
+  /** with the archive off, still keep who wrote to whom and when */
+  metadata: boolean;
+  /** messages are deleted this many days after they were stored (0 = forever) */
+  retention_days: number;
+}
+
+export interface SensorConfig {
+  name: string;
+}
+
+export interface Config {
+  /** file the values came from; undefined = defaults only */
+  file?: string;
+  sensor: SensorConfig;
+  /** CIDRs of the monitored network (outbound = from these) */
+  home_nets: string[];
+  store: StoreConfig;
+  influx: InfluxConfig;
+  archive: ArchiveConfig;
+  /** sections this module does not validate yet (sinks, dashboard, signatures, policy, …) */
+  extra: Record<string, unknown>;
+}
+
+export function defaults(): Config {
+  return {
+    sensor: { name: defaultSensorName() },
+    home_nets: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+    store: { synchronous: 'normal', retention_days: 0 },
+    influx: {
+      database: 'shadowim',
+      retention: '30d',
+      rollup_retention: '90d',
+      long_retention: '730d',
+      setup: true,
+      batch_points: 5000,
+      flush_ms: 1000,
+      spool_dir: 'shadowim-spool',
+      spool_max_bytes: 256 * 1024 * 1024,
+      close_timeout_ms: 10000,
+    },
+    archive: { enabled: true, metadata: true, retention_days: 90 },
+    extra: {},
+  };
+}
+
+function defaultSensorName(): string {
+  return (os.hostname() || 'sensor').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+}
+
+/** Sections known to belong to other parts of the product, accepted as mappings until validated here. */
+const RAW_SECTIONS = new Set(['sinks', 'dashboard', 'signatures', 'policy', 'analyzer', 'outputs', 'firewall', 'files', 'dlp']);
+
+type Node = any;
+interface Ctx {
+  file: string;
+  lines: { linePos: (offset: number) => { line: number; col: number } };
+}
+
+function fail(ctx: Ctx, node: Node, msg: string): never {
+  const off = node?.range?.[0];
+  const where = typeof off === 'number' ? `:${ctx.lines.linePos(off).line}` : '';
+  throw new ConfigError(`${ctx.file}${where}: ${msg}`);
+}
+
+function mapEntries(ctx: Ctx, node: Node, name: string): Array<[string, Node, Node]> {
+  const { isMap, isScalar } = require('yaml');
+  if (!isMap(node)) fail(ctx, node, `${name} must be a mapping (key: value lines)`);
+  return node.items.map((p: any) => {
+    if (!isScalar(p.key)) fail(ctx, p.key ?? node, `${name}: keys must be plain words`);
+    return [String(p.key.value), p.key, p.value];
+  });
+}
+
+function scalar(ctx: Ctx, node: Node, name: string): unknown {
+  const { isScalar } = require('yaml');
+  if (!isScalar(node)) fail(ctx, node, `${name} must be a single value`);
+  return node.value;
+}
+
+function str(ctx: Ctx, node: Node, name: string, re?: RegExp, hint?: string): string {
+  const v = scalar(ctx, node, name);
+  if (typeof v !== 'string' && typeof v !== 'number') fail(ctx, node, `${name} must be text`);
+  const s = String(v);
+  if (re && !re.test(s)) fail(ctx, node, `${name}: '${s.slice(0, 60)}' is not valid${hint ? ` (${hint})` : ''}`);
+  return s;
+}
+
+function bool(ctx: Ctx, node: Node, name: string): boolean {
+  const v = scalar(ctx, node, name);
+  if (typeof v !== 'boolean') fail(ctx, node, `${name} must be true or false`);
+  return v;
+}
+
+function int(ctx: Ctx, node: Node, name: string, min: number, max: number): number {
+  const v = scalar(ctx, node, name);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(ctx, node, `${name} must be a whole number from ${min} to ${max}`);
+  return v;
+}
+
+function bytesValue(ctx: Ctx, node: Node, name: string): number {
+  const v = scalar(ctx, node, name);
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 4096) return v;
+  const m = typeof v === 'string' ? /^(\d+)\s*(k|m|g)i?b?$/i.exec(v.trim()) : null;
+  if (!m) fail(ctx, node, `${name} must be a size in bytes, e.g. 268435456 or 256MiB (at least 4096)`);
+  const n = Number(m[1]) * { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as 'k' | 'm' | 'g'];
+  if (n < 4096) fail(ctx, node, `${name} must be at least 4096 bytes`);
+  return n;
+}
+
+const DURATION = /^(\d+(w|d|h|m|s)|INF)$/;
+const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
+
+function unknownKey(ctx: Ctx, keyNode: Node, section: string, key: string, known: string[]): never {
+  fail(ctx, keyNode, `unknown key '${key}' in ${section}; known keys: ${known.join(', ')}`);
+}
+
+type SectionValidator = (ctx: Ctx, node: Node, cfg: Config, baseDir: string) => void;
+
+const SECTIONS: Record<string, SectionValidator> = {
+  sensor(ctx, node, cfg) {
+    const { isScalar } = require('yaml');
+    // `sensor: hq-1` is short for `sensor: {name: hq-1}`
+    if (isScalar(node)) {
+      cfg.sensor.name = str(ctx, node, 'sensor', /^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, . _ -, at most 64');
+      return;
+    }
+    for (const [k, , v] of mapEntries(ctx, node, 'sensor')) {
+      if (k === 'name') cfg.sensor.name = str(ctx, v, 'sensor.name', /^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, . _ -, at most 64');
+      // other sensor settings (interface, filter, …) belong to the sensor command; kept raw for it
+      else ((cfg.extra.sensor ??= {}) as Record<string, unknown>)[k] = v?.toJSON?.() ?? v;
+    }
+  },
+  home_nets(ctx, node, cfg) {
+    const { isSeq } = require('yaml');
+    if (!isSeq(node)) fail(ctx, node, 'home_nets must be a list of CIDRs, e.g. [10.0.0.0/8]');
+    cfg.home_nets = node.items.map((n: Node) => str(ctx, n, 'home_nets entry', CIDR, 'a CIDR such as 10.0.0.0/8'));
+  },
+  store(ctx, node, cfg, base) {
+    const known = ['path', 'synchronous', 'retention_days'];
+    for (const [k, kn, v] of mapEntries(ctx, node, 'store')) {
+      if (k === 'path') cfg.store.path = path.resolve(base, str(ctx, v, 'store.path'));
+      else if (k === 'synchronous') cfg.store.synchronous = str(ctx, v, 'store.synchronous', /^(normal|full)$/, 'normal or full') as 'normal' | 'full';
+      else if (k === 'retention_days') cfg.store.retention_days = int(ctx, v, 'store.retention_days', 0, 100000);
+      else unknownKey(ctx, kn, 'store', k, known);
+    }
+  },
+  influx(ctx, node, cfg, base) {
+    const i = cfg.influx;
+    const known = ['url', 'database', 'username', 'password', 'retention', 'rollup_retention', 'long_retention', 'setup', 'batch_points', 'flush_ms', 'spool_dir', 'spool_max_bytes', 'close_timeout_ms'];
+    for (const [k, kn, v] of mapEntries(ctx, node, 'influx')) {
+      switch (k) {
+        case 'url':
+          i.url = str(ctx, v, 'influx.url', /^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'e.g. http://127.0.0.1:8086').replace(/\/+$/, '');
+          break;
+        case 'database':
+          i.database = str(ctx, v, 'influx.database', /^[A-Za-z0-9_]{1,64}$/, 'letters, digits and _');
+          break;
+        case 'username':
+          i.username = str(ctx, v, 'influx.username');
+          break;
+        case 'password':
+          i.password = str(ctx, v, 'influx.password');
+          break;
+        case 'retention':
+        case 'rollup_retention':
+        case 'long_retention':
+          i[k] = str(ctx, v, `influx.${k}`, DURATION, 'an InfluxQL duration such as 30d, 52w or INF');
+          break;
+        case 'setup':
+          i.setup = bool(ctx, v, 'influx.setup');
+          break;
+        case 'batch_points':
+          i.batch_points = int(ctx, v, 'influx.batch_points', 1, 100000);
+          break;
+        case 'flush_ms':
+          i.flush_ms = int(ctx, v, 'influx.flush_ms', 10, 600000);
+          break;
+        case 'close_timeout_ms':
+          i.close_timeout_ms = int(ctx, v, 'influx.close_timeout_ms', 0, 3600000);
+          break;
+        case 'spool_dir':
+          i.spool_dir = path.resolve(base, str(ctx, v, 'influx.spool_dir'));
+          break;
+        case 'spool_max_bytes':
+          i.spool_max_bytes = bytesValue(ctx, v, 'influx.spool_max_bytes');
+          break;
+        default:
+          unknownKey(ctx, kn, 'influx', k, known);
+      }
+    }
+  },
+  archive(ctx, node, cfg) {
+    const known = ['enabled', 'metadata', 'retention_days'];
+    for (const [k, kn, v] of mapEntries(ctx, node, 'archive')) {
+      if (k === 'enabled') cfg.archive.enabled = bool(ctx, v, 'archive.enabled');
+      else if (k === 'metadata') cfg.archive.metadata = bool(ctx, v, 'archive.metadata');
+      else if (k === 'retention_days') cfg.archive.retention_days = int(ctx, v, 'archive.retention_days', 0, 100000);
+      else unknownKey(ctx, kn, 'archive', k, known);
+    }
+  },
+};
+
+/** Parses and validates YAML text; `file` is used in messages and to resolve relative paths. */
+export function parseConfig(text: string, file: string): Config {
+  const YAML = require('yaml');
+  const lines = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const ctx: Ctx = { file, lines };
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    const line = e.linePos?.[0]?.line ?? (typeof e.pos?.[0] === 'number' ? lines.linePos(e.pos[0]).line : undefined);
+    throw new ConfigError(`${file}${line ? `:${line}` : ''}: not valid YAML: ${String(e.message).split('\n')[0]}`);
+  }
+  const cfg = defaults();
+  cfg.file = file;
+  const base = path.dirname(path.resolve(file));
+  // relative default paths are relative to the config file's directory
+  cfg.influx.spool_dir = path.resolve(base, cfg.influx.spool_dir);
+  if (doc.contents == null) return cfg;
+  for (const [k, kn, v] of mapEntries(ctx, doc.contents, 'the configuration')) {
+    const validate = SECTIONS[k];
+    if (validate) validate(ctx, v, cfg, base);
+    else if (RAW_SECTIONS.has(k)) cfg.extra[k] = v?.toJSON?.() ?? v;
+    else fail(ctx, kn, `unknown section '${k}'; known sections: ${[...Object.keys(SECTIONS), ...RAW_SECTIONS].join(', ')}`);
+  }
+  return cfg;
+}
+
+/** Finds and loads the configuration (see the top of this file). */
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Config {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  let file = opts.file ?? (env.SHADOWIM_CONFIG || undefined);
+  const explicit = file !== undefined;
+  if (!file) {
+    const local = path.join(cwd, 'shadowim.yaml');
+    if (fs.existsSync(local)) file = local;
+  }
+  if (!file) {
+    const cfg = defaults();
+    cfg.influx.spool_dir = path.resolve(cwd, cfg.influx.spool_dir);
+    return cfg;
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(path.resolve(cwd, file), 'utf8');
+  } catch (e: any) {
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
+    throw new ConfigError(`cannot read config ${file}${explicit ? '' : ' (./shadowim.yaml)'}: ${why}`);
+  }
+  return parseConfig(text, file);
+}
+
+let cached: Config | undefined;
+/** The process-wide configuration (loaded once). Commands with --config call setConfig first. */
+export function getConfig(): Config {
+  return (cached ??= loadConfig());
+}
+export function setConfig(cfg: Config): void {
+  cached = cached === cfg ? cached : cfg;
+}
