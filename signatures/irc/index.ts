@@ -1,9 +1,21 @@
-// STUB: replaced by the real module.
+// IRC: detection (detect.ts), session decoding (decoder.ts), DCC side connections (dcc.ts).
 import type { SignatureModule } from '../types';
+import { detectIrc } from './detect';
+import { IrcDecoder } from './decoder';
 
 export const module: SignatureModule = {
   id: 'irc',
   protocols: ['irc'],
   transports: ['tcp'],
-  detect: () => null,
+  detect: (input, data) => {
+    try {
+      return detectIrc(input, data);
+    } catch {
+      return null;
+    }
+  },
+  decoder: (ctx) => {
+    ctx.setService('chat');
+    return new IrcDecoder(ctx);
+  },
 };

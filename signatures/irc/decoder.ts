@@ -1,0 +1,267 @@
+// IRC session decoder: lines of both directions → users, messages, credentials (never the secret),
+// STARTTLS, and DCC SEND/CHAT offers that open side connections (see dcc.ts).
+import type { Dir } from '../../sensor/types';
+import type { SessionContext, StreamDecoder } from '../types';
+import { LineFramer, MAX_LINE, decodeText, isChannel, parseCtcp, parseDcc, parseLine, prefixNick, saslPlainUser, stripFormatting, type IrcMessage } from './parser';
+import { DccChatDecoder, DccSendDecoder, type DccFile } from './dcc';
+
+const MAX_TEXT = 4096;
+/** reverse (passive) DCC offers waiting for the receiver's answer, per session */
+const MAX_PENDING_REVERSE = 32;
+
+export class IrcDecoder implements StreamDecoder {
+  private framers: [LineFramer, LineFramer];
+  private ts = 0;
+  /** the client's own nick */
+  private nick = '';
+  private passSeen = false;
+  private passReported = false;
+  private saslPlain = false;
+  private saslBuf = '';
+  private startTlsAsked = false;
+  private stopped = false;
+  private transfers = 0;
+  private pendingReverse = new Map<string, DccFile>();
+  private readonly services: string[];
+
+  constructor(private readonly ctx: SessionContext) {
+    const max = Math.max(512, Math.min(Number(ctx.data.max_line) || MAX_LINE, 65536));
+    this.framers = [0, 1].map(
+      (d) => new LineFramer((l) => this.line(d as Dir, l), () => ctx.malformed('IRC line longer than the limit'), max),
+    ) as [LineFramer, LineFramer];
+    const svc = ctx.data.password_services;
+    this.services = Array.isArray(svc) ? svc.map((s) => String(s).toLowerCase()) : ['nickserv'];
+  }
+
+  onData(dir: Dir, data: Buffer, ts: number): void {
+    if (this.stopped) return;
+    this.ts = ts;
+    this.framers[dir].push(data);
+  }
+
+  onGap(dir: Dir): void {
+    this.framers[dir].gap();
+  }
+
+  onEnd(ts: number): void {
+    this.ts = ts || this.ts;
+    this.reportPass();
+  }
+
+  private line(dir: Dir, raw: Buffer): void {
+    if (this.stopped || !raw.length) return;
+    const m = parseLine(decodeText(raw));
+    if (!m) {
+      this.ctx.malformed('not an IRC message');
+      return;
+    }
+    if (dir === 0) this.clientLine(m);
+    else this.serverLine(m);
+  }
+
+  // ---- client → server -------------------------------------------------------------------
+
+  private clientLine(m: IrcMessage): void {
+    const p = m.params;
+    switch (m.command) {
+      case 'NICK':
+        if (p[0]) this.setNick(p[0]);
+        this.reportPass();
+        break;
+      case 'USER':
+        if (p[0] && !this.nick) this.ctx.addUser(p[0].slice(0, 64));
+        this.reportPass();
+        break;
+      case 'PASS':
+        // the nick usually follows: report when it is known
+        this.passSeen = true;
+        break;
+      case 'OPER':
+        if (p[0]) this.ctx.credential(this.ts, 0, { user: p[0].slice(0, 64), mechanism: 'irc-oper' });
+        break;
+      case 'AUTHENTICATE':
+        this.authenticate(p[0] ?? '');
+        break;
+      case 'STARTTLS':
+        this.startTlsAsked = true;
+        break;
+      case 'NS':
+      case 'NICKSERV':
+        if (/^IDENTIFY\b/i.test(p.join(' '))) this.identify(p.slice(1));
+        break;
+      case 'PRIVMSG':
+      case 'NOTICE':
+        if (p.length >= 2) this.chat(0, m.command, this.nick || '?', p[0], p[1]);
+        break;
+    }
+  }
+
+  private authenticate(arg: string): void {
+    if (/^PLAIN$/i.test(arg)) {
+      this.saslPlain = true;
+      this.saslBuf = '';
+      return;
+    }
+    if (!this.saslPlain) return;
+    if (arg === '*') {
+      this.saslPlain = false;
+      return;
+    }
+    if (arg !== '+') this.saslBuf += arg.slice(0, 400);
+    // SASL payloads come in 400-byte chunks; a shorter one (or '+') ends it
+    if (arg.length < 400 || this.saslBuf.length > 4000) {
+      const user = saslPlainUser(this.saslBuf);
+      if (user) this.ctx.credential(this.ts, 0, { user: user.slice(0, 128), mechanism: 'sasl-plain' });
+      else this.ctx.malformed('SASL PLAIN payload not decodable');
+      this.saslPlain = false;
+      this.saslBuf = '';
+    }
+  }
+
+  /** NickServ IDENTIFY [account] password */
+  private identify(args: string[]): void {
+    const user = args.length >= 2 ? args[0] : this.nick || '?';
+    this.ctx.credential(this.ts, 0, { user: user.slice(0, 64), mechanism: 'nickserv-identify' });
+  }
+
+  private reportPass(): void {
+    if (!this.passSeen || this.passReported) return;
+    this.passReported = true;
+    this.ctx.credential(this.ts, 0, { user: this.nick || '?', mechanism: 'irc-pass' });
+  }
+
+  // ---- server → client -------------------------------------------------------------------
+
+  private serverLine(m: IrcMessage): void {
+    const p = m.params;
+    const from = prefixNick(m.prefix);
+    switch (m.command) {
+      case '001':
+        if (p[0] && p[0] !== '*') this.setNick(p[0]);
+        if (m.prefix && !from) this.ctx.setServerName(m.prefix.slice(0, 253));
+        break;
+      case '670': // RPL_STARTTLS: the rest of the connection is TLS
+        if (this.startTlsAsked) this.encrypted('STARTTLS accepted (670)');
+        break;
+      case 'CAP':
+        break;
+      case 'NICK':
+        if (from && p[0]) {
+          if (from === this.nick) this.setNick(p[0]);
+          else this.ctx.addUser(p[0]);
+        }
+        break;
+      case 'JOIN':
+        if (from && from === this.nick) this.ctx.addUser(from);
+        break;
+      case 'PRIVMSG':
+      case 'NOTICE':
+        if (p.length < 2) break;
+        // server notices (connection/ident chatter) are not chat
+        if (m.command === 'NOTICE' && (!from || p[0] === '*' || p[0].toUpperCase() === 'AUTH')) break;
+        if (from) this.ctx.addUser(from);
+        this.chat(1, m.command, from ?? m.prefix ?? '?', p[0], p[1]);
+        break;
+    }
+  }
+
+  private encrypted(reason: string): void {
+    this.ctx.setEncrypted({ signature: 'irc.starttls', reason });
+    this.stopped = true;
+    this.ctx.stopInspecting();
+  }
+
+  private setNick(n: string): void {
+    const nick = n.slice(0, 64);
+    if (!nick || nick === '*') return;
+    this.nick = nick;
+    this.ctx.addUser(nick);
+  }
+
+  // ---- chat text, CTCP, DCC --------------------------------------------------------------
+
+  private chat(dir: Dir, command: string, from: string, target: string, text: string): void {
+    const to = target.slice(0, 128);
+    const ctcp = parseCtcp(text);
+    if (ctcp) {
+      if (ctcp.command === 'ACTION') this.emit(dir, from, to, `* ${from} ${ctcp.args}`, command);
+      else if (ctcp.command === 'DCC' && command === 'PRIVMSG') this.dcc(dir, from, to, ctcp.args);
+      // VERSION, PING, TIME…: client chatter, not chat text
+      return;
+    }
+    if (dir === 0 && this.isPasswordService(to)) {
+      const word = /^\s*(\S+)/.exec(text)?.[1] ?? '';
+      const rest = text.slice(text.indexOf(word) + word.length).trim();
+      if (/^IDENTIFY$/i.test(word)) this.identify(rest.split(/\s+/));
+      else if (/^(?:REGISTER|GHOST|RECOVER|RELEASE|LOGIN|AUTH|REGAIN)$/i.test(word) && rest) {
+        this.ctx.credential(this.ts, 0, { user: this.nick || '?', mechanism: `nickserv-${word.toLowerCase()}` });
+      }
+      // whatever follows the command word may be a password: never emitted
+      this.emit(dir, from, to, rest ? `${word} ****` : word, command);
+      return;
+    }
+    this.emit(dir, from, to, text, command);
+  }
+
+  private emit(dir: Dir, from: string, to: string, raw: string, command: string): void {
+    const text = stripFormatting(raw).slice(0, MAX_TEXT);
+    if (!text.trim()) return;
+    const kind = command === 'NOTICE' ? 'notice' : isChannel(to) ? 'channel' : 'private';
+    this.ctx.message(this.ts, dir, { from: from.slice(0, 64), to, text, kind });
+  }
+
+  private isPasswordService(target: string): boolean {
+    const t = target.toLowerCase();
+    return this.services.some((s) => t === s || (s.endsWith('.') && t.startsWith(s)) || t.startsWith(`${s}@`));
+  }
+
+  private dcc(dir: Dir, from: string, to: string, args: string): void {
+    const offer = parseDcc(args);
+    if (!offer) {
+      this.ctx.malformed('DCC offer not parseable');
+      return;
+    }
+    if (offer.kind === 'SEND') {
+      // reverse DCC: the receiver answers a port-0 offer with its own address and the same token
+      const answered = offer.token !== undefined && offer.port !== 0 ? this.pendingReverse.get(offer.token) : undefined;
+      if (answered) {
+        this.pendingReverse.delete(offer.token!);
+        this.expectSend(answered, offer.ip, offer.port, true);
+        return;
+      }
+      const file: DccFile = {
+        filename: safeName(offer.name),
+        from,
+        to,
+        ...(offer.size !== undefined && offer.size > 0 ? { size: offer.size } : {}),
+        transfer_id: `${this.ctx.flow.id}/dcc/${++this.transfers}`,
+      };
+      this.ctx.fileTransfer(this.ts, dir, { from: file.from, to: file.to, filename: file.filename, ...(file.size !== undefined ? { size: file.size } : {}), stage: 'offer', transfer_id: file.transfer_id });
+      if (offer.port === 0) {
+        if (offer.token !== undefined && this.pendingReverse.size < MAX_PENDING_REVERSE) this.pendingReverse.set(offer.token, file);
+      } else {
+        this.expectSend(file, offer.ip, offer.port, false);
+      }
+    } else if (offer.kind === 'CHAT' && offer.port !== 0) {
+      const ctx = this.ctx;
+      ctx.expect(
+        { transport: 'tcp', server: { ip: offer.ip, port: offer.port }, reason: `IRC DCC CHAT offered by ${from.slice(0, 64)} to ${to}` },
+        (dctx) => new DccChatDecoder(dctx, { ip: offer.ip, port: offer.port }, from, to),
+      );
+    }
+  }
+
+  private expectSend(file: DccFile, ip: string, port: number, reverse: boolean): void {
+    this.ctx.expect(
+      { transport: 'tcp', server: { ip, port }, reason: `IRC DCC SEND of ${file.filename} by ${file.from.slice(0, 64)}` },
+      (dctx) => new DccSendDecoder(dctx, file, { ip, port }, reverse),
+    );
+  }
+}
+
+/** file names come from the wire: no path, no control characters, bounded */
+function safeName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  const base = name.replace(/[\u0000-\u001f\u007f]/g, '').split(/[\\/]/).pop() ?? '';
+  return base.slice(0, 255) || 'unnamed';
+}

@@ -1,0 +1,102 @@
+// Is this flow IRC? In the spirit of Zeek's dpd.sig and nDPI irc.c: NICK+USER registration from the
+// client, IRCv3 CAP negotiation, `:prefix COMMAND|numeric` lines from the server, or (for flows picked
+// up mid-stream) PRIVMSG/NOTICE lines or several IRC commands. A prefixless numeric (`353 …`) counts
+// only on a hinted IRC port, because SMTP/FTP replies look alike. Bounded: first 4 KiB, 16 lines.
+import type { DetectInput, DetectResult, SignatureData } from '../types';
+import { parseLine, type IrcMessage } from './parser';
+
+const SCAN_BYTES = 4096;
+const SCAN_LINES = 16;
+
+/** Commands a server sends with a prefix, or a client sends: anything else on the first line is not IRC. */
+const IRC_COMMANDS = new Set(
+  ('PASS NICK USER OPER MODE SERVICE QUIT SQUIT JOIN PART TOPIC NAMES LIST INVITE KICK PRIVMSG NOTICE MOTD ' +
+    'LUSERS VERSION STATS LINKS TIME CONNECT TRACE ADMIN INFO SERVLIST SQUERY WHO WHOIS WHOWAS KILL PING PONG ' +
+    'ERROR AWAY REHASH USERHOST ISON WALLOPS CAP AUTHENTICATE STARTTLS SETNAME ACCOUNT CHGHOST BATCH TAGMSG ' +
+    'MONITOR WEBIRC KNOCK SILENCE ACCEPT GLOBALUSERSTATE USERSTATE ROOMSTATE HOSTTARGET CLEARCHAT CLEARMSG ' +
+    'WHISPER USERNOTICE RECONNECT NS CS NICKSERV CHANSERV').split(' '),
+);
+
+/** IRC commands that no other common line protocol (FTP, SMTP, POP, IMAP) uses: a few of them add up. */
+const WEAK = new Set(['JOIN', 'PART', 'PING', 'PONG', 'MODE', 'NICK', 'WHO', 'WHOIS', 'TOPIC', 'NAMES', 'AWAY', 'ISON', 'USERHOST', 'KICK', 'INVITE']);
+
+/** Numerics only IRC servers send (welcome, lusers, names, motd, whois, nick errors). */
+const IRC_NUMERICS = new Set(
+  ('001 002 003 004 005 251 252 253 254 255 265 266 311 312 313 317 318 319 321 322 323 324 329 331 332 333 ' +
+    '341 352 353 354 366 372 375 376 401 403 404 431 432 433 436 437 442 451 461 462 464 473 474 475 670 900 903 904').split(' '),
+);
+
+const NOT_IRC = /^(?:GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH|HTTP\/|EHLO|HELO|MAIL FROM|RCPT TO|SSH-|\* OK|\+OK|<)/i;
+
+export function detectIrc(input: DetectInput, data: SignatureData): DetectResult {
+  if (input.transport !== 'tcp') return null;
+  const buf = input.data.length > SCAN_BYTES ? input.data.subarray(0, SCAN_BYTES) : input.data;
+  if (!buf.length) return 'more';
+  // IRC is text: a NUL or other binary byte early on rules it out
+  const probe = Math.min(buf.length, 256);
+  for (let i = 0; i < probe; i++) {
+    const c = buf[i];
+    if (c < 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x01 && c !== 0x02 && c !== 0x03 && c !== 0x0f && c !== 0x16 && c !== 0x1d && c !== 0x1f && c !== 0x09) return null;
+  }
+  const lastNl = buf.lastIndexOf(0x0a);
+  const head = buf.subarray(0, Math.min(buf.length, 32)).toString('latin1');
+  if (NOT_IRC.test(head)) return null;
+  if (lastNl < 0) return buf.length >= 1024 ? null : 'more';
+
+  const text = buf.subarray(0, lastNl).toString('latin1');
+  const lines = text.split('\n', SCAN_LINES);
+  let nick = false, user = false, weak = 0, numericNoPrefix = false;
+  for (let li = 0; li < lines.length; li++) {
+    const line = lines[li].replace(/\r$/, '');
+    if (!line) continue;
+    const m = parseLine(line);
+    if (!m) return li === 0 ? null : 'more';
+    const known = IRC_COMMANDS.has(m.command) || /^\d{3}$/.test(m.command);
+    if (!known) {
+      if (li === 0) return null;
+      continue;
+    }
+    if (m.prefix !== undefined && validPrefix(m.prefix)) {
+      return hit('irc.server-line', `"${line.slice(0, 60)}": a prefixed ${/^\d/.test(m.command) ? 'numeric reply' : m.command} line`);
+    }
+    switch (m.command) {
+      case 'NICK':
+        if (m.params.length >= 1 && /^[^\s,*?!@]{1,64}$/.test(m.params[0])) nick = true;
+        break;
+      case 'USER':
+        if (m.params.length >= 4) user = true;
+        break;
+      case 'CAP':
+        if (/^(?:LS|REQ|END|LIST|ACK|NAK|\*)$/i.test(m.params[0] ?? '')) return hit('irc.cap', 'IRCv3 CAP negotiation');
+        break;
+      case 'PRIVMSG':
+      case 'NOTICE':
+        if (privmsgShape(m, line)) return hit('irc.privmsg', `${m.command} with a target and a text (stream picked up mid-session)`);
+        break;
+      default:
+        if (/^\d{3}$/.test(m.command) && IRC_NUMERICS.has(m.command)) numericNoPrefix = true;
+    }
+    if (nick && user) return hit('irc.registration', 'NICK and USER registration from the client');
+    if (WEAK.has(m.command)) weak++;
+    if (weak >= 3) return hit('irc.commands', 'several IRC commands (JOIN/PING/MODE/…)');
+  }
+  if (numericNoPrefix && onIrcPort(input, data)) return hit('irc.numeric', 'IRC numeric reply on an IRC port');
+  return buf.length >= SCAN_BYTES ? null : 'more';
+}
+
+function hit(signature: string, reason: string): DetectResult {
+  return { protocol: 'irc', evidence: { signature, reason } };
+}
+
+function validPrefix(p: string): boolean {
+  return /^[^\s\0]{1,255}$/.test(p) && /^[A-Za-z0-9[\]\\`_^{|}\-.:]/.test(p);
+}
+
+function privmsgShape(m: IrcMessage, line: string): boolean {
+  return m.params.length === 2 && /^[^\s:]{1,128}$/.test(m.params[0]) && line.includes(' :');
+}
+
+function onIrcPort(input: DetectInput, data: SignatureData): boolean {
+  const ports = data.ports?.tcp ?? [];
+  return ports.includes(input.flow.server.port) || ports.includes(input.flow.client.port);
+}

@@ -1,0 +1,205 @@
+// IRC wire format (RFC 1459/2812 + IRCv3 message tags, CTCP, DCC): pure bytes → lines → parsed
+// messages. No I/O; every function is bounded and never throws on any input.
+
+/** Longest line we keep (RFC says 512, IRCv3 tags add 8 KiB); longer lines are skipped as malformed. */
+export const MAX_LINE = 8192;
+
+/**
+ * Splits a byte stream into lines ending in \n (a trailing \r is dropped). Memory is bounded by
+ * MAX_LINE: a line that grows beyond it is reported once through onOverflow and skipped up to its \n.
+ */
+export class LineFramer {
+  private parts: Buffer[] = [];
+  private len = 0;
+  private skipping = false;
+
+  constructor(
+    private readonly onLine: (line: Buffer) => void,
+    private readonly onOverflow: () => void,
+    private readonly max = MAX_LINE,
+  ) {}
+
+  push(data: Buffer): void {
+    let start = 0;
+    while (start < data.length) {
+      const nl = data.indexOf(0x0a, start);
+      const end = nl < 0 ? data.length : nl;
+      if (this.skipping) {
+        if (nl >= 0) this.skipping = false;
+      } else if (this.len + (end - start) > this.max) {
+        this.parts = [];
+        this.len = 0;
+        this.onOverflow();
+        if (nl < 0) this.skipping = true;
+      } else if (nl < 0) {
+        this.parts.push(Buffer.from(data.subarray(start, end)));
+        this.len += end - start;
+      } else {
+        let line = this.len ? Buffer.concat([...this.parts, data.subarray(start, end)]) : data.subarray(start, end);
+        this.parts = [];
+        this.len = 0;
+        if (line.length && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+        this.onLine(line);
+      }
+      if (nl < 0) break;
+      start = nl + 1;
+    }
+  }
+
+  /** a hole in the stream: whatever line was being assembled is lost */
+  gap(): void {
+    this.parts = [];
+    this.len = 0;
+    this.skipping = true;
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const latin1 = new TextDecoder('latin1');
+
+/** IRC has no charset: UTF-8 when the bytes are valid UTF-8, else Latin-1 (what mIRC/irssi fall back to). */
+export function decodeText(b: Buffer): string {
+  try {
+    return utf8.decode(b);
+  } catch {
+    return latin1.decode(b);
+  }
+}
+
+export interface IrcMessage {
+  tags?: string;
+  prefix?: string;
+  /** upper-cased command or 3-digit numeric */
+  command: string;
+  params: string[];
+}
+
+const MAX_PARAMS = 20;
+
+/** Parses one line (without CR LF). Returns undefined when it is not an IRC message at all. */
+export function parseLine(line: string): IrcMessage | undefined {
+  let i = 0;
+  const n = line.length;
+  let tags: string | undefined;
+  let prefix: string | undefined;
+  if (line.charCodeAt(0) === 0x40 /* @ */) {
+    const sp = line.indexOf(' ');
+    if (sp < 0) return undefined;
+    tags = line.slice(1, sp);
+    i = sp + 1;
+    while (line.charCodeAt(i) === 0x20) i++;
+  }
+  if (line.charCodeAt(i) === 0x3a /* : */) {
+    const sp = line.indexOf(' ', i);
+    if (sp < 0) return undefined;
+    prefix = line.slice(i + 1, sp);
+    if (!prefix) return undefined;
+    i = sp + 1;
+    while (line.charCodeAt(i) === 0x20) i++;
+  }
+  let sp = line.indexOf(' ', i);
+  if (sp < 0) sp = n;
+  const command = line.slice(i, sp).toUpperCase();
+  if (!/^(?:[A-Z]{1,20}|[0-9]{3})$/.test(command)) return undefined;
+  const params: string[] = [];
+  i = sp;
+  while (i < n && params.length < MAX_PARAMS) {
+    while (line.charCodeAt(i) === 0x20) i++;
+    if (i >= n) break;
+    if (line.charCodeAt(i) === 0x3a) {
+      params.push(line.slice(i + 1));
+      break;
+    }
+    let e = line.indexOf(' ', i);
+    if (e < 0) e = n;
+    params.push(line.slice(i, e));
+    i = e;
+  }
+  return { tags, prefix, command, params };
+}
+
+/** nick part of a `nick!user@host` prefix; undefined for a server prefix */
+export function prefixNick(prefix: string | undefined): string | undefined {
+  if (!prefix) return undefined;
+  const bang = prefix.indexOf('!');
+  if (bang > 0) return prefix.slice(0, bang);
+  const at = prefix.indexOf('@');
+  if (at > 0) return prefix.slice(0, at);
+  // a bare name with a dot is a server name; without one it is a nick (some servers omit user@host)
+  return prefix.includes('.') ? undefined : prefix;
+}
+
+export function isChannel(target: string): boolean {
+  const c = target.charCodeAt(0);
+  return c === 0x23 /* # */ || c === 0x26 /* & */ || c === 0x2b /* + */ || c === 0x21 /* ! */;
+}
+
+/** Removes mIRC colour and formatting codes: bold, colour (\x03fg[,bg]), hex colour, reset, reverse, italic, underline, strike, monospace. */
+export function stripFormatting(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?|[\x02\x0f\x16\x1d\x1e\x1f\x11]/g, '');
+}
+
+export interface Ctcp {
+  command: string;
+  args: string;
+}
+
+/** `\x01CMD args\x01` (the closing \x01 is optional in practice) */
+export function parseCtcp(text: string): Ctcp | undefined {
+  if (text.charCodeAt(0) !== 1) return undefined;
+  let body = text.slice(1);
+  const end = body.indexOf('\x01');
+  if (end >= 0) body = body.slice(0, end);
+  const sp = body.indexOf(' ');
+  return sp < 0 ? { command: body.toUpperCase(), args: '' } : { command: body.slice(0, sp).toUpperCase(), args: body.slice(sp + 1) };
+}
+
+export interface DccOffer {
+  kind: 'SEND' | 'CHAT' | 'RESUME' | 'ACCEPT' | string;
+  /** file name for SEND ("chat" for CHAT) */
+  name: string;
+  ip: string;
+  port: number;
+  size?: number;
+  token?: string;
+}
+
+/** Parses the arguments of a `DCC …` CTCP: `SEND "file name" ip port [size [token]]`. */
+export function parseDcc(args: string): DccOffer | undefined {
+  const m = /^(\S+)\s+(?:"([^"]*)"|(\S+))\s+(\S+)\s+(\d{1,5})(?:\s+(\d{1,16}))?(?:\s+(\S{1,64}))?\s*$/.exec(args.slice(0, 1024));
+  if (!m) return undefined;
+  const ip = dccIp(m[4]);
+  const port = Number(m[5]);
+  if (ip === undefined || port > 65535) return undefined;
+  const name = (m[2] ?? m[3] ?? '').slice(0, 255);
+  return {
+    kind: m[1].toUpperCase(),
+    name,
+    ip,
+    port,
+    ...(m[6] !== undefined ? { size: Number(m[6]) } : {}),
+    ...(m[7] !== undefined ? { token: m[7] } : {}),
+  };
+}
+
+/** DCC addresses are an unsigned 32-bit integer (IPv4), or a dotted IPv4 / IPv6 literal. */
+export function dccIp(s: string): string | undefined {
+  if (/^\d{1,10}$/.test(s)) {
+    const v = Number(s);
+    if (v > 0xffffffff) return undefined;
+    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  }
+  if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(s)) return s.split('.').every((o) => Number(o) < 256) ? s : undefined;
+  if (/^[0-9a-fA-F:.]{2,45}$/.test(s) && s.includes(':')) return s.toLowerCase();
+  return undefined;
+}
+
+/** `authzid \0 authcid \0 password` → authcid (never the password) */
+export function saslPlainUser(b64: string): string | undefined {
+  if (!/^[A-Za-z0-9+/=\s]*$/.test(b64)) return undefined;
+  const raw = Buffer.from(b64, 'base64');
+  const parts = raw.toString('utf8').split('\0');
+  if (parts.length !== 3) return undefined;
+  return parts[1] || parts[0] || undefined;
+}
