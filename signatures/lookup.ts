@@ -87,6 +87,11 @@ export class CidrTable {
   get size(): number {
     return this.v4.length + this.v6.length;
   }
+
+  /** every range as [cidr, protocol] */
+  entries(): [string, string][] {
+    return [...this.v4, ...this.v6].map((r) => [r.cidr, r.protocol]);
+  }
 }
 
 export function ipv4ToInt(ip: string): number {

@@ -1,10 +1,46 @@
-// STUB: replaced by the real command.
+// `shadowim rules --format F`: firewall/IPS rules for the IM protocols the policy forbids.
+import fs from 'node:fs';
 import type { Command } from '../main';
+import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
+
+const SPECS: OptionSpec[] = [
+  { name: 'format', value: true, arg: 'FORMAT', help: 'iptables|ip6tables|nftables|pf|cisco-asa|cisco-ios|windows|paloalto|suricata' },
+  { name: 'action', value: true, arg: 'block|log', help: 'block (default) or only log matching traffic' },
+  { name: 'policy', value: true, arg: 'FILE', help: 'policy file: forbidden protocols, authorized groups and sanctioned servers (default policy: all IM forbidden)' },
+  { name: 'events', value: true, arg: 'FILE', repeat: true, help: 'JSONL from `shadowim analyze`: add the servers observed in its sessions' },
+  { name: 'store', value: true, arg: 'PATH', help: 'SQLite store: add the servers observed by the sensors' },
+  { name: 'out', value: true, arg: 'FILE', help: 'write to FILE instead of standard output' },
+  { name: 'list-formats', help: 'list the formats and exit' },
+  { name: 'help', short: 'h', help: 'show this help' },
+];
 
 export const command: Command = {
-  summary: 'not implemented yet',
-  async run() {
-    process.stderr.write('shadowim: rules is not implemented yet\n');
-    return 1;
+  summary: 'export firewall/IPS rules that block or log the forbidden IM protocols',
+  async run(argv) {
+    const { opts } = parseArgs(argv, SPECS, 'rules');
+    const { FORMATS } = require('../../outputs/firewall/formats') as typeof import('../../outputs/firewall/formats');
+    if (opts.help) {
+      console.log(helpText('shadowim rules --format FORMAT [options]', 'Builds rules from the signatures\' known endpoints (ports, host names, address ranges), the servers\nobserved by the sensors, and the policy\'s exceptions, which come first.', SPECS));
+      return 0;
+    }
+    if (opts['list-formats']) {
+      for (const f of FORMATS) console.log(`${f.id.padEnd(10)} ${f.description}`);
+      return 0;
+    }
+    const fmt = FORMATS.find((f) => f.id === opts.format);
+    if (!fmt) throw new UsageError(`${opts.format ? `unknown format '${opts.format}'` : 'missing --format'}; choose one of ${FORMATS.map((f) => f.id).join(', ')}`);
+    const action = (opts.action as string | undefined) ?? 'block';
+    if (action !== 'block' && action !== 'log') throw new UsageError(`--action must be block or log, not '${action}'`);
+    const { buildRuleInput } = require('../../outputs/firewall/inputs') as typeof import('../../outputs/firewall/inputs');
+    const { buildModel } = require('../../outputs/firewall/model') as typeof import('../../outputs/firewall/model');
+    const input = buildRuleInput({
+      policyFile: opts.policy as string | undefined,
+      eventFiles: (opts.events as string[] | undefined) ?? [],
+      store: opts.store as string | undefined,
+    });
+    const text = fmt.render(buildModel({ ...input, action }));
+    if (opts.out) fs.writeFileSync(opts.out as string, text);
+    else process.stdout.write(text);
+    return 0;
   },
 };

@@ -1,0 +1,156 @@
+// The firewall export model: for each IM protocol the policy forbids, the endpoints to block —
+// built from the signatures' data (address ranges, host names), the export data in apps.yaml
+// (distinctive ports, historical ranges, App-IDs, Suricata payload rules) and the servers the sensors
+// actually observed — plus the policy's exceptions (authorized groups, sanctioned servers), which
+// every format renders first.
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { Registry } from '../../signatures/registry';
+import { type Cidr, label, parseCidr, validHost, validPort } from './validate';
+
+export interface SuricataContent {
+  msg: string;
+  proto: 'tcp' | 'udp';
+  dir: 'to_server' | 'to_client';
+  options: string;
+}
+
+export interface AppData {
+  name?: string;
+  block_cidrs?: string[];
+  paloalto?: string[];
+  port_only?: { tcp?: number[]; udp?: number[] };
+  suricata?: SuricataContent[];
+}
+
+export interface Target {
+  protocol: string;
+  name: string;
+  cidrs: Cidr[];
+  hosts: string[];
+  ports: { tcp: number[]; udp: number[] };
+  paloalto: string[];
+  suricata: SuricataContent[];
+  /** how many addresses came from observed traffic */
+  observed: number;
+}
+
+export interface Exception {
+  /** sources allowed to use `protocols` ('*' = all) */
+  sources: Cidr[];
+  protocols: string[];
+  reason: string;
+}
+
+export interface RuleModel {
+  action: 'block' | 'log';
+  targets: Target[];
+  exceptions: Exception[];
+  /** destinations always allowed (sanctioned enterprise servers) */
+  sanctioned: Cidr[];
+  generatedAt: string;
+}
+
+export interface ObservedServer {
+  protocol: string;
+  ip: string;
+  port?: number;
+  transport?: string;
+  server_name?: string;
+}
+
+export interface ModelInput {
+  registry: Registry;
+  /** protocols the policy forbids; default: every IM protocol we know */
+  forbidden?: string[];
+  exceptions?: { sources: string[]; protocols: string[]; reason: string }[];
+  sanctioned?: string[];
+  observed?: ObservedServer[];
+  action?: 'block' | 'log';
+  now?: Date;
+}
+
+export function loadApps(file = path.join(__dirname, 'apps.yaml')): Record<string, AppData> {
+  return YAML.parse(fs.readFileSync(file, 'utf8')) as Record<string, AppData>;
+}
+
+const PROTOCOL_ID = /^[a-z][a-z0-9_-]{0,31}$/;
+
+export function buildModel(input: ModelInput): RuleModel {
+  const apps = loadApps();
+  const imProtocols = new Set<string>(Object.keys(apps));
+  for (const m of input.registry.modules) {
+    // protocol ids of non-IM helper modules (dns, tls, quic, http) are not export targets
+    for (const p of m.module.protocols) if (apps[p]) imProtocols.add(p);
+  }
+  const forbidden = (input.forbidden ?? [...imProtocols]).filter((p) => PROTOCOL_ID.test(p) && imProtocols.has(p)).sort();
+  const targets = new Map<string, Target>();
+  for (const p of forbidden) {
+    const a = apps[p] ?? {};
+    targets.set(p, {
+      protocol: p,
+      name: label(a.name ?? p, 40),
+      cidrs: [],
+      hosts: [],
+      ports: {
+        tcp: (a.port_only?.tcp ?? []).map(validPort).filter((x): x is number => x !== undefined && x !== 80 && x !== 443),
+        udp: (a.port_only?.udp ?? []).map(validPort).filter((x): x is number => x !== undefined && x !== 53 && x !== 443),
+      },
+      paloalto: (a.paloalto ?? []).map((x) => label(x, 63)).filter(Boolean),
+      suricata: a.suricata ?? [],
+      observed: 0,
+    });
+    for (const c of a.block_cidrs ?? []) addCidr(targets.get(p)!, c);
+  }
+  for (const [host, p] of input.registry.hosts.entries()) {
+    const t = targets.get(p);
+    const h = validHost(host);
+    if (t && h && !t.hosts.includes(h)) t.hosts.push(h);
+  }
+  for (const [cidr, p] of input.registry.cidrs.entries()) {
+    const t = targets.get(p);
+    if (t) addCidr(t, cidr);
+  }
+  for (const o of input.observed ?? []) {
+    const t = targets.get(o.protocol);
+    if (!t) continue;
+    if (addCidr(t, o.ip)) t.observed++;
+    const h = validHost(o.server_name);
+    if (h && !t.hosts.includes(h)) t.hosts.push(h);
+  }
+  for (const t of targets.values()) {
+    t.hosts.sort();
+    t.cidrs.sort((a, b) => a.family - b.family || a.text.localeCompare(b.text));
+  }
+  const exceptions: Exception[] = (input.exceptions ?? []).map((e) => ({
+    sources: e.sources.map(parseCidr).filter((c): c is Cidr => !!c),
+    protocols: e.protocols.filter((p) => p === '*' || PROTOCOL_ID.test(p)),
+    reason: label(e.reason, 48),
+  })).filter((e) => e.sources.length && e.protocols.length);
+  return {
+    action: input.action ?? 'block',
+    targets: [...targets.values()],
+    exceptions,
+    sanctioned: (input.sanctioned ?? []).map(parseCidr).filter((c): c is Cidr => !!c),
+    generatedAt: (input.now ?? new Date()).toISOString(),
+  };
+}
+
+function addCidr(t: Target, s: string): boolean {
+  const c = parseCidr(s);
+  if (!c || t.cidrs.some((x) => x.text === c.text)) return false;
+  t.cidrs.push(c);
+  return true;
+}
+
+/** Ports an exception covers for a target (its distinctive ports) — used by port-based formats. */
+export function exceptionApplies(e: Exception, protocol: string): boolean {
+  return e.protocols.includes('*') || e.protocols.includes(protocol);
+}
+
+export function chunk<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}

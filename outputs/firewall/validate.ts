@@ -1,0 +1,64 @@
+// Everything that enters a firewall rule is validated here first. Addresses and host names may come
+// from traffic (observed servers, SNI, DNS): only strictly well-formed values pass, so nothing an
+// attacker sends can inject rule syntax. Labels (comments, log prefixes) are reduced to [a-z0-9 ._-].
+import net from 'node:net';
+
+export interface Cidr {
+  family: 4 | 6;
+  addr: string;
+  bits: number;
+  /** canonical "addr/bits" (network address, host bits cleared for IPv4) */
+  text: string;
+}
+
+export function parseCidr(s: unknown): Cidr | undefined {
+  if (typeof s !== 'string' || s.length > 64) return undefined;
+  const m = s.trim().match(/^([0-9a-fA-F.:]+)(?:\/(\d{1,3}))?$/);
+  if (!m) return undefined;
+  const fam = net.isIP(m[1]);
+  if (fam === 0) return undefined;
+  const max = fam === 4 ? 32 : 128;
+  const bits = m[2] === undefined ? max : Number(m[2]);
+  if (!Number.isInteger(bits) || bits < 0 || bits > max) return undefined;
+  if (fam === 4) {
+    const v = m[1].split('.').reduce((a, o) => (a << 8) | Number(o), 0) >>> 0;
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    const n = (v & mask) >>> 0;
+    const addr = [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+    return { family: 4, addr, bits, text: `${addr}/${bits}` };
+  }
+  const addr = m[1].toLowerCase();
+  return { family: 6, addr, bits, text: `${addr}/${bits}` };
+}
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A DNS host name (no wildcard, no trailing dot), lower-cased, or undefined. */
+export function validHost(s: unknown): string | undefined {
+  if (typeof s !== 'string') return undefined;
+  const h = s.trim().toLowerCase().replace(/^\*?\./, '');
+  if (h.length === 0 || h.length > 253) return undefined;
+  const labels = h.split('.');
+  if (labels.length < 2 || !labels.every((l) => LABEL.test(l))) return undefined;
+  return h;
+}
+
+export function validPort(p: unknown): number | undefined {
+  const n = typeof p === 'string' && /^\d{1,5}$/.test(p) ? Number(p) : p;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
+}
+
+/** Safe text for comments, rule names and log prefixes. */
+export function label(s: string, max = 64): string {
+  return s.toLowerCase().replace(/[^a-z0-9 ._-]+/g, '-').replace(/-+/g, '-').slice(0, max).trim();
+}
+
+export function maskOf(bits: number): string {
+  const m = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return [m >>> 24, (m >>> 16) & 255, (m >>> 8) & 255, m & 255].join('.');
+}
+
+export function wildcardOf(bits: number): string {
+  const m = bits === 0 ? 0xffffffff : ~((0xffffffff << (32 - bits)) >>> 0) >>> 0;
+  return [m >>> 24, (m >>> 16) & 255, (m >>> 8) & 255, m & 255].join('.');
+}

@@ -1,0 +1,125 @@
+// Firewall export: every format validated by the real tool where it exists here (iptables-restore
+// --test, ip6tables-restore --test, nft -c, suricata -T); exceptions come before denies; values that
+// came from traffic cannot inject rule syntax.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildModel } from '../../outputs/firewall/model';
+import { FORMATS } from '../../outputs/firewall/formats';
+import { loadRegistry } from '../../signatures/registry';
+import { shadowim } from '../helpers/run';
+
+const isRoot = process.getuid?.() === 0;
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-fw-'));
+
+// servers "observed" in traffic, including hostile names and addresses
+const HOSTILE_EVENTS = [
+  { type: 'session', protocol: 'xmpp', transport: 'tcp', server: { ip: '203.0.113.9', port: 5222 }, server_name: 'chat.example.org' },
+  { type: 'session', protocol: 'irc', transport: 'tcp', server: { ip: '198.51.100.20', port: 6667 }, server_name: 'evil.example"; drop all; #' },
+  { type: 'session', protocol: 'irc', transport: 'tcp', server: { ip: '1.2.3.4 -j ACCEPT', port: 6667 }, server_name: 'x.example\n-A INPUT -j ACCEPT' },
+  { type: 'session', protocol: 'aim', transport: 'tcp', server: { ip: '2001:db8::7', port: 443 }, server_name: 'a.example}; table ip x {' },
+  { type: 'session', protocol: 'not a protocol; rm -rf /', transport: 'tcp', server: { ip: '192.0.2.1', port: 1 } },
+];
+
+function model(action: 'block' | 'log' = 'block') {
+  return buildModel({
+    registry: loadRegistry(),
+    action,
+    now: new Date('2026-01-01T00:00:00Z'),
+    observed: HOSTILE_EVENTS.map((e) => ({ protocol: e.protocol, ip: e.server.ip, port: e.server.port, transport: e.transport, server_name: e.server_name })),
+    exceptions: [{ sources: ['10.20.0.0/16', 'fd00:20::/48'], protocols: ['xmpp'], reason: 'engineering may use xmpp' }],
+    sanctioned: ['192.0.2.50', '2001:db8:50::/48'],
+  });
+}
+
+function validate(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  assert.equal(r.status, 0, `${cmd} rejected the export:\n${r.stderr}${r.stdout}`);
+}
+
+describe('firewall export', () => {
+  for (const action of ['block', 'log'] as const) {
+    describe(`action ${action}`, () => {
+      const m = model(action);
+      const out = (id: string) => {
+        const f = FORMATS.find((x) => x.id === id)!;
+        const file = path.join(tmp, `${id}-${action}.txt`);
+        fs.writeFileSync(file, f.render(m));
+        return file;
+      };
+
+      (isRoot && has('iptables-restore') ? it : it.skip)('iptables export passes iptables-restore --test', () => validate('iptables-restore', ['--test', out('iptables')]));
+      (isRoot && has('ip6tables-restore') ? it : it.skip)('ip6tables export passes ip6tables-restore --test', () => validate('ip6tables-restore', ['--test', out('ip6tables')]));
+      (isRoot && has('nft') ? it : it.skip)('nftables export passes nft -c -f', () => validate('nft', ['-c', '-f', out('nftables')]));
+      (has('suricata') && fs.existsSync('/etc/suricata/suricata.yaml') ? it : it.skip)('suricata export passes suricata -T', function () {
+        this.timeout(120000);
+        const log = fs.mkdtempSync(path.join(tmp, 'suri-'));
+        const r = spawnSync('suricata', ['-T', '-c', '/etc/suricata/suricata.yaml', '-S', out('suricata'), '-l', log], { encoding: 'utf8' });
+        assert.equal(r.status, 0, `suricata -T rejected the rules:\n${r.stderr}${r.stdout}`);
+        assert.doesNotMatch(r.stderr + r.stdout, /error parsing signature|failed to add/i);
+      });
+    });
+  }
+
+  it('puts sanctioned servers and authorized groups before any deny, in every format', () => {
+    const m = model();
+    const markers: Record<string, [RegExp, RegExp]> = {
+      iptables: [/-s 10\.20\.0\.0\/16 .*-j RETURN/, /-j DROP/],
+      nftables: [/saddr @exception0_v4 .* accept/, / drop /],
+      pf: [/pass out quick from <shadowim_exception0>/, /^block /m],
+      'cisco-asa': [/permit .*SHADOWIM-EXCEPTION0/, / deny /],
+      'cisco-ios': [/permit ip 10\.20\.0\.0 0\.0\.255\.255/, / deny /],
+      paloalto: [/shadowim-exception-0/, /action deny/],
+      suricata: [/^pass ip \[10\.20\.0\.0\/16/m, /^drop /m],
+    };
+    for (const [id, [allow, deny]] of Object.entries(markers)) {
+      const text = FORMATS.find((f) => f.id === id)!.render(m);
+      const a = text.search(allow);
+      const d = text.search(deny);
+      assert.ok(a >= 0, `${id}: no exception rule`);
+      assert.ok(d >= 0, `${id}: no deny rule`);
+      assert.ok(a < d, `${id}: the exception comes after a deny`);
+    }
+  });
+
+  it('marks port-only rules as such and never blocks 80 or 443 by port', () => {
+    for (const f of FORMATS) {
+      const text = f.render(model());
+      assert.match(text, /IM falls back to 80\/443/);
+      assert.doesNotMatch(text, /dports? (\{ )?(80|443)\b|eq (80|443)\b|port \{ (80|443) \}|RemotePort @\((80|443)\)/, f.id);
+    }
+  });
+
+  it('lets no value from traffic inject rule syntax', () => {
+    for (const f of FORMATS) {
+      const text = f.render(model());
+      for (const bad of ['drop all', '-A INPUT', '-j ACCEPT', 'table ip x', 'rm -rf', 'evil.example', '1.2.3.4']) {
+        assert.ok(!text.includes(bad), `${f.id} contains "${bad}"`);
+      }
+    }
+    const suri = FORMATS.find((f) => f.id === 'suricata')!.render(model());
+    assert.match(suri, /chat\.example\.org/, 'a well-formed observed host name is used');
+    assert.match(FORMATS.find((f) => f.id === 'nftables')!.render(model()), /203\.0\.113\.9/, 'a well-formed observed address is used');
+  });
+
+  it('the command line writes a validated export from observed sessions', function () {
+    if (!isRoot || !has('nft')) this.skip();
+    const ev = path.join(tmp, 'events.jsonl');
+    fs.writeFileSync(ev, HOSTILE_EVENTS.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const file = path.join(tmp, 'cli.nft');
+    const r = shadowim(['rules', '--format', 'nftables', '--events', ev, '--out', file]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(fs.readFileSync(file, 'utf8'), /203\.0\.113\.9/);
+    validate('nft', ['-c', '-f', file]);
+  });
+
+  it('answers a wrong format with one line naming the choices', () => {
+    const r = shadowim(['rules', '--format', 'ipchains']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr.trim(), /^shadowim: unknown format 'ipchains'; choose one of iptables, .*suricata$/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+});
