@@ -1,9 +1,51 @@
-// STUB: replaced by the real module.
-import type { SignatureModule } from '../types';
+// OSCAR (AIM/ICQ): detection on the FLAP framing (nDPI's old oscar.c logic, made stricter) on any
+// port, and OFT2 file-transfer connections recognised on their own by the "OFT2" header.
+import type { Detection, DetectInput, DetectResult, SignatureModule } from '../types';
+import { scanFlaps } from './parser';
+import { OscarSession } from './session';
+import { OftDecoder, looksLikeOft } from './oft';
+
+const OFT_EVIDENCE = 'oscar.oft2';
+
+export function detectOscar(input: DetectInput): DetectResult {
+  if (input.transport !== 'tcp' || input.data.length === 0) return input.transport === 'tcp' ? 'more' : null;
+  const d = input.data;
+  if (d[0] === 0x4f) { // 'O': OFT2/OFT3 header
+    const oft = looksLikeOft(d);
+    if (oft === true) {
+      return { protocol: 'aim', evidence: { signature: OFT_EVIDENCE, reason: `OFT2 file-transfer header (length ${d.readUInt16BE(4)}) at the start of the stream` } };
+    }
+    return oft === 'more' ? 'more' : null;
+  }
+  if (d[0] !== 0x2a) return null;
+  const mine = scanFlaps(d);
+  if (!mine.ok) return null;
+  const other = input.other.length ? scanFlaps(input.other) : { ok: true, complete: 0, strong: 0 };
+  const complete = mine.complete + (other.ok ? other.complete : 0);
+  const strong = mine.strong + (other.ok ? other.strong : 0);
+  // one FLAP could be chance; two consistent ones with a sign-on or a known SNAC family are not
+  if (strong >= 1 && complete >= 2) {
+    return {
+      protocol: 'aim',
+      evidence: { signature: 'oscar.flap', reason: `${complete} consistent FLAP frames (${strong} sign-on/known SNAC) from the stream start` },
+    };
+  }
+  return 'more';
+}
 
 export const module: SignatureModule = {
   id: 'oscar',
-  protocols: ['aim','icq'],
+  protocols: ['aim', 'icq'],
   transports: ['tcp'],
-  detect: () => null,
+  detect(input: DetectInput): DetectResult {
+    try {
+      return detectOscar(input);
+    } catch {
+      return null;
+    }
+  },
+  decoder(ctx, detection: Detection) {
+    if (detection.evidence.signature === OFT_EVIDENCE) return new OftDecoder(ctx);
+    return new OscarSession(ctx);
+  },
 };

@@ -1,0 +1,218 @@
+// OFT2 (OSCAR File Transfer) on the direct or proxied connection a rendezvous proposal announced.
+// Header (libpurple peer/oft.c, all big-endian): "OFT2" | hdrlen u16 | type u16 | cookie[8] |
+// encrypt u16 | compress u16 | total files u16 | files left u16 | total parts u16 | parts left u16 |
+// total size u32 @0x1c | size u32 @0x20 | mod time @0x24 | checksum @0x28 | … | id string[32] @0x44 |
+// … | name encoding u16 @0xbc | language @0xbe | file name @0xc0 (NUL-padded to hdrlen).
+// The side that sends a 0x0101 prompt sends the file's bytes next, exactly `size` of them.
+import type { Dir } from '../../sensor/types';
+import type { FileWriter, SessionContext, StreamDecoder } from '../types';
+import { asciiOrUtf8, printable, utf16be } from './parser';
+
+export const OFT_MIN_HEADER = 0xc0;
+export const OFT_MAX_HEADER = 0x2000;
+export const OFT_PROMPT = 0x0101;
+/** header types seen in OFT2 exchanges (prompt, ack, done, resume and their answers) */
+export const OFT_TYPES = new Set([0x0101, 0x0106, 0x0202, 0x0204, 0x0205, 0x0207]);
+/** AOL rendezvous proxy frames: u16 length, u16 version 0x044a, … */
+const PROXY_VERSION = 0x044a;
+const MAX_PROXY_FRAME = 2048;
+
+export interface OftHeader {
+  magic: string;
+  hdrLen: number;
+  type: number;
+  cookie: Buffer;
+  totalFiles: number;
+  filesLeft: number;
+  totalSize: number;
+  size: number;
+  checksum: number;
+  filename: string;
+}
+
+export function parseOftHeader(h: Buffer): OftHeader | null {
+  if (h.length < OFT_MIN_HEADER) return null;
+  const magic = h.toString('latin1', 0, 4);
+  if (magic !== 'OFT2' && magic !== 'OFT3') return null;
+  const hdrLen = h.readUInt16BE(4);
+  if (hdrLen < OFT_MIN_HEADER || hdrLen > h.length) return null;
+  const enc = h.length >= 0xbe ? h.readUInt16BE(0xbc) : 0;
+  let raw = h.subarray(0xc0, hdrLen);
+  let name: string;
+  if (enc === 2) {
+    let end = raw.length & ~1;
+    for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i] === 0 && raw[i + 1] === 0) { end = i; break; }
+    name = utf16be(raw.subarray(0, end)).text;
+  } else {
+    const z = raw.indexOf(0);
+    if (z >= 0) raw = raw.subarray(0, z);
+    name = enc === 3 ? raw.toString('latin1') : asciiOrUtf8(raw).text;
+  }
+  return {
+    magic, hdrLen,
+    type: h.readUInt16BE(6),
+    cookie: h.subarray(8, 16),
+    totalFiles: h.readUInt16BE(0x14),
+    filesLeft: h.readUInt16BE(0x16),
+    totalSize: h.readUInt32BE(0x1c),
+    size: h.readUInt32BE(0x20),
+    checksum: h.readUInt32BE(0x28),
+    filename: printable(name).trim().slice(0, 1024),
+  };
+}
+
+/** Cheap check for detection: the first bytes of a direction look like an OFT2 header. */
+export function looksLikeOft(b: Buffer): boolean | 'more' {
+  if (b.length < 8) {
+    const m = b.toString('latin1', 0, Math.min(4, b.length));
+    return 'OFT2'.startsWith(m) || 'OFT3'.startsWith(m) ? 'more' : false;
+  }
+  const magic = b.toString('latin1', 0, 4);
+  if (magic !== 'OFT2' && magic !== 'OFT3') return false;
+  const len = b.readUInt16BE(4);
+  if (len < OFT_MIN_HEADER || len > OFT_MAX_HEADER || !OFT_TYPES.has(b.readUInt16BE(6))) return false;
+  // nDPI's check: the first segment is exactly one header; allow a header followed by file bytes too
+  if (b.length < len) return 'more';
+  return true;
+}
+
+export interface TransferMeta {
+  from: string;
+  to: string;
+  filename?: string;
+  size?: number;
+  transfer_id?: string;
+}
+
+interface Side {
+  mode: 'header' | 'data' | 'dead';
+  buf: Buffer;
+  remaining: number;
+  proxySkip: number;
+  /** header length being gathered */
+  want: number;
+  writer?: FileWriter;
+}
+
+/** Decodes one OFT connection: headers in both directions, file bytes carved to ctx.openFile. */
+export class OftDecoder implements StreamDecoder {
+  private sides: [Side, Side] = [newSide(), newSide()];
+  private files = 0;
+
+  constructor(private readonly ctx: SessionContext, private readonly meta?: TransferMeta) {
+    ctx.setService('file-transfer');
+  }
+
+  onData(dir: Dir, data: Buffer, ts: number): void {
+    const s = this.sides[dir];
+    let o = 0;
+    while (o < data.length && s.mode !== 'dead') {
+      if (s.mode === 'data') {
+        const n = Math.min(s.remaining, data.length - o);
+        s.writer!.write(data.subarray(o, o + n), ts);
+        s.remaining -= n;
+        o += n;
+        if (s.remaining === 0) this.finish(s, ts);
+        continue;
+      }
+      if (s.proxySkip > 0) {
+        const n = Math.min(s.proxySkip, data.length - o);
+        s.proxySkip -= n;
+        o += n;
+        continue;
+      }
+      // header mode: gather bytes until the header is whole (bounded by OFT_MAX_HEADER)
+      if (s.buf.length < 6) {
+        const take = Math.min(6 - s.buf.length, data.length - o);
+        s.buf = Buffer.concat([s.buf, data.subarray(o, o + take)]);
+        o += take;
+        if (s.buf.length < 6) continue;
+        const magic = s.buf.toString('latin1', 0, 4);
+        if (magic !== 'OFT2' && magic !== 'OFT3') {
+          // proxy framing before the OFT header
+          const flen = s.buf.readUInt16BE(0);
+          if (s.buf.readUInt16BE(2) === PROXY_VERSION && flen >= 4 && flen <= MAX_PROXY_FRAME) {
+            s.proxySkip = flen + 2 - 6;
+            s.buf = EMPTY;
+          } else this.bad(s, 'OFT: neither an OFT2 header nor a proxy frame');
+          continue;
+        }
+        const l = s.buf.readUInt16BE(4);
+        if (l < OFT_MIN_HEADER || l > OFT_MAX_HEADER) this.bad(s, 'OFT: header length out of range');
+        else s.want = l;
+        continue;
+      }
+      const take = Math.min(s.want - s.buf.length, data.length - o);
+      s.buf = Buffer.concat([s.buf, data.subarray(o, o + take)]);
+      o += take;
+      if (s.buf.length < s.want) continue;
+      const h = parseOftHeader(s.buf);
+      s.buf = EMPTY;
+      if (!h) {
+        this.bad(s, 'OFT: unreadable header');
+        continue;
+      }
+      this.onHeader(dir, s, h, ts);
+    }
+  }
+
+  private onHeader(dir: Dir, s: Side, h: OftHeader, ts: number): void {
+    if (h.type !== OFT_PROMPT) return; // acks, done, resume negotiation: nothing to carve
+    const m = this.meta;
+    const cookieHex = h.cookie.readBigUInt64BE(0) !== 0n ? h.cookie.toString('hex') : undefined;
+    const filename = h.filename || m?.filename || '(unnamed)';
+    if (this.files++ >= 1000) return;
+    const w = this.ctx.openFile(ts, dir, {
+      filename,
+      from: m?.from ?? '',
+      to: m?.to ?? '',
+      size: h.size,
+      ...((m?.transfer_id ?? cookieHex) ? { transfer_id: m?.transfer_id ?? cookieHex } : {}),
+    });
+    s.writer = w;
+    s.remaining = h.size;
+    s.mode = 'data';
+    if (h.size === 0) this.finish(s, ts);
+  }
+
+  private finish(s: Side, ts: number): void {
+    s.writer?.end(ts);
+    s.writer = undefined;
+    s.mode = 'header';
+    s.buf = EMPTY;
+  }
+
+  private bad(s: Side, reason: string): void {
+    this.ctx.malformed(reason);
+    s.mode = 'dead';
+    s.buf = EMPTY;
+  }
+
+  onGap(dir: Dir, length: number, ts: number): void {
+    const s = this.sides[dir];
+    if (s.mode === 'data') {
+      const n = Math.min(length, s.remaining);
+      s.writer!.gap(n);
+      s.remaining -= n;
+      if (s.remaining === 0) this.finish(s, ts);
+      else return;
+      if (length > n) s.mode = 'dead'; // lost bytes past the file: the next header cannot be found
+    } else if (s.mode === 'header') {
+      s.mode = 'dead';
+      s.buf = EMPTY;
+    }
+  }
+
+  onEnd(ts: number): void {
+    for (const s of this.sides) {
+      if (s.writer) s.writer.end(ts);
+      s.writer = undefined;
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function newSide(): Side {
+  return { mode: 'header', buf: EMPTY, remaining: 0, proxySkip: 0, want: 0 };
+}

@@ -1,0 +1,318 @@
+// OSCAR (AIM/ICQ) wire format: pure bytes → structures, no I/O. Every length is checked against the
+// buffer it points into; TLV chains stop at the end of their block or after MAX_TLVS entries.
+// Layouts: Wireshark packet-aim.c / packet-aim-messaging.c, libpurple oscar (see docs/oscar.md).
+
+export const FLAP_START = 0x2a;
+export const FLAP_HEADER = 6;
+export const MAX_TLVS = 256;
+/** longest message text kept (characters) */
+export const MAX_TEXT = 16384;
+
+export interface Tlv {
+  type: number;
+  value: Buffer;
+}
+
+/** Reads a TLV chain from `buf` (start..end). `count` limits the number of TLVs (userinfo blocks). */
+export function parseTlvs(buf: Buffer, start = 0, end = buf.length, count?: number): { tlvs: Tlv[]; end: number; ok: boolean } {
+  const tlvs: Tlv[] = [];
+  let o = start;
+  end = Math.min(end, buf.length);
+  const max = Math.min(count ?? MAX_TLVS, MAX_TLVS);
+  while (tlvs.length < max && o + 4 <= end) {
+    const type = buf.readUInt16BE(o);
+    const len = buf.readUInt16BE(o + 2);
+    if (o + 4 + len > end) return { tlvs, end: o, ok: false };
+    tlvs.push({ type, value: buf.subarray(o + 4, o + 4 + len) });
+    o += 4 + len;
+  }
+  const ok = count !== undefined ? tlvs.length === count : o === end;
+  return { tlvs, end: o, ok };
+}
+
+export function tlv(tlvs: Tlv[], type: number): Buffer | undefined {
+  for (const t of tlvs) if (t.type === type) return t.value;
+  return undefined;
+}
+
+export interface Snac {
+  family: number;
+  subtype: number;
+  flags: number;
+  reqId: number;
+  /** SNAC body after the header (and after the optional version TLV block) */
+  body: Buffer;
+}
+
+export function parseSnac(payload: Buffer): Snac | null {
+  if (payload.length < 10) return null;
+  const family = payload.readUInt16BE(0);
+  const subtype = payload.readUInt16BE(2);
+  const flags = payload.readUInt16BE(4);
+  const reqId = payload.readUInt32BE(6);
+  let o = 10;
+  if (flags & 0x8000) {
+    if (o + 2 > payload.length) return null;
+    const skip = payload.readUInt16BE(o);
+    o += 2 + skip;
+    if (o > payload.length) return null;
+  }
+  return { family, subtype, flags, reqId, body: payload.subarray(o) };
+}
+
+/** SNAC families nDPI's oscar.c accepted (0x0001–0x0018 and 0x0085). */
+export function knownFamily(f: number): boolean {
+  return (f >= 0x0001 && f <= 0x0018) || f === 0x0085;
+}
+
+/** u8 length + bytes (screen names). */
+export function readBuddyName(buf: Buffer, o: number): { name: string; next: number } | null {
+  if (o >= buf.length) return null;
+  const len = buf[o];
+  if (len === 0 || o + 1 + len > buf.length) return null;
+  return { name: printable(buf.subarray(o + 1, o + 1 + len).toString('latin1')), next: o + 1 + len };
+}
+
+export interface Icbm {
+  cookie: Buffer;
+  channel: number;
+  /** buddy name (outgoing) or sender name (incoming) */
+  name: string;
+  tlvs: Tlv[];
+}
+
+/** ICBM 0x0004/0x0006 (outgoing: buddy name) and 0x0004/0x0007 (incoming: sender user info). */
+export function parseIcbm(body: Buffer, incoming: boolean): Icbm | null {
+  if (body.length < 11) return null;
+  const cookie = body.subarray(0, 8);
+  const channel = body.readUInt16BE(8);
+  const bn = readBuddyName(body, 10);
+  if (!bn) return null;
+  let o = bn.next;
+  if (incoming) {
+    if (o + 4 > body.length) return null;
+    const count = body.readUInt16BE(o + 2);
+    o += 4;
+    const ui = parseTlvs(body, o, body.length, count);
+    if (!ui.ok) return null;
+    o = ui.end;
+  }
+  const t = parseTlvs(body, o);
+  return { cookie, channel, name: bn.name, tlvs: t.tlvs };
+}
+
+export interface Decoded {
+  text: string;
+  /** something in the bytes was not valid for its charset (replaced by U+FFFD) */
+  invalid: boolean;
+}
+
+/** Message block (TLV 2 of ICBM channel 1): features, then 0x0101 fragments. */
+export function parseMessageBlock(v: Buffer): Decoded | null {
+  let o = 0;
+  const parts: string[] = [];
+  let invalid = false;
+  let found = false;
+  let n = 0;
+  while (o + 4 <= v.length && n++ < MAX_TLVS) {
+    const id = v.readUInt16BE(o);
+    const len = v.readUInt16BE(o + 2);
+    if (o + 4 + len > v.length) {
+      invalid = true;
+      break;
+    }
+    if (id === 0x0101 && len >= 4) {
+      const charset = v.readUInt16BE(o + 4);
+      const d = decodeText(v.subarray(o + 8, o + 4 + len), charset);
+      parts.push(d.text);
+      invalid ||= d.invalid;
+      found = true;
+    }
+    o += 4 + len;
+  }
+  if (!found) return null;
+  return { text: parts.join(''), invalid };
+}
+
+/** Fragment charsets (libpurple oscar.h): 0 ASCII, 2 UCS-2BE/UTF-16BE, 3 ISO-8859-1. */
+export function decodeText(b: Buffer, charset: number): Decoded {
+  if (charset === 0x0002) return utf16be(b);
+  if (charset === 0x0003) return { text: b.toString('latin1'), invalid: false };
+  return asciiOrUtf8(b);
+}
+
+/** 'ASCII' fragments often carry UTF-8 from newer clients; fall back to Latin-1 when not valid UTF-8. */
+export function asciiOrUtf8(b: Buffer): Decoded {
+  let ascii = true;
+  for (let i = 0; i < b.length; i++) if (b[i] & 0x80) { ascii = false; break; }
+  if (ascii) return { text: b.toString('latin1'), invalid: false };
+  const s = b.toString('utf8');
+  if (!s.includes('\ufffd')) return { text: s, invalid: false };
+  return { text: b.toString('latin1'), invalid: false };
+}
+
+export function utf16be(b: Buffer): Decoded {
+  const even = b.length & ~1;
+  const sw = Buffer.allocUnsafe(even);
+  for (let i = 0; i < even; i += 2) {
+    sw[i] = b[i + 1];
+    sw[i + 1] = b[i];
+  }
+  let text = sw.toString('utf16le');
+  let invalid = even !== b.length;
+  // lone surrogates are not valid UTF-16: replace them so nothing downstream sees broken strings
+  const fixed = text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  if (fixed !== text) invalid = true;
+  text = fixed;
+  if (even !== b.length) text += '\ufffd';
+  return { text, invalid };
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/** AIM text is HTML: drop tags (line breaks become newlines), decode entities, never return markup. */
+export function htmlToText(s: string): string {
+  let t = s.replace(/<br\s*\/?>/gi, '\n').replace(/<\/?[a-zA-Z!][^<>]*>/g, '');
+  t = t.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]{2,8});/g, (m, e: string) => {
+    if (e[0] === '#') {
+      const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+      return cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) ? String.fromCodePoint(cp) : '\ufffd';
+    }
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
+  return printable(t).trim().slice(0, MAX_TEXT);
+}
+
+/** No control characters except tab and newline. */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+}
+
+export interface Rendezvous {
+  msgType: number;
+  cookie: Buffer;
+  cap: Buffer;
+  tlvs: Tlv[];
+}
+
+/** ICBM channel 2, TLV 5. */
+export function parseRendezvous(v: Buffer): Rendezvous | null {
+  if (v.length < 26) return null;
+  const t = parseTlvs(v, 26);
+  return { msgType: v.readUInt16BE(0), cookie: v.subarray(2, 10), cap: v.subarray(10, 26), tlvs: t.tlvs };
+}
+
+export const CAP_SEND_FILE = Buffer.from('094613434c7f11d18222444553540000', 'hex');
+
+export interface FileOffer {
+  filename: string;
+  size: number;
+  files: number;
+}
+
+/** TLV 0x2711 of a Send File proposal: u16 multiple flag, u16 file count, u32 total size, name\0. */
+export function parseFileInfo(v: Buffer): FileOffer | null {
+  if (v.length < 8) return null;
+  const files = v.readUInt16BE(2);
+  const size = v.readUInt32BE(4);
+  let end = v.indexOf(0, 8);
+  if (end < 0) end = v.length;
+  const filename = printable(asciiOrUtf8(v.subarray(8, Math.min(end, 8 + 1024))).text).trim();
+  return { filename, size, files };
+}
+
+export function ipv4(v: Buffer | undefined): string | undefined {
+  if (!v || v.length !== 4) return undefined;
+  if (v.readUInt32BE(0) === 0) return undefined;
+  return `${v[0]}.${v[1]}.${v[2]}.${v[3]}`;
+}
+
+export interface Ch4Message {
+  uin: string;
+  type: number;
+  text: string;
+}
+
+/** ICBM channel 4 (ICQ): TLV 5 = LE32 UIN, u8 type, u8 flags, LNTS (LE16 length, NUL-terminated). */
+export function parseCh4(v: Buffer): Ch4Message | null {
+  if (v.length < 8) return null;
+  const uin = String(v.readUInt32LE(0));
+  const type = v[4];
+  const len = v.readUInt16LE(6);
+  if (8 + len > v.length) return null;
+  let raw = v.subarray(8, 8 + len);
+  if (raw.length && raw[raw.length - 1] === 0) raw = raw.subarray(0, raw.length - 1);
+  return { uin, type, text: icqText(raw, type) };
+}
+
+/** ICQ message bodies: type 4 (URL) and others separate fields with 0xFE. */
+export function icqText(raw: Buffer, type: number): string {
+  const s = asciiOrUtf8(raw).text;
+  const fields = s.split('\u00fe').filter((f) => f.length);
+  const text = type === 4 ? fields.join(' ') : s;
+  return printable(text).trim().slice(0, MAX_TEXT);
+}
+
+/** ICQ offline message (SNAC 0x0015/0x0003, TLV 1, type 0x0041): sender UIN and text. */
+export function parseIcqOffline(v: Buffer): { to: string; from: string; type: number; text: string } | null {
+  if (v.length < 22) return null;
+  const len = v.readUInt16LE(0);
+  if (len + 2 > v.length) return null;
+  const to = String(v.readUInt32LE(2));
+  if (v.readUInt16LE(6) !== 0x0041) return null;
+  const from = String(v.readUInt32LE(10));
+  const type = v[20];
+  if (v.length < 24) return null;
+  const tlen = v.readUInt16LE(22);
+  if (24 + tlen > v.length) return null;
+  let raw = v.subarray(24, 24 + tlen);
+  if (raw.length && raw[raw.length - 1] === 0) raw = raw.subarray(0, raw.length - 1);
+  return { to, from, type, text: icqText(raw, type) };
+}
+
+export interface FlapScan {
+  /** every header seen is consistent */
+  ok: boolean;
+  complete: number;
+  strong: number;
+}
+
+/**
+ * Detection: walk the FLAPs at the start of a direction. Each needs the 0x2a start byte, channel 1–5,
+ * sequence numbers increasing by one, and (when complete) content that fits its channel. `strong`
+ * counts a sign-on (version 1) or a SNAC of a known family with valid flags.
+ */
+export function scanFlaps(b: Buffer, maxFlaps = 16): FlapScan {
+  let o = 0;
+  let complete = 0;
+  let strong = 0;
+  let prevSeq = -1;
+  for (let n = 0; n < maxFlaps && o < b.length; n++) {
+    if (b[o] !== FLAP_START) return { ok: false, complete, strong };
+    if (o + 1 < b.length && (b[o + 1] < 1 || b[o + 1] > 5)) return { ok: false, complete, strong };
+    if (o + FLAP_HEADER > b.length) break;
+    const ch = b[o + 1];
+    const seq = b.readUInt16BE(o + 2);
+    const len = b.readUInt16BE(o + 4);
+    if (prevSeq >= 0 && seq !== ((prevSeq + 1) & 0xffff)) return { ok: false, complete, strong };
+    prevSeq = seq;
+    if (o + FLAP_HEADER + len > b.length) break;
+    const p = b.subarray(o + FLAP_HEADER, o + FLAP_HEADER + len);
+    if (ch === 1) {
+      if (p.length < 4 || p.readUInt32BE(0) !== 1) return { ok: false, complete, strong };
+      if (p.length > 4 && !parseTlvs(p, 4).ok) return { ok: false, complete, strong };
+      strong++;
+    } else if (ch === 2) {
+      if (p.length < 10) return { ok: false, complete, strong };
+      const f = p.readUInt16BE(0), st = p.readUInt16BE(2), fl = p.readUInt16BE(4);
+      if (knownFamily(f) && st >= 1 && st <= 0x40 && (fl === 0 || fl === 0x8000 || fl === 0x0001)) strong++;
+      else return { ok: false, complete, strong };
+    } else if (ch === 5 && len > 8) {
+      return { ok: false, complete, strong };
+    }
+    complete++;
+    o += FLAP_HEADER + len;
+  }
+  return { ok: true, complete, strong };
+}

@@ -1,0 +1,234 @@
+// Decoder for one OSCAR connection (BOS, login or any service), both directions.
+// dir 0 = client → server. What it reports: screen names, ICBM messages (channel 1 HTML text, ICQ
+// channel 4), Send File proposals (offer + the direct/proxied connection to expect), cleartext
+// (roasted) password sign-ons, ICQ offline messages.
+import type { Dir } from '../../sensor/types';
+import type { SessionContext, StreamDecoder } from '../types';
+import { FlapReader } from './flap';
+import {
+  CAP_SEND_FILE, MAX_TEXT, htmlToText, ipv4, parseCh4, parseFileInfo, parseIcbm, parseIcqOffline,
+  parseMessageBlock, parseRendezvous, parseSnac, parseTlvs, readBuddyName, tlv, type Icbm,
+} from './parser';
+import { OftDecoder } from './oft';
+
+/** shown as from/to when our own screen name never appeared on this connection */
+export const UNKNOWN_SELF = '(unknown)';
+const MAX_OFFERS = 32;
+const DEFAULT_PROXY_PORT = 5190;
+
+interface Offer {
+  from: string;
+  to: string;
+  filename?: string;
+  size?: number;
+  announced: boolean;
+}
+
+export class OscarSession implements StreamDecoder {
+  private readers: [FlapReader, FlapReader];
+  private self: string | undefined;
+  private offers = new Map<string, Offer>();
+  private credentialSent = false;
+  private icq = false;
+  private ts = 0;
+
+  constructor(private readonly ctx: SessionContext) {
+    const bad = (r: string) => ctx.malformed(r);
+    this.readers = [
+      new FlapReader((ch, _seq, p) => this.pdu(0, ch, p), bad),
+      new FlapReader((ch, _seq, p) => this.pdu(1, ch, p), bad),
+    ];
+  }
+
+  onData(dir: Dir, data: Buffer, ts: number): void {
+    this.ts = ts;
+    this.readers[dir].push(data);
+  }
+
+  onGap(dir: Dir): void {
+    this.readers[dir].gap();
+  }
+
+  // ---- PDUs -------------------------------------------------------------------------------
+
+  private pdu(dir: Dir, channel: number, p: Buffer): void {
+    if (channel === 1) this.signon(dir, p);
+    else if (channel === 2) this.snac(dir, p);
+  }
+
+  /** FLAP channel 1: version u32 (1), then TLVs (screen name, roasted password, cookie, …) */
+  private signon(dir: Dir, p: Buffer): void {
+    if (p.length < 4) return this.ctx.malformed('FLAP sign-on shorter than its version field');
+    if (p.length === 4 || dir !== 0) return;
+    const t = parseTlvs(p, 4);
+    if (!t.ok) this.ctx.malformed('FLAP sign-on: TLV length past the end');
+    this.login(dir, t.tlvs, 'flap');
+  }
+
+  /** sign-on TLVs (FLAP channel 1 or BUCP 0x0017/0x0002): user name and password kind */
+  private login(dir: Dir, tlvs: ReturnType<typeof parseTlvs>['tlvs'], how: string): void {
+    const sn = tlv(tlvs, 0x0001);
+    const name = sn && sn.length ? sn.toString('latin1') : undefined;
+    if (name) this.setSelf(name);
+    if (tlv(tlvs, 0x0002) && !this.credentialSent) {
+      // roasted password: XOR with a fixed table, i.e. cleartext-equivalent. The value never leaves here.
+      this.credentialSent = true;
+      this.ctx.credential(this.ts, dir, { user: this.self ?? name ?? UNKNOWN_SELF, mechanism: 'oscar-roasted-password' });
+      this.ctx.addEvidence({ signature: 'oscar.roasted-password', reason: `${how} sign-on with a roasted (reversible) password` });
+    }
+  }
+
+  private snac(dir: Dir, p: Buffer): void {
+    const s = parseSnac(p);
+    if (!s) return this.ctx.malformed('SNAC shorter than its header');
+    const key = (s.family << 16) | s.subtype;
+    switch (key) {
+      case 0x00170002: // BUCP login request
+      case 0x00170006: { // BUCP auth key request
+        if (dir !== 0) return;
+        const t = parseTlvs(s.body);
+        if (!t.ok) this.ctx.malformed('BUCP: TLV length past the end');
+        if (key === 0x00170006) {
+          const sn = tlv(t.tlvs, 0x0001);
+          if (sn && sn.length) this.setSelf(sn.toString('latin1'));
+        } else this.login(dir, t.tlvs, 'BUCP');
+        return;
+      }
+      case 0x00170003: { // BUCP login reply: screen name echoed
+        const sn = tlv(parseTlvs(s.body).tlvs, 0x0001);
+        if (sn && sn.length) this.setSelf(sn.toString('latin1'));
+        return;
+      }
+      case 0x0001000f: { // own online info
+        if (dir !== 1) return;
+        const bn = readBuddyName(s.body, 0);
+        if (bn) this.setSelf(bn.name);
+        return;
+      }
+      case 0x00040006:
+      case 0x00040007: {
+        const incoming = s.subtype === 7;
+        const m = parseIcbm(s.body, incoming);
+        if (!m) return this.ctx.malformed('ICBM: truncated header');
+        this.user(m.name);
+        this.icbm(dir, m, incoming);
+        return;
+      }
+      case 0x00040014: { // typing notification: a name, never a message
+        const bn = readBuddyName(s.body, 10);
+        if (bn) this.user(bn.name);
+        return;
+      }
+      case 0x00150003: // ICQ meta reply: offline messages
+        this.icqMeta(dir, s.body);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private icbm(dir: Dir, m: Icbm, incoming: boolean): void {
+    const me = this.self ?? UNKNOWN_SELF;
+    const from = incoming ? m.name : me;
+    const to = incoming ? me : m.name;
+    if (m.channel === 1) {
+      const block = tlv(m.tlvs, 0x0002);
+      if (!block) return;
+      const d = parseMessageBlock(block);
+      if (!d) return this.ctx.malformed('ICBM: message block without a text fragment');
+      if (d.invalid) this.ctx.malformed('ICBM: text not valid in its character set');
+      const text = htmlToText(d.text);
+      if (!text) return;
+      const kind = tlv(m.tlvs, 0x0004) ? 'auto-response' : tlv(m.tlvs, 0x0006) ? 'offline' : 'chat';
+      this.ctx.message(this.ts, dir, { from, to, text, kind });
+    } else if (m.channel === 2) {
+      const v = tlv(m.tlvs, 0x0005);
+      if (v) this.rendezvous(dir, v, from, to);
+    } else if (m.channel === 4) {
+      const v = tlv(m.tlvs, 0x0005);
+      if (!v) return;
+      const c = parseCh4(v);
+      if (!c) return this.ctx.malformed('ICBM channel 4: message length past the end');
+      this.markIcq(`ICQ message on ICBM channel 4 (UIN ${c.uin})`);
+      // the UIN in TLV 5 is the sender's
+      if (incoming) this.user(c.uin);
+      if (c.text && (c.type === 1 || c.type === 4)) {
+        this.ctx.message(this.ts, dir, { from: incoming ? c.uin : me, to, text: c.text, kind: c.type === 4 ? 'url' : 'chat' });
+      }
+    }
+  }
+
+  private rendezvous(dir: Dir, v: Buffer, from: string, to: string): void {
+    const r = parseRendezvous(v);
+    if (!r) return this.ctx.malformed('rendezvous block shorter than its header');
+    if (r.msgType !== 0 || !r.cap.equals(CAP_SEND_FILE)) return;
+    const id = r.cookie.toString('hex');
+    let offer = this.offers.get(id);
+    const info = tlv(r.tlvs, 0x2711);
+    const fi = info ? parseFileInfo(info) : null;
+    if (!offer) {
+      if (this.offers.size >= MAX_OFFERS) this.offers.delete(this.offers.keys().next().value as string);
+      offer = { from, to, announced: false };
+      this.offers.set(id, offer);
+    }
+    if (fi) {
+      offer.filename = fi.filename;
+      offer.size = fi.size;
+    }
+    if (!offer.announced && offer.filename) {
+      offer.announced = true;
+      this.ctx.fileTransfer(this.ts, dir, {
+        from: offer.from, to: offer.to, filename: offer.filename, size: offer.size, stage: 'offer', transfer_id: id,
+      });
+    }
+    // where the receiver will connect: the proposer's addresses, or the AOL proxy when TLV 0x10 is set
+    const portV = tlv(r.tlvs, 0x0005);
+    const proxied = !!tlv(r.tlvs, 0x0010);
+    const port = portV && portV.length === 2 ? portV.readUInt16BE(0) : proxied ? DEFAULT_PROXY_PORT : 0;
+    if (!port) return;
+    const ips = new Set<string>();
+    for (const t of [0x0002, 0x0003, 0x0004]) {
+      const ip = ipv4(tlv(r.tlvs, t));
+      if (ip) ips.add(ip);
+    }
+    const meta = { from: offer.from, to: offer.to, filename: offer.filename, size: offer.size, transfer_id: id };
+    for (const ip of ips) {
+      this.ctx.expect(
+        { transport: 'tcp', server: { ip, port }, ttlMicros: 600_000_000, reason: `OSCAR ${proxied ? 'proxied ' : ''}file transfer announced on ${this.ctx.flow.id}` },
+        (ctx) => new OftDecoder(ctx, meta),
+      );
+    }
+  }
+
+  private icqMeta(dir: Dir, body: Buffer): void {
+    if (dir !== 1) return;
+    const v = tlv(parseTlvs(body).tlvs, 0x0001);
+    if (!v) return;
+    const m = parseIcqOffline(v);
+    if (!m) return;
+    this.markIcq(`ICQ offline message for UIN ${m.to}`);
+    this.setSelf(m.to);
+    this.user(m.from);
+    if (m.text && (m.type === 1 || m.type === 4)) this.ctx.message(this.ts, dir, { from: m.from, to: m.to, text: m.text, kind: 'offline' });
+  }
+
+  // ---- identities -------------------------------------------------------------------------
+
+  private setSelf(name: string): void {
+    const n = name.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 97);
+    if (!n) return;
+    this.self = n;
+    this.user(n);
+    if (/^[0-9]{5,10}$/.test(n)) this.markIcq(`numeric screen name (UIN) ${n} signed on`);
+  }
+
+  private user(name: string): void {
+    if (name && name.length <= MAX_TEXT) this.ctx.addUser(name);
+  }
+
+  private markIcq(reason: string): void {
+    if (this.icq) return;
+    this.icq = true;
+    this.ctx.setProtocol('icq', { signature: 'oscar.icq', reason });
+  }
+}
