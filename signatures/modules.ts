@@ -14,5 +14,6 @@ import { module as tls } from './tls';
 import { module as quic } from './quic';
 import { module as http } from './http';
 import { module as messengers } from './messengers';
+import { module as stun } from './stun';
 
-export const MODULES: SignatureModule[] = [oscar, icq5, msn, ymsg, xmpp, irc, gadugadu, sip, dns, tls, quic, http, messengers];
+export const MODULES: SignatureModule[] = [oscar, icq5, msn, ymsg, xmpp, irc, gadugadu, sip, dns, tls, quic, http, messengers, stun];

@@ -1,9 +1,90 @@
-// STUB: replaced by the real module.
-import type { SignatureModule } from '../types';
+// DNS: claims DNS flows (not reported as IM) and teaches the knowledge base which name each answered
+// address was resolved from, following CNAME chains, so that TLS/QUIC/… flows to that address are
+// attributed by the host tables even without a server name of their own.
+import type { DetectInput, Detection, DetectResult, SessionContext, SignatureData, SignatureModule, StreamDecoder } from '../types';
+import { addressesOf, parseDns, type DnsMessage } from './parser';
+
+const MAX_TCP_MESSAGE = 65535 + 2;
+
+function hintPorts(data: SignatureData, transport: 'tcp' | 'udp'): number[] {
+  return (data.ports?.[transport] as number[] | undefined) ?? (transport === 'udp' ? [53, 5353, 5355] : [53]);
+}
+
+function plausible(m: DnsMessage | null, onHintPort: boolean, data: SignatureData): boolean {
+  if (!m || !m.complete || m.opcode > 6) return false;
+  if (onHintPort) return m.questions.length > 0 || (m.response && m.answers.length > 0);
+  // elsewhere: one question of a common type, a name made of host-name characters
+  const strict = (data.strict_qtypes as number[] | undefined) ?? [1, 28, 5, 12, 15, 16, 33, 65];
+  const q = m.questions[0];
+  return m.questions.length === 1 && strict.includes(q.type) && /^[A-Za-z0-9_.-]{1,253}$/.test(q.name);
+}
+
+function detect(input: DetectInput, data: SignatureData): DetectResult {
+  const { flow } = input;
+  const ports = hintPorts(data, input.transport);
+  const onHint = ports.includes(flow.server.port) || ports.includes(flow.client.port);
+  let msg: DnsMessage | null;
+  if (input.transport === 'udp') {
+    msg = parseDns(input.data);
+  } else {
+    if (input.data.length < 2) return onHint ? 'more' : null;
+    const len = input.data.readUInt16BE(0);
+    if (len < 12) return null;
+    if (input.data.length < 2 + len) return onHint && input.data.length < 4096 ? 'more' : null;
+    msg = parseDns(input.data.subarray(2, 2 + len));
+  }
+  if (!plausible(msg, onHint, data)) return null;
+  const d: Detection = {
+    protocol: 'dns',
+    notIm: true,
+    evidence: { signature: 'dns.header', reason: `DNS ${msg!.response ? 'response' : 'query'} for ${msg!.questions[0]?.name ?? '(no question)'}`.slice(0, 200) },
+  };
+  return d;
+}
+
+class DnsDecoder implements StreamDecoder {
+  private buf: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
+  constructor(private ctx: SessionContext) {}
+
+  onData(dir: 0 | 1, data: Buffer, ts: number): void {
+    if (this.ctx.flow.transport === 'udp') {
+      this.learn(parseDns(data), ts);
+      return;
+    }
+    // TCP: 2-byte length-prefixed messages; keep at most one message's worth of bytes
+    let b = this.buf[dir].length ? Buffer.concat([this.buf[dir], data]) : Buffer.from(data);
+    while (b.length >= 2) {
+      const len = b.readUInt16BE(0);
+      if (b.length < 2 + len) break;
+      this.learn(parseDns(b.subarray(2, 2 + len)), ts);
+      b = b.subarray(2 + len);
+    }
+    this.buf[dir] = b.length > MAX_TCP_MESSAGE ? Buffer.alloc(0) : Buffer.from(b);
+  }
+
+  onGap(dir: 0 | 1): void {
+    this.buf[dir] = Buffer.alloc(0);
+  }
+
+  private learn(m: DnsMessage | null, ts: number): void {
+    if (!m) {
+      this.ctx.malformed('DNS message too short');
+      return;
+    }
+    if (!m.response || m.rcode !== 0) return;
+    for (const a of addressesOf(m).slice(0, 32)) {
+      // the CNAME target first, then the name the user asked for: a later flow to the address is
+      // attributed by the name that was asked (e.g. web.whatsapp.com, not its CDN alias)
+      if (a.owner !== a.queried) this.ctx.kb.learnName(a.ip, a.owner, ts);
+      this.ctx.kb.learnName(a.ip, a.queried, ts);
+    }
+  }
+}
 
 export const module: SignatureModule = {
   id: 'dns',
   protocols: ['dns'],
-  transports: ['udp','tcp'],
-  detect: () => null,
+  transports: ['udp', 'tcp'],
+  detect,
+  decoder: (ctx) => new DnsDecoder(ctx),
 };

@@ -1,9 +1,64 @@
-// STUB: replaced by the real module.
-import type { SignatureModule } from '../types';
+// TLS: classifies a TLS connection by the server name in its ClientHello (SNI), looked up in the
+// IM host tables. An SNI that is not an IM host is not IM; and when the server's address was
+// attributed to IM by DNS or an address list, an explicit non-IM SNI wins over that guess
+// (shared CDN addresses). Without SNI, the engine's DNS/address attribution stays in charge.
+import type { DetectInput, Detection, DetectResult, Lookup, SignatureModule } from '../types';
+import { parseTlsClientHello, usableServerName } from './parser';
+
+/** what the engine would guess for this server address (DNS-learned name, then address lists) */
+export function addressGuess(input: Pick<DetectInput, 'knownServerName' | 'flow' | 'lookup'>): { protocol: string; why: string } | undefined {
+  const byName = input.knownServerName ? input.lookup.host(input.knownServerName) : undefined;
+  if (byName) return { protocol: byName.protocol, why: `server address was resolved from ${input.knownServerName}` };
+  const byIp = input.lookup.ip(input.flow.server.ip);
+  if (byIp) return { protocol: byIp.protocol, why: `server address in ${byIp.protocol} range ${byIp.matched}` };
+  return undefined;
+}
+
+/** Shared by TLS and QUIC: a server name (or none) → detection. */
+export function classifyServerName(sni: string | undefined, alpn: string[], input: DetectInput, kind: 'tls' | 'quic'): Detection | null {
+  const name = usableServerName(sni);
+  const alpnText = alpn.length ? ` (ALPN ${alpn.slice(0, 4).join(',')})` : '';
+  const lookup: Lookup = input.lookup;
+  if (name) {
+    const hit = lookup.host(name);
+    if (hit) {
+      return {
+        protocol: hit.protocol, encrypted: true, serverName: name,
+        evidence: { signature: `${kind}.sni`, reason: `${kind.toUpperCase()} server name ${name} matches ${hit.protocol} host ${hit.matched}${alpnText}` },
+      };
+    }
+    const guess = addressGuess(input);
+    if (guess) {
+      return {
+        protocol: kind, notIm: true, encrypted: true, serverName: name,
+        evidence: { signature: `${kind}.sni`, reason: `server name ${name} is not an IM host (overrides: ${guess.why})` },
+      };
+    }
+    return null;
+  }
+  const guess = addressGuess(input);
+  if (guess) {
+    return {
+      protocol: guess.protocol, encrypted: true,
+      evidence: { signature: `${kind}.no-sni`, reason: `${kind.toUpperCase()} without server name; ${guess.why}${alpnText}` },
+    };
+  }
+  return null;
+}
+
+function detect(input: DetectInput): DetectResult {
+  const d = input.data;
+  if (d.length === 0) return 'more';
+  if (d[0] !== 0x16) return null;
+  const hello = parseTlsClientHello(d);
+  if (hello === 'more') return 'more';
+  if (hello === null) return null;
+  return classifyServerName(hello.sni, hello.alpn, input, 'tls');
+}
 
 export const module: SignatureModule = {
   id: 'tls',
   protocols: ['tls'],
   transports: ['tcp'],
-  detect: () => null,
+  detect,
 };

@@ -1,0 +1,142 @@
+// DNS message parser (RFC 1035): header, questions, answers. Pure and bounded: names are at most
+// 255 bytes / 127 labels, compression pointers may only point backwards and at most 32 are followed,
+// and record counts that lie stop at the end of the buffer.
+
+export interface DnsQuestion { name: string; type: number }
+export interface DnsAnswer { name: string; type: number; ttl: number; /** A/AAAA: address; CNAME: target */ value?: string }
+export interface DnsMessage {
+  id: number;
+  response: boolean;
+  opcode: number;
+  rcode: number;
+  questions: DnsQuestion[];
+  answers: DnsAnswer[];
+  /** true when every counted section parsed to the end without error */
+  complete: boolean;
+}
+
+export const TYPE_A = 1, TYPE_CNAME = 5, TYPE_AAAA = 28;
+const MAX_RECORDS = 64;
+const MAX_POINTERS = 32;
+
+/** Reads a (possibly compressed) name at `off`; returns the name and the offset after it, or null. */
+export function readName(buf: Buffer, off: number): { name: string; next: number } | null {
+  const labels: string[] = [];
+  let total = 0;
+  let pos = off;
+  let next = -1;
+  let jumps = 0;
+  for (;;) {
+    if (pos >= buf.length) return null;
+    const len = buf[pos];
+    if (len === 0) {
+      if (next < 0) next = pos + 1;
+      break;
+    }
+    const kind = len & 0xc0;
+    if (kind === 0xc0) {
+      if (pos + 1 >= buf.length) return null;
+      const target = ((len & 0x3f) << 8) | buf[pos + 1];
+      // only backwards pointers: a loop is impossible, and the jump count bounds the work anyway
+      if (target >= pos || ++jumps > MAX_POINTERS) return null;
+      if (next < 0) next = pos + 2;
+      pos = target;
+      continue;
+    }
+    if (kind !== 0) return null; // 0x40/0x80 label types are obsolete
+    if (pos + 1 + len > buf.length) return null;
+    total += len + 1;
+    if (total > 255 || labels.length >= 127) return null;
+    labels.push(buf.toString('latin1', pos + 1, pos + 1 + len));
+    pos += 1 + len;
+  }
+  return { name: labels.join('.'), next };
+}
+
+export function parseDns(buf: Buffer): DnsMessage | null {
+  if (buf.length < 12) return null;
+  const flags = buf.readUInt16BE(2);
+  const msg: DnsMessage = {
+    id: buf.readUInt16BE(0),
+    response: (flags & 0x8000) !== 0,
+    opcode: (flags >> 11) & 0xf,
+    rcode: flags & 0xf,
+    questions: [],
+    answers: [],
+    complete: false,
+  };
+  const qd = buf.readUInt16BE(4), an = buf.readUInt16BE(6);
+  let off = 12;
+  for (let i = 0; i < qd; i++) {
+    if (i >= MAX_RECORDS) return msg;
+    const n = readName(buf, off);
+    if (!n || n.next + 4 > buf.length) return msg;
+    msg.questions.push({ name: n.name, type: buf.readUInt16BE(n.next) });
+    off = n.next + 4;
+  }
+  for (let i = 0; i < an; i++) {
+    if (i >= MAX_RECORDS) return msg;
+    const n = readName(buf, off);
+    if (!n || n.next + 10 > buf.length) return msg;
+    const type = buf.readUInt16BE(n.next);
+    const ttl = buf.readUInt32BE(n.next + 4);
+    const rdlen = buf.readUInt16BE(n.next + 8);
+    const rd = n.next + 10;
+    if (rd + rdlen > buf.length) return msg;
+    let value: string | undefined;
+    if (type === TYPE_A && rdlen === 4) value = `${buf[rd]}.${buf[rd + 1]}.${buf[rd + 2]}.${buf[rd + 3]}`;
+    else if (type === TYPE_AAAA && rdlen === 16) value = ipv6String(buf.subarray(rd, rd + 16));
+    else if (type === TYPE_CNAME) value = readName(buf, rd)?.name;
+    msg.answers.push({ name: n.name, type, ttl, value });
+    off = rd + rdlen;
+  }
+  msg.complete = true;
+  return msg;
+}
+
+/** RFC 5952 text form (lower case, longest zero run compressed). */
+export function ipv6String(b: Buffer): string {
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push((b[i] << 8) | b[i + 1]);
+  let bestStart = -1, bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i > 1) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/**
+ * For each address in the answers: the name the client asked for (first question), and the
+ * end of the CNAME chain that led to it. Chains are followed at most 16 steps.
+ */
+export function addressesOf(msg: DnsMessage): { ip: string; queried: string; owner: string }[] {
+  const out: { ip: string; queried: string; owner: string }[] = [];
+  const q = msg.questions[0]?.name.toLowerCase();
+  if (!q) return out;
+  // names reachable from the question through CNAMEs
+  const chain = new Set([q]);
+  for (let step = 0; step < 16; step++) {
+    let grew = false;
+    for (const a of msg.answers) {
+      if (a.type === TYPE_CNAME && a.value && chain.has(a.name.toLowerCase()) && !chain.has(a.value.toLowerCase())) {
+        chain.add(a.value.toLowerCase());
+        grew = true;
+      }
+    }
+    if (!grew) break;
+  }
+  for (const a of msg.answers) {
+    if ((a.type === TYPE_A || a.type === TYPE_AAAA) && a.value) {
+      const owner = a.name.toLowerCase();
+      // an address for a name not on the chain was not asked for: ignore it (cache poisoning shape)
+      if (chain.has(owner)) out.push({ ip: a.value, queried: q, owner });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,123 @@
+// Byte-pattern recognisers for today's messengers. Each takes the detect input and the module's
+// data (constants from data.yaml) and answers a detection, 'more' or null. Pure and bounded.
+import type { DetectInput, Detection, DetectResult, SignatureData } from '../types';
+
+type Cfg = Record<string, unknown>;
+const hex = (s: unknown): Buffer => Buffer.from(String(s), 'hex');
+const cfg = (data: SignatureData, key: string): Cfg => (data[key] as Cfg | undefined) ?? {};
+const det = (protocol: string, signature: string, reason: string, encrypted = true): Detection => ({ protocol, encrypted, evidence: { signature, reason } });
+
+/** WhatsApp: the Noise handshake prologue as the client's first bytes (TCP). */
+export function whatsapp(input: DetectInput, data: SignatureData): DetectResult {
+  if (input.transport !== 'tcp' || input.dir !== 0) return null;
+  const d = input.data;
+  const prologues = ((cfg(data, 'whatsapp').prologues as string[]) ?? ['574101', '574102', '45440001']).map(hex);
+  for (const p of prologues) {
+    const n = Math.min(p.length, d.length);
+    if (d.subarray(0, n).equals(p.subarray(0, n))) {
+      if (d.length < p.length) return 'more';
+      return det('whatsapp', 'whatsapp.noise-prologue', `client opened with the WhatsApp Noise prologue ${p.toString('hex')}`);
+    }
+  }
+  return null;
+}
+
+/** Telegram: UDP relay packets with a run of 12 0xFF; TCP MTProto transport markers to Telegram addresses. */
+export function telegram(input: DetectInput, data: SignatureData): DetectResult {
+  const c = cfg(data, 'telegram');
+  const d = input.data;
+  if (input.transport === 'udp') {
+    const [lo, hi] = (c.udp_ports as number[]) ?? [500, 600];
+    const sp = input.flow.server.port, cp = input.flow.client.port;
+    if (!((sp >= lo && sp <= hi) || (cp >= lo && cp <= hi)) || d.length < 40) return null;
+    const want = Number(c.udp_ff_run) || 12;
+    let run = 0;
+    for (let i = 0; i < d.length && i < 2048; i++) {
+      if (d[i] === 0xff) run++;
+      else {
+        if (run === want) break;
+        run = 0;
+      }
+    }
+    return run === want ? det('telegram', 'telegram.udp-relay', `UDP relay packet with a run of ${want} 0xFF bytes`) : null;
+  }
+  if (input.dir !== 0 || d.length < 1) return null;
+  const ip = input.lookup.ip(input.flow.server.ip);
+  if (ip?.protocol !== 'telegram') return null;
+  for (const m of ((c.transport_markers as string[]) ?? ['ef', 'eeeeeeee', 'dddddddd']).map(hex)) {
+    if (d.length < m.length) {
+      if (d.subarray(0, d.length).equals(m.subarray(0, d.length))) return 'more';
+      continue;
+    }
+    if (d.subarray(0, m.length).equals(m)) return det('telegram', 'telegram.mtproto', `MTProto transport marker ${m.toString('hex')} to Telegram address ${ip.matched}`);
+  }
+  // obfuscated transport: 64 random-looking bytes first; the address alone attributes it (engine)
+  return null;
+}
+
+/** Discord voice: 1337cafe keep-alives, 74-byte IP discovery request/response (UDP). */
+export function discord(input: DetectInput, data: SignatureData): DetectResult {
+  if (input.transport !== 'udp') return null;
+  const c = cfg(data, 'discord');
+  const d = input.data;
+  const ka = hex(c.keepalive ?? '1337cafe');
+  if (d.length === 8 && d.subarray(0, 4).equals(ka)) return det('discord', 'discord.voice-keepalive', 'Discord voice keep-alive 0x1337cafe');
+  const len = Number(c.ip_discovery_length) || 74;
+  if (d.length === len) {
+    for (const m of ((c.ip_discovery as string[]) ?? ['00010046', '00020046']).map(hex)) {
+      if (d.subarray(0, 4).equals(m)) return det('discord', 'discord.ip-discovery', `Discord voice IP discovery ${m.toString('hex')} (${len} bytes)`);
+    }
+  }
+  return null;
+}
+
+/** Threema: 48-byte client hello, 80-byte server hello, 191-byte login, on the Threema port or network. */
+export function threema(input: DetectInput, data: SignatureData): DetectResult {
+  if (input.transport !== 'tcp') return null;
+  const c = cfg(data, 'threema');
+  const port = Number(c.port) || 5222;
+  const byIp = input.lookup.ip(input.flow.server.ip)?.protocol === 'threema';
+  if (input.flow.server.port !== port && !byIp) return null;
+  const [ch, sh, login] = [Number(c.client_hello) || 48, Number(c.server_hello) || 80, Number(c.login) || 191];
+  const client = input.dir === 0 ? input.data : input.other;
+  const server = input.dir === 0 ? input.other : input.data;
+  if (client.length > ch + login || server.length > sh + 2048) return null;
+  if (client.length !== ch && client.length !== ch + login) return client.length < ch ? 'more' : null;
+  if (server.length !== 0 && server.length < sh) return 'more';
+  if (client.length === ch + login && server.length >= sh) {
+    return det('threema', 'threema.handshake', `Threema handshake sizes ${ch}/${sh}/${login} on TCP/${input.flow.server.port}`);
+  }
+  return 'more';
+}
+
+/** Viber UDP control packets on Viber ports (nDPI viber.c shapes). */
+export function viber(input: DetectInput, data: SignatureData): DetectResult {
+  if (input.transport !== 'udp') return null;
+  const ports = (cfg(data, 'viber').udp_ports as number[]) ?? [7985, 7987, 5242, 5243, 4244];
+  if (!ports.includes(input.flow.server.port) && !ports.includes(input.flow.client.port)) return null;
+  const d = input.data;
+  if ((d.length === 12 && d[2] === 0x03 && d[3] === 0x00) || (d.length === 20 && d[2] === 0x09 && d[3] === 0x00)) {
+    return det('viber', 'viber.udp', `Viber UDP control packet (${d.length} bytes, type ${d[2]}) on port ${input.flow.server.port}`);
+  }
+  return null;
+}
+
+/** QQ / OICQ over UDP: 0x02 flag, version, command in range, 0x03 trailer. */
+export function qq(input: DetectInput, data: SignatureData): DetectResult {
+  if (input.transport !== 'udp') return null;
+  const d = input.data;
+  if (d.length < 12 || d.length > 2048 || d[0] !== 0x02 || d[d.length - 1] !== 0x03) return null;
+  const c = cfg(data, 'qq');
+  const version = d.readUInt16BE(1);
+  const command = d.readUInt16BE(3);
+  const maxCmd = Number(c.max_command) || 0xb5;
+  if (version === 0 || command === 0 || (command > maxCmd && command !== 0x03f7)) return null;
+  const ports = (c.udp_ports as number[]) ?? [8000, 4000, 8001];
+  // the 0x02…0x03 frame alone is weak: also require a QQ port or the sequence/UIN fields to be sane
+  if (!ports.includes(input.flow.server.port) && !ports.includes(input.flow.client.port)) return null;
+  const uin = d.length >= 11 ? d.readUInt32BE(7) : 0;
+  const ev = det('qq', 'qq.oicq', `OICQ packet version 0x${version.toString(16)} command 0x${command.toString(16)}`);
+  return uin > 10000 ? { ...ev, evidence: { ...ev.evidence, reason: `${ev.evidence.reason}, QQ number ${uin}` } } : ev;
+}
+
+export const RECOGNISERS = [whatsapp, threema, telegram, discord, viber, qq];
