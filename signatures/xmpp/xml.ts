@@ -1,0 +1,320 @@
+// A bounded streaming XML reader for XMPP streams (RFC 6120 restricted XML): no DTDs, no entity
+// expansion beyond the five predefined entities and numeric character references, depth and
+// per-stanza size limits. Bytes go in as they arrive; every top-level stanza (a child of
+// <stream:stream>, or a root element when the stream was picked up mid-session) comes out as a small
+// element tree. Never throws on any input; everything it rejects is reported through onMalformed.
+
+export interface XmlElement {
+  /** qualified name as written, e.g. "stream:features", "message" */
+  name: string;
+  /** local name (prefix removed) */
+  local: string;
+  attrs: Record<string, string>;
+  children: XmlElement[];
+  /** concatenated character data directly inside this element */
+  text: string;
+}
+
+export interface XmlLimits {
+  /** bytes of one stanza, tags and text included */
+  maxStanza: number;
+  /** nesting depth below the stream */
+  maxDepth: number;
+  /** attributes per element */
+  maxAttrs: number;
+  /** elements per stanza */
+  maxElements: number;
+}
+
+export const DEFAULT_LIMITS: XmlLimits = { maxStanza: 65536, maxDepth: 32, maxAttrs: 64, maxElements: 2048 };
+
+export interface XmlHandler {
+  /** <stream:stream …> opened (also on a stream restart after SASL/STARTTLS) */
+  streamOpen(attrs: Record<string, string>): void;
+  streamClose(): void;
+  stanza(el: XmlElement): void;
+  malformed(reason: string): void;
+}
+
+const enum C { LT = 0x3c, GT = 0x3e, AMP = 0x26, Q1 = 0x27, Q2 = 0x22, SLASH = 0x2f, BANG = 0x21, QM = 0x3f }
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** Replaces the predefined entities and numeric references; anything else is left as written. */
+export function decodeEntities(s: string, onBad?: () => void): string {
+  if (s.indexOf('&') < 0) return s;
+  return s.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z][a-zA-Z0-9]{0,31});/g, (all, e: string) => {
+    if (e[0] === '#') {
+      const cp = e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+      if (cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) return String.fromCodePoint(cp);
+      onBad?.();
+      return '\uFFFD';
+    }
+    const v = ENTITIES[e];
+    if (v !== undefined) return v;
+    onBad?.(); // custom entities need a DTD, which XMPP forbids: never expanded
+    return all;
+  });
+}
+
+export class XmlStream {
+  private buf: Buffer = Buffer.alloc(0);
+  /** open elements of the current stanza (stack[0] is the stanza root) */
+  private stack: XmlElement[] = [];
+  private stanzaBytes = 0;
+  private elements = 0;
+  /** skipping an oversized/too-deep stanza: depth of the elements still open inside it */
+  private skipDepth = 0;
+  /** true once <stream:stream> was seen: stanzas are its children */
+  private inStream = false;
+  private stopped = false;
+
+  constructor(private readonly h: XmlHandler, private readonly limits: XmlLimits = DEFAULT_LIMITS) {}
+
+  /** stop parsing (e.g. the rest of the stream is TLS) */
+  stop(): void {
+    this.stopped = true;
+    this.buf = Buffer.alloc(0);
+    this.stack = [];
+  }
+
+  /** bytes lost: whatever stanza was open is abandoned; resynchronise on the next '<' */
+  gap(): void {
+    this.buf = Buffer.alloc(0);
+    this.stack = [];
+    this.skipDepth = 0;
+    this.stanzaBytes = 0;
+    this.resync = true;
+  }
+
+  private resync = false;
+
+  push(data: Buffer): void {
+    if (this.stopped || !data.length) return;
+    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+    let pos = 0;
+    const b = this.buf;
+    if (this.resync) {
+      const lt = b.indexOf(C.LT);
+      if (lt < 0) {
+        this.buf = Buffer.alloc(0);
+        return;
+      }
+      pos = lt;
+      this.resync = false;
+    }
+    while (pos < b.length && !this.stopped) {
+      if (b[pos] !== C.LT) {
+        // character data up to the next '<'
+        const lt = b.indexOf(C.LT, pos);
+        const end = lt < 0 ? b.length : lt;
+        if (lt < 0 && end - pos < this.limits.maxStanza) {
+          // keep incomplete text until its end is known (entities may straddle segments)
+          break;
+        }
+        this.text(b.subarray(pos, end));
+        this.account(end - pos);
+        pos = end;
+        continue;
+      }
+      const end = this.tokenEnd(b, pos);
+      if (end < 0) {
+        // incomplete markup: wait, unless it is already too big to be a legal token
+        if (b.length - pos > this.limits.maxStanza) {
+          this.h.malformed('XML token larger than the stanza limit');
+          this.stack = [];
+          this.skipDepth = 0;
+          this.resync = true;
+          this.buf = Buffer.alloc(0);
+          return;
+        }
+        break;
+      }
+      this.markup(b.subarray(pos, end));
+      this.account(end - pos);
+      pos = end;
+    }
+    this.buf = pos >= b.length ? Buffer.alloc(0) : Buffer.from(b.subarray(pos));
+  }
+
+  /** counts stanza bytes; returns false when the stanza was dropped for being too big */
+  private account(n: number): boolean {
+    if (!this.stack.length) return true;
+    this.stanzaBytes += n;
+    if (this.stanzaBytes > this.limits.maxStanza) {
+      this.h.malformed('stanza larger than the limit');
+      this.skipDepth = this.stack.length;
+      this.stack = [];
+      return false;
+    }
+    return true;
+  }
+
+  /** end offset (exclusive) of the markup token starting at `pos`, or -1 when incomplete */
+  private tokenEnd(b: Buffer, pos: number): number {
+    const next = b[pos + 1];
+    if (next === undefined) return -1;
+    if (next === C.BANG) {
+      if (b.length - pos < 9) {
+        // could be a comment or CDATA whose opener is split
+        const head = b.subarray(pos, pos + 9).toString('latin1');
+        if ('<!--'.startsWith(head.slice(0, 4)) || '<![CDATA['.startsWith(head)) return -1;
+      }
+      if (b[pos + 2] === 0x2d && b[pos + 3] === 0x2d) {
+        const e = b.indexOf('-->', pos + 4, 'latin1');
+        return e < 0 ? -1 : e + 3;
+      }
+      if (b.subarray(pos, pos + 9).toString('latin1') === '<![CDATA[') {
+        const e = b.indexOf(']]>', pos + 9, 'latin1');
+        return e < 0 ? -1 : e + 3;
+      }
+    }
+    if (next === C.QM) {
+      const e = b.indexOf('?>', pos + 2, 'latin1');
+      return e < 0 ? -1 : e + 2;
+    }
+    let q = 0;
+    for (let i = pos + 1; i < b.length; i++) {
+      const c = b[i];
+      if (q) {
+        if (c === q) q = 0;
+      } else if (c === C.Q1 || c === C.Q2) q = c;
+      else if (c === C.GT) return i + 1;
+      else if (c === C.LT) {
+        // '<' inside a tag is illegal: end the broken token here so parsing can resume
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private text(raw: Buffer): void {
+    const top = this.stack[this.stack.length - 1];
+    if (!top || this.skipDepth) return;
+    top.text += decodeEntities(utf8.decode(raw), () => this.h.malformed('undefined entity'));
+  }
+
+  private markup(tok: Buffer): void {
+    const s = utf8.decode(tok);
+    if (s.startsWith('<?')) return; // XML declaration / processing instruction
+    if (s.startsWith('<!--')) return;
+    if (s.startsWith('<![CDATA[')) {
+      const top = this.stack[this.stack.length - 1];
+      if (top && !this.skipDepth) top.text += s.slice(9, -3);
+      return;
+    }
+    if (s.startsWith('<!')) {
+      this.h.malformed('DTD / declaration in an XMPP stream (forbidden, ignored)');
+      return;
+    }
+    if (!s.endsWith('>')) {
+      this.h.malformed('broken tag');
+      return;
+    }
+    if (s[1] === '/') {
+      this.closeTag(s.slice(2, -1).trim());
+      return;
+    }
+    const selfClose = s.endsWith('/>');
+    const inner = s.slice(1, selfClose ? -2 : -1);
+    const m = /^([^\s/>]+)/.exec(inner);
+    if (!m) {
+      this.h.malformed('tag without a name');
+      return;
+    }
+    const name = m[1];
+    const attrs = this.attrs(inner.slice(name.length));
+    if (attrs === undefined) return;
+    const local = name.slice(name.indexOf(':') + 1);
+    if (local === 'stream' && (name === 'stream:stream' || name.endsWith(':stream') || attrs.xmlns === 'http://etherx.jabber.org/streams')) {
+      // stream header (or restart): everything before is finished
+      this.stack = [];
+      this.skipDepth = 0;
+      this.inStream = true;
+      this.h.streamOpen(attrs);
+      return;
+    }
+    if (this.skipDepth) {
+      if (!selfClose) this.skipDepth++;
+      return;
+    }
+    if (this.stack.length >= this.limits.maxDepth) {
+      this.h.malformed('XML nested deeper than the limit');
+      this.skipDepth = this.stack.length + (selfClose ? 0 : 1);
+      this.stack = [];
+      return;
+    }
+    if (this.stack.length && ++this.elements > this.limits.maxElements) {
+      this.h.malformed('too many elements in one stanza');
+      this.skipDepth = this.stack.length + (selfClose ? 0 : 1);
+      this.stack = [];
+      return;
+    }
+    const el: XmlElement = { name, local, attrs, children: [], text: '' };
+    const parent = this.stack[this.stack.length - 1];
+    if (parent) parent.children.push(el);
+    else {
+      this.stanzaBytes = tokLen(s);
+      this.elements = 1;
+    }
+    if (selfClose) {
+      if (!parent) this.h.stanza(el);
+    } else this.stack.push(el);
+  }
+
+  private closeTag(name: string): void {
+    if (this.skipDepth) {
+      this.skipDepth--;
+      return;
+    }
+    if (!this.stack.length) {
+      if (name === 'stream:stream' || name.endsWith(':stream') || name === 'stream') {
+        this.inStream = false;
+        this.h.streamClose();
+      } else this.h.malformed(`unexpected </${name.slice(0, 40)}>`);
+      return;
+    }
+    const el = this.stack.pop()!;
+    if (el.name !== name) this.h.malformed('mismatched end tag');
+    if (!this.stack.length) this.h.stanza(el);
+  }
+
+  private attrs(rest: string): Record<string, string> | undefined {
+    const out: Record<string, string> = Object.create(null);
+    const re = /\s*([^\s=/>]+)\s*=\s*(?:'([^']*)'|"([^"]*)")/gy;
+    let n = 0;
+    let m: RegExpExecArray | null;
+    let last = 0;
+    while ((m = re.exec(rest))) {
+      last = re.lastIndex;
+      if (++n > this.limits.maxAttrs) {
+        this.h.malformed('too many attributes');
+        break;
+      }
+      out[m[1]] = decodeEntities(m[2] ?? m[3] ?? '', () => this.h.malformed('undefined entity'));
+    }
+    if (rest.slice(last).trim()) this.h.malformed('attribute syntax');
+    return out;
+  }
+
+  get streamOpenSeen(): boolean {
+    return this.inStream;
+  }
+}
+
+function tokLen(s: string): number {
+  return s.length;
+}
+
+/** first child with this local name */
+export function child(el: XmlElement | undefined, local: string): XmlElement | undefined {
+  if (!el) return undefined;
+  for (const c of el.children) if (c.local === local) return c;
+  return undefined;
+}
+
+/** namespace of an element as declared on it (XMPP puts xmlns on each extension element) */
+export function ns(el: XmlElement): string {
+  return el.attrs.xmlns ?? '';
+}
