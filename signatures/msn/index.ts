@@ -1,9 +1,170 @@
-// STUB: replaced by the real module.
-import type { SignatureModule } from '../types';
+// MSN Messenger (MSNP): notification server and switchboard sessions on any port, the HTTP gateway
+// (gateway.dll) and CONNECT tunnels, and the MSNFTP file-transfer side connection.
+
+import type { Detection, DetectInput, DetectResult, SessionContext, SignatureModule, StreamDecoder } from '../types';
+import type { Dir } from '../../sensor/types';
+import { headerIn, HttpStream, requestLine } from './httpstream';
+import { MsnFramer } from './parser';
+import { MsnSession } from './session';
+import { msnftpDecoder } from './msnftp';
+
+const MAX_BODY = 1 << 20;
+
+// First lines that only MSNP speaks (client and server side, so a flow picked up mid-stream or seen
+// in one direction only is still recognized). A single line must carry a passport or MSNP's exact shape.
+const MSNP_LINES: [RegExp, string][] = [
+  [/^VER \d{1,10}( MSNP\d{1,2})+( CVR0)?$/, 'VER … MSNPx protocol negotiation'],
+  [/^CVR \d{1,10} 0x[0-9a-fA-F]{4} \S+ \S+ \S+ \S+ \S+/, 'CVR client version report'],
+  [/^USR \d{1,10} (TWN|SSO|MD5) [IS] \S+$/, 'USR sign-in'],
+  [/^USR \d{1,10} [^\s@]+@[^\s@]+ [\d.]+$/, 'USR switchboard sign-in with passport'],
+  [/^USR \d{1,10} OK [^\s@]+@[^\s@]+( \S+){0,3}$/, 'USR OK passport'],
+  [/^ANS \d{1,10} [^\s@]+@[^\s@]+ [\d.]+ \d+$/, 'ANS switchboard answer with passport'],
+  [/^JOI [^\s@]+@[^\s@]+ \S+( \d+)?$/, 'JOI participant joined'],
+  [/^IRO \d{1,10} \d{1,4} \d{1,4} [^\s@]+@[^\s@]+ \S+( \d+)?$/, 'IRO initial roster'],
+  [/^RNG \d{1,12} [\d.]+:\d{1,5} CKI \S+ [^\s@]+@[^\s@]+ \S+/, 'RNG switchboard invitation'],
+  [/^XFR \d{1,10} (NS|SB) [\d.]+:\d{1,5} /, 'XFR server referral'],
+];
+const MSG_LINE = /^MSG ([^\s@]+@[^\s@]+ \S+|\d{1,10} [UNAD]) \d{1,7}$/;
+
+export function detectMsn(input: DetectInput): DetectResult {
+  const d = input.data;
+  if (!d.length) return 'more';
+  const c0 = d[0];
+  if ((c0 >= 0x41 && c0 <= 0x5a) || (c0 >= 0x30 && c0 <= 0x39)) {
+    const http = detectHttp(d);
+    if (http !== null) return http;
+    const nl = d.indexOf(0x0a);
+    if (nl < 0) return d.length < 512 && /^[A-Z0-9]{1,3}( |$)/.test(d.toString('latin1', 0, 4)) ? 'more' : null;
+    const line = d.toString('latin1', 0, Math.min(nl, 1024)).replace(/\r$/, '');
+    if (/^VER (\d{1,10} )?MSNFTP$/.test(line)) return det('msn.msnftp', 'VER MSNFTP file transfer');
+    for (const [re, why] of MSNP_LINES) if (re.test(line)) return det('msn.line', why);
+    if (MSG_LINE.test(line)) {
+      const rest = d.subarray(nl + 1);
+      if (rest.length < 14) return 'more';
+      if (/^(MIME-Version|Content-Type):/i.test(rest.toString('latin1', 0, 14))) return det('msn.msg', 'MSG with MIME payload');
+    }
+  }
+  return null;
+}
+
+function det(signature: string, reason: string, serverName?: string): Detection {
+  return { protocol: 'msn', evidence: { signature, reason }, ...(serverName ? { serverName } : {}) };
+}
+
+/** The HTTP gateway and tunnel forms; null when `d` is not HTTP. */
+function detectHttp(d: Buffer): DetectResult {
+  const rl = requestLine(d);
+  const headComplete = d.includes('\r\n\r\n');
+  if (rl) {
+    const host = headerIn(d, 'host');
+    if (/\/gateway\/gateway\.dll/i.test(rl.target)) return det('msn.http-gateway', `HTTP ${rl.method} to the MSN gateway (gateway.dll)`, host);
+    if (rl.method === 'CONNECT' && /:1863$/.test(rl.target)) return det('msn.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)}`, rl.target.replace(/:\d+$/, ''));
+    const ct = headerIn(d, 'content-type');
+    if (ct && /^(application\/x-msn-messenger|text\/x-msnmsgr)/i.test(ct)) return det('msn.http-gateway', `HTTP body of type ${ct.slice(0, 60)}`, host);
+    return headComplete || d.length > 8192 ? null : 'more';
+  }
+  if (d.subarray(0, 7).toString('latin1') === 'HTTP/1.') {
+    const ct = headerIn(d, 'content-type');
+    if (headerIn(d, 'x-msn-messenger') !== undefined || (ct && /^application\/x-msn-messenger/i.test(ct))) return det('msn.http-gateway', 'HTTP response from the MSN gateway');
+    return headComplete || d.length > 8192 ? null : 'more';
+  }
+  if (d.length < 8 && /^[A-Z]+$/.test(d.toString('latin1'))) return 'more';
+  return null;
+}
+
+function tcpDecoder(ctx: SessionContext): StreamDecoder {
+  const session = new MsnSession(ctx);
+  let ts = 0;
+  const framers = ([0, 1] as Dir[]).map((dir) => new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r)));
+  return {
+    onData(dir, data, t) {
+      ts = t;
+      framers[dir].push(data);
+    },
+    onGap(dir) {
+      // bytes lost: resynchronize at the next line (a payload in flight is dropped)
+      framers[dir] = new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r));
+    },
+  };
+}
+
+/** MSNP inside HTTP bodies (gateway.dll) or behind a CONNECT tunnel. */
+function gatewayDecoder(ctx: SessionContext): StreamDecoder {
+  const session = new MsnSession(ctx);
+  let ts = 0;
+  const raw = ([0, 1] as Dir[]).map((dir) => new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r)));
+  const streams = ([0, 1] as Dir[]).map((dir) => {
+    let parts: Buffer[] = [];
+    let size = 0;
+    let isMsn = false;
+    let over = false;
+    return new HttpStream({
+      head(h) {
+        parts = [];
+        size = 0;
+        over = false;
+        const ct = h.headers.get('content-type') ?? '';
+        isMsn = /x-msn-messenger|x-msnmsgr/i.test(ct) || /\/gateway\/gateway\.dll/i.test(h.target) || h.headers.has('x-msn-messenger');
+        const host = h.headers.get('host');
+        if (host && dir === 0) ctx.setServerName(host.replace(/:\d+$/, ''));
+      },
+      body(chunk) {
+        if (!isMsn || over) return;
+        if (size + chunk.length > MAX_BODY) {
+          ctx.malformed('gateway body larger than 1 MiB');
+          over = true;
+          parts = [];
+          return;
+        }
+        parts.push(Buffer.from(chunk));
+        size += chunk.length;
+      },
+      end() {
+        if (!isMsn || over || !size) return;
+        // each body holds whole commands: a fresh framer keeps a lying length inside its body
+        const f = new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r));
+        f.push(Buffer.concat(parts));
+        if (f.buffered) ctx.malformed('gateway body ends inside a command');
+        parts = [];
+        size = 0;
+      },
+      raw(data) {
+        raw[dir].push(data);
+      },
+      malformed(r) {
+        ctx.malformed(r);
+      },
+    });
+  });
+  streams[0].peer = streams[1];
+  streams[1].peer = streams[0];
+  return {
+    onData(dir, data, t) {
+      ts = t;
+      streams[dir].push(data);
+    },
+    onEnd(t) {
+      ts = t;
+      streams[1].close();
+    },
+  };
+}
 
 export const module: SignatureModule = {
   id: 'msn',
   protocols: ['msn'],
   transports: ['tcp'],
-  detect: () => null,
+  detect(input) {
+    try {
+      return detectMsn(input);
+    } catch {
+      return null;
+    }
+  },
+  decoder(ctx, detection) {
+    const sig = detection.evidence.signature;
+    if (sig === 'msn.msnftp') return msnftpDecoder(ctx);
+    if (sig.startsWith('msn.http')) return gatewayDecoder(ctx);
+    return tcpDecoder(ctx);
+  },
 };

@@ -1,9 +1,205 @@
-// STUB: replaced by the real module.
-import type { SignatureModule } from '../types';
+// Yahoo! Messenger (YMSG): sessions on any port (also picked up mid-stream), YMSG inside HTTP
+// (shttp /notify bodies, CONNECT tunnels, the <Session><Ymsg Command=…> proxy form) and the Y7
+// file relay (/relay?token=), whose uploads and downloads are carved.
+
+import type { Detection, DetectInput, DetectResult, FileWriter, SessionContext, SignatureModule, StreamDecoder } from '../types';
+import type { Dir } from '../../sensor/types';
+import { headerIn, HttpStream, requestLine } from '../msn/httpstream';
+import { HEADER, looksLikeBody, parseFields, pduAt, YmsgFramer } from './parser';
+import { relayFile, YmsgSession } from './session';
+
+const MAGIC = Buffer.from('YMSG');
+const MIDSTREAM_SCAN = 4096;
+
+function det(signature: string, reason: string, serverName?: string): Detection {
+  return { protocol: 'yahoo', evidence: { signature, reason }, ...(serverName ? { serverName } : {}) };
+}
+
+/** A complete, well-formed PDU at `off` (and a chained one after it, when bytes follow). */
+function consistentAt(d: Buffer, off: number): boolean | 'more' {
+  if (d.length - off < HEADER) return 'more';
+  const len = d.readUInt16BE(off + 8);
+  const end = off + HEADER + len;
+  const body = d.subarray(off + HEADER, Math.min(end, d.length));
+  if (!looksLikeBody(body.subarray(0, 16)) && !(len === 0)) return body.length < 8 ? 'more' : false;
+  if (end > d.length) return 'more';
+  if (len > 0 && parseFields(body).fields.length === 0) return false;
+  if (end === d.length) return true;
+  const next = d.subarray(end, end + 4);
+  return MAGIC.subarray(0, next.length).equals(next);
+}
+
+export function detectYmsg(input: DetectInput): DetectResult {
+  const d = input.data;
+  if (!d.length) return 'more';
+  if (d.length < 4 && MAGIC.subarray(0, d.length).equals(d)) return 'more';
+  if (d.compare(MAGIC, 0, 4, 0, 4) === 0) {
+    const r = consistentAt(d, 0);
+    if (r === true) return det('ymsg.header', `YMSG header with consistent length, service 0x${d.readUInt16BE(10).toString(16)}`);
+    if (r === 'more') return d.length < 8192 && input.packetIndex < 8 ? 'more' : null;
+    return null;
+  }
+  const http = detectHttp(d);
+  if (http !== null) return http;
+  // picked up mid-stream: a whole, well-formed PDU further in
+  const scan = d.subarray(0, MIDSTREAM_SCAN + HEADER);
+  for (let off = scan.indexOf(MAGIC, 1); off > 0 && off < MIDSTREAM_SCAN; off = scan.indexOf(MAGIC, off + 1)) {
+    const n = pduAt(d, off);
+    if (n > HEADER && consistentAt(d, off) === true) return det('ymsg.midstream', 'YMSG PDU with consistent length after a partial one');
+  }
+  return null;
+}
+
+function detectHttp(d: Buffer): DetectResult {
+  const headEnd = d.indexOf('\r\n\r\n');
+  const rl = requestLine(d);
+  if (rl) {
+    const host = headerIn(d, 'host') ?? '';
+    const ua = headerIn(d, 'user-agent') ?? '';
+    if (/^\/relay\?token=|^https?:\/\/[^/]+\/relay\?token=/i.test(rl.target)) return det('ymsg.http-relay', `HTTP ${rl.method} /relay?token= (Y7 file relay)`, host || undefined);
+    if (rl.method === 'CONNECT' && /(msg\.yahoo\.com|yahoo\.com):\d+$|:5050$/i.test(rl.target)) {
+      return det('ymsg.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)}`, rl.target.replace(/:\d+$/, ''));
+    }
+    if (/^(YahooMobileMessenger\/|Y!%20Messenger\/)/.test(ua)) return det('ymsg.http', `User-Agent ${ua.slice(0, 40)}`, host || undefined);
+    if (headEnd < 0) return d.length > 8192 ? null : 'more';
+    const body = d.subarray(headEnd + 4);
+    if (body.compare(MAGIC, 0, 4, 0, Math.min(4, body.length)) === 0 && body.length >= 4) return det('ymsg.http', `YMSG in an HTTP ${rl.method} body`, host || undefined);
+    const bodyText = body.toString('latin1', 0, Math.min(body.length, 2048));
+    if (/<Session[\s>][\s\S]*<Ymsg Command=/.test(bodyText)) return det('ymsg.http-proxy', 'HTTP proxy chat form <Session><Ymsg Command=…>', host || undefined);
+    if (/(^|\.)msg\.yahoo\.com(:\d+)?$/i.test(host) && /\/notify/i.test(rl.target)) return det('ymsg.http', `HTTP ${rl.method} /notify to ${host.slice(0, 60)}`, host);
+    const cl = Number(headerIn(d, 'content-length') ?? 0);
+    return body.length < Math.min(cl, 64) && d.length < 8192 ? 'more' : null;
+  }
+  if (d.subarray(0, 7).toString('latin1') === 'HTTP/1.') {
+    if (headEnd < 0) return d.length > 8192 ? null : 'more';
+    const body = d.subarray(headEnd + 4);
+    if (body.length >= 4 && body.compare(MAGIC, 0, 4, 0, 4) === 0) return det('ymsg.http', 'YMSG in an HTTP response body');
+    const cl = Number(headerIn(d, 'content-length') ?? 0);
+    return body.length < Math.min(cl, 4) && d.length < 8192 ? 'more' : null;
+  }
+  if (d.length < 8 && /^[A-Z]+$/.test(d.toString('latin1'))) return 'more';
+  return null;
+}
+
+function tcpDecoder(ctx: SessionContext, midstream: boolean): StreamDecoder {
+  const session = new YmsgSession(ctx);
+  let ts = 0;
+  const framers = ([0, 1] as Dir[]).map((dir) => new YmsgFramer((p) => session.handle(dir, p, ts), (r) => ctx.malformed(r), !midstream));
+  return {
+    onData(dir, data, t) {
+      ts = t;
+      framers[dir].push(data);
+    },
+    onGap(dir) {
+      framers[dir].resync();
+    },
+  };
+}
+
+function queryParam(target: string, name: string): string | undefined {
+  const q = target.indexOf('?');
+  if (q < 0) return undefined;
+  for (const kv of target.slice(q + 1).split('&')) {
+    const [k, v = ''] = kv.split('=');
+    if (k === name) {
+      try {
+        return decodeURIComponent(v.replace(/\+/g, '%20')).slice(0, 512);
+      } catch {
+        return v.slice(0, 512);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** YMSG in HTTP bodies / tunnels, and the Y7 relay (whose bodies are the file itself). */
+function httpDecoder(ctx: SessionContext): StreamDecoder {
+  const session = new YmsgSession(ctx);
+  let ts = 0;
+  const tunnel = ([0, 1] as Dir[]).map((dir) => new YmsgFramer((p) => session.handle(dir, p, ts), (r) => ctx.malformed(r)));
+  /** the file a relay request (dir 0, POST) or its response (dir 1, GET) carries */
+  const relayQueue: ({ target: string; method: string } | null)[] = [];
+  const writers: (FileWriter | null)[] = [null, null];
+  const streams = ([0, 1] as Dir[]).map((dir) => {
+    let framer: YmsgFramer | null = null;
+    const openRelay = (target: string, declared: number | undefined) => {
+      const token = queryParam(target, 'token') ?? '';
+      const known = relayFile(token) ?? relayFile(token.replace(/ /g, '+'));
+      const meta = known ?? { filename: 'unknown (Yahoo file relay)', from: queryParam(target, 'sender') ?? 'unknown', to: queryParam(target, 'recver') ?? 'unknown' };
+      ctx.setService('file');
+      writers[dir] = ctx.openFile(ts, dir, { ...meta, ...(declared !== undefined && meta.size === undefined ? { size: declared } : {}) });
+    };
+    return new HttpStream({
+      head(h) {
+        framer = null;
+        writers[dir] = null;
+        const cl = h.headers.get('content-length');
+        const declared = cl && /^\d{1,15}$/.test(cl) ? Number(cl) : undefined;
+        if (h.kind === 'request') {
+          const relay = /\/relay\?token=/i.test(h.target);
+          if (relayQueue.length < 64) relayQueue.push(relay ? { target: h.target, method: h.method } : null);
+          if (relay && h.method === 'POST') openRelay(h.target, declared);
+          else if (!relay) framer = new YmsgFramer((p) => session.handle(dir, p, ts), (r) => ctx.malformed(r), false);
+          const host = h.headers.get('host');
+          if (host) ctx.setServerName(host.replace(/:\d+$/, ''));
+        } else {
+          const req = relayQueue.shift();
+          if (req && req.method === 'GET' && h.status >= 200 && h.status < 300) openRelay(req.target, declared);
+          else if (!req) framer = new YmsgFramer((p) => session.handle(dir, p, ts), (r) => ctx.malformed(r), false);
+        }
+      },
+      body(chunk) {
+        if (writers[dir]) writers[dir]!.write(chunk, ts);
+        else framer?.push(chunk);
+      },
+      end() {
+        writers[dir]?.end(ts);
+        writers[dir] = null;
+        framer = null;
+      },
+      raw(data) {
+        tunnel[dir].push(data);
+      },
+      malformed(r) {
+        ctx.malformed(r);
+      },
+    });
+  });
+  streams[0].peer = streams[1];
+  streams[1].peer = streams[0];
+  return {
+    onData(dir, data, t) {
+      ts = t;
+      streams[dir].push(data);
+    },
+    onGap(dir, length, t) {
+      // a relay body with a hole: the file is incomplete; the HTTP framing is lost for this side
+      writers[dir]?.gap(length);
+      writers[dir]?.end(t, false);
+      writers[dir] = null;
+      streams[dir] = new HttpStream({ head() {}, body() {}, end() {}, malformed() {} });
+    },
+    onEnd(t) {
+      ts = t;
+      streams[1].close();
+    },
+  };
+}
 
 export const module: SignatureModule = {
   id: 'ymsg',
   protocols: ['yahoo'],
   transports: ['tcp'],
-  detect: () => null,
+  detect(input) {
+    try {
+      return detectYmsg(input);
+    } catch {
+      return null;
+    }
+  },
+  decoder(ctx, detection) {
+    const sig = detection.evidence.signature;
+    if (sig.startsWith('ymsg.http')) return httpDecoder(ctx);
+    return tcpDecoder(ctx, sig === 'ymsg.midstream');
+  },
 };

@@ -1,0 +1,123 @@
+// MSNFTP, the legacy MSN file-transfer side connection: `VER MSNFTP`, `USR user cookie`, `FIL size`,
+// `TFR`, then the sender's data in blocks of [0, len lo, len hi] + len bytes (first byte 1 = cancel),
+// `BYE` at the end. Either side may be the TCP client (Sender-Connect), so roles come from the lines.
+
+import type { Dir } from '../../sensor/types';
+import type { FileMeta, FileWriter, SessionContext, StreamDecoder } from '../types';
+
+const MAX_LINE = 4096;
+
+export function msnftpDecoder(ctx: SessionContext, meta?: FileMeta): StreamDecoder {
+  ctx.setService('file');
+  const lineBuf: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
+  /** direction that announced FIL (the sender) */
+  let senderDir: Dir | -1 = -1;
+  let declared: number | undefined = meta?.size;
+  let user = '';
+  let writer: FileWriter | undefined;
+  let dataMode = false;
+  let written = 0;
+  // block reassembly in the sender's direction
+  let hdr = Buffer.alloc(0);
+  let blockLeft = 0;
+  let done = false;
+
+  const startData = (ts: number) => {
+    if (dataMode || senderDir < 0) return;
+    dataMode = true;
+    const m: FileMeta = meta ?? { filename: 'unknown (MSNFTP)', from: 'unknown', to: user || 'unknown' };
+    writer = ctx.openFile(ts, senderDir as Dir, { ...m, ...(declared !== undefined ? { size: declared } : {}) });
+    // bytes that arrived after FIL but before we knew they were data
+    const rest = lineBuf[senderDir as Dir];
+    lineBuf[senderDir as Dir] = Buffer.alloc(0);
+    if (rest.length) blocks(rest, ts);
+  };
+
+  const finish = (ts: number, complete?: boolean) => {
+    if (done) return;
+    done = true;
+    writer?.end(ts, complete);
+  };
+
+  const blocks = (data: Buffer, ts: number) => {
+    let pos = 0;
+    while (pos < data.length && !done) {
+      if (blockLeft === 0) {
+        const need = 3 - hdr.length;
+        hdr = Buffer.concat([hdr, data.subarray(pos, pos + need)]);
+        pos += Math.min(need, data.length - pos);
+        if (hdr.length < 3) return;
+        const flag = hdr[0];
+        blockLeft = hdr[1] | (hdr[2] << 8);
+        hdr = Buffer.alloc(0);
+        if (flag !== 0) {
+          finish(ts, false); // the sender cancelled
+          return;
+        }
+        continue;
+      }
+      const n = Math.min(blockLeft, data.length - pos);
+      writer!.write(data.subarray(pos, pos + n), ts);
+      written += n;
+      blockLeft -= n;
+      pos += n;
+      if (declared !== undefined && written >= declared && blockLeft === 0) finish(ts, true);
+    }
+  };
+
+  const line = (dir: Dir, text: string, ts: number) => {
+    const [cmd, ...args] = text.split(' ');
+    if (cmd === 'USR' && args[0]) {
+      user = args[0].slice(0, 256);
+      ctx.addUser(user);
+    } else if (cmd === 'FIL' && /^\d{1,15}$/.test(args[0] ?? '')) {
+      senderDir = dir;
+      if (declared === undefined) declared = Number(args[0]);
+    } else if (cmd === 'TFR' && senderDir >= 0 && dir !== senderDir) {
+      startData(ts);
+    } else if (cmd === 'BYE' || cmd === 'CCL') {
+      if (dataMode) finish(ts, cmd === 'BYE' && (declared === undefined || written >= declared));
+    } else if (cmd !== 'VER') {
+      ctx.malformed('unexpected MSNFTP line');
+    }
+  };
+
+  return {
+    onData(dir, data, ts) {
+      if (dataMode && dir === senderDir) {
+        blocks(data, ts);
+        return;
+      }
+      let b = lineBuf[dir].length ? Buffer.concat([lineBuf[dir], data]) : data;
+      let pos = 0;
+      for (;;) {
+        const nl = b.indexOf(0x0a, pos);
+        if (nl < 0) break;
+        const text = b.toString('latin1', pos, nl).replace(/\r$/, '');
+        pos = nl + 1;
+        if (text) line(dir, text, ts);
+        if (dataMode && dir === senderDir) {
+          blocks(b.subarray(pos), ts);
+          pos = b.length;
+          break;
+        }
+      }
+      const rest = b.subarray(pos);
+      if (rest.length > MAX_LINE) {
+        ctx.malformed('MSNFTP line too long');
+        lineBuf[dir] = Buffer.alloc(0);
+      } else lineBuf[dir] = Buffer.from(rest);
+      b = Buffer.alloc(0);
+    },
+    onGap(dir, length, ts) {
+      if (dataMode && dir === senderDir && writer && !done) {
+        // the block framing is lost with the bytes: count them and stop trusting the stream
+        writer.gap(length);
+        finish(ts, false);
+      }
+    },
+    onEnd(ts) {
+      if (dataMode) finish(ts);
+    },
+  };
+}

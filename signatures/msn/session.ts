@@ -1,0 +1,247 @@
+// What an MSNP conversation means: who is signed in, who is on the switchboard, the chat text,
+// and the file transfers offered (legacy invitations → MSNFTP side connection; MSNSLP → P2P data
+// chunks on the switchboard itself). Fed commands by the TCP decoder or the HTTP gateway decoder.
+
+import net from 'node:net';
+import type { Dir } from '../../sensor/types';
+import type { FileMeta, FileWriter, SessionContext } from '../types';
+import { contentType, EUF_FILE_TRANSFER, type MsnCommand, parseFtContext, parseHeaderLines, parseMime, parseP2P, parseSlp } from './parser';
+import { msnftpDecoder } from './msnftp';
+
+const MAX_TEXT = 65536;
+const MAX_PARTICIPANTS = 64;
+const MAX_INVITES = 64;
+const MAX_SLP = 65536;
+const EMAIL = /^[^\s@<>]{1,128}@[^\s@<>]{1,128}$/;
+
+export function isPassport(s: string | undefined): s is string {
+  return !!s && EMAIL.test(s);
+}
+
+interface P2PTransfer {
+  meta: FileMeta;
+  writer?: FileWriter;
+  written: number;
+}
+
+export class MsnSession {
+  /** the signed-in user of this connection */
+  self = '';
+  private participants = new Set<string>();
+  private invites = new Map<string, FileMeta>();
+  private p2p = new Map<number, P2PTransfer>();
+  /** MSNSLP messages being reassembled, by P2P identifier */
+  private slp = new Map<number, { parts: Buffer[]; len: number; total: number }>();
+
+  constructor(private readonly ctx: SessionContext) {}
+
+  handle(dir: Dir, c: MsnCommand, ts: number): void {
+    const a = c.args;
+    switch (c.cmd) {
+      case 'VER':
+        if (a.some((x) => /^MSNP\d+$/.test(x))) this.ctx.setService('chat');
+        break;
+      case 'CVR':
+        if (dir === 0 && isPassport(a[a.length - 1])) this.ctx.addUser(a[a.length - 1]);
+        break;
+      case 'USR':
+        if (dir === 0) {
+          // notification server: USR trid TWN|SSO|MD5 I user / S ticket; switchboard: USR trid user cookie
+          if (/^(TWN|SSO|MD5)$/.test(a[1] ?? '') && a[2] === 'I' && isPassport(a[3])) this.setSelf(a[3]);
+          else if (/^(TWN|SSO)$/.test(a[1] ?? '') && a[2] === 'S' && a[3] && this.self) {
+            // a Passport ticket replays as the password: report that it was seen, never its value
+            this.ctx.credential(ts, dir, { user: this.self, mechanism: 'msn-passport-ticket' });
+          } else if (isPassport(a[1])) this.setSelf(a[1]);
+        } else if (a[1] === 'OK' && isPassport(a[2])) this.setSelf(a[2]);
+        break;
+      case 'ANS':
+        if (dir === 0 && isPassport(a[1])) this.setSelf(a[1]);
+        break;
+      case 'IRO':
+        if (isPassport(a[3])) this.join(a[3]);
+        break;
+      case 'JOI':
+        if (isPassport(a[0])) this.join(a[0]);
+        break;
+      case 'CAL':
+        if (dir === 0 && isPassport(a[1])) this.join(a[1]);
+        break;
+      case 'BYE':
+        if (dir === 1 && isPassport(a[0])) this.participants.delete(a[0]);
+        break;
+      case 'XFR':
+        if (a[1] === 'SB') this.ctx.setService('chat');
+        break;
+      case 'MSG':
+        if (c.payload) this.msg(dir, c, ts);
+        break;
+    }
+  }
+
+  private setSelf(u: string): void {
+    this.self = u;
+    this.ctx.addUser(u);
+  }
+
+  private join(u: string): void {
+    this.ctx.addUser(u);
+    if (u !== this.self && this.participants.size < MAX_PARTICIPANTS) this.participants.add(u);
+  }
+
+  /** sender of an MSG: the passport on a server→client MSG, the signed-in user on client→server */
+  private sender(dir: Dir, c: MsnCommand): string {
+    if (dir === 1 && isPassport(c.args[0])) return c.args[0];
+    return this.self || 'unknown';
+  }
+
+  private recipients(from: string): string {
+    const to = [...this.participants].filter((p) => p !== from);
+    if (from !== this.self && this.self) to.unshift(this.self);
+    return to.length ? to.join(', ') : 'unknown';
+  }
+
+  private msg(dir: Dir, c: MsnCommand, ts: number): void {
+    const mime = parseMime(c.payload!);
+    const ct = contentType(mime.headers.get('content-type'));
+    const from = this.sender(dir, c);
+    if (from !== 'unknown') this.ctx.addUser(from);
+    switch (ct.type) {
+      case 'text/plain': {
+        const text = decodeText(mime.body, ct.charset);
+        if (!text) return;
+        this.ctx.setService('chat');
+        this.ctx.message(ts, dir, { from, to: this.recipients(from), text, kind: 'chat' });
+        return;
+      }
+      case 'text/x-msmsgscontrol': {
+        const u = mime.headers.get('typinguser');
+        if (isPassport(u)) this.ctx.addUser(u);
+        return;
+      }
+      case 'text/x-msmsgsinvite':
+        this.invite(dir, from, parseHeaderLines(mime.body.toString('utf8', 0, Math.min(mime.body.length, 16384))), ts);
+        return;
+      case 'application/x-msnmsgrp2p':
+        this.p2pChunk(dir, from, mime.headers.get('p2p-dest'), mime.body, ts);
+        return;
+      default:
+        return; // clientcaps, datacast, emoticons, …: not chat
+    }
+  }
+
+  // ---- legacy invitations (text/x-msmsgsinvite) → MSNFTP ---------------------------------------
+
+  private invite(dir: Dir, from: string, h: Map<string, string>, ts: number): void {
+    const command = (h.get('invitation-command') ?? '').toUpperCase();
+    const cookie = (h.get('invitation-cookie') ?? '').slice(0, 32);
+    if (!cookie) return;
+    if (command === 'INVITE') {
+      const file = h.get('application-file');
+      if (!file) return;
+      const sizeText = h.get('application-filesize') ?? '';
+      const size = /^\d{1,15}$/.test(sizeText) ? Number(sizeText) : undefined;
+      const meta: FileMeta = {
+        filename: file.slice(0, 512), from, to: this.recipients(from),
+        ...(size !== undefined ? { size } : {}),
+        transfer_id: `${this.ctx.flow.id}:msnftp:${cookie}`,
+      };
+      if (this.invites.size >= MAX_INVITES) this.invites.delete(this.invites.keys().next().value as string);
+      this.invites.set(cookie, meta);
+      this.ctx.setService('file');
+      this.ctx.fileTransfer(ts, dir, { from: meta.from, to: meta.to, filename: meta.filename, ...(size !== undefined ? { size } : {}), stage: 'offer', transfer_id: meta.transfer_id });
+      return;
+    }
+    if (command === 'ACCEPT') {
+      const meta = this.invites.get(cookie);
+      const port = Number(h.get('port'));
+      if (!meta || !Number.isInteger(port) || port <= 0 || port > 65535) return;
+      const ips = new Set([h.get('ip-address'), h.get('ip-address-internal')].filter((x): x is string => !!x && net.isIP(x) !== 0));
+      for (const ip of ips) {
+        this.ctx.expect(
+          { transport: 'tcp', server: { ip, port }, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSNFTP connection announced for ${meta.filename}` },
+          (ctx) => msnftpDecoder(ctx, meta),
+        );
+      }
+    }
+  }
+
+  // ---- MSNSLP / P2P (application/x-msnmsgrp2p) --------------------------------------------------
+
+  private p2pChunk(dir: Dir, from: string, dest: string | undefined, body: Buffer, ts: number): void {
+    const p = parseP2P(body);
+    if (!p) {
+      this.ctx.malformed('P2P message shorter than its header');
+      return;
+    }
+    const { h, data } = p;
+    if (h.sessionId === 0) {
+      if (!data.length || h.total > MAX_SLP) return;
+      let s = this.slp.get(h.id);
+      if (!s) {
+        if (this.slp.size >= 16) this.slp.clear();
+        s = { parts: [], len: 0, total: h.total };
+        this.slp.set(h.id, s);
+      }
+      if (h.offset !== s.len) return; // out-of-sequence SLP fragment: drop
+      s.parts.push(Buffer.from(data));
+      s.len += data.length;
+      if (s.len < s.total) return;
+      this.slp.delete(h.id);
+      this.slpMessage(dir, from, dest, Buffer.concat(s.parts).toString('utf8'), ts);
+      return;
+    }
+    if (h.flags & 0x02) return; // acknowledgement
+    const t = this.p2p.get(h.sessionId);
+    if (!t || !data.length) return;
+    if (!t.writer) t.writer = this.ctx.openFile(ts, dir, t.meta);
+    if (h.offset > t.written) {
+      t.writer.gap(h.offset - t.written);
+      t.written = h.offset;
+    } else if (h.offset < t.written) {
+      const skip = t.written - h.offset;
+      if (skip >= data.length) return; // a repeat
+      t.writer.write(data.subarray(skip), ts);
+      t.written += data.length - skip;
+      this.maybeEnd(h.sessionId, t, h.total, ts);
+      return;
+    }
+    t.writer.write(data, ts);
+    t.written += data.length;
+    this.maybeEnd(h.sessionId, t, h.total, ts);
+  }
+
+  private maybeEnd(id: number, t: P2PTransfer, total: number, ts: number): void {
+    const want = t.meta.size ?? total;
+    if (t.written >= want) {
+      t.writer!.end(ts, true);
+      this.p2p.delete(id);
+    }
+  }
+
+  private slpMessage(dir: Dir, from: string, dest: string | undefined, text: string, ts: number): void {
+    const slp = parseSlp(text);
+    if (!slp || slp.method !== 'INVITE' || slp.eufGuid !== EUF_FILE_TRANSFER || slp.sessionId === undefined || !slp.context) return;
+    const ft = parseFtContext(slp.context);
+    if (!ft) {
+      this.ctx.malformed('MSNSLP file-transfer context unreadable');
+      return;
+    }
+    const sender = isPassport(slp.from) ? slp.from : from;
+    const to = isPassport(slp.to) ? slp.to : isPassport(dest) ? dest : this.recipients(sender);
+    this.ctx.addUser(sender);
+    this.ctx.addUser(to);
+    const meta: FileMeta = { filename: ft.filename.slice(0, 512), from: sender, to, size: ft.size, transfer_id: `${this.ctx.flow.id}:p2p:${slp.sessionId}` };
+    if (this.p2p.size >= MAX_INVITES) this.p2p.delete(this.p2p.keys().next().value as number);
+    this.p2p.set(slp.sessionId, { meta, written: 0 });
+    this.ctx.setService('file');
+    this.ctx.fileTransfer(ts, dir, { from: sender, to, filename: meta.filename, size: ft.size, stage: 'offer', transfer_id: meta.transfer_id });
+  }
+}
+
+/** Chat text: UTF-8 unless the charset says otherwise; bounded; control characters kept out. */
+export function decodeText(body: Buffer, charset?: string): string {
+  const b = body.subarray(0, MAX_TEXT * 4);
+  const latin = charset && /^(iso-8859-1|latin1|windows-1252|us-ascii)$/.test(charset);
+  // eslint-disable-next-line no-control-regex
+  return b.toString(latin ? 'latin1' : 'utf8').replace(/\u0000+$/, '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').slice(0, MAX_TEXT);
+}
