@@ -1,0 +1,49 @@
+// IP addresses as text, formatted only when a flow is created (never per packet).
+
+/** Dotted quad from 4 bytes at `off`. */
+export function ipv4String(b: Uint8Array, off: number): string {
+  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+}
+
+/** RFC 5952 text form of 16 bytes at `off` (longest zero run compressed, lower-case, IPv4-mapped kept dotted). */
+export function ipv6String(b: Uint8Array, off: number): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((b[off + 2 * i] << 8) | b[off + 2 * i + 1]);
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return `::ffff:${ipv4String(b, off + 12)}`;
+  }
+  let bestStart = -1, bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (a: number, z: number) => g.slice(a, z).map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(0, 8);
+  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
+}
+
+/** Address from the flow-key words (4 words; IPv4 uses only the first). */
+export function keyAddrString(words: Uint32Array, off: number, v6: boolean): string {
+  if (!v6) {
+    const w = words[off];
+    return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+  }
+  const b = new Uint8Array(16);
+  for (let i = 0; i < 4; i++) {
+    const w = words[off + i];
+    b[i * 4] = w >>> 24;
+    b[i * 4 + 1] = (w >>> 16) & 255;
+    b[i * 4 + 2] = (w >>> 8) & 255;
+    b[i * 4 + 3] = w & 255;
+  }
+  return ipv6String(b, 0);
+}

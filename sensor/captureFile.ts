@@ -1,0 +1,319 @@
+// Reads classic pcap (µs or ns, either byte order, also the "modified" Kuznetzov variant) and pcapng
+// (several sections and interfaces, per-interface link type, if_tsresol and if_tsoffset; enhanced,
+// simple and obsolete packet blocks; every other block skipped) from a file or standard input.
+//
+// Streaming in bounded memory: one 16 MiB buffer is refilled with readSync; a frame handed to the
+// sink points into that buffer and is valid only during the call. Every record is delivered before
+// an error is raised, so a truncated capture still yields what it held.
+
+import fs from 'node:fs';
+
+export interface FrameSink {
+  /** one frame: `buf[off, off+len)`; valid only during the call */
+  frame(linktype: number, tsMicros: number, buf: Buffer, off: number, len: number, origLen: number): void;
+}
+
+/** The input is not a capture, is corrupt, or ends mid-record. The message is one line for the user. */
+export class CaptureError extends Error {}
+
+const CHUNK = 16 << 20;
+/** a record or block larger than this cannot be a frame: the file is corrupt */
+const MAX_RECORD = 16 << 20;
+const MAX_INTERFACES = 4096;
+
+/** Opens a capture file ('-' = standard input) for reading; the error names the file and the fix. */
+export function openCapture(file: string): number {
+  if (file === '-') return 0;
+  try {
+    const fd = fs.openSync(file, 'r');
+    if (fs.fstatSync(fd).isDirectory()) {
+      fs.closeSync(fd);
+      throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    }
+    return fd;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CaptureError(
+      code === 'ENOENT' ? `${file}: no such file; give the path of a pcap or pcapng capture, or '-' for standard input`
+        : code === 'EISDIR' ? `${file}: is a directory, not a capture file`
+          : code === 'EACCES' ? `${file}: permission denied`
+            : `${file}: cannot open (${code ?? (e as Error).message})`,
+    );
+  }
+}
+
+export type CaptureFormat = 'pcap' | 'pcapng';
+
+export interface ReadResult {
+  format: CaptureFormat;
+  frames: number;
+  bytes: number;
+}
+
+interface Iface {
+  linktype: number;
+  snaplen: number;
+  /** multiply a raw timestamp by this to get µs (or divide by `div` when > 1) */
+  mul: number;
+  div: number;
+  /** if_tsoffset, µs */
+  offset: number;
+}
+
+export class CaptureReader {
+  private buf = Buffer.allocUnsafe(CHUNK);
+  private start = 0;
+  private end = 0;
+  private eof = false;
+  /** file offset of buf[0] */
+  private base = 0;
+  frames = 0;
+  bytes = 0;
+  /** set once the header was recognised */
+  format: CaptureFormat | undefined;
+
+  /** @param fd an open file descriptor (0 for standard input) */
+  constructor(private readonly fd: number, private readonly sink: FrameSink, private readonly onChunk?: () => Promise<void> | void) {}
+
+  static open(file: string, sink: FrameSink, onChunk?: () => Promise<void> | void): CaptureReader {
+    return new CaptureReader(openCapture(file), sink, onChunk);
+  }
+
+  close(): void {
+    if (this.fd !== 0) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
+    }
+  }
+
+  /** Reads everything; throws CaptureError (after delivering every complete frame) on bad input. */
+  async run(): Promise<ReadResult> {
+    try {
+      await this.need(4);
+      if (this.end - this.start === 0) throw new CaptureError('empty input: not a capture file (expected pcap or pcapng)');
+      if (this.end - this.start < 4) throw new CaptureError('not a capture file: too short for a pcap or pcapng header');
+      const magic = this.buf.readUInt32LE(this.start);
+      if (magic === 0x0a0d0d0a) {
+        this.format = 'pcapng';
+        await this.pcapng();
+        return { format: 'pcapng', frames: this.frames, bytes: this.bytes };
+      }
+      await this.pcap();
+      return { format: 'pcap', frames: this.frames, bytes: this.bytes };
+    } finally {
+      this.close();
+    }
+  }
+
+  // ---- buffer management ---------------------------------------------------------------------
+
+  /** Makes at least n bytes available from `start` unless the input ends first. */
+  private async need(n: number): Promise<boolean> {
+    if (this.end - this.start >= n) return true;
+    if (this.eof) return false;
+    if (n > this.buf.length) {
+      const nb = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
+      this.buf.copy(nb, 0, this.start, this.end);
+      this.buf = nb;
+    } else if (this.start > 0) {
+      this.buf.copy(this.buf, 0, this.start, this.end);
+    }
+    this.base += this.start;
+    this.end -= this.start;
+    this.start = 0;
+    while (this.end < n && !this.eof) {
+      const got = this.readSome(this.buf, this.end, this.buf.length - this.end);
+      if (got === 0) this.eof = true;
+      this.end += got;
+    }
+    if (this.onChunk) await this.onChunk();
+    return this.end >= n;
+  }
+
+  private readSome(b: Buffer, off: number, len: number): number {
+    for (;;) {
+      try {
+        return fs.readSync(this.fd, b, off, len, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') {
+          // non-blocking standard input: wait a moment for the writer
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+          continue;
+        }
+        if (code === 'EOF') return 0;
+        if (code === 'EISDIR') throw new CaptureError('input is a directory, not a capture file');
+        throw new CaptureError(`read error: ${code ?? (e as Error).message}`);
+      }
+    }
+  }
+
+  private get pos(): number {
+    return this.base + this.start;
+  }
+
+  // ---- classic pcap ----------------------------------------------------------------------------
+
+  private async pcap(): Promise<void> {
+    const b0 = this.buf;
+    const m = b0.readUInt32LE(this.start);
+    let le: boolean, nano: boolean, hdrLen = 16;
+    switch (m) {
+      case 0xa1b2c3d4: le = true; nano = false; break;
+      case 0xd4c3b2a1: le = false; nano = false; break;
+      case 0xa1b23c4d: le = true; nano = true; break;
+      case 0x4d3cb2a1: le = false; nano = true; break;
+      case 0xa1b2cd34: le = true; nano = false; hdrLen = 24; break;
+      case 0x34cdb2a1: le = false; nano = false; hdrLen = 24; break;
+      default:
+        throw new CaptureError(`not a capture file: unknown magic number ${m.toString(16).padStart(8, '0')} (expected pcap or pcapng)`);
+    }
+    if (!(await this.need(24))) throw new CaptureError('truncated capture: the pcap file header is incomplete');
+    this.format = 'pcap';
+    let b = this.buf;
+    const r32 = le ? (o: number) => b.readUInt32LE(o) : (o: number) => b.readUInt32BE(o);
+    const linktype = r32(this.start + 20) & 0x03ffffff; // upper bits: FCS length flags
+    this.start += 24;
+    for (;;) {
+      if (this.end - this.start < hdrLen) {
+        if (!(await this.need(hdrLen))) {
+          if (this.end - this.start > 0) throw new CaptureError(`truncated capture: last record header cut at byte ${this.pos}`);
+          return;
+        }
+        b = this.buf;
+      }
+      const s = this.start;
+      const sec = r32(s);
+      const frac = r32(s + 4);
+      const incl = r32(s + 8);
+      const orig = r32(s + 12);
+      if (incl > MAX_RECORD) throw new CaptureError(`corrupt capture: record at byte ${this.pos} claims ${incl} bytes`);
+      if (this.end - s < hdrLen + incl) {
+        if (!(await this.need(hdrLen + incl))) throw new CaptureError(`truncated capture: last record cut at byte ${this.pos} (${incl} bytes announced, ${this.end - this.start - hdrLen} present)`);
+        b = this.buf;
+        continue;
+      }
+      const ts = nano ? sec * 1e6 + Math.floor(frac / 1000) : sec * 1e6 + frac;
+      this.frames++;
+      this.bytes += orig;
+      this.start = s + hdrLen + incl;
+      this.sink.frame(linktype, ts, b, s + hdrLen, incl, orig < incl ? incl : orig);
+    }
+  }
+
+  // ---- pcapng ----------------------------------------------------------------------------------
+
+  private async pcapng(): Promise<void> {
+    let le = true;
+    let ifaces: Iface[] = [];
+    let lastTs = 0;
+    let sawSection = false;
+    for (;;) {
+      if (!(await this.need(12))) {
+        if (this.end - this.start > 0) throw new CaptureError(`truncated capture: last block header cut at byte ${this.pos}`);
+        return;
+      }
+      let b = this.buf;
+      let s = this.start;
+      const rawType = b.readUInt32LE(s);
+      if (rawType === 0x0a0d0d0a) {
+        // section header: its byte-order magic decides how every following block is read
+        const bom = b.readUInt32LE(s + 8);
+        if (bom === 0x1a2b3c4d) le = true;
+        else if (bom === 0x4d3c2b1a) le = false;
+        else throw new CaptureError(`corrupt capture: bad pcapng byte-order magic at byte ${this.pos}`);
+        ifaces = [];
+        sawSection = true;
+      } else if (!sawSection) {
+        throw new CaptureError('not a capture file: pcapng without a section header');
+      }
+      const type = le ? rawType : b.readUInt32BE(s);
+      const len = le ? b.readUInt32LE(s + 4) : b.readUInt32BE(s + 4);
+      if (len < 12 || len % 4 !== 0 || len > MAX_RECORD) throw new CaptureError(`corrupt capture: pcapng block at byte ${this.pos} has bad length ${len}`);
+      if (this.end - s < len) {
+        if (!(await this.need(len))) throw new CaptureError(`truncated capture: last block cut at byte ${this.pos} (${len} bytes announced, ${this.end - this.start} present)`);
+        b = this.buf;
+        s = this.start;
+      }
+      const r32 = le ? (o: number) => b.readUInt32LE(o) : (o: number) => b.readUInt32BE(o);
+      const r16 = le ? (o: number) => b.readUInt16LE(o) : (o: number) => b.readUInt16BE(o);
+      if (r32(s + len - 4) !== len) throw new CaptureError(`corrupt capture: pcapng block at byte ${this.pos} has mismatched trailing length`);
+      const bodyEnd = s + len - 4;
+      this.start = s + len;
+      switch (type) {
+        case 0x0a0d0d0a: {
+          if (len < 28) throw new CaptureError(`corrupt capture: section header at byte ${this.pos - len} too short`);
+          const major = r16(s + 12);
+          if (major !== 1) throw new CaptureError(`unsupported pcapng version ${major}`);
+          break;
+        }
+        case 1: {
+          if (len < 20) throw new CaptureError(`corrupt capture: interface block at byte ${this.pos - len} too short`);
+          if (ifaces.length >= MAX_INTERFACES) throw new CaptureError('corrupt capture: too many interfaces');
+          const iface: Iface = { linktype: r16(s + 8), snaplen: r32(s + 12), mul: 1, div: 1, offset: 0 };
+          // options: if_tsresol (9), if_tsoffset (14)
+          let o = s + 16;
+          while (o + 4 <= bodyEnd) {
+            const code = r16(o);
+            const olen = r16(o + 2);
+            if (code === 0) break;
+            const v = o + 4;
+            if (v + olen > bodyEnd) break;
+            if (code === 9 && olen >= 1) {
+              const r = b[v];
+              const exp = r & 0x7f;
+              const unitsPerSec = r & 0x80 ? Math.pow(2, exp) : Math.pow(10, exp);
+              if (unitsPerSec >= 1e6) {
+                iface.mul = 1;
+                iface.div = unitsPerSec / 1e6;
+              } else {
+                iface.mul = 1e6 / unitsPerSec;
+                iface.div = 1;
+              }
+            } else if (code === 14 && olen >= 8) {
+              const hi = r32(le ? v + 4 : v), lo = r32(le ? v : v + 4);
+              iface.offset = ((hi | 0) * 4294967296 + lo) * 1e6;
+            }
+            o = v + ((olen + 3) & ~3);
+          }
+          ifaces.push(iface);
+          break;
+        }
+        case 6:
+        case 2: {
+          // enhanced (6) and obsolete (2) packet blocks share the layout but for the interface field
+          if (len < 32) throw new CaptureError(`corrupt capture: packet block at byte ${this.pos - len} too short`);
+          const ifId = type === 6 ? r32(s + 8) : r16(s + 8);
+          const iface = ifaces[ifId];
+          if (!iface) throw new CaptureError(`corrupt capture: packet block at byte ${this.pos - len} names interface ${ifId}, which was not described`);
+          const hi = r32(s + 12), lo = r32(s + 16);
+          const cap = r32(s + 20), orig = r32(s + 24);
+          if (28 + cap > len - 4) throw new CaptureError(`corrupt capture: packet block at byte ${this.pos - len} claims ${cap} bytes`);
+          const raw = hi * 4294967296 + lo;
+          const ts = (iface.div > 1 ? Math.floor(raw / iface.div) : raw * iface.mul) + iface.offset;
+          lastTs = ts;
+          this.frames++;
+          this.bytes += orig;
+          this.sink.frame(iface.linktype, ts, b, s + 28, cap, orig < cap ? cap : orig);
+          break;
+        }
+        case 3: {
+          const iface = ifaces[0];
+          if (!iface) throw new CaptureError(`corrupt capture: simple packet block at byte ${this.pos - len} before any interface`);
+          const orig = r32(s + 8);
+          let cap = Math.min(orig, len - 16);
+          if (iface.snaplen > 0 && cap > iface.snaplen) cap = iface.snaplen;
+          this.frames++;
+          this.bytes += orig;
+          this.sink.frame(iface.linktype, lastTs, b, s + 12, cap, orig < cap ? cap : orig);
+          break;
+        }
+        default:
+          break; // statistics, name resolution, custom and unknown blocks: skipped
+      }
+    }
+  }
+}

@@ -1,0 +1,369 @@
+// The packet path after the source: decode → flow table → TCP reassembly → FlowInspector.
+// Source-agnostic (a file reader or a live interface feeds it frames with their link type) and never
+// throws on a bad frame. Flows get a handler lazily, at their first payload byte: a SYN scan or a
+// flood of empty connections costs a table slot and counters, nothing more.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector, PacketSink, SensorCounters } from './types';
+import { Decoder, Status } from './decode';
+import type { FragmentLimits } from './fragments';
+import { FlowTable, LIST_CLOSED, LIST_TCP, LIST_UDP } from './flowTable';
+import { DEFAULT_STREAM_LIMITS, StreamBudget, TcpStream, type StreamLimits, type StreamOut } from './tcpStream';
+import type { FrameSink } from './captureFile';
+import { keyAddrString } from './addr';
+
+export interface PacketPathOptions {
+  /** most flows tracked at once; the flow idle the longest is evicted when full (default 200000) */
+  maxFlows?: number;
+  /** idle timeouts, seconds of capture time */
+  tcpIdleSec?: number;
+  udpIdleSec?: number;
+  /** how long a TCP flow lingers after FIN both ways or RST (late ACKs, retransmissions) */
+  closedLingerSec?: number;
+  /** a flow older than this is ended (and a new one starts if traffic continues) */
+  lifetimeSec?: number;
+  stream?: Partial<StreamLimits>;
+  /** out-of-order bytes buffered across all flows (default 64 MiB) */
+  reassemblyBudget?: number;
+  fragments?: Partial<FragmentLimits>;
+}
+
+const FIN = 1, SYN = 2, RST = 4, ACK = 16;
+// per-flow state bits
+const S_SYN_C = 1, S_SYN_S = 2, S_FIN_C = 4, S_FIN_S = 8, S_RST = 16, S_CLOSED = 32, S_ASKED = 64;
+
+const BY: FlowInfo['clientBy'][] = ['syn', 'port', 'first'];
+
+let serverPortMaps: { tcp: Uint8Array; udp: Uint8Array } | undefined;
+/** Server ports from serverPorts.yaml (+ every port below 1024), as bitmaps. */
+function serverPorts(): { tcp: Uint8Array; udp: Uint8Array } {
+  if (serverPortMaps) return serverPortMaps;
+  const tcp = new Uint8Array(65536), udp = new Uint8Array(65536);
+  tcp.fill(1, 0, 1024);
+  udp.fill(1, 0, 1024);
+  const doc = YAML.parse(fs.readFileSync(path.join(__dirname, 'serverPorts.yaml'), 'utf8')) ?? {};
+  for (const p of doc.tcp ?? []) if (p >= 0 && p < 65536) tcp[p] = 1;
+  for (const p of doc.udp ?? []) if (p >= 0 && p < 65536) udp[p] = 1;
+  return (serverPortMaps = { tcp, udp });
+}
+
+export class PacketPath implements PacketSink, FrameSink, StreamOut {
+  private readonly table: FlowTable;
+  private readonly decoder: Decoder;
+  private readonly handlers: (FlowHandler | null)[];
+  private readonly streams: (TcpStream | null)[];
+  private readonly limits: StreamLimits;
+  private readonly budget: StreamBudget;
+  private readonly ports = serverPorts();
+  private readonly tcpIdle: number;
+  private readonly udpIdle: number;
+  private readonly linger: number;
+  private readonly lifetime: number;
+  private readonly c: SensorCounters = {
+    packets: 0, bytes: 0, malformed: 0, skipped: 0, flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0,
+  };
+  private now = 0;
+  private lastHousekeep = 0;
+  private finished = false;
+  // where StreamOut calls go (set before each stream call)
+  private curSlot = 0;
+  private curDir: 0 | 1 = 0;
+  private curHandler: FlowHandler | null = null;
+
+  constructor(private readonly inspector: FlowInspector, opts: PacketPathOptions = {}) {
+    const max = opts.maxFlows ?? 200000;
+    this.table = new FlowTable(max);
+    this.decoder = new Decoder(opts.fragments);
+    this.handlers = new Array(this.table.capacity).fill(null);
+    this.streams = new Array(this.table.capacity * 2).fill(null);
+    this.limits = { ...DEFAULT_STREAM_LIMITS, ...opts.stream };
+    this.budget = new StreamBudget(opts.reassemblyBudget ?? 64 << 20);
+    this.tcpIdle = (opts.tcpIdleSec ?? 300) * 1e6;
+    this.udpIdle = (opts.udpIdleSec ?? 60) * 1e6;
+    this.linger = (opts.closedLingerSec ?? 2) * 1e6;
+    this.lifetime = (opts.lifetimeSec ?? 7200) * 1e6;
+  }
+
+  get counters(): SensorCounters {
+    this.c.activeFlows = this.table.count;
+    this.c.fragmentsDropped = this.decoder.frags.dropped;
+    return this.c;
+  }
+
+  /** capture time of the newest packet, µs */
+  get captureTime(): number {
+    return this.now;
+  }
+
+  /** bytes of out-of-order TCP data buffered right now (all flows) */
+  get bufferedBytes(): number {
+    return this.budget.used;
+  }
+
+  packet(linktype: number, tsMicros: number, data: Buffer, origLen: number): void {
+    this.frame(linktype, tsMicros, data, 0, data.length, origLen);
+  }
+
+  frame(linktype: number, ts: number, buf: Buffer, off: number, len: number, origLen: number): void {
+    const c = this.c;
+    c.packets++;
+    c.bytes += origLen;
+    if (ts > this.now) {
+      this.now = ts;
+      if (ts - this.lastHousekeep >= 1e6) this.housekeep(ts);
+    }
+    try {
+      const st = this.decoder.decode(linktype, buf, off, off + len, ts);
+      if (st !== Status.Ok) {
+        if (st === Status.Malformed) c.malformed++;
+        else if (st === Status.Skipped) c.skipped++;
+        return;
+      }
+      this.flowPacket(ts, origLen);
+    } catch (e) {
+      // a bug must not stop the sensor: count the frame and go on
+      c.malformed++;
+      if (process.env.SHADOWIM_DEBUG) console.error(e);
+    }
+  }
+
+  private flowPacket(ts: number, origLen: number): void {
+    const d = this.decoder.d;
+    const t = this.table;
+    if (d.payMissing) this.c.malformed++; // cut by the snaplen: counted, its payload reported as a gap
+    const tcp = d.proto === 6;
+    let slot = t.lookup(d);
+    if (slot >= 0) {
+      const st = t.state[slot];
+      if (tcp && (st & S_CLOSED) && (d.flags & (SYN | ACK)) === SYN) {
+        this.endFlow(slot, st & S_RST ? 'rst' : 'fin');
+        slot = this.newFlow(ts);
+      } else if (ts - t.firstTs[slot] > this.lifetime) {
+        this.endFlow(slot, 'lifetime');
+        slot = this.newFlow(ts);
+      }
+    } else slot = this.newFlow(ts);
+    const dir: 0 | 1 = (t.fwd ? 1 : 0) === t.clientIsA[slot] ? 0 : 1;
+    const i = slot * 2 + dir;
+    t.pkts[i]++;
+    t.bytes[i] += origLen;
+    if (ts > t.lastTs[slot]) t.lastTs[slot] = ts;
+
+    if (!tcp) {
+      t.touch(slot, LIST_UDP);
+      if (!(t.state[slot] & S_ASKED)) this.askHandler(slot);
+      const h = this.handlers[slot];
+      if (h !== null && h.wantsData && d.payLen > 0 && d.payMissing === 0) {
+        h.onData(dir, d.payBuf.subarray(d.payOff, d.payOff + d.payLen), ts);
+      }
+      return;
+    }
+
+    const flags = d.flags;
+    let st = t.state[slot];
+    let seq = d.seq;
+    if (flags & SYN) {
+      t.isn[i] = seq;
+      st |= dir ? S_SYN_S : S_SYN_C;
+      seq = (seq + 1) >>> 0;
+    }
+    if (flags & RST) st |= S_RST | S_CLOSED;
+    if (flags & FIN) {
+      st |= dir ? S_FIN_S : S_FIN_C;
+      if ((st & (S_FIN_C | S_FIN_S)) === (S_FIN_C | S_FIN_S)) st |= S_CLOSED;
+    }
+    t.state[slot] = st;
+    t.touch(slot, st & S_CLOSED ? LIST_CLOSED : LIST_TCP);
+
+    const plen = d.payLen;
+    if (plen > 0 || d.payMissing > 0) {
+      if (!(st & S_ASKED)) this.askHandler(slot);
+      const h = this.handlers[slot];
+      if (h !== null && h.wantsData) {
+        let s = this.streams[i];
+        if (s === null) {
+          s = this.streams[i] = new TcpStream(this.limits, this.budget);
+          if (t.state[slot] & (dir ? S_SYN_S : S_SYN_C)) s.startAt((t.isn[i] + 1) >>> 0);
+        }
+        this.curSlot = slot;
+        this.curDir = dir;
+        this.curHandler = h;
+        if (plen > 0) s.segment(seq, d.payBuf, d.payOff, plen, ts, this);
+        if (d.payMissing > 0 && h.wantsData) s.missing((seq + plen) >>> 0, d.payMissing, ts, this);
+        if (!h.wantsData) this.dropStreams(slot);
+      }
+    }
+    if (flags & FIN) {
+      const s = this.streams[i];
+      if (s !== null) s.finSeq = (seq + plen + d.payMissing) >>> 0;
+    }
+  }
+
+  // ---- StreamOut: the current flow/direction's handler -----------------------------------------
+
+  data(buf: Buffer, ts: number): void {
+    const h = this.curHandler;
+    if (h !== null && h.wantsData) h.onData(this.curDir, buf, ts);
+  }
+
+  gap(length: number, ts: number): void {
+    this.table.gapBytes[this.curSlot] += length;
+    const h = this.curHandler;
+    if (h !== null && h.wantsData) h.onGap(this.curDir, length, ts);
+  }
+
+  // ---- flows -----------------------------------------------------------------------------------
+
+  private newFlow(ts: number): number {
+    const t = this.table;
+    const d = this.decoder.d;
+    if (t.full) this.evictOne();
+    const slot = t.insert();
+    t.firstTs[slot] = ts;
+    t.lastTs[slot] = ts;
+    t.vlan[slot] = d.vlan;
+    // who is the client: the SYN sender; else the side not on a server port; else the first sender
+    let srcIsClient = true;
+    let by = 2;
+    if (d.proto === 6 && d.flags & SYN) {
+      srcIsClient = !(d.flags & ACK);
+      by = 0;
+    } else {
+      const map = d.proto === 6 ? this.ports.tcp : this.ports.udp;
+      const sS = map[d.sport] === 1, dS = map[d.dport] === 1;
+      if (sS !== dS) {
+        srcIsClient = dS;
+        by = 1;
+      } else if (d.proto === 6 && d.sport !== d.dport) {
+        srcIsClient = d.sport > d.dport; // the lower port is the server
+        by = 1;
+      }
+    }
+    t.clientIsA[slot] = srcIsClient === t.fwd ? 1 : 0;
+    t.clientBy[slot] = by;
+    this.c.flows++;
+    return slot;
+  }
+
+  private askHandler(slot: number): void {
+    const t = this.table;
+    t.state[slot] |= S_ASKED;
+    const v6 = t.isV6(slot);
+    const cs: 0 | 1 = t.clientIsA[slot] ? 0 : 1;
+    const ss: 0 | 1 = cs === 0 ? 1 : 0;
+    const info: FlowInfo = {
+      id: t.flowId(slot),
+      transport: t.proto(slot) === 6 ? 'tcp' : 'udp',
+      client: { ip: keyAddrString(t.keys, t.addrOffset(slot, cs), v6), port: t.port(slot, cs) },
+      server: { ip: keyAddrString(t.keys, t.addrOffset(slot, ss), v6), port: t.port(slot, ss) },
+      firstTs: t.firstTs[slot],
+      clientBy: BY[t.clientBy[slot]],
+    };
+    if (t.vlan[slot] >= 0) info.vlan = t.vlan[slot];
+    let h: FlowHandler | null = null;
+    try {
+      h = this.inspector.newFlow(info);
+    } catch (e) {
+      if (process.env.SHADOWIM_DEBUG) console.error(e);
+    }
+    this.handlers[slot] = h;
+  }
+
+  private dropStreams(slot: number): void {
+    for (let k = slot * 2; k < slot * 2 + 2; k++) {
+      const s = this.streams[k];
+      if (s !== null) {
+        s.discard();
+        this.streams[k] = null;
+      }
+    }
+  }
+
+  private endFlow(slot: number, reason: EndReason): void {
+    const t = this.table;
+    const h = this.handlers[slot];
+    if (h !== null) {
+      const ts = t.lastTs[slot];
+      for (let dir: 0 | 1 = 0; dir < 2; dir = (dir + 1) as 0 | 1) {
+        const s = this.streams[slot * 2 + dir];
+        if (s === null || !h.wantsData) continue;
+        this.curSlot = slot;
+        this.curDir = dir;
+        this.curHandler = h;
+        try {
+          s.end(ts, this);
+        } catch (e) {
+          if (process.env.SHADOWIM_DEBUG) console.error(e);
+        }
+        if (dir === 1) break;
+      }
+      this.dropStreams(slot);
+      const counters: FlowCounters = {
+        packets: t.pkts[slot * 2] + t.pkts[slot * 2 + 1],
+        bytes: t.bytes[slot * 2] + t.bytes[slot * 2 + 1],
+        packetsC2S: t.pkts[slot * 2],
+        packetsS2C: t.pkts[slot * 2 + 1],
+        bytesC2S: t.bytes[slot * 2],
+        bytesS2C: t.bytes[slot * 2 + 1],
+        firstTs: t.firstTs[slot],
+        lastTs: t.lastTs[slot],
+        gapBytes: t.gapBytes[slot],
+      };
+      this.handlers[slot] = null;
+      try {
+        h.onEnd(counters, reason);
+      } catch (e) {
+        if (process.env.SHADOWIM_DEBUG) console.error(e);
+      }
+    }
+    t.remove(slot);
+  }
+
+  private evictOne(): void {
+    const t = this.table;
+    let slot = t.heads[LIST_CLOSED];
+    if (slot < 0) {
+      const a = t.heads[LIST_TCP], b = t.heads[LIST_UDP];
+      slot = a < 0 ? b : b < 0 ? a : t.lastTs[a] <= t.lastTs[b] ? a : b;
+    }
+    if (slot < 0) return;
+    this.c.evictedFlows++;
+    this.endFlow(slot, 'evicted');
+  }
+
+  private expireList(l: number, cutoff: number, reason: EndReason | null): void {
+    const t = this.table;
+    for (let slot = t.heads[l]; slot >= 0 && t.lastTs[slot] <= cutoff; slot = t.heads[l]) {
+      this.endFlow(slot, reason ?? (t.state[slot] & S_RST ? 'rst' : 'fin'));
+    }
+  }
+
+  private housekeep(now: number): void {
+    this.lastHousekeep = now;
+    this.expireList(LIST_CLOSED, now - this.linger, null);
+    this.expireList(LIST_TCP, now - this.tcpIdle, 'idle');
+    this.expireList(LIST_UDP, now - this.udpIdle, 'idle');
+    this.decoder.frags.expire(now);
+    this.inspector.tick?.(now);
+  }
+
+  /** End of input: every open flow ends ('capture-end'), oldest first. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const t = this.table;
+    for (;;) {
+      let slot = -1;
+      for (const l of [LIST_CLOSED, LIST_TCP, LIST_UDP]) {
+        const h = t.heads[l];
+        if (h >= 0 && (slot < 0 || t.lastTs[h] < t.lastTs[slot])) slot = h;
+      }
+      if (slot < 0) break;
+      const st = t.state[slot];
+      this.endFlow(slot, st & S_CLOSED ? (st & S_RST ? 'rst' : 'fin') : 'capture-end');
+    }
+    this.decoder.frags.expire(Infinity);
+  }
+}
