@@ -1,0 +1,141 @@
+// Gadu-Gadu (pre-protobuf, GG ≤ 8.x/10 wire format; libgadu docs, Wireshark packet-gadu-gadu.c):
+// every packet is an 8-byte little-endian header { type u32, length u32 } and `length` bytes.
+// Pure functions; never throw.
+
+export const GG_WELCOME = 0x01;
+export const GG_RECV_MSG = 0x0a;
+export const GG_SEND_MSG = 0x0b;
+export const GG_LOGIN = 0x0c;
+export const GG_LOGIN_EXT = 0x13;
+export const GG_LOGIN60 = 0x15;
+export const GG_LOGIN70 = 0x19;
+export const GG_LOGIN80BETA = 0x29;
+export const GG_SEND_MSG80 = 0x2d;
+export const GG_RECV_MSG80 = 0x2e;
+export const GG_LOGIN80 = 0x31;
+export const GG_LOGIN105 = 0x83;
+
+/** smallest body of each client login packet (fields up to and including the local port) */
+export const LOGIN_MIN: Record<number, number> = {
+  [GG_LOGIN]: 22,
+  [GG_LOGIN_EXT]: 28,
+  [GG_LOGIN60]: 31,
+  [GG_LOGIN70]: 92,
+  [GG_LOGIN80BETA]: 90,
+  [GG_LOGIN80]: 105,
+  [GG_LOGIN105]: 10,
+};
+const LOGIN_MAX = 4096;
+
+export interface GgPacket {
+  type: number;
+  body: Buffer;
+}
+
+/** `buf` begins with a plausible login packet (complete or not): type known and length in range */
+export function isLoginHeader(buf: Buffer): boolean {
+  if (buf.length < 8) return false;
+  const type = buf.readUInt32LE(0);
+  const len = buf.readUInt32LE(4);
+  const min = LOGIN_MIN[type];
+  return min !== undefined && len >= min && len <= LOGIN_MAX;
+}
+
+/** exactly GG_WELCOME { seed u32 } at the start of the server's bytes */
+export function isWelcome(buf: Buffer): boolean {
+  return buf.length >= 12 && buf.readUInt32LE(0) === GG_WELCOME && buf.readUInt32LE(4) === 4;
+}
+
+/** UIN of a login packet; GG 7.x sets flag bits in the top of the UIN word */
+export function loginUin(p: GgPacket): number | undefined {
+  if (p.body.length < 4 || LOGIN_MIN[p.type] === undefined) return undefined;
+  if (p.type === GG_LOGIN105) return undefined; // protobuf body: not decoded yet
+  const v = p.body.readUInt32LE(0);
+  return p.type === GG_LOGIN70 || p.type === GG_LOGIN60 ? v & ~(0x04000000 | 0x40000000) : v;
+}
+
+const cp1250 = new TextDecoder('windows-1250');
+const utf8 = new TextDecoder('utf-8');
+
+function cstr(b: Buffer, off: number): Buffer {
+  if (off < 0 || off >= b.length) return Buffer.alloc(0);
+  const nul = b.indexOf(0, off);
+  return b.subarray(off, nul < 0 ? b.length : nul);
+}
+
+export interface GgMessage {
+  /** recipient (send) or sender (receive) */
+  peer: number;
+  text: string;
+  msgClass: number;
+}
+
+/** GG_SEND_MSG / GG_RECV_MSG (< 8.0): the text is a NUL-terminated CP1250 string */
+export function oldMessage(p: GgPacket): GgMessage | undefined {
+  const hdr = p.type === GG_SEND_MSG ? 12 : 16;
+  if (p.body.length < hdr) return undefined;
+  return { peer: p.body.readUInt32LE(0), msgClass: p.body.readUInt32LE(hdr - 4), text: cp1250.decode(cstr(p.body, hdr)) };
+}
+
+/**
+ * GG_SEND_MSG80 / GG_RECV_MSG80: fixed header, then offset_plain and offset_attributes (from the
+ * start of the body), an HTML part (UTF-8) and a plain part (CP1250). The plain part wins; a
+ * client that sends only HTML gets its markup stripped.
+ */
+export function msg80(p: GgPacket): GgMessage | undefined {
+  const fixed = p.type === GG_SEND_MSG80 ? 20 : 24;
+  const b = p.body;
+  if (b.length < fixed) return undefined;
+  const peer = b.readUInt32LE(0);
+  const msgClass = b.readUInt32LE(fixed - 12);
+  const offPlain = b.readUInt32LE(fixed - 8);
+  const plain = offPlain >= fixed && offPlain < b.length ? cp1250.decode(cstr(b, offPlain)) : '';
+  if (plain.trim()) return { peer, msgClass, text: plain };
+  const html = utf8.decode(cstr(b, fixed));
+  return { peer, msgClass, text: htmlToText(html) };
+}
+
+export function htmlToText(html: string): string {
+  return html
+    .replace(/<br\s*\/?>/gi, '\n')
+    .replace(/<[^>]{0,2048}>/g, '')
+    .replace(/&(lt|gt|amp|quot|apos|nbsp);/g, (_, e: string) => ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'", nbsp: ' ' })[e] ?? '')
+    .replace(/&#(\d{1,7});/g, (a, d: string) => (Number(d) > 0 && Number(d) <= 0x10ffff ? String.fromCodePoint(Number(d)) : a));
+}
+
+/**
+ * Reassembles packets from a byte stream. A length beyond `max` means the stream is not (or no longer)
+ * in step: reported once, then the direction is abandoned (there is no resynchronisation marker).
+ */
+export class PacketFramer {
+  private buf: Buffer = Buffer.alloc(0);
+  private dead = false;
+
+  constructor(private readonly onPacket: (p: GgPacket) => void, private readonly onBad: (reason: string) => void, private readonly max = 65536) {}
+
+  push(data: Buffer): void {
+    if (this.dead) return;
+    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+    let off = 0;
+    while (this.buf.length - off >= 8) {
+      const type = this.buf.readUInt32LE(off);
+      const len = this.buf.readUInt32LE(off + 4);
+      if (len > this.max) {
+        this.onBad(`packet type 0x${type.toString(16)} claims ${len} bytes`);
+        this.dead = true;
+        this.buf = Buffer.alloc(0);
+        return;
+      }
+      if (this.buf.length - off < 8 + len) break;
+      this.onPacket({ type, body: this.buf.subarray(off + 8, off + 8 + len) });
+      off += 8 + len;
+    }
+    this.buf = off >= this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(off));
+  }
+
+  /** bytes lost: packet boundaries are unknown from here on */
+  gap(): void {
+    this.dead = true;
+    this.buf = Buffer.alloc(0);
+  }
+}
