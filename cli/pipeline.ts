@@ -21,7 +21,9 @@ export interface Pipeline {
 export function buildPipeline(opts: PipelineOptions): Pipeline {
   const counts: Record<string, number> = {};
   const outputs: EventSink[] = [opts.format === 'jsonl' ? new JsonlWriter(process.stdout) : new TextWriter(process.stdout)];
-  // (storage) a store sink joins `outputs` here when opts.store is set.
+  // (storage) the SQLite store (--store or config store.path) and InfluxDB (config influx.url) sinks, placed
+  // before stdout so an alert is committed before it is printed (docs/storage.md "Durability").
+  outputs.unshift(...(require('../storage') as typeof import('../storage')).storageSinks({ store: opts.store, sensor: opts.sensor }));
   const fanout: EventSink = {
     write(ev) {
       counts[ev.type] = (counts[ev.type] ?? 0) + 1;

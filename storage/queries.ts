@@ -1,0 +1,545 @@
+// Read side of the store: what the dashboard, `search` and `report` ask. Every function takes an open
+// database (openStore(path, { readonly: true })) and plain values; times are epoch milliseconds and come
+// back as ISO strings. All filters are bound parameters; sort keys are whitelisted.
+
+import type Database from 'better-sqlite3';
+import { hasFtsTable } from './store';
+import { iso } from './time';
+
+type Db = Database.Database;
+
+export interface Range {
+  from: number;
+  to: number;
+  sensor?: string;
+}
+
+const HOUR = 3600_000;
+const BUCKETS = [60_000, 300_000, 900_000, HOUR, 6 * HOUR, 24 * HOUR];
+const MAX_POINTS = 1500;
+
+/** The bucket a chart of `range` uses: the one asked for, made coarse enough for ≤ MAX_POINTS points. */
+export function chooseBucket(from: number, to: number, asked?: number): number {
+  const span = Math.max(1, to - from);
+  let b = asked && asked >= 60_000 ? Math.round(asked / 60_000) * 60_000 : BUCKETS.find((x) => span / x <= 300) ?? 24 * HOUR;
+  while (span / b > MAX_POINTS) b = BUCKETS.find((x) => x > b) ?? b * 2;
+  return b;
+}
+
+/** hourly rollups when the bucket is whole hours, else per-minute */
+function rollupFor(bucket: number): { table: string; res: number } {
+  return bucket % HOUR === 0 ? { table: 'rollup_1h', res: HOUR } : { table: 'rollup_1m', res: 60_000 };
+}
+
+export interface SeriesPoint {
+  t: string;
+  sessions: number;
+  messages: number;
+  files: number;
+  bytes: number;
+  alerts: number;
+  unauthorized: number;
+}
+
+export interface Overview {
+  from: string;
+  to: string;
+  bucket_ms: number;
+  /** per protocol ('' = alerts with no protocol); points only for buckets with activity */
+  series: Record<string, SeriesPoint[]>;
+  totals: Record<string, Omit<SeriesPoint, 't'>>;
+}
+
+/** Activity per protocol over time (sessions, messages, files, bytes, alerts, unauthorized-use alerts). */
+export function overview(db: Db, q: Range & { bucketMs?: number; protocol?: string }): Overview {
+  const bucket = chooseBucket(q.from, q.to, q.bucketMs);
+  const { table, res } = rollupFor(bucket);
+  const from = Math.floor(q.from / res) * res;
+  const rows = db
+    .prepare(
+      `SELECT (bucket_ms / @b) * @b AS t, protocol, sum(sessions) AS sessions, sum(messages) AS messages, sum(files) AS files,
+        sum(bytes) AS bytes, sum(alerts) AS alerts, sum(unauth) AS unauthorized
+       FROM ${table} WHERE dim = 0 AND bucket_ms >= @from AND bucket_ms < @to
+       ${q.sensor !== undefined ? 'AND sensor = @sensor' : ''} ${q.protocol !== undefined ? 'AND protocol = @protocol' : ''}
+       GROUP BY t, protocol ORDER BY t`,
+    )
+    .all({ b: bucket, from, to: q.to, sensor: q.sensor, protocol: q.protocol }) as any[];
+  const series: Overview['series'] = {};
+  const totals: Overview['totals'] = {};
+  for (const r of rows) {
+    const p = { t: iso(r.t)!, sessions: r.sessions, messages: r.messages, files: r.files, bytes: r.bytes, alerts: r.alerts, unauthorized: r.unauthorized };
+    (series[r.protocol] ??= []).push(p);
+    const tt = (totals[r.protocol] ??= { sessions: 0, messages: 0, files: 0, bytes: 0, alerts: 0, unauthorized: 0 });
+    tt.sessions += r.sessions, tt.messages += r.messages, tt.files += r.files, tt.bytes += r.bytes, tt.alerts += r.alerts, tt.unauthorized += r.unauthorized;
+  }
+  return { from: iso(q.from)!, to: iso(q.to)!, bucket_ms: bucket, series, totals };
+}
+
+/** Unauthorized-IM alerts over time, total and per protocol. */
+export function unauthorizedTrend(db: Db, q: Range & { bucketMs?: number }): { bucket_ms: number; points: Array<{ t: string; count: number; by_protocol: Record<string, number> }> } {
+  const ov = overview(db, q);
+  const byT = new Map<string, { t: string; count: number; by_protocol: Record<string, number> }>();
+  for (const [proto, pts] of Object.entries(ov.series)) {
+    for (const p of pts) {
+      if (!p.unauthorized) continue;
+      let e = byT.get(p.t);
+      if (!e) byT.set(p.t, (e = { t: p.t, count: 0, by_protocol: {} }));
+      e.count += p.unauthorized;
+      e.by_protocol[proto] = p.unauthorized;
+    }
+  }
+  return { bucket_ms: ov.bucket_ms, points: [...byT.values()].sort((a, b) => (a.t < b.t ? -1 : 1)) };
+}
+
+const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+
+/** Alerts per severity in the range: occurrences (with repeats), distinct alerts, and those not acknowledged. */
+export function alertsBySeverity(db: Db, q: Range): Record<string, { occurrences: number; alerts: number; open: number }> {
+  const out: Record<string, { occurrences: number; alerts: number; open: number }> = {};
+  for (const s of SEVERITIES) out[s] = { occurrences: 0, alerts: 0, open: 0 };
+  const rows = db
+    .prepare(
+      `SELECT severity, count(*) AS alerts, sum(count) AS occurrences, sum(acked = 0) AS open FROM alerts
+       WHERE last_ms >= @from AND first_ms < @to ${q.sensor !== undefined ? 'AND sensor = @sensor' : ''} GROUP BY severity`,
+    )
+    .all({ from: q.from, to: q.to, sensor: q.sensor }) as any[];
+  for (const r of rows) out[r.severity] = { occurrences: r.occurrences, alerts: r.alerts, open: r.open };
+  return out;
+}
+
+export interface AlertRow {
+  id: string;
+  first_seen: string;
+  last_seen: string;
+  sensor: string;
+  kind: string;
+  severity: string;
+  protocol: string | null;
+  summary: string;
+  client: { ip: string; port: number | null } | null;
+  server: { ip: string; port: number | null } | null;
+  users: string[];
+  person: string | null;
+  detector: string | null;
+  match: string | null;
+  count: number;
+  flow_id: string | null;
+  acked: boolean;
+  acked_by: string | null;
+  acked_at: string | null;
+  ack_note: string | null;
+}
+
+function alertRow(r: any): AlertRow {
+  return {
+    id: r.id,
+    first_seen: iso(r.first_ms)!,
+    last_seen: iso(r.last_ms)!,
+    sensor: r.sensor,
+    kind: r.kind,
+    severity: r.severity,
+    protocol: r.protocol,
+    summary: r.summary,
+    client: r.client_ip ? { ip: r.client_ip, port: r.client_port } : null,
+    server: r.server_ip ? { ip: r.server_ip, port: r.server_port } : null,
+    users: safeJson(r.users, []),
+    person: r.person,
+    detector: r.detector,
+    match: r.match,
+    count: r.count,
+    flow_id: r.flow_id,
+    acked: !!r.acked,
+    acked_by: r.acked_by,
+    acked_at: iso(r.acked_at_ms),
+    ack_note: r.ack_note,
+  };
+}
+
+function safeJson<T>(s: string | null, dflt: T): T {
+  try {
+    return s ? JSON.parse(s) : dflt;
+  } catch {
+    return dflt;
+  }
+}
+
+export interface AlertFilter extends Partial<Range> {
+  severity?: string[];
+  kind?: string[];
+  protocol?: string[];
+  /** true = acknowledged only, false = open only */
+  acked?: boolean;
+  user?: string;
+  host?: string;
+  /** words in the summary */
+  q?: string;
+  sort?: 'last_seen' | 'first_seen' | 'severity' | 'count' | 'kind' | 'protocol';
+  order?: 'asc' | 'desc';
+  limit?: number;
+  offset?: number;
+}
+
+const ALERT_SORT: Record<string, string> = {
+  last_seen: 'last_ms',
+  first_seen: 'first_ms',
+  severity: 'sev_rank',
+  count: 'count',
+  kind: 'kind',
+  protocol: 'protocol',
+};
+
+function inList(col: string, vals: string[] | undefined, params: Record<string, unknown>, name: string): string {
+  if (!vals?.length) return '';
+  const keys = vals.slice(0, 50).map((v, i) => ((params[`${name}${i}`] = v), `@${name}${i}`));
+  return ` AND ${col} IN (${keys.join(',')})`;
+}
+
+/** Alert list with filters, sort and paging; `total` counts all matches. */
+export function listAlerts(db: Db, f: AlertFilter = {}): { total: number; rows: AlertRow[] } {
+  const p: Record<string, unknown> = {};
+  let where = 'WHERE 1=1';
+  if (f.from !== undefined) (where += ' AND last_ms >= @from'), (p.from = f.from);
+  if (f.to !== undefined) (where += ' AND first_ms < @to'), (p.to = f.to);
+  if (f.sensor !== undefined) (where += ' AND sensor = @sensor'), (p.sensor = f.sensor);
+  where += inList('severity', f.severity, p, 'sev') + inList('kind', f.kind, p, 'kind') + inList('protocol', f.protocol, p, 'proto');
+  if (f.acked !== undefined) (where += ' AND acked = @acked'), (p.acked = f.acked ? 1 : 0);
+  if (f.user) (where += ' AND EXISTS (SELECT 1 FROM json_each(alerts.users) WHERE value = @user)'), (p.user = f.user);
+  if (f.host) (where += ' AND (client_ip = @host OR server_ip = @host)'), (p.host = f.host);
+  if (f.q) (where += " AND summary LIKE @q ESCAPE '\\'"), (p.q = `%${likeEscape(f.q)}%`);
+  const col = ALERT_SORT[f.sort ?? 'last_seen'] ?? 'last_ms';
+  const dir = f.order === 'asc' ? 'ASC' : 'DESC';
+  const limit = clampInt(f.limit, 1, 1000, 50);
+  const offset = clampInt(f.offset, 0, 1e9, 0);
+  const total = (db.prepare(`SELECT count(*) AS n FROM alerts ${where}`).get(p) as any).n;
+  const rows = db.prepare(`SELECT * FROM alerts ${where} ORDER BY ${col} ${dir}, last_ms DESC, id LIMIT ${limit} OFFSET ${offset}`).all(p) as any[];
+  return { total, rows: rows.map(alertRow) };
+}
+
+/** One alert with its session(s), messages and files of the same flow, and the session evidence. */
+export function getAlert(db: Db, id: string): null | {
+  alert: AlertRow;
+  sessions: SessionRow[];
+  messages: MessageRow[];
+  files: any[];
+  evidence: Array<{ signature: string; reason: string }>;
+} {
+  const r = db.prepare('SELECT * FROM alerts WHERE id = ?').get(id);
+  if (!r) return null;
+  const alert = alertRow(r);
+  let sessions: SessionRow[] = [], messages: MessageRow[] = [], files: any[] = [];
+  if (alert.flow_id) {
+    sessions = (db.prepare('SELECT * FROM sessions WHERE flow_id = ? ORDER BY ts_ms LIMIT 20').all(alert.flow_id) as any[]).map(sessionRow);
+    messages = (db.prepare('SELECT * FROM messages WHERE flow_id = ? ORDER BY ts_ms, id LIMIT 200').all(alert.flow_id) as any[]).map(messageRow);
+    files = (db.prepare('SELECT * FROM file_transfers WHERE flow_id = ? ORDER BY ts_ms, id LIMIT 100').all(alert.flow_id) as any[]).map(fileRow);
+  }
+  const evidence = sessions.flatMap((s) => s.evidence);
+  return { alert, sessions, messages, files, evidence };
+}
+
+/** Acknowledges an alert (the dashboard's button). false when there is no such alert. */
+export function ackAlert(db: Db, id: string, by: string, note?: string, now = Date.now()): boolean {
+  return db.prepare('UPDATE alerts SET acked = 1, acked_by = ?, acked_at_ms = ?, ack_note = ? WHERE id = ?').run(by.slice(0, 256), now, note?.slice(0, 4096) ?? null, id).changes > 0;
+}
+
+export function unackAlert(db: Db, id: string): boolean {
+  return db.prepare('UPDATE alerts SET acked = 0, acked_by = NULL, acked_at_ms = NULL, ack_note = NULL WHERE id = ?').run(id).changes > 0;
+}
+
+export interface UsageRow {
+  name: string;
+  protocol: string;
+  sessions: number;
+  messages: number;
+  files: number;
+  bytes: number;
+  alerts: number;
+  first_seen: string;
+  last_seen: string;
+}
+
+function usage(db: Db, dim: 1 | 2, q: Range & { protocol?: string; sort?: string; limit?: number; offset?: number; name?: string }): UsageRow[] {
+  // short ranges from per-minute rollups; longer ones from hourly (times then round to the hour)
+  const res = q.to - q.from <= 2 * 86400_000 ? 60_000 : HOUR;
+  const table = res === HOUR ? 'rollup_1h' : 'rollup_1m';
+  const sort = ({ bytes: 'bytes', sessions: 'sessions', messages: 'messages', alerts: 'alerts', name: 'name' } as Record<string, string>)[q.sort ?? 'bytes'] ?? 'bytes';
+  const limit = clampInt(q.limit, 1, 10000, 100);
+  const offset = clampInt(q.offset, 0, 1e9, 0);
+  const rows = db
+    .prepare(
+      `SELECT key AS name, protocol, sum(sessions) AS sessions, sum(messages) AS messages, sum(files) AS files, sum(bytes) AS bytes,
+        sum(alerts) AS alerts, min(bucket_ms) AS first_ms, max(bucket_ms) + ${res} AS last_ms
+       FROM ${table} WHERE dim = ${dim} AND bucket_ms >= @from AND bucket_ms < @to
+       ${q.sensor !== undefined ? 'AND sensor = @sensor' : ''} ${q.protocol !== undefined ? 'AND protocol = @protocol' : ''}
+       ${q.name !== undefined ? 'AND key = @name' : ''}
+       GROUP BY key, protocol ORDER BY ${sort} ${sort === 'name' ? 'ASC' : 'DESC'}, name LIMIT ${limit} OFFSET ${offset}`,
+    )
+    .all({ from: Math.floor(q.from / res) * res, to: q.to, sensor: q.sensor, protocol: q.protocol, name: q.name }) as any[];
+  return rows.map((r) => ({ name: r.name, protocol: r.protocol, sessions: r.sessions, messages: r.messages, files: r.files, bytes: r.bytes, alerts: r.alerts, first_seen: iso(r.first_ms)!, last_seen: iso(r.last_ms)! }));
+}
+
+/** Who uses which IM: one row per (user, protocol). */
+export function users(db: Db, q: Range & { protocol?: string; user?: string; sort?: 'bytes' | 'sessions' | 'messages' | 'alerts' | 'name'; limit?: number; offset?: number }): UsageRow[] {
+  return usage(db, 1, { ...q, name: q.user });
+}
+
+/** Top talkers: one row per (client host, protocol). */
+export function hosts(db: Db, q: Range & { protocol?: string; host?: string; sort?: 'bytes' | 'sessions' | 'messages' | 'alerts' | 'name'; limit?: number; offset?: number }): UsageRow[] {
+  return usage(db, 2, { ...q, name: q.host });
+}
+
+export interface SessionRow {
+  id: number;
+  flow_id: string | null;
+  sensor: string;
+  protocol: string;
+  transport: string | null;
+  client: { ip: string; port: number | null };
+  server: { ip: string; port: number | null };
+  server_name: string | null;
+  users: string[];
+  start: string | null;
+  end: string | null;
+  packets: number | null;
+  bytes: number | null;
+  encrypted: boolean;
+  service: string | null;
+  evidence: Array<{ signature: string; reason: string }>;
+}
+
+function sessionRow(r: any): SessionRow {
+  return {
+    id: r.id,
+    flow_id: r.flow_id,
+    sensor: r.sensor,
+    protocol: r.protocol,
+    transport: r.transport,
+    client: { ip: r.client_ip, port: r.client_port },
+    server: { ip: r.server_ip, port: r.server_port },
+    server_name: r.server_name,
+    users: safeJson(r.users, []),
+    start: iso(r.start_ms),
+    end: iso(r.end_ms),
+    packets: r.packets,
+    bytes: r.bytes,
+    encrypted: !!r.encrypted,
+    service: r.service,
+    evidence: safeJson(r.evidence, []),
+  };
+}
+
+/** Sessions in a range (newest first), optionally of one user, host or protocol. */
+export function listSessions(db: Db, q: Range & { user?: string; host?: string; protocol?: string; limit?: number; offset?: number }): { total: number; rows: SessionRow[] } {
+  const p: Record<string, unknown> = { from: q.from, to: q.to };
+  let where = 'WHERE ts_ms >= @from AND ts_ms < @to';
+  if (q.sensor !== undefined) (where += ' AND sensor = @sensor'), (p.sensor = q.sensor);
+  if (q.protocol !== undefined) (where += ' AND protocol = @protocol'), (p.protocol = q.protocol);
+  if (q.host !== undefined) (where += ' AND (client_ip = @host OR server_ip = @host)'), (p.host = q.host);
+  if (q.user !== undefined) (where += ' AND id IN (SELECT session_id FROM session_users WHERE user = @user)'), (p.user = q.user);
+  const limit = clampInt(q.limit, 1, 1000, 50);
+  const offset = clampInt(q.offset, 0, 1e9, 0);
+  const total = (db.prepare(`SELECT count(*) AS n FROM sessions ${where}`).get(p) as any).n;
+  const rows = db.prepare(`SELECT * FROM sessions ${where} ORDER BY ts_ms DESC, id DESC LIMIT ${limit} OFFSET ${offset}`).all(p) as any[];
+  return { total, rows: rows.map(sessionRow) };
+}
+
+export interface MessageRow {
+  id: number;
+  ts: string;
+  sensor: string;
+  protocol: string;
+  from: string | null;
+  to: string | null;
+  direction: string | null;
+  kind: string | null;
+  client: { ip: string; port: number | null } | null;
+  server: { ip: string; port: number | null } | null;
+  /** null when the archive was off when the message was stored */
+  text: string | null;
+  flow_id: string | null;
+}
+
+function messageRow(r: any): MessageRow {
+  return {
+    id: r.id,
+    ts: iso(r.ts_ms)!,
+    sensor: r.sensor,
+    protocol: r.protocol,
+    from: r.from_user,
+    to: r.to_user,
+    direction: r.direction,
+    kind: r.kind,
+    client: r.client_ip ? { ip: r.client_ip, port: r.client_port } : null,
+    server: r.server_ip ? { ip: r.server_ip, port: r.server_port } : null,
+    text: r.text,
+    flow_id: r.flow_id,
+  };
+}
+
+function fileRow(r: any): any {
+  const { ts_ms, stored_ms, client_ip, client_port, server_ip, server_port, from_user, to_user, ...rest } = r;
+  void stored_ms;
+  return { ...rest, ts: iso(ts_ms), from: from_user, to: to_user, complete: rest.complete === null ? null : !!rest.complete, client: client_ip ? { ip: client_ip, port: client_port } : null, server: server_ip ? { ip: server_ip, port: server_port } : null };
+}
+
+export interface MessageQuery extends Partial<Range> {
+  /** sender or recipient */
+  user?: string;
+  protocol?: string;
+  /** words that must all occur in the text (full-text index when the SQLite has FTS5, else substring match) */
+  text?: string;
+  flow_id?: string;
+  limit?: number;
+  offset?: number;
+  /** oldest first (default newest first) */
+  order?: 'asc' | 'desc';
+}
+
+/** Conversation search: the archive, filtered, newest first, paged. `total` counts all matches. */
+export function searchMessages(db: Db, q: MessageQuery): { total: number; rows: MessageRow[] } {
+  const p: Record<string, unknown> = {};
+  let where = 'WHERE 1=1';
+  if (q.from !== undefined) (where += ' AND m.ts_ms >= @from'), (p.from = q.from);
+  if (q.to !== undefined) (where += ' AND m.ts_ms < @to'), (p.to = q.to);
+  if (q.sensor !== undefined) (where += ' AND m.sensor = @sensor'), (p.sensor = q.sensor);
+  if (q.protocol !== undefined) (where += ' AND m.protocol = @protocol'), (p.protocol = q.protocol);
+  if (q.flow_id !== undefined) (where += ' AND m.flow_id = @flow'), (p.flow = q.flow_id);
+  if (q.user !== undefined) (where += ' AND (m.from_user = @user OR m.to_user = @user)'), (p.user = q.user);
+  if (q.text !== undefined && q.text.trim()) {
+    const words = q.text.match(/[\p{L}\p{N}_]+/gu)?.slice(0, 16) ?? [];
+    if (!words.length) return { total: 0, rows: [] };
+    if (hasFtsTable(db)) {
+      // each word quoted: the user's text is never FTS syntax
+      p.fts = words.map((w) => `"${w}"`).join(' ');
+      where += ' AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH @fts)';
+    } else {
+      words.forEach((w, i) => ((p[`w${i}`] = `%${likeEscape(w)}%`), (where += ` AND m.text LIKE @w${i} ESCAPE '\\'`)));
+    }
+  }
+  const limit = clampInt(q.limit, 1, 100000, 100);
+  const offset = clampInt(q.offset, 0, 1e9, 0);
+  const dir = q.order === 'asc' ? 'ASC' : 'DESC';
+  const total = (db.prepare(`SELECT count(*) AS n FROM messages m ${where}`).get(p) as any).n;
+  const rows = db.prepare(`SELECT m.* FROM messages m ${where} ORDER BY m.ts_ms ${dir}, m.id ${dir} LIMIT ${limit} OFFSET ${offset}`).all(p) as any[];
+  return { total, rows: rows.map(messageRow) };
+}
+
+export interface SensorRow {
+  name: string;
+  first_seen: string | null;
+  last_seen: string | null;
+  packets: number;
+  bytes: number;
+  dropped: number;
+  malformed: number;
+  flows: number;
+  spool_dropped: number;
+  updated: string | null;
+}
+
+/** The sensors that wrote to this store and their counters. */
+export function sensors(db: Db): SensorRow[] {
+  return (db.prepare('SELECT * FROM sensors ORDER BY name').all() as any[]).map((r) => ({
+    name: r.name,
+    first_seen: iso(r.first_seen_ms),
+    last_seen: iso(r.last_seen_ms),
+    packets: r.packets,
+    bytes: r.bytes,
+    dropped: r.dropped,
+    malformed: r.malformed,
+    flows: r.flows,
+    spool_dropped: r.spool_dropped,
+    updated: iso(r.updated_ms),
+  }));
+}
+
+export interface Report {
+  from: string;
+  to: string;
+  protocols: Array<{ protocol: string; sessions: number; users: number; hosts: number; bytes: number; messages: number; files: number; encrypted_sessions: number }>;
+  top_users: Array<{ user: string; protocols: string; sessions: number; messages: number; bytes: number }>;
+  top_hosts: Array<{ host: string; protocols: string; sessions: number; users: number; bytes: number }>;
+  alerts_by_kind: Array<{ kind: string; severity: string; alerts: number; occurrences: number; open: number }>;
+  alerts_by_severity: Record<string, { occurrences: number; alerts: number; open: number }>;
+  unauthorized: Array<{ protocol: string; alerts: number; occurrences: number; users: number; hosts: number }>;
+}
+
+/** The usage report: exact counts from the stored rows (not rollups) over [from, to). */
+export function report(db: Db, r: Range & { top?: number }): Report {
+  const p = { from: r.from, to: r.to, sensor: r.sensor };
+  const sens = r.sensor !== undefined ? 'AND sensor = @sensor' : '';
+  const top = clampInt(r.top, 1, 1000, 10);
+  const protocols = db
+    .prepare(
+      `WITH s AS (SELECT * FROM sessions WHERE ts_ms >= @from AND ts_ms < @to ${sens}),
+            m AS (SELECT protocol, count(*) AS n FROM messages WHERE ts_ms >= @from AND ts_ms < @to ${sens} GROUP BY protocol),
+            f AS (SELECT protocol, count(*) AS n FROM file_transfers WHERE ts_ms >= @from AND ts_ms < @to ${sens} GROUP BY protocol),
+            u AS (SELECT s.protocol, su.user FROM s JOIN session_users su ON su.session_id = s.id
+                  UNION SELECT protocol, from_user FROM messages WHERE ts_ms >= @from AND ts_ms < @to AND from_user IS NOT NULL ${sens}),
+            protos AS (SELECT protocol FROM s UNION SELECT protocol FROM m UNION SELECT protocol FROM f)
+       SELECT protos.protocol AS protocol,
+         (SELECT count(*) FROM s WHERE s.protocol = protos.protocol) AS sessions,
+         (SELECT count(DISTINCT user) FROM u WHERE u.protocol = protos.protocol) AS users,
+         (SELECT count(DISTINCT client_ip) FROM s WHERE s.protocol = protos.protocol) AS hosts,
+         (SELECT coalesce(sum(bytes), 0) FROM s WHERE s.protocol = protos.protocol) AS bytes,
+         (SELECT coalesce(sum(encrypted), 0) FROM s WHERE s.protocol = protos.protocol) AS encrypted_sessions,
+         coalesce((SELECT n FROM m WHERE m.protocol = protos.protocol), 0) AS messages,
+         coalesce((SELECT n FROM f WHERE f.protocol = protos.protocol), 0) AS files
+       FROM protos ORDER BY bytes DESC, sessions DESC, protocol`,
+    )
+    .all(p) as any[];
+  const top_users = db
+    .prepare(
+      `WITH a AS (
+         SELECT su.user AS user, s.protocol, 1 AS sessions, 0 AS messages, coalesce(s.bytes, 0) AS bytes
+           FROM sessions s JOIN session_users su ON su.session_id = s.id WHERE s.ts_ms >= @from AND s.ts_ms < @to ${sens.replace('sensor', 's.sensor')}
+         UNION ALL
+         SELECT from_user, protocol, 0, 1, 0 FROM messages WHERE ts_ms >= @from AND ts_ms < @to AND from_user IS NOT NULL ${sens})
+       SELECT user, group_concat(DISTINCT protocol) AS protocols, sum(sessions) AS sessions, sum(messages) AS messages, sum(bytes) AS bytes
+       FROM a GROUP BY user ORDER BY bytes DESC, messages DESC, sessions DESC, user LIMIT ${top}`,
+    )
+    .all(p) as any[];
+  const top_hosts = db
+    .prepare(
+      `SELECT client_ip AS host, group_concat(DISTINCT protocol) AS protocols, count(*) AS sessions, coalesce(sum(bytes), 0) AS bytes,
+         (SELECT count(DISTINCT su.user) FROM sessions s2 JOIN session_users su ON su.session_id = s2.id
+          WHERE s2.client_ip = s.client_ip AND s2.ts_ms >= @from AND s2.ts_ms < @to) AS users
+       FROM sessions s WHERE ts_ms >= @from AND ts_ms < @to AND client_ip IS NOT NULL ${sens}
+       GROUP BY client_ip ORDER BY bytes DESC, sessions DESC, host LIMIT ${top}`,
+    )
+    .all(p) as any[];
+  const alertWhere = `last_ms >= @from AND first_ms < @to ${sens}`;
+  const alerts_by_kind = db
+    .prepare(
+      `SELECT kind, severity, count(*) AS alerts, sum(count) AS occurrences, sum(acked = 0) AS open FROM alerts WHERE ${alertWhere}
+       GROUP BY kind, severity ORDER BY max(sev_rank) DESC, occurrences DESC, kind`,
+    )
+    .all(p) as any[];
+  const unauthorized = db
+    .prepare(
+      `SELECT coalesce(protocol, '') AS protocol, count(*) AS alerts, sum(count) AS occurrences,
+         (SELECT count(DISTINCT j.value) FROM alerts a2, json_each(a2.users) j WHERE a2.kind = 'unauthorized_im'
+            AND coalesce(a2.protocol, '') = coalesce(alerts.protocol, '') AND a2.last_ms >= @from AND a2.first_ms < @to) AS users,
+         count(DISTINCT client_ip) AS hosts
+       FROM alerts WHERE kind = 'unauthorized_im' AND ${alertWhere} GROUP BY coalesce(protocol, '') ORDER BY occurrences DESC, protocol`,
+    )
+    .all(p) as any[];
+  return {
+    from: iso(r.from)!,
+    to: iso(r.to)!,
+    protocols,
+    top_users,
+    top_hosts,
+    alerts_by_kind,
+    alerts_by_severity: alertsBySeverity(db, r),
+    unauthorized,
+  };
+}
+
+function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+function clampInt(v: number | undefined, min: number, max: number, dflt: number): number {
+  if (v === undefined || !Number.isFinite(v)) return dflt;
+  return Math.min(max, Math.max(min, Math.floor(v)));
+}

@@ -1,0 +1,354 @@
+// The store sink: events → SQLite. Buffered and written in transactions (every `batch` events or
+// `flushMs`), so that `analyze` is not slowed by per-row commits. Alerts are the exception: an alert
+// flushes the buffer (everything before it, then the alert) in one commit before write() returns, so an
+// alert that any later output (stdout, SIEM) has shown is already in the file, even if the process is
+// then killed (SIGKILL). See docs/storage.md "Durability".
+
+import type Database from 'better-sqlite3';
+import type { AlertEvent, EventSink, ShadowEvent, StatsEvent } from '../common/events';
+import type { ArchiveConfig } from '../common/config';
+
+export interface SqliteSinkOptions {
+  /** sensor name used when an event carries none */
+  sensor: string;
+  archive: ArchiveConfig;
+  /** sessions, alerts, files, credentials: days kept after being stored (0 = forever) */
+  retentionDays?: number;
+  batch?: number;
+  flushMs?: number;
+  /** wall clock (tests move it) */
+  now?: () => number;
+  /** close the database when the sink closes */
+  ownDb?: boolean;
+}
+
+const SEV_RANK: Record<string, number> = { low: 1, medium: 2, high: 3, critical: 4 };
+const MAX_TEXT = 65536;
+const MAX_FIELD = 1024;
+
+const cap = (s: unknown, n = MAX_FIELD): string | null => (s === undefined || s === null ? null : String(s).slice(0, n));
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+function ms(iso: string | undefined, fallback: number): number {
+  const t = iso ? Date.parse(iso) : NaN;
+  return Number.isFinite(t) ? t : fallback;
+}
+
+// rollup counters, in column order
+const C_SESSIONS = 0, C_MESSAGES = 1, C_FILES = 2, C_BYTES = 3, C_ALERTS = 4, C_UNAUTH = 9;
+const SEV_COL: Record<string, number> = { low: 5, medium: 6, high: 7, critical: 8 };
+const NCOL = 10;
+
+export class SqliteSink implements EventSink {
+  private pending: ShadowEvent[] = [];
+  private roll1m = new Map<string, number[]>();
+  private roll1h = new Map<string, number[]>();
+  private timer: NodeJS.Timeout | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private readonly st: Record<string, Database.Statement>;
+  private readonly tx: () => void;
+  private readonly batch: number;
+  private readonly flushMs: number;
+  private readonly now: () => number;
+  /** last cumulative stats seen per sensor in this run (stats events are cumulative) */
+  private lastStats = new Map<string, StatsEvent>();
+  closed = false;
+  written = 0;
+
+  constructor(readonly db: Database.Database, private readonly opts: SqliteSinkOptions) {
+    this.batch = opts.batch ?? 1000;
+    this.flushMs = opts.flushMs ?? 250;
+    this.now = opts.now ?? Date.now;
+    const rollupUpsert = (t: string) =>
+      db.prepare(`INSERT INTO ${t} (dim, bucket_ms, sensor, protocol, key, sessions, messages, files, bytes, alerts, al_low, al_medium, al_high, al_critical, unauth)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+        ON CONFLICT (dim, bucket_ms, sensor, protocol, key) DO UPDATE SET
+          sessions = sessions + excluded.sessions, messages = messages + excluded.messages, files = files + excluded.files,
+          bytes = bytes + excluded.bytes, alerts = alerts + excluded.alerts, al_low = al_low + excluded.al_low,
+          al_medium = al_medium + excluded.al_medium, al_high = al_high + excluded.al_high,
+          al_critical = al_critical + excluded.al_critical, unauth = unauth + excluded.unauth`);
+    this.st = {
+      session: db.prepare(`INSERT INTO sessions (flow_id, sensor, protocol, transport, client_ip, client_port, server_ip, server_port, server_name, users,
+        start_ms, end_ms, ts_ms, packets, bytes, encrypted, service, evidence, malformed, gaps, stored_ms)
+        VALUES (@flow_id, @sensor, @protocol, @transport, @client_ip, @client_port, @server_ip, @server_port, @server_name, @users,
+        @start_ms, @end_ms, @ts_ms, @packets, @bytes, @encrypted, @service, @evidence, @malformed, @gaps, @stored_ms)`),
+      sessionUser: db.prepare('INSERT OR IGNORE INTO session_users (session_id, user) VALUES (?, ?)'),
+      message: db.prepare(`INSERT INTO messages (ts_ms, sensor, protocol, flow_id, from_user, to_user, direction, kind, client_ip, client_port, server_ip, server_port, text, stored_ms)
+        VALUES (@ts_ms, @sensor, @protocol, @flow_id, @from_user, @to_user, @direction, @kind, @client_ip, @client_port, @server_ip, @server_port, @text, @stored_ms)`),
+      file: db.prepare(`INSERT INTO file_transfers (ts_ms, sensor, protocol, flow_id, from_user, to_user, filename, size, direction, stage, transfer_id, complete,
+        observed_size, sha256, md5, file_type, verdict, client_ip, client_port, server_ip, server_port, stored_ms)
+        VALUES (@ts_ms, @sensor, @protocol, @flow_id, @from_user, @to_user, @filename, @size, @direction, @stage, @transfer_id, @complete,
+        @observed_size, @sha256, @md5, @file_type, @verdict, @client_ip, @client_port, @server_ip, @server_port, @stored_ms)`),
+      alert: db.prepare(`INSERT INTO alerts (id, first_ms, last_ms, sensor, kind, severity, sev_rank, protocol, summary, client_ip, client_port, server_ip, server_port,
+        users, person, detector, match, count, flow_id, stored_ms)
+        VALUES (@id, @ts_ms, @ts_ms, @sensor, @kind, @severity, @sev_rank, @protocol, @summary, @client_ip, @client_port, @server_ip, @server_port,
+        @users, @person, @detector, @match, @count, @flow_id, @stored_ms)
+        ON CONFLICT (id) DO UPDATE SET
+          first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
+          count = count + excluded.count, summary = excluded.summary,
+          severity = CASE WHEN excluded.sev_rank > sev_rank THEN excluded.severity ELSE severity END,
+          sev_rank = max(sev_rank, excluded.sev_rank),
+          users = CASE WHEN excluded.users <> '[]' THEN excluded.users ELSE users END,
+          person = coalesce(excluded.person, person), match = coalesce(excluded.match, match),
+          flow_id = coalesce(flow_id, excluded.flow_id)`),
+      credential: db.prepare(`INSERT INTO credentials (ts_ms, sensor, protocol, flow_id, user, mechanism, client_ip, client_port, server_ip, server_port, stored_ms)
+        VALUES (@ts_ms, @sensor, @protocol, @flow_id, @user, @mechanism, @client_ip, @client_port, @server_ip, @server_port, @stored_ms)`),
+      sensorSeen: db.prepare(`INSERT INTO sensors (name, first_seen_ms, last_seen_ms, updated_ms) VALUES (?, ?, ?, ?)
+        ON CONFLICT (name) DO UPDATE SET first_seen_ms = min(coalesce(first_seen_ms, excluded.first_seen_ms), excluded.first_seen_ms),
+          last_seen_ms = max(coalesce(last_seen_ms, excluded.last_seen_ms), excluded.last_seen_ms), updated_ms = excluded.updated_ms`),
+      sensorAdd: db.prepare(`INSERT INTO sensors (name, packets, bytes, dropped, malformed, flows, spool_dropped, updated_ms) VALUES (?,?,?,?,?,?,?,?)
+        ON CONFLICT (name) DO UPDATE SET packets = packets + excluded.packets, bytes = bytes + excluded.bytes, dropped = dropped + excluded.dropped,
+          malformed = malformed + excluded.malformed, flows = flows + excluded.flows, spool_dropped = spool_dropped + excluded.spool_dropped,
+          updated_ms = excluded.updated_ms`),
+      r1m: rollupUpsert('rollup_1m'),
+      r1h: rollupUpsert('rollup_1h'),
+    };
+    this.tx = db.transaction(() => this.writePending());
+    this.purge();
+    this.purgeTimer = setInterval(() => this.purge(), 3600_000);
+    this.purgeTimer.unref();
+  }
+
+  write(ev: ShadowEvent): void {
+    if (this.closed) return;
+    this.pending.push(ev);
+    this.rollup(ev);
+    if (ev.type === 'alert' || this.pending.length >= this.batch) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), this.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Commits everything buffered (one transaction). */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.pending.length && !this.roll1m.size) return;
+    this.tx();
+  }
+
+  /** Adds sensor counters (packets, dropped, …) outside the event stream, e.g. the InfluxDB spool's drops. */
+  addSensorCounters(name: string, c: { packets?: number; bytes?: number; dropped?: number; malformed?: number; flows?: number; spool_dropped?: number }): void {
+    this.flush();
+    const now = this.now();
+    this.st.sensorAdd.run(name, c.packets ?? 0, c.bytes ?? 0, c.dropped ?? 0, c.malformed ?? 0, c.flows ?? 0, c.spool_dropped ?? 0, now);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    if (this.opts.ownDb) {
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch {
+        /* a reader holds the WAL; checkpoint later */
+      }
+      this.db.close();
+    }
+  }
+
+  /** Deletes what is past its retention (archive: messages; store: the rest). */
+  purge(): { messages: number; other: number } {
+    const now = this.now();
+    let messages = 0, other = 0;
+    const days = this.opts.archive.retention_days;
+    if (days > 0) messages = this.deleteOlder('messages', now - days * 86400_000);
+    const rd = this.opts.retentionDays ?? 0;
+    if (rd > 0) {
+      const cut = now - rd * 86400_000;
+      for (const t of ['sessions', 'file_transfers', 'credentials', 'alerts']) other += this.deleteOlder(t, cut);
+      if (rd > 0) {
+        // rollups carry no stored time; their buckets are capture time
+        other += this.db.prepare('DELETE FROM rollup_1m WHERE bucket_ms < ?').run(cut).changes;
+      }
+    }
+    return { messages, other };
+  }
+
+  private deleteOlder(table: string, cut: number): number {
+    // in slices, so a large purge never holds the write lock for long
+    const stmt = this.db.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE stored_ms < ? LIMIT 5000)`);
+    let n = 0;
+    for (;;) {
+      const c = stmt.run(cut).changes;
+      n += c;
+      if (c < 5000) return n;
+    }
+  }
+
+  private writePending(): void {
+    const now = this.now();
+    const seen = new Map<string, [number, number]>();
+    for (const ev of this.pending) {
+      const sensor = cap(ev.sensor ?? this.opts.sensor, 64)!;
+      const ts = ms(ev.ts, now);
+      const s = seen.get(sensor);
+      if (!s) seen.set(sensor, [ts, ts]);
+      else (s[0] = Math.min(s[0], ts)), (s[1] = Math.max(s[1], ts));
+      this.insert(ev, sensor, ts, now);
+      this.written++;
+    }
+    this.pending = [];
+    for (const [name, [a, b]] of seen) this.st.sensorSeen.run(name, a, b, now);
+    for (const [map, stmt] of [[this.roll1m, this.st.r1m], [this.roll1h, this.st.r1h]] as const) {
+      for (const [k, c] of map) {
+        const [dim, bucket, sensor, protocol, key] = k.split('\t');
+        stmt.run(Number(dim), Number(bucket), sensor, protocol, key, ...c);
+      }
+      map.clear();
+    }
+  }
+
+  private insert(ev: ShadowEvent, sensor: string, ts: number, now: number): void {
+    const e = ev as any;
+    const ends = {
+      client_ip: cap(e.client?.ip, 64),
+      client_port: num(e.client?.port),
+      server_ip: cap(e.server?.ip, 64),
+      server_port: num(e.server?.port),
+    };
+    const base = { sensor, ts_ms: ts, stored_ms: now, flow_id: cap(e.flow_id, 128), protocol: cap(e.protocol ?? '', 64) ?? '', ...ends };
+    switch (ev.type) {
+      case 'session': {
+        const users = (Array.isArray(ev.users) ? ev.users : []).slice(0, 64).map((u) => String(u).slice(0, MAX_FIELD));
+        const id = this.st.session.run({
+          ...base,
+          transport: cap(ev.transport, 8),
+          server_name: cap(ev.server_name, 256),
+          users: JSON.stringify(users),
+          start_ms: ms(ev.start, ts),
+          end_ms: ms(ev.end, ts),
+          packets: num(ev.packets),
+          bytes: num(ev.bytes),
+          encrypted: ev.encrypted ? 1 : 0,
+          service: cap(ev.service, 32),
+          evidence: JSON.stringify((ev.evidence ?? []).slice(0, 32)).slice(0, 16384),
+          malformed: num(ev.malformed),
+          gaps: num(ev.gaps),
+        }).lastInsertRowid;
+        for (const u of users) this.st.sessionUser.run(id, u);
+        return;
+      }
+      case 'message': {
+        const a = this.opts.archive;
+        if (!a.enabled && !a.metadata) return;
+        this.st.message.run({
+          ...base,
+          from_user: cap(ev.from),
+          to_user: cap(ev.to),
+          direction: cap(ev.direction, 16),
+          kind: cap(ev.kind, 32),
+          text: a.enabled ? cap(ev.text, MAX_TEXT) : null,
+        });
+        return;
+      }
+      case 'file_transfer':
+        this.st.file.run({
+          ...base,
+          from_user: cap(ev.from),
+          to_user: cap(ev.to),
+          filename: cap(ev.filename),
+          size: num(ev.size),
+          direction: cap(ev.direction, 16),
+          stage: cap(ev.stage, 16),
+          transfer_id: cap(ev.transfer_id, 128),
+          complete: ev.complete === undefined ? null : ev.complete ? 1 : 0,
+          observed_size: num(ev.observed_size),
+          sha256: cap(ev.sha256, 64),
+          md5: cap(ev.md5, 32),
+          file_type: cap(ev.file_type, 64),
+          verdict: cap(ev.verdict, 256),
+        });
+        return;
+      case 'alert': {
+        const a = ev as AlertEvent;
+        this.st.alert.run({
+          ...base,
+          protocol: cap(a.protocol, 64),
+          id: cap(a.id, 256) ?? `${sensor}:${ts}`,
+          kind: cap(a.kind, 64) ?? 'unknown',
+          severity: SEV_RANK[a.severity] ? a.severity : 'low',
+          sev_rank: SEV_RANK[a.severity] ?? 1,
+          summary: cap(a.summary, 4096) ?? '',
+          users: JSON.stringify((Array.isArray(a.users) ? a.users : []).slice(0, 64).map((u) => String(u).slice(0, MAX_FIELD))),
+          person: cap(a.person),
+          detector: cap(a.detector, 64),
+          match: cap(a.match, 256),
+          count: Math.max(1, num(a.count) ?? 1),
+        });
+        return;
+      }
+      case 'credential':
+        this.st.credential.run({ ...base, user: cap(ev.user), mechanism: cap(ev.mechanism, 64) });
+        return;
+      case 'stats': {
+        const last = this.lastStats.get(sensor);
+        // cumulative counters: add what grew since the last report of this run
+        const d = (k: keyof StatsEvent) => {
+          const v = num((ev as any)[k]) ?? 0;
+          const p = num((last as any)?.[k]) ?? 0;
+          return v >= p ? v - p : v;
+        };
+        this.st.sensorAdd.run(sensor, d('packets'), d('bytes'), d('dropped'), d('malformed'), d('flows'), 0, now);
+        this.lastStats.set(sensor, ev);
+        return;
+      }
+      default:
+        return; // event types this store does not know yet are left to other outputs
+    }
+  }
+
+  private rollup(ev: ShadowEvent): void {
+    const e = ev as any;
+    let col: number, bytes = 0, add = 1;
+    let users: string[] = [];
+    const protocol = noTab(cap(e.protocol ?? '', 64) ?? '');
+    switch (ev.type) {
+      case 'session':
+        col = C_SESSIONS;
+        bytes = num(ev.bytes) ?? 0;
+        users = ev.users ?? [];
+        break;
+      case 'message':
+        col = C_MESSAGES;
+        users = ev.from ? [ev.from] : [];
+        break;
+      case 'file_transfer':
+        col = C_FILES;
+        users = ev.from ? [ev.from] : [];
+        break;
+      case 'alert':
+        col = C_ALERTS;
+        add = Math.max(1, num(ev.count) ?? 1);
+        users = ev.users ?? [];
+        break;
+      default:
+        return;
+    }
+    const ts = ms(ev.ts, this.now());
+    const sensor = noTab(cap(ev.sensor ?? this.opts.sensor, 64)!);
+    const host = cap(e.client?.ip, 64);
+    const keys: Array<[number, string]> = [[0, '']];
+    for (const u of users.slice(0, 16)) if (u) keys.push([1, noTab(String(u).slice(0, 256))]);
+    if (host) keys.push([2, noTab(host)]);
+    for (const [res, map] of [[60_000, this.roll1m], [3600_000, this.roll1h]] as const) {
+      const bucket = Math.floor(ts / res) * res;
+      for (const [dim, key] of keys) {
+        const k = `${dim}\t${bucket}\t${sensor}\t${protocol}\t${key}`;
+        let c = map.get(k);
+        if (!c) map.set(k, (c = new Array(NCOL).fill(0)));
+        c[col] += add;
+        c[C_BYTES] += bytes;
+        if (ev.type === 'alert') {
+          const sc = SEV_COL[ev.severity];
+          if (sc) c[sc] += add;
+          if (ev.kind === 'unauthorized_im') c[C_UNAUTH] += add;
+        }
+      }
+    }
+  }
+}
+
+const noTab = (s: string) => s.replace(/\t/g, ' ');
