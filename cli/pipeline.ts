@@ -10,6 +10,10 @@ export interface PipelineOptions {
   /** SQLite store path; undefined = no store */
   store?: string;
   sensor?: string;
+  /** analyze --out DIR: where carved files and reports are written; undefined = nowhere */
+  outDir?: string;
+  /** live capture: events leave stdout as they happen, not in 64 KiB batches */
+  live?: boolean;
 }
 
 export interface Pipeline {
@@ -20,7 +24,7 @@ export interface Pipeline {
 
 export function buildPipeline(opts: PipelineOptions): Pipeline {
   const counts: Record<string, number> = {};
-  const outputs: EventSink[] = [opts.format === 'jsonl' ? new JsonlWriter(process.stdout) : new TextWriter(process.stdout)];
+  const outputs: EventSink[] = [opts.format === 'jsonl' ? new JsonlWriter(process.stdout, opts.live) : new TextWriter(process.stdout)];
   // (storage) the SQLite store (--store or config store.path) and InfluxDB (config influx.url) sinks, placed
   // before stdout so an alert is committed before it is printed (docs/storage.md "Durability").
   outputs.unshift(...(require('../storage') as typeof import('../storage')).storageSinks({ store: opts.store, sensor: opts.sensor }));
@@ -46,12 +50,21 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
 export class JsonlWriter implements EventSink {
   private buf: string[] = [];
   private size = 0;
-  constructor(private readonly out: NodeJS.WritableStream) {}
+  private scheduled = false;
+  /** immediate: flush once per event-loop turn (live capture) instead of every 64 KiB */
+  constructor(private readonly out: NodeJS.WritableStream, private readonly immediate = false) {}
   write(ev: ShadowEvent): void {
     const line = JSON.stringify(ev) + '\n';
     this.buf.push(line);
     this.size += line.length;
     if (this.size > 1 << 16) this.flush();
+    else if (this.immediate && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
   }
   flush(): void {
     if (!this.buf.length) return;

@@ -1,10 +1,160 @@
-// STUB: replaced by the real command.
+// `shadowim sensor --interface IF`: live capture through the same pipeline as `analyze`
+// (registry → signature engine → packet path; events → analyzer → outputs), printing events as they happen.
+// SIGINT/SIGTERM: stop the capture, end every open flow (their sessions are printed), flush, then counters.
 import type { Command } from '../main';
+import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
+import { PacketPath } from '../../sensor/packetPath';
+import * as live from '../../sensor/live';
+import { loadRegistry } from '../../signatures/registry';
+import { Engine } from '../../signatures/engine';
+import { buildPipeline } from '../pipeline';
+import { isoTime } from '../../common/events';
+
+const SPECS: OptionSpec[] = [
+  { name: 'interface', short: 'i', value: true, arg: 'IF', help: "interface to capture on ('any' = all interfaces)" },
+  { name: 'filter', short: 'f', value: true, arg: 'BPF', help: "capture filter in pcap-filter syntax, e.g. 'tcp or udp port 53'" },
+  { name: 'format', value: true, arg: 'jsonl|text', help: 'event output on stdout (default: jsonl, or text on a terminal)' },
+  { name: 'policy', value: true, arg: 'FILE', help: 'policy file for the analyzer (default: the built-in policy)' },
+  { name: 'store', value: true, arg: 'PATH', help: 'also keep events in this SQLite store' },
+  { name: 'sensor', value: true, arg: 'NAME', help: 'sensor name recorded on every event' },
+  { name: 'snaplen', value: true, arg: 'N', help: 'bytes kept per frame, 64..65535 (default 65535)' },
+  { name: 'buffer-size', value: true, arg: 'MB', help: 'kernel capture buffer in MiB, 1..4096 (default 64)' },
+  { name: 'max-flows', value: true, arg: 'N', help: 'most flows tracked at once; the longest idle is evicted beyond (default 200000)' },
+  { name: 'stats', help: 'also print a `stats` event on stdout with every periodic counter report (one is always printed at exit, as analyze does)' },
+  { name: 'stats-interval', value: true, arg: 'SEC', help: 'counters to stderr every SEC seconds (default 10; 0 = only at exit)' },
+  { name: 'help', short: 'h', help: 'show this help' },
+];
+
+const USAGE = 'shadowim sensor --interface IF [--filter BPF] [--format jsonl|text] [--policy FILE] [--store PATH] [--sensor NAME] [--snaplen N] [--buffer-size MB]';
+const DESCRIPTION = `Captures live from a network interface (needs root or CAP_NET_RAW) and prints the same events
+'shadowim analyze' prints for a capture of the same traffic, as they happen. Events go to stdout;
+counters (packets received, drops, flows) go to stderr every --stats-interval seconds and at exit.
+Ctrl-C (SIGINT) or SIGTERM ends it cleanly: open sessions are printed, then the final counters.`;
 
 export const command: Command = {
-  summary: 'not implemented yet',
-  async run() {
-    process.stderr.write('shadowim: sensor is not implemented yet\n');
-    return 1;
+  summary: 'capture live from a network interface and print events as they happen',
+  async run(argv) {
+    const { opts, positional } = parseArgs(argv, SPECS, 'sensor');
+    if (opts.help) {
+      console.log(helpText(USAGE, DESCRIPTION, SPECS));
+      return 0;
+    }
+    if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'; the interface is given with --interface IF`);
+    const device = opts.interface as string | undefined;
+    if (!device) throw new UsageError("sensor needs --interface IF (e.g. eth0, or 'any'); see 'shadowim sensor --help'");
+    const format = (opts.format as string | undefined) ?? (process.stdout.isTTY ? 'text' : 'jsonl');
+    if (format !== 'jsonl' && format !== 'text') throw new UsageError(`--format must be jsonl or text, not '${format}'`);
+    const snaplen = intOption(opts.snaplen, 'snaplen', 64, 65535, 65535);
+    const bufferMb = intOption(opts['buffer-size'], 'buffer-size', 1, 4096, 64);
+    const interval = intOption(opts['stats-interval'], 'stats-interval', 0, 86400, 10);
+    const maxFlows = opts['max-flows'] === undefined ? undefined : intOption(opts['max-flows'], 'max-flows', 16, 50_000_000, 200000);
+
+    try {
+      live.loadCap(); // before anything else: a missing libpcap is the likeliest failure
+      return await runLive({
+        device,
+        filter: opts.filter as string | undefined,
+        snaplen,
+        bufferSize: bufferMb * 1024 * 1024,
+        format,
+        policyFile: opts.policy as string | undefined,
+        store: opts.store as string | undefined,
+        sensor: opts.sensor as string | undefined,
+        statsEvents: Boolean(opts.stats),
+        statsIntervalSec: interval,
+        maxFlows,
+      });
+    } catch (e) {
+      if (e instanceof live.LiveError) throw new UsageError(e.message);
+      throw e;
+    }
   },
 };
+
+interface RunOptions {
+  device: string;
+  filter?: string;
+  snaplen: number;
+  bufferSize: number;
+  format: 'jsonl' | 'text';
+  policyFile?: string;
+  store?: string;
+  sensor?: string;
+  statsEvents: boolean;
+  statsIntervalSec: number;
+  maxFlows?: number;
+}
+
+async function runLive(o: RunOptions): Promise<number> {
+  // Assembled exactly as `analyze` assembles it, so both print the same events for the same traffic.
+  const registry = loadRegistry();
+  const pipeline = buildPipeline({ format: o.format, policyFile: o.policyFile, store: o.store, sensor: o.sensor, live: true });
+  const engine = new Engine(registry, { emit: pipeline.emit, sensor: o.sensor });
+  const sink = new PacketPath(engine, { maxFlows: o.maxFlows });
+  const capture = new live.LiveCapture(sink, { device: o.device, filter: o.filter, snaplen: o.snaplen, bufferSize: o.bufferSize });
+  const ifCounters = new live.InterfaceCounters(o.device);
+  const started = Date.now();
+  capture.start();
+  const say = (line: string) => process.stderr.write(`shadowim sensor: ${line}\n`);
+  say(`capturing on ${o.device} (${capture.linkName}${o.filter ? `, filter '${o.filter}'` : ''}); Ctrl-C to stop`);
+
+  const snapshot = () => ({
+    device: o.device,
+    filtered: Boolean(o.filter),
+    seconds: (Date.now() - started) / 1000,
+    live: capture.counters,
+    sink: sink.counters,
+    iface: ifCounters.delta(),
+    events: pipeline.counts,
+  });
+  // the same fields analyze puts in its closing stats event; no `dropped`: it is not known (see live.ts)
+  const statsEvent = () => {
+    const c = sink.counters;
+    pipeline.emit({ type: 'stats', ts: isoTime(capture.now()), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
+      ...(o.sensor ? { sensor: o.sensor } : {}) });
+  };
+
+  return new Promise<number>((resolve, reject) => {
+    const timer = o.statsIntervalSec > 0
+      ? setInterval(() => {
+          capture.resyncClock();
+          for (const l of live.formatCounters(snapshot(), false)) say(l);
+          if (o.statsEvents) statsEvent();
+        }, o.statsIntervalSec * 1000)
+      : undefined;
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) {
+        say(`second ${signal}: exiting without flushing`);
+        process.exit(130);
+      }
+      stopping = true;
+      if (timer) clearInterval(timer);
+      try {
+        capture.stop();
+        const activeAtStop = sink.counters.activeFlows;
+        sink.finish(); // every open flow ends: its session event is printed now
+        statsEvent(); // always, as analyze ends with one
+        await pipeline.close(); // stdout flushed before the counters
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        say(`stopped on ${signal} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        for (const l of live.formatCounters({ ...snapshot(), activeAtStop }, true)) say(l);
+        resolve(0);
+      } catch (e) {
+        reject(e);
+      }
+    };
+    const onInt = () => void stop('SIGINT');
+    const onTerm = () => void stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+}
+
+function intOption(v: unknown, name: string, min: number, max: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not '${v}'`);
+  return n;
+}

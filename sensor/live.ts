@@ -1,0 +1,284 @@
+// Live capture from a network interface through the `cap` binding (libpcap), feeding raw frames with
+// their link type into a PacketSink. The sink decodes every link type itself (cap cannot decode the
+// Linux cooked frames of device `any`), so nothing is decoded here.
+//
+// What cap gives and does not give (node_modules/cap/src/binding.cc, cap 0.2.1):
+// - one JS callback per packet, with the byte count only: no capture timestamp and no wire length, so
+//   timestamps are taken from the clock at the callback and the wire length is the captured length;
+// - the frame is copied into ONE buffer we pass to open(), reused for every packet: the sink must be done
+//   with it when packet() returns (PacketSink's contract);
+// - libpcap's snaplen is fixed at 65535 and truncation happens at our buffer's length, so our
+//   buffer's length is the effective snaplen;
+// - no pcap_stats(): libpcap's drop counters are unreachable from JS. See InterfaceCounters for what
+//   the kernel reports per interface instead.
+
+import fs from 'node:fs';
+import type { PacketSink, SensorCounters } from './types';
+
+/** Thrown for everything a user can cause (bad interface, filter, permission, missing libpcap). One line. */
+export class LiveError extends Error {}
+
+interface CapInstance {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  close(): boolean;
+  on(ev: 'packet', cb: (nbytes: number, truncated: boolean) => void): void;
+  removeAllListeners(ev?: string): void;
+}
+interface CapModule {
+  Cap: { new (): CapInstance; deviceList(): { name: string; description?: string }[] };
+}
+
+export const INSTALL_HINT = "live capture needs libpcap and the 'cap' module built against it: run 'apt-get install libpcap-dev' then 'npm rebuild cap'";
+
+let capModule: CapModule | undefined;
+/** Loads cap lazily: every other command works without it. */
+export function loadCap(): CapModule {
+  if (capModule) return capModule;
+  try {
+    capModule = require('cap') as CapModule;
+  } catch {
+    throw new LiveError(INSTALL_HINT);
+  }
+  return capModule;
+}
+
+/** cap's link type names (see binding.cc) → pcap LINKTYPE_* numbers. */
+const LINKTYPES: Record<string, number> = {
+  NULL: 0,
+  ETHERNET: 1,
+  RAW: 101,
+  IEEE802_11_RADIO: 127,
+  LINKTYPE_LINUX_SLL: 113,
+};
+
+export function linktypeNumber(name: string): number | undefined {
+  if (name in LINKTYPES) return LINKTYPES[name];
+  // cap reports others as "Unknown linktype N": N is a DLT_ value, equal to LINKTYPE_ for the common ones
+  const m = /^Unknown linktype (\d+)$/.exec(name);
+  if (!m) return undefined;
+  // on Linux the DLT_ values cap leaves unnamed (e.g. 276, Linux cooked v2) equal the LINKTYPE_ values
+  return Number(m[1]);
+}
+
+export interface LiveOptions {
+  device: string;
+  /** BPF filter expression; empty = everything */
+  filter?: string;
+  /** bytes kept per frame (the reusable buffer's length), at most 65535 (libpcap's snaplen in cap) */
+  snaplen?: number;
+  /** libpcap capture buffer, bytes */
+  bufferSize?: number;
+}
+
+export interface LiveCounters {
+  /** frames delivered to us by libpcap */
+  received: number;
+  /** bytes of those frames (as captured) */
+  bytes: number;
+  /** frames cut by the snaplen (our buffer's length) */
+  truncated: number;
+}
+
+// A cap object whose open() failed must never be closed or garbage-collected: its destructor closes it,
+// which stops a libuv poll handle that was never started (measured: segfault at the next GC, or an abort
+// when open() is retried on it). They are few (one per failed attempt), so they are kept for good.
+const failedCaps: CapInstance[] = [];
+
+function tryOpen(cap: CapModule, device: string, filter: string, bufSize: number, buf: Buffer): { c: CapInstance; name: string } | { error: string } {
+  const c = new cap.Cap();
+  try {
+    return { c, name: c.open(device, filter, bufSize, buf) };
+  } catch (e) {
+    failedCaps.push(c);
+    return { error: errMessage(e) };
+  }
+}
+
+export const DEFAULT_SNAPLEN = 65535;
+export const DEFAULT_BUFFER_MB = 64;
+
+/** One live capture. A new cap object per open() attempt: reusing one after a failed open aborts the process. */
+export class LiveCapture {
+  readonly counters: LiveCounters = { received: 0, bytes: 0, truncated: 0 };
+  linktype = -1;
+  linkName = '';
+  private cap: CapInstance | undefined;
+  private readonly buf: Buffer;
+  private clockBase = 0;
+
+  constructor(private readonly sink: PacketSink, readonly opts: LiveOptions) {
+    const snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
+    this.buf = Buffer.alloc(Math.max(64, Math.min(65535, snaplen)));
+  }
+
+  /** Opens the device and starts delivering frames to the sink. Throws LiveError with one line. */
+  start(): void {
+    const cap = loadCap();
+    const { device } = this.opts;
+    const filter = this.opts.filter ?? '';
+    const bufSize = this.opts.bufferSize ?? DEFAULT_BUFFER_MB * 1024 * 1024;
+    // Checked first so that an unknown name does not reach libpcap (which also prints a stray warning).
+    let names: string[] = [];
+    try {
+      names = cap.Cap.deviceList().map((d) => d.name);
+    } catch {
+      /* listing failed: let open() report */
+    }
+    if (names.length && !names.includes(device)) {
+      throw new LiveError(`no interface named '${device}' here; available: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''}`);
+    }
+    const r = tryOpen(cap, device, filter, bufSize, this.buf);
+    if ('error' in r) throw this.explainOpenError(cap, device, filter, bufSize, r.error);
+    const { c, name } = r;
+    const lt = linktypeNumber(name);
+    if (lt === undefined) {
+      c.close();
+      throw new LiveError(`interface '${device}' has a link type the sensor cannot read (${name})`);
+    }
+    this.cap = c;
+    this.linktype = lt;
+    this.linkName = name;
+    this.resyncClock();
+    const sink = this.sink, buf = this.buf, counters = this.counters;
+    c.on('packet', (nbytes: number, truncated: boolean) => {
+      counters.received++;
+      counters.bytes += nbytes;
+      if (truncated) counters.truncated++;
+      // cap passes no timestamp: the clock at delivery (the monotonic clock, anchored to wall time)
+      const ts = this.clockBase + Math.floor(performance.now() * 1000);
+      // cap passes no wire length either; a truncated frame's true length is unknown (the decoder sees the IP length)
+      sink.packet(lt, ts, buf.subarray(0, nbytes), nbytes);
+    });
+  }
+
+  /** Keeps the capture clock on wall time over long runs (the monotonic clock drifts from it slowly). */
+  resyncClock(): void {
+    this.clockBase = Date.now() * 1000 - Math.floor(performance.now() * 1000);
+  }
+
+  /** Microseconds since the epoch on the capture clock. */
+  now(): number {
+    return this.clockBase + Math.floor(performance.now() * 1000);
+  }
+
+  /** Stops the capture; frames still in libpcap's buffer are discarded by libpcap. */
+  stop(): void {
+    const c = this.cap;
+    if (!c) return;
+    this.cap = undefined;
+    c.removeAllListeners('packet');
+    c.close();
+  }
+
+  get running(): boolean {
+    return this.cap !== undefined;
+  }
+
+  private explainOpenError(cap: CapModule, device: string, filter: string, bufSize: number, msg: string): LiveError {
+    if (/permitted|permission|denied/i.test(msg)) {
+      return new LiveError(`no permission to capture on '${device}' (${msg}): run as root or give node CAP_NET_RAW and CAP_NET_ADMIN (setcap cap_net_raw,cap_net_admin+eip "$(readlink -f "$(command -v node)")")`);
+    }
+    if (/no such device/i.test(msg)) return new LiveError(`no interface named '${device}' here (${msg})`);
+    if (/is down|not up/i.test(msg)) return new LiveError(`interface '${device}' is down: bring it up (ip link set ${device} up)`);
+    if (filter) {
+      // libpcap compiles the filter after opening the device: open again without it (a NEW cap object,
+      // see above) to tell a bad filter from a device problem.
+      const probe = tryOpen(cap, device, '', Math.min(bufSize, 1 << 20), Buffer.alloc(64));
+      if (!('error' in probe)) {
+        probe.c.close();
+        return new LiveError(`bad --filter '${oneLine(filter)}': ${msg}`);
+      }
+    }
+    return new LiveError(`cannot capture on '${device}': ${msg}`);
+  }
+}
+
+function errMessage(e: unknown): string {
+  return oneLine(e instanceof Error ? e.message : String(e));
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim().slice(0, 300);
+}
+
+/**
+ * The kernel's own counters for an interface (/sys/class/net/IF/statistics), as differences since
+ * start. Not libpcap's drops (cap cannot report those): rx_dropped counts frames the interface/driver
+ * dropped before any socket saw them; rx_packets + tx_packets is what the interface carried, which,
+ * without a filter, bounds what the sensor could have received.
+ */
+export class InterfaceCounters {
+  private base: Record<string, number> | undefined;
+  constructor(readonly device: string) {
+    this.base = this.read();
+  }
+
+  get available(): boolean {
+    return this.base !== undefined;
+  }
+
+  read(): Record<string, number> | undefined {
+    if (this.device === 'any' || !/^[\w.:@-]+$/.test(this.device)) return undefined;
+    const dir = `/sys/class/net/${this.device}/statistics`;
+    const out: Record<string, number> = {};
+    try {
+      for (const k of ['rx_packets', 'tx_packets', 'rx_dropped', 'rx_missed_errors']) {
+        out[k] = Number(fs.readFileSync(`${dir}/${k}`, 'utf8').trim());
+      }
+    } catch {
+      return undefined;
+    }
+    return out;
+  }
+
+  /** counter increases since construction, or undefined where /sys has no statistics for the device */
+  delta(): Record<string, number> | undefined {
+    const now = this.read();
+    if (!now || !this.base) return undefined;
+    const d: Record<string, number> = {};
+    for (const k of Object.keys(now)) d[k] = now[k] - (this.base[k] ?? 0);
+    return d;
+  }
+}
+
+export interface CounterSnapshot {
+  device: string;
+  /** a BPF filter was set (then interface totals say nothing about loss) */
+  filtered: boolean;
+  seconds: number;
+  live: LiveCounters;
+  sink: SensorCounters;
+  iface: Record<string, number> | undefined;
+  events: Record<string, number>;
+  /** flows still open when the capture stopped (ended by finish()) */
+  activeAtStop?: number;
+}
+
+export const DROPS_UNKNOWN = 'dropped: unknown (the cap binding exposes no libpcap statistics)';
+
+/** The counters as stderr lines: one line periodically, a block at exit. Nothing estimated is unlabelled. */
+export function formatCounters(s: CounterSnapshot, final: boolean): string[] {
+  const l = s.live, c = s.sink;
+  const ev = Object.entries(s.events).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const ifaceNote = s.iface ? `; interface ${s.device} rx_dropped +${s.iface.rx_dropped}` : '';
+  if (!final) {
+    return [`${s.seconds.toFixed(0)} s: received ${l.received} packets (${l.bytes} bytes), ${DROPS_UNKNOWN}${ifaceNote}; flows ${c.flows} (${c.activeFlows} open), malformed ${c.malformed}; events: ${ev}`];
+  }
+  const out = [
+    `received: ${l.received} packets, ${l.bytes} bytes (cut by snaplen: ${l.truncated})`,
+    DROPS_UNKNOWN,
+  ];
+  if (s.iface) {
+    const i = s.iface;
+    out.push(`interface ${s.device} kernel counters while the sensor ran: rx_packets +${i.rx_packets}, tx_packets +${i.tx_packets}, rx_dropped +${i.rx_dropped}, rx_missed_errors +${i.rx_missed_errors}`);
+    if (!s.filtered) {
+      const missing = Math.max(0, i.rx_packets + i.tx_packets - l.received);
+      out.push(`not received: ${missing} of the ${i.rx_packets + i.tx_packets} frames the interface carried (an upper bound on capture loss: the kernel counters span slightly more time than the capture)`);
+    }
+  } else {
+    out.push(`interface counters: unavailable for '${s.device}'`);
+  }
+  out.push(`decoded: ${c.packets} packets, ${c.flows} flows (${s.activeAtStop ?? c.activeFlows} open at stop, ended then), ${c.malformed} malformed, ${c.skipped} not TCP/UDP over IP, ${c.evictedFlows} flows evicted, ${c.fragmentsDropped} fragments dropped`);
+  out.push(`events: ${ev}`);
+  return out;
+}

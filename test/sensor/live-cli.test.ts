@@ -1,0 +1,100 @@
+// `shadowim sensor` as a user meets it before any packet: help, option errors, a missing libpcap,
+// an unknown interface, a bad filter, no permission. Each error is one line on stderr, no stack trace.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { shadowim } from '../helpers/run';
+import { CLI } from '../helpers/paths';
+import { Capture } from '../helpers/pcapgen';
+import { liveSkipReason, VethPair } from '../helpers/netns';
+
+// Stands in for a machine where cap failed to build (no libpcap): require('cap') throws, as it then does.
+const HIDE_CAP = path.join(__dirname, '..', 'helpers', 'hide-cap.js');
+
+let haveCap = true;
+try {
+  require('cap');
+} catch {
+  haveCap = false;
+}
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+function oneLineError(r: { status: number | null; stderr: string; stdout: string }): string {
+  assert.notEqual(r.status, 0);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /\bat .*\.ts:\d+/, 'no stack trace');
+  return lines[0];
+}
+
+describe('shadowim sensor: command line', () => {
+  it('--help shows every option', () => {
+    const r = shadowim(['sensor', '--help']);
+    assert.equal(r.status, 0);
+    for (const o of ['--interface', '--filter', '--format', '--policy', '--store', '--sensor', '--snaplen', '--buffer-size', '--stats']) assert.ok(r.stdout.includes(o), o);
+  });
+
+  it('needs --interface', () => {
+    const line = oneLineError(shadowim(['sensor', '--format', 'jsonl']));
+    assert.match(line, /needs --interface/);
+  });
+
+  it('rejects bad numbers and formats in one line', () => {
+    assert.match(oneLineError(shadowim(['sensor', '-i', 'lo', '--snaplen', '10'])), /--snaplen must be a whole number from 64 to 65535/);
+    assert.match(oneLineError(shadowim(['sensor', '-i', 'lo', '--buffer-size', 'lots'])), /--buffer-size must be/);
+    assert.match(oneLineError(shadowim(['sensor', '-i', 'lo', '--format', 'xml'])), /--format must be jsonl or text/);
+  });
+
+  it('says what to install when cap/libpcap is missing, and other commands still work', () => {
+    const env = { NODE_OPTIONS: `--require ${HIDE_CAP}` };
+    const line = oneLineError(shadowim(['sensor', '--interface', 'lo'], { env }));
+    assert.match(line, /apt-get install libpcap-dev/);
+    assert.match(line, /npm rebuild cap/);
+    const help = shadowim(['--help'], { env });
+    assert.match(help.stdout, /sensor\s+capture live/);
+    const c = new Capture();
+    const t = c.tcp('10.0.0.5:40001', '198.51.100.7:6667');
+    t.open().send('c', 'NICK alice\r\nUSER alice 0 * :Alice\r\n').send('c', 'PRIVMSG #x :hi there\r\n').close();
+    const a = shadowim(['analyze', '-', '--format', 'jsonl'], { env, input: c.pcap() });
+    assert.equal(a.status, 0, a.stderr);
+    assert.deepEqual(a.events.filter((e) => e.type === 'message').map((e) => e.text), ['hi there']);
+  });
+
+  (haveCap ? it : it.skip)(`names an unknown interface in one line${haveCap ? '' : ' (skipped: cap not built)'}`, () => {
+    const line = oneLineError(shadowim(['sensor', '--interface', 'nosuch0']));
+    assert.match(line, /no interface named 'nosuch0'/);
+  });
+});
+
+const skip = liveSkipReason();
+(skip ? describe.skip : describe)(`shadowim sensor: errors opening an interface${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let pair: VethPair | undefined;
+  afterEach(() => {
+    pair?.destroy();
+    pair = undefined;
+  });
+
+  it('a bad BPF filter is one line naming the filter', () => {
+    pair = new VethPair();
+    const r = spawnSync('ip', ['netns', 'exec', pair.nsB, process.execPath, CLI, 'sensor', '--interface', pair.ifB, '--filter', 'tcp port nonsense'], { encoding: 'utf8', timeout: 60000 });
+    // libpcap itself prints a harmless "no IPv4 address" warning for an address-less interface: not ours
+    const ours = r.stderr.split('\n').filter((l) => l && !/^Warning: .*This may not actually work/.test(l));
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(ours.length, 1, r.stderr);
+    assert.match(ours[0], /bad --filter 'tcp port nonsense'/);
+  });
+
+  (isRoot ? it : it.skip)('no permission is one line saying what to do', function () {
+    // an unprivileged user (nobody) has no CAP_NET_RAW
+    const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, '--version'], { encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });
+    if (probe.status !== 0) this.skip(); // the repository is not readable by nobody here
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'sensor', '--interface', 'lo'], {
+      encoding: 'utf8', timeout: 60000, env: { ...process.env, HOME: '/tmp' },
+    });
+    const ours = r.stderr.split('\n').filter((l) => l && !/^Warning: .*This may not actually work/.test(l));
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(ours.length, 1, r.stderr);
+    assert.match(ours[0], /no permission to capture on 'lo'.*run as root or give node CAP_NET_RAW/);
+  });
+});
