@@ -280,3 +280,225 @@ export function checksum(bufs: Buffer[]): number {
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return ~sum & 0xffff;
 }
+
+// ---- link layers, fragments, extension headers, pcapng variants (sensor tests) ----------------
+
+export const LINKTYPE = { NULL: 0, ETHERNET: 1, RAW: 101, LOOP: 108, SLL: 113, IPV4: 228, IPV6: 229, SLL2: 276, DLT_RAW12: 12 } as const;
+
+/** Wraps an IP packet in the given link layer (Ethernet optionally with 802.1Q/QinQ tags). */
+export function linkFrame(ip: Buffer, linktype: number, opts: { vlans?: number[]; qinqType?: number; nullFamily?: number } = {}): Buffer {
+  const v6 = (ip[0] >> 4) === 6;
+  const etype = v6 ? 0x86dd : 0x0800;
+  switch (linktype) {
+    case 1: {
+      const tags = opts.vlans ?? [];
+      const hdr = Buffer.alloc(14 + 4 * tags.length);
+      Buffer.from([0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1]).copy(hdr, 0);
+      let o = 12;
+      tags.forEach((id, i) => {
+        hdr.writeUInt16BE(i === 0 && tags.length > 1 ? (opts.qinqType ?? 0x88a8) : 0x8100, o);
+        hdr.writeUInt16BE(id & 0xfff, o + 2);
+        o += 4;
+      });
+      hdr.writeUInt16BE(etype, o);
+      return Buffer.concat([hdr, ip]);
+    }
+    case 113: {
+      const h = Buffer.alloc(16);
+      h.writeUInt16BE(0, 0); // to us
+      h.writeUInt16BE(1, 2); // ARPHRD_ETHER
+      h.writeUInt16BE(6, 4);
+      Buffer.from([0x02, 0, 0, 0, 0, 9]).copy(h, 6);
+      h.writeUInt16BE(etype, 14);
+      return Buffer.concat([h, ip]);
+    }
+    case 276: {
+      const h = Buffer.alloc(20);
+      h.writeUInt16BE(etype, 0);
+      h.writeUInt32BE(2, 4); // interface index
+      h.writeUInt16BE(1, 8);
+      h[10] = 0;
+      h[11] = 6;
+      Buffer.from([0x02, 0, 0, 0, 0, 9]).copy(h, 12);
+      return Buffer.concat([h, ip]);
+    }
+    case 0: {
+      const h = Buffer.alloc(4);
+      h.writeUInt32LE(opts.nullFamily ?? (v6 ? 30 : 2), 0);
+      return Buffer.concat([h, ip]);
+    }
+    case 108: {
+      const h = Buffer.alloc(4);
+      h.writeUInt32BE(v6 ? 24 : 2, 0);
+      return Buffer.concat([h, ip]);
+    }
+    case 12:
+    case 14:
+    case 101:
+    case 228:
+    case 229:
+      return ip;
+    default:
+      throw new Error(`linkFrame: unsupported link type ${linktype}`);
+  }
+}
+
+/** A TCP segment or UDP datagram as an IP packet (checksums right). */
+export function tcpPacket(src: string, dst: string, seq: number, flags: number, payload: Buffer | string = Buffer.alloc(0), ack = 0): Buffer {
+  const a = parseEp(src), b = parseEp(dst);
+  return ipPacket(a.ip, b.ip, 6, tcpHeader(a, b, seq, ack, flags, toBuf(payload)));
+}
+
+export function udpPacket(src: string, dst: string, payload: Buffer | string): Buffer {
+  const a = parseEp(src), b = parseEp(dst);
+  return ipPacket(a.ip, b.ip, 17, udpHeader(a, b, toBuf(payload)));
+}
+
+/** Splits an IPv4 packet into fragments carrying `size` payload bytes each (size multiple of 8). */
+export function ipv4Fragments(ip: Buffer, size: number): Buffer[] {
+  const ihl = (ip[0] & 15) * 4;
+  const payload = ip.subarray(ihl);
+  const out: Buffer[] = [];
+  for (let o = 0; o < payload.length; o += size) {
+    const part = payload.subarray(o, o + size);
+    const h = Buffer.from(ip.subarray(0, ihl));
+    h.writeUInt16BE(ihl + part.length, 2);
+    const more = o + size < payload.length;
+    h.writeUInt16BE((more ? 0x2000 : 0) | (o / 8), 6);
+    h.writeUInt16BE(0, 10);
+    h.writeUInt16BE(checksum([h]), 10);
+    out.push(Buffer.concat([h, part]));
+  }
+  return out;
+}
+
+/**
+ * Inserts IPv6 extension headers (hop-by-hop 0, routing 43, destination options 60, AH 51, fragment 44)
+ * between the fixed header and the upper layer of an IPv6 packet.
+ */
+export function ipv6WithExtensions(ip: Buffer, exts: number[]): Buffer {
+  let next = ip[6];
+  const parts: Buffer[] = [];
+  for (let i = exts.length - 1; i >= 0; i--) {
+    const t = exts[i];
+    let h: Buffer;
+    if (t === 51) {
+      h = Buffer.alloc(24); // AH with a 12-byte ICV: length field = 24/4 - 2
+      h[1] = 4;
+    } else if (t === 44) {
+      h = Buffer.alloc(8); // atomic fragment (offset 0, M=0)
+      h.writeUInt32BE(0x12345678, 4);
+    } else {
+      h = Buffer.alloc(16); // 2 × 8 bytes with PadN
+      h[1] = 1;
+      h[2] = 1;
+      h[3] = 12;
+    }
+    h[0] = next;
+    next = t;
+    parts.unshift(h);
+  }
+  const fixed = Buffer.from(ip.subarray(0, 40));
+  fixed[6] = next;
+  const ext = Buffer.concat(parts);
+  fixed.writeUInt16BE(ip.readUInt16BE(4) + ext.length, 4);
+  return Buffer.concat([fixed, ext, ip.subarray(40)]);
+}
+
+/** Splits an IPv6 packet's upper layer into fragment-header fragments of `size` bytes (multiple of 8). */
+export function ipv6Fragments(ip: Buffer, size: number, id = 0xabcd): Buffer[] {
+  const proto = ip[6];
+  const payload = ip.subarray(40);
+  const out: Buffer[] = [];
+  for (let o = 0; o < payload.length; o += size) {
+    const part = payload.subarray(o, o + size);
+    const more = o + size < payload.length;
+    const fixed = Buffer.from(ip.subarray(0, 40));
+    fixed[6] = 44;
+    fixed.writeUInt16BE(8 + part.length, 4);
+    const fh = Buffer.alloc(8);
+    fh[0] = proto;
+    fh.writeUInt16BE(o | (more ? 1 : 0), 2);
+    fh.writeUInt32BE(id, 4);
+    out.push(Buffer.concat([fixed, fh, part]));
+  }
+  return out;
+}
+
+export interface PcapngOptions {
+  bigEndian?: boolean;
+  /** if_tsresol exponent of 10 for every interface (default 6 = µs) */
+  tsresol?: number;
+  /** insert an unknown block (and a name-resolution block) between packets */
+  unknownBlocks?: boolean;
+  /** write packets as simple packet blocks (single interface only) */
+  simple?: boolean;
+  /** write packets as obsolete packet blocks (type 2) */
+  obsolete?: boolean;
+}
+
+/** pcapng with more variety than Capture.pcapng(): byte order, timestamp resolution, block kinds. */
+export function pcapngOf(frames: Frame[], opts: PcapngOptions = {}): Buffer {
+  const le = !opts.bigEndian;
+  const parts: Buffer[] = [];
+  const w32 = (b: Buffer, v: number, o: number) => (le ? b.writeUInt32LE(v >>> 0, o) : b.writeUInt32BE(v >>> 0, o));
+  const w16 = (b: Buffer, v: number, o: number) => (le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
+  const block = (type: number, body: Buffer) => {
+    const pad = (4 - (body.length % 4)) % 4;
+    const len = 12 + body.length + pad;
+    const b = Buffer.alloc(len);
+    w32(b, type, 0);
+    w32(b, len, 4);
+    body.copy(b, 8);
+    w32(b, len, len - 4);
+    parts.push(b);
+  };
+  const shb = Buffer.alloc(16);
+  w32(shb, 0x1a2b3c4d, 0);
+  w16(shb, 1, 4);
+  w16(shb, 0, 6);
+  shb.fill(0xff, 8, 16);
+  block(0x0a0d0d0a, shb);
+  const res = opts.tsresol ?? 6;
+  const ifaces = new Map<number, number>();
+  for (const f of frames) {
+    const lt = f.linktype ?? ETH;
+    if (!ifaces.has(lt)) {
+      ifaces.set(lt, ifaces.size);
+      const idb = Buffer.alloc(res === 6 ? 12 : 24);
+      w16(idb, lt, 0);
+      w32(idb, 262144, 4);
+      if (res !== 6) {
+        w16(idb, 9, 8); // if_tsresol
+        w16(idb, 1, 10);
+        idb[12] = res;
+        // end of options
+      }
+      block(1, idb.subarray(0, res === 6 ? 8 : 20));
+    }
+    if (opts.unknownBlocks) {
+      block(0x0badcafe, Buffer.from('not a packet, skip me'));
+      block(4, Buffer.alloc(4)); // empty name resolution block (nrb_record_end)
+    }
+    const units = BigInt(f.tsMicros) * 10n ** BigInt(res) / 1000000n;
+    if (opts.simple) {
+      const spb = Buffer.alloc(4 + f.data.length);
+      w32(spb, f.data.length, 0);
+      f.data.copy(spb, 4);
+      block(3, spb);
+      continue;
+    }
+    const pb = Buffer.alloc(20 + f.data.length);
+    if (opts.obsolete) {
+      w16(pb, ifaces.get(lt)!, 0);
+      w16(pb, 0, 2);
+    } else w32(pb, ifaces.get(lt)!, 0);
+    w32(pb, Number(units >> 32n), 4);
+    w32(pb, Number(units & 0xffffffffn), 8);
+    w32(pb, f.data.length, 12);
+    w32(pb, f.data.length, 16);
+    f.data.copy(pb, 20);
+    block(opts.obsolete ? 2 : 6, pb);
+  }
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,188 @@
+// Capture file reading: every pcap/pcapng variant, standard input, and bad input, through the real CLI
+// where a user would see it. Ground truth: the generator's frames, and capinfos for the shared captures.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Capture, LINKTYPE, linkFrame, pcapngOf, tcpPacket, udpPacket, type Frame } from '../helpers/pcapgen';
+import { PCAPS_DIR, havePcaps } from '../helpers/paths';
+import { shadowim } from '../helpers/run';
+import { runCapture, tmpFile } from './record';
+
+function conversation(): Capture {
+  const c = new Capture();
+  c.step = 1234; // µs: a step that shows up in every timestamp digit
+  const t = c.tcp('10.0.0.5:40001', '192.0.2.50:5190');
+  t.open();
+  t.send('c', 'hello server, this is the client speaking');
+  t.send('s', 'hello client');
+  t.close();
+  c.udp('10.0.0.5:5353', '192.0.2.53:53', 'dns-ish');
+  return c;
+}
+
+function allCaptures(): string[] {
+  const out: string[] = [];
+  for (const d of fs.readdirSync(PCAPS_DIR)) {
+    const p = path.join(PCAPS_DIR, d);
+    if (!fs.statSync(p).isDirectory()) continue;
+    for (const f of fs.readdirSync(p)) if (/\.pcap(ng)?$/.test(f)) out.push(path.join(p, f));
+  }
+  return out.sort();
+}
+
+function capinfosCount(file: string): number | undefined {
+  const r = spawnSync('capinfos', ['-c', '-M', '-T', '-r', file]);
+  if (r.error || r.status !== 0) return undefined;
+  const n = Number(r.stdout.toString().trim().split('\t').pop());
+  return Number.isFinite(n) ? n : undefined;
+}
+
+describe('sensor: capture reader', () => {
+  const base = conversation();
+
+  for (const nano of [false, true]) {
+    for (const bigEndian of [false, true]) {
+      it(`classic pcap, ${nano ? 'ns' : 'µs'}, ${bigEndian ? 'big' : 'little'}-endian: every frame, exact timestamps, both directions`, async () => {
+        const out = await runCapture(base.pcap({ nano, bigEndian }));
+        assert.equal(out.error, undefined);
+        assert.equal(out.counters.packets, base.frames.length);
+        assert.equal(out.counters.malformed, 0);
+        const tcp = out.rec.flows.find((f) => f.info.transport === 'tcp')!;
+        assert.equal(tcp.data[0].toString(), 'hello server, this is the client speaking');
+        assert.equal(tcp.data[1].toString(), 'hello client');
+        assert.equal(tcp.info.firstTs, base.frames[0].tsMicros);
+        assert.equal(tcp.end!.counters.lastTs, base.frames[base.frames.length - 2].tsMicros);
+        assert.equal(tcp.end!.counters.packets, 8);
+      });
+    }
+  }
+
+  it('pcapng with two interfaces of different link types (Ethernet and Linux SLL2), ns resolution, big-endian, unknown blocks skipped', async () => {
+    const frames: Frame[] = [];
+    let ts = Date.UTC(2024, 2, 1) * 1000 + 1;
+    const add = (ip: Buffer, lt: number) => frames.push({ tsMicros: (ts += 777), data: linkFrame(ip, lt), linktype: lt });
+    add(tcpPacket('10.1.1.1:40000', '198.51.100.1:5222', 100, 2), LINKTYPE.ETHERNET);
+    add(tcpPacket('198.51.100.1:5222', '10.1.1.1:40000', 500, 18, '', 101), LINKTYPE.SLL2);
+    add(tcpPacket('10.1.1.1:40000', '198.51.100.1:5222', 101, 24, '<stream:stream>', 501), LINKTYPE.ETHERNET);
+    add(udpPacket('[2001:db8::1]:40000', '[2001:db8::2]:3478', 'stun'), LINKTYPE.SLL2);
+    const file = pcapngOf(frames, { bigEndian: true, tsresol: 9, unknownBlocks: true });
+    const out = await runCapture(file);
+    assert.equal(out.error, undefined);
+    assert.equal(out.counters.packets, 4);
+    assert.equal(out.counters.malformed, 0);
+    assert.equal(out.rec.flows.length, 2);
+    const [tcp, udp] = out.rec.flows;
+    assert.equal(tcp.data[0].toString(), '<stream:stream>');
+    assert.equal(tcp.info.clientBy, 'syn');
+    assert.equal(tcp.info.firstTs, frames[0].tsMicros);
+    assert.equal(tcp.end!.counters.packets, 3);
+    assert.deepEqual(udp.info.server, { ip: '2001:db8::2', port: 3478 });
+    assert.equal(udp.info.firstTs, frames[3].tsMicros);
+    // tshark agrees on the frame count of what we wrote
+    const f = tmpFile(file, '.pcapng');
+    const r = spawnSync('capinfos', ['-c', '-M', '-T', '-r', f]);
+    if (!r.error && r.status === 0) assert.equal(Number(r.stdout.toString().trim().split('\t').pop()), 4);
+  });
+
+  it('pcapng simple packet blocks and obsolete packet blocks', async () => {
+    const frames: Frame[] = conversation().frames;
+    for (const kind of ['simple', 'obsolete'] as const) {
+      const out = await runCapture(pcapngOf(frames, { [kind]: true }));
+      assert.equal(out.error, undefined, kind);
+      assert.equal(out.counters.packets, frames.length, kind);
+      const tcp = out.rec.flows.find((f) => f.info.transport === 'tcp')!;
+      assert.equal(tcp.data[1].toString(), 'hello client', kind);
+    }
+  });
+
+  it('reads standard input (-) like a file', () => {
+    const c = new Capture();
+    const t = c.tcp('10.0.0.5:40001', '192.0.2.10:6667');
+    t.open().send('c', 'NICK alice\r\nUSER alice 0 * :Alice\r\n').send('s', ':irc.example.net 001 alice :Welcome to IRC alice\r\n').close();
+    const fromFile = shadowim(['analyze', tmpFile(c.pcap()), '--format', 'jsonl']);
+    const fromStdin = shadowim(['analyze', '-', '--format', 'jsonl'], { input: c.pcapng() });
+    assert.equal(fromStdin.status, 0, fromStdin.stderr);
+    const stats = fromStdin.events.find((e) => e.type === 'stats');
+    assert.equal(stats.packets, c.frames.length);
+    assert.equal(stats.flows, 1);
+    assert.deepEqual(fromStdin.events.map((e) => e.type), fromFile.events.map((e) => e.type));
+  });
+
+  it('truncated capture: prints the events it could (open flows flushed), then one error line and exit 1', () => {
+    const c = new Capture();
+    const t = c.tcp('10.0.0.5:40001', '192.0.2.10:6667');
+    t.open().send('c', 'NICK alice\r\nUSER alice 0 * :Alice\r\n').send('s', ':irc.example.net 001 alice :Welcome to IRC alice\r\n');
+    t.send('c', 'PRIVMSG #chan :first message\r\n');
+    t.send('c', 'PRIVMSG #chan :this one is cut off in the middle of its record\r\n');
+    const whole = c.pcap();
+    const cut = whole.subarray(0, whole.length - 20);
+    const r = shadowim(['analyze', tmpFile(cut), '--format', 'jsonl']);
+    assert.equal(r.status, 1);
+    const lines = r.stderr.trim().split('\n');
+    assert.match(lines[lines.length - 1], /^shadowim: .*truncated capture: last record cut at byte \d+/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /); // no stack trace
+    const stats = r.events.find((e) => e.type === 'stats');
+    assert.equal(stats.packets, c.frames.length - 1);
+    // the IRC flow was still open at the cut: its session is flushed
+    assert.ok(r.events.some((e) => e.type === 'session' && e.protocol === 'irc'), r.stdout);
+  });
+
+  it('a record header cut short and a pcapng block cut short are truncations too', async () => {
+    const pcap = conversation().pcap();
+    const a = await runCapture(pcap.subarray(0, 24 + 8));
+    assert.match(a.error!, /truncated capture: last record header cut/);
+    const ng = conversation().pcapng();
+    const b = await runCapture(ng.subarray(0, ng.length - 10));
+    assert.match(b.error!, /truncated capture: last block cut/);
+    assert.equal(b.counters.packets, conversation().frames.length - 1);
+  });
+
+  it('garbage, text and empty input: one line naming the problem, exit 1, nothing on stdout', () => {
+    for (const input of [Buffer.from('GET / HTTP/1.1\r\nHost: example.com\r\n\r\n'), Buffer.alloc(0), Buffer.from([0xa1, 0xb2])]) {
+      const r = shadowim(['analyze', '-', '--format', 'jsonl'], { input });
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /^shadowim: stdin: (not a capture file|empty input)/);
+    }
+    const r = shadowim(['analyze', '/nonexistent/file.pcap']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^shadowim: \/nonexistent\/file.pcap: no such file/);
+  });
+
+  it('a corrupt record length is an error after the good frames, not a crash or a huge allocation', async () => {
+    const pcap = Buffer.from(conversation().pcap());
+    const second = 24 + 16 + pcap.readUInt32LE(24 + 8);
+    pcap.writeUInt32LE(0x7fffffff, second + 8);
+    const out = await runCapture(pcap);
+    assert.match(out.error!, /corrupt capture: record at byte \d+ claims/);
+    assert.equal(out.counters.packets, 1);
+  });
+
+  it('analyze --help and bad options', () => {
+    const h = shadowim(['analyze', '--help']);
+    assert.equal(h.status, 0);
+    assert.match(h.stdout, /usage: shadowim analyze <capture\|->/);
+    assert.match(h.stdout, /--max-flows N/);
+    const bad = shadowim(['analyze', 'x.pcap', '--max-flows', 'lots']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--max-flows must be a whole number/);
+  });
+
+  (havePcaps() ? describe : describe.skip)('every shared capture', () => {
+    for (const file of havePcaps() ? allCaptures() : []) {
+      const name = path.relative(PCAPS_DIR, file);
+      it(`${name}: read to the end, packet count as capinfos reports, nothing malformed`, () => {
+        const r = shadowim(['analyze', file, '--format', 'jsonl']);
+        assert.equal(r.status, 0, r.stderr);
+        const stats = r.events.find((e) => e.type === 'stats');
+        assert.ok(stats, 'a stats event at the end');
+        const expected = capinfosCount(file);
+        if (expected !== undefined) assert.equal(stats.packets, expected);
+        assert.equal(stats.malformed, 0, 'every link type in the corpus decodes');
+        assert.ok(stats.flows > 0);
+      });
+    }
+  });
+});
