@@ -1,0 +1,83 @@
+// DNS: claims DNS flows without reporting them as IM, learns names from answers (CNAME chains: the
+// address is known under the queried name), and the engine attributes a later TLS flow without SNI
+// to the learned address. Hostile messages (pointer loops, lying counts, long labels) never throw.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Capture } from '../helpers/pcapgen';
+import { shadowim } from '../helpers/run';
+import { FlowHarness } from '../helpers/harness';
+import { Engine } from '../../signatures/engine';
+import { loadRegistry } from '../../signatures/registry';
+import { addressesOf, parseDns, readName } from '../../signatures/dns/parser';
+import { dnsQuery, dnsResponse, tlsClientHello } from './modern-wire';
+
+describe('dns: learning server names', () => {
+  it('parses a response and follows a CNAME chain to the queried name', () => {
+    const m = parseDns(dnsResponse('presence.teams.microsoft.com', '52.114.77.58', 'presence.services.sfb.trafficmanager.net'))!;
+    assert.equal(m.complete, true);
+    assert.deepEqual(addressesOf(m), [{ ip: '52.114.77.58', queried: 'presence.teams.microsoft.com', owner: 'presence.services.sfb.trafficmanager.net' }]);
+  });
+
+  it('DNS answer, then a TLS flow without SNI to that address → the IM protocol, and DNS itself is not IM', () => {
+    const c = new Capture();
+    c.udp('10.0.0.5:53000', '10.0.0.1:53', dnsQuery('e12.whatsapp.net'));
+    c.udp('10.0.0.5:53000', '10.0.0.1:53', dnsResponse('e12.whatsapp.net', '198.51.100.77', 'whatsapp-cdn.example.net'), 's');
+    const t = c.tcp('10.0.0.5:40002', '198.51.100.77:443').open();
+    t.send('c', tlsClientHello({})); // no SNI
+    t.send('s', Buffer.from('160303003a020000360303', 'hex'));
+    t.close();
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-dns-')), 'dns-then-tls.pcap');
+    fs.writeFileSync(file, c.pcap());
+    const r = shadowim(['analyze', file, '--format', 'jsonl']);
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    assert.equal(r.status, 0, r.stderr);
+    const s = r.events.filter((e) => e.type === 'session');
+    assert.equal(s.length, 1, JSON.stringify(s));
+    assert.equal(s[0].protocol, 'whatsapp');
+    assert.equal(s[0].transport, 'tcp');
+    assert.match(JSON.stringify(s[0].evidence), /e12\.whatsapp\.net/);
+  });
+
+  it('a DNS answer for a name that is not IM attributes nothing', () => {
+    const engine = new Engine(loadRegistry(), { emit: () => {} });
+    const d = new FlowHarness({ engine, transport: 'udp', client: '10.0.0.5:53001', server: '10.0.0.1:53' });
+    d.send('c', dnsQuery('www.google.com')).send('s', dnsResponse('www.google.com', '198.51.100.78'));
+    assert.deepEqual(d.end(), []);
+    assert.equal(engine.kb.nameFor('198.51.100.78'), 'www.google.com');
+    const t = new FlowHarness({ engine, server: '198.51.100.78:443' });
+    t.send('c', tlsClientHello({}));
+    assert.deepEqual(t.end(), []);
+  });
+
+  it('DNS over TCP (length-prefixed) is learned too', () => {
+    const engine = new Engine(loadRegistry(), { emit: () => {} });
+    const resp = dnsResponse('web.telegram.org', '198.51.100.79');
+    const d = new FlowHarness({ engine, client: '10.0.0.5:53002', server: '10.0.0.1:53' });
+    const q = dnsQuery('web.telegram.org');
+    d.send('c', Buffer.concat([Buffer.from([0, q.length]), q]));
+    d.send('s', Buffer.concat([Buffer.from([0, resp.length]), resp.subarray(0, 10)])).send('s', resp.subarray(10));
+    d.end();
+    assert.equal(engine.kb.nameFor('198.51.100.79'), 'web.telegram.org');
+  });
+
+  it('compression pointer loops, lying counts and over-long names are rejected without throwing', () => {
+    const loop = Buffer.from('123481800001000100000000' + 'c00c00010001', 'hex'); // question name points at itself
+    assert.equal(readName(loop, 12), null);
+    const m0 = parseDns(loop)!;
+    assert.equal(m0.complete, false);
+    assert.equal(m0.questions.length, 0);
+    const lying = Buffer.from(dnsResponse('a.example', '192.0.2.1'));
+    lying.writeUInt16BE(0xffff, 6); // 65535 answers claimed
+    const m = parseDns(lying)!;
+    assert.equal(m.complete, false);
+    assert.equal(m.answers.length, 1);
+    const long = Buffer.concat([Buffer.alloc(12), ...Array(200).fill(Buffer.from([2, 0x61, 0x61])), Buffer.from([0, 0, 1, 0, 1])]);
+    long.writeUInt16BE(1, 4);
+    assert.equal(parseDns(long)!.questions.length, 0);
+    // forward pointer (could loop with a backward one) is refused
+    const fwd = Buffer.from([0xc0, 0x04, 0, 0, 1, 0x61, 0]);
+    assert.equal(readName(fwd, 0), null);
+  });
+});

@@ -1,0 +1,92 @@
+// TLS: ClientHello SNI → IM host table; split across segments and records; unknown SNI is not IM;
+// explicit non-IM SNI beats a DNS guess; truncated and garbage hellos never throw.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FlowHarness } from '../helpers/harness';
+import { Capture } from '../helpers/pcapgen';
+import { shadowim } from '../helpers/run';
+import { parseTlsClientHello } from '../../signatures/tls/parser';
+import { Engine } from '../../signatures/engine';
+import { loadRegistry } from '../../signatures/registry';
+import { tlsClientHello } from './modern-wire';
+
+const sessions = (h: FlowHarness) => h.end().filter((e) => e.type === 'session') as any[];
+
+describe('tls: server name indication', () => {
+  it('parses SNI and ALPN', () => {
+    const r = parseTlsClientHello(tlsClientHello({ sni: 'teams.microsoft.com', alpn: ['h2', 'http/1.1'] }));
+    assert.ok(r && r !== 'more');
+    assert.equal(r.sni, 'teams.microsoft.com');
+    assert.deepEqual(r.alpn, ['h2', 'http/1.1']);
+  });
+
+  for (const [sni, proto] of [
+    ['teams.microsoft.com', 'teams'], ['chat.signal.org', 'signal'], ['web.telegram.org', 'telegram'],
+    ['g.whatsapp.net', 'whatsapp'], ['chat.google.com', 'googlechat'], ['app.slack.com', 'slack'],
+    ['gateway.discord.gg', 'discord'], ['web.wechat.com', 'wechat'], ['katalk.kakao.com', 'kakaotalk'],
+    ['matrix-client.matrix.org', 'matrix'], ['eu-api.asm.skype.com', 'skype'], ['static.dingtalk.com', 'dingtalk'],
+  ] as const) {
+    it(`${sni} → ${proto}`, () => {
+      const h = new FlowHarness({ server: '198.51.100.20:443' });
+      h.send('c', tlsClientHello({ sni })).send('s', Buffer.from('160303003a02', 'hex'));
+      const [s] = sessions(h);
+      assert.equal(s?.protocol, proto);
+      assert.equal(s.server_name, sni);
+      assert.equal(s.encrypted, true);
+      assert.equal(s.evidence[0].signature, 'tls.sni');
+    });
+  }
+
+  for (const sni of ['google.com', 'www.google.com', 'mail.google.com', 'login.microsoftonline.com', 'graph.facebook.com', 'example.org']) {
+    it(`${sni} is not IM`, () => {
+      const h = new FlowHarness({ server: '198.51.100.20:443' });
+      h.send('c', tlsClientHello({ sni }));
+      assert.deepEqual(sessions(h), []);
+    });
+  }
+
+  it('reads an SNI split across two TCP segments (real capture through the CLI)', () => {
+    const c = new Capture();
+    const t = c.tcp('10.0.0.5:40001', '198.51.100.20:443').open();
+    const hello = tlsClientHello({ sni: 'web.whatsapp.com', padTo: 600 });
+    t.send('c', hello, { segment: 80 }); // the SNI straddles a segment boundary
+    t.send('s', Buffer.from('16030300', 'hex'));
+    t.close();
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-tls-')), 'split.pcap');
+    fs.writeFileSync(file, c.pcap());
+    const r = shadowim(['analyze', file, '--format', 'jsonl']);
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    assert.equal(r.status, 0, r.stderr);
+    const s = r.events.filter((e) => e.type === 'session');
+    assert.deepEqual(s.map((e) => [e.protocol, e.server_name]), [['whatsapp', 'web.whatsapp.com']]);
+  });
+
+  it('reads a ClientHello spread over several TLS records', () => {
+    const h = new FlowHarness({ server: '198.51.100.20:443' });
+    const hello = tlsClientHello({ sni: 'discord.com', recordSize: 50 });
+    h.send('c', hello.subarray(0, 120)).send('c', hello.subarray(120));
+    assert.equal(sessions(h)[0]?.protocol, 'discord');
+  });
+
+  it('an explicit non-IM server name beats a DNS-learned IM name for the same (shared) address', () => {
+    const engine = new Engine(loadRegistry(), { emit: () => {} });
+    engine.kb.learnName('142.250.1.10', 'chat.google.com');
+    const h = new FlowHarness({ engine, server: '142.250.1.10:443' });
+    engine.opts.emit = (e) => h.events.push(e);
+    h.send('c', tlsClientHello({ sni: 'www.google.com' }));
+    assert.deepEqual(sessions(h), []);
+  });
+
+  it('truncated, garbage and hostile ClientHellos never throw', () => {
+    const good = tlsClientHello({ sni: 'teams.microsoft.com', alpn: ['h2'] });
+    for (let cut = 0; cut < good.length; cut += 7) assert.doesNotThrow(() => parseTlsClientHello(good.subarray(0, cut)));
+    const bad = Buffer.from(good);
+    bad.writeUInt16BE(0xffff, 3); // record length beyond limit
+    assert.equal(parseTlsClientHello(bad), null);
+    const h = new FlowHarness({ server: '198.51.100.20:443' });
+    h.send('c', Buffer.from('1603010005010000ff00', 'hex')).send('c', Buffer.alloc(9000, 0x16));
+    assert.deepEqual(sessions(h), []);
+  });
+});
