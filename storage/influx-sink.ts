@@ -36,10 +36,11 @@ export class InfluxSink implements EventSink {
   private setupDone = false;
   private lastSend = 0;
   private closed = false;
+  private spoolClosed = false;
   private warnedAt = 0;
   /** points InfluxDB accepted in this run */
   sent = 0;
-  /** points InfluxDB refused as malformed (HTTP 400) and that were therefore skipped */
+  /** points InfluxDB refused (HTTP 400: older than the retention policy, field type conflict), skipped */
   rejected = 0;
   /** the last delivery error, for status displays */
   lastError: string | undefined;
@@ -110,6 +111,7 @@ export class InfluxSink implements EventSink {
           continue;
         }
         await this.post(batch.lines);
+        if (this.spoolClosed) return; // close() timed out meanwhile; the next start resends (idempotent)
         this.spool.ack(batch.pos);
         this.sent += batch.lines.length;
         this.lastSend = Date.now();
@@ -135,7 +137,8 @@ export class InfluxSink implements EventSink {
     const body = (await res.text()).slice(0, 300);
     if (res.status === 400) {
       // points InfluxDB will never take (e.g. a field type conflict): the rest of the batch was written
-      this.rejected += 1;
+      const m = /dropped=(\d+)/.exec(body);
+      this.rejected += m ? Number(m[1]) : 1;
       this.warn(`InfluxDB refused part of a batch: ${body.replace(/\s+/g, ' ')}`);
       return;
     }
@@ -168,6 +171,7 @@ export class InfluxSink implements EventSink {
     this.stopping = true;
     this.wake?.();
     await Promise.race([this.loop, timer]);
+    this.spoolClosed = true;
     this.spool.close();
     if (this.spool.droppedNow) this.log(`InfluxDB spool dropped ${this.spool.droppedNow} points in this run (bound ${this.o.spool_max_bytes} bytes)`);
     const left = this.spool.pendingBytes();
