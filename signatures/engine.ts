@@ -199,7 +199,9 @@ class FlowSession implements FlowHandler, SessionContext {
     this.protocol = e.protocol;
     this.data = e.parent.data;
     this.state = State.Decoding;
-    this.addEvidence({ signature: 'expected-connection', reason: e.reason });
+    const evidence = { signature: 'expected-connection', reason: e.reason };
+    this.detection = { protocol: e.protocol, evidence };
+    this.addEvidence(evidence);
     for (const u of e.parent.users) this.addUser(u);
     try {
       this.decoder = e.decoder(this);
@@ -420,6 +422,11 @@ class FlowSession implements FlowHandler, SessionContext {
 
   setService(service: string): void {
     this.service = service.slice(0, 32);
+  }
+
+  setIm(im: boolean, evidence?: Evidence): void {
+    this.notIm = !im;
+    if (evidence) this.addEvidence(evidence);
   }
 
   malformed(_reason: string): void {

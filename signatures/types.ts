@@ -81,6 +81,11 @@ export interface SessionContext {
   setEncrypted(evidence?: Evidence): void;
   setServerName(name: string): void;
   setService(service: string): void;
+  /**
+   * Whether the flow is reported as an IM session. Detection decides first (Detection.notIm); a decoder
+   * may change it once it knows (a SIP flow is IM once it carries MESSAGE/MSRP/presence, not for a call).
+   */
+  setIm(im: boolean, evidence?: Evidence): void;
   /** a PDU could not be parsed: counted, reported on the session event */
   malformed(reason: string): void;
   /** 'outbound' when `dir` carries data from the monitored network (by default the client side) */

@@ -1,0 +1,124 @@
+// SIP signalling → IM events: page-mode MESSAGE (RFC 3428), session-mode INVITE with MSRP
+// (RFC 4975) → the MSRP connection is followed, presence (PUBLISH/SUBSCRIBE/NOTIFY with PIDF) noted.
+// A flow is an IM session only once it carries one of these; voice/video calls are not IM.
+import net from 'node:net';
+import type { Dir } from '../../sensor/types';
+import type { KnowledgeBase, SessionContext, StreamDecoder } from '../types';
+import { imText } from './body';
+import { MsrpDecoder } from './msrp';
+import { addressOf, header, mediaType, parseDatagram, SipFramer, tagOf, type SipMessage } from './parser';
+import { msrpAuthority, parseSdp } from './sdp';
+
+/** Retransmissions and proxied copies of one request share Call-ID, CSeq and From tag: report once. */
+const seenByEngine = new WeakMap<KnowledgeBase, Map<string, true>>();
+const MAX_SEEN = 20000;
+
+function firstTime(kb: KnowledgeBase, key: string): boolean {
+  let seen = seenByEngine.get(kb);
+  if (!seen) seenByEngine.set(kb, (seen = new Map()));
+  if (seen.has(key)) return false;
+  if (seen.size >= MAX_SEEN) seen.delete(seen.keys().next().value as string);
+  seen.set(key, true);
+  return true;
+}
+
+export class SipDecoder implements StreamDecoder {
+  private framers: [SipFramer, SipFramer] = [new SipFramer(), new SipFramer()];
+  private chat = false;
+  /** file offers by Call-ID: the answer's MSRP path carries the offer's file (bounded) */
+  private files = new Map<string, { name?: string; size?: number }>();
+
+  constructor(private readonly ctx: SessionContext) {}
+
+  onData(dir: Dir, data: Buffer, ts: number): void {
+    if (this.ctx.flow.transport === 'udp') {
+      const m = parseDatagram(data);
+      if (m) this.handle(dir, m, ts);
+      else this.ctx.malformed('sip datagram');
+      return;
+    }
+    const f = this.framers[dir];
+    const before = f.malformed;
+    f.push(data, (m) => this.handle(dir, m, ts));
+    for (let i = before; i < f.malformed; i++) this.ctx.malformed('sip framing');
+  }
+
+  onGap(dir: Dir): void {
+    this.framers[dir] = new SipFramer();
+  }
+
+  private handle(dir: Dir, m: SipMessage, ts: number): void {
+    const ctx = this.ctx;
+    const from = addressOf(header(m, 'from'));
+    const to = addressOf(header(m, 'to'));
+    const cseq = header(m, 'cseq') ?? '';
+    const cseqMethod = cseq.split(/\s+/)[1]?.toUpperCase();
+    if (m.method === 'REGISTER') {
+      if (to) ctx.addUser(to);
+      const contact = header(m, 'contact') ?? '';
+      const ua = header(m, 'user-agent') ?? '';
+      ctx.addEvidence({ signature: 'sip.register', reason: `REGISTER ${to ?? '?'} contact ${addressOf(contact) ?? '-'} user-agent ${ua.slice(0, 80) || '-'}` });
+      if (/methods="[^"]*\bMESSAGE\b/i.test(contact)) ctx.setIm(true, { signature: 'sip.register.im', reason: 'registered contact accepts MESSAGE (SIMPLE client)' });
+      return;
+    }
+    if (m.method === 'MESSAGE') {
+      if (from) ctx.addUser(from);
+      if (to) ctx.addUser(to);
+      const ct = header(m, 'content-type');
+      ctx.setIm(true, { signature: 'sip.message', reason: 'SIP MESSAGE request (page-mode instant message)' });
+      this.chat = true;
+      ctx.setService('chat');
+      // (some clients reuse Call-ID, CSeq and tag across users: the From address is part of the key)
+      const key = `${header(m, 'call-id') ?? ''}|${cseq}|${tagOf(header(m, 'from'))}|${from ?? ''}`;
+      if (!firstTime(ctx.kb, key)) return;
+      if (mediaType(ct).type === 'application/im-iscomposing+xml') return; // typing, not a message
+      const body = imText(ct, m.body);
+      if (body && body.text) ctx.message(ts, dir, { from: body.from ?? from ?? '', to: body.to ?? to ?? '', text: body.text, kind: 'page' });
+      return;
+    }
+    const sdpCarrier = m.method === 'INVITE' || (m.status !== undefined && m.status >= 200 && m.status < 300 && cseqMethod === 'INVITE');
+    if (sdpCarrier && mediaType(header(m, 'content-type')).type === 'application/sdp') {
+      const media = parseSdp(m.body);
+      const im = media.filter((x) => x.media === 'message' && x.port > 0);
+      if (!im.length) {
+        if (!this.chat) ctx.setService(media.some((x) => x.media === 'video') ? 'video-call' : 'call');
+        return;
+      }
+      // identities of the session: the INVITE's From is the caller whichever message carries the SDP
+      const caller = from, callee = to;
+      if (caller) ctx.addUser(caller);
+      if (callee) ctx.addUser(callee);
+      ctx.setIm(true, { signature: 'sip.invite.msrp', reason: 'INVITE with SDP m=message (MSRP session-mode IM)' });
+      ctx.setService('chat');
+      this.chat = true;
+      const callId = (header(m, 'call-id') ?? '').slice(0, 128);
+      for (const x of im) {
+        let file: { name?: string; size?: number } | undefined = x.fileSelector ? { name: x.fileSelector.name, size: x.fileSelector.size } : undefined;
+        if (file && m.method === 'INVITE' && this.files.size < 64) this.files.set(callId, file);
+        file ??= this.files.get(callId);
+        if (file?.name && m.method === 'INVITE' && firstTime(ctx.kb, `ft|${header(m, 'call-id')}|${file.name}`)) {
+          ctx.fileTransfer(ts, dir, { from: caller ?? '', to: callee ?? '', filename: file.name, size: file.size, stage: 'offer', transfer_id: header(m, 'call-id')?.slice(0, 128) });
+        }
+        for (const p of x.paths) {
+          const a = msrpAuthority(p);
+          if (!a || !net.isIP(a.host)) continue;
+          ctx.expect(
+            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP` },
+            (c) => new MsrpDecoder(c, { from: caller, to: callee, file }),
+          );
+        }
+      }
+      return;
+    }
+    if (m.method === 'PUBLISH' || m.method === 'SUBSCRIBE' || m.method === 'NOTIFY') {
+      const event = (header(m, 'event') ?? '').toLowerCase();
+      const pidf = mediaType(header(m, 'content-type')).type === 'application/pidf+xml';
+      if (!event.startsWith('presence') && !pidf) return;
+      if (from) ctx.addUser(from);
+      ctx.setIm(true, { signature: 'sip.presence', reason: `${m.method} ${event || 'presence'} (SIMPLE presence)` });
+      if (!this.chat) ctx.setService('presence');
+      const basic = m.body.toString('utf8').match(/<(?:\w+:)?basic>\s*(open|closed)\s*</i)?.[1];
+      if (basic) ctx.addEvidence({ signature: 'sip.pidf', reason: `presence of ${from ?? '?'}: ${basic.toLowerCase()}` });
+    }
+  }
+}

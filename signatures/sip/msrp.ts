@@ -1,0 +1,160 @@
+// MSRP (RFC 4975) over TCP: SEND chunks carry message text or file bytes; a message spans chunks
+// (continuation flag '+', complete '$', aborted '#') and Byte-Range tells where each chunk belongs.
+import type { Dir } from '../../sensor/types';
+import type { FileWriter, SessionContext, StreamDecoder } from '../types';
+import { imText } from './body';
+
+const MAX_CHUNK = 1024 * 1024;
+const MAX_TEXT_MESSAGE = 256 * 1024;
+const MAX_OPEN_MESSAGES = 64;
+
+export interface MsrpChunk {
+  tid: string;
+  method?: string;
+  status?: number;
+  headers: Map<string, string>;
+  body: Buffer;
+  flag: '$' | '+' | '#';
+}
+
+export function looksLikeMsrp(b: Buffer): boolean | 'more' {
+  const nl = b.indexOf('\r\n');
+  if (nl < 0) return b.length < 256 && /^M(S(R(P( \S*)?)?)?)?$/.test(b.toString('latin1')) ? 'more' : false;
+  return /^MSRP [A-Za-z0-9.+%=-]{1,64} ([A-Z]{1,16}|\d{3}( .*)?)$/.test(b.subarray(0, nl).toString('latin1'));
+}
+
+export class MsrpFramer {
+  private buf: Buffer = Buffer.alloc(0);
+  malformed = 0;
+
+  push(data: Buffer, out: (c: MsrpChunk) => void): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : Buffer.from(data);
+    for (let guard = 0; guard < 10000 && this.buf.length; guard++) {
+      const nl = this.buf.indexOf('\r\n');
+      if (nl < 0) {
+        if (this.buf.length > 1024) this.resync();
+        return;
+      }
+      const start = this.buf.subarray(0, nl).toString('latin1').match(/^MSRP ([A-Za-z0-9.+%=-]{1,64}) (?:([A-Z]{1,16})|(\d{3})(?: .*)?)$/);
+      if (!start) {
+        this.resync();
+        continue;
+      }
+      const tid = start[1];
+      const endLine = Buffer.from(`\r\n-------${tid}`);
+      // The end line follows the body (or the headers when there is no body); bodies may not contain it.
+      const endAt = this.buf.indexOf(endLine, nl);
+      if (endAt < 0 || this.buf.length < endAt + endLine.length + 3) {
+        if (this.buf.length > MAX_CHUNK + 64 * 1024) this.resync();
+        return;
+      }
+      const flag = String.fromCharCode(this.buf[endAt + endLine.length]) as MsrpChunk['flag'];
+      const headAndBody = this.buf.subarray(nl + 2, endAt);
+      const sep = headAndBody.indexOf('\r\n\r\n');
+      const headText = (sep < 0 ? headAndBody : headAndBody.subarray(0, sep)).toString('utf8');
+      const headers = new Map<string, string>();
+      for (const l of headText.split('\r\n').slice(0, 64)) {
+        const c = l.indexOf(':');
+        if (c > 0) headers.set(l.slice(0, c).trim().toLowerCase(), l.slice(c + 1).trim());
+      }
+      const body = sep < 0 ? Buffer.alloc(0) : Buffer.from(headAndBody.subarray(sep + 4));
+      if ('$+#'.includes(flag)) out({ tid, method: start[2], status: start[3] ? Number(start[3]) : undefined, headers, body, flag });
+      else this.malformed++;
+      let next = endAt + endLine.length + 1;
+      if (this.buf[next] === 13 && this.buf[next + 1] === 10) next += 2;
+      this.buf = this.buf.subarray(next);
+    }
+  }
+
+  private resync(): void {
+    this.malformed++;
+    const i = this.buf.indexOf('\r\nMSRP ', 1);
+    this.buf = i < 0 ? Buffer.alloc(0) : this.buf.subarray(i + 2);
+  }
+}
+
+export interface MsrpParties {
+  from?: string;
+  to?: string;
+  file?: { name?: string; size?: number };
+}
+
+interface OpenMessage {
+  contentType: string;
+  text?: Buffer[];
+  textBytes: number;
+  file?: FileWriter;
+  written: number;
+}
+
+/** Decodes SEND requests of one MSRP connection into messages and carved files. */
+export class MsrpDecoder implements StreamDecoder {
+  private framers: [MsrpFramer, MsrpFramer] = [new MsrpFramer(), new MsrpFramer()];
+  private open = new Map<string, OpenMessage>();
+
+  constructor(private readonly ctx: SessionContext, private readonly parties: MsrpParties = {}) {
+    ctx.setService('msrp');
+  }
+
+  onData(dir: Dir, data: Buffer, ts: number): void {
+    const f = this.framers[dir];
+    const before = f.malformed;
+    f.push(data, (c) => this.chunk(dir, c, ts));
+    for (let i = before; i < f.malformed; i++) this.ctx.malformed('msrp framing');
+  }
+
+  onGap(dir: Dir, length: number): void {
+    for (const m of this.open.values()) m.file?.gap(length);
+    this.framers[dir] = new MsrpFramer();
+  }
+
+  onEnd(ts: number): void {
+    for (const m of this.open.values()) m.file?.end(ts, false);
+    this.open.clear();
+  }
+
+  private chunk(dir: Dir, c: MsrpChunk, ts: number): void {
+    if (c.method !== 'SEND') return;
+    const id = (c.headers.get('message-id') ?? c.tid).slice(0, 128);
+    const from = this.parties.from ?? c.headers.get('from-path')?.slice(0, 256) ?? '';
+    const to = this.parties.to ?? c.headers.get('to-path')?.slice(0, 256) ?? '';
+    let m = this.open.get(id);
+    if (!m) {
+      if (this.open.size >= MAX_OPEN_MESSAGES) return this.ctx.malformed('too many open MSRP messages');
+      const contentType = (c.headers.get('content-type') ?? '').toLowerCase();
+      const isText = /^(text\/plain|text\/html|message\/cpim)/.test(contentType);
+      m = { contentType, textBytes: 0, written: 0 };
+      if (isText) m.text = [];
+      else if (contentType) {
+        const range = c.headers.get('byte-range')?.match(/^\d+-(?:\d+|\*)\/(\d+)$/);
+        const size = this.parties.file?.size ?? (range ? Number(range[1]) : undefined);
+        const filename = this.parties.file?.name ?? c.headers.get('content-disposition')?.match(/filename="?([^";]+)"?/)?.[1] ?? `msrp-${id}`;
+        m.file = this.ctx.openFile(ts, dir, { filename, from, to, size, transfer_id: id });
+        // the SDP file-selector was already reported as the offer by the SIP session
+        if (!this.parties.file) this.ctx.fileTransfer(ts, dir, { from, to, filename, size, stage: 'offer', transfer_id: id });
+      }
+      this.open.set(id, m);
+    }
+    if (!m.contentType) {
+      // a SEND without body (keep-alive) carries nothing
+      this.open.delete(id);
+      return;
+    }
+    if (m.file) {
+      const start = Number(c.headers.get('byte-range')?.match(/^(\d+)-/)?.[1] ?? m.written + 1);
+      if (start > m.written + 1) m.file.gap(start - m.written - 1);
+      if (start >= m.written + 1 || start === 1) m.file.write(c.body.subarray(Math.max(0, m.written + 1 - start)), ts);
+      m.written = Math.max(m.written, start - 1 + c.body.length);
+    } else if (m.text && m.textBytes < MAX_TEXT_MESSAGE) {
+      m.text.push(c.body);
+      m.textBytes += c.body.length;
+    }
+    if (c.flag === '+') return;
+    this.open.delete(id);
+    if (m.file) m.file.end(ts, c.flag === '$');
+    else if (m.text && c.flag === '$') {
+      const body = imText(m.contentType, Buffer.concat(m.text));
+      if (body && body.text) this.ctx.message(ts, dir, { from: body.from ?? from, to: body.to ?? to, text: body.text, kind: 'chat' });
+    }
+  }
+}

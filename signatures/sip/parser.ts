@@ -1,0 +1,173 @@
+// SIP message framing and header parsing (RFC 3261 §7): start line, headers with folding and compact
+// forms, body by Content-Length. Pure: bytes in, messages out; every length bounded.
+
+export const MAX_HEADER_BYTES = 64 * 1024;
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const COMPACT: Record<string, string> = {
+  f: 'from', t: 'to', i: 'call-id', l: 'content-length', c: 'content-type', m: 'contact', v: 'via',
+  e: 'content-encoding', s: 'subject', k: 'supported', o: 'event', u: 'allow-events', r: 'refer-to', x: 'session-expires',
+};
+
+export const METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'UPDATE', 'PRACK'];
+const REQUEST_LINE = new RegExp(`^(${METHODS.join('|')}) (\\S{1,2048}) SIP/2\\.0$`);
+const STATUS_LINE = /^SIP\/2\.0 ([1-6]\d\d) ?(.{0,256})$/;
+
+export interface SipMessage {
+  method?: string;
+  uri?: string;
+  status?: number;
+  reason?: string;
+  /** lower-case full header names; repeated headers joined in order */
+  headers: Map<string, string[]>;
+  body: Buffer;
+  /** Content-Length lied or the body was cut (UDP) */
+  truncated: boolean;
+}
+
+export function header(m: SipMessage, name: string): string | undefined {
+  return m.headers.get(name)?.[0];
+}
+
+/** Is this the start of a SIP message? 'more' when the first line is not complete yet. */
+export function startsSip(b: Buffer): boolean | 'more' {
+  const nl = b.indexOf('\r\n');
+  const line = (nl < 0 ? b.subarray(0, 2100) : b.subarray(0, nl)).toString('latin1');
+  if (nl < 0) {
+    if (b.length > 2100) return false;
+    // a prefix of a request or status line may still become one
+    return /^(SIP\/|[A-Z]{1,9}( |$))/.test(line) ? 'more' : false;
+  }
+  return REQUEST_LINE.test(line) || STATUS_LINE.test(line);
+}
+
+/** Parse one message from `b` (headers complete). Returns null when the head is malformed. */
+export function parseHead(head: string): Omit<SipMessage, 'body' | 'truncated'> | null {
+  const lines = head.split('\r\n');
+  const start = lines.shift() ?? '';
+  const msg: Omit<SipMessage, 'body' | 'truncated'> = { headers: new Map() };
+  let m = start.match(REQUEST_LINE);
+  if (m) {
+    msg.method = m[1];
+    msg.uri = m[2];
+  } else if ((m = start.match(STATUS_LINE))) {
+    msg.status = Number(m[1]);
+    msg.reason = m[2];
+  } else return null;
+  // unfold continuation lines (RFC 3261 §7.3.1)
+  const unfolded: string[] = [];
+  for (const l of lines) {
+    if ((l.startsWith(' ') || l.startsWith('\t')) && unfolded.length) unfolded[unfolded.length - 1] += ' ' + l.trim();
+    else if (l.length) unfolded.push(l);
+  }
+  if (unfolded.length > 200) return null;
+  for (const l of unfolded) {
+    const c = l.indexOf(':');
+    if (c <= 0) continue;
+    let name = l.slice(0, c).trim().toLowerCase();
+    name = COMPACT[name] ?? name;
+    const value = l.slice(c + 1).trim();
+    const list = msg.headers.get(name);
+    if (list) {
+      if (list.length < 32) list.push(value);
+    } else msg.headers.set(name, [value]);
+  }
+  return msg;
+}
+
+/**
+ * Stream framer for SIP over TCP (one per direction). Feed bytes; complete messages come out.
+ * A Content-Length over the bound, or a head that does not parse, is counted malformed and the
+ * framer resynchronises on the next start line.
+ */
+export class SipFramer {
+  private buf: Buffer = Buffer.alloc(0);
+  malformed = 0;
+
+  push(data: Buffer, out: (m: SipMessage) => void): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : Buffer.from(data);
+    for (let guard = 0; guard < 10000 && this.buf.length; guard++) {
+      // skip keep-alive CRLFs between messages (RFC 5626)
+      let skip = 0;
+      while (skip + 1 < this.buf.length && this.buf[skip] === 13 && this.buf[skip + 1] === 10) skip += 2;
+      if (skip) this.buf = this.buf.subarray(skip);
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (this.buf.length > MAX_HEADER_BYTES) this.resync();
+        return;
+      }
+      const head = parseHead(this.buf.subarray(0, end).toString('utf8'));
+      if (!head) {
+        this.resync();
+        continue;
+      }
+      const clText = head.headers.get('content-length')?.[0];
+      // over TCP a missing Content-Length means no body (RFC 3261 §18.3 makes it mandatory)
+      const cl = clText !== undefined && /^\d{1,10}$/.test(clText) ? Number(clText) : 0;
+      if (cl > MAX_BODY_BYTES) {
+        this.resync();
+        continue;
+      }
+      const bodyStart = end + 4;
+      if (this.buf.length < bodyStart + cl) {
+        if (this.buf.length > MAX_HEADER_BYTES + MAX_BODY_BYTES) this.resync();
+        return;
+      }
+      out({ ...head, body: Buffer.from(this.buf.subarray(bodyStart, bodyStart + cl)), truncated: false });
+      this.buf = this.buf.subarray(bodyStart + cl);
+    }
+  }
+
+  /** drop bytes up to the next plausible start line */
+  private resync(): void {
+    this.malformed++;
+    const s = this.buf.toString('latin1');
+    const re = new RegExp(`\\r\\n(?=(${METHODS.join('|')}) \\S+ SIP/2\\.0\\r\\n|SIP/2\\.0 \\d{3} )`, 'g');
+    re.lastIndex = 1;
+    const m = re.exec(s);
+    this.buf = m ? this.buf.subarray(m.index + 2) : Buffer.alloc(0);
+  }
+}
+
+/** One UDP datagram = one message; a body shorter than Content-Length is marked truncated. */
+export function parseDatagram(b: Buffer): SipMessage | null {
+  const end = b.indexOf('\r\n\r\n');
+  const headEnd = end < 0 ? b.length : end;
+  if (headEnd > MAX_HEADER_BYTES) return null;
+  const head = parseHead(b.subarray(0, headEnd).toString('utf8'));
+  if (!head) return null;
+  let body = end < 0 ? Buffer.alloc(0) : b.subarray(end + 4);
+  const clText = head.headers.get('content-length')?.[0];
+  let truncated = false;
+  if (clText !== undefined && /^\d{1,10}$/.test(clText)) {
+    const cl = Number(clText);
+    if (cl < body.length) body = body.subarray(0, cl);
+    else if (cl > body.length) truncated = true;
+  }
+  return { ...head, body: Buffer.from(body.subarray(0, MAX_BODY_BYTES)), truncated };
+}
+
+/** `"Alice" <sip:alice@example.com>;tag=1` → alice@example.com (scheme and parameters dropped). */
+export function addressOf(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  const inAngle = v.match(/<([^>]{1,512})>/);
+  let uri = (inAngle ? inAngle[1] : v.split(';')[0]).trim();
+  uri = uri.replace(/^(sips?|tel|im|pres):/i, '');
+  uri = uri.split(';')[0].split('?')[0];
+  if (!uri || uri.length > 256 || /[\s<>"]/.test(uri)) return undefined;
+  return uri;
+}
+
+export function tagOf(v: string | undefined): string {
+  return v?.match(/;\s*tag=([^;\s]{1,128})/i)?.[1] ?? '';
+}
+
+export function mediaType(v: string | undefined): { type: string; params: Map<string, string> } {
+  const [t, ...ps] = (v ?? '').split(';');
+  const params = new Map<string, string>();
+  for (const p of ps) {
+    const eq = p.indexOf('=');
+    if (eq > 0) params.set(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"|"$/g, ''));
+  }
+  return { type: t.trim().toLowerCase(), params };
+}

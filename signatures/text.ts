@@ -1,0 +1,40 @@
+// Text from the wire → plain text for message events: markup stripped, entities decoded, control
+// characters removed, length bounded. Shared by every decoder that meets HTML or XML-ish bodies.
+
+export const MAX_TEXT = 64 * 1024;
+
+const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+export function decodeEntities(s: string): string {
+  return s.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]{2,8});/g, (m, e: string) => {
+    if (e[0] === '#') {
+      const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+      return cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) ? String.fromCodePoint(cp) : '\ufffd';
+    }
+    return NAMED[e.toLowerCase()] ?? m;
+  });
+}
+
+/** HTML → text: line breaks for <br>/<p>/<div>, script/style bodies dropped, all other tags removed. */
+export function htmlToText(html: string): string {
+  const s = html
+    .slice(0, MAX_TEXT * 4)
+    .replace(/<(script|style)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, '')
+    .replace(/<br\s*\/?>/gi, '\n')
+    .replace(/<\/(p|div|li|tr)\s*>/gi, '\n')
+    .replace(/<[^>]*>/g, '');
+  return cleanText(decodeEntities(s).replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim());
+}
+
+/** Remove control characters (keeping tab and newline) and bound the length. */
+export function cleanText(s: string, max = MAX_TEXT): string {
+  // eslint-disable-next-line no-control-regex
+  const t = s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, '').replace(/\r\n?/g, '\n');
+  return t.length > max ? t.slice(0, max) : t;
+}
+
+/** UTF-8 when valid, else Latin-1 (old clients sent their code page without saying so). */
+export function utf8OrLatin1(b: Buffer): string {
+  const s = b.toString('utf8');
+  return s.includes('\ufffd') && !b.includes(Buffer.from([0xef, 0xbf, 0xbd])) ? b.toString('latin1') : s;
+}

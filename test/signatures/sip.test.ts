@@ -1,0 +1,149 @@
+// SIP/SIMPLE and MSRP on generated captures, through the real command line.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Capture } from '../helpers/pcapgen';
+import { shadowim } from '../helpers/run';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-sip-'));
+const hasTshark = spawnSync('sh', ['-c', 'command -v tshark']).status === 0;
+
+function sip(start: string, headers: Record<string, string>, body = '', extra = ''): string {
+  const h = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  return `${start}\r\n${h}${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+function message(from: string, to: string, text: string, opts: { callId?: string; cseq?: number; type?: string; branch?: string } = {}): string {
+  return sip(`MESSAGE sip:${to} SIP/2.0`, {
+    Via: `SIP/2.0/UDP 10.0.0.5:5060;branch=${opts.branch ?? 'z9hG4bK' + (opts.callId ?? 'c1')}`,
+    From: `"${from.split('@')[0]}" <sip:${from}>;tag=${from.length}abc`,
+    To: `<sip:${to}>`,
+    'Call-ID': opts.callId ?? 'c1@10.0.0.5',
+    CSeq: `${opts.cseq ?? 1} MESSAGE`,
+    'Max-Forwards': '70',
+    'Content-Type': opts.type ?? 'text/plain;charset=UTF-8',
+  }, text);
+}
+
+function analyze(cap: Capture, name: string) {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, cap.pcap());
+  const r = shadowim(['analyze', file, '--format', 'jsonl']);
+  assert.equal(r.status, 0, r.stderr);
+  return { file, events: r.events, of: (t: string) => r.events.filter((e) => e.type === t) };
+}
+
+describe('SIP/SIMPLE', () => {
+  it('reads page-mode MESSAGE over UDP, reports a retransmission once, and matches tshark', () => {
+    const c = new Capture();
+    const a = '10.0.0.5:5060', p = '192.0.2.10:5060';
+    c.udp(a, p, sip('REGISTER sip:example.com SIP/2.0', { Via: 'SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKr1', From: '<sip:alice@example.com>;tag=1', To: '<sip:alice@example.com>', 'Call-ID': 'reg1', CSeq: '1 REGISTER', Contact: '<sip:alice@10.0.0.5:5060>', 'User-Agent': 'TestPhone/1.0' }));
+    const m = message('alice@example.com', 'bob@example.com', 'Lunch at noon? ünïcode ✓');
+    c.udp(a, p, m);
+    c.udp(a, p, m); // retransmission: same Call-ID, CSeq, branch
+    c.udp(a, p, sip('SIP/2.0 200 OK', { Via: 'SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKc1', From: '<sip:alice@example.com>;tag=17abc', To: '<sip:bob@example.com>;tag=9', 'Call-ID': 'c1@10.0.0.5', CSeq: '1 MESSAGE' }), 's');
+    const r = analyze(c, 'udp.pcap');
+    const msgs = r.of('message');
+    assert.deepEqual(msgs.map((x) => [x.from, x.to, x.text, x.direction]), [['alice@example.com', 'bob@example.com', 'Lunch at noon? ünïcode ✓', 'outbound']]);
+    const s = r.of('session');
+    assert.equal(s.length, 1);
+    assert.equal(s[0].protocol, 'sip');
+    assert.equal(s[0].transport, 'udp');
+    assert.ok(s[0].users.includes('alice@example.com') && s[0].users.includes('bob@example.com'));
+    assert.ok(s[0].evidence.some((e: any) => /TestPhone\/1\.0/.test(e.reason)), 'REGISTER user agent in evidence');
+    if (hasTshark) {
+      const t = spawnSync('tshark', ['-r', r.file, '-Y', 'sip.Method == "MESSAGE"', '-V'], { encoding: 'utf8' });
+      const texts = [...t.stdout.matchAll(/Line-based text data: [^\n]*\n\s+([^\n]+)/g)].map((x) => x[1].trim());
+      assert.ok(texts.length >= 1, 'tshark decoded the MESSAGE');
+      assert.equal(texts[0], msgs[0].text);
+    }
+  });
+
+  it('handles compact and folded headers, CPIM and HTML bodies, and ignores isComposing', () => {
+    const c = new Capture();
+    const a = '10.0.0.5:5060', p = '192.0.2.10:5060';
+    const cpim = 'From: Alice <im:alice@example.com>\r\nTo: Bob <im:bob@example.com>\r\nDateTime: 2024-01-15T09:30:00Z\r\n\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nwrapped in CPIM';
+    c.udp(a, p, `MESSAGE sip:bob@example.com SIP/2.0\r\nv: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKx\r\nf: <sip:alice@example.com>\r\n ;tag=55\r\nt: <sip:bob@example.com>\r\ni: cpim-1\r\nCSeq: 7 MESSAGE\r\nc: message/cpim\r\nl: ${Buffer.byteLength(cpim)}\r\n\r\n${cpim}`);
+    c.udp(a, p, message('alice@example.com', 'bob@example.com', '<html><body><b>bold</b> &amp; <i>safe</i><script>alert(1)</script></body></html>', { callId: 'h1', type: 'text/html' }));
+    c.udp(a, p, message('alice@example.com', 'bob@example.com', '<?xml version="1.0"?><isComposing xmlns="urn:ietf:params:xml:ns:im-iscomposing"><state>active</state></isComposing>', { callId: 't1', type: 'application/im-iscomposing+xml' }));
+    const texts = analyze(c, 'forms.pcap').of('message').map((x) => x.text);
+    assert.deepEqual(texts, ['wrapped in CPIM', 'bold & safe']);
+  });
+
+  it('reassembles a MESSAGE split across out-of-order TCP segments', () => {
+    const c = new Capture();
+    const t = c.tcp('10.0.0.5:40000', '192.0.2.10:5060').open();
+    const m = message('alice@example.com', 'bob@example.com', 'split over many small segments', { callId: 'tcp1' }).replace('SIP/2.0/UDP', 'SIP/2.0/TCP');
+    t.send('c', m, { segment: 40, reorder: [1, 0, 2, 3, 5, 4, 6, 7, 8, 9].filter((i) => i * 40 < m.length) });
+    t.send('c', message('alice@example.com', 'bob@example.com', 'second in the same connection', { callId: 'tcp2' }));
+    t.close();
+    assert.deepEqual(analyze(c, 'tcp.pcap').of('message').map((x) => x.text), ['split over many small segments', 'second in the same connection']);
+  });
+
+  it('follows an MSRP session from the INVITE SDP: chunked text and a carved file', () => {
+    const c = new Capture();
+    const fileBytes = crypto.randomBytes(3000);
+    const sdpOffer = 'v=0\r\no=alice 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\nm=message 2855 TCP/MSRP *\r\na=accept-types:text/plain message/cpim application/octet-stream\r\na=path:msrp://10.0.0.5:2855/aliceS;tcp\r\na=file-selector:name:"plan.bin" type:application/octet-stream size:3000\r\n';
+    const sdpAnswer = 'v=0\r\no=bob 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\nm=message 2856 TCP/MSRP *\r\na=path:msrp://192.0.2.20:2856/bobS;tcp\r\n';
+    const hdr = { Via: 'SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKinv', From: '<sip:alice@example.com>;tag=a1', 'Call-ID': 'msrp-call', 'Content-Type': 'application/sdp' };
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('INVITE sip:bob@example.com SIP/2.0', { ...hdr, To: '<sip:bob@example.com>', CSeq: '1 INVITE' }, sdpOffer));
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('SIP/2.0 200 OK', { ...hdr, To: '<sip:bob@example.com>;tag=b1', CSeq: '1 INVITE' }, sdpAnswer), 's');
+    const t = c.tcp('10.0.0.5:51000', '192.0.2.20:2856').open();
+    const send = (tid: string, mid: string, range: string, type: string, body: Buffer | string, flag: string) =>
+      Buffer.concat([Buffer.from(`MSRP ${tid} SEND\r\nTo-Path: msrp://192.0.2.20:2856/bobS;tcp\r\nFrom-Path: msrp://10.0.0.5:2855/aliceS;tcp\r\nMessage-ID: ${mid}\r\nByte-Range: ${range}\r\nContent-Type: ${type}\r\n\r\n`), Buffer.from(body), Buffer.from(`\r\n-------${tid}${flag}\r\n`)]);
+    t.send('c', Buffer.concat([send('tx0001', 'm1', '1-12/24', 'text/plain', 'Hello over M', '+'), send('tx0002', 'm1', '13-24/24', 'text/plain', 'SRP chunks!!', '$')]), { segment: 23 });
+    t.send('s', 'MSRP tx0001 200 OK\r\nTo-Path: msrp://10.0.0.5:2855/aliceS;tcp\r\nFrom-Path: msrp://192.0.2.20:2856/bobS;tcp\r\n-------tx0001$\r\n');
+    t.send('c', Buffer.concat([send('tx0003', 'file1', '1-1500/3000', 'application/octet-stream', fileBytes.subarray(0, 1500), '+'), send('tx0004', 'file1', '1501-3000/3000', 'application/octet-stream', fileBytes.subarray(1500), '$')]), { segment: 700 });
+    t.close();
+    const r = analyze(c, 'msrp.pcap');
+    assert.deepEqual(r.of('message').map((x) => [x.from, x.to, x.text]), [['alice@example.com', 'bob@example.com', 'Hello over MSRP chunks!!']]);
+    const ft = r.of('file_transfer');
+    assert.ok(ft.some((x) => x.stage === 'offer' && x.filename === 'plan.bin' && x.size === 3000), 'offer from the SDP file-selector');
+    const data = ft.find((x) => x.stage === 'data');
+    assert.ok(data, 'carved file reported');
+    assert.equal(data.sha256, crypto.createHash('sha256').update(fileBytes).digest('hex'));
+    assert.equal(data.complete, true);
+    assert.equal(data.filename, 'plan.bin');
+    const sessions = r.of('session');
+    assert.ok(sessions.some((s) => s.transport === 'tcp' && s.server.port === 2856 && s.protocol === 'sip'), 'MSRP connection reported as a sip session');
+  });
+
+  it('does not report a voice call as IM', () => {
+    const c = new Capture();
+    const sdp = 'v=0\r\no=a 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\nm=video 51372 RTP/AVP 31\r\n';
+    const hdr = { Via: 'SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKcall', From: '<sip:alice@example.com>;tag=a', To: '<sip:bob@example.com>', 'Call-ID': 'voice-1' };
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('INVITE sip:bob@example.com SIP/2.0', { ...hdr, CSeq: '1 INVITE', 'Content-Type': 'application/sdp' }, sdp));
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('SIP/2.0 200 OK', { ...hdr, CSeq: '1 INVITE', 'Content-Type': 'application/sdp' }, sdp.replace('10.0.0.5', '192.0.2.10')), 's');
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('ACK sip:bob@example.com SIP/2.0', { ...hdr, CSeq: '1 ACK' }));
+    c.udp('10.0.0.5:49170', '192.0.2.10:49170', Buffer.alloc(172, 0x80));
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('BYE sip:bob@example.com SIP/2.0', { ...hdr, CSeq: '2 BYE' }));
+    const r = analyze(c, 'call.pcap');
+    assert.deepEqual(r.events.filter((e) => ['session', 'message', 'alert', 'file_transfer'].includes(e.type)), []);
+  });
+
+  it('survives lying lengths and garbage, and keeps reading the messages after them', () => {
+    const c = new Capture();
+    const t = c.tcp('10.0.0.5:40001', '192.0.2.10:5060').open();
+    t.send('c', message('alice@example.com', 'bob@example.com', 'before', { callId: 'g1' }));
+    t.send('c', 'MESSAGE sip:bob@example.com SIP/2.0\r\nVia: x\r\nCall-ID: huge\r\nCSeq: 1 MESSAGE\r\nContent-Length: 99999999999\r\n\r\nxx');
+    t.send('c', Buffer.concat([crypto.randomBytes(5000), Buffer.from('\r\n')]));
+    t.send('c', message('alice@example.com', 'bob@example.com', 'after', { callId: 'g2' }));
+    t.close();
+    const r = analyze(c, 'garbage.pcap');
+    assert.deepEqual(r.of('message').map((x) => x.text), ['before', 'after']);
+    assert.ok(r.of('session')[0].malformed >= 1, 'malformed input counted');
+  });
+
+  it('does not take HTTP or a bare SIP-looking line for SIP', () => {
+    const c = new Capture();
+    const t = c.tcp('10.0.0.5:40002', '192.0.2.10:5060').open();
+    t.send('c', 'GET / HTTP/1.1\r\nHost: example.com\r\n\r\n');
+    t.send('s', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    t.close();
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', 'OPTIONS sip:x SIP/2.0\r\n\r\n');
+    assert.deepEqual(analyze(c, 'not-sip.pcap').events.filter((e) => e.type === 'session'), []);
+  });
+});
