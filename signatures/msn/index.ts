@@ -40,8 +40,9 @@ export function detectMsn(input: DetectInput): DetectResult {
     for (const [re, why] of MSNP_LINES) if (re.test(line)) return det('msn.line', why);
     if (MSG_LINE.test(line)) {
       const rest = d.subarray(nl + 1);
-      if (rest.length < 14) return 'more';
-      if (/^(MIME-Version|Content-Type):/i.test(rest.toString('latin1', 0, 14))) return det('msn.msg', 'MSG with MIME payload');
+      const head = rest.toString('latin1', 0, 14).toLowerCase();
+      if (head.length < 14) return 'mime-version:'.startsWith(head) || 'content-type:'.startsWith(head) ? 'more' : null;
+      if (/^(mime-version|content-type):/.test(head)) return det('msn.msg', 'MSG with MIME payload');
     }
   }
   return null;

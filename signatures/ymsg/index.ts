@@ -5,7 +5,7 @@
 import type { Detection, DetectInput, DetectResult, FileWriter, SessionContext, SignatureModule, StreamDecoder } from '../types';
 import type { Dir } from '../../sensor/types';
 import { headerIn, HttpStream, requestLine } from '../msn/httpstream';
-import { HEADER, looksLikeBody, parseFields, pduAt, YmsgFramer } from './parser';
+import { HEADER, parseFields, pduAt, YmsgFramer } from './parser';
 import { relayFile, YmsgSession } from './session';
 
 const MAGIC = Buffer.from('YMSG');
@@ -21,12 +21,25 @@ function consistentAt(d: Buffer, off: number): boolean | 'more' {
   const len = d.readUInt16BE(off + 8);
   const end = off + HEADER + len;
   const body = d.subarray(off + HEADER, Math.min(end, d.length));
-  if (!looksLikeBody(body.subarray(0, 16)) && !(len === 0)) return body.length < 8 ? 'more' : false;
+  if (len > 0) {
+    const pre = bodyPrefix(body);
+    if (pre !== true) return pre;
+  }
   if (end > d.length) return 'more';
   if (len > 0 && parseFields(body).fields.length === 0) return false;
   if (end === d.length) return true;
   const next = d.subarray(end, end + 4);
   return MAGIC.subarray(0, next.length).equals(next);
+}
+
+/** the first bytes of a body: ASCII digits then C0 80 ('more' while only digits have arrived) */
+function bodyPrefix(body: Buffer): boolean | 'more' {
+  let i = 0;
+  while (i < body.length && i < 6 && body[i] >= 0x30 && body[i] <= 0x39) i++;
+  if (i === body.length) return i < 6 ? 'more' : false;
+  if (i === 0 || i > 5 || body[i] !== 0xc0) return false;
+  if (i + 1 === body.length) return 'more';
+  return body[i + 1] === 0x80;
 }
 
 export function detectYmsg(input: DetectInput): DetectResult {

@@ -1,0 +1,244 @@
+// MSN (MSNP) through the engine (FlowHarness): detection on any port, switchboard chat, typing,
+// UTF-8, legacy invitation + MSNFTP carving, MSNSLP offer + P2P carving, the HTTP gateway,
+// credentials, and hostile input. Ground truth: the byte layouts in msn-wire.ts (protocol shapes).
+import assert from 'node:assert/strict';
+import { FlowHarness } from '../helpers/harness';
+import { module as msn } from '../../signatures/msn';
+import { MsnFramer, type MsnCommand } from '../../signatures/msn/parser';
+import type { DetectInput } from '../../signatures/types';
+import { invite, msg, msnftpBlocks, p2p, randomBytes, sha256, slpInvite, textMsg, typing } from './msn-wire';
+
+const ME = 'alice@example.com';
+const BUDDY = 'bob@example.net';
+
+function sb(server = '203.0.113.9:1863') {
+  const h = new FlowHarness({ client: '10.1.1.10:40000', server });
+  h.send('c', `USR 1 ${ME} 1835953129.20013021.2623242\r\n`);
+  h.send('s', `USR 1 OK ${ME} Alice\r\n`);
+  h.send('c', `CAL 2 ${BUDDY}\r\n`);
+  h.send('s', `CAL 2 RINGING 1835953129\r\nJOI ${BUDDY} Bob 1616756780\r\n`);
+  return h;
+}
+
+function detectOn(data: string | Buffer, dir: 0 | 1 = 0) {
+  const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+  const input = { transport: 'tcp', dir, data: b, other: Buffer.alloc(0), packetIndex: 0, flow: {} as any, lookup: { host: () => undefined, ip: () => undefined } } as DetectInput;
+  return msn.detect(input, { id: 'msn' });
+}
+
+describe('msn: detection', () => {
+  it('claims MSNP from the client login, the switchboard USR/ANS and server-side lines, on any port', () => {
+    for (const s of ['VER 1 MSNP12 MSNP11 CVR0\r\n', 'VER 5 MSNP8 CVR0\r\n', `USR 7 TWN I ${ME}\r\n`, `ANS 1 ${ME} 849102291.520491113 11752013\r\n`,
+      `USR 93 ${ME} 1835953129.20013021.2623242\r\n`, `JOI ${BUDDY} Bob 1616756780\r\n`, `IRO 1 1 2 ${BUDDY} Bob\r\n`, 'VER MSNFTP\r\n']) {
+      const r = detectOn(s);
+      assert.ok(r && r !== 'more' && r.protocol === 'msn', `${JSON.stringify(s)} → ${JSON.stringify(r)}`);
+    }
+    const m = detectOn(Buffer.concat([textMsg(`${BUDDY} Bob`, 'hi')]), 1);
+    assert.ok(m && m !== 'more' && m.protocol === 'msn');
+  });
+
+  it('never claims SMTP, HTTP, IRC, FTP or POP3 first lines', () => {
+    for (const s of [
+      '220 mail.example.com ESMTP Postfix\r\n', 'EHLO client.example.com\r\n', 'MAIL FROM:<a@b.c>\r\n',
+      'GET / HTTP/1.1\r\nHost: example.com\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>',
+      'NICK bob\r\nUSER bob 0 * :Bob\r\n', ':irc.example.net 001 bob :Welcome\r\n', 'USER anonymous\r\n', '230 Login successful.\r\n',
+      '+OK POP3 ready\r\n', 'USR 1 hello world\r\n', 'MSG 1 N 12\r\nhello world!', 'SSH-2.0-OpenSSH_9.6\r\n',
+    ]) {
+      const r = detectOn(s);
+      assert.ok(r === null, `${JSON.stringify(s)} → ${JSON.stringify(r)}`);
+    }
+  });
+});
+
+describe('msn: switchboard chat', () => {
+  it('decodes MSG split across segments and several commands in one segment; typing is not a message', () => {
+    const h = sb('203.0.113.9:443');
+    const out = textMsg('3 N', 'Hey Bob, the numbers are in');
+    h.send('c', out.subarray(0, 7)).send('c', out.subarray(7, 40)).send('c', out.subarray(40));
+    h.send('s', Buffer.concat([typing(`${BUDDY} Bob`, BUDDY), textMsg(`${BUDDY} Bob`, 'great'), Buffer.from('ACK 3\r\n'), textMsg(`${BUDDY} Bob`, 'see you')]));
+    h.send('c', typing('4 U', ME));
+    h.end();
+    const msgs = h.of('message');
+    assert.deepEqual(msgs.map((m) => [m.from, m.to, m.text, m.direction]), [
+      [ME, BUDDY, 'Hey Bob, the numbers are in', 'outbound'],
+      [BUDDY, ME, 'great', 'inbound'],
+      [BUDDY, ME, 'see you', 'inbound'],
+    ]);
+    assert.ok(msgs.every((m) => m.protocol === 'msn'));
+    const s = h.of('session')[0];
+    assert.equal(s.protocol, 'msn');
+    assert.deepEqual(s.users.sort(), [ME, BUDDY].sort());
+    assert.equal(s.malformed ?? 0, 0);
+  });
+
+  it('keeps UTF-8 text whole when a multi-byte character is split between segments', () => {
+    const h = sb();
+    const text = 'Grüße aus Köln — 東京 🚀';
+    const m = textMsg('3 N', text);
+    const cut = m.indexOf(Buffer.from('東')) + 1;
+    h.send('c', m.subarray(0, cut)).send('c', m.subarray(cut));
+    h.end();
+    assert.deepEqual(h.of('message').map((x) => x.text), [text]);
+  });
+
+  it('clientcaps, datacast and other content types are not chat', () => {
+    const h = sb();
+    h.send('s', msg(`${BUDDY} Bob`, 'MIME-Version: 1.0\nContent-Type: text/x-clientcaps', 'Client-Name: Gaim/2.0\r\n'));
+    h.send('s', msg(`${BUDDY} Bob`, 'MIME-Version: 1.0\nContent-Type: text/x-msmsgsdatacast', 'ID: 1\r\n'));
+    h.end();
+    assert.equal(h.of('message').length, 0);
+  });
+
+  it('reports a Passport ticket as a credential without carrying the ticket', () => {
+    const h = new FlowHarness({ server: '203.0.113.9:1863' });
+    h.send('c', 'VER 1 MSNP8 CVR0\r\n').send('s', 'VER 1 MSNP8 CVR0\r\n');
+    h.send('c', `USR 2 TWN I ${ME}\r\n`);
+    h.send('c', 'USR 3 TWN S t=SECRETTICKETVALUE&p=SECRETPROFILE\r\n');
+    h.send('s', `USR 3 OK ${ME} Alice 1 0\r\n`);
+    const ev = h.end();
+    const cred = h.of('credential');
+    assert.equal(cred.length, 1);
+    assert.equal(cred[0].user, ME);
+    assert.equal(cred[0].mechanism, 'msn-passport-ticket');
+    assert.ok(!JSON.stringify(ev).includes('SECRET'));
+    assert.deepEqual(h.of('session')[0].users, [ME]);
+  });
+});
+
+describe('msn: file transfer', () => {
+  it('invitation → offer, MSNFTP side connection → file carved byte for byte', () => {
+    const file = randomBytes(10_000, 42);
+    const h = sb();
+    const cookie = '1234567';
+    h.send('c', invite('5 N', { 'Application-Name': 'File Transfer', 'Application-GUID': '{5D3E02AB-6190-11d3-BBBB-00C04F795683}', 'Invitation-Command': 'INVITE', 'Invitation-Cookie': cookie, 'Application-File': 'q3 report.xlsx', 'Application-FileSize': String(file.length) }));
+    h.send('s', invite(`${BUDDY} Bob`, { 'Invitation-Command': 'ACCEPT', 'Invitation-Cookie': cookie, 'Launch-Application': 'FALSE', 'Request-Data': 'IP-Address:' }));
+    h.send('c', invite('6 N', { 'Invitation-Command': 'ACCEPT', 'Invitation-Cookie': cookie, 'IP-Address': '10.1.1.10', 'Port': '6891', 'AuthCookie': '99887766', 'Launch-Application': 'FALSE', 'Request-Data': 'IP-Address:' }));
+    // the receiver connects to the sender's port
+    const ft = new FlowHarness({ engine: h.engine, client: '198.51.100.20:51000', server: '10.1.1.10:6891' });
+    ft.send('c', 'VER MSNFTP\r\n').send('s', 'VER MSNFTP\r\n').send('c', `USR ${BUDDY} 99887766\r\n`).send('s', `FIL ${file.length}\r\n`).send('c', 'TFR\r\n');
+    const blocks = msnftpBlocks(file);
+    for (let o = 0; o < blocks.length; o += 1460) ft.send('s', blocks.subarray(o, o + 1460));
+    ft.send('c', 'BYE 16777989\r\n');
+    ft.end();
+    h.end();
+    const fts = h.of('file_transfer');
+    const offer = fts.find((f) => f.stage === 'offer')!;
+    const data = fts.find((f) => f.stage === 'data')!;
+    assert.equal(offer.filename, 'q3 report.xlsx');
+    assert.equal(offer.size, file.length);
+    assert.equal(offer.from, ME);
+    assert.equal(offer.to, BUDDY);
+    assert.ok(data, 'carved file reported');
+    assert.equal(data.transfer_id, offer.transfer_id);
+    assert.equal(data.sha256, sha256(file));
+    assert.equal(data.observed_size, file.length);
+    assert.equal(data.complete, true);
+    assert.equal(data.filename, 'q3 report.xlsx');
+  });
+
+  it('MSNSLP invite with a UTF-16LE name → offer; P2P data chunks on the switchboard → carved', () => {
+    const file = randomBytes(3000, 7);
+    const name = 'Zeugnis_Müller_日本.pdf';
+    const h = sb();
+    const slp = slpInvite(ME, BUDDY, 77, name, file.length);
+    // the SLP message is split into two P2P chunks (offset/total), as clients do past 1202 bytes
+    const half = 500;
+    h.send('c', p2p('7 D', BUDDY, { session: 0, id: 1000, offset: 0, total: slp.length, flags: 0 }, slp.subarray(0, half)));
+    h.send('c', p2p('8 D', BUDDY, { session: 0, id: 1000, offset: half, total: slp.length, flags: 0 }, slp.subarray(half)));
+    for (let o = 0, i = 0; o < file.length; o += 1202, i++) {
+      h.send('c', p2p(`${9 + i} D`, BUDDY, { session: 77, id: 2000 + i, offset: o, total: file.length, flags: 0x01000030 }, file.subarray(o, o + 1202), 2));
+      h.send('s', p2p(`${BUDDY} Bob`, ME, { session: 77, id: 9000 + i, offset: 0, total: 0, flags: 2 }, Buffer.alloc(0)));
+    }
+    h.end();
+    const fts = h.of('file_transfer');
+    const offer = fts.find((f) => f.stage === 'offer')!;
+    assert.equal(offer.filename, name);
+    assert.equal(offer.size, file.length);
+    assert.equal(offer.from, ME);
+    assert.equal(offer.to, BUDDY);
+    const data = fts.find((f) => f.stage === 'data')!;
+    assert.equal(data.sha256, sha256(file));
+    assert.equal(data.complete, true);
+    assert.equal(data.transfer_id, offer.transfer_id);
+    assert.equal(h.of('message').length, 0);
+  });
+});
+
+describe('msn: HTTP gateway', () => {
+  function post(query: string, body: string) {
+    return `POST http://gateway.messenger.hotmail.com/gateway/gateway.dll?${query} HTTP/1.1\r\nAccept: */*\r\nUser-Agent: MSMSGS\r\nHost: gateway.messenger.hotmail.com\r\nConnection: Keep-Alive\r\nContent-Type: application/x-msn-messenger\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  }
+  function reply(body: string | Buffer) {
+    const b = typeof body === 'string' ? Buffer.from(body) : body;
+    return Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nX-MSN-Messenger: SessionID=954547325.13160; GW-IP=207.46.110.18\r\nContent-Type: application/x-msn-messenger\r\nContent-Length: ${b.length}\r\n\r\n`), b]);
+  }
+
+  it('decodes MSNP commands and chat inside keep-alive request and response bodies', () => {
+    const h = new FlowHarness({ client: '10.1.1.10:40001', server: '198.51.100.80:80' });
+    h.send('c', post('Action=open&Server=SB&IP=207.46.108.38', `USR 1 ${ME} 1835953129.20013021.2623242\r\n`));
+    h.send('s', reply(`USR 1 OK ${ME} Alice\r\n`));
+    // two requests in one segment (pipelined), the second with a chat message
+    const chat = textMsg('3 N', 'via the gateway').toString('latin1');
+    h.send('c', Buffer.from(post('SessionID=954547325.13160', `CAL 2 ${BUDDY}\r\n`) + post('SessionID=954547325.13160', chat), 'latin1'));
+    const r2 = reply(`CAL 2 RINGING 1\r\nJOI ${BUDDY} Bob\r\n`);
+    const r3 = reply(textMsg(`${BUDDY} Bob`, 'answer through HTTP'));
+    const both = Buffer.concat([r2, r3]);
+    h.send('s', both.subarray(0, 50)).send('s', both.subarray(50));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => [m.from, m.to, m.text]), [
+      [ME, BUDDY, 'via the gateway'],
+      [BUDDY, ME, 'answer through HTTP'],
+    ]);
+    const s = h.of('session')[0];
+    assert.equal(s.protocol, 'msn');
+    assert.equal(s.server_name, 'gateway.messenger.hotmail.com');
+    assert.match(s.evidence[0].signature, /msn\.http-gateway/);
+    assert.deepEqual(s.users.sort(), [ME, BUDDY].sort());
+  });
+
+  it('plain web traffic on port 80 is not MSN', () => {
+    const h = new FlowHarness({ server: '198.51.100.80:80' });
+    h.send('c', 'POST /api/login HTTP/1.1\r\nHost: example.com\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+    h.send('s', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}');
+    h.end();
+    assert.equal(h.of('session').filter((s) => s.protocol === 'msn').length, 0);
+  });
+});
+
+describe('msn: hostile input', () => {
+  it('a huge payload length is counted as malformed and skipped, with bounded memory', () => {
+    const h = sb();
+    h.send('c', 'MSG 3 N 4000000000\r\n');
+    for (let i = 0; i < 20; i++) h.send('c', randomBytes(65536, i));
+    h.end();
+    assert.equal(h.of('message').length, 0);
+    assert.ok((h.of('session')[0].malformed ?? 0) >= 1);
+    assert.equal(h.engine.stats.decoderErrors, 0);
+  });
+
+  it('no CRLF for megabytes: the framer holds at most one line limit', () => {
+    const cmds: MsnCommand[] = [];
+    let bad = 0;
+    const f = new MsnFramer((c) => cmds.push(c), () => bad++);
+    for (let i = 0; i < 64; i++) {
+      f.push(Buffer.alloc(65536, 0x41));
+      assert.ok(f.buffered <= f.maxLine + 65536);
+    }
+    f.push(Buffer.from('\r\nJOI bob@example.net Bob\r\n'));
+    assert.equal(bad, 1);
+    assert.deepEqual(cmds.map((c) => c.cmd), ['JOI']);
+  });
+
+  it('a lying length swallows what follows but never crashes; invalid UTF-8 is replaced, not thrown', () => {
+    const h = sb();
+    h.send('c', 'MSG 3 N 500\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nshort');
+    h.end();
+    assert.equal(h.of('message').length, 0);
+    const h2 = sb();
+    h2.send('c', textMsg('3 N', '').subarray(0, 0));
+    h2.send('c', msg('3 N', 'MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8', Buffer.from([0x68, 0x69, 0xff, 0xfe, 0xc3])));
+    h2.end();
+    assert.deepEqual(h2.of('message').map((m) => m.text), ['hi\ufffd\ufffd\ufffd']);
+    assert.equal(h2.engine.stats.decoderErrors, 0);
+  });
+});
