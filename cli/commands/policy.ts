@@ -1,10 +1,41 @@
-// STUB: replaced by the real command.
+// `shadowim policy check FILE`: validates a policy and explains it in plain words.
 import type { Command } from '../main';
+import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
+
+const SPECS: OptionSpec[] = [{ name: 'help', short: 'h', help: 'show this help' }];
+const USAGE = 'shadowim policy check FILE | shadowim policy default';
+const DESCRIPTION = [
+  'check FILE   validate a policy file (YAML) and explain it: groups, who may use which IM when,',
+  '             sanctioned servers, DLP settings. Exit 0 when valid; one line and exit 1 when not.',
+  'default      explain the policy used without --policy (every public IM is unauthorized).',
+  'An annotated example: analyzer/policy.example.yaml.',
+].join('\n');
 
 export const command: Command = {
-  summary: 'not implemented yet',
-  async run() {
-    process.stderr.write('shadowim: policy is not implemented yet\n');
-    return 1;
+  summary: 'validate and explain a policy file (policy check FILE)',
+  async run(argv) {
+    const { opts, positional } = parseArgs(argv, SPECS, 'policy');
+    if (opts.help) {
+      console.log(helpText(USAGE, DESCRIPTION, SPECS));
+      return 0;
+    }
+    const [sub, file, extra] = positional;
+    const { defaultPolicy, loadPolicyFile } = require('../../analyzer/policy') as typeof import('../../analyzer/policy');
+    const { explainPolicy } = require('../../analyzer/explain') as typeof import('../../analyzer/explain');
+    if (sub === 'default' && !file) {
+      process.stdout.write(explainPolicy(defaultPolicy()) + '\n');
+      return 0;
+    }
+    if (sub !== 'check') throw new UsageError(`usage: ${USAGE}`);
+    if (!file || extra) throw new UsageError(`policy check needs exactly one FILE; usage: ${USAGE}`);
+    let policy;
+    try {
+      policy = loadPolicyFile(file);
+    } catch (e) {
+      process.stderr.write(`shadowim: ${(e as Error).message.split('\n')[0]}\n`);
+      return 1;
+    }
+    process.stdout.write(explainPolicy(policy) + '\n');
+    return 0;
   },
 };

@@ -1,0 +1,360 @@
+// The analyzer: reads contract events, forwards them (with sensitive values in message text and
+// file names redacted) and adds `alert` events: unauthorized_im, policy_violation, sensitive_data,
+// cleartext_credentials, file_transfer. It knows nothing of packets.
+//
+// Events of one flow may arrive in any order (a session event is printed when its flow ends, after
+// its messages), so every event is judged on its own: flow_id, its own client/server and users.
+import type { AlertEvent, CredentialEvent, Endpoint, EventSink, FileTransferEvent, MessageEvent, SessionEvent, Severity, ShadowEvent } from '../common/events';
+import { groupsOf, isSanctioned, severityFor, suppressionFor, type AllowRule, type Group, type Policy } from './policy';
+import { inSchedule } from './schedule';
+import { alertId } from './alertid';
+import { Suppressor } from './suppress';
+import { DlpScanner, redactText, type Finding } from './dlp/scanner';
+
+const MAX_FLOWS = 200_000;
+const SEV_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+const DETECTOR_NAMES: Record<string, string> = {
+  pan: 'payment card number',
+  us_ssn: 'US social security number',
+  iban: 'IBAN',
+  aba_routing: 'ABA routing number',
+  us_bank_account: 'bank account number',
+  keyword: 'keyword',
+  regex: 'pattern',
+};
+// executable file types (signatures/fileTypes.yaml ids) and the names they may honestly carry
+const EXEC_EXTENSIONS: Record<string, string[]> = {
+  pe: ['exe', 'dll', 'scr', 'com', 'sys', 'cpl', 'ocx', 'efi', 'msi', 'drv', 'mui'],
+  elf: ['so', 'bin', 'run', 'elf', 'out', 'o', 'ko'],
+  macho: ['dylib', 'bundle', 'app', 'so', 'o'],
+  script: ['sh', 'bash', 'zsh', 'csh', 'ksh', 'py', 'pl', 'rb', 'php', 'command', 'tool', 'run', 'cgi', 'awk', 'js'],
+  jar: ['jar', 'war', 'ear'],
+  'java-class': ['class'],
+};
+// fields a decoder must never forward on a credential event (belt and braces: decoders don't set them)
+const SECRET_FIELDS = ['password', 'pass', 'passwd', 'secret', 'token', 'hash', 'response', 'auth', 'credential', 'key'];
+
+interface FlowState {
+  dlpCounts?: Map<string, number>;
+}
+
+export function clip(s: string | undefined, n = 96): string {
+  if (!s) return '';
+  return s.length > n ? s.slice(0, n) + '…' : s;
+}
+
+function ep(e: Endpoint | undefined): string {
+  if (!e) return '?';
+  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
+
+export class Analyzer implements EventSink {
+  private readonly flows = new Map<string, FlowState>();
+  private readonly sup: Suppressor;
+  private readonly scanner: DlpScanner;
+  /** server IPs seen with a sanctioned host name (sessions name their server; messages don't) */
+  private readonly sanctionedIps = new Set<string>();
+  private clockMs = 0;
+
+  constructor(private readonly next: EventSink, readonly policy: Policy) {
+    this.sup = new Suppressor(next, (kind) => suppressionFor(policy, kind));
+    this.scanner = new DlpScanner(policy.dlp);
+  }
+
+  write(ev: ShadowEvent): void {
+    const ms = Date.parse(ev.ts);
+    if (ms > this.clockMs) {
+      this.clockMs = ms;
+      this.sup.tick(ms);
+    }
+    switch (ev.type) {
+      case 'session':
+        this.next.write(ev);
+        this.onSession(ev);
+        break;
+      case 'message':
+        this.onMessage(ev);
+        break;
+      case 'file_transfer':
+        this.onFile(ev);
+        break;
+      case 'credential':
+        this.onCredential(ev);
+        break;
+      default:
+        this.next.write(ev);
+    }
+  }
+
+  close(): void {
+    this.sup.flush();
+  }
+
+  // ---- per event type ----
+
+  private onSession(ev: SessionEvent): void {
+    const key = flowKey(ev);
+    if (ev.server_name && isSanctioned(this.policy, undefined, ev.server_name) && this.sanctionedIps.size < 65536) this.sanctionedIps.add(ev.server.ip);
+    const when = Date.parse(ev.start) || Date.parse(ev.ts);
+    this.judgeUse(ev, key, ev.users, 'session', when, ev.encrypted, ev.server_name);
+  }
+
+  private onMessage(ev: MessageEvent): void {
+    const key = flowKey(ev);
+    const local = ev.direction === 'inbound' ? ev.to : ev.from;
+    this.judgeUse(ev, key, [local], 'chat', Date.parse(ev.ts), false, undefined);
+    const text = typeof ev.text === 'string' ? ev.text : '';
+    const findings = text ? this.scanner.scan(text) : [];
+    const redacted = findings.length || text.length > this.policy.dlp.maxScanChars ? redactText(text, findings, this.policy.dlp.maxScanChars) : text;
+    this.next.write(redacted === text ? ev : { ...ev, text: redacted });
+    if (findings.length) this.dlpAlerts(ev, key, findings, 'message', [ev.from, ev.to]);
+  }
+
+  private onFile(ev: FileTransferEvent): void {
+    const key = flowKey(ev);
+    const local = ev.direction === 'inbound' ? ev.to : ev.from;
+    const name = typeof ev.filename === 'string' ? ev.filename : '';
+    const findings = name ? this.scanner.scan(name) : [];
+    const safeName = findings.length || name.length > this.policy.dlp.maxScanChars ? redactText(name, findings, this.policy.dlp.maxScanChars) : name;
+    this.next.write(safeName === name ? ev : { ...ev, filename: safeName });
+    if (ev.client && ev.server) this.judgeUse(ev as FileTransferEvent & { client: Endpoint; server: Endpoint }, key, [local], 'file', Date.parse(ev.ts), false, undefined);
+    if (findings.length) this.dlpAlerts(ev, key, findings, 'file name', [ev.from, ev.to]);
+    this.fileAlert(ev, key, safeName);
+  }
+
+  private onCredential(ev: CredentialEvent): void {
+    let out: CredentialEvent = ev;
+    for (const f of SECRET_FIELDS) {
+      if (f in ev) {
+        if (out === ev) out = { ...ev };
+        delete (out as any)[f];
+      }
+    }
+    this.next.write(out);
+    const p = this.policy;
+    const person = p.people.resolve([ev.user], ev.client?.ip);
+    const severity = severityFor(p, 'cleartext_credentials', 'high', ev.protocol, ev.mechanism);
+    this.alert(
+      {
+        kind: 'cleartext_credentials',
+        severity,
+        protocol: ev.protocol,
+        summary: `${ev.protocol} password sent in the clear for ${clip(ev.user, 64)} (${clip(ev.mechanism, 32)}) from ${ep(ev.client)} to ${ep(ev.server)}`,
+        client: ev.client,
+        server: ev.server,
+        users: ev.user ? [ev.user] : [],
+        person,
+        detector: ev.mechanism,
+        flow_id: ev.flow_id,
+      },
+      ev.ts,
+      ['cleartext_credentials', ev.protocol, ev.mechanism, ev.user, ev.server?.ip],
+    );
+  }
+
+  // ---- policy: is this use of IM allowed? ----
+
+  private judgeUse(
+    ev: { protocol: string; ts: string; client: Endpoint; server: Endpoint; flow_id?: string },
+    key: string,
+    identities: string[],
+    use: 'session' | 'chat' | 'file',
+    whenMs: number,
+    encrypted: boolean,
+    serverName: string | undefined,
+  ): void {
+    const p = this.policy;
+    if (!ev.client || !ev.server) return;
+    if (isSanctioned(p, ev.server.ip, serverName) || this.sanctionedIps.has(ev.server.ip)) return;
+    const ids = identities.filter((x) => typeof x === 'string' && x);
+    const person = p.people.resolve(ids, ev.client.ip);
+    const groups = groupsOf(p, ev.client.ip, ids, person);
+    const proto = (ev.protocol ?? '').toLowerCase();
+    const rules: Array<[Group, AllowRule]> = [];
+    for (const g of groups) for (const r of g.allow) if (!r.protocols || r.protocols.has(proto)) rules.push([g, r]);
+    const base = { protocol: ev.protocol, client: ev.client, server: ev.server, users: ids, person, flow_id: ev.flow_id };
+    const who = `${ev.client.ip}${person ? ` (${clip(person, 64)})` : ''}${ids.length ? ` as ${ids.map((u) => clip(u, 48)).join(', ')}` : ''}`;
+
+    if (!rules.length) {
+      const computed: Severity = encrypted ? 'medium' : 'high';
+      const severity = severityFor(p, 'unauthorized_im', computed, proto, encrypted ? 'encrypted' : 'cleartext');
+      const to = serverName ? `${clip(serverName, 64)} (${ep(ev.server)})` : ep(ev.server);
+      this.alert(
+        { ...base, kind: 'unauthorized_im', severity, summary: `unauthorized ${ev.protocol} use by ${who} to ${to}${groups.length ? ` (groups ${groups.map((g) => g.name).join(', ')} may not use ${ev.protocol})` : ''}` },
+        ev.ts,
+        ['unauthorized_im', proto, ev.client.ip],
+        key,
+      );
+      return;
+    }
+    const inHours = rules.filter(([, r]) => !r.schedule || !Number.isFinite(whenMs) || inSchedule(r.schedule, whenMs));
+    if (!inHours.length) {
+      const when = [...new Set(rules.map(([, r]) => r.schedule!.text))].join('; ');
+      this.alert(
+        { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'outside_hours', proto), detector: 'outside_hours', summary: `${ev.protocol} used outside permitted hours by ${who} (allowed: ${when})` },
+        ev.ts,
+        ['policy_violation', 'outside_hours', proto, ev.client.ip],
+        key,
+      );
+      return;
+    }
+    if (use === 'chat' && !inHours.some(([, r]) => r.chat)) {
+      this.alert(
+        { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'chat_not_allowed', proto), detector: 'chat_not_allowed', summary: `${ev.protocol} chat by ${who}: group ${inHours.map(([g]) => g.name).join(', ')} may only transfer files` },
+        ev.ts,
+        ['policy_violation', 'chat_not_allowed', proto, ev.client.ip],
+        key,
+      );
+    } else if (use === 'file' && !inHours.some(([, r]) => r.files)) {
+      this.alert(
+        { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'file_transfer_not_allowed', proto), detector: 'file_transfer_not_allowed', summary: `${ev.protocol} file transfer by ${who}: group ${inHours.map(([g]) => g.name).join(', ')} may chat but not transfer files` },
+        ev.ts,
+        ['policy_violation', 'file_transfer_not_allowed', proto, ev.client.ip],
+        key,
+      );
+    }
+  }
+
+  // ---- DLP ----
+
+  private dlpAlerts(ev: MessageEvent | FileTransferEvent, key: string, findings: Finding[], where: string, users: string[]): void {
+    const p = this.policy;
+    const st = this.flow(key);
+    const counts = (st.dlpCounts ??= new Map());
+    const us = users.filter((u) => typeof u === 'string' && u);
+    const local = ev.direction === 'inbound' ? ev.to : ev.from;
+    const person = p.people.resolve([local], ev.client?.ip);
+    for (const f of findings) {
+      const ck = f.label && f.detector !== 'pan' ? `${f.detector}:${f.label}` : f.detector;
+      const n = (counts.get(ck) ?? 0) + 1;
+      counts.set(ck, n);
+      let threshold = 1;
+      let sev: Severity = 'medium';
+      if (f.detector === 'keyword') {
+        const k = p.dlp.keywords.find((x) => x.name === f.label);
+        threshold = k?.threshold ?? 1;
+        sev = k?.severity ?? 'medium';
+      } else if (f.detector === 'regex') {
+        const r = p.dlp.patterns.find((x) => x.name === f.label);
+        threshold = r?.threshold ?? 1;
+        sev = r?.severity ?? 'medium';
+      } else {
+        const d = p.dlp.detectors[f.detector as keyof typeof p.dlp.detectors];
+        threshold = d?.threshold ?? 1;
+        sev = d?.severity ?? 'high';
+      }
+      if (n < threshold) continue;
+      const severity = severityFor(p, 'sensitive_data', sev, f.detector, ev.protocol);
+      const what = f.detector === 'keyword' || f.detector === 'regex' ? `${DETECTOR_NAMES[f.detector]} '${clip(f.label, 48)}'` : DETECTOR_NAMES[f.detector] ?? f.detector;
+      const net = f.detector === 'pan' && f.label ? ` (${f.label})` : '';
+      const nth = threshold > 1 ? `, ${n} in this session` : '';
+      this.alert(
+        {
+          kind: 'sensitive_data',
+          severity,
+          protocol: ev.protocol,
+          summary: `${what}${net} ${f.match} in ${ev.protocol} ${where} from ${clip(ev.from, 48)} to ${clip(ev.to, 48)}${nth}`,
+          client: ev.client,
+          server: ev.server,
+          users: us,
+          person,
+          detector: f.detector,
+          match: f.match,
+          flow_id: ev.flow_id,
+        },
+        ev.ts,
+        ['sensitive_data', ev.protocol, f.detector, f.label, f.match, ev.from, ev.to],
+      );
+    }
+  }
+
+  // ---- files ----
+
+  private fileAlert(ev: FileTransferEvent, key: string, safeName: string): void {
+    const p = this.policy;
+    const f = p.files;
+    let sev: Severity = f.severity;
+    let detector: string | undefined;
+    const notes: string[] = [];
+    const raise = (s: Severity) => {
+      if (SEV_RANK[s] > SEV_RANK[sev]) sev = s;
+    };
+    const dot = safeName.lastIndexOf('.');
+    const ext = dot > 0 && dot < safeName.length - 1 ? safeName.slice(dot + 1).toLowerCase() : '';
+    if (ext && f.dangerousExtensions.has(ext)) {
+      raise(f.dangerousSeverity);
+      notes.push(`executable or script name (.${clip(ext, 12)})`);
+    }
+    const size = ev.observed_size ?? ev.size;
+    if (typeof size === 'number' && size >= f.largeBytes) {
+      raise(f.largeSeverity);
+      notes.push('large file');
+    }
+    const ftype = ev.file_type;
+    if (ftype && EXEC_EXTENSIONS[ftype] && ext && !EXEC_EXTENSIONS[ftype].includes(ext) && !f.dangerousExtensions.has(ext)) {
+      raise('high');
+      detector = 'type_mismatch';
+      notes.push(`content is ${ftype} but the name says .${clip(ext, 12)}`);
+    }
+    const verdict = ev.verdict ?? '';
+    if (verdict.startsWith('infected')) {
+      raise('critical');
+      detector = 'malware';
+      notes.push(clip(verdict, 80));
+    } else if (verdict.startsWith('forbidden')) {
+      raise('high');
+      detector ??= 'forbidden';
+      notes.push(clip(verdict, 80));
+    }
+    const severity = severityFor(p, 'file_transfer', sev, detector, ev.protocol);
+    const sz = typeof size === 'number' ? ` (${size} B)` : '';
+    const dir = ev.direction ? ` ${ev.direction}` : '';
+    const local = ev.direction === 'inbound' ? ev.to : ev.from;
+    this.alert(
+      {
+        kind: 'file_transfer',
+        severity,
+        protocol: ev.protocol,
+        summary: `${ev.protocol}${dir} file transfer ${clip(ev.from, 48)} -> ${clip(ev.to, 48)}: ${clip(safeName, 96)}${sz}${notes.length ? ` — ${notes.join('; ')}` : ''}`,
+        client: ev.client,
+        server: ev.server,
+        users: [ev.from, ev.to].filter((u) => typeof u === 'string' && u),
+        person: p.people.resolve([local], ev.client?.ip),
+        detector,
+        flow_id: ev.flow_id,
+      },
+      ev.ts,
+      ['file_transfer', ev.protocol, ev.from, ev.to, safeName, detector],
+      ev.transfer_id ? `t:${ev.transfer_id}` : `${key}|${safeName}`,
+    );
+  }
+
+  // ---- plumbing ----
+
+  private alert(a: Omit<AlertEvent, 'type' | 'id' | 'ts'>, ts: string, idParts: Array<string | undefined>, occurrence?: string): void {
+    const ev: AlertEvent = { type: 'alert', ts, id: alertId(idParts), ...a } as AlertEvent;
+    if (!ev.person) delete ev.person;
+    if (!ev.detector) delete ev.detector;
+    if (!ev.flow_id) delete ev.flow_id;
+    if (!ev.client) delete ev.client;
+    if (!ev.server) delete ev.server;
+    const ms = Date.parse(ts);
+    this.sup.offer(ev, Number.isFinite(ms) ? ms : this.clockMs, occurrence);
+  }
+
+  private flow(key: string): FlowState {
+    let st = this.flows.get(key);
+    if (!st) {
+      if (this.flows.size >= MAX_FLOWS) this.flows.delete(this.flows.keys().next().value as string);
+      st = {};
+      this.flows.set(key, st);
+    }
+    return st;
+  }
+}
+
+export function flowKey(ev: { flow_id?: string; protocol?: string; client?: Endpoint; server?: Endpoint; from?: string; to?: string }): string {
+  if (ev.flow_id) return ev.flow_id;
+  if (ev.client && ev.server) return `${ev.protocol}|${ev.client.ip}:${ev.client.port}|${ev.server.ip}:${ev.server.port}`;
+  return `${ev.protocol}|${ev.from}|${ev.to}`;
+}

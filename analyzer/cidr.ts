@@ -1,0 +1,86 @@
+// IPv4/IPv6 addresses and CIDR blocks, parsed once; matching on 32-bit words (no per-event strings).
+import net from 'node:net';
+
+export interface Cidr {
+  v6: boolean;
+  /** address as four 32-bit words (IPv4 uses word 3 only) */
+  words: Uint32Array;
+  prefix: number;
+  text: string;
+}
+
+function toWords(ip: string): Uint32Array | undefined {
+  const kind = net.isIP(ip);
+  if (kind === 4) {
+    const p = ip.split('.').map(Number);
+    return Uint32Array.of(0, 0, 0, ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0);
+  }
+  if (kind === 6) {
+    let s = ip.toLowerCase();
+    const pct = s.indexOf('%');
+    if (pct >= 0) s = s.slice(0, pct);
+    // embedded IPv4 tail
+    const m = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+    if (m) {
+      const w = toWords(m[1])!;
+      s = s.slice(0, m.index) + ((w[3] >>> 16).toString(16) + ':' + (w[3] & 0xffff).toString(16));
+    }
+    const [head, tail] = s.split('::');
+    const h = head ? head.split(':') : [];
+    const t = tail !== undefined && tail ? tail.split(':') : [];
+    const fill = s.includes('::') ? 8 - h.length - t.length : 0;
+    const parts = [...h, ...Array(fill).fill('0'), ...t].map((x) => parseInt(x, 16));
+    const w = new Uint32Array(4);
+    for (let i = 0; i < 4; i++) w[i] = ((parts[2 * i] << 16) | parts[2 * i + 1]) >>> 0;
+    return w;
+  }
+  return undefined;
+}
+
+/** Parses "10.0.0.0/8", "2001:db8::/32" or a bare address; undefined when invalid. */
+export function parseCidr(s: string): Cidr | undefined {
+  const slash = s.indexOf('/');
+  const ip = slash >= 0 ? s.slice(0, slash) : s;
+  const kind = net.isIP(ip);
+  if (!kind) return undefined;
+  const max = kind === 4 ? 32 : 128;
+  let prefix = max;
+  if (slash >= 0) {
+    const p = s.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(p) || Number(p) > max) return undefined;
+    prefix = Number(p);
+  }
+  return { v6: kind === 6, words: toWords(ip)!, prefix: kind === 4 ? prefix + 96 : prefix, text: s };
+}
+
+export function ipWords(ip: string): { v6: boolean; words: Uint32Array } | undefined {
+  const w = toWords(ip);
+  if (!w) return undefined;
+  return { v6: net.isIP(ip) === 6, words: w };
+}
+
+export function cidrContains(c: Cidr, ip: { v6: boolean; words: Uint32Array }): boolean {
+  if (c.v6 !== ip.v6) {
+    // ::ffff:a.b.c.d matches an IPv4 block
+    if (!c.v6 && ip.v6 && ip.words[0] === 0 && ip.words[1] === 0 && ip.words[2] === 0xffff) {
+      return cidrContains(c, { v6: false, words: Uint32Array.of(0, 0, 0, ip.words[3]) });
+    }
+    return false;
+  }
+  let bits = c.prefix;
+  for (let i = 0; i < 4 && bits > 0; i++) {
+    const n = Math.min(32, bits);
+    const mask = n === 32 ? 0xffffffff : ~(0xffffffff >>> n) >>> 0;
+    if (((c.words[i] ^ ip.words[i]) & mask) >>> 0 !== 0) return false;
+    bits -= n;
+  }
+  return true;
+}
+
+export function anyContains(list: Cidr[], ip: string): boolean {
+  if (!list.length) return false;
+  const w = ipWords(ip);
+  if (!w) return false;
+  for (const c of list) if (cidrContains(c, w)) return true;
+  return false;
+}

@@ -1,0 +1,135 @@
+// Splits text into runs of digit groups joined by single separators ("4111 1111-…", "078.05.1120").
+// Detectors then look at windows of consecutive groups. NUL characters (UTF-16 text decoded as
+// Latin-1) are skipped inside numbers; full-width digits count as digits.
+
+export interface DigitRun {
+  /** offsets in the text: [start, end) */
+  start: number;
+  end: number;
+  /** digit strings, ASCII */
+  groups: string[];
+  gStart: number[];
+  gEnd: number[];
+  /** seps[i] joins groups[i] and groups[i+1]: ' ', '-' or '.' */
+  seps: string[];
+}
+
+const SEP_SPACE = new Set([0x20, 0xa0, 0x2007, 0x202f]);
+const SEP_DASH = new Set([0x2d, 0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2212]);
+
+function digitAt(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0xff10 && c <= 0xff19) return c - 0xff10; // full-width
+  return -1;
+}
+
+function sepOf(c: number): string {
+  if (SEP_SPACE.has(c)) return ' ';
+  if (SEP_DASH.has(c)) return '-';
+  if (c === 0x2e) return '.';
+  return '';
+}
+
+/** All digit runs in text; at most `maxRuns` (bounded work for hostile input). */
+export function digitRuns(text: string, maxRuns = 4096): DigitRun[] {
+  const runs: DigitRun[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n && runs.length < maxRuns) {
+    if (digitAt(text.charCodeAt(i)) < 0) {
+      i++;
+      continue;
+    }
+    const run: DigitRun = { start: i, end: i, groups: [], gStart: [], gEnd: [], seps: [] };
+    for (;;) {
+      // one group of digits (NULs inside are skipped)
+      let g = '';
+      const gs = i;
+      let ge = i;
+      while (i < n) {
+        const c = text.charCodeAt(i);
+        const d = digitAt(c);
+        if (d >= 0) {
+          if (g.length < 64) g += String.fromCharCode(0x30 + d);
+          i++;
+          ge = i;
+        } else if (c === 0 && i + 1 < n && digitAt(text.charCodeAt(i + 1)) >= 0) i++;
+        else break;
+      }
+      run.groups.push(g);
+      run.gStart.push(gs);
+      run.gEnd.push(ge);
+      run.end = ge;
+      // a single separator (NULs around it skipped) followed by a digit continues the run
+      let j = i;
+      while (j < n && text.charCodeAt(j) === 0) j++;
+      const s = j < n ? sepOf(text.charCodeAt(j)) : '';
+      if (!s) break;
+      j++;
+      while (j < n && text.charCodeAt(j) === 0) j++;
+      if (j >= n || digitAt(text.charCodeAt(j)) < 0) break;
+      run.seps.push(s);
+      i = j;
+      if (run.groups.length >= 64) break;
+    }
+    runs.push(run);
+    i = run.end;
+  }
+  return runs;
+}
+
+const WORDISH = /[\p{L}\p{N}_]/u;
+
+/** The character before offset `at`, skipping NULs ('' at the start). */
+export function charBefore(text: string, at: number): string {
+  let i = at - 1;
+  while (i >= 0 && text.charCodeAt(i) === 0) i--;
+  return i >= 0 ? text[i] : '';
+}
+
+export function charAfter(text: string, at: number): string {
+  let i = at;
+  while (i < text.length && text.charCodeAt(i) === 0) i++;
+  return i < text.length ? text[i] : '';
+}
+
+/**
+ * Is a number at text[start, end) cleanly delimited? Letters or digits glued to it, '/', '+', '@',
+ * ':' between digits, or a decimal point mean it is part of something else (a date, a phone number,
+ * a URL path, an e-mail address, an amount).
+ */
+export function cleanBoundary(text: string, start: number, end: number): boolean {
+  const b = charBefore(text, start);
+  const a = charAfter(text, end);
+  if (b && (WORDISH.test(b) || b === '/' || b === '+' || b === '\\' || b === '@' || b === '%')) return false;
+  if (a && (WORDISH.test(a) || a === '/' || a === '@' || a === '%' || a === '\\')) return false;
+  // "12:4111…" / "…1111:30" (times), "…1111.5" (decimals), "…,123" (thousands)
+  const bb = charBefore(text, start - 1);
+  if ((b === ':' || b === '.' || b === ',') && bb && /\d/.test(bb)) return false;
+  const aa = charAfter(text, end + 1);
+  if ((a === ':' || a === '.' || a === ',') && aa && /\d/.test(aa)) return false;
+  return true;
+}
+
+/**
+ * Windows [i, j] of consecutive groups whose separators are all the same. For '-' and '.' runs a
+ * window must not be glued to a neighbour group by the same separator (that would split a longer
+ * number); space-separated runs allow any window ("4111 1111 1111 1111 12 25").
+ */
+export function* windows(run: DigitRun, maxGroups = 6): Generator<[number, number, string]> {
+  const g = run.groups.length;
+  for (let i = 0; i < g; i++) {
+    for (let j = i; j < g && j - i < maxGroups; j++) {
+      const sep = j > i ? run.seps[i] : '';
+      if (j > i && run.seps[j - 1] !== sep) break;
+      const leftSep = i > 0 ? run.seps[i - 1] : '';
+      const rightSep = j < g - 1 ? run.seps[j] : '';
+      if (sep !== ' ') {
+        // a lone group or a dash/dot window: neighbours must be joined by another separator
+        if (leftSep && leftSep === (sep || leftSep) && leftSep !== ' ') continue;
+        if (rightSep && rightSep === (sep || rightSep) && rightSep !== ' ') continue;
+      }
+      yield [i, j, sep];
+    }
+  }
+}

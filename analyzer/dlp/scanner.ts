@@ -1,0 +1,268 @@
+// The DLP scanner: finds payment cards, US SSNs, IBANs, ABA routing numbers, US bank account
+// numbers (with context), dictionary keywords and user regexes in a message's text.
+// Bounded work: at most `maxScanChars` characters are scanned and at most MAX_FINDINGS reported.
+import type { Severity } from '../../common/events';
+import { nearestContext } from './context';
+import { cleanBoundary, digitRuns, windows, type DigitRun } from './runs';
+import { isTestCard, validAba, validCard, validIban, validSsn, allSame } from './validators';
+import { lowerSameLength } from './saferegex';
+import { ibanLengths } from './data';
+
+export type BuiltinDetector = 'pan' | 'us_ssn' | 'iban' | 'aba_routing' | 'us_bank_account';
+export const BUILTIN_DETECTORS: readonly BuiltinDetector[] = ['pan', 'us_ssn', 'iban', 'aba_routing', 'us_bank_account'];
+
+export interface DetectorSettings {
+  enabled: boolean;
+  /** matches of this detector in one session before it alerts */
+  threshold: number;
+  severity?: Severity;
+  /** pan only: drop processors' published test numbers */
+  ignore_test_numbers?: boolean;
+}
+
+export interface KeywordDictionary {
+  name: string;
+  words: string[];
+  threshold: number;
+  severity: Severity;
+  regex: RegExp;
+}
+
+export interface UserPattern {
+  name: string;
+  pattern: string;
+  regex: RegExp;
+  ignoreCase: boolean;
+  threshold: number;
+  severity: Severity;
+  /** mask the match (all but its last four characters) in alerts and in the message text */
+  redact: boolean;
+}
+
+export interface DlpSettings {
+  maxScanChars: number;
+  detectors: Record<BuiltinDetector, DetectorSettings>;
+  keywords: KeywordDictionary[];
+  patterns: UserPattern[];
+}
+
+export interface Finding {
+  /** 'pan', 'us_ssn', 'iban', 'aba_routing', 'us_bank_account', 'keyword', 'regex' */
+  detector: string;
+  /** dictionary or pattern name for keyword/regex findings; card network for pan */
+  label?: string;
+  start: number;
+  end: number;
+  /** redacted form for alerts (never the full value) */
+  match: string;
+  confidence: number;
+  /** replace text[start, end) before the event leaves the analyzer */
+  redact: boolean;
+}
+
+export const MAX_FINDINGS = 256;
+export const DEFAULT_MAX_SCAN = 64 * 1024;
+const ACCEPT = 0.5;
+const DIGIT_LABELS = ['pan', 'us_ssn', 'aba_routing', 'us_bank_account', 'negative'] as const;
+
+/** Masks all but the last `keep` alphanumerics of text; separators stay. */
+export function maskKeepLast(s: string, keep = 4, keepFirst = 0): string {
+  let alnum = 0;
+  for (let i = 0; i < s.length; i++) if (/[A-Za-z0-9\uff10-\uff19]/.test(s[i])) alnum++;
+  let seen = 0;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (/[A-Za-z0-9\uff10-\uff19]/.test(c)) {
+      seen++;
+      out += seen <= keepFirst || seen > alnum - keep ? c : '*';
+    } else if (c === '\u0000') continue;
+    else out += c;
+  }
+  return out;
+}
+
+function redactedMatch(detector: string, value: string): string {
+  const last4 = value.slice(-4);
+  switch (detector) {
+    case 'us_ssn':
+      return `***-**-${last4}`;
+    case 'iban':
+      return value.slice(0, 2) + '*'.repeat(value.length - 6) + last4;
+    default:
+      return '*'.repeat(Math.max(0, value.length - 4)) + last4;
+  }
+}
+
+function isCardShape(lens: number[]): boolean {
+  if (lens.length === 1) return true;
+  const n = lens.length;
+  if (n === 3 && lens[0] === 4 && lens[1] === 6 && (lens[2] === 5 || lens[2] === 4)) return true; // Amex, Diners
+  if (n < 4) return false;
+  for (let i = 0; i < n - 1; i++) if (lens[i] !== 4) return false;
+  return lens[n - 1] >= 1 && lens[n - 1] <= 4;
+}
+
+interface Candidate extends Finding {
+  priority: number;
+}
+
+export class DlpScanner {
+  constructor(readonly settings: DlpSettings) {}
+
+  scan(input: string): Finding[] {
+    const s = this.settings;
+    const text = input.length > s.maxScanChars ? input.slice(0, s.maxScanChars) : input;
+    const cands: Candidate[] = [];
+    if (s.detectors.iban.enabled) this.ibans(text, cands);
+    const anyDigits = s.detectors.pan.enabled || s.detectors.us_ssn.enabled || s.detectors.aba_routing.enabled || s.detectors.us_bank_account.enabled;
+    if (anyDigits) for (const run of digitRuns(text)) this.digitWindows(text, run, cands);
+    // best first; a lower-ranked candidate overlapping an accepted one is dropped
+    cands.sort((a, b) => b.priority - a.priority || b.confidence - a.confidence || b.end - b.start - (a.end - a.start) || a.start - b.start);
+    const out: Finding[] = [];
+    for (const c of cands) {
+      if (out.length >= MAX_FINDINGS) break;
+      if (out.some((f) => c.start < f.end && f.start < c.end)) continue;
+      const { priority: _p, ...f } = c;
+      out.push(f);
+    }
+    this.dictionaries(text, out);
+    out.sort((a, b) => a.start - b.start);
+    return out;
+  }
+
+  private ibans(text: string, out: Candidate[]): void {
+    const re = /(?<![\p{L}\p{N}])[A-Za-z]{2}\d{2}/gu;
+    const lengths = ibanLengths();
+    let m: RegExpExecArray | null;
+    let guard = 0;
+    while ((m = re.exec(text)) && guard++ < 4096) {
+      const cc = m[0].slice(0, 2).toUpperCase();
+      const len = lengths.get(cc);
+      if (!len) continue;
+      // collect exactly `len` alphanumerics; separators (one kind, ' ' or '-') only every 4 characters
+      let v = '';
+      let sep = '';
+      let i = m.index;
+      while (i < text.length && v.length < len) {
+        const c = text[i];
+        if (/[A-Za-z0-9]/.test(c)) {
+          v += c;
+          i++;
+        } else if ((c === ' ' || c === '-') && v.length % 4 === 0 && (!sep || sep === c) && /[A-Za-z0-9]/.test(text[i + 1] ?? '')) {
+          sep = c;
+          i++;
+        } else break;
+      }
+      if (v.length !== len) continue;
+      if (/[\p{L}\p{N}]/u.test(text[i] ?? '')) continue; // longer than the country's IBAN
+      const upper = v.toUpperCase();
+      if (!validIban(upper)) continue;
+      let conf = 0.95;
+      if (upper !== v) {
+        // lower-case IBANs only with an IBAN/bank word nearby
+        const ctx = nearestContext(text, m.index, i, ['iban']);
+        if (ctx.label !== 'iban') continue;
+      }
+      out.push({ detector: 'iban', start: m.index, end: i, match: redactedMatch('iban', upper), confidence: conf, redact: true, priority: 5 });
+    }
+  }
+
+  private digitWindows(text: string, run: DigitRun, out: Candidate[]): void {
+    const d = this.settings.detectors;
+    for (const [i, j, sep] of windows(run)) {
+      const start = run.gStart[i];
+      const end = run.gEnd[j];
+      let digits = '';
+      const lens: number[] = [];
+      for (let k = i; k <= j; k++) {
+        digits += run.groups[k];
+        lens.push(run.groups[k].length);
+      }
+      if (digits.length < 8 || digits.length > 19) continue;
+      if (!cleanBoundary(text, start, end)) continue;
+      let ctx: ReturnType<typeof nearestContext> | undefined;
+      const context = () => (ctx ??= nearestContext(text, start, end, DIGIT_LABELS));
+
+      if (d.pan.enabled && digits.length >= 13 && isCardShape(lens)) {
+        const net = validCard(digits);
+        if (net && !(d.pan.ignore_test_numbers && isTestCard(digits))) {
+          let conf = lens.length > 1 ? 0.8 : 0.6;
+          const l = context().label;
+          if (l === 'pan') conf += 0.3;
+          else if (l === 'negative') conf -= 0.5;
+          else if (l) conf -= 0.05;
+          if (conf >= ACCEPT) out.push({ detector: 'pan', label: net, start, end, match: redactedMatch('pan', digits), confidence: Math.min(1, conf), redact: true, priority: 4 });
+        }
+      }
+      if (digits.length === 9) {
+        const ssnShape = lens.length === 3 && lens[0] === 3 && lens[1] === 2 && lens[2] === 4;
+        if (d.us_ssn.enabled && (ssnShape || lens.length === 1) && validSsn(digits)) {
+          let conf = !ssnShape ? 0.1 : sep === '-' ? 0.7 : sep === ' ' ? 0.6 : 0.3;
+          const l = context().label;
+          if (l === 'us_ssn') conf += 0.5;
+          else if (l === 'negative') conf -= 0.6;
+          else if (l) conf -= 0.3;
+          if (conf >= ACCEPT) out.push({ detector: 'us_ssn', start, end, match: redactedMatch('us_ssn', digits), confidence: Math.min(1, conf), redact: true, priority: 3 });
+        }
+        const abaShape = lens.length === 1 || (lens.length === 3 && lens[0] === 4 && lens[1] === 4 && lens[2] === 1);
+        if (d.aba_routing.enabled && abaShape && validAba(digits) && context().label === 'aba_routing') {
+          out.push({ detector: 'aba_routing', start, end, match: redactedMatch('aba_routing', digits), confidence: 0.9, redact: true, priority: 3 });
+        }
+      }
+      if (d.us_bank_account.enabled && digits.length >= 8 && digits.length <= 17 && (lens.length === 1 || sep === '-') && !allSame(digits)) {
+        if (context().label === 'us_bank_account') {
+          out.push({ detector: 'us_bank_account', start, end, match: redactedMatch('us_bank_account', digits), confidence: 0.6, redact: true, priority: 1 });
+        }
+      }
+    }
+  }
+
+  private dictionaries(text: string, out: Finding[]): void {
+    const s = this.settings;
+    if (!s.keywords.length && !s.patterns.length) return;
+    for (const k of s.keywords) {
+      k.regex.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = k.regex.exec(text)) && out.length < MAX_FINDINGS) {
+        out.push({ detector: 'keyword', label: k.name, start: m.index, end: m.index + m[0].length, match: m[0].slice(0, 64), confidence: 1, redact: false });
+      }
+    }
+    let lower: string | undefined;
+    for (const p of s.patterns) {
+      const subject = p.ignoreCase ? (lower ??= lowerSameLength(text)) : text;
+      p.regex.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = p.regex.exec(subject)) && out.length < MAX_FINDINGS) {
+        if (!m[0].length) {
+          p.regex.lastIndex++;
+          continue;
+        }
+        const orig = text.slice(m.index, m.index + m[0].length);
+        const shown = orig.length > 64 ? orig.slice(-64) : orig;
+        out.push({ detector: 'regex', label: p.name, start: m.index, end: m.index + m[0].length, match: p.redact ? maskKeepLast(shown) : shown, confidence: 1, redact: p.redact });
+      }
+    }
+  }
+}
+
+/**
+ * The text with every finding marked `redact` masked (last four alphanumerics kept, separators
+ * kept). Text beyond the scanned length is cut off: it was not checked, so it must not leave.
+ */
+export function redactText(text: string, findings: Finding[], maxScanChars: number): string {
+  let out = '';
+  let pos = 0;
+  for (const f of findings) {
+    if (!f.redact || f.start < pos) continue;
+    out += text.slice(pos, f.start);
+    const span = text.slice(f.start, f.end);
+    out += f.detector === 'iban' ? maskKeepLast(span, 4, 2) : maskKeepLast(span, 4);
+    pos = f.end;
+  }
+  if (pos === 0 && text.length <= maxScanChars) return text;
+  const rest = text.slice(pos);
+  const limit = maxScanChars - pos;
+  out += rest.length > limit && limit >= 0 ? rest.slice(0, limit) + ` […${text.length - maxScanChars} characters not scanned, removed]` : rest;
+  return out;
+}

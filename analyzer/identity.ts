@@ -1,0 +1,115 @@
+// Who is behind an address or an IM identity: IPs/CIDRs and screen names, UINs, passports, Yahoo
+// ids, JIDs, nicks → a person. Loaded from the policy and from a CSV file (identity,person).
+import { anyContains, parseCidr, type Cidr } from './cidr';
+
+/** Canonical form of an IM identity: lower case, no spaces (AIM ignores them), no XMPP resource. */
+export function normalizeIdentity(s: string): string {
+  let t = s.trim().toLowerCase().replace(/\s+/g, '');
+  const at = t.indexOf('@');
+  const slash = t.indexOf('/');
+  if (at >= 0 && slash > at) t = t.slice(0, slash);
+  return t;
+}
+
+export class IdentityMap {
+  private byId = new Map<string, string>();
+  private byIp = new Map<string, string>();
+  private nets: Array<[Cidr, string]> = [];
+
+  get size(): number {
+    return this.byId.size + this.byIp.size + this.nets.length;
+  }
+
+  /** Adds one mapping; returns an error text when the identity is unusable. */
+  add(identity: string, person: string): string | undefined {
+    const id = identity.trim();
+    const who = person.trim();
+    if (!id) return 'identity is empty';
+    if (!who) return 'person is empty';
+    if (id.length > 256 || who.length > 256) return 'identity or person is longer than 256 characters';
+    const c = /^[0-9a-fA-F:.]+(\/\d+)?$/.test(id) && (id.includes('.') || id.includes(':')) ? parseCidr(id) : undefined;
+    if (c) {
+      if (c.prefix === 128) this.byIp.set(id.split('/')[0].toLowerCase(), who);
+      else this.nets.push([c, who]);
+    } else if (/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(id)) return `'${id}' is not a valid IP address or CIDR block`;
+    else this.byId.set(normalizeIdentity(id), who);
+    return undefined;
+  }
+
+  byIdentity(id: string): string | undefined {
+    return this.byId.get(normalizeIdentity(id));
+  }
+
+  byAddress(ip: string): string | undefined {
+    const p = this.byIp.get(ip.toLowerCase());
+    if (p) return p;
+    for (const [c, who] of this.nets) if (anyContains([c], ip)) return who;
+    return undefined;
+  }
+
+  /** The person for these identities (first known wins), else for the client address. */
+  resolve(identities: string[], ip?: string): string | undefined {
+    for (const id of identities) {
+      const p = id ? this.byIdentity(id) : undefined;
+      if (p) return p;
+    }
+    return ip ? this.byAddress(ip) : undefined;
+  }
+
+  people(): string[] {
+    return [...new Set([...this.byId.values(), ...this.byIp.values(), ...this.nets.map((n) => n[1])])].sort();
+  }
+}
+
+/** Minimal RFC 4180 reader: one record per line, quoted fields may hold commas and "" quotes. */
+export function parseCsvLine(line: string): string[] | undefined {
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    let field = '';
+    if (line[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= line.length) return undefined; // unterminated quote
+        if (line[i] === '"') {
+          if (line[i + 1] === '"') {
+            field += '"';
+            i += 2;
+          } else {
+            i++;
+            break;
+          }
+        } else field += line[i++];
+      }
+      if (i < line.length && line[i] !== ',') return undefined;
+    } else {
+      const j = line.indexOf(',', i);
+      field = j < 0 ? line.slice(i) : line.slice(i, j);
+      if (field.includes('"')) return undefined;
+      i = j < 0 ? line.length : j;
+    }
+    out.push(field.trim());
+    if (i >= line.length) break;
+    i++; // comma
+  }
+  return out;
+}
+
+/** Loads identity,person rows into `map`. Throws "FILE: row N: problem". */
+export function loadIdentityCsv(text: string, file: string, map: IdentityMap): number {
+  const lines = text.split(/\r?\n/);
+  let n = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i];
+    if (!raw.trim() || raw.trimStart().startsWith('#')) continue;
+    const row = i + 1;
+    const f = parseCsvLine(raw);
+    if (!f) throw new Error(`${file}: row ${row}: malformed quoting`);
+    if (n === 0 && f[0].toLowerCase() === 'identity') continue; // header
+    if (f.length !== 2) throw new Error(`${file}: row ${row}: expected 2 fields (identity,person), found ${f.length}`);
+    const err = map.add(f[0], f[1]);
+    if (err) throw new Error(`${file}: row ${row}: ${err}`);
+    n++;
+  }
+  return n;
+}

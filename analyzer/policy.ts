@@ -1,0 +1,436 @@
+// The policy: who may use which IM protocol when, which servers are sanctioned, who is who, and how
+// DLP, suppression and severities are set. Loaded from YAML and validated strictly: every problem is
+// reported as one line "FILE:LINE: problem" (node positions from the yaml package).
+import fs from 'node:fs';
+import path from 'node:path';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YNode, type YAMLMap } from 'yaml';
+import type { Severity } from '../common/events';
+import { parseCidr, anyContains, type Cidr } from './cidr';
+import { IdentityMap, loadIdentityCsv, normalizeIdentity } from './identity';
+import { dayList, parseDays, parseRange, validTimezone, type Schedule } from './schedule';
+import { BUILTIN_DETECTORS, DEFAULT_MAX_SCAN, type BuiltinDetector, type DetectorSettings, type DlpSettings, type KeywordDictionary, type UserPattern } from './dlp/scanner';
+import { compileSafe } from './dlp/saferegex';
+import { wordRegex } from './dlp/data';
+
+export const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
+export const ALERT_KINDS = ['unauthorized_im', 'sensitive_data', 'file_transfer', 'cleartext_credentials', 'policy_violation'] as const;
+
+export interface AllowRule {
+  /** undefined = any protocol */
+  protocols?: Set<string>;
+  /** undefined = at any time */
+  schedule?: Schedule;
+  chat: boolean;
+  files: boolean;
+  line: number;
+}
+
+export interface Group {
+  name: string;
+  networks: Cidr[];
+  users: Set<string>;
+  /** users as written, for explanations */
+  userLabels: string[];
+  allow: AllowRule[];
+}
+
+export interface FilePolicy {
+  severity: Severity;
+  dangerousExtensions: Set<string>;
+  dangerousSeverity: Severity;
+  largeBytes: number;
+  largeSeverity: Severity;
+}
+
+export interface Policy {
+  /** the file it came from, or '(default policy)' */
+  source: string;
+  timezone: string;
+  groups: Group[];
+  people: IdentityMap;
+  sanctionedNets: Cidr[];
+  /** lower-case host names; an entry ".corp.example" or "*.corp.example" also matches sub-domains */
+  sanctionedHosts: string[];
+  dlp: DlpSettings;
+  /** milliseconds; per kind, with 'default' */
+  suppression: Record<string, number>;
+  /** 'kind', 'kind.protocol', 'kind.detector', 'unauthorized_im.encrypted' / '.cleartext' → severity */
+  severity: Map<string, Severity>;
+  files: FilePolicy;
+}
+
+export class PolicyError extends Error {}
+
+const DEFAULT_DANGEROUS = ['exe', 'dll', 'scr', 'com', 'pif', 'bat', 'cmd', 'msi', 'vbs', 'vbe', 'js', 'jse', 'wsf', 'wsh', 'ps1', 'hta', 'jar', 'lnk', 'reg', 'cpl', 'sh', 'app', 'apk', 'dmg', 'iso'];
+
+export function defaultDlp(): DlpSettings {
+  const det = (severity: Severity): DetectorSettings => ({ enabled: true, threshold: 1, severity });
+  return {
+    maxScanChars: DEFAULT_MAX_SCAN,
+    detectors: { pan: det('critical'), us_ssn: det('critical'), iban: det('high'), aba_routing: det('medium'), us_bank_account: det('high') },
+    keywords: [],
+    patterns: [],
+  };
+}
+
+/** The policy used without --policy: no group, no sanctioned server, so every public IM session is unauthorized. */
+export function defaultPolicy(): Policy {
+  return {
+    source: '(default policy)',
+    timezone: 'UTC',
+    groups: [],
+    people: new IdentityMap(),
+    sanctionedNets: [],
+    sanctionedHosts: [],
+    dlp: defaultDlp(),
+    suppression: { default: 3600_000 },
+    severity: new Map(),
+    files: { severity: 'low', dangerousExtensions: new Set(DEFAULT_DANGEROUS), dangerousSeverity: 'high', largeBytes: 50 * 1024 * 1024, largeSeverity: 'medium' },
+  };
+}
+
+export function loadPolicyFile(file: string): Policy {
+  let src: string;
+  try {
+    src = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new PolicyError(`${file}: cannot read the policy file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return parsePolicy(src, file);
+}
+
+/** Reader for one YAML document with positions. */
+class Reader {
+  constructor(readonly file: string, private readonly lc: LineCounter) {}
+  line(node: unknown): number {
+    const r = (node as YNode | undefined)?.range;
+    return r ? this.lc.linePos(r[0]).line : 1;
+  }
+  fail(node: unknown, msg: string): never {
+    throw new PolicyError(`${this.file}:${this.line(node)}: ${msg}`);
+  }
+  map(node: unknown, what: string): YAMLMap {
+    if (!isMap(node)) this.fail(node, `${what} must be a mapping (key: value lines)`);
+    return node as YAMLMap;
+  }
+  /** pairs of a mapping, with unknown keys rejected */
+  entries(node: unknown, what: string, allowed?: readonly string[]): Array<{ key: string; value: unknown; keyNode: unknown }> {
+    const m = this.map(node, what);
+    const out: Array<{ key: string; value: unknown; keyNode: unknown }> = [];
+    for (const p of m.items) {
+      const key = isScalar(p.key) ? String(p.key.value) : this.fail(p.key, `${what}: keys must be plain words`);
+      if (allowed && !allowed.includes(key)) this.fail(p.key, `unknown setting '${key}' in ${what} (expected one of: ${allowed.join(', ')})`);
+      out.push({ key, value: p.value ?? p.key, keyNode: p.key });
+    }
+    return out;
+  }
+  str(node: unknown, what: string): string {
+    if (!isScalar(node) || node.value === null || typeof node.value === 'object') this.fail(node, `${what} must be a single value`);
+    return String((node as any).value);
+  }
+  /** a scalar or a list of scalars */
+  list(node: unknown, what: string): Array<{ value: string; node: unknown }> {
+    if (isSeq(node)) return node.items.map((n) => ({ value: this.str(n, `each entry of ${what}`), node: n }));
+    if (isScalar(node) && node.value !== null) return [{ value: String(node.value), node }];
+    this.fail(node, `${what} must be a value or a list of values`);
+  }
+  bool(node: unknown, what: string): boolean {
+    if (!isScalar(node) || typeof node.value !== 'boolean') this.fail(node, `${what} must be true or false`);
+    return node.value as boolean;
+  }
+  int(node: unknown, what: string, min: number, max: number): number {
+    if (!isScalar(node) || typeof node.value !== 'number' || !Number.isInteger(node.value) || node.value < min || node.value > max) {
+      this.fail(node, `${what} must be a whole number from ${min} to ${max}`);
+    }
+    return node.value as number;
+  }
+  severity(node: unknown, what: string): Severity {
+    const s = this.str(node, what).toLowerCase();
+    if (!SEVERITIES.includes(s as Severity)) this.fail(node, `${what} '${s}' is not a severity (low, medium, high, critical)`);
+    return s as Severity;
+  }
+  /** "90s", "10m", "1h", "2d", "0" → milliseconds */
+  duration(node: unknown, what: string): number {
+    const s = this.str(node, what).trim();
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?$/.exec(s);
+    if (!m) this.fail(node, `${what} '${s}' is not a duration (e.g. 30s, 10m, 1h, 1d; 0 = no suppression)`);
+    const unit = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 's']!;
+    const v = Number(m[1]) * unit;
+    if (v > 30 * 86_400_000) this.fail(node, `${what} is longer than 30 days`);
+    return v;
+  }
+}
+
+const TOP_KEYS = ['version', 'timezone', 'people', 'groups', 'sanctioned_servers', 'dlp', 'suppression', 'severity', 'files'] as const;
+
+export function parsePolicy(src: string, file: string): Policy {
+  const lc = new LineCounter();
+  const doc = parseDocument(src, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    const line = e.linePos?.[0]?.line ?? 1;
+    throw new PolicyError(`${file}:${line}: not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  const r = new Reader(file, lc);
+  const p = defaultPolicy();
+  p.source = file;
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return p; // empty file = defaults
+  const top = r.entries(doc.contents, 'the policy', TOP_KEYS);
+  const get = (k: string) => top.find((e) => e.key === k);
+
+  const v = get('version');
+  if (v && r.int(v.value, 'version', 1, 1) !== 1) r.fail(v.value, 'version must be 1');
+  const tz = get('timezone');
+  if (tz) p.timezone = timezone(r, tz.value);
+
+  const people = get('people');
+  if (people) loadPeople(r, people.value, p, path.dirname(file));
+
+  const groups = get('groups');
+  if (groups) {
+    for (const g of r.entries(groups.value, 'groups')) p.groups.push(group(r, g.key, g.value, p.timezone));
+  }
+
+  const sanctioned = get('sanctioned_servers');
+  if (sanctioned) {
+    for (const { value, node } of r.list(sanctioned.value, 'sanctioned_servers')) {
+      const c = parseCidr(value);
+      if (c) p.sanctionedNets.push(c);
+      else if (/^(\*\.|\.)?([a-z0-9_]([a-z0-9_-]{0,62})\.)*[a-z0-9_][a-z0-9_-]{0,62}\.?$/i.test(value) && !/^[\d./]+$/.test(value)) p.sanctionedHosts.push(value.toLowerCase().replace(/^\*/, '').replace(/\.$/, ''));
+      else r.fail(node, `sanctioned server '${value}' is not an IP address, CIDR block or host name`);
+    }
+  }
+
+  const dlp = get('dlp');
+  if (dlp) parseDlp(r, dlp.value, p.dlp);
+
+  const sup = get('suppression');
+  if (sup) {
+    for (const e of r.entries(sup.value, 'suppression', ['default', ...ALERT_KINDS])) p.suppression[e.key] = r.duration(e.value, `suppression.${e.key}`);
+  }
+
+  const sev = get('severity');
+  if (sev) {
+    for (const e of r.entries(sev.value, 'severity')) {
+      const kind = e.key.split('.')[0];
+      if (!(ALERT_KINDS as readonly string[]).includes(kind)) r.fail(e.keyNode, `severity key '${e.key}' must start with an alert kind (${ALERT_KINDS.join(', ')})`);
+      p.severity.set(e.key.toLowerCase(), r.severity(e.value, `severity.${e.key}`));
+    }
+  }
+
+  const files = get('files');
+  if (files) {
+    for (const e of r.entries(files.value, 'files', ['severity', 'dangerous_extensions', 'dangerous_severity', 'large_bytes', 'large_severity'])) {
+      if (e.key === 'severity') p.files.severity = r.severity(e.value, 'files.severity');
+      else if (e.key === 'dangerous_severity') p.files.dangerousSeverity = r.severity(e.value, 'files.dangerous_severity');
+      else if (e.key === 'large_severity') p.files.largeSeverity = r.severity(e.value, 'files.large_severity');
+      else if (e.key === 'large_bytes') p.files.largeBytes = r.int(e.value, 'files.large_bytes', 1, Number.MAX_SAFE_INTEGER);
+      else p.files.dangerousExtensions = new Set(r.list(e.value, 'files.dangerous_extensions').map((x) => x.value.toLowerCase().replace(/^\./, '')));
+    }
+  }
+  return p;
+}
+
+function timezone(r: Reader, node: unknown): string {
+  const tz = r.str(node, 'timezone');
+  if (!validTimezone(tz)) r.fail(node, `unknown time zone '${tz}' (use an IANA name such as UTC, Europe/Berlin, America/New_York)`);
+  return tz;
+}
+
+function loadPeople(r: Reader, node: unknown, p: Policy, dir: string): void {
+  for (const e of r.entries(node, 'people', ['csv', 'map'])) {
+    if (e.key === 'csv') {
+      for (const { value, node: n } of r.list(e.value, 'people.csv')) {
+        const f = path.resolve(dir, value);
+        let text: string;
+        try {
+          text = fs.readFileSync(f, 'utf8');
+        } catch (err) {
+          r.fail(n, `cannot read people CSV '${value}' (${(err as NodeJS.ErrnoException).code ?? 'error'}; the path is relative to the policy file)`);
+        }
+        try {
+          loadIdentityCsv(text, value, p.people);
+        } catch (err) {
+          r.fail(n, (err as Error).message);
+        }
+      }
+    } else {
+      for (const m of r.entries(e.value, 'people.map')) {
+        const err = p.people.add(m.key, r.str(m.value, `people.map.${m.key}`));
+        if (err) r.fail(m.keyNode, `people.map: ${err}`);
+      }
+    }
+  }
+}
+
+function group(r: Reader, name: string, node: unknown, tz: string): Group {
+  const g: Group = { name, networks: [], users: new Set(), userLabels: [], allow: [] };
+  const what = `group '${name}'`;
+  for (const e of r.entries(node, what, ['networks', 'hosts', 'users', 'allow'])) {
+    if (e.key === 'networks' || e.key === 'hosts') {
+      for (const { value, node: n } of r.list(e.value, `${what} ${e.key}`)) {
+        const c = parseCidr(value);
+        if (!c) r.fail(n, `${what}: '${value}' is not ${e.key === 'hosts' ? 'an IP address' : 'a CIDR block or IP address'}`);
+        if (e.key === 'hosts' && value.includes('/')) r.fail(n, `${what}: hosts are single addresses; put '${value}' under networks`);
+        g.networks.push(c);
+      }
+    } else if (e.key === 'users') {
+      for (const { value } of r.list(e.value, `${what} users`)) {
+        g.users.add(normalizeIdentity(value));
+        g.userLabels.push(value);
+      }
+    } else {
+      if (!isSeq(e.value)) r.fail(e.value, `${what} allow must be a list of rules (- protocols: …)`);
+      for (const item of (e.value as any).items) g.allow.push(allowRule(r, item, `${what} allow rule`, tz));
+    }
+  }
+  return g;
+}
+
+function allowRule(r: Reader, node: unknown, what: string, tz: string): AllowRule {
+  const rule: AllowRule = { chat: true, files: true, line: r.line(node) };
+  let days: { mask: number; node: unknown } | undefined;
+  let hours: { ranges: Array<[number, number]>; node: unknown; text: string } | undefined;
+  let zone = tz;
+  for (const e of r.entries(node, what, ['protocols', 'days', 'hours', 'timezone', 'chat', 'files'])) {
+    if (e.key === 'protocols') {
+      const list = r.list(e.value, `${what} protocols`).map((x) => ({ ...x, value: x.value.toLowerCase() }));
+      if (list.some((x) => x.value === 'any' || x.value === 'all')) rule.protocols = undefined;
+      else {
+        for (const x of list) if (!/^[a-z0-9_-]{2,32}$/.test(x.value)) r.fail(x.node, `'${x.value}' is not a protocol id (e.g. xmpp, irc, aim, msn, slack, teams, or any)`);
+        rule.protocols = new Set(list.map((x) => x.value));
+      }
+    } else if (e.key === 'days') {
+      try {
+        days = { mask: parseDays(r.list(e.value, `${what} days`).map((x) => x.value)), node: e.value };
+      } catch (err) {
+        r.fail(e.value, `${what} days: ${(err as Error).message}`);
+      }
+    } else if (e.key === 'hours') {
+      const list = r.list(e.value, `${what} hours`);
+      const ranges: Array<[number, number]> = [];
+      for (const x of list) {
+        try {
+          ranges.push(parseRange(x.value));
+        } catch (err) {
+          r.fail(x.node, `${what} hours: ${(err as Error).message}`);
+        }
+      }
+      hours = { ranges, node: e.value, text: list.map((x) => x.value).join(', ') };
+    } else if (e.key === 'timezone') zone = timezone(r, e.value);
+    else if (e.key === 'chat') rule.chat = r.bool(e.value, `${what} chat`);
+    else rule.files = r.bool(e.value, `${what} files`);
+  }
+  if (!rule.chat && !rule.files) r.fail(node, `${what} allows neither chat nor files; remove the rule instead`);
+  if (days || hours) {
+    const mask = days?.mask ?? 0b1111111;
+    const ranges = hours?.ranges ?? [[0, 1440]];
+    rule.schedule = { days: mask, ranges, timezone: zone, text: `${dayList(mask)}, ${hours ? hours.text : 'all day'} (${zone})` };
+  }
+  return rule;
+}
+
+function parseDlp(r: Reader, node: unknown, d: DlpSettings): void {
+  for (const e of r.entries(node, 'dlp', ['max_scan_bytes', 'detectors', 'keywords', 'regexes'])) {
+    if (e.key === 'max_scan_bytes') d.maxScanChars = r.int(e.value, 'dlp.max_scan_bytes', 256, 1 << 20);
+    else if (e.key === 'detectors') {
+      for (const det of r.entries(e.value, 'dlp.detectors', BUILTIN_DETECTORS)) {
+        const s = d.detectors[det.key as BuiltinDetector];
+        if (isScalar(det.value) && typeof det.value.value === 'boolean') {
+          s.enabled = det.value.value;
+          continue;
+        }
+        const allowed = det.key === 'pan' ? ['enabled', 'threshold', 'severity', 'ignore_test_numbers'] : ['enabled', 'threshold', 'severity'];
+        for (const o of r.entries(det.value, `dlp.detectors.${det.key}`, allowed)) {
+          if (o.key === 'enabled') s.enabled = r.bool(o.value, `dlp.detectors.${det.key}.enabled`);
+          else if (o.key === 'threshold') s.threshold = r.int(o.value, `dlp.detectors.${det.key}.threshold`, 1, 65535);
+          else if (o.key === 'severity') s.severity = r.severity(o.value, `dlp.detectors.${det.key}.severity`);
+          else s.ignore_test_numbers = r.bool(o.value, `dlp.detectors.${det.key}.ignore_test_numbers`);
+        }
+      }
+    } else if (e.key === 'keywords') {
+      if (!isSeq(e.value)) r.fail(e.value, 'dlp.keywords must be a list of dictionaries (- name: …, words: […])');
+      for (const item of (e.value as any).items) {
+        const k: Partial<KeywordDictionary> = { threshold: 1, severity: 'medium' };
+        for (const o of r.entries(item, 'a keyword dictionary', ['name', 'words', 'threshold', 'severity'])) {
+          if (o.key === 'name') k.name = r.str(o.value, 'dictionary name');
+          else if (o.key === 'threshold') k.threshold = r.int(o.value, 'dictionary threshold', 1, 65535);
+          else if (o.key === 'severity') k.severity = r.severity(o.value, 'dictionary severity');
+          else {
+            const words = r.list(o.value, 'dictionary words');
+            for (const w of words) if (!w.value.trim() || w.value.length > 128) r.fail(w.node, 'each dictionary word must have 1 to 128 characters');
+            if (words.length > 10000) r.fail(o.value, 'a dictionary holds at most 10000 words');
+            k.words = words.map((w) => w.value.trim());
+          }
+        }
+        if (!k.name) r.fail(item, 'a keyword dictionary needs a name');
+        if (!k.words?.length) r.fail(item, `keyword dictionary '${k.name}' needs words`);
+        k.regex = wordRegex(k.words);
+        d.keywords.push(k as KeywordDictionary);
+      }
+    } else {
+      if (!isSeq(e.value)) r.fail(e.value, 'dlp.regexes must be a list (- name: …, pattern: …)');
+      for (const item of (e.value as any).items) {
+        const u: Partial<UserPattern> = { threshold: 1, severity: 'medium', redact: true, ignoreCase: false };
+        let patNode: unknown;
+        for (const o of r.entries(item, 'a regex', ['name', 'pattern', 'threshold', 'severity', 'redact', 'ignore_case'])) {
+          if (o.key === 'name') u.name = r.str(o.value, 'regex name');
+          else if (o.key === 'pattern') {
+            u.pattern = r.str(o.value, 'regex pattern');
+            patNode = o.value;
+          } else if (o.key === 'threshold') u.threshold = r.int(o.value, 'regex threshold', 1, 65535);
+          else if (o.key === 'severity') u.severity = r.severity(o.value, 'regex severity');
+          else if (o.key === 'redact') u.redact = r.bool(o.value, 'regex redact');
+          else u.ignoreCase = r.bool(o.value, 'regex ignore_case');
+        }
+        if (!u.name) r.fail(item, 'a regex needs a name');
+        if (!u.pattern) r.fail(item, `regex '${u.name}' needs a pattern`);
+        try {
+          u.regex = compileSafe(u.pattern);
+        } catch (err) {
+          r.fail(patNode, `regex '${u.name}': ${(err as Error).message}`);
+        }
+        d.patterns.push(u as UserPattern);
+      }
+    }
+  }
+}
+
+// ---- questions the analyzer asks ----
+
+export function isSanctioned(p: Policy, serverIp: string | undefined, serverName: string | undefined): boolean {
+  if (serverIp && anyContains(p.sanctionedNets, serverIp)) return true;
+  if (serverName && p.sanctionedHosts.length) {
+    const n = serverName.toLowerCase().replace(/\.$/, '');
+    for (const h of p.sanctionedHosts) {
+      if (h.startsWith('.') ? n.endsWith(h) || n === h.slice(1) : n === h) return true;
+    }
+  }
+  return false;
+}
+
+/** Groups the client belongs to: by address, identity or person. */
+export function groupsOf(p: Policy, clientIp: string | undefined, identities: string[], person: string | undefined): Group[] {
+  if (!p.groups.length) return [];
+  const ids = identities.map(normalizeIdentity);
+  const who = person ? normalizeIdentity(person) : undefined;
+  const out: Group[] = [];
+  for (const g of p.groups) {
+    if (clientIp && anyContains(g.networks, clientIp)) out.push(g);
+    else if (g.users.size && (ids.some((i) => g.users.has(i)) || (who && g.users.has(who)))) out.push(g);
+  }
+  return out;
+}
+
+export function severityFor(p: Policy, kind: string, computed: Severity, ...qualifiers: Array<string | undefined>): Severity {
+  for (const q of qualifiers) {
+    if (!q) continue;
+    const s = p.severity.get(`${kind}.${q}`.toLowerCase());
+    if (s) return s;
+  }
+  return p.severity.get(kind) ?? computed;
+}
+
+export function suppressionFor(p: Policy, kind: string): number {
+  return p.suppression[kind] ?? p.suppression.default ?? 3600_000;
+}

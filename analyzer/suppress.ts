@@ -1,0 +1,76 @@
+// Alert suppression (the Zeek notice framework's model): identical findings (same alert id) within
+// an interval collapse into one. The first is emitted at once with count 1; if more arrive in the
+// interval, an update with the SAME id and the total count is emitted when the interval ends (seen
+// from the capture clock: the first event whose timestamp is past the end) or at close().
+// After an interval ends, the next occurrence opens a new interval and is emitted at once again.
+import type { AlertEvent, EventSink } from '../common/events';
+
+interface Window {
+  alert: AlertEvent;
+  endMs: number;
+  count: number;
+  emitted: number;
+  /** occurrence keys already counted (e.g. flow ids: one unauthorized_im per session) */
+  keys?: Set<string>;
+}
+
+const MAX_WINDOWS = 100_000;
+const MAX_KEYS = 4096;
+
+export class Suppressor {
+  private windows = new Map<string, Window>();
+
+  constructor(private readonly next: EventSink, private readonly intervalFor: (kind: string) => number) {}
+
+  /** Offers one occurrence at capture time `nowMs`. `occurrence` dedupes repeats of one thing (a flow). */
+  offer(alert: AlertEvent, nowMs: number, occurrence?: string): void {
+    const interval = this.intervalFor(alert.kind);
+    const w = this.windows.get(alert.id);
+    if (w && nowMs < w.endMs) {
+      if (occurrence) {
+        if (w.keys?.has(occurrence)) return this.merge(w, alert);
+        if (w.keys && w.keys.size < MAX_KEYS) w.keys.add(occurrence);
+      }
+      w.count++;
+      this.merge(w, alert);
+      w.alert.ts = alert.ts;
+      return;
+    }
+    if (w) this.finish(alert.id, w);
+    alert.count = 1;
+    this.next.write(alert);
+    if (interval <= 0) return;
+    if (this.windows.size >= MAX_WINDOWS) {
+      const [id, oldest] = this.windows.entries().next().value as [string, Window];
+      this.finish(id, oldest);
+    }
+    this.windows.set(alert.id, { alert: { ...alert, users: [...alert.users] }, endMs: nowMs + interval, count: 1, emitted: 1, keys: occurrence ? new Set([occurrence]) : undefined });
+  }
+
+  /** Ends the intervals that closed before `nowMs` (windows are kept in start order). */
+  tick(nowMs: number): void {
+    for (const [id, w] of this.windows) {
+      if (w.endMs > nowMs) break;
+      this.finish(id, w);
+    }
+  }
+
+  /** Emits the pending updates (alerts that repeated) and forgets every interval. */
+  flush(): void {
+    for (const [id, w] of this.windows) this.finish(id, w);
+  }
+
+  private finish(id: string, w: Window): void {
+    this.windows.delete(id);
+    if (w.count > w.emitted) {
+      w.emitted = w.count;
+      this.next.write({ ...w.alert, count: w.count });
+    }
+  }
+
+  /** later occurrences may know more: users seen later, a person, a higher severity */
+  private merge(w: Window, a: AlertEvent): void {
+    for (const u of a.users) if (!w.alert.users.includes(u) && w.alert.users.length < 32) w.alert.users.push(u);
+    if (!w.alert.person && a.person) w.alert.person = a.person;
+  }
+}
