@@ -58,9 +58,14 @@ export class TcpStream {
     if (rel + len <= 0) return; // retransmission of delivered bytes
     if (rel <= 0) {
       const skip = -rel;
+      if (this.segs.length) {
+        // buffered bytes ahead may overlap this segment: they were first, so merge through the queue
+        this.insert(0, buf, off + skip, len - skip);
+        this.drain(ts, out);
+        return;
+      }
       this.next = (this.next + len - skip) >>> 0;
       out.data(buf.subarray(off + skip, off + len), ts);
-      if (this.segs.length) this.drain(ts, out);
       return;
     }
     if (rel > this.limits.maxAhead) return;
