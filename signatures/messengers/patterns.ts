@@ -81,13 +81,14 @@ export function threema(input: DetectInput, data: SignatureData): DetectResult {
   const [ch, sh, login] = [Number(c.client_hello) || 48, Number(c.server_hello) || 80, Number(c.login) || 191];
   const client = input.dir === 0 ? input.data : input.other;
   const server = input.dir === 0 ? input.other : input.data;
-  if (client.length > ch + login || server.length > sh + 2048) return null;
-  if (client.length !== ch && client.length !== ch + login) return client.length < ch ? 'more' : null;
-  if (server.length !== 0 && server.length < sh) return 'more';
-  if (client.length === ch + login && server.length >= sh) {
+  // in order: client hello, server hello, login; the reassembled prefixes show the exact sizes
+  if (client.length < ch) return server.length === 0 ? 'more' : null;
+  if (client.length === ch) return server.length <= sh ? 'more' : null;
+  if (client.length < ch + login) return server.length === sh ? 'more' : null;
+  if (client.length === ch + login && server.length === sh) {
     return det('threema', 'threema.handshake', `Threema handshake sizes ${ch}/${sh}/${login} on TCP/${input.flow.server.port}`);
   }
-  return 'more';
+  return null;
 }
 
 /** Viber UDP control packets on Viber ports (nDPI viber.c shapes). */

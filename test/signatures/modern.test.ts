@@ -1,0 +1,167 @@
+// Byte-pattern recognisers of today's messengers, attributed STUN, and a seeded fuzz of every parser
+// of this area (DNS, TLS, QUIC, STUN, HTTP, patterns): bounded, never an exception.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { FlowHarness } from '../helpers/harness';
+import { stunBindingRequest } from './modern-wire';
+import { parseDns } from '../../signatures/dns/parser';
+import { parseTlsClientHello } from '../../signatures/tls/parser';
+import { cryptoFrames, gquicSni, initialKeys, parseInitial } from '../../signatures/quic/parser';
+import { parseStun } from '../../signatures/stun/parser';
+import { parseRequestHead } from '../../signatures/http';
+import { MODULES } from '../../signatures/modules';
+import { loadRegistry } from '../../signatures/registry';
+
+const sessions = (h: FlowHarness) => h.end().filter((e) => e.type === 'session') as any[];
+
+function udp(server: string, packets: [('c' | 's'), Buffer][], client = '10.0.0.5:51000'): any[] {
+  const h = new FlowHarness({ transport: 'udp', client, server });
+  for (const [d, p] of packets) h.send(d, p);
+  return sessions(h);
+}
+
+describe('modern messengers: byte patterns', () => {
+  it('WhatsApp: Noise prologue "ED\\0\\1" as first client bytes (any port)', () => {
+    const h = new FlowHarness({ server: '198.51.100.40:5222' });
+    h.send('c', Buffer.from('45440001', 'hex')).send('c', Buffer.concat([Buffer.from('0000040802', 'hex'), crypto.randomBytes(40)]));
+    const [s] = sessions(h);
+    assert.equal(s?.protocol, 'whatsapp');
+    assert.equal(s.encrypted, true);
+    assert.equal(s.evidence[0].signature, 'whatsapp.noise-prologue');
+  });
+
+  it('WhatsApp legacy "WA" prologue', () => {
+    const h = new FlowHarness({ server: '198.51.100.40:443' });
+    h.send('c', Buffer.concat([Buffer.from('57410105', 'hex'), crypto.randomBytes(30)]));
+    assert.equal(sessions(h)[0]?.protocol, 'whatsapp');
+  });
+
+  it('Discord voice IP discovery (74 bytes, 0x0001/0x0046) and 0x1337cafe keep-alive', () => {
+    const req = Buffer.alloc(74);
+    req.writeUInt32BE(0x00010046, 0);
+    req.writeUInt32BE(123456, 4);
+    const resp = Buffer.from(req);
+    resp.writeUInt32BE(0x00020046, 0);
+    resp.write('203.0.113.50', 8);
+    const [s] = udp('198.51.100.41:50004', [['c', req], ['s', resp]]);
+    assert.equal(s?.protocol, 'discord');
+    assert.equal(s.evidence[0].signature, 'discord.ip-discovery');
+    const ka = Buffer.from('1337cafe0e000000', 'hex');
+    assert.equal(udp('198.51.100.41:50004', [['c', ka]])[0]?.protocol, 'discord');
+    // a 74-byte datagram of another shape is nothing
+    assert.deepEqual(udp('198.51.100.41:50004', [['c', crypto.randomBytes(74)]]), []);
+  });
+
+  it('Threema: 48/80/191-byte handshake on TCP/5222', () => {
+    const h = new FlowHarness({ server: '198.51.100.42:5222' });
+    h.send('c', crypto.randomBytes(48)).send('s', crypto.randomBytes(80)).send('c', crypto.randomBytes(191)).send('s', Buffer.from('2400', 'hex'));
+    assert.equal(sessions(h)[0]?.protocol, 'threema');
+    const other = new FlowHarness({ server: '198.51.100.42:5222' });
+    other.send('c', crypto.randomBytes(48)).send('s', crypto.randomBytes(81)).send('c', crypto.randomBytes(191));
+    assert.deepEqual(sessions(other), []);
+  });
+
+  it('Telegram: UDP relay packet with a run of 12 0xFF on ports 500-600; MTProto marker to a Telegram address', () => {
+    const p = Buffer.concat([crypto.randomBytes(8).map((b) => b & 0x7f), Buffer.alloc(12, 0xff), Buffer.alloc(30, 1)]);
+    assert.equal(udp('198.51.100.43:540', [['c', p]])[0]?.protocol, 'telegram');
+    assert.deepEqual(udp('198.51.100.43:5400', [['c', p]]), []);
+    const h = new FlowHarness({ server: '149.154.167.51:443' });
+    h.send('c', Buffer.concat([Buffer.from('eeeeeeee', 'hex'), crypto.randomBytes(60)]));
+    const [s] = sessions(h);
+    assert.equal(s?.protocol, 'telegram');
+    assert.equal(s.evidence[0].signature, 'telegram.mtproto');
+    // obfuscated MTProto (random bytes) to a Telegram address: attributed by the address list
+    const o = new FlowHarness({ server: '91.108.56.100:443' });
+    o.send('c', crypto.randomBytes(64)).send('s', crypto.randomBytes(64));
+    assert.equal(sessions(o)[0]?.protocol, 'telegram');
+  });
+
+  it('QQ / OICQ over UDP', () => {
+    const p = Buffer.from('023b0b00010017561f0c7b0000000000000000030c949fb3510c59cbd503', 'hex');
+    const [s] = udp('198.51.100.44:8000', [['c', p]]);
+    assert.equal(s?.protocol, 'qq');
+    assert.deepEqual(udp('198.51.100.44:8000', [['c', Buffer.from('023b0b0fff0017561f0c7b0003', 'hex')]]), []);
+  });
+
+  it('Viber UDP control packet on a Viber port', () => {
+    const p = Buffer.from('1400090000000000000000000000000000000000', 'hex');
+    assert.equal(udp('198.51.100.45:7985', [['c', p]])[0]?.protocol, 'viber');
+    assert.deepEqual(udp('198.51.100.45:9999', [['c', p]]), []);
+  });
+});
+
+describe('modern messengers: STUN attribution', () => {
+  it('plain STUN with no attribution is not IM', () => {
+    assert.deepEqual(udp('198.51.100.50:3478', [['c', stunBindingRequest()], ['s', stunBindingRequest()]]), []);
+  });
+  it('a SOFTWARE attribute naming an app attributes the flow', () => {
+    const p = stunBindingRequest([{ type: 0x8022, value: Buffer.from('WhatsApp VoIP 2.0') }]);
+    const [s] = udp('198.51.100.50:3478', [['c', p]]);
+    assert.equal(s?.protocol, 'whatsapp');
+    assert.equal(s.evidence[0].signature, 'stun.software');
+  });
+  it("Microsoft's ICE attributes → skype; a STUN server in the Teams range → teams", () => {
+    const ms = stunBindingRequest([{ type: 0x8070, value: Buffer.from('00000003', 'hex') }]);
+    assert.equal(udp('198.51.100.51:60642', [['c', ms]])[0]?.protocol, 'skype');
+    assert.equal(udp('52.114.77.136:3478', [['c', stunBindingRequest()]])[0]?.protocol, 'teams');
+  });
+});
+
+describe('modern messengers: every labelled protocol has a signature', () => {
+  it('each protocol id of the contract list is reported by some module or host table', () => {
+    const reg = loadRegistry();
+    const known = new Set<string>([...MODULES.flatMap((m) => m.protocols)]);
+    for (const [, p] of reg.hosts.entries()) known.add(p);
+    for (const id of ['whatsapp', 'telegram', 'signal', 'discord', 'slack', 'teams', 'skype', 'googlechat', 'line', 'viber', 'threema', 'wechat', 'kakaotalk', 'snapchat', 'imo', 'dingtalk', 'matrix', 'mattermost', 'zulip', 'rocketchat', 'qq']) {
+      assert.ok(known.has(id), `${id} has no signature`);
+    }
+    // host tables are specific: generic platform domains are not IM
+    for (const generic of ['google.com', 'microsoft.com', 'facebook.com', 'amazonaws.com', 'appspot.com', 'qq.com', 'live.com', 'office.com', 'googleapis.com']) {
+      assert.equal(reg.hosts.lookup(generic), undefined, `${generic} must not be an IM host`);
+    }
+  });
+});
+
+describe('modern messengers: seeded fuzz of the parsers', () => {
+  // xorshift32: reproducible across runs
+  let seed = 0x5eed1234;
+  const rnd = () => ((seed ^= seed << 13), (seed ^= seed >>> 17), (seed ^= seed << 5), (seed >>> 0) / 2 ** 32);
+  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rnd() * 256)));
+  const mutate = (b: Buffer) => {
+    const c = Buffer.from(b);
+    for (let i = 0, n = 1 + Math.floor(rnd() * 8); i < n && c.length; i++) c[Math.floor(rnd() * c.length)] = Math.floor(rnd() * 256);
+    return rnd() < 0.3 ? c.subarray(0, Math.floor(rnd() * c.length)) : c;
+  };
+  const seeds = [
+    Buffer.from('1234818000010002000000000377777706676f6f676c6503636f6d0000010001c00c0005000100000e10000603777777c010c02c000100010000012c0004c0000201', 'hex'),
+    Buffer.from('16030100a5010000a10303' + '00'.repeat(32) + '0000061301130213030100007200000013001100000e7465616d732e6d6963726f736f6674', 'hex'),
+    Buffer.from('c00000000108' + '8394c8f03e515708' + '00' + '00' + '4496' + '00'.repeat(60), 'hex'),
+    stunBindingRequest([{ type: 0x8022, value: Buffer.from('test') }]),
+    Buffer.from('GET / HTTP/1.1\r\nHost: web.whatsapp.com\r\n\r\n'),
+  ];
+
+  it('3000 mutated and random inputs: no exception, bounded results', () => {
+    const modules = MODULES;
+    const reg = loadRegistry();
+    for (let i = 0; i < 3000; i++) {
+      const input = rnd() < 0.2 ? bytes(Math.floor(rnd() * 1500)) : mutate(seeds[i % seeds.length]);
+      assert.doesNotThrow(() => {
+        parseDns(input);
+        parseTlsClientHello(input);
+        parseInitial(input, (v, d) => initialKeys(v, d));
+        cryptoFrames(input);
+        gquicSni(input);
+        parseStun(input);
+        parseRequestHead(input);
+      }, `input ${input.toString('hex').slice(0, 200)}`);
+      // every module's detect on the same bytes, both transports
+      for (const lm of reg.modules.filter((m) => ['dns', 'tls', 'quic', 'http', 'messengers', 'stun'].includes(m.module.id))) {
+        for (const transport of lm.module.transports) {
+          const flow = { id: 'f', transport, client: { ip: '10.0.0.1', port: 40000 }, server: { ip: '198.51.100.9', port: [53, 443, 5222, 3478, 8000][i % 5] }, firstTs: 0, clientBy: 'syn' as const };
+          assert.doesNotThrow(() => lm.module.detect({ transport, dir: (i & 1) as 0 | 1, data: input, other: Buffer.alloc(0), packetIndex: 0, flow, lookup: { host: (n) => reg.hosts.lookup(n), ip: (ip) => reg.cidrs.lookup(ip) } }, lm.data), lm.module.id);
+        }
+      }
+    }
+    assert.ok(modules.length > 0);
+  });
+});
