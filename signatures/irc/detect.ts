@@ -22,8 +22,9 @@ const WEAK = new Set(['JOIN', 'PART', 'PING', 'PONG', 'MODE', 'NICK', 'WHO', 'WH
 
 /** Numerics only IRC servers send (welcome, lusers, names, motd, whois, nick errors). */
 const IRC_NUMERICS = new Set(
-  ('001 002 003 004 005 251 252 253 254 255 265 266 311 312 313 317 318 319 321 322 323 324 329 331 332 333 ' +
-    '341 352 353 354 366 372 375 376 401 403 404 431 432 433 436 437 442 451 461 462 464 473 474 475 670 900 903 904').split(' '),
+  // (codes FTP/SMTP also use — 250-252, 331, 332, 354, 421, 451 — are left out)
+  ('001 002 003 004 005 253 254 255 265 266 311 312 313 317 318 319 321 322 323 324 329 333 ' +
+    '341 352 353 366 372 375 376 401 403 404 431 432 433 436 437 442 461 462 464 473 474 475 670 900 903 904').split(' '),
 );
 
 const NOT_IRC = /^(?:GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH|HTTP\/|EHLO|HELO|MAIL FROM|RCPT TO|SSH-|\* OK|\+OK|<)/i;
@@ -74,7 +75,11 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
         if (privmsgShape(m, line)) return hit('irc.privmsg', `${m.command} with a target and a text (stream picked up mid-session)`);
         break;
       default:
-        if (/^\d{3}$/.test(m.command) && IRC_NUMERICS.has(m.command)) numericNoPrefix = true;
+        if (/^\d{3}$/.test(m.command)) {
+          // a prefixless reply code IRC does not use: an FTP/SMTP-style reply stream
+          if (!IRC_NUMERICS.has(m.command)) return null;
+          numericNoPrefix = true;
+        }
     }
     if (nick && user) return hit('irc.registration', 'NICK and USER registration from the client');
     if (WEAK.has(m.command)) weak++;

@@ -1,0 +1,316 @@
+// IRC: detection, decoding, credentials, STARTTLS and DCC, through the decoder harness, generated
+// captures through the real CLI, and the shared real captures (labels.json, tshark as the oracle).
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { FlowHarness } from '../helpers/harness';
+import { Capture } from '../helpers/pcapgen';
+import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
+import { shadowim } from '../helpers/run';
+import { haveTshark } from './irc-replay';
+import { LineFramer, parseDcc, parseLine, stripFormatting, decodeText } from '../../signatures/irc/parser';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-irc-'));
+const REG = 'NICK alice\r\nUSER alice 0 * :Alice A\r\n';
+const WELCOME = ':irc.example.net 001 alice :Welcome to the network alice\r\n';
+
+function irc(lines: [('c' | 's'), string | Buffer][], opts: { server?: string } = {}): FlowHarness {
+  const h = new FlowHarness({ server: opts.server ?? '198.51.100.7:6667' });
+  for (const [d, l] of lines) h.send(d, l);
+  h.end();
+  return h;
+}
+
+describe('irc: detection', () => {
+  it('NICK+USER registration from the client, on any port', () => {
+    const h = irc([['c', REG], ['s', WELCOME]], { server: '198.51.100.7:8080' });
+    const s = h.of('session');
+    assert.equal(s.length, 1);
+    assert.equal(s[0].protocol, 'irc');
+    assert.deepEqual(s[0].users, ['alice']);
+  });
+
+  it('a flow picked up mid-stream with server PRIVMSG lines', () => {
+    const h = irc([['s', ':bob!b@host PRIVMSG #chan :hello there\r\n:carol!c@h PRIVMSG #chan :hi\r\n']], { server: '198.51.100.7:443' });
+    assert.equal(h.of('session')[0]?.protocol, 'irc');
+    assert.deepEqual(h.of('message').map((m) => [m.from, m.to, m.text]), [['bob', '#chan', 'hello there'], ['carol', '#chan', 'hi']]);
+  });
+
+  it('a client that starts with PRIVMSG (mid-stream pickup)', () => {
+    const h = irc([['c', 'PRIVMSG #ops :deploy done\r\n']], { server: '198.51.100.7:7000' });
+    assert.equal(h.of('session')[0]?.protocol, 'irc');
+    assert.equal(h.of('message')[0].text, 'deploy done');
+  });
+
+  for (const [name, c, s] of [
+    ['HTTP on an IRC port', 'GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: NICK USER\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'],
+    ['SMTP', 'EHLO client\r\nMAIL FROM:<a@b>\r\n', '220 mail.example.com ESMTP\r\n250 ok\r\n'],
+    ['FTP with USER/PASS', 'USER anonymous\r\nPASS guest@\r\nLIST\r\nQUIT\r\n', '220 FTP ready\r\n331 password\r\n230 ok\r\n'],
+    ['binary', Buffer.from([0x16, 3, 1, 0, 0x2c, 1, 0, 0, 0x28]), Buffer.from([0x16, 3, 3, 0, 0x40])],
+  ] as const) {
+    it(`not IRC: ${name}`, () => {
+      const h = irc([['c', c as any], ['s', s as any]]);
+      assert.equal(h.of('session').filter((x) => x.protocol === 'irc').length, 0);
+      assert.equal(h.of('message').length, 0);
+    });
+  }
+
+  it('a prefixless numeric counts only on an IRC port hint', () => {
+    assert.equal(irc([['c', '353 \n']], { server: '198.51.100.7:6666' }).of('session').length, 1);
+    assert.equal(irc([['c', '353 \n']], { server: '198.51.100.7:2525' }).of('session').length, 0);
+  });
+});
+
+describe('irc: decoding', () => {
+  it('lines split across segments, byte by byte, and several lines in one segment', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    h.send('c', REG).send('s', WELCOME);
+    const line = 'PRIVMSG #dev :split across segments\r\n';
+    for (const ch of line) h.send('c', ch);
+    h.send('c', 'PRIVMSG bob :one\r\nPRIVMSG bob :two\r\nPRIVMSG #dev :thr');
+    h.send('c', 'ee\r\n');
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => [m.from, m.to, m.text, m.kind]), [
+      ['alice', '#dev', 'split across segments', 'channel'],
+      ['alice', 'bob', 'one', 'private'],
+      ['alice', 'bob', 'two', 'private'],
+      ['alice', '#dev', 'three', 'channel'],
+    ]);
+  });
+
+  it('strips mIRC colour and format codes; CTCP ACTION becomes "* nick text"; other CTCP is not chat', () => {
+    const h = irc([
+      ['c', REG], ['s', WELCOME],
+      ['c', 'PRIVMSG #dev :\x02bold\x02 \x0304,12red on blue\x03 \x1ditalic\x1d \x1funder\x1f\x0f done\x16\r\n'],
+      ['c', 'PRIVMSG #dev :\x01ACTION waves\x01\r\n'],
+      ['c', 'PRIVMSG bob :\x01VERSION\x01\r\n'],
+      ['s', ':bob!b@h NOTICE alice :\x01VERSION irssi 1.4\x01\r\n'],
+      ['s', ':bob!b@h NOTICE alice :remember the meeting\r\n'],
+    ]);
+    assert.deepEqual(h.of('message').map((m) => [m.text, m.kind]), [
+      ['bold red on blue italic under done', 'channel'],
+      ['* alice waves', 'channel'],
+      ['remember the meeting', 'notice'],
+    ]);
+  });
+
+  it('UTF-8 and Latin-1 text', () => {
+    const h = irc([
+      ['c', REG], ['s', WELCOME],
+      ['c', Buffer.from('PRIVMSG #fr :café ünïcödé ✓\r\n', 'utf8')],
+      ['c', Buffer.concat([Buffer.from('PRIVMSG #fr :'), Buffer.from('caf\xe9 na\xefve', 'latin1'), Buffer.from('\r\n')])],
+    ]);
+    assert.deepEqual(h.of('message').map((m) => m.text), ['café ünïcödé ✓', 'café naïve']);
+  });
+
+  it('server-side messages take the prefix nick; the session nick follows NICK changes', () => {
+    const h = irc([
+      ['c', REG], ['s', WELCOME],
+      ['s', ':alice!a@h NICK :alice2\r\n'],
+      ['c', 'PRIVMSG #x :after rename\r\n'],
+      ['s', ':dave!d@h PRIVMSG alice2 :private hello\r\n'],
+    ]);
+    assert.deepEqual(h.of('message').map((m) => [m.from, m.to, m.text, m.kind, m.direction]), [
+      ['alice2', '#x', 'after rename', 'channel', 'outbound'],
+      ['dave', 'alice2', 'private hello', 'private', 'inbound'],
+    ]);
+    assert.ok(h.of('session')[0].users.includes('dave'));
+  });
+
+  it('credentials: PASS, SASL PLAIN, NickServ IDENTIFY — never the secret, anywhere', () => {
+    const secret = 'Tr0ub4dor&3-horse';
+    const plain = Buffer.from(`\0alice-acct\0${secret}`).toString('base64');
+    const h = irc([
+      ['c', `CAP LS 302\r\nPASS ${secret}\r\n${REG}`],
+      ['s', ':irc.example.net CAP * LS :sasl\r\n'],
+      ['c', `AUTHENTICATE PLAIN\r\nAUTHENTICATE ${plain}\r\n`],
+      ['s', ':irc.example.net 903 alice :SASL authentication successful\r\n'],
+      ['c', `PRIVMSG NickServ :IDENTIFY ${secret}\r\nNS IDENTIFY alice ${secret}\r\n`],
+    ]);
+    const creds = h.of('credential').map((c) => [c.mechanism, c.user]);
+    assert.deepEqual(creds, [['irc-pass', 'alice'], ['sasl-plain', 'alice-acct'], ['nickserv-identify', 'alice'], ['nickserv-identify', 'alice']]);
+    assert.deepEqual(h.of('message').map((m) => m.text), ['IDENTIFY ****']);
+    const all = JSON.stringify(h.events);
+    assert.ok(!all.includes(secret) && !all.includes(plain), 'the secret must not appear in any event');
+  });
+
+  it('STARTTLS (670) marks the session encrypted and stops reading', () => {
+    const h = irc([
+      ['c', 'STARTTLS\r\n'],
+      ['s', ':irc.example.net 670 * :STARTTLS successful, go ahead with TLS handshake\r\n'],
+      ['c', Buffer.from([0x16, 3, 1, 0, 0x10, 1, 2, 3])],
+      ['c', 'PRIVMSG #x :should not be seen\r\n'],
+    ]);
+    const s = h.of('session')[0];
+    assert.equal(s.encrypted, true);
+    assert.ok(s.evidence.some((e) => e.signature === 'irc.starttls'));
+    assert.equal(h.of('message').length, 0);
+  });
+
+  it('bad input: megabytes without a newline, invalid UTF-8, junk lines — bounded, counted, no exception', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    h.send('c', REG).send('s', WELCOME);
+    const junk = Buffer.alloc(64 * 1024, 0x41);
+    for (let i = 0; i < 48; i++) h.send('c', junk); // 3 MiB, no newline
+    h.send('c', '\r\nPRIVMSG #x :\xff\xfe still alive\r\n');
+    h.send('c', Buffer.from([0x50, 0x52, 0x49, 0x56, 0x4d, 0x53, 0x47, 0x20, 0x23, 0x78, 0x20, 0x3a, 0xc3, 0x28, 0x0d, 0x0a]));
+    h.send('c', '!!!\r\n');
+    h.end();
+    const s = h.of('session')[0];
+    assert.ok((s.malformed ?? 0) >= 2, `malformed counted (${s.malformed})`);
+    assert.equal(h.of('message').length, 2);
+    assert.equal(h.of('message')[1].text, '\u00c3(');
+  });
+});
+
+describe('irc: parser', () => {
+  it('parses tags, prefix, numerics and trailing parameters', () => {
+    assert.deepEqual(parseLine('@time=x;a=b :nick!u@h PRIVMSG #c :hello :world'), { tags: 'time=x;a=b', prefix: 'nick!u@h', command: 'PRIVMSG', params: ['#c', 'hello :world'] });
+    assert.deepEqual(parseLine(':srv 353 me = #c :a @b +c'), { tags: undefined, prefix: 'srv', command: '353', params: ['me', '=', '#c', 'a @b +c'] });
+    assert.equal(parseLine('GET / HTTP/1.1')?.command, 'GET');
+    assert.equal(parseLine(':onlyprefix'), undefined);
+  });
+
+  it('DCC offers: integer, dotted and IPv6 addresses, quoted names, reverse tokens', () => {
+    assert.deepEqual(parseDcc('SEND ssh.trace 167772167 59130 1320211'), { kind: 'SEND', name: 'ssh.trace', ip: '10.0.0.7', port: 59130, size: 1320211 });
+    assert.deepEqual(parseDcc('SEND "my file.txt" 192.0.2.1 5000 12'), { kind: 'SEND', name: 'my file.txt', ip: '192.0.2.1', port: 5000, size: 12 });
+    assert.equal(parseDcc('SEND f 2001:db8::1 5000 12')?.ip, '2001:db8::1');
+    assert.deepEqual(parseDcc('SEND f.bin 3232235777 0 99 77'), { kind: 'SEND', name: 'f.bin', ip: '192.168.1.1', port: 0, size: 99, token: '77' });
+    assert.equal(parseDcc('SEND f 99999999999 1 1'), undefined);
+    assert.equal(parseDcc('SEND f 1.2.3.4 70000 1'), undefined);
+  });
+
+  it('stripFormatting and decodeText', () => {
+    assert.equal(stripFormatting('\x0312,4x\x03y\x02z\x0f'), 'xyz');
+    assert.equal(decodeText(Buffer.from([0xe9])), 'é');
+  });
+
+  it('seeded fuzz: random bytes through framer, parser and detector never throw and stay bounded', () => {
+    let seed = 0x1234567;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const alphabet = Buffer.from(':@!# \r\n\x01\x02\x03,0123456789PRIVMSGNICKUSERDCCSEND"', 'latin1');
+    let lines = 0;
+    const f = new LineFramer((l) => {
+      lines++;
+      assert.ok(l.length <= 8192);
+      parseLine(decodeText(l));
+      parseDcc(decodeText(l));
+    }, () => undefined);
+    for (let i = 0; i < 300; i++) {
+      const n = Math.floor(rnd() * 2000);
+      const b = Buffer.alloc(n);
+      for (let j = 0; j < n; j++) b[j] = rnd() < 0.7 ? alphabet[Math.floor(rnd() * alphabet.length)] : Math.floor(rnd() * 256);
+      f.push(b);
+      const h = new FlowHarness({ server: '198.51.100.7:6667' });
+      h.send('c', REG).send(rnd() < 0.5 ? 'c' : 's', b).end();
+    }
+    assert.ok(lines > 0);
+  });
+});
+
+describe('irc: generated captures through the CLI', function () {
+  this.timeout(120000);
+
+  it('out-of-order segments, and a DCC SEND carved byte for byte (acks in the other direction ignored)', () => {
+    const c = new Capture();
+    const t = c.tcp('10.1.1.10:40000', '198.51.100.7:6667');
+    const file = crypto.randomBytes(200_000);
+    const sha = crypto.createHash('sha256').update(file).digest('hex');
+    t.open();
+    t.send('c', REG);
+    t.send('s', WELCOME);
+    t.send('c', 'PRIVMSG #dev :segments arrive out of order but the text is whole\r\n', { segment: 9, reorder: [1, 0, 3, 2, 5, 4, 6, 7] });
+    t.send('c', 'PRIVMSG bob :\x01DCC SEND "quarterly report.pdf" 167837962 5001 200000\x01\r\n');
+    // the receiver (bob, 10.9.9.9) connects to alice's announced address 10.1.1.10:5001
+    const d = c.tcp('10.9.9.9:51000', '10.1.1.10:5001');
+    d.open();
+    for (let o = 0; o < file.length; o += 16384) {
+      d.send('s', file.subarray(o, o + 16384));
+      const ack = Buffer.alloc(4);
+      ack.writeUInt32BE(Math.min(o + 16384, file.length));
+      d.send('c', ack);
+    }
+    d.close();
+    t.close();
+    const f = path.join(tmp, 'irc-dcc.pcap');
+    fs.writeFileSync(f, c.pcap());
+    const r = shadowim(['analyze', f, '--format', 'jsonl']);
+    assert.equal(r.status, 0, r.stderr);
+    const msgs = r.events.filter((e) => e.type === 'message');
+    assert.deepEqual(msgs.map((m) => m.text), ['segments arrive out of order but the text is whole']);
+    const offer = r.events.find((e) => e.type === 'file_transfer' && e.stage === 'offer');
+    assert.equal(offer.filename, 'quarterly report.pdf');
+    assert.equal(offer.size, 200000);
+    assert.equal(offer.from, 'alice');
+    assert.equal(offer.to, 'bob');
+    const data = r.events.find((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.ok(data, 'carved');
+    assert.equal(data.transfer_id, offer.transfer_id);
+    assert.equal(data.observed_size, 200000);
+    assert.equal(data.complete, true);
+    assert.equal(data.sha256, sha);
+  });
+});
+
+describe('irc: shared real captures', function () {
+  this.timeout(180000);
+  before(function () {
+    if (!havePcaps()) this.skip();
+  });
+
+  const mine = ['im/irc-basic.pcap', 'im/irc-dcc-send.pcapng', 'im/irc-twitch-port80-vlan.pcap', 'im/irc-353-null-ipv6.pcap'];
+  for (const name of mine) {
+    it(`${name} meets its label`, () => {
+      const label = labels()[name];
+      const r = shadowim(['analyze', path.join(PCAPS_DIR, name), '--format', 'jsonl']);
+      assert.equal(r.status, 0, r.stderr);
+      const protos = new Set(r.events.filter((e) => e.type === 'session').map((e) => e.protocol));
+      for (const p of label.protocols) assert.ok(protos.has(p), `${p} reported`);
+      const texts = r.events.filter((e) => e.type === 'message').map((e) => e.text);
+      for (const m of label.messages ?? []) assert.ok(texts.some((t) => t.includes(m)), `message "${m}"`);
+      const files = r.events.filter((e) => e.type === 'file_transfer').map((e) => e.filename);
+      for (const f of label.file_transfers ?? []) assert.ok(files.includes(f), `file ${f}`);
+    });
+  }
+
+  it('irc-dcc-send: ssh.trace carved byte for byte (oracle: tshark follow of the DCC stream)', function () {
+    if (!haveTshark()) this.skip();
+    const file = path.join(PCAPS_DIR, 'im/irc-dcc-send.pcapng');
+    const r = shadowim(['analyze', file, '--format', 'jsonl']);
+    const data = r.events.find((e) => e.type === 'file_transfer' && e.stage === 'data' && e.filename === 'ssh.trace');
+    assert.ok(data, 'ssh.trace carved');
+    // the DCC connection is the one to the announced port 59130; the sender is 10.0.0.7
+    const out = execFileSync('tshark', ['-r', file, '-q', '-z', 'follow,tcp,raw,10.0.0.7:59130,10.0.0.22:43614'], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const nodes = [...out.matchAll(/^Node ([01]): (.*)$/gm)];
+    const senderIsNode0 = nodes.find((n) => n[2] === '10.0.0.7:59130')?.[1] === '0';
+    const hex = out.split('\n').filter((l) => /^\t?[0-9a-f]+$/.test(l) && l.startsWith('\t') !== senderIsNode0).map((l) => l.trim()).join('');
+    const bytes = Buffer.from(hex, 'hex').subarray(0, 1320211);
+    assert.equal(bytes.length, 1320211);
+    assert.equal(data.observed_size, 1320211);
+    assert.equal(data.complete, true);
+    assert.equal(data.sha256, crypto.createHash('sha256').update(bytes).digest('hex'));
+  });
+
+  it('message texts agree with tshark\'s IRC dissector', function () {
+    if (!haveTshark()) this.skip();
+    const file = path.join(PCAPS_DIR, 'im/irc-dcc-send.pcapng');
+    // tshark does not parse IRCv3-tagged server lines, so compare what the client sent
+    const out = execFileSync('tshark', ['-r', file, '-Y', 'irc.request.command == "PRIVMSG"', '-T', 'fields', '-e', 'irc.request.trailer'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const expected = out.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('\x01'));
+    assert.ok(expected.length >= 4);
+    const r = shadowim(['analyze', file, '--format', 'jsonl']);
+    const texts = r.events.filter((e) => e.type === 'message' && e.server.port === 6667 && e.direction === 'outbound').map((e) => e.text);
+    assert.deepEqual(texts, expected);
+  });
+
+  it('negative captures yield nothing from IRC, XMPP or Gadu-Gadu', () => {
+    for (const f of fs.readdirSync(path.join(PCAPS_DIR, 'negative'))) {
+      const r = shadowim(['analyze', path.join(PCAPS_DIR, 'negative', f), '--format', 'jsonl']);
+      const mine = r.events.filter((e) => ['irc', 'xmpp', 'gadugadu'].includes(e.protocol));
+      assert.deepEqual(mine, [], f);
+    }
+  });
+});
