@@ -46,7 +46,7 @@ export function detectYmsg(input: DetectInput): DetectResult {
   const d = input.data;
   if (!d.length) return 'more';
   if (d.length < 4 && MAGIC.subarray(0, d.length).equals(d)) return 'more';
-  if (d.compare(MAGIC, 0, 4, 0, 4) === 0) {
+  if (d.length >= 4 && d.compare(MAGIC, 0, 4, 0, 4) === 0) {
     const r = consistentAt(d, 0);
     if (r === true) return det('ymsg.header', `YMSG header with consistent length, service 0x${d.readUInt16BE(10).toString(16)}`);
     if (r === 'more') return d.length < 8192 && input.packetIndex < 8 ? 'more' : null;

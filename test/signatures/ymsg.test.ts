@@ -11,25 +11,10 @@ import { Capture } from '../helpers/pcapgen';
 import { module as ymsg } from '../../signatures/ymsg';
 import type { DetectInput } from '../../signatures/types';
 import { randomBytes, sha256 } from './msn-wire';
+import { pdu } from './ymsg-wire';
 
 const ME = 'corp_user42';
 const BUDDY = 'outside.friend';
-
-export function pdu(service: number, fields: [string | number, string | Buffer][], status = 0, session = 0x1234): Buffer {
-  const parts: Buffer[] = [];
-  const sep = Buffer.from([0xc0, 0x80]);
-  for (const [k, v] of fields) parts.push(Buffer.from(String(k)), sep, typeof v === 'string' ? Buffer.from(v, 'utf8') : v, sep);
-  const body = Buffer.concat(parts);
-  const h = Buffer.alloc(20);
-  h.write('YMSG', 0, 'latin1');
-  h.writeUInt16BE(16, 4);
-  h.writeUInt16BE(0, 6);
-  h.writeUInt16BE(body.length, 8);
-  h.writeUInt16BE(service, 10);
-  h.writeUInt32BE(status >>> 0, 12);
-  h.writeUInt32BE(session, 16);
-  return Buffer.concat([h, body]);
-}
 
 function login(h: FlowHarness) {
   h.send('c', pdu(0x57, [[1, ME]]));

@@ -1,0 +1,109 @@
+// Seeded fuzzing of the MSN and YMSG parsers and decoders: mutated real-shaped streams and random
+// bytes, cut at random points. Nothing may throw (the engine counts decoder exceptions in
+// stats.decoderErrors), and buffered bytes stay bounded.
+import assert from 'node:assert/strict';
+import { FlowHarness } from '../helpers/harness';
+import { detectMsn } from '../../signatures/msn';
+import { detectYmsg } from '../../signatures/ymsg';
+import { MsnFramer, parseFtContext, parseMime, parseP2P, parseSlp } from '../../signatures/msn/parser';
+import { parseFields, YmsgFramer } from '../../signatures/ymsg/parser';
+import { HttpStream } from '../../signatures/msn/httpstream';
+import type { DetectInput } from '../../signatures/types';
+import { invite, p2p, prng, slpInvite, textMsg, typing } from './msn-wire';
+import { pdu } from './ymsg-wire';
+
+function mutate(b: Buffer, r: () => number): Buffer {
+  const out = Buffer.from(b);
+  const n = 1 + Math.floor(r() * 8);
+  for (let i = 0; i < n; i++) {
+    const at = Math.floor(r() * out.length);
+    const op = r();
+    if (op < 0.5) out[at] = Math.floor(r() * 256);
+    else if (op < 0.7) out[at] = 0x30 + Math.floor(r() * 10); // digits make lengths lie
+    else if (op < 0.85) out[at] = 0x0a;
+    else out[at] = 0x20;
+  }
+  return r() < 0.2 ? out.subarray(0, Math.floor(r() * out.length)) : out;
+}
+
+function feedCut(h: FlowHarness, dir: 'c' | 's', b: Buffer, r: () => number): void {
+  let o = 0;
+  while (o < b.length) {
+    const n = 1 + Math.floor(r() * 300);
+    h.send(dir, b.subarray(o, o + n));
+    o += n;
+  }
+}
+
+function input(data: Buffer, dir: 0 | 1): DetectInput {
+  return { transport: 'tcp', dir, data, other: Buffer.alloc(0), packetIndex: 0, flow: {} as any, lookup: { host: () => undefined, ip: () => undefined } };
+}
+
+const ME = 'alice@example.com', BUDDY = 'bob@example.net';
+const msnStreams = (): [('c' | 's'), Buffer][] => [
+  ['c', Buffer.from(`USR 1 ${ME} 1835953129.20013021.2623242\r\n`)],
+  ['s', Buffer.from(`USR 1 OK ${ME} Alice\r\nJOI ${BUDDY} Bob 1616756780\r\n`)],
+  ['c', textMsg('3 N', 'hello there ünïcode')],
+  ['s', typing(`${BUDDY} Bob`, BUDDY)],
+  ['c', invite('4 N', { 'Application-Name': 'File Transfer', 'Invitation-Command': 'INVITE', 'Invitation-Cookie': '77', 'Application-File': 'a.txt', 'Application-FileSize': '10' })],
+  ['c', p2p('5 D', BUDDY, { session: 0, id: 1, offset: 0, total: 900, flags: 0 }, slpInvite(ME, BUDDY, 9, 'x.bin', 100))],
+  ['c', p2p('6 D', BUDDY, { session: 9, id: 2, offset: 0, total: 100, flags: 0x01000030 }, Buffer.alloc(100, 1))],
+];
+
+describe('msn/ymsg: seeded fuzz', function () {
+  this.timeout(120000);
+
+  it('MSN decoder: 300 mutated sessions, cut at random points, never throw', () => {
+    const r = prng(20240115);
+    for (let i = 0; i < 300; i++) {
+      const h = new FlowHarness({ server: '203.0.113.9:1863' });
+      h.send('c', `USR 1 ${ME} 1835953129.20013021.2623242\r\n`);
+      for (const [d, b] of msnStreams()) feedCut(h, d, r() < 0.6 ? mutate(b, r) : b, r);
+      h.end();
+      assert.equal(h.engine.stats.decoderErrors, 0, `iteration ${i}`);
+    }
+  });
+
+  it('YMSG decoder: 300 mutated sessions, cut at random points, never throw', () => {
+    const r = prng(77);
+    const streams: [('c' | 's'), Buffer][] = [
+      ['s', pdu(0x06, [[5, 'me'], [4, 'you'], [14, '\x1b[31m<font face="x">hi</font>'], [97, '1']])],
+      ['s', pdu(0x06, [[31, '6'], [4, 'a'], [5, 'me'], [14, 'one'], [4, 'b'], [5, 'me'], [14, 'two']], 0x5a55aa56)],
+      ['c', pdu(0xdc, [[1, 'me'], [5, 'you'], [265, 'tid'], [222, '1'], [27, 'f.txt'], [28, '99']])],
+      ['c', pdu(0xdd, [[1, 'me'], [5, 'you'], [265, 'tid'], [27, 'f.txt'], [251, 'tok']])],
+      ['s', pdu(0xa8, [[104, 'room'], [109, 'x'], [117, 'text']])],
+    ];
+    for (let i = 0; i < 300; i++) {
+      const h = new FlowHarness({ server: '203.0.113.5:5050' });
+      h.send('c', pdu(0x57, [[1, 'me']]));
+      for (const [d, b] of streams) feedCut(h, d, r() < 0.6 ? mutate(b, r) : b, r);
+      h.end();
+      assert.equal(h.engine.stats.decoderErrors, 0, `iteration ${i}`);
+    }
+  });
+
+  it('detectors and pure parsers on random and mutated bytes: no exception, bounded buffers', () => {
+    const r = prng(9);
+    const seeds = [...msnStreams().map((x) => x[1]), pdu(0x06, [[4, 'a'], [14, 'b']]), Buffer.from('POST /gateway/gateway.dll?Action=open HTTP/1.1\r\nContent-Length: 5\r\n\r\nVER 1')];
+    for (let i = 0; i < 3000; i++) {
+      const base = seeds[i % seeds.length];
+      const b = i % 3 === 0 ? Buffer.from(Array.from({ length: Math.floor(r() * 400) }, () => Math.floor(r() * 256))) : mutate(base, r);
+      detectMsn(input(b, (i & 1) as 0 | 1));
+      detectYmsg(input(b, (i & 1) as 0 | 1));
+      parseMime(b);
+      parseP2P(b);
+      parseFtContext(b);
+      parseSlp(b.toString('latin1'));
+      parseFields(b);
+      const f = new MsnFramer(() => {}, () => {}, { maxLine: 1024, maxPayload: 4096 });
+      f.push(b);
+      f.push(b);
+      assert.ok(f.buffered <= 4096 + 1024 + 2 * b.length);
+      const y = new YmsgFramer(() => {}, () => {}, false);
+      y.push(b);
+      const hs = new HttpStream({ head() {}, body() {}, end() {}, malformed() {} });
+      hs.push(b);
+      hs.push(b);
+    }
+  });
+});
