@@ -82,8 +82,11 @@ export function decryptClient(raw: Buffer): Buffer | null {
   const x3 = ((check >>> 16) ^ b[4]) & 0xff;
   const r2 = ((check >>> 8) ^ b[2]) & 0xff;
   const x1 = (check ^ b[6]) & 0xff;
-  if (r1 < CLIENT_HEADER || r1 >= b.length) return null;
-  if (x3 !== (~b[r1] & 0xff) || x1 !== (~TABLE_V5[r2] & 0xff)) return null;
+  if (x1 !== (~TABLE_V5[r2] & 0xff)) return null;
+  // R1 is a packet offset stored in 8 bits: in packets over 255 bytes it may have wrapped
+  let hit = false;
+  for (let p = r1; p < b.length && !hit; p += 0x100) hit = p >= CLIENT_HEADER && x3 === (~b[p] & 0xff);
+  if (!hit) return null;
   if (!CLIENT_CMDS.has(b.readUInt16LE(0x0e))) return null;
   return b;
 }

@@ -203,3 +203,16 @@ export function icq5Server(cmd: number, toUin: number, fromUin: number, text: st
   tl.writeUInt16LE(t.length, 2);
   return Buffer.concat([h, pre, tl, t]);
 }
+
+/** small deterministic PRNG (xorshift32) for fuzz and negative samples */
+export function seeded(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}

@@ -7,6 +7,7 @@ import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
 import {
   Flaps, bname, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u16, u32,
+  seeded,
 } from './oscar-wire';
 
 const ME = 'CorpUser42';
@@ -292,16 +293,4 @@ describe('oscar: hostile input', () => {
 
 function u8x(v: number): Buffer {
   return Buffer.from([v]);
-}
-
-export function seeded(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
 }

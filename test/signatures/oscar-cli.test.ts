@@ -1,0 +1,161 @@
+// OSCAR through the real command line: generated captures (reordered and retransmitted segments,
+// OSCAR on 443, rendezvous + OFT2) and the shared real capture, with tshark as the oracle.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Capture } from '../helpers/pcapgen';
+import { shadowim } from '../helpers/run';
+import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
+import { Flaps, bname, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u16, u32 } from './oscar-wire';
+
+const haveTshark = spawnSync('tshark', ['-v']).status === 0;
+
+function tshark(args: string[]): string {
+  const r = spawnSync('tshark', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+/** tshark shows the raw AIM HTML: the oracle strips tags and the few entities the test uses */
+function plain(html: string): string {
+  return html.replace(/<[^>]+>/g, '').replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&amp;/g, '&').trim();
+}
+
+function analyze(file: string) {
+  const r = shadowim(['analyze', file, '--format', 'jsonl']);
+  assert.equal(r.status, 0, r.stderr);
+  return r.events;
+}
+
+describe('oscar: analyze on generated captures', function () {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-oscar-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ME = 'AcmeAnalyst7', BUDDY = 'rival.buyer';
+  const file = path.join(dir, 'aim443.pcap');
+  const payload = crypto.randomBytes(200_000);
+  const cookie = Buffer.from('5a5b5c5d5e5f6061', 'hex');
+
+  before(() => {
+    const cap = new Capture();
+    const t = cap.tcp('10.20.0.5:50123', '64.12.24.50:443').open();
+    const c = new Flaps(0x4000), s = new Flaps(0x0100);
+    t.send('s', s.hello());
+    t.send('c', c.flap(1, Buffer.concat([u32(1), tlv(6, crypto.randomBytes(64))])));
+    t.send('s', Buffer.concat([s.snac(1, 3, Buffer.concat([u16(1), u16(2), u16(3), u16(4)])), s.snac(1, 0x0f, Buffer.concat([bname(ME), u16(0), u16(0)]))]));
+    // one message over 7 segments delivered out of order, one retransmitted
+    const q3 = outgoingIm(c, BUDDY, messageBlock(fragment(Buffer.from('<HTML><BODY>Q3 forecast &amp; pricing sheet attached &gt; read it</BODY></HTML>'), 0)));
+    const n = Math.ceil(q3.length / 17);
+    const swapped = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? Math.min(i + 1, n - 1) : i - 1));
+    if (n % 2) swapped[n - 1] = n - 1;
+    t.send('c', q3, { segment: 17, reorder: swapped, retransmit: [2] });
+    // several FLAPs in one segment: typing, message, typing
+    t.send('c', Buffer.concat([
+      typing(c, BUDDY, 2),
+      outgoingIm(c, BUDDY, messageBlock(fragment(Buffer.from('second one'), 0))),
+      typing(c, BUDDY, 0),
+    ]));
+    t.send('s', incomingIm(s, BUDDY, messageBlock(fragment(Buffer.from('<html><body><font color="#000">got it, thanks</font></body></html>'), 0))));
+    t.send('s', incomingIm(s, BUDDY, messageBlock(fragment(Buffer.from('Zürich, 東京', 'utf16le').swap16(), 2))));
+    t.send('c', sendFileProposal(c, BUDDY, { cookie, ip: '10.20.0.5', port: 5190, filename: 'pricing.xlsx', size: payload.length }));
+    // the buddy connects to our announced address; we prompt, it acks, bytes follow
+    const d = cap.tcp('203.0.113.77:41000', '10.20.0.5:5190').open();
+    d.send('s', oftHeader(0x0101, { cookie: Buffer.alloc(8), size: payload.length, filename: 'pricing.xlsx' }));
+    d.send('c', oftHeader(0x0202, { cookie, size: payload.length, filename: 'pricing.xlsx' }));
+    d.send('s', payload, { segment: 1400, reorder: undefined });
+    d.send('c', oftHeader(0x0204, { cookie, size: payload.length, filename: 'pricing.xlsx' }));
+    d.close();
+    t.close();
+    fs.writeFileSync(file, cap.pcap());
+  });
+
+  it('reports the session, messages (plain text), offer and the carved file', () => {
+    const ev = analyze(file);
+    const sess = ev.filter((e) => e.type === 'session' && e.server.port === 443);
+    assert.equal(sess.length, 1);
+    assert.equal(sess[0].protocol, 'aim');
+    assert.ok(sess[0].users.includes(ME) && sess[0].users.includes(BUDDY));
+    // each direction in order (the two directions may interleave differently)
+    const msgs = ev.filter((e) => e.type === 'message').sort((a, b) => (a.direction === b.direction ? 0 : a.direction === 'outbound' ? -1 : 1));
+    assert.deepEqual(msgs.map((m) => [m.from, m.to, m.text]), [
+      [ME, BUDDY, 'Q3 forecast & pricing sheet attached > read it'],
+      [ME, BUDDY, 'second one'],
+      [BUDDY, ME, 'got it, thanks'],
+      [BUDDY, ME, 'Zürich, 東京'],
+    ]);
+    const offer = ev.filter((e) => e.type === 'file_transfer' && e.stage === 'offer');
+    assert.deepEqual(offer.map((o) => [o.filename, o.size, o.transfer_id]), [['pricing.xlsx', payload.length, cookie.toString('hex')]]);
+    const data = ev.filter((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.equal(data.length, 1);
+    assert.equal(data[0].sha256, crypto.createHash('sha256').update(payload).digest('hex'));
+    assert.equal(data[0].complete, true);
+    assert.equal(data[0].transfer_id, cookie.toString('hex'));
+  });
+
+  it('tshark (packet-aim) reads the same message texts from the capture', function () {
+    if (!haveTshark) this.skip();
+    const out = tshark(['-r', file, '-o', 'tcp.reassemble_out_of_order:TRUE', '-d', 'tcp.port==443,aim', '-Y', 'aim.messageblock.charset == 0', '-T', 'fields', '-e', 'aim.messageblock.message']);
+    const theirs = out.trim().split('\n').map(plain).sort();
+    const ours = analyze(file).filter((e) => e.type === 'message').map((e) => e.text).filter((t) => /^[\x20-\x7e]*$/.test(t)).sort();
+    assert.equal(theirs.length, 3);
+    assert.deepEqual(ours, theirs);
+  });
+});
+
+describe('oscar: the shared real capture (aim-puzzle1-filetransfer)', function () {
+  const name = 'im/aim-puzzle1-filetransfer.pcap';
+  const file = path.join(PCAPS_DIR, name);
+  before(function () {
+    if (!havePcaps() || !fs.existsSync(file)) this.skip();
+  });
+
+  it('meets its labels: aim, Sec558user1, the messages and recipe.docx', () => {
+    const want = labels()[name];
+    const ev = analyze(file);
+    const sessions = ev.filter((e) => e.type === 'session');
+    for (const p of want.protocols) assert.ok(sessions.some((s) => s.protocol === p), `protocol ${p}`);
+    for (const u of want.users ?? []) assert.ok(sessions.some((s) => s.users.includes(u)), `user ${u}`);
+    const texts = ev.filter((e) => e.type === 'message').map((e) => e.text.toLowerCase());
+    for (const m of want.messages ?? []) assert.ok(texts.some((t) => t.includes(m.toLowerCase())), `message ${m}`);
+    const files = ev.filter((e) => e.type === 'file_transfer').map((e) => e.filename);
+    for (const f of want.file_transfers ?? []) assert.ok(files.includes(f), `file ${f}`);
+    // text is plain: the HTML in the incoming messages is gone
+    assert.ok(texts.every((t) => !/<\/?(html|body|font)/i.test(t)));
+  });
+
+  it('carves recipe.docx byte for byte (oracle: tshark follow of the OFT connection)', function () {
+    if (!haveTshark) this.skip();
+    // the OFT connection: the TCP stream whose payload starts with "OFT2"
+    const streams = tshark(['-r', file, '-Y', 'tcp.payload[0:4] == "OFT2"', '-T', 'fields', '-e', 'tcp.stream']).trim().split('\n');
+    const stream = streams[0];
+    const follow = tshark(['-r', file, '-q', '-z', `follow,tcp,raw,${stream}`]);
+    const lines = follow.split('\n');
+    const start = lines.findIndex((l) => l.startsWith('Node 1:')) + 1;
+    const byNode: Buffer[][] = [[], []];
+    for (const l of lines.slice(start)) {
+      if (!l.trim() || l.startsWith('=')) continue;
+      byNode[l.startsWith('\t') ? 1 : 0].push(Buffer.from(l.trim(), 'hex'));
+    }
+    let oracle: string | undefined;
+    let declared = 0;
+    for (const parts of byNode) {
+      const b = Buffer.concat(parts);
+      if (b.toString('latin1', 0, 4) !== 'OFT2' || b.readUInt16BE(6) !== 0x0101) continue; // the prompting side sends the file
+      const hl = b.readUInt16BE(4);
+      declared = b.readUInt32BE(0x20);
+      oracle = crypto.createHash('sha256').update(b.subarray(hl, hl + declared)).digest('hex');
+    }
+    assert.ok(oracle, 'tshark shows an OFT2 prompt');
+    const data = analyze(file).filter((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.equal(data.length, 1);
+    assert.equal(data[0].filename, 'recipe.docx');
+    assert.equal(data[0].size, declared);
+    assert.equal(data[0].observed_size, declared);
+    assert.equal(data[0].sha256, oracle);
+    assert.equal(data[0].complete, true);
+    assert.equal(data[0].file_type, 'docx');
+    assert.equal(data[0].to, 'Sec558user1');
+  });
+});

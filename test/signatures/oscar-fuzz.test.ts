@@ -1,0 +1,127 @@
+// Bounded, seeded fuzzing of the OSCAR, OFT2 and ICQ v5 parsers and decoders: mutated valid PDUs and
+// random bytes, a few seconds in all. Nothing may throw; decoders must never be disabled by an error.
+import assert from 'node:assert/strict';
+import { FlowHarness } from '../helpers/harness';
+import * as P from '../../signatures/oscar/parser';
+import { parseOftHeader, looksLikeOft } from '../../signatures/oscar/oft';
+import { detectOscar } from '../../signatures/oscar';
+import { detectIcq5 } from '../../signatures/icq5';
+import { decryptClient, parseServer, parseMessage, splitMulti } from '../../signatures/icq5/parser';
+import {
+  Flaps, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, seeded, typing, u32, tlv,
+  icq5Login, icq5SendMsg, icq5Server,
+} from './oscar-wire';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20240115);
+const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 3000);
+
+function mutate(b: Buffer, rnd: () => number): Buffer {
+  const out = Buffer.from(b);
+  const n = 1 + (rnd() % 6);
+  for (let i = 0; i < n && out.length; i++) {
+    const pos = rnd() % out.length;
+    switch (rnd() % 4) {
+      case 0: out[pos] = rnd() & 0xff; break;
+      case 1: out[pos] = [0, 0xff, 0x7f, 0x80][rnd() % 4]; break;
+      case 2: if (pos + 1 < out.length) out.writeUInt16BE([0, 0xffff, 0x8000, out.length][rnd() % 4] & 0xffff, pos); break;
+      default: return out.subarray(0, pos);
+    }
+  }
+  return out;
+}
+
+function corpus(): Buffer[] {
+  const c = new Flaps(1), s = new Flaps(50);
+  return [
+    c.flap(1, Buffer.concat([u32(1), tlv(1, 'fuzzer'), tlv(2, Buffer.alloc(8, 0x55))])),
+    outgoingIm(c, 'buddy', messageBlock(fragment(Buffer.from('<b>hi</b> &amp;'), 0))),
+    incomingIm(s, 'buddy', messageBlock(fragment(Buffer.from('hé', 'utf16le').swap16(), 2), fragment(Buffer.from('x'), 3))),
+    typing(c, 'buddy'),
+    channel4(c, 1234567, '7654321', 'icq text', false),
+    channel4(s, 7654321, '1234567', 'icq reply', true),
+    sendFileProposal(c, 'buddy', { cookie: Buffer.alloc(8, 1), ip: '10.0.0.1', port: 5190, filename: 'a.zip', size: 100 }),
+  ];
+}
+
+describe('oscar/icq5: seeded fuzz (bounded)', () => {
+  it(`parsers never throw on mutated PDUs (seed ${SEED})`, () => {
+    const rnd = seeded(SEED);
+    const base = corpus();
+    for (let i = 0; i < ROUNDS; i++) {
+      const b = mutate(base[i % base.length], rnd);
+      const p = b.subarray(Math.min(6, b.length));
+      P.scanFlaps(b);
+      P.parseTlvs(p);
+      const s = P.parseSnac(p);
+      if (s) {
+        const m = P.parseIcbm(s.body, s.subtype === 7);
+        if (m) {
+          for (const t of m.tlvs) {
+            P.parseMessageBlock(t.value);
+            P.parseRendezvous(t.value);
+            P.parseCh4(t.value);
+            P.parseFileInfo(t.value);
+            P.parseIcqOffline(t.value);
+          }
+        }
+      }
+      P.htmlToText(b.toString('latin1'));
+      P.utf16be(b);
+      const h = mutate(oftHeader(0x0101, { cookie: Buffer.alloc(8), size: 10, filename: 'f.txt' }), rnd);
+      parseOftHeader(h);
+      looksLikeOft(h);
+      const q = mutate(i % 2 ? icq5SendMsg(1000 + i, 2000, 'msg ' + i) : icq5Server(0x0104, 1, 2, 'srv'), rnd);
+      const clear = decryptClient(q);
+      if (clear) parseMessage(clear.subarray(0x18));
+      const sp = parseServer(q);
+      if (sp) splitMulti(sp.body);
+    }
+  });
+
+  it('detect() answers within bounds on random and mutated input', () => {
+    const rnd = seeded(SEED + 1);
+    const base = corpus();
+    const lookup = { host: () => undefined, ip: () => undefined };
+    const flow = { id: 'f', transport: 'tcp' as const, client: { ip: '10.0.0.1', port: 1 }, server: { ip: '10.0.0.2', port: 443 }, firstTs: 0, clientBy: 'syn' as const };
+    let oscarHits = 0;
+    for (let i = 0; i < ROUNDS; i++) {
+      const rand = Buffer.from(Array.from({ length: rnd() % 300 }, () => rnd() & 0xff));
+      if (i % 4 === 0 && rand.length) rand[0] = 0x2a;
+      const r = detectOscar({ transport: 'tcp', dir: 0, data: rand, other: Buffer.alloc(0), packetIndex: 0, flow, lookup });
+      if (r && r !== 'more') oscarHits++;
+      detectOscar({ transport: 'tcp', dir: 1, data: mutate(Buffer.concat(base.slice(0, 3)), rnd), other: mutate(base[3], rnd), packetIndex: 1, flow, lookup });
+      const u = detectIcq5({ transport: 'udp', dir: 0, data: i % 2 ? rand : mutate(icq5Login(5555 + i, 'x'), rnd), other: Buffer.alloc(0), packetIndex: 0, flow: { ...flow, transport: 'udp' }, lookup });
+      assert.ok(u === null || u === 'more' || typeof u === 'object');
+    }
+    assert.equal(oscarHits, 0, 'random bytes were classified as OSCAR');
+  });
+
+  it('whole sessions of mutated traffic: no decoder error, everything bounded', () => {
+    const rnd = seeded(SEED + 2);
+    const base = corpus();
+    for (let round = 0; round < 60; round++) {
+      const h = new FlowHarness({ server: '198.51.100.7:5190' });
+      const c = new Flaps(1), s = new Flaps(9);
+      h.send('s', s.hello()).send('c', c.hello()).send('s', s.snac(1, 3, Buffer.alloc(8)));
+      for (let i = 0; i < 40; i++) {
+        const b = rnd() % 3 ? mutate(base[rnd() % base.length], rnd) : Buffer.from(Array.from({ length: rnd() % 200 }, () => rnd() & 0xff));
+        h.send(rnd() % 2 ? 'c' : 's', b);
+      }
+      h.end();
+      assert.equal(h.engine.stats.decoderErrors, 0, `round ${round}`);
+      for (const m of h.of('message')) assert.ok(m.text.length <= P.MAX_TEXT);
+
+      const o = new FlowHarness({ server: '203.0.113.1:4443' });
+      o.send('s', oftHeader(0x0101, { cookie: Buffer.alloc(8), size: 64, filename: 'x.bin' }));
+      for (let i = 0; i < 10; i++) o.send(rnd() % 2 ? 'c' : 's', mutate(oftHeader(0x0101, { cookie: Buffer.alloc(8), size: rnd() % 100, filename: 'y' }), rnd));
+      o.end();
+      assert.equal(o.engine.stats.decoderErrors, 0);
+
+      const u = new FlowHarness({ transport: 'udp', server: '198.51.100.9:4000' });
+      u.send('c', icq5Login(4242, 'pw'));
+      for (let i = 0; i < 20; i++) u.send(rnd() % 2 ? 'c' : 's', mutate(rnd() % 2 ? icq5SendMsg(4242, 99, 'hello') : icq5Server(0x0212, 4242, 99, 'multi'), rnd));
+      u.end();
+      assert.equal(u.engine.stats.decoderErrors, 0);
+    }
+  });
+});
