@@ -66,6 +66,8 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
   };
   private now = 0;
   private lastHousekeep = 0;
+  /** exceptions caught on the packet path (a bug if ever non-zero; the fuzz test checks it) */
+  internalErrors = 0;
   private finished = false;
   // where StreamOut calls go (set before each stream call)
   private curSlot = 0;
@@ -125,6 +127,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     } catch (e) {
       // a bug must not stop the sensor: count the frame and go on
       c.malformed++;
+      this.internalErrors++;
       if (process.env.SHADOWIM_DEBUG) console.error(e);
     }
   }
