@@ -4,6 +4,7 @@
 // InfluxDB (the archive lives in SQLite only).
 
 import type { ShadowEvent } from '../common/events';
+import { alertOccurrences } from './sqlite-sink';
 
 export const MEASUREMENTS = {
   session: 'im_session',
@@ -85,7 +86,7 @@ export function eventLine(ev: ShadowEvent, sensor: string): string | undefined {
     case 'alert':
       tags.kind = ev.kind;
       tags.severity = ev.severity;
-      fields = { count: Math.max(1, Number(ev.count) || 1), id: ev.id, summary: ev.summary, users: list(ev.users), person: ev.person, detector: ev.detector, match: ev.match, client: ip(e, 'client'), server: ip(e, 'server'), flow_id: ev.flow_id };
+      fields = { count: alertOccurrences(ev), total: Math.max(1, Number(ev.count) || 1), id: ev.id, summary: ev.summary, users: list(ev.users), person: ev.person, detector: ev.detector, match: ev.match, client: ip(e, 'client'), server: ip(e, 'server'), flow_id: ev.flow_id };
       break;
     case 'credential':
       tags.mechanism = ev.mechanism;

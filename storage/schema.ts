@@ -120,6 +120,8 @@ CREATE TABLE alerts (
   users TEXT NOT NULL DEFAULT '[]',
   person TEXT, detector TEXT, match TEXT,
   count INTEGER NOT NULL DEFAULT 1,
+  -- count before the analyzer's current suppression interval began (see sqlite-sink.ts)
+  window_base INTEGER NOT NULL DEFAULT 0,
   flow_id TEXT,
   acked INTEGER NOT NULL DEFAULT 0,
   acked_by TEXT, acked_at_ms INTEGER, ack_note TEXT,

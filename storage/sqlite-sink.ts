@@ -38,6 +38,16 @@ const C_SESSIONS = 0, C_MESSAGES = 1, C_FILES = 2, C_BYTES = 3, C_ALERTS = 4, C_
 const SEV_COL: Record<string, number> = { low: 5, medium: 6, high: 7, critical: 8 };
 const NCOL = 10;
 
+/**
+ * New occurrences an alert event adds. The analyzer emits the first occurrence of an alert id with count 1
+ * and, when more followed within its suppression interval, one update with the same id and the interval's
+ * total count N: that update adds N - 1. (A row's count = count before the interval + N.)
+ */
+export function alertOccurrences(ev: { count?: number }): number {
+  const n = num(ev.count) ?? 1;
+  return n > 1 ? Math.floor(n) - 1 : 1;
+}
+
 export class SqliteSink implements EventSink {
   private pending: ShadowEvent[] = [];
   private roll1m = new Map<string, number[]>();
@@ -84,7 +94,9 @@ export class SqliteSink implements EventSink {
         @users, @person, @detector, @match, @count, @flow_id, @stored_ms)
         ON CONFLICT (id) DO UPDATE SET
           first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
-          count = count + excluded.count, summary = excluded.summary,
+          window_base = CASE WHEN excluded.count <= 1 THEN count ELSE window_base END,
+          count = CASE WHEN excluded.count <= 1 THEN count + 1 ELSE max(count, window_base + excluded.count) END,
+          summary = excluded.summary,
           severity = CASE WHEN excluded.sev_rank > sev_rank THEN excluded.severity ELSE severity END,
           sev_rank = max(sev_rank, excluded.sev_rank),
           users = CASE WHEN excluded.users <> '[]' THEN excluded.users ELSE users END,
@@ -321,7 +333,7 @@ export class SqliteSink implements EventSink {
         break;
       case 'alert':
         col = C_ALERTS;
-        add = Math.max(1, num(ev.count) ?? 1);
+        add = alertOccurrences(ev);
         users = ev.users ?? [];
         break;
       default:
