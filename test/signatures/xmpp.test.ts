@@ -1,0 +1,246 @@
+// XMPP: detection, the bounded XML reader, messages, credentials, STARTTLS and in-band file
+// transfer — harness, generated captures through the CLI, and the shared real capture.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { FlowHarness } from '../helpers/harness';
+import { Capture } from '../helpers/pcapgen';
+import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
+import { shadowim } from '../helpers/run';
+import { haveTshark } from './irc-replay';
+import { XmlStream, decodeEntities, type XmlElement } from '../../signatures/xmpp/xml';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-xmpp-'));
+const C_HDR = "<?xml version='1.0'?><stream:stream to='example.org' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+const S_HDR = "<?xml version='1.0'?><stream:stream from='example.org' id='abc' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+const BIND = "<iq type='result' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>juliet@example.org/balcony</jid></bind></iq>";
+
+function xmpp(parts: [('c' | 's'), string | Buffer][], server = '198.51.100.7:5222'): FlowHarness {
+  const h = new FlowHarness({ server });
+  for (const [d, p] of parts) h.send(d, p);
+  h.end();
+  return h;
+}
+
+describe('xmpp: detection', () => {
+  it('a stream header with the jabber namespaces, on any port', () => {
+    const h = xmpp([['c', "<?xml version='1.0' ?>"], ['c', C_HDR.slice(21)], ['s', S_HDR]], '198.51.100.7:443');
+    assert.equal(h.of('session')[0]?.protocol, 'xmpp');
+    assert.equal(h.of('session')[0]?.server_name, 'example.org');
+  });
+
+  it('a mid-stream pickup: <presence>/<message> stanzas with XMPP namespaces', () => {
+    const h = xmpp([['s', "<message to='juliet@example.org/balcony' from='romeo@example.net/orchard' type='chat'><active xmlns='http://jabber.org/protocol/chatstates'/><body>mid-stream</body></message>"]]);
+    assert.equal(h.of('session')[0]?.protocol, 'xmpp');
+    assert.equal(h.of('message')[0]?.text, 'mid-stream');
+  });
+
+  for (const [name, c, s] of [
+    ['SOAP over HTTP', '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body/></soap:Envelope>', 'HTTP/1.1 200 OK\r\n\r\n'],
+    ['an XML declaration alone, then other XML', "<?xml version='1.0'?><config><message>not xmpp</message></config>", ''],
+    ['TLS on 5223 (legacy SSL belongs to the tls module)', Buffer.from([0x16, 3, 1, 0, 0x40, 1, 0, 0, 0x3c, 3, 3]), ''],
+    ['HTTP', 'GET /stream HTTP/1.1\r\nHost: www.example.com\r\n\r\n', 'HTTP/1.1 404 Not Found\r\n\r\n'],
+  ] as const) {
+    it(`not XMPP: ${name}`, () => {
+      const parts: [('c' | 's'), string | Buffer][] = [['c', c as any]];
+      if (s) parts.push(['s', s]);
+      const h = xmpp(parts, '198.51.100.7:5223');
+      assert.equal(h.of('session').filter((x) => x.protocol === 'xmpp').length, 0);
+    });
+  }
+});
+
+describe('xmpp: decoding', () => {
+  it('JIDs, a message split byte by byte, entities and character references', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:5222' });
+    h.send('c', C_HDR).send('s', S_HDR).send('s', BIND);
+    const msg = "<message to='romeo@example.net' type='chat' id='m1'><body>5 &lt; 6 &amp;&amp; &quot;caf&#xE9;&quot; &#9731; ✓</body></message>";
+    for (const ch of Buffer.from(msg)) h.send('c', Buffer.from([ch]));
+    h.send('s', "<message from='romeo@example.net/orchard' to='juliet@example.org/balcony' type='chat'><body>Wherefore art thou?</body></message>");
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => [m.from, m.to, m.text, m.kind, m.direction]), [
+      ['juliet@example.org/balcony', 'romeo@example.net', '5 < 6 && "café" ☃ ✓', 'chat', 'outbound'],
+      ['romeo@example.net/orchard', 'juliet@example.org/balcony', 'Wherefore art thou?', 'chat', 'inbound'],
+    ]);
+    const users = h.of('session')[0].users;
+    for (const u of ['juliet@example.org/balcony', 'romeo@example.net', 'romeo@example.net/orchard']) assert.ok(users.includes(u), u);
+  });
+
+  it('chat states, receipts and subjects are not messages; groupchat kind is kept', () => {
+    const h = xmpp([
+      ['c', C_HDR], ['s', S_HDR], ['s', BIND],
+      ['c', "<message to='romeo@example.net' type='chat'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>"],
+      ['c', "<message to='romeo@example.net'><received xmlns='urn:xmpp:receipts' id='x'/></message>"],
+      ['s', "<message from='room@conf.example.org' type='groupchat'><subject>Topic</subject></message>"],
+      ['s', "<message from='room@conf.example.org/nurse' type='groupchat'><body>Madam!</body></message>"],
+      ['s', "<message from='romeo@example.net' type='error'><body>bounced</body><error type='cancel'/></message>"],
+    ]);
+    assert.deepEqual(h.of('message').map((m) => [m.text, m.kind]), [['Madam!', 'groupchat']]);
+  });
+
+  it('SASL PLAIN and jabber:iq:auth give credentials without the secret', () => {
+    const secret = 'n0t-in-the-output!';
+    const b64 = Buffer.from(`\0juliet\0${secret}`).toString('base64');
+    const h = xmpp([
+      ['c', C_HDR], ['s', S_HDR + "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>"],
+      ['c', `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${b64}</auth>`],
+      ['s', "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"],
+      ['c', C_HDR], ['s', S_HDR],
+      ['c', `<iq type='set' id='a1'><query xmlns='jabber:iq:auth'><username>nurse</username><password>${secret}</password><resource>r</resource></query></iq>`],
+    ]);
+    assert.deepEqual(h.of('credential').map((c) => [c.mechanism, c.user]), [['sasl-plain', 'juliet@example.org'], ['xmpp-iq-auth-plaintext', 'nurse@example.org']]);
+    const all = JSON.stringify(h.events);
+    assert.ok(!all.includes(secret) && !all.includes(b64), 'the secret must not appear in any event');
+  });
+
+  it('STARTTLS: <proceed/> marks the session encrypted and stops reading', () => {
+    const h = xmpp([
+      ['c', C_HDR], ['s', S_HDR + "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>"],
+      ['c', "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"],
+      ['s', "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"],
+      ['c', Buffer.from([0x16, 3, 1, 0, 0x40, 1, 0, 0, 0x3c])],
+      ['c', "<message to='x@y'><body>never seen</body></message>"],
+    ]);
+    const s = h.of('session')[0];
+    assert.equal(s.encrypted, true);
+    assert.ok(s.evidence.some((e) => e.signature === 'xmpp.starttls'));
+    assert.equal(h.of('message').length, 0);
+  });
+
+  it('SI file offer + in-band bytestream (XEP-0096/0047) carved byte for byte', () => {
+    const file = crypto.randomBytes(10_000);
+    const parts: [('c' | 's'), string][] = [
+      ['c', C_HDR], ['s', S_HDR], ['s', BIND],
+      ['c', `<iq type='set' id='si1' to='romeo@example.net/orchard'><si xmlns='http://jabber.org/protocol/si' id='s5' profile='http://jabber.org/protocol/si/profile/file-transfer'><file xmlns='http://jabber.org/protocol/si/profile/file-transfer' name='plans.docx' size='${file.length}'/></si></iq>`],
+      ['c', "<iq type='set' id='o1' to='romeo@example.net/orchard'><open xmlns='http://jabber.org/protocol/ibb' sid='s5' block-size='4096' stanza='iq'/></iq>"],
+    ];
+    let seq = 0;
+    for (let o = 0; o < file.length; o += 4096) {
+      parts.push(['c', `<iq type='set' id='d${seq}' to='romeo@example.net/orchard'><data xmlns='http://jabber.org/protocol/ibb' seq='${seq}' sid='s5'>${file.subarray(o, o + 4096).toString('base64')}</data></iq>`]);
+      seq++;
+    }
+    parts.push(['c', "<iq type='set' id='c1' to='romeo@example.net/orchard'><close xmlns='http://jabber.org/protocol/ibb' sid='s5'/></iq>"]);
+    const h = xmpp(parts);
+    const ft = h.of('file_transfer');
+    const offer = ft.find((f) => f.stage === 'offer')!;
+    const data = ft.find((f) => f.stage === 'data')!;
+    assert.equal(offer.filename, 'plans.docx');
+    assert.equal(offer.size, 10000);
+    assert.equal(offer.from, 'juliet@example.org/balcony');
+    assert.equal(offer.to, 'romeo@example.net/orchard');
+    assert.equal(data.transfer_id, offer.transfer_id);
+    assert.equal(data.observed_size, 10000);
+    assert.equal(data.complete, true);
+    assert.equal(data.sha256, crypto.createHash('sha256').update(file).digest('hex'));
+  });
+
+  it('an IBB block that never arrived makes the file incomplete', () => {
+    const b = (seq: number) => `<iq type='set'><data xmlns='http://jabber.org/protocol/ibb' seq='${seq}' sid='q'>${Buffer.alloc(100, seq).toString('base64')}</data></iq>`;
+    const h = xmpp([
+      ['c', C_HDR], ['s', S_HDR],
+      ['s', "<iq type='set' from='romeo@example.net/o'><open xmlns='http://jabber.org/protocol/ibb' sid='q' block-size='100'/></iq>"],
+      ['s', b(0)], ['s', b(2)],
+      ['s', "<iq type='set'><close xmlns='http://jabber.org/protocol/ibb' sid='q'/></iq>"],
+    ]);
+    const data = h.of('file_transfer').find((f) => f.stage === 'data')!;
+    assert.equal(data.complete, false);
+    assert.equal(data.observed_size, 200);
+  });
+
+  it('hostile XML: billion laughs, deep nesting, huge stanzas, invalid UTF-8 — bounded, counted, no exception', () => {
+    const laughs = '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>';
+    const h = new FlowHarness({ server: '198.51.100.7:5222' });
+    h.send('c', C_HDR).send('s', S_HDR).send('s', BIND);
+    h.send('c', laughs + "<message to='a@b'><body>&lol2;</body></message>");
+    h.send('c', "<message to='a@b'><body>" + '<x>'.repeat(5000) + 'deep' + '</x>'.repeat(5000) + '</body></message>');
+    const big = 'A'.repeat(64 * 1024);
+    h.send('c', "<message to='a@b'><body>");
+    for (let i = 0; i < 32; i++) h.send('c', big); // 2 MiB of text in one stanza
+    h.send('c', '</body></message>');
+    h.send('c', Buffer.concat([Buffer.from("<message to='a@b'><body>bad \xff\xfe utf8 "), Buffer.from([0xc3, 0x28]), Buffer.from('</body></message>')]));
+    h.send('c', "<message to='a@b'><body>still alive</body></message>");
+    h.end();
+    const s = h.of('session')[0];
+    assert.ok((s.malformed ?? 0) >= 4, `malformed counted: ${s.malformed}`);
+    const texts = h.of('message').map((m) => m.text);
+    assert.equal(texts[0], '&lol2;', 'custom entities are never expanded');
+    assert.ok(texts.includes('still alive'));
+    assert.ok(texts.every((t) => t.length <= 8192));
+    assert.ok(!texts.includes('deep'), 'the too-deep stanza was dropped');
+  });
+});
+
+describe('xmpp: XML reader', () => {
+  it('decodeEntities: predefined and numeric only', () => {
+    assert.equal(decodeEntities('&lt;&gt;&amp;&quot;&apos;&#65;&#x42;&foo;&#0;'), '<>&"\'AB&foo;\uFFFD');
+  });
+
+  it('seeded fuzz: random and mutated stanzas never throw', () => {
+    let seed = 42;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const seedDoc = Buffer.from(C_HDR + BIND + "<message to='a@b' type='chat'><body>x &amp; y</body></message><iq type='set'><open xmlns='http://jabber.org/protocol/ibb' sid='s' block-size='4'/></iq><![CDATA[z]]><!-- c -->");
+    let stanzas = 0;
+    for (let i = 0; i < 400; i++) {
+      const b = Buffer.from(seedDoc);
+      for (let k = 0; k < 1 + Math.floor(rnd() * 20); k++) b[Math.floor(rnd() * b.length)] = rnd() < 0.5 ? Math.floor(rnd() * 256) : '<>/\'"&;='.charCodeAt(Math.floor(rnd() * 8));
+      const r = new XmlStream({ streamOpen: () => undefined, streamClose: () => undefined, stanza: (_e: XmlElement) => void stanzas++, malformed: () => undefined });
+      let o = 0;
+      while (o < b.length) {
+        const n = 1 + Math.floor(rnd() * 64);
+        r.push(b.subarray(o, o + n));
+        o += n;
+      }
+      const h = new FlowHarness({ server: '198.51.100.7:5222' });
+      h.send('c', C_HDR).send(rnd() < 0.5 ? 'c' : 's', b).end();
+    }
+    assert.ok(stanzas > 0);
+  });
+});
+
+describe('xmpp: generated capture through the CLI', function () {
+  this.timeout(120000);
+  it('a message split across out-of-order segments', () => {
+    const c = new Capture();
+    const t = c.tcp('10.1.1.10:40001', '198.51.100.7:5222');
+    t.open();
+    t.send('c', C_HDR);
+    t.send('s', S_HDR);
+    t.send('s', BIND);
+    t.send('c', "<message to='romeo@example.net' type='chat'><body>Parting is such sweet sorrow &amp; more</body></message>", { segment: 20, reorder: [2, 0, 1, 4, 3, 5] });
+    t.close();
+    const f = path.join(tmp, 'xmpp.pcap');
+    fs.writeFileSync(f, c.pcap());
+    const r = shadowim(['analyze', f, '--format', 'jsonl']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.events.filter((e) => e.type === 'message').map((e) => [e.from, e.to, e.text]), [
+      ['juliet@example.org/balcony', 'romeo@example.net', 'Parting is such sweet sorrow & more'],
+    ]);
+    assert.ok(r.events.find((e) => e.type === 'session' && e.protocol === 'xmpp'));
+  });
+});
+
+describe('xmpp: shared real capture', function () {
+  this.timeout(120000);
+  before(function () {
+    if (!havePcaps()) this.skip();
+  });
+
+  it('im/xmpp-jabber.pcap meets its label and agrees with tshark on message bodies', function () {
+    const file = path.join(PCAPS_DIR, 'im/xmpp-jabber.pcap');
+    const r = shadowim(['analyze', file, '--format', 'jsonl']);
+    assert.equal(r.status, 0, r.stderr);
+    const protos = new Set(r.events.filter((e) => e.type === 'session').map((e) => e.protocol));
+    for (const p of labels()['im/xmpp-jabber.pcap'].protocols) assert.ok(protos.has(p), p);
+    const users = new Set(r.events.filter((e) => e.type === 'session').flatMap((e) => e.users));
+    assert.ok(users.has('tom@cs-xmpp.lan/darkstar'), 'bound JID');
+    const texts = r.events.filter((e) => e.type === 'message' && e.protocol === 'xmpp').map((e) => e.text);
+    if (!haveTshark()) return;
+    const out = execFileSync('tshark', ['-r', file, '-Y', 'xmpp.message.body', '-O', 'xmpp'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const bodies = [...out.matchAll(/BODY \[value="([^"]*)"\]/g)].map((m) => m[1]);
+    assert.ok(bodies.length > 0);
+    assert.deepEqual(texts, bodies);
+  });
+});
