@@ -1,0 +1,103 @@
+// `shadowim signatures list`: what a user sees, in text and JSON, with override files (a host added
+// and used by the engine) and a broken override file (one line naming the file, no stack trace).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { shadowim } from '../helpers/run';
+import { FlowHarness } from '../helpers/harness';
+import { Engine } from '../../signatures/engine';
+import { loadRegistry } from '../../signatures/registry';
+import { tlsClientHello } from './modern-wire';
+
+describe('cli: shadowim signatures list', () => {
+  let dir = '';
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-sigs-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('lists every module with protocols, transports, port hints, table sizes and data files (text)', () => {
+    const r = shadowim(['signatures', 'list'], { env: { SHADOWIM_SIGNATURES_DIR: '' } });
+    assert.equal(r.status, 0, r.stderr);
+    for (const id of ['dns', 'tls', 'quic', 'http', 'messengers', 'stun']) assert.match(r.stdout, new RegExp(`^${id} — `, 'm'));
+    assert.match(r.stdout, /protocols: {2}whatsapp, telegram, signal/);
+    assert.match(r.stdout, /data: +signatures\/messengers\/data\.yaml/);
+    assert.match(r.stdout, /\d+ modules, \d+ host names, \d+ address ranges/);
+  });
+
+  it('--format json gives counts that match the data files', () => {
+    const r = shadowim(['signatures', 'list', '--format', 'json'], { env: { SHADOWIM_SIGNATURES_DIR: '' } });
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    const m = doc.modules.find((x: any) => x.id === 'messengers');
+    const yaml = require('yaml').parse(fs.readFileSync(path.join(__dirname, '../../signatures/messengers/data.yaml'), 'utf8'));
+    const count = (v: Record<string, string[]>) => Object.values(v).reduce((n, l) => n + l.length, 0);
+    assert.equal(m.hosts, count(yaml.hosts));
+    assert.equal(m.cidrs, count(yaml.cidrs));
+    assert.deepEqual(m.transports, ['tcp', 'udp']);
+    assert.ok(m.ports.udp.includes(7985));
+    assert.ok(doc.modules.find((x: any) => x.id === 'stun').patterns > 0);
+  });
+
+  it('an override file adds a host: counted, named as a source, and used for detection', () => {
+    fs.writeFileSync(path.join(dir, 'messengers.yaml'), 'hosts:\n  slack: [chat.corp-example.net]\n');
+    const base = JSON.parse(shadowim(['signatures', 'list', '--format', 'json'], { env: { SHADOWIM_SIGNATURES_DIR: '' } }).stdout);
+    const r = shadowim(['signatures', 'list', '--format', 'json', '--dir', dir]);
+    assert.equal(r.status, 0, r.stderr);
+    const m = JSON.parse(r.stdout).modules.find((x: any) => x.id === 'messengers');
+    assert.equal(m.hosts, base.modules.find((x: any) => x.id === 'messengers').hosts + 1);
+    assert.equal(m.sources.length, 2);
+    assert.equal(m.sources[1], path.join(dir, 'messengers.yaml'));
+    // the same via the environment variable, in text
+    const t = shadowim(['signatures', 'list'], { env: { SHADOWIM_SIGNATURES_DIR: dir } });
+    assert.ok(t.stdout.includes(`signatures/messengers/data.yaml + ${path.join(dir, 'messengers.yaml')}`), t.stdout);
+    // and the engine uses it
+    const engine = new Engine(loadRegistry({ overrideDir: dir }), { emit: () => {} });
+    const h = new FlowHarness({ engine, server: '198.51.100.60:443' });
+    engine.opts.emit = (e) => h.events.push(e);
+    h.send('c', tlsClientHello({ sni: 'chat.corp-example.net' }));
+    assert.equal((h.end().find((e) => e.type === 'session') as any)?.protocol, 'slack');
+  });
+
+  it('a broken override file: exit non-zero, one line naming the file', () => {
+    const bad = path.join(dir, 'messengers.yaml');
+    fs.writeFileSync(bad, 'hosts:\n  slack: [unclosed\n');
+    const r = shadowim(['signatures', 'list', '--dir', dir]);
+    assert.notEqual(r.status, 0);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0].includes(bad), lines[0]);
+    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+  });
+
+  it('a badly shaped override (hosts not a list) and a bad address range are one-line errors too', () => {
+    fs.writeFileSync(path.join(dir, 'messengers.yaml'), 'hosts: 5\n');
+    let r = shadowim(['signatures', 'list', '--dir', dir]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr.trim(), /^shadowim: .*messengers\.yaml: 'hosts' must be a list/);
+    fs.writeFileSync(path.join(dir, 'messengers.yaml'), 'cidrs:\n  telegram: [300.1.2.0/24]\n');
+    r = shadowim(['signatures', 'list', '--dir', dir]);
+    assert.notEqual(r.status, 0);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.match(r.stderr, /messengers\.yaml.*300\.1\.2\.0\/24/);
+  });
+
+  it('a missing override directory and unknown options are user errors', () => {
+    let r = shadowim(['signatures', 'list', '--dir', path.join(dir, 'nope')]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /no such directory/);
+    r = shadowim(['signatures', 'list', '--format', 'xml']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--format must be text or json/);
+    r = shadowim(['signatures', 'frobnicate']);
+    assert.equal(r.status, 2);
+  });
+
+  it('an override file for no module is reported, not silently used', () => {
+    fs.writeFileSync(path.join(dir, 'whatsap.yaml'), 'hosts: [x.example]\n');
+    const r = shadowim(['signatures', 'list', '--dir', dir]);
+    assert.equal(r.status, 0);
+    assert.match(r.stderr, /whatsap\.yaml matches no module/);
+  });
+});
