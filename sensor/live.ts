@@ -14,6 +14,7 @@
 
 import fs from 'node:fs';
 import type { PacketSink, SensorCounters } from './types';
+import type { FrameSink } from './captureFile';
 
 /** Thrown for everything a user can cause (bad interface, filter, permission, missing libpcap). One line. */
 export class LiveError extends Error {}
@@ -106,7 +107,7 @@ export class LiveCapture {
   private readonly buf: Buffer;
   private clockBase = 0;
 
-  constructor(private readonly sink: PacketSink, readonly opts: LiveOptions) {
+  constructor(private readonly sink: PacketSink & Partial<FrameSink>, readonly opts: LiveOptions) {
     const snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
     this.buf = Buffer.alloc(Math.max(64, Math.min(65535, snaplen)));
   }
@@ -140,6 +141,8 @@ export class LiveCapture {
     this.linkName = name;
     this.resyncClock();
     const sink = this.sink, buf = this.buf, counters = this.counters;
+    // frame() takes (buffer, offset, length): no Buffer view allocated per packet
+    const frame = typeof sink.frame === 'function' ? sink.frame.bind(sink) : undefined;
     c.on('packet', (nbytes: number, truncated: boolean) => {
       counters.received++;
       counters.bytes += nbytes;
@@ -147,7 +150,8 @@ export class LiveCapture {
       // cap passes no timestamp: the clock at delivery (the monotonic clock, anchored to wall time)
       const ts = this.clockBase + Math.floor(performance.now() * 1000);
       // cap passes no wire length either; a truncated frame's true length is unknown (the decoder sees the IP length)
-      sink.packet(lt, ts, buf.subarray(0, nbytes), nbytes);
+      if (frame) frame(lt, ts, buf, 0, nbytes, nbytes);
+      else sink.packet(lt, ts, buf.subarray(0, nbytes), nbytes);
     });
   }
 
@@ -281,4 +285,28 @@ export function formatCounters(s: CounterSnapshot, final: boolean): string[] {
   out.push(`decoded: ${c.packets} packets, ${c.flows} flows (${s.activeAtStop ?? c.activeFlows} open at stop, ended then), ${c.malformed} malformed, ${c.skipped} not TCP/UDP over IP, ${c.evictedFlows} flows evicted, ${c.fragmentsDropped} fragments dropped`);
   out.push(`events: ${ev}`);
   return out;
+}
+
+export interface RingInfo {
+  frameSize: number;
+  frames: number;
+}
+
+/**
+ * The kernel ring libpcap set up for this process's packet socket, read with `ss` (iproute2): how many
+ * packets it can hold while JavaScript is busy. With GRO/GSO/TSO/LRO on, libpcap gives every slot the
+ * full 64 KiB snaplen (cap fixes it), so a 64 MiB buffer holds only ~1000 packets; with them off, slots
+ * are MTU-sized (~40× more). Undefined when ss is missing or says nothing recognisable.
+ */
+export function ringInfo(pid = process.pid): RingInfo | undefined {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const r = spawnSync('ss', ['-0', '-e', '-m', '-a', '-n', '-p'], { encoding: 'utf8', timeout: 3000 });
+  if (r.status !== 0 || !r.stdout) return undefined;
+  const blocks = r.stdout.split(/\n(?=\S)/);
+  for (const b of blocks) {
+    if (!b.includes(`pid=${pid},`)) continue;
+    const m = /ring_rx\([^)]*frm_size:(\d+),frm_nr:(\d+)/.exec(b);
+    if (m) return { frameSize: Number(m[1]), frames: Number(m[2]) };
+  }
+  return undefined;
 }

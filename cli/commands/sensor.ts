@@ -97,6 +97,13 @@ async function runLive(o: RunOptions): Promise<number> {
   capture.start();
   const say = (line: string) => process.stderr.write(`shadowim sensor: ${line}\n`);
   say(`capturing on ${o.device} (${capture.linkName}${o.filter ? `, filter '${o.filter}'` : ''}); Ctrl-C to stop`);
+  const ring = live.ringInfo();
+  if (ring) {
+    say(`kernel ring: ${ring.frames} packets of up to ${ring.frameSize} bytes (--buffer-size ${o.bufferSize >> 20} MiB)`);
+    if (ring.frameSize > 16384 && o.device !== 'any') {
+      say(`  ${o.device} has segmentation/receive offloads on, so libpcap reserves 64 KiB per packet; for ~40x more headroom: ethtool -K ${o.device} gro off gso off tso off lro off`);
+    }
+  }
 
   const snapshot = () => ({
     device: o.device,
