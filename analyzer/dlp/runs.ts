@@ -103,11 +103,13 @@ export function cleanBoundary(text: string, start: number, end: number): boolean
   const a = charAfter(text, end);
   if (b && (WORDISH.test(b) || b === '/' || b === '+' || b === '\\' || b === '@' || b === '%')) return false;
   if (a && (WORDISH.test(a) || a === '/' || a === '@' || a === '%' || a === '\\')) return false;
-  // "12:4111…" / "…1111:30" (times), "…1111.5" (decimals), "…,123" (thousands)
+  // "12:4111…" / "…1111:30" (times), "…1111.5" (decimals), "…,123" (thousands), "INC-536-…" (ids)
   const bb = charBefore(text, start - 1);
   if ((b === ':' || b === '.' || b === ',') && bb && /\d/.test(bb)) return false;
+  if ((b === '-' || b === '.' || b === '_') && bb && WORDISH.test(bb)) return false;
   const aa = charAfter(text, end + 1);
   if ((a === ':' || a === '.' || a === ',') && aa && /\d/.test(aa)) return false;
+  if ((a === '-' || a === '_') && aa && WORDISH.test(aa)) return false;
   return true;
 }
 
