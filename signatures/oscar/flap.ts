@@ -1,7 +1,7 @@
 // FLAP framing over one direction of a reassembled TCP stream. Buffers at most one PDU (header +
 // 0xffff bytes) plus the chunk being read; after garbage or a gap it resynchronises on the next
 // plausible FLAP header instead of giving up.
-import { FLAP_HEADER, FLAP_START } from './parser';
+import { FLAP_HEADER, FLAP_START, knownFamily } from './parser';
 
 export type FlapHandler = (channel: number, seq: number, payload: Buffer) => void;
 
@@ -17,13 +17,13 @@ export class FlapReader {
     let o = 0;
     while (o < b.length) {
       if (this.resync) {
-        const i = findHeader(b, o);
-        if (i < 0) {
-          // keep a possible header start at the very end
-          o = Math.max(o, b.length - (FLAP_HEADER - 1));
+        const r = findHeader(b, o);
+        if (r.at < 0) {
+          // keep what may still prove to be a header (bounded: at most one PDU)
+          o = r.waitFrom >= 0 ? r.waitFrom : Math.max(o, b.length - (FLAP_HEADER - 1));
           break;
         }
-        o = i;
+        o = r.at;
         this.resync = false;
       }
       if (b.length - o < FLAP_HEADER) break;
@@ -49,12 +49,25 @@ export class FlapReader {
   }
 }
 
-/** next offset where a FLAP header plausibly starts: 0x2a, channel 1–5 */
-function findHeader(b: Buffer, from: number): number {
-  for (let i = b.indexOf(FLAP_START, from); i >= 0 && i + 1 < b.length; i = b.indexOf(FLAP_START, i + 1)) {
-    if (b[i + 1] >= 1 && b[i + 1] <= 5) return i;
+/**
+ * Next offset where a FLAP plausibly starts: 0x2a, channel 1–5, content that fits the channel, and
+ * another FLAP start right after it (or the end of the data). When a candidate cannot be verified
+ * until more bytes arrive, `waitFrom` says where to keep the data from.
+ */
+function findHeader(b: Buffer, from: number): { at: number; waitFrom: number } {
+  for (let i = b.indexOf(FLAP_START, from); i >= 0; i = b.indexOf(FLAP_START, i + 1)) {
+    if (b.length - i < FLAP_HEADER + 4) return { at: -1, waitFrom: i };
+    const ch = b[i + 1];
+    if (ch < 1 || ch > 5) continue;
+    const p = i + FLAP_HEADER;
+    if (ch === 1 && b.readUInt32BE(p) !== 1) continue;
+    if (ch === 2 && !knownFamily(b.readUInt16BE(p))) continue;
+    const end = p + b.readUInt16BE(i + 4);
+    if (end === b.length) return { at: i, waitFrom: -1 };
+    if (end > b.length) return { at: -1, waitFrom: i };
+    if (b[end] === FLAP_START && (end + 1 >= b.length || (b[end + 1] >= 1 && b[end + 1] <= 5))) return { at: i, waitFrom: -1 };
   }
-  return -1;
+  return { at: -1, waitFrom: -1 };
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -17,9 +17,9 @@ export function detectOscar(input: DetectInput): DetectResult {
     }
     return oft === 'more' ? 'more' : null;
   }
-  if (d[0] !== 0x2a) return null;
+  if (d[0] !== 0x2a) return midStream(d);
   const mine = scanFlaps(d);
-  if (!mine.ok) return null;
+  if (!mine.ok) return midStream(d);
   const other = input.other.length ? scanFlaps(input.other) : { ok: true, complete: 0, strong: 0 };
   const complete = mine.complete + (other.ok ? other.complete : 0);
   const strong = mine.strong + (other.ok ? other.strong : 0);
@@ -31,6 +31,28 @@ export function detectOscar(input: DetectInput): DetectResult {
     };
   }
   return 'more';
+}
+
+const MID_STREAM_WINDOW = 4096;
+const MID_STREAM_CANDIDATES = 64;
+
+/**
+ * A capture that starts in the middle of a long-lived connection may not start on a FLAP boundary:
+ * look for a later offset where at least two complete, consistent FLAPs (one a known SNAC) follow.
+ */
+function midStream(d: Buffer): DetectResult {
+  let tried = 0;
+  for (let i = d.indexOf(0x2a, 1); i > 0 && i < MID_STREAM_WINDOW && tried < MID_STREAM_CANDIDATES; i = d.indexOf(0x2a, i + 1)) {
+    tried++;
+    const r = scanFlaps(d.subarray(i));
+    if (r.ok && r.complete >= 2 && r.strong >= 1) {
+      return {
+        protocol: 'aim',
+        evidence: { signature: 'oscar.flap', reason: `${r.complete} consistent FLAP frames from offset ${i} (capture started mid-connection)` },
+      };
+    }
+  }
+  return d.length < MID_STREAM_WINDOW && tried < MID_STREAM_CANDIDATES ? 'more' : null;
 }
 
 export const module: SignatureModule = {

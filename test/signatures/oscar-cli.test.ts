@@ -104,6 +104,43 @@ describe('oscar: analyze on generated captures', function () {
   });
 });
 
+describe('oscar: analyze with lost segments', function () {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-oscar-gap-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'gap.pcap');
+  const payload = crypto.randomBytes(30_000);
+
+  before(() => {
+    const cap = new Capture();
+    const t = cap.tcp('10.20.0.6:50200', '198.51.100.20:5190').open();
+    const c = new Flaps(10), s = new Flaps(20);
+    t.send('s', s.hello());
+    t.send('c', c.flap(1, Buffer.concat([u32(1), tlv(6, crypto.randomBytes(16))])));
+    t.send('s', s.snac(1, 3, Buffer.alloc(8)));
+    t.send('c', outgoingIm(c, 'peer1', messageBlock(fragment(Buffer.from('before the loss'), 0))));
+    // the middle segment of this message never reaches the capture point
+    t.send('c', outgoingIm(c, 'peer1', messageBlock(fragment(Buffer.from('x'.repeat(200) + ' lost message'), 0))), { segment: 80, drop: [1] });
+    t.send('c', outgoingIm(c, 'peer1', messageBlock(fragment(Buffer.from('after the loss'), 0))));
+    t.close();
+    const d = cap.tcp('10.20.0.6:50201', '203.0.113.5:4443').open();
+    d.send('s', oftHeader(0x0101, { cookie: Buffer.from('0102030405060708', 'hex'), size: payload.length, filename: 'leak.bin' }));
+    d.send('s', payload, { segment: 1000, drop: [7] });
+    d.close();
+    fs.writeFileSync(file, cap.pcap());
+  });
+
+  it('resynchronises after the gap and reports the carved file incomplete', () => {
+    const ev = analyze(file);
+    assert.deepEqual(ev.filter((e) => e.type === 'message').map((e) => e.text), ['before the loss', 'after the loss']);
+    const sess = ev.find((e) => e.type === 'session' && e.server.port === 5190);
+    assert.ok(sess && sess.gaps > 0);
+    const f = ev.filter((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.equal(f.length, 1);
+    assert.equal(f[0].complete, false);
+    assert.equal(f[0].observed_size, payload.length - 1000);
+  });
+});
+
 describe('oscar: the shared real capture (aim-puzzle1-filetransfer)', function () {
   const name = 'im/aim-puzzle1-filetransfer.pcap';
   const file = path.join(PCAPS_DIR, name);
