@@ -1,0 +1,137 @@
+// Gadu-Gadu: detection (welcome + login), UIN, GG 8.0 and older messages with CP1250 text, on
+// generated captures through the CLI (tshark's gadu-gadu dissector as the cross-check) and harness.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { FlowHarness } from '../helpers/harness';
+import { Capture } from '../helpers/pcapgen';
+import { shadowim } from '../helpers/run';
+import { haveTshark } from './irc-replay';
+import { PacketFramer, msg80 } from '../../signatures/gadugadu/parser';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-gg-'));
+
+function pkt(type: number, body: Buffer): Buffer {
+  const h = Buffer.alloc(8);
+  h.writeUInt32LE(type, 0);
+  h.writeUInt32LE(body.length, 4);
+  return Buffer.concat([h, body]);
+}
+const u32 = (v: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0);
+  return b;
+};
+const u16 = (v: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(v);
+  return b;
+};
+
+const welcome = pkt(0x01, u32(0x1badb002));
+function login80(uin: number): Buffer {
+  const version = Buffer.from('Gadu-Gadu Client build 8.0.0.7669');
+  return pkt(0x31, Buffer.concat([
+    u32(uin), Buffer.from('pl'), Buffer.from([0x02]), Buffer.alloc(64, 0xaa) /* SHA-1 hash, not the password */,
+    u32(0x02), u32(0), u32(0x00000007), u32(0), u16(0), u32(0), u16(0), Buffer.from([0xff, 0x64]),
+    u32(version.length), version, u32(0),
+  ]));
+}
+/** "Zażółć gęślą jaźń" in CP1250 */
+const PL_CP1250 = Buffer.from([0x5a, 0x61, 0xbf, 0xf3, 0xb3, 0xe6, 0x20, 0x67, 0xea, 0x9c, 0x6c, 0xb9, 0x20, 0x6a, 0x61, 0x9f, 0xf1]);
+const PL = 'Zażółć gęślą jaźń';
+
+function sendMsg80(to: number, html: string, plain: Buffer): Buffer {
+  const h = Buffer.concat([Buffer.from(html, 'utf8'), Buffer.from([0])]);
+  const offPlain = 20 + h.length;
+  const offAttr = offPlain + plain.length + 1;
+  return pkt(0x2d, Buffer.concat([u32(to), u32(1), u32(0x08), u32(offPlain), u32(offAttr), h, plain, Buffer.from([0]), Buffer.from([0x02, 0x06, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00])]));
+}
+function recvMsg80(from: number, html: string, plain: Buffer): Buffer {
+  const h = Buffer.concat([Buffer.from(html, 'utf8'), Buffer.from([0])]);
+  const offPlain = 24 + h.length;
+  return pkt(0x2e, Buffer.concat([u32(from), u32(7), u32(1700000000), u32(0x08), u32(offPlain), u32(offPlain + plain.length + 1), h, plain, Buffer.from([0])]));
+}
+function sendMsgOld(to: number, text: Buffer): Buffer {
+  return pkt(0x0b, Buffer.concat([u32(to), u32(2), u32(0x04), text, Buffer.from([0])]));
+}
+
+describe('gadugadu', function () {
+  this.timeout(120000);
+
+  it('login + messages (GG 8.0 plain part, HTML-only, old CP1250) through the CLI, agreeing with tshark', () => {
+    const c = new Capture();
+    const t = c.tcp('10.1.1.10:40002', '91.214.237.10:8074');
+    t.open();
+    t.send('s', welcome);
+    t.send('c', login80(1234567));
+    t.send('s', pkt(0x35, u32(1)));
+    t.send('c', sendMsg80(7654321, '<span style="color:#000000">Zażółć gęślą jaźń</span>', PL_CP1250), { segment: 40, reorder: [1, 0, 2] });
+    t.send('s', recvMsg80(7654321, '<b>only</b> html &amp; markup<br>second line', Buffer.alloc(0)));
+    t.send('c', Buffer.concat([sendMsgOld(7654321, PL_CP1250), pkt(0x08, Buffer.alloc(0))]));
+    t.close();
+    const f = path.join(tmp, 'gg.pcap');
+    fs.writeFileSync(f, c.pcap());
+    const r = shadowim(['analyze', f, '--format', 'jsonl']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = r.events.filter((e) => e.type === 'session');
+    assert.equal(s.length, 1);
+    assert.equal(s[0].protocol, 'gadugadu');
+    assert.ok(s[0].users.includes('1234567') && s[0].users.includes('7654321'));
+    const msgs = r.events.filter((e) => e.type === 'message').map((e) => [e.from, e.to, e.text, e.direction]);
+    assert.deepEqual(msgs, [
+      ['1234567', '7654321', PL, 'outbound'],
+      ['7654321', '1234567', 'only html & markup\nsecond line', 'inbound'],
+      ['1234567', '7654321', PL, 'outbound'],
+    ]);
+    assert.equal(r.events.filter((e) => e.type === 'credential').length, 0, 'a password hash is not a cleartext credential');
+    if (!haveTshark()) return;
+    const uin = execFileSync('tshark', ['-r', f, '-Y', 'gadu-gadu.login.uin', '-T', 'fields', '-e', 'gadu-gadu.login.uin'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    assert.equal(uin, '1234567');
+    const oldText = execFileSync('tshark', ['-o', 'tcp.reassemble_out_of_order:TRUE', '-r', f, '-Y', 'gadu-gadu.msg.text', '-T', 'fields', '-e', 'gadu-gadu.msg.text'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    assert.equal(oldText, PL);
+  });
+
+  it('not Gadu-Gadu: a welcome-shaped greeting without a login, or a client speaking first', () => {
+    const h1 = new FlowHarness({ server: '198.51.100.7:8074' });
+    h1.send('s', welcome).send('c', Buffer.from('GET / HTTP/1.1\r\n\r\n')).end();
+    assert.equal(h1.of('session').filter((e) => e.protocol === 'gadugadu').length, 0);
+    const h2 = new FlowHarness({ server: '198.51.100.7:8074' });
+    h2.send('c', Buffer.from([0x05, 0, 0, 0, 0x10, 0, 0, 0, 1, 2, 3])).send('s', Buffer.alloc(40, 7)).end();
+    assert.equal(h2.of('session').filter((e) => e.protocol === 'gadugadu').length, 0);
+  });
+
+  it('an absurd length is counted malformed, the direction is abandoned, no exception', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:443' });
+    h.send('s', welcome).send('c', login80(42));
+    h.send('c', Buffer.concat([pkt(0x2d, Buffer.alloc(4)), Buffer.from([0x2d, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f])]));
+    h.send('c', sendMsg80(1, 'x', Buffer.from('never')));
+    h.end();
+    const s = h.of('session')[0];
+    assert.equal(s.protocol, 'gadugadu');
+    assert.ok((s.malformed ?? 0) >= 2, `malformed ${s.malformed}`);
+    assert.equal(h.of('message').length, 0);
+  });
+
+  it('seeded fuzz: random packets never throw', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    let n = 0;
+    const f = new PacketFramer((p) => {
+      n++;
+      msg80(p);
+    }, () => undefined);
+    for (let i = 0; i < 300; i++) {
+      const body = Buffer.alloc(Math.floor(rnd() * 200));
+      for (let j = 0; j < body.length; j++) body[j] = Math.floor(rnd() * 256);
+      const type = [0x2d, 0x2e, 0x0b, 0x0a, 0x31][Math.floor(rnd() * 5)];
+      const p = pkt(type, body);
+      f.push(p);
+      const h = new FlowHarness({ server: '198.51.100.7:8074' });
+      h.send('s', welcome).send('c', login80(99)).send(type === 0x2e || type === 0x0a ? 's' : 'c', p).end();
+    }
+    assert.ok(n > 0);
+  });
+});
