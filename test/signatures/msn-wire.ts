@@ -86,3 +86,10 @@ export function msnftpBlocks(file: Buffer): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+/** segment order with neighbours swapped: 1,0,3,2,… */
+export function swapped(n: number): number[] {
+  const o = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i + 1 < n; i += 2) [o[i], o[i + 1]] = [o[i + 1], o[i]];
+  return o;
+}
