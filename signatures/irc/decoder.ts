@@ -17,6 +17,8 @@ export class IrcDecoder implements StreamDecoder {
   private passSeen = false;
   private passReported = false;
   private saslPlain = false;
+  /** the client's own PRIVMSGs were seen: their IRCv3 echo-message copies are not new messages */
+  private sawClientChat = false;
   private saslBuf = '';
   private startTlsAsked = false;
   private stopped = false;
@@ -91,7 +93,10 @@ export class IrcDecoder implements StreamDecoder {
         break;
       case 'PRIVMSG':
       case 'NOTICE':
-        if (p.length >= 2) this.chat(0, m.command, this.nick || '?', p[0], p[1]);
+        if (p.length >= 2) {
+          this.sawClientChat = true;
+          this.chat(0, m.command, this.nick || '?', p[0], p[1]);
+        }
         break;
     }
   }
@@ -160,6 +165,7 @@ export class IrcDecoder implements StreamDecoder {
         // server notices (connection/ident chatter) are not chat
         if (m.command === 'NOTICE' && (!from || p[0] === '*' || p[0].toUpperCase() === 'AUTH')) break;
         if (from) this.ctx.addUser(from);
+        if (from && from === this.nick && this.sawClientChat) break; // echo-message copy
         this.chat(1, m.command, from ?? m.prefix ?? '?', p[0], p[1]);
         break;
     }

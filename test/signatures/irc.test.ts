@@ -166,6 +166,40 @@ describe('irc: decoding', () => {
   });
 });
 
+describe('irc: DCC on the harness', () => {
+  it('reverse (passive) DCC SEND: port 0 + token, the receiver answers, the sender connects and streams client → server', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    h.send('c', REG).send('s', WELCOME);
+    h.send('c', 'PRIVMSG bob :\x01DCC SEND notes.txt 167837962 0 11 77\x01\r\n');
+    h.send('s', ':bob!b@h PRIVMSG alice :\x01DCC SEND notes.txt 3232235777 6000 11 77\x01\r\n');
+    h.end();
+    const d = new FlowHarness({ client: '10.1.1.10:50000', server: '192.168.1.1:6000', engine: h.engine });
+    d.send('c', 'hello ').send('s', Buffer.from([0, 0, 0, 6])).send('c', 'world + trailing bytes beyond the size').end();
+    const ft = h.of('file_transfer');
+    assert.equal(ft.filter((f) => f.stage === 'offer').length, 1);
+    const data = ft.find((f) => f.stage === 'data')!;
+    assert.equal(data.filename, 'notes.txt');
+    assert.equal(data.observed_size, 11);
+    assert.equal(data.complete, true);
+    assert.equal(data.sha256, crypto.createHash('sha256').update('hello world').digest('hex'));
+  });
+
+  it('a DCC SEND connection that closes early is reported incomplete', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    h.send('c', REG).send('s', WELCOME).send('c', 'PRIVMSG bob :\x01DCC SEND big.iso 167837962 5002 1000000\x01\r\n').end();
+    const d = new FlowHarness({ client: '10.9.9.9:51001', server: '10.1.1.10:5002', engine: h.engine });
+    d.send('s', Buffer.alloc(5000, 1)).end();
+    const data = h.of('file_transfer').find((f) => f.stage === 'data')!;
+    assert.equal(data.complete, false);
+    assert.equal(data.observed_size, 5000);
+  });
+
+  it('IRCv3 echo-message copies of our own PRIVMSG are not reported twice', () => {
+    const h = irc([['c', REG], ['s', WELCOME], ['c', 'PRIVMSG #x :once\r\n'], ['s', ':alice!a@h PRIVMSG #x :once\r\n']]);
+    assert.equal(h.of('message').length, 1);
+  });
+});
+
 describe('irc: parser', () => {
   it('parses tags, prefix, numerics and trailing parameters', () => {
     assert.deepEqual(parseLine('@time=x;a=b :nick!u@h PRIVMSG #c :hello :world'), { tags: 'time=x;a=b', prefix: 'nick!u@h', command: 'PRIVMSG', params: ['#c', 'hello :world'] });
@@ -273,6 +307,11 @@ describe('irc: shared real captures', function () {
       for (const m of label.messages ?? []) assert.ok(texts.some((t) => t.includes(m)), `message "${m}"`);
       const files = r.events.filter((e) => e.type === 'file_transfer').map((e) => e.filename);
       for (const f of label.file_transfers ?? []) assert.ok(files.includes(f), `file ${f}`);
+      if (name === 'im/irc-dcc-send.pcapng') {
+        // the DCC CHAT side connection is decoded as private messages between the two nicks
+        const chat = r.events.filter((e) => e.type === 'message' && e.server.port === 59214).map((e) => [e.from, e.to, e.text]);
+        assert.deepEqual(chat, [['tim1', 'tim2', 'hello, are you there?'], ['tim2', 'tim1', 'yes i am!']]);
+      }
     });
   }
 
