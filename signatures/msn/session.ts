@@ -12,6 +12,7 @@ const MAX_TEXT = 65536;
 const MAX_PARTICIPANTS = 64;
 const MAX_INVITES = 64;
 const MAX_SLP = 65536;
+const CRLFCRLF = Buffer.from('\r\n\r\n');
 const EMAIL = /^[^\s@<>]{1,128}@[^\s@<>]{1,128}$/;
 
 export function isPassport(s: string | undefined): s is string {
@@ -75,6 +76,9 @@ export class MsnSession {
       case 'MSG':
         if (c.payload) this.msg(dir, c, ts);
         break;
+      case 'SDG':
+        if (c.payload) this.sdg(dir, c.payload, ts);
+        break;
     }
   }
 
@@ -127,6 +131,31 @@ export class MsnSession {
       default:
         return; // clientcaps, datacast, emoticons, …: not chat
     }
+  }
+
+  /** MSNP21 `SDG`: routing, reliability and messaging header blocks, then the body */
+  private sdg(dir: Dir, p: Buffer, ts: number): void {
+    const blocks: Map<string, string>[] = [];
+    let pos = 0;
+    for (let i = 0; i < 3; i++) {
+      const end = p.indexOf(CRLFCRLF, pos);
+      if (end < 0) return;
+      blocks.push(parseHeaderLines(p.toString('utf8', pos, Math.min(end, pos + 65536))));
+      pos = end + 4;
+    }
+    const [routing, , messaging] = blocks;
+    const addr = (v: string | undefined) => (v ?? '').replace(/^\d+:/, '').replace(/;.*$/, '').trim().slice(0, 256);
+    const from = addr(routing.get('from'));
+    const to = addr(routing.get('to'));
+    if (isPassport(from)) this.ctx.addUser(from);
+    if (isPassport(to)) this.ctx.addUser(to);
+    if (dir === 0 && isPassport(from) && !this.self) this.setSelf(from);
+    const type = (messaging.get('message-type') ?? '').toLowerCase();
+    if (type !== 'text' || contentType(messaging.get('content-type')).type !== 'text/plain') return;
+    const text = decodeText(p.subarray(pos), contentType(messaging.get('content-type')).charset);
+    if (!text) return;
+    this.ctx.setService('chat');
+    this.ctx.message(ts, dir, { from: from || 'unknown', to: to || 'unknown', text, kind: /@thread\./.test(to) ? 'groupchat' : 'chat' });
   }
 
   // ---- legacy invitations (text/x-msmsgsinvite) → MSNFTP ---------------------------------------

@@ -52,6 +52,7 @@ interface Group {
 export class YmsgSession {
   readonly self = new Set<string>();
   private offers = 0;
+  private cookieSeen = false;
 
   constructor(private readonly ctx: SessionContext) {}
 
@@ -70,6 +71,11 @@ export class YmsgSession {
     if (LOGIN_SERVICES.has(p.service)) {
       this.own(id(get('0')));
       this.own(id(get('1')));
+      // YMSG 16 login: the Y and T cookies (keys 277/278) replay as the password; report, never carry them
+      if (dir === 0 && p.service === SVC.AUTHRESP && get('277')?.length && get('278')?.length && !this.cookieSeen) {
+        this.cookieSeen = true;
+        this.ctx.credential(ts, dir, { user: id(get('0')) ?? id(get('1')) ?? this.me(), mechanism: 'yahoo-y-t-cookies' });
+      }
       if (p.service === SVC.LOGON || p.service === SVC.AUTH) this.ctx.setService('chat');
       return;
     }

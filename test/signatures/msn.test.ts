@@ -89,6 +89,21 @@ describe('msn: switchboard chat', () => {
     assert.equal(h.of('message').length, 0);
   });
 
+  it('MSNP21 SDG text messages (routing/reliability/messaging blocks); control messages are not chat', () => {
+    const h = new FlowHarness({ server: '203.0.113.9:1863' });
+    h.send('c', 'VER 1 MSNP21 CVR0\r\n');
+    const sdg = (from: string, to: string, type: string, body: string) => {
+      const p = `Routing: 1.0\r\nTo: 1:${to};epid={f00}\r\nFrom: 1:${from};epid={ba4}\r\n\r\nReliability: 1.0\r\n\r\nMessaging: 2.0\r\nMessage-Type: ${type}\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      return `SDG 0 ${Buffer.byteLength(p)}\r\n${p}`;
+    };
+    h.send('c', sdg(ME, BUDDY, 'Text', 'modern hello ✓'));
+    h.send('s', sdg(BUDDY, ME, 'Control/Typing', ''));
+    h.send('s', sdg(BUDDY, ME, 'Text', 'modern reply'));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => [m.from, m.to, m.text]), [[ME, BUDDY, 'modern hello ✓'], [BUDDY, ME, 'modern reply']]);
+    assert.deepEqual(h.of('session')[0].users.sort(), [ME, BUDDY].sort());
+  });
+
   it('reports a Passport ticket as a credential without carrying the ticket', () => {
     const h = new FlowHarness({ server: '203.0.113.9:1863' });
     h.send('c', 'VER 1 MSNP8 CVR0\r\n').send('s', 'VER 1 MSNP8 CVR0\r\n');

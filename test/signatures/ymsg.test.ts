@@ -130,6 +130,17 @@ describe('ymsg: messages', () => {
   });
 });
 
+describe('ymsg: credentials', () => {
+  it('the YMSG 16 login cookies (Y/T, keys 277/278) are reported as a credential without their values', () => {
+    const h = new FlowHarness({ server: '203.0.113.5:5050' });
+    h.send('c', pdu(0x57, [[1, ME]]));
+    h.send('c', pdu(0x54, [[1, ME], [0, ME], [277, 'v=1&n=SECRETYCOOKIE'], [278, 'z=SECRETTCOOKIE'], [307, 'crumbhash'], [244, '4194239'], [2, ME], [2, '1'], [135, '9.0.0.2162']]));
+    const ev = h.end();
+    assert.deepEqual(h.of('credential').map((c) => [c.protocol, c.user, c.mechanism]), [['yahoo', ME, 'yahoo-y-t-cookies']]);
+    assert.ok(!JSON.stringify(ev).includes('SECRET'));
+  });
+});
+
 describe('ymsg: file transfer', () => {
   it('Y7 offer (0xdc) and relay token (0xdd) → offer; the relay upload over HTTP is carved and named', () => {
     const file = randomBytes(20_000, 11);
