@@ -1,9 +1,11 @@
 // TLS: classifies a TLS connection by the server name in its ClientHello (SNI), looked up in the
 // IM host tables. An SNI that is not an IM host is not IM; and when the server's address was
 // attributed to IM by DNS or an address list, an explicit non-IM SNI wins over that guess
-// (shared CDN addresses). Without SNI, the engine's DNS/address attribution stays in charge.
+// (shared CDN addresses). Without SNI, the engine's DNS/address attribution stays in charge, and
+// failing that the server certificate's names (TLS 1.2 and older send it in the clear).
 import type { DetectInput, Detection, DetectResult, Lookup, SignatureModule } from '../types';
 import { parseTlsClientHello, usableServerName } from './parser';
+import { serverCertificateNames } from './certificate';
 
 /** what the engine would guess for this server address (DNS-learned name, then address lists) */
 export function addressGuess(input: Pick<DetectInput, 'knownServerName' | 'flow' | 'lookup'>): { protocol: string; why: string } | undefined {
@@ -50,10 +52,32 @@ function detect(input: DetectInput): DetectResult {
   const d = input.data;
   if (d.length === 0) return 'more';
   if (d[0] !== 0x16) return null;
+  if (input.dir === 1) return fromCertificate(input);
   const hello = parseTlsClientHello(d);
   if (hello === 'more') return 'more';
   if (hello === null) return null;
-  return classifyServerName(hello.sni, hello.alpn, input, 'tls');
+  const det = classifyServerName(hello.sni, hello.alpn, input, 'tls');
+  // no SNI and nothing known about the address: the server's certificate may still name it
+  if (!det && !usableServerName(hello.sni)) return 'more';
+  return det;
+}
+
+/** The server flight of a TLS ≤1.2 handshake: certificate subject CN / SAN names → host tables. */
+function fromCertificate(input: DetectInput): DetectResult {
+  const client = input.other.length ? parseTlsClientHello(input.other) : undefined;
+  if (client && client !== 'more' && usableServerName(client.sni)) return null; // decided by the SNI
+  const names = serverCertificateNames(input.data);
+  if (names === 'more' || names === null) return names;
+  for (const n of names) {
+    const hit = input.lookup.host(n);
+    if (hit) {
+      return {
+        protocol: hit.protocol, encrypted: true, serverName: n,
+        evidence: { signature: 'tls.certificate', reason: `server certificate names ${n} (matches ${hit.protocol} host ${hit.matched})` },
+      };
+    }
+  }
+  return null;
 }
 
 export const module: SignatureModule = {

@@ -132,3 +132,19 @@ export function stunBindingRequest(attrs: { type: number; value: Buffer }[] = []
   const body = Buffer.concat(attrs.map((a) => Buffer.concat([u16(a.type), u16(a.value.length), a.value, Buffer.alloc((4 - (a.value.length % 4)) % 4)])));
   return Buffer.concat([u16(0x0001), u16(body.length), Buffer.from('2112a442', 'hex'), crypto.randomBytes(12), body]);
 }
+
+/** A TLS 1.2 server flight: ServerHello + Certificate (first certificate `der`), in records of `recordSize`. */
+export function tls12ServerFlight(der: Buffer, recordSize = 1200): Buffer {
+  const list = Buffer.concat([u24(der.length), der]);
+  const body = Buffer.concat([u24(list.length), list]);
+  const cert = Buffer.concat([Buffer.from([11]), u24(body.length), body]);
+  const shBody = Buffer.concat([Buffer.from([3, 3]), crypto.randomBytes(32), Buffer.from([0]), Buffer.from([0xc0, 0x2f, 0])]);
+  const sh = Buffer.concat([Buffer.from([2]), u24(shBody.length), shBody]);
+  const hs = Buffer.concat([sh, cert]);
+  const recs: Buffer[] = [];
+  for (let o = 0; o < hs.length; o += recordSize) {
+    const f = hs.subarray(o, o + recordSize);
+    recs.push(Buffer.concat([Buffer.from([0x16, 3, 3]), u16(f.length), f]));
+  }
+  return Buffer.concat(recs);
+}

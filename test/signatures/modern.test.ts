@@ -6,6 +6,7 @@ import { FlowHarness } from '../helpers/harness';
 import { stunBindingRequest } from './modern-wire';
 import { parseDns } from '../../signatures/dns/parser';
 import { parseTlsClientHello } from '../../signatures/tls/parser';
+import { serverCertificateNames } from '../../signatures/tls/certificate';
 import { cryptoFrames, gquicSni, initialKeys, parseInitial } from '../../signatures/quic/parser';
 import { parseStun } from '../../signatures/stun/parser';
 import { parseRequestHead } from '../../signatures/http';
@@ -148,6 +149,7 @@ describe('modern messengers: seeded fuzz of the parsers', () => {
       assert.doesNotThrow(() => {
         parseDns(input);
         parseTlsClientHello(input);
+        serverCertificateNames(input);
         parseInitial(input, (v, d) => initialKeys(v, d));
         cryptoFrames(input);
         gquicSni(input);

@@ -10,7 +10,20 @@ import { shadowim } from '../helpers/run';
 import { parseTlsClientHello } from '../../signatures/tls/parser';
 import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
-import { tlsClientHello } from './modern-wire';
+import { spawnSync } from 'node:child_process';
+import { serverCertificateNames } from '../../signatures/tls/certificate';
+import { tls12ServerFlight, tlsClientHello } from './modern-wire';
+
+/** a real self-signed certificate (DER) made by openssl, or undefined when openssl is missing */
+function opensslCert(cn: string, sans: string[]): Buffer | undefined {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-cert-'));
+  const out = path.join(dir, 'c.der');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'k.pem'),
+    '-subj', `/O=Test/CN=${cn}`, '-addext', `subjectAltName=${sans.map((s) => `DNS:${s}`).join(',')}`, '-days', '1', '-outform', 'DER', '-out', out]);
+  const der = r.status === 0 ? fs.readFileSync(out) : undefined;
+  fs.rmSync(dir, { recursive: true, force: true });
+  return der;
+}
 
 const sessions = (h: FlowHarness) => h.end().filter((e) => e.type === 'session') as any[];
 
@@ -79,9 +92,28 @@ describe('tls: server name indication', () => {
     assert.deepEqual(sessions(h), []);
   });
 
+  it('no SNI, unknown address: the TLS 1.2 server certificate (SAN/CN) names the service', function () {
+    const der = opensslCert('edge.example.net', ['*.whatsapp.net', 'edge.example.net']);
+    if (!der) this.skip();
+    assert.deepEqual(serverCertificateNames(tls12ServerFlight(der!, 300)), ['whatsapp.net', 'edge.example.net']);
+    const h = new FlowHarness({ server: '198.51.100.21:443' });
+    const flight = tls12ServerFlight(der!);
+    h.send('c', tlsClientHello({})).send('s', flight.subarray(0, 500)).send('s', flight.subarray(500));
+    const [s] = sessions(h);
+    assert.equal(s?.protocol, 'whatsapp');
+    assert.equal(s.evidence[0].signature, 'tls.certificate');
+    // a certificate of a non-IM service: nothing
+    const other = opensslCert('www.example.org', ['www.example.org']);
+    const n = new FlowHarness({ server: '198.51.100.22:443' });
+    n.send('c', tlsClientHello({})).send('s', tls12ServerFlight(other!));
+    assert.deepEqual(sessions(n), []);
+  });
+
   it('truncated, garbage and hostile ClientHellos never throw', () => {
     const good = tlsClientHello({ sni: 'teams.microsoft.com', alpn: ['h2'] });
     for (let cut = 0; cut < good.length; cut += 7) assert.doesNotThrow(() => parseTlsClientHello(good.subarray(0, cut)));
+    const flight = tls12ServerFlight(Buffer.from('3082010a0603550403' + '0c05' + '6162636465' + '0603551d11' + '0481ff30820fff', 'hex'));
+    for (let cut = 0; cut <= flight.length; cut += 3) assert.doesNotThrow(() => serverCertificateNames(flight.subarray(0, cut)));
     const bad = Buffer.from(good);
     bad.writeUInt16BE(0xffff, 3); // record length beyond limit
     assert.equal(parseTlsClientHello(bad), null);
