@@ -166,7 +166,7 @@ export class Analyzer implements EventSink {
     const p = this.policy;
     if (!ev.client || !ev.server) return;
     if (isSanctioned(p, ev.server.ip, serverName) || this.sanctionedIps.has(ev.server.ip)) return;
-    const ids = identities.filter((x) => typeof x === 'string' && x);
+    const ids = identities.filter(realIdentity);
     const person = p.people.resolve(ids, ev.client.ip);
     const groups = groupsOf(p, ev.client.ip, ids, person);
     const proto = (ev.protocol ?? '').toLowerCase();
@@ -221,7 +221,7 @@ export class Analyzer implements EventSink {
     const p = this.policy;
     const st = this.flow(key);
     const counts = (st.dlpCounts ??= new Map());
-    const us = users.filter((u) => typeof u === 'string' && u);
+    const us = users.filter(realIdentity);
     const local = ev.direction === 'inbound' ? ev.to : ev.from;
     const person = p.people.resolve([local], ev.client?.ip);
     for (const f of findings) {
@@ -318,7 +318,7 @@ export class Analyzer implements EventSink {
         summary: `${ev.protocol}${dir} file transfer ${clip(ev.from, 48)} -> ${clip(ev.to, 48)}: ${clip(safeName, 96)}${sz}${notes.length ? ` — ${notes.join('; ')}` : ''}`,
         client: ev.client,
         server: ev.server,
-        users: [ev.from, ev.to].filter((u) => typeof u === 'string' && u),
+        users: [ev.from, ev.to].filter(realIdentity),
         person: p.people.resolve([local], ev.client?.ip),
         detector,
         flow_id: ev.flow_id,
@@ -332,12 +332,15 @@ export class Analyzer implements EventSink {
   // ---- plumbing ----
 
   private alert(a: Omit<AlertEvent, 'type' | 'id' | 'ts'>, ts: string, idParts: Array<string | undefined>, occurrence?: string): void {
-    const ev: AlertEvent = { type: 'alert', ts, id: alertId(idParts), ...a } as AlertEvent;
-    if (!ev.person) delete ev.person;
-    if (!ev.detector) delete ev.detector;
-    if (!ev.flow_id) delete ev.flow_id;
-    if (!ev.client) delete ev.client;
-    if (!ev.server) delete ev.server;
+    // a fixed field order makes the JSON lines easy to read
+    const ev = { type: 'alert', ts, id: alertId(idParts), kind: a.kind, severity: a.severity, protocol: a.protocol, summary: a.summary } as AlertEvent;
+    if (a.client) ev.client = a.client;
+    if (a.server) ev.server = a.server;
+    ev.users = a.users;
+    if (a.person) ev.person = a.person;
+    if (a.detector) ev.detector = a.detector;
+    if (a.match) ev.match = a.match;
+    if (a.flow_id) ev.flow_id = a.flow_id;
     const ms = Date.parse(ts);
     this.sup.offer(ev, Number.isFinite(ms) ? ms : this.clockMs, occurrence);
   }
@@ -351,6 +354,11 @@ export class Analyzer implements EventSink {
     }
     return st;
   }
+}
+
+/** a usable identity: not empty, not a decoder's placeholder such as "(unknown)" */
+export function realIdentity(s: unknown): s is string {
+  return typeof s === 'string' && s.length > 0 && !(s.startsWith('(') && s.endsWith(')'));
 }
 
 export function flowKey(ev: { flow_id?: string; protocol?: string; client?: Endpoint; server?: Endpoint; from?: string; to?: string }): string {

@@ -168,7 +168,7 @@ export function parsePolicy(src: string, file: string): Policy {
   const doc = parseDocument(src, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length) {
     const e = doc.errors[0];
-    const line = e.linePos?.[0]?.line ?? 1;
+    const line = e.pos ? lc.linePos(e.pos[0]).line : (e.linePos?.[0]?.line ?? 1);
     throw new PolicyError(`${file}:${line}: not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   const r = new Reader(file, lc);

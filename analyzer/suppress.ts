@@ -28,12 +28,15 @@ export class Suppressor {
     const w = this.windows.get(alert.id);
     if (w && nowMs < w.endMs) {
       if (occurrence) {
-        if (w.keys?.has(occurrence)) return this.merge(w, alert);
+        if (w.keys?.has(occurrence)) {
+          this.merge(w, alert);
+          return;
+        }
         if (w.keys && w.keys.size < MAX_KEYS) w.keys.add(occurrence);
       }
       w.count++;
       this.merge(w, alert);
-      w.alert.ts = alert.ts;
+      if (alert.ts > w.alert.ts) w.alert.ts = alert.ts; // the update carries the latest occurrence's time
       return;
     }
     if (w) this.finish(alert.id, w);
@@ -64,7 +67,7 @@ export class Suppressor {
     this.windows.delete(id);
     if (w.count > w.emitted) {
       w.emitted = w.count;
-      this.next.write({ ...w.alert, count: w.count });
+      this.next.write({ ...w.alert, summary: `${w.alert.summary} [seen ${w.count} times]`, count: w.count });
     }
   }
 

@@ -1,0 +1,160 @@
+// The DLP validators and the scanner, against values computed from the published rules
+// (Luhn, issuer ranges, SSA area/group/serial rules, ISO 7064 mod-97, ABA 3-7-1).
+import assert from 'node:assert/strict';
+import { luhn, validCard, cardNetwork, validSsn, validAba, validIban } from '../../analyzer/dlp/validators';
+import { DlpScanner, redactText, maskKeepLast } from '../../analyzer/dlp/scanner';
+import { compileSafe, backtrackRisk, lowerSameLength } from '../../analyzer/dlp/saferegex';
+import { defaultDlp } from '../../analyzer/policy';
+
+const scanner = new DlpScanner(defaultDlp());
+const detectors = (t: string) => scanner.scan(t).map((f) => f.detector);
+
+describe('analyzer: DLP validators', () => {
+  it('Luhn accepts check digits and rejects a changed digit', () => {
+    assert.ok(luhn('79927398713')); // the textbook example
+    assert.ok(!luhn('79927398710'));
+    assert.ok(luhn('4111111111111111'));
+    assert.ok(!luhn('4111111111111112'));
+  });
+
+  it('knows the issuer ranges, including 2-series Mastercard, and their lengths', () => {
+    assert.equal(cardNetwork('4111111111111111'), 'visa');
+    assert.equal(cardNetwork('2221000000000009'), 'mastercard');
+    assert.equal(cardNetwork('2720990000000007'), 'mastercard');
+    assert.equal(cardNetwork('2721000000000006'), undefined, '2721 is past the 2-series range');
+    assert.equal(cardNetwork('378282246310005'), 'amex');
+    assert.equal(cardNetwork('6011111111111117'), 'discover');
+    assert.equal(cardNetwork('3530111333300000'), 'jcb');
+    assert.equal(cardNetwork('36148900647913'), 'diners');
+    assert.equal(cardNetwork('6200000000000005'), 'unionpay');
+    assert.equal(cardNetwork('6759649826438453'), 'maestro');
+    assert.equal(cardNetwork('37828224631000'), undefined, 'Amex has 15 digits');
+    assert.equal(validCard('1234567812345670'), undefined, 'Luhn-valid but no issuer starts with 1');
+    assert.equal(validCard('0000000000000000'), undefined);
+    assert.equal(validCard('4444444444444444'), undefined, 'all the same digit');
+  });
+
+  it('applies the SSA rules and rejects published sample SSNs', () => {
+    assert.ok(validSsn('536225598'));
+    for (const bad of ['000123456', '666123456', '900123456', '999887777', '536005598', '536220000', '078051120', '123456789', '219099999', '111111111']) {
+      assert.ok(!validSsn(bad), bad);
+    }
+  });
+
+  it('checks ABA prefixes and the 3-7-1 checksum', () => {
+    assert.ok(validAba('021000021')); // JPMorgan Chase NY, published on every cheque
+    assert.ok(validAba('011000015')); // Federal Reserve Boston
+    assert.ok(!validAba('021000022'));
+    assert.ok(!validAba('131000022'), 'prefix 13 is not assigned');
+    assert.ok(!validAba('500000005'));
+  });
+
+  it('checks IBAN country length and mod-97', () => {
+    assert.ok(validIban('DE89370400440532013000'));
+    assert.ok(validIban('GB29NWBK60161331926819'));
+    assert.ok(validIban('NO9386011117947'));
+    assert.ok(!validIban('DE89370400440532013001'));
+    assert.ok(!validIban('DE8937040044053201300'), 'one character short');
+    assert.ok(!validIban('XX89370400440532013000'), 'unknown country');
+  });
+});
+
+describe('analyzer: DLP scanner', () => {
+  it('finds cards as people type them and keeps separators consistent', () => {
+    assert.deepEqual(detectors('card 4111 1111 1111 1111 exp 12/25'), ['pan']);
+    assert.deepEqual(detectors('4111-1111-1111-1111.'), ['pan']);
+    assert.deepEqual(detectors('<td>5425233430109903</td>'), ['pan']);
+    assert.deepEqual(detectors('amex 3714 496353 98431'), ['pan']);
+    assert.deepEqual(detectors('4111-1111 1111-1111'), [], 'mixed separators');
+    assert.deepEqual(detectors('4111 1111 1111 1112'), [], 'bad check digit');
+  });
+
+  it('handles NULs of UTF-16 text and full-width digits', () => {
+    assert.deepEqual(detectors('c\0a\0r\0d\0 \x004\x001\x001\x001\x00 \x001\x001\x001\x001\x00 \x001\x001\x001\x001\x00 \x001\x001\x001\x001\0'), ['pan']);
+    assert.deepEqual(detectors('card ４１１１１１１１１１１１１１１１'), ['pan']);
+  });
+
+  it('rejects Luhn-valid numbers that are something else', () => {
+    for (const t of ['order 4111111111111111', 'IMEI 490154203237518', 'tracking 1Z999AA10123456784', 'USPS 9400111899223197428490', 'ISBN 9780306406157', 'ID4111111111111111', 'https://x.example/4111111111111111', 'at 12:4111111111111111']) {
+      assert.deepEqual(detectors(t), [], t);
+    }
+  });
+
+  it('finds SSNs with separators, bare 9 digits only with context', () => {
+    assert.deepEqual(detectors('my ssn is 536-22-5598'), ['us_ssn']);
+    assert.deepEqual(detectors('536-22-5598'), ['us_ssn']);
+    assert.deepEqual(detectors('SSN 536225598'), ['us_ssn']);
+    assert.deepEqual(detectors('number 536225598'), []);
+    assert.deepEqual(detectors('ssn 536-22 5598'), [], 'mixed delimiters');
+    assert.deepEqual(detectors('ssn 078-05-1120'), [], 'Woolworth wallet sample');
+    assert.deepEqual(detectors('part no 536-22-5598'), [], 'negative context');
+    assert.deepEqual(detectors('INC-536-22-5598'), [], 'glued to an identifier');
+  });
+
+  it('finds routing and account numbers only with context, each with its own', () => {
+    assert.deepEqual(detectors('routing 021000021 account 12345678901'), ['aba_routing', 'us_bank_account']);
+    assert.deepEqual(detectors('021000021'), []);
+    assert.deepEqual(detectors('12345678901'), []);
+  });
+
+  it('finds IBANs compact, spaced and in lower case with context', () => {
+    assert.deepEqual(detectors('IBAN DE89 3704 0044 0532 0130 00 BIC COBADEFFXXX'), ['iban']);
+    assert.deepEqual(detectors('to GB29NWBK60161331926819.'), ['iban']);
+    assert.deepEqual(detectors('iban de89370400440532013000'), ['iban']);
+    assert.deepEqual(detectors('de89370400440532013000'), []);
+    assert.deepEqual(detectors('DE89370400440532013000X'), [], 'longer than a German IBAN');
+  });
+
+  it('redacts to the last four digits, separators kept in text', () => {
+    const t = 'pay 4111 1111 1111 1111 and ssn 536-22-5598, IBAN DE89 3704 0044 0532 0130 00';
+    const f = scanner.scan(t);
+    assert.deepEqual(f.map((x) => x.match), ['************1111', '***-**-5598', 'DE****************3000']);
+    const r = redactText(t, f, 65536);
+    assert.equal(r, 'pay **** **** **** 1111 and ssn ***-**-5598, IBAN DE** **** **** **** **30 00');
+    assert.ok(!r.includes('4111 1111') && !r.includes('536-22') && !r.includes('3704'));
+    assert.equal(maskKeepLast('12-34-56'), '**-34-56');
+  });
+
+  it('bounds the work: text past max_scan_bytes is not scanned and is cut from the event', () => {
+    const dlp = defaultDlp();
+    dlp.maxScanChars = 1000;
+    const s = new DlpScanner(dlp);
+    const t = 'x'.repeat(1200) + ' card 4111111111111111';
+    assert.deepEqual(s.scan(t), []);
+    const r = redactText(t, [], 1000);
+    assert.ok(!r.includes('4111111111111111'));
+    assert.match(r, /characters not scanned, removed/);
+    // hostile input: a million digits with separators stays bounded
+    const big = '1 '.repeat(500000);
+    const t0 = Date.now();
+    scanner.scan(big);
+    assert.ok(Date.now() - t0 < 30000); // generous: this guards against a hang, not speed
+  });
+});
+
+describe('analyzer: safe user regexes', () => {
+  it('runs catastrophic patterns in linear time or refuses them', () => {
+    const re = compileSafe('(a+)+b');
+    re.lastIndex = 0;
+    assert.equal(re.test('a'.repeat(50000) + 'c'), false); // returns instead of backtracking for ever
+    assert.throws(() => compileSafe('(a)\\1'), /backreferences or lookaround/);
+    assert.throws(() => compileSafe('(?<=x)y'), /backreferences or lookaround/);
+    assert.throws(() => compileSafe('a('), /invalid regular expression/);
+    assert.throws(() => compileSafe('x*'), /empty string/);
+    assert.throws(() => compileSafe('a'.repeat(600)), /longer than/);
+  });
+
+  it('the fallback heuristic flags nested quantifiers and backreferences', () => {
+    assert.equal(backtrackRisk('(a+)+'), 'nested quantifier');
+    assert.equal(backtrackRisk('(\\d{2,})*x'), 'nested quantifier');
+    assert.equal(backtrackRisk('(a)\\1'), 'backreference');
+    assert.equal(backtrackRisk('EMP-[0-9]{6}'), undefined);
+    assert.equal(backtrackRisk('(ab)+'), undefined);
+  });
+
+  it('lower-cases without moving offsets', () => {
+    const s = 'İSTANBUL Straße';
+    assert.equal(lowerSameLength(s).length, s.length);
+    assert.equal(lowerSameLength('ABC'), 'abc');
+  });
+});

@@ -1,0 +1,178 @@
+// Policy files: groups, hours in a time zone, chat vs file transfer, identity mapping from CSV,
+// sanctioned servers, and bad files (each error names the file, the line and the problem).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parsePolicy, loadPolicyFile, groupsOf, isSanctioned, PolicyError } from '../../analyzer/policy';
+import { inSchedule, localTime } from '../../analyzer/schedule';
+import { shadowim } from '../helpers/run';
+import { REPO } from '../helpers/paths';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-policy-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function write(name: string, text: string): string {
+  const f = path.join(tmp, name);
+  fs.writeFileSync(f, text);
+  return f;
+}
+
+/** the one-line error a policy text gives */
+function errorOf(text: string, name = 'p.yaml'): string {
+  try {
+    loadPolicyFile(write(name, text));
+  } catch (e) {
+    assert.ok(e instanceof PolicyError, `expected a PolicyError, got ${e}`);
+    assert.ok(!e.message.includes('\n'), 'one line');
+    return e.message;
+  }
+  assert.fail('policy was accepted');
+}
+
+describe('analyzer: policy', () => {
+  it('the example policy shipped in the repository is valid', () => {
+    const p = loadPolicyFile(path.join(REPO, 'analyzer', 'policy.example.yaml'));
+    assert.equal(p.groups.length, 3);
+    assert.equal(p.people.resolve(['Sam.Lee@jabber.example/phone']), 'Sam Lee');
+  });
+
+  it('places clients in groups by network, host, identity and person', () => {
+    const p = parsePolicy(
+      `
+groups:
+  eng:
+    networks: [10.1.0.0/16, "2001:db8::/32"]
+    allow: [{ protocols: [xmpp] }]
+  ops:
+    hosts: [192.0.2.7]
+    users: [Op.Erator@Jabber.Example, "Kim Doe"]
+    allow: [{ protocols: any }]
+people:
+  map: { 198.51.100.9: Kim Doe }
+`,
+      'inline.yaml',
+    );
+    const names = (ip: string, ids: string[] = []) => groupsOf(p, ip, ids, p.people.resolve(ids, ip)).map((g) => g.name);
+    assert.deepEqual(names('10.1.2.3'), ['eng']);
+    assert.deepEqual(names('2001:db8::5'), ['eng']);
+    assert.deepEqual(names('192.0.2.7'), ['ops']);
+    assert.deepEqual(names('192.0.2.8'), []);
+    assert.deepEqual(names('203.0.113.1', ['op.erator@jabber.example/home']), ['ops'], 'JID resource and case ignored');
+    assert.deepEqual(names('198.51.100.9'), ['ops'], 'by the person the address maps to');
+  });
+
+  it('evaluates hours in the rule time zone, across midnight and DST', () => {
+    const p = parsePolicy(
+      `
+timezone: America/New_York
+groups:
+  g:
+    networks: [10.0.0.0/8]
+    allow:
+      - { protocols: [irc], days: mon-fri, hours: "09:00-17:00" }
+      - { protocols: [xmpp], days: [sat], hours: "22:00-02:00", timezone: Europe/Berlin }
+`,
+      'h.yaml',
+    );
+    const [irc, xmpp] = p.groups[0].allow;
+    // Monday 2024-01-15 14:30 UTC = 09:30 in New York (EST, UTC-5)
+    assert.ok(inSchedule(irc.schedule!, Date.UTC(2024, 0, 15, 14, 30)));
+    assert.ok(!inSchedule(irc.schedule!, Date.UTC(2024, 0, 15, 13, 30)), '08:30 local');
+    // Monday 2024-07-15 13:30 UTC = 09:30 EDT (UTC-4): the zone, not a fixed offset
+    assert.ok(inSchedule(irc.schedule!, Date.UTC(2024, 6, 15, 13, 30)));
+    assert.ok(!inSchedule(irc.schedule!, Date.UTC(2024, 0, 13, 15, 0)), 'Saturday');
+    // Saturday 23:30 Berlin (CET) = 22:30 UTC; Sunday 01:00 Berlin belongs to Saturday's range
+    assert.ok(inSchedule(xmpp.schedule!, Date.UTC(2024, 0, 13, 22, 30)));
+    assert.ok(inSchedule(xmpp.schedule!, Date.UTC(2024, 0, 14, 0, 0)));
+    assert.ok(!inSchedule(xmpp.schedule!, Date.UTC(2024, 0, 14, 1, 30)), 'Sunday 02:30 Berlin');
+    assert.deepEqual(localTime(Date.UTC(2024, 0, 15, 14, 30), 'America/New_York'), { day: 1, minute: 9 * 60 + 30 });
+  });
+
+  it('loads the identity mapping from a CSV next to the policy (relative path)', () => {
+    fs.mkdirSync(path.join(tmp, 'sub'), { recursive: true });
+    write('sub/people.csv', 'identity,person\n10.9.9.9,Ann Example\n"ann, the aim name",Ann Example\n4711,Bo Example\n');
+    const p = loadPolicyFile(write('sub/pol.yaml', 'people:\n  csv: people.csv\n'));
+    assert.equal(p.people.resolve([], '10.9.9.9'), 'Ann Example');
+    assert.equal(p.people.resolve(['Ann, The AIM Name']), 'Ann Example');
+    assert.equal(p.people.resolve(['4711']), 'Bo Example');
+  });
+
+  it('knows sanctioned servers by address, block and name', () => {
+    const p = parsePolicy('sanctioned_servers: [10.0.5.20, 192.0.2.0/28, chat.corp.example, .im.corp.example]\n', 's.yaml');
+    assert.ok(isSanctioned(p, '10.0.5.20', undefined));
+    assert.ok(isSanctioned(p, '192.0.2.9', undefined));
+    assert.ok(!isSanctioned(p, '192.0.2.17', undefined));
+    assert.ok(isSanctioned(p, '203.0.113.5', 'CHAT.corp.example'));
+    assert.ok(isSanctioned(p, '203.0.113.5', 'eu.im.corp.example'));
+    assert.ok(!isSanctioned(p, '203.0.113.5', 'chat.corp.example.evil.test'));
+  });
+
+  it('an empty file is the default policy', () => {
+    const p = loadPolicyFile(write('empty.yaml', '# nothing\n'));
+    assert.equal(p.groups.length, 0);
+    assert.equal(p.dlp.detectors.pan.enabled, true);
+  });
+
+  describe('bad policy files: one line with file, line and problem', () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['unknown top-level key', 'version: 1\ngruops: {}\n', /p\.yaml:2: unknown setting 'gruops' in the policy/],
+      ['YAML syntax', 'groups:\n  a: [1, 2\n', /p\.yaml:\d+: not valid YAML/],
+      ['duplicate key', 'timezone: UTC\ntimezone: UTC\n', /p\.yaml:2: not valid YAML: Map keys must be unique/],
+      ['bad CIDR', 'groups:\n  g:\n    networks:\n      - 10.0.0.0/8\n      - 10.0.0.0/33\n', /p\.yaml:5: group 'g': '10\.0\.0\.0\/33' is not a CIDR block/],
+      ['bad time zone', 'timezone: Mars/Olympus\n', /p\.yaml:1: unknown time zone 'Mars\/Olympus'/],
+      ['bad hours', 'groups:\n  g:\n    allow:\n      - protocols: [irc]\n        hours: "9-17"\n', /p\.yaml:5: .*'9-17' is not a time range/],
+      ['bad day', 'groups:\n  g:\n    allow:\n      - days: [mon, funday]\n', /p\.yaml:4: .*'funday' is not a day/],
+      ['bad severity', 'severity:\n  unauthorized_im: urgent\n', /p\.yaml:2: .*'urgent' is not a severity/],
+      ['bad severity key', 'severity:\n  spam: high\n', /p\.yaml:2: severity key 'spam' must start with an alert kind/],
+      ['unsafe regex', 'dlp:\n  regexes:\n    - name: r\n      pattern: "(a)\\\\1"\n', /p\.yaml:4: regex 'r': .*backreferences/],
+      ['broken regex', 'dlp:\n  regexes:\n    - name: r\n      pattern: "a("\n', /p\.yaml:4: regex 'r': invalid regular expression/],
+      ['bad threshold', 'dlp:\n  detectors:\n    pan:\n      threshold: 0\n', /p\.yaml:4: dlp\.detectors\.pan\.threshold must be a whole number from 1/],
+      ['unknown detector', 'dlp:\n  detectors:\n    passport: true\n', /p\.yaml:3: unknown setting 'passport' in dlp\.detectors/],
+      ['bad duration', 'suppression:\n  default: soon\n', /p\.yaml:2: suppression\.default 'soon' is not a duration/],
+      ['bad sanctioned server', 'sanctioned_servers:\n  - "not a host!"\n', /p\.yaml:2: sanctioned server 'not a host!'/],
+      ['rule allowing nothing', 'groups:\n  g:\n    allow:\n      - protocols: [irc]\n        chat: false\n        files: false\n', /p\.yaml:4: .*allows neither chat nor files/],
+      ['chat not boolean', 'groups:\n  g:\n    allow:\n      - chat: maybe\n', /p\.yaml:4: .*chat must be true or false/],
+      ['missing CSV', 'people:\n  csv: nowhere.csv\n', /p\.yaml:2: cannot read people CSV 'nowhere\.csv'/],
+    ];
+    for (const [what, text, re] of cases) {
+      it(what, () => assert.match(errorOf(text), re));
+    }
+
+    it('a bad CSV row names the CSV file and the row number', () => {
+      write('bad.csv', 'identity,person\n10.0.0.1,Ann\njust-one-field\n');
+      assert.match(errorOf('people:\n  csv: bad.csv\n'), /p\.yaml:2: bad\.csv: row 3: expected 2 fields \(identity,person\), found 1/);
+      write('bad2.csv', '10.0.0.1,Ann\n"unterminated,Bob\n');
+      assert.match(errorOf('people:\n  csv: bad2.csv\n'), /bad2\.csv: row 2: malformed quoting/);
+      write('bad3.csv', '10.0.0.1,Ann\n999.1.1.1,Bob\n');
+      assert.match(errorOf('people:\n  csv: bad3.csv\n'), /bad3\.csv: row 2: '999\.1\.1\.1' is not a valid IP address/);
+    });
+  });
+
+  describe('shadowim policy check', () => {
+    it('explains a valid policy in plain words and exits 0', () => {
+      const r = shadowim(['policy', 'check', path.join(REPO, 'analyzer', 'policy.example.yaml')]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /engineering: addresses 10\.20\.0\.0\/16/);
+      assert.match(r.stdout, /may use xmpp, irc: chat only \(file transfers are violations\), on Monday to Friday, 07:00-19:00 \(America\/New_York\)/);
+      assert.match(r.stdout, /Sanctioned servers .*chat\.corp\.example/);
+    });
+
+    it('prints one line naming file and line and exits non-zero on a bad policy', () => {
+      const f = write('bad-cli.yaml', 'groups:\n  g:\n    networks: [10.0.0.300/8]\n');
+      const r = shadowim(['policy', 'check', f]);
+      assert.equal(r.status, 1);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+      assert.match(r.stderr, /bad-cli\.yaml:3: group 'g': '10\.0\.0\.300\/8' is not a CIDR block/);
+    });
+
+    it('analyze refuses a bad --policy with the same one line', () => {
+      const f = write('bad-an.yaml', 'dlp:\n  regexes:\n    - name: x\n      pattern: "(?<=a)b"\n');
+      const r = shadowim(['analyze', '-', '--format', 'jsonl', '--policy', f], { input: Buffer.alloc(0) });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /bad-an\.yaml:4: regex 'x'/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    });
+  });
+});
