@@ -7,6 +7,12 @@ import { OftDecoder, looksLikeOft } from './oft';
 
 const OFT_EVIDENCE = 'oscar.oft2';
 
+/** ICQ and AIM share OSCAR: a server name learned from DNS (login.icq.com) tells them apart early */
+function protocolFor(input: DetectInput): string {
+  const name = input.knownServerName;
+  return name && input.lookup.host(name)?.protocol === 'icq' ? 'icq' : 'aim';
+}
+
 export function detectOscar(input: DetectInput): DetectResult {
   if (input.transport !== 'tcp' || input.data.length === 0) return input.transport === 'tcp' ? 'more' : null;
   const d = input.data;
@@ -17,16 +23,16 @@ export function detectOscar(input: DetectInput): DetectResult {
     }
     return oft === 'more' ? 'more' : null;
   }
-  if (d[0] !== 0x2a) return midStream(d);
+  if (d[0] !== 0x2a) return midStream(d, input);
   const mine = scanFlaps(d);
-  if (!mine.ok) return midStream(d);
+  if (!mine.ok) return midStream(d, input);
   const other = input.other.length ? scanFlaps(input.other) : { ok: true, complete: 0, strong: 0 };
   const complete = mine.complete + (other.ok ? other.complete : 0);
   const strong = mine.strong + (other.ok ? other.strong : 0);
   // one FLAP could be chance; two consistent ones with a sign-on or a known SNAC family are not
   if (strong >= 1 && complete >= 2) {
     return {
-      protocol: 'aim',
+      protocol: protocolFor(input),
       evidence: { signature: 'oscar.flap', reason: `${complete} consistent FLAP frames (${strong} sign-on/known SNAC) from the stream start` },
     };
   }
@@ -40,14 +46,14 @@ const MID_STREAM_CANDIDATES = 64;
  * A capture that starts in the middle of a long-lived connection may not start on a FLAP boundary:
  * look for a later offset where at least two complete, consistent FLAPs (one a known SNAC) follow.
  */
-function midStream(d: Buffer): DetectResult {
+function midStream(d: Buffer, input: DetectInput): DetectResult {
   let tried = 0;
   for (let i = d.indexOf(0x2a, 1); i > 0 && i < MID_STREAM_WINDOW && tried < MID_STREAM_CANDIDATES; i = d.indexOf(0x2a, i + 1)) {
     tried++;
     const r = scanFlaps(d.subarray(i));
     if (r.ok && r.complete >= 2 && r.strong >= 1) {
       return {
-        protocol: 'aim',
+        protocol: protocolFor(input),
         evidence: { signature: 'oscar.flap', reason: `${r.complete} consistent FLAP frames from offset ${i} (capture started mid-connection)` },
       };
     }

@@ -11,6 +11,7 @@ import { asciiOrUtf8, printable, utf16be } from './parser';
 export const OFT_MIN_HEADER = 0xc0;
 export const OFT_MAX_HEADER = 0x2000;
 export const OFT_PROMPT = 0x0101;
+export const OFT_RESUME_ACK = 0x0106;
 /** header types seen in OFT2 exchanges (prompt, ack, done, resume and their answers) */
 export const OFT_TYPES = new Set([0x0101, 0x0106, 0x0202, 0x0204, 0x0205, 0x0207]);
 /** AOL rendezvous proxy frames: u16 length, u16 version 0x044a, … */
@@ -27,6 +28,8 @@ export interface OftHeader {
   totalSize: number;
   size: number;
   checksum: number;
+  /** bytes the receiver already has (resume) */
+  received: number;
   filename: string;
 }
 
@@ -57,6 +60,7 @@ export function parseOftHeader(h: Buffer): OftHeader | null {
     totalSize: h.readUInt32BE(0x1c),
     size: h.readUInt32BE(0x20),
     checksum: h.readUInt32BE(0x28),
+    received: h.readUInt32BE(0x3c),
     filename: printable(name).trim().slice(0, 1024),
   };
 }
@@ -91,6 +95,8 @@ interface Side {
   proxySkip: number;
   /** header length being gathered */
   want: number;
+  /** file bytes written since the prompt */
+  written: number;
   writer?: FileWriter;
 }
 
@@ -108,7 +114,13 @@ export class OftDecoder implements StreamDecoder {
     let o = 0;
     while (o < data.length && s.mode !== 'dead') {
       if (s.mode === 'data') {
+        if (s.written === 0 && isResumeAck(data, o)) {
+          // resume: the sender answers the receiver's 0x0205 with a 0x0106 header before any file byte
+          s.mode = 'header';
+          continue;
+        }
         const n = Math.min(s.remaining, data.length - o);
+        s.written += n;
         s.writer!.write(data.subarray(o, o + n), ts);
         s.remaining -= n;
         o += n;
@@ -157,7 +169,16 @@ export class OftDecoder implements StreamDecoder {
   }
 
   private onHeader(dir: Dir, s: Side, h: OftHeader, ts: number): void {
-    if (h.type !== OFT_PROMPT) return; // acks, done, resume negotiation: nothing to carve
+    if (h.type === OFT_RESUME_ACK && s.writer) {
+      // bytes before the resume offset went over an earlier connection: this one cannot be complete
+      const skip = Math.min(h.received, s.remaining);
+      s.writer.gap(skip);
+      s.remaining -= skip;
+      s.mode = 'data';
+      if (s.remaining === 0) this.finish(s, ts);
+      return;
+    }
+    if (h.type !== OFT_PROMPT) return; // acks, done, other resume steps: nothing to carve
     const m = this.meta;
     const cookieHex = h.cookie.readBigUInt64BE(0) !== 0n ? h.cookie.toString('hex') : undefined;
     const filename = h.filename || m?.filename || '(unnamed)';
@@ -170,6 +191,7 @@ export class OftDecoder implements StreamDecoder {
       ...((m?.transfer_id ?? cookieHex) ? { transfer_id: m?.transfer_id ?? cookieHex } : {}),
     });
     s.writer = w;
+    s.written = 0;
     s.remaining = h.size;
     s.mode = 'data';
     if (h.size === 0) this.finish(s, ts);
@@ -213,6 +235,10 @@ export class OftDecoder implements StreamDecoder {
 
 const EMPTY = Buffer.alloc(0);
 
+function isResumeAck(b: Buffer, o: number): boolean {
+  return b.length - o >= 8 && b.toString('latin1', o, o + 4) === 'OFT2' && b.readUInt16BE(o + 6) === OFT_RESUME_ACK;
+}
+
 function newSide(): Side {
-  return { mode: 'header', buf: EMPTY, remaining: 0, proxySkip: 0, want: 0 };
+  return { mode: 'header', buf: EMPTY, remaining: 0, proxySkip: 0, want: 0, written: 0 };
 }

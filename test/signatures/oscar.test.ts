@@ -308,3 +308,42 @@ describe('oscar: capture started mid-connection', () => {
     assert.deepEqual(h.of('message').map((m) => m.text), ['first whole message', 'second whole message']);
   });
 });
+
+describe('oscar: ICQ by server name', () => {
+  it('a connection to an address DNS resolved from login.icq.com is reported as icq', () => {
+    const events: any[] = [];
+    const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
+    engine.kb.learnName('198.51.100.44', 'login.icq.com');
+    const h = new FlowHarness({ engine, server: '198.51.100.44:5190' });
+    const c = new Flaps(1), s = new Flaps(2);
+    bosStart(h, c, s);
+    h.end();
+    const sess = events.filter((e) => e.type === 'session');
+    assert.equal(sess.length, 1);
+    assert.equal(sess[0].protocol, 'icq');
+    assert.match(sess[0].evidence.map((e: any) => e.reason).join(' '), /FLAP/);
+  });
+});
+
+describe('oscar: OFT2 resume', () => {
+  it('a resumed transfer carves the rest and is reported incomplete, header not mistaken for data', () => {
+    const rest = Buffer.from('the second half of the file');
+    const h = new FlowHarness({ server: '203.0.113.9:4443' });
+    const cookie = Buffer.from('0909090909090909', 'hex');
+    h.send('s', oftHeader(0x0101, { cookie, size: 100 + rest.length, filename: 'r.txt' }));
+    const resume = oftHeader(0x0205, { cookie, size: 100 + rest.length, filename: 'r.txt' });
+    resume.writeUInt32BE(100, 0x3c);
+    h.send('c', resume);
+    const ack = oftHeader(0x0106, { cookie, size: 100 + rest.length, filename: 'r.txt' });
+    ack.writeUInt32BE(100, 0x3c);
+    h.send('s', ack);
+    h.send('c', oftHeader(0x0207, { cookie, size: 100 + rest.length, filename: 'r.txt' }));
+    h.send('s', rest);
+    h.end();
+    const d = h.of('file_transfer');
+    assert.equal(d.length, 1);
+    assert.equal(d[0].observed_size, rest.length);
+    assert.equal(d[0].sha256, crypto.createHash('sha256').update(rest).digest('hex'));
+    assert.equal(d[0].complete, false);
+  });
+});
