@@ -25,12 +25,14 @@ export function parseRequestHead(d: Buffer): HttpRequestHead | 'more' | null {
   const lines = d.toString('latin1', 0, end).split('\r\n');
   if (!/ HTTP\/1\.[01]$/.test(lines[0])) return null;
   const head: HttpRequestHead = { method: method.trim() };
+  // through an explicit proxy the tunnel's destination is the request target: CONNECT host:443
+  if (head.method === 'CONNECT') head.host = lines[0].split(' ')[1]?.replace(/:\d+$/, '').slice(0, 255);
   for (const l of lines.slice(1, 100)) {
     const c = l.indexOf(':');
     if (c < 0) continue;
     const k = l.slice(0, c).trim().toLowerCase();
     const v = l.slice(c + 1).trim().slice(0, 512);
-    if (k === 'host') head.host = v.replace(/:\d+$/, '');
+    if (k === 'host' && head.method !== 'CONNECT') head.host = v.replace(/:\d+$/, '');
     else if (k === 'user-agent') head.userAgent = v;
   }
   return head;
@@ -45,6 +47,7 @@ function detect(input: DetectInput, data: SignatureData): DetectResult {
   if (byHost) {
     return {
       protocol: byHost.protocol, serverName: host,
+      ...(head.method === 'CONNECT' ? { encrypted: true } : {}),
       evidence: { signature: 'http.host', reason: `HTTP ${head.method} to ${host} matches ${byHost.protocol} host ${byHost.matched}` },
     };
   }

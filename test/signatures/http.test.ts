@@ -18,6 +18,18 @@ describe('http: Host and User-Agent', () => {
     assert.equal(s.evidence[0].signature, 'http.host');
   });
 
+  it('CONNECT through a proxy names the tunnelled host', () => {
+    const h = new FlowHarness({ server: '10.0.0.3:3128' });
+    h.send('c', 'CONNECT chat.signal.org:443 HTTP/1.1\r\nHost: chat.signal.org:443\r\nUser-Agent: Signal-Desktop/7.0\r\n\r\n');
+    h.send('s', 'HTTP/1.1 200 Connection established\r\n\r\n');
+    const [s] = sessions(h);
+    assert.equal(s?.protocol, 'signal');
+    assert.equal(s.server_name, 'chat.signal.org');
+    const g = new FlowHarness({ server: '10.0.0.3:3128' });
+    g.send('c', 'CONNECT www.google.com:443 HTTP/1.1\r\nHost: www.google.com:443\r\n\r\n');
+    assert.deepEqual(sessions(g), []);
+  });
+
   it('an IM client User-Agent → that protocol', () => {
     const h = new FlowHarness({ server: '198.51.100.31:80' });
     h.send('c', request('203.0.113.7', 'Mozilla/5.0 (Linux; Android 13) MicroMessenger/8.0.40'));
