@@ -1,0 +1,242 @@
+// The analyzer on contract events: which alerts, with which severity, person, redaction,
+// suppression counts and stable ids. Events are written as the signatures would emit them
+// (messages before their session, as a flow's session event is printed when it ends).
+import assert from 'node:assert/strict';
+import type { AlertEvent, EventSink, ShadowEvent } from '../../common/events';
+import { createAnalyzer } from '../../analyzer';
+import { parsePolicy, defaultPolicy } from '../../analyzer/policy';
+
+class Collect implements EventSink {
+  events: ShadowEvent[] = [];
+  write(ev: ShadowEvent) {
+    this.events.push(JSON.parse(JSON.stringify(ev)));
+  }
+  get alerts(): AlertEvent[] {
+    return this.events.filter((e): e is AlertEvent => e.type === 'alert');
+  }
+}
+
+const C = { ip: '10.1.2.3', port: 40001 };
+const S = { ip: '198.51.100.7', port: 6667 };
+const T0 = Date.UTC(2024, 0, 15, 14, 30); // Monday 09:30 in New York
+
+function at(ms: number) {
+  return new Date(ms).toISOString();
+}
+function session(over: Partial<any> = {}): ShadowEvent {
+  return { type: 'session', ts: at(T0 + 60000), protocol: 'irc', transport: 'tcp', client: C, server: S, users: ['alice'], start: at(T0), end: at(T0 + 60000), packets: 10, bytes: 1000, encrypted: false, evidence: [{ signature: 'irc.nick', reason: 'NICK' }], flow_id: 'f1', ...over } as ShadowEvent;
+}
+function message(text: string, over: Partial<any> = {}): ShadowEvent {
+  return { type: 'message', ts: at(T0 + 1000), protocol: 'irc', from: 'alice', to: '#ops', text, direction: 'outbound', client: C, server: S, flow_id: 'f1', ...over } as ShadowEvent;
+}
+function file(name: string, over: Partial<any> = {}): ShadowEvent {
+  return { type: 'file_transfer', ts: at(T0 + 2000), protocol: 'irc', from: 'alice', to: 'bob', filename: name, size: 1234, direction: 'outbound', client: C, server: S, flow_id: 'f1', ...over } as ShadowEvent;
+}
+
+function run(events: ShadowEvent[], policyText?: string): Collect {
+  const out = new Collect();
+  const a = createAnalyzer(out, { policy: policyText ? parsePolicy(policyText, 'test.yaml') : defaultPolicy() });
+  for (const e of events) a.write(e);
+  a.close();
+  return out;
+}
+
+const POLICY = `
+timezone: America/New_York
+people:
+  map: { alice: Alice Example, 10.9.0.1: Bob Example }
+groups:
+  eng:
+    networks: [10.1.0.0/16]
+    allow:
+      - { protocols: [irc], days: mon-fri, hours: "09:00-17:00", chat: true, files: false }
+  filers:
+    networks: [10.2.0.0/16]
+    allow:
+      - { protocols: [xmpp], chat: false, files: true }
+sanctioned_servers: [203.0.113.0/24, chat.corp.example]
+`;
+
+describe('analyzer: alerts', () => {
+  it('default policy: every IM session is unauthorized, decided on the first event of the flow', () => {
+    const out = run([message('hi'), session()]);
+    const a = out.alerts;
+    assert.equal(a.length, 1, 'one alert for the flow, not one per event');
+    assert.equal(a[0].kind, 'unauthorized_im');
+    assert.equal(a[0].severity, 'high', 'cleartext');
+    assert.equal(a[0].protocol, 'irc');
+    assert.deepEqual(a[0].client, C);
+    assert.equal(a[0].flow_id, 'f1');
+    // the alert follows the message that revealed the flow, before the session event
+    assert.ok(out.events.findIndex((e) => e.type === 'alert') < out.events.findIndex((e) => e.type === 'session'));
+    const enc = run([session({ protocol: 'whatsapp', encrypted: true, users: [], server: { ip: '157.240.1.1', port: 443 } })]).alerts;
+    assert.equal(enc[0].severity, 'medium', 'encrypted sessions expose less');
+  });
+
+  it('names the person from the identity mapping (identity first, then address)', () => {
+    const a = run([session()], POLICY.replace('10.1.0.0/16', '10.99.0.0/16')).alerts;
+    assert.equal(a[0].person, 'Alice Example');
+    const b = run([session({ users: [], client: { ip: '10.9.0.1', port: 5 } })], POLICY).alerts;
+    assert.equal(b[0].person, 'Bob Example');
+  });
+
+  it('authorizes a group inside its hours; outside them it is a policy_violation', () => {
+    assert.deepEqual(run([session(), message('hi')], POLICY).alerts, []);
+    const late = T0 + 9 * 3600_000; // 18:30 New York
+    const a = run([message('hi', { ts: at(late) })], POLICY).alerts;
+    assert.equal(a.length, 1);
+    assert.equal(a[0].kind, 'policy_violation');
+    assert.equal(a[0].detector, 'outside_hours');
+    assert.match(a[0].summary, /Monday to Friday, 09:00-17:00 \(America\/New_York\)/);
+    // another protocol from the same group is unauthorized
+    assert.equal(run([session({ protocol: 'msn' })], POLICY).alerts[0].kind, 'unauthorized_im');
+  });
+
+  it('enforces chat-only and files-only rules', () => {
+    const a = run([message('hi'), file('notes.txt')], POLICY).alerts;
+    const v = a.filter((x) => x.kind === 'policy_violation');
+    assert.equal(v.length, 1);
+    assert.equal(v[0].detector, 'file_transfer_not_allowed');
+    const C2 = { ip: '10.2.0.9', port: 5000 };
+    const b = run([message('hi', { protocol: 'xmpp', client: C2 }), file('x.pdf', { protocol: 'xmpp', client: C2 })], POLICY).alerts;
+    assert.deepEqual(b.filter((x) => x.kind === 'policy_violation').map((x) => x.detector), ['chat_not_allowed']);
+  });
+
+  it('sanctioned servers are authorized by address or by the session name', () => {
+    assert.deepEqual(run([session({ server: { ip: '203.0.113.9', port: 5222 }, protocol: 'xmpp' })], POLICY).alerts, []);
+    assert.deepEqual(run([session({ server_name: 'chat.corp.example', protocol: 'xmpp', client: { ip: '172.16.0.1', port: 1 } })], POLICY).alerts, []);
+    // a later flow's messages to the same server address are recognized too
+    const out = run([session({ server_name: 'chat.corp.example', protocol: 'xmpp', client: { ip: '172.16.0.1', port: 1 } }), message('hi', { protocol: 'xmpp', flow_id: 'f2', client: { ip: '172.16.0.2', port: 2 } })], POLICY);
+    assert.deepEqual(out.alerts, []);
+  });
+
+  it('sensitive data: redacted in the alert AND in the forwarded message', () => {
+    const out = run([message('card 4111 1111 1111 1111 and ssn 536-22-5598 ok')]);
+    const msg = out.events.find((e) => e.type === 'message') as any;
+    assert.equal(msg.text, 'card **** **** **** 1111 and ssn ***-**-5598 ok');
+    const s = out.alerts.filter((a) => a.kind === 'sensitive_data');
+    assert.deepEqual(s.map((a) => [a.detector, a.match, a.severity]), [
+      ['pan', '************1111', 'critical'],
+      ['us_ssn', '***-**-5598', 'critical'],
+    ]);
+    assert.ok(!JSON.stringify(out.events).includes('4111 1111 1111 1111'));
+    assert.ok(!JSON.stringify(out.events).includes('536-22-5598'));
+  });
+
+  it('sensitive data in a file name is redacted in the event and the alerts', () => {
+    const out = run([file('ssn 536-22-5598.txt')]);
+    assert.equal((out.events.find((e) => e.type === 'file_transfer') as any).filename, 'ssn ***-**-5598.txt');
+    assert.ok(!JSON.stringify(out.events).includes('536-22-5598'));
+    assert.ok(out.alerts.some((a) => a.kind === 'sensitive_data' && a.match === '***-**-5598'));
+  });
+
+  it('per-session count thresholds', () => {
+    const pol = 'dlp:\n  detectors:\n    us_ssn: { threshold: 3 }\n';
+    const two = run([message('ssn 536-22-5598'), message('ssn 536-22-5599')], pol).alerts.filter((a) => a.kind === 'sensitive_data');
+    assert.equal(two.length, 0);
+    const three = run([message('ssn 536-22-5598'), message('ssn 536-22-5599'), message('ssn 536-22-5597')], pol).alerts.filter((a) => a.kind === 'sensitive_data');
+    assert.equal(three.length, 1);
+    assert.equal(three[0].match, '***-**-5597');
+    // counted per session: another flow starts from zero
+    const other = run([message('ssn 536-22-5598'), message('ssn 536-22-5599'), message('ssn 536-22-5597', { flow_id: 'f9' })], pol).alerts.filter((a) => a.kind === 'sensitive_data');
+    assert.equal(other.length, 0);
+  });
+
+  it('keyword dictionaries and user regexes (redacted by default)', () => {
+    const pol = `dlp:
+  keywords: [{ name: codenames, words: [bluebird, operation nightjar], severity: high }]
+  regexes: [{ name: emp, pattern: "EMP-[0-9]{6}" }]
+`;
+    const out = run([message('Operation  Nightjar starts, ask EMP-123456')], pol);
+    const s = out.alerts.filter((a) => a.kind === 'sensitive_data');
+    assert.deepEqual(s.map((a) => [a.detector, a.match, a.severity]), [
+      ['keyword', 'Operation  Nightjar', 'high'],
+      ['regex', '***-**3456', 'medium'],
+    ]);
+    assert.match((out.events.find((e) => e.type === 'message') as any).text, /ask \*\*\*-\*\*3456$/);
+  });
+
+  it('cleartext credentials: an alert naming the user, never a secret', () => {
+    const cred = { type: 'credential', ts: at(T0), protocol: 'irc', user: 'alice', mechanism: 'irc-pass', client: C, server: S, flow_id: 'f1', password: 'hunter2' } as any;
+    const out = run([cred]);
+    const c = out.alerts.find((a) => a.kind === 'cleartext_credentials')!;
+    assert.equal(c.severity, 'high');
+    assert.deepEqual(c.users, ['alice']);
+    assert.equal(c.detector, 'irc-pass');
+    assert.ok(!JSON.stringify(out.events).includes('hunter2'), 'a secret field is stripped even if a decoder set one');
+  });
+
+  it('file transfers: severity by policy, executables disguised by name are high, malware critical', () => {
+    const sev = (ev: ShadowEvent, pol?: string) => run([ev], pol).alerts.filter((a) => a.kind === 'file_transfer').map((a) => [a.severity, a.detector ?? '']);
+    assert.deepEqual(sev(file('notes.txt')), [['low', '']]);
+    assert.deepEqual(sev(file('setup.exe')), [['high', '']]);
+    assert.deepEqual(sev(file('invoice.pdf', { stage: 'data', file_type: 'pe', complete: true })), [['high', 'type_mismatch']]);
+    assert.deepEqual(sev(file('tool.exe', { stage: 'data', file_type: 'pe' })), [['high', '']]);
+    assert.deepEqual(sev(file('a.doc', { verdict: 'infected:Eicar-Test-Signature' })), [['critical', 'malware']]);
+    assert.deepEqual(sev(file('notes.txt'), 'files: { severity: medium }\n'), [['medium', '']]);
+    assert.deepEqual(sev(file('big.iso', { size: 100 * 1024 * 1024 }), 'files: { dangerous_extensions: [exe], large_bytes: 1000 }\n'), [['medium', '']]);
+    // an offer and its carved data are one transfer
+    const both = run([file('notes.txt', { transfer_id: 't1', stage: 'offer' }), file('notes.txt', { transfer_id: 't1', stage: 'data', complete: true })]).alerts.filter((a) => a.kind === 'file_transfer');
+    assert.equal(both.length, 1);
+  });
+
+  it('severity overrides by kind, protocol, detector and encryption', () => {
+    const pol = 'severity:\n  unauthorized_im: low\n  unauthorized_im.msn: critical\n  sensitive_data.pan: medium\n';
+    assert.equal(run([session()], pol).alerts[0].severity, 'low');
+    assert.equal(run([session({ protocol: 'msn' })], pol).alerts[0].severity, 'critical');
+    const s = run([message('card 4111111111111111')], pol).alerts.find((a) => a.kind === 'sensitive_data')!;
+    assert.equal(s.severity, 'medium');
+  });
+});
+
+describe('analyzer: suppression and alert ids', () => {
+  it('collapses repeats within the interval: first at once, an update with the same id and count at the end', () => {
+    const flows = [0, 1, 2].map((i) => session({ flow_id: `f${i}`, client: { ip: C.ip, port: 40000 + i }, ts: at(T0 + i * 60000), start: at(T0 + i * 60000) }));
+    const out = run(flows);
+    const a = out.alerts;
+    assert.equal(a.length, 2, 'the first, then one update at close()');
+    assert.equal(a[0].count, 1);
+    assert.equal(a[1].count, 3);
+    assert.equal(a[0].id, a[1].id);
+    assert.equal(a[1].ts, at(T0 + 120000), 'the update carries the latest occurrence time');
+  });
+
+  it('the update is emitted when the capture clock passes the interval end', () => {
+    const out = new Collect();
+    const an = createAnalyzer(out, { policy: parsePolicy('suppression: { unauthorized_im: 10m }\n', 's.yaml') });
+    an.write(session({ flow_id: 'a' }));
+    an.write(session({ flow_id: 'b', client: { ip: C.ip, port: 2 } }));
+    assert.equal(out.alerts.length, 1);
+    an.write({ type: 'stats', ts: at(T0 + 11 * 60000 + 60000), packets: 1, bytes: 1 } as ShadowEvent);
+    assert.equal(out.alerts.length, 2, 'update emitted on the first event past the interval');
+    assert.equal(out.alerts[1].count, 2);
+    // a new occurrence after the interval opens a new one: emitted at once, same id
+    an.write(session({ flow_id: 'c', client: { ip: C.ip, port: 3 }, ts: at(T0 + 30 * 60000), start: at(T0 + 30 * 60000) }));
+    assert.equal(out.alerts.length, 3);
+    assert.equal(out.alerts[2].count, 1);
+    assert.equal(out.alerts[2].id, out.alerts[0].id);
+    an.close();
+    assert.equal(out.alerts.length, 3, 'nothing repeated, nothing to update');
+  });
+
+  it('the same session seen twice (message, then session event) counts once', () => {
+    const a = run([message('hi'), message('again'), session()]).alerts;
+    assert.equal(a.length, 1);
+    assert.equal(a[0].count, 1);
+  });
+
+  it('interval 0 disables suppression', () => {
+    const a = run([message('card 4111111111111111'), message('card 4111111111111111', { ts: at(T0 + 5000) })], 'suppression: { sensitive_data: 0 }\n').alerts.filter((x) => x.kind === 'sensitive_data');
+    assert.equal(a.length, 2);
+    assert.equal(a[0].id, a[1].id);
+  });
+
+  it('ids are stable across runs and independent of time; different findings differ', () => {
+    const one = run([message('card 4111111111111111')]).alerts;
+    const two = run([message('card 4111111111111111', { ts: at(T0 + 86400_000 * 30), flow_id: 'other' })]).alerts;
+    assert.deepEqual(one.map((a) => a.id), two.map((a) => a.id));
+    const three = run([message('card 5555555555554444')]).alerts.find((a) => a.kind === 'sensitive_data')!;
+    assert.notEqual(three.id, one.find((a) => a.kind === 'sensitive_data')!.id);
+    assert.match(one[0].id, /^[0-9a-f]{24}$/);
+  });
+});
