@@ -151,6 +151,23 @@ describe('msn: file transfer', () => {
     assert.equal(data.filename, 'q3 report.xlsx');
   });
 
+  it('an MSNFTP transfer cancelled by the sender (block flag 1) is reported incomplete', () => {
+    const file = randomBytes(6000, 3);
+    const h = sb();
+    h.send('s', invite(`${BUDDY} Bob`, { 'Application-Name': 'File Transfer', 'Invitation-Command': 'INVITE', 'Invitation-Cookie': '55', 'Application-File': 'tool.exe', 'Application-FileSize': String(file.length) }));
+    h.send('c', invite('5 N', { 'Invitation-Command': 'ACCEPT', 'Invitation-Cookie': '55', 'Launch-Application': 'FALSE', 'Request-Data': 'IP-Address:' }));
+    h.send('s', invite(`${BUDDY} Bob`, { 'Invitation-Command': 'ACCEPT', 'Invitation-Cookie': '55', 'IP-Address': '198.51.100.20', 'Port': '6891', 'AuthCookie': '1' }));
+    const ft = new FlowHarness({ engine: h.engine, client: '10.1.1.10:40500', server: '198.51.100.20:6891' });
+    ft.send('c', 'VER MSNFTP\r\n').send('s', 'VER MSNFTP\r\n').send('c', `USR ${ME} 1\r\n`).send('s', `FIL ${file.length}\r\n`).send('c', 'TFR\r\n');
+    ft.send('s', Buffer.concat([msnftpBlocks(file.subarray(0, 2045)), Buffer.from([1, 0, 0])]));
+    ft.send('c', 'CCL\r\n');
+    ft.end();
+    h.end();
+    const data = h.of('file_transfer').find((f) => f.stage === 'data')!;
+    assert.deepEqual([data.filename, data.from, data.to, data.complete, data.observed_size], ['tool.exe', BUDDY, ME, false, 2045]);
+    assert.equal(data.sha256, sha256(file.subarray(0, 2045)));
+  });
+
   it('MSNSLP invite with a UTF-16LE name → offer; P2P data chunks on the switchboard → carved', () => {
     const file = randomBytes(3000, 7);
     const name = 'Zeugnis_Müller_日本.pdf';
@@ -209,6 +226,23 @@ describe('msn: HTTP gateway', () => {
     assert.equal(s.server_name, 'gateway.messenger.hotmail.com');
     assert.match(s.evidence[0].signature, /msn\.http-gateway/);
     assert.deepEqual(s.users.sort(), [ME, BUDDY].sort());
+  });
+
+  it('chunked responses and an HTTP/1.0 response read until the connection closes', () => {
+    const h = new FlowHarness({ client: '10.1.1.10:40001', server: '198.51.100.80:80' });
+    h.send('c', post('Action=open&Server=SB&IP=207.46.108.38', `ANS 1 ${ME} 849102291.520491113 11752013\r\n`));
+    const body = Buffer.concat([Buffer.from(`IRO 1 1 1 ${BUDDY} Bob\r\n`), textMsg(`${BUDDY} Bob`, 'chunked hello')]);
+    const chunked = Buffer.concat([
+      Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/x-msn-messenger\r\nTransfer-Encoding: chunked\r\n\r\n'),
+      Buffer.from(`${(30).toString(16)}\r\n`), body.subarray(0, 30), Buffer.from('\r\n'),
+      Buffer.from(`${(body.length - 30).toString(16)};ext=1\r\n`), body.subarray(30), Buffer.from('\r\n0\r\n\r\n'),
+    ]);
+    for (let o = 0; o < chunked.length; o += 7) h.send('s', chunked.subarray(o, o + 7));
+    h.send('c', post('SessionID=1', 'PNG\r\n'));
+    h.send('s', Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\nContent-Type: application/x-msn-messenger\r\n\r\n'), textMsg(`${BUDDY} Bob`, 'until close')]));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => [m.from, m.to, m.text]), [[BUDDY, ME, 'chunked hello'], [BUDDY, ME, 'until close']]);
+    assert.equal(h.of('session')[0].malformed ?? 0, 0);
   });
 
   it('plain web traffic on port 80 is not MSN', () => {

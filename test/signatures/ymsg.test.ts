@@ -174,6 +174,19 @@ describe('ymsg: file transfer', () => {
     assert.equal(fts.filter((f) => f.stage === 'offer').length, 1, 'accept (222=3) is not a second offer');
   });
 
+  it('the relay download (GET response body) is carved; without the session it is still carved, named by its parameters', () => {
+    const file = randomBytes(5000, 21);
+    const relay = new FlowHarness({ client: '10.1.1.10:40101', server: '98.136.112.34:80' });
+    relay.send('c', `GET /relay?token=unseen-token&sender=${BUDDY}&recver=${ME} HTTP/1.1\r\nHost: 98.136.112.34\r\n\r\n`);
+    const resp = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${file.length}\r\n\r\n`), file]);
+    for (let o = 0; o < resp.length; o += 1000) relay.send('s', resp.subarray(o, o + 1000));
+    relay.end();
+    const data = relay.of('file_transfer');
+    assert.deepEqual(data.map((f) => [f.protocol, f.stage, f.filename, f.from, f.to, f.sha256, f.complete, f.direction]),
+      [['yahoo', 'data', 'unknown (Yahoo file relay)', BUDDY, ME, sha256(file), true, 'inbound']]);
+    assert.equal(relay.of('session')[0].protocol, 'yahoo');
+  });
+
   it('P2P file transfer (0x4d) with a file name is an offer', () => {
     const h = new FlowHarness({ server: '203.0.113.5:5050' });
     login(h);
