@@ -216,6 +216,27 @@ export function parseRendezvous(v: Buffer): Rendezvous | null {
 }
 
 export const CAP_SEND_FILE = Buffer.from('094613434c7f11d18222444553540000', 'hex');
+/** ICQ "server relay" (type-2 messages of ICQ 2000b and later) */
+export const CAP_ICQ_SERVER_RELAY = Buffer.from('094613494c7f11d18222444553540000', 'hex');
+
+/**
+ * ICQ type-2 message (rendezvous TLV 0x2711 with the server-relay capability): two length-prefixed
+ * (LE16) header blocks, then u8 type, u8 flags, LE16 status, LE16 priority, LE16 length, text\0.
+ */
+export function parseServerRelay(v: Buffer): { type: number; text: string } | null {
+  if (v.length < 2) return null;
+  let o = 2 + v.readUInt16LE(0);
+  if (o + 2 > v.length) return null;
+  o += 2 + v.readUInt16LE(o);
+  if (o + 8 > v.length) return null;
+  const type = v[o];
+  const len = v.readUInt16LE(o + 6);
+  if (o + 8 + len > v.length) return null;
+  let raw = v.subarray(o + 8, o + 8 + len);
+  const z = raw.indexOf(0);
+  if (z >= 0) raw = raw.subarray(0, z);
+  return { type, text: icqText(raw, type) };
+}
 
 export interface FileOffer {
   filename: string;

@@ -6,7 +6,7 @@ import type { Dir } from '../../sensor/types';
 import type { SessionContext, StreamDecoder } from '../types';
 import { FlapReader } from './flap';
 import {
-  CAP_SEND_FILE, MAX_TEXT, htmlToText, ipv4, parseCh4, parseFileInfo, parseIcbm, parseIcqOffline,
+  CAP_ICQ_SERVER_RELAY, CAP_SEND_FILE, MAX_TEXT, parseServerRelay, htmlToText, ipv4, parseCh4, parseFileInfo, parseIcbm, parseIcqOffline,
   parseMessageBlock, parseRendezvous, parseSnac, parseTlvs, readBuddyName, tlv, type Icbm,
 } from './parser';
 import { OftDecoder } from './oft';
@@ -161,6 +161,7 @@ export class OscarSession implements StreamDecoder {
   private rendezvous(dir: Dir, v: Buffer, from: string, to: string): void {
     const r = parseRendezvous(v);
     if (!r) return this.ctx.malformed('rendezvous block shorter than its header');
+    if (r.msgType === 0 && r.cap.equals(CAP_ICQ_SERVER_RELAY)) return this.serverRelay(dir, r.tlvs, from, to);
     if (r.msgType !== 0 || !r.cap.equals(CAP_SEND_FILE)) return;
     const id = r.cookie.toString('hex');
     let offer = this.offers.get(id);
@@ -198,6 +199,15 @@ export class OscarSession implements StreamDecoder {
         (ctx) => new OftDecoder(ctx, meta),
       );
     }
+  }
+
+  private serverRelay(dir: Dir, tlvs: ReturnType<typeof parseTlvs>['tlvs'], from: string, to: string): void {
+    const v = tlv(tlvs, 0x2711);
+    if (!v) return;
+    const m = parseServerRelay(v);
+    if (!m) return this.ctx.malformed('ICQ server-relay message: length past the end');
+    this.markIcq('ICQ type-2 (server relay) message');
+    if (m.text && (m.type === 1 || m.type === 4)) this.ctx.message(this.ts, dir, { from, to, text: m.text, kind: m.type === 4 ? 'url' : 'chat' });
   }
 
   private icqMeta(dir: Dir, body: Buffer): void {

@@ -9,7 +9,7 @@ import { detectIcq5 } from '../../signatures/icq5';
 import { decryptClient, parseServer, parseMessage, splitMulti } from '../../signatures/icq5/parser';
 import {
   Flaps, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, seeded, typing, u32, tlv,
-  icq5Login, icq5SendMsg, icq5Server,
+  icq5Login, icq5SendMsg, icq5Server, serverRelayMessage,
 } from './oscar-wire';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20240115);
@@ -40,6 +40,7 @@ function corpus(): Buffer[] {
     channel4(c, 1234567, '7654321', 'icq text', false),
     channel4(s, 7654321, '1234567', 'icq reply', true),
     sendFileProposal(c, 'buddy', { cookie: Buffer.alloc(8, 1), ip: '10.0.0.1', port: 5190, filename: 'a.zip', size: 100 }),
+    serverRelayMessage(c, '1234567', 'relay text'),
   ];
 }
 
@@ -62,6 +63,9 @@ describe('oscar/icq5: seeded fuzz (bounded)', () => {
             P.parseCh4(t.value);
             P.parseFileInfo(t.value);
             P.parseIcqOffline(t.value);
+            P.parseServerRelay(t.value);
+            const rv = P.parseRendezvous(t.value);
+            if (rv) for (const x of rv.tlvs) P.parseServerRelay(x.value);
           }
         }
       }

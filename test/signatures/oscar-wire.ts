@@ -216,3 +216,24 @@ export function seeded(seed: number): () => number {
     return x;
   };
 }
+
+/** ICQ type-2 message over the server-relay capability (ICBM channel 2, TLV 5, TLV 0x2711) */
+export function serverRelayMessage(f: Flaps, to: string, text: string): Buffer {
+  const b1 = Buffer.alloc(2 + 0x1b);
+  b1.writeUInt16LE(0x1b, 0);
+  b1.writeUInt16LE(9, 2); // protocol version
+  b1.writeUInt32LE(3, 22); // client capabilities flag
+  b1.writeUInt16LE(0xfffe, 27);
+  const b2 = Buffer.alloc(2 + 0x0e);
+  b2.writeUInt16LE(0x0e, 0);
+  b2.writeUInt16LE(0xfffe, 2);
+  const t = Buffer.concat([Buffer.from(text, 'utf8'), Buffer.from([0])]);
+  const m = Buffer.alloc(8);
+  m[0] = 1;
+  m.writeUInt16LE(1, 4);
+  m.writeUInt16LE(t.length, 6);
+  const ext = Buffer.concat([b1, b2, m, t, Buffer.alloc(8)]);
+  const cookie = crypto.randomBytes(8);
+  const rv = Buffer.concat([u16(0), cookie, Buffer.from('094613494c7f11d18222444553540000', 'hex'), tlv(0x000a, u16(1)), tlv(0x000f, Buffer.alloc(0)), tlv(0x2711, ext)]);
+  return f.snac(4, 6, Buffer.concat([cookie, u16(2), bname(to), tlv(5, rv), tlv(3, Buffer.alloc(0))]));
+}

@@ -7,7 +7,7 @@ import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
 import {
   Flaps, bname, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u16, u32,
-  seeded,
+  seeded, serverRelayMessage,
 } from './oscar-wire';
 
 const ME = 'CorpUser42';
@@ -345,5 +345,19 @@ describe('oscar: OFT2 resume', () => {
     assert.equal(d[0].observed_size, rest.length);
     assert.equal(d[0].sha256, crypto.createHash('sha256').update(rest).digest('hex'));
     assert.equal(d[0].complete, false);
+  });
+});
+
+describe('oscar: ICQ type-2 (server relay) messages', () => {
+  it('decodes the text of a channel-2 server-relay message and marks the session icq', () => {
+    const h = new FlowHarness({ server: '198.51.100.8:5190' });
+    const c = new Flaps(1), s = new Flaps(300);
+    h.send('s', s.hello());
+    h.send('c', c.flap(1, Buffer.concat([u32(1), tlv(6, crypto.randomBytes(16))])));
+    h.send('s', s.snac(1, 3, Buffer.alloc(8)));
+    h.send('c', serverRelayMessage(c, '44556677', 'привет, type-2 text'));
+    h.end();
+    assert.equal(h.of('session')[0].protocol, 'icq');
+    assert.deepEqual(h.of('message').map((m) => [m.to, m.text]), [['44556677', 'привет, type-2 text']]);
   });
 });
