@@ -1,5 +1,6 @@
 // IRC wire format (RFC 1459/2812 + IRCv3 message tags, CTCP, DCC): pure bytes → lines → parsed
 // messages. No I/O; every function is bounded and never throws on any input.
+import { isUtf8 } from 'node:buffer';
 
 /** Longest line we keep (RFC says 512, IRCv3 tags add 8 KiB); longer lines are skipped as malformed. */
 export const MAX_LINE = 8192;
@@ -54,16 +55,9 @@ export class LineFramer {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-const latin1 = new TextDecoder('latin1');
-
 /** IRC has no charset: UTF-8 when the bytes are valid UTF-8, else Latin-1 (what mIRC/irssi fall back to). */
 export function decodeText(b: Buffer): string {
-  try {
-    return utf8.decode(b);
-  } catch {
-    return latin1.decode(b);
-  }
+  return isUtf8(b) ? b.toString('utf8') : b.toString('latin1');
 }
 
 export interface IrcMessage {

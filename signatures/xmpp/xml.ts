@@ -38,7 +38,6 @@ export interface XmlHandler {
 
 const enum C { LT = 0x3c, GT = 0x3e, AMP = 0x26, Q1 = 0x27, Q2 = 0x22, SLASH = 0x2f, BANG = 0x21, QM = 0x3f }
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 /** Replaces the predefined entities and numeric references; anything else is left as written. */
@@ -192,11 +191,11 @@ export class XmlStream {
   private text(raw: Buffer): void {
     const top = this.stack[this.stack.length - 1];
     if (!top || this.skipDepth) return;
-    top.text += decodeEntities(utf8.decode(raw), () => this.h.malformed('undefined entity'));
+    top.text += decodeEntities(raw.toString('utf8'), () => this.h.malformed('undefined entity'));
   }
 
   private markup(tok: Buffer): void {
-    const s = utf8.decode(tok);
+    const s = tok.toString('utf8');
     if (s.startsWith('<?')) return; // XML declaration / processing instruction
     if (s.startsWith('<!--')) return;
     if (s.startsWith('<![CDATA[')) {
