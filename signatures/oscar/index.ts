@@ -6,6 +6,7 @@ import { OscarSession } from './session';
 import { OftDecoder, looksLikeOft } from './oft';
 
 const OFT_EVIDENCE = 'oscar.oft2';
+const CONNECT_EVIDENCE = 'oscar.connect';
 
 /** ICQ and AIM share OSCAR: a server name learned from DNS (login.icq.com) tells them apart early */
 function protocolFor(input: DetectInput): string {
@@ -23,6 +24,7 @@ export function detectOscar(input: DetectInput): DetectResult {
     }
     return oft === 'more' ? 'more' : null;
   }
+  if (d[0] === 0x43 && d.length >= 8 && d.toString('latin1', 0, 8) === 'CONNECT ') return connectTunnel(d, input);
   if (d[0] !== 0x2a) return midStream(d, input);
   const mine = scanFlaps(d);
   if (!mine.ok) return midStream(d, input);
@@ -37,6 +39,24 @@ export function detectOscar(input: DetectInput): DetectResult {
     };
   }
   return 'more';
+}
+
+/**
+ * AIM/ICQ through an explicit HTTP proxy: `CONNECT login.oscar.aol.com:5190 HTTP/1.x` (nDPI's proxy
+ * forms). Claimed only when the target is a listed AIM/ICQ host; the tunneled bytes are then decoded.
+ */
+function connectTunnel(d: Buffer, input: DetectInput): DetectResult {
+  const eol = d.indexOf('\r\n');
+  if (eol < 0) return d.length < 512 ? 'more' : null;
+  const m = /^CONNECT ([A-Za-z0-9.-]{1,253}):(\d{1,5}) HTTP\/1\.[01]$/.exec(d.toString('latin1', 0, eol));
+  if (!m) return null;
+  const hit = input.lookup.host(m[1].toLowerCase());
+  if (!hit || (hit.protocol !== 'aim' && hit.protocol !== 'icq')) return null;
+  return {
+    protocol: hit.protocol,
+    serverName: m[1].toLowerCase(),
+    evidence: { signature: CONNECT_EVIDENCE, reason: `HTTP CONNECT to ${m[1].toLowerCase()}:${m[2]} (${hit.matched})` },
+  };
 }
 
 const MID_STREAM_WINDOW = 4096;
@@ -74,6 +94,6 @@ export const module: SignatureModule = {
   },
   decoder(ctx, detection: Detection) {
     if (detection.evidence.signature === OFT_EVIDENCE) return new OftDecoder(ctx);
-    return new OscarSession(ctx);
+    return new OscarSession(ctx, detection.evidence.signature === CONNECT_EVIDENCE);
   },
 };

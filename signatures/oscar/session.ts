@@ -32,8 +32,12 @@ export class OscarSession implements StreamDecoder {
   private icq = false;
   private ts = 0;
 
-  constructor(private readonly ctx: SessionContext) {
+  private tunnel: HttpTunnel | undefined;
+
+  /** `viaConnect`: the flow is an HTTP CONNECT tunnel; the proxy's header lines come first */
+  constructor(private readonly ctx: SessionContext, viaConnect = false) {
     const bad = (r: string) => ctx.malformed(r);
+    if (viaConnect) this.tunnel = new HttpTunnel(ctx);
     this.readers = [
       new FlapReader((ch, _seq, p) => this.pdu(0, ch, p), bad),
       new FlapReader((ch, _seq, p) => this.pdu(1, ch, p), bad),
@@ -42,6 +46,11 @@ export class OscarSession implements StreamDecoder {
 
   onData(dir: Dir, data: Buffer, ts: number): void {
     this.ts = ts;
+    if (this.tunnel) {
+      const rest = this.tunnel.strip(dir, data);
+      if (!rest || !rest.length) return;
+      data = rest;
+    }
     this.readers[dir].push(data);
   }
 
@@ -240,5 +249,53 @@ export class OscarSession implements StreamDecoder {
     if (this.icq) return;
     this.icq = true;
     this.ctx.setProtocol('icq', { signature: 'oscar.icq', reason });
+  }
+}
+
+const MAX_HTTP_HEADER = 8192;
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/** Skips the CONNECT request / proxy answer header in each direction; notices TLS inside the tunnel. */
+class HttpTunnel {
+  private done: [boolean, boolean] = [false, false];
+  private seen = [0, 0];
+  private tail: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
+  private tls = false;
+
+  constructor(private readonly ctx: SessionContext) {}
+
+  /** the tunneled bytes of this chunk (undefined while still in the header or once TLS was seen) */
+  strip(dir: Dir, data: Buffer): Buffer | undefined {
+    if (this.tls) return undefined;
+    let body: Buffer;
+    if (this.done[dir]) body = data;
+    else {
+      const t = this.tail[dir];
+      const joined = t.length ? Buffer.concat([t, data]) : data;
+      const i = joined.indexOf(CRLFCRLF);
+      if (i < 0) {
+        this.seen[dir] += data.length;
+        this.tail[dir] = Buffer.from(joined.subarray(Math.max(0, joined.length - 3)));
+        if (this.seen[dir] > MAX_HTTP_HEADER) {
+          this.ctx.malformed('HTTP CONNECT header longer than 8 KiB');
+          this.ctx.stopInspecting();
+        }
+        return undefined;
+      }
+      this.done[dir] = true;
+      this.tail[dir] = Buffer.alloc(0);
+      body = joined.subarray(i + 4);
+      if (!body.length) return undefined;
+    }
+    if (this.seen[dir] >= 0 && body.length) {
+      this.seen[dir] = -1; // first tunneled byte of this direction
+      if (body[0] === 0x16) {
+        this.tls = true;
+        this.ctx.setEncrypted({ signature: 'oscar.connect-tls', reason: 'TLS inside the HTTP CONNECT tunnel' });
+        this.ctx.stopInspecting();
+        return undefined;
+      }
+    }
+    return body;
   }
 }

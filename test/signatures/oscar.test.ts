@@ -361,3 +361,34 @@ describe('oscar: ICQ type-2 (server relay) messages', () => {
     assert.deepEqual(h.of('message').map((m) => [m.to, m.text]), [['44556677', 'привет, type-2 text']]);
   });
 });
+
+describe('oscar: through an HTTP CONNECT proxy', () => {
+  it('decodes OSCAR inside a CONNECT tunnel to a listed AIM host', () => {
+    const h = new FlowHarness({ client: '10.1.1.10:40100', server: '10.1.1.1:3128' });
+    const c = new Flaps(1), s = new Flaps(9);
+    h.send('c', 'CONNECT login.oscar.aol.com:5190 HTTP/1.0\r\nUser-Agent: AIM/30 (Mozilla 1.24b; Windows; I; 32-bit)\r\n\r\n');
+    h.send('s', Buffer.concat([Buffer.from('HTTP/1.0 200 Connection established\r\n\r\n'), s.hello()]));
+    h.send('c', Buffer.concat([c.hello(), c.snac(0x17, 6, tlv(1, ME))]));
+    h.send('c', outgoingIm(c, BUDDY, messageBlock(fragment(Buffer.from('through the proxy'), 0))));
+    h.end();
+    const sess = h.of('session')[0];
+    assert.equal(sess.protocol, 'aim');
+    assert.equal(sess.server_name, 'login.oscar.aol.com');
+    assert.deepEqual(h.of('message').map((m) => [m.from, m.to, m.text]), [[ME, BUDDY, 'through the proxy']]);
+  });
+
+  it('TLS inside the tunnel is reported encrypted; CONNECT to an unlisted host is not OSCAR', () => {
+    const h = new FlowHarness({ server: '10.1.1.1:3128' });
+    h.send('c', 'CONNECT login.icq.com:443 HTTP/1.1\r\nHost: login.icq.com:443\r\n\r\n');
+    h.send('s', 'HTTP/1.1 200 OK\r\n\r\n');
+    h.send('c', Buffer.from('160301020001000000', 'hex'));
+    h.end();
+    const sess = h.of('session')[0];
+    assert.equal(sess.protocol, 'icq');
+    assert.equal(sess.encrypted, true);
+    const o = new FlowHarness({ server: '10.1.1.1:3128' });
+    o.send('c', 'CONNECT files.example.com:5190 HTTP/1.1\r\n\r\n').send('s', 'HTTP/1.1 200 OK\r\n\r\n');
+    o.end();
+    assert.ok(!o.of('session').some((x) => x.protocol === 'aim' || x.protocol === 'icq'));
+  });
+});
