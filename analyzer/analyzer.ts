@@ -107,7 +107,7 @@ export class Analyzer implements EventSink {
     const findings = text ? this.scanner.scan(text) : [];
     const redacted = findings.length || text.length > this.policy.dlp.maxScanChars ? redactText(text, findings, this.policy.dlp.maxScanChars) : text;
     this.next.write(redacted === text ? ev : { ...ev, text: redacted });
-    if (findings.length) this.dlpAlerts(ev, key, findings, 'message', [ev.from, ev.to]);
+    if (findings.length) this.dlpAlerts(ev, key, findings.filter((f) => f.alert !== false), 'message', [ev.from, ev.to]);
   }
 
   private onFile(ev: FileTransferEvent): void {
@@ -118,7 +118,7 @@ export class Analyzer implements EventSink {
     const safeName = findings.length || name.length > this.policy.dlp.maxScanChars ? redactText(name, findings, this.policy.dlp.maxScanChars) : name;
     this.next.write(safeName === name ? ev : { ...ev, filename: safeName });
     if (ev.client && ev.server) this.judgeUse(ev as FileTransferEvent & { client: Endpoint; server: Endpoint }, key, [local], 'file', Date.parse(ev.ts), false, undefined);
-    if (findings.length) this.dlpAlerts(ev, key, findings, 'file name', [ev.from, ev.to]);
+    if (findings.length) this.dlpAlerts(ev, key, findings.filter((f) => f.alert !== false), 'file name', [ev.from, ev.to]);
     this.fileAlert(ev, key, safeName);
   }
 

@@ -58,6 +58,11 @@ export interface Finding {
   confidence: number;
   /** replace text[start, end) before the event leaves the analyzer */
   redact: boolean;
+  /**
+   * false = below the alert confidence (e.g. a Luhn-valid card next to "order"): not reported as a
+   * finding, but still masked in the text, since a leaked number costs more than a masked order number
+   */
+  alert?: boolean;
 }
 
 export const MAX_FINDINGS = 256;
@@ -114,9 +119,10 @@ export class DlpScanner {
     const s = this.settings;
     const text = input.length > s.maxScanChars ? input.slice(0, s.maxScanChars) : input;
     const cands: Candidate[] = [];
+    const shadows: Candidate[] = [];
     if (s.detectors.iban.enabled) this.ibans(text, cands);
     const anyDigits = s.detectors.pan.enabled || s.detectors.us_ssn.enabled || s.detectors.aba_routing.enabled || s.detectors.us_bank_account.enabled;
-    if (anyDigits) for (const run of digitRuns(text)) this.digitWindows(text, run, cands);
+    if (anyDigits) for (const run of digitRuns(text)) this.digitWindows(text, run, cands, shadows);
     // best first; a lower-ranked candidate overlapping an accepted one is dropped
     cands.sort((a, b) => b.priority - a.priority || b.confidence - a.confidence || b.end - b.start - (a.end - a.start) || a.start - b.start);
     const out: Finding[] = [];
@@ -125,6 +131,12 @@ export class DlpScanner {
       if (out.some((f) => c.start < f.end && f.start < c.end)) continue;
       const { priority: _p, ...f } = c;
       out.push(f);
+    }
+    for (const c of shadows) {
+      if (out.length >= MAX_FINDINGS) break;
+      if (out.some((f) => c.start < f.end && f.start < c.end)) continue;
+      const { priority: _p, ...f } = c;
+      out.push({ ...f, alert: false });
     }
     this.dictionaries(text, out);
     out.sort((a, b) => a.start - b.start);
@@ -168,7 +180,7 @@ export class DlpScanner {
     }
   }
 
-  private digitWindows(text: string, run: DigitRun, out: Candidate[]): void {
+  private digitWindows(text: string, run: DigitRun, out: Candidate[], shadows: Candidate[]): void {
     const d = this.settings.detectors;
     for (const [i, j, sep] of windows(run)) {
       const start = run.gStart[i];
@@ -192,7 +204,7 @@ export class DlpScanner {
           if (l === 'pan') conf += 0.3;
           else if (l === 'negative') conf -= 0.5;
           else if (l) conf -= 0.05;
-          if (conf >= ACCEPT) out.push({ detector: 'pan', label: net, start, end, match: redactedMatch('pan', digits), confidence: Math.min(1, conf), redact: true, priority: 4 });
+          (conf >= ACCEPT ? out : shadows).push({ detector: 'pan', label: net, start, end, match: redactedMatch('pan', digits), confidence: Math.min(1, conf), redact: true, priority: 4 });
         }
       }
       if (digits.length === 9) {
@@ -203,7 +215,9 @@ export class DlpScanner {
           if (l === 'us_ssn') conf += 0.5;
           else if (l === 'negative') conf -= 0.6;
           else if (l) conf -= 0.3;
-          if (conf >= ACCEPT) out.push({ detector: 'us_ssn', start, end, match: redactedMatch('us_ssn', digits), confidence: Math.min(1, conf), redact: true, priority: 3 });
+          const c: Candidate = { detector: 'us_ssn', start, end, match: redactedMatch('us_ssn', digits), confidence: Math.min(1, conf), redact: true, priority: 3 };
+          if (conf >= ACCEPT) out.push(c);
+          else if (ssnShape) shadows.push(c); // SSN-shaped and valid: masked even when context says otherwise
         }
         const abaShape = lens.length === 1 || (lens.length === 3 && lens[0] === 4 && lens[1] === 4 && lens[2] === 1);
         if (d.aba_routing.enabled && abaShape && validAba(digits) && context().label === 'aba_routing') {
