@@ -197,6 +197,10 @@ export class XmppDecoder implements StreamDecoder {
       this.siOffer(dir, el, q);
       return;
     }
+    if (q.local === 'jingle' && type === 'set' && q.attrs.action === 'session-initiate') {
+      this.jingleOffer(dir, el, q);
+      return;
+    }
     if (ns(q) === NS_IBB && type === 'set') {
       if (q.local === 'open') this.ibbOpen(dir, el, q);
       else if (q.local === 'data') this.ibbData(dir, q);
@@ -223,6 +227,30 @@ export class XmppDecoder implements StreamDecoder {
     };
     this.offers.set(sid, offer);
     this.ctx.fileTransfer(this.ts, dir, { from: offer.from, to: offer.to, filename: offer.filename, ...(offer.size !== undefined ? { size: offer.size } : {}), stage: 'offer', transfer_id: offer.transfer_id });
+  }
+
+  /** XEP-0234 Jingle file transfer: the offered file, and the IBB sid when the transport is in-band */
+  private jingleOffer(dir: Dir, iq: XmlElement, jingle: XmlElement): void {
+    for (const content of jingle.children) {
+      if (content.local !== 'content' || this.offers.size >= MAX_TRANSFERS) continue;
+      const desc = child(content, 'description');
+      if (!desc || !ns(desc).startsWith('urn:xmpp:jingle:apps:file-transfer:')) continue;
+      const file = child(desc, 'file') ?? child(child(desc, 'offer'), 'file');
+      if (!file) continue;
+      const transport = child(content, 'transport');
+      const sid = transport && ns(transport).startsWith('urn:xmpp:jingle:transports:ibb:') ? transport.attrs.sid : undefined;
+      const size = Number(child(file, 'size')?.text.trim() ?? file.attrs.size);
+      const key = sid ?? `jingle:${jingle.attrs.sid ?? ''}:${content.attrs.name ?? ''}`;
+      const offer: Offer = {
+        filename: safeName(child(file, 'name')?.text.trim() ?? file.attrs.name ?? ''),
+        from: (iq.attrs.from ?? (dir === 0 ? this.jid || '?' : '?')).slice(0, 256),
+        to: (iq.attrs.to ?? (dir === 1 ? this.jid || '?' : '?')).slice(0, 256),
+        ...(Number.isSafeInteger(size) && size >= 0 ? { size } : {}),
+        transfer_id: `${this.ctx.flow.id}/jingle/${key.slice(0, 96)}`,
+      };
+      this.offers.set(key, offer);
+      this.ctx.fileTransfer(this.ts, dir, { from: offer.from, to: offer.to, filename: offer.filename, ...(offer.size !== undefined ? { size: offer.size } : {}), stage: 'offer', transfer_id: offer.transfer_id });
+    }
   }
 
   private ibbOpen(dir: Dir, iq: XmlElement, open: XmlElement): void {

@@ -137,6 +137,24 @@ describe('xmpp: decoding', () => {
     assert.equal(data.sha256, crypto.createHash('sha256').update(file).digest('hex'));
   });
 
+  it('Jingle file transfer (XEP-0234) over an IBB transport is offered and carved', () => {
+    const file = Buffer.from('jingle in-band payload '.repeat(100));
+    const h = xmpp([
+      ['c', C_HDR], ['s', S_HDR], ['s', BIND],
+      ['s', "<iq from='romeo@example.net/orchard' to='juliet@example.org/balcony' type='set' id='j1'><jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' initiator='romeo@example.net/orchard' sid='851ba2'><content creator='initiator' name='a-file-offer' senders='initiator'><description xmlns='urn:xmpp:jingle:apps:file-transfer:5'><file><name>balcony.jpg</name><size>" + file.length + "</size></file></description><transport xmlns='urn:xmpp:jingle:transports:ibb:1' block-size='4096' sid='ch3d9s71'/></content></jingle></iq>"],
+      ['s', "<iq from='romeo@example.net/orchard' type='set' id='o'><open xmlns='http://jabber.org/protocol/ibb' block-size='4096' sid='ch3d9s71'/></iq>"],
+      ['s', `<iq from='romeo@example.net/orchard' type='set' id='d'><data xmlns='http://jabber.org/protocol/ibb' seq='0' sid='ch3d9s71'>${file.toString('base64')}</data></iq>`],
+      ['s', "<iq from='romeo@example.net/orchard' type='set' id='c'><close xmlns='http://jabber.org/protocol/ibb' sid='ch3d9s71'/></iq>"],
+    ]);
+    const ft = h.of('file_transfer');
+    const offer = ft.find((f) => f.stage === 'offer')!;
+    assert.deepEqual([offer.filename, offer.size, offer.from, offer.to, offer.direction], ['balcony.jpg', file.length, 'romeo@example.net/orchard', 'juliet@example.org/balcony', 'inbound']);
+    const data = ft.find((f) => f.stage === 'data')!;
+    assert.equal(data.transfer_id, offer.transfer_id);
+    assert.equal(data.complete, true);
+    assert.equal(data.sha256, crypto.createHash('sha256').update(file).digest('hex'));
+  });
+
   it('an IBB block that never arrived makes the file incomplete', () => {
     const b = (seq: number) => `<iq type='set'><data xmlns='http://jabber.org/protocol/ibb' seq='${seq}' sid='q'>${Buffer.alloc(100, seq).toString('base64')}</data></iq>`;
     const h = xmpp([
