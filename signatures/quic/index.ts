@@ -37,7 +37,8 @@ function detect(input: DetectInput, data: SignatureData): DetectResult {
     off += pkt.size;
     if (!pkt.payload || !st) continue;
     for (const f of cryptoFrames(pkt.payload)) {
-      if (st.frags.length >= MAX_FRAGMENTS || f.offset + f.data.length > max) continue;
+      // bounded: retransmitted or overlapping fragments cannot grow a flow's state past 2 × max
+      if (st.frags.length >= MAX_FRAGMENTS || f.offset + f.data.length > max || st.bytes + f.data.length > 2 * max) continue;
       st.frags.push({ offset: f.offset, data: Buffer.from(f.data) });
       st.bytes += f.data.length;
     }

@@ -58,7 +58,7 @@ function detect(input: DetectInput): DetectResult {
   if (hello === null) return null;
   const det = classifyServerName(hello.sni, hello.alpn, input, 'tls');
   // no SNI and nothing known about the address: the server's certificate may still name it
-  if (!det && !usableServerName(hello.sni)) return 'more';
+  if (!det && !usableServerName(hello.sni)) return input.other.length ? certificateDetection(input, input.other) : 'more';
   return det;
 }
 
@@ -66,7 +66,11 @@ function detect(input: DetectInput): DetectResult {
 function fromCertificate(input: DetectInput): DetectResult {
   const client = input.other.length ? parseTlsClientHello(input.other) : undefined;
   if (client && client !== 'more' && usableServerName(client.sni)) return null; // decided by the SNI
-  const names = serverCertificateNames(input.data);
+  return certificateDetection(input, input.data);
+}
+
+function certificateDetection(input: DetectInput, serverFlight: Buffer): DetectResult {
+  const names = serverCertificateNames(serverFlight);
   if (names === 'more' || names === null) return names;
   for (const n of names) {
     const hit = input.lookup.host(n);
