@@ -22,9 +22,13 @@ export interface FramerLimits {
 }
 
 export class MsnFramer {
+  /** the start of a line whose CRLF has not arrived (at most maxLine bytes) */
   private buf: Buffer = EMPTY;
   private pending: MsnCommand | null = null;
   private need = 0;
+  /** payload bytes of `pending` so far, kept as parts: a 1 MiB payload in small segments is not re-copied */
+  private parts: Buffer[] = [];
+  private partsLen = 0;
   private skip = 0;
   /** dropping an over-long line up to its end */
   private discarding = false;
@@ -42,50 +46,62 @@ export class MsnFramer {
 
   /** bytes held while waiting for the rest of a line or payload */
   get buffered(): number {
-    return this.buf.length;
+    return this.buf.length + this.partsLen;
   }
 
   push(data: Buffer): void {
-    let b = this.buf.length ? Buffer.concat([this.buf, data]) : data;
-    this.buf = EMPTY;
     let pos = 0;
-    while (pos < b.length) {
+    while (pos < data.length) {
       if (this.skip > 0) {
-        const n = Math.min(this.skip, b.length - pos);
+        const n = Math.min(this.skip, data.length - pos);
         this.skip -= n;
         pos += n;
         continue;
       }
       if (this.pending) {
-        if (b.length - pos < this.need) break;
+        const take = Math.min(this.need - this.partsLen, data.length - pos);
+        this.parts.push(Buffer.from(data.subarray(pos, pos + take)));
+        this.partsLen += take;
+        pos += take;
+        if (this.partsLen < this.need) return;
         const c = this.pending;
-        c.payload = Buffer.from(b.subarray(pos, pos + this.need));
-        pos += this.need;
+        c.payload = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLen);
         this.pending = null;
+        this.parts = [];
+        this.partsLen = 0;
         this.onCommand(c);
         continue;
       }
-      const nl = b.indexOf(0x0a, pos);
+      const nl = data.indexOf(0x0a, pos);
       if (nl < 0) {
-        if (b.length - pos > this.maxLine) {
-          if (!this.discarding) this.onMalformed('line without CRLF longer than the limit');
+        const rest = data.subarray(pos);
+        if (this.discarding) return;
+        if (this.buf.length + rest.length > this.maxLine) {
+          this.onMalformed('line without CRLF longer than the limit');
           this.discarding = true;
-          pos = b.length;
+          this.buf = EMPTY;
+          return;
         }
-        break;
+        this.buf = this.buf.length ? Buffer.concat([this.buf, rest]) : Buffer.from(rest);
+        return;
       }
-      if (this.discarding || nl - pos > this.maxLine) {
-        if (!this.discarding) this.onMalformed('line longer than the limit');
+      let lineBytes = data.subarray(pos, nl);
+      pos = nl + 1;
+      if (this.discarding) {
         this.discarding = false;
-        pos = nl + 1;
         continue;
       }
-      const line = b.toString('utf8', pos, nl).replace(/\r$/, '');
-      pos = nl + 1;
-      if (!line) continue;
-      this.line(line);
+      if (this.buf.length) {
+        lineBytes = Buffer.concat([this.buf, lineBytes]);
+        this.buf = EMPTY;
+      }
+      if (lineBytes.length > this.maxLine) {
+        this.onMalformed('line longer than the limit');
+        continue;
+      }
+      const line = lineBytes.toString('utf8').replace(/\r$/, '');
+      if (line) this.line(line);
     }
-    if (pos < b.length) this.buf = Buffer.from(b.subarray(pos));
   }
 
   private line(line: string): void {

@@ -56,7 +56,10 @@ export function looksLikeBody(body: Buffer): boolean {
 }
 
 export class YmsgFramer {
-  private buf: Buffer = Buffer.alloc(0);
+  private parts: Buffer[] = [];
+  private len = 0;
+  /** size of the PDU being collected, once its header is here */
+  private need = 0;
   private synced: boolean;
 
   /** `synced` false: the stream may start mid-PDU, so skip to the first "YMSG" */
@@ -69,8 +72,18 @@ export class YmsgFramer {
   }
 
   push(data: Buffer): void {
-    let b = this.buf.length ? Buffer.concat([this.buf, data]) : data;
-    this.buf = Buffer.alloc(0);
+    let b: Buffer;
+    if (this.len === 0) b = data;
+    else {
+      // a PDU in many small segments: keep parts until the whole PDU is here (no re-copying)
+      this.parts.push(Buffer.from(data));
+      this.len += data.length;
+      if (this.need > 0 && this.len < this.need) return;
+      b = Buffer.concat(this.parts, this.len);
+    }
+    this.parts = [];
+    this.len = 0;
+    this.need = 0;
     let pos = 0;
     while (b.length - pos >= 4) {
       if (b.compare(MAGIC, 0, 4, pos, pos + 4) !== 0) {
@@ -91,22 +104,30 @@ export class YmsgFramer {
       const body = b.subarray(pos + HEADER, pos + HEADER + len);
       const { fields, bad } = parseFields(body);
       if (bad) this.onMalformed('YMSG body is not key/value pairs');
+      // values point into `b`, which may be the caller's buffer: the PDU is handled before push returns
       this.onPdu({
         version: b.readUInt16BE(pos + 4),
         service: b.readUInt16BE(pos + 10),
         status: b.readUInt32BE(pos + 12),
         session: b.readUInt32BE(pos + 16),
-        fields: fields.map(([k, v]) => [k, Buffer.from(v)] as [string, Buffer]),
+        fields,
       });
       pos += HEADER + len;
       this.synced = true;
     }
-    if (pos < b.length) this.buf = Buffer.from(b.subarray(pos));
+    if (pos < b.length) {
+      const rest = Buffer.from(b.subarray(pos));
+      this.parts = [rest];
+      this.len = rest.length;
+      if (rest.length >= HEADER && rest.compare(MAGIC, 0, 4, 0, 4) === 0) this.need = HEADER + rest.readUInt16BE(8);
+    }
   }
 
   /** lost bytes: the next PDU boundary is unknown */
   resync(): void {
-    this.buf = Buffer.alloc(0);
+    this.parts = [];
+    this.len = 0;
+    this.need = 0;
     this.synced = false;
   }
 }

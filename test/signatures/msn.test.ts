@@ -265,6 +265,18 @@ describe('msn: hostile input', () => {
     assert.equal(h.engine.stats.decoderErrors, 0);
   });
 
+  it('a 900 KB message in 1460-byte segments is decoded; its text is capped at 64 Ki characters', () => {
+    const h = sb();
+    const m = textMsg('3 N', 'x'.repeat(900_000));
+    for (let o = 0; o < m.length; o += 1460) h.send('c', m.subarray(o, o + 1460));
+    h.send('c', textMsg('4 N', 'after the big one'));
+    h.end();
+    const texts = h.of('message').map((x) => x.text);
+    assert.equal(texts.length, 2);
+    assert.equal(texts[0].length, 65536);
+    assert.equal(texts[1], 'after the big one');
+  });
+
   it('no CRLF for megabytes: the framer holds at most one line limit', () => {
     const cmds: MsnCommand[] = [];
     let bad = 0;

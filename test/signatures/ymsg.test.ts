@@ -197,6 +197,17 @@ describe('ymsg: file transfer', () => {
 });
 
 describe('ymsg: hostile input', () => {
+  it('a 60 KB PDU in small segments is decoded whole', () => {
+    const h = new FlowHarness({ server: '203.0.113.5:5050' });
+    login(h);
+    const big = 'y'.repeat(60_000);
+    const p = pdu(0x06, [[5, ME], [4, BUDDY], [14, big]]);
+    for (let o = 0; o < p.length; o += 536) h.send('s', p.subarray(o, o + 536));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => m.text.length), [60_000]);
+  });
+
+
   it('lying lengths, garbage between PDUs and invalid UTF-8: bounded, counted, no exception', () => {
     const h = new FlowHarness({ server: '203.0.113.5:5050' });
     login(h);
