@@ -63,10 +63,13 @@ const MID_STREAM_WINDOW = 4096;
 const MID_STREAM_CANDIDATES = 64;
 
 /**
- * A capture that starts in the middle of a long-lived connection may not start on a FLAP boundary:
- * look for a later offset where at least two complete, consistent FLAPs (one a known SNAC) follow.
+ * A capture that starts in the middle of a long-lived connection (no SYN seen) may not start on a
+ * FLAP boundary: look for a later offset where at least two complete, consistent FLAPs (one a known
+ * SNAC) follow.
  */
 function midStream(d: Buffer, input: DetectInput): DetectResult {
+  // a flow seen from its SYN starts at byte 0: OSCAR would start with a FLAP there
+  if (input.flow.clientBy === 'syn') return null;
   let tried = 0;
   for (let i = d.indexOf(0x2a, 1); i > 0 && i < MID_STREAM_WINDOW && tried < MID_STREAM_CANDIDATES; i = d.indexOf(0x2a, i + 1)) {
     tried++;

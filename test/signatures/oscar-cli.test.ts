@@ -141,6 +141,27 @@ describe('oscar: analyze with lost segments', function () {
   });
 });
 
+describe('oscar: analyze on a capture that starts mid-connection', function () {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-oscar-mid-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('finds the FLAP boundary after a partial PDU (no SYN seen) and decodes what follows', () => {
+    const file = path.join(dir, 'mid.pcap');
+    const cap = new Capture();
+    const t = cap.tcp('10.20.0.9:50300', '198.51.100.30:443'); // no handshake: the capture starts here
+    const c = new Flaps(77);
+    const lost = outgoingIm(c, 'someone', messageBlock(fragment(Buffer.from('we only see the tail of this'), 0)));
+    const a = outgoingIm(c, 'someone', messageBlock(fragment(Buffer.from('first whole message'), 0)));
+    const b = outgoingIm(c, 'someone', messageBlock(fragment(Buffer.from('second whole message'), 0)));
+    t.send('c', Buffer.concat([lost.subarray(25), a, b]));
+    t.close();
+    fs.writeFileSync(file, cap.pcap());
+    const ev = analyze(file);
+    assert.ok(ev.some((e) => e.type === 'session' && e.protocol === 'aim'));
+    assert.deepEqual(ev.filter((e) => e.type === 'message').map((e) => e.text), ['first whole message', 'second whole message']);
+  });
+});
+
 describe('oscar: the shared real capture (aim-puzzle1-filetransfer)', function () {
   const name = 'im/aim-puzzle1-filetransfer.pcap';
   const file = path.join(PCAPS_DIR, name);

@@ -86,12 +86,14 @@ describe('oscar/icq5: seeded fuzz (bounded)', () => {
     const rnd = seeded(SEED + 1);
     const base = corpus();
     const lookup = { host: () => undefined, ip: () => undefined };
-    const flow = { id: 'f', transport: 'tcp' as const, client: { ip: '10.0.0.1', port: 1 }, server: { ip: '10.0.0.2', port: 443 }, firstTs: 0, clientBy: 'syn' as const };
+    const flow = { id: 'f', transport: 'tcp' as const, client: { ip: '10.0.0.1', port: 1 }, server: { ip: '10.0.0.2', port: 443 }, firstTs: 0, clientBy: 'syn' as 'syn' | 'first' };
     let oscarHits = 0;
     for (let i = 0; i < ROUNDS; i++) {
-      const rand = Buffer.from(Array.from({ length: rnd() % 300 }, () => rnd() & 0xff));
+      const rand = Buffer.from(Array.from({ length: rnd() % 3000 }, () => rnd() & 0xff));
       if (i % 4 === 0 && rand.length) rand[0] = 0x2a;
-      const r = detectOscar({ transport: 'tcp', dir: 0, data: rand, other: Buffer.alloc(0), packetIndex: 0, flow, lookup });
+      for (let k = 0; k < rand.length; k += 97) if (rnd() % 2) rand[k] = 0x2a; // many candidate offsets
+      // half the flows without a SYN seen, where detection also searches for a later FLAP boundary
+      const r = detectOscar({ transport: 'tcp', dir: 0, data: rand, other: Buffer.alloc(0), packetIndex: 0, flow: i % 2 ? flow : { ...flow, clientBy: 'first' }, lookup });
       if (r && r !== 'more') oscarHits++;
       detectOscar({ transport: 'tcp', dir: 1, data: mutate(Buffer.concat(base.slice(0, 3)), rnd), other: mutate(base[3], rnd), packetIndex: 1, flow, lookup });
       const u = detectIcq5({ transport: 'udp', dir: 0, data: i % 2 ? rand : mutate(icq5Login(5555 + i, 'x'), rnd), other: Buffer.alloc(0), packetIndex: 0, flow: { ...flow, transport: 'udp' }, lookup });

@@ -295,20 +295,6 @@ function u8x(v: number): Buffer {
   return Buffer.from([v]);
 }
 
-describe('oscar: capture started mid-connection', () => {
-  it('finds the FLAP boundary after a partial PDU and decodes what follows', () => {
-    const h = new FlowHarness({ server: '198.51.100.7:443' });
-    const c = new Flaps(77);
-    const lost = outgoingIm(c, 'someone', messageBlock(fragment(Buffer.from('we only see the tail of this'), 0)));
-    const a = outgoingIm(c, 'someone', messageBlock(fragment(Buffer.from('first whole message'), 0)));
-    const b = outgoingIm(c, 'someone', messageBlock(fragment(Buffer.from('second whole message'), 0)));
-    h.send('c', Buffer.concat([lost.subarray(25), a, b]));
-    h.end();
-    assert.equal(h.of('session')[0]?.protocol, 'aim');
-    assert.deepEqual(h.of('message').map((m) => m.text), ['first whole message', 'second whole message']);
-  });
-});
-
 describe('oscar: ICQ by server name', () => {
   it('a connection to an address DNS resolved from login.icq.com is reported as icq', () => {
     const events: any[] = [];
