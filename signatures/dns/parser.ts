@@ -2,6 +2,8 @@
 // 255 bytes / 127 labels, compression pointers may only point backwards and at most 32 are followed,
 // and record counts that lie stop at the end of the buffer.
 
+import { ipv6String as sensorIpv6String } from '../../sensor/addr';
+
 export interface DnsQuestion { name: string; type: number }
 export interface DnsAnswer { name: string; type: number; ttl: number; /** A/AAAA: address; CNAME: target */ value?: string }
 export interface DnsMessage {
@@ -94,21 +96,9 @@ export function parseDns(buf: Buffer): DnsMessage | null {
   return msg;
 }
 
-/** RFC 5952 text form (lower case, longest zero run compressed). */
+/** The sensor's text form of an IPv6 address, so learned addresses match flow addresses exactly. */
 export function ipv6String(b: Buffer): string {
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((b[i] << 8) | b[i + 1]);
-  let bestStart = -1, bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i > 1) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return sensorIpv6String(b, 0);
 }
 
 /**

@@ -40,6 +40,21 @@ describe('dns: learning server names', () => {
     assert.match(JSON.stringify(s[0].evidence), /e12\.whatsapp\.net/);
   });
 
+  it('AAAA answers: a later IPv6 flow to the address is attributed (address text matches the sensor)', () => {
+    const c = new Capture();
+    c.udp('[2001:db8::5]:53001', '[2001:db8::1]:53', dnsResponse('chat.signal.org', '2001:db8:0:0:0:0:0:77'), 's');
+    const t = c.tcp('[2001:db8::5]:40003', '[2001:db8::77]:443').open();
+    t.send('c', tlsClientHello({}));
+    t.close();
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-dns6-')), 'dns6.pcap');
+    fs.writeFileSync(file, c.pcap());
+    const r = shadowim(['analyze', file, '--format', 'jsonl']);
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    assert.equal(r.status, 0, r.stderr);
+    const s = r.events.filter((e) => e.type === 'session');
+    assert.deepEqual(s.map((e) => [e.protocol, e.server.ip]), [['signal', '2001:db8::77']]);
+  });
+
   it('a DNS answer for a name that is not IM attributes nothing', () => {
     const engine = new Engine(loadRegistry(), { emit: () => {} });
     const d = new FlowHarness({ engine, transport: 'udp', client: '10.0.0.5:53001', server: '10.0.0.1:53' });

@@ -118,8 +118,20 @@ export function dnsResponse(name: string, ip: string, cname?: string, id = 0x123
     rrs.push(Buffer.concat([owner, u16(5), u16(1), Buffer.from([0, 0, 1, 0]), u16(target.length), target]));
     owner = Buffer.from([0xc0, 12 + q.length + 12]);
   }
-  rrs.push(Buffer.concat([owner, u16(1), u16(1), Buffer.from([0, 0, 1, 0]), u16(4), Buffer.from(ip.split('.').map(Number))]));
+  const v6 = ip.includes(':');
+  const addr = v6 ? ipv6Bytes(ip) : Buffer.from(ip.split('.').map(Number));
+  rrs.push(Buffer.concat([owner, u16(v6 ? 28 : 1), u16(1), Buffer.from([0, 0, 1, 0]), u16(addr.length), addr]));
   return Buffer.concat([u16(id), u16(0x8180), u16(1), u16(rrs.length), u16(0), u16(0), q, ...rrs]);
+}
+
+function ipv6Bytes(ip: string): Buffer {
+  const [head, tail] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail ? tail.split(':') : [];
+  const groups = tail !== undefined ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  const b = Buffer.alloc(16);
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g || '0', 16), i * 2));
+  return b;
 }
 
 export function dnsQuery(name: string, id = 0x1234): Buffer {

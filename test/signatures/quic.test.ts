@@ -71,6 +71,17 @@ describe('quic: Initial packet decryption', () => {
     assert.equal(s?.protocol, 'googlechat');
   });
 
+  it('reassembles CRYPTO frames scattered out of order among PING and PADDING in one Initial (as Chrome sends them)', () => {
+    const hello = clientHelloMessage({ sni: 'discord.gg', padTo: 700 });
+    const frames = Buffer.concat([
+      Buffer.from([0x01]), cryptoFrame(400, hello.subarray(400)), Buffer.alloc(5), Buffer.from([0x01]),
+      cryptoFrame(0, hello.subarray(0, 250)), Buffer.alloc(3), cryptoFrame(250, hello.subarray(250, 400)),
+    ]);
+    const h = new FlowHarness({ transport: 'udp', server: '162.159.1.1:443' });
+    h.send('c', quicInitial(RFC_DCID, frames));
+    assert.equal((h.end().find((e) => e.type === 'session') as any)?.protocol, 'discord');
+  });
+
   it('reports nothing for QUIC to a host that is not IM (google.com)', () => {
     const h = new FlowHarness({ transport: 'udp', server: '142.250.1.1:443' });
     h.send('c', quicInitial(RFC_DCID, cryptoFrame(0, clientHelloMessage({ sni: 'www.google.com' }))));
