@@ -36,6 +36,8 @@ const SECRET_FIELDS = ['password', 'pass', 'passwd', 'secret', 'token', 'hash', 
 
 interface FlowState {
   dlpCounts?: Map<string, number>;
+  /** an unauthorized_im alert was raised for this flow (later messages need no new decision) */
+  unauthorized?: boolean;
 }
 
 export function clip(s: string | undefined, n = 96): string {
@@ -165,6 +167,8 @@ export class Analyzer implements EventSink {
   ): void {
     const p = this.policy;
     if (!ev.client || !ev.server) return;
+    const st = this.flow(key);
+    if (st.unauthorized && use !== 'session') return; // decided; the session event may still add users
     if (isSanctioned(p, ev.server.ip, serverName) || this.sanctionedIps.has(ev.server.ip)) return;
     const ids = identities.filter(realIdentity);
     const person = p.people.resolve(ids, ev.client.ip);
@@ -185,6 +189,7 @@ export class Analyzer implements EventSink {
         ['unauthorized_im', proto, ev.client.ip],
         key,
       );
+      st.unauthorized = true;
       return;
     }
     const inHours = rules.filter(([, r]) => !r.schedule || !Number.isFinite(whenMs) || inSchedule(r.schedule, whenMs));

@@ -29,3 +29,32 @@ const t1 = process.hrtime.bigint();
 const found = scanner.scan(big).length;
 const bigMs = Number(process.hrtime.bigint() - t1) / 1e6;
 console.log(`\nspeed: ${Math.round(n / secs)} short messages/s; one 64 KiB message with ${found} findings: ${bigMs.toFixed(1)} ms`);
+
+// the whole analyzer (policy, DLP, redaction, suppression) on a stream of message events
+{
+  const { createAnalyzer } = require('../analyzer') as typeof import('../analyzer');
+  let emitted = 0;
+  const an = createAnalyzer({ write: () => void emitted++ });
+  const base = Date.UTC(2024, 0, 15);
+  const evs = texts.slice(0, 2000).map((text, i) => ({
+    type: 'message' as const,
+    ts: new Date(base + i * 1000).toISOString(),
+    protocol: 'irc',
+    from: `user${i % 50}`,
+    to: '#room',
+    text,
+    direction: 'outbound' as const,
+    client: { ip: `10.0.${i % 7}.${i % 200}`, port: 40000 + (i % 100) },
+    server: { ip: '198.51.100.7', port: 6667 },
+    flow_id: `flow${i % 100}`,
+  }));
+  let m = 0;
+  const t2 = process.hrtime.bigint();
+  while (Number(process.hrtime.bigint() - t2) < 1e9) {
+    for (const e of evs) an.write(e);
+    m += evs.length;
+  }
+  an.close();
+  const s2 = Number(process.hrtime.bigint() - t2) / 1e9;
+  console.log(`analyzer: ${Math.round(m / s2)} message events/s end to end (default policy; ${emitted} events out)`);
+}

@@ -68,6 +68,7 @@ export interface Finding {
 export const MAX_FINDINGS = 256;
 export const DEFAULT_MAX_SCAN = 64 * 1024;
 const ACCEPT = 0.5;
+const HAS_DIGIT = /[0-9\uff10-\uff19]/;
 const DIGIT_LABELS = ['pan', 'us_ssn', 'aba_routing', 'us_bank_account', 'negative'] as const;
 
 /** Masks all but the last `keep` alphanumerics of text; separators stay. */
@@ -118,6 +119,8 @@ export class DlpScanner {
   scan(input: string): Finding[] {
     const s = this.settings;
     const text = input.length > s.maxScanChars ? input.slice(0, s.maxScanChars) : input;
+    // most chat lines hold no digit at all: nothing for the built-in detectors to look at
+    if (!HAS_DIGIT.test(text) && !s.keywords.length && !s.patterns.length) return [];
     const cands: Candidate[] = [];
     const shadows: Candidate[] = [];
     if (s.detectors.iban.enabled) this.ibans(text, cands);
