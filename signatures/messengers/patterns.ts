@@ -121,4 +121,17 @@ export function qq(input: DetectInput, data: SignatureData): DetectResult {
   return uin > 10000 ? { ...ev, evidence: { ...ev.evidence, reason: `${ev.evidence.reason}, QQ number ${uin}` } } : ev;
 }
 
-export const RECOGNISERS = [whatsapp, threema, telegram, discord, viber, qq];
+/** WeChat MMTLS: a handshake record with WeChat's own version number as the client's first bytes. */
+export function wechat(input: DetectInput, data: SignatureData): DetectResult {
+  if (input.transport !== 'tcp' || input.dir !== 0) return null;
+  const d = input.data;
+  if (d.length === 0 || d[0] !== 0x16) return null;
+  if (d.length < 5) return d.length < 2 || d[1] === 0xf1 ? 'more' : null;
+  const versions = ((cfg(data, 'wechat').mmtls_versions as string[]) ?? ['f103', 'f104']).map(hex);
+  if (!versions.some((v) => d[1] === v[0] && d[2] === v[1])) return null;
+  const len = d.readUInt16BE(3);
+  if (len < 32 || len > 16384) return null;
+  return det('wechat', 'wechat.mmtls', `WeChat MMTLS handshake record (version ${d.toString('hex', 1, 3)})`);
+}
+
+export const RECOGNISERS = [whatsapp, threema, telegram, discord, viber, qq, wechat];

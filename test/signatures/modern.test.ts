@@ -84,6 +84,17 @@ describe('modern messengers: byte patterns', () => {
     assert.deepEqual(udp('198.51.100.44:8000', [['c', Buffer.from('023b0b0fff0017561f0c7b0003', 'hex')]]), []);
   });
 
+  it('WeChat MMTLS handshake record (version 0xF104) as first client bytes', () => {
+    const h = new FlowHarness({ server: '198.51.100.46:80' });
+    h.send('c', Buffer.concat([Buffer.from('16f10400c0', 'hex'), crypto.randomBytes(192)]));
+    const [s] = sessions(h);
+    assert.equal(s?.protocol, 'wechat');
+    assert.equal(s.evidence[0].signature, 'wechat.mmtls');
+    const tls = new FlowHarness({ server: '198.51.100.46:80' });
+    tls.send('c', Buffer.concat([Buffer.from('16030100c0', 'hex'), crypto.randomBytes(192)]));
+    assert.deepEqual(sessions(tls), []);
+  });
+
   it('Viber UDP control packet on a Viber port', () => {
     const p = Buffer.from('1400090000000000000000000000000000000000', 'hex');
     assert.equal(udp('198.51.100.45:7985', [['c', p]])[0]?.protocol, 'viber');
