@@ -10,6 +10,8 @@ import { relayFile, YmsgSession } from './session';
 
 const MAGIC = Buffer.from('YMSG');
 const MIDSTREAM_SCAN = 4096;
+/** HTTP targets whose bodies are a Y7 file: the relay, and the peer-to-peer URL a client serves itself */
+const FILE_TARGET = /^(https?:\/\/[^/\s]+)?\/(relay\?token=|Messenger\.[^?\s]{1,512}\?AppID=Messenger&)/i;
 
 function det(signature: string, reason: string, serverName?: string): Detection {
   return { protocol: 'yahoo', evidence: { signature, reason }, ...(serverName ? { serverName } : {}) };
@@ -69,7 +71,7 @@ function detectHttp(d: Buffer): DetectResult {
   if (rl) {
     const host = headerIn(d, 'host') ?? '';
     const ua = headerIn(d, 'user-agent') ?? '';
-    if (/^\/relay\?token=|^https?:\/\/[^/]+\/relay\?token=/i.test(rl.target)) return det('ymsg.http-relay', `HTTP ${rl.method} /relay?token= (Y7 file relay)`, host || undefined);
+    if (FILE_TARGET.test(rl.target)) return det('ymsg.http-relay', `HTTP ${rl.method} ${/relay\?token=/i.test(rl.target) ? '/relay?token= (Y7 file relay)' : '/Messenger.…?AppID=Messenger (Y7 peer-to-peer file)'}`, host || undefined);
     if (rl.method === 'CONNECT' && /(msg\.yahoo\.com|yahoo\.com):\d+$|:5050$/i.test(rl.target)) {
       return det('ymsg.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)}`, rl.target.replace(/:\d+$/, ''));
     }
@@ -136,9 +138,10 @@ function httpDecoder(ctx: SessionContext): StreamDecoder {
   const streams = ([0, 1] as Dir[]).map((dir) => {
     let framer: YmsgFramer | null = null;
     const openRelay = (target: string, declared: number | undefined) => {
-      const token = queryParam(target, 'token') ?? '';
-      const known = relayFile(token) ?? relayFile(token.replace(/ /g, '+'));
-      const meta = known ?? { filename: 'unknown (Yahoo file relay)', from: queryParam(target, 'sender') ?? 'unknown', to: queryParam(target, 'recver') ?? 'unknown' };
+      const token = queryParam(target, 'token');
+      const path = target.replace(/^https?:\/\/[^/]+/i, '').split('?')[0];
+      const known = token !== undefined ? relayFile(token) ?? relayFile(token.replace(/ /g, '+')) : relayFile(`path:${path}`);
+      const meta = known ?? { filename: 'unknown (Yahoo file relay)', from: queryParam(target, 'sender') ?? 'unknown', to: queryParam(target, 'recver') ?? queryParam(target, 'UserID') ?? 'unknown' };
       ctx.setService('file');
       writers[dir] = ctx.openFile(ts, dir, { ...meta, ...(declared !== undefined && meta.size === undefined ? { size: declared } : {}) });
     };
@@ -149,7 +152,7 @@ function httpDecoder(ctx: SessionContext): StreamDecoder {
         const cl = h.headers.get('content-length');
         const declared = cl && /^\d{1,15}$/.test(cl) ? Number(cl) : undefined;
         if (h.kind === 'request') {
-          const relay = /\/relay\?token=/i.test(h.target);
+          const relay = FILE_TARGET.test(h.target);
           if (relayQueue.length < 64) relayQueue.push(relay ? { target: h.target, method: h.method } : null);
           if (relay && h.method === 'POST') openRelay(h.target, declared);
           else if (!relay) framer = new YmsgFramer((p) => session.handle(dir, p, ts), (r) => ctx.malformed(r), false);

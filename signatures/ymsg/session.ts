@@ -121,6 +121,7 @@ export class YmsgSession {
         this.fileOffer(dir, p, ts);
         break;
       case SVC.FTINFO15:
+      case SVC.FTACC15:
         this.relayInfo(dir, p);
         break;
     }
@@ -216,16 +217,25 @@ export class YmsgSession {
     }
   }
 
-  /** 0xdd: how the file will travel; a relay token lets the HTTP relay flow be named and linked */
+  /**
+   * 0xdd/0xde: how the file will travel. A relay token (251), or the URL a client serves the file
+   * from peer to peer (250, with 249 = 1 or 2), lets that HTTP flow be named and linked to the offer.
+   */
   private relayInfo(dir: Dir, p: YmsgPdu): void {
     const get = (k: string) => p.fields.find((f) => f[0] === k)?.[1];
     const token = get('251')?.toString('latin1');
+    const url = get('250')?.toString('latin1');
+    const m = url ? /^http:\/\/[^/\s]{1,300}(\/Messenger\.[^?\s]{1,512})\?/.exec(url) : null;
+    const keys = [...(token && token.length <= 512 ? [token] : []), ...(m ? [`path:${m[1]}`] : [])];
+    if (!keys.length) return;
     const tid = id(get('265'));
-    if (!token || token.length > 512) return;
     const known = tid ? relayFile(`tid:${tid}`) : undefined;
     const { from, to } = this.parties(dir, p);
     const filename = get('27')?.toString('utf8').slice(0, 512) || known?.filename;
     if (!filename) return;
-    rememberRelayToken(token, { ...(known ?? {}), filename, from: known?.from ?? from, to: known?.to ?? to, transfer_id: known?.transfer_id ?? (tid ? `yahoo:${tid}` : undefined) });
+    // 0xde comes from the receiver: the file goes the other way
+    const [sender, receiver] = p.service === SVC.FTACC15 ? [to, from] : [from, to];
+    const meta: FileMeta = { ...(known ?? {}), filename, from: known?.from ?? sender, to: known?.to ?? receiver, transfer_id: known?.transfer_id ?? (tid ? `yahoo:${tid}` : undefined) };
+    for (const k of keys) rememberRelayToken(k, meta);
   }
 }

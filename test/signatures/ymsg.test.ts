@@ -187,6 +187,31 @@ describe('ymsg: file transfer', () => {
     assert.equal(relay.of('session')[0].protocol, 'yahoo');
   });
 
+  it('Y7 peer-to-peer: the URL the sender serves (0xdd, 249=1) names the HEAD+GET flow, which is carved', () => {
+    const file = randomBytes(9000, 31);
+    const h = new FlowHarness({ server: '203.0.113.5:5050' });
+    login(h);
+    h.send('s', pdu(0xdc, [[4, BUDDY], [5, ME], [265, 'p2p-tid'], [222, '1'], [27, 'scan 001.pdf'], [28, String(file.length)]]));
+    const url = `/Messenger.${ME}.1700000000000scan+001.pdf?AppID=Messenger&UserID=${ME}&K=lc9lu2u89gz1llmplwksajkjx`;
+    h.send('s', pdu(0xdd, [[4, BUDDY], [5, ME], [265, 'p2p-tid'], [27, 'scan 001.pdf'], [249, '1'], [250, `http://198.51.100.30:4443${url}`]]));
+    const head = new FlowHarness({ engine: h.engine, client: '10.1.1.10:40200', server: '198.51.100.30:4443' });
+    head.send('c', `HEAD ${url} HTTP/1.1\r\nAccept: */*\r\nHost: 198.51.100.30\r\nContent-Length: 0\r\n\r\n`);
+    head.send('s', `HTTP/1.0 200 OK\r\nServer: Y!/1.0\r\nContent-length: ${file.length}\r\n\r\n`);
+    head.end();
+    const get = new FlowHarness({ engine: h.engine, client: '10.1.1.10:40201', server: '198.51.100.30:4443' });
+    get.send('c', `GET ${url} HTTP/1.1\r\nHost: 198.51.100.30\r\nConnection: Keep-Alive\r\n\r\n`);
+    const resp = Buffer.concat([Buffer.from(`HTTP/1.0 200 OK\r\nServer: Y!/1.0\r\nMIME-version: 1.0\r\nContent-length: ${file.length}\r\n\r\n`), file]);
+    for (let o = 0; o < resp.length; o += 1460) get.send('s', resp.subarray(o, o + 1460));
+    get.end();
+    h.end();
+    const fts = h.of('file_transfer');
+    const offer = fts.find((f) => f.stage === 'offer')!;
+    const data = fts.filter((f) => f.stage === 'data');
+    assert.equal(data.length, 1, 'HEAD carries no file');
+    assert.deepEqual([data[0].filename, data[0].from, data[0].to, data[0].sha256, data[0].complete, data[0].transfer_id],
+      ['scan 001.pdf', BUDDY, ME, sha256(file), true, offer.transfer_id]);
+  });
+
   it('P2P file transfer (0x4d) with a file name is an offer', () => {
     const h = new FlowHarness({ server: '203.0.113.5:5050' });
     login(h);
