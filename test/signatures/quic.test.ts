@@ -29,6 +29,13 @@ describe('quic: Initial packet decryption', () => {
     assert.equal(k.hp.toString('hex'), 'c206b8d9b9f0f37644430b490eeaa314');
   });
 
+  it('derives the RFC 9369 Appendix A.1 QUIC v2 client Initial keys', () => {
+    const k = initialKeys(0x6b3343cf, RFC_DCID)!;
+    assert.equal(k.key.toString('hex'), '8b1a0bc121284290a29e0971b5cd045d');
+    assert.equal(k.iv.toString('hex'), '91f73e2351d8fa91660e909f');
+    assert.equal(k.hp.toString('hex'), '45b95e15235d6f45a6b19cbcb0294ba9');
+  });
+
   it('decrypts an Initial and reads its CRYPTO frame', () => {
     const hello = clientHelloMessage({ sni: 'web.whatsapp.com' });
     const pkt = quicInitial(RFC_DCID, cryptoFrame(0, hello));
