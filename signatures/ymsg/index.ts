@@ -75,6 +75,7 @@ function detectHttp(d: Buffer): DetectResult {
     if (rl.method === 'CONNECT' && /(msg\.yahoo\.com|yahoo\.com):\d+$|:5050$/i.test(rl.target)) {
       return det('ymsg.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)}`, rl.target.replace(/:\d+$/, ''));
     }
+    if (/^https?:\/\/[^/\s]*msg\.yahoo\.com(:\d+)?\/notify/i.test(rl.target)) return det('ymsg.http', `HTTP ${rl.method} to the Yahoo HTTP gateway (${rl.target.slice(0, 60)})`, rl.target.split('/')[2]?.replace(/:\d+$/, ''));
     if (/^(YahooMobileMessenger\/|Y!%20Messenger\/)/.test(ua)) return det('ymsg.http', `User-Agent ${ua.slice(0, 40)}`, host || undefined);
     if (headEnd < 0) return d.length > 8192 ? null : 'more';
     const body = d.subarray(headEnd + 4);

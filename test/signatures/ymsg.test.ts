@@ -43,6 +43,8 @@ describe('ymsg: detection', () => {
     const notify = Buffer.concat([Buffer.from('POST /notify/ HTTP/1.1\r\nHost: shttp.msg.yahoo.com\r\nContent-Length: 41\r\n\r\n'), pdu(0x8a, [[0, ME]])]);
     assert.equal((detectOn(notify) as any).evidence.signature, 'ymsg.http');
     assert.equal((detectOn('CONNECT scs.msg.yahoo.com:5050 HTTP/1.0\r\n\r\n') as any).evidence.signature, 'ymsg.http-connect');
+    // through a proxy: absolute URI, decided on the request line alone
+    assert.equal((detectOn('POST http://shttp.msg.yahoo.com/notify/ HTTP/1.1\r\nAcc') as any).evidence.signature, 'ymsg.http');
     assert.equal((detectOn('POST /relay?token=abc&sender=a&recver=b HTTP/1.1\r\nHost: 1.2.3.4\r\n\r\n') as any).evidence.signature, 'ymsg.http-relay');
     const proxy = 'POST /cgi HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\n<Session id="1"><Ymsg Command="6" Status="0"></Ymsg></Session>';
     assert.equal((detectOn(proxy) as any).evidence.signature, 'ymsg.http-proxy');
