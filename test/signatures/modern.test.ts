@@ -134,6 +134,27 @@ describe('modern messengers: every labelled protocol has a signature', () => {
   });
 });
 
+describe('modern messengers: data file hygiene', () => {
+  it('every host is a valid name listed once, every range parses', () => {
+    const yaml = require('yaml').parse(require('node:fs').readFileSync(require('node:path').join(__dirname, '../../signatures/messengers/data.yaml'), 'utf8'));
+    const seen = new Map<string, string>();
+    for (const [proto, list] of Object.entries(yaml.hosts as Record<string, string[]>)) {
+      for (const h of list) {
+        assert.match(h, /^[a-z0-9-]+(\.[a-z0-9-]+)+$/, `${proto}: ${h}`);
+        assert.ok(!seen.has(h), `${h} listed for ${seen.get(h)} and ${proto}`);
+        seen.set(h, proto);
+      }
+    }
+    const reg = loadRegistry();
+    for (const [proto, list] of Object.entries(yaml.cidrs as Record<string, string[]>)) {
+      for (const c of list) {
+        const ip = c.split('/')[0];
+        assert.equal(reg.cidrs.lookup(ip)?.protocol, proto, c);
+      }
+    }
+  });
+});
+
 describe('modern messengers: seeded fuzz of the parsers', () => {
   // xorshift32: reproducible across runs
   let seed = 0x5eed1234;
