@@ -8,6 +8,10 @@ import type { Decoded } from './decode';
 /** LRU list ids; each list has one idle timeout, so its head is always the first to expire. */
 export const LIST_TCP = 0, LIST_UDP = 1, LIST_CLOSED = 2;
 const KW = 10; // key words: A addr (4), B addr (4), ports, proto|v6
+const KS = 11; // key row stride: the key words and the hash
+const FR = 8; // hot row stride
+/** hot row fields */
+export const F_LAST = 0, F_FIRST = 1, F_PKTS = 2, F_BYTES = 4, F_STATE = 6, F_QUEUED = 7;
 
 export class FlowTable {
   readonly capacity: number;
@@ -15,8 +19,8 @@ export class FlowTable {
   /** set by lookup/insert: true when the packet's source is the key's side A */
   fwd = true;
 
+  /** [slot*KS + 0..9] key words, [+10] hash */
   readonly keys: Uint32Array;
-  private readonly hashes: Uint32Array;
   private readonly index: Int32Array;
   private readonly mask: number;
   private readonly free: Int32Array;
@@ -30,18 +34,14 @@ export class FlowTable {
   readonly heads = new Int32Array([-1, -1, -1]);
   readonly tails = new Int32Array([-1, -1, -1]);
 
-  readonly firstTs: Float64Array;
-  readonly lastTs: Float64Array;
-  /** [slot*2 + dir] with dir 0 = client → server */
-  readonly pkts: Float64Array;
-  readonly bytes: Float64Array;
-  readonly gapBytes: Float64Array;
+  /**
+   * The fields every packet touches, one 64-byte row per flow (one cache line instead of eight):
+   * [slot*8 + F_*]. Counters are per direction, 0 = client → server.
+   */
+  readonly f: Float64Array;
   /** [slot*2 + dir]: initial sequence number from the SYN of that direction */
   readonly isn: Float64Array;
-  /** 1 when side A of the key is the client */
-  readonly clientIsA: Uint8Array;
-  /** FlowState bits */
-  readonly state: Uint16Array;
+  readonly gapBytes: Float64Array;
   readonly vlan: Int32Array;
   readonly clientBy: Uint8Array;
 
@@ -51,22 +51,16 @@ export class FlowTable {
     while (size < capacity * 2) size *= 2;
     this.mask = size - 1;
     this.index = new Int32Array(size);
-    this.keys = new Uint32Array(capacity * KW);
-    this.hashes = new Uint32Array(capacity);
+    this.keys = new Uint32Array(capacity * KS);
     this.free = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i;
     this.freeTop = capacity;
     this.prev = new Int32Array(capacity);
     this.next = new Int32Array(capacity);
     this.list = new Uint8Array(capacity);
-    this.firstTs = new Float64Array(capacity);
-    this.lastTs = new Float64Array(capacity);
-    this.pkts = new Float64Array(capacity * 2);
-    this.bytes = new Float64Array(capacity * 2);
-    this.gapBytes = new Float64Array(capacity);
+    this.f = new Float64Array(capacity * FR);
     this.isn = new Float64Array(capacity * 2);
-    this.clientIsA = new Uint8Array(capacity);
-    this.state = new Uint16Array(capacity);
+    this.gapBytes = new Float64Array(capacity);
     this.vlan = new Int32Array(capacity);
     this.clientBy = new Uint8Array(capacity);
   }
@@ -81,16 +75,21 @@ export class FlowTable {
     const b = d.addrBuf;
     let s = d.srcOff, t = d.dstOff;
     let cmp = 0;
+    let h: number;
     if (!d.v6) {
       const sa = ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) >>> 0;
       const da = ((b[t] << 24) | (b[t + 1] << 16) | (b[t + 2] << 8) | b[t + 3]) >>> 0;
       cmp = sa < da ? -1 : sa > da ? 1 : d.sport - d.dport;
-      if (cmp <= 0) {
-        k[0] = sa; k[4] = da;
-      } else {
-        k[0] = da; k[4] = sa;
-      }
+      const fwd = cmp <= 0;
+      const a = fwd ? sa : da, z = fwd ? da : sa;
+      const ports = fwd ? ((d.sport << 16) | d.dport) >>> 0 : ((d.dport << 16) | d.sport) >>> 0;
+      k[0] = a;
+      k[4] = z;
       k[1] = k[2] = k[3] = k[5] = k[6] = k[7] = 0;
+      k[8] = ports;
+      k[9] = d.proto;
+      this.fwd = fwd;
+      h = mix(mix(mix(mix(0x9747b28c, a), z), ports), d.proto);
     } else {
       for (let i = 0; i < 16 && cmp === 0; i++) cmp = b[s + i] - b[t + i];
       if (cmp === 0) cmp = d.sport - d.dport;
@@ -104,18 +103,11 @@ export class FlowTable {
         k[i] = ((b[s + o] << 24) | (b[s + o + 1] << 16) | (b[s + o + 2] << 8) | b[s + o + 3]) >>> 0;
         k[4 + i] = ((b[t + o] << 24) | (b[t + o + 1] << 16) | (b[t + o + 2] << 8) | b[t + o + 3]) >>> 0;
       }
-    }
-    this.fwd = cmp <= 0;
-    k[8] = this.fwd ? ((d.sport << 16) | d.dport) >>> 0 : ((d.dport << 16) | d.sport) >>> 0;
-    k[9] = d.proto | (d.v6 ? 256 : 0);
-    // murmur3-style mixing of the 10 words
-    let h = 0x9747b28c;
-    for (let i = 0; i < KW; i++) {
-      let w = Math.imul(k[i], 0xcc9e2d51);
-      w = (w << 15) | (w >>> 17);
-      h ^= Math.imul(w, 0x1b873593);
-      h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      this.fwd = cmp <= 0;
+      k[8] = this.fwd ? ((d.sport << 16) | d.dport) >>> 0 : ((d.dport << 16) | d.sport) >>> 0;
+      k[9] = d.proto | 256;
+      h = 0x9747b28c;
+      for (let i = 0; i < KW; i++) h = mix(h, k[i]);
     }
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
@@ -125,35 +117,40 @@ export class FlowTable {
     h >>>= 0;
     this.khash = h;
     const keys = this.keys;
-    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
-      const e = this.index[i];
+    const index = this.index;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const e = index[i];
       if (e === 0) return -1;
-      const slot = e - 1;
-      if (this.hashes[slot] !== h) continue;
-      const o = slot * KW;
-      if (keys[o + 8] === k[8] && keys[o] === k[0] && keys[o + 4] === k[4] && keys[o + 9] === k[9] &&
+      const o = (e - 1) * KS;
+      if (keys[o + 10] === h && keys[o + 8] === k[8] && keys[o] === k[0] && keys[o + 4] === k[4] && keys[o + 9] === k[9] &&
         keys[o + 1] === k[1] && keys[o + 2] === k[2] && keys[o + 3] === k[3] &&
-        keys[o + 5] === k[5] && keys[o + 6] === k[6] && keys[o + 7] === k[7]) return slot;
+        keys[o + 5] === k[5] && keys[o + 6] === k[6] && keys[o + 7] === k[7]) return e - 1;
     }
   }
 
-  /** Inserts the key of the last lookup (which must have missed). The table must not be full. */
-  insert(): number {
+  /** Inserts the key of the last lookup (which must have missed) at time `ts`, on list `l`. The table must not be full. */
+  insert(ts: number, l: number): number {
     const slot = this.free[--this.freeTop];
-    const o = slot * KW;
-    for (let i = 0; i < KW; i++) this.keys[o + i] = this.k[i];
+    const o = slot * KS;
     const h = this.khash;
-    this.hashes[slot] = h;
+    for (let i = 0; i < KW; i++) this.keys[o + i] = this.k[i];
+    this.keys[o + 10] = h;
     let i = h & this.mask;
     while (this.index[i] !== 0) i = (i + 1) & this.mask;
     this.index[i] = slot + 1;
     this.count++;
-    this.pkts[slot * 2] = this.pkts[slot * 2 + 1] = 0;
-    this.bytes[slot * 2] = this.bytes[slot * 2 + 1] = 0;
+    const r = slot * FR;
+    const f = this.f;
+    f[r + F_LAST] = ts;
+    f[r + F_FIRST] = ts;
+    f[r + F_PKTS] = f[r + F_PKTS + 1] = 0;
+    f[r + F_BYTES] = f[r + F_BYTES + 1] = 0;
+    f[r + F_STATE] = 0;
     this.isn[slot * 2] = this.isn[slot * 2 + 1] = 0;
     this.gapBytes[slot] = 0;
-    this.state[slot] = 0;
     this.list[slot] = 255;
+    this.enqueue(slot, l, ts);
     return slot;
   }
 
@@ -161,7 +158,8 @@ export class FlowTable {
   remove(slot: number): void {
     this.unlink(slot);
     const mask = this.mask;
-    let i = this.hashes[slot] & mask;
+    const keys = this.keys;
+    let i = keys[slot * KS + 10] & mask;
     while (this.index[i] !== slot + 1) i = (i + 1) & mask;
     this.index[i] = 0;
     let j = i;
@@ -169,7 +167,7 @@ export class FlowTable {
       j = (j + 1) & mask;
       const e = this.index[j];
       if (e === 0) break;
-      const home = this.hashes[e - 1] & mask;
+      const home = keys[(e - 1) * KS + 10] & mask;
       // move e back to i unless its home lies cyclically in (i, j]
       const stays = i <= j ? home > i && home <= j : home > i || home <= j;
       if (!stays) {
@@ -182,9 +180,12 @@ export class FlowTable {
     this.count--;
   }
 
-  /** Moves a slot to the tail (most recent) of list `l`. */
-  touch(slot: number, l: number): void {
-    if (this.list[slot] === l && this.tails[l] === slot) return;
+  /**
+   * Puts a slot at the tail of list `l`, stamped with `ts`. Lists are not reordered per packet (that
+   * would cost cache misses on every packet): a flow seen again since it was queued gets a second
+   * chance when it reaches the head (see `requeue`), as in the CLOCK algorithm.
+   */
+  enqueue(slot: number, l: number, ts: number): void {
     this.unlink(slot);
     const t = this.tails[l];
     this.prev[slot] = t;
@@ -193,6 +194,7 @@ export class FlowTable {
     else this.heads[l] = slot;
     this.tails[l] = slot;
     this.list[slot] = l;
+    this.f[slot * FR + F_QUEUED] = ts;
   }
 
   private unlink(slot: number): void {
@@ -208,36 +210,47 @@ export class FlowTable {
 
   /** Key side A (0) or B (1) address words offset for a slot. */
   addrOffset(slot: number, side: 0 | 1): number {
-    return slot * KW + side * 4;
+    return slot * KS + side * 4;
   }
 
   port(slot: number, side: 0 | 1): number {
-    const w = this.keys[slot * KW + 8];
+    const w = this.keys[slot * KS + 8];
     return side === 0 ? w >>> 16 : w & 0xffff;
   }
 
   isV6(slot: number): boolean {
-    return (this.keys[slot * KW + 9] & 256) !== 0;
+    return (this.keys[slot * KS + 9] & 256) !== 0;
   }
 
   proto(slot: number): number {
-    return this.keys[slot * KW + 9] & 255;
+    return this.keys[slot * KS + 9] & 255;
   }
 
-  /** A stable 64-bit hex id from the key and the first timestamp (FNV-1a, two lanes). */
+  /** A stable 64-bit hex id from the key and the first timestamp (two FNV-1a-style lanes over 32-bit words). */
   flowId(slot: number): string {
-    let a = 0x811c9dc5, b = 0x01000193 ^ 0x5bd1e995;
-    const o = slot * KW;
-    const ts = this.firstTs[slot];
-    const words = [this.keys[o], this.keys[o + 1], this.keys[o + 2], this.keys[o + 3], this.keys[o + 4], this.keys[o + 5],
-      this.keys[o + 6], this.keys[o + 7], this.keys[o + 8], this.keys[o + 9], ts % 4294967296, Math.floor(ts / 4294967296)];
-    for (const w of words) {
-      for (let i = 0; i < 4; i++) {
-        const byte = (w >>> (i * 8)) & 255;
-        a = Math.imul(a ^ byte, 0x01000193);
-        b = Math.imul(b ^ byte, 0x01000193) ^ (a >>> 15);
-      }
+    let a = 0x811c9dc5 | 0, b = 0x5bd1e995 | 0;
+    const o = slot * KS;
+    const ts = this.f[slot * FR + F_FIRST];
+    for (let i = 0; i < 12; i++) {
+      const w = i < KW ? this.keys[o + i] : i === KW ? ts % 4294967296 : Math.floor(ts / 4294967296);
+      a = Math.imul(a ^ w, 0x01000193);
+      a ^= a >>> 15;
+      b = Math.imul(b ^ w ^ a, 0x5bd1e995);
+      b ^= b >>> 13;
     }
-    return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+    return hex8(a >>> 0) + hex8(b >>> 0);
   }
+}
+
+function mix(h: number, w: number): number {
+  w = Math.imul(w, 0xcc9e2d51);
+  w = (w << 15) | (w >>> 17);
+  h ^= Math.imul(w, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function hex8(v: number): string {
+  const s = v.toString(16);
+  return s.length === 8 ? s : '00000000'.slice(s.length) + s;
 }

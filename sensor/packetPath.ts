@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import type { EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector, PacketSink, SensorCounters } from './types';
 import { Decoder, Status } from './decode';
 import type { FragmentLimits } from './fragments';
-import { FlowTable, LIST_CLOSED, LIST_TCP, LIST_UDP } from './flowTable';
+import { FlowTable, LIST_CLOSED, LIST_TCP, LIST_UDP, F_BYTES, F_FIRST, F_LAST, F_PKTS, F_QUEUED, F_STATE } from './flowTable';
 import { DEFAULT_STREAM_LIMITS, StreamBudget, TcpStream, type StreamLimits, type StreamOut } from './tcpStream';
 import type { FrameSink } from './captureFile';
 import { keyAddrString } from './addr';
@@ -32,7 +32,8 @@ export interface PacketPathOptions {
 
 const FIN = 1, SYN = 2, RST = 4, ACK = 16;
 // per-flow state bits
-const S_SYN_C = 1, S_SYN_S = 2, S_FIN_C = 4, S_FIN_S = 8, S_RST = 16, S_CLOSED = 32, S_ASKED = 64;
+const S_SYN_C = 1, S_SYN_S = 2, S_FIN_C = 4, S_FIN_S = 8, S_RST = 16, S_CLOSED = 32, S_ASKED = 64, S_CLIENT_A = 128;
+const FR = 8; // flow table hot row stride
 
 const BY: FlowInfo['clientBy'][] = ['syn', 'port', 'first'];
 
@@ -135,28 +136,29 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
   private flowPacket(ts: number, origLen: number): void {
     const d = this.decoder.d;
     const t = this.table;
+    const f = t.f;
     if (d.payMissing) this.c.malformed++; // cut by the snaplen: counted, its payload reported as a gap
     const tcp = d.proto === 6;
     let slot = t.lookup(d);
     if (slot >= 0) {
-      const st = t.state[slot];
+      const st = f[slot * FR + F_STATE];
       if (tcp && (st & S_CLOSED) && (d.flags & (SYN | ACK)) === SYN) {
         this.endFlow(slot, st & S_RST ? 'rst' : 'fin');
         slot = this.newFlow(ts);
-      } else if (ts - t.firstTs[slot] > this.lifetime) {
+      } else if (ts - f[slot * FR + F_FIRST] > this.lifetime) {
         this.endFlow(slot, 'lifetime');
         slot = this.newFlow(ts);
       }
     } else slot = this.newFlow(ts);
-    const dir: 0 | 1 = (t.fwd ? 1 : 0) === t.clientIsA[slot] ? 0 : 1;
-    const i = slot * 2 + dir;
-    t.pkts[i]++;
-    t.bytes[i] += origLen;
-    if (ts > t.lastTs[slot]) t.lastTs[slot] = ts;
+    const r = slot * FR;
+    let st = f[r + F_STATE];
+    const dir: 0 | 1 = t.fwd === ((st & S_CLIENT_A) !== 0) ? 0 : 1;
+    f[r + F_PKTS + dir]++;
+    f[r + F_BYTES + dir] += origLen;
+    if (ts > f[r + F_LAST]) f[r + F_LAST] = ts;
 
     if (!tcp) {
-      t.touch(slot, LIST_UDP);
-      if (!(t.state[slot] & S_ASKED)) this.askHandler(slot);
+      if (!(st & S_ASKED)) this.askHandler(slot);
       const h = this.handlers[slot];
       if (h !== null && h.wantsData && d.payLen > 0 && d.payMissing === 0) {
         h.onData(dir, d.payBuf.subarray(d.payOff, d.payOff + d.payLen), ts);
@@ -165,20 +167,22 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     }
 
     const flags = d.flags;
-    let st = t.state[slot];
+    const i = slot * 2 + dir;
     let seq = d.seq;
-    if (flags & SYN) {
-      t.isn[i] = seq;
-      st |= dir ? S_SYN_S : S_SYN_C;
-      seq = (seq + 1) >>> 0;
+    if (flags & (SYN | FIN | RST)) {
+      if (flags & SYN) {
+        t.isn[i] = seq;
+        st |= dir ? S_SYN_S : S_SYN_C;
+        seq = (seq + 1) >>> 0;
+      }
+      if (flags & RST) st |= S_RST | S_CLOSED;
+      if (flags & FIN) {
+        st |= dir ? S_FIN_S : S_FIN_C;
+        if ((st & (S_FIN_C | S_FIN_S)) === (S_FIN_C | S_FIN_S)) st |= S_CLOSED;
+      }
+      f[r + F_STATE] = st;
+      if (st & S_CLOSED && t.list[slot] !== LIST_CLOSED) t.enqueue(slot, LIST_CLOSED, ts);
     }
-    if (flags & RST) st |= S_RST | S_CLOSED;
-    if (flags & FIN) {
-      st |= dir ? S_FIN_S : S_FIN_C;
-      if ((st & (S_FIN_C | S_FIN_S)) === (S_FIN_C | S_FIN_S)) st |= S_CLOSED;
-    }
-    t.state[slot] = st;
-    t.touch(slot, st & S_CLOSED ? LIST_CLOSED : LIST_TCP);
 
     const plen = d.payLen;
     if (plen > 0 || d.payMissing > 0) {
@@ -188,7 +192,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
         let s = this.streams[i];
         if (s === null) {
           s = this.streams[i] = new TcpStream(this.limits, this.budget);
-          if (t.state[slot] & (dir ? S_SYN_S : S_SYN_C)) s.startAt((t.isn[i] + 1) >>> 0);
+          if (f[r + F_STATE] & (dir ? S_SYN_S : S_SYN_C)) s.startAt((t.isn[i] + 1) >>> 0);
         }
         this.curSlot = slot;
         this.curDir = dir;
@@ -222,10 +226,8 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
   private newFlow(ts: number): number {
     const t = this.table;
     const d = this.decoder.d;
-    if (t.full) this.evictOne();
-    const slot = t.insert();
-    t.firstTs[slot] = ts;
-    t.lastTs[slot] = ts;
+    if (t.full) this.evictOne(ts);
+    const slot = t.insert(ts, d.proto === 6 ? LIST_TCP : LIST_UDP);
     t.vlan[slot] = d.vlan;
     // who is the client: the SYN sender; else the side not on a server port; else the first sender
     let srcIsClient = true;
@@ -244,7 +246,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
         by = 1;
       }
     }
-    t.clientIsA[slot] = srcIsClient === t.fwd ? 1 : 0;
+    if (srcIsClient === t.fwd) t.f[slot * FR + F_STATE] = S_CLIENT_A;
     t.clientBy[slot] = by;
     this.c.flows++;
     return slot;
@@ -252,16 +254,16 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
 
   private askHandler(slot: number): void {
     const t = this.table;
-    t.state[slot] |= S_ASKED;
+    t.f[slot * FR + F_STATE] += S_ASKED;
     const v6 = t.isV6(slot);
-    const cs: 0 | 1 = t.clientIsA[slot] ? 0 : 1;
+    const cs: 0 | 1 = t.f[slot * FR + F_STATE] & S_CLIENT_A ? 0 : 1;
     const ss: 0 | 1 = cs === 0 ? 1 : 0;
     const info: FlowInfo = {
       id: t.flowId(slot),
       transport: t.proto(slot) === 6 ? 'tcp' : 'udp',
       client: { ip: keyAddrString(t.keys, t.addrOffset(slot, cs), v6), port: t.port(slot, cs) },
       server: { ip: keyAddrString(t.keys, t.addrOffset(slot, ss), v6), port: t.port(slot, ss) },
-      firstTs: t.firstTs[slot],
+      firstTs: t.f[slot * FR + F_FIRST],
       clientBy: BY[t.clientBy[slot]],
     };
     if (t.vlan[slot] >= 0) info.vlan = t.vlan[slot];
@@ -288,7 +290,9 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     const t = this.table;
     const h = this.handlers[slot];
     if (h !== null) {
-      const ts = t.lastTs[slot];
+      const r = slot * FR;
+      const f = t.f;
+      const ts = f[r + F_LAST];
       for (let dir: 0 | 1 = 0; dir < 2; dir = (dir + 1) as 0 | 1) {
         const s = this.streams[slot * 2 + dir];
         if (s === null || !h.wantsData) continue;
@@ -304,14 +308,14 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
       }
       this.dropStreams(slot);
       const counters: FlowCounters = {
-        packets: t.pkts[slot * 2] + t.pkts[slot * 2 + 1],
-        bytes: t.bytes[slot * 2] + t.bytes[slot * 2 + 1],
-        packetsC2S: t.pkts[slot * 2],
-        packetsS2C: t.pkts[slot * 2 + 1],
-        bytesC2S: t.bytes[slot * 2],
-        bytesS2C: t.bytes[slot * 2 + 1],
-        firstTs: t.firstTs[slot],
-        lastTs: t.lastTs[slot],
+        packets: f[r + F_PKTS] + f[r + F_PKTS + 1],
+        bytes: f[r + F_BYTES] + f[r + F_BYTES + 1],
+        packetsC2S: f[r + F_PKTS],
+        packetsS2C: f[r + F_PKTS + 1],
+        bytesC2S: f[r + F_BYTES],
+        bytesS2C: f[r + F_BYTES + 1],
+        firstTs: f[r + F_FIRST],
+        lastTs: ts,
         gapBytes: t.gapBytes[slot],
       };
       this.handlers[slot] = null;
@@ -324,30 +328,42 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     t.remove(slot);
   }
 
-  private evictOne(): void {
+  /** Table full: end the flow idle the longest (closed flows first; CLOCK-style second chances). */
+  private evictOne(now: number): void {
     const t = this.table;
+    const f = t.f;
     let slot = t.heads[LIST_CLOSED];
-    if (slot < 0) {
+    for (let tries = 0; slot < 0 && tries < 64; tries++) {
       const a = t.heads[LIST_TCP], b = t.heads[LIST_UDP];
-      slot = a < 0 ? b : b < 0 ? a : t.lastTs[a] <= t.lastTs[b] ? a : b;
+      const c = a < 0 ? b : b < 0 ? a : f[a * FR + F_LAST] <= f[b * FR + F_LAST] ? a : b;
+      if (c < 0) return;
+      // seen again since it was queued: not the idlest after all, look further
+      if (f[c * FR + F_LAST] > f[c * FR + F_QUEUED] && tries < 63) t.enqueue(c, t.list[c], now);
+      else slot = c;
     }
     if (slot < 0) return;
     this.c.evictedFlows++;
     this.endFlow(slot, 'evicted');
   }
 
-  private expireList(l: number, cutoff: number, reason: EndReason | null): void {
+  /**
+   * Ends the flows of list `l` idle since `cutoff`. A flow seen since it was queued goes back to the
+   * tail, so a flow is ended between one and two timeouts after its last packet.
+   */
+  private expireList(l: number, cutoff: number, now: number, reason: EndReason | null): void {
     const t = this.table;
-    for (let slot = t.heads[l]; slot >= 0 && t.lastTs[slot] <= cutoff; slot = t.heads[l]) {
-      this.endFlow(slot, reason ?? (t.state[slot] & S_RST ? 'rst' : 'fin'));
+    const f = t.f;
+    for (let slot = t.heads[l]; slot >= 0 && f[slot * FR + F_QUEUED] <= cutoff; slot = t.heads[l]) {
+      if (f[slot * FR + F_LAST] > cutoff) t.enqueue(slot, l, now);
+      else this.endFlow(slot, reason ?? (f[slot * FR + F_STATE] & S_RST ? 'rst' : 'fin'));
     }
   }
 
   private housekeep(now: number): void {
     this.lastHousekeep = now;
-    this.expireList(LIST_CLOSED, now - this.linger, null);
-    this.expireList(LIST_TCP, now - this.tcpIdle, 'idle');
-    this.expireList(LIST_UDP, now - this.udpIdle, 'idle');
+    this.expireList(LIST_CLOSED, now - this.linger, now, null);
+    this.expireList(LIST_TCP, now - this.tcpIdle, now, 'idle');
+    this.expireList(LIST_UDP, now - this.udpIdle, now, 'idle');
     this.decoder.frags.expire(now);
     this.inspector.tick?.(now);
   }
@@ -361,10 +377,10 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
       let slot = -1;
       for (const l of [LIST_CLOSED, LIST_TCP, LIST_UDP]) {
         const h = t.heads[l];
-        if (h >= 0 && (slot < 0 || t.lastTs[h] < t.lastTs[slot])) slot = h;
+        if (h >= 0 && (slot < 0 || t.f[h * FR + F_LAST] < t.f[slot * FR + F_LAST])) slot = h;
       }
       if (slot < 0) break;
-      const st = t.state[slot];
+      const st = t.f[slot * FR + F_STATE];
       this.endFlow(slot, st & S_CLOSED ? (st & S_RST ? 'rst' : 'fin') : 'capture-end');
     }
     this.decoder.frags.expire(Infinity);

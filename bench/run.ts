@@ -1,0 +1,144 @@
+// `npm run bench`: generates a large mixed capture in a temp dir (bench/generate.ts), then measures
+//   - the capture reader alone: ours vs pcap-parser (count only), in this process
+//   - the sensor alone (reader + decode + flow table, no signatures), in this process
+//   - `shadowim analyze FILE --format jsonl` end to end, as a user runs it: packets/s and peak RSS
+//   - ndpiReader and tshark on the same file, when installed
+// CPU time is reported next to wall time: the machine may be shared, and CPU time is what the work cost.
+//
+// Environment: SHADOWIM_BENCH_PACKETS (default 1500000; e.g. 200000 for a quick run),
+// SHADOWIM_BENCH_FILE (measure this capture instead of generating one), SHADOWIM_BENCH_KEEP=1 (keep it).
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { generate } from './generate';
+import { CaptureReader } from '../sensor/captureFile';
+import { PacketPath } from '../sensor/packetPath';
+
+const REPO = path.resolve(__dirname, '..');
+
+interface Row {
+  what: string;
+  wall: number;
+  cpu?: number;
+  rss?: number;
+  note?: string;
+}
+
+function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+/** Runs a command under /usr/bin/time: wall seconds, CPU seconds, peak RSS (MB). */
+function timed(cmd: string, args: string[], opts: { stdin?: string } = {}): { wall: number; cpu: number; rss: number; status: number | null; stderr: string } {
+  const fmt = '@@TIME %e %U %S %M';
+  const t0 = Date.now();
+  const r = spawnSync('/usr/bin/time', ['-f', fmt, cmd, ...args], {
+    stdio: [opts.stdin ? fs.openSync(opts.stdin, 'r') : 'ignore', 'ignore', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
+  const wallJs = (Date.now() - t0) / 1000;
+  const stderr = r.stderr?.toString() ?? '';
+  const m = stderr.match(/@@TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/);
+  if (!m) return { wall: wallJs, cpu: NaN, rss: NaN, status: r.status, stderr };
+  return { wall: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), rss: Number(m[4]) / 1024, status: r.status, stderr };
+}
+
+async function inProcess(what: string, fn: () => Promise<number | void>): Promise<Row> {
+  global.gc?.();
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await fn();
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  return { what, wall, cpu: (c.user + c.system) / 1e6 };
+}
+
+function machine(): string {
+  const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? 'unknown CPU';
+  return `${os.cpus().length} CPUs (nproc ${spawnSync('nproc').stdout?.toString().trim()}), ${cpu}, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`;
+}
+
+async function main(): Promise<void> {
+  const packets = Number(process.env.SHADOWIM_BENCH_PACKETS ?? 1_500_000);
+  let file = process.env.SHADOWIM_BENCH_FILE;
+  let dir: string | undefined;
+  console.log(`machine: ${machine()}`);
+  if (!file) {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-bench-'));
+    file = path.join(dir, 'mix.pcap');
+    const t = Date.now();
+    const g = generate(file, packets);
+    console.log(`generated ${file}: ${g.packets} packets, ${g.flows} flows, ${(g.bytes / 1e6).toFixed(0)} MB in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    console.log(`  flows by kind: ${Object.entries(g.kinds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  const size = fs.statSync(file).size;
+  // warm the page cache so every tool reads from memory alike
+  spawnSync('cat', [file], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const rows: Row[] = [];
+  let n = 0;
+
+  rows.push(await inProcess('reader only: sensor/captureFile (count frames)', async () => {
+    n = 0;
+    await new CaptureReader(fs.openSync(file!, 'r'), { frame() { n++; } }).run();
+  }));
+  const total = n;
+
+  rows.push(await inProcess('reader only: pcap-parser 0.2.1 (count frames)', () => new Promise<void>((resolve, reject) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pp = require('pcap-parser');
+    let c = 0;
+    const p = pp.parse(file);
+    p.on('packet', () => c++);
+    p.on('error', reject);
+    p.on('end', () => {
+      if (c !== total) rows.push({ what: 'pcap-parser frame count differs', wall: 0, note: `${c} vs ${total}` });
+      resolve();
+    });
+  })));
+
+  rows.push(await inProcess('sensor: reader + decode + flow table (no signatures)', async () => {
+    const path2 = new PacketPath({ newFlow: () => null });
+    await new CaptureReader(fs.openSync(file!, 'r'), path2).run();
+    path2.finish();
+  }));
+  rows.push(await inProcess('sensor: + TCP reassembly of every flow (no signatures)', async () => {
+    const path2 = new PacketPath({ newFlow: () => ({ wantsData: true, onData() {}, onGap() {}, onEnd() {} }) });
+    await new CaptureReader(fs.openSync(file!, 'r'), path2).run();
+    path2.finish();
+  }));
+  rows[rows.length - 1].rss = process.memoryUsage().rss / (1 << 20);
+
+  const a = timed(process.execPath, [path.join(REPO, 'bin', 'shadowim.js'), 'analyze', file, '--format', 'jsonl']);
+  const summary = a.stderr.split('\n').find((l) => /packets\/s/.test(l)) ?? '';
+  rows.push({ what: 'shadowim analyze FILE --format jsonl (end to end)', wall: a.wall, cpu: a.cpu, rss: a.rss, note: a.status === 0 ? summary.replace(/^shadowim: [^:]+: /, '') : `exit ${a.status}: ${a.stderr.slice(0, 200)}` });
+  const analyzeWall = a.wall;
+
+  if (have('ndpiReader')) {
+    const r = timed('ndpiReader', ['-i', file, '-v', '0', '-q']);
+    rows.push({ what: 'ndpiReader -i FILE -v 0 -q (nDPI 4.2)', wall: r.wall, cpu: r.cpu, rss: r.rss, note: r.status === 0 ? '' : `exit ${r.status}` });
+  } else rows.push({ what: 'ndpiReader', wall: NaN, note: 'not installed' });
+  if (have('tshark')) {
+    const r = timed('tshark', ['-r', file, '-q', '-z', 'io,stat,0']);
+    rows.push({ what: 'tshark -r FILE -q -z io,stat,0', wall: r.wall, cpu: r.cpu, rss: r.rss, note: r.status === 0 ? '' : `exit ${r.status}` });
+  } else rows.push({ what: 'tshark', wall: NaN, note: 'not installed' });
+
+  console.log(`\ncapture: ${total} packets, ${(size / 1e6).toFixed(0)} MB\n`);
+  console.log('| what | wall s | packets/s (wall) | CPU s | packets/s (CPU) | peak RSS MB | note |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const r of rows) {
+    const pps = (s?: number) => (s && s > 0 ? Math.round(total / s).toLocaleString('en-US') : '');
+    console.log(`| ${r.what} | ${Number.isFinite(r.wall) ? r.wall.toFixed(2) : ''} | ${pps(r.wall)} | ${r.cpu !== undefined && Number.isFinite(r.cpu) ? r.cpu.toFixed(2) : ''} | ${pps(r.cpu)} | ${r.rss ? r.rss.toFixed(0) : ''} | ${r.note ?? ''} |`);
+  }
+  const nd = rows.find((r) => r.what.startsWith('ndpiReader -i'));
+  if (nd && Number.isFinite(nd.wall)) console.log(`\nanalyze vs ndpiReader (wall): ${(nd.wall / analyzeWall).toFixed(2)}x`);
+  console.log(`machine after: ${machine()}`);
+  if (dir && !process.env.SHADOWIM_BENCH_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+  else if (dir) console.log(`kept ${file}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
