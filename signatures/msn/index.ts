@@ -23,6 +23,10 @@ const MSNP_LINES: [RegExp, string][] = [
   [/^IRO \d{1,10} \d{1,4} \d{1,4} [^\s@]+@[^\s@]+ \S+( \d+)?$/, 'IRO initial roster'],
   [/^RNG \d{1,12} [\d.]+:\d{1,5} CKI \S+ [^\s@]+@[^\s@]+ \S+/, 'RNG switchboard invitation'],
   [/^XFR \d{1,10} (NS|SB) [\d.]+:\d{1,5} /, 'XFR server referral'],
+  [/^ILN \d{1,10} (NLN|BSY|IDL|BRB|AWY|PHN|LUN|HDN) [^\s@]+@[^\s@]+ \S+/, 'ILN initial presence of a contact'],
+  [/^NLN (NLN|BSY|IDL|BRB|AWY|PHN|LUN|HDN) [^\s@]+@[^\s@]+ \S+/, 'NLN contact presence change'],
+  [/^FLN [^\s@]+@[^\s@]+( \d+)?$/, 'FLN contact signed off'],
+  [/^CHG \d{1,10} (NLN|BSY|IDL|BRB|AWY|PHN|LUN|HDN)( \d+( \S+)?)?$/, 'CHG own presence'],
 ];
 const MSG_LINE = /^MSG ([^\s@]+@[^\s@]+ \S+|\d{1,10} [UNAD]) \d{1,7}$/;
 

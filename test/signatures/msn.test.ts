@@ -29,7 +29,8 @@ function detectOn(data: string | Buffer, dir: 0 | 1 = 0) {
 describe('msn: detection', () => {
   it('claims MSNP from the client login, the switchboard USR/ANS and server-side lines, on any port', () => {
     for (const s of ['VER 1 MSNP12 MSNP11 CVR0\r\n', 'VER 5 MSNP8 CVR0\r\n', `USR 7 TWN I ${ME}\r\n`, `ANS 1 ${ME} 849102291.520491113 11752013\r\n`,
-      `USR 93 ${ME} 1835953129.20013021.2623242\r\n`, `JOI ${BUDDY} Bob 1616756780\r\n`, `IRO 1 1 2 ${BUDDY} Bob\r\n`, 'VER MSNFTP\r\n']) {
+      `USR 93 ${ME} 1835953129.20013021.2623242\r\n`, `JOI ${BUDDY} Bob 1616756780\r\n`, `IRO 1 1 2 ${BUDDY} Bob\r\n`, 'VER MSNFTP\r\n',
+      `ILN 9 NLN ${BUDDY} Bob 268435492\r\n`, `NLN AWY ${BUDDY} Bob 268435492\r\n`, `FLN ${BUDDY}\r\n`, 'CHG 12 NLN 268435492\r\n']) {
       const r = detectOn(s);
       assert.ok(r && r !== 'more' && r.protocol === 'msn', `${JSON.stringify(s)} → ${JSON.stringify(r)}`);
     }
