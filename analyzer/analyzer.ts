@@ -58,9 +58,16 @@ export class Analyzer implements EventSink {
   private readonly sanctionedIps = new Set<string>();
   private clockMs = 0;
 
-  constructor(private readonly next: EventSink, readonly policy: Policy) {
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly next: EventSink, readonly policy: Policy, opts: { live?: boolean } = {}) {
     this.sup = new Suppressor(next, (kind) => suppressionFor(policy, kind));
     this.scanner = new DlpScanner(policy.dlp);
+    if (opts.live) {
+      // live traffic can go quiet: end suppression intervals by the wall clock too
+      this.timer = setInterval(() => this.sup.tick(Math.max(this.clockMs, Date.now())), 30_000);
+      this.timer.unref();
+    }
   }
 
   write(ev: ShadowEvent): void {
@@ -89,6 +96,7 @@ export class Analyzer implements EventSink {
   }
 
   close(): void {
+    if (this.timer) clearInterval(this.timer);
     this.sup.flush();
   }
 

@@ -6,7 +6,8 @@ import { defaultPolicy, loadPolicyFile, type Policy } from './policy';
 export { Analyzer } from './analyzer';
 export { defaultPolicy, loadPolicyFile, parsePolicy, PolicyError, type Policy } from './policy';
 
-export function createAnalyzer(next: EventSink, opts: { policyFile?: string; policy?: Policy } = {}): Analyzer {
+/** `live`: suppression intervals also end by the wall clock (checked every 30 s), not only when a later event arrives. */
+export function createAnalyzer(next: EventSink, opts: { policyFile?: string; policy?: Policy; live?: boolean } = {}): Analyzer {
   const policy = opts.policy ?? (opts.policyFile ? loadPolicyFile(opts.policyFile) : defaultPolicy());
-  return new Analyzer(next, policy);
+  return new Analyzer(next, policy, { live: opts.live });
 }

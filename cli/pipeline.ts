@@ -35,7 +35,7 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
     },
   };
   // (analyzer) the analyzer wraps `fanout` here: it forwards every event and adds alerts.
-  const head: EventSink = (require('../analyzer') as typeof import('../analyzer')).createAnalyzer(fanout, { policyFile: opts.policyFile });
+  const head: EventSink = (require('../analyzer') as typeof import('../analyzer')).createAnalyzer(fanout, { policyFile: opts.policyFile, live: opts.live });
   return {
     emit: (ev) => head.write(ev),
     counts,
