@@ -108,34 +108,48 @@ export function htmlToText(html: string): string {
  * in step: reported once, then the direction is abandoned (there is no resynchronisation marker).
  */
 export class PacketFramer {
-  private buf: Buffer = Buffer.alloc(0);
+  /** unconsumed bytes, kept as parts so a large packet arriving in small segments is copied once */
+  private parts: Buffer[] = [];
+  private have = 0;
   private dead = false;
 
   constructor(private readonly onPacket: (p: GgPacket) => void, private readonly onBad: (reason: string) => void, private readonly max = 65536) {}
 
   push(data: Buffer): void {
-    if (this.dead) return;
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
-    let off = 0;
-    while (this.buf.length - off >= 8) {
-      const type = this.buf.readUInt32LE(off);
-      const len = this.buf.readUInt32LE(off + 4);
+    if (this.dead || !data.length) return;
+    this.parts.push(data);
+    this.have += data.length;
+    while (this.have >= 8) {
+      const head = this.parts[0].length >= 8 ? this.parts[0] : this.flatten();
+      const type = head.readUInt32LE(0);
+      const len = head.readUInt32LE(4);
       if (len > this.max) {
         this.onBad(`packet type 0x${type.toString(16)} claims ${len} bytes`);
-        this.dead = true;
-        this.buf = Buffer.alloc(0);
+        this.gap();
         return;
       }
-      if (this.buf.length - off < 8 + len) break;
-      this.onPacket({ type, body: this.buf.subarray(off + 8, off + 8 + len) });
-      off += 8 + len;
+      if (this.have < 8 + len) break;
+      const all = this.parts.length === 1 ? this.parts[0] : this.flatten();
+      this.onPacket({ type, body: all.subarray(8, 8 + len) });
+      const rest = all.subarray(8 + len);
+      this.parts = rest.length ? [rest] : [];
+      this.have = rest.length;
     }
-    this.buf = off >= this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(off));
+    // callers may reuse their buffers: keep a private copy of what is left
+    if (this.parts.length && this.parts[this.parts.length - 1] === data) this.parts[this.parts.length - 1] = Buffer.from(data);
+    else if (this.parts.length === 1 && data.buffer === this.parts[0].buffer) this.parts[0] = Buffer.from(this.parts[0]);
+  }
+
+  private flatten(): Buffer {
+    const b = Buffer.concat(this.parts, this.have);
+    this.parts = [b];
+    return b;
   }
 
   /** bytes lost: packet boundaries are unknown from here on */
   gap(): void {
     this.dead = true;
-    this.buf = Buffer.alloc(0);
+    this.parts = [];
+    this.have = 0;
   }
 }

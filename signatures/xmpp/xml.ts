@@ -107,10 +107,14 @@ export class XmlStream {
       if (b[pos] !== C.LT) {
         // character data up to the next '<'
         const lt = b.indexOf(C.LT, pos);
-        const end = lt < 0 ? b.length : lt;
-        if (lt < 0 && end - pos < this.limits.maxStanza) {
-          // keep incomplete text until its end is known (entities may straddle segments)
-          break;
+        let end = lt < 0 ? b.length : lt;
+        if (lt < 0) {
+          // text continues in the next segment: consume it now (streaming, no re-copying), but keep
+          // a trailing entity reference that may be cut in two
+          const amp = b.lastIndexOf(C.AMP, end - 1);
+          if (amp >= pos && end - amp <= 12 && b.indexOf(0x3b /* ; */, amp) < 0) end = amp;
+          end = utf8Boundary(b, pos, end);
+          if (end === pos) break;
         }
         this.text(b.subarray(pos, end));
         this.account(end - pos);
@@ -300,6 +304,19 @@ export class XmlStream {
   get streamOpenSeen(): boolean {
     return this.inStream;
   }
+}
+
+/** `end` moved back so that a UTF-8 sequence cut by the segment boundary is not split */
+function utf8Boundary(b: Buffer, start: number, end: number): number {
+  for (let i = end - 1, n = 1; i >= start && n <= 4; i--, n++) {
+    const c = b[i];
+    if (c < 0x80) return end;
+    if (c >= 0xc0) {
+      const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+      return n < need ? i : end;
+    }
+  }
+  return end;
 }
 
 function tokLen(s: string): number {
