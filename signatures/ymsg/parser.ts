@@ -88,8 +88,9 @@ export class YmsgFramer {
     while (b.length - pos >= 4) {
       if (b.compare(MAGIC, 0, 4, pos, pos + 4) !== 0) {
         const next = b.indexOf(MAGIC, pos + 1);
+        // counted once per run of garbage: resynchronised at the next PDU
         if (this.synced) this.onMalformed('bytes between YMSG PDUs');
-        this.synced = true;
+        this.synced = false;
         if (next < 0) {
           // keep the last 3 bytes: they may be the start of the next magic
           pos = Math.max(pos, b.length - 3);
