@@ -4,8 +4,17 @@ import type { DetectInput, DetectResult, SignatureData, SignatureModule } from '
 import { ATTR_SOFTWARE, parseStun } from './parser';
 import { addressGuess } from '../tls';
 
+/** UDP: one message per datagram. TCP: a bare message (RFC 8489 §6.2.2) or RFC 4571 length framing (ICE-TCP). */
+function stunOf(input: DetectInput): ReturnType<typeof parseStun> | 'more' {
+  const d = input.data;
+  if (input.transport === 'udp') return parseStun(d);
+  if (d.length < 24) return d.length >= 8 && d.readUInt32BE(4) !== 0x2112a442 && (d.length < 10 || d.readUInt32BE(6) !== 0x2112a442) ? null : 'more';
+  return parseStun(d) ?? (d.readUInt16BE(0) + 2 <= d.length ? parseStun(d.subarray(2, 2 + d.readUInt16BE(0))) : null);
+}
+
 function detect(input: DetectInput, data: SignatureData): DetectResult {
-  const msg = parseStun(input.data);
+  const msg = stunOf(input);
+  if (msg === 'more') return 'more';
   if (!msg) return null;
   const software = msg.attributes.find((a) => a.type === ATTR_SOFTWARE);
   if (software) {
@@ -31,6 +40,6 @@ function detect(input: DetectInput, data: SignatureData): DetectResult {
 export const module: SignatureModule = {
   id: 'stun',
   protocols: ['stun'],
-  transports: ['udp'],
+  transports: ['udp', 'tcp'],
   detect,
 };

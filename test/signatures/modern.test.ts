@@ -112,6 +112,16 @@ describe('modern messengers: STUN attribution', () => {
     assert.equal(s?.protocol, 'whatsapp');
     assert.equal(s.evidence[0].signature, 'stun.software');
   });
+  it('STUN over TCP (RFC 4571 framing, as ICE-TCP relays use) is attributed the same way', () => {
+    const m = stunBindingRequest([{ type: 0x8070, value: Buffer.from('00000003', 'hex') }]);
+    const h = new FlowHarness({ server: '198.51.100.52:443' });
+    h.send('c', Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]));
+    assert.equal((h.end().find((e) => e.type === 'session') as any)?.protocol, 'skype');
+    const plain = new FlowHarness({ server: '198.51.100.52:443' });
+    plain.send('c', stunBindingRequest());
+    assert.deepEqual(plain.end().filter((e) => e.type === 'session'), []);
+  });
+
   it("Microsoft's ICE attributes → skype; a STUN server in the Teams range → teams", () => {
     const ms = stunBindingRequest([{ type: 0x8070, value: Buffer.from('00000003', 'hex') }]);
     assert.equal(udp('198.51.100.51:60642', [['c', ms]])[0]?.protocol, 'skype');
