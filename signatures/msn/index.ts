@@ -90,6 +90,10 @@ function tcpDecoder(ctx: SessionContext): StreamDecoder {
       // bytes lost: resynchronize at the next line (a payload in flight is dropped)
       framers[dir] = new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r));
     },
+    onEnd() {
+      // a payload whose length promised more than the stream held (lying length, or a cut capture)
+      for (const f of framers) if (f.awaitingPayload) ctx.malformed('stream ended inside a payload');
+    },
   };
 }
 

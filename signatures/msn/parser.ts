@@ -49,6 +49,11 @@ export class MsnFramer {
     return this.buf.length + this.partsLen;
   }
 
+  /** a payload command is waiting for bytes that have not arrived */
+  get awaitingPayload(): boolean {
+    return this.pending !== null;
+  }
+
   push(data: Buffer): void {
     let pos = 0;
     while (pos < data.length) {

@@ -109,6 +109,10 @@ function tcpDecoder(ctx: SessionContext, midstream: boolean): StreamDecoder {
     onGap(dir) {
       framers[dir].resync();
     },
+    onEnd() {
+      // a PDU whose length promised more than the stream held (lying length, or a cut capture)
+      for (const f of framers) if (f.buffered >= HEADER) ctx.malformed('stream ended inside a YMSG PDU');
+    },
   };
 }
 

@@ -124,6 +124,11 @@ export class YmsgFramer {
     }
   }
 
+  /** bytes held for a PDU that has not completed */
+  get buffered(): number {
+    return this.len;
+  }
+
   /** lost bytes: the next PDU boundary is unknown */
   resync(): void {
     this.parts = [];

@@ -296,6 +296,7 @@ describe('msn: hostile input', () => {
     h.send('c', 'MSG 3 N 500\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nshort');
     h.end();
     assert.equal(h.of('message').length, 0);
+    assert.equal(h.of('session')[0].malformed, 1);
     const h2 = sb();
     h2.send('c', textMsg('3 N', '').subarray(0, 0));
     h2.send('c', msg('3 N', 'MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8', Buffer.from([0x68, 0x69, 0xff, 0xfe, 0xc3])));

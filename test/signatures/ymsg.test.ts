@@ -224,6 +224,18 @@ describe('ymsg: file transfer', () => {
 });
 
 describe('ymsg: hostile input', () => {
+  it('a length that promises more than the stream holds is counted as malformed at the end', () => {
+    const h = new FlowHarness({ server: '203.0.113.5:5050' });
+    login(h);
+    h.send('s', pdu(0x06, [[5, ME], [4, BUDDY], [14, 'fine']]));
+    const lying = pdu(0x06, [[5, ME], [4, BUDDY], [14, 'never whole']]);
+    lying.writeUInt16BE(60000, 8);
+    h.send('s', lying);
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => m.text), ['fine']);
+    assert.equal(h.of('session')[0].malformed, 1);
+  });
+
   it('a 60 KB PDU in small segments is decoded whole', () => {
     const h = new FlowHarness({ server: '203.0.113.5:5050' });
     login(h);
