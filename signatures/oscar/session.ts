@@ -1,7 +1,8 @@
 // Decoder for one OSCAR connection (BOS, login or any service), both directions.
 // dir 0 = client → server. What it reports: screen names, ICBM messages (channel 1 HTML text, ICQ
-// channel 4), Send File proposals (offer + the direct/proxied connection to expect), cleartext
-// (roasted) password sign-ons, ICQ offline messages.
+// channel 4 and type-2 server-relay messages), Send File proposals (offer + the direct/proxied
+// connection to expect), cleartext (roasted) password sign-ons, ICQ offline messages. Also runs
+// inside an HTTP CONNECT tunnel.
 import type { Dir } from '../../sensor/types';
 import type { SessionContext, StreamDecoder } from '../types';
 import { FlapReader } from './flap';
