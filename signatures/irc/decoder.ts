@@ -213,7 +213,7 @@ export class IrcDecoder implements StreamDecoder {
     const text = stripFormatting(raw).slice(0, MAX_TEXT);
     if (!text.trim()) return;
     const kind = command === 'NOTICE' ? 'notice' : isChannel(to) ? 'channel' : 'private';
-    this.ctx.message(this.ts, dir, { from: from.slice(0, 64), to, text, kind });
+    this.ctx.message(this.ts, dir, { from: ident(from, 64), to: ident(to, 128), text, kind });
   }
 
   private isPasswordService(target: string): boolean {
@@ -263,6 +263,12 @@ export class IrcDecoder implements StreamDecoder {
       (dctx) => new DccSendDecoder(dctx, file, { ip, port }, reverse),
     );
   }
+}
+
+/** nicks and targets come from the wire: no control characters */
+function ident(s: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, max) || '?';
 }
 
 /** file names come from the wire: no path, no control characters, bounded */

@@ -11,6 +11,7 @@ const NS_IBB = 'http://jabber.org/protocol/ibb';
 const NS_SI = 'http://jabber.org/protocol/si';
 const NS_SI_FT = 'http://jabber.org/protocol/si/profile/file-transfer';
 const MAX_TEXT = 8192;
+const KINDS = new Set(['chat', 'groupchat', 'normal', 'headline']);
 const MAX_TRANSFERS = 16;
 
 interface Offer {
@@ -169,7 +170,8 @@ export class XmppDecoder implements StreamDecoder {
     if (!text.trim()) return;
     const from = el.attrs.from ?? (dir === 0 ? this.jid || '?' : this.domain || '?');
     const to = el.attrs.to ?? (dir === 1 ? this.jid || '?' : '?');
-    this.ctx.message(this.ts, dir, { from: from.slice(0, 256), to: to.slice(0, 256), text, kind: type.slice(0, 16) });
+    const kind = KINDS.has(type) ? type : 'normal';
+    this.ctx.message(this.ts, dir, { from: ident(from), to: ident(to), text, kind });
   }
 
   // ---- iq: bind, legacy auth, SI offers, IBB -----------------------------------------------
@@ -322,6 +324,12 @@ export class XmppDecoder implements StreamDecoder {
     const m = /(?:^|,)username="([^"]{1,128})"/.exec(Buffer.from(t, 'base64').toString('utf8'));
     if (m) this.ctx.addUser(this.withDomain(m[1]));
   }
+}
+
+/** JIDs come from the wire: no control characters, bounded */
+function ident(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 256) || '?';
 }
 
 function clamp(v: number, lo: number, hi: number, dflt: number): number {
