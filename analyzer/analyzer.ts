@@ -152,7 +152,7 @@ export class Analyzer implements EventSink {
         summary: `${ev.protocol} password sent in the clear for ${clip(ev.user, 64)} (${clip(ev.mechanism, 32)}) from ${ep(ev.client)} to ${ep(ev.server)}`,
         client: ev.client,
         server: ev.server,
-        users: ev.user ? [ev.user] : [],
+        users: realIdentity(ev.user) ? [ev.user] : [],
         person,
         detector: ev.mechanism,
         flow_id: ev.flow_id,
@@ -371,7 +371,7 @@ export class Analyzer implements EventSink {
 
 /** a usable identity: not empty, not a decoder's placeholder such as "(unknown)" */
 export function realIdentity(s: unknown): s is string {
-  return typeof s === 'string' && s.length > 0 && !(s.startsWith('(') && s.endsWith(')'));
+  return typeof s === 'string' && s.length > 0 && s !== '?' && !(s.startsWith('(') && s.endsWith(')'));
 }
 
 export function flowKey(ev: { flow_id?: string; protocol?: string; client?: Endpoint; server?: Endpoint; from?: string; to?: string }): string {
