@@ -5,7 +5,7 @@
 import type { Dir } from '../../sensor/types';
 import type { DetectInput, DetectResult, SessionContext, SignatureModule, StreamDecoder } from '../types';
 import {
-  GG_RECV_MSG, GG_RECV_MSG80, GG_SEND_MSG, GG_SEND_MSG80, LOGIN_MIN, PacketFramer, isLoginHeader, isWelcome, loginUin, msg80, oldMessage, type GgPacket,
+  GG_RECV_MSG, GG_RECV_MSG80, GG_RECV_OWN_MSG, GG_SEND_MSG, GG_SEND_MSG80, LOGIN_MIN, PacketFramer, isLoginHeader, isWelcome, loginUin, msg80, oldMessage, type GgPacket,
 } from './parser';
 
 const MAX_TEXT = 8192;
@@ -59,6 +59,7 @@ class GgDecoder implements StreamDecoder {
     else if (dir === 1 && p.type === GG_RECV_MSG) m = oldMessage(p);
     else if (dir === 0 && p.type === GG_SEND_MSG80) m = msg80(p);
     else if (dir === 1 && p.type === GG_RECV_MSG80) m = msg80(p);
+    else if (dir === 1 && p.type === GG_RECV_OWN_MSG) m = msg80(p);
     else return;
     if (!m) return this.ctx.malformed(`short message packet 0x${p.type.toString(16)}`);
     const peer = String(m.peer);
@@ -66,8 +67,10 @@ class GgDecoder implements StreamDecoder {
     const text = m.text.slice(0, MAX_TEXT);
     if (!text.trim()) return;
     const me = this.uin || '?';
-    const [from, to] = dir === 0 ? [me, peer] : [peer, me];
-    this.ctx.message(this.ts, dir, { from, to, text, kind: 'chat' });
+    // our own message echoed from another session of the account travels server → client but is outgoing
+    const own = p.type === GG_RECV_OWN_MSG;
+    const [from, to] = dir === 0 || own ? [me, peer] : [peer, me];
+    this.ctx.message(this.ts, dir, { from, to, text, kind: 'chat', ...(own ? { direction: this.ctx.direction(0) } : {}) });
   }
 }
 

@@ -13,6 +13,8 @@ export const GG_LOGIN80BETA = 0x29;
 export const GG_SEND_MSG80 = 0x2d;
 export const GG_RECV_MSG80 = 0x2e;
 export const GG_LOGIN80 = 0x31;
+/** a message we sent from another session of the same account (multilogon): GG_RECV_MSG80 layout, `sender` = the peer */
+export const GG_RECV_OWN_MSG = 0x5a;
 export const GG_LOGIN105 = 0x83;
 
 /** smallest body of each client login packet (fields up to and including the local port) */
@@ -83,7 +85,7 @@ export function oldMessage(p: GgPacket): GgMessage | undefined {
  * client that sends only HTML gets its markup stripped.
  */
 export function msg80(p: GgPacket): GgMessage | undefined {
-  const fixed = p.type === GG_SEND_MSG80 ? 20 : 24;
+  const fixed = p.type === GG_SEND_MSG80 ? 20 : 24; // GG_RECV_MSG80 and GG_RECV_OWN_MSG have a time field
   const b = p.body;
   if (b.length < fixed) return undefined;
   const peer = b.readUInt32LE(0);

@@ -71,6 +71,10 @@ describe('gadugadu', function () {
     t.send('c', sendMsg80(7654321, '<span style="color:#000000">Zażółć gęślą jaźń</span>', PL_CP1250), { segment: 40, reorder: [1, 0, 2] });
     t.send('s', recvMsg80(7654321, '<b>only</b> html &amp; markup<br>second line', Buffer.alloc(0)));
     t.send('c', Buffer.concat([sendMsgOld(7654321, PL_CP1250), pkt(0x08, Buffer.alloc(0))]));
+    // multilogon: a message this account sent from another device, echoed to this session
+    const own = recvMsg80(7654321, '', Buffer.from('from my phone'));
+    own.writeUInt32LE(0x5a, 0);
+    t.send('s', own);
     t.close();
     const f = path.join(tmp, 'gg.pcap');
     fs.writeFileSync(f, c.pcap());
@@ -85,6 +89,7 @@ describe('gadugadu', function () {
       ['1234567', '7654321', PL, 'outbound'],
       ['7654321', '1234567', 'only html & markup\nsecond line', 'inbound'],
       ['1234567', '7654321', PL, 'outbound'],
+      ['1234567', '7654321', 'from my phone', 'outbound'],
     ]);
     assert.equal(r.events.filter((e) => e.type === 'credential').length, 0, 'a password hash is not a cleartext credential');
     if (!haveTshark()) return;
