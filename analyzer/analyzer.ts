@@ -5,7 +5,7 @@
 // Events of one flow may arrive in any order (a session event is printed when its flow ends, after
 // its messages), so every event is judged on its own: flow_id, its own client/server and users.
 import type { AlertEvent, CredentialEvent, Endpoint, EventSink, FileTransferEvent, MessageEvent, SessionEvent, Severity, ShadowEvent } from '../common/events';
-import { groupsOf, isSanctioned, severityFor, suppressionFor, type AllowRule, type Group, type Policy } from './policy';
+import { groupsOf, isSanctioned, localSide, severityFor, suppressionFor, type AllowRule, type Group, type Policy } from './policy';
 import { inSchedule } from './schedule';
 import { alertId } from './alertid';
 import { Suppressor } from './suppress';
@@ -142,7 +142,7 @@ export class Analyzer implements EventSink {
     }
     this.next.write(out);
     const p = this.policy;
-    const person = p.people.resolve([ev.user], ev.client?.ip);
+    const person = p.people.resolve([ev.user], this.localIp(ev));
     const severity = severityFor(p, 'cleartext_credentials', 'high', ev.protocol, ev.mechanism);
     this.alert(
       {
@@ -179,22 +179,25 @@ export class Analyzer implements EventSink {
     if (st.unauthorized && use !== 'session') return; // decided; the session event may still add users
     if (isSanctioned(p, ev.server.ip, serverName) || this.sanctionedIps.has(ev.server.ip)) return;
     const ids = identities.filter(realIdentity);
-    const person = p.people.resolve(ids, ev.client.ip);
-    const groups = groupsOf(p, ev.client.ip, ids, person);
+    // an inbound flow (peer-to-peer media, DCC) is judged on our host, its server side
+    const { local, remote, inbound } = localSide(p, ev.client, ev.server);
+    if (inbound && isSanctioned(p, ev.client.ip, undefined)) return;
+    const person = p.people.resolve(ids, local.ip);
+    const groups = groupsOf(p, local.ip, ids, person);
     const proto = (ev.protocol ?? '').toLowerCase();
     const rules: Array<[Group, AllowRule]> = [];
     for (const g of groups) for (const r of g.allow) if (!r.protocols || r.protocols.has(proto)) rules.push([g, r]);
     const base = { protocol: ev.protocol, client: ev.client, server: ev.server, users: ids, person, flow_id: ev.flow_id };
-    const who = `${ev.client.ip}${person ? ` (${clip(person, 64)})` : ''}${ids.length ? ` as ${ids.map((u) => clip(u, 48)).join(', ')}` : ''}`;
+    const who = `${local.ip}${person ? ` (${clip(person, 64)})` : ''}${ids.length ? ` as ${ids.map((u) => clip(u, 48)).join(', ')}` : ''}`;
 
     if (!rules.length) {
       const computed: Severity = encrypted ? 'medium' : 'high';
       const severity = severityFor(p, 'unauthorized_im', computed, proto, encrypted ? 'encrypted' : 'cleartext');
-      const to = serverName ? `${clip(serverName, 64)} (${ep(ev.server)})` : ep(ev.server);
+      const to = inbound ? `, inbound from ${ep(remote)}` : ` to ${serverName ? `${clip(serverName, 64)} (${ep(ev.server)})` : ep(ev.server)}`;
       this.alert(
-        { ...base, kind: 'unauthorized_im', severity, summary: `unauthorized ${ev.protocol} use by ${who} to ${to}${groups.length ? ` (groups ${groups.map((g) => g.name).join(', ')} may not use ${ev.protocol})` : ''}` },
+        { ...base, kind: 'unauthorized_im', severity, summary: `unauthorized ${ev.protocol} use by ${who}${to}${groups.length ? ` (groups ${groups.map((g) => g.name).join(', ')} may not use ${ev.protocol})` : ''}` },
         ev.ts,
-        ['unauthorized_im', proto, ev.client.ip],
+        ['unauthorized_im', proto, local.ip],
         key,
       );
       st.unauthorized = true;
@@ -206,7 +209,7 @@ export class Analyzer implements EventSink {
       this.alert(
         { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'outside_hours', proto), detector: 'outside_hours', summary: `${ev.protocol} used outside permitted hours by ${who} (allowed: ${when})` },
         ev.ts,
-        ['policy_violation', 'outside_hours', proto, ev.client.ip],
+        ['policy_violation', 'outside_hours', proto, local.ip],
         key,
       );
       return;
@@ -215,14 +218,14 @@ export class Analyzer implements EventSink {
       this.alert(
         { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'chat_not_allowed', proto), detector: 'chat_not_allowed', summary: `${ev.protocol} chat by ${who}: group ${inHours.map(([g]) => g.name).join(', ')} may only transfer files` },
         ev.ts,
-        ['policy_violation', 'chat_not_allowed', proto, ev.client.ip],
+        ['policy_violation', 'chat_not_allowed', proto, local.ip],
         key,
       );
     } else if (use === 'file' && !inHours.some(([, r]) => r.files)) {
       this.alert(
         { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'file_transfer_not_allowed', proto), detector: 'file_transfer_not_allowed', summary: `${ev.protocol} file transfer by ${who}: group ${inHours.map(([g]) => g.name).join(', ')} may chat but not transfer files` },
         ev.ts,
-        ['policy_violation', 'file_transfer_not_allowed', proto, ev.client.ip],
+        ['policy_violation', 'file_transfer_not_allowed', proto, local.ip],
         key,
       );
     }
@@ -236,7 +239,7 @@ export class Analyzer implements EventSink {
     const counts = (st.dlpCounts ??= new Map());
     const us = users.filter(realIdentity);
     const local = ev.direction === 'inbound' ? ev.to : ev.from;
-    const person = p.people.resolve([local], ev.client?.ip);
+    const person = p.people.resolve([local], this.localIp(ev));
     for (const f of findings) {
       const ck = f.label && f.detector !== 'pan' ? `${f.detector}:${f.label}` : f.detector;
       const n = (counts.get(ck) ?? 0) + 1;
@@ -332,7 +335,7 @@ export class Analyzer implements EventSink {
         client: ev.client,
         server: ev.server,
         users: [ev.from, ev.to].filter(realIdentity),
-        person: p.people.resolve([local], ev.client?.ip),
+        person: p.people.resolve([local], this.localIp(ev)),
         detector,
         flow_id: ev.flow_id,
       },
@@ -356,6 +359,11 @@ export class Analyzer implements EventSink {
     if (a.flow_id) ev.flow_id = a.flow_id;
     const ms = Date.parse(ts);
     this.sup.offer(ev, Number.isFinite(ms) ? ms : this.clockMs, occurrence);
+  }
+
+  private localIp(ev: { client?: Endpoint; server?: Endpoint }): string | undefined {
+    if (ev.client && ev.server) return localSide(this.policy, ev.client, ev.server).local.ip;
+    return ev.client?.ip;
   }
 
   private flow(key: string): FlowState {

@@ -49,6 +49,8 @@ export interface Policy {
   groups: Group[];
   people: IdentityMap;
   sanctionedNets: Cidr[];
+  /** the monitored network: a flow's local side is its client, unless only the server is in here */
+  homeNets: Cidr[];
   /** lower-case host names; an entry ".corp.example" or "*.corp.example" also matches sub-domains */
   sanctionedHosts: string[];
   dlp: DlpSettings;
@@ -60,6 +62,9 @@ export interface Policy {
 }
 
 export class PolicyError extends Error {}
+
+// private, shared and link-local ranges (as the signatures' default home networks)
+export const DEFAULT_HOME_NETS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', 'fc00::/7', 'fe80::/10', '::1/128'];
 
 const DEFAULT_DANGEROUS = ['exe', 'dll', 'scr', 'com', 'pif', 'bat', 'cmd', 'msi', 'vbs', 'vbe', 'js', 'jse', 'wsf', 'wsh', 'ps1', 'hta', 'jar', 'lnk', 'reg', 'cpl', 'sh', 'app', 'apk', 'dmg', 'iso'];
 
@@ -81,6 +86,7 @@ export function defaultPolicy(): Policy {
     groups: [],
     people: new IdentityMap(),
     sanctionedNets: [],
+    homeNets: DEFAULT_HOME_NETS.map((n) => parseCidr(n)!),
     sanctionedHosts: [],
     dlp: defaultDlp(),
     suppression: { default: 3600_000 },
@@ -161,7 +167,7 @@ class Reader {
   }
 }
 
-const TOP_KEYS = ['version', 'timezone', 'people', 'groups', 'sanctioned_servers', 'dlp', 'suppression', 'severity', 'files'] as const;
+const TOP_KEYS = ['version', 'timezone', 'home_networks', 'people', 'groups', 'sanctioned_servers', 'dlp', 'suppression', 'severity', 'files'] as const;
 
 export function parsePolicy(src: string, file: string): Policy {
   const lc = new LineCounter();
@@ -182,6 +188,11 @@ export function parsePolicy(src: string, file: string): Policy {
   if (v && r.int(v.value, 'version', 1, 1) !== 1) r.fail(v.value, 'version must be 1');
   const tz = get('timezone');
   if (tz) p.timezone = timezone(r, tz.value);
+
+  const home = get('home_networks');
+  if (home) {
+    p.homeNets = r.list(home.value, 'home_networks').map(({ value, node }) => parseCidr(value) ?? r.fail(node, `home_networks: '${value}' is not a CIDR block or IP address`));
+  }
 
   const people = get('people');
   if (people) loadPeople(r, people.value, p, path.dirname(file));
@@ -397,6 +408,12 @@ function parseDlp(r: Reader, node: unknown, d: DlpSettings): void {
 }
 
 // ---- questions the analyzer asks ----
+
+/** The monitored side of a flow: the client, unless only the server is in the home networks. */
+export function localSide<E extends { ip: string }>(p: Policy, client: E, server: E): { local: E; remote: E; inbound: boolean } {
+  if (!anyContains(p.homeNets, client.ip) && anyContains(p.homeNets, server.ip)) return { local: server, remote: client, inbound: true };
+  return { local: client, remote: server, inbound: false };
+}
 
 export function isSanctioned(p: Policy, serverIp: string | undefined, serverName: string | undefined): boolean {
   if (serverIp && anyContains(p.sanctionedNets, serverIp)) return true;

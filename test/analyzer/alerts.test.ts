@@ -240,3 +240,16 @@ describe('analyzer: suppression and alert ids', () => {
     assert.match(one[0].id, /^[0-9a-f]{24}$/);
   });
 });
+
+describe('analyzer: inbound flows', () => {
+  it('an inbound flow (outside client, our server) is judged and named by our host', () => {
+    const inbound = session({ protocol: 'skype', encrypted: true, client: { ip: '93.71.110.205', port: 3478 }, server: { ip: '192.168.1.6', port: 50016 }, users: [] });
+    const a = run([inbound]).alerts;
+    assert.equal(a.length, 1);
+    assert.match(a[0].summary, /^unauthorized skype use by 192\.168\.1\.6, inbound from 93\.71\.110\.205:3478/);
+    const pol = 'groups:\n  lan:\n    networks: [192.168.1.0/24]\n    allow: [{ protocols: [skype] }]\n';
+    assert.deepEqual(run([inbound], pol).alerts, [], 'the group of our host applies');
+    const pol2 = 'home_networks: [203.0.113.0/24]\n';
+    assert.match(run([inbound], pol2).alerts[0].summary, /use by 93\.71\.110\.205 to 192\.168\.1\.6:50016/, 'home networks are configurable');
+  });
+});
