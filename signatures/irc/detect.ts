@@ -46,6 +46,11 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
 
   const text = buf.subarray(0, lastNl).toString('latin1');
   const lines = text.split('\n', SCAN_LINES);
+  // without the SYN the capture may begin mid-line: the first line is a fragment, judge the rest
+  if (input.flow.clientBy !== 'syn' && lines.length > 1) {
+    const first = parseLine(lines[0].replace(/\r$/, ''));
+    if (!first || !(IRC_COMMANDS.has(first.command) || /^\d{3}$/.test(first.command))) lines.shift();
+  }
   let nick = false, user = false, weak = 0, numericNoPrefix = false;
   for (let li = 0; li < lines.length; li++) {
     const line = lines[li].replace(/\r$/, '');

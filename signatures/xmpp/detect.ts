@@ -13,6 +13,12 @@ export function detectXmpp(input: DetectInput): DetectResult {
   let i = 0;
   while (i < b.length && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
   if (i >= b.length) return b.length >= 512 ? null : 'more';
+  // without the SYN the capture may begin inside a stanza: look from the next '<' on
+  if (b[i] !== 0x3c && input.flow.clientBy !== 'syn') {
+    const lt = b.indexOf(0x3c, i);
+    if (lt < 0) return b.length >= 1024 ? null : 'more';
+    i = lt;
+  }
   if (b[i] !== 0x3c) return null;
   const s = b.subarray(i).toString('latin1');
   let rest = s;
@@ -24,6 +30,12 @@ export function detectXmpp(input: DetectInput): DetectResult {
     if (!rest) return 'more';
   }
   if (!rest.startsWith('<')) return null;
+  if (input.flow.clientBy !== 'syn') {
+    // picked up mid-stanza: skip the end tags of the stanza we missed the start of
+    const m = /^(?:<\/[^>]{1,64}>\s*)+/.exec(rest);
+    if (m && !/^<\/stream:stream\s*>/.test(rest)) rest = rest.slice(m[0].length);
+    if (!rest) return 'more';
+  }
   const tagEnd = rest.indexOf('>');
   const name = /^<\/?([A-Za-z_][\w.:-]{0,63})/.exec(rest)?.[1];
   if (!name) return rest.length < 16 ? 'more' : null;

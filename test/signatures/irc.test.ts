@@ -11,6 +11,7 @@ import { Capture } from '../helpers/pcapgen';
 import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
 import { shadowim } from '../helpers/run';
 import { haveTshark } from './irc-replay';
+import { module as ircModule } from '../../signatures/irc';
 import { LineFramer, parseDcc, parseLine, stripFormatting, decodeText } from '../../signatures/irc/parser';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-irc-'));
@@ -57,6 +58,15 @@ describe('irc: detection', () => {
       assert.equal(h.of('message').length, 0);
     });
   }
+
+  it('a capture that starts mid-line (no SYN seen): the fragment is skipped', () => {
+    const flow = { id: 'f', transport: 'tcp' as const, client: { ip: '10.0.0.1', port: 5000 }, server: { ip: '10.0.0.2', port: 8000 }, firstTs: 0, clientBy: 'first' as const };
+    const lookup = { host: () => undefined, ip: () => undefined };
+    const input = (data: string, clientBy: 'first' | 'syn') => ({ transport: 'tcp' as const, dir: 1 as const, data: Buffer.from(data), other: Buffer.alloc(0), packetIndex: 0, flow: { ...flow, clientBy }, lookup });
+    const midLine = 'ng to the meeting later\r\n:bob!b@h PRIVMSG #ops :see you there\r\n';
+    assert.equal((ircModule.detect(input(midLine, 'first'), { id: 'irc' }) as any)?.protocol, 'irc');
+    assert.equal(ircModule.detect(input(midLine, 'syn'), { id: 'irc' }), null);
+  });
 
   it('a prefixless numeric counts only on an IRC port hint', () => {
     assert.equal(irc([['c', '353 \n']], { server: '198.51.100.7:6666' }).of('session').length, 1);

@@ -11,6 +11,7 @@ import { Capture } from '../helpers/pcapgen';
 import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
 import { shadowim } from '../helpers/run';
 import { haveTshark } from './irc-replay';
+import { module as xmppModule } from '../../signatures/xmpp';
 import { XmlStream, decodeEntities, type XmlElement } from '../../signatures/xmpp/xml';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-xmpp-'));
@@ -36,6 +37,14 @@ describe('xmpp: detection', () => {
     const h = xmpp([['s', "<message to='juliet@example.org/balcony' from='romeo@example.net/orchard' type='chat'><active xmlns='http://jabber.org/protocol/chatstates'/><body>mid-stream</body></message>"]]);
     assert.equal(h.of('session')[0]?.protocol, 'xmpp');
     assert.equal(h.of('message')[0]?.text, 'mid-stream');
+  });
+
+  it('a capture that starts inside a stanza (no SYN seen): the fragment is skipped', () => {
+    const lookup = { host: () => undefined, ip: () => undefined };
+    const input = (data: string, clientBy: 'first' | 'syn') => ({ transport: 'tcp' as const, dir: 1 as const, data: Buffer.from(data), other: Buffer.alloc(0), packetIndex: 0, flow: { id: 'f', transport: 'tcp' as const, client: { ip: '10.0.0.1', port: 5000 }, server: { ip: '10.0.0.2', port: 5222 }, firstTs: 0, clientBy }, lookup });
+    const mid = "ow art thou</body></message><message from='romeo@example.net/o' to='juliet@example.org/b' type='chat'><body>hi</body><active xmlns='http://jabber.org/protocol/chatstates'/></message>";
+    assert.equal((xmppModule.detect(input(mid, 'first'), { id: 'xmpp' }) as any)?.protocol, 'xmpp');
+    assert.equal(xmppModule.detect(input(mid, 'syn'), { id: 'xmpp' }), null);
   });
 
   for (const [name, c, s] of [
