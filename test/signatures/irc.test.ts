@@ -258,7 +258,7 @@ describe('irc: parser', () => {
 describe('irc: generated captures through the CLI', function () {
   this.timeout(120000);
 
-  it('out-of-order segments, and a DCC SEND carved byte for byte (acks in the other direction ignored)', () => {
+  it('out-of-order segments, several lines per segment, colours, Latin-1/UTF-8, and a DCC SEND carved byte for byte (acks ignored)', () => {
     const c = new Capture();
     const t = c.tcp('10.1.1.10:40000', '198.51.100.7:6667');
     const file = crypto.randomBytes(200_000);
@@ -267,6 +267,12 @@ describe('irc: generated captures through the CLI', function () {
     t.send('c', REG);
     t.send('s', WELCOME);
     t.send('c', 'PRIVMSG #dev :segments arrive out of order but the text is whole\r\n', { segment: 9, reorder: [1, 0, 3, 2, 5, 4, 6, 7] });
+    // several lines in one segment: mIRC colours, Latin-1, UTF-8
+    t.send('c', Buffer.concat([
+      Buffer.from('PRIVMSG #dev :\x0304,01red\x03 and \x02bold\x02\r\n'),
+      Buffer.from('PRIVMSG #dev :na\xefve caf\xe9\r\n', 'latin1'),
+      Buffer.from('PRIVMSG #dev :żółw ✓\r\n', 'utf8'),
+    ]));
     t.send('c', 'PRIVMSG bob :\x01DCC SEND "quarterly report.pdf" 167837962 5001 200000\x01\r\n');
     // the receiver (bob, 10.9.9.9) connects to alice's announced address 10.1.1.10:5001
     const d = c.tcp('10.9.9.9:51000', '10.1.1.10:5001');
@@ -284,7 +290,7 @@ describe('irc: generated captures through the CLI', function () {
     const r = shadowim(['analyze', f, '--format', 'jsonl']);
     assert.equal(r.status, 0, r.stderr);
     const msgs = r.events.filter((e) => e.type === 'message');
-    assert.deepEqual(msgs.map((m) => m.text), ['segments arrive out of order but the text is whole']);
+    assert.deepEqual(msgs.map((m) => m.text), ['segments arrive out of order but the text is whole', 'red and bold', 'naïve café', 'żółw ✓']);
     const offer = r.events.find((e) => e.type === 'file_transfer' && e.stage === 'offer');
     assert.equal(offer.filename, 'quarterly report.pdf');
     assert.equal(offer.size, 200000);
