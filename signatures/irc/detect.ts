@@ -27,6 +27,10 @@ const IRC_NUMERICS = new Set(
     '341 352 353 366 372 375 376 401 403 404 431 432 433 436 437 442 461 462 464 473 474 475 670 900 903 904').split(' '),
 );
 
+/** control bytes IRC text may carry: TAB, LF, CR, CTCP \x01 and the mIRC formatting codes */
+const TEXT_CONTROLS = new Uint8Array(32);
+for (const c of [0x01, 0x02, 0x03, 0x04, 0x09, 0x0a, 0x0d, 0x0f, 0x11, 0x16, 0x1d, 0x1e, 0x1f]) TEXT_CONTROLS[c] = 1;
+
 const NOT_IRC = /^(?:GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH|HTTP\/|EHLO|HELO|MAIL FROM|RCPT TO|SSH-|\* OK|\+OK|<)/i;
 
 export function detectIrc(input: DetectInput, data: SignatureData): DetectResult {
@@ -37,7 +41,7 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
   const probe = Math.min(buf.length, 256);
   for (let i = 0; i < probe; i++) {
     const c = buf[i];
-    if (c < 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x01 && c !== 0x02 && c !== 0x03 && c !== 0x0f && c !== 0x16 && c !== 0x1d && c !== 0x1f && c !== 0x09) return null;
+    if (c < 0x20 && !TEXT_CONTROLS[c]) return null;
   }
   const lastNl = buf.lastIndexOf(0x0a);
   const head = buf.subarray(0, Math.min(buf.length, 32)).toString('latin1');
