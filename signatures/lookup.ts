@@ -4,6 +4,9 @@
 
 import net from 'node:net';
 
+/** Reserved protocol id for host exceptions, e.g. config.edge.skype.com (used by all of Office) under skype.com. */
+export const NOT_IM = 'not-im';
+
 export class HostTable {
   private readonly exact = new Map<string, string>();
 
@@ -18,7 +21,8 @@ export class HostTable {
     if (!h) return undefined;
     for (let i = 0; i < 127; i++) {
       const p = this.exact.get(h);
-      if (p) return { protocol: p, matched: h };
+      // an exception (protocol NOT_IM) under an IM suffix: the longest match says "not IM"
+      if (p) return p === NOT_IM ? undefined : { protocol: p, matched: h };
       const dot = h.indexOf('.');
       if (dot < 0) return undefined;
       h = h.slice(dot + 1);

@@ -56,14 +56,31 @@ describe('dns: learning server names', () => {
   });
 
   it('a DNS answer for a name that is not IM attributes nothing', () => {
-    const engine = new Engine(loadRegistry(), { emit: () => {} });
+    const events: any[] = [];
+    const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
     const d = new FlowHarness({ engine, transport: 'udp', client: '10.0.0.5:53001', server: '10.0.0.1:53' });
-    d.send('c', dnsQuery('www.google.com')).send('s', dnsResponse('www.google.com', '198.51.100.78'));
-    assert.deepEqual(d.end(), []);
+    d.send('c', dnsQuery('www.google.com')).send('s', dnsResponse('www.google.com', '198.51.100.78')).end();
     assert.equal(engine.kb.nameFor('198.51.100.78'), 'www.google.com');
     const t = new FlowHarness({ engine, server: '198.51.100.78:443' });
-    t.send('c', tlsClientHello({}));
-    assert.deepEqual(t.end(), []);
+    t.send('c', tlsClientHello({})).end();
+    assert.deepEqual(events, []);
+    // the same flow after an IM name was learned for the address is reported: the test can fail
+    engine.kb.learnName('198.51.100.78', 'web.telegram.org');
+    new FlowHarness({ engine, server: '198.51.100.78:443' }).send('c', tlsClientHello({})).end();
+    assert.deepEqual(events.map((e) => e.protocol), ['telegram']);
+  });
+
+  it('an exception under an IM domain (config.edge.skype.com, used by all of Office) attributes nothing', () => {
+    const events: any[] = [];
+    const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
+    engine.kb.learnName('198.51.100.80', 'config.edge.skype.com');
+    const t = new FlowHarness({ engine, server: '198.51.100.80:443' });
+    t.send('c', tlsClientHello({})).end();
+    assert.deepEqual(events, []);
+    engine.kb.learnName('198.51.100.81', 'api.skype.com');
+    const u = new FlowHarness({ engine, server: '198.51.100.81:443' });
+    u.send('c', tlsClientHello({})).end();
+    assert.deepEqual(events.map((e) => e.protocol), ['skype']);
   });
 
   it('DNS over TCP (length-prefixed) is learned too', () => {

@@ -52,7 +52,7 @@ describe('tls: server name indication', () => {
     });
   }
 
-  for (const sni of ['google.com', 'www.google.com', 'mail.google.com', 'login.microsoftonline.com', 'graph.facebook.com', 'example.org']) {
+  for (const sni of ['config.edge.skype.com', 'www.whatsapp.com', 'google.com', 'www.google.com', 'mail.google.com', 'login.microsoftonline.com', 'graph.facebook.com', 'example.org']) {
     it(`${sni} is not IM`, () => {
       const h = new FlowHarness({ server: '198.51.100.20:443' });
       h.send('c', tlsClientHello({ sni }));
