@@ -67,7 +67,7 @@ describe('dns: learning server names', () => {
     // the same flow after an IM name was learned for the address is reported: the test can fail
     engine.kb.learnName('198.51.100.78', 'web.telegram.org');
     new FlowHarness({ engine, server: '198.51.100.78:443' }).send('c', tlsClientHello({})).end();
-    assert.deepEqual(events.map((e) => e.protocol), ['telegram']);
+    assert.deepEqual(events.map((e: any) => e.protocol), ['telegram']);
   });
 
   it('an exception under an IM domain (config.edge.skype.com, used by all of Office) attributes nothing', () => {
@@ -80,7 +80,7 @@ describe('dns: learning server names', () => {
     engine.kb.learnName('198.51.100.81', 'api.skype.com');
     const u = new FlowHarness({ engine, server: '198.51.100.81:443' });
     u.send('c', tlsClientHello({})).end();
-    assert.deepEqual(events.map((e) => e.protocol), ['skype']);
+    assert.deepEqual(events.map((e: any) => e.protocol), ['skype']);
   });
 
   it('DNS over TCP (length-prefixed) is learned too', () => {
