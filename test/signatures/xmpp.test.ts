@@ -249,6 +249,37 @@ describe('xmpp: generated capture through the CLI', function () {
   });
 });
 
+describe('xmpp + irc: secrets never reach the CLI output (analyzer and alerts included)', function () {
+  this.timeout(120000);
+  it('SASL PLAIN (XMPP and IRC), IRC PASS and NickServ IDENTIFY: credential events, no secret anywhere', () => {
+    const secret = 'Sup3r-Secret-Pw';
+    const c = new Capture();
+    const x = c.tcp('10.1.1.10:40010', '198.51.100.7:5222');
+    x.open();
+    x.send('c', C_HDR);
+    x.send('s', S_HDR);
+    x.send('c', `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0juliet\0${secret}`).toString('base64')}</auth>`, { segment: 17 });
+    x.send('s', "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+    x.close();
+    const i = c.tcp('10.1.1.10:40011', '198.51.100.9:6667');
+    i.open();
+    i.send('c', `PASS ${secret}\r\nNICK alice\r\nUSER alice 0 * :A\r\nAUTHENTICATE PLAIN\r\nAUTHENTICATE ${Buffer.from(`alice\0alice\0${secret}`).toString('base64')}\r\n`);
+    i.send('s', ':irc.example.net 001 alice :Welcome\r\n');
+    i.send('c', `PRIVMSG NickServ :IDENTIFY ${secret}\r\n`);
+    i.close();
+    const f = path.join(tmp, 'secrets.pcap');
+    fs.writeFileSync(f, c.pcap());
+    const r = shadowim(['analyze', f, '--format', 'jsonl']);
+    assert.equal(r.status, 0, r.stderr);
+    const creds = r.events.filter((e) => e.type === 'credential').map((e) => `${e.protocol}:${e.mechanism}:${e.user}`).sort();
+    assert.deepEqual(creds, ['irc:irc-pass:alice', 'irc:nickserv-identify:alice', 'irc:sasl-plain:alice', 'xmpp:sasl-plain:juliet@example.org']);
+    const b64 = (v: string) => Buffer.from(v).toString('base64');
+    for (const needle of [secret, b64(secret), b64(`\0juliet\0${secret}`), b64(`alice\0alice\0${secret}`)]) {
+      assert.ok(!r.stdout.includes(needle) && !r.stderr.includes(needle), `"${needle}" must not be printed`);
+    }
+  });
+});
+
 describe('xmpp: shared real capture', function () {
   this.timeout(120000);
   before(function () {
