@@ -43,7 +43,7 @@ function countPatterns(v: unknown, depth = 0): number {
 }
 
 /** hosts/cidrs in an override must be a list of strings or a mapping protocol → list of strings */
-function checkOverride(file: string): void {
+function checkOverride(file: string, builtin: Record<string, unknown>, warnings: string[]): void {
   let doc: any;
   try {
     doc = require('yaml').parse(fs.readFileSync(file, 'utf8'));
@@ -58,10 +58,14 @@ function checkOverride(file: string): void {
     if (!lists || !lists.every((l) => Array.isArray(l) && l.every((x) => typeof x === 'string'))) {
       throw new UsageError(`${file}: '${key}' must be a list of strings or a mapping of protocol to a list of strings; fix the file or remove it`);
     }
+    const base = builtin[key];
+    if (Array.isArray(v) && base && typeof base === 'object' && !Array.isArray(base)) {
+      warnings.push(`${file}: '${key}' is a list, so it replaces the built-in ${key} of every protocol; write '${key}: {protocol: [...]}' to add to them`);
+    }
   }
 }
 
-export function summarize(overrideDir?: string): { modules: ModuleSummary[]; ignored: string[] } {
+export function summarize(overrideDir?: string): { modules: ModuleSummary[]; ignored: string[]; warnings: string[] } {
   const dir = overrideDir ?? process.env.SHADOWIM_SIGNATURES_DIR;
   if (dir !== undefined && dir !== '') {
     let st: fs.Stats;
@@ -76,12 +80,17 @@ export function summarize(overrideDir?: string): { modules: ModuleSummary[]; ign
   const registry = loadRegistry(dir ? { overrideDir: dir } : {});
   const known = new Set(registry.modules.map((m) => m.module.id));
   const ignored: string[] = [];
+  const warnings: string[] = [];
   if (dir) {
     for (const f of fs.readdirSync(dir).sort()) {
       if (!/\.ya?ml$/.test(f)) continue;
       const id = f.replace(/\.ya?ml$/, '');
       if (!known.has(id) || f.endsWith('.yml')) ignored.push(path.join(dir, f));
-      else checkOverride(path.join(dir, f));
+      else {
+        const builtinFile = path.join(__dirname, '../../signatures', id, 'data.yaml');
+        const builtin = fs.existsSync(builtinFile) ? (require('yaml').parse(fs.readFileSync(builtinFile, 'utf8')) ?? {}) : {};
+        checkOverride(path.join(dir, f), builtin, warnings);
+      }
     }
   }
   const modules = registry.modules.map(({ module, data, sources }) => {
@@ -99,7 +108,7 @@ export function summarize(overrideDir?: string): { modules: ModuleSummary[]; ign
       sources: sources.map((s) => path.relative(process.cwd(), s).startsWith('..') ? s : path.relative(process.cwd(), s) || s),
     };
   });
-  return { modules, ignored };
+  return { modules, ignored, warnings };
 }
 
 function text(modules: ModuleSummary[], ignored: string[]): string {
@@ -135,10 +144,11 @@ export const command: Command = {
     if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'; use: ${USAGE}`);
     const format = (opts.format as string | undefined) ?? 'text';
     if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not '${format}'`);
-    const { modules, ignored } = summarize(opts.dir as string | undefined);
+    const { modules, ignored, warnings } = summarize(opts.dir as string | undefined);
     if (format === 'json') process.stdout.write(JSON.stringify({ modules, ignored_overrides: ignored }, null, 2) + '\n');
     else process.stdout.write(text(modules, ignored) + '\n');
     for (const f of ignored) process.stderr.write(`shadowim: warning: ${f} matches no module and was ignored\n`);
+    for (const w of warnings) process.stderr.write(`shadowim: warning: ${w}\n`);
     return 0;
   },
 };

@@ -94,6 +94,14 @@ describe('cli: shadowim signatures list', () => {
     assert.equal(r.status, 2);
   });
 
+  it('a host list (not a mapping) in messengers.yaml is warned about: it would replace every built-in host', () => {
+    fs.writeFileSync(path.join(dir, 'messengers.yaml'), 'hosts: [chat.corp-example.net]\n');
+    const r = shadowim(['signatures', 'list', '--format', 'json', '--dir', dir]);
+    assert.equal(r.status, 0);
+    assert.match(r.stderr, /messengers\.yaml: 'hosts' is a list, so it replaces the built-in hosts/);
+    assert.equal(JSON.parse(r.stdout).modules.find((x: any) => x.id === 'messengers').hosts, 1);
+  });
+
   it('an override file for no module is reported, not silently used', () => {
     fs.writeFileSync(path.join(dir, 'whatsap.yaml'), 'hosts: [x.example]\n');
     const r = shadowim(['signatures', 'list', '--dir', dir]);
