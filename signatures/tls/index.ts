@@ -64,6 +64,9 @@ function detect(input: DetectInput): DetectResult {
 
 /** The server flight of a TLS ≤1.2 handshake: certificate subject CN / SAN names → host tables. */
 function fromCertificate(input: DetectInput): DetectResult {
+  // the sensor may have taken the sides the wrong way round (no SYN seen): a ClientHello is a ClientHello
+  const hello = parseTlsClientHello(input.data);
+  if (hello && hello !== 'more') return classifyServerName(hello.sni, hello.alpn, input, 'tls');
   const client = input.other.length ? parseTlsClientHello(input.other) : undefined;
   if (client && client !== 'more' && usableServerName(client.sni)) return null; // decided by the SNI
   return certificateDetection(input, input.data);

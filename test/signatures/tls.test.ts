@@ -76,6 +76,12 @@ describe('tls: server name indication', () => {
     assert.deepEqual(s.map((e) => [e.protocol, e.server_name]), [['whatsapp', 'web.whatsapp.com']]);
   });
 
+  it('a ClientHello on the side the sensor took for the server (no SYN seen) is still read', () => {
+    const h = new FlowHarness({ client: '198.51.100.20:443', server: '10.0.0.5:51515' });
+    h.send('s', tlsClientHello({ sni: 'chat.signal.org' }));
+    assert.equal(sessions(h)[0]?.protocol, 'signal');
+  });
+
   it('reads a ClientHello spread over several TLS records', () => {
     const h = new FlowHarness({ server: '198.51.100.20:443' });
     const hello = tlsClientHello({ sni: 'discord.com', recordSize: 50 });
