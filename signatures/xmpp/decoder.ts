@@ -3,7 +3,9 @@
 // XEP-0047 in-band bytestreams (carved).
 import type { Dir } from '../../sensor/types';
 import type { FileWriter, SessionContext, StreamDecoder } from '../types';
+import net from 'node:net';
 import { DEFAULT_LIMITS, XmlStream, child, ns, type XmlElement } from './xml';
+import { S5bDecoder } from './s5b';
 
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
@@ -13,6 +15,9 @@ const NS_SI_FT = 'http://jabber.org/protocol/si/profile/file-transfer';
 const MAX_TEXT = 8192;
 const KINDS = new Set(['chat', 'groupchat', 'normal', 'headline']);
 const MAX_TRANSFERS = 16;
+const NS_S5B = 'http://jabber.org/protocol/bytestreams';
+/** streamhosts / candidates followed per offer */
+const MAX_STREAMHOSTS = 8;
 
 interface Offer {
   filename: string;
@@ -199,6 +204,10 @@ export class XmppDecoder implements StreamDecoder {
       this.siOffer(dir, el, q);
       return;
     }
+    if (q.local === 'query' && ns(q) === NS_S5B && type === 'set') {
+      this.streamhosts(dir, el, q.attrs.sid ?? '', q.children.filter((c) => c.local === 'streamhost'));
+      return;
+    }
     if (q.local === 'jingle' && type === 'set' && q.attrs.action === 'session-initiate') {
       this.jingleOffer(dir, el, q);
       return;
@@ -252,6 +261,30 @@ export class XmppDecoder implements StreamDecoder {
       };
       this.offers.set(key, offer);
       this.ctx.fileTransfer(this.ts, dir, { from: offer.from, to: offer.to, filename: offer.filename, ...(offer.size !== undefined ? { size: offer.size } : {}), stage: 'offer', transfer_id: offer.transfer_id });
+      if (transport && ns(transport).startsWith('urn:xmpp:jingle:transports:s5b:')) {
+        this.offers.set(transport.attrs.sid ?? key, offer);
+        this.streamhosts(dir, iq, transport.attrs.sid ?? key, transport.children.filter((c) => c.local === 'candidate'));
+      }
+    }
+  }
+
+  /** XEP-0065 streamhosts / Jingle S5B candidates: the next connection to one of them carries the file */
+  private streamhosts(dir: Dir, iq: XmlElement, sid: string, hosts: XmlElement[]): void {
+    const offer = this.offers.get(sid);
+    const meta = offer ?? {
+      filename: `s5b-${safeName(sid)}`,
+      from: (iq.attrs.from ?? (dir === 0 ? this.jid || '?' : '?')).slice(0, 256),
+      to: (iq.attrs.to ?? (dir === 1 ? this.jid || '?' : '?')).slice(0, 256),
+      transfer_id: `${this.ctx.flow.id}/s5b/${sid.slice(0, 64)}`,
+    };
+    for (const h of hosts.slice(0, MAX_STREAMHOSTS)) {
+      const ip = h.attrs.host ?? '';
+      const port = Number(h.attrs.port ?? 1080);
+      if (!net.isIP(ip) || !Number.isInteger(port) || port <= 0 || port > 65535) continue; // the engine matches addresses, not names
+      this.ctx.expect(
+        { transport: 'tcp', server: { ip: ip.toLowerCase(), port }, reason: `XMPP SOCKS5 bytestream of ${meta.filename} (sid ${sid.slice(0, 40)})` },
+        (sctx) => new S5bDecoder(sctx, meta),
+      );
     }
   }
 

@@ -164,6 +164,31 @@ describe('xmpp: decoding', () => {
     assert.equal(data.sha256, crypto.createHash('sha256').update(file).digest('hex'));
   });
 
+  it('SI offer + SOCKS5 bytestream (XEP-0065) to an announced streamhost: the SOCKS5 handshake is skipped, the file carved', () => {
+    const file = crypto.randomBytes(30_000);
+    const h = new FlowHarness({ server: '198.51.100.7:5222' });
+    h.send('c', C_HDR).send('s', S_HDR).send('s', BIND);
+    h.send('s', `<iq type='set' id='si2' from='romeo@example.net/orchard' to='juliet@example.org/balcony'><si xmlns='http://jabber.org/protocol/si' id='vxf9n471bn46' profile='http://jabber.org/protocol/si/profile/file-transfer'><file xmlns='http://jabber.org/protocol/si/profile/file-transfer' name='rose.png' size='${file.length}'/></si></iq>`);
+    h.send('s', "<iq type='set' id='hu3vax16' from='romeo@example.net/orchard' to='juliet@example.org/balcony'><query xmlns='http://jabber.org/protocol/bytestreams' sid='vxf9n471bn46' mode='tcp'><streamhost jid='romeo@example.net/orchard' host='203.0.113.5' port='5086'/><streamhost jid='proxy.example.net' host='proxy.example.net' port='7777'/></query></iq>");
+    h.end();
+    // juliet (the target) connects to romeo's streamhost; romeo streams the file after SOCKS5
+    const d = new FlowHarness({ client: '10.1.1.10:50500', server: '203.0.113.5:5086', engine: h.engine });
+    const hash = crypto.createHash('sha1').update('vxf9n471bn46romeo@example.net/orchardjuliet@example.org/balcony').digest('hex');
+    d.send('c', Buffer.from([5, 1, 0])).send('s', Buffer.from([5, 0]));
+    d.send('c', Buffer.concat([Buffer.from([5, 1, 0, 3, 40]), Buffer.from(hash), Buffer.from([0, 0])]));
+    d.send('s', Buffer.concat([Buffer.from([5, 0, 0, 3, 40]), Buffer.from(hash), Buffer.from([0, 0]), file.subarray(0, 1000)]));
+    for (let o = 1000; o < file.length; o += 8000) d.send('s', file.subarray(o, o + 8000));
+    d.end();
+    const ft = h.of('file_transfer');
+    const offer = ft.find((f) => f.stage === 'offer')!;
+    const data = ft.find((f) => f.stage === 'data')!;
+    assert.equal(offer.filename, 'rose.png');
+    assert.equal(data.transfer_id, offer.transfer_id);
+    assert.equal(data.observed_size, 30000);
+    assert.equal(data.complete, true);
+    assert.equal(data.sha256, crypto.createHash('sha256').update(file).digest('hex'));
+  });
+
   it('an IBB block that never arrived makes the file incomplete', () => {
     const b = (seq: number) => `<iq type='set'><data xmlns='http://jabber.org/protocol/ibb' seq='${seq}' sid='q'>${Buffer.alloc(100, seq).toString('base64')}</data></iq>`;
     const h = xmpp([

@@ -1,0 +1,84 @@
+// XEP-0065 SOCKS5 bytestreams (also the Jingle S5B transport): a side connection to an announced
+// streamhost (the sender itself, the receiver, or a proxy). Both sides first run a SOCKS5 handshake
+// (greeting / method choice, CONNECT to the 40-hex-digit stream hash / reply); after it the file's
+// bytes flow one way only, so the first direction that carries bytes past the handshake is carved.
+import type { Dir } from '../../sensor/types';
+import type { FileMeta, FileWriter, SessionContext, StreamDecoder } from '../types';
+
+const MAX_HANDSHAKE = 600;
+
+/** Bytes of a SOCKS5 handshake at the start of `b` for one side; undefined = incomplete; -1 = not SOCKS5. */
+function handshakeLength(b: Buffer, client: boolean): number | undefined {
+  if (b.length < 2) return undefined;
+  if (b[0] !== 5) return -1;
+  // client: VER NMETHODS METHODS… then VER CMD RSV ATYP ADDR PORT; server: VER METHOD then VER REP RSV ATYP ADDR PORT
+  const first = client ? 2 + b[1] : 2;
+  if (b.length < first + 5) return undefined;
+  const o = first;
+  if (b[o] !== 5) return -1;
+  const atyp = b[o + 3];
+  const addr = atyp === 1 ? 4 : atyp === 4 ? 16 : atyp === 3 ? 1 + b[o + 4] : -1;
+  if (addr < 0) return -1;
+  const end = o + 4 + addr + 2;
+  return b.length < end ? undefined : end;
+}
+
+export class S5bDecoder implements StreamDecoder {
+  private pre: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
+  private done: [boolean, boolean] = [false, false];
+  private dataDir: Dir | undefined;
+  private writer: FileWriter | undefined;
+  private seen = 0;
+  private finished = false;
+
+  constructor(private readonly ctx: SessionContext, private readonly meta: FileMeta) {
+    ctx.setService('file');
+  }
+
+  onData(dir: Dir, data: Buffer, ts: number): void {
+    if (this.finished) return;
+    let rest = data;
+    if (!this.done[dir]) {
+      const b = this.pre[dir].length ? Buffer.concat([this.pre[dir], data]) : data;
+      const n = handshakeLength(b, dir === 0);
+      if (n === -1 || (n === undefined && b.length > MAX_HANDSHAKE)) {
+        this.ctx.malformed('SOCKS5 bytestream without a SOCKS5 handshake');
+        this.finished = true;
+        return;
+      }
+      if (n === undefined) {
+        this.pre[dir] = Buffer.from(b);
+        return;
+      }
+      this.done[dir] = true;
+      this.pre[dir] = Buffer.alloc(0);
+      rest = b.subarray(n);
+    }
+    if (!rest.length) return;
+    if (this.dataDir === undefined) this.dataDir = dir;
+    if (dir !== this.dataDir) return;
+    this.writer ??= this.ctx.openFile(ts, dir, this.meta);
+    const size = this.meta.size;
+    const take = size !== undefined ? Math.min(rest.length, size - this.seen) : rest.length;
+    if (take > 0) this.writer.write(take === rest.length ? rest : rest.subarray(0, take), ts);
+    this.seen += Math.max(0, take);
+    if (size !== undefined && this.seen >= size) {
+      this.finished = true;
+      this.writer.end(ts, true);
+    }
+  }
+
+  onGap(dir: Dir, length: number): void {
+    if (this.writer && dir === this.dataDir && !this.finished) {
+      this.writer.gap(length);
+      this.seen += length;
+    }
+  }
+
+  onEnd(ts: number): void {
+    if (this.writer && !this.finished) {
+      this.finished = true;
+      this.writer.end(ts);
+    }
+  }
+}
