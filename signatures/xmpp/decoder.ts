@@ -44,6 +44,8 @@ export class XmppDecoder implements StreamDecoder {
   private domain = '';
   private startTlsAsked = false;
   private compressAsked = false;
+  /** SASL mechanism whose payload comes in the next <response/> (empty initial response) */
+  private saslPending = '';
   private stopped = false;
   private offers = new Map<string, Offer>();
   private ibb = new Map<string, Ibb>();
@@ -127,7 +129,7 @@ export class XmppDecoder implements StreamDecoder {
         if (dir === 0 && (ns(el) === NS_SASL || el.attrs.mechanism)) this.saslAuth(el);
         break;
       case 'response':
-        if (dir === 0 && ns(el) === NS_SASL) this.digestUser(el.text);
+        if (dir === 0 && ns(el) === NS_SASL) this.saslResponse(el.text);
         break;
       case 'starttls':
         if (dir === 0) this.startTlsAsked = true;
@@ -338,8 +340,25 @@ export class XmppDecoder implements StreamDecoder {
 
   private saslAuth(el: XmlElement): void {
     const mech = (el.attrs.mechanism ?? '').toUpperCase();
+    this.saslPending = '';
     if (mech !== 'PLAIN' && mech !== 'X-OAUTH2' && mech !== 'X-GOOGLE-TOKEN') return;
     const b64 = el.text.replace(/\s+/g, '');
+    // an empty initial response ('=' or nothing): the payload follows in the next <response/>
+    if (b64 === '' || b64 === '=') {
+      this.saslPending = mech;
+      return;
+    }
+    this.saslPlain(mech, b64);
+  }
+
+  private saslResponse(text: string): void {
+    const mech = this.saslPending;
+    this.saslPending = '';
+    if (mech) this.saslPlain(mech, text.replace(/\s+/g, ''));
+    else this.digestUser(text);
+  }
+
+  private saslPlain(mech: string, b64: string): void {
     const parts = /^[A-Za-z0-9+/]*={0,2}$/.test(b64) ? Buffer.from(b64, 'base64').toString('utf8').split('\0') : [];
     if (parts.length !== 3) {
       this.ctx.malformed('SASL PLAIN payload not decodable');

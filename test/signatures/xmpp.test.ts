@@ -101,6 +101,15 @@ describe('xmpp: decoding', () => {
       ['c', `<iq type='set' id='a1'><query xmlns='jabber:iq:auth'><username>nurse</username><password>${secret}</password><resource>r</resource></query></iq>`],
     ]);
     assert.deepEqual(h.of('credential').map((c) => [c.mechanism, c.user]), [['sasl-plain', 'juliet@example.org'], ['xmpp-iq-auth-plaintext', 'nurse@example.org']]);
+    // PLAIN with an empty initial response: the payload comes in <response/>
+    const h2 = xmpp([
+      ['c', C_HDR], ['s', S_HDR],
+      ['c', "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>=</auth>"],
+      ['s', "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"],
+      ['c', `<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>${b64}</response>`],
+    ]);
+    assert.deepEqual(h2.of('credential').map((c) => [c.mechanism, c.user]), [['sasl-plain', 'juliet@example.org']]);
+    assert.ok(!JSON.stringify(h2.events).includes(secret));
     const all = JSON.stringify(h.events);
     assert.ok(!all.includes(secret) && !all.includes(b64), 'the secret must not appear in any event');
   });
