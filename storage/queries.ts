@@ -26,8 +26,11 @@ export function chooseBucket(from: number, to: number, asked?: number): number {
   return b;
 }
 
-/** hourly rollups when the bucket is whole hours, else per-minute */
+const DAY = 24 * HOUR;
+
+/** the coarsest rollup table whose resolution divides the bucket */
 function rollupFor(bucket: number): { table: string; res: number } {
+  if (bucket % DAY === 0) return { table: 'rollup_1d', res: DAY };
   return bucket % HOUR === 0 ? { table: 'rollup_1h', res: HOUR } : { table: 'rollup_1m', res: 60_000 };
 }
 
@@ -59,8 +62,8 @@ export function overview(db: Db, q: Range & { bucketMs?: number; protocol?: stri
     .prepare(
       `SELECT (bucket_ms / @b) * @b AS t, protocol, sum(sessions) AS sessions, sum(messages) AS messages, sum(files) AS files,
         sum(bytes) AS bytes, sum(alerts) AS alerts, sum(unauth) AS unauthorized
-       FROM ${table} WHERE dim = 0 AND bucket_ms >= @from AND bucket_ms < @to
-       ${q.sensor !== undefined ? 'AND sensor = @sensor' : ''} ${q.protocol !== undefined ? 'AND protocol = @protocol' : ''}
+       FROM ${table} WHERE bucket_ms >= @from AND bucket_ms < @to
+       ${q.sensor !== undefined ? 'AND dim = 0 AND sensor = @sensor' : "AND dim = 3 AND sensor = ''"} ${q.protocol !== undefined ? 'AND protocol = @protocol' : ''}
        GROUP BY t, protocol ORDER BY t`,
     )
     .all({ b: bucket, from, to: q.to, sensor: q.sensor, protocol: q.protocol }) as any[];
@@ -258,9 +261,9 @@ export interface UsageRow {
 }
 
 function usage(db: Db, dim: 1 | 2, q: Range & { protocol?: string; sort?: string; limit?: number; offset?: number; name?: string }): UsageRow[] {
-  // short ranges from per-minute rollups; longer ones from hourly (times then round to the hour)
-  const res = q.to - q.from <= 2 * 86400_000 ? 60_000 : HOUR;
-  const table = res === HOUR ? 'rollup_1h' : 'rollup_1m';
+  // short ranges from per-minute rollups, up to two weeks hourly, longer daily (times round to that)
+  const span = q.to - q.from;
+  const { table, res } = rollupFor(span <= 2 * DAY ? 60_000 : span <= 14 * DAY ? HOUR : DAY);
   const sort = ({ bytes: 'bytes', sessions: 'sessions', messages: 'messages', alerts: 'alerts', name: 'name' } as Record<string, string>)[q.sort ?? 'bytes'] ?? 'bytes';
   const limit = clampInt(q.limit, 1, 10000, 100);
   const offset = clampInt(q.offset, 0, 1e9, 0);

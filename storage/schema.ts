@@ -15,7 +15,8 @@ const ROLLUP_COLUMNS = `
   al_critical INTEGER NOT NULL DEFAULT 0,
   unauth INTEGER NOT NULL DEFAULT 0`;
 
-// dim: 0 = per protocol, 1 = per user (key = user), 2 = per host (key = client IP)
+// dim: 0 = per sensor and protocol, 1 = per user (key = user), 2 = per host (key = client IP),
+// 3 = per protocol over all sensors (sensor = ''), so the overview reads few rows however many sensors
 const rollupTable = (name: string) => `
 CREATE TABLE ${name} (
   dim INTEGER NOT NULL,
@@ -145,6 +146,7 @@ CREATE TABLE credentials (
 CREATE INDEX credentials_ts ON credentials(ts_ms);
 ${rollupTable('rollup_1m')}
 ${rollupTable('rollup_1h')}
+${rollupTable('rollup_1d')}
 `);
     if (fts) {
       // external-content index over messages.text; kept in step by triggers

@@ -16,6 +16,8 @@ export interface SqliteSinkOptions {
   retentionDays?: number;
   batch?: number;
   flushMs?: number;
+  /** how often rollups are written (ms; default 2000) */
+  rollupMs?: number;
   /** wall clock (tests move it) */
   now?: () => number;
   /** close the database when the sink closes */
@@ -52,7 +54,9 @@ export class SqliteSink implements EventSink {
   private pending: ShadowEvent[] = [];
   private roll1m = new Map<string, number[]>();
   private roll1h = new Map<string, number[]>();
+  private roll1d = new Map<string, number[]>();
   private timer: NodeJS.Timeout | undefined;
+  private rollTimer: NodeJS.Timeout | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   private readonly st: Record<string, Database.Statement>;
   private readonly tx: () => void;
@@ -61,12 +65,16 @@ export class SqliteSink implements EventSink {
   private readonly now: () => number;
   /** last cumulative stats seen per sensor in this run (stats events are cumulative) */
   private lastStats = new Map<string, StatsEvent>();
+  private rollupsAt = Date.now();
+  private withRollups = false;
+  private readonly rollupMs: number;
   closed = false;
   written = 0;
 
   constructor(readonly db: Database.Database, private readonly opts: SqliteSinkOptions) {
     this.batch = opts.batch ?? 1000;
     this.flushMs = opts.flushMs ?? 250;
+    this.rollupMs = opts.rollupMs ?? 2000;
     this.now = opts.now ?? Date.now;
     const rollupUpsert = (t: string) =>
       db.prepare(`INSERT INTO ${t} (dim, bucket_ms, sensor, protocol, key, sessions, messages, files, bytes, alerts, al_low, al_medium, al_high, al_critical, unauth)
@@ -113,6 +121,7 @@ export class SqliteSink implements EventSink {
           updated_ms = excluded.updated_ms`),
       r1m: rollupUpsert('rollup_1m'),
       r1h: rollupUpsert('rollup_1h'),
+      r1d: rollupUpsert('rollup_1d'),
     };
     this.tx = db.transaction(() => this.writePending());
     this.purge();
@@ -131,16 +140,27 @@ export class SqliteSink implements EventSink {
     }
   }
 
-  /** Commits everything buffered (one transaction). */
-  flush(): void {
+  /**
+   * Commits the buffered events (one transaction). Rollups, which collapse many events into few rows,
+   * are written every `rollupMs` or when `all` is set (close), so the dashboard's charts lag by that much.
+   */
+  flush(all = false): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.pending.length && !this.roll1m.size) return;
+    const rollups = this.roll1m.size > 0 && (all || Date.now() - this.rollupsAt >= this.rollupMs);
+    if (!this.pending.length && !rollups) return;
+    this.withRollups = rollups;
     this.tx();
+    if (rollups) this.rollupsAt = Date.now();
+    else if (this.roll1m.size && !this.rollTimer) {
+      this.rollTimer = setTimeout(() => ((this.rollTimer = undefined), this.flush()), this.rollupMs);
+      this.rollTimer.unref();
+    }
   }
 
   /** Adds sensor counters (packets, dropped, …) outside the event stream, e.g. the InfluxDB spool's drops. */
   addSensorCounters(name: string, c: { packets?: number; bytes?: number; dropped?: number; malformed?: number; flows?: number; spool_dropped?: number }): void {
+    if (this.closed) return;
     this.flush();
     const now = this.now();
     this.st.sensorAdd.run(name, c.packets ?? 0, c.bytes ?? 0, c.dropped ?? 0, c.malformed ?? 0, c.flows ?? 0, c.spool_dropped ?? 0, now);
@@ -148,9 +168,10 @@ export class SqliteSink implements EventSink {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    this.flush(true);
     this.closed = true;
     if (this.purgeTimer) clearInterval(this.purgeTimer);
+    if (this.rollTimer) clearTimeout(this.rollTimer);
     if (this.opts.ownDb) {
       try {
         this.db.pragma('wal_checkpoint(PASSIVE)');
@@ -204,7 +225,8 @@ export class SqliteSink implements EventSink {
     }
     this.pending = [];
     for (const [name, [a, b]] of seen) this.st.sensorSeen.run(name, a, b, now);
-    for (const [map, stmt] of [[this.roll1m, this.st.r1m], [this.roll1h, this.st.r1h]] as const) {
+    if (!this.withRollups) return;
+    for (const [map, stmt] of [[this.roll1m, this.st.r1m], [this.roll1h, this.st.r1h], [this.roll1d, this.st.r1d]] as const) {
       for (const [k, c] of map) {
         const [dim, bucket, sensor, protocol, key] = k.split('\t');
         stmt.run(Number(dim), Number(bucket), sensor, protocol, key, ...c);
@@ -342,13 +364,13 @@ export class SqliteSink implements EventSink {
     const ts = ms(ev.ts, this.now());
     const sensor = noTab(cap(ev.sensor ?? this.opts.sensor, 64)!);
     const host = cap(e.client?.ip, 64);
-    const keys: Array<[number, string]> = [[0, '']];
+    const keys: Array<[number, string]> = [[0, ''], [3, '']];
     for (const u of users.slice(0, 16)) if (u) keys.push([1, noTab(String(u).slice(0, 256))]);
     if (host) keys.push([2, noTab(host)]);
-    for (const [res, map] of [[60_000, this.roll1m], [3600_000, this.roll1h]] as const) {
+    for (const [res, map] of [[60_000, this.roll1m], [3600_000, this.roll1h], [86400_000, this.roll1d]] as const) {
       const bucket = Math.floor(ts / res) * res;
       for (const [dim, key] of keys) {
-        const k = `${dim}\t${bucket}\t${sensor}\t${protocol}\t${key}`;
+        const k = `${dim}\t${bucket}\t${dim === 3 ? '' : sensor}\t${protocol}\t${key}`;
         let c = map.get(k);
         if (!c) map.set(k, (c = new Array(NCOL).fill(0)));
         c[col] += add;

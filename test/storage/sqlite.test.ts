@@ -188,7 +188,7 @@ describe('storage: SQLite sink and queries', () => {
     assert.equal(row.acked, true);
     assert.equal(row.acked_by, 'soc-analyst');
     sink.write({ type: 'session', ts: '2024-01-15T09:29:00Z', protocol: 'irc', transport: 'tcp', client: ep('10.0.0.5', 4000), server: ep('198.51.100.7', 6667), users: ['alice'], start: '2024-01-15T09:29:00Z', end: '2024-01-15T11:00:00Z', packets: 5, bytes: 500, encrypted: false, evidence: [{ signature: 'irc.registration', reason: 'NICK/USER' }], flow_id: 'f1' });
-    sink.flush();
+    sink.flush(true);
     const full = getAlert(db, a.id)!;
     assert.equal(full.sessions.length, 1);
     assert.deepEqual(full.evidence, [{ signature: 'irc.registration', reason: 'NICK/USER' }]);
