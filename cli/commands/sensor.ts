@@ -51,6 +51,7 @@ export const command: Command = {
 
     try {
       live.loadCap(); // before anything else: a missing libpcap is the likeliest failure
+      if (process.env[WORKER_ENV] !== '1') return await supervise(argv, device);
       return await runLive({
         device,
         filter: opts.filter as string | undefined,
@@ -70,6 +71,62 @@ export const command: Command = {
     }
   },
 };
+
+// cap 0.2.1 aborts the whole process (an assertion in its poll callback) when the interface goes down or
+// disappears. So the capture runs in a child process and this one stays to say what happened in one line
+// instead of a core dump. Events go straight to our stdout; the child's stderr passes through, minus the
+// binding's assertion text and libpcap's harmless "no IPv4 address" warning.
+const WORKER_ENV = 'SHADOWIM_SENSOR_WORKER';
+const NOISE = [/^Warning: .* - This may not actually work$/, /binding\.cc:\d+: .*Assertion .* failed\.?$/];
+
+function supervise(argv: string[], device: string): Promise<number> {
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
+  const cli = require('node:path').join(__dirname, '..', '..', 'bin', 'shadowim.js');
+  const child = spawn(process.execPath, [cli, 'sensor', ...argv], {
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    env: { ...process.env, [WORKER_ENV]: '1' },
+  });
+  let rest = '';
+  child.stderr!.setEncoding('utf8');
+  const pass = (line: string) => {
+    if (!NOISE.some((re) => re.test(line))) process.stderr.write(line + '\n');
+  };
+  child.stderr!.on('data', (d: string) => {
+    const lines = (rest + d).split('\n');
+    rest = lines.pop()!;
+    for (const l of lines) pass(l);
+  });
+  let signals = 0;
+  const forward = (sig: NodeJS.Signals) => {
+    // Ctrl-C also reaches the child directly (same process group); it ignores repeats while it stops
+    if (++signals > 1) child.kill('SIGKILL');
+    else child.kill(sig);
+  };
+  const onInt = () => forward('SIGINT');
+  const onTerm = () => forward('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      if (rest) pass(rest);
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      if (signal === 'SIGKILL' && signals > 1) {
+        process.stderr.write('shadowim sensor: stopped without flushing (second signal)\n');
+        return resolve(130);
+      }
+      if ((signal === 'SIGINT' || signal === 'SIGTERM') && signals) {
+        process.stderr.write(`shadowim sensor: stopped on ${signal} before the capture started\n`);
+        return resolve(0);
+      }
+      if (signal) {
+        process.stderr.write(`shadowim sensor: the capture on '${device}' ended abruptly (${signal}): the interface went down or disappeared, which the cap binding cannot survive; sessions open then were not reported. Start the sensor again once ${device} is up (under a supervisor: restart on failure)\n`);
+        return resolve(1);
+      }
+      resolve(code ?? 1);
+    });
+  });
+}
 
 interface RunOptions {
   device: string;
@@ -96,15 +153,6 @@ async function runLive(o: RunOptions): Promise<number> {
   const started = Date.now();
   capture.start();
   const say = (line: string) => process.stderr.write(`shadowim sensor: ${line}\n`);
-  say(`capturing on ${o.device} (${capture.linkName}${o.filter ? `, filter '${o.filter}'` : ''}); Ctrl-C to stop`);
-  const ring = live.ringInfo();
-  if (ring) {
-    say(`kernel ring: ${ring.frames} packets of up to ${ring.frameSize} bytes (--buffer-size ${o.bufferSize >> 20} MiB)`);
-    if (ring.frameSize > 16384 && o.device !== 'any') {
-      say(`  ${o.device} has segmentation/receive offloads on, so libpcap reserves 64 KiB per packet; for ~40x more headroom: ethtool -K ${o.device} gro off gso off tso off lro off`);
-    }
-  }
-
   const snapshot = () => ({
     device: o.device,
     filtered: Boolean(o.filter),
@@ -131,10 +179,7 @@ async function runLive(o: RunOptions): Promise<number> {
       : undefined;
     let stopping = false;
     const stop = async (signal: string) => {
-      if (stopping) {
-        say(`second ${signal}: exiting without flushing`);
-        process.exit(130);
-      }
+      if (stopping) return; // the supervisor forwards what the terminal also sent us; it alone escalates
       stopping = true;
       if (timer) clearInterval(timer);
       try {
@@ -156,6 +201,18 @@ async function runLive(o: RunOptions): Promise<number> {
     const onTerm = () => void stop('SIGTERM');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
+    // the supervisor is gone (killed): stop cleanly rather than capture on, unwatched
+    process.on('disconnect', () => void stop('supervisor exit'));
+    process.channel?.unref();
+    // only now that a signal stops us cleanly: tests and scripts wait for this line
+    say(`capturing on ${o.device} (${capture.linkName}${o.filter ? `, filter '${o.filter}'` : ''}); Ctrl-C to stop`);
+    const ring = live.ringInfo();
+    if (ring) {
+      say(`kernel ring: ${ring.frames} packets of up to ${ring.frameSize} bytes (--buffer-size ${o.bufferSize >> 20} MiB)`);
+      if (ring.frameSize > 16384 && o.device !== 'any') {
+        say(`  ${o.device} has segmentation/receive offloads on, so libpcap reserves 64 KiB per packet; for ~40x more headroom: ethtool -K ${o.device} gro off gso off tso off lro off`);
+      }
+    }
   });
 }
 

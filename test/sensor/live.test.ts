@@ -185,6 +185,18 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
     assert.deepEqual(events.map((e) => e.type), ['stats'], 'no IM in the HTTP flow');
   });
 
+  it('says in one line that the interface went down (the cap binding aborts then) instead of dumping core', async () => {
+    pair = new VethPair();
+    const { child: sensor, out } = await startSensor(['--stats-interval', '0']);
+    const { spawnSync } = await import('node:child_process');
+    spawnSync('ip', ['-n', pair.nsB, 'link', 'set', pair.ifB, 'down']);
+    const { code } = await exited(sensor);
+    assert.equal(code, 1, out.stderr);
+    const last = out.stderr.trim().split('\n').pop()!;
+    assert.match(last, new RegExp(`the capture on '${pair.ifB}' ended abruptly \\(SIGABRT\\): the interface went down or disappeared`));
+    assert.doesNotMatch(out.stderr, /Assertion/);
+  });
+
   it('captures on device any (Linux cooked frames decoded by the packet path)', async () => {
     const cap = buildCapture();
     const file = path.join(dir, 'any.pcap');
