@@ -232,7 +232,7 @@ export class IrcDecoder implements StreamDecoder {
       const answered = offer.token !== undefined && offer.port !== 0 ? this.pendingReverse.get(offer.token) : undefined;
       if (answered) {
         this.pendingReverse.delete(offer.token!);
-        this.expectSend(answered, offer.ip, offer.port, true);
+        for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(answered, ip, offer.port, true);
         return;
       }
       const file: DccFile = {
@@ -246,15 +246,25 @@ export class IrcDecoder implements StreamDecoder {
       if (offer.port === 0) {
         if (offer.token !== undefined && this.pendingReverse.size < MAX_PENDING_REVERSE) this.pendingReverse.set(offer.token, file);
       } else {
-        this.expectSend(file, offer.ip, offer.port, false);
+        for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(file, ip, offer.port, false);
       }
     } else if (offer.kind === 'CHAT' && offer.port !== 0) {
-      const ctx = this.ctx;
-      ctx.expect(
-        { transport: 'tcp', server: { ip: offer.ip, port: offer.port }, reason: `IRC DCC CHAT offered by ${from.slice(0, 64)} to ${to}` },
-        (dctx) => new DccChatDecoder(dctx, { ip: offer.ip, port: offer.port }, from, to),
-      );
+      for (const ip of this.listenAddrs(dir, offer.ip)) {
+        this.ctx.expect(
+          { transport: 'tcp', server: { ip, port: offer.port }, reason: `IRC DCC CHAT offered by ${from.slice(0, 64)} to ${to}` },
+          (dctx) => new DccChatDecoder(dctx, { ip, port: offer.port }, from, to),
+        );
+      }
     }
+  }
+
+  /**
+   * Where the announcing party listens: the address in the offer, and, when our client announced it
+   * from behind NAT (the offer names a private address), also the address the IRC flow shows for it.
+   */
+  private listenAddrs(dir: Dir, announced: string): string[] {
+    const seen = this.ctx.flow.client.ip;
+    return dir === 0 && seen.toLowerCase() !== announced.toLowerCase() ? [announced, seen] : [announced];
   }
 
   private expectSend(file: DccFile, ip: string, port: number, reverse: boolean): void {

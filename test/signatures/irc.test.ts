@@ -194,6 +194,17 @@ describe('irc: DCC on the harness', () => {
     assert.equal(data.sha256, crypto.createHash('sha256').update('hello world').digest('hex'));
   });
 
+  it('an offer naming a private address (NAT): the connection to the address the IRC flow shows is matched too', () => {
+    const h = new FlowHarness({ client: '203.0.113.40:40000', server: '198.51.100.7:6667' });
+    // 3232235826 = 192.168.1.50, the sender's LAN address; the receiver reaches it at 203.0.113.40
+    h.send('c', REG).send('s', WELCOME).send('c', 'PRIVMSG bob :\x01DCC SEND nat.txt 3232235826 5003 5\x01\r\n').end();
+    const d = new FlowHarness({ client: '198.18.0.9:51002', server: '203.0.113.40:5003', engine: h.engine });
+    d.send('s', 'hello').end();
+    const data = h.of('file_transfer').find((f) => f.stage === 'data')!;
+    assert.equal(data.filename, 'nat.txt');
+    assert.equal(data.complete, true);
+  });
+
   it('a DCC SEND connection that closes early is reported incomplete', () => {
     const h = new FlowHarness({ server: '198.51.100.7:6667' });
     h.send('c', REG).send('s', WELCOME).send('c', 'PRIVMSG bob :\x01DCC SEND big.iso 167837962 5002 1000000\x01\r\n').end();
