@@ -28,6 +28,9 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
   // (storage) the SQLite store (--store or config store.path) and InfluxDB (config influx.url) sinks, placed
   // before stdout so an alert is committed before it is printed (docs/storage.md "Durability").
   outputs.unshift(...(require('../storage') as typeof import('../storage')).storageSinks({ store: opts.store, sensor: opts.sensor }));
+  // (sinks) alerts bound for SIEMs are committed to the outbox before they are printed, then delivered
+  const delivery = (require('../outputs/sinks') as typeof import('../outputs/sinks')).alertDelivery({ store: opts.store });
+  if (delivery) outputs.splice(outputs.length - 1, 0, delivery);
   const fanout: EventSink = {
     write(ev) {
       counts[ev.type] = (counts[ev.type] ?? 0) + 1;

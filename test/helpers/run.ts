@@ -28,3 +28,31 @@ export function shadowim(args: string[], opts: { input?: Buffer | string; env?: 
   }
   return { status: r.status, stdout, stderr: r.stderr?.toString('utf8') ?? '', events };
 }
+
+/** Like shadowim(), without blocking the event loop: for tests whose receivers run in this process. */
+export function shadowimAsync(args: string[], opts: { input?: Buffer | string; env?: Record<string, string>; timeout?: number } = {}): Promise<RunResult> {
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env } });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const t = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? 120000);
+    child.on('close', (status) => {
+      clearTimeout(t);
+      const stdout = Buffer.concat(out).toString('utf8');
+      const events: any[] = [];
+      for (const line of stdout.split('\n')) {
+        if (!line.trim()) continue;
+        try {
+          events.push(JSON.parse(line));
+        } catch {
+          /* not JSON */
+        }
+      }
+      resolve({ status, stdout, stderr: Buffer.concat(err).toString('utf8'), events });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}

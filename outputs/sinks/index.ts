@@ -1,0 +1,42 @@
+// Alert delivery as an output of the pipeline: alerts are committed to the outbox and delivered in the
+// background; on close the pipeline waits up to delivery.drain_ms, and what is left is delivered by the
+// next run or `shadowim alerts deliver`.
+import path from 'node:path';
+import type { EventSink, ShadowEvent } from '../../common/events';
+import { parseSinks, type SinksConfig } from './config';
+import { Outbox, openOutbox } from './outbox';
+import { createSink } from './sinks';
+
+export function sinksConfig(): SinksConfig & { file?: string; storePath?: string } {
+  const { getConfig } = require('../../common/config') as typeof import('../../common/config');
+  const cfg = getConfig();
+  return { ...parseSinks(cfg.extra.sinks, cfg.file), file: cfg.file, storePath: cfg.store.path };
+}
+
+export function outboxPath(c: { delivery: { outbox?: string }; storePath?: string }, store?: string): string {
+  return c.delivery.outbox ?? store ?? c.storePath ?? path.resolve('shadowim-outbox.db');
+}
+
+export function openDelivery(store?: string, log: (s: string) => void = (s) => process.stderr.write(`shadowim: ${s}\n`)): Outbox | undefined {
+  const c = sinksConfig();
+  if (!c.sinks.length) return undefined;
+  return new Outbox(openOutbox(outboxPath(c, store)), c.sinks.map(createSink), c.delivery, log);
+}
+
+/** The pipeline's alert sink: undefined when no sink is configured. */
+export function alertDelivery(opts: { store?: string }): EventSink | undefined {
+  const outbox = openDelivery(opts.store);
+  if (!outbox) return undefined;
+  outbox.start();
+  return {
+    write(ev: ShadowEvent) {
+      if (ev.type === 'alert') outbox.enqueue(ev);
+    },
+    async close() {
+      const left = await outbox.drain(outbox.delivery.drain_ms);
+      await outbox.stop();
+      if (left) process.stderr.write(`shadowim: ${left} alert deliveries still pending (receiver slow or down); they are kept in the outbox — run 'shadowim alerts deliver' or the next run sends them\n`);
+      outbox.db.close();
+    },
+  };
+}

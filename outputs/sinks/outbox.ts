@@ -1,0 +1,223 @@
+// The alert outbox: every alert bound for a sink is committed to SQLite before delivery is tried, so a
+// crash, a SIGKILL or a receiver outage loses nothing. Delivery is at-least-once; the alert id is the
+// idempotency key (the same alert, or its updated count, always goes out under the same id).
+// Retries back off exponentially with full jitter; after max_attempts the row is dead-lettered and
+// stays visible (`shadowim alerts outbox --state dead`, the dashboard) until retried.
+import type { AlertEvent } from '../../common/events';
+import type { DeliveryConfig } from './config';
+import type { AlertSink } from './sinks';
+
+type Db = import('better-sqlite3').Database;
+
+export interface OutboxRow {
+  alert_id: string;
+  sink: string;
+  state: 'pending' | 'delivered' | 'dead';
+  attempts: number;
+  next_at: number;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+  last_error: string | null;
+  alert: string;
+}
+
+export function openOutbox(file: string): Db {
+  const Database = require('better-sqlite3');
+  const db: Db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(`CREATE TABLE IF NOT EXISTS alert_outbox (
+    alert_id TEXT NOT NULL,
+    sink TEXT NOT NULL,
+    alert TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    last_error TEXT,
+    PRIMARY KEY (alert_id, sink)
+  );
+  CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox(sink, state, next_at, created_at);`);
+  return db;
+}
+
+/** Backoff before attempt n+1 after n failures: base·2^(n-1), capped, with full jitter (AWS style). */
+export function backoffMs(attempts: number, d: Pick<DeliveryConfig, 'base_ms' | 'max_ms'>, rand = Math.random): number {
+  const cap = Math.min(d.max_ms, d.base_ms * 2 ** Math.min(30, Math.max(0, attempts - 1)));
+  return Math.floor(cap / 2 + rand() * (cap / 2));
+}
+
+export class Outbox {
+  private enqueueStmt;
+  private dueStmt;
+  private okStmt;
+  private failStmt;
+  private timer: NodeJS.Timeout | undefined;
+  private busy = new Set<string>();
+  /** sinks whose last attempt failed (for logging state changes only) */
+  private failing = new Set<string>();
+  private stopped = false;
+  /** set once stop() finished: the database may be closed by the owner */
+  private closed = false;
+  private wake: (() => void) | undefined;
+
+  constructor(readonly db: Db, readonly sinks: AlertSink[], readonly delivery: DeliveryConfig, private readonly log: (s: string) => void = () => {}) {
+    this.enqueueStmt = db.prepare(`INSERT INTO alert_outbox (alert_id, sink, alert, state, attempts, next_at, created_at, updated_at)
+      VALUES (@id, @sink, @alert, 'pending', 0, @now, @now, @now)
+      ON CONFLICT (alert_id, sink) DO UPDATE SET alert = excluded.alert, updated_at = excluded.updated_at,
+        attempts = CASE WHEN alert_outbox.state = 'pending' THEN alert_outbox.attempts ELSE 0 END,
+        next_at = CASE WHEN alert_outbox.state = 'pending' THEN alert_outbox.next_at ELSE excluded.next_at END,
+        state = 'pending'`);
+    this.dueStmt = db.prepare(`SELECT * FROM alert_outbox WHERE sink = ? AND state = 'pending' AND next_at <= ? ORDER BY created_at, rowid LIMIT 1`);
+    this.okStmt = db.prepare(`UPDATE alert_outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = @now, updated_at = @now, last_error = NULL WHERE alert_id = @id AND sink = @sink AND alert = @alert`);
+    this.failStmt = db.prepare(`UPDATE alert_outbox SET state = @state, attempts = @attempts, next_at = @next, updated_at = @now, last_error = @err WHERE alert_id = @id AND sink = @sink`);
+  }
+
+  /** Commit the alert for every sink that wants it (synchronous: durable when this returns). */
+  enqueue(a: AlertEvent, now = Date.now()): number {
+    const json = JSON.stringify(a);
+    let n = 0;
+    const tx = this.db.transaction(() => {
+      for (const s of this.sinks) {
+        if (!s.accepts(a)) continue;
+        this.enqueueStmt.run({ id: a.id, sink: s.name, alert: json, now });
+        n++;
+      }
+    });
+    tx();
+    if (n) this.kick();
+    return n;
+  }
+
+  /** Start delivering in the background (one alert at a time per sink, oldest first). */
+  start(): void {
+    this.stopped = false;
+    this.closed = false;
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    for (const s of this.sinks) if (!this.busy.has(s.name)) void this.drainSink(s);
+  }
+
+  private async drainSink(s: AlertSink): Promise<void> {
+    this.busy.add(s.name);
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        const row = this.dueStmt.get(s.name, Date.now()) as OutboxRow | undefined;
+        if (!row) break;
+        await this.attempt(s, row);
+      }
+    } finally {
+      this.busy.delete(s.name);
+    }
+    this.schedule();
+  }
+
+  /** sleep until the earliest retry is due */
+  private schedule(): void {
+    if (this.stopped || this.busy.size) return;
+    const next = this.db.prepare(`SELECT MIN(next_at) AS t FROM alert_outbox WHERE state = 'pending'`).get() as { t: number | null };
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (next.t === null) {
+      this.wake?.();
+      return;
+    }
+    this.timer = setTimeout(() => this.kick(), Math.max(10, next.t - Date.now()));
+    this.timer.unref?.();
+  }
+
+  private async attempt(s: AlertSink, row: OutboxRow): Promise<void> {
+    let alert: AlertEvent;
+    try {
+      alert = JSON.parse(row.alert);
+    } catch {
+      this.failStmt.run({ id: row.alert_id, sink: s.name, state: 'dead', attempts: row.attempts, next: row.next_at, now: Date.now(), err: 'unreadable outbox row' });
+      return;
+    }
+    let r;
+    try {
+      r = await s.send(alert);
+    } catch (e) {
+      r = { ok: false, detail: (e as Error).message };
+    }
+    // stopped while the attempt was in flight: leave the row as it is (at-least-once: sent again later)
+    if (this.closed) return;
+    const now = Date.now();
+    if (r.ok) {
+      // only if the row still holds what was sent; an update that arrived meanwhile stays pending
+      if (this.failing.delete(s.name)) this.log(`${s.name}: delivering again`);
+      const changed = this.okStmt.run({ id: row.alert_id, sink: s.name, alert: row.alert, now }).changes;
+      if (!changed) this.log(`${s.name}: alert ${row.alert_id} changed while it was being delivered; sending the update`);
+      return;
+    }
+    const attempts = row.attempts + 1;
+    const dead = r.permanent || attempts >= this.delivery.max_attempts;
+    this.failStmt.run({ id: row.alert_id, sink: s.name, state: dead ? 'dead' : 'pending', attempts, next: now + backoffMs(attempts, this.delivery), now, err: r.detail.slice(0, 500) });
+    // say it when a sink starts failing and when something is dead-lettered, not on every retry
+    if (dead) this.log(`${s.name}: alert ${row.alert_id} dead-lettered after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${r.detail}`);
+    else if (!this.failing.has(s.name)) this.log(`${s.name}: delivery failing (${r.detail}); retrying with backoff`);
+    this.failing.add(s.name);
+  }
+
+  pending(): number {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM alert_outbox WHERE state = 'pending'`).get() as { n: number }).n;
+  }
+
+  /** Resolves when nothing is pending, or after `ms` (what is left stays for the next run). */
+  drain(ms: number): Promise<number> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.wake = undefined;
+        resolve(this.pending());
+      };
+      const t = setTimeout(done, ms);
+      this.wake = () => {
+        if (this.pending() === 0) done();
+      };
+      this.kick();
+      if (this.pending() === 0) done();
+    });
+  }
+
+  /** Stop delivering; resolves once attempts in flight are over (each bounded by its sink's timeout). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const deadline = Date.now() + Math.max(1000, ...this.sinks.map((s) => s.config.timeout_ms)) + 1000;
+    while (this.busy.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.closed = true;
+    for (const s of this.sinks) s.close();
+  }
+}
+
+export function outboxRows(db: Db, q: { state?: string; sink?: string; limit?: number } = {}): OutboxRow[] {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (q.state) {
+    where.push('state = ?');
+    args.push(q.state);
+  }
+  if (q.sink) {
+    where.push('sink = ?');
+    args.push(q.sink);
+  }
+  return db.prepare(`SELECT * FROM alert_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`).all(...args, Math.min(q.limit ?? 100, 10000)) as OutboxRow[];
+}
+
+export function outboxSummary(db: Db): { sink: string; state: string; count: number; oldest: number }[] {
+  return db.prepare(`SELECT sink, state, COUNT(*) AS count, MIN(created_at) AS oldest FROM alert_outbox GROUP BY sink, state ORDER BY sink, state`).all() as any;
+}
+
+/** Put dead-lettered rows (all, or one alert) back in the queue. */
+export function retryDead(db: Db, alertId?: string, now = Date.now()): number {
+  return db.prepare(`UPDATE alert_outbox SET state = 'pending', attempts = 0, next_at = ?, updated_at = ? WHERE state = 'dead'${alertId ? ' AND alert_id = ?' : ''}`).run(...(alertId ? [now, now, alertId] : [now, now])).changes;
+}
