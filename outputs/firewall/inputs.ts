@@ -54,7 +54,5 @@ export function observedFromStore(file: string): ObservedServer[] {
 /** Policy → forbidden protocols, exceptions, sanctioned servers (default policy: every IM forbidden). */
 export function policyInput(policyFile?: string): Pick<ModelInput, 'forbidden' | 'exceptions' | 'sanctioned'> {
   if (!policyFile) return {};
-  const { firewallView } = require('../../analyzer/policy') as { firewallView?: (file: string) => Pick<ModelInput, 'forbidden' | 'exceptions' | 'sanctioned'> };
-  if (!firewallView) throw new Error('this build cannot read policies for the firewall export yet');
-  return firewallView(policyFile);
+  return (require('./policyView') as typeof import('./policyView')).firewallView(policyFile);
 }

@@ -116,6 +116,40 @@ describe('firewall export', () => {
     validate('nft', ['-c', '-f', file]);
   });
 
+  it('takes exceptions and sanctioned servers from a policy file, and the result validates', function () {
+    const policy = path.join(tmp, 'policy.yaml');
+    fs.writeFileSync(policy, [
+      'version: 1',
+      'groups:',
+      '  devs:',
+      '    networks: [10.77.0.0/16]',
+      '    allow:',
+      '      - protocols: [xmpp]',
+      '  nobody-by-address:',
+      '    users: [someone@example.com]',
+      '    allow:',
+      '      - protocols: any',
+      'sanctioned_servers: [198.51.100.44, chat.corp.example]',
+      '',
+    ].join('\n'));
+    const r = shadowim(['rules', '--format', 'iptables', '--policy', policy]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /-s 10\.77\.0\.0\/16 -p tcp -m multiport --dports 5222,5223,5269 .*-j RETURN/);
+    assert.match(r.stdout, /-d 198\.51\.100\.44\/32 .*sanctioned server.* -j RETURN/);
+    assert.doesNotMatch(r.stdout, /-s 10\.77\.0\.0\/16 .*--dports 6660/, 'devs are allowed xmpp only');
+    assert.ok(r.stdout.indexOf('RETURN') < r.stdout.indexOf('-j DROP'));
+    if (isRoot && has('iptables-restore')) {
+      const f = path.join(tmp, 'policy.ipt');
+      fs.writeFileSync(f, r.stdout);
+      validate('iptables-restore', ['--test', f]);
+    }
+    const bad = path.join(tmp, 'bad-policy.yaml');
+    fs.writeFileSync(bad, 'version: 1\ngroups:\n  x:\n    networks: [10.0.0.300/8]\n');
+    const b = shadowim(['rules', '--format', 'iptables', '--policy', bad]);
+    assert.notEqual(b.status, 0);
+    assert.match(b.stderr.trim(), /^shadowim: .*bad-policy\.yaml:4/);
+  });
+
   it('answers a wrong format with one line naming the choices', () => {
     const r = shadowim(['rules', '--format', 'ipchains']);
     assert.equal(r.status, 2);
