@@ -1,17 +1,18 @@
 // The flow table: a fixed-capacity open-addressing hash of bidirectional 5-tuples held in typed
-// arrays (no string keys, no per-packet objects), with per-flow counters and three LRU lists (open
-// TCP, UDP, closed TCP) so that idle flows expire by walking list heads and a full table evicts the
-// flow idle the longest. Capacity is fixed at construction: memory cannot grow with traffic.
+// arrays (no string keys, no per-packet objects), with per-flow counters, and a timer wheel of
+// one-second buckets keyed by each flow's expiry deadline: idle flows are found without any list work
+// per packet, and a full table evicts the flow nearest to its idle timeout. Capacity is fixed at
+// construction: memory cannot grow with traffic.
 
 import type { Decoded } from './decode';
 
-/** LRU list ids; each list has one idle timeout, so its head is always the first to expire. */
-export const LIST_TCP = 0, LIST_UDP = 1, LIST_CLOSED = 2;
+/** timer wheel: one bucket per second, more buckets than the longest idle timeout in seconds */
+export const WHEEL = 1024;
 const KW = 10; // key words: A addr (4), B addr (4), ports, proto|v6
 const KS = 11; // key row stride: the key words and the hash
 const FR = 8; // hot row stride
 /** hot row fields */
-export const F_LAST = 0, F_FIRST = 1, F_PKTS = 2, F_BYTES = 4, F_STATE = 6, F_QUEUED = 7;
+export const F_LAST = 0, F_FIRST = 1, F_PKTS = 2, F_BYTES = 4, F_STATE = 6, F_DEADLINE = 7;
 
 export class FlowTable {
   readonly capacity: number;
@@ -30,9 +31,12 @@ export class FlowTable {
 
   readonly prev: Int32Array;
   readonly next: Int32Array;
-  readonly list: Uint8Array;
-  readonly heads = new Int32Array([-1, -1, -1]);
-  readonly tails = new Int32Array([-1, -1, -1]);
+  /** wheel bucket a slot is in, -1 when none */
+  readonly bucket: Int32Array;
+  readonly heads = new Int32Array(WHEEL).fill(-1);
+  readonly tails = new Int32Array(WHEEL).fill(-1);
+  /** last second whose bucket was processed; -1 before the first */
+  cursor = -1;
 
   /**
    * The fields every packet touches, one 64-byte row per flow (one cache line instead of eight):
@@ -57,7 +61,7 @@ export class FlowTable {
     this.freeTop = capacity;
     this.prev = new Int32Array(capacity);
     this.next = new Int32Array(capacity);
-    this.list = new Uint8Array(capacity);
+    this.bucket = new Int32Array(capacity).fill(-1);
     this.f = new Float64Array(capacity * FR);
     this.isn = new Float64Array(capacity * 2);
     this.gapBytes = new Float64Array(capacity);
@@ -129,8 +133,8 @@ export class FlowTable {
     }
   }
 
-  /** Inserts the key of the last lookup (which must have missed) at time `ts`, on list `l`. The table must not be full. */
-  insert(ts: number, l: number): number {
+  /** Inserts the key of the last lookup (which must have missed) at time `ts`, expiring at `deadline`. The table must not be full. */
+  insert(ts: number, deadline: number): number {
     const slot = this.free[--this.freeTop];
     const o = slot * KS;
     const h = this.khash;
@@ -149,8 +153,8 @@ export class FlowTable {
     f[r + F_STATE] = 0;
     this.isn[slot * 2] = this.isn[slot * 2 + 1] = 0;
     this.gapBytes[slot] = 0;
-    this.list[slot] = 255;
-    this.enqueue(slot, l, ts);
+    this.bucket[slot] = -1;
+    this.schedule(slot, deadline);
     return slot;
   }
 
@@ -180,32 +184,32 @@ export class FlowTable {
     this.count--;
   }
 
-  /**
-   * Puts a slot at the tail of list `l`, stamped with `ts`. Lists are not reordered per packet (that
-   * would cost cache misses on every packet): a flow seen again since it was queued gets a second
-   * chance when it reaches the head (see `requeue`), as in the CLOCK algorithm.
-   */
-  enqueue(slot: number, l: number, ts: number): void {
+  /** Files a slot under the wheel bucket of its deadline (µs); never in a second already processed. */
+  schedule(slot: number, deadline: number): void {
+    let sec = Math.floor(deadline / 1e6);
+    if (sec <= this.cursor) sec = this.cursor + 1;
+    const b = sec & (WHEEL - 1);
+    this.f[slot * FR + F_DEADLINE] = deadline;
+    if (this.bucket[slot] === b) return;
     this.unlink(slot);
-    const t = this.tails[l];
+    const t = this.tails[b];
     this.prev[slot] = t;
     this.next[slot] = -1;
     if (t >= 0) this.next[t] = slot;
-    else this.heads[l] = slot;
-    this.tails[l] = slot;
-    this.list[slot] = l;
-    this.f[slot * FR + F_QUEUED] = ts;
+    else this.heads[b] = slot;
+    this.tails[b] = slot;
+    this.bucket[slot] = b;
   }
 
   private unlink(slot: number): void {
-    const l = this.list[slot];
-    if (l === 255) return;
+    const b = this.bucket[slot];
+    if (b < 0) return;
     const p = this.prev[slot], n = this.next[slot];
     if (p >= 0) this.next[p] = n;
-    else this.heads[l] = n;
+    else this.heads[b] = n;
     if (n >= 0) this.prev[n] = p;
-    else this.tails[l] = p;
-    this.list[slot] = 255;
+    else this.tails[b] = p;
+    this.bucket[slot] = -1;
   }
 
   /** Key side A (0) or B (1) address words offset for a slot. */

@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import type { EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector, PacketSink, SensorCounters } from './types';
 import { Decoder, Status } from './decode';
 import type { FragmentLimits } from './fragments';
-import { FlowTable, LIST_CLOSED, LIST_TCP, LIST_UDP, F_BYTES, F_FIRST, F_LAST, F_PKTS, F_QUEUED, F_STATE } from './flowTable';
+import { FlowTable, WHEEL, F_BYTES, F_DEADLINE, F_FIRST, F_LAST, F_PKTS, F_STATE } from './flowTable';
 import { DEFAULT_STREAM_LIMITS, StreamBudget, TcpStream, type StreamLimits, type StreamOut } from './tcpStream';
 import type { FrameSink } from './captureFile';
 import { keyAddrString } from './addr';
@@ -20,6 +20,8 @@ export interface PacketPathOptions {
   /** idle timeouts, seconds of capture time */
   tcpIdleSec?: number;
   udpIdleSec?: number;
+  /** idle timeout of a TCP flow seen in one direction only (unanswered SYN, scan probe); default 30 */
+  oneSidedTcpSec?: number;
   /** how long a TCP flow lingers after FIN both ways or RST (late ACKs, retransmissions) */
   closedLingerSec?: number;
   /** a flow older than this is ended (and a new one starts if traffic continues) */
@@ -61,6 +63,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
   private readonly tcpIdle: number;
   private readonly udpIdle: number;
   private readonly linger: number;
+  private readonly embryonic: number;
   private readonly lifetime: number;
   private readonly c: SensorCounters = {
     packets: 0, bytes: 0, malformed: 0, skipped: 0, flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0,
@@ -86,6 +89,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     this.tcpIdle = (opts.tcpIdleSec ?? 300) * 1e6;
     this.udpIdle = (opts.udpIdleSec ?? 60) * 1e6;
     this.linger = (opts.closedLingerSec ?? 2) * 1e6;
+    this.embryonic = Math.min((opts.oneSidedTcpSec ?? 30) * 1e6, this.tcpIdle);
     this.lifetime = (opts.lifetimeSec ?? 7200) * 1e6;
   }
 
@@ -181,7 +185,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
         if ((st & (S_FIN_C | S_FIN_S)) === (S_FIN_C | S_FIN_S)) st |= S_CLOSED;
       }
       f[r + F_STATE] = st;
-      if (st & S_CLOSED && t.list[slot] !== LIST_CLOSED) t.enqueue(slot, LIST_CLOSED, ts);
+      if (st & S_CLOSED && f[r + F_DEADLINE] > ts + this.linger) t.schedule(slot, ts + this.linger);
     }
 
     const plen = d.payLen;
@@ -226,8 +230,8 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
   private newFlow(ts: number): number {
     const t = this.table;
     const d = this.decoder.d;
-    if (t.full) this.evictOne(ts);
-    const slot = t.insert(ts, d.proto === 6 ? LIST_TCP : LIST_UDP);
+    if (t.full) this.evictOne();
+    const slot = t.insert(ts, ts + (d.proto === 6 ? this.embryonic : this.udpIdle));
     t.vlan[slot] = d.vlan;
     // who is the client: the SYN sender; else the side not on a server port; else the first sender
     let srcIsClient = true;
@@ -328,60 +332,87 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     t.remove(slot);
   }
 
-  /** Table full: end the flow idle the longest (closed flows first; CLOCK-style second chances). */
-  private evictOne(now: number): void {
-    const t = this.table;
-    const f = t.f;
-    let slot = t.heads[LIST_CLOSED];
-    for (let tries = 0; slot < 0 && tries < 64; tries++) {
-      const a = t.heads[LIST_TCP], b = t.heads[LIST_UDP];
-      const c = a < 0 ? b : b < 0 ? a : f[a * FR + F_LAST] <= f[b * FR + F_LAST] ? a : b;
-      if (c < 0) return;
-      // seen again since it was queued: not the idlest after all, look further
-      if (f[c * FR + F_LAST] > f[c * FR + F_QUEUED] && tries < 63) t.enqueue(c, t.list[c], now);
-      else slot = c;
-    }
-    if (slot < 0) return;
-    this.c.evictedFlows++;
-    this.endFlow(slot, 'evicted');
+  /** How long a flow may stay quiet in its state. */
+  private timeoutOf(slot: number): number {
+    const f = this.table.f;
+    const r = slot * FR;
+    const st = f[r + F_STATE];
+    if (st & S_CLOSED) return this.linger;
+    if (this.table.proto(slot) !== 6) return this.udpIdle;
+    // one-sided TCP (a SYN nobody answered, a scan probe): the short timeout
+    return f[r + F_PKTS] > 0 && f[r + F_PKTS + 1] > 0 ? this.tcpIdle : this.embryonic;
   }
 
-  /**
-   * Ends the flows of list `l` idle since `cutoff`. A flow seen since it was queued goes back to the
-   * tail, so a flow is ended between one and two timeouts after its last packet.
-   */
-  private expireList(l: number, cutoff: number, now: number, reason: EndReason | null): void {
+  /** Table full: end the flow nearest to its idle timeout (closed flows, whose linger is short, come first). */
+  private evictOne(): void {
     const t = this.table;
     const f = t.f;
-    for (let slot = t.heads[l]; slot >= 0 && f[slot * FR + F_QUEUED] <= cutoff; slot = t.heads[l]) {
-      if (f[slot * FR + F_LAST] > cutoff) t.enqueue(slot, l, now);
-      else this.endFlow(slot, reason ?? (f[slot * FR + F_STATE] & S_RST ? 'rst' : 'fin'));
+    let tries = 0;
+    for (let s = t.cursor + 1, n = 0; n < WHEEL; n++, s++) {
+      const b = s & (WHEEL - 1);
+      for (let slot = t.heads[b]; slot >= 0; slot = t.heads[b]) {
+        const due = f[slot * FR + F_LAST] + this.timeoutOf(slot);
+        // seen again since it was filed: file it under its real deadline and look further
+        if (Math.floor(due / 1e6) > s && tries++ < 256) {
+          t.schedule(slot, due);
+          if (t.bucket[slot] === b) break;
+          continue;
+        }
+        this.c.evictedFlows++;
+        this.endFlow(slot, 'evicted');
+        return;
+      }
+    }
+  }
+
+  /** Ends the flows whose idle deadline passed, one elapsed second of capture time at a time. */
+  private expire(now: number): void {
+    const t = this.table;
+    const last = Math.floor(now / 1e6) - 1;
+    if (t.cursor < 0 || last - t.cursor > 100 * WHEEL) {
+      // first packet, or a clock jump of more than a day: check every bucket once
+      if (t.cursor >= 0) for (let b = 0; b < WHEEL; b++) this.expireBucket(b, now);
+      t.cursor = last;
+      return;
+    }
+    const from = last - t.cursor > WHEEL ? last - WHEEL + 1 : t.cursor + 1;
+    for (let s = from; s <= last; s++) {
+      this.expireBucket(s & (WHEEL - 1), now);
+      t.cursor = s;
+    }
+  }
+
+  private expireBucket(b: number, now: number): void {
+    const t = this.table;
+    const f = t.f;
+    for (let slot = t.heads[b], guard = 0; slot >= 0 && guard <= this.table.capacity; guard++) {
+      const nextSlot = t.next[slot];
+      const st = f[slot * FR + F_STATE];
+      const due = f[slot * FR + F_LAST] + this.timeoutOf(slot);
+      if (due <= now) this.endFlow(slot, st & S_CLOSED ? (st & S_RST ? 'rst' : 'fin') : 'idle');
+      else t.schedule(slot, due); // seen since it was filed: file it under its real deadline
+      slot = nextSlot;
     }
   }
 
   private housekeep(now: number): void {
     this.lastHousekeep = now;
-    this.expireList(LIST_CLOSED, now - this.linger, now, null);
-    this.expireList(LIST_TCP, now - this.tcpIdle, now, 'idle');
-    this.expireList(LIST_UDP, now - this.udpIdle, now, 'idle');
+    this.expire(now);
     this.decoder.frags.expire(now);
     this.inspector.tick?.(now);
   }
 
-  /** End of input: every open flow ends ('capture-end'), oldest first. */
+  /** End of input: every open flow ends ('capture-end'), in deadline order. */
   finish(): void {
     if (this.finished) return;
     this.finished = true;
     const t = this.table;
-    for (;;) {
-      let slot = -1;
-      for (const l of [LIST_CLOSED, LIST_TCP, LIST_UDP]) {
-        const h = t.heads[l];
-        if (h >= 0 && (slot < 0 || t.f[h * FR + F_LAST] < t.f[slot * FR + F_LAST])) slot = h;
+    for (let s = t.cursor + 1, n = 0; n < WHEEL; n++, s++) {
+      const b = s & (WHEEL - 1);
+      for (let slot = t.heads[b]; slot >= 0; slot = t.heads[b]) {
+        const st = t.f[slot * FR + F_STATE];
+        this.endFlow(slot, st & S_CLOSED ? (st & S_RST ? 'rst' : 'fin') : 'capture-end');
       }
-      if (slot < 0) break;
-      const st = t.f[slot * FR + F_STATE];
-      this.endFlow(slot, st & S_CLOSED ? (st & S_RST ? 'rst' : 'fin') : 'capture-end');
     }
     this.decoder.frags.expire(Infinity);
   }

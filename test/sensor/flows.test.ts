@@ -35,19 +35,41 @@ describe('sensor: flow table', () => {
     assert.deepEqual(rec.flows[2].datagrams[1].map(String), ['answer first']);
   });
 
-  it('idle timeouts: UDP after a minute, TCP after five, in capture time', () => {
+  it('idle timeouts: UDP after a minute, TCP after five, an unanswered SYN after 30 s, in capture time', () => {
     const rec = new Recorder();
     const pp = new PacketPath(rec);
     feed(pp, T0, tcpPacket('10.0.0.1:40000', '10.0.0.2:5222', 1, ACK, 'tcp'));
+    feed(pp, T0 + 10, tcpPacket('10.0.0.2:5222', '10.0.0.1:40000', 1, ACK, 'reply'));
     feed(pp, T0, udpPacket('10.0.0.1:40000', '10.0.0.2:3478', 'udp'));
-    // other traffic moves the clock
-    for (let s = 1; s <= 400; s += 5) feed(pp, T0 + s * 1e6, udpPacket('10.9.0.1:1000', '10.9.0.2:53', 'tick'));
+    feed(pp, T0, tcpPacket('10.0.0.1:40001', '10.0.0.2:5190', 1, SYN));
+    const clock = (from: number, to: number) => {
+      for (let s = from; s <= to; s += 1) feed(pp, T0 + s * 1e6, udpPacket('10.9.0.1:1000', '10.9.0.2:53', 'tick'));
+    };
+    clock(1, 29);
+    assert.equal(pp.counters.activeFlows, 4);
+    clock(30, 59);
+    assert.equal(pp.counters.activeFlows, 3, 'the unanswered SYN is gone after 30 s');
+    clock(60, 200);
     const [tcp, udp] = rec.flows;
     assert.equal(udp.end?.reason, 'idle');
+    assert.equal(tcp.end, undefined, 'a TCP conversation stays for 5 minutes');
+    clock(201, 305);
     assert.equal(tcp.end?.reason, 'idle');
-    assert.ok(pp.counters.activeFlows === 1);
+    assert.equal(pp.counters.activeFlows, 1);
     pp.finish();
     assert.equal(rec.flows[2].end?.reason, 'capture-end');
+  });
+
+  it('a UDP exchange ends about one idle timeout after its last packet, even behind newer flows', () => {
+    const rec = new Recorder();
+    const pp = new PacketPath(rec);
+    feed(pp, T0, udpPacket('10.0.0.1:40000', '10.0.0.2:53', 'query'));
+    feed(pp, T0 + 2000, udpPacket('10.0.0.2:53', '10.0.0.1:40000', 'answer'));
+    // a steady stream of newer short flows
+    for (let s = 1; s <= 70; s++) feed(pp, T0 + s * 1e6, udpPacket(`10.9.0.${s}:1000`, '10.9.0.200:53', 'q'));
+    assert.equal(rec.flows[0].end?.reason, 'idle');
+    assert.ok(rec.flows[0].end!.counters.packets === 2);
+    pp.finish();
   });
 
   it('absolute lifetime: a flow that never goes idle is still ended and restarted', () => {
@@ -83,7 +105,7 @@ describe('sensor: flow table', () => {
     assert.ok(rec.ticks.length >= 9 && rec.ticks.length <= 11, String(rec.ticks.length));
   });
 
-  it('a SYN flood cannot grow the table past --max-flows: oldest idle flows are evicted, memory stays flat', () => {
+  it('a SYN flood cannot grow the table past --max-flows: the flows nearest their idle timeout are evicted, memory stays flat', () => {
     const rec = new Recorder();
     const max = 2000;
     const pp = new PacketPath(rec, { maxFlows: max });
