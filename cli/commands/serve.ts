@@ -1,10 +1,133 @@
-// STUB: replaced by the real command.
+// `shadowim serve`: the dashboard (web console + REST API) over a store. `--demo` serves a generated demo
+// store with a one-time admin password.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from '../main';
+import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
+
+const SPECS: OptionSpec[] = [
+  { name: 'store', value: true, arg: 'PATH', help: 'SQLite store to show (default: config store.path, else shadowim.db; with --demo: shadowim-demo.db)' },
+  { name: 'port', value: true, arg: 'N', help: 'TCP port (default 8380; 0 = any free port)' },
+  { name: 'host', value: true, arg: 'ADDR', help: 'address to listen on (default 127.0.0.1; put a TLS proxy in front before exposing it)' },
+  { name: 'demo', help: 'serve generated demo data (regenerated when missing or older than a day) with a one-time admin password' },
+  { name: 'config', value: true, arg: 'FILE', help: 'configuration file (default: $SHADOWIM_CONFIG or ./shadowim.yaml)' },
+  { name: 'policy', value: true, arg: 'FILE', help: 'the policy the sensors use: shown on the settings page, applied to the firewall export' },
+  { name: 'trust-proxy', value: true, arg: 'VALUE', help: "express 'trust proxy' (e.g. loopback, 1): honour X-Forwarded-Proto/-For from that proxy (Secure cookies behind TLS)" },
+  { name: 'help', short: 'h', help: 'show this help' },
+];
+const USAGE = 'shadowim serve [--store PATH] [--port N] [--host ADDR] [--demo] [--config FILE] [--policy FILE] [--trust-proxy VALUE]';
+const DESCRIPTION = `Serves the web console and its REST API (/api) over a store written by 'shadowim analyze --store'
+or 'shadowim sensor --store'. Nobody sees anything without logging in: add users with
+'shadowim user add NAME --role viewer|analyst|admin --store PATH'.`;
+
+const DAY = 86400_000;
 
 export const command: Command = {
-  summary: 'not implemented yet',
-  async run() {
-    process.stderr.write('shadowim: serve is not implemented yet\n');
-    return 1;
+  summary: 'web dashboard and REST API over a store (serve --demo: with demo data)',
+  async run(argv) {
+    const { opts, positional } = parseArgs(argv, SPECS, 'serve');
+    if (opts.help) {
+      console.log(helpText(USAGE, DESCRIPTION, SPECS));
+      return 0;
+    }
+    if (positional.length) throw new UsageError(`serve takes no arguments (got '${positional[0]}'); give the store with --store PATH`);
+    const port = opts.port === undefined ? 8380 : Number(opts.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, not '${opts.port}'`);
+    const host = (opts.host as string | undefined) ?? '127.0.0.1';
+    let trustProxy: boolean | string | number | undefined;
+    if (opts['trust-proxy'] !== undefined) {
+      const v = String(opts['trust-proxy']);
+      trustProxy = v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v;
+    }
+    const policyFile = opts.policy as string | undefined;
+    if (policyFile && !fs.existsSync(policyFile)) throw new UsageError(`--policy ${policyFile}: no such file`);
+
+    const { loadConfig, setConfig, ConfigError } = require('../../common/config') as typeof import('../../common/config');
+    let cfg;
+    try {
+      cfg = loadConfig({ file: opts.config as string | undefined });
+    } catch (e) {
+      if (e instanceof ConfigError) throw new UsageError(e.message);
+      throw e;
+    }
+    setConfig(cfg);
+    const { openStore, StoreError } = require('../../storage/store') as typeof import('../../storage/store');
+    const demo = !!opts.demo;
+    const storePath = (opts.store as string | undefined) ?? (demo ? 'shadowim-demo.db' : cfg.store.path ?? 'shadowim.db');
+    const log = (s: string) => process.stderr.write(`shadowim: ${s}\n`);
+
+    let password: string | undefined;
+    let db;
+    if (demo) {
+      const { generateDemo, demoGeneratedAt, randomPassword } = require('../../dashboard/demo') as typeof import('../../dashboard/demo');
+      let at: number | undefined;
+      if (fs.existsSync(storePath)) {
+        try {
+          const probe = openStore(storePath);
+          at = demoGeneratedAt(probe);
+          probe.close();
+        } catch {
+          at = undefined;
+        }
+        if (at === undefined && !(opts.store === undefined)) {
+          throw new UsageError(`${storePath} is not a demo store; --demo would replace it. Serve it without --demo, or give --store a new file name`);
+        }
+      }
+      if (at === undefined || Date.now() - at > DAY) {
+        log(`generating demo data in ${storePath} …`);
+        await generateDemo(storePath);
+      }
+      db = openStore(storePath);
+      const { UserStore } = require('../../dashboard/auth') as typeof import('../../dashboard/auth');
+      password = randomPassword();
+      new UserStore(db).upsert('admin', 'admin', password);
+    } else {
+      if (!fs.existsSync(storePath)) {
+        throw new UsageError(`no store at ${storePath}; write one with 'shadowim analyze CAPTURE --store ${storePath}' or 'shadowim sensor --interface IF --store ${storePath}', or try 'shadowim serve --demo'`);
+      }
+      try {
+        db = openStore(storePath);
+      } catch (e) {
+        if (e instanceof StoreError) throw new UsageError(e.message);
+        throw e;
+      }
+    }
+    const { createDashboard } = require('../../dashboard/server') as typeof import('../../dashboard/server');
+    const dash = createDashboard({ db, storePath, demo, policyFile, trustProxy, log });
+    const server = dash.app.listen(port, host);
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', () => resolve());
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new UsageError(e.code === 'EADDRINUSE' ? `port ${port} on ${host} is in use; choose another with --port N` : `cannot listen on ${host}:${port}: ${e.code ?? e.message}`)),
+      );
+    });
+    const addr = server.address() as import('node:net').AddressInfo;
+    const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `http://${shown}:${addr.port}/`;
+    const lines = [`shadowim dashboard: ${url}  (store ${path.resolve(storePath)})`];
+    if (demo) {
+      lines.push('DEMO DATA: generated, fictitious activity — not from your network.');
+      lines.push(`log in as admin with the one-time password: ${password}`);
+      lines.push('');
+      lines.push('To look at your own traffic:');
+      lines.push('  a capture:  shadowim analyze FILE.pcap --store shadowim.db   then   shadowim serve --store shadowim.db');
+      lines.push('  live:       shadowim sensor --interface eth1 --store shadowim.db   (and shadowim serve --store shadowim.db)');
+      lines.push('  users:      shadowim user add NAME --role viewer|analyst|admin --store shadowim.db');
+    } else if (dash.users.count() === 0) {
+      lines.push(`no users yet: add one with 'shadowim user add NAME --role admin --store ${storePath}'`);
+    }
+    if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') lines.push(`warning: listening on ${host} over plain HTTP; put a TLS proxy in front (and use --trust-proxy)`);
+    process.stdout.write(lines.join('\n') + '\n');
+
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    db.close();
+    return 0;
   },
 };

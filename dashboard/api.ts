@@ -1,0 +1,345 @@
+// The REST API routes (mounted under /api behind the login check in server.ts). Every read goes through
+// storage/queries; every filter is a bound parameter there. Roles: viewer < analyst < admin.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Request, Response, Router } from 'express';
+import * as Q from '../storage/queries';
+import { csvRow } from '../storage/csv';
+import { parseTime, TimeArgError } from '../storage/time';
+import { HttpError, need, type DashboardOptions } from './server';
+import type { UserStore } from './auth';
+import type { Sessions } from './security';
+import { sessionSource, sourceExists } from './sources';
+import { extractFlow, EvidenceError } from './evidence';
+
+type Ctx = DashboardOptions & { users: UserStore; sessions: Sessions };
+
+const str = (v: unknown, max = 256): string | undefined => (typeof v === 'string' && v.length ? v.slice(0, max) : undefined);
+const list = (v: unknown): string[] | undefined => {
+  const s = str(v, 2048);
+  return s ? s.split(',').map((x) => x.trim()).filter(Boolean).slice(0, 50) : undefined;
+};
+const int = (v: unknown): number | undefined => {
+  const s = str(v, 12);
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!Number.isFinite(n)) throw new HttpError(400, `'${s}' is not a number`);
+  return n;
+};
+
+/** from/to from ?range=24h (before now) or ?from=&to= (any time the CLI takes). */
+export function rangeOf(req: Request, dflt = '24h'): { from: number; to: number } {
+  const now = Date.now();
+  try {
+    const to = str(req.query.to, 64) ? parseTime(String(req.query.to), now, 'to') : now;
+    const from = str(req.query.from, 64) ? parseTime(String(req.query.from), now, 'from') : parseTime(str(req.query.range, 16) ?? dflt, to, 'range');
+    if (from > to) throw new HttpError(400, 'from is after to');
+    return { from, to };
+  } catch (e) {
+    if (e instanceof TimeArgError) throw new HttpError(400, e.message);
+    throw e;
+  }
+}
+
+function sensorOf(req: Request): { sensor?: string } {
+  const s = str(req.query.sensor, 64);
+  return s ? { sensor: s } : {};
+}
+
+function csv(res: Response, name: string, header: string[], rows: unknown[][]): void {
+  res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+  res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+  res.send(csvRow(header) + rows.map(csvRow).join(''));
+}
+
+/** Viewers see message metadata, never text. */
+function redactMessages<T extends { text: string | null }>(rows: T[], role: string): Array<T & { text_hidden?: boolean }> {
+  if (role !== 'viewer') return rows;
+  return rows.map((m) => ({ ...m, text: null, text_hidden: true }));
+}
+
+function tableExists(db: Ctx['db'], name: string): boolean {
+  return !!db.prepare('SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?').get('table', name);
+}
+
+export function apiRoutes(api: Router, c: Ctx): void {
+  const db = c.db;
+
+  // ---- overview ----------------------------------------------------------------------------------
+  api.get('/overview', need('viewer'), (req, res) => {
+    const r = { ...rangeOf(req), ...sensorOf(req) };
+    const bucketMs = int(req.query.bucket);
+    const ov = rebucket(Q.overview(db, { ...r, bucketMs }));
+    const trend = unauthorizedOf(ov);
+    const severity = Q.alertsBySeverity(db, r);
+    const sensors = Q.sensors(db);
+    res.json({ ...ov, unauthorized: trend.points, severity, sensors: sensors.length, now: new Date().toISOString() });
+  });
+
+  // ---- alerts ------------------------------------------------------------------------------------
+  const alertFilter = (req: Request): Q.AlertFilter => {
+    const acked = str(req.query.acked, 8);
+    const useRange = str(req.query.range, 16) || str(req.query.from, 64);
+    return {
+      ...(useRange ? rangeOf(req) : {}),
+      ...sensorOf(req),
+      severity: list(req.query.severity),
+      kind: list(req.query.kind),
+      protocol: list(req.query.protocol),
+      acked: acked === 'true' || acked === '1' ? true : acked === 'false' || acked === '0' ? false : undefined,
+      user: str(req.query.user),
+      host: str(req.query.host, 64),
+      q: str(req.query.q),
+      sort: (str(req.query.sort, 16) as Q.AlertFilter['sort']) ?? 'last_seen',
+      order: str(req.query.order, 4) === 'asc' ? 'asc' : 'desc',
+      limit: int(req.query.limit),
+      offset: int(req.query.offset),
+    };
+  };
+  api.get('/alerts', need('viewer'), (req, res) => {
+    res.json(Q.listAlerts(db, alertFilter(req)));
+  });
+  api.get('/alerts.csv', need('viewer'), (req, res) => {
+    const { rows } = Q.listAlerts(db, { ...alertFilter(req), limit: 1000 });
+    csv(res, 'shadowim-alerts.csv', ['id', 'first_seen', 'last_seen', 'sensor', 'kind', 'severity', 'protocol', 'summary', 'client', 'server', 'users', 'person', 'detector', 'match', 'count', 'acked', 'acked_by', 'ack_note'],
+      rows.map((a) => [a.id, a.first_seen, a.last_seen, a.sensor, a.kind, a.severity, a.protocol, a.summary, a.client ? `${a.client.ip}:${a.client.port ?? ''}` : '', a.server ? `${a.server.ip}:${a.server.port ?? ''}` : '', a.users.join(' '), a.person, a.detector, a.match, a.count, a.acked, a.acked_by, a.ack_note]));
+  });
+  api.get('/alerts/:id', need('viewer'), (req, res) => {
+    const a = Q.getAlert(db, String(req.params.id));
+    if (!a) throw new HttpError(404, 'no such alert');
+    const role = req.principal!.role;
+    res.json({
+      ...a,
+      messages: redactMessages(a.messages, role),
+      sessions: a.sessions.map((s) => ({ ...s, pcap: !!s.client?.ip && !!sessionSource(db, s) })),
+    });
+  });
+  api.post('/alerts/:id/ack', need('analyst'), (req, res) => {
+    const note = typeof req.body?.note === 'string' ? req.body.note : undefined;
+    if (!Q.ackAlert(db, String(req.params.id), req.principal!.user, note)) throw new HttpError(404, 'no such alert');
+    res.json({ ok: true });
+  });
+  api.post('/alerts/:id/unack', need('analyst'), (req, res) => {
+    if (!Q.unackAlert(db, String(req.params.id))) throw new HttpError(404, 'no such alert');
+    res.json({ ok: true });
+  });
+  api.get('/alerts/:id/pcap', need('analyst'), async (req, res) => {
+    const a = Q.getAlert(db, String(req.params.id));
+    if (!a) throw new HttpError(404, 'no such alert');
+    const s = a.sessions[0];
+    if (!s) throw new HttpError(404, 'this alert has no stored session (no flow id), so there are no packets to extract');
+    await sendPcap(res, s, `alert-${a.alert.id.slice(0, 24)}.pcap`);
+  });
+
+  // ---- sessions, users, hosts ----------------------------------------------------------------------
+  api.get('/sessions', need('viewer'), (req, res) => {
+    res.json(Q.listSessions(db, { ...rangeOf(req, '7d'), ...sensorOf(req), user: str(req.query.user), host: str(req.query.host, 64), protocol: str(req.query.protocol, 64), limit: int(req.query.limit), offset: int(req.query.offset) }));
+  });
+  api.get('/sessions/:id/pcap', need('analyst'), async (req, res) => {
+    const id = Number(req.params.id);
+    const row = Number.isInteger(id) ? sessionById(db, id) : undefined;
+    if (!row) throw new HttpError(404, 'no such session');
+    await sendPcap(res, row, `session-${id}.pcap`);
+  });
+  const usage = (fn: typeof Q.users) => (req: Request, res: Response) => {
+    const sort = (str(req.query.sort, 16) ?? 'bytes') as 'bytes';
+    res.json({ rows: fn(db, { ...rangeOf(req, '7d'), ...sensorOf(req), protocol: str(req.query.protocol, 64), sort, limit: int(req.query.limit) ?? 100, offset: int(req.query.offset) }) });
+  };
+  api.get('/users', need('viewer'), usage(Q.users));
+  api.get('/hosts', need('viewer'), usage(Q.hosts as typeof Q.users));
+
+  // ---- conversations (message text: analyst and admin only) ------------------------------------------
+  const msgQuery = (req: Request): Q.MessageQuery => ({
+    ...(str(req.query.range, 16) || str(req.query.from, 64) ? rangeOf(req) : {}),
+    ...sensorOf(req),
+    user: str(req.query.user),
+    protocol: str(req.query.protocol, 64),
+    text: str(req.query.text, 512),
+    flow_id: str(req.query.flow, 128),
+    limit: int(req.query.limit) ?? 100,
+    offset: int(req.query.offset),
+    order: str(req.query.order, 4) === 'asc' ? 'asc' : 'desc',
+  });
+  api.get('/messages', need('analyst'), (req, res) => {
+    res.json(Q.searchMessages(db, msgQuery(req)));
+  });
+  api.get('/messages.csv', need('analyst'), (req, res) => {
+    const { rows } = Q.searchMessages(db, { ...msgQuery(req), limit: 10000 });
+    csv(res, 'shadowim-messages.csv', ['ts', 'sensor', 'protocol', 'from', 'to', 'direction', 'text'], rows.map((m) => [m.ts, m.sensor, m.protocol, m.from, m.to, m.direction, m.text]));
+  });
+
+  // ---- sensors -------------------------------------------------------------------------------------
+  api.get('/sensors', need('viewer'), (_req, res) => {
+    res.json({ rows: Q.sensors(db), now: new Date().toISOString() });
+  });
+
+  // ---- firewall rules (admin) ------------------------------------------------------------------------
+  const rules = (req: Request) => {
+    const { FORMATS } = require('../outputs/firewall/formats') as typeof import('../outputs/firewall/formats');
+    const fmt = FORMATS.find((f) => f.id === str(req.query.format, 32));
+    if (!fmt) throw new HttpError(400, `choose a format: ${FORMATS.map((f) => f.id).join(', ')}`);
+    const action = str(req.query.action, 8) ?? 'block';
+    if (action !== 'block' && action !== 'log') throw new HttpError(400, 'action must be block or log');
+    const { buildRuleInput } = require('../outputs/firewall/inputs') as typeof import('../outputs/firewall/inputs');
+    const { buildModel } = require('../outputs/firewall/model') as typeof import('../outputs/firewall/model');
+    const input = buildRuleInput({ policyFile: c.policyFile, eventFiles: [], store: c.storePath });
+    return { fmt, text: fmt.render(buildModel({ ...input, action })) };
+  };
+  api.get('/rules/formats', need('admin'), (_req, res) => {
+    const { FORMATS } = require('../outputs/firewall/formats') as typeof import('../outputs/firewall/formats');
+    res.json({ formats: FORMATS.map((f) => ({ id: f.id, description: f.description })) });
+  });
+  api.get('/rules', need('admin'), (req, res) => {
+    const { fmt, text } = rules(req);
+    res.json({ format: fmt.id, text, lines: text.split('\n').length });
+  });
+  api.get('/rules/download', need('admin'), (req, res) => {
+    const { fmt, text } = rules(req);
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="shadowim-${fmt.id}.rules"`);
+    res.send(text);
+  });
+
+  // ---- policy (admin) ------------------------------------------------------------------------------
+  api.get('/policy', need('admin'), (_req, res) => {
+    const { defaultPolicy, loadPolicyFile } = require('../analyzer/policy') as typeof import('../analyzer/policy');
+    const { explainPolicy } = require('../analyzer/explain') as typeof import('../analyzer/explain');
+    let text: string | null = null;
+    let explanation: string;
+    if (c.policyFile) {
+      try {
+        text = fs.readFileSync(c.policyFile, 'utf8');
+        explanation = explainPolicy(loadPolicyFile(c.policyFile));
+      } catch (e) {
+        explanation = `error: ${(e as Error).message.split('\n')[0]}`;
+      }
+    } else explanation = explainPolicy(defaultPolicy());
+    res.json({ file: c.policyFile ? path.basename(c.policyFile) : null, text, explanation });
+  });
+  api.post('/policy/check', need('admin'), (req, res) => {
+    const text = req.body?.text;
+    if (typeof text !== 'string') throw new HttpError(400, 'send the policy as JSON {"text": "..."}');
+    const { parsePolicy } = require('../analyzer/policy') as typeof import('../analyzer/policy');
+    const { explainPolicy } = require('../analyzer/explain') as typeof import('../analyzer/explain');
+    const name = (str(req.body?.name, 128) ?? 'policy.yaml').replace(/[^\w.-]/g, '_');
+    try {
+      // relative paths in the policy (people: csv) resolve next to the sensors' policy, as they would
+      const base = c.policyFile ? path.dirname(path.resolve(c.policyFile)) : process.cwd();
+      res.json({ ok: true, explanation: explainPolicy(parsePolicy(text, path.join(base, name))) });
+    } catch (e) {
+      const msg = (e as Error).message.split('\n')[0];
+      const m = /:(\d+): /.exec(msg);
+      res.json({ ok: false, error: msg.replace(/^.*?([^/]+:\d+: )/, '$1'), line: m ? Number(m[1]) : null });
+    }
+  });
+
+  // ---- alert delivery (the sinks' outbox) ------------------------------------------------------------
+  api.get('/delivery', need('viewer'), (req, res) => {
+    if (!tableExists(db, 'alert_outbox')) return void res.json({ available: false, summary: [], rows: [] });
+    const o = require('../outputs/sinks/outbox') as typeof import('../outputs/sinks/outbox');
+    const state = str(req.query.state, 16);
+    const rows = o.outboxRows(db, { state: state && ['pending', 'dead', 'delivered'].includes(state) ? state : undefined, limit: 200 }).map((r) => {
+      let a: any = {};
+      try {
+        a = JSON.parse(r.alert);
+      } catch {
+        /* kept raw */
+      }
+      return { alert_id: r.alert_id, sink: r.sink, state: r.state, attempts: r.attempts, next_at: iso(r.next_at), created_at: iso(r.created_at), delivered_at: iso(r.delivered_at), last_error: r.last_error, kind: a.kind ?? null, severity: a.severity ?? null, summary: a.summary ?? null };
+    });
+    res.json({ available: true, summary: o.outboxSummary(db).map((s) => ({ ...s, oldest: iso(s.oldest) })), rows });
+  });
+  api.post('/delivery/retry', need('admin'), (req, res) => {
+    if (!tableExists(db, 'alert_outbox')) throw new HttpError(404, 'no alert outbox in this store (no SIEM sink configured)');
+    const o = require('../outputs/sinks/outbox') as typeof import('../outputs/sinks/outbox');
+    res.json({ retried: o.retryDead(db, str(req.body?.alert_id)) });
+  });
+
+  // ---- files (carved files; analyst and admin) -------------------------------------------------------
+  api.get('/files', need('analyst'), (req, res) => {
+    const r = rangeOf(req, '30d');
+    const rows = db
+      .prepare(`SELECT id, ts_ms, sensor, protocol, flow_id, from_user, to_user, filename, size, direction, stage, complete, observed_size, sha256, md5, file_type, verdict
+        FROM file_transfers WHERE ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms DESC LIMIT 500`)
+      .all(r.from, r.to) as any[];
+    res.json({ rows: rows.map(({ ts_ms, from_user, to_user, complete, ...x }) => ({ ...x, ts: iso(ts_ms), from: from_user, to: to_user, complete: complete === null ? null : !!complete, download: false })) });
+  });
+  api.get('/files/:id/download', need('analyst'), (_req, _res) => {
+    throw new HttpError(404, 'carved file bytes are not available through the dashboard yet; use `shadowim files get`');
+  });
+
+  // ---- users (admin) ---------------------------------------------------------------------------------
+  api.get('/admin/users', need('admin'), (_req, res) => {
+    res.json({ rows: c.users.list(), tokens: c.users.tokens() });
+  });
+
+  async function sendPcap(res: Response, s: Q.SessionRow, name: string): Promise<void> {
+    const source = sessionSource(db, s);
+    if (!source) {
+      throw new HttpError(404, 'packets of live sessions are not kept (only sessions read from a capture file with `shadowim analyze FILE --store PATH` can be extracted); to keep evidence of live traffic, record it alongside the sensor (e.g. tcpdump -i IF -w FILE) and analyze that file');
+    }
+    if (!sourceExists(source)) throw new HttpError(410, `the capture this session was read from (${path.basename(source)}) is no longer on the server`);
+    try {
+      const out = await extractFlow(source, { transport: s.transport, client: s.client, server: s.server, startMs: s.start ? Date.parse(s.start) : undefined, endMs: s.end ? Date.parse(s.end) : undefined });
+      res.setHeader('Content-Type', 'application/vnd.tcpdump.pcap');
+      res.setHeader('Content-Disposition', `attachment; filename="${name.replace(/[^\w.-]/g, '_')}"`);
+      res.setHeader('X-Packets', String(out.packets));
+      res.send(out.pcap);
+    } catch (e) {
+      if (e instanceof EvidenceError) throw new HttpError(422, e.message);
+      throw e;
+    }
+  }
+}
+
+/**
+ * Folds the overview's points into whole buckets. (storage's overview() divides bucket_ms by a bound
+ * parameter, which SQLite computes in floating point, so points come back per rollup row; harmless
+ * once that is integer division.)
+ */
+export function rebucket(ov: Q.Overview): Q.Overview {
+  const b = ov.bucket_ms;
+  const series: Q.Overview['series'] = {};
+  for (const [proto, pts] of Object.entries(ov.series)) {
+    const m = new Map<number, Q.SeriesPoint>();
+    for (const p of pts) {
+      const t = Math.floor(Date.parse(p.t) / b) * b;
+      const e = m.get(t);
+      if (!e) m.set(t, { ...p, t: new Date(t).toISOString() });
+      else (e.sessions += p.sessions), (e.messages += p.messages), (e.files += p.files), (e.bytes += p.bytes), (e.alerts += p.alerts), (e.unauthorized += p.unauthorized);
+    }
+    series[proto] = [...m.values()].sort((x, y) => (x.t < y.t ? -1 : 1));
+  }
+  return { ...ov, series };
+}
+
+/** Unauthorized-IM alert occurrences per bucket, total and per protocol. */
+function unauthorizedOf(ov: Q.Overview): { points: Array<{ t: string; count: number; by_protocol: Record<string, number> }> } {
+  const byT = new Map<string, { t: string; count: number; by_protocol: Record<string, number> }>();
+  for (const [proto, pts] of Object.entries(ov.series)) {
+    for (const p of pts) {
+      if (!p.unauthorized) continue;
+      let e = byT.get(p.t);
+      if (!e) byT.set(p.t, (e = { t: p.t, count: 0, by_protocol: {} }));
+      e.count += p.unauthorized;
+      e.by_protocol[proto] = p.unauthorized;
+    }
+  }
+  return { points: [...byT.values()].sort((a, b) => (a.t < b.t ? -1 : 1)) };
+}
+
+/** The few fields of a stored session that evidence extraction needs. */
+function sessionById(db: Ctx['db'], id: number): Q.SessionRow | undefined {
+  const r = db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as any;
+  if (!r) return undefined;
+  return {
+    id: r.id, flow_id: r.flow_id, sensor: r.sensor, protocol: r.protocol, transport: r.transport,
+    client: { ip: r.client_ip, port: r.client_port }, server: { ip: r.server_ip, port: r.server_port }, server_name: r.server_name,
+    users: [], start: iso(r.start_ms), end: iso(r.end_ms), packets: r.packets, bytes: r.bytes, encrypted: !!r.encrypted, service: r.service, evidence: [],
+  };
+}
+
+function iso(ms: number | null | undefined): string | null {
+  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
+}

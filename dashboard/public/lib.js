@@ -1,0 +1,135 @@
+// Shared helpers. Everything from the store (screen names, message text, file and host names) is
+// attacker-controlled: it only ever reaches the page through textContent / element properties.
+
+export const state = { user: null, role: null, csrf: null, demo: false };
+
+const RANK = { viewer: 1, analyst: 2, admin: 3 };
+export const can = (role) => !!state.role && RANK[state.role] >= RANK[role];
+
+/** el('td', { class: 'num', text: 5 }, child, …) — text is set with textContent, never parsed as HTML */
+export function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'text') e.textContent = String(v);
+    else if (k === 'class') e.className = v;
+    else if (k === 'on') for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
+    else if (k === 'dataset') Object.assign(e.dataset, v);
+    else if (k === 'href') e.href = safeHref(v);
+    else if (k in e && typeof v !== 'string') e[k] = v;
+    else e.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+/** only our own relative URLs become links */
+function safeHref(v) {
+  const s = String(v);
+  return s.startsWith('/') && !s.startsWith('//') ? s : s.startsWith('#') ? s : '#';
+}
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export async function api(path, opts = {}) {
+  const init = { method: opts.method || 'GET', headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  if (opts.body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(opts.body);
+  }
+  if (init.method !== 'GET' && state.csrf) init.headers['X-CSRF-Token'] = state.csrf;
+  if (opts.csrf) init.headers['X-CSRF-Token'] = opts.csrf;
+  const r = await fetch('/api' + path, init);
+  let data = null;
+  try {
+    data = await r.json();
+  } catch {
+    data = null;
+  }
+  if (!r.ok) {
+    if (r.status === 401 && !opts.quiet401) window.dispatchEvent(new CustomEvent('shadowim:logout'));
+    throw Object.assign(new ApiError(r.status, (data && data.error) || `HTTP ${r.status}`), { data });
+  }
+  return data;
+}
+
+export function qs(params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') u.set(k, String(v));
+  const s = u.toString();
+  return s ? '?' + s : '';
+}
+
+export const fmtNum = (n) => (n === null || n === undefined ? '—' : Number(n).toLocaleString('en-US'));
+export function fmtBytes(n) {
+  if (n === null || n === undefined) return '—';
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0, v = Number(n);
+  while (v >= 1024 && i < u.length - 1) (v /= 1024), i++;
+  return `${v.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+export function fmtTime(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return d.toISOString().replace('T', ' ').slice(0, 19) + 'Z';
+}
+export function ago(iso) {
+  if (!iso) return 'never';
+  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  if (s < 90) return `${s} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  if (s < 129600) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+export const ep = (e) => (e ? `${e.ip}${e.port !== null && e.port !== undefined ? ':' + e.port : ''}` : '—');
+
+export const sevBadge = (s) => el('span', { class: `sev sev-${['critical', 'high', 'medium', 'low'].includes(s) ? s : 'low'}`, text: s });
+
+export function table(headers, rows, opts = {}) {
+  const t = el('table', { class: opts.class });
+  if (opts.caption) t.append(el('caption', { class: 'muted', text: opts.caption }));
+  t.append(el('thead', {}, el('tr', {}, headers.map((h) => el('th', { class: h.num ? 'num' : undefined, text: h.label ?? h })))));
+  const tb = el('tbody');
+  for (const r of rows) tb.append(r instanceof Node ? r : el('tr', {}, r.map((c, i) => (c instanceof Node && c.tagName === 'TD' ? c : el('td', { class: headers[i]?.num ? 'num' : undefined }, c instanceof Node ? c : String(c ?? '—'))))));
+  t.append(tb);
+  return t;
+}
+
+export function select(name, options, value, onChange) {
+  const s = el('select', { name, id: `f-${name}`, 'aria-label': name });
+  for (const o of options) {
+    const [v, label] = Array.isArray(o) ? o : [o, o];
+    s.append(el('option', { value: v, text: label, selected: v === value }));
+  }
+  if (onChange) s.addEventListener('change', () => onChange(s.value));
+  return s;
+}
+
+export const RANGES = [['24h', 'Last 24 hours'], ['7d', 'Last 7 days'], ['30d', 'Last 30 days'], ['1h', 'Last hour']];
+
+export const PALETTE = ['#4fb3ff', '#ff9f43', '#7bd88f', '#f25f8a', '#b48cff', '#f7d154', '#45d6c8', '#ff6b6b', '#9aa9ff', '#c3e88d', '#ffb86c', '#8be9fd', '#e06c75', '#a0a0a0'];
+const colorMap = new Map();
+export function colorFor(key) {
+  if (!colorMap.has(key)) colorMap.set(key, PALETTE[colorMap.size % PALETTE.length]);
+  return colorMap.get(key);
+}
+
+export function errorBox(e) {
+  return el('p', { class: 'error', role: 'alert', text: e instanceof ApiError ? `${e.message}` : `Error: ${e && e.message ? e.message : e}` });
+}
+
+/** hash route params: #/alerts?kind=x → { kind: 'x' } */
+export function routeParams() {
+  const h = location.hash.slice(1);
+  const i = h.indexOf('?');
+  return Object.fromEntries(new URLSearchParams(i >= 0 ? h.slice(i + 1) : ''));
+}
+export function setRouteParams(page, params) {
+  const q = qs(params);
+  history.replaceState(null, '', `#/${page}${q}`);
+}

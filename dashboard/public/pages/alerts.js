@@ -1,0 +1,147 @@
+// Alerts: filter, sort, page; detail with the session, its evidence and messages; acknowledge with a note;
+// the flow's packets as a pcap.
+import { api, el, qs, fmtNum, fmtTime, ep, sevBadge, select, errorBox, routeParams, setRouteParams, can, table } from '../lib.js';
+
+const KINDS = [['', 'any kind'], ['unauthorized_im', 'unauthorized IM'], ['sensitive_data', 'sensitive data'], ['file_transfer', 'file transfer'], ['cleartext_credentials', 'cleartext credentials'], ['policy_violation', 'policy violation']];
+const SEVS = [['', 'any severity'], ['critical', 'critical'], ['high', 'high'], ['medium', 'medium'], ['low', 'low'], ['critical,high', 'high and above']];
+const ACKED = [['', 'open and acknowledged'], ['false', 'open'], ['true', 'acknowledged']];
+const SORTS = [['last_seen', 'last seen'], ['first_seen', 'first seen'], ['severity', 'severity'], ['count', 'count'], ['kind', 'kind'], ['protocol', 'protocol']];
+const PAGE = 50;
+
+export async function render(root, [alertId]) {
+  const p = routeParams();
+  const f = { kind: p.kind || '', severity: p.severity || '', protocol: p.protocol || '', acked: p.acked ?? 'false', sort: p.sort || 'last_seen', order: p.order || 'desc', q: p.q || '', offset: Number(p.offset) || 0 };
+  const list = el('div', { id: 'alert-list' });
+  const detail = el('div', { id: 'alert-detail', class: 'card' }, el('p', { class: 'muted', text: 'Choose an alert to see its session, evidence and messages.' }));
+  const q = el('input', { type: 'search', name: 'q', id: 'f-q', placeholder: 'words in the summary', value: f.q });
+  const proto = el('input', { name: 'protocol', id: 'f-protocol', placeholder: 'protocol (e.g. irc)', value: f.protocol, size: 14 });
+  const csvLink = el('a', { id: 'alerts-csv', text: 'CSV', href: '/api/alerts.csv', download: 'shadowim-alerts.csv' });
+  const apply = () => {
+    f.q = q.value.trim();
+    f.protocol = proto.value.trim().toLowerCase();
+    f.offset = 0;
+    load();
+  };
+  q.addEventListener('change', apply);
+  proto.addEventListener('change', apply);
+  root.append(
+    el('div', { class: 'toolbar' },
+      el('h2', { text: 'Alerts' }),
+      select('kind', KINDS, f.kind, (v) => ((f.kind = v), (f.offset = 0), load())),
+      select('severity', SEVS, f.severity, (v) => ((f.severity = v), (f.offset = 0), load())),
+      proto,
+      select('acked', ACKED, f.acked, (v) => ((f.acked = v), (f.offset = 0), load())),
+      select('sort', SORTS, f.sort, (v) => ((f.sort = v), load())),
+      select('order', [['desc', 'descending'], ['asc', 'ascending']], f.order, (v) => ((f.order = v), load())),
+      q, el('button', { type: 'button', id: 'f-apply', text: 'Filter', on: { click: apply } }), csvLink),
+    el('div', { class: 'split' }, el('div', { class: 'card' }, list), detail),
+  );
+
+  async function load() {
+    const params = { kind: f.kind, severity: f.severity, protocol: f.protocol, acked: f.acked, sort: f.sort, order: f.order, q: f.q, limit: PAGE, offset: f.offset };
+    setRouteParams('alerts', { ...params, limit: undefined, offset: f.offset || undefined });
+    csvLink.href = '/api/alerts.csv' + qs({ ...params, limit: undefined, offset: undefined });
+    let d;
+    try {
+      d = await api('/alerts' + qs(params));
+    } catch (e) {
+      list.replaceChildren(errorBox(e));
+      return;
+    }
+    const rows = d.rows.map((a) => {
+      const tr = el('tr', { class: 'clickable', dataset: { id: a.id, kind: a.kind, severity: a.severity }, tabIndex: 0 },
+        el('td', {}, sevBadge(a.severity)),
+        el('td', { text: a.kind }),
+        el('td', { text: a.protocol ?? '—' }),
+        el('td', { class: 'summary', text: a.summary }),
+        el('td', { class: 'num', text: fmtNum(a.count) }),
+        el('td', { text: fmtTime(a.last_seen) }),
+        el('td', { text: a.acked ? '✓' : '' }));
+      const open = () => {
+        for (const r of list.querySelectorAll('tr.selected')) r.classList.remove('selected');
+        tr.classList.add('selected');
+        showDetail(a.id);
+      };
+      tr.addEventListener('click', open);
+      tr.addEventListener('keydown', (e) => e.key === 'Enter' && open());
+      return tr;
+    });
+    const t = table(['Severity', 'Kind', 'Protocol', 'Summary', { label: 'Count', num: true }, 'Last seen', 'Ack'], rows);
+    t.id = 'alerts-table';
+    const pager = el('div', { class: 'pager' },
+      el('span', { class: 'muted', id: 'alerts-total', text: `${fmtNum(d.total)} alerts` }),
+      el('button', { type: 'button', text: '‹ newer', disabled: f.offset === 0, on: { click: () => ((f.offset = Math.max(0, f.offset - PAGE)), load()) } }),
+      el('span', { class: 'muted', text: d.total ? `${f.offset + 1}–${Math.min(d.total, f.offset + PAGE)}` : '' }),
+      el('button', { type: 'button', text: 'older ›', disabled: f.offset + PAGE >= d.total, on: { click: () => ((f.offset += PAGE), load()) } }));
+    list.replaceChildren(t, pager);
+  }
+
+  async function showDetail(id) {
+    detail.replaceChildren(el('p', { class: 'muted', text: 'Loading…' }));
+    let d;
+    try {
+      d = await api('/alerts/' + encodeURIComponent(id));
+    } catch (e) {
+      detail.replaceChildren(errorBox(e));
+      return;
+    }
+    const a = d.alert;
+    const kv = el('dl', { class: 'kv' });
+    const add = (k, v) => kv.append(el('dt', { text: k }), el('dd', {}, v instanceof Node ? v : String(v ?? '—')));
+    add('Severity', sevBadge(a.severity));
+    add('Kind', a.kind);
+    add('Protocol', a.protocol);
+    add('Users', a.users.join(', ') || '—');
+    if (a.person) add('Person', a.person);
+    add('Client', ep(a.client));
+    add('Server', ep(a.server));
+    if (a.detector) add('Detector', a.detector);
+    if (a.match) add('Match (redacted)', a.match);
+    add('Occurrences', fmtNum(a.count));
+    add('First / last seen', `${fmtTime(a.first_seen)} / ${fmtTime(a.last_seen)}`);
+    add('Sensor', a.sensor);
+    add('Acknowledged', a.acked ? `by ${a.acked_by} at ${fmtTime(a.acked_at)}${a.ack_note ? ' — ' + a.ack_note : ''}` : 'no');
+    const parts = [el('h3', { text: 'Alert' }), el('p', { class: 'summary', id: 'detail-summary', text: a.summary }), kv];
+    if (can('analyst')) {
+      const note = el('input', { id: 'ack-note', placeholder: 'note (optional)', maxLength: 4096, size: 28 });
+      const msg = el('span', { class: 'muted', id: 'ack-msg' });
+      const btn = el('button', { type: 'button', class: 'primary', id: a.acked ? 'unack-btn' : 'ack-btn', text: a.acked ? 'Reopen' : 'Acknowledge' });
+      btn.addEventListener('click', async () => {
+        try {
+          await api(`/alerts/${encodeURIComponent(a.id)}/${a.acked ? 'unack' : 'ack'}`, { method: 'POST', body: { note: note.value } });
+          msg.textContent = a.acked ? 'reopened' : 'acknowledged';
+          await load();
+          await showDetail(a.id);
+        } catch (e) {
+          msg.textContent = e.message;
+        }
+      });
+      parts.push(el('div', { class: 'toolbar', style: undefined }, a.acked ? null : note, btn, msg));
+    }
+    if (d.sessions.length) {
+      parts.push(el('h3', { text: 'Session' }));
+      for (const s of d.sessions) {
+        const row = el('div', { class: 'session' },
+          el('div', { text: `${s.protocol} ${s.transport ?? ''} ${ep(s.client)} → ${ep(s.server)}${s.server_name ? ' (' + s.server_name + ')' : ''}` }),
+          el('div', { class: 'muted', text: `${fmtTime(s.start)} – ${fmtTime(s.end)}, ${fmtNum(s.packets)} packets, ${fmtNum(s.bytes)} bytes${s.encrypted ? ', encrypted' : ''}; users: ${s.users.join(', ') || '—'}` }));
+        if (can('analyst')) {
+          row.append(s.pcap
+            ? el('a', { class: 'pcap', id: 'pcap-link', href: `/api/sessions/${s.id}/pcap`, download: `session-${s.id}.pcap`, text: 'Download the packets (pcap)' })
+            : el('div', { class: 'muted', text: 'Packets: not kept for this session (live capture, or its capture file is gone).' }));
+        }
+        parts.push(row);
+      }
+    } else parts.push(el('p', { class: 'muted', text: 'No stored session for this alert.' }));
+    if (d.evidence.length) parts.push(el('h3', { text: 'Evidence' }), el('ul', {}, d.evidence.map((e) => el('li', { text: `${e.signature}: ${e.reason}` }))));
+    if (d.messages.length) {
+      parts.push(el('h3', { text: `Messages in this flow (${d.messages.length})` }));
+      if (d.messages[0].text_hidden) parts.push(el('p', { class: 'muted', id: 'text-hidden', text: 'Message text is hidden for your role (viewer).' }));
+      parts.push(table(['Time', 'From', 'To', 'Text'], d.messages.map((m) => [fmtTime(m.ts), m.from ?? '—', m.to ?? '—', el('td', { class: 'msg-text', text: m.text_hidden ? '(hidden)' : m.text ?? '(not archived)' })]), { class: 'alert-messages' }));
+    }
+    if (d.files.length) parts.push(el('h3', { text: 'Files' }), table(['Name', 'Size', 'Verdict'], d.files.map((x) => [x.filename ?? '—', fmtNum(x.size), x.verdict ?? '—'])));
+    detail.replaceChildren(...parts);
+  }
+
+  await load();
+  if (alertId) showDetail(alertId);
+}

@@ -1,0 +1,46 @@
+// Conversations: the message archive. Text is for analysts and admins; a viewer is told so (the API
+// answers 403).
+import { api, el, qs, fmtNum, fmtTime, RANGES, select, errorBox, routeParams, setRouteParams, can, table } from '../lib.js';
+
+const PAGE = 100;
+
+export async function render(root) {
+  root.append(el('h2', { text: 'Conversations' }));
+  if (!can('analyst')) {
+    root.append(el('p', { class: 'card muted', id: 'no-text-role', text: 'Your role (viewer) may not read message text. Ask an administrator for the analyst role; session metadata is on the Alerts and Users & hosts pages.' }));
+    return;
+  }
+  const p = routeParams();
+  const f = { text: p.text || '', user: p.user || '', protocol: p.protocol || '', range: p.range || '7d', offset: 0 };
+  const text = el('input', { type: 'search', id: 'f-text', name: 'text', placeholder: 'words in the message', value: f.text, size: 28 });
+  const user = el('input', { id: 'f-user', name: 'user', placeholder: 'sender or recipient', value: f.user, size: 18 });
+  const proto = el('input', { id: 'f-protocol', name: 'protocol', placeholder: 'protocol', value: f.protocol, size: 10 });
+  const out = el('div', { class: 'card', id: 'messages' });
+  const csvLink = el('a', { id: 'messages-csv', text: 'CSV', href: '/api/messages.csv' });
+  const form = el('form', { class: 'toolbar', id: 'search-form' }, text, user, proto, select('range', [...RANGES, ['all', 'All time']], f.range, (v) => (f.range = v)), el('button', { type: 'submit', class: 'primary', text: 'Search' }), csvLink);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    Object.assign(f, { text: text.value.trim(), user: user.value.trim(), protocol: proto.value.trim().toLowerCase(), offset: 0 });
+    load();
+  });
+  root.append(form, out);
+  async function load() {
+    const params = { text: f.text, user: f.user, protocol: f.protocol, range: f.range, limit: PAGE, offset: f.offset };
+    setRouteParams('conversations', { text: f.text, user: f.user, protocol: f.protocol, range: f.range });
+    csvLink.href = '/api/messages.csv' + qs({ ...params, limit: undefined, offset: undefined });
+    let d;
+    try {
+      d = await api('/messages' + qs(params));
+    } catch (e) {
+      out.replaceChildren(errorBox(e));
+      return;
+    }
+    const t = table(['Time', 'Protocol', 'From', 'To', 'Dir', 'Text'], d.rows.map((m) => el('tr', { dataset: { id: m.id } }, el('td', { text: fmtTime(m.ts) }), el('td', { text: m.protocol }), el('td', { class: 'from', text: m.from ?? '—' }), el('td', { class: 'to', text: m.to ?? '—' }), el('td', { text: m.direction ?? '' }), el('td', { class: 'msg-text', text: m.text ?? '(text not archived)' }))));
+    t.id = 'messages-table';
+    out.replaceChildren(t, el('div', { class: 'pager' },
+      el('span', { class: 'muted', id: 'messages-total', text: `${fmtNum(d.total)} messages` }),
+      el('button', { type: 'button', text: '‹ newer', disabled: f.offset === 0, on: { click: () => ((f.offset = Math.max(0, f.offset - PAGE)), load()) } }),
+      el('button', { type: 'button', text: 'older ›', disabled: f.offset + PAGE >= d.total, on: { click: () => ((f.offset += PAGE), load()) } })));
+  }
+  await load();
+}

@@ -1,0 +1,32 @@
+// Users and hosts: who uses which IM, top talkers.
+import { api, el, qs, fmtNum, fmtBytes, fmtTime, RANGES, select, errorBox, routeParams, setRouteParams, table } from '../lib.js';
+
+export async function render(root) {
+  const p = routeParams();
+  const f = { range: p.range || '7d', protocol: p.protocol || '', sort: p.sort || 'bytes' };
+  const users = el('div', { class: 'card', id: 'users-card' });
+  const hosts = el('div', { class: 'card', id: 'hosts-card' });
+  const proto = el('input', { id: 'f-protocol', name: 'protocol', placeholder: 'protocol', value: f.protocol, size: 12 });
+  proto.addEventListener('change', () => ((f.protocol = proto.value.trim().toLowerCase()), load()));
+  root.append(
+    el('div', { class: 'toolbar' }, el('h2', { text: 'Users & hosts' }),
+      select('range', RANGES, f.range, (v) => ((f.range = v), load())),
+      select('sort', [['bytes', 'by bytes'], ['sessions', 'by sessions'], ['messages', 'by messages'], ['alerts', 'by alerts'], ['name', 'by name']], f.sort, (v) => ((f.sort = v), load())),
+      proto),
+    el('div', { class: 'grid' }, users, hosts),
+  );
+  const head = (first) => [first, 'Protocol', { label: 'Sessions', num: true }, { label: 'Messages', num: true }, { label: 'Bytes', num: true }, { label: 'Alerts', num: true }, 'Last seen'];
+  const row = (r) => [r.name, r.protocol, fmtNum(r.sessions), fmtNum(r.messages), fmtBytes(r.bytes), fmtNum(r.alerts), fmtTime(r.last_seen)];
+  async function load() {
+    setRouteParams('people', f);
+    const q = qs({ range: f.range, protocol: f.protocol, sort: f.sort, limit: 100 });
+    try {
+      const [u, h] = await Promise.all([api('/users' + q), api('/hosts' + q)]);
+      users.replaceChildren(el('h3', { text: 'Who uses which IM (identities seen on the wire)' }), Object.assign(table(head('User'), u.rows.map(row)), { id: 'users-table' }));
+      hosts.replaceChildren(el('h3', { text: 'Top talkers (client hosts)' }), Object.assign(table(head('Host'), h.rows.map(row)), { id: 'hosts-table' }));
+    } catch (e) {
+      users.replaceChildren(errorBox(e));
+    }
+  }
+  await load();
+}
