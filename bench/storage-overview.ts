@@ -104,7 +104,7 @@ time('unauthorized trend 30 d', () => Q.unauthorizedTrend(db, r30));
 time('users 30 d (top 100)', () => Q.users(db, r30));
 time('users 7 d (top 100)', () => Q.users(db, r7));
 time('hosts 30 d (top 100)', () => Q.hosts(db, r30));
-time('hosts 24 h (top 100)', () => Q.hosts(db, r1));
+time('users 24 h (top 100)', () => Q.users(db, r1));
 time('alerts by severity 30 d', () => Q.alertsBySeverity(db, r30));
 db.close();
 if (!process.argv.includes('--keep')) fs.rmSync(path.dirname(file), { recursive: true, force: true });

@@ -14,6 +14,8 @@ export interface PipelineOptions {
   outDir?: string;
   /** live capture: events leave stdout as they happen, not in 64 KiB batches */
   live?: boolean;
+  /** (dashboard) the capture file the events come from (analyze FILE): recorded with the stored sessions for pcap evidence */
+  source?: string;
 }
 
 export interface Pipeline {
@@ -28,6 +30,11 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
   // (storage) the SQLite store (--store or config store.path) and InfluxDB (config influx.url) sinks, placed
   // before stdout so an alert is committed before it is printed (docs/storage.md "Durability").
   outputs.unshift(...(require('../storage') as typeof import('../storage')).storageSinks({ store: opts.store, sensor: opts.sensor }));
+  // (dashboard) which capture file each stored session came from, so its packets can be extracted later
+  if (opts.source) {
+    const rec = (require('../dashboard/sources') as typeof import('../dashboard/sources')).sourceRecorder({ store: opts.store, source: opts.source, sensor: opts.sensor });
+    if (rec) outputs.unshift(rec);
+  }
   // (sinks) alerts bound for SIEMs are committed to the outbox before they are printed, then delivered
   const delivery = (require('../outputs/sinks') as typeof import('../outputs/sinks')).alertDelivery({ store: opts.store });
   if (delivery) outputs.splice(outputs.length - 1, 0, delivery);

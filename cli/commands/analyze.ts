@@ -59,6 +59,7 @@ export const command: Command = {
       policyFile: opts.policy as string | undefined,
       store: opts.store as string | undefined,
       sensor,
+      source: file === '-' ? undefined : file,
     };
     (popts as PipelineOptions & { outDir?: string }).outDir = opts.out as string | undefined;
     const registry = loadRegistry();
