@@ -38,6 +38,7 @@ export function explainPolicy(p: Policy): string {
   const people = p.people.people();
   L.push(`Identity mapping: ${p.people.size} entries for ${people.length} people${people.length ? ` (${people.slice(0, 8).join(', ')}${people.length > 8 ? ', …' : ''})` : ''}.`);
   L.push(`Default time zone for hours: ${p.timezone}.`);
+  L.push(`Home networks (a flow whose client is outside and server inside is judged on the server): ${p.homeNets.map((n) => n.text).join(', ')}.`);
   L.push('');
   L.push(`DLP (first ${p.dlp.maxScanChars} characters of each message and file name are scanned):`);
   for (const d of BUILTIN_DETECTORS) {

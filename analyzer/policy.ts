@@ -40,6 +40,20 @@ export interface FilePolicy {
   dangerousSeverity: Severity;
   largeBytes: number;
   largeSeverity: Severity;
+  // file rules applied to carved files by analyzer/files (docs/files.md); a match is verdict 'forbidden:<rule>'
+  /** true types (signatures/fileTypes.yaml ids, or 'executable') that may not be transferred */
+  blockTypes: Set<string>;
+  /** block_types apply only to files coming from outside the monitored network (inbound) */
+  fromOutsideOnly: boolean;
+  blockEncryptedArchives: boolean;
+  /** Office documents with macros */
+  blockMacros: boolean;
+  /** bytes; undefined = no limit */
+  maxSize?: number;
+  /** an executable, script or installer whose name claims another type (an '.jpg' that is a PE) */
+  blockTypeMismatch: boolean;
+  /** DLP detectors also read the text in files (plain text, CSV, HTML, docx/xlsx/pptx) */
+  scanContent: boolean;
 }
 
 export interface Policy {
@@ -91,7 +105,8 @@ export function defaultPolicy(): Policy {
     dlp: defaultDlp(),
     suppression: { default: 3600_000 },
     severity: new Map(),
-    files: { severity: 'low', dangerousExtensions: new Set(DEFAULT_DANGEROUS), dangerousSeverity: 'high', largeBytes: 50 * 1024 * 1024, largeSeverity: 'medium' },
+    files: { severity: 'low', dangerousExtensions: new Set(DEFAULT_DANGEROUS), dangerousSeverity: 'high', largeBytes: 50 * 1024 * 1024, largeSeverity: 'medium',
+      blockTypes: new Set(), fromOutsideOnly: false, blockEncryptedArchives: false, blockMacros: false, blockTypeMismatch: true, scanContent: true },
   };
 }
 
@@ -231,11 +246,24 @@ export function parsePolicy(src: string, file: string): Policy {
 
   const files = get('files');
   if (files) {
-    for (const e of r.entries(files.value, 'files', ['severity', 'dangerous_extensions', 'dangerous_severity', 'large_bytes', 'large_severity'])) {
+    for (const e of r.entries(files.value, 'files', ['severity', 'dangerous_extensions', 'dangerous_severity', 'large_bytes', 'large_severity',
+      'block_types', 'from_outside_only', 'block_encrypted_archives', 'block_macros', 'max_size', 'block_type_mismatch', 'scan_content'])) {
       if (e.key === 'severity') p.files.severity = r.severity(e.value, 'files.severity');
       else if (e.key === 'dangerous_severity') p.files.dangerousSeverity = r.severity(e.value, 'files.dangerous_severity');
       else if (e.key === 'large_severity') p.files.largeSeverity = r.severity(e.value, 'files.large_severity');
       else if (e.key === 'large_bytes') p.files.largeBytes = r.int(e.value, 'files.large_bytes', 1, Number.MAX_SAFE_INTEGER);
+      else if (e.key === 'block_types') {
+        p.files.blockTypes = new Set(r.list(e.value, 'files.block_types').map((x) => {
+          const t = x.value.toLowerCase();
+          if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(t)) r.fail(x.node, `files.block_types: '${x.value}' is not a file type id (e.g. pe, elf, macho, script, msi, executable; see docs/files.md)`);
+          return t;
+        }));
+      } else if (e.key === 'from_outside_only') p.files.fromOutsideOnly = r.bool(e.value, 'files.from_outside_only');
+      else if (e.key === 'block_encrypted_archives') p.files.blockEncryptedArchives = r.bool(e.value, 'files.block_encrypted_archives');
+      else if (e.key === 'block_macros') p.files.blockMacros = r.bool(e.value, 'files.block_macros');
+      else if (e.key === 'max_size') p.files.maxSize = r.int(e.value, 'files.max_size', 1, Number.MAX_SAFE_INTEGER);
+      else if (e.key === 'block_type_mismatch') p.files.blockTypeMismatch = r.bool(e.value, 'files.block_type_mismatch');
+      else if (e.key === 'scan_content') p.files.scanContent = r.bool(e.value, 'files.scan_content');
       else p.files.dangerousExtensions = new Set(r.list(e.value, 'files.dangerous_extensions').map((x) => x.value.toLowerCase().replace(/^\./, '')));
     }
   }

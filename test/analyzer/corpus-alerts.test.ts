@@ -25,7 +25,9 @@ describe('analyzer: default policy on the shared captures', function () {
       assert.ok(sessions.length > 0, `${name}: no IM session reported (expected ${label.protocols.join(', ')})`);
       const unauth = alerts.filter((a) => a.kind === 'unauthorized_im');
       for (const s of sessions) {
-        const hit = unauth.some((a) => a.protocol === s.protocol && a.client?.ip === s.client.ip);
+        // judged on our side of the flow: the client, or the server of an inbound flow (P2P media)
+        const ours = [s.client.ip, s.server.ip];
+        const hit = unauth.some((a) => a.protocol === s.protocol && (ours.includes(a.client?.ip) || ours.includes(a.server?.ip)));
         assert.ok(hit, `${name}: ${s.protocol} session ${s.client.ip}:${s.client.port} -> ${s.server.ip}:${s.server.port} has no unauthorized_im alert`);
       }
       for (const p of label.protocols) {
