@@ -67,7 +67,12 @@ export const command: Command = {
     const pipeline = buildPipeline(popts);
     const engine = new Engine(registry, { emit: pipeline.emit, sensor });
     const path = new PacketPath(engine, { maxFlows });
-    const reader = new CaptureReader(fd, path, () => new Promise<void>((r) => setImmediate(r)));
+    const { MemoryGuard } = require('../../sensor/memoryGuard') as typeof import('../../sensor/memoryGuard');
+    const guard = new MemoryGuard(Number(process.env.SHADOWIM_HEAP_CEILING_MB ?? 192));
+    const reader = new CaptureReader(fd, path, () => {
+      guard.check();
+      return new Promise<void>((r) => setImmediate(r));
+    });
     let failure: string | undefined;
     try {
       await reader.run();
@@ -94,6 +99,7 @@ export const command: Command = {
         `${engine.stats.imSessions} IM sessions in ${secs.toFixed(2)} s (${pps.toLocaleString('en-US')} packets/s)\n`,
       );
     }
+    if (process.env.SHADOWIM_DEBUG) process.stderr.write(`shadowim: memory guard: ${guard.collections} full collections\n`);
     if (failure) {
       process.stderr.write(`shadowim: ${file === '-' ? 'stdin' : file}: ${failure}\n`);
       return 1;
