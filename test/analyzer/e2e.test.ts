@@ -82,6 +82,25 @@ describe('analyzer: end to end on a generated IRC capture', function () {
     assert.ok(j.events.some((e) => e.type === 'message' && e.text === 'my card is **** **** **** 6467 exp 04/27'));
   });
 
+  it('no full value in the store (every byte of the SQLite files)', () => {
+    const dir = path.join(tmp, 'store');
+    fs.mkdirSync(dir, { recursive: true });
+    const r = shadowim(['analyze', pcap, '--format', 'jsonl', '--store', path.join(dir, 'events.sqlite')]);
+    assert.equal(r.status, 0, r.stderr);
+    const files = fs.readdirSync(dir);
+    assert.ok(files.length > 0, 'the store was written');
+    let sawRedacted = false;
+    for (const f of files) {
+      const bytes = fs.readFileSync(path.join(dir, f));
+      sawRedacted ||= bytes.includes(Buffer.from('**** 6467'));
+      for (const v of fullValues()) {
+        assert.ok(!bytes.includes(Buffer.from(v, 'utf8')), `full value ${v} in ${f}`);
+        assert.ok(!bytes.includes(Buffer.from(v, 'utf16le')), `full value ${v} (UTF-16) in ${f}`);
+      }
+    }
+    assert.ok(sawRedacted, 'the redacted message is in the store (so the search above looked at real content)');
+  });
+
   it('a policy that authorizes IRC for the client: no unauthorized_im, DLP still on', () => {
     const pol = path.join(tmp, 'allow-irc.yaml');
     fs.writeFileSync(pol, 'groups:\n  lab:\n    networks: [10.0.0.0/24]\n    allow:\n      - protocols: [irc]\n');
