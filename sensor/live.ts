@@ -180,7 +180,7 @@ export class LiveCapture {
 
   private explainOpenError(cap: CapModule, device: string, filter: string, bufSize: number, msg: string): LiveError {
     if (/permitted|permission|denied/i.test(msg)) {
-      return new LiveError(`no permission to capture on '${device}' (${msg}): run as root or give node CAP_NET_RAW and CAP_NET_ADMIN (setcap cap_net_raw,cap_net_admin+eip "$(readlink -f "$(command -v node)")")`);
+      return new LiveError(`no permission to capture on '${device}' (${msg}): run as root or give node CAP_NET_RAW (systemd: AmbientCapabilities=CAP_NET_RAW; see docs/live.md)`);
     }
     if (/no such device/i.test(msg)) return new LiveError(`no interface named '${device}' here (${msg})`);
     if (/is down|not up/i.test(msg)) return new LiveError(`interface '${device}' is down: bring it up (ip link set ${device} up)`);

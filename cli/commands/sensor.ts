@@ -3,12 +3,7 @@
 // SIGINT/SIGTERM: stop the capture, end every open flow (their sessions are printed), flush, then counters.
 import type { Command } from '../main';
 import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
-import { PacketPath } from '../../sensor/packetPath';
-import * as live from '../../sensor/live';
-import { loadRegistry } from '../../signatures/registry';
-import { Engine } from '../../signatures/engine';
-import { buildPipeline } from '../pipeline';
-import { isoTime } from '../../common/events';
+import * as live from '../../sensor/live'; // light: cap itself is loaded lazily inside
 
 const SPECS: OptionSpec[] = [
   { name: 'interface', short: 'i', value: true, arg: 'IF', help: "interface to capture on ('any' = all interfaces)" },
@@ -143,6 +138,12 @@ interface RunOptions {
 }
 
 async function runLive(o: RunOptions): Promise<number> {
+  // heavy modules only in the capturing process (not in the supervisor, not for --help)
+  const { PacketPath } = require('../../sensor/packetPath') as typeof import('../../sensor/packetPath');
+  const { loadRegistry } = require('../../signatures/registry') as typeof import('../../signatures/registry');
+  const { Engine } = require('../../signatures/engine') as typeof import('../../signatures/engine');
+  const { buildPipeline } = require('../pipeline') as typeof import('../pipeline');
+  const { isoTime } = require('../../common/events') as typeof import('../../common/events');
   // Assembled exactly as `analyze` assembles it, so both print the same events for the same traffic.
   const registry = loadRegistry();
   const pipeline = buildPipeline({ format: o.format, policyFile: o.policyFile, store: o.store, sensor: o.sensor, live: true });
