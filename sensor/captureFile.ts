@@ -141,7 +141,7 @@ export class CaptureReader {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN') {
           // non-blocking standard input: wait a moment for the writer
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
           continue;
         }
         if (code === 'EOF') return 0;
@@ -174,8 +174,7 @@ export class CaptureReader {
     if (!(await this.need(24))) throw new CaptureError('truncated capture: the pcap file header is incomplete');
     this.format = 'pcap';
     let b = this.buf;
-    const r32 = le ? (o: number) => b.readUInt32LE(o) : (o: number) => b.readUInt32BE(o);
-    const linktype = r32(this.start + 20) & 0x03ffffff; // upper bits: FCS length flags
+    const linktype = (le ? b.readUInt32LE(this.start + 20) : b.readUInt32BE(this.start + 20)) & 0x03ffffff; // upper bits: FCS length flags
     this.start += 24;
     for (;;) {
       if (this.end - this.start < hdrLen) {
@@ -186,10 +185,18 @@ export class CaptureReader {
         b = this.buf;
       }
       const s = this.start;
-      const sec = r32(s);
-      const frac = r32(s + 4);
-      const incl = r32(s + 8);
-      const orig = r32(s + 12);
+      let sec: number, frac: number, incl: number, orig: number;
+      if (le) {
+        sec = b.readUInt32LE(s);
+        frac = b.readUInt32LE(s + 4);
+        incl = b.readUInt32LE(s + 8);
+        orig = b.readUInt32LE(s + 12);
+      } else {
+        sec = b.readUInt32BE(s);
+        frac = b.readUInt32BE(s + 4);
+        incl = b.readUInt32BE(s + 8);
+        orig = b.readUInt32BE(s + 12);
+      }
       if (incl > MAX_RECORD) throw new CaptureError(`corrupt capture: record at byte ${this.pos} claims ${incl} bytes`);
       if (this.end - s < hdrLen + incl) {
         if (!(await this.need(hdrLen + incl))) throw new CaptureError(`truncated capture: last record cut at byte ${this.pos} (${incl} bytes announced, ${this.end - this.start - hdrLen} present)`);

@@ -42,7 +42,7 @@ export const command: Command = {
       maxFlows = Number(s);
       if (!/^\d+$/.test(s) || maxFlows < 16 || maxFlows > 50_000_000) throw new UsageError(`--max-flows must be a whole number from 16 to 50000000, not '${s}'`);
     }
-    if (file === '-' && process.stdin.isTTY) throw new UsageError("'-' reads a capture from standard input, but that is a terminal; pipe a capture in (e.g. tcpdump -w - | shadowim analyze -)");
+    if (file === '-' && require('node:tty').isatty(0)) throw new UsageError("'-' reads a capture from standard input, but that is a terminal; pipe a capture in (e.g. tcpdump -w - | shadowim analyze -)");
 
     // heavy modules only once the options are known to be good
     const { CaptureReader, CaptureError, openCapture } = require('../../sensor/captureFile') as typeof import('../../sensor/captureFile');
