@@ -60,12 +60,12 @@ export class Analyzer implements EventSink {
 
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly next: EventSink, readonly policy: Policy, opts: { live?: boolean } = {}) {
+  constructor(private readonly next: EventSink, readonly policy: Policy, opts: { live?: boolean; tickMs?: number } = {}) {
     this.sup = new Suppressor(next, (kind) => suppressionFor(policy, kind));
     this.scanner = new DlpScanner(policy.dlp);
     if (opts.live) {
       // live traffic can go quiet: end suppression intervals by the wall clock too
-      this.timer = setInterval(() => this.sup.tick(Math.max(this.clockMs, Date.now())), 30_000);
+      this.timer = setInterval(() => this.sup.tick(Math.max(this.clockMs, Date.now())), opts.tickMs ?? 30_000);
       this.timer.unref();
     }
   }

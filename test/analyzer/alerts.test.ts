@@ -253,3 +253,18 @@ describe('analyzer: inbound flows', () => {
     assert.match(run([inbound], pol2).alerts[0].summary, /use by 93\.71\.110\.205 to 192\.168\.1\.6:50016/, 'home networks are configurable');
   });
 });
+
+describe('analyzer: live mode', () => {
+  it('ends suppression intervals by the wall clock when traffic goes quiet', async () => {
+    const out = new Collect();
+    const an = createAnalyzer(out, { policy: parsePolicy('suppression: { unauthorized_im: 100ms }\n', 'live.yaml'), live: true, tickMs: 25 });
+    const now = new Date().toISOString();
+    an.write(session({ flow_id: 'l1', ts: now, start: now }));
+    an.write(session({ flow_id: 'l2', ts: now, start: now, client: { ip: C.ip, port: 2 } }));
+    assert.equal(out.alerts.length, 1);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(out.alerts.length, 2, 'the update came without another event');
+    assert.equal(out.alerts[1].count, 2);
+    an.close();
+  });
+});
