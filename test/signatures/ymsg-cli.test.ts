@@ -95,10 +95,20 @@ describe('ymsg: through the CLI', function () {
   it('ymsg-received-messages.pcap: server-to-client messages, senders and recipients as in the PDUs', () => {
     const r = shadowim(['analyze', path.join(PCAPS_DIR, 'im/ymsg-received-messages.pcap'), '--format', 'jsonl']);
     const msgs = r.events.filter((e) => e.type === 'message');
-    assert.deepEqual(msgs.filter((m) => m.kind === 'chat').map((m) => [m.from, m.to, m.text]), [
+    const chat = msgs.filter((m) => m.kind === 'chat').map((m) => [m.from, m.to, m.text]);
+    assert.deepEqual(chat, [
       ['qq.789', 'drama_stinks', 'hey'],
       ['qq.789', 'jay_dog_thats_whats_up', 'yo'],
     ]);
+    // Wireshark's reading of the same MESSAGE PDUs: key 4 sender, 5 recipient, 14 text
+    const t = spawnSync('tshark', ['-r', path.join(PCAPS_DIR, 'im/ymsg-received-messages.pcap'), '-Y', 'ymsg.service == 6', '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=|', '-e', 'ymsg.content-line.key', '-e', 'ymsg.content-line.value']);
+    if (t.status === 0) {
+      const fromTshark = t.stdout.toString().trim().split('\n').map((line) => {
+        const [keys, values] = line.split('\t').map((x) => x.split('|'));
+        return ['4', '5', '14'].map((k) => values[keys.indexOf(k)]);
+      });
+      assert.deepEqual(chat, fromTshark);
+    }
     const users = r.events.find((e) => e.type === 'session').users;
     for (const u of labels()['im/ymsg-received-messages.pcap'].users!) assert.ok(users.includes(u), u);
   });
