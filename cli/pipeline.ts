@@ -22,6 +22,8 @@ export interface Pipeline {
   emit(ev: ShadowEvent): void;
   close(): Promise<void>;
   counts: Record<string, number>;
+  /** (files) carved files go here for scanning and quarantine: pass as EngineOptions.files */
+  files?: import('../analyzer/files').FileService;
 }
 
 export function buildPipeline(opts: PipelineOptions): Pipeline {
@@ -45,11 +47,17 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
     },
   };
   // (analyzer) the analyzer wraps `fanout` here: it forwards every event and adds alerts.
-  const head: EventSink = (require('../analyzer') as typeof import('../analyzer')).createAnalyzer(fanout, { policyFile: opts.policyFile, live: opts.live });
+  const analyzer = require('../analyzer') as typeof import('../analyzer');
+  const policy = opts.policyFile ? analyzer.loadPolicyFile(opts.policyFile) : analyzer.defaultPolicy();
+  const head: EventSink = analyzer.createAnalyzer(fanout, { policy, live: opts.live });
+  // (files) carved files are fingerprinted and scanned before their event reaches the analyzer (docs/files.md)
+  const files = (require('../analyzer/files') as typeof import('../analyzer/files')).createFileService({ policy, emit: (ev) => head.write(ev), outDir: opts.outDir });
   return {
     emit: (ev) => head.write(ev),
     counts,
+    files,
     async close() {
+      await files.close(); // scans still running finish (bounded by files.drain_timeout) before the analyzer closes
       if (head !== fanout) await head.close?.();
       for (const o of outputs) await o.close?.();
     },

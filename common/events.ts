@@ -88,8 +88,31 @@ export interface FileTransferEvent extends BaseEvent {
   md5?: string;
   /** true type from magic bytes (the contract's "type"; named file_type because `type` is the event type) */
   file_type?: string;
-  /** scan verdict: 'clean', 'infected:<name>', 'forbidden:<rule>', 'unscanned' */
+  /** scan verdict: 'clean', 'infected:<name>', 'forbidden:<rule>', 'sensitive:<detector>', 'unscanned:<why>' (docs/files.md) */
   verdict?: string;
+  /** bytes missing from the carved file (TCP gaps; reported, never filled) */
+  gap_bytes?: number;
+  /** the file was larger than the spool allows: hashed to the end, but only this many bytes were kept (then dropped) */
+  truncated_at?: number;
+  /** cheap metadata read from the file's structure (analyzer/files) */
+  file_info?: FileInfo;
+  /** a copy is in the quarantine directory under its sha256 */
+  quarantined?: boolean;
+}
+
+export interface FileInfo {
+  /** zip-based files: number of members and the first member names (sanitized, bounded) */
+  members?: number;
+  member_names?: string[];
+  /** an encrypted archive member (zip general-purpose bit 0) or an encrypted Office document */
+  encrypted?: boolean;
+  /** Office macros: vbaProject.bin in OOXML, _VBA_PROJECT / Macros storage in OLE */
+  macros?: boolean;
+  /** docx/xlsx/pptx core properties (docProps/core.xml), sanitized and bounded */
+  title?: string;
+  creator?: string;
+  /** the name's extension does not fit the true type, e.g. "pe named .jpg" */
+  name_mismatch?: string;
 }
 
 export interface CredentialEvent extends BaseEvent {

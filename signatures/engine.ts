@@ -4,13 +4,13 @@
 // IM flow when it ends. Decoders never crash the sensor: an exception disables that decoder and is
 // counted as malformed input on the session.
 
-import type { Endpoint, Evidence, ShadowEvent, Transport } from '../common/events';
+import type { Endpoint, Evidence, FileTransferEvent, ShadowEvent, Transport } from '../common/events';
 import { isoTime } from '../common/events';
 import type { Dir, EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector } from '../sensor/types';
 import type { Detection, FileMeta, FileWriter, KnowledgeBase, Lookup, SessionContext, SignatureData, StreamDecoder } from './types';
 import type { LoadedModule, Registry } from './registry';
 import { HomeNets } from './homeNets';
-import { Carver, type CarvedFile } from './carve';
+import { Carver, CountingWriter, sanitizeFileName, type CarvedFile, type FileHandling } from './carve';
 import { fileTypeOf } from './fileType';
 
 export interface EngineOptions {
@@ -27,6 +27,11 @@ export interface EngineOptions {
   sensor?: string;
   /** called with every carved file (fingerprinting, scanning, quarantine) */
   onFile?: (f: CarvedFile, flow: FlowInfo) => void;
+  /** file handling (analyzer/files): spools carves, and emits their events itself once scanned */
+  files?: FileHandling;
+  /** most transfers carved at once on one flow (default 16) and in all (default 1024); more are counted, not carved */
+  maxCarvesPerFlow?: number;
+  maxCarves?: number;
 }
 
 interface Expectation {
@@ -55,7 +60,9 @@ export class Engine implements FlowInspector {
   private expectationCount = 0;
   private lastTick = 0;
   /** counters for the end-of-run summary */
-  readonly stats = { flows: 0, imSessions: 0, decoderErrors: 0 };
+  readonly stats = { flows: 0, imSessions: 0, decoderErrors: 0, filesCarved: 0, filesNotCarved: 0 };
+  /** transfers being carved now (all flows) */
+  activeCarves = 0;
 
   constructor(readonly registry: Registry, readonly opts: EngineOptions) {
     this.kb = new NameCache(opts.maxKnownNames ?? 200000);
@@ -180,7 +187,7 @@ class FlowSession implements FlowHandler, SessionContext {
   private gapBytes = 0;
   private notIm = false;
   private lastTs = 0;
-  private carvers: Carver[] = [];
+  private carvers: Array<Carver | CountingWriter> = [];
 
   constructor(private readonly engine: Engine, readonly flow: FlowInfo, candidates: LoadedModule[]) {
     this.candidates = candidates;
@@ -449,14 +456,20 @@ class FlowSession implements FlowHandler, SessionContext {
   }
 
   fileTransfer(ts: number, dir: Dir, ev: Parameters<SessionContext['fileTransfer']>[2]): void {
+    this.engine.opts.emit(this.fileEvent(ts, dir, ev));
+  }
+
+  private fileEvent(ts: number, dir: Dir, ev: Parameters<SessionContext['fileTransfer']>[2]): FileTransferEvent {
     const { direction, ...rest } = ev;
-    this.engine.opts.emit({
+    return {
       ...rest,
+      // names from the wire: no path, no control characters (signatures/carve.ts)
+      filename: sanitizeFileName(rest.filename),
       type: 'file_transfer', ts: isoTime(ts), protocol: this.protocol,
       direction: direction ?? this.direction(dir),
       client: this.flow.client, server: this.flow.server, flow_id: this.flow.id,
       ...(this.engine.opts.sensor ? { sensor: this.engine.opts.sensor } : {}),
-    });
+    };
   }
 
   credential(ts: number, _dir: Dir, ev: Parameters<SessionContext['credential']>[2]): void {
@@ -482,17 +495,53 @@ class FlowSession implements FlowHandler, SessionContext {
   }
 
   openFile(_ts: number, dir: Dir, meta: FileMeta): FileWriter {
-    const carver = new Carver(meta, (f: CarvedFile, endTs: number) => {
-      this.fileTransfer(endTs, dir, {
-        from: meta.from, to: meta.to, filename: meta.filename,
-        ...(meta.size !== undefined ? { size: meta.size } : {}),
-        stage: 'data',
-        ...(meta.transfer_id ? { transfer_id: meta.transfer_id } : {}),
+    const engine = this.engine;
+    const files = engine.opts.files;
+    const safe: FileMeta = { ...meta, filename: sanitizeFileName(meta.filename) };
+    const base = {
+      from: meta.from, to: meta.to, filename: safe.filename,
+      ...(meta.size !== undefined ? { size: meta.size } : {}),
+      stage: 'data' as const,
+      ...(meta.transfer_id ? { transfer_id: meta.transfer_id } : {}),
+    };
+    // bounded: thousands of tiny transfers on one flow (or everywhere) cannot hold thousands of carves
+    this.carvers = this.carvers.filter((c) => !c.finished);
+    if (this.carvers.length >= (engine.opts.maxCarvesPerFlow ?? 16) || engine.activeCarves >= (engine.opts.maxCarves ?? 1024)) {
+      engine.stats.filesNotCarved++;
+      engine.activeCarves++;
+      const w = new CountingWriter(safe, (observed, gaps, endTs) => {
+        engine.activeCarves--;
+        engine.opts.emit({ ...this.fileEvent(endTs, dir, base), complete: false, observed_size: observed,
+          ...(gaps ? { gap_bytes: gaps } : {}), verdict: 'unscanned:too-many-transfers' });
+      });
+      this.carvers.push(w);
+      return w;
+    }
+    engine.stats.filesCarved++;
+    engine.activeCarves++;
+    let spool;
+    try {
+      spool = files?.spool(safe, this.flow);
+    } catch {
+      spool = undefined;
+    }
+    const carver = new Carver(safe, (f: CarvedFile, endTs: number) => {
+      engine.activeCarves--;
+      f.direction = this.direction(dir);
+      const ev: FileTransferEvent = {
+        ...this.fileEvent(endTs, dir, base),
         complete: f.complete, observed_size: f.observedSize,
         sha256: f.sha256, md5: f.md5, file_type: fileTypeOf(f.head),
-      });
-      this.engine.opts.onFile?.(f, this.flow);
-    });
+        ...(f.gapBytes ? { gap_bytes: f.gapBytes } : {}),
+        ...(f.truncatedAt !== undefined ? { truncated_at: f.truncatedAt } : {}),
+      };
+      if (files) {
+        files.finish(f, ev, this.flow); // emits the event once the file is scanned
+        return;
+      }
+      engine.opts.emit(ev);
+      engine.opts.onFile?.(f, this.flow);
+    }, spool);
     this.carvers.push(carver);
     return carver;
   }

@@ -206,7 +206,8 @@ export function getQuarantined(dir: string, sha256: string): { entry: Quarantine
 export function openQuarantined(dir: string, sha256: string): { entry: QuarantineEntry; stream: fs.ReadStream } | undefined {
   const q = getQuarantined(dir, sha256);
   if (!q) return undefined;
-  return { entry: q.entry, stream: fs.createReadStream(q.path, { flags: fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) }) };
+  const fd = fs.openSync(q.path, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
+  return { entry: q.entry, stream: fs.createReadStream('', { fd }) };
 }
 
 /**

@@ -65,7 +65,7 @@ export const command: Command = {
     const registry = loadRegistry();
     const fd = openCapture(file); // a missing file is reported before any output is created
     const pipeline = buildPipeline(popts);
-    const engine = new Engine(registry, { emit: pipeline.emit, sensor });
+    const engine = new Engine(registry, { emit: pipeline.emit, sensor, files: pipeline.files });
     const path = new PacketPath(engine, { maxFlows });
     const { MemoryGuard } = require('../../sensor/memoryGuard') as typeof import('../../sensor/memoryGuard');
     const guard = new MemoryGuard(Number(process.env.SHADOWIM_HEAP_CEILING_MB ?? 192));
@@ -83,6 +83,7 @@ export const command: Command = {
     path.finish();
     const c = path.counters;
     const recognised = reader.format !== undefined;
+    await pipeline.files?.drain(); // file verdicts (scans) before the closing stats event
     if (recognised) {
       pipeline.emit({
         type: 'stats', ts: isoTime(path.captureTime), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
