@@ -97,7 +97,7 @@ export function parseCsvLine(line: string): string[] | undefined {
 
 /** Loads identity,person rows into `map`. Throws "FILE: row N: problem". */
 export function loadIdentityCsv(text: string, file: string, map: IdentityMap): number {
-  const lines = text.split(/\r?\n/);
+  const lines = text.replace(/^\ufeff/, '').split(/\r?\n/); // spreadsheet exports start with a BOM
   let n = 0;
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i];

@@ -91,11 +91,12 @@ groups:
 
   it('loads the identity mapping from a CSV next to the policy (relative path)', () => {
     fs.mkdirSync(path.join(tmp, 'sub'), { recursive: true });
-    write('sub/people.csv', 'identity,person\n10.9.9.9,Ann Example\n"ann, the aim name",Ann Example\n4711,Bo Example\n');
+    write('sub/people.csv', '\ufeffidentity,person\r\n10.9.9.9,Ann Example\r\n"ann, the aim name",Ann Example\n4711,Bo Example\n');
     const p = loadPolicyFile(write('sub/pol.yaml', 'people:\n  csv: people.csv\n'));
     assert.equal(p.people.resolve([], '10.9.9.9'), 'Ann Example');
     assert.equal(p.people.resolve(['Ann, The AIM Name']), 'Ann Example');
     assert.equal(p.people.resolve(['4711']), 'Bo Example');
+    assert.equal(p.people.size, 3, 'the header row (after a BOM, with CRLF) is not a mapping');
   });
 
   it('knows sanctioned servers by address, block and name', () => {
