@@ -148,6 +148,9 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
     const lines = out.stdout.split('\n').filter(Boolean);
     const live = lines.map((l) => JSON.parse(l));
     assert.deepEqual(normalize(live), normalize(offline.events));
+    // the flow ids left out of the comparison still tie each message to its session
+    const sessionIds = new Set(live.filter((e) => e.type === 'session').map((e) => e.flow_id));
+    for (const m of live.filter((e) => e.type === 'message')) assert.ok(sessionIds.has(m.flow_id), `message ${m.text} has its session's flow id`);
     // the times left out of the comparison are live times: within the run
     for (const e of live) {
       const ts = Date.parse(e.ts);
