@@ -1,4 +1,7 @@
 // A policy in plain words, for `shadowim policy check`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
 import type { Policy } from './policy';
 import { BUILTIN_DETECTORS } from './dlp/scanner';
 
@@ -10,9 +13,30 @@ function dur(ms: number): string {
   return `${ms / 1000} s`;
 }
 
+function knownProtocols(): Set<string> {
+  const doc = parse(fs.readFileSync(path.join(__dirname, 'protocols.yaml'), 'utf8'));
+  return new Set((doc.known as string[]).map(String));
+}
+
+/** Things that are valid but probably not what the author meant. */
+export function policyWarnings(p: Policy): string[] {
+  const known = knownProtocols();
+  const out: string[] = [];
+  for (const g of p.groups) {
+    if (!g.networks.length && !g.users.size) out.push(`group '${g.name}' has no networks, hosts or users: its rules apply to nobody`);
+    for (const r of g.allow) {
+      for (const proto of r.protocols ?? []) {
+        if (!known.has(proto)) out.push(`group '${g.name}' (line ${r.line}) names protocol '${proto}', which no signature reports (known: ${[...known].join(', ')})`);
+      }
+    }
+  }
+  return out;
+}
+
 export function explainPolicy(p: Policy): string {
   const L: string[] = [];
   L.push(`Policy ${p.source}: valid.`);
+  for (const w of policyWarnings(p)) L.push(`Warning: ${w}.`);
   L.push('');
   if (!p.groups.length) {
     L.push('Groups: none. Every IM session to a server that is not sanctioned raises an unauthorized_im alert.');

@@ -159,6 +159,14 @@ groups:
       assert.match(r.stdout, /Sanctioned servers .*chat\.corp\.example/);
     });
 
+    it('warns about a protocol id no signature reports and a group without members', () => {
+      const f = write('warn.yaml', 'groups:\n  g:\n    networks: [10.0.0.0/8]\n    allow:\n      - protocols: [whatsap]\n  empty:\n    allow: [{ protocols: any }]\n');
+      const r = shadowim(['policy', 'check', f]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /Warning: group 'g' \(line 5\) names protocol 'whatsap', which no signature reports/);
+      assert.match(r.stdout, /Warning: group 'empty' has no networks, hosts or users/);
+    });
+
     it('prints one line naming file and line and exits non-zero on a bad policy', () => {
       const f = write('bad-cli.yaml', 'groups:\n  g:\n    networks: [10.0.0.300/8]\n');
       const r = shadowim(['policy', 'check', f]);
