@@ -7,7 +7,7 @@ import * as live from '../../sensor/live'; // light: cap itself is loaded lazily
 
 const SPECS: OptionSpec[] = [
   { name: 'interface', short: 'i', value: true, arg: 'IF', help: "interface to capture on ('any' = all interfaces)" },
-  { name: 'filter', short: 'f', value: true, arg: 'BPF', help: "capture filter in pcap-filter syntax, e.g. 'tcp or udp port 53'" },
+  { name: 'filter', short: 'f', value: true, arg: 'BPF', help: "capture filter in pcap-filter syntax, e.g. 'not host 10.0.0.9'" },
   { name: 'format', value: true, arg: 'jsonl|text', help: 'event output on stdout (default: jsonl, or text on a terminal)' },
   { name: 'policy', value: true, arg: 'FILE', help: 'policy file for the analyzer (default: the built-in policy)' },
   { name: 'store', value: true, arg: 'PATH', help: 'also keep events in this SQLite store' },
@@ -24,7 +24,9 @@ const USAGE = 'shadowim sensor --interface IF [--filter BPF] [--format jsonl|tex
 const DESCRIPTION = `Captures live from a network interface (needs root or CAP_NET_RAW) and prints the same events
 'shadowim analyze' prints for a capture of the same traffic, as they happen. Events go to stdout;
 counters (packets received, drops, flows) go to stderr every --stats-interval seconds and at exit.
-Ctrl-C (SIGINT) or SIGTERM ends it cleanly: open sessions are printed, then the final counters.`;
+Ctrl-C (SIGINT) or SIGTERM ends it cleanly: open sessions are printed, then the final counters.
+For headroom at high rates turn the interface's offloads off (ethtool -K IF gro off gso off tso off);
+see docs/live.md for permissions, the 'any' device, what the counters mean and measured rates.`;
 
 export const command: Command = {
   summary: 'capture live from a network interface and print events as they happen',
