@@ -504,11 +504,12 @@ export function report(db: Db, r: Range & { top?: number }): Report {
     .all(p) as any[];
   const top_hosts = db
     .prepare(
-      `SELECT client_ip AS host, group_concat(DISTINCT protocol) AS protocols, count(*) AS sessions, coalesce(sum(bytes), 0) AS bytes,
-         (SELECT count(DISTINCT su.user) FROM sessions s2 JOIN session_users su ON su.session_id = s2.id
-          WHERE s2.client_ip = s.client_ip AND s2.ts_ms >= @from AND s2.ts_ms < @to) AS users
-       FROM sessions s WHERE ts_ms >= @from AND ts_ms < @to AND client_ip IS NOT NULL ${sens}
-       GROUP BY client_ip ORDER BY bytes DESC, sessions DESC, host LIMIT ${top}`,
+      `WITH h AS (SELECT client_ip, group_concat(DISTINCT protocol) AS protocols, count(*) AS sessions, coalesce(sum(bytes), 0) AS bytes
+                  FROM sessions WHERE ts_ms >= @from AND ts_ms < @to AND client_ip IS NOT NULL ${sens} GROUP BY client_ip),
+            hu AS (SELECT s.client_ip, count(DISTINCT su.user) AS users FROM sessions s JOIN session_users su ON su.session_id = s.id
+                  WHERE s.ts_ms >= @from AND s.ts_ms < @to ${sens.replace('sensor', 's.sensor')} GROUP BY s.client_ip)
+       SELECT h.client_ip AS host, h.protocols, h.sessions, h.bytes, coalesce(hu.users, 0) AS users
+       FROM h LEFT JOIN hu ON hu.client_ip = h.client_ip ORDER BY h.bytes DESC, h.sessions DESC, host LIMIT ${top}`,
     )
     .all(p) as any[];
   const alertWhere = `last_ms >= @from AND first_ms < @to ${sens}`;
