@@ -18,6 +18,9 @@ export interface CarvedFile {
   head: Buffer;
   /** 'outbound' = sent from the monitored network */
   direction?: 'outbound' | 'inbound';
+  /** the endpoint that sent the bytes, and the one that received them */
+  sender?: { ip: string; port: number };
+  receiver?: { ip: string; port: number };
   /** capture times (µs) of the first and last bytes */
   firstTs?: number;
   lastTs?: number;

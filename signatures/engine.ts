@@ -528,6 +528,7 @@ class FlowSession implements FlowHandler, SessionContext {
     const carver = new Carver(safe, (f: CarvedFile, endTs: number) => {
       engine.activeCarves--;
       f.direction = this.direction(dir);
+      [f.sender, f.receiver] = dir === 0 ? [this.flow.client, this.flow.server] : [this.flow.server, this.flow.client];
       const ev: FileTransferEvent = {
         ...this.fileEvent(endTs, dir, base),
         complete: f.complete, observed_size: f.observedSize,

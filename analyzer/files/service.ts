@@ -12,6 +12,7 @@ import type { CarvedFile, CarveSpool, FileHandling } from '../../signatures/carv
 import type { FileMeta } from '../../signatures/types';
 import type { FlowInfo } from '../../sensor/types';
 import { alertId } from '../alertid';
+import { anyContains } from '../cidr';
 import { DlpScanner, type Finding } from '../dlp/scanner';
 import { severityFor, type Policy } from '../policy';
 import { ClamavScanner, type ScanResult } from './clamav';
@@ -123,7 +124,9 @@ export class FileService implements FileHandling {
     const fp = this.o.policy.files;
     const size = ev.observed_size ?? 0;
     if (fp.maxSize !== undefined && Math.max(size, ev.size ?? 0) > fp.maxSize) verdicts.push('forbidden:max_size');
-    if (this.blockTypes.has(ins.type) && (!fp.fromOutsideOnly || ev.direction === 'inbound')) verdicts.push(`forbidden:block_types:${ins.type}`);
+    // "from outside": the sender of the bytes is not in the policy's home networks
+    const outside = f.sender ? !anyContains(this.o.policy.homeNets, f.sender.ip) : ev.direction === 'inbound';
+    if (this.blockTypes.has(ins.type) && (!fp.fromOutsideOnly || outside)) verdicts.push(`forbidden:block_types:${ins.type}`);
     if (fp.blockTypeMismatch && mismatch && isActiveType(ins.type)) verdicts.push('forbidden:type_mismatch');
     if (fp.blockEncryptedArchives && info.encrypted) verdicts.push('forbidden:encrypted_archive');
     if (fp.blockMacros && info.macros) verdicts.push('forbidden:macros');
