@@ -4,11 +4,24 @@
 import type { Detection, DetectInput, DetectResult, SessionContext, SignatureModule, StreamDecoder } from '../types';
 import type { Dir } from '../../sensor/types';
 import { headerIn, HttpStream, requestLine } from './httpstream';
-import { MsnFramer } from './parser';
+import { type FramerLimits, MsnFramer, PAYLOAD_COMMANDS } from './parser';
+import type { SignatureData } from '../types';
 import { MsnSession } from './session';
 import { msnftpDecoder } from './msnftp';
 
 const MAX_BODY = 1 << 20;
+
+/** data.yaml `limits` and `payload_commands`, checked: a bad override falls back to the built-in value */
+export function framerLimits(data: SignatureData): FramerLimits {
+  const l = (data.limits ?? {}) as Record<string, unknown>;
+  const num = (v: unknown, lo: number, hi: number, dflt: number) => (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? v : dflt);
+  const cmds = Array.isArray(data.payload_commands) ? data.payload_commands.map(String).filter((c) => /^[A-Z0-9]{3}$/.test(c)) : [];
+  return {
+    maxLine: num(l.max_line, 1024, 1 << 20, 16384),
+    maxPayload: num(l.max_payload, 1024, 16 << 20, 1 << 20),
+    payloadCommands: cmds.length ? new Set(cmds) : PAYLOAD_COMMANDS,
+  };
+}
 
 // First lines that only MSNP speaks (client and server side, so a flow picked up mid-stream or seen
 // in one direction only is still recognized). A single line must carry a passport or MSNP's exact shape.
@@ -79,8 +92,9 @@ function detectHttp(d: Buffer): DetectResult {
 
 function tcpDecoder(ctx: SessionContext): StreamDecoder {
   const session = new MsnSession(ctx);
+  const limits = framerLimits(ctx.data);
   let ts = 0;
-  const framers = ([0, 1] as Dir[]).map((dir) => new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r)));
+  const framers = ([0, 1] as Dir[]).map((dir) => new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r), limits));
   return {
     onData(dir, data, t) {
       ts = t;
@@ -88,7 +102,7 @@ function tcpDecoder(ctx: SessionContext): StreamDecoder {
     },
     onGap(dir) {
       // bytes lost: resynchronize at the next line (a payload in flight is dropped)
-      framers[dir] = new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r));
+      framers[dir] = new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r), limits);
     },
     onEnd() {
       // a payload whose length promised more than the stream held (lying length, or a cut capture)
@@ -100,8 +114,9 @@ function tcpDecoder(ctx: SessionContext): StreamDecoder {
 /** MSNP inside HTTP bodies (gateway.dll) or behind a CONNECT tunnel. */
 function gatewayDecoder(ctx: SessionContext): StreamDecoder {
   const session = new MsnSession(ctx);
+  const limits = framerLimits(ctx.data);
   let ts = 0;
-  const raw = ([0, 1] as Dir[]).map((dir) => new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r)));
+  const raw = ([0, 1] as Dir[]).map((dir) => new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r), limits));
   const streams = ([0, 1] as Dir[]).map((dir) => {
     let parts: Buffer[] = [];
     let size = 0;
@@ -119,8 +134,8 @@ function gatewayDecoder(ctx: SessionContext): StreamDecoder {
       },
       body(chunk) {
         if (!isMsn || over) return;
-        if (size + chunk.length > MAX_BODY) {
-          ctx.malformed('gateway body larger than 1 MiB');
+        if (size + chunk.length > Math.max(MAX_BODY, limits.maxPayload!)) {
+          ctx.malformed('gateway body larger than the payload limit');
           over = true;
           parts = [];
           return;
@@ -131,7 +146,7 @@ function gatewayDecoder(ctx: SessionContext): StreamDecoder {
       end() {
         if (!isMsn || over || !size) return;
         // each body holds whole commands: a fresh framer keeps a lying length inside its body
-        const f = new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r));
+        const f = new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r), limits);
         f.push(Buffer.concat(parts));
         if (f.buffered) ctx.malformed('gateway body ends inside a command');
         parts = [];

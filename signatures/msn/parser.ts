@@ -19,6 +19,8 @@ const EMPTY = Buffer.alloc(0);
 export interface FramerLimits {
   maxLine?: number;
   maxPayload?: number;
+  /** commands whose last argument is a payload length (default PAYLOAD_COMMANDS) */
+  payloadCommands?: Set<string>;
 }
 
 export class MsnFramer {
@@ -42,7 +44,10 @@ export class MsnFramer {
   ) {
     this.maxLine = limits.maxLine ?? 16384;
     this.maxPayload = limits.maxPayload ?? 1 << 20;
+    this.payloadCommands = limits.payloadCommands ?? PAYLOAD_COMMANDS;
   }
+
+  private readonly payloadCommands: Set<string>;
 
   /** bytes held while waiting for the rest of a line or payload */
   get buffered(): number {
@@ -118,7 +123,7 @@ export class MsnFramer {
     }
     const args = parts.slice(1, 64);
     const c: MsnCommand = { cmd, args };
-    if (PAYLOAD_COMMANDS.has(cmd) && args.length >= 1) {
+    if (this.payloadCommands.has(cmd) && args.length >= 1) {
       const last = args[args.length - 1];
       if (/^\d{1,10}$/.test(last)) {
         const n = Number(last);

@@ -2,7 +2,12 @@
 // UTF-8, legacy invitation + MSNFTP carving, MSNSLP offer + P2P carving, the HTTP gateway,
 // credentials, and hostile input. Ground truth: the byte layouts in msn-wire.ts (protocol shapes).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { FlowHarness } from '../helpers/harness';
+import { Engine } from '../../signatures/engine';
+import { loadRegistry } from '../../signatures/registry';
 import { module as msn } from '../../signatures/msn';
 import { MsnFramer, type MsnCommand } from '../../signatures/msn/parser';
 import type { DetectInput } from '../../signatures/types';
@@ -276,6 +281,20 @@ describe('msn: hostile input', () => {
     assert.equal(texts.length, 2);
     assert.equal(texts[0].length, 65536);
     assert.equal(texts[1], 'after the big one');
+  });
+
+  it('the payload limit comes from data.yaml and can be lowered by a user override', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-override-'));
+    fs.writeFileSync(path.join(dir, 'msn.yaml'), 'limits:\n  max_payload: 2048\n');
+    const events: any[] = [];
+    const engine = new Engine(loadRegistry({ overrideDir: dir }), { emit: (e) => events.push(e) });
+    const h = new FlowHarness({ engine, server: '203.0.113.9:1863' });
+    h.send('c', `USR 1 ${ME} 1835953129.20013021.2623242\r\n`).send('s', `JOI ${BUDDY} Bob\r\n`);
+    h.send('c', textMsg('2 N', 'z'.repeat(3000))).send('c', textMsg('3 N', 'small'));
+    h.end();
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual(events.filter((e) => e.type === 'message').map((m) => m.text), ['small']);
+    assert.equal(events.find((e) => e.type === 'session').malformed, 1);
   });
 
   it('no CRLF for megabytes: the framer holds at most one line limit', () => {
