@@ -104,6 +104,10 @@ function supervise(argv: string[], device: string): Promise<number> {
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   return new Promise((resolve) => {
+    child.on('error', (e) => {
+      process.stderr.write(`shadowim sensor: cannot start the capture process: ${e.message}\n`);
+      resolve(1);
+    });
     child.on('close', (code, signal) => {
       if (rest) pass(rest);
       process.off('SIGINT', onInt);
