@@ -128,6 +128,13 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
     assert.equal(sent.sent, cap.packets, 'tcpreplay sent the whole file');
     // wait until the sensor has seen them all (its periodic counters), at most 20 s
     await waitFor(sensor, out, new RegExp(`received ${cap.packets} packets`), 20000).catch(() => undefined);
+    // as they happen: the messages are on stdout while the sensor still runs, not only at the stop
+    const before = await new Promise<string>((resolve) => {
+      const t = Date.now();
+      const check = () => ((out.stdout.match(/"type":"message"/g) ?? []).length >= 4 || Date.now() - t > 10000 ? resolve(out.stdout) : setTimeout(check, 50));
+      check();
+    });
+    assert.equal((before.match(/"type":"message"/g) ?? []).length, 4, `messages printed before the stop: ${before}`);
     sensor.kill('SIGINT');
     const { code, signal } = await exited(sensor);
     const t1 = Date.now();
