@@ -40,8 +40,9 @@ interface FlowState {
   unauthorized?: boolean;
 }
 
-export function clip(s: string | undefined, n = 96): string {
-  if (!s) return '';
+export function clip(v: unknown, n = 96): string {
+  if (v === undefined || v === null || v === '') return '';
+  const s = typeof v === 'string' ? v : String(v);
   return s.length > n ? s.slice(0, n) + '…' : s;
 }
 
@@ -71,28 +72,49 @@ export class Analyzer implements EventSink {
   }
 
   write(ev: ShadowEvent): void {
-    const ms = Date.parse(ev.ts);
-    if (ms > this.clockMs) {
-      this.clockMs = ms;
-      this.sup.tick(ms);
+    this.forwarded = false;
+    try {
+      const ms = Date.parse(ev.ts);
+      if (ms > this.clockMs) {
+        this.clockMs = ms;
+        this.sup.tick(ms);
+      }
+      switch (ev.type) {
+        case 'session':
+          this.forward(ev);
+          this.onSession(ev);
+          break;
+        case 'message':
+          this.onMessage(ev);
+          break;
+        case 'file_transfer':
+          this.onFile(ev);
+          break;
+        case 'credential':
+          this.onCredential(ev);
+          break;
+        default:
+          this.forward(ev);
+      }
+    } catch (e) {
+      // a bug or an event shape we did not foresee must not stop the sensor, nor leak unredacted text
+      this.errors++;
+      if (this.errors === 1) process.stderr.write(`shadowim: analyzer: ${(e as Error).message} (on a ${clip(String(ev?.type), 20)} event; further errors are counted, not printed)\n`);
+      if (!this.forwarded) {
+        if (ev?.type === 'message') this.forward({ ...ev, text: '[withheld: the analyzer could not check this text]' });
+        else if (ev?.type === 'file_transfer') this.forward({ ...ev, filename: '[withheld]' });
+        else if (ev?.type !== 'credential') this.forward(ev);
+      }
     }
-    switch (ev.type) {
-      case 'session':
-        this.next.write(ev);
-        this.onSession(ev);
-        break;
-      case 'message':
-        this.onMessage(ev);
-        break;
-      case 'file_transfer':
-        this.onFile(ev);
-        break;
-      case 'credential':
-        this.onCredential(ev);
-        break;
-      default:
-        this.next.write(ev);
-    }
+  }
+
+  /** events that failed analysis (their text was withheld) */
+  errors = 0;
+  private forwarded = false;
+
+  private forward(ev: ShadowEvent): void {
+    this.forwarded = true;
+    this.next.write(ev);
   }
 
   close(): void {
@@ -116,7 +138,7 @@ export class Analyzer implements EventSink {
     const text = typeof ev.text === 'string' ? ev.text : '';
     const findings = text ? this.scanner.scan(text) : [];
     const redacted = findings.length || text.length > this.policy.dlp.maxScanChars ? redactText(text, findings, this.policy.dlp.maxScanChars) : text;
-    this.next.write(redacted === text ? ev : { ...ev, text: redacted });
+    this.forward(redacted === text ? ev : { ...ev, text: redacted });
     if (findings.length) this.dlpAlerts(ev, key, findings.filter((f) => f.alert !== false), 'message', [ev.from, ev.to]);
   }
 
@@ -126,7 +148,7 @@ export class Analyzer implements EventSink {
     const name = typeof ev.filename === 'string' ? ev.filename : '';
     const findings = name ? this.scanner.scan(name) : [];
     const safeName = findings.length || name.length > this.policy.dlp.maxScanChars ? redactText(name, findings, this.policy.dlp.maxScanChars) : name;
-    this.next.write(safeName === name ? ev : { ...ev, filename: safeName });
+    this.forward(safeName === name ? ev : { ...ev, filename: safeName });
     if (ev.client && ev.server) this.judgeUse(ev as FileTransferEvent & { client: Endpoint; server: Endpoint }, key, [local], 'file', Date.parse(ev.ts), false, undefined);
     if (findings.length) this.dlpAlerts(ev, key, findings.filter((f) => f.alert !== false), 'file name', [ev.from, ev.to]);
     this.fileAlert(ev, key, safeName);
@@ -140,7 +162,7 @@ export class Analyzer implements EventSink {
         delete (out as any)[f];
       }
     }
-    this.next.write(out);
+    this.forward(out);
     const p = this.policy;
     const person = p.people.resolve([ev.user], this.localIp(ev));
     const severity = severityFor(p, 'cleartext_credentials', 'high', ev.protocol, ev.mechanism);
@@ -301,18 +323,18 @@ export class Analyzer implements EventSink {
       raise(f.dangerousSeverity);
       notes.push(`executable or script name (.${clip(ext, 12)})`);
     }
-    const size = ev.observed_size ?? ev.size;
+    const size = typeof ev.observed_size === 'number' ? ev.observed_size : ev.size;
     if (typeof size === 'number' && size >= f.largeBytes) {
       raise(f.largeSeverity);
       notes.push('large file');
     }
-    const ftype = ev.file_type;
+    const ftype = typeof ev.file_type === 'string' ? ev.file_type : undefined;
     if (ftype && EXEC_EXTENSIONS[ftype] && ext && !EXEC_EXTENSIONS[ftype].includes(ext) && !f.dangerousExtensions.has(ext)) {
       raise('high');
       detector = 'type_mismatch';
       notes.push(`content is ${ftype} but the name says .${clip(ext, 12)}`);
     }
-    const verdict = ev.verdict ?? '';
+    const verdict = typeof ev.verdict === 'string' ? ev.verdict : '';
     if (verdict.startsWith('infected')) {
       raise('critical');
       detector = 'malware';

@@ -268,3 +268,50 @@ describe('analyzer: live mode', () => {
     an.close();
   });
 });
+
+describe('analyzer: malformed events', () => {
+  it('never throws on events with missing or odd fields', () => {
+    const out = new Collect();
+    const an = createAnalyzer(out, { policy: parsePolicy(POLICY, 'p.yaml') });
+    const odd: any[] = [
+      { type: 'message', ts: 'not a time' },
+      { type: 'message', ts: at(T0), protocol: 'irc', text: 42, client: C, server: S },
+      { type: 'message', ts: at(T0), protocol: 'irc', text: 'card 4111111111111111', from: null, to: undefined },
+      { type: 'file_transfer', ts: at(T0), protocol: 'irc', filename: undefined, size: 'big' },
+      { type: 'file_transfer', ts: at(T0), protocol: 'irc', filename: 'x.exe', file_type: 'pe', verdict: 5, client: { ip: 'nonsense', port: -1 }, server: S },
+      { type: 'session', ts: at(T0), protocol: 'irc', users: [null, 7, '(unknown)'], client: { ip: '::ffff:10.1.2.3', port: 1 }, server: { ip: 'fe80::1%eth0', port: 2 }, start: 'x', encrypted: 'yes' },
+      { type: 'credential', ts: at(T0), protocol: 'irc', user: undefined, mechanism: undefined },
+      { type: 'alert', ts: at(T0), id: 'upstream', kind: 'x', severity: 'low', summary: 's', users: [] },
+      { type: 'unknown-type', ts: at(T0) },
+    ];
+    for (const e of odd) an.write(e);
+    an.close();
+    assert.ok(out.events.length >= odd.length);
+    assert.ok(!JSON.stringify(out.events).includes('4111111111111111'));
+    assert.equal(an.errors, 0);
+  });
+
+  it('if analysis fails anyway, the event goes on with its text withheld and the sensor keeps running', () => {
+    const out = new Collect();
+    const an = createAnalyzer(out);
+    (an as any).scanner = {
+      scan() {
+        throw new Error('scanner exploded');
+      },
+    };
+    const write = process.stderr.write;
+    let err = '';
+    (process.stderr as any).write = (s: string) => ((err += s), true);
+    try {
+      an.write(message('card 4111111111111111'));
+      an.write(message('again 4111111111111111'));
+    } finally {
+      (process.stderr as any).write = write;
+    }
+    const msgs = out.events.filter((e) => e.type === 'message') as any[];
+    assert.deepEqual(msgs.map((m) => m.text), ['[withheld: the analyzer could not check this text]', '[withheld: the analyzer could not check this text]']);
+    assert.equal(an.errors, 2);
+    assert.equal(err.trim().split('\n').length, 1, 'one line, once');
+    assert.match(err, /analyzer: scanner exploded/);
+  });
+});
