@@ -37,13 +37,19 @@ export async function render(root, [alertId]) {
     el('div', { class: 'split' }, el('div', { class: 'card' }, list), detail),
   );
 
+  let loadSeq = 0;
   async function load() {
+    const seq = ++loadSeq;
+    // the text boxes count as typed, whichever control started the load
+    f.q = q.value.trim();
+    f.protocol = proto.value.trim().toLowerCase();
     const params = { kind: f.kind, severity: f.severity, protocol: f.protocol, acked: f.acked, sort: f.sort, order: f.order, q: f.q, limit: PAGE, offset: f.offset };
     setRouteParams('alerts', { ...params, limit: undefined, offset: f.offset || undefined });
     csvLink.href = '/api/alerts.csv' + qs({ ...params, limit: undefined, offset: undefined });
     let d;
     try {
       d = await api('/alerts' + qs(params));
+      if (seq !== loadSeq) return; // a newer request is under way: this answer is stale
     } catch (e) {
       list.replaceChildren(errorBox(e));
       return;

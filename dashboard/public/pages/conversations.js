@@ -24,13 +24,16 @@ export async function render(root) {
     load();
   });
   root.append(form, out);
+  let loadSeq = 0;
   async function load() {
+    const seq = ++loadSeq;
     const params = { text: f.text, user: f.user, protocol: f.protocol, range: f.range, limit: PAGE, offset: f.offset };
     setRouteParams('conversations', { text: f.text, user: f.user, protocol: f.protocol, range: f.range });
     csvLink.href = '/api/messages.csv' + qs({ ...params, limit: undefined, offset: undefined });
     let d;
     try {
       d = await api('/messages' + qs(params));
+      if (seq !== loadSeq) return; // a newer request is under way: this answer is stale
     } catch (e) {
       out.replaceChildren(errorBox(e));
       return;

@@ -35,10 +35,13 @@ export async function render(root) {
     if (timer) clearInterval(timer);
     timer = auto ? setInterval(load, 30_000) : null;
   }
+  let loadSeq = 0;
   async function load() {
+    const seq = ++loadSeq;
     let d;
     try {
       d = await api('/overview' + qs({ range }));
+      if (seq !== loadSeq) return; // a newer request is under way: this answer is stale
     } catch (e) {
       body.replaceChildren(errorBox(e));
       return;
