@@ -1,5 +1,6 @@
 // SQLite schema, migrated by version number (PRAGMA user_version). Append migrations; never edit one
 // that has shipped. Times are integer milliseconds since the epoch (UTC); *_ms columns.
+// stored_ms grows with rowid (rows are appended), so retention walks rowids and needs no index on it.
 
 import type Database from 'better-sqlite3';
 
@@ -64,7 +65,6 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_ts ON sessions(ts_ms);
 CREATE INDEX sessions_flow ON sessions(flow_id);
-CREATE INDEX sessions_stored ON sessions(stored_ms);
 CREATE TABLE session_users (
   session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
   user TEXT NOT NULL,
@@ -88,7 +88,6 @@ CREATE INDEX messages_ts ON messages(ts_ms);
 CREATE INDEX messages_from ON messages(from_user, ts_ms);
 CREATE INDEX messages_to ON messages(to_user, ts_ms);
 CREATE INDEX messages_flow ON messages(flow_id);
-CREATE INDEX messages_stored ON messages(stored_ms);
 CREATE TABLE file_transfers (
   id INTEGER PRIMARY KEY,
   ts_ms INTEGER NOT NULL,
@@ -149,9 +148,10 @@ ${rollupTable('rollup_1h')}
 ${rollupTable('rollup_1d')}
 `);
     if (fts) {
-      // external-content index over messages.text; kept in step by triggers
+      // external-content index over messages.text, kept in step by triggers; detail=none: search is by
+      // words (no phrases), and the index costs far less to write
       db.exec(`
-CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2', detail='none');
 CREATE TRIGGER messages_ai AFTER INSERT ON messages WHEN new.text IS NOT NULL BEGIN
   INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
 END;

@@ -201,8 +201,8 @@ export class SqliteSink implements EventSink {
   }
 
   private deleteOlder(table: string, cut: number): number {
-    // in slices, so a large purge never holds the write lock for long
-    const stmt = this.db.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE stored_ms < ? LIMIT 5000)`);
+    // oldest rowids first (stored_ms grows with rowid), in slices so the write lock is never held long
+    const stmt = this.db.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} ORDER BY rowid LIMIT 5000) AND stored_ms < ?`);
     let n = 0;
     for (;;) {
       const c = stmt.run(cut).changes;
