@@ -109,6 +109,16 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     return this.budget.used;
   }
 
+  /**
+   * Capture time passed without packets (a quiet live interface): expire idle flows and tick the
+   * inspector as if a packet had arrived at `tsMicros`.
+   */
+  advance(tsMicros: number): void {
+    if (tsMicros <= this.now) return;
+    this.now = tsMicros;
+    if (tsMicros - this.lastHousekeep >= 1e6) this.housekeep(tsMicros);
+  }
+
   packet(linktype: number, tsMicros: number, data: Buffer, origLen: number): void {
     this.frame(linktype, tsMicros, data, 0, data.length, origLen);
   }
