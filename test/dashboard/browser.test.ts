@@ -149,7 +149,7 @@ describe('dashboard in a browser', function () {
     assert.ok(froms.includes(XSS_NICK));
     await page.goto(srv.url + '/#/people?range=1d');
     await page.waitForSelector('#users-table tbody tr');
-    assert.ok((await page.textContent('#users-table')).includes(XSS_NICK));
+    assert.ok(((await page.textContent('#users-table')) ?? '').includes(XSS_NICK));
     await page.waitForTimeout(300);
     assert.equal(await page.evaluate(() => (window as any).__xss), undefined);
     assert.equal(await page.$$eval('img, svg:not([class])', (e) => e.filter((x) => (x as any).outerHTML.includes('__xss')).length), 0);
