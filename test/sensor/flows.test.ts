@@ -72,6 +72,17 @@ describe('sensor: flow table', () => {
     pp.finish();
   });
 
+  it('advance(): a quiet live interface still expires idle flows and ticks the inspector', () => {
+    const rec = new Recorder();
+    const pp = new PacketPath(rec);
+    feed(pp, T0, udpPacket('10.0.0.1:40000', '10.0.0.2:3478', 'x'));
+    pp.advance(T0 + 30e6);
+    assert.ok(!rec.flows[0].end);
+    pp.advance(T0 + 62e6);
+    assert.equal(rec.flows[0].end?.reason, 'idle');
+    assert.ok(rec.ticks.includes(T0 + 62e6));
+  });
+
   it('absolute lifetime: a flow that never goes idle is still ended and restarted', () => {
     const rec = new Recorder();
     const pp = new PacketPath(rec, { lifetimeSec: 100 });
