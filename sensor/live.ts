@@ -106,6 +106,7 @@ export class LiveCapture {
   private cap: CapInstance | undefined;
   private readonly buf: Buffer;
   private clockBase = 0;
+  private lastTs = 0;
 
   constructor(private readonly sink: PacketSink & Partial<FrameSink>, readonly opts: LiveOptions) {
     const snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
@@ -147,8 +148,11 @@ export class LiveCapture {
       counters.received++;
       counters.bytes += nbytes;
       if (truncated) counters.truncated++;
-      // cap passes no timestamp: the clock at delivery (the monotonic clock, anchored to wall time)
-      const ts = this.clockBase + Math.floor(performance.now() * 1000);
+      // cap passes no timestamp: the clock at delivery (the monotonic clock, anchored to wall time),
+      // never behind the previous frame's even when a resync or a wall-clock step moves the anchor back
+      let ts = this.clockBase + Math.floor(performance.now() * 1000);
+      if (ts < this.lastTs) ts = this.lastTs;
+      else this.lastTs = ts;
       // cap passes no wire length either; a truncated frame's true length is unknown (the decoder sees the IP length)
       if (frame) frame(lt, ts, buf, 0, nbytes, nbytes);
       else sink.packet(lt, ts, buf.subarray(0, nbytes), nbytes);
