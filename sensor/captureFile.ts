@@ -187,10 +187,11 @@ export class CaptureReader {
       const s = this.start;
       let sec: number, frac: number, incl: number, orig: number;
       if (le) {
-        sec = b.readUInt32LE(s);
-        frac = b.readUInt32LE(s + 4);
-        incl = b.readUInt32LE(s + 8);
-        orig = b.readUInt32LE(s + 12);
+        // byte arithmetic: Buffer#readUInt32LE's argument checks cost more than the read
+        sec = (b[s] | (b[s + 1] << 8) | (b[s + 2] << 16) | (b[s + 3] << 24)) >>> 0;
+        frac = (b[s + 4] | (b[s + 5] << 8) | (b[s + 6] << 16) | (b[s + 7] << 24)) >>> 0;
+        incl = (b[s + 8] | (b[s + 9] << 8) | (b[s + 10] << 16) | (b[s + 11] << 24)) >>> 0;
+        orig = (b[s + 12] | (b[s + 13] << 8) | (b[s + 14] << 16) | (b[s + 15] << 24)) >>> 0;
       } else {
         sec = b.readUInt32BE(s);
         frac = b.readUInt32BE(s + 4);

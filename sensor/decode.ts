@@ -225,8 +225,8 @@ export class Decoder {
       d.proto = 6;
       d.sport = (buf[o] << 8) | buf[o + 1];
       d.dport = (buf[o + 2] << 8) | buf[o + 3];
-      d.seq = buf.readUInt32BE(o + 4);
-      d.ack = buf.readUInt32BE(o + 8);
+      d.seq = ((buf[o + 4] << 24) | (buf[o + 5] << 16) | (buf[o + 6] << 8) | buf[o + 7]) >>> 0;
+      d.ack = ((buf[o + 8] << 24) | (buf[o + 9] << 16) | (buf[o + 10] << 8) | buf[o + 11]) >>> 0;
       d.flags = buf[o + 13];
       d.payBuf = buf;
       d.payOff = o + doff;

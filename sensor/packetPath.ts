@@ -7,9 +7,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector, PacketSink, SensorCounters } from './types';
-import { Decoder, Status } from './decode';
+import { Decoder, Status as DecodeStatus } from './decode';
 import type { FragmentLimits } from './fragments';
-import { FlowTable, WHEEL, F_BYTES, F_DEADLINE, F_FIRST, F_LAST, F_PKTS, F_STATE } from './flowTable';
+import * as ft from './flowTable';
+
+// Imported constants copied into module constants: through the CommonJS interop every use of an
+// imported binding is a property read (a getter call) on the hot path; a local const is free.
+const { FlowTable } = ft;
+const WHEEL = ft.WHEEL, F_BYTES = ft.F_BYTES, F_DEADLINE = ft.F_DEADLINE, F_FIRST = ft.F_FIRST;
+const F_LAST = ft.F_LAST, F_PKTS = ft.F_PKTS, F_STATE = ft.F_STATE;
+const ST_OK: number = DecodeStatus.Ok, ST_MALFORMED: number = DecodeStatus.Malformed, ST_SKIPPED: number = DecodeStatus.Skipped;
 import { DEFAULT_STREAM_LIMITS, StreamBudget, TcpStream, type StreamLimits, type StreamOut } from './tcpStream';
 import type { FrameSink } from './captureFile';
 import { keyAddrString } from './addr';
@@ -53,7 +60,7 @@ function serverPorts(): { tcp: Uint8Array; udp: Uint8Array } {
 }
 
 export class PacketPath implements PacketSink, FrameSink, StreamOut {
-  private readonly table: FlowTable;
+  private readonly table: ft.FlowTable;
   private readonly decoder: Decoder;
   private readonly handlers: (FlowHandler | null)[];
   private readonly streams: (TcpStream | null)[];
@@ -133,9 +140,9 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     }
     try {
       const st = this.decoder.decode(linktype, buf, off, off + len, ts);
-      if (st !== Status.Ok) {
-        if (st === Status.Malformed) c.malformed++;
-        else if (st === Status.Skipped) c.skipped++;
+      if (st !== ST_OK) {
+        if (st === ST_MALFORMED) c.malformed++;
+        else if (st === ST_SKIPPED) c.skipped++;
         return;
       }
       this.flowPacket(ts, origLen);
