@@ -19,14 +19,13 @@ export function storageSinks(o: StorageSinkOptions): EventSink[] {
   const sinks: EventSink[] = [];
   const storePath = o.store ?? cfg.store.path;
   if (storePath) {
-    const { openStore } = require('./store') as typeof import('./store');
-    const { SqliteSink } = require('./sqlite-sink') as typeof import('./sqlite-sink');
-    const db = openStore(storePath, { synchronous: cfg.store.synchronous });
-    sinks.push(new SqliteSink(db, { sensor, archive: cfg.archive, retentionDays: cfg.store.retention_days, ownDb: true }));
+    // SQLite works in a worker thread (storage/sqlite-thread.ts); alerts are still committed before write() returns
+    const { ThreadedSqliteSink } = require('./sqlite-thread') as typeof import('./sqlite-thread');
+    sinks.push(new ThreadedSqliteSink({ file: storePath, sensor, archive: cfg.archive, retentionDays: cfg.store.retention_days, synchronous: cfg.store.synchronous }));
   }
   if (cfg.influx.url) {
     const { InfluxSink } = require('./influx-sink') as typeof import('./influx-sink');
-    const sqlite = sinks[0] as import('./sqlite-sink').SqliteSink | undefined;
+    const sqlite = sinks[0] as import('./sqlite-thread').ThreadedSqliteSink | undefined;
     sinks.push(
       new InfluxSink({
         ...cfg.influx,

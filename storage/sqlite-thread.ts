@@ -1,0 +1,116 @@
+// The store sink the pipeline uses: a SqliteSink running in a worker thread, so SQLite's work (inserts,
+// the full-text index, rollups) runs on another core and `analyze` is not slowed by it. Events are sent
+// in batches (1000 or every 250 ms). An alert keeps its guarantee: write() sends everything buffered with
+// the alert and waits (Atomics.wait on a shared counter) until the worker has committed it, so an alert
+// that a later output prints is already in the file.
+
+import { Worker } from 'node:worker_threads';
+import type { EventSink, ShadowEvent } from '../common/events';
+import type { ArchiveConfig } from '../common/config';
+import { openStore, StoreError } from './store';
+
+export interface ThreadedSinkOptions {
+  file: string;
+  sensor: string;
+  archive: ArchiveConfig;
+  retentionDays: number;
+  synchronous: 'normal' | 'full';
+  batch?: number;
+  flushMs?: number;
+}
+
+const COMMIT_TIMEOUT_MS = 60_000;
+
+export class ThreadedSqliteSink implements EventSink {
+  private worker: Worker;
+  private buf: ShadowEvent[] = [];
+  private seq = 0;
+  private readonly shared = new Int32Array(new SharedArrayBuffer(8));
+  private timer: NodeJS.Timeout | undefined;
+  private failure: string | undefined;
+  private closed = false;
+  private exited: Promise<void>;
+  private closedAck: Promise<void>;
+  private resolveClosed!: () => void;
+
+  constructor(private readonly o: ThreadedSinkOptions) {
+    // open and migrate here, so a bad path or a foreign file is reported at once, in this thread
+    openStore(o.file, { synchronous: o.synchronous }).close();
+    // the worker loads TypeScript through tsx, like the CLI itself
+    this.worker = new Worker(
+      `require('tsx/cjs'); require(${JSON.stringify(require.resolve('./sqlite-worker'))});`,
+      { eval: true, workerData: { ...o, shared: this.shared.buffer }, stdout: false, stderr: false },
+    );
+    this.worker.unref();
+    this.closedAck = new Promise((r) => (this.resolveClosed = r));
+    this.worker.on('message', (m: any) => {
+      if (m?.error) this.failure = String(m.error);
+      if (m?.closed) this.resolveClosed();
+    });
+    this.worker.on('error', (e) => {
+      this.failure = e.message;
+      this.resolveClosed();
+    });
+    this.exited = new Promise((r) => this.worker.once('exit', () => (this.resolveClosed(), r())));
+  }
+
+  write(ev: ShadowEvent): void {
+    if (this.closed) return;
+    this.check();
+    this.buf.push(ev);
+    if (ev.type === 'alert') {
+      this.send();
+      this.waitCommitted(this.seq);
+    } else if (this.buf.length >= (this.o.batch ?? 1000)) this.send();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.send(), this.o.flushMs ?? 250);
+      this.timer.unref();
+    }
+  }
+
+  /** Adds sensor counters (see SqliteSink.addSensorCounters). */
+  addSensorCounters(name: string, c: Record<string, number>): void {
+    if (this.closed) return;
+    this.send();
+    this.worker.postMessage({ counters: { name, c } });
+  }
+
+  private check(): void {
+    if (this.failure) throw new StoreError(`store ${this.o.file}: ${this.failure}`);
+  }
+
+  private send(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.buf.length) return;
+    this.worker.postMessage({ seq: ++this.seq, events: this.buf });
+    this.buf = [];
+  }
+
+  private waitCommitted(seq: number): void {
+    const deadline = Date.now() + COMMIT_TIMEOUT_MS;
+    for (;;) {
+      const done = Atomics.load(this.shared, 0);
+      if (done >= seq) return;
+      if (Atomics.load(this.shared, 1)) {
+        this.failure ??= 'the store writer failed';
+        this.check();
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new StoreError(`store ${this.o.file}: no commit within ${COMMIT_TIMEOUT_MS / 1000} s (disk stalled?)`);
+      Atomics.wait(this.shared, 0, done, Math.min(left, 1000));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.send();
+    this.closed = true;
+    this.worker.ref();
+    this.worker.postMessage({ close: true });
+    await this.closedAck;
+    await this.worker.terminate();
+    await this.exited;
+    this.check();
+  }
+}
