@@ -256,17 +256,43 @@ export function apiRoutes(api: Router, c: Ctx): void {
     res.json({ retried: o.retryDead(db, str(req.body?.alert_id)) });
   });
 
-  // ---- files (carved files; analyst and admin) -------------------------------------------------------
+  // ---- files (carved files in the quarantine, else the transfers seen; analyst and admin) -------------
   api.get('/files', need('analyst'), (req, res) => {
     const r = rangeOf(req, '30d');
+    if (c.quarantineDir) {
+      const { listQuarantine } = require('../analyzer/files') as typeof import('../analyzer/files');
+      const rows = listQuarantine(c.quarantineDir, { limit: 500 }).filter((e) => Date.parse(e.last_seen) >= r.from && Date.parse(e.first_seen) < r.to);
+      return void res.json({
+        source: 'quarantine',
+        rows: rows.map((e) => {
+          const s0 = e.sightings[0];
+          return { ts: e.last_seen, protocol: s0?.protocol ?? null, from: s0?.from ?? null, to: s0?.to ?? null, filename: e.filename, size: e.size, file_type: e.file_type ?? null, sha256: e.sha256, md5: e.md5, verdict: e.verdict ?? null, complete: e.complete, sightings: e.sightings.length, download: true };
+        }),
+      });
+    }
     const rows = db
       .prepare(`SELECT id, ts_ms, sensor, protocol, flow_id, from_user, to_user, filename, size, direction, stage, complete, observed_size, sha256, md5, file_type, verdict
         FROM file_transfers WHERE ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms DESC LIMIT 500`)
       .all(r.from, r.to) as any[];
-    res.json({ rows: rows.map(({ ts_ms, from_user, to_user, complete, ...x }) => ({ ...x, ts: iso(ts_ms), from: from_user, to: to_user, complete: complete === null ? null : !!complete, download: false })) });
+    res.json({ source: 'transfers', rows: rows.map(({ ts_ms, from_user, to_user, complete, ...x }) => ({ ...x, ts: iso(ts_ms), from: from_user, to: to_user, complete: complete === null ? null : !!complete, download: false })) });
   });
-  api.get('/files/:id/download', need('analyst'), (_req, _res) => {
-    throw new HttpError(404, 'carved file bytes are not available through the dashboard yet; use `shadowim files get`');
+  api.get('/files/:sha256/download', need('analyst'), (req, res) => {
+    if (!c.quarantineDir) throw new HttpError(404, 'no quarantine configured (files.quarantine.dir, or serve --quarantine DIR): carved bytes are not kept');
+    const files = require('../analyzer/files') as typeof import('../analyzer/files');
+    let q: ReturnType<typeof files.openQuarantined>;
+    try {
+      q = files.openQuarantined(c.quarantineDir, String(req.params.sha256));
+    } catch (e) {
+      if (e instanceof files.QuarantineError) throw new HttpError(400, e.message);
+      throw e;
+    }
+    if (!q) throw new HttpError(404, 'that file is not in the quarantine');
+    // the wire name never reaches the header unfiltered; the bytes may be malware: never rendered inline
+    const safe = q.entry.filename.replace(/[^\w.-]/g, '_').slice(0, 80);
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Content-Disposition', `attachment; filename="${q.entry.sha256.slice(0, 12)}-${safe}.quarantined"`);
+    res.setHeader('Content-Length', String(q.entry.size));
+    q.stream.pipe(res);
   });
 
   // ---- users (admin) ---------------------------------------------------------------------------------

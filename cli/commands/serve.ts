@@ -12,6 +12,7 @@ const SPECS: OptionSpec[] = [
   { name: 'demo', help: 'serve generated demo data (regenerated when missing or older than a day) with a one-time admin password' },
   { name: 'config', value: true, arg: 'FILE', help: 'configuration file (default: $SHADOWIM_CONFIG or ./shadowim.yaml)' },
   { name: 'policy', value: true, arg: 'FILE', help: 'the policy the sensors use: shown on the settings page, applied to the firewall export' },
+  { name: 'quarantine', value: true, arg: 'DIR', help: 'carved files to offer on the files page (default: files.quarantine.dir from the config)' },
   { name: 'trust-proxy', value: true, arg: 'VALUE', help: "express 'trust proxy' (e.g. loopback, 1): honour X-Forwarded-Proto/-For from that proxy (Secure cookies behind TLS)" },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
@@ -93,7 +94,15 @@ export const command: Command = {
       }
     }
     const { createDashboard } = require('../../dashboard/server') as typeof import('../../dashboard/server');
-    const dash = createDashboard({ db, storePath, demo, policyFile, trustProxy, log });
+    let quarantineDir = opts.quarantine as string | undefined;
+    if (quarantineDir === undefined) {
+      try {
+        quarantineDir = (require('../../analyzer/files') as typeof import('../../analyzer/files')).configuredQuarantineDir();
+      } catch (e) {
+        throw new UsageError((e as Error).message.split('\n')[0]);
+      }
+    } else if (!fs.existsSync(quarantineDir)) throw new UsageError(`--quarantine ${quarantineDir}: no such directory`);
+    const dash = createDashboard({ db, storePath, demo, policyFile, trustProxy, quarantineDir, log });
     const server = dash.app.listen(port, host);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', () => resolve());

@@ -41,7 +41,7 @@ describe('dashboard HTTP API', function () {
 
   before(async () => {
     fx = await makeFixture();
-    srv = await startServe(['--store', fx.store, '--trust-proxy', 'loopback']);
+    srv = await startServe(['--store', fx.store, '--trust-proxy', 'loopback', '--quarantine', fx.quarantine]);
     admin = new Client(srv.url);
     analyst = new Client(srv.url);
     viewer = new Client(srv.url);
@@ -196,6 +196,21 @@ describe('dashboard HTTP API', function () {
     assert.equal(sess.pcap, true);
     const r2 = await analyst.req('GET', `/api/sessions/${sess.id}/pcap`);
     assert.ok(r2.buf.equals(r.buf));
+  });
+
+  it('files: the quarantine listed for analysts and downloaded as an attachment; not for viewers', async () => {
+    const l = (await analyst.req('GET', '/api/files')).json;
+    assert.equal(l.source, 'quarantine');
+    assert.equal(l.rows.length, 1);
+    assert.equal(l.rows[0].sha256, fx.carved.sha256);
+    const d = await analyst.req('GET', `/api/files/${fx.carved.sha256}/download`);
+    assert.equal(d.status, 200);
+    assert.ok(d.buf.equals(fx.carved.bytes));
+    assert.equal(d.headers.get('content-type'), 'application/octet-stream');
+    assert.match(d.headers.get('content-disposition') ?? '', /^attachment; filename="[\w.-]+"$/);
+    assert.equal((await analyst.req('GET', '/api/files/..%2F..%2Fetc%2Fpasswd/download')).status, 400);
+    assert.equal((await analyst.req('GET', '/api/files/not-a-hash/download')).status, 400);
+    assert.equal((await viewer.req('GET', `/api/files/${fx.carved.sha256}/download`)).status, 403);
   });
 
   it('evidence of a live session: 404 with the reason', async () => {

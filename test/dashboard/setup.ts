@@ -13,6 +13,8 @@ export interface Fixture {
   dir: string;
   store: string;
   pcap: string;
+  quarantine: string;
+  carved: { sha256: string; bytes: Buffer };
   flowAPackets: number;
   cleanup(): void;
 }
@@ -38,7 +40,16 @@ export async function makeFixture(): Promise<Fixture> {
   sink.write({ type: 'session', ts: t, protocol: 'xmpp', transport: 'tcp', client: { ip: '10.1.1.1', port: 50000 }, server: { ip: '203.0.113.20', port: 5222 }, users: ['carol@jabber.example'], start: t, end: t, packets: 10, bytes: 900, encrypted: false, evidence: [{ signature: 'xmpp.stream', reason: 'test' }], flow_id: 'live0000000000001' });
   sink.write({ type: 'alert', ts: t, id: 'live-alert-0001', kind: 'unauthorized_im', severity: 'medium', protocol: 'xmpp', summary: 'unauthorized xmpp use (live test)', client: { ip: '10.1.1.1', port: 50000 }, server: { ip: '203.0.113.20', port: 5222 }, users: ['carol@jabber.example'], flow_id: 'live0000000000001' });
   await sink.close();
-  return { dir, store, pcap, flowAPackets: cap.flowAPackets, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  // a carved file in the quarantine, stored by the files module's own Quarantine
+  const quarantine = path.join(dir, 'quarantine');
+  const { Quarantine } = require('../../analyzer/files/quarantine') as typeof import('../../analyzer/files/quarantine');
+  const bytes = Buffer.from('%PDF-1.4 quarterly numbers\n');
+  const src = path.join(dir, 'carved.tmp');
+  fs.writeFileSync(src, bytes);
+  const crypto = require('node:crypto') as typeof import('node:crypto');
+  const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+  new Quarantine(quarantine, 1 << 30, 1000).store(src, { type: 'file_transfer', ts: t, protocol: 'irc', from: 'alice', to: 'bob', filename: '<b>report</b>.pdf', size: bytes.length, stage: 'data', sha256, md5: crypto.createHash('md5').update(bytes).digest('hex'), complete: true, verdict: 'clean', file_type: 'pdf' }, bytes.length);
+  return { dir, store, pcap, quarantine, carved: { sha256, bytes }, flowAPackets: cap.flowAPackets, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** A tiny cookie-keeping HTTP client for the API. */
