@@ -254,7 +254,7 @@ function mix(h: number, w: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
 function hex8(v: number): string {
-  const s = v.toString(16);
-  return s.length === 8 ? s : '00000000'.slice(s.length) + s;
+  return HEX[v >>> 24] + HEX[(v >>> 16) & 255] + HEX[(v >>> 8) & 255] + HEX[v & 255];
 }
