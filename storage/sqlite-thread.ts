@@ -38,7 +38,7 @@ export class ThreadedSqliteSink implements EventSink {
     openStore(o.file, { synchronous: o.synchronous }).close();
     // the worker loads TypeScript through tsx, like the CLI itself
     this.worker = new Worker(
-      `require('tsx/cjs'); require(${JSON.stringify(require.resolve('./sqlite-worker'))});`,
+      `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(require.resolve('./sqlite-worker'))});`,
       { eval: true, workerData: { ...o, shared: this.shared.buffer }, stdout: false, stderr: false },
     );
     this.worker.unref();

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
-import { REPO } from '../helpers/paths';
+import { CLI, REPO } from '../helpers/paths';
+import { spawnSync } from 'node:child_process';
 import { openStore } from '../../storage/store';
 import { SqliteSink } from '../../storage/sqlite-sink';
 import { ackAlert, getAlert, listAlerts, overview, searchMessages, sensors } from '../../storage/queries';
@@ -130,6 +131,13 @@ describe('storage: SQLite store through the CLI', function () {
     assert.equal(rep.protocols[0].sessions, 1);
     const bytes = Buffer.concat([st, st + '-wal'].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
     assert.equal(bytes.indexOf('quarterly numbers'), -1, 'message text is nowhere in the file');
+  });
+
+  it('works from any directory (the store worker finds its modules)', () => {
+    const st = path.join(tmp, 'elsewhere.db');
+    const r = spawnSync(process.execPath, [CLI, 'analyze', cap, '--format', 'jsonl', '--store', st], { cwd: os.tmpdir(), env: { ...process.env, SHADOWIM_CONFIG: '' } });
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.equal(shadowim(['search', '--store', st, '--format', 'jsonl']).events.length, 3);
   });
 
   it('a config error names the file and line', () => {
