@@ -51,7 +51,7 @@ export function clamdScan(target: { path?: string; host?: string; port?: number 
 
 export function parseClamdReply(s: string): ScanResult {
   const line = s.replace(/\0+$/, '').trim();
-  const m = /^(?:stream|[^:]*):\s*(.*?)\s+(FOUND|ERROR)$/.exec(line);
+  const m = /^(?:[^:]*:\s*)?(.*?)\s+(FOUND|ERROR)$/.exec(line);
   if (m && m[2] === 'FOUND') return { status: 'infected', name: cleanSig(m[1]) };
   if (m && m[2] === 'ERROR') return { status: 'error', why: /size limit/i.test(m[1]) ? 'clamd-size-limit' : 'clamd-error' };
   if (/:\s*OK$/.test(line)) return { status: 'clean' };

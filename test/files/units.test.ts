@@ -1,0 +1,296 @@
+// Unit tests of the file pieces: name sanitizer, magic-byte types, zip/OLE inspection, hash lists,
+// the files: config, the clamd INSTREAM client, the engine's bounds on concurrent carves, quarantine.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { sanitizeFileName } from '../../signatures/carve';
+import { fileTypeOf } from '../../signatures/fileType';
+import { Engine } from '../../signatures/engine';
+import { loadRegistry } from '../../signatures/registry';
+import type { SignatureModule } from '../../signatures/types';
+import { bufferSource, inspect, textOf, xmlText } from '../../analyzer/files/inspect';
+import { HashList } from '../../analyzer/files/hashlist';
+import { parseFilesConfig, parseSize } from '../../analyzer/files/config';
+import { clamdScan, parseClamdReply } from '../../analyzer/files/clamav';
+import { Quarantine, listQuarantine, exportQuarantined } from '../../analyzer/files/quarantine';
+import { nameMismatch } from '../../analyzer/files/types';
+import { makeZip, fakePe } from './dcc';
+
+describe('files: file names from the wire', () => {
+  it('no path, no control or formatting characters, bounded, extension kept', () => {
+    assert.equal(sanitizeFileName('../../etc/passwd'), '.._.._etc_passwd');
+    assert.equal(sanitizeFileName('/etc/shadow'), '_etc_shadow');
+    assert.equal(sanitizeFileName('..\\..\\win\\evil.dll'), '.._.._win_evil.dll');
+    assert.equal(sanitizeFileName('a\u0000b\u0007c\u001b[0m.txt'), 'abc[0m.txt');
+    assert.equal(sanitizeFileName('photo\u202Egpj.exe'), 'photogpj.exe');
+    assert.equal(sanitizeFileName('\uff0e\uff0e\uff0fetc\uff0fpasswd'), '.._etc_passwd');
+    assert.equal(sanitizeFileName('x\u2215y\u2044z'), 'x_y_z');
+    assert.equal(sanitizeFileName('zero\u200bwidth'), 'zerowidth');
+    assert.equal(sanitizeFileName('..'), '__');
+    assert.equal(sanitizeFileName(''), '(unnamed)');
+    assert.equal(sanitizeFileName('file.txt:evil.exe'), 'file.txt_evil.exe');
+    const long = sanitizeFileName('a'.repeat(100_000) + '.pdf');
+    assert.equal(long.length, 255);
+    assert.ok(long.endsWith('….pdf'));
+  });
+});
+
+describe('files: true type from magic bytes', () => {
+  const pad = (b: Buffer, n = 600) => Buffer.concat([b, Buffer.alloc(Math.max(0, n - b.length))]);
+  it('executables, installers, archives, disk images and scripts', () => {
+    assert.equal(fileTypeOf(fakePe()), 'pe');
+    assert.equal(fileTypeOf(pad(Buffer.from('7f454c46020101', 'hex'))), 'elf');
+    assert.equal(fileTypeOf(pad(Buffer.from('cffaedfe07000001', 'hex'))), 'macho');
+    assert.equal(fileTypeOf(pad(Buffer.from('4d534346000000001234', 'hex'))), 'cab');
+    assert.equal(fileTypeOf(pad(Buffer.from('4c0000000114020000000000c000000000000046', 'hex'))), 'lnk');
+    const iso = Buffer.alloc(40000);
+    iso.write('\x01CD001', 32768, 'latin1');
+    assert.equal(fileTypeOf(iso), 'iso');
+    assert.equal(fileTypeOf(Buffer.from('#!/bin/sh\nrm -rf /\n')), 'script');
+    assert.equal(fileTypeOf(Buffer.from('@echo off\r\ndel *.*\r\n')), 'script');
+    assert.equal(fileTypeOf(Buffer.from('<html><head><hta:application id="x"/></head></html>')), 'hta');
+    assert.equal(fileTypeOf(Buffer.from('<!DOCTYPE html><html></html>')), 'html');
+    assert.equal(fileTypeOf(Buffer.from('plain words\n')), 'text');
+  });
+
+  it('OLE: Windows Installer by its root CLSID, Word by its stream name', () => {
+    const ole = Buffer.alloc(2048);
+    Buffer.from('d0cf11e0a1b11ae1', 'hex').copy(ole);
+    ole.writeUInt16LE(9, 0x1e); // 512-byte sectors
+    ole.writeUInt32LE(1, 0x30); // directory at sector 1 → offset 1024
+    const root = 1024;
+    Buffer.from('Root Entry', 'utf16le').copy(ole, root);
+    Buffer.from('84100c00000000000c000000000000046'.slice(0, 32), 'hex'); // (readability)
+    Buffer.from('84100c0000000000c000000000000046', 'hex').copy(ole, root + 0x50);
+    assert.equal(fileTypeOf(ole), 'msi');
+    const doc = Buffer.alloc(2048);
+    Buffer.from('d0cf11e0a1b11ae1', 'hex').copy(doc);
+    doc.writeUInt16LE(9, 0x1e);
+    doc.writeUInt32LE(1, 0x30);
+    Buffer.from('WordDocument', 'utf16le').copy(doc, 1024 + 128);
+    assert.equal(fileTypeOf(doc), 'doc');
+    Buffer.from('_VBA_PROJECT', 'utf16le').copy(doc, 1024 + 256);
+    assert.equal(inspect(bufferSource(doc), 'doc').info.macros, true);
+  });
+
+  it('zip kinds from member names; a name that merely appears in compressed bytes does not count', () => {
+    assert.equal(fileTypeOf(makeZip([{ name: 'xl/workbook.xml', data: Buffer.from('<x/>') }])), 'xlsx');
+    assert.equal(fileTypeOf(makeZip([{ name: 'AndroidManifest.xml', data: Buffer.from('x') }, { name: 'classes.dex', data: Buffer.from('dex\n') }])), 'apk');
+    assert.equal(fileTypeOf(makeZip([{ name: 'notes.txt', data: Buffer.from('see word/ and xl/ folders') }])), 'zip');
+  });
+
+  it('name/type mismatch only for listed types', () => {
+    assert.equal(nameMismatch('holiday.jpg', 'pe'), 'pe named .jpg');
+    assert.equal(nameMismatch('setup.exe', 'pe'), undefined);
+    assert.equal(nameMismatch('README', 'pe'), undefined);
+    assert.equal(nameMismatch('data.bin', 'text'), undefined);
+  });
+});
+
+describe('files: zip inspection and text for DLP', () => {
+  it('members, encryption, macros, bounded names; text of a docx body with runs joined', () => {
+    const z = makeZip([
+      { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
+      { name: 'word/document.xml', data: Buffer.from('<w:document><w:p><w:r><w:t>Card 4556 7375 </w:t></w:r><w:r><w:t>8689 9855</w:t></w:r></w:p><w:p><w:t>A &amp; B</w:t></w:p></w:document>') },
+      { name: 'word/vbaProject.bin', data: Buffer.from('x') },
+    ]);
+    const ins = inspect(bufferSource(z), fileTypeOf(z));
+    assert.equal(ins.type, 'docx');
+    assert.equal(ins.info.members, 3);
+    assert.equal(ins.info.macros, true);
+    assert.equal(textOf(bufferSource(z), ins, 10000), 'Card 4556 7375 8689 9855\nA & B\n');
+    const many = makeZip(Array.from({ length: 50 }, (_, i) => ({ name: `f${i}\u0007.txt`, data: Buffer.from('') })));
+    const mi = inspect(bufferSource(many), 'zip');
+    assert.equal(mi.info.members, 50);
+    assert.equal(mi.info.member_names!.length, 20);
+    assert.ok(mi.info.member_names!.every((n) => !n.includes('\u0007')));
+  });
+
+  it('a truncated zip (no central directory) falls back to the local headers; garbage does not throw', () => {
+    const z = makeZip([{ name: 'a.txt', data: Buffer.from('hello') }, { name: 'b.txt', data: Buffer.from('world'), flags: 1 }]);
+    const cut = z.subarray(0, z.length - 40);
+    const ins = inspect(bufferSource(cut), 'zip');
+    assert.deepEqual(ins.info.member_names, ['a.txt', 'b.txt']);
+    assert.equal(ins.info.encrypted, true);
+    for (let i = 0; i < 200; i++) {
+      const g = Buffer.concat([Buffer.from('504b0304', 'hex'), crypto.randomBytes(200 + i)]);
+      inspect(bufferSource(g), 'zip');
+      const e = Buffer.concat([crypto.randomBytes(100), Buffer.from('504b0506', 'hex'), crypto.randomBytes(18)]);
+      inspect(bufferSource(Buffer.concat([Buffer.from('504b0304', 'hex'), e])), 'zip');
+    }
+  });
+
+  it('markup to text', () => {
+    assert.equal(xmlText('<html><script>var a="4556737586899855"</script><p>x&#65;y</p></html>'), ' xAy\n');
+  });
+});
+
+describe('files: hash lists and configuration', () => {
+  let tmp: string;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-units-'));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('reads CSV, whitespace and ClamAV .hdb formats; names are safe tokens', () => {
+    const a = 'a'.repeat(64), b = 'b'.repeat(32), c = 'c'.repeat(32);
+    const f = path.join(tmp, 'list.txt');
+    fs.writeFileSync(f, `# comment\n${a},Evil One\n${b}  Other;thing\n${c}:68:Eicar.hdb\nnot a hash line\n`);
+    const h = HashList.load([f]);
+    assert.equal(h.size, 3);
+    assert.equal(h.match(a, 'x'), 'Evil');
+    assert.equal(h.match('x', b), 'Other');
+    assert.equal(h.match('x', c), 'Eicar.hdb');
+    fs.writeFileSync(path.join(tmp, 'empty.csv'), 'nothing here\n');
+    assert.throws(() => HashList.load([path.join(tmp, 'empty.csv')]), /holds no MD5 or SHA-256/);
+    assert.throws(() => HashList.load([path.join(tmp, 'missing.csv')]), /cannot read hash list .*ENOENT/);
+  });
+
+  it('files: config: defaults, sizes, relative paths, clear errors', () => {
+    const c = parseFilesConfig({ spool: { max_file_bytes: '8MiB' }, clamav: { clamd: 'tcp://127.0.0.1:3310' }, quarantine: { dir: 'q', max_bytes: '1 GiB' }, hash_lists: 'intel.csv' }, '/etc/shadowim', 'x.yaml');
+    assert.equal(c.spoolMaxFileBytes, 8 << 20);
+    assert.deepEqual(c.clamav!.clamd, { host: '127.0.0.1', port: 3310 });
+    assert.equal(c.quarantine!.dir, '/etc/shadowim/q');
+    assert.equal(c.quarantine!.maxBytes, 1 << 30);
+    assert.deepEqual(c.hashLists, ['/etc/shadowim/intel.csv']);
+    assert.equal(parseFilesConfig({ clamav: { database: 'db' } }, '/x').clamav!.command, 'clamscan');
+    assert.equal(parseSize('500kB'), 500_000);
+    assert.throws(() => parseFilesConfig({ quarantine: { max_files: 3 } }, '/x', 'c.yaml'), /^Error: c\.yaml: files\.quarantine\.dir is required/);
+    assert.throws(() => parseFilesConfig({ clamav: {} }, '/x'), /clamav needs clamd/);
+    assert.throws(() => parseFilesConfig({ clamav: { clamd: 'http://x:1' } }, '/x'), /unix socket path or tcp:\/\/HOST:PORT/);
+    assert.throws(() => parseFilesConfig({ spool: { max_file_bytes: -1 } }, '/x'), /spool\.max_file_bytes must be a whole number/);
+    assert.throws(() => parseFilesConfig({ quarantin: {} }, '/x'), /files\.quarantin is not a setting/);
+  });
+});
+
+describe('files: clamd INSTREAM client', () => {
+  // No clamd can run here (Debian's clamav-daemon is not installed): a stand-in server speaks the
+  // documented INSTREAM framing (zINSTREAM\0, 4-byte big-endian length + chunk, zero length ends).
+  function fakeClamd(sock: string, answer: (data: Buffer) => string): Promise<net.Server> {
+    return new Promise((resolve) => {
+      const srv = net.createServer((c) => {
+        let buf = Buffer.alloc(0);
+        const chunks: Buffer[] = [];
+        let cmd = false;
+        c.on('data', (d) => {
+          buf = Buffer.concat([buf, d]);
+          if (!cmd) {
+            const z = buf.indexOf(0);
+            if (z < 0) return;
+            assert.equal(buf.subarray(0, z).toString(), 'zINSTREAM');
+            buf = buf.subarray(z + 1);
+            cmd = true;
+          }
+          while (buf.length >= 4) {
+            const n = buf.readUInt32BE(0);
+            if (n === 0) {
+              c.end(answer(Buffer.concat(chunks)) + '\0');
+              return;
+            }
+            if (buf.length < 4 + n) return;
+            chunks.push(buf.subarray(4, 4 + n));
+            buf = buf.subarray(4 + n);
+          }
+        });
+      });
+      srv.listen(sock, () => resolve(srv));
+    });
+  }
+
+  it('streams the whole file and reads FOUND / OK / ERROR', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-clamd-'));
+    const sock = path.join(tmp, 'clamd.sock');
+    const file = path.join(tmp, 'f.bin');
+    const data = crypto.randomBytes(300_000);
+    fs.writeFileSync(file, data);
+    let seen = '';
+    const srv = await fakeClamd(sock, (d) => {
+      seen = crypto.createHash('sha256').update(d).digest('hex');
+      return 'stream: Win.Test.EICAR_HDB-1 FOUND';
+    });
+    try {
+      assert.deepEqual(await clamdScan({ path: sock }, file, 10000), { status: 'infected', name: 'Win.Test.EICAR_HDB-1' });
+      assert.equal(seen, crypto.createHash('sha256').update(data).digest('hex'));
+      assert.deepEqual(await clamdScan({ path: path.join(tmp, 'nope.sock') }, file, 10000), { status: 'error', why: 'clamd-enoent' });
+    } finally {
+      srv.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    assert.deepEqual(parseClamdReply('stream: OK\0'), { status: 'clean' });
+    assert.deepEqual(parseClamdReply('INSTREAM size limit exceeded. ERROR\0'), { status: 'error', why: 'clamd-size-limit' });
+    assert.deepEqual(parseClamdReply('stream: Evil;rm -rf FOUND'), { status: 'infected', name: 'Evil_rm_-rf' });
+  });
+});
+
+describe('files: bounded carving in the engine', () => {
+  // a stand-in decoder that opens a new transfer for every line and never ends one
+  const flood: SignatureModule = {
+    id: 'flood', protocols: ['flood'], transports: ['tcp'],
+    detect: (i) => (i.data.toString('latin1').startsWith('FLOOD') ? { protocol: 'flood', evidence: { signature: 'flood', reason: 'test' } } : null),
+    decoder: (ctx) => ({
+      onData(dir, data, ts) {
+        for (const line of data.toString('latin1').split('\n')) {
+          if (!line) continue;
+          ctx.openFile(ts, dir, { filename: line, from: 'a', to: 'b', size: 1e15 }).write(Buffer.from(line), ts);
+        }
+      },
+    }),
+  };
+
+  it('at most maxCarvesPerFlow carves at once on a flow; the rest are counted and reported unscanned:too-many-transfers', () => {
+    const reg = loadRegistry();
+    const events: any[] = [];
+    const engine = new Engine({ ...reg, modules: [{ module: flood, data: { id: 'flood' } as any, sources: [] }] }, { emit: (e) => events.push(e), maxCarvesPerFlow: 8, maxCarves: 100 });
+    const h = engine.newFlow({ id: 'f1', transport: 'tcp', client: { ip: '10.0.0.1', port: 1 }, server: { ip: '10.0.0.2', port: 2 }, firstTs: 1, clientBy: 'syn' } as any)!;
+    const lines = Array.from({ length: 2000 }, (_, i) => `../x${i}`).join('\n');
+    h.onData(0, Buffer.from('FLOOD\n' + lines + '\n'), 2);
+    assert.equal(engine.activeCarves, 2001);
+    assert.equal(engine.stats.filesCarved, 8);
+    assert.equal(engine.stats.filesNotCarved, 1993);
+    h.onEnd({ packets: 1, bytes: 1, packetsC2S: 1, packetsS2C: 0, bytesC2S: 1, bytesS2C: 0, firstTs: 1, lastTs: 3, gapBytes: 0 }, 'capture-end');
+    assert.equal(engine.activeCarves, 0);
+    const data = events.filter((e) => e.type === 'file_transfer');
+    assert.equal(data.length, 2001);
+    assert.equal(data.filter((e) => e.sha256).length, 8);
+    assert.equal(data.filter((e) => e.verdict === 'unscanned:too-many-transfers').length, 1993);
+    assert.ok(data.every((e) => e.complete === false && !e.filename.includes('/')));
+  });
+});
+
+describe('files: quarantine store', () => {
+  it('bounded by bytes (oldest evicted), planted symlinks replaced not followed, export never overwrites silently', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-qs-'));
+    try {
+      const qd = path.join(tmp, 'q');
+      const q = new Quarantine(qd, 25_000, 100);
+      const put = (b: Buffer, i: number) => {
+        const src = path.join(q.workDir(), `spool-${i}`);
+        fs.writeFileSync(src, b);
+        const sha = crypto.createHash('sha256').update(b).digest('hex');
+        return { sha, ok: q.store(src, { type: 'file_transfer', ts: `2024-01-0${i + 1}T00:00:00.000Z`, protocol: 'irc', from: 'a', to: 'b', filename: `f${i}`, sha256: sha, md5: 'm', complete: true }, b.length) };
+      };
+      const bufs = [0, 1, 2].map(() => crypto.randomBytes(10_000));
+      // a symlink planted where the first file's sidecar goes
+      const victim = path.join(tmp, 'victim');
+      fs.writeFileSync(victim, 'keep me');
+      fs.symlinkSync(victim, path.join(qd, crypto.createHash('sha256').update(bufs[0]).digest('hex') + '.json'));
+      const r = bufs.map(put);
+      assert.ok(r.every((x) => x.ok));
+      assert.equal(fs.readFileSync(victim, 'utf8'), 'keep me');
+      const listed = listQuarantine(qd).map((e) => e.sha256);
+      assert.equal(listed.length, 2);
+      assert.ok(!listed.includes(r[0].sha));
+      assert.equal(put(crypto.randomBytes(30_000), 3).ok, false, 'larger than the whole quarantine');
+      const out = path.join(tmp, 'out.bin');
+      fs.writeFileSync(out, 'x');
+      assert.throws(() => exportQuarantined(qd, r[2].sha, out), /exists; add --force/);
+      exportQuarantined(qd, r[2].sha, out, { force: true });
+      assert.deepEqual(fs.readFileSync(out), bufs[2]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
