@@ -317,3 +317,41 @@ describe('shadowim user', function () {
     assert.match(r.stderr, /no store at .*shadowim analyze CAPTURE --store/);
   });
 });
+
+describe('dashboard: alert delivery page data (the sinks outbox)', function () {
+  this.timeout(60000);
+  let fx: Fixture;
+  let srv: Served;
+  before(async () => {
+    fx = await makeFixture();
+    // the outbox as the sinks module creates it, in the same store
+    const { openOutbox } = require('../../outputs/sinks/outbox') as typeof import('../../outputs/sinks/outbox');
+    const db = openOutbox(fx.store);
+    const ins = db.prepare('INSERT INTO alert_outbox (alert_id, sink, alert, state, attempts, next_at, created_at, updated_at, last_error) VALUES (?,?,?,?,?,?,?,?,?)');
+    const now = Date.now();
+    ins.run('a1', 'siem-syslog', JSON.stringify({ kind: 'unauthorized_im', severity: 'high', summary: 'x' }), 'delivered', 1, now, now, now, null);
+    ins.run('a2', 'siem-syslog', JSON.stringify({ kind: 'sensitive_data', severity: 'critical', summary: '<b>y</b>' }), 'dead', 8, now, now, now, 'connection refused');
+    ins.run('a3', 'webhook', JSON.stringify({ kind: 'sensitive_data', severity: 'critical', summary: 'z' }), 'pending', 2, now + 60000, now, now, 'HTTP 503');
+    db.close();
+    srv = await startServe(['--store', fx.store]);
+  });
+  after(async () => {
+    await srv?.stop();
+    fx?.cleanup();
+  });
+
+  it('shows pending and dead-lettered alerts per sink; only an admin requeues', async () => {
+    const v = new Client(srv.url);
+    assert.equal(await v.login('viewer', PASSWORDS.viewer), 200);
+    const d = (await v.req('GET', '/api/delivery')).json;
+    assert.equal(d.available, true);
+    assert.deepEqual(d.summary.map((s: any) => `${s.sink}/${s.state}/${s.count}`), ['siem-syslog/dead/1', 'siem-syslog/delivered/1', 'webhook/pending/1']);
+    assert.equal(d.rows.find((r: any) => r.alert_id === 'a2').last_error, 'connection refused');
+    assert.equal((await v.req('POST', '/api/delivery/retry', { body: {} })).status, 403);
+    const a = new Client(srv.url);
+    assert.equal(await a.login('admin', PASSWORDS.admin), 200);
+    assert.equal((await a.req('POST', '/api/delivery/retry', { body: {} })).json.retried, 1);
+    const after = (await a.req('GET', '/api/delivery?state=dead')).json.rows;
+    assert.equal(after.length, 0);
+  });
+});
