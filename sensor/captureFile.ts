@@ -67,6 +67,17 @@ export class CaptureReader {
   private eof = false;
   /** file offset of buf[0] */
   private base = 0;
+  /** byte order of the current pcapng section */
+  private le = true;
+  // readers for the current section's byte order, made once (not a closure per block)
+  private readonly r32 = (o: number): number => {
+    const b = this.buf;
+    return this.le ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0 : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  };
+  private readonly r16 = (o: number): number => {
+    const b = this.buf;
+    return this.le ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1];
+  };
   frames = 0;
   bytes = 0;
   /** set once the header was recognised */
@@ -246,8 +257,8 @@ export class CaptureReader {
         b = this.buf;
         s = this.start;
       }
-      const r32 = le ? (o: number) => b.readUInt32LE(o) : (o: number) => b.readUInt32BE(o);
-      const r16 = le ? (o: number) => b.readUInt16LE(o) : (o: number) => b.readUInt16BE(o);
+      this.le = le;
+      const r32 = this.r32, r16 = this.r16;
       if (r32(s + len - 4) !== len) throw new CaptureError(`corrupt capture: pcapng block at byte ${this.pos} has mismatched trailing length`);
       const bodyEnd = s + len - 4;
       this.start = s + len;
