@@ -16,7 +16,8 @@ const SENSORS = Number(arg('sensors', '50'));
 const DAYS = Number(arg('days', '30'));
 const PROTOCOLS = ['aim', 'xmpp', 'irc', 'msn', 'yahoo', 'whatsapp', 'telegram', 'discord'];
 const USERS_PER_SENSOR = 20;
-const file = arg('keep', path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-bench-')), 'overview.db'));
+const keep = process.argv.includes('--keep');
+const file = keep ? arg('keep', '') : path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-bench-')), 'overview.db');
 
 let seed = 42;
 const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
@@ -107,4 +108,4 @@ time('hosts 30 d (top 100)', () => Q.hosts(db, r30));
 time('users 24 h (top 100)', () => Q.users(db, r1));
 time('alerts by severity 30 d', () => Q.alertsBySeverity(db, r30));
 db.close();
-if (!process.argv.includes('--keep')) fs.rmSync(path.dirname(file), { recursive: true, force: true });
+if (!keep) fs.rmSync(path.dirname(file), { recursive: true, force: true });
