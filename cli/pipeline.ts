@@ -114,6 +114,8 @@ export class TextWriter implements EventSink {
         break;
       case 'file_transfer':
         line = `${e.ts} FILE ${e.protocol} ${e.from} -> ${e.to}: ${e.filename}${e.size !== undefined ? ` (${e.size} B)` : ''}`;
+        // (files) carved: true type, bytes seen and the scan verdict
+        if (e.stage === 'data') line += ` [${e.file_type ?? '?'}, ${e.observed_size ?? 0} B${e.complete ? '' : ' incomplete'}${e.verdict ? `, ${e.verdict}` : ''}${e.sha256 ? `, sha256 ${e.sha256.slice(0, 16)}…` : ''}]`;
         break;
       case 'alert':
         line = `${e.ts} ALERT ${e.severity.toUpperCase()} ${e.kind}: ${e.summary}`;

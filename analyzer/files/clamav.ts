@@ -133,7 +133,7 @@ export class ClamavScanner {
 
   private pump(): void {
     if (this.running || !this.queue.length) return;
-    const batch = this.queue.splice(0, 64);
+    const batch = this.queue.splice(0, 256); // one clamscan run loads the database once for many files
     this.running++;
     commandScan(this.cfg, batch.map((b) => b.file)).then((res) => {
       this.running--;

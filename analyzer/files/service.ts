@@ -28,6 +28,8 @@ const DETECTOR_NAMES: Record<string, string> = {
   us_bank_account: 'bank account number', keyword: 'keyword', regex: 'pattern',
 };
 const MAX_ALERT_IDS = 100_000;
+/** files waiting for ClamAV at once; beyond, a file is reported unscanned:scan-queue-full (bounded memory and disk) */
+const MAX_PENDING_SCANS = 10_000;
 
 export interface FileServiceOptions {
   policy: Policy;
@@ -87,9 +89,11 @@ export class FileService implements FileHandling {
       sync = { verdicts: ['unscanned:inspect-error'], findings: [] };
     }
     sync.src?.close?.();
+    f.head = EMPTY; // the scan may take a while: hold no more than the event and the spool's name
     const spool = f.spool as FileSpool | undefined;
     const wantAv = this.clamav && spool && !ev.verdict;
-    if (!wantAv) {
+    if (wantAv && this.pending.size > MAX_PENDING_SCANS) sync.verdicts.push('unscanned:scan-queue-full');
+    if (!wantAv || this.pending.size > MAX_PENDING_SCANS) {
       this.complete(p, f, sync.verdicts, sync.findings, undefined);
       return;
     }
@@ -270,6 +274,7 @@ export class FileService implements FileHandling {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
 const RANK = ['infected', 'forbidden', 'sensitive'];
 function pickVerdict(vs: string[]): string | undefined {
   for (const r of RANK) {

@@ -7,7 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CarveSpool } from '../../signatures/carve';
 
-const FLUSH_BYTES = 256 * 1024;
+// written in 64 KiB blocks: with up to 1024 carves open at once this bounds the buffers to 64 MiB
+const FLUSH_BYTES = 64 * 1024;
+// spool files carry the writer's pid: several processes may share a quarantine's work directory
+const PREFIX = `spool-${process.pid}-`;
 
 export class SpoolDir {
   private dir: string | undefined;
@@ -26,6 +29,7 @@ export class SpoolDir {
       fs.mkdirSync(this.wanted, { recursive: true, mode: 0o700 });
       fs.chmodSync(this.wanted, 0o700);
       this.dir = this.wanted;
+      sweepStale(this.wanted);
     } else {
       this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-files-'));
       this.made = true;
@@ -35,14 +39,14 @@ export class SpoolDir {
 
   open(): FileSpool {
     this.stats.spooled++;
-    return new FileSpool(this, path.join(this.path(), `spool-${crypto.randomBytes(12).toString('hex')}`));
+    return new FileSpool(this, path.join(this.path(), `${PREFIX}${crypto.randomBytes(12).toString('hex')}`));
   }
 
   /** removes every spool file left (and the directory when it was a private temp dir) */
   cleanup(): void {
     if (!this.dir) return;
     try {
-      for (const f of fs.readdirSync(this.dir)) if (f.startsWith('spool-')) fs.rmSync(path.join(this.dir, f), { force: true });
+      for (const f of fs.readdirSync(this.dir)) if (f.startsWith(PREFIX)) fs.rmSync(path.join(this.dir, f), { force: true });
       if (this.made) fs.rmdirSync(this.dir);
     } catch {
       /* best effort */
@@ -132,5 +136,27 @@ export class FileSpool implements CarveSpool {
     }
     fs.rmSync(this.path, { force: true });
     this.owner.used -= this.size;
+  }
+}
+
+/** spool files left by a process that is gone (killed mid-run) */
+function sweepStale(dir: string): void {
+  try {
+    for (const f of fs.readdirSync(dir)) {
+      const m = /^spool-(\d+)-/.exec(f);
+      if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+      fs.rmSync(path.join(dir, f), { force: true });
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
