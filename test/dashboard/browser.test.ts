@@ -132,6 +132,19 @@ describe('dashboard in a browser', function () {
     assert.match(await page.textContent('#alert-detail') ?? '', /by analyst at .* — talked to the user/);
     await page.selectOption('#f-acked', 'true');
     await page.waitForFunction(() => document.querySelectorAll('#alerts-table tbody tr[data-kind="sensitive_data"]').length === 1);
+    // from the alert to its conversation: the flow's three messages, oldest first
+    await page.click('text=Open this conversation in the archive');
+    await page.waitForSelector('#messages-table tbody tr');
+    assert.equal(await page.$$eval('#messages-table tbody tr', (r) => r.length), 3);
+    // from a user to that user's alerts
+    await page.goto(srv.url + '/#/people?range=7d');
+    await page.waitForSelector('#users-table tbody tr');
+    await page.click('#users-table a:text-is("bob")');
+    await page.waitForSelector('#chip-user');
+    // bob's own unauthorized use, and the card number alice sent him (acknowledged above)
+    await page.waitForFunction(() => document.querySelectorAll('#alerts-table tbody tr').length === 2);
+    const kinds = await page.$$eval('#alerts-table tbody tr', (r) => r.map((x) => (x as HTMLElement).dataset.kind).sort());
+    assert.deepEqual(kinds, ['sensitive_data', 'unauthorized_im']);
     await ctx.close();
   });
 

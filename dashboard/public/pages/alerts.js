@@ -10,7 +10,7 @@ const PAGE = 50;
 
 export async function render(root, [alertId]) {
   const p = routeParams();
-  const f = { kind: p.kind || '', severity: p.severity || '', protocol: p.protocol || '', acked: p.acked ?? 'false', sort: p.sort || 'last_seen', order: p.order || 'desc', q: p.q || '', offset: Number(p.offset) || 0 };
+  const f = { kind: p.kind || '', severity: p.severity || '', protocol: p.protocol || '', acked: p.acked ?? 'false', sort: p.sort || 'last_seen', order: p.order || 'desc', q: p.q || '', user: p.user || '', host: p.host || '', offset: Number(p.offset) || 0 };
   const list = el('div', { id: 'alert-list' });
   const detail = el('div', { id: 'alert-detail', class: 'card' }, el('p', { class: 'muted', text: 'Choose an alert to see its session, evidence and messages.' }));
   const q = el('input', { type: 'search', name: 'q', id: 'f-q', placeholder: 'words in the summary', value: f.q });
@@ -33,7 +33,8 @@ export async function render(root, [alertId]) {
       select('acked', ACKED, f.acked, (v) => ((f.acked = v), (f.offset = 0), load())),
       select('sort', SORTS, f.sort, (v) => ((f.sort = v), load())),
       select('order', [['desc', 'descending'], ['asc', 'ascending']], f.order, (v) => ((f.order = v), load())),
-      q, el('button', { type: 'button', id: 'f-apply', text: 'Filter', on: { click: apply } }), csvLink),
+      q, el('button', { type: 'button', id: 'f-apply', text: 'Filter', on: { click: apply } }), csvLink,
+      ...[['user', 'user'], ['host', 'host']].filter(([k]) => f[k]).map(([k, label]) => el('button', { type: 'button', class: 'tag', id: `chip-${k}`, title: 'remove this filter', text: `${label}: ${f[k]} ×`, on: { click: (e) => ((f[k] = ''), e.currentTarget.remove(), (f.offset = 0), load()) } }))),
     el('div', { class: 'split' }, el('div', { class: 'card' }, list), detail),
   );
 
@@ -43,7 +44,7 @@ export async function render(root, [alertId]) {
     // the text boxes count as typed, whichever control started the load
     f.q = q.value.trim();
     f.protocol = proto.value.trim().toLowerCase();
-    const params = { kind: f.kind, severity: f.severity, protocol: f.protocol, acked: f.acked, sort: f.sort, order: f.order, q: f.q, limit: PAGE, offset: f.offset };
+    const params = { kind: f.kind, severity: f.severity, protocol: f.protocol, acked: f.acked, sort: f.sort, order: f.order, q: f.q, user: f.user, host: f.host, limit: PAGE, offset: f.offset };
     setRouteParams('alerts', { ...params, limit: undefined, offset: f.offset || undefined });
     csvLink.href = '/api/alerts.csv' + qs({ ...params, limit: undefined, offset: undefined });
     let d;
@@ -142,6 +143,7 @@ export async function render(root, [alertId]) {
     if (d.messages.length) {
       parts.push(el('h3', { text: `Messages in this flow (${d.messages.length})` }));
       if (d.messages[0].text_hidden) parts.push(el('p', { class: 'muted', id: 'text-hidden', text: 'Message text is hidden for your role (viewer).' }));
+      if (can('analyst') && a.flow_id) parts.push(el('p', {}, el('a', { href: `#/conversations?flow=${encodeURIComponent(a.flow_id)}&range=all`, text: 'Open this conversation in the archive' })));
       parts.push(table(['Time', 'From', 'To', 'Text'], d.messages.map((m) => [fmtTime(m.ts), m.from ?? '—', m.to ?? '—', el('td', { class: 'msg-text', text: m.text_hidden ? '(hidden)' : m.text ?? '(not archived)' })]), { class: 'alert-messages' }));
     }
     if (d.files.length) parts.push(el('h3', { text: 'Files' }), table(['Name', 'Size', 'Verdict'], d.files.map((x) => [x.filename ?? '—', fmtNum(x.size), x.verdict ?? '—'])));

@@ -11,7 +11,7 @@ export async function render(root) {
     return;
   }
   const p = routeParams();
-  const f = { text: p.text || '', user: p.user || '', protocol: p.protocol || '', range: p.range || '7d', offset: 0 };
+  const f = { text: p.text || '', user: p.user || '', protocol: p.protocol || '', range: p.range || '7d', flow: p.flow || '', offset: 0 };
   const text = el('input', { type: 'search', id: 'f-text', name: 'text', placeholder: 'words in the message', value: f.text, size: 28 });
   const user = el('input', { id: 'f-user', name: 'user', placeholder: 'sender or recipient', value: f.user, size: 18 });
   const proto = el('input', { id: 'f-protocol', name: 'protocol', placeholder: 'protocol', value: f.protocol, size: 10 });
@@ -20,15 +20,15 @@ export async function render(root) {
   const form = el('form', { class: 'toolbar', id: 'search-form' }, text, user, proto, select('range', [...RANGES, ['all', 'All time']], f.range, (v) => (f.range = v)), el('button', { type: 'submit', class: 'primary', text: 'Search' }), csvLink);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    Object.assign(f, { text: text.value.trim(), user: user.value.trim(), protocol: proto.value.trim().toLowerCase(), offset: 0 });
+    Object.assign(f, { flow: '', text: text.value.trim(), user: user.value.trim(), protocol: proto.value.trim().toLowerCase(), offset: 0 });
     load();
   });
   root.append(form, out);
   let loadSeq = 0;
   async function load() {
     const seq = ++loadSeq;
-    const params = { text: f.text, user: f.user, protocol: f.protocol, range: f.range, limit: PAGE, offset: f.offset };
-    setRouteParams('conversations', { text: f.text, user: f.user, protocol: f.protocol, range: f.range });
+    const params = { text: f.text, user: f.user, protocol: f.protocol, range: f.range, flow: f.flow, limit: PAGE, offset: f.offset, order: f.flow ? 'asc' : undefined };
+    setRouteParams('conversations', { text: f.text, user: f.user, protocol: f.protocol, range: f.range, flow: f.flow });
     csvLink.href = '/api/messages.csv' + qs({ ...params, limit: undefined, offset: undefined });
     let d;
     try {

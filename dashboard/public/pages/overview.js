@@ -15,14 +15,20 @@ export function destroy() {
 export async function render(root) {
   const p = routeParams();
   let range = p.range || '24h';
+  let sensor = p.sensor || '';
   let auto = p.auto !== '0';
   const body = el('div', { id: 'overview-body' });
   const refreshed = el('span', { class: 'muted', id: 'refreshed' });
   const autoBox = el('input', { type: 'checkbox', id: 'auto-refresh', checked: auto });
+  const sensorBox = select('sensor', [['', 'all sensors']], sensor, (v) => ((sensor = v), setRouteParams('overview', { range, sensor }), load()));
+  api('/sensors').then((d) => {
+    for (const s of d.rows) sensorBox.append(el('option', { value: s.name, text: s.name, selected: s.name === sensor }));
+  }).catch(() => {});
   root.append(
     el('div', { class: 'toolbar' },
       el('h2', { text: 'Overview' }),
-      select('range', RANGES, range, (v) => ((range = v), setRouteParams('overview', { range }), load())),
+      select('range', RANGES, range, (v) => ((range = v), setRouteParams('overview', { range, sensor }), load())),
+      sensorBox,
       el('label', {}, autoBox, ' auto-refresh (30 s)'),
       refreshed),
     body,
@@ -40,7 +46,7 @@ export async function render(root) {
     const seq = ++loadSeq;
     let d;
     try {
-      d = await api('/overview' + qs({ range }));
+      d = await api('/overview' + qs({ range, sensor }));
       if (seq !== loadSeq) return; // a newer request is under way: this answer is stale
     } catch (e) {
       body.replaceChildren(errorBox(e));

@@ -1,5 +1,5 @@
 // Users and hosts: who uses which IM, top talkers.
-import { api, el, qs, fmtNum, fmtBytes, fmtTime, RANGES, select, errorBox, routeParams, setRouteParams, table } from '../lib.js';
+import { api, el, qs, fmtNum, fmtBytes, fmtTime, RANGES, select, errorBox, routeParams, setRouteParams, table, can } from '../lib.js';
 
 export async function render(root) {
   const p = routeParams();
@@ -16,14 +16,16 @@ export async function render(root) {
     el('div', { class: 'grid' }, users, hosts),
   );
   const head = (first) => [first, 'Protocol', { label: 'Sessions', num: true }, { label: 'Messages', num: true }, { label: 'Bytes', num: true }, { label: 'Alerts', num: true }, 'Last seen'];
-  const row = (r) => [r.name, r.protocol, fmtNum(r.sessions), fmtNum(r.messages), fmtBytes(r.bytes), fmtNum(r.alerts), fmtTime(r.last_seen)];
+  const link = (kind, name) => el('td', {}, el('a', { href: `#/alerts?${kind}=${encodeURIComponent(name)}&acked=`, text: name, title: `alerts of this ${kind}` }),
+    kind === 'user' && can('analyst') ? el('a', { class: 'muted', href: `#/conversations?user=${encodeURIComponent(name)}&range=all`, text: ' ✉', title: 'messages' }) : null);
+  const row = (kind) => (r) => [link(kind, r.name), r.protocol, fmtNum(r.sessions), fmtNum(r.messages), fmtBytes(r.bytes), fmtNum(r.alerts), fmtTime(r.last_seen)];
   async function load() {
     setRouteParams('people', f);
     const q = qs({ range: f.range, protocol: f.protocol, sort: f.sort, limit: 100 });
     try {
       const [u, h] = await Promise.all([api('/users' + q), api('/hosts' + q)]);
-      users.replaceChildren(el('h3', { text: 'Who uses which IM (identities seen on the wire)' }), Object.assign(table(head('User'), u.rows.map(row)), { id: 'users-table' }));
-      hosts.replaceChildren(el('h3', { text: 'Top talkers (client hosts)' }), Object.assign(table(head('Host'), h.rows.map(row)), { id: 'hosts-table' }));
+      users.replaceChildren(el('h3', { text: 'Who uses which IM (identities seen on the wire)' }), Object.assign(table(head('User'), u.rows.map(row('user'))), { id: 'users-table' }));
+      hosts.replaceChildren(el('h3', { text: 'Top talkers (client hosts)' }), Object.assign(table(head('Host'), h.rows.map(row('host'))), { id: 'hosts-table' }));
     } catch (e) {
       users.replaceChildren(errorBox(e));
     }
