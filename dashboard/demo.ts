@@ -5,6 +5,7 @@
 
 import fs from 'node:fs';
 import crypto from 'node:crypto';
+import path from 'node:path';
 import type { ShadowEvent } from '../common/events';
 
 export const DEMO_POLICY = `version: 1
@@ -25,7 +26,7 @@ sanctioned_servers:
 `;
 
 /** bump when the generator changes, so old demo stores are regenerated */
-export const DEMO_VERSION = 3;
+export const DEMO_VERSION = 4;
 
 interface Server {
   protocol: string;
@@ -72,9 +73,21 @@ export interface DemoOptions {
   seed?: number;
 }
 
-/** Writes the demo into `file` (replaced). Returns the counts written. */
+/** The demo's side files: its policy and its capture (next to the store). */
+export function demoFiles(file: string): { policy: string; pcap: string } {
+  const base = file.replace(/\.db$/, '');
+  return { policy: `${base}-policy.yaml`, pcap: `${base}.pcap` };
+}
+
+/**
+ * Writes the demo into `file` (replaced): the generated events, then a generated capture of a day of
+ * IRC sessions put through the real `shadowim analyze --store` (so those sessions have pcap evidence).
+ * Returns the counts of events written directly.
+ */
 export async function generateDemo(file: string, o: DemoOptions = {}): Promise<Record<string, number>> {
   for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+  const side = demoFiles(file);
+  fs.writeFileSync(side.policy, DEMO_POLICY);
   const { openStore } = require('../storage/store') as typeof import('../storage/store');
   const { SqliteSink } = require('../storage/sqlite-sink') as typeof import('../storage/sqlite-sink');
   const { createAnalyzer } = require('../analyzer') as typeof import('../analyzer');
@@ -98,6 +111,16 @@ export async function generateDemo(file: string, o: DemoOptions = {}): Promise<R
   }
   await analyzer.close?.();
   await sink.close();
+  try {
+    fs.writeFileSync(side.pcap, demoCapture(o));
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const cli = path.join(__dirname, '..', 'bin', 'shadowim.js');
+    const r = spawnSync(process.execPath, [cli, 'analyze', side.pcap, '--store', file, '--sensor', 'hq-core', '--policy', side.policy, '--format', 'jsonl', '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+    if (r.status !== 0) process.stderr.write(`shadowim: demo capture not analyzed: ${String(r.stderr).split('\n')[0]}\n`);
+  } catch (e) {
+    // the capture part needs the test helpers' packet generator; without it the demo has no pcaps
+    process.stderr.write(`shadowim: demo capture skipped (${(e as Error).message.split('\n')[0]})\n`);
+  }
   const meta = openStore(file);
   meta.exec('CREATE TABLE IF NOT EXISTS dash_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
   meta.prepare("INSERT OR REPLACE INTO dash_meta (key, value) VALUES ('demo', ?)").run(JSON.stringify({ version: DEMO_VERSION, generated_ms: o.now ?? Date.now() }));
@@ -208,4 +231,39 @@ export function* demoEvents(o: DemoOptions = {}): Generator<ShadowEvent> {
 
 export function randomPassword(): string {
   return crypto.randomBytes(12).toString('base64url');
+}
+
+/**
+ * A capture of IRC sessions over the last day from hq-core's networks (built with the project's packet
+ * generator, test/helpers/pcapgen.ts): nicks, channels, a password and a card number in the clear.
+ */
+export function demoCapture(o: DemoOptions = {}): Buffer {
+  const { Capture } = require('../test/helpers/pcapgen') as typeof import('../test/helpers/pcapgen');
+  let seed = (o.seed ?? 20241125) ^ 0x5bd1e995;
+  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x80000000);
+  const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)];
+  const now = o.now ?? Date.now();
+  const c = new Capture();
+  c.step = 40_000;
+  const hosts = ['10.20.3.41', '10.20.5.17', '10.30.2.88', '10.20.7.120', '10.30.6.19'];
+  const nicks = ['kenji', 'rosa63', 'tomas82', 'priya', 'wen'];
+  for (let i = 0; i < 12; i++) {
+    c.now = (now - 22 * 3600_000 + i * 1.8 * 3600_000 + Math.floor(rnd() * 600_000)) * 1000;
+    const h = i % hosts.length;
+    const nick = nicks[h];
+    const t = c.tcp(`${hosts[h]}:${41000 + i}`, '198.51.100.7:6667');
+    t.open();
+    t.send('c', `${i % 4 === 0 ? 'PASS Winter2024!\r\n' : ''}NICK ${nick}\r\nUSER ${nick} 0 * :${nick}\r\n`);
+    t.send('s', `:irc.libera.example 001 ${nick} :Welcome to the network ${nick}\r\n`);
+    t.send('c', 'JOIN #ops\r\n');
+    const n = 3 + Math.floor(rnd() * 5);
+    for (let m = 0; m < n; m++) {
+      const text = i === 5 && m === 1 ? 'corporate card for the AWS bill: 4539 1488 0343 6467' : pick(PHRASES);
+      if (rnd() < 0.5) t.send('c', `PRIVMSG #ops :${text}\r\n`);
+      else t.send('s', `:${pick(nicks)}!u@h PRIVMSG #ops :${text}\r\n`);
+    }
+    t.send('c', 'QUIT :bye\r\n');
+    t.close();
+  }
+  return c.pcap();
 }

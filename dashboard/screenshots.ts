@@ -30,8 +30,10 @@ async function main(): Promise<void> {
         await p.waitForSelector('#alerts-table tbody tr');
         await p.selectOption('#f-severity', 'critical');
         await p.waitForSelector('#alerts-table tbody tr[data-severity="critical"]');
-        await p.click('#alerts-table tbody tr');
-        await p.waitForSelector('#detail-summary');
+        // the card number from the demo capture: its session has pcap evidence
+        const row = p.locator('#alerts-table tbody tr', { hasText: '#ops' }).first();
+        await row.click();
+        await p.waitForSelector('#pcap-link');
       }],
       ['conversations', '#/conversations?range=7d', async (p) => void (await p.waitForSelector('#messages-table tbody tr'))],
       ['people', '#/people', async (p) => void (await p.waitForSelector('#users-table tbody tr'))],

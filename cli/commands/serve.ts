@@ -40,7 +40,7 @@ export const command: Command = {
       const v = String(opts['trust-proxy']);
       trustProxy = v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v;
     }
-    const policyFile = opts.policy as string | undefined;
+    let policyFile = opts.policy as string | undefined;
     if (policyFile && !fs.existsSync(policyFile)) throw new UsageError(`--policy ${policyFile}: no such file`);
 
     const { loadConfig, setConfig, ConfigError } = require('../../common/config') as typeof import('../../common/config');
@@ -60,7 +60,7 @@ export const command: Command = {
     let password: string | undefined;
     let db;
     if (demo) {
-      const { generateDemo, demoGeneratedAt, randomPassword } = require('../../dashboard/demo') as typeof import('../../dashboard/demo');
+      const { generateDemo, demoGeneratedAt, randomPassword, demoFiles } = require('../../dashboard/demo') as typeof import('../../dashboard/demo');
       let at: number | undefined;
       if (fs.existsSync(storePath)) {
         try {
@@ -74,10 +74,12 @@ export const command: Command = {
           throw new UsageError(`${storePath} is not a demo store; --demo would replace it. Serve it without --demo, or give --store a new file name`);
         }
       }
-      if (at === undefined || Date.now() - at > DAY) {
+      const side = demoFiles(storePath);
+      if (at === undefined || Date.now() - at > DAY || !fs.existsSync(side.policy)) {
         log(`generating demo data in ${storePath} …`);
         await generateDemo(storePath);
       }
+      policyFile ??= side.policy;
       db = openStore(storePath);
       const { UserStore } = require('../../dashboard/auth') as typeof import('../../dashboard/auth');
       password = randomPassword();

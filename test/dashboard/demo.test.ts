@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { startServe } from './serve';
 import { Client } from './setup';
 
@@ -38,6 +39,22 @@ describe('serve --demo', function () {
       const dlp = (await c.req('GET', '/api/alerts?kind=sensitive_data&limit=1000')).json.rows;
       assert.ok(dlp.every((r: any) => !/\d{13,}/.test(r.summary.replace(/[ -]/g, ''))), 'card numbers redacted');
       assert.equal((await c.req('GET', '/api/sensors')).json.rows.length, 3);
+      // the demo capture went through the real analyze: its card alert has the flow's packets as evidence
+      const card = (await c.req('GET', '/api/alerts?kind=sensitive_data&q=%23ops&acked=')).json.rows[0];
+      assert.ok(card, 'the alert from the demo capture');
+      const det = (await c.req('GET', `/api/alerts/${card.id}`)).json;
+      assert.equal(det.sessions[0].pcap, true);
+      const pcap = await c.req('GET', `/api/alerts/${card.id}/pcap`);
+      assert.equal(pcap.status, 200);
+      const evFile = path.join(dir, 'ev.pcap');
+      fs.writeFileSync(evFile, pcap.buf);
+      const got = execFileSync('tshark', ['-r', evFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').length;
+      const port = det.sessions[0].client.port;
+      const want = execFileSync('tshark', ['-r', path.join(dir, 'demo.pcap'), '-Y', `tcp.port == ${port}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').length;
+      assert.equal(got, want);
+      assert.ok(want >= 10);
+      // the settings page shows the demo policy
+      assert.match((await c.req('GET', '/api/policy')).json.explanation, /engineering/);
     } finally {
       await a.stop();
     }
