@@ -148,6 +148,11 @@ export class UserStore {
     return verifyPassword(password, row.pw_hash) ? { name: row.name, role: row.role } : undefined;
   }
 
+  /** The user's current role and when the account last changed (password, role); undefined when gone. */
+  current(name: string): { role: Role; updated_ms: number } | undefined {
+    return this.db.prepare('SELECT role, updated_ms FROM dash_users WHERE name = ?').get(name) as { role: Role; updated_ms: number } | undefined;
+  }
+
   /** A new API token for `name`: returned once, stored hashed. */
   newToken(name: string, label?: string, now = Date.now()): { id: string; token: string } {
     if (!this.db.prepare('SELECT 1 FROM dash_users WHERE name = ?').get(name)) throw new AuthError(`no user '${name}'; add one with 'shadowim user add ${name} --role viewer'`);

@@ -115,7 +115,15 @@ export function createDashboard(o: DashboardOptions): Dashboard {
       req.principal = { user: who.name, role: who.role, via: 'token' };
       return next();
     }
-    const s = sessions.get(parseCookies(req.headers.cookie)[SESSION_COOKIE]);
+    let s = sessions.get(parseCookies(req.headers.cookie)[SESSION_COOKIE]);
+    if (s) {
+      // the account as it is now: deleted, or changed (password, role) since this login → log in again
+      const u = users.current(s.user);
+      if (!u || u.updated_ms > s.created) {
+        sessions.destroy(s.id);
+        s = undefined;
+      }
+    }
     if (!s) {
       // hand out the pre-login CSRF cookie so the console can log in
       const cookies = parseCookies(req.headers.cookie);

@@ -66,7 +66,7 @@ export const command: Command = {
           needName();
           const pw = await readPassword(!!opts['password-stdin'], `new password for ${name}: `);
           users.passwd(name, pw);
-          process.stdout.write(`password of ${name} changed (log in again; sessions of a running dashboard end on its restart)\n`);
+          process.stdout.write(`password of ${name} changed (their dashboard sessions end)\n`);
           return 0;
         }
         case 'role':

@@ -311,6 +311,27 @@ describe('shadowim user', function () {
     assert.ok(!shadowim(['user', 'list', '--store', fx.store]).stdout.includes('dana'));
   });
 
+  it('a password or role change, or deleting the user, ends that user\'s running sessions', async () => {
+    shadowim(['user', 'add', 'fay', '--role', 'analyst', '--password-stdin', '--store', fx.store], { input: 'fay-password-123\n' });
+    shadowim(['user', 'add', 'gil', '--role', 'analyst', '--password-stdin', '--store', fx.store], { input: 'gil-password-123\n' });
+    const srv = await startServe(['--store', fx.store]);
+    try {
+      const fay = new Client(srv.url), gil = new Client(srv.url);
+      assert.equal(await fay.login('fay', 'fay-password-123'), 200);
+      assert.equal(await gil.login('gil', 'gil-password-123'), 200);
+      await new Promise((r) => setTimeout(r, 5));
+      assert.equal(shadowim(['user', 'role', 'fay', 'viewer', '--store', fx.store]).status, 0);
+      assert.equal((await fay.req('GET', '/api/messages')).status, 401, 'logged out after the role change');
+      assert.equal(await fay.login('fay', 'fay-password-123'), 200);
+      assert.equal((await fay.req('GET', '/api/messages')).status, 403, 'now a viewer');
+      assert.equal((await gil.req('GET', '/api/messages')).status, 200);
+      assert.equal(shadowim(['user', 'del', 'gil', '--store', fx.store]).status, 0);
+      assert.equal((await gil.req('GET', '/api/messages')).status, 401);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('serve without a store says how to make one', () => {
     const r = shadowim(['serve', '--store', path.join(fx.dir, 'missing.db'), '--port', '0']);
     assert.equal(r.status, 2);
