@@ -235,11 +235,12 @@ export function apiRoutes(api: Router, c: Ctx): void {
   });
 
   // ---- alert delivery (the sinks' outbox) ------------------------------------------------------------
+  const odb = c.outboxDb ?? db;
   api.get('/delivery', need('viewer'), (req, res) => {
-    if (!tableExists(db, 'alert_outbox')) return void res.json({ available: false, summary: [], rows: [] });
+    if (!tableExists(odb, 'alert_outbox')) return void res.json({ available: false, summary: [], rows: [] });
     const o = require('../outputs/sinks/outbox') as typeof import('../outputs/sinks/outbox');
     const state = str(req.query.state, 16);
-    const rows = o.outboxRows(db, { state: state && ['pending', 'dead', 'delivered'].includes(state) ? state : undefined, limit: 200 }).map((r) => {
+    const rows = o.outboxRows(odb, { state: state && ['pending', 'dead', 'delivered'].includes(state) ? state : undefined, limit: 200 }).map((r) => {
       let a: any = {};
       try {
         a = JSON.parse(r.alert);
@@ -248,12 +249,12 @@ export function apiRoutes(api: Router, c: Ctx): void {
       }
       return { alert_id: r.alert_id, sink: r.sink, state: r.state, attempts: r.attempts, next_at: iso(r.next_at), created_at: iso(r.created_at), delivered_at: iso(r.delivered_at), last_error: r.last_error, kind: a.kind ?? null, severity: a.severity ?? null, summary: a.summary ?? null };
     });
-    res.json({ available: true, summary: o.outboxSummary(db).map((s) => ({ ...s, oldest: iso(s.oldest) })), rows });
+    res.json({ available: true, summary: o.outboxSummary(odb).map((s) => ({ ...s, oldest: iso(s.oldest) })), rows });
   });
   api.post('/delivery/retry', need('admin'), (req, res) => {
-    if (!tableExists(db, 'alert_outbox')) throw new HttpError(404, 'no alert outbox in this store (no SIEM sink configured)');
+    if (!tableExists(odb, 'alert_outbox')) throw new HttpError(404, 'no alert outbox in this store (no SIEM sink configured)');
     const o = require('../outputs/sinks/outbox') as typeof import('../outputs/sinks/outbox');
-    res.json({ retried: o.retryDead(db, str(req.body?.alert_id)) });
+    res.json({ retried: o.retryDead(odb, str(req.body?.alert_id)) });
   });
 
   // ---- files (carved files in the quarantine, else the transfers seen; analyst and admin) -------------

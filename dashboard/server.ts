@@ -17,6 +17,8 @@ export interface DashboardOptions {
   policyFile?: string;
   /** express 'trust proxy' value: set it when a TLS proxy in front sets X-Forwarded-Proto */
   trustProxy?: boolean | string | number;
+  /** the SIEM outbox when it is kept outside the store (delivery.outbox); default: the store itself */
+  outboxDb?: Database.Database;
   /** carved files kept by the files module (files.quarantine.dir); undefined = none */
   quarantineDir?: string;
   limiter?: LoginLimiter;

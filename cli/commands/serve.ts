@@ -104,7 +104,16 @@ export const command: Command = {
         throw new UsageError((e as Error).message.split('\n')[0]);
       }
     } else if (!fs.existsSync(quarantineDir)) throw new UsageError(`--quarantine ${quarantineDir}: no such directory`);
-    const dash = createDashboard({ db, storePath, demo, policyFile, trustProxy, quarantineDir, log });
+    // the SIEM outbox, when the configuration keeps it outside the store (delivery.outbox)
+    let outboxDb: import('better-sqlite3').Database | undefined;
+    try {
+      const sinks = require('../../outputs/sinks') as typeof import('../../outputs/sinks');
+      const ob = sinks.outboxPath(sinks.sinksConfig(), storePath);
+      if (path.resolve(ob) !== path.resolve(storePath) && fs.existsSync(ob)) outboxDb = openStoreLike(ob);
+    } catch (e) {
+      log(`delivery page: cannot read the sinks configuration (${(e as Error).message.split('\n')[0]})`);
+    }
+    const dash = createDashboard({ db, storePath, demo, policyFile, trustProxy, quarantineDir, outboxDb, log });
     const server = dash.app.listen(port, host);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', () => resolve());
@@ -139,6 +148,15 @@ export const command: Command = {
       process.once('SIGTERM', stop);
     });
     db.close();
+    outboxDb?.close();
     return 0;
   },
 };
+
+/** A plain SQLite handle on the outbox file (it has no store schema). */
+function openStoreLike(file: string): import('better-sqlite3').Database {
+  const Sqlite = require('better-sqlite3') as typeof import('better-sqlite3');
+  const db = new Sqlite(file, { fileMustExist: true, timeout: 5000 });
+  db.pragma('journal_mode = WAL');
+  return db;
+}

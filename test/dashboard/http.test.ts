@@ -376,3 +376,33 @@ describe('dashboard: alert delivery page data (the sinks outbox)', function () {
     assert.equal(after.length, 0);
   });
 });
+
+describe('dashboard: an outbox kept outside the store (sinks.delivery.outbox)', function () {
+  this.timeout(60000);
+  let fx: Fixture;
+  let srv: Served;
+  before(async () => {
+    fx = await makeFixture();
+    const outbox = path.join(fx.dir, 'outbox.db');
+    const cfg = path.join(fx.dir, 'shadowim.yaml');
+    fs.writeFileSync(cfg, `sinks:\n  targets:\n    - name: soc\n      type: webhook\n      url: http://127.0.0.1:9/hook\n  delivery:\n    outbox: outbox.db\n`);
+    const { openOutbox } = require('../../outputs/sinks/outbox') as typeof import('../../outputs/sinks/outbox');
+    const db = openOutbox(outbox);
+    const now = Date.now();
+    db.prepare('INSERT INTO alert_outbox (alert_id, sink, alert, state, attempts, next_at, created_at, updated_at, last_error) VALUES (?,?,?,?,?,?,?,?,?)').run('b1', 'soc', '{}', 'dead', 12, now, now, now, 'HTTP 500');
+    db.close();
+    srv = await startServe(['--store', fx.store, '--config', cfg]);
+  });
+  after(async () => {
+    await srv?.stop();
+    fx?.cleanup();
+  });
+
+  it('reads the configured outbox file', async () => {
+    const v = new Client(srv.url);
+    assert.equal(await v.login('viewer', PASSWORDS.viewer), 200);
+    const d = (await v.req('GET', '/api/delivery')).json;
+    assert.equal(d.available, true);
+    assert.deepEqual(d.summary.map((s: any) => `${s.sink}/${s.state}/${s.count}`), ['soc/dead/1']);
+  });
+});
