@@ -60,8 +60,8 @@ export const command: Command = {
       store: opts.store as string | undefined,
       sensor,
       source: file === '-' ? undefined : file,
+      outDir: opts.out as string | undefined,
     };
-    (popts as PipelineOptions & { outDir?: string }).outDir = opts.out as string | undefined;
     const registry = loadRegistry();
     const fd = openCapture(file); // a missing file is reported before any output is created
     const pipeline = buildPipeline(popts);
