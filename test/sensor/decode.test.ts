@@ -188,6 +188,19 @@ describe('sensor: decoding', () => {
     assert.equal(pp.counters.malformed, 1);
   });
 
+  it('IPv4 header options (IHL > 5) are skipped', async () => {
+    const ip = tcpPacket('10.0.0.1:40000', '10.0.0.2:5190', 100, 24, 'after options');
+    const opts = Buffer.from([0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00]); // router alert, NOPs, EOL
+    const withOpts = Buffer.concat([ip.subarray(0, 20), opts, ip.subarray(20)]);
+    withOpts[0] = 0x47;
+    withOpts.writeUInt16BE(withOpts.length, 2);
+    withOpts.writeUInt16BE(0, 10);
+    withOpts.writeUInt16BE(checksum([withOpts.subarray(0, 28)]), 10);
+    const out = await runCapture(pcapngOf(frames([[linkFrame(withOpts, 1), 1]])));
+    assert.equal(out.counters.malformed, 0);
+    assert.equal(out.rec.flows[0].data[0].toString(), 'after options');
+  });
+
   it('Ethernet padding after a short IP packet is not payload', async () => {
     const ip = tcpPacket('10.0.0.1:40000', '10.0.0.2:5190', 100, 24, 'hi');
     const padded = Buffer.concat([linkFrame(ip, 1), Buffer.alloc(12, 0xee)]);
