@@ -65,8 +65,14 @@ export interface RunOutput {
 }
 
 let n = 0;
+const made: string[] = [];
+process.on('exit', () => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+/** Writes capture bytes to a temp file (removed when the test process exits). */
 export function tmpFile(data: Buffer, ext = '.pcap'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-sensor-'));
+  made.push(dir);
   const f = path.join(dir, `cap${n++}${ext}`);
   fs.writeFileSync(f, data);
   return f;
