@@ -79,10 +79,8 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
-  app.use('/api', express.json({ limit: '1mb' }));
-
   // login: the only route that takes no principal; CSRF by double submit (cookie + header)
-  app.post('/api/login', (req: Request, res: Response) => {
+  app.post('/api/login', express.json({ limit: '16kb' }), (req: Request, res: Response) => {
     const cookies = parseCookies(req.headers.cookie);
     if (!safeEqual(cookies[CSRF_COOKIE], req.get(CSRF_HEADER))) throw new HttpError(403, 'missing or wrong CSRF token; reload the page');
     const name = typeof req.body?.user === 'string' ? req.body.user.slice(0, 64) : '';
@@ -144,6 +142,9 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     }
     next();
   });
+
+  // request bodies (policy text up to 1 MB) are parsed only for a principal
+  app.use('/api', express.json({ limit: '1mb' }));
 
   api.get('/session', (req, res) => {
     const p = req.principal!;
