@@ -216,6 +216,16 @@ describe('files: hostile transfers', function () {
     assert.deepEqual(fs.readdirSync(path.join(q, '.work')), [], 'no spool left behind');
   });
 
+  it('without a quarantine the spool is a private temp directory that is gone after the run', () => {
+    const t = path.join(tmp, 'tmpdir');
+    fs.mkdirSync(t);
+    const cap = dccCapture(path.join(tmp, 'tmp.pcap'), [{ name: 'a.txt', data: Buffer.from('some text\n'.repeat(1000)) }]);
+    const r = shadowim(['analyze', cap, '--format', 'jsonl'], { env: { TMPDIR: t, SHADOWIM_CONFIG: '' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.events.find((e) => e.type === 'file_transfer' && e.stage === 'data').verdict, 'unscanned:no-scanner');
+    assert.deepEqual(fs.readdirSync(t).filter((n) => !n.startsWith('tsx-')), []); // (tsx keeps its own cache there)
+  });
+
   it('thousands of tiny transfers: every one is reported, nothing piles up in the spool', () => {
     const n = 1500;
     const transfers = Array.from({ length: n }, (_, i) => ({ name: `t${i}.txt`, data: Buffer.from(`tiny ${i}\n`) }));
