@@ -97,7 +97,10 @@ export const command: Command = {
       process.stderr.write(
         `shadowim: ${file === '-' ? 'stdin' : file}: ${c.packets} packets, ${fmtBytes(c.bytes)}, ${c.flows} flows` +
         `${c.evictedFlows ? ` (${c.evictedFlows} evicted)` : ''}, ${c.malformed} malformed, ${c.skipped} not TCP/UDP, ` +
-        `${engine.stats.imSessions} IM sessions in ${secs.toFixed(2)} s (${pps.toLocaleString('en-US')} packets/s)\n`,
+        `${engine.stats.imSessions} IM sessions` +
+        // (files) carves, and transfers beyond the concurrent-carve bounds (counted, not carved)
+        `${engine.stats.filesCarved ? `, ${engine.stats.filesCarved} file${engine.stats.filesCarved === 1 ? "" : "s"} carved` : ''}${engine.stats.filesNotCarved ? ` (${engine.stats.filesNotCarved} more not carved: too many at once)` : ''}` +
+        ` in ${secs.toFixed(2)} s (${pps.toLocaleString('en-US')} packets/s)\n`,
       );
     }
     if (process.env.SHADOWIM_DEBUG) process.stderr.write(`shadowim: memory guard: ${guard.collections} full collections\n`);

@@ -67,7 +67,7 @@ function sendFile(d: ReturnType<Capture['tcp']>, data: Buffer, chunk = 16384): v
 export const EICAR = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*', 'latin1');
 
 /** A minimal zip (stored members), with optional general-purpose flags per member. */
-export function makeZip(entries: Array<{ name: string; data: Buffer; flags?: number }>): Buffer {
+export function makeZip(entries: Array<{ name: string; data: Buffer; flags?: number; deflate?: boolean }>): Buffer {
   const zlib = require('node:zlib') as typeof import('node:zlib');
   const locals: Buffer[] = [];
   const central: Buffer[] = [];
@@ -75,28 +75,31 @@ export function makeZip(entries: Array<{ name: string; data: Buffer; flags?: num
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
     const crc = zlib.crc32 ? zlib.crc32(e.data) : 0;
+    const body = e.deflate ? zlib.deflateRawSync(e.data) : e.data;
+    const method = e.deflate ? 8 : 0;
     const lh = Buffer.alloc(30);
     lh.writeUInt32LE(0x04034b50, 0);
     lh.writeUInt16LE(20, 4);
     lh.writeUInt16LE(e.flags ?? 0, 6);
-    lh.writeUInt16LE(0, 8);
+    lh.writeUInt16LE(method, 8);
     lh.writeUInt32LE(crc >>> 0, 14);
-    lh.writeUInt32LE(e.data.length, 18);
+    lh.writeUInt32LE(body.length, 18);
     lh.writeUInt32LE(e.data.length, 22);
     lh.writeUInt16LE(name.length, 26);
-    locals.push(lh, name, e.data);
+    locals.push(lh, name, body);
     const ch = Buffer.alloc(46);
     ch.writeUInt32LE(0x02014b50, 0);
     ch.writeUInt16LE(20, 4);
     ch.writeUInt16LE(20, 6);
     ch.writeUInt16LE(e.flags ?? 0, 8);
+    ch.writeUInt16LE(method, 10);
     ch.writeUInt32LE(crc >>> 0, 16);
-    ch.writeUInt32LE(e.data.length, 20);
+    ch.writeUInt32LE(body.length, 20);
     ch.writeUInt32LE(e.data.length, 24);
     ch.writeUInt16LE(name.length, 28);
     ch.writeUInt32LE(off, 42);
     central.push(ch, name);
-    off += 30 + name.length + e.data.length;
+    off += 30 + name.length + body.length;
   }
   const cd = Buffer.concat(central);
   const eocd = Buffer.alloc(22);

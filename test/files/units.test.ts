@@ -123,6 +123,21 @@ describe('files: zip inspection and text for DLP', () => {
     }
   });
 
+  it('deflated members are read; a zip bomb member (200 MB of zeros in ~200 KB) is skipped without inflating it all', () => {
+    const z = makeZip([
+      { name: 'word/document.xml', data: Buffer.from('<w:p><w:t>' + 'inflated text '.repeat(1000) + '</w:t></w:p>'), deflate: true },
+      { name: 'word/header1.xml', data: Buffer.alloc(200 * 1024 * 1024, 0x20), deflate: true },
+    ]);
+    assert.ok(z.length < 1024 * 1024);
+    const ins = inspect(bufferSource(z), fileTypeOf(z));
+    assert.equal(ins.type, 'docx');
+    const before = process.memoryUsage().arrayBuffers;
+    const t = textOf(bufferSource(z), ins, 1 << 20)!;
+    assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024);
+    assert.ok(t.startsWith('inflated text inflated text'));
+    assert.equal(t.trim().length, 'inflated text '.repeat(1000).trim().length);
+  });
+
   it('markup to text', () => {
     assert.equal(xmlText('<html><script>var a="4556737586899855"</script><p>x&#65;y</p></html>'), ' xAy\n');
   });
