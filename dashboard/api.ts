@@ -304,7 +304,7 @@ export function apiRoutes(api: Router, c: Ctx): void {
   async function sendPcap(res: Response, s: Q.SessionRow, name: string): Promise<void> {
     const source = sessionSource(db, s);
     if (!source) {
-      throw new HttpError(404, 'packets of live sessions are not kept (only sessions read from a capture file with `shadowim analyze FILE --store PATH` can be extracted); to keep evidence of live traffic, record it alongside the sensor (e.g. tcpdump -i IF -w FILE) and analyze that file');
+      throw new HttpError(404, 'packets of live sessions are not kept: run the sensor with --evidence-dir DIR to keep them (or read a capture with `shadowim analyze FILE --store PATH`)');
     }
     if (!sourceExists(source)) throw new HttpError(410, `the capture this session was read from (${path.basename(source)}) is no longer on the server`);
     try {

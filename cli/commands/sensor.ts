@@ -15,6 +15,7 @@ const SPECS: OptionSpec[] = [
   { name: 'snaplen', value: true, arg: 'N', help: 'bytes kept per frame, 64..65535 (default 65535)' },
   { name: 'buffer-size', value: true, arg: 'MB', help: 'kernel capture buffer in MiB, 1..4096 (default 64)' },
   { name: 'max-flows', value: true, arg: 'N', help: 'most flows tracked at once; the longest idle is evicted beyond (default 200000)' },
+  { name: 'evidence-dir', value: true, arg: 'DIR', help: "keep each flow's first packets (2 MiB a flow, 64 MiB in all) and write IM sessions' packets to DIR as pcaps, for the dashboard's evidence download (needs a store)" },
   { name: 'stats', help: 'also print a `stats` event on stdout with every periodic counter report (one is always printed at exit, as analyze does)' },
   { name: 'stats-interval', value: true, arg: 'SEC', help: 'counters to stderr every SEC seconds (default 10; 0 = only at exit)' },
   { name: 'help', short: 'h', help: 'show this help' },
@@ -61,6 +62,7 @@ export const command: Command = {
         statsEvents: Boolean(opts.stats),
         statsIntervalSec: interval,
         maxFlows,
+        evidenceDir: opts['evidence-dir'] as string | undefined,
       });
     } catch (e) {
       if (e instanceof live.LiveError) throw new UsageError(e.message);
@@ -141,6 +143,8 @@ interface RunOptions {
   statsEvents: boolean;
   statsIntervalSec: number;
   maxFlows?: number;
+  /** (dashboard) --evidence-dir: where IM sessions' packets are written */
+  evidenceDir?: string;
 }
 
 async function runLive(o: RunOptions): Promise<number> {
@@ -153,9 +157,11 @@ async function runLive(o: RunOptions): Promise<number> {
   // Assembled exactly as `analyze` assembles it, so both print the same events for the same traffic.
   const registry = loadRegistry();
   const pipeline = buildPipeline({ format: o.format, policyFile: o.policyFile, store: o.store, sensor: o.sensor, live: true });
-  const engine = new Engine(registry, { emit: pipeline.emit, sensor: o.sensor });
+  // (dashboard) --evidence-dir: a bounded per-flow packet ring in front of the packet path
+  const evidence = o.evidenceDir ? evidenceFor(o.evidenceDir, o.store, o.sensor) : undefined;
+  const engine = new Engine(registry, { emit: evidence ? evidence.wrapEmit(pipeline.emit) : pipeline.emit, sensor: o.sensor });
   const sink = new PacketPath(engine, { maxFlows: o.maxFlows });
-  const capture = new live.LiveCapture(sink, { device: o.device, filter: o.filter, snaplen: o.snaplen, bufferSize: o.bufferSize });
+  const capture = new live.LiveCapture(evidence ? evidence.tee(sink) : sink, { device: o.device, filter: o.filter, snaplen: o.snaplen, bufferSize: o.bufferSize });
   const ifCounters = new live.InterfaceCounters(o.device);
   const started = Date.now();
   capture.start();
@@ -195,6 +201,7 @@ async function runLive(o: RunOptions): Promise<number> {
         sink.finish(); // every open flow ends: its session event is printed now
         statsEvent(); // always, as analyze ends with one
         await pipeline.close(); // stdout flushed before the counters
+        evidence?.close();
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);
         say(`stopped on ${signal} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -228,4 +235,12 @@ function intOption(v: unknown, name: string, min: number, max: number, dflt: num
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not '${v}'`);
   return n;
+}
+
+function evidenceFor(dir: string, store: string | undefined, sensor: string | undefined) {
+  const { getConfig } = require('../../common/config') as typeof import('../../common/config');
+  const storePath = store ?? getConfig().store.path;
+  if (!storePath) throw new UsageError('--evidence-dir needs a store to record the files in: add --store PATH (or set store.path)');
+  const { liveEvidence } = require('../../dashboard/evidenceRing') as typeof import('../../dashboard/evidenceRing');
+  return liveEvidence({ dir, store: storePath, sensor: sensor ?? getConfig().sensor.name });
 }
