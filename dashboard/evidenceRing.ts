@@ -57,7 +57,15 @@ export class EvidenceRing implements FrameSink {
   private readonly max: number;
   private readonly idle: number;
   private lastSweep = 0;
-  readonly stats = { written: 0, evicted: 0, collisions: 0 };
+  readonly stats = { written: 0, evicted: 0, collisions: 0, failed: 0 };
+  private pending = 0;
+  private pendingBytes = 0;
+  private writes = new Set<Promise<void>>();
+
+  /** Resolves when every session file started so far is written and recorded. */
+  async drain(): Promise<void> {
+    while (this.writes.size) await Promise.all([...this.writes]);
+  }
 
   constructor(private readonly next: FrameSink, readonly opts: EvidenceRingOptions) {
     this.perFlow = opts.perFlowBytes ?? 2 << 20;
@@ -81,20 +89,23 @@ export class EvidenceRing implements FrameSink {
     // fragments are left to the sensor's own decoder: this one only looks at whole packets
     if (this.dec.decode(lt, buf, off, off + len, ts) !== 0) return;
     const alen = d.v6 ? 16 : 4;
-    const cmp = compareEnds(d.addrBuf, d.srcOff, d.sport, d.dstOff, d.dport, alen);
-    const [ao, ap, bo, bp] = cmp <= 0 ? [d.srcOff, d.sport, d.dstOff, d.dport] : [d.dstOff, d.dport, d.srcOff, d.sport];
+    const ab = d.addrBuf;
+    // canonical order (lower endpoint first) so both directions find the same entry; scalars only
+    const srcFirst = compareEnds(ab, d.srcOff, d.sport, d.dstOff, d.dport, alen) <= 0;
+    const ao = srcFirst ? d.srcOff : d.dstOff, ap = srcFirst ? d.sport : d.dport;
+    const bo = srcFirst ? d.dstOff : d.srcOff, bp = srcFirst ? d.dport : d.sport;
     let h = 0x811c9dc5 ^ d.proto;
-    for (let i = 0; i < alen; i++) h = Math.imul(h ^ d.addrBuf[ao + i], 16777619);
-    for (let i = 0; i < alen; i++) h = Math.imul(h ^ d.addrBuf[bo + i], 16777619);
+    for (let i = 0; i < alen; i++) h = Math.imul(h ^ ab[ao + i], 16777619);
+    for (let i = 0; i < alen; i++) h = Math.imul(h ^ ab[bo + i], 16777619);
     h = Math.imul(h ^ ap, 16777619);
     h = Math.imul(h ^ bp, 16777619) >>> 0;
     let f = this.flows.get(h);
-    if (f && (f.proto !== d.proto || f.pa !== ap || f.pb !== bp || f.a.length !== alen || !f.a.equals(d.addrBuf.subarray(ao, ao + alen)) || !f.b.equals(d.addrBuf.subarray(bo, bo + alen)))) {
+    if (f && (f.proto !== d.proto || f.pa !== ap || f.pb !== bp || f.a.length !== alen || !sameBytes(f.a, ab, ao) || !sameBytes(f.b, ab, bo))) {
       this.stats.collisions++;
       return;
     }
     if (!f) {
-      f = { a: Buffer.from(d.addrBuf.subarray(ao, ao + alen)), pa: ap, b: Buffer.from(d.addrBuf.subarray(bo, bo + alen)), pb: bp, proto: d.proto, slabs: [], ends: [], used: SLAB, bytes: 0, packets: 0, linktype: lt, last: ts, full: false, pinned: false };
+      f = { a: Buffer.from(ab.subarray(ao, ao + alen)), pa: ap, b: Buffer.from(ab.subarray(bo, bo + alen)), pb: bp, proto: d.proto, slabs: [], ends: [], used: 0, bytes: 0, packets: 0, linktype: lt, last: ts, full: false, pinned: false };
       this.flows.set(h, f);
     }
     f.last = ts;
@@ -105,9 +116,11 @@ export class EvidenceRing implements FrameSink {
       f.full = true;
       return;
     }
-    if (f.used + rec > (f.slabs.length ? f.slabs[f.slabs.length - 1].length : 0)) {
+    const cur = f.slabs.length ? f.slabs[f.slabs.length - 1].length : 0;
+    if (f.used + rec > cur) {
+      // most flows are a few small packets: slabs start small and double up to 64 KiB
       if (f.slabs.length) f.ends.push(f.used);
-      f.slabs.push(Buffer.allocUnsafe(Math.max(SLAB, rec)));
+      f.slabs.push(Buffer.allocUnsafe(Math.max(rec, Math.min(SLAB, cur ? cur * 2 : 2048))));
       f.used = 0;
     }
     const s = f.slabs[f.slabs.length - 1];
@@ -165,6 +178,12 @@ export class EvidenceRing implements FrameSink {
       return;
     }
     if (!f.packets) return;
+    if (this.pendingBytes + f.bytes > this.max * 2) {
+      // the disk is not keeping up: keep memory bounded (twice the ring) rather than queue more files
+      this.drop(key, f);
+      this.stats.failed++;
+      return;
+    }
     const name = `${String(ev.flow_id ?? key.toString(16)).replace(/[^\w-]/g, '_').slice(0, 64)}-${Date.parse(ev.start) || 0}.pcap`;
     const file = path.join(this.opts.dir, name);
     const hdr = Buffer.alloc(24);
@@ -174,14 +193,8 @@ export class EvidenceRing implements FrameSink {
     hdr.writeUInt32LE(262144, 16);
     hdr.writeUInt32LE(f.linktype, 20);
     const body = f.slabs.map((sl, i) => sl.subarray(0, i < f.ends.length ? f.ends[i] : f.used));
-    try {
-      fs.writeFileSync(file, Buffer.concat([hdr, ...body]), { mode: 0o600 });
-    } catch {
-      return; // the disk is the operator's: a failed write costs only this evidence
-    }
     this.drop(key, f);
-    this.stats.written++;
-    this.opts.record?.({
+    const row = {
       sensor: String(ev.sensor ?? this.opts.sensor ?? ''),
       flow_id: ev.flow_id ?? null,
       client_ip: ev.client.ip,
@@ -190,8 +203,37 @@ export class EvidenceRing implements FrameSink {
       server_port: ev.server.port,
       start_ms: Date.parse(ev.start),
       source: path.resolve(file),
-    });
+    };
+    // written off the capture thread (libuv's pool); recorded once the file is complete
+    this.pending++;
+    const bytes = f.bytes;
+    this.pendingBytes += bytes;
+    const done = fs.promises
+      .open(file, 'w', 0o600)
+      .then(async (fh) => {
+        try {
+          await fh.writev([hdr, ...body]);
+        } finally {
+          await fh.close();
+        }
+        this.stats.written++;
+        this.opts.record?.(row);
+      })
+      .catch(() => {
+        this.stats.failed++; // the disk is the operator's: a failed write costs only this evidence
+      })
+      .finally(() => {
+        this.pending--;
+        this.pendingBytes -= bytes;
+        this.writes.delete(done);
+      });
+    this.writes.add(done);
   }
+}
+
+function sameBytes(a: Buffer, b: Buffer, off: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[off + i]) return false;
+  return true;
 }
 
 function compareEnds(b: Buffer, o1: number, p1: number, o2: number, p2: number, n: number): number {
@@ -269,7 +311,8 @@ export function liveEvidence(o: { dir: string; store: string; sensor?: string })
         emit(ev);
       };
     },
-    close(): void {
+    async close(): Promise<void> {
+      await ring?.drain();
       rec.close();
     },
   };

@@ -201,7 +201,7 @@ async function runLive(o: RunOptions): Promise<number> {
         sink.finish(); // every open flow ends: its session event is printed now
         statsEvent(); // always, as analyze ends with one
         await pipeline.close(); // stdout flushed before the counters
-        evidence?.close();
+        await evidence?.close(); // session pcaps still being written
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);
         say(`stopped on ${signal} after ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -24,6 +24,7 @@ async function run(pcap: Buffer, dir: string, opts: { maxBytes?: number; perFlow
   fs.writeFileSync(file, pcap);
   await CaptureReader.open(file, ring).run();
   pp.finish();
+  await ring.drain();
   return { rows, events, ring };
 }
 
