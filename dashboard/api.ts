@@ -301,12 +301,21 @@ export function apiRoutes(api: Router, c: Ctx): void {
     res.json({ rows: c.users.list(), tokens: c.users.tokens() });
   });
 
+  // each extraction reads a whole capture file: a few at a time
+  let extracting = 0;
+  const MAX_EXTRACTIONS = 2;
+
   async function sendPcap(res: Response, s: Q.SessionRow, name: string): Promise<void> {
     const source = sessionSource(db, s);
     if (!source) {
       throw new HttpError(404, 'packets of live sessions are not kept: run the sensor with --evidence-dir DIR to keep them (or read a capture with `shadowim analyze FILE --store PATH`)');
     }
     if (!sourceExists(source)) throw new HttpError(410, `the capture this session was read from (${path.basename(source)}) is no longer on the server`);
+    if (extracting >= MAX_EXTRACTIONS) {
+      res.setHeader('Retry-After', '5');
+      throw new HttpError(429, 'other packet extractions are running; try again in a few seconds');
+    }
+    extracting++;
     try {
       const out = await extractFlow(source, { transport: s.transport, client: s.client, server: s.server, startMs: s.start ? Date.parse(s.start) : undefined, endMs: s.end ? Date.parse(s.end) : undefined });
       res.setHeader('Content-Type', 'application/vnd.tcpdump.pcap');
@@ -316,6 +325,8 @@ export function apiRoutes(api: Router, c: Ctx): void {
     } catch (e) {
       if (e instanceof EvidenceError) throw new HttpError(422, e.message);
       throw e;
+    } finally {
+      extracting--;
     }
   }
 }
