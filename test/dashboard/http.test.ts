@@ -91,6 +91,21 @@ describe('dashboard HTTP API', function () {
     assert.match(cj.text.slice(0, 300), /Chart\.js/);
   });
 
+  it('the console code never turns data into HTML (no innerHTML and friends, no inline handlers)', () => {
+    const dir = path.join(__dirname, '..', '..', 'dashboard', 'public');
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : files.push(path.join(d, e.name));
+    };
+    walk(dir);
+    assert.ok(files.filter((f) => f.endsWith('.js')).length >= 10);
+    for (const f of files) {
+      const text = fs.readFileSync(f, 'utf8');
+      assert.doesNotMatch(text, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function\(/, f);
+      if (f.endsWith('.html')) assert.doesNotMatch(text, /\son[a-z]+=|style=/i, f);
+    }
+  });
+
   it('session cookie: HttpOnly, SameSite=Strict; Secure only behind TLS (X-Forwarded-Proto from a trusted proxy)', async () => {
     const plain = new Client(srv.url);
     const pre = await plain.req('GET', '/api/session');
