@@ -41,8 +41,28 @@ export const command: Command = {
     const known = ['add', 'passwd', 'role', 'del', 'list', 'token', 'tokens', 'revoke'];
     if (!known.includes(sub)) throw new UsageError(`unknown subcommand '${sub}'; use one of ${known.join(', ')}`);
     if (sub !== 'add' && !fs.existsSync(storePath)) throw new UsageError(`no store at ${storePath}; give it with --store PATH`);
+    // everything checkable is checked before a store file is created or opened
+    if (['add', 'passwd', 'role', 'del', 'token', 'revoke'].includes(sub)) needName();
+    if (sub === 'add') {
+      const a = require('../../dashboard/auth') as typeof import('../../dashboard/auth');
+      try {
+        a.validName(name);
+        a.validRole(String(opts.role ?? ''));
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
+    let pw = '';
+    if (sub === 'add' || sub === 'passwd') {
+      pw = await readPassword(!!opts['password-stdin'], sub === 'add' ? `password for ${name}: ` : `new password for ${name}: `);
+      try {
+        (require('../../dashboard/auth') as typeof import('../../dashboard/auth')).validPassword(pw);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
     const { openStore, StoreError } = require('../../storage/store') as typeof import('../../storage/store');
-    const { UserStore, AuthError, validName, validRole, validPassword } = require('../../dashboard/auth') as typeof import('../../dashboard/auth');
+    const { UserStore, AuthError, validRole } = require('../../dashboard/auth') as typeof import('../../dashboard/auth');
     let db;
     try {
       db = openStore(storePath);
@@ -54,17 +74,12 @@ export const command: Command = {
     try {
       switch (sub) {
         case 'add': {
-          validName(needName());
           const role = validRole(String(opts.role ?? ''));
-          const pw = await readPassword(!!opts['password-stdin'], `password for ${name}: `);
-          validPassword(pw);
           users.add(name, role, pw);
           process.stdout.write(`added ${name} (${role})\n`);
           return 0;
         }
         case 'passwd': {
-          needName();
-          const pw = await readPassword(!!opts['password-stdin'], `new password for ${name}: `);
           users.passwd(name, pw);
           process.stdout.write(`password of ${name} changed (their dashboard sessions end)\n`);
           return 0;

@@ -320,6 +320,11 @@ describe('shadowim user', function () {
     assert.match(weak.stderr, /too short/);
     const badRole = shadowim(['user', 'add', 'eve', '--role', 'root', '--password-stdin', '--store', fx.store], { input: 'long enough pw\n' });
     assert.match(badRole.stderr, /role must be one of viewer, analyst, admin/);
+    // a mistake creates no store file
+    const fresh = path.join(fx.dir, 'fresh.db');
+    assert.equal(shadowim(['user', 'add', 'eve', '--role', 'root', '--password-stdin', '--store', fresh], { input: 'long enough pw\n' }).status, 2);
+    assert.equal(shadowim(['user', 'add', 'eve', '--role', 'viewer', '--password-stdin', '--store', fresh], { input: 'short\n' }).status, 2);
+    assert.equal(fs.existsSync(fresh), false);
     assert.equal(shadowim(['user', 'passwd', 'dana', '--password-stdin', '--store', fx.store], { input: 'new password 1234\n' }).status, 0);
     assert.equal(shadowim(['user', 'role', 'dana', 'admin', '--store', fx.store]).status, 0);
     assert.equal(shadowim(['user', 'del', 'dana', '--store', fx.store]).status, 0);
