@@ -223,9 +223,12 @@ export function apiRoutes(api: Router, c: Ctx): void {
     const { parsePolicy } = require('../analyzer/policy') as typeof import('../analyzer/policy');
     const { explainPolicy } = require('../analyzer/explain') as typeof import('../analyzer/explain');
     const name = (str(req.body?.name, 128) ?? 'policy.yaml').replace(/[^\w.-]/g, '_');
+    // relative paths in the policy (people: csv) resolve next to the sensors' policy, as they would; a
+    // pasted policy may not reach other files on the server (absolute paths, '..')
+    const base = c.policyFile ? path.dirname(path.resolve(c.policyFile)) : process.cwd();
+    const outside = csvPathsOutside(text, base);
+    if (outside) return void res.json({ ok: false, error: `people.csv '${outside.slice(0, 200)}': a checked policy may only name files in the policy's own directory`, line: null });
     try {
-      // relative paths in the policy (people: csv) resolve next to the sensors' policy, as they would
-      const base = c.policyFile ? path.dirname(path.resolve(c.policyFile)) : process.cwd();
       res.json({ ok: true, explanation: explainPolicy(parsePolicy(text, path.join(base, name))) });
     } catch (e) {
       const msg = (e as Error).message.split('\n')[0];
@@ -329,6 +332,23 @@ export function apiRoutes(api: Router, c: Ctx): void {
       extracting--;
     }
   }
+}
+
+/** The first people.csv path of a policy text that leaves `base`, if any (YAML errors: left to parsePolicy). */
+function csvPathsOutside(text: string, base: string): string | undefined {
+  let doc: any;
+  try {
+    doc = (require('yaml') as typeof import('yaml')).parse(text);
+  } catch {
+    return undefined;
+  }
+  const csv = doc?.people?.csv;
+  for (const v of Array.isArray(csv) ? csv : csv === undefined ? [] : [csv]) {
+    const p = String(v);
+    const abs = path.resolve(base, p);
+    if (path.isAbsolute(p) || !abs.startsWith(base + path.sep)) return p;
+  }
+  return undefined;
 }
 
 /**
