@@ -70,6 +70,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   const sessions = new Sessions();
   const limiter = o.limiter ?? new LoginLimiter();
   const log = o.log ?? (() => {});
+  const inFlight = new Map<string, number>();
 
   app.use(securityHeaders);
 
@@ -80,7 +81,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     next();
   });
   // login: the only route that takes no principal; CSRF by double submit (cookie + header)
-  app.post('/api/login', express.json({ limit: '16kb' }), (req: Request, res: Response) => {
+  app.post('/api/login', express.json({ limit: '16kb' }), async (req: Request, res: Response) => {
     const cookies = parseCookies(req.headers.cookie);
     if (!safeEqual(cookies[CSRF_COOKIE], req.get(CSRF_HEADER))) throw new HttpError(403, 'missing or wrong CSRF token; reload the page');
     const name = typeof req.body?.user === 'string' ? req.body.user.slice(0, 64) : '';
@@ -91,7 +92,23 @@ export function createDashboard(o: DashboardOptions): Dashboard {
       res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
       throw new HttpError(429, `too many failed logins; try again in ${Math.ceil(wait / 1000)} s`);
     }
-    const who = name && password ? users.check(name, password) : undefined;
+    // one check at a time per user name and two per address, so parallel guesses cannot all slip in
+    // before the first failures are counted
+    if ((inFlight.get(userKey) ?? 0) >= 1 || (inFlight.get(ipKey) ?? 0) >= 2) {
+      res.setHeader('Retry-After', '1');
+      throw new HttpError(429, 'a login for this user or from this address is already being checked; try again in a second');
+    }
+    for (const k of [userKey, ipKey]) inFlight.set(k, (inFlight.get(k) ?? 0) + 1);
+    let who: { name: string; role: Role } | undefined;
+    try {
+      who = name && password ? await users.checkAsync(name, password) : undefined;
+    } finally {
+      for (const k of [userKey, ipKey]) {
+        const n = (inFlight.get(k) ?? 1) - 1;
+        if (n > 0) inFlight.set(k, n);
+        else inFlight.delete(k);
+      }
+    }
     if (!who) {
       limiter.fail(ipKey);
       limiter.fail(userKey);

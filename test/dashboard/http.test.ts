@@ -293,6 +293,13 @@ describe('dashboard HTTP API', function () {
     const spray = new Client(srv.url, { 'x-forwarded-for': '192.0.2.12' });
     for (let i = 0; i < 5; i++) assert.equal(await spray.login('nobody' + i, 'x'), 401);
     assert.equal(await spray.login('viewer', PASSWORDS.viewer), 429);
+    // guesses sent in parallel are not all checked before the lockout: at most 5 get an answer
+    const par = new Client(srv.url, { 'x-forwarded-for': '192.0.2.14' });
+    const pre2 = await par.req('GET', '/api/session');
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => par.req('POST', '/api/login', { body: { user: 'admin', password: 'parallel guess ' + i }, csrf: pre2.json.csrf })));
+    const checked = answers.filter((a) => a.status === 401).length;
+    assert.ok(checked >= 1 && checked <= 5, `${checked} guesses checked`);
+    assert.ok(answers.every((a) => a.status === 401 || a.status === 429));
     // others are unaffected
     assert.equal(await new Client(srv.url, { 'x-forwarded-for': '192.0.2.13' }).login('viewer', PASSWORDS.viewer), 200);
   });
