@@ -16,7 +16,7 @@ const SPECS: OptionSpec[] = [
   { name: 'trust-proxy', value: true, arg: 'VALUE', help: "express 'trust proxy' (e.g. loopback, 1): honour X-Forwarded-Proto/-For from that proxy (Secure cookies behind TLS)" },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
-const USAGE = 'shadowim serve [--store PATH] [--port N] [--host ADDR] [--demo] [--config FILE] [--policy FILE] [--trust-proxy VALUE]';
+const USAGE = 'shadowim serve [--store PATH] [--port N] [--host ADDR] [--demo] [--config FILE] [--policy FILE] [--quarantine DIR] [--trust-proxy VALUE]';
 const DESCRIPTION = `Serves the web console and its REST API (/api) over a store written by 'shadowim analyze --store'
 or 'shadowim sensor --store'. Nobody sees anything without logging in: add users with
 'shadowim user add NAME --role viewer|analyst|admin --store PATH'.`;
