@@ -159,7 +159,7 @@ async function runLive(o: RunOptions): Promise<number> {
   const pipeline = buildPipeline({ format: o.format, policyFile: o.policyFile, store: o.store, sensor: o.sensor, live: true });
   // (dashboard) --evidence-dir: a bounded per-flow packet ring in front of the packet path
   const evidence = o.evidenceDir ? evidenceFor(o.evidenceDir, o.store, o.sensor) : undefined;
-  const engine = new Engine(registry, { emit: evidence ? evidence.wrapEmit(pipeline.emit) : pipeline.emit, sensor: o.sensor });
+  const engine = new Engine(registry, { emit: evidence ? evidence.wrapEmit(pipeline.emit) : pipeline.emit, sensor: o.sensor, files: pipeline.files });
   const sink = new PacketPath(engine, { maxFlows: o.maxFlows });
   const capture = new live.LiveCapture(evidence ? evidence.tee(sink) : sink, { device: o.device, filter: o.filter, snaplen: o.snaplen, bufferSize: o.bufferSize });
   const ifCounters = new live.InterfaceCounters(o.device);
