@@ -3,7 +3,19 @@
 
 export const MAX_TEXT = 64 * 1024;
 
-const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+const LATIN1_ENTITIES =
+  'nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn sup2 sup3 acute micro ' +
+  'para middot cedil sup1 ordm raquo frac14 frac12 frac34 iquest Agrave Aacute Acirc Atilde Auml Aring AElig Ccedil ' +
+  'Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute Ocirc Otilde Ouml times Oslash Ugrave ' +
+  'Uacute Ucirc Uuml Yacute THORN szlig agrave aacute acirc atilde auml aring aelig ccedil egrave eacute ecirc euml ' +
+  'igrave iacute icirc iuml eth ntilde ograve oacute ocirc otilde ouml divide oslash ugrave uacute ucirc uuml yacute thorn yuml';
+/** HTML 4 named entities chat clients produce: markup characters, Latin-1 (U+00A0–U+00FF), punctuation */
+const NAMED: Record<string, string> = {
+  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", ndash: '\u2013', mdash: '\u2014', lsquo: '\u2018', rsquo: '\u2019',
+  ldquo: '\u201c', rdquo: '\u201d', hellip: '\u2026', euro: '\u20ac', trade: '\u2122', bull: '\u2022',
+};
+LATIN1_ENTITIES.split(' ').forEach((n, i) => (NAMED[n] = String.fromCharCode(0xa0 + i)));
+NAMED.nbsp = ' ';
 
 export function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]{2,8});/g, (m, e: string) => {
@@ -11,7 +23,7 @@ export function decodeEntities(s: string): string {
       const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
       return cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) ? String.fromCodePoint(cp) : '\ufffd';
     }
-    return NAMED[e.toLowerCase()] ?? m;
+    return NAMED[e] ?? NAMED[e.toLowerCase()] ?? m;
   });
 }
 
@@ -22,7 +34,8 @@ export function htmlToText(html: string): string {
     .replace(/<(script|style)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, '')
     .replace(/<br\s*\/?>/gi, '\n')
     .replace(/<\/(p|div|li|tr)\s*>/gi, '\n')
-    .replace(/<[^>]*>/g, '');
+    // only things that look like tags: a bare '<' in text ("x < 5") is kept
+    .replace(/<\/?[a-zA-Z!][^<>]*>/g, '');
   return cleanText(decodeEntities(s).replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim());
 }
 

@@ -97,13 +97,9 @@ export function msg80(p: GgPacket): GgMessage | undefined {
   return { peer, msgClass, text: htmlToText(html) };
 }
 
-export function htmlToText(html: string): string {
-  return html
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<[^>]{0,2048}>/g, '')
-    .replace(/&(lt|gt|amp|quot|apos|nbsp);/g, (_, e: string) => ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'", nbsp: ' ' })[e] ?? '')
-    .replace(/&#(\d{1,7});/g, (a, d: string) => (Number(d) > 0 && Number(d) <= 0x10ffff ? String.fromCodePoint(Number(d)) : a));
-}
+import { htmlToText } from '../text';
+
+export { htmlToText };
 
 /**
  * Reassembles packets from a byte stream. A length beyond `max` means the stream is not (or no longer)

@@ -2,6 +2,8 @@
 // buffer it points into; TLV chains stop at the end of their block or after MAX_TLVS entries.
 // Layouts: Wireshark packet-aim.c / packet-aim-messaging.c, libpurple oscar (see docs/oscar.md).
 
+import { htmlToText as sharedHtmlToText } from '../text';
+
 export const FLAP_START = 0x2a;
 export const FLAP_HEADER = 6;
 export const MAX_TLVS = 256;
@@ -168,31 +170,9 @@ export function utf16be(b: Buffer): Decoded {
   return { text, invalid };
 }
 
-const LATIN1_ENTITIES =
-  'nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn sup2 sup3 acute micro ' +
-  'para middot cedil sup1 ordm raquo frac14 frac12 frac34 iquest Agrave Aacute Acirc Atilde Auml Aring AElig Ccedil ' +
-  'Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute Ocirc Otilde Ouml times Oslash Ugrave ' +
-  'Uacute Ucirc Uuml Yacute THORN szlig agrave aacute acirc atilde auml aring aelig ccedil egrave eacute ecirc euml ' +
-  'igrave iacute icirc iuml eth ntilde ograve oacute ocirc otilde ouml divide oslash ugrave uacute ucirc uuml yacute thorn yuml';
-/** HTML 4 named entities a chat client produces: markup characters, Latin-1 (U+00A0–U+00FF), punctuation */
-const ENTITIES: Record<string, string> = {
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", ndash: '\u2013', mdash: '\u2014', lsquo: '\u2018', rsquo: '\u2019',
-  ldquo: '\u201c', rdquo: '\u201d', hellip: '\u2026', euro: '\u20ac', trade: '\u2122', bull: '\u2022',
-};
-LATIN1_ENTITIES.split(' ').forEach((n, i) => (ENTITIES[n] = String.fromCharCode(0xa0 + i)));
-ENTITIES.nbsp = ' ';
-
-/** AIM text is HTML: drop tags (line breaks become newlines), decode entities, never return markup. */
+/** AIM text is HTML: tags dropped (line breaks become newlines), entities decoded, never markup. */
 export function htmlToText(s: string): string {
-  let t = s.replace(/<br\s*\/?>/gi, '\n').replace(/<\/?[a-zA-Z!][^<>]*>/g, '');
-  t = t.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]{2,8});/g, (m, e: string) => {
-    if (e[0] === '#') {
-      const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-      return cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) ? String.fromCodePoint(cp) : '\ufffd';
-    }
-    return ENTITIES[e] ?? ENTITIES[e.toLowerCase()] ?? m;
-  });
-  return printable(t).trim().slice(0, MAX_TEXT);
+  return printable(sharedHtmlToText(s)).trim().slice(0, MAX_TEXT);
 }
 
 /** No control characters except tab and newline. */

@@ -17,16 +17,7 @@ export function shadowim(args: string[], opts: { input?: Buffer | string; env?: 
     timeout: opts.timeout ?? 120000,
   });
   const stdout = r.stdout?.toString('utf8') ?? '';
-  const events: any[] = [];
-  for (const line of stdout.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      events.push(JSON.parse(line));
-    } catch {
-      /* not JSON: left for the test to notice via stdout */
-    }
-  }
-  return { status: r.status, stdout, stderr: r.stderr?.toString('utf8') ?? '', events };
+  return { status: r.status, stdout, stderr: r.stderr?.toString('utf8') ?? '', events: jsonLines(stdout) };
 }
 
 /** Like shadowim(), without blocking the event loop: for tests whose receivers run in this process. */
@@ -42,17 +33,22 @@ export function shadowimAsync(args: string[], opts: { input?: Buffer | string; e
     child.on('close', (status) => {
       clearTimeout(t);
       const stdout = Buffer.concat(out).toString('utf8');
-      const events: any[] = [];
-      for (const line of stdout.split('\n')) {
-        if (!line.trim()) continue;
-        try {
-          events.push(JSON.parse(line));
-        } catch {
-          /* not JSON */
-        }
-      }
-      resolve({ status, stdout, stderr: Buffer.concat(err).toString('utf8'), events });
+      resolve({ status, stdout, stderr: Buffer.concat(err).toString('utf8'), events: jsonLines(stdout) });
     });
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** The JSON objects of a JSONL text; lines that are not JSON are left for the test to see in stdout. */
+export function jsonLines(stdout: string): any[] {
+  const events: any[] = [];
+  for (const line of stdout.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      events.push(JSON.parse(line));
+    } catch {
+      /* not JSON */
+    }
+  }
+  return events;
 }
