@@ -14,6 +14,8 @@ import * as ft from './flowTable';
 // Imported constants copied into module constants: through the CommonJS interop every use of an
 // imported binding is a property read (a getter call) on the hot path; a local const is free.
 const { FlowTable } = ft;
+/** 2100-01-01 in µs: later capture times are corrupt */
+const MAX_TS = 4102444800e6;
 const WHEEL = ft.WHEEL, F_BYTES = ft.F_BYTES, F_DEADLINE = ft.F_DEADLINE, F_FIRST = ft.F_FIRST;
 const F_LAST = ft.F_LAST, F_PKTS = ft.F_PKTS, F_STATE = ft.F_STATE;
 const ST_OK: number = DecodeStatus.Ok, ST_MALFORMED: number = DecodeStatus.Malformed, ST_SKIPPED: number = DecodeStatus.Skipped;
@@ -73,7 +75,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
   private readonly embryonic: number;
   private readonly lifetime: number;
   private readonly c: SensorCounters = {
-    packets: 0, bytes: 0, malformed: 0, skipped: 0, flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0,
+    packets: 0, bytes: 0, malformed: 0, skipped: 0, flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0, badTimestamps: 0,
   };
   private now = 0;
   private lastHousekeep = 0;
@@ -121,7 +123,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
    * inspector as if a packet had arrived at `tsMicros`.
    */
   advance(tsMicros: number): void {
-    if (tsMicros <= this.now) return;
+    if (tsMicros <= this.now || tsMicros > MAX_TS) return;
     this.now = tsMicros;
     if (tsMicros - this.lastHousekeep >= 1e6) this.housekeep(tsMicros);
   }
@@ -134,6 +136,12 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     const c = this.c;
     c.packets++;
     c.bytes += origLen;
+    // A corrupt capture can claim any time (a mangled if_tsresol makes it 1e25 µs, past where
+    // doubles count seconds exactly): such a frame is given the newest good time instead.
+    if (!(ts >= 0 && ts <= MAX_TS)) {
+      c.badTimestamps++;
+      ts = this.now;
+    }
     if (ts > this.now) {
       this.now = ts;
       if (ts - this.lastHousekeep >= 1e6) this.housekeep(ts);
@@ -393,7 +401,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
       return;
     }
     const from = last - t.cursor > WHEEL ? last - WHEEL + 1 : t.cursor + 1;
-    for (let s = from; s <= last; s++) {
+    for (let s = from, n = 0; s <= last && n < WHEEL; s++, n++) {
       this.expireBucket(s & (WHEEL - 1), now);
       t.cursor = s;
     }

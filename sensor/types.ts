@@ -85,6 +85,8 @@ export interface SensorCounters {
   evictedFlows: number;
   /** IP fragments that never completed */
   fragmentsDropped: number;
+  /** frames whose timestamp was impossible (negative, not a number, after 2100): given the newest good time */
+  badTimestamps: number;
 }
 
 /**
