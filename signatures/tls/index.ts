@@ -36,7 +36,8 @@ export function classifyServerName(sni: string | undefined, alpn: string[], inpu
         evidence: { signature: `${kind}.sni`, reason: `server name ${name} is not an IM host (overrides: ${guess.why})` },
       };
     }
-    return null;
+    // decided: not IM (saves offering the server's bytes to every module)
+    return { protocol: kind, notIm: true, encrypted: true, serverName: name, evidence: { signature: `${kind}.sni`, reason: `server name ${name} is not an IM host` } };
   }
   const guess = addressGuess(input);
   if (guess) {
