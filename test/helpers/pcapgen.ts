@@ -429,6 +429,10 @@ export interface PcapngOptions {
   bigEndian?: boolean;
   /** if_tsresol exponent of 10 for every interface (default 6 = µs) */
   tsresol?: number;
+  /** the if_tsresol byte written, whatever `tsresol` the timestamps were written in (a lying or corrupt header) */
+  tsresolByte?: number;
+  /** if_tsoffset in seconds (signed 64-bit) for every interface */
+  tsoffset?: bigint;
   /** insert an unknown block (and a name-resolution block) between packets */
   unknownBlocks?: boolean;
   /** write packets as simple packet blocks (single interface only) */
@@ -465,16 +469,27 @@ export function pcapngOf(frames: Frame[], opts: PcapngOptions = {}): Buffer {
     const lt = f.linktype ?? ETH;
     if (!ifaces.has(lt)) {
       ifaces.set(lt, ifaces.size);
-      const idb = Buffer.alloc(res === 6 ? 12 : 24);
+      const opt: Buffer[] = [];
+      if (res !== 6 || opts.tsresolByte !== undefined) {
+        const o = Buffer.alloc(8);
+        w16(o, 9, 0); // if_tsresol
+        w16(o, 1, 2);
+        o[4] = opts.tsresolByte ?? res;
+        opt.push(o);
+      }
+      if (opts.tsoffset !== undefined) {
+        const o = Buffer.alloc(12);
+        w16(o, 14, 0); // if_tsoffset
+        w16(o, 8, 2);
+        if (le) o.writeBigInt64LE(opts.tsoffset, 4);
+        else o.writeBigInt64BE(opts.tsoffset, 4);
+        opt.push(o);
+      }
+      if (opt.length) opt.push(Buffer.alloc(4)); // end of options
+      const idb = Buffer.alloc(8);
       w16(idb, lt, 0);
       w32(idb, 262144, 4);
-      if (res !== 6) {
-        w16(idb, 9, 8); // if_tsresol
-        w16(idb, 1, 10);
-        idb[12] = res;
-        // end of options
-      }
-      block(1, idb.subarray(0, res === 6 ? 8 : 20));
+      block(1, Buffer.concat([idb, ...opt]));
     }
     if (opts.unknownBlocks) {
       block(0x0badcafe, Buffer.from('not a packet, skip me'));

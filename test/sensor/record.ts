@@ -3,8 +3,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { CaptureReader, CaptureError } from '../../sensor/captureFile';
 import { PacketPath, type PacketPathOptions } from '../../sensor/packetPath';
+import { REPO } from '../helpers/paths';
 import type { Dir, EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector, SensorCounters } from '../../sensor/types';
 
 export interface RecordedFlow {
@@ -94,4 +96,38 @@ export async function runCapture(input: Buffer | string, opts: PacketPathOptions
   pp.finish();
   if (typeof input !== 'string') fs.rmSync(path.dirname(file), { recursive: true, force: true });
   return { rec, counters: { ...pp.counters }, error, frames: reader.frames };
+}
+
+/** What runCaptureBounded returns: RunOutput as JSON, with the reassembled data as latin1 text. */
+export interface BoundedOutput {
+  counters: SensorCounters;
+  error?: string;
+  frames: number;
+  flows: { info: FlowInfo; data: [string, string]; end?: { counters: FlowCounters; reason: EndReason } }[];
+}
+
+/**
+ * runCapture in a child process killed after `timeoutMs`: for inputs that once made the read path
+ * loop forever, so that a regression fails the test instead of hanging the whole suite.
+ */
+export function runCaptureBounded(input: Buffer, opts: PacketPathOptions = {}, timeoutMs = 30_000): BoundedOutput {
+  const file = tmpFile(input);
+  const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'run-ts.js'), __filename, file, JSON.stringify(opts)], {
+    timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 << 20,
+  });
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  if (r.error || r.signal) throw new Error(`the read path did not finish within ${timeoutMs / 1000} s (${r.error?.message ?? r.signal})`);
+  if (r.status !== 0) throw new Error(`the read path failed: ${r.stderr.toString()}`);
+  return JSON.parse(r.stdout.toString());
+}
+
+// child side of runCaptureBounded (run-ts.js puts the script's path in argv[1])
+if (path.resolve(process.argv[1] ?? '') === __filename) {
+  runCapture(process.argv[2], JSON.parse(process.argv[3] ?? '{}')).then((out) => {
+    const res: BoundedOutput = {
+      counters: out.counters, error: out.error, frames: out.frames,
+      flows: out.rec.flows.map((f) => ({ info: f.info, data: [f.data[0].toString('latin1'), f.data[1].toString('latin1')], end: f.end })),
+    };
+    process.stdout.write(JSON.stringify(res));
+  });
 }
