@@ -160,7 +160,9 @@ export class NameCache implements KnowledgeBase {
 
 const enum State { Detecting, Decoding, Done }
 
-interface Pending { dir: Dir; data: Buffer; ts: number }
+/** flag in a kept record's first word: bytes not kept (a gap for the decoder) */
+const KEPT_GAP = 2;
+const NO_RECORDS: number[] = [];
 
 /** One flow as the engine sees it: detection first, then the decoder. Also the decoder's SessionContext. */
 class FlowSession implements FlowHandler, SessionContext {
@@ -171,14 +173,18 @@ class FlowSession implements FlowHandler, SessionContext {
   private candidates: LoadedModule[];
   /** per candidate: bit 0/1 set when it said no for that direction */
   private rejected: Uint8Array;
-  private prefix: [Buffer, Buffer] = [EMPTY, EMPTY];
   private packetsSeen = [0, 0];
-  private pending: Pending[] = [];
-  private pendingBytes = 0;
+  private seenBytes = [0, 0];
+  /** payloads seen while detecting (see keep()) */
+  private kept: [Buffer, Buffer] = [EMPTY, EMPTY];
+  private keptLen = [0, 0];
+  private order: number[] = NO_RECORDS;
+  /** bit per direction: a hole in its first bytes, so its prefix is no longer offered to modules */
+  private gapped = 0;
   private decoder: StreamDecoder | undefined;
   private detection: Detection | undefined;
   private tentativeDetection: Detection | undefined;
-  private users = new Set<string>();
+  private users: Set<string> | undefined;
   private evidence: Evidence[] = [];
   private encrypted = false;
   private serverName: string | undefined;
@@ -209,7 +215,7 @@ class FlowSession implements FlowHandler, SessionContext {
     const evidence = { signature: 'expected-connection', reason: e.reason };
     this.detection = { protocol: e.protocol, evidence };
     this.addEvidence(evidence);
-    for (const u of e.parent.users) this.addUser(u);
+    for (const u of e.parent.users ?? []) this.addUser(u);
     try {
       this.decoder = e.decoder(this);
     } catch (err) {
@@ -227,29 +233,37 @@ class FlowSession implements FlowHandler, SessionContext {
     }
     if (this.state !== State.Detecting) return;
     this.packetsSeen[dir]++;
+    this.seenBytes[dir] += data.length;
     const tcp = this.flow.transport === 'tcp';
-    // keep what detection saw so the decoder can replay it in arrival order
-    if (this.pendingBytes < this.engine.maxDetectBytes * 2) {
-      const copy = Buffer.from(data);
-      this.pending.push({ dir, data: copy, ts });
-      this.pendingBytes += copy.length;
-      if (tcp && this.prefix[dir].length < this.engine.maxDetectBytes) {
-        this.prefix[dir] = this.prefix[dir].length ? Buffer.concat([this.prefix[dir], copy]) : copy;
-      }
+    // TCP modules look at the direction's whole prefix; the first segment is that prefix as it is,
+    // uncopied: most flows are decided on it.
+    let kept = false;
+    let view = data;
+    if (tcp && this.keptLen[dir] > 0) {
+      this.keep(dir, data, ts);
+      kept = true;
+      view = this.kept[dir].subarray(0, this.keptLen[dir]);
     }
+    const other = dir === 0 ? 1 : 0;
     const input = {
       transport: this.flow.transport,
       dir,
-      data: tcp ? this.prefix[dir] : data,
-      other: this.prefix[dir === 0 ? 1 : 0],
+      data: view,
+      other: tcp && this.keptLen[other] > 0 ? this.kept[other].subarray(0, this.keptLen[other]) : EMPTY,
       packetIndex: this.packetsSeen[dir] - 1,
       flow: this.flow,
       knownServerName: this.engine.kb.nameFor(this.flow.server.ip),
       lookup: this.engine.lookup,
     };
-    let anyLeft = false;
-    for (let i = 0; i < this.candidates.length; i++) {
-      if (this.rejected[i] === 3) continue;
+    const bit = dir === 0 ? 1 : 2;
+    let anyLeft = (this.gapped & bit) !== 0;
+    const rejected = this.rejected;
+    for (let i = 0; i < this.candidates.length && !(this.gapped & bit); i++) {
+      if (rejected[i] === 3) continue;
+      if (tcp && rejected[i] & bit) {
+        anyLeft = true; // declined this direction only: the other one may still be its
+        continue;
+      }
       const lm = this.candidates[i];
       let r;
       try {
@@ -259,21 +273,46 @@ class FlowSession implements FlowHandler, SessionContext {
         r = null;
       }
       if (r === null) {
-        this.rejected[i] |= dir === 0 ? 1 : 2;
         // UDP datagrams are independent: one that is not ours does not rule out the next
-        if (!tcp && this.rejected[i] !== 3) this.rejected[i] = 0;
-        if (this.rejected[i] !== 3) anyLeft = true;
+        if (tcp) rejected[i] |= bit;
+        if (rejected[i] !== 3) anyLeft = true;
       } else if (r === 'more') {
         anyLeft = true;
       } else {
-        this.classify(lm, r);
+        this.classify(lm, r, kept ? undefined : data, dir, ts);
         return;
       }
     }
+    const max = this.engine.maxDetectBytes, maxP = this.engine.maxDetectPackets;
+    const bytes0 = tcp ? this.seenBytes[0] : 0, bytes1 = tcp ? this.seenBytes[1] : 0;
     const exhausted =
-      (this.packetsSeen[0] >= this.engine.maxDetectPackets || this.prefix[0].length >= this.engine.maxDetectBytes) &&
-      (this.packetsSeen[1] >= this.engine.maxDetectPackets || this.prefix[1].length >= this.engine.maxDetectBytes || this.packetsSeen[0] >= this.engine.maxDetectPackets * 2);
+      (this.packetsSeen[0] >= maxP || bytes0 >= max) &&
+      (this.packetsSeen[1] >= maxP || bytes1 >= max || this.packetsSeen[0] >= maxP * 2);
     if (!anyLeft || exhausted) this.giveUp();
+    else if (!kept) this.keep(dir, data, ts);
+  }
+
+  /**
+   * Keeps a payload seen while detecting, for the decoder to replay in arrival order: one growable
+   * buffer per direction (bounded) and a flat list of [dir | kind, offset, length, ts] records.
+   * What does not fit is recorded as a gap, so the decoder is told instead of reading a spliced stream.
+   */
+  private keep(dir: Dir, data: Buffer, ts: number): void {
+    const len = this.keptLen[dir];
+    if (len >= this.engine.maxDetectBytes * 2) {
+      this.keptGap(dir, data.length, ts);
+      return;
+    }
+    let buf = this.kept[dir];
+    if (len + data.length > buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(len + data.length, buf.length * 2, 256));
+      buf.copy(grown, 0, 0, len);
+      buf = this.kept[dir] = grown;
+    }
+    data.copy(buf, len);
+    this.keptLen[dir] = len + data.length;
+    if (this.order === NO_RECORDS) this.order = [];
+    this.order.push(dir, len, data.length, ts);
   }
 
   onGap(dir: Dir, length: number, ts: number): void {
@@ -286,7 +325,10 @@ class FlowSession implements FlowHandler, SessionContext {
       }
     } else if (this.state === State.Detecting && this.flow.transport === 'tcp') {
       // a hole in the first bytes: the prefix is no longer contiguous, stop classifying this direction
+      // (its bytes are still kept, with the hole, for a decoder the other direction may choose)
       this.packetsSeen[dir] = this.engine.maxDetectPackets;
+      this.gapped |= dir === 0 ? 1 : 2;
+      this.keptGap(dir, length, ts);
     }
   }
 
@@ -313,7 +355,7 @@ class FlowSession implements FlowHandler, SessionContext {
       transport: this.flow.transport,
       client: this.flow.client,
       server: this.flow.server,
-      users: [...this.users],
+      users: this.users ? [...this.users] : [],
       start: isoTime(c.firstTs),
       end: isoTime(c.lastTs),
       packets: c.packets,
@@ -332,7 +374,7 @@ class FlowSession implements FlowHandler, SessionContext {
 
   // ---- detection → decoding ---------------------------------------------------------------
 
-  private classify(lm: LoadedModule, d: Detection): void {
+  private classify(lm: LoadedModule, d: Detection, current?: Buffer, curDir: Dir = 0, curTs = 0): void {
     this.detection = d;
     this.protocol = d.protocol;
     this.data = lm.data;
@@ -351,14 +393,14 @@ class FlowSession implements FlowHandler, SessionContext {
       return;
     }
     this.state = State.Decoding;
-    const pending = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.prefix = [EMPTY, EMPTY];
-    for (const p of pending) {
-      if (this.state !== State.Decoding) break;
-      this.feed(p.dir, p.data, p.ts);
+    const { order, kept } = this;
+    this.dropKept();
+    for (let i = 0; i < order.length && this.state === State.Decoding; i += 4) {
+      const dir = (order[i] & 1) as Dir;
+      if (order[i] & KEPT_GAP) this.onGap(dir, order[i + 2], order[i + 3]);
+      else this.feed(dir, kept[dir].subarray(order[i + 1], order[i + 1] + order[i + 2]), order[i + 3]);
     }
+    if (current && this.state === State.Decoding) this.feed(curDir, current, curTs);
   }
 
   private giveUp(): void {
@@ -377,9 +419,18 @@ class FlowSession implements FlowHandler, SessionContext {
   private finishDetecting(keepData: boolean): void {
     this.state = keepData ? State.Decoding : State.Done;
     this.wantsData = keepData;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.prefix = [EMPTY, EMPTY];
+    this.dropKept();
+  }
+
+  private keptGap(dir: Dir, length: number, ts: number): void {
+    if (this.order === NO_RECORDS) this.order = [];
+    this.order.push(dir | KEPT_GAP, 0, length, ts);
+  }
+
+  private dropKept(): void {
+    this.kept = [EMPTY, EMPTY];
+    this.keptLen = [0, 0];
+    this.order = NO_RECORDS;
   }
 
   private feed(dir: Dir, data: Buffer, ts: number): void {
@@ -409,7 +460,9 @@ class FlowSession implements FlowHandler, SessionContext {
 
   addUser(id: string): void {
     const u = sanitizeIdentity(id);
-    if (u && this.users.size < MAX_USERS_PER_SESSION) this.users.add(u);
+    if (!u) return;
+    this.users ??= new Set();
+    if (this.users.size < MAX_USERS_PER_SESSION) this.users.add(u);
   }
 
   addEvidence(ev: Evidence): void {

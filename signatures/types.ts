@@ -144,7 +144,8 @@ export interface SignatureModule {
   transports: Transport[];
   /**
    * Cheap look at the first bytes of either direction. Must be bounded work and never throw on any input.
-   * Called again with more bytes while it answers 'more' (up to the engine's limit).
+   * Called again with more bytes while it answers 'more' (up to the engine's limit). On TCP, null is
+   * final for that direction (the module is not asked about it again); on UDP every datagram is offered.
    */
   detect(input: DetectInput, data: SignatureData): DetectResult;
   /** Decoder for a flow this module detected. May be omitted for classify-only modules. */

@@ -1,0 +1,84 @@
+// The engine's detection → decoding hand-over, with a probe module whose decoder records what it is
+// given: bytes seen while detecting are replayed in arrival order, unaltered even when the caller's
+// buffer is reused, holes are reported where they were, and the bytes kept per flow are bounded.
+import assert from 'node:assert/strict';
+import { Engine } from '../../signatures/engine';
+import { CidrTable, HostTable } from '../../signatures/lookup';
+import type { Registry } from '../../signatures/registry';
+import type { DetectInput, SignatureModule } from '../../signatures/types';
+import type { Dir, FlowHandler } from '../../sensor/types';
+
+type Call = string;
+
+/** Claims a TCP flow once the server has said HELLO; its decoder logs every call. */
+function probe(log: Call[], asked: Array<[Dir, number]>): SignatureModule {
+  return {
+    id: 'probe', protocols: ['probe'], transports: ['tcp'],
+    detect(input: DetectInput) {
+      asked.push([input.dir, input.data.length]);
+      if (input.dir === 1 && input.data.includes('HELLO')) return { protocol: 'probe', evidence: { signature: 'probe', reason: 'HELLO' } };
+      return 'more';
+    },
+    decoder: () => ({
+      onData: (dir: Dir, data: Buffer) => log.push(`${dir}:${data.toString('latin1')}`),
+      onGap: (dir: Dir, len: number) => log.push(`${dir}:gap ${len}`),
+    }),
+  };
+}
+
+/** Says no to everything: must not be asked again about a TCP direction it declined. */
+function refuser(asked: Dir[]): SignatureModule {
+  return { id: 'refuser', protocols: ['refuser'], transports: ['tcp'], detect: (input) => (asked.push(input.dir), null) };
+}
+
+function flow(modules: SignatureModule[], opts: { maxDetectBytes?: number; maxDetectPackets?: number } = {}): FlowHandler {
+  const registry: Registry = { modules: modules.map((module) => ({ module, data: { id: module.id }, sources: [] })), hosts: new HostTable(), cidrs: new CidrTable() };
+  const engine = new Engine(registry, { emit: () => {}, ...opts });
+  return engine.newFlow({ id: 'f', transport: 'tcp', client: { ip: '10.0.0.1', port: 40000 }, server: { ip: '192.0.2.1', port: 7000 }, firstTs: 1, clientBy: 'syn' })!;
+}
+
+describe('signature engine: detection hand-over', () => {
+  it('replays what detection saw in arrival order, intact although the caller reuses its buffer', () => {
+    const log: Call[] = [], asked: Array<[Dir, number]> = [];
+    const h = flow([probe(log, asked)]);
+    const buf = Buffer.from('LOGIN alice\n');
+    h.onData(0, buf, 10);
+    buf.fill(0x58); // the capture reader refills its buffer: what was kept must be a copy
+    h.onData(0, Buffer.from('PASS x\n'), 11);
+    h.onData(1, Buffer.from('HELLO\n'), 12);
+    h.onData(0, Buffer.from('MSG hi\n'), 13);
+    assert.deepEqual(log, ['0:LOGIN alice\n', '0:PASS x\n', '1:HELLO\n', '0:MSG hi\n']);
+    // the module saw the direction's growing prefix, not single segments
+    assert.deepEqual(asked, [[0, 12], [0, 19], [1, 6]]);
+  });
+
+  it('reports a hole in the first bytes to the decoder where it was, and stops offering that direction', () => {
+    const log: Call[] = [], asked: Array<[Dir, number]> = [];
+    const h = flow([probe(log, asked)]);
+    h.onData(0, Buffer.from('A'), 10);
+    h.onGap(0, 100, 11);
+    h.onData(0, Buffer.from('B'), 12);
+    h.onData(1, Buffer.from('HELLO'), 13);
+    assert.deepEqual(log, ['0:A', '0:gap 100', '0:B', '1:HELLO']);
+    assert.deepEqual(asked, [[0, 1], [1, 5]], 'the direction with a hole is not offered again');
+  });
+
+  it('keeps a bounded number of bytes per direction; the rest reaches the decoder as a gap, not spliced', () => {
+    const log: Call[] = [], asked: Array<[Dir, number]> = [];
+    const h = flow([probe(log, asked)], { maxDetectBytes: 10, maxDetectPackets: 100 });
+    for (let i = 0; i < 5; i++) h.onData(0, Buffer.from('0123456789'.slice(0, 6)), 10 + i); // 30 bytes: 20 may be kept
+    h.onData(1, Buffer.from('HELLO'), 20);
+    assert.deepEqual(log, ['0:012345', '0:012345', '0:012345', '0:012345', '0:gap 6', '1:HELLO']);
+  });
+
+  it('does not ask a module again about a TCP direction it declined, and gives up once all declined both', () => {
+    const asked: Dir[] = [];
+    const h = flow([refuser(asked)]);
+    h.onData(0, Buffer.from('one'), 10);
+    h.onData(0, Buffer.from('two'), 11);
+    assert.equal(h.wantsData, true, 'the server has not spoken yet');
+    h.onData(1, Buffer.from('three'), 12);
+    assert.deepEqual(asked, [0, 1]);
+    assert.equal(h.wantsData, false, 'nothing left to try: the sensor may stop reassembling this flow');
+  });
+});
