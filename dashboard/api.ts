@@ -70,7 +70,7 @@ export function apiRoutes(api: Router, c: Ctx): void {
   api.get('/overview', need('viewer'), (req, res) => {
     const r = { ...rangeOf(req), ...sensorOf(req) };
     const bucketMs = int(req.query.bucket);
-    const ov = rebucket(Q.overview(db, { ...r, bucketMs }));
+    const ov = Q.overview(db, { ...r, bucketMs });
     const trend = unauthorizedOf(ov);
     const severity = Q.alertsBySeverity(db, r);
     const sensors = Q.sensors(db);
@@ -349,27 +349,6 @@ function csvPathsOutside(text: string, base: string): string | undefined {
     if (path.isAbsolute(p) || !abs.startsWith(base + path.sep)) return p;
   }
   return undefined;
-}
-
-/**
- * Folds the overview's points into whole buckets. (storage's overview() divides bucket_ms by a bound
- * parameter, which SQLite computes in floating point, so points come back per rollup row; harmless
- * once that is integer division.)
- */
-export function rebucket(ov: Q.Overview): Q.Overview {
-  const b = ov.bucket_ms;
-  const series: Q.Overview['series'] = {};
-  for (const [proto, pts] of Object.entries(ov.series)) {
-    const m = new Map<number, Q.SeriesPoint>();
-    for (const p of pts) {
-      const t = Math.floor(Date.parse(p.t) / b) * b;
-      const e = m.get(t);
-      if (!e) m.set(t, { ...p, t: new Date(t).toISOString() });
-      else (e.sessions += p.sessions), (e.messages += p.messages), (e.files += p.files), (e.bytes += p.bytes), (e.alerts += p.alerts), (e.unauthorized += p.unauthorized);
-    }
-    series[proto] = [...m.values()].sort((x, y) => (x.t < y.t ? -1 : 1));
-  }
-  return { ...ov, series };
 }
 
 /** Unauthorized-IM alert occurrences per bucket, total and per protocol. */

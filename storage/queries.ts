@@ -60,7 +60,9 @@ export function overview(db: Db, q: Range & { bucketMs?: number; protocol?: stri
   const from = Math.floor(q.from / res) * res;
   const rows = db
     .prepare(
-      `SELECT (bucket_ms / @b) * @b AS t, protocol, sum(sessions) AS sessions, sum(messages) AS messages, sum(files) AS files,
+      // integer floor to a multiple of @b (better-sqlite3 binds numbers as REAL, so `/` would not be
+      // integer division; `%` works on integers); right for times before 1970 too
+      `SELECT bucket_ms - ((bucket_ms % @b) + @b) % @b AS t, protocol, sum(sessions) AS sessions, sum(messages) AS messages, sum(files) AS files,
         sum(bytes) AS bytes, sum(alerts) AS alerts, sum(unauth) AS unauthorized
        FROM ${table} WHERE bucket_ms >= @from AND bucket_ms < @to
        ${q.sensor !== undefined ? 'AND dim = 0 AND sensor = @sensor' : "AND dim = 3 AND sensor = ''"} ${q.protocol !== undefined ? 'AND protocol = @protocol' : ''}
