@@ -10,6 +10,7 @@ import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
 import { haveTshark } from './irc-replay';
 import { PacketFramer, msg80 } from '../../signatures/gadugadu/parser';
+import { boundedIt } from '../helpers/bounded';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-gg-'));
 
@@ -120,7 +121,7 @@ describe('gadugadu', function () {
     assert.equal(h.of('message').length, 0);
   });
 
-  it('seeded fuzz: random packets never throw', () => {
+  boundedIt(__filename, 'seeded fuzz: random packets never throw', 120, () => {
     let seed = 7;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     let n = 0;

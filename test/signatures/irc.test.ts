@@ -13,6 +13,7 @@ import { shadowim } from '../helpers/run';
 import { haveTshark } from './irc-replay';
 import { module as ircModule } from '../../signatures/irc';
 import { LineFramer, parseDcc, parseLine, stripFormatting, decodeText } from '../../signatures/irc/parser';
+import { boundedIt } from '../helpers/bounded';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-irc-'));
 const REG = 'NICK alice\r\nUSER alice 0 * :Alice A\r\n';
@@ -243,7 +244,7 @@ describe('irc: parser', () => {
     assert.equal(decodeText(Buffer.from([0xe9])), 'é');
   });
 
-  it('seeded fuzz: random bytes through framer, parser and detector never throw and stay bounded', () => {
+  boundedIt(__filename, 'seeded fuzz: random bytes through framer, parser and detector never throw and stay bounded', 120, () => {
     let seed = 0x1234567;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     const alphabet = Buffer.from(':@!# \r\n\x01\x02\x03,0123456789PRIVMSGNICKUSERDCCSEND"', 'latin1');

@@ -12,6 +12,7 @@ import { parseStun } from '../../signatures/stun/parser';
 import { parseRequestHead } from '../../signatures/http';
 import { MODULES } from '../../signatures/modules';
 import { loadRegistry } from '../../signatures/registry';
+import { boundedIt } from '../helpers/bounded';
 
 const sessions = (h: FlowHarness) => h.end().filter((e) => e.type === 'session') as any[];
 
@@ -183,7 +184,7 @@ describe('modern messengers: seeded fuzz of the parsers', () => {
     Buffer.from('GET / HTTP/1.1\r\nHost: web.whatsapp.com\r\n\r\n'),
   ];
 
-  it('3000 mutated and random inputs: no exception, bounded results', () => {
+  boundedIt(__filename, '3000 mutated and random inputs: no exception, bounded results', 120, () => {
     const modules = MODULES;
     const reg = loadRegistry();
     for (let i = 0; i < 3000; i++) {

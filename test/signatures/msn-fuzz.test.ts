@@ -11,6 +11,7 @@ import { HttpStream } from '../../signatures/msn/httpstream';
 import type { DetectInput } from '../../signatures/types';
 import { invite, p2p, prng, slpInvite, textMsg, typing } from './msn-wire';
 import { pdu } from './ymsg-wire';
+import { boundedIt } from '../helpers/bounded';
 
 function mutate(b: Buffer, r: () => number): Buffer {
   const out = Buffer.from(b);
@@ -53,7 +54,7 @@ const msnStreams = (): [('c' | 's'), Buffer][] => [
 describe('msn/ymsg: seeded fuzz', function () {
   this.timeout(120000);
 
-  it('MSN decoder: 300 mutated sessions, cut at random points, never throw', () => {
+  boundedIt(__filename, 'MSN decoder: 300 mutated sessions, cut at random points, never throw', 120, () => {
     const r = prng(20240115);
     for (let i = 0; i < 300; i++) {
       const h = new FlowHarness({ server: '203.0.113.9:1863' });
@@ -64,7 +65,7 @@ describe('msn/ymsg: seeded fuzz', function () {
     }
   });
 
-  it('YMSG decoder: 300 mutated sessions, cut at random points, never throw', () => {
+  boundedIt(__filename, 'YMSG decoder: 300 mutated sessions, cut at random points, never throw', 120, () => {
     const r = prng(77);
     const streams: [('c' | 's'), Buffer][] = [
       ['s', pdu(0x06, [[5, 'me'], [4, 'you'], [14, '\x1b[31m<font face="x">hi</font>'], [97, '1']])],
@@ -82,7 +83,7 @@ describe('msn/ymsg: seeded fuzz', function () {
     }
   });
 
-  it('detectors and pure parsers on random and mutated bytes: no exception, bounded buffers', () => {
+  boundedIt(__filename, 'detectors and pure parsers on random and mutated bytes: no exception, bounded buffers', 120, () => {
     const r = prng(9);
     const seeds = [...msnStreams().map((x) => x[1]), pdu(0x06, [[4, 'a'], [14, 'b']]), Buffer.from('POST /gateway/gateway.dll?Action=open HTTP/1.1\r\nContent-Length: 5\r\n\r\nVER 1')];
     for (let i = 0; i < 3000; i++) {

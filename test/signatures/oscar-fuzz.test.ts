@@ -11,6 +11,7 @@ import {
   Flaps, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, seeded, typing, u32, tlv,
   icq5Login, icq5SendMsg, icq5Server, serverRelayMessage,
 } from './oscar-wire';
+import { boundedIt } from '../helpers/bounded';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20240115);
 const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 3000);
@@ -45,7 +46,7 @@ function corpus(): Buffer[] {
 }
 
 describe('oscar/icq5: seeded fuzz (bounded)', () => {
-  it(`parsers never throw on mutated PDUs (seed ${SEED})`, () => {
+  boundedIt(__filename, `parsers never throw on mutated PDUs (seed ${SEED})`, 120, () => {
     const rnd = seeded(SEED);
     const base = corpus();
     for (let i = 0; i < ROUNDS; i++) {
@@ -82,7 +83,7 @@ describe('oscar/icq5: seeded fuzz (bounded)', () => {
     }
   });
 
-  it('detect() answers within bounds on random and mutated input', () => {
+  boundedIt(__filename, 'detect() answers within bounds on random and mutated input', 120, () => {
     const rnd = seeded(SEED + 1);
     const base = corpus();
     const lookup = { host: () => undefined, ip: () => undefined };
@@ -102,7 +103,7 @@ describe('oscar/icq5: seeded fuzz (bounded)', () => {
     assert.equal(oscarHits, 0, 'random bytes were classified as OSCAR');
   });
 
-  it('whole sessions of mutated traffic: no decoder error, everything bounded', () => {
+  boundedIt(__filename, 'whole sessions of mutated traffic: no decoder error, everything bounded', 120, () => {
     const rnd = seeded(SEED + 2);
     const base = corpus();
     for (let round = 0; round < 60; round++) {

@@ -5,6 +5,7 @@ import { parseDatagram, SipFramer, MAX_HEADER_BYTES, MAX_BODY_BYTES } from '../.
 import { parseSdp } from '../../signatures/sip/sdp';
 import { imText } from '../../signatures/sip/body';
 import { MsrpFramer } from '../../signatures/sip/msrp';
+import { boundedIt } from '../helpers/bounded';
 
 function rng(seed: number) {
   return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
@@ -17,7 +18,7 @@ const SEEDS = [
 ];
 
 describe('SIP parsers under fuzzing (seeded, 3 s)', () => {
-  it('never throw and stay bounded on mutated input', function () {
+  boundedIt(__filename, 'never throw and stay bounded on mutated input', 60, function () {
     this.timeout(20000);
     const rand = rng(0x5151);
     const deadline = Date.now() + 3000;

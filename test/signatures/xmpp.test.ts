@@ -13,6 +13,7 @@ import { shadowim } from '../helpers/run';
 import { haveTshark } from './irc-replay';
 import { module as xmppModule } from '../../signatures/xmpp';
 import { XmlStream, decodeEntities, type XmlElement } from '../../signatures/xmpp/xml';
+import { boundedIt } from '../helpers/bounded';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-xmpp-'));
 const C_HDR = "<?xml version='1.0'?><stream:stream to='example.org' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
@@ -239,7 +240,7 @@ describe('xmpp: XML reader', () => {
     assert.equal(decodeEntities('&lt;&gt;&amp;&quot;&apos;&#65;&#x42;&foo;&#0;'), '<>&"\'AB&foo;\uFFFD');
   });
 
-  it('seeded fuzz: random and mutated stanzas never throw', () => {
+  boundedIt(__filename, 'seeded fuzz: random and mutated stanzas never throw', 120, () => {
     let seed = 42;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     const seedDoc = Buffer.from(C_HDR + BIND + "<message to='a@b' type='chat'><body>x &amp; y</body></message><iq type='set'><open xmlns='http://jabber.org/protocol/ibb' sid='s' block-size='4'/></iq><![CDATA[z]]><!-- c -->");
