@@ -143,6 +143,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
       ts = this.now;
     }
     if (ts > this.now) {
+      if (this.now === 0 && this.table.count > 0) this.rebase(ts);
       this.now = ts;
       if (ts - this.lastHousekeep >= 1e6) this.housekeep(ts);
     }
@@ -355,6 +356,23 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
       }
     }
     t.remove(slot);
+  }
+
+  /**
+   * The first good capture time after frames that had none (impossible times count as 0): the flows
+   * begun then start now, rather than being ended at once as idle or past their lifetime.
+   */
+  private rebase(ts: number): void {
+    const t = this.table;
+    const f = t.f;
+    const slots: number[] = [];
+    for (let b = 0; b < WHEEL; b++) for (let slot = t.heads[b]; slot >= 0; slot = t.next[slot]) slots.push(slot);
+    for (const slot of slots) {
+      const r = slot * FR;
+      if (f[r + F_FIRST] === 0) f[r + F_FIRST] = ts;
+      if (f[r + F_LAST] === 0) f[r + F_LAST] = ts;
+      t.schedule(slot, f[r + F_LAST] + this.timeoutOf(slot));
+    }
   }
 
   /** How long a flow may stay quiet in its state. */
