@@ -6,6 +6,8 @@ export const DEFAULT_HOME_NETS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16
 
 export class HomeNets {
   private table = new CidrTable();
+  /** per flow: asked for every message and file of the flow, the answer does not change */
+  private byFlow = new WeakMap<FlowInfo, { client: string; server: string; dir: Dir }>();
   constructor(nets: string[] = DEFAULT_HOME_NETS) {
     for (const n of nets) this.table.add(n, 'home');
   }
@@ -14,6 +16,10 @@ export class HomeNets {
   }
   /** The direction that leaves the monitored network: the client's, unless only the server is ours. */
   outboundDir(flow: FlowInfo): Dir {
-    return !this.isHome(flow.client.ip) && this.isHome(flow.server.ip) ? 1 : 0;
+    const c = this.byFlow.get(flow);
+    if (c && c.client === flow.client.ip && c.server === flow.server.ip) return c.dir;
+    const dir: Dir = !this.isHome(flow.client.ip) && this.isHome(flow.server.ip) ? 1 : 0;
+    this.byFlow.set(flow, { client: flow.client.ip, server: flow.server.ip, dir });
+    return dir;
   }
 }

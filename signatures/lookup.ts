@@ -9,14 +9,27 @@ export const NOT_IM = 'not-im';
 
 export class HostTable {
   private readonly exact = new Map<string, string>();
+  /** name → answer (null: no match); names repeat across flows (SNI, Host, DNS), the walk need not */
+  private cache = new Map<string, { protocol: string; matched: string } | null>();
 
   add(host: string, protocol: string): void {
     const h = normalizeHost(host.replace(/^\*?\./, ''));
     if (h) this.exact.set(h, protocol);
+    this.cache.clear();
   }
 
   /** Longest matching suffix on label boundaries wins. Bounded: at most 127 labels are tried. */
   lookup(name: string): { protocol: string; matched: string } | undefined {
+    const c = this.cache.get(name);
+    if (c !== undefined) return c ?? undefined;
+    const r = this.walk(name);
+    // bounded: names come from the wire
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    this.cache.set(name, r ? Object.freeze(r) : null);
+    return r;
+  }
+
+  private walk(name: string): { protocol: string; matched: string } | undefined {
     let h = normalizeHost(name);
     if (!h) return undefined;
     for (let i = 0; i < 127; i++) {
@@ -39,6 +52,8 @@ export class HostTable {
   }
 }
 
+const CACHE_MAX = 8192;
+
 export function normalizeHost(name: string): string {
   let h = name.trim().toLowerCase();
   if (h.endsWith('.')) h = h.slice(0, -1);
@@ -48,11 +63,16 @@ export function normalizeHost(name: string): string {
   return h;
 }
 
+const NO_RANGES = new Uint32Array(0);
+
 interface V4Range { base: number; mask: number; bits: number; protocol: string; cidr: string }
 
 /** CIDR table, longest prefix wins. IPv4 ranges are checked bit-exactly; IPv6 by prefix over the expanded form. */
 export class CidrTable {
   private v4: V4Range[] = [];
+  /** per first octet: indexes into v4 (in lookup order) of the ranges that can hold it (the scan runs for every flow) */
+  private v4ByOctet: Uint32Array[] = new Array(256).fill(NO_RANGES);
+  private v4Indexed = true;
   private v6: { prefix: bigint; bits: number; protocol: string; cidr: string }[] = [];
 
   add(cidr: string, protocol: string): void {
@@ -63,6 +83,7 @@ export class CidrTable {
       const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
       this.v4.push({ base: (ipv4ToInt(addr) & mask) >>> 0, mask, bits, protocol, cidr });
       this.v4.sort((a, b) => b.bits - a.bits);
+      this.v4Indexed = false;
     } else if (net.isIPv6(addr)) {
       const bits = bitsStr === undefined ? 128 : Number(bitsStr);
       if (!Number.isInteger(bits) || bits < 0 || bits > 128) throw new Error(`bad CIDR "${cidr}"`);
@@ -76,9 +97,15 @@ export class CidrTable {
   }
 
   lookup(ip: string): { protocol: string; matched: string } | undefined {
-    if (net.isIPv4(ip)) {
-      const v = ipv4ToInt(ip);
-      for (const r of this.v4) if (((v & r.mask) >>> 0) === r.base) return { protocol: r.protocol, matched: r.cidr };
+    // one pass over the characters instead of net.isIPv4 + split (called for every flow and message)
+    const v = parseIpv4(ip);
+    if (v >= 0) {
+      if (!this.v4Indexed) this.indexV4();
+      const cand = this.v4ByOctet[v >>> 24];
+      for (let i = 0; i < cand.length; i++) {
+        const r = this.v4[cand[i]];
+        if (((v & r.mask) >>> 0) === r.base) return { protocol: r.protocol, matched: r.cidr };
+      }
       return undefined;
     }
     if (this.v6.length && net.isIPv6(ip)) {
@@ -86,6 +113,16 @@ export class CidrTable {
       for (const r of this.v6) if (v >> BigInt(128 - r.bits) === r.prefix) return { protocol: r.protocol, matched: r.cidr };
     }
     return undefined;
+  }
+
+  private indexV4(): void {
+    const lists: number[][] = [];
+    this.v4.forEach((r, i) => {
+      const last = (r.base | ~r.mask) >>> 24;
+      for (let o = r.base >>> 24; o <= last; o++) (lists[o] ??= []).push(i);
+    });
+    for (let o = 0; o < 256; o++) this.v4ByOctet[o] = lists[o] ? Uint32Array.from(lists[o]) : NO_RANGES;
+    this.v4Indexed = true;
   }
 
   get size(): number {
@@ -96,6 +133,39 @@ export class CidrTable {
   entries(): [string, string][] {
     return [...this.v4, ...this.v6].map((r) => [r.cidr, r.protocol]);
   }
+}
+
+/**
+ * The dotted-quad's value, or -1 when `ip` is not an IPv4 address in exactly the form net.isIPv4
+ * accepts (four decimal parts 0–255, no leading zeros, nothing else).
+ */
+export function parseIpv4(ip: string): number {
+  const n = ip.length;
+  if (n < 7 || n > 15) return -1;
+  let v = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  let lead0 = false;
+  for (let i = 0; i < n; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || dots === 3) return -1;
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 0) lead0 = c === 0x30;
+      else if (lead0) return -1;
+      part = part * 10 + (c - 0x30);
+      if (++digits > 3 || part > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  if (digits === 0 || dots !== 3) return -1;
+  return v * 256 + part;
 }
 
 export function ipv4ToInt(ip: string): number {

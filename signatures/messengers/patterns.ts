@@ -4,17 +4,48 @@ import type { DetectInput, Detection, DetectResult, SignatureData } from '../typ
 
 type Cfg = Record<string, unknown>;
 const hex = (s: unknown): Buffer => Buffer.from(String(s), 'hex');
-const cfg = (data: SignatureData, key: string): Cfg => (data[key] as Cfg | undefined) ?? {};
+const NO_CFG: Cfg = Object.freeze({});
+const cfg = (data: SignatureData, key: string): Cfg => (data[key] as Cfg | undefined) ?? NO_CFG;
 const det = (protocol: string, signature: string, reason: string, encrypted = true): Detection => ({ protocol, encrypted, evidence: { signature, reason } });
+
+/**
+ * Constants decoded once per config object (data.yaml, after overrides), not on every packet:
+ * detect() runs on the first packets of every flow.
+ */
+function compiled<T>(memo: WeakMap<object, T>, data: SignatureData, key: string, build: (c: Cfg) => T): T {
+  const c = cfg(data, key);
+  let v = memo.get(c);
+  if (v === undefined) {
+    v = build(c);
+    memo.set(c, v);
+  }
+  return v;
+}
+
+/** the first min(k, d.length) bytes of d are exactly m (Buffer equals of d.subarray(0, k) and m) */
+function headIs(d: Buffer, k: number, m: Buffer): boolean {
+  const n = Math.min(k, d.length);
+  if (m.length !== n) return false;
+  for (let i = 0; i < n; i++) if (d[i] !== m[i]) return false;
+  return true;
+}
+
+/** the first n bytes of a and b agree */
+function sameHead(a: Buffer, b: Buffer, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const waMemo = new WeakMap<object, Buffer[]>();
 
 /** WhatsApp: the Noise handshake prologue as the client's first bytes (TCP). */
 export function whatsapp(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'tcp' || input.dir !== 0) return null;
   const d = input.data;
-  const prologues = ((cfg(data, 'whatsapp').prologues as string[]) ?? ['574101', '574102', '45440001']).map(hex);
+  const prologues = compiled(waMemo, data, 'whatsapp', (c) => ((c.prologues as string[]) ?? ['574101', '574102', '45440001']).map(hex));
   for (const p of prologues) {
     const n = Math.min(p.length, d.length);
-    if (d.subarray(0, n).equals(p.subarray(0, n))) {
+    if (sameHead(d, p, n)) {
       if (d.length < p.length) return 'more';
       return det('whatsapp', 'whatsapp.noise-prologue', `client opened with the WhatsApp Noise prologue ${p.toString('hex')}`);
     }
@@ -22,15 +53,20 @@ export function whatsapp(input: DetectInput, data: SignatureData): DetectResult 
   return null;
 }
 
+const tgMemo = new WeakMap<object, { lo: number; hi: number; want: number; markers: Buffer[] }>();
+
 /** Telegram: UDP relay packets with a run of 12 0xFF; TCP MTProto transport markers to Telegram addresses. */
 export function telegram(input: DetectInput, data: SignatureData): DetectResult {
-  const c = cfg(data, 'telegram');
+  const c = compiled(tgMemo, data, 'telegram', (c) => {
+    const [lo, hi] = (c.udp_ports as number[]) ?? [500, 600];
+    return { lo, hi, want: Number(c.udp_ff_run) || 12, markers: ((c.transport_markers as string[]) ?? ['ef', 'eeeeeeee', 'dddddddd']).map(hex) };
+  });
   const d = input.data;
   if (input.transport === 'udp') {
-    const [lo, hi] = (c.udp_ports as number[]) ?? [500, 600];
+    const { lo, hi } = c;
     const sp = input.flow.server.port, cp = input.flow.client.port;
     if (!((sp >= lo && sp <= hi) || (cp >= lo && cp <= hi)) || d.length < 40) return null;
-    const want = Number(c.udp_ff_run) || 12;
+    const want = c.want;
     let run = 0;
     for (let i = 0; i < d.length && i < 2048; i++) {
       if (d[i] === 0xff) run++;
@@ -42,43 +78,63 @@ export function telegram(input: DetectInput, data: SignatureData): DetectResult 
     return run === want ? det('telegram', 'telegram.udp-relay', `UDP relay packet with a run of ${want} 0xFF bytes`) : null;
   }
   if (input.dir !== 0 || d.length < 1) return null;
-  const ip = input.lookup.ip(input.flow.server.ip);
-  if (ip?.protocol !== 'telegram') return null;
-  for (const m of ((c.transport_markers as string[]) ?? ['ef', 'eeeeeeee', 'dddddddd']).map(hex)) {
+  // the bytes first (cheap), the address only when a marker fits
+  let marker: Buffer | undefined;
+  let more = false;
+  for (const m of c.markers) {
     if (d.length < m.length) {
-      if (d.subarray(0, d.length).equals(m.subarray(0, d.length))) return 'more';
+      if (sameHead(d, m, d.length)) {
+        more = true;
+        break;
+      }
       continue;
     }
-    if (d.subarray(0, m.length).equals(m)) return det('telegram', 'telegram.mtproto', `MTProto transport marker ${m.toString('hex')} to Telegram address ${ip.matched}`);
+    if (sameHead(d, m, m.length)) {
+      marker = m;
+      break;
+    }
   }
+  if (!more && !marker) return null;
+  const ip = input.lookup.ip(input.flow.server.ip);
+  if (ip?.protocol !== 'telegram') return null;
+  if (more) return 'more';
   // obfuscated transport: 64 random-looking bytes first; the address alone attributes it (engine)
-  return null;
+  return det('telegram', 'telegram.mtproto', `MTProto transport marker ${marker!.toString('hex')} to Telegram address ${ip.matched}`);
 }
 
 /** Discord voice: 1337cafe keep-alives, 74-byte IP discovery request/response (UDP). */
+const dcMemo = new WeakMap<object, { ka: Buffer; len: number; discovery: Buffer[] }>();
+
 export function discord(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'udp') return null;
-  const c = cfg(data, 'discord');
+  const c = compiled(dcMemo, data, 'discord', (c) => ({
+    ka: hex(c.keepalive ?? '1337cafe'),
+    len: Number(c.ip_discovery_length) || 74,
+    discovery: ((c.ip_discovery as string[]) ?? ['00010046', '00020046']).map(hex),
+  }));
   const d = input.data;
-  const ka = hex(c.keepalive ?? '1337cafe');
-  if (d.length === 8 && d.subarray(0, 4).equals(ka)) return det('discord', 'discord.voice-keepalive', 'Discord voice keep-alive 0x1337cafe');
-  const len = Number(c.ip_discovery_length) || 74;
+  if (d.length === 8 && headIs(d, 4, c.ka)) return det('discord', 'discord.voice-keepalive', 'Discord voice keep-alive 0x1337cafe');
+  const len = c.len;
   if (d.length === len) {
-    for (const m of ((c.ip_discovery as string[]) ?? ['00010046', '00020046']).map(hex)) {
-      if (d.subarray(0, 4).equals(m)) return det('discord', 'discord.ip-discovery', `Discord voice IP discovery ${m.toString('hex')} (${len} bytes)`);
+    for (const m of c.discovery) {
+      if (headIs(d, 4, m)) return det('discord', 'discord.ip-discovery', `Discord voice IP discovery ${m.toString('hex')} (${len} bytes)`);
     }
   }
   return null;
 }
+
+const thMemo = new WeakMap<object, { port: number; ch: number; sh: number; login: number }>();
 
 /** Threema: 48-byte client hello, 80-byte server hello, 191-byte login, on the Threema port or network. */
 export function threema(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'tcp') return null;
-  const c = cfg(data, 'threema');
-  const port = Number(c.port) || 5222;
-  const byIp = input.lookup.ip(input.flow.server.ip)?.protocol === 'threema';
-  if (input.flow.server.port !== port && !byIp) return null;
-  const [ch, sh, login] = [Number(c.client_hello) || 48, Number(c.server_hello) || 80, Number(c.login) || 191];
+  const c = compiled(thMemo, data, 'threema', (c) => ({
+    port: Number(c.port) || 5222, ch: Number(c.client_hello) || 48, sh: Number(c.server_hello) || 80, login: Number(c.login) || 191,
+  }));
+  const port = c.port;
+  // the address only when the port does not already say so
+  if (input.flow.server.port !== port && input.lookup.ip(input.flow.server.ip)?.protocol !== 'threema') return null;
+  const { ch, sh, login } = c;
   const client = input.dir === 0 ? input.data : input.other;
   const server = input.dir === 0 ? input.other : input.data;
   // in order: client hello, server hello, login; the reassembled prefixes show the exact sizes
@@ -91,10 +147,12 @@ export function threema(input: DetectInput, data: SignatureData): DetectResult {
   return null;
 }
 
+const viberMemo = new WeakMap<object, number[]>();
+
 /** Viber UDP control packets on Viber ports (nDPI viber.c shapes). */
 export function viber(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'udp') return null;
-  const ports = (cfg(data, 'viber').udp_ports as number[]) ?? [7985, 7987, 5242, 5243, 4244];
+  const ports = compiled(viberMemo, data, 'viber', (c) => (c.udp_ports as number[]) ?? [7985, 7987, 5242, 5243, 4244]);
   if (!ports.includes(input.flow.server.port) && !ports.includes(input.flow.client.port)) return null;
   const d = input.data;
   if ((d.length === 12 && d[2] === 0x03 && d[3] === 0x00) || (d.length === 20 && d[2] === 0x09 && d[3] === 0x00)) {
@@ -121,13 +179,15 @@ export function qq(input: DetectInput, data: SignatureData): DetectResult {
   return uin > 10000 ? { ...ev, evidence: { ...ev.evidence, reason: `${ev.evidence.reason}, QQ number ${uin}` } } : ev;
 }
 
+const wcMemo = new WeakMap<object, Buffer[]>();
+
 /** WeChat MMTLS: a handshake record with WeChat's own version number as the client's first bytes. */
 export function wechat(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'tcp' || input.dir !== 0) return null;
   const d = input.data;
   if (d.length === 0 || d[0] !== 0x16) return null;
   if (d.length < 5) return d.length < 2 || d[1] === 0xf1 ? 'more' : null;
-  const versions = ((cfg(data, 'wechat').mmtls_versions as string[]) ?? ['f103', 'f104']).map(hex);
+  const versions = compiled(wcMemo, data, 'wechat', (c) => ((c.mmtls_versions as string[]) ?? ['f103', 'f104']).map(hex));
   if (!versions.some((v) => d[1] === v[0] && d[2] === v[1])) return null;
   const len = d.readUInt16BE(3);
   if (len < 32 || len > 16384) return null;
