@@ -1,0 +1,105 @@
+// bin/register.js: the TypeScript loader behind bin/shadowim.js. A cache hit must come from the cache, a
+// changed file must never run its old code (same size and modification time included), and the CLI must
+// print the same as under tsx.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { CLI, PCAPS_DIR, REPO, havePcaps } from '../helpers/paths';
+
+const REGISTER = path.join(REPO, 'bin', 'register.js');
+
+describe('cli: the TypeScript loader (bin/register.js)', function () {
+  this.timeout(60000);
+  let dir: string;
+  let cacheFile: string;
+  let mod: string;
+
+  // a fresh node that loads `mod` through the hook and prints what it exports
+  function load(): { status: number | null; out: string; err: string } {
+    const code = `require(${JSON.stringify(REGISTER)}).install(); const m = require(${JSON.stringify(mod)}); console.log(JSON.stringify(m));`;
+    const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, SHADOWIM_TS_CACHE: cacheFile, SHADOWIM_DEBUG: '' } });
+    return { status: r.status, out: r.stdout.toString().trim(), err: r.stderr.toString() };
+  }
+  function cached(): Record<string, { h: string; code: string }> {
+    return JSON.parse(fs.readFileSync(cacheFile, 'utf8')).files;
+  }
+  const entry = () => cached()[path.relative(REPO, mod)];
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-register-'));
+    cacheFile = path.join(dir, 'cache', 'ts.json');
+    mod = path.join(dir, 'mod.ts');
+    fs.writeFileSync(mod, 'interface T { n: number }\nconst t: T = { n: 1 };\nexport const v: number = t.n;\nexport const dir: string = __dirname;\n');
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('transpiles on a miss, keeps the module its own __dirname, and stores the JavaScript', () => {
+    const r = load();
+    assert.equal(r.status, 0, r.err);
+    assert.deepEqual(JSON.parse(r.out), { v: 1, dir });
+    assert.ok(entry(), 'no cache entry for the module');
+    assert.doesNotMatch(entry().code, /interface|: number/);
+  });
+
+  it('serves an unchanged file from the cache', () => {
+    assert.equal(load().status, 0);
+    const all = JSON.parse(fs.readFileSync(cacheFile, 'utf8'));
+    all.files[path.relative(REPO, mod)].code = 'exports.v = 42;';
+    fs.writeFileSync(cacheFile, JSON.stringify(all));
+    assert.deepEqual(JSON.parse(load().out), { v: 42 });
+  });
+
+  it('runs the new code of a changed file even with the same size and modification time', () => {
+    assert.equal(load().status, 0);
+    const st = fs.statSync(mod);
+    const before = fs.readFileSync(mod, 'utf8');
+    const after = before.replace('n: 1', 'n: 7');
+    assert.equal(after.length, before.length);
+    fs.writeFileSync(mod, after);
+    fs.utimesSync(mod, st.atime, st.mtime);
+    assert.equal(JSON.parse(load().out).v, 7);
+    assert.match(entry().code, /7/);
+  });
+
+  it('ignores a corrupt cache file and replaces it', () => {
+    fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+    fs.writeFileSync(cacheFile, '{"key": "x", "files": {"mod.ts"');
+    const r = load();
+    assert.equal(r.status, 0, r.err);
+    assert.equal(JSON.parse(r.out).v, 1);
+    assert.ok(entry());
+  });
+
+  it('--build transpiles every source file, including those a command loads lazily', () => {
+    const r = spawnSync(process.execPath, [REGISTER, '--build'], { env: { ...process.env, SHADOWIM_TS_CACHE: cacheFile } });
+    assert.equal(r.status, 0, r.stderr.toString());
+    const files = cached();
+    for (const f of ['cli/main.ts', 'cli/commands/analyze.ts', 'cli/commands/serve.ts', 'signatures/registry.ts', 'storage/sqlite-worker.ts', 'dashboard/server.ts']) {
+      assert.ok(files[f], `${f} missing from the build`);
+    }
+    assert.ok(!Object.keys(files).some((f) => f.startsWith('test/') || f.startsWith('node_modules/')));
+  });
+
+  it('the CLI runs through the cache and fills it', () => {
+    const r = spawnSync(process.execPath, [CLI, '--version'], { env: { ...process.env, SHADOWIM_TS_CACHE: cacheFile, SHADOWIM_DEBUG: '' } });
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.equal(r.stdout.toString().trim(), JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version);
+    assert.ok(cached()['cli/main.ts']);
+  });
+
+  it('analyze prints the same events through the cache as through tsx', function () {
+    const cap = path.join(PCAPS_DIR, 'im', 'msn-switchboard-chat.pcap');
+    if (!havePcaps() || !fs.existsSync(cap)) this.skip();
+    const run = (debug: string) =>
+      spawnSync(process.execPath, [CLI, 'analyze', cap, '--format', 'jsonl', '--quiet'], { env: { ...process.env, SHADOWIM_TS_CACHE: cacheFile, SHADOWIM_DEBUG: debug } });
+    const fast = run('');
+    const tsx = run('1');
+    assert.equal(fast.status, 0, fast.stderr.toString());
+    assert.equal(tsx.status, 0, tsx.stderr.toString());
+    assert.ok(fast.stdout.toString().includes('"type":"message"'), 'the capture yields no messages');
+    assert.equal(fast.stdout.toString(), tsx.stdout.toString());
+    assert.ok(cached()['signatures/msn/index.ts'], 'analyze did not go through the cache');
+  });
+});
