@@ -53,13 +53,24 @@ export function parseCidr(s: string): Cidr | undefined {
   return { v6: kind === 6, words: toWords(ip)!, prefix: kind === 4 ? prefix + 96 : prefix, text: s };
 }
 
-export function ipWords(ip: string): { v6: boolean; words: Uint32Array } | undefined {
-  const w = toWords(ip);
-  if (!w) return undefined;
-  return { v6: net.isIP(ip) === 6, words: w };
+// Every event asks about the same few addresses (client, server, per group and per rule): parsing
+// them was the largest share of the policy checks. Parsed addresses are kept; the cache is emptied
+// when full, so memory stays bounded whatever the traffic. The entries are shared: read only.
+const MAX_PARSED = 65_536;
+const parsed = new Map<string, { v6: boolean; words: Uint32Array } | null>();
+
+export function ipWords(ip: string): { readonly v6: boolean; readonly words: Uint32Array } | undefined {
+  let w = parsed.get(ip);
+  if (w === undefined) {
+    const words = toWords(ip);
+    w = words ? { v6: net.isIP(ip) === 6, words } : null;
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(ip, w);
+  }
+  return w ?? undefined;
 }
 
-export function cidrContains(c: Cidr, ip: { v6: boolean; words: Uint32Array }): boolean {
+export function cidrContains(c: Cidr, ip: { readonly v6: boolean; readonly words: Uint32Array }): boolean {
   if (c.v6 !== ip.v6) {
     // ::ffff:a.b.c.d matches an IPv4 block
     if (!c.v6 && ip.v6 && ip.words[0] === 0 && ip.words[1] === 0 && ip.words[2] === 0xffff) {

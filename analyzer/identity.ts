@@ -49,6 +49,7 @@ export class IdentityMap {
 
   /** The person for these identities (first known wins), else for the client address. */
   resolve(identities: string[], ip?: string): string | undefined {
+    if (!this.byId.size && !this.byIp.size && !this.nets.length) return undefined; // no mapping: skip normalizing
     for (const id of identities) {
       const p = id ? this.byIdentity(id) : undefined;
       if (p) return p;

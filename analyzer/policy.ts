@@ -468,6 +468,7 @@ export function groupsOf(p: Policy, clientIp: string | undefined, identities: st
 }
 
 export function severityFor(p: Policy, kind: string, computed: Severity, ...qualifiers: Array<string | undefined>): Severity {
+  if (!p.severity.size) return computed; // no overrides (the default policy): no key to build
   for (const q of qualifiers) {
     if (!q) continue;
     const s = p.severity.get(`${kind}.${q}`.toLowerCase());

@@ -32,8 +32,23 @@ export function validTimezone(tz: string): boolean {
   }
 }
 
+// Intl's formatToParts is slow and every event with a time rule asks: the answer is kept per zone
+// for the last UTC second (time zone offsets and their changes are whole seconds, so the local
+// weekday and minute cannot change within one).
+const lastLocal = new Map<string, { sec: number; local: { readonly day: number; readonly minute: number } }>();
+
 /** Local weekday (0 = Sunday) and minute of day of an instant in `tz`. */
-export function localTime(ms: number, tz: string): { day: number; minute: number } {
+export function localTime(ms: number, tz: string): { readonly day: number; readonly minute: number } {
+  const sec = Math.floor(ms / 1000);
+  const hit = lastLocal.get(tz);
+  if (hit && hit.sec === sec) return hit.local;
+  const local = formatLocal(ms, tz);
+  if (lastLocal.size >= 1024) lastLocal.clear();
+  lastLocal.set(tz, { sec, local });
+  return local;
+}
+
+function formatLocal(ms: number, tz: string): { day: number; minute: number } {
   let day = 0;
   let h = 0;
   let m = 0;

@@ -19,6 +19,9 @@ const MAX_KEYS = 4096;
 
 export class Suppressor {
   private windows = new Map<string, Window>();
+  /** tick() runs for every event: the end of the first window is remembered until a window is removed */
+  private headEnd = 0;
+  private headKnown = false;
 
   constructor(private readonly next: EventSink, private readonly intervalFor: (kind: string) => number) {}
 
@@ -52,8 +55,13 @@ export class Suppressor {
 
   /** Ends the intervals that closed before `nowMs` (windows are kept in start order). */
   tick(nowMs: number): void {
+    if (this.headKnown && this.headEnd > nowMs) return;
     for (const [id, w] of this.windows) {
-      if (w.endMs > nowMs) break;
+      if (w.endMs > nowMs) {
+        this.headEnd = w.endMs;
+        this.headKnown = true;
+        return;
+      }
       this.finish(id, w);
     }
   }
@@ -65,6 +73,7 @@ export class Suppressor {
 
   private finish(id: string, w: Window): void {
     this.windows.delete(id);
+    this.headKnown = false;
     if (w.count > w.emitted) {
       w.emitted = w.count;
       this.next.write({ ...w.alert, summary: `${w.alert.summary} [seen ${w.count} times]`, count: w.count });

@@ -1,0 +1,108 @@
+// The analysis path keeps answers it is asked again and again (event times, parsed addresses, local
+// time per zone, alert ids). Each kept answer must be the one computed afresh, in any order of asks.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { isoTime } from '../../common/events';
+import { localTime } from '../../analyzer/schedule';
+import { alertId } from '../../analyzer/alertid';
+import { anyContains, parseCidr } from '../../analyzer/cidr';
+
+/** a seeded generator, so a failure can be replayed */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function isoFresh(us: number): string {
+  try {
+    return new Date(Math.floor(us / 1000)).toISOString();
+  } catch (e) {
+    return `throws ${(e as Error).name}`;
+  }
+}
+
+function isoKept(us: number): string {
+  try {
+    return isoTime(us);
+  } catch (e) {
+    return `throws ${(e as Error).name}`;
+  }
+}
+
+describe('analyzer: kept answers equal fresh ones', () => {
+  it('isoTime is Date#toISOString, also around second and year edges and for impossible times', () => {
+    const r = rng(1);
+    const edges = [0, -0, 1, 999, 1000, 999_999, 1_000_000, 1_000_001, -1, -1000, -1001, -1e6, 1.5, 999.9,
+      253402300799999999, 253402300800000000, 8.64e18, 8.64e18 + 1e6, -8.64e18, -8.64e18 - 1e6, -62198755200000000,
+      NaN, Infinity, -Infinity, Date.UTC(2024, 1, 29, 23, 59, 59, 999) * 1000, Date.UTC(2024, 2, 1) * 1000];
+    const values = [...edges];
+    let t = Date.UTC(2024, 4, 2) * 1000;
+    for (let i = 0; i < 200_000; i++) {
+      t += Math.floor(r() * 3000); // mostly the same or the next millisecond, as packets arrive
+      values.push(t);
+      if (i % 97 === 0) values.push(edges[i % edges.length], (r() - 0.3) * 4e17, t - 1000);
+    }
+    let bad = 0;
+    for (const v of values) if (isoKept(v) !== isoFresh(v) && bad++ < 5) assert.equal(isoKept(v), isoFresh(v), `at ${v} µs`);
+    assert.equal(bad, 0);
+  });
+
+  it('localTime is the same as Intl computed afresh, second by second across DST changes and half-hour zones', () => {
+    const fmts = new Map<string, Intl.DateTimeFormat>();
+    const fresh = (ms: number, tz: string) => {
+      if (!fmts.has(tz)) fmts.set(tz, new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', weekday: 'short', hour: '2-digit', minute: '2-digit' }));
+      const parts = fmts.get(tz)!.formatToParts(ms);
+      const get = (k: string) => parts.find((p) => p.type === k)!.value;
+      return { day: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(get('weekday')), minute: Number(get('hour')) * 60 + Number(get('minute')) };
+    };
+    const cases: Array<[string, number]> = [
+      ['America/New_York', Date.UTC(2024, 2, 10, 7, 0)], // 02:00 EST → 03:00 EDT
+      ['America/New_York', Date.UTC(2024, 10, 3, 6, 0)], // 02:00 EDT → 01:00 EST
+      ['Australia/Lord_Howe', Date.UTC(2024, 3, 6, 15, 0)], // 30-minute DST change
+      ['Asia/Kathmandu', Date.UTC(2024, 0, 1, 18, 15)], // +05:45
+      ['Europe/Berlin', Date.UTC(2024, 2, 31, 1, 0)],
+    ];
+    for (const [tz, at] of cases) {
+      // every 250 ms for 2 minutes either side, then back in time: the kept second must never leak
+      const times: number[] = [];
+      for (let ms = at - 120_000; ms <= at + 120_000; ms += 250) times.push(ms);
+      for (const ms of [...times, ...times.reverse()]) assert.deepEqual(localTime(ms, tz), fresh(ms, tz), `${tz} at ${new Date(ms).toISOString()}`);
+    }
+    // interleaved zones
+    for (let i = 0; i < 200; i++) {
+      const ms = Date.UTC(2024, 9, 27, 0, 59, 0) + i * 700;
+      for (const tz of ['Europe/London', 'UTC', 'America/Sao_Paulo']) assert.deepEqual(localTime(ms, tz), fresh(ms, tz));
+    }
+  });
+
+  it('alert ids are SHA-256 of the identity, whether kept or not (long identities are not kept)', () => {
+    const fresh = (parts: Array<string | undefined>) =>
+      crypto.createHash('sha256').update(JSON.stringify(parts.map((p) => (p === undefined ? '' : String(p))))).digest('hex').slice(0, 24);
+    const r = rng(2);
+    const long = 'x'.repeat(5000);
+    for (let i = 0; i < 40_000; i++) {
+      const parts = ['unauthorized_im', 'irc', `10.0.${Math.floor(r() * 300)}.${Math.floor(r() * 9)}`, i % 7 ? undefined : long, i % 3 ? '"quoted\\' : 'é'];
+      assert.equal(alertId(parts), fresh(parts));
+    }
+    assert.equal(alertId(['a', 'b']), '0473ef2dc0d324ab659d3580', 'a known id (analyzer/alertid.ts unchanged)');
+  });
+
+  it('address checks stay right after the parsed-address cache is full and emptied', () => {
+    const home = ['10.0.0.0/8', 'fc00::/7', '192.168.1.0/24'].map((c) => parseCidr(c)!);
+    const r = rng(3);
+    for (let i = 0; i < 140_000; i++) {
+      const a = Math.floor(r() * 256);
+      const ip = i % 5 === 0 ? `fd00::${(i & 0xffff).toString(16)}` : `${a}.${Math.floor(r() * 256)}.${i & 255}.${Math.floor(r() * 256)}`;
+      const inside = i % 5 === 0 || a === 10 || ip.startsWith('192.168.1.');
+      assert.equal(anyContains(home, ip), inside, ip);
+    }
+    assert.equal(anyContains(home, 'not an address'), false);
+    assert.equal(anyContains(home, '::ffff:10.1.2.3'), true, 'v4-mapped');
+    assert.equal(anyContains(home, '::ffff:10.1.2.3'), true, 'v4-mapped, kept');
+  });
+});
