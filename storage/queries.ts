@@ -262,25 +262,54 @@ export interface UsageRow {
   last_seen: string;
 }
 
-function usage(db: Db, dim: 1 | 2, q: Range & { protocol?: string; sort?: string; limit?: number; offset?: number; name?: string }): UsageRow[] {
-  // up to 6 hours from per-minute rollups, up to 3 days hourly, longer daily (first/last seen round to
-  // that): the number of rows grouped stays near a few hundred thousand on 50 sensors (bench/storage-overview.ts)
+type UsageQuery = Range & { protocol?: string; sort?: string; limit?: number; offset?: number; name?: string };
+
+function usage(db: Db, dim: 1 | 2, q: UsageQuery): UsageRow[] {
+  // up to 6 hours from per-minute rollups, up to 3 days hourly, longer daily (first/last seen round to that)
   const span = q.to - q.from;
   const { table, res } = rollupFor(span <= 6 * HOUR ? 60_000 : span <= 3 * DAY ? HOUR : DAY);
   const sort = ({ bytes: 'bytes', sessions: 'sessions', messages: 'messages', alerts: 'alerts', name: 'name' } as Record<string, string>)[q.sort ?? 'bytes'] ?? 'bytes';
   const limit = clampInt(q.limit, 1, 10000, 100);
   const offset = clampInt(q.offset, 0, 1e9, 0);
-  const rows = db
-    .prepare(
-      `SELECT key AS name, protocol, sum(sessions) AS sessions, sum(messages) AS messages, sum(files) AS files, sum(bytes) AS bytes,
-        sum(alerts) AS alerts, min(bucket_ms) AS first_ms, max(bucket_ms) + ${res} AS last_ms
-       FROM ${table} WHERE dim = ${dim} AND bucket_ms >= @from AND bucket_ms < @to
-       ${q.sensor !== undefined ? 'AND sensor = @sensor' : ''} ${q.protocol !== undefined ? 'AND protocol = @protocol' : ''}
-       ${q.name !== undefined ? 'AND key = @name' : ''}
-       GROUP BY key, protocol ORDER BY ${sort} ${sort === 'name' ? 'ASC' : 'DESC'}, name LIMIT ${limit} OFFSET ${offset}`,
-    )
-    .all({ from: Math.floor(q.from / res) * res, to: q.to, sensor: q.sensor, protocol: q.protocol, name: q.name }) as any[];
-  return rows.map((r) => ({ name: r.name, protocol: r.protocol, sessions: r.sessions, messages: r.messages, files: r.files, bytes: r.bytes, alerts: r.alerts, first_seen: iso(r.first_ms)!, last_seen: iso(r.last_ms)! }));
+  const p = { from: Math.floor(q.from / res) * res, to: q.to, sensor: q.sensor, protocol: q.protocol, name: q.name };
+  const filter = (t: string) =>
+    `${q.sensor !== undefined ? `AND ${t}.sensor = @sensor` : ''} ${q.protocol !== undefined ? `AND ${t}.protocol = @protocol` : ''} ${q.name !== undefined ? `AND ${t}.key = @name` : ''}`;
+  const sums = `sum(r.sessions) AS sessions, sum(r.messages) AS messages, sum(r.files) AS files, sum(r.bytes) AS bytes,
+    sum(r.alerts) AS alerts, min(r.bucket_ms) AS first_ms, max(r.bucket_ms) + ${res} AS last_ms`;
+  const order = `ORDER BY ${sort === 'name' ? '' : `${sort} DESC, `}name, proto`;
+  let rows: any[];
+  if (table === 'rollup_1m') {
+    // a few hours: few rows, grouped straight from the per-minute table
+    rows = db
+      .prepare(
+        `SELECT r.key AS name, r.protocol AS proto, ${sums} FROM rollup_1m r WHERE r.dim = ${dim} AND r.bucket_ms >= @from AND r.bucket_ms < @to ${filter('r')}
+         GROUP BY r.key, r.protocol ${order} LIMIT ${limit} OFFSET ${offset}`,
+      )
+      .all(p) as any[];
+  } else {
+    // Each (key, protocol, sensor) the range may hold is read from the usage index, in key order, so
+    // nothing sorts every row of the range. First only the sort column, to pick the page; then the
+    // full sums of the page's rows alone (summing every column of every row costs twice as much).
+    const join = `CROSS JOIN ${table} r INDEXED BY ${table}_usage ON r.dim = ${dim} AND r.key = k.key AND r.protocol = k.protocol
+        AND r.sensor = k.sensor AND r.bucket_ms >= @from AND r.bucket_ms < @to
+      WHERE k.dim = ${dim} AND k.first_ms < @to AND k.last_ms > @from - ${DAY} ${filter('k')}`;
+    const page = db
+      .prepare(
+        `SELECT k.key AS name, k.protocol AS proto${sort === 'name' ? '' : `, sum(r.${sort}) AS ${sort}`} FROM rollup_keys k ${join}
+         GROUP BY k.key, k.protocol ${order} LIMIT ${limit} OFFSET ${offset}`,
+      )
+      .all(p) as any[];
+    if (!page.length) return [];
+    const full = db
+      .prepare(
+        `SELECT j.key AS i, k.key AS name, k.protocol AS proto, ${sums}
+         FROM json_each(@page) j CROSS JOIN rollup_keys k ON k.dim = ${dim} AND k.key = j.value ->> 0 AND k.protocol = j.value ->> 1 ${join}
+         GROUP BY j.key`,
+      )
+      .all({ ...p, page: JSON.stringify(page.map((r) => [r.name, r.proto])) }) as any[];
+    rows = full.sort((a, b) => a.i - b.i);
+  }
+  return rows.map((r) => ({ name: r.name, protocol: r.proto, sessions: r.sessions, messages: r.messages, files: r.files, bytes: r.bytes, alerts: r.alerts, first_seen: iso(r.first_ms)!, last_seen: iso(r.last_ms)! }));
 }
 
 /** Who uses which IM: one row per (user, protocol). */

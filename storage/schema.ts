@@ -16,6 +16,18 @@ const ROLLUP_COLUMNS = `
   al_critical INTEGER NOT NULL DEFAULT 0,
   unauth INTEGER NOT NULL DEFAULT 0`;
 
+// messages, file transfers, credentials: one row per event, the same head and tail around their own columns
+const eventTable = (name: string, cols: string, afterEnds = '') => `CREATE TABLE ${name} (
+  id INTEGER PRIMARY KEY,
+  ts_ms INTEGER NOT NULL,
+  sensor TEXT NOT NULL,
+  protocol TEXT NOT NULL,
+  flow_id TEXT,${cols}
+  client_ip TEXT, client_port INTEGER,
+  server_ip TEXT, server_port INTEGER,${afterEnds}
+  stored_ms INTEGER NOT NULL
+);`;
+
 // dim: 0 = per sensor and protocol, 1 = per user (key = user), 2 = per host (key = client IP),
 // 3 = per protocol over all sensors (sensor = ''), so the overview reads few rows however many sensors
 const rollupTable = (name: string) => `
@@ -29,7 +41,22 @@ CREATE TABLE ${name} (
   PRIMARY KEY (dim, bucket_ms, sensor, protocol, key)
 ) WITHOUT ROWID;`;
 
-export const MIGRATIONS: Array<(db: Database.Database, fts: boolean) => void> = [
+// The users/hosts pages group one (key, protocol) at a time: this index holds each one's rows in time
+// order with the counters they sum, so no query sorts every rollup row of a range (bench/storage-overview.ts).
+// Not on rollup_1m: the largest table, read for users/hosts only over ranges up to 6 hours.
+const usageIndex = (t: string) => `CREATE INDEX ${t}_usage ON ${t}(dim, key, protocol, sensor, bucket_ms, sessions, messages, files, bytes, alerts);`;
+
+/** Every (dim, key, protocol, sensor) of the per-user and per-host rollups, with the first and last day it has rows. */
+export const ROLLUP_KEYS_UPSERT = `INSERT INTO rollup_keys (dim, key, protocol, sensor, first_ms, last_ms) VALUES (?,?,?,?,?,?)
+  ON CONFLICT (dim, key, protocol, sensor) DO UPDATE SET first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms)`;
+
+/** rollup_keys from the daily rollups (migration 2; bench/storage-overview.ts, which writes rollups directly) */
+export const FILL_ROLLUP_KEYS = `INSERT OR IGNORE INTO rollup_keys SELECT dim, key, protocol, sensor, min(bucket_ms), max(bucket_ms) FROM rollup_1d
+  WHERE dim IN (1, 2) GROUP BY dim, key, protocol, sensor`;
+
+type Migration = (db: Database.Database, fts: boolean) => void;
+
+export const MIGRATIONS: Migration[] = [
   // 1: initial schema
   (db, fts) => {
     db.exec(`
@@ -71,38 +98,20 @@ CREATE TABLE session_users (
   PRIMARY KEY (session_id, user)
 ) WITHOUT ROWID;
 CREATE INDEX session_users_user ON session_users(user);
-CREATE TABLE messages (
-  id INTEGER PRIMARY KEY,
-  ts_ms INTEGER NOT NULL,
-  sensor TEXT NOT NULL,
-  protocol TEXT NOT NULL,
-  flow_id TEXT,
+${eventTable('messages', `
   from_user TEXT, to_user TEXT,
-  direction TEXT, kind TEXT,
-  client_ip TEXT, client_port INTEGER,
-  server_ip TEXT, server_port INTEGER,
-  text TEXT,
-  stored_ms INTEGER NOT NULL
-);
+  direction TEXT, kind TEXT,`, `
+  text TEXT,`)}
 CREATE INDEX messages_ts ON messages(ts_ms);
 CREATE INDEX messages_from ON messages(from_user, ts_ms);
 CREATE INDEX messages_to ON messages(to_user, ts_ms);
 CREATE INDEX messages_flow ON messages(flow_id);
-CREATE TABLE file_transfers (
-  id INTEGER PRIMARY KEY,
-  ts_ms INTEGER NOT NULL,
-  sensor TEXT NOT NULL,
-  protocol TEXT NOT NULL,
-  flow_id TEXT,
+${eventTable('file_transfers', `
   from_user TEXT, to_user TEXT,
   filename TEXT, size INTEGER,
   direction TEXT, stage TEXT, transfer_id TEXT,
   complete INTEGER, observed_size INTEGER,
-  sha256 TEXT, md5 TEXT, file_type TEXT, verdict TEXT,
-  client_ip TEXT, client_port INTEGER,
-  server_ip TEXT, server_port INTEGER,
-  stored_ms INTEGER NOT NULL
-);
+  sha256 TEXT, md5 TEXT, file_type TEXT, verdict TEXT,`)}
 CREATE INDEX file_transfers_ts ON file_transfers(ts_ms);
 CREATE INDEX file_transfers_flow ON file_transfers(flow_id);
 CREATE TABLE alerts (
@@ -131,17 +140,8 @@ CREATE INDEX alerts_last ON alerts(last_ms);
 CREATE INDEX alerts_sev ON alerts(sev_rank, last_ms);
 CREATE INDEX alerts_kind ON alerts(kind, last_ms);
 CREATE INDEX alerts_flow ON alerts(flow_id);
-CREATE TABLE credentials (
-  id INTEGER PRIMARY KEY,
-  ts_ms INTEGER NOT NULL,
-  sensor TEXT NOT NULL,
-  protocol TEXT NOT NULL,
-  flow_id TEXT,
-  user TEXT, mechanism TEXT,
-  client_ip TEXT, client_port INTEGER,
-  server_ip TEXT, server_port INTEGER,
-  stored_ms INTEGER NOT NULL
-);
+${eventTable('credentials', `
+  user TEXT, mechanism TEXT,`)}
 CREATE INDEX credentials_ts ON credentials(ts_ms);
 ${rollupTable('rollup_1m')}
 ${rollupTable('rollup_1h')}
@@ -159,6 +159,22 @@ CREATE TRIGGER messages_ad AFTER DELETE ON messages WHEN old.text IS NOT NULL BE
   INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;`);
     }
+  },
+  // 2: users and hosts read in index order from a list of their keys (the daily rollups hold every key)
+  (db) => {
+    db.exec(`
+${usageIndex('rollup_1h')}
+${usageIndex('rollup_1d')}
+CREATE TABLE rollup_keys (
+  dim INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  protocol TEXT NOT NULL,
+  sensor TEXT NOT NULL,
+  first_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL,
+  PRIMARY KEY (dim, key, protocol, sensor)
+) WITHOUT ROWID;
+${FILL_ROLLUP_KEYS};`);
   },
 ];
 

@@ -7,6 +7,7 @@
 import type Database from 'better-sqlite3';
 import type { AlertEvent, EventSink, ShadowEvent, StatsEvent } from '../common/events';
 import type { ArchiveConfig } from '../common/config';
+import { ROLLUP_KEYS_UPSERT } from './schema';
 
 export interface SqliteSinkOptions {
   /** sensor name used when an event carries none */
@@ -122,6 +123,7 @@ export class SqliteSink implements EventSink {
       r1m: rollupUpsert('rollup_1m'),
       r1h: rollupUpsert('rollup_1h'),
       r1d: rollupUpsert('rollup_1d'),
+      rkey: db.prepare(ROLLUP_KEYS_UPSERT),
     };
     this.tx = db.transaction(() => this.writePending());
     this.purge();
@@ -230,6 +232,8 @@ export class SqliteSink implements EventSink {
       for (const [k, c] of map) {
         const [dim, bucket, sensor, protocol, key] = k.split('\t');
         stmt.run(Number(dim), Number(bucket), sensor, protocol, key, ...c);
+        // the users/hosts queries start from this list (storage/queries.ts usage())
+        if (map === this.roll1d && (dim === '1' || dim === '2')) this.st.rkey.run(Number(dim), key, protocol, sensor, Number(bucket), Number(bucket));
       }
       map.clear();
     }

@@ -9,7 +9,8 @@ import type { ShadowEvent } from '../../common/events';
 import { defaults } from '../../common/config';
 import { openStore } from '../../storage/store';
 import { SqliteSink } from '../../storage/sqlite-sink';
-import { overview } from '../../storage/queries';
+import { hosts, overview, users, type UsageRow } from '../../storage/queries';
+import { hasFts5, MIGRATIONS, SCHEMA_VERSION } from '../../storage/schema';
 
 const MIN = 60_000, HOUR = 3600_000, DAY = 86400_000;
 const T0 = Date.UTC(2024, 0, 15); // a Monday, 00:00 UTC
@@ -27,7 +28,10 @@ function events(): ShadowEvent[] {
     const sensor = ['s1', 's2'][rnd(2)];
     const user = `u${rnd(12)}`;
     const client = ep(`10.0.0.${rnd(9)}`, 40000);
-    if (rnd(4) === 0) out.push({ type: 'session', ts, sensor, protocol, transport: 'tcp', client, server: ep('198.51.100.7', 6667), users: [user], start: ts, end: ts, packets: 3, bytes: 100 + rnd(900), encrypted: false, evidence: [] });
+    const r = rnd(20);
+    if (r < 5) out.push({ type: 'session', ts, sensor, protocol, transport: 'tcp', client, server: ep('198.51.100.7', 6667), users: r === 0 ? [user, `u${rnd(12)}`] : [user], start: ts, end: ts, packets: 3, bytes: 100 + rnd(900), encrypted: false, evidence: [] });
+    else if (r === 5) out.push({ type: 'file_transfer', ts, sensor, protocol, from: user, to: 'bob', filename: 'a.pdf', size: 10, client, server: ep('198.51.100.7', 6667) });
+    else if (r === 6) out.push({ type: 'alert', ts, sensor, protocol, id: `a${i}`, kind: 'unauthorized_im', severity: 'low', summary: 'x', users: [user], client, count: 1 });
     else out.push({ type: 'message', ts, sensor, protocol, from: user, to: 'bob', text: 'hi', direction: 'outbound', client, server: ep('198.51.100.7', 6667) });
   }
   return out;
@@ -62,7 +66,7 @@ describe('storage: rollup queries', function () {
       const k = `${e.protocol} ${new Date(Math.floor(t / bucket) * bucket).toISOString()}`;
       const c = m.get(k) ?? { messages: 0, sessions: 0, bytes: 0 };
       if (e.type === 'message') c.messages++;
-      else (c.sessions++, (c.bytes += e.bytes));
+      else if (e.type === 'session') c.sessions++, (c.bytes += e.bytes);
       m.set(k, c);
     }
     return m;
@@ -94,4 +98,80 @@ describe('storage: rollup queries', function () {
       assert.deepEqual(Object.fromEntries([...got].sort()), Object.fromEntries([...want].sort()));
     });
   }
+
+  /** ground truth for users (dim 1) or hosts (dim 2): rows at resolution `res`, as the rollups keep them */
+  function usageTruth(dim: 1 | 2, from: number, to: number, res: number, f: { sensor?: string; protocol?: string; name?: string } = {}): UsageRow[] {
+    const m = new Map<string, UsageRow & { f: number; l: number }>();
+    for (const e of evs as any[]) {
+      const b = Math.floor(Date.parse(e.ts) / res) * res;
+      if (b < Math.floor(from / res) * res || b >= to || (f.sensor !== undefined && e.sensor !== f.sensor) || (f.protocol !== undefined && e.protocol !== f.protocol)) continue;
+      const names: string[] = dim === 2 ? [e.client.ip] : e.type === 'session' || e.type === 'alert' ? e.users : [e.from];
+      for (const name of names) {
+        if (f.name !== undefined && name !== f.name) continue;
+        const k = `${name}\t${e.protocol}`;
+        let r = m.get(k);
+        if (!r) m.set(k, (r = { name, protocol: e.protocol, sessions: 0, messages: 0, files: 0, bytes: 0, alerts: 0, first_seen: '', last_seen: '', f: b, l: b }));
+        if (e.type === 'session') r.sessions++, (r.bytes += e.bytes);
+        if (e.type === 'message') r.messages++;
+        if (e.type === 'file_transfer') r.files++;
+        if (e.type === 'alert') r.alerts++;
+        r.f = Math.min(r.f, b);
+        r.l = Math.max(r.l, b);
+      }
+    }
+    return [...m.values()].map(({ f: a, l, ...r }) => ({ ...r, first_seen: new Date(a).toISOString(), last_seen: new Date(l + res).toISOString() }));
+  }
+
+  const sorted = (rows: UsageRow[], sort: 'bytes' | 'sessions' | 'messages' | 'alerts' | 'name') =>
+    [...rows].sort((a, b) => (sort === 'name' ? 0 : b[sort] - a[sort]) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.protocol < b.protocol ? -1 : 1));
+
+  for (const [what, from, to, res] of [
+    ['5 hours (per-minute rollups)', T0 + 30 * HOUR + 7 * MIN, T0 + 35 * HOUR + 7 * MIN, MIN],
+    ['2 days (hourly rollups)', T0 + 13 * HOUR + 30 * MIN, T0 + 61 * HOUR + 30 * MIN, HOUR],
+    ['4 days (daily rollups)', T0 - DAY + 5 * HOUR, T0 + 3 * DAY + 5 * HOUR, DAY],
+    ['3 days from the middle of the data (daily rollups)', T0 + DAY + 2 * HOUR, T0 + 4 * DAY + 9 * HOUR, DAY],
+  ] as const) {
+    it(`users and hosts over ${what} agree with the events, for every sort, filter and page`, () => {
+      for (const [dim, fn] of [[1, users], [2, hosts]] as const) {
+        for (const sort of ['bytes', 'sessions', 'messages', 'alerts', 'name'] as const) {
+          const want = sorted(usageTruth(dim, from, to, res), sort);
+          assert.ok(want.length > 10, 'enough rows to page through');
+          assert.deepEqual(fn(db, { from, to, sort, limit: 1000 }), want, `dim ${dim} by ${sort}`);
+          assert.deepEqual(fn(db, { from, to, sort, limit: 7, offset: 5 }), want.slice(5, 12), `dim ${dim} by ${sort}, page 2`);
+        }
+        const name = dim === 1 ? 'u3' : '10.0.0.4';
+        const filters = [{ sensor: 's2' }, { protocol: 'xmpp' }, { sensor: 's1', protocol: 'msn' }, { name }];
+        for (const f of filters) {
+          const want = sorted(usageTruth(dim, from, to, res, f), 'bytes');
+          assert.ok(want.length > 0, JSON.stringify(f));
+          const q = { from, to, limit: 1000, ...f, ...(dim === 1 ? { user: f.name } : { host: f.name }) };
+          assert.deepEqual(fn(db, q), want, `dim ${dim} ${JSON.stringify(f)}`);
+        }
+        assert.deepEqual(fn(db, { from, to, sensor: 'nobody' }), []);
+      }
+    });
+  }
+
+  it('a store written before the usage index (schema 1) migrates and answers the same', () => {
+    const Sqlite = require('better-sqlite3');
+    const file = path.join(tmp, 'v1.db');
+    const v1 = new Sqlite(file);
+    v1.transaction(() => {
+      MIGRATIONS[0](v1, hasFts5(v1));
+      v1.pragma('user_version = 1');
+    })();
+    // the rollup rows a version-1 sink wrote for the same events
+    v1.exec(`ATTACH '${path.join(tmp, 'q.db')}' AS src`);
+    for (const t of ['rollup_1m', 'rollup_1h', 'rollup_1d']) v1.exec(`INSERT INTO ${t} SELECT * FROM src.${t}`);
+    v1.close();
+    const migrated = openStore(file);
+    try {
+      assert.equal(migrated.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      for (const [from, to] of [[T0 - DAY, T0 + 4 * DAY], [T0 + 13 * HOUR, T0 + 61 * HOUR]]) {
+        for (const fn of [users, hosts]) assert.deepEqual(fn(migrated, { from, to, limit: 1000 }), fn(db, { from, to, limit: 1000 }));
+      }
+    } finally {
+      migrated.close();
+    }
+  });
 });
