@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import type { PacketSink, SensorCounters } from './types';
 import type { FrameSink } from './captureFile';
+import { FrameQueue, WorkerWriter, type CaptureCounters } from './frameStream';
 
 /** Thrown for everything a user can cause (bad interface, filter, permission, missing libpcap). One line. */
 export class LiveError extends Error {}
@@ -108,7 +109,7 @@ export class LiveCapture {
   private clockBase = 0;
   private lastTs = 0;
 
-  constructor(private readonly sink: PacketSink & Partial<FrameSink>, readonly opts: LiveOptions) {
+  constructor(private readonly sink: (PacketSink & Partial<FrameSink>) | FrameSink, readonly opts: LiveOptions) {
     const snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
     this.buf = Buffer.alloc(Math.max(64, Math.min(65535, snaplen)));
   }
@@ -143,7 +144,8 @@ export class LiveCapture {
     this.resyncClock();
     const sink = this.sink, buf = this.buf, counters = this.counters;
     // frame() takes (buffer, offset, length): no Buffer view allocated per packet
-    const frame = typeof sink.frame === 'function' ? sink.frame.bind(sink) : undefined;
+    const frame = 'frame' in sink && typeof sink.frame === 'function' ? sink.frame.bind(sink) : undefined;
+    const packet = 'packet' in sink ? sink.packet.bind(sink) : undefined;
     c.on('packet', (nbytes: number, truncated: boolean) => {
       counters.received++;
       counters.bytes += nbytes;
@@ -155,7 +157,7 @@ export class LiveCapture {
       else this.lastTs = ts;
       // cap passes no wire length either; a truncated frame's true length is unknown (the decoder sees the IP length)
       if (frame) frame(lt, ts, buf, 0, nbytes, nbytes);
-      else sink.packet(lt, ts, buf.subarray(0, nbytes), nbytes);
+      else packet!(lt, ts, buf.subarray(0, nbytes), nbytes);
     });
   }
 
@@ -260,22 +262,30 @@ export interface CounterSnapshot {
   events: Record<string, number>;
   /** flows still open when the capture stopped (ended by finish()) */
   activeAtStop?: number;
+  /** the capture process's queue in front of the analysis */
+  queue?: Pick<CaptureCounters, 'queueDropped' | 'queueDroppedBytes' | 'queued' | 'queuePeak' | 'queueLimit'>;
 }
 
 export const DROPS_UNKNOWN = 'dropped: unknown (the cap binding exposes no libpcap statistics)';
 
+const mib = (n: number) => (n % (1 << 20) ? (n / (1 << 20)).toFixed(1) : String(n / (1 << 20)));
+
 /** The counters as stderr lines: one line periodically, a block at exit. Nothing estimated is unlabelled. */
 export function formatCounters(s: CounterSnapshot, final: boolean): string[] {
-  const l = s.live, c = s.sink;
+  const l = s.live, c = s.sink, q = s.queue;
   const ev = Object.entries(s.events).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
   const ifaceNote = s.iface ? `; interface ${s.device} rx_dropped +${s.iface.rx_dropped}` : '';
   if (!final) {
-    return [`${s.seconds.toFixed(0)} s: received ${l.received} packets (${l.bytes} bytes), ${DROPS_UNKNOWN}${ifaceNote}; flows ${c.flows} (${c.activeFlows} open), malformed ${c.malformed}; events: ${ev}`];
+    const queueNote = q ? `, queue dropped ${q.queueDropped} (${mib(q.queued)} MiB waiting)` : '';
+    return [`${s.seconds.toFixed(0)} s: received ${l.received} packets (${l.bytes} bytes), ${DROPS_UNKNOWN}${queueNote}${ifaceNote}; flows ${c.flows} (${c.activeFlows} open), malformed ${c.malformed}; events: ${ev}`];
   }
   const out = [
     `received: ${l.received} packets, ${l.bytes} bytes (cut by snaplen: ${l.truncated})`,
     DROPS_UNKNOWN,
   ];
+  if (q) {
+    out.push(`queue: ${q.queueDropped} packets dropped (${q.queueDroppedBytes} bytes)${q.queueDropped ? ': the analysis fell' : ': the analysis never fell'} more than the queue's ${mib(q.queueLimit)} MiB behind the capture; peak ${mib(q.queuePeak)} MiB`);
+  }
   if (s.iface) {
     const i = s.iface;
     out.push(`interface ${s.device} kernel counters while the sensor ran: rx_packets +${i.rx_packets}, tx_packets +${i.tx_packets}, rx_dropped +${i.rx_dropped}, rx_missed_errors +${i.rx_missed_errors}`);
@@ -313,4 +323,68 @@ export function ringInfo(pid = process.pid): RingInfo | undefined {
     if (m) return { frameSize: Number(m[1]), frames: Number(m[2]) };
   }
   return undefined;
+}
+
+/** What the capture process tells the analysis process over the IPC channel (frames go through the pipe). */
+export type CaptureMessage =
+  | { type: 'started'; linkName: string; linktype: number }
+  | { type: 'counters'; counters: CaptureCounters };
+
+export interface CaptureProcessOptions extends LiveOptions {
+  /** bytes the queue in front of the analysis may hold */
+  queueSize: number;
+  /** the pipe to the analysis process */
+  fd: number;
+}
+
+/**
+ * The capture process of `shadowim sensor`: captures only. Frames go into the bounded queue and on
+ * through the pipe `fd`; counters go to `send` twice a second. SIGINT/SIGTERM (or the analysis process
+ * going away): the capture stops, the queue is written out with the counters last, the pipe is
+ * closed. Resolves with the exit status once that is done. Throws LiveError when the capture cannot start.
+ */
+export async function runCaptureProcess(o: CaptureProcessOptions, send: (m: CaptureMessage) => void): Promise<number> {
+  let stop: ((why: string) => void) | undefined;
+  const writer = new WorkerWriter(o.fd, () => stop?.('write failed'));
+  let scheduled = false;
+  // a batch goes out when cap's packet loop returns to the event loop (or when full, or 20 ms old)
+  const flushSoon = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      queue.flush();
+    });
+  };
+  const queue = new FrameQueue(writer, { limit: o.queueSize, onBatchStart: flushSoon });
+  const capture = new LiveCapture(queue, o);
+  try {
+    capture.start();
+  } catch (e) {
+    await writer.close();
+    throw e;
+  }
+  const counters = (): CaptureCounters => ({ ...queue.snapshot(), truncated: capture.counters.truncated });
+  send({ type: 'started', linkName: capture.linkName, linktype: capture.linktype });
+  const report = setInterval(() => send({ type: 'counters', counters: counters() }), 500);
+  const resync = setInterval(() => capture.resyncClock(), 10_000);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    stop = (why: string) => {
+      if (stopping) return; // the analysis process forwards what the terminal also sent us
+      stopping = true;
+      clearInterval(report);
+      clearInterval(resync);
+      capture.stop();
+      queue.end(capture.now());
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      void writer.close().then(() => resolve(writer.error && why !== 'analysis exit' ? 1 : 0));
+    };
+    const onInt = () => stop!('SIGINT');
+    const onTerm = () => stop!('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    process.on('disconnect', () => stop!('analysis exit'));
+  });
 }

@@ -32,7 +32,7 @@ describe('shadowim sensor: command line', () => {
   it('--help shows every option', () => {
     const r = shadowim(['sensor', '--help']);
     assert.equal(r.status, 0);
-    for (const o of ['--interface', '--filter', '--format', '--policy', '--store', '--sensor', '--snaplen', '--buffer-size', '--stats']) assert.ok(r.stdout.includes(o), o);
+    for (const o of ['--interface', '--filter', '--format', '--policy', '--store', '--sensor', '--snaplen', '--buffer-size', '--queue-size', '--stats']) assert.ok(r.stdout.includes(o), o);
   });
 
   it('needs --interface', () => {
@@ -43,6 +43,7 @@ describe('shadowim sensor: command line', () => {
   it('rejects bad numbers and formats in one line', () => {
     assert.match(oneLineError(shadowim(['sensor', '-i', 'lo', '--snaplen', '10'])), /--snaplen must be a whole number from 64 to 65535/);
     assert.match(oneLineError(shadowim(['sensor', '-i', 'lo', '--buffer-size', 'lots'])), /--buffer-size must be/);
+    assert.match(oneLineError(shadowim(['sensor', '-i', 'lo', '--queue-size', '0'])), /--queue-size must be a whole number from 1 to 16384/);
     assert.match(oneLineError(shadowim(['sensor', '-i', 'lo', '--format', 'xml'])), /--format must be jsonl or text/);
   });
 

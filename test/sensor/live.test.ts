@@ -3,7 +3,7 @@
 // receive every replayed packet, print the events `shadowim analyze` prints for the same file, and end
 // cleanly on SIGINT with its counters on stderr. Root only (namespaces, packet capture).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -195,16 +195,82 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
     assert.deepEqual(events.map((e) => e.type), ['stats'], 'no IM in the HTTP flow');
   });
 
-  it('says in one line that the interface went down (the cap binding aborts then) instead of dumping core', async () => {
+  /** the capture process: the one child of the sensor (ip netns exec execs node, so child.pid is the analysis process) */
+  function captureProcess(analysis: ChildProcess): number {
+    const kids = fs.readFileSync(`/proc/${analysis.pid}/task/${analysis.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    assert.equal(kids.length, 1, `one capture process: ${kids.join(' ')}`);
+    return Number(kids[0]);
+  }
+
+  /** Replays buildCapture(), ends the capture process abruptly with `kill`, checks what the analysis then reports. */
+  async function abruptEnd(kill: (sensor: ChildProcess) => void): Promise<void> {
+    const cap = buildCapture();
+    const file = path.join(dir, `abrupt-${Date.now()}.pcap`);
+    fs.writeFileSync(file, cap.pcap);
+    const offline = shadowim(['analyze', file, '--format', 'jsonl']);
+    assert.equal(offline.status, 0, offline.stderr);
     pair = new VethPair();
-    const { child: sensor, out } = await startSensor(['--stats-interval', '0']);
-    const { spawnSync } = await import('node:child_process');
-    spawnSync('ip', ['-n', pair.nsB, 'link', 'set', pair.ifB, 'down']);
+    const { child: sensor, out } = await startSensor(['--format', 'jsonl', '--stats-interval', '1']);
+    pair.replay(file, { pps: 1000 });
+    await waitFor(sensor, out, new RegExp(`received ${cap.packets} packets`), 20000);
+    // analysed too: carol's session is still open, alice's waits for a packet after its FIN linger
+    await waitFor(sensor, out, /events: .*message 4/, 20000);
+    assert.doesNotMatch(out.stdout, /"type":"session".*"carol"/, 'the open session is not reported before the end');
+    kill(sensor);
     const { code } = await exited(sensor);
     assert.equal(code, 1, out.stderr);
     const last = out.stderr.trim().split('\n').pop()!;
-    assert.match(last, new RegExp(`the capture on '${pair.ifB}' ended abruptly \\(SIGABRT\\): the interface went down or disappeared`));
+    assert.match(last, new RegExp(`^shadowim sensor: the capture on '${pair.ifB}' ended abruptly \\(SIGABRT\\): the interface went down or disappeared, which the cap binding cannot survive; the sessions open then were ended and reported`));
     assert.doesNotMatch(out.stderr, /Assertion/);
+    assert.doesNotMatch(out.stderr, /stopped on/);
+    assert.match(out.stderr, new RegExp(`decoded: ${cap.packets} packets, ${cap.flows} flows \\([1-9]\\d* open at stop, ended then\\)`));
+    // every session is reported, the open ones included: the same events as analyze of the same file
+    const live = out.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.deepEqual(live.filter((e) => e.type === 'session').map((e) => e.users[0]).sort(), ['alice', 'carol']);
+    assert.deepEqual(normalize(live), normalize(offline.events));
+  }
+
+  it('the capture process killed with SIGABRT mid-capture: the open sessions are reported, then one line, exit 1', async () => {
+    await abruptEnd((sensor) => process.kill(captureProcess(sensor), 'SIGABRT'));
+  });
+
+  it('says in one line that the interface went down (the cap binding aborts then) instead of dumping core, after reporting the open sessions', async () => {
+    await abruptEnd(() => spawnSync('ip', ['-n', pair!.nsB, 'link', 'set', pair!.ifB, 'down']));
+  });
+
+  it('a full queue drops frames and counts them while the analysis is paused; the rest is analysed', async () => {
+    // ~4.4 MB of 1514-byte frames against a 1 MiB queue, while the analysis process is stopped
+    const c = new Capture();
+    const t = c.tcp('10.20.1.5:40300', '192.0.2.80:443');
+    t.open();
+    t.send('s', Buffer.alloc(1460 * 3000, 0x42));
+    t.close();
+    const file = path.join(dir, 'bulk.pcap');
+    fs.writeFileSync(file, c.pcap());
+    pair = new VethPair();
+    const { child: sensor, out } = await startSensor(['--format', 'jsonl', '--stats-interval', '1', '--queue-size', '1']);
+    sensor.kill('SIGSTOP');
+    let sent: number;
+    try {
+      sent = pair.replay(file, { pps: 10000 }).sent;
+    } finally {
+      sensor.kill('SIGCONT');
+    }
+    assert.equal(sent, c.frames.length);
+    await waitFor(sensor, out, new RegExp(`received ${sent} packets`), 30000);
+    sensor.kill('SIGINT');
+    const { code } = await exited(sensor);
+    assert.equal(code, 0, out.stderr);
+    const received = Number(/received: (\d+) packets/.exec(out.stderr)?.[1]);
+    const dropped = /queue: (\d+) packets dropped \((\d+) bytes\): the analysis fell more than the queue's 1 MiB behind the capture; peak ([\d.]+) MiB/.exec(out.stderr);
+    const decoded = Number(/decoded: (\d+) packets/.exec(out.stderr)?.[1]);
+    assert.ok(dropped, out.stderr);
+    assert.equal(received, sent, 'the capture process received every frame');
+    assert.ok(Number(dropped[1]) > sent / 2, `most frames dropped: ${dropped[0]}`);
+    assert.equal(decoded + Number(dropped[1]), received, 'every frame received was either analysed or counted as dropped');
+    assert.ok(Number(dropped[3]) <= 1, 'the queue stayed within its bound');
+    const stats = out.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'stats');
+    assert.equal(stats.at(-1).packets, decoded);
   });
 
   it('captures on device any (Linux cooked frames decoded by the packet path)', async () => {
