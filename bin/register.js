@@ -95,12 +95,13 @@ function save() {
 
 /** Installs the .ts hook; false when it cannot (the caller then uses tsx). */
 function install() {
-  if (Module._extensions['.ts']) return true; // tsx or this hook already there
+  if (cache) return true;
   try {
     cache = loadCache(cacheKey());
   } catch {
     return false;
   }
+  // replaces any other .ts handler (e.g. Node's own type stripping on newer versions, which lacks enums)
   Module._extensions['.ts'] = function (module, filename) {
     module._compile(compiled(filename), filename);
   };
