@@ -216,19 +216,95 @@ export function parseHead(text: string): HttpHead | null {
   return null;
 }
 
-/** Request line of an HTTP request at the start of `b` (null if it is not one). */
+// Detection helpers: they run on the first bytes of every flow that starts with a capital letter, so
+// they compare bytes and make strings only of what they return (native Buffer.indexOf with a
+// multi-byte needle costs more per call than a JS pass over a typical head).
+
+const isCap = (c: number) => c >= 0x41 && c <= 0x5a;
+/** \s of a JavaScript RegExp, for latin1 text */
+const isSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
+/** " HTTP/1." */
+const HTTP_VERSION = [0x20, 0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e];
+
+/**
+ * Request line of an HTTP request at the start of `b` (null if it is not one): within the first 2048
+ * bytes, 3–10 capitals, a space, a target without white space, " HTTP/1.0" or " HTTP/1.1".
+ */
 export function requestLine(b: Buffer): { method: string; target: string } | null {
-  const nl = b.indexOf(0x0a);
-  const line = b.toString('latin1', 0, nl < 0 ? Math.min(b.length, 2048) : Math.min(nl, 2048)).replace(/\r$/, '');
-  const m = /^([A-Z]{3,10}) (\S+) HTTP\/1\.[01]/.exec(line);
-  return m ? { method: m[1], target: m[2] } : null;
+  let i = 0;
+  while (i < b.length && i < 11 && isCap(b[i])) i++;
+  if (i < 3 || i > 10 || b[i] !== 0x20) return null;
+  const max = Math.min(b.length, 2048);
+  let j = i + 1;
+  while (j < max && !isSpace(b[j])) j++;
+  if (j === i + 1 || j + HTTP_VERSION.length + 1 > max) return null;
+  for (let k = 0; k < HTTP_VERSION.length; k++) if (b[j + k] !== HTTP_VERSION[k]) return null;
+  const minor = b[j + HTTP_VERSION.length];
+  if (minor !== 0x30 && minor !== 0x31) return null;
+  return { method: b.toString('latin1', 0, i), target: b.toString('latin1', i + 1, j) };
 }
 
-/** A header's value within the first bytes of an HTTP message (case-insensitive name). */
+/** `b` starts with these bytes */
+export function startsWithBytes(b: Buffer, bytes: readonly number[]): boolean {
+  if (b.length < bytes.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (b[i] !== bytes[i]) return false;
+  return true;
+}
+
+/** Index of the first CRLFCRLF in `b`, or -1. */
+export function headEnd(b: Buffer): number {
+  for (let i = 3; i < b.length; i++) {
+    if (b[i] === 0x0a && b[i - 1] === 0x0d && b[i - 2] === 0x0a && b[i - 3] === 0x0d) return i - 3;
+  }
+  return -1;
+}
+
+/** The first bytes of an HTTP message, scanned once for its end and its header lines. */
+export class HeadBytes {
+  /** index of the first CRLFCRLF (the end of the head), or -1 */
+  readonly end: number;
+  private readonly limit: number;
+  /** offset after each CRLF before `limit` */
+  private starts: number[] | undefined;
+
+  constructor(private readonly b: Buffer) {
+    this.end = headEnd(b);
+    this.limit = this.end < 0 ? Math.min(b.length, MAX_HEAD) : this.end;
+  }
+
+  /**
+   * A header's value (case-insensitive name, given in lower-case ASCII): the first "\r\n<name>:" in
+   * the head (or in its first 16 KiB while it is incomplete), the rest of that line without leading
+   * blanks, trimmed.
+   */
+  header(name: string): string | undefined {
+    const b = this.b;
+    const limit = this.limit;
+    if (!this.starts) {
+      this.starts = [];
+      for (let i = 1; i < limit; i++) if (b[i] === 0x0a && b[i - 1] === 0x0d) this.starts.push(i + 1);
+    }
+    const n = name.length;
+    for (const at of this.starts) {
+      if (at + n >= limit) break;
+      let k = 0;
+      for (; k < n; k++) {
+        const c = b[at + k];
+        const want = name.charCodeAt(k);
+        if (c !== want && !(want >= 0x61 && want <= 0x7a && c === want - 0x20)) break;
+      }
+      if (k < n || b[at + n] !== 0x3a) continue;
+      let p = at + n + 1;
+      while (p < limit && (b[p] === 0x20 || b[p] === 0x09)) p++;
+      let q = p;
+      while (q < limit && b[q] !== 0x0d && b[q] !== 0x0a) q++;
+      return b.toString('latin1', p, q).trim();
+    }
+    return undefined;
+  }
+}
+
+/** A header's value within the first bytes of an HTTP message (case-insensitive name); see HeadBytes.header. */
 export function headerIn(b: Buffer, name: string): string | undefined {
-  const end = b.indexOf(CRLFCRLF);
-  const text = b.toString('latin1', 0, end < 0 ? Math.min(b.length, MAX_HEAD) : end);
-  const re = new RegExp(`\\r\\n${name}:[ \\t]*([^\\r\\n]*)`, 'i');
-  const m = re.exec(text);
-  return m ? m[1].trim() : undefined;
+  return new HeadBytes(b).header(name);
 }

@@ -3,7 +3,7 @@
 
 import type { Detection, DetectInput, DetectResult, SessionContext, SignatureModule, StreamDecoder } from '../types';
 import type { Dir } from '../../sensor/types';
-import { headerIn, HttpStream, requestLine } from './httpstream';
+import { HeadBytes, HttpStream, requestLine, startsWithBytes } from './httpstream';
 import { type FramerLimits, MsnFramer, PAYLOAD_COMMANDS } from './parser';
 import type { SignatureData } from '../types';
 import { MsnSession } from './session';
@@ -42,6 +42,8 @@ const MSNP_LINES: [RegExp, string][] = [
   [/^CHG \d{1,10} (NLN|BSY|IDL|BRB|AWY|PHN|LUN|HDN)( \d+( \S+)?)?$/, 'CHG own presence'],
 ];
 const MSG_LINE = /^MSG ([^\s@]+@[^\s@]+ \S+|\d{1,10} [UNAD]) \d{1,7}$/;
+/** every pattern above starts with one of these commands and a space: other lines skip the regexes */
+const MSNP_STARTS = new Set(['VER ', 'CVR ', 'USR ', 'ANS ', 'JOI ', 'IRO ', 'RNG ', 'XFR ', 'ILN ', 'NLN ', 'FLN ', 'CHG ', 'MSG ']);
 
 export function detectMsn(input: DetectInput): DetectResult {
   const d = input.data;
@@ -52,6 +54,7 @@ export function detectMsn(input: DetectInput): DetectResult {
     if (http !== null) return http;
     const nl = d.indexOf(0x0a);
     if (nl < 0) return d.length < 512 && /^[A-Z0-9]{1,3}( |$)/.test(d.toString('latin1', 0, 4)) ? 'more' : null;
+    if (nl < 4 || !MSNP_STARTS.has(d.toString('latin1', 0, 4))) return null;
     const line = d.toString('latin1', 0, Math.min(nl, 1024)).replace(/\r$/, '');
     if (/^VER (\d{1,10} )?MSNFTP$/.test(line)) return det('msn.msnftp', 'VER MSNFTP file transfer');
     for (const [re, why] of MSNP_LINES) if (re.test(line)) return det('msn.line', why);
@@ -70,21 +73,25 @@ function det(signature: string, reason: string, serverName?: string): Detection 
 }
 
 /** The HTTP gateway and tunnel forms; null when `d` is not HTTP. */
+/** "HTTP/1." */
+const HTTP1 = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e];
+
 function detectHttp(d: Buffer): DetectResult {
   const rl = requestLine(d);
-  const headComplete = d.includes('\r\n\r\n');
   if (rl) {
-    const host = headerIn(d, 'host');
+    const head = new HeadBytes(d);
+    const host = head.header('host');
     if (/\/gateway\/gateway\.dll/i.test(rl.target)) return det('msn.http-gateway', `HTTP ${rl.method} to the MSN gateway (gateway.dll)`, host);
     if (rl.method === 'CONNECT' && /:1863$/.test(rl.target)) return det('msn.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)}`, rl.target.replace(/:\d+$/, ''));
-    const ct = headerIn(d, 'content-type');
+    const ct = head.header('content-type');
     if (ct && /^(application\/x-msn-messenger|text\/x-msnmsgr)/i.test(ct)) return det('msn.http-gateway', `HTTP body of type ${ct.slice(0, 60)}`, host);
-    return headComplete || d.length > 8192 ? null : 'more';
+    return head.end >= 0 || d.length > 8192 ? null : 'more';
   }
-  if (d.subarray(0, 7).toString('latin1') === 'HTTP/1.') {
-    const ct = headerIn(d, 'content-type');
-    if (headerIn(d, 'x-msn-messenger') !== undefined || (ct && /^application\/x-msn-messenger/i.test(ct))) return det('msn.http-gateway', 'HTTP response from the MSN gateway');
-    return headComplete || d.length > 8192 ? null : 'more';
+  if (startsWithBytes(d, HTTP1)) {
+    const head = new HeadBytes(d);
+    const ct = head.header('content-type');
+    if (head.header('x-msn-messenger') !== undefined || (ct && /^application\/x-msn-messenger/i.test(ct))) return det('msn.http-gateway', 'HTTP response from the MSN gateway');
+    return head.end >= 0 || d.length > 8192 ? null : 'more';
   }
   if (d.length < 8 && /^[A-Z]+$/.test(d.toString('latin1'))) return 'more';
   return null;

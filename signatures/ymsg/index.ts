@@ -4,7 +4,7 @@
 
 import type { Detection, DetectInput, DetectResult, FileWriter, SessionContext, SignatureModule, StreamDecoder } from '../types';
 import type { Dir } from '../../sensor/types';
-import { headerIn, HttpStream, requestLine } from '../msn/httpstream';
+import { HeadBytes, HttpStream, requestLine, startsWithBytes } from '../msn/httpstream';
 import { HEADER, parseFields, pduAt, YmsgFramer } from './parser';
 import { relayFile, YmsgSession } from './session';
 
@@ -44,11 +44,26 @@ function bodyPrefix(body: Buffer): boolean | 'more' {
   return body[i + 1] === 0x80;
 }
 
+/** the first min(4, d.length) bytes of d are those of "YMSG" */
+function magicHead(d: Buffer): boolean {
+  const n = d.length < 4 ? d.length : 4;
+  for (let i = 0; i < n; i++) if (d[i] !== MAGIC[i]) return false;
+  return true;
+}
+
+/** scan.indexOf("YMSG", from), by way of the byte search for "Y" (a 4-byte pattern search costs more per call) */
+function nextMagic(scan: Buffer, from: number): number {
+  for (let i = scan.indexOf(0x59, from); i >= 0 && i + 4 <= scan.length; i = scan.indexOf(0x59, i + 1)) {
+    if (scan[i + 1] === 0x4d && scan[i + 2] === 0x53 && scan[i + 3] === 0x47) return i;
+  }
+  return -1;
+}
+
 export function detectYmsg(input: DetectInput): DetectResult {
   const d = input.data;
   if (!d.length) return 'more';
-  if (d.length < 4 && MAGIC.subarray(0, d.length).equals(d)) return 'more';
-  if (d.length >= 4 && d.compare(MAGIC, 0, 4, 0, 4) === 0) {
+  if (d.length < 4 && magicHead(d)) return 'more';
+  if (d.length >= 4 && magicHead(d)) {
     const r = consistentAt(d, 0);
     if (r === true) return det('ymsg.header', `YMSG header with consistent length, service 0x${d.readUInt16BE(10).toString(16)}`);
     if (r === 'more') return d.length < 8192 && input.packetIndex < 8 ? 'more' : null;
@@ -58,19 +73,25 @@ export function detectYmsg(input: DetectInput): DetectResult {
   if (http !== null) return http;
   // picked up mid-stream: a whole, well-formed PDU further in
   const scan = d.subarray(0, MIDSTREAM_SCAN + HEADER);
-  for (let off = scan.indexOf(MAGIC, 1); off > 0 && off < MIDSTREAM_SCAN; off = scan.indexOf(MAGIC, off + 1)) {
+  for (let off = nextMagic(scan, 1); off > 0 && off < MIDSTREAM_SCAN; off = nextMagic(scan, off + 1)) {
     const n = pduAt(d, off);
     if (n > HEADER && consistentAt(d, off) === true) return det('ymsg.midstream', 'YMSG PDU with consistent length after a partial one');
   }
   return null;
 }
 
+/** "HTTP/1." */
+const HTTP1 = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e];
+
 function detectHttp(d: Buffer): DetectResult {
-  const headEnd = d.indexOf('\r\n\r\n');
+  // HTTP starts with a capital: anything else (TLS, binary) is not, without a look further in
+  if (!(d[0] >= 0x41 && d[0] <= 0x5a)) return null;
   const rl = requestLine(d);
   if (rl) {
-    const host = headerIn(d, 'host') ?? '';
-    const ua = headerIn(d, 'user-agent') ?? '';
+    const head = new HeadBytes(d);
+    const headEnd = head.end;
+    const host = head.header('host') ?? '';
+    const ua = head.header('user-agent') ?? '';
     if (FILE_TARGET.test(rl.target)) return det('ymsg.http-relay', `HTTP ${rl.method} ${/relay\?token=/i.test(rl.target) ? '/relay?token= (Y7 file relay)' : '/Messenger.…?AppID=Messenger (Y7 peer-to-peer file)'}`, host || undefined);
     if (rl.method === 'CONNECT' && /(msg\.yahoo\.com|yahoo\.com):\d+$|:5050$/i.test(rl.target)) {
       return det('ymsg.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)}`, rl.target.replace(/:\d+$/, ''));
@@ -79,18 +100,20 @@ function detectHttp(d: Buffer): DetectResult {
     if (/^(YahooMobileMessenger\/|Y!%20Messenger\/)/.test(ua)) return det('ymsg.http', `User-Agent ${ua.slice(0, 40)}`, host || undefined);
     if (headEnd < 0) return d.length > 8192 ? null : 'more';
     const body = d.subarray(headEnd + 4);
-    if (body.compare(MAGIC, 0, 4, 0, Math.min(4, body.length)) === 0 && body.length >= 4) return det('ymsg.http', `YMSG in an HTTP ${rl.method} body`, host || undefined);
+    if (body.length >= 4 && magicHead(body)) return det('ymsg.http', `YMSG in an HTTP ${rl.method} body`, host || undefined);
     const bodyText = body.toString('latin1', 0, Math.min(body.length, 2048));
     if (/<Session[\s>][\s\S]*<Ymsg Command=/.test(bodyText)) return det('ymsg.http-proxy', 'HTTP proxy chat form <Session><Ymsg Command=…>', host || undefined);
     if (/(^|\.)msg\.yahoo\.com(:\d+)?$/i.test(host) && /\/notify/i.test(rl.target)) return det('ymsg.http', `HTTP ${rl.method} /notify to ${host.slice(0, 60)}`, host);
-    const cl = Number(headerIn(d, 'content-length') ?? 0);
+    const cl = Number(head.header('content-length') ?? 0);
     return body.length < Math.min(cl, 64) && d.length < 8192 ? 'more' : null;
   }
-  if (d.subarray(0, 7).toString('latin1') === 'HTTP/1.') {
+  if (startsWithBytes(d, HTTP1)) {
+    const head = new HeadBytes(d);
+    const headEnd = head.end;
     if (headEnd < 0) return d.length > 8192 ? null : 'more';
     const body = d.subarray(headEnd + 4);
-    if (body.length >= 4 && body.compare(MAGIC, 0, 4, 0, 4) === 0) return det('ymsg.http', 'YMSG in an HTTP response body');
-    const cl = Number(headerIn(d, 'content-length') ?? 0);
+    if (body.length >= 4 && magicHead(body)) return det('ymsg.http', 'YMSG in an HTTP response body');
+    const cl = Number(head.header('content-length') ?? 0);
     return body.length < Math.min(cl, 4) && d.length < 8192 ? 'more' : null;
   }
   if (d.length < 8 && /^[A-Z]+$/.test(d.toString('latin1'))) return 'more';
