@@ -18,6 +18,8 @@ export interface MsrpChunk {
 }
 
 export function looksLikeMsrp(b: Buffer): boolean | 'more' {
+  // both patterns start with "M": every other first byte is decided before any search or string
+  if (b[0] !== 0x4d) return false;
   const nl = b.indexOf('\r\n');
   if (nl < 0) return b.length < 256 && /^M(S(R(P( \S*)?)?)?)?$/.test(b.toString('latin1')) ? 'more' : false;
   return /^MSRP [A-Za-z0-9.+%=-]{1,64} ([A-Z]{1,16}|\d{3}( .*)?)$/.test(b.subarray(0, nl).toString('latin1'));

@@ -29,9 +29,42 @@ export function header(m: SipMessage, name: string): string | undefined {
   return m.headers.get(name)?.[0];
 }
 
+/** the bytes a request or status line starts with */
+const LINE_STARTS = [...METHODS.map((m) => `${m} `), 'SIP/2.0 '].map((s) => Buffer.from(s, 'latin1'));
+const SIP_SLASH = Buffer.from('SIP/');
+/** longer than any line REQUEST_LINE or STATUS_LINE can match */
+const MAX_START_LINE = 2100;
+
 /** Is this the start of a SIP message? 'more' when the first line is not complete yet. */
 export function startsSip(b: Buffer): boolean | 'more' {
-  const nl = b.indexOf('\r\n');
+  // every start line and every prefix worth waiting for begins with a capital: other first bytes (binary,
+  // TLS, DNS) are decided before any search or string
+  if (!(b[0] >= 0x41 && b[0] <= 0x5a)) return false;
+  // "SIP/" or a word of 1–9 capitals then a space (or the end): what both the line patterns and the
+  // 'more' prefix need, checked before the search for the line's end
+  let k = 1;
+  while (k < b.length && k < 10 && b[k] >= 0x41 && b[k] <= 0x5a) k++;
+  if (!(k <= 9 && (k === b.length || b[k] === 0x20)) && !startsWith(b, SIP_SLASH)) return false;
+  const nl = firstCrlf(b, MAX_START_LINE + 2);
+  if (nl < 0 && b.length > MAX_START_LINE) return false;
+  if (nl >= 0 && !LINE_STARTS.some((s) => startsWith(b, s))) return false;
+  return startsSipSlow(b, nl);
+}
+
+/** index of the first CRLF that starts before `max`, or -1 */
+function firstCrlf(b: Buffer, max: number): number {
+  const end = Math.min(b.length, max + 1);
+  for (let i = 1; i < end; i++) if (b[i] === 0x0a && b[i - 1] === 0x0d) return i - 1;
+  return -1;
+}
+
+function startsWith(b: Buffer, s: Buffer): boolean {
+  if (b.length < s.length) return false;
+  for (let i = 0; i < s.length; i++) if (b[i] !== s[i]) return false;
+  return true;
+}
+
+function startsSipSlow(b: Buffer, nl: number): boolean | 'more' {
   const line = (nl < 0 ? b.subarray(0, 2100) : b.subarray(0, nl)).toString('latin1');
   if (nl < 0) {
     if (b.length > 2100) return false;
