@@ -46,6 +46,11 @@ export function clip(v: unknown, n = 96): string {
   return s.length > n ? s.slice(0, n) + '…' : s;
 }
 
+/** who used IM, for summaries: "10.0.0.5 (Dana Ortiz) as dana, dana@x" */
+function who(ip: string, person: string | undefined, ids: string[]): string {
+  return `${ip}${person ? ` (${clip(person, 64)})` : ''}${ids.length ? ` as ${ids.map((u) => clip(u, 48)).join(', ')}` : ''}`;
+}
+
 function ep(e: Endpoint | undefined): string {
   if (!e) return '?';
   return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
@@ -171,7 +176,6 @@ export class Analyzer implements EventSink {
         kind: 'cleartext_credentials',
         severity,
         protocol: ev.protocol,
-        summary: `${ev.protocol} password sent in the clear for ${clip(ev.user, 64)} (${clip(ev.mechanism, 32)}) from ${ep(ev.client)} to ${ep(ev.server)}`,
         client: ev.client,
         server: ev.server,
         users: realIdentity(ev.user) ? [ev.user] : [],
@@ -179,6 +183,7 @@ export class Analyzer implements EventSink {
         detector: ev.mechanism,
         flow_id: ev.flow_id,
       },
+      () => `${ev.protocol} password sent in the clear for ${clip(ev.user, 64)} (${clip(ev.mechanism, 32)}) from ${ep(ev.client)} to ${ep(ev.server)}`,
       ev.ts,
       ['cleartext_credentials', ev.protocol, ev.mechanism, ev.user, ev.server?.ip],
     );
@@ -210,14 +215,16 @@ export class Analyzer implements EventSink {
     const rules: Array<[Group, AllowRule]> = [];
     for (const g of groups) for (const r of g.allow) if (!r.protocols || r.protocols.has(proto)) rules.push([g, r]);
     const base = { protocol: ev.protocol, client: ev.client, server: ev.server, users: ids, person, flow_id: ev.flow_id };
-    const who = `${local.ip}${person ? ` (${clip(person, 64)})` : ''}${ids.length ? ` as ${ids.map((u) => clip(u, 48)).join(', ')}` : ''}`;
 
     if (!rules.length) {
       const computed: Severity = encrypted ? 'medium' : 'high';
       const severity = severityFor(p, 'unauthorized_im', computed, proto, encrypted ? 'encrypted' : 'cleartext');
-      const to = inbound ? `, inbound from ${ep(remote)}` : ` to ${serverName ? `${clip(serverName, 64)} (${ep(ev.server)})` : ep(ev.server)}`;
       this.alert(
-        { ...base, kind: 'unauthorized_im', severity, summary: `unauthorized ${ev.protocol} use by ${who}${to}${groups.length ? ` (groups ${groups.map((g) => g.name).join(', ')} may not use ${ev.protocol})` : ''}` },
+        { ...base, kind: 'unauthorized_im', severity },
+        () => {
+          const to = inbound ? `, inbound from ${ep(remote)}` : ` to ${serverName ? `${clip(serverName, 64)} (${ep(ev.server)})` : ep(ev.server)}`;
+          return `unauthorized ${ev.protocol} use by ${who(local.ip, person, ids)}${to}${groups.length ? ` (groups ${groups.map((g) => g.name).join(', ')} may not use ${ev.protocol})` : ''}`;
+        },
         ev.ts,
         ['unauthorized_im', proto, local.ip],
         key,
@@ -227,9 +234,9 @@ export class Analyzer implements EventSink {
     }
     const inHours = rules.filter(([, r]) => !r.schedule || !Number.isFinite(whenMs) || inSchedule(r.schedule, whenMs));
     if (!inHours.length) {
-      const when = [...new Set(rules.map(([, r]) => r.schedule!.text))].join('; ');
       this.alert(
-        { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'outside_hours', proto), detector: 'outside_hours', summary: `${ev.protocol} used outside permitted hours by ${who} (allowed: ${when})` },
+        { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'outside_hours', proto), detector: 'outside_hours' },
+        () => `${ev.protocol} used outside permitted hours by ${who(local.ip, person, ids)} (allowed: ${[...new Set(rules.map(([, r]) => r.schedule!.text))].join('; ')})`,
         ev.ts,
         ['policy_violation', 'outside_hours', proto, local.ip],
         key,
@@ -238,14 +245,16 @@ export class Analyzer implements EventSink {
     }
     if (use === 'chat' && !inHours.some(([, r]) => r.chat)) {
       this.alert(
-        { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'chat_not_allowed', proto), detector: 'chat_not_allowed', summary: `${ev.protocol} chat by ${who}: group ${inHours.map(([g]) => g.name).join(', ')} may only transfer files` },
+        { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'chat_not_allowed', proto), detector: 'chat_not_allowed' },
+        () => `${ev.protocol} chat by ${who(local.ip, person, ids)}: group ${inHours.map(([g]) => g.name).join(', ')} may only transfer files`,
         ev.ts,
         ['policy_violation', 'chat_not_allowed', proto, local.ip],
         key,
       );
     } else if (use === 'file' && !inHours.some(([, r]) => r.files)) {
       this.alert(
-        { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'file_transfer_not_allowed', proto), detector: 'file_transfer_not_allowed', summary: `${ev.protocol} file transfer by ${who}: group ${inHours.map(([g]) => g.name).join(', ')} may chat but not transfer files` },
+        { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'file_transfer_not_allowed', proto), detector: 'file_transfer_not_allowed' },
+        () => `${ev.protocol} file transfer by ${who(local.ip, person, ids)}: group ${inHours.map(([g]) => g.name).join(', ')} may chat but not transfer files`,
         ev.ts,
         ['policy_violation', 'file_transfer_not_allowed', proto, local.ip],
         key,
@@ -283,15 +292,11 @@ export class Analyzer implements EventSink {
       }
       if (n < threshold) continue;
       const severity = severityFor(p, 'sensitive_data', sev, f.detector, ev.protocol);
-      const what = f.detector === 'keyword' || f.detector === 'regex' ? `${DETECTOR_NAMES[f.detector]} '${clip(f.label, 48)}'` : DETECTOR_NAMES[f.detector] ?? f.detector;
-      const net = f.detector === 'pan' && f.label ? ` (${f.label})` : '';
-      const nth = threshold > 1 ? `, ${n} in this session` : '';
       this.alert(
         {
           kind: 'sensitive_data',
           severity,
           protocol: ev.protocol,
-          summary: `${what}${net} ${f.match} in ${ev.protocol} ${where} from ${clip(ev.from, 48)} to ${clip(ev.to, 48)}${nth}`,
           client: ev.client,
           server: ev.server,
           users: us,
@@ -299,6 +304,12 @@ export class Analyzer implements EventSink {
           detector: f.detector,
           match: f.match,
           flow_id: ev.flow_id,
+        },
+        () => {
+          const what = f.detector === 'keyword' || f.detector === 'regex' ? `${DETECTOR_NAMES[f.detector]} '${clip(f.label, 48)}'` : DETECTOR_NAMES[f.detector] ?? f.detector;
+          const net = f.detector === 'pan' && f.label ? ` (${f.label})` : '';
+          const nth = threshold > 1 ? `, ${n} in this session` : '';
+          return `${what}${net} ${f.match} in ${ev.protocol} ${where} from ${clip(ev.from, 48)} to ${clip(ev.to, 48)}${nth}`;
         },
         ev.ts,
         ['sensitive_data', ev.protocol, f.detector, f.label, f.match, ev.from, ev.to],
@@ -353,7 +364,6 @@ export class Analyzer implements EventSink {
         kind: 'file_transfer',
         severity,
         protocol: ev.protocol,
-        summary: `${ev.protocol}${dir} file transfer ${clip(ev.from, 48)} -> ${clip(ev.to, 48)}: ${clip(safeName, 96)}${sz}${notes.length ? ` — ${notes.join('; ')}` : ''}`,
         client: ev.client,
         server: ev.server,
         users: [ev.from, ev.to].filter(realIdentity),
@@ -361,6 +371,7 @@ export class Analyzer implements EventSink {
         detector,
         flow_id: ev.flow_id,
       },
+      () => `${ev.protocol}${dir} file transfer ${clip(ev.from, 48)} -> ${clip(ev.to, 48)}: ${clip(safeName, 96)}${sz}${notes.length ? ` — ${notes.join('; ')}` : ''}`,
       ev.ts,
       ['file_transfer', ev.protocol, ev.from, ev.to, safeName, detector],
       ev.transfer_id ? `t:${ev.transfer_id}` : `${key}|${safeName}`,
@@ -369,9 +380,18 @@ export class Analyzer implements EventSink {
 
   // ---- plumbing ----
 
-  private alert(a: Omit<AlertEvent, 'type' | 'id' | 'ts'>, ts: string, idParts: Array<string | undefined>, occurrence?: string): void {
+  /**
+   * `describe` gives the summary. Most findings repeat within their suppression interval (every
+   * flow of a client, every message of a session) and a repeat is only counted: the summary is
+   * built only for an alert that is printed.
+   */
+  private alert(a: Omit<AlertEvent, 'type' | 'id' | 'ts' | 'summary'>, describe: () => string, ts: string, idParts: Array<string | undefined>, occurrence?: string): void {
+    const id = alertId(idParts);
+    const ms = this.parseTs(ts);
+    const now = Number.isFinite(ms) ? ms : this.clockMs;
+    if (this.sup.repeat(id, now, ts, a.users, a.person, occurrence)) return;
     // a fixed field order makes the JSON lines easy to read
-    const ev = { type: 'alert', ts, id: alertId(idParts), kind: a.kind, severity: a.severity, protocol: a.protocol, summary: a.summary } as AlertEvent;
+    const ev = { type: 'alert', ts, id, kind: a.kind, severity: a.severity, protocol: a.protocol, summary: describe() } as AlertEvent;
     if (a.client) ev.client = a.client;
     if (a.server) ev.server = a.server;
     ev.users = a.users;
@@ -379,8 +399,7 @@ export class Analyzer implements EventSink {
     if (a.detector) ev.detector = a.detector;
     if (a.match) ev.match = a.match;
     if (a.flow_id) ev.flow_id = a.flow_id;
-    const ms = this.parseTs(ts);
-    this.sup.offer(ev, Number.isFinite(ms) ? ms : this.clockMs, occurrence);
+    this.sup.offer(ev, now, occurrence);
   }
 
   // Each event's time is parsed three or four times, and consecutive events mostly share it: the

@@ -32,19 +32,25 @@ export function validTimezone(tz: string): boolean {
   }
 }
 
-// Intl's formatToParts is slow and every event with a time rule asks: the answer is kept per zone
-// for the last UTC second (time zone offsets and their changes are whole seconds, so the local
-// weekday and minute cannot change within one).
-const lastLocal = new Map<string, { sec: number; local: { readonly day: number; readonly minute: number } }>();
+// Intl's formatToParts is slow and every event with a time rule asks: answers are kept per zone and
+// UTC second (time zone offsets and their changes are whole seconds, so the local weekday and minute
+// cannot change within one). Events of a few seconds share them (a session event carries its start
+// time, older than the messages around it). Bounded: a zone's answers are dropped when it has many.
+const MAX_SECONDS = 4096;
+const kept = new Map<string, Map<number, { readonly day: number; readonly minute: number }>>();
 
 /** Local weekday (0 = Sunday) and minute of day of an instant in `tz`. */
 export function localTime(ms: number, tz: string): { readonly day: number; readonly minute: number } {
   const sec = Math.floor(ms / 1000);
-  const hit = lastLocal.get(tz);
-  if (hit && hit.sec === sec) return hit.local;
+  let zone = kept.get(tz);
+  const hit = zone?.get(sec);
+  if (hit) return hit;
   const local = formatLocal(ms, tz);
-  if (lastLocal.size >= 1024) lastLocal.clear();
-  lastLocal.set(tz, { sec, local });
+  if (!zone) {
+    if (kept.size >= 256) kept.clear();
+    kept.set(tz, (zone = new Map()));
+  } else if (zone.size >= MAX_SECONDS) zone.clear();
+  if (Number.isFinite(sec)) zone.set(sec, local);
   return local;
 }
 

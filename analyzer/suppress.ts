@@ -27,21 +27,9 @@ export class Suppressor {
 
   /** Offers one occurrence at capture time `nowMs`. `occurrence` dedupes repeats of one thing (a flow). */
   offer(alert: AlertEvent, nowMs: number, occurrence?: string): void {
+    if (this.repeat(alert.id, nowMs, alert.ts, alert.users, alert.person, occurrence)) return;
     const interval = this.intervalFor(alert.kind);
     const w = this.windows.get(alert.id);
-    if (w && nowMs < w.endMs) {
-      if (occurrence) {
-        if (w.keys?.has(occurrence)) {
-          this.merge(w, alert);
-          return;
-        }
-        if (w.keys && w.keys.size < MAX_KEYS) w.keys.add(occurrence);
-      }
-      w.count++;
-      this.merge(w, alert);
-      if (alert.ts > w.alert.ts) w.alert.ts = alert.ts; // the update carries the latest occurrence's time
-      return;
-    }
     if (w) this.finish(alert.id, w);
     alert.count = 1;
     this.next.write(alert);
@@ -51,6 +39,26 @@ export class Suppressor {
       this.finish(id, oldest);
     }
     this.windows.set(alert.id, { alert: { ...alert, users: [...alert.users] }, endMs: nowMs + interval, count: 1, emitted: 1, keys: occurrence ? new Set([occurrence]) : undefined });
+  }
+
+  /**
+   * Counts a repeat of alert `id` when its interval is open at `nowMs` (true), else does nothing
+   * (false: offer the whole alert). Lets the analyzer skip building an alert that is only counted.
+   */
+  repeat(id: string, nowMs: number, ts: string, users: string[], person: string | undefined, occurrence?: string): boolean {
+    const w = this.windows.get(id);
+    if (!w || !(nowMs < w.endMs)) return false;
+    if (occurrence) {
+      if (w.keys?.has(occurrence)) {
+        this.merge(w, users, person);
+        return true;
+      }
+      if (w.keys && w.keys.size < MAX_KEYS) w.keys.add(occurrence);
+    }
+    w.count++;
+    this.merge(w, users, person);
+    if (ts > w.alert.ts) w.alert.ts = ts; // the update carries the latest occurrence's time
+    return true;
   }
 
   /** Ends the intervals that closed before `nowMs` (windows are kept in start order). */
@@ -81,8 +89,8 @@ export class Suppressor {
   }
 
   /** later occurrences may know more: users seen later, a person, a higher severity */
-  private merge(w: Window, a: AlertEvent): void {
-    for (const u of a.users) if (!w.alert.users.includes(u) && w.alert.users.length < 32) w.alert.users.push(u);
-    if (!w.alert.person && a.person) w.alert.person = a.person;
+  private merge(w: Window, users: string[], person: string | undefined): void {
+    for (const u of users) if (!w.alert.users.includes(u) && w.alert.users.length < 32) w.alert.users.push(u);
+    if (!w.alert.person && person) w.alert.person = person;
   }
 }

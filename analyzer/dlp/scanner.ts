@@ -196,14 +196,15 @@ export class DlpScanner {
       }
       if (digits.length < 8 || digits.length > 19) continue;
       if (!cleanBoundary(text, start, end)) continue;
+      // the context is looked up once per window, and only when a detector needs it (not a closure:
+      // the transpiler's keep-names wrapper made one per window a visible cost)
       let ctx: ReturnType<typeof nearestContext> | undefined;
-      const context = () => (ctx ??= nearestContext(text, start, end, DIGIT_LABELS));
 
       if (d.pan.enabled && digits.length >= 13 && isCardShape(lens)) {
         const net = validCard(digits);
         if (net && !(d.pan.ignore_test_numbers && isTestCard(digits))) {
           let conf = lens.length > 1 ? 0.8 : 0.6;
-          const l = context().label;
+          const l = (ctx ??= nearestContext(text, start, end, DIGIT_LABELS)).label;
           if (l === 'pan') conf += 0.3;
           else if (l === 'negative') conf -= 0.5;
           else if (l) conf -= 0.05;
@@ -214,7 +215,7 @@ export class DlpScanner {
         const ssnShape = lens.length === 3 && lens[0] === 3 && lens[1] === 2 && lens[2] === 4;
         if (d.us_ssn.enabled && (ssnShape || lens.length === 1) && validSsn(digits)) {
           let conf = !ssnShape ? 0.1 : sep === '-' ? 0.7 : sep === ' ' ? 0.6 : 0.3;
-          const l = context().label;
+          const l = (ctx ??= nearestContext(text, start, end, DIGIT_LABELS)).label;
           if (l === 'us_ssn') conf += 0.5;
           else if (l === 'negative') conf -= 0.6;
           else if (l) conf -= 0.3;
@@ -223,12 +224,12 @@ export class DlpScanner {
           else if (ssnShape) shadows.push(c); // SSN-shaped and valid: masked even when context says otherwise
         }
         const abaShape = lens.length === 1 || (lens.length === 3 && lens[0] === 4 && lens[1] === 4 && lens[2] === 1);
-        if (d.aba_routing.enabled && abaShape && validAba(digits) && context().label === 'aba_routing') {
+        if (d.aba_routing.enabled && abaShape && validAba(digits) && (ctx ??= nearestContext(text, start, end, DIGIT_LABELS)).label === 'aba_routing') {
           out.push({ detector: 'aba_routing', start, end, match: redactedMatch('aba_routing', digits), confidence: 0.9, redact: true, priority: 3 });
         }
       }
       if (d.us_bank_account.enabled && digits.length >= 8 && digits.length <= 17 && (lens.length === 1 || sep === '-') && !allSame(digits)) {
-        if (context().label === 'us_bank_account') {
+        if ((ctx ??= nearestContext(text, start, end, DIGIT_LABELS)).label === 'us_bank_account') {
           out.push({ detector: 'us_bank_account', start, end, match: redactedMatch('us_bank_account', digits), confidence: 0.6, redact: true, priority: 1 });
         }
       }

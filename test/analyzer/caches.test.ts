@@ -85,9 +85,16 @@ describe('analyzer: kept answers equal fresh ones', () => {
       crypto.createHash('sha256').update(JSON.stringify(parts.map((p) => (p === undefined ? '' : String(p))))).digest('hex').slice(0, 24);
     const r = rng(2);
     const long = 'x'.repeat(5000);
-    for (let i = 0; i < 40_000; i++) {
-      const parts = ['unauthorized_im', 'irc', `10.0.${Math.floor(r() * 300)}.${Math.floor(r() * 9)}`, i % 7 ? undefined : long, i % 3 ? '"quoted\\' : 'é'];
+    // more distinct identities than are kept (the tree is emptied and refilled), many asked again
+    for (let i = 0; i < 150_000; i++) {
+      const ip = i % 2 ? `10.0.${Math.floor(r() * 300)}.${Math.floor(r() * 9)}` : `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`;
+      const parts = ['unauthorized_im', 'irc', ip, i % 7 ? undefined : long, i % 3 ? '"quoted\\' : 'é'];
       assert.equal(alertId(parts), fresh(parts));
+      if (i % 1000 === 0) {
+        const prefix = parts.slice(0, 3);
+        assert.equal(alertId(prefix), fresh(prefix), 'an identity that is a prefix of another');
+        assert.equal(alertId([...prefix, '']), fresh([...prefix, undefined]), "'' and undefined are the same part");
+      }
     }
     assert.equal(alertId(['a', 'b']), '0473ef2dc0d324ab659d3580', 'a known id (analyzer/alertid.ts unchanged)');
   });
