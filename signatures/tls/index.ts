@@ -16,17 +16,20 @@ export function addressGuess(input: Pick<DetectInput, 'knownServerName' | 'flow'
   return undefined;
 }
 
+function alpnText(alpn: string[]): string {
+  return alpn.length ? ` (ALPN ${alpn.slice(0, 4).join(',')})` : '';
+}
+
 /** Shared by TLS and QUIC: a server name (or none) → detection. */
 export function classifyServerName(sni: string | undefined, alpn: string[], input: DetectInput, kind: 'tls' | 'quic'): Detection | null {
   const name = usableServerName(sni);
-  const alpnText = alpn.length ? ` (ALPN ${alpn.slice(0, 4).join(',')})` : '';
   const lookup: Lookup = input.lookup;
   if (name) {
     const hit = lookup.host(name);
     if (hit) {
       return {
         protocol: hit.protocol, encrypted: true, serverName: name,
-        evidence: { signature: `${kind}.sni`, reason: `${kind.toUpperCase()} server name ${name} matches ${hit.protocol} host ${hit.matched}${alpnText}` },
+        evidence: { signature: `${kind}.sni`, reason: `${kind.toUpperCase()} server name ${name} matches ${hit.protocol} host ${hit.matched}${alpnText(alpn)}` },
       };
     }
     const guess = addressGuess(input);
@@ -43,7 +46,7 @@ export function classifyServerName(sni: string | undefined, alpn: string[], inpu
   if (guess) {
     return {
       protocol: guess.protocol, encrypted: true,
-      evidence: { signature: `${kind}.no-sni`, reason: `${kind.toUpperCase()} without server name; ${guess.why}${alpnText}` },
+      evidence: { signature: `${kind}.no-sni`, reason: `${kind.toUpperCase()} without server name; ${guess.why}${alpnText(alpn)}` },
     };
   }
   return null;

@@ -44,7 +44,8 @@ export function handshakeBytes(data: Buffer, want: number): Buffer | 'more' | nu
       need = 4 + ((first[1] << 16) | (first[2] << 8) | first[3]);
       if (need > MAX_HELLO) return null;
     }
-    if (need >= 0 && have >= need) return Buffer.concat(parts).subarray(4, need);
+    // one record holds it all (the usual case): a view, no copy
+    if (need >= 0 && have >= need) return (parts.length === 1 ? parts[0] : Buffer.concat(parts)).subarray(4, need);
     if (end < off + 5 + len) return 'more';
     off += 5 + len;
     if (have > MAX_HELLO) return null;
@@ -102,6 +103,45 @@ export function parseClientHelloBody(b: Buffer): ClientHello | null {
 /** A server name worth looking up: a host name, not an IP literal (some clients send those). */
 export function usableServerName(sni: string | undefined): string | undefined {
   if (!sni) return undefined;
+  // ASCII names (nearly all) by one pass over the characters; anything else as below
+  let n = sni.length;
+  if (sni.charCodeAt(n - 1) === 0x2e) n--;
+  let upper = false;
+  let ipLike = true;
+  let dots = 0;
+  let group = 0;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = sni.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      group++;
+      continue;
+    }
+    if (c === 0x2e) {
+      if (group === 0) ipLike = false;
+      dots++;
+      group = 0;
+      continue;
+    }
+    ipLike = false;
+    if ((c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2d) continue;
+    if (c >= 0x41 && c <= 0x5a) {
+      upper = true;
+      continue;
+    }
+    break;
+  }
+  if (i === n) {
+    if (n < 1 || n > 253) return undefined;
+    if (ipLike && dots === 3 && group > 0) return undefined;
+    const s = n === sni.length ? sni : sni.slice(0, n);
+    return upper ? s.toLowerCase() : s;
+  }
+  if (sni.charCodeAt(i) < 0x80) return undefined; // a character no host name has, in any case
+  return usableServerNameSlow(sni);
+}
+
+function usableServerNameSlow(sni: string): string | undefined {
   const s = sni.toLowerCase().replace(/\.$/, '');
   if (!/^[a-z0-9_.-]{1,253}$/.test(s)) return undefined;
   if (/^\d+\.\d+\.\d+\.\d+$/.test(s)) return undefined;
