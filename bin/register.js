@@ -15,7 +15,7 @@ const ROOT = path.resolve(__dirname, '..');
 const CACHE_FILE = process.env.SHADOWIM_TS_CACHE || path.join(ROOT, 'node_modules', '.cache', 'shadowim', 'ts-cache.json');
 const SOURCE_DIRS = ['cli', 'common', 'sensor', 'signatures', 'analyzer', 'storage', 'dashboard', 'outputs'];
 // bump FORMAT when the transform options change; the tsconfig and node version also key the cache
-const FORMAT = 1;
+const FORMAT = 2;
 
 let cache;
 let dirty = false;
@@ -58,7 +58,7 @@ function transform(src, filename) {
     format: 'cjs',
     platform: 'node',
     target: `node${process.versions.node}`,
-    keepNames: true,
+    keepNames: false, // names survive without minifying; keepNames wraps every closure in a defineProperty call
     minifyWhitespace: true,
     sourcefile: filename,
     tsconfigRaw,
