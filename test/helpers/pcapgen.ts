@@ -13,6 +13,8 @@ export interface Frame {
   tsMicros: number;
   data: Buffer;
   linktype?: number;
+  /** length on the wire when more than `data` was sent (cut by the snaplen); pcapngOf only */
+  origLen?: number;
 }
 
 const ETH = 1;
@@ -511,7 +513,7 @@ export function pcapngOf(frames: Frame[], opts: PcapngOptions = {}): Buffer {
     w32(pb, Number(units >> 32n), 4);
     w32(pb, Number(units & 0xffffffffn), 8);
     w32(pb, f.data.length, 12);
-    w32(pb, f.data.length, 16);
+    w32(pb, Math.max(f.data.length, f.origLen ?? 0), 16);
     f.data.copy(pb, 20);
     block(opts.obsolete ? 2 : 6, pb);
   }

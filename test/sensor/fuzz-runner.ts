@@ -5,10 +5,13 @@
 //   node bin/run-ts.js test/sensor/fuzz-runner.ts --run N        # only run N of the seed (reproduce)
 //   node bin/run-ts.js test/sensor/fuzz-runner.ts --replay FILE  # one saved input
 //
+// Inputs: the shared captures with their bytes mutated (any layer, the file format included) or their
+// frames mutated knowing the packet structure (sequence numbers, fragments, timestamps, order, flows).
 // Before each run the mutated input is written to DIR/input.pcap and {seed, run, source} to
-// DIR/current.json. A failure (an exception other than CaptureError, internalErrors > 0, an event
-// that does not serialize, a run over the CPU bound) is written to DIR/failure.json, the input is
-// kept as DIR/failed-SEED-RUN.pcap and the exit status is 1. A run stuck longer than the hang bound
+// DIR/current.json. A failure (an exception other than CaptureError, internalErrors > 0, any other
+// exception caught on the packet path or in a protocol module, an event that does not serialize, a
+// run over the CPU bound) is written to DIR/failure.json, the input is kept as
+// DIR/failed-SEED-RUN.pcap and the exit status is 1. A run stuck longer than the hang bound
 // is reported by a watchdog thread, which then kills this process. The last stdout line is JSON.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +22,7 @@ import { PacketPath } from '../../sensor/packetPath';
 import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
 import { PCAPS_DIR } from '../helpers/paths';
+import { pcapngOf, type Frame } from '../helpers/pcapgen';
 
 /** small seeded PRNG (mulberry32) */
 export function rng(seed: number): () => number {
@@ -65,20 +69,192 @@ export function mutate(src: Buffer, r: () => number): Buffer {
   }
 }
 
+/** Where the IP header starts in a frame of this link type (after VLAN tags), -1 when unknown. */
+function ipOffset(lt: number, b: Buffer): number {
+  let o: number;
+  if (lt === 1) {
+    o = 14;
+    while (o + 4 <= b.length && b[o - 2] === 0x81 && b[o - 1] === 0) o += 4;
+  } else if (lt === 113) o = 16;
+  else if (lt === 276) o = 20;
+  else if (lt === 0 || lt === 108) o = 4;
+  else if (lt === 12 || lt === 14 || lt === 101 || lt === 228 || lt === 229) o = 0;
+  else return -1;
+  return o < b.length && (b[o] >> 4 === 4 || b[o] >> 4 === 6) ? o : -1;
+}
+
+/** [ip offset, l4 offset, l4 protocol] of a frame, or undefined */
+export function layers(f: Frame): [number, number, number] | undefined {
+  const b = f.data;
+  const ip = ipOffset(f.linktype ?? 1, b);
+  if (ip < 0) return undefined;
+  if (b[ip] >> 4 === 4) return ip + 20 <= b.length ? [ip, ip + (b[ip] & 15) * 4, b[ip + 9]] : undefined;
+  return ip + 40 <= b.length ? [ip, ip + 40, b[ip + 6]] : undefined;
+}
+
+/** An IPv4 frame cut into fragments: uneven, some overlapping or duplicated, some reordered, a few lost. */
+export function fragment4(f: Frame, l: [number, number, number], r: () => number): Frame[] {
+  const b = f.data;
+  const ihl = l[1] - l[0];
+  const pay = b.length - l[1];
+  const parts: Frame[] = [];
+  const id = r() < 0.7 ? b.readUInt16BE(l[0] + 4) : Math.floor(r() * 4);
+  for (let o = 0; o < pay; ) {
+    const from = r() < 0.2 && o >= 8 ? o - 8 * (1 + Math.floor(r() * Math.min(4, o / 8))) : o; // overlap back
+    const to = Math.min(pay, from + 8 * (1 + Math.floor(r() * 40)));
+    const d = Buffer.concat([b.subarray(0, l[1]), b.subarray(l[1] + from, l[1] + to)]);
+    d.writeUInt16BE(ihl + to - from, l[0] + 2);
+    d.writeUInt16BE((to < pay ? 0x2000 : 0) | (from / 8), l[0] + 6);
+    d.writeUInt16BE(id, l[0] + 4);
+    if (r() < 0.95) parts.push({ ...f, data: d });
+    if (r() < 0.1) parts.push({ ...f, data: Buffer.from(d) });
+    o = to;
+  }
+  for (let c = parts.length - 1; c > 0; c--) {
+    if (r() < 0.3) {
+      const j = Math.floor(r() * (c + 1));
+      [parts[c], parts[j]] = [parts[j], parts[c]];
+    }
+  }
+  return parts;
+}
+
+/**
+ * Mutations that know the packet structure, on the frames of a capture (written back as pcapng):
+ * TCP sequence numbers, flags and offsets, IP fragment fields and lengths, timestamps that go back or
+ * jump, duplicated, swapped, dropped and cut frames, one packet cloned into hundreds of flows, TCP
+ * payloads re-sent as overlapping segments, IPv4 packets cut into overlapping fragments.
+ */
+export function mutateFrames(src: Frame[], r: () => number): Frame[] {
+  const fr: Frame[] = src.map((f) => ({ ...f, data: Buffer.from(f.data) }));
+  if (!fr.length) return fr;
+  const pick = () => Math.floor(r() * fr.length);
+  const u32 = () => Math.floor(r() * 4294967296);
+  for (let k = 0, n = 1 + Math.floor(r() * 8); k < n && fr.length; k++) {
+    const i = pick();
+    const f = fr[i];
+    const b = f.data;
+    const l = layers(f);
+    switch (Math.floor(r() * 12)) {
+      case 10: // TCP payload re-sent as overlapping, reordered, partly different segments
+        if (l && l[2] === 6 && l[1] + 20 <= b.length) {
+          const hdr = l[1] + (b[l[1] + 12] >> 4) * 4;
+          const pay = b.length - hdr;
+          if (pay < 2 || hdr < l[1] + 20 || hdr > b.length) break;
+          const seq = b.readUInt32BE(l[1] + 4);
+          const segs: Frame[] = [];
+          for (let c = 0, m = 2 + Math.floor(r() * 12); c < m; c++) {
+            const a = Math.floor(r() * pay), z = a + 1 + Math.floor(r() * (pay - a));
+            const body = Buffer.from(b.subarray(hdr + a, hdr + z));
+            if (r() < 0.3) body.fill(0x41 + c); // a different copy of the same bytes: first one wins
+            const d = Buffer.concat([b.subarray(0, hdr), body]);
+            d.writeUInt32BE((seq + a) >>> 0, l[1] + 4);
+            if (d[l[0]] >> 4 === 4) d.writeUInt16BE(d.length - l[0], l[0] + 2);
+            else d.writeUInt16BE(d.length - l[0] - 40, l[0] + 4);
+            segs.push({ ...f, data: d });
+          }
+          fr.splice(i, 1, ...segs);
+        }
+        break;
+      case 11: // IPv4 packet cut into fragments: uneven, overlapping, duplicated, reordered, some lost
+        if (l && b[l[0]] >> 4 === 4 && l[1] < b.length) fr.splice(i, 1, ...fragment4(f, l, r));
+        break;
+      case 0: // TCP sequence / acknowledgement numbers
+        if (l && l[2] === 6 && l[1] + 12 <= b.length) {
+          const old = b.readUInt32BE(l[1] + 4);
+          const v = [old + Math.floor((r() - 0.5) * 140000), old ^ 0x80000000, 0xffffffff - Math.floor(r() * 3000), u32(), old - 1][Math.floor(r() * 5)];
+          b.writeUInt32BE(v >>> 0, l[1] + (r() < 0.8 ? 4 : 8));
+        }
+        break;
+      case 1: // TCP flags and data offset
+        if (l && l[2] === 6 && l[1] + 14 <= b.length) {
+          if (r() < 0.7) b[l[1] + 13] = [0x02, 0x12, 0x01, 0x04, 0x11, 0x14, 0x03, 0x00, 0xff, 0x10][Math.floor(r() * 10)];
+          else b[l[1] + 12] = Math.floor(r() * 16) << 4;
+        }
+        break;
+      case 2: // IPv4 fragment fields and identification
+        if (l && b[l[0]] >> 4 === 4) {
+          b.writeUInt16BE(r() < 0.5 ? (r() < 0.5 ? 0x2000 : 0) | Math.floor(r() * 200) : Math.floor(r() * 65536), l[0] + 6);
+          if (r() < 0.5) b.writeUInt16BE(Math.floor(r() * 4), l[0] + 4);
+        }
+        break;
+      case 3: // IP total / payload length, UDP length
+        if (l) {
+          const at = r() < 0.6 ? l[0] + (b[l[0]] >> 4 === 4 ? 2 : 4) : l[1] + 4;
+          if (at + 2 <= b.length) b.writeUInt16BE([0, 1, 20, 40, 0xffff, Math.floor(r() * 65536), b.length - l[0] + 8][Math.floor(r() * 7)], at);
+        }
+        break;
+      case 4: { // timestamps: back in time, far ahead, equal to another frame's
+        const t = f.tsMicros;
+        f.tsMicros = Math.max(0, Math.floor([t - r() * 86400e6, t + r() * 3600e6, t + 1e6 * 2 ** Math.floor(r() * 40), fr[pick()].tsMicros, 0][Math.floor(r() * 5)]));
+        break;
+      }
+      case 5: { // duplicate a run of frames somewhere else (retransmissions, overlaps)
+        const len = 1 + Math.floor(r() * 8);
+        fr.splice(pick(), 0, ...fr.slice(i, i + len).map((x) => ({ ...x, data: Buffer.from(x.data) })));
+        break;
+      }
+      case 6: { // swap two frames, or reverse a run (reordering)
+        const j = pick();
+        if (r() < 0.5) [fr[i], fr[j]] = [fr[j], fr[i]];
+        else fr.splice(Math.min(i, j), Math.abs(i - j) + 1, ...fr.slice(Math.min(i, j), Math.max(i, j) + 1).reverse());
+        break;
+      }
+      case 7: // drop a run of frames
+        fr.splice(i, 1 + Math.floor(r() * 16));
+        break;
+      case 8: // cut a frame short (snaplen): the headers announce more than is there
+        f.origLen = Math.max(f.origLen ?? 0, b.length);
+        f.data = b.subarray(0, Math.floor(r() * b.length));
+        break;
+      default: // one packet cloned into many flows (table full: eviction)
+        if (l && (l[2] === 6 || l[2] === 17) && l[1] + 4 <= b.length) {
+          const copies: Frame[] = [];
+          for (let c = 0, m = 1 + Math.floor(r() * 600); c < m; c++) {
+            const d = Buffer.from(b);
+            d.writeUInt16BE(Math.floor(r() * 65536), l[1]);
+            copies.push({ ...f, data: d, tsMicros: f.tsMicros + c * Math.floor(r() * 3) * 1e6 });
+          }
+          fr.splice(i, 0, ...copies);
+        }
+    }
+  }
+  return fr;
+}
+
+export interface Source {
+  name: string;
+  data: Buffer;
+  frames: Frame[];
+}
+
 /** The shared captures the fuzzer mutates (small ones: a run must stay short), in a fixed order. */
-export function sources(): { name: string; data: Buffer }[] {
-  const out: { name: string; data: Buffer }[] = [];
+export async function sources(): Promise<Source[]> {
+  const out: Source[] = [];
   for (const d of ['im', 'modern', 'negative']) {
     for (const f of fs.readdirSync(path.join(PCAPS_DIR, d)).sort()) {
-      const data = fs.readFileSync(path.join(PCAPS_DIR, d, f));
-      if (data.length <= 400_000) out.push({ name: `${d}/${f}`, data });
+      const file = path.join(PCAPS_DIR, d, f);
+      const data = fs.readFileSync(file);
+      if (data.length > 400_000) continue;
+      const frames: Frame[] = [];
+      await CaptureReader.open(file, {
+        frame(linktype, tsMicros, buf, off, len) {
+          frames.push({ linktype, tsMicros, data: Buffer.from(buf.subarray(off, off + len)) });
+        },
+      }).run().catch(() => undefined);
+      out.push({ name: `${d}/${f}`, data, frames });
     }
   }
   return out;
 }
 
+/** One mutated input from a source: half the time bytes of the file, half the frames in it. */
+export function mutateSource(src: Source, r: () => number): Buffer {
+  return r() < 0.5 ? mutate(src.data, r) : pcapngOf(mutateFrames(src.frames, r));
+}
+
 export interface Failure {
-  kind: 'exception' | 'internal-error' | 'serialize' | 'slow' | 'hang';
+  kind: 'exception' | 'internal-error' | 'caught-error' | 'serialize' | 'slow' | 'hang';
   seed: number;
   run: number;
   source: string;
@@ -99,8 +275,36 @@ export interface Summary {
 
 type Registry = ReturnType<typeof loadRegistry>;
 
+// Every exception the packet path or the engine catches is printed with SHADOWIM_DEBUG; some of those
+// catches count nothing (FlowInspector.newFlow/onEnd, stream end), so the runner collects them all.
+const caught: unknown[] = [];
+const printError = console.error;
+function collectCaught(): void {
+  process.env.SHADOWIM_DEBUG = '1';
+  console.error = (...a: unknown[]) => void (caught.length < 10 && caught.push(a[0]));
+}
+
+/** The engine counts a detector's exception without printing it: record it first, for the report. */
+function recordDetectErrors(registry: Registry): void {
+  for (const lm of registry.modules) {
+    const detect = lm.module.detect;
+    lm.module = {
+      ...lm.module,
+      detect(...a: Parameters<typeof detect>) {
+        try {
+          return detect.apply(this, a);
+        } catch (e) {
+          if (caught.length < 10) caught.push(e);
+          throw e;
+        }
+      },
+    };
+  }
+}
+
 /** One capture through reader → packet path → engine; returns what went wrong, if anything. */
 export async function runOne(file: string, registry: Registry): Promise<{ problem?: { kind: Failure['kind']; detail: string }; packets: number; badInput: boolean }> {
+  caught.length = 0;
   const events: unknown[] = [];
   const engine = new Engine(registry, { emit: (e) => events.push(e) });
   const pp = new PacketPath(engine, { maxFlows: 256 });
@@ -118,7 +322,7 @@ export async function runOne(file: string, registry: Registry): Promise<{ proble
     return { problem: { kind: 'exception', detail: `in finish(): ${(e as Error)?.stack ?? String(e)}` }, packets: pp.counters.packets, badInput };
   }
   if (pp.internalErrors !== 0) {
-    return { problem: { kind: 'internal-error', detail: `${pp.internalErrors} exception(s) caught on the packet path (SHADOWIM_DEBUG=1 prints them)` }, packets: pp.counters.packets, badInput };
+    return { problem: { kind: 'internal-error', detail: `${pp.internalErrors} exception(s) caught on the packet path:\n${(caught[0] as Error)?.stack ?? String(caught[0])}` }, packets: pp.counters.packets, badInput };
   }
   for (const ev of events) {
     try {
@@ -126,6 +330,16 @@ export async function runOne(file: string, registry: Registry): Promise<{ proble
     } catch (e) {
       return { problem: { kind: 'serialize', detail: `an event does not serialize: ${(e as Error).message}` }, packets: pp.counters.packets, badInput };
     }
+  }
+  if (engine.stats.decoderErrors !== 0 || caught.length) {
+    const first = caught[0] as Error | undefined;
+    return {
+      problem: {
+        kind: 'caught-error',
+        detail: `${engine.stats.decoderErrors} exception(s) in protocol modules, ${caught.length} caught in all:\n${first?.stack ?? String(first)}`,
+      },
+      packets: pp.counters.packets, badInput,
+    };
   }
   return { packets: pp.counters.packets, badInput };
 }
@@ -176,6 +390,8 @@ async function main(): Promise<void> {
   const replay = opt('--replay');
 
   const registry = loadRegistry();
+  collectCaught();
+  recordDetectErrors(registry);
   const live = watchdog(dir, hangMs);
   const input = path.join(dir, 'input.pcap');
   const summary: Summary = { ok: true, seed, runs: 0, packets: 0, badInput: 0, slowestMs: 0 };
@@ -207,12 +423,12 @@ async function main(): Promise<void> {
   if (replay) {
     await attempt(0, replay, replay);
   } else {
-    const files = sources();
+    const files = await sources();
     const r = rng(seed);
     const deadline = Date.now() + seconds * 1000;
     for (let run = 0; only !== undefined ? run <= only : Date.now() < deadline; run++) {
       const src = files[Math.floor(r() * files.length)];
-      const data = mutate(src.data, r);
+      const data = mutateSource(src, r);
       if (only !== undefined && run < only) continue; // replay the PRNG up to the wanted run
       fs.writeFileSync(input, data);
       if (!(await attempt(run, src.name, input))) break;
@@ -229,7 +445,7 @@ async function main(): Promise<void> {
 // run-ts.js puts the script's path in argv[1]; imported (by a test), nothing runs
 if (path.resolve(process.argv[1] ?? '') === __filename) {
   main().catch((e) => {
-    console.error(e);
+    printError(e);
     process.exit(2);
   });
 }
