@@ -257,6 +257,7 @@ class FlowSession implements FlowHandler, SessionContext {
     };
     const bit = dir === 0 ? 1 : 2;
     let anyLeft = (this.gapped & bit) !== 0;
+    let decoderWaits = false;
     const rejected = this.rejected;
     for (let i = 0; i < this.candidates.length && !(this.gapped & bit); i++) {
       if (rejected[i] === 3) continue;
@@ -278,6 +279,7 @@ class FlowSession implements FlowHandler, SessionContext {
         if (rejected[i] !== 3) anyLeft = true;
       } else if (r === 'more') {
         anyLeft = true;
+        if (lm.module.decoder) decoderWaits = true;
       } else {
         this.classify(lm, r, kept ? undefined : data, dir, ts);
         return;
@@ -289,7 +291,9 @@ class FlowSession implements FlowHandler, SessionContext {
       (this.packetsSeen[0] >= maxP || bytes0 >= max) &&
       (this.packetsSeen[1] >= maxP || bytes1 >= max || this.packetsSeen[0] >= maxP * 2);
     if (!anyLeft || exhausted) this.giveUp();
-    else if (!kept) this.keep(dir, data, ts);
+    // A UDP datagram is kept for replay only when a module with a decoder may still claim it: one
+    // they all declined is not theirs (and a decoder fed it would only count it as malformed).
+    else if (!kept && (tcp || decoderWaits)) this.keep(dir, data, ts);
   }
 
   /**

@@ -31,10 +31,22 @@ function refuser(asked: Dir[]): SignatureModule {
   return { id: 'refuser', protocols: ['refuser'], transports: ['tcp'], detect: (input) => (asked.push(input.dir), null) };
 }
 
-function flow(modules: SignatureModule[], opts: { maxDetectBytes?: number; maxDetectPackets?: number } = {}): FlowHandler {
+/** UDP: waits on PART datagrams, claims the flow on DONE, declines anything else. */
+function udpProbe(log: Call[]): SignatureModule {
+  return {
+    id: 'udpprobe', protocols: ['udpprobe'], transports: ['udp'],
+    detect(input: DetectInput) {
+      const t = input.data.toString('latin1');
+      return t === 'DONE' ? { protocol: 'udpprobe', evidence: { signature: 'udpprobe', reason: 'DONE' } } : t === 'PART' ? 'more' : null;
+    },
+    decoder: () => ({ onData: (dir: Dir, data: Buffer) => log.push(`${dir}:${data.toString('latin1')}`) }),
+  };
+}
+
+function flow(modules: SignatureModule[], opts: { maxDetectBytes?: number; maxDetectPackets?: number; transport?: 'tcp' | 'udp' } = {}): FlowHandler {
   const registry: Registry = { modules: modules.map((module) => ({ module, data: { id: module.id }, sources: [] })), hosts: new HostTable(), cidrs: new CidrTable() };
   const engine = new Engine(registry, { emit: () => {}, ...opts });
-  return engine.newFlow({ id: 'f', transport: 'tcp', client: { ip: '10.0.0.1', port: 40000 }, server: { ip: '192.0.2.1', port: 7000 }, firstTs: 1, clientBy: 'syn' })!;
+  return engine.newFlow({ id: 'f', transport: opts.transport ?? 'tcp', client: { ip: '10.0.0.1', port: 40000 }, server: { ip: '192.0.2.1', port: 7000 }, firstTs: 1, clientBy: 'syn' })!;
 }
 
 describe('signature engine: detection hand-over', () => {
@@ -80,5 +92,18 @@ describe('signature engine: detection hand-over', () => {
     h.onData(1, Buffer.from('three'), 12);
     assert.deepEqual(asked, [0, 1]);
     assert.equal(h.wantsData, false, 'nothing left to try: the sensor may stop reassembling this flow');
+  });
+
+  it('UDP: replays the datagrams a decoding module waited on, not the ones every module declined', () => {
+    const log: Call[] = [];
+    const h = flow([udpProbe(log)], { transport: 'udp' });
+    h.onData(0, Buffer.from('junk'), 10);
+    const part = Buffer.from('PART');
+    h.onData(0, part, 11);
+    part.fill(0x58); // the reader's buffer is reused: the kept datagram must be a copy
+    h.onData(1, Buffer.from('noise'), 12);
+    h.onData(0, Buffer.from('DONE'), 13);
+    h.onData(1, Buffer.from('reply'), 14);
+    assert.deepEqual(log, ['0:PART', '0:DONE', '1:reply']);
   });
 });
