@@ -1,16 +1,20 @@
-// Live capture from a network interface through the `cap` binding (libpcap), feeding raw frames with
-// their link type into a PacketSink. The sink decodes every link type itself (cap cannot decode the
-// Linux cooked frames of device `any`), so nothing is decoded here.
+// Live capture from a network interface through the `cap` binding (libpcap). LiveCapture feeds raw
+// frames with their link type into a sink; `shadowim sensor` runs it in a capture process of its own
+// (runCaptureProcess) whose sink is the bounded queue of the frame stream (frameStream.ts) to the
+// analysis process. Nothing is decoded here: the packet path decodes every link type itself (cap
+// cannot decode the Linux cooked frames of device `any`).
 //
 // What cap gives and does not give (node_modules/cap/src/binding.cc, cap 0.2.1):
 // - one JS callback per packet, with the byte count only: no capture timestamp and no wire length, so
 //   timestamps are taken from the clock at the callback and the wire length is the captured length;
 // - the frame is copied into ONE buffer we pass to open(), reused for every packet: the sink must be done
-//   with it when packet() returns (PacketSink's contract);
+//   with it when its call returns;
 // - libpcap's snaplen is fixed at 65535 and truncation happens at our buffer's length, so our
 //   buffer's length is the effective snaplen;
+// - cap's poll callback loops over pcap_dispatch(…, 1) while packets keep coming: the event loop of
+//   the capturing thread does not run during a burst (hence the writer thread in frameStream.ts);
 // - no pcap_stats(): libpcap's drop counters are unreachable from JS. See InterfaceCounters for what
-//   the kernel reports per interface instead.
+//   the kernel reports per interface instead; the queue in front of the analysis counts its own drops.
 
 import fs from 'node:fs';
 import type { PacketSink, SensorCounters } from './types';

@@ -227,7 +227,7 @@ async function runSensor(argv: string[], o: RunOptions): Promise<number> {
     await evidence?.close();
     const { code, signal } = await exited;
     if (spawnError) say(`cannot start the capture process: ${spawnError}`);
-    if (first === 'hard' || ((signal === 'SIGINT' || signal === 'SIGTERM') && stopSignal)) {
+    if (first === 'hard' || (stopSignal && (code === 0 || signal === 'SIGINT' || signal === 'SIGTERM'))) {
       say(`stopped on ${stopSignal ?? signal} before the capture started`);
       return 0;
     }
