@@ -162,7 +162,10 @@ const enum State { Detecting, Decoding, Done }
 
 /** flag in a kept record's first word: bytes not kept (a gap for the decoder) */
 const KEPT_GAP = 2;
+// shared empty defaults: most flows never need their own (fewer objects per flow for the GC)
 const NO_RECORDS: number[] = [];
+const NO_EVIDENCE: Evidence[] = [];
+const NO_CARVERS: Array<Carver | CountingWriter> = [];
 
 /** One flow as the engine sees it: detection first, then the decoder. Also the decoder's SessionContext. */
 class FlowSession implements FlowHandler, SessionContext {
@@ -176,8 +179,8 @@ class FlowSession implements FlowHandler, SessionContext {
   private packetsSeen = [0, 0];
   private seenBytes = [0, 0];
   /** payloads seen while detecting (see keep()) */
-  private kept: [Buffer, Buffer] = [EMPTY, EMPTY];
-  private keptLen = [0, 0];
+  private kept: Buffer[] = NO_KEPT;
+  private keptLen: number[] = NO_KEPT_LEN;
   private order: number[] = NO_RECORDS;
   /** bit per direction: a hole in its first bytes, so its prefix is no longer offered to modules */
   private gapped = 0;
@@ -185,7 +188,7 @@ class FlowSession implements FlowHandler, SessionContext {
   private detection: Detection | undefined;
   private tentativeDetection: Detection | undefined;
   private users: Set<string> | undefined;
-  private evidence: Evidence[] = [];
+  private evidence: Evidence[] = NO_EVIDENCE;
   private encrypted = false;
   private serverName: string | undefined;
   private service: string | undefined;
@@ -193,7 +196,7 @@ class FlowSession implements FlowHandler, SessionContext {
   private gapBytes = 0;
   private notIm = false;
   private lastTs = 0;
-  private carvers: Array<Carver | CountingWriter> = [];
+  private carvers: Array<Carver | CountingWriter> = NO_CARVERS;
 
   constructor(private readonly engine: Engine, readonly flow: FlowInfo, candidates: LoadedModule[]) {
     this.candidates = candidates;
@@ -302,6 +305,10 @@ class FlowSession implements FlowHandler, SessionContext {
    * What does not fit is recorded as a gap, so the decoder is told instead of reading a spliced stream.
    */
   private keep(dir: Dir, data: Buffer, ts: number): void {
+    if (this.kept === NO_KEPT) {
+      this.kept = [EMPTY, EMPTY];
+      this.keptLen = [0, 0];
+    }
     const len = this.keptLen[dir];
     if (len >= this.engine.maxDetectBytes * 2) {
       this.keptGap(dir, data.length, ts);
@@ -365,7 +372,7 @@ class FlowSession implements FlowHandler, SessionContext {
       packets: c.packets,
       bytes: c.bytes,
       encrypted: this.encrypted,
-      evidence: this.evidence,
+      evidence: this.evidence === NO_EVIDENCE ? [] : this.evidence,
       flow_id: this.flow.id,
       ...(this.serverName ? { server_name: this.serverName } : {}),
       ...(this.service ? { service: this.service } : {}),
@@ -432,8 +439,8 @@ class FlowSession implements FlowHandler, SessionContext {
   }
 
   private dropKept(): void {
-    this.kept = [EMPTY, EMPTY];
-    this.keptLen = [0, 0];
+    this.kept = NO_KEPT;
+    this.keptLen = NO_KEPT_LEN;
     this.order = NO_RECORDS;
   }
 
@@ -472,6 +479,7 @@ class FlowSession implements FlowHandler, SessionContext {
   addEvidence(ev: Evidence): void {
     if (this.evidence.length >= MAX_EVIDENCE_PER_SESSION) return;
     if (this.evidence.some((e) => e.signature === ev.signature && e.reason === ev.reason)) return;
+    if (this.evidence === NO_EVIDENCE) this.evidence = [];
     this.evidence.push({ signature: ev.signature.slice(0, 64), reason: ev.reason.slice(0, 300) });
   }
 
@@ -562,7 +570,7 @@ class FlowSession implements FlowHandler, SessionContext {
       ...(meta.transfer_id ? { transfer_id: meta.transfer_id } : {}),
     };
     // bounded: thousands of tiny transfers on one flow (or everywhere) cannot hold thousands of carves
-    this.carvers = this.carvers.filter((c) => !c.finished);
+    this.carvers = this.carvers.filter((c) => !c.finished); // (a new array: never the shared empty one)
     if (this.carvers.length >= (engine.opts.maxCarvesPerFlow ?? 16) || engine.activeCarves >= (engine.opts.maxCarves ?? 1024)) {
       engine.stats.filesNotCarved++;
       engine.activeCarves++;
@@ -612,6 +620,8 @@ class FlowSession implements FlowHandler, SessionContext {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_KEPT: Buffer[] = [EMPTY, EMPTY];
+const NO_KEPT_LEN: number[] = [0, 0];
 
 /** Identities come from the wire: printable, bounded, no control characters. */
 export function sanitizeIdentity(id: string): string {
