@@ -42,13 +42,20 @@ function detect(input: DetectInput, data: SignatureData): DetectResult {
   return d;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** a DNS message that learn() would pass over (a query, or an error answer): no need to parse it */
+function notAnAnswer(m: Buffer): boolean {
+  return m.length >= 12 && ((m[2] & 0x80) === 0 || (m[3] & 0x0f) !== 0);
+}
+
 class DnsDecoder implements StreamDecoder {
-  private buf: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
+  private buf: [Buffer, Buffer] = [EMPTY, EMPTY];
   constructor(private ctx: SessionContext) {}
 
   onData(dir: 0 | 1, data: Buffer, ts: number): void {
     if (this.ctx.flow.transport === 'udp') {
-      this.learn(parseDns(data), ts);
+      if (!notAnAnswer(data)) this.learn(parseDns(data), ts);
       return;
     }
     // TCP: 2-byte length-prefixed messages; keep at most one message's worth of bytes
@@ -56,14 +63,15 @@ class DnsDecoder implements StreamDecoder {
     while (b.length >= 2) {
       const len = b.readUInt16BE(0);
       if (b.length < 2 + len) break;
-      this.learn(parseDns(b.subarray(2, 2 + len)), ts);
+      const m = b.subarray(2, 2 + len);
+      if (!notAnAnswer(m)) this.learn(parseDns(m), ts);
       b = b.subarray(2 + len);
     }
-    this.buf[dir] = b.length > MAX_TCP_MESSAGE ? Buffer.alloc(0) : Buffer.from(b);
+    this.buf[dir] = b.length > MAX_TCP_MESSAGE || !b.length ? EMPTY : Buffer.from(b);
   }
 
   onGap(dir: 0 | 1): void {
-    this.buf[dir] = Buffer.alloc(0);
+    this.buf[dir] = EMPTY;
   }
 
   private learn(m: DnsMessage | null, ts: number): void {

@@ -21,13 +21,17 @@ export const TYPE_A = 1, TYPE_CNAME = 5, TYPE_AAAA = 28;
 const MAX_RECORDS = 64;
 const MAX_POINTERS = 32;
 
+/** a name's bytes, dots between the labels, made a string once (not one string per label and a join) */
+const nameScratch = Buffer.alloc(256);
+
 /** Reads a (possibly compressed) name at `off`; returns the name and the offset after it, or null. */
 export function readName(buf: Buffer, off: number): { name: string; next: number } | null {
-  const labels: string[] = [];
+  let labels = 0;
   let total = 0;
   let pos = off;
   let next = -1;
   let jumps = 0;
+  let w = 0;
   for (;;) {
     if (pos >= buf.length) return null;
     const len = buf[pos];
@@ -48,11 +52,13 @@ export function readName(buf: Buffer, off: number): { name: string; next: number
     if (kind !== 0) return null; // 0x40/0x80 label types are obsolete
     if (pos + 1 + len > buf.length) return null;
     total += len + 1;
-    if (total > 255 || labels.length >= 127) return null;
-    labels.push(buf.toString('latin1', pos + 1, pos + 1 + len));
+    if (total > 255 || labels >= 127) return null;
+    // at most 255 bytes including the separators: the scratch buffer holds it
+    if (labels++ > 0) nameScratch[w++] = 0x2e;
+    for (let i = pos + 1; i <= pos + len; i++) nameScratch[w++] = buf[i];
     pos += 1 + len;
   }
-  return { name: labels.join('.'), next };
+  return { name: w === 0 ? '' : nameScratch.toString('latin1', 0, w), next };
 }
 
 export function parseDns(buf: Buffer): DnsMessage | null {
