@@ -33,13 +33,16 @@ interface Seg {
   data: Buffer;
 }
 
+const NO_SEGS: Seg[] = [];
+
 export class TcpStream {
   /** next expected sequence number (unsigned 32-bit) */
   next = 0;
   started = false;
   /** sequence number just past the FIN, -1 until seen */
   finSeq = -1;
-  private segs: Seg[] = [];
+  /** out-of-order segments, by sequence; the shared empty list until one arrives (most streams never) */
+  private segs: Seg[] = NO_SEGS;
   private queued = 0;
 
   constructor(private readonly limits: StreamLimits, private readonly budget: StreamBudget) {}
@@ -113,7 +116,7 @@ export class TcpStream {
   discard(): void {
     this.budget.used -= this.queued;
     this.queued = 0;
-    this.segs = [];
+    this.segs = NO_SEGS;
   }
 
   get bufferedBytes(): number {
@@ -163,6 +166,7 @@ export class TcpStream {
 
   private put(i: number, rel: number, buf: Buffer, off: number, len: number): void {
     const data = Buffer.from(buf.subarray(off, off + len));
+    if (this.segs === NO_SEGS) this.segs = [];
     this.segs.splice(i, 0, { seq: (this.next + rel) >>> 0, data });
     this.queued += len;
     this.budget.used += len;
