@@ -7,7 +7,7 @@
 import type { Endpoint, Evidence, FileTransferEvent, ShadowEvent, Transport } from '../common/events';
 import { isoTime } from '../common/events';
 import type { Dir, EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector } from '../sensor/types';
-import type { Detection, FileMeta, FileWriter, KnowledgeBase, Lookup, SessionContext, SignatureData, StreamDecoder } from './types';
+import type { DetectInput, Detection, FileMeta, FileWriter, KnowledgeBase, Lookup, SessionContext, SignatureData, StreamDecoder } from './types';
 import type { LoadedModule, Registry } from './registry';
 import { HomeNets } from './homeNets';
 import { Carver, CountingWriter, sanitizeFileName, type CarvedFile, type FileHandling } from './carve';
@@ -63,6 +63,8 @@ export class Engine implements FlowInspector {
   readonly stats = { flows: 0, imSessions: 0, decoderErrors: 0, filesCarved: 0, filesNotCarved: 0 };
   /** transfers being carved now (all flows) */
   activeCarves = 0;
+  /** the DetectInput every flow session refills before offering bytes to the modules */
+  readonly detectInput: DetectInput;
 
   constructor(readonly registry: Registry, readonly opts: EngineOptions) {
     this.kb = new NameCache(opts.maxKnownNames ?? 200000);
@@ -71,6 +73,7 @@ export class Engine implements FlowInspector {
       ip: (ip) => registry.cidrs.lookup(ip),
     };
     this.homeNets = new HomeNets(opts.homeNets);
+    this.detectInput = { transport: 'tcp', dir: 0, data: EMPTY, other: EMPTY, packetIndex: 0, flow: undefined as unknown as FlowInfo, knownServerName: undefined, lookup: this.lookup };
     this.maxDetectBytes = opts.maxDetectBytes ?? 8192;
     this.maxDetectPackets = opts.maxDetectPackets ?? 12;
     this.byTransport = {
@@ -174,10 +177,12 @@ class FlowSession implements FlowHandler, SessionContext {
   data: SignatureData = { id: '' };
   private state = State.Detecting;
   private candidates: LoadedModule[];
-  /** per candidate: bit 0/1 set when it said no for that direction */
-  private rejected: Uint8Array;
-  private packetsSeen = [0, 0];
-  private seenBytes = [0, 0];
+  private declined0 = 0;
+  private declined1 = 0;
+  private packets0 = 0;
+  private packets1 = 0;
+  private bytes0 = 0;
+  private bytes1 = 0;
   /** payloads seen while detecting (see keep()) */
   private kept: Buffer[] = NO_KEPT;
   private keptLen: number[] = NO_KEPT_LEN;
@@ -200,7 +205,6 @@ class FlowSession implements FlowHandler, SessionContext {
 
   constructor(private readonly engine: Engine, readonly flow: FlowInfo, candidates: LoadedModule[]) {
     this.candidates = candidates;
-    this.rejected = new Uint8Array(candidates.length);
   }
 
   get kb(): KnowledgeBase {
@@ -235,8 +239,13 @@ class FlowSession implements FlowHandler, SessionContext {
       return;
     }
     if (this.state !== State.Detecting) return;
-    this.packetsSeen[dir]++;
-    this.seenBytes[dir] += data.length;
+    if (dir === 0) {
+      this.packets0++;
+      this.bytes0 += data.length;
+    } else {
+      this.packets1++;
+      this.bytes1 += data.length;
+    }
     const tcp = this.flow.transport === 'tcp';
     // TCP modules look at the direction's whole prefix; the first segment is that prefix as it is,
     // uncopied: most flows are decided on it.
@@ -248,23 +257,26 @@ class FlowSession implements FlowHandler, SessionContext {
       view = this.kept[dir].subarray(0, this.keptLen[dir]);
     }
     const other = dir === 0 ? 1 : 0;
-    const input = {
-      transport: this.flow.transport,
-      dir,
-      data: view,
-      other: tcp && this.keptLen[other] > 0 ? this.kept[other].subarray(0, this.keptLen[other]) : EMPTY,
-      packetIndex: this.packetsSeen[dir] - 1,
-      flow: this.flow,
-      knownServerName: this.engine.kb.nameFor(this.flow.server.ip),
-      lookup: this.engine.lookup,
-    };
+    // one input object per engine, refilled per packet: modules read it during the call only
+    const input = this.engine.detectInput;
+    input.transport = this.flow.transport;
+    input.dir = dir;
+    input.data = view;
+    input.other = tcp && this.keptLen[other] > 0 ? this.kept[other].subarray(0, this.keptLen[other]) : EMPTY;
+    input.packetIndex = (dir === 0 ? this.packets0 : this.packets1) - 1;
+    input.flow = this.flow;
+    input.knownServerName = this.engine.kb.nameFor(this.flow.server.ip);
     const bit = dir === 0 ? 1 : 2;
     let anyLeft = (this.gapped & bit) !== 0;
     let decoderWaits = false;
-    const rejected = this.rejected;
+    // bit i of declined0/declined1: module i said no for that direction (TCP only: on UDP every
+    // datagram is offered); modules past the 31st are simply always asked
+    const mine = dir === 0 ? this.declined0 : this.declined1;
+    const both = this.declined0 & this.declined1;
     for (let i = 0; i < this.candidates.length && !(this.gapped & bit); i++) {
-      if (rejected[i] === 3) continue;
-      if (tcp && rejected[i] & bit) {
+      const m = i < 31 ? 1 << i : 0;
+      if (both & m) continue;
+      if (mine & m) {
         anyLeft = true; // declined this direction only: the other one may still be its
         continue;
       }
@@ -277,22 +289,26 @@ class FlowSession implements FlowHandler, SessionContext {
         r = null;
       }
       if (r === null) {
-        // UDP datagrams are independent: one that is not ours does not rule out the next
-        if (tcp) rejected[i] |= bit;
-        if (rejected[i] !== 3) anyLeft = true;
+        if (tcp && m) {
+          if (dir === 0) this.declined0 |= m;
+          else this.declined1 |= m;
+          if (!((this.declined0 & this.declined1) & m)) anyLeft = true;
+        } else anyLeft = true; // UDP datagrams are independent: one that is not ours does not rule out the next
       } else if (r === 'more') {
         anyLeft = true;
         if (lm.module.decoder) decoderWaits = true;
       } else {
+        input.data = input.other = EMPTY; // nothing of this flow stays reachable from the engine
         this.classify(lm, r, kept ? undefined : data, dir, ts);
         return;
       }
     }
+    input.data = input.other = EMPTY;
     const max = this.engine.maxDetectBytes, maxP = this.engine.maxDetectPackets;
-    const bytes0 = tcp ? this.seenBytes[0] : 0, bytes1 = tcp ? this.seenBytes[1] : 0;
+    const bytes0 = tcp ? this.bytes0 : 0, bytes1 = tcp ? this.bytes1 : 0;
     const exhausted =
-      (this.packetsSeen[0] >= maxP || bytes0 >= max) &&
-      (this.packetsSeen[1] >= maxP || bytes1 >= max || this.packetsSeen[0] >= maxP * 2);
+      (this.packets0 >= maxP || bytes0 >= max) &&
+      (this.packets1 >= maxP || bytes1 >= max || this.packets0 >= maxP * 2);
     if (!anyLeft || exhausted) this.giveUp();
     // A UDP datagram is kept for replay only when a module with a decoder may still claim it: one
     // they all declined is not theirs (and a decoder fed it would only count it as malformed).
@@ -337,7 +353,8 @@ class FlowSession implements FlowHandler, SessionContext {
     } else if (this.state === State.Detecting && this.flow.transport === 'tcp') {
       // a hole in the first bytes: the prefix is no longer contiguous, stop classifying this direction
       // (its bytes are still kept, with the hole, for a decoder the other direction may choose)
-      this.packetsSeen[dir] = this.engine.maxDetectPackets;
+      if (dir === 0) this.packets0 = this.engine.maxDetectPackets;
+      else this.packets1 = this.engine.maxDetectPackets;
       this.gapped |= dir === 0 ? 1 : 2;
       this.keptGap(dir, length, ts);
     }
