@@ -56,14 +56,23 @@ export class XmppDecoder implements StreamDecoder {
       maxStanza: clamp(Number(ctx.data.max_stanza), 4096, 1 << 20, DEFAULT_LIMITS.maxStanza),
       maxDepth: clamp(Number(ctx.data.max_depth), 4, 256, DEFAULT_LIMITS.maxDepth),
     };
+    // handlers as methods, not arrow properties: the transpiler's keepNames would name each arrow with
+    // an Object.defineProperty, per flow
+    const self = this;
     this.readers = [0, 1].map(
       (d) =>
         new XmlStream(
           {
-            streamOpen: (a) => this.streamOpen(d as Dir, a),
-            streamClose: () => undefined,
-            stanza: (el) => this.stanza(d as Dir, el),
-            malformed: (r) => ctx.malformed(r),
+            streamOpen(a) {
+              self.streamOpen(d as Dir, a);
+            },
+            streamClose() {},
+            stanza(el) {
+              self.stanza(d as Dir, el);
+            },
+            malformed(r) {
+              ctx.malformed(r);
+            },
           },
           limits,
         ),

@@ -38,6 +38,9 @@ export interface XmlHandler {
 
 const enum C { LT = 0x3c, GT = 0x3e, AMP = 0x26, Q1 = 0x27, Q2 = 0x22, SLASH = 0x2f, BANG = 0x21, QM = 0x3f }
 
+/** one attribute (sticky: from lastIndex on); shared, reset before each tag */
+const ATTR = /\s*([^\s=/>]+)\s*=\s*(?:'([^']*)'|"([^"]*)")/y;
+
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 /** Replaces the predefined entities and numeric references; anything else is left as written. */
@@ -57,8 +60,10 @@ export function decodeEntities(s: string, onBad?: () => void): string {
   });
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class XmlStream {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   /** open elements of the current stanza (stack[0] is the stanza root) */
   private stack: XmlElement[] = [];
   private stanzaBytes = 0;
@@ -69,18 +74,23 @@ export class XmlStream {
   private inStream = false;
   private stopped = false;
 
-  constructor(private readonly h: XmlHandler, private readonly limits: XmlLimits = DEFAULT_LIMITS) {}
+  /** one callback for every undefined entity of this stream (not a closure per text or attribute) */
+  private readonly badEntity: () => void;
+
+  constructor(private readonly h: XmlHandler, private readonly limits: XmlLimits = DEFAULT_LIMITS) {
+    this.badEntity = () => this.h.malformed('undefined entity');
+  }
 
   /** stop parsing (e.g. the rest of the stream is TLS) */
   stop(): void {
     this.stopped = true;
-    this.buf = Buffer.alloc(0);
+    this.buf = EMPTY;
     this.stack = [];
   }
 
   /** bytes lost: whatever stanza was open is abandoned; resynchronise on the next '<' */
   gap(): void {
-    this.buf = Buffer.alloc(0);
+    this.buf = EMPTY;
     this.stack = [];
     this.skipDepth = 0;
     this.stanzaBytes = 0;
@@ -97,7 +107,7 @@ export class XmlStream {
     if (this.resync) {
       const lt = b.indexOf(C.LT);
       if (lt < 0) {
-        this.buf = Buffer.alloc(0);
+        this.buf = EMPTY;
         return;
       }
       pos = lt;
@@ -116,7 +126,7 @@ export class XmlStream {
           end = utf8Boundary(b, pos, end);
           if (end === pos) break;
         }
-        this.text(b.subarray(pos, end));
+        this.text(b, pos, end);
         this.account(end - pos);
         pos = end;
         continue;
@@ -129,16 +139,16 @@ export class XmlStream {
           this.stack = [];
           this.skipDepth = 0;
           this.resync = true;
-          this.buf = Buffer.alloc(0);
+          this.buf = EMPTY;
           return;
         }
         break;
       }
-      this.markup(b.subarray(pos, end));
+      this.markup(b, pos, end);
       this.account(end - pos);
       pos = end;
     }
-    this.buf = pos >= b.length ? Buffer.alloc(0) : Buffer.from(b.subarray(pos));
+    this.buf = pos >= b.length ? EMPTY : Buffer.from(b.subarray(pos));
   }
 
   /** counts stanza bytes; returns false when the stanza was dropped for being too big */
@@ -192,42 +202,49 @@ export class XmlStream {
     return -1;
   }
 
-  private text(raw: Buffer): void {
+  private text(b: Buffer, start: number, end: number): void {
     const top = this.stack[this.stack.length - 1];
     if (!top || this.skipDepth) return;
-    top.text += decodeEntities(raw.toString('utf8'), () => this.h.malformed('undefined entity'));
+    top.text += decodeEntities(b.toString('utf8', start, end), this.badEntity);
   }
 
-  private markup(tok: Buffer): void {
-    const s = tok.toString('utf8');
-    if (s.startsWith('<?')) return; // XML declaration / processing instruction
-    if (s.startsWith('<!--')) return;
-    if (s.startsWith('<![CDATA[')) {
-      const top = this.stack[this.stack.length - 1];
-      if (top && !this.skipDepth) top.text += s.slice(9, -3);
-      return;
-    }
-    if (s.startsWith('<!')) {
+  /**
+   * One markup token, b[start, end), starting with '<'. Its kind is told from its ASCII bytes; only
+   * the parts kept become strings (decoding a part cut at ASCII bytes gives the same characters as
+   * cutting the decoded token there).
+   */
+  private markup(b: Buffer, start: number, end: number): void {
+    const len = end - start;
+    const c1 = len > 1 ? b[start + 1] : -1;
+    if (c1 === C.QM) return; // XML declaration / processing instruction
+    if (c1 === C.BANG) {
+      if (len >= 4 && b[start + 2] === 0x2d && b[start + 3] === 0x2d) return; // comment
+      if (len >= 9 && b.toString('latin1', start, start + 9) === '<![CDATA[') {
+        const s = b.toString('utf8', start, end);
+        const top = this.stack[this.stack.length - 1];
+        if (top && !this.skipDepth) top.text += s.slice(9, -3);
+        return;
+      }
       this.h.malformed('DTD / declaration in an XMPP stream (forbidden, ignored)');
       return;
     }
-    if (!s.endsWith('>')) {
+    if (b[end - 1] !== C.GT) {
       this.h.malformed('broken tag');
       return;
     }
-    if (s[1] === '/') {
-      this.closeTag(s.slice(2, -1).trim());
+    if (c1 === C.SLASH) {
+      this.closeTag(b.toString('utf8', start + 2, end - 1).trim());
       return;
     }
-    const selfClose = s.endsWith('/>');
-    const inner = s.slice(1, selfClose ? -2 : -1);
+    const selfClose = len >= 2 && b[end - 2] === C.SLASH;
+    const inner = b.toString('utf8', start + 1, selfClose ? end - 2 : end - 1);
     const m = /^([^\s/>]+)/.exec(inner);
     if (!m) {
       this.h.malformed('tag without a name');
       return;
     }
     const name = m[1];
-    const attrs = this.attrs(inner.slice(name.length));
+    const attrs = this.attrs(inner, name.length);
     if (attrs === undefined) return;
     const local = name.slice(name.indexOf(':') + 1);
     if (local === 'stream' && (name === 'stream:stream' || name.endsWith(':stream') || attrs.xmlns === 'http://etherx.jabber.org/streams')) {
@@ -258,7 +275,7 @@ export class XmlStream {
     const parent = this.stack[this.stack.length - 1];
     if (parent) parent.children.push(el);
     else {
-      this.stanzaBytes = tokLen(s);
+      this.stanzaBytes = inner.length + (selfClose ? 3 : 2); // the token's length as a string
       this.elements = 1;
     }
     if (selfClose) {
@@ -283,21 +300,23 @@ export class XmlStream {
     if (!this.stack.length) this.h.stanza(el);
   }
 
-  private attrs(rest: string): Record<string, string> | undefined {
+  /** the attributes in `tag` after its name (from offset `from`) */
+  private attrs(tag: string, from: number): Record<string, string> | undefined {
     const out: Record<string, string> = Object.create(null);
-    const re = /\s*([^\s=/>]+)\s*=\s*(?:'([^']*)'|"([^"]*)")/gy;
+    const re = ATTR;
+    re.lastIndex = from;
     let n = 0;
     let m: RegExpExecArray | null;
-    let last = 0;
-    while ((m = re.exec(rest))) {
+    let last = from;
+    while ((m = re.exec(tag))) {
       last = re.lastIndex;
       if (++n > this.limits.maxAttrs) {
         this.h.malformed('too many attributes');
         break;
       }
-      out[m[1]] = decodeEntities(m[2] ?? m[3] ?? '', () => this.h.malformed('undefined entity'));
+      out[m[1]] = decodeEntities(m[2] ?? m[3] ?? '', this.badEntity);
     }
-    if (rest.slice(last).trim()) this.h.malformed('attribute syntax');
+    if (last < tag.length && tag.slice(last).trim()) this.h.malformed('attribute syntax');
     return out;
   }
 
@@ -317,10 +336,6 @@ function utf8Boundary(b: Buffer, start: number, end: number): number {
     }
   }
   return end;
-}
-
-function tokLen(s: string): number {
-  return s.length;
 }
 
 /** first child with this local name */
