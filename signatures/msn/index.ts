@@ -80,11 +80,11 @@ function detectHttp(d: Buffer): DetectResult {
   const rl = requestLine(d);
   if (rl) {
     const head = new HeadBytes(d);
-    const host = head.header('host');
-    if (/\/gateway\/gateway\.dll/i.test(rl.target)) return det('msn.http-gateway', `HTTP ${rl.method} to the MSN gateway (gateway.dll)`, host);
+    // the Host value only for a detection that reports it
+    if (/\/gateway\/gateway\.dll/i.test(rl.target)) return det('msn.http-gateway', `HTTP ${rl.method} to the MSN gateway (gateway.dll)`, head.header('host'));
     if (rl.method === 'CONNECT' && /:1863$/.test(rl.target)) return det('msn.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)}`, rl.target.replace(/:\d+$/, ''));
     const ct = head.header('content-type');
-    if (ct && /^(application\/x-msn-messenger|text\/x-msnmsgr)/i.test(ct)) return det('msn.http-gateway', `HTTP body of type ${ct.slice(0, 60)}`, host);
+    if (ct && /^(application\/x-msn-messenger|text\/x-msnmsgr)/i.test(ct)) return det('msn.http-gateway', `HTTP body of type ${ct.slice(0, 60)}`, head.header('host'));
     return head.end >= 0 || d.length > 8192 ? null : 'more';
   }
   if (startsWithBytes(d, HTTP1)) {

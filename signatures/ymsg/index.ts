@@ -83,6 +83,11 @@ export function detectYmsg(input: DetectInput): DetectResult {
 /** "HTTP/1." */
 const HTTP1 = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e];
 
+/** the Host value ('' when none): read only for a detection that reports it */
+function hostOf(head: HeadBytes): string {
+  return head.header('host') ?? '';
+}
+
 function detectHttp(d: Buffer): DetectResult {
   // HTTP starts with a capital: anything else (TLS, binary) is not, without a look further in
   if (!(d[0] >= 0x41 && d[0] <= 0x5a)) return null;
@@ -90,20 +95,19 @@ function detectHttp(d: Buffer): DetectResult {
   if (rl) {
     const head = new HeadBytes(d);
     const headEnd = head.end;
-    const host = head.header('host') ?? '';
     const ua = head.header('user-agent') ?? '';
-    if (FILE_TARGET.test(rl.target)) return det('ymsg.http-relay', `HTTP ${rl.method} ${/relay\?token=/i.test(rl.target) ? '/relay?token= (Y7 file relay)' : '/Messenger.…?AppID=Messenger (Y7 peer-to-peer file)'}`, host || undefined);
+    if (FILE_TARGET.test(rl.target)) return det('ymsg.http-relay', `HTTP ${rl.method} ${/relay\?token=/i.test(rl.target) ? '/relay?token= (Y7 file relay)' : '/Messenger.…?AppID=Messenger (Y7 peer-to-peer file)'}`, hostOf(head) || undefined);
     if (rl.method === 'CONNECT' && /(msg\.yahoo\.com|yahoo\.com):\d+$|:5050$/i.test(rl.target)) {
       return det('ymsg.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)}`, rl.target.replace(/:\d+$/, ''));
     }
     if (/^https?:\/\/[^/\s]*msg\.yahoo\.com(:\d+)?\/notify/i.test(rl.target)) return det('ymsg.http', `HTTP ${rl.method} to the Yahoo HTTP gateway (${rl.target.slice(0, 60)})`, rl.target.split('/')[2]?.replace(/:\d+$/, ''));
-    if (/^(YahooMobileMessenger\/|Y!%20Messenger\/)/.test(ua)) return det('ymsg.http', `User-Agent ${ua.slice(0, 40)}`, host || undefined);
+    if (/^(YahooMobileMessenger\/|Y!%20Messenger\/)/.test(ua)) return det('ymsg.http', `User-Agent ${ua.slice(0, 40)}`, hostOf(head) || undefined);
     if (headEnd < 0) return d.length > 8192 ? null : 'more';
     const body = d.subarray(headEnd + 4);
-    if (body.length >= 4 && magicHead(body)) return det('ymsg.http', `YMSG in an HTTP ${rl.method} body`, host || undefined);
+    if (body.length >= 4 && magicHead(body)) return det('ymsg.http', `YMSG in an HTTP ${rl.method} body`, hostOf(head) || undefined);
     const bodyText = body.toString('latin1', 0, Math.min(body.length, 2048));
-    if (/<Session[\s>][\s\S]*<Ymsg Command=/.test(bodyText)) return det('ymsg.http-proxy', 'HTTP proxy chat form <Session><Ymsg Command=…>', host || undefined);
-    if (/(^|\.)msg\.yahoo\.com(:\d+)?$/i.test(host) && /\/notify/i.test(rl.target)) return det('ymsg.http', `HTTP ${rl.method} /notify to ${host.slice(0, 60)}`, host);
+    if (/<Session[\s>][\s\S]*<Ymsg Command=/.test(bodyText)) return det('ymsg.http-proxy', 'HTTP proxy chat form <Session><Ymsg Command=…>', hostOf(head) || undefined);
+    if (/\/notify/i.test(rl.target) && /(^|\.)msg\.yahoo\.com(:\d+)?$/i.test(hostOf(head))) return det('ymsg.http', `HTTP ${rl.method} /notify to ${hostOf(head).slice(0, 60)}`, hostOf(head));
     const cl = Number(head.header('content-length') ?? 0);
     return body.length < Math.min(cl, 64) && d.length < 8192 ? 'more' : null;
   }
