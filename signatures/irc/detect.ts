@@ -31,12 +31,37 @@ const IRC_NUMERICS = new Set(
 const TEXT_CONTROLS = new Uint8Array(32);
 for (const c of [0x01, 0x02, 0x03, 0x04, 0x09, 0x0a, 0x0d, 0x0f, 0x11, 0x16, 0x1d, 0x1e, 0x1f]) TEXT_CONTROLS[c] = 1;
 
-const NOT_IRC = /^(?:GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH|HTTP\/|EHLO|HELO|MAIL FROM|RCPT TO|SSH-|\* OK|\+OK|<)/i;
+/** first words of other line protocols, compared without case */
+const NOT_IRC = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'CONNECT', 'PATCH', 'HTTP/', 'EHLO', 'HELO', 'MAIL FROM', 'RCPT TO', 'SSH-', '* OK', '+OK', '<'].map((w) =>
+  Buffer.from(w.toLowerCase(), 'latin1'),
+);
+
+/** NOT_IRC by first byte (both cases of a letter) */
+const NOT_IRC_BY_FIRST: Buffer[][] = Array.from({ length: 256 }, () => []);
+for (const w of NOT_IRC) {
+  NOT_IRC_BY_FIRST[w[0]].push(w);
+  if (w[0] >= 0x61 && w[0] <= 0x7a) NOT_IRC_BY_FIRST[w[0] - 0x20].push(w);
+}
+
+/** `b` starts with one of NOT_IRC (ASCII letters in any case) */
+function startsNotIrc(b: Buffer): boolean {
+  next: for (const w of NOT_IRC_BY_FIRST[b[0]]) {
+    if (b.length < w.length) continue;
+    for (let i = 0; i < w.length; i++) {
+      const c = b[i];
+      if (c !== w[i] && !(w[i] >= 0x61 && w[i] <= 0x7a && c === w[i] - 0x20)) continue next;
+    }
+    return true;
+  }
+  return false;
+}
 
 export function detectIrc(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'tcp') return null;
   const buf = input.data.length > SCAN_BYTES ? input.data.subarray(0, SCAN_BYTES) : input.data;
   if (!buf.length) return 'more';
+  // other line protocols by their first bytes (HTTP, SMTP, SSH, XML…), before any scan or string
+  if (startsNotIrc(buf)) return null;
   // IRC is text: a NUL or other binary byte early on rules it out
   const probe = Math.min(buf.length, 256);
   for (let i = 0; i < probe; i++) {
@@ -44,8 +69,6 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
     if (c < 0x20 && !TEXT_CONTROLS[c]) return null;
   }
   const lastNl = buf.lastIndexOf(0x0a);
-  const head = buf.subarray(0, Math.min(buf.length, 32)).toString('latin1');
-  if (NOT_IRC.test(head)) return null;
   if (lastNl < 0) return buf.length >= 1024 ? null : 'more';
 
   const text = buf.subarray(0, lastNl).toString('latin1');

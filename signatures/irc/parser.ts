@@ -70,6 +70,35 @@ export interface IrcMessage {
 
 const MAX_PARAMS = 20;
 
+/**
+ * line[i, sp) upper-cased when it is 1–20 letters or 3 digits, else undefined. ASCII by char codes;
+ * other text through toUpperCase and the pattern (some non-ASCII letters upper-case to ASCII ones).
+ */
+function commandOf(line: string, i: number, sp: number): string | undefined {
+  const n = sp - i;
+  if (n < 1) return undefined;
+  let letters = 0;
+  let digits = 0;
+  let lower = false;
+  for (let k = i; k < sp; k++) {
+    const c = line.charCodeAt(k);
+    if (c >= 0x41 && c <= 0x5a) letters++;
+    else if (c >= 0x61 && c <= 0x7a) {
+      letters++;
+      lower = true;
+    } else if (c >= 0x30 && c <= 0x39) digits++;
+    else if (c >= 0x80) {
+      const command = line.slice(i, sp).toUpperCase();
+      return /^(?:[A-Z]{1,20}|[0-9]{3})$/.test(command) ? command : undefined;
+    } else return undefined;
+  }
+  if (letters === n ? n <= 20 : digits === 3 && n === 3) {
+    const command = line.slice(i, sp);
+    return lower ? command.toUpperCase() : command;
+  }
+  return undefined;
+}
+
 /** Parses one line (without CR LF). Returns undefined when it is not an IRC message at all. */
 export function parseLine(line: string): IrcMessage | undefined {
   let i = 0;
@@ -93,8 +122,8 @@ export function parseLine(line: string): IrcMessage | undefined {
   }
   let sp = line.indexOf(' ', i);
   if (sp < 0) sp = n;
-  const command = line.slice(i, sp).toUpperCase();
-  if (!/^(?:[A-Z]{1,20}|[0-9]{3})$/.test(command)) return undefined;
+  const command = commandOf(line, i, sp);
+  if (command === undefined) return undefined;
   const params: string[] = [];
   i = sp;
   while (i < n && params.length < MAX_PARAMS) {

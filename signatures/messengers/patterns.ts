@@ -12,14 +12,24 @@ const det = (protocol: string, signature: string, reason: string, encrypted = tr
  * Constants decoded once per config object (data.yaml, after overrides), not on every packet:
  * detect() runs on the first packets of every flow.
  */
-function compiled<T>(memo: WeakMap<object, T>, data: SignatureData, key: string, build: (c: Cfg) => T): T {
+function compiled<T>(memo: Memo<T>, data: SignatureData, key: string, build: (c: Cfg) => T): T {
   const c = cfg(data, key);
-  let v = memo.get(c);
+  // the config object of the last call (nearly always the same one) before the WeakMap
+  if (c === memo.last) return memo.lastValue!;
+  let v = memo.map.get(c);
   if (v === undefined) {
     v = build(c);
-    memo.set(c, v);
+    memo.map.set(c, v);
   }
+  memo.last = c;
+  memo.lastValue = v;
   return v;
+}
+
+class Memo<T> {
+  map = new WeakMap<object, T>();
+  last: object | undefined;
+  lastValue: T | undefined;
 }
 
 /** the first min(k, d.length) bytes of d are exactly m (Buffer equals of d.subarray(0, k) and m) */
@@ -36,7 +46,7 @@ function sameHead(a: Buffer, b: Buffer, n: number): boolean {
   return true;
 }
 
-const waMemo = new WeakMap<object, Buffer[]>();
+const waMemo = new Memo<Buffer[]>();
 
 /** WhatsApp: the Noise handshake prologue as the client's first bytes (TCP). */
 export function whatsapp(input: DetectInput, data: SignatureData): DetectResult {
@@ -53,7 +63,7 @@ export function whatsapp(input: DetectInput, data: SignatureData): DetectResult 
   return null;
 }
 
-const tgMemo = new WeakMap<object, { lo: number; hi: number; want: number; markers: Buffer[] }>();
+const tgMemo = new Memo<{ lo: number; hi: number; want: number; markers: Buffer[] }>();
 
 /** Telegram: UDP relay packets with a run of 12 0xFF; TCP MTProto transport markers to Telegram addresses. */
 export function telegram(input: DetectInput, data: SignatureData): DetectResult {
@@ -103,7 +113,7 @@ export function telegram(input: DetectInput, data: SignatureData): DetectResult 
 }
 
 /** Discord voice: 1337cafe keep-alives, 74-byte IP discovery request/response (UDP). */
-const dcMemo = new WeakMap<object, { ka: Buffer; len: number; discovery: Buffer[] }>();
+const dcMemo = new Memo<{ ka: Buffer; len: number; discovery: Buffer[] }>();
 
 export function discord(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'udp') return null;
@@ -123,7 +133,7 @@ export function discord(input: DetectInput, data: SignatureData): DetectResult {
   return null;
 }
 
-const thMemo = new WeakMap<object, { port: number; ch: number; sh: number; login: number }>();
+const thMemo = new Memo<{ port: number; ch: number; sh: number; login: number }>();
 
 /** Threema: 48-byte client hello, 80-byte server hello, 191-byte login, on the Threema port or network. */
 export function threema(input: DetectInput, data: SignatureData): DetectResult {
@@ -147,7 +157,7 @@ export function threema(input: DetectInput, data: SignatureData): DetectResult {
   return null;
 }
 
-const viberMemo = new WeakMap<object, number[]>();
+const viberMemo = new Memo<number[]>();
 
 /** Viber UDP control packets on Viber ports (nDPI viber.c shapes). */
 export function viber(input: DetectInput, data: SignatureData): DetectResult {
@@ -179,7 +189,7 @@ export function qq(input: DetectInput, data: SignatureData): DetectResult {
   return uin > 10000 ? { ...ev, evidence: { ...ev.evidence, reason: `${ev.evidence.reason}, QQ number ${uin}` } } : ev;
 }
 
-const wcMemo = new WeakMap<object, Buffer[]>();
+const wcMemo = new Memo<Buffer[]>();
 
 /** WeChat MMTLS: a handshake record with WeChat's own version number as the client's first bytes. */
 export function wechat(input: DetectInput, data: SignatureData): DetectResult {
@@ -195,3 +205,5 @@ export function wechat(input: DetectInput, data: SignatureData): DetectResult {
 }
 
 export const RECOGNISERS = [whatsapp, threema, telegram, discord, viber, qq, wechat];
+/** the recognisers that can answer on each transport, in the same order (the others answer null there) */
+export const RECOGNISERS_BY_TRANSPORT = { tcp: [whatsapp, threema, telegram, wechat], udp: [telegram, discord, viber, qq] };

@@ -264,12 +264,21 @@ export class HeadBytes {
   /** index of the first CRLFCRLF (the end of the head), or -1 */
   readonly end: number;
   private readonly limit: number;
-  /** offset after each CRLF before `limit` */
-  private starts: number[] | undefined;
+  /** offset after each CRLF up to the end of the head (later ones are never reached: `limit` stops the search) */
+  private readonly starts: number[] = [];
 
   constructor(private readonly b: Buffer) {
-    this.end = headEnd(b);
-    this.limit = this.end < 0 ? Math.min(b.length, MAX_HEAD) : this.end;
+    let end = -1;
+    for (let i = 1; i < b.length; i++) {
+      if (b[i] !== 0x0a || b[i - 1] !== 0x0d) continue;
+      if (i >= 3 && b[i - 2] === 0x0a && b[i - 3] === 0x0d) {
+        end = i - 3;
+        break;
+      }
+      this.starts.push(i + 1);
+    }
+    this.end = end;
+    this.limit = end < 0 ? Math.min(b.length, MAX_HEAD) : end;
   }
 
   /**
@@ -280,10 +289,6 @@ export class HeadBytes {
   header(name: string): string | undefined {
     const b = this.b;
     const limit = this.limit;
-    if (!this.starts) {
-      this.starts = [];
-      for (let i = 1; i < limit; i++) if (b[i] === 0x0a && b[i - 1] === 0x0d) this.starts.push(i + 1);
-    }
     const n = name.length;
     for (const at of this.starts) {
       if (at + n >= limit) break;

@@ -108,6 +108,8 @@ function detectHttp(d: Buffer): DetectResult {
     const bodyText = body.toString('latin1', 0, Math.min(body.length, 2048));
     if (/<Session[\s>][\s\S]*<Ymsg Command=/.test(bodyText)) return det('ymsg.http-proxy', 'HTTP proxy chat form <Session><Ymsg Command=…>', hostOf(head) || undefined);
     if (/\/notify/i.test(rl.target) && /(^|\.)msg\.yahoo\.com(:\d+)?$/i.test(hostOf(head))) return det('ymsg.http', `HTTP ${rl.method} /notify to ${hostOf(head).slice(0, 60)}`, hostOf(head));
+    // a body of 64 bytes or more is enough either way: the length header is read only when short
+    if (body.length >= 64) return null;
     const cl = Number(head.header('content-length') ?? 0);
     return body.length < Math.min(cl, 64) && d.length < 8192 ? 'more' : null;
   }
@@ -117,6 +119,7 @@ function detectHttp(d: Buffer): DetectResult {
     if (headEnd < 0) return d.length > 8192 ? null : 'more';
     const body = d.subarray(headEnd + 4);
     if (body.length >= 4 && magicHead(body)) return det('ymsg.http', 'YMSG in an HTTP response body');
+    if (body.length >= 4) return null;
     const cl = Number(head.header('content-length') ?? 0);
     return body.length < Math.min(cl, 4) && d.length < 8192 ? 'more' : null;
   }
