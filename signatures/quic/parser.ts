@@ -167,8 +167,15 @@ export function cryptoFrames(payload: Buffer): CryptoFragment[] {
 export function gquicSni(d: Buffer): string | undefined | null {
   if (d.length < 20) return null;
   // Q0xx version tag in the public header: flags(1) cid(8) version(4) or IETF-style long header
-  const hasVersion = d.indexOf('Q0', 0, 'latin1');
-  if (hasVersion < 0 || hasVersion > 13) return null;
+  // (only the first 15 bytes can hold it: no search through the whole datagram)
+  let hasVersion = -1;
+  for (let i = 0; i <= 13; i++) {
+    if (d[i] === 0x51 && d[i + 1] === 0x30) {
+      hasVersion = i;
+      break;
+    }
+  }
+  if (hasVersion < 0) return null;
   const at = d.indexOf('CHLO', 0, 'latin1');
   if (at < 0 || at + 8 > d.length) return null;
   const n = d.readUInt16LE(at + 4);
