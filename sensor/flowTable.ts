@@ -230,8 +230,18 @@ export class FlowTable {
     return this.keys[slot * KS + 9] & 255;
   }
 
+  /** the two 32-bit halves of the last flowIdWords() */
+  idHi = 0;
+  idLo = 0;
+
   /** A stable 64-bit hex id from the key and the first timestamp (two FNV-1a-style lanes over 32-bit words). */
   flowId(slot: number): string {
+    this.flowIdWords(slot);
+    return flowIdText(this.idHi, this.idLo);
+  }
+
+  /** The id as two numbers in idHi/idLo: the text is made only for a flow that is reported. */
+  flowIdWords(slot: number): void {
     let a = 0x811c9dc5 | 0, b = 0x5bd1e995 | 0;
     const o = slot * KS;
     const ts = this.f[slot * FR + F_FIRST];
@@ -242,8 +252,13 @@ export class FlowTable {
       b = Math.imul(b ^ w ^ a, 0x5bd1e995);
       b ^= b >>> 13;
     }
-    return hex8(a >>> 0) + hex8(b >>> 0);
+    this.idHi = a >>> 0;
+    this.idLo = b >>> 0;
   }
+}
+
+export function flowIdText(hi: number, lo: number): string {
+  return hex8(hi) + hex8(lo);
 }
 
 function mix(h: number, w: number): number {

@@ -48,6 +48,25 @@ const FR = 8; // flow table hot row stride
 
 const BY: FlowInfo['clientBy'][] = ['syn', 'port', 'first'];
 
+/** A flow as inspectors see it; its id text is made on first use (most flows are never reported). */
+class Flow implements FlowInfo {
+  private idText: string | undefined;
+  vlan?: number;
+  constructor(
+    private readonly idHi: number,
+    private readonly idLo: number,
+    readonly transport: FlowInfo['transport'],
+    readonly client: FlowInfo['client'],
+    readonly server: FlowInfo['server'],
+    readonly firstTs: number,
+    readonly clientBy: FlowInfo['clientBy'],
+  ) {}
+
+  get id(): string {
+    return (this.idText ??= ft.flowIdText(this.idHi, this.idLo));
+  }
+}
+
 let serverPortMaps: { tcp: Uint8Array; udp: Uint8Array } | undefined;
 /** Server ports from serverPorts.yaml (+ every port below 1024), as bitmaps. */
 function serverPorts(): { tcp: Uint8Array; udp: Uint8Array } {
@@ -288,19 +307,21 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     const v6 = t.isV6(slot);
     const cs: 0 | 1 = t.f[slot * FR + F_STATE] & S_CLIENT_A ? 0 : 1;
     const ss: 0 | 1 = cs === 0 ? 1 : 0;
-    const info: FlowInfo = {
-      id: t.flowId(slot),
-      transport: t.proto(slot) === 6 ? 'tcp' : 'udp',
-      client: { ip: keyAddrString(t.keys, t.addrOffset(slot, cs), v6), port: t.port(slot, cs) },
-      server: { ip: keyAddrString(t.keys, t.addrOffset(slot, ss), v6), port: t.port(slot, ss) },
-      firstTs: t.f[slot * FR + F_FIRST],
-      clientBy: BY[t.clientBy[slot]],
-    };
+    t.flowIdWords(slot);
+    const info = new Flow(
+      t.idHi, t.idLo,
+      t.proto(slot) === 6 ? 'tcp' : 'udp',
+      { ip: keyAddrString(t.keys, t.addrOffset(slot, cs), v6), port: t.port(slot, cs) },
+      { ip: keyAddrString(t.keys, t.addrOffset(slot, ss), v6), port: t.port(slot, ss) },
+      t.f[slot * FR + F_FIRST],
+      BY[t.clientBy[slot]],
+    );
     if (t.vlan[slot] >= 0) info.vlan = t.vlan[slot];
     let h: FlowHandler | null = null;
     try {
       h = this.inspector.newFlow(info);
     } catch (e) {
+      this.internalErrors++;
       if (process.env.SHADOWIM_DEBUG) console.error(e);
     }
     this.handlers[slot] = h;
@@ -332,6 +353,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
         try {
           s.end(ts, this);
         } catch (e) {
+          this.internalErrors++;
           if (process.env.SHADOWIM_DEBUG) console.error(e);
         }
         if (dir === 1) break;
@@ -352,6 +374,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
       try {
         h.onEnd(counters, reason);
       } catch (e) {
+        this.internalErrors++;
         if (process.env.SHADOWIM_DEBUG) console.error(e);
       }
     }
