@@ -5,7 +5,7 @@
 // Events of one flow may arrive in any order (a session event is printed when its flow ends, after
 // its messages), so every event is judged on its own: flow_id, its own client/server and users.
 import type { AlertEvent, CredentialEvent, Endpoint, EventSink, FileTransferEvent, MessageEvent, SessionEvent, Severity, ShadowEvent } from '../common/events';
-import { groupsOf, isSanctioned, localSide, severityFor, suppressionFor, type AllowRule, type Group, type Policy } from './policy';
+import { groupsOf, isInbound, isSanctioned, severityFor, suppressionFor, type AllowRule, type Group, type Policy } from './policy';
 import { inSchedule } from './schedule';
 import { alertId } from './alertid';
 import { Suppressor } from './suppress';
@@ -33,6 +33,16 @@ const EXEC_EXTENSIONS: Record<string, string[]> = {
 };
 // fields a decoder must never forward on a credential event (belt and braces: decoders don't set them)
 const SECRET_FIELDS = ['password', 'pass', 'passwd', 'secret', 'token', 'hash', 'response', 'auth', 'credential', 'key'];
+
+/** an alert before its id, time and summary */
+type AlertFields = Omit<AlertEvent, 'type' | 'id' | 'ts' | 'summary'>;
+
+function withKind(a: AlertFields, kind: string, severity: Severity, detector: string): AlertFields {
+  a.kind = kind;
+  a.severity = severity;
+  a.detector = detector;
+  return a;
+}
 
 interface FlowState {
   dlpCounts?: Map<string, number>;
@@ -207,20 +217,24 @@ export class Analyzer implements EventSink {
     if (isSanctioned(p, ev.server.ip, serverName) || this.sanctionedIps.has(ev.server.ip)) return;
     const ids = identities.filter(realIdentity);
     // an inbound flow (peer-to-peer media, DCC) is judged on our host, its server side
-    const { local, remote, inbound } = localSide(p, ev.client, ev.server);
+    const inbound = isInbound(p, ev.client, ev.server);
+    const local = inbound ? ev.server : ev.client;
+    const remote = inbound ? ev.client : ev.server;
     if (inbound && isSanctioned(p, ev.client.ip, undefined)) return;
     const person = p.people.resolve(ids, local.ip);
     const groups = groupsOf(p, local.ip, ids, person);
     const proto = (ev.protocol ?? '').toLowerCase();
     const rules: Array<[Group, AllowRule]> = [];
     for (const g of groups) for (const r of g.allow) if (!r.protocols || r.protocols.has(proto)) rules.push([g, r]);
-    const base = { protocol: ev.protocol, client: ev.client, server: ev.server, users: ids, person, flow_id: ev.flow_id };
+    // one literal with every field, kind/severity/detector filled in below: `{ ...base, kind }` would
+    // add properties to a spread copy, which V8 (Node 20) does ~1 µs per property
+    const a: AlertFields = { kind: 'unauthorized_im', severity: 'high', protocol: ev.protocol, client: ev.client, server: ev.server, users: ids, person, detector: undefined, flow_id: ev.flow_id };
 
     if (!rules.length) {
       const computed: Severity = encrypted ? 'medium' : 'high';
-      const severity = severityFor(p, 'unauthorized_im', computed, proto, encrypted ? 'encrypted' : 'cleartext');
+      a.severity = severityFor(p, 'unauthorized_im', computed, proto, encrypted ? 'encrypted' : 'cleartext');
       this.alert(
-        { ...base, kind: 'unauthorized_im', severity },
+        a,
         () => {
           const to = inbound ? `, inbound from ${ep(remote)}` : ` to ${serverName ? `${clip(serverName, 64)} (${ep(ev.server)})` : ep(ev.server)}`;
           return `unauthorized ${ev.protocol} use by ${who(local.ip, person, ids)}${to}${groups.length ? ` (groups ${groups.map((g) => g.name).join(', ')} may not use ${ev.protocol})` : ''}`;
@@ -235,7 +249,7 @@ export class Analyzer implements EventSink {
     const inHours = rules.filter(([, r]) => !r.schedule || !Number.isFinite(whenMs) || inSchedule(r.schedule, whenMs));
     if (!inHours.length) {
       this.alert(
-        { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'outside_hours', proto), detector: 'outside_hours' },
+        withKind(a, 'policy_violation', severityFor(p, 'policy_violation', 'medium', 'outside_hours', proto), 'outside_hours'),
         () => `${ev.protocol} used outside permitted hours by ${who(local.ip, person, ids)} (allowed: ${[...new Set(rules.map(([, r]) => r.schedule!.text))].join('; ')})`,
         ev.ts,
         ['policy_violation', 'outside_hours', proto, local.ip],
@@ -245,7 +259,7 @@ export class Analyzer implements EventSink {
     }
     if (use === 'chat' && !inHours.some(([, r]) => r.chat)) {
       this.alert(
-        { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'chat_not_allowed', proto), detector: 'chat_not_allowed' },
+        withKind(a, 'policy_violation', severityFor(p, 'policy_violation', 'medium', 'chat_not_allowed', proto), 'chat_not_allowed'),
         () => `${ev.protocol} chat by ${who(local.ip, person, ids)}: group ${inHours.map(([g]) => g.name).join(', ')} may only transfer files`,
         ev.ts,
         ['policy_violation', 'chat_not_allowed', proto, local.ip],
@@ -253,7 +267,7 @@ export class Analyzer implements EventSink {
       );
     } else if (use === 'file' && !inHours.some(([, r]) => r.files)) {
       this.alert(
-        { ...base, kind: 'policy_violation', severity: severityFor(p, 'policy_violation', 'medium', 'file_transfer_not_allowed', proto), detector: 'file_transfer_not_allowed' },
+        withKind(a, 'policy_violation', severityFor(p, 'policy_violation', 'medium', 'file_transfer_not_allowed', proto), 'file_transfer_not_allowed'),
         () => `${ev.protocol} file transfer by ${who(local.ip, person, ids)}: group ${inHours.map(([g]) => g.name).join(', ')} may chat but not transfer files`,
         ev.ts,
         ['policy_violation', 'file_transfer_not_allowed', proto, local.ip],
@@ -385,7 +399,7 @@ export class Analyzer implements EventSink {
    * flow of a client, every message of a session) and a repeat is only counted: the summary is
    * built only for an alert that is printed.
    */
-  private alert(a: Omit<AlertEvent, 'type' | 'id' | 'ts' | 'summary'>, describe: () => string, ts: string, idParts: Array<string | undefined>, occurrence?: string): void {
+  private alert(a: AlertFields, describe: () => string, ts: string, idParts: Array<string | undefined>, occurrence?: string): void {
     const id = alertId(idParts);
     const ms = this.parseTs(ts);
     const now = Number.isFinite(ms) ? ms : this.clockMs;
@@ -417,7 +431,7 @@ export class Analyzer implements EventSink {
   }
 
   private localIp(ev: { client?: Endpoint; server?: Endpoint }): string | undefined {
-    if (ev.client && ev.server) return localSide(this.policy, ev.client, ev.server).local.ip;
+    if (ev.client && ev.server) return isInbound(this.policy, ev.client, ev.server) ? ev.server.ip : ev.client.ip;
     return ev.client?.ip;
   }
 

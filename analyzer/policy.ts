@@ -439,8 +439,13 @@ function parseDlp(r: Reader, node: unknown, d: DlpSettings): void {
 
 /** The monitored side of a flow: the client, unless only the server is in the home networks. */
 export function localSide<E extends { ip: string }>(p: Policy, client: E, server: E): { local: E; remote: E; inbound: boolean } {
-  if (!anyContains(p.homeNets, client.ip) && anyContains(p.homeNets, server.ip)) return { local: server, remote: client, inbound: true };
+  if (isInbound(p, client, server)) return { local: server, remote: client, inbound: true };
   return { local: client, remote: server, inbound: false };
+}
+
+/** Only the server side is in the home networks: localSide(…).inbound, without an answer object. */
+export function isInbound(p: Policy, client: { ip: string }, server: { ip: string }): boolean {
+  return !anyContains(p.homeNets, client.ip) && anyContains(p.homeNets, server.ip);
 }
 
 export function isSanctioned(p: Policy, serverIp: string | undefined, serverName: string | undefined): boolean {

@@ -27,9 +27,12 @@ export class Suppressor {
 
   /** Offers one occurrence at capture time `nowMs`. `occurrence` dedupes repeats of one thing (a flow). */
   offer(alert: AlertEvent, nowMs: number, occurrence?: string): void {
-    if (this.repeat(alert.id, nowMs, alert.ts, alert.users, alert.person, occurrence)) return;
-    const interval = this.intervalFor(alert.kind);
     const w = this.windows.get(alert.id);
+    if (w && nowMs < w.endMs) {
+      this.count(w, alert.ts, alert.users, alert.person, occurrence);
+      return;
+    }
+    const interval = this.intervalFor(alert.kind);
     if (w) this.finish(alert.id, w);
     alert.count = 1;
     this.next.write(alert);
@@ -38,7 +41,7 @@ export class Suppressor {
       const [id, oldest] = this.windows.entries().next().value as [string, Window];
       this.finish(id, oldest);
     }
-    this.windows.set(alert.id, { alert: { ...alert, users: [...alert.users] }, endMs: nowMs + interval, count: 1, emitted: 1, keys: occurrence ? new Set([occurrence]) : undefined });
+    this.windows.set(alert.id, { alert: { ...alert, users: [...alert.users] }, endMs: nowMs + interval, count: 1, emitted: 1, keys: occurrence ? new Set<string>().add(occurrence) : undefined });
   }
 
   /**
@@ -48,17 +51,22 @@ export class Suppressor {
   repeat(id: string, nowMs: number, ts: string, users: string[], person: string | undefined, occurrence?: string): boolean {
     const w = this.windows.get(id);
     if (!w || !(nowMs < w.endMs)) return false;
+    this.count(w, ts, users, person, occurrence);
+    return true;
+  }
+
+  /** one more occurrence in an open interval */
+  private count(w: Window, ts: string, users: string[], person: string | undefined, occurrence: string | undefined): void {
     if (occurrence) {
       if (w.keys?.has(occurrence)) {
         this.merge(w, users, person);
-        return true;
+        return;
       }
       if (w.keys && w.keys.size < MAX_KEYS) w.keys.add(occurrence);
     }
     w.count++;
     this.merge(w, users, person);
     if (ts > w.alert.ts) w.alert.ts = ts; // the update carries the latest occurrence's time
-    return true;
   }
 
   /** Ends the intervals that closed before `nowMs` (windows are kept in start order). */

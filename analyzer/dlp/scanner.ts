@@ -139,7 +139,8 @@ export class DlpScanner {
       if (out.length >= MAX_FINDINGS) break;
       if (out.some((f) => c.start < f.end && f.start < c.end)) continue;
       const { priority: _p, ...f } = c;
-      out.push({ ...f, alert: false });
+      (f as Finding).alert = false; // not `{ ...f, alert: false }`: a property added to a spread copy is slow in V8
+      out.push(f);
     }
     this.dictionaries(text, out);
     out.sort((a, b) => a.start - b.start);
