@@ -51,3 +51,57 @@ export function utf8OrLatin1(b: Buffer): string {
   const s = b.toString('utf8');
   return s.includes('\ufffd') && !b.includes(Buffer.from([0xef, 0xbf, 0xbd])) ? b.toString('latin1') : s;
 }
+
+const NO_BYTES = Buffer.alloc(0);
+/** above this, a drained queue gives its storage back (a flow that once carried a big body keeps nothing) */
+const KEEP_CAPACITY = 64 * 1024;
+
+/**
+ * Bytes of one direction waiting to be framed, in one growable buffer: appending copies each byte
+ * once (amortised), instead of a Buffer.concat of everything held on every segment. `view()` is valid
+ * until the next push/consume; copy what must outlive that.
+ */
+export class ByteQueue {
+  private buf: Buffer = NO_BYTES;
+  private start = 0;
+  private end = 0;
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  view(): Buffer {
+    return this.buf.subarray(this.start, this.end);
+  }
+
+  push(data: Buffer): void {
+    const n = data.length;
+    if (!n) return;
+    if (this.end + n > this.buf.length) {
+      const len = this.end - this.start;
+      if (len + n <= this.buf.length && this.start >= len) {
+        // enough room once the consumed front is dropped, and moving costs no more than what was freed
+        this.buf.copyWithin(0, this.start, this.end);
+      } else {
+        const next = Buffer.allocUnsafe(Math.max(len + n, this.buf.length * 2, 1024));
+        this.buf.copy(next, 0, this.start, this.end);
+        this.buf = next;
+      }
+      this.start = 0;
+      this.end = len;
+    }
+    data.copy(this.buf, this.end);
+    this.end += n;
+  }
+
+  consume(n: number): void {
+    this.start = Math.min(this.end, this.start + n);
+    if (this.start === this.end) this.clear();
+  }
+
+  clear(): void {
+    this.start = 0;
+    this.end = 0;
+    if (this.buf.length > KEEP_CAPACITY) this.buf = NO_BYTES;
+  }
+}

@@ -3,6 +3,7 @@
 import type { Dir } from '../../sensor/types';
 import type { FileWriter, SessionContext, StreamDecoder } from '../types';
 import { imText } from './body';
+import { ByteQueue } from '../text';
 
 const MAX_CHUNK = 1024 * 1024;
 const MAX_TEXT_MESSAGE = 256 * 1024;
@@ -26,32 +27,48 @@ export function looksLikeMsrp(b: Buffer): boolean | 'more' {
 }
 
 export class MsrpFramer {
-  private buf: Buffer = Buffer.alloc(0);
+  /** bytes not framed yet (one growable buffer: a 1 MiB chunk is not re-copied on every segment) */
+  private q = new ByteQueue();
+  /** the chunk whose end line has not arrived: its start line, and where the end-line search goes on */
+  private waiting: { nl: number; start: RegExpMatchArray; endLine: Buffer; from: number } | null = null;
   malformed = 0;
 
+  /** bytes held, not framed yet */
+  get buffered(): number {
+    return this.q.length;
+  }
+
   push(data: Buffer, out: (c: MsrpChunk) => void): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : Buffer.from(data);
-    for (let guard = 0; guard < 10000 && this.buf.length; guard++) {
-      const nl = this.buf.indexOf('\r\n');
-      if (nl < 0) {
-        if (this.buf.length > 1024) this.resync();
-        return;
+    this.q.push(data);
+    for (let guard = 0; guard < 10000 && this.q.length; guard++) {
+      const buf = this.q.view();
+      let w = this.waiting;
+      if (!w) {
+        const nl = buf.indexOf('\r\n');
+        if (nl < 0) {
+          if (buf.length > 1024) this.resync();
+          return;
+        }
+        const start = buf.toString('latin1', 0, nl).match(/^MSRP ([A-Za-z0-9.+%=-]{1,64}) (?:([A-Z]{1,16})|(\d{3})(?: .*)?)$/);
+        if (!start) {
+          this.resync();
+          continue;
+        }
+        w = this.waiting = { nl, start, endLine: Buffer.from(`\r\n-------${start[1]}`), from: nl };
       }
-      const start = this.buf.subarray(0, nl).toString('latin1').match(/^MSRP ([A-Za-z0-9.+%=-]{1,64}) (?:([A-Z]{1,16})|(\d{3})(?: .*)?)$/);
-      if (!start) {
-        this.resync();
-        continue;
-      }
+      const { nl, start, endLine } = w;
       const tid = start[1];
-      const endLine = Buffer.from(`\r\n-------${tid}`);
       // The end line follows the body (or the headers when there is no body); bodies may not contain it.
-      const endAt = this.buf.indexOf(endLine, nl);
-      if (endAt < 0 || this.buf.length < endAt + endLine.length + 3) {
-        if (this.buf.length > MAX_CHUNK + 64 * 1024) this.resync();
+      const endAt = buf.indexOf(endLine, w.from);
+      if (endAt < 0 || buf.length < endAt + endLine.length + 3) {
+        // searched up to here: the first end line, when it comes, is not earlier
+        w.from = endAt >= 0 ? endAt : Math.max(nl, buf.length - endLine.length + 1);
+        if (buf.length > MAX_CHUNK + 64 * 1024) this.resync();
         return;
       }
-      const flag = String.fromCharCode(this.buf[endAt + endLine.length]) as MsrpChunk['flag'];
-      const headAndBody = this.buf.subarray(nl + 2, endAt);
+      this.waiting = null;
+      const flag = String.fromCharCode(buf[endAt + endLine.length]) as MsrpChunk['flag'];
+      const headAndBody = buf.subarray(nl + 2, endAt);
       const sep = headAndBody.indexOf('\r\n\r\n');
       const headText = (sep < 0 ? headAndBody : headAndBody.subarray(0, sep)).toString('utf8');
       const headers = new Map<string, string>();
@@ -60,18 +77,21 @@ export class MsrpFramer {
         if (c > 0) headers.set(l.slice(0, c).trim().toLowerCase(), l.slice(c + 1).trim());
       }
       const body = sep < 0 ? Buffer.alloc(0) : Buffer.from(headAndBody.subarray(sep + 4));
+      let next = endAt + endLine.length + 1;
+      if (buf[next] === 13 && buf[next + 1] === 10) next += 2;
       if ('$+#'.includes(flag)) out({ tid, method: start[2], status: start[3] ? Number(start[3]) : undefined, headers, body, flag });
       else this.malformed++;
-      let next = endAt + endLine.length + 1;
-      if (this.buf[next] === 13 && this.buf[next + 1] === 10) next += 2;
-      this.buf = this.buf.subarray(next);
+      this.q.consume(next);
     }
   }
 
   private resync(): void {
     this.malformed++;
-    const i = this.buf.indexOf('\r\nMSRP ', 1);
-    this.buf = i < 0 ? Buffer.alloc(0) : this.buf.subarray(i + 2);
+    this.waiting = null;
+    const buf = this.q.view();
+    const i = buf.indexOf('\r\nMSRP ', 1);
+    if (i < 0) this.q.clear();
+    else this.q.consume(i + 2);
   }
 }
 

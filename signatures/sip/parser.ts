@@ -1,5 +1,6 @@
 // SIP message framing and header parsing (RFC 3261 §7): start line, headers with folding and compact
 // forms, body by Content-Length. Pure: bytes in, messages out; every length bounded.
+import { ByteQueue } from '../text';
 
 export const MAX_HEADER_BYTES = 64 * 1024;
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -114,52 +115,123 @@ export function parseHead(head: string): Omit<SipMessage, 'body' | 'truncated'> 
  * framer resynchronises on the next start line.
  */
 export class SipFramer {
-  private buf: Buffer = Buffer.alloc(0);
+  /** bytes not framed yet (one growable buffer: a 1 MiB body is not re-copied on every segment) */
+  private q = new ByteQueue();
+  /** bytes at the front already searched for the end of the head without finding it */
+  private scanned = 0;
+  /** the parsed head of the message whose body is still arriving (the front of `q` does not change meanwhile) */
+  private waiting: { head: Omit<SipMessage, 'body' | 'truncated'>; bodyStart: number; cl: number } | null = null;
   malformed = 0;
 
+  /** bytes held, not framed yet */
+  get buffered(): number {
+    return this.q.length;
+  }
+
   push(data: Buffer, out: (m: SipMessage) => void): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : Buffer.from(data);
-    for (let guard = 0; guard < 10000 && this.buf.length; guard++) {
-      // skip keep-alive CRLFs between messages (RFC 5626)
-      let skip = 0;
-      while (skip + 1 < this.buf.length && this.buf[skip] === 13 && this.buf[skip + 1] === 10) skip += 2;
-      if (skip) this.buf = this.buf.subarray(skip);
-      const end = this.buf.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (this.buf.length > MAX_HEADER_BYTES) this.resync();
+    this.q.push(data);
+    for (let guard = 0; guard < 10000 && this.q.length; guard++) {
+      let buf = this.q.view();
+      if (!this.waiting) {
+        // skip keep-alive CRLFs between messages (RFC 5626)
+        let skip = 0;
+        while (skip + 1 < buf.length && buf[skip] === 13 && buf[skip + 1] === 10) skip += 2;
+        if (skip) {
+          this.drop(skip);
+          buf = this.q.view();
+        }
+        const end = buf.indexOf(CRLFCRLF, Math.max(0, this.scanned - 3));
+        if (end < 0) {
+          this.scanned = buf.length;
+          if (buf.length > MAX_HEADER_BYTES) this.resync();
+          return;
+        }
+        const head = parseHead(buf.toString('utf8', 0, end));
+        if (!head) {
+          this.resync();
+          continue;
+        }
+        const clText = head.headers.get('content-length')?.[0];
+        // over TCP a missing Content-Length means no body (RFC 3261 §18.3 makes it mandatory)
+        const cl = clText !== undefined && /^\d{1,10}$/.test(clText) ? Number(clText) : 0;
+        if (cl > MAX_BODY_BYTES) {
+          this.resync();
+          continue;
+        }
+        this.waiting = { head, bodyStart: end + 4, cl };
+      }
+      const { head, bodyStart, cl } = this.waiting;
+      if (buf.length < bodyStart + cl) {
+        if (buf.length > MAX_HEADER_BYTES + MAX_BODY_BYTES) this.resync();
         return;
       }
-      const head = parseHead(this.buf.subarray(0, end).toString('utf8'));
-      if (!head) {
-        this.resync();
-        continue;
-      }
-      const clText = head.headers.get('content-length')?.[0];
-      // over TCP a missing Content-Length means no body (RFC 3261 §18.3 makes it mandatory)
-      const cl = clText !== undefined && /^\d{1,10}$/.test(clText) ? Number(clText) : 0;
-      if (cl > MAX_BODY_BYTES) {
-        this.resync();
-        continue;
-      }
-      const bodyStart = end + 4;
-      if (this.buf.length < bodyStart + cl) {
-        if (this.buf.length > MAX_HEADER_BYTES + MAX_BODY_BYTES) this.resync();
-        return;
-      }
-      out({ ...head, body: Buffer.from(this.buf.subarray(bodyStart, bodyStart + cl)), truncated: false });
-      this.buf = this.buf.subarray(bodyStart + cl);
+      this.waiting = null;
+      out({ ...head, body: Buffer.from(buf.subarray(bodyStart, bodyStart + cl)), truncated: false });
+      this.drop(bodyStart + cl);
     }
   }
 
-  /** drop bytes up to the next plausible start line */
+  private drop(n: number): void {
+    this.q.consume(n);
+    // what was searched stays searched (a resync storm over a long head does not rescan it)
+    this.scanned = Math.max(0, this.scanned - n);
+    this.waiting = null;
+  }
+
+  /** drop bytes up to the next plausible start line (a CRLF, at 1 or later, before a request or status line) */
   private resync(): void {
     this.malformed++;
-    const s = this.buf.toString('latin1');
-    const re = new RegExp(`\\r\\n(?=(${METHODS.join('|')}) \\S+ SIP/2\\.0\\r\\n|SIP/2\\.0 \\d{3} )`, 'g');
-    re.lastIndex = 1;
-    const m = re.exec(s);
-    this.buf = m ? this.buf.subarray(m.index + 2) : Buffer.alloc(0);
+    const buf = this.q.view();
+    for (let i = 1; i + 1 < buf.length; i++) {
+      if (buf[i] === 13 && buf[i + 1] === 10 && startLineAt(buf, i + 2)) {
+        this.drop(i + 2);
+        return;
+      }
+    }
+    this.q.clear();
+    this.scanned = 0;
+    this.waiting = null;
   }
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const SIP_VERSION_SP = Buffer.from('SIP/2.0 ');
+const SP_SIP_VERSION_CRLF = Buffer.from(' SIP/2.0\r\n');
+const METHOD_SP = METHODS.map((m) => Buffer.from(`${m} `));
+/** first bytes of the start lines */
+const START_BYTE = new Uint8Array(256);
+for (const w of [...METHOD_SP, SIP_VERSION_SP]) START_BYTE[w[0]] = 1;
+
+/** \s of a RegExp over latin1 text */
+function isWs(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
+}
+
+function bytesAt(b: Buffer, p: number, w: Buffer): boolean {
+  if (p + w.length > b.length) return false;
+  for (let k = 0; k < w.length; k++) if (b[p + k] !== w[k]) return false;
+  return true;
+}
+
+/** At `p`: `METHOD <non-blank run> SIP/2.0\r\n`, or `SIP/2.0 ddd ` (the start lines resync looks for). */
+function startLineAt(b: Buffer, p: number): boolean {
+  if (!START_BYTE[b[p]]) return false;
+  if (bytesAt(b, p, SIP_VERSION_SP)) {
+    const d = p + SIP_VERSION_SP.length;
+    if (d + 3 < b.length && isDigit(b[d]) && isDigit(b[d + 1]) && isDigit(b[d + 2]) && b[d + 3] === 0x20) return true;
+  }
+  for (const m of METHOD_SP) {
+    if (!bytesAt(b, p, m)) continue;
+    const q = p + m.length;
+    let r = q;
+    while (r < b.length && !isWs(b[r])) r++;
+    if (r > q && bytesAt(b, r, SP_SIP_VERSION_CRLF)) return true;
+  }
+  return false;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 /** One UDP datagram = one message; a body shorter than Content-Length is marked truncated. */
