@@ -83,6 +83,8 @@ export interface BatchWriter {
   write(batch: Buffer, owned?: boolean): void;
   /** bytes of the batches given to write() that have left the queue (are in the pipe) */
   written(): number;
+  /** a written batch buffer of this size to fill again, if one came back (saves allocating and faulting in fresh memory) */
+  spare?(size: number): Buffer | undefined;
 }
 
 export interface FrameQueueOptions {
@@ -90,9 +92,9 @@ export interface FrameQueueOptions {
   limit: number;
   /** batch buffer size; at least one whole record (default 256 KiB) */
   batchSize?: number;
-  /** a batch is handed on once its first frame is this old, even when the capture callback never returns (µs; default 20 ms) */
+  /** a batch is handed on once its first frame is this old (µs; default 5 ms), checked at each frame and by flushIfDue() */
   maxDelayUs?: number;
-  /** called when a frame starts a new batch: schedule flush() for when the capture callback returns */
+  /** called when a frame starts a new batch (to arrange a flushIfDue() when the capture callback returns) */
   onBatchStart?: () => void;
 }
 
@@ -114,8 +116,8 @@ export class FrameQueue implements FrameSink {
 
   constructor(private readonly writer: BatchWriter, private readonly opts: FrameQueueOptions) {
     this.batchSize = Math.max(REC_HEADER + MAX_CAPLEN, opts.batchSize ?? DEFAULT_BATCH);
-    this.batch = newBatch(this.batchSize);
-    this.maxDelay = opts.maxDelayUs ?? 20_000;
+    this.batch = this.newBatch();
+    this.maxDelay = opts.maxDelayUs ?? 5_000;
     this.counters.queueLimit = opts.limit;
     this.posted = STREAM_MAGIC.length;
     this.writer.write(Buffer.from(STREAM_MAGIC));
@@ -157,7 +159,7 @@ export class FrameQueue implements FrameSink {
     this.posted += n;
     if (n * 4 >= this.batch.length * 3) {
       const full = this.batch.subarray(0, n);
-      this.batch = newBatch(this.batchSize);
+      this.batch = this.newBatch();
       this.writer.write(full, true);
     } else {
       const part = newBatch(n);
@@ -165,6 +167,15 @@ export class FrameQueue implements FrameSink {
       this.writer.write(part, true);
     }
     this.done = this.writer.written();
+  }
+
+  /** Hands the current batch on if it is big enough to be worth a write, or old enough to be due. */
+  flushIfDue(nowUs: number, minBytes = 64 << 10): void {
+    if (this.fill && (this.fill >= minBytes || nowUs - this.batchTs >= this.maxDelay)) this.flush();
+  }
+
+  private newBatch(): Buffer {
+    return this.writer.spare?.(this.batchSize) ?? newBatch(this.batchSize);
   }
 
   /** Bytes waiting: in batches not yet written, and in the current batch. */
@@ -189,7 +200,7 @@ export class FrameQueue implements FrameSink {
 
 /** A batch that owns its memory outright, so it can be moved to the writer thread without a copy. */
 function newBatch(size: number): Buffer {
-  return Buffer.from(new ArrayBuffer(size));
+  return Buffer.allocUnsafeSlow(size);
 }
 
 /**
@@ -201,6 +212,7 @@ export class WorkerWriter implements BatchWriter {
   private readonly worker: import('node:worker_threads').Worker;
   private readonly done: BigInt64Array;
   private closed: Promise<void>;
+  private readonly spares: ArrayBuffer[] = [];
   /** set when a write failed (the analysis process is gone: EPIPE) */
   error: string | undefined;
 
@@ -208,9 +220,13 @@ export class WorkerWriter implements BatchWriter {
     const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
     const shared = new SharedArrayBuffer(8);
     this.done = new BigInt64Array(shared);
-    this.worker = new Worker(WRITER_SRC, { eval: true, workerData: { fd, shared }, trackUnmanagedFds: false });
+    this.worker = new Worker(WRITER_SRC, { eval: true, workerData: { fd, shared }, trackUnmanagedFds: false, execArgv: [] });
     this.closed = new Promise((resolve) => {
-      this.worker.on('message', (m: { error?: string; closed?: boolean }) => {
+      this.worker.on('message', (m: { error?: string; closed?: boolean; ab?: ArrayBuffer }) => {
+        if (m.ab) {
+          if (this.spares.length < MAX_SPARES) this.spares.push(m.ab);
+          return;
+        }
         if (m.error && !this.error) {
           this.error = m.error;
           onError?.(m.error);
@@ -231,7 +247,7 @@ export class WorkerWriter implements BatchWriter {
   write(batch: Buffer, owned = false): void {
     if (owned && batch.byteOffset === 0) {
       const ab = batch.buffer as ArrayBuffer;
-      this.worker.postMessage({ ab, len: batch.length }, [ab]);
+      this.worker.postMessage({ ab, len: batch.length, back: ab.byteLength >= DEFAULT_BATCH }, [ab]);
     } else {
       const copy = Buffer.from(new ArrayBuffer(batch.length));
       batch.copy(copy);
@@ -243,6 +259,14 @@ export class WorkerWriter implements BatchWriter {
     return Number(Atomics.load(this.done, 0));
   }
 
+  spare(size: number): Buffer | undefined {
+    while (this.spares.length) {
+      const ab = this.spares.pop()!;
+      if (ab.byteLength === size) return Buffer.from(ab);
+    }
+    return undefined;
+  }
+
   /** Writes what is queued, closes the pipe (the reader sees its end) and stops the thread. */
   async close(): Promise<void> {
     this.worker.postMessage({ end: true });
@@ -250,6 +274,9 @@ export class WorkerWriter implements BatchWriter {
     await this.worker.terminate();
   }
 }
+
+/** written batch buffers kept for reuse */
+const MAX_SPARES = 8;
 
 // Plain JavaScript (the thread does not load tsx). EAGAIN only if the pipe was made non-blocking.
 const WRITER_SRC = `
@@ -277,6 +304,7 @@ parentPort.on('message', (m) => {
     }
   }
   Atomics.add(done, 0, BigInt(b.length));
+  if (m.back) parentPort.postMessage({ ab: m.ab }, [m.ab]);
 });
 `;
 

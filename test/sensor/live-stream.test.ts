@@ -211,15 +211,13 @@ describe('live sensor frame stream', () => {
       const rfd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       const wfd = fs.openSync(fifo, 'w');
       const writer = new WorkerWriter(wfd);
-      const limit = 256 << 10;
-      const q = new FrameQueue(writer, { limit, batchSize: 70000 });
-      const n = 5000; // 5000 × 1020 bytes ≈ 5 MB into a 256 KiB queue and a 64 KiB pipe that nobody reads
+      const limit = 1 << 20;
+      // default batches: full ones go to the writer thread and come back to be filled again
+      const q = new FrameQueue(writer, { limit });
+      const n = 5000; // 5000 × 1020 bytes ≈ 5 MB into a 1 MiB queue and a 64 KiB pipe that nobody reads
       for (let i = 0; i < n; i++) {
         q.frame(1, i, frameOf(i, 1000), 0, 1000, 1000);
-        if (i % 50 === 0) {
-          q.flush();
-          await new Promise((r) => setImmediate(r));
-        }
+        if (i % 50 === 0) await new Promise((r) => setImmediate(r)); // written batches come back meanwhile
       }
       assert.ok(q.counters.queueDropped > 0, 'frames dropped while the reader was paused');
       assert.ok(q.counters.queuePeak <= limit);
