@@ -5,16 +5,9 @@
 // Escapes in text: \t \n \\ and \0 (a NUL, for UTF-16-ish text).
 import fs from 'node:fs';
 import path from 'node:path';
+import { rng } from '../common/rng';
 
-let seed = 0x5eed1234;
-function rnd(): number {
-  // mulberry32
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const rnd = rng(0x5eed1234);
 const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
 const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)];
 const digits = (n: number) => Array.from({ length: n }, () => int(0, 9)).join('');

@@ -7,6 +7,7 @@
 //   node bin/run-ts.js bench/generate.ts OUT.pcap [PACKETS]
 
 import fs from 'node:fs';
+import { rng } from '../common/rng';
 
 export interface GenResult {
   packets: number;
@@ -18,16 +19,6 @@ export interface GenResult {
 
 const MSS = 1460;
 const FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function clientHello(sni: string, r: () => number): Buffer {
   const host = Buffer.from(sni);

@@ -8,17 +8,7 @@ import { isoTime } from '../../common/events';
 import { localTime } from '../../analyzer/schedule';
 import { alertId } from '../../analyzer/alertid';
 import { anyContains, cidrContains, ipv4Number, parseCidr } from '../../analyzer/cidr';
-
-/** a seeded generator, so a failure can be replayed */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../common/rng'; // seeded, so a failure can be replayed
 
 function isoFresh(us: number): string {
   try {

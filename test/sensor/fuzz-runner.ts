@@ -23,17 +23,7 @@ import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
 import { PCAPS_DIR } from '../helpers/paths';
 import { pcapngOf, type Frame } from '../helpers/pcapgen';
-
-/** small seeded PRNG (mulberry32) */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../common/rng';
 
 /** bit flips, byte runs, truncations, corrupted length fields, duplicated slices */
 export function mutate(src: Buffer, r: () => number): Buffer {
