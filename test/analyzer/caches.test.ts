@@ -8,6 +8,7 @@ import { isoTime } from '../../common/events';
 import { localTime } from '../../analyzer/schedule';
 import { alertId } from '../../analyzer/alertid';
 import { anyContains, cidrContains, ipv4Number, parseCidr } from '../../analyzer/cidr';
+import { maskKeepLast } from '../../analyzer/dlp/scanner';
 import { rng } from '../../common/rng'; // seeded, so a failure can be replayed
 
 function isoFresh(us: number): string {
@@ -134,5 +135,30 @@ describe('analyzer: kept answers and shortcuts equal the slow way', () => {
     assert.equal(anyContains(home, 'not an address'), false);
     assert.equal(anyContains(home, '::ffff:10.1.2.3'), true, 'v4-mapped');
     assert.equal(anyContains(home, '::ffff:10.1.2.3'), true, 'v4-mapped, kept');
+  });
+
+  it('masking by character code is the regex-per-character masking', () => {
+    const slow = (t: string, keep = 4, keepFirst = 0) => {
+      const re = /[A-Za-z0-9\uff10-\uff19]/;
+      let alnum = 0;
+      for (let i = 0; i < t.length; i++) if (re.test(t[i])) alnum++;
+      let seen = 0;
+      let out = '';
+      for (let i = 0; i < t.length; i++) {
+        if (re.test(t[i])) out += ++seen <= keepFirst || seen > alnum - keep ? t[i] : '*';
+        else if (t[i] !== '\u0000') out += t[i];
+      }
+      return out;
+    };
+    const r = rng(6);
+    const pool = '0123456789 -.azAZ@[`{/:\u0000\u00a0\uff10\uff19\uff0f\uff1a\ud83d\ude00é١';
+    for (let i = 0; i < 20_000; i++) {
+      let t = '';
+      const len = Math.floor(r() * 30);
+      for (let k = 0; k < len; k++) t += pool[Math.floor(r() * pool.length)];
+      const keep = i % 3 === 0 ? 4 : Math.floor(r() * 6);
+      const first = i % 5 === 0 ? 2 : 0;
+      assert.equal(maskKeepLast(t, keep, first), slow(t, keep, first), JSON.stringify(t));
+    }
   });
 });
