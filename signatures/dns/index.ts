@@ -50,7 +50,8 @@ function notAnAnswer(m: Buffer): boolean {
 }
 
 class DnsDecoder implements StreamDecoder {
-  private buf: [Buffer, Buffer] = [EMPTY, EMPTY];
+  /** TCP only: a partial length-prefixed message per direction */
+  private buf: [Buffer, Buffer] | undefined;
   constructor(private ctx: SessionContext) {}
 
   onData(dir: 0 | 1, data: Buffer, ts: number): void {
@@ -59,6 +60,7 @@ class DnsDecoder implements StreamDecoder {
       return;
     }
     // TCP: 2-byte length-prefixed messages; keep at most one message's worth of bytes
+    this.buf ??= [EMPTY, EMPTY];
     let b = this.buf[dir].length ? Buffer.concat([this.buf[dir], data]) : Buffer.from(data);
     while (b.length >= 2) {
       const len = b.readUInt16BE(0);
@@ -71,7 +73,7 @@ class DnsDecoder implements StreamDecoder {
   }
 
   onGap(dir: 0 | 1): void {
-    this.buf[dir] = EMPTY;
+    if (this.buf) this.buf[dir] = EMPTY;
   }
 
   private learn(m: DnsMessage | null, ts: number): void {

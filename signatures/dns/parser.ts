@@ -115,6 +115,16 @@ export function addressesOf(msg: DnsMessage): { ip: string; queried: string; own
   const out: { ip: string; queried: string; owner: string }[] = [];
   const q = msg.questions[0]?.name.toLowerCase();
   if (!q) return out;
+  // the common answer has no CNAME: the chain is the question alone (no Set, no loop over it)
+  if (!msg.answers.some((a) => a.type === TYPE_CNAME && a.value)) {
+    for (const a of msg.answers) {
+      if ((a.type === TYPE_A || a.type === TYPE_AAAA) && a.value) {
+        const owner = a.name.toLowerCase();
+        if (owner === q) out.push({ ip: a.value, queried: q, owner });
+      }
+    }
+    return out;
+  }
   // names reachable from the question through CNAMEs
   const chain = new Set([q]);
   for (let step = 0; step < 16; step++) {
