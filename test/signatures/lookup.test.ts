@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { CidrTable, HostTable, ipv4ToInt, parseIpv4 } from '../../signatures/lookup';
+import { CidrTable, HostTable, ipv4ToInt, ipv6ToBigInt, parseIpv4, parseIpv6 } from '../../signatures/lookup';
 import { HomeNets } from '../../signatures/homeNets';
 import type { FlowInfo } from '../../sensor/types';
 
@@ -56,6 +56,56 @@ describe('signatures/lookup', () => {
       assert.deepEqual(t.lookup(ip), want ? { protocol: want.protocol, matched: want.cidr } : undefined, ip);
     }
     assert.equal(t.lookup('not an address'), undefined);
+  });
+
+  it('accepts exactly the IPv6 strings net.isIPv6 accepts, with the value ipv6ToBigInt gives', () => {
+    const fixed = ['::', '::1', '1::', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8::', '1::2:3:4:5:6:7:8',
+      '::ffff:1.2.3.4', '1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6::1.2.3.4', '::1.2.3.4', '::01.2.3.4', '1.2.3.4', 'fe80::1%eth0', 'fe80::1%', 'fe80::1%a_b',
+      ':1:2:3:4:5:6:7', '1:2:3:4:5:6:7:', '1:::2', '2001:DB8::FFFF', '::1.2.3.4:1', '12345::', 'g::', ''];
+    const r = rng(13);
+    const atoms = ['', '0', '1', 'f', 'F', 'abcd', 'abcde', ':', '::', ':::', '.', '1.2.3.4', '256.1.1.1', '%', '%eth0', '%_', ' ', 'x'];
+    const cases = [...fixed];
+    for (let k = 0; k < 30000; k++) {
+      let s = '';
+      const len = 1 + Math.floor(r() * 12);
+      for (let i = 0; i < len; i++) s += atoms[Math.floor(r() * atoms.length)];
+      cases.push(s);
+      const g = Array.from({ length: 8 }, () => Math.floor(r() * 65536).toString(16));
+      const a = Math.floor(r() * 8), b = a + Math.floor(r() * (8 - a));
+      cases.push(g.join(':'), `${g.slice(0, a).join(':')}::${g.slice(b + 1).join(':')}`);
+    }
+    for (const c of cases) {
+      const p = parseIpv6(c);
+      assert.equal(p !== null, net.isIPv6(c), JSON.stringify(c));
+      if (p && !p.zone) assert.equal(p.groups.reduce((v, x) => (v << 16n) | BigInt(x), 0n), ipv6ToBigInt(c), c);
+    }
+  });
+
+  it('finds the longest matching IPv6 range like a BigInt scan does', () => {
+    const r = rng(19);
+    const t = new CidrTable();
+    const hex = () => Math.floor(r() * 65536).toString(16);
+    const ranges: { prefix: bigint; bits: number; cidr: string; protocol: string }[] = [];
+    const bases: string[] = [];
+    for (let i = 0; i < 120; i++) {
+      const bits = [0, 7, 10, 16, 32, 33, 47, 48, 64, 100, 127, 128][Math.floor(r() * 12)];
+      if (bits === 0 && i % 40) continue;
+      const addr = Array.from({ length: 8 }, hex).join(':');
+      const cidr = `${addr}/${bits}`;
+      t.add(cidr, `p${i}`);
+      ranges.push({ prefix: ipv6ToBigInt(addr) >> BigInt(128 - bits), bits, cidr, protocol: `p${i}` });
+      bases.push(addr);
+    }
+    ranges.sort((x, y) => y.bits - x.bits);
+    const probes = [...bases];
+    for (const b of bases) probes.push(b.replace(/[0-9a-f]+$/, (g) => (parseInt(g, 16) ^ 1).toString(16)), b.replace(/^[0-9a-f]+/, (g) => (parseInt(g, 16) ^ 0x100).toString(16)));
+    for (let k = 0; k < 5000; k++) probes.push(Array.from({ length: 8 }, hex).join(':'));
+    probes.push('::', '::1', '::ffff:1.2.3.4', 'fe80::1%eth0', 'not an address');
+    for (const ip of probes) {
+      const v = net.isIPv6(ip) ? ipv6ToBigInt(ip) : undefined;
+      const want = v === undefined ? undefined : ranges.find((g) => v >> BigInt(128 - g.bits) === g.prefix);
+      assert.deepEqual(t.lookup(ip), want ? { protocol: want.protocol, matched: want.cidr } : undefined, ip);
+    }
   });
 
   it('answers repeated host lookups the same, and follows later additions', () => {
