@@ -2,27 +2,16 @@
 // reordered and retransmitted segments, an invitation + MSNFTP transfer carved byte for byte, the
 // HTTP gateway; and the real captures, checked against labels.json and tshark.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
+import { analyzeCapture } from '../helpers/analyze';
 import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
 import { invite, msnftpBlocks, randomBytes, sha256, swapped, textMsg, typing } from './msn-wire';
 
 const ME = 'alice@example.com';
 const BUDDY = 'bob@example.net';
-
-function analyze(cap: Capture): any[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-cli-'));
-  const file = path.join(dir, 'c.pcap');
-  fs.writeFileSync(file, cap.pcap());
-  const r = shadowim(['analyze', file, '--format', 'jsonl']);
-  assert.equal(r.status, 0, r.stderr);
-  fs.rmSync(dir, { recursive: true, force: true });
-  return r.events;
-}
 
 describe('msn: through the CLI', function () {
   this.timeout(120000);
@@ -39,7 +28,7 @@ describe('msn: through the CLI', function () {
     const back = textMsg(`${BUDDY} Bob`, 'ok, ça marche');
     t.send('s', back, { segment: 30, reorder: swapped(Math.ceil(back.length / 30)) });
     t.close();
-    const ev = analyze(cap);
+    const ev = analyzeCapture(cap);
     const msgs = ev.filter((e) => e.type === 'message');
     assert.deepEqual(msgs.map((m) => [m.protocol, m.from, m.to, m.text]), [
       ['msn', ME, BUDDY, 'the wire transfer is tomorrow — ok?'],
@@ -69,7 +58,7 @@ describe('msn: through the CLI', function () {
     f.send('c', 'BYE 16777989\r\n');
     f.close();
     t.close();
-    const ev = analyze(cap);
+    const ev = analyzeCapture(cap);
     const offer = ev.find((e) => e.type === 'file_transfer' && e.stage === 'offer');
     const data = ev.find((e) => e.type === 'file_transfer' && e.stage === 'data');
     assert.ok(offer && data, JSON.stringify(ev.map((e) => e.type)));
@@ -90,7 +79,7 @@ describe('msn: through the CLI', function () {
     t.send('s', `HTTP/1.1 200 OK\r\nX-MSN-Messenger: SessionID=1.2; GW-IP=207.46.110.18\r\nContent-Type: application/x-msn-messenger\r\nContent-Length: 0\r\n\r\n`);
     t.send('c', Buffer.concat([Buffer.from(`POST http://gateway.messenger.hotmail.com/gateway/gateway.dll?SessionID=1.2 HTTP/1.1\r\nHost: gateway.messenger.hotmail.com\r\nContent-Type: application/x-msn-messenger\r\nContent-Length: ${chat.length}\r\n\r\n`), chat]), { segment: 100 });
     t.close();
-    const ev = analyze(cap);
+    const ev = analyzeCapture(cap);
     const s = ev.find((e) => e.type === 'session');
     assert.equal(s.protocol, 'msn');
     assert.deepEqual(s.users, [ME]);

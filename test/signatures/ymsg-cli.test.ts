@@ -2,27 +2,17 @@
 // relay upload carved and named, and the real captures against labels.json and tshark.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
+import { analyzeCapture } from '../helpers/analyze';
 import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
 import { randomBytes, sha256, swapped } from './msn-wire';
 import { pdu } from './ymsg-wire';
 
 const ME = 'corp_user42';
 const BUDDY = 'outside.friend';
-
-function analyze(cap: Capture): any[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ymsg-cli-'));
-  const file = path.join(dir, 'c.pcap');
-  fs.writeFileSync(file, cap.pcap());
-  const r = shadowim(['analyze', file, '--format', 'jsonl']);
-  assert.equal(r.status, 0, r.stderr);
-  fs.rmSync(dir, { recursive: true, force: true });
-  return r.events;
-}
 
 describe('ymsg: through the CLI', function () {
   this.timeout(120000);
@@ -37,7 +27,7 @@ describe('ymsg: through the CLI', function () {
     t.send('c', out, { segment: 16, reorder: swapped(Math.ceil(out.length / 16)) });
     t.send('s', Buffer.concat([pdu(0x4b, [[5, ME], [4, BUDDY], [14, ' '], [13, '1'], [49, 'TYPING']], 0x16), pdu(0x06, [[5, ME], [4, BUDDY], [14, 'thanks'], [97, '1']], 1)]));
     t.close();
-    const ev = analyze(cap);
+    const ev = analyzeCapture(cap);
     const msgs = ev.filter((e) => e.type === 'message');
     assert.deepEqual(msgs.map((m) => [m.protocol, m.from, m.to]), [['yahoo', ME, BUDDY], ['yahoo', BUDDY, ME]]);
     // colour code and font tag stripped; the card number reaches DLP, which redacts it (last 4 kept)
@@ -65,7 +55,7 @@ describe('ymsg: through the CLI', function () {
     r.send('s', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
     r.close();
     t.close();
-    const ev = analyze(cap);
+    const ev = analyzeCapture(cap);
     const offer = ev.find((e) => e.type === 'file_transfer' && e.stage === 'offer');
     const data = ev.find((e) => e.type === 'file_transfer' && e.stage === 'data');
     assert.ok(offer && data, JSON.stringify(ev.map((e) => `${e.type}:${e.stage ?? ''}`)));

@@ -1,0 +1,21 @@
+// A generated capture through the real command line: written to a temporary file, read by
+// `shadowim analyze FILE --format jsonl`, which must succeed; returns its events.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Capture } from './pcapgen';
+import { shadowim } from './run';
+
+export function analyzeCapture(cap: Capture): any[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-analyze-'));
+  try {
+    const file = path.join(dir, 'c.pcap');
+    fs.writeFileSync(file, cap.pcap());
+    const r = shadowim(['analyze', file, '--format', 'jsonl']);
+    assert.equal(r.status, 0, r.stderr);
+    return r.events;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
