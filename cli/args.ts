@@ -57,14 +57,63 @@ export function parseArgs(argv: string[], specs: OptionSpec[], command: string):
   return { opts, positional };
 }
 
+/** parseArgs for a command whose --help prints its help: then undefined (the command returns 0). */
+export function parseOrHelp(argv: string[], specs: OptionSpec[], command: string, usage: string, description: string): Parsed | undefined {
+  const parsed = parseArgs(argv, specs, command);
+  if (!parsed.opts.help) return parsed;
+  console.log(helpText(usage, description, specs));
+  return undefined;
+}
+
+/** Options of every command, before or after its name; cli/main.ts takes them out of argv (each takes a value). */
+export const GLOBAL_SPECS: OptionSpec[] = [
+  { name: 'config', value: true, arg: 'FILE', help: 'configuration file (default: $SHADOWIM_CONFIG, else ./shadowim.yaml)' },
+];
+
+/** Splits the global options from the rest of the command line (a `--` and what follows stay in the rest). */
+export function takeGlobalOptions(argv: string[]): { global: Record<string, string>; rest: string[] } {
+  const global: Record<string, string> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    const spec = a.startsWith('--') ? GLOBAL_SPECS.find((s) => a === `--${s.name}` || a.startsWith(`--${s.name}=`)) : undefined;
+    if (!spec) {
+      rest.push(a);
+      continue;
+    }
+    if (a.length > spec.name.length + 2) global[spec.name] = a.slice(spec.name.length + 3);
+    else if (i + 1 < argv.length) global[spec.name] = argv[++i];
+    else throw new UsageError(`option --${spec.name} needs a value (${spec.arg ?? 'VALUE'}); see 'shadowim --help'`);
+  }
+  return { global, rest };
+}
+
+export function optionLines(specs: OptionSpec[]): string[] {
+  return specs.map((s) => {
+    const flag = `${s.short ? `-${s.short}, ` : ''}--${s.name}${s.value ? ` ${s.arg ?? 'VALUE'}` : ''}`;
+    return `  ${flag.padEnd(28)} ${s.help}`;
+  });
+}
+
+/** The help of one command: usage, description, its options, then the options every command takes. */
 export function helpText(usage: string, description: string, specs: OptionSpec[]): string {
   const lines = [`usage: ${usage}`, '', description, ''];
-  if (specs.length) {
-    lines.push('options:');
-    for (const s of specs) {
-      const flag = `${s.short ? `-${s.short}, ` : ''}--${s.name}${s.value ? ` ${s.arg ?? 'VALUE'}` : ''}`;
-      lines.push(`  ${flag.padEnd(28)} ${s.help}`);
-    }
-  }
+  if (specs.length) lines.push('options:', ...optionLines(specs), '');
+  lines.push('global options (before or after the command name):', ...optionLines(GLOBAL_SPECS));
   return lines.join('\n');
+}
+
+/** The configuration ($SHADOWIM_CONFIG, which --config sets, else ./shadowim.yaml), loaded once; a mistake in it is a usage error. */
+export function commandConfig(): import('../common/config').Config {
+  const { getConfig, ConfigError } = require('../common/config') as typeof import('../common/config');
+  try {
+    return getConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
 }

@@ -1,6 +1,8 @@
 // `shadowim <command>`: each command is a module in cli/commands exporting { summary, run }.
 // Errors a user can cause print one line and exit non-zero; a stack trace only with SHADOWIM_DEBUG=1.
-import { UsageError } from './args';
+// Global options (--config FILE) are taken out here, wherever they stand, before any command runs.
+import fs from 'node:fs';
+import { GLOBAL_SPECS, optionLines, takeGlobalOptions, UsageError } from './args';
 
 export interface Command {
   summary: string;
@@ -24,11 +26,13 @@ const COMMANDS: Record<string, () => { command: Command }> = {
 };
 
 export async function main(argv: string[]): Promise<void> {
-  const [name, ...rest] = argv;
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
   });
   try {
+    const { global, rest: args } = takeGlobalOptions(argv);
+    if (global.config !== undefined) useConfigFile(global.config);
+    const [name, ...rest] = args;
     if (!name || name === '--help' || name === '-h' || name === 'help') {
       console.log(await overview());
       process.exitCode = name ? 0 : 1;
@@ -50,8 +54,27 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
+/**
+ * The file is checked here so that a wrong name stops everything; it is read where the configuration is
+ * loaded (common/config.ts), through $SHADOWIM_CONFIG, which `sensor`'s capture process inherits.
+ */
+function useConfigFile(file: string): void {
+  const fix = 'give the path of a readable YAML configuration file';
+  if (!file) throw new UsageError(`--config needs a file name; ${fix}`);
+  let why: string | undefined;
+  try {
+    if (fs.statSync(file).isDirectory()) why = 'is a directory';
+    else fs.accessSync(file, fs.constants.R_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    why = code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
+  }
+  if (why) throw new UsageError(`--config ${file}: ${why}; ${fix}`);
+  process.env.SHADOWIM_CONFIG = file;
+}
+
 async function overview(): Promise<string> {
-  const lines = ['usage: shadowim <command> [options]   (shadowim <command> --help for each)', '', 'commands:'];
+  const lines = ['usage: shadowim [--config FILE] <command> [options]   (shadowim <command> --help for each)', '', 'commands:'];
   for (const [name, load] of Object.entries(COMMANDS)) {
     let summary = '';
     try {
@@ -61,5 +84,6 @@ async function overview(): Promise<string> {
     }
     lines.push(`  ${name.padEnd(12)} ${summary}`);
   }
+  lines.push('', 'global options (before or after the command name):', ...optionLines(GLOBAL_SPECS));
   return lines.join('\n');
 }

@@ -300,7 +300,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?:
 }
 
 let cached: Config | undefined;
-/** The process-wide configuration (loaded once). Commands with --config call setConfig first. */
+/** The process-wide configuration (loaded once); the global --config reaches it as $SHADOWIM_CONFIG (cli/main.ts). */
 export function getConfig(): Config {
   return (cached ??= loadConfig());
 }

@@ -3,7 +3,6 @@ import type { Command } from '../main';
 import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
 
 const SPECS: OptionSpec[] = [
-  { name: 'config', value: true, arg: 'FILE', help: 'configuration file with the sinks: section (default ./shadowim.yaml or $SHADOWIM_CONFIG)' },
   { name: 'store', value: true, arg: 'PATH', help: 'store/outbox file (default: sinks.delivery.outbox, the store, or ./shadowim-outbox.db)' },
   { name: 'state', value: true, arg: 'STATE', help: 'outbox: pending, delivered or dead' },
   { name: 'sink', value: true, arg: 'NAME', help: 'outbox: only this sink' },
@@ -26,10 +25,8 @@ export const command: Command = {
       console.log(helpText('shadowim alerts <test-sink|deliver|outbox|retry> [options]', USAGE, SPECS));
       return opts.help ? 0 : 2;
     }
-    const { loadConfig, setConfig } = require('../../common/config') as typeof import('../../common/config');
-    setConfig(loadConfig({ file: opts.config as string | undefined }));
     const sinksMod = require('../../outputs/sinks') as typeof import('../../outputs/sinks');
-    const c = sinksMod.sinksConfig();
+    const c = sinksMod.sinksConfig(); // the sinks: section of the configuration (--config, $SHADOWIM_CONFIG or ./shadowim.yaml)
     const { openOutbox, outboxRows, retryDead } = require('../../outputs/sinks/outbox') as typeof import('../../outputs/sinks/outbox');
     const outboxFile = () => sinksMod.outboxPath(c, opts.store as string | undefined);
 

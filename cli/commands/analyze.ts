@@ -2,7 +2,7 @@
 // (decode → flows → reassembly) into the signature engine, and prints the events it finds.
 // Events go to stdout; the summary (packets, flows, IM sessions, speed) goes to stderr.
 import type { Command } from '../main';
-import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
+import { parseOrHelp, UsageError, type OptionSpec } from '../args';
 import type { PipelineOptions } from '../pipeline';
 
 const SPECS: OptionSpec[] = [
@@ -26,11 +26,9 @@ capture or is truncated (every event found before that point is printed first); 
 export const command: Command = {
   summary: 'read a pcap/pcapng capture (or stdin) and print the IM sessions, messages and alerts in it',
   async run(argv) {
-    const { opts, positional } = parseArgs(argv, SPECS, 'analyze');
-    if (opts.help) {
-      console.log(helpText(USAGE, DESCRIPTION, SPECS));
-      return 0;
-    }
+    const args = parseOrHelp(argv, SPECS, 'analyze', USAGE, DESCRIPTION);
+    if (!args) return 0;
+    const { opts, positional } = args;
     if (positional.length === 0) throw new UsageError("analyze needs a capture file, or '-' for standard input; see 'shadowim analyze --help'");
     if (positional.length > 1) throw new UsageError(`analyze reads one capture at a time; got ${positional.length} (${positional.slice(0, 3).join(', ')}…)`);
     const file = positional[0];

@@ -1,6 +1,6 @@
 // `shadowim policy check FILE`: validates a policy and explains it in plain words.
 import type { Command } from '../main';
-import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
+import { parseOrHelp, UsageError, type OptionSpec } from '../args';
 
 const SPECS: OptionSpec[] = [{ name: 'help', short: 'h', help: 'show this help' }];
 const USAGE = 'shadowim policy check FILE | shadowim policy default';
@@ -14,11 +14,9 @@ const DESCRIPTION = [
 export const command: Command = {
   summary: 'validate and explain a policy file (policy check FILE)',
   async run(argv) {
-    const { opts, positional } = parseArgs(argv, SPECS, 'policy');
-    if (opts.help) {
-      console.log(helpText(USAGE, DESCRIPTION, SPECS));
-      return 0;
-    }
+    const args = parseOrHelp(argv, SPECS, 'policy', USAGE, DESCRIPTION);
+    if (!args) return 0;
+    const { opts, positional } = args;
     const [sub, file, extra] = positional;
     const { defaultPolicy, loadPolicyFile } = require('../../analyzer/policy') as typeof import('../../analyzer/policy');
     const { explainPolicy } = require('../../analyzer/explain') as typeof import('../../analyzer/explain');

@@ -1,7 +1,7 @@
 // `shadowim report`: usage by protocol, top users and hosts, alerts by kind and severity, unauthorized use.
 import fs from 'node:fs';
 import type { Command } from '../main';
-import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
+import { parseOrHelp, UsageError, type OptionSpec } from '../args';
 import { escapeControl } from '../pipeline';
 
 const SPECS: OptionSpec[] = [
@@ -12,18 +12,18 @@ const SPECS: OptionSpec[] = [
   { name: 'format', value: true, arg: 'FMT', help: 'text (default), json or csv' },
   { name: 'out', value: true, arg: 'FILE', help: 'write the report to FILE instead of standard output' },
   { name: 'store', value: true, arg: 'PATH', help: 'SQLite store (default: config store.path, else ./shadowim.db)' },
-  { name: 'config', value: true, arg: 'FILE', help: 'configuration file (default: $SHADOWIM_CONFIG, else ./shadowim.yaml)' },
   { name: 'help', short: 'h', help: 'this help' },
 ];
+
+const USAGE = 'shadowim report [--since 7d] [--until WHEN] [--format text|json|csv] [--out FILE] [--store PATH]';
+const DESCRIPTION = 'Summarises what the store holds for a time range.';
 
 export const command: Command = {
   summary: 'usage report: protocols, top users and hosts, alerts, unauthorized use',
   async run(argv) {
-    const { opts, positional } = parseArgs(argv, SPECS, 'report');
-    if (opts.help) {
-      console.log(helpText('shadowim report [--since 7d] [--until WHEN] [--format text|json|csv] [--out FILE] [--store PATH]', 'Summarises what the store holds for a time range.', SPECS));
-      return 0;
-    }
+    const args = parseOrHelp(argv, SPECS, 'report', USAGE, DESCRIPTION);
+    if (!args) return 0;
+    const { opts, positional } = args;
     if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
     const { openForReading, timeOpt, intOpt, formatOpt } = require('../../storage/cli') as typeof import('../../storage/cli');
     const format = formatOpt(opts.format, ['text', 'json', 'csv'], 'text');

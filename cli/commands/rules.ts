@@ -1,7 +1,7 @@
 // `shadowim rules --format F`: firewall/IPS rules for the IM protocols the policy forbids.
 import fs from 'node:fs';
 import type { Command } from '../main';
-import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
+import { parseOrHelp, UsageError, type OptionSpec } from '../args';
 
 const SPECS: OptionSpec[] = [
   { name: 'format', value: true, arg: 'FORMAT', help: 'iptables|ip6tables|nftables|pf|cisco-asa|cisco-ios|windows|paloalto|suricata' },
@@ -14,15 +14,17 @@ const SPECS: OptionSpec[] = [
   { name: 'help', short: 'h', help: 'show this help' },
 ];
 
+const USAGE = 'shadowim rules --format FORMAT [options]';
+const DESCRIPTION = `Builds rules from the signatures' known endpoints (ports, host names, address ranges), the servers
+observed by the sensors, and the policy's exceptions, which come first.`;
+
 export const command: Command = {
   summary: 'export firewall/IPS rules that block or log the forbidden IM protocols',
   async run(argv) {
-    const { opts } = parseArgs(argv, SPECS, 'rules');
+    const args = parseOrHelp(argv, SPECS, 'rules', USAGE, DESCRIPTION);
+    if (!args) return 0;
+    const { opts } = args;
     const { FORMATS } = require('../../outputs/firewall/formats') as typeof import('../../outputs/firewall/formats');
-    if (opts.help) {
-      console.log(helpText('shadowim rules --format FORMAT [options]', 'Builds rules from the signatures\' known endpoints (ports, host names, address ranges), the servers\nobserved by the sensors, and the policy\'s exceptions, which come first.', SPECS));
-      return 0;
-    }
     if (opts['list-formats']) {
       for (const f of FORMATS) console.log(`${f.id.padEnd(10)} ${f.description}`);
       return 0;

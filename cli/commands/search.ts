@@ -1,6 +1,6 @@
 // `shadowim search`: the message archive, filtered by user, protocol, time and words.
 import type { Command } from '../main';
-import { helpText, parseArgs, type OptionSpec } from '../args';
+import { parseOrHelp, UsageError, type OptionSpec } from '../args';
 import { escapeControl } from '../pipeline';
 
 const SPECS: OptionSpec[] = [
@@ -14,20 +14,19 @@ const SPECS: OptionSpec[] = [
   { name: 'limit', value: true, arg: 'N', help: 'at most N messages, newest first (default 100)' },
   { name: 'offset', value: true, arg: 'N', help: 'skip the first N matches (paging)' },
   { name: 'store', value: true, arg: 'PATH', help: 'SQLite store (default: config store.path, else ./shadowim.db)' },
-  { name: 'config', value: true, arg: 'FILE', help: 'configuration file (default: $SHADOWIM_CONFIG, else ./shadowim.yaml)' },
   { name: 'help', short: 'h', help: 'this help' },
 ];
+
+const USAGE = 'shadowim search [--user U] [--protocol P] [--since 7d|ISO] [--until WHEN] [--text WORDS] [--format text|jsonl|csv] [--limit N] [--store PATH]';
+const DESCRIPTION = 'Prints stored messages that match every filter given, newest first.';
 
 export const command: Command = {
   summary: 'search the stored message archive (user, protocol, time, words)',
   async run(argv) {
-    const { opts, positional } = parseArgs(argv, SPECS, 'search');
-    if (opts.help) {
-      console.log(helpText('shadowim search [--user U] [--protocol P] [--since 7d|ISO] [--until WHEN] [--text WORDS] [--format text|jsonl|csv] [--limit N] [--store PATH]', 'Prints stored messages that match every filter given, newest first.', SPECS));
-      return 0;
-    }
+    const args = parseOrHelp(argv, SPECS, 'search', USAGE, DESCRIPTION);
+    if (!args) return 0;
+    const { opts, positional } = args;
     const { openForReading, timeOpt, intOpt, formatOpt } = require('../../storage/cli') as typeof import('../../storage/cli');
-    const { UsageError } = require('../args') as typeof import('../args');
     if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'; put words to find after --text`);
     const format = formatOpt(opts.format, ['text', 'jsonl', 'csv'], 'text');
     const now = Date.now();

@@ -3,14 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../main';
-import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
+import { commandConfig, parseOrHelp, UsageError, type OptionSpec } from '../args';
 
 const SPECS: OptionSpec[] = [
   { name: 'store', value: true, arg: 'PATH', help: 'SQLite store to show (default: config store.path, else shadowim.db; with --demo: shadowim-demo.db)' },
   { name: 'port', value: true, arg: 'N', help: 'TCP port (default 8380; 0 = any free port)' },
   { name: 'host', value: true, arg: 'ADDR', help: 'address to listen on (default 127.0.0.1; put a TLS proxy in front before exposing it)' },
   { name: 'demo', help: 'serve generated demo data (regenerated when missing or older than a day) with a one-time admin password' },
-  { name: 'config', value: true, arg: 'FILE', help: 'configuration file (default: $SHADOWIM_CONFIG or ./shadowim.yaml)' },
   { name: 'policy', value: true, arg: 'FILE', help: 'the policy the sensors use: shown on the settings page, applied to the firewall export' },
   { name: 'quarantine', value: true, arg: 'DIR', help: 'carved files to offer on the files page (default: files.quarantine.dir from the config)' },
   { name: 'trust-proxy', value: true, arg: 'VALUE', help: "express 'trust proxy' (e.g. loopback, 1): honour X-Forwarded-Proto/-For from that proxy (Secure cookies behind TLS)" },
@@ -26,11 +25,9 @@ const DAY = 86400_000;
 export const command: Command = {
   summary: 'web dashboard and REST API over a store (serve --demo: with demo data)',
   async run(argv) {
-    const { opts, positional } = parseArgs(argv, SPECS, 'serve');
-    if (opts.help) {
-      console.log(helpText(USAGE, DESCRIPTION, SPECS));
-      return 0;
-    }
+    const args = parseOrHelp(argv, SPECS, 'serve', USAGE, DESCRIPTION);
+    if (!args) return 0;
+    const { opts, positional } = args;
     if (positional.length) throw new UsageError(`serve takes no arguments (got '${positional[0]}'); give the store with --store PATH`);
     const port = opts.port === undefined ? 8380 : Number(opts.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, not '${opts.port}'`);
@@ -43,15 +40,7 @@ export const command: Command = {
     let policyFile = opts.policy as string | undefined;
     if (policyFile && !fs.existsSync(policyFile)) throw new UsageError(`--policy ${policyFile}: no such file`);
 
-    const { loadConfig, setConfig, ConfigError } = require('../../common/config') as typeof import('../../common/config');
-    let cfg;
-    try {
-      cfg = loadConfig({ file: opts.config as string | undefined });
-    } catch (e) {
-      if (e instanceof ConfigError) throw new UsageError(e.message);
-      throw e;
-    }
-    setConfig(cfg);
+    const cfg = commandConfig();
     const { openStore, StoreError } = require('../../storage/store') as typeof import('../../storage/store');
     const demo = !!opts.demo;
     const storePath = (opts.store as string | undefined) ?? (demo ? 'shadowim-demo.db' : cfg.store.path ?? 'shadowim.db');

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../main';
-import { UsageError, helpText, parseArgs, type OptionSpec } from '../args';
+import { helpText, parseOrHelp, UsageError, type OptionSpec } from '../args';
 
 const SPECS: OptionSpec[] = [
   { name: 'format', value: true, arg: 'text|json', help: 'output format (default text)' },
@@ -136,11 +136,9 @@ export const command: Command = {
       return sub ? 0 : 2;
     }
     if (sub !== 'list') throw new UsageError(`unknown subcommand '${sub}' for 'signatures'; use: ${USAGE}`);
-    const { opts, positional } = parseArgs(rest, SPECS, 'signatures list');
-    if (opts.help) {
-      console.log(helpText(USAGE, DESCRIPTION, SPECS));
-      return 0;
-    }
+    const args = parseOrHelp(rest, SPECS, 'signatures list', USAGE, DESCRIPTION);
+    if (!args) return 0;
+    const { opts, positional } = args;
     if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'; use: ${USAGE}`);
     const format = (opts.format as string | undefined) ?? 'text';
     if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not '${format}'`);

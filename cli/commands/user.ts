@@ -1,11 +1,10 @@
 // `shadowim user add|passwd|role|del|list|token|tokens|revoke`: dashboard users and API tokens, kept in the store.
 import fs from 'node:fs';
 import type { Command } from '../main';
-import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
+import { commandConfig, helpText, parseArgs, UsageError, type OptionSpec } from '../args';
 
 const SPECS: OptionSpec[] = [
   { name: 'store', value: true, arg: 'PATH', help: 'the store the dashboard serves (default: config store.path, else shadowim.db)' },
-  { name: 'config', value: true, arg: 'FILE', help: 'configuration file' },
   { name: 'role', value: true, arg: 'ROLE', help: 'viewer (charts, alerts, session metadata), analyst (+ message text, files, acknowledging), admin (+ users, settings, rules)' },
   { name: 'password-stdin', help: 'read the password from standard input (first line) instead of prompting' },
   { name: 'label', value: true, arg: 'TEXT', help: 'token: what the token is for' },
@@ -25,15 +24,7 @@ export const command: Command = {
       return opts.help ? 0 : 2;
     }
     const [sub, name, extra] = positional;
-    const { loadConfig, ConfigError } = require('../../common/config') as typeof import('../../common/config');
-    let cfg;
-    try {
-      cfg = loadConfig({ file: opts.config as string | undefined });
-    } catch (e) {
-      if (e instanceof ConfigError) throw new UsageError(e.message);
-      throw e;
-    }
-    const storePath = (opts.store as string | undefined) ?? cfg.store.path ?? 'shadowim.db';
+    const storePath = (opts.store as string | undefined) ?? commandConfig().store.path ?? 'shadowim.db';
     const needName = () => {
       if (!name) throw new UsageError(`user ${sub} needs a user name; usage: ${USAGE}`);
       return name;
