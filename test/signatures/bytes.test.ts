@@ -2,15 +2,7 @@
 import assert from 'node:assert/strict';
 import { HeadBytes, headEnd, headerIn, requestLine } from '../../signatures/msn/httpstream';
 import { ByteQueue } from '../../signatures/text';
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../common/rng';
 
 // the RegExp definitions the byte code must agree with
 function requestLineRe(b: Buffer): { method: string; target: string } | null {

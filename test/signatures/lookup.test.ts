@@ -3,16 +3,7 @@ import net from 'node:net';
 import { CidrTable, HostTable, ipv4ToInt, ipv6ToBigInt, parseIpv4, parseIpv6 } from '../../signatures/lookup';
 import { HomeNets } from '../../signatures/homeNets';
 import type { FlowInfo } from '../../sensor/types';
-
-// deterministic pseudo-random numbers (mulberry32)
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../common/rng';
 
 describe('signatures/lookup', () => {
   it('parses exactly the IPv4 strings net.isIPv4 accepts, to the same value', () => {
