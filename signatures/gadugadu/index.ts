@@ -12,7 +12,9 @@ const MAX_TEXT = 8192;
 
 function detect(input: DetectInput): DetectResult {
   if (input.transport !== 'tcp') return null;
-  const [srv, cli] = input.dir === 1 ? [input.data, input.other] : [input.other, input.data];
+  // (no array destructuring: it runs on the first bytes of every TCP flow)
+  const srv = input.dir === 1 ? input.data : input.other;
+  const cli = input.dir === 1 ? input.other : input.data;
   if (srv.length >= 12 && !isWelcome(srv)) return null;
   if (srv.length > 0 && srv.length < 12 && !(srv.length >= 4 ? srv.readUInt32LE(0) === 1 : true)) return null;
   if (cli.length >= 8 && !isLoginHeader(cli)) return null;
