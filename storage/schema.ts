@@ -176,6 +176,9 @@ CREATE TABLE rollup_keys (
 ) WITHOUT ROWID;
 ${FILL_ROLLUP_KEYS};`);
   },
+  // 3: the sink adds each transaction's messages to the full-text index in one statement
+  // (sqlite-sink.ts); through this per-row trigger FTS5 flushed its buffer at every message
+  (db) => db.exec('DROP TRIGGER IF EXISTS messages_ai'),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
