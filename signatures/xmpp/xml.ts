@@ -3,6 +3,7 @@
 // per-stanza size limits. Bytes go in as they arrive; every top-level stanza (a child of
 // <stream:stream>, or a root element when the stream was picked up mid-session) comes out as a small
 // element tree. Never throws on any input; everything it rejects is reported through onMalformed.
+import { ByteQueue } from '../text';
 
 export interface XmlElement {
   /** qualified name as written, e.g. "stream:features", "message" */
@@ -60,10 +61,14 @@ export function decodeEntities(s: string, onBad?: () => void): string {
   });
 }
 
-const EMPTY = Buffer.alloc(0);
-
 export class XmlStream {
-  private buf: Buffer = EMPTY;
+  /** bytes held from the last segment (a markup token cut in two, or a cut entity/UTF-8 sequence) */
+  private q = new ByteQueue();
+  /**
+   * How far the search for the end of the held markup token got (offset from the token's '<', and the
+   * quote it was inside): the next segment goes on from there instead of rescanning the whole token.
+   */
+  private hint: { at: number; quote: number } | null = null;
   /** open elements of the current stanza (stack[0] is the stanza root) */
   private stack: XmlElement[] = [];
   private stanzaBytes = 0;
@@ -84,13 +89,15 @@ export class XmlStream {
   /** stop parsing (e.g. the rest of the stream is TLS) */
   stop(): void {
     this.stopped = true;
-    this.buf = EMPTY;
+    this.q.clear();
+    this.hint = null;
     this.stack = [];
   }
 
   /** bytes lost: whatever stanza was open is abandoned; resynchronise on the next '<' */
   gap(): void {
-    this.buf = EMPTY;
+    this.q.clear();
+    this.hint = null;
     this.stack = [];
     this.skipDepth = 0;
     this.stanzaBytes = 0;
@@ -101,13 +108,16 @@ export class XmlStream {
 
   push(data: Buffer): void {
     if (this.stopped || !data.length) return;
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+    // held bytes first: the segment joins them in the queue (copied once), else it is read in place
+    const held = this.q.length > 0;
+    if (held) this.q.push(data);
+    const b = held ? this.q.view() : data;
     let pos = 0;
-    const b = this.buf;
     if (this.resync) {
       const lt = b.indexOf(C.LT);
       if (lt < 0) {
-        this.buf = EMPTY;
+        this.q.clear();
+        this.hint = null;
         return;
       }
       pos = lt;
@@ -139,7 +149,8 @@ export class XmlStream {
           this.stack = [];
           this.skipDepth = 0;
           this.resync = true;
-          this.buf = EMPTY;
+          this.q.clear();
+          this.hint = null;
           return;
         }
         break;
@@ -148,7 +159,8 @@ export class XmlStream {
       this.account(end - pos);
       pos = end;
     }
-    this.buf = pos >= b.length ? EMPTY : Buffer.from(b.subarray(pos));
+    if (held) this.q.consume(pos);
+    else if (pos < b.length) this.q.push(b.subarray(pos)); // copy: the caller's buffer is reused
   }
 
   /** counts stanza bytes; returns false when the stanza was dropped for being too big */
@@ -166,6 +178,9 @@ export class XmlStream {
 
   /** end offset (exclusive) of the markup token starting at `pos`, or -1 when incomplete */
   private tokenEnd(b: Buffer, pos: number): number {
+    // the token held from the last segment starts at 0: go on where its search stopped
+    const hint = pos === 0 ? this.hint : null;
+    this.hint = null;
     const next = b[pos + 1];
     if (next === undefined) return -1;
     if (next === C.BANG) {
@@ -174,21 +189,12 @@ export class XmlStream {
         const head = b.subarray(pos, pos + 9).toString('latin1');
         if ('<!--'.startsWith(head.slice(0, 4)) || '<![CDATA['.startsWith(head)) return -1;
       }
-      if (b[pos + 2] === 0x2d && b[pos + 3] === 0x2d) {
-        const e = b.indexOf('-->', pos + 4, 'latin1');
-        return e < 0 ? -1 : e + 3;
-      }
-      if (b.subarray(pos, pos + 9).toString('latin1') === '<![CDATA[') {
-        const e = b.indexOf(']]>', pos + 9, 'latin1');
-        return e < 0 ? -1 : e + 3;
-      }
+      if (b[pos + 2] === 0x2d && b[pos + 3] === 0x2d) return this.closer(b, pos, 4, '-->', hint);
+      if (b.subarray(pos, pos + 9).toString('latin1') === '<![CDATA[') return this.closer(b, pos, 9, ']]>', hint);
     }
-    if (next === C.QM) {
-      const e = b.indexOf('?>', pos + 2, 'latin1');
-      return e < 0 ? -1 : e + 2;
-    }
-    let q = 0;
-    for (let i = pos + 1; i < b.length; i++) {
+    if (next === C.QM) return this.closer(b, pos, 2, '?>', hint);
+    let q = hint ? hint.quote : 0;
+    for (let i = hint ? hint.at : pos + 1; i < b.length; i++) {
       const c = b[i];
       if (q) {
         if (c === q) q = 0;
@@ -199,6 +205,16 @@ export class XmlStream {
         return i;
       }
     }
+    this.hint = { at: b.length - pos, quote: q };
+    return -1;
+  }
+
+  /** end of a token closed by `close` (comment, CDATA, processing instruction), searched from `from` on */
+  private closer(b: Buffer, pos: number, from: number, close: string, hint: { at: number } | null): number {
+    const e = b.indexOf(close, pos + (hint ? hint.at : from), 'latin1');
+    if (e >= 0) return e + close.length;
+    // an end not found yet can only start in the last close.length - 1 bytes
+    this.hint = { at: Math.max(from, b.length - pos - close.length + 1), quote: 0 };
     return -1;
   }
 
