@@ -10,7 +10,9 @@ interface Window {
   endMs: number;
   count: number;
   emitted: number;
-  /** occurrence keys already counted (e.g. flow ids: one unauthorized_im per session) */
+  /** the occurrence that opened the interval (e.g. a flow id: one unauthorized_im per session) */
+  first?: string;
+  /** every occurrence counted, once a second one came (most intervals see one: no Set for them) */
   keys?: Set<string>;
 }
 
@@ -41,7 +43,7 @@ export class Suppressor {
       const [id, oldest] = this.windows.entries().next().value as [string, Window];
       this.finish(id, oldest);
     }
-    this.windows.set(alert.id, { alert: { ...alert, users: [...alert.users] }, endMs: nowMs + interval, count: 1, emitted: 1, keys: occurrence ? new Set<string>().add(occurrence) : undefined });
+    this.windows.set(alert.id, { alert: { ...alert, users: [...alert.users] }, endMs: nowMs + interval, count: 1, emitted: 1, first: occurrence || undefined });
   }
 
   /**
@@ -57,12 +59,13 @@ export class Suppressor {
 
   /** one more occurrence in an open interval */
   private count(w: Window, ts: string, users: string[], person: string | undefined, occurrence: string | undefined): void {
-    if (occurrence) {
-      if (w.keys?.has(occurrence)) {
+    if (occurrence && w.first !== undefined) {
+      if (w.keys ? w.keys.has(occurrence) : w.first === occurrence) {
         this.merge(w, users, person);
         return;
       }
-      if (w.keys && w.keys.size < MAX_KEYS) w.keys.add(occurrence);
+      if (!w.keys) w.keys = new Set<string>().add(w.first).add(occurrence);
+      else if (w.keys.size < MAX_KEYS) w.keys.add(occurrence);
     }
     w.count++;
     this.merge(w, users, person);
