@@ -112,6 +112,13 @@ export function alertsBySeverity(db: Db, q: Range): Record<string, { occurrences
   return out;
 }
 
+export interface Endpoint {
+  ip: string;
+  port: number | null;
+}
+
+const endpoint = (ip: string | null, port: number | null): Endpoint | null => (ip ? { ip, port } : null);
+
 export interface AlertRow {
   id: string;
   first_seen: string;
@@ -121,8 +128,8 @@ export interface AlertRow {
   severity: string;
   protocol: string | null;
   summary: string;
-  client: { ip: string; port: number | null } | null;
-  server: { ip: string; port: number | null } | null;
+  client: Endpoint | null;
+  server: Endpoint | null;
   users: string[];
   person: string | null;
   detector: string | null;
@@ -145,8 +152,8 @@ function alertRow(r: any): AlertRow {
     severity: r.severity,
     protocol: r.protocol,
     summary: r.summary,
-    client: r.client_ip ? { ip: r.client_ip, port: r.client_port } : null,
-    server: r.server_ip ? { ip: r.server_ip, port: r.server_port } : null,
+    client: endpoint(r.client_ip, r.client_port),
+    server: endpoint(r.server_ip, r.server_port),
     users: safeJson(r.users, []),
     person: r.person,
     detector: r.detector,
@@ -328,8 +335,8 @@ export interface SessionRow {
   sensor: string;
   protocol: string;
   transport: string | null;
-  client: { ip: string; port: number | null };
-  server: { ip: string; port: number | null };
+  client: Endpoint;
+  server: Endpoint;
   server_name: string | null;
   users: string[];
   start: string | null;
@@ -386,8 +393,8 @@ export interface MessageRow {
   to: string | null;
   direction: string | null;
   kind: string | null;
-  client: { ip: string; port: number | null } | null;
-  server: { ip: string; port: number | null } | null;
+  client: Endpoint | null;
+  server: Endpoint | null;
   /** null when the archive was off when the message was stored */
   text: string | null;
   flow_id: string | null;
@@ -403,8 +410,8 @@ function messageRow(r: any): MessageRow {
     to: r.to_user,
     direction: r.direction,
     kind: r.kind,
-    client: r.client_ip ? { ip: r.client_ip, port: r.client_port } : null,
-    server: r.server_ip ? { ip: r.server_ip, port: r.server_port } : null,
+    client: endpoint(r.client_ip, r.client_port),
+    server: endpoint(r.server_ip, r.server_port),
     text: r.text,
     flow_id: r.flow_id,
   };
@@ -413,7 +420,7 @@ function messageRow(r: any): MessageRow {
 function fileRow(r: any): any {
   const { ts_ms, stored_ms, client_ip, client_port, server_ip, server_port, from_user, to_user, ...rest } = r;
   void stored_ms;
-  return { ...rest, ts: iso(ts_ms), from: from_user, to: to_user, complete: rest.complete === null ? null : !!rest.complete, client: client_ip ? { ip: client_ip, port: client_port } : null, server: server_ip ? { ip: server_ip, port: server_port } : null };
+  return { ...rest, ts: iso(ts_ms), from: from_user, to: to_user, complete: rest.complete === null ? null : !!rest.complete, client: endpoint(client_ip, client_port), server: endpoint(server_ip, server_port) };
 }
 
 export interface MessageQuery extends Partial<Range> {
