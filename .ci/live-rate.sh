@@ -70,6 +70,7 @@ measure() { # $1 = label, $2 = pps, $3... = capture command (run in B)
   local frames; frames=$(capinfos -Tcrm "$FILE" | tail -1 | cut -d, -f2)
   local loops=$(( (pps * SECS + frames - 1) / frames ))
   local load; load=$(cut -d' ' -f1 /proc/loadavg)
+  : > "$TMP/err"
   ip netns exec "$B" "$@" >/dev/null 2>"$TMP/err" &
   local pid=$!
   for _ in $(seq 300); do grep -qE "capturing on|listening on" "$TMP/err" && break; sleep 0.1; done

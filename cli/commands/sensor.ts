@@ -154,13 +154,14 @@ async function runSensor(argv: string[], o: RunOptions): Promise<number> {
     r();
   }));
 
-  let started: { linkName: string; linktype: number } | undefined;
+  let started: { linkName: string; linktype: number; ring?: live.RingInfo } | undefined;
   let childCounters: import('../../sensor/frameStream').CaptureCounters | undefined;
   let onStarted: () => void = () => undefined;
   const startedP = new Promise<void>((r) => (onStarted = r));
   child.on('message', (m: live.CaptureMessage) => {
     if (m?.type === 'started') {
-      started = { linkName: String(m.linkName), linktype: Number(m.linktype) };
+      const ring = m.ring && Number.isFinite(m.ring.frames) && Number.isFinite(m.ring.frameSize) ? { frames: Number(m.ring.frames), frameSize: Number(m.ring.frameSize) } : undefined;
+      started = { linkName: String(m.linkName), linktype: Number(m.linktype), ring };
       onStarted();
     } else if (m?.type === 'counters') childCounters = m.counters;
   });
@@ -275,7 +276,7 @@ async function runSensor(argv: string[], o: RunOptions): Promise<number> {
     : undefined;
   // only now that a signal stops us cleanly: tests and scripts wait for this line
   say(`capturing on ${o.device} (${started!.linkName}${o.filter ? `, filter '${o.filter}'` : ''}); Ctrl-C to stop`);
-  const ring = child.pid ? live.ringInfo(child.pid) : undefined;
+  const ring = started!.ring; // read by the capture process, where the socket is
   if (ring) {
     say(`kernel ring: ${ring.frames} packets of up to ${ring.frameSize} bytes (--buffer-size ${o.bufferSize >> 20} MiB)`);
     if (ring.frameSize > 16384 && o.device !== 'any') {
