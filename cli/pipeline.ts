@@ -33,8 +33,9 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
   // before stdout so an alert is committed before it is printed (docs/storage.md "Durability").
   outputs.unshift(...(require('../storage') as typeof import('../storage')).storageSinks({ store: opts.store, sensor: opts.sensor }));
   // (dashboard) which capture file each stored session came from, so its packets can be extracted later
+  let rec: EventSink | undefined;
   if (opts.source) {
-    const rec = (require('../dashboard/sources') as typeof import('../dashboard/sources')).sourceRecorder({ store: opts.store, source: opts.source, sensor: opts.sensor });
+    rec = (require('../dashboard/sources') as typeof import('../dashboard/sources')).sourceRecorder({ store: opts.store, source: opts.source, sensor: opts.sensor });
     if (rec) outputs.unshift(rec);
   }
   // (sinks) alerts bound for SIEMs are committed to the outbox before they are printed, then delivered
@@ -59,7 +60,10 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
     async close() {
       await files.close(); // scans still running finish (bounded by files.drain_timeout) before the analyzer closes
       if (head !== fanout) await head.close?.();
-      for (const o of outputs) await o.close?.();
+      // the source recorder writes the store through a second connection: last, once the store's
+      // worker has committed its backlog (else it can wait out SQLite's busy timeout)
+      for (const o of outputs) if (o !== rec) await o.close?.();
+      await rec?.close?.();
     },
   };
 }

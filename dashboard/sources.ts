@@ -40,6 +40,8 @@ export function sourceRecorder(o: { store?: string; source: string; sensor?: str
     if (!db) {
       const { openStore } = require('../storage/store') as typeof import('../storage/store');
       db = openStore(storePath);
+      // the store's own worker may be committing a large backlog on the other connection
+      db.pragma('busy_timeout = 60000');
       ensureSourceTable(db);
     }
     const ins = db.prepare('INSERT INTO dash_session_sources (sensor, flow_id, client_ip, client_port, server_ip, server_port, start_ms, source) VALUES (?,?,?,?,?,?,?,?)');
