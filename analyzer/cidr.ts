@@ -1,5 +1,7 @@
 // IPv4/IPv6 addresses and CIDR blocks, parsed once; matching on 32-bit words (no per-event strings).
-import net from 'node:net';
+// Addresses are validated by one-pass parsers with net.isIP's acceptance (net.isIPv6's RegExp costs
+// ~11 ms to compile on first use, paid at every start for the IPv6 home networks).
+import { parseIpv6 } from '../signatures/lookup';
 
 export interface Cidr {
   v6: boolean;
@@ -9,48 +11,32 @@ export interface Cidr {
   text: string;
 }
 
-function toWords(ip: string): Uint32Array | undefined {
-  const kind = net.isIP(ip);
-  if (kind === 4) {
-    const p = ip.split('.').map(Number);
-    return Uint32Array.of(0, 0, 0, ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0);
-  }
-  if (kind === 6) {
-    let s = ip.toLowerCase();
-    const pct = s.indexOf('%');
-    if (pct >= 0) s = s.slice(0, pct);
-    // embedded IPv4 tail
-    const m = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-    if (m) {
-      const w = toWords(m[1])!;
-      s = s.slice(0, m.index) + ((w[3] >>> 16).toString(16) + ':' + (w[3] & 0xffff).toString(16));
-    }
-    const [head, tail] = s.split('::');
-    const h = head ? head.split(':') : [];
-    const t = tail !== undefined && tail ? tail.split(':') : [];
-    const fill = s.includes('::') ? 8 - h.length - t.length : 0;
-    const parts = [...h, ...Array(fill).fill('0'), ...t].map((x) => parseInt(x, 16));
-    const w = new Uint32Array(4);
-    for (let i = 0; i < 4; i++) w[i] = ((parts[2 * i] << 16) | parts[2 * i + 1]) >>> 0;
-    return w;
-  }
-  return undefined;
+/** The address as words plus its family, or undefined when net.isIP would return 0. */
+function parseIp(ip: string): { v6: boolean; words: Uint32Array } | undefined {
+  const v4 = ipv4Number(ip);
+  if (v4 >= 0) return { v6: false, words: Uint32Array.of(0, 0, 0, v4) };
+  const p = parseIpv6(ip);
+  if (!p) return undefined;
+  const g = p.groups;
+  const w = new Uint32Array(4);
+  for (let i = 0; i < 4; i++) w[i] = ((g[2 * i] << 16) | g[2 * i + 1]) >>> 0;
+  return { v6: true, words: w };
 }
 
 /** Parses "10.0.0.0/8", "2001:db8::/32" or a bare address; undefined when invalid. */
 export function parseCidr(s: string): Cidr | undefined {
   const slash = s.indexOf('/');
   const ip = slash >= 0 ? s.slice(0, slash) : s;
-  const kind = net.isIP(ip);
-  if (!kind) return undefined;
-  const max = kind === 4 ? 32 : 128;
+  const a = parseIp(ip);
+  if (!a) return undefined;
+  const max = a.v6 ? 128 : 32;
   let prefix = max;
   if (slash >= 0) {
     const p = s.slice(slash + 1);
     if (!/^\d{1,3}$/.test(p) || Number(p) > max) return undefined;
     prefix = Number(p);
   }
-  return { v6: kind === 6, words: toWords(ip)!, prefix: kind === 4 ? prefix + 96 : prefix, text: s };
+  return { v6: a.v6, words: a.words, prefix: a.v6 ? prefix : prefix + 96, text: s };
 }
 
 // Every event asks about its addresses (client, server, per group and per rule): parsing them was
@@ -63,8 +49,7 @@ const parsed = new Map<string, { v6: boolean; words: Uint32Array } | null>();
 export function ipWords(ip: string): { readonly v6: boolean; readonly words: Uint32Array } | undefined {
   let w = parsed.get(ip);
   if (w === undefined) {
-    const words = toWords(ip);
-    w = words ? { v6: net.isIP(ip) === 6, words } : null;
+    w = parseIp(ip) ?? null;
     if (parsed.size >= MAX_PARSED) parsed.clear();
     parsed.set(ip, w);
   }
