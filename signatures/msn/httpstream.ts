@@ -199,6 +199,30 @@ export class HttpStream {
   }
 }
 
+/** One connection's two sides (0 client, 1 server), each the other's peer: a response needs its
+ *  request's method, and a 2xx to CONNECT turns both sides into a tunnel. */
+export function httpPair(events: (dir: 0 | 1) => HttpEvents): HttpStream[] {
+  const s = [new HttpStream(events(0)), new HttpStream(events(1))];
+  s[0].peer = s[1];
+  s[1].peer = s[0];
+  return s;
+}
+
+/** A flow's bytes into `streams` (read at each call: a decoder may replace a side); `clock` gets each
+ *  call's time first. The end closes the server side: a response delimited by the close is whole. */
+export function httpPairFeed(streams: HttpStream[], clock: (t: number) => void): { onData(dir: 0 | 1, data: Buffer, t: number): void; onEnd(t: number): void } {
+  return {
+    onData(dir, data, t) {
+      clock(t);
+      streams[dir].push(data);
+    },
+    onEnd(t) {
+      clock(t);
+      streams[1].close();
+    },
+  };
+}
+
 export function parseHead(text: string): HttpHead | null {
   const lines = text.split('\r\n');
   const first = lines[0];
@@ -243,6 +267,9 @@ export function requestLine(b: Buffer): { method: string; target: string } | nul
   if (minor !== 0x30 && minor !== 0x31) return null;
   return { method: b.toString('latin1', 0, i), target: b.toString('latin1', i + 1, j) };
 }
+
+/** "HTTP/1.": the first bytes of a response */
+export const HTTP1: readonly number[] = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e];
 
 /** `b` starts with these bytes */
 export function startsWithBytes(b: Buffer, bytes: readonly number[]): boolean {

@@ -3,7 +3,7 @@
 
 import type { Detection, DetectInput, DetectResult, SessionContext, SignatureModule, StreamDecoder } from '../types';
 import type { Dir } from '../../sensor/types';
-import { HeadBytes, HttpStream, requestLine, startsWithBytes } from './httpstream';
+import { HeadBytes, HTTP1, httpPair, httpPairFeed, requestLine, startsWithBytes } from './httpstream';
 import { type FramerLimits, MsnFramer, PAYLOAD_COMMANDS } from './parser';
 import type { SignatureData } from '../types';
 import { MsnSession } from './session';
@@ -73,9 +73,6 @@ function det(signature: string, reason: string, serverName?: string): Detection 
 }
 
 /** The HTTP gateway and tunnel forms; null when `d` is not HTTP. */
-/** "HTTP/1." */
-const HTTP1 = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e];
-
 function detectHttp(d: Buffer): DetectResult {
   const rl = requestLine(d);
   if (rl) {
@@ -124,12 +121,12 @@ function gatewayDecoder(ctx: SessionContext): StreamDecoder {
   const limits = framerLimits(ctx.data);
   let ts = 0;
   const raw = ([0, 1] as Dir[]).map((dir) => new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r), limits));
-  const streams = ([0, 1] as Dir[]).map((dir) => {
+  const streams = httpPair((dir) => {
     let parts: Buffer[] = [];
     let size = 0;
     let isMsn = false;
     let over = false;
-    return new HttpStream({
+    return {
       head(h) {
         parts = [];
         size = 0;
@@ -165,20 +162,9 @@ function gatewayDecoder(ctx: SessionContext): StreamDecoder {
       malformed(r) {
         ctx.malformed(r);
       },
-    });
+    };
   });
-  streams[0].peer = streams[1];
-  streams[1].peer = streams[0];
-  return {
-    onData(dir, data, t) {
-      ts = t;
-      streams[dir].push(data);
-    },
-    onEnd(t) {
-      ts = t;
-      streams[1].close();
-    },
-  };
+  return httpPairFeed(streams, (t) => (ts = t));
 }
 
 export const module: SignatureModule = {

@@ -4,7 +4,7 @@
 
 import type { Detection, DetectInput, DetectResult, FileWriter, SessionContext, SignatureModule, StreamDecoder } from '../types';
 import type { Dir } from '../../sensor/types';
-import { HeadBytes, HttpStream, requestLine, startsWithBytes } from '../msn/httpstream';
+import { HeadBytes, HTTP1, HttpStream, httpPair, httpPairFeed, requestLine, startsWithBytes } from '../msn/httpstream';
 import { HEADER, parseFields, pduAt, YmsgFramer } from './parser';
 import { relayFile, YmsgSession } from './session';
 
@@ -79,9 +79,6 @@ export function detectYmsg(input: DetectInput): DetectResult {
   }
   return null;
 }
-
-/** "HTTP/1." */
-const HTTP1 = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e];
 
 /** the Host value ('' when none): read only for a detection that reports it */
 function hostOf(head: HeadBytes): string {
@@ -170,7 +167,7 @@ function httpDecoder(ctx: SessionContext): StreamDecoder {
   /** the file a relay request (dir 0, POST) or its response (dir 1, GET) carries */
   const relayQueue: ({ target: string; method: string } | null)[] = [];
   const writers: (FileWriter | null)[] = [null, null];
-  const streams = ([0, 1] as Dir[]).map((dir) => {
+  const streams = httpPair((dir) => {
     let framer: YmsgFramer | null = null;
     const openRelay = (target: string, declared: number | undefined) => {
       const token = queryParam(target, 'token');
@@ -180,7 +177,7 @@ function httpDecoder(ctx: SessionContext): StreamDecoder {
       ctx.setService('file');
       writers[dir] = ctx.openFile(ts, dir, { ...meta, ...(declared !== undefined && meta.size === undefined ? { size: declared } : {}) });
     };
-    return new HttpStream({
+    return {
       head(h) {
         framer = null;
         writers[dir] = null;
@@ -214,25 +211,16 @@ function httpDecoder(ctx: SessionContext): StreamDecoder {
       malformed(r) {
         ctx.malformed(r);
       },
-    });
+    };
   });
-  streams[0].peer = streams[1];
-  streams[1].peer = streams[0];
   return {
-    onData(dir, data, t) {
-      ts = t;
-      streams[dir].push(data);
-    },
+    ...httpPairFeed(streams, (t) => (ts = t)),
     onGap(dir, length, t) {
       // a relay body with a hole: the file is incomplete; the HTTP framing is lost for this side
       writers[dir]?.gap(length);
       writers[dir]?.end(t, false);
       writers[dir] = null;
       streams[dir] = new HttpStream({ head() {}, body() {}, end() {}, malformed() {} });
-    },
-    onEnd(t) {
-      ts = t;
-      streams[1].close();
     },
   };
 }
