@@ -71,10 +71,9 @@ export function apiRoutes(api: Router, c: Ctx): void {
     const r = { ...rangeOf(req), ...sensorOf(req) };
     const bucketMs = int(req.query.bucket);
     const ov = Q.overview(db, { ...r, bucketMs });
-    const trend = unauthorizedOf(ov);
     const severity = Q.alertsBySeverity(db, r);
     const sensors = Q.sensors(db);
-    res.json({ ...ov, unauthorized: trend.points, severity, sensors: sensors.length, now: new Date().toISOString() });
+    res.json({ ...ov, unauthorized: Q.unauthorizedPoints(ov), severity, sensors: sensors.length, now: new Date().toISOString() });
   });
 
   // ---- alerts ------------------------------------------------------------------------------------
@@ -349,21 +348,6 @@ function csvPathsOutside(text: string, base: string): string | undefined {
     if (path.isAbsolute(p) || !abs.startsWith(base + path.sep)) return p;
   }
   return undefined;
-}
-
-/** Unauthorized-IM alert occurrences per bucket, total and per protocol. */
-function unauthorizedOf(ov: Q.Overview): { points: Array<{ t: string; count: number; by_protocol: Record<string, number> }> } {
-  const byT = new Map<string, { t: string; count: number; by_protocol: Record<string, number> }>();
-  for (const [proto, pts] of Object.entries(ov.series)) {
-    for (const p of pts) {
-      if (!p.unauthorized) continue;
-      let e = byT.get(p.t);
-      if (!e) byT.set(p.t, (e = { t: p.t, count: 0, by_protocol: {} }));
-      e.count += p.unauthorized;
-      e.by_protocol[proto] = p.unauthorized;
-    }
-  }
-  return { points: [...byT.values()].sort((a, b) => (a.t < b.t ? -1 : 1)) };
 }
 
 /** The few fields of a stored session that evidence extraction needs. */

@@ -80,10 +80,17 @@ export function overview(db: Db, q: Range & { bucketMs?: number; protocol?: stri
   return { from: iso(q.from)!, to: iso(q.to)!, bucket_ms: bucket, series, totals };
 }
 
+export type UnauthorizedPoint = { t: string; count: number; by_protocol: Record<string, number> };
+
 /** Unauthorized-IM alerts over time, total and per protocol. */
-export function unauthorizedTrend(db: Db, q: Range & { bucketMs?: number }): { bucket_ms: number; points: Array<{ t: string; count: number; by_protocol: Record<string, number> }> } {
+export function unauthorizedTrend(db: Db, q: Range & { bucketMs?: number }): { bucket_ms: number; points: UnauthorizedPoint[] } {
   const ov = overview(db, q);
-  const byT = new Map<string, { t: string; count: number; by_protocol: Record<string, number> }>();
+  return { bucket_ms: ov.bucket_ms, points: unauthorizedPoints(ov) };
+}
+
+/** The unauthorized-IM counts of an overview per bucket (buckets without any left out), oldest first. */
+export function unauthorizedPoints(ov: Overview): UnauthorizedPoint[] {
+  const byT = new Map<string, UnauthorizedPoint>();
   for (const [proto, pts] of Object.entries(ov.series)) {
     for (const p of pts) {
       if (!p.unauthorized) continue;
@@ -93,7 +100,7 @@ export function unauthorizedTrend(db: Db, q: Range & { bucketMs?: number }): { b
       e.by_protocol[proto] = p.unauthorized;
     }
   }
-  return { bucket_ms: ov.bucket_ms, points: [...byT.values()].sort((a, b) => (a.t < b.t ? -1 : 1)) };
+  return [...byT.values()].sort((a, b) => (a.t < b.t ? -1 : 1));
 }
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;

@@ -9,7 +9,7 @@ import type { ShadowEvent } from '../../common/events';
 import { defaults } from '../../common/config';
 import { openStore } from '../../storage/store';
 import { SqliteSink } from '../../storage/sqlite-sink';
-import { hosts, overview, users, type UsageRow } from '../../storage/queries';
+import { hosts, overview, unauthorizedPoints, unauthorizedTrend, users, type Overview, type UsageRow } from '../../storage/queries';
 import { hasFts5, MIGRATIONS, SCHEMA_VERSION } from '../../storage/schema';
 
 const MIN = 60_000, HOUR = 3600_000, DAY = 86400_000;
@@ -98,6 +98,20 @@ describe('storage: rollup queries', function () {
       assert.deepEqual(Object.fromEntries([...got].sort()), Object.fromEntries([...want].sort()));
     });
   }
+
+  it('unauthorized points: per bucket with any, summed over protocols, oldest first; the trend is the same over the store', () => {
+    const pt = (t: string, unauthorized: number) => ({ t, sessions: 0, messages: 0, files: 0, bytes: 0, alerts: unauthorized, unauthorized });
+    const ov = { from: '', to: '', bucket_ms: 60000, totals: {}, series: { irc: [pt('2026-01-01T00:02:00.000Z', 2), pt('2026-01-01T00:00:00.000Z', 0)], aim: [pt('2026-01-01T00:02:00.000Z', 1), pt('2026-01-01T00:01:00.000Z', 4)] } } as unknown as Overview;
+    assert.deepEqual(unauthorizedPoints(ov), [
+      { t: '2026-01-01T00:01:00.000Z', count: 4, by_protocol: { aim: 4 } },
+      { t: '2026-01-01T00:02:00.000Z', count: 3, by_protocol: { irc: 2, aim: 1 } },
+    ]);
+    const q = { from: T0, to: T0 + 3 * DAY, bucketMs: 6 * HOUR };
+    const trend = unauthorizedTrend(db, q);
+    assert.equal(trend.bucket_ms, 6 * HOUR);
+    assert.ok(trend.points.length > 0, 'the fixture holds unauthorized alerts');
+    assert.deepEqual(trend.points, unauthorizedPoints(overview(db, q)));
+  });
 
   /** ground truth for users (dim 1) or hosts (dim 2): rows at resolution `res`, as the rollups keep them */
   function usageTruth(dim: 1 | 2, from: number, to: number, res: number, f: { sensor?: string; protocol?: string; name?: string } = {}): UsageRow[] {
