@@ -1,7 +1,6 @@
 // A policy in plain words, for `shadowim policy check`.
-import fs from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { readDataFile } from '../common/dataFile';
 import type { Policy } from './policy';
 import { BUILTIN_DETECTORS } from './dlp/scanner';
 
@@ -14,7 +13,7 @@ function dur(ms: number): string {
 }
 
 function knownProtocols(): Set<string> {
-  const doc = parse(fs.readFileSync(path.join(__dirname, 'protocols.yaml'), 'utf8'));
+  const doc = readDataFile(path.join(__dirname, 'protocols.yaml'));
   return new Set((doc.known as string[]).map(String));
 }
 

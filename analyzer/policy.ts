@@ -3,7 +3,7 @@
 // reported as one line "FILE:LINE: problem" (node positions from the yaml package).
 import fs from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YNode, type YAMLMap } from 'yaml';
+import type { LineCounter, Node as YNode, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { Severity } from '../common/events';
 import { parseCidr, anyContains, type Cidr } from './cidr';
 import { IdentityMap, loadIdentityCsv, normalizeIdentity } from './identity';
@@ -11,6 +11,21 @@ import { dayList, parseDays, parseRange, validTimezone, type Schedule } from './
 import { BUILTIN_DETECTORS, DEFAULT_MAX_SCAN, type BuiltinDetector, type DetectorSettings, type DlpSettings, type KeywordDictionary, type UserPattern } from './dlp/scanner';
 import { compileSafe } from './dlp/saferegex';
 import { wordRegex } from './dlp/data';
+
+// The yaml package (~30 ms to load) only when a policy file is parsed: not at every start.
+let yamlLib: typeof import('yaml') | undefined;
+function yaml(): typeof import('yaml') {
+  return (yamlLib ??= require('yaml') as typeof import('yaml'));
+}
+function isMap(node: unknown): node is YAMLMap {
+  return yaml().isMap(node);
+}
+function isSeq(node: unknown): node is YAMLSeq {
+  return yaml().isSeq(node);
+}
+function isScalar(node: unknown): node is Scalar {
+  return yaml().isScalar(node);
+}
 
 export const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
 export const ALERT_KINDS = ['unauthorized_im', 'sensitive_data', 'file_transfer', 'cleartext_credentials', 'policy_violation'] as const;
@@ -185,7 +200,8 @@ class Reader {
 const TOP_KEYS = ['version', 'timezone', 'home_networks', 'people', 'groups', 'sanctioned_servers', 'dlp', 'suppression', 'severity', 'files'] as const;
 
 export function parsePolicy(src: string, file: string): Policy {
-  const lc = new LineCounter();
+  const { LineCounter: LC, parseDocument } = yaml();
+  const lc: LineCounter = new LC();
   const doc = parseDocument(src, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length) {
     const e = doc.errors[0];

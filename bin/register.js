@@ -141,4 +141,13 @@ if (require.main === module && process.argv[2] === '--build') {
   } catch (e) {
     console.warn(`shadowim: could not prebuild the TypeScript cache (${e && e.message}); the first run will build it`);
   }
+  // the parsed built-in YAML data files too (common/dataFile.ts); same rule: never fails an install
+  try {
+    cache = undefined; // build() left the cache without the hook: install it over the saved cache
+    install();
+    const n = require(path.join(ROOT, 'common', 'dataFile.ts')).warmDataFiles(SOURCE_DIRS);
+    console.log(`shadowim: cached ${n} parsed YAML data files`);
+  } catch (e) {
+    console.warn(`shadowim: could not prebuild the data-file cache (${e && e.message}); the first run will build it`);
+  }
 }

@@ -3,9 +3,8 @@
 // throws on a bad frame. Flows get a handler lazily, at their first payload byte: a SYN scan or a
 // flood of empty connections costs a table slot and counters, nothing more.
 
-import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
+import { readDataFile } from '../common/dataFile';
 import type { EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector, PacketSink, SensorCounters } from './types';
 import { Decoder, Status as DecodeStatus } from './decode';
 import type { FragmentLimits } from './fragments';
@@ -74,7 +73,7 @@ function serverPorts(): { tcp: Uint8Array; udp: Uint8Array } {
   const tcp = new Uint8Array(65536), udp = new Uint8Array(65536);
   tcp.fill(1, 0, 1024);
   udp.fill(1, 0, 1024);
-  const doc = YAML.parse(fs.readFileSync(path.join(__dirname, 'serverPorts.yaml'), 'utf8')) ?? {};
+  const doc = readDataFile(path.join(__dirname, 'serverPorts.yaml')) ?? {};
   for (const p of doc.tcp ?? []) if (p >= 0 && p < 65536) tcp[p] = 1;
   for (const p of doc.udp ?? []) if (p >= 0 && p < 65536) udp[p] = 1;
   return (serverPortMaps = { tcp, udp });

@@ -1,8 +1,7 @@
 // True file type from magic bytes (never from the name). Returns a short id such as 'pe', 'zip', 'docx'.
 // Data-driven: the table is in fileTypes.yaml so that types can be added without code changes.
-import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
+import { readDataFile } from '../common/dataFile';
 
 interface Magic { type: string; offset: number; bytes: Buffer }
 
@@ -10,7 +9,7 @@ let table: Magic[] | undefined;
 
 function load(): Magic[] {
   if (table) return table;
-  const doc = YAML.parse(fs.readFileSync(path.join(__dirname, 'fileTypes.yaml'), 'utf8')) as { magic: { type: string; offset?: number; hex: string }[] };
+  const doc = readDataFile(path.join(__dirname, 'fileTypes.yaml')) as { magic: { type: string; offset?: number; hex: string }[] };
   table = doc.magic.map((m) => ({ type: m.type, offset: m.offset ?? 0, bytes: Buffer.from(m.hex.replace(/\s+/g, ''), 'hex') }));
   return table;
 }

@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
+import { readDataFile } from '../common/dataFile';
 import type { SignatureData, SignatureModule } from './types';
 import { MODULES } from './modules';
 import { CidrTable, HostTable } from './lookup';
@@ -31,7 +31,7 @@ export function loadRegistry(opts: { overrideDir?: string } = {}): Registry {
     const sources: string[] = [];
     let data: SignatureData = { id: module.id };
     if (fs.existsSync(builtin)) {
-      data = { ...readYaml(builtin), id: module.id };
+      data = { ...readYaml(builtin, true), id: module.id };
       sources.push(builtin);
     }
     if (overrideDir) {
@@ -67,10 +67,11 @@ function entriesOf(v: SignatureData['hosts'], defaultProto: string): [string, st
   return out;
 }
 
-function readYaml(file: string): SignatureData {
+/** builtin: a shipped data.yaml, read through the parsed-data cache; user overrides always parse. */
+function readYaml(file: string, builtin = false): SignatureData {
   let doc: unknown;
   try {
-    doc = YAML.parse(fs.readFileSync(file, 'utf8'));
+    doc = builtin ? readDataFile(file) : (require('yaml') as typeof import('yaml')).parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw new Error(`${file}: not valid YAML (${(e as Error).message.split('\n')[0]}); fix the file or remove it`);
   }

@@ -1,12 +1,11 @@
 // Loads the detectors' data files (issuer ranges, IBAN lengths, context words) once, at first use.
-import fs from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { readDataFile } from '../../common/dataFile';
 
 const DATA = path.join(__dirname, 'data');
 
 function load(name: string): any {
-  return parse(fs.readFileSync(path.join(DATA, name), 'utf8'));
+  return readDataFile(path.join(DATA, name));
 }
 
 export interface IssuerRule {

@@ -1,14 +1,13 @@
 // The data in types.yaml: honest extensions per true type, and which types are executable content.
-import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
+import { readDataFile } from '../../common/dataFile';
 
 interface TypeInfo { active: boolean; ext: Set<string> }
 let table: Map<string, TypeInfo> | undefined;
 
 function load(): Map<string, TypeInfo> {
   if (table) return table;
-  const doc = YAML.parse(fs.readFileSync(path.join(__dirname, 'types.yaml'), 'utf8')) as { types: Record<string, { active?: boolean; ext: string[] }> };
+  const doc = readDataFile(path.join(__dirname, 'types.yaml')) as { types: Record<string, { active?: boolean; ext: string[] }> };
   table = new Map(Object.entries(doc.types).map(([t, v]) => [t, { active: !!v.active, ext: new Set(v.ext.map(String)) }]));
   return table;
 }
