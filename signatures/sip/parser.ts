@@ -166,7 +166,11 @@ export class SipFramer {
         return;
       }
       this.waiting = null;
-      out({ ...head, body: Buffer.from(buf.subarray(bodyStart, bodyStart + cl)), truncated: false });
+      // the head is this message's alone: completed in place (a spread costs ~1 µs a property)
+      const msg = head as SipMessage;
+      msg.body = Buffer.from(buf.subarray(bodyStart, bodyStart + cl));
+      msg.truncated = false;
+      out(msg);
       this.drop(bodyStart + cl);
     }
   }
@@ -249,7 +253,10 @@ export function parseDatagram(b: Buffer): SipMessage | null {
     if (cl < body.length) body = body.subarray(0, cl);
     else if (cl > body.length) truncated = true;
   }
-  return { ...head, body: Buffer.from(body.subarray(0, MAX_BODY_BYTES)), truncated };
+  const msg = head as SipMessage;
+  msg.body = Buffer.from(body.subarray(0, MAX_BODY_BYTES));
+  msg.truncated = truncated;
+  return msg;
 }
 
 /** `"Alice" <sip:alice@example.com>;tag=1` → alice@example.com (scheme and parameters dropped). */
