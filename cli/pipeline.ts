@@ -33,13 +33,17 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
   // before stdout so an alert is committed before it is printed (docs/storage.md "Durability").
   outputs.unshift(...(require('../storage') as typeof import('../storage')).storageSinks({ store: opts.store, sensor: opts.sensor }));
   // (dashboard) which capture file each stored session came from, so its packets can be extracted later
+  // The dashboard and sinks modules (~10 ms to load) only when they can have work: the tests below are
+  // the ones sourceRecorder and alertDelivery start with (no store / no `sinks` section: undefined).
+  const { getConfig } = require('../common/config') as typeof import('../common/config');
   let rec: EventSink | undefined;
-  if (opts.source) {
+  if (opts.source && (opts.store ?? getConfig().store.path) && opts.source !== '-') {
     rec = (require('../dashboard/sources') as typeof import('../dashboard/sources')).sourceRecorder({ store: opts.store, source: opts.source, sensor: opts.sensor });
     if (rec) outputs.unshift(rec);
   }
   // (sinks) alerts bound for SIEMs are committed to the outbox before they are printed, then delivered
-  const delivery = (require('../outputs/sinks') as typeof import('../outputs/sinks')).alertDelivery({ store: opts.store });
+  const sinks = getConfig().extra.sinks;
+  const delivery = sinks === undefined || sinks === null ? undefined : (require('../outputs/sinks') as typeof import('../outputs/sinks')).alertDelivery({ store: opts.store });
   if (delivery) outputs.splice(outputs.length - 1, 0, delivery);
   const fanout: EventSink = {
     write(ev) {
