@@ -271,7 +271,8 @@ export class SqliteSink implements EventSink {
 
   private insert(ev: ShadowEvent, sensor: string, ts: number, now: number): void {
     const e = ev as any;
-    const base = {
+    // one parameter object per event: each case adds its columns by assignment (a spread costs ~1 µs a property)
+    const base: Record<string, unknown> = {
       sensor,
       ts_ms: ts,
       stored_ms: now,
@@ -285,76 +286,70 @@ export class SqliteSink implements EventSink {
     switch (ev.type) {
       case 'session': {
         const users = (Array.isArray(ev.users) ? ev.users : []).slice(0, 64).map((u) => String(u).slice(0, MAX_FIELD));
-        const id = this.st.session.run({
-          ...base,
-          transport: cap(ev.transport, 8),
-          server_name: cap(ev.server_name, 256),
-          users: JSON.stringify(users),
-          start_ms: ms(ev.start, ts),
-          end_ms: ms(ev.end, ts),
-          packets: num(ev.packets),
-          bytes: num(ev.bytes),
-          encrypted: ev.encrypted ? 1 : 0,
-          service: cap(ev.service, 32),
-          evidence: JSON.stringify((ev.evidence ?? []).slice(0, 32)).slice(0, 16384),
-          malformed: num(ev.malformed),
-          gaps: num(ev.gaps),
-        }).lastInsertRowid;
+        base.transport = cap(ev.transport, 8);
+        base.server_name = cap(ev.server_name, 256);
+        base.users = JSON.stringify(users);
+        base.start_ms = ms(ev.start, ts);
+        base.end_ms = ms(ev.end, ts);
+        base.packets = num(ev.packets);
+        base.bytes = num(ev.bytes);
+        base.encrypted = ev.encrypted ? 1 : 0;
+        base.service = cap(ev.service, 32);
+        base.evidence = JSON.stringify((ev.evidence ?? []).slice(0, 32)).slice(0, 16384);
+        base.malformed = num(ev.malformed);
+        base.gaps = num(ev.gaps);
+        const id = this.st.session.run(base).lastInsertRowid;
         for (const u of users) this.st.sessionUser.run(id, u);
         return;
       }
       case 'message': {
         const a = this.opts.archive;
         if (!a.enabled && !a.metadata) return;
-        const id = this.st.message.run({
-          ...base,
-          from_user: cap(ev.from),
-          to_user: cap(ev.to),
-          direction: cap(ev.direction, 16),
-          kind: cap(ev.kind, 32),
-          text: a.enabled ? cap(ev.text, MAX_TEXT) : null,
-        }).lastInsertRowid;
+        base.from_user = cap(ev.from);
+        base.to_user = cap(ev.to);
+        base.direction = cap(ev.direction, 16);
+        base.kind = cap(ev.kind, 32);
+        base.text = a.enabled ? cap(ev.text, MAX_TEXT) : null;
+        const id = this.st.message.run(base).lastInsertRowid;
         this.ftsFrom ||= Number(id);
         return;
       }
       case 'file_transfer':
-        this.st.file.run({
-          ...base,
-          from_user: cap(ev.from),
-          to_user: cap(ev.to),
-          filename: cap(ev.filename),
-          size: num(ev.size),
-          direction: cap(ev.direction, 16),
-          stage: cap(ev.stage, 16),
-          transfer_id: cap(ev.transfer_id, 128),
-          complete: ev.complete === undefined ? null : ev.complete ? 1 : 0,
-          observed_size: num(ev.observed_size),
-          sha256: cap(ev.sha256, 64),
-          md5: cap(ev.md5, 32),
-          file_type: cap(ev.file_type, 64),
-          verdict: cap(ev.verdict, 256),
-        });
+        base.from_user = cap(ev.from);
+        base.to_user = cap(ev.to);
+        base.filename = cap(ev.filename);
+        base.size = num(ev.size);
+        base.direction = cap(ev.direction, 16);
+        base.stage = cap(ev.stage, 16);
+        base.transfer_id = cap(ev.transfer_id, 128);
+        base.complete = ev.complete === undefined ? null : ev.complete ? 1 : 0;
+        base.observed_size = num(ev.observed_size);
+        base.sha256 = cap(ev.sha256, 64);
+        base.md5 = cap(ev.md5, 32);
+        base.file_type = cap(ev.file_type, 64);
+        base.verdict = cap(ev.verdict, 256);
+        this.st.file.run(base);
         return;
       case 'alert': {
         const a = ev as AlertEvent;
-        this.st.alert.run({
-          ...base,
-          protocol: cap(a.protocol, 64),
-          id: cap(a.id, 256) ?? `${sensor}:${ts}`,
-          kind: cap(a.kind, 64) ?? 'unknown',
-          severity: SEV_RANK[a.severity] ? a.severity : 'low',
-          sev_rank: SEV_RANK[a.severity] ?? 1,
-          summary: cap(a.summary, 4096) ?? '',
-          users: JSON.stringify((Array.isArray(a.users) ? a.users : []).slice(0, 64).map((u) => String(u).slice(0, MAX_FIELD))),
-          person: cap(a.person),
-          detector: cap(a.detector, 64),
-          match: cap(a.match, 256),
-          count: Math.max(1, num(a.count) ?? 1),
-        });
+        base.protocol = cap(a.protocol, 64);
+        base.id = cap(a.id, 256) ?? `${sensor}:${ts}`;
+        base.kind = cap(a.kind, 64) ?? 'unknown';
+        base.severity = SEV_RANK[a.severity] ? a.severity : 'low';
+        base.sev_rank = SEV_RANK[a.severity] ?? 1;
+        base.summary = cap(a.summary, 4096) ?? '';
+        base.users = JSON.stringify((Array.isArray(a.users) ? a.users : []).slice(0, 64).map((u) => String(u).slice(0, MAX_FIELD)));
+        base.person = cap(a.person);
+        base.detector = cap(a.detector, 64);
+        base.match = cap(a.match, 256);
+        base.count = Math.max(1, num(a.count) ?? 1);
+        this.st.alert.run(base);
         return;
       }
       case 'credential':
-        this.st.credential.run({ ...base, user: cap(ev.user), mechanism: cap(ev.mechanism, 64) });
+        base.user = cap(ev.user);
+        base.mechanism = cap(ev.mechanism, 64);
+        this.st.credential.run(base);
         return;
       case 'stats': {
         const last = this.lastStats.get(sensor);
