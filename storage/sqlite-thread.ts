@@ -36,9 +36,11 @@ export class ThreadedSqliteSink implements EventSink {
   constructor(private readonly o: ThreadedSinkOptions) {
     // open and migrate here, so a bad path or a foreign file is reported at once, in this thread
     openStore(o.file, { synchronous: o.synchronous }).close();
-    // the worker loads TypeScript through tsx, like the CLI itself
+    // the worker loads TypeScript like the CLI itself: the transpile cache (bin/register.js), else tsx
+    const register = JSON.stringify(require('node:path').join(__dirname, '..', 'bin', 'register.js'));
+    const tsx = JSON.stringify(require.resolve('tsx/cjs'));
     this.worker = new Worker(
-      `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(require.resolve('./sqlite-worker'))});`,
+      `if (process.env.SHADOWIM_DEBUG || !require(${register}).install()) require(${tsx}); require(${JSON.stringify(require.resolve('./sqlite-worker'))});`,
       { eval: true, workerData: { ...o, shared: this.shared.buffer }, stdout: false, stderr: false },
     );
     this.worker.unref();
