@@ -277,7 +277,15 @@ export function apiRoutes(api: Router, c: Ctx): void {
       .prepare(`SELECT id, ts_ms, sensor, protocol, flow_id, from_user, to_user, filename, size, direction, stage, complete, observed_size, sha256, md5, file_type, verdict
         FROM file_transfers WHERE ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms DESC LIMIT 500`)
       .all(r.from, r.to) as any[];
-    res.json({ source: 'transfers', rows: rows.map(({ ts_ms, from_user, to_user, complete, ...x }) => ({ ...x, ts: iso(ts_ms), from: from_user, to: to_user, complete: complete === null ? null : !!complete, download: false })) });
+    // a literal in the SELECT's order, the renamed columns last (a rest spread costs ~1 µs a property a row)
+    res.json({
+      source: 'transfers',
+      rows: rows.map((x) => ({
+        id: x.id, sensor: x.sensor, protocol: x.protocol, flow_id: x.flow_id, filename: x.filename, size: x.size, direction: x.direction, stage: x.stage,
+        observed_size: x.observed_size, sha256: x.sha256, md5: x.md5, file_type: x.file_type, verdict: x.verdict,
+        ts: iso(x.ts_ms), from: x.from_user, to: x.to_user, complete: x.complete === null ? null : !!x.complete, download: false,
+      })),
+    });
   });
   api.get('/files/:sha256/download', need('analyst'), (req, res) => {
     if (!c.quarantineDir) throw new HttpError(404, 'no quarantine configured (files.quarantine.dir, or serve --quarantine DIR): carved bytes are not kept');

@@ -9,7 +9,7 @@ import type { ShadowEvent } from '../../common/events';
 import { defaults } from '../../common/config';
 import { openStore } from '../../storage/store';
 import { SqliteSink } from '../../storage/sqlite-sink';
-import { hosts, overview, unauthorizedPoints, unauthorizedTrend, users, type Overview, type UsageRow } from '../../storage/queries';
+import { getAlert, hosts, overview, unauthorizedPoints, unauthorizedTrend, users, type Overview, type UsageRow } from '../../storage/queries';
 import { hasFts5, MIGRATIONS, SCHEMA_VERSION } from '../../storage/schema';
 
 const MIN = 60_000, HOUR = 3600_000, DAY = 86400_000;
@@ -111,6 +111,25 @@ describe('storage: rollup queries', function () {
     assert.equal(trend.bucket_ms, 6 * HOUR);
     assert.ok(trend.points.length > 0, 'the fixture holds unauthorized alerts');
     assert.deepEqual(trend.points, unauthorizedPoints(overview(db, q)));
+  });
+
+  it("an alert's file transfers: every column once, in table order, then the renamed ones (the JSON the dashboard shows)", () => {
+    const db2 = openStore(path.join(tmp, 'files.db'));
+    try {
+      const sink = new SqliteSink(db2, { sensor: 's', archive: defaults().archive, rollupMs: 0 });
+      const ts = new Date(T0).toISOString();
+      const flow = { flow_id: 'ff', protocol: 'yahoo', server: { ip: '192.0.2.1', port: 5050 } };
+      sink.write({ type: 'file_transfer', ts, ...flow, from: 'a', to: 'b', filename: 'x.txt', size: 3, direction: 'c2s', stage: 'data', transfer_id: 't', complete: false, sha256: 'ab' } as any);
+      sink.write({ type: 'alert', ts, ...flow, id: 'al', kind: 'file_transfer', severity: 'low', summary: 's', users: [], count: 1 } as any);
+      sink.flush(true);
+      const f = getAlert(db2, 'al')!.files;
+      assert.equal(JSON.stringify(f), JSON.stringify([{
+        id: 1, sensor: 's', protocol: 'yahoo', flow_id: 'ff', filename: 'x.txt', size: 3, direction: 'c2s', stage: 'data', transfer_id: 't', complete: false, observed_size: null,
+        sha256: 'ab', md5: null, file_type: null, verdict: null, ts, from: 'a', to: 'b', client: null, server: { ip: '192.0.2.1', port: 5050 },
+      }]));
+    } finally {
+      db2.close();
+    }
   });
 
   /** ground truth for users (dim 1) or hosts (dim 2): rows at resolution `res`, as the rollups keep them */
