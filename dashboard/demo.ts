@@ -38,6 +38,9 @@ interface Server {
   evidence: { signature: string; reason: string };
 }
 
+/** a TLS server known by the name its clients send (SNI) */
+const sni = (protocol: string, ip: string, name: string): Server => ({ protocol, ip, port: 443, name, encrypted: true, evidence: { signature: 'tls.sni', reason: `SNI ${name}` } });
+
 const SERVERS: Server[] = [
   { protocol: 'irc', ip: '198.51.100.7', port: 6667, name: 'irc.libera.example', encrypted: false, evidence: { signature: 'irc.registration', reason: 'NICK and USER registration from the client' } },
   { protocol: 'xmpp', ip: '203.0.113.20', port: 5222, name: 'jabber.example.org', encrypted: false, evidence: { signature: 'xmpp.stream', reason: 'jabber:client stream header' } },
@@ -46,12 +49,12 @@ const SERVERS: Server[] = [
   { protocol: 'aim', ip: '64.12.24.50', port: 5190, name: 'login.oscar.aol.com', encrypted: false, evidence: { signature: 'oscar.flap', reason: 'FLAP channel 1 sign-on' } },
   { protocol: 'icq', ip: '64.12.25.110', port: 5190, name: 'login.icq.com', encrypted: false, evidence: { signature: 'oscar.flap', reason: 'FLAP sign-on with a numeric UIN' } },
   { protocol: 'gadugadu', ip: '91.214.237.10', port: 8074, encrypted: false, evidence: { signature: 'gg.welcome', reason: 'GG_WELCOME seed' } },
-  { protocol: 'whatsapp', ip: '157.240.1.53', port: 443, name: 'g.whatsapp.net', encrypted: true, evidence: { signature: 'tls.sni', reason: 'SNI g.whatsapp.net' } },
+  sni('whatsapp', '157.240.1.53', 'g.whatsapp.net'),
   { protocol: 'telegram', ip: '149.154.167.51', port: 443, name: 'web.telegram.org', encrypted: true, evidence: { signature: 'ip.range', reason: 'Telegram address range' } },
-  { protocol: 'discord', ip: '162.159.130.234', port: 443, name: 'gateway.discord.gg', encrypted: true, evidence: { signature: 'tls.sni', reason: 'SNI gateway.discord.gg' } },
-  { protocol: 'signal', ip: '13.248.212.111', port: 443, name: 'chat.signal.org', encrypted: true, evidence: { signature: 'tls.sni', reason: 'SNI chat.signal.org' } },
-  { protocol: 'slack', ip: '3.120.15.7', port: 443, name: 'wss-primary.slack.com', encrypted: true, evidence: { signature: 'tls.sni', reason: 'SNI wss-primary.slack.com' } },
-  { protocol: 'teams', ip: '52.113.194.132', port: 443, name: 'teams.microsoft.com', encrypted: true, evidence: { signature: 'tls.sni', reason: 'SNI teams.microsoft.com' } },
+  sni('discord', '162.159.130.234', 'gateway.discord.gg'),
+  sni('signal', '13.248.212.111', 'chat.signal.org'),
+  sni('slack', '3.120.15.7', 'wss-primary.slack.com'),
+  sni('teams', '52.113.194.132', 'teams.microsoft.com'),
 ];
 
 const FIRST = ['alice', 'bob', 'carol', 'dmitri', 'erin', 'farah', 'gus', 'hana', 'ivan', 'jules', 'kenji', 'lena', 'mo', 'nadia', 'omar', 'priya', 'quinn', 'rosa', 'sam', 'tomas', 'uma', 'vik', 'wen', 'xavi'];
