@@ -1,7 +1,7 @@
 // IPv4/IPv6 addresses and CIDR blocks, parsed once; matching on 32-bit words (no per-event strings).
 // Addresses are validated by one-pass parsers with net.isIP's acceptance (net.isIPv6's RegExp costs
 // ~11 ms to compile on first use, paid at every start for the IPv6 home networks).
-import { parseIpv6 } from '../signatures/lookup';
+import { parseIpv4, parseIpv6 } from '../signatures/lookup';
 
 export interface Cidr {
   v6: boolean;
@@ -13,7 +13,7 @@ export interface Cidr {
 
 /** The address as words plus its family, or undefined when net.isIP would return 0. */
 function parseIp(ip: string): { v6: boolean; words: Uint32Array } | undefined {
-  const v4 = ipv4Number(ip);
+  const v4 = parseIpv4(ip);
   if (v4 >= 0) return { v6: false, words: Uint32Array.of(0, 0, 0, v4) };
   const p = parseIpv6(ip);
   if (!p) return undefined;
@@ -74,33 +74,6 @@ export function cidrContains(c: Cidr, ip: { readonly v6: boolean; readonly words
   return true;
 }
 
-/** A dotted-quad IPv4 address as a number, or -1: exactly the strings net.isIPv4 accepts (no leading zeros). */
-export function ipv4Number(ip: string): number {
-  const n = ip.length;
-  if (n < 7 || n > 15) return -1;
-  let value = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < n; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 0x2e) {
-      if (digits === 0 || dots === 3) return -1;
-      value = value * 256 + octet;
-      octet = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (digits > 0 && octet === 0) return -1; // "01", "00"
-      octet = octet * 10 + (c - 0x30);
-      if (octet > 255) return -1;
-      digits++;
-    } else return -1;
-  }
-  if (digits === 0 || dots !== 3) return -1;
-  return value * 256 + octet;
-}
-
 /** cidrContains for an IPv4 address given as a number */
 function containsV4(c: Cidr, v: number): boolean {
   if (c.v6) return false;
@@ -112,7 +85,7 @@ function containsV4(c: Cidr, v: number): boolean {
 
 export function anyContains(list: Cidr[], ip: string): boolean {
   if (!list.length) return false;
-  const v4 = typeof ip === 'string' ? ipv4Number(ip) : -1;
+  const v4 = typeof ip === 'string' ? parseIpv4(ip) : -1;
   if (v4 >= 0) {
     for (const c of list) if (containsV4(c, v4)) return true;
     return false;

@@ -7,7 +7,8 @@ import net from 'node:net';
 import { isoTime } from '../../common/events';
 import { localTime } from '../../analyzer/schedule';
 import { alertId } from '../../analyzer/alertid';
-import { anyContains, cidrContains, ipv4Number, parseCidr } from '../../analyzer/cidr';
+import { anyContains, cidrContains, parseCidr } from '../../analyzer/cidr';
+import { parseIpv4 } from '../../signatures/lookup';
 import { maskKeepLast } from '../../analyzer/dlp/scanner';
 import { rng } from '../../common/rng'; // seeded, so a failure can be replayed
 
@@ -104,7 +105,7 @@ describe('analyzer: kept answers and shortcuts equal the slow way', () => {
     }
     let valid = 0;
     for (const t of samples) {
-      const v = ipv4Number(t);
+      const v = parseIpv4(t);
       assert.equal(v >= 0, net.isIPv4(t), t);
       if (v >= 0) {
         valid++;
@@ -119,7 +120,7 @@ describe('analyzer: kept answers and shortcuts equal the slow way', () => {
     const r = rng(5);
     for (let i = 0; i < 50_000; i++) {
       const ip = i % 3 ? `${[10, 172, 192, 203][i & 3]}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}` : `${Math.floor(r() * 256)}.1.2.${i & 255}`;
-      const words = { v6: false, words: Uint32Array.of(0, 0, 0, ipv4Number(ip)) };
+      const words = { v6: false, words: Uint32Array.of(0, 0, 0, parseIpv4(ip)) };
       for (const c of blocks) assert.equal(anyContains([c], ip), cidrContains(c, words), `${ip} in ${c.text}`);
     }
 
