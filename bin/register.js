@@ -81,11 +81,16 @@ function save() {
   if (!dirty) return;
   dirty = false;
   for (const rel of Object.keys(cache.files)) if (!fs.existsSync(path.resolve(ROOT, rel))) delete cache.files[rel];
-  const tmp = `${CACHE_FILE}.${process.pid}.tmp`;
+  writeJsonAtomic(CACHE_FILE, cache);
+}
+
+/** Writes a cache file whole or not at all (a concurrent run reads the old or the new one, never half); never throws. */
+function writeJsonAtomic(file, value) {
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.mkdirSync(path.dirname(CACHE_FILE), { recursive: true });
-    fs.writeFileSync(tmp, JSON.stringify(cache));
-    fs.renameSync(tmp, CACHE_FILE); // atomic: a concurrent run reads the old or the new cache, never half
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(tmp, JSON.stringify(value));
+    fs.renameSync(tmp, file);
   } catch {
     try {
       fs.unlinkSync(tmp);
@@ -130,7 +135,7 @@ function build() {
   return files.length;
 }
 
-module.exports = { install, build, CACHE_FILE };
+module.exports = { install, build, CACHE_FILE, hash, writeJsonAtomic };
 
 if (require.main === module && process.argv[2] === '--build') {
   // never fails an install: without the cache, the first run fills it

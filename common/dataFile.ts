@@ -7,7 +7,9 @@
 // package themselves, to report problems with their line numbers.
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
+// the transpile cache's content hash and atomic write (plain JS: it runs before any TypeScript loads)
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { hash, writeJsonAtomic } = require('../bin/register') as { hash(s: string): string; writeJsonAtomic(file: string, value: unknown): void };
 
 const ROOT = path.resolve(__dirname, '..');
 // bump when what is stored changes
@@ -36,9 +38,6 @@ function cacheKey(): string {
   return `${FORMAT}|${version}`;
 }
 
-function hash(s: string): string {
-  return crypto.createHash('sha1').update(s).digest('base64');
-}
 
 function loaded(): Cache {
   if (cache) return cache;
@@ -69,17 +68,7 @@ function jsonSafe(v: unknown, depth = 0): boolean {
 function save(): void {
   if (!dirty || !cache) return;
   dirty = false;
-  const file = cacheFile();
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, JSON.stringify(cache));
-    fs.renameSync(tmp, file); // atomic: a concurrent run reads the old or the new cache, never half
-  } catch {
-    try {
-      fs.unlinkSync(tmp);
-    } catch {}
-  }
+  writeJsonAtomic(cacheFile(), cache);
 }
 
 /**
