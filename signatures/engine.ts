@@ -150,10 +150,16 @@ function expKey(t: Transport, ip: string, port: number): string {
 /** Bounded ip → name memory (insertion-ordered Map used as an LRU by re-insertion). */
 export class NameCache implements KnowledgeBase {
   private map = new Map<string, string>();
+  /** the key inserted last: learning it again needs no re-insertion (it is the newest already), and a
+   * delete + set per answer fills the Map's table with holes that a rehash must clear */
+  private newest: string | undefined;
   constructor(private readonly max: number) {}
   learnName(ip: string, name: string): void {
-    if (this.map.has(ip)) this.map.delete(ip);
-    else if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string);
+    if (ip !== this.newest) {
+      if (this.map.has(ip)) this.map.delete(ip);
+      else if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string);
+      this.newest = ip;
+    }
     this.map.set(ip, name.slice(0, 253));
   }
   nameFor(ip: string): string | undefined {
@@ -190,7 +196,8 @@ class FlowSession implements FlowHandler, SessionContext {
   /** bit per direction: a hole in its first bytes, so its prefix is no longer offered to modules */
   private gapped = 0;
   private decoder: StreamDecoder | undefined;
-  private detection: Detection | undefined;
+  /** classified (by its bytes, a tentative guess or an expectation); the Detection itself is not kept */
+  private detected = false;
   private tentativeDetection: Detection | undefined;
   private users: Set<string> | undefined;
   private evidence: Evidence[] = NO_EVIDENCE;
@@ -219,9 +226,8 @@ class FlowSession implements FlowHandler, SessionContext {
     this.protocol = e.protocol;
     this.data = e.parent.data;
     this.state = State.Decoding;
-    const evidence = { signature: 'expected-connection', reason: e.reason };
-    this.detection = { protocol: e.protocol, evidence };
-    this.addEvidence(evidence);
+    this.detected = true;
+    this.addEvidence({ signature: 'expected-connection', reason: e.reason });
     for (const u of e.parent.users ?? []) this.addUser(u);
     try {
       this.decoder = e.decoder(this);
@@ -373,8 +379,7 @@ class FlowSession implements FlowHandler, SessionContext {
     for (const c of this.carvers) c.end(c.lastTs || this.lastTs);
     this.state = State.Done;
     this.wantsData = false;
-    const d = this.detection;
-    if (!d || this.notIm || !this.protocol) return;
+    if (!this.detected || this.notIm || !this.protocol) return;
     this.engine.stats.imSessions++;
     // optional fields assigned, not spread in: on Node 20 each spread-in property costs ~1 µs
     const ev: Record<string, unknown> = {
@@ -405,7 +410,7 @@ class FlowSession implements FlowHandler, SessionContext {
   // ---- detection → decoding ---------------------------------------------------------------
 
   private classify(lm: LoadedModule, d: Detection, current?: Buffer, curDir: Dir = 0, curTs = 0): void {
-    this.detection = d;
+    this.detected = true;
     this.protocol = d.protocol;
     this.data = lm.data;
     this.notIm = !!d.notIm;
@@ -437,7 +442,7 @@ class FlowSession implements FlowHandler, SessionContext {
     if (this.tentativeDetection) {
       const t = this.tentativeDetection;
       this.tentativeDetection = undefined;
-      this.detection = t;
+      this.detected = true;
       this.protocol = t.protocol;
       this.addEvidence(t.evidence);
       if (t.encrypted) this.encrypted = true;
@@ -498,8 +503,10 @@ class FlowSession implements FlowHandler, SessionContext {
   addEvidence(ev: Evidence): void {
     if (this.evidence.length >= MAX_EVIDENCE_PER_SESSION) return;
     if (this.evidence.some((e) => e.signature === ev.signature && e.reason === ev.reason)) return;
-    if (this.evidence === NO_EVIDENCE) this.evidence = [];
-    this.evidence.push({ signature: ev.signature.slice(0, 64), reason: ev.reason.slice(0, 300) });
+    const copy = { signature: ev.signature.slice(0, 64), reason: ev.reason.slice(0, 300) };
+    // the first as a one-element literal: a push onto [] reserves 17 slots, kept for the flow's life
+    if (this.evidence === NO_EVIDENCE) this.evidence = [copy];
+    else this.evidence.push(copy);
   }
 
   setEncrypted(evidence?: Evidence): void {

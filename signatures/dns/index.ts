@@ -82,7 +82,9 @@ class DnsDecoder implements StreamDecoder {
       return;
     }
     if (!m.response || m.rcode !== 0) return;
-    for (const a of addressesOf(m).slice(0, 32)) {
+    const addrs = addressesOf(m);
+    for (let i = 0; i < addrs.length && i < 32; i++) {
+      const a = addrs[i];
       // the CNAME target first, then the name the user asked for: a later flow to the address is
       // attributed by the name that was asked (e.g. web.whatsapp.com, not its CDN alias)
       if (a.owner !== a.queried) this.ctx.kb.learnName(a.ip, a.owner, ts);

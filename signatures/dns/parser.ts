@@ -79,7 +79,10 @@ export function parseDns(buf: Buffer): DnsMessage | null {
     if (i >= MAX_RECORDS) return msg;
     const n = readName(buf, off);
     if (!n || n.next + 4 > buf.length) return msg;
-    msg.questions.push({ name: n.name, type: buf.readUInt16BE(n.next) });
+    const q = { name: n.name, type: buf.readUInt16BE(n.next) };
+    // most messages have one question and one answer: one-element literals (a push onto [] reserves 17 slots)
+    if (i === 0) msg.questions = [q];
+    else msg.questions.push(q);
     off = n.next + 4;
   }
   for (let i = 0; i < an; i++) {
@@ -95,7 +98,9 @@ export function parseDns(buf: Buffer): DnsMessage | null {
     if (type === TYPE_A && rdlen === 4) value = `${buf[rd]}.${buf[rd + 1]}.${buf[rd + 2]}.${buf[rd + 3]}`;
     else if (type === TYPE_AAAA && rdlen === 16) value = ipv6String(buf.subarray(rd, rd + 16));
     else if (type === TYPE_CNAME) value = readName(buf, rd)?.name;
-    msg.answers.push({ name: n.name, type, ttl, value });
+    const a = { name: n.name, type, ttl, value };
+    if (i === 0) msg.answers = [a];
+    else msg.answers.push(a);
     off = rd + rdlen;
   }
   msg.complete = true;
@@ -112,7 +117,7 @@ export function ipv6String(b: Buffer): string {
  * end of the CNAME chain that led to it. Chains are followed at most 16 steps.
  */
 export function addressesOf(msg: DnsMessage): { ip: string; queried: string; owner: string }[] {
-  const out: { ip: string; queried: string; owner: string }[] = [];
+  let out: { ip: string; queried: string; owner: string }[] = [];
   const q = msg.questions[0]?.name.toLowerCase();
   if (!q) return out;
   // the common answer has no CNAME: the chain is the question alone (no Set, no loop over it)
@@ -120,7 +125,10 @@ export function addressesOf(msg: DnsMessage): { ip: string; queried: string; own
     for (const a of msg.answers) {
       if ((a.type === TYPE_A || a.type === TYPE_AAAA) && a.value) {
         const owner = a.name.toLowerCase();
-        if (owner === q) out.push({ ip: a.value, queried: q, owner });
+        if (owner !== q) continue;
+        const found = { ip: a.value, queried: q, owner };
+        if (out.length === 0) out = [found]; // one-element literal, as in parseDns
+        else out.push(found);
       }
     }
     return out;
