@@ -414,13 +414,20 @@ class FlowSession implements FlowHandler, SessionContext {
     this.protocol = d.protocol;
     this.data = lm.data;
     this.notIm = !!d.notIm;
-    this.addEvidence(d.evidence);
-    if (d.encrypted) this.encrypted = true;
-    if (d.serverName) this.serverName = d.serverName;
     if (!lm.module.decoder) {
+      // not IM and no decoder to change that (TLS/QUIC web, …): never reported, so nothing of the
+      // detection is kept for the rest of the flow's life
+      if (!this.notIm) {
+        this.addEvidence(d.evidence);
+        if (d.encrypted) this.encrypted = true;
+        if (d.serverName) this.serverName = d.serverName;
+      }
       this.finishDetecting(false);
       return;
     }
+    this.addEvidence(d.evidence);
+    if (d.encrypted) this.encrypted = true;
+    if (d.serverName) this.serverName = d.serverName;
     try {
       this.decoder = lm.module.decoder(this, d);
     } catch (err) {

@@ -23,16 +23,19 @@ function detect(input: DetectInput, data: SignatureData): DetectResult {
   const { flow } = input;
   const ports = hintPorts(data, input.transport);
   const onHint = ports.includes(flow.server.port) || ports.includes(flow.client.port);
-  let msg: DnsMessage | null;
+  let bytes: Buffer;
   if (input.transport === 'udp') {
-    msg = parseDns(input.data);
+    bytes = input.data;
   } else {
     if (input.data.length < 2) return onHint ? 'more' : null;
     const len = input.data.readUInt16BE(0);
     if (len < 12) return null;
     if (input.data.length < 2 + len) return onHint && input.data.length < 4096 ? 'more' : null;
-    msg = parseDns(input.data.subarray(2, 2 + len));
+    bytes = input.data.subarray(2, 2 + len);
   }
+  // off the DNS ports only one question and opcode ≤ 6 pass (plausible): the header says so before any parsing
+  if (!onHint && !(bytes.length >= 12 && bytes[4] === 0 && bytes[5] === 1 && ((bytes[2] >> 3) & 0xf) <= 6)) return null;
+  const msg = parseDns(bytes);
   if (!plausible(msg, onHint, data)) return null;
   const d: Detection = {
     protocol: 'dns',
