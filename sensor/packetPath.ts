@@ -48,7 +48,7 @@ const FR = 8; // flow table hot row stride
 const BY: FlowInfo['clientBy'][] = ['syn', 'port', 'first'];
 
 /** A flow as inspectors see it; its id text is made on first use (most flows are never reported). */
-class Flow implements FlowInfo {
+export class Flow implements FlowInfo {
   private idText: string | undefined;
   vlan?: number;
   constructor(
@@ -79,6 +79,14 @@ function serverPorts(): { tcp: Uint8Array; udp: Uint8Array } {
   return (serverPortMaps = { tcp, udp });
 }
 
+/**
+ * An inspector that takes a new flow straight from the table (the flow channel to the analysis
+ * thread): it copies the key words itself instead of having address strings made for it.
+ */
+export interface SlotInspector extends FlowInspector {
+  newFlowAt(table: ft.FlowTable, slot: number, clientSide: 0 | 1): FlowHandler | null;
+}
+
 export class PacketPath implements PacketSink, FrameSink, StreamOut {
   private readonly table: ft.FlowTable;
   private readonly decoder: Decoder;
@@ -104,6 +112,13 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
   private curSlot = 0;
   private curDir: 0 | 1 = 0;
   private curHandler: FlowHandler | null = null;
+  /**
+   * Counts payload deliveries begun (a segment, a missing range, a stream's end, a datagram), each
+   * after its handler said it wants data: the flow channel marks where one begins, so the analysis
+   * thread can replay the same "wants data?" decisions.
+   */
+  ops = 0;
+  private readonly slotInspector: SlotInspector | undefined;
 
   constructor(private readonly inspector: FlowInspector, opts: PacketPathOptions = {}) {
     const max = opts.maxFlows ?? 200000;
@@ -118,6 +133,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     this.linger = (opts.closedLingerSec ?? 2) * 1e6;
     this.embryonic = Math.min((opts.oneSidedTcpSec ?? 30) * 1e6, this.tcpIdle);
     this.lifetime = (opts.lifetimeSec ?? 7200) * 1e6;
+    if (typeof (inspector as SlotInspector).newFlowAt === 'function') this.slotInspector = inspector as SlotInspector;
   }
 
   get counters(): SensorCounters {
@@ -209,6 +225,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
       if (!(st & S_ASKED)) this.askHandler(slot);
       const h = this.handlers[slot];
       if (h !== null && h.wantsData && d.payLen > 0 && d.payMissing === 0) {
+        this.ops++;
         h.onData(dir, d.payBuf.subarray(d.payOff, d.payOff + d.payLen), ts);
       }
       return;
@@ -245,8 +262,14 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
         this.curSlot = slot;
         this.curDir = dir;
         this.curHandler = h;
-        if (plen > 0) s.segment(seq, d.payBuf, d.payOff, plen, ts, this);
-        if (d.payMissing > 0 && h.wantsData) s.missing((seq + plen) >>> 0, d.payMissing, ts, this);
+        if (plen > 0) {
+          this.ops++;
+          s.segment(seq, d.payBuf, d.payOff, plen, ts, this);
+        }
+        if (d.payMissing > 0 && h.wantsData) {
+          this.ops++;
+          s.missing((seq + plen) >>> 0, d.payMissing, ts, this);
+        }
         if (!h.wantsData) this.dropStreams(slot);
       }
     }
@@ -266,7 +289,9 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
   gap(length: number, ts: number): void {
     this.table.gapBytes[this.curSlot] += length;
     const h = this.curHandler;
-    if (h !== null && h.wantsData) h.onGap(this.curDir, length, ts);
+    // the flow channel counts a gap in a delivery begun while wanted even if the handler stopped
+    // wanting data since (as gapBytes does here): it must hear of every gap
+    if (h !== null && (h.wantsData || this.slotInspector !== undefined)) h.onGap(this.curDir, length, ts);
   }
 
   // ---- flows -----------------------------------------------------------------------------------
@@ -305,6 +330,17 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     t.f[slot * FR + F_STATE] += S_ASKED;
     const v6 = t.isV6(slot);
     const cs: 0 | 1 = t.f[slot * FR + F_STATE] & S_CLIENT_A ? 0 : 1;
+    if (this.slotInspector !== undefined) {
+      let h: FlowHandler | null = null;
+      try {
+        h = this.slotInspector.newFlowAt(t, slot, cs);
+      } catch (e) {
+        this.internalErrors++;
+        if (process.env.SHADOWIM_DEBUG) console.error(e);
+      }
+      this.handlers[slot] = h;
+      return;
+    }
     const ss: 0 | 1 = cs === 0 ? 1 : 0;
     t.flowIdWords(slot);
     const info = new Flow(
@@ -349,6 +385,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
         this.curSlot = slot;
         this.curDir = dir;
         this.curHandler = h;
+        this.ops++;
         try {
           s.end(ts, this);
         } catch (e) {

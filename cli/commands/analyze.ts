@@ -12,11 +12,12 @@ const SPECS: OptionSpec[] = [
   { name: 'out', value: true, arg: 'DIR', help: 'write carved files and reports into DIR' },
   { name: 'sensor', value: true, arg: 'NAME', help: 'sensor name recorded on every event' },
   { name: 'max-flows', value: true, arg: 'N', help: 'most flows tracked at once; the longest idle is evicted beyond (default 200000)' },
+  { name: 'threads', value: true, arg: '1|2', help: 'read the capture in a second thread (default: 2 when the machine has more than one CPU)' },
   { name: 'quiet', short: 'q', help: 'no summary on stderr' },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
 
-const USAGE = 'shadowim analyze <capture|-> [--format jsonl|text] [--policy FILE] [--store PATH] [--out DIR] [--sensor NAME] [--max-flows N]';
+const USAGE = 'shadowim analyze <capture|-> [--format jsonl|text] [--policy FILE] [--store PATH] [--out DIR] [--sensor NAME] [--max-flows N] [--threads 1|2]';
 const DESCRIPTION = `Reads a capture file — classic pcap (micro- or nanosecond, either byte order) or pcapng (several
 interfaces, mixed link types) — or '-' for standard input, and prints one event per finding: IM
 sessions, messages, file transfers, credentials and alerts. Events go to stdout; a summary goes to
@@ -40,6 +41,12 @@ export const command: Command = {
       maxFlows = Number(s);
       if (!/^\d+$/.test(s) || maxFlows < 16 || maxFlows > 50_000_000) throw new UsageError(`--max-flows must be a whole number from 16 to 50000000, not '${s}'`);
     }
+    let threads = require('node:os').availableParallelism() > 1 ? 2 : 1;
+    if (opts.threads !== undefined) {
+      const s = String(opts.threads);
+      if (s !== '1' && s !== '2') throw new UsageError(`--threads must be 1 or 2, not '${s}'`);
+      threads = Number(s);
+    }
     if (file === '-' && require('node:tty').isatty(0)) throw new UsageError("'-' reads a capture from standard input, but that is a terminal; pipe a capture in (e.g. tcpdump -w - | shadowim analyze -)");
 
     // heavy modules only once the options are known to be good
@@ -60,31 +67,47 @@ export const command: Command = {
       source: file === '-' ? undefined : file,
       outDir: opts.out as string | undefined,
     };
-    const registry = loadRegistry();
     const fd = openCapture(file); // a missing file is reported before any output is created
+    // two threads: the worker starts reading while this one loads the signatures
+    const thread = threads === 2 ? (require('../../sensor/captureThread') as typeof import('../../sensor/captureThread')).startCaptureThread(fd, { maxFlows }) : undefined;
+    const registry = loadRegistry();
     const pipeline = buildPipeline(popts);
     const engine = new Engine(registry, { emit: pipeline.emit, sensor, files: pipeline.files });
-    const path = new PacketPath(engine, { maxFlows });
     const { MemoryGuard } = require('../../sensor/memoryGuard') as typeof import('../../sensor/memoryGuard');
     const guard = new MemoryGuard(Number(process.env.SHADOWIM_HEAP_CEILING_MB ?? 192));
-    const reader = new CaptureReader(fd, path, () => {
-      guard.check();
-      return new Promise<void>((r) => setImmediate(r));
-    });
     let failure: string | undefined;
-    try {
-      await reader.run();
-    } catch (e) {
-      if (!(e instanceof CaptureError)) throw e;
-      failure = e.message;
+    let c: import('../../sensor/types').SensorCounters;
+    let captureTime: number;
+    let recognised: boolean;
+    if (thread) {
+      // the worker reads and reassembles; this thread runs the signatures and the analyzer
+      const r = await thread.run(engine, () => guard.check());
+      failure = r.failure;
+      c = r.counters;
+      captureTime = r.captureTime;
+      recognised = r.format !== undefined;
+      if (process.env.SHADOWIM_DEBUG) process.stderr.write(`shadowim: capture thread: ${r.ringWaits} waits on a full ring, ${r.internalErrors + r.inspectorErrors} internal errors\n`);
+    } else {
+      const path = new PacketPath(engine, { maxFlows });
+      const reader = new CaptureReader(fd, path, () => {
+        guard.check();
+        return new Promise<void>((r) => setImmediate(r));
+      });
+      try {
+        await reader.run();
+      } catch (e) {
+        if (!(e instanceof CaptureError)) throw e;
+        failure = e.message;
+      }
+      path.finish();
+      c = path.counters;
+      captureTime = path.captureTime;
+      recognised = reader.format !== undefined;
     }
-    path.finish();
-    const c = path.counters;
-    const recognised = reader.format !== undefined;
     await pipeline.files?.drain(); // file verdicts (scans) before the closing stats event
     if (recognised) {
       pipeline.emit({
-        type: 'stats', ts: isoTime(path.captureTime), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
+        type: 'stats', ts: isoTime(captureTime), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
         ...(sensor ? { sensor } : {}),
       });
     }

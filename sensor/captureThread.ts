@@ -1,0 +1,95 @@
+// `analyze` on two threads: a worker reads the capture and runs the packet path (decode, flow table,
+// reassembly); this thread runs the inspector (signatures, analyzer, outputs) on what the worker sends
+// through the flow channel. The inspector sees the same calls in the same order as in one thread.
+
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import type { FlowInspector, SensorCounters } from './types';
+import type { CaptureFormat } from './captureFile';
+import type { PacketPathOptions } from './packetPath';
+import { ChannelReader, RING_BYTES, channelBuffers } from './flowChannel';
+
+/** what the worker says when the capture is read */
+export interface WorkerReport {
+  counters: SensorCounters;
+  captureTime: number;
+  format: CaptureFormat | undefined;
+  /** a CaptureError's message: the capture is not readable to its end */
+  failure: string | undefined;
+  internalErrors: number;
+  /** times the worker waited for this thread (the ring was full) */
+  ringWaits: number;
+}
+
+export interface ThreadedResult extends WorkerReport {
+  /** exceptions thrown by the inspector, caught (a bug if ever non-zero) */
+  inspectorErrors: number;
+}
+
+export interface CaptureThread {
+  /**
+   * Replays the worker's flows on `inspector` until the capture is read. `onBatch` runs between
+   * batches of records (memory checks); the event loop turns between them.
+   */
+  run(inspector: FlowInspector, onBatch?: () => void): Promise<ThreadedResult>;
+}
+
+/**
+ * Starts reading the capture open on `fd` in a worker at once (it loads and reads while this thread
+ * loads the signatures; the ring holds what it finds meanwhile).
+ */
+export function startCaptureThread(fd: number, opts: PacketPathOptions, ringBytes = RING_BYTES): CaptureThread {
+  const maxFlows = Math.max(1, Math.floor(opts.maxFlows ?? 200000));
+  const buffers = channelBuffers(maxFlows, ringBytes);
+  // the worker loads TypeScript like the CLI itself: the transpile cache (bin/register.js), else tsx
+  const register = JSON.stringify(path.join(__dirname, '..', 'bin', 'register.js'));
+  const tsx = JSON.stringify(require.resolve('tsx/cjs'));
+  const entry = JSON.stringify(path.join(__dirname, 'captureWorker.ts'));
+  const worker = new Worker(`if (process.env.SHADOWIM_DEBUG || !require(${register}).install()) require(${tsx}); require(${entry});`, {
+    eval: true,
+    workerData: { fd, buffers, maxFlows, options: opts },
+    // the worker closes the capture when read: the fd is ours, not the worker's to track
+    trackUnmanagedFds: false,
+  });
+  let report: WorkerReport | undefined;
+  let error: string | undefined;
+  let exited = false;
+  worker.on('message', (m: WorkerReport | { error: string }) => {
+    if ('error' in m) error = m.error;
+    else report = m;
+  });
+  worker.on('error', (e) => (error = e.stack ?? e.message));
+  const exit = new Promise<void>((resolve) => worker.once('exit', () => ((exited = true), resolve())));
+  return {
+    async run(inspector, onBatch) {
+      const reader = new ChannelReader(buffers, maxFlows, inspector);
+      let sinceBatch = 0;
+      for (;;) {
+        if (reader.pending) {
+          sinceBatch += reader.drain(1 << 20);
+          if (sinceBatch >= 8 << 20) {
+            sinceBatch = 0;
+            onBatch?.();
+            await new Promise<void>((r) => setImmediate(r));
+          }
+          continue;
+        }
+        // the report is posted after the last records were published: nothing more can come
+        if (report || error || exited) {
+          if (reader.pending) continue;
+          break;
+        }
+        await reader.wait(20);
+      }
+      await exit;
+      if (error || !report) {
+        // a bug, not bad input: what was found so far still goes out, with the reason
+        if (process.env.SHADOWIM_DEBUG) console.error(error);
+        const why = (error ?? 'it exited without a report').split('\n')[0];
+        const counters: SensorCounters = { packets: 0, bytes: 0, malformed: 0, skipped: 0, flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0, badTimestamps: 0 };
+        return { counters, captureTime: 0, format: undefined, failure: `internal error in the capture thread (${why}); rerun with --threads 1 and please report it`, internalErrors: 1, ringWaits: 0, inspectorErrors: reader.internalErrors };
+      }
+      return { ...report, inspectorErrors: reader.internalErrors };
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// The worker half of `analyze` on two threads (sensor/captureThread.ts): reads the capture through the
+// packet path and sends what it finds down the flow channel. Loads only the sensor's modules.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { CaptureError, CaptureReader } from './captureFile';
+import { PacketPath } from './packetPath';
+import { ChannelWriter, type ChannelBuffers } from './flowChannel';
+import type { WorkerReport } from './captureThread';
+
+const { fd, buffers, maxFlows, options } = workerData as { fd: number; buffers: ChannelBuffers; maxFlows: number; options: object };
+
+async function run(): Promise<void> {
+  const ch = new ChannelWriter(buffers, maxFlows);
+  const path = new PacketPath(ch, { ...options, maxFlows });
+  ch.ops = path;
+  // each chunk read: let the analysis thread see what is there
+  const reader = new CaptureReader(fd, path, () => ch.publish());
+  let failure: string | undefined;
+  try {
+    await reader.run();
+  } catch (e) {
+    if (!(e instanceof CaptureError)) throw e;
+    failure = e.message;
+  }
+  path.finish();
+  ch.publish();
+  const report: WorkerReport = {
+    counters: { ...path.counters },
+    captureTime: path.captureTime,
+    format: reader.format,
+    failure,
+    internalErrors: path.internalErrors,
+    ringWaits: ch.waits,
+  };
+  parentPort!.postMessage(report);
+}
+
+run().catch((e) => parentPort!.postMessage({ error: (e as Error)?.stack ?? String(e) }));
