@@ -18,8 +18,12 @@ export class HomeNets {
   outboundDir(flow: FlowInfo): Dir {
     const c = this.byFlow.get(flow);
     if (c && c.client === flow.client.ip && c.server === flow.server.ip) return c.dir;
-    const dir: Dir = !this.isHome(flow.client.ip) && this.isHome(flow.server.ip) ? 1 : 0;
+    const dir = this.outboundDirOf(flow.client.ip, flow.server.ip);
     this.byFlow.set(flow, { client: flow.client.ip, server: flow.server.ip, dir });
     return dir;
+  }
+  /** outboundDir without the per-flow memo, for a caller that keeps the answer itself */
+  outboundDirOf(client: string, server: string): Dir {
+    return !this.isHome(client) && this.isHome(server) ? 1 : 0;
   }
 }

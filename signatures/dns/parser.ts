@@ -23,6 +23,22 @@ const MAX_POINTERS = 32;
 
 /** a name's bytes, dots between the labels, made a string once (not one string per label and a join) */
 const nameScratch = Buffer.alloc(256);
+// The last name made a string, with its bytes: an answer repeats its question's name, and names
+// recur across queries; comparing a few bytes is cheaper than a Buffer#toString call.
+const lastNameBytes = Buffer.alloc(256);
+let lastNameLen = 0;
+let lastName = '';
+
+function nameString(w: number): string {
+  let same = w === lastNameLen;
+  for (let i = 0; same && i < w; i++) same = nameScratch[i] === lastNameBytes[i];
+  if (!same) {
+    lastName = nameScratch.toString('latin1', 0, w);
+    nameScratch.copy(lastNameBytes, 0, 0, w);
+    lastNameLen = w;
+  }
+  return lastName;
+}
 
 /** Reads a (possibly compressed) name at `off`; returns the name and the offset after it, or null. */
 export function readName(buf: Buffer, off: number): { name: string; next: number } | null {
@@ -58,7 +74,7 @@ export function readName(buf: Buffer, off: number): { name: string; next: number
     for (let i = pos + 1; i <= pos + len; i++) nameScratch[w++] = buf[i];
     pos += 1 + len;
   }
-  return { name: w === 0 ? '' : nameScratch.toString('latin1', 0, w), next };
+  return { name: w === 0 ? '' : nameString(w), next };
 }
 
 export function parseDns(buf: Buffer): DnsMessage | null {
