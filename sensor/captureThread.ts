@@ -50,6 +50,8 @@ export function startCaptureThread(fd: number, opts: PacketPathOptions, ringByte
     workerData: { fd, buffers, maxFlows, options: opts },
     // the worker closes the capture when read: the fd is ours, not the worker's to track
     trackUnmanagedFds: false,
+    // its garbage is short-lived (per-flow handles): a small young generation keeps its heap ~30 MB
+    resourceLimits: { maxYoungGenerationSizeMb: 8 },
   });
   let report: WorkerReport | undefined;
   let error: string | undefined;

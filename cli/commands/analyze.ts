@@ -74,7 +74,8 @@ export const command: Command = {
     const pipeline = buildPipeline(popts);
     const engine = new Engine(registry, { emit: pipeline.emit, sensor, files: pipeline.files });
     const { MemoryGuard } = require('../../sensor/memoryGuard') as typeof import('../../sensor/memoryGuard');
-    const guard = new MemoryGuard(Number(process.env.SHADOWIM_HEAP_CEILING_MB ?? 192));
+    // on two threads the worker holds the flow table and read buffer (~80 MB): this heap gets less
+    const guard = new MemoryGuard(Number(process.env.SHADOWIM_HEAP_CEILING_MB ?? (thread ? 128 : 192)));
     let failure: string | undefined;
     let c: import('../../sensor/types').SensorCounters;
     let captureTime: number;
