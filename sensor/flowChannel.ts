@@ -36,8 +36,12 @@ const BY = ['syn', 'port', 'first'] as const;
 
 /** control words (Int32Array over a SharedArrayBuffer) */
 const C_W = 0, C_R = 1;
-/** 1 MiB: a larger ring lets the worker run further ahead, sending data the analysis has declined meanwhile (8 MiB: +0.5 s CPU on the 1.5M-packet benchmark) */
-export const RING_BYTES = 1 << 20;
+/**
+ * 2 MiB, measured: a smaller ring stalls one thread or the other more often (1 MiB: 2.42-2.64 s on the
+ * 1.5M-packet benchmark); a larger one lets the worker run further ahead, copying data for flows the
+ * analysis has declined meanwhile (8 MiB: +0.5 s CPU). 2 MiB: 2.17-2.30 s, 4 MiB: 2.15-2.40 s.
+ */
+export const RING_BYTES = 2 << 20;
 
 export interface ChannelBuffers {
   ring: SharedArrayBuffer;
