@@ -423,6 +423,8 @@ export class ChannelReader {
 
   /** Tells the worker as soon as a handler wants no more data: it stops reassembling that flow. */
   private declineCheck(slot: number, h: FlowHandler): void {
-    if (!h.wantsData) Atomics.store(this.declined, slot, this.gens[slot]);
+    if (h.wantsData) return;
+    Atomics.store(this.declined, slot, this.gens[slot]);
+    if (h.finished === true) this.handlers[slot] = null; // onEnd would do nothing: let it go (as PacketPath does)
   }
 }

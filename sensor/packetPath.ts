@@ -227,6 +227,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
       if (h !== null && h.wantsData && d.payLen > 0 && d.payMissing === 0) {
         this.ops++;
         h.onData(dir, d.payBuf.subarray(d.payOff, d.payOff + d.payLen), ts);
+        if (h.finished === true) this.handlers[slot] = null; // onEnd would do nothing: let it go
       }
       return;
     }
@@ -270,7 +271,10 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
           this.ops++;
           s.missing((seq + plen) >>> 0, d.payMissing, ts, this);
         }
-        if (!h.wantsData) this.dropStreams(slot);
+        if (!h.wantsData) {
+          this.dropStreams(slot);
+          if (h.finished === true) this.handlers[slot] = null; // onEnd would do nothing: let it go
+        }
       }
     }
     if (flags & FIN) {

@@ -47,10 +47,16 @@ export interface FlowHandler {
   onData(dir: Dir, data: Buffer, tsMicros: number): void;
   /** `length` bytes of a TCP stream will never arrive (lost before the capture point). */
   onGap(dir: Dir, length: number, tsMicros: number): void;
-  /** The flow ended; counters are final. Called exactly once. */
+  /** The flow ended; counters are final. Called exactly once, unless `finished` was set first. */
   onEnd(counters: FlowCounters, reason: EndReason): void;
   /** Set false once no more payload is wanted: the sensor then stops reassembling (but keeps counting). */
   wantsData: boolean;
+  /**
+   * Set true (with wantsData false) once onEnd would do nothing — a flow that will never be reported:
+   * the sensor may then forget the handler and not call onEnd, so its objects die young instead of
+   * living (and being copied by the GC) until the flow times out.
+   */
+  finished?: boolean;
 }
 
 export interface FlowInspector {

@@ -226,6 +226,11 @@ class FlowSession implements FlowHandler, SessionContext {
     this.candidates = candidates;
   }
 
+  /** FlowHandler.finished: done with, never reported (not IM, or nothing found), nothing left to end */
+  get finished(): boolean {
+    return this.state === State.Done && this.decoder === undefined && this.carvers.length === 0 && (!this.detected || this.notIm || !this.protocol);
+  }
+
   get kb(): KnowledgeBase {
     return this.engine.kb;
   }

@@ -120,6 +120,50 @@ describe('sensor: analyze on two threads (the flow channel)', function () {
     assert.ok(events > files.length, 'events were printed');
   });
 
+  it('a handler that says it is finished is let go, on one thread and on two: no onEnd, no more data', async () => {
+    // odd flows finish after their first payload, even ones keep wanting data
+    const make = () => {
+      const seen = { ends: 0, dataAfterFinish: 0, finished: 0, flows: 0 };
+      const insp = {
+        newFlow() {
+          const n = seen.flows++;
+          const h = {
+            wantsData: true,
+            finished: false,
+            onData() {
+              if (h.finished) seen.dataAfterFinish++;
+              if (n % 2 === 1) {
+                h.wantsData = false;
+                h.finished = true;
+                seen.finished++;
+              }
+            },
+            onGap() {},
+            onEnd() {
+              if (h.finished) seen.ends++;
+              else seen.ends += 1000;
+            },
+          };
+          return h;
+        },
+      };
+      return { seen, insp };
+    };
+    const one = make();
+    const pp = new (require('../../sensor/packetPath').PacketPath)(one.insp, {});
+    await new (require('../../sensor/captureFile').CaptureReader)(openCapture(file), pp).run();
+    pp.finish();
+    const two = make();
+    await startCaptureThread(openCapture(file), {}, 4096).run(two.insp);
+    for (const { seen } of [one, two]) {
+      assert.ok(seen.finished > 20, `flows finished early: ${seen.finished}`);
+      assert.equal(seen.dataAfterFinish, 0);
+      // every unfinished flow ended once (1000 each); no finished one was ended
+      assert.equal(seen.ends, (seen.flows - seen.finished) * 1000);
+    }
+    assert.deepEqual(two.seen, one.seen);
+  });
+
   it('--threads takes 1 or 2 and says so otherwise', () => {
     const r = spawnSync(process.execPath, [CLI, 'analyze', file, '--threads', '3'], { encoding: 'utf8' });
     assert.equal(r.status, 2);

@@ -106,4 +106,21 @@ describe('signature engine: detection hand-over', () => {
     h.onData(1, Buffer.from('reply'), 14);
     assert.deepEqual(log, ['0:PART', '0:DONE', '1:reply']);
   });
+  it('says a flow is finished only when its end could report nothing', () => {
+    // declined by every module: finished at once, no session can come of it
+    const none = flow([refuser([])]);
+    none.onData(0, Buffer.from('GET / HTTP/1.1\r\n\r\n'), 1);
+    none.onData(1, Buffer.from('HTTP/1.1 200 OK\r\n\r\n'), 2);
+    assert.equal(none.wantsData, false);
+    assert.equal(none.finished, true);
+    // classified and decoding: its end reports a session, so it is not finished
+    const log: Call[] = [];
+    const im = flow([probe(log, [])]);
+    im.onData(1, Buffer.from('HELLO\n'), 3);
+    assert.equal(im.finished, false);
+    // still detecting: not finished either
+    const open = flow([probe([], [])]);
+    open.onData(0, Buffer.from('x'), 4);
+    assert.equal(open.finished, false);
+  });
 });
