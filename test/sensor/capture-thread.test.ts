@@ -13,6 +13,7 @@ import { startCaptureThread } from '../../sensor/captureThread';
 import { openCapture } from '../../sensor/captureFile';
 import { Recorder, runCapture, tmpFile } from './record';
 import type { PacketPathOptions } from '../../sensor/packetPath';
+import { rng } from '../../common/rng';
 
 /** A recorder's calls as one comparable value (FlowInfo's id is a getter: taken explicitly). */
 function transcript(rec: Recorder): unknown {
@@ -95,6 +96,27 @@ describe('sensor: analyze on two threads (the flow channel)', function () {
     assert.match(one.error ?? '', /truncated/);
     assert.equal(two.r.failure, one.error);
     assert.deepEqual(transcript(two.rec), transcript(one.rec));
+  });
+
+  it('mutated captures (seeded byte flips): the same calls on two threads as on one', async () => {
+    const whole = fs.readFileSync(file);
+    const r = rng(0x5eed7);
+    let damaged = 0;
+    for (let run = 0; run < 24; run++) {
+      const m = Buffer.from(whole);
+      const flips = 1 + Math.floor(r() * 40);
+      for (let i = 0; i < flips; i++) m[24 + Math.floor(r() * (m.length - 24))] = Math.floor(r() * 256);
+      const f = tmpFile(m);
+      const opts = run % 3 === 0 ? { wantBytes: 500, maxFlows: 32 } : {};
+      const one = await runCapture(f, opts);
+      const two = await threaded(f, opts, run % 2 ? 4096 : 65536);
+      assert.equal(two.r.failure, one.error, `run ${run}`);
+      assert.deepEqual(two.r.counters, one.counters, `run ${run}`);
+      assert.deepEqual(transcript(two.rec), transcript(one.rec), `run ${run} (seed 0x5eed7)`);
+      assert.equal(two.r.internalErrors + two.r.inspectorErrors, 0, `run ${run}`);
+      if (one.error || one.counters.malformed > 0) damaged++;
+    }
+    assert.ok(damaged >= 6, `mutations reached the decoders (${damaged} of 24 runs damaged)`);
   });
 
   it('shadowim analyze prints the same events and summary with --threads 1 and --threads 2', () => {
