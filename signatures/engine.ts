@@ -55,7 +55,8 @@ export class Engine implements FlowInspector {
   readonly homeNets: HomeNets;
   readonly maxDetectBytes: number;
   readonly maxDetectPackets: number;
-  private readonly byTransport: Record<Transport, LoadedModule[]>;
+  /** the modules offered a flow's first bytes, by transport */
+  readonly byTransport: Record<Transport, LoadedModule[]>;
   private expectations = new Map<string, Expectation[]>();
   private expectationCount = 0;
   private lastTick = 0;
@@ -95,7 +96,7 @@ export class Engine implements FlowInspector {
   newFlow(flow: FlowInfo): FlowHandler | null {
     this.stats.flows++;
     const exp = this.takeExpectation(flow);
-    const s = new FlowSession(this, flow, this.byTransport[flow.transport]);
+    const s = new FlowSession(this, flow);
     if (exp) {
       s.adoptExpectation(exp);
       return s;
@@ -186,25 +187,36 @@ const NO_RECORDS: number[] = [];
 const NO_EVIDENCE: Evidence[] = [];
 const NO_CARVERS: Array<Carver | CountingWriter> = [];
 
+/**
+ * What a flow needs only while it is being classified, made at its first payload and dropped once it
+ * is classified or given up: the flows that live longest (DNS flows kept by their decoder until they
+ * time out, scans that never carry a payload) hold none of it.
+ */
+class Detecting {
+  /** bit i: module i said no for that direction (see FlowSession.onData) */
+  declined0 = 0;
+  declined1 = 0;
+  packets0 = 0;
+  packets1 = 0;
+  bytes0 = 0;
+  bytes1 = 0;
+  /** payloads seen while detecting (see FlowSession.keep()) */
+  kept: Buffer[] = NO_KEPT;
+  keptLen: number[] = NO_KEPT_LEN;
+  order: number[] = NO_RECORDS;
+  /** bit per direction: a hole in its first bytes, so its prefix is no longer offered to modules */
+  gapped = 0;
+  constructor(readonly candidates: LoadedModule[]) {}
+}
+
 /** One flow as the engine sees it: detection first, then the decoder. Also the decoder's SessionContext. */
 class FlowSession implements FlowHandler, SessionContext {
   wantsData = true;
   protocol = '';
   data: SignatureData = { id: '' };
   private state = State.Detecting;
-  private candidates: LoadedModule[];
-  private declined0 = 0;
-  private declined1 = 0;
-  private packets0 = 0;
-  private packets1 = 0;
-  private bytes0 = 0;
-  private bytes1 = 0;
-  /** payloads seen while detecting (see keep()) */
-  private kept: Buffer[] = NO_KEPT;
-  private keptLen: number[] = NO_KEPT_LEN;
-  private order: number[] = NO_RECORDS;
-  /** bit per direction: a hole in its first bytes, so its prefix is no longer offered to modules */
-  private gapped = 0;
+  /** while detecting, once a payload or gap came */
+  private det: Detecting | undefined;
   private decoder: StreamDecoder | undefined;
   /** classified (by its bytes, a tentative guess or an expectation); the Detection itself is not kept */
   private detected = false;
@@ -222,8 +234,10 @@ class FlowSession implements FlowHandler, SessionContext {
   /** the home networks' outbound direction for this flow's addresses, once a message asked */
   private outbound: { client: string; server: string; dir: Dir } | undefined;
 
-  constructor(private readonly engine: Engine, readonly flow: FlowInfo, candidates: LoadedModule[]) {
-    this.candidates = candidates;
+  constructor(private readonly engine: Engine, readonly flow: FlowInfo) {}
+
+  private detecting(): Detecting {
+    return (this.det ??= new Detecting(this.engine.byTransport[this.flow.transport]));
   }
 
   /** FlowHandler.finished: done with, never reported (not IM, or nothing found), nothing left to end */
@@ -262,22 +276,23 @@ class FlowSession implements FlowHandler, SessionContext {
       return;
     }
     if (this.state !== State.Detecting) return;
+    const det = this.detecting();
     if (dir === 0) {
-      this.packets0++;
-      this.bytes0 += data.length;
+      det.packets0++;
+      det.bytes0 += data.length;
     } else {
-      this.packets1++;
-      this.bytes1 += data.length;
+      det.packets1++;
+      det.bytes1 += data.length;
     }
     const tcp = this.flow.transport === 'tcp';
     // TCP modules look at the direction's whole prefix; the first segment is that prefix as it is,
     // uncopied: most flows are decided on it.
     let kept = false;
     let view = data;
-    if (tcp && this.keptLen[dir] > 0) {
-      this.keep(dir, data, ts);
+    if (tcp && det.keptLen[dir] > 0) {
+      this.keep(det, dir, data, ts);
       kept = true;
-      view = this.kept[dir].subarray(0, this.keptLen[dir]);
+      view = det.kept[dir].subarray(0, det.keptLen[dir]);
     }
     const other = dir === 0 ? 1 : 0;
     // one input object per engine, refilled per packet: modules read it during the call only
@@ -285,25 +300,26 @@ class FlowSession implements FlowHandler, SessionContext {
     input.transport = this.flow.transport;
     input.dir = dir;
     input.data = view;
-    input.other = tcp && this.keptLen[other] > 0 ? this.kept[other].subarray(0, this.keptLen[other]) : EMPTY;
-    input.packetIndex = (dir === 0 ? this.packets0 : this.packets1) - 1;
+    input.other = tcp && det.keptLen[other] > 0 ? det.kept[other].subarray(0, det.keptLen[other]) : EMPTY;
+    input.packetIndex = (dir === 0 ? det.packets0 : det.packets1) - 1;
     input.flow = this.flow;
     input.knownServerName = this.engine.kb.nameFor(this.flow.server.ip);
     const bit = dir === 0 ? 1 : 2;
-    let anyLeft = (this.gapped & bit) !== 0;
+    let anyLeft = (det.gapped & bit) !== 0;
     let decoderWaits = false;
     // bit i of declined0/declined1: module i said no for that direction (TCP only: on UDP every
     // datagram is offered); modules past the 31st are simply always asked
-    const mine = dir === 0 ? this.declined0 : this.declined1;
-    const both = this.declined0 & this.declined1;
-    for (let i = 0; i < this.candidates.length && !(this.gapped & bit); i++) {
+    const mine = dir === 0 ? det.declined0 : det.declined1;
+    const both = det.declined0 & det.declined1;
+    const candidates = det.candidates;
+    for (let i = 0; i < candidates.length && !(det.gapped & bit); i++) {
       const m = i < 31 ? 1 << i : 0;
       if (both & m) continue;
       if (mine & m) {
         anyLeft = true; // declined this direction only: the other one may still be its
         continue;
       }
-      const lm = this.candidates[i];
+      const lm = candidates[i];
       let r;
       try {
         r = lm.module.detect(input, lm.data);
@@ -313,9 +329,9 @@ class FlowSession implements FlowHandler, SessionContext {
       }
       if (r === null) {
         if (tcp && m) {
-          if (dir === 0) this.declined0 |= m;
-          else this.declined1 |= m;
-          if (!((this.declined0 & this.declined1) & m)) anyLeft = true;
+          if (dir === 0) det.declined0 |= m;
+          else det.declined1 |= m;
+          if (!((det.declined0 & det.declined1) & m)) anyLeft = true;
         } else anyLeft = true; // UDP datagrams are independent: one that is not ours does not rule out the next
       } else if (r === 'more') {
         anyLeft = true;
@@ -328,14 +344,14 @@ class FlowSession implements FlowHandler, SessionContext {
     }
     input.data = input.other = EMPTY;
     const max = this.engine.maxDetectBytes, maxP = this.engine.maxDetectPackets;
-    const bytes0 = tcp ? this.bytes0 : 0, bytes1 = tcp ? this.bytes1 : 0;
+    const bytes0 = tcp ? det.bytes0 : 0, bytes1 = tcp ? det.bytes1 : 0;
     const exhausted =
-      (this.packets0 >= maxP || bytes0 >= max) &&
-      (this.packets1 >= maxP || bytes1 >= max || this.packets0 >= maxP * 2);
+      (det.packets0 >= maxP || bytes0 >= max) &&
+      (det.packets1 >= maxP || bytes1 >= max || det.packets0 >= maxP * 2);
     if (!anyLeft || exhausted) this.giveUp();
     // A UDP datagram is kept for replay only when a module with a decoder may still claim it: one
     // they all declined is not theirs (and a decoder fed it would only count it as malformed).
-    else if (!kept && (tcp || decoderWaits)) this.keep(dir, data, ts);
+    else if (!kept && (tcp || decoderWaits)) this.keep(det, dir, data, ts);
   }
 
   /**
@@ -343,26 +359,26 @@ class FlowSession implements FlowHandler, SessionContext {
    * buffer per direction (bounded) and a flat list of [dir | kind, offset, length, ts] records.
    * What does not fit is recorded as a gap, so the decoder is told instead of reading a spliced stream.
    */
-  private keep(dir: Dir, data: Buffer, ts: number): void {
-    if (this.kept === NO_KEPT) {
-      this.kept = [EMPTY, EMPTY];
-      this.keptLen = [0, 0];
+  private keep(det: Detecting, dir: Dir, data: Buffer, ts: number): void {
+    if (det.kept === NO_KEPT) {
+      det.kept = [EMPTY, EMPTY];
+      det.keptLen = [0, 0];
     }
-    const len = this.keptLen[dir];
+    const len = det.keptLen[dir];
     if (len >= this.engine.maxDetectBytes * 2) {
-      this.keptGap(dir, data.length, ts);
+      keptGap(det, dir, data.length, ts);
       return;
     }
-    let buf = this.kept[dir];
+    let buf = det.kept[dir];
     if (len + data.length > buf.length) {
       const grown = Buffer.allocUnsafe(Math.max(len + data.length, buf.length * 2, 256));
       buf.copy(grown, 0, 0, len);
-      buf = this.kept[dir] = grown;
+      buf = det.kept[dir] = grown;
     }
     data.copy(buf, len);
-    this.keptLen[dir] = len + data.length;
-    if (this.order === NO_RECORDS) this.order = [];
-    this.order.push(dir, len, data.length, ts);
+    det.keptLen[dir] = len + data.length;
+    if (det.order === NO_RECORDS) det.order = [];
+    det.order.push(dir, len, data.length, ts);
   }
 
   onGap(dir: Dir, length: number, ts: number): void {
@@ -376,10 +392,11 @@ class FlowSession implements FlowHandler, SessionContext {
     } else if (this.state === State.Detecting && this.flow.transport === 'tcp') {
       // a hole in the first bytes: the prefix is no longer contiguous, stop classifying this direction
       // (its bytes are still kept, with the hole, for a decoder the other direction may choose)
-      if (dir === 0) this.packets0 = this.engine.maxDetectPackets;
-      else this.packets1 = this.engine.maxDetectPackets;
-      this.gapped |= dir === 0 ? 1 : 2;
-      this.keptGap(dir, length, ts);
+      const det = this.detecting();
+      if (dir === 0) det.packets0 = this.engine.maxDetectPackets;
+      else det.packets1 = this.engine.maxDetectPackets;
+      det.gapped |= dir === 0 ? 1 : 2;
+      keptGap(det, dir, length, ts);
     }
   }
 
@@ -452,7 +469,7 @@ class FlowSession implements FlowHandler, SessionContext {
       return;
     }
     this.state = State.Decoding;
-    const { order, kept } = this;
+    const { order, kept } = this.det ?? NO_DETECTING;
     this.dropKept();
     for (let i = 0; i < order.length && this.state === State.Decoding; i += 4) {
       const dir = (order[i] & 1) as Dir;
@@ -481,15 +498,8 @@ class FlowSession implements FlowHandler, SessionContext {
     this.dropKept();
   }
 
-  private keptGap(dir: Dir, length: number, ts: number): void {
-    if (this.order === NO_RECORDS) this.order = [];
-    this.order.push(dir | KEPT_GAP, 0, length, ts);
-  }
-
   private dropKept(): void {
-    this.kept = NO_KEPT;
-    this.keptLen = NO_KEPT_LEN;
-    this.order = NO_RECORDS;
+    this.det = undefined;
   }
 
   private feed(dir: Dir, data: Buffer, ts: number): void {
@@ -678,6 +688,13 @@ class FlowSession implements FlowHandler, SessionContext {
 const EMPTY = Buffer.alloc(0);
 const NO_KEPT: Buffer[] = [EMPTY, EMPTY];
 const NO_KEPT_LEN: number[] = [0, 0];
+/** nothing kept (a flow classified by an expectation or before any payload) */
+const NO_DETECTING = new Detecting([]);
+
+function keptGap(det: Detecting, dir: Dir, length: number, ts: number): void {
+  if (det.order === NO_RECORDS) det.order = [];
+  det.order.push(dir | KEPT_GAP, 0, length, ts);
+}
 
 /** Identities come from the wire: printable, bounded, no control characters. */
 export function sanitizeIdentity(id: string): string {
