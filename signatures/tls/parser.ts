@@ -27,6 +27,19 @@ export function handshakeBytes(data: Buffer, want: number): Buffer | 'more' | nu
   if (data[0] !== 0x16) return null;
   if (data.length >= 2 && data[1] !== 0x03) return null;
   if (data.length >= 3 && data[2] > 0x04) return null;
+  // The usual case, one record holding the whole message: a view of it, without the loop's list of
+  // parts (the same checks as the loop's first round; anything else goes on to the loop).
+  if (data.length >= 9 && data[1] === 0x03) {
+    const len = data.readUInt16BE(3);
+    if (len === 0 || len > 16384 + 2048) return null;
+    const have = Math.min(5 + len, data.length) - 5;
+    if (have >= 4) {
+      if (data[5] !== want) return null;
+      const need = 4 + ((data[6] << 16) | (data[7] << 8) | data[8]);
+      if (need > MAX_HELLO) return null;
+      if (have >= need) return data.subarray(9, 5 + need);
+    }
+  }
   const parts: Buffer[] = [];
   let have = 0;
   let off = 0;
