@@ -42,6 +42,15 @@ function nameString(w: number): string {
 
 /** Reads a (possibly compressed) name at `off`; returns the name and the offset after it, or null. */
 export function readName(buf: Buffer, off: number): { name: string; next: number } | null {
+  const name = nameAt(buf, off);
+  return name === null ? null : { name, next: nameNext };
+}
+
+/** the offset after the name nameAt() read last */
+let nameNext = 0;
+
+/** readName without a result object per name (parseDns reads one per record): the offset after it is left in nameNext */
+function nameAt(buf: Buffer, off: number): string | null {
   let labels = 0;
   let total = 0;
   let pos = off;
@@ -74,7 +83,8 @@ export function readName(buf: Buffer, off: number): { name: string; next: number
     for (let i = pos + 1; i <= pos + len; i++) nameScratch[w++] = buf[i];
     pos += 1 + len;
   }
-  return { name: w === 0 ? '' : nameString(w), next };
+  nameNext = next;
+  return w === 0 ? '' : nameString(w);
 }
 
 export function parseDns(buf: Buffer): DnsMessage | null {
@@ -93,28 +103,30 @@ export function parseDns(buf: Buffer): DnsMessage | null {
   let off = 12;
   for (let i = 0; i < qd; i++) {
     if (i >= MAX_RECORDS) return msg;
-    const n = readName(buf, off);
-    if (!n || n.next + 4 > buf.length) return msg;
-    const q = { name: n.name, type: buf.readUInt16BE(n.next) };
+    const name = nameAt(buf, off);
+    const next = nameNext;
+    if (name === null || next + 4 > buf.length) return msg;
+    const q = { name, type: buf.readUInt16BE(next) };
     // most messages have one question and one answer: one-element literals (a push onto [] reserves 17 slots)
     if (i === 0) msg.questions = [q];
     else msg.questions.push(q);
-    off = n.next + 4;
+    off = next + 4;
   }
   for (let i = 0; i < an; i++) {
     if (i >= MAX_RECORDS) return msg;
-    const n = readName(buf, off);
-    if (!n || n.next + 10 > buf.length) return msg;
-    const type = buf.readUInt16BE(n.next);
-    const ttl = buf.readUInt32BE(n.next + 4);
-    const rdlen = buf.readUInt16BE(n.next + 8);
-    const rd = n.next + 10;
+    const name = nameAt(buf, off);
+    const next = nameNext;
+    if (name === null || next + 10 > buf.length) return msg;
+    const type = buf.readUInt16BE(next);
+    const ttl = buf.readUInt32BE(next + 4);
+    const rdlen = buf.readUInt16BE(next + 8);
+    const rd = next + 10;
     if (rd + rdlen > buf.length) return msg;
     let value: string | undefined;
     if (type === TYPE_A && rdlen === 4) value = `${buf[rd]}.${buf[rd + 1]}.${buf[rd + 2]}.${buf[rd + 3]}`;
     else if (type === TYPE_AAAA && rdlen === 16) value = ipv6String(buf.subarray(rd, rd + 16));
-    else if (type === TYPE_CNAME) value = readName(buf, rd)?.name;
-    const a = { name: n.name, type, ttl, value };
+    else if (type === TYPE_CNAME) value = nameAt(buf, rd) ?? undefined;
+    const a = { name, type, ttl, value };
     if (i === 0) msg.answers = [a];
     else msg.answers.push(a);
     off = rd + rdlen;
@@ -137,7 +149,14 @@ export function addressesOf(msg: DnsMessage): { ip: string; queried: string; own
   const q = msg.questions[0]?.name.toLowerCase();
   if (!q) return out;
   // the common answer has no CNAME: the chain is the question alone (no Set, no loop over it)
-  if (!msg.answers.some((a) => a.type === TYPE_CNAME && a.value)) {
+  let cname = false;
+  for (const a of msg.answers) {
+    if (a.type === TYPE_CNAME && a.value) {
+      cname = true;
+      break;
+    }
+  }
+  if (!cname) {
     for (const a of msg.answers) {
       if ((a.type === TYPE_A || a.type === TYPE_AAAA) && a.value) {
         const owner = a.name.toLowerCase();
