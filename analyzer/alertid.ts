@@ -6,7 +6,22 @@ import crypto from 'node:crypto';
 // which was a visible share of the analysis of IM-dense traffic. Same digest either way.
 const oneShot = typeof crypto.hash === 'function';
 
+// The same finding comes back again and again (every message of a flow, then its session event: the
+// same client and protocol): recent ids are remembered by their text, so most need no hashing.
+// Bounded: short texts only, emptied when full.
+const MAX_REMEMBERED = 4096;
+const MAX_TEXT = 256;
+const recent = new Map<string, string>();
+
 export function alertId(parts: Array<string | number | undefined>): string {
   const text = JSON.stringify(parts.map((p) => (p === undefined ? '' : String(p))));
-  return (oneShot ? crypto.hash('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex')).slice(0, 24);
+  let id = recent.get(text);
+  if (id === undefined) {
+    id = (oneShot ? crypto.hash('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex')).slice(0, 24);
+    if (text.length <= MAX_TEXT) {
+      if (recent.size >= MAX_REMEMBERED) recent.clear();
+      recent.set(text, id);
+    }
+  }
+  return id;
 }
