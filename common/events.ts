@@ -175,6 +175,8 @@ let lastMs = NaN;
 let lastIso = '';
 let secOf = NaN;
 let secPrefix = '';
+/** "000Z" … "999Z": the end of the text is one lookup, not a number made text and two joins */
+const MILLIS_Z = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0') + 'Z');
 
 export function isoTime(tsMicros: number): string {
   const ms = Math.floor(tsMicros / 1000);
@@ -186,7 +188,7 @@ export function isoTime(tsMicros: number): string {
     secOf = sec;
   }
   const frac = ms - sec * 1000;
-  lastIso = secPrefix + (frac < 10 ? '00' : frac < 100 ? '0' : '') + frac + 'Z';
+  lastIso = secPrefix + MILLIS_Z[frac];
   lastMs = ms;
   return lastIso;
 }
