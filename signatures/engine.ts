@@ -377,8 +377,9 @@ class FlowSession implements FlowHandler, SessionContext {
     }
     data.copy(buf, len);
     det.keptLen[dir] = len + data.length;
-    if (det.order === NO_RECORDS) det.order = [];
-    det.order.push(dir, len, data.length, ts);
+    // the first record as a literal: a push onto [] reserves 17 slots
+    if (det.order === NO_RECORDS) det.order = [dir, len, data.length, ts];
+    else det.order.push(dir, len, data.length, ts);
   }
 
   onGap(dir: Dir, length: number, ts: number): void {
@@ -692,8 +693,8 @@ const NO_KEPT_LEN: number[] = [0, 0];
 const NO_DETECTING = new Detecting([]);
 
 function keptGap(det: Detecting, dir: Dir, length: number, ts: number): void {
-  if (det.order === NO_RECORDS) det.order = [];
-  det.order.push(dir | KEPT_GAP, 0, length, ts);
+  if (det.order === NO_RECORDS) det.order = [dir | KEPT_GAP, 0, length, ts];
+  else det.order.push(dir | KEPT_GAP, 0, length, ts);
 }
 
 /** Identities come from the wire: printable, bounded, no control characters. */
