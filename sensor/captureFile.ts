@@ -26,6 +26,20 @@ const CHUNK = 1 << 20;
 const MAX_RECORD = 16 << 20;
 const MAX_INTERFACES = 4096;
 
+/**
+ * Reads a capture to its end: undefined when it was read whole, else the one-line reason it could not
+ * be (every frame before that point was delivered). Anything but bad input is thrown.
+ */
+export async function readToEnd(reader: CaptureReader): Promise<string | undefined> {
+  try {
+    await reader.run();
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof CaptureError)) throw e;
+    return e.message;
+  }
+}
+
 /** Opens a capture file ('-' = standard input) for reading; the error names the file and the fix. */
 export function openCapture(file: string): number {
   if (file === '-') return 0;

@@ -2,7 +2,7 @@
 // reassembly); this thread runs the inspector (signatures, analyzer, outputs) on what the worker sends
 // through the flow channel. The inspector sees the same calls in the same order as in one thread.
 
-import { Worker } from 'node:worker_threads';
+import { tsWorker } from '../common/tsWorker';
 import path from 'node:path';
 import type { FlowInspector, SensorCounters } from './types';
 import type { CaptureFormat } from './captureFile';
@@ -41,12 +41,7 @@ export interface CaptureThread {
 export function startCaptureThread(fd: number, opts: PacketPathOptions, ringBytes = RING_BYTES): CaptureThread {
   const maxFlows = Math.max(1, Math.floor(opts.maxFlows ?? 200000));
   const buffers = channelBuffers(maxFlows, ringBytes);
-  // the worker loads TypeScript like the CLI itself: the transpile cache (bin/register.js), else tsx
-  const register = JSON.stringify(path.join(__dirname, '..', 'bin', 'register.js'));
-  const tsx = JSON.stringify(require.resolve('tsx/cjs'));
-  const entry = JSON.stringify(path.join(__dirname, 'captureWorker.ts'));
-  const worker = new Worker(`if (process.env.SHADOWIM_DEBUG || !require(${register}).install()) require(${tsx}); require(${entry});`, {
-    eval: true,
+  const worker = tsWorker(path.join(__dirname, 'captureWorker.ts'), {
     workerData: { fd, buffers, maxFlows, options: opts },
     // the worker closes the capture when read: the fd is ours, not the worker's to track
     trackUnmanagedFds: false,

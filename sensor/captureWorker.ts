@@ -2,7 +2,7 @@
 // packet path and sends what it finds down the flow channel. Loads only the sensor's modules.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { CaptureError, CaptureReader } from './captureFile';
+import { CaptureReader, readToEnd } from './captureFile';
 import { PacketPath } from './packetPath';
 import { ChannelWriter, type ChannelBuffers } from './flowChannel';
 import type { WorkerReport } from './captureThread';
@@ -15,13 +15,7 @@ async function run(): Promise<void> {
   ch.ops = path;
   // each chunk read: let the analysis thread see what is there
   const reader = new CaptureReader(fd, path, () => ch.publish());
-  let failure: string | undefined;
-  try {
-    await reader.run();
-  } catch (e) {
-    if (!(e instanceof CaptureError)) throw e;
-    failure = e.message;
-  }
+  const failure = await readToEnd(reader);
   path.finish();
   ch.publish();
   const report: WorkerReport = {

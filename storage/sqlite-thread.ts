@@ -4,7 +4,8 @@
 // the alert and waits (Atomics.wait on a shared counter) until the worker has committed it, so an alert
 // that a later output prints is already in the file.
 
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { tsWorker } from '../common/tsWorker';
 import type { EventSink, ShadowEvent } from '../common/events';
 import type { ArchiveConfig } from '../common/config';
 import { openStore, StoreError } from './store';
@@ -36,13 +37,7 @@ export class ThreadedSqliteSink implements EventSink {
   constructor(private readonly o: ThreadedSinkOptions) {
     // open and migrate here, so a bad path or a foreign file is reported at once, in this thread
     openStore(o.file, { synchronous: o.synchronous }).close();
-    // the worker loads TypeScript like the CLI itself: the transpile cache (bin/register.js), else tsx
-    const register = JSON.stringify(require('node:path').join(__dirname, '..', 'bin', 'register.js'));
-    const tsx = JSON.stringify(require.resolve('tsx/cjs'));
-    this.worker = new Worker(
-      `if (process.env.SHADOWIM_DEBUG || !require(${register}).install()) require(${tsx}); require(${JSON.stringify(require.resolve('./sqlite-worker'))});`,
-      { eval: true, workerData: { ...o, shared: this.shared.buffer }, stdout: false, stderr: false },
-    );
+    this.worker = tsWorker(require.resolve('./sqlite-worker'), { workerData: { ...o, shared: this.shared.buffer }, stdout: false, stderr: false });
     this.worker.unref();
     this.closedAck = new Promise((r) => (this.resolveClosed = r));
     this.worker.on('message', (m: any) => {

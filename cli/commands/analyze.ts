@@ -50,7 +50,7 @@ export const command: Command = {
     if (file === '-' && require('node:tty').isatty(0)) throw new UsageError("'-' reads a capture from standard input, but that is a terminal; pipe a capture in (e.g. tcpdump -w - | shadowim analyze -)");
 
     // heavy modules only once the options are known to be good
-    const { CaptureReader, CaptureError, openCapture } = require('../../sensor/captureFile') as typeof import('../../sensor/captureFile');
+    const { CaptureReader, readToEnd, openCapture } = require('../../sensor/captureFile') as typeof import('../../sensor/captureFile');
     const { PacketPath } = require('../../sensor/packetPath') as typeof import('../../sensor/packetPath');
     const { loadRegistry } = require('../../signatures/registry') as typeof import('../../signatures/registry');
     const { Engine } = require('../../signatures/engine') as typeof import('../../signatures/engine');
@@ -96,12 +96,7 @@ export const command: Command = {
         guard.check();
         return new Promise<void>((r) => setImmediate(r));
       });
-      try {
-        await reader.run();
-      } catch (e) {
-        if (!(e instanceof CaptureError)) throw e;
-        failure = e.message;
-      }
+      failure = await readToEnd(reader);
       path.finish();
       c = path.counters;
       captureTime = path.captureTime;
