@@ -168,13 +168,16 @@ export interface EventSink {
 }
 
 // Every event needs one or more of these, mostly for the same or a nearby instant: the text of the
-// last millisecond and the "YYYY-MM-DDTHH:MM:SS." of the last second are kept (a Date per call was a
-// visible share of the analysis profile). Same text as Date#toISOString, which still handles every
-// instant outside years 1970-9999 (and throws for the impossible ones, as before).
+// last millisecond is kept, and the "YYYY-MM-DDTHH:MM:SS." of the seconds seen lately, one slot per
+// second modulo 64 (a session event names its start and its end, seconds apart, between messages
+// of other flows: a single remembered second was made again on nearly every call). Same text as
+// Date#toISOString, which still handles every instant outside years 1970-9999 (and throws for the
+// impossible ones, as before).
 let lastMs = NaN;
 let lastIso = '';
-let secOf = NaN;
-let secPrefix = '';
+const SECOND_SLOTS = 64;
+const slotSecond = new Float64Array(SECOND_SLOTS).fill(NaN);
+const slotPrefix: string[] = new Array<string>(SECOND_SLOTS).fill('');
 /** "000Z" … "999Z": the end of the text is one lookup, not a number made text and two joins */
 const MILLIS_Z = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0') + 'Z');
 
@@ -183,12 +186,12 @@ export function isoTime(tsMicros: number): string {
   if (ms === lastMs) return lastIso;
   if (!(ms >= 0 && ms < 253402300800000)) return new Date(ms).toISOString();
   const sec = Math.floor(ms / 1000);
-  if (sec !== secOf) {
-    secPrefix = new Date(sec * 1000).toISOString().slice(0, 20);
-    secOf = sec;
+  const k = sec % SECOND_SLOTS;
+  if (slotSecond[k] !== sec) {
+    slotPrefix[k] = new Date(sec * 1000).toISOString().slice(0, 20);
+    slotSecond[k] = sec;
   }
-  const frac = ms - sec * 1000;
-  lastIso = secPrefix + MILLIS_Z[frac];
+  lastIso = slotPrefix[k] + MILLIS_Z[ms - sec * 1000];
   lastMs = ms;
   return lastIso;
 }
