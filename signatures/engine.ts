@@ -66,6 +66,8 @@ export class Engine implements FlowInspector {
   activeCarves = 0;
   /** the DetectInput every flow session refills before offering bytes to the modules */
   readonly detectInput: DetectInput;
+  /** offers of bytes to the modules so far (DetectInput.offer) */
+  offers = 0;
 
   constructor(readonly registry: Registry, readonly opts: EngineOptions) {
     this.kb = new NameCache(opts.maxKnownNames ?? 200000);
@@ -84,7 +86,7 @@ export class Engine implements FlowInspector {
       },
     };
     this.homeNets = new HomeNets(opts.homeNets);
-    this.detectInput = { transport: 'tcp', dir: 0, data: EMPTY, other: EMPTY, packetIndex: 0, flow: undefined as unknown as FlowInfo, knownServerName: undefined, lookup: this.lookup };
+    this.detectInput = { transport: 'tcp', dir: 0, data: EMPTY, other: EMPTY, packetIndex: 0, flow: undefined as unknown as FlowInfo, knownServerName: undefined, lookup: this.lookup, offer: 0 };
     this.maxDetectBytes = opts.maxDetectBytes ?? 8192;
     this.maxDetectPackets = opts.maxDetectPackets ?? 12;
     this.byTransport = {
@@ -304,6 +306,7 @@ class FlowSession implements FlowHandler, SessionContext {
     input.packetIndex = (dir === 0 ? det.packets0 : det.packets1) - 1;
     input.flow = this.flow;
     input.knownServerName = this.engine.kb.nameFor(this.flow.server.ip);
+    input.offer = ++this.engine.offers;
     const bit = dir === 0 ? 1 : 2;
     let anyLeft = (det.gapped & bit) !== 0;
     let decoderWaits = false;

@@ -37,6 +37,12 @@ export interface DetectInput {
   knownServerName?: string;
   /** host-name and address lists of every module (data.yaml `hosts`, `cidrs`) → protocol id */
   lookup: Lookup;
+  /**
+   * A new number for every offer of bytes (the engine counts them): while it is the same, so is
+   * `data`, and modules may share what they read from it (see msn/httpstream offeredHead). Unset
+   * when a module is called on its own.
+   */
+  offer?: number;
 }
 
 export interface Lookup {

@@ -240,6 +240,8 @@ export function parseHead(text: string): HttpHead | null {
   return null;
 }
 
+import type { DetectInput } from '../types';
+
 // Detection helpers: they run on the first bytes of every flow that starts with a capital letter, so
 // they compare bytes and make strings only of what they return (native Buffer.indexOf with a
 // multi-byte needle costs more per call than a JS pass over a typical head).
@@ -334,6 +336,44 @@ export class HeadBytes {
     }
     return undefined;
   }
+}
+
+// The MSN and Yahoo modules both read the request line and head of every HTTP message offered to
+// them: made once per offer (DetectInput.offer, of that engine's input), for the second module to reuse.
+let memoInput: DetectInput | undefined;
+let memoOffer = -1;
+let memoData: Buffer | undefined;
+let memoLine: { method: string; target: string } | null = null;
+let memoLineRead = false;
+let memoHead: HeadBytes | undefined;
+
+function memoFor(input: DetectInput): boolean {
+  if (input.offer === undefined) return false;
+  if (input !== memoInput || input.offer !== memoOffer || input.data !== memoData) {
+    memoInput = input;
+    memoOffer = input.offer;
+    memoData = input.data;
+    memoLineRead = false;
+    memoLine = null;
+    memoHead = undefined;
+  }
+  return true;
+}
+
+/** requestLine(input.data), read once per offer */
+export function offeredRequestLine(input: DetectInput): { method: string; target: string } | null {
+  if (!memoFor(input)) return requestLine(input.data);
+  if (!memoLineRead) {
+    memoLine = requestLine(input.data);
+    memoLineRead = true;
+  }
+  return memoLine;
+}
+
+/** new HeadBytes(input.data), made once per offer */
+export function offeredHead(input: DetectInput): HeadBytes {
+  if (!memoFor(input)) return new HeadBytes(input.data);
+  return (memoHead ??= new HeadBytes(input.data));
 }
 
 /** A header's value within the first bytes of an HTTP message (case-insensitive name); see HeadBytes.header. */

@@ -3,7 +3,7 @@
 
 import type { Detection, DetectInput, DetectResult, SessionContext, SignatureModule, StreamDecoder } from '../types';
 import type { Dir } from '../../sensor/types';
-import { HeadBytes, HTTP1, httpPair, httpPairFeed, requestLine, startsWithBytes } from './httpstream';
+import { HTTP1, httpPair, httpPairFeed, offeredHead, offeredRequestLine, startsWithBytes } from './httpstream';
 import { type FramerLimits, MsnFramer, PAYLOAD_COMMANDS } from './parser';
 import type { SignatureData } from '../types';
 import { MsnSession } from './session';
@@ -50,7 +50,7 @@ export function detectMsn(input: DetectInput): DetectResult {
   if (!d.length) return 'more';
   const c0 = d[0];
   if ((c0 >= 0x41 && c0 <= 0x5a) || (c0 >= 0x30 && c0 <= 0x39)) {
-    const http = detectHttp(d);
+    const http = detectHttp(input);
     if (http !== null) return http;
     const nl = d.indexOf(0x0a);
     if (nl < 0) return d.length < 512 && /^[A-Z0-9]{1,3}( |$)/.test(d.toString('latin1', 0, 4)) ? 'more' : null;
@@ -72,11 +72,12 @@ function det(signature: string, reason: string, serverName?: string): Detection 
   return { protocol: 'msn', evidence: { signature, reason }, ...(serverName ? { serverName } : {}) };
 }
 
-/** The HTTP gateway and tunnel forms; null when `d` is not HTTP. */
-function detectHttp(d: Buffer): DetectResult {
-  const rl = requestLine(d);
+/** The HTTP gateway and tunnel forms; null when the offered bytes are not HTTP. */
+function detectHttp(input: DetectInput): DetectResult {
+  const d = input.data;
+  const rl = offeredRequestLine(input);
   if (rl) {
-    const head = new HeadBytes(d);
+    const head = offeredHead(input);
     // the Host value only for a detection that reports it
     if (/\/gateway\/gateway\.dll/i.test(rl.target)) return det('msn.http-gateway', `HTTP ${rl.method} to the MSN gateway (gateway.dll)`, head.header('host'));
     if (rl.method === 'CONNECT' && /:1863$/.test(rl.target)) return det('msn.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)}`, rl.target.replace(/:\d+$/, ''));
@@ -85,7 +86,7 @@ function detectHttp(d: Buffer): DetectResult {
     return head.end >= 0 || d.length > 8192 ? null : 'more';
   }
   if (startsWithBytes(d, HTTP1)) {
-    const head = new HeadBytes(d);
+    const head = offeredHead(input);
     const ct = head.header('content-type');
     if (head.header('x-msn-messenger') !== undefined || (ct && /^application\/x-msn-messenger/i.test(ct))) return det('msn.http-gateway', 'HTTP response from the MSN gateway');
     return head.end >= 0 || d.length > 8192 ? null : 'more';

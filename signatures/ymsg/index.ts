@@ -4,7 +4,7 @@
 
 import type { Detection, DetectInput, DetectResult, FileWriter, SessionContext, SignatureModule, StreamDecoder } from '../types';
 import type { Dir } from '../../sensor/types';
-import { HeadBytes, HTTP1, HttpStream, httpPair, httpPairFeed, requestLine, startsWithBytes } from '../msn/httpstream';
+import { HeadBytes, HTTP1, HttpStream, httpPair, httpPairFeed, offeredHead, offeredRequestLine, startsWithBytes } from '../msn/httpstream';
 import { HEADER, parseFields, pduAt, YmsgFramer } from './parser';
 import { relayFile, YmsgSession } from './session';
 
@@ -69,7 +69,7 @@ export function detectYmsg(input: DetectInput): DetectResult {
     if (r === 'more') return d.length < 8192 && input.packetIndex < 8 ? 'more' : null;
     return null;
   }
-  const http = detectHttp(d);
+  const http = detectHttp(input);
   if (http !== null) return http;
   // picked up mid-stream: a whole, well-formed PDU further in
   const scan = d.subarray(0, MIDSTREAM_SCAN + HEADER);
@@ -85,12 +85,13 @@ function hostOf(head: HeadBytes): string {
   return head.header('host') ?? '';
 }
 
-function detectHttp(d: Buffer): DetectResult {
+function detectHttp(input: DetectInput): DetectResult {
+  const d = input.data;
   // HTTP starts with a capital: anything else (TLS, binary) is not, without a look further in
   if (!(d[0] >= 0x41 && d[0] <= 0x5a)) return null;
-  const rl = requestLine(d);
+  const rl = offeredRequestLine(input);
   if (rl) {
-    const head = new HeadBytes(d);
+    const head = offeredHead(input);
     const headEnd = head.end;
     const ua = head.header('user-agent') ?? '';
     if (FILE_TARGET.test(rl.target)) return det('ymsg.http-relay', `HTTP ${rl.method} ${/relay\?token=/i.test(rl.target) ? '/relay?token= (Y7 file relay)' : '/Messenger.…?AppID=Messenger (Y7 peer-to-peer file)'}`, hostOf(head) || undefined);
@@ -111,7 +112,7 @@ function detectHttp(d: Buffer): DetectResult {
     return body.length < Math.min(cl, 64) && d.length < 8192 ? 'more' : null;
   }
   if (startsWithBytes(d, HTTP1)) {
-    const head = new HeadBytes(d);
+    const head = offeredHead(input);
     const headEnd = head.end;
     if (headEnd < 0) return d.length > 8192 ? null : 'more';
     const body = d.subarray(headEnd + 4);
