@@ -253,13 +253,13 @@ export class XmlStream {
       return;
     }
     const selfClose = len >= 2 && b[end - 2] === C.SLASH;
-    const inner = b.toString('utf8', start + 1, selfClose ? end - 2 : end - 1);
-    const m = /^([^\s/>]+)/.exec(inner);
-    if (!m) {
+    const innerEnd = selfClose ? end - 2 : end - 1;
+    const inner = b.toString('utf8', start + 1, innerEnd);
+    const name = tagName(b, start + 1, innerEnd, inner);
+    if (name === undefined) {
       this.h.malformed('tag without a name');
       return;
     }
-    const name = m[1];
     const attrs = this.attrs(inner, name.length);
     if (attrs === undefined) return;
     const local = name.slice(name.indexOf(':') + 1);
@@ -318,7 +318,7 @@ export class XmlStream {
 
   /** the attributes in `tag` after its name (from offset `from`) */
   private attrs(tag: string, from: number): Record<string, string> | undefined {
-    const out: Record<string, string> = Object.create(null);
+    const out = new (Attributes as unknown as new () => Record<string, string>)();
     const re = ATTR;
     re.lastIndex = from;
     let n = 0;
@@ -339,6 +339,31 @@ export class XmlStream {
   get streamOpenSeen(): boolean {
     return this.inStream;
   }
+}
+
+/**
+ * An element's attributes: nothing inherited (no Object.prototype in the chain, so a hostile name
+ * such as "__proto__" or "constructor" is an own property like any other), as Object.create(null)
+ * gave, but an ordinary object rather than a dictionary (made and read in about half the time).
+ */
+function Attributes(): void {}
+Attributes.prototype = Object.create(null);
+
+/**
+ * The tag name at the start of `inner` (b[from, to) decoded), as /^([^\s/>]+)/ would match it:
+ * ASCII names by their bytes, anything else through the pattern.
+ */
+function tagName(b: Buffer, from: number, to: number, inner: string): string | undefined {
+  let i = from;
+  for (; i < to; i++) {
+    const c = b[i];
+    if (c >= 0x80) {
+      const m = /^([^\s/>]+)/.exec(inner);
+      return m ? m[1] : undefined;
+    }
+    if (c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === C.SLASH || c === C.GT) break;
+  }
+  return i > from ? inner.slice(0, i - from) : undefined;
 }
 
 /** `end` moved back so that a UTF-8 sequence cut by the segment boundary is not split */
