@@ -166,8 +166,13 @@ export class NameCache implements KnowledgeBase {
   /** the key inserted last: learning it again needs no re-insertion (it is the newest already), and a
    * delete + set per answer fills the Map's table with holes that a rehash must clear */
   private newest: string | undefined;
+  /** the last address asked for and its answer: a UDP flow's server is asked for by newFlow and again
+   * by its first datagram's detection, with nothing learned between (cleared by every learnName) */
+  private asked: string | undefined;
+  private answer: string | undefined;
   constructor(private readonly max: number) {}
   learnName(ip: string, name: string): void {
+    this.asked = undefined;
     if (ip !== this.newest) {
       if (this.map.has(ip)) this.map.delete(ip);
       else if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string);
@@ -176,7 +181,11 @@ export class NameCache implements KnowledgeBase {
     this.map.set(ip, name.slice(0, 253));
   }
   nameFor(ip: string): string | undefined {
-    return this.map.get(ip);
+    if (ip !== this.asked || ip === undefined) {
+      this.answer = this.map.get(ip);
+      this.asked = ip;
+    }
+    return this.answer;
   }
 }
 
