@@ -12,13 +12,13 @@ const det = (protocol: string, signature: string, reason: string, encrypted = tr
  * Constants decoded once per config object (data.yaml, after overrides), not on every packet:
  * detect() runs on the first packets of every flow.
  */
-function compiled<T>(memo: Memo<T>, data: SignatureData, key: string, build: (c: Cfg) => T): T {
-  const c = cfg(data, key);
+function compiled<T>(memo: Memo<T>, data: SignatureData): T {
+  const c = cfg(data, memo.key);
   // the config object of the last call (nearly always the same one) before the WeakMap
   if (c === memo.last) return memo.lastValue!;
   let v = memo.map.get(c);
   if (v === undefined) {
-    v = build(c);
+    v = memo.build(c);
     memo.map.set(c, v);
   }
   memo.last = c;
@@ -26,10 +26,12 @@ function compiled<T>(memo: Memo<T>, data: SignatureData, key: string, build: (c:
   return v;
 }
 
+/** a data.yaml section and how its constants are built (made once: no closure per packet) */
 class Memo<T> {
   map = new WeakMap<object, T>();
   last: object | undefined;
   lastValue: T | undefined;
+  constructor(readonly key: string, readonly build: (c: Cfg) => T) {}
 }
 
 /** the first min(k, d.length) bytes of d are exactly m (Buffer equals of d.subarray(0, k) and m) */
@@ -46,13 +48,13 @@ function sameHead(a: Buffer, b: Buffer, n: number): boolean {
   return true;
 }
 
-const waMemo = new Memo<Buffer[]>();
+const waMemo = new Memo<Buffer[]>('whatsapp', (c) => ((c.prologues as string[]) ?? ['574101', '574102', '45440001']).map(hex));
 
 /** WhatsApp: the Noise handshake prologue as the client's first bytes (TCP). */
 export function whatsapp(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'tcp' || input.dir !== 0) return null;
   const d = input.data;
-  const prologues = compiled(waMemo, data, 'whatsapp', (c) => ((c.prologues as string[]) ?? ['574101', '574102', '45440001']).map(hex));
+  const prologues = compiled(waMemo, data);
   for (const p of prologues) {
     const n = Math.min(p.length, d.length);
     if (sameHead(d, p, n)) {
@@ -63,14 +65,14 @@ export function whatsapp(input: DetectInput, data: SignatureData): DetectResult 
   return null;
 }
 
-const tgMemo = new Memo<{ lo: number; hi: number; want: number; markers: Buffer[] }>();
+const tgMemo = new Memo<{ lo: number; hi: number; want: number; markers: Buffer[] }>('telegram', (c) => {
+  const [lo, hi] = (c.udp_ports as number[]) ?? [500, 600];
+  return { lo, hi, want: Number(c.udp_ff_run) || 12, markers: ((c.transport_markers as string[]) ?? ['ef', 'eeeeeeee', 'dddddddd']).map(hex) };
+});
 
 /** Telegram: UDP relay packets with a run of 12 0xFF; TCP MTProto transport markers to Telegram addresses. */
 export function telegram(input: DetectInput, data: SignatureData): DetectResult {
-  const c = compiled(tgMemo, data, 'telegram', (c) => {
-    const [lo, hi] = (c.udp_ports as number[]) ?? [500, 600];
-    return { lo, hi, want: Number(c.udp_ff_run) || 12, markers: ((c.transport_markers as string[]) ?? ['ef', 'eeeeeeee', 'dddddddd']).map(hex) };
-  });
+  const c = compiled(tgMemo, data);
   const d = input.data;
   if (input.transport === 'udp') {
     const { lo, hi } = c;
@@ -113,15 +115,15 @@ export function telegram(input: DetectInput, data: SignatureData): DetectResult 
 }
 
 /** Discord voice: 1337cafe keep-alives, 74-byte IP discovery request/response (UDP). */
-const dcMemo = new Memo<{ ka: Buffer; len: number; discovery: Buffer[] }>();
+const dcMemo = new Memo<{ ka: Buffer; len: number; discovery: Buffer[] }>('discord', (c) => ({
+  ka: hex(c.keepalive ?? '1337cafe'),
+  len: Number(c.ip_discovery_length) || 74,
+  discovery: ((c.ip_discovery as string[]) ?? ['00010046', '00020046']).map(hex),
+}));
 
 export function discord(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'udp') return null;
-  const c = compiled(dcMemo, data, 'discord', (c) => ({
-    ka: hex(c.keepalive ?? '1337cafe'),
-    len: Number(c.ip_discovery_length) || 74,
-    discovery: ((c.ip_discovery as string[]) ?? ['00010046', '00020046']).map(hex),
-  }));
+  const c = compiled(dcMemo, data);
   const d = input.data;
   if (d.length === 8 && headIs(d, 4, c.ka)) return det('discord', 'discord.voice-keepalive', 'Discord voice keep-alive 0x1337cafe');
   const len = c.len;
@@ -133,14 +135,14 @@ export function discord(input: DetectInput, data: SignatureData): DetectResult {
   return null;
 }
 
-const thMemo = new Memo<{ port: number; ch: number; sh: number; login: number }>();
+const thMemo = new Memo<{ port: number; ch: number; sh: number; login: number }>('threema', (c) => ({
+  port: Number(c.port) || 5222, ch: Number(c.client_hello) || 48, sh: Number(c.server_hello) || 80, login: Number(c.login) || 191,
+}));
 
 /** Threema: 48-byte client hello, 80-byte server hello, 191-byte login, on the Threema port or network. */
 export function threema(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'tcp') return null;
-  const c = compiled(thMemo, data, 'threema', (c) => ({
-    port: Number(c.port) || 5222, ch: Number(c.client_hello) || 48, sh: Number(c.server_hello) || 80, login: Number(c.login) || 191,
-  }));
+  const c = compiled(thMemo, data);
   const port = c.port;
   // the address only when the port does not already say so
   if (input.flow.server.port !== port && input.lookup.ip(input.flow.server.ip)?.protocol !== 'threema') return null;
@@ -157,12 +159,12 @@ export function threema(input: DetectInput, data: SignatureData): DetectResult {
   return null;
 }
 
-const viberMemo = new Memo<number[]>();
+const viberMemo = new Memo<number[]>('viber', (c) => (c.udp_ports as number[]) ?? [7985, 7987, 5242, 5243, 4244]);
 
 /** Viber UDP control packets on Viber ports (nDPI viber.c shapes). */
 export function viber(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'udp') return null;
-  const ports = compiled(viberMemo, data, 'viber', (c) => (c.udp_ports as number[]) ?? [7985, 7987, 5242, 5243, 4244]);
+  const ports = compiled(viberMemo, data);
   if (!ports.includes(input.flow.server.port) && !ports.includes(input.flow.client.port)) return null;
   const d = input.data;
   if ((d.length === 12 && d[2] === 0x03 && d[3] === 0x00) || (d.length === 20 && d[2] === 0x09 && d[3] === 0x00)) {
@@ -189,7 +191,7 @@ export function qq(input: DetectInput, data: SignatureData): DetectResult {
   return uin > 10000 ? { ...ev, evidence: { ...ev.evidence, reason: `${ev.evidence.reason}, QQ number ${uin}` } } : ev;
 }
 
-const wcMemo = new Memo<Buffer[]>();
+const wcMemo = new Memo<Buffer[]>('wechat', (c) => ((c.mmtls_versions as string[]) ?? ['f103', 'f104']).map(hex));
 
 /** WeChat MMTLS: a handshake record with WeChat's own version number as the client's first bytes. */
 export function wechat(input: DetectInput, data: SignatureData): DetectResult {
@@ -197,7 +199,7 @@ export function wechat(input: DetectInput, data: SignatureData): DetectResult {
   const d = input.data;
   if (d.length === 0 || d[0] !== 0x16) return null;
   if (d.length < 5) return d.length < 2 || d[1] === 0xf1 ? 'more' : null;
-  const versions = compiled(wcMemo, data, 'wechat', (c) => ((c.mmtls_versions as string[]) ?? ['f103', 'f104']).map(hex));
+  const versions = compiled(wcMemo, data);
   if (!versions.some((v) => d[1] === v[0] && d[2] === v[1])) return null;
   const len = d.readUInt16BE(3);
   if (len < 32 || len > 16384) return null;

@@ -48,7 +48,7 @@ export function startsSip(b: Buffer): boolean | 'more' {
   if (!(k <= 9 && (k === b.length || b[k] === 0x20)) && !startsWith(b, SIP_SLASH)) return false;
   const nl = firstCrlf(b, MAX_START_LINE + 2);
   if (nl < 0 && b.length > MAX_START_LINE) return false;
-  if (nl >= 0 && !LINE_STARTS.some((s) => startsWith(b, s))) return false;
+  if (nl >= 0 && !startsWithAny(b, LINE_STARTS)) return false;
   return startsSipSlow(b, nl);
 }
 
@@ -57,6 +57,12 @@ function firstCrlf(b: Buffer, max: number): number {
   const end = Math.min(b.length, max + 1);
   for (let i = 1; i < end; i++) if (b[i] === 0x0a && b[i - 1] === 0x0d) return i - 1;
   return -1;
+}
+
+/** startsWith for any of `list` (a loop, not a closure per call: this runs for every HTTP request) */
+function startsWithAny(b: Buffer, list: Buffer[]): boolean {
+  for (const s of list) if (startsWith(b, s)) return true;
+  return false;
 }
 
 function startsWith(b: Buffer, s: Buffer): boolean {
