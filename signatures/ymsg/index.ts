@@ -72,7 +72,8 @@ export function detectYmsg(input: DetectInput): DetectResult {
   const http = detectHttp(input);
   if (http !== null) return http;
   // picked up mid-stream: a whole, well-formed PDU further in
-  const scan = d.subarray(0, MIDSTREAM_SCAN + HEADER);
+  // (a view only when there is more than the scan may read: this runs for most TCP flows' first bytes)
+  const scan = d.length > MIDSTREAM_SCAN + HEADER ? d.subarray(0, MIDSTREAM_SCAN + HEADER) : d;
   for (let off = nextMagic(scan, 1); off > 0 && off < MIDSTREAM_SCAN; off = nextMagic(scan, off + 1)) {
     const n = pduAt(d, off);
     if (n > HEADER && consistentAt(d, off) === true) return det('ymsg.midstream', 'YMSG PDU with consistent length after a partial one');
