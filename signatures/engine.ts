@@ -549,7 +549,7 @@ class FlowSession implements FlowHandler, SessionContext {
 
   addEvidence(ev: Evidence): void {
     if (this.evidence.length >= MAX_EVIDENCE_PER_SESSION) return;
-    if (this.evidence.some((e) => e.signature === ev.signature && e.reason === ev.reason)) return;
+    for (const e of this.evidence) if (e.signature === ev.signature && e.reason === ev.reason) return; // (no closure per call)
     const copy = { signature: ev.signature.slice(0, 64), reason: ev.reason.slice(0, 300) };
     // the first as a one-element literal: a push onto [] reserves 17 slots, kept for the flow's life
     if (this.evidence === NO_EVIDENCE) this.evidence = [copy];
