@@ -197,6 +197,8 @@ const KEPT_GAP = 2;
 const NO_RECORDS: number[] = [];
 const NO_EVIDENCE: Evidence[] = [];
 const NO_CARVERS: Array<Carver | CountingWriter> = [];
+/** a flow's module data until a module (or an expectation) classifies it: read only, so one for all */
+const NO_DATA: SignatureData = Object.freeze({ id: '' });
 
 /**
  * What a flow needs only while it is being classified, made at its first payload and dropped once it
@@ -224,7 +226,7 @@ class Detecting {
 class FlowSession implements FlowHandler, SessionContext {
   wantsData = true;
   protocol = '';
-  data: SignatureData = { id: '' };
+  data: SignatureData = NO_DATA;
   private state = State.Detecting;
   /** while detecting, once a payload or gap came */
   private det: Detecting | undefined;
