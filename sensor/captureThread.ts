@@ -4,7 +4,7 @@
 
 import { tsWorker } from '../common/tsWorker';
 import path from 'node:path';
-import type { FlowInspector, SensorCounters } from './types';
+import { emptySensorCounters, type FlowInspector, type SensorCounters } from './types';
 import type { CaptureFormat } from './captureFile';
 import type { PacketPathOptions } from './packetPath';
 import { ChannelReader, RING_BYTES, channelBuffers } from './flowChannel';
@@ -71,11 +71,8 @@ export function startCaptureThread(fd: number, opts: PacketPathOptions, ringByte
           }
           continue;
         }
-        // the report is posted after the last records were published: nothing more can come
-        if (report || error || exited) {
-          if (reader.pending) continue;
-          break;
-        }
+        // the report is posted after the last records were published (and seen as pending above)
+        if (report || error || exited) break;
         await reader.wait(20);
       }
       await exit;
@@ -83,8 +80,7 @@ export function startCaptureThread(fd: number, opts: PacketPathOptions, ringByte
         // a bug, not bad input: what was found so far still goes out, with the reason
         if (process.env.SHADOWIM_DEBUG) console.error(error);
         const why = (error ?? 'it exited without a report').split('\n')[0];
-        const counters: SensorCounters = { packets: 0, bytes: 0, malformed: 0, skipped: 0, flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0, badTimestamps: 0 };
-        return { counters, captureTime: 0, format: undefined, failure: `internal error in the capture thread (${why}); rerun with --threads 1 and please report it`, internalErrors: 1, ringWaits: 0, inspectorErrors: reader.internalErrors };
+        return { counters: emptySensorCounters(), captureTime: 0, format: undefined, failure: `internal error in the capture thread (${why}); rerun with --threads 1 and please report it`, internalErrors: 1, ringWaits: 0, inspectorErrors: reader.internalErrors };
       }
       return { ...report, inspectorErrors: reader.internalErrors };
     },

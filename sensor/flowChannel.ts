@@ -17,9 +17,8 @@
 
 import type { EndReason, FlowCounters, FlowHandler, FlowInspector } from './types';
 import type { FlowTable } from './flowTable';
-import { F_FIRST } from './flowTable';
+import { F_FIRST, FR } from './flowTable';
 import { Flow, type SlotInspector } from './packetPath';
-import { keyAddrString } from './addr';
 
 const T_NEW = 1, T_DATA = 2, T_GAP = 3, T_END = 4, T_TICK = 5, T_WRAP = 6;
 /** flags: the first record of a delivery; more DATA of the same delivery follows */
@@ -31,8 +30,6 @@ const END_BODY = 6 * 8;
 /** the largest DATA record (at most a quarter of the ring); a longer delivery is sent in pieces and joined again */
 const MAX_PIECE = 1 << 20;
 const REASONS: EndReason[] = ['fin', 'rst', 'idle', 'lifetime', 'evicted', 'capture-end'];
-const TRANSPORT = ['tcp', 'udp'] as const;
-const BY = ['syn', 'port', 'first'] as const;
 
 /** control words (Int32Array over a SharedArrayBuffer) */
 const C_W = 0, C_R = 1;
@@ -104,7 +101,7 @@ export class ChannelWriter implements SlotInspector {
     u[w + 1] = slot;
     u[w + 2] = 0;
     u[w + 3] = gen;
-    this.f64[(o >> 3) + 2] = t.f[slot * 8 + F_FIRST];
+    this.f64[(o >> 3) + 2] = t.f[slot * FR + F_FIRST];
     t.flowIdWords(slot);
     const b = w + 6;
     u[b] = t.idHi;
@@ -272,8 +269,6 @@ export class ChannelReader {
   private pieces: Buffer[] = [];
   /** exceptions the inspector threw (a bug if ever non-zero) */
   internalErrors = 0;
-  /** bytes of records read, all told */
-  bytesRead = 0;
 
   constructor(b: ChannelBuffers, maxFlows: number, private readonly inspector: FlowInspector) {
     this.size = b.ring.byteLength;
@@ -335,7 +330,6 @@ export class ChannelReader {
       done += align8(n);
     }
     this.r = r;
-    this.bytesRead += done;
     Atomics.store(this.ctrl, C_R, r);
     Atomics.notify(this.ctrl, C_R);
     return done;
@@ -398,17 +392,7 @@ export class ChannelReader {
     const gen = u[w + 3] | 0;
     const b = w + 6;
     const kind = u[b + 2];
-    const v6 = (kind & 2) !== 0;
-    const vlan = u[b + 3] | 0;
-    const info = new Flow(
-      u[b], u[b + 1],
-      TRANSPORT[kind & 1],
-      { ip: keyAddrString(u, b + 6, v6), port: u[b + 4] },
-      { ip: keyAddrString(u, b + 10, v6), port: u[b + 5] },
-      firstTs,
-      BY[(kind >>> 4) & 3] ?? 'first',
-    );
-    if (vlan >= 0) info.vlan = vlan;
+    const info = Flow.of(u[b], u[b + 1], (kind & 1) !== 0, (kind & 2) !== 0, u, b + 6, u[b + 4], b + 10, u[b + 5], firstTs, (kind >>> 4) & 3, u[b + 3] | 0);
     this.gens[slot] = gen;
     this.gapBytes[slot] = 0;
     this.live[slot] = 1;

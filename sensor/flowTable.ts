@@ -10,7 +10,8 @@ import type { Decoded } from './decode';
 export const WHEEL = 1024;
 const KW = 10; // key words: A addr (4), B addr (4), ports, proto|v6
 const KS = 11; // key row stride: the key words and the hash
-const FR = 8; // hot row stride
+/** hot row stride: slot * FR + F_* */
+export const FR = 8;
 /** hot row fields */
 export const F_LAST = 0, F_FIRST = 1, F_PKTS = 2, F_BYTES = 4, F_STATE = 6, F_DEADLINE = 7;
 

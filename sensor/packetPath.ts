@@ -5,7 +5,7 @@
 
 import path from 'node:path';
 import { readDataFile } from '../common/dataFile';
-import type { EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector, PacketSink, SensorCounters } from './types';
+import { emptySensorCounters, type EndReason, type FlowCounters, type FlowHandler, type FlowInfo, type FlowInspector, type PacketSink, type SensorCounters } from './types';
 import { Decoder, Status as DecodeStatus } from './decode';
 import type { FragmentLimits } from './fragments';
 import * as ft from './flowTable';
@@ -43,7 +43,7 @@ export interface PacketPathOptions {
 const FIN = 1, SYN = 2, RST = 4, ACK = 16;
 // per-flow state bits
 const S_SYN_C = 1, S_SYN_S = 2, S_FIN_C = 4, S_FIN_S = 8, S_RST = 16, S_CLOSED = 32, S_ASKED = 64, S_CLIENT_A = 128;
-const FR = 8; // flow table hot row stride
+const FR = ft.FR; // flow table hot row stride
 
 const BY: FlowInfo['clientBy'][] = ['syn', 'port', 'first'];
 
@@ -63,6 +63,23 @@ export class Flow implements FlowInfo {
 
   get id(): string {
     return (this.idText ??= ft.flowIdText(this.idHi, this.idLo));
+  }
+
+  /**
+   * From flow-key words (the flow table's, or the flow channel's copy of them): the client's address
+   * at `cOff`, the server's at `sOff`, 4 words each; `by` indexes 'syn' | 'port' | 'first'; vlan -1 = none.
+   */
+  static of(idHi: number, idLo: number, udp: boolean, v6: boolean, words: Uint32Array, cOff: number, cPort: number, sOff: number, sPort: number, firstTs: number, by: number, vlan: number): Flow {
+    const f = new Flow(
+      idHi, idLo,
+      udp ? 'udp' : 'tcp',
+      { ip: keyAddrString(words, cOff, v6), port: cPort },
+      { ip: keyAddrString(words, sOff, v6), port: sPort },
+      firstTs,
+      BY[by] ?? 'first',
+    );
+    if (vlan >= 0) f.vlan = vlan;
+    return f;
   }
 }
 
@@ -100,9 +117,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
   private readonly linger: number;
   private readonly embryonic: number;
   private readonly lifetime: number;
-  private readonly c: SensorCounters = {
-    packets: 0, bytes: 0, malformed: 0, skipped: 0, flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0, badTimestamps: 0,
-  };
+  private readonly c: SensorCounters = emptySensorCounters();
   private now = 0;
   private lastHousekeep = 0;
   /** exceptions caught on the packet path (a bug if ever non-zero; the fuzz test checks it) */
@@ -332,33 +347,16 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
   private askHandler(slot: number): void {
     const t = this.table;
     t.f[slot * FR + F_STATE] += S_ASKED;
-    const v6 = t.isV6(slot);
     const cs: 0 | 1 = t.f[slot * FR + F_STATE] & S_CLIENT_A ? 0 : 1;
-    if (this.slotInspector !== undefined) {
-      let h: FlowHandler | null = null;
-      try {
-        h = this.slotInspector.newFlowAt(t, slot, cs);
-      } catch (e) {
-        this.internalErrors++;
-        if (process.env.SHADOWIM_DEBUG) console.error(e);
-      }
-      this.handlers[slot] = h;
-      return;
-    }
-    const ss: 0 | 1 = cs === 0 ? 1 : 0;
-    t.flowIdWords(slot);
-    const info = new Flow(
-      t.idHi, t.idLo,
-      t.proto(slot) === 6 ? 'tcp' : 'udp',
-      { ip: keyAddrString(t.keys, t.addrOffset(slot, cs), v6), port: t.port(slot, cs) },
-      { ip: keyAddrString(t.keys, t.addrOffset(slot, ss), v6), port: t.port(slot, ss) },
-      t.f[slot * FR + F_FIRST],
-      BY[t.clientBy[slot]],
-    );
-    if (t.vlan[slot] >= 0) info.vlan = t.vlan[slot];
     let h: FlowHandler | null = null;
     try {
-      h = this.inspector.newFlow(info);
+      if (this.slotInspector !== undefined) h = this.slotInspector.newFlowAt(t, slot, cs);
+      else {
+        const ss: 0 | 1 = cs === 0 ? 1 : 0;
+        t.flowIdWords(slot);
+        const info = Flow.of(t.idHi, t.idLo, t.proto(slot) !== 6, t.isV6(slot), t.keys, t.addrOffset(slot, cs), t.port(slot, cs), t.addrOffset(slot, ss), t.port(slot, ss), t.f[slot * FR + F_FIRST], t.clientBy[slot], t.vlan[slot]);
+        h = this.inspector.newFlow(info);
+      }
     } catch (e) {
       this.internalErrors++;
       if (process.env.SHADOWIM_DEBUG) console.error(e);

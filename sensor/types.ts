@@ -95,6 +95,10 @@ export interface SensorCounters {
   badTimestamps: number;
 }
 
+export function emptySensorCounters(): SensorCounters {
+  return { packets: 0, bytes: 0, malformed: 0, skipped: 0, flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0, badTimestamps: 0 };
+}
+
 /**
  * The packet path after the source (file reader or live interface): decode → flow table → TCP
  * reassembly → FlowInspector. Implemented in sensor/packetPath.ts. Never throws on bad frames.
