@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { ipWords, parseCidr } from '../../analyzer/cidr';
 import { rng } from '../../common/rng';
+import { addressCases } from '../helpers/addressCases';
 
 function refWords(ip: string): Uint32Array | undefined {
   const kind = net.isIP(ip);
@@ -32,21 +33,15 @@ function refWords(ip: string): Uint32Array | undefined {
 }
 
 function cases(): string[] {
-  const out = ['', '::', '::1', '1::', '0.0.0.0', '255.255.255.255', '256.0.0.0', '01.2.3.4', '1.2.3', '1.2.3.4.5', '1.2.3.04',
-    '::ffff:1.2.3.4', '1:2:3:4:5:6:1.2.3.4', '::01.2.3.4', 'fe80::1%eth0', 'fe80::1%', 'FE80::ABCD', '1:::2', '12345::', ' 1.2.3.4', '1.2.3.4 '];
-  const r = rng(29);
-  const atoms = ['', '0', '1', '9', '25', '255', '256', '00', 'f', 'F', 'abcd', 'abcde', ':', '::', '.', '1.2.3.4', '%', '%eth0', '%_', ' ', 'x', '-'];
-  for (let k = 0; k < 30000; k++) {
-    let s = '';
-    const len = 1 + Math.floor(r() * 10);
-    for (let i = 0; i < len; i++) s += atoms[Math.floor(r() * atoms.length)];
-    out.push(s);
-    const g = Array.from({ length: 8 }, () => Math.floor(r() * 65536).toString(16));
-    const a = Math.floor(r() * 8), b = a + Math.floor(r() * (8 - a));
-    out.push(g.join(':'), `${g.slice(0, a).join(':')}::${g.slice(b + 1).join(':')}`, `${g.slice(0, 6).join(':')}:${Math.floor(r() * 300)}.1.2.${Math.floor(r() * 300)}`);
-    out.push(Array.from({ length: 4 }, () => String(Math.floor(r() * 300))).join('.'));
-  }
-  return out;
+  return addressCases(
+    ['', '::', '::1', '1::', '0.0.0.0', '255.255.255.255', '256.0.0.0', '01.2.3.4', '1.2.3', '1.2.3.4.5', '1.2.3.04',
+      '::ffff:1.2.3.4', '1:2:3:4:5:6:1.2.3.4', '::01.2.3.4', 'fe80::1%eth0', 'fe80::1%', 'FE80::ABCD', '1:::2', '12345::', ' 1.2.3.4', '1.2.3.4 '],
+    29,
+    ['', '0', '1', '9', '25', '255', '256', '00', 'f', 'F', 'abcd', 'abcde', ':', '::', '.', '1.2.3.4', '%', '%eth0', '%_', ' ', 'x', '-'],
+    10,
+    // embedded IPv4 tails and dotted quads, parts up to 299
+    (r, g) => [`${g.slice(0, 6).join(':')}:${Math.floor(r() * 300)}.1.2.${Math.floor(r() * 300)}`, Array.from({ length: 4 }, () => String(Math.floor(r() * 300))).join('.')],
+  );
 }
 
 describe('analyzer/cidr address parsing', () => {
