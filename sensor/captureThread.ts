@@ -4,19 +4,12 @@
 
 import { tsWorker } from '../common/tsWorker';
 import path from 'node:path';
-import { emptySensorCounters, type FlowInspector, type SensorCounters } from './types';
-import type { CaptureFormat } from './captureFile';
-import type { PacketPathOptions } from './packetPath';
+import { emptySensorCounters, type FlowInspector } from './types';
+import type { CaptureRun, PacketPathOptions } from './packetPath';
 import { ChannelReader, RING_BYTES, channelBuffers } from './flowChannel';
 
 /** what the worker says when the capture is read */
-export interface WorkerReport {
-  counters: SensorCounters;
-  captureTime: number;
-  format: CaptureFormat | undefined;
-  /** a CaptureError's message: the capture is not readable to its end */
-  failure: string | undefined;
-  internalErrors: number;
+export interface WorkerReport extends CaptureRun {
   /** times the worker waited for this thread (the ring was full) */
   ringWaits: number;
 }

@@ -2,8 +2,7 @@
 // packet path and sends what it finds down the flow channel. Loads only the sensor's modules.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { CaptureReader, readToEnd } from './captureFile';
-import { PacketPath } from './packetPath';
+import { PacketPath, readCapture } from './packetPath';
 import { ChannelWriter, type ChannelBuffers } from './flowChannel';
 import type { WorkerReport } from './captureThread';
 
@@ -14,18 +13,9 @@ async function run(): Promise<void> {
   const path = new PacketPath(ch, { ...options, maxFlows });
   ch.ops = path;
   // each chunk read: let the analysis thread see what is there
-  const reader = new CaptureReader(fd, path, () => ch.publish());
-  const failure = await readToEnd(reader);
-  path.finish();
+  const run = await readCapture(fd, path, () => ch.publish());
   ch.publish();
-  const report: WorkerReport = {
-    counters: { ...path.counters },
-    captureTime: path.captureTime,
-    format: reader.format,
-    failure,
-    internalErrors: path.internalErrors,
-    ringWaits: ch.waits,
-  };
+  const report: WorkerReport = { ...run, ringWaits: ch.waits };
   parentPort!.postMessage(report);
 }
 

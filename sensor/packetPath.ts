@@ -19,7 +19,7 @@ const WHEEL = ft.WHEEL, F_BYTES = ft.F_BYTES, F_DEADLINE = ft.F_DEADLINE, F_FIRS
 const F_LAST = ft.F_LAST, F_PKTS = ft.F_PKTS, F_STATE = ft.F_STATE;
 const ST_OK: number = DecodeStatus.Ok, ST_MALFORMED: number = DecodeStatus.Malformed, ST_SKIPPED: number = DecodeStatus.Skipped;
 import { DEFAULT_STREAM_LIMITS, StreamBudget, TcpStream, type StreamLimits, type StreamOut } from './tcpStream';
-import type { FrameSink } from './captureFile';
+import { CaptureReader, readToEnd, type CaptureFormat, type FrameSink } from './captureFile';
 import { keyAddrString } from './addr';
 
 export interface PacketPathOptions {
@@ -520,4 +520,25 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     }
     this.decoder.frags.expire(Infinity);
   }
+}
+
+/** What reading a capture through a packet path found. */
+export interface CaptureRun {
+  counters: SensorCounters;
+  /** capture time of the newest packet, µs */
+  captureTime: number;
+  /** undefined when the input was not recognised as a capture */
+  format: CaptureFormat | undefined;
+  /** the one-line reason the capture could not be read to its end */
+  failure: string | undefined;
+  /** exceptions caught on the packet path (a bug if ever non-zero) */
+  internalErrors: number;
+}
+
+/** Reads the capture open on `fd` through `path` to its end (or first bad record), then ends every flow. */
+export async function readCapture(fd: number, path: PacketPath, onChunk?: () => Promise<void> | void): Promise<CaptureRun> {
+  const reader = new CaptureReader(fd, path, onChunk);
+  const failure = await readToEnd(reader);
+  path.finish();
+  return { counters: { ...path.counters }, captureTime: path.captureTime, format: reader.format, failure, internalErrors: path.internalErrors };
 }

@@ -50,8 +50,8 @@ export const command: Command = {
     if (file === '-' && require('node:tty').isatty(0)) throw new UsageError("'-' reads a capture from standard input, but that is a terminal; pipe a capture in (e.g. tcpdump -w - | shadowim analyze -)");
 
     // heavy modules only once the options are known to be good
-    const { CaptureReader, readToEnd, openCapture } = require('../../sensor/captureFile') as typeof import('../../sensor/captureFile');
-    const { PacketPath } = require('../../sensor/packetPath') as typeof import('../../sensor/packetPath');
+    const { openCapture } = require('../../sensor/captureFile') as typeof import('../../sensor/captureFile');
+    const { PacketPath, readCapture } = require('../../sensor/packetPath') as typeof import('../../sensor/packetPath');
     const { loadRegistry } = require('../../signatures/registry') as typeof import('../../signatures/registry');
     const { Engine } = require('../../signatures/engine') as typeof import('../../signatures/engine');
     const { buildPipeline } = require('../pipeline') as typeof import('../pipeline');
@@ -78,30 +78,20 @@ export const command: Command = {
     const { MemoryGuard } = require('../../sensor/memoryGuard') as typeof import('../../sensor/memoryGuard');
     // on two threads the worker holds the flow table and read buffer (~80 MB): this heap gets less
     const guard = new MemoryGuard(Number(process.env.SHADOWIM_HEAP_CEILING_MB ?? (thread ? 128 : 192)));
-    let failure: string | undefined;
-    let c: import('../../sensor/types').SensorCounters;
-    let captureTime: number;
-    let recognised: boolean;
+    let r: import('../../sensor/packetPath').CaptureRun;
     if (thread) {
       // the worker reads and reassembles; this thread runs the signatures and the analyzer
-      const r = await thread.run(engine, () => guard.check());
-      failure = r.failure;
-      c = r.counters;
-      captureTime = r.captureTime;
-      recognised = r.format !== undefined;
-      if (process.env.SHADOWIM_DEBUG) process.stderr.write(`shadowim: capture thread: ${r.ringWaits} waits on a full ring, ${r.internalErrors + r.inspectorErrors} internal errors\n`);
+      const t = await thread.run(engine, () => guard.check());
+      if (process.env.SHADOWIM_DEBUG) process.stderr.write(`shadowim: capture thread: ${t.ringWaits} waits on a full ring, ${t.internalErrors + t.inspectorErrors} internal errors\n`);
+      r = t;
     } else {
-      const path = new PacketPath(engine, { maxFlows });
-      const reader = new CaptureReader(fd, path, () => {
+      r = await readCapture(fd, new PacketPath(engine, { maxFlows }), () => {
         guard.check();
-        return new Promise<void>((r) => setImmediate(r));
+        return new Promise<void>((resolve) => setImmediate(resolve));
       });
-      failure = await readToEnd(reader);
-      path.finish();
-      c = path.counters;
-      captureTime = path.captureTime;
-      recognised = reader.format !== undefined;
     }
+    const { failure, counters: c, captureTime } = r;
+    const recognised = r.format !== undefined;
     await pipeline.files?.drain(); // file verdicts (scans) before the closing stats event
     if (recognised) {
       pipeline.emit({

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CaptureReader, CaptureError } from '../../sensor/captureFile';
+import { CaptureReader, readToEnd } from '../../sensor/captureFile';
 import { PacketPath, type PacketPathOptions } from '../../sensor/packetPath';
 import { REPO } from '../helpers/paths';
 import type { Dir, EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector, SensorCounters } from '../../sensor/types';
@@ -86,13 +86,7 @@ export async function runCapture(input: Buffer | string, opts: PacketPathOptions
   const rec = new Recorder(opts.wantBytes);
   const pp = new PacketPath(rec, opts);
   const reader = CaptureReader.open(file, pp);
-  let error: string | undefined;
-  try {
-    await reader.run();
-  } catch (e) {
-    if (!(e instanceof CaptureError)) throw e;
-    error = e.message;
-  }
+  const error = await readToEnd(reader);
   pp.finish();
   if (typeof input !== 'string') fs.rmSync(path.dirname(file), { recursive: true, force: true });
   return { rec, counters: { ...pp.counters }, error, frames: reader.frames };
