@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import type { FileInfo } from '../../common/events';
-import { fileTypeOf, oleKind, zipKindFromNames, zipLocalNames } from '../../signatures/fileType';
+import { fileTypeOf, oleKind, zipKindFromNames } from '../../signatures/fileType';
 
 /** Random access to a file's bytes: the spool, or only the head kept in memory. */
 export interface ByteSource {

@@ -16,7 +16,7 @@ export const command: Command = {
   async run(argv) {
     const args = parseOrHelp(argv, SPECS, 'policy', USAGE, DESCRIPTION);
     if (!args) return 0;
-    const { opts, positional } = args;
+    const { positional } = args;
     const [sub, file, extra] = positional;
     const { defaultPolicy, loadPolicyFile } = require('../../analyzer/policy') as typeof import('../../analyzer/policy');
     const { explainPolicy } = require('../../analyzer/explain') as typeof import('../../analyzer/explain');

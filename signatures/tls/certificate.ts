@@ -1,7 +1,6 @@
 // TLS 1.2 (and older) server flight: ServerHello + Certificate travel in the clear, so the server
 // certificate's subject CN and subjectAltName dNSNames can name the service when the client sent no
 // SNI. TLS 1.3 encrypts the certificate: nothing to read there. Pure and bounded.
-import { handshakeBytes } from './parser';
 
 const MAX_FLIGHT = 24 * 1024;
 const OID_CN = Buffer.from('0603550403', 'hex');
