@@ -1,6 +1,7 @@
 // OSCAR (AIM/ICQ): detection on the FLAP framing (nDPI's old oscar.c logic, made stricter) on any
 // port, and OFT2 file-transfer connections recognised on their own by the "OFT2" header.
-import type { Detection, DetectInput, DetectResult, SignatureModule } from '../types';
+import type { Detection, DetectInput, DetectResult, SignatureData, SignatureModule } from '../types';
+import { CidrTable } from '../lookup';
 import { scanFlaps } from './parser';
 import { OscarSession } from './session';
 import { OftDecoder, looksLikeOft } from './oft';
@@ -8,13 +9,43 @@ import { OftDecoder, looksLikeOft } from './oft';
 const OFT_EVIDENCE = 'oscar.oft2';
 const CONNECT_EVIDENCE = 'oscar.connect';
 
-/** ICQ and AIM share OSCAR: a server name learned from DNS (login.icq.com) tells them apart early */
-function protocolFor(input: DetectInput): string {
+/**
+ * ICQ and AIM share OSCAR: a server name learned from DNS (login.icq.com), or a server address in the
+ * ranges where only ICQ spoke OSCAR (data.yaml `icq_oscar_servers`: Mail.ru's, 2010–2024, where a
+ * client reconnects to its BOS server by address, with no DNS to see) tells them apart early. These
+ * ranges also host other Mail.ru services, so they only name the OSCAR variant of a flow the FLAP
+ * framing already proved; they never classify a flow.
+ */
+function protocolFor(input: DetectInput, data?: SignatureData): string {
   const name = input.knownServerName;
-  return name && input.lookup.host(name)?.protocol === 'icq' ? 'icq' : 'aim';
+  if (name && input.lookup.host(name)?.protocol === 'icq') return 'icq';
+  return icqServers(data)?.lookup(input.flow.server.ip) ? 'icq' : 'aim';
 }
 
-export function detectOscar(input: DetectInput): DetectResult {
+const icqRanges = new WeakMap<SignatureData, CidrTable | null>();
+function icqServers(data: SignatureData | undefined): CidrTable | null {
+  if (!data) return null;
+  let t = icqRanges.get(data);
+  if (t === undefined) {
+    t = null;
+    const list = data.icq_oscar_servers;
+    if (Array.isArray(list)) {
+      const table = new CidrTable();
+      for (const c of list) {
+        try {
+          table.add(String(c), 'icq');
+        } catch {
+          // a bad entry in an override is skipped, not fatal
+        }
+      }
+      if (table.size) t = table;
+    }
+    icqRanges.set(data, t);
+  }
+  return t;
+}
+
+export function detectOscar(input: DetectInput, data?: SignatureData): DetectResult {
   if (input.transport !== 'tcp' || input.data.length === 0) return input.transport === 'tcp' ? 'more' : null;
   const d = input.data;
   if (d[0] === 0x4f) { // 'O': OFT2/OFT3 header
@@ -25,16 +56,16 @@ export function detectOscar(input: DetectInput): DetectResult {
     return oft === 'more' ? 'more' : null;
   }
   if (d[0] === 0x43 && d.length >= 8 && d.toString('latin1', 0, 8) === 'CONNECT ') return connectTunnel(d, input);
-  if (d[0] !== 0x2a) return midStream(d, input);
+  if (d[0] !== 0x2a) return midStream(d, input, data);
   const mine = scanFlaps(d);
-  if (!mine.ok) return midStream(d, input);
+  if (!mine.ok) return midStream(d, input, data);
   const other = input.other.length ? scanFlaps(input.other) : { ok: true, complete: 0, strong: 0 };
   const complete = mine.complete + (other.ok ? other.complete : 0);
   const strong = mine.strong + (other.ok ? other.strong : 0);
   // one FLAP could be chance; two consistent ones with a sign-on or a known SNAC family are not
   if (strong >= 1 && complete >= 2) {
     return {
-      protocol: protocolFor(input),
+      protocol: protocolFor(input, data),
       evidence: { signature: 'oscar.flap', reason: `${complete} consistent FLAP frames (${strong} sign-on/known SNAC) from the stream start` },
     };
   }
@@ -67,7 +98,7 @@ const MID_STREAM_CANDIDATES = 64;
  * FLAP boundary: look for a later offset where at least two complete, consistent FLAPs (one a known
  * SNAC) follow.
  */
-function midStream(d: Buffer, input: DetectInput): DetectResult {
+function midStream(d: Buffer, input: DetectInput, data?: SignatureData): DetectResult {
   // a flow seen from its SYN starts at byte 0: OSCAR would start with a FLAP there
   if (input.flow.clientBy === 'syn') return null;
   let tried = 0;
@@ -76,7 +107,7 @@ function midStream(d: Buffer, input: DetectInput): DetectResult {
     const r = scanFlaps(d.subarray(i));
     if (r.ok && r.complete >= 2 && r.strong >= 1) {
       return {
-        protocol: protocolFor(input),
+        protocol: protocolFor(input, data),
         evidence: { signature: 'oscar.flap', reason: `${r.complete} consistent FLAP frames from offset ${i} (capture started mid-connection)` },
       };
     }
@@ -88,9 +119,9 @@ export const module: SignatureModule = {
   id: 'oscar',
   protocols: ['aim', 'icq'],
   transports: ['tcp'],
-  detect(input: DetectInput): DetectResult {
+  detect(input: DetectInput, data: SignatureData): DetectResult {
     try {
-      return detectOscar(input);
+      return detectOscar(input, data);
     } catch {
       return null;
     }

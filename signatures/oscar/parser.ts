@@ -62,9 +62,21 @@ export function parseSnac(payload: Buffer): Snac | null {
   return { family, subtype, flags, reqId, body: payload.subarray(o) };
 }
 
-/** SNAC families nDPI's oscar.c accepted (0x0001–0x0018 and 0x0085). */
+/**
+ * SNAC families: those nDPI's oscar.c accepted (0x0001–0x0018 and 0x0085), plus the ones ICQ 6–8
+ * and AIM 6+ clients use mid-session: 0x0022 plugin, 0x0024, 0x0025 ICQ directory (MDir), 0x050c
+ * Kerberos login (libpurple/Miranda family lists). Without them a capture of a live ICQ 7/8 session
+ * whose first frames include a directory lookup is not recognised at all.
+ */
 export function knownFamily(f: number): boolean {
-  return (f >= 0x0001 && f <= 0x0018) || f === 0x0085;
+  return (f >= 0x0001 && f <= 0x0018) || f === 0x0085 || f === 0x0022 || f === 0x0024 || f === 0x0025 || f === 0x050c;
+}
+
+/** ICQ family 0x0015 (meta requests/replies) TLV 1: LE16 length, LE32 the account's own UIN. */
+export function icqMetaOwner(v: Buffer | undefined): string | undefined {
+  if (!v || v.length < 6) return undefined;
+  const uin = v.readUInt32LE(2);
+  return uin >= 10000 ? String(uin) : undefined;
 }
 
 /** u8 length + bytes (screen names). */

@@ -8,13 +8,15 @@ import type { SessionContext, StreamDecoder } from '../types';
 import { FlapReader } from './flap';
 import {
   CAP_ICQ_SERVER_RELAY, CAP_SEND_FILE, MAX_TEXT, parseServerRelay, htmlToText, ipv4, parseCh4, parseFileInfo, parseIcbm, parseIcqOffline,
-  parseMessageBlock, parseRendezvous, parseSnac, parseTlvs, readBuddyName, tlv, type Icbm,
+  icqMetaOwner, parseMessageBlock, parseRendezvous, parseSnac, parseTlvs, readBuddyName, tlv, type Icbm,
 } from './parser';
 import { OftDecoder } from './oft';
 
 /** shown as from/to when our own screen name never appeared on this connection */
 export const UNKNOWN_SELF = '(unknown)';
 const MAX_OFFERS = 32;
+/** an ICQ UIN: AIM screen names cannot start with a digit */
+const UIN = /^[0-9]{5,10}$/;
 const DEFAULT_PROXY_PORT = 5190;
 
 interface Offer {
@@ -91,6 +93,7 @@ export class OscarSession implements StreamDecoder {
   private snac(dir: Dir, p: Buffer): void {
     const s = parseSnac(p);
     if (!s) return this.ctx.malformed('SNAC shorter than its header');
+    if (s.family === 0x0015) this.icqFamily(s.body);
     const key = (s.family << 16) | s.subtype;
     switch (key) {
       case 0x00170002: // BUCP login request
@@ -121,6 +124,9 @@ export class OscarSession implements StreamDecoder {
         const m = parseIcbm(s.body, incoming);
         if (!m) return this.ctx.malformed('ICBM: truncated header');
         this.user(m.name);
+        // AIM screen names start with a letter; a UIN peer on a connection whose own name was never
+        // seen (picked up mid-session) is an ICQ client's
+        if (this.self === undefined && UIN.test(m.name)) this.markIcq(`ICBM peer named by a UIN (${m.name}) on a session picked up after sign-on`);
         this.icbm(dir, m, incoming);
         return;
       }
@@ -220,6 +226,13 @@ export class OscarSession implements StreamDecoder {
     if (m.text && (m.type === 1 || m.type === 4)) this.ctx.message(this.ts, dir, { from, to, text: m.text, kind: m.type === 4 ? 'url' : 'chat' });
   }
 
+  /** SNAC family 0x0015 exists only on ICQ accounts; its TLV 1 names the account's own UIN */
+  private icqFamily(body: Buffer): void {
+    const owner = icqMetaOwner(tlv(parseTlvs(body).tlvs, 0x0001));
+    if (owner && this.self === undefined) this.setSelf(owner);
+    this.markIcq(`ICQ SNAC family 0x0015${owner ? ` (UIN ${owner})` : ''}`);
+  }
+
   private icqMeta(dir: Dir, body: Buffer): void {
     if (dir !== 1) return;
     const v = tlv(parseTlvs(body).tlvs, 0x0001);
@@ -239,7 +252,7 @@ export class OscarSession implements StreamDecoder {
     if (!n) return;
     this.self = n;
     this.user(n);
-    if (/^[0-9]{5,10}$/.test(n)) this.markIcq(`numeric screen name (UIN) ${n} signed on`);
+    if (UIN.test(n)) this.markIcq(`numeric screen name (UIN) ${n} signed on`);
   }
 
   private user(name: string): void {

@@ -1,0 +1,131 @@
+// Variants real clients put on the wire that the other generated captures do not: each case is
+// modelled on a public capture whose expected decode is stored as text (nDPI result files, Zeek
+// baselines, Arkime test expectations; see /work/notes/classic-coverage.md), built here from the
+// protocol layouts, and run through `shadowim analyze`. tshark is the oracle where it dissects the
+// variant.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Capture } from '../helpers/pcapgen';
+import { analyzeCapture } from '../helpers/analyze';
+import { Flaps, bname, fragment, incomingIm, messageBlock, outgoingIm, tlv, u16, u32 } from './oscar-wire';
+
+const haveTshark = spawnSync('tshark', ['-v']).status === 0;
+
+function tshark(args: string[]): string {
+  const r = spawnSync('tshark', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+function withFile<T>(cap: Capture, fn: (file: string) => T): T {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-variants-'));
+  try {
+    const file = path.join(dir, 'c.pcap');
+    fs.writeFileSync(file, cap.pcap());
+    return fn(file);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function utf16be(s: string): Buffer {
+  const b = Buffer.from(s, 'utf16le');
+  for (let i = 0; i + 1 < b.length; i += 2) [b[i], b[i + 1]] = [b[i + 1], b[i]];
+  return b;
+}
+
+function le32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0);
+  return b;
+}
+function le16(v: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(v);
+  return b;
+}
+
+describe('classic variants: OSCAR/ICQ', function () {
+  this.timeout(60000);
+  // nDPI's Oscar.pcap: one TCP flow 10.30.29.3:63357 <-> 178.237.24.249:443 (Mail.ru's ICQ network),
+  // 38 + 33 packets over 72 s, no sign-on in it: an ICQ 7/8 client's live BOS connection picked up
+  // after login. nDPI today guesses TLS by port for it.
+  const BUDDY = '123456789';
+
+  function icqMidSession(server: string): Capture {
+    const cap = new Capture();
+    const t = cap.tcp('10.30.29.3:63357', server); // no SYN: the capture starts in the session
+    const c = new Flaps(0x2201), s = new Flaps(0x71a0);
+    t.send('c', c.flap(5, Buffer.alloc(0))); // keep-alive
+    // ICQ 6+ directory (MDir, family 0x0025) lookup of the buddy, and its answer
+    t.send('c', c.snac(0x25, 0x02, Buffer.concat([u16(1), tlv(1, Buffer.from(BUDDY))]), 0, 0x10));
+    t.send('s', s.snac(0x25, 0x03, Buffer.concat([u16(0), u16(1), tlv(0x32, Buffer.from('Alice'))]), 0, 0x10));
+    t.send('s', incomingIm(s, BUDDY, messageBlock(fragment(utf16be('Привет, the invoice is attached'), 2))));
+    t.send('c', outgoingIm(c, BUDDY, messageBlock(fragment(utf16be('got it, thanks'), 2))));
+    t.send('c', c.flap(5, Buffer.alloc(0)));
+    return cap;
+  }
+
+  it('recognises an ICQ 7/8 session picked up mid-connection whose first frames use the directory family 0x0025', () => {
+    const ev = analyzeCapture(icqMidSession('178.237.24.249:443'));
+    const sessions = ev.filter((e) => e.type === 'session');
+    assert.equal(sessions.length, 1, JSON.stringify(sessions));
+    assert.equal(sessions[0].protocol, 'icq');
+    assert.equal(sessions[0].encrypted, false);
+    const texts = ev.filter((e) => e.type === 'message').map((e) => `${e.from}>${e.to}:${e.text}`);
+    assert.deepEqual(texts, [`${BUDDY}>(unknown):Привет, the invoice is attached`, `(unknown)>${BUDDY}:got it, thanks`]);
+  });
+
+  it('calls it ICQ from the UIN peer alone when the server is not in a known ICQ range', () => {
+    const ev = analyzeCapture(icqMidSession('198.51.100.7:443'));
+    const s = ev.filter((e) => e.type === 'session');
+    assert.deepEqual(s.map((e) => e.protocol), ['icq']);
+    assert.ok(s[0].users.includes(BUDDY));
+  });
+
+  it('learns the own UIN from an ICQ meta request (family 0x0015) and agrees with tshark on the texts', function () {
+    const cap = new Capture();
+    const t = cap.tcp('10.30.29.3:63358', '178.237.24.249:443');
+    const c = new Flaps(0x0300), s = new Flaps(0x0400);
+    // CLI_META_REQ for offline messages: TLV 1 = LE16 length, LE32 own UIN, LE16 0x003c, LE16 seq
+    t.send('c', c.snac(0x15, 0x02, tlv(1, Buffer.concat([le16(8), le32(987654321), le16(0x3c), le16(2)]))));
+    t.send('c', outgoingIm(c, 'buddy.on.aim', messageBlock(fragment(Buffer.from('from an ICQ account to an AIM name'), 0))));
+    t.send('s', incomingIm(s, 'buddy.on.aim', messageBlock(fragment(Buffer.from('<HTML>answer</HTML>'), 0))));
+    const ev = analyzeCapture(cap);
+    const sess = ev.filter((e) => e.type === 'session');
+    assert.deepEqual(sess.map((e) => e.protocol), ['icq']);
+    assert.ok(sess[0].users.includes('987654321'));
+    const msgs = ev.filter((e) => e.type === 'message');
+    assert.deepEqual(msgs.map((e) => [e.from, e.to]), [['987654321', 'buddy.on.aim'], ['buddy.on.aim', '987654321']]);
+    if (!haveTshark) return this.skip();
+    const oracle = withFile(cap, (file) => tshark(['-r', file, '-d', 'tcp.port==443,aim', '-Y', 'aim.messageblock.message', '-T', 'fields', '-e', 'aim.messageblock.message']))
+      .trim().split('\n').map((l) => l.replace(/<[^>]+>/g, ''));
+    assert.deepEqual(msgs.map((e) => e.text), oracle);
+  });
+
+  it('keeps an AIM session AIM when a UIN buddy talks to a known AIM screen name', () => {
+    const cap = new Capture();
+    const t = cap.tcp('10.20.0.5:50200', '64.12.24.50:5190').open();
+    const c = new Flaps(0x0100), s = new Flaps(0x0200);
+    t.send('c', c.hello());
+    t.send('s', s.snac(1, 0x0f, Buffer.concat([bname('AcmeAnalyst7'), u16(0), u16(0)])));
+    t.send('c', outgoingIm(c, BUDDY, messageBlock(fragment(Buffer.from('AIM to ICQ interop'), 0))));
+    t.close();
+    const ev = analyzeCapture(cap);
+    assert.deepEqual(ev.filter((e) => e.type === 'session').map((e) => e.protocol), ['aim']);
+  });
+
+  it('a TLS flow to the ICQ range is not called ICQ by its address', () => {
+    const cap = new Capture();
+    const t = cap.tcp('10.30.29.3:63400', '178.237.24.249:443').open();
+    // a ClientHello-shaped start with random bytes after it: not FLAP
+    t.send('c', Buffer.concat([Buffer.from('160301', 'hex'), u16(60), Buffer.alloc(60, 7)]));
+    t.send('s', Buffer.concat([Buffer.from('160303', 'hex'), u16(40), Buffer.alloc(40, 9)]));
+    t.close();
+    const ev = analyzeCapture(cap);
+    assert.deepEqual(ev.filter((e) => e.type === 'session' && (e.protocol === 'icq' || e.protocol === 'aim')), []);
+  });
+});
