@@ -45,27 +45,73 @@ const MSG_LINE = /^MSG ([^\s@]+@[^\s@]+ \S+|\d{1,10} [UNAD]) \d{1,7}$/;
 /** every pattern above starts with one of these commands and a space: other lines skip the regexes */
 const MSNP_STARTS = new Set(['VER ', 'CVR ', 'USR ', 'ANS ', 'JOI ', 'IRO ', 'RNG ', 'XFR ', 'ILN ', 'NLN ', 'FLN ', 'CHG ', 'MSG ']);
 
+/**
+ * Lines MSNP clients and servers exchange all session long that prove nothing alone (keep-alives,
+ * challenges, list and status updates): a capture that starts in an idle session (no SYN, no sign-on)
+ * usually opens with them. They are stepped over (payload included) to reach a line that decides;
+ * they never classify a flow by themselves. `payload`: the last argument is a payload length.
+ */
+const NEUTRAL_LINES: [RegExp, boolean][] = [
+  [/^PNG$/, false],
+  [/^QNG \d{1,6}$/, false],
+  [/^CHL \d{1,10} \d{8,40}$/, false],
+  [/^QRY \d{1,10} \S{1,64} \d{1,6}$/, true],
+  [/^(UUX|ADL|RML|GCF|UUN|UUM|SDG|PUT|DEL|FQY) \d{1,10} \d{1,7}$/, true],
+  [/^(NFY|NOT) (PUT|DEL|\d{1,7})( \d{1,7})?$/, true],
+  [/^UBX \S{1,300} \d{1,7}$/, true],
+  [/^(BLP|PRP|SBP|SYN|GTC|ADC|REM|LSG|LST|ACK|NAK|OUT|URL|SDC) ?[ -~]{0,300}$/, false],
+];
+/** payload commands whose payload shape only MSNP has (MSNP 11–21: status XML, routing headers) */
+const MSNP_PAYLOADS: [RegExp, RegExp, string][] = [
+  [/^(UBX|UUX) /, /^<(Data|EndpointData|PrivateEndpointData)>/, 'personal status / endpoint data (MSNP 11+)'],
+  [/^(ADL|RML) /, /^<ml[ >]/, 'contact list membership XML (MSNP 13+)'],
+  [/^GCF /, /^<Policies>/, 'server policies (MSNP 13+)'],
+  [/^(SDG|NFY|PUT|DEL) /, /^Routing: 1\.0\r\n/, 'MSNP 21+ routed message'],
+];
+const MAX_LINES = 16;
+
 export function detectMsn(input: DetectInput): DetectResult {
   const d = input.data;
   if (!d.length) return 'more';
   const c0 = d[0];
-  if ((c0 >= 0x41 && c0 <= 0x5a) || (c0 >= 0x30 && c0 <= 0x39)) {
-    const http = detectHttp(input);
-    if (http !== null) return http;
-    const nl = d.indexOf(0x0a);
-    if (nl < 0) return d.length < 512 && /^[A-Z0-9]{1,3}( |$)/.test(d.toString('latin1', 0, 4)) ? 'more' : null;
-    if (nl < 4 || !MSNP_STARTS.has(d.toString('latin1', 0, 4))) return null;
-    const line = d.toString('latin1', 0, Math.min(nl, 1024)).replace(/\r$/, '');
-    if (/^VER (\d{1,10} )?MSNFTP$/.test(line)) return det('msn.msnftp', 'VER MSNFTP file transfer');
+  if (!((c0 >= 0x41 && c0 <= 0x5a) || (c0 >= 0x30 && c0 <= 0x39))) return null;
+  const http = detectHttp(input);
+  if (http !== null) return http;
+  let o = 0;
+  for (let n = 0; n < MAX_LINES; n++) {
+    const nl = d.indexOf(0x0a, o);
+    if (nl < 0) return d.length - o < 512 && /^[A-Z0-9]{1,3}( |$)/.test(d.toString('latin1', o, o + 4)) ? 'more' : null;
+    const line = d.toString('latin1', o, Math.min(nl, o + 1024)).replace(/\r$/, '');
+    const r = decide(line, d.subarray(nl + 1));
+    if (r !== 'skip') return r;
+    // a neutral line: step over it (and its payload) to the next
+    o = nl + 1;
+    const payload = /^(\S{3}) .* (\d{1,7})$/.exec(line);
+    if (payload && NEUTRAL_LINES.some(([re, p]) => p && re.test(line))) o += Number(payload[2]);
+    if (o >= d.length) return d.length < 8192 ? 'more' : null;
+  }
+  return null;
+}
+
+/** one line (and the bytes after it): a detection, 'more', null, or 'skip' for a neutral line */
+function decide(line: string, rest: Buffer): DetectResult | 'skip' {
+  if (line.length < 3) return null;
+  if (/^VER (\d{1,10} )?MSNFTP$/.test(line)) return det('msn.msnftp', 'VER MSNFTP file transfer');
+  if (MSNP_STARTS.has(line.slice(0, 4))) {
     for (const [re, why] of MSNP_LINES) if (re.test(line)) return det('msn.line', why);
     if (MSG_LINE.test(line)) {
-      const rest = d.subarray(nl + 1);
       const head = rest.toString('latin1', 0, 14).toLowerCase();
       if (head.length < 14) return 'mime-version:'.startsWith(head) || 'content-type:'.startsWith(head) ? 'more' : null;
       if (/^(mime-version|content-type):/.test(head)) return det('msn.msg', 'MSG with MIME payload');
     }
   }
-  return null;
+  for (const [cmd, shape, why] of MSNP_PAYLOADS) {
+    if (!cmd.test(line) || !NEUTRAL_LINES.some(([re, p]) => p && re.test(line))) continue;
+    const head = rest.toString('latin1', 0, 16);
+    if (shape.test(head)) return det('msn.payload', `${line.slice(0, 3)} with an MSNP-only payload: ${why}`);
+    if (head.length < 16 && rest.length < 16) return 'more';
+  }
+  return NEUTRAL_LINES.some(([re]) => re.test(line)) ? 'skip' : null;
 }
 
 function det(signature: string, reason: string, serverName?: string): Detection {

@@ -129,3 +129,59 @@ describe('classic variants: OSCAR/ICQ', function () {
     assert.deepEqual(ev.filter((e) => e.type === 'session' && (e.protocol === 'icq' || e.protocol === 'aim')), []);
   });
 });
+
+describe('classic variants: MSNP 11–21 sessions picked up mid-session', function () {
+  this.timeout(60000);
+  // An idle notification-server connection seen without its sign-on opens with keep-alives
+  // (PNG/QNG), challenges and status updates; MSNP 21 (Messenger 2011/2012) carries chat as SDG.
+  function routed(from: string, to: string, text: string): Buffer {
+    const body = Buffer.from(text, 'utf8');
+    const head =
+      `Routing: 1.0\r\nTo: 1:${to}\r\nFrom: 1:${from};epid={f52973b6-c926-4bad-9ba8-7c1e840e4ab0}\r\n\r\n` +
+      'Reliability: 1.0\r\n\r\n' +
+      `Messaging: 2.0\r\nMessage-Type: Text\r\nContent-Transfer-Encoding: 7bit\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: ${body.length}\r\n\r\n`;
+    return Buffer.concat([Buffer.from(head, 'utf8'), body]);
+  }
+  function cmd(line: string, payload?: Buffer): Buffer {
+    return payload ? Buffer.concat([Buffer.from(`${line} ${payload.length}\r\n`), payload]) : Buffer.from(`${line}\r\n`);
+  }
+
+  it('recognises an MSNP 15 notification session that starts with PNG/QNG and status XML', () => {
+    const cap = new Capture();
+    const t = cap.tcp('10.1.1.20:49320', '65.54.239.80:1863'); // no SYN
+    t.send('c', cmd('PNG'));
+    t.send('s', cmd('QNG 48'));
+    t.send('s', cmd('UBX 1:bob@hotmail.com', Buffer.from('<Data><PSM>at the office</PSM><CurrentMedia></CurrentMedia></Data>')));
+    t.send('c', cmd('UUX 12', Buffer.from('<Data><PSM>busy</PSM><CurrentMedia></CurrentMedia><MachineGuid>{A1}</MachineGuid></Data>')));
+    const ev = analyzeCapture(cap);
+    assert.deepEqual(ev.filter((e) => e.type === 'session').map((e) => e.protocol), ['msn']);
+  });
+
+  it('reads MSNP 21 SDG chat on a session picked up after its sign-on', () => {
+    const cap = new Capture();
+    const t = cap.tcp('10.1.1.21:49400', '65.54.239.81:1863');
+    t.send('c', cmd('PNG'));
+    t.send('s', cmd('QNG 50'));
+    t.send('c', cmd('SDG 31', routed('alice@hotmail.com', 'bob@hotmail.com', 'the merger closes friday')));
+    t.send('s', cmd('SDG 0', routed('bob@hotmail.com', 'alice@hotmail.com', 'keep it quiet')));
+    const ev = analyzeCapture(cap);
+    const sess = ev.filter((e) => e.type === 'session');
+    assert.deepEqual(sess.map((e) => e.protocol), ['msn']);
+    const msgs = ev.filter((e) => e.type === 'message').map((e) => `${e.from}>${e.to}:${e.text}`);
+    assert.deepEqual(msgs, ['alice@hotmail.com>bob@hotmail.com:the merger closes friday', 'bob@hotmail.com>alice@hotmail.com:keep it quiet']);
+  });
+
+  it('keep-alive-shaped lines alone, or followed by other text, are not MSN', () => {
+    const cap = new Capture();
+    const t = cap.tcp('10.1.1.22:49500', '192.0.2.80:1863').open();
+    t.send('c', cmd('PNG'));
+    t.send('s', cmd('QNG 50'));
+    t.send('c', Buffer.from('HELO example.org\r\n'));
+    t.close();
+    const u = cap.tcp('10.1.1.22:49501', '192.0.2.80:1863').open();
+    u.send('c', cmd('UUX 1', Buffer.from('{"json":"not MSN status XML at all"}')));
+    u.close();
+    const ev = analyzeCapture(cap);
+    assert.deepEqual(ev.filter((e) => e.type === 'session'), []);
+  });
+});
