@@ -15,6 +15,8 @@ export class IrcDecoder implements StreamDecoder {
   /** the client's own nick */
   private nick = '';
   private passSeen = false;
+  /** the name a server-to-server link gave in SERVER (no nick on such a connection) */
+  private link = '';
   private passReported = false;
   private saslPlain = false;
   /** the client's own PRIVMSGs were seen: their IRCv3 echo-message copies are not new messages */
@@ -78,6 +80,14 @@ export class IrcDecoder implements StreamDecoder {
         // the nick usually follows: report when it is known
         this.passSeen = true;
         break;
+      case 'SERVER':
+        // a server-to-server link (PASS pw TS 6 :SID, SERVER name hops :info): its password names the server
+        if (p[0] && !this.nick && p.length >= 2) {
+          this.link = ident(p[0], 64);
+          this.ctx.addUser(this.link);
+          this.reportPass();
+        }
+        break;
       case 'OPER':
         if (p[0]) this.ctx.credential(this.ts, 0, { user: p[0].slice(0, 64), mechanism: 'irc-oper' });
         break;
@@ -95,7 +105,8 @@ export class IrcDecoder implements StreamDecoder {
       case 'NOTICE':
         if (p.length >= 2) {
           this.sawClientChat = true;
-          this.chat(0, m.command, this.nick || '?', p[0], p[1]);
+          // a server link relays other users' lines with their prefix (client lines carry none)
+          this.chat(0, m.command, prefixNick(m.prefix) || this.nick || '?', p[0], p[1]);
         }
         break;
     }
@@ -132,7 +143,7 @@ export class IrcDecoder implements StreamDecoder {
   private reportPass(): void {
     if (!this.passSeen || this.passReported) return;
     this.passReported = true;
-    this.ctx.credential(this.ts, 0, { user: this.nick || '?', mechanism: 'irc-pass' });
+    this.ctx.credential(this.ts, 0, this.link && !this.nick ? { user: this.link, mechanism: 'irc-server-link' } : { user: this.nick || '?', mechanism: 'irc-pass' });
   }
 
   // ---- server → client -------------------------------------------------------------------

@@ -185,3 +185,23 @@ describe('classic variants: MSNP 11–21 sessions picked up mid-session', functi
     assert.deepEqual(ev.filter((e) => e.type === 'session'), []);
   });
 });
+
+describe('classic variants: IRC server-to-server link', function () {
+  this.timeout(60000);
+  // A TS6 link (PASS … TS 6 :SID, CAPAB, SERVER, SVINFO, then relayed lines with UID prefixes):
+  // the relayed lines are other users', and the link password names the server, not a nick.
+  it('names relayed senders by their prefix and the link password by the server name', () => {
+    const cap = new Capture();
+    const t = cap.tcp('10.0.0.6:40000', '198.51.100.10:6667').open();
+    t.send('c', 'PASS linkpass TS 6 :42X\r\nCAPAB :QS EX IE KLN UNKLN ENCAP TB SERVICES EUID\r\nSERVER hub.example.net 1 :Hub\r\nSVINFO 6 6 0 :1700000000\r\n');
+    t.send('s', 'PASS linkpass TS 6 :00A\r\nCAPAB :QS EX\r\nSERVER leaf.example.net 1 :Leaf\r\nSVINFO 6 6 0 :1700000000\r\n');
+    t.send('c', ':42XAAAAAB PRIVMSG #ops :relayed over the link\r\n');
+    t.send('s', ':00AAAAAAC PRIVMSG #ops :and back\r\n');
+    t.close();
+    const ev = analyzeCapture(cap);
+    assert.deepEqual(ev.filter((e) => e.type === 'session').map((e) => e.protocol), ['irc']);
+    assert.deepEqual(ev.filter((e) => e.type === 'message').map((e) => `${e.from}>${e.to}:${e.text}`), ['42XAAAAAB>#ops:relayed over the link', '00AAAAAAC>#ops:and back']);
+    assert.deepEqual(ev.filter((e) => e.type === 'credential').map((e) => `${e.user}/${e.mechanism}`), ['hub.example.net/irc-server-link']);
+    assert.ok(!JSON.stringify(ev).includes('linkpass'));
+  });
+});
