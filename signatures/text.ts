@@ -94,6 +94,22 @@ export class ByteQueue {
     this.end += n;
   }
 
+  /**
+   * The bytes to frame next: `data` itself when nothing is held (no copy), else everything held
+   * followed by `data` (a view). Pass the offset framing reached to `keepFrom` before any other call.
+   */
+  feed(data: Buffer): Buffer {
+    if (this.end === this.start) return data;
+    this.push(data);
+    return this.view();
+  }
+
+  /** After framing `b` (from `feed`) up to `pos`: hold b[pos..], copied when `b` was the caller's buffer. */
+  keepFrom(b: Buffer, pos: number): void {
+    if (this.end > this.start) this.consume(pos);
+    else if (pos < b.length) this.push(b.subarray(pos));
+  }
+
   consume(n: number): void {
     this.start = Math.min(this.end, this.start + n);
     if (this.start === this.end) this.clear();

@@ -2,18 +2,19 @@
 // 0xffff bytes) plus the chunk being read; after garbage or a gap it resynchronises on the next
 // plausible FLAP header instead of giving up.
 import { FLAP_HEADER, FLAP_START, knownFamily } from './parser';
+import { ByteQueue } from '../text';
 
+/** `payload` is valid during the call only (it points into the caller's buffer or the reader's queue) */
 export type FlapHandler = (channel: number, seq: number, payload: Buffer) => void;
 
 export class FlapReader {
-  private pending: Buffer = EMPTY;
+  private q = new ByteQueue();
   private resync = false;
 
   constructor(private readonly onPdu: FlapHandler, private readonly onBad: (reason: string) => void) {}
 
   push(data: Buffer): void {
-    let b = this.pending.length ? Buffer.concat([this.pending, data]) : data;
-    this.pending = EMPTY;
+    const b = this.q.feed(data);
     let o = 0;
     while (o < b.length) {
       if (this.resync) {
@@ -38,13 +39,12 @@ export class FlapReader {
       this.onPdu(b[o + 1], b.readUInt16BE(o + 2), b.subarray(o + FLAP_HEADER, o + FLAP_HEADER + len));
       o += FLAP_HEADER + len;
     }
-    if (o < b.length) this.pending = Buffer.from(b.subarray(o)); // copy: the caller's buffer is reused
-    b = EMPTY;
+    this.q.keepFrom(b, o);
   }
 
   /** bytes were lost: drop the partial PDU and look for the next header */
   gap(): void {
-    this.pending = EMPTY;
+    this.q.clear();
     this.resync = true;
   }
 }
@@ -69,5 +69,3 @@ function findHeader(b: Buffer, from: number): { at: number; waitFrom: number } {
   }
   return { at: -1, waitFrom: -1 };
 }
-
-const EMPTY = Buffer.alloc(0);

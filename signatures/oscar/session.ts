@@ -11,6 +11,7 @@ import {
   icqMetaOwner, parseMessageBlock, parseRendezvous, parseSnac, parseTlvs, readBuddyName, tlv, type Icbm,
 } from './parser';
 import { OftDecoder } from './oft';
+import { ByteQueue } from '../text';
 
 /** shown as from/to when our own screen name never appeared on this connection */
 export const UNKNOWN_SELF = '(unknown)';
@@ -273,7 +274,8 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 class HttpTunnel {
   private done: [boolean, boolean] = [false, false];
   private seen = [0, 0];
-  private tail: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
+  /** the last 3 bytes of the header so far: the start of a CRLFCRLF cut by a segment boundary */
+  private tail: [ByteQueue, ByteQueue] = [new ByteQueue(), new ByteQueue()];
   private tls = false;
 
   constructor(private readonly ctx: SessionContext) {}
@@ -285,11 +287,12 @@ class HttpTunnel {
     if (this.done[dir]) body = data;
     else {
       const t = this.tail[dir];
-      const joined = t.length ? Buffer.concat([t, data]) : data;
+      const held = t.length;
+      const joined = t.feed(data);
       const i = joined.indexOf(CRLFCRLF);
       if (i < 0) {
         this.seen[dir] += data.length;
-        this.tail[dir] = Buffer.from(joined.subarray(Math.max(0, joined.length - 3)));
+        t.keepFrom(joined, Math.max(0, joined.length - 3));
         if (this.seen[dir] > MAX_HTTP_HEADER) {
           this.ctx.malformed('HTTP CONNECT header longer than 8 KiB');
           this.ctx.stopInspecting();
@@ -297,8 +300,9 @@ class HttpTunnel {
         return undefined;
       }
       this.done[dir] = true;
-      this.tail[dir] = Buffer.alloc(0);
-      body = joined.subarray(i + 4);
+      t.keepFrom(joined, joined.length);
+      // at most 3 bytes were held: the body starts inside `data`
+      body = data.subarray(i + 4 - held);
       if (!body.length) return undefined;
     }
     if (this.seen[dir] >= 0 && body.length) {
