@@ -5,6 +5,9 @@
 import type { DetectInput, DetectResult } from '../types';
 
 const SCAN = 4096;
+/** to= or from= holding a JID: local@domain[/resource], or a dotted domain[/resource] */
+const JID_ATTR = /\s(?:to|from)=(['"])(?:[^\s'"@<>/]{1,64}@[A-Za-z0-9.-]{1,253}(?:\/[^'"<>]{0,128})?|[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}(?:\/[^'"<>]{1,128})?)\1/;
+const IQ_TYPE = /\stype=(['"])(?:get|set|result|error)\1/;
 const XMPP_NS = /jabber:(?:client|server|component|iq:|x:)|http:\/\/jabber\.org\/|urn:xmpp:|urn:ietf:params:xml:ns:xmpp-/;
 
 export function detectXmpp(input: DetectInput): DetectResult {
@@ -53,6 +56,11 @@ export function detectXmpp(input: DetectInput): DetectResult {
   }
   if (/^(?:message|presence|iq)$/.test(name)) {
     if (XMPP_NS.test(rest)) return hit('xmpp.stanza', `<${name}> stanza with an XMPP namespace (stream picked up mid-session)`);
+    // inside a stream the default namespace is the stream's: a plain chat stanza carries none. Its
+    // shape still is XMPP's: a JID in to/from, and a <body> (message) or an iq type with an id.
+    if (JID_ATTR.test(tag) && (name === 'message' ? /<body[\s>]/.test(rest) : name === 'iq' && IQ_TYPE.test(tag) && /\sid=['"]/.test(tag))) {
+      return hit('xmpp.stanza', `<${name}> stanza addressed to a JID (stream picked up mid-session)`);
+    }
     // a stanza without any namespace yet: wait for a little more
     return rest.length < 1024 ? 'more' : null;
   }

@@ -205,3 +205,43 @@ describe('classic variants: IRC server-to-server link', function () {
     assert.ok(!JSON.stringify(ev).includes('linkpass'));
   });
 });
+
+describe('classic variants: XMPP picked up mid-session', function () {
+  this.timeout(60000);
+  // nDPI's jabber.pcap has client flows that start mid-session (no stream header in them); inside a
+  // stream the default namespace is the stream's, so a plain chat stanza names no namespace at all.
+  function midSession(port: number, client: string, server: string): Capture {
+    const cap = new Capture();
+    const t = cap.tcp(`172.16.0.62:${port}`, '172.16.1.138:5222'); // no SYN
+    t.send('c', client);
+    t.send('s', server);
+    return cap;
+  }
+
+  it('recognises plain chat stanzas addressed to JIDs and agrees with tshark on the bodies', function () {
+    const cap = midSession(57150,
+      "<message to='chatback@cs-xmpp.lan' type='chat' id='purple1'><body>meet at the dock at nine</body></message>",
+      "<message from='chatback@cs-xmpp.lan/home' to='tom@cs-xmpp.lan/darkstar' type='chat' id='x2'><body>ok, bring the files</body></message>");
+    const ev = analyzeCapture(cap);
+    assert.deepEqual(ev.filter((e) => e.type === 'session').map((e) => e.protocol), ['xmpp']);
+    const msgs = ev.filter((e) => e.type === 'message');
+    // our JID is learnt from what the server delivers: the first line we sent predates it
+    assert.deepEqual(msgs.map((e) => `${e.to}:${e.text}`), ['chatback@cs-xmpp.lan:meet at the dock at nine', 'tom@cs-xmpp.lan/darkstar:ok, bring the files']);
+    assert.equal(msgs[1].from, 'chatback@cs-xmpp.lan/home');
+    if (!haveTshark) return this.skip();
+    const out = withFile(cap, (file) => tshark(['-r', file, '-Y', 'xmpp.message.body', '-O', 'xmpp']));
+    const bodies = [...out.matchAll(/BODY \[value="([^"]*)"\]/g)].map((m) => m[1]);
+    assert.deepEqual(msgs.map((e) => e.text), bodies);
+  });
+
+  it('an iq with a type, an id and a JID is XMPP too; XML without those is not', () => {
+    const ok = analyzeCapture(midSession(57151,
+      "<iq type='get' id='purple2' to='cs-xmpp.lan'><ping xmlns='urn:xmpp:ping'/></iq>".replace(" xmlns='urn:xmpp:ping'", ''),
+      "<iq type='result' id='purple2' from='cs-xmpp.lan/x' to='tom@cs-xmpp.lan/darkstar'/>"));
+    assert.deepEqual(ok.filter((e) => e.type === 'session').map((e) => e.protocol), ['xmpp']);
+    const no = analyzeCapture(midSession(57152,
+      '<message id="7" to="queue/orders"><body>{"sku":1}</body></message>',
+      '<message status="ok"/>'));
+    assert.deepEqual(no.filter((e) => e.type === 'session'), []);
+  });
+});
