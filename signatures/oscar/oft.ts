@@ -7,6 +7,7 @@
 import type { Dir } from '../../sensor/types';
 import type { FileWriter, SessionContext, StreamDecoder } from '../types';
 import { asciiOrUtf8, printable, utf16be } from './parser';
+import { ByteQueue } from '../text';
 
 export const OFT_MIN_HEADER = 0xc0;
 export const OFT_MAX_HEADER = 0x2000;
@@ -90,7 +91,8 @@ export interface TransferMeta {
 
 interface Side {
   mode: 'header' | 'data' | 'dead';
-  buf: Buffer;
+  /** the header (or proxy frame start) gathered so far */
+  buf: ByteQueue;
   remaining: number;
   proxySkip: number;
   /** header length being gathered */
@@ -136,35 +138,37 @@ export class OftDecoder implements StreamDecoder {
       // header mode: gather bytes until the header is whole (bounded by OFT_MAX_HEADER)
       if (s.buf.length < 6) {
         const take = Math.min(6 - s.buf.length, data.length - o);
-        s.buf = Buffer.concat([s.buf, data.subarray(o, o + take)]);
+        s.buf.push(data.subarray(o, o + take));
         o += take;
         if (s.buf.length < 6) continue;
-        const magic = s.buf.toString('latin1', 0, 4);
+        const start = s.buf.view();
+        const magic = start.toString('latin1', 0, 4);
         if (magic !== 'OFT2' && magic !== 'OFT3') {
           // proxy framing before the OFT header
-          const flen = s.buf.readUInt16BE(0);
-          if (s.buf.readUInt16BE(2) === PROXY_VERSION && flen >= 4 && flen <= MAX_PROXY_FRAME) {
+          const flen = start.readUInt16BE(0);
+          if (start.readUInt16BE(2) === PROXY_VERSION && flen >= 4 && flen <= MAX_PROXY_FRAME) {
             s.proxySkip = flen + 2 - 6;
-            s.buf = EMPTY;
+            s.buf.clear();
           } else this.bad(s, 'OFT: neither an OFT2 header nor a proxy frame');
           continue;
         }
-        const l = s.buf.readUInt16BE(4);
+        const l = start.readUInt16BE(4);
         if (l < OFT_MIN_HEADER || l > OFT_MAX_HEADER) this.bad(s, 'OFT: header length out of range');
         else s.want = l;
         continue;
       }
       const take = Math.min(s.want - s.buf.length, data.length - o);
-      s.buf = Buffer.concat([s.buf, data.subarray(o, o + take)]);
+      s.buf.push(data.subarray(o, o + take));
       o += take;
       if (s.buf.length < s.want) continue;
-      const h = parseOftHeader(s.buf);
-      s.buf = EMPTY;
+      const h = parseOftHeader(s.buf.view());
       if (!h) {
         this.bad(s, 'OFT: unreadable header');
         continue;
       }
+      // h.cookie points into the queue: the header is used up before the queue is cleared
       this.onHeader(dir, s, h, ts);
+      s.buf.clear();
     }
   }
 
@@ -201,13 +205,13 @@ export class OftDecoder implements StreamDecoder {
     s.writer?.end(ts);
     s.writer = undefined;
     s.mode = 'header';
-    s.buf = EMPTY;
+    s.buf.clear();
   }
 
   private bad(s: Side, reason: string): void {
     this.ctx.malformed(reason);
     s.mode = 'dead';
-    s.buf = EMPTY;
+    s.buf.clear();
   }
 
   onGap(dir: Dir, length: number, ts: number): void {
@@ -221,7 +225,7 @@ export class OftDecoder implements StreamDecoder {
       if (length > n) s.mode = 'dead'; // lost bytes past the file: the next header cannot be found
     } else if (s.mode === 'header') {
       s.mode = 'dead';
-      s.buf = EMPTY;
+      s.buf.clear();
     }
   }
 
@@ -233,12 +237,10 @@ export class OftDecoder implements StreamDecoder {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
-
 function isResumeAck(b: Buffer, o: number): boolean {
   return b.length - o >= 8 && b.toString('latin1', o, o + 4) === 'OFT2' && b.readUInt16BE(o + 6) === OFT_RESUME_ACK;
 }
 
 function newSide(): Side {
-  return { mode: 'header', buf: EMPTY, remaining: 0, proxySkip: 0, want: 0, written: 0 };
+  return { mode: 'header', buf: new ByteQueue(), remaining: 0, proxySkip: 0, want: 0, written: 0 };
 }

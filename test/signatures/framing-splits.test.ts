@@ -10,9 +10,10 @@ import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
 import { ByteQueue } from '../../signatures/text';
 import { FlowHarness } from '../helpers/harness';
-import { Flaps, bname, channel4, fragment, incomingIm, messageBlock, outgoingIm, sendFileProposal, tlv, typing, u16, u32 } from './oscar-wire';
+import { Flaps, bname, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u16, u32 } from './oscar-wire';
 
-type Seg = ['c' | 's', Buffer | string];
+/** a third element `true`: this segment is never cut */
+type Seg = ['c' | 's', Buffer | string] | ['c' | 's', Buffer | string, true];
 interface Script {
   client?: string;
   server: string;
@@ -32,10 +33,10 @@ function play(flows: Script[], split: Split): { events: ShadowEvent[]; engine: E
   const scratch = Buffer.alloc(1 << 16);
   for (const f of flows) {
     const h = new FlowHarness({ engine, client: f.client, server: f.server });
-    f.segs.forEach(([dir, data], i) => {
+    f.segs.forEach(([dir, data, keep], i) => {
       const b = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       for (let o = 0; o < b.length; ) {
-        const n = i < (f.whole ?? 1) || split === 'whole' ? b.length : split === 'bytes' ? 1 : 1 + Math.floor(r() * (r() < 0.5 ? 8 : 700));
+        const n = i < (f.whole ?? 1) || keep || split === 'whole' ? b.length : split === 'bytes' ? 1 : 1 + Math.floor(r() * (r() < 0.5 ? 8 : 700));
         const piece = b.subarray(o, o + n);
         const reused = piece.length <= scratch.length ? scratch.subarray(0, piece.length) : Buffer.alloc(piece.length);
         piece.copy(reused);
@@ -132,6 +133,61 @@ describe('framing: OSCAR (FLAP, HTTP CONNECT tunnel) cut anywhere', () => {
       const sess = of(events, 'session')[0];
       assert.deepEqual([...sess.users].sort(), [ME, BUDDY, '7654321'].sort(), why);
       assert.equal(sess.malformed ?? 0, 0, why);
+    }
+  });
+
+  it('OFT2: headers (direct, after AOL proxy frames, an 8 KiB-bound long one, resume) gathered across any cut; files carved whole', () => {
+    const file = bytes(20_000, 7);
+    const rest = Buffer.from('the second half of the file');
+    const rc = Buffer.from('0909090909090909', 'hex');
+    const resume = oftHeader(0x0205, { cookie: rc, size: 100 + rest.length, filename: 'r.txt' });
+    resume.writeUInt32BE(100, 0x3c);
+    const ack = oftHeader(0x0106, { cookie: rc, size: 100 + rest.length, filename: 'r.txt' });
+    ack.writeUInt32BE(100, 0x3c);
+    const proxyFrame = (cmd: number) => Buffer.concat([u16(10), u16(0x044a), u16(cmd), u32(0), u16(0)]);
+    const longHdr = Buffer.concat([oftHeader(0x0101, { cookie: rc, size: 11, filename: 'über.txt' }), Buffer.alloc(4000, 0x41)]);
+    longHdr.writeUInt16BE(longHdr.length, 4);
+    longHdr.fill(0, 0xc0 + Buffer.byteLength('über.txt', 'latin1'), 256);
+    // the sender's 0x0106 resume answer is recognised only when its first 8 bytes share a segment
+    // (OftDecoder peeks at the segment in data mode): sent whole here
+    for (const split of SPLITS) {
+      const p = new Flaps(9), q = new Flaps(1);
+      const { events } = play([
+        bos(),
+        {
+          client: '203.0.113.9:33333', server: '10.1.1.10:5191',
+          segs: [
+            ['s', oftHeader(0x0101, { cookie: Buffer.alloc(8), size: file.length, filename: 'plans.pdf' })],
+            ['c', oftHeader(0x0202, { cookie, size: file.length, filename: 'plans.pdf' })],
+            ['s', file],
+            ['c', oftHeader(0x0204, { cookie, size: file.length, filename: 'plans.pdf' })],
+          ],
+        },
+        {
+          client: '10.1.1.10:40001', server: '203.0.113.9:4443',
+          segs: [['s', oftHeader(0x0101, { cookie: rc, size: 127, filename: 'r.txt' })], ['c', resume], ['s', ack, true], ['c', oftHeader(0x0207, { cookie: rc, size: 127, filename: 'r.txt' })], ['s', rest]],
+        },
+        {
+          client: '10.1.1.10:40002', server: '198.51.100.7:5190', whole: 3,
+          segs: [
+            ['s', p.hello()],
+            ['c', Buffer.concat([q.hello(), q.snac(0x17, 6, tlv(1, ME))])],
+            ['s', p.snac(1, 3, Buffer.concat([u16(1), u16(2), u16(3), u16(4)]))],
+            ['c', sendFileProposal(q, BUDDY, { cookie: rc, ip: '64.12.200.10', port: 5190, filename: 'p.txt', size: 11, proxied: true })],
+          ],
+        },
+        {
+          client: '10.1.1.10:40003', server: '64.12.200.10:5190',
+          segs: [['s', proxyFrame(3)], ['s', proxyFrame(5)], ['s', Buffer.concat([longHdr, Buffer.from('hello proxy')])]],
+        },
+      ], split);
+      const data = of(events, 'file_transfer').filter((f) => f.stage === 'data');
+      assert.deepEqual(data.map((d) => [d.filename, d.observed_size, d.sha256, d.complete]), [
+        ['plans.pdf', file.length, sha256(file), true],
+        ['r.txt', rest.length, sha256(rest), false],
+        ['über.txt', 11, sha256(Buffer.from('hello proxy')), true],
+      ], `split ${split}`);
+      assert.deepEqual([data[0].from, data[0].to, data[0].transfer_id], [ME, BUDDY, cookie.toString('hex')]);
     }
   });
 
