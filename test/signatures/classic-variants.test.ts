@@ -245,3 +245,40 @@ describe('classic variants: XMPP picked up mid-session', function () {
     assert.deepEqual(no.filter((e) => e.type === 'session'), []);
   });
 });
+
+describe('classic variants already handled (regression cover for the stored captures)', function () {
+  this.timeout(60000);
+  it('Zeek xmpp-dialback-starttls shape: a server-to-server stream with dialback goes encrypted at <proceed/>', () => {
+    const cap = new Capture();
+    const t = cap.tcp('184.73.173.246:1193', '104.236.167.107:5269').open();
+    t.send('c', "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:server' xmlns:db='jabber:server:dialback' version='1.0' from='hosted.im' to='0xxon.net'>");
+    t.send('s', "<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:db='jabber:server:dialback' xmlns:stream='http://etherx.jabber.org/streams' id='abc' from='0xxon.net' to='hosted.im' version='1.0'><stream:features><dialback xmlns='urn:xmpp:features:dialback'/><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>");
+    t.send('c', "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    t.send('s', "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    t.send('c', Buffer.from('160301002f0100002b0303', 'hex'));
+    t.close();
+    const s = analyzeCapture(cap).filter((e) => e.type === 'session');
+    assert.deepEqual(s.map((e) => [e.protocol, e.encrypted, e.server_name]), [['xmpp', true, '0xxon.net']]);
+  });
+
+  it('IRCv3: CAP LS 302, SASL PLAIN, message tags and echo-message', () => {
+    const cap = new Capture();
+    const t = cap.tcp('10.0.0.5:50000', '198.51.100.9:6667').open();
+    t.send('c', 'CAP LS 302\r\nNICK alice\r\nUSER alice 0 * :Alice\r\n');
+    t.send('s', ':irc.example.net CAP * LS * :account-notify away-notify\r\n:irc.example.net CAP * LS :sasl=PLAIN,EXTERNAL server-time message-tags echo-message\r\n');
+    t.send('c', 'CAP REQ :sasl server-time message-tags echo-message\r\n');
+    t.send('s', ':irc.example.net CAP alice ACK :sasl server-time message-tags echo-message\r\n');
+    t.send('c', 'AUTHENTICATE PLAIN\r\n');
+    t.send('s', 'AUTHENTICATE +\r\n');
+    t.send('c', `AUTHENTICATE ${Buffer.from('alice\0alice\0hunter2').toString('base64')}\r\nCAP END\r\n`);
+    t.send('s', ':irc.example.net 903 alice :SASL authentication successful\r\n:irc.example.net 001 alice :Welcome\r\n');
+    t.send('c', '@+draft/reply=abc;label=x PRIVMSG #chan :hello tagged\r\n');
+    t.send('s', '@time=2024-01-15T09:30:00.000Z;account=bob :bob!b@host PRIVMSG #chan :hi alice\r\n');
+    t.send('s', '@time=2024-01-15T09:30:00.000Z :alice!a@host PRIVMSG #chan :hello tagged\r\n');
+    t.close();
+    const ev = analyzeCapture(cap);
+    assert.deepEqual(ev.filter((e) => e.type === 'message').map((e) => `${e.from}>${e.to}:${e.text}`), ['alice>#chan:hello tagged', 'bob>#chan:hi alice']);
+    assert.deepEqual(ev.filter((e) => e.type === 'credential').map((e) => `${e.user}/${e.mechanism}`), ['alice/sasl-plain']);
+    assert.ok(!JSON.stringify(ev).includes('hunter2'));
+  });
+});
