@@ -1,6 +1,7 @@
 // MSNP wire format, pure: bytes → commands. `CMD TrID args\r\n`, and for payload commands (MSG, UUX,
 // NOT, …) the last argument is a byte count that follows the line. Bounded: a line longer than
 // maxLine is dropped up to its end, a payload longer than maxPayload is skipped unread.
+import { ByteQueue } from '../text';
 
 export interface MsnCommand {
   cmd: string;
@@ -14,8 +15,6 @@ export const PAYLOAD_COMMANDS = new Set([
   'SDG', 'NFY', 'PUT', 'DEL', 'SDC', '801', '241', '508', '509', '511', '933',
 ]);
 
-const EMPTY = Buffer.alloc(0);
-
 export interface FramerLimits {
   maxLine?: number;
   maxPayload?: number;
@@ -25,7 +24,7 @@ export interface FramerLimits {
 
 export class MsnFramer {
   /** the start of a line whose CRLF has not arrived (at most maxLine bytes) */
-  private buf: Buffer = EMPTY;
+  private partial = new ByteQueue();
   private pending: MsnCommand | null = null;
   private need = 0;
   /** payload bytes of `pending` so far, kept as parts: a 1 MiB payload in small segments is not re-copied */
@@ -51,7 +50,7 @@ export class MsnFramer {
 
   /** bytes held while waiting for the rest of a line or payload */
   get buffered(): number {
-    return this.buf.length + this.partsLen;
+    return this.partial.length + this.partsLen;
   }
 
   /** a payload command is waiting for bytes that have not arrived */
@@ -86,13 +85,13 @@ export class MsnFramer {
       if (nl < 0) {
         const rest = data.subarray(pos);
         if (this.discarding) return;
-        if (this.buf.length + rest.length > this.maxLine) {
+        if (this.partial.length + rest.length > this.maxLine) {
           this.onMalformed('line without CRLF longer than the limit');
           this.discarding = true;
-          this.buf = EMPTY;
+          this.partial.clear();
           return;
         }
-        this.buf = this.buf.length ? Buffer.concat([this.buf, rest]) : Buffer.from(rest);
+        this.partial.push(rest);
         return;
       }
       let lineBytes = data.subarray(pos, nl);
@@ -101,15 +100,19 @@ export class MsnFramer {
         this.discarding = false;
         continue;
       }
-      if (this.buf.length) {
-        lineBytes = Buffer.concat([this.buf, lineBytes]);
-        this.buf = EMPTY;
-      }
-      if (lineBytes.length > this.maxLine) {
+      const held = this.partial.length;
+      if (held + lineBytes.length > this.maxLine) {
+        this.partial.clear();
         this.onMalformed('line longer than the limit');
         continue;
       }
+      if (held) {
+        this.partial.push(lineBytes);
+        lineBytes = this.partial.view();
+      }
+      // a string before the queue is cleared: nothing keeps a view of it
       const line = lineBytes.toString('utf8').replace(/\r$/, '');
+      this.partial.clear();
       if (line) this.line(line);
     }
   }

@@ -10,6 +10,7 @@ import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
 import { ByteQueue } from '../../signatures/text';
 import { FlowHarness } from '../helpers/harness';
+import { textMsg, typing as msnTyping } from './msn-wire';
 import { Flaps, bname, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u16, u32 } from './oscar-wire';
 
 /** a third element `true`: this segment is never cut */
@@ -209,6 +210,49 @@ describe('framing: OSCAR (FLAP, HTTP CONNECT tunnel) cut anywhere', () => {
       const sess = of(events, 'session')[0];
       assert.equal(sess.server_name, 'login.oscar.aol.com', why);
       assert.equal(sess.malformed ?? 0, 0, why);
+    }
+  });
+});
+
+describe('framing: MSN (MSNP lines and payloads) cut anywhere', () => {
+  const ME = 'alice@example.com', BUDDY = 'bob@example.net';
+  const start: Seg[] = [
+    ['c', `USR 1 ${ME} 1835953129.20013021.2623242\r\n`],
+    ['s', `USR 1 OK ${ME} Alice\r\n`],
+    ['c', `CAL 2 ${BUDDY}\r\n`],
+    ['s', `CAL 2 RINGING 1835953129\r\nJOI ${BUDDY} Bob 1616756780\r\n`],
+  ];
+
+  it('switchboard: users and texts (multi-byte UTF-8 too) are the same for every split; over-long lines are dropped and counted', () => {
+    const utf = 'Grüße aus Köln — 東京 🚀';
+    for (const split of SPLITS) {
+      const { events } = play([{
+        client: '10.1.1.10:40000', server: '203.0.113.9:1863', whole: 2,
+        segs: [
+          ...start,
+          ['c', textMsg('3 N', 'Hey Bob, the numbers are in')],
+          ['s', Buffer.concat([msnTyping(`${BUDDY} Bob`, BUDDY), textMsg(`${BUDDY} Bob`, utf), Buffer.from('ACK 3\r\n'), textMsg(`${BUDDY} Bob`, 'see you')])],
+          // 20000 bytes with a CRLF, then 17000 without one for a while: each dropped to its end, counted once
+          ['s', `XYZ ${'a'.repeat(20000)}\r\n`],
+          ['s', textMsg(`${BUDDY} Bob`, 'after a long line')],
+          ['s', `ABC ${'b'.repeat(17000)}`],
+          ['s', `${'c'.repeat(100)}\r\n`],
+          ['s', textMsg(`${BUDDY} Bob`, 'after a longer one')],
+          ['c', textMsg('4 N', 'x'.repeat(5000))],
+        ],
+      }], split);
+      const why = `split ${split}`;
+      assert.deepEqual(of(events, 'message').map((m) => [m.from, m.to, m.text]), [
+        [ME, BUDDY, 'Hey Bob, the numbers are in'],
+        [BUDDY, ME, utf],
+        [BUDDY, ME, 'see you'],
+        [BUDDY, ME, 'after a long line'],
+        [BUDDY, ME, 'after a longer one'],
+        [ME, BUDDY, 'x'.repeat(5000)],
+      ], why);
+      const sess = of(events, 'session')[0];
+      assert.deepEqual([...sess.users].sort(), [ME, BUDDY].sort(), why);
+      assert.equal(sess.malformed, 2, why);
     }
   });
 });
