@@ -94,8 +94,15 @@ export function detectMsn(input: DetectInput): DetectResult {
 }
 
 /** one line (and the bytes after it): a detection, 'more', null, or 'skip' for a neutral line */
+/** every command the patterns above start with: other lines (SMTP, FTP, POP, …) skip the regexes */
+const MSNP_COMMANDS = new Set([
+  'VER', 'CVR', 'USR', 'ANS', 'JOI', 'IRO', 'RNG', 'XFR', 'ILN', 'NLN', 'FLN', 'CHG', 'MSG', 'PNG', 'QNG', 'CHL', 'QRY', 'UUX', 'ADL',
+  'RML', 'GCF', 'UUN', 'UUM', 'SDG', 'PUT', 'DEL', 'FQY', 'NFY', 'NOT', 'UBX', 'BLP', 'PRP', 'SBP', 'SYN', 'GTC', 'ADC', 'REM', 'LSG',
+  'LST', 'ACK', 'NAK', 'OUT', 'URL', 'SDC',
+]);
+
 function decide(line: string, rest: Buffer): DetectResult | 'skip' {
-  if (line.length < 3) return null;
+  if (line.length < 3 || !MSNP_COMMANDS.has(line.slice(0, 3))) return null;
   if (/^VER (\d{1,10} )?MSNFTP$/.test(line)) return det('msn.msnftp', 'VER MSNFTP file transfer');
   if (MSNP_STARTS.has(line.slice(0, 4))) {
     for (const [re, why] of MSNP_LINES) if (re.test(line)) return det('msn.line', why);
