@@ -38,13 +38,18 @@ function put(m: Map<string, Endpoint>, k: string, e: Endpoint): void {
   m.set(k, old?.protocol === e.protocol ? { ...e, why: old.why } : e);
 }
 
-/** The flow's client endpoint (the app's socket, or the remote peer when it called in) and any TURN peers it names. */
-function learn(input: DetectInput, msg: StunMessage, protocol: string, why: string): void {
+/**
+ * The flow's client endpoint (the app's socket, or the remote peer when it called in) and any TURN
+ * peers it names. Never a STUN server port (data.yaml `ports`): when the sides are taken the wrong way
+ * round, a public STUN server that every browser uses must not become the app's.
+ */
+function learn(input: DetectInput, data: SignatureData, msg: StunMessage, protocol: string, why: string): void {
   let m = endpoints.get(input.lookup);
   if (!m) endpoints.set(input.lookup, (m = new Map()));
   const ts = input.flow.firstTs;
   const c = input.flow.client;
-  put(m, epKey(input.transport, c.ip, c.port), { protocol, ts, why: `${c.ip}:${c.port} (${why})` });
+  const serverPorts = (data.ports?.[input.transport] as number[] | undefined) ?? [];
+  if (!serverPorts.includes(c.port)) put(m, epKey(input.transport, c.ip, c.port), { protocol, ts, why: `${c.ip}:${c.port} (${why})` });
   for (const a of msg.attributes) {
     if (a.type !== ATTR_XOR_PEER_ADDRESS) continue;
     const p = xorPeerV4(a.value);
@@ -104,7 +109,7 @@ function detect(input: DetectInput, data: SignatureData): DetectResult {
   if (msg === 'more') return 'more';
   if (!msg) return null;
   const d = attribute(input, data, msg);
-  if (d) learn(input, msg, d.protocol, d.evidence.reason.slice(0, 160));
+  if (d) learn(input, data, msg, d.protocol, d.evidence.reason.slice(0, 160));
   return d;
 }
 

@@ -126,6 +126,14 @@ describe('nDPI coverage: call endpoints already attributed', () => {
     assert.match(s.evidence[0].reason, /TURN peer 93\.36\.13\.115:35393/);
   });
 
+  it('a public STUN server taken as the client side (its answer seen first) is never remembered as the app\'s', () => {
+    const c = new Calls();
+    const answer = stun(0x0101, [{ type: 0x8022, value: Buffer.from('WhatsApp 2.23') }]);
+    assert.equal(c.flow('udp', '74.125.250.129:19302', '192.168.1.5:50000', [['c', answer]])?.protocol, 'whatsapp');
+    // a browser's WebRTC check to the same Google STUN server stays plain STUN
+    assert.equal(c.flow('udp', '192.168.1.7:61000', '74.125.250.129:19302', [['c', stun(0x0001)], ['s', stun(0x0101)]], 1), undefined);
+  });
+
   it('the memory is bounded: the oldest endpoints are forgotten', () => {
     const c = new Calls();
     c.flow('udp', '10.9.0.1:40000', '35.219.252.146:3478', [['s', challenge('signal.org')]]);
