@@ -1,6 +1,7 @@
 // A bounded HTTP/1.x message framer for one direction of a TCP stream: heads, Content-Length and
 // chunked bodies (streamed, never buffered whole), keep-alive, CONNECT tunnels. Used by the MSN
 // HTTP gateway and the Yahoo HTTP forms (YMSG over /notify, the Y7 file relay). Pure, no I/O.
+import { ByteQueue } from '../text';
 
 export interface HttpHead {
   /** 'request' or 'response' */
@@ -14,9 +15,10 @@ export interface HttpHead {
 
 export interface HttpEvents {
   head(h: HttpHead): void;
+  /** valid during the call only (a view of the caller's buffer or of the stream's queue): copy to keep */
   body(chunk: Buffer): void;
   end(): void;
-  /** bytes after a successful CONNECT: the tunnel's payload */
+  /** bytes after a successful CONNECT: the tunnel's payload (valid during the call only, as body) */
   raw?(data: Buffer): void;
   malformed(reason: string): void;
 }
@@ -29,7 +31,8 @@ const enum S { Head, Body, ChunkSize, ChunkData, ChunkCrlf, Trailer, UntilClose,
 
 export class HttpStream {
   private st = S.Head;
-  private buf: Buffer = Buffer.alloc(0);
+  /** an incomplete head or chunk line, held for the next segment */
+  private q = new ByteQueue();
   private remaining = 0;
   /** methods of requests still waiting for a response (responses need them: HEAD, CONNECT) */
   readonly pendingMethods: string[] = [];
@@ -45,50 +48,52 @@ export class HttpStream {
   /** the other side answered CONNECT with 2xx: everything from now on is tunnel payload */
   startTunnel(): void {
     this.st = S.Raw;
-    if (this.buf.length) {
-      const b = this.buf;
-      this.buf = Buffer.alloc(0);
-      this.ev.raw?.(b);
+    if (this.q.length) {
+      this.ev.raw?.(this.q.view());
+      this.q.clear();
     }
   }
 
   push(data: Buffer): void {
-    let b = this.buf.length ? Buffer.concat([this.buf, data]) : data;
-    this.buf = Buffer.alloc(0);
+    const b = this.q.feed(data);
+    this.q.keepFrom(b, this.frame(b));
+  }
+
+  /** Frames `b` as far as it goes; the offset of the bytes to hold for the next segment (b.length: none). */
+  private frame(b: Buffer): number {
     let pos = 0;
     // every iteration consumes bytes or returns: bounded work per byte
     while (pos < b.length) {
       switch (this.st) {
         case S.Dead:
-          return;
+          return b.length;
         case S.Raw:
           this.ev.raw?.(b.subarray(pos));
-          return;
+          return b.length;
         case S.Head: {
           // tolerate stray CRLFs between messages
           while (pos < b.length && (b[pos] === 0x0d || b[pos] === 0x0a)) pos++;
-          if (pos >= b.length) return;
+          if (pos >= b.length) return b.length;
           const end = b.indexOf(CRLFCRLF, pos);
           if (end < 0) {
             if (b.length - pos > MAX_HEAD) {
               this.ev.malformed('HTTP head longer than 16 KiB');
               this.st = S.Dead;
-              return;
+              return b.length;
             }
-            this.buf = Buffer.from(b.subarray(pos));
-            return;
+            return pos;
           }
           if (end - pos > MAX_HEAD) {
             this.ev.malformed('HTTP head longer than 16 KiB');
             this.st = S.Dead;
-            return;
+            return b.length;
           }
           const head = parseHead(b.toString('latin1', pos, end));
           pos = end + 4;
           if (!head) {
             this.ev.malformed('not an HTTP message head');
             this.st = S.Dead;
-            return;
+            return b.length;
           }
           this.ev.head(head);
           this.afterHead(head);
@@ -108,7 +113,7 @@ export class HttpStream {
         }
         case S.UntilClose:
           this.ev.body(b.subarray(pos));
-          return;
+          return b.length;
         case S.ChunkCrlf:
         case S.ChunkSize:
         case S.Trailer: {
@@ -117,10 +122,9 @@ export class HttpStream {
             if (b.length - pos > MAX_CHUNK_LINE) {
               this.ev.malformed('HTTP chunk line too long');
               this.st = S.Dead;
-              return;
+              return b.length;
             }
-            this.buf = Buffer.from(b.subarray(pos));
-            return;
+            return pos;
           }
           const line = b.toString('latin1', pos, nl).trim();
           pos = nl + 1;
@@ -129,14 +133,14 @@ export class HttpStream {
             if (line) {
               this.ev.malformed('HTTP chunk not followed by CRLF');
               this.st = S.Dead;
-              return;
+              return b.length;
             }
           } else if (this.st === S.ChunkSize) {
             const m = /^([0-9a-fA-F]{1,8})(;.*)?$/.exec(line);
             if (!m) {
               this.ev.malformed('bad HTTP chunk size');
               this.st = S.Dead;
-              return;
+              return b.length;
             }
             this.remaining = parseInt(m[1], 16);
             this.st = this.remaining === 0 ? S.Trailer : S.ChunkData;
@@ -147,6 +151,7 @@ export class HttpStream {
         }
       }
     }
+    return b.length;
   }
 
   /** the stream ended: a body read until close ends here */

@@ -255,4 +255,56 @@ describe('framing: MSN (MSNP lines and payloads) cut anywhere', () => {
       assert.equal(sess.malformed, 2, why);
     }
   });
+
+  it('HTTP gateway and CONNECT tunnel: heads, Content-Length, chunked and until-close bodies, tunnel bytes held before the 2xx', () => {
+    const post = (q: string, body: string) =>
+      `POST http://gateway.messenger.hotmail.com/gateway/gateway.dll?${q} HTTP/1.1\r\nAccept: */*\r\nUser-Agent: MSMSGS\r\nHost: gateway.messenger.hotmail.com\r\nConnection: Keep-Alive\r\nContent-Type: application/x-msn-messenger\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const reply = (body: Buffer) => Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nX-MSN-Messenger: SessionID=954547325.13160; GW-IP=207.46.110.18\r\nContent-Type: application/x-msn-messenger\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
+    const body = Buffer.concat([Buffer.from(`IRO 1 1 1 ${BUDDY} Bob\r\n`), textMsg(`${BUDDY} Bob`, 'chunked hello')]);
+    const chunked = Buffer.concat([
+      Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/x-msn-messenger\r\nTransfer-Encoding: chunked\r\n\r\n'),
+      Buffer.from(`${(30).toString(16)}\r\n`), body.subarray(0, 30), Buffer.from('\r\n'),
+      Buffer.from(`${(body.length - 30).toString(16)};ext=1\r\n`), body.subarray(30), Buffer.from('\r\n0\r\nX-Trailer: 1\r\n\r\n'),
+    ]);
+    for (const split of SPLITS) {
+      const { events } = play([
+        {
+          client: '10.1.1.10:40001', server: '198.51.100.80:80',
+          segs: [
+            ['c', post('Action=open&Server=SB&IP=207.46.108.38', `USR 1 ${ME} 1835953129.20013021.2623242\r\n`)],
+            ['s', reply(Buffer.from(`USR 1 OK ${ME} Alice\r\n`))],
+            ['c', post('SessionID=1', `CAL 2 ${BUDDY}\r\n`) + '\r\n' + post('SessionID=1', textMsg('3 N', 'via the gateway').toString('latin1'))],
+            ['s', Buffer.concat([reply(Buffer.from(`CAL 2 RINGING 1\r\nJOI ${BUDDY} Bob\r\n`)), reply(textMsg(`${BUDDY} Bob`, 'answer through HTTP'))])],
+            ['c', post('SessionID=1', 'PNG\r\n')],
+            ['s', chunked],
+            ['c', post('SessionID=1', 'PNG\r\n')],
+            ['s', Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\nContent-Type: application/x-msn-messenger\r\n\r\n'), textMsg(`${BUDDY} Bob`, 'until close')])],
+          ],
+        },
+        {
+          client: '10.1.1.10:40002', server: '10.1.1.1:3128',
+          segs: [
+            ['c', 'CONNECT 207.46.108.38:1863 HTTP/1.1\r\nHost: 207.46.108.38:1863\r\n\r\n'],
+            // sent before the proxy's answer: held by the client side, then handed to the tunnel
+            ['c', `USR 1 ${ME} 1835953129.20013021.2623242\r\nCAL 2 ${BUDDY}\r\n`],
+            ['s', `HTTP/1.1 200 Connection established\r\n\r\nUSR 1 OK ${ME} Alice\r\nJOI ${BUDDY} Bob 1616756780\r\n`],
+            ['c', textMsg('3 N', 'through the tunnel')],
+            ['s', textMsg(`${BUDDY} Bob`, 'tunnel reply')],
+          ],
+        },
+      ], split);
+      const why = `split ${split}`;
+      const sessions = of(events, 'session');
+      assert.deepEqual(sessions.map((x) => [x.protocol, x.malformed ?? 0]), [['msn', 0], ['msn', 0]], why);
+      assert.equal(sessions[0].server_name, 'gateway.messenger.hotmail.com', why);
+      assert.deepEqual(of(events, 'message').map((m) => [m.from, m.to, m.text]), [
+        [ME, BUDDY, 'via the gateway'],
+        [BUDDY, ME, 'answer through HTTP'],
+        [BUDDY, ME, 'chunked hello'],
+        [BUDDY, ME, 'until close'],
+        [ME, BUDDY, 'through the tunnel'],
+        [BUDDY, ME, 'tunnel reply'],
+      ], why);
+    }
+  });
 });
