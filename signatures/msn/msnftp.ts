@@ -4,12 +4,14 @@
 
 import type { Dir } from '../../sensor/types';
 import type { FileMeta, FileWriter, SessionContext, StreamDecoder } from '../types';
+import { ByteQueue } from '../text';
 
 const MAX_LINE = 4096;
 
 export function msnftpDecoder(ctx: SessionContext, meta?: FileMeta): StreamDecoder {
   ctx.setService('file');
-  const lineBuf: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
+  /** a line whose LF has not arrived, per direction (at most MAX_LINE bytes) */
+  const lineBuf: [ByteQueue, ByteQueue] = [new ByteQueue(), new ByteQueue()];
   /** direction that announced FIL (the sender) */
   let senderDir: Dir | -1 = -1;
   let declared: number | undefined = meta?.size;
@@ -17,8 +19,8 @@ export function msnftpDecoder(ctx: SessionContext, meta?: FileMeta): StreamDecod
   let writer: FileWriter | undefined;
   let dataMode = false;
   let written = 0;
-  // block reassembly in the sender's direction
-  let hdr = Buffer.alloc(0);
+  // block reassembly in the sender's direction: the 3-byte block header so far
+  const hdr = new ByteQueue();
   let blockLeft = 0;
   let done = false;
 
@@ -29,8 +31,8 @@ export function msnftpDecoder(ctx: SessionContext, meta?: FileMeta): StreamDecod
     writer = ctx.openFile(ts, senderDir as Dir, { ...m, ...(declared !== undefined ? { size: declared } : {}) });
     // bytes that arrived after FIL but before we knew they were data
     const rest = lineBuf[senderDir as Dir];
-    lineBuf[senderDir as Dir] = Buffer.alloc(0);
-    if (rest.length) blocks(rest, ts);
+    if (rest.length) blocks(rest.view(), ts);
+    rest.clear();
   };
 
   const finish = (ts: number, complete?: boolean) => {
@@ -43,13 +45,14 @@ export function msnftpDecoder(ctx: SessionContext, meta?: FileMeta): StreamDecod
     let pos = 0;
     while (pos < data.length && !done) {
       if (blockLeft === 0) {
-        const need = 3 - hdr.length;
-        hdr = Buffer.concat([hdr, data.subarray(pos, pos + need)]);
-        pos += Math.min(need, data.length - pos);
+        const take = Math.min(3 - hdr.length, data.length - pos);
+        hdr.push(data.subarray(pos, pos + take));
+        pos += take;
         if (hdr.length < 3) return;
-        const flag = hdr[0];
-        blockLeft = hdr[1] | (hdr[2] << 8);
-        hdr = Buffer.alloc(0);
+        const h = hdr.view();
+        const flag = h[0];
+        blockLeft = h[1] | (h[2] << 8);
+        hdr.clear();
         if (flag !== 0) {
           finish(ts, false); // the sender cancelled
           return;
@@ -88,7 +91,8 @@ export function msnftpDecoder(ctx: SessionContext, meta?: FileMeta): StreamDecod
         blocks(data, ts);
         return;
       }
-      let b = lineBuf[dir].length ? Buffer.concat([lineBuf[dir], data]) : data;
+      const q = lineBuf[dir];
+      const b = q.feed(data);
       let pos = 0;
       for (;;) {
         const nl = b.indexOf(0x0a, pos);
@@ -102,12 +106,11 @@ export function msnftpDecoder(ctx: SessionContext, meta?: FileMeta): StreamDecod
           break;
         }
       }
-      const rest = b.subarray(pos);
-      if (rest.length > MAX_LINE) {
+      if (b.length - pos > MAX_LINE) {
         ctx.malformed('MSNFTP line too long');
-        lineBuf[dir] = Buffer.alloc(0);
-      } else lineBuf[dir] = Buffer.from(rest);
-      b = Buffer.alloc(0);
+        pos = b.length;
+      }
+      q.keepFrom(b, pos);
     },
     onGap(dir, length, ts) {
       if (dataMode && dir === senderDir && writer && !done) {

@@ -10,7 +10,7 @@ import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
 import { ByteQueue } from '../../signatures/text';
 import { FlowHarness } from '../helpers/harness';
-import { textMsg, typing as msnTyping } from './msn-wire';
+import { invite, msnftpBlocks, textMsg, typing as msnTyping } from './msn-wire';
 import { Flaps, bname, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u16, u32 } from './oscar-wire';
 
 /** a third element `true`: this segment is never cut */
@@ -253,6 +253,52 @@ describe('framing: MSN (MSNP lines and payloads) cut anywhere', () => {
       const sess = of(events, 'session')[0];
       assert.deepEqual([...sess.users].sort(), [ME, BUDDY].sort(), why);
       assert.equal(sess.malformed, 2, why);
+    }
+  });
+
+  it('MSNFTP: lines, bytes that came before TFR, and 3-byte block headers cut anywhere; the file carved whole', () => {
+    // the first block's bytes follow FIL before the receiver's TFR: no LF in them, so they wait as a line
+    const file = Buffer.concat([Buffer.alloc(800, 0x41), bytes(9_200, 5)]);
+    const blocks = msnftpBlocks(file);
+    const cookie = '1234567';
+    for (const split of SPLITS) {
+      const { events } = play([
+        {
+          client: '10.1.1.10:40000', server: '203.0.113.9:1863', whole: 2,
+          segs: [
+            ...start,
+            ['c', invite('5 N', { 'Application-Name': 'File Transfer', 'Application-GUID': '{5D3E02AB-6190-11d3-BBBB-00C04F795683}', 'Invitation-Command': 'INVITE', 'Invitation-Cookie': cookie, 'Application-File': 'q3 report.xlsx', 'Application-FileSize': String(file.length) })],
+            ['s', invite(`${BUDDY} Bob`, { 'Invitation-Command': 'ACCEPT', 'Invitation-Cookie': cookie, 'Launch-Application': 'FALSE', 'Request-Data': 'IP-Address:' })],
+            ['c', invite('6 N', { 'Invitation-Command': 'ACCEPT', 'Invitation-Cookie': cookie, 'IP-Address': '10.1.1.10', 'Port': '6891', 'AuthCookie': '99887766', 'Launch-Application': 'FALSE', 'Request-Data': 'IP-Address:' })],
+          ],
+        },
+        {
+          client: '198.51.100.20:51000', server: '10.1.1.10:6891',
+          segs: [
+            ['c', 'VER MSNFTP\r\n'], ['s', 'VER MSNFTP\r\n'], ['c', `USR ${BUDDY} 99887766\r\n`],
+            ['s', Buffer.concat([Buffer.from(`FIL ${file.length}\r\n`), blocks.subarray(0, 700)])],
+            ['c', 'TFR\r\n'],
+            ['s', blocks.subarray(700)],
+            ['c', 'BYE 16777989\r\n'],
+          ],
+        },
+        {
+          client: '10.1.1.10:40500', server: '198.51.100.21:6891',
+          segs: [
+            ['c', 'VER MSNFTP\r\n'], ['s', 'VER MSNFTP\r\n'], ['c', `USR ${ME} 1\r\n`], ['s', `FIL ${file.length}\r\n`], ['c', 'TFR\r\n'],
+            ['s', Buffer.concat([msnftpBlocks(file.subarray(0, 2045)), Buffer.from([1, 0, 0])])],
+            ['c', 'CCL\r\n'],
+          ],
+        },
+      ], split);
+      const why = `split ${split}`;
+      const data = of(events, 'file_transfer').filter((f) => f.stage === 'data');
+      assert.deepEqual(data.map((d) => [d.filename, d.observed_size, d.sha256, d.complete]), [
+        ['q3 report.xlsx', file.length, sha256(file), true],
+        ['unknown (MSNFTP)', 2045, sha256(file.subarray(0, 2045)), false],
+      ], why);
+      assert.deepEqual(data.map((d) => d.to), [BUDDY, ME], why);
+      assert.equal(of(events, 'session').reduce((n, x) => n + (x.malformed ?? 0), 0), 0, why);
     }
   });
 
