@@ -4,6 +4,7 @@
 // bytes flow one way only, so the first direction that carries bytes past the handshake is carved.
 import type { Dir } from '../../sensor/types';
 import type { FileMeta, FileWriter, SessionContext, StreamDecoder } from '../types';
+import { ByteQueue } from '../text';
 
 const MAX_HANDSHAKE = 600;
 
@@ -24,7 +25,8 @@ function handshakeLength(b: Buffer, client: boolean): number | undefined {
 }
 
 export class S5bDecoder implements StreamDecoder {
-  private pre: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
+  /** a handshake not yet whole, per direction (at most MAX_HANDSHAKE bytes) */
+  private pre: [ByteQueue, ByteQueue] = [new ByteQueue(), new ByteQueue()];
   private done: [boolean, boolean] = [false, false];
   private dataDir: Dir | undefined;
   private writer: FileWriter | undefined;
@@ -37,23 +39,24 @@ export class S5bDecoder implements StreamDecoder {
 
   onData(dir: Dir, data: Buffer, ts: number): void {
     if (this.finished) return;
-    let rest = data;
-    if (!this.done[dir]) {
-      const b = this.pre[dir].length ? Buffer.concat([this.pre[dir], data]) : data;
-      const n = handshakeLength(b, dir === 0);
-      if (n === -1 || (n === undefined && b.length > MAX_HANDSHAKE)) {
-        this.ctx.malformed('SOCKS5 bytestream without a SOCKS5 handshake');
-        this.finished = true;
-        return;
-      }
-      if (n === undefined) {
-        this.pre[dir] = Buffer.from(b);
-        return;
-      }
-      this.done[dir] = true;
-      this.pre[dir] = Buffer.alloc(0);
-      rest = b.subarray(n);
+    if (this.done[dir]) return this.payload(dir, data, ts);
+    const q = this.pre[dir];
+    const b = q.feed(data);
+    const n = handshakeLength(b, dir === 0);
+    if (n === -1 || (n === undefined && b.length > MAX_HANDSHAKE)) {
+      this.ctx.malformed('SOCKS5 bytestream without a SOCKS5 handshake');
+      this.finished = true;
+      q.keepFrom(b, b.length);
+      return;
     }
+    if (n === undefined) return q.keepFrom(b, 0);
+    this.done[dir] = true;
+    // the bytes after the handshake may be a view of the queue: written (copied) before it is cleared
+    this.payload(dir, b.subarray(n), ts);
+    q.keepFrom(b, b.length);
+  }
+
+  private payload(dir: Dir, rest: Buffer, ts: number): void {
     if (!rest.length) return;
     if (this.dataDir === undefined) this.dataDir = dir;
     if (dir !== this.dataDir) return;

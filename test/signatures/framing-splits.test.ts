@@ -355,3 +355,39 @@ describe('framing: MSN (MSNP lines and payloads) cut anywhere', () => {
     }
   });
 });
+
+describe('framing: XMPP SOCKS5 bytestream (XEP-0065) cut anywhere', () => {
+  it('the SOCKS5 handshake of each side ends anywhere; the file after it is carved whole; a non-SOCKS5 side is counted once', () => {
+    const C_HDR = "<?xml version='1.0'?><stream:stream to='example.org' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+    const S_HDR = "<?xml version='1.0'?><stream:stream from='example.org' id='abc' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+    const BIND = "<iq type='result' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>juliet@example.org/balcony</jid></bind></iq>";
+    const file = bytes(30_000, 9);
+    const hash = Buffer.from(crypto.createHash('sha1').update('vxf9n471bn46romeo@example.net/orchardjuliet@example.org/balcony').digest('hex'));
+    for (const split of SPLITS) {
+      const { events } = play([
+        {
+          server: '198.51.100.7:5222', whole: 3,
+          segs: [
+            ['c', C_HDR], ['s', S_HDR], ['s', BIND],
+            ['s', `<iq type='set' id='si2' from='romeo@example.net/orchard' to='juliet@example.org/balcony'><si xmlns='http://jabber.org/protocol/si' id='vxf9n471bn46' profile='http://jabber.org/protocol/si/profile/file-transfer'><file xmlns='http://jabber.org/protocol/si/profile/file-transfer' name='rose.png' size='${file.length}'/></si></iq>`],
+            ['s', "<iq type='set' id='hu3vax16' from='romeo@example.net/orchard' to='juliet@example.org/balcony'><query xmlns='http://jabber.org/protocol/bytestreams' sid='vxf9n471bn46' mode='tcp'><streamhost jid='romeo@example.net/orchard' host='203.0.113.5' port='5086'/><streamhost jid='proxy.example.net' host='203.0.113.6' port='7777'/></query></iq>"],
+          ],
+        },
+        {
+          client: '10.1.1.10:50500', server: '203.0.113.5:5086',
+          segs: [
+            ['c', Buffer.from([5, 1, 0])], ['s', Buffer.from([5, 0])],
+            ['c', Buffer.concat([Buffer.from([5, 1, 0, 3, 40]), hash, Buffer.from([0, 0])])],
+            ['s', Buffer.concat([Buffer.from([5, 0, 0, 3, 40]), hash, Buffer.from([0, 0]), file.subarray(0, 1000)])],
+            ['s', file.subarray(1000)],
+          ],
+        },
+        { client: '10.1.1.11:50500', server: '203.0.113.6:7777', segs: [['c', 'GET / HTTP/1.1\r\n\r\n'], ['s', file.subarray(0, 700)]] },
+      ], split);
+      const why = `split ${split}`;
+      const data = of(events, 'file_transfer').filter((f) => f.stage === 'data');
+      assert.deepEqual(data.map((d) => [d.filename, d.observed_size, d.sha256, d.complete]), [['rose.png', file.length, sha256(file), true]], why);
+      assert.equal(of(events, 'session').reduce((n, x) => n + (x.malformed ?? 0), 0), 1, why);
+    }
+  });
+});
