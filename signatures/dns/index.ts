@@ -3,6 +3,7 @@
 // attributed by the host tables even without a server name of their own.
 import type { DetectInput, Detection, DetectResult, SessionContext, SignatureData, SignatureModule, StreamDecoder } from '../types';
 import { addressesOf, parseDns, type DnsMessage } from './parser';
+import { ByteQueue } from '../text';
 
 const MAX_TCP_MESSAGE = 65535 + 2;
 
@@ -46,8 +47,6 @@ function detect(input: DetectInput, data: SignatureData): DetectResult {
   return d;
 }
 
-const EMPTY = Buffer.alloc(0);
-
 /** a DNS message that learn() would pass over (a query, or an error answer): no need to parse it */
 function notAnAnswer(m: Buffer): boolean {
   return m.length >= 12 && ((m[2] & 0x80) === 0 || (m[3] & 0x0f) !== 0);
@@ -55,7 +54,7 @@ function notAnAnswer(m: Buffer): boolean {
 
 class DnsDecoder implements StreamDecoder {
   /** TCP only: a partial length-prefixed message per direction */
-  private buf: [Buffer, Buffer] | undefined;
+  private q: [ByteQueue, ByteQueue] | undefined;
   constructor(private ctx: SessionContext) {}
 
   onData(dir: 0 | 1, data: Buffer, ts: number): void {
@@ -64,20 +63,23 @@ class DnsDecoder implements StreamDecoder {
       return;
     }
     // TCP: 2-byte length-prefixed messages; keep at most one message's worth of bytes
-    this.buf ??= [EMPTY, EMPTY];
-    let b = this.buf[dir].length ? Buffer.concat([this.buf[dir], data]) : Buffer.from(data);
-    while (b.length >= 2) {
-      const len = b.readUInt16BE(0);
-      if (b.length < 2 + len) break;
-      const m = b.subarray(2, 2 + len);
+    this.q ??= [new ByteQueue(), new ByteQueue()];
+    const q = this.q[dir];
+    const b = q.feed(data);
+    let pos = 0;
+    while (b.length - pos >= 2) {
+      const len = b.readUInt16BE(pos);
+      if (b.length - pos < 2 + len) break;
+      // parsed to strings (names, addresses): nothing keeps a view of `b`
+      const m = b.subarray(pos + 2, pos + 2 + len);
       if (!notAnAnswer(m)) this.learn(parseDns(m), ts);
-      b = b.subarray(2 + len);
+      pos += 2 + len;
     }
-    this.buf[dir] = b.length > MAX_TCP_MESSAGE || !b.length ? EMPTY : Buffer.from(b);
+    q.keepFrom(b, b.length - pos > MAX_TCP_MESSAGE ? b.length : pos);
   }
 
   onGap(dir: 0 | 1): void {
-    if (this.buf) this.buf[dir] = EMPTY;
+    this.q?.[dir].clear();
   }
 
   private learn(m: DnsMessage | null, ts: number): void {

@@ -10,6 +10,7 @@ import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
 import { ByteQueue } from '../../signatures/text';
 import { FlowHarness } from '../helpers/harness';
+import { dnsQuery, dnsResponse } from './modern-wire';
 import { invite, msnftpBlocks, textMsg, typing as msnTyping } from './msn-wire';
 import { Flaps, bname, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u16, u32 } from './oscar-wire';
 
@@ -388,6 +389,30 @@ describe('framing: XMPP SOCKS5 bytestream (XEP-0065) cut anywhere', () => {
       const data = of(events, 'file_transfer').filter((f) => f.stage === 'data');
       assert.deepEqual(data.map((d) => [d.filename, d.observed_size, d.sha256, d.complete]), [['rose.png', file.length, sha256(file), true]], why);
       assert.equal(of(events, 'session').reduce((n, x) => n + (x.malformed ?? 0), 0), 1, why);
+    }
+  });
+});
+
+describe('framing: DNS over TCP (2-byte length prefix) cut anywhere', () => {
+  it('the names each answered address was resolved from are learned the same for every split; a too-short message is skipped', () => {
+    const names = ['web.telegram.org', 'web.whatsapp.com', 'teams.microsoft.com', 'discord.com', 'signal.org', 'example.org'];
+    const lp = (m: Buffer) => Buffer.concat([u16(m.length), m]);
+    const answers = names.map((n, i) => dnsResponse(n, `198.51.100.${70 + i}`, i % 2 ? `edge${i}.cdn.example.net` : undefined, 0x1000 + i));
+    const v6 = dnsResponse('web.telegram.org', '2001:db8::7:1', undefined, 0x2000);
+    for (const split of SPLITS) {
+      const { engine } = play([{
+        client: '10.0.0.5:53002', server: '10.0.0.1:53',
+        segs: [
+          ['c', lp(dnsQuery('web.telegram.org'))],
+          ['s', Buffer.concat(answers.slice(0, 3).map(lp))],
+          ['c', Buffer.concat([lp(dnsQuery('discord.com', 2)), lp(dnsQuery('signal.org', 3))])],
+          // a 5-byte "message" between answers (malformed): skipped, framing continues after it
+          ['s', Buffer.concat([lp(Buffer.alloc(5, 1)), ...answers.slice(3).map(lp), lp(v6)])],
+        ],
+      }], split);
+      const why = `split ${split}`;
+      assert.deepEqual(names.map((_, i) => engine.kb.nameFor(`198.51.100.${70 + i}`)), names, why);
+      assert.equal(engine.kb.nameFor('2001:db8::7:1'), 'web.telegram.org', why);
     }
   });
 });
