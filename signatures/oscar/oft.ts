@@ -116,17 +116,30 @@ export class OftDecoder implements StreamDecoder {
     let o = 0;
     while (o < data.length && s.mode !== 'dead') {
       if (s.mode === 'data') {
+        if (s.written === 0 && s.remaining > 0 && (s.buf.length > 0 || (data.length - o < 8 && mayStartResumeAck(data, o)))) {
+          // a 0x0106 resume answer cut inside its first 8 bytes: hold them (in the header queue, empty
+          // in data mode) until they tell a header from file data
+          const take = Math.min(8 - s.buf.length, data.length - o);
+          s.buf.push(data.subarray(o, o + take));
+          o += take;
+          if (s.buf.length < 8 && mayStartResumeAck(s.buf.view(), 0)) continue;
+          const held = Buffer.from(s.buf.view());
+          s.buf.clear();
+          if (isResumeAck(held, 0)) {
+            s.mode = 'header';
+            this.onData(dir, held, ts); // gathered again, as a header
+          } else {
+            const n = this.fileBytes(s, held, 0, ts);
+            if (n < held.length && s.mode !== 'dead') this.onData(dir, held.subarray(n), ts); // what follows a tiny file's end
+          }
+          continue;
+        }
         if (s.written === 0 && isResumeAck(data, o)) {
           // resume: the sender answers the receiver's 0x0205 with a 0x0106 header before any file byte
           s.mode = 'header';
           continue;
         }
-        const n = Math.min(s.remaining, data.length - o);
-        s.written += n;
-        s.writer!.write(data.subarray(o, o + n), ts);
-        s.remaining -= n;
-        o += n;
-        if (s.remaining === 0) this.finish(s, ts);
+        o += this.fileBytes(s, data, o, ts);
         continue;
       }
       if (s.proxySkip > 0) {
@@ -201,6 +214,25 @@ export class OftDecoder implements StreamDecoder {
     if (h.size === 0) this.finish(s, ts);
   }
 
+  /** File bytes from `b` at `o`, at most what the file still needs; returns how many were taken. */
+  private fileBytes(s: Side, b: Buffer, o: number, ts: number): number {
+    const n = Math.min(s.remaining, b.length - o);
+    s.written += n;
+    s.writer!.write(b.subarray(o, o + n), ts);
+    s.remaining -= n;
+    if (s.remaining === 0) this.finish(s, ts);
+    return n;
+  }
+
+  /** Bytes held in data mode (they might have begun a resume answer) are file data after all; false when they ended the file. */
+  private flushHeld(s: Side, ts: number): boolean {
+    if (!s.buf.length) return true;
+    const held = Buffer.from(s.buf.view());
+    s.buf.clear();
+    this.fileBytes(s, held, 0, ts);
+    return s.mode === 'data';
+  }
+
   private finish(s: Side, ts: number): void {
     s.writer?.end(ts);
     s.writer = undefined;
@@ -216,6 +248,10 @@ export class OftDecoder implements StreamDecoder {
 
   onGap(dir: Dir, length: number, ts: number): void {
     const s = this.sides[dir];
+    if (s.mode === 'data' && !this.flushHeld(s, ts)) {
+      s.mode = 'dead'; // the gap lies past the file's end
+      return;
+    }
     if (s.mode === 'data') {
       const n = Math.min(length, s.remaining);
       s.writer!.gap(n);
@@ -231,6 +267,7 @@ export class OftDecoder implements StreamDecoder {
 
   onEnd(ts: number): void {
     for (const s of this.sides) {
+      if (s.mode === 'data') this.flushHeld(s, ts);
       if (s.writer) s.writer.end(ts);
       s.writer = undefined;
     }
@@ -239,6 +276,16 @@ export class OftDecoder implements StreamDecoder {
 
 function isResumeAck(b: Buffer, o: number): boolean {
   return b.length - o >= 8 && b.toString('latin1', o, o + 4) === 'OFT2' && b.readUInt16BE(o + 6) === OFT_RESUME_ACK;
+}
+
+/** Whether the bytes from `o` (fewer than 8 are fine) could begin a 0x0106 header: "OFT2", length, 01 06. */
+function mayStartResumeAck(b: Buffer, o: number): boolean {
+  const n = Math.min(8, b.length - o);
+  for (let i = 0; i < n; i++) {
+    const want = i < 4 ? 'OFT2'.charCodeAt(i) : i === 6 ? OFT_RESUME_ACK >> 8 : i === 7 ? OFT_RESUME_ACK & 255 : -1;
+    if (want >= 0 && b[o + i] !== want) return false;
+  }
+  return true;
 }
 
 function newSide(): Side {

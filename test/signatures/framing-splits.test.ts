@@ -150,8 +150,6 @@ describe('framing: OSCAR (FLAP, HTTP CONNECT tunnel) cut anywhere', () => {
     const longHdr = Buffer.concat([oftHeader(0x0101, { cookie: rc, size: 11, filename: 'über.txt' }), Buffer.alloc(4000, 0x41)]);
     longHdr.writeUInt16BE(longHdr.length, 4);
     longHdr.fill(0, 0xc0 + Buffer.byteLength('über.txt', 'latin1'), 256);
-    // the sender's 0x0106 resume answer is recognised only when its first 8 bytes share a segment
-    // (OftDecoder peeks at the segment in data mode): sent whole here
     for (const split of SPLITS) {
       const p = new Flaps(9), q = new Flaps(1);
       const { events } = play([
@@ -167,7 +165,7 @@ describe('framing: OSCAR (FLAP, HTTP CONNECT tunnel) cut anywhere', () => {
         },
         {
           client: '10.1.1.10:40001', server: '203.0.113.9:4443',
-          segs: [['s', oftHeader(0x0101, { cookie: rc, size: 127, filename: 'r.txt' })], ['c', resume], ['s', ack, true], ['c', oftHeader(0x0207, { cookie: rc, size: 127, filename: 'r.txt' })], ['s', rest]],
+          segs: [['s', oftHeader(0x0101, { cookie: rc, size: 127, filename: 'r.txt' })], ['c', resume], ['s', ack], ['c', oftHeader(0x0207, { cookie: rc, size: 127, filename: 'r.txt' })], ['s', rest]],
         },
         {
           client: '10.1.1.10:40002', server: '198.51.100.7:5190', whole: 3,
@@ -190,6 +188,25 @@ describe('framing: OSCAR (FLAP, HTTP CONNECT tunnel) cut anywhere', () => {
         ['über.txt', 11, sha256(Buffer.from('hello proxy')), true],
       ], `split ${split}`);
       assert.deepEqual([data[0].from, data[0].to, data[0].transfer_id], [ME, BUDDY, cookie.toString('hex')]);
+    }
+  });
+
+  it('OFT2: file data that starts like a resume answer ("OFT2" but not 01 06), tiny or cut anywhere, is carved whole', () => {
+    const cookie = Buffer.from('0a0b0c0d0e0f1011', 'hex');
+    for (const file of [Buffer.from('OFT2\x01\x00\x01\x07 and the rest of a file that quotes a header', 'latin1'), Buffer.from('OFT2\x01', 'latin1'), Buffer.from('OF', 'latin1')]) {
+      for (const split of SPLITS) {
+        const { events } = play([{
+          client: '10.1.1.10:40010', server: '203.0.113.9:4443',
+          segs: [
+            ['s', oftHeader(0x0101, { cookie, size: file.length, filename: 'quote.txt' })],
+            ['c', oftHeader(0x0202, { cookie, size: file.length, filename: 'quote.txt' })],
+            ['s', file],
+            ['c', oftHeader(0x0204, { cookie, size: file.length, filename: 'quote.txt' })],
+          ],
+        }], split);
+        const data = of(events, 'file_transfer').filter((f) => f.stage === 'data');
+        assert.deepEqual(data.map((d) => [d.filename, d.observed_size, d.sha256, d.complete]), [['quote.txt', file.length, sha256(file), true]], `${file.length} bytes, split ${split}`);
+      }
     }
   });
 
