@@ -130,7 +130,7 @@ export class OftDecoder implements StreamDecoder {
             this.onData(dir, held, ts); // gathered again, as a header
           } else {
             const n = this.fileBytes(s, held, 0, ts);
-            if (n < held.length && s.mode !== 'dead') this.onData(dir, held.subarray(n), ts); // what follows a tiny file's end
+            if (n < held.length) this.onData(dir, held.subarray(n), ts); // what follows a tiny file's end
           }
           continue;
         }
