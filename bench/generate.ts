@@ -5,6 +5,7 @@
 // in the benchmark verifies them, and UDP checksum 0 means "none").
 //
 //   node bin/run-ts.js bench/generate.ts OUT.pcap [PACKETS]
+//   node bin/run-ts.js bench/generate.ts /dev/stdout 9000000 | shadowim analyze -   (no file on disk)
 
 import fs from 'node:fs';
 import { rng } from '../common/rng';
@@ -293,5 +294,6 @@ if (process.argv[1] && require("node:path").resolve(process.argv[1]) === __filen
   }
   const t = Date.now();
   const r = generate(out, Number(process.argv[3] ?? 1_500_000));
-  console.log(JSON.stringify(r), `${((Date.now() - t) / 1000).toFixed(1)} s`);
+  // on stderr: OUT may be /dev/stdout, piped into `shadowim analyze -`
+  console.error(JSON.stringify(r), `${((Date.now() - t) / 1000).toFixed(1)} s`);
 }
