@@ -1,7 +1,7 @@
 // Is this flow XMPP? Like nDPI jabber.c / l7-filter jabber.pat: a <stream:stream> header carrying
 // the jabber namespaces (an XML declaration alone is not enough: SOAP and HTTP bodies have one), a bare
 // </stream:stream>, or, for a flow picked up mid-session, a <message>/<presence>/<iq> stanza that
-// carries an XMPP namespace. TLS (legacy SSL on 5223) is left to the tls module. Bounded: first 4 KiB.
+// carries an XMPP namespace or has XMPP's shape (and is not XML quoted in a log, mail or webhook). TLS (legacy SSL on 5223) is left to the tls module. Bounded: first 4 KiB.
 import type { DetectInput, DetectResult } from '../types';
 
 const SCAN = 4096;
@@ -9,6 +9,9 @@ const SCAN = 4096;
 const JID_ATTR = /\s(?:to|from)=(['"])(?:[^\s'"@<>/]{1,64}@[A-Za-z0-9.-]{1,253}(?:\/[^'"<>]{0,128})?|[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}(?:\/[^'"<>]{1,128})?)\1/;
 const IQ_TYPE = /\stype=(['"])(?:get|set|result|error)\1/;
 const XMPP_NS = /jabber:(?:client|server|component|iq:|x:)|http:\/\/jabber\.org\/|urn:xmpp:|urn:ietf:params:xml:ns:xmpp-/;
+/** RFC 6121 §5.2.2: the only message types (an alarm feed's type="alarm" is not a stanza) */
+const NAME_START = /^\/?[A-Za-z_:]/;
+const MESSAGE_TYPE = /\stype=(['"])(?:chat|groupchat|normal|headline|error)\1/;
 
 export function detectXmpp(input: DetectInput): DetectResult {
   if (input.transport !== 'tcp') return null;
@@ -17,9 +20,15 @@ export function detectXmpp(input: DetectInput): DetectResult {
   while (i < b.length && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
   if (i >= b.length) return b.length >= 512 ? null : 'more';
   // without the SYN the capture may begin inside a stanza: look from the next '<' on
+  let skipped = false, tagTail = false;
   if (b[i] !== 0x3c && input.flow.clientBy !== 'syn') {
+    skipped = true;
     const lt = b.indexOf(0x3c, i);
     if (lt < 0) return b.length >= 1024 ? null : 'more';
+    // the skipped bytes end a tag (`…type='chat'>`) or are text that end tags close below
+    let e = lt - 1;
+    while (e > i && (b[e] === 0x20 || b[e] === 0x0a || b[e] === 0x0d || b[e] === 0x09)) e--;
+    tagTail = b[e] === 0x3e;
     i = lt;
   }
   if (b[i] !== 0x3c) return null;
@@ -33,10 +42,14 @@ export function detectXmpp(input: DetectInput): DetectResult {
     if (!rest) return 'more';
   }
   if (!rest.startsWith('<')) return null;
+  let endTags = false;
   if (input.flow.clientBy !== 'syn') {
     // picked up mid-stanza: skip the end tags of the stanza we missed the start of
     const m = /^(?:<\/[^>]{1,64}>\s*)+/.exec(rest);
-    if (m && !/^<\/stream:stream\s*>/.test(rest)) rest = rest.slice(m[0].length);
+    if (m && !/^<\/stream:stream\s*>/.test(rest)) {
+      rest = rest.slice(m[0].length);
+      endTags = true;
+    }
     if (!rest) return 'more';
   }
   const tagEnd = rest.indexOf('>');
@@ -55,16 +68,107 @@ export function detectXmpp(input: DetectInput): DetectResult {
     return null;
   }
   if (/^(?:message|presence|iq)$/.test(name)) {
+    // Skipped text that no end tag closed is not the tail of a stanza: a log line, a mail or an HTTP
+    // head that quotes XML ("bridge out: <message to=…>").
+    if (skipped && !endTags && !tagTail) return null;
+    // Between stanzas a stream holds elements and whitespace only: text or a stray end tag after
+    // this one is another document (an XML attachment's </notifications>, the next log line).
+    const top = topLevel(rest);
+    if (!top) return null;
     if (XMPP_NS.test(rest)) return hit('xmpp.stanza', `<${name}> stanza with an XMPP namespace (stream picked up mid-session)`);
     // inside a stream the default namespace is the stream's: a plain chat stanza carries none. Its
-    // shape still is XMPP's: a JID in to/from, and a <body> (message) or an iq type with an id.
-    if (JID_ATTR.test(tag) && (name === 'message' ? /<body[\s>]/.test(rest) : name === 'iq' && IQ_TYPE.test(tag) && /\sid=['"]/.test(tag))) {
+    // shape still is XMPP's: a JID in to/from, and a <body> (message, of an XMPP type) or an iq type
+    // with an id. Shape alone is weak (an XML attachment, a webhook's body, a syslog feed quoting
+    // stanzas), so the stanza must be whole and the other direction must be stanzas too.
+    if (JID_ATTR.test(tag) && (name === 'message' ? /<body[\s>]/.test(rest) && (!/\stype=/.test(tag) || MESSAGE_TYPE.test(tag)) : name === 'iq' && IQ_TYPE.test(tag) && /\sid=['"]/.test(tag))) {
+      if (!top.closed) return rest.length < SCAN ? 'more' : null;
+      if (!input.other.length) return b.length < SCAN ? 'more' : null;
+      if (!otherLooksXmpp(input.other)) return null;
       return hit('xmpp.stanza', `<${name}> stanza addressed to a JID (stream picked up mid-session)`);
     }
     // a stanza without any namespace yet: wait for a little more
     return rest.length < 1024 ? 'more' : null;
   }
   return null;
+}
+
+/** The other direction of a mid-session pickup reads as stanzas as well (after a fragment that end tags or a tag's tail close). */
+function otherLooksXmpp(o: Buffer): boolean {
+  const s = o.toString('latin1', 0, SCAN);
+  let i = 0;
+  while (i < s.length && (s[i] === ' ' || s[i] === '\n' || s[i] === '\r' || s[i] === '\t')) i++;
+  let closedFragment = true;
+  if (s[i] !== '<') {
+    const lt = s.indexOf('<', i);
+    if (lt < 0) return false;
+    closedFragment = /[>]\s*$/.test(s.slice(i, lt));
+    i = lt;
+  }
+  let rest = s.slice(i);
+  const m = /^(?:<\/[^>]{1,64}>\s*)+/.exec(rest);
+  if (m) rest = rest.slice(m[0].length);
+  if (!closedFragment && !m) return false;
+  return /^<(?:message|presence|iq)[\s/>]/.test(rest) && topLevel(rest) !== null;
+}
+
+/**
+ * The top level of `s` (from a stanza's '<' to the end of the window), as a stream between stanzas
+ * would be: elements and whitespace only, end tags matching elements opened in `s` (or
+ * </stream:stream>). null when it is not; else how many top-level elements started and whether the
+ * first one closed. A tag cut by the window's end stops the scan. Bounded by the window.
+ */
+function topLevel(s: string): { started: number; closed: boolean } | null {
+  let depth = 0, started = 0, closed = false;
+  let i = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x3c) {
+      if (depth > 0) {
+        const lt = s.indexOf('<', i);
+        if (lt < 0) break;
+        i = lt;
+        continue;
+      }
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return null;
+      i++;
+      continue;
+    }
+    if (s.startsWith('<!--', i) || s.startsWith('<![CDATA[', i) || s.startsWith('<?', i)) {
+      const close = s.startsWith('<!--', i) ? '-->' : s[i + 1] === '?' ? '?>' : ']]>';
+      if (close === ']]>' && depth === 0) return null;
+      const e = s.indexOf(close, i);
+      if (e < 0) break;
+      i = e + close.length;
+      continue;
+    }
+    // the tag's end, outside quoted attribute values
+    let j = i + 1, q = 0;
+    for (; j < s.length; j++) {
+      const ch = s.charCodeAt(j);
+      if (q) {
+        if (ch === q) q = 0;
+      } else if (ch === 0x22 || ch === 0x27) q = ch;
+      else if (ch === 0x3e) break;
+    }
+    if (j >= s.length) break;
+    // '<165>' (a syslog priority), '< 3': not a tag, so not XML
+    if (!NAME_START.test(s.slice(i + 1, i + 3))) return null;
+    if (s.charCodeAt(i + 1) === 0x2f) {
+      if (depth === 0) {
+        if (!/^<\/stream:stream\s*>$/.test(s.slice(i, j + 1))) return null;
+      } else if (--depth === 0) closed = true;
+    } else if (s.charCodeAt(j - 1) === 0x2f) {
+      if (depth === 0) {
+        started++;
+        closed = true;
+      }
+    } else if (!(depth === 0 && /^<stream:stream[\s>]/.test(s.slice(i, j + 1)))) {
+      if (depth === 0) started++;
+      depth++;
+    }
+    i = j + 1;
+  }
+  return { started, closed };
 }
 
 function hit(signature: string, reason: string): DetectResult {
