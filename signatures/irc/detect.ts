@@ -73,18 +73,24 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
 
   const text = buf.subarray(0, lastNl).toString('latin1');
   const lines = text.split('\n', SCAN_LINES);
-  // without the SYN the capture may begin mid-line: the first line is a fragment, judge the rest
-  if (input.flow.clientBy !== 'syn' && lines.length > 1) {
-    const first = parseLine(lines[0].replace(/\r$/, ''));
-    if (!first || !(IRC_COMMANDS.has(first.command) || /^\d{3}$/.test(first.command))) lines.shift();
+  // without the SYN the capture may begin mid-line: the first line may be the tail of any line
+  // ("…[ircbot] PRIVMSG #ops :done", ":14.949Z INFO …"), so it is never evidence: judge the rest
+  if (input.flow.clientBy !== 'syn') {
+    if (lines.length < 2) return buf.length >= SCAN_BYTES ? null : 'more';
+    lines.shift();
   }
   let nick = false, user = false, weak = 0, numericNoPrefix = false;
+  // picked up mid-stream, a PRIVMSG line decides only when the next line is IRC too: the same words
+  // stand alone in a log or a key-value store's values
+  let pending: DetectResult = null;
   for (let li = 0; li < lines.length; li++) {
     const line = lines[li].replace(/\r$/, '');
     if (!line) continue;
     const m = parseLine(line);
     if (!m) return li === 0 ? null : 'more';
     const known = IRC_COMMANDS.has(m.command) || /^\d{3}$/.test(m.command);
+    if (pending && known) return pending;
+    pending = null;
     if (!known) {
       if (li === 0) return null;
       continue;
@@ -94,17 +100,21 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
     }
     switch (m.command) {
       case 'NICK':
-        if (m.params.length >= 1 && /^[^\s,*?!@]{1,64}$/.test(m.params[0])) nick = true;
+        if (m.params.length >= 1 && m.params.length <= 2 && /^[^\s,*?!@]{1,64}$/.test(m.params[0]) && sentUpper(line, 'NICK')) nick = true;
         break;
       case 'USER':
-        if (m.params.length >= 4) user = true;
+        if (m.params.length >= 4 && sentUpper(line, 'USER')) user = true;
         break;
       case 'CAP':
         if (/^(?:LS|REQ|END|LIST|ACK|NAK|\*)$/i.test(m.params[0] ?? '')) return hit('irc.cap', 'IRCv3 CAP negotiation');
         break;
       case 'PRIVMSG':
       case 'NOTICE':
-        if (privmsgShape(m, line)) return hit('irc.privmsg', `${m.command} with a target and a text (stream picked up mid-session)`);
+        if (privmsgShape(m, line) && sentUpper(line, m.command)) {
+          const h = hit('irc.privmsg', `${m.command} with a target and a text (stream picked up mid-session)`);
+          if (input.flow.clientBy === 'syn') return h;
+          pending = h;
+        }
         break;
       default:
         if (/^\d{3}$/.test(m.command)) {
@@ -114,7 +124,7 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
         }
     }
     if (nick && user) return hit('irc.registration', 'NICK and USER registration from the client');
-    if (WEAK.has(m.command)) weak++;
+    if (WEAK.has(m.command) && weakShape(m) && sentUpper(line, m.command)) weak++;
     if (weak >= 3) return hit('irc.commands', 'several IRC commands (JOIN/PING/MODE/…)');
   }
   if (numericNoPrefix && onIrcPort(input, data)) return hit('irc.numeric', 'IRC numeric reply on an IRC port');
@@ -131,6 +141,37 @@ function validPrefix(p: string): boolean {
 
 function privmsgShape(m: IrcMessage, line: string): boolean {
   return m.params.length === 2 && /^[^\s:]{1,128}$/.test(m.params[0]) && line.includes(' :');
+}
+
+/**
+ * The command as sent is upper case. IRC commands are case-insensitive, but clients and servers send
+ * them in capitals; prose lines start "Notice …", "Ping me …", "Who is …".
+ */
+function sentUpper(line: string, command: string): boolean {
+  let i = 0;
+  if (line.charCodeAt(0) === 0x40) i = line.indexOf(' ') + 1;
+  while (line.charCodeAt(i) === 0x20) i++;
+  if (line.charCodeAt(i) === 0x3a) i = line.indexOf(' ', i) + 1;
+  while (line.charCodeAt(i) === 0x20) i++;
+  return line.startsWith(command, i);
+}
+
+const CHANNEL = /^[#&+!][^\s,:\x07]{0,199}$/;
+/** the parameter counts (and first parameters) each weak command takes (RFC 2812 §3): prose has more words */
+function weakShape(m: IrcMessage): boolean {
+  const p = m.params, n = p.length;
+  switch (m.command) {
+    case 'JOIN': case 'PART': return n >= 1 && n <= 2 && (p[0] === '0' || p[0].split(',').every((c) => CHANNEL.test(c)));
+    case 'PING': case 'PONG': case 'WHO': case 'WHOIS': case 'NAMES': return n <= 2;
+    case 'NICK': return n >= 1 && n <= 2;
+    case 'MODE': return n === 1 || (n >= 2 && /^[+-]/.test(p[1]));
+    case 'TOPIC': return n >= 1 && n <= 2 && CHANNEL.test(p[0]);
+    case 'AWAY': return n <= 1;
+    case 'KICK': return (n === 2 || n === 3) && CHANNEL.test(p[0]);
+    case 'INVITE': return n === 2 && CHANNEL.test(p[1]);
+    case 'ISON': case 'USERHOST': return n >= 1 && n <= 5;
+    default: return true;
+  }
 }
 
 function onIrcPort(input: DetectInput, data: SignatureData): boolean {
