@@ -83,7 +83,7 @@ export function detectMsn(input: DetectInput): DetectResult {
     if (nl < 0) return d.length - o < 512 && /^[A-Z0-9]{1,3}( |$)/.test(d.toString('latin1', o, o + 4)) ? 'more' : null;
     const line = d.toString('latin1', o, Math.min(nl, o + 1024)).replace(/\r$/, '');
     const r = decide(line, d.subarray(nl + 1));
-    if (r !== 'skip') return r;
+    if (r !== 'skip') return n === 0 && r && r !== 'more' && midStream(input) ? pickedUp(r, d.subarray(nl + 1), input.other) : r;
     // a neutral line: step over it (and its payload) to the next
     o = nl + 1;
     const payload = /^(\S{3}) .* (\d{1,7})$/.exec(line);
@@ -91,6 +91,32 @@ export function detectMsn(input: DetectInput): DetectResult {
     if (o >= d.length) return d.length < 8192 ? 'more' : null;
   }
   return null;
+}
+
+/**
+ * A flow picked up without its SYN may start in the middle of any line ("…[ircbot] USR 5 OK
+ * alice@example.com 1 0" in a log): a first line that decides by its shape alone must be followed by
+ * MSNP — the next line in this direction, or else the other direction's first line. (MSG and payload
+ * detections check their payload already.)
+ */
+/** the capture missed the flow's SYN (a flow without that information counts as seen from its start) */
+function midStream(input: DetectInput): boolean {
+  const by = input.flow?.clientBy;
+  return by === 'port' || by === 'first';
+}
+
+function pickedUp(r: Detection, after: Buffer, other: Buffer): DetectResult {
+  if (r.evidence.signature !== 'msn.line' && r.evidence.signature !== 'msn.msnftp') return r;
+  const next = msnpStart(after);
+  if (next !== 'more') return next ? r : null;
+  return msnpStart(other) === true ? r : after.length < 8192 ? 'more' : null;
+}
+
+/** `b` starts with an MSNP command (or a 3-digit error reply) and its separator; 'more' when too short */
+function msnpStart(b: Buffer): boolean | 'more' {
+  if (b.length < 4) return 'more';
+  const head = b.toString('latin1', 0, 4);
+  return (MSNP_COMMANDS.has(head.slice(0, 3)) || /^\d{3}$/.test(head.slice(0, 3))) && (head[3] === ' ' || head[3] === '\r' || head[3] === '\n');
 }
 
 /** one line (and the bytes after it): a detection, 'more', null, or 'skip' for a neutral line */
