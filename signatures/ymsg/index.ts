@@ -44,6 +44,17 @@ function bodyPrefix(body: Buffer): boolean | 'more' {
   return body[i + 1] === 0x80;
 }
 
+/**
+ * An HTTP body that starts with "YMSG" is YMSG when a PDU header follows whose body starts as YMSG
+ * bodies do (digits, C0 80), as the stream check requires: a text file beginning "YMSG is the Yahoo
+ * Messenger protocol…" is not. 'more' while the header or the body's first bytes are missing.
+ */
+function pduHeadAt(body: Buffer): boolean | 'more' {
+  if (body.length < HEADER) return 'more';
+  const len = body.readUInt16BE(8);
+  return len === 0 ? true : bodyPrefix(body.subarray(HEADER, HEADER + len));
+}
+
 /** the first min(4, d.length) bytes of d are those of "YMSG" */
 function magicHead(d: Buffer): boolean {
   const n = d.length < 4 ? d.length : 4;
@@ -103,7 +114,9 @@ function detectHttp(input: DetectInput): DetectResult {
     if (/^(YahooMobileMessenger\/|Y!%20Messenger\/)/.test(ua)) return det('ymsg.http', `User-Agent ${ua.slice(0, 40)}`, hostOf(head) || undefined);
     if (headEnd < 0) return d.length > 8192 ? null : 'more';
     const body = d.subarray(headEnd + 4);
-    if (body.length >= 4 && magicHead(body)) return det('ymsg.http', `YMSG in an HTTP ${rl.method} body`, hostOf(head) || undefined);
+    const inBody = body.length >= 4 && magicHead(body) ? pduHeadAt(body) : false;
+    if (inBody === true) return det('ymsg.http', `YMSG in an HTTP ${rl.method} body`, hostOf(head) || undefined);
+    if (inBody === 'more') return d.length < 8192 ? 'more' : null;
     const bodyText = body.toString('latin1', 0, Math.min(body.length, 2048));
     if (/<Session[\s>][\s\S]*<Ymsg Command=/.test(bodyText)) return det('ymsg.http-proxy', 'HTTP proxy chat form <Session><Ymsg Command=…>', hostOf(head) || undefined);
     if (/\/notify/i.test(rl.target) && /(^|\.)msg\.yahoo\.com(:\d+)?$/i.test(hostOf(head))) return det('ymsg.http', `HTTP ${rl.method} /notify to ${hostOf(head).slice(0, 60)}`, hostOf(head));
@@ -117,7 +130,9 @@ function detectHttp(input: DetectInput): DetectResult {
     const headEnd = head.end;
     if (headEnd < 0) return d.length > 8192 ? null : 'more';
     const body = d.subarray(headEnd + 4);
-    if (body.length >= 4 && magicHead(body)) return det('ymsg.http', 'YMSG in an HTTP response body');
+    const inBody = body.length >= 4 && magicHead(body) ? pduHeadAt(body) : false;
+    if (inBody === true) return det('ymsg.http', 'YMSG in an HTTP response body');
+    if (inBody === 'more') return d.length < 8192 ? 'more' : null;
     if (body.length >= 4) return null;
     const cl = Number(head.header('content-length') ?? 0);
     return body.length < Math.min(cl, 4) && d.length < 8192 ? 'more' : null;
