@@ -58,7 +58,8 @@ export class SipDecoder implements StreamDecoder {
       const contact = header(m, 'contact') ?? '';
       const ua = header(m, 'user-agent') ?? '';
       ctx.addEvidence({ signature: 'sip.register', reason: `REGISTER ${to ?? '?'} contact ${addressOf(contact) ?? '-'} user-agent ${ua.slice(0, 80) || '-'}` });
-      if (/methods="[^"]*\bMESSAGE\b/i.test(contact)) ctx.setIm(true, { signature: 'sip.register.im', reason: 'registered contact accepts MESSAGE (SIMPLE client)' });
+      // accepting MESSAGE is not using IM (Polycom desk phones list it on every REGISTER): evidence only
+      if (/methods="[^"]*\bMESSAGE\b/i.test(contact)) ctx.addEvidence({ signature: 'sip.register.im', reason: 'registered contact accepts MESSAGE' });
       return;
     }
     if (m.method === 'MESSAGE') {
