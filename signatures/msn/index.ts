@@ -77,13 +77,18 @@ export function detectMsn(input: DetectInput): DetectResult {
   if (!((c0 >= 0x41 && c0 <= 0x5a) || (c0 >= 0x30 && c0 <= 0x39))) return null;
   const http = detectHttp(input);
   if (http !== null) return http;
+  return detectLines(d, input, midStream(input));
+}
+
+/** MSNP lines from the start of `d` (a flow's first bytes, or a proxy tunnel's) */
+function detectLines(d: Buffer, input: DetectInput, mid: boolean): DetectResult {
   let o = 0;
   for (let n = 0; n < MAX_LINES; n++) {
     const nl = d.indexOf(0x0a, o);
     if (nl < 0) return d.length - o < 512 && /^[A-Z0-9]{1,3}( |$)/.test(d.toString('latin1', o, o + 4)) ? 'more' : null;
     const line = d.toString('latin1', o, Math.min(nl, o + 1024)).replace(/\r$/, '');
     const r = decide(line, d.subarray(nl + 1));
-    if (r !== 'skip') return n === 0 && r && r !== 'more' && midStream(input) ? pickedUp(r, d.subarray(nl + 1), input.other) : r;
+    if (r !== 'skip') return n === 0 && r && r !== 'more' && mid ? pickedUp(r, d.subarray(nl + 1), input.other) : r;
     // a neutral line: step over it (and its payload) to the next
     o = nl + 1;
     const payload = /^(\S{3}) .* (\d{1,7})$/.exec(line);
@@ -159,7 +164,7 @@ function detectHttp(input: DetectInput): DetectResult {
     const head = offeredHead(input);
     // the Host value only for a detection that reports it
     if (/\/gateway\/gateway\.dll/i.test(rl.target)) return det('msn.http-gateway', `HTTP ${rl.method} to the MSN gateway (gateway.dll)`, head.header('host'));
-    if (rl.method === 'CONNECT' && /:1863$/.test(rl.target)) return det('msn.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)}`, rl.target.replace(/:\d+$/, ''));
+    if (rl.method === 'CONNECT' && /:1863$/.test(rl.target)) return connectTunnel(input, rl.target, head.end);
     const ct = head.header('content-type');
     if (ct && /^(application\/x-msn-messenger|text\/x-msnmsgr)/i.test(ct)) return det('msn.http-gateway', `HTTP body of type ${ct.slice(0, 60)}`, head.header('host'));
     return head.end >= 0 || d.length > 8192 ? null : 'more';
@@ -172,6 +177,24 @@ function detectHttp(input: DetectInput): DetectResult {
   }
   if (d.length < 8 && /^[A-Z]+$/.test(d.toString('latin1'))) return 'more';
   return null;
+}
+
+/**
+ * `CONNECT host:1863`: MSN when the host is an MSN server (data.yaml), else only when the tunnel's first
+ * bytes are MSNP — the port alone is a guess (a proxy user's dev server on 1863, TLS through it).
+ */
+function connectTunnel(input: DetectInput, target: string, headEnd: number): DetectResult {
+  const host = target.replace(/:\d+$/, '');
+  const d = input.data;
+  const found = () => det('msn.http-connect', `CONNECT tunnel to ${target.slice(0, 100)}`, host);
+  if (input.lookup.host(host.toLowerCase())?.protocol === 'msn') return found();
+  if (headEnd < 0) return d.length > 8192 ? null : 'more';
+  const tunnel = d.subarray(headEnd + 4);
+  if (!tunnel.length) return d.length > 8192 ? null : 'more';
+  const c0 = tunnel[0];
+  if (!((c0 >= 0x41 && c0 <= 0x5a) || (c0 >= 0x30 && c0 <= 0x39))) return null;
+  const r = detectLines(tunnel, input, false);
+  return r === null || r === 'more' ? r : found();
 }
 
 function tcpDecoder(ctx: SessionContext): StreamDecoder {

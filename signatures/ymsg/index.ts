@@ -107,8 +107,17 @@ function detectHttp(input: DetectInput): DetectResult {
     const headEnd = head.end;
     const ua = head.header('user-agent') ?? '';
     if (FILE_TARGET.test(rl.target)) return det('ymsg.http-relay', `HTTP ${rl.method} ${/relay\?token=/i.test(rl.target) ? '/relay?token= (Y7 file relay)' : '/Messenger.…?AppID=Messenger (Y7 peer-to-peer file)'}`, hostOf(head) || undefined);
-    if (rl.method === 'CONNECT' && /(msg\.yahoo\.com|yahoo\.com):\d+$|:5050$/i.test(rl.target)) {
+    if (rl.method === 'CONNECT' && /(msg\.yahoo\.com|yahoo\.com):\d+$/i.test(rl.target)) {
       return det('ymsg.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)}`, rl.target.replace(/:\d+$/, ''));
+    }
+    // to another host, port 5050 alone is a guess: the tunnel's first bytes must be YMSG
+    if (rl.method === 'CONNECT' && /:5050$/.test(rl.target)) {
+      const end = offeredHead(input).end;
+      const tunnel = end < 0 ? Buffer.alloc(0) : d.subarray(end + 4);
+      if (tunnel.length < 4) return d.length > 8192 ? null : tunnel.length === 0 || magicHead(tunnel) ? 'more' : null;
+      const r = magicHead(tunnel) ? pduHeadAt(tunnel) : false;
+      if (r === 'more') return d.length > 8192 ? null : 'more';
+      return r ? det('ymsg.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)} carrying YMSG`, rl.target.replace(/:\d+$/, '')) : null;
     }
     if (/^https?:\/\/[^/\s]*msg\.yahoo\.com(:\d+)?\/notify/i.test(rl.target)) return det('ymsg.http', `HTTP ${rl.method} to the Yahoo HTTP gateway (${rl.target.slice(0, 60)})`, rl.target.split('/')[2]?.replace(/:\d+$/, ''));
     if (/^(YahooMobileMessenger\/|Y!%20Messenger\/)/.test(ua)) return det('ymsg.http', `User-Agent ${ua.slice(0, 40)}`, hostOf(head) || undefined);
