@@ -161,6 +161,11 @@ function detect(input: DetectInput, data: SignatureData): DetectResult {
       };
     }
   }
+  // An explicit server name beats a guess, as for TLS/QUIC: a shared front end whose address DNS
+  // also gave for an IM name (www.google.com on the address chat.google.com resolved to) is not IM.
+  if (host && input.knownServerName && input.lookup.host(input.knownServerName)) {
+    return { protocol: 'http', notIm: true, serverName: host, evidence: { signature: 'http.host', reason: `HTTP ${head.method} to ${host}, not an IM host` } };
+  }
   return null;
 }
 

@@ -490,6 +490,11 @@ function tlsClientHello(rng: Rng, sni: string): Buffer {
   return Buffer.concat([Buffer.from([0x16, 3, 1]), u16(hs.length), hs]);
 }
 
+/** a TLS ClientHello record for `sni` (fixed random bytes) */
+export function tlsHello(sni: string): Buffer {
+  return tlsClientHello(new Rng(1), sni);
+}
+
 function tlsRecord(type: number, data: Buffer): Buffer {
   return Buffer.concat([Buffer.from([type, 3, 3]), u16(data.length), data]);
 }

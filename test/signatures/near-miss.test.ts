@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Capture, ACK, RST, SYN, ether, tcpPacket } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
-import { IM_TCP_PORTS, IM_UDP_PORTS, Rng, TCP_GENERATORS, UDP_GENERATORS, pickUp, type Exchange } from '../helpers/nearmiss';
+import { IM_TCP_PORTS, IM_UDP_PORTS, Rng, TCP_GENERATORS, UDP_GENERATORS, pickUp, tlsHello, type Exchange } from '../helpers/nearmiss';
+import { dnsQuery, dnsResponse } from './modern-wire';
 
 const SEED = Number(process.env.NEAR_MISS_SEED ?? 20240115);
 const MAILRU_ICQ = '178.237.24.249'; // icq_oscar_servers: names the OSCAR variant, never classifies alone
@@ -104,6 +105,21 @@ function buildCorpus(seed: number): { cap: Capture; cases: Map<string, Case> } {
         const cli = `${ip}:${port === 53 || port === 123 ? rng.range(1024, 65000) : 40000 + (n % 20000)}`;
         for (const [side, d] of dg) cap.udp(cli, `${serverIp}:${port}`, d, side);
       }
+    }
+  }
+
+  // an address DNS gave for an IM name is shared: an explicit other name on it is not IM
+  for (const [imName, addr] of [['chat.google.com', '198.51.100.180'], ['web.whatsapp.com', '198.51.100.181'], ['teams.microsoft.com', '198.51.100.182']]) {
+    const dnsIp = next({ name: `dns-answer ${imName}`, how: 'udp', port: 53, transport: 'udp', allow: [], first: imName });
+    const id = rng.int(65536);
+    cap.udp(`${dnsIp}:53001`, '192.0.2.53:53', dnsQuery(imName, id));
+    cap.udp(`${dnsIp}:53001`, '192.0.2.53:53', dnsResponse(imName, addr, undefined, id), 's');
+    for (const [port, ex] of [
+      [80, [['c', Buffer.from(`GET /search?q=x HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n`)], ['s', Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')]]],
+      [443, [['c', tlsHello('www.example.com')], ['s', Buffer.from([0x16, 3, 3, 0, 4, 2, 0, 0, 0])]]],
+    ] as [number, Exchange[]][]) {
+      const ip = next({ name: `explicit other name on the address of ${imName}`, how: 'syn', port, transport: 'tcp', allow: [], first: preview(ex) });
+      tcpFlow(`${addr}:${port}`, ip, ex, true);
     }
   }
 
