@@ -88,7 +88,7 @@ function detectLines(d: Buffer, input: DetectInput, mid: boolean): DetectResult 
     if (nl < 0) return d.length - o < 512 && /^[A-Z0-9]{1,3}( |$)/.test(d.toString('latin1', o, o + 4)) ? 'more' : null;
     const line = d.toString('latin1', o, Math.min(nl, o + 1024)).replace(/\r$/, '');
     const r = decide(line, d.subarray(nl + 1));
-    if (r !== 'skip') return n === 0 && r && r !== 'more' && mid ? pickedUp(r, d.subarray(nl + 1), input.other) : r;
+    if (r !== 'skip') return r && r !== 'more' && mid ? pickedUp(r, n, line, d.subarray(nl + 1), d.length, input.other) : r;
     // a neutral line: step over it (and its payload) to the next
     o = nl + 1;
     const payload = /^(\S{3}) .* (\d{1,7})$/.exec(line);
@@ -98,31 +98,59 @@ function detectLines(d: Buffer, input: DetectInput, mid: boolean): DetectResult 
   return null;
 }
 
-/**
- * A flow picked up without its SYN may start in the middle of any line ("…[ircbot] USR 5 OK
- * alice@example.com 1 0" in a log): a first line that decides by its shape alone must be followed by
- * MSNP — the next line in this direction, or else the other direction's first line. (MSG and payload
- * detections check their payload already.)
- */
 /** the capture missed the flow's SYN (a flow without that information counts as seen from its start) */
 function midStream(input: DetectInput): boolean {
   const by = input.flow?.clientBy;
   return by === 'port' || by === 'first';
 }
 
-function pickedUp(r: Detection, after: Buffer, other: Buffer): DetectResult {
-  if (r.evidence.signature !== 'msn.line' && r.evidence.signature !== 'msn.msnftp') return r;
-  const next = msnpStart(after);
-  if (next !== 'more') return next ? r : null;
-  return msnpStart(other) === true ? r : after.length < 8192 ? 'more' : null;
+/**
+ * A flow picked up without its SYN may start anywhere: in the middle of a line ("…[ircbot] USR 5 OK
+ * alice@example.com 1 0" in a log), or inside a file that holds MSNP (a downloaded capture). So what
+ * follows the deciding line (and its payload) must frame as MSNP too, up to the window: every line an
+ * MSNP command or error code, payloads stepped over by their length. A first line that decides by its
+ * shape alone (msn.line / msn.msnftp; MSG and payload detections have checked their payload) needs
+ * such a line after it — in this direction, or else as the other direction's first line.
+ */
+function pickedUp(r: Detection, n: number, line: string, after: Buffer, seen: number, other: Buffer): DetectResult {
+  const pm = /^(\S{3}) .* (\d{1,7})$/.exec(line);
+  const rest = pm && PAYLOAD_COMMANDS.has(pm[1]) ? after.subarray(Number(pm[2])) : after;
+  const follows = msnpFollows(rest);
+  if (follows === false) return null;
+  if (follows === true || n > 0 || (r.evidence.signature !== 'msn.line' && r.evidence.signature !== 'msn.msnftp')) return r;
+  return msnpStart(other) === true ? r : seen < 8192 ? 'more' : null;
+}
+
+/** `b` (up to 8 KiB) frames as MSNP lines and payloads: true, false, or 'empty' when no line has started */
+function msnpFollows(b: Buffer): boolean | 'empty' {
+  let o = 0;
+  let lines = 0;
+  while (o < b.length && o < 8192) {
+    const start = msnpStart(b.subarray(o, o + 4));
+    if (start === false) return false;
+    const nl = b.indexOf(0x0a, o);
+    if (nl < 0) return lines > 0 || start === true ? true : 'empty';
+    lines++;
+    const line = b.toString('latin1', o, Math.min(nl, o + 1024));
+    o = nl + 1;
+    const pm = /^(\S{3}) .* (\d{1,7})\r?$/.exec(line);
+    if (pm && PAYLOAD_COMMANDS.has(pm[1])) o += Number(pm[2]);
+  }
+  return lines > 0 || o < b.length ? true : 'empty';
 }
 
 /** `b` starts with an MSNP command (or a 3-digit error reply) and its separator; 'more' when too short */
 function msnpStart(b: Buffer): boolean | 'more' {
-  if (b.length < 4) return 'more';
+  if (b.length < 4) {
+    const head = b.toString('latin1');
+    return /^(?:[A-Z0-9]{1,3})?$/.test(head) ? 'more' : false;
+  }
   const head = b.toString('latin1', 0, 4);
-  return (MSNP_COMMANDS.has(head.slice(0, 3)) || /^\d{3}$/.test(head.slice(0, 3))) && (head[3] === ' ' || head[3] === '\r' || head[3] === '\n');
+  return (MSNP_COMMANDS.has(head.slice(0, 3)) || OTHER_COMMANDS.has(head.slice(0, 3)) || /^\d{3}$/.test(head.slice(0, 3))) && (head[3] === ' ' || head[3] === '\r' || head[3] === '\n');
 }
+
+/** MSNP commands that decide nothing but may follow a line that does (switchboard, older versions, lists) */
+const OTHER_COMMANDS = new Set(['CAL', 'BYE', 'INF', 'ADD', 'ADG', 'RMG', 'REG', 'SBS', 'UBN', 'UBM', 'SND', 'IPG', 'PAG', 'BPR', 'SBP', 'FND', 'REA', 'IMS', 'PRP', 'SDC', 'NOT']);
 
 /** one line (and the bytes after it): a detection, 'more', null, or 'skip' for a neutral line */
 /** every command the patterns above start with: other lines (SMTP, FTP, POP, …) skip the regexes */
