@@ -4,6 +4,8 @@
 // marked: it is XMPP carried in HTTP).
 import crypto from 'node:crypto';
 import { dnsQuery, dnsResponse } from '../signatures/modern-wire';
+import { Flaps, fragment, incomingIm, messageBlock, outgoingIm, u32 as o32 } from '../signatures/oscar-wire';
+import { Capture } from './pcapgen';
 
 /** mulberry32: small, seeded, good enough to pick cases */
 export class Rng {
@@ -767,8 +769,41 @@ function linkPreviewCrawler(rng: Rng): Script {
   };
 }
 
+/** a packet capture of IM sessions, downloaded: whole IM PDUs inside a file, between pcap record headers */
+function pcapDownload(rng: Rng): Script {
+  const cap = new Capture();
+  const o = cap.tcp('10.9.0.5:40000', '64.12.24.50:5190');
+  const c = new Flaps(rng.range(1, 60000)), sv = new Flaps(rng.range(1, 60000));
+  // two FLAPs in one segment, as servers send them
+  o.send('s', Buffer.concat([sv.hello(), sv.snac(1, 3, Buffer.from([0, 1, 0, 2, 0, 3, 0, 4]))]));
+  o.send('c', Buffer.concat([c.hello(), c.snac(1, 2, Buffer.alloc(0))]));
+  o.send('c', outgoingIm(c, 'buddy123', messageBlock(fragment(Buffer.from('see the attached capture'), 0))));
+  o.send('s', incomingIm(sv, 'buddy123', messageBlock(fragment(Buffer.from('got it'), 0))));
+  const y = cap.tcp('10.9.0.5:40001', '66.163.181.180:5050');
+  for (let i = 0; i < rng.range(2, 5); i++) {
+    const body = Buffer.from(`1\xc0\x80alice_example\xc0\x805\xc0\x80bob_example\xc0\x8014\xc0\x80hello ${i}\xc0\x80`, 'latin1');
+    y.send(rng.pick(['c', 's'] as const), Buffer.concat([b('YMSG'), Buffer.from([0, 0x10, 0, 0]), u16(body.length), u16(6), o32(0), o32(0x1234), body]));
+  }
+  const irc = cap.tcp('10.9.0.5:40002', '198.51.100.66:6667');
+  irc.send('c', 'PRIVMSG #ops :see capture\r\nPRIVMSG #ops :second line\r\n');
+  irc.send('s', ':bob!b@h PRIVMSG #ops :thanks\r\n');
+  const x = cap.tcp('10.9.0.5:40003', '198.51.100.67:5222');
+  x.send('c', "<message to='juliet@example.com' type='chat' id='a1'><body>in a pcap</body></message>");
+  x.send('s', "<message from='juliet@example.com/b' to='romeo@example.net/o' type='chat' id='a2'><body>ok</body></message>");
+  const m = cap.tcp('10.9.0.5:40004', '65.54.239.80:1863');
+  m.send('c', 'VER 1 MSNP12 MSNP11 CVR0\r\n');
+  m.send('s', 'VER 1 MSNP12\r\nUSR 2 OK alice@example.com Alice\r\n');
+  // (a capture rarely ends on an IM payload; one that does ends in bytes that are nothing but MSNP)
+  cap.udp('10.9.0.5:53000', '10.9.0.1:53', dnsQuery('www.example.com', 9));
+  const file = cap.pcap();
+  return {
+    name: 'pcap-download', port: 80, keywords: ['*', 'YMSG', 'PRIVMSG', '<message', 'VER ', 'USR '],
+    exchanges: [['c', httpReq(rng, 'GET', '/captures/im-sample.pcap')], ['s', httpRes('200 OK', { 'Content-Type': 'application/vnd.tcpdump.pcap' }, file)]],
+  };
+}
+
 export const TCP_GENERATORS: ((rng: Rng) => Script)[] = [
-  httpProxy, linkPreviewCrawler,
+  httpProxy, linkPreviewCrawler, pcapDownload,
   httpJson, httpSoap, httpXmlWebhook, httpChunkedFeed, httpBosh, httpTextDownload, httpImage,
   smtp, imap, pop3, ftp, ftpData, ssh, tls, dnsTcp, redis, memcached, mqtt, rtsp, sipTcp,
   syslogTcp, logStream, asciiArt, randomBinary, beep, xmlEvents, epp,
