@@ -11,7 +11,9 @@ import { relayFile, YmsgSession } from './session';
 const MAGIC = Buffer.from('YMSG');
 const MIDSTREAM_SCAN = 4096;
 /** HTTP targets whose bodies are a Y7 file: the relay, and the peer-to-peer URL a client serves itself */
-const FILE_TARGET = /^(https?:\/\/[^/\s]+)?\/(relay\?token=|Messenger\.[^?\s]{1,512}\?AppID=Messenger&)/i;
+// (the relay URL with its sender and recver parameters, as Yahoo clients and libpurple build it: a
+// bare /relay?token= is any web service's webhook relay)
+const FILE_TARGET = /^(https?:\/\/[^/\s]+)?\/(relay\?token=(?=[^\s#]*&sender=)(?=[^\s#]*&recver=)|Messenger\.[^?\s]{1,512}\?AppID=Messenger&)/i;
 
 function det(signature: string, reason: string, serverName?: string): Detection {
   return { protocol: 'yahoo', evidence: { signature, reason }, ...(serverName ? { serverName } : {}) };

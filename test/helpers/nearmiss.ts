@@ -802,8 +802,21 @@ function pcapDownload(rng: Rng): Script {
   };
 }
 
+/** web services whose paths happen to match IM URL shapes (a webhook relay's /relay?token=) */
+function httpLookalikePaths(rng: Rng): Script {
+  const ex: Exchange[] = [];
+  const body = JSON.stringify({ event: 'deploy', text: 'build passed' });
+  ex.push(['c', httpReq(rng, 'POST', `/relay?token=${rng.hex(24)}`, { Host: 'hooks.example.com', 'Content-Type': 'application/json' }, body)]);
+  ex.push(['s', httpRes('200 OK', { 'Content-Type': 'application/json' }, '{"ok":true}')]);
+  ex.push(['c', httpReq(rng, 'GET', `/relay?token=${rng.hex(16)}&channel=ops`, { Host: 'relay.example.net' })]);
+  ex.push(['s', httpRes('200 OK', { 'Content-Type': 'application/octet-stream' }, rng.bytes(rng.range(100, 3000)))]);
+  ex.push(['c', httpReq(rng, 'GET', `/gateway/status?session=${rng.hex(8)}`, { Host: 'gw.example.com' })]);
+  ex.push(['s', httpRes('200 OK', { 'Content-Type': 'text/plain' }, 'up\n')]);
+  return { name: 'http-lookalike-paths', port: 80, exchanges: ex, keywords: ['POST', 'GET'] };
+}
+
 export const TCP_GENERATORS: ((rng: Rng) => Script)[] = [
-  httpProxy, linkPreviewCrawler, pcapDownload,
+  httpProxy, linkPreviewCrawler, pcapDownload, httpLookalikePaths,
   httpJson, httpSoap, httpXmlWebhook, httpChunkedFeed, httpBosh, httpTextDownload, httpImage,
   smtp, imap, pop3, ftp, ftpData, ssh, tls, dnsTcp, redis, memcached, mqtt, rtsp, sipTcp,
   syslogTcp, logStream, asciiArt, randomBinary, beep, xmlEvents, epp,
