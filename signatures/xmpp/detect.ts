@@ -61,6 +61,14 @@ export function detectXmpp(input: DetectInput): DetectResult {
     return plausible && rest.length < SCAN ? 'more' : null;
   }
   const tag = rest.slice(0, tagEnd + 1);
+  // Skipped text that no end tag closed is not the tail of a stanza: a log line, a mail or an HTTP
+  // head that quotes XML ("bridge out: <message to=…>", "c2s recv: <stream:stream …>").
+  if (skipped && !endTags && !tagTail) return null;
+  // Picked up mid-stream, the top level from here on holds elements and whitespace only, as between
+  // stanzas: text or a stray end tag after this one is another document (an XML attachment's
+  // </notifications>, the next log line).
+  const top = input.flow.clientBy !== 'syn' || /^(?:message|presence|iq)$/.test(name) ? topLevel(rest) : { started: 0, closed: false, firstEnd: -1 };
+  if (!top) return null;
   if (/^<\/stream:stream\s*>/.test(rest)) return hit('xmpp.stream-close', 'a bare </stream:stream> (end of an XMPP stream)');
   if (name === 'stream:stream' || name.endsWith(':stream')) {
     if (/http:\/\/etherx\.jabber\.org\/streams/.test(tag) && XMPP_NS.test(tag)) return hit('xmpp.stream', 'stream header with the jabber namespaces');
@@ -68,20 +76,14 @@ export function detectXmpp(input: DetectInput): DetectResult {
     return null;
   }
   if (/^(?:message|presence|iq)$/.test(name)) {
-    // Skipped text that no end tag closed is not the tail of a stanza: a log line, a mail or an HTTP
-    // head that quotes XML ("bridge out: <message to=…>").
-    if (skipped && !endTags && !tagTail) return null;
-    // Between stanzas a stream holds elements and whitespace only: text or a stray end tag after
-    // this one is another document (an XML attachment's </notifications>, the next log line).
-    const top = topLevel(rest);
-    if (!top) return null;
-    if (XMPP_NS.test(rest)) return hit('xmpp.stanza', `<${name}> stanza with an XMPP namespace (stream picked up mid-session)`);
+    // the namespace inside this stanza (a whole one), not somewhere further in the window
+    if (top.firstEnd < 0) return rest.length < SCAN ? 'more' : null;
+    if (XMPP_NS.test(rest.slice(0, top.firstEnd))) return hit('xmpp.stanza', `<${name}> stanza with an XMPP namespace (stream picked up mid-session)`);
     // inside a stream the default namespace is the stream's: a plain chat stanza carries none. Its
     // shape still is XMPP's: a JID in to/from, and a <body> (message, of an XMPP type) or an iq type
     // with an id. Shape alone is weak (an XML attachment, a webhook's body, a syslog feed quoting
     // stanzas), so the stanza must be whole and the other direction must be stanzas too.
     if (JID_ATTR.test(tag) && (name === 'message' ? /<body[\s>]/.test(rest) && (!/\stype=/.test(tag) || MESSAGE_TYPE.test(tag)) : name === 'iq' && IQ_TYPE.test(tag) && /\sid=['"]/.test(tag))) {
-      if (!top.closed) return rest.length < SCAN ? 'more' : null;
       if (!input.other.length) return b.length < SCAN ? 'more' : null;
       if (!otherLooksXmpp(input.other)) return null;
       return hit('xmpp.stanza', `<${name}> stanza addressed to a JID (stream picked up mid-session)`);
@@ -114,11 +116,11 @@ function otherLooksXmpp(o: Buffer): boolean {
 /**
  * The top level of `s` (from a stanza's '<' to the end of the window), as a stream between stanzas
  * would be: elements and whitespace only, end tags matching elements opened in `s` (or
- * </stream:stream>). null when it is not; else how many top-level elements started and whether the
- * first one closed. A tag cut by the window's end stops the scan. Bounded by the window.
+ * </stream:stream>). null when it is not; else how many top-level elements started, whether the
+ * first one closed and where it ended (-1: not within the window). A tag cut by the window's end stops the scan. Bounded by the window.
  */
-function topLevel(s: string): { started: number; closed: boolean } | null {
-  let depth = 0, started = 0, closed = false;
+function topLevel(s: string): { started: number; closed: boolean; firstEnd: number } | null {
+  let depth = 0, started = 0, closed = false, firstEnd = -1;
   let i = 0;
   while (i < s.length) {
     const c = s.charCodeAt(i);
@@ -156,10 +158,14 @@ function topLevel(s: string): { started: number; closed: boolean } | null {
     if (s.charCodeAt(i + 1) === 0x2f) {
       if (depth === 0) {
         if (!/^<\/stream:stream\s*>$/.test(s.slice(i, j + 1))) return null;
-      } else if (--depth === 0) closed = true;
+      } else if (--depth === 0 && !closed) {
+        closed = true;
+        firstEnd = j + 1;
+      }
     } else if (s.charCodeAt(j - 1) === 0x2f) {
       if (depth === 0) {
         started++;
+        if (!closed) firstEnd = j + 1;
         closed = true;
       }
     } else if (!(depth === 0 && /^<stream:stream[\s>]/.test(s.slice(i, j + 1)))) {
@@ -168,7 +174,7 @@ function topLevel(s: string): { started: number; closed: boolean } | null {
     }
     i = j + 1;
   }
-  return { started, closed };
+  return { started, closed, firstEnd };
 }
 
 function hit(signature: string, reason: string): DetectResult {

@@ -155,6 +155,8 @@ export function logLines(rng: Rng, n: number): string[] {
     () => `bridge out: <message to="a@b.c"><body>hello ${rng.int(100)}</body></message>`,
     () => `bridge in: <message from="bob@example.org/phone" to="ops@example.com" type="chat"><body>ack</body></message>`,
     () => `xmpp: <iq type="get" id="p${rng.int(99)}" to="example.com"><ping/></iq>`,
+    () => `c2s recv: <stream:stream to="example.com" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" version="1.0">`,
+    () => `c2s send: </stream:stream> (${rng.pick(['idle', 'shutdown', 'conflict'])})`,
     () => `JOIN #ops ok`,
     () => `PING timeout after ${rng.range(1, 90)}s`,
     () => `NICK change refused`,
