@@ -209,7 +209,8 @@ function detectHttp(input: DetectInput): DetectResult {
 
 /**
  * `CONNECT host:1863`: MSN when the host is an MSN server (data.yaml), else only when the tunnel's first
- * bytes are MSNP — the port alone is a guess (a proxy user's dev server on 1863, TLS through it).
+ * bytes are an MSNP client's first command — the port alone is a guess (a proxy user's dev server on
+ * 1863, TLS through it).
  */
 function connectTunnel(input: DetectInput, target: string, headEnd: number): DetectResult {
   const host = target.replace(/:\d+$/, '');
@@ -217,12 +218,10 @@ function connectTunnel(input: DetectInput, target: string, headEnd: number): Det
   const found = () => det('msn.http-connect', `CONNECT tunnel to ${target.slice(0, 100)}`, host);
   if (input.lookup.host(host.toLowerCase())?.protocol === 'msn') return found();
   if (headEnd < 0) return d.length > 8192 ? null : 'more';
-  const tunnel = d.subarray(headEnd + 4);
-  if (!tunnel.length) return d.length > 8192 ? null : 'more';
-  const c0 = tunnel[0];
-  if (!((c0 >= 0x41 && c0 <= 0x5a) || (c0 >= 0x30 && c0 <= 0x39))) return null;
-  const r = detectLines(tunnel, input, false);
-  return r === null || r === 'more' ? r : found();
+  // an MSNP client opens with VER (notification server) or USR/ANS (switchboard): four bytes tell
+  const tunnel = d.toString('latin1', headEnd + 4, headEnd + 8);
+  if (/^(?:VER|USR|ANS) $/.test(tunnel)) return found();
+  return tunnel.length < 4 && /^(?:V(?:ER?)?|U(?:SR?)?|A(?:NS?)?)?$/.test(tunnel) && d.length <= 8192 ? 'more' : null;
 }
 
 function tcpDecoder(ctx: SessionContext): StreamDecoder {
