@@ -951,7 +951,7 @@ export function pickUp(rng: Rng, s: Script, how: 'byte' | 'line' | 'keyword'): E
   const all = Buffer.concat(s.exchanges.map(([, d]) => d));
   if (how === 'line') {
     const nl = all.indexOf(0x0a, at);
-    if (nl >= 0) at = nl + 1;
+    if (nl >= 0 && nl + 1 < all.length) at = nl + 1;
   } else if (how === 'keyword' && s.keywords?.length) {
     const hits: number[] = [];
     for (const k of s.keywords) for (let i = all.indexOf(k); i >= 0 && hits.length < 200; i = all.indexOf(k, i + 1)) hits.push(i);

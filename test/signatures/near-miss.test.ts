@@ -172,6 +172,10 @@ describe('near-miss corpus: ordinary traffic that looks a little like IM', funct
     try {
       const file = path.join(dir, 'near-miss.pcap');
       fs.writeFileSync(file, built.cap.pcap());
+      if (process.env.NEAR_MISS_DUMP) {
+        fs.copyFileSync(file, process.env.NEAR_MISS_DUMP);
+        fs.writeFileSync(`${process.env.NEAR_MISS_DUMP}.json`, JSON.stringify([...cases]));
+      }
       const r = shadowim(['analyze', file, '--format', 'jsonl']);
       assert.equal(r.status, 0, r.stderr);
       events = r.events;
@@ -192,6 +196,9 @@ describe('near-miss corpus: ordinary traffic that looks a little like IM', funct
     const stats = events.find((e) => e.type === 'stats');
     assert.ok(stats, 'no stats event');
     assert.ok(cases.size > 1000, `only ${cases.size} cases`);
+    // every case is a flow of its own (DNS answers and pcap-download inner flows aside)
+    assert.ok(stats.flows >= cases.size, `${stats.flows} flows for ${cases.size} cases`);
+    assert.equal(stats.malformed, 0);
   });
 
   it('the real IM controls are reported', () => {
