@@ -173,22 +173,42 @@ export function viber(input: DetectInput, data: SignatureData): DetectResult {
   return null;
 }
 
-/** QQ / OICQ over UDP: 0x02 flag, version, command in range, 0x03 trailer. */
-export function qq(input: DetectInput, data: SignatureData): DetectResult {
-  if (input.transport !== 'udp') return null;
-  const d = input.data;
+interface OicqHead {
+  version: number;
+  command: number;
+  /** the sender's QQ number on client packets (after a 16-bit sequence number) */
+  uin: number;
+}
+
+/** An OICQ datagram's header (0x02 flag, version, command in range, sequence, QQ number, …, 0x03), or null. */
+function oicqHead(d: Buffer, maxCmd: number): OicqHead | null {
   if (d.length < 12 || d.length > 2048 || d[0] !== 0x02 || d[d.length - 1] !== 0x03) return null;
-  const c = cfg(data, 'qq');
   const version = d.readUInt16BE(1);
   const command = d.readUInt16BE(3);
-  const maxCmd = Number(c.max_command) || 0xb5;
   if (version === 0 || command === 0 || (command > maxCmd && command !== 0x03f7)) return null;
-  const ports = (c.udp_ports as number[]) ?? [8000, 4000, 8001];
-  // the 0x02…0x03 frame alone is weak: also require a QQ port or the sequence/UIN fields to be sane
-  if (!ports.includes(input.flow.server.port) && !ports.includes(input.flow.client.port)) return null;
-  const uin = d.length >= 11 ? d.readUInt32BE(7) : 0;
-  const ev = det('qq', 'qq.oicq', `OICQ packet version 0x${version.toString(16)} command 0x${command.toString(16)}`);
-  return uin > 10000 ? { ...ev, evidence: { ...ev.evidence, reason: `${ev.evidence.reason}, QQ number ${uin}` } } : ev;
+  return { version, command, uin: d.readUInt32BE(7) };
+}
+
+const qqMemo = new Memo<{ ports: number[]; maxCmd: number; commands: Set<number> }>('qq', (c) => ({
+  ports: (c.udp_ports as number[]) ?? [8000, 4000, 8001],
+  maxCmd: Number(c.max_command) || 0xb5,
+  commands: new Set(((c.commands as number[]) ?? []).map(Number)),
+}));
+
+/**
+ * QQ / OICQ over UDP. The 0x02 … 0x03 frame on a QQ port is weak (STX/ETX-framed telemetry has it):
+ * a datagram decides only with a command Wireshark names, and a client's only with a QQ number (five
+ * digits or more: QQ numbers start at 10000). Datagrams are judged one by one: real captures hold
+ * one-datagram flows (a client's log-out, unanswered).
+ */
+export function qq(input: DetectInput, data: SignatureData): DetectResult {
+  if (input.transport !== 'udp') return null;
+  const c = compiled(qqMemo, data);
+  const h = oicqHead(input.data, c.maxCmd);
+  if (!h || !c.commands.has(h.command) || (input.dir === 0 && h.uin < 10000)) return null;
+  if (!c.ports.includes(input.flow.server.port) && !c.ports.includes(input.flow.client.port)) return null;
+  const ev = det('qq', 'qq.oicq', `OICQ packet version 0x${h.version.toString(16)} command 0x${h.command.toString(16)}`);
+  return input.dir === 0 ? { ...ev, evidence: { ...ev.evidence, reason: `${ev.evidence.reason}, QQ number ${h.uin}` } } : ev;
 }
 
 const wcMemo = new Memo<Buffer[]>('wechat', (c) => ((c.mmtls_versions as string[]) ?? ['f103', 'f104']).map(hex));

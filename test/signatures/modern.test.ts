@@ -103,6 +103,37 @@ describe('modern messengers: byte patterns', () => {
   });
 });
 
+describe('modern messengers: QQ (OICQ over UDP)', () => {
+  /** flag 0x02, version, command, sequence, QQ number, body, 0x03 (Wireshark packet-oicq.c's layout) */
+  const oicq = (command: number, seq: number, uin: number, body = crypto.randomBytes(32)) => {
+    const h = Buffer.alloc(11);
+    h[0] = 0x02;
+    h.writeUInt16BE(0x0b3b, 1);
+    h.writeUInt16BE(command, 3);
+    h.writeUInt16BE(seq, 5);
+    h.writeUInt32BE(uin, 7);
+    return Buffer.concat([h, body.map((x) => (x === 3 ? 4 : x)), Buffer.from([0x03])]);
+  };
+
+  it('one client datagram with a named command (log out) and a QQ number is QQ, as in a one-way capture', () => {
+    const [s] = udp('58.60.10.45:8000', [['c', oicq(0x0001, 7, 1444875387)]]);
+    assert.equal(s?.protocol, 'qq');
+    assert.match(s.evidence[0].reason, /QQ number 1444875387/);
+  });
+
+  it('a command Wireshark does not name, or a client datagram without a QQ number, is not enough', () => {
+    assert.deepEqual(udp('58.60.10.45:8000', [['c', oicq(0x0003, 9, 1444875387)], ['s', oicq(0x0003, 9, 0)]]), []);
+    assert.deepEqual(udp('58.60.10.45:8000', [['c', oicq(0x0016, 9, 42)]]), []);
+    assert.equal(udp('58.60.10.45:8000', [['c', oicq(0x0016, 9, 42)], ['s', oicq(0x0017, 3, 0)]])[0]?.protocol, 'qq');
+  });
+
+  it('STX … ETX telemetry on a QQ port is not QQ (no QQ number; never answered in kind), nor OICQ framing off the QQ ports', () => {
+    assert.deepEqual(udp('198.51.100.60:8000', [['c', Buffer.from('02010100050001000000017465737403', 'hex')]]), []);
+    assert.deepEqual(udp('198.51.100.60:8000', [['c', Buffer.from('02010100050001000000017465737403', 'hex')], ['s', Buffer.from('0231320007aa55deadbeef0102030403', 'hex')]]), []);
+    assert.deepEqual(udp('198.51.100.60:7000', [['c', oicq(0x0001, 7, 1444875387)]]), []);
+  });
+});
+
 describe('modern messengers: STUN attribution', () => {
   it('plain STUN with no attribution is not IM', () => {
     assert.deepEqual(udp('198.51.100.50:3478', [['c', stunBindingRequest()], ['s', stunBindingRequest()]]), []);

@@ -38,7 +38,7 @@ describe('tls: server name indication', () => {
   for (const [sni, proto] of [
     ['teams.microsoft.com', 'teams'], ['chat.signal.org', 'signal'], ['web.telegram.org', 'telegram'],
     ['g.whatsapp.net', 'whatsapp'], ['chat.google.com', 'googlechat'], ['app.slack.com', 'slack'],
-    ['gateway.discord.gg', 'discord'], ['web.wechat.com', 'wechat'], ['katalk.kakao.com', 'kakaotalk'],
+    ['gateway.discord.gg', 'discord'], ['web.wechat.com', 'wechat'], ['web.skype.com', 'skype'], ['web.snapchat.com', 'snapchat'], ['katalk.kakao.com', 'kakaotalk'],
     ['matrix-client.matrix.org', 'matrix'], ['eu-api.asm.skype.com', 'skype'], ['static.dingtalk.com', 'dingtalk'],
   ] as const) {
     it(`${sni} → ${proto}`, () => {
@@ -52,7 +52,7 @@ describe('tls: server name indication', () => {
     });
   }
 
-  for (const sni of ['config.edge.skype.com', 'www.whatsapp.com', 'google.com', 'www.google.com', 'mail.google.com', 'login.microsoftonline.com', 'graph.facebook.com', 'example.org']) {
+  for (const sni of ['config.edge.skype.com', 'www.whatsapp.com', 'www.skype.com', 'www.wechat.com', 'www.snapchat.com', 'www.dingtalk.com', 'google.com', 'www.google.com', 'mail.google.com', 'login.microsoftonline.com', 'graph.facebook.com', 'example.org']) {
     it(`${sni} is not IM`, () => {
       const h = new FlowHarness({ server: '198.51.100.20:443' });
       h.send('c', tlsClientHello({ sni }));
