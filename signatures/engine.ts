@@ -4,6 +4,7 @@
 // IM flow when it ends. Decoders never crash the sensor: an exception disables that decoder and is
 // counted as malformed input on the session.
 
+import path from 'node:path';
 import type { Endpoint, Evidence, FileTransferEvent, ShadowEvent, Transport } from '../common/events';
 import { isoTime } from '../common/events';
 import type { Dir, EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector } from '../sensor/types';
@@ -12,6 +13,7 @@ import type { LoadedModule, Registry } from './registry';
 import { HomeNets } from './homeNets';
 import { Carver, CountingWriter, sanitizeFileName, type CarvedFile, type FileHandling } from './carve';
 import { fileTypeOf } from './fileType';
+import { readDataFile } from '../common/dataFile';
 
 export interface EngineOptions {
   /** where contract events go */
@@ -55,6 +57,8 @@ export class Engine implements FlowInspector {
   readonly homeNets: HomeNets;
   readonly maxDetectBytes: number;
   readonly maxDetectPackets: number;
+  /** notImBanners.yaml: first bytes of cleartext protocols that are not IM */
+  readonly notImBanners: Buffer[] = notImBanners();
   /** the modules offered a flow's first bytes, by transport */
   readonly byTransport: Record<Transport, LoadedModule[]>;
   private expectations = new Map<string, Expectation[]>();
@@ -362,7 +366,7 @@ class FlowSession implements FlowHandler, SessionContext {
     const exhausted =
       (det.packets0 >= maxP || bytes0 >= max) &&
       (det.packets1 >= maxP || bytes1 >= max || det.packets0 >= maxP * 2);
-    if (!anyLeft || exhausted) this.giveUp();
+    if (!anyLeft || exhausted) this.giveUp(dir, data);
     // A UDP datagram is kept for replay only when a module with a decoder may still claim it: one
     // they all declined is not theirs (and a decoder fed it would only count it as malformed).
     else if (!kept && (tcp || decoderWaits)) this.keep(det, dir, data, ts);
@@ -494,10 +498,15 @@ class FlowSession implements FlowHandler, SessionContext {
     if (current && this.state === State.Decoding) this.feed(curDir, current, curTs);
   }
 
-  private giveUp(): void {
+  /** `dir`/`data`: the payload being looked at, when it is not kept yet */
+  private giveUp(dir?: Dir, data?: Buffer): void {
     if (this.tentativeDetection) {
       const t = this.tentativeDetection;
       this.tentativeDetection = undefined;
+      if (this.opensAsNotIm(dir, data)) {
+        this.finishDetecting(false);
+        return;
+      }
       this.detected = true;
       this.protocol = t.protocol;
       this.addEvidence(t.evidence);
@@ -505,6 +514,16 @@ class FlowSession implements FlowHandler, SessionContext {
       if (t.serverName) this.serverName = t.serverName;
     }
     this.finishDetecting(false);
+  }
+
+  /** Whether either side opened with a cleartext non-IM protocol's banner (notImBanners.yaml: SSH, mail, FTP, VNC). */
+  private opensAsNotIm(dir: Dir | undefined, data: Buffer | undefined): boolean {
+    const det = this.det;
+    for (const d of [0, 1] as const) {
+      const head = det && det.keptLen[d] > 0 ? det.kept[d].subarray(0, det.keptLen[d]) : d === dir ? data : undefined;
+      if (head && head.length && this.engine.notImBanners.some((p) => head.length >= p.length && head.compare(p, 0, p.length, 0, p.length) === 0)) return true;
+    }
+    return false;
   }
 
   private finishDetecting(keepData: boolean): void {
@@ -715,4 +734,13 @@ function keptGap(det: Detecting, dir: Dir, length: number, ts: number): void {
 export function sanitizeIdentity(id: string): string {
   // eslint-disable-next-line no-control-regex
   return String(id).replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 256);
+}
+
+let banners: Buffer[] | undefined;
+function notImBanners(): Buffer[] {
+  if (!banners) {
+    const doc = (readDataFile(path.join(__dirname, 'notImBanners.yaml')) ?? {}) as { prefixes?: unknown[] };
+    banners = (doc.prefixes ?? []).filter((p): p is string => typeof p === 'string' && p.length > 0).map((p) => Buffer.from(p, 'latin1'));
+  }
+  return banners;
 }

@@ -124,3 +124,35 @@ describe('signature engine: detection hand-over', () => {
     assert.equal(open.finished, false);
   });
 });
+
+describe('signature engine: a tentative IM guess and a cleartext non-IM protocol', () => {
+  // the real registry: DNS taught that the address serves web.whatsapp.com (a shared edge address)
+  const { loadRegistry } = require('../../signatures/registry') as typeof import('../../signatures/registry');
+  const { FlowHarness } = require('../helpers/harness') as typeof import('../helpers/harness');
+  function run(client: string[], server: string[], port = 22): any[] {
+    const events: any[] = [];
+    const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
+    engine.kb.learnName('198.51.100.77', 'web.whatsapp.com');
+    const h = new FlowHarness({ engine, server: `198.51.100.77:${port}` });
+    for (let i = 0; i < Math.max(client.length, server.length); i++) {
+      if (server[i]) h.send('s', server[i]);
+      if (client[i]) h.send('c', client[i]);
+    }
+    h.end();
+    return events.filter((e) => e.type === 'session');
+  }
+
+  it('SSH, SMTP, POP3 or IMAP to an address DNS gave for an IM name is not IM', () => {
+    assert.deepEqual(run(['SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n'], ['SSH-2.0-OpenSSH_8.9\r\n']), []);
+    assert.deepEqual(run(['SSH-2.0-PuTTY_Release_0.78\r\n'], []), []);
+    assert.deepEqual(run(['EHLO mail.example.org\r\n'], ['220 mx.example.net ESMTP Postfix\r\n'], 25), []);
+    assert.deepEqual(run(['USER bob\r\n'], ['+OK POP3 ready\r\n'], 110), []);
+    assert.deepEqual(run(['a1 CAPABILITY\r\n'], ['* OK [CAPABILITY IMAP4rev1] ready\r\n'], 143), []);
+  });
+
+  it('other bytes to that address keep the DNS-learned guess', () => {
+    const [s] = run([Buffer.from('17030300200102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20', 'hex').toString('latin1')], [], 5222);
+    assert.equal(s?.protocol, 'whatsapp');
+    assert.equal(s.evidence[0].signature, 'dns.learned');
+  });
+});
