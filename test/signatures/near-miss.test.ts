@@ -115,7 +115,7 @@ function buildCorpus(seed: number): { cap: Capture; cases: Map<string, Case> } {
     }
   }
 
-  // an address DNS gave for an IM name is shared: an explicit other name on it is not IM
+  // an address DNS gave for an IM name is shared: an explicit other name on it, or SSH or mail, is not IM
   for (const [imName, addr] of [['chat.google.com', '198.51.100.180'], ['web.whatsapp.com', '198.51.100.181'], ['teams.microsoft.com', '198.51.100.182']]) {
     const dnsIp = next({ name: `dns-answer ${imName}`, how: 'udp', port: 53, transport: 'udp', allow: [], first: imName });
     const id = rng.int(65536);
@@ -124,6 +124,9 @@ function buildCorpus(seed: number): { cap: Capture; cases: Map<string, Case> } {
     for (const [port, ex] of [
       [80, [['c', Buffer.from(`GET /search?q=x HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n`)], ['s', Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')]]],
       [443, [['c', tlsHello('www.example.com')], ['s', Buffer.from([0x16, 3, 3, 0, 4, 2, 0, 0, 0])]]],
+      // cleartext non-IM protocols on the shared address (engine: notImBanners.yaml)
+      [22, [['s', Buffer.from('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n')], ['c', Buffer.from('SSH-2.0-OpenSSH_9.6\r\n')]]],
+      [25, [['s', Buffer.from('220 mx.example.net ESMTP\r\n')], ['c', Buffer.from('EHLO client.example.org\r\n')]]],
     ] as [number, Exchange[]][]) {
       const ip = next({ name: `explicit other name on the address of ${imName}`, how: 'syn', port, transport: 'tcp', allow: [], first: preview(ex) });
       tcpFlow(`${addr}:${port}`, ip, ex, true);
