@@ -1,12 +1,18 @@
 // Gadu-Gadu: the server greets with GG_WELCOME { seed }, the client answers with a GG_LOGIN* packet
 // whose length fits its type. Both are required (one 12-byte greeting alone is too weak). Messages
 // come from GG_SEND_MSG/GG_RECV_MSG (CP1250) and GG_SEND_MSG80/GG_RECV_MSG80 (plain part).
+// GG 10.5/11 packets have protobuf bodies (proto110.ts): GG_LOGIN105 gives the UIN, GG_SEND_MSG110,
+// GG_RECV_MSG110, GG_RECV_OWN_MSG110 and the conference GG_CHAT_* packets give messages.
 // Login packets carry password hashes, not cleartext passwords: no credential event.
 import type { Dir } from '../../sensor/types';
 import type { DetectInput, DetectResult, SessionContext, SignatureModule, StreamDecoder } from '../types';
 import {
-  GG_RECV_MSG, GG_RECV_MSG80, GG_RECV_OWN_MSG, GG_SEND_MSG, GG_SEND_MSG80, LOGIN_MIN, PacketFramer, isLoginHeader, isWelcome, loginUin, msg80, oldMessage, type GgPacket,
+  GG_LOGIN105, GG_RECV_MSG, GG_RECV_MSG80, GG_RECV_OWN_MSG, GG_SEND_MSG, GG_SEND_MSG80, LOGIN_MIN, PacketFramer, isLoginHeader, isWelcome, loginUin, msg80, oldMessage, type GgPacket,
 } from './parser';
+import {
+  GG_CHAT_RECV_MSG, GG_CHAT_RECV_OWN_MSG, GG_CHAT_SEND_MSG, GG_LOGIN110_OK, GG_RECV_MSG110, GG_RECV_OWN_MSG110, GG_SEND_MSG110, login105Uin, login110OkUin, msg110, pbFields,
+} from './proto110';
+import { htmlToText } from '../text';
 
 const MAX_TEXT = 8192;
 
@@ -49,13 +55,23 @@ class GgDecoder implements StreamDecoder {
   private packet(dir: Dir, p: GgPacket): void {
     if (dir === 0 && LOGIN_MIN[p.type] !== undefined) {
       if (p.body.length < LOGIN_MIN[p.type]) return this.ctx.malformed('short login packet');
-      const uin = loginUin(p);
-      if (uin) {
-        this.uin = String(uin);
-        this.ctx.addUser(this.uin);
+      if (p.type === GG_LOGIN105) {
+        if (!pbFields(p.body)) return this.ctx.malformed('GG_LOGIN105 body is not a protobuf message');
+        const uin = login105Uin(p.body);
+        if (uin) this.setUin(uin);
+        return;
       }
+      const uin = loginUin(p);
+      if (uin) this.setUin(String(uin));
       return;
     }
+    // GG110LoginOK.uin: the server names the account (a login by e-mail address carries no UIN)
+    if (dir === 1 && p.type === GG_LOGIN110_OK) {
+      const uin = login110OkUin(p.body);
+      if (uin && !this.uin) this.setUin(uin);
+      return;
+    }
+    if (P110[p.type] === dir) return this.packet110(dir, p);
     let m;
     if (dir === 0 && p.type === GG_SEND_MSG) m = oldMessage(p);
     else if (dir === 1 && p.type === GG_RECV_MSG) m = oldMessage(p);
@@ -74,7 +90,47 @@ class GgDecoder implements StreamDecoder {
     const [from, to] = dir === 0 || own ? [me, peer] : [peer, me];
     this.ctx.message(this.ts, dir, { from, to, text, kind: 'chat', ...(own ? { direction: this.ctx.direction(0) } : {}) });
   }
+
+  private setUin(uin: string): void {
+    this.uin = uin;
+    this.ctx.addUser(uin);
+  }
+
+  /**
+   * GG110SendMessage / GG110RecvMessage. As libgadu's handlers.c gg_session_handle_recv_msg_110 reads
+   * them: msg_plain when not empty, else msg_xhtml made text; `data` with an empty msg_plain is an image
+   * (no text). GG_RECV_OWN_MSG110 / GG_CHAT_RECV_OWN_MSG are this account's messages sent from another
+   * device (libgadu: GG_EVENT_MULTILOGON_MSG), so outgoing; GG_CHAT_RECV_OWN_MSG has no sender field
+   * (libgadu takes the session's UIN). A chat_id makes it a conference message addressed to the chat.
+   */
+  private packet110(dir: Dir, p: GgPacket): void {
+    const m = msg110(p.body, dir === 1);
+    if (!m) return this.ctx.malformed(`GG 11 message packet 0x${p.type.toString(16)} is not a protobuf message`);
+    if (m.image) return;
+    if (m.peer) this.ctx.addUser(m.peer);
+    const text = (m.plain.trim() ? m.plain : htmlToText(m.xhtml ?? '')).slice(0, MAX_TEXT);
+    if (!text.trim()) return;
+    const me = this.uin || '?';
+    const own = p.type === GG_RECV_OWN_MSG110 || p.type === GG_CHAT_RECV_OWN_MSG;
+    const chat = m.chatId !== undefined ? `chat:${m.chatId}` : undefined;
+    const peer = m.peer ?? '?';
+    let from: string;
+    let to: string;
+    if (chat) [from, to] = [dir === 0 || own ? me : peer, chat];
+    else [from, to] = dir === 0 || own ? [me, peer] : [peer, me];
+    this.ctx.message(this.ts, dir, { from, to, text, kind: chat ? 'conference' : 'chat', ...(own ? { direction: this.ctx.direction(0) } : {}) });
+  }
 }
+
+/** GG 11 message packet types and the direction each travels in (0 = client → server) */
+const P110: Record<number, Dir> = {
+  [GG_SEND_MSG110]: 0,
+  [GG_CHAT_SEND_MSG]: 0,
+  [GG_RECV_MSG110]: 1,
+  [GG_RECV_OWN_MSG110]: 1,
+  [GG_CHAT_RECV_MSG]: 1,
+  [GG_CHAT_RECV_OWN_MSG]: 1,
+};
 
 export const module: SignatureModule = {
   id: 'gadugadu',

@@ -51,7 +51,7 @@ export function isWelcome(buf: Buffer): boolean {
 /** UIN of a login packet; GG 7.x sets flag bits in the top of the UIN word */
 export function loginUin(p: GgPacket): number | undefined {
   if (p.body.length < 4 || LOGIN_MIN[p.type] === undefined) return undefined;
-  if (p.type === GG_LOGIN105) return undefined; // protobuf body: not decoded yet
+  if (p.type === GG_LOGIN105) return undefined; // protobuf body: proto110.ts login105Uin
   const v = p.body.readUInt32LE(0);
   return p.type === GG_LOGIN70 || p.type === GG_LOGIN60 ? v & ~(0x04000000 | 0x40000000) : v;
 }

@@ -10,6 +10,7 @@ import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
 import { haveTshark } from './irc-replay';
 import { PacketFramer, msg80 } from '../../signatures/gadugadu/parser';
+import { login105Uin, msg110 } from '../../signatures/gadugadu/proto110';
 import { boundedIt } from '../helpers/bounded';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-gg-'));
@@ -128,15 +129,20 @@ describe('gadugadu', function () {
     const f = new PacketFramer((p) => {
       n++;
       msg80(p);
+      // random bytes as GG 10/11 protobuf bodies too (most are refused: they must be refused quietly)
+      msg110(p.body, true);
+      login105Uin(p.body);
     }, () => undefined);
     for (let i = 0; i < 300; i++) {
       const body = Buffer.alloc(Math.floor(rnd() * 200));
       for (let j = 0; j < body.length; j++) body[j] = Math.floor(rnd() * 256);
-      const type = [0x2d, 0x2e, 0x0b, 0x0a, 0x31][Math.floor(rnd() * 5)];
+      // GG 8 and older, then the GG 10/11 protobuf packets (GG_SEND_MSG110 … GG_LOGIN110_OK, GG_LOGIN105)
+      const types = [0x2d, 0x2e, 0x0b, 0x0a, 0x31, 0x7d, 0x7e, 0x82, 0x88, 0x8d, 0x8e, 0x9d, 0x83];
+      const type = types[Math.floor(rnd() * types.length)];
       const p = pkt(type, body);
       f.push(p);
       const h = new FlowHarness({ server: '198.51.100.7:8074' });
-      h.send('s', welcome).send('c', login80(99)).send(type === 0x2e || type === 0x0a ? 's' : 'c', p).end();
+      h.send('s', welcome).send('c', login80(99)).send([0x2e, 0x0a, 0x7e, 0x82, 0x88, 0x8e, 0x9d].includes(type) ? 's' : 'c', p).end();
     }
     assert.ok(n > 0);
   });
