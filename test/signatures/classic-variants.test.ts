@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Capture } from '../helpers/pcapgen';
 import { analyzeCapture } from '../helpers/analyze';
-import { Flaps, bname, fragment, incomingIm, messageBlock, outgoingIm, tlv, u16, u32 } from './oscar-wire';
+import { Flaps, bname, fragment, incomingIm, messageBlock, outgoingIm, tlv, u16 } from './oscar-wire';
 
 const haveTshark = spawnSync('tshark', ['-v']).status === 0;
 

@@ -3,11 +3,7 @@
 // protocol, on flows this file generates: addresses and ports are those of the nDPI captures.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { FlowHarness } from '../helpers/harness';
-import { Engine } from '../../signatures/engine';
-import { loadRegistry } from '../../signatures/registry';
-
-const sessions = (events: any[]) => events.filter((e) => e.type === 'session');
+import { Calls, tcp } from './ndpi-flows';
 
 const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
 
@@ -32,31 +28,6 @@ function xorPeer(ip: string, port: number): { type: number; value: Buffer } {
   v.writeUInt16BE(port ^ 0x2112, 2);
   v.writeUInt32BE((((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]) ^ 0x2112a442) >>> 0, 4);
   return { type: XOR_PEER, value: v };
-}
-
-/** flows of one engine (the endpoint memory is per engine), each with its own start time */
-class Calls {
-  events: any[] = [];
-  engine = new Engine(loadRegistry(), { emit: (e) => this.events.push(e) });
-  private n = 0;
-  private t0 = Date.UTC(2024, 0, 15, 9, 30, 0) * 1000;
-
-  flow(transport: 'udp' | 'tcp', client: string, server: string, packets: [('c' | 's'), Buffer][], atSeconds = 0): any | undefined {
-    const ep = (s: string) => { const [ip, port] = s.split(/:(?=\d+$)/); return { ip, port: +port }; };
-    const firstTs = this.t0 + atSeconds * 1e6;
-    const h = this.engine.newFlow({ id: `f${++this.n}`, transport, client: ep(client), server: ep(server), firstTs, clientBy: 'first' });
-    let ts = firstTs;
-    for (const [d, p] of packets) if (h?.wantsData) h.onData(d === 'c' ? 0 : 1, p, (ts += 1000));
-    const before = this.events.length;
-    h?.onEnd({ packets: packets.length, bytes: 0, packetsC2S: 0, packetsS2C: 0, bytesC2S: 0, bytesS2C: 0, firstTs, lastTs: ts, gapBytes: 0 }, 'capture-end');
-    return sessions(this.events.slice(before))[0];
-  }
-}
-
-function tcp(server: string, packets: [('c' | 's'), Buffer][], client = '192.168.2.12:49355'): any | undefined {
-  const h = new FlowHarness({ server, client });
-  for (const [d, p] of packets) h.send(d, p);
-  return sessions(h.end())[0];
 }
 
 describe('nDPI coverage: STUN/TURN realm', () => {
