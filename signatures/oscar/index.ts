@@ -1,12 +1,15 @@
 // OSCAR (AIM/ICQ): detection on the FLAP framing (nDPI's old oscar.c logic, made stricter) on any
-// port, and OFT2 file-transfer connections recognised on their own by the "OFT2" header.
+// port, and peer connections recognised on their own: OFT2 file transfers by the "OFT2" header,
+// Direct IM by the "ODC2" header, either behind the AOL rendezvous proxy's first frame.
 import type { Detection, DetectInput, DetectResult, SignatureData, SignatureModule } from '../types';
 import { CidrTable } from '../lookup';
 import { scanFlaps } from './parser';
 import { OscarSession } from './session';
 import { OftDecoder, looksLikeOft } from './oft';
+import { OdcDecoder, PROXY_VERSION, looksLikeOdc, proxyInit } from './odc';
 
 const OFT_EVIDENCE = 'oscar.oft2';
+const ODC_EVIDENCE = 'oscar.odc2';
 const CONNECT_EVIDENCE = 'oscar.connect';
 
 /**
@@ -48,6 +51,18 @@ function icqServers(data: SignatureData | undefined): CidrTable | null {
 export function detectOscar(input: DetectInput, data?: SignatureData): DetectResult {
   if (input.transport !== 'tcp' || input.data.length === 0) return input.transport === 'tcp' ? 'more' : null;
   const d = input.data;
+  if (d[0] === 0x4f && d.length >= 2 && d[1] === 0x44) { // 'OD': ODC2 header
+    const odc = looksLikeOdc(d);
+    if (odc === true) {
+      return { protocol: 'aim', evidence: { signature: ODC_EVIDENCE, reason: `ODC2 Direct IM header (length ${d.readUInt16BE(4)}) at the start of the stream` } };
+    }
+    return odc === 'more' ? 'more' : null;
+  }
+  // proxy frame lengths are at most 2048: the first byte cannot be a FLAP's 0x2a
+  if (d[0] <= 0x08 && d.length >= 4 && d.readUInt16BE(2) === PROXY_VERSION) {
+    const r = proxied(d);
+    if (r !== null) return r;
+  }
   if (d[0] === 0x4f) { // 'O': OFT2/OFT3 header
     const oft = looksLikeOft(d);
     if (oft === true) {
@@ -70,6 +85,19 @@ export function detectOscar(input: DetectInput, data?: SignatureData): DetectRes
     };
   }
   return 'more';
+}
+
+/**
+ * A peer's first frame to the AOL rendezvous proxy (CREATE or JOIN, naming the capability): the Direct
+ * IM or file-transfer connection of a proposal made through the proxy, when the proposal was not seen.
+ */
+function proxied(d: Buffer): DetectResult {
+  const k = proxyInit(d);
+  if (k === 'more' || k === null) return k;
+  return {
+    protocol: 'aim',
+    evidence: { signature: k === 'odc' ? ODC_EVIDENCE : OFT_EVIDENCE, reason: `AOL rendezvous proxy request for ${k === 'odc' ? 'Direct IM' : 'a file transfer'}` },
+  };
 }
 
 /**
@@ -128,6 +156,7 @@ export const module: SignatureModule = {
   },
   decoder(ctx, detection: Detection) {
     if (detection.evidence.signature === OFT_EVIDENCE) return new OftDecoder(ctx);
+    if (detection.evidence.signature === ODC_EVIDENCE) return new OdcDecoder(ctx);
     return new OscarSession(ctx, detection.evidence.signature === CONNECT_EVIDENCE);
   },
 };

@@ -208,6 +208,8 @@ export function parseRendezvous(v: Buffer): Rendezvous | null {
 }
 
 export const CAP_SEND_FILE = Buffer.from('094613434c7f11d18222444553540000', 'hex');
+/** Direct IM (ODC2), libpurple family_locate.c OSCAR_CAPABILITY_DIRECTIM */
+export const CAP_DIRECT_IM = Buffer.from('094613454c7f11d18222444553540000', 'hex');
 /** ICQ "server relay" (type-2 messages of ICQ 2000b and later) */
 export const CAP_ICQ_SERVER_RELAY = Buffer.from('094613494c7f11d18222444553540000', 'hex');
 

@@ -1,16 +1,17 @@
 // Decoder for one OSCAR connection (BOS, login or any service), both directions.
 // dir 0 = client → server. What it reports: screen names, ICBM messages (channel 1 HTML text, ICQ
 // channel 4 and type-2 server-relay messages), Send File proposals (offer + the direct/proxied
-// connection to expect), cleartext (roasted) password sign-ons, ICQ offline messages. Also runs
-// inside an HTTP CONNECT tunnel.
+// connection to expect), Direct IM proposals (the ODC2 connection to expect), cleartext (roasted)
+// password sign-ons, ICQ offline messages. Also runs inside an HTTP CONNECT tunnel.
 import type { Dir } from '../../sensor/types';
 import type { SessionContext, StreamDecoder } from '../types';
 import { FlapReader } from './flap';
 import {
-  CAP_ICQ_SERVER_RELAY, CAP_SEND_FILE, MAX_TEXT, parseServerRelay, htmlToText, ipv4, parseCh4, parseFileInfo, parseIcbm, parseIcqOffline,
+  CAP_DIRECT_IM, CAP_ICQ_SERVER_RELAY, CAP_SEND_FILE, MAX_TEXT, parseServerRelay, htmlToText, ipv4, parseCh4, parseFileInfo, parseIcbm, parseIcqOffline,
   icqMetaOwner, parseMessageBlock, parseRendezvous, parseSnac, parseTlvs, readBuddyName, tlv, type Icbm,
 } from './parser';
 import { OftDecoder } from './oft';
+import { OdcDecoder } from './odc';
 import { ByteQueue } from '../text';
 
 /** shown as from/to when our own screen name never appeared on this connection */
@@ -179,7 +180,15 @@ export class OscarSession implements StreamDecoder {
     const r = parseRendezvous(v);
     if (!r) return this.ctx.malformed('rendezvous block shorter than its header');
     if (r.msgType === 0 && r.cap.equals(CAP_ICQ_SERVER_RELAY)) return this.serverRelay(dir, r.tlvs, from, to);
-    if (r.msgType !== 0 || !r.cap.equals(CAP_SEND_FILE)) return;
+    if (r.msgType !== 0) return;
+    if (r.cap.equals(CAP_DIRECT_IM)) {
+      // Direct IM proposal (family_icbm.c aim_im_sendch2_odc_requestdirect / _requestproxy): no offer
+      // event, only the connection to expect; the ODC2 frames on it carry the messages
+      const meta = { from, to, cookie: r.cookie.toString('hex') };
+      this.expectPeer(r.tlvs, 'Direct IM', (ctx) => new OdcDecoder(ctx, meta));
+      return;
+    }
+    if (!r.cap.equals(CAP_SEND_FILE)) return;
     const id = r.cookie.toString('hex');
     let offer = this.offers.get(id);
     const info = tlv(r.tlvs, 0x2711);
@@ -199,21 +208,30 @@ export class OscarSession implements StreamDecoder {
         from: offer.from, to: offer.to, filename: offer.filename, size: offer.size, stage: 'offer', transfer_id: id,
       });
     }
-    // where the receiver will connect: the proposer's addresses, or the AOL proxy when TLV 0x10 is set
-    const portV = tlv(r.tlvs, 0x0005);
-    const proxied = !!tlv(r.tlvs, 0x0010);
-    const port = portV && portV.length === 2 ? portV.readUInt16BE(0) : proxied ? DEFAULT_PROXY_PORT : 0;
+    const meta = { from: offer.from, to: offer.to, filename: offer.filename, size: offer.size, transfer_id: id };
+    this.expectPeer(r.tlvs, 'file transfer', (ctx) => new OftDecoder(ctx, meta));
+  }
+
+  /**
+   * Where the peer connection of a proposal will go: the proposer's addresses (TLVs 0x0002/0x0003/0x0004)
+   * on its port (TLV 0x0005), or with TLV 0x0010 the AOL rendezvous proxy named by those addresses,
+   * always on 5190 (peer.c peer_connection_trynext connects to proxyip:PEER_PROXY_PORT; TLV 0x0005 is
+   * then the proxy session's pin, not a port).
+   */
+  private expectPeer(tlvs: ReturnType<typeof parseTlvs>['tlvs'], what: string, decoder: (ctx: SessionContext) => StreamDecoder): void {
+    const portV = tlv(tlvs, 0x0005);
+    const proxied = !!tlv(tlvs, 0x0010);
+    const port = proxied ? DEFAULT_PROXY_PORT : portV && portV.length === 2 ? portV.readUInt16BE(0) : 0;
     if (!port) return;
     const ips = new Set<string>();
     for (const t of [0x0002, 0x0003, 0x0004]) {
-      const ip = ipv4(tlv(r.tlvs, t));
+      const ip = ipv4(tlv(tlvs, t));
       if (ip) ips.add(ip);
     }
-    const meta = { from: offer.from, to: offer.to, filename: offer.filename, size: offer.size, transfer_id: id };
     for (const ip of ips) {
       this.ctx.expect(
-        { transport: 'tcp', server: { ip, port }, ttlMicros: 600_000_000, reason: `OSCAR ${proxied ? 'proxied ' : ''}file transfer announced on ${this.ctx.flow.id}` },
-        (ctx) => new OftDecoder(ctx, meta),
+        { transport: 'tcp', server: { ip, port }, ttlMicros: 600_000_000, reason: `OSCAR ${proxied ? 'proxied ' : ''}${what} announced on ${this.ctx.flow.id}` },
+        decoder,
       );
     }
   }

@@ -237,3 +237,52 @@ export function serverRelayMessage(f: Flaps, to: string, text: string): Buffer {
   const rv = Buffer.concat([u16(0), cookie, Buffer.from('094613494c7f11d18222444553540000', 'hex'), tlv(0x000a, u16(1)), tlv(0x000f, Buffer.alloc(0)), tlv(0x2711, ext)]);
   return f.snac(4, 6, Buffer.concat([cookie, u16(2), bname(to), tlv(5, rv), tlv(3, Buffer.alloc(0))]));
 }
+
+// ---- Direct IM (ODC2) ---------------------------------------------------------------------------
+
+export const DIRECT_IM = Buffer.from('094613454c7f11d18222444553540000', 'hex');
+
+/** Direct IM proposal (ICBM channel 2, rendezvous type 0) from us to `to` (libpurple aim_im_sendch2_odc_requestdirect/_requestproxy) */
+export function directImProposal(f: Flaps, to: string, o: { cookie: Buffer; ip: string; port: number; proxied?: boolean }): Buffer {
+  const ip = Buffer.from(o.ip.split('.').map(Number));
+  const rv = Buffer.concat([
+    u16(0), o.cookie, DIRECT_IM,
+    tlv(0x0002, ip), tlv(0x0003, ip), tlv(0x0005, u16(o.port)), tlv(0x000a, u16(1)), tlv(0x000f, Buffer.alloc(0)),
+    ...(o.proxied ? [tlv(0x0010, Buffer.alloc(0)), tlv(0x0016, Buffer.from(ip.map((x) => ~x & 0xff))), tlv(0x0017, u16(~o.port))] : []),
+  ]);
+  return f.snac(4, 6, Buffer.concat([o.cookie, u16(2), bname(to), tlv(3, Buffer.alloc(0)), tlv(5, rv)]));
+}
+
+/** ODC2 frame (libpurple peer.h _OdcFrame): 76-byte header, then the payload */
+export function odcFrame(o: {
+  sn: string; cookie: Buffer; payload?: Buffer; encoding?: number; flags?: number;
+  type?: number; subtype?: number; hdrLen?: number; payloadLen?: number;
+}): Buffer {
+  const payload = o.payload ?? Buffer.alloc(0);
+  const h = Buffer.alloc(76);
+  h.write('ODC2', 0, 'latin1');
+  h.writeUInt16BE(o.hdrLen ?? 76, 4);
+  h.writeUInt16BE(o.type ?? 1, 6);
+  h.writeUInt16BE(o.subtype ?? 6, 8);
+  o.cookie.copy(h, 12);
+  h.writeUInt32BE(o.payloadLen ?? payload.length, 28);
+  h.writeUInt16BE(o.encoding ?? 0, 32);
+  h.writeUInt16BE(o.flags ?? 0, 38);
+  h.write(o.sn, 44, 32, 'latin1');
+  return Buffer.concat([h, payload]);
+}
+
+/** typing frames as libpurple peer_odc_send_typing sends them: 0x0002 | 0x0008 typing, | 0x0004 typed, 0x0002 stopped */
+export function odcTyping(sn: string, cookie: Buffer, state: 'typing' | 'typed' | 'stopped'): Buffer {
+  return odcFrame({ sn, cookie, flags: state === 'typing' ? 0x000a : state === 'typed' ? 0x0006 : 0x0002 });
+}
+
+/** AOL rendezvous proxy frame (libpurple peer_proxy.c peer_proxy_send) */
+export function proxyFrame(type: number, payload = Buffer.alloc(0)): Buffer {
+  return Buffer.concat([u16(10 + payload.length), u16(0x044a), u16(type), u32(0), u16(0), payload]);
+}
+
+/** the proposer's CREATE (0x0002) or the buddy's JOIN (0x0004, with the pin) to the proxy */
+export function proxyInitFrame(sn: string, cookie: Buffer, cap: Buffer, pin?: number): Buffer {
+  return proxyFrame(pin === undefined ? 2 : 4, Buffer.concat([bname(sn), ...(pin === undefined ? [] : [u16(pin)]), cookie, tlv(1, cap)]));
+}
