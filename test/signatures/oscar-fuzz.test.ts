@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import { FlowHarness } from '../helpers/harness';
 import * as P from '../../signatures/oscar/parser';
 import { parseOftHeader, looksLikeOft } from '../../signatures/oscar/oft';
+import { parseOdcHeader, looksLikeOdc, odcText, proxyInit } from '../../signatures/oscar/odc';
 import { detectOscar } from '../../signatures/oscar';
 import { detectIcq5 } from '../../signatures/icq5';
 import { decryptClient, parseServer, parseMessage, splitMulti } from '../../signatures/icq5/parser';
 import {
   Flaps, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, seeded, typing, u32, tlv,
-  icq5Login, icq5SendMsg, icq5Server, serverRelayMessage,
+  icq5Login, icq5SendMsg, icq5Server, serverRelayMessage, directImProposal, odcFrame, odcTyping, proxyInitFrame, DIRECT_IM,
 } from './oscar-wire';
 import { boundedIt } from '../helpers/bounded';
 
@@ -42,6 +43,19 @@ function corpus(): Buffer[] {
     channel4(s, 7654321, '1234567', 'icq reply', true),
     sendFileProposal(c, 'buddy', { cookie: Buffer.alloc(8, 1), ip: '10.0.0.1', port: 5190, filename: 'a.zip', size: 100 }),
     serverRelayMessage(c, '1234567', 'relay text'),
+    directImProposal(c, 'buddy', { cookie: Buffer.alloc(8, 2), ip: '10.0.0.1', port: 5191 }),
+  ];
+}
+
+const ODC_COOKIE = Buffer.alloc(8, 3);
+function odcCorpus(): Buffer[] {
+  return [
+    odcFrame({ sn: 'peer', cookie: ODC_COOKIE, flags: 0x0060 }),
+    odcTyping('peer', ODC_COOKIE, 'typing'),
+    odcFrame({ sn: 'peer', cookie: ODC_COOKIE, payload: Buffer.from('<HTML>hi &amp; <B>bye</B></HTML>') }),
+    odcFrame({ sn: 'peer', cookie: ODC_COOKIE, payload: Buffer.from('<b>x</b>', 'utf16le').swap16(), encoding: 2 }),
+    odcFrame({ sn: 'peer', cookie: ODC_COOKIE, payload: Buffer.from('img<BINARY><DATA ID="1" SIZE="3">abc</DATA></BINARY>') }),
+    proxyInitFrame('peer', ODC_COOKIE, DIRECT_IM, 0x1234),
   ];
 }
 
@@ -75,6 +89,12 @@ describe('oscar/icq5: seeded fuzz (bounded)', () => {
       const h = mutate(oftHeader(0x0101, { cookie: Buffer.alloc(8), size: 10, filename: 'f.txt' }), rnd);
       parseOftHeader(h);
       looksLikeOft(h);
+      const od = odcCorpus();
+      const f = mutate(od[i % od.length], rnd);
+      const oh = parseOdcHeader(f);
+      looksLikeOdc(f);
+      proxyInit(f);
+      odcText(f.subarray(Math.min(76, f.length)), oh ? oh.encoding : i % 4);
       const q = mutate(i % 2 ? icq5SendMsg(1000 + i, 2000, 'msg ' + i) : icq5Server(0x0104, 1, 2, 'srv'), rnd);
       const clear = decryptClient(q);
       if (clear) parseMessage(clear.subarray(0x18));
@@ -97,6 +117,8 @@ describe('oscar/icq5: seeded fuzz (bounded)', () => {
       const r = detectOscar({ transport: 'tcp', dir: 0, data: rand, other: Buffer.alloc(0), packetIndex: 0, flow: i % 2 ? flow : { ...flow, clientBy: 'first' }, lookup });
       if (r && r !== 'more') oscarHits++;
       detectOscar({ transport: 'tcp', dir: 1, data: mutate(Buffer.concat(base.slice(0, 3)), rnd), other: mutate(base[3], rnd), packetIndex: 1, flow, lookup });
+      const od = odcCorpus();
+      detectOscar({ transport: 'tcp', dir: 0, data: mutate(od[i % od.length], rnd), other: Buffer.alloc(0), packetIndex: 0, flow, lookup });
       const u = detectIcq5({ transport: 'udp', dir: 0, data: i % 2 ? rand : mutate(icq5Login(5555 + i, 'x'), rnd), other: Buffer.alloc(0), packetIndex: 0, flow: { ...flow, transport: 'udp' }, lookup });
       assert.ok(u === null || u === 'more' || typeof u === 'object');
     }
@@ -123,6 +145,18 @@ describe('oscar/icq5: seeded fuzz (bounded)', () => {
       for (let i = 0; i < 10; i++) o.send(rnd() % 2 ? 'c' : 's', mutate(oftHeader(0x0101, { cookie: Buffer.alloc(8), size: rnd() % 100, filename: 'y' }), rnd));
       o.end();
       assert.equal(o.engine.stats.decoderErrors, 0);
+
+      // Direct IM: mutated frames and random bytes after a valid start, through the engine
+      const od = odcCorpus();
+      const dh = new FlowHarness({ server: '203.0.113.1:5191' });
+      dh.send('c', od[0]);
+      for (let i = 0; i < 20; i++) {
+        const b = rnd() % 3 ? mutate(od[rnd() % od.length], rnd) : Buffer.from(Array.from({ length: rnd() % 200 }, () => rnd() & 0xff));
+        dh.send(rnd() % 2 ? 'c' : 's', b);
+      }
+      dh.end();
+      assert.equal(dh.engine.stats.decoderErrors, 0);
+      for (const m of dh.of('message')) assert.ok(m.text.length <= P.MAX_TEXT);
 
       const u = new FlowHarness({ transport: 'udp', server: '198.51.100.9:4000' });
       u.send('c', icq5Login(4242, 'pw'));
