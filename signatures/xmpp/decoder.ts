@@ -9,6 +9,7 @@ import { S5bDecoder } from './s5b';
 
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
+const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';
 const NS_IBB = 'http://jabber.org/protocol/ibb';
 const NS_SI = 'http://jabber.org/protocol/si';
 const NS_SI_FT = 'http://jabber.org/protocol/si/profile/file-transfer';
@@ -50,7 +51,8 @@ export class XmppDecoder implements StreamDecoder {
   private offers = new Map<string, Offer>();
   private ibb = new Map<string, Ibb>();
 
-  constructor(private readonly ctx: SessionContext) {
+  /** bosh: the XML comes in BOSH <body> wrappers (XEP-0124/0206), one document per HTTP body */
+  constructor(private readonly ctx: SessionContext, opts: { bosh?: boolean } = {}) {
     const limits = {
       ...DEFAULT_LIMITS,
       maxStanza: clamp(Number(ctx.data.max_stanza), 4096, 1 << 20, DEFAULT_LIMITS.maxStanza),
@@ -75,8 +77,14 @@ export class XmppDecoder implements StreamDecoder {
             },
           },
           limits,
+          !!opts.bosh,
         ),
     ) as [XmlStream, XmlStream];
+  }
+
+  /** one XML document of `dir` ended (a BOSH body, a WebSocket message) */
+  endDocument(dir: Dir): void {
+    if (!this.stopped) this.readers[dir].endDocument();
   }
 
   onData(dir: Dir, data: Buffer, ts: number): void {
@@ -125,6 +133,10 @@ export class XmppDecoder implements StreamDecoder {
     // picked up mid-session: what the server delivers is addressed to our client
     if (dir === 1 && !this.jid && el.attrs.to?.includes('@')) this.jid = el.attrs.to.slice(0, 256);
     switch (el.local) {
+      case 'open':
+        // RFC 7395 (XMPP over WebSocket): <open/> is the stream header
+        if (ns(el) === NS_FRAMING) this.streamOpen(dir, el.attrs);
+        break;
       case 'message':
         this.message(dir, el);
         break;

@@ -1,7 +1,9 @@
-// XMPP (Jabber): detection (detect.ts), bounded XML reader (xml.ts), session decoding (decoder.ts).
+// XMPP (Jabber): detection (detect.ts), bounded XML reader (xml.ts), session decoding (decoder.ts);
+// XMPP in cleartext HTTP, BOSH and WebSocket (http.ts, httpside.ts, websocket.ts).
 import type { SignatureModule } from '../types';
 import { detectXmpp } from './detect';
 import { XmppDecoder } from './decoder';
+import { SIG_BOSH, SIG_WEBSOCKET, XmppHttpDecoder, detectXmppHttp } from './http';
 
 export const module: SignatureModule = {
   id: 'xmpp',
@@ -9,13 +11,16 @@ export const module: SignatureModule = {
   transports: ['tcp'],
   detect: (input) => {
     try {
-      return detectXmpp(input);
+      // BOSH / WebSocket first: an HTTP head is never a plain XMPP stream
+      return detectXmppHttp(input) ?? detectXmpp(input);
     } catch {
       return null;
     }
   },
-  decoder: (ctx) => {
+  decoder: (ctx, detection) => {
     ctx.setService('chat');
+    const sig = detection.evidence.signature;
+    if (sig === SIG_BOSH || sig === SIG_WEBSOCKET) return new XmppHttpDecoder(ctx);
     return new XmppDecoder(ctx);
   },
 };

@@ -27,6 +27,9 @@ export interface XmlLimits {
   maxElements: number;
 }
 
+/** BOSH (XEP-0124): a top-level <body xmlns='http://jabber.org/protocol/httpbind'> wraps stanzas as <stream:stream> does */
+export const NS_HTTPBIND = 'http://jabber.org/protocol/httpbind';
+
 export const DEFAULT_LIMITS: XmlLimits = { maxStanza: 65536, maxDepth: 32, maxAttrs: 64, maxElements: 2048 };
 
 export interface XmlHandler {
@@ -82,8 +85,28 @@ export class XmlStream {
   /** one callback for every undefined entity of this stream (not a closure per text or attribute) */
   private readonly badEntity: () => void;
 
-  constructor(private readonly h: XmlHandler, private readonly limits: XmlLimits = DEFAULT_LIMITS) {
+  /** inside a BOSH <body> wrapper (bosh mode only) */
+  private wrapped = false;
+
+  /** bosh: a top-level BOSH <body> is reported through streamOpen/streamClose, its children are stanzas */
+  constructor(private readonly h: XmlHandler, private readonly limits: XmlLimits = DEFAULT_LIMITS, private readonly bosh = false) {
     this.badEntity = () => this.h.malformed('undefined entity');
+  }
+
+  /**
+   * One document ended (a BOSH HTTP body, a WebSocket message): whatever is still open was cut off;
+   * the next document starts clean.
+   */
+  endDocument(): void {
+    if (this.stopped) return;
+    if (this.stack.length || this.skipDepth || this.q.length) this.h.malformed('XML document ended inside an element');
+    this.q.clear();
+    this.hint = null;
+    this.stack = [];
+    this.skipDepth = 0;
+    this.stanzaBytes = 0;
+    this.resync = false;
+    this.wrapped = false;
   }
 
   /** stop parsing (e.g. the rest of the stream is TLS) */
@@ -275,6 +298,13 @@ export class XmlStream {
       if (!selfClose) this.skipDepth++;
       return;
     }
+    if (this.bosh && !this.stack.length && local === 'body' && attrs.xmlns === NS_HTTPBIND) {
+      // the BOSH wrapper of one HTTP body: its attributes are the session's (to, from, sid, type)
+      this.h.streamOpen(attrs);
+      this.wrapped = !selfClose;
+      if (selfClose) this.h.streamClose();
+      return;
+    }
     if (this.stack.length >= this.limits.maxDepth) {
       this.h.malformed('XML nested deeper than the limit');
       this.skipDepth = this.stack.length + (selfClose ? 0 : 1);
@@ -305,6 +335,11 @@ export class XmlStream {
       return;
     }
     if (!this.stack.length) {
+      if (this.wrapped && name === 'body') {
+        this.wrapped = false;
+        this.h.streamClose();
+        return;
+      }
       if (name === 'stream:stream' || name.endsWith(':stream') || name === 'stream') {
         this.inStream = false;
         this.h.streamClose();

@@ -1,0 +1,343 @@
+// XMPP over BOSH (XEP-0124/0206) and over WebSocket (RFC 7395), cleartext: detection and its
+// negatives, decoding through the plain XMPP decoder (messages, users, credentials without the
+// secret, file offers), HTTP framing (Content-Length, chunked, keep-alive, pipelining, CORS
+// preflight), WebSocket framing (masking, fragments, control frames, close, binary and compressed
+// messages counted), hostile input, and generated captures through the CLI cross-checked with tshark.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { FlowHarness } from '../helpers/harness';
+import { Capture } from '../helpers/pcapgen';
+import { shadowim } from '../helpers/run';
+import { boundedIt } from '../helpers/bounded';
+import { haveTshark } from './irc-replay';
+import { HttpSide } from '../../signatures/xmpp/httpside';
+import { WsReader } from '../../signatures/xmpp/websocket';
+import { boshPost, boshReply, boshWrap, clientFrame, preflight, preflightReply, sasl, wsAccept, wsFrame, wsUpgrade } from './xmpp-web-wire';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-xmpp-web-'));
+const SECRET = 'B0sh-S3cret-pw';
+const SID = 'a7c3f1e2b9d04c58';
+const CLIENT = 'jabber:client';
+
+/** a whole BOSH session: [side, bytes] in wire order; `chunk` makes every other body chunked */
+function boshSession(chunk = 0): ['c' | 's', Buffer][] {
+  let rid = 1573741820;
+  const w = (inner = '', extra = '') => boshWrap(`rid='${rid++}' sid='${SID}'${extra}`, inner);
+  const o = (i: number) => (chunk && i % 2 ? { chunk } : {});
+  return [
+    ['c', boshPost(boshWrap(`content='text/xml; charset=utf-8' hold='1' rid='${rid++}' to='example.org' ver='1.6' wait='60' xml:lang='en' xmpp:version='1.0' xmlns:xmpp='urn:xmpp:xbosh'`), o(0))],
+    ['s', boshReply(boshWrap(`sid='${SID}' wait='60' requests='2' inactivity='30' polling='5' hold='1' from='example.org' ver='1.6' xmpp:version='1.0' xmlns:xmpp='urn:xmpp:xbosh' xmlns:stream='http://etherx.jabber.org/streams'`, "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism><mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>"), o(1))],
+    ['c', boshPost(w(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${sasl('juliet', SECRET)}</auth>`), o(2))],
+    ['s', boshReply(boshWrap('', "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"), o(3))],
+    ['c', boshPost(w('', ` to='example.org' xml:lang='en' xmpp:restart='true' xmlns:xmpp='urn:xmpp:xbosh'`), o(4))],
+    ['s', boshReply(boshWrap('', "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>"), o(5))],
+    ['c', boshPost(w(`<iq id='bind_1' type='set' xmlns='${CLIENT}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>converse.js-1</resource></bind></iq>`), o(6))],
+    ['s', boshReply(boshWrap('', `<iq id='bind_1' type='result' xmlns='${CLIENT}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>juliet@example.org/converse.js-1</jid></bind></iq>`), o(7))],
+    ['c', boshPost(w(`<message to='romeo@example.net' type='chat' id='m1' xmlns='${CLIENT}'><body>Wherefore art thou, Romeo? &amp; café</body><active xmlns='http://jabber.org/protocol/chatstates'/></message>`), o(8))],
+    ['s', boshReply(boshWrap('', `<message from='romeo@example.net/orchard' to='juliet@example.org/converse.js-1' type='chat' xmlns='${CLIENT}'><body>By a name I know not how to tell thee</body></message><presence from='romeo@example.net/orchard' to='juliet@example.org/converse.js-1' xmlns='${CLIENT}'/>`), o(9))],
+    ['c', boshPost(w(`<presence type='unavailable' xmlns='${CLIENT}'/>`, ` type='terminate'`), o(10))],
+    ['s', boshReply(boshWrap(`type='terminate'`), o(11))],
+  ];
+}
+
+function run(parts: ['c' | 's', Buffer | string][], server = '198.51.100.7:5280'): FlowHarness {
+  const h = new FlowHarness({ server });
+  for (const [d, p] of parts) h.send(d, p);
+  h.end();
+  return h;
+}
+
+const xmppSessions = (h: FlowHarness) => h.of('session').filter((s) => s.protocol === 'xmpp');
+const EXPECTED_BOSH = [
+  ['juliet@example.org/converse.js-1', 'romeo@example.net', 'Wherefore art thou, Romeo? & café', 'chat', 'outbound'],
+  ['romeo@example.net/orchard', 'juliet@example.org/converse.js-1', 'By a name I know not how to tell thee', 'chat', 'inbound'],
+];
+
+function assertBosh(h: FlowHarness): void {
+  const s = xmppSessions(h);
+  assert.equal(s.length, 1, JSON.stringify(h.of('session')));
+  assert.equal(s[0].server_name, 'example.org');
+  assert.ok(s[0].evidence.some((e) => e.signature === 'xmpp.bosh'));
+  assert.deepEqual(h.of('message').map((m) => [m.from, m.to, m.text, m.kind, m.direction]), EXPECTED_BOSH);
+  assert.deepEqual(h.of('credential').map((c) => [c.user, c.mechanism]), [['juliet@example.org', 'sasl-plain']]);
+  for (const u of ['juliet@example.org/converse.js-1', 'juliet@example.org', 'romeo@example.net/orchard']) assert.ok(s[0].users.includes(u), u);
+  const all = JSON.stringify(h.events);
+  assert.ok(!all.includes(SECRET) && !all.includes(sasl('juliet', SECRET)), 'the secret never appears');
+  assert.equal(s[0].malformed ?? 0, 0);
+}
+
+describe('xmpp over BOSH: detection and decoding', () => {
+  it('a whole session, Content-Length bodies, one request per round trip', () => assertBosh(run(boshSession())));
+
+  it('chunked bodies (every other message), bytes fed one at a time after the first exchange', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:80' });
+    // (detection sees at most 12 segments: the first request comes whole, as it does on the wire)
+    boshSession(7).forEach(([d, p], i) => {
+      if (i < 1) h.send(d, p);
+      else for (const b of p) h.send(d, Buffer.from([b]));
+    });
+    h.end();
+    assertBosh(h);
+  });
+
+  it('keep-alive with pipelining: two requests in one segment, their two responses in one', () => {
+    const s = boshSession(13);
+    const two = (a: number, b: number) => Buffer.concat([s[a][1], s[b][1]]);
+    assertBosh(run([...s.slice(0, 8), ['c', two(8, 10)], ['s', two(9, 11)]]));
+  });
+
+  it('a CORS preflight (OPTIONS) first, on any path, with an XML declaration and application/xml', () => {
+    const s = boshSession();
+    const first = boshPost("<?xml version='1.0' encoding='utf-8'?>\n" + boshWrap("rid='1' to='example.org' ver='1.6' wait='60' hold='1'"), { contentType: 'application/xml' }, '/chat/bind');
+    const h = run([['c', preflight('/chat/bind')], ['s', preflightReply()], ['c', first], ...s.slice(1)]);
+    assert.equal(xmppSessions(h).length, 1);
+    assert.equal(h.of('message').length, 2);
+  });
+
+  it('an HTTP request head and its body in separate segments (the body decides)', () => {
+    const req = boshSession()[0][1];
+    const at = req.indexOf('\r\n\r\n') + 4;
+    const h = run([['c', req.subarray(0, at)], ['c', req.subarray(at)], ...boshSession().slice(1)]);
+    assert.equal(xmppSessions(h).length, 1);
+  });
+
+  it('an SI file offer inside a BOSH body is a file_transfer offer', () => {
+    const offer = `<iq type='set' id='si1' to='romeo@example.net/orchard' xmlns='${CLIENT}'><si xmlns='http://jabber.org/protocol/si' id='s5' profile='http://jabber.org/protocol/si/profile/file-transfer'><file xmlns='http://jabber.org/protocol/si/profile/file-transfer' name='plans.pdf' size='1234'/></si></iq>`;
+    const s = boshSession();
+    const h = run([...s.slice(0, 8), ['c', boshPost(boshWrap("rid='9' sid='x'", offer))], ['s', boshReply(boshWrap(''))]]);
+    assert.deepEqual(h.of('file_transfer').map((f) => [f.filename, f.size, f.stage, f.to]), [['plans.pdf', 1234, 'offer', 'romeo@example.net/orchard']]);
+  });
+
+  for (const [name, parts] of [
+    ['a SOAP POST (XML, not BOSH)', [['c', boshPost('<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><message to="a@b.c"><body>hi</body></message></soap:Body></soap:Envelope>', {}, '/http-bind')], ['s', boshReply('<ok/>')]]],
+    ['XML that mentions the httpbind namespace deeper inside', [['c', boshPost(`<config><body xmlns='http://jabber.org/protocol/httpbind' rid='1'><message to='a@b.c'><body>x</body></message></body></config>`)], ['s', boshReply('<ok/>')]]],
+    ['a JSON POST to /http-bind (the path alone is nothing)', [['c', boshPost('{"body":"http://jabber.org/protocol/httpbind"}', { contentType: 'application/json' })], ['s', boshReply('{}', { contentType: 'application/json' })]]],
+    ['a BOSH-looking body sent as text/plain', [['c', boshPost(boshWrap("rid='1' to='example.org'"), { contentType: 'text/plain' })], ['s', boshReply(boshWrap(''))]]],
+    ['a <body> without the httpbind namespace', [['c', boshPost("<body rid='1' to='example.org'><message to='a@b.c' type='chat'><body>x</body></message></body>")], ['s', boshReply('<body/>')]]],
+    ['a GET of /http-bind (the page a BOSH server shows to browsers)', [['c', 'GET /http-bind HTTP/1.1\r\nHost: xmpp.example.org\r\n\r\n'], ['s', 'HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 36\r\n\r\n<html><body>BOSH here</body></html>\n']]],
+  ] as [string, ['c' | 's', Buffer | string][]][]) {
+    it(`not XMPP: ${name}`, () => {
+      const h = run(parts, '198.51.100.7:80');
+      assert.equal(xmppSessions(h).length, 0, JSON.stringify(h.of('session')));
+      assert.equal(h.of('message').length, 0);
+    });
+  }
+});
+
+const WS_MSG = `<message to='romeo@example.net' type='chat' id='w1' xmlns='${CLIENT}'><body>Good night, good night! Parting is such sweet sorrow</body></message>`;
+
+/** a whole RFC 7395 session; the message from the client is cut into three fragments with a ping between */
+function wsSession(): ['c' | 's', Buffer][] {
+  const frag = Buffer.from(WS_MSG);
+  return [
+    ['c', wsUpgrade()],
+    ['s', wsAccept()],
+    ['c', clientFrame("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.org' version='1.0'/>")],
+    ['s', wsFrame("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='example.org' id='++TR84Sm6A3hnt3Q065SnAbbk3Y=' version='1.0' xml:lang='en'/>")],
+    ['s', wsFrame("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>")],
+    ['c', clientFrame(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${sasl('juliet', SECRET)}</auth>`)],
+    ['s', wsFrame("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")],
+    ['c', clientFrame("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.org' version='1.0'/>")],
+    ['s', wsFrame("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='example.org' id='2' version='1.0'/>")],
+    ['c', clientFrame(`<iq type='set' id='b1' xmlns='${CLIENT}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>`)],
+    ['s', wsFrame(`<iq type='result' id='b1' xmlns='${CLIENT}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>juliet@example.org/web</jid></bind></iq>`)],
+    ['c', clientFrame(frag.subarray(0, 40), { fin: false })],
+    ['c', clientFrame('ping!', { opcode: 9 })],
+    ['c', clientFrame(frag.subarray(40, 100), { fin: false, opcode: 0 })],
+    ['s', wsFrame('ping!', { opcode: 10 })],
+    ['c', clientFrame(frag.subarray(100), { opcode: 0 })],
+    ['s', wsFrame(`<message from='romeo@example.net/orchard' to='juliet@example.org/web' type='chat' xmlns='${CLIENT}'><body>Sleep dwell upon thine eyes ✓</body></message>`)],
+    ['s', wsFrame(Buffer.from([0, 1, 2, 3]), { opcode: 2 })],
+    ['c', clientFrame("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")],
+    ['s', wsFrame("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")],
+    ['c', clientFrame(Buffer.from([0x03, 0xe8]), { opcode: 8 })],
+    ['s', wsFrame(Buffer.from([0x03, 0xe8]), { opcode: 8 })],
+  ];
+}
+
+const EXPECTED_WS = [
+  ['juliet@example.org/web', 'romeo@example.net', 'Good night, good night! Parting is such sweet sorrow', 'chat', 'outbound'],
+  ['romeo@example.net/orchard', 'juliet@example.org/web', 'Sleep dwell upon thine eyes ✓', 'chat', 'inbound'],
+];
+
+describe('xmpp over WebSocket: detection and decoding', () => {
+  it('a whole RFC 7395 session: masked client frames, a fragmented message with a ping inside, pong, binary, close', () => {
+    const h = run(wsSession(), '198.51.100.7:443');
+    const s = xmppSessions(h);
+    assert.equal(s.length, 1);
+    assert.equal(s[0].server_name, 'example.org');
+    assert.ok(s[0].evidence.some((e) => e.signature === 'xmpp.websocket'));
+    assert.ok(s[0].evidence.some((e) => e.signature === 'xmpp.websocket-binary' && e.reason.startsWith('1 ')), JSON.stringify(s[0].evidence));
+    assert.deepEqual(h.of('message').map((m) => [m.from, m.to, m.text, m.kind, m.direction]), EXPECTED_WS);
+    assert.deepEqual(h.of('credential').map((c) => [c.user, c.mechanism]), [['juliet@example.org', 'sasl-plain']]);
+    assert.ok(s[0].users.includes('juliet@example.org/web'));
+    assert.ok(!JSON.stringify(h.events).includes(SECRET));
+    assert.equal(s[0].malformed ?? 0, 0);
+  });
+
+  it('frames split byte by byte, and all frames of a side in one segment', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:5280' });
+    wsSession().forEach(([d, p], i) => {
+      if (i < 2) h.send(d, p);
+      else for (const b of p) h.send(d, Buffer.from([b]));
+    });
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => m.text), EXPECTED_WS.map((e) => e[2]));
+    const s = wsSession();
+    const h2 = run([s[0], s[1], ['c', Buffer.concat(s.slice(2).filter((x) => x[0] === 'c').map((x) => x[1]))], ['s', Buffer.concat(s.slice(2).filter((x) => x[0] === 's').map((x) => x[1]))]]);
+    assert.deepEqual(h2.of('message').map((m) => m.text), EXPECTED_WS.map((e) => e[2]));
+  });
+
+  it('permessage-deflate: compressed messages are counted and skipped, uncompressed ones still read', () => {
+    const ext = 'permessage-deflate; client_max_window_bits';
+    const h = run([
+      ['c', wsUpgrade('xmpp', '/ws', ext)], ['s', wsAccept('xmpp', 'permessage-deflate')],
+      ['c', clientFrame("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.org' version='1.0'/>")],
+      ['c', clientFrame(Buffer.from([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]), { rsv: 4 })],
+      ['c', clientFrame(Buffer.from([0xf2, 0x48]), { rsv: 4, fin: false }), ],
+      ['c', clientFrame(Buffer.from([0xcd, 0xc9]), { opcode: 0 })],
+      ['c', clientFrame(WS_MSG)],
+    ]);
+    const s = xmppSessions(h)[0];
+    assert.ok(s.evidence.some((e) => e.signature === 'xmpp.websocket-deflate'));
+    assert.ok(s.evidence.some((e) => e.signature === 'xmpp.websocket-compressed' && e.reason.startsWith('2 ')), JSON.stringify(s.evidence));
+    assert.deepEqual(h.of('message').map((m) => m.text), [EXPECTED_WS[0][2]]);
+  });
+
+  for (const [name, parts] of [
+    ['an ordinary WebSocket upgrade (graphql-ws)', [['c', wsUpgrade('graphql-ws', '/graphql')], ['s', wsAccept('graphql-ws')], ['c', clientFrame('{"type":"connection_init"}')], ['s', wsFrame('{"type":"connection_ack"}')], ['c', clientFrame(WS_MSG)]]],
+    ['a WebSocket that asked for xmpp but the server chose another protocol', [['c', wsUpgrade('xmpp, mqtt')], ['s', wsAccept('mqtt')], ['c', clientFrame(WS_MSG)]]],
+    ['a WebSocket that asked for xmpp and was refused', [['c', wsUpgrade('xmpp')], ['s', 'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n']]],
+    ['a WebSocket upgrade without any subprotocol', [['c', wsUpgrade('chat').toString().replace('Sec-WebSocket-Protocol: chat\r\n', '')], ['s', wsAccept(null)], ['c', clientFrame(WS_MSG)]]],
+  ] as [string, ['c' | 's', Buffer | string][]][]) {
+    it(`not XMPP: ${name}`, () => {
+      const h = run(parts, '198.51.100.7:80');
+      assert.equal(xmppSessions(h).length, 0, JSON.stringify(h.of('session')));
+      assert.equal(h.of('message').length, 0);
+    });
+  }
+});
+
+describe('xmpp over HTTP: hostile input is bounded and never throws', () => {
+  const start = () => run(boshSession().slice(0, 2));
+
+  it('a huge declared Content-Length, then the connection ends', () => {
+    const s = boshSession();
+    const h = new FlowHarness({ server: '198.51.100.7:5280' });
+    h.send('c', s[0][1]).send('s', s[1][1]);
+    h.send('c', Buffer.from(`POST /http-bind HTTP/1.1\r\nContent-Type: text/xml\r\nContent-Length: 999999999999999\r\n\r\n${boshWrap("rid='2'", `<message to='a@b.c' type='chat'><body>in a huge body</body></message>`)}`));
+    for (let i = 0; i < 64; i++) h.send('c', Buffer.alloc(32768, 0x20));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => m.text), ['in a huge body']);
+    void start;
+  });
+
+  it('endless chunk extensions, a bad chunk size, a 64 KiB head: counted, and the next request is read', () => {
+    const s = boshSession();
+    const h = new FlowHarness({ server: '198.51.100.7:5280' });
+    h.send('c', s[0][1]).send('s', s[1][1]);
+    h.send('c', Buffer.from('POST /http-bind HTTP/1.1\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n10;ext=' + 'x'.repeat(4000)));
+    for (let i = 0; i < 32; i++) h.send('c', Buffer.from(';e=' + 'y'.repeat(8000)));
+    h.send('c', '\r\n');
+    h.send('c', boshPost(boshWrap("rid='3'", `<message to='a@b.c' type='chat'><body>after the extensions</body></message>`)));
+    h.send('c', Buffer.from('POST /http-bind HTTP/1.1\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'));
+    h.send('c', boshPost(boshWrap("rid='4'", `<message to='a@b.c' type='chat'><body>after the bad size</body></message>`), { chunk: 5, ext: ';a=b' }));
+    h.send('c', Buffer.from('POST /x HTTP/1.1\r\nX: ' + 'z'.repeat(65536)));
+    h.send('c', '\r\n\r\n');
+    h.send('c', boshPost(boshWrap("rid='5'", `<message to='a@b.c' type='chat'><body>after the long head</body></message>`)));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => m.text), ['after the extensions', 'after the bad size', 'after the long head']);
+    assert.ok((xmppSessions(h)[0].malformed ?? 0) >= 3);
+  });
+
+  it('a 2 MiB WebSocket frame is refused (skipped whole); the next frame is read', () => {
+    const s = wsSession();
+    const h = new FlowHarness({ server: '198.51.100.7:5280' });
+    for (const [d, p] of s.slice(0, 4)) h.send(d, p);
+    const big = clientFrame(`<message to='a@b.c' type='chat'><body>${'A'.repeat(2 << 20)}</body></message>`);
+    for (let o = 0; o < big.length; o += 65536) h.send('c', big.subarray(o, o + 65536));
+    h.send('c', clientFrame(WS_MSG));
+    h.end();
+    const sess = xmppSessions(h)[0];
+    assert.deepEqual(h.of('message').map((m) => m.text), [EXPECTED_WS[0][2]]);
+    assert.ok(sess.evidence.some((e) => e.signature === 'xmpp.websocket-oversized'), JSON.stringify(sess.evidence));
+  });
+
+  it('frame garbage: reserved opcodes, RSV bits, long control frames, a 2^63 length, a lone continuation', () => {
+    const cases: Buffer[] = [
+      Buffer.from([0x83, 0x00]), // reserved opcode 3
+      Buffer.from([0xb1, 0x00]), // RSV2+RSV3 on a text frame
+      Buffer.from([0x09, 0x01, 0x00]), // fragmented ping
+      Buffer.concat([Buffer.from([0x89, 126, 0x01, 0x00]), Buffer.alloc(256)]), // 256-byte ping
+      Buffer.from([0x81, 127, 0x80, 0, 0, 0, 0, 0, 0, 0]), // 64-bit length, top bit set
+      Buffer.from([0x81, 127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), // beyond 2^53
+    ];
+    for (const garbage of cases) {
+      const s = wsSession();
+      const h = new FlowHarness({ server: '198.51.100.7:5280' });
+      for (const [d, p] of s.slice(0, 4)) h.send(d, p);
+      h.send('c', garbage);
+      h.send('c', clientFrame(WS_MSG)); // framing is lost: not read
+      h.end();
+      assert.equal(h.of('message').length, 0, garbage.toString('hex'));
+      assert.ok((xmppSessions(h)[0].malformed ?? 0) >= 1);
+    }
+    const h = new FlowHarness({ server: '198.51.100.7:5280' });
+    for (const [d, p] of wsSession().slice(0, 4)) h.send(d, p);
+    h.send('c', clientFrame('stray', { opcode: 0 })); // continuation without a message: skipped, in step
+    h.send('c', clientFrame(WS_MSG));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => m.text), [EXPECTED_WS[0][2]]);
+  });
+
+  it('a gap inside a WebSocket payload or a BOSH body loses that document only', () => {
+    const ws = new WsReader({ text: () => undefined, messageEnd: () => undefined, messageAbort: () => undefined, malformed: () => undefined });
+    ws.push(wsFrame('x'.repeat(300)).subarray(0, 100));
+    ws.gap(50);
+    ws.push(wsFrame('x'.repeat(300)).subarray(150));
+    assert.equal(ws.stopped, false);
+    ws.gap(10); // between frames: framing lost
+    assert.equal(ws.stopped, true);
+    const got: string[] = [];
+    const side = new HttpSide({ head: (hd) => got.push(`head ${hd.method}`), body: (b) => got.push(`body ${b.length}`), end: (w) => got.push(`end ${w}`), raw: () => undefined, malformed: (r) => got.push(`bad ${r}`) }, false);
+    const req = boshPost('y'.repeat(100));
+    side.push(req.subarray(0, req.length - 60));
+    side.gap(20);
+    side.push(req.subarray(req.length - 40));
+    side.push(boshPost('z'));
+    assert.deepEqual(got.filter((g) => !g.startsWith('body')), ['head POST', 'end false', 'head POST', 'end true']);
+  });
+
+  boundedIt(__filename, 'seeded fuzz: mutated BOSH and WebSocket sessions never throw', 150, () => {
+    let seed = 20240115;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const sessions = [boshSession(), boshSession(11), wsSession()];
+    let messages = 0;
+    for (let i = 0; i < 300; i++) {
+      const s = sessions[i % sessions.length].map(([d, p]) => [d, Buffer.from(p)] as ['c' | 's', Buffer]);
+      // keep the first request/response intact half the time, so that detection passes and the decoder is fuzzed
+      const from = rnd() < 0.5 ? 2 : 0;
+      for (let k = 0; k < 1 + Math.floor(rnd() * 24); k++) {
+        const [, p] = s[from + Math.floor(rnd() * (s.length - from))];
+        const at = Math.floor(rnd() * p.length);
+        const r = rnd();
+        p[at] = r < 0.4 ? Math.floor(rnd() * 256) : r < 0.7 ? '<>/\'"&;=\r\n'.charCodeAt(Math.floor(rnd() * 10)) : r < 0.85 ? 0x7f : 0xff;
+      }
+      const h = new FlowHarness({ server: '198.51.100.7:5280' });
+      for (const [d, p] of s) {
+        let o = 0;
+        while (o < p.length) {
+          const n = 1 + Math.floor(rnd() * 300);
+          h.send(d, p.subarray(o, o + n));
+          o += n;
+        }
+      }
+      h.end();
+      messages += h.of('message').length;
+    }
+    assert.ok(messages > 0, 'the fuzz reached the decoder');
+  });
+});
