@@ -249,10 +249,14 @@ describe('xmpp: XML reader', () => {
       const b = Buffer.from(seedDoc);
       for (let k = 0; k < 1 + Math.floor(rnd() * 20); k++) b[Math.floor(rnd() * b.length)] = rnd() < 0.5 ? Math.floor(rnd() * 256) : '<>/\'"&;='.charCodeAt(Math.floor(rnd() * 8));
       const r = new XmlStream({ streamOpen: () => undefined, streamClose: () => undefined, stanza: (_e: XmlElement) => void stanzas++, malformed: () => undefined });
+      // the same bytes read as BOSH bodies (wrapper mode, a document end every few segments)
+      const bosh = new XmlStream({ streamOpen: () => undefined, streamClose: () => undefined, stanza: () => undefined, malformed: () => undefined }, undefined, true);
       let o = 0;
       while (o < b.length) {
         const n = 1 + Math.floor(rnd() * 64);
         r.push(b.subarray(o, o + n));
+        bosh.push(Buffer.concat([Buffer.from("<body xmlns='http://jabber.org/protocol/httpbind'>"), b.subarray(o, o + n)]));
+        if (rnd() < 0.3) bosh.endDocument();
         o += n;
       }
       const h = new FlowHarness({ server: '198.51.100.7:5222' });
