@@ -214,6 +214,127 @@ export function parseP2P(b: Buffer): { h: P2PHeader; data: Buffer } | null {
   return { h, data: b.subarray(P2P_HEADER, P2P_HEADER + length) };
 }
 
+// ---- MSNP2P version 2 (WLM 2009+, MSNP16–21) ---------------------------------------------------
+// Layout from libpurple msn/p2p.c msn_p2p_header_from_wire (MSN_P2P_VERSION_TWO) and p2p.h
+// (MsnP2Pv2Header, TF_*, P2P_HEADER_TLV_TYPE_*, P2P_DATA_TLV_REMAINING), TLV chains as in
+// msn/tlv.c msn_tlvlist_read; cross-checked with Miranda NG protocols/MSN/src/msn_p2p.cpp
+// P2PV2_Header::parseMsg and MSNPSharp P2Pv2Header.ParseHeader. All multi-byte fields big-endian:
+//   u8 header_len (8 + header TLVs, padded to 4), u8 opcode (SYN 1, RAK 2), u16 message_len
+//   (data header + payload), u32 base_id (sequence number), header TLVs;
+//   if message_len > 0: u8 data_header_len (8 + TLVs), u8 TF (1 first, 4 MsnObject data, 6 file
+//   data), u16 package_number, u32 session_id, data TLVs (1 = u64 bytes remaining after this one),
+//   then the payload; a 4-byte footer (app id) may follow.
+
+export const TF_FIRST = 0x01;
+/** TLV types (p2p.h P2PHeaderTLVType / P2PDataTLVType) */
+const TLV_ACK = 0x02;
+const TLV_NAK = 0x03;
+const TLV_REMAINING = 0x01;
+/** a TLV chain lives in at most 247 bytes (a u8 length minus 8): this caps the entries read */
+const MAX_TLVS = 64;
+
+export interface P2Pv2Header {
+  headerLen: number;
+  opcode: number;
+  /** data header + payload bytes */
+  messageLen: number;
+  baseId: number;
+  /** header TLV 2 / 3 present: an acknowledgement / negative acknowledgement */
+  ack: boolean;
+  nak: boolean;
+  /** data packet header (message_len > 0 only) */
+  tf: number;
+  packageNumber: number;
+  sessionId: number;
+  /** data TLV 1: payload bytes still to come after this packet (0 when absent: the last one) */
+  remaining: number;
+}
+
+export type P2Pv2Result = { h: P2Pv2Header; data: Buffer } | { error: string };
+
+/** TLVs of `b` (msn_tlvlist_read): type, length, value; zero padding ends the chain; a length past the end fails. */
+function readTlvs(b: Buffer, onTlv: (type: number, value: Buffer) => void): string | null {
+  let pos = 0;
+  for (let n = 0; pos < b.length; n++) {
+    if (b[pos] === 0) return null; // padding to a multiple of 4 (tlv.c, MSNPSharp, Miranda)
+    if (n >= MAX_TLVS) return 'P2Pv2 TLV chain too long';
+    if (b.length - pos < 2) return 'P2Pv2 TLV cut short';
+    const len = b[pos + 1];
+    if (len > b.length - pos - 2) return 'P2Pv2 TLV length past its header';
+    onTlv(b[pos], b.subarray(pos + 2, pos + 2 + len));
+    pos += 2 + len;
+  }
+  return null;
+}
+
+/** One P2P v2 packet at the start of `b`; every length checked against the bytes present. */
+export function parseP2Pv2(b: Buffer): P2Pv2Result {
+  if (b.length < 8) return { error: 'P2Pv2 packet shorter than its header' };
+  const headerLen = b[0];
+  const messageLen = b.readUInt16BE(2);
+  if (headerLen < 8) return { error: 'P2Pv2 header length below 8' };
+  if (headerLen + messageLen > b.length) return { error: 'P2Pv2 header and message lengths past the payload' };
+  const h: P2Pv2Header = { headerLen, opcode: b[1], messageLen, baseId: b.readUInt32BE(4), ack: false, nak: false, tf: 0, packageNumber: 0, sessionId: 0, remaining: 0 };
+  const e1 = readTlvs(b.subarray(8, headerLen), (t) => {
+    if (t === TLV_ACK) h.ack = true;
+    else if (t === TLV_NAK) h.nak = true;
+  });
+  if (e1) return { error: e1 };
+  if (messageLen === 0) return { h, data: b.subarray(headerLen, headerLen) };
+  const d = b.subarray(headerLen, headerLen + messageLen);
+  const dataHeaderLen = d[0];
+  // p2p.c: data_header_len > message_len is invalid; it holds at least its 8 fixed bytes
+  if (dataHeaderLen < 8 || dataHeaderLen > messageLen) return { error: 'P2Pv2 data header length out of range' };
+  h.tf = d[1];
+  h.packageNumber = d.readUInt16BE(2);
+  h.sessionId = d.readUInt32BE(4);
+  let bad: string | null = null;
+  const e2 = readTlvs(d.subarray(8, dataHeaderLen), (t, v) => {
+    if (t !== TLV_REMAINING) return;
+    if (v.length !== 8) bad = 'P2Pv2 remaining-size TLV not 8 bytes';
+    else {
+      const r = v.readBigUInt64BE(0);
+      if (r > BigInt(Number.MAX_SAFE_INTEGER)) bad = 'P2Pv2 remaining size out of range';
+      else h.remaining = Number(r);
+    }
+  });
+  if (e2 || bad) return { error: (e2 ?? bad)! };
+  return { h, data: d.subarray(dataHeaderLen) };
+}
+
+/**
+ * Which P2P version a MIME-carried packet uses. libpurple never switches: msn_slplink_new sets
+ * MSN_P2P_VERSION_ONE and no stored libpurple source sets TWO. Clients that speak v2 decide by the
+ * address: aMSN (p2p On_message_received) and Miranda NG (msn_msgs.cpp: parseWLID, then
+ * p2p_processMsgV2 when P2P-Dest names an endpoint) take v2 when P2P-Dest is `user;{guid}`;
+ * MSNPSharp and digsby take v2 for an MSNP21 SDG whose routing To/From carries `epid=`.
+ */
+export function p2pVersionOfDest(dest: string | undefined): 1 | 2 {
+  return dest && /;\s*\{[0-9a-fA-F-]{1,64}\}\s*$/.test(dest) ? 2 : 1;
+}
+
+export function p2pVersionOfRouting(to: string | undefined, from: string | undefined): 1 | 2 {
+  const epid = (v: string | undefined) => /;\s*epid=\{?([0-9a-fA-F-]{1,64})\}?/i.exec(v ?? '');
+  const m = epid(to) ?? epid(from);
+  return m && /[1-9a-fA-F]/.test(m[1]) ? 2 : 1;
+}
+
+/** `Bridging-Offsets: 0,52,1352` (MSNPSharp SDGBridge): where each P2P packet of an SDG body starts */
+export function bridgingOffsets(v: string | undefined, len: number): number[] | null {
+  if (v === undefined || !v.trim()) return [0];
+  const parts = v.split(',', 65);
+  if (parts.length > 64) return null;
+  const out: number[] = [];
+  for (const p of parts) {
+    const t = p.trim();
+    if (!/^\d{1,9}$/.test(t)) return null;
+    const n = Number(t);
+    if (n >= len || (out.length && n <= out[out.length - 1])) return null;
+    out.push(n);
+  }
+  return out.length && out[0] === 0 ? out : null;
+}
+
 export const EUF_FILE_TRANSFER = '5D3E02AB-6190-11D3-BBBB-00C04F795683';
 
 export interface SlpInvite {

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import type { Dir } from '../../sensor/types';
 import type { FileMeta, FileWriter, SessionContext } from '../types';
-import { contentType, EUF_FILE_TRANSFER, type MsnCommand, parseFtContext, parseHeaderLines, parseMime, parseP2P, parseSlp } from './parser';
+import { bridgingOffsets, contentType, EUF_FILE_TRANSFER, type MsnCommand, p2pVersionOfDest, p2pVersionOfRouting, parseFtContext, parseHeaderLines, parseMime, parseP2P, parseP2Pv2, parseSlp, TF_FIRST } from './parser';
 import { msnftpDecoder } from './msnftp';
 
 const MAX_TEXT = 65536;
@@ -14,6 +14,11 @@ const MAX_INVITES = 64;
 const MAX_SLP = 65536;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const EMAIL = /^[^\s@<>]{1,128}@[^\s@<>]{1,128}$/;
+
+/** MSNP16+ names an endpoint as `user;{guid}` (USR/JOI/IRO on the switchboard): the user part */
+function endpointUser(u: string): string {
+  return u.replace(/;\{[0-9a-fA-F-]{1,64}\}$/, '');
+}
 
 export function isPassport(s: string | undefined): s is string {
   return !!s && EMAIL.test(s);
@@ -33,6 +38,8 @@ export class MsnSession {
   private p2p = new Map<number, P2PTransfer>();
   /** MSNSLP messages being reassembled, by P2P identifier */
   private slp = new Map<number, { parts: Buffer[]; len: number; total: number }>();
+  /** P2P v2 SLP messages being reassembled, by direction, sender and package number */
+  private slp2 = new Map<string, { parts: Buffer[]; len: number; total: number }>();
 
   constructor(private readonly ctx: SessionContext) {}
 
@@ -83,18 +90,20 @@ export class MsnSession {
   }
 
   private setSelf(u: string): void {
+    u = endpointUser(u);
     this.self = u;
     this.ctx.addUser(u);
   }
 
   private join(u: string): void {
+    u = endpointUser(u);
     this.ctx.addUser(u);
     if (u !== this.self && this.participants.size < MAX_PARTICIPANTS) this.participants.add(u);
   }
 
   /** sender of an MSG: the passport on a server→client MSG, the signed-in user on client→server */
   private sender(dir: Dir, c: MsnCommand): string {
-    if (dir === 1 && isPassport(c.args[0])) return c.args[0];
+    if (dir === 1 && isPassport(c.args[0])) return endpointUser(c.args[0]);
     return this.self || 'unknown';
   }
 
@@ -125,9 +134,12 @@ export class MsnSession {
       case 'text/x-msmsgsinvite':
         this.invite(dir, from, parseHeaderLines(mime.body.toString('utf8', 0, Math.min(mime.body.length, 16384))), ts);
         return;
-      case 'application/x-msnmsgrp2p':
-        this.p2pChunk(dir, from, mime.headers.get('p2p-dest'), mime.body, ts);
+      case 'application/x-msnmsgrp2p': {
+        const dest = mime.headers.get('p2p-dest');
+        if (p2pVersionOfDest(dest) === 2) this.p2pV2(dir, from, dest, mime.body, ts);
+        else this.p2pChunk(dir, from, dest, mime.body, ts);
         return;
+      }
       default:
         return; // clientcaps, datacast, emoticons, …: not chat
     }
@@ -151,6 +163,10 @@ export class MsnSession {
     if (isPassport(to)) this.ctx.addUser(to);
     if (dir === 0 && isPassport(from) && !this.self) this.setSelf(from);
     const type = (messaging.get('message-type') ?? '').toLowerCase();
+    if (type === 'data' && contentType(messaging.get('content-type')).type === 'application/x-msnmsgrp2p') {
+      this.sdgP2P(dir, from || 'unknown', to, routing, messaging, p.subarray(pos), ts);
+      return;
+    }
     if (type !== 'text' || contentType(messaging.get('content-type')).type !== 'text/plain') return;
     const text = decodeText(p.subarray(pos), contentType(messaging.get('content-type')).charset);
     if (!text) return;
@@ -196,6 +212,25 @@ export class MsnSession {
 
   // ---- MSNSLP / P2P (application/x-msnmsgrp2p) --------------------------------------------------
 
+  /**
+   * An SDG `Message-Type: Data` body: one or more P2P packets (MSNPSharp SDGBridge / digsby
+   * recv_sdg_data split the body at `Bridging-Offsets`); v2 when the routing addresses carry an epid.
+   */
+  private sdgP2P(dir: Dir, from: string, to: string, routing: Map<string, string>, messaging: Map<string, string>, body: Buffer, ts: number): void {
+    if (!body.length) return;
+    const offsets = bridgingOffsets(messaging.get('bridging-offsets'), body.length);
+    if (!offsets) {
+      this.ctx.malformed('SDG Bridging-Offsets unreadable');
+      return;
+    }
+    const v2 = p2pVersionOfRouting(routing.get('to'), routing.get('from')) === 2;
+    for (let i = 0; i < offsets.length; i++) {
+      const part = body.subarray(offsets[i], i + 1 < offsets.length ? offsets[i + 1] : body.length);
+      if (v2) this.p2pV2(dir, from, to, part, ts);
+      else this.p2pChunk(dir, from, to, part, ts);
+    }
+  }
+
   private p2pChunk(dir: Dir, from: string, dest: string | undefined, body: Buffer, ts: number): void {
     const p = parseP2P(body);
     if (!p) {
@@ -222,21 +257,74 @@ export class MsnSession {
     if (h.flags & 0x02) return; // acknowledgement
     const t = this.p2p.get(h.sessionId);
     if (!t || !data.length) return;
+    this.carve(h.sessionId, t, dir, h.offset, data, h.total, ts);
+  }
+
+  /**
+   * A P2P v2 packet. No offset or total on the wire: an SLP message starts with TF_FIRST and its
+   * data TLV `remaining` counts down to 0 on the last packet of the same package number (Miranda NG
+   * msn_p2p.cpp p2p_processMsgV2; libpurple msn_p2p_info_is_first / msn_p2p_info_is_final). File
+   * data (TF 4–7, session id ≠ 0) is placed at size − remaining − length when the offer gave a size.
+   */
+  private p2pV2(dir: Dir, from: string, dest: string | undefined, body: Buffer, ts: number): void {
+    const r = parseP2Pv2(body);
+    if ('error' in r) {
+      this.ctx.malformed(r.error);
+      return;
+    }
+    const { h, data } = r;
+    if (!data.length) return; // ACK/NAK/SYN-only packets carry nothing
+    if (h.sessionId === 0) {
+      const key = `${dir}:${from}:${h.packageNumber}`;
+      let s = this.slp2.get(key);
+      if (h.tf & TF_FIRST) {
+        const total = data.length + h.remaining;
+        if (total > MAX_SLP) {
+          this.slp2.delete(key);
+          return;
+        }
+        if (this.slp2.size >= 16) this.slp2.clear();
+        s = { parts: [], len: 0, total };
+        this.slp2.set(key, s);
+      } else if (!s) return; // a continuation whose first packet was not seen
+      if (s.len + data.length + h.remaining !== s.total) {
+        this.slp2.delete(key);
+        this.ctx.malformed('P2Pv2 SLP packet sizes disagree with the remaining count');
+        return;
+      }
+      s.parts.push(Buffer.from(data));
+      s.len += data.length;
+      if (h.remaining > 0) return;
+      this.slp2.delete(key);
+      this.slpMessage(dir, from, dest, Buffer.concat(s.parts, s.len).toString('utf8'), ts);
+      return;
+    }
+    if (h.ack || h.nak || (h.tf & 0x04) === 0) return; // only TF 4–7 carries data
+    const t = this.p2p.get(h.sessionId);
+    if (!t) return;
+    const size = t.meta.size;
+    const at = size !== undefined ? size - h.remaining - data.length : -1;
+    const offset = at >= 0 ? at : t.written;
+    this.carve(h.sessionId, t, dir, offset, data, offset + data.length + h.remaining, ts);
+  }
+
+  /** data chunk of a P2P session at `offset`: holes reported as gaps, repeats skipped */
+  private carve(id: number, t: P2PTransfer, dir: Dir, offset: number, data: Buffer, total: number, ts: number): void {
     if (!t.writer) t.writer = this.ctx.openFile(ts, dir, t.meta);
-    if (h.offset > t.written) {
-      t.writer.gap(h.offset - t.written);
-      t.written = h.offset;
-    } else if (h.offset < t.written) {
-      const skip = t.written - h.offset;
+    if (offset > t.written) {
+      t.writer.gap(offset - t.written);
+      t.written = offset;
+    } else if (offset < t.written) {
+      const skip = t.written - offset;
       if (skip >= data.length) return; // a repeat
       t.writer.write(data.subarray(skip), ts);
       t.written += data.length - skip;
-      this.maybeEnd(h.sessionId, t, h.total, ts);
+      this.maybeEnd(id, t, total, ts);
       return;
     }
     t.writer.write(data, ts);
     t.written += data.length;
-    this.maybeEnd(h.sessionId, t, h.total, ts);
+    this.maybeEnd(id, t, total, ts);
   }
 
   private maybeEnd(id: number, t: P2PTransfer, total: number, ts: number): void {
@@ -256,7 +344,8 @@ export class MsnSession {
       return;
     }
     const sender = isPassport(slp.from) ? slp.from : from;
-    const to = isPassport(slp.to) ? slp.to : isPassport(dest) ? dest : this.recipients(sender);
+    const destUser = dest?.replace(/^\d+:/, '').replace(/;.*$/, '').trim();
+    const to = isPassport(slp.to) ? slp.to : isPassport(destUser) ? destUser : this.recipients(sender);
     this.ctx.addUser(sender);
     this.ctx.addUser(to);
     const meta: FileMeta = { filename: ft.filename.slice(0, 512), from: sender, to, size: ft.size, transfer_id: `${this.ctx.flow.id}:p2p:${slp.sessionId}` };

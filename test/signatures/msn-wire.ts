@@ -93,3 +93,112 @@ export function swapped(n: number): number[] {
   for (let i = 0; i + 1 < n; i += 2) [o[i], o[i + 1]] = [o[i + 1], o[i]];
   return o;
 }
+
+// ---- MSNP2P version 2 (WLM 2009+), written from libpurple msn/p2p.c msn_p2p_header_to_wire and
+// Miranda NG msn_p2p.cpp P2PV2_Header::createMsg: big-endian fields, TLVs padded to 4 bytes.
+
+export interface V2 {
+  /** sequence number (base id) */
+  id: number;
+  opcode?: number;
+  /** peer info TLV (type 1, 12 bytes) as sent with SYN */
+  peerInfo?: boolean;
+  /** header TLV 2: acknowledges this sequence number */
+  ack?: number;
+  tf?: number;
+  pkg?: number;
+  session?: number;
+  /** data TLV 1 (u64 remaining), omitted when undefined */
+  remaining?: number | bigint;
+  /** raw header / data TLV bytes instead of the built ones (hostile tests) */
+  headerTlvs?: Buffer;
+  dataTlvs?: Buffer;
+}
+
+function pad4(b: Buffer): Buffer {
+  return b.length % 4 ? Buffer.concat([b, Buffer.alloc(4 - (b.length % 4))]) : b;
+}
+
+/** one P2P v2 packet (header, data header, payload; no footer) */
+export function p2pv2(o: V2, data: Buffer = Buffer.alloc(0)): Buffer {
+  let htlv = o.headerTlvs;
+  if (!htlv) {
+    const parts: Buffer[] = [];
+    if (o.peerInfo) parts.push(Buffer.from([0x01, 12, 0x02, 0x00, 0, 0, 0x0e, 0x00, 0, 0, 0, 0, 0x01, 0x0f]));
+    if (o.ack !== undefined) {
+      const a = Buffer.from([0x02, 4, 0, 0, 0, 0]);
+      a.writeUInt32BE(o.ack >>> 0, 2);
+      parts.push(a);
+    }
+    htlv = pad4(Buffer.concat(parts));
+  }
+  let dh = Buffer.alloc(0);
+  if (data.length || o.tf !== undefined) {
+    let dtlv = o.dataTlvs;
+    if (!dtlv) {
+      dtlv = Buffer.alloc(0);
+      if (o.remaining !== undefined) {
+        dtlv = Buffer.alloc(10);
+        dtlv[0] = 0x01;
+        dtlv[1] = 8;
+        dtlv.writeBigUInt64BE(BigInt(o.remaining), 2);
+      }
+      dtlv = pad4(dtlv);
+    }
+    dh = Buffer.alloc(8);
+    dh[0] = 8 + dtlv.length;
+    dh[1] = o.tf ?? 0;
+    dh.writeUInt16BE(o.pkg ?? 0, 2);
+    dh.writeUInt32BE(o.session ?? 0, 4);
+    dh = Buffer.concat([dh, dtlv]);
+  }
+  const h = Buffer.alloc(8);
+  h[0] = 8 + htlv.length;
+  h[1] = o.opcode ?? 0;
+  h.writeUInt16BE(dh.length + data.length, 2);
+  h.writeUInt32BE(o.id >>> 0, 4);
+  return Buffer.concat([h, htlv, dh, data]);
+}
+
+/**
+ * `data` split into P2P v2 packets of at most `chunk` payload bytes, as WLM sends an SLP message or
+ * a file: the first with TF_FIRST (| tf), each with the bytes remaining after it (none on the last).
+ */
+export function p2pv2Split(data: Buffer, chunk: number, o: { id: number; tf: number; pkg: number; session: number; syn?: boolean }): Buffer[] {
+  const out: Buffer[] = [];
+  let id = o.id;
+  for (let off = 0; off < data.length; off += chunk) {
+    const part = data.subarray(off, off + chunk);
+    const rest = data.length - off - part.length;
+    const first = off === 0;
+    const pkt = p2pv2({ id, opcode: first && o.syn ? 0x03 : 0x02, peerInfo: first && o.syn, tf: first ? o.tf | 0x01 : o.tf, pkg: o.pkg, session: o.session, remaining: rest > 0 ? rest : undefined }, part);
+    id += pkt.readUInt16BE(2);
+    out.push(pkt);
+  }
+  return out;
+}
+
+/** a P2P v2 packet in a switchboard MSG addressed to endpoints (`user;{guid}`), with the footer */
+export function p2pv2Msg(head: string, dest: string, src: string, packet: Buffer, footer = 0): Buffer {
+  const f = Buffer.alloc(4);
+  f.writeUInt32BE(footer);
+  return msg(head, `MIME-Version: 1.0\nContent-Type: application/x-msnmsgrp2p\nP2P-Dest: ${dest}\nP2P-Src: ${src}`, Buffer.concat([packet, f]));
+}
+
+/** MSNP21 SDG carrying P2P packets (MSNPSharp SDGBridge / digsby layout), Bridging-Offsets between them */
+export function sdgP2P(trid: number, from: string, to: string, packets: Buffer[], opts: { offsets?: string; footer?: boolean } = {}): Buffer {
+  const bodies = packets.map((p) => (opts.footer === false ? p : Buffer.concat([p, Buffer.alloc(4)])));
+  const offs: number[] = [];
+  let o = 0;
+  for (const b of bodies) {
+    offs.push(o);
+    o += b.length;
+  }
+  const body = Buffer.concat(bodies);
+  const head =
+    `Routing: 1.0\r\nTo: 1:${to}\r\nFrom: 1:${from}\r\nService-Channel: PE\r\nOptions: 0\r\n\r\n` +
+    `Reliability: 1.0\r\n\r\n` +
+    `Messaging: 2.0\r\nContent-Length: ${body.length}\r\nContent-Type: application/x-msnmsgrp2p\r\nContent-Transfer-Encoding: binary\r\nMessage-Type: Data\r\nPipe: 1\r\nBridging-Offsets: ${opts.offsets ?? offs.join(',')}\r\n\r\n`;
+  const payload = Buffer.concat([Buffer.from(head, 'utf8'), body]);
+  return Buffer.concat([Buffer.from(`SDG ${trid} ${payload.length}\r\n`), payload]);
+}
