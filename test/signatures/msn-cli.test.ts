@@ -8,7 +8,9 @@ import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
 import { analyzeCapture } from '../helpers/analyze';
 import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
-import { invite, msnftpBlocks, randomBytes, sha256, swapped, textMsg, typing } from './msn-wire';
+import fs from 'node:fs';
+import os from 'node:os';
+import { invite, msnftpBlocks, p2pv2Msg, p2pv2Split, randomBytes, sdgP2P, sha256, slpInvite, swapped, textMsg, typing } from './msn-wire';
 
 const ME = 'alice@example.com';
 const BUDDY = 'bob@example.net';
@@ -84,6 +86,64 @@ describe('msn: through the CLI', function () {
     assert.equal(s.protocol, 'msn');
     assert.deepEqual(s.users, [ME]);
     assert.deepEqual(ev.filter((e) => e.type === 'message').map((m) => [m.from, m.text]), [[ME, 'through gateway.dll']]);
+  });
+});
+
+describe('msn: MSNP2P v2 through the CLI', function () {
+  this.timeout(120000);
+
+  it('WLM 2009 switchboard and MSNP21 SDG transfers with reordered, retransmitted segments: offers and carved files (tshark shows only MSNMS lines)', () => {
+    const EP_A = '{F52973B6-C926-4BAD-9BA8-7C1E840E4AB0}', EP_B = '{1D9C9B2F-6E7A-4C1B-9E0A-3B2C1D0E9F8A}';
+    const file = randomBytes(20_000, 4321);
+    const slp = slpInvite(`${ME};${EP_A}`, `${BUDDY};${EP_B}`, 555, 'Vertrag_2009.docx', file.length);
+    const inv = p2pv2Split(slp, 400, { id: 0x1000, tf: 0, pkg: 3, session: 0, syn: true });
+    const dat = p2pv2Split(file, 1222, { id: 0x9000, tf: 6, pkg: 4, session: 555 });
+    const cap = new Capture();
+    const t = cap.tcp('10.1.1.10:40000', '203.0.113.9:1863');
+    t.open();
+    t.send('c', `USR 1 ${ME};${EP_A} 1835953129.20013021.2623242\r\n`);
+    t.send('s', `USR 1 OK ${ME};${EP_A} Alice\r\nJOI ${BUDDY};${EP_B} Bob 2789003324:48\r\n`);
+    const sb = Buffer.concat([...inv, ...dat].map((p, i) => p2pv2Msg(`${2 + i} D`, `${BUDDY};${EP_B}`, `${ME};${EP_A}`, p, i < inv.length ? 0 : 2)));
+    t.send('c', sb, { segment: 536, reorder: swapped(Math.ceil(sb.length / 536)), retransmit: [3, 8] });
+    t.close();
+    const n = cap.tcp('10.1.1.10:40001', '65.54.239.20:1863');
+    n.open();
+    n.send('c', 'VER 1 MSNP21 CVR0\r\n').send('s', 'VER 1 MSNP21\r\n');
+    const file2 = randomBytes(7_000, 99);
+    const slp2 = slpInvite(ME, BUDDY, 556, 'scan.pdf', file2.length);
+    const from = `${ME};epid=${EP_A}`, to = `${BUDDY};epid=${EP_B}`;
+    const sdg = Buffer.concat([
+      sdgP2P(5, from, to, p2pv2Split(slp2, 600, { id: 1, tf: 0, pkg: 1, session: 0, syn: true })),
+      sdgP2P(6, from, to, p2pv2Split(file2, 1222, { id: 9, tf: 6, pkg: 2, session: 556 })),
+    ]);
+    n.send('c', sdg, { segment: 700, reorder: swapped(Math.ceil(sdg.length / 700)) });
+    n.close();
+    const ev = analyzeCapture(cap);
+    const offers = ev.filter((e) => e.type === 'file_transfer' && e.stage === 'offer');
+    const data = ev.filter((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.deepEqual(offers.map((o) => [o.protocol, o.filename, o.size, o.from, o.to]).sort(), [
+      ['msn', 'Vertrag_2009.docx', file.length, ME, BUDDY],
+      ['msn', 'scan.pdf', file2.length, ME, BUDDY],
+    ].sort());
+    const byName = new Map(data.map((d) => [d.filename, d]));
+    assert.equal(byName.get('Vertrag_2009.docx')?.sha256, sha256(file));
+    assert.equal(byName.get('scan.pdf')?.sha256, sha256(file2));
+    assert.ok(data.every((d) => d.complete === true));
+    assert.ok(ev.filter((e) => e.type === 'session').every((s) => (s.malformed ?? 0) === 0));
+    // Wireshark's MSNMS dissector shows the command lines only; nothing of the binary P2P header
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-p2pv2-'));
+    try {
+      const f = path.join(dir, 'c.pcap');
+      fs.writeFileSync(f, cap.pcap());
+      const ts = spawnSync('tshark', ['-r', f, '-Y', 'msnms', '-T', 'fields', '-e', 'frame.number']);
+      if (ts.status === 0) {
+        assert.ok(ts.stdout.toString().trim().length > 0, 'tshark sees MSNMS');
+        const fields = spawnSync('tshark', ['-G', 'fields']).stdout.toString().split('\n').filter((l) => /\tmsnms\./.test(l));
+        assert.ok(fields.every((l) => !/p2p|slp/i.test(l)), 'tshark has no MSN P2P fields');
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

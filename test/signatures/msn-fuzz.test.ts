@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { FlowHarness } from '../helpers/harness';
 import { detectMsn } from '../../signatures/msn';
 import { detectYmsg } from '../../signatures/ymsg';
-import { MsnFramer, parseFtContext, parseMime, parseP2P, parseSlp } from '../../signatures/msn/parser';
+import { bridgingOffsets, MsnFramer, parseFtContext, parseMime, parseP2P, parseP2Pv2, parseSlp } from '../../signatures/msn/parser';
 import { parseFields, YmsgFramer } from '../../signatures/ymsg/parser';
 import { HttpStream } from '../../signatures/msn/httpstream';
 import type { DetectInput } from '../../signatures/types';
-import { invite, p2p, prng, slpInvite, textMsg, typing } from './msn-wire';
+import { invite, p2p, p2pv2, p2pv2Msg, p2pv2Split, prng, sdgP2P, slpInvite, textMsg, typing } from './msn-wire';
 import { pdu } from './ymsg-wire';
 import { boundedIt } from '../helpers/bounded';
 
@@ -49,6 +49,12 @@ const msnStreams = (): [('c' | 's'), Buffer][] => [
   ['c', invite('4 N', { 'Application-Name': 'File Transfer', 'Invitation-Command': 'INVITE', 'Invitation-Cookie': '77', 'Application-File': 'a.txt', 'Application-FileSize': '10' })],
   ['c', p2p('5 D', BUDDY, { session: 0, id: 1, offset: 0, total: 900, flags: 0 }, slpInvite(ME, BUDDY, 9, 'x.bin', 100))],
   ['c', p2p('6 D', BUDDY, { session: 9, id: 2, offset: 0, total: 100, flags: 0x01000030 }, Buffer.alloc(100, 1))],
+  // P2P v2 (WLM 2009+): MSG to an endpoint, and an MSNP21 SDG with two packets
+  ...p2pv2Split(slpInvite(ME, BUDDY, 10, 'y.bin', 50), 300, { id: 1, tf: 0, pkg: 1, session: 0, syn: true }).map(
+    (pk, i): ['c', Buffer] => ['c', p2pv2Msg(`${7 + i} D`, `${BUDDY};{1D9C9B2F-6E7A-4C1B-9E0A-3B2C1D0E9F8A}`, `${ME};{F52973B6-C926-4BAD-9BA8-7C1E840E4AB0}`, pk)],
+  ),
+  ['c', p2pv2Msg('12 D', `${BUDDY};{1D9C9B2F-6E7A-4C1B-9E0A-3B2C1D0E9F8A}`, ME, p2pv2({ id: 5, tf: 7, pkg: 2, session: 10, remaining: 10 }, Buffer.alloc(40, 2)))],
+  ['c', sdgP2P(13, `${ME};epid={F52973B6-C926-4BAD-9BA8-7C1E840E4AB0}`, `${BUDDY};epid={1D9C9B2F-6E7A-4C1B-9E0A-3B2C1D0E9F8A}`, [p2pv2({ id: 6, ack: 5 }), p2pv2({ id: 7, tf: 6, pkg: 2, session: 10 }, Buffer.alloc(10, 3))])],
 ];
 
 describe('msn/ymsg: seeded fuzz', function () {
@@ -93,6 +99,8 @@ describe('msn/ymsg: seeded fuzz', function () {
       detectYmsg(input(b, (i & 1) as 0 | 1));
       parseMime(b);
       parseP2P(b);
+      parseP2Pv2(b);
+      bridgingOffsets(b.toString('latin1', 0, 80), b.length);
       parseFtContext(b);
       parseSlp(b.toString('latin1'));
       parseFields(b);
