@@ -1,11 +1,13 @@
 // Cheap, safe metadata from a carved file's structure, with bounded effort: zip member names and
 // count, encryption (general-purpose bit 0), Office macros (vbaProject.bin in OOXML, _VBA_PROJECT in
-// OLE), docx/xlsx/pptx core properties, and the text of office documents for DLP. Small members are
+// OLE), docx/xlsx/pptx core properties, PDF info and encryption, and the text of office documents and
+// PDFs (analyzer/files/pdf.ts) for DLP. Small members are
 // inflated in memory (zlib inflateRaw with an output cap); nothing is ever extracted to disk.
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import type { FileInfo } from '../../common/events';
 import { fileTypeOf, oleKind, zipKindFromNames } from '../../signatures/fileType';
+import { PdfDoc } from './pdf';
 
 /** Random access to a file's bytes: the spool, or only the head kept in memory. */
 export interface ByteSource {
@@ -132,6 +134,8 @@ export interface Inspection {
   info: FileInfo;
   /** zip members (for text extraction) */
   entries?: ZipEntry[];
+  /** a PDF's object structure (text is extracted from it on demand) */
+  pdf?: PdfDoc;
 }
 
 export function inspect(src: ByteSource, headType: string): Inspection {
@@ -162,6 +166,14 @@ export function inspect(src: ByteSource, headType: string): Inspection {
     type = oleKind(b);
     if (b.includes(U16_VBA) || b.includes(U16_MACROS)) info.macros = true;
     if (type === 'office-encrypted') info.encrypted = true;
+  } else if (headType === 'pdf') {
+    // an encrypted PDF (/Encrypt in a trailer) has no readable text: flagged like an encrypted archive
+    const pdf = PdfDoc.fromSource(src);
+    if (pdf.encrypted) info.encrypted = true;
+    const meta = pdf.info();
+    if (meta.title && cleanText(meta.title, 128)) info.title = cleanText(meta.title, 128);
+    if (meta.author && cleanText(meta.author, 128)) info.creator = cleanText(meta.author, 128);
+    return { type, info, pdf };
   } else if (headType === 'data' && src.size > 32774) {
     // the head may have been shorter than a late magic (ISO 9660 at 32769)
     const t = fileTypeOf(src.read(0, 33 * 1024));
@@ -187,6 +199,7 @@ export function textOf(src: ByteSource, ins: Inspection, maxChars: number): stri
     if (ins.type === 'html' || ins.type === 'xml' || ins.type === 'svg') s = xmlText(s);
     return s.slice(0, maxChars);
   }
+  if (ins.pdf) return ins.pdf.encrypted ? undefined : ins.pdf.text(maxChars, xmlText) || undefined;
   if (!ins.entries || ins.info.encrypted) return undefined;
   const want = (n: string) =>
     (ins.type === 'docx' && /^word\/(document|header\d*|footer\d*|footnotes|endnotes|comments)\.xml$/.test(n)) ||

@@ -1,0 +1,1059 @@
+// A small, bounded PDF text extractor for DLP (ISO 32000-1: 7.3 objects, 7.4 filters, 7.5 file
+// structure, 9.4 text objects, 9.10 ToUnicode). Objects are found by scanning for `N G obj` headers,
+// never through the xref table (incremental updates and broken xrefs are common); a later definition
+// of an object number wins. Text: the page tree's content streams (and Form XObjects they draw) read
+// with their fonts' ToUnicode CMaps or simple encodings, then content streams no page references,
+// the document info and XMP metadata. Everything is bounded and nothing throws: packet content is hostile.
+import zlib from 'node:zlib';
+
+export const PDF_LIMITS = {
+  /** bytes of the file read (the head; a larger file also has its last TAIL_BYTES read for the trailer) */
+  maxBytes: 32 * 1024 * 1024,
+  tailBytes: 1024 * 1024,
+  maxObjects: 200_000,
+  /** streams decoded */
+  maxStreams: 20_000,
+  /** decoded output of one stream, and of all streams together */
+  maxStreamOut: 16 * 1024 * 1024,
+  maxTotalOut: 64 * 1024 * 1024,
+  /** nesting of arrays and dictionaries in one object */
+  maxDepth: 32,
+  /** Form XObject nesting (Do inside a form) */
+  maxFormDepth: 8,
+  maxPages: 50_000,
+  /** entries one ToUnicode CMap may define (ranges expanded) */
+  maxCMapEntries: 100_000,
+};
+
+const TAIL_GAP = Buffer.from('\nendstream endobj\n');
+
+type Obj = number | boolean | null | PdfString | Name | Ref | Obj[] | Dict;
+class Name {
+  constructor(readonly n: string) {}
+}
+class Ref {
+  constructor(readonly num: number) {}
+}
+class PdfString {
+  constructor(readonly b: Buffer) {}
+}
+type Dict = Map<string, Obj>;
+
+interface Entry {
+  value: Obj;
+  /** stream data bounds in the buffer (raw, still filtered) */
+  stream?: { start: number; end: number };
+  /** decoded object-stream member: its data already lives in `value` */
+  pos: number;
+}
+
+const SCRATCH = Buffer.alloc(1 << 16);
+const isWs = (c: number) => c === 32 || c === 10 || c === 13 || c === 9 || c === 12 || c === 0;
+const isDelim = (c: number) => c === 40 || c === 41 || c === 60 || c === 62 || c === 91 || c === 93 || c === 123 || c === 125 || c === 47 || c === 37;
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const hexVal = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1);
+
+/** A bounded PDF object lexer over one buffer; `work` counts bytes stepped so callers can cap it. */
+class Lexer {
+  i = 0;
+  work = 0;
+  constructor(readonly b: Buffer, readonly end = b.length) {}
+
+  skipWs(): void {
+    const b = this.b;
+    while (this.i < this.end) {
+      const c = b[this.i];
+      if (isWs(c)) this.i++;
+      else if (c === 37) {
+        while (this.i < this.end && b[this.i] !== 10 && b[this.i] !== 13) this.i++;
+      } else break;
+    }
+  }
+
+  /** a bare keyword or number token (regular characters) */
+  word(): string {
+    const s = this.i;
+    while (this.i < this.end && !isWs(this.b[this.i]) && !isDelim(this.b[this.i])) this.i++;
+    return this.b.toString('latin1', s, Math.min(this.i, s + 64));
+  }
+
+  value(depth = 0): Obj | undefined {
+    this.skipWs();
+    if (this.i >= this.end || depth > PDF_LIMITS.maxDepth) return undefined;
+    const b = this.b;
+    const c = b[this.i];
+    if (c === 47) return this.name();
+    if (c === 40) return this.literal();
+    if (c === 60) {
+      if (b[this.i + 1] === 60) return this.dict(depth);
+      return this.hex();
+    }
+    if (c === 91) {
+      this.i++;
+      const arr: Obj[] = [];
+      for (;;) {
+        this.skipWs();
+        if (this.i >= this.end) return undefined;
+        if (b[this.i] === 93) {
+          this.i++;
+          return arr;
+        }
+        const at = this.i;
+        const v = this.value(depth + 1);
+        if (v === undefined) {
+          if (this.i === at) this.i++; // an unknown token: step over it
+          continue;
+        }
+        if (arr.length < 1_000_000) arr.push(v);
+      }
+    }
+    if (isDigit(c) || c === 43 || c === 45 || c === 46) {
+      const w = this.word();
+      const n = Number(w);
+      if (!Number.isFinite(n)) return 0;
+      // `N G R`: an indirect reference
+      if (/^\d+$/.test(w)) {
+        const save = this.i;
+        this.skipWs();
+        const g0 = this.i;
+        while (this.i < this.end && isDigit(b[this.i])) this.i++;
+        if (this.i > g0 && this.i - g0 < 6) {
+          this.skipWs();
+          if (b[this.i] === 82 && (this.i + 1 >= this.end || isWs(b[this.i + 1]) || isDelim(b[this.i + 1]))) {
+            this.i++;
+            return new Ref(n);
+          }
+        }
+        this.i = save;
+      }
+      return n;
+    }
+    if (isDelim(c)) {
+      this.i++;
+      return undefined;
+    }
+    const w = this.word();
+    if (w === 'true') return true;
+    if (w === 'false') return false;
+    if (w === 'null') return null;
+    return undefined;
+  }
+
+  private dict(depth: number): Dict | undefined {
+    const b = this.b;
+    this.i += 2;
+    const d: Dict = new Map();
+    for (;;) {
+      this.skipWs();
+      if (this.i >= this.end) return undefined;
+      if (b[this.i] === 62 && b[this.i + 1] === 62) {
+        this.i += 2;
+        return d;
+      }
+      if (b[this.i] !== 47) {
+        // not a key: skip one value (tolerates junk), never loop in place
+        const at = this.i;
+        this.value(depth + 1);
+        if (this.i === at) this.i++;
+        continue;
+      }
+      const k = this.name().n;
+      const v = this.value(depth + 1);
+      if (v !== undefined && d.size < 4096) d.set(k, v);
+    }
+  }
+
+  name(): Name {
+    const b = this.b;
+    this.i++;
+    const s = this.i;
+    while (this.i < this.end && !isWs(b[this.i]) && !isDelim(b[this.i])) this.i++;
+    let n = b.toString('latin1', s, Math.min(this.i, s + 256));
+    if (n.includes('#')) n = n.replace(/#([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+    return new Name(n);
+  }
+
+  /** `( … )` with escapes, octal and balanced parentheses (a counter, no recursion); unterminated → to the end */
+  literal(): PdfString {
+    const b = this.b;
+    const out = SCRATCH;
+    let chunks: Buffer[] | undefined;
+    let o = 0;
+    const put = (x: number) => {
+      if (o === out.length) {
+        (chunks ??= []).push(Buffer.from(out));
+        o = 0;
+      }
+      out[o++] = x;
+    };
+    let depth = 1;
+    this.i++;
+    while (this.i < this.end) {
+      const c = b[this.i++];
+      if (c === 92) {
+        if (this.i >= this.end) break;
+        const e = b[this.i++];
+        if (e === 110) put(10);
+        else if (e === 114) put(13);
+        else if (e === 116) put(9);
+        else if (e === 98) put(8);
+        else if (e === 102) put(12);
+        else if (e >= 48 && e <= 55) {
+          let v = e - 48;
+          for (let k = 0; k < 2 && this.i < this.end && b[this.i] >= 48 && b[this.i] <= 55; k++) v = v * 8 + b[this.i++] - 48;
+          put(v & 0xff);
+        } else if (e === 13) {
+          if (b[this.i] === 10) this.i++;
+        } else if (e !== 10) put(e);
+      } else if (c === 40) {
+        depth++;
+        put(c);
+      } else if (c === 41) {
+        if (--depth === 0) break;
+        put(c);
+      } else put(c);
+    }
+    const last = out.subarray(0, o);
+    const s = new PdfString(chunks ? Buffer.concat([...chunks, last]) : Buffer.from(last));
+    this.work += s.b.length;
+    return s;
+  }
+
+  private hex(): PdfString {
+    const b = this.b;
+    this.i++;
+    const bytes: number[] = [];
+    let hi = -1;
+    while (this.i < this.end) {
+      const c = b[this.i++];
+      if (c === 62) break;
+      const v = hexVal(c);
+      if (v < 0) continue;
+      if (hi < 0) hi = v;
+      else {
+        bytes.push(hi * 16 + v);
+        hi = -1;
+      }
+    }
+    if (hi >= 0) bytes.push(hi * 16);
+    return new PdfString(Buffer.from(bytes));
+  }
+}
+
+const nm = (v: Obj | undefined): string | undefined => (v instanceof Name ? v.n : undefined);
+const num = (v: Obj | undefined): number | undefined => (typeof v === 'number' ? v : undefined);
+
+// ---- encodings ----
+
+const WIN_80 = [0x20ac, 0, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0, 0x17d, 0, 0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0, 0x17e, 0x178];
+const PDFDOC_80 = [0x2022, 0x2020, 0x2021, 0x2026, 0x2014, 0x2013, 0x192, 0x2044, 0x2039, 0x203a, 0x2212, 0x2030, 0x201e, 0x201c, 0x201d, 0x2018, 0x2019, 0x201a, 0x2122, 0xfb01, 0xfb02, 0x141, 0x152, 0x160, 0x178, 0x17d, 0x131, 0x142, 0x153, 0x161, 0x17e, 0];
+const MAC_80 = 'ÄÅÇÉÑÖÜáàâäãåçéèêëíìîïñóòôöõúùûü†°¢£§•¶ß®©™´¨≠ÆØ∞±≤≥¥µ∂∑∏π∫ªºΩæø¿¡¬√ƒ≈∆«»… ÀÃÕŒœ–—“”‘’÷◊ÿŸ⁄€‹›ﬁﬂ‡·‚„‰ÂÊÁËÈÍÎÏÌÓÔ\uf8ffÒÚÛÙıˆ˜¯˘˙˚¸˝˛ˇ';
+
+function winAnsi(c: number): string {
+  if (c >= 0x80 && c < 0xa0) return WIN_80[c - 0x80] ? String.fromCharCode(WIN_80[c - 0x80]) : '';
+  return c < 32 && c !== 9 && c !== 10 && c !== 13 ? '' : String.fromCharCode(c);
+}
+
+/** A text string outside content streams (info, bookmarks): UTF-16BE with a BOM, UTF-8 with a BOM, else PDFDocEncoding. */
+export function textString(b: Buffer): string {
+  if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) {
+    const body = Buffer.from(b.subarray(2, 2 + ((b.length - 2) & ~1)));
+    return body.swap16().toString('utf16le');
+  }
+  if (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return b.subarray(3).toString('utf8');
+  let s = '';
+  for (const c of b) {
+    if (c >= 0x80 && c < 0xa1) s += c === 0xa0 ? '\u20ac' : PDFDOC_80[c - 0x80] ? String.fromCharCode(PDFDOC_80[c - 0x80]) : '';
+    else s += c < 32 && c !== 9 && c !== 10 && c !== 13 ? ' ' : String.fromCharCode(c);
+  }
+  return s;
+}
+
+// glyph names (Adobe Glyph List, the part documents use for text) → Unicode
+const GLYPHS: Record<string, string> = {
+  space: ' ', exclam: '!', quotedbl: '"', numbersign: '#', dollar: '$', percent: '%', ampersand: '&', quotesingle: "'",
+  parenleft: '(', parenright: ')', asterisk: '*', plus: '+', comma: ',', hyphen: '-', period: '.', slash: '/',
+  zero: '0', one: '1', two: '2', three: '3', four: '4', five: '5', six: '6', seven: '7', eight: '8', nine: '9',
+  colon: ':', semicolon: ';', less: '<', equal: '=', greater: '>', question: '?', at: '@', bracketleft: '[',
+  backslash: '\\', bracketright: ']', asciicircum: '^', underscore: '_', grave: '`', braceleft: '{', bar: '|',
+  braceright: '}', asciitilde: '~', quoteright: '\u2019', quoteleft: '\u2018', endash: '\u2013', emdash: '\u2014',
+  bullet: '\u2022', quotedblleft: '\u201c', quotedblright: '\u201d', minus: '-', nbspace: ' ', fi: 'fi', fl: 'fl',
+  Euro: '\u20ac', sterling: '£', yen: '¥', section: '§', copyright: '©', registered: '®', degree: '°', ellipsis: '\u2026',
+};
+function glyphUnicode(g: string): string | undefined {
+  if (/^[A-Za-z]$/.test(g)) return g;
+  const k = GLYPHS[g];
+  if (k !== undefined) return k;
+  let m = /^uni([0-9A-F]{4})+$/.exec(g);
+  if (m) return g.slice(3).match(/.{4}/g)!.map((h) => String.fromCharCode(parseInt(h, 16))).join('');
+  m = /^u([0-9A-F]{4,6})$/.exec(g);
+  if (m) {
+    const n = parseInt(m[1], 16);
+    return n <= 0x10ffff ? String.fromCodePoint(n) : undefined;
+  }
+  return undefined;
+}
+
+/** A ToUnicode CMap (bfchar / bfrange, 1- to 4-byte codes). */
+export interface CMap {
+  /** code length per codespace range */
+  spaces: Array<{ len: number; lo: number; hi: number }>;
+  map: Map<number, string>;
+}
+
+function utf16be(b: Buffer): string {
+  const even = Buffer.from(b.subarray(0, b.length & ~1));
+  return even.swap16().toString('utf16le');
+}
+const codeOf = (b: Buffer) => {
+  let n = 0;
+  for (let i = 0; i < b.length && i < 4; i++) n = n * 256 + b[i];
+  return n;
+};
+
+export function parseCMap(data: Buffer): CMap {
+  const cm: CMap = { spaces: [], map: new Map() };
+  const lx = new Lexer(data);
+  const stack: Obj[] = [];
+  let mode = '';
+  let entries = 0;
+  while (lx.i < data.length) {
+    lx.skipWs();
+    if (lx.i >= data.length) break;
+    const at = lx.i;
+    const c = data[lx.i];
+    let v: Obj | undefined;
+    if (c === 47 || c === 40 || c === 60 || c === 91 || isDigit(c) || c === 45) v = lx.value();
+    else {
+      const w = lx.word();
+      if (lx.i === at) lx.i++;
+      if (w.startsWith('begin')) mode = w;
+      else if (w.startsWith('end')) mode = '';
+      stack.length = 0;
+      continue;
+    }
+    if (lx.i === at) lx.i++;
+    if (v === undefined) continue;
+    stack.push(v);
+    if (mode === 'begincodespacerange' && stack.length === 2) {
+      const [lo, hi] = stack as PdfString[];
+      if (lo instanceof PdfString && hi instanceof PdfString && lo.b.length >= 1 && lo.b.length <= 4 && cm.spaces.length < 256)
+        cm.spaces.push({ len: lo.b.length, lo: codeOf(lo.b), hi: codeOf(hi.b) });
+      stack.length = 0;
+    } else if (mode === 'beginbfchar' && stack.length === 2) {
+      const [src, dst] = stack;
+      if (src instanceof PdfString && dst instanceof PdfString && entries++ < PDF_LIMITS.maxCMapEntries) cm.map.set(codeOf(src.b) + src.b.length * 2 ** 32, utf16be(dst.b));
+      stack.length = 0;
+    } else if (mode === 'beginbfrange' && stack.length === 3) {
+      const [lo, hi, dst] = stack;
+      if (lo instanceof PdfString && hi instanceof PdfString) {
+        const len = lo.b.length, a = codeOf(lo.b), z = codeOf(hi.b);
+        for (let k = 0; a + k <= z && k < 65536 && entries < PDF_LIMITS.maxCMapEntries; k++, entries++) {
+          let s: string | undefined;
+          if (dst instanceof PdfString) {
+            const d = Buffer.from(dst.b);
+            if (d.length) {
+              // the last byte is incremented (9.10.3)
+              d[d.length - 1] = (d[d.length - 1] + k) & 0xff;
+              s = utf16be(d);
+            }
+          } else if (Array.isArray(dst)) {
+            const e = dst[k];
+            if (e instanceof PdfString) s = utf16be(e.b);
+          }
+          if (s !== undefined) cm.map.set(a + k + len * 2 ** 32, s);
+        }
+      }
+      stack.length = 0;
+    } else if (stack.length > 3) stack.length = 0;
+  }
+  return cm;
+}
+
+interface Font {
+  cmap?: CMap;
+  /** two-byte codes (Type0) */
+  twoByte: boolean;
+  /** single-byte code → text for simple fonts without ToUnicode */
+  simple?: (c: number) => string;
+  widths?: { first: number; w: Obj[] };
+  defaultWidth: number;
+}
+
+// ---- the document ----
+
+export interface PdfInfo {
+  title?: string;
+  author?: string;
+  subject?: string;
+  keywords?: string;
+}
+
+export class PdfDoc {
+  readonly objects = new Map<number, Entry>();
+  readonly trailers: Dict[] = [];
+  encrypted = false;
+  /** the scan hit a bound (objects, work, size): the text may be incomplete */
+  truncated = false;
+  private outTotal = 0;
+  private streamsDecoded = 0;
+  private decoded = new Map<number, Buffer | null>();
+  private fonts = new Map<Dict, Font>();
+  private cmaps = new Map<number, CMap>();
+  /** content bytes interpreted (forms drawn many times count each time) */
+  private contentWork = 0;
+
+  private constructor(readonly buf: Buffer) {}
+
+  /** Reads the object structure of a PDF (bounded; never throws). */
+  static parse(buf: Buffer): PdfDoc {
+    const doc = new PdfDoc(buf);
+    try {
+      doc.scan();
+    } catch {
+      doc.truncated = true;
+    }
+    return doc;
+  }
+
+  /** The head (and, for a large file, the tail, where the last trailer is) of a byte source. */
+  static fromSource(src: { size: number; read(o: number, n: number): Buffer }): PdfDoc {
+    const L = PDF_LIMITS;
+    if (src.size <= L.maxBytes + L.tailBytes) return PdfDoc.parse(src.read(0, src.size));
+    const doc = PdfDoc.parse(Buffer.concat([src.read(0, L.maxBytes), TAIL_GAP, src.read(src.size - L.tailBytes, L.tailBytes)]));
+    doc.truncated = true;
+    return doc;
+  }
+
+  private scan(): void {
+    const b = this.buf;
+    const lx = new Lexer(b);
+    const budget = 4 * b.length + (1 << 20);
+    let p = 0;
+    let count = 0;
+    const objStms: Array<{ num: number; pos: number }> = [];
+    for (;;) {
+      const at = b.indexOf('obj', p, 'latin1');
+      if (at < 0) break;
+      p = at + 3;
+      if (p < b.length && !isWs(b[p]) && !isDelim(b[p])) continue;
+      // back over `N G `
+      let k = at - 1;
+      if (k < 0 || !isWs(b[k])) continue;
+      while (k >= 0 && isWs(b[k]) && at - k < 8) k--;
+      const gEnd = k;
+      while (k >= 0 && isDigit(b[k]) && gEnd - k < 6) k--;
+      if (k === gEnd || k < 0 || !isWs(b[k])) continue;
+      while (k >= 0 && isWs(b[k]) && gEnd - k < 16) k--;
+      const nEnd = k;
+      while (k >= 0 && isDigit(b[k]) && nEnd - k < 11) k--;
+      if (k === nEnd || (k >= 0 && !isWs(b[k]) && !isDelim(b[k]))) continue;
+      const n = Number(b.toString('latin1', k + 1, nEnd + 1));
+      if (++count > PDF_LIMITS.maxObjects || lx.work > budget) {
+        this.truncated = true;
+        break;
+      }
+      lx.i = p;
+      const value = lx.value();
+      lx.work += lx.i - p;
+      if (value === undefined) continue;
+      const e: Entry = { value, pos: at };
+      p = lx.i;
+      if (value instanceof Map) {
+        lx.skipWs();
+        if (b.toString('latin1', lx.i, lx.i + 6) === 'stream') {
+          let s = lx.i + 6;
+          if (b[s] === 13) s++;
+          if (b[s] === 10) s++;
+          let end = -1;
+          const len = num(value.get('Length'));
+          if (len !== undefined && len >= 0 && s + len <= b.length) {
+            // trust /Length only when `endstream` follows it
+            let q = s + len;
+            while (q < b.length && isWs(b[q]) && q < s + len + 4) q++;
+            if (b.toString('latin1', q, q + 9) === 'endstream') end = s + len;
+          }
+          let after: number;
+          if (end < 0) {
+            const es = b.indexOf('endstream', s, 'latin1');
+            end = es < 0 ? b.length : es;
+            after = es < 0 ? b.length : es + 9;
+            // the EOL before `endstream` is not data
+            if (end > s && b[end - 1] === 10) end--;
+            if (end > s && b[end - 1] === 13) end--;
+          } else after = end;
+          e.stream = { start: s, end };
+          p = after;
+          lx.work += after - s;
+          if (nm(value.get('Type')) === 'ObjStm') objStms.push({ num: n, pos: at });
+          if (nm(value.get('Type')) === 'XRef') this.trailers.push(value);
+        }
+      }
+      this.objects.set(n, e);
+    }
+    // trailers (classic): `trailer << … >>`
+    for (let q = 0, t = 0; t < 10_000; t++) {
+      const at = b.indexOf('trailer', q, 'latin1');
+      if (at < 0 || lx.work > budget) break;
+      lx.i = at + 7;
+      const v = lx.value();
+      lx.work += lx.i - at;
+      if (v instanceof Map) this.trailers.push(v);
+      q = Math.max(lx.i, at + 7);
+    }
+    this.encrypted = this.trailers.some((t) => t.has('Encrypt'));
+    if (this.encrypted) return;
+    // object streams: members not redefined by a later plain object
+    for (const os of objStms) {
+      const e = this.objects.get(os.num);
+      if (!e?.stream) continue;
+      const data = this.streamData(os.num);
+      if (!data) continue;
+      const d = e.value as Dict;
+      const count = Math.min(num(d.get('N')) ?? 0, PDF_LIMITS.maxObjects);
+      const first = num(d.get('First')) ?? 0;
+      const hl = new Lexer(data, Math.min(data.length, first));
+      for (let k = 0; k < count && this.objects.size < PDF_LIMITS.maxObjects; k++) {
+        const on = hl.value(), off = hl.value();
+        if (typeof on !== 'number' || typeof off !== 'number') break;
+        const prev = this.objects.get(on);
+        if (prev && prev.pos > os.pos) continue;
+        const ol = new Lexer(data);
+        ol.i = first + off;
+        if (ol.i < 0 || ol.i >= data.length) continue;
+        const v = ol.value();
+        if (v !== undefined) this.objects.set(on, { value: v, pos: os.pos });
+      }
+    }
+  }
+
+  private get(v: Obj | undefined, hops = 0): Obj | undefined {
+    while (v instanceof Ref && hops++ < 16) v = this.objects.get(v.num)?.value;
+    return v instanceof Ref ? undefined : v;
+  }
+  private dict(v: Obj | undefined): Dict | undefined {
+    const d = this.get(v);
+    return d instanceof Map ? d : undefined;
+  }
+
+  /** The decoded bytes of stream object `n` (cached), or undefined (not a stream, unsupported filter, over a bound). */
+  streamData(n: number): Buffer | undefined {
+    const c = this.decoded.get(n);
+    if (c !== undefined) return c ?? undefined;
+    const e = this.objects.get(n);
+    let out: Buffer | undefined;
+    if (e?.stream && this.streamsDecoded < PDF_LIMITS.maxStreams && this.outTotal < PDF_LIMITS.maxTotalOut) {
+      this.streamsDecoded++;
+      out = this.decode(e.value as Dict, this.buf.subarray(e.stream.start, e.stream.end));
+      if (out) this.outTotal += out.length;
+    }
+    this.decoded.set(n, out ?? null);
+    return out;
+  }
+
+  private decode(d: Dict, raw: Buffer): Buffer | undefined {
+    const f = this.get(d.get('Filter') ?? d.get('F'));
+    const filters = (Array.isArray(f) ? f : f === undefined ? [] : [f]).map((x) => nm(this.get(x)) ?? '?');
+    if (filters.length > 4) return undefined;
+    let data: Buffer | undefined = raw;
+    const cap = Math.min(PDF_LIMITS.maxStreamOut, PDF_LIMITS.maxTotalOut - this.outTotal);
+    for (const name of filters) {
+      if (!data) return undefined;
+      if (name === 'FlateDecode' || name === 'Fl') data = inflate(data, cap);
+      else if (name === 'ASCIIHexDecode' || name === 'AHx') data = asciiHex(data);
+      else if (name === 'ASCII85Decode' || name === 'A85') data = ascii85(data, cap);
+      else return undefined; // LZW, RunLength, image codecs, Crypt: not text we read
+      if (data && data.length > cap) data = data.subarray(0, cap);
+    }
+    return data;
+  }
+
+  info(): PdfInfo {
+    const out: PdfInfo = {};
+    if (this.encrypted) return out;
+    for (let k = this.trailers.length - 1; k >= 0; k--) {
+      const d = this.dict(this.trailers[k].get('Info'));
+      if (!d) continue;
+      for (const [key, f] of [['Title', 'title'], ['Author', 'author'], ['Subject', 'subject'], ['Keywords', 'keywords']] as const) {
+        const v = this.get(d.get(key));
+        if (v instanceof PdfString && out[f] === undefined) out[f] = textString(v.b.subarray(0, 64 * 1024));
+      }
+      break;
+    }
+    return out;
+  }
+
+  /**
+   * The document's text, at most maxChars: pages in page-tree order, then content streams no page
+   * references, then the info dictionary and XMP metadata (through `xml`, markup → text).
+   */
+  text(maxChars: number, xml: (s: string) => string = (s) => s): string {
+    if (this.encrypted) return '';
+    const out = new TextOut(maxChars);
+    try {
+      const used = new Set<number>();
+      for (const page of this.pages()) {
+        if (out.full) break;
+        const res = this.resources(page);
+        const contents = this.get(page.get('Contents'));
+        const refs = Array.isArray(contents) ? contents : [page.get('Contents')];
+        // an array of content streams is one stream, split anywhere (7.8.2)
+        const parts: Buffer[] = [];
+        for (const r of refs.slice(0, 1000)) {
+          if (!(r instanceof Ref)) continue;
+          used.add(r.num);
+          const data = this.streamData(r.num);
+          if (data) parts.push(data, Buffer.from('\n'));
+        }
+        if (parts.length) this.content(Buffer.concat(parts), res, out, 0, used);
+        out.br();
+      }
+      // orphan content streams (a broken page tree, or pages in a part we did not read)
+      for (const [n, e] of this.objects) {
+        if (out.full) break;
+        if (!e.stream || used.has(n) || !this.maybeContent(e.value as Dict)) continue;
+        const data = this.streamData(n);
+        if (!data || !/\bBT\b/.test(data.toString('latin1', 0, Math.min(data.length, 1 << 20)))) continue;
+        const dict = e.value as Dict;
+        this.content(data, this.dict(dict.get('Resources')), out, 0, used);
+        out.br();
+      }
+      const info = this.info();
+      for (const v of [info.title, info.author, info.subject, info.keywords]) if (v) out.line(v);
+      for (const [n, e] of this.objects) {
+        if (out.full) break;
+        const d = e.value as Dict;
+        if (!e.stream || nm(d.get('Type')) !== 'Metadata') continue;
+        const data = this.streamData(n);
+        if (data) out.line(xml(data.toString('utf8', 0, Math.min(data.length, maxChars * 4))));
+      }
+    } catch {
+      // a bound or a malformed structure: keep what was read
+    }
+    return out.text();
+  }
+
+  /** streams that are certainly not content: images, fonts, CMaps, object/xref streams, metadata, attachments */
+  private maybeContent(d: Dict): boolean {
+    const type = nm(d.get('Type')), sub = nm(d.get('Subtype'));
+    if (type && type !== 'XObject') return false;
+    if (sub && sub !== 'Form') return false;
+    if (d.has('Length1') || d.has('Length2') || d.has('Length3') || d.has('CMapName') || d.has('UseCMap')) return false;
+    if (d.has('Width') && d.has('Height')) return false;
+    return true;
+  }
+
+  private *pages(): Generator<Dict> {
+    const seen = new Set<Dict>();
+    let yielded = 0;
+    for (let k = this.trailers.length - 1; k >= 0; k--) {
+      const root = this.dict(this.trailers[k].get('Root'));
+      const top = root && this.dict(root.get('Pages'));
+      if (!top) continue;
+      const stack: Array<{ d: Dict; depth: number }> = [{ d: top, depth: 0 }];
+      while (stack.length && yielded < PDF_LIMITS.maxPages) {
+        const { d, depth } = stack.pop()!;
+        if (seen.has(d) || depth > 64) continue;
+        seen.add(d);
+        const kids = this.get(d.get('Kids'));
+        if (Array.isArray(kids) && nm(d.get('Type')) !== 'Page') {
+          for (let i = Math.min(kids.length, PDF_LIMITS.maxPages) - 1; i >= 0; i--) {
+            const kd = this.dict(kids[i]);
+            if (kd) stack.push({ d: kd, depth: depth + 1 });
+          }
+        } else if (d.has('Contents')) {
+          yielded++;
+          yield d;
+        }
+      }
+      break;
+    }
+    // pages the tree does not reach, in file order
+    for (const e of this.objects.values()) {
+      if (yielded >= PDF_LIMITS.maxPages) break;
+      const d = e.value;
+      if (d instanceof Map && nm(d.get('Type')) === 'Page' && !seen.has(d)) {
+        seen.add(d);
+        yielded++;
+        yield d;
+      }
+    }
+  }
+
+  /** a page's resources, inherited from its parents */
+  private resources(page: Dict): Dict | undefined {
+    let d: Dict | undefined = page;
+    for (let k = 0; d && k < 32; k++) {
+      const r = this.dict(d.get('Resources'));
+      if (r) return r;
+      d = this.dict(d.get('Parent'));
+    }
+    return undefined;
+  }
+
+  private font(res: Dict | undefined, name: string): Font | undefined {
+    const fonts = res && this.dict(res.get('Font'));
+    const d = this.dict(fonts?.get(name));
+    if (!d) return undefined;
+    const known = this.fonts.get(d);
+    if (known) return known;
+    const sub = nm(d.get('Subtype'));
+    const f: Font = { twoByte: sub === 'Type0', defaultWidth: sub === 'Type0' ? 1000 : 0 };
+    const tu = d.get('ToUnicode');
+    if (tu instanceof Ref) {
+      f.cmap = this.cmaps.get(tu.num);
+      const data = f.cmap ? undefined : this.streamData(tu.num);
+      if (data) this.cmaps.set(tu.num, (f.cmap = parseCMap(data)));
+    }
+    if (sub === 'Type0') {
+      const desc = this.get(d.get('DescendantFonts'));
+      const cid = this.dict(Array.isArray(desc) ? desc[0] : undefined);
+      f.defaultWidth = num(cid?.get('DW')) ?? 1000;
+    } else {
+      const w = this.get(d.get('Widths'));
+      if (Array.isArray(w)) f.widths = { first: num(this.get(d.get('FirstChar'))) ?? 0, w };
+      const desc = this.dict(d.get('FontDescriptor'));
+      f.defaultWidth = num(desc?.get('MissingWidth')) ?? 0;
+      f.simple = this.simpleEncoding(this.get(d.get('Encoding')));
+    }
+    if (this.fonts.size < 10_000) this.fonts.set(d, f);
+    return f;
+  }
+
+  private simpleEncoding(enc: Obj | undefined): (c: number) => string {
+    let base = winAnsi;
+    const baseName = nm(enc instanceof Map ? this.get(enc.get('BaseEncoding')) : enc);
+    if (baseName === 'MacRomanEncoding') base = (c) => (c >= 0x80 ? MAC_80[c - 0x80] ?? '' : winAnsi(c));
+    if (!(enc instanceof Map)) return base;
+    const diffs = this.get(enc.get('Differences'));
+    if (!Array.isArray(diffs)) return base;
+    const table = new Map<number, string>();
+    let code = 0;
+    for (const x of diffs.slice(0, 4096)) {
+      if (typeof x === 'number') code = x;
+      else if (x instanceof Name) {
+        const u = glyphUnicode(x.n);
+        table.set(code++, u ?? '');
+      }
+    }
+    return (c) => table.get(c) ?? base(c);
+  }
+
+  /** Runs a content stream's text operators into `out` (9.4). */
+  private content(data: Buffer, res: Dict | undefined, out: TextOut, formDepth: number, used: Set<number>): void {
+    this.contentWork += data.length + 64;
+    if (this.contentWork > 4 * PDF_LIMITS.maxTotalOut) return;
+    const lx = new Lexer(data);
+    const ops: Obj[] = [];
+    const st = new TextState();
+    let font: Font | undefined;
+    const stack: Array<{ font: Font | undefined; fs: number; tc: number; tw: number; th: number; tl: number }> = [];
+    while (lx.i < data.length && !out.full) {
+      lx.skipWs();
+      if (lx.i >= data.length) break;
+      const at = lx.i;
+      const c = data[at];
+      if (isDelim(c) || isDigit(c) || c === 43 || c === 45 || c === 46) {
+        const v = lx.value();
+        if (lx.i === at) lx.i++;
+        if (v !== undefined) {
+          if (ops.length >= 64) ops.shift();
+          ops.push(v);
+        }
+        continue;
+      }
+      const op = lx.word();
+      if (lx.i === at) {
+        lx.i++;
+        continue;
+      }
+      switch (op) {
+        case 'BT':
+          st.beginText();
+          break;
+        case 'ET':
+          break;
+        case 'Tf': {
+          const n = nm(ops[ops.length - 2]);
+          if (n !== undefined) font = this.font(res, n);
+          st.fs = num(ops[ops.length - 1]) ?? st.fs;
+          break;
+        }
+        case 'Tc':
+          st.tc = num(ops[ops.length - 1]) ?? 0;
+          break;
+        case 'Tw':
+          st.tw = num(ops[ops.length - 1]) ?? 0;
+          break;
+        case 'Tz':
+          st.th = (num(ops[ops.length - 1]) ?? 100) / 100;
+          break;
+        case 'TL':
+          st.tl = num(ops[ops.length - 1]) ?? 0;
+          break;
+        case 'Td':
+        case 'TD': {
+          const tx = num(ops[ops.length - 2]) ?? 0, ty = num(ops[ops.length - 1]) ?? 0;
+          if (op === 'TD') st.tl = -ty;
+          st.move(tx, ty);
+          break;
+        }
+        case 'T*':
+          st.move(0, -st.tl);
+          break;
+        case 'Tm': {
+          const m = ops.slice(-6).map((x) => num(x) ?? 0);
+          if (m.length === 6) st.setMatrix(m);
+          break;
+        }
+        case 'Tj':
+          this.show(ops[ops.length - 1], font, st, out);
+          break;
+        case "'":
+          st.move(0, -st.tl);
+          this.show(ops[ops.length - 1], font, st, out);
+          break;
+        case '"':
+          st.tw = num(ops[ops.length - 3]) ?? st.tw;
+          st.tc = num(ops[ops.length - 2]) ?? st.tc;
+          st.move(0, -st.tl);
+          this.show(ops[ops.length - 1], font, st, out);
+          break;
+        case 'TJ': {
+          const arr = ops[ops.length - 1];
+          if (Array.isArray(arr))
+            for (const x of arr) {
+              if (typeof x === 'number') st.advance((-x / 1000) * st.fs * st.th);
+              else this.show(x, font, st, out);
+            }
+          break;
+        }
+        case 'q':
+          if (stack.length < 256) stack.push({ font, fs: st.fs, tc: st.tc, tw: st.tw, th: st.th, tl: st.tl });
+          break;
+        case 'Q': {
+          const s = stack.pop();
+          if (s) ({ font, fs: st.fs, tc: st.tc, tw: st.tw, th: st.th, tl: st.tl } = s);
+          break;
+        }
+        case 'Do': {
+          const n = nm(ops[ops.length - 1]);
+          const xo = n !== undefined && res ? this.dict(res.get('XObject'))?.get(n) : undefined;
+          if (xo instanceof Ref && formDepth < PDF_LIMITS.maxFormDepth) {
+            const e = this.objects.get(xo.num);
+            const d = e?.value;
+            if (e?.stream && d instanceof Map && nm(d.get('Subtype')) === 'Form') {
+              used.add(xo.num);
+              const fd = this.streamData(xo.num);
+              if (fd) {
+                out.br();
+                this.content(fd, this.dict(d.get('Resources')) ?? res, out, formDepth + 1, used);
+                out.br();
+              }
+            }
+          }
+          break;
+        }
+        case 'BI': {
+          // inline image: its data runs from ID to a whitespace-delimited EI
+          const id = data.indexOf('ID', lx.i, 'latin1');
+          if (id < 0) return;
+          let q = id + 3;
+          for (;;) {
+            const ei = data.indexOf('EI', q, 'latin1');
+            if (ei < 0) return;
+            q = ei + 2;
+            if (isWs(data[ei - 1]) && (q >= data.length || isWs(data[q]))) break;
+          }
+          lx.i = q;
+          break;
+        }
+      }
+      ops.length = 0;
+    }
+  }
+
+  private show(s: Obj | undefined, font: Font | undefined, st: TextState, out: TextOut): void {
+    if (!(s instanceof PdfString)) return;
+    const b = s.b;
+    st.place(out);
+    const f = font ?? { twoByte: false, defaultWidth: 0, simple: winAnsi };
+    let text = '';
+    for (let i = 0; i < b.length; ) {
+      let len = f.twoByte ? 2 : 1;
+      if (f.cmap?.spaces.length) {
+        for (let l = 1; l <= 4 && i + l <= b.length; l++) {
+          const code = codeOf(b.subarray(i, i + l));
+          if (f.cmap.spaces.some((r) => r.len === l && code >= r.lo && code <= r.hi)) {
+            len = l;
+            break;
+          }
+        }
+      }
+      const cb = b.subarray(i, Math.min(b.length, i + len));
+      const code = codeOf(cb);
+      i += len;
+      let u = f.cmap?.map.get(code + cb.length * 2 ** 32);
+      if (u === undefined) u = f.twoByte ? '' : (f.simple ?? winAnsi)(code);
+      text += u;
+      let w = f.defaultWidth || 500;
+      if (f.widths) {
+        const x = f.widths.w[code - f.widths.first];
+        if (typeof x === 'number' && x > 0) w = x;
+      }
+      st.advance(((w / 1000) * st.fs + st.tc + (len === 1 && code === 32 ? st.tw : 0)) * st.th);
+    }
+    st.markEnd();
+    out.add(text);
+  }
+}
+
+/** The text matrix, enough of it to tell a new line or a word gap from a kerning step. */
+class TextState {
+  fs = 0;
+  tc = 0;
+  tw = 0;
+  th = 1;
+  tl = 0;
+  private m = [1, 0, 0, 1, 0, 0];
+  private lm = [1, 0, 0, 1, 0, 0];
+  /** where the last shown glyph ended (text space of the page), NaN before any text */
+  private endX = NaN;
+  private endY = NaN;
+
+  beginText(): void {
+    this.m = [1, 0, 0, 1, 0, 0];
+    this.lm = [1, 0, 0, 1, 0, 0];
+  }
+  setMatrix(m: number[]): void {
+    this.m = m.slice();
+    this.lm = m.slice();
+  }
+  move(tx: number, ty: number): void {
+    const l = this.lm;
+    this.lm = [l[0], l[1], l[2], l[3], tx * l[0] + ty * l[2] + l[4], tx * l[1] + ty * l[3] + l[5]];
+    this.m = this.lm.slice();
+  }
+  advance(tx: number): void {
+    if (!Number.isFinite(tx)) return;
+    this.m[4] += tx * this.m[0];
+    this.m[5] += tx * this.m[1];
+  }
+  /** before showing text: a line break or a word gap since the last glyph becomes a separator */
+  place(out: TextOut): void {
+    const x = this.m[4], y = this.m[5];
+    const h = Math.abs(this.fs) * (Math.hypot(this.m[2], this.m[3]) || 1) || 1;
+    if (Number.isFinite(this.endX)) {
+      if (Math.abs(y - this.endY) > h * 0.5) out.br();
+      else if (x - this.endX > h * 0.2 || this.endX - x > h * 2) out.space();
+    }
+    this.endX = x;
+    this.endY = y;
+  }
+  /** after showing text: where it ended */
+  markEnd(): void {
+    this.endX = this.m[4];
+    this.endY = this.m[5];
+  }
+}
+
+/** Text output, bounded at maxChars; separators collapse. */
+class TextOut {
+  private parts: string[] = [];
+  private n = 0;
+  private pending = '';
+  constructor(readonly max: number) {}
+  get full(): boolean {
+    return this.n >= this.max;
+  }
+  add(s: string): void {
+    if (!s || this.full) return;
+    if (this.pending && this.n) this.push(this.pending);
+    this.pending = '';
+    this.push(s);
+  }
+  private push(s: string): void {
+    const t = s.length > this.max - this.n ? s.slice(0, this.max - this.n) : s;
+    this.parts.push(t);
+    this.n += t.length;
+  }
+  space(): void {
+    if (this.pending !== '\n') this.pending = ' ';
+  }
+  br(): void {
+    this.pending = '\n';
+  }
+  line(s: string): void {
+    this.br();
+    this.add(s);
+    this.br();
+  }
+  text(): string {
+    return this.parts.join('');
+  }
+}
+
+/** zlib inflate with an output cap; a truncated stream gives what it has (a bomb over the cap: nothing). */
+export function inflate(data: Buffer, cap: number): Buffer | undefined {
+  if (cap <= 0) return undefined;
+  try {
+    return zlib.inflateSync(data, { maxOutputLength: cap, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } catch {
+    // a raw deflate stream without the zlib header, as some writers produce
+    try {
+      return zlib.inflateRawSync(data, { maxOutputLength: cap, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+export function asciiHex(b: Buffer): Buffer {
+  const out = Buffer.allocUnsafe((b.length >> 1) + 1);
+  let o = 0, hi = -1;
+  for (const c of b) {
+    if (c === 62) break;
+    const v = hexVal(c);
+    if (v < 0) continue;
+    if (hi < 0) hi = v;
+    else {
+      out[o++] = hi * 16 + v;
+      hi = -1;
+    }
+  }
+  if (hi >= 0) out[o++] = hi * 16;
+  return out.subarray(0, o);
+}
+
+export function ascii85(b: Buffer, cap = PDF_LIMITS.maxStreamOut): Buffer {
+  const out = Buffer.allocUnsafe(Math.min(cap, b.length * 4) + 8);
+  let o = 0, n = 0, acc = 0;
+  let i = 0;
+  if (b[0] === 60 && b[1] === 126) i = 2; // <~
+  for (; i < b.length; i++) {
+    const c = b[i];
+    if (c === 126) break; // ~>
+    if (o + 4 > cap) break;
+    if (c === 122 && n === 0) {
+      out.writeUInt32BE(0, o);
+      o += 4;
+      continue;
+    }
+    if (c < 33 || c > 117) continue;
+    acc = acc * 85 + (c - 33);
+    if (++n === 5) {
+      out.writeUInt32BE(acc >>> 0, o);
+      o += 4;
+      n = 0;
+      acc = 0;
+    }
+  }
+  if (n > 1) {
+    for (let k = n; k < 5; k++) acc = acc * 85 + 84;
+    const t = Buffer.alloc(4);
+    t.writeUInt32BE(acc >>> 0);
+    t.copy(out, o, 0, n - 1);
+    o += n - 1;
+  }
+  return out.subarray(0, o);
+}

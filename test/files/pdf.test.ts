@@ -1,0 +1,232 @@
+// PDF text for DLP (analyzer/files/pdf.ts): PDFs written by the test itself (test/files/pdfgen.ts),
+// read through inspect/textOf as the file service does, cross-checked with poppler's pdftotext when it
+// is installed, carried through the CLI as an IRC DCC transfer, and hostile PDFs that must stay bounded.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { bufferSource, inspect, textOf } from '../../analyzer/files/inspect';
+import { PdfDoc, ascii85, parseCMap, textString } from '../../analyzer/files/pdf';
+import { fileTypeOf } from '../../signatures/fileType';
+import { shadowim } from '../helpers/run';
+import { dccCapture } from './dcc';
+import { appendUpdate, ascii85Encode, lit, toUnicodeCMap, writePdf, type PdfObject } from './pdfgen';
+
+const PAN = '4556 7375 8689 9855'; // Luhn-valid, not a well-known test number
+const hasPdftotext = spawnSync('pdftotext', ['-v']).status === 0;
+
+function read(pdf: Buffer, max = 1 << 20): { text: string | undefined; ins: ReturnType<typeof inspect> } {
+  const type = fileTypeOf(pdf.subarray(0, 33 * 1024));
+  const src = bufferSource(pdf);
+  const ins = inspect(src, type);
+  return { text: textOf(src, ins, max), ins };
+}
+
+const courier = `<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding /FirstChar 32 /LastChar 126 /Widths [${Array(95).fill(600).join(' ')}] >>`;
+const descriptor = '<< /Type /FontDescriptor /FontName /Fake /Flags 32 /FontBBox [0 -200 600 800] /ItalicAngle 0 /Ascent 800 /Descent -200 /CapHeight 700 /StemV 80 >>';
+
+// F2: a Type0 font (2-byte codes, Identity-H) whose codes mean nothing without its ToUnicode CMap:
+// 0x0003 space, 0x0010-0x0019 digits, 0x0021-0x003A A-Z
+const f2Code = (s: string) =>
+  '<' +
+  [...s]
+    .map((ch) => (ch === ' ' ? 3 : /\d/.test(ch) ? 0x10 + Number(ch) : 0x21 + ch.charCodeAt(0) - 65))
+    .map((n) => n.toString(16).padStart(4, '0'))
+    .join('') +
+  '>';
+// F3: a subset TrueType font with 1-byte codes 1, 2, 3 … in order of first use, mapped by bfchar
+const F3_TEXT = 'Project Nightingale';
+const f3Chars = [...new Set(F3_TEXT)];
+const f3Code = (s: string) => '<' + [...s].map((ch) => (f3Chars.indexOf(ch) + 1).toString(16).padStart(2, '0')).join('') + '>';
+
+function mainPdf(): Buffer {
+  const page1 = [
+    'BT /F1 12 Tf 72 720 Td',
+    `(Customer card: ) Tj [(4556 7)-30(375 86)15(89 9855)] TJ`,
+    // a number split across two Tj with a Td to exactly where the first ended (21 glyphs x 7.2)
+    '0 -14 Td (Employee SSN: 536-22-) Tj 151.2 0 Td (8765) Tj',
+    // digits on two lines stay on two lines
+    '-151.2 -14 Td (Ref 1234 5678) Tj 0 -14 Td (9012 3456 end) Tj',
+    '16 TL T* (Octal \\101\\102 and \\(parens\\) ok) Tj',
+    "(quote operator line) '",
+    'T* <4865782073747269 6e67> Tj ET',
+  ].join('\n');
+  const page2a = `BT /F2 11 Tf 72 700 Td ${f2Code('ACCOUNT 4929 1234')} Tj 0 -14 Td ${f2Code('BRANCH 77')} Tj ET\n`;
+  const page2b = `BT /F3 10 Tf 72 650 Td ${f3Code(F3_TEXT)} Tj ET`;
+  const xmp = '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:description><rdf:Alt><rdf:li xml:lang="x-default">Internal only &amp; XMP</rdf:li></rdf:Alt></dc:description></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>';
+  const author = '<' + Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('Zoë Ånström', 'utf16le').swap16()]).toString('hex') + '>';
+  const objs: PdfObject[] = [
+    { num: 1, body: '<< /Type /Catalog /Pages 2 0 R /Metadata 20 0 R >>' },
+    { num: 2, body: '<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 /Resources 10 0 R /MediaBox [0 0 612 792] >>' },
+    { num: 3, body: '<< /Type /Page /Parent 2 0 R /Contents 5 0 R >>' },
+    { num: 4, body: '<< /Type /Page /Parent 2 0 R /Contents [6 0 R 7 0 R] >>' },
+    { num: 5, body: '<< >>', stream: page1 },
+    { num: 6, body: '<< >>', stream: page2a, filter: 'flate' },
+    { num: 7, body: '<< >>', stream: page2b, filter: 'a85+flate' },
+    { num: 10, body: '<< /Font << /F1 11 0 R /F2 12 0 R /F3 15 0 R >> >>' },
+    { num: 11, body: courier },
+    { num: 12, body: '<< /Type /Font /Subtype /Type0 /BaseFont /Fake /Encoding /Identity-H /DescendantFonts [13 0 R] /ToUnicode 14 0 R >>' },
+    { num: 13, body: '<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Fake /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor 16 0 R /DW 600 /CIDToGIDMap /Identity >>' },
+    { num: 14, body: '<< >>', stream: toUnicodeCMap([[3, ' ']], [[0x10, 0x19, 0x30], [0x21, 0x3a, 0x41]]), filter: 'flate' },
+    { num: 15, body: `<< /Type /Font /Subtype /TrueType /BaseFont /ABCDEF+Fake /FirstChar 1 /LastChar ${f3Chars.length} /Widths [${Array(f3Chars.length).fill(600).join(' ')}] /FontDescriptor 16 0 R /ToUnicode 17 0 R >>` },
+    { num: 16, body: descriptor },
+    { num: 17, body: '<< >>', stream: toUnicodeCMap(f3Chars.map((ch, i) => [i + 1, ch]), [], true), filter: 'hex' },
+    { num: 20, body: '<< /Type /Metadata /Subtype /XML >>', stream: xmp },
+    { num: 21, body: `<< /Title (Quarterly payroll) /Author ${author} /Subject (HR) /Keywords (confidential, salary) >>` },
+  ];
+  return writePdf(objs, '/Root 1 0 R /Info 21 0 R');
+}
+
+const PAGE_TEXT = [
+  `Customer card: ${PAN}`,
+  'Employee SSN: 536-22-8765',
+  'Ref 1234 5678',
+  '9012 3456 end',
+  'Octal AB and (parens) ok',
+  'quote operator line',
+  'Hex string',
+  'ACCOUNT 4929 1234',
+  'BRANCH 77',
+  F3_TEXT,
+];
+
+/** a one-page PDF with a Courier font and the given content stream */
+function simplePdf(content: string, opts: { filter?: PdfObject['filter']; trailer?: string; extra?: PdfObject[]; res?: string } = {}): Buffer {
+  return writePdf(
+    [
+      { num: 1, body: '<< /Type /Catalog /Pages 2 0 R >>' },
+      { num: 2, body: '<< /Type /Pages /Kids [3 0 R] /Count 1 >>' },
+      { num: 3, body: `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> ${opts.res ?? ''} >> /Contents 5 0 R >>` },
+      { num: 4, body: courier },
+      { num: 5, body: '<< >>', stream: content, filter: opts.filter },
+      ...(opts.extra ?? []),
+    ],
+    opts.trailer ?? '/Root 1 0 R',
+  );
+}
+
+function updatedPdf(): Buffer {
+  const v1 = simplePdf(`BT /F1 12 Tf 72 720 Td ${lit('Draft: nothing to see')} Tj ET`);
+  return appendUpdate(v1, [{ num: 5, body: '<< >>', stream: `BT /F1 12 Tf 72 720 Td ${lit('Final: SSN 536-22-8765')} Tj ET`, filter: 'flate' }], '/Root 1 0 R');
+}
+
+describe('files: PDF text for DLP', function () {
+  this.timeout(120000);
+  let tmp: string;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-pdf-'));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('pages in order: TJ kerning inside a card number, a number split across Tj/Td joined, lines kept apart, escapes, hex strings, ToUnicode (2- and 1-byte), Flate/ASCII85/ASCIIHex; then info and XMP', () => {
+    const { text, ins } = read(mainPdf());
+    assert.equal(ins.type, 'pdf');
+    assert.deepEqual(ins.info, { title: 'Quarterly payroll', creator: 'Zoë Ånström' });
+    const lines = text!.split('\n');
+    assert.deepEqual(lines.slice(0, PAGE_TEXT.length), PAGE_TEXT);
+    const rest = lines.slice(PAGE_TEXT.length).join('\n');
+    for (const s of ['Quarterly payroll', 'Zoë Ånström', 'HR', 'confidential, salary', 'Internal only & XMP']) assert.ok(rest.includes(s), `${s} in ${JSON.stringify(rest)}`);
+  });
+
+  it('incremental update: the later definition of an object wins; a broken xref does not matter', () => {
+    const pdf = updatedPdf();
+    const text = read(pdf).text!;
+    assert.match(text, /^Final: SSN 536-22-8765$/m);
+    assert.doesNotMatch(text, /Draft/);
+    // xref offsets and startxref garbled: objects are found by scanning
+    const broken = Buffer.from(pdf.toString('latin1').replace(/\d{10} 00000 n/g, '0000000001 00000 n').replace(/startxref\s+\d+/g, 'startxref\n999999999'), 'latin1');
+    assert.equal(read(broken).text, text);
+  });
+
+  it('without a page tree, content streams are still read; images, fonts and unknown filters are skipped', () => {
+    const img = zlib.deflateSync(Buffer.from('BT (not text) Tj ET'.repeat(10)));
+    const pdf = writePdf(
+      [
+        { num: 5, body: '<< >>', stream: `BT /F1 10 Tf 1 0 0 1 50 700 Tm ${lit('orphan 536-22-8765')} Tj ET`, filter: 'flate' },
+        { num: 6, body: '<< /Type /XObject /Subtype /Image /Width 8 /Height 8 /BitsPerComponent 8 >>', stream: img },
+        { num: 7, body: '<< /Length1 40 >>', stream: 'BT (font program) Tj ET' },
+        { num: 8, body: '<< /Filter /LZWDecode >>', stream: 'BT (lzw) Tj ET' },
+      ],
+      '',
+    );
+    assert.equal(read(pdf).text, 'orphan 536-22-8765');
+  });
+
+  it('Form XObjects drawn with Do are read (bounded depth: a form drawing itself stops)', () => {
+    const pdf = simplePdf('q /Fm1 Do Q', {
+      res: '/XObject << /Fm1 6 0 R >>',
+      extra: [{ num: 6, body: '<< /Type /XObject /Subtype /Form /BBox [0 0 600 800] /Resources << /Font << /F1 4 0 R >> /XObject << /Fm1 6 0 R >> >> >>', stream: 'BT /F1 9 Tf 10 10 Td (in a form) Tj ET /Fm1 Do', filter: 'flate' }],
+    });
+    const text = read(pdf).text!;
+    assert.match(text, /^in a form$/m);
+    assert.ok(text.split('in a form').length - 1 <= 9, 'depth bounded');
+  });
+
+  it('encrypted PDF (/Encrypt in the trailer): no text, file_info.encrypted', () => {
+    const pdf = simplePdf(`BT /F1 12 Tf 72 720 Td ${lit(PAN)} Tj ET`, {
+      trailer: '/Root 1 0 R /Encrypt 9 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>]',
+      extra: [{ num: 9, body: '<< /Filter /Standard /V 2 /R 3 /Length 128 /O <00> /U <00> /P -3904 >>' }],
+    });
+    const { text, ins } = read(pdf);
+    assert.equal(text, undefined);
+    assert.equal(ins.info.encrypted, true);
+    // a cross-reference stream's dictionary carries /Encrypt too
+    const xs = writePdf([{ num: 1, body: '<< /Type /XRef /Size 2 /W [1 2 1] /Encrypt 3 0 R /Root 2 0 R >>', stream: Buffer.alloc(8) }, { num: 2, body: `<< /T ${lit(PAN)} >>` }], '');
+    assert.equal(read(xs).ins.info.encrypted, true);
+  });
+
+  it('object streams (/Type /ObjStm) hold page and font dictionaries', () => {
+    const members = ['<< /Type /Pages /Kids [3 0 R] /Count 1 >>', '<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>', courier];
+    let header = '', body = '';
+    members.forEach((m, i) => {
+      header += `${i + 2} ${body.length} `;
+      body += m + '\n';
+    });
+    const pdf = writePdf(
+      [
+        { num: 1, body: '<< /Type /Catalog /Pages 2 0 R >>' },
+        { num: 5, body: '<< >>', stream: `BT /F1 12 Tf 72 720 Td (in obj stm 536-22-8765) Tj ET`, filter: 'flate' },
+        { num: 9, body: `<< /Type /ObjStm /N 3 /First ${header.length} >>`, stream: header + body, filter: 'flate' },
+      ],
+      '/Root 1 0 R',
+    );
+    assert.equal(read(pdf).text, 'in obj stm 536-22-8765');
+  });
+
+  it('the pieces: UTF-16BE and PDFDocEncoding text strings, ASCII85, a CMap bfrange with an array', () => {
+    assert.equal(textString(Buffer.from('feff00480069d83dde00', 'hex')), 'Hi😀');
+    assert.equal(textString(Buffer.from([0x41, 0x80, 0x92, 0xa0])), 'A•™€');
+    assert.equal(ascii85(Buffer.from(ascii85Encode(Buffer.from('Hello, world! zzzz\0\0\0\0')))).toString('latin1'), 'Hello, world! zzzz\0\0\0\0');
+    const cm = parseCMap(Buffer.from('1 begincodespacerange <00> <FF> endcodespacerange 1 beginbfrange <41> <43> [<0078> <0079> <D83DDE00>] endbfrange'));
+    assert.equal(cm.map.get(0x43 + 2 ** 32), '😀');
+    assert.equal(cm.spaces[0].len, 1);
+  });
+
+  it('cross-check with poppler pdftotext: the same page text (whitespace aside)', function () {
+    if (!hasPdftotext) {
+      this.test!.title += ' (skipped: pdftotext not installed; apt-get install poppler-utils)';
+      this.skip();
+    }
+    const norm = (s: string) => s.replace(/[\s\f]+/g, '');
+    const cases: Array<[string, Buffer]> = [
+      ['main', mainPdf()],
+      ['update', updatedPdf()],
+      ['hex', simplePdf(`BT /F1 12 Tf 72 720 Td ${lit('hex filter')} Tj 0 -14 Td <3533362d32322d38373635> Tj ET`, { filter: 'hex' })],
+      ['a85', simplePdf(`BT /F1 12 Tf 72 720 Td [(A85)-600(and)-600(Flate)] TJ ET`, { filter: 'a85+flate' })],
+    ];
+    for (const [name, pdf] of cases) {
+      const f = path.join(tmp, `${name}.pdf`);
+      fs.writeFileSync(f, pdf);
+      const theirs = execFileSync('pdftotext', ['-q', '-enc', 'UTF-8', f, '-']).toString('utf8');
+      const ours = PdfDoc.parse(pdf).text(1 << 20);
+      assert.ok(norm(theirs).length > 5, `${name}: pdftotext read it`);
+      assert.ok(norm(ours).startsWith(norm(theirs)), `${name}:\n ours ${JSON.stringify(ours)}\n poppler ${JSON.stringify(theirs)}`);
+      // line by line where poppler keeps lines
+      const theirLines = theirs.split('\n').map((l) => l.trim().replace(/\s+/g, ' ')).filter(Boolean);
+      const ourLines = ours.split('\n').map((l) => l.trim());
+      for (const l of theirLines) assert.ok(ourLines.includes(l), `${name}: poppler line ${JSON.stringify(l)} not in ${JSON.stringify(ourLines)}`);
+    }
+  });
+});
