@@ -34,8 +34,12 @@ class Name {
 class Ref {
   constructor(readonly num: number) {}
 }
+/** a string's bytes, kept as a latin1 JS string (cheaper than a Buffer per string) */
 class PdfString {
-  constructor(readonly b: Buffer) {}
+  constructor(readonly s: string) {}
+  get b(): Buffer {
+    return Buffer.from(this.s, 'latin1');
+  }
 }
 type Dict = Map<string, Obj>;
 
@@ -179,43 +183,39 @@ class Lexer {
     const out = SCRATCH;
     let chunks: Buffer[] | undefined;
     let o = 0;
-    const put = (x: number) => {
+    let depth = 1;
+    this.i++;
+    const end = this.end;
+    while (this.i < end) {
+      let c = b[this.i++];
+      if (c === 92) {
+        if (this.i >= end) break;
+        const e = b[this.i++];
+        if (e === 110) c = 10;
+        else if (e === 114) c = 13;
+        else if (e === 116) c = 9;
+        else if (e === 98) c = 8;
+        else if (e === 102) c = 12;
+        else if (e >= 48 && e <= 55) {
+          let v = e - 48;
+          for (let k = 0; k < 2 && this.i < end && b[this.i] >= 48 && b[this.i] <= 55; k++) v = v * 8 + b[this.i++] - 48;
+          c = v & 0xff;
+        } else if (e === 13 || e === 10) {
+          // a line continuation
+          if (e === 13 && b[this.i] === 10) this.i++;
+          continue;
+        } else c = e;
+      } else if (c === 40) depth++;
+      else if (c === 41 && --depth === 0) break;
       if (o === out.length) {
         (chunks ??= []).push(Buffer.from(out));
         o = 0;
       }
-      out[o++] = x;
-    };
-    let depth = 1;
-    this.i++;
-    while (this.i < this.end) {
-      const c = b[this.i++];
-      if (c === 92) {
-        if (this.i >= this.end) break;
-        const e = b[this.i++];
-        if (e === 110) put(10);
-        else if (e === 114) put(13);
-        else if (e === 116) put(9);
-        else if (e === 98) put(8);
-        else if (e === 102) put(12);
-        else if (e >= 48 && e <= 55) {
-          let v = e - 48;
-          for (let k = 0; k < 2 && this.i < this.end && b[this.i] >= 48 && b[this.i] <= 55; k++) v = v * 8 + b[this.i++] - 48;
-          put(v & 0xff);
-        } else if (e === 13) {
-          if (b[this.i] === 10) this.i++;
-        } else if (e !== 10) put(e);
-      } else if (c === 40) {
-        depth++;
-        put(c);
-      } else if (c === 41) {
-        if (--depth === 0) break;
-        put(c);
-      } else put(c);
+      out[o++] = c;
     }
     const last = out.subarray(0, o);
-    const s = new PdfString(chunks ? Buffer.concat([...chunks, last]) : Buffer.from(last));
-    this.work += s.b.length;
+    const s = new PdfString(chunks ? Buffer.concat([...chunks, last]).toString('latin1') : last.toString('latin1'));
+    this.work += s.s.length;
     return s;
   }
 
@@ -236,7 +236,7 @@ class Lexer {
       }
     }
     if (hi >= 0) bytes.push(hi * 16);
-    return new PdfString(Buffer.from(bytes));
+    return new PdfString(Buffer.from(bytes).toString('latin1'));
   }
 }
 
@@ -249,7 +249,11 @@ const WIN_80 = [0x20ac, 0, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6,
 const PDFDOC_80 = [0x2022, 0x2020, 0x2021, 0x2026, 0x2014, 0x2013, 0x192, 0x2044, 0x2039, 0x203a, 0x2212, 0x2030, 0x201e, 0x201c, 0x201d, 0x2018, 0x2019, 0x201a, 0x2122, 0xfb01, 0xfb02, 0x141, 0x152, 0x160, 0x178, 0x17d, 0x131, 0x142, 0x153, 0x161, 0x17e, 0];
 const MAC_80 = 'ÄÅÇÉÑÖÜáàâäãåçéèêëíìîïñóòôöõúùûü†°¢£§•¶ß®©™´¨≠ÆØ∞±≤≥¥µ∂∑∏π∫ªºΩæø¿¡¬√ƒ≈∆«»… ÀÃÕŒœ–—“”‘’÷◊ÿŸ⁄€‹›ﬁﬂ‡·‚„‰ÂÊÁËÈÍÎÏÌÓÔ\uf8ffÒÚÛÙıˆ˜¯˘˙˚¸˝˛ˇ';
 
+const WIN_TABLE = Array.from({ length: 256 }, (_, c) => winAnsiOf(c));
 function winAnsi(c: number): string {
+  return WIN_TABLE[c] ?? '';
+}
+function winAnsiOf(c: number): string {
   if (c >= 0x80 && c < 0xa0) return WIN_80[c - 0x80] ? String.fromCharCode(WIN_80[c - 0x80]) : '';
   return c < 32 && c !== 9 && c !== 10 && c !== 13 ? '' : String.fromCharCode(c);
 }
@@ -559,7 +563,11 @@ export class PdfDoc {
     const cap = Math.min(PDF_LIMITS.maxStreamOut, PDF_LIMITS.maxTotalOut - this.outTotal);
     for (const name of filters) {
       if (!data) return undefined;
-      if (name === 'FlateDecode' || name === 'Fl') data = inflate(data, cap);
+      if (name === 'FlateDecode' || name === 'Fl') {
+        data = inflate(data, cap);
+        // a failed inflate may have produced up to `cap` bytes before giving up (a bomb): it counts
+        if (!data) this.outTotal += cap;
+      }
       else if (name === 'ASCIIHexDecode' || name === 'AHx') data = asciiHex(data);
       else if (name === 'ASCII85Decode' || name === 'A85') data = ascii85(data, cap);
       else return undefined; // LZW, RunLength, image codecs, Crypt: not text we read
@@ -571,6 +579,15 @@ export class PdfDoc {
   info(): PdfInfo {
     const out: PdfInfo = {};
     if (this.encrypted) return out;
+    try {
+      this.readInfo(out);
+    } catch {
+      // malformed: what was read
+    }
+    return out;
+  }
+
+  private readInfo(out: PdfInfo): void {
     for (let k = this.trailers.length - 1; k >= 0; k--) {
       const d = this.dict(this.trailers[k].get('Info'));
       if (!d) continue;
@@ -580,7 +597,6 @@ export class PdfDoc {
       }
       break;
     }
-    return out;
   }
 
   /**
@@ -742,7 +758,7 @@ export class PdfDoc {
   /** Runs a content stream's text operators into `out` (9.4). */
   private content(data: Buffer, res: Dict | undefined, out: TextOut, formDepth: number, used: Set<number>): void {
     this.contentWork += data.length + 64;
-    if (this.contentWork > 4 * PDF_LIMITS.maxTotalOut) return;
+    if (this.contentWork > 2 * PDF_LIMITS.maxTotalOut) return;
     const lx = new Lexer(data);
     const ops: Obj[] = [];
     const st = new TextState();
@@ -875,26 +891,34 @@ export class PdfDoc {
 
   private show(s: Obj | undefined, font: Font | undefined, st: TextState, out: TextOut): void {
     if (!(s instanceof PdfString)) return;
-    const b = s.b;
+    const b = s.s;
     st.place(out);
-    const f = font ?? { twoByte: false, defaultWidth: 0, simple: winAnsi };
+    const f = font ?? DEFAULT_FONT;
+    const cmap = f.cmap;
+    const spaces = cmap?.spaces;
+    const simple = f.simple ?? winAnsi;
     let text = '';
     for (let i = 0; i < b.length; ) {
       let len = f.twoByte ? 2 : 1;
-      if (f.cmap?.spaces.length) {
+      if (spaces?.length) {
+        // the shortest code a codespace range accepts (9.7.6.2)
+        let code = 0;
         for (let l = 1; l <= 4 && i + l <= b.length; l++) {
-          const code = codeOf(b.subarray(i, i + l));
-          if (f.cmap.spaces.some((r) => r.len === l && code >= r.lo && code <= r.hi)) {
+          code = code * 256 + b.charCodeAt(i + l - 1);
+          let hit = false;
+          for (let r = 0; r < spaces.length && !hit; r++) hit = spaces[r].len === l && code >= spaces[r].lo && code <= spaces[r].hi;
+          if (hit) {
             len = l;
             break;
           }
         }
       }
-      const cb = b.subarray(i, Math.min(b.length, i + len));
-      const code = codeOf(cb);
+      if (i + len > b.length) len = b.length - i;
+      let code = 0;
+      for (let k = 0; k < len; k++) code = code * 256 + b.charCodeAt(i + k);
       i += len;
-      let u = f.cmap?.map.get(code + cb.length * 2 ** 32);
-      if (u === undefined) u = f.twoByte ? '' : (f.simple ?? winAnsi)(code);
+      let u = cmap?.map.get(code + len * 2 ** 32);
+      if (u === undefined) u = f.twoByte ? '' : simple(code);
       text += u;
       let w = f.defaultWidth || 500;
       if (f.widths) {
@@ -907,6 +931,8 @@ export class PdfDoc {
     out.add(text);
   }
 }
+
+const DEFAULT_FONT: Font = { twoByte: false, defaultWidth: 0, simple: winAnsi };
 
 /** The text matrix, enough of it to tell a new line or a word gap from a kerning step. */
 class TextState {

@@ -229,4 +229,106 @@ describe('files: PDF text for DLP', function () {
       for (const l of theirLines) assert.ok(ourLines.includes(l), `${name}: poppler line ${JSON.stringify(l)} not in ${JSON.stringify(ourLines)}`);
     }
   });
+  it('through the CLI: a PDF with a card number and an SSN sent over IRC DCC raises both sensitive_data alerts; an encrypted PDF is forbidden:encrypted_archive under block_encrypted_archives', () => {
+    const policy = path.join(tmp, 'policy.yaml');
+    fs.writeFileSync(policy, 'files:\n  block_encrypted_archives: true\n');
+    const secret = simplePdf(`BT /F1 12 Tf 72 720 Td ${lit('Payroll')} Tj ET`, {
+      trailer: '/Root 1 0 R /Encrypt 9 0 R',
+      extra: [{ num: 9, body: '<< /Filter /Standard /V 2 /R 3 /Length 128 /O <00> /U <00> /P -3904 >>' }],
+    });
+    const cap = dccCapture(path.join(tmp, 'pdf.pcap'), [
+      { name: 'statement.pdf', data: mainPdf() },
+      { name: 'locked.pdf', data: secret },
+      { name: 'update.pdf', data: updatedPdf() },
+    ]);
+    const r = shadowim(['analyze', cap, '--format', 'jsonl', '--policy', policy]);
+    assert.equal(r.status, 0, r.stderr);
+    const d = Object.fromEntries(r.events.filter((e) => e.type === 'file_transfer' && e.stage === 'data').map((e) => [e.filename, e]));
+    assert.equal(d['statement.pdf'].file_type, 'pdf');
+    assert.match(d['statement.pdf'].verdict, /^sensitive:(pan|us_ssn)$/);
+    assert.deepEqual(d['statement.pdf'].file_info, { title: 'Quarterly payroll', creator: 'Zoë Ånström' });
+    assert.equal(d['locked.pdf'].verdict, 'forbidden:encrypted_archive');
+    assert.equal(d['locked.pdf'].file_info.encrypted, true);
+    assert.equal(d['update.pdf'].verdict, 'sensitive:us_ssn');
+    const sens = r.events.filter((e) => e.type === 'alert' && e.kind === 'sensitive_data');
+    const statement = sens.filter((a) => /statement\.pdf/.test(a.summary));
+    assert.deepEqual(statement.map((a) => a.detector).sort(), ['pan', 'us_ssn'], JSON.stringify(sens.map((a) => a.summary)));
+    for (const a of statement) assert.match(a.summary, /in the content of irc file/);
+    assert.match(statement.find((a) => a.detector === 'pan').match, /9855$/);
+    assert.ok(!r.stdout.includes('4556737586899855') && !r.stdout.includes(PAN) && !r.stdout.includes('536-22-8765'), 'values redacted');
+  });
+});
+
+describe('files: hostile PDFs stay bounded and never throw', function () {
+  this.timeout(120000);
+  const page = (t: string) => simplePdf(`BT /F1 12 Tf 72 720 Td ${lit(t)} Tj ET`);
+
+  it('a Flate bomb (64 MiB of zeros in ~64 KB, 40 copies) is skipped; the real page is read', () => {
+    const bomb = zlib.deflateSync(Buffer.alloc(64 << 20), { level: 9 });
+    const extra: PdfObject[] = [];
+    for (let i = 0; i < 40; i++) extra.push({ num: 100 + i, body: `<< /Filter /FlateDecode /Length ${bomb.length} >>`, stream: bomb });
+    const pdf = simplePdf(`BT /F1 12 Tf 72 720 Td ${lit('real text 536-22-8765')} Tj ET`, { extra });
+    const doc = PdfDoc.parse(pdf);
+    assert.equal(doc.text(1 << 20), 'real text 536-22-8765');
+    // a truncated Flate stream gives what it has
+    const full = zlib.deflateSync(Buffer.from(`BT /F1 12 Tf 72 720 Td ${lit('cut short but read')} Tj ` + Array.from({ length: 2000 }, (_, i) => `(${i * 7919}) Tj`).join(' ') + ' ET'));
+    const cut = simplePdf('').toString('latin1').replace(/5 0 obj\n<< \/Length 0 >>\nstream\n\nendstream/, () => `5 0 obj\n<< /Filter /FlateDecode >>\nstream\n${full.subarray(0, full.length >> 1).toString('latin1')}\nendstream`);
+    assert.match(read(Buffer.from(cut, 'latin1')).text!, /cut short but read/);
+  });
+
+  it('200,000 tiny objects, 100,000 unterminated strings, deep nesting, lying /Length: bounded', () => {
+    const junk = Array.from({ length: 200_000 }, (_, i) => `${i + 10} 0 obj << /A ${i} /B [1 2 (x)] >> endobj\n`).join('');
+    let pdf = Buffer.concat([page('first page read'), Buffer.from(junk)]);
+    let doc = PdfDoc.parse(pdf);
+    assert.equal(doc.text(1 << 20), 'first page read');
+    assert.equal(doc.truncated, true); // over the object bound
+    pdf = Buffer.concat([page('still read'), Buffer.from('1 0 obj ('.repeat(100_000) + 'x'.repeat(1 << 20))]);
+    doc = PdfDoc.parse(pdf);
+    assert.equal(typeof doc.text(1 << 20), 'string');
+    for (const deep of ['[', '<<', '(']) {
+      const b = Buffer.concat([page('nested'), Buffer.from(`7 0 obj ${deep.repeat(200_000)}\nendobj\n`)]);
+      assert.equal(typeof read(b).text, 'string');
+    }
+    const content = `BT /F1 12 Tf 72 720 Td ${'['.repeat(100_000)} (deep) TJ ${lit('after')} Tj (unterminated ${'x'.repeat(3 << 20)}`;
+    // the unclosed array swallows the rest of the stream: nothing, but bounded
+    assert.ok((read(simplePdf(content), 1000).text ?? '').length <= 1000);
+    // /Length that lies, both ways: the data is found by `endstream`
+    const lying = page('lying length 536-22-8765').toString('latin1').replace(/\/Length \d+/, '/Length 999999999');
+    assert.equal(read(Buffer.from(lying, 'latin1')).text, 'lying length 536-22-8765');
+    const short = page('short length').toString('latin1').replace(/\/Length \d+/, '/Length 3');
+    assert.equal(read(Buffer.from(short, 'latin1')).text, 'short length');
+  });
+
+  it('a CMap with huge ranges and forms drawn a million times stay bounded', () => {
+    const ranges = Array.from({ length: 2000 }, () => '<0000> <FFFF> <0041>').join('\n');
+    const cm = parseCMap(Buffer.from(`1 begincodespacerange <0000> <FFFF> endcodespacerange 2000 beginbfrange\n${ranges}\nendbfrange`));
+    assert.ok(cm.map.size <= 100_000);
+    const pdf = simplePdf('/Fm1 Do '.repeat(1_000_000), {
+      res: '/XObject << /Fm1 6 0 R >>',
+      extra: [{ num: 6, body: '<< /Type /XObject /Subtype /Form /Resources << /XObject << /Fm1 6 0 R >> >> >>', stream: '/Fm1 Do '.repeat(10_000) + 'BT (f) Tj ET' }],
+    });
+    assert.ok(read(pdf, 1000).text!.length <= 1000);
+  });
+
+  it('garbage and mutated PDFs never throw', () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const base = mainPdf();
+    for (let k = 0; k < 300; k++) {
+      let b: Buffer;
+      if (k % 3 === 0) {
+        b = Buffer.alloc(2000 + rnd(20000));
+        for (let i = 0; i < b.length; i++) b[i] = rnd(256);
+        b.write('%PDF-1.4\n', 0, 'latin1');
+      } else {
+        b = Buffer.from(base.subarray(0, k % 3 === 1 ? rnd(base.length) : base.length));
+        for (let m = 0; m < 1 + rnd(20); m++) if (b.length) b[rnd(b.length)] = rnd(256);
+      }
+      const r = read(b, 10_000);
+      assert.ok(r.text === undefined || r.text.length <= 10_000);
+    }
+  });
 });
