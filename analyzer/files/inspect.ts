@@ -1,8 +1,8 @@
 // Cheap, safe metadata from a carved file's structure, with bounded effort: zip member names and
 // count, encryption (general-purpose bit 0), Office macros (vbaProject.bin in OOXML, _VBA_PROJECT in
 // OLE), docx/xlsx/pptx core properties, PDF info and encryption, and the text of office documents and
-// PDFs (analyzer/files/pdf.ts) for DLP. Small members are
-// inflated in memory (zlib inflateRaw with an output cap); nothing is ever extracted to disk.
+// PDFs (analyzer/files/pdf.ts) for DLP. Small members are inflated in memory (zlib inflateRaw with
+// an output cap); nothing is ever extracted to disk.
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import type { FileInfo } from '../../common/events';
