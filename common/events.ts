@@ -104,7 +104,7 @@ export interface FileInfo {
   /** zip-based files: number of members and the first member names (sanitized, bounded) */
   members?: number;
   member_names?: string[];
-  /** an encrypted archive member (zip general-purpose bit 0) or an encrypted Office document */
+  /** an encrypted archive member (zip general-purpose bit 0), an encrypted Office document or an encrypted PDF (/Encrypt) */
   encrypted?: boolean;
   /** Office macros: vbaProject.bin in OOXML, _VBA_PROJECT / Macros storage in OLE */
   macros?: boolean;
