@@ -9,6 +9,7 @@
 import type { Dir } from '../../sensor/types';
 import type { SessionContext, StreamDecoder } from '../types';
 import { ByteQueue } from '../text';
+import { MAX_PROXY_FRAME, PROXY_VERSION, readRendezvousHeader, type RendezvousFormat, type RendezvousSide } from './rendezvous';
 import { CAP_DIRECT_IM, CAP_SEND_FILE, decodeText, htmlToText, printable, type Decoded } from './parser';
 
 export const ODC_MAGIC = 'ODC2';
@@ -20,9 +21,7 @@ export const ODC_MAX_HEADER = 1024;
 export const ODC_MAX_PAYLOAD = 52_428_800;
 /** payload bytes kept for the text (the rest, image data, is skipped as it streams past) */
 export const ODC_KEEP = 64 * 1024;
-/** AOL rendezvous proxy frames (peer_proxy.c): u16 length (of the rest), u16 version 0x044a, u16 type, u32, u16 flags */
-export const PROXY_VERSION = 0x044a;
-const MAX_PROXY_FRAME = 2048;
+export { PROXY_VERSION };
 const UIN = /^[0-9]{5,10}$/;
 
 export interface OdcHeader {
@@ -139,11 +138,20 @@ export interface DirectImMeta {
   cookie: string;
 }
 
-interface Side {
+const ODC_FORMAT: RendezvousFormat<OdcHeader> = {
+  magics: [ODC_MAGIC],
+  minHeader: ODC_MIN_HEADER,
+  maxHeader: ODC_MAX_HEADER,
+  // rendezvous proxy negotiation before the first ODC2 frame (peer_proxy.c)
+  minProxyFrame: 10,
+  parse: parseOdcHeader,
+  notHeader: 'ODC: neither an ODC2 header nor a proxy frame',
+  badLength: 'ODC: header length out of range',
+  unreadable: 'ODC: unreadable header',
+};
+
+interface Side extends RendezvousSide {
   mode: 'header' | 'payload' | 'dead';
-  buf: ByteQueue;
-  want: number;
-  proxySkip: number;
   hdr?: OdcHeader;
   /** payload bytes still to come */
   remaining: number;
@@ -177,40 +185,13 @@ export class OdcDecoder implements StreamDecoder {
         o += this.payloadBytes(dir, s, data, o, ts);
         continue;
       }
-      if (s.proxySkip > 0) {
-        const n = Math.min(s.proxySkip, data.length - o);
-        s.proxySkip -= n;
-        o += n;
-        continue;
+      const r = readRendezvousHeader(s, ODC_FORMAT, data, o);
+      o = r.o;
+      if (r.bad) this.bad(s, r.bad);
+      else if (r.header) {
+        s.buf.clear(); // the parsed header holds copies
+        this.onHeader(dir, s, r.header, ts);
       }
-      if (s.buf.length < 6) {
-        const take = Math.min(6 - s.buf.length, data.length - o);
-        s.buf.push(data.subarray(o, o + take));
-        o += take;
-        if (s.buf.length < 6) continue;
-        const start = s.buf.view();
-        if (start.toString('latin1', 0, 4) !== ODC_MAGIC) {
-          // rendezvous proxy negotiation before the first ODC2 frame (peer_proxy.c)
-          const flen = start.readUInt16BE(0);
-          if (start.readUInt16BE(2) === PROXY_VERSION && flen >= 10 && flen <= MAX_PROXY_FRAME) {
-            s.proxySkip = flen + 2 - 6;
-            s.buf.clear();
-          } else this.bad(s, 'ODC: neither an ODC2 header nor a proxy frame');
-          continue;
-        }
-        const l = start.readUInt16BE(4);
-        if (l < ODC_MIN_HEADER || l > ODC_MAX_HEADER) this.bad(s, 'ODC: header length out of range');
-        else s.want = l;
-        continue;
-      }
-      const take = Math.min(s.want - s.buf.length, data.length - o);
-      s.buf.push(data.subarray(o, o + take));
-      o += take;
-      if (s.buf.length < s.want) continue;
-      const h = parseOdcHeader(s.buf.view());
-      s.buf.clear();
-      if (!h) this.bad(s, 'ODC: unreadable header');
-      else this.onHeader(dir, s, h, ts);
     }
   }
 

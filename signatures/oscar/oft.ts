@@ -8,6 +8,7 @@ import type { Dir } from '../../sensor/types';
 import type { FileWriter, SessionContext, StreamDecoder } from '../types';
 import { asciiOrUtf8, printable, utf16be } from './parser';
 import { ByteQueue } from '../text';
+import { readRendezvousHeader, type RendezvousFormat, type RendezvousSide } from './rendezvous';
 
 export const OFT_MIN_HEADER = 0xc0;
 export const OFT_MAX_HEADER = 0x2000;
@@ -15,9 +16,6 @@ export const OFT_PROMPT = 0x0101;
 export const OFT_RESUME_ACK = 0x0106;
 /** header types seen in OFT2 exchanges (prompt, ack, done, resume and their answers) */
 export const OFT_TYPES = new Set([0x0101, 0x0106, 0x0202, 0x0204, 0x0205, 0x0207]);
-/** AOL rendezvous proxy frames: u16 length, u16 version 0x044a, … */
-const PROXY_VERSION = 0x044a;
-const MAX_PROXY_FRAME = 2048;
 
 export interface OftHeader {
   magic: string;
@@ -89,14 +87,20 @@ export interface TransferMeta {
   transfer_id?: string;
 }
 
-interface Side {
+const OFT_FORMAT: RendezvousFormat<OftHeader> = {
+  magics: ['OFT2', 'OFT3'],
+  minHeader: OFT_MIN_HEADER,
+  maxHeader: OFT_MAX_HEADER,
+  minProxyFrame: 4,
+  parse: parseOftHeader,
+  notHeader: 'OFT: neither an OFT2 header nor a proxy frame',
+  badLength: 'OFT: header length out of range',
+  unreadable: 'OFT: unreadable header',
+};
+
+interface Side extends RendezvousSide {
   mode: 'header' | 'data' | 'dead';
-  /** the header (or proxy frame start) gathered so far */
-  buf: ByteQueue;
   remaining: number;
-  proxySkip: number;
-  /** header length being gathered */
-  want: number;
   /** file bytes written since the prompt */
   written: number;
   writer?: FileWriter;
@@ -142,46 +146,14 @@ export class OftDecoder implements StreamDecoder {
         o += this.fileBytes(s, data, o, ts);
         continue;
       }
-      if (s.proxySkip > 0) {
-        const n = Math.min(s.proxySkip, data.length - o);
-        s.proxySkip -= n;
-        o += n;
-        continue;
+      const r = readRendezvousHeader(s, OFT_FORMAT, data, o);
+      o = r.o;
+      if (r.bad) this.bad(s, r.bad);
+      else if (r.header) {
+        // h.cookie points into the queue: the header is used up before the queue is cleared
+        this.onHeader(dir, s, r.header, ts);
+        s.buf.clear();
       }
-      // header mode: gather bytes until the header is whole (bounded by OFT_MAX_HEADER)
-      if (s.buf.length < 6) {
-        const take = Math.min(6 - s.buf.length, data.length - o);
-        s.buf.push(data.subarray(o, o + take));
-        o += take;
-        if (s.buf.length < 6) continue;
-        const start = s.buf.view();
-        const magic = start.toString('latin1', 0, 4);
-        if (magic !== 'OFT2' && magic !== 'OFT3') {
-          // proxy framing before the OFT header
-          const flen = start.readUInt16BE(0);
-          if (start.readUInt16BE(2) === PROXY_VERSION && flen >= 4 && flen <= MAX_PROXY_FRAME) {
-            s.proxySkip = flen + 2 - 6;
-            s.buf.clear();
-          } else this.bad(s, 'OFT: neither an OFT2 header nor a proxy frame');
-          continue;
-        }
-        const l = start.readUInt16BE(4);
-        if (l < OFT_MIN_HEADER || l > OFT_MAX_HEADER) this.bad(s, 'OFT: header length out of range');
-        else s.want = l;
-        continue;
-      }
-      const take = Math.min(s.want - s.buf.length, data.length - o);
-      s.buf.push(data.subarray(o, o + take));
-      o += take;
-      if (s.buf.length < s.want) continue;
-      const h = parseOftHeader(s.buf.view());
-      if (!h) {
-        this.bad(s, 'OFT: unreadable header');
-        continue;
-      }
-      // h.cookie points into the queue: the header is used up before the queue is cleared
-      this.onHeader(dir, s, h, ts);
-      s.buf.clear();
     }
   }
 

@@ -1,0 +1,82 @@
+// Header gathering shared by the rendezvous connections (OFT2 file transfer, ODC2 Direct IM): both
+// start each header with a 4-byte magic and a u16 header length, and either may be preceded by AOL
+// rendezvous-proxy frames (peer_proxy.c).
+import { ByteQueue } from '../text';
+
+/** AOL rendezvous proxy frames (peer_proxy.c): u16 length (of the rest), u16 version 0x044a, u16 type, u32, u16 flags */
+export const PROXY_VERSION = 0x044a;
+export const MAX_PROXY_FRAME = 2048;
+
+/** One direction's header-gathering state (part of each decoder's per-direction state). */
+export interface RendezvousSide {
+  /** the header (or proxy frame start) gathered so far */
+  buf: ByteQueue;
+  /** header length being gathered */
+  want: number;
+  /** proxy frame bytes still to skip */
+  proxySkip: number;
+}
+
+export interface RendezvousFormat<H> {
+  magics: readonly string[];
+  minHeader: number;
+  maxHeader: number;
+  /** smallest proxy frame length (u16 @0) accepted before the first header */
+  minProxyFrame: number;
+  parse(h: Buffer): H | null;
+  /** malformed reasons */
+  notHeader: string;
+  badLength: string;
+  unreadable: string;
+}
+
+/** What readRendezvousHeader reached: the offset, and a parsed header or a malformed reason. */
+export interface RendezvousRead<H> {
+  o: number;
+  header?: H;
+  bad?: string;
+}
+
+/**
+ * Reads header-mode bytes of `data` from `o` until one header is whole (parsed from s.buf: the
+ * caller clears s.buf once done with it), a malformed reason, or the end of `data`.
+ */
+export function readRendezvousHeader<H>(s: RendezvousSide, f: RendezvousFormat<H>, data: Buffer, o: number): RendezvousRead<H> {
+  while (o < data.length) {
+    if (s.proxySkip > 0) {
+      const n = Math.min(s.proxySkip, data.length - o);
+      s.proxySkip -= n;
+      o += n;
+      continue;
+    }
+    // gather bytes until the header is whole (bounded by maxHeader)
+    if (s.buf.length < 6) {
+      const take = Math.min(6 - s.buf.length, data.length - o);
+      s.buf.push(data.subarray(o, o + take));
+      o += take;
+      if (s.buf.length < 6) continue;
+      const start = s.buf.view();
+      if (!f.magics.includes(start.toString('latin1', 0, 4))) {
+        // proxy framing before the header
+        const flen = start.readUInt16BE(0);
+        if (start.readUInt16BE(2) === PROXY_VERSION && flen >= f.minProxyFrame && flen <= MAX_PROXY_FRAME) {
+          s.proxySkip = flen + 2 - 6;
+          s.buf.clear();
+          continue;
+        }
+        return { o, bad: f.notHeader };
+      }
+      const l = start.readUInt16BE(4);
+      if (l < f.minHeader || l > f.maxHeader) return { o, bad: f.badLength };
+      s.want = l;
+      continue;
+    }
+    const take = Math.min(s.want - s.buf.length, data.length - o);
+    s.buf.push(data.subarray(o, o + take));
+    o += take;
+    if (s.buf.length < s.want) continue;
+    const header = f.parse(s.buf.view());
+    return header ? { o, header } : { o, bad: f.unreadable };
+  }
+  return { o };
+}
