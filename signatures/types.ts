@@ -39,7 +39,7 @@ export interface DetectInput {
   lookup: Lookup;
   /**
    * A new number for every offer of bytes (the engine counts them): while it is the same, so is
-   * `data`, and modules may share what they read from it (see msn/httpstream offeredHead). Unset
+   * `data`, and modules may share what they read from it (see http/stream offeredHead). Unset
    * when a module is called on its own.
    */
   offer?: number;

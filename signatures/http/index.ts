@@ -2,7 +2,7 @@
 // (data.yaml `user_agents`). Any other request is not IM (null), so web browsing never is.
 import type { DetectInput, DetectResult, SignatureData, SignatureModule } from '../types';
 import { usableServerName } from '../tls/parser';
-import { headEnd } from '../msn/httpstream';
+import { headEnd } from './stream';
 
 const METHODS = ['GET ', 'POST ', 'PUT ', 'HEAD ', 'OPTIONS ', 'DELETE ', 'PATCH ', 'CONNECT '];
 const METHOD_BYTES = METHODS.map((m) => Buffer.from(m, 'latin1'));

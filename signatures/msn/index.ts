@@ -3,7 +3,7 @@
 
 import type { Detection, DetectInput, DetectResult, SessionContext, SignatureModule, StreamDecoder } from '../types';
 import type { Dir } from '../../sensor/types';
-import { HTTP1, httpPair, httpPairFeed, offeredHead, offeredRequestLine, startsWithBytes } from './httpstream';
+import { HTTP1, httpPair, httpPairFeed, offeredHead, offeredRequestLine, startsWithBytes } from '../http/stream';
 import { type FramerLimits, MsnFramer, PAYLOAD_COMMANDS } from './parser';
 import type { SignatureData } from '../types';
 import { MsnSession } from './session';

@@ -2,14 +2,13 @@
 // wrappers of POST bodies and their responses) and XMPP over WebSocket (RFC 7395: an upgrade with
 // Sec-WebSocket-Protocol: xmpp, then <open/>, stanzas and <close/> in text frames). Detection reads
 // the HTTP head and the start of the body (never the path alone, never a namespace mentioned deeper
-// in other XML); the decoder frames HTTP (httpside.ts) and WebSocket (websocket.ts) and hands the
+// in other XML); the decoder frames HTTP (../http/stream.ts) and WebSocket (websocket.ts) and hands the
 // XML to the plain XMPP decoder, so everything comes out as for a plain XMPP stream.
 import type { Dir } from '../../sensor/types';
 import type { DetectInput, DetectResult, SessionContext, StreamDecoder } from '../types';
-import { HeadBytes, offeredHead, offeredRequestLine, requestLine } from '../msn/httpstream';
+import { HeadBytes, HttpSide, offeredHead, offeredRequestLine, requestLine, type HttpHead } from '../http/stream';
 import { usableServerName } from '../tls/parser';
 import { XmppDecoder } from './decoder';
-import { HttpSide, type HttpHead } from './httpside';
 import { WsReader } from './websocket';
 
 /** detection looks at this many bytes of a direction (the engine keeps 8 KiB) */

@@ -1,5 +1,5 @@
 // XMPP (Jabber): detection (detect.ts), bounded XML reader (xml.ts), session decoding (decoder.ts);
-// XMPP in cleartext HTTP, BOSH and WebSocket (http.ts, httpside.ts, websocket.ts).
+// XMPP in cleartext HTTP, BOSH and WebSocket (http.ts, ../http/stream.ts, websocket.ts).
 import type { SignatureModule } from '../types';
 import { detectXmpp } from './detect';
 import { XmppDecoder } from './decoder';

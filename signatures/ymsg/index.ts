@@ -4,7 +4,7 @@
 
 import type { Detection, DetectInput, DetectResult, FileWriter, SessionContext, SignatureModule, StreamDecoder } from '../types';
 import type { Dir } from '../../sensor/types';
-import { HeadBytes, HTTP1, HttpStream, httpPair, httpPairFeed, offeredHead, offeredRequestLine, startsWithBytes } from '../msn/httpstream';
+import { HeadBytes, HTTP1, HttpStream, httpPair, httpPairFeed, offeredHead, offeredRequestLine, startsWithBytes } from '../http/stream';
 import { HEADER, parseFields, pduAt, YmsgFramer } from './parser';
 import { relayFile, YmsgSession } from './session';
 

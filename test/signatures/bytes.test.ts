@@ -1,6 +1,6 @@
 // Byte-level helpers of the detect paths and framers, against the plain definitions they replace.
 import assert from 'node:assert/strict';
-import { HeadBytes, headEnd, headerIn, requestLine } from '../../signatures/msn/httpstream';
+import { HeadBytes, headEnd, headerIn, requestLine } from '../../signatures/http/stream';
 import { ByteQueue } from '../../signatures/text';
 import { rng } from '../../common/rng';
 

@@ -7,7 +7,7 @@ import { detectMsn } from '../../signatures/msn';
 import { detectYmsg } from '../../signatures/ymsg';
 import { bridgingOffsets, MsnFramer, parseFtContext, parseMime, parseP2P, parseP2Pv2, parseSlp } from '../../signatures/msn/parser';
 import { parseFields, YmsgFramer } from '../../signatures/ymsg/parser';
-import { HttpStream } from '../../signatures/msn/httpstream';
+import { HttpStream } from '../../signatures/http/stream';
 import type { DetectInput } from '../../signatures/types';
 import { invite, p2p, p2pv2, p2pv2Msg, p2pv2Split, prng, sdgP2P, slpInvite, textMsg, typing } from './msn-wire';
 import { pdu } from './ymsg-wire';

@@ -13,7 +13,7 @@ import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
 import { boundedIt } from '../helpers/bounded';
 import { haveTshark } from './irc-replay';
-import { HttpSide } from '../../signatures/xmpp/httpside';
+import { HttpSide } from '../../signatures/http/stream';
 import { WsReader } from '../../signatures/xmpp/websocket';
 import { boshPost, boshReply, boshWrap, clientFrame, preflight, preflightReply, sasl, wsAccept, wsFrame, wsUpgrade } from './xmpp-web-wire';
 

@@ -1,6 +1,9 @@
 // A bounded HTTP/1.x message framer for one direction of a TCP stream: heads, Content-Length and
-// chunked bodies (streamed, never buffered whole), keep-alive, CONNECT tunnels. Used by the MSN
-// HTTP gateway and the Yahoo HTTP forms (YMSG over /notify, the Y7 file relay). Pure, no I/O.
+// chunked bodies (streamed, never buffered whole), keep-alive and pipelining, CONNECT tunnels, and the
+// switch to raw bytes after a head the owner says so of (a 101 upgrade), at the exact byte where the
+// head ends. Bounded: a head ≤ 16 KiB, a chunk-size line ≤ 1 KiB. Used by the MSN HTTP gateway, the
+// Yahoo HTTP forms (YMSG over /notify, the Y7 file relay) and XMPP over BOSH/WebSocket (HttpSide).
+// Also the detection helpers those modules share. Pure, no I/O.
 import { ByteQueue } from '../text';
 
 export interface HttpHead {
@@ -14,34 +17,68 @@ export interface HttpHead {
 }
 
 export interface HttpEvents {
+  /** the owner may set `switchAfterHead` on the stream during this call */
   head(h: HttpHead): void;
   /** valid during the call only (a view of the caller's buffer or of the stream's queue): copy to keep */
   body(chunk: Buffer): void;
-  end(): void;
-  /** bytes after a successful CONNECT: the tunnel's payload (valid during the call only, as body) */
+  /** the message's body ended; `whole` false when bytes of it were lost (only with `resync`) */
+  end(whole: boolean): void;
+  /** bytes after a successful CONNECT or a switch: the tunnel's payload (valid during the call only, as body) */
   raw?(data: Buffer): void;
   malformed(reason: string): void;
+}
+
+/** How the framer copes with hostile or lost bytes; the defaults give up on the first error. */
+export interface HttpStreamOptions {
+  /** this direction carries only requests or only responses: a head of the other kind is not HTTP */
+  side?: 'request' | 'response';
+  /** after a malformed message or a gap, end the message as not whole and look for the next start line
+   *  of `side` (needed) at a line start; without it the stream stops framing (and gaps are not taken) */
+  resync?: boolean;
+  /** a 2xx answer to CONNECT turns both sides into a tunnel (default true) */
+  tunnels?: boolean;
+  /** bound terminated chunk lines too ('HTTP chunk line longer than 1 KiB'); else only a line still
+   *  unterminated after 1 KiB ('HTTP chunk line too long') */
+  boundChunkLines?: boolean;
+  /** blanks allowed between the chunk size and its extension */
+  chunkSizeBlanks?: boolean;
 }
 
 const MAX_HEAD = 16384;
 const MAX_CHUNK_LINE = 1024;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const CHUNK_SIZE = /^([0-9a-fA-F]{1,8})(;.*)?$/;
+const CHUNK_SIZE_BLANKS = /^([0-9a-fA-F]{1,8})[ \t]*(?:;.*)?$/;
 
-const enum S { Head, Body, ChunkSize, ChunkData, ChunkCrlf, Trailer, UntilClose, Raw, Dead }
+const enum S { Head, Body, ChunkSize, ChunkData, ChunkCrlf, Trailer, UntilClose, Raw, Resync, Dead }
 
 export class HttpStream {
   private st = S.Head;
   /** an incomplete head or chunk line, held for the next segment */
   private q = new ByteQueue();
   private remaining = 0;
+  private whole = true;
+  /** the held head was searched up to here already */
+  private headHint = 0;
   /** methods of requests still waiting for a response (responses need them: HEAD, CONNECT) */
   readonly pendingMethods: string[] = [];
   /** the peer direction's stream, to learn request methods / switch both sides to a tunnel */
   peer?: HttpStream;
+  /** set by the owner during `head`: the bytes after this head are raw (an upgrade) */
+  switchAfterHead = false;
+  private readonly resync: boolean;
+  private readonly isResponse: boolean | undefined;
 
-  constructor(private readonly ev: HttpEvents) {}
+  constructor(
+    private readonly ev: HttpEvents,
+    private readonly opts: HttpStreamOptions = {},
+  ) {
+    this.isResponse = opts.side === undefined ? undefined : opts.side === 'response';
+    this.resync = !!opts.resync && opts.side !== undefined;
+  }
 
-  get tunnel(): boolean {
+  /** past a CONNECT tunnel's start or a switch: every byte goes to `raw` */
+  get raw(): boolean {
     return this.st === S.Raw;
   }
 
@@ -55,8 +92,31 @@ export class HttpStream {
   }
 
   push(data: Buffer): void {
+    if (this.st === S.Raw && !this.q.length) {
+      this.ev.raw?.(data);
+      return;
+    }
     const b = this.q.feed(data);
     this.q.keepFrom(b, this.frame(b));
+  }
+
+  /** `n` bytes lost (with `resync`): skipped inside a body of known length, else the next message start is looked for */
+  gap(n: number): void {
+    if (!this.resync || this.st === S.Raw || this.st === S.Dead) return;
+    if ((this.st === S.Body || this.st === S.ChunkData) && n < this.remaining) {
+      this.remaining -= n;
+      this.whole = false;
+      return;
+    }
+    if (this.st !== S.Head && this.st !== S.Resync) this.ev.end(false);
+    this.q.clear();
+    this.headHint = 0;
+    this.st = S.Resync;
+  }
+
+  /** the stream ended: a body read until close ends here */
+  close(): void {
+    if (this.st === S.UntilClose) this.finish();
   }
 
   /** Frames `b` as far as it goes; the offset of the bytes to hold for the next segment (b.length: none). */
@@ -70,32 +130,49 @@ export class HttpStream {
         case S.Raw:
           this.ev.raw?.(b.subarray(pos));
           return b.length;
+        case S.Resync: {
+          const at = this.messageStart(b, pos);
+          // hold the last, unfinished line: it may be a start line still arriving
+          if (at < 0) return Math.max(pos, b.lastIndexOf(0x0a) + 1, b.length - 2048);
+          pos = at;
+          this.st = S.Head;
+          break;
+        }
         case S.Head: {
           // tolerate stray CRLFs between messages
           while (pos < b.length && (b[pos] === 0x0d || b[pos] === 0x0a)) pos++;
           if (pos >= b.length) return b.length;
-          const end = b.indexOf(CRLFCRLF, pos);
+          const from = pos === 0 ? this.headHint : pos;
+          this.headHint = 0;
+          // a head ending later than 16 KiB is not looked for: it is too long either way
+          const end = b.subarray(0, Math.min(b.length, pos + MAX_HEAD + 4)).indexOf(CRLFCRLF, from);
           if (end < 0) {
             if (b.length - pos > MAX_HEAD) {
               this.ev.malformed('HTTP head longer than 16 KiB');
-              this.st = S.Dead;
-              return b.length;
+              if (!this.resync) return this.die(b);
+              // no message can start in these 16 KiB and end in time: skip them all
+              this.st = S.Resync;
+              pos += MAX_HEAD;
+              break;
             }
+            this.headHint = Math.max(0, b.length - pos - 3);
             return pos;
           }
-          if (end - pos > MAX_HEAD) {
-            this.ev.malformed('HTTP head longer than 16 KiB');
-            this.st = S.Dead;
-            return b.length;
-          }
           const head = parseHead(b.toString('latin1', pos, end));
-          pos = end + 4;
-          if (!head) {
+          if (!head || (this.isResponse !== undefined && (head.kind === 'response') !== this.isResponse)) {
             this.ev.malformed('not an HTTP message head');
-            this.st = S.Dead;
-            return b.length;
+            if (!this.resync) return this.die(b);
+            this.st = S.Resync;
+            pos++;
+            break;
           }
+          pos = end + 4;
+          this.switchAfterHead = false;
           this.ev.head(head);
+          if (this.switchAfterHead) {
+            this.st = S.Raw;
+            break;
+          }
           this.afterHead(head);
           break;
         }
@@ -118,29 +195,28 @@ export class HttpStream {
         case S.ChunkSize:
         case S.Trailer: {
           const nl = b.indexOf(0x0a, pos);
-          if (nl < 0) {
-            if (b.length - pos > MAX_CHUNK_LINE) {
-              this.ev.malformed('HTTP chunk line too long');
-              this.st = S.Dead;
-              return b.length;
-            }
-            return pos;
+          if (this.opts.boundChunkLines ? (nl < 0 ? b.length - pos : nl - pos) > MAX_CHUNK_LINE : nl < 0 && b.length - pos > MAX_CHUNK_LINE) {
+            // endless chunk extensions or trailer lines
+            this.ev.malformed(this.opts.boundChunkLines ? 'HTTP chunk line longer than 1 KiB' : 'HTTP chunk line too long');
+            if (!this.abort()) return this.die(b);
+            break;
           }
+          if (nl < 0) return pos;
           const line = b.toString('latin1', pos, nl).trim();
           pos = nl + 1;
           if (this.st === S.ChunkCrlf) {
-            this.st = S.ChunkSize;
             if (line) {
               this.ev.malformed('HTTP chunk not followed by CRLF');
-              this.st = S.Dead;
-              return b.length;
+              if (!this.abort()) return this.die(b);
+              break;
             }
+            this.st = S.ChunkSize;
           } else if (this.st === S.ChunkSize) {
-            const m = /^([0-9a-fA-F]{1,8})(;.*)?$/.exec(line);
+            const m = (this.opts.chunkSizeBlanks ? CHUNK_SIZE_BLANKS : CHUNK_SIZE).exec(line);
             if (!m) {
               this.ev.malformed('bad HTTP chunk size');
-              this.st = S.Dead;
-              return b.length;
+              if (!this.abort()) return this.die(b);
+              break;
             }
             this.remaining = parseInt(m[1], 16);
             this.st = this.remaining === 0 ? S.Trailer : S.ChunkData;
@@ -154,21 +230,47 @@ export class HttpStream {
     return b.length;
   }
 
-  /** the stream ended: a body read until close ends here */
-  close(): void {
-    if (this.st === S.UntilClose) this.finish();
+  /** framing is lost for good: nothing of `b` is held */
+  private die(b: Buffer): number {
+    this.st = S.Dead;
+    return b.length;
+  }
+
+  /** with `resync`: the message ends cut short and the next one is looked for (true); else false */
+  private abort(): boolean {
+    if (!this.resync) return false;
+    this.ev.end(false);
+    this.st = S.Resync;
+    return true;
+  }
+
+  /**
+   * Offset of the next line at or after `from` that starts an HTTP message of this side (a start
+   * line parseHead accepts), or -1. One look per line start: bounded by the bytes.
+   */
+  private messageStart(b: Buffer, from: number): number {
+    let i = from;
+    while (i < b.length) {
+      const eol = b.indexOf(0x0a, i);
+      if (eol < 0) return -1;
+      if ((i === 0 || b[i - 1] === 0x0a) && eol - i <= 2048 && b[eol - 1] === 0x0d) {
+        const line = b.toString('latin1', i, eol - 1);
+        if (this.isResponse ? /^HTTP\/1\.[01] \d{3}/.test(line) : /^[A-Z]{3,10} \S+ HTTP\/1\.[01]$/.test(line)) return i;
+      }
+      i = eol + 1;
+    }
+    return -1;
   }
 
   private afterHead(h: HttpHead): void {
-    if (h.kind === 'request') {
-      if (this.peer && this.peer.pendingMethods.length < 64) this.peer.pendingMethods.push(h.method);
-    }
+    this.whole = true;
+    if (h.kind === 'request' && this.peer && this.peer.pendingMethods.length < 64) this.peer.pendingMethods.push(h.method);
     const te = (h.headers.get('transfer-encoding') ?? '').toLowerCase();
     const cl = h.headers.get('content-length');
     if (h.kind === 'response') {
       const method = this.pendingMethods.shift() ?? '';
-      if (method === 'CONNECT' && h.status >= 200 && h.status < 300) {
-        this.ev.end();
+      if (method === 'CONNECT' && h.status >= 200 && h.status < 300 && this.opts.tunnels !== false) {
+        this.ev.end(true);
         this.st = S.Raw;
         this.peer?.startTunnel();
         return;
@@ -186,7 +288,7 @@ export class HttpStream {
       const n = /^\d{1,15}$/.test(cl.trim()) ? Number(cl.trim()) : NaN;
       if (!Number.isFinite(n)) {
         this.ev.malformed('bad Content-Length');
-        this.st = S.Dead;
+        if (!this.abort()) this.st = S.Dead;
         return;
       }
       this.remaining = n;
@@ -200,7 +302,15 @@ export class HttpStream {
 
   private finish(): void {
     this.st = S.Head;
-    this.ev.end();
+    this.ev.end(this.whole);
+  }
+}
+
+/** One direction of XMPP over HTTP (BOSH, WebSocket upgrades): requests or responses only, resyncing
+ *  after errors and gaps, every chunk line bounded, blanks before a chunk extension, no CONNECT. */
+export class HttpSide extends HttpStream {
+  constructor(ev: HttpEvents, isResponse: boolean) {
+    super(ev, { side: isResponse ? 'response' : 'request', resync: true, tunnels: false, boundChunkLines: true, chunkSizeBlanks: true });
   }
 }
 
