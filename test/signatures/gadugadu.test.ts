@@ -7,6 +7,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { FlowHarness } from '../helpers/harness';
 import { Capture } from '../helpers/pcapgen';
+import { pkt, u32, welcome } from './gadugadu-wire';
 import { shadowim } from '../helpers/run';
 import { haveTshark } from './irc-replay';
 import { PacketFramer, msg80 } from '../../signatures/gadugadu/parser';
@@ -15,24 +16,12 @@ import { boundedIt } from '../helpers/bounded';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-gg-'));
 
-function pkt(type: number, body: Buffer): Buffer {
-  const h = Buffer.alloc(8);
-  h.writeUInt32LE(type, 0);
-  h.writeUInt32LE(body.length, 4);
-  return Buffer.concat([h, body]);
-}
-const u32 = (v: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v >>> 0);
-  return b;
-};
 const u16 = (v: number) => {
   const b = Buffer.alloc(2);
   b.writeUInt16LE(v);
   return b;
 };
 
-const welcome = pkt(0x01, u32(0x1badb002));
 function login80(uin: number): Buffer {
   const version = Buffer.from('Gadu-Gadu Client build 8.0.0.7669');
   return pkt(0x31, Buffer.concat([

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FlowHarness } from '../helpers/harness';
 import { Capture } from '../helpers/pcapgen';
+import { pkt, welcome } from './gadugadu-wire';
 import { shadowim } from '../helpers/run';
 import { boundedIt } from '../helpers/bounded';
 import { PacketFramer } from '../../signatures/gadugadu/parser';
@@ -17,12 +18,6 @@ import { login105Uin, msg110, pbFields, pbUin } from '../../signatures/gadugadu/
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-gg110-'));
 
-function pkt(type: number, body: Buffer): Buffer {
-  const h = Buffer.alloc(8);
-  h.writeUInt32LE(type, 0);
-  h.writeUInt32LE(body.length, 4);
-  return Buffer.concat([h, body]);
-}
 function varint(v: number | bigint): Buffer {
   let n = BigInt(v);
   const out: number[] = [];
@@ -55,13 +50,7 @@ const uinField = (uin: number, magic = 0x01) => {
   const s = Buffer.from(String(uin));
   return Buffer.concat([Buffer.from([magic, s.length]), s]);
 };
-const u32 = (v: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v >>> 0);
-  return b;
-};
 
-const welcome = pkt(0x01, u32(0x1badb002));
 /** GG105Login as handlers.c gg_session_handle_welcome_110 fills it; hash = 20-byte SHA-1 of password + seed */
 function login105(uin: number): Buffer {
   return pkt(0x83, Buffer.concat([
