@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
 import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
-import { Flaps, bname, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u16, u32 } from './oscar-wire';
+import { Flaps, bosOpening, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u32 } from './oscar-wire';
 
 const haveTshark = spawnSync('tshark', ['-v']).status === 0;
 
@@ -42,9 +42,9 @@ describe('oscar: analyze on generated captures', function () {
     const cap = new Capture();
     const t = cap.tcp('10.20.0.5:50123', '64.12.24.50:443').open();
     const c = new Flaps(0x4000), s = new Flaps(0x0100);
-    t.send('s', s.hello());
-    t.send('c', c.flap(1, Buffer.concat([u32(1), tlv(6, crypto.randomBytes(64))])));
-    t.send('s', Buffer.concat([s.snac(1, 3, Buffer.concat([u16(1), u16(2), u16(3), u16(4)])), s.snac(1, 0x0f, Buffer.concat([bname(ME), u16(0), u16(0)]))]));
+    // host-online and self-info in one segment
+    const [hello, signOn, online, self] = bosOpening(c, s, { me: ME, cookieBytes: 64 });
+    t.send(...hello).send(...signOn).send('s', Buffer.concat([online[1], self[1]]));
     // one message over 7 segments delivered out of order, one retransmitted
     const q3 = outgoingIm(c, BUDDY, messageBlock(fragment(Buffer.from('<HTML><BODY>Q3 forecast &amp; pricing sheet attached &gt; read it</BODY></HTML>'), 0)));
     const n = Math.ceil(q3.length / 17);

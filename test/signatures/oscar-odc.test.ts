@@ -15,7 +15,7 @@ import { detectOscar } from '../../signatures/oscar';
 import { ODC_KEEP } from '../../signatures/oscar/odc';
 import { MAX_TEXT } from '../../signatures/oscar/parser';
 import {
-  DIRECT_IM, Flaps, SEND_FILE, bname, directImProposal, odcFrame, odcTyping, proxyFrame, proxyInitFrame, seeded, tlv, u16, u32,
+  DIRECT_IM, Flaps, SEND_FILE, bosOpening, directImProposal, odcFrame, odcTyping, proxyFrame, proxyInitFrame, seeded, u16,
 } from './oscar-wire';
 
 const ME = 'CorpUser42';
@@ -23,10 +23,7 @@ const BUDDY = 'Outside Friend';
 const COOKIE = Buffer.from('0a0b0c0d0e0f1011', 'hex');
 
 function bosStart(h: FlowHarness, c: Flaps, s: Flaps): void {
-  h.send('s', s.hello());
-  h.send('c', c.flap(1, Buffer.concat([u32(1), tlv(6, crypto.randomBytes(32))])));
-  h.send('s', s.snac(1, 3, Buffer.concat([u16(1), u16(2), u16(3), u16(4)])));
-  h.send('s', s.snac(1, 0x0f, Buffer.concat([bname(ME), u16(0), u16(0)])));
+  for (const [dir, b] of bosOpening(c, s, { me: ME })) h.send(dir, b);
 }
 
 /** the OSCAR connection with the proposal, then a harness for the connection it announced */
@@ -270,9 +267,9 @@ describe('oscar: Direct IM through analyze (generated capture, out-of-order segm
     const cap = new Capture();
     const t = cap.tcp('10.20.0.5:50123', '64.12.24.50:443').open();
     const c = new Flaps(0x4000), s = new Flaps(0x0100);
-    t.send('s', s.hello());
-    t.send('c', c.flap(1, Buffer.concat([u32(1), tlv(6, crypto.randomBytes(64))])));
-    t.send('s', Buffer.concat([s.snac(1, 3, Buffer.concat([u16(1), u16(2), u16(3), u16(4)])), s.snac(1, 0x0f, Buffer.concat([bname(ME), u16(0), u16(0)]))]));
+    // host-online and self-info in one segment
+    const [hello, signOn, online, self] = bosOpening(c, s, { me: ME, cookieBytes: 64 });
+    t.send(...hello).send(...signOn).send('s', Buffer.concat([online[1], self[1]]));
     t.send('c', directImProposal(c, BUDDY, { cookie: COOKIE, ip: '10.20.0.5', port: 5192 }));
     const d = cap.tcp('203.0.113.77:41000', '10.20.0.5:5192').open();
     d.send('c', odcFrame({ sn: 'OutsideFriend', cookie: COOKIE, flags: 0x0060 }));

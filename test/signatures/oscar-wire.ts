@@ -41,6 +41,21 @@ export class Flaps {
   }
 }
 
+/**
+ * A BOS connection's opening, in order: the server's hello, the client's sign-on FLAP carrying its
+ * authorization cookie (TLV 6), the server's host-online (family 1/3) and, when `me` is given, the
+ * self-info reply (1/0x0f) that names the signed-on user.
+ */
+export function bosOpening(c: Flaps, s: Flaps, o: { me?: string; cookieBytes?: number } = {}): Array<['c' | 's', Buffer]> {
+  const out: Array<['c' | 's', Buffer]> = [
+    ['s', s.hello()],
+    ['c', c.flap(1, Buffer.concat([u32(1), tlv(6, crypto.randomBytes(o.cookieBytes ?? 32))]))],
+    ['s', s.snac(1, 3, Buffer.concat([u16(1), u16(2), u16(3), u16(4)]))],
+  ];
+  if (o.me !== undefined) out.push(['s', s.snac(1, 0x0f, Buffer.concat([bname(o.me), u16(0), u16(0)]))]);
+  return out;
+}
+
 export function fragment(text: Buffer, charset: number): Buffer {
   return Buffer.concat([u16(0x0101), u16(text.length + 4), u16(charset), u16(0), text]);
 }

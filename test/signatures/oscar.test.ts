@@ -6,7 +6,7 @@ import { FlowHarness } from '../helpers/harness';
 import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
 import {
-  Flaps, bname, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u16, u32,
+  Flaps, bname, bosOpening, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u16, u32,
   seeded, serverRelayMessage,
 } from './oscar-wire';
 
@@ -21,9 +21,7 @@ function session(opts: { server?: string } = {}) {
 
 /** BOS start: server hello, client sign-on with a cookie, server host-online (family 1) */
 function bosStart(h: FlowHarness, c: Flaps, s: Flaps): void {
-  h.send('s', s.hello());
-  h.send('c', c.flap(1, Buffer.concat([u32(1), tlv(6, crypto.randomBytes(32))])));
-  h.send('s', s.snac(1, 3, Buffer.concat([u16(1), u16(2), u16(3), u16(4)])));
+  for (const [dir, b] of bosOpening(c, s)) h.send(dir, b);
 }
 
 describe('oscar: detection', () => {
