@@ -18,6 +18,9 @@ const SNIFF = 2048;
 /** CORS preflights (OPTIONS) skipped before the BOSH POST */
 const MAX_PREFLIGHTS = 4;
 const XML_TYPE = /^\s*(?:text|application)\/xml\s*(?:;|$)/i;
+/** BOSH requests: XML, or text/plain, which XMLHttpRequest sends for a string body when the client sets
+ *  no type (Strophe.js before 1.2, strophe/strophejs#67) or chooses it to avoid CORS preflights (#203) */
+const BOSH_REQUEST_TYPE = /^\s*(?:(?:text|application)\/xml|text\/plain)\s*(?:;|$)/i;
 const HTTPBIND_XMLNS = /\sxmlns\s*=\s*(['"])http:\/\/jabber\.org\/protocol\/httpbind\1/;
 /** the start of a request line still arriving */
 const PARTIAL_REQUEST_LINE = /^[A-Z]{1,10}(?: \S*(?: [A-Z/0-9.]{0,8})?)?$/;
@@ -74,7 +77,7 @@ export function detectXmppHttp(input: DetectInput): DetectResult | undefined {
       continue;
     }
     if (method !== 'POST' || !hasBody) return null;
-    if (!XML_TYPE.test(head.header('content-type') ?? '')) return null;
+    if (!BOSH_REQUEST_TYPE.test(head.header('content-type') ?? '')) return null;
     const enc = head.header('content-encoding');
     if (enc && !/^\s*identity\s*$/i.test(enc)) return null;
     const body = te.includes('chunked') ? dechunkPrefix(d.subarray(bodyAt)) : d.subarray(bodyAt, bodyAt + Math.min(Number(cl) || 0, SNIFF));

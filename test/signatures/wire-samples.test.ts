@@ -227,4 +227,28 @@ describe('wire samples: XMPP over BOSH (XEP-0124/0206)', () => {
     const out = JSON.stringify(ev);
     assert.ok(!out.includes('sapkaja21') && !out.includes(payload));
   });
+
+  it('a BOSH POST typed text/plain, as XMLHttpRequest sends it for Strophe.js (regression)', () => {
+    // Strophe.js before 1.2 opened the POST and sent the body string without setting a type, so the
+    // browser sent "text/plain;charset=UTF-8" (XMLHttpRequest send(), string body), seen with Wireshark
+    // in strophe/strophejs#67 and candy-chat/candy#244 (2014; e.g. the Strophe bundled in
+    // benlangfeld/CappuccinoTalk demo/Frameworks/StropheCappuccino/Resources/Strophe/strophe.js:
+    // xhr.open("POST", this.service, true); xhr.send(req.data)); current Strophe lets sites choose
+    // text/plain to avoid CORS preflights (options.contentType, strophe/strophejs#203). Detection
+    // required text/xml or application/xml and missed these sessions. The bodies are the real ones
+    // of legastero/stanza#211 and a Strophe bind iq as punjab logged it in thepug/Speeqe#19.
+    const c = new Capture();
+    const t = c.tcp('192.0.2.23:52103', '198.51.100.11:80');
+    t.open();
+    t.send('c', boshPost('<body xmlns="http://jabber.org/protocol/httpbind" xmlns:xmpp="urn:xmpp:xbosh" xmpp:version="1.0" to="openopen" xml:lang="en" wait="30" ver="1.6" hold="1" rid="9782020898"/>', 'text/plain;charset=UTF-8'));
+    t.send('s', boshReply('<body xmlns="http://jabber.org/protocol/httpbind" sid="jon2s7wv0" from="openopen" ver="1.6"/>'));
+    t.send('c', boshPost("<body rid='2878331005' xmlns='http://jabber.org/protocol/httpbind' sid='431c354f555716779ac0b0c1f97988a96318a465'><iq type='set' id='_bind_auth_2' xmlns='jabber:client'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq></body>", 'text/plain;charset=UTF-8'));
+    t.close();
+    const s = of(analyzeCapture(c), 'session');
+    assert.equal(s.length, 1, JSON.stringify(s));
+    assert.equal(s[0].protocol, 'xmpp');
+    assert.equal(s[0].evidence[0].signature, 'xmpp.bosh');
+    assert.equal(s[0].server_name, 'openopen');
+    assert.equal(s[0].malformed ?? 0, 0);
+  });
 });

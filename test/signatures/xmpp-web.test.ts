@@ -115,7 +115,7 @@ describe('xmpp over BOSH: detection and decoding', () => {
     ['a SOAP POST (XML, not BOSH)', [['c', boshPost('<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><message to="a@b.c"><body>hi</body></message></soap:Body></soap:Envelope>', {}, '/http-bind')], ['s', boshReply('<ok/>')]]],
     ['XML that mentions the httpbind namespace deeper inside', [['c', boshPost(`<config><body xmlns='http://jabber.org/protocol/httpbind' rid='1'><message to='a@b.c'><body>x</body></message></body></config>`)], ['s', boshReply('<ok/>')]]],
     ['a JSON POST to /http-bind (the path alone is nothing)', [['c', boshPost('{"body":"http://jabber.org/protocol/httpbind"}', { contentType: 'application/json' })], ['s', boshReply('{}', { contentType: 'application/json' })]]],
-    ['a BOSH-looking body sent as text/plain', [['c', boshPost(boshWrap("rid='1' to='example.org'"), { contentType: 'text/plain' })], ['s', boshReply(boshWrap(''))]]],
+    ['an XML body without the BOSH wrapper sent as text/plain', [['c', boshPost("<body rid='1' to='example.org'/>", { contentType: 'text/plain' })], ['s', boshReply('<ok/>')]]],
     ['a <body> without the httpbind namespace', [['c', boshPost("<body rid='1' to='example.org'><message to='a@b.c' type='chat'><body>x</body></message></body>")], ['s', boshReply('<body/>')]]],
     ['a GET of /http-bind (the page a BOSH server shows to browsers)', [['c', 'GET /http-bind HTTP/1.1\r\nHost: xmpp.example.org\r\n\r\n'], ['s', 'HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 36\r\n\r\n<html><body>BOSH here</body></html>\n']]],
   ] as [string, ['c' | 's', Buffer | string][]][]) {
