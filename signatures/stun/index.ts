@@ -1,8 +1,12 @@
 // STUN/TURN: reported as IM only when attributed to an app: a SOFTWARE attribute, a TURN REALM that
 // is an IM host, the server's DNS-learned name / listed address, a call endpoint already attributed,
 // or an app's own attributes / message types. Plain STUN is not IM (null).
-import type { DetectInput, Detection, DetectResult, Lookup, SignatureData, SignatureModule } from '../types';
-import { ATTR_REALM, ATTR_SOFTWARE, ATTR_XOR_PEER_ADDRESS, parseStun, xorPeerV4, type StunMessage } from './parser';
+import type { DetectInput, Detection, DetectResult, Lookup, SessionContext, SignatureData, SignatureModule, StreamDecoder } from '../types';
+import type { Dir, FlowInfo } from '../../sensor/types';
+import {
+  ATTR_REALM, ATTR_SOFTWARE, ATTR_XOR_PEER_ADDRESS, ATTR_XOR_RELAYED_ADDRESS, MAGIC,
+  decodedAddress, isTurnMethod, methodOf, namesPeers, parseStun, xorAddresses, xorDecode, type StunMessage,
+} from './parser';
 import { addressGuess } from '../tls';
 import { usableServerName } from '../tls/parser';
 
@@ -40,21 +44,35 @@ function put(m: Map<string, Endpoint>, k: string, e: Endpoint): void {
 
 /**
  * The flow's client endpoint (the app's socket, or the remote peer when it called in) and any TURN
- * peers it names. Never a STUN server port (data.yaml `ports`): when the sides are taken the wrong way
- * round, a public STUN server that every browser uses must not become the app's.
+ * peers it names (XOR-PEER-ADDRESS, IPv4 or IPv6), or the relayed address an Allocate success response
+ * gives (XOR-RELAYED-ADDRESS: the app's relay port that peers send to). Never a STUN server port (data.yaml
+ * `ports`): when the sides are taken the wrong way round, or a message names one, a public STUN server
+ * that every browser uses must not become the app's.
  */
-function learn(input: DetectInput, data: SignatureData, msg: StunMessage, protocol: string, why: string): void {
+function learn(input: DetectInput, data: SignatureData, msg: StunMessage, protocol: string, why: string): Watch {
   let m = endpoints.get(input.lookup);
   if (!m) endpoints.set(input.lookup, (m = new Map()));
   const ts = input.flow.firstTs;
   const c = input.flow.client;
   const serverPorts = (data.ports?.[input.transport] as number[] | undefined) ?? [];
+  const w: Watch = { m, why, flow: input.flow, serverPorts: (data.ports?.udp as number[] | undefined) ?? [] };
   if (!serverPorts.includes(c.port)) put(m, epKey(input.transport, c.ip, c.port), { protocol, ts, why: `${c.ip}:${c.port} (${why})` });
-  for (const a of msg.attributes) {
-    if (a.type !== ATTR_XOR_PEER_ADDRESS) continue;
-    const p = xorPeerV4(a.value);
-    if (p) put(m, epKey('udp', p.ip, p.port), { protocol, ts, why: `TURN peer ${p.ip}:${p.port} (${why})` });
-  }
+  for (const p of xorAddresses(msg.bytes, ATTR_XOR_PEER_ADDRESS)) learnPeer(w, protocol, p.ip, p.port, ts, 'TURN peer');
+  if (msg.type === ALLOCATE_SUCCESS) for (const p of xorAddresses(msg.bytes, ATTR_XOR_RELAYED_ADDRESS)) learnPeer(w, protocol, p.ip, p.port, ts, 'TURN relayed address');
+  return w;
+}
+
+const ALLOCATE_SUCCESS = 0x0103;
+
+/** What a flow's decoder needs to go on learning: the engine's endpoint map, the detection's reason. */
+interface Watch { m: Map<string, Endpoint>; why: string; flow: FlowInfo; serverPorts: number[] }
+/** detection → its Watch, for decoder() (which is handed the Detection, not the DetectInput) */
+const watches = new WeakMap<Detection, Watch>();
+
+/** a peer (UDP: TURN relays UDP, RFC 8656 §2) — never a STUN server port, nor the TURN server itself */
+function learnPeer(w: Watch, protocol: string, ip: string, port: number, ts: number, what: string): void {
+  if (w.serverPorts.includes(port) || (port === w.flow.server.port && ip === w.flow.server.ip)) return;
+  put(w.m, epKey('udp', ip, port), { protocol, ts, why: `${what} ${ip}:${port} (${w.why})` });
 }
 
 function learned(input: DetectInput): Endpoint | undefined {
@@ -109,8 +127,104 @@ function detect(input: DetectInput, data: SignatureData): DetectResult {
   if (msg === 'more') return 'more';
   if (!msg) return null;
   const d = attribute(input, data, msg);
-  if (d) learn(input, data, msg, d.protocol, d.evidence.reason.slice(0, 160));
+  if (d) watches.set(d, learn(input, data, msg, d.protocol, d.evidence.reason.slice(0, 160)));
   return d;
+}
+
+// ---- peers named later ----------------------------------------------------------------------------
+// TURN clients name their peers after the Allocate: CreatePermission and ChannelBind requests, Send
+// indications; the server's Data indications name the peer that sent (RFC 8656 §9-§12). An attributed
+// UDP flow is watched for them: a look at the first bytes of each datagram, the attributes walked only
+// for those four message types (and the Allocate success response's relayed address). Released (as a
+// flow without a decoder is at detection) once it is clearly not TURN, has named too many peers, or has
+// named no new peer for a long while (peers come with ICE at the start of a call; refreshes repeat them).
+// TURN over TCP is released at once: its peers are learned from the detected message only.
+
+/** a peer named again within this time is not learned again (the map is touched once, not per datagram) */
+const RELEARN_AFTER = 60_000_000; // µs
+
+function limit(v: unknown, dflt: number, max = 4096): number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? Math.min(v, max) : dflt;
+}
+
+class PeerWatch implements StreamDecoder {
+  /** datagrams since the watch began or a new peer was named */
+  private idle = 0;
+  /** a TURN message or ChannelData frame was seen */
+  private turn = false;
+  /** peers this flow named ("ip|port") → when last learned */
+  private named: Map<string, number> | undefined;
+  /** the last peer named, decoded (port, address), its key and length: Send/Data indications carrying a
+   * call name the same peer in every datagram, and are then not turned into text again */
+  private last: Uint8Array | undefined;
+  private lastLen = 0;
+  private lastKey = '';
+
+  constructor(private readonly ctx: SessionContext, private readonly w: Watch, private readonly protocol: string,
+    private readonly maxPeers: number, private readonly maxPlain: number, private readonly maxIdle: number) {}
+
+  onData(_dir: Dir, d: Buffer, ts: number): void {
+    if (d.length >= 20 && d[0] <= 1 && d.readUInt32BE(4) === MAGIC) {
+      const type = (d[0] << 8) | d[1];
+      if (!this.turn && isTurnMethod(methodOf(type))) this.turn = true;
+      if (namesPeers(type)) this.peers(d, ATTR_XOR_PEER_ADDRESS, ts, 'TURN peer');
+      else if (type === ALLOCATE_SUCCESS) this.peers(d, ATTR_XOR_RELAYED_ADDRESS, ts, 'TURN relayed address');
+    } else if (!this.turn && d.length >= 4 && (d[0] & 0xf0) === 0x40 && 4 + d.readUInt16BE(2) <= d.length) {
+      this.turn = true; // ChannelData (channels 0x4000-0x4FFF, RFC 8656 §12.4): skipped
+    }
+    if (++this.idle >= (this.turn ? this.maxIdle : this.maxPlain)) this.ctx.stopInspecting();
+  }
+
+  private peers(d: Buffer, attr: number, ts: number, what: string): void {
+    const end = 20 + d.readUInt16BE(2);
+    if (end > d.length || end & 3) return;
+    for (let p = 20, n = 0; p + 4 <= end && n < 64; n++) {
+      const l = d.readUInt16BE(p + 2);
+      if (p + 4 + l > end) return;
+      if (d.readUInt16BE(p) === attr && !this.peer(d, p + 4, l, ts, what)) return;
+      p += 4 + ((l + 3) & ~3);
+    }
+  }
+
+  /** false once the flow is released */
+  private peer(d: Buffer, off: number, len: number, ts: number, what: string): boolean {
+    const n = xorDecode(d, off, len, decoded);
+    if (!n) return true;
+    let key = this.lastKey;
+    if (n !== this.lastLen || !sameBytes(decoded, this.last!, 2 + n)) {
+      const a = decodedAddress(decoded, n);
+      key = this.lastKey = `${a.ip}|${a.port}`;
+      (this.last ??= new Uint8Array(18)).set(decoded);
+      this.lastLen = n;
+    }
+    const named = (this.named ??= new Map());
+    const when = named.get(key);
+    if (when !== undefined && ts - when < RELEARN_AFTER) return true;
+    if (when === undefined) this.idle = 0;
+    named.set(key, ts);
+    const bar = key.lastIndexOf('|');
+    learnPeer(this.w, this.protocol, key.slice(0, bar), +key.slice(bar + 1), ts, what);
+    if (named.size >= this.maxPeers) {
+      this.ctx.stopInspecting(); // enough: no call names this many
+      return false;
+    }
+    return true;
+  }
+}
+
+/** xorDecode's output for the datagram being read (one flow at a time) */
+const decoded = new Uint8Array(18);
+
+function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function decoder(ctx: SessionContext, detection: Detection): StreamDecoder {
+  const w = watches.get(detection);
+  if (!w || ctx.flow.transport !== 'udp') return { onData: () => ctx.stopInspecting(), onGap: () => ctx.stopInspecting() };
+  const cfg = (ctx.data.turn_watch ?? {}) as Record<string, unknown>;
+  return new PeerWatch(ctx, w, detection.protocol, limit(cfg.max_peers, 32), limit(cfg.plain_datagrams, 32), limit(cfg.idle_datagrams, 4096, 1 << 20));
 }
 
 export const module: SignatureModule = {
@@ -118,4 +232,5 @@ export const module: SignatureModule = {
   protocols: ['stun'],
   transports: ['udp', 'tcp'],
   detect,
+  decoder,
 };

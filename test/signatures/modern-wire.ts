@@ -160,3 +160,26 @@ export function tls12ServerFlight(der: Buffer, recordSize = 1200): Buffer {
   }
   return Buffer.concat(recs);
 }
+
+/** A STUN/TURN message of any type: magic cookie, transaction id `tid` (12 bytes), attributes padded to 4. */
+export function stunMessage(type: number, attrs: { type: number; value: Buffer }[] = [], tid: Buffer = crypto.randomBytes(12)): Buffer {
+  const body = Buffer.concat(attrs.map((a) => Buffer.concat([u16(a.type), u16(a.value.length), a.value, Buffer.alloc((4 - (a.value.length % 4)) % 4)])));
+  return Buffer.concat([u16(type), u16(body.length), Buffer.from('2112a442', 'hex'), tid, body]);
+}
+
+/**
+ * An XOR-MAPPED/PEER/RELAYED-ADDRESS attribute (RFC 8489 §14.2): the port XOR the cookie's high half, an
+ * IPv4 address XOR the cookie, an IPv6 address XOR the cookie followed by the message's transaction id.
+ */
+export function xorAddressAttr(type: number, ip: string, port: number, tid: Buffer): { type: number; value: Buffer } {
+  const v6 = ip.includes(':');
+  const addr = v6 ? ipv6Bytes(ip) : Buffer.from(ip.split('.').map(Number));
+  const mask = Buffer.concat([Buffer.from('2112a442', 'hex'), tid]);
+  const x = Buffer.from(addr.map((byte, i) => byte ^ mask[i]));
+  return { type, value: Buffer.concat([Buffer.from([0, v6 ? 2 : 1]), u16(port ^ 0x2112), x]) };
+}
+
+/** A TURN ChannelData frame (RFC 8656 §12.4): channel number, length, data padded to 4 as over TCP. */
+export function channelData(channel: number, data: Buffer): Buffer {
+  return Buffer.concat([u16(channel), u16(data.length), data, Buffer.alloc((4 - (data.length % 4)) % 4)]);
+}

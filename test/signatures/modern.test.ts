@@ -9,6 +9,7 @@ import { parseTlsClientHello } from '../../signatures/tls/parser';
 import { serverCertificateNames } from '../../signatures/tls/certificate';
 import { cryptoFrames, gquicSni, initialKeys, parseInitial } from '../../signatures/quic/parser';
 import { parseStun } from '../../signatures/stun/parser';
+import { xorAddressAt, xorAddresses } from '../../signatures/stun/parser';
 import { parseRequestHead } from '../../signatures/http';
 import { MODULES } from '../../signatures/modules';
 import { loadRegistry } from '../../signatures/registry';
@@ -228,6 +229,9 @@ describe('modern messengers: seeded fuzz of the parsers', () => {
         cryptoFrames(input);
         gquicSni(input);
         parseStun(input);
+        xorAddresses(input, 0x0012);
+        xorAddresses(input, 0x0016);
+        for (const len of [8, 20]) xorAddressAt(input, 20, len);
         parseRequestHead(input);
       }, `input ${input.toString('hex').slice(0, 200)}`);
       // every module's detect on the same bytes, both transports

@@ -23,6 +23,24 @@ export class Calls {
     h?.onEnd({ packets: packets.length, bytes: 0, packetsC2S: 0, packetsS2C: 0, bytesC2S: 0, bytesS2C: 0, firstTs, lastTs: ts, gapBytes: 0 }, 'capture-end');
     return sessions(this.events.slice(before))[0];
   }
+
+  /** a flow of this engine left open: feed it and see whether it still wants datagrams; end() answers its session */
+  open(transport: 'udp' | 'tcp', client: string, server: string, atSeconds = 0) {
+    const ep = (s: string) => { const [ip, port] = s.split(/:(?=\d+$)/); return { ip, port: +port }; };
+    const firstTs = this.t0 + atSeconds * 1e6;
+    const h = this.engine.newFlow({ id: `f${++this.n}`, transport, client: ep(client), server: ep(server), firstTs, clientBy: 'first' })!;
+    let ts = firstTs, n = 0;
+    const events = this.events;
+    return {
+      get wantsData() { return h.wantsData; },
+      send(d: 'c' | 's', p: Buffer) { n++; ts += 1000; if (h.wantsData) h.onData(d === 'c' ? 0 : 1, p, ts); },
+      end(): any | undefined {
+        const before = events.length;
+        h.onEnd({ packets: n, bytes: 0, packetsC2S: 0, packetsS2C: 0, bytesC2S: 0, bytesS2C: 0, firstTs, lastTs: ts, gapBytes: 0 }, 'capture-end');
+        return sessions(events.slice(before))[0];
+      },
+    };
+  }
 }
 
 export function tcp(server: string, packets: [('c' | 's'), Buffer][], client = '192.168.2.12:49355'): any | undefined {
