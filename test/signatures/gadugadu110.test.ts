@@ -216,6 +216,18 @@ describe('gadugadu 10/11 (protobuf packets)', function () {
     assert.equal(m?.peer, String(PEER));
   });
 
+  // htmlToText rescanned a run of blanks without a newline from each of its characters (64 KiB of
+  // spaces: 3.4 s a packet) and an unclosed <script> to the end for each one: a few such packets hung
+  boundedIt(__filename, 'XHTML-only messages of 60 KiB blanks or unclosed <script>/<style> tags: read in linear time', 20, () => {
+    const h = new FlowHarness({ server: '91.214.237.10:8074' });
+    h.send('s', welcome).send('c', login105(ME));
+    const bodies = [' '.repeat(60000) + 'x', '\t \t'.repeat(20000) + 'x', 'x<br>' + '<script>'.repeat(7500), 'x' + '<style a="1">'.repeat(4600)];
+    for (let i = 0; i < 16; i++) h.send('s', recv110(PEER, i, '', bodies[i % 4]));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => m.text), Array(16).fill('x'));
+    assert.equal(h.engine.stats.decoderErrors, 0);
+  });
+
   boundedIt(__filename, 'seeded fuzz: mutated GG 11 packets never throw', 120, () => {
     let seed = 11;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);

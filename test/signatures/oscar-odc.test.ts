@@ -9,6 +9,7 @@ import path from 'node:path';
 import { FlowHarness } from '../helpers/harness';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
+import { boundedIt } from '../helpers/bounded';
 import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
 import { detectOscar } from '../../signatures/oscar';
@@ -212,6 +213,17 @@ describe('oscar: Direct IM hostile input', () => {
     const m = h.of('message');
     assert.deepEqual(m.map((x) => x.text.length), [10_000, 4, MAX_TEXT]);
     assert.ok(ODC_KEEP <= 64 * 1024);
+  });
+
+  // the 64 KiB held per frame went through htmlToText, which took seconds on a run of blanks without
+  // a newline (its `[ \t]+\n` rescanned the run from each character) or on unclosed <script> tags
+  boundedIt(__filename, 'frames of 64 KiB blanks or unclosed <script> tags: their text in linear time', 20, () => {
+    const h = new FlowHarness({ server: '203.0.113.9:4443' });
+    const bodies = [' '.repeat(65000) + 'hi', 'hi' + '<script>'.repeat(8000), 'hi' + '\t'.repeat(65000)];
+    for (let i = 0; i < 12; i++) h.send(i % 2 ? 's' : 'c', odcFrame({ sn: i % 2 ? 'b' : 'a', cookie: COOKIE, payload: Buffer.from(bodies[i % 3], 'latin1') }));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => m.text), Array(12).fill('hi'));
+    assert.equal(h.engine.stats.decoderErrors, 0);
   });
 
   it('random bytes after "ODC2", with and without a valid header length: bounded, no exception', () => {
