@@ -21,6 +21,18 @@ const XML_TYPE = /^\s*(?:text|application)\/xml\s*(?:;|$)/i;
 /** BOSH requests: XML, or text/plain, which XMLHttpRequest sends for a string body when the client sets
  *  no type (Strophe.js before 1.2, strophe/strophejs#67) or chooses it to avoid CORS preflights (#203) */
 const BOSH_REQUEST_TYPE = /^\s*(?:(?:text|application)\/xml|text\/plain)\s*(?:;|$)/i;
+/**
+ * The body's real content coding, if any. libpurple's BOSH (jabber/bosh.c, every version) sends
+ * "Content-Encoding: text/xml; charset=utf-8" and no Content-Type: a media type there is a
+ * mislabelled type, not a coding (codings are tokens: gzip, deflate, br, identity).
+ */
+function bodyCoding(enc: string | undefined): string | undefined {
+  return enc && !enc.includes('/') && !/^\s*identity\s*$/i.test(enc) ? enc : undefined;
+}
+/** the body's type: Content-Type, else libpurple's type given as Content-Encoding */
+function bodyType(type: string | undefined, enc: string | undefined): string {
+  return type ?? (enc?.includes('/') ? enc : '');
+}
 const HTTPBIND_XMLNS = /\sxmlns\s*=\s*(['"])http:\/\/jabber\.org\/protocol\/httpbind\1/;
 /** the start of a request line still arriving */
 const PARTIAL_REQUEST_LINE = /^[A-Z]{1,10}(?: \S*(?: [A-Z/0-9.]{0,8})?)?$/;
@@ -77,9 +89,9 @@ export function detectXmppHttp(input: DetectInput): DetectResult | undefined {
       continue;
     }
     if (method !== 'POST' || !hasBody) return null;
-    if (!BOSH_REQUEST_TYPE.test(head.header('content-type') ?? '')) return null;
     const enc = head.header('content-encoding');
-    if (enc && !/^\s*identity\s*$/i.test(enc)) return null;
+    if (!BOSH_REQUEST_TYPE.test(bodyType(head.header('content-type'), enc))) return null;
+    if (bodyCoding(enc)) return null;
     const body = te.includes('chunked') ? dechunkPrefix(d.subarray(bodyAt)) : d.subarray(bodyAt, bodyAt + Math.min(Number(cl) || 0, SNIFF));
     const complete = !te.includes('chunked') && body.length >= (Number(cl) || 0);
     const tag = boshTag(body, complete);
@@ -275,7 +287,7 @@ export class XmppHttpDecoder implements StreamDecoder {
       return;
     }
     const enc = h.headers.get('content-encoding');
-    if (enc && !/^\s*identity\s*$/i.test(enc)) {
+    if (bodyCoding(enc)) {
       if (XML_TYPE.test(h.headers.get('content-type') ?? '')) this.encodedBodies++;
       return;
     }

@@ -192,20 +192,33 @@ describe('wire samples: XMPP over BOSH (XEP-0124/0206)', () => {
     assert.ok((s[0].malformed ?? 0) >= 1);
   });
 
-  it("libpurple's BOSH body as ejabberd logged it (processone/ejabberd#1984)", () => {
-    // github.com/processone/ejabberd issue #1984 (2017): ejabberd_http "client data: <<...>>", the
-    // raw POST body of a Pidgin (id='purple…') BOSH session, verbatim.
+  it("libpurple's BOSH request: its head (\"Content-Encoding: text/xml\", no Content-Type) and a body ejabberd logged (regression)", () => {
+    // The head is the one every libpurple writes (pidgin jabber/bosh.c http_connection_send_request,
+    // 2.6 to 2.14: "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nContent-Encoding: text/xml;
+    // charset=utf-8\r\nContent-Length: %u\r\n\r\n%s"; the purple_http rewrite sets the same header):
+    // the type is mislabelled as a content coding. Detection wanted a Content-Type and the decoder
+    // skipped any body with a coding, so Pidgin's BOSH sessions were missed. The body is the raw
+    // "client data" of a Pidgin (id='purple…') BOSH session in processone/ejabberd#1984 (2017).
+    const body = "<body rid='3820954511066374' sid='4dc410fd03d4a494409339b8aaa587dcf6978e64' to='company.com' xml:lang='en' xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh'><iq xmlns='jabber:client' type='get' id='purple8525ae19'><query xmlns='jabber:iq:auth'><username>user</username></query></iq></body>";
+    const purplePost = (b: string) => `POST /http-bind HTTP/1.1\r\nHost: company.com\r\nUser-Agent: Pidgin 2.12.0 (libpurple 2.12.0)\r\nContent-Encoding: text/xml; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`;
+    const auth = "<body rid='3820954511066375' sid='4dc410fd03d4a494409339b8aaa587dcf6978e64' xmlns='http://jabber.org/protocol/httpbind'><iq xmlns='jabber:client' type='set' id='purple8525ae1a'><query xmlns='jabber:iq:auth'><username>user</username><password>hunter2-not-here</password><resource>Home</resource></query></iq></body>";
     const c = new Capture();
     const t = c.tcp('192.0.2.21:52101', '198.51.100.9:5280');
     t.open();
-    t.send('c', boshPost("<body rid='3820954511066374' sid='4dc410fd03d4a494409339b8aaa587dcf6978e64' to='company.com' xml:lang='en' xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh'><iq xmlns='jabber:client' type='get' id='purple8525ae19'><query xmlns='jabber:iq:auth'><username>user</username></query></iq></body>"));
+    t.send('c', purplePost(body));
     t.send('s', boshReply("<body xmlns='http://jabber.org/protocol/httpbind'/>"));
+    t.send('c', purplePost(auth));
     t.close();
-    const s = of(analyzeCapture(c), 'session');
-    assert.equal(s.length, 1);
+    const ev = analyzeCapture(c);
+    const s = of(ev, 'session');
+    assert.equal(s.length, 1, JSON.stringify(s));
     assert.equal(s[0].protocol, 'xmpp');
     assert.equal(s[0].server_name, 'company.com');
-    assert.equal(s[0].malformed ?? 0, 0);
+    assert.ok(!s[0].evidence.some((e: any) => e.signature === 'xmpp.bosh-encoded'));
+    // the second body (ours, libpurple's legacy iq:auth set) shows that bodies are decoded, not skipped
+    const cr = of(ev, 'credential');
+    assert.deepEqual(cr.map((x) => [x.user, x.mechanism]), [['user@company.com', 'xmpp-iq-auth-plaintext']]);
+    assert.ok(!JSON.stringify(ev).includes('hunter2-not-here'));
   });
 
   it('a SASL PLAIN BOSH body with an authzid (esl/MongooseIM#306): the authcid is reported, never the secret', () => {
