@@ -21,6 +21,8 @@ export const PDF_LIMITS = {
   /** Form XObject nesting (Do inside a form) */
   maxFormDepth: 8,
   maxPages: 50_000,
+  /** page-tree /Kids entries looked at in all (a valid tree has one per node, at most maxObjects) */
+  maxKids: 1_000_000,
   /** entries one ToUnicode CMap may define (ranges expanded) */
   maxCMapEntries: 100_000,
 };
@@ -667,6 +669,9 @@ export class PdfDoc {
       const top = root && this.dict(root.get('Pages'));
       if (!top) continue;
       const stack: Array<{ d: Dict; depth: number }> = [{ d: top, depth: 0 }];
+      // Kids entries looked at: a valid tree has one per node; nodes sharing one big /Kids array
+      // would otherwise cost (and stack) nodes × entries
+      let visits = 0;
       while (stack.length && yielded < PDF_LIMITS.maxPages) {
         const { d, depth } = stack.pop()!;
         if (seen.has(d) || depth > 64) continue;
@@ -674,8 +679,13 @@ export class PdfDoc {
         const kids = this.get(d.get('Kids'));
         if (Array.isArray(kids) && nm(d.get('Type')) !== 'Page') {
           for (let i = Math.min(kids.length, PDF_LIMITS.maxPages) - 1; i >= 0; i--) {
+            if (++visits > PDF_LIMITS.maxKids) {
+              this.truncated = true;
+              stack.length = 0;
+              break;
+            }
             const kd = this.dict(kids[i]);
-            if (kd) stack.push({ d: kd, depth: depth + 1 });
+            if (kd && !seen.has(kd)) stack.push({ d: kd, depth: depth + 1 });
           }
         } else if (d.has('Contents')) {
           yielded++;

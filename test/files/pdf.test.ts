@@ -11,6 +11,7 @@ import { bufferSource, inspect, textOf } from '../../analyzer/files/inspect';
 import { PdfDoc, ascii85, parseCMap, textString } from '../../analyzer/files/pdf';
 import { fileTypeOf } from '../../signatures/fileType';
 import { shadowim } from '../helpers/run';
+import { boundedIt } from '../helpers/bounded';
 import { dccCapture } from './dcc';
 import { appendUpdate, ascii85Encode, lit, toUnicodeCMap, writePdf, type PdfObject } from './pdfgen';
 
@@ -332,3 +333,30 @@ describe('files: hostile PDFs stay bounded and never throw', function () {
     }
   });
 });
+
+// Inputs found by a structure-aware fuzz of the extractor: each used to take seconds to minutes (or
+// gigabytes) for a small file; each runs in a child process with a deadline.
+const objAt = (n: number, body: string) => `${n} 0 obj\n${body}\nendobj\n`;
+function streamAt(n: number, dict: string, data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${n} 0 obj\n<< ${dict} /Length ${data.length} >>\nstream\n`, 'latin1'), data, Buffer.from('\nendstream\nendobj\n')]);
+}
+function rawPdf(parts: Array<string | Buffer>, root = 1): Buffer {
+  return Buffer.concat([Buffer.from('%PDF-1.7\n'), ...parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)), Buffer.from(`trailer\n<< /Root ${root} 0 R >>\n%%EOF\n`)]);
+}
+const textPage = (n: number, content: number, t: string, res = '') =>
+  [objAt(n, `<< /Type /Page /Resources << /Font << /F1 ${content + 1} 0 R >> ${res} >> /Contents ${content} 0 R >>`), streamAt(content, '', Buffer.from(`BT /F1 12 Tf 72 720 Td ${lit(t)} Tj ET`)), objAt(content + 1, courier)];
+
+describe('files: hostile PDFs found by fuzzing', function () {
+  this.timeout(120000);
+
+  boundedIt(__filename, 'page-tree nodes sharing one /Kids array naming them all: bounded walk, pages still found', 30, () => {
+    const n = 25_000;
+    const parts: Array<string | Buffer> = [objAt(1, '<< /Type /Catalog /Pages 10 0 R >>'), objAt(2, '[' + Array.from({ length: n }, (_, i) => `${10 + i} 0 R`).join(' ') + ']')];
+    for (let i = 0; i < n; i++) parts.push(objAt(10 + i, '<< /Type /Pages /Kids 2 0 R >>'));
+    parts.push(...textPage(3, 4, 'outside the tree'));
+    const doc = PdfDoc.parse(rawPdf(parts));
+    assert.equal(doc.text(1 << 20), 'outside the tree');
+    assert.equal(doc.truncated, true);
+  });
+});
+
