@@ -28,6 +28,7 @@ export const PDF_LIMITS = {
 };
 
 const TAIL_GAP = Buffer.from('\nendstream endobj\n');
+const NEWLINE = Buffer.from('\n');
 
 type Obj = number | boolean | null | PdfString | Name | Ref | Obj[] | Dict;
 class Name {
@@ -617,13 +618,19 @@ export class PdfDoc {
         const refs = Array.isArray(contents) ? contents : [page.get('Contents')];
         // an array of content streams is one stream, split anywhere (7.8.2)
         const parts: Buffer[] = [];
+        let size = 0;
         for (const r of refs.slice(0, 1000)) {
           if (!(r instanceof Ref)) continue;
           used.add(r.num);
           const data = this.streamData(r.num);
-          if (data) parts.push(data, Buffer.from('\n'));
+          if (data) {
+            parts.push(data, NEWLINE);
+            size += data.length + 1;
+          }
         }
-        if (parts.length) this.content(Buffer.concat(parts), res, out, 0, used);
+        // over the content bound: content() would stop at once, so the (maybe huge: one 16 MiB stream
+        // named 1,000 times, or by every page) concatenation is not made
+        if (parts.length && !this.contentOver(size)) this.content(Buffer.concat(parts, size), res, out, 0, used);
         out.br();
       }
       // orphan content streams (a broken page tree, or pages in a part we did not read)
@@ -633,7 +640,7 @@ export class PdfDoc {
         const data = this.streamData(n);
         if (!data || !/\bBT\b/.test(data.toString('latin1', 0, Math.min(data.length, 1 << 20)))) continue;
         const dict = e.value as Dict;
-        this.content(data, this.dict(dict.get('Resources')), out, 0, used);
+        this.content(data, this.dict(dict.get('Resources')), out, 0, used, false);
         out.br();
       }
       const info = this.info();
@@ -765,10 +772,15 @@ export class PdfDoc {
     return (c) => table.get(c) ?? base(c);
   }
 
-  /** Runs a content stream's text operators into `out` (9.4). */
-  private content(data: Buffer, res: Dict | undefined, out: TextOut, formDepth: number, used: Set<number>): void {
-    this.contentWork += data.length + 64;
-    if (this.contentWork > 2 * PDF_LIMITS.maxTotalOut) return;
+  /** Counts `size` bytes of content as interpreted; true when that is over the bound (nothing more is read). */
+  private contentOver(size: number): boolean {
+    this.contentWork += size + 64;
+    return this.contentWork > 2 * PDF_LIMITS.maxTotalOut;
+  }
+
+  /** Runs a content stream's text operators into `out` (9.4); `counted`: contentOver was already asked. */
+  private content(data: Buffer, res: Dict | undefined, out: TextOut, formDepth: number, used: Set<number>, counted = true): void {
+    if (!counted && this.contentOver(data.length)) return;
     const lx = new Lexer(data);
     const ops: Obj[] = [];
     const st = new TextState();
@@ -873,7 +885,7 @@ export class PdfDoc {
               const fd = this.streamData(xo.num);
               if (fd) {
                 out.br();
-                this.content(fd, this.dict(d.get('Resources')) ?? res, out, formDepth + 1, used);
+                this.content(fd, this.dict(d.get('Resources')) ?? res, out, formDepth + 1, used, false);
                 out.br();
               }
             }

@@ -358,5 +358,12 @@ describe('files: hostile PDFs found by fuzzing', function () {
     assert.equal(doc.text(1 << 20), 'outside the tree');
     assert.equal(doc.truncated, true);
   });
-});
 
+  boundedIt(__filename, 'one 16 MiB content stream named by 10,000 pages and 1,000 times in one /Contents: not copied once over the bound', 20, () => {
+    const parts: Array<string | Buffer> = [...textPage(3, 4, 'first page')];
+    parts.push(streamAt(6, '/Filter /FlateDecode', zlib.deflateSync(Buffer.alloc((16 << 20) - 64, 0x20))));
+    for (let i = 0; i < 10_000; i++) parts.push(objAt(10 + i, '<< /Type /Page /Contents 6 0 R >>'));
+    parts.push(objAt(7, `<< /Type /Page /Contents [${'6 0 R '.repeat(1000)}] >>`));
+    assert.equal(PdfDoc.parse(rawPdf(parts)).text(1 << 20), 'first page');
+  });
+});
