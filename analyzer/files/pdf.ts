@@ -520,6 +520,10 @@ export class PdfDoc {
       const count = Math.min(num(d.get('N')) ?? 0, PDF_LIMITS.maxObjects);
       const first = num(d.get('First')) ?? 0;
       const hl = new Lexer(data, Math.min(data.length, first));
+      // members are parsed where the header says, and offsets may repeat (or all name one 8 MiB
+      // string): bytes stepped are bounded like the file's own scan
+      let work = 0;
+      const budget = 4 * data.length + (1 << 16);
       for (let k = 0; k < count && this.objects.size < PDF_LIMITS.maxObjects; k++) {
         const on = hl.value(), off = hl.value();
         if (typeof on !== 'number' || typeof off !== 'number') break;
@@ -528,7 +532,12 @@ export class PdfDoc {
         const ol = new Lexer(data);
         ol.i = first + off;
         if (ol.i < 0 || ol.i >= data.length) continue;
+        if (work > budget) {
+          this.truncated = true;
+          break;
+        }
         const v = ol.value();
+        work += ol.i - (first + off) + 64;
         if (v !== undefined) this.objects.set(on, { value: v, pos: os.pos });
       }
     }

@@ -366,4 +366,12 @@ describe('files: hostile PDFs found by fuzzing', function () {
     parts.push(objAt(7, `<< /Type /Page /Contents [${'6 0 R '.repeat(1000)}] >>`));
     assert.equal(PdfDoc.parse(rawPdf(parts)).text(1 << 20), 'first page');
   });
+
+  boundedIt(__filename, 'an object stream whose 2,000 members all start at one unterminated 8 MiB string: bounded parse', 20, () => {
+    const hdr = Array.from({ length: 2000 }, (_, i) => `${50 + (i % 3)} 0`).join(' ') + ' ';
+    const data = Buffer.concat([Buffer.from(hdr), Buffer.from('('), Buffer.alloc(8 << 20, 0x61)]);
+    const doc = PdfDoc.parse(rawPdf([...textPage(3, 4, 'page text'), streamAt(9, `/Type /ObjStm /N 2000 /First ${hdr.length} /Filter /FlateDecode`, zlib.deflateSync(data))]));
+    assert.equal(doc.text(1 << 20), 'page text');
+    assert.equal(doc.truncated, true);
+  });
 });
