@@ -25,6 +25,8 @@ export const PDF_LIMITS = {
   maxKids: 1_000_000,
   /** entries one ToUnicode CMap may define (ranges expanded) */
   maxCMapEntries: 100_000,
+  /** entries all the document's ToUnicode CMaps may define together */
+  maxCMapEntriesTotal: 1_000_000,
 };
 
 const TAIL_GAP = Buffer.from('\nendstream endobj\n');
@@ -306,6 +308,8 @@ export interface CMap {
   /** code length per codespace range */
   spaces: Array<{ len: number; lo: number; hi: number }>;
   map: Map<number, string>;
+  /** entries defined (ranges expanded; a code defined twice counts twice) */
+  entries: number;
 }
 
 function utf16be(b: Buffer): string {
@@ -318,8 +322,8 @@ const codeOf = (b: Buffer) => {
   return n;
 };
 
-export function parseCMap(data: Buffer): CMap {
-  const cm: CMap = { spaces: [], map: new Map() };
+export function parseCMap(data: Buffer, maxEntries = PDF_LIMITS.maxCMapEntries): CMap {
+  const cm: CMap = { spaces: [], map: new Map(), entries: 0 };
   const lx = new Lexer(data);
   const stack: Obj[] = [];
   let mode = '';
@@ -349,21 +353,21 @@ export function parseCMap(data: Buffer): CMap {
       stack.length = 0;
     } else if (mode === 'beginbfchar' && stack.length === 2) {
       const [src, dst] = stack;
-      if (src instanceof PdfString && dst instanceof PdfString && entries++ < PDF_LIMITS.maxCMapEntries) cm.map.set(codeOf(src.b) + src.b.length * 2 ** 32, utf16be(dst.b));
+      if (src instanceof PdfString && dst instanceof PdfString && entries++ < maxEntries) cm.map.set(codeOf(src.b) + src.b.length * 2 ** 32, utf16be(dst.b));
       stack.length = 0;
     } else if (mode === 'beginbfrange' && stack.length === 3) {
       const [lo, hi, dst] = stack;
       if (lo instanceof PdfString && hi instanceof PdfString) {
-        const len = lo.b.length, a = codeOf(lo.b), z = codeOf(hi.b);
-        for (let k = 0; a + k <= z && k < 65536 && entries < PDF_LIMITS.maxCMapEntries; k++, entries++) {
+        const lob = lo.b;
+        const len = lob.length, a = codeOf(lob), z = codeOf(hi.b);
+        // a string destination: the last byte is incremented (9.10.3); decoded once, then only its
+        // last UTF-16 unit changes (an odd last byte is not part of any unit)
+        const d = dst instanceof PdfString ? dst.b : undefined;
+        const stem = d && d.length ? (d.length & 1 ? utf16be(d) : utf16be(d.subarray(0, d.length - 2))) : undefined;
+        for (let k = 0; a + k <= z && k < 65536 && entries < maxEntries; k++, entries++) {
           let s: string | undefined;
-          if (dst instanceof PdfString) {
-            const d = Buffer.from(dst.b);
-            if (d.length) {
-              // the last byte is incremented (9.10.3)
-              d[d.length - 1] = (d[d.length - 1] + k) & 0xff;
-              s = utf16be(d);
-            }
+          if (d) {
+            if (stem !== undefined) s = d.length & 1 ? stem : stem + String.fromCharCode((d[d.length - 2] << 8) | ((d[d.length - 1] + k) & 0xff));
           } else if (Array.isArray(dst)) {
             const e = dst[k];
             if (e instanceof PdfString) s = utf16be(e.b);
@@ -374,6 +378,7 @@ export function parseCMap(data: Buffer): CMap {
       stack.length = 0;
     } else if (stack.length > 3) stack.length = 0;
   }
+  cm.entries = Math.min(entries, maxEntries);
   return cm;
 }
 
@@ -407,6 +412,8 @@ export class PdfDoc {
   private decoded = new Map<number, Buffer | null>();
   private fonts = new Map<Dict, Font>();
   private cmaps = new Map<number, CMap>();
+  /** CMap entries defined so far (each CMap is bounded, and so are all of them: one per font could be 20,000 of them) */
+  private cmapEntries = 0;
   /** content bytes interpreted (forms drawn many times count each time) */
   private contentWork = 0;
 
@@ -745,7 +752,11 @@ export class PdfDoc {
     if (tu instanceof Ref) {
       f.cmap = this.cmaps.get(tu.num);
       const data = f.cmap ? undefined : this.streamData(tu.num);
-      if (data) this.cmaps.set(tu.num, (f.cmap = parseCMap(data)));
+      if (data) {
+        f.cmap = parseCMap(data, Math.min(PDF_LIMITS.maxCMapEntries, PDF_LIMITS.maxCMapEntriesTotal - this.cmapEntries));
+        this.cmapEntries += f.cmap.entries;
+        this.cmaps.set(tu.num, f.cmap);
+      }
     }
     if (sub === 'Type0') {
       const desc = this.get(d.get('DescendantFonts'));

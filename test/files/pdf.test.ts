@@ -374,4 +374,16 @@ describe('files: hostile PDFs found by fuzzing', function () {
     assert.equal(doc.text(1 << 20), 'page text');
     assert.equal(doc.truncated, true);
   });
+
+  boundedIt(__filename, '1,000 fonts, each with its own 65,536-entry ToUnicode CMap from 20 compressed bytes: entries bounded for the document', 20, () => {
+    const n = 1000;
+    const cmap = zlib.deflateSync(Buffer.from('1 begincodespacerange <0000> <FFFF> endcodespacerange 1 beginbfrange <0000> <FFFF> <0041> endbfrange'));
+    const parts: Array<string | Buffer> = [objAt(1, '<< /Type /Catalog /Pages 2 0 R >>'), objAt(2, '<< /Type /Pages /Kids [3 0 R] >>')];
+    parts.push(objAt(3, `<< /Type /Page /Resources << /Font << ${Array.from({ length: n }, (_, i) => `/F${i} ${10_000 + i} 0 R`).join(' ')} >> >> /Contents 4 0 R >>`));
+    parts.push(streamAt(4, '', Buffer.from(Array.from({ length: n }, (_, i) => `BT /F${i} 1 Tf <0000> Tj ET`).join('\n'))));
+    for (let i = 0; i < n; i++) parts.push(objAt(10_000 + i, `<< /Type /Font /Subtype /Type0 /ToUnicode ${20_000 + i} 0 R >>`), streamAt(20_000 + i, '/Filter /FlateDecode', cmap));
+    const text = PdfDoc.parse(rawPdf(parts)).text(1 << 20);
+    // the fonts read before the document's 1,000,000 entries were spent map code 0 to 'A'
+    assert.match(text, /^A{15,16}$/);
+  });
 });
