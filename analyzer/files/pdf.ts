@@ -307,6 +307,8 @@ function glyphUnicode(g: string): string | undefined {
 export interface CMap {
   /** code length per codespace range */
   spaces: Array<{ len: number; lo: number; hi: number }>;
+  /** the codespace ranges of each code length (index 1-4) merged and sorted: [lo, hi, lo, hi, …] */
+  byLen?: number[][];
   map: Map<number, string>;
   /** entries defined (ranges expanded; a code defined twice counts twice) */
   entries: number;
@@ -379,7 +381,34 @@ export function parseCMap(data: Buffer, maxEntries = PDF_LIMITS.maxCMapEntries):
     } else if (stack.length > 3) stack.length = 0;
   }
   cm.entries = Math.min(entries, maxEntries);
+  cm.byLen = codespaceTable(cm.spaces);
   return cm;
+}
+
+/** Per code length, the union of its codespace ranges as sorted disjoint intervals (empty ranges dropped). */
+function codespaceTable(spaces: CMap['spaces']): number[][] {
+  const out: number[][] = [[], [], [], [], []];
+  for (let l = 1; l <= 4; l++) {
+    const rs = spaces.filter((r) => r.len === l && r.lo <= r.hi).sort((x, y) => x.lo - y.lo);
+    const t = out[l];
+    for (const r of rs) {
+      if (t.length && r.lo <= t[t.length - 1] + 1) t[t.length - 1] = Math.max(t[t.length - 1], r.hi);
+      else t.push(r.lo, r.hi);
+    }
+  }
+  return out;
+}
+
+/** `code` (of `len` bytes) lies in a codespace range: a binary search, not a walk over up to 256 ranges per byte shown */
+function inCodespace(t: number[], code: number): boolean {
+  let a = 0, z = (t.length >> 1) - 1;
+  while (a <= z) {
+    const m = (a + z) >> 1;
+    if (code < t[2 * m]) z = m - 1;
+    else if (code > t[2 * m + 1]) a = m + 1;
+    else return true;
+  }
+  return false;
 }
 
 interface Font {
@@ -938,6 +967,7 @@ export class PdfDoc {
     const f = font ?? DEFAULT_FONT;
     const cmap = f.cmap;
     const spaces = cmap?.spaces;
+    const byLen = spaces?.length ? (cmap!.byLen ??= codespaceTable(spaces)) : undefined;
     const simple = f.simple ?? winAnsi;
     let text = '';
     for (let i = 0; i < b.length; ) {
@@ -947,9 +977,7 @@ export class PdfDoc {
         let code = 0;
         for (let l = 1; l <= 4 && i + l <= b.length; l++) {
           code = code * 256 + b.charCodeAt(i + l - 1);
-          let hit = false;
-          for (let r = 0; r < spaces.length && !hit; r++) hit = spaces[r].len === l && code >= spaces[r].lo && code <= spaces[r].hi;
-          if (hit) {
+          if (inCodespace(byLen![l], code)) {
             len = l;
             break;
           }

@@ -386,4 +386,14 @@ describe('files: hostile PDFs found by fuzzing', function () {
     // the fonts read before the document's 1,000,000 entries were spent map code 0 to 'A'
     assert.match(text, /^A{15,16}$/);
   });
+
+  boundedIt(__filename, 'a CMap of 256 codespace ranges that match nothing, 64 MiB of string bytes shown with it: bounded lookups', 20, () => {
+    const cm = '256 begincodespacerange ' + '<FFFFFFFF> <00000000> '.repeat(255) + '<0000> <0000> endcodespacerange 1 beginbfchar <0000> <0042> endbfchar';
+    const shown = zlib.deflateSync(Buffer.from(`BT /F9 1 Tf (${'a'.repeat((16 << 20) - 64)}) Tj ET`));
+    const parts: Array<string | Buffer> = [...textPage(3, 4, 'before')];
+    parts.push(objAt(6, '<< /Type /Page /Resources 7 0 R /Contents 8 0 R >>'), objAt(7, '<< /Font << /F9 9 0 R >> /XObject << /X 11 0 R >> >>'));
+    parts.push(streamAt(8, '', Buffer.from('/X Do /X Do /X Do /X Do BT /F9 1 Tf <0000> Tj ET')), objAt(9, '<< /Type /Font /Subtype /Type0 /ToUnicode 10 0 R >>'), streamAt(10, '', Buffer.from(cm)));
+    parts.push(streamAt(11, '/Type /XObject /Subtype /Form /Resources 7 0 R /Filter /FlateDecode', shown));
+    assert.equal(PdfDoc.parse(rawPdf(parts)).text(1 << 20), 'before\nB');
+  });
 });
