@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import type { FileInfo } from '../../common/events';
 import { fileTypeOf, oleKind, zipKindFromNames } from '../../signatures/fileType';
 import { PdfDoc } from './pdf';
+import { dropScriptStyle } from '../../signatures/text';
 
 /** Random access to a file's bytes: the spool, or only the head kept in memory. */
 export interface ByteSource {
@@ -222,15 +223,38 @@ export function textOf(src: ByteSource, ins: Inspection, maxChars: number): stri
   return parts.length ? parts.join('\n').slice(0, maxChars) : undefined;
 }
 
-/** Markup → text: paragraph, row and cell ends become separators, other tags vanish (runs join up). */
+/**
+ * Markup → text: paragraph, row and cell ends become separators, other tags vanish (runs join up).
+ * Linear in the input (it may be megabytes of hostile markup: an XMP packet, an HTML file): the
+ * script/style and tag steps are not RegExps that rescan to the end from every unclosed `<script`,
+ * `<br ` or `<`, and the separators are only looked for before the last `>` (each ends with one).
+ */
 export function xmlText(xml: string): string {
+  const s = dropScriptStyle(xml, ' ', false);
+  const k = s.lastIndexOf('>') + 1;
   return decodeEntities(
-    xml
-      .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-      .replace(/<\/(w:p|a:p|p|div|br|tr|row|si|text:p|li|h\d)\s*>|<(w:br|w:tab|br|row)\b[^>]*\/?>/gi, '\n')
-      .replace(/<\/(c|v|td|th|w:tc|a:t)\s*>/gi, ' ')
-      .replace(/<[^>]{0,4096}>/g, ''),
+    dropTags(
+      (s.slice(0, k).replace(/<\/(w:p|a:p|p|div|br|tr|row|si|text:p|li|h\d)\s*>|<(w:br|w:tab|br|row)\b[^>]*\/?>/gi, '\n') + s.slice(k))
+        .replace(/<\/(c|v|td|th|w:tc|a:t)\s*>/gi, ' '),
+    ),
   );
+}
+
+/** `s.replace(/<[^>]{0,4096}>/g, '')`, without looking up to 4,096 characters ahead from every `<` */
+function dropTags(s: string): string {
+  let out = '';
+  let last = 0;
+  let gt = -1;
+  for (let i = s.indexOf('<'); i >= 0; ) {
+    if (gt < i) gt = s.indexOf('>', i);
+    if (gt < 0) break;
+    if (gt - i - 1 <= 4096) {
+      out += s.slice(last, i);
+      last = gt + 1;
+      i = s.indexOf('<', last);
+    } else i = s.indexOf('<', i + 1);
+  }
+  return last ? out + s.slice(last) : s;
 }
 
 function decodeEntities(s: string): string {

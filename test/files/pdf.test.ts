@@ -396,4 +396,12 @@ describe('files: hostile PDFs found by fuzzing', function () {
     parts.push(streamAt(11, '/Type /XObject /Subtype /Form /Resources 7 0 R /Filter /FlateDecode', shown));
     assert.equal(PdfDoc.parse(rawPdf(parts)).text(1 << 20), 'before\nB');
   });
+
+  boundedIt(__filename, 'XMP metadata of 1 MiB of unclosed <br / <script / < tags (a few KB compressed): its text in linear time', 20, () => {
+    const xmp = (junk: string) => streamAt(9, '/Type /Metadata /Subtype /XML /Filter /FlateDecode', zlib.deflateSync(Buffer.from(`<x:xmpmeta><dc:title>t</dc:title>${junk}`)));
+    for (const junk of ['<br '.repeat(1 << 18), '<script '.repeat(1 << 17), '<'.repeat(1 << 20)]) {
+      const text = read(rawPdf([...textPage(3, 4, 'page'), xmp(junk)])).text!;
+      assert.equal(text, `page\nt${junk}`.slice(0, 1 << 20));
+    }
+  });
 });
