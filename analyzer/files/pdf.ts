@@ -440,6 +440,7 @@ export class PdfDoc {
   private streamsDecoded = 0;
   private decoded = new Map<number, Buffer | null>();
   private fonts = new Map<Dict, Font>();
+  private diffTables = new Map<Obj[], Map<number, string>>();
   private cmaps = new Map<number, CMap>();
   /** CMap entries defined so far (each CMap is bounded, and so are all of them: one per font could be 20,000 of them) */
   private cmapEntries = 0;
@@ -809,16 +810,22 @@ export class PdfDoc {
     if (!(enc instanceof Map)) return base;
     const diffs = this.get(enc.get('Differences'));
     if (!Array.isArray(diffs)) return base;
-    const table = new Map<number, string>();
-    let code = 0;
-    for (const x of diffs.slice(0, 4096)) {
-      if (typeof x === 'number') code = x;
-      else if (x instanceof Name) {
-        const u = glyphUnicode(x.n);
-        table.set(code++, u ?? '');
+    // one table per /Differences array: thousands of fonts may share one of 4,096 names
+    let table = this.diffTables.get(diffs);
+    if (!table) {
+      table = new Map<number, string>();
+      let code = 0;
+      for (const x of diffs.slice(0, 4096)) {
+        if (typeof x === 'number') code = x;
+        else if (x instanceof Name) {
+          const u = glyphUnicode(x.n);
+          table.set(code++, u ?? '');
+        }
       }
+      this.diffTables.set(diffs, table);
     }
-    return (c) => table.get(c) ?? base(c);
+    const t = table;
+    return (c) => t.get(c) ?? base(c);
   }
 
   /** Counts `size` bytes of content as interpreted; true when that is over the bound (nothing more is read). */

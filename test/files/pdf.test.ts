@@ -404,4 +404,17 @@ describe('files: hostile PDFs found by fuzzing', function () {
       assert.equal(text, `page\nt${junk}`.slice(0, 1 << 20));
     }
   });
+
+  boundedIt(__filename, '12,000 fonts sharing one 4,096-name /Differences array, then 20,000 Tf past the font cache: one table, bounded', 15, () => {
+    const parts: Array<string | Buffer> = [objAt(1, '<< /Type /Catalog /Pages 2 0 R >>'), objAt(2, '<< /Type /Pages /Kids [3 0 R] >>')];
+    parts.push(objAt(3, '<< /Type /Page /Resources << /XObject << /A 30 0 R /B 31 0 R /C 32 0 R >> /Font << /D 100 0 R >> >> /Contents 4 0 R >>'));
+    parts.push(streamAt(4, '', Buffer.from('/A Do /B Do /C Do ' + '/D 1 Tf '.repeat(20_000) + 'BT /D 1 Tf <000102> Tj ET')));
+    parts.push(objAt(7, '<< /Differences 8 0 R >>'), objAt(8, '[0 ' + '/a '.repeat(4096) + ']'));
+    for (let f = 0; f < 3; f++) {
+      parts.push(objAt(40 + f, '<< /Font << ' + Array.from({ length: 4000 }, (_, i) => `/F${i} ${1000 + f * 4000 + i} 0 R`).join(' ') + ' >> >>'));
+      parts.push(streamAt(30 + f, `/Type /XObject /Subtype /Form /Resources ${40 + f} 0 R`, Buffer.from(Array.from({ length: 4000 }, (_, i) => `/F${i} 1 Tf`).join(' '))));
+    }
+    for (let i = 0; i <= 12_000; i++) parts.push(objAt(i < 12_000 ? 1000 + i : 100, '<< /Type /Font /Subtype /Type1 /Encoding 7 0 R >>'));
+    assert.equal(PdfDoc.parse(rawPdf(parts)).text(1 << 20), 'aaa');
+  });
 });
