@@ -417,4 +417,16 @@ describe('files: hostile PDFs found by fuzzing', function () {
     for (let i = 0; i <= 12_000; i++) parts.push(objAt(i < 12_000 ? 1000 + i : 100, '<< /Type /Font /Subtype /Type1 /Encoding 7 0 R >>'));
     assert.equal(PdfDoc.parse(rawPdf(parts)).text(1 << 20), 'aaa');
   });
+
+  boundedIt(__filename, 'two tiny forms drawing each other 8 deep, 5,000 times: each draw counts 1 KiB toward the 128 MiB content bound', 30, () => {
+    const parts: Array<string | Buffer> = [objAt(1, '<< /Type /Catalog /Pages 2 0 R >>'), objAt(2, '<< /Type /Pages /Kids [3 0 R] >>')];
+    parts.push(objAt(3, '<< /Type /Page /Resources 5 0 R /Contents 4 0 R >>'), streamAt(4, '', Buffer.from('/X1 Do '.repeat(5000))));
+    parts.push(objAt(5, '<< /XObject << /X1 6 0 R /X2 7 0 R >> >>'));
+    parts.push(streamAt(6, '/Type /XObject /Subtype /Form /Resources 5 0 R', Buffer.from('BT (f) Tj ET /X2 Do /X1 Do /X2 Do')));
+    parts.push(streamAt(7, '/Type /XObject /Subtype /Form /Resources 5 0 R', Buffer.from('/X1 Do /X1 Do')));
+    const text = PdfDoc.parse(rawPdf(parts)).text(1 << 20);
+    // about 128 MiB / 1.1 KiB draws, each 'f' and a line break (counted at 84 bytes a draw: 1.5 M draws, the whole 1 MiB of text)
+    assert.ok(/^f(\nf)+$/.test(text), text.slice(0, 50));
+    assert.ok(text.length > 100_000 && text.length < 400_000, String(text.length));
+  });
 });
