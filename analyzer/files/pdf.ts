@@ -439,6 +439,8 @@ export class PdfDoc {
   /** the scan hit a bound (objects, work, size): the text may be incomplete */
   truncated = false;
   private outTotal = 0;
+  /** bytes every filter of every stream produced (a chain's intermediate outputs included) */
+  private decodeWork = 0;
   private streamsDecoded = 0;
   private decoded = new Map<number, Buffer | null>();
   private fonts = new Map<Dict, Font>();
@@ -614,15 +616,25 @@ export class PdfDoc {
     const cap = Math.min(PDF_LIMITS.maxStreamOut, PDF_LIMITS.maxTotalOut - this.outTotal);
     for (const name of filters) {
       if (!data) return undefined;
+      // what a chain makes on the way is bounded too: Flate of Flate of 16 MiB of empty stored blocks
+      // inflates 16 MiB twice per 16 KB stream and leaves nothing to count in outTotal
+      if (this.decodeWork > 4 * PDF_LIMITS.maxTotalOut) {
+        this.truncated = true;
+        return undefined;
+      }
       if (name === 'FlateDecode' || name === 'Fl') {
         data = inflate(data, cap);
         // a failed inflate may have produced up to `cap` bytes before giving up (a bomb): it counts
-        if (!data) this.outTotal += cap;
+        if (!data) {
+          this.outTotal += cap;
+          this.decodeWork += cap;
+        }
       }
       else if (name === 'ASCIIHexDecode' || name === 'AHx') data = asciiHex(data);
       else if (name === 'ASCII85Decode' || name === 'A85') data = ascii85(data, cap);
       else return undefined; // LZW, RunLength, image codecs, Crypt: not text we read
       if (data && data.length > cap) data = data.subarray(0, cap);
+      if (data) this.decodeWork += data.length;
     }
     return data;
   }

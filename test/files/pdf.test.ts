@@ -429,4 +429,15 @@ describe('files: hostile PDFs found by fuzzing', function () {
     assert.ok(/^f(\nf)+$/.test(text), text.slice(0, 50));
     assert.ok(text.length > 100_000 && text.length < 400_000, String(text.length));
   });
+
+  boundedIt(__filename, 'streams of Flate of Flate of 16 MiB of empty stored blocks: intermediate outputs count, the document is marked truncated', 60, () => {
+    const blocks = Buffer.alloc((Math.floor((16 << 20) / 5) - 200) * 5);
+    for (let o = 0; o < blocks.length; o += 5) blocks.writeUInt32BE(0x0000ffff, o + 1); // BFINAL 0, stored, LEN 0
+    const twice = zlib.deflateSync(Buffer.concat([Buffer.from([0x78, 0x9c]), blocks, Buffer.from([0x03, 0x00])]));
+    const parts: Array<string | Buffer> = [...textPage(3, 4, 'page text')];
+    for (let i = 0; i < 100; i++) parts.push(streamAt(10 + i, '/Filter [/FlateDecode /FlateDecode]', twice));
+    const doc = PdfDoc.parse(rawPdf(parts));
+    assert.equal(doc.text(1 << 20), 'page text');
+    assert.equal(doc.truncated, true);
+  });
 });
