@@ -59,6 +59,9 @@ interface Entry {
 }
 
 const SCRATCH = Buffer.alloc(1 << 16);
+/** the content operators content() acts on, by their bytes */
+const OPS1 = Array.from({ length: 256 }, (_, c) => ("'\"qQ".includes(String.fromCharCode(c)) ? String.fromCharCode(c) : ''));
+const OPS2 = new Map(['BT', 'ET', 'Tf', 'Tc', 'Tw', 'Tz', 'TL', 'Td', 'TD', 'T*', 'Tm', 'Tj', 'TJ', 'Do', 'BI'].map((o) => [o.charCodeAt(0) * 256 + o.charCodeAt(1), o]));
 const isWs = (c: number) => c === 32 || c === 10 || c === 13 || c === 9 || c === 12 || c === 0;
 const isDelim = (c: number) => c === 40 || c === 41 || c === 60 || c === 62 || c === 91 || c === 93 || c === 123 || c === 125 || c === 47 || c === 37;
 const isDigit = (c: number) => c >= 48 && c <= 57;
@@ -86,6 +89,20 @@ class Lexer {
     const s = this.i;
     while (this.i < this.end && !isWs(this.b[this.i]) && !isDelim(this.b[this.i])) this.i++;
     return this.b.toString('latin1', s, Math.min(this.i, s + 64));
+  }
+
+  /**
+   * A content-stream operator: like word(), but without making a string of every token (content is
+   * mostly operators; that was half the time of operator-dense streams). The operators read are one
+   * or two characters long; a longer or unknown one is ''.
+   */
+  operator(): string {
+    const b = this.b;
+    const s = this.i;
+    while (this.i < this.end && !isWs(b[this.i]) && !isDelim(b[this.i])) this.i++;
+    const n = this.i - s;
+    if (n === 1) return OPS1[b[s]];
+    return n === 2 ? OPS2.get(b[s] * 256 + b[s + 1]) ?? '' : '';
   }
 
   value(depth = 0): Obj | undefined {
@@ -881,7 +898,7 @@ export class PdfDoc {
         }
         continue;
       }
-      const op = lx.word();
+      const op = lx.operator();
       if (lx.i === at) {
         lx.i++;
         continue;
@@ -990,7 +1007,7 @@ export class PdfDoc {
           break;
         }
       }
-      ops.length = 0;
+      if (ops.length) ops.length = 0;
     }
   }
 

@@ -447,4 +447,14 @@ describe('files: hostile PDFs found by fuzzing', function () {
     // each hex string was a number[] (~45 bytes per byte: 1.4 GB peak), now bytes like literal strings
     assert.ok(process.resourceUsage().maxRSS < 800 * 1024, `${process.resourceUsage().maxRSS} KB`);
   });
+
+  boundedIt(__filename, 'operator-dense content (q/Q, unknown operators) named 1,000 times by one page: read up to the content bound', 30, () => {
+    const ops = zlib.deflateSync(Buffer.from('q '.repeat(40_000) + 'BT /F1 12 Tf (kept) Tj ET xyz Tq ' + ' Q'.repeat(40_000)));
+    const parts: Array<string | Buffer> = [objAt(1, '<< /Type /Catalog /Pages 2 0 R >>'), objAt(2, '<< /Type /Pages /Kids [3 0 R] >>')];
+    parts.push(objAt(3, `<< /Type /Page /Resources << /Font << /F1 5 0 R >> >> /Contents [${'4 0 R '.repeat(1000)}] >>`), streamAt(4, '/Filter /FlateDecode', ops), objAt(5, courier));
+    // 1,000 x 160 KB is over the 128 MiB bound: the page is not read; named 500 times it is, 500 times
+    assert.equal(PdfDoc.parse(rawPdf(parts)).text(1 << 20), '');
+    const half = rawPdf(parts).toString('latin1').replace('4 0 R '.repeat(1000), '4 0 R '.repeat(500));
+    assert.equal(PdfDoc.parse(Buffer.from(half, 'latin1')).text(1 << 20), Array(500).fill('kept').join(' '));
+  });
 });
