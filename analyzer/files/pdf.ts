@@ -996,13 +996,15 @@ export class PdfDoc {
           // inline image: its data runs from ID to a whitespace-delimited EI
           const id = data.indexOf('ID', lx.i, 'latin1');
           if (id < 0) return;
-          let q = id + 3;
-          for (;;) {
-            const ei = data.indexOf('EI', q, 'latin1');
-            if (ei < 0) return;
-            q = ei + 2;
-            if (isWs(data[ei - 1]) && (q >= data.length || isWs(data[q]))) break;
+          // a byte loop, not indexOf('EI') per candidate: image data of EIEIEI… made one call per 2 bytes (~20 ns a byte)
+          let q = -1;
+          for (let k = id + 3, n = data.length; k + 1 < n; k++) {
+            if (data[k] === 0x45 && data[k + 1] === 0x49 && isWs(data[k - 1]) && (k + 2 >= n || isWs(data[k + 2]))) {
+              q = k + 2;
+              break;
+            }
           }
+          if (q < 0) return;
           lx.i = q;
           break;
         }

@@ -457,4 +457,11 @@ describe('files: hostile PDFs found by fuzzing', function () {
     const half = rawPdf(parts).toString('latin1').replace('4 0 R '.repeat(1000), '4 0 R '.repeat(500));
     assert.equal(PdfDoc.parse(Buffer.from(half, 'latin1')).text(1 << 20), Array(500).fill('kept').join(' '));
   });
+
+  boundedIt(__filename, 'inline images of EIEIEI… data (one candidate end every 2 bytes), 64 MiB in all: the whitespace-delimited EI is found', 30, () => {
+    const img = zlib.deflateSync(Buffer.from(`BT /F1 12 Tf (a) Tj ET BI /W 1 ID ${'EI'.repeat(64 << 10)} EI BT /F1 12 Tf 0 -20 Td (b) Tj ET\n`));
+    const parts: Array<string | Buffer> = [objAt(1, '<< /Type /Catalog /Pages 2 0 R >>'), objAt(2, '<< /Type /Pages /Kids [3 0 R] >>')];
+    parts.push(objAt(3, `<< /Type /Page /Resources << /Font << /F1 5 0 R >> >> /Contents [${'4 0 R '.repeat(500)}] >>`), streamAt(4, '/Filter /FlateDecode', img), objAt(5, courier));
+    assert.equal(PdfDoc.parse(rawPdf(parts)).text(1 << 20), Array(500).fill('a\nb').join('\n'));
+  });
 });
