@@ -6,6 +6,7 @@ import { parseSdp } from '../../signatures/sip/sdp';
 import { imText } from '../../signatures/sip/body';
 import { MsrpFramer } from '../../signatures/sip/msrp';
 import { boundedIt } from '../helpers/bounded';
+import { FlowHarness } from '../helpers/harness';
 
 function rng(seed: number) {
   return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
@@ -60,5 +61,20 @@ describe('SIP parsers under fuzzing (seeded, 3 s)', () => {
     for (let i = 0; i < 64; i++) sf.push(junk, () => {});
     assert.ok(sf.buffered <= MAX_HEADER_BYTES + 64 * 1024);
     assert.ok(sf.malformed > 0);
+  });
+
+  // addressOf's /<([^>]{1,512})>/ looked 512 characters ahead from every '<' of a header: a From of
+  // 60,000 '<' cost ~80 ms a message, so a few hundred messages held a connection for tens of seconds
+  boundedIt(__filename, "MESSAGEs whose From holds 60,000 '<': read in linear time", 20, () => {
+    const h = new FlowHarness({ server: '192.0.2.5:5060' });
+    const junk = '<'.repeat(60000);
+    for (let i = 0; i < 400; i++) {
+      const body = `hi ${i}`;
+      h.send('c', `MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP 10.1.1.10;branch=z9hG4bK${i}\r\nFrom: ${junk};tag=1\r\nTo: "Bob" <sip:bob@example.com>\r\nCall-ID: c${i}\r\nCSeq: ${i + 1} MESSAGE\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    }
+    h.end();
+    const msgs = h.of('message');
+    assert.deepEqual(msgs.map((m) => m.text), Array.from({ length: 400 }, (_, i) => `hi ${i}`));
+    assert.deepEqual([...new Set(msgs.map((m) => `${m.from}>${m.to}`))], ['>bob@example.com']);
   });
 });
