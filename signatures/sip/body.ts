@@ -1,6 +1,6 @@
 // Instant-message bodies: text/plain, text/html, message/cpim (RFC 3862) wrapping either.
 import { cleanText, htmlToText, utf8OrLatin1 } from '../text';
-import { mediaType } from './parser';
+import { inAngles, mediaType } from './parser';
 
 export interface ImBody {
   text: string;
@@ -29,7 +29,7 @@ export function imText(contentType: string | undefined, body: Buffer, depth = 0)
     const ct = mimeHeaders.match(/^content-type:\s*(.+)$/im)?.[1];
     const inner = imText(ct ?? 'text/plain', content, depth + 1);
     if (!inner) return undefined;
-    const addr = (h: string) => cpimHeaders.match(new RegExp(`^${h}:\\s*(.+)$`, 'im'))?.[1]?.match(/<([^>]+)>/)?.[1]?.replace(/^(sips?|im|pres):/i, '');
+    const addr = (h: string) => inAngles(cpimHeaders.match(new RegExp(`^${h}:\\s*(.+)$`, 'im'))?.[1])?.replace(/^(sips?|im|pres):/i, '');
     return { text: inner.text, from: addr('From'), to: addr('To') };
   }
   return undefined;
