@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { FlowHarness } from '../helpers/harness';
+import { boundedIt } from '../helpers/bounded';
 import { Capture } from '../helpers/pcapgen';
 import { module as ymsg } from '../../signatures/ymsg';
 import type { DetectInput } from '../../signatures/types';
@@ -84,6 +85,17 @@ describe('ymsg: messages', () => {
     h.send('s', pdu(0x06, [[5, ME], [4, BUDDY], [14, Buffer.from('caf\xe9 cr\xe8me', 'latin1')]]));
     h.end();
     assert.deepEqual(h.of('message').map((m) => m.text), ['red bold!', 'Grüße 東京', 'café crème']);
+  });
+
+  // the style-tag RegExp looked up to 512 characters ahead from every `<b`, `<i`, `<font`…: a 60 KB
+  // message of `<b` without `>` cost ~45 ms, so a few hundred of them held a connection for tens of seconds
+  boundedIt(__filename, 'messages of 60 KB of unclosed style tags: read in linear time', 20, () => {
+    const h = new FlowHarness({ server: '203.0.113.5:5050' });
+    login(h);
+    const junk = '<b'.repeat(29000);
+    for (let i = 0; i < 900; i++) h.send('s', pdu(0x06, [[5, ME], [4, BUDDY], [14, `<font face="x">${junk} ${i}`]]));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => m.text), Array.from({ length: 900 }, (_, i) => `${junk} ${i}`));
   });
 
   it('offline messages batched in one PDU, conference and chat-room messages', () => {
