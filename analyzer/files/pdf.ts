@@ -59,6 +59,7 @@ interface Entry {
 }
 
 const SCRATCH = Buffer.alloc(1 << 16);
+const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 /** the content operators content() acts on, by their bytes */
 const OPS1 = Array.from({ length: 256 }, (_, c) => ("'\"qQ".includes(String.fromCharCode(c)) ? String.fromCharCode(c) : ''));
 const OPS2 = new Map(['BT', 'ET', 'Tf', 'Tc', 'Tw', 'Tz', 'TL', 'Td', 'TD', 'T*', 'Tm', 'Tj', 'TJ', 'Do', 'BI'].map((o) => [o.charCodeAt(0) * 256 + o.charCodeAt(1), o]));
@@ -89,6 +90,35 @@ class Lexer {
     const s = this.i;
     while (this.i < this.end && !isWs(this.b[this.i]) && !isDelim(this.b[this.i])) this.i++;
     return this.b.toString('latin1', s, Math.min(this.i, s + 64));
+  }
+
+  /** set by plainNumber(): the number had neither sign nor point */
+  digitsOnly = false;
+
+  /**
+   * `[+-]digits[.digits]` (at most 15 digits) ending at a white-space or delimiter: its value, the same
+   * as Number() of the token (an integer below 2^53 over an exact power of ten is correctly rounded),
+   * without making a string of it (content streams are mostly numbers); else undefined, nothing read.
+   */
+  plainNumber(): number | undefined {
+    const b = this.b;
+    let j = this.i;
+    const sign = b[j] === 43 || b[j] === 45 ? b[j++] : 0;
+    let m = 0, digits = 0, frac = -1;
+    for (; j < this.end; j++) {
+      const x = b[j];
+      if (x >= 48 && x <= 57) {
+        m = m * 10 + (x - 48);
+        digits++;
+        if (frac >= 0) frac++;
+      } else if (x === 46 && frac < 0) frac = 0;
+      else break;
+    }
+    if (digits === 0 || digits > 15 || (j < this.end && !isWs(b[j]) && !isDelim(b[j]))) return undefined;
+    this.i = j;
+    this.digitsOnly = sign === 0 && frac < 0;
+    const n = frac > 0 ? m / POW10[frac] : m;
+    return sign === 45 ? -n : n;
   }
 
   /**
@@ -136,11 +166,16 @@ class Lexer {
       }
     }
     if (isDigit(c) || c === 43 || c === 45 || c === 46) {
-      const w = this.word();
-      const n = Number(w);
-      if (!Number.isFinite(n)) return 0;
+      let n = this.plainNumber();
+      let digitsOnly = this.digitsOnly;
+      if (n === undefined) {
+        const w = this.word();
+        n = Number(w);
+        if (!Number.isFinite(n)) return 0;
+        digitsOnly = /^\d+$/.test(w);
+      }
       // `N G R`: an indirect reference
-      if (/^\d+$/.test(w)) {
+      if (digitsOnly) {
         const save = this.i;
         this.skipWs();
         const g0 = this.i;
