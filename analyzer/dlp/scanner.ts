@@ -257,8 +257,13 @@ export class DlpScanner {
       const subject = p.ignoreCase ? (lower ??= lowerSameLength(text)) : text;
       p.regex.lastIndex = 0;
       let m: RegExpExecArray | null;
-      while ((m = p.regex.exec(subject)) && out.length < MAX_FINDINGS) {
+      // each exec may read to the end of the text (the linear engine follows a higher-priority branch
+      // such as `x.*y` that long), so empty matches, which find nothing, are bounded like findings:
+      // one per word boundary of `(?:x.*y)?\b` was n execs of n characters each (64 KiB: minutes)
+      let empty = 0;
+      while (out.length < MAX_FINDINGS && (m = p.regex.exec(subject))) {
         if (!m[0].length) {
+          if (++empty > MAX_FINDINGS) break;
           p.regex.lastIndex++;
           continue;
         }

@@ -5,6 +5,7 @@ import { luhn, validCard, cardNetwork, validSsn, validAba, validIban } from '../
 import { DlpScanner, redactText, maskKeepLast } from '../../analyzer/dlp/scanner';
 import { compileSafe, backtrackRisk, lowerSameLength } from '../../analyzer/dlp/saferegex';
 import { defaultDlp } from '../../analyzer/policy';
+import { boundedIt } from '../helpers/bounded';
 
 const scanner = new DlpScanner(defaultDlp());
 const detectors = (t: string) => scanner.scan(t).filter((f) => f.alert !== false).map((f) => f.detector);
@@ -149,6 +150,19 @@ describe('analyzer: safe user regexes', () => {
     assert.throws(() => compileSafe('a('), /invalid regular expression/);
     assert.throws(() => compileSafe('x*'), /empty string/);
     assert.throws(() => compileSafe('a'.repeat(600)), /longer than/);
+  });
+
+  // each exec of a user pattern may read to the end of the text, and empty matches were not bounded:
+  // `(?:x.*y)?\b` matched empty at every word boundary of a 64 KiB message, 64 K execs of up to 64 K
+  // characters each (about 3 minutes for one message)
+  boundedIt(__filename, 'a pattern that matches empty at every word boundary: bounded work per message', 20, () => {
+    const d = defaultDlp();
+    const pat = (name: string, pattern: string) => ({ name, pattern, regex: compileSafe(pattern), ignoreCase: false, threshold: 1, severity: 'medium' as const, redact: true });
+    d.patterns = [pat('odd', '(?:x.*y)?\\b'), pat('emp', 'EMP-[0-9]{6}')];
+    const text = 'x '.repeat(32000) + 'EMP-123456';
+    const f = new DlpScanner(d).scan(text);
+    assert.deepEqual(f.map((x) => [x.detector, x.label, x.start, x.match]), [['regex', 'emp', 64000, '***-**3456']]);
+    assert.ok(redactText(text, f, d.maxScanChars).endsWith(' ***-**3456'));
   });
 
   it('the fallback heuristic flags nested quantifiers and backreferences', () => {
