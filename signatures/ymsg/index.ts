@@ -99,6 +99,15 @@ function hostOf(head: HeadBytes): string {
   return head.header('host') ?? '';
 }
 
+/**
+ * /<Session[\s>][\s\S]*<Ymsg Command=/.test(s), without reading to the end from every `<Session `
+ * (2 KiB of them: 0.4 ms a call, O(n²)): the first opening leaves the most room for the command.
+ */
+function sessionForm(s: string): boolean {
+  const m = /<Session[\s>]/.exec(s);
+  return m !== null && s.indexOf('<Ymsg Command=', m.index + m[0].length) >= 0;
+}
+
 function detectHttp(input: DetectInput): DetectResult {
   const d = input.data;
   // HTTP starts with a capital: anything else (TLS, binary) is not, without a look further in
@@ -129,7 +138,7 @@ function detectHttp(input: DetectInput): DetectResult {
     if (inBody === true) return det('ymsg.http', `YMSG in an HTTP ${rl.method} body`, hostOf(head) || undefined);
     if (inBody === 'more') return d.length < 8192 ? 'more' : null;
     const bodyText = body.toString('latin1', 0, Math.min(body.length, 2048));
-    if (/<Session[\s>][\s\S]*<Ymsg Command=/.test(bodyText)) return det('ymsg.http-proxy', 'HTTP proxy chat form <Session><Ymsg Command=…>', hostOf(head) || undefined);
+    if (sessionForm(bodyText)) return det('ymsg.http-proxy', 'HTTP proxy chat form <Session><Ymsg Command=…>', hostOf(head) || undefined);
     if (/\/notify/i.test(rl.target) && /(^|\.)msg\.yahoo\.com(:\d+)?$/i.test(hostOf(head))) return det('ymsg.http', `HTTP ${rl.method} /notify to ${hostOf(head).slice(0, 60)}`, hostOf(head));
     // a body of 64 bytes or more is enough either way: the length header is read only when short
     if (body.length >= 64) return null;

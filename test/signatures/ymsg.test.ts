@@ -52,6 +52,14 @@ describe('ymsg: detection', () => {
     assert.equal(detectOn('POST /notify HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 2\r\n\r\n{}'), null);
     assert.equal(detectOn('GET /index.html HTTP/1.1\r\nHost: www.yahoo.com\r\n\r\n'), null);
   });
+
+  it('the proxy chat form is found after 2 KiB of <Session openings, and not without its command (read once, not from every opening)', () => {
+    const head = 'POST /cgi HTTP/1.1\r\nHost: x\r\nContent-Length: 2100\r\n\r\n';
+    const many = '<Session '.repeat(224);
+    assert.equal((detectOn(head + many + '<Ymsg Command="6">') as any).evidence.signature, 'ymsg.http-proxy');
+    assert.equal(detectOn(head + many + '<Ymsg Command' + '<Session>'.repeat(10)), null);
+    assert.equal(detectOn(head + 'x'.repeat(2040) + '<Session><Ymsg Command="6">'), null, 'only the first 2 KiB of a body are read');
+  });
 });
 
 describe('ymsg: messages', () => {
