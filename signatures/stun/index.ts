@@ -91,7 +91,20 @@ function learned(input: DetectInput): Endpoint | undefined {
 function realmOf(msg: StunMessage): string | undefined {
   const a = msg.attributes.find((x) => x.type === ATTR_REALM);
   if (!a || a.value.length > 253) return undefined;
-  return usableServerName(a.value.toString('latin1').replace(/^[\s"]+|[\s"]+$/g, ''));
+  return usableServerName(trimBlanksAndQuotes(a.value.toString('latin1')));
+}
+
+const BLANK_OR_QUOTE = /[\s"]/;
+/**
+ * s.replace(/^[\s"]+|[\s"]+$/g, ''), without trying `[\s"]+$` from every character of an inner run of
+ * blanks (253 characters of them: 64 us a datagram, O(n²)).
+ */
+function trimBlanksAndQuotes(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && BLANK_OR_QUOTE.test(s[a])) a++;
+  while (b > a && BLANK_OR_QUOTE.test(s[b - 1])) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
 function attribute(input: DetectInput, data: SignatureData, msg: StunMessage): Detection | null {

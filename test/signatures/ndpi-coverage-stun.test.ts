@@ -56,6 +56,10 @@ describe('nDPI coverage: STUN/TURN realm', () => {
     assert.equal(c.flow('udp', '192.168.12.67:42567', '198.51.100.81:1400', [['c', allocate()], ['s', challenge('telegram.org')]])?.protocol, 'telegram');
     assert.equal(c.flow('udp', '192.168.12.67:42568', '198.51.100.81:3478', [['c', allocate()], ['s', challenge('turn.example.net')]]), undefined);
     assert.equal(c.flow('udp', '192.168.12.67:42569', '198.51.100.81:3478', [['c', allocate()], ['s', challenge('"signal org?"')]]), undefined);
+    // quotes and blanks around the realm are trimmed (one pass from each end, not a RegExp that tries
+    // every inner blank); blanks inside are no host name
+    assert.equal(c.flow('udp', '192.168.12.67:42570', '198.51.100.81:1400', [['c', allocate()], ['s', challenge(' \t"telegram.org"' + ' '.repeat(200))]])?.protocol, 'telegram');
+    assert.equal(c.flow('udp', '192.168.12.67:42571', '198.51.100.81:1400', [['c', allocate()], ['s', challenge('telegram' + ' '.repeat(240) + '.org')]]), undefined);
   });
 });
 
