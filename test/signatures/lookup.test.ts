@@ -102,6 +102,19 @@ describe('signatures/lookup', () => {
     assert.deepEqual(h.lookup('x.Example.com.'), { protocol: 'b', matched: 'x.example.com' });
   });
 
+  it('names of 127 labels: the longest matching suffix, only suffixes as long as an entry looked up', () => {
+    const h = new HostTable();
+    h.add('*.whatsapp.net', 'whatsapp');
+    h.add('a.b.c.d.e', 'deep');
+    h.add('not.whatsapp.net', 'not-im');
+    const long = (tail: string) => ('x.'.repeat(126) + tail).slice(-253);
+    assert.deepEqual(h.lookup(long('g.whatsapp.net')), { protocol: 'whatsapp', matched: 'whatsapp.net' });
+    assert.equal(h.lookup(long('not.whatsapp.net')), undefined);
+    assert.deepEqual(h.lookup(long('a.b.c.d.e')), { protocol: 'deep', matched: 'a.b.c.d.e' });
+    assert.equal(h.lookup(long('b.c.d.e')), undefined);
+    assert.deepEqual(h.lookup('whatsapp.net'), { protocol: 'whatsapp', matched: 'whatsapp.net' });
+  });
+
   it('keeps the outbound direction per flow', () => {
     const hn = new HomeNets();
     const flow = (c: string, s: string) => ({ client: { ip: c, port: 1 }, server: { ip: s, port: 2 } }) as FlowInfo;
