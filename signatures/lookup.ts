@@ -24,6 +24,11 @@ export class HostTable {
 
   /** Longest matching suffix on label boundaries wins. Bounded: at most 127 labels are tried. */
   lookup(name: string): { protocol: string; matched: string } | undefined {
+    if (name.length > MAX_CACHED_NAME) {
+      // not kept: 8,192 cached SNI or Host values of up to 64 KiB each would hold hundreds of MB
+      const r = this.walk(name);
+      return r ? Object.freeze(r) : undefined;
+    }
     const c = this.cache.get(name);
     if (c !== undefined) return c ?? undefined;
     const r = this.walk(name);
@@ -64,6 +69,8 @@ export class HostTable {
 }
 
 const CACHE_MAX = 8192;
+/** a host name has at most 253 characters; longer keys are not cached (blanks around a name are trimmed) */
+const MAX_CACHED_NAME = 512;
 
 function labelCount(h: string): number {
   let n = 1;

@@ -113,6 +113,10 @@ describe('signatures/lookup', () => {
     assert.deepEqual(h.lookup(long('a.b.c.d.e')), { protocol: 'deep', matched: 'a.b.c.d.e' });
     assert.equal(h.lookup(long('b.c.d.e')), undefined);
     assert.deepEqual(h.lookup('whatsapp.net'), { protocol: 'whatsapp', matched: 'whatsapp.net' });
+    // values far longer than a host name (SNI, Host) are answered but not kept in the cache
+    for (let i = 0; i < 100; i++) assert.equal(h.lookup(`${i}.`.repeat(20000)), undefined);
+    assert.deepEqual(h.lookup(' '.repeat(600) + 'g.whatsapp.net'), { protocol: 'whatsapp', matched: 'whatsapp.net' });
+    assert.ok((h as any).cache.size <= 5, `cache holds ${(h as any).cache.size} names`);
   });
 
   it('keeps the outbound direction per flow', () => {
