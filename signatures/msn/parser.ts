@@ -352,7 +352,7 @@ export function parseSlp(text: string): SlpInvite | null {
   const m2 = m ? null : /^MSNSLP\/1\.0 (\d{3})/.exec(text);
   if (!m && !m2) return null;
   const h = parseHeaderLines(text);
-  const addr = (v: string | undefined) => (v ?? '').replace(/^<msnmsgr:/i, '').replace(/>$/, '').replace(/;\{.*\}$/, '').trim();
+  const addr = (v: string | undefined) => dropEndpoint((v ?? '').replace(/^<msnmsgr:/i, '').replace(/>$/, '')).trim();
   const sid = h.get('sessionid');
   let context: Buffer | undefined;
   const ctx = h.get('context');
@@ -377,4 +377,24 @@ export function parseFtContext(c: Buffer): { filename: string; size: number } | 
   const filename = nameBytes.toString('utf16le', 0, end);
   if (!filename || !Number.isSafeInteger(size)) return null;
   return { filename, size };
+}
+
+// Header values come from the wire: these do what v.replace(/;.*$/, '') and v.replace(/;\{.*\}$/, '')
+// did, in linear time (those RegExps were retried from every ';' of the value: a value of thousands of
+// ';' followed by a lone CR cost O(n^2)). '.' stops at a line terminator, so only the last line counts.
+function lastLineStart(v: string): number {
+  return Math.max(v.lastIndexOf('\n'), v.lastIndexOf('\r'), v.lastIndexOf('\u2028'), v.lastIndexOf('\u2029')) + 1;
+}
+
+/** `v` without its parameters: cut at the first ';' of its last line */
+export function dropParams(v: string): string {
+  const semi = v.indexOf(';', lastLineStart(v));
+  return semi < 0 ? v : v.slice(0, semi);
+}
+
+/** `v` without a trailing ";{…}" endpoint id that starts in its last line */
+export function dropEndpoint(v: string): string {
+  if (!v.endsWith('}')) return v;
+  const i = v.indexOf(';{', lastLineStart(v));
+  return i >= 0 && i + 2 < v.length ? v.slice(0, i) : v;
 }

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import type { Dir } from '../../sensor/types';
 import type { FileMeta, FileWriter, SessionContext } from '../types';
-import { bridgingOffsets, contentType, EUF_FILE_TRANSFER, type MsnCommand, p2pVersionOfDest, p2pVersionOfRouting, parseFtContext, parseHeaderLines, parseMime, parseP2P, parseP2Pv2, parseSlp, TF_FIRST } from './parser';
+import { bridgingOffsets, contentType, dropParams, EUF_FILE_TRANSFER, type MsnCommand, p2pVersionOfDest, p2pVersionOfRouting, parseFtContext, parseHeaderLines, parseMime, parseP2P, parseP2Pv2, parseSlp, TF_FIRST } from './parser';
 import { msnftpDecoder } from './msnftp';
 
 const MAX_TEXT = 65536;
@@ -156,7 +156,7 @@ export class MsnSession {
       pos = end + 4;
     }
     const [routing, , messaging] = blocks;
-    const addr = (v: string | undefined) => (v ?? '').replace(/^\d+:/, '').replace(/;.*$/, '').trim().slice(0, 256);
+    const addr = (v: string | undefined) => dropParams((v ?? '').replace(/^\d+:/, '')).trim().slice(0, 256);
     const from = addr(routing.get('from'));
     const to = addr(routing.get('to'));
     if (isPassport(from)) this.ctx.addUser(from);
@@ -344,7 +344,7 @@ export class MsnSession {
       return;
     }
     const sender = isPassport(slp.from) ? slp.from : from;
-    const destUser = dest?.replace(/^\d+:/, '').replace(/;.*$/, '').trim();
+    const destUser = dest === undefined ? undefined : dropParams(dest.replace(/^\d+:/, '')).trim();
     const to = isPassport(slp.to) ? slp.to : isPassport(destUser) ? destUser : this.recipients(sender);
     this.ctx.addUser(sender);
     this.ctx.addUser(to);
@@ -361,5 +361,6 @@ export function decodeText(body: Buffer, charset?: string): string {
   const b = body.subarray(0, MAX_TEXT * 4);
   const latin = charset && /^(iso-8859-1|latin1|windows-1252|us-ascii)$/.test(charset);
   // eslint-disable-next-line no-control-regex
-  return b.toString(latin ? 'latin1' : 'utf8').replace(/\u0000+$/, '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').slice(0, MAX_TEXT);
+  // trailing NULs: only the start of the last run is tried (/\u0000+$/ retried from every NUL: O(n^2))
+  return b.toString(latin ? 'latin1' : 'utf8').replace(/(?<!\u0000)\u0000+$/, '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').slice(0, MAX_TEXT);
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { FlowHarness } from '../helpers/harness';
 import { detectMsn } from '../../signatures/msn';
 import { detectYmsg } from '../../signatures/ymsg';
-import { bridgingOffsets, MsnFramer, parseFtContext, parseMime, parseP2P, parseP2Pv2, parseSlp } from '../../signatures/msn/parser';
+import { bridgingOffsets, dropEndpoint, dropParams, MsnFramer, parseFtContext, parseMime, parseP2P, parseP2Pv2, parseSlp } from '../../signatures/msn/parser';
 import { parseFields, YmsgFramer } from '../../signatures/ymsg/parser';
 import { HttpStream } from '../../signatures/http/stream';
 import type { DetectInput } from '../../signatures/types';
@@ -114,5 +114,35 @@ describe('msn/ymsg: seeded fuzz', function () {
       hs.push(b);
       hs.push(b);
     }
+  });
+  // Hostile text built to make backtracking RegExps quadratic (found by an audit on 26 November)
+  boundedIt(__filename, 'a MSG of 256 KiB of NULs then one letter decodes in linear time', 20, () => {
+    // /\u0000+$/ was retried from every NUL: ~50 s for this one message before the fix
+    const h = new FlowHarness({ server: '203.0.113.9:1863' });
+    h.send('c', `USR 1 ${ME} 1835953129.20013021.2623242\r\n`);
+    h.send('s', `USR 1 OK ${ME} Alice\r\nJOI ${BUDDY} Bob 1616756780\r\n`);
+    h.send('c', textMsg('3 N', '\u0000'.repeat(262140) + 'x'));
+    h.send('c', textMsg('4 N', 'after' + '\u0000'.repeat(1000)));
+    h.end();
+    const texts = h.events.filter((e: any) => e.type === 'message').map((e: any) => e.text);
+    assert.deepEqual(texts, ['x', 'after']);
+    assert.equal(h.engine.stats.decoderErrors, 0);
+  });
+
+  it('dropParams / dropEndpoint cut exactly what /;.*$/ and /;\\{.*\\}$/ cut', () => {
+    const r = prng(4242);
+    const alphabet = [';', '{', '}', 'a', '\n', '\r', '\u2028', '\u2029', ' ', ';{', '0'];
+    for (let i = 0; i < 50000; i++) {
+      let v = '';
+      for (let n = Math.floor(r() * 24); n > 0; n--) v += alphabet[Math.floor(r() * alphabet.length)];
+      assert.equal(dropParams(v), v.replace(/;.*$/, ''), JSON.stringify(v));
+      assert.equal(dropEndpoint(v), v.replace(/;\{.*\}$/, ''), JSON.stringify(v));
+    }
+  });
+
+  boundedIt(__filename, 'header values of 1 MiB of ";" or ";{" are cut in linear time', 20, () => {
+    // the RegExps took ~14 s (";") and ~8 s (";{") at 128 K characters, growing as n^2
+    assert.equal(dropParams(';'.repeat(1 << 20) + '\rx'), ';'.repeat(1 << 20) + '\rx');
+    assert.equal(dropEndpoint(';{'.repeat(1 << 19) + 'x'), ';{'.repeat(1 << 19) + 'x');
   });
 });
