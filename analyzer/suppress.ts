@@ -8,6 +8,9 @@ import type { AlertEvent, EventSink } from '../common/events';
 interface Window {
   alert: AlertEvent;
   endMs: number;
+  /** its interval (the queue it is in) and its place in the order windows were opened */
+  interval: number;
+  seq: number;
   count: number;
   emitted: number;
   /** the occurrence that opened the interval (e.g. a flow id: one unauthorized_im per session) */
@@ -21,7 +24,14 @@ const MAX_KEYS = 4096;
 
 export class Suppressor {
   private windows = new Map<string, Window>();
-  /** tick() runs for every event: the end of the first window is remembered until a window is removed */
+  /**
+   * The open windows per interval length, in the order they were opened: within one queue that is
+   * also the order they end in. Kinds may have different intervals, so one queue for all would let a
+   * short window opened late wait behind a long one opened early.
+   */
+  private queues = new Map<number, Map<string, Window>>();
+  private seq = 0;
+  /** tick() runs for every event: the earliest end among the queues' heads is remembered until a window is removed */
   private headEnd = 0;
   private headKnown = false;
 
@@ -43,7 +53,12 @@ export class Suppressor {
       const [id, oldest] = this.windows.entries().next().value as [string, Window];
       this.finish(id, oldest);
     }
-    this.windows.set(alert.id, { alert: { ...alert, users: [...alert.users] }, endMs: nowMs + interval, count: 1, emitted: 1, first: occurrence || undefined });
+    const w2: Window = { alert: { ...alert, users: [...alert.users] }, endMs: nowMs + interval, interval, seq: this.seq++, count: 1, emitted: 1, first: occurrence || undefined };
+    this.windows.set(alert.id, w2);
+    let q = this.queues.get(interval);
+    if (!q) this.queues.set(interval, (q = new Map()));
+    q.set(alert.id, w2);
+    if (this.headKnown && w2.endMs < this.headEnd) this.headEnd = w2.endMs;
   }
 
   /**
@@ -72,17 +87,26 @@ export class Suppressor {
     if (ts > w.alert.ts) w.alert.ts = ts; // the update carries the latest occurrence's time
   }
 
-  /** Ends the intervals that closed before `nowMs` (windows are kept in start order). */
+  /** Ends the intervals that closed by `nowMs`, in the order they were opened. */
   tick(nowMs: number): void {
     if (this.headKnown && this.headEnd > nowMs) return;
-    for (const [id, w] of this.windows) {
-      if (w.endMs > nowMs) {
-        this.headEnd = w.endMs;
-        this.headKnown = true;
-        return;
+    let ended: [string, Window][] | undefined;
+    let head = Infinity;
+    for (const q of this.queues.values()) {
+      for (const [id, w] of q) {
+        if (w.endMs > nowMs) {
+          if (w.endMs < head) head = w.endMs;
+          break;
+        }
+        (ended ??= []).push([id, w]);
       }
-      this.finish(id, w);
     }
+    if (ended) {
+      if (this.queues.size > 1) ended.sort((a, b) => a[1].seq - b[1].seq);
+      for (const [id, w] of ended) this.finish(id, w);
+    }
+    this.headEnd = head;
+    this.headKnown = true;
   }
 
   /** Emits the pending updates (alerts that repeated) and forgets every interval. */
@@ -92,6 +116,11 @@ export class Suppressor {
 
   private finish(id: string, w: Window): void {
     this.windows.delete(id);
+    const q = this.queues.get(w.interval);
+    if (q) {
+      q.delete(id);
+      if (!q.size) this.queues.delete(w.interval);
+    }
     this.headKnown = false;
     if (w.count > w.emitted) {
       w.emitted = w.count;

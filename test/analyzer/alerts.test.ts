@@ -219,6 +219,22 @@ describe('analyzer: suppression and alert ids', () => {
     assert.equal(out.alerts.length, 3, 'nothing repeated, nothing to update');
   });
 
+  it('a shorter interval that began later ends on time, not behind a longer one', () => {
+    // unauthorized_im 1h opens first; sensitive_data 10m opens a minute later and repeats: its update
+    // is due at 11 min, while the 1h window is still open
+    const out = new Collect();
+    const an = createAnalyzer(out, { policy: parsePolicy('suppression: { unauthorized_im: 1h, sensitive_data: 10m }\n', 's.yaml') });
+    an.write(session({ flow_id: 'a' }));
+    an.write(message('card 4111111111111111', { flow_id: 'b', client: { ip: C.ip, port: 2 }, ts: at(T0 + 60000) }));
+    an.write(message('card 4111111111111111', { flow_id: 'c', client: { ip: C.ip, port: 3 }, ts: at(T0 + 120000) }));
+    const dlp = () => out.alerts.filter((x) => x.kind === 'sensitive_data');
+    assert.equal(dlp().length, 1);
+    an.write({ type: 'stats', ts: at(T0 + 12 * 60000), packets: 1, bytes: 1 } as ShadowEvent);
+    assert.deepEqual(dlp().map((x) => x.count), [1, 2], 'the 10 min update is out at 12 min');
+    assert.equal(out.alerts.filter((x) => x.kind === 'unauthorized_im' && (x.count ?? 0) > 1).length, 0, 'the 1 h window is still open');
+    an.close();
+  });
+
   it('the same session seen twice (message, then session event) counts once', () => {
     const a = run([message('hi'), message('again'), session()]).alerts;
     assert.equal(a.length, 1);
