@@ -22,7 +22,7 @@ export interface EngineOptions {
   homeNets?: string[];
   /** stop trying to classify after this many payload bytes per direction (default 8192) */
   maxDetectBytes?: number;
-  /** … or after this many payload packets per direction (default 12) */
+  /** … or after this many payload packets per direction (default 12); TCP goes on past them on tiny segments (LATE_OFFERS) */
   maxDetectPackets?: number;
   /** most DNS answers remembered (default 200000) */
   maxKnownNames?: number;
@@ -195,6 +195,11 @@ export class NameCache implements KnowledgeBase {
 
 const enum State { Detecting, Decoding, Done }
 
+/** FlowSession.offer's answer: classified, or bits */
+const CLASSIFIED = -1;
+const ANY_LEFT = 1;
+const DECODER_WAITS = 2;
+
 /** flag in a kept record's first word: bytes not kept (a gap for the decoder) */
 const KEPT_GAP = 2;
 // shared empty defaults: most flows never need their own (fewer objects per flow for the GC)
@@ -223,8 +228,21 @@ class Detecting {
   order: number[] = NO_RECORDS;
   /** bit per direction: a hole in its first bytes, so its prefix is no longer offered to modules */
   gapped = 0;
+  /** TCP: the prefix length at a direction's last offer, and its offers past the first maxP segments */
+  offered0 = 0;
+  offered1 = 0;
+  lateOffers0 = 0;
+  lateOffers1 = 0;
   constructor(readonly candidates: LoadedModule[]) {}
 }
+
+/**
+ * TCP past a direction's first maxDetectPackets segments (tiny segments: a client, or an evader,
+ * writing a few bytes at a time): its prefix is offered again only once it has grown by half since
+ * the last offer, at most this many times, until maxDetectBytes. A session sent a byte per segment
+ * is still read to ~8 KiB in ~16 offers, instead of being given up after 12 bytes.
+ */
+const LATE_OFFERS = 16;
 
 /** One flow as the engine sees it: detection first, then the decoder. Also the decoder's SessionContext. */
 class FlowSession implements FlowHandler, SessionContext {
@@ -311,7 +329,51 @@ class FlowSession implements FlowHandler, SessionContext {
       kept = true;
       view = det.kept[dir].subarray(0, det.keptLen[dir]);
     }
+    if (tcp && (dir === 0 ? det.packets0 : det.packets1) > this.engine.maxDetectPackets && kept && !this.lateOffer(det, dir, view.length)) {
+      if (this.tcpExhausted(det)) this.giveUp(dir);
+      return;
+    }
+    const r = this.offer(det, dir, view, kept ? undefined : data, ts);
+    if (r === CLASSIFIED) return;
+    const anyLeft = (r & ANY_LEFT) !== 0;
+    const decoderWaits = (r & DECODER_WAITS) !== 0;
+    const maxP = this.engine.maxDetectPackets;
+    const exhausted = tcp ? this.tcpExhausted(det) : det.packets0 >= maxP && (det.packets1 >= maxP || det.packets0 >= maxP * 2);
+    if (!anyLeft || exhausted) this.giveUp(dir, data);
+    // A UDP datagram is kept for replay only when a module with a decoder may still claim it: one
+    // they all declined is not theirs (and a decoder fed it would only count it as malformed).
+    else if (!kept && (tcp || decoderWaits)) this.keep(det, dir, data, ts);
+  }
+
+  /** TCP past the first segments: whether this prefix is offered (it grew by half), counting it */
+  private lateOffer(det: Detecting, dir: Dir, len: number): boolean {
+    const last = dir === 0 ? det.offered0 : det.offered1;
+    const late = dir === 0 ? det.lateOffers0 : det.lateOffers1;
+    if (late >= LATE_OFFERS || (len < last + (last >> 1) && len < this.engine.maxDetectBytes)) return false;
+    if (dir === 0) det.lateOffers0++;
+    else det.lateOffers1++;
+    return true;
+  }
+
+  /** TCP: both directions are done with (each: a hole, maxDetectBytes, or its late offers spent), or the server never answered */
+  private tcpExhausted(det: Detecting): boolean {
+    const max = this.engine.maxDetectBytes, maxP = this.engine.maxDetectPackets;
+    const done0 = (det.gapped & 1) !== 0 || det.bytes0 >= max || det.lateOffers0 >= LATE_OFFERS;
+    const done1 = (det.gapped & 2) !== 0 || det.bytes1 >= max || det.lateOffers1 >= LATE_OFFERS;
+    return done0 && (done1 || det.packets0 >= maxP * 2);
+  }
+
+  /**
+   * Offers a direction's prefix (`view`) to the modules that have not declined it. `current`: the
+   * payload being looked at when it is not kept. CLASSIFIED, or ANY_LEFT / DECODER_WAITS bits.
+   */
+  private offer(det: Detecting, dir: Dir, view: Buffer, current: Buffer | undefined, ts: number): number {
+    const tcp = this.flow.transport === 'tcp';
     const other = dir === 0 ? 1 : 0;
+    if (tcp) {
+      if (dir === 0) det.offered0 = view.length;
+      else det.offered1 = view.length;
+    }
     // one input object per engine, refilled per packet: modules read it during the call only
     const input = this.engine.detectInput;
     input.transport = this.flow.transport;
@@ -356,20 +418,12 @@ class FlowSession implements FlowHandler, SessionContext {
         if (lm.module.decoder) decoderWaits = true;
       } else {
         input.data = input.other = EMPTY; // nothing of this flow stays reachable from the engine
-        this.classify(lm, r, kept ? undefined : data, dir, ts);
-        return;
+        this.classify(lm, r, current, dir, ts);
+        return CLASSIFIED;
       }
     }
     input.data = input.other = EMPTY;
-    const max = this.engine.maxDetectBytes, maxP = this.engine.maxDetectPackets;
-    const bytes0 = tcp ? det.bytes0 : 0, bytes1 = tcp ? det.bytes1 : 0;
-    const exhausted =
-      (det.packets0 >= maxP || bytes0 >= max) &&
-      (det.packets1 >= maxP || bytes1 >= max || det.packets0 >= maxP * 2);
-    if (!anyLeft || exhausted) this.giveUp(dir, data);
-    // A UDP datagram is kept for replay only when a module with a decoder may still claim it: one
-    // they all declined is not theirs (and a decoder fed it would only count it as malformed).
-    else if (!kept && (tcp || decoderWaits)) this.keep(det, dir, data, ts);
+    return (anyLeft ? ANY_LEFT : 0) | (decoderWaits ? DECODER_WAITS : 0);
   }
 
   /**
@@ -420,6 +474,7 @@ class FlowSession implements FlowHandler, SessionContext {
   }
 
   onEnd(c: FlowCounters, reason: EndReason): void {
+    if (this.state === State.Detecting) this.lastOffers();
     if (this.state === State.Detecting) this.giveUp();
     if (this.decoder?.onEnd) {
       try {
@@ -496,6 +551,17 @@ class FlowSession implements FlowHandler, SessionContext {
       else this.feed(dir, kept[dir].subarray(order[i + 1], order[i + 1] + order[i + 2]), order[i + 3]);
     }
     if (current && this.state === State.Decoding) this.feed(curDir, current, curTs);
+  }
+
+  /** At the end of a TCP flow still being classified: a direction's bytes kept since its last offer (tiny segments) are offered once. */
+  private lastOffers(): void {
+    const det = this.det;
+    if (!det || this.flow.transport !== 'tcp') return;
+    for (const d of [0, 1] as const) {
+      const len = det.keptLen[d];
+      if (this.state !== State.Detecting || len <= (d === 0 ? det.offered0 : det.offered1) || det.gapped & (d + 1)) continue;
+      this.offer(det, d, det.kept[d].subarray(0, len), undefined, this.lastTs);
+    }
   }
 
   /** `dir`/`data`: the payload being looked at, when it is not kept yet */

@@ -79,7 +79,8 @@ export function detectYmsg(input: DetectInput): DetectResult {
   if (d.length >= 4 && magicHead(d)) {
     const r = consistentAt(d, 0);
     if (r === true) return det('ymsg.header', `YMSG header with consistent length, service 0x${d.readUInt16BE(10).toString(16)}`);
-    if (r === 'more') return d.length < 8192 && input.packetIndex < 8 ? 'more' : null;
+    // bounded by bytes, not segments: a PDU written a byte per segment is still read (tiny-segments.test.ts)
+    if (r === 'more') return d.length < 8192 ? 'more' : null;
     return null;
   }
   const http = detectHttp(input);
