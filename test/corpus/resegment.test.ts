@@ -10,8 +10,11 @@ import { shadowim } from '../helpers/run';
 import { Capture } from '../helpers/pcapgen';
 import { runCapture, tmpFile } from '../sensor/record';
 
-/** the capture's flows, replayed with each TCP payload split after its first 1-3 bytes */
-async function resegmented(file: string): Promise<Buffer> {
+/**
+ * The capture's flows, replayed with each TCP payload split after its first 1-3 bytes, or (`tiny`)
+ * with the first 300 bytes of each direction sent one byte per segment, the rest as it was.
+ */
+async function resegmented(file: string, tiny = false): Promise<Buffer> {
   const { rec } = await runCapture(file);
   const cap = new Capture();
   cap.step = 100; // 0.1 ms between frames: every flow well inside its timeouts
@@ -29,9 +32,17 @@ async function resegmented(file: string): Promise<Buffer> {
       if (conv) {
         const bytes = f.data[dir].subarray(at[dir], at[dir] + len);
         at[dir] += len;
-        const first = 1 + (cut++ % 3);
-        conv.send(dir === 0 ? 'c' : 's', bytes.subarray(0, first));
-        if (bytes.length > first) conv.send(dir === 0 ? 'c' : 's', bytes.subarray(first));
+        const side = dir === 0 ? 'c' : 's';
+        if (tiny) {
+          // the stream offset where this payload starts decides how much of it goes byte by byte
+          let o = 0;
+          for (; o < bytes.length && at[dir] - len + o < TINY_PREFIX; o++) conv.send(side, bytes.subarray(o, o + 1));
+          if (o < bytes.length) conv.send(side, bytes.subarray(o));
+        } else {
+          const first = 1 + (cut++ % 3);
+          conv.send(side, bytes.subarray(0, first));
+          if (bytes.length > first) conv.send(side, bytes.subarray(first));
+        }
       } else {
         cap.udp(client, server, f.datagrams[dir][next[dir]++], dir === 0 ? 'c' : 's');
       }
@@ -42,12 +53,15 @@ async function resegmented(file: string): Promise<Buffer> {
 }
 
 const IM_TYPES = new Set(['session', 'message', 'file_transfer', 'alert']);
+/** bytes of each TCP direction sent a byte per segment in the tiny mode */
+const TINY_PREFIX = 300;
 
-(havePcaps() ? describe : describe.skip)('corpus: every TCP segment split after its first bytes, labels still hold', function () {
+for (const tiny of [false, true]) {
+(havePcaps() ? describe : describe.skip)(tiny ? `corpus: the first ${TINY_PREFIX} bytes of every TCP direction a byte per segment (tiny-segment evasion), labels still hold` : 'corpus: every TCP segment split after its first bytes, labels still hold', function () {
   this.timeout(120000);
   for (const [file, want] of Object.entries(havePcaps() ? labels() : {})) {
     it(file, async () => {
-      const out = tmpFile(await resegmented(path.join(PCAPS_DIR, file)));
+      const out = tmpFile(await resegmented(path.join(PCAPS_DIR, file), tiny));
       const r = shadowim(['analyze', out, '--format', 'jsonl']);
       assert.equal(r.status, 0, r.stderr);
       const events = r.events as any[];
@@ -72,3 +86,4 @@ const IM_TYPES = new Set(['session', 'message', 'file_transfer', 'alert']);
     });
   }
 });
+}
