@@ -387,6 +387,8 @@ export class XmppDecoder implements StreamDecoder {
     }
     const user = this.withDomain(parts[1] || parts[0]);
     this.ctx.addUser(user);
+    // the account signed in: what this client sends before (or without) a bind result is from it
+    if (!this.jid && user.includes('@')) this.jid = user;
     this.ctx.credential(this.ts, 0, { user, mechanism: mech === 'PLAIN' ? 'sasl-plain' : `sasl-${mech.toLowerCase()}` });
   }
 
@@ -395,7 +397,10 @@ export class XmppDecoder implements StreamDecoder {
     const t = b64.replace(/\s+/g, '');
     if (!t || !/^[A-Za-z0-9+/]*={0,2}$/.test(t)) return;
     const m = /(?:^|,)username="([^"]{1,128})"/.exec(Buffer.from(t, 'base64').toString('utf8'));
-    if (m) this.ctx.addUser(this.withDomain(m[1]));
+    if (!m) return;
+    const user = this.withDomain(m[1]);
+    this.ctx.addUser(user);
+    if (!this.jid && user.includes('@')) this.jid = user;
   }
 }
 

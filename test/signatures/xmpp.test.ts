@@ -91,6 +91,35 @@ describe('xmpp: decoding', () => {
     assert.deepEqual(h.of('message').map((m) => [m.text, m.kind]), [['Madam!', 'groupchat']]);
   });
 
+  it('without a bind result in view, what the client sends is from the account SASL signed in', () => {
+    // e.g. a capture cut between authentication and bind, or a client whose bind reply was lost
+    const b64 = Buffer.from('\0juliet\0secret').toString('base64');
+    const digest = Buffer.from('username="romeo",realm="example.org",nonce="x",cnonce="y",nc=00000001,qop=auth,digest-uri="xmpp/example.org",response=0123,charset=utf-8').toString('base64');
+    const plain = xmpp([
+      ['c', C_HDR], ['s', S_HDR],
+      ['c', `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${b64}</auth>`],
+      ['s', "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"],
+      ['c', "<message to='romeo@example.net' type='chat'><body>no bind seen</body></message>"],
+    ]);
+    assert.deepEqual(plain.of('message').map((m) => [m.from, m.to, m.text]), [['juliet@example.org', 'romeo@example.net', 'no bind seen']]);
+    const md5 = xmpp([
+      ['c', C_HDR], ['s', S_HDR],
+      ['c', "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='DIGEST-MD5'/>"],
+      ['s', "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>cmVhbG09ImV4YW1wbGUub3JnIg==</challenge>"],
+      ['c', `<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>${digest}</response>`],
+      ['c', "<message to='juliet@example.org' type='chat'><body>digest account</body></message>"],
+    ]);
+    assert.deepEqual(md5.of('message').map((m) => m.from), ['romeo@example.org']);
+    // a bind result still names the full JID
+    const bound = xmpp([
+      ['c', C_HDR], ['s', S_HDR],
+      ['c', `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${b64}</auth>`],
+      ['s', BIND],
+      ['c', "<message to='romeo@example.net' type='chat'><body>bound</body></message>"],
+    ]);
+    assert.deepEqual(bound.of('message').map((m) => m.from), ['juliet@example.org/balcony']);
+  });
+
   it('SASL PLAIN and jabber:iq:auth give credentials without the secret', () => {
     const secret = 'n0t-in-the-output!';
     const b64 = Buffer.from(`\0juliet\0${secret}`).toString('base64');
