@@ -5,7 +5,7 @@ import type { DetectInput, Detection, DetectResult, Lookup, SessionContext, Sign
 import type { Dir, FlowInfo } from '../../sensor/types';
 import {
   ATTR_REALM, ATTR_SOFTWARE, ATTR_XOR_PEER_ADDRESS, ATTR_XOR_RELAYED_ADDRESS, MAGIC,
-  decodedAddress, isTurnMethod, methodOf, namesPeers, parseStun, xorAddresses, xorDecode, type StunMessage,
+  decodedAddress, eachAttribute, isTurnMethod, methodOf, namesPeers, parseStun, xorAddresses, xorDecode, type StunMessage,
 } from './parser';
 import { addressGuess } from '../tls';
 import { usableServerName } from '../tls/parser';
@@ -191,12 +191,7 @@ class PeerWatch implements StreamDecoder {
   private peers(d: Buffer, attr: number, ts: number, what: string): void {
     const end = 20 + d.readUInt16BE(2);
     if (end > d.length || end & 3) return;
-    for (let p = 20, n = 0; p + 4 <= end && n < 64; n++) {
-      const l = d.readUInt16BE(p + 2);
-      if (p + 4 + l > end) return;
-      if (d.readUInt16BE(p) === attr && !this.peer(d, p + 4, l, ts, what)) return;
-      p += 4 + ((l + 3) & ~3);
-    }
+    eachAttribute(d, attr, (off, len) => this.peer(d, off, len, ts, what));
   }
 
   /** false once the flow is released */

@@ -79,20 +79,29 @@ export function xorAddressAt(m: Buffer, off: number, len: number): { ip: string;
 }
 
 /**
- * Each address of the attributes of type `attr` in the STUN message m (its type and cookie are the
- * caller's to check), decoded; at most 64 attributes walked, a lying length ends the walk.
+ * Calls visit(off, len) for each attribute of type `attr` in the STUN message m, its value at
+ * m[off, off + len), within the message's declared length: at most 64 attributes walked; a lying
+ * length, or visit answering false, ends the walk.
  */
-export function xorAddresses(m: Buffer, attr: number, out: { ip: string; port: number }[] = []): { ip: string; port: number }[] {
-  if (m.length < 20) return out;
+export function eachAttribute(m: Buffer, attr: number, visit: (off: number, len: number) => boolean | void): void {
+  if (m.length < 20) return;
   const end = Math.min(m.length, 20 + m.readUInt16BE(2));
   for (let p = 20, n = 0; p + 4 <= end && n < 64; n++) {
     const l = m.readUInt16BE(p + 2);
-    if (p + 4 + l > end) break;
-    if (m.readUInt16BE(p) === attr) {
-      const a = xorAddressAt(m, p + 4, l);
-      if (a) out.push(a);
-    }
+    if (p + 4 + l > end) return;
+    if (m.readUInt16BE(p) === attr && visit(p + 4, l) === false) return;
     p += 4 + ((l + 3) & ~3);
   }
+}
+
+/**
+ * Each address of the attributes of type `attr` in the STUN message m (its type and cookie are the
+ * caller's to check), decoded (see eachAttribute for the walk).
+ */
+export function xorAddresses(m: Buffer, attr: number, out: { ip: string; port: number }[] = []): { ip: string; port: number }[] {
+  eachAttribute(m, attr, (off, len) => {
+    const a = xorAddressAt(m, off, len);
+    if (a) out.push(a);
+  });
   return out;
 }
