@@ -61,6 +61,31 @@ export function dropScriptStyle(s: string, rep: string, tagEnd = true): string {
   return last ? out + s.slice(last) : s;
 }
 
+/**
+ * Removes each match of `open` (a global RegExp: a tag's start) with what follows it up to the first
+ * '>', when that '>' is at most `max` characters on: `s.replace(/OPEN[^>]{0,max}>/g, '')` in linear
+ * time (the RegExp looks up to `max` characters ahead from every opening: ~0.7 µs a character on a
+ * text of openings without '>').
+ */
+export function dropTags(s: string, open: RegExp, max: number): string {
+  let out = '';
+  let last = 0;
+  let gt = -1;
+  open.lastIndex = 0;
+  for (let m = open.exec(s); m; m = open.exec(s)) {
+    const from = m.index + m[0].length;
+    if (gt < from) gt = s.indexOf('>', from);
+    if (gt < 0) break;
+    if (gt - from > max) {
+      open.lastIndex = m.index + 1;
+      continue;
+    }
+    out += s.slice(last, m.index);
+    last = open.lastIndex = gt + 1;
+  }
+  return last ? out + s.slice(last) : s;
+}
+
 /** HTML → text: line breaks for <br>/<p>/<div>, script/style bodies dropped, all other tags removed. */
 export function htmlToText(html: string): string {
   const s = dropScriptStyle(html.slice(0, MAX_TEXT * 4), '')

@@ -8,7 +8,7 @@ import zlib from 'node:zlib';
 import type { FileInfo } from '../../common/events';
 import { fileTypeOf, oleKind, zipKindFromNames } from '../../signatures/fileType';
 import { PdfDoc } from './pdf';
-import { dropScriptStyle } from '../../signatures/text';
+import { dropScriptStyle, dropTags } from '../../signatures/text';
 
 /** Random access to a file's bytes: the spool, or only the head kept in memory. */
 export interface ByteSource {
@@ -236,26 +236,14 @@ export function xmlText(xml: string): string {
     dropTags(
       (s.slice(0, k).replace(/<\/(w:p|a:p|p|div|br|tr|row|si|text:p|li|h\d)\s*>|<(w:br|w:tab|br|row)\b[^>]*\/?>/gi, '\n') + s.slice(k))
         .replace(/<\/(c|v|td|th|w:tc|a:t)\s*>/gi, ' '),
+      ANY_TAG,
+      4096,
     ),
   );
 }
 
-/** `s.replace(/<[^>]{0,4096}>/g, '')`, without looking up to 4,096 characters ahead from every `<` */
-function dropTags(s: string): string {
-  let out = '';
-  let last = 0;
-  let gt = -1;
-  for (let i = s.indexOf('<'); i >= 0; ) {
-    if (gt < i) gt = s.indexOf('>', i);
-    if (gt < 0) break;
-    if (gt - i - 1 <= 4096) {
-      out += s.slice(last, i);
-      last = gt + 1;
-      i = s.indexOf('<', last);
-    } else i = s.indexOf('<', i + 1);
-  }
-  return last ? out + s.slice(last) : s;
-}
+/** any tag: `<` and up to 4,096 characters to its `>` */
+const ANY_TAG = /</g;
 
 function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|amp|lt|gt|quot|apos|nbsp);/gi, (_m, e: string) => {
