@@ -7,13 +7,15 @@ import path from 'node:path';
 import type { Capture } from './pcapgen';
 import { shadowim } from './run';
 
-export function analyzeCapture(cap: Capture): any[] {
+/** `alsoRead`: called with the capture file after the run, before it is removed (an oracle such as tshark reads it) */
+export function analyzeCapture(cap: Capture, alsoRead?: (file: string) => void): any[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-analyze-'));
   try {
     const file = path.join(dir, 'c.pcap');
     fs.writeFileSync(file, cap.pcap());
     const r = shadowim(['analyze', file, '--format', 'jsonl']);
     assert.equal(r.status, 0, r.stderr);
+    alsoRead?.(file);
     return r.events;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -2,15 +2,12 @@
 // (tests/cfgs/default/result/*.out, see /work/notes/ndpi-coverage.md), each rebuilt here from the
 // protocol, on flows this file generates: addresses and ports are those of the nDPI captures.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Calls, tcp } from './ndpi-flows';
 import { channelData, stunMessage, xorAddressAttr } from './modern-wire';
 import { Capture } from '../helpers/pcapgen';
-import { shadowim } from '../helpers/run';
+import { analyzeCapture } from '../helpers/analyze';
 
 const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
 
@@ -350,24 +347,20 @@ describe('TURN peers through the command line, cross-checked with tshark', () =>
     cap.udp('[2001:db8::1:0:0:2a]:35393', '[2001:db8:12::67]:45500', check());
     cap.udp('[2001:db8:99::ffff:0:5]:50000', '[2001:db8:12::67]:45501', check());
     cap.udp('[2001:db8:77::1]:40000', `[${relay}]:61894`, check());
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-turn6-'));
-    try {
-      const file = path.join(dir, 'c.pcap');
-      fs.writeFileSync(file, cap.pcap());
-      const r = shadowim(['analyze', file, '--format', 'jsonl']);
-      assert.equal(r.status, 0, r.stderr);
-      const sessions = r.events.filter((e: any) => e.type === 'session');
-      assert.deepEqual(sessions.map((e: any) => e.protocol), ['signal', 'signal', 'signal', 'signal']);
-      assert.equal(sessions.filter((e: any) => /TURN relayed address 2600:1900:4000:c7::1:61894 /.test(e.evidence[0].reason)).length, 1);
-      const learnedPeers = sessions.flatMap((e: any) => e.evidence.map((x: any) => x.reason.match(/TURN peer (\S+):(\d+) /)).filter(Boolean).map((m: any) => `${m[1]} ${m[2]}`));
-      assert.deepEqual(learnedPeers.sort(), ['2001:db8:99::ffff:0:5 50000', '2001:db8::1:0:0:2a 35393']);
-      if (!haveTshark) return this.skip();
-      const t = spawnSync('tshark', ['-r', file, '-Y', 'stun.att.type == 0x0012', '-T', 'fields', '-e', 'stun.att.ipv6', '-e', 'stun.att.port'], { encoding: 'utf8' });
-      assert.equal(t.status, 0, t.stderr);
-      const oracle = t.stdout.trim().split('\n').map((l) => l.trim().split('\t').join(' '));
-      assert.deepEqual(oracle.sort(), learnedPeers.sort());
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    // tshark reads the same file, where it is installed
+    let tshark: SpawnSyncReturns<string> | undefined;
+    const events = analyzeCapture(cap, (file) => {
+      if (haveTshark) tshark = spawnSync('tshark', ['-r', file, '-Y', 'stun.att.type == 0x0012', '-T', 'fields', '-e', 'stun.att.ipv6', '-e', 'stun.att.port'], { encoding: 'utf8' });
+    });
+    const sessions = events.filter((e: any) => e.type === 'session');
+    assert.deepEqual(sessions.map((e: any) => e.protocol), ['signal', 'signal', 'signal', 'signal']);
+    assert.equal(sessions.filter((e: any) => /TURN relayed address 2600:1900:4000:c7::1:61894 /.test(e.evidence[0].reason)).length, 1);
+    const learnedPeers = sessions.flatMap((e: any) => e.evidence.map((x: any) => x.reason.match(/TURN peer (\S+):(\d+) /)).filter(Boolean).map((m: any) => `${m[1]} ${m[2]}`));
+    assert.deepEqual(learnedPeers.sort(), ['2001:db8:99::ffff:0:5 50000', '2001:db8::1:0:0:2a 35393']);
+    if (!tshark) return this.skip();
+    const t = tshark;
+    assert.equal(t.status, 0, t.stderr);
+    const oracle = t.stdout.trim().split('\n').map((l) => l.trim().split('\t').join(' '));
+    assert.deepEqual(oracle.sort(), learnedPeers.sort());
   });
 });
