@@ -58,7 +58,32 @@ interface Entry {
   pos: number;
 }
 
-const SCRATCH = Buffer.alloc(1 << 16);
+/**
+ * The bytes of the string token being lexed (literal or hex): a shared 64 KiB scratch, spilled into
+ * chunks when longer, never a number[] (~45 bytes of memory per byte of an unterminated 32 MiB
+ * string). One token at a time: the lexer never reads a string inside another.
+ */
+class StringBytes {
+  private readonly scratch = Buffer.alloc(1 << 16);
+  private chunks: Buffer[] | undefined;
+  private o = 0;
+  put(x: number): void {
+    if (this.o === this.scratch.length) {
+      (this.chunks ??= []).push(Buffer.from(this.scratch));
+      this.o = 0;
+    }
+    this.scratch[this.o++] = x;
+  }
+  /** the token's bytes as a PdfString; empties the collector */
+  take(): PdfString {
+    const last = this.scratch.subarray(0, this.o);
+    const s = new PdfString(this.chunks ? Buffer.concat([...this.chunks, last]).toString('latin1') : last.toString('latin1'));
+    this.chunks = undefined;
+    this.o = 0;
+    return s;
+  }
+}
+const STRING_BYTES = new StringBytes();
 const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 /** the content operators content() acts on, by their bytes */
 const OPS1 = Array.from({ length: 256 }, (_, c) => ("'\"qQ".includes(String.fromCharCode(c)) ? String.fromCharCode(c) : ''));
@@ -239,9 +264,7 @@ class Lexer {
   /** `( … )` with escapes, octal and balanced parentheses (a counter, no recursion); unterminated → to the end */
   literal(): PdfString {
     const b = this.b;
-    const out = SCRATCH;
-    let chunks: Buffer[] | undefined;
-    let o = 0;
+    const out = STRING_BYTES;
     let depth = 1;
     this.i++;
     const end = this.end;
@@ -266,33 +289,19 @@ class Lexer {
         } else c = e;
       } else if (c === 40) depth++;
       else if (c === 41 && --depth === 0) break;
-      if (o === out.length) {
-        (chunks ??= []).push(Buffer.from(out));
-        o = 0;
-      }
-      out[o++] = c;
+      out.put(c);
     }
-    const last = out.subarray(0, o);
-    const s = new PdfString(chunks ? Buffer.concat([...chunks, last]).toString('latin1') : last.toString('latin1'));
+    const s = out.take();
     this.work += s.s.length;
     return s;
   }
 
-  /** `< … >`, collected like literal() (a number[] cost ~45 bytes of memory per byte of an unterminated 32 MiB one) */
+  /** `< … >` (collected as bytes, like literal()) */
   private hex(): PdfString {
     const b = this.b;
-    const out = SCRATCH;
-    let chunks: Buffer[] | undefined;
-    let o = 0;
+    const out = STRING_BYTES;
     this.i++;
     let hi = -1;
-    const put = (x: number) => {
-      if (o === out.length) {
-        (chunks ??= []).push(Buffer.from(out));
-        o = 0;
-      }
-      out[o++] = x;
-    };
     while (this.i < this.end) {
       const c = b[this.i++];
       if (c === 62) break;
@@ -300,13 +309,12 @@ class Lexer {
       if (v < 0) continue;
       if (hi < 0) hi = v;
       else {
-        put(hi * 16 + v);
+        out.put(hi * 16 + v);
         hi = -1;
       }
     }
-    if (hi >= 0) put(hi * 16);
-    const last = out.subarray(0, o);
-    return new PdfString(chunks ? Buffer.concat([...chunks, last]).toString('latin1') : last.toString('latin1'));
+    if (hi >= 0) out.put(hi * 16);
+    return out.take();
   }
 }
 
