@@ -1,7 +1,10 @@
-// Frame decoding: link layer → IPv4/IPv6 (with fragment reassembly and IPv6 extension headers) → TCP/UDP.
-// Writes into one reused `Decoded` record: no allocation per packet. Every length is checked against
-// what was captured; anything inconsistent is reported as Malformed, never thrown.
+// Frame decoding: link layer → IPv4/IPv6 (with fragment reassembly and IPv6 extension headers) → TCP/UDP,
+// opening tunnels on the way (GRE with ERSPAN, IP-in-IP, VXLAN, Geneve, GTP-U: mirrored traffic often
+// arrives inside one). Writes into one reused `Decoded` record: no allocation per packet. Every length is
+// checked against what was captured; anything inconsistent is reported as Malformed, never thrown.
 
+import path from 'node:path';
+import { readDataFile } from '../common/dataFile';
 import { Fragments, type FragmentLimits } from './fragments';
 
 export const enum Status {
@@ -23,6 +26,25 @@ export const LINKTYPES: Record<number, string> = {
 
 const EMPTY = Buffer.alloc(0);
 
+/** tunnels inside tunnels opened per packet, at most (each needs its own headers: bounded anyway) */
+const MAX_TUNNELS = 4;
+const T_VXLAN = 1, T_GENEVE = 2, T_GTPU = 3;
+
+let udpTunnelPorts: Uint8Array | undefined;
+/** UDP port → tunnel kind, from tunnels.yaml */
+export function tunnelPorts(): Uint8Array {
+  if (udpTunnelPorts) return udpTunnelPorts;
+  const m = new Uint8Array(65536);
+  const doc = readDataFile(path.join(__dirname, 'tunnels.yaml')) ?? {};
+  const set = (ports: unknown, kind: number) => {
+    if (Array.isArray(ports)) for (const p of ports) if (Number.isInteger(p) && p > 0 && p < 65536) m[p] = kind;
+  };
+  set(doc.vxlan, T_VXLAN);
+  set(doc.geneve, T_GENEVE);
+  set(doc.gtp_u, T_GTPU);
+  return (udpTunnelPorts = m);
+}
+
 export class Decoded {
   /** outermost VLAN id, -1 when untagged */
   vlan = -1;
@@ -43,11 +65,18 @@ export class Decoded {
   payLen = 0;
   /** payload bytes declared by the headers but cut by the snaplen */
   payMissing = 0;
+  /** tunnels opened to reach this packet (0: none) */
+  tunnels = 0;
+  /** inside a tunnel: the length of the frame (or packet) carried, as it was on the mirrored link */
+  innerLen = 0;
 }
 
 export class Decoder {
   readonly d = new Decoded();
   readonly frags: Fragments;
+  private readonly udpTunnels = tunnelPorts();
+  /** packets found inside a tunnel */
+  tunneled = 0;
 
   constructor(fragLimits: Partial<FragmentLimits> = {}) {
     this.frags = new Fragments(fragLimits);
@@ -57,6 +86,7 @@ export class Decoder {
     const d = this.d;
     d.vlan = -1;
     d.payMissing = 0;
+    d.tunnels = 0;
     let type = 0; // ethertype of what follows; 0 = tell by the IP version nibble
     switch (linktype) {
       case 1: {
@@ -102,6 +132,12 @@ export class Decoder {
       default:
         return Status.Malformed;
     }
+    return this.fromType(type, buf, off, end, ts);
+  }
+
+  /** From an ethertype at `off` (0: tell IPv4 from IPv6 by the version nibble). */
+  private fromType(type: number, buf: Buffer, off: number, end: number, ts: number): Status {
+    const d = this.d;
     // VLAN (802.1Q, 802.1ad, old QinQ), PPPoE session, MPLS; bounded number of layers
     for (let layers = 0; layers < 8; layers++) {
       if (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
@@ -164,12 +200,12 @@ export class Decoder {
       d.addrBuf = r.addrs;
       d.srcOff = 0;
       d.dstOff = 4;
-      return this.l4(r.proto, r.payload, 0, r.payload.length, 0);
+      return this.l4(r.proto, r.payload, 0, r.payload.length, 0, ts);
     }
     d.addrBuf = buf;
     d.srcOff = off + 12;
     d.dstOff = off + 16;
-    return this.l4(proto, buf, off + ihl, ipEnd, cut);
+    return this.l4(proto, buf, off + ihl, ipEnd, cut, ts);
   }
 
   private ipv6(buf: Buffer, off: number, end: number, ts: number): Status {
@@ -209,13 +245,13 @@ export class Decoder {
         d.addrBuf = r.addrs;
         d.srcOff = 0;
         d.dstOff = 16;
-        return this.l4(r.proto, r.payload, 0, r.payload.length, 0);
+        return this.l4(r.proto, r.payload, 0, r.payload.length, 0, ts);
       } else break;
     }
-    return this.l4(nh, buf, o, ipEnd, cut);
+    return this.l4(nh, buf, o, ipEnd, cut, ts);
   }
 
-  private l4(proto: number, buf: Buffer, o: number, ipEnd: number, cut: number): Status {
+  private l4(proto: number, buf: Buffer, o: number, ipEnd: number, cut: number, ts: number): Status {
     const d = this.d;
     const avail = ipEnd - o;
     if (proto === 6) {
@@ -250,8 +286,155 @@ export class Decoder {
         d.payLen = avail - 8;
         d.payMissing = ulen - avail;
       }
+      const t = this.udpTunnels;
+      const kind = t[d.dport] !== 0 ? t[d.dport] : t[d.sport] === T_GTPU ? T_GTPU : 0;
+      if (kind !== 0 && d.tunnels < MAX_TUNNELS) {
+        const st = this.udpTunnel(kind, buf, d.payOff, d.payOff + d.payLen, ts, d.payMissing);
+        if (st >= 0) return st;
+      }
       return Status.Ok;
     }
+    if (proto === 47) return d.tunnels < MAX_TUNNELS ? this.gre(buf, o, ipEnd, ts, cut) : Status.Skipped;
+    if (proto === 4 || proto === 41) return d.tunnels < MAX_TUNNELS ? this.open(proto === 4 ? 0x0800 : 0x86dd, buf, o, ipEnd, ts, o, cut) : Status.Skipped;
     return Status.Skipped;
   }
+
+  /** What a tunnel carries, from its ethertype at `off`: the packet as it was on the mirrored link. */
+  private open(type: number, buf: Buffer, off: number, end: number, ts: number, frame: number, cut: number): Status {
+    const d = this.d;
+    if (d.tunnels++ === 0) this.tunneled++;
+    d.innerLen = end - frame + cut;
+    // the VLAN that counts is the mirrored link's (inside), not the transport's
+    d.vlan = -1;
+    d.payMissing = 0;
+    return this.fromType(type, buf, off, end, ts);
+  }
+
+  /**
+   * A datagram on a tunnel port: opened when its header and the start of what it carries check out;
+   * -1 (not a tunnel: ordinary UDP on that port) otherwise.
+   */
+  private udpTunnel(kind: number, buf: Buffer, o: number, end: number, ts: number, cut: number): number {
+    const avail = end - o;
+    if (kind === T_VXLAN) {
+      // RFC 7348: flags with I (0x08), 24-bit VNI, last byte reserved; an Ethernet frame follows
+      if (avail < 8 + 14 || (buf[o] & 0x08) === 0 || buf[o + 7] !== 0 || !ethernetInside(buf, o + 8)) return -1;
+      return this.open(etherType(buf, o + 8), buf, o + 8 + 14, end, ts, o + 8, cut);
+    }
+    if (kind === T_GENEVE) {
+      // RFC 8926: version 0, options length in 4-byte words, protocol type
+      if (avail < 8 || buf[o] >> 6 !== 0) return -1;
+      const h = 8 + (buf[o] & 0x3f) * 4;
+      const type = (buf[o + 2] << 8) | buf[o + 3];
+      if (type === 0x6558) {
+        if (avail < h + 14 || !ethernetInside(buf, o + h)) return -1;
+        return this.open(etherType(buf, o + h), buf, o + h + 14, end, ts, o + h, cut);
+      }
+      if ((type === 0x0800 || type === 0x86dd) && avail > h && ipVersionType(buf[o + h]) === type) return this.open(type, buf, o + h, end, ts, o + h, cut);
+      return -1;
+    }
+    // GTP-U (3GPP TS 29.281): version 1, PT 1, a G-PDU (0xff) carries a user's IP packet
+    if (avail < 8 || buf[o] >> 4 !== 3 || buf[o + 1] !== 0xff) return -1;
+    let h = 8;
+    if (buf[o] & 7) {
+      // sequence number, N-PDU number, then a chain of extension headers (length in 4-byte words)
+      if (avail < 12) return -1;
+      h = 12;
+      let next = buf[o] & 4 ? buf[o + 11] : 0; // read only when E says extension headers follow
+      for (let n = 0; next !== 0; n++) {
+        if (n === 8 || avail < h + 4) return -1;
+        const len = buf[o + h] * 4;
+        if (len === 0 || avail < h + len) return -1;
+        next = buf[o + h + len - 1];
+        h += len;
+      }
+    }
+    const msgEnd = Math.min(end, o + 8 + ((buf[o + 2] << 8) | buf[o + 3]));
+    if (msgEnd <= o + h) return -1;
+    const type = ipVersionType(buf[o + h]);
+    return type === 0 ? -1 : this.open(type, buf, o + h, msgEnd, ts, o + h, msgEnd === end ? cut : 0);
+  }
+
+  /** GRE (RFC 2784/2890; version 1 is PPTP's, RFC 2637): IP, Ethernet, ERSPAN I-III, MPLS, WCCP. */
+  private gre(buf: Buffer, o: number, end: number, ts: number, cut: number): Status {
+    const avail = end - o;
+    if (avail < 4) return Status.Malformed;
+    const b0 = buf[o], b1 = buf[o + 1];
+    const type = (buf[o + 2] << 8) | buf[o + 3];
+    const version = b1 & 7;
+    let h = 4;
+    if (version === 1) {
+      // enhanced GRE: key (payload length, call id) always, sequence and acknowledgment optional; PPP inside
+      if (type !== 0x880b || (b0 & 0x20) === 0) return Status.Skipped;
+      h = 8 + (b0 & 0x10 ? 4 : 0) + (b1 & 0x80 ? 4 : 0);
+      if (avail < h + 1) return avail < h ? Status.Malformed : Status.Skipped;
+      let p = o + h;
+      if (buf[p] === 0xff && p + 1 < end && buf[p + 1] === 0x03) p += 2; // address and control fields
+      if (p >= end) return Status.Malformed;
+      // protocol field, one byte when compressed (odd)
+      let ppp = buf[p];
+      if ((ppp & 1) === 0) {
+        if (p + 1 >= end) return Status.Malformed;
+        ppp = (ppp << 8) | buf[p + 1];
+        p++;
+      }
+      p++;
+      if (ppp === 0x21) return this.open(0x0800, buf, p, end, ts, p, cut);
+      if (ppp === 0x57) return this.open(0x86dd, buf, p, end, ts, p, cut);
+      return Status.Skipped; // LCP, CCP, compressed or encrypted (MPPE) frames
+    }
+    if (version !== 0 || b0 & 0x40) return Status.Skipped; // other versions; source routing (obsolete)
+    if (b0 & 0x80) h += 4; // checksum
+    if (b0 & 0x20) h += 4; // key
+    const seq = (b0 & 0x10) !== 0;
+    if (seq) h += 4;
+    if (avail < h) return Status.Malformed;
+    const p = o + h;
+    switch (type) {
+      case 0x0800:
+      case 0x86dd:
+      case 0x8847:
+      case 0x8100:
+      case 0x88a8:
+        return this.open(type, buf, p, end, ts, p, cut);
+      case 0x6558: // transparent Ethernet bridging (GRETAP, NVGRE)
+        return ethernetInside(buf, p, end) ? this.open(etherType(buf, p), buf, p + 14, end, ts, p, cut) : Status.Malformed;
+      case 0x88be: {
+        // ERSPAN type II (sequence number present; 8-byte header, version 1) or type I (no header)
+        const e = seq ? p + 8 : p;
+        if (seq && (end - p < 8 || buf[p] >> 4 !== 1)) return Status.Malformed;
+        return ethernetInside(buf, e, end) ? this.open(etherType(buf, e), buf, e + 14, end, ts, e, cut) : Status.Malformed;
+      }
+      case 0x22eb: {
+        // ERSPAN type III: 12-byte header (version 2), an 8-byte platform subheader when O is set
+        if (end - p < 12 || buf[p] >> 4 !== 2) return Status.Malformed;
+        const e = p + 12 + (buf[p + 11] & 1 ? 8 : 0);
+        return ethernetInside(buf, e, end) ? this.open(etherType(buf, e), buf, e + 14, end, ts, e, cut) : Status.Malformed;
+      }
+      case 0x883e: {
+        // WCCP redirection: a 4-byte redirect header unless the IPv4 header starts at once
+        if (p >= end) return Status.Malformed;
+        const ip = buf[p] >> 4 === 4 ? p : p + 4;
+        return this.open(0x0800, buf, ip, end, ts, ip, cut);
+      }
+      default:
+        return Status.Skipped; // keepalives, other payloads
+    }
+  }
+}
+
+function etherType(buf: Buffer, off: number): number {
+  return (buf[off + 12] << 8) | buf[off + 13];
+}
+
+/** An Ethernet header whose type is one a mirrored frame carries (IP, VLAN, MPLS, PPPoE, ARP). */
+function ethernetInside(buf: Buffer, off: number, end = buf.length): boolean {
+  if (end - off < 14) return false;
+  const t = etherType(buf, off);
+  return t === 0x0800 || t === 0x86dd || t === 0x8100 || t === 0x88a8 || t === 0x9100 || t === 0x8847 || t === 0x8864 || t === 0x0806;
+}
+
+/** the ethertype for an IP header's first byte, 0 when it is neither IPv4 nor IPv6 */
+function ipVersionType(b: number): number {
+  return b >> 4 === 4 ? 0x0800 : b >> 4 === 6 ? 0x86dd : 0;
 }

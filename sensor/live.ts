@@ -300,7 +300,7 @@ export function formatCounters(s: CounterSnapshot, final: boolean): string[] {
   } else {
     out.push(`interface counters: unavailable for '${s.device}'`);
   }
-  out.push(`decoded: ${c.packets} packets, ${c.flows} flows (${s.activeAtStop ?? c.activeFlows} open at stop, ended then), ${c.malformed} malformed, ${c.skipped} not TCP/UDP over IP, ${c.evictedFlows} flows evicted, ${c.fragmentsDropped} fragments dropped`);
+  out.push(`decoded: ${c.packets} packets, ${c.flows} flows (${s.activeAtStop ?? c.activeFlows} open at stop, ended then), ${c.malformed} malformed, ${c.skipped} not TCP/UDP over IP, ${c.evictedFlows} flows evicted, ${c.fragmentsDropped} fragments dropped${c.tunneled ? `, ${c.tunneled} inside tunnels` : ''}`);
   out.push(`events: ${ev}`);
   return out;
 }

@@ -154,6 +154,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
   get counters(): SensorCounters {
     this.c.activeFlows = this.table.count;
     this.c.fragmentsDropped = this.decoder.frags.dropped;
+    this.c.tunneled = this.decoder.tunneled;
     return this.c;
   }
 
@@ -203,7 +204,8 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
         else if (st === ST_SKIPPED) c.skipped++;
         return;
       }
-      this.flowPacket(ts, origLen);
+      // a flow inside a tunnel counts the bytes it had on the mirrored link, not the tunnel's
+      this.flowPacket(ts, this.decoder.d.tunnels === 0 ? origLen : this.decoder.d.innerLen);
     } catch (e) {
       // a bug must not stop the sensor: count the frame and go on
       c.malformed++;
