@@ -76,8 +76,8 @@ class StringBytes {
   }
   /** the token's bytes as a PdfString; empties the collector */
   take(): PdfString {
-    const last = this.scratch.subarray(0, this.o);
-    const s = new PdfString(this.chunks ? Buffer.concat([...this.chunks, last]).toString('latin1') : last.toString('latin1'));
+    // toString of a range, not of a subarray: a Buffer object per string was a third of reading `<41>` strings
+    const s = new PdfString(this.chunks ? Buffer.concat([...this.chunks, this.scratch.subarray(0, this.o)]).toString('latin1') : this.scratch.toString('latin1', 0, this.o));
     this.chunks = undefined;
     this.o = 0;
     return s;
@@ -923,7 +923,11 @@ export class PdfDoc {
   private content(data: Buffer, res: Dict | undefined, out: TextOut, formDepth: number, used: Set<number>, counted = true): void {
     if (!counted && this.contentOver(data.length)) return;
     const lx = new Lexer(data);
-    const ops: Obj[] = [];
+    // the operands since the last operator; no operator takes more than 6, so past 64 only the last
+    // 8 are kept (shifting the array once per operand made operand-only content quadratic in 64)
+    const ops: Obj[] = new Array(64);
+    let n = 0;
+    const arg = (k: number): Obj | undefined => (k <= n ? ops[n - k] : undefined);
     const st = new TextState();
     let font: Font | undefined;
     const stack: Array<{ font: Font | undefined; fs: number; tc: number; tw: number; th: number; tl: number }> = [];
@@ -936,8 +940,11 @@ export class PdfDoc {
         const v = lx.value();
         if (lx.i === at) lx.i++;
         if (v !== undefined) {
-          if (ops.length >= 64) ops.shift();
-          ops.push(v);
+          if (n === 64) {
+            ops.copyWithin(0, 56, 64);
+            n = 8;
+          }
+          ops[n++] = v;
         }
         continue;
       }
@@ -953,26 +960,26 @@ export class PdfDoc {
         case 'ET':
           break;
         case 'Tf': {
-          const n = nm(ops[ops.length - 2]);
-          if (n !== undefined) font = this.font(res, n);
-          st.fs = num(ops[ops.length - 1]) ?? st.fs;
+          const name = nm(arg(2));
+          if (name !== undefined) font = this.font(res, name);
+          st.fs = num(arg(1)) ?? st.fs;
           break;
         }
         case 'Tc':
-          st.tc = num(ops[ops.length - 1]) ?? 0;
+          st.tc = num(arg(1)) ?? 0;
           break;
         case 'Tw':
-          st.tw = num(ops[ops.length - 1]) ?? 0;
+          st.tw = num(arg(1)) ?? 0;
           break;
         case 'Tz':
-          st.th = (num(ops[ops.length - 1]) ?? 100) / 100;
+          st.th = (num(arg(1)) ?? 100) / 100;
           break;
         case 'TL':
-          st.tl = num(ops[ops.length - 1]) ?? 0;
+          st.tl = num(arg(1)) ?? 0;
           break;
         case 'Td':
         case 'TD': {
-          const tx = num(ops[ops.length - 2]) ?? 0, ty = num(ops[ops.length - 1]) ?? 0;
+          const tx = num(arg(2)) ?? 0, ty = num(arg(1)) ?? 0;
           if (op === 'TD') st.tl = -ty;
           st.move(tx, ty);
           break;
@@ -981,25 +988,24 @@ export class PdfDoc {
           st.move(0, -st.tl);
           break;
         case 'Tm': {
-          const m = ops.slice(-6).map((x) => num(x) ?? 0);
-          if (m.length === 6) st.setMatrix(m);
+          if (n >= 6) st.setMatrix([6, 5, 4, 3, 2, 1].map((k) => num(arg(k)) ?? 0));
           break;
         }
         case 'Tj':
-          this.show(ops[ops.length - 1], font, st, out);
+          this.show(arg(1), font, st, out);
           break;
         case "'":
           st.move(0, -st.tl);
-          this.show(ops[ops.length - 1], font, st, out);
+          this.show(arg(1), font, st, out);
           break;
         case '"':
-          st.tw = num(ops[ops.length - 3]) ?? st.tw;
-          st.tc = num(ops[ops.length - 2]) ?? st.tc;
+          st.tw = num(arg(3)) ?? st.tw;
+          st.tc = num(arg(2)) ?? st.tc;
           st.move(0, -st.tl);
-          this.show(ops[ops.length - 1], font, st, out);
+          this.show(arg(1), font, st, out);
           break;
         case 'TJ': {
-          const arr = ops[ops.length - 1];
+          const arr = arg(1);
           if (Array.isArray(arr))
             for (const x of arr) {
               if (typeof x === 'number') st.advance((-x / 1000) * st.fs * st.th);
@@ -1016,8 +1022,8 @@ export class PdfDoc {
           break;
         }
         case 'Do': {
-          const n = nm(ops[ops.length - 1]);
-          const xo = n !== undefined && res ? this.dict(res.get('XObject'))?.get(n) : undefined;
+          const name = nm(arg(1));
+          const xo = name !== undefined && res ? this.dict(res.get('XObject'))?.get(name) : undefined;
           if (xo instanceof Ref && formDepth < PDF_LIMITS.maxFormDepth) {
             const e = this.objects.get(xo.num);
             const d = e?.value;
@@ -1052,7 +1058,7 @@ export class PdfDoc {
           break;
         }
       }
-      if (ops.length) ops.length = 0;
+      n = 0;
     }
   }
 
