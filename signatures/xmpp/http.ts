@@ -10,6 +10,7 @@ import { HeadBytes, HttpSide, offeredHead, offeredRequestLine, requestLine, type
 import { usableServerName } from '../tls/parser';
 import { XmppDecoder } from './decoder';
 import { WsReader } from './websocket';
+import { InflateBudget, PmdInflater, inflateBody, pmdParams, type PmdCounts } from './inflate';
 
 /** detection looks at this many bytes of a direction (the engine keeps 8 KiB) */
 const SCAN = 8192;
@@ -17,7 +18,6 @@ const SCAN = 8192;
 const SNIFF = 2048;
 /** CORS preflights (OPTIONS) skipped before the BOSH POST */
 const MAX_PREFLIGHTS = 4;
-const XML_TYPE = /^\s*(?:text|application)\/xml\s*(?:;|$)/i;
 /** BOSH requests: XML, or text/plain, which XMLHttpRequest sends for a string body when the client sets
  *  no type (Strophe.js before 1.2, strophe/strophejs#67) or chooses it to avoid CORS preflights (#203) */
 const BOSH_REQUEST_TYPE = /^\s*(?:(?:text|application)\/xml|text\/plain)\s*(?:;|$)/i;
@@ -28,6 +28,11 @@ const BOSH_REQUEST_TYPE = /^\s*(?:(?:text|application)\/xml|text\/plain)\s*(?:;|
  */
 function bodyCoding(enc: string | undefined): string | undefined {
   return enc && !enc.includes('/') && !/^\s*identity\s*$/i.test(enc) ? enc : undefined;
+}
+/** the codings we inflate (x-gzip is gzip, RFC 9110 §8.4.1.3) */
+function inflatable(coding: string): 'gzip' | 'deflate' | undefined {
+  const c = coding.trim().toLowerCase();
+  return c === 'gzip' || c === 'x-gzip' ? 'gzip' : c === 'deflate' ? 'deflate' : undefined;
 }
 /** the body's type: Content-Type, else libpurple's type given as Content-Encoding */
 function bodyType(type: string | undefined, enc: string | undefined): string {
@@ -188,7 +193,18 @@ export function boshTag(body: Buffer, complete: boolean): string | false | 'more
   return s.length >= SNIFF ? false : more;
 }
 
-const enum G { Sniff, Bosh, Skip }
+/** Coded: a gzip/deflate body, collected (bounded) and inflated at its end, then sniffed */
+const enum G { Sniff, Bosh, Skip, Coded }
+
+interface BoshCoded {
+  decoded: number;
+  /** a coding we do not inflate (br, compress, several) */
+  coding: number;
+  corrupt: number;
+  oversized: number;
+  budget: number;
+  cut: number;
+}
 
 /**
  * One flow of XMPP in HTTP: BOSH bodies of both directions, or WebSocket frames after the upgrade,
@@ -202,14 +218,27 @@ export class XmppHttpDecoder implements StreamDecoder {
   private readonly held: [Buffer[], Buffer[]] = [[], []];
   private readonly heldLen = [0, 0];
   private wsAsked = false;
-  private encodedBodies = 0;
+  private readonly coded: BoshCoded = { decoded: 0, coding: 0, corrupt: 0, oversized: 0, budget: 0, cut: 0 };
+  /** the coding of each direction's body in progress (G.Coded), its compressed bytes so far */
+  private readonly coding: ['gzip' | 'deflate', 'gzip' | 'deflate'] = ['gzip', 'gzip'];
+  private readonly codedParts: [Buffer[], Buffer[]] = [[], []];
+  private readonly codedLen = [0, 0];
   private ts = 0;
   private readonly maxFrame: number;
+  private readonly budget: InflateBudget;
 
   constructor(private readonly ctx: SessionContext) {
     this.xmpp = new XmppDecoder(ctx, { bosh: true });
     const mf = Number(ctx.data.max_ws_frame);
     this.maxFrame = Number.isFinite(mf) && mf >= 1024 ? Math.min(mf, 64 << 20) : 1 << 20;
+    const total = Number(ctx.data.max_inflated);
+    const ratio = Number(ctx.data.max_inflate_ratio);
+    this.budget = new InflateBudget(
+      this.maxFrame,
+      Number.isFinite(total) && total >= this.maxFrame ? total : 256 << 20,
+      Number.isFinite(ratio) && ratio >= 4 ? Math.min(ratio, 1032) : 64,
+      this.maxFrame,
+    );
     const self = this;
     const events = (d: Dir) => ({
       head(h: HttpHead) {
@@ -253,13 +282,23 @@ export class XmppHttpDecoder implements StreamDecoder {
     const say = (signature: string, n: number, what: string) => {
       if (n) this.ctx.addEvidence({ signature, reason: `${n} ${what}` });
     };
+    const pmd: PmdCounts = { decoded: 0, corrupt: 0, windowLost: 0, oversized: 0, budget: 0, cut: 0, losses: 0 };
+    let compressed = 0;
     for (const w of this.ws) {
       if (!w) continue;
-      say('xmpp.websocket-compressed', w.counters.compressedMessages, 'permessage-deflate compressed WebSocket message(s) not decoded');
+      compressed += w.counters.compressedMessages;
+      for (const k of Object.keys(pmd) as (keyof PmdCounts)[]) pmd[k] += w.deflate?.counts[k] ?? 0;
       say('xmpp.websocket-binary', w.counters.binaryMessages, 'binary WebSocket message(s) ignored (RFC 7395 uses text frames)');
       say('xmpp.websocket-oversized', w.counters.oversizedFrames, `WebSocket frame(s) over ${this.maxFrame} bytes refused`);
     }
-    say('xmpp.bosh-encoded', this.encodedBodies, 'content-encoded (gzip/deflate) BOSH bodies not decoded');
+    say('xmpp.websocket-inflated', pmd.decoded, 'permessage-deflate compressed WebSocket message(s) decoded');
+    const why = (parts: [number, string][]) => parts.filter(([n]) => n).map(([n, w]) => `${n} ${w}`).join(', ');
+    const lost = compressed - pmd.decoded;
+    say('xmpp.websocket-compressed', lost, `permessage-deflate compressed WebSocket message(s) not decoded (${why([[pmd.corrupt, 'corrupt'], [pmd.windowLost, 'referring into a lost window'], [pmd.oversized, `over ${this.maxFrame} bytes`], [pmd.budget, "over the flow's inflate budget"], [pmd.cut, 'cut off or with bytes lost'], [lost - pmd.corrupt - pmd.windowLost - pmd.oversized - pmd.budget - pmd.cut, 'without permessage-deflate']]) || 'none'})`);
+    say('xmpp.websocket-window-lost', pmd.losses, `time(s) the context-takeover window was lost (a message lost or not decoded): ${pmd.windowLost} later message(s) referred back into it and were not decoded`);
+    const c = this.coded;
+    say('xmpp.bosh-inflated', c.decoded, 'gzip/deflate content-encoded BOSH bodies decoded');
+    say('xmpp.bosh-encoded', c.coding + c.corrupt + c.oversized + c.budget + c.cut, `content-encoded BOSH bodies not decoded (${why([[c.coding, 'in a coding other than gzip or deflate'], [c.corrupt, 'corrupt'], [c.oversized, `over ${this.maxFrame} bytes`], [c.budget, "over the flow's inflate budget"], [c.cut, 'with bytes lost']])})`);
     this.xmpp.onEnd(ts || this.ts);
   }
 
@@ -280,15 +319,27 @@ export class XmppHttpDecoder implements StreamDecoder {
       this.sides[1].switchAfterHead = true;
       if (this.wsAsked && upgrade) {
         this.ws[1] = this.reader(1);
-        if (/permessage-deflate/i.test(h.headers.get('sec-websocket-extensions') ?? '')) {
-          this.ctx.addEvidence({ signature: 'xmpp.websocket-deflate', reason: 'permessage-deflate negotiated: compressed messages are not decoded' });
+        const pmd = pmdParams(h.headers.get('sec-websocket-extensions'));
+        if (pmd) {
+          this.ws[0]?.deflate?.configure(pmd.client);
+          this.ws[1].deflate?.configure(pmd.server);
+          const say = (p: { takeover: boolean; bits: number }) => `${p.takeover ? 'context takeover' : 'no context takeover'}, ${p.bits}-bit window`;
+          this.ctx.addEvidence({ signature: 'xmpp.websocket-deflate', reason: `permessage-deflate negotiated (client: ${say(pmd.client)}; server: ${say(pmd.server)}): compressed messages are inflated` });
         }
       }
       return;
     }
-    const enc = h.headers.get('content-encoding');
-    if (bodyCoding(enc)) {
-      if (XML_TYPE.test(h.headers.get('content-type') ?? '')) this.encodedBodies++;
+    const coding = bodyCoding(h.headers.get('content-encoding'));
+    if (coding) {
+      // only XML (or text/plain, as BOSH requests may be) is worth inflating: not the site's scripts
+      if (!BOSH_REQUEST_TYPE.test(h.headers.get('content-type') ?? '')) return;
+      const c = inflatable(coding);
+      if (!c) {
+        this.coded.coding++;
+        return;
+      }
+      this.coding[d] = c;
+      this.gate[d] = G.Coded;
       return;
     }
     this.gate[d] = G.Sniff;
@@ -296,7 +347,7 @@ export class XmppHttpDecoder implements StreamDecoder {
 
   private reader(d: Dir): WsReader {
     const self = this;
-    return new WsReader(
+    const r = new WsReader(
       {
         text(chunk) {
           self.xmpp.onData(d, chunk, self.ts);
@@ -313,12 +364,21 @@ export class XmppHttpDecoder implements StreamDecoder {
       },
       this.maxFrame,
     );
+    // until the 101 says otherwise: RFC 7692's defaults (context takeover, 15-bit windows)
+    r.deflate = new PmdInflater(this.budget, this.maxFrame);
+    return r;
   }
 
   private body(d: Dir, chunk: Buffer): void {
     const g = this.gate[d];
     if (g === G.Bosh) {
       this.xmpp.onData(d, chunk, this.ts);
+      return;
+    }
+    if (g === G.Coded) {
+      const n = (this.codedLen[d] += chunk.length);
+      if (n <= this.maxFrame) this.codedParts[d].push(Buffer.from(chunk));
+      else this.codedParts[d] = [];
       return;
     }
     if (g !== G.Sniff) return;
@@ -341,6 +401,25 @@ export class XmppHttpDecoder implements StreamDecoder {
   }
 
   private end(d: Dir, whole: boolean): void {
+    if (this.gate[d] === G.Coded) {
+      const parts = this.codedParts[d];
+      const len = this.codedLen[d];
+      this.codedParts[d] = [];
+      this.codedLen[d] = 0;
+      this.gate[d] = G.Skip;
+      const out = !whole ? 'cut' : len > this.maxFrame ? 'oversized' : inflateBody(this.coding[d], Buffer.concat(parts, len), this.budget);
+      if (!Buffer.isBuffer(out)) {
+        this.coded[out]++;
+        if (out === 'corrupt' || out === 'oversized') this.ctx.malformed(`${this.coding[d]} BOSH body ${out === 'corrupt' ? 'corrupt' : `over ${this.maxFrame} bytes`}: not decoded`);
+        return;
+      }
+      this.coded.decoded++;
+      // the decoded body goes the way of a plain one: sniffed, then read if it is a BOSH wrapper
+      this.gate[d] = G.Sniff;
+      if (out.length) this.body(d, out);
+      this.end(d, true);
+      return;
+    }
     if (this.gate[d] === G.Bosh) {
       if (!whole) this.xmpp.onGap(d);
       this.xmpp.endDocument(d);

@@ -1,10 +1,13 @@
 // RFC 6455 WebSocket frames of one direction, streamed: text payload is unmasked and handed on as it
-// arrives (never buffered whole), control frames are read and dropped, binary and compressed
-// (permessage-deflate, RFC 7692: RSV1 on a message's first frame) messages are skipped and counted.
+// arrives (never buffered whole), control frames are read and dropped, binary messages are skipped and
+// counted. Compressed messages (permessage-deflate, RFC 7692: RSV1 on a message's first frame) are
+// collected and inflated at their end when an inflater is set (inflate.ts), else skipped and counted.
 // Frames larger than `maxFrame` are skipped too (the length is known, so the stream stays in step).
 // A frame header that breaks the RFC (reserved opcode or RSV bits, a fragmented or long control
 // frame, a 64-bit length with its top bit set) leaves nothing to resynchronise on: that direction
 // stops. Pure, no I/O; bounded work per byte.
+
+import type { PmdInflater } from './inflate';
 
 export interface WsEvents {
   /** unmasked payload of a text message (valid during the call only) */
@@ -25,7 +28,8 @@ export interface WsCounters {
   closed: boolean;
 }
 
-const enum M { None, Text, Skip }
+/** Deflate: a compressed message, collected for the inflater (Text or not: see deflateText) */
+const enum M { None, Text, Skip, Deflate }
 const SCRATCH = 16384;
 
 export class WsReader {
@@ -47,6 +51,10 @@ export class WsReader {
   private maskPos = 0;
   private dead = false;
   private scratch: Buffer | undefined;
+  /** the compressed message in progress is text (a binary one is inflated only to keep the window) */
+  private deflateText = false;
+  /** permessage-deflate of this direction; without it compressed messages are skipped */
+  deflate: PmdInflater | null = null;
 
   constructor(private readonly ev: WsEvents, private readonly maxFrame = 1 << 20) {}
 
@@ -62,7 +70,7 @@ export class WsReader {
         continue;
       }
       const n = Math.min(this.remaining, b.length - pos);
-      if (this.sink === M.Text && n > 0) this.payload(b, pos, n);
+      if ((this.sink === M.Text || this.sink === M.Deflate) && n > 0) this.payload(b, pos, n);
       else this.maskPos = (this.maskPos + n) & 3;
       pos += n;
       this.remaining -= n;
@@ -74,11 +82,11 @@ export class WsReader {
   gap(n: number): void {
     if (this.dead) return;
     if (this.inPayload && n <= this.remaining) {
-      if (this.msg === M.Text) {
-        this.ev.messageAbort();
+      if (this.msg === M.Text || this.msg === M.Deflate) {
+        this.abort();
         this.msg = M.Skip;
       }
-      if (this.sink === M.Text) this.sink = M.Skip;
+      if (this.sink === M.Text || this.sink === M.Deflate) this.sink = M.Skip;
       this.remaining -= n;
       this.maskPos = (this.maskPos + n) & 3;
       if (this.remaining === 0) this.frameDone();
@@ -89,8 +97,14 @@ export class WsReader {
 
   private die(reason: string): void {
     this.ev.malformed(reason);
-    if (this.msg === M.Text) this.ev.messageAbort();
+    this.abort();
     this.dead = true;
+  }
+
+  /** the data message in progress is cut off */
+  private abort(): void {
+    if (this.msg === M.Text) this.ev.messageAbort();
+    else if (this.msg === M.Deflate) this.deflate?.cut();
   }
 
   /** reads header bytes from b[pos…]; returns the new position */
@@ -157,12 +171,14 @@ export class WsReader {
       if (this.msgOpen) {
         // a new message before the last one's FIN: the last one is cut off
         this.ev.malformed('WebSocket message started before the previous one ended');
-        if (this.msg === M.Text) this.ev.messageAbort();
+        this.abort();
       }
       this.msgOpen = true;
       if (rsv & 0x40) {
         this.counters.compressedMessages++;
-        this.msg = M.Skip;
+        if (opcode === 2) this.counters.binaryMessages++;
+        this.deflateText = opcode === 1;
+        this.msg = this.deflate ? M.Deflate : M.Skip;
       } else if (opcode === 2) {
         this.counters.binaryMessages++;
         this.msg = M.Skip;
@@ -175,7 +191,7 @@ export class WsReader {
     if (!this.control && len > this.maxFrame) {
       this.counters.oversizedFrames++;
       this.ev.malformed(`WebSocket frame of ${len} bytes refused (limit ${this.maxFrame})`);
-      if (this.msg === M.Text) this.ev.messageAbort();
+      this.abort();
       this.msg = M.Skip;
       this.sink = M.Skip;
     }
@@ -187,7 +203,7 @@ export class WsReader {
 
   private payload(b: Buffer, pos: number, n: number): void {
     if (!this.masked) {
-      this.ev.text(b.subarray(pos, pos + n));
+      this.out(b.subarray(pos, pos + n));
       return;
     }
     const s = (this.scratch ??= Buffer.allocUnsafe(SCRATCH));
@@ -196,15 +212,29 @@ export class WsReader {
     for (let off = 0; off < n; off += SCRATCH) {
       const len = Math.min(SCRATCH, n - off);
       for (let i = 0; i < len; i++, k = (k + 1) & 3) s[i] = b[pos + off + i] ^ m[k];
-      this.ev.text(s.subarray(0, len));
+      this.out(s.subarray(0, len));
     }
     this.maskPos = k;
+  }
+
+  private out(chunk: Buffer): void {
+    if (this.sink === M.Deflate) this.deflate?.add(chunk);
+    else this.ev.text(chunk);
   }
 
   private frameDone(): void {
     this.inPayload = false;
     if (this.control || !this.fin) return;
     if (this.msgOpen && this.msg === M.Text) this.ev.messageEnd();
+    else if (this.msgOpen && this.msg === M.Deflate && this.deflate) {
+      const text = this.deflate.finish();
+      if (!Buffer.isBuffer(text)) {
+        if (text === 'corrupt' || text === 'oversized') this.ev.malformed(`permessage-deflate message ${text === 'corrupt' ? 'corrupt' : 'over its size bound'}: not decoded`);
+      } else if (this.deflateText) {
+        this.ev.text(text);
+        this.ev.messageEnd();
+      }
+    }
     this.msgOpen = false;
     this.msg = M.None;
   }

@@ -14,19 +14,21 @@ import { shadowim } from '../helpers/run';
 import { boundedIt } from '../helpers/bounded';
 import { haveTshark } from './irc-replay';
 import { HttpSide } from '../../signatures/http/stream';
+import zlib from 'node:zlib';
 import { WsReader } from '../../signatures/xmpp/websocket';
-import { boshPost, boshReply, boshWrap, clientFrame, preflight, preflightReply, sasl, wsAccept, wsFrame, wsUpgrade } from './xmpp-web-wire';
+import { InflateBudget, PmdInflater } from '../../signatures/xmpp/inflate';
+import { boshPost, boshReply, boshWrap, clientFrame, preflight, preflightReply, sasl, wsAccept, wsFrame, wsUpgrade, PmdDeflater, WS_LIB_EXPECTED, WS_LIB_NO_CONTEXT, WS_LIB_SECRET, WS_LIB_TAKEOVER, type BodyOpts } from './xmpp-web-wire';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-xmpp-web-'));
 const SECRET = 'B0sh-S3cret-pw';
 const SID = 'a7c3f1e2b9d04c58';
 const CLIENT = 'jabber:client';
 
-/** a whole BOSH session: [side, bytes] in wire order; `chunk` makes every other body chunked */
-function boshSession(chunk = 0): ['c' | 's', Buffer][] {
+/** a whole BOSH session: [side, bytes] in wire order; `chunk` makes every other body chunked, `encode` compresses body i */
+function boshSession(chunk = 0, encode?: (i: number) => BodyOpts['encode']): ['c' | 's', Buffer][] {
   let rid = 1573741820;
   const w = (inner = '', extra = '') => boshWrap(`rid='${rid++}' sid='${SID}'${extra}`, inner);
-  const o = (i: number) => (chunk && i % 2 ? { chunk } : {});
+  const o = (i: number): BodyOpts => ({ ...(chunk && i % 2 ? { chunk } : {}), ...(encode?.(i) ? { encode: encode(i) } : {}) });
   return [
     ['c', boshPost(boshWrap(`content='text/xml; charset=utf-8' hold='1' rid='${rid++}' to='example.org' ver='1.6' wait='60' xml:lang='en' xmpp:version='1.0' xmlns:xmpp='urn:xmpp:xbosh'`), o(0))],
     ['s', boshReply(boshWrap(`sid='${SID}' wait='60' requests='2' inactivity='30' polling='5' hold='1' from='example.org' ver='1.6' xmpp:version='1.0' xmlns:xmpp='urn:xmpp:xbosh' xmlns:stream='http://etherx.jabber.org/streams'`, "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism><mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>"), o(1))],
@@ -191,19 +193,20 @@ describe('xmpp over WebSocket: detection and decoding', () => {
     assert.deepEqual(h2.of('message').map((m) => m.text), EXPECTED_WS.map((e) => e[2]));
   });
 
-  it('permessage-deflate: compressed messages are counted and skipped, uncompressed ones still read', () => {
-    const ext = 'permessage-deflate; client_max_window_bits';
+  it('RSV1 without permessage-deflate accepted: the message is still inflated (RFC 7692 defaults), garbage is counted', () => {
     const h = run([
-      ['c', wsUpgrade('xmpp', '/ws', ext)], ['s', wsAccept('xmpp', 'permessage-deflate')],
+      ['c', wsUpgrade('xmpp', '/ws', 'permessage-deflate; client_max_window_bits')], ['s', wsAccept('xmpp')],
       ['c', clientFrame("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.org' version='1.0'/>")],
+      // RFC 7692 §7.2.3.1's "Hello", then a message whose two fragments are not DEFLATE
       ['c', clientFrame(Buffer.from([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]), { rsv: 4 })],
-      ['c', clientFrame(Buffer.from([0xf2, 0x48]), { rsv: 4, fin: false }), ],
-      ['c', clientFrame(Buffer.from([0xcd, 0xc9]), { opcode: 0 })],
+      ['c', clientFrame(Buffer.from([0xff, 0xff]), { rsv: 4, fin: false })],
+      ['c', clientFrame(Buffer.from([0xff, 0xff]), { opcode: 0 })],
       ['c', clientFrame(WS_MSG)],
     ]);
     const s = xmppSessions(h)[0];
-    assert.ok(s.evidence.some((e) => e.signature === 'xmpp.websocket-deflate'));
-    assert.ok(s.evidence.some((e) => e.signature === 'xmpp.websocket-compressed' && e.reason.startsWith('2 ')), JSON.stringify(s.evidence));
+    assert.ok(!s.evidence.some((e) => e.signature === 'xmpp.websocket-deflate'));
+    assert.ok(s.evidence.some((e) => e.signature === 'xmpp.websocket-inflated' && e.reason.startsWith('1 ')), JSON.stringify(s.evidence));
+    assert.ok(s.evidence.some((e) => e.signature === 'xmpp.websocket-compressed' && e.reason.startsWith('1 ') && e.reason.includes('1 corrupt')), JSON.stringify(s.evidence));
     assert.deepEqual(h.of('message').map((m) => m.text), [EXPECTED_WS[0][2]]);
   });
 
@@ -219,6 +222,270 @@ describe('xmpp over WebSocket: detection and decoding', () => {
       assert.equal(h.of('message').length, 0);
     });
   }
+});
+
+// ---- compressed: permessage-deflate (RFC 7692) and gzip/deflate BOSH bodies --------------------------
+
+const FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';
+const OPEN_C = `<open xmlns='${FRAMING}' to='example.org' version='1.0'/>`;
+const OPEN_S = `<open xmlns='${FRAMING}' from='example.org' id='z1' version='1.0' xml:lang='en'/>`;
+const CLOSE = `<close xmlns='${FRAMING}'/>`;
+const chatTo = (body: string, id: string) => `<message to='romeo@example.net' type='chat' id='${id}' xmlns='${CLIENT}'><body>${body}</body></message>`;
+const chatFrom = (body: string) => `<message from='romeo@example.net/orchard' to='juliet@example.org/web' type='chat' xmlns='${CLIENT}'><body>${body}</body></message>`;
+
+/** seeded text of about `n` characters from a small vocabulary (compressible, as chat is) */
+function prose(n: number, seed: number): string {
+  const vocab = 'thou thee art wherefore rose name sweet sorrow night moon swear love heart fair light window east sun envious maid eyes speak yet nothing cheek hand glove touch'.split(' ');
+  const out: string[] = [];
+  let len = 0;
+  while (len < n) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const w = vocab[seed % vocab.length] + (seed % 7 === 0 ? ` ${seed % 1000}` : '');
+    out.push(w);
+    len += w.length + 1;
+  }
+  return out.join(' ');
+}
+
+/** 36 KB of prose: more than a 32 KiB window, so the message after it refers back across it */
+const BIG = prose(36000, 41);
+/** 600 characters taken from 31 KB before BIG's end: the compressor refers back 31 KB for them */
+const SPAN = BIG.slice(BIG.length - 31000, BIG.length - 30400);
+
+type Step = ['c' | 's', string, { plain?: boolean; frags?: number }?];
+
+/**
+ * The frames of `steps` after the upgrade, each message compressed by its direction's deflater (RSV1)
+ * unless `plain`; `frags` sends the compressed payload in that many frames (RSV1 on the first only,
+ * RFC 7692 §6.1) with a ping after the first. Also the compressed payload of each step.
+ */
+async function deflated(steps: Step[], c: PmdDeflater, s: PmdDeflater): Promise<{ frames: ['c' | 's', Buffer][]; payloads: Buffer[] }> {
+  const frames: ['c' | 's', Buffer][] = [];
+  const payloads: Buffer[] = [];
+  for (const [d, text, o = {}] of steps) {
+    const frame = d === 'c' ? clientFrame : wsFrame;
+    if (o.plain) {
+      frames.push([d, frame(text)]);
+      payloads.push(Buffer.from(text));
+      continue;
+    }
+    const z = await (d === 'c' ? c : s).compress(text);
+    payloads.push(z);
+    const n = o.frags ?? 1;
+    const size = Math.ceil(z.length / n);
+    for (let i = 0; i < n; i++) {
+      frames.push([d, frame(z.subarray(i * size, (i + 1) * size), { rsv: i === 0 ? 4 : 0, opcode: i === 0 ? 1 : 0, fin: i === n - 1 })]);
+      if (i === 0 && n > 1) frames.push([d, frame('ping!', { opcode: 9 })]);
+    }
+  }
+  return { frames, payloads };
+}
+
+const LOGIN: Step[] = [
+  ['c', OPEN_C],
+  ['s', OPEN_S],
+  ['s', "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>"],
+  ['c', `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${sasl('juliet', SECRET)}</auth>`],
+  ['s', "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"],
+  ['c', OPEN_C],
+  ['s', OPEN_S],
+  ['c', `<iq type='set' id='b1' xmlns='${CLIENT}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>`],
+  ['s', `<iq type='result' id='b1' xmlns='${CLIENT}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>juliet@example.org/web</jid></bind></iq>`],
+];
+
+/** messages each way, a fragmented compressed one, an uncompressed one among them, BIG and SPAN */
+const CHAT: Step[] = [
+  ['c', WS_MSG, { frags: 3 }],
+  ['s', chatFrom('Sleep dwell upon thine eyes ✓')],
+  ['c', chatTo('sent without compression, between compressed ones', 'p1'), { plain: true }],
+  ['s', chatFrom(BIG)],
+  ['s', chatFrom(SPAN)],
+  ['c', chatTo('Good night, good night! Parting is such sweet sorrow, that I shall say good night till it be morrow', 'w2')],
+  ['c', CLOSE],
+  ['s', CLOSE],
+];
+const CHAT_EXPECTED = [
+  ['juliet@example.org/web', 'romeo@example.net', EXPECTED_WS[0][2], 'outbound'],
+  ['romeo@example.net/orchard', 'juliet@example.org/web', 'Sleep dwell upon thine eyes ✓', 'inbound'],
+  ['juliet@example.org/web', 'romeo@example.net', 'sent without compression, between compressed ones', 'outbound'],
+  ['romeo@example.net/orchard', 'juliet@example.org/web', BIG.slice(0, 8192), 'inbound'],
+  ['romeo@example.net/orchard', 'juliet@example.org/web', SPAN, 'inbound'],
+  ['juliet@example.org/web', 'romeo@example.net', 'Good night, good night! Parting is such sweet sorrow, that I shall say good night till it be morrow', 'outbound'],
+];
+const msgRows = (h: FlowHarness) => h.of('message').map((m) => [m.from, m.to, m.text, m.direction]);
+const evidence = (h: FlowHarness, sig: string) => xmppSessions(h)[0]?.evidence.find((e) => e.signature === sig)?.reason;
+const INFLATE_SYNC = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+
+/** a permessage-deflate session: the handshake with `offer`/`accept`, then `steps` compressed by the two deflaters */
+async function pmdSession(accept: string, steps: Step[], c: PmdDeflater, s: PmdDeflater) {
+  const { frames, payloads } = await deflated(steps, c, s);
+  const parts: ['c' | 's', Buffer][] = [['c', wsUpgrade('xmpp', '/xmpp-websocket', 'permessage-deflate; client_max_window_bits')], ['s', wsAccept('xmpp', accept)], ...frames];
+  return { parts, payloads };
+}
+
+describe('xmpp over WebSocket and BOSH, compressed: permessage-deflate and gzip/deflate bodies are inflated', () => {
+  it("permessage-deflate with context takeover (Node's deflateRaw, one stream per direction, Z_SYNC_FLUSH): messages each way, fragmented, spanning the window", async () => {
+    const { parts, payloads } = await pmdSession('permessage-deflate', [...LOGIN, ...CHAT], new PmdDeflater(), new PmdDeflater());
+    // the session does use the window: SPAN's message refers back 31 KB, into BIG's
+    const spanAt = LOGIN.length + 4;
+    assert.throws(() => zlib.inflateRawSync(Buffer.concat([payloads[spanAt], Buffer.from([0, 0, 0xff, 0xff])]), INFLATE_SYNC), /distance too far back/);
+    assert.ok(payloads[spanAt].length < 200, `SPAN compressed to ${payloads[spanAt].length} bytes`);
+    for (const split of [0, 1]) {
+      const h = new FlowHarness({ server: '198.51.100.7:80' });
+      for (const [i, [d, p]] of parts.entries()) {
+        if (!split || i < 2) h.send(d, p);
+        else for (let o = 0; o < p.length; o += 7) h.send(d, p.subarray(o, o + 7));
+      }
+      h.end();
+      assert.deepEqual(msgRows(h), CHAT_EXPECTED);
+      assert.deepEqual(h.of('credential').map((c) => [c.user, c.mechanism]), [['juliet@example.org', 'sasl-plain']]);
+      assert.ok(!JSON.stringify(h.events).includes(SECRET));
+      const compressed = LOGIN.length + CHAT.length - 1;
+      assert.equal(evidence(h, 'xmpp.websocket-inflated'), `${compressed} permessage-deflate compressed WebSocket message(s) decoded`);
+      assert.match(evidence(h, 'xmpp.websocket-deflate') ?? '', /client: context takeover, 15-bit window; server: context takeover, 15-bit window/);
+      assert.equal(evidence(h, 'xmpp.websocket-compressed'), undefined);
+      assert.equal(xmppSessions(h)[0].malformed ?? 0, 0);
+    }
+  });
+
+  it('permessage-deflate with smaller windows (server_max_window_bits=9, client_max_window_bits=10), context takeover', async () => {
+    const { parts } = await pmdSession('permessage-deflate; server_max_window_bits=9; client_max_window_bits=10', [...LOGIN, ...CHAT], new PmdDeflater({ windowBits: 10 }), new PmdDeflater({ windowBits: 9 }));
+    const h = run(parts, '198.51.100.7:80');
+    assert.deepEqual(msgRows(h), CHAT_EXPECTED);
+    assert.match(evidence(h, 'xmpp.websocket-deflate') ?? '', /client: context takeover, 10-bit window; server: context takeover, 9-bit window/);
+  });
+
+  it('permessage-deflate with server_no_context_takeover and client_no_context_takeover', async () => {
+    const { parts, payloads } = await pmdSession('permessage-deflate; server_no_context_takeover; client_no_context_takeover', [...LOGIN, ...CHAT], new PmdDeflater({ takeover: false }), new PmdDeflater({ takeover: false }));
+    // every message inflates on its own
+    for (const [i, [, , o]] of [...LOGIN, ...CHAT].entries()) if (!o?.plain) zlib.inflateRawSync(Buffer.concat([payloads[i], Buffer.from([0, 0, 0xff, 0xff])]), INFLATE_SYNC);
+    const h = run(parts, '198.51.100.7:80');
+    assert.deepEqual(msgRows(h), CHAT_EXPECTED);
+    assert.match(evidence(h, 'xmpp.websocket-deflate') ?? '', /client: no context takeover, 15-bit window; server: no context takeover, 15-bit window/);
+    assert.equal(evidence(h, 'xmpp.websocket-compressed'), undefined);
+  });
+
+  for (const [name, fixture] of [['context takeover', WS_LIB_TAKEOVER], ['no context takeover, a 10-bit server window', WS_LIB_NO_CONTEXT]] as const) {
+    it(`a session recorded between two ws library endpoints, ${name}`, () => {
+      const h = run(fixture.map(([d, x]) => [d, Buffer.from(x, 'hex')]), '198.51.100.7:80');
+      const s = xmppSessions(h);
+      assert.equal(s.length, 1);
+      assert.equal(s[0].server_name, 'example.org');
+      assert.deepEqual(h.of('message').map((m) => [m.from, m.to, m.text, m.direction]), WS_LIB_EXPECTED);
+      assert.deepEqual(h.of('credential').map((c) => [c.user, c.mechanism]), [['juliet@example.org', 'sasl-plain']]);
+      assert.ok(!JSON.stringify(h.events).includes(WS_LIB_SECRET));
+      assert.equal(evidence(h, 'xmpp.websocket-inflated'), '16 permessage-deflate compressed WebSocket message(s) decoded');
+      assert.equal(s[0].malformed ?? 0, 0);
+    });
+  }
+
+  it('a BOSH session whose bodies are gzip, x-gzip, deflate (zlib) and raw deflate labelled deflate, some chunked', () => {
+    const codings = ['gzip', 'x-gzip', 'deflate', 'deflate-raw'] as const;
+    const s = boshSession(11, (i) => (i ? codings[i % 4] : undefined));
+    const h = run(s);
+    assertBosh(h);
+    assert.equal(evidence(h, 'xmpp.bosh-inflated'), '11 gzip/deflate content-encoded BOSH bodies decoded');
+    assert.equal(evidence(h, 'xmpp.bosh-encoded'), undefined);
+    // the same, fed byte by byte after the first exchange
+    const h2 = new FlowHarness({ server: '198.51.100.7:5280' });
+    s.forEach(([d, p], i) => {
+      if (i < 1) h2.send(d, p);
+      else for (const b of p) h2.send(d, Buffer.from([b]));
+    });
+    h2.end();
+    assertBosh(h2);
+  });
+});
+
+describe('xmpp over HTTP, compressed: hostile input is bounded', () => {
+  const BOMB_TEXT = 50 << 20;
+
+  it('an inflate bomb (50 MiB from 50 KB) in a permessage-deflate message: refused at 1 MiB, the window is lost, the other direction goes on', async () => {
+    const c = new PmdDeflater();
+    const s = new PmdDeflater();
+    const { frames } = await deflated([...LOGIN, ['c', chatTo('before the bomb', 'a1')]], c, s);
+    // spaces, then the start of a stanza that the next message repeats (so that it refers back into the bomb)
+    const bomb = await c.compress(Buffer.concat([Buffer.alloc(BOMB_TEXT, 0x20), Buffer.from(chatTo('bomb', 'b0'))]));
+    assert.ok(bomb.length < 64 << 10);
+    const after = await deflated([['c', chatTo('after the bomb, referring back', 'a2')], ['s', chatFrom('the server still speaks')], ['c', CLOSE]], c, s);
+    const parts: ['c' | 's', Buffer][] = [['c', wsUpgrade('xmpp', '/ws', 'permessage-deflate')], ['s', wsAccept('xmpp', 'permessage-deflate')], ...frames, ['c', clientFrame(bomb, { rsv: 4 })], ...after.frames];
+    const h = run(parts, '198.51.100.7:80');
+    assert.deepEqual(h.of('message').map((m) => m.text), ['before the bomb', 'the server still speaks']);
+    assert.match(evidence(h, 'xmpp.websocket-compressed') ?? '', /^3 .*\(2 referring into a lost window, 1 over 1048576 bytes\)/);
+    assert.match(evidence(h, 'xmpp.websocket-window-lost') ?? '', /^1 time\(s\).*: 2 later message\(s\)/);
+    assert.ok((xmppSessions(h)[0].malformed ?? 0) >= 1);
+  });
+
+  it("many small bombs (1,000,000 bytes each, under the message bound): the flow's budget stops them, a later real message is read", async () => {
+    const c = new PmdDeflater({ takeover: false });
+    const s = new PmdDeflater({ takeover: false });
+    const { frames } = await deflated(LOGIN, c, s);
+    const one = await c.compress(Buffer.alloc(1_000_000, 0x20));
+    const parts: ['c' | 's', Buffer][] = [['c', wsUpgrade('xmpp', '/ws', 'permessage-deflate')], ['s', wsAccept('xmpp', 'permessage-deflate; client_no_context_takeover; server_no_context_takeover')], ...frames];
+    for (let i = 0; i < 200; i++) parts.push(['c', clientFrame(one, { rsv: 4 })]);
+    parts.push(['c', clientFrame(await c.compress(chatTo('a real message after the bombs', 'r1')), { rsv: 4 })]);
+    const h = run(parts, '198.51.100.7:80');
+    assert.deepEqual(h.of('message').map((m) => m.text), ['a real message after the bombs']);
+    const inflated = Number(/^(\d+) /.exec(evidence(h, 'xmpp.websocket-inflated') ?? '')?.[1]);
+    // 1 MiB, and 64 bytes per compressed byte: 200 × ~1 KB of bombs buys about 13 MiB
+    const budget = (1 << 20) + 64 * (200 * one.length + 2000);
+    assert.ok((inflated - LOGIN.length - 1) * 1_000_000 <= budget, `${inflated} decoded`);
+    assert.match(evidence(h, 'xmpp.websocket-compressed') ?? '', /over the flow's inflate budget/);
+  });
+
+  it('corrupt DEFLATE data: counted; without context takeover the next message is read, with it the window is lost', async () => {
+    // BTYPE 11: a reserved block type
+    const garbage = Buffer.concat([Buffer.from([0x06]), Buffer.from('not deflate data')]);
+    for (const takeover of [false, true]) {
+      const c = new PmdDeflater({ takeover });
+      const { frames } = await deflated(LOGIN, c, new PmdDeflater({ takeover }));
+      const accept = takeover ? 'permessage-deflate' : 'permessage-deflate; client_no_context_takeover; server_no_context_takeover';
+      const h = run([['c', wsUpgrade('xmpp', '/ws', 'permessage-deflate')], ['s', wsAccept('xmpp', accept)], ...frames, ['c', clientFrame(garbage, { rsv: 4 })], ['c', clientFrame(await c.compress(chatTo('after the garbage', 'g1')), { rsv: 4 })]], '198.51.100.7:80');
+      assert.deepEqual(h.of('message').map((m) => m.text), takeover ? [] : ['after the garbage'], `takeover ${takeover}`);
+      assert.match(evidence(h, 'xmpp.websocket-compressed') ?? '', takeover ? /^2 .*1 corrupt, 1 referring into a lost window/ : /^1 .*\(1 corrupt\)/);
+      assert.ok((xmppSessions(h)[0].malformed ?? 0) >= 1);
+    }
+  });
+
+  it('a gap inside a compressed message: that message and the later ones that refer into the lost window are not decoded (nothing garbled is read)', async () => {
+    const c = new PmdDeflater();
+    const texts: string[] = [];
+    const got: string[] = [];
+    let cur: Buffer[] = [];
+    const ws = new WsReader({ text: (b) => cur.push(Buffer.from(b)), messageEnd: () => { got.push(Buffer.concat(cur).toString()); cur = []; }, messageAbort: () => { cur = []; }, malformed: () => undefined });
+    const budget = new InflateBudget(1 << 20, 256 << 20);
+    ws.deflate = new PmdInflater(budget, 1 << 20);
+    for (let i = 0; i < 8; i++) texts.push(chatTo(`message ${i}: ${prose(300, i)}`, `g${i}`));
+    const z: Buffer[] = [];
+    for (const t of texts) z.push(await c.compress(t));
+    for (let i = 0; i < 3; i++) ws.push(clientFrame(z[i], { rsv: 4 }));
+    const lost = clientFrame(z[3], { rsv: 4 });
+    ws.push(lost.subarray(0, 20));
+    ws.gap(10);
+    ws.push(lost.subarray(30));
+    for (let i = 4; i < 8; i++) ws.push(clientFrame(z[i], { rsv: 4 }));
+    assert.equal(ws.stopped, false);
+    assert.deepEqual(got, texts.slice(0, 3));
+    assert.deepEqual({ ...ws.deflate.counts }, { decoded: 3, corrupt: 0, windowLost: 4, oversized: 0, budget: 0, cut: 1, losses: 1 });
+    // a sender that resets (a new deflate stream, as after no_context_takeover) is read again
+    ws.push(clientFrame(await new PmdDeflater().compress(texts[0]), { rsv: 4 }));
+    assert.deepEqual(got, [...texts.slice(0, 3), texts[0]]);
+  });
+
+  it('a gzip bomb, a corrupt gzip body and an unknown coding in BOSH responses: counted, the next bodies read', () => {
+    const s = boshSession();
+    const bomb = zlib.gzipSync(Buffer.alloc(BOMB_TEXT, 0x20));
+    const head = (n: number, enc: string) => Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Encoding: ${enc}\r\nContent-Length: ${n}\r\n\r\n`);
+    const h = run([
+      ...s.slice(0, 8),
+      ['c', s[8][1]], ['s', Buffer.concat([head(bomb.length, 'gzip'), bomb])],
+      ['c', s[8][1]], ['s', Buffer.concat([head(12, 'gzip'), Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff])])],
+      ['c', s[8][1]], ['s', Buffer.concat([head(6, 'br'), Buffer.from('\x0b\x02\x80hi\x03', 'latin1')])],
+      ...s.slice(8),
+    ]);
+    assert.deepEqual(h.of('message').map((m) => m.text), [EXPECTED_BOSH[0][2], EXPECTED_BOSH[0][2], EXPECTED_BOSH[0][2], ...EXPECTED_BOSH.map((e) => e[2])]);
+    assert.equal(evidence(h, 'xmpp.bosh-encoded'), '3 content-encoded BOSH bodies not decoded (1 in a coding other than gzip or deflate, 1 corrupt, 1 over 1048576 bytes)');
+  });
 });
 
 describe('xmpp over HTTP: hostile input is bounded and never throws', () => {

@@ -1,0 +1,214 @@
+// Bounded inflation of compressed XMPP over HTTP: permessage-deflate WebSocket messages (RFC 7692)
+// and gzip/deflate BOSH bodies. Synchronous zlib, one call per message or body; no zlib stream is
+// kept: a raw inflate's preset dictionary is exactly the sliding window, so context takeover is the
+// last 32 KiB of a direction's output given as the dictionary of its next message. Output is bounded
+// per message and per flow (a budget that grows with the compressed bytes seen), so an inflate bomb
+// costs a bounded output, and the CPU per input byte is bounded by the budget's ratio.
+import zlib from 'node:zlib';
+
+const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const EMPTY = Buffer.alloc(0);
+const SYNC = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+
+export type Inflated = Buffer | 'corrupt' | 'oversized' | 'budget';
+
+/**
+ * What one flow may inflate: at most `maxMessage` bytes per message or body, `maxTotal` in all, and
+ * never more than `slack` + `ratio` × the compressed bytes seen so far (so that the output, and the
+ * XML reading after it, stays proportional to the input: deflate alone allows 1032:1).
+ */
+export class InflateBudget {
+  private input = 0;
+  private output = 0;
+  constructor(
+    readonly maxMessage: number,
+    readonly maxTotal: number,
+    readonly ratio = 64,
+    readonly slack = 1 << 20,
+  ) {}
+
+  /** the compressed bytes of a message or body are `n`: the most it may inflate to */
+  take(n: number): { limit: number; byBudget: boolean } {
+    this.input += n;
+    const flow = Math.min(this.maxTotal - this.output, this.slack + this.ratio * this.input - this.output);
+    return flow < this.maxMessage ? { limit: Math.max(0, flow), byBudget: true } : { limit: this.maxMessage, byBudget: false };
+  }
+
+  spend(n: number): void {
+    this.output += n;
+  }
+
+  get spent(): number {
+    return this.output;
+  }
+}
+
+/** inflates `data` with at most `limit` bytes of output; never throws */
+function bounded(fn: (b: Buffer, o: zlib.ZlibOptions) => Buffer, data: Buffer, limit: number, byBudget: boolean, opts: zlib.ZlibOptions): Inflated {
+  if (limit < 1) return byBudget ? 'budget' : 'oversized';
+  try {
+    return fn(data, { ...opts, maxOutputLength: limit });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return byBudget ? 'budget' : 'oversized';
+    return 'corrupt';
+  }
+}
+
+/**
+ * An HTTP body with Content-Encoding gzip, x-gzip or deflate. deflate is meant to be zlib-wrapped
+ * (RFC 9110 §8.4.1.2) but some servers send raw DEFLATE; browsers accept both, and so do we (a zlib
+ * header is two bytes: CM 8 and a check multiple of 31). A gzip magic is gunzipped whatever the label.
+ */
+export function inflateBody(coding: 'gzip' | 'deflate', data: Buffer, budget: InflateBudget): Inflated {
+  const { limit, byBudget } = budget.take(data.length);
+  let out: Inflated;
+  if (data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b) out = bounded(zlib.gunzipSync, data, limit, byBudget, {});
+  else if (coding === 'gzip') out = 'corrupt';
+  else if (data.length >= 2 && (data[0] & 0x0f) === 8 && (data[0] >> 4) <= 7 && ((data[0] << 8) | data[1]) % 31 === 0) out = bounded(zlib.inflateSync, data, limit, byBudget, {});
+  else out = bounded(zlib.inflateRawSync, data, limit, byBudget, SYNC);
+  if (Buffer.isBuffer(out)) budget.spend(out.length);
+  return out;
+}
+
+/** permessage-deflate parameters of one direction, from the 101's Sec-WebSocket-Extensions */
+export interface PmdParams {
+  /** false: the sender resets its window after each message (…_no_context_takeover) */
+  takeover: boolean;
+  /** the sender's window is 2^bits bytes (…_max_window_bits, 8–15) */
+  bits: number;
+}
+
+/** permessage-deflate as the server accepted it (RFC 7692 §7.1), per direction; undefined when not accepted */
+export function pmdParams(extensions: string | undefined): { client: PmdParams; server: PmdParams } | undefined {
+  if (!extensions) return undefined;
+  for (const ext of extensions.split(',')) {
+    const [name, ...params] = ext.split(';').map((p) => p.trim().toLowerCase());
+    if (name !== 'permessage-deflate') continue;
+    const client: PmdParams = { takeover: true, bits: 15 };
+    const server: PmdParams = { takeover: true, bits: 15 };
+    for (const p of params) {
+      const [k, v] = p.split('=').map((s) => s.trim().replace(/^"|"$/g, ''));
+      const bits = Number(v);
+      if (k === 'client_no_context_takeover') client.takeover = false;
+      else if (k === 'server_no_context_takeover') server.takeover = false;
+      else if (k === 'client_max_window_bits' && bits >= 8 && bits <= 15) client.bits = Math.floor(bits);
+      else if (k === 'server_max_window_bits' && bits >= 8 && bits <= 15) server.bits = Math.floor(bits);
+    }
+    return { client, server };
+  }
+  return undefined;
+}
+
+export type PmdFailure = 'corrupt' | 'windowLost' | 'oversized' | 'budget';
+
+export interface PmdCounts {
+  decoded: number;
+  /** not decoded: bad DEFLATE data */
+  corrupt: number;
+  /** not decoded: it referred back into a window lost before it */
+  windowLost: number;
+  /** not decoded: over the output bound of a message or the compressed-size bound */
+  oversized: number;
+  /** not decoded: the flow's inflate budget was spent */
+  budget: number;
+  /** not decoded: bytes of it were lost, or its frames were cut off */
+  cut: number;
+  /** times the context-takeover window was lost (a lost or undecodable message) */
+  losses: number;
+}
+
+/**
+ * The receiving end of permessage-deflate for one direction: collects a message's compressed bytes
+ * (bounded), inflates it at its end with the direction's window as the dictionary. The window is
+ * only ever bytes known to be right: after a loss it is empty, so a later message that refers back
+ * into the lost bytes fails ("invalid distance too far back") instead of inflating to garbage, and
+ * one that does not (as after a sender's reset) is decoded exactly and starts a new window.
+ */
+export class PmdInflater {
+  readonly counts: PmdCounts = { decoded: 0, corrupt: 0, windowLost: 0, oversized: 0, budget: 0, cut: 0, losses: 0 };
+  private params: PmdParams = { takeover: true, bits: 15 };
+  private window: Buffer = EMPTY;
+  /** bytes of this direction's history are missing from the window */
+  private lost = false;
+  private parts: Buffer[] = [];
+  private size = 0;
+  private over = false;
+
+  constructor(
+    private readonly budget: InflateBudget,
+    private readonly maxCompressed: number,
+  ) {}
+
+  configure(p: PmdParams): void {
+    this.params = p;
+    if (!p.takeover) this.window = EMPTY;
+  }
+
+  /** compressed bytes of the message in progress (copied: the caller's buffer is reused) */
+  add(chunk: Buffer): void {
+    if (this.over) return;
+    this.size += chunk.length;
+    if (this.size > this.maxCompressed) {
+      this.over = true;
+      this.parts = [];
+      return;
+    }
+    this.parts.push(Buffer.from(chunk));
+  }
+
+  /** the message ended: its text, or why it could not be decoded (counted) */
+  finish(): Buffer | PmdFailure {
+    const parts = this.parts;
+    const size = this.size;
+    const over = this.over;
+    this.parts = [];
+    this.size = 0;
+    this.over = false;
+    if (over) {
+      this.counts.oversized++;
+      this.lose();
+      return 'oversized';
+    }
+    const { limit, byBudget } = this.budget.take(size);
+    const dict = this.params.takeover && this.window.length ? { dictionary: this.window } : {};
+    const out = bounded(zlib.inflateRawSync, Buffer.concat([...parts, TAIL], size + 4), limit, byBudget, { ...SYNC, ...dict });
+    if (!Buffer.isBuffer(out)) {
+      // with a window missing, a reference into it is what fails: not the data's fault
+      const why = out === 'corrupt' && this.lost && this.params.takeover ? 'windowLost' : out;
+      this.counts[why]++;
+      this.lose();
+      return why;
+    }
+    this.budget.spend(out.length);
+    this.counts.decoded++;
+    this.lost = false;
+    if (this.params.takeover) this.slide(out);
+    return out;
+  }
+
+  /** the message in progress lost bytes or was cut off: it is not decoded, and its window is gone */
+  cut(): void {
+    this.parts = [];
+    this.size = 0;
+    this.over = false;
+    this.counts.cut++;
+    this.lose();
+  }
+
+  private lose(): void {
+    if (!this.params.takeover) return;
+    if (!this.lost) this.counts.losses++;
+    this.window = EMPTY;
+    this.lost = true;
+  }
+
+  /** keep the last 2^bits bytes of output (the sender never refers further back; zlib makes a window of 8 bits 9) */
+  private slide(out: Buffer): void {
+    const w = 1 << Math.max(9, this.params.bits);
+    if (out.length >= w) this.window = Buffer.from(out.subarray(out.length - w));
+    else {
+      const keep = Math.min(this.window.length, w - out.length);
+      this.window = Buffer.concat([this.window.subarray(this.window.length - keep), out], keep + out.length);
+    }
+  }
+}
