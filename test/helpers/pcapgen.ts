@@ -356,6 +356,14 @@ export function udpPacket(src: string, dst: string, payload: Buffer | string): B
   return ipPacket(a.ip, b.ip, 17, udpHeader(a, b, toBuf(payload)));
 }
 
+/** An Ethernet frame as mirrored over VXLAN (RFC 7348, UDP 4789) between two outer IPv4 addresses. */
+export function vxlanFrame(frame: Buffer, outer: [string, string] = ['198.51.100.1', '198.51.100.2'], vni = 0x1234): Buffer {
+  const h = Buffer.alloc(8);
+  h[0] = 0x08;
+  h.writeUIntBE(vni, 4, 3);
+  return ether(ipPacket(outer[0], outer[1], 17, udpHeader({ ip: outer[0], port: 49152 }, { ip: outer[1], port: 4789 }, Buffer.concat([h, frame]))));
+}
+
 /** Splits an IPv4 packet into fragments carrying `size` payload bytes each (size multiple of 8). */
 export function ipv4Fragments(ip: Buffer, size: number): Buffer[] {
   const ihl = (ip[0] & 15) * 4;

@@ -7,7 +7,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Capture } from '../helpers/pcapgen';
+import { Capture, vxlanFrame } from '../helpers/pcapgen';
+import { dccCapture } from '../files/dcc';
+import crypto from 'node:crypto';
 import { CLI } from '../helpers/paths';
 import { shadowim } from '../helpers/run';
 import { liveSkipReason, VethPair } from '../helpers/netns';
@@ -58,6 +60,17 @@ function normalize(events: any[]): string[] {
     return v;
   };
   return events.map((e) => JSON.stringify(strip(e))).sort();
+}
+
+/** the frames of a classic little-endian pcap as the generator writes it */
+function readFrames(pcap: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let o = 24; o + 16 <= pcap.length; ) {
+    const n = pcap.readUInt32LE(o + 8);
+    out.push(pcap.subarray(o + 16, o + 16 + n));
+    o += 16 + n;
+  }
+  return out;
 }
 
 function waitFor(child: ChildProcess, out: { stderr: string }, re: RegExp, ms: number): Promise<RegExpExecArray> {
@@ -163,6 +176,62 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
       const ts = Date.parse(e.ts);
       assert.ok(ts >= t0 - 1000 && ts <= t1 + 1000, `event time ${e.ts} within the run`);
     }
+  });
+
+  it('mirrored traffic delivered over VXLAN (as cloud traffic mirroring sends it): the events of the traffic inside', async () => {
+    const cap = buildCapture();
+    const plainFile = path.join(dir, 'plain.pcap');
+    fs.writeFileSync(plainFile, cap.pcap);
+    const offline = shadowim(['analyze', plainFile, '--format', 'jsonl']);
+    assert.equal(offline.status, 0, offline.stderr);
+    // the same frames, each inside a VXLAN datagram from the mirroring source to the sensor
+    const c = new Capture();
+    for (const f of readFrames(cap.pcap)) c.add(vxlanFrame(f));
+    const file = path.join(dir, 'vxlan.pcap');
+    fs.writeFileSync(file, c.pcap());
+
+    pair = new VethPair();
+    const { child: sensor, out } = await startSensor(['--format', 'jsonl', '--stats-interval', '1']);
+    const sent = pair.replay(file, { pps: 1000 });
+    assert.equal(sent.sent, cap.packets);
+    await waitFor(sensor, out, new RegExp(`received ${cap.packets} packets`), 20000).catch(() => undefined);
+    sensor.kill('SIGINT');
+    const { code } = await exited(sensor);
+    assert.equal(code, 0, out.stderr);
+    assert.match(out.stderr, new RegExp(`decoded: ${cap.packets} packets, ${cap.flows} flows .*, ${cap.packets} inside tunnels`));
+    // the same events; only the capture's own byte count (stats) includes the tunnel's headers
+    const live = out.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const noStats = (ev: any[]) => ev.filter((e) => e.type !== 'stats');
+    assert.deepEqual(normalize(noStats(live)), normalize(noStats(offline.events)));
+    const stats = live.find((e) => e.type === 'stats');
+    assert.deepEqual([stats.packets, stats.flows], [cap.packets, cap.flows]);
+  });
+
+  it('files sent while capturing are carved, hashed and judged live (a listed hash is infected, with its alert)', async () => {
+    const bad = crypto.randomBytes(3000);
+    const good = crypto.randomBytes(2000);
+    const file = dccCapture(path.join(dir, 'dcc.pcap'), [{ name: 'bad.bin', data: bad }, { name: 'good.bin', data: good }]);
+    const list = path.join(dir, 'intel.csv');
+    fs.writeFileSync(list, `sha256,name\n${crypto.createHash('sha256').update(bad).digest('hex')},Trojan.Live.Test\n`);
+    const cfg = path.join(dir, 'intel.yaml');
+    fs.writeFileSync(cfg, `files:\n  hash_lists: [${list}]\n`);
+    const packets = readFrames(fs.readFileSync(file)).length;
+
+    pair = new VethPair();
+    const { child: sensor, out } = await startSensor(['--format', 'jsonl', '--stats-interval', '1', '--config', cfg]);
+    const sent = pair.replay(file, { pps: 1000 });
+    assert.equal(sent.sent, packets);
+    await waitFor(sensor, out, new RegExp(`received ${packets} packets`), 20000).catch(() => undefined);
+    sensor.kill('SIGINT');
+    const { code } = await exited(sensor);
+    assert.equal(code, 0, out.stderr);
+    const live = out.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const data = live.filter((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.deepEqual(Object.fromEntries(data.map((e) => [e.filename, [e.verdict, e.observed_size, e.sha256]])), {
+      'bad.bin': ['infected:Trojan.Live.Test', 3000, crypto.createHash('sha256').update(bad).digest('hex')],
+      'good.bin': ['clean', 2000, crypto.createHash('sha256').update(good).digest('hex')],
+    });
+    assert.ok(live.some((e) => e.type === 'alert' && e.detector === 'malware'), 'the listed file raises an alert');
   });
 
   it('ends on SIGTERM too, with the counters on stderr and only the closing stats event on stdout when no traffic came', async () => {

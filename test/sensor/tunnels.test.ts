@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Capture, ether, ipPacket, udpHeader, parseEp } from '../helpers/pcapgen';
+import { Capture, ether, ipPacket, udpHeader, parseEp, vxlanFrame } from '../helpers/pcapgen';
 import { haveCommand } from '../helpers/netns';
 import { shadowim } from '../helpers/run';
 import { boundedIt } from '../helpers/bounded';
@@ -54,7 +54,7 @@ const outerUdp = (sport: number, dport: number, payload: Buffer, v6 = false) => 
   const [a, b] = v6 ? O6 : O4;
   return ether(ipPacket(a, b, 17, udpHeader(parseEp(`[${a}]:${sport}`), parseEp(`[${b}]:${dport}`), payload)));
 };
-const vxlan = (f: Buffer, v6 = false) => outerUdp(49152, 4789, Buffer.concat([Buffer.from([0x08, 0, 0, 0]), u32(0x001234 << 8), f]), v6);
+const vxlan = (f: Buffer, v6 = false) => (v6 ? outerUdp(49152, 4789, Buffer.concat([Buffer.from([0x08, 0, 0, 0]), u32(0x001234 << 8), f]), true) : vxlanFrame(f));
 const isV6 = (f: Buffer) => ipOf(f)[0] >> 4 === 6;
 
 /**
