@@ -300,6 +300,7 @@ export function liveEvidence(o: { dir: string; store: string; sensor?: string })
         frame: (lt: number, ts: number, b: Buffer, off: number, len: number, orig: number) => r.frame(lt, ts, b, off, len, orig),
         packet: (lt: number, ts: number, d: Buffer, orig: number) => r.frame(lt, ts, d, 0, d.length, orig),
         finish: () => sink.finish(),
+        advance: (ts: number) => sink.advance?.(ts),
         get counters() {
           return sink.counters;
         },

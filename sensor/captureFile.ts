@@ -12,6 +12,8 @@ import fs from 'node:fs';
 export interface FrameSink {
   /** one frame: `buf[off, off+len)`; valid only during the call */
   frame(linktype: number, tsMicros: number, buf: Buffer, off: number, len: number, origLen: number): void;
+  /** capture time reached `tsMicros` with no frame (a quiet live link) */
+  advance?(tsMicros: number): void;
 }
 
 /** The input is not a capture, is corrupt, or ends mid-record. The message is one line for the user. */

@@ -2,10 +2,12 @@
 // pipe), so that capture and analysis run on two cores and an analysis pause never stalls the capture.
 //
 // Format (little-endian): an 8-byte header "SHIMFRS1", then records, each a 20-byte header and a body:
-//   u8 type (1 = frame, 2 = counters) | u8 flags (frame: bit 0 = cut by the snaplen) | u16 link type
+//   u8 type (1 = frame, 2 = counters, 3 = clock) | u8 flags (frame: bit 0 = cut by the snaplen) | u16 link type
 //   u32 body length (frame: captured length) | u32 original length | f64 capture time, µs since the epoch
 // A counters record (the capture's totals, sent last before a clean end) has a body of f64 values in
-// COUNTER_FIELDS order; a reader takes the fields it knows and ignores any further ones.
+// COUNTER_FIELDS order; a reader takes the fields it knows and ignores any further ones. A clock record
+// (no body) says that capture time has reached its time with no frame since: on a quiet link the packet
+// path still ends flows that went idle, and their sessions are printed then, not at the next packet.
 //
 // Capture side: FrameQueue packs frames into large batches and hands them to a writer thread
 // (WorkerWriter) that blocks on the pipe, so the capture thread never waits. Batches not yet written
@@ -22,6 +24,7 @@ export const STREAM_MAGIC = Buffer.from('SHIMFRS1', 'latin1');
 export const REC_HEADER = 20;
 export const REC_FRAME = 1;
 export const REC_COUNTERS = 2;
+export const REC_CLOCK = 3;
 export const FLAG_TRUNCATED = 1;
 /** the longest frame cap delivers (its snaplen is fixed at 65535) */
 export const MAX_CAPLEN = 65535;
@@ -187,6 +190,15 @@ export class FrameQueue implements FrameSink {
   /** The counters now (queued refreshed). */
   snapshot(): CaptureCounters {
     return { ...this.counters, queued: this.queued };
+  }
+
+  /** The capture clock while no frames come (never dropped; after the frames queued before it). */
+  clock(ts: number): void {
+    this.flush();
+    const rec = Buffer.alloc(REC_HEADER);
+    putHeader(rec, 0, REC_CLOCK, 0, 0, 0, 0, ts);
+    this.posted += rec.length;
+    this.writer.write(rec);
   }
 
   /** Last record of a clean end: flushes, then queues the counters (never dropped). */
@@ -399,12 +411,17 @@ export class FrameStreamReader {
       if (len === 0 || len > MAX_COUNTERS_BODY || len % 8) return this.bad(`a counters record of ${len} bytes`);
       return len;
     }
+    if (type === REC_CLOCK) return len === 0 ? 0 : this.bad(`a clock record of ${len} bytes`);
     return this.bad(`a record of unknown type ${type}`);
   }
 
   private deliver(b: Buffer, o: number): void {
     const len = b.readUInt32LE(o + 4);
     this.offset += REC_HEADER + len;
+    if (b[o] === REC_CLOCK) {
+      this.sink.advance?.(b.readDoubleLE(o + 12));
+      return;
+    }
     if (b[o] === REC_COUNTERS) {
       const c = emptyCounters();
       const fields = Math.min(len / 8, COUNTER_FIELDS.length);

@@ -391,12 +391,20 @@ export async function runCaptureProcess(o: CaptureProcessOptions, send: (m: Capt
   send({ type: 'started', linkName: capture.linkName, linktype: capture.linktype, ring });
   const report = setInterval(() => send({ type: 'counters', counters: counters() }), 500);
   const resync = setInterval(() => capture.resyncClock(), 10_000);
+  // a second without frames: tell the analysis the time, so that flows idle or closed on a quiet link
+  // end (and their sessions are printed) on time rather than at the next packet
+  let framesAtClock = -1;
+  const clock = setInterval(() => {
+    if (queue.counters.received === framesAtClock) queue.clock(capture.now());
+    framesAtClock = queue.counters.received;
+  }, 1000);
   return new Promise<number>((resolve) => {
     stop = (why: string) => {
       if (stopping) return; // the analysis process forwards what the terminal also sent us
       stopping = true;
       clearInterval(report);
       clearInterval(resync);
+      clearInterval(clock);
       capture.stop();
       queue.end(capture.now());
       process.off('SIGINT', onInt);

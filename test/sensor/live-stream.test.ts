@@ -113,6 +113,38 @@ describe('live sensor frame stream', () => {
     }
   });
 
+  it('clock records reach the sink in order with the frames (a quiet link), in any chunking; one with a body is an error', () => {
+    const w = new MemoryWriter();
+    const q = new FrameQueue(w, { limit: 1 << 20 });
+    const T = 1_764_000_000_000_000;
+    q.frame(1, T, frameOf(1, 60), 0, 60, 60);
+    q.clock(T + 1_000_000);
+    q.clock(T + 2_000_000);
+    q.frame(1, T + 2_500_000, frameOf(2, 60), 0, 60, 60);
+    q.end(T + 3_000_000);
+    for (const sizes of [() => 1, () => 13, () => 1 << 16]) {
+      const seen: string[] = [];
+      const reader = new FrameStreamReader({
+        frame: (_lt, ts) => seen.push(`frame ${ts - T}`),
+        advance: (ts) => seen.push(`clock ${ts - T}`),
+      });
+      assert.ok(feed(reader, w.bytes(), sizes), reader.error);
+      assert.deepEqual(seen, ['frame 0', 'clock 1000000', 'clock 2000000', 'frame 2500000']);
+      assert.equal(reader.frames, 2);
+    }
+    // a sink without advance() ignores clock records
+    const plain = collector();
+    assert.ok(new FrameStreamReader(plain).push(w.bytes()));
+    assert.equal(plain.frames.length, 2);
+    // a clock record claiming a body
+    const bad = Buffer.concat([STREAM_MAGIC, Buffer.alloc(REC_HEADER)]);
+    bad[8] = 3;
+    bad.writeUInt32LE(8, 8 + 4);
+    const reader = new FrameStreamReader(collector());
+    assert.equal(reader.push(bad), false);
+    assert.match(reader.error ?? '', /a clock record of 8 bytes/);
+  });
+
   it('a length that lies stops the reader at that record, without a crash, an allocation or another frame', () => {
     const good = frameRecord(1, 1e15, Buffer.from('ok'));
     const lie = (mut: (b: Buffer) => void): Buffer => {

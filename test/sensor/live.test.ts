@@ -207,6 +207,34 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
     assert.deepEqual([stats.packets, stats.flows], [cap.packets, cap.flows]);
   });
 
+  it('on a quiet link, a conversation that ended is reported within seconds, without waiting for another packet', async () => {
+    const c = new Capture();
+    const irc = c.tcp('10.20.0.5:40001', '198.51.100.7:6667');
+    irc.open().send('c', 'NICK alice\r\nUSER alice 0 * :Alice\r\n').send('c', 'PRIVMSG bob :quiet now\r\n').close();
+    const file = path.join(dir, 'quiet.pcap');
+    fs.writeFileSync(file, c.pcap());
+    pair = new VethPair();
+    const { child: sensor, out } = await startSensor(['--format', 'jsonl', '--stats-interval', '0']);
+    const sent = pair.replay(file, { pps: 1000 });
+    assert.equal(sent.sent, c.frames.length);
+    const t0 = Date.now();
+    // the flow closed with FIN: it ends after the 2 s linger, on the capture's clock; no packet follows
+    const session = await new Promise<any>((resolve) => {
+      const check = () => {
+        const s = out.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === 'session');
+        if (s || Date.now() - t0 > 15000) resolve(s);
+        else setTimeout(check, 100);
+      };
+      check();
+    });
+    const waited = Date.now() - t0;
+    sensor.kill('SIGINT');
+    await exited(sensor);
+    assert.ok(session, `no session event while the sensor ran (15 s): ${out.stdout} ${out.stderr}`);
+    assert.deepEqual([session.protocol, session.users], ['irc', ['alice']]);
+    assert.ok(waited < 15000, `printed after ${waited} ms`);
+  });
+
   it('files sent while capturing are carved, hashed and judged live (a listed hash is infected, with its alert)', async () => {
     const bad = crypto.randomBytes(3000);
     const good = crypto.randomBytes(2000);
