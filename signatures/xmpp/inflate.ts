@@ -7,8 +7,7 @@
 import zlib from 'node:zlib';
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
-const EMPTY = Buffer.alloc(0);
-const SYNC = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+const SYNC = zlib.constants.Z_SYNC_FLUSH;
 
 export type Inflated = Buffer | 'corrupt' | 'oversized' | 'budget';
 
@@ -43,14 +42,22 @@ export class InflateBudget {
   }
 }
 
-/** inflates `data` with at most `limit` bytes of output; never throws */
-function bounded(fn: (b: Buffer, o: zlib.ZlibOptions) => Buffer, data: Buffer, limit: number, byBudget: boolean, opts: zlib.ZlibOptions): Inflated {
+/**
+ * inflates `data` with at most `limit` bytes of output (`opts` gets maxOutputLength); never throws.
+ * An output over the limit is charged to the budget all the same: the work was done.
+ */
+function bounded(fn: (b: Buffer, o: zlib.ZlibOptions) => Buffer, data: Buffer, budget: InflateBudget, opts: zlib.ZlibOptions): Inflated {
+  const { limit, byBudget } = budget.take(data.length);
   if (limit < 1) return byBudget ? 'budget' : 'oversized';
+  opts.maxOutputLength = limit;
   try {
-    return fn(data, { ...opts, maxOutputLength: limit });
+    const out = fn(data, opts);
+    budget.spend(out.length);
+    return out;
   } catch (e) {
-    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return byBudget ? 'budget' : 'oversized';
-    return 'corrupt';
+    if ((e as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') return 'corrupt';
+    budget.spend(limit);
+    return byBudget ? 'budget' : 'oversized';
   }
 }
 
@@ -60,14 +67,10 @@ function bounded(fn: (b: Buffer, o: zlib.ZlibOptions) => Buffer, data: Buffer, l
  * header is two bytes: CM 8 and a check multiple of 31). A gzip magic is gunzipped whatever the label.
  */
 export function inflateBody(coding: 'gzip' | 'deflate', data: Buffer, budget: InflateBudget): Inflated {
-  const { limit, byBudget } = budget.take(data.length);
-  let out: Inflated;
-  if (data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b) out = bounded(zlib.gunzipSync, data, limit, byBudget, {});
-  else if (coding === 'gzip') out = 'corrupt';
-  else if (data.length >= 2 && (data[0] & 0x0f) === 8 && (data[0] >> 4) <= 7 && ((data[0] << 8) | data[1]) % 31 === 0) out = bounded(zlib.inflateSync, data, limit, byBudget, {});
-  else out = bounded(zlib.inflateRawSync, data, limit, byBudget, SYNC);
-  if (Buffer.isBuffer(out)) budget.spend(out.length);
-  return out;
+  if (data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b) return bounded(zlib.gunzipSync, data, budget, {});
+  if (coding === 'gzip') return 'corrupt';
+  if (data.length >= 2 && (data[0] & 0x0f) === 8 && (data[0] >> 4) <= 7 && ((data[0] << 8) | data[1]) % 31 === 0) return bounded(zlib.inflateSync, data, budget, {});
+  return bounded(zlib.inflateRawSync, data, budget, { finishFlush: SYNC });
 }
 
 /** permessage-deflate parameters of one direction, from the 101's Sec-WebSocket-Extensions */
@@ -127,7 +130,9 @@ export interface PmdCounts {
 export class PmdInflater {
   readonly counts: PmdCounts = { decoded: 0, corrupt: 0, windowLost: 0, oversized: 0, budget: 0, cut: 0, losses: 0 };
   private params: PmdParams = { takeover: true, bits: 15 };
-  private window: Buffer = EMPTY;
+  /** the window: the last `len` bytes of output kept in buf (room past 2^bits so it slides by copying rarely) */
+  private buf: Buffer | null = null;
+  private len = 0;
   /** bytes of this direction's history are missing from the window */
   private lost = false;
   private parts: Buffer[] = [];
@@ -141,7 +146,8 @@ export class PmdInflater {
 
   configure(p: PmdParams): void {
     this.params = p;
-    if (!p.takeover) this.window = EMPTY;
+    this.buf = null;
+    this.len = 0;
   }
 
   /** compressed bytes of the message in progress (copied: the caller's buffer is reused) */
@@ -169,9 +175,10 @@ export class PmdInflater {
       this.lose();
       return 'oversized';
     }
-    const { limit, byBudget } = this.budget.take(size);
-    const dict = this.params.takeover && this.window.length ? { dictionary: this.window } : {};
-    const out = bounded(zlib.inflateRawSync, Buffer.concat([...parts, TAIL], size + 4), limit, byBudget, { ...SYNC, ...dict });
+    parts.push(TAIL);
+    const w = this.windowSize();
+    const opts: zlib.ZlibOptions = this.buf && this.len ? { finishFlush: SYNC, dictionary: this.buf.subarray(Math.max(0, this.len - w), this.len) } : { finishFlush: SYNC };
+    const out = bounded(zlib.inflateRawSync, Buffer.concat(parts, size + 4), this.budget, opts);
     if (!Buffer.isBuffer(out)) {
       // with a window missing, a reference into it is what fails: not the data's fault
       const why = out === 'corrupt' && this.lost && this.params.takeover ? 'windowLost' : out;
@@ -179,7 +186,6 @@ export class PmdInflater {
       this.lose();
       return why;
     }
-    this.budget.spend(out.length);
     this.counts.decoded++;
     this.lost = false;
     if (this.params.takeover) this.slide(out);
@@ -198,17 +204,30 @@ export class PmdInflater {
   private lose(): void {
     if (!this.params.takeover) return;
     if (!this.lost) this.counts.losses++;
-    this.window = EMPTY;
+    this.len = 0;
     this.lost = true;
   }
 
-  /** keep the last 2^bits bytes of output (the sender never refers further back; zlib makes a window of 8 bits 9) */
+  /** the sender never refers further back than 2^bits (zlib makes a window of 8 bits 9) */
+  private windowSize(): number {
+    return 1 << Math.max(9, this.params.bits);
+  }
+
+  /** keep the last 2^bits bytes of output */
   private slide(out: Buffer): void {
-    const w = 1 << Math.max(9, this.params.bits);
-    if (out.length >= w) this.window = Buffer.from(out.subarray(out.length - w));
-    else {
-      const keep = Math.min(this.window.length, w - out.length);
-      this.window = Buffer.concat([this.window.subarray(this.window.length - keep), out], keep + out.length);
+    const w = this.windowSize();
+    const buf = (this.buf ??= Buffer.allocUnsafe(w + Math.max(4096, w >> 2)));
+    if (out.length >= w) {
+      out.copy(buf, 0, out.length - w);
+      this.len = w;
+      return;
     }
+    if (this.len + out.length > buf.length) {
+      const keep = Math.min(this.len, w - out.length);
+      buf.copy(buf, 0, this.len - keep, this.len);
+      this.len = keep;
+    }
+    out.copy(buf, this.len);
+    this.len += out.length;
   }
 }
