@@ -407,6 +407,7 @@ export class XmppHttpDecoder implements StreamDecoder {
       this.codedParts[d] = [];
       this.codedLen[d] = 0;
       this.gate[d] = G.Skip;
+      if (whole && !len) return; // an empty body (a 204, Content-Length: 0) has nothing to inflate
       const out = !whole ? 'cut' : len > this.maxFrame ? 'oversized' : inflateBody(this.coding[d], Buffer.concat(parts, len), this.budget);
       if (!Buffer.isBuffer(out)) {
         this.coded[out]++;

@@ -481,10 +481,12 @@ describe('xmpp over HTTP, compressed: hostile input is bounded', () => {
       ['c', s[8][1]], ['s', Buffer.concat([head(bomb.length, 'gzip'), bomb])],
       ['c', s[8][1]], ['s', Buffer.concat([head(12, 'gzip'), Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff])])],
       ['c', s[8][1]], ['s', Buffer.concat([head(6, 'br'), Buffer.from('\x0b\x02\x80hi\x03', 'latin1')])],
+      ['c', s[8][1]], ['s', head(0, 'gzip')], // empty: nothing to inflate, nothing wrong
       ...s.slice(8),
     ]);
-    assert.deepEqual(h.of('message').map((m) => m.text), [EXPECTED_BOSH[0][2], EXPECTED_BOSH[0][2], EXPECTED_BOSH[0][2], ...EXPECTED_BOSH.map((e) => e[2])]);
+    assert.deepEqual(h.of('message').map((m) => m.text), [...Array(4).fill(EXPECTED_BOSH[0][2]), ...EXPECTED_BOSH.map((e) => e[2])]);
     assert.equal(evidence(h, 'xmpp.bosh-encoded'), '3 content-encoded BOSH bodies not decoded (1 in a coding other than gzip or deflate, 1 corrupt, 1 over 1048576 bytes)');
+    assert.equal(xmppSessions(h)[0].malformed, 2, 'the bomb and the corrupt body');
   });
 });
 
