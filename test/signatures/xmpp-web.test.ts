@@ -324,6 +324,31 @@ async function pmdSession(accept: string, steps: Step[], c: PmdDeflater, s: PmdD
 }
 
 describe('xmpp over WebSocket and BOSH, compressed: permessage-deflate and gzip/deflate bodies are inflated', () => {
+  it('the examples of RFC 7692 §7.2.3: one frame, fragments, a shared window, stored, BFINAL and two blocks all give "Hello"', () => {
+    const examples: [string, number[][], string[]][] = [
+      ['7.2.3.1 one frame', [[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]], ['Hello']],
+      ['7.2.3.1 two fragments', [[0x41, 0x03, 0xf2, 0x48, 0xcd], [0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00]], ['Hello']],
+      ['7.2.3.2 sharing the window', [[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], [0xc1, 0x05, 0xf2, 0x00, 0x11, 0x00, 0x00]], ['Hello', 'Hello']],
+      ['7.2.3.3 no compression', [[0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00]], ['Hello']],
+      ['7.2.3.4 BFINAL set', [[0xc1, 0x08, 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]], ['Hello']],
+      ['7.2.3.5 two blocks', [[0xc1, 0x0d, 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00]], ['Hello']],
+    ];
+    const read = (frames: number[][], takeover = true) => {
+      const got: string[] = [];
+      let cur = '';
+      const ws = new WsReader({ text: (b) => (cur += b.toString()), messageEnd: () => { got.push(cur); cur = ''; }, messageAbort: () => undefined, malformed: () => undefined });
+      ws.deflate = new PmdInflater(new InflateBudget(1 << 20, 1 << 28), 1 << 20);
+      ws.deflate.configure({ takeover, bits: 15 });
+      for (const f of frames) ws.push(Buffer.from(f));
+      return { got, counts: ws.deflate.counts };
+    };
+    for (const [name, frames, want] of examples) assert.deepEqual(read(frames).got, want, name);
+    // the second message of 7.2.3.2 refers back into the first: without context takeover it cannot be read
+    const alone = read(examples[2][1], false);
+    assert.deepEqual(alone.got, ['Hello']);
+    assert.equal(alone.counts.corrupt, 1);
+  });
+
   it("permessage-deflate with context takeover (Node's deflateRaw, one stream per direction, Z_SYNC_FLUSH): messages each way, fragmented, spanning the window", async () => {
     const { parts, payloads } = await pmdSession('permessage-deflate', [...LOGIN, ...CHAT], new PmdDeflater(), new PmdDeflater());
     // the session does use the window: SPAN's message refers back 31 KB, into BIG's
