@@ -60,6 +60,10 @@ export function explainPolicy(p: Policy): string {
   L.push(sanctioned.length ? `Sanctioned servers (sessions to them are always authorized): ${sanctioned.join(', ')}` : 'Sanctioned servers: none.');
   const people = p.people.people();
   L.push(`Identity mapping: ${p.people.size} entries for ${people.length} people${people.length ? ` (${people.slice(0, 8).join(', ')}${people.length > 8 ? ', …' : ''})` : ''}.`);
+  if (p.directory.people) {
+    const groups = [...p.directory.groups.keys()].filter((k) => !k.includes('=')).length;
+    L.push(`Directory (people.ldif): ${p.directory.people} people with ${p.directory.identities} identities, ${groups} groups.`);
+  }
   L.push(`Default time zone for hours: ${p.timezone}.`);
   L.push(`Home networks (a flow whose client is outside and server inside is judged on the server): ${p.homeNets.map((n) => n.text).join(', ')}.`);
   L.push('');

@@ -7,6 +7,7 @@ import type { LineCounter, Node as YNode, Scalar, YAMLMap, YAMLSeq } from 'yaml'
 import type { Severity } from '../common/events';
 import { parseCidr, anyContains, type Cidr } from './cidr';
 import { IdentityMap, loadIdentityCsv, normalizeIdentity } from './identity';
+import { addDirectory, emptyDirectory, parseLdif, type Directory } from './directory';
 import { dayList, parseDays, parseRange, validTimezone, type Schedule } from './schedule';
 import { BUILTIN_DETECTORS, DEFAULT_MAX_SCAN, type BuiltinDetector, type DetectorSettings, type DlpSettings, type KeywordDictionary, type UserPattern } from './dlp/scanner';
 import { compileSafe } from './dlp/saferegex';
@@ -77,6 +78,8 @@ export interface Policy {
   timezone: string;
   groups: Group[];
   people: IdentityMap;
+  /** directory groups and their people, from people.ldif */
+  directory: Directory;
   sanctionedNets: Cidr[];
   /** the monitored network: a flow's local side is its client, unless only the server is in here */
   homeNets: Cidr[];
@@ -114,6 +117,7 @@ export function defaultPolicy(): Policy {
     timezone: 'UTC',
     groups: [],
     people: new IdentityMap(),
+    directory: emptyDirectory(),
     sanctionedNets: [],
     homeNets: DEFAULT_HOME_NETS.map((n) => parseCidr(n)!),
     sanctionedHosts: [],
@@ -230,7 +234,7 @@ export function parsePolicy(src: string, file: string): Policy {
 
   const groups = get('groups');
   if (groups) {
-    for (const g of r.entries(groups.value, 'groups')) p.groups.push(group(r, g.key, g.value, p.timezone));
+    for (const g of r.entries(groups.value, 'groups')) p.groups.push(group(r, g.key, g.value, p.timezone, p.directory));
   }
 
   const sanctioned = get('sanctioned_servers');
@@ -293,8 +297,22 @@ function timezone(r: Reader, node: unknown): string {
 }
 
 function loadPeople(r: Reader, node: unknown, p: Policy, dir: string): void {
-  for (const e of r.entries(node, 'people', ['csv', 'map'])) {
-    if (e.key === 'csv') {
+  for (const e of r.entries(node, 'people', ['csv', 'map', 'ldif'])) {
+    if (e.key === 'ldif') {
+      for (const { value, node: n } of r.list(e.value, 'people.ldif')) {
+        let text: string;
+        try {
+          text = fs.readFileSync(path.resolve(dir, value), 'utf8');
+        } catch (err) {
+          r.fail(n, `cannot read people LDIF '${value}' (${(err as NodeJS.ErrnoException).code ?? 'error'}; the path is relative to the policy file)`);
+        }
+        try {
+          addDirectory(parseLdif(text, value), value, p.people, p.directory);
+        } catch (err) {
+          r.fail(n, `people.ldif: ${(err as Error).message}`);
+        }
+      }
+    } else if (e.key === 'csv') {
       for (const { value, node: n } of r.list(e.value, 'people.csv')) {
         const f = path.resolve(dir, value);
         let text: string;
@@ -318,10 +336,25 @@ function loadPeople(r: Reader, node: unknown, p: Policy, dir: string): void {
   }
 }
 
-function group(r: Reader, name: string, node: unknown, tz: string): Group {
+function group(r: Reader, name: string, node: unknown, tz: string, dir: Directory): Group {
   const g: Group = { name, networks: [], users: new Set(), userLabels: [], allow: [] };
   const what = `group '${name}'`;
-  for (const e of r.entries(node, what, ['networks', 'hosts', 'users', 'allow'])) {
+  for (const e of r.entries(node, what, ['networks', 'hosts', 'users', 'directory_groups', 'allow'])) {
+    if (e.key === 'directory_groups') {
+      // a directory group, by its DN or its CN: its people (from people.ldif) are members
+      for (const { value, node: n } of r.list(e.value, `${what} directory_groups`)) {
+        const members = dir.groups.get(value.trim().toLowerCase());
+        if (!members) {
+          const known = [...dir.groups.keys()].filter((k) => !k.includes('=')).slice(0, 6);
+          r.fail(n, dir.groups.size
+            ? `${what}: no directory group '${value}' in people.ldif (by CN or DN; some there: ${known.join(', ')})`
+            : `${what}: directory group '${value}' needs people.ldif (a directory export with memberOf or group entries)`);
+        }
+        for (const person of members) g.users.add(normalizeIdentity(person));
+        g.userLabels.push(`${value} (directory group, ${members.size} ${members.size === 1 ? 'person' : 'people'})`);
+      }
+      continue;
+    }
     if (e.key === 'networks' || e.key === 'hosts') {
       for (const { value, node: n } of r.list(e.value, `${what} ${e.key}`)) {
         const c = parseCidr(value);

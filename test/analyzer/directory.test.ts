@@ -1,0 +1,193 @@
+// The company directory in a policy (people.ldif, groups.NAME.directory_groups): an LDIF export from
+// Active Directory or an LDAP server names who is behind an account or address and which directory
+// groups they are in, so the policy can allow IM by the groups the company already keeps.
+// Ground truth: RFC 2849's own examples, and hand-written exports in the shapes ldifde and ldapsearch write.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseLdif } from '../../analyzer/directory';
+import { loadPolicyFile, groupsOf, PolicyError } from '../../analyzer/policy';
+import { Capture } from '../helpers/pcapgen';
+import { shadowim } from '../helpers/run';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-directory-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const write = (name: string, text: string) => {
+  const f = path.join(tmp, name);
+  fs.writeFileSync(f, text);
+  return f;
+};
+
+// RFC 2849 examples 2 (a folded value, no space after the colons) and 3 (a base64 value with a CR)
+const RFC_EXAMPLES = `version: 1
+dn:cn=Barbara Jensen, ou=Product Development, dc=airius, dc=com
+objectclass:top
+objectclass:person
+objectclass:organizationalPerson
+cn:Barbara Jensen
+cn:Barbara J Jensen
+cn:Babs Jensen
+sn:Jensen
+uid:bjensen
+telephonenumber:+1 408 555 1212
+description:Babs is a big sailing fan, and travels extensively in sea
+ rch of perfect sailing conditions.
+title:Product Manager, Rod and Reel Division
+
+dn: cn=Gern Jensen, ou=Product Testing, dc=airius, dc=com
+objectclass: top
+objectclass: person
+objectclass: organizationalPerson
+cn: Gern Jensen
+cn: Gern O Jensen
+sn: Jensen
+uid: gernj
+telephonenumber: +1 408 555 1212
+description:: V2hhdCBhIGNhcmVmdWwgcmVhZGVyIHlvdSBhcmUhICBUaGlzIHZhbHVlIGlzIGJhc2UtNjQtZW5jb2RlZCBiZWNhdXNlIGl0IGhhcyBhIGNvbnRyb2wgY2hhcmFjdGVyIGluIGl0IChhIENSKS4NICBCeSB0aGUgd2F5LCB5b3Ugc2hvdWxkIHJlYWxseSBnZXQgb3V0IG1vcmUu
+`;
+
+// Active Directory as ldifde writes it: CRLF, memberOf with an escaped comma, proxyAddresses with
+// schemes, a base64 display name (non-ASCII), a folded memberOf, a computer account (not a person)
+const AD = [
+  'dn: CN=Dana Ortiz,OU=Staff,DC=corp,DC=example',
+  'changetype: add',
+  'objectClass: top',
+  'objectClass: person',
+  'objectClass: user',
+  'displayName: Dana Ortiz',
+  'sAMAccountName: dortiz',
+  'userPrincipalName: dortiz@corp.example',
+  'mail: Dana.Ortiz@corp.example',
+  'proxyAddresses: SMTP:Dana.Ortiz@corp.example',
+  'proxyAddresses: sip:dana@lync.corp.example',
+  'proxyAddresses: X500:/o=ExchangeLabs/ou=Exchange Administrative Group/cn=Recipients/cn=dana',
+  'memberOf: CN=Engineering,OU=Groups,DC=corp,DC=example',
+  '',
+  'dn: CN=Jose Nunez,OU=Staff,DC=corp,DC=example',
+  'objectClass: user',
+  `displayName:: ${Buffer.from('José Núñez').toString('base64')}`,
+  'sAMAccountName: jnunez',
+  'msRTCSIP-PrimaryUserAddress: sip:jose.nunez@corp.example',
+  'memberOf: CN=Sales\\, EMEA,OU=Gr',
+  ' oups,DC=corp,DC=example',
+  '',
+  'dn: CN=BUILD01,OU=Computers,DC=corp,DC=example',
+  'objectClass: computer',
+  'cn: BUILD01',
+  'sAMAccountName: BUILD01$',
+  'memberOf: CN=Engineering,OU=Groups,DC=corp,DC=example',
+  '',
+].join('\r\n');
+
+// OpenLDAP as ldapsearch -LLL writes it: inetOrgPerson, groupOfNames with member DNs, posixGroup with memberUid
+const OPENLDAP = `# extended LDIF
+dn: uid=kim,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+cn: Kim Doe
+uid: kim
+mail: kim@example.org
+
+dn: uid=lee,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+cn: Lee Park
+uid: lee
+
+dn: cn=support,ou=groups,dc=example,dc=org
+objectClass: groupOfNames
+cn: support
+member: uid=kim,ou=people,dc=example,dc=org
+member: uid=nobody,ou=people,dc=example,dc=org
+
+dn: cn=ops,ou=groups,dc=example,dc=org
+objectClass: posixGroup
+cn: ops
+memberUid: lee
+
+dn: cn=empty,ou=groups,dc=example,dc=org
+objectClass: groupOfNames
+cn: empty
+`;
+
+describe('analyzer: the directory (people.ldif, directory_groups)', () => {
+  it('reads RFC 2849\'s examples: folded lines, values without a space, base64 with a CR', () => {
+    const [a, b] = parseLdif(RFC_EXAMPLES, 'rfc.ldif');
+    assert.equal(a.dn, 'cn=Barbara Jensen, ou=Product Development, dc=airius, dc=com');
+    assert.deepEqual(a.attrs.get('cn'), ['Barbara Jensen', 'Barbara J Jensen', 'Babs Jensen']);
+    assert.deepEqual(a.attrs.get('description'), ['Babs is a big sailing fan, and travels extensively in search of perfect sailing conditions.']);
+    assert.equal(b.attrs.get('description')![0], 'What a careful reader you are!  This value is base-64-encoded because it has a control character in it (a CR).\r  By the way, you should really get out more.');
+    assert.deepEqual(b.attrs.get('uid'), ['gernj']);
+  });
+
+  it('maps every account, mail and IM address of a person to the person, and groups from memberOf, member and memberUid', () => {
+    write('ad.ldf', AD);
+    write('ol.ldif', OPENLDAP);
+    const p = loadPolicyFile(write('dir.yaml', `people:
+  ldif: [ad.ldf, ol.ldif]
+groups:
+  eng:
+    directory_groups: [Engineering]
+    allow: [{ protocols: [xmpp, irc] }]
+  sales:
+    directory_groups: ["CN=Sales\\\\, EMEA,OU=Groups,DC=corp,DC=example"]
+    allow: [{ protocols: [teams] }]
+  helpdesk:
+    directory_groups: [support, ops, empty]
+    allow: [{ protocols: any }]
+`));
+    const who = (ids: string[]) => p.people.resolve(ids);
+    assert.equal(who(['dortiz']), 'Dana Ortiz');
+    assert.equal(who(['dana.ortiz@corp.example/laptop']), 'Dana Ortiz', 'a JID with a resource');
+    assert.equal(who(['dana@lync.corp.example']), 'Dana Ortiz', 'sip: scheme dropped');
+    assert.equal(who(['jose.nunez@corp.example']), 'José Núñez');
+    assert.equal(who(['kim@example.org']), 'Kim Doe');
+    assert.equal(who(['/o=ExchangeLabs/ou=Exchange Administrative Group/cn=Recipients/cn=dana']), undefined, 'X.500 addresses are not identities');
+    assert.equal(who(['BUILD01$']), undefined, 'computer accounts are not people');
+    const groups = (ids: string[]) => groupsOf(p, '203.0.113.9', ids, p.people.resolve(ids)).map((g) => g.name);
+    assert.deepEqual(groups(['dortiz']), ['eng']);
+    assert.deepEqual(groups(['jnunez']), ['sales'], 'by DN, an escaped comma in the CN, memberOf folded');
+    assert.deepEqual(groups(['kim']), ['helpdesk'], 'groupOfNames member');
+    assert.deepEqual(groups(['lee']), ['helpdesk'], 'posixGroup memberUid');
+    assert.deepEqual(groups(['mallory']), []);
+    assert.equal(p.directory.people, 4);
+  });
+
+  it('bad directories and unknown groups: one line naming the file, line and problem', () => {
+    const err = (text: string) => {
+      try {
+        loadPolicyFile(write('e.yaml', text));
+      } catch (e) {
+        assert.ok(e instanceof PolicyError, String(e));
+        assert.ok(!e.message.includes('\n'));
+        return e.message;
+      }
+      assert.fail('accepted');
+    };
+    write('ad2.ldf', AD);
+    assert.match(err('people: { ldif: ad2.ldf }\ngroups:\n  g:\n    directory_groups: [Enginering]\n'), /e\.yaml:4: group 'g': no directory group 'Enginering' in people\.ldif \(by CN or DN; some there: .*engineering/);
+    assert.match(err('groups:\n  g:\n    directory_groups: [Engineering]\n'), /e\.yaml:3: group 'g': directory group 'Engineering' needs people\.ldif/);
+    assert.match(err('people: { ldif: missing.ldif }\n'), /e\.yaml:1: cannot read people LDIF 'missing\.ldif' \(ENOENT/);
+    write('broken.ldif', 'dn: cn=a,dc=x\ncn: A\nthis line has no colon\n');
+    assert.match(err('people: { ldif: broken.ldif }\n'), /people\.ldif: broken\.ldif:3: not an LDIF line/);
+    write('nobody.ldif', 'dn: cn=g,dc=x\nobjectClass: groupOfNames\ncn: g\n');
+    assert.match(err('people: { ldif: nobody.ldif }\n'), /nobody\.ldif: no person with an account, mail or IM address in 1 LDIF entries/);
+  });
+
+  it('end to end: the directory group allowed to use IRC raises no alert; someone outside it does, named by the directory', () => {
+    write('ad3.ldf', AD);
+    const pol = write('e2e.yaml', 'people: { ldif: ad3.ldf }\ngroups:\n  eng:\n    directory_groups: [Engineering]\n    allow: [{ protocols: [irc] }]\n');
+    const c = new Capture();
+    c.tcp('10.1.1.10:40001', '198.51.100.7:6667').open().send('c', 'NICK dortiz\r\nUSER dortiz 0 * :Dana\r\n').send('c', 'PRIVMSG #eng :build is green\r\n').close();
+    c.tcp('10.1.1.11:40002', '198.51.100.7:6667').open().send('c', 'NICK jnunez\r\nUSER jnunez 0 * :Jose\r\n').send('c', 'PRIVMSG #x :hola\r\n').close();
+    const r = shadowim(['analyze', '-', '--format', 'jsonl', '--policy', pol], { input: c.pcap() });
+    assert.equal(r.status, 0, r.stderr);
+    const alerts = r.events.filter((e) => e.type === 'alert' && e.kind === 'unauthorized_im');
+    assert.equal(alerts.length, 1, JSON.stringify(alerts));
+    assert.deepEqual(alerts[0].users, ['jnunez']);
+    assert.equal(alerts[0].person, 'José Núñez');
+    const check = shadowim(['policy', 'check', pol]);
+    assert.equal(check.status, 0, check.stderr);
+    assert.match(check.stdout, /Directory \(people\.ldif\): 2 people with \d+ identities, 2 groups\./);
+    assert.match(check.stdout, /Engineering \(directory group, 1 person\)/);
+  });
+});
