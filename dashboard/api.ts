@@ -222,11 +222,11 @@ export function apiRoutes(api: Router, c: Ctx): void {
     const { parsePolicy } = require('../analyzer/policy') as typeof import('../analyzer/policy');
     const { explainPolicy } = require('../analyzer/explain') as typeof import('../analyzer/explain');
     const name = (str(req.body?.name, 128) ?? 'policy.yaml').replace(/[^\w.-]/g, '_');
-    // relative paths in the policy (people: csv) resolve next to the sensors' policy, as they would; a
-    // pasted policy may not reach other files on the server (absolute paths, '..')
+    // relative paths in the policy (people: csv, ldif) resolve next to the sensors' policy, as they would;
+    // a pasted policy may not reach other files on the server (absolute paths, '..')
     const base = c.policyFile ? path.dirname(path.resolve(c.policyFile)) : process.cwd();
     const outside = csvPathsOutside(text, base);
-    if (outside) return void res.json({ ok: false, error: `people.csv '${outside.slice(0, 200)}': a checked policy may only name files in the policy's own directory`, line: null });
+    if (outside) return void res.json({ ok: false, error: `${outside.key} '${outside.path.slice(0, 200)}': a checked policy may only name files in the policy's own directory`, line: null });
     try {
       res.json({ ok: true, explanation: explainPolicy(parsePolicy(text, path.join(base, name))) });
     } catch (e) {
@@ -341,19 +341,21 @@ export function apiRoutes(api: Router, c: Ctx): void {
   }
 }
 
-/** The first people.csv path of a policy text that leaves `base`, if any (YAML errors: left to parsePolicy). */
-function csvPathsOutside(text: string, base: string): string | undefined {
+/** The first people.csv or people.ldif path of a policy text that leaves `base`, if any (YAML errors: left to parsePolicy). */
+function csvPathsOutside(text: string, base: string): { key: string; path: string } | undefined {
   let doc: any;
   try {
     doc = (require('yaml') as typeof import('yaml')).parse(text);
   } catch {
     return undefined;
   }
-  const csv = doc?.people?.csv;
-  for (const v of Array.isArray(csv) ? csv : csv === undefined ? [] : [csv]) {
-    const p = String(v);
-    const abs = path.resolve(base, p);
-    if (path.isAbsolute(p) || !abs.startsWith(base + path.sep)) return p;
+  for (const key of ['csv', 'ldif']) {
+    const files = doc?.people?.[key];
+    for (const v of Array.isArray(files) ? files : files === undefined ? [] : [files]) {
+      const p = String(v);
+      const abs = path.resolve(base, p);
+      if (path.isAbsolute(p) || !abs.startsWith(base + path.sep)) return { key: `people.${key}`, path: p };
+    }
   }
   return undefined;
 }

@@ -267,11 +267,13 @@ describe('dashboard HTTP API', function () {
     assert.equal(bad.line, 5);
     assert.match(bad.error, /colour/);
     assert.equal((await admin.req('POST', '/api/policy/check', { body: { text: 'x' }, csrf: null })).status, 403);
-    // a pasted policy cannot read other files of the server through people.csv
-    for (const p of ['/etc/passwd', '../../../../etc/passwd']) {
-      const r = (await admin.req('POST', '/api/policy/check', { body: { text: `version: 1\npeople:\n  csv: ${p}\n` } })).json;
-      assert.equal(r.ok, false);
-      assert.match(r.error, /may only name files in the policy's own directory/);
+    // a pasted policy cannot read other files of the server through people.csv or people.ldif
+    for (const key of ['csv', 'ldif']) {
+      for (const p of ['/etc/passwd', '../../../../etc/passwd', '[ok.ldif, /etc/shadow]']) {
+        const r = (await admin.req('POST', '/api/policy/check', { body: { text: `version: 1\npeople:\n  ${key}: ${p}\n` } })).json;
+        assert.equal(r.ok, false);
+        assert.match(r.error, new RegExp(`^people\\.${key} '.*': .*may only name files in the policy's own directory`));
+      }
     }
     const users = (await admin.req('GET', '/api/admin/users')).json.rows.map((x: any) => x.name);
     assert.deepEqual(users, ['admin', 'analyst', 'limited', 'viewer']);
