@@ -27,12 +27,25 @@ export const PDF_LIMITS = {
   maxCMapEntries: 100_000,
   /** entries all the document's ToUnicode CMaps may define together */
   maxCMapEntriesTotal: 1_000_000,
+  /**
+   * content bytes interpreted in all: contentFloor plus contentPerByte for each byte of the file, at
+   * most maxContent (a small file cannot buy 128 MiB of interpretation with a Flate bomb or a stream
+   * named again and again; a form or page content read again is replayed, not interpreted)
+   */
+  maxContent: 128 * 1024 * 1024,
+  contentFloor: 4 * 1024 * 1024,
+  contentPerByte: 16,
 };
 
 const TAIL_GAP = Buffer.from('\nendstream endobj\n');
 const NEWLINE = Buffer.from('\n');
 /** content bytes one Form XObject draw counts for besides its own */
 const FORM_DRAW = 1024;
+/** content bytes a replayed run counts for (a form drawn again, a page whose content another page had) */
+const RUN_REPLAY = 64;
+/** the text of runs kept for replay: one, and all together (a longer run is read again when drawn again) */
+const RUN_KEPT = 64 * 1024;
+const RUNS_KEPT = 8 * 1024 * 1024;
 
 type Obj = number | boolean | null | PdfString | Name | Ref | Obj[] | Dict;
 class Name {
@@ -76,14 +89,27 @@ class StringBytes {
   }
   /** the token's bytes as a PdfString; empties the collector */
   take(): PdfString {
-    // toString of a range, not of a subarray: a Buffer object per string was a third of reading `<41>` strings
-    const s = new PdfString(this.chunks ? Buffer.concat([...this.chunks, this.scratch.subarray(0, this.o)]).toString('latin1') : this.scratch.toString('latin1', 0, this.o));
+    let t = '';
+    if (this.chunks) t = Buffer.concat([...this.chunks, this.scratch.subarray(0, this.o)]).toString('latin1');
+    // a short string from a table of characters: a call into toString costs ~60 ns whatever the
+    // length, most of the time of content made of `(a)` or `<41>` strings
+    else if (this.o <= 6) for (let k = 0; k < this.o; k++) t += LATIN1[this.scratch[k]];
+    else t = this.scratch.toString('latin1', 0, this.o);
+    const s = new PdfString(t);
     this.chunks = undefined;
     this.o = 0;
     return s;
   }
 }
+const LATIN1 = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c));
 const STRING_BYTES = new StringBytes();
+/**
+ * Names of up to 6 bytes, shared by their bytes (a direct-mapped cache): content is full of /F1, /GS0,
+ * /Im3, and a string per name was two thirds of the time of name-dense content.
+ */
+const NAME_SLOTS = 1021;
+const NAME_KEYS = new Float64Array(NAME_SLOTS);
+const NAMES: Array<Name | undefined> = new Array(NAME_SLOTS);
 const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 /** the content operators content() acts on, by their bytes */
 const OPS1 = Array.from({ length: 256 }, (_, c) => ("'\"qQ".includes(String.fromCharCode(c)) ? String.fromCharCode(c) : ''));
@@ -97,7 +123,8 @@ const hexVal = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 
 class Lexer {
   i = 0;
   work = 0;
-  constructor(readonly b: Buffer, readonly end = b.length) {}
+  /** `refs`: `N G R` is a reference (not in content streams, which have none: a lookahead per integer saved) */
+  constructor(readonly b: Buffer, readonly end = b.length, readonly refs = true) {}
 
   skipWs(): void {
     const b = this.b;
@@ -200,7 +227,7 @@ class Lexer {
         digitsOnly = /^\d+$/.test(w);
       }
       // `N G R`: an indirect reference
-      if (digitsOnly) {
+      if (digitsOnly && this.refs) {
         const save = this.i;
         this.skipWs();
         const g0 = this.i;
@@ -255,10 +282,23 @@ class Lexer {
     const b = this.b;
     this.i++;
     const s = this.i;
-    while (this.i < this.end && !isWs(b[this.i]) && !isDelim(b[this.i])) this.i++;
+    // the first 6 bytes (never 0: NUL is white space) as a number, the key of the shared short names
+    let key = 0;
+    while (this.i < this.end && !isWs(b[this.i]) && !isDelim(b[this.i])) {
+      if (this.i - s < 6) key = key * 256 + b[this.i];
+      this.i++;
+    }
+    const short = this.i - s <= 6;
+    const slot = key % NAME_SLOTS;
+    if (short && NAME_KEYS[slot] === key && NAMES[slot] !== undefined) return NAMES[slot]!;
     let n = b.toString('latin1', s, Math.min(this.i, s + 256));
     if (n.includes('#')) n = n.replace(/#([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
-    return new Name(n);
+    const name = new Name(n);
+    if (short) {
+      NAME_KEYS[slot] = key;
+      NAMES[slot] = name;
+    }
+    return name;
   }
 
   /** `( … )` with escapes, octal and balanced parentheses (a counter, no recursion); unterminated → to the end */
@@ -519,10 +559,20 @@ export class PdfDoc {
   private cmaps = new Map<number, CMap>();
   /** CMap entries defined so far (each CMap is bounded, and so are all of them: one per font could be 20,000 of them) */
   private cmapEntries = 0;
-  /** content bytes interpreted (forms drawn many times count each time) */
+  /** content bytes interpreted, and replays counted (RUN_REPLAY each) */
   private contentWork = 0;
+  private readonly contentBudget: number;
+  /**
+   * Runs read, by resources, then by `f<num>@<depth>` (a form) or `p<nums>` (a page's content list,
+   * null: read once, not kept; kept when a second page has it)
+   */
+  private runs = new Map<Dict | undefined, Map<string, Run | null>>();
+  private runChars = 0;
 
-  private constructor(readonly buf: Buffer) {}
+  private constructor(readonly buf: Buffer) {
+    const L = PDF_LIMITS;
+    this.contentBudget = Math.min(L.maxContent, L.contentFloor + L.contentPerByte * buf.length);
+  }
 
   /** Reads the object structure of a PDF (bounded; never throws). */
   static parse(buf: Buffer): PdfDoc {
@@ -744,34 +794,20 @@ export class PdfDoc {
       const used = new Set<number>();
       for (const page of this.pages()) {
         if (out.full) break;
-        const res = this.resources(page);
-        const contents = this.get(page.get('Contents'));
-        const refs = Array.isArray(contents) ? contents : [page.get('Contents')];
-        // an array of content streams is one stream, split anywhere (7.8.2)
-        const parts: Buffer[] = [];
-        let size = 0;
-        for (const r of refs.slice(0, 1000)) {
-          if (!(r instanceof Ref)) continue;
-          used.add(r.num);
-          const data = this.streamData(r.num);
-          if (data) {
-            parts.push(data, NEWLINE);
-            size += data.length + 1;
-          }
-        }
-        // over the content bound: content() would stop at once, so the (maybe huge: one 16 MiB stream
-        // named 1,000 times, or by every page) concatenation is not made
-        if (parts.length && !this.contentOver(size)) this.content(Buffer.concat(parts, size), res, out, 0, used);
+        this.page(page, out, used);
         out.br();
       }
       // orphan content streams (a broken page tree, or pages in a part we did not read)
       for (const [n, e] of this.objects) {
         if (out.full) break;
         if (!e.stream || used.has(n) || !this.maybeContent(e.value as Dict)) continue;
+        // at the bound: the rest is not decoded either
+        if (this.spent) break;
         const data = this.streamData(n);
         if (!data || !/\bBT\b/.test(data.toString('latin1', 0, Math.min(data.length, 1 << 20)))) continue;
         const dict = e.value as Dict;
-        this.content(data, this.dict(dict.get('Resources')), out, 0, used, false);
+        const len = this.allow(data.length);
+        if (len > 0) this.content(len < data.length ? data.subarray(0, len) : data, this.dict(dict.get('Resources')), out, 0, used);
         out.br();
       }
       const info = this.info();
@@ -913,16 +949,111 @@ export class PdfDoc {
     return (c) => t.get(c) ?? base(c);
   }
 
-  /** Counts `size` bytes of content as interpreted; true when that is over the bound (nothing more is read). */
-  private contentOver(size: number): boolean {
-    this.contentWork += size + 64;
-    return this.contentWork > 2 * PDF_LIMITS.maxTotalOut;
+  /**
+   * Counts `size` content bytes to interpret and `extra` for the call: how many of them may be read
+   * (fewer at the bound: a stream is read up to it), or -1 (the bound is reached: nothing is read).
+   */
+  private allow(size: number, extra = 64): number {
+    if (this.contentWork + extra > this.contentBudget) {
+      this.truncated = true;
+      return -1;
+    }
+    this.contentWork += extra;
+    const n = Math.min(size, this.contentBudget - this.contentWork);
+    this.contentWork += n;
+    if (n < size) this.truncated = true;
+    return n;
   }
 
-  /** Runs a content stream's text operators into `out` (9.4); `counted`: contentOver was already asked. */
-  private content(data: Buffer, res: Dict | undefined, out: TextOut, formDepth: number, used: Set<number>, counted = true): void {
-    if (!counted && this.contentOver(data.length)) return;
-    const lx = new Lexer(data);
+  /** the content bound is reached: nothing more is decoded or read */
+  private get spent(): boolean {
+    if (this.contentWork + 64 <= this.contentBudget) return false;
+    this.truncated = true;
+    return true;
+  }
+
+  private keep(res: Dict | undefined, key: string, run: Run | null): void {
+    let m = this.runs.get(res);
+    if (!m) this.runs.set(res, (m = new Map()));
+    if (run && (run.body.length > RUN_KEPT || this.runChars + run.body.length > RUNS_KEPT)) run = null;
+    if (run) this.runChars += run.body.length;
+    m.set(key, run);
+  }
+
+  /**
+   * A page's content streams, an array of them being one stream split anywhere (7.8.2). A stream named
+   * again in the array is not read again (no writer does that; named 1,000 times it was 1,000 times
+   * the work); pages with the same content and resources are read once, then replayed.
+   */
+  private page(page: Dict, out: TextOut, used: Set<number>): void {
+    const res = this.resources(page);
+    const contents = this.get(page.get('Contents'));
+    const refs = Array.isArray(contents) ? contents : [page.get('Contents')];
+    const nums = new Set<number>();
+    for (const r of refs.slice(0, 1000)) if (r instanceof Ref) nums.add(r.num);
+    const key = nums.size <= 64 ? 'p' + [...nums].join(' ') : undefined;
+    const known = key === undefined ? undefined : this.runs.get(res)?.get(key);
+    if (known) {
+      if (this.allow(0, RUN_REPLAY) >= 0) out.replay(known);
+      return;
+    }
+    for (const n of nums) used.add(n);
+    if (this.spent) return;
+    const parts: Buffer[] = [];
+    let size = 0;
+    for (const n of nums) {
+      const data = this.streamData(n);
+      if (data) {
+        parts.push(data, NEWLINE);
+        size += data.length + 1;
+      }
+    }
+    const allowed = parts.length ? this.allow(size) : -1;
+    if (allowed <= 0) return;
+    // up to the bound only: the concatenation of streams over it is not made
+    const data = parts.length === 2 ? parts[0].subarray(0, allowed) : Buffer.concat(parts, allowed);
+    if (key === undefined || known === undefined) {
+      // the first page with this content: read into `out`, remembered as seen
+      this.content(data, res, out, 0, used);
+      if (key !== undefined) this.keep(res, key, null);
+      return;
+    }
+    const sub = new TextOut(out.room);
+    this.content(data, res, sub, 0, used);
+    const run = sub.run();
+    this.keep(res, key, run);
+    out.replay(run);
+  }
+
+  /** A Form XObject drawn at `depth`, on lines of its own: read once for its resources and depth, then replayed. */
+  private draw(num: number, res: Dict | undefined, out: TextOut, depth: number, used: Set<number>): void {
+    const key = `f${num}@${depth}`;
+    const known = this.runs.get(res)?.get(key);
+    if (known) {
+      if (this.allow(0, RUN_REPLAY) < 0) return;
+      out.br();
+      out.replay(known);
+      out.br();
+      return;
+    }
+    const data = this.spent ? undefined : this.streamData(num);
+    if (!data) return;
+    // a draw costs more than its bytes (a lexer, a text state, its resources): tiny forms drawing each
+    // other 8 deep were ~1.2 us for each 84 bytes counted
+    const n = this.allow(data.length, FORM_DRAW);
+    if (n < 0) return;
+    const sub = new TextOut(out.room);
+    this.content(n < data.length ? data.subarray(0, n) : data, res, sub, depth, used);
+    const run = sub.run();
+    this.keep(res, key, run);
+    out.br();
+    out.replay(run);
+    out.br();
+  }
+
+  /** Runs a content stream's text operators into `out` (9.4); the caller has counted its bytes (allow). */
+  private content(data: Buffer, res: Dict | undefined, out: TextOut, formDepth: number, used: Set<number>): void {
+    const lx = new Lexer(data, data.length, false);
     // the operands since the last operator; no operator takes more than 6, so past 64 only the last
     // 8 are kept (shifting the array once per operand made operand-only content quadratic in 64)
     const ops: Obj[] = new Array(64);
@@ -930,6 +1061,7 @@ export class PdfDoc {
     const arg = (k: number): Obj | undefined => (k <= n ? ops[n - k] : undefined);
     const st = new TextState();
     let font: Font | undefined;
+    let fontName: string | undefined, fontOf: Font | undefined;
     const stack: Array<{ font: Font | undefined; fs: number; tc: number; tw: number; th: number; tl: number }> = [];
     while (lx.i < data.length && !out.full) {
       lx.skipWs();
@@ -961,7 +1093,14 @@ export class PdfDoc {
           break;
         case 'Tf': {
           const name = nm(arg(2));
-          if (name !== undefined) font = this.font(res, name);
+          // the same font again (a Tf per line is common) without the resource lookups
+          if (name !== undefined) {
+            if (name !== fontName) {
+              fontName = name;
+              fontOf = this.font(res, name);
+            }
+            font = fontOf;
+          }
           st.fs = num(arg(1)) ?? st.fs;
           break;
         }
@@ -988,7 +1127,7 @@ export class PdfDoc {
           st.move(0, -st.tl);
           break;
         case 'Tm': {
-          if (n >= 6) st.setMatrix([6, 5, 4, 3, 2, 1].map((k) => num(arg(k)) ?? 0));
+          if (n >= 6) st.setMatrix(num(arg(6)) ?? 0, num(arg(5)) ?? 0, num(arg(4)) ?? 0, num(arg(3)) ?? 0, num(arg(2)) ?? 0, num(arg(1)) ?? 0);
           break;
         }
         case 'Tj':
@@ -1029,14 +1168,7 @@ export class PdfDoc {
             const d = e?.value;
             if (e?.stream && d instanceof Map && nm(d.get('Subtype')) === 'Form') {
               used.add(xo.num);
-              const fd = this.streamData(xo.num);
-              if (fd) {
-                out.br();
-                // a draw costs more than its bytes (a lexer, a text state, its resources): tiny forms
-                // drawing each other 8 deep were ~1.2 us for each 84 bytes counted
-                if (!this.contentOver(fd.length + FORM_DRAW)) this.content(fd, this.dict(d.get('Resources')) ?? res, out, formDepth + 1, used);
-                out.br();
-              }
+              this.draw(xo.num, this.dict(d.get('Resources')) ?? res, out, formDepth + 1, used);
             }
           }
           break;
@@ -1113,24 +1245,32 @@ class TextState {
   tw = 0;
   th = 1;
   tl = 0;
-  private m = [1, 0, 0, 1, 0, 0];
-  private lm = [1, 0, 0, 1, 0, 0];
+  // updated in place: no new arrays for every Td, T*, ' and Tm
+  private readonly m = new Float64Array([1, 0, 0, 1, 0, 0]);
+  private readonly lm = new Float64Array([1, 0, 0, 1, 0, 0]);
   /** where the last shown glyph ended (text space of the page), NaN before any text */
   private endX = NaN;
   private endY = NaN;
 
   beginText(): void {
-    this.m = [1, 0, 0, 1, 0, 0];
-    this.lm = [1, 0, 0, 1, 0, 0];
+    this.setMatrix(1, 0, 0, 1, 0, 0);
   }
-  setMatrix(m: number[]): void {
-    this.m = m.slice();
-    this.lm = m.slice();
+  setMatrix(a: number, b: number, c: number, d: number, e: number, f: number): void {
+    const l = this.lm;
+    l[0] = a;
+    l[1] = b;
+    l[2] = c;
+    l[3] = d;
+    l[4] = e;
+    l[5] = f;
+    this.m.set(l);
   }
   move(tx: number, ty: number): void {
     const l = this.lm;
-    this.lm = [l[0], l[1], l[2], l[3], tx * l[0] + ty * l[2] + l[4], tx * l[1] + ty * l[3] + l[5]];
-    this.m = this.lm.slice();
+    const e = tx * l[0] + ty * l[2] + l[4], f = tx * l[1] + ty * l[3] + l[5];
+    l[4] = e;
+    l[5] = f;
+    this.m.set(l);
   }
   advance(tx: number): void {
     if (!Number.isFinite(tx)) return;
@@ -1155,18 +1295,35 @@ class TextState {
   }
 }
 
+/**
+ * What one content run (a page's content, a form draw) put into its TextOut; replayed into another,
+ * it adds what the run would have added there (a repeated draw of the same stream is not read again).
+ */
+interface Run {
+  /** the separator ('', ' ' or '\n') asked for before the first text (all of them when there is no text) */
+  lead: string;
+  body: string;
+  /** the separator asked for after the last text */
+  trail: string;
+}
+
 /** Text output, bounded at maxChars; separators collapse. */
 class TextOut {
   private parts: string[] = [];
   private n = 0;
   private pending = '';
+  private lead = '';
   constructor(readonly max: number) {}
   get full(): boolean {
     return this.n >= this.max;
   }
+  get room(): number {
+    return this.max - this.n;
+  }
   add(s: string): void {
     if (!s || this.full) return;
-    if (this.pending && this.n) this.push(this.pending);
+    if (!this.n) this.lead = this.pending;
+    else if (this.pending) this.push(this.pending);
     this.pending = '';
     this.push(s);
   }
@@ -1188,6 +1345,19 @@ class TextOut {
   }
   text(): string {
     return this.parts.join('');
+  }
+  /** separators are ordered '' < ' ' < '\n' and a new one keeps the larger: a run's lead and trail sum its own */
+  private sep(s: string): void {
+    if (s === '\n') this.br();
+    else if (s === ' ') this.space();
+  }
+  run(): Run {
+    return this.n ? { lead: this.lead, body: this.text(), trail: this.pending } : { lead: this.pending, body: '', trail: '' };
+  }
+  replay(r: Run): void {
+    this.sep(r.lead);
+    this.add(r.body);
+    this.sep(r.trail);
   }
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { bufferSource, inspect, textOf } from '../../analyzer/files/inspect';
-import { PdfDoc, ascii85, parseCMap, textString } from '../../analyzer/files/pdf';
+import { PDF_LIMITS, PdfDoc, ascii85, parseCMap, textString } from '../../analyzer/files/pdf';
 import { fileTypeOf } from '../../signatures/fileType';
 import { shadowim } from '../helpers/run';
 import { boundedIt } from '../helpers/bounded';
@@ -359,7 +359,7 @@ describe('files: hostile PDFs found by fuzzing', function () {
     assert.equal(doc.truncated, true);
   });
 
-  boundedIt(__filename, 'one 16 MiB content stream named by 10,000 pages and 1,000 times in one /Contents: not copied once over the bound', 20, () => {
+  boundedIt(__filename, 'one 16 MiB content stream named by 10,000 pages and 1,000 times in one /Contents: read once, up to the content bound, never copied whole', 20, () => {
     const parts: Array<string | Buffer> = [...textPage(3, 4, 'first page')];
     parts.push(streamAt(6, '/Filter /FlateDecode', zlib.deflateSync(Buffer.alloc((16 << 20) - 64, 0x20))));
     for (let i = 0; i < 10_000; i++) parts.push(objAt(10 + i, '<< /Type /Page /Contents 6 0 R >>'));
@@ -418,16 +418,17 @@ describe('files: hostile PDFs found by fuzzing', function () {
     assert.equal(PdfDoc.parse(rawPdf(parts)).text(1 << 20), 'aaa');
   });
 
-  boundedIt(__filename, 'two tiny forms drawing each other 8 deep, 5,000 times: each draw counts 1 KiB toward the 128 MiB content bound', 30, () => {
+  boundedIt(__filename, 'two tiny forms drawing each other 8 deep, 5,000 times: each form read once per depth, its text replayed for every draw', 30, () => {
     const parts: Array<string | Buffer> = [objAt(1, '<< /Type /Catalog /Pages 2 0 R >>'), objAt(2, '<< /Type /Pages /Kids [3 0 R] >>')];
     parts.push(objAt(3, '<< /Type /Page /Resources 5 0 R /Contents 4 0 R >>'), streamAt(4, '', Buffer.from('/X1 Do '.repeat(5000))));
     parts.push(objAt(5, '<< /XObject << /X1 6 0 R /X2 7 0 R >> >>'));
     parts.push(streamAt(6, '/Type /XObject /Subtype /Form /Resources 5 0 R', Buffer.from('BT (f) Tj ET /X2 Do /X1 Do /X2 Do')));
     parts.push(streamAt(7, '/Type /XObject /Subtype /Form /Resources 5 0 R', Buffer.from('/X1 Do /X1 Do')));
     const text = PdfDoc.parse(rawPdf(parts)).text(1 << 20);
-    // about 128 MiB / 1.1 KiB draws, each 'f' and a line break (counted at 84 bytes a draw: 1.5 M draws, the whole 1 MiB of text)
-    assert.ok(/^f(\nf)+$/.test(text), text.slice(0, 50));
-    assert.ok(text.length > 100_000 && text.length < 400_000, String(text.length));
+    // every draw is there (read, it was ~120,000 draws within the old 128 MiB bound, 1.1 KiB each):
+    // an 'f' and a line break each, to the whole 1 MiB of text
+    assert.ok(/^f(\nf)+\n?$/.test(text), text.slice(0, 50));
+    assert.equal(text.length, 1 << 20);
   });
 
   boundedIt(__filename, 'streams of Flate of Flate of 16 MiB of empty stored blocks: intermediate outputs count, the document is marked truncated', 60, () => {
@@ -448,20 +449,82 @@ describe('files: hostile PDFs found by fuzzing', function () {
     assert.ok(process.resourceUsage().maxRSS < 800 * 1024, `${process.resourceUsage().maxRSS} KB`);
   });
 
-  boundedIt(__filename, 'operator-dense content (q/Q, unknown operators) named 1,000 times by one page: read up to the content bound', 30, () => {
+  boundedIt(__filename, 'operator-dense content (q/Q, unknown operators) named 1,000 times by one page: read once', 30, () => {
     const ops = zlib.deflateSync(Buffer.from('q '.repeat(40_000) + 'BT /F1 12 Tf (kept) Tj ET xyz Tq ' + ' Q'.repeat(40_000)));
     const parts: Array<string | Buffer> = [objAt(1, '<< /Type /Catalog /Pages 2 0 R >>'), objAt(2, '<< /Type /Pages /Kids [3 0 R] >>')];
     parts.push(objAt(3, `<< /Type /Page /Resources << /Font << /F1 5 0 R >> >> /Contents [${'4 0 R '.repeat(1000)}] >>`), streamAt(4, '/Filter /FlateDecode', ops), objAt(5, courier));
-    // 1,000 x 160 KB is over the 128 MiB bound: the page is not read; named 500 times it is, 500 times
-    assert.equal(PdfDoc.parse(rawPdf(parts)).text(1 << 20), '');
+    // 1,000 x 160 KB was over the 128 MiB bound (nothing read) and 500 times read 500 times; a stream
+    // named again in one /Contents is not read again
+    assert.equal(PdfDoc.parse(rawPdf(parts)).text(1 << 20), 'kept');
     const half = rawPdf(parts).toString('latin1').replace('4 0 R '.repeat(1000), '4 0 R '.repeat(500));
-    assert.equal(PdfDoc.parse(Buffer.from(half, 'latin1')).text(1 << 20), Array(500).fill('kept').join(' '));
+    assert.equal(PdfDoc.parse(Buffer.from(half, 'latin1')).text(1 << 20), 'kept');
   });
 
-  boundedIt(__filename, 'inline images of EIEIEI… data (one candidate end every 2 bytes), 64 MiB in all: the whitespace-delimited EI is found', 30, () => {
-    const img = zlib.deflateSync(Buffer.from(`BT /F1 12 Tf (a) Tj ET BI /W 1 ID ${'EI'.repeat(64 << 10)} EI BT /F1 12 Tf 0 -20 Td (b) Tj ET\n`));
-    const parts: Array<string | Buffer> = [objAt(1, '<< /Type /Catalog /Pages 2 0 R >>'), objAt(2, '<< /Type /Pages /Kids [3 0 R] >>')];
-    parts.push(objAt(3, `<< /Type /Page /Resources << /Font << /F1 5 0 R >> >> /Contents [${'4 0 R '.repeat(500)}] >>`), streamAt(4, '/Filter /FlateDecode', img), objAt(5, courier));
-    assert.equal(PdfDoc.parse(rawPdf(parts)).text(1 << 20), Array(500).fill('a\nb').join('\n'));
+  boundedIt(__filename, 'inline images of EIEIEI… data (one candidate end every 2 bytes) in 500 streams of one page: the whitespace-delimited EI is found, up to the content bound', 30, () => {
+    const img = (k: number) => zlib.deflateSync(Buffer.from(`BT /F1 12 Tf (a) Tj ET BI /W ${k} ID ${'EI'.repeat(64 << 10)} EI BT /F1 12 Tf 0 -20 Td (b) Tj ET\n`));
+    const parts: Array<string | Buffer> = [objAt(1, '<< /Type /Catalog /Pages 2 0 R >>'), objAt(2, '<< /Type /Pages /Kids [3 0 R] >>'), objAt(5, courier)];
+    parts.push(objAt(3, `<< /Type /Page /Resources << /Font << /F1 5 0 R >> >> /Contents [${Array.from({ length: 500 }, (_, k) => `${10 + k} 0 R`).join(' ')}] >>`));
+    for (let k = 0; k < 500; k++) parts.push(streamAt(10 + k, '/Filter /FlateDecode', img(k)));
+    const pdf = rawPdf(parts);
+    const doc = PdfDoc.parse(pdf);
+    const text = doc.text(1 << 20);
+    // 128 KB a stream: the streams within the file's content bound are read, the last one cut short
+    const within = Math.floor((PDF_LIMITS.contentFloor + PDF_LIMITS.contentPerByte * pdf.length) / (128 << 10));
+    assert.match(text, /^a\nb(\na\nb)*(\na)?$/);
+    const n = text.split('b').length - 1;
+    assert.ok(n >= within - 1 && n <= within && n < 500, `${n} read, ${within} within the bound`);
+    assert.equal(doc.truncated, true);
+  });
+});
+
+// The content bound (PDF_LIMITS.maxContent, contentFloor, contentPerByte): a small file used to buy
+// 128 MiB of interpretation (seconds of CPU on the analysis thread) by naming one stream again and
+// again or with a Flate bomb of content; each runs in a child process with a deadline.
+describe('files: PDF content read once, bounded by the size of the file', function () {
+  this.timeout(120000);
+  const catalog = [objAt(1, '<< /Type /Catalog /Pages 2 0 R >>'), objAt(2, '<< /Type /Pages /Kids [3 0 R] >>'), objAt(5, courier)];
+  const fill = (unit: string, bytes: number) => unit.repeat(Math.floor(bytes / unit.length));
+
+  boundedIt(__filename, 'a 7 KB PDF naming one 120 KB stream 1,000 times in /Contents, for 8 kinds of content: read once each', 30, () => {
+    // these took 2.5 to 9.6 s of CPU each (the stream read 1,000 times, to the 128 MiB bound)
+    for (const unit of ['/a ', '<41> ', '<< /a 1 >> ', '() Tj ', '0 0 Td ', '[1 2 3 4] TJ ', '/F1 1 Tf ', '1 0 0 1 0 0 Tm ']) {
+      const content = zlib.deflateSync(Buffer.from(`BT /F1 12 Tf (kept) Tj ET ${fill(unit, 120 << 10)}`));
+      const pdf = rawPdf([...catalog, objAt(3, `<< /Type /Page /Resources << /Font << /F1 5 0 R >> >> /Contents [${'4 0 R '.repeat(1000)}] >>`), streamAt(4, '/Filter /FlateDecode', content)]);
+      assert.ok(pdf.length < 10_000, `${unit}: ${pdf.length} bytes`);
+      assert.equal(PdfDoc.parse(pdf).text(1 << 20), 'kept', unit);
+    }
+  });
+
+  boundedIt(__filename, 'Flate bombs of content (4 pages of 16 MiB names, shown strings or moves) in files under 140 KB: read up to a bound of 4 MiB plus 16 bytes a byte of the file', 30, () => {
+    // read whole (64 MiB), these took 1.5 to 7.9 s of CPU each
+    for (const unit of ['/a ', '(\x01) Tj ', '0 -1 Td ']) {
+      const parts: Array<string | Buffer> = [objAt(1, '<< /Type /Catalog /Pages 2 0 R >>'), objAt(2, '<< /Type /Pages /Resources << /Font << /F1 5 0 R >> >> /Kids [10 0 R 11 0 R 12 0 R 13 0 R] >>'), objAt(5, courier)];
+      for (let i = 0; i < 4; i++) {
+        const body = `BT /F1 12 Tf (page ${i}) Tj ET BT ${fill(unit, (16 << 20) - 100)} ET`;
+        parts.push(objAt(10 + i, `<< /Type /Page /Parent 2 0 R /Contents ${20 + i} 0 R >>`), streamAt(20 + i, '/Filter /FlateDecode', zlib.deflateSync(Buffer.from(body), { level: 9 })));
+      }
+      const pdf = rawPdf(parts);
+      assert.ok(pdf.length < 140_000, `${unit}: ${pdf.length} bytes`);
+      const doc = PdfDoc.parse(pdf);
+      const text = doc.text(1 << 20);
+      assert.ok(text.startsWith('page 0'), text.slice(0, 20));
+      assert.ok(!text.includes('page 1'), 'the second page is past the bound');
+      // the shown strings (an \x01 each, nothing in WinAnsi) and moves make no text
+      assert.equal(text, 'page 0');
+      assert.equal(doc.truncated, true);
+    }
+  });
+
+  boundedIt(__filename, '20,000 pages sharing one content stream that draws one letterhead form: read once, every page\'s text kept', 30, () => {
+    // each page counted 10 KB toward the 128 MiB bound: the pages after ~13,000 had no text
+    const n = 20_000;
+    const parts: Array<string | Buffer> = [objAt(1, '<< /Type /Catalog /Pages 2 0 R >>'), objAt(5, courier)];
+    parts.push(objAt(2, `<< /Type /Pages /Resources << /Font << /F1 5 0 R >> /XObject << /L 6 0 R >> >> /Kids [${Array.from({ length: n }, (_, i) => `${100 + i} 0 R`).join(' ')}] >>`));
+    parts.push(streamAt(4, '/Filter /FlateDecode', zlib.deflateSync(Buffer.from(`${fill('q Q ', 6 << 10)} /L Do BT /F1 12 Tf 72 700 Td (page) Tj ET`))));
+    parts.push(streamAt(6, '/Type /XObject /Subtype /Form /Filter /FlateDecode', zlib.deflateSync(Buffer.from(`${fill('q Q ', 3 << 10)} BT /F1 12 Tf 72 760 Td (Letterhead) Tj ET`))));
+    for (let i = 0; i < n; i++) parts.push(objAt(100 + i, '<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>'));
+    const doc = PdfDoc.parse(rawPdf(parts));
+    assert.equal(doc.text(1 << 20), Array(n).fill('Letterhead\npage').join('\n'));
+    assert.equal(doc.truncated, false);
   });
 });
