@@ -67,6 +67,7 @@ export function linktypeNumber(name: string): number | undefined {
 }
 
 export interface LiveOptions {
+  /** an interface, 'any', or several interfaces separated by commas (the two ports of a tap) */
   device: string;
   /** BPF filter expression; empty = everything */
   filter?: string;
@@ -103,25 +104,41 @@ function tryOpen(cap: CapModule, device: string, filter: string, bufSize: number
 export const DEFAULT_SNAPLEN = 65535;
 export const DEFAULT_BUFFER_MB = 64;
 
-/** One live capture. A new cap object per open() attempt: reusing one after a failed open aborts the process. */
+/** The interfaces of a --interface value: one name, 'any', or several names separated by commas. */
+export function deviceList(device: string): string[] {
+  const list = device.split(',').map((d) => d.trim());
+  if (list.some((d) => !d)) throw new LiveError(`--interface '${device}' has an empty name in its list (names are separated by commas: eth1,eth2)`);
+  if (list.length > 1 && list.includes('any')) throw new LiveError("'any' already captures every interface: name it alone, or list the interfaces without it");
+  if (new Set(list).size !== list.length) throw new LiveError(`--interface '${device}' names an interface twice`);
+  if (list.length > MAX_DEVICES) throw new LiveError(`--interface names ${list.length} interfaces; at most ${MAX_DEVICES}`);
+  return list;
+}
+
+const MAX_DEVICES = 16;
+
+/**
+ * One live capture, of one interface or of several merged into one stream (the two monitor ports of a
+ * passive tap carry one direction each). A new cap object per open() attempt: reusing one after a
+ * failed open aborts the process.
+ */
 export class LiveCapture {
   readonly counters: LiveCounters = { received: 0, bytes: 0, truncated: 0 };
+  /** the first interface's link type; each frame carries its own */
   linktype = -1;
   linkName = '';
-  private cap: CapInstance | undefined;
-  private readonly buf: Buffer;
+  private caps: CapInstance[] = [];
+  private readonly snaplen: number;
   private clockBase = 0;
   private lastTs = 0;
 
   constructor(private readonly sink: (PacketSink & Partial<FrameSink>) | FrameSink, readonly opts: LiveOptions) {
-    const snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
-    this.buf = Buffer.alloc(Math.max(64, Math.min(65535, snaplen)));
+    this.snaplen = Math.max(64, Math.min(65535, opts.snaplen ?? DEFAULT_SNAPLEN));
   }
 
-  /** Opens the device and starts delivering frames to the sink. Throws LiveError with one line. */
+  /** Opens the interfaces and starts delivering frames to the sink. Throws LiveError with one line. */
   start(): void {
     const cap = loadCap();
-    const { device } = this.opts;
+    const devices = deviceList(this.opts.device);
     const filter = this.opts.filter ?? '';
     const bufSize = this.opts.bufferSize ?? DEFAULT_BUFFER_MB * 1024 * 1024;
     // Checked first so that an unknown name does not reach libpcap (which also prints a stray warning).
@@ -131,22 +148,38 @@ export class LiveCapture {
     } catch {
       /* listing failed: let open() report */
     }
-    if (names.length && !names.includes(device)) {
-      throw new LiveError(`no interface named '${device}' here; available: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''}`);
+    for (const device of devices) {
+      if (names.length && !names.includes(device)) {
+        throw new LiveError(`no interface named '${device}' here; available: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''}`);
+      }
     }
-    const r = tryOpen(cap, device, filter, bufSize, this.buf);
-    if ('error' in r) throw this.explainOpenError(cap, device, filter, bufSize, r.error);
-    const { c, name } = r;
-    const lt = linktypeNumber(name);
-    if (lt === undefined) {
-      c.close();
-      throw new LiveError(`interface '${device}' has a link type the sensor cannot read (${name})`);
+    const opened: Array<{ c: CapInstance; lt: number; name: string; buf: Buffer }> = [];
+    const fail = (e: LiveError): never => {
+      for (const o of opened) o.c.close();
+      throw e;
+    };
+    for (const device of devices) {
+      // a buffer per interface: each cap object copies its frames into its own
+      const buf = Buffer.alloc(this.snaplen);
+      const r = tryOpen(cap, device, filter, bufSize, buf);
+      if ('error' in r) fail(this.explainOpenError(cap, device, filter, bufSize, r.error));
+      const { c, name } = r as { c: CapInstance; name: string };
+      const lt = linktypeNumber(name);
+      if (lt === undefined) {
+        c.close();
+        fail(new LiveError(`interface '${device}' has a link type the sensor cannot read (${name})`));
+      }
+      opened.push({ c, lt: lt!, name, buf });
     }
-    this.cap = c;
-    this.linktype = lt;
-    this.linkName = name;
+    this.caps = opened.map((o) => o.c);
+    this.linktype = opened[0].lt;
+    this.linkName = [...new Set(opened.map((o) => o.name))].join(', ');
     this.resyncClock();
-    const sink = this.sink, buf = this.buf, counters = this.counters;
+    for (const o of opened) this.listen(o.c, o.lt, o.buf);
+  }
+
+  private listen(c: CapInstance, lt: number, buf: Buffer): void {
+    const sink = this.sink, counters = this.counters;
     // frame() takes (buffer, offset, length): no Buffer view allocated per packet
     const frame = 'frame' in sink && typeof sink.frame === 'function' ? sink.frame.bind(sink) : undefined;
     const packet = 'packet' in sink ? sink.packet.bind(sink) : undefined;
@@ -175,17 +208,18 @@ export class LiveCapture {
     return this.clockBase + Math.floor(performance.now() * 1000);
   }
 
-  /** Stops the capture; frames still in libpcap's buffer are discarded by libpcap. */
+  /** Stops the capture; frames still in libpcap's buffers are discarded by libpcap. */
   stop(): void {
-    const c = this.cap;
-    if (!c) return;
-    this.cap = undefined;
-    c.removeAllListeners('packet');
-    c.close();
+    const caps = this.caps;
+    this.caps = [];
+    for (const c of caps) {
+      c.removeAllListeners('packet');
+      c.close();
+    }
   }
 
   get running(): boolean {
-    return this.cap !== undefined;
+    return this.caps.length > 0;
   }
 
   private explainOpenError(cap: CapModule, device: string, filter: string, bufSize: number, msg: string): LiveError {
@@ -231,16 +265,17 @@ export class InterfaceCounters {
     return this.base !== undefined;
   }
 
+  /** the counters now, summed over the interfaces of a list */
   read(): Record<string, number> | undefined {
-    if (this.device === 'any' || !/^[\w.:@-]+$/.test(this.device)) return undefined;
-    const dir = `/sys/class/net/${this.device}/statistics`;
-    const out: Record<string, number> = {};
-    try {
-      for (const k of ['rx_packets', 'tx_packets', 'rx_dropped', 'rx_missed_errors']) {
-        out[k] = Number(fs.readFileSync(`${dir}/${k}`, 'utf8').trim());
+    const out: Record<string, number> = { rx_packets: 0, tx_packets: 0, rx_dropped: 0, rx_missed_errors: 0 };
+    for (const dev of this.device.split(',')) {
+      if (dev === 'any' || !/^[\w.:@-]+$/.test(dev)) return undefined;
+      const dir = `/sys/class/net/${dev}/statistics`;
+      try {
+        for (const k of Object.keys(out)) out[k] += Number(fs.readFileSync(`${dir}/${k}`, 'utf8').trim());
+      } catch {
+        return undefined;
       }
-    } catch {
-      return undefined;
     }
     return out;
   }

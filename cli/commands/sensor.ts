@@ -7,7 +7,7 @@ import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
 import * as live from '../../sensor/live'; // light: cap itself is loaded lazily inside
 
 const SPECS: OptionSpec[] = [
-  { name: 'interface', short: 'i', value: true, arg: 'IF', help: "interface to capture on ('any' = all interfaces)" },
+  { name: 'interface', short: 'i', value: true, arg: 'IF', help: "interface to capture on ('any' = all interfaces; eth1,eth2 = several merged, e.g. a tap's two ports)" },
   { name: 'filter', short: 'f', value: true, arg: 'BPF', help: "capture filter in pcap-filter syntax, e.g. 'not host 10.0.0.9'" },
   { name: 'format', value: true, arg: 'jsonl|text', help: 'event output on stdout (default: jsonl, or text on a terminal)' },
   { name: 'policy', value: true, arg: 'FILE', help: 'policy file for the analyzer (default: the built-in policy)' },
@@ -44,6 +44,11 @@ export const command: Command = {
     if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'; the interface is given with --interface IF`);
     const device = opts.interface as string | undefined;
     if (!device) throw new UsageError("sensor needs --interface IF (e.g. eth0, or 'any'); see 'shadowim sensor --help'");
+    try {
+      live.deviceList(device);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     const format = (opts.format as string | undefined) ?? (process.stdout.isTTY ? 'text' : 'jsonl');
     if (format !== 'jsonl' && format !== 'text') throw new UsageError(`--format must be jsonl or text, not '${format}'`);
     const snaplen = intOption(opts.snaplen, 'snaplen', 64, 65535, 65535);
@@ -280,7 +285,8 @@ async function runSensor(argv: string[], o: RunOptions): Promise<number> {
   if (ring) {
     say(`kernel ring: ${ring.frames} packets of up to ${ring.frameSize} bytes (--buffer-size ${o.bufferSize >> 20} MiB)`);
     if (ring.frameSize > 16384 && o.device !== 'any') {
-      say(`  ${o.device} has segmentation/receive offloads on, so libpcap reserves 64 KiB per packet; for ~40x more headroom: ethtool -K ${o.device} gro off gso off tso off lro off`);
+      const devs = o.device.split(',');
+      say(`  ${o.device} ${devs.length > 1 ? 'have' : 'has'} segmentation/receive offloads on, so libpcap reserves 64 KiB per packet; for ~40x more headroom: ${devs.map((d) => `ethtool -K ${d} gro off gso off tso off lro off`).join('; ')}`);
     }
   }
   frames.resume();

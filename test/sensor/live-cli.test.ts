@@ -45,6 +45,10 @@ describe('shadowim sensor: command line', () => {
     assert.match(oneLineError(shadowim(['sensor', '-i', 'lo', '--buffer-size', 'lots'])), /--buffer-size must be/);
     assert.match(oneLineError(shadowim(['sensor', '-i', 'lo', '--queue-size', '0'])), /--queue-size must be a whole number from 1 to 16384/);
     assert.match(oneLineError(shadowim(['sensor', '-i', 'lo', '--format', 'xml'])), /--format must be jsonl or text/);
+    // interface lists (a tap's two ports): no empty names, no repeats, 'any' alone
+    assert.match(oneLineError(shadowim(['sensor', '-i', 'eth1,,eth2'])), /has an empty name in its list/);
+    assert.match(oneLineError(shadowim(['sensor', '-i', 'lo,lo'])), /names an interface twice/);
+    assert.match(oneLineError(shadowim(['sensor', '-i', 'lo,any'])), /'any' already captures every interface: name it alone/);
   });
 
   it('says what to install when cap/libpcap is missing, and other commands still work', () => {
@@ -65,6 +69,7 @@ describe('shadowim sensor: command line', () => {
   (haveCap ? it : it.skip)(`names an unknown interface in one line${haveCap ? '' : ' (skipped: cap not built)'}`, () => {
     const line = oneLineError(shadowim(['sensor', '--interface', 'nosuch0']));
     assert.match(line, /no interface named 'nosuch0'/);
+    assert.match(oneLineError(shadowim(['sensor', '--interface', 'lo,nosuch1'])), /no interface named 'nosuch1'/);
   });
 });
 

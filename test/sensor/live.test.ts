@@ -99,6 +99,8 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
   let dir: string;
   let pair: VethPair | undefined;
   let child: ChildProcess | undefined;
+  /** more pairs a test set up, destroyed after it */
+  const extra: VethPair[] = [];
 
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-live-'));
@@ -108,12 +110,13 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
     child = undefined;
     pair?.destroy();
     pair = undefined;
+    for (const p of extra.splice(0)) p.destroy();
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  async function startSensor(args: string[]): Promise<{ child: ChildProcess; out: { stdout: string; stderr: string } }> {
+  async function startSensor(args: string[], device = pair!.ifB): Promise<{ child: ChildProcess; out: { stdout: string; stderr: string } }> {
     const out = { stdout: '', stderr: '' };
-    const c = spawn('ip', ['netns', 'exec', pair!.nsB, process.execPath, CLI, 'sensor', '--interface', pair!.ifB, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('ip', ['netns', 'exec', pair!.nsB, process.execPath, CLI, 'sensor', '--interface', device, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     c.stdout!.on('data', (d) => (out.stdout += d));
     c.stderr!.on('data', (d) => (out.stderr += d));
@@ -205,6 +208,43 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
     assert.deepEqual(normalize(noStats(live)), normalize(noStats(offline.events)));
     const stats = live.find((e) => e.type === 'stats');
     assert.deepEqual([stats.packets, stats.flows], [cap.packets, cap.flows]);
+  });
+
+  it('a passive tap\'s two ports (one direction each), captured as one --interface list: the events of the whole conversation', async () => {
+    const cap = buildCapture();
+    const file = path.join(dir, 'tap.pcap');
+    fs.writeFileSync(file, cap.pcap);
+    const offline = shadowim(['analyze', file, '--format', 'jsonl']);
+    assert.equal(offline.status, 0, offline.stderr);
+    // two veth pairs whose capture ends are both in the sensor's namespace: the client's packets come
+    // out of one, the servers' out of the other, as from the two monitor ports of a tap
+    pair = new VethPair();
+    const other = new VethPair();
+    extra.push(other);
+    for (const argv of [['-n', other.nsB, 'link', 'set', other.ifB, 'netns', pair.nsB], ['-n', pair.nsB, 'link', 'set', other.ifB, 'up']]) {
+      const r = spawnSync('ip', argv, { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    }
+    const { child: sensor, out } = await startSensor(['--format', 'jsonl', '--stats-interval', '1'], `${pair.ifB},${other.ifB}`);
+    assert.match(out.stderr, new RegExp(`capturing on ${pair.ifB},${other.ifB} `));
+    // each frame in capture order, out of the port its direction uses (one tcpreplay per frame keeps the order)
+    let sent = 0;
+    readFrames(cap.pcap).forEach((f, i) => {
+      const one = new Capture();
+      one.add(Buffer.from(f));
+      const p = path.join(dir, `tap-${i}.pcap`);
+      fs.writeFileSync(p, one.pcap());
+      const fromClient = f[26] === 10; // Ethernet + IPv4: the source address starts at byte 26
+      sent += (fromClient ? pair! : other).replay(p, { pps: 1000 }).sent;
+    });
+    assert.equal(sent, cap.packets);
+    await waitFor(sensor, out, new RegExp(`received ${cap.packets} packets`), 20000).catch(() => undefined);
+    sensor.kill('SIGINT');
+    const { code } = await exited(sensor);
+    assert.equal(code, 0, out.stderr);
+    assert.match(out.stderr, new RegExp(`received: ${cap.packets} packets`));
+    const live = out.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.deepEqual(normalize(live), normalize(offline.events));
   });
 
   it('on a quiet link, a conversation that ended is reported within seconds, without waiting for another packet', async () => {
