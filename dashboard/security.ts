@@ -140,7 +140,9 @@ export const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
+export function securityHeaders(req: Request, res: Response, next: NextFunction): void {
+  // over TLS (ours, or a trusted proxy's): browsers keep to HTTPS for this host from then on
+  if (req.secure) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
   res.setHeader('Content-Security-Policy', CSP);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('X-Frame-Options', 'DENY');

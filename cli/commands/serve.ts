@@ -8,14 +8,16 @@ import { commandConfig, parseOrHelp, UsageError, type OptionSpec } from '../args
 const SPECS: OptionSpec[] = [
   { name: 'store', value: true, arg: 'PATH', help: 'SQLite store to show (default: config store.path, else shadowim.db; with --demo: shadowim-demo.db)' },
   { name: 'port', value: true, arg: 'N', help: 'TCP port (default 8380; 0 = any free port)' },
-  { name: 'host', value: true, arg: 'ADDR', help: 'address to listen on (default 127.0.0.1; put a TLS proxy in front before exposing it)' },
+  { name: 'host', value: true, arg: 'ADDR', help: 'address to listen on (default 127.0.0.1; use --tls-cert/--tls-key or a TLS proxy before exposing it)' },
   { name: 'demo', help: 'serve generated demo data (regenerated when missing or older than a day) with a one-time admin password' },
   { name: 'policy', value: true, arg: 'FILE', help: 'the policy the sensors use: shown on the settings page, applied to the firewall export' },
   { name: 'quarantine', value: true, arg: 'DIR', help: 'carved files to offer on the files page (default: files.quarantine.dir from the config)' },
+  { name: 'tls-cert', value: true, arg: 'FILE', help: 'serve HTTPS with this certificate (PEM, the chain after it); needs --tls-key' },
+  { name: 'tls-key', value: true, arg: 'FILE', help: 'the private key (PEM) of --tls-cert' },
   { name: 'trust-proxy', value: true, arg: 'VALUE', help: "express 'trust proxy' (e.g. loopback, 1): honour X-Forwarded-Proto/-For from that proxy (Secure cookies behind TLS)" },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
-const USAGE = 'shadowim serve [--store PATH] [--port N] [--host ADDR] [--demo] [--config FILE] [--policy FILE] [--quarantine DIR] [--trust-proxy VALUE]';
+const USAGE = 'shadowim serve [--store PATH] [--port N] [--host ADDR] [--demo] [--config FILE] [--policy FILE] [--quarantine DIR] [--tls-cert FILE --tls-key FILE] [--trust-proxy VALUE]';
 const DESCRIPTION = `Serves the web console and its REST API (/api) over a store written by 'shadowim analyze --store'
 or 'shadowim sensor --store'. Nobody sees anything without logging in: add users with
 'shadowim user add NAME --role viewer|analyst|admin --store PATH'.`;
@@ -36,6 +38,25 @@ export const command: Command = {
     if (opts['trust-proxy'] !== undefined) {
       const v = String(opts['trust-proxy']);
       trustProxy = v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v;
+    }
+    // HTTPS of its own: read (and checked as a pair) before anything else starts
+    let tls: { cert: Buffer; key: Buffer } | undefined;
+    const certFile = opts['tls-cert'] as string | undefined, keyFile = opts['tls-key'] as string | undefined;
+    if (certFile !== undefined || keyFile !== undefined) {
+      if (!certFile || !keyFile) throw new UsageError('--tls-cert and --tls-key go together: give the certificate (PEM) and its private key (PEM)');
+      const read = (f: string, what: string) => {
+        try {
+          return fs.readFileSync(f);
+        } catch (e) {
+          throw new UsageError(`cannot read the TLS ${what} ${f} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+        }
+      };
+      tls = { cert: read(certFile, 'certificate'), key: read(keyFile, 'key') };
+      try {
+        (require('node:tls') as typeof import('node:tls')).createSecureContext(tls);
+      } catch (e) {
+        throw new UsageError(`cannot use --tls-cert ${certFile} with --tls-key ${keyFile}: ${(e as Error).message.split('\n')[0]} (PEM files, the key matching the certificate)`);
+      }
     }
     let policyFile = opts.policy as string | undefined;
     if (policyFile && !fs.existsSync(policyFile)) throw new UsageError(`--policy ${policyFile}: no such file`);
@@ -103,7 +124,9 @@ export const command: Command = {
       log(`delivery page: cannot read the sinks configuration (${(e as Error).message.split('\n')[0]})`);
     }
     const dash = createDashboard({ db, storePath, demo, policyFile, trustProxy, quarantineDir, outboxDb, log });
-    const server = dash.app.listen(port, host);
+    const server = tls
+      ? (require('node:https') as typeof import('node:https')).createServer({ ...tls, minVersion: 'TLSv1.2' }, dash.app).listen(port, host)
+      : dash.app.listen(port, host);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', () => resolve());
       server.once('error', (e: NodeJS.ErrnoException) =>
@@ -112,7 +135,7 @@ export const command: Command = {
     });
     const addr = server.address() as import('node:net').AddressInfo;
     const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    const url = `http://${shown}:${addr.port}/`;
+    const url = `${tls ? 'https' : 'http'}://${shown}:${addr.port}/`;
     const lines = [`shadowim dashboard: ${url}  (store ${path.resolve(storePath)})`];
     if (demo) {
       lines.push('DEMO DATA: generated, fictitious activity — not from your network.');
@@ -125,7 +148,7 @@ export const command: Command = {
     } else if (dash.users.count() === 0) {
       lines.push(`no users yet: add one with 'shadowim user add NAME --role admin --store ${storePath}'`);
     }
-    if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') lines.push(`warning: listening on ${host} over plain HTTP; put a TLS proxy in front (and use --trust-proxy)`);
+    if (!tls && host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') lines.push(`warning: listening on ${host} over plain HTTP; give it --tls-cert/--tls-key, or put a TLS proxy in front (and use --trust-proxy)`);
     process.stdout.write(lines.join('\n') + '\n');
 
     await new Promise<void>((resolve) => {

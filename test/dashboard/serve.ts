@@ -28,7 +28,7 @@ export function startServe(args: string[], opts: { cwd?: string; timeoutMs?: num
     };
     const onData = (b: Buffer) => {
       out += b.toString();
-      const m = /dashboard: (http:\/\/\S+\/)/.exec(out);
+      const m = /dashboard: (https?:\/\/\S+\/)/.exec(out);
       if (m && !done && (!args.includes('--demo') || /one-time password: (\S+)/.test(out))) {
         done = true;
         clearTimeout(timer);
