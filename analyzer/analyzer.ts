@@ -1,6 +1,6 @@
 // The analyzer: reads contract events, forwards them (with sensitive values in message text and
 // file names redacted) and adds `alert` events: unauthorized_im, policy_violation, sensitive_data,
-// cleartext_credentials, file_transfer. It knows nothing of packets.
+// cleartext_credentials, file_transfer, malicious_link. It knows nothing of packets.
 //
 // Events of one flow may arrive in any order (a session event is printed when its flow ends, after
 // its messages), so every event is judged on its own: flow_id, its own client/server and users.
@@ -10,6 +10,7 @@ import { inSchedule } from './schedule';
 import { alertId } from './alertid';
 import { Suppressor } from './suppress';
 import { DlpScanner, redactText, type Finding } from './dlp/scanner';
+import type { LinkFilter } from './links';
 
 const MAX_FLOWS = 200_000;
 const SEV_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
@@ -72,13 +73,16 @@ export class Analyzer implements EventSink {
   private readonly scanner: DlpScanner;
   /** server IPs seen with a sanctioned host name (sessions name their server; messages don't) */
   private readonly sanctionedIps = new Set<string>();
+  /** link blocklists (config `links:`); undefined = links are not looked for */
+  private readonly links: LinkFilter | undefined;
   private clockMs = 0;
 
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly next: EventSink, readonly policy: Policy, opts: { live?: boolean; tickMs?: number } = {}) {
+  constructor(private readonly next: EventSink, readonly policy: Policy, opts: { live?: boolean; tickMs?: number; links?: LinkFilter } = {}) {
     this.sup = new Suppressor(next, (kind) => suppressionFor(policy, kind));
     this.scanner = new DlpScanner(policy.dlp);
+    this.links = opts.links;
     if (opts.live) {
       // live traffic can go quiet: end suppression intervals by the wall clock too
       this.timer = setInterval(() => this.sup.tick(Math.max(this.clockMs, Date.now())), opts.tickMs ?? 30_000);
@@ -155,6 +159,7 @@ export class Analyzer implements EventSink {
     const redacted = findings.length || text.length > this.policy.dlp.maxScanChars ? redactText(text, findings, this.policy.dlp.maxScanChars) : text;
     this.forward(redacted === text ? ev : { ...ev, text: redacted });
     if (findings.length) this.dlpAlerts(ev, key, findings.filter((f) => f.alert !== false), 'message', [ev.from, ev.to]);
+    if (this.links !== undefined && text) this.linkAlerts(this.links, ev, text, findings);
   }
 
   private onFile(ev: FileTransferEvent): void {
@@ -327,6 +332,40 @@ export class Analyzer implements EventSink {
         },
         ev.ts,
         ['sensitive_data', ev.protocol, f.detector, f.label, f.match, ev.from, ev.to],
+      );
+    }
+  }
+
+  // ---- links ----
+
+  /** one alert per listed link in the (original, unredacted) text; what it shows is masked like the message */
+  private linkAlerts(links: LinkFilter, ev: MessageEvent, text: string, findings: Finding[]): void {
+    const listed = links.check(text);
+    if (!listed.length) return;
+    const p = this.policy;
+    const local = ev.direction === 'inbound' ? ev.to : ev.from;
+    const person = p.people.resolve([local], this.localIp(ev));
+    const users = [ev.from, ev.to].filter(realIdentity);
+    const dir = ev.direction === 'inbound' || ev.direction === 'outbound' ? ` (${ev.direction})` : '';
+    for (const { link, entry } of listed) {
+      const shown = links.show(text, link, findings, p.dlp.maxScanChars, (s) => this.scanner.scan(s));
+      const list = entry.list.name;
+      this.alert(
+        {
+          kind: 'malicious_link',
+          severity: severityFor(p, 'malicious_link', entry.list.severity, list, ev.protocol),
+          protocol: ev.protocol,
+          client: ev.client,
+          server: ev.server,
+          users,
+          person,
+          detector: list,
+          match: clip(shown.url, 200),
+          flow_id: ev.flow_id,
+        },
+        () => `link to ${clip(shown.host, 96)} listed in ${list}${entry.label ? ` (${entry.label})` : ''} sent over ${ev.protocol} from ${clip(ev.from, 48)} to ${clip(ev.to, 48)}${dir}`,
+        ev.ts,
+        ['malicious_link', ev.protocol, shown.host, ev.from, ev.to],
       );
     }
   }

@@ -2,12 +2,24 @@
 import type { EventSink } from '../common/events';
 import { Analyzer } from './analyzer';
 import { defaultPolicy, loadPolicyFile, type Policy } from './policy';
+import type { LinkFilter } from './links';
 
 export { Analyzer } from './analyzer';
 export { defaultPolicy, loadPolicyFile, parsePolicy, PolicyError, type Policy } from './policy';
 
-/** `live`: suppression intervals also end by the wall clock (checked every 30 s), not only when a later event arrives. */
-export function createAnalyzer(next: EventSink, opts: { policyFile?: string; policy?: Policy; live?: boolean; tickMs?: number } = {}): Analyzer {
+/**
+ * `live`: suppression intervals also end by the wall clock (checked every 30 s), not only when a later event arrives.
+ * `links`: link blocklists; default: the configuration's `links:` section (null = none).
+ */
+export function createAnalyzer(next: EventSink, opts: { policyFile?: string; policy?: Policy; live?: boolean; tickMs?: number; links?: LinkFilter | null } = {}): Analyzer {
   const policy = opts.policy ?? (opts.policyFile ? loadPolicyFile(opts.policyFile) : defaultPolicy());
-  return new Analyzer(next, policy, { live: opts.live, tickMs: opts.tickMs });
+  const links = opts.links === undefined ? linksFromConfig() : (opts.links ?? undefined);
+  return new Analyzer(next, policy, { live: opts.live, tickMs: opts.tickMs, links });
+}
+
+/** links.ts is loaded only when the configuration has a `links:` section */
+function linksFromConfig(): LinkFilter | undefined {
+  const { getConfig } = require('../common/config') as typeof import('../common/config');
+  if (getConfig().extra.links == null) return undefined;
+  return (require('./links') as typeof import('./links')).linkFilterFromProcess();
 }

@@ -96,7 +96,7 @@ function defaultSensorName(): string {
 }
 
 /** Sections known to belong to other parts of the product, accepted as mappings until validated here. */
-const RAW_SECTIONS = new Set(['sinks', 'dashboard', 'signatures', 'policy', 'analyzer', 'outputs', 'firewall', 'files', 'dlp']);
+const RAW_SECTIONS = new Set(['sinks', 'dashboard', 'signatures', 'policy', 'analyzer', 'outputs', 'firewall', 'files', 'dlp', 'links']);
 
 type Node = any;
 interface Ctx {

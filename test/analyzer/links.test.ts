@@ -1,0 +1,502 @@
+// Links in IM messages: extraction from hostile text, blocklist formats and matching, the
+// `links:` configuration, malicious_link alerts from the analyzer, and the real command line on a
+// generated IRC capture (with a SIEM sink filtered to the new kind).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AlertEvent, EventSink, ShadowEvent } from '../../common/events';
+import { createAnalyzer } from '../../analyzer';
+import { defaultPolicy, parsePolicy } from '../../analyzer/policy';
+import { extractLinks, LinkBlocklist, LinkFilter, LinksConfigError, parseLinksConfig, MAX_LINKS, MAX_LINK_CHARS, type Link } from '../../analyzer/links';
+import { parseConfig } from '../../common/config';
+import { Capture } from '../helpers/pcapgen';
+import { shadowim, shadowimAsync } from '../helpers/run';
+import { boundedIt } from '../helpers/bounded';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-links-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function list(name: string, text: string): string {
+  const f = path.join(tmp, name);
+  fs.writeFileSync(f, text);
+  return f;
+}
+
+/** [host, port, path, the text the link was read from] of each link */
+function links(text: string): Array<[string, number | undefined, string, string]> {
+  return extractLinks(text).map((l) => [l.host, l.port, l.path, text.slice(l.start, l.end)]);
+}
+
+function one(text: string): Link {
+  const l = extractLinks(text);
+  assert.equal(l.length, 1, `${JSON.stringify(text)} → ${JSON.stringify(l)}`);
+  return l[0];
+}
+
+describe('links: extraction from message text', () => {
+  it('drops the punctuation people type after a link, keeps brackets the link opened', () => {
+    assert.deepEqual(links('see http://evil.example/a/b.'), [['evil.example', undefined, '/a/b', 'http://evil.example/a/b']]);
+    assert.deepEqual(links('(http://evil.example/x), then'), [['evil.example', undefined, '/x', 'http://evil.example/x']]);
+    assert.deepEqual(links('look: https://en.wikipedia.org/wiki/Foo_(bar)!'), [['en.wikipedia.org', undefined, '/wiki/Foo_(bar)', 'https://en.wikipedia.org/wiki/Foo_(bar)']]);
+    assert.deepEqual(links("it's 'http://evil.example/q?a=1';"), [['evil.example', undefined, '/q?a=1', 'http://evil.example/q?a=1']]);
+    assert.deepEqual(links('"http://evil.example/"'), [['evil.example', undefined, '/', 'http://evil.example/']]);
+    assert.deepEqual(links('<http://evil.example/p>'), [['evil.example', undefined, '/p', 'http://evil.example/p']]);
+    assert.deepEqual(links('[link](http://evil.example/md) and http://evil.example/q?…'), [
+      ['evil.example', undefined, '/md', 'http://evil.example/md'],
+      ['evil.example', undefined, '/q', 'http://evil.example/q'],
+    ]);
+    assert.deepEqual(links('www.evil.example/x?!'), [['www.evil.example', undefined, '/x', 'www.evil.example/x']]);
+  });
+
+  it('never reports userinfo (user:pass@) and reads the host after the last @ as a browser does', () => {
+    const text = 'try http://admin:hunter2@Evil.Example:8080/login now';
+    const l = one(text);
+    assert.equal(l.host, 'evil.example');
+    assert.equal(l.port, 8080);
+    assert.equal(l.path, '/login');
+    assert.equal(text.slice(l.hostStart, l.authEnd), 'Evil.Example:8080');
+    const shown = new LinkFilter(new LinkBlocklist()).show(text, l, [], 65536, () => []);
+    assert.equal(shown.url, 'hxxp://evil[.]example:8080/login');
+    assert.ok(!shown.url.includes('hunter2') && !shown.url.includes('admin'));
+    // the host a browser goes to is after the last @
+    assert.equal(one('http://paypal.com@evil.example/').host, 'evil.example');
+    assert.equal(one('http://a@b@evil.example/').host, 'evil.example');
+    // an @ in the path is not userinfo
+    assert.deepEqual(links('http://evil.example/@user'), [['evil.example', undefined, '/@user', 'http://evil.example/@user']]);
+  });
+
+  it('ports: the scheme default is dropped, others kept, a bad port is not a link', () => {
+    assert.equal(one('http://evil.example:80/').port, undefined);
+    assert.equal(one('https://evil.example:443/').port, undefined);
+    assert.equal(one('ftp://evil.example:21/pub').port, undefined);
+    assert.equal(one('https://evil.example:80/').port, 80);
+    assert.equal(one('http://evil.example:0080/').port, undefined, 'leading zeros');
+    assert.equal(one('http://evil.example:8443').port, 8443);
+    assert.equal(one('http://evil.example:/x').port, undefined, 'empty port');
+    assert.deepEqual(links('http://evil.example:99999/ http://evil.example:8o/ http://evil.example:1:2/'), []);
+    assert.equal(one('go to http://evil.example: it is bad').host, 'evil.example', 'a colon after the host is punctuation');
+  });
+
+  it('IPv6 literal hosts, in canonical form, with and without a port; IPv4 in the spellings browsers accept', () => {
+    assert.deepEqual(links('http://[2001:DB8:0:0::1]:8080/x and http://[::1]/'), [
+      ['[2001:db8::1]', 8080, '/x', 'http://[2001:DB8:0:0::1]:8080/x'],
+      ['[::1]', undefined, '/', 'http://[::1]/'],
+    ]);
+    assert.deepEqual(links('http://[2001:db8::1/ http://[zz::1]/ http://[::1]x/'), [], 'unclosed, not hex, junk after ]');
+    assert.equal(one('http://0x7f.1/').host, '127.0.0.1');
+    assert.equal(one('http://3232235777/').host, '192.168.1.1');
+    assert.equal(one('http://010.0.0.1/').host, '8.0.0.1', 'octal, as browsers read it');
+    assert.equal(one('http://198.51.100.7:8080/bin.sh').host, '198.51.100.7');
+  });
+
+  it('host case, IDN and escapes as a browser resolves them; the path keeps its case', () => {
+    const l = one('HTTP://WWW.Evil.EXAMPLE/Path/File.EXE');
+    assert.equal(l.scheme, 'http');
+    assert.equal(l.host, 'www.evil.example');
+    assert.equal(l.path, '/Path/File.EXE');
+    assert.equal(one('http://BÜCHER.example/').host, 'xn--bcher-kva.example');
+    assert.equal(one('http://xn--BCHER-kva.example/').host, 'xn--bcher-kva.example');
+    assert.equal(one('http://ｅｖｉｌ．example/').host, 'evil.example', 'full-width letters and dot');
+    assert.equal(one('http://%65vil.example/').host, 'evil.example');
+    assert.equal(one('http://evil.example./x').host, 'evil.example', 'trailing dot');
+    assert.equal(one('http://evil.example\\x\\y').path, '/x/y', 'backslash reads as slash');
+    assert.equal(one('http://evil.example/a#frag').path, '/a', 'the fragment is not sent to the server');
+  });
+
+  it('http, https, ftp and www. only, not inside a word, a host or another scheme', () => {
+    assert.deepEqual(links('sftp://evil.example/ xhttp://evil.example/ mail.www.evil.example hxxp://evil[.]example'), []);
+    assert.deepEqual(links('file:///etc/passwd mailto:a@evil.example javascript:alert(1)'), []);
+    assert.deepEqual(links('www. www.x www.evil.example'), [['www.x', undefined, '', 'www.x'], ['www.evil.example', undefined, '', 'www.evil.example']]);
+    assert.deepEqual(links('ftp://files.evil.example/pub/x.zip'), [['files.evil.example', undefined, '/pub/x.zip', 'ftp://files.evil.example/pub/x.zip']]);
+    assert.deepEqual(links('http:// evil.example http:///x'), [], 'no host');
+    // a link inside another link's query (a redirector) is a link too
+    assert.deepEqual(
+      links('https://safe.example/r?u=http://evil.example/x').map((l) => l[0]),
+      ['safe.example', 'evil.example'],
+    );
+    // the same link twice is one link
+    assert.equal(extractLinks('http://evil.example/a http://EVIL.example/a').length, 1);
+  });
+
+  it('a very long link is read to 2,048 characters and still matched by its host', () => {
+    const text = `x http://evil.example/${'a'.repeat(100_000)} y http://next.example/`;
+    const l = extractLinks(text);
+    assert.equal(l.length, 2);
+    assert.equal(l[0].end - l[0].start, MAX_LINK_CHARS);
+    assert.equal(l[1].host, 'next.example');
+    const f = new LinkFilter(blocklist('long.txt', 'evil.example\n'));
+    assert.equal(f.check(text).length, 1);
+    const longHost = `http://${'a.'.repeat(5000)}evil.example/`;
+    assert.deepEqual(extractLinks(longHost).map((x) => x.end - x.start), [MAX_LINK_CHARS], 'cut, not rejected');
+  });
+
+  it('very many links: the first 32 are checked', () => {
+    const text = Array.from({ length: 1000 }, (_, i) => `http://h${i}.example/`).join(' ');
+    const l = extractLinks(text);
+    assert.equal(l.length, MAX_LINKS);
+    assert.equal(l[31].host, 'h31.example');
+  });
+
+  boundedIt(__filename, 'hostile text: bounded work whatever the message', 30, () => {
+    const K = 1 << 20;
+    const texts = [
+      'http://'.repeat(K / 7),
+      'www.'.repeat(K / 4),
+      'https://x'.repeat(K / 9),
+      `http://${'a'.repeat(K)}`,
+      `http://${'@'.repeat(K)}`,
+      `http://[${':'.repeat(K)}`,
+      `http://evil.example/${'('.repeat(K / 2)}${')'.repeat(K / 2)}`,
+      `http://evil.example/${'.'.repeat(K)}`,
+      `http://${'1.'.repeat(K / 2)}1`,
+      `http://${'0x'.repeat(K / 2)}`,
+      `${'a.'.repeat(K / 2)}http://evil.example`,
+      'http://evil.example/ '.repeat(K / 20),
+      `http://${'%'.repeat(K)}`,
+      `http://${'é'.repeat(K)}.example`,
+      'ftp://a:b@c:d@e:f@'.repeat(K / 18),
+    ];
+    const f = new LinkFilter(blocklist('hostile.txt', 'evil.example\nhttp://a.example/x\n'));
+    for (const t of texts) {
+      for (let i = 0; i < 20; i++) {
+        const r = extractLinks(t);
+        assert.ok(r.length <= MAX_LINKS);
+        for (const l of r) assert.ok(l.end - l.start <= MAX_LINK_CHARS);
+        f.check(t);
+      }
+    }
+    // what can be found in them is found
+    assert.equal(f.check(`http://evil.example/${'('.repeat(K / 2)}${')'.repeat(K / 2)}`).length, 1);
+    assert.equal(f.check('http://evil.example/ '.repeat(K / 20)).length, 1, 'one link however often it is repeated');
+  });
+});
+
+function blocklist(name: string, text: string, label?: string): LinkBlocklist {
+  return LinkBlocklist.load([{ file: list(name, text), label }]);
+}
+
+/** the list name and entry label a text's links are listed under */
+function hits(b: LinkBlocklist, text: string): string[] {
+  return new LinkFilter(b).check(text).map((h) => `${h.entry.list.name}${h.entry.label ? `:${h.entry.label}` : ''}`);
+}
+
+describe('links: blocklists', () => {
+  it('a bare domain matches itself and its subdomains, not look-alikes', () => {
+    const b = blocklist('domains.txt', '# phishing domains\nevil.example\n\n*.bad.example\n.worse.example\nBÜCHER.example\n');
+    assert.equal(b.size, 4);
+    for (const t of ['http://evil.example/', 'https://a.b.EVIL.example:8443/x', 'www.evil.example', 'http://x.bad.example/', 'http://bad.example/', 'http://worse.example/', 'http://xn--bcher-kva.example/', 'http://bücher.example/'])
+      assert.deepEqual(hits(b, t), ['domains'], t);
+    for (const t of ['http://notevil.example/', 'http://evil.example.com/', 'http://example/', 'http://evil-example/', 'http://safe.example/evil.example'])
+      assert.deepEqual(hits(b, t), [], t);
+  });
+
+  it('a full URL matches itself and what is below its path, whatever the scheme, host case, default port or trailing slash', () => {
+    const b = blocklist('urlhaus.txt', '# URLhaus\nhttp://198.51.100.7:8080/bins/mozi.m\nhttps://Evil.Example:443/dl/\nhttp://files.example/get.php?id=5\nhttp://whole.example\n');
+    assert.equal(b.size, 4);
+    const yes = [
+      'http://198.51.100.7:8080/bins/mozi.m',
+      'https://198.51.100.7:8080/bins/mozi.m/',
+      'http://evil.example/dl',
+      'http://EVIL.example:80/dl/',
+      'https://evil.example/dl/payload.exe?x=1',
+      'https://evil.example/dl?x',
+      'http://files.example/get.php?id=5',
+      'http://files.example/get.php?id=5&y=2',
+      'http://whole.example/anything/at/all',
+      'http://whole.example',
+    ];
+    for (const t of yes) assert.deepEqual(hits(b, t), ['urlhaus'], t);
+    const no = [
+      'http://198.51.100.7/bins/mozi.m', // another port
+      'http://198.51.100.7:8080/bins/mozi.mips', // not below the path
+      'http://198.51.100.7:8080/bins/',
+      'http://evil.example/dlx',
+      'http://evil.example/DL', // paths are case-sensitive
+      'http://evil.example/',
+      'http://sub.evil.example/dl', // a URL entry is that host only
+      'http://files.example/get.php?id=50',
+      'http://sub.whole.example/',
+    ];
+    for (const t of no) assert.deepEqual(hits(b, t), [], t);
+  });
+
+  it('hosts-file lines, with several names, tabs and comments; localhost lines are not entries', () => {
+    const b = blocklist('hosts', '127.0.0.1 localhost\n::1 localhost ip6-localhost\n255.255.255.255 broadcasthost\n0.0.0.0 0.0.0.0\n0.0.0.0 ads.evil.example  # tracker\n127.0.0.1\ttrack.evil.example\tpixel.evil.example\r\n');
+    assert.equal(b.size, 3);
+    assert.deepEqual(hits(b, 'http://ads.evil.example/ http://x.pixel.evil.example/ http://track.evil.example/'), ['hosts', 'hosts', 'hosts']);
+    assert.deepEqual(hits(b, 'http://localhost/ http://evil.example/ http://0.0.0.0/ http://127.0.0.1/'), []);
+  });
+
+  it('labels: ",label" and a tab column name the entry; the list is named by its file, or its configured label', () => {
+    const b = LinkBlocklist.load([
+      { file: list('phish.txt', 'evil.example,Phishing.Bank\nhttp://dl.example/x\tEmotet\nplain.example\nhttp://c.example/a,b\n') },
+      { file: list('other.list', 'other.example\n'), label: 'intel-2' },
+    ]);
+    assert.deepEqual(hits(b, 'http://evil.example/'), ['phish:Phishing.Bank']);
+    assert.deepEqual(hits(b, 'http://dl.example/x/y'), ['phish:Emotet']);
+    assert.deepEqual(hits(b, 'http://plain.example/'), ['phish']);
+    assert.deepEqual(hits(b, 'http://c.example/a'), ['phish:b'], 'a trailing ",word" is a label');
+    assert.deepEqual(hits(b, 'http://other.example/'), ['intel-2']);
+    // labels become safe tokens (they reach summaries and SIEM lines)
+    const odd = blocklist('odd name!.txt', 'x.example,Bad Label+1\n');
+    assert.deepEqual(hits(odd, 'http://x.example/'), ['odd_name_:Bad_Label_1']);
+  });
+
+  it('an IP address entry matches that address only; IPv6 entries bare or in brackets', () => {
+    const b = blocklist('ips.txt', '198.51.100.7\n2001:db8::66\n[2001:DB8::77]\n');
+    assert.deepEqual(hits(b, 'http://198.51.100.7/ http://0xc6336407/hex http://[2001:db8:0::66]/ http://[2001:db8::77]:81/'), ['ips', 'ips', 'ips', 'ips']);
+    assert.deepEqual(hits(b, 'http://1.198.51.100.7/ http://98.51.100.7/ http://[2001:db8::6]/'), []);
+  });
+
+  it('URLhaus CSV lines (quoted columns): the URL column is the entry', () => {
+    const b = blocklist('urlhaus.csv', '# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n"3034577","2024-06-01 10:11:12","http://203.0.113.9:3333/i","online","2024-06-01 10:11:12","malware_download","elf,mozi","https://urlhaus.abuse.ch/url/3034577/","lrz_urlhaus"\n');
+    assert.equal(b.size, 1);
+    assert.deepEqual(hits(b, 'wget http://203.0.113.9:3333/i'), ['urlhaus']);
+    assert.deepEqual(hits(b, 'https://urlhaus.abuse.ch/url/3034577/'), [], 'only the first URL column');
+  });
+
+  it('host/path and host:port entries without a scheme are URLs', () => {
+    const b = blocklist('noscheme.txt', 'evil.example/dl/\nbad.example:8080\n');
+    assert.deepEqual(hits(b, 'http://evil.example/dl/x https://bad.example:8080/y'), ['noscheme', 'noscheme']);
+    assert.deepEqual(hits(b, 'http://evil.example/ http://bad.example/y http://x.evil.example/dl'), []);
+  });
+
+  it('a list that cannot be read, or holds nothing usable, is one line naming the file', () => {
+    assert.throws(() => LinkBlocklist.load([{ file: path.join(tmp, 'missing.txt') }]), (e: Error) => e instanceof LinksConfigError && /^cannot read link blocklist .*missing\.txt: ENOENT$/.test(e.message));
+    assert.throws(() => LinkBlocklist.load([{ file: tmp }]), (e: Error) => /^cannot read link blocklist .*: EISDIR$/.test(e.message));
+    const junk = list('junk.txt', '# only comments\n\n!adblock header\n"a","b"\nnot a host!\n');
+    assert.throws(() => LinkBlocklist.load([{ file: junk }]), (e: Error) => /^link blocklist .*junk\.txt holds no URL or domain/.test(e.message) && !e.message.includes('\n'));
+    assert.throws(() => LinkBlocklist.load([{ file: list('empty.txt', '') }]), /empty\.txt holds no URL or domain/);
+  });
+
+  it('reads lists larger than its 4 MiB chunks, lines cut at chunk borders included, CRLF or not', () => {
+    const n = 300_000;
+    const lines = Array.from({ length: n }, (_, i) => `host-${i}.evil${i % 7}.example${i % 2 ? '\r' : ''}`);
+    const b = blocklist('big.txt', lines.join('\n'));
+    assert.equal(b.size, n);
+    for (const i of [0, 1, 123_457, 199_999, n - 1]) assert.deepEqual(hits(b, `http://x.host-${i}.evil${i % 7}.example/`), ['big'], String(i));
+    assert.deepEqual(hits(b, `http://host-${n}.evil0.example/`), []);
+  });
+});
+
+describe('links: configuration', () => {
+  it('accepts a links: section; list paths are relative to the config file', () => {
+    const cfg = parseConfig('links:\n  severity: critical\n  blocklists:\n    - intel/urlhaus.txt\n    - { file: /abs/phish.txt, label: phish, severity: medium }\n', '/etc/shadowim/shadowim.yaml');
+    const c = parseLinksConfig(cfg.extra.links, '/etc/shadowim', cfg.file);
+    assert.deepEqual(c, {
+      severity: 'critical',
+      blocklists: [{ file: '/etc/shadowim/intel/urlhaus.txt' }, { file: '/abs/phish.txt', label: 'phish', severity: 'medium' }],
+    });
+    assert.equal(parseLinksConfig(undefined, '/x'), undefined, 'no section: nothing');
+    assert.equal(parseConfig('sensor: a\n', 'c.yaml').extra.links, undefined);
+  });
+
+  it('a mistake is one line naming the config file and the setting', () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [{}, /^c\.yaml: links\.blocklists is required/],
+      [{ blocklists: [] }, /^c\.yaml: links\.blocklists is empty/],
+      [{ blocklists: ['a.txt'], severity: 'urgent' }, /^c\.yaml: links\.severity must be one of low, medium, high, critical/],
+      [{ blocklists: ['a.txt'], lists: 1 }, /^c\.yaml: links\.lists is not a setting/],
+      [{ blocklists: [{ file: 'a.txt', label: 'a b' }] }, /^c\.yaml: links\.blocklists\[0\]\.label must be a word/],
+      [{ blocklists: [{ path: 'a.txt' }] }, /^c\.yaml: links\.blocklists\[0\]\.path is not a setting/],
+      [{ blocklists: [3] }, /^c\.yaml: links\.blocklists\[0\] must be a mapping/],
+      ['yes', /^c\.yaml: links\.links must be a mapping/],
+    ];
+    for (const [raw, re] of bad) assert.throws(() => parseLinksConfig(raw, '/x', 'c.yaml'), (e: Error) => e instanceof LinksConfigError && re.test(e.message) && !e.message.includes('\n'), JSON.stringify(raw));
+  });
+});
+
+class Collect implements EventSink {
+  events: ShadowEvent[] = [];
+  write(ev: ShadowEvent) {
+    this.events.push(JSON.parse(JSON.stringify(ev)));
+  }
+  get alerts(): AlertEvent[] {
+    return this.events.filter((e): e is AlertEvent => e.type === 'alert');
+  }
+}
+
+const C = { ip: '10.1.2.3', port: 40001 };
+const S = { ip: '198.51.100.7', port: 6667 };
+const T0 = Date.UTC(2024, 0, 15, 14, 30);
+function message(text: string, over: Partial<any> = {}): ShadowEvent {
+  return { type: 'message', ts: new Date(T0 + 1000).toISOString(), protocol: 'irc', from: 'mallory', to: 'alice', text, direction: 'inbound', client: C, server: S, flow_id: 'f1', ...over } as ShadowEvent;
+}
+
+describe('links: malicious_link alerts', () => {
+  const filter = new LinkFilter(LinkBlocklist.load([{ file: list('a-urlhaus.txt', 'evil.example,Emotet\nhttp://198.51.100.9/bins/\n') }, { file: list('a-phish.txt', 'phish.example\n'), label: 'phishing', severity: 'medium' }]));
+  function run(events: ShadowEvent[], policy?: string, links: LinkFilter | null = filter): Collect {
+    const out = new Collect();
+    const a = createAnalyzer(out, { policy: policy ? parsePolicy(policy, 'p.yaml') : defaultPolicy(), links });
+    for (const e of events) a.write(e);
+    a.close();
+    return out;
+  }
+
+  it('one alert per listed link, with the list, the defanged link and who sent it to whom; the message goes on unchanged', () => {
+    const text = 'hey check https://login:secret@Login.EVIL.example/reset?u=alice, and http://safe.example/ too';
+    const out = run([message(text)], 'people:\n  map: { alice: Alice Example }\n');
+    const links = out.alerts.filter((a) => a.kind === 'malicious_link');
+    assert.equal(links.length, 1, JSON.stringify(out.alerts));
+    const a = links[0];
+    assert.equal(a.severity, 'high');
+    assert.equal(a.detector, 'a-urlhaus');
+    assert.equal(a.match, 'hxxps://login[.]evil[.]example/reset?u=alice');
+    assert.equal(a.summary, 'link to login[.]evil[.]example listed in a-urlhaus (Emotet) sent over irc from mallory to alice (inbound)');
+    assert.deepEqual(a.users, ['mallory', 'alice']);
+    assert.equal(a.person, 'Alice Example', 'the local user of an inbound message');
+    assert.deepEqual([a.client, a.server, a.flow_id, a.protocol], [C, S, 'f1', 'irc']);
+    assert.match(a.id, /^[0-9a-f]{24}$/);
+    assert.ok(!JSON.stringify(out.alerts).includes('secret'), 'userinfo never reported');
+    const m = out.events.find((e) => e.type === 'message') as any;
+    assert.equal(m.text, text, 'the message event is forwarded as it was');
+    assert.equal(m.links, undefined);
+  });
+
+  it('severity per list or from the policy; a policy cannot lower what it does not name', () => {
+    const out = run([message('http://phish.example/x'), message('http://198.51.100.9/bins/x86', { from: 'eve' })]);
+    const by = Object.fromEntries(out.alerts.filter((a) => a.kind === 'malicious_link').map((a) => [a.detector, a.severity]));
+    assert.deepEqual(by, { phishing: 'medium', 'a-urlhaus': 'high' });
+  });
+
+  it('the same host from the same sender to the same receiver is one alert, counted; another receiver is another', () => {
+    const ev = [
+      message('http://evil.example/a'),
+      message('http://evil.example/b', { ts: new Date(T0 + 2000).toISOString() }),
+      message('again http://EVIL.example/c', { ts: new Date(T0 + 3000).toISOString() }),
+      message('http://evil.example/a', { to: 'bob', ts: new Date(T0 + 4000).toISOString() }),
+    ];
+    const links = run(ev).alerts.filter((a) => a.kind === 'malicious_link');
+    // alice's alert, bob's alert, then alice's update at close with the count
+    assert.deepEqual(links.map((a) => [a.summary.replace(/ sent over.*? to (\w+).*?( \[seen \d+ times\])?$/, ' $1$2'), a.count]), [
+      ['link to evil[.]example listed in a-urlhaus (Emotet) alice', 1],
+      ['link to evil[.]example listed in a-urlhaus (Emotet) bob', 1],
+      ['link to evil[.]example listed in a-urlhaus (Emotet) alice [seen 3 times]', 3],
+    ]);
+    assert.equal(links[0].id, links[2].id);
+    assert.notEqual(links[0].id, links[1].id);
+  });
+
+  it('what DLP masks in the message is masked in the link shown, also past the scanned length', () => {
+    const card = '4539148803436467';
+    const out = run([message(`pay at http://evil.example/pay?cc=${card}&ssn=536-22-5598 now`)]);
+    const a = out.alerts.find((x) => x.kind === 'malicious_link')!;
+    assert.ok(a, JSON.stringify(out.alerts));
+    assert.ok(!JSON.stringify(out.events).includes(card) && !JSON.stringify(out.events).includes('536-22-5598'), JSON.stringify(out.events));
+    assert.match(a.match!, /^hxxp:\/\/evil\[\.\]example\/pay\?cc=\*+&ssn=\*+-\*+-\*+$/);
+    const far = run([message(`${'x '.repeat(200)} http://evil.example/pay?cc=${card}`)], 'dlp:\n  max_scan_bytes: 256\n');
+    const b = far.alerts.find((x) => x.kind === 'malicious_link')!;
+    assert.ok(b && !b.match!.includes(card), b?.match);
+  });
+
+  it('without a links: section nothing looks at links', () => {
+    const out = run([message('http://evil.example/')], undefined, null);
+    assert.equal(out.alerts.filter((a) => a.kind === 'malicious_link').length, 0);
+    assert.ok(out.alerts.some((a) => a.kind === 'unauthorized_im'));
+  });
+
+  it('messages without links, or with links not listed, raise nothing', () => {
+    const out = run([message('lunch at noon?'), message('http://safe.example/evil.example www.notevil.example'), message(''), message(undefined as any)]);
+    assert.equal(out.alerts.filter((a) => a.kind === 'malicious_link').length, 0);
+  });
+});
+
+describe('links: through the command line', function () {
+  this.timeout(120000);
+
+  function ircCapture(file: string): void {
+    const c = new Capture();
+    const t = c.tcp('10.0.0.5:40001', '198.51.100.7:6667');
+    t.open();
+    t.send('c', 'NICK alice\r\nUSER alice 0 * :Alice\r\n');
+    t.send('s', ':irc.example.net 001 alice :Welcome to the net alice\r\n');
+    t.send('s', ':mallory!m@203.0.113.5 PRIVMSG alice :your invoice: http://payroll.EVIL.example/inv/2024.pdf.exe (urgent)\r\n');
+    t.send('c', 'PRIVMSG mallory :no thanks, see https://www.example.org/docs.\r\n');
+    t.close();
+    fs.writeFileSync(file, c.pcap());
+  }
+
+  it('a listed link in one message and an unlisted one in another: exactly one malicious_link alert', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'cli-'));
+    fs.mkdirSync(path.join(dir, 'intel'));
+    fs.writeFileSync(path.join(dir, 'intel', 'urlhaus.txt'), '# test list\nevil.example\tPhish.Payroll\n');
+    fs.writeFileSync(path.join(dir, 'shadowim.yaml'), 'links:\n  blocklists: [intel/urlhaus.txt]\n');
+    const cap = path.join(dir, 'irc.pcap');
+    ircCapture(cap);
+    const r = shadowim(['analyze', cap, '--format', 'jsonl', '--config', path.join(dir, 'shadowim.yaml')]);
+    assert.equal(r.status, 0, r.stderr);
+    const msgs = r.events.filter((e) => e.type === 'message');
+    assert.equal(msgs.length, 2, r.stdout);
+    const a = r.events.filter((e) => e.type === 'alert' && e.kind === 'malicious_link');
+    assert.equal(a.length, 1, JSON.stringify(a));
+    assert.equal(a[0].severity, 'high');
+    assert.equal(a[0].protocol, 'irc');
+    assert.equal(a[0].detector, 'urlhaus');
+    assert.equal(a[0].match, 'hxxp://payroll[.]evil[.]example/inv/2024.pdf.exe');
+    assert.equal(a[0].summary, 'link to payroll[.]evil[.]example listed in urlhaus (Phish.Payroll) sent over irc from mallory to alice (inbound)');
+    assert.deepEqual(a[0].client, { ip: '10.0.0.5', port: 40001 });
+    assert.deepEqual(a[0].server, { ip: '198.51.100.7', port: 6667 });
+    assert.deepEqual(a[0].users, ['mallory', 'alice']);
+    // the alert follows its message
+    assert.ok(r.events.indexOf(a[0]) > r.events.indexOf(msgs[0]));
+    // without the section: the same events, no malicious_link
+    const plain = shadowim(['analyze', cap, '--format', 'jsonl']);
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.deepEqual(plain.events, r.events.filter((e) => e.kind !== 'malicious_link' && e.type !== 'stats').concat(plain.events.filter((e) => e.type === 'stats')));
+    // the text format shows it too
+    const t = shadowim(['analyze', cap, '--format', 'text', '--config', path.join(dir, 'shadowim.yaml')]);
+    assert.match(t.stdout, /ALERT HIGH malicious_link: link to payroll\[\.\]evil\[\.\]example listed in urlhaus/);
+  });
+
+  it('a SIEM sink filtered to kinds: [malicious_link] receives that alert and no other', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'cli-sink-'));
+    fs.writeFileSync(path.join(dir, 'list.txt'), 'evil.example\n');
+    const got: any[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        got.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (server.address() as import('node:net').AddressInfo).port;
+      fs.writeFileSync(
+        path.join(dir, 'c.yaml'),
+        `links:\n  blocklists: [list.txt]\nsinks:\n  targets:\n    - name: soc\n      type: webhook\n      url: http://127.0.0.1:${port}/hook\n      kinds: [malicious_link]\n  delivery:\n    outbox: ${path.join(dir, 'outbox.db')}\n    drain_ms: 20000\n`,
+      );
+      const cap = path.join(dir, 'irc.pcap');
+      ircCapture(cap);
+      const r = await shadowimAsync(['analyze', cap, '--format', 'jsonl', '--config', path.join(dir, 'c.yaml')]);
+      assert.equal(r.status, 0, r.stderr);
+      const kinds = r.events.filter((e) => e.type === 'alert').map((e) => e.kind).sort();
+      assert.deepEqual(kinds, ['malicious_link', 'unauthorized_im'], 'both on stdout');
+      assert.equal(got.length, 1, JSON.stringify(got));
+      assert.equal(got[0].kind, 'malicious_link');
+      assert.equal(got[0].id, r.events.find((e) => e.kind === 'malicious_link').id);
+      assert.equal(got[0].match, 'hxxp://payroll[.]evil[.]example/inv/2024.pdf.exe');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('a list that cannot be read stops analyze with one line naming it', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'cli-bad-'));
+    fs.writeFileSync(path.join(dir, 'c.yaml'), 'links:\n  blocklists: [nowhere.txt]\n');
+    fs.writeFileSync(path.join(dir, 'bad.yaml'), 'links:\n  blocklist: [nowhere.txt]\n');
+    const cap = path.join(dir, 'irc.pcap');
+    ircCapture(cap);
+    const r = shadowim(['analyze', cap, '--format', 'jsonl', '--config', path.join(dir, 'c.yaml')]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `shadowim: cannot read link blocklist ${path.join(dir, 'nowhere.txt')}: ENOENT\n`);
+    assert.equal(r.stdout, '');
+    const b = shadowim(['analyze', cap, '--format', 'jsonl', '--config', path.join(dir, 'bad.yaml')]);
+    assert.equal(b.status, 1);
+    assert.match(b.stderr, /^shadowim: .*bad\.yaml: links\.blocklist is not a setting \(expected one of: blocklists, severity\)\n$/);
+  });
+});
