@@ -4,7 +4,7 @@ import type { Command } from '../main';
 import { parseOrHelp, UsageError, type OptionSpec } from '../args';
 
 const SPECS: OptionSpec[] = [
-  { name: 'format', value: true, arg: 'FORMAT', help: 'iptables|ip6tables|nftables|pf|cisco-asa|cisco-ios|windows|paloalto|suricata' },
+  { name: 'format', value: true, arg: 'FORMAT', help: 'iptables|ip6tables|nftables|pf|cisco-asa|cisco-ios|windows|paloalto|suricata|rpz|unbound' },
   { name: 'action', value: true, arg: 'block|log', help: 'block (default) or only log matching traffic' },
   { name: 'policy', value: true, arg: 'FILE', help: 'policy file: forbidden protocols, authorized groups and sanctioned servers (default policy: all IM forbidden)' },
   { name: 'events', value: true, arg: 'FILE', repeat: true, help: 'JSONL from `shadowim analyze`: add the servers observed in its sessions' },

@@ -49,6 +49,8 @@ export interface RuleModel {
   exceptions: Exception[];
   /** destinations always allowed (sanctioned enterprise servers) */
   sanctioned: Cidr[];
+  /** sanctioned server names (and their sub-domains): DNS formats let them resolve */
+  sanctionedHosts: string[];
   generatedAt: string;
 }
 
@@ -65,6 +67,7 @@ export interface ModelInput {
   /** protocols the policy forbids; default: every IM protocol we know */
   forbidden?: string[];
   exceptions?: { sources: string[]; protocols: string[]; reason: string }[];
+  /** addresses/blocks; host names among them go to sanctionedHosts */
   sanctioned?: string[];
   observed?: ObservedServer[];
   action?: 'block' | 'log';
@@ -133,6 +136,7 @@ export function buildModel(input: ModelInput): RuleModel {
     targets: [...targets.values()],
     exceptions,
     sanctioned: (input.sanctioned ?? []).map(parseCidr).filter((c): c is Cidr => !!c),
+    sanctionedHosts: [...new Set((input.sanctioned ?? []).filter((s) => !parseCidr(s)).map(validHost).filter((h): h is string => !!h))].sort(),
     generatedAt: (input.now ?? new Date()).toISOString(),
   };
 }

@@ -17,5 +17,5 @@ export function firewallView(file: string): Pick<ModelInput, 'exceptions' | 'san
       exceptions.push({ sources, protocols: rule.protocols ? [...rule.protocols] : ['*'], reason: `group ${g.name}${hours}` });
     }
   }
-  return { exceptions, sanctioned: p.sanctionedNets.map((c) => c.text) };
+  return { exceptions, sanctioned: [...p.sanctionedNets.map((c) => c.text), ...p.sanctionedHosts] };
 }

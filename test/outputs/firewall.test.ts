@@ -153,7 +153,7 @@ describe('firewall export', () => {
   it('answers a wrong format with one line naming the choices', () => {
     const r = shadowim(['rules', '--format', 'ipchains']);
     assert.equal(r.status, 2);
-    assert.match(r.stderr.trim(), /^shadowim: unknown format 'ipchains'; choose one of iptables, .*suricata$/);
+    assert.match(r.stderr.trim(), /^shadowim: unknown format 'ipchains'; choose one of iptables, .*suricata, rpz, unbound$/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
   });
 });

@@ -1,4 +1,5 @@
 import { ciscoAsa, ciscoIos } from './cisco';
+import { dnsRpz, dnsUnbound } from './dns';
 import { ip6tables, iptables } from './iptables';
 import { nftables } from './nftables';
 import { paloalto } from './paloalto';
@@ -7,5 +8,5 @@ import { suricata } from './suricata';
 import type { RuleFormat } from './types';
 import { windows } from './windows';
 
-export const FORMATS: RuleFormat[] = [iptables, ip6tables, nftables, pf, ciscoAsa, ciscoIos, windows, paloalto, suricata];
+export const FORMATS: RuleFormat[] = [iptables, ip6tables, nftables, pf, ciscoAsa, ciscoIos, windows, paloalto, suricata, dnsRpz, dnsUnbound];
 export type { RuleFormat };

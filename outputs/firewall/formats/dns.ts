@@ -1,0 +1,69 @@
+// DNS-level blocking: the IM host names as a Response Policy Zone (BIND, Knot Resolver, PowerDNS
+// Recursor, Unbound all load RPZ) and as Unbound local-zone configuration. For the encrypted messengers,
+// whose servers sit behind CDNs and change addresses, refusing to resolve their names is often the
+// control that works; address rules still catch clients with hard-coded addresses or their own resolver.
+// A name blocks itself and every sub-domain; sanctioned server names resolve whatever encloses them.
+import type { RuleModel } from '../model';
+import { header, type RuleFormat } from './types';
+
+/** every host name of the forbidden protocols, once, with the protocols that named it */
+function blockedNames(model: RuleModel): Array<[string, string[]]> {
+  const by = new Map<string, string[]>();
+  for (const t of model.targets) {
+    for (const h of t.hosts) {
+      const l = by.get(h);
+      if (l) l.push(t.protocol);
+      else by.set(h, [t.protocol]);
+    }
+  }
+  return [...by.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+function rpz(model: RuleModel): string {
+  const out: string[] = [];
+  // the serial: the generation time as seconds since 2000 fits the 32-bit field and only grows
+  const serial = Math.max(1, Math.floor((Date.parse(model.generatedAt) - Date.UTC(2000, 0, 1)) / 1000)) >>> 0;
+  out.push('$TTL 300');
+  out.push(`@ IN SOA localhost. hostmaster.localhost. ( ${serial} 3600 600 86400 300 )`);
+  out.push('@ IN NS localhost.');
+  if (model.sanctionedHosts.length) out.push('; sanctioned servers: always resolved');
+  for (const h of model.sanctionedHosts) out.push(`${h} CNAME rpz-passthru.`, `*.${h} CNAME rpz-passthru.`);
+  // block: NXDOMAIN (CNAME .); log: resolved normally, and the resolver's RPZ log records the client
+  const action = model.action === 'block' ? '.' : 'rpz-passthru.';
+  for (const [h, protocols] of blockedNames(model)) {
+    out.push(`; ${protocols.join(', ')}`);
+    out.push(`${h} CNAME ${action}`, `*.${h} CNAME ${action}`);
+  }
+  const notes = [
+    'Response Policy Zone (RPZ) for a recursive resolver. BIND: zone "rpz.shadowim" { type primary; file "FILE"; };',
+    'and options { response-policy { zone "rpz.shadowim"; }; }; Unbound: rpz: name: rpz.shadowim zonefile: FILE.',
+    `action ${model.action}: ${model.action === 'block' ? 'NXDOMAIN for each name and its sub-domains' : 'names still resolve (PASSTHRU), the resolver logs each hit'}.`,
+    ...exceptionNotes(model),
+  ];
+  return header(model, ';', notes) + out.join('\n') + '\n';
+}
+
+// A resolver cannot exempt a group from some protocols only: a view without the block (BIND
+// match-clients, Unbound views) exempts its clients from every name, and Unbound consults its global
+// local-zones again after a view's transparent zone (measured), so per-protocol views do not work there.
+function exceptionNotes(model: RuleModel): string[] {
+  return model.exceptions.map((e) =>
+    `not in this zone: ${e.sources.map((c) => c.text).join(', ')} may use ${e.protocols.includes('*') ? 'every protocol' : e.protocols.join(', ')} (${e.reason}): serve those clients from a resolver view without it`);
+}
+
+function unbound(model: RuleModel): string {
+  const out: string[] = ['server:'];
+  const type = model.action === 'block' ? 'always_nxdomain' : 'inform';
+  // the closest enclosing local-zone decides: a sanctioned name inside a blocked domain still resolves
+  for (const h of model.sanctionedHosts) out.push(`    local-zone: "${h}." transparent`);
+  for (const [h, protocols] of blockedNames(model)) out.push(`    local-zone: "${h}." ${type}    # ${protocols.join(', ')}`);
+  const notes = [
+    'Unbound configuration: include: FILE from unbound.conf (a server: clause of local-zone lines).',
+    `action ${model.action}: ${model.action === 'block' ? 'always_nxdomain for each name and its sub-domains' : 'inform (resolved, and each query logged with its client)'}.`,
+    ...exceptionNotes(model),
+  ];
+  return header(model, '#', notes) + out.join('\n') + '\n';
+}
+
+export const dnsRpz: RuleFormat = { id: 'rpz', description: 'DNS Response Policy Zone for BIND, Unbound, Knot, PowerDNS (IM host names)', render: rpz };
+export const dnsUnbound: RuleFormat = { id: 'unbound', description: 'Unbound local-zone configuration (IM host names; exceptions as views)', render: unbound };

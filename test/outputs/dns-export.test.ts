@@ -1,0 +1,157 @@
+// DNS exports (rules --format rpz|unbound): checked by the real tools (named-checkzone, unbound-checkconf)
+// and enforced by a real Unbound on loopback, asked by a DNS client from two source addresses: one in an
+// authorized group, one not. Nothing on this machine can resolve the outside world, so a name that is
+// let through fails to resolve (SERVFAIL) while a blocked one is refused locally (NXDOMAIN): the rcode
+// tells which rule answered.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { shadowim } from '../helpers/run';
+import { haveCommand } from '../helpers/netns';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-dns-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const POLICY = [
+  'version: 1',
+  'groups:',
+  '  support:',
+  '    networks: [127.0.0.2/32]',
+  '    allow:',
+  '      - protocols: [whatsapp]',
+  'sanctioned_servers: [teams.corp.example, .chat.corp.example, 198.51.100.44]',
+  '',
+].join('\n');
+
+/** one A query for `name` from `source`; resolves with the response code (3 = NXDOMAIN, 2 = SERVFAIL) */
+function query(port: number, name: string, source: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    const id = Math.floor(Math.random() * 65535);
+    const q = Buffer.concat([
+      Buffer.from([id >> 8, id & 255, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]),
+      ...name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+      Buffer.from([0, 0, 1, 0, 1]),
+    ]);
+    const t = setTimeout(() => (s.close(), reject(new Error(`no answer for ${name} from ${source}`))), 8000);
+    s.on('message', (m) => {
+      if (m.readUInt16BE(0) !== id) return;
+      clearTimeout(t);
+      s.close();
+      resolve(m[3] & 15);
+    });
+    s.bind(0, source, () => s.send(q, port, '127.0.0.1'));
+  });
+}
+
+function startUnbound(conf: string, port: number): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('unbound', ['-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    p.stderr!.on('data', (d) => (err += d));
+    p.on('exit', (c) => reject(new Error(`unbound exited (${c}): ${err}`)));
+    // ready when it answers
+    const t0 = Date.now();
+    const probe = () =>
+      query(port, 'probe.invalid', '127.0.0.1').then(() => resolve(p), () => (Date.now() - t0 > 20000 ? reject(new Error(`unbound did not answer: ${err}`)) : setTimeout(probe, 200)));
+    setTimeout(probe, 200);
+  });
+}
+
+function unboundConf(port: number, extra: string, modules = 'iterator'): string {
+  const dir = fs.mkdtempSync(path.join(tmp, 'ub-'));
+  const conf = path.join(dir, 'unbound.conf');
+  fs.writeFileSync(conf, [
+    'server:',
+    `    interface: 127.0.0.1@${port}`,
+    '    access-control: 127.0.0.0/8 allow',
+    '    do-daemonize: no',
+    '    username: ""',
+    '    chroot: ""',
+    `    directory: "${dir}"`,
+    '    pidfile: ""',
+    '    use-syslog: no',
+    '    logfile: ""',
+    `    module-config: "${modules}"`,
+    // nothing outside is reachable here: fail fast instead of retrying the root servers
+    '    outgoing-range: 16',
+    '    infra-host-ttl: 1',
+    '    do-ip6: no',
+    extra,
+    '',
+  ].join('\n'));
+  return conf;
+}
+
+(haveCommand('named-checkzone') && haveCommand('unbound-checkconf') ? describe : describe.skip)('firewall export: DNS (rpz, unbound)', function () {
+  this.timeout(120_000);
+  let policy: string;
+  before(() => {
+    policy = path.join(tmp, 'policy.yaml');
+    fs.writeFileSync(policy, POLICY);
+  });
+  const exportOf = (format: string, action = 'block') => {
+    const r = shadowim(['rules', '--format', format, '--action', action, '--policy', policy]);
+    assert.equal(r.status, 0, r.stderr);
+    const f = path.join(tmp, `${format}-${action}.txt`);
+    fs.writeFileSync(f, r.stdout);
+    return { file: f, text: r.stdout };
+  };
+
+  for (const action of ['block', 'log']) {
+    it(`rpz and unbound exports (${action}) pass named-checkzone and unbound-checkconf`, () => {
+      const z = exportOf('rpz', action);
+      const c = spawnSync('named-checkzone', ['rpz.shadowim', z.file], { encoding: 'utf8' });
+      assert.equal(c.status, 0, c.stdout + c.stderr);
+      assert.match(z.text, action === 'block' ? /^\*\.whatsapp\.net CNAME \.$/m : /^\*\.whatsapp\.net CNAME rpz-passthru\.$/m);
+      assert.match(z.text, /^\*\.chat\.corp\.example CNAME rpz-passthru\.$/m, 'a sanctioned name and its sub-domains');
+      assert.match(z.text, /127\.0\.0\.2\/32 may use whatsapp \(group support\): serve those clients from a resolver view/);
+      const u = exportOf('unbound', action);
+      const k = spawnSync('unbound-checkconf', [u.file], { encoding: 'utf8' });
+      assert.equal(k.status, 0, k.stdout + k.stderr);
+    });
+  }
+
+  for (const action of ['block', 'log']) {
+    (haveCommand('unbound') ? it : it.skip)(`a real Unbound with the unbound export (${action}): forbidden names ${action === 'block' ? 'NXDOMAIN' : 'still resolved'}, sanctioned names inside them resolved, other names untouched`, async () => {
+      const port = 20000 + (process.pid % 20000) + (action === 'log' ? 2 : 0);
+      fs.writeFileSync(policy, POLICY.replace('teams.corp.example', 'corp.teams.microsoft.com'));
+      const u = exportOf('unbound', action);
+      fs.writeFileSync(policy, POLICY);
+      const ub = await startUnbound(unboundConf(port, `include: "${u.file}"`), port);
+      try {
+        const blocked = (rcode: number, what?: string) => (action === 'block' ? assert.equal(rcode, 3, what) : assert.notEqual(rcode, 3, what));
+        blocked(await query(port, 'web.whatsapp.net', '127.0.0.1'), 'a sub-domain of a forbidden name');
+        blocked(await query(port, 'discord.com', '127.0.0.1'));
+        blocked(await query(port, 'teams.microsoft.com', '127.0.0.1'));
+        assert.notEqual(await query(port, 'corp.teams.microsoft.com', '127.0.0.1'), 3, 'sanctioned (let through: SERVFAIL without Internet)');
+        assert.notEqual(await query(port, 'example.org', '127.0.0.1'), 3, 'other names are not touched');
+      } finally {
+        ub.removeAllListeners('exit');
+        ub.kill('SIGTERM');
+      }
+    });
+  }
+
+  (haveCommand('unbound') ? it : it.skip)('a real Unbound loading the RPZ: forbidden names and their sub-domains NXDOMAIN, sanctioned names inside them resolve', async () => {
+    const port = 20001 + (process.pid % 20000);
+    // a sanctioned name inside a forbidden domain: teams.microsoft.com is forbidden (teams), a tenant's
+    // own name under it is sanctioned through the policy
+    fs.writeFileSync(policy, POLICY.replace('teams.corp.example', 'corp.teams.microsoft.com'));
+    const z = exportOf('rpz');
+    const ub = await startUnbound(unboundConf(port, `rpz:\n    name: rpz.shadowim\n    zonefile: "${z.file}"`, 'respip iterator'), port);
+    try {
+      assert.equal(await query(port, 'teams.microsoft.com', '127.0.0.1'), 3);
+      assert.equal(await query(port, 'eu.teams.microsoft.com', '127.0.0.1'), 3, 'sub-domains too');
+      assert.notEqual(await query(port, 'corp.teams.microsoft.com', '127.0.0.1'), 3, 'the sanctioned name is passed through');
+      assert.notEqual(await query(port, 'example.org', '127.0.0.1'), 3);
+    } finally {
+      ub.removeAllListeners('exit');
+      ub.kill('SIGTERM');
+      fs.writeFileSync(policy, POLICY);
+    }
+  });
+});
