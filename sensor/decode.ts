@@ -225,6 +225,7 @@ export class Decoder {
     d.srcOff = off + 8;
     d.dstOff = off + 24;
     let o = off + 40;
+    let whole = false; // reassembled: what follows the fragment header may be more extension headers
     for (let n = 0; n < 10; n++) {
       if (nh === 0 || nh === 43 || nh === 60 || nh === 51) {
         if (ipEnd - o < 8) return Status.Malformed;
@@ -239,13 +240,18 @@ export class Decoder {
         nh = buf[o];
         o += 8;
         if ((fw & 0xfff9) === 0) continue; // atomic fragment: the whole datagram
-        if (cut) return Status.Malformed;
+        if (cut || whole) return Status.Malformed; // a fragment inside a reassembled fragment
         const r = this.frags.add(buf, off + 8, 16, id, nh, fw & 0xfff8, (fw & 1) === 1, buf.subarray(o, ipEnd), ts);
         if (!r) return Status.Held;
         d.addrBuf = r.addrs;
         d.srcOff = 0;
         d.dstOff = 16;
-        return this.l4(r.proto, r.payload, 0, r.payload.length, 0, ts);
+        // destination options and AH belong to the fragmentable part (RFC 8200 4.5): walk on inside it
+        whole = true;
+        nh = r.proto;
+        buf = r.payload;
+        o = 0;
+        ipEnd = r.payload.length;
       } else break;
     }
     return this.l4(nh, buf, o, ipEnd, cut, ts);

@@ -134,6 +134,35 @@ describe('sensor: decoding', () => {
     assert.ok(out.rec.flows[0].datagrams[0][0].equals(payload));
   });
 
+  it('IPv6 fragments whose fragmentable part starts with destination options or AH (RFC 8200 4.5) are read past them', async () => {
+    // tshark 4.0 reads the same: frame 2 reassembled, dstopts next header 6, the IRC line
+    const ip = tcpPacket('[2001:db8::1]:40000', '[2001:db8::2]:6667', 77, 24, 'PRIVMSG bob :after the fragment header\r\n', 1);
+    const list: [Buffer, number][] = [];
+    const fragmented = (first: number, ext: Buffer, id: number) => {
+      const part = Buffer.concat([ext, ip.subarray(40)]);
+      for (const [o, more] of [[0, 1], [32, 0]]) {
+        const piece = more ? part.subarray(0, 32) : part.subarray(32);
+        const h = Buffer.from(ip.subarray(0, 40));
+        h[6] = 44;
+        h.writeUInt16BE(8 + piece.length, 4);
+        const fh = Buffer.from([first, 0, 0, o | more, 0, 0, 0, id]);
+        list.push([linkFrame(Buffer.concat([h, fh, piece]), 1), 1]);
+      }
+    };
+    fragmented(60, Buffer.from([6, 0, 1, 4, 0, 0, 0, 0]), 1); // destination options, PadN
+    fragmented(51, Buffer.concat([Buffer.from([6, 4]), Buffer.alloc(22)]), 2); // AH
+    const dstThenAh = Buffer.concat([Buffer.from([51, 0, 1, 4, 0, 0, 0, 0]), Buffer.from([6, 4]), Buffer.alloc(22)]);
+    fragmented(60, dstThenAh, 3); // destination options, then AH
+    // a second (non-atomic) fragment header inside a reassembled datagram is malformed
+    fragmented(44, Buffer.from([6, 0, 0, 9, 0, 0, 0, 1]), 4);
+    const out = await runCapture(pcapngOf(frames(list)));
+    assert.equal(out.counters.skipped, 0);
+    assert.equal(out.counters.malformed, 1);
+    const flow = out.rec.flows.find((f) => f.info.server.port === 6667);
+    assert.equal(flow?.data[0].toString(), 'PRIVMSG bob :after the fragment header\r\n'); // one copy: the same seq three times
+    assert.equal(flow?.end?.counters.packets, 3);
+  });
+
   it('lying lengths, cut frames, zero-length and jumbo frames are counted as malformed, never a crash', async () => {
     const good = tcpPacket('10.0.0.1:40000', '10.0.0.2:80', 1, 24, 'GET / HTTP/1.0\r\n\r\n');
     const bogusTotal = Buffer.from(good);
