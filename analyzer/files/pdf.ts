@@ -6,6 +6,17 @@
 // the document info and XMP metadata. Everything is bounded and nothing throws: packet content is hostile.
 import zlib from 'node:zlib';
 
+/**
+ * A bound on work that a few bytes of a hostile file could buy (a Flate bomb, a stream or an array
+ * named again and again): at most `max`, and `floor` plus `perByte` for each byte of the file read.
+ */
+export interface ScaledBound {
+  max: number;
+  floor: number;
+  perByte: number;
+}
+export const scaledBound = (b: ScaledBound, bytes: number): number => Math.min(b.max, b.floor + b.perByte * bytes);
+
 export const PDF_LIMITS = {
   /** bytes of the file read (the head; a larger file also has its last TAIL_BYTES read for the trailer) */
   maxBytes: 32 * 1024 * 1024,
@@ -16,25 +27,25 @@ export const PDF_LIMITS = {
   /** decoded output of one stream, and of all streams together */
   maxStreamOut: 16 * 1024 * 1024,
   maxTotalOut: 64 * 1024 * 1024,
+  /** bytes all filter stages produce (a Flate-of-Flate chain counts its middle too) */
+  decodeWork: { max: 256 * 1024 * 1024, floor: 16 * 1024 * 1024, perByte: 32 } as ScaledBound,
   /** nesting of arrays and dictionaries in one object */
   maxDepth: 32,
   /** Form XObject nesting (Do inside a form) */
   maxFormDepth: 8,
   maxPages: 50_000,
-  /** page-tree /Kids entries looked at in all (a valid tree has one per node, at most maxObjects) */
-  maxKids: 1_000_000,
-  /** entries one ToUnicode CMap may define (ranges expanded) */
+  /** page-tree /Kids entries looked at in all (a valid tree has one per node, each at least `N 0 R`) */
+  kids: { max: 1_000_000, floor: 16_384, perByte: 1 } as ScaledBound,
+  /** entries one ToUnicode CMap may define (small ranges expanded; a range of over 256 codes is one) */
   maxCMapEntries: 100_000,
   /** entries all the document's ToUnicode CMaps may define together */
-  maxCMapEntriesTotal: 1_000_000,
-  /**
-   * content bytes interpreted in all: contentFloor plus contentPerByte for each byte of the file, at
-   * most maxContent (a small file cannot buy 128 MiB of interpretation with a Flate bomb or a stream
-   * named again and again; a form or page content read again is replayed, not interpreted)
-   */
-  maxContent: 128 * 1024 * 1024,
-  contentFloor: 4 * 1024 * 1024,
-  contentPerByte: 16,
+  cmapEntries: { max: 1_000_000, floor: 32_768, perByte: 1 } as ScaledBound,
+  /** content bytes interpreted (a form or a page's content read again is replayed, not interpreted) */
+  content: { max: 128 * 1024 * 1024, floor: 2 * 1024 * 1024, perByte: 16 } as ScaledBound,
+  /** characters of XMP metadata made text (and at most 4 for each character of text asked for) */
+  metadata: { max: 64 * 1024 * 1024, floor: 1024 * 1024, perByte: 4 } as ScaledBound,
+  /** bytes of object-stream members parsed, 64 more for each (real object streams hold 0.2-0.4 bytes a byte of the file) */
+  objStmWork: { max: 256 * 1024 * 1024, floor: 1024 * 1024, perByte: 8 } as ScaledBound,
 };
 
 const TAIL_GAP = Buffer.from('\nendstream endobj\n');
@@ -423,8 +434,25 @@ export interface CMap {
   /** the codespace ranges of each code length (index 1-4) merged and sorted: [lo, hi, lo, hi, …] */
   byLen?: number[][];
   map: Map<number, string>;
-  /** entries defined (ranges expanded; a code defined twice counts twice) */
+  /**
+   * bfranges of over 256 codes to a string, not expanded (one `<0000> <FFFF>` range was 65,536 map
+   * entries from 20 bytes): looked up, the last first, when `map` has no entry for the code
+   */
+  ranges?: Array<{ len: number; lo: number; hi: number; stem: string; unit: number }>;
+  /** entries defined (small ranges expanded, a large one counting one; a code defined twice counts twice) */
   entries: number;
+}
+
+/** The text `code` (`len` bytes) maps to in a CMap, or undefined. */
+export function cmapText(cm: CMap, code: number, len: number): string | undefined {
+  const u = cm.map.get(code + len * 2 ** 32);
+  if (u !== undefined || !cm.ranges) return u;
+  for (let i = cm.ranges.length - 1; i >= 0; i--) {
+    const r = cm.ranges[i];
+    // the destination's last byte incremented (9.10.3), as when expanded
+    if (r.len === len && code >= r.lo && code <= r.hi) return r.unit < 0 ? r.stem : r.stem + String.fromCharCode((r.unit & 0xff00) | ((r.unit + code - r.lo) & 0xff));
+  }
+  return undefined;
 }
 
 function utf16be(b: Buffer): string {
@@ -479,7 +507,18 @@ export function parseCMap(data: Buffer, maxEntries = PDF_LIMITS.maxCMapEntries):
         // last UTF-16 unit changes (an odd last byte is not part of any unit)
         const d = dst instanceof PdfString ? dst.b : undefined;
         const stem = d && d.length ? (d.length & 1 ? utf16be(d) : utf16be(d.subarray(0, d.length - 2))) : undefined;
-        for (let k = 0; a + k <= z && k < 65536 && entries < maxEntries; k++, entries++) {
+        const n = Math.min(z - a + 1, 65536);
+        if (d && n > 256 && (cm.ranges?.length ?? 0) < 16) {
+          if (stem !== undefined && entries < maxEntries) {
+            // a later definition wins, as when expanded: the codes of the range defined before go
+            // (a walk over the smaller of the two, counted as entries)
+            const key = a + len * 2 ** 32, size = cm.map.size;
+            if (size >= n) for (let k = 0; k < n; k++) cm.map.delete(key + k);
+            else if (size) for (const c of cm.map.keys()) if (c >= key && c < key + n) cm.map.delete(c);
+            (cm.ranges ??= []).push({ len, lo: a, hi: a + n - 1, stem, unit: d.length & 1 ? -1 : (d[d.length - 2] << 8) | d[d.length - 1] });
+            entries += 1 + Math.min(size, n);
+          }
+        } else for (let k = 0; k < n && entries < maxEntries; k++, entries++) {
           let s: string | undefined;
           if (d) {
             if (stem !== undefined) s = d.length & 1 ? stem : stem + String.fromCharCode((d[d.length - 2] << 8) | ((d[d.length - 1] + k) & 0xff));
@@ -496,6 +535,17 @@ export function parseCMap(data: Buffer, maxEntries = PDF_LIMITS.maxCMapEntries):
   cm.entries = Math.min(entries, maxEntries);
   cm.byLen = codespaceTable(cm.spaces);
   return cm;
+}
+
+/** The first of the sorted `xs` greater than `x`, else `end`. */
+function nextAfter(xs: number[], x: number, end: number): number {
+  let a = 0, z = xs.length;
+  while (a < z) {
+    const m = (a + z) >> 1;
+    if (xs[m] <= x) a = m + 1;
+    else z = m;
+  }
+  return a < xs.length ? Math.min(xs[a], end) : end;
 }
 
 /** Per code length, the union of its codespace ranges as sorted disjoint intervals (empty ranges dropped). */
@@ -561,7 +611,8 @@ export class PdfDoc {
   private cmapEntries = 0;
   /** content bytes interpreted, and replays counted (RUN_REPLAY each) */
   private contentWork = 0;
-  private readonly contentBudget: number;
+  /** the scaled bounds, for this file's size */
+  private readonly bound: { decodeWork: number; kids: number; cmapEntries: number; content: number; metadata: number; objStmWork: number };
   /**
    * Runs read, by resources, then by `f<num>@<depth>` (a form) or `p<nums>` (a page's content list,
    * null: read once, not kept; kept when a second page has it)
@@ -570,8 +621,15 @@ export class PdfDoc {
   private runChars = 0;
 
   private constructor(readonly buf: Buffer) {
-    const L = PDF_LIMITS;
-    this.contentBudget = Math.min(L.maxContent, L.contentFloor + L.contentPerByte * buf.length);
+    const L = PDF_LIMITS, n = buf.length;
+    this.bound = {
+      decodeWork: scaledBound(L.decodeWork, n),
+      kids: scaledBound(L.kids, n),
+      cmapEntries: scaledBound(L.cmapEntries, n),
+      content: scaledBound(L.content, n),
+      metadata: scaledBound(L.metadata, n),
+      objStmWork: scaledBound(L.objStmWork, n),
+    };
   }
 
   /** Reads the object structure of a PDF (bounded; never throws). */
@@ -673,7 +731,9 @@ export class PdfDoc {
     this.encrypted = this.trailers.some((t) => t.has('Encrypt'));
     if (this.encrypted) return;
     // object streams: members not redefined by a later plain object
+    let work = 0;
     for (const os of objStms) {
+      if (work > this.bound.objStmWork) break;
       const e = this.objects.get(os.num);
       if (!e?.stream) continue;
       const data = this.streamData(os.num);
@@ -682,24 +742,37 @@ export class PdfDoc {
       const count = Math.min(num(d.get('N')) ?? 0, PDF_LIMITS.maxObjects);
       const first = num(d.get('First')) ?? 0;
       const hl = new Lexer(data, Math.min(data.length, first));
-      // members are parsed where the header says, and offsets may repeat (or all name one 8 MiB
-      // string): bytes stepped are bounded like the file's own scan
-      let work = 0;
-      const budget = 4 * data.length + (1 << 16);
-      for (let k = 0; k < count && this.objects.size < PDF_LIMITS.maxObjects; k++) {
+      const pairs: number[] = [];
+      for (let k = 0; k < count; k++) {
         const on = hl.value(), off = hl.value();
         if (typeof on !== 'number' || typeof off !== 'number') break;
+        pairs.push(on, first + off);
+      }
+      // members are stored one after another (7.5.7): each is parsed up to the next one's offset, and
+      // an offset named again is parsed once (members all in one unterminated 8 MiB string, or each a
+      // byte further into it, were 4 times its length of parsing for each object stream)
+      const starts = [...new Set(pairs.filter((_, k) => k & 1))].sort((x, y) => x - y);
+      const parsed = new Map<number, Obj | undefined>();
+      for (let k = 0; k < pairs.length && this.objects.size < PDF_LIMITS.maxObjects; k += 2) {
+        const on = pairs[k], at = pairs[k + 1];
         const prev = this.objects.get(on);
         if (prev && prev.pos > os.pos) continue;
-        const ol = new Lexer(data);
-        ol.i = first + off;
-        if (ol.i < 0 || ol.i >= data.length) continue;
-        if (work > budget) {
-          this.truncated = true;
-          break;
+        if (!Number.isInteger(at) || at < 0 || at >= data.length) continue;
+        let v = parsed.get(at);
+        if (!parsed.has(at)) {
+          if (work > this.bound.objStmWork) {
+            this.truncated = true;
+            break;
+          }
+          // and within what is left of the bound: one member can be a 16 MiB unterminated string
+          const next = nextAfter(starts, at, data.length), end = Math.min(next, at + this.bound.objStmWork - work);
+          if (end < next) this.truncated = true;
+          const ol = new Lexer(data, end);
+          ol.i = at;
+          v = ol.value();
+          work += ol.i - at + 64;
+          parsed.set(at, v);
         }
-        const v = ol.value();
-        work += ol.i - (first + off) + 64;
         if (v !== undefined) this.objects.set(on, { value: v, pos: os.pos });
       }
     }
@@ -734,12 +807,12 @@ export class PdfDoc {
     const filters = (Array.isArray(f) ? f : f === undefined ? [] : [f]).map((x) => nm(this.get(x)) ?? '?');
     if (filters.length > 4) return undefined;
     let data: Buffer | undefined = raw;
-    const cap = Math.min(PDF_LIMITS.maxStreamOut, PDF_LIMITS.maxTotalOut - this.outTotal);
     for (const name of filters) {
       if (!data) return undefined;
       // what a chain makes on the way is bounded too: Flate of Flate of 16 MiB of empty stored blocks
       // inflates 16 MiB twice per 16 KB stream and leaves nothing to count in outTotal
-      if (this.decodeWork > 4 * PDF_LIMITS.maxTotalOut) {
+      const cap = Math.min(PDF_LIMITS.maxStreamOut, PDF_LIMITS.maxTotalOut - this.outTotal, this.bound.decodeWork - this.decodeWork);
+      if (cap <= 0) {
         this.truncated = true;
         return undefined;
       }
@@ -812,12 +885,21 @@ export class PdfDoc {
       }
       const info = this.info();
       for (const v of [info.title, info.author, info.subject, info.keywords]) if (v) out.line(v);
+      // XMP bytes made text, in all (64 streams of 1 MiB of tags from a 73 KB file were 1.2 s)
+      let xmp = Math.min(this.bound.metadata, 4 * maxChars);
       for (const [n, e] of this.objects) {
         if (out.full) break;
         const d = e.value as Dict;
         if (!e.stream || nm(d.get('Type')) !== 'Metadata') continue;
+        if (xmp <= 0) {
+          this.truncated = true;
+          break;
+        }
         const data = this.streamData(n);
-        if (data) out.line(xml(data.toString('utf8', 0, Math.min(data.length, maxChars * 4))));
+        if (!data) continue;
+        const len = Math.min(data.length, xmp);
+        xmp -= len;
+        out.line(xml(data.toString('utf8', 0, len)));
       }
     } catch {
       // a bound or a malformed structure: keep what was read
@@ -853,7 +935,7 @@ export class PdfDoc {
         const kids = this.get(d.get('Kids'));
         if (Array.isArray(kids) && nm(d.get('Type')) !== 'Page') {
           for (let i = Math.min(kids.length, PDF_LIMITS.maxPages) - 1; i >= 0; i--) {
-            if (++visits > PDF_LIMITS.maxKids) {
+            if (++visits > this.bound.kids) {
               this.truncated = true;
               stack.length = 0;
               break;
@@ -904,7 +986,7 @@ export class PdfDoc {
       f.cmap = this.cmaps.get(tu.num);
       const data = f.cmap ? undefined : this.streamData(tu.num);
       if (data) {
-        f.cmap = parseCMap(data, Math.min(PDF_LIMITS.maxCMapEntries, PDF_LIMITS.maxCMapEntriesTotal - this.cmapEntries));
+        f.cmap = parseCMap(data, Math.min(PDF_LIMITS.maxCMapEntries, this.bound.cmapEntries - this.cmapEntries));
         this.cmapEntries += f.cmap.entries;
         this.cmaps.set(tu.num, f.cmap);
       }
@@ -954,12 +1036,12 @@ export class PdfDoc {
    * (fewer at the bound: a stream is read up to it), or -1 (the bound is reached: nothing is read).
    */
   private allow(size: number, extra = 64): number {
-    if (this.contentWork + extra > this.contentBudget) {
+    if (this.contentWork + extra > this.bound.content) {
       this.truncated = true;
       return -1;
     }
     this.contentWork += extra;
-    const n = Math.min(size, this.contentBudget - this.contentWork);
+    const n = Math.min(size, this.bound.content - this.contentWork);
     this.contentWork += n;
     if (n < size) this.truncated = true;
     return n;
@@ -967,7 +1049,7 @@ export class PdfDoc {
 
   /** the content bound is reached: nothing more is decoded or read */
   private get spent(): boolean {
-    if (this.contentWork + 64 <= this.contentBudget) return false;
+    if (this.contentWork + 64 <= this.bound.content) return false;
     this.truncated = true;
     return true;
   }
@@ -1221,7 +1303,7 @@ export class PdfDoc {
       let code = 0;
       for (let k = 0; k < len; k++) code = code * 256 + b.charCodeAt(i + k);
       i += len;
-      let u = cmap?.map.get(code + len * 2 ** 32);
+      let u = cmap && cmapText(cmap, code, len);
       if (u === undefined) u = f.twoByte ? '' : simple(code);
       text += u;
       let w = f.defaultWidth || 500;
