@@ -2,7 +2,7 @@
 // the flow's packets as a pcap.
 import { api, el, qs, fmtNum, fmtTime, ep, sevBadge, select, errorBox, routeParams, setRouteParams, can, table } from '../lib.js';
 
-const KINDS = [['', 'any kind'], ['unauthorized_im', 'unauthorized IM'], ['sensitive_data', 'sensitive data'], ['file_transfer', 'file transfer'], ['cleartext_credentials', 'cleartext credentials'], ['policy_violation', 'policy violation']];
+const KINDS = [['', 'any kind'], ['unauthorized_im', 'unauthorized IM'], ['sensitive_data', 'sensitive data'], ['file_transfer', 'file transfer'], ['cleartext_credentials', 'cleartext credentials'], ['policy_violation', 'policy violation'], ['malicious_link', 'malicious link']];
 const SEVS = [['', 'any severity'], ['critical', 'critical'], ['high', 'high'], ['medium', 'medium'], ['low', 'low'], ['critical,high', 'high and above']];
 const ACKED = [['', 'open and acknowledged'], ['false', 'open'], ['true', 'acknowledged']];
 const SORTS = [['last_seen', 'last seen'], ['first_seen', 'first seen'], ['severity', 'severity'], ['count', 'count'], ['kind', 'kind'], ['protocol', 'protocol']];
