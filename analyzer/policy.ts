@@ -29,7 +29,7 @@ function isScalar(node: unknown): node is Scalar {
 }
 
 export const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
-export const ALERT_KINDS = ['unauthorized_im', 'sensitive_data', 'file_transfer', 'cleartext_credentials', 'policy_violation'] as const;
+export const ALERT_KINDS = ['unauthorized_im', 'sensitive_data', 'file_transfer', 'cleartext_credentials', 'policy_violation', 'malicious_link'] as const;
 
 export interface AllowRule {
   /** undefined = any protocol */

@@ -109,6 +109,13 @@ groups:
     assert.ok(!isSanctioned(p, '203.0.113.5', 'chat.corp.example.evil.test'));
   });
 
+  it('names malicious_link under severity and suppression like the other kinds', () => {
+    const p = parsePolicy('severity:\n  malicious_link: critical\n  malicious_link.urlhaus: medium\nsuppression:\n  malicious_link: 10m\n', 'ml.yaml');
+    assert.equal(p.severity.get('malicious_link'), 'critical');
+    assert.equal(p.severity.get('malicious_link.urlhaus'), 'medium');
+    assert.equal(p.suppression.malicious_link, 600_000);
+  });
+
   it('an empty file is the default policy', () => {
     const p = loadPolicyFile(write('empty.yaml', '# nothing\n'));
     assert.equal(p.groups.length, 0);
