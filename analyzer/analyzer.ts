@@ -449,6 +449,11 @@ export class Analyzer implements EventSink {
     if (a.server) ev.server = a.server;
     ev.users = a.users;
     if (a.person) ev.person = a.person;
+    // for routing alerts by group (sinks' groups filter) and for the analyst
+    if (this.policy.groups.length) {
+      const groups = groupsOf(this.policy, this.localIp(a), a.users, a.person);
+      if (groups.length) ev.groups = groups.map((g) => g.name);
+    }
     if (a.detector) ev.detector = a.detector;
     if (a.match) ev.match = a.match;
     if (a.flow_id) ev.flow_id = a.flow_id;

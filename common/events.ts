@@ -140,6 +140,8 @@ export interface AlertEvent extends BaseEvent {
   users: string[];
   /** person the policy's identity mapping resolved, when known */
   person?: string;
+  /** policy groups the client belongs to (when the policy has groups and the client is in any) */
+  groups?: string[];
   detector?: string;
   /** redacted match (never the full value) */
   match?: string;

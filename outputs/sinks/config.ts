@@ -50,6 +50,10 @@ export interface SinkConfig {
   min_severity: Severity;
   kinds?: string[];
   protocols?: string[];
+  /** only alerts naming one of these people (the policy's identity mapping), case-insensitive */
+  people?: string[];
+  /** only alerts whose client is in one of these policy groups */
+  groups?: string[];
 }
 
 export interface DeliveryConfig {
@@ -106,7 +110,7 @@ function parseSink(raw: unknown, where: string): SinkConfig {
   const err = (field: string, msg: string): never => {
     throw new Error(`${where}${typeof r.name === 'string' ? ` (${r.name})` : ''}: ${field} ${msg}`);
   };
-  const known = ['name', 'type', 'url', 'secret', 'token', 'index', 'sourcetype', 'headers', 'transport', 'host', 'port', 'facility', 'pen', 'format', 'ca', 'verify_tls', 'timeout_ms', 'min_severity', 'kinds', 'protocols'];
+  const known = ['name', 'type', 'url', 'secret', 'token', 'index', 'sourcetype', 'headers', 'transport', 'host', 'port', 'facility', 'pen', 'format', 'ca', 'verify_tls', 'timeout_ms', 'min_severity', 'kinds', 'protocols', 'people', 'groups'];
   for (const k of Object.keys(r)) if (!known.includes(k)) err(k, `is not a sink setting (known: ${known.join(', ')})`);
   if (typeof r.name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(r.name)) err('name', 'must be 1-64 letters, digits, _ . -');
   if (!['webhook', 'splunk', 'syslog'].includes(r.type as string)) err('type', 'must be webhook, splunk or syslog');
@@ -168,7 +172,7 @@ function parseSink(raw: unknown, where: string): SinkConfig {
     if (!SEVERITIES.includes(r.min_severity as Severity)) err('min_severity', `must be one of ${SEVERITIES.join(', ')}`);
     s.min_severity = r.min_severity as Severity;
   }
-  for (const k of ['kinds', 'protocols'] as const) {
+  for (const k of ['kinds', 'protocols', 'people', 'groups'] as const) {
     if (r[k] === undefined) continue;
     if (!Array.isArray(r[k]) || !(r[k] as unknown[]).every((x) => typeof x === 'string')) err(k, 'must be a list of names');
     s[k] = r[k] as string[];
@@ -176,9 +180,15 @@ function parseSink(raw: unknown, where: string): SinkConfig {
   return s;
 }
 
-export function accepts(s: SinkConfig, a: { severity: Severity; kind: string; protocol?: string }): boolean {
+export function accepts(s: SinkConfig, a: { severity: Severity; kind: string; protocol?: string; person?: string; groups?: string[] }): boolean {
   if (SEVERITIES.indexOf(a.severity) < SEVERITIES.indexOf(s.min_severity)) return false;
   if (s.kinds && !s.kinds.includes(a.kind)) return false;
   if (s.protocols && (!a.protocol || !s.protocols.includes(a.protocol))) return false;
+  // routing by who: the person the analyzer resolved, the policy groups of the client
+  if (s.people) {
+    const who = typeof a.person === 'string' ? a.person.toLowerCase() : undefined;
+    if (!who || !s.people.some((p) => p.toLowerCase() === who)) return false;
+  }
+  if (s.groups && !(Array.isArray(a.groups) && a.groups.some((g) => s.groups!.includes(g)))) return false;
   return true;
 }
