@@ -2,19 +2,10 @@
 // suppression counts and stable ids. Events are written as the signatures would emit them
 // (messages before their session, as a flow's session event is printed when it ends).
 import assert from 'node:assert/strict';
-import type { AlertEvent, EventSink, ShadowEvent } from '../../common/events';
+import type { ShadowEvent } from '../../common/events';
 import { createAnalyzer } from '../../analyzer';
 import { parsePolicy, defaultPolicy } from '../../analyzer/policy';
-
-class Collect implements EventSink {
-  events: ShadowEvent[] = [];
-  write(ev: ShadowEvent) {
-    this.events.push(JSON.parse(JSON.stringify(ev)));
-  }
-  get alerts(): AlertEvent[] {
-    return this.events.filter((e): e is AlertEvent => e.type === 'alert');
-  }
-}
+import { Collect } from '../helpers/collect';
 
 const C = { ip: '10.1.2.3', port: 40001 };
 const S = { ip: '198.51.100.7', port: 6667 };

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AlertEvent, EventSink, ShadowEvent } from '../../common/events';
+import type { ShadowEvent } from '../../common/events';
 import { createAnalyzer } from '../../analyzer';
 import { defaultPolicy, parsePolicy } from '../../analyzer/policy';
 import { extractLinks, LinkBlocklist, LinkFilter, LinksConfigError, parseLinksConfig, MAX_LINKS, MAX_LINK_CHARS, type Link } from '../../analyzer/links';
@@ -14,6 +14,7 @@ import { parseConfig } from '../../common/config';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim, shadowimAsync } from '../helpers/run';
 import { boundedIt } from '../helpers/bounded';
+import { Collect } from '../helpers/collect';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-links-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -307,16 +308,6 @@ describe('links: configuration', () => {
     for (const [raw, re] of bad) assert.throws(() => parseLinksConfig(raw, '/x', 'c.yaml'), (e: Error) => e instanceof LinksConfigError && re.test(e.message) && !e.message.includes('\n'), JSON.stringify(raw));
   });
 });
-
-class Collect implements EventSink {
-  events: ShadowEvent[] = [];
-  write(ev: ShadowEvent) {
-    this.events.push(JSON.parse(JSON.stringify(ev)));
-  }
-  get alerts(): AlertEvent[] {
-    return this.events.filter((e): e is AlertEvent => e.type === 'alert');
-  }
-}
 
 const C = { ip: '10.1.2.3', port: 40001 };
 const S = { ip: '198.51.100.7', port: 6667 };

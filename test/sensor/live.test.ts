@@ -124,6 +124,16 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
     return { child: c, out };
   }
 
+  /** buildCapture() written to `name` and what `analyze` prints for it: what a live run must match */
+  function reference(name: string): { cap: ReturnType<typeof buildCapture>; file: string; offline: ReturnType<typeof shadowim> } {
+    const cap = buildCapture();
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, cap.pcap);
+    const offline = shadowim(['analyze', file, '--format', 'jsonl']);
+    assert.equal(offline.status, 0, offline.stderr);
+    return { cap, file, offline };
+  }
+
   it('receives every replayed packet, prints what analyze prints for the same file, and stops cleanly on SIGINT', async () => {
     const cap = buildCapture();
     const file = path.join(dir, 'irc.pcap');
@@ -182,11 +192,7 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
   });
 
   it('mirrored traffic delivered over VXLAN (as cloud traffic mirroring sends it): the events of the traffic inside', async () => {
-    const cap = buildCapture();
-    const plainFile = path.join(dir, 'plain.pcap');
-    fs.writeFileSync(plainFile, cap.pcap);
-    const offline = shadowim(['analyze', plainFile, '--format', 'jsonl']);
-    assert.equal(offline.status, 0, offline.stderr);
+    const { cap, offline } = reference('plain.pcap');
     // the same frames, each inside a VXLAN datagram from the mirroring source to the sensor
     const c = new Capture();
     for (const f of readFrames(cap.pcap)) c.add(vxlanFrame(f));
@@ -211,11 +217,7 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
   });
 
   it('a passive tap\'s two ports (one direction each), captured as one --interface list: the events of the whole conversation', async () => {
-    const cap = buildCapture();
-    const file = path.join(dir, 'tap.pcap');
-    fs.writeFileSync(file, cap.pcap);
-    const offline = shadowim(['analyze', file, '--format', 'jsonl']);
-    assert.equal(offline.status, 0, offline.stderr);
+    const { cap, offline } = reference('tap.pcap');
     // two veth pairs whose capture ends are both in the sensor's namespace: the client's packets come
     // out of one, the servers' out of the other, as from the two monitor ports of a tap
     pair = new VethPair();

@@ -654,6 +654,23 @@ function xmlText(s: string): string {
 }
 
 /** chat bodies of the whole <message> elements in `s`, in order */
+/**
+ * What tshark reassembles of a capture's XMPP web traffic: the <message> bodies of the 12 BOSH HTTP
+ * bodies it exports (de-chunked, Content-Encoding undone) and of the WebSocket texts `wsFilter` selects.
+ */
+function tsharkBodies(file: string, wsFilter: string): { bosh: string[]; ws: string[] } {
+  const dir = fs.mkdtempSync(path.join(tmp, 'objects-'));
+  execFileSync('tshark', ['-r', file, '-o', 'tcp.reassemble_out_of_order:TRUE', '-q', '--export-objects', `http,${dir}`], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const nth = (f: string) => Number(/\((\d+)\)$/.exec(f)?.[1] ?? 0);
+  const objects = fs.readdirSync(dir).filter((f) => f.startsWith('http-bind')).sort((a, b) => nth(a) - nth(b));
+  assert.equal(objects.length, 12, 'tshark exported the 12 BOSH bodies');
+  const bosh = messageBodies(objects.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n'));
+  const ws = messageBodies(
+    execFileSync('tshark', ['-r', file, '-o', 'tcp.reassemble_out_of_order:TRUE', '-Y', wsFilter, '-T', 'fields', '-e', 'websocket.payload.text'], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }).toString('utf8'),
+  );
+  return { bosh, ws };
+}
+
 function messageBodies(s: string): string[] {
   return [...s.matchAll(/<message\b[^>]*>(?:(?!<\/message>)[\s\S])*?<body>([^<]*)<\/body>/g)].map((m) => xmlText(m[1]));
 }
@@ -697,15 +714,7 @@ describe('xmpp over HTTP: generated captures through the CLI', function () {
     // (--export-objects http: reassembled and de-chunked, byte for byte; http.file_data would print
     // non-ASCII as U+FFFD) and the unmasked, reassembled WebSocket text (websocket.payload.text); the
     // <message> bodies are taken from those texts here.
-    const dir = fs.mkdtempSync(path.join(tmp, 'objects-'));
-    execFileSync('tshark', ['-r', file, '-o', 'tcp.reassemble_out_of_order:TRUE', '-q', '--export-objects', `http,${dir}`], { stdio: ['ignore', 'ignore', 'ignore'] });
-    const nth = (f: string) => Number(/\((\d+)\)$/.exec(f)?.[1] ?? 0);
-    const objects = fs.readdirSync(dir).filter((f) => f.startsWith('http-bind')).sort((a, b) => nth(a) - nth(b));
-    assert.equal(objects.length, 12, 'tshark exported the 12 BOSH bodies');
-    const bosh = messageBodies(objects.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n'));
-    const ws = messageBodies(
-      execFileSync('tshark', ['-r', file, '-o', 'tcp.reassemble_out_of_order:TRUE', '-Y', 'tcp.port == 443', '-T', 'fields', '-e', 'websocket.payload.text'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString('utf8'),
-    );
+    const { bosh, ws } = tsharkBodies(file, 'tcp.port == 443');
     assert.equal(bosh.length, 2, 'tshark read both BOSH messages');
     assert.equal(ws.length, 2, 'tshark read both WebSocket messages');
     const ours = (port: number) => r.events.filter((e) => e.type === 'message' && e.server.port === port).map((e) => e.text);
@@ -779,15 +788,7 @@ describe('xmpp over HTTP, compressed: generated captures through the CLI', funct
     // for whole messages (port 8080), not for fragmented compressed ones (8081: the first fragment comes
     // out empty, and with context takeover the later messages of that direction are garbled). Its
     // HTTP export objects are the bodies with their Content-Encoding undone.
-    const dir = fs.mkdtempSync(path.join(tmp, 'objects-'));
-    execFileSync('tshark', ['-r', file, '-o', 'tcp.reassemble_out_of_order:TRUE', '-q', '--export-objects', `http,${dir}`], { stdio: ['ignore', 'ignore', 'ignore'] });
-    const nth = (f: string) => Number(/\((\d+)\)$/.exec(f)?.[1] ?? 0);
-    const objects = fs.readdirSync(dir).filter((f) => f.startsWith('http-bind')).sort((a, b) => nth(a) - nth(b));
-    assert.equal(objects.length, 12, 'tshark exported the 12 BOSH bodies');
-    const bosh = messageBodies(objects.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n'));
-    const ws = messageBodies(
-      execFileSync('tshark', ['-r', file, '-o', 'tcp.reassemble_out_of_order:TRUE', '-Y', 'tcp.port == 8080 && websocket.pmc == 1', '-T', 'fields', '-e', 'websocket.payload.text'], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }).toString('utf8'),
-    );
+    const { bosh, ws } = tsharkBodies(file, 'tcp.port == 8080 && websocket.pmc == 1');
     assert.equal(bosh.length, 2, 'tshark read both BOSH messages');
     assert.equal(ws.length, CHAT_EXPECTED.length - 1, 'tshark inflated every compressed message');
     const ours = (port: number) => r.events.filter((e) => e.type === 'message' && e.server.port === port).map((e) => e.text);
