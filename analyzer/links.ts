@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Severity } from '../common/events';
+import { configSection } from '../common/configSection';
 
 export class LinksConfigError extends Error {}
 
@@ -621,21 +622,11 @@ export interface LinksConfig {
   severity: Severity;
 }
 
-type Raw = Record<string, unknown>;
 
 /** `raw` = cfg.extra.links; `base` = directory relative paths are resolved against; `where` names the config file. */
 export function parseLinksConfig(raw: unknown, base: string, where = 'config'): LinksConfig | undefined {
   if (raw === undefined || raw === null) return undefined;
-  const fail = (msg: string): never => {
-    throw new LinksConfigError(`${where}: links.${msg}`);
-  };
-  const map = (v: unknown, what: string): Raw => {
-    if (!v || typeof v !== 'object' || Array.isArray(v)) fail(`${what} must be a mapping (key: value lines)`);
-    return v as Raw;
-  };
-  const keys = (m: Raw, what: string, allowed: string[]) => {
-    for (const k of Object.keys(m)) if (!allowed.includes(k)) fail(`${what}${k} is not a setting (expected one of: ${allowed.join(', ')})`);
-  };
+  const { fail, map, keys } = configSection('links', where, LinksConfigError);
   const severity = (v: unknown, what: string): Severity => {
     if (!SEVERITIES.includes(v as Severity)) fail(`${what} must be one of ${SEVERITIES.join(', ')}, not '${String(v).slice(0, 40)}'`);
     return v as Severity;
@@ -654,7 +645,7 @@ export function parseLinksConfig(raw: unknown, base: string, where = 'config'): 
     const what = `blocklists[${i}]`;
     if (typeof v === 'string') return c.blocklists.push({ file: file(v, what) });
     const o = map(v, what);
-    keys(o, `${what}.`, ['file', 'label', 'severity']);
+    keys(o, what, ['file', 'label', 'severity']);
     const spec: ListSpec = { file: file(o.file, `${what}.file`) };
     if (o.label !== undefined) {
       if (typeof o.label !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(o.label)) fail(`${what}.label must be a word of letters, digits, . _ - (at most 64)`);

@@ -1,6 +1,7 @@
 // The `files:` section of the configuration file (common/config.ts keeps it raw in cfg.extra.files):
 // spool bounds, ClamAV, hash lists, quarantine. Validated here; a mistake is one clear line.
 import path from 'node:path';
+import { configSection } from '../../common/configSection';
 
 export class FilesConfigError extends Error {}
 
@@ -50,7 +51,6 @@ export function defaultFilesConfig(): FilesConfig {
   };
 }
 
-type Raw = Record<string, unknown>;
 
 /**
  * `raw` = cfg.extra.files; `base` = directory relative paths are resolved against (the config file's);
@@ -59,16 +59,7 @@ type Raw = Record<string, unknown>;
 export function parseFilesConfig(raw: unknown, base: string, where = 'config'): FilesConfig {
   const c = defaultFilesConfig();
   if (raw === undefined || raw === null) return c;
-  const fail = (msg: string): never => {
-    throw new FilesConfigError(`${where}: files.${msg}`);
-  };
-  const map = (v: unknown, what: string): Raw => {
-    if (!v || typeof v !== 'object' || Array.isArray(v)) fail(`${what} must be a mapping (key: value lines)`);
-    return v as Raw;
-  };
-  const keys = (m: Raw, what: string, allowed: string[]) => {
-    for (const k of Object.keys(m)) if (!allowed.includes(k)) fail(`${what ? what + '.' : ''}${k} is not a setting (expected one of: ${allowed.join(', ')})`);
-  };
+  const { fail, map, keys } = configSection('files', where, FilesConfigError);
   const int = (v: unknown, what: string, min: number, max: number): number => {
     const n = typeof v === 'string' ? parseSize(v) : v;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) fail(`${what} must be a whole number from ${min} to ${max} (sizes may be written 64MiB, 2GiB)`);
