@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseLdif } from '../../analyzer/directory';
+import { spawnSync } from 'node:child_process';
+import { addDirectory, emptyDirectory, parseLdif } from '../../analyzer/directory';
+import { IdentityMap } from '../../analyzer/identity';
+import { REPO } from '../helpers/paths';
 import { loadPolicyFile, groupsOf, PolicyError } from '../../analyzer/policy';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
@@ -171,6 +174,112 @@ groups:
     assert.match(err('people: { ldif: broken.ldif }\n'), /people\.ldif: broken\.ldif:3: not an LDIF line/);
     write('nobody.ldif', 'dn: cn=g,dc=x\nobjectClass: groupOfNames\ncn: g\n');
     assert.match(err('people: { ldif: nobody.ldif }\n'), /nobody\.ldif: no person with an account, mail or IM address in 1 LDIF entries/);
+  });
+
+  it('line ends LF, CRLF or a lone CR; a BOM; attribute options (AD ranged member lists); binary base64 values left out', () => {
+    const lines = ['dn: cn=Kim Doe,ou=people,dc=example,dc=org', 'cn: Kim Doe', 'uid: kim', `thumbnailPhoto:: ${Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46]).toString('base64')}`, 'cn;lang-de: Kim Reh', '',
+      'dn: CN=Big Group,OU=Groups,DC=example,DC=org', 'objectClass: group', 'member;range=0-1499: cn=Kim Doe,ou=people,dc=example,dc=org', ''];
+    for (const eol of ['\n', '\r\n', '\r']) {
+      const entries = parseLdif('\ufeff' + lines.join(eol), 'x.ldif');
+      assert.equal(entries.length, 2, JSON.stringify(eol));
+      assert.equal(entries[0].attrs.get('thumbnailphoto'), undefined, 'a JPEG is no text');
+      assert.deepEqual(entries[0].attrs.get('cn'), ['Kim Doe', 'Kim Reh']);
+      const dir = emptyDirectory();
+      addDirectory(entries, 'x.ldif', new IdentityMap(), dir);
+      assert.deepEqual([...(dir.groups.get('big group') ?? [])], ['Kim Doe'], JSON.stringify(eol));
+    }
+    // a lone CR inside a line is a line end: LDIF writes a CR in a value only in base64
+    assert.throws(() => parseLdif('dn: cn=a\ncn: A\rno colon here\n', 'x.ldif'), /^Error: x\.ldif:3: not an LDIF line/);
+  });
+
+  it('DNs compared unescaped: spaces after commas, case, \\, and \\2C, UTF-8 hex pairs; CNs unescaped', () => {
+    const dir = emptyDirectory();
+    addDirectory(parseLdif([
+      'dn: cn=Barbara Jensen, ou=Product Development, dc=airius, dc=com', 'cn: Barbara Jensen', 'uid: bjensen', '',
+      'dn: cn=Doe\\, John,ou=People,dc=airius,dc=com', 'cn: John Doe', 'uid: jdoe', '',
+      'dn:: ' + Buffer.from('cn=Zoë,ou=People,dc=airius,dc=com').toString('base64'), 'cn: Zoe', 'uid: zoe', '',
+      'dn: cn=Sales\\2C EMEA,ou=Groups,dc=airius,dc=com', 'objectClass: groupOfNames',
+      'member: CN=Barbara Jensen,OU=Product Development,DC=airius,DC=com',
+      'member: cn=Doe\\2C John, ou=people, dc=airius, dc=com',
+      'member: cn=Zo\\C3\\AB,ou=People,dc=airius,dc=com', '',
+    ].join('\n'), 'x.ldif'), 'x.ldif', new IdentityMap(), dir);
+    assert.deepEqual([...(dir.groups.get('sales, emea') ?? [])].sort(), ['Barbara Jensen', 'John Doe', 'Zoe']);
+    assert.ok(dir.groups.has('cn=sales\\2c emea,ou=groups,dc=airius,dc=com'), 'the DN as written is a key too');
+  });
+
+  it('hostile files: errors are one short line, group names without control characters, group sets shared by DN and CN stay right', () => {
+    const msg = (text: string) => {
+      try {
+        addDirectory(parseLdif(text, 'h.ldif'), 'h.ldif', new IdentityMap(), emptyDirectory());
+      } catch (e) {
+        assert.equal((e as Error).constructor, Error);
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    for (const [text, re] of [
+      ['x'.repeat(1_000_000) + ': y\n', /^h\.ldif:1: "x{40}…:" before any "dn:" line$/],
+      ['dn: a\r\nbad\u2028name\u0000' + '\r'.repeat(3) + 'x:: ***\n', /^h\.ldif:2: not an LDIF line/],
+      ['dn: a\nbad\u2028name\u0000x:: ***\n', /^h\.ldif:2: bad\?name\?x:: is not base64$/],
+      ['dn: a\n\0\0\0\n', /^h\.ldif:2: not an LDIF line/],
+      ['dn: a\ncn:: ' + '!'.repeat(100_000) + '\n', /^h\.ldif:2: cn:: is not base64$/],
+    ] as const) {
+      const m = msg(text);
+      assert.match(m, re);
+      assert.ok(m.length < 200 && !/[\r\n\u2028\u2029\0]/.test(m), JSON.stringify(m.slice(0, 300)));
+    }
+    const dir = emptyDirectory();
+    addDirectory(parseLdif([
+      'dn: cn=Kim,dc=x', 'cn: Kim', 'uid: kim', `memberOf:: ${Buffer.from('cn=evil\ngroup,dc=x').toString('base64')}`, 'memberOf: cn=Ops,ou=a,dc=x', '',
+      'dn: cn=Lee,dc=x', 'cn: Lee', 'uid: lee', 'memberOf: cn=Ops,ou=b,dc=x', '',
+    ].join('\n'), 'h.ldif'), 'h.ldif', new IdentityMap(), dir);
+    assert.ok(dir.groups.has('evil?group') && ![...dir.groups.keys()].some((k) => /[\n\r]/.test(k)));
+    // two groups named Ops: each DN has its own member, the CN both
+    assert.deepEqual([...dir.groups.get('cn=ops,ou=a,dc=x')!], ['Kim']);
+    assert.deepEqual([...dir.groups.get('cn=ops,ou=b,dc=x')!], ['Lee']);
+    assert.deepEqual([...dir.groups.get('ops')!].sort(), ['Kim', 'Lee']);
+  });
+
+  it('millions of empty, folded or comment lines and a 40 MB line in 160 MB of heap; what is kept does not hold the file', function () {
+    this.timeout(120_000);
+    // before: an array of lines and one of logical lines (3.2 GB for 50 MB of empty lines), and the
+    // people and groups kept were substrings holding the whole file alive
+    const script = `
+      const { parseLdif, addDirectory, emptyDirectory } = require('./analyzer/directory');
+      const { IdentityMap } = require('./analyzer/identity');
+      const head = 'dn: cn=Kim,dc=x\\ncn: Kim Doe\\nuid: kim\\n';
+      const shapes = {
+        empty: () => head + '\\n'.repeat(16e6),
+        folded: () => head + 'description: x\\n' + ' y\\n'.repeat(6e6),
+        comments: () => head + '#\\n'.repeat(8e6),
+        crOnly: () => (head + 'description: x\\n\\n').replace(/\\n/g, '\\r').repeat(20e3),
+        longLine: () => head + 'description: ' + 'y'.repeat(40e6) + '\\n',
+      };
+      const out = {};
+      const read = (k, make) => {
+        const dir = emptyDirectory();
+        addDirectory(parseLdif(make(), k), k, new IdentityMap(), dir);
+        return dir.people;
+      };
+      for (const [k, make] of Object.entries(shapes)) out[k] = read(k, make);
+      let text = Array.from({ length: 20000 }, (_, i) => 'dn: cn=Person ' + i + ',ou=people,dc=example,dc=org\\ncn: Person Number ' + i + ' of the company\\nuid: person.number.' + i + '\\nmemberOf: cn=Group ' + (i % 20) + ',ou=groups,dc=example,dc=org\\ndescription: ' + 'x'.repeat(2000) + '\\n\\n').join('');
+      const size = text.length;
+      const map = new IdentityMap(), dir = emptyDirectory();
+      addDirectory(parseLdif(text, 'f'), 'f', map, dir);
+      text = undefined;
+      /x/.exec('y'); // V8 keeps the last subject of a regular expression (RegExp.input) until the next match
+      gc(); gc();
+      globalThis.keep = [map, dir];
+      out.size = size;
+      out.heap = process.memoryUsage().heapUsed;
+      out.people = dir.people;
+      console.log(JSON.stringify(out));
+    `;
+    const r = spawnSync(process.execPath, ['--max-old-space-size=160', '--expose-gc', '-r', 'tsx/cjs', '-e', script], { cwd: REPO, encoding: 'utf8', timeout: 100_000, killSignal: 'SIGKILL' });
+    assert.equal(r.status, 0, `${r.signal ?? ''} ${r.stderr.slice(-2000)}`);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual([out.empty, out.folded, out.comments, out.crOnly, out.longLine, out.people], [1, 1, 1, 20e3, 1, 20000]);
+    assert.ok(out.heap < out.size / 3, `heap ${out.heap} after reading ${out.size} characters`);
   });
 
   it('end to end: the directory group allowed to use IRC raises no alert; someone outside it does, named by the directory', () => {
