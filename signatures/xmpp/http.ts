@@ -10,7 +10,7 @@ import { HeadBytes, HttpSide, offeredHead, offeredRequestLine, requestLine, type
 import { usableServerName } from '../tls/parser';
 import { XmppDecoder } from './decoder';
 import { WsReader } from './websocket';
-import { InflateBudget, PmdInflater, inflateBody, pmdParams, type PmdCounts } from './inflate';
+import { Collector, InflateBudget, PmdInflater, inflateBody, pmdParams, type PmdCounts } from './inflate';
 
 /** detection looks at this many bytes of a direction (the engine keeps 8 KiB) */
 const SCAN = 8192;
@@ -221,8 +221,7 @@ export class XmppHttpDecoder implements StreamDecoder {
   private readonly coded: BoshCoded = { decoded: 0, coding: 0, corrupt: 0, oversized: 0, budget: 0, cut: 0 };
   /** the coding of each direction's body in progress (G.Coded), its compressed bytes so far */
   private readonly coding: ['gzip' | 'deflate', 'gzip' | 'deflate'] = ['gzip', 'gzip'];
-  private readonly codedParts: [Buffer[], Buffer[]] = [[], []];
-  private readonly codedLen = [0, 0];
+  private readonly codedBody: [Collector, Collector];
   private ts = 0;
   private readonly maxFrame: number;
   private readonly budget: InflateBudget;
@@ -239,6 +238,7 @@ export class XmppHttpDecoder implements StreamDecoder {
       Number.isFinite(ratio) && ratio >= 4 ? Math.min(ratio, 1032) : 64,
       this.maxFrame,
     );
+    this.codedBody = [new Collector(this.maxFrame), new Collector(this.maxFrame)];
     const self = this;
     const events = (d: Dir) => ({
       head(h: HttpHead) {
@@ -376,9 +376,7 @@ export class XmppHttpDecoder implements StreamDecoder {
       return;
     }
     if (g === G.Coded) {
-      const n = (this.codedLen[d] += chunk.length);
-      if (n <= this.maxFrame) this.codedParts[d].push(Buffer.from(chunk));
-      else this.codedParts[d] = [];
+      this.codedBody[d].add(chunk);
       return;
     }
     if (g !== G.Sniff) return;
@@ -402,13 +400,12 @@ export class XmppHttpDecoder implements StreamDecoder {
 
   private end(d: Dir, whole: boolean): void {
     if (this.gate[d] === G.Coded) {
-      const parts = this.codedParts[d];
-      const len = this.codedLen[d];
-      this.codedParts[d] = [];
-      this.codedLen[d] = 0;
+      const body = this.codedBody[d];
+      const len = body.size;
       this.gate[d] = G.Skip;
-      if (whole && !len) return; // an empty body (a 204, Content-Length: 0) has nothing to inflate
-      const out = !whole ? 'cut' : len > this.maxFrame ? 'oversized' : inflateBody(this.coding[d], Buffer.concat(parts, len), this.budget);
+      const out = whole && !len ? undefined : !whole ? 'cut' : body.over ? 'oversized' : inflateBody(this.coding[d], body.room.subarray(0, len), this.budget);
+      body.reset();
+      if (out === undefined) return; // an empty body (a 204, Content-Length: 0) has nothing to inflate
       if (!Buffer.isBuffer(out)) {
         this.coded[out]++;
         if (out === 'corrupt' || out === 'oversized') this.ctx.malformed(`${this.coding[d]} BOSH body ${out === 'corrupt' ? 'corrupt' : `over ${this.maxFrame} bytes`}: not decoded`);

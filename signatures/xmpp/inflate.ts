@@ -43,6 +43,52 @@ export class InflateBudget {
 }
 
 /**
+ * Compressed bytes collected up to `max` in one buffer that grows by doubling (with `extra` bytes of
+ * room after them): a message in a million one-byte frames or chunks costs about its size, not a
+ * million Buffers (that was 109 MiB for 7 MB of one-byte frames). Past `max` nothing more is kept.
+ */
+export class Collector {
+  private buf: Buffer | null = null;
+  /** bytes given since the last reset, kept or not */
+  size = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly extra = 0,
+  ) {}
+
+  get over(): boolean {
+    return this.size > this.max;
+  }
+
+  add(chunk: Buffer): void {
+    const at = this.size;
+    this.size += chunk.length;
+    if (this.size > this.max) {
+      this.buf = null;
+      return;
+    }
+    const need = this.size + this.extra;
+    if (!this.buf || need > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.min(this.max + this.extra, Math.max(need, 2 * (this.buf?.length ?? 0), 1024)));
+      this.buf?.copy(grown, 0, 0, at);
+      this.buf = grown;
+    }
+    chunk.copy(this.buf, at);
+  }
+
+  /** what was kept, with `extra` bytes of room after it; valid until the next add or reset */
+  get room(): Buffer {
+    return (this.buf ??= Buffer.allocUnsafe(Math.min(1024, this.max) + this.extra));
+  }
+
+  reset(): void {
+    this.size = 0;
+    if (this.buf && this.buf.length > 16384) this.buf = null; // an idle flow holds no large buffer
+  }
+}
+
+/**
  * inflates `data` with at most `limit` bytes of output (`opts` gets maxOutputLength); never throws.
  * An output over the limit is charged to the budget all the same: the work was done.
  */
@@ -135,14 +181,15 @@ export class PmdInflater {
   private len = 0;
   /** bytes of this direction's history are missing from the window */
   private lost = false;
-  private parts: Buffer[] = [];
-  private size = 0;
-  private over = false;
+  /** the compressed bytes of the message in progress, with room for the 4-byte tail */
+  private readonly data: Collector;
 
   constructor(
     private readonly budget: InflateBudget,
-    private readonly maxCompressed: number,
-  ) {}
+    maxCompressed: number,
+  ) {
+    this.data = new Collector(maxCompressed, TAIL.length);
+  }
 
   configure(p: PmdParams): void {
     this.params = p;
@@ -152,33 +199,24 @@ export class PmdInflater {
 
   /** compressed bytes of the message in progress (copied: the caller's buffer is reused) */
   add(chunk: Buffer): void {
-    if (this.over) return;
-    this.size += chunk.length;
-    if (this.size > this.maxCompressed) {
-      this.over = true;
-      this.parts = [];
-      return;
-    }
-    this.parts.push(Buffer.from(chunk));
+    this.data.add(chunk);
   }
 
   /** the message ended: its text, or why it could not be decoded (counted) */
   finish(): Buffer | PmdFailure {
-    const parts = this.parts;
-    const size = this.size;
-    const over = this.over;
-    this.parts = [];
-    this.size = 0;
-    this.over = false;
-    if (over) {
+    const size = this.data.size;
+    if (this.data.over) {
+      this.data.reset();
       this.counts.oversized++;
       this.lose();
       return 'oversized';
     }
-    parts.push(TAIL);
+    const msg = this.data.room;
+    TAIL.copy(msg, size);
     const w = this.windowSize();
     const opts: zlib.ZlibOptions = this.buf && this.len ? { finishFlush: SYNC, dictionary: this.buf.subarray(Math.max(0, this.len - w), this.len) } : { finishFlush: SYNC };
-    const out = bounded(zlib.inflateRawSync, Buffer.concat(parts, size + 4), this.budget, opts);
+    const out = bounded(zlib.inflateRawSync, msg.subarray(0, size + TAIL.length), this.budget, opts);
+    this.data.reset();
     if (!Buffer.isBuffer(out)) {
       // with a window missing, a reference into it is what fails: not the data's fault
       const why = out === 'corrupt' && this.lost && this.params.takeover ? 'windowLost' : out;
@@ -194,9 +232,7 @@ export class PmdInflater {
 
   /** the message in progress lost bytes or was cut off: it is not decoded, and its window is gone */
   cut(): void {
-    this.parts = [];
-    this.size = 0;
-    this.over = false;
+    this.data.reset();
     this.counts.cut++;
     this.lose();
   }

@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { FlowHarness } from '../helpers/harness';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
 import { boundedIt } from '../helpers/bounded';
+import { REPO } from '../helpers/paths';
 import { haveTshark } from './irc-replay';
 import { HttpSide } from '../../signatures/http/stream';
 import zlib from 'node:zlib';
@@ -439,6 +440,68 @@ describe('xmpp over HTTP, compressed: hostile input is bounded', () => {
     assert.match(evidence(h, 'xmpp.websocket-compressed') ?? '', /^3 .*\(2 referring into a lost window, 1 over 1048576 bytes\)/);
     assert.match(evidence(h, 'xmpp.websocket-window-lost') ?? '', /^1 time\(s\).*: 2 later message\(s\)/);
     assert.ok((xmppSessions(h)[0].malformed ?? 0) >= 1);
+  });
+
+  it('a compressed message in 900,000 one-byte frames, a gzip BOSH body in 900,000 one-byte chunks: memory about their size, then read', function () {
+    this.timeout(120_000);
+    // before: one Buffer per frame or chunk was kept (109 MiB held for 7 MB of one-byte frames)
+    const script = `
+      const zlib = require('node:zlib');
+      const { FlowHarness } = require('./test/helpers/harness');
+      const w = require('./test/signatures/xmpp-web-wire');
+      const N = 900000;
+      const held = () => { gc(); gc(); const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+      const stanza = (text) => "<message to='romeo@example.net' type='chat' xmlns='jabber:client'><body>" + text + '</body></message>';
+      const out = {};
+      // permessage-deflate, no context takeover: one message, a masked frame per compressed byte
+      const msg = zlib.deflateRawSync(Buffer.from(stanza('one byte a frame') + ' '.repeat(1000000)), { level: 0 }); // stored: as long as the text
+      const frames = Buffer.alloc(msg.length * 7);
+      for (let i = 0; i < msg.length; i++) {
+        const o = i * 7;
+        frames[o] = (i === msg.length - 1 ? 0x80 : 0) | (i === 0 ? 0x41 : 0);
+        frames[o + 1] = 0x81; frames[o + 2] = 1; frames[o + 3] = 2; frames[o + 4] = 3; frames[o + 5] = 4;
+        frames[o + 6] = msg[i] ^ [1, 2, 3, 4][0];
+      }
+      let h = new FlowHarness({ server: '198.51.100.7:80' });
+      h.send('c', w.wsUpgrade('xmpp', '/ws', 'permessage-deflate; client_no_context_takeover'));
+      h.send('s', w.wsAccept('xmpp', 'permessage-deflate; client_no_context_takeover'));
+      h.send('c', w.clientFrame("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.org' version='1.0'/>"));
+      let before = held();
+      h.send('c', frames.subarray(0, N * 7));
+      out.ws = held() - before;
+      out.wsInput = N * 7;
+      h.send('c', frames.subarray(N * 7));
+      out.wsText = h.of('message').map((m) => m.text.slice(0, 16));
+      h.end();
+      // BOSH: a gzip body, Transfer-Encoding chunked, one byte a chunk
+      const body = zlib.gzipSync(Buffer.from("<body rid='1' sid='s' xmlns='http://jabber.org/protocol/httpbind'>" + stanza('one byte a chunk') + '</body>' + ' '.repeat(1000000)), { level: 0 });
+      const post = w.boshPost('', { chunk: 1 }, '/http-bind');
+      const head = Buffer.from(post.toString('latin1').split('\\r\\n\\r\\n')[0].replace('Content-Type', 'Content-Encoding: gzip\\r\\nContent-Type') + '\\r\\n\\r\\n');
+      const chunks = Buffer.alloc(body.length * 6);
+      for (let i = 0; i < body.length; i++) chunks.write('1\\r\\n' + String.fromCharCode(body[i]) + '\\r\\n', i * 6, 'latin1');
+      h = new FlowHarness({ server: '198.51.100.7:5280' });
+      // a plain first exchange (a compressed first request is not told from other HTTP)
+      h.send('c', w.boshPost("<body rid='0' to='example.org' ver='1.6' wait='60' hold='1' xmlns='http://jabber.org/protocol/httpbind'/>"));
+      h.send('s', w.boshReply("<body sid='s' wait='60' xmlns='http://jabber.org/protocol/httpbind'/>"));
+      h.send('c', head);
+      before = held();
+      h.send('c', chunks.subarray(0, N * 6));
+      out.bosh = held() - before;
+      out.boshInput = N * 6;
+      h.send('c', chunks.subarray(N * 6));
+      h.send('c', Buffer.from('0\\r\\n\\r\\n'));
+      h.send('s', w.boshReply("<body xmlns='http://jabber.org/protocol/httpbind'/>"));
+      out.boshText = h.of('message').map((m) => m.text);
+      h.end();
+      console.log(JSON.stringify(out));
+    `;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=512', '-r', 'tsx/cjs', '-e', script], { cwd: REPO, encoding: 'utf8', timeout: 100_000, killSignal: 'SIGKILL' });
+    assert.equal(r.status, 0, `${r.signal ?? ''} ${r.stderr.slice(-2000)}`);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(out.wsText, ['one byte a frame']);
+    assert.deepEqual(out.boshText, ['one byte a chunk']);
+    assert.ok(out.ws < 4 << 20, `${out.ws} bytes held for ${out.wsInput} bytes of frames`);
+    assert.ok(out.bosh < 4 << 20, `${out.bosh} bytes held for ${out.boshInput} bytes of chunks`);
   });
 
   it("many small bombs (1,000,000 bytes each, under the message bound): the flow's budget stops them, a later real message is read", async () => {
