@@ -7,6 +7,7 @@
 import zlib from 'node:zlib';
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const EMPTY = Buffer.alloc(0);
 const SYNC = zlib.constants.Z_SYNC_FLUSH;
 
 export type Inflated = Buffer | 'corrupt' | 'oversized' | 'budget';
@@ -212,9 +213,19 @@ export class PmdInflater {
       return 'oversized';
     }
     const msg = this.data.room;
+    if (size === 0 || (size === 1 && msg[0] === 0)) {
+      // the empty message (RFC 7692 §7.2.3.6: 0x00, an empty stored block with the tail) inflates to
+      // nothing and leaves the window as it was: no inflate call (one costs 4-10 µs however small)
+      this.data.reset();
+      this.counts.decoded++;
+      return EMPTY;
+    }
     TAIL.copy(msg, size);
+    // zlib's output buffer is chunkSize bytes (16 KiB unless told): sized to what a message of this
+    // size mostly inflates to, so that small messages do not each allocate 16 KiB
+    const chunkSize = size < 256 ? 1024 : zlib.constants.Z_DEFAULT_CHUNK;
     const w = this.windowSize();
-    const opts: zlib.ZlibOptions = this.buf && this.len ? { finishFlush: SYNC, dictionary: this.buf.subarray(Math.max(0, this.len - w), this.len) } : { finishFlush: SYNC };
+    const opts: zlib.ZlibOptions = this.buf && this.len ? { finishFlush: SYNC, chunkSize, dictionary: this.buf.subarray(Math.max(0, this.len - w), this.len) } : { finishFlush: SYNC, chunkSize };
     const out = bounded(zlib.inflateRawSync, msg.subarray(0, size + TAIL.length), this.budget, opts);
     this.data.reset();
     if (!Buffer.isBuffer(out)) {
