@@ -77,6 +77,8 @@ export class Decoder {
   private readonly udpTunnels = tunnelPorts();
   /** packets found inside a tunnel */
   tunneled = 0;
+  /** bytes of the frame the last tunnel opened carries that the capture cut off */
+  private carriedCut = 0;
 
   constructor(fragLimits: Partial<FragmentLimits> = {}) {
     this.frags = new Fragments(fragLimits);
@@ -188,6 +190,7 @@ export class Decoder {
     if (ipEnd > end) {
       cut = ipEnd - end;
       ipEnd = end;
+      if (d.tunnels > 0) this.truncated(cut);
     }
     const proto = buf[off + 9];
     const fragWord = (buf[off + 6] << 8) | buf[off + 7];
@@ -219,6 +222,7 @@ export class Decoder {
     if (ipEnd > end) {
       cut = ipEnd - end;
       ipEnd = end;
+      if (d.tunnels > 0) this.truncated(cut);
     }
     d.v6 = true;
     d.addrBuf = buf;
@@ -310,10 +314,20 @@ export class Decoder {
     const d = this.d;
     if (d.tunnels++ === 0) this.tunneled++;
     d.innerLen = end - frame + cut;
+    this.carriedCut = cut;
     // the VLAN that counts is the mirrored link's (inside), not the transport's
     d.vlan = -1;
     d.payMissing = 0;
     return this.fromType(type, buf, off, end, ts);
+  }
+
+  /**
+   * The IP packet a tunnel carries is longer than what it carries: the mirror cut it (ERSPAN's T bit,
+   * a truncating VPC mirror session, a SPAN session's MTU), not only the capture. Its flow counts the
+   * length it had on the mirrored link.
+   */
+  private truncated(cut: number): void {
+    if (cut > this.carriedCut) this.d.innerLen += cut - this.carriedCut;
   }
 
   /**

@@ -12,7 +12,7 @@ import { haveCommand } from '../helpers/netns';
 import { shadowim } from '../helpers/run';
 import { boundedIt } from '../helpers/bounded';
 import { PacketPath } from '../../sensor/packetPath';
-import { Recorder } from './record';
+import { Recorder, runCapture } from './record';
 
 const O4 = ['198.51.100.1', '198.51.100.2'];
 const O6 = ['2001:db8:ffff::1', '2001:db8:ffff::2'];
@@ -155,6 +155,18 @@ describe('sensor: tunnels', function () {
       }
     });
   }
+
+  it('mirror-truncated frames (ERSPAN II with the T bit, 80 bytes kept): flows as in the plain capture cut by an 80-byte snaplen', async () => {
+    // the flow counts what the packet had on the mirrored link (its IP length), not the 80 bytes carried
+    const cut = new Capture();
+    plain().frames.forEach((f, n) =>
+      cut.add(outer(Buffer.concat([gre(0x88be, { seq: n }), Buffer.from([0x10, 42, 0x04, 0x05, 0, 0, 0, 0]), f.data.subarray(0, 80)]), 47)));
+    const [ours, theirs] = await Promise.all([runCapture(cut.pcap()), runCapture(plain().pcap({ snaplen: 80 }))]);
+    const flows = (o: typeof ours) => o.rec.flows.map((f) => [f.info.client.port, f.end?.counters.bytes, f.end?.counters.packets, f.end?.counters.gapBytes, f.data[0].length, f.data[1].length]);
+    assert.deepEqual(flows(ours), flows(theirs));
+    assert.equal(ours.counters.malformed, theirs.counters.malformed);
+    assert.ok(theirs.counters.malformed > 0 && flows(theirs).some(([, bytes, packets]) => bytes! > 80 * packets!), JSON.stringify(flows(theirs)));
+  });
 
   it('ordinary UDP on a tunnel port stays ordinary UDP (not VXLAN, bad GTP headers, unknown inner types)', () => {
     const cap = new Capture();
