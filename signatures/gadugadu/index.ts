@@ -4,6 +4,9 @@
 // GG 10.5/11 packets have protobuf bodies (proto110.ts): GG_LOGIN105 gives the UIN, GG_SEND_MSG110,
 // GG_RECV_MSG110, GG_RECV_OWN_MSG110 and the conference GG_CHAT_* packets give messages.
 // Login packets carry password hashes, not cleartext passwords: no credential event.
+// A session picked up after its login (a capture or a sensor started while clients were connected:
+// GG connections last for hours) is recognised from a message packet whose body is well formed, in
+// the direction that packet type travels, in a stream that frames as GG from its first byte.
 import type { Dir } from '../../sensor/types';
 import type { DetectInput, DetectResult, SessionContext, SignatureModule, StreamDecoder } from '../types';
 import {
@@ -16,8 +19,74 @@ import { htmlToText } from '../text';
 
 const MAX_TEXT = 8192;
 
+// packets of a logged-in session, by the direction they travel in (libgadu protocol.h): the body
+// length each must have (-1: any), so that framing alone is already a fair test
+const AFTER_LOGIN: [Record<number, number>, Record<number, number>] = [
+  // client → server: PING, NEW_STATUS80, SEND_MSG, SEND_MSG80, RECV_MSG_ACK, TYPING_NOTIFY, NOTIFY*, LIST_EMPTY, SEND_MSG110, ACK110
+  { 0x08: 0, 0x38: -1, [GG_SEND_MSG]: -1, [GG_SEND_MSG80]: -1, 0x46: 4, 0x59: 6, 0x0f: -1, 0x10: -1, 0x12: 0, [GG_SEND_MSG110]: -1, 0x86: -1 },
+  // server → client: PONG, SEND_MSG_ACK, RECV_MSG, RECV_MSG80, RECV_OWN_MSG, STATUS80, NOTIFY_REPLY80, TYPING_NOTIFY, XML_EVENT, RECV_MSG110, RECV_OWN_MSG110, SEND_MSG_ACK110
+  { 0x07: 0, 0x05: 12, [GG_RECV_MSG]: -1, [GG_RECV_MSG80]: -1, [GG_RECV_OWN_MSG]: -1, 0x36: -1, 0x37: -1, 0x59: 6, 0x27: -1, [GG_RECV_MSG110]: -1, [GG_RECV_OWN_MSG110]: -1, 0x87: -1 },
+];
+const MID_MAX_BODY = 16384;
+
+/**
+ * A direction picked up after the login: every packet from its first byte has a type and length a
+ * logged-in session sends that way, and one of them is a message that reads as one (GG 8.0: offsets
+ * inside the body, a message class, text; GG 11: a protobuf message with text). `more` while
+ * consistent but undecided, the message found, or null.
+ */
+function afterLogin(buf: Buffer, dir: Dir): 'more' | string | null {
+  const allowed = AFTER_LOGIN[dir];
+  let o = 0;
+  for (let n = 0; n < 32 && buf.length - o >= 8; n++) {
+    const type = buf.readUInt32LE(o);
+    const len = buf.readUInt32LE(o + 4);
+    const want = allowed[type];
+    if (want === undefined || (want >= 0 && len !== want) || len > MID_MAX_BODY) return null;
+    if (buf.length - o - 8 < len) return 'more';
+    const p: GgPacket = { type, body: buf.subarray(o + 8, o + 8 + len) };
+    const found = readsAsMessage(p, dir);
+    if (found) return found;
+    o += 8 + len;
+  }
+  return 'more';
+}
+
+function readsAsMessage(p: GgPacket, dir: Dir): string | undefined {
+  if (P110[p.type] === dir) {
+    const m = msg110(p.body, dir === 1);
+    return m && !m.image && (m.plain.trim() || m.xhtml?.trim()) ? `GG 11 message packet 0x${p.type.toString(16)}` : undefined;
+  }
+  if (p.type !== GG_SEND_MSG80 && p.type !== GG_RECV_MSG80 && p.type !== GG_RECV_OWN_MSG) return undefined;
+  const fixed = p.type === GG_SEND_MSG80 ? 20 : 24;
+  const b = p.body;
+  if (b.length < fixed + 1) return undefined;
+  const msgClass = b.readUInt32LE(fixed - 12);
+  const offPlain = b.readUInt32LE(fixed - 8);
+  const offAttr = b.readUInt32LE(fixed - 4);
+  // the class is a few flag bits; the HTML part runs from the fixed header to offset_plain, NUL-ended,
+  // the plain part to offset_attributes, NUL-ended
+  if (msgClass === 0 || msgClass > 0xff || offPlain <= fixed || offPlain > offAttr || offAttr > b.length || b[offPlain - 1] !== 0) return undefined;
+  if (offAttr > offPlain && b[offAttr - 1] !== 0) return undefined;
+  const m = msg80(p);
+  return m && m.text.trim() ? `GG 8.0 message packet 0x${p.type.toString(16)} (class 0x${msgClass.toString(16)})` : undefined;
+}
+
 function detect(input: DetectInput): DetectResult {
   if (input.transport !== 'tcp') return null;
+  if (input.flow.clientBy !== 'syn') {
+    const srvFirst = input.dir === 1 ? input.data : input.other;
+    // the start seen: welcome and login decide as below; else a session after its login
+    if (!(srvFirst.length >= 4 && srvFirst.readUInt32LE(0) === 1)) {
+      const mine = afterLogin(input.data, input.dir);
+      if (mine === null) return null;
+      const theirs = input.other.length ? afterLogin(input.other, input.dir === 1 ? 0 : 1) : 'more';
+      if (theirs === null) return null;
+      const found = mine !== 'more' ? mine : theirs !== 'more' ? theirs : undefined;
+      if (!found) return 'more';
+      return { protocol: 'gadugadu', evidence: { signature: 'gadugadu.after-login', reason: `picked up after the login: the stream frames as a logged-in GG session, with a ${found}` } };
+    }
+  }
   // (no array destructuring: it runs on the first bytes of every TCP flow)
   const srv = input.dir === 1 ? input.data : input.other;
   const cli = input.dir === 1 ? input.other : input.data;

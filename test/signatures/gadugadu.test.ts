@@ -99,6 +99,62 @@ describe('gadugadu', function () {
     assert.equal(h2.of('session').filter((e) => e.protocol === 'gadugadu').length, 0);
   });
 
+  it('a session picked up after its login (no SYN, no welcome): recognised from a well-formed message, read; tshark finds the same message packets', () => {
+    const c = new Capture();
+    const t = c.tcp('10.1.1.10:40002', '91.214.237.10:8074');
+    // no open(): the capture starts in the middle of a logged-in session
+    t.send('c', pkt(0x08, Buffer.alloc(0)));
+    t.send('s', pkt(0x07, Buffer.alloc(0)));
+    t.send('c', sendMsg80(7654321, '<span>Zażółć gęślą jaźń</span>', PL_CP1250), { segment: 30 });
+    t.send('s', Buffer.concat([pkt(0x05, Buffer.concat([u32(2), u32(7654321), u32(1)])), recvMsg80(7654321, '', Buffer.from('got it'))]));
+    const f = path.join(tmp, 'gg-mid.pcap');
+    fs.writeFileSync(f, c.pcap());
+    const r = shadowim(['analyze', f, '--format', 'jsonl']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = r.events.filter((e) => e.type === 'session');
+    assert.equal(s.length, 1, JSON.stringify(r.events));
+    assert.equal(s[0].protocol, 'gadugadu');
+    assert.equal(s[0].evidence[0].signature, 'gadugadu.after-login');
+    assert.deepEqual(s[0].client, { ip: '10.1.1.10', port: 40002 }, 'the client is the side away from port 8074');
+    const msgs = r.events.filter((e) => e.type === 'message').map((e) => [e.from, e.to, e.text, e.direction]);
+    assert.deepEqual(msgs, [['?', '7654321', PL, 'outbound'], ['7654321', '?', 'got it', 'inbound']]);
+    if (!haveTshark()) return;
+    // tshark's gadu-gadu dissector (port 8074) frames the same packets mid-stream: a GG 8.0 message each
+    // way, with the peers we report (tshark 4.0 shows no text for GG 8.0 messages)
+    const theirs = execFileSync('tshark', ['-r', f, '-Y', 'gadu-gadu.msg80.offset_plain', '-T', 'fields', '-e', 'gadu-gadu.msg.recipient', '-e', 'gadu-gadu.msg.sender'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().split('\n');
+    assert.deepEqual(theirs, ['7654321\t', '\t7654321']);
+  });
+
+  it('not picked up as GG: framing alone (pings, acks, status), a message body that does not read as one, other binary protocols on 8074', () => {
+    const run = (client: Buffer[], server: Buffer[]) => {
+      const c = new Capture();
+      const t = c.tcp('10.1.1.10:40002', '91.214.237.10:8074');
+      const n = Math.max(client.length, server.length);
+      for (let i = 0; i < n; i++) {
+        if (client[i]) t.send('c', client[i]);
+        if (server[i]) t.send('s', server[i]);
+      }
+      const r = shadowim(['analyze', '-', '--format', 'jsonl'], { input: c.pcap() });
+      assert.equal(r.status, 0, r.stderr);
+      return r.events.filter((e) => e.type === 'session');
+    };
+    const ping = pkt(0x08, Buffer.alloc(0)), pong = pkt(0x07, Buffer.alloc(0));
+    assert.deepEqual(run([ping, ping, ping], [pong, pong, pong]), [], 'pings and pongs alone');
+    // a message packet whose class is 0, whose offsets point outside, or whose text is empty
+    const bad1 = sendMsg80(1, 'x', Buffer.from('hello'));
+    bad1.writeUInt32LE(0, 8 + 8);
+    const bad2 = sendMsg80(1, 'x', Buffer.from('hello'));
+    bad2.writeUInt32LE(4000, 8 + 12);
+    const bad3 = sendMsg80(1, '', Buffer.alloc(0));
+    assert.deepEqual(run([ping, bad1, bad2, bad3], [pong]), []);
+    // a message type in the direction it never travels (a client "receiving" into the server)
+    assert.deepEqual(run([recvMsg80(5, '', Buffer.from('hi'))], [pong]), []);
+    // little-endian type/length framing with other types (a game or RPC protocol), TLS, text
+    assert.deepEqual(run([Buffer.from([0x2d, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4, 0x99, 0, 0, 0, 0, 0, 0, 0])], [Buffer.from([0x99, 0, 0, 0, 0, 0, 0, 0])]), []);
+    assert.deepEqual(run([Buffer.from('160301020001', 'hex')], []), []);
+    assert.deepEqual(run([Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')], [Buffer.from('HTTP/1.1 200 OK\r\n\r\n')]), []);
+  });
+
   it('an absurd length is counted malformed, the direction is abandoned, no exception', () => {
     const h = new FlowHarness({ server: '198.51.100.7:443' });
     h.send('s', welcome).send('c', login80(42));
