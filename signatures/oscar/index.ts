@@ -6,7 +6,7 @@ import { CidrTable } from '../lookup';
 import { scanFlaps } from './parser';
 import { OscarSession } from './session';
 import { OftDecoder, looksLikeOft } from './oft';
-import { OdcDecoder, PROXY_VERSION, looksLikeOdc, proxyInit } from './odc';
+import { OdcDecoder, PROXY_VERSION, findOdcHeader, looksLikeOdc, proxyInit } from './odc';
 
 const OFT_EVIDENCE = 'oscar.oft2';
 const ODC_EVIDENCE = 'oscar.odc2';
@@ -129,6 +129,11 @@ const MID_STREAM_CANDIDATES = 64;
 function midStream(d: Buffer, input: DetectInput, data?: SignatureData): DetectResult {
   // a flow seen from its SYN starts at byte 0: OSCAR would start with a FLAP there
   if (input.flow.clientBy === 'syn') return null;
+  // a Direct IM connection picked up inside a frame: the next whole ODC2 header of an IM frame
+  const odc = findOdcHeader(d, MID_STREAM_WINDOW).at;
+  if (odc >= 0) {
+    return { protocol: 'aim', evidence: { signature: ODC_EVIDENCE, reason: `ODC2 Direct IM header at offset ${odc} (capture started mid-connection)` } };
+  }
   let tried = 0;
   for (let i = d.indexOf(0x2a, 1); i > 0 && i < MID_STREAM_WINDOW && tried < MID_STREAM_CANDIDATES; i = d.indexOf(0x2a, i + 1)) {
     tried++;

@@ -70,6 +70,23 @@ export function looksLikeOdc(b: Buffer): boolean | 'more' {
 
 
 /**
+ * The first whole ODC2 header of an IM frame (type 0x0001, subtype 0x0006, as libpurple sends) in `b`,
+ * looking at "ODC2" magics that begin before `limit` (64 at most): `at` its offset, else -1; `wait` the
+ * offset of the first candidate not whole yet, else -1. For streams picked up mid-connection.
+ */
+export function findOdcHeader(b: Buffer, limit: number): { at: number; wait: number } {
+  for (let i = b.indexOf(ODC_MAGIC, 0, 'latin1'), n = 0; i >= 0 && i < limit && n < 64; i = b.indexOf(ODC_MAGIC, i + 1, 'latin1'), n++) {
+    if (b.length - i < 8) return { at: -1, wait: i };
+    if (looksLikeOdc(b.subarray(i)) !== true) continue;
+    const len = b.readUInt16BE(i + 4);
+    if (b.length - i < len) return { at: -1, wait: i };
+    const h = parseOdcHeader(b.subarray(i, i + len));
+    if (h && h.type === 0x0001 && h.subtype === 0x0006) return { at: i, wait: -1 };
+  }
+  return { at: -1, wait: -1 };
+}
+
+/**
  * The first frame a peer sends to the AOL rendezvous proxy (peer_proxy.c): CREATE (0x0002: u8 name
  * length, name, cookie[8], TLV 1 = capability) or JOIN (0x0004: the same with a u16 pin before the
  * cookie). The capability says what follows: 'odc' (Direct IM) or 'oft' (Send File).
@@ -151,7 +168,11 @@ const ODC_FORMAT: RendezvousFormat<OdcHeader> = {
 };
 
 interface Side extends RendezvousSide {
-  mode: 'header' | 'payload' | 'dead';
+  /** seek: picked up mid-connection, looking for the first frame header */
+  mode: 'seek' | 'header' | 'payload' | 'dead';
+  /** seek: bytes kept while looking (a header split across segments), and how many were skipped */
+  seekBuf?: Buffer;
+  skipped: number;
   hdr?: OdcHeader;
   /** payload bytes still to come */
   remaining: number;
@@ -171,6 +192,8 @@ export class OdcDecoder implements StreamDecoder {
 
   constructor(private readonly ctx: SessionContext, private readonly meta?: DirectImMeta) {
     ctx.setService('direct-im');
+    // a connection picked up without its SYN may start inside a frame: find the first header first
+    if (ctx.flow.clientBy !== 'syn' && !meta) for (const s of this.sides) s.mode = 'seek';
     if (meta) {
       this.user(meta.from);
       this.user(meta.to);
@@ -179,6 +202,11 @@ export class OdcDecoder implements StreamDecoder {
 
   onData(dir: Dir, data: Buffer, ts: number): void {
     const s = this.sides[dir];
+    if (s.mode === 'seek') {
+      const rest = this.seek(s, data);
+      if (!rest) return;
+      data = rest;
+    }
     let o = 0;
     while (o < data.length && s.mode !== 'dead') {
       if (s.mode === 'payload') {
@@ -193,6 +221,27 @@ export class OdcDecoder implements StreamDecoder {
         this.onHeader(dir, s, r.header, ts);
       }
     }
+  }
+
+  /** Looks for the first frame header of a side picked up mid-connection; the bytes from it, if found. */
+  private seek(s: Side, data: Buffer): Buffer | undefined {
+    const b = s.seekBuf ? Buffer.concat([s.seekBuf, data]) : data;
+    const { at, wait } = findOdcHeader(b, b.length);
+    if (at >= 0) {
+      s.seekBuf = undefined;
+      s.skipped += at;
+      s.mode = 'header';
+      return b.subarray(at);
+    }
+    // keep a header that is not whole yet (at most ODC_MAX_HEADER bytes), else what may start a magic
+    const keep = b.subarray(wait >= 0 ? wait : Math.max(0, b.length - 3));
+    s.skipped += b.length - keep.length;
+    s.seekBuf = Buffer.from(keep);
+    if (s.skipped > SEEK_LIMIT) {
+      s.seekBuf = undefined;
+      this.bad(s, 'ODC: no Direct IM frame found after picking the connection up mid-stream');
+    }
+    return undefined;
   }
 
   private onHeader(dir: Dir, s: Side, h: OdcHeader, ts: number): void {
@@ -289,6 +338,10 @@ export class OdcDecoder implements StreamDecoder {
 
   onGap(dir: Dir, length: number, ts: number): void {
     const s = this.sides[dir];
+    if (s.mode === 'seek') {
+      s.seekBuf = undefined; // still looking: lost bytes change nothing but what was kept
+      return;
+    }
     if (s.mode === 'payload') {
       const n = Math.min(length, s.remaining);
       s.remaining -= n;
@@ -316,5 +369,8 @@ function norm(n: string): string {
 }
 
 function newSide(): Side {
-  return { mode: 'header', buf: new ByteQueue(), want: 0, proxySkip: 0, remaining: 0, kept: [], keptLen: 0, lost: false };
+  return { mode: 'header', buf: new ByteQueue(), want: 0, proxySkip: 0, remaining: 0, kept: [], keptLen: 0, lost: false, skipped: 0 };
 }
+
+/** bytes skipped looking for the first frame of a connection picked up mid-stream (images run to MBs) */
+const SEEK_LIMIT = 64 << 20;

@@ -116,6 +116,41 @@ describe('oscar: Direct IM (ODC2)', () => {
     assert.match(p.of('session')[0].evidence[0].reason, /proxy request for Direct IM/);
   });
 
+  it('picked up mid-connection (no SYN): found at the next ODC2 header past the tail of an image, read from there; the same without the tail', () => {
+    const img = crypto.randomBytes(3000);
+    const imFrame = (sn: string, text: string) => odcFrame({ sn, cookie: COOKIE, payload: html(text) });
+    for (const tail of [Buffer.concat([img.subarray(1200), Buffer.from('</DATA></BINARY>')]), Buffer.alloc(0)]) {
+      const c = new Capture();
+      const t = c.tcp('10.1.1.10:40001', '203.0.113.9:4443');
+      // no open(): the capture starts inside a frame the client was sending (an image's last bytes)
+      t.send('c', Buffer.concat([tail, imFrame('alpha one', 'first')]), { segment: 500 });
+      t.send('s', imFrame('BetaTwo', 'second'), { segment: 31 });
+      t.send('c', Buffer.concat([odcFrame({ sn: 'alpha one', cookie: COOKIE, flags: 0x0008 }), imFrame('alpha one', 'third')]));
+      const r = shadowim(['analyze', '-', '--format', 'jsonl'], { input: c.pcap() });
+      assert.equal(r.status, 0, r.stderr);
+      const m = r.events.filter((e) => e.type === 'message');
+      // the first message comes before the other side has named itself in a frame
+      assert.deepEqual(m.map((x) => [x.from, x.to, x.text]), [['alpha one', '(unknown)', 'first'], ['BetaTwo', 'alpha one', 'second'], ['alpha one', 'BetaTwo', 'third']], `tail ${tail.length}`);
+      const s = r.events.filter((e) => e.type === 'session');
+      assert.equal(s.length, 1);
+      assert.equal(s[0].service, 'direct-im');
+      assert.match(s[0].evidence[0].reason, tail.length ? /ODC2 Direct IM header at offset 1\d\d\d \(capture started mid-connection\)/ : /ODC2 Direct IM header/);
+      assert.equal(s[0].malformed ?? 0, 0);
+    }
+    // seen from its SYN, a connection must start with a frame: the same bytes after a SYN are not Direct IM
+    const c = new Capture();
+    const t = c.tcp('10.1.1.10:40001', '203.0.113.9:4443').open();
+    t.send('c', Buffer.concat([img.subarray(0, 500), imFrame('alpha one', 'first')]));
+    const r = shadowim(['analyze', '-', '--format', 'jsonl'], { input: c.pcap() });
+    assert.equal(r.events.filter((e) => e.type === 'session').length, 0);
+    // a bogus "ODC2" in the skipped bytes (wrong type) is passed over
+    const bogus = odcFrame({ sn: 'x', cookie: COOKIE, type: 0x0002 });
+    const c2 = new Capture();
+    c2.tcp('10.1.1.10:40001', '203.0.113.9:4443').send('c', Buffer.concat([img.subarray(0, 100), bogus.subarray(0, 76), img.subarray(100, 300), imFrame('alpha one', 'real')]));
+    const r2 = shadowim(['analyze', '-', '--format', 'jsonl'], { input: c2.pcap() });
+    assert.deepEqual(r2.events.filter((e) => e.type === 'message').map((x) => x.text), ['real']);
+  });
+
   it('ICQ: numeric screen names make the Direct IM session icq', () => {
     const h = new FlowHarness({ server: '203.0.113.9:4443' });
     h.send('c', odcFrame({ sn: '123456789', cookie: COOKIE, payload: Buffer.from('privet') }));
