@@ -115,6 +115,27 @@ function unboundConf(port: number, extra: string, modules = 'iterator'): string 
     });
   }
 
+  it('a sanctioned server that is also a forbidden or observed name is left out of the block: the zone still loads', () => {
+    // xmpp.corp.example observed in --events (an xmpp session to it) and sanctioned; xmpp.l.google.com
+    // (a built-in xmpp name) under a sanctioned .l.google.com
+    const pol = path.join(tmp, 'sanctioned-observed.yaml');
+    fs.writeFileSync(pol, 'version: 1\nsanctioned_servers: [xmpp.corp.example, .l.google.com]\n');
+    const ev = path.join(tmp, 'observed.jsonl');
+    fs.writeFileSync(ev, JSON.stringify({ type: 'session', ts: '2026-01-01T00:00:00Z', start: '2026-01-01T00:00:00Z', protocol: 'xmpp', flow_id: 'f1', client: { ip: '10.0.0.1', port: 40000 }, server: { ip: '203.0.113.5', port: 5222 }, server_name: 'xmpp.corp.example', users: [], encrypted: true }) + '\n');
+    for (const format of ['rpz', 'unbound']) {
+      const r = shadowim(['rules', '--format', format, '--policy', pol, '--events', ev]);
+      assert.equal(r.status, 0, r.stderr);
+      const f = path.join(tmp, `sanctioned-observed.${format}`);
+      fs.writeFileSync(f, r.stdout);
+      const c = format === 'rpz' ? spawnSync('named-checkzone', ['rpz.shadowim', f], { encoding: 'utf8' }) : spawnSync('unbound-checkconf', [f], { encoding: 'utf8' });
+      assert.equal(c.status, 0, c.stdout + c.stderr);
+      assert.doesNotMatch(c.stdout + c.stderr, /duplicate/);
+      assert.doesNotMatch(r.stdout, /xmpp\.corp\.example\.?"? (CNAME \.|always_nxdomain)/);
+      assert.doesNotMatch(r.stdout, /xmpp\.l\.google\.com\.?"? (CNAME \.|always_nxdomain)/, 'inside a sanctioned domain');
+      assert.match(r.stdout, /talk\.google\.com\.?"? (CNAME \.|always_nxdomain)/, 'other xmpp names still blocked');
+    }
+  });
+
   for (const action of ['block', 'log']) {
     (haveCommand('unbound') ? it : it.skip)(`a real Unbound with the unbound export (${action}): forbidden names ${action === 'block' ? 'NXDOMAIN' : 'still resolved'}, sanctioned names inside them resolved, other names untouched`, async () => {
       const port = 20000 + (process.pid % 20000) + (action === 'log' ? 2 : 0);

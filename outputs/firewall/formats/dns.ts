@@ -6,11 +6,17 @@
 import type { RuleModel } from '../model';
 import { header, type RuleFormat } from './types';
 
-/** every host name of the forbidden protocols, once, with the protocols that named it */
+/**
+ * every host name of the forbidden protocols, once, with the protocols that named it; not those a
+ * sanctioned name covers (itself or a sub-domain: a sanctioned server observed in --events is a
+ * target host too, and the same owner twice is an RPZ BIND refuses to load)
+ */
 function blockedNames(model: RuleModel): Array<[string, string[]]> {
   const by = new Map<string, string[]>();
+  const sanctioned = (h: string) => model.sanctionedHosts.some((s) => h === s || h.endsWith(`.${s}`));
   for (const t of model.targets) {
     for (const h of t.hosts) {
+      if (sanctioned(h)) continue;
       const l = by.get(h);
       if (l) l.push(t.protocol);
       else by.set(h, [t.protocol]);
