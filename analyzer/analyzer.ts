@@ -36,7 +36,10 @@ const EXEC_EXTENSIONS: Record<string, string[]> = {
 const SECRET_FIELDS = ['password', 'pass', 'passwd', 'secret', 'token', 'hash', 'response', 'auth', 'credential', 'key'];
 
 /** an alert before its id, time and summary */
-type AlertFields = Omit<AlertEvent, 'type' | 'id' | 'ts' | 'summary'>;
+type AlertFields = Omit<AlertEvent, 'type' | 'id' | 'ts' | 'summary'> & {
+  /** the local side's identities, for its groups (users also names the remote side of a message) */
+  local?: string[];
+};
 
 function withKind(a: AlertFields, kind: string, severity: Severity, detector: string): AlertFields {
   a.kind = kind;
@@ -319,6 +322,7 @@ export class Analyzer implements EventSink {
           client: ev.client,
           server: ev.server,
           users: us,
+          local: [local],
           person,
           detector: f.detector,
           match: f.match,
@@ -358,6 +362,7 @@ export class Analyzer implements EventSink {
           client: ev.client,
           server: ev.server,
           users,
+          local: [local],
           person,
           detector: list,
           match: clip(shown.url, 200),
@@ -420,6 +425,7 @@ export class Analyzer implements EventSink {
         client: ev.client,
         server: ev.server,
         users: [ev.from, ev.to].filter(realIdentity),
+        local: [local],
         person: p.people.resolve([local], this.localIp(ev)),
         detector,
         flow_id: ev.flow_id,
@@ -451,7 +457,7 @@ export class Analyzer implements EventSink {
     if (a.person) ev.person = a.person;
     // for routing alerts by group (sinks' groups filter) and for the analyst
     if (this.policy.groups.length) {
-      const groups = groupsOf(this.policy, this.localIp(a), a.users, a.person);
+      const groups = groupsOf(this.policy, this.localIp(a), (a.local ?? a.users).filter(realIdentity), a.person);
       if (groups.length) ev.groups = groups.map((g) => g.name);
     }
     if (a.detector) ev.detector = a.detector;

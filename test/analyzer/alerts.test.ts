@@ -178,6 +178,20 @@ describe('analyzer: alerts', () => {
     const s = run([message('card 4111111111111111')], pol).alerts.find((a) => a.kind === 'sensitive_data')!;
     assert.equal(s.severity, 'medium');
   });
+
+  it("an alert's groups are its local side's, not the groups of the person at the other end of a message", () => {
+    // two colleagues over IRC: alice (support) writes to bob (executives); the capture sees alice's client
+    const pol = 'groups:\n  support:\n    users: [alice]\n  executives:\n    users: [bob]\n';
+    const out = run([
+      message('card 4111111111111111', { to: 'bob' }),
+      file('payroll.exe', { to: 'bob' }),
+      message('card 4111111111111111', { from: 'bob', to: 'alice', direction: 'inbound', flow_id: 'f2', ts: at(T0 + 5000) }),
+    ], pol);
+    const by = (kind: string, flow: string) => out.alerts.find((a) => a.kind === kind && a.flow_id === flow)?.groups;
+    assert.deepEqual(by('sensitive_data', 'f1'), ['support']);
+    assert.deepEqual(by('file_transfer', 'f1'), ['support']);
+    assert.deepEqual(by('sensitive_data', 'f2'), ['support'], 'inbound: the local side is the receiver');
+  });
 });
 
 describe('analyzer: suppression and alert ids', () => {
