@@ -42,10 +42,12 @@ export const command: Command = {
       return 0;
     }
     if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'; the interface is given with --interface IF`);
-    const device = opts.interface as string | undefined;
-    if (!device) throw new UsageError("sensor needs --interface IF (e.g. eth0, or 'any'); see 'shadowim sensor --help'");
+    const given = opts.interface as string | undefined;
+    if (!given) throw new UsageError("sensor needs --interface IF (e.g. eth0, or 'any'); see 'shadowim sensor --help'");
+    let device: string;
     try {
-      live.deviceList(device);
+      // the names as the capture opens them ("eth1, eth2" is eth1,eth2): the counters and hints use them too
+      device = live.deviceList(given).join(',');
     } catch (e) {
       throw new UsageError((e as Error).message);
     }

@@ -2,7 +2,7 @@
 // an unknown interface, a bad filter, no permission. Each error is one line on stderr, no stack trace.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { shadowim } from '../helpers/run';
 import { CLI } from '../helpers/paths';
 import { Capture } from '../helpers/pcapgen';
@@ -79,6 +79,21 @@ const skip = liveSkipReason();
   afterEach(() => {
     pair?.destroy();
     pair = undefined;
+  });
+
+  it('an interface list written with spaces (" lo, eth1") is read as the names the capture opens: counters and messages use them', async () => {
+    pair = new VethPair();
+    spawnSync('ip', ['-n', pair.nsB, 'link', 'set', 'lo', 'up']);
+    const c = spawn('ip', ['netns', 'exec', pair.nsB, process.execPath, CLI, 'sensor', '--interface', ` lo, ${pair.ifB}`, '--format', 'jsonl'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr!.on('data', (d) => (err += d));
+    const started = Date.now();
+    while (!err.includes('Ctrl-C to stop') && Date.now() - started < 30000) await new Promise((r) => setTimeout(r, 100));
+    c.kill('SIGINT');
+    await new Promise((r) => c.on('close', r));
+    assert.match(err, new RegExp(`capturing on lo,${pair.ifB} \\(`), err);
+    assert.match(err, new RegExp(`interface lo,${pair.ifB} kernel counters while the sensor ran: rx_packets`), err);
+    assert.doesNotMatch(err, /unavailable/, err);
   });
 
   it('a bad BPF filter is one line naming the filter', () => {
