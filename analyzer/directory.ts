@@ -195,13 +195,21 @@ function normalDn(dn: string): string {
   return out;
 }
 
-/** a group's names in the directory: its DN as written, and its CN unescaped (both lower case) */
+/** a group's names in the directory: its DN compared as DNs are (normalDn), and its CN unescaped (both lower case) */
 function groupKeys(dn: string): [string, string?] {
   const d = dn.trim().toLowerCase();
   const cn = /^cn\s*=((?:\\.|[^,+])*)/.exec(d); // no backtracking: nothing follows the repetition
   const name = cn ? unescapeDn(cn[1].trim()).trim() : '';
-  // keys are names a policy writes and its one-line errors print: no control characters
-  return name ? [own(clean(d)), own(clean(name))] : [own(clean(d))];
+  // one key however a DN is spelled (memberOf values and the group's own dn: may differ in spaces or
+  // escapes); keys are names a policy writes and its one-line errors print: no control characters
+  const key = own(clean(normalDn(d)));
+  return name ? [key, own(clean(name))] : [key];
+}
+
+/** the key of a directory group a policy names: a DN (it has an =) as groupKeys makes it, else a CN */
+export function directoryGroupKey(name: string): string {
+  const n = name.trim().toLowerCase();
+  return n.includes('=') ? clean(normalDn(n)) : n;
 }
 
 /** the sets of people that are a group DN's own (a CN key may share one) */

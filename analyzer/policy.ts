@@ -7,7 +7,7 @@ import type { LineCounter, Node as YNode, Scalar, YAMLMap, YAMLSeq } from 'yaml'
 import type { Severity } from '../common/events';
 import { parseCidr, anyContains, type Cidr } from './cidr';
 import { IdentityMap, loadIdentityCsv, normalizeIdentity } from './identity';
-import { addDirectory, emptyDirectory, parseLdif, type Directory } from './directory';
+import { addDirectory, directoryGroupKey, emptyDirectory, parseLdif, type Directory } from './directory';
 import { dayList, parseDays, parseRange, validTimezone, type Schedule } from './schedule';
 import { BUILTIN_DETECTORS, DEFAULT_MAX_SCAN, type BuiltinDetector, type DetectorSettings, type DlpSettings, type KeywordDictionary, type UserPattern } from './dlp/scanner';
 import { compileSafe } from './dlp/saferegex';
@@ -343,7 +343,7 @@ function group(r: Reader, name: string, node: unknown, tz: string, dir: Director
     if (e.key === 'directory_groups') {
       // a directory group, by its DN or its CN: its people (from people.ldif) are members
       for (const { value, node: n } of r.list(e.value, `${what} directory_groups`)) {
-        const members = dir.groups.get(value.trim().toLowerCase());
+        const members = dir.groups.get(directoryGroupKey(value));
         if (!members) {
           const known = [...dir.groups.keys()].filter((k) => !k.includes('=')).slice(0, 6);
           r.fail(n, dir.groups.size

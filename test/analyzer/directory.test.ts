@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { addDirectory, emptyDirectory, parseLdif } from '../../analyzer/directory';
+import { addDirectory, directoryGroupKey, emptyDirectory, parseLdif } from '../../analyzer/directory';
 import { IdentityMap } from '../../analyzer/identity';
 import { REPO } from '../helpers/paths';
 import { loadPolicyFile, groupsOf, PolicyError } from '../../analyzer/policy';
@@ -204,7 +204,22 @@ groups:
       'member: cn=Zo\\C3\\AB,ou=People,dc=airius,dc=com', '',
     ].join('\n'), 'x.ldif'), 'x.ldif', new IdentityMap(), dir);
     assert.deepEqual([...(dir.groups.get('sales, emea') ?? [])].sort(), ['Barbara Jensen', 'John Doe', 'Zoe']);
-    assert.ok(dir.groups.has('cn=sales\\2c emea,ou=groups,dc=airius,dc=com'), 'the DN as written is a key too');
+    for (const dn of ['cn=Sales\\2C EMEA,ou=Groups,dc=airius,dc=com', 'CN=Sales\\, EMEA, OU=Groups, DC=airius, DC=com']) {
+      assert.deepEqual([...(dir.groups.get(directoryGroupKey(dn)) ?? [])].sort(), ['Barbara Jensen', 'John Doe', 'Zoe'], `the DN is a key too, however spelled: ${dn}`);
+    }
+  });
+
+  it("a group's DN is one group whether memberOf or its own entry spells it: by DN, all its people", () => {
+    const ldif = write('spelled.ldif', [
+      'dn: uid=kim,ou=people,dc=example,dc=org', 'objectClass: inetOrgPerson', 'cn: Kim Doe', 'uid: kim', 'memberOf: cn=support,ou=groups,dc=example,dc=org', '',
+      'dn: uid=lee,ou=people,dc=example,dc=org', 'objectClass: inetOrgPerson', 'cn: Lee Park', 'uid: lee', '',
+      'dn: CN=Support, OU=Groups, DC=example, DC=org', 'objectClass: groupOfNames', 'member: uid=lee,ou=people,dc=example,dc=org', '',
+    ].join('\n'));
+    for (const dn of ['cn=support,ou=groups,dc=example,dc=org', 'CN=Support, OU=Groups, DC=example, DC=org']) {
+      const pol = write('spelled.yaml', `people: { ldif: ${path.basename(ldif)} }\ngroups:\n  s:\n    directory_groups: ["${dn}"]\n`);
+      const p = loadPolicyFile(pol);
+      assert.deepEqual([...p.groups[0].users].sort(), ['kimdoe', 'leepark'], dn);
+    }
   });
 
   it('hostile files: errors are one short line, group names without control characters, group sets shared by DN and CN stay right', () => {
