@@ -221,7 +221,9 @@ export function apiRoutes(api: Router, c: Ctx): void {
     if (typeof text !== 'string') throw new HttpError(400, 'send the policy as JSON {"text": "..."}');
     const { parsePolicy } = require('../analyzer/policy') as typeof import('../analyzer/policy');
     const { explainPolicy } = require('../analyzer/explain') as typeof import('../analyzer/explain');
-    const name = (str(req.body?.name, 128) ?? 'policy.yaml').replace(/[^\w.-]/g, '_');
+    // only a file name for messages: '.' or '..' would move the directory its paths resolve in
+    const given = (str(req.body?.name, 128) ?? 'policy.yaml').replace(/[^\w.-]/g, '_');
+    const name = /^\.*$/.test(given) ? 'policy.yaml' : given;
     // relative paths in the policy (people: csv, ldif) resolve next to the sensors' policy, as they would;
     // a pasted policy may not reach other files on the server (absolute paths, '..')
     const base = c.policyFile ? path.dirname(path.resolve(c.policyFile)) : process.cwd();

@@ -275,6 +275,13 @@ describe('dashboard HTTP API', function () {
         assert.match(r.error, new RegExp(`^people\\.${key} '.*': .*may only name files in the policy's own directory`));
       }
     }
+    // nor through the name it is checked under: '.' or '..' would resolve its paths a level or two up
+    const up = path.basename(process.cwd()); // the server's cwd is the policy's directory here
+    for (const name of ['.', '..', '']) {
+      const r = (await admin.req('POST', '/api/policy/check', { body: { name, text: `version: 1\npeople:\n  csv: ${up}/package.json\n` } })).json;
+      assert.equal(r.ok, false, JSON.stringify(r));
+      assert.match(r.error, /cannot read people CSV '.*package\.json' \(ENOENT/, `name ${JSON.stringify(name)}: ${r.error}`);
+    }
     const users = (await admin.req('GET', '/api/admin/users')).json.rows.map((x: any) => x.name);
     assert.deepEqual(users, ['admin', 'analyst', 'limited', 'viewer']);
     assert.ok(!JSON.stringify((await admin.req('GET', '/api/admin/users')).json).includes('scrypt$'));
