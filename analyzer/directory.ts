@@ -74,6 +74,7 @@ export function parseLdif(text: string, file: string): LdifEntry[] {
       continue;
     }
     if (l.charCodeAt(0) === 35) continue; // #
+    if (change) continue; // the rest of a change record (a modify record's "-" lines are no "name: value")
     const colon = l.indexOf(':');
     if (colon <= 0) throw new Error(`${file}:${line}: not an LDIF line (expected "name: value")`);
     let name = l.slice(0, colon).trim().toLowerCase();

@@ -192,6 +192,14 @@ groups:
     assert.throws(() => parseLdif('dn: cn=a\ncn: A\rno colon here\n', 'x.ldif'), /^Error: x\.ldif:3: not an LDIF line/);
   });
 
+  it('change records other than add are skipped whole, a modify record\'s "-" separators too', () => {
+    const entries = parseLdif(['version: 1', 'dn: cn=Kim Doe,dc=x', 'cn: Kim Doe', 'uid: kim', '',
+      'dn: cn=Lee,dc=x', 'changetype: modify', 'replace: mail', 'mail: lee@x', '-', 'add: uid', 'uid: lee', '-', '',
+      'dn: cn=Old,dc=x', 'changetype: delete', '',
+      'dn: cn=Sam,dc=x', 'changetype: add', 'cn: Sam', 'uid: sam', ''].join('\n'), 'x.ldif');
+    assert.deepEqual(entries.map((e) => [e.dn, e.attrs.get('uid')]), [['cn=Kim Doe,dc=x', ['kim']], ['cn=Sam,dc=x', ['sam']]]);
+  });
+
   it('DNs compared unescaped: spaces after commas, case, \\, and \\2C, UTF-8 hex pairs; CNs unescaped', () => {
     const dir = emptyDirectory();
     addDirectory(parseLdif([
