@@ -76,8 +76,11 @@ function detect(input: DetectInput): DetectResult {
   if (input.transport !== 'tcp') return null;
   if (input.flow.clientBy !== 'syn') {
     const srvFirst = input.dir === 1 ? input.data : input.other;
-    // the start seen: welcome and login decide as below; else a session after its login
-    if (!(srvFirst.length >= 4 && srvFirst.readUInt32LE(0) === 1)) {
+    const cliFirst = input.dir === 1 ? input.other : input.data;
+    // the start seen — a welcome, or a login ahead of it (a tap's two ports can deliver them out of
+    // order) — decides as below; else a session after its login
+    const startSeen = (srvFirst.length >= 4 && srvFirst.readUInt32LE(0) === 1) || (srvFirst.length === 0 && isLoginHeader(cliFirst));
+    if (!startSeen) {
       const mine = afterLogin(input.data, input.dir);
       if (mine === null) return null;
       const theirs = input.other.length ? afterLogin(input.other, input.dir === 1 ? 0 : 1) : 'more';

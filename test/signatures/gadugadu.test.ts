@@ -125,6 +125,19 @@ describe('gadugadu', function () {
     assert.deepEqual(theirs, ['7654321\t', '\t7654321']);
   });
 
+  it('without its SYN, a login that arrives before the welcome (a tap\'s two ports slightly out of order) still waits for it', () => {
+    const c = new Capture();
+    const t = c.tcp('10.1.1.10:40002', '91.214.237.10:8074');
+    t.send('c', login80(1234567));
+    t.send('s', welcome);
+    t.send('c', sendMsg80(7654321, '', Buffer.from('after the login')));
+    const r = shadowim(['analyze', '-', '--format', 'jsonl'], { input: c.pcap() });
+    assert.equal(r.status, 0, r.stderr);
+    const s = r.events.filter((e) => e.type === 'session');
+    assert.deepEqual(s.map((x) => [x.protocol, x.evidence[0].signature]), [['gadugadu', 'gadugadu.login']]);
+    assert.deepEqual(r.events.filter((e) => e.type === 'message').map((e) => [e.from, e.text]), [['1234567', 'after the login']]);
+  });
+
   it('not picked up as GG: framing alone (pings, acks, status), a message body that does not read as one, other binary protocols on 8074', () => {
     const run = (client: Buffer[], server: Buffer[]) => {
       const c = new Capture();
