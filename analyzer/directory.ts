@@ -69,7 +69,8 @@ export function parseLdif(text: string, file: string): LdifEntry[] {
       nextLine();
       if (l.length < MAX_VALUE * 2) l += text.slice(s, lineEnd);
     }
-    if (l === '') {
+    // a line of blanks where an empty one belongs (editors and some exports leave them) separates too
+    if (l === '' || (l.charCodeAt(0) <= 32 && l.trim() === '')) {
       end();
       continue;
     }

@@ -155,6 +155,12 @@ groups:
     assert.equal(p.directory.people, 4);
   });
 
+  it('a line of blanks between entries separates them, as an empty one does', () => {
+    // a tab-only line (a space at the start would fold it into the line before), and blanks after an empty line
+    const es = parseLdif('dn: cn=a,dc=x\ncn: A\n\t\ndn: cn=b,dc=x\ncn: B\n\n   \ndn: cn=c,dc=x\ncn: C\n', 'blanks.ldif');
+    assert.deepEqual(es.map((e) => [e.dn, e.attrs.get('cn')]), [['cn=a,dc=x', ['A']], ['cn=b,dc=x', ['B']], ['cn=c,dc=x', ['C']]]);
+  });
+
   it('bad directories and unknown groups: one line naming the file, line and problem', () => {
     const err = (text: string) => {
       try {
