@@ -480,10 +480,11 @@ export class LinkBlocklist {
     if (sp >= 0) {
       const words = line.split(/\s+/);
       if (IP_TOKEN.test(words[0])) {
-        // hosts file: "0.0.0.0 a.example b.example"
+        // hosts file: "0.0.0.0 a.example b.example"; its label made a token as on every other line
+        const entry = entryFor(label ? safeToken(label, 96) : undefined);
         for (let i = 1; i < words.length; i++) {
           const w = words[i].toLowerCase();
-          if (!HOSTS_ONLY.has(w) && !IP_TOKEN.test(w)) this.addDomain(w, entryFor(label));
+          if (!HOSTS_ONLY.has(w) && !IP_TOKEN.test(w)) this.addDomain(w, entry);
         }
         return;
       }

@@ -241,8 +241,8 @@ describe('links: blocklists', () => {
     assert.deepEqual(hits(b, 'http://c.example/a'), ['phish:b'], 'a trailing ",word" is a label');
     assert.deepEqual(hits(b, 'http://other.example/'), ['intel-2']);
     // labels become safe tokens (they reach summaries and SIEM lines)
-    const odd = blocklist('odd name!.txt', 'x.example,Bad Label+1\n');
-    assert.deepEqual(hits(odd, 'http://x.example/'), ['odd_name_:Bad_Label_1']);
+    const odd = blocklist('odd name!.txt', 'x.example,Bad Label+1\n0.0.0.0 y.example,Bad Label+1\n');
+    assert.deepEqual(hits(odd, 'http://x.example/ http://y.example/'), ['odd_name_:Bad_Label_1', 'odd_name_:Bad_Label_1'], 'a hosts-file line\'s label too');
   });
 
   it('an IP address entry matches that address only; IPv6 entries bare or in brackets', () => {
