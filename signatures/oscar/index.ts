@@ -56,7 +56,8 @@ export function detectOscar(input: DetectInput, data?: SignatureData): DetectRes
     if (odc === true) {
       return { protocol: 'aim', evidence: { signature: ODC_EVIDENCE, reason: `ODC2 Direct IM header (length ${d.readUInt16BE(4)}) at the start of the stream` } };
     }
-    return odc === 'more' ? 'more' : null;
+    // no header at byte 0: a flow picked up mid-stream may still hold one (or FLAPs) further on
+    return odc === 'more' ? 'more' : midStream(d, input, data);
   }
   // proxy frame lengths are at most 2048: the first byte cannot be a FLAP's 0x2a
   if (d[0] <= 0x08 && d.length >= 4 && d.readUInt16BE(2) === PROXY_VERSION) {
@@ -68,7 +69,7 @@ export function detectOscar(input: DetectInput, data?: SignatureData): DetectRes
     if (oft === true) {
       return { protocol: 'aim', evidence: { signature: OFT_EVIDENCE, reason: `OFT2 file-transfer header (length ${d.readUInt16BE(4)}) at the start of the stream` } };
     }
-    return oft === 'more' ? 'more' : null;
+    return oft === 'more' ? 'more' : midStream(d, input, data);
   }
   if (d[0] === 0x43 && d.length >= 8 && d.toString('latin1', 0, 8) === 'CONNECT ') return connectTunnel(d, input);
   if (d[0] !== 0x2a) return midStream(d, input, data);

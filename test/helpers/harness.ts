@@ -12,14 +12,15 @@ export class FlowHarness {
   private ts = Date.UTC(2024, 0, 15, 9, 30, 0) * 1000;
   private counters = { packets: 0, bytes: 0, packetsC2S: 0, packetsS2C: 0, bytesC2S: 0, bytesS2C: 0, firstTs: this.ts, lastTs: this.ts, gapBytes: 0 };
 
-  constructor(opts: { transport?: 'tcp' | 'udp'; client?: string; server?: string; engine?: Engine } = {}) {
+  /** clientBy: how the sensor told the client ('syn' = the flow was seen from its start; else picked up mid-stream) */
+  constructor(opts: { transport?: 'tcp' | 'udp'; client?: string; server?: string; engine?: Engine; clientBy?: 'syn' | 'port' | 'first' } = {}) {
     this.engine = opts.engine ?? new Engine(loadRegistry(), { emit: (e) => this.events.push(e) });
     const [cip, cport] = (opts.client ?? '10.1.1.10:40000').split(/:(?=\d+$)/);
     const [sip, sport] = (opts.server ?? '198.51.100.7:5190').split(/:(?=\d+$)/);
     this.handler = this.engine.newFlow({
       id: 'test-flow', transport: opts.transport ?? 'tcp',
       client: { ip: cip, port: +cport }, server: { ip: sip, port: +sport },
-      firstTs: this.ts, clientBy: 'syn',
+      firstTs: this.ts, clientBy: opts.clientBy ?? 'syn',
     });
   }
 

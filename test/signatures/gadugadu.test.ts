@@ -180,6 +180,28 @@ describe('gadugadu', function () {
     assert.equal(h.of('message').length, 0);
   });
 
+  boundedIt(__filename, 'seeded fuzz: mutated sessions picked up after their login never throw; unmutated ones are found', 120, () => {
+    let seed = 11;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const streams: Array<[Buffer, Buffer]> = [
+      [Buffer.concat([pkt(0x08, Buffer.alloc(0)), sendMsg80(7654321, '<b>x</b>', PL_CP1250)]), Buffer.concat([pkt(0x07, Buffer.alloc(0)), recvMsg80(7654321, '', Buffer.from('back'))])],
+      [sendMsg80(42, 'only html', Buffer.alloc(0)), pkt(0x05, Buffer.concat([u32(2), u32(42), u32(1)]))],
+    ];
+    let found = 0;
+    for (let i = 0; i < 4000; i++) {
+      const [c, s] = streams[i % streams.length].map((b) => Buffer.from(b));
+      const mutate = i % 4 !== 0;
+      if (mutate) for (const b of [c, s]) for (let k = Math.floor(rnd() * 4); k >= 0; k--) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
+      const h = new FlowHarness({ server: '91.214.237.10:8074', clientBy: 'port' });
+      // random split points, as segments would arrive
+      const cut = Math.floor(rnd() * c.length);
+      h.send('c', c.subarray(0, cut)).send('s', s).send('c', c.subarray(cut)).end();
+      for (const e of h.events) JSON.stringify(e);
+      if (!mutate && h.of('session').some((x) => x.protocol === 'gadugadu')) found++;
+    }
+    assert.equal(found, 1000, 'every unmutated session picked up');
+  });
+
   boundedIt(__filename, 'seeded fuzz: random packets never throw', 120, () => {
     let seed = 7;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);

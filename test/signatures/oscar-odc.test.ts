@@ -151,6 +151,31 @@ describe('oscar: Direct IM (ODC2)', () => {
     assert.deepEqual(r2.events.filter((e) => e.type === 'message').map((x) => x.text), ['real']);
   });
 
+  boundedIt(__filename, 'seeded fuzz: connections picked up mid-stream with mutated frames and junk before them never throw', 120, () => {
+    const next = seeded(99);
+    const r = () => next() / 2 ** 32;
+    const frames = Buffer.concat([odcFrame({ sn: 'alpha one', cookie: COOKIE, payload: html('one') }), odcFrame({ sn: 'alpha one', cookie: COOKIE, flags: 0x0008 }), odcFrame({ sn: 'alpha one', cookie: COOKIE, payload: html('two') })]);
+    let read = 0;
+    for (let i = 0; i < 3000; i++) {
+      const junk = Buffer.alloc(Math.floor(r() * 600));
+      for (let k = 0; k < junk.length; k++) junk[k] = r() < 0.05 ? 0x4f : Math.floor(r() * 256);
+      if (r() < 0.3) Buffer.from('ODC2').copy(junk, Math.floor(r() * Math.max(1, junk.length - 4)));
+      const b = Buffer.concat([junk, frames]);
+      const mutate = i % 3 !== 0;
+      if (mutate) for (let k = Math.floor(r() * 4); k >= 0; k--) b[junk.length + Math.floor(r() * frames.length)] = Math.floor(r() * 256);
+      const h = new FlowHarness({ client: '10.1.1.10:40001', server: '203.0.113.9:4443', clientBy: 'first' });
+      for (let o = 0; o < b.length; ) {
+        const n = 1 + Math.floor(r() * 200);
+        h.send('c', b.subarray(o, o + n));
+        o += n;
+      }
+      h.end();
+      for (const e of h.events) JSON.stringify(e);
+      if (!mutate && h.of('message').map((m) => m.text).join(',') === 'one,two') read++;
+    }
+    assert.equal(read, 1000, 'every unmutated connection read');
+  });
+
   it('ICQ: numeric screen names make the Direct IM session icq', () => {
     const h = new FlowHarness({ server: '203.0.113.9:4443' });
     h.send('c', odcFrame({ sn: '123456789', cookie: COOKIE, payload: Buffer.from('privet') }));
