@@ -9,9 +9,12 @@ export type FlapHandler = (channel: number, seq: number, payload: Buffer) => voi
 
 export class FlapReader {
   private q = new ByteQueue();
-  private resync = false;
+  private resync: boolean;
 
-  constructor(private readonly onPdu: FlapHandler, private readonly onBad: (reason: string) => void) {}
+  /** `seek`: the stream may start inside a PDU (picked up mid-connection): find the first header */
+  constructor(private readonly onPdu: FlapHandler, private readonly onBad: (reason: string) => void, seek = false) {
+    this.resync = seek;
+  }
 
   push(data: Buffer): void {
     const b = this.q.feed(data);
@@ -51,12 +54,16 @@ export class FlapReader {
 
 /**
  * Next offset where a FLAP plausibly starts: 0x2a, channel 1–5, content that fits the channel, and
- * another FLAP start right after it (or the end of the data). When a candidate cannot be verified
- * until more bytes arrive, `waitFrom` says where to keep the data from.
+ * right after it another FLAP header whose sequence number is the next one (each side numbers its
+ * FLAPs one by one), or the end of the data. When a candidate cannot be verified until more bytes
+ * arrive, `waitFrom` says where to keep the data from — but later candidates are still tried: random
+ * bytes (the tail of a PDU a capture started inside) can look like a header claiming kilobytes, and
+ * must not hold the real FLAPs after them back until the connection ends.
  */
 function findHeader(b: Buffer, from: number): { at: number; waitFrom: number } {
+  let waitFrom = -1;
   for (let i = b.indexOf(FLAP_START, from); i >= 0; i = b.indexOf(FLAP_START, i + 1)) {
-    if (b.length - i < FLAP_HEADER + 4) return { at: -1, waitFrom: i };
+    if (b.length - i < FLAP_HEADER + 4) return { at: -1, waitFrom: waitFrom >= 0 ? waitFrom : i };
     const ch = b[i + 1];
     if (ch < 1 || ch > 5) continue;
     const p = i + FLAP_HEADER;
@@ -64,8 +71,11 @@ function findHeader(b: Buffer, from: number): { at: number; waitFrom: number } {
     if (ch === 2 && !knownFamily(b.readUInt16BE(p))) continue;
     const end = p + b.readUInt16BE(i + 4);
     if (end === b.length) return { at: i, waitFrom: -1 };
-    if (end > b.length) return { at: -1, waitFrom: i };
-    if (b[end] === FLAP_START && (end + 1 >= b.length || (b[end + 1] >= 1 && b[end + 1] <= 5))) return { at: i, waitFrom: -1 };
+    if (end + 4 > b.length) {
+      if (waitFrom < 0) waitFrom = i;
+      continue;
+    }
+    if (b[end] === FLAP_START && b[end + 1] >= 1 && b[end + 1] <= 5 && b.readUInt16BE(end + 2) === ((b.readUInt16BE(i + 2) + 1) & 0xffff)) return { at: i, waitFrom: -1 };
   }
-  return { at: -1, waitFrom: -1 };
+  return { at: -1, waitFrom };
 }

@@ -43,9 +43,12 @@ export class OscarSession implements StreamDecoder {
   constructor(private readonly ctx: SessionContext, viaConnect = false) {
     const bad = (r: string) => ctx.malformed(r);
     if (viaConnect) this.tunnel = new HttpTunnel(ctx);
+    // picked up mid-connection: the stream may start inside a PDU, so the first header is looked for
+    // (and checked against the one after it) rather than read at byte 0
+    const mid = !viaConnect && ctx.flow.clientBy !== 'syn';
     this.readers = [
-      new FlapReader((ch, _seq, p) => this.pdu(0, ch, p), bad),
-      new FlapReader((ch, _seq, p) => this.pdu(1, ch, p), bad),
+      new FlapReader((ch, _seq, p) => this.pdu(0, ch, p), bad, mid),
+      new FlapReader((ch, _seq, p) => this.pdu(1, ch, p), bad, mid),
     ];
   }
 

@@ -16,6 +16,7 @@ import { detectOscar } from '../../signatures/oscar';
 import { ODC_KEEP } from '../../signatures/oscar/odc';
 import { MAX_TEXT } from '../../signatures/oscar/parser';
 import {
+  fragment, messageBlock, outgoingIm, incomingIm,
   DIRECT_IM, Flaps, SEND_FILE, bosOpening, directImProposal, odcFrame, odcTyping, proxyFrame, proxyInitFrame, seeded, u16,
 } from './oscar-wire';
 
@@ -174,6 +175,32 @@ describe('oscar: Direct IM (ODC2)', () => {
       if (!mutate && h.of('message').map((m) => m.text).join(',') === 'one,two') read++;
     }
     assert.equal(read, 1000, 'every unmutated connection read');
+  });
+
+  boundedIt(__filename, 'seeded fuzz: OSCAR connections picked up mid-stream (the tail of a FLAP, then whole ones) are found; mutated ones never throw', 120, () => {
+    const next = seeded(7);
+    const r = () => next() / 2 ** 32;
+    let read = 0;
+    for (let i = 0; i < 3000; i++) {
+      const c = new Flaps(1 + Math.floor(r() * 60000)), s = new Flaps(1 + Math.floor(r() * 60000));
+      const junk = Buffer.alloc(50 + Math.floor(r() * 300));
+      for (let k = 0; k < junk.length; k++) junk[k] = r() < 0.03 ? 0x2a : Math.floor(r() * 256);
+      const lost = outgoingIm(c, 'someone', messageBlock(fragment(junk, 0)));
+      const cli = Buffer.concat([lost.subarray(1 + Math.floor(r() * (lost.length - 1))), outgoingIm(c, 'someone', messageBlock(fragment(Buffer.from('first'), 0))), outgoingIm(c, 'someone', messageBlock(fragment(Buffer.from('second'), 0)))]);
+      const srv = incomingIm(s, 'someone', messageBlock(fragment(Buffer.from('reply'), 0)));
+      const mutate = i % 3 !== 0;
+      if (mutate) for (let k = Math.floor(r() * 4); k >= 0; k--) cli[Math.floor(r() * cli.length)] = Math.floor(r() * 256);
+      const h = new FlowHarness({ client: '10.1.1.10:40001', server: '198.51.100.30:443', clientBy: 'port' });
+      for (let o = 0; o < cli.length; ) {
+        const n = 1 + Math.floor(r() * 300);
+        h.send('c', cli.subarray(o, o + n));
+        o += n;
+      }
+      h.send('s', srv).end();
+      for (const e of h.events) JSON.stringify(e);
+      if (!mutate && h.of('message').map((m) => m.text).join(',') === 'first,second,reply') read++;
+    }
+    assert.equal(read, 1000, 'every clean connection read');
   });
 
   it('ICQ: numeric screen names make the Direct IM session icq', () => {
