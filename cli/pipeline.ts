@@ -54,6 +54,14 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
   // (analyzer) the analyzer wraps `fanout` here: it forwards every event and adds alerts.
   const analyzer = require('../analyzer') as typeof import('../analyzer');
   const policy = opts.policyFile ? analyzer.loadPolicyFile(opts.policyFile) : analyzer.defaultPolicy();
+  // a sink routed by groups the policy does not have would silently receive nothing: say so once
+  if (delivery) {
+    const known = new Set(policy.groups.map((g) => g.name));
+    for (const s of (require('../outputs/sinks') as typeof import('../outputs/sinks')).sinksConfig().sinks) {
+      const missing = (s.groups ?? []).filter((g) => !known.has(g));
+      if (missing.length) process.stderr.write(`shadowim: warning: sink ${s.name} takes groups ${missing.map((g) => `'${g}'`).join(', ')}, which ${missing.length === 1 ? 'is no group' : 'are no groups'} of the policy (${policy.source}): those receive no alert\n`);
+    }
+  }
   const head: EventSink = analyzer.createAnalyzer(fanout, { policy, live: opts.live });
   // (files) carved files are fingerprinted and scanned before their event reaches the analyzer (docs/files.md)
   const files = (require('../analyzer/files') as typeof import('../analyzer/files')).createFileService({ policy, emit: (ev) => head.write(ev), outDir: opts.outDir });

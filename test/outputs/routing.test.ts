@@ -73,6 +73,17 @@ describe('alert routing by person and group', function () {
     }
   });
 
+  it('a sink routed by a group the policy does not have is named in a warning (it would receive nothing)', async () => {
+    const policy = path.join(tmp, 'policy2.yaml');
+    fs.writeFileSync(policy, POLICY);
+    const cfg = path.join(tmp, 'typo.yaml');
+    fs.writeFileSync(cfg, `sinks:\n  targets:\n    - name: helpdesk\n      type: webhook\n      url: http://127.0.0.1:9/hook\n      groups: [suport, support]\n  delivery:\n    outbox: ${path.join(tmp, 'outbox2.db')}\n    drain_ms: 100\n`);
+    const r = await shadowimAsync(['analyze', '-', '--format', 'jsonl', '--policy', policy, '--config', cfg], { input: new Capture().pcap() });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^shadowim: warning: sink helpdesk takes groups 'suport', which is no group of the policy \(.*policy2\.yaml\): those receive no alert$/m);
+    assert.doesNotMatch(r.stderr, /'support'/);
+  });
+
   it('people: and groups: must be lists of names', () => {
     const bad = (filter: string) => {
       try {
