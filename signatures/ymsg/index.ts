@@ -92,6 +92,10 @@ export function detectYmsg(input: DetectInput): DetectResult {
     const n = pduAt(d, off);
     if (n > HEADER && consistentAt(d, off) === true) return det('ymsg.midstream', 'YMSG PDU with consistent length after a partial one');
   }
+  // a flow picked up without its SYN: the first whole PDU may not have arrived yet (the first
+  // segments may all be the tail of one), so wait for it within the scan window
+  const by = input.flow?.clientBy;
+  if ((by === 'port' || by === 'first') && d.length < MIDSTREAM_SCAN + HEADER) return 'more';
   return null;
 }
 

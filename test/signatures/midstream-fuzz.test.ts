@@ -1,0 +1,104 @@
+// Seeded fuzz of YMSG, MSN, IRC and XMPP sessions picked up mid-stream (no SYN seen: a capture or sensor
+// started while the connection was open), like the OSCAR one in oscar-odc.test.ts: the tail of a
+// PDU/line/stanza cut at a random point (sometimes junk before it), then whole ones, in random segments.
+// Every clean session must be found with its later messages read; mutated ones must never throw.
+import assert from 'node:assert/strict';
+import { FlowHarness } from '../helpers/harness';
+import { boundedIt } from '../helpers/bounded';
+import { seeded } from './oscar-wire';
+import { pdu } from './ymsg-wire';
+
+type R = () => number;
+/** want: the messages read, client's then server's, joined by commas (or any of several) */
+interface Session { cli: Buffer; srv: Buffer; want: string | string[] }
+
+const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+function text(r: R, n: number, chars = ALNUM + ' .,!?:;-_/'): string {
+  let s = '';
+  for (let k = 0; k < n; k++) s += chars[Math.floor(r() * chars.length)];
+  return s;
+}
+function bytes(r: R, n: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let k = 0; k < n; k++) b[k] = Math.floor(r() * 256);
+  return b;
+}
+/** the tail of `b`, cut at a random point after its first byte */
+function tail(r: R, b: Buffer): Buffer {
+  return b.subarray(1 + Math.floor(r() * (b.length - 1)));
+}
+
+/** runs `cases` sessions; every third one is left clean. Returns the clean ones whose messages were all read, and a few missed. */
+function run(seed: number, cases: number, server: string, build: (r: R) => Session): { read: number; clean: number; missed: string[] } {
+  const next = seeded(seed);
+  const r = () => next() / 2 ** 32;
+  let read = 0, clean = 0;
+  const missed: string[] = [];
+  for (let i = 0; i < cases; i++) {
+    const { cli, srv, want } = build(r);
+    const mutate = i % 3 !== 0;
+    if (mutate) {
+      for (let k = Math.floor(r() * 4); k >= 0; k--) cli[Math.floor(r() * cli.length)] = Math.floor(r() * 256);
+      for (let k = Math.floor(r() * 2); k >= 0; k--) srv[Math.floor(r() * srv.length)] = Math.floor(r() * 256);
+    }
+    const h = new FlowHarness({ client: '10.1.1.10:40001', server, clientBy: 'port' });
+    // the two directions interleave in random segments
+    let oc = 0, os = 0;
+    while (oc < cli.length || os < srv.length) {
+      const n = 1 + Math.floor(r() * 300);
+      if (os >= srv.length || (oc < cli.length && r() < 0.6)) {
+        h.send('c', cli.subarray(oc, oc + n));
+        oc += n;
+      } else {
+        h.send('s', srv.subarray(os, os + n));
+        os += n;
+      }
+    }
+    h.end();
+    for (const e of h.events) JSON.stringify(e);
+    if (mutate) continue;
+    clean++;
+    // the directions interleave: compare each direction's messages in order
+    const got = [...h.of('message').filter((m) => m.direction === 'outbound').map((m) => m.text), ...h.of('message').filter((m) => m.direction !== 'outbound').map((m) => m.text)].join(',');
+    if (typeof want === 'string' ? got === want : want.includes(got)) read++;
+    else if (missed.length < 8) missed.push(`case ${i}: got ${JSON.stringify(got)} (sessions ${h.of('session').map((s) => s.protocol)})\n    c=${JSON.stringify(cli.toString('latin1').slice(0, 300))}\n    s=${JSON.stringify(srv.toString('latin1').slice(0, 200))}`);
+  }
+  return { read, clean, missed };
+}
+
+function check(res: ReturnType<typeof run>): void {
+  if (process.env.SHADOWIM_FUZZ_REPORT) console.log(`clean ${res.clean}, read ${res.read}\n  ${res.missed.join('\n  ')}`);
+  assert.equal(res.read, res.clean, `every clean session read (${res.clean - res.read} missed):\n  ${res.missed.join('\n  ')}`);
+}
+
+const CASES = 3000;
+
+describe('mid-stream pickup fuzz: YMSG, MSN, IRC, XMPP', () => {
+  boundedIt(__filename, 'seeded fuzz: YMSG sessions picked up mid-stream (the tail of a PDU, then whole ones) are found; mutated ones never throw', 120, () => {
+    const ME = 'alice_example', BUDDY = 'bob_buddy';
+    check(run(11, CASES, '203.0.113.5:5050', (r) => {
+      const lostC = pdu(0x06, [[1, ME], [5, BUDDY], [14, r() < 0.3 ? bytes(r, Math.floor(r() * 300)) : text(r, Math.floor(r() * 300))]]);
+      const lostS = pdu(0x06, [[5, ME], [4, BUDDY], [14, text(r, Math.floor(r() * 200))]]);
+      const junk = r() < 0.2 ? bytes(r, Math.floor(r() * 200)) : Buffer.alloc(0);
+      const cli = Buffer.concat([junk, tail(r, lostC), pdu(0x06, [[1, ME], [5, BUDDY], [14, 'first']]), pdu(0x06, [[1, ME], [5, BUDDY], [14, 'second']])]);
+      const srv = Buffer.concat([tail(r, lostS), pdu(0x06, [[5, ME], [4, BUDDY], [14, 'reply']])]);
+      return { cli, srv, want: 'first,second,reply' };
+    }));
+  });
+
+  boundedIt(__filename, 'seeded fuzz: IRC sessions picked up mid-stream (the tail of a line, then whole ones) are found; mutated ones never throw', 120, () => {
+    check(run(13, CASES, '198.51.100.7:6667', (r) => {
+      const lostC = Buffer.from(`PRIVMSG #chan :${text(r, Math.floor(r() * 300))}\r\n`);
+      const lostS = Buffer.from(`:bob!b@host.example PRIVMSG #chan :${text(r, Math.floor(r() * 300))}\r\n`);
+      const junk = r() < 0.2 ? bytes(r, Math.floor(r() * 200)) : Buffer.alloc(0);
+      const cli = Buffer.concat([junk, tail(r, lostC), Buffer.from('PRIVMSG #chan :first\r\nPRIVMSG #chan :second\r\n')]);
+      const cut = tail(r, lostS);
+      const srv = Buffer.concat([cut, Buffer.from(':bob!b@host.example PRIVMSG #chan :reply\r\n:carol!c@h.example PRIVMSG #chan :again\r\n')]);
+      // a cut that leaves a whole line ("PRIVMSG …", or "@host.example PRIVMSG …": IRCv3 tags) is a
+      // message like any other: its text is read too
+      const lost = /PRIVMSG #chan :(.*)\r\n$/.exec(lostS.toString())![1];
+      return { cli, srv, want: ['first,second,reply,again', `first,second,${lost},reply,again`] };
+    }));
+  });
+
+});
