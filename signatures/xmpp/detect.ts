@@ -44,11 +44,15 @@ export function detectXmpp(input: DetectInput): DetectResult {
   if (!rest.startsWith('<')) return null;
   let endTags = false;
   if (input.flow.clientBy !== 'syn') {
-    // picked up mid-stanza: skip the end tags of the stanza we missed the start of
-    const m = /^(?:<\/[^>]{1,64}>\s*)+/.exec(rest);
-    if (m && !/^<\/stream:stream\s*>/.test(rest)) {
-      rest = rest.slice(m[0].length);
-      endTags = true;
+    // picked up mid-stanza: skip the rest of the stanza we missed the start of (its end tags, and
+    // whole child elements before them when the capture began inside the stanza's opening tag)
+    if (!/^<\/stream:stream\s*>/.test(rest) && !/^<(?:message|presence|iq|stream:stream|\?)[\s/>]/.test(rest)) {
+      const t = stanzaTail(rest);
+      if (t === 'more') return b.length < SCAN ? 'more' : null;
+      if (t > 0) {
+        rest = rest.slice(t);
+        endTags = true;
+      }
     }
     if (!rest) return 'more';
   }
@@ -85,7 +89,9 @@ export function detectXmpp(input: DetectInput): DetectResult {
     // stanzas), so the stanza must be whole and the other direction must be stanzas too.
     if (JID_ATTR.test(tag) && (name === 'message' ? /<body[\s>]/.test(rest) && (!/\stype=/.test(tag) || MESSAGE_TYPE.test(tag)) : name === 'iq' && IQ_TYPE.test(tag) && /\sid=['"]/.test(tag))) {
       if (!input.other.length) return b.length < SCAN ? 'more' : null;
-      if (!otherLooksXmpp(input.other)) return null;
+      const other = otherLooksXmpp(input.other);
+      if (other === 'more') return b.length < SCAN ? 'more' : null;
+      if (!other) return null;
       return hit('xmpp.stanza', `<${name}> stanza addressed to a JID (stream picked up mid-session)`);
     }
     // a stanza without any namespace yet: wait for a little more
@@ -95,7 +101,7 @@ export function detectXmpp(input: DetectInput): DetectResult {
 }
 
 /** The other direction of a mid-session pickup reads as stanzas as well (after a fragment that end tags or a tag's tail close). */
-function otherLooksXmpp(o: Buffer): boolean {
+function otherLooksXmpp(o: Buffer): boolean | 'more' {
   const s = o.toString('latin1', 0, SCAN);
   let i = 0;
   while (i < s.length && (s[i] === ' ' || s[i] === '\n' || s[i] === '\r' || s[i] === '\t')) i++;
@@ -107,10 +113,40 @@ function otherLooksXmpp(o: Buffer): boolean {
     i = lt;
   }
   let rest = s.slice(i);
-  const m = /^(?:<\/[^>]{1,64}>\s*)+/.exec(rest);
-  if (m) rest = rest.slice(m[0].length);
-  if (!closedFragment && !m) return false;
+  const t = /^<(?:message|presence|iq)[\s/>]/.test(rest) ? 0 : stanzaTail(rest);
+  if (t === 'more') return s.length < SCAN ? 'more' : false;
+  if (t > 0) rest = rest.slice(t);
+  if (!closedFragment && !t) return false;
   return /^<(?:message|presence|iq)[\s/>]/.test(rest) && topLevel(rest) !== null;
+}
+
+/**
+ * Where the stanza a capture began inside ends in `s` (from a '<'): past its remaining children and
+ * text, just after the end tag that closes the most of what was never opened here (the stanza's own:
+ * siblings of the element it began in close at a level above it). 'more' while nothing has closed or
+ * no stanza starts after it within `s`. Linear in `s` (the window).
+ */
+function stanzaTail(s: string): number | 'more' {
+  let depth = 0, min = 0, end = 0, i = 0;
+  for (;;) {
+    const lt = s.indexOf('<', i);
+    if (lt < 0) break;
+    const gt = s.indexOf('>', lt);
+    if (gt < 0) break;
+    if (s.charCodeAt(lt + 1) === 0x2f) {
+      if (/^<\/stream:stream\s*>/.test(s.slice(lt, gt + 1))) break;
+      if (--depth < min) {
+        min = depth;
+        end = gt + 1;
+      }
+    } else if (s.charCodeAt(lt + 1) !== 0x21 && s.charCodeAt(lt + 1) !== 0x3f && s.charCodeAt(gt - 1) !== 0x2f) depth++;
+    i = gt + 1;
+  }
+  // nothing closed yet: what comes later may close what came before (the caller bounds the wait)
+  if (min === 0) return 'more';
+  // the level reached is the stream's only once a stanza starts there (a sibling of the element the
+  // capture began in closes a level above the stanza's own end tag, which is still to come)
+  return /^\s*<(?:message|presence|iq)[\s/>]/.test(s.slice(end, end + 64)) ? end : 'more';
 }
 
 /**

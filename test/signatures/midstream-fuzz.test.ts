@@ -101,4 +101,16 @@ describe('mid-stream pickup fuzz: YMSG, MSN, IRC, XMPP', () => {
     }));
   });
 
+  boundedIt(__filename, 'seeded fuzz: XMPP sessions picked up mid-stream (the tail of a stanza, then whole ones) are found; mutated ones never throw', 120, () => {
+    const stanza = (from: string, to: string, body: string) => `<message from='${from}' to='${to}' type='chat' id='m${body.length}'><body>${body}</body></message>`;
+    const J = 'juliet@example.org/balcony', R = 'romeo@example.net/orchard';
+    const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    check(run(14, CASES, '198.51.100.7:5222', (r) => {
+      const lostC = Buffer.from(stanza(J, R, esc(text(r, Math.floor(r() * 300), ALNUM + ' .,!?<>&\'"'))));
+      const lostS = Buffer.from(r() < 0.5 ? stanza(R, J, esc(text(r, Math.floor(r() * 300)))) : `<presence from='${R}'><show>away</show><status>${esc(text(r, Math.floor(r() * 100)))}</status></presence>`);
+      const cli = Buffer.concat([tail(r, lostC), Buffer.from(stanza(J, R, 'first') + (r() < 0.5 ? '\n' : '') + stanza(J, R, 'second'))]);
+      const srv = Buffer.concat([tail(r, lostS), Buffer.from(stanza(R, J, 'reply'))]);
+      return { cli, srv, want: 'first,second,reply' };
+    }));
+  });
 });
