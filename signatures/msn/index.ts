@@ -73,11 +73,60 @@ const MAX_LINES = 16;
 export function detectMsn(input: DetectInput): DetectResult {
   const d = input.data;
   if (!d.length) return 'more';
+  const mid = midStream(input);
   const c0 = d[0];
-  if (!((c0 >= 0x41 && c0 <= 0x5a) || (c0 >= 0x30 && c0 <= 0x39))) return null;
+  if (!((c0 >= 0x41 && c0 <= 0x5a) || (c0 >= 0x30 && c0 <= 0x39))) return mid ? resync(d) : null;
   const http = detectHttp(input);
   if (http !== null) return http;
-  return detectLines(d, input, midStream(input));
+  const r = detectLines(d, input, mid);
+  return r === null && mid ? resync(d) : r;
+}
+
+const RESYNC_WINDOW = 4096;
+
+/**
+ * `MSG … len` at `k` whose payload starts with a MIME header: true, false, or 'more' while the line or
+ * the payload's first bytes have not arrived. `end`: the payload's end.
+ */
+function msgAt(d: Buffer, k: number): { ok: boolean | 'more'; end: number } {
+  const nl = d.indexOf(0x0a, k);
+  if (nl < 0) return { ok: d.length - k < 200 ? 'more' : false, end: 0 };
+  if (nl - k > 200) return { ok: false, end: 0 };
+  const line = d.toString('latin1', k, nl).replace(/\r$/, '');
+  if (!MSG_LINE.test(line)) return { ok: false, end: 0 };
+  const end = nl + 1 + Number(line.slice(line.lastIndexOf(' ') + 1));
+  const head = d.toString('latin1', nl + 1, nl + 15).toLowerCase();
+  if (head.length < 14) return { ok: 'mime-version:'.startsWith(head) || 'content-type:'.startsWith(head) ? 'more' : false, end };
+  return { ok: /^(mime-version|content-type):/.test(head), end };
+}
+
+/** the first `MSG … len` + MIME payload in the window after a partial line or payload (-1: none; 'more': one may be arriving) */
+function findMsg(d: Buffer, from: number): { at: number; end: number } | 'more' | -1 {
+  const lim = Math.min(d.length, RESYNC_WINDOW);
+  for (let k = d.indexOf('MSG ', from, 'latin1'); k >= 0 && k < lim; k = d.indexOf('MSG ', k + 1, 'latin1')) {
+    const m = msgAt(d, k);
+    if (m.ok === 'more') return 'more';
+    if (m.ok) return { at: k, end: m.end };
+  }
+  return d.length < RESYNC_WINDOW ? 'more' : -1;
+}
+
+/**
+ * A flow picked up without its SYN inside a payload or line (the tail of a message's text, "…firstMSG
+ * 4 N 118"): the first `MSG … len` with a MIME payload further in, whose payload is followed, by its
+ * exact length, by MSNP lines (up to 8 KiB) — the same evidence a flow starting on a line gets.
+ */
+function resync(d: Buffer): DetectResult {
+  for (let from = 1; ; ) {
+    const f = findMsg(d, from);
+    if (f === -1) return null;
+    if (f === 'more') return 'more';
+    if (f.end > d.length) return d.length < 8192 ? 'more' : null;
+    const follows = msnpFollows(d.subarray(f.end));
+    if (follows === true) return det('msn.msg', 'MSG with MIME payload after a partial one (picked up mid-stream)');
+    if (follows === 'empty') return d.length < 8192 ? 'more' : null;
+    from = f.at + 1;
+  }
 }
 
 /** MSNP lines from the start of `d` (a flow's first bytes, or a proxy tunnel's) */
@@ -229,16 +278,42 @@ function tcpDecoder(ctx: SessionContext): StreamDecoder {
   const limits = framerLimits(ctx.data);
   let ts = 0;
   const framers = ([0, 1] as Dir[]).map((dir) => new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r), limits));
+  // picked up without the SYN, a direction may start inside a line or payload: until it starts on an
+  // MSNP line, its bytes are held (up to the resync window) to start at the first MSG with a MIME payload
+  const by = ctx.flow.clientBy;
+  const seeking: (Buffer | null)[] = by === 'port' || by === 'first' ? [Buffer.alloc(0), Buffer.alloc(0)] : [null, null];
+  const seek = (dir: Dir, data: Buffer, ended: boolean) => {
+    const b = Buffer.concat([seeking[dir]!, data]);
+    // (a bare number is a length's tail, "…Bob 117": MSNP error replies carry a transaction id)
+    const start = /^\d{3}[\r\n]/.test(b.toString('latin1', 0, 4)) ? false : msnpStart(b.subarray(0, 4));
+    let at = start === true ? 0 : -1;
+    if (at < 0 && (start === false || ended)) {
+      const f = findMsg(b, 1);
+      if (f === 'more' && !ended && b.length < RESYNC_WINDOW) {
+        seeking[dir] = b;
+        return;
+      }
+      at = typeof f === 'object' ? f.at : 0; // none: read from the start, as a flow seen from its SYN is
+    } else if (at < 0) {
+      seeking[dir] = b;
+      return;
+    }
+    seeking[dir] = null;
+    framers[dir].push(b.subarray(at));
+  };
   return {
     onData(dir, data, t) {
       ts = t;
-      framers[dir].push(data);
+      if (seeking[dir]) seek(dir, data, false);
+      else framers[dir].push(data);
     },
     onGap(dir) {
       // bytes lost: resynchronize at the next line (a payload in flight is dropped)
       framers[dir] = new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r), limits);
+      if (seeking[dir]) seeking[dir] = Buffer.alloc(0);
     },
     onEnd() {
+      for (const dir of [0, 1] as Dir[]) if (seeking[dir]?.length) seek(dir, Buffer.alloc(0), true);
       // a payload whose length promised more than the stream held (lying length, or a cut capture)
       for (const f of framers) if (f.awaitingPayload) ctx.malformed('stream ended inside a payload');
     },

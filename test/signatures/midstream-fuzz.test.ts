@@ -7,6 +7,7 @@ import { FlowHarness } from '../helpers/harness';
 import { boundedIt } from '../helpers/bounded';
 import { seeded } from './oscar-wire';
 import { pdu } from './ymsg-wire';
+import { textMsg } from './msn-wire';
 
 type R = () => number;
 /** want: the messages read, client's then server's, joined by commas (or any of several) */
@@ -86,6 +87,18 @@ describe('mid-stream pickup fuzz: YMSG, MSN, IRC, XMPP', () => {
     }));
   });
 
+  boundedIt(__filename, 'seeded fuzz: MSN switchboard sessions picked up mid-stream (the tail of a MSG or line, then whole ones) are found; mutated ones never throw', 120, () => {
+    const BUDDY = 'bob@example.com';
+    check(run(12, CASES, '203.0.113.9:1863', (r) => {
+      const lostC = r() < 0.5 ? textMsg(`${1 + Math.floor(r() * 99)} N`, text(r, Math.floor(r() * 300))) : Buffer.from(`ACK ${Math.floor(r() * 99)}\r\n`);
+      const lostS = r() < 0.5 ? textMsg(`${BUDDY} Bob`, text(r, Math.floor(r() * 300))) : Buffer.from(`ACK ${Math.floor(r() * 99)}\r\n`);
+      const junk = r() < 0.2 ? bytes(r, Math.floor(r() * 200)) : Buffer.alloc(0);
+      const cli = Buffer.concat([junk, tail(r, lostC), textMsg('100 N', 'first'), textMsg('101 N', 'second')]);
+      const srv = Buffer.concat([tail(r, lostS), textMsg(`${BUDDY} Bob`, 'reply'), Buffer.from('ACK 100\r\n')]);
+      return { cli, srv, want: 'first,second,reply' };
+    }));
+  });
+
   boundedIt(__filename, 'seeded fuzz: IRC sessions picked up mid-stream (the tail of a line, then whole ones) are found; mutated ones never throw', 120, () => {
     check(run(13, CASES, '198.51.100.7:6667', (r) => {
       const lostC = Buffer.from(`PRIVMSG #chan :${text(r, Math.floor(r() * 300))}\r\n`);
@@ -112,5 +125,23 @@ describe('mid-stream pickup fuzz: YMSG, MSN, IRC, XMPP', () => {
       const srv = Buffer.concat([tail(r, lostS), Buffer.from(stanza(R, J, 'reply'))]);
       return { cli, srv, want: 'first,second,reply' };
     }));
+  });
+
+  it('not picked-up sessions: MSNP or stanzas quoted in other traffic without their framing', () => {
+    const msn = textMsg('5 N', 'hi');
+    for (const [server, c, s] of [
+      // an MSG quoted in a log: the bytes after its payload are not MSNP
+      ['203.0.113.9:1863', Buffer.concat([Buffer.from('ug: sent '), msn, Buffer.from('\n2024-01-01 12:00:00 debug: next line\n')]), Buffer.from('ok\n')],
+      // MSNP inside a downloaded capture: binary record headers between the segments
+      ['203.0.113.9:8080', Buffer.concat([Buffer.from([0x12, 0x00, 0x7f]), msn, Buffer.from([0x5a, 0x0c, 0, 0, 0x45, 0, 0, 0x40]), msn, Buffer.alloc(4200, 0x41)]), Buffer.alloc(0)],
+      // a web page picked up mid-stream that quotes a stanza
+      ['198.51.100.7:8080', Buffer.from("ss='x'>text</p><div>see <code>&lt;message to='a@b.example'&gt;</code></div>\n<p>more</p>" + 'z'.repeat(4200)), Buffer.from('HTTP/1.1 200 OK\r\n\r\n')],
+    ] as const) {
+      const h = new FlowHarness({ client: '10.1.1.10:40001', server, clientBy: 'port' });
+      h.send('c', c);
+      if (s.length) h.send('s', s);
+      h.end();
+      assert.deepEqual(h.of('session').map((x) => x.protocol), [], server);
+    }
   });
 });
