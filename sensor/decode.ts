@@ -305,7 +305,7 @@ export class Decoder {
       return Status.Ok;
     }
     if (proto === 47) return d.tunnels < MAX_TUNNELS ? this.gre(buf, o, ipEnd, ts, cut) : Status.Skipped;
-    if (proto === 4 || proto === 41) return d.tunnels < MAX_TUNNELS ? this.open(proto === 4 ? 0x0800 : 0x86dd, buf, o, ipEnd, ts, o, cut) : Status.Skipped;
+    if (proto === 4 || proto === 41) return d.tunnels < MAX_TUNNELS ? this.openIp(proto === 4 ? 0x0800 : 0x86dd, buf, o, ipEnd, ts, cut) : Status.Skipped;
     return Status.Skipped;
   }
 
@@ -319,6 +319,22 @@ export class Decoder {
     d.vlan = -1;
     d.payMissing = 0;
     return this.fromType(type, buf, off, end, ts);
+  }
+
+  /** An IP packet a tunnel carries at `off`. */
+  private openIp(type: number, buf: Buffer, off: number, end: number, ts: number, cut: number): Status {
+    return this.open(type, buf, off, end, ts, off, cut);
+  }
+
+  /** GRE says an Ethernet frame follows: one that is not is malformed. */
+  private frameOrMalformed(buf: Buffer, off: number, end: number, ts: number, cut: number): Status {
+    const st = this.openEthernet(buf, off, end, ts, cut);
+    return st < 0 ? Status.Malformed : st;
+  }
+
+  /** An Ethernet frame a tunnel carries at `off`, if its type is one a mirrored frame has; else -1. */
+  private openEthernet(buf: Buffer, off: number, end: number, ts: number, cut: number): number {
+    return ethernetInside(buf, off, end) ? this.open(etherType(buf, off), buf, off + 14, end, ts, off, cut) : -1;
   }
 
   /**
@@ -338,19 +354,16 @@ export class Decoder {
     const avail = end - o;
     if (kind === T_VXLAN) {
       // RFC 7348: flags with I (0x08), 24-bit VNI, last byte reserved; an Ethernet frame follows
-      if (avail < 8 + 14 || (buf[o] & 0x08) === 0 || buf[o + 7] !== 0 || !ethernetInside(buf, o + 8)) return -1;
-      return this.open(etherType(buf, o + 8), buf, o + 8 + 14, end, ts, o + 8, cut);
+      if (avail < 8 || (buf[o] & 0x08) === 0 || buf[o + 7] !== 0) return -1;
+      return this.openEthernet(buf, o + 8, end, ts, cut);
     }
     if (kind === T_GENEVE) {
       // RFC 8926: version 0, options length in 4-byte words, protocol type
       if (avail < 8 || buf[o] >> 6 !== 0) return -1;
       const h = 8 + (buf[o] & 0x3f) * 4;
       const type = (buf[o + 2] << 8) | buf[o + 3];
-      if (type === 0x6558) {
-        if (avail < h + 14 || !ethernetInside(buf, o + h)) return -1;
-        return this.open(etherType(buf, o + h), buf, o + h + 14, end, ts, o + h, cut);
-      }
-      if ((type === 0x0800 || type === 0x86dd) && avail > h && ipVersionType(buf[o + h]) === type) return this.open(type, buf, o + h, end, ts, o + h, cut);
+      if (type === 0x6558) return this.openEthernet(buf, o + h, end, ts, cut);
+      if ((type === 0x0800 || type === 0x86dd) && avail > h && ipVersionType(buf[o + h]) === type) return this.openIp(type, buf, o + h, end, ts, cut);
       return -1;
     }
     // GTP-U (3GPP TS 29.281): version 1, PT 1, a G-PDU (0xff) carries a user's IP packet
@@ -372,7 +385,7 @@ export class Decoder {
     const msgEnd = Math.min(end, o + 8 + ((buf[o + 2] << 8) | buf[o + 3]));
     if (msgEnd <= o + h) return -1;
     const type = ipVersionType(buf[o + h]);
-    return type === 0 ? -1 : this.open(type, buf, o + h, msgEnd, ts, o + h, msgEnd === end ? cut : 0);
+    return type === 0 ? -1 : this.openIp(type, buf, o + h, msgEnd, ts, msgEnd === end ? cut : 0);
   }
 
   /** GRE (RFC 2784/2890; version 1 is PPTP's, RFC 2637): IP, Ethernet, ERSPAN I-III, MPLS, WCCP. */
@@ -399,8 +412,8 @@ export class Decoder {
         p++;
       }
       p++;
-      if (ppp === 0x21) return this.open(0x0800, buf, p, end, ts, p, cut);
-      if (ppp === 0x57) return this.open(0x86dd, buf, p, end, ts, p, cut);
+      if (ppp === 0x21) return this.openIp(0x0800, buf, p, end, ts, cut);
+      if (ppp === 0x57) return this.openIp(0x86dd, buf, p, end, ts, cut);
       return Status.Skipped; // LCP, CCP, compressed or encrypted (MPPE) frames
     }
     if (version !== 0 || b0 & 0x40) return Status.Skipped; // other versions; source routing (obsolete)
@@ -416,26 +429,21 @@ export class Decoder {
       case 0x8847:
       case 0x8100:
       case 0x88a8:
-        return this.open(type, buf, p, end, ts, p, cut);
+        return this.openIp(type, buf, p, end, ts, cut);
       case 0x6558: // transparent Ethernet bridging (GRETAP, NVGRE)
-        return ethernetInside(buf, p, end) ? this.open(etherType(buf, p), buf, p + 14, end, ts, p, cut) : Status.Malformed;
-      case 0x88be: {
+        return this.frameOrMalformed(buf, p, end, ts, cut);
+      case 0x88be:
         // ERSPAN type II (sequence number present; 8-byte header, version 1) or type I (no header)
-        const e = seq ? p + 8 : p;
         if (seq && (end - p < 8 || buf[p] >> 4 !== 1)) return Status.Malformed;
-        return ethernetInside(buf, e, end) ? this.open(etherType(buf, e), buf, e + 14, end, ts, e, cut) : Status.Malformed;
-      }
-      case 0x22eb: {
+        return this.frameOrMalformed(buf, seq ? p + 8 : p, end, ts, cut);
+      case 0x22eb:
         // ERSPAN type III: 12-byte header (version 2), an 8-byte platform subheader when O is set
         if (end - p < 12 || buf[p] >> 4 !== 2) return Status.Malformed;
-        const e = p + 12 + (buf[p + 11] & 1 ? 8 : 0);
-        return ethernetInside(buf, e, end) ? this.open(etherType(buf, e), buf, e + 14, end, ts, e, cut) : Status.Malformed;
-      }
+        return this.frameOrMalformed(buf, p + 12 + (buf[p + 11] & 1 ? 8 : 0), end, ts, cut);
       case 0x883e: {
         // WCCP redirection: a 4-byte redirect header unless the IPv4 header starts at once
         if (p >= end) return Status.Malformed;
-        const ip = buf[p] >> 4 === 4 ? p : p + 4;
-        return this.open(0x0800, buf, ip, end, ts, ip, cut);
+        return this.openIp(0x0800, buf, buf[p] >> 4 === 4 ? p : p + 4, end, ts, cut);
       }
       default:
         return Status.Skipped; // keepalives, other payloads
@@ -448,7 +456,7 @@ function etherType(buf: Buffer, off: number): number {
 }
 
 /** An Ethernet header whose type is one a mirrored frame carries (IP, VLAN, MPLS, PPPoE, ARP). */
-function ethernetInside(buf: Buffer, off: number, end = buf.length): boolean {
+function ethernetInside(buf: Buffer, off: number, end: number): boolean {
   if (end - off < 14) return false;
   const t = etherType(buf, off);
   return t === 0x0800 || t === 0x86dd || t === 0x8100 || t === 0x88a8 || t === 0x9100 || t === 0x8847 || t === 0x8864 || t === 0x0806;
