@@ -194,17 +194,20 @@ export class FrameQueue implements FrameSink {
 
   /** The capture clock while no frames come (never dropped; after the frames queued before it). */
   clock(ts: number): void {
-    this.flush();
     const rec = Buffer.alloc(REC_HEADER);
     putHeader(rec, 0, REC_CLOCK, 0, 0, 0, 0, ts);
-    this.posted += rec.length;
-    this.writer.write(rec);
+    this.control(rec);
   }
 
   /** Last record of a clean end: flushes, then queues the counters (never dropped). */
   end(ts: number): void {
     this.flush();
-    const rec = countersRecord(this.snapshot(), ts);
+    this.control(countersRecord(this.snapshot(), ts));
+  }
+
+  /** A record of our own after the frames queued so far: never dropped, never batched. */
+  private control(rec: Buffer): void {
+    this.flush();
     this.posted += rec.length;
     this.writer.write(rec);
   }
