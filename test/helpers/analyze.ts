@@ -9,6 +9,11 @@ import { shadowim } from './run';
 
 /** `alsoRead`: called with the capture file after the run, before it is removed (an oracle such as tshark reads it) */
 export function analyzeCapture(cap: Capture, alsoRead?: (file: string) => void): any[] {
+  return analyzeCaptureRun(cap, alsoRead).events;
+}
+
+/** The same, with the summary analyze wrote on stderr. */
+export function analyzeCaptureRun(cap: Capture, alsoRead?: (file: string) => void): { events: any[]; stderr: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-analyze-'));
   try {
     const file = path.join(dir, 'c.pcap');
@@ -16,7 +21,7 @@ export function analyzeCapture(cap: Capture, alsoRead?: (file: string) => void):
     const r = shadowim(['analyze', file, '--format', 'jsonl']);
     assert.equal(r.status, 0, r.stderr);
     alsoRead?.(file);
-    return r.events;
+    return { events: r.events, stderr: r.stderr };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -4,12 +4,9 @@
 // of these tunnels with its own dissectors.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Capture, ether, ipPacket, udpHeader, parseEp, vxlanFrame } from '../helpers/pcapgen';
 import { haveCommand } from '../helpers/netns';
-import { shadowim } from '../helpers/run';
+import { analyzeCaptureRun } from '../helpers/analyze';
 import { boundedIt } from '../helpers/bounded';
 import { PacketPath } from '../../sensor/packetPath';
 import { Recorder, runCapture } from './record';
@@ -87,25 +84,6 @@ const WRAPS: Record<string, (f: Buffer, n: number) => Buffer> = {
   'VXLAN inside GRE': (f) => outer(Buffer.concat([gre(0x0800), ipOf(vxlan(f))]), 47),
 };
 
-interface Run {
-  events: any[];
-  stderr: string;
-}
-
-function analyze(cap: Capture, tshark?: (file: string) => void): Run {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-tunnel-'));
-  try {
-    const file = path.join(dir, 'c.pcap');
-    fs.writeFileSync(file, cap.pcap());
-    const r = shadowim(['analyze', file, '--format', 'jsonl']);
-    assert.equal(r.status, 0, r.stderr);
-    tshark?.(file);
-    return { events: r.events, stderr: r.stderr };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 function wrapped(wrap: (f: Buffer, n: number) => Buffer): Capture {
   const cap = new Capture();
   plain().frames.forEach((f, n) => cap.add(wrap(f.data, n)));
@@ -123,7 +101,7 @@ const withoutStats = (events: any[]) => events.filter((e) => e.type !== 'stats')
 
 describe('sensor: tunnels', function () {
   this.timeout(60_000);
-  const base = analyze(plain());
+  const base = analyzeCaptureRun(plain());
   const baseStats = base.events.find((e) => e.type === 'stats');
 
   it('the plain capture: two IRC sessions with their messages (the reference)', () => {
@@ -137,7 +115,7 @@ describe('sensor: tunnels', function () {
     it(`${name}: the same events as without the tunnel${haveCommand('tshark') ? ', the same IRC lines as tshark' : ''}`, () => {
       const cap = wrapped(wrap);
       let theirs: string[] | undefined;
-      const run = analyze(cap, haveCommand('tshark') ? (f) => (theirs = tsharkIrc(f)) : undefined);
+      const run = analyzeCaptureRun(cap, haveCommand('tshark') ? (f) => (theirs = tsharkIrc(f)) : undefined);
       const expected = withoutStats(base.events).map((e) =>
         e.type === 'session' && IP_ONLY.has(name) ? { ...e, bytes: e.bytes - 14 * e.packets } : e);
       assert.deepEqual(withoutStats(run.events), expected);
@@ -185,7 +163,7 @@ describe('sensor: tunnels', function () {
     cap.add(outerUdp(2152, 2152, Buffer.concat([Buffer.from([0x32, 0xff, 0, 8]), u32(1), Buffer.from([0, 1, 0, 0x85]), Buffer.from([1, 0, 9, 0]), ipOf(inner)])));
     // Geneve version 1
     cap.add(outerUdp(40000, 6081, Buffer.concat([Buffer.from([0x40, 0]), u16(0x6558), Buffer.alloc(4), inner])));
-    const run = analyze(cap);
+    const run = analyzeCaptureRun(cap);
     const stats = run.events.find((e) => e.type === 'stats');
     assert.equal(stats.malformed, 0);
     // each stays a datagram of its own outer UDP flow: 40000→4789, 2152↔2152, 40000→6081
@@ -209,7 +187,7 @@ describe('sensor: tunnels', function () {
     cap.add(outer(gre(0x0000), 47));
     cap.add(outer(Buffer.concat([Buffer.from([0x40, 0]), u16(0x0800), ipOf(inner)]), 47));
     cap.add(outer(Buffer.concat([Buffer.from([0, 2]), u16(0x0800), ipOf(inner)]), 47));
-    const run = analyze(cap);
+    const run = analyzeCaptureRun(cap);
     const stats = run.events.find((e) => e.type === 'stats');
     assert.equal(stats.packets, 9);
     assert.equal(stats.malformed, 5);
