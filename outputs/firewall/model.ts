@@ -49,9 +49,15 @@ export interface RuleModel {
   exceptions: Exception[];
   /** destinations always allowed (sanctioned enterprise servers) */
   sanctioned: Cidr[];
-  /** sanctioned server names (and their sub-domains): DNS formats let them resolve */
-  sanctionedHosts: string[];
+  /** sanctioned server names: DNS formats let them resolve (a policy's `.name` also every sub-domain) */
+  sanctionedHosts: SanctionedName[];
   generatedAt: string;
+}
+
+export interface SanctionedName {
+  name: string;
+  /** `.corp.example` in the policy: the name and every sub-domain; `chat.corp.example`: that name only */
+  subdomains: boolean;
 }
 
 export interface ObservedServer {
@@ -136,9 +142,19 @@ export function buildModel(input: ModelInput): RuleModel {
     targets: [...targets.values()],
     exceptions,
     sanctioned: (input.sanctioned ?? []).map(parseCidr).filter((c): c is Cidr => !!c),
-    sanctionedHosts: [...new Set((input.sanctioned ?? []).filter((s) => !parseCidr(s)).map(validHost).filter((h): h is string => !!h))].sort(),
+    sanctionedHosts: sanctionedNames((input.sanctioned ?? []).filter((s) => !parseCidr(s))),
     generatedAt: (input.now ?? new Date()).toISOString(),
   };
+}
+
+/** Policy host entries → names, once each (`x` and `.x` both given: the wider one), sorted. */
+function sanctionedNames(entries: string[]): SanctionedName[] {
+  const by = new Map<string, boolean>();
+  for (const e of entries) {
+    const name = validHost(e);
+    if (name) by.set(name, (by.get(name) ?? false) || /^\*?\./.test(e.trim()));
+  }
+  return [...by].sort((a, b) => a[0].localeCompare(b[0])).map(([name, subdomains]) => ({ name, subdomains }));
 }
 
 function addCidr(t: Target, s: string): boolean {

@@ -130,9 +130,11 @@ function unboundConf(port: number, extra: string, modules = 'iterator'): string 
       const c = format === 'rpz' ? spawnSync('named-checkzone', ['rpz.shadowim', f], { encoding: 'utf8' }) : spawnSync('unbound-checkconf', [f], { encoding: 'utf8' });
       assert.equal(c.status, 0, c.stdout + c.stderr);
       assert.doesNotMatch(c.stdout + c.stderr, /duplicate/);
-      assert.doesNotMatch(r.stdout, /xmpp\.corp\.example\.?"? (CNAME \.|always_nxdomain)/);
+      assert.doesNotMatch(r.stdout, /^(    local-zone: ")?xmpp\.corp\.example\.?"? (CNAME \.|always_nxdomain)/m);
       assert.doesNotMatch(r.stdout, /xmpp\.l\.google\.com\.?"? (CNAME \.|always_nxdomain)/, 'inside a sanctioned domain');
       assert.match(r.stdout, /talk\.google\.com\.?"? (CNAME \.|always_nxdomain)/, 'other xmpp names still blocked');
+      if (format === 'rpz') assert.match(r.stdout, /^\*\.xmpp\.corp\.example CNAME \.$/m, 'sanctioned exactly: its sub-domains are not');
+      else assert.match(r.stdout, /sub-domains also resolve here .*: xmpp\.corp\.example$/m, 'what Unbound cannot keep exact is said');
     }
   });
 
@@ -161,13 +163,16 @@ function unboundConf(port: number, extra: string, modules = 'iterator'): string 
     const port = 20001 + (process.pid % 20000);
     // a sanctioned name inside a forbidden domain: teams.microsoft.com is forbidden (teams), a tenant's
     // own name under it is sanctioned through the policy
-    fs.writeFileSync(policy, POLICY.replace('teams.corp.example', 'corp.teams.microsoft.com'));
+    fs.writeFileSync(policy, POLICY.replace('teams.corp.example', 'corp.teams.microsoft.com, .emea.teams.microsoft.com'));
     const z = exportOf('rpz');
     const ub = await startUnbound(unboundConf(port, `rpz:\n    name: rpz.shadowim\n    zonefile: "${z.file}"`, 'respip iterator'), port);
     try {
       assert.equal(await query(port, 'teams.microsoft.com', '127.0.0.1'), 3);
       assert.equal(await query(port, 'eu.teams.microsoft.com', '127.0.0.1'), 3, 'sub-domains too');
       assert.notEqual(await query(port, 'corp.teams.microsoft.com', '127.0.0.1'), 3, 'the sanctioned name is passed through');
+      assert.equal(await query(port, 'x.corp.teams.microsoft.com', '127.0.0.1'), 3, 'sanctioned exactly (no leading dot): its sub-domains stay forbidden');
+      assert.notEqual(await query(port, 'emea.teams.microsoft.com', '127.0.0.1'), 3, 'sanctioned with a leading dot: the name…');
+      assert.notEqual(await query(port, 'x.emea.teams.microsoft.com', '127.0.0.1'), 3, '…and its sub-domains');
       assert.notEqual(await query(port, 'example.org', '127.0.0.1'), 3);
     } finally {
       ub.removeAllListeners('exit');

@@ -2,7 +2,8 @@
 // Recursor, Unbound all load RPZ) and as Unbound local-zone configuration. For the encrypted messengers,
 // whose servers sit behind CDNs and change addresses, refusing to resolve their names is often the
 // control that works; address rules still catch clients with hard-coded addresses or their own resolver.
-// A name blocks itself and every sub-domain; sanctioned server names resolve whatever encloses them.
+// A name blocks itself and every sub-domain; sanctioned server names resolve whatever encloses them
+// (a policy's `.corp.example` with its sub-domains, `chat.corp.example` alone).
 import type { RuleModel } from '../model';
 import { header, type RuleFormat } from './types';
 
@@ -13,7 +14,7 @@ import { header, type RuleFormat } from './types';
  */
 function blockedNames(model: RuleModel): Array<[string, string[]]> {
   const by = new Map<string, string[]>();
-  const sanctioned = (h: string) => model.sanctionedHosts.some((s) => h === s || h.endsWith(`.${s}`));
+  const sanctioned = (h: string) => model.sanctionedHosts.some((s) => h === s.name || (s.subdomains && h.endsWith(`.${s.name}`)));
   for (const t of model.targets) {
     for (const h of t.hosts) {
       if (sanctioned(h)) continue;
@@ -33,12 +34,21 @@ function rpz(model: RuleModel): string {
   out.push(`@ IN SOA localhost. hostmaster.localhost. ( ${serial} 3600 600 86400 300 )`);
   out.push('@ IN NS localhost.');
   if (model.sanctionedHosts.length) out.push('; sanctioned servers: always resolved');
-  for (const h of model.sanctionedHosts) out.push(`${h} CNAME rpz-passthru.`, `*.${h} CNAME rpz-passthru.`);
+  // an exact name alone: its sub-domains stay under whatever wildcard of a forbidden name covers them
+  for (const s of model.sanctionedHosts) out.push(`${s.name} CNAME rpz-passthru.`, ...(s.subdomains ? [`*.${s.name} CNAME rpz-passthru.`] : []));
   // block: NXDOMAIN (CNAME .); log: resolved normally, and the resolver's RPZ log records the client
   const action = model.action === 'block' ? '.' : 'rpz-passthru.';
   for (const [h, protocols] of blockedNames(model)) {
     out.push(`; ${protocols.join(', ')}`);
     out.push(`${h} CNAME ${action}`, `*.${h} CNAME ${action}`);
+  }
+  // a name sanctioned exactly inside (or at) a forbidden one: it resolves (above), its sub-domains do
+  // not. The spec says the enclosing wildcard already covers them; Unbound keeps a trigger as a whole
+  // subtree (measured), so they are named again.
+  for (const s of model.sanctionedHosts) {
+    if (s.subdomains) continue;
+    const protocols = model.targets.filter((t) => t.hosts.some((h) => s.name === h || s.name.endsWith(`.${h}`))).map((t) => t.protocol);
+    if (protocols.length) out.push(`; ${protocols.join(', ')} (${s.name} itself is sanctioned)`, `*.${s.name} CNAME ${action}`);
   }
   const notes = [
     'Response Policy Zone (RPZ) for a recursive resolver. BIND: zone "rpz.shadowim" { type primary; file "FILE"; };',
@@ -61,10 +71,15 @@ function unbound(model: RuleModel): string {
   const out: string[] = ['server:'];
   const type = model.action === 'block' ? 'always_nxdomain' : 'inform';
   // the closest enclosing local-zone decides: a sanctioned name inside a blocked domain still resolves
-  for (const h of model.sanctionedHosts) out.push(`    local-zone: "${h}." transparent`);
-  for (const [h, protocols] of blockedNames(model)) out.push(`    local-zone: "${h}." ${type}    # ${protocols.join(', ')}`);
+  for (const s of model.sanctionedHosts) out.push(`    local-zone: "${s.name}." transparent`);
+  const blocked = blockedNames(model);
+  for (const [h, protocols] of blocked) out.push(`    local-zone: "${h}." ${type}    # ${protocols.join(', ')}`);
+  // a local-zone is a whole subtree: an exact sanctioned name inside a forbidden one lets its sub-domains through too
+  const forbidden = (n: string) => model.targets.some((t) => t.hosts.some((h) => n === h || n.endsWith(`.${h}`)));
+  const wider = model.sanctionedHosts.filter((s) => !s.subdomains && forbidden(s.name)).map((s) => s.name);
   const notes = [
     'Unbound configuration: include: FILE from unbound.conf (a server: clause of local-zone lines).',
+    ...(wider.length ? [`sanctioned as exact names, their sub-domains also resolve here (an Unbound local-zone is a whole subtree; the rpz export keeps them exact): ${wider.join(', ')}`] : []),
     `action ${model.action}: ${model.action === 'block' ? 'always_nxdomain for each name and its sub-domains' : 'inform (resolved, and each query logged with its client)'}.`,
     ...exceptionNotes(model),
   ];
