@@ -41,9 +41,13 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
     rec = (require('../dashboard/sources') as typeof import('../dashboard/sources')).sourceRecorder({ store: opts.store, source: opts.source, sensor: opts.sensor });
     if (rec) outputs.unshift(rec);
   }
+  // (analyzer) the policy, read before the sinks: they warn of groups it does not have
+  const analyzer = require('../analyzer') as typeof import('../analyzer');
+  const policy = opts.policyFile ? analyzer.loadPolicyFile(opts.policyFile) : analyzer.defaultPolicy();
   // (sinks) alerts bound for SIEMs are committed to the outbox before they are printed, then delivered
   const sinks = getConfig().extra.sinks;
-  const delivery = sinks === undefined || sinks === null ? undefined : (require('../outputs/sinks') as typeof import('../outputs/sinks')).alertDelivery({ store: opts.store });
+  const delivery = sinks === undefined || sinks === null ? undefined
+    : (require('../outputs/sinks') as typeof import('../outputs/sinks')).alertDelivery({ store: opts.store, policy: { groups: policy.groups.map((g) => g.name), source: policy.source } });
   if (delivery) outputs.splice(outputs.length - 1, 0, delivery);
   const fanout: EventSink = {
     write(ev) {
@@ -52,16 +56,6 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
     },
   };
   // (analyzer) the analyzer wraps `fanout` here: it forwards every event and adds alerts.
-  const analyzer = require('../analyzer') as typeof import('../analyzer');
-  const policy = opts.policyFile ? analyzer.loadPolicyFile(opts.policyFile) : analyzer.defaultPolicy();
-  // a sink routed by groups the policy does not have would silently receive nothing: say so once
-  if (delivery) {
-    const known = new Set(policy.groups.map((g) => g.name));
-    for (const s of (require('../outputs/sinks') as typeof import('../outputs/sinks')).sinksConfig().sinks) {
-      const missing = (s.groups ?? []).filter((g) => !known.has(g));
-      if (missing.length) process.stderr.write(`shadowim: warning: sink ${s.name} takes groups ${missing.map((g) => `'${g}'`).join(', ')}, which ${missing.length === 1 ? 'is no group' : 'are no groups'} of the policy (${policy.source}): those receive no alert\n`);
-    }
-  }
   const head: EventSink = analyzer.createAnalyzer(fanout, { policy, live: opts.live });
   // (files) carved files are fingerprinted and scanned before their event reaches the analyzer (docs/files.md)
   const files = (require('../analyzer/files') as typeof import('../analyzer/files')).createFileService({ policy, emit: (ev) => head.write(ev), outDir: opts.outDir });

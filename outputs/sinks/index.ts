@@ -23,10 +23,20 @@ export function openDelivery(store?: string, log: (s: string) => void = (s) => p
   return new Outbox(openOutbox(outboxPath(c, store)), c.sinks.map(createSink), c.delivery, log);
 }
 
-/** The pipeline's alert sink: undefined when no sink is configured. */
-export function alertDelivery(opts: { store?: string }): EventSink | undefined {
+/**
+ * The pipeline's alert sink: undefined when no sink is configured. `policy`: its group names, to warn
+ * once of a sink routed by a group the policy does not have (it would silently receive nothing).
+ */
+export function alertDelivery(opts: { store?: string; policy?: { groups: string[]; source: string } }): EventSink | undefined {
   const outbox = openDelivery(opts.store);
   if (!outbox) return undefined;
+  if (opts.policy) {
+    const known = new Set(opts.policy.groups);
+    for (const s of outbox.sinks) {
+      const missing = (s.config.groups ?? []).filter((g) => !known.has(g));
+      if (missing.length) process.stderr.write(`shadowim: warning: sink ${s.name} takes groups ${missing.map((g) => `'${g}'`).join(', ')}, which ${missing.length === 1 ? 'is no group' : 'are no groups'} of the policy (${opts.policy.source}): those receive no alert\n`);
+    }
+  }
   outbox.start();
   return {
     write(ev: ShadowEvent) {
