@@ -1,6 +1,6 @@
-// Dashboard users, roles and API tokens, kept in the store (tables dash_users, dash_tokens, created here
-// on first use so the storage schema stays the storage module's). Passwords: scrypt with a per-user
-// random salt; API tokens: 32 random bytes shown once, stored as their SHA-256 (they are high-entropy,
+// Dashboard users, roles, API tokens and login sessions, kept in the store (tables dash_users,
+// dash_tokens, dash_logins, created here on first use so the storage schema stays the storage module's).
+// Passwords: scrypt with a per-user random salt; API tokens: 32 random bytes shown once, stored as their SHA-256 (they are high-entropy,
 // so a fast hash is enough); compared in constant time.
 
 import crypto from 'node:crypto';
@@ -39,7 +39,23 @@ CREATE TABLE IF NOT EXISTS dash_tokens (
   label TEXT,
   created_ms INTEGER NOT NULL,
   last_used_ms INTEGER
-);`);
+);
+-- login sessions (dashboard/security.ts): keyed by the SHA-256 of the cookie, never the cookie itself
+CREATE TABLE IF NOT EXISTS dash_logins (
+  id_hash TEXT PRIMARY KEY,
+  user TEXT NOT NULL REFERENCES dash_users(name) ON DELETE CASCADE,
+  role TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  seen_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dash_logins_user ON dash_logins(user);
+CREATE INDEX IF NOT EXISTS dash_logins_seen ON dash_logins(seen_ms);`);
+}
+
+/** Ends the login sessions of `user`, or everyone's; the number ended. A running server sees it on the next request. */
+export function endSessions(db: Db, user?: string): number {
+  if (user === undefined) return db.prepare('DELETE FROM dash_logins').run().changes;
+  return db.prepare('DELETE FROM dash_logins WHERE user = ?').run(user).changes;
 }
 
 export function validName(name: string): void {
@@ -116,24 +132,35 @@ export class UserStore {
       .prepare(`INSERT INTO dash_users (name, role, pw_hash, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (name) DO UPDATE SET role = excluded.role, pw_hash = excluded.pw_hash, updated_ms = excluded.updated_ms`)
       .run(name, role, hashPassword(password), now, now);
+    endSessions(this.db, name);
   }
 
   passwd(name: string, password: string, now = Date.now()): void {
     validPassword(password);
-    const n = this.db.prepare('UPDATE dash_users SET pw_hash = ?, updated_ms = ? WHERE name = ?').run(hashPassword(password), now, name).changes;
-    if (!n) throw new AuthError(`no user '${name}'; add one with 'shadowim user add ${name} --role viewer'`);
+    const h = hashPassword(password);
+    this.db.transaction(() => {
+      const n = this.db.prepare('UPDATE dash_users SET pw_hash = ?, updated_ms = ? WHERE name = ?').run(h, now, name).changes;
+      if (!n) throw new AuthError(`no user '${name}'; add one with 'shadowim user add ${name} --role viewer'`);
+      endSessions(this.db, name);
+    })();
   }
 
   setRole(name: string, role: string, now = Date.now()): void {
     const r = validRole(role);
-    const n = this.db.prepare('UPDATE dash_users SET role = ?, updated_ms = ? WHERE name = ?').run(r, now, name).changes;
-    if (!n) throw new AuthError(`no user '${name}'`);
+    this.db.transaction(() => {
+      const n = this.db.prepare('UPDATE dash_users SET role = ?, updated_ms = ? WHERE name = ?').run(r, now, name).changes;
+      if (!n) throw new AuthError(`no user '${name}'`);
+      endSessions(this.db, name);
+    })();
   }
 
   remove(name: string): void {
-    this.db.prepare('DELETE FROM dash_tokens WHERE user = ?').run(name);
-    const n = this.db.prepare('DELETE FROM dash_users WHERE name = ?').run(name).changes;
-    if (!n) throw new AuthError(`no user '${name}'`);
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM dash_tokens WHERE user = ?').run(name);
+      endSessions(this.db, name);
+      const n = this.db.prepare('DELETE FROM dash_users WHERE name = ?').run(name).changes;
+      if (!n) throw new AuthError(`no user '${name}'`);
+    })();
   }
 
   list(): UserRow[] {

@@ -1,15 +1,17 @@
-// Login sessions (in memory: a restart logs everyone out), CSRF tokens, login rate limiting and the
-// security headers every response carries.
+// Login sessions (kept in the store beside the users, so a restart logs nobody out), CSRF tokens, login
+// rate limiting and the security headers every response carries.
 
 import crypto from 'node:crypto';
+import type Database from 'better-sqlite3';
 import type { Request, Response, NextFunction } from 'express';
-import type { Role } from './auth';
+import { endSessions, ensureAuthTables, sha256, type Role } from './auth';
 
 export const SESSION_COOKIE = 'sim_session';
 export const CSRF_COOKIE = 'sim_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
 
 export interface LoginSession {
+  /** the cookie value: only ever in memory and in the cookie; the store keeps its SHA-256 */
   id: string;
   user: string;
   role: Role;
@@ -21,49 +23,108 @@ export interface LoginSession {
 const IDLE_MS = 8 * 3600_000;
 const ABSOLUTE_MS = 24 * 3600_000;
 const MAX_SESSIONS = 10_000;
+// `seen` goes to disk at most this often per session (idle expiry is exact to this much)
+const SEEN_WRITE_MS = 60_000;
+const PRUNE_EVERY_MS = 10 * 60_000;
+const ID_RE = /^[A-Za-z0-9_-]{43}$/;
 
+/** The session's synchronizer token, derived from its id: nothing to store, and not derivable from the stored hash. */
+function csrfOf(id: string): string {
+  return crypto.createHmac('sha256', id).update('shadowim csrf').digest('base64url');
+}
+
+/**
+ * Login sessions in the store's dash_logins table (created by ensureAuthTables): one row per session,
+ * keyed by the SHA-256 of its id, so a copy of the store yields no usable cookie. Every lookup reads
+ * the row, so ending sessions from another process (`shadowim user passwd|role|del|logout-all`) takes
+ * effect on the next request.
+ */
 export class Sessions {
-  private map = new Map<string, LoginSession>();
-  constructor(private readonly now: () => number = Date.now) {}
+  private readonly q;
+  private lastPrune = -Infinity;
+
+  constructor(private readonly db: Database.Database, private readonly now: () => number = Date.now) {
+    ensureAuthTables(db);
+    this.q = {
+      get: db.prepare('SELECT user, role, created_ms, seen_ms FROM dash_logins WHERE id_hash = ?'),
+      insert: db.prepare('INSERT INTO dash_logins (id_hash, user, role, created_ms, seen_ms) VALUES (?, ?, ?, ?, ?)'),
+      seen: db.prepare('UPDATE dash_logins SET seen_ms = ? WHERE id_hash = ?'),
+      del: db.prepare('DELETE FROM dash_logins WHERE id_hash = ?'),
+      count: db.prepare('SELECT count(*) AS n FROM dash_logins').pluck(),
+      expire: db.prepare('DELETE FROM dash_logins WHERE seen_ms < ? OR created_ms < ?'),
+      dropOldest: db.prepare('DELETE FROM dash_logins WHERE id_hash IN (SELECT id_hash FROM dash_logins ORDER BY seen_ms LIMIT ?)'),
+    };
+    this.prune(this.now());
+  }
 
   create(user: string, role: Role): LoginSession {
-    if (this.map.size >= MAX_SESSIONS) this.prune(true);
     const t = this.now();
-    const s: LoginSession = { id: crypto.randomBytes(32).toString('base64url'), user, role, csrf: crypto.randomBytes(32).toString('base64url'), created: t, seen: t };
-    this.map.set(s.id, s);
-    return s;
+    this.maybePrune(t);
+    if ((this.q.count.get() as number) >= MAX_SESSIONS) {
+      this.prune(t);
+      // drop the oldest tenth
+      if ((this.q.count.get() as number) >= MAX_SESSIONS) this.q.dropOldest.run(MAX_SESSIONS / 10);
+    }
+    const id = crypto.randomBytes(32).toString('base64url');
+    this.q.insert.run(sha256(id), user, role, t, t);
+    return { id, user, role, csrf: csrfOf(id), created: t, seen: t };
   }
 
   get(id: string | undefined): LoginSession | undefined {
-    if (!id) return undefined;
-    const s = this.map.get(id);
-    if (!s) return undefined;
+    if (!id || !ID_RE.test(id)) return undefined;
     const t = this.now();
-    if (t - s.seen > IDLE_MS || t - s.created > ABSOLUTE_MS) {
-      this.map.delete(id);
+    this.maybePrune(t);
+    const h = sha256(id);
+    const r = this.q.get.get(h) as { user: string; role: Role; created_ms: number; seen_ms: number } | undefined;
+    if (!r) return undefined;
+    if (t - r.seen_ms > IDLE_MS || t - r.created_ms > ABSOLUTE_MS) {
+      this.q.del.run(h);
       return undefined;
     }
-    s.seen = t;
-    return s;
+    let seen = r.seen_ms;
+    if (t - seen >= SEEN_WRITE_MS) {
+      try {
+        this.q.seen.run(t, h);
+        seen = t;
+      } catch {
+        /* store busy: the next request writes it */
+      }
+    }
+    return { id, user: r.user, role: r.role, csrf: csrfOf(id), created: r.created_ms, seen };
   }
 
   destroy(id: string | undefined): void {
-    if (id) this.map.delete(id);
+    if (id && ID_RE.test(id)) this.q.del.run(sha256(id));
   }
 
-  /** Ends every session of a user (password or role changed). */
+  /** Ends every session of a user (password or role changed, user deleted). */
   destroyUser(user: string): void {
-    for (const [k, s] of this.map) if (s.user === user) this.map.delete(k);
+    endSessions(this.db, user);
   }
 
-  private prune(force: boolean): void {
-    const t = this.now();
-    for (const [k, s] of this.map) if (t - s.seen > IDLE_MS || t - s.created > ABSOLUTE_MS) this.map.delete(k);
-    if (force && this.map.size >= MAX_SESSIONS) {
-      // drop the oldest tenth
-      const old = [...this.map.values()].sort((a, b) => a.seen - b.seen).slice(0, MAX_SESSIONS / 10);
-      for (const s of old) this.map.delete(s.id);
+  /** Ends every session; the number ended. */
+  destroyAll(): number {
+    return endSessions(this.db);
+  }
+
+  /** How many sessions are stored (expired ones included until pruned). */
+  size(): number {
+    return this.q.count.get() as number;
+  }
+
+  private maybePrune(t: number): void {
+    if (t - this.lastPrune < PRUNE_EVERY_MS) return;
+    try {
+      this.prune(t);
+    } catch {
+      /* store busy: expired rows are refused anyway, and pruned next time */
     }
+  }
+
+  /** Drops expired rows: at most MAX_SESSIONS of them, as create() keeps the table below that. */
+  private prune(t: number): void {
+    this.lastPrune = t;
+    this.q.expire.run(t - IDLE_MS, t - ABSOLUTE_MS);
   }
 }
 

@@ -22,6 +22,8 @@ export interface DashboardOptions {
   /** carved files kept by the files module (files.quarantine.dir); undefined = none */
   quarantineDir?: string;
   limiter?: LoginLimiter;
+  /** the login sessions' clock (tests) */
+  now?: () => number;
   log?: (line: string) => void;
 }
 
@@ -67,7 +69,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   app.set('etag', false);
   if (o.trustProxy !== undefined) app.set('trust proxy', o.trustProxy);
   const users = new UserStore(o.db);
-  const sessions = new Sessions();
+  const sessions = new Sessions(o.db, o.now);
   const limiter = o.limiter ?? new LoginLimiter();
   const log = o.log ?? (() => {});
   const inFlight = new Map<string, number>();

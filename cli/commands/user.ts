@@ -1,4 +1,5 @@
-// `shadowim user add|passwd|role|del|list|token|tokens|revoke`: dashboard users and API tokens, kept in the store.
+// `shadowim user add|passwd|role|del|list|token|tokens|revoke|logout|logout-all`: dashboard users, API tokens and
+// login sessions, kept in the store.
 import fs from 'node:fs';
 import type { Command } from '../main';
 import { commandConfig, helpText, parseArgs, UsageError, type OptionSpec } from '../args';
@@ -11,9 +12,11 @@ const SPECS: OptionSpec[] = [
   { name: 'format', value: true, arg: 'text|json', help: 'list: output format (default text)' },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
-const USAGE = 'shadowim user add NAME --role viewer|analyst|admin [--password-stdin] | passwd NAME | role NAME ROLE | del NAME | list | token NAME [--label TEXT] | tokens [NAME] | revoke TOKEN_ID   [--store PATH]';
+const USAGE = 'shadowim user add NAME --role viewer|analyst|admin [--password-stdin] | passwd NAME | role NAME ROLE | del NAME | list | token NAME [--label TEXT] | tokens [NAME] | revoke TOKEN_ID | logout NAME | logout-all   [--store PATH]';
 const DESCRIPTION = `Manages who may log in to the dashboard ('shadowim serve'). Passwords are hashed with scrypt and a
-per-user salt; API tokens (for automation: 'Authorization: Bearer TOKEN') are shown once and stored hashed.`;
+per-user salt; API tokens (for automation: 'Authorization: Bearer TOKEN') are shown once and stored hashed.
+Changing a password or role, or deleting a user, ends that user's dashboard sessions; 'logout NAME' and
+'logout-all' end them without changing anything else (a running server refuses them on the next request).`;
 
 export const command: Command = {
   summary: 'dashboard users, roles and API tokens (user add|passwd|list|token …)',
@@ -29,11 +32,11 @@ export const command: Command = {
       if (!name) throw new UsageError(`user ${sub} needs a user name; usage: ${USAGE}`);
       return name;
     };
-    const known = ['add', 'passwd', 'role', 'del', 'list', 'token', 'tokens', 'revoke'];
+    const known = ['add', 'passwd', 'role', 'del', 'list', 'token', 'tokens', 'revoke', 'logout', 'logout-all'];
     if (!known.includes(sub)) throw new UsageError(`unknown subcommand '${sub}'; use one of ${known.join(', ')}`);
     if (sub !== 'add' && !fs.existsSync(storePath)) throw new UsageError(`no store at ${storePath}; give it with --store PATH`);
     // everything checkable is checked before a store file is created or opened
-    if (['add', 'passwd', 'role', 'del', 'token', 'revoke'].includes(sub)) needName();
+    if (['add', 'passwd', 'role', 'del', 'token', 'revoke', 'logout'].includes(sub)) needName();
     if (sub === 'add') {
       const a = require('../../dashboard/auth') as typeof import('../../dashboard/auth');
       try {
@@ -53,7 +56,7 @@ export const command: Command = {
       }
     }
     const { openStore, StoreError } = require('../../storage/store') as typeof import('../../storage/store');
-    const { UserStore, AuthError, validRole } = require('../../dashboard/auth') as typeof import('../../dashboard/auth');
+    const { UserStore, AuthError, validRole, endSessions } = require('../../dashboard/auth') as typeof import('../../dashboard/auth');
     let db;
     try {
       db = openStore(storePath);
@@ -78,7 +81,7 @@ export const command: Command = {
         case 'role':
           needName();
           users.setRole(name, String(extra ?? opts.role ?? ''));
-          process.stdout.write(`${name} is now ${extra ?? opts.role}\n`);
+          process.stdout.write(`${name} is now ${extra ?? opts.role} (their dashboard sessions end)\n`);
           return 0;
         case 'del':
           users.remove(needName());
@@ -104,6 +107,17 @@ export const command: Command = {
           if (!users.revokeToken(needName())) throw new AuthError(`no token with id '${name}'; see 'shadowim user tokens'`);
           process.stdout.write(`token ${name} revoked\n`);
           return 0;
+        case 'logout': {
+          if (!users.current(name)) throw new AuthError(`no user '${name}'`);
+          const n = endSessions(db, name);
+          process.stdout.write(`ended ${n} dashboard session${n === 1 ? '' : 's'} of ${name}\n`);
+          return 0;
+        }
+        case 'logout-all': {
+          const n = endSessions(db);
+          process.stdout.write(`ended ${n} dashboard session${n === 1 ? '' : 's'}; everyone logs in again\n`);
+          return 0;
+        }
       }
       return 2;
     } catch (e) {
