@@ -30,6 +30,34 @@ const EMPTY = Buffer.alloc(0);
 const MAX_TUNNELS = 4;
 const T_VXLAN = 1, T_GENEVE = 2, T_GTPU = 3;
 
+/**
+ * Tunnel zones: the tunnel ids that key the flows inside (with their inner addresses), so that two
+ * tenants' overlapping addresses in different VNIs do not meet. Only ids that are the same in both
+ * directions of a conversation (docs/sensor.md, tunnels.yaml `zones`). 4 bits each in Decoded.zone.
+ */
+export const Z_VXLAN = 1, Z_GENEVE = 2, Z_ERSPAN = 3, Z_GRE_ETHERNET = 4, Z_GRE_IP = 5;
+export const ZONE_NAMES = ['', 'vxlan', 'geneve', 'erspan', 'gre_ethernet', 'gre_ip'];
+/** what tunnels.yaml leaves out: the zones keyed */
+const DEFAULT_ZONES = ['vxlan', 'geneve', 'erspan', 'gre_ethernet'];
+
+let zoneKinds: Uint8Array | undefined;
+/** zone kind → itself when flows are keyed by it, 0 when not (tunnels.yaml `zones`) */
+export function tunnelZones(names?: readonly string[]): Uint8Array {
+  if (!names && zoneKinds) return zoneKinds;
+  let list: readonly unknown[] | undefined = names;
+  if (!list) {
+    const doc = readDataFile(path.join(__dirname, 'tunnels.yaml')) ?? {};
+    list = Array.isArray(doc.zones) ? doc.zones : DEFAULT_ZONES;
+  }
+  const m = new Uint8Array(ZONE_NAMES.length);
+  for (const n of list ?? []) {
+    const k = ZONE_NAMES.indexOf(String(n));
+    if (k > 0) m[k] = k;
+  }
+  if (!names) zoneKinds = m;
+  return m;
+}
+
 let udpTunnelPorts: Uint8Array | undefined;
 /** UDP port → tunnel kind, from tunnels.yaml */
 export function tunnelPorts(): Uint8Array {
@@ -69,19 +97,26 @@ export class Decoded {
   tunnels = 0;
   /** inside a tunnel: the length of the frame (or packet) carried, as it was on the mirrored link */
   innerLen = 0;
+  /** tunnel zone kinds (Z_*), 4 bits per zoned tunnel, outermost in the high bits; 0: none */
+  zone = 0;
+  /** the zone's id (VNI, session id, key); nested zones folded into one word */
+  zoneId = 0;
 }
 
 export class Decoder {
   readonly d = new Decoded();
   readonly frags: Fragments;
   private readonly udpTunnels = tunnelPorts();
+  private readonly zones: Uint8Array;
   /** packets found inside a tunnel */
   tunneled = 0;
   /** bytes of the frame the last tunnel opened carries that the capture cut off */
   private carriedCut = 0;
 
-  constructor(fragLimits: Partial<FragmentLimits> = {}) {
+  /** `zones`: the zone names keyed (tunnels.yaml's list when not given) */
+  constructor(fragLimits: Partial<FragmentLimits> = {}, zones?: readonly string[]) {
     this.frags = new Fragments(fragLimits);
+    this.zones = tunnelZones(zones);
   }
 
   decode(linktype: number, buf: Buffer, off: number, end: number, ts: number): Status {
@@ -89,6 +124,8 @@ export class Decoder {
     d.vlan = -1;
     d.payMissing = 0;
     d.tunnels = 0;
+    d.zone = 0;
+    d.zoneId = 0;
     let type = 0; // ethertype of what follows; 0 = tell by the IP version nibble
     switch (linktype) {
       case 1: {
@@ -305,14 +342,23 @@ export class Decoder {
       return Status.Ok;
     }
     if (proto === 47) return d.tunnels < MAX_TUNNELS ? this.gre(buf, o, ipEnd, ts, cut) : Status.Skipped;
-    if (proto === 4 || proto === 41) return d.tunnels < MAX_TUNNELS ? this.openIp(proto === 4 ? 0x0800 : 0x86dd, buf, o, ipEnd, ts, cut) : Status.Skipped;
+    if (proto === 4 || proto === 41) return d.tunnels < MAX_TUNNELS ? this.openIp(proto === 4 ? 0x0800 : 0x86dd, buf, o, ipEnd, ts, cut, 0, 0) : Status.Skipped;
     return Status.Skipped;
   }
 
-  /** What a tunnel carries, from its ethertype at `off`: the packet as it was on the mirrored link. */
-  private open(type: number, buf: Buffer, off: number, end: number, ts: number, frame: number, cut: number): Status {
+  /**
+   * What a tunnel carries, from its ethertype at `off`: the packet as it was on the mirrored link.
+   * `zone` (Z_*, 0: none) and `id`: the tunnel's zone, added to the flow key when keyed.
+   */
+  private open(type: number, buf: Buffer, off: number, end: number, ts: number, frame: number, cut: number, zone: number, id: number): Status {
     const d = this.d;
     if (d.tunnels++ === 0) this.tunneled++;
+    if (zone !== 0 && this.zones[zone] !== 0) {
+      // nested zones: the kinds kept exactly (outermost first), the ids folded into one word
+      if (d.zone === 0) d.zoneId = id >>> 0;
+      else d.zoneId = foldZone(d.zoneId, id);
+      d.zone = (d.zone << 4) | zone;
+    }
     d.innerLen = end - frame + cut;
     this.carriedCut = cut;
     // the VLAN that counts is the mirrored link's (inside), not the transport's
@@ -322,19 +368,19 @@ export class Decoder {
   }
 
   /** An IP packet a tunnel carries at `off`. */
-  private openIp(type: number, buf: Buffer, off: number, end: number, ts: number, cut: number): Status {
-    return this.open(type, buf, off, end, ts, off, cut);
+  private openIp(type: number, buf: Buffer, off: number, end: number, ts: number, cut: number, zone: number, id: number): Status {
+    return this.open(type, buf, off, end, ts, off, cut, zone, id);
   }
 
   /** GRE says an Ethernet frame follows: one that is not is malformed. */
-  private frameOrMalformed(buf: Buffer, off: number, end: number, ts: number, cut: number): Status {
-    const st = this.openEthernet(buf, off, end, ts, cut);
+  private frameOrMalformed(buf: Buffer, off: number, end: number, ts: number, cut: number, zone: number, id: number): Status {
+    const st = this.openEthernet(buf, off, end, ts, cut, zone, id);
     return st < 0 ? Status.Malformed : st;
   }
 
   /** An Ethernet frame a tunnel carries at `off`, if its type is one a mirrored frame has; else -1. */
-  private openEthernet(buf: Buffer, off: number, end: number, ts: number, cut: number): number {
-    return ethernetInside(buf, off, end) ? this.open(etherType(buf, off), buf, off + 14, end, ts, off, cut) : -1;
+  private openEthernet(buf: Buffer, off: number, end: number, ts: number, cut: number, zone: number, id: number): number {
+    return ethernetInside(buf, off, end) ? this.open(etherType(buf, off), buf, off + 14, end, ts, off, cut, zone, id) : -1;
   }
 
   /**
@@ -355,18 +401,20 @@ export class Decoder {
     if (kind === T_VXLAN) {
       // RFC 7348: flags with I (0x08), 24-bit VNI, last byte reserved; an Ethernet frame follows
       if (avail < 8 || (buf[o] & 0x08) === 0 || buf[o + 7] !== 0) return -1;
-      return this.openEthernet(buf, o + 8, end, ts, cut);
+      return this.openEthernet(buf, o + 8, end, ts, cut, Z_VXLAN, (buf[o + 4] << 16) | (buf[o + 5] << 8) | buf[o + 6]);
     }
     if (kind === T_GENEVE) {
       // RFC 8926: version 0, options length in 4-byte words, protocol type
       if (avail < 8 || buf[o] >> 6 !== 0) return -1;
       const h = 8 + (buf[o] & 0x3f) * 4;
       const type = (buf[o + 2] << 8) | buf[o + 3];
-      if (type === 0x6558) return this.openEthernet(buf, o + h, end, ts, cut);
-      if ((type === 0x0800 || type === 0x86dd) && avail > h && ipVersionType(buf[o + h]) === type) return this.openIp(type, buf, o + h, end, ts, cut);
+      const vni = (buf[o + 4] << 16) | (buf[o + 5] << 8) | buf[o + 6];
+      if (type === 0x6558) return this.openEthernet(buf, o + h, end, ts, cut, Z_GENEVE, vni);
+      if ((type === 0x0800 || type === 0x86dd) && avail > h && ipVersionType(buf[o + h]) === type) return this.openIp(type, buf, o + h, end, ts, cut, Z_GENEVE, vni);
       return -1;
     }
-    // GTP-U (3GPP TS 29.281): version 1, PT 1, a G-PDU (0xff) carries a user's IP packet
+    // GTP-U (3GPP TS 29.281): version 1, PT 1, a G-PDU (0xff) carries a user's IP packet. No zone:
+    // the TEID is the receiver's, so uplink and downlink differ
     if (avail < 8 || buf[o] >> 4 !== 3 || buf[o + 1] !== 0xff) return -1;
     let h = 8;
     if (buf[o] & 7) {
@@ -385,7 +433,7 @@ export class Decoder {
     const msgEnd = Math.min(end, o + 8 + ((buf[o + 2] << 8) | buf[o + 3]));
     if (msgEnd <= o + h) return -1;
     const type = ipVersionType(buf[o + h]);
-    return type === 0 ? -1 : this.openIp(type, buf, o + h, msgEnd, ts, msgEnd === end ? cut : 0);
+    return type === 0 ? -1 : this.openIp(type, buf, o + h, msgEnd, ts, msgEnd === end ? cut : 0, 0, 0);
   }
 
   /** GRE (RFC 2784/2890; version 1 is PPTP's, RFC 2637): IP, Ethernet, ERSPAN I-III, MPLS, WCCP. */
@@ -412,43 +460,57 @@ export class Decoder {
         p++;
       }
       p++;
-      if (ppp === 0x21) return this.openIp(0x0800, buf, p, end, ts, cut);
-      if (ppp === 0x57) return this.openIp(0x86dd, buf, p, end, ts, cut);
+      // no zone: the call id is the receiver's, so the two directions differ
+      if (ppp === 0x21) return this.openIp(0x0800, buf, p, end, ts, cut, 0, 0);
+      if (ppp === 0x57) return this.openIp(0x86dd, buf, p, end, ts, cut, 0, 0);
       return Status.Skipped; // LCP, CCP, compressed or encrypted (MPPE) frames
     }
     if (version !== 0 || b0 & 0x40) return Status.Skipped; // other versions; source routing (obsolete)
     if (b0 & 0x80) h += 4; // checksum
-    if (b0 & 0x20) h += 4; // key
+    const keyed = (b0 & 0x20) !== 0;
+    if (keyed) h += 4;
     const seq = (b0 & 0x10) !== 0;
     if (seq) h += 4;
     if (avail < h) return Status.Malformed;
     const p = o + h;
+    // the key follows the checksum word when there is one (RFC 2890)
+    const key = keyed ? buf.readUInt32BE(o + (b0 & 0x80 ? 8 : 4)) : 0;
     switch (type) {
       case 0x0800:
       case 0x86dd:
       case 0x8847:
       case 0x8100:
       case 0x88a8:
-        return this.openIp(type, buf, p, end, ts, cut);
-      case 0x6558: // transparent Ethernet bridging (GRETAP, NVGRE)
-        return this.frameOrMalformed(buf, p, end, ts, cut);
+        // a point-to-point tunnel's key may differ per direction (Linux ikey/okey, PMIPv6): keyed only when configured
+        return this.openIp(type, buf, p, end, ts, cut, keyed ? Z_GRE_IP : 0, key);
+      case 0x6558: // transparent Ethernet bridging (GRETAP, NVGRE): the key names the bridged segment
+        return this.frameOrMalformed(buf, p, end, ts, cut, keyed ? Z_GRE_ETHERNET : 0, key);
       case 0x88be:
-        // ERSPAN type II (sequence number present; 8-byte header, version 1) or type I (no header)
+        // ERSPAN type II (sequence number present; 8-byte header, version 1, 10-bit session id) or type I (no header)
         if (seq && (end - p < 8 || buf[p] >> 4 !== 1)) return Status.Malformed;
-        return this.frameOrMalformed(buf, seq ? p + 8 : p, end, ts, cut);
+        return seq ? this.frameOrMalformed(buf, p + 8, end, ts, cut, Z_ERSPAN, ((buf[p + 2] & 3) << 8) | buf[p + 3]) : this.frameOrMalformed(buf, p, end, ts, cut, 0, 0);
       case 0x22eb:
-        // ERSPAN type III: 12-byte header (version 2), an 8-byte platform subheader when O is set
+        // ERSPAN type III: 12-byte header (version 2, the session id where type II has it), an 8-byte platform subheader when O is set
         if (end - p < 12 || buf[p] >> 4 !== 2) return Status.Malformed;
-        return this.frameOrMalformed(buf, p + 12 + (buf[p + 11] & 1 ? 8 : 0), end, ts, cut);
+        return this.frameOrMalformed(buf, p + 12 + (buf[p + 11] & 1 ? 8 : 0), end, ts, cut, Z_ERSPAN, ((buf[p + 2] & 3) << 8) | buf[p + 3]);
       case 0x883e: {
         // WCCP redirection: a 4-byte redirect header unless the IPv4 header starts at once
         if (p >= end) return Status.Malformed;
-        return this.openIp(0x0800, buf, buf[p] >> 4 === 4 ? p : p + 4, end, ts, cut);
+        return this.openIp(0x0800, buf, buf[p] >> 4 === 4 ? p : p + 4, end, ts, cut, keyed ? Z_GRE_IP : 0, key);
       }
       default:
         return Status.Skipped; // keepalives, other payloads
     }
   }
+}
+
+/** an outer zone id and an inner one folded into one word (order matters) */
+function foldZone(outer: number, inner: number): number {
+  let h = Math.imul(outer ^ 0x9e3779b9, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ inner, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 function etherType(buf: Buffer, off: number): number {

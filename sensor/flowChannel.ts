@@ -24,8 +24,8 @@ const T_NEW = 1, T_DATA = 2, T_GAP = 3, T_END = 4, T_TICK = 5, T_WRAP = 6;
 /** flags: the first record of a delivery; more DATA of the same delivery follows */
 const FL_OP = 1, FL_MORE = 2;
 const HDR = 24;
-/** NEW body: idHi idLo kind vlan cport sport caddr[4] saddr[4] */
-const NEW_BODY = 14 * 4;
+/** NEW body: idHi idLo kind vlan cport sport caddr[4] saddr[4] zone zoneId */
+const NEW_BODY = 16 * 4;
 const END_BODY = 6 * 8;
 /** the largest DATA record (at most a quarter of the ring); a longer delivery is sent in pieces and joined again */
 const MAX_PIECE = 1 << 20;
@@ -116,6 +116,8 @@ export class ChannelWriter implements SlotInspector {
       u[b + 6 + i] = t.keys[ca + i];
       u[b + 10 + i] = t.keys[sa + i];
     }
+    u[b + 14] = t.zone(slot);
+    u[b + 15] = t.zoneId(slot);
     this.commit(o, HDR + NEW_BODY);
     return new RemoteHandler(this, slot, gen);
   }
@@ -392,7 +394,7 @@ export class ChannelReader {
     const gen = u[w + 3] | 0;
     const b = w + 6;
     const kind = u[b + 2];
-    const info = Flow.of(u[b], u[b + 1], (kind & 1) !== 0, (kind & 2) !== 0, u, b + 6, u[b + 4], b + 10, u[b + 5], firstTs, (kind >>> 4) & 3, u[b + 3] | 0);
+    const info = Flow.of(u[b], u[b + 1], (kind & 1) !== 0, (kind & 2) !== 0, u, b + 6, u[b + 4], b + 10, u[b + 5], firstTs, (kind >>> 4) & 3, u[b + 3] | 0, u[b + 14], u[b + 15]);
     this.gens[slot] = gen;
     this.gapBytes[slot] = 0;
     this.live[slot] = 1;

@@ -1,4 +1,5 @@
-// The flow table: a fixed-capacity open-addressing hash of bidirectional 5-tuples held in typed
+// The flow table: a fixed-capacity open-addressing hash of bidirectional 5-tuples (with the tunnel
+// zone, docs/sensor.md) held in typed
 // arrays (no string keys, no per-packet objects), with per-flow counters, and a timer wheel of
 // one-second buckets keyed by each flow's expiry deadline: idle flows are found without any list work
 // per packet, and a full table evicts the flow nearest to its idle timeout. Capacity is fixed at
@@ -8,8 +9,9 @@ import type { Decoded } from './decode';
 
 /** timer wheel: one bucket per second, more buckets than the longest idle timeout in seconds */
 export const WHEEL = 1024;
-const KW = 10; // key words: A addr (4), B addr (4), ports, proto|v6
-const KS = 11; // key row stride: the key words and the hash
+// key words: A addr (4), B addr (4), ports, proto | v6 << 8 | tunnel zone kinds << 9, zone id
+const KW = 11;
+const KS = 12; // key row stride: the key words and the hash
 /** hot row stride: slot * FR + F_* */
 export const FR = 8;
 /** hot row fields */
@@ -21,7 +23,7 @@ export class FlowTable {
   /** set by lookup/insert: true when the packet's source is the key's side A */
   fwd = true;
 
-  /** [slot*KS + 0..9] key words, [+10] hash */
+  /** [slot*KS + 0..10] key words, [+11] hash */
   readonly keys: Uint32Array;
   private readonly index: Int32Array;
   private readonly mask: number;
@@ -92,9 +94,13 @@ export class FlowTable {
       k[4] = z;
       k[1] = k[2] = k[3] = k[5] = k[6] = k[7] = 0;
       k[8] = ports;
-      k[9] = d.proto;
+      // outside tunnels zone 0: the same words and hash as without zones
+      const pz = d.proto | (d.zone << 9);
+      k[9] = pz;
+      k[10] = d.zoneId;
       this.fwd = fwd;
-      h = mix(mix(mix(mix(0x9747b28c, a), z), ports), d.proto);
+      h = mix(mix(mix(mix(0x9747b28c, a), z), ports), pz);
+      if (d.zone !== 0) h = mix(h, d.zoneId);
     } else {
       for (let i = 0; i < 16 && cmp === 0; i++) cmp = b[s + i] - b[t + i];
       if (cmp === 0) cmp = d.sport - d.dport;
@@ -110,9 +116,11 @@ export class FlowTable {
       }
       this.fwd = cmp <= 0;
       k[8] = this.fwd ? ((d.sport << 16) | d.dport) >>> 0 : ((d.dport << 16) | d.sport) >>> 0;
-      k[9] = d.proto | 256;
+      k[9] = d.proto | 256 | (d.zone << 9);
+      k[10] = d.zoneId;
       h = 0x9747b28c;
-      for (let i = 0; i < KW; i++) h = mix(h, k[i]);
+      for (let i = 0; i < 10; i++) h = mix(h, k[i]);
+      if (d.zone !== 0) h = mix(h, d.zoneId);
     }
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
@@ -128,8 +136,8 @@ export class FlowTable {
       const e = index[i];
       if (e === 0) return -1;
       const o = (e - 1) * KS;
-      if (keys[o + 10] === h && keys[o + 8] === k[8] && keys[o] === k[0] && keys[o + 4] === k[4] && keys[o + 9] === k[9] &&
-        keys[o + 1] === k[1] && keys[o + 2] === k[2] && keys[o + 3] === k[3] &&
+      if (keys[o + 11] === h && keys[o + 8] === k[8] && keys[o] === k[0] && keys[o + 4] === k[4] && keys[o + 9] === k[9] &&
+        keys[o + 10] === k[10] && keys[o + 1] === k[1] && keys[o + 2] === k[2] && keys[o + 3] === k[3] &&
         keys[o + 5] === k[5] && keys[o + 6] === k[6] && keys[o + 7] === k[7]) return e - 1;
     }
   }
@@ -140,7 +148,7 @@ export class FlowTable {
     const o = slot * KS;
     const h = this.khash;
     for (let i = 0; i < KW; i++) this.keys[o + i] = this.k[i];
-    this.keys[o + 10] = h;
+    this.keys[o + 11] = h;
     let i = h & this.mask;
     while (this.index[i] !== 0) i = (i + 1) & this.mask;
     this.index[i] = slot + 1;
@@ -164,7 +172,7 @@ export class FlowTable {
     this.unlink(slot);
     const mask = this.mask;
     const keys = this.keys;
-    let i = keys[slot * KS + 10] & mask;
+    let i = keys[slot * KS + 11] & mask;
     while (this.index[i] !== slot + 1) i = (i + 1) & mask;
     this.index[i] = 0;
     let j = i;
@@ -172,7 +180,7 @@ export class FlowTable {
       j = (j + 1) & mask;
       const e = this.index[j];
       if (e === 0) break;
-      const home = keys[(e - 1) * KS + 10] & mask;
+      const home = keys[(e - 1) * KS + 11] & mask;
       // move e back to i unless its home lies cyclically in (i, j]
       const stays = i <= j ? home > i && home <= j : home > i || home <= j;
       if (!stays) {
@@ -231,11 +239,23 @@ export class FlowTable {
     return this.keys[slot * KS + 9] & 255;
   }
 
+  /** the flow's tunnel zone kinds (Decoded.zone), 0 outside a zoned tunnel */
+  zone(slot: number): number {
+    return this.keys[slot * KS + 9] >>> 9;
+  }
+
+  zoneId(slot: number): number {
+    return this.keys[slot * KS + 10];
+  }
+
   /** the two 32-bit halves of the last flowIdWords() */
   idHi = 0;
   idLo = 0;
 
-  /** A stable 64-bit hex id from the key and the first timestamp (two FNV-1a-style lanes over 32-bit words). */
+  /**
+   * A stable 64-bit hex id from the key and the first timestamp (two FNV-1a-style lanes over 32-bit
+   * words). The zone id word is hashed only for a flow in a zone: ids outside tunnels are unchanged.
+   */
   flowId(slot: number): string {
     this.flowIdWords(slot);
     return flowIdText(this.idHi, this.idLo);
@@ -246,8 +266,9 @@ export class FlowTable {
     let a = 0x811c9dc5 | 0, b = 0x5bd1e995 | 0;
     const o = slot * KS;
     const ts = this.f[slot * FR + F_FIRST];
-    for (let i = 0; i < 12; i++) {
-      const w = i < KW ? this.keys[o + i] : i === KW ? ts % 4294967296 : Math.floor(ts / 4294967296);
+    const n = this.keys[o + 9] >>> 9 !== 0 ? 11 : 10;
+    for (let i = 0; i < n + 2; i++) {
+      const w = i < n ? this.keys[o + i] : i === n ? ts % 4294967296 : Math.floor(ts / 4294967296);
       a = Math.imul(a ^ w, 0x01000193);
       a ^= a >>> 15;
       b = Math.imul(b ^ w ^ a, 0x5bd1e995);

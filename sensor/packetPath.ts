@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { readDataFile } from '../common/dataFile';
 import { emptySensorCounters, type EndReason, type FlowCounters, type FlowHandler, type FlowInfo, type FlowInspector, type PacketSink, type SensorCounters } from './types';
-import { Decoder, Status as DecodeStatus } from './decode';
+import { Decoder, Status as DecodeStatus, ZONE_NAMES } from './decode';
 import type { FragmentLimits } from './fragments';
 import * as ft from './flowTable';
 
@@ -38,6 +38,8 @@ export interface PacketPathOptions {
   /** out-of-order bytes buffered across all flows (default 64 MiB) */
   reassemblyBudget?: number;
   fragments?: Partial<FragmentLimits>;
+  /** tunnel zones that key flows (tunnels.yaml `zones` when not given): 'vxlan', 'geneve', 'erspan', 'gre_ethernet', 'gre_ip' */
+  tunnelZones?: readonly string[];
 }
 
 const FIN = 1, SYN = 2, RST = 4, ACK = 16;
@@ -51,6 +53,7 @@ const BY: FlowInfo['clientBy'][] = ['syn', 'port', 'first'];
 export class Flow implements FlowInfo {
   private idText: string | undefined;
   vlan?: number;
+  zone?: string;
   constructor(
     private readonly idHi: number,
     private readonly idLo: number,
@@ -67,9 +70,10 @@ export class Flow implements FlowInfo {
 
   /**
    * From flow-key words (the flow table's, or the flow channel's copy of them): the client's address
-   * at `cOff`, the server's at `sOff`, 4 words each; `by` indexes 'syn' | 'port' | 'first'; vlan -1 = none.
+   * at `cOff`, the server's at `sOff`, 4 words each; `by` indexes 'syn' | 'port' | 'first'; vlan -1 = none;
+   * zone 0 = none.
    */
-  static of(idHi: number, idLo: number, udp: boolean, v6: boolean, words: Uint32Array, cOff: number, cPort: number, sOff: number, sPort: number, firstTs: number, by: number, vlan: number): Flow {
+  static of(idHi: number, idLo: number, udp: boolean, v6: boolean, words: Uint32Array, cOff: number, cPort: number, sOff: number, sPort: number, firstTs: number, by: number, vlan: number, zone: number, zoneId: number): Flow {
     const f = new Flow(
       idHi, idLo,
       udp ? 'udp' : 'tcp',
@@ -79,8 +83,16 @@ export class Flow implements FlowInfo {
       BY[by] ?? 'first',
     );
     if (vlan >= 0) f.vlan = vlan;
+    if (zone !== 0) f.zone = zoneText(zone, zoneId);
     return f;
   }
+}
+
+/** Decoded.zone and zoneId as FlowInfo.zone says */
+export function zoneText(zone: number, id: number): string {
+  const kinds: string[] = [];
+  for (let z = zone; z !== 0; z >>>= 4) kinds.unshift(ZONE_NAMES[z & 15] ?? String(z & 15));
+  return kinds.length === 1 ? `${kinds[0]}:${id >>> 0}` : `${kinds.join('/')}#${(id >>> 0).toString(16).padStart(8, '0')}`;
 }
 
 let serverPortMaps: { tcp: Uint8Array; udp: Uint8Array } | undefined;
@@ -138,7 +150,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
   constructor(private readonly inspector: FlowInspector, opts: PacketPathOptions = {}) {
     const max = opts.maxFlows ?? 200000;
     this.table = new FlowTable(max);
-    this.decoder = new Decoder(opts.fragments);
+    this.decoder = new Decoder(opts.fragments, opts.tunnelZones);
     this.handlers = new Array(this.table.capacity).fill(null);
     this.streams = new Array(this.table.capacity * 2).fill(null);
     this.limits = { ...DEFAULT_STREAM_LIMITS, ...opts.stream };
@@ -356,7 +368,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
       else {
         const ss: 0 | 1 = cs === 0 ? 1 : 0;
         t.flowIdWords(slot);
-        const info = Flow.of(t.idHi, t.idLo, t.proto(slot) !== 6, t.isV6(slot), t.keys, t.addrOffset(slot, cs), t.port(slot, cs), t.addrOffset(slot, ss), t.port(slot, ss), t.f[slot * FR + F_FIRST], t.clientBy[slot], t.vlan[slot]);
+        const info = Flow.of(t.idHi, t.idLo, t.proto(slot) !== 6, t.isV6(slot), t.keys, t.addrOffset(slot, cs), t.port(slot, cs), t.addrOffset(slot, ss), t.port(slot, ss), t.f[slot * FR + F_FIRST], t.clientBy[slot], t.vlan[slot], t.zone(slot), t.zoneId(slot));
         h = this.inspector.newFlow(info);
       }
     } catch (e) {

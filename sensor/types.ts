@@ -20,6 +20,12 @@ export interface FlowInfo {
   clientBy: 'syn' | 'port' | 'first';
   /** VLAN id of the first packet, when tagged */
   vlan?: number;
+  /**
+   * The tunnel zone that keys the flow with its addresses, when it arrived inside a zoned tunnel:
+   * 'vxlan:5001', 'geneve:77', 'erspan:42', 'gre_ethernet:256', 'gre_ip:7'; nested zones as
+   * 'erspan/vxlan#' and their folded ids in hex.
+   */
+  zone?: string;
 }
 
 export interface FlowCounters {
