@@ -1,13 +1,17 @@
 // Cheap, safe metadata from a carved file's structure, with bounded effort: zip member names and
 // count, encryption (general-purpose bit 0), Office macros (vbaProject.bin in OOXML, _VBA_PROJECT in
-// OLE), docx/xlsx/pptx core properties, PDF info and encryption, and the text of office documents and
-// PDFs (analyzer/files/pdf.ts) for DLP. Small members are inflated in memory (zlib inflateRaw with
+// OLE), docx/xlsx/pptx core properties, PDF info and encryption, and the text of office documents,
+// PDFs (analyzer/files/pdf.ts), Word/Excel 97–2003 (ole.ts, doc.ts, xls.ts) and RTF (rtf.ts) for DLP. Small members are inflated in memory (zlib inflateRaw with
 // an output cap); nothing is ever extracted to disk.
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import type { FileInfo } from '../../common/events';
 import { fileTypeOf, oleKind, zipKindFromNames } from '../../signatures/fileType';
 import { PdfDoc } from './pdf';
+import { OleFile } from './ole';
+import { docText, readFib } from './doc';
+import { xlsEncrypted, xlsText } from './xls';
+import { rtfText } from './rtf';
 import { dropScriptStyle, dropTags } from '../../signatures/text';
 
 /** Random access to a file's bytes: the spool, or only the head kept in memory. */
@@ -137,6 +141,8 @@ export interface Inspection {
   entries?: ZipEntry[];
   /** a PDF's object structure (text is extracted from it on demand) */
   pdf?: PdfDoc;
+  /** a Word or Excel 97–2003 compound file (text is extracted from it on demand) */
+  ole?: OleFile;
 }
 
 export function inspect(src: ByteSource, headType: string): Inspection {
@@ -167,6 +173,16 @@ export function inspect(src: ByteSource, headType: string): Inspection {
     type = oleKind(b);
     if (b.includes(U16_VBA) || b.includes(U16_MACROS)) info.macros = true;
     if (type === 'office-encrypted') info.encrypted = true;
+    if (type === 'doc' || type === 'xls') {
+      // RC4/XOR encryption of the older format: a flag in Word's FIB, a FILEPASS record in Excel's globals
+      const ole = safe(() => OleFile.open(src));
+      if (ole) {
+        const word = type === 'doc' ? ole.stream('WordDocument') : undefined;
+        const wb = type === 'xls' ? ole.stream('Workbook') : undefined;
+        if ((word && readFib(word)?.encrypted) || (wb && xlsEncrypted(wb))) info.encrypted = true;
+        return { type, info, ole };
+      }
+    }
   } else if (headType === 'pdf') {
     // an encrypted PDF (/Encrypt in a trailer) has no readable text: flagged like an encrypted archive
     const pdf = PdfDoc.fromSource(src);
@@ -187,7 +203,19 @@ const U16_MACROS = Buffer.from('Macros', 'utf16le');
 
 // ---- text for DLP ----
 
-const TEXT_TYPES = new Set(['text', 'html', 'xml', 'svg', 'rtf', 'script']);
+const TEXT_TYPES = new Set(['text', 'html', 'xml', 'svg', 'script']);
+/** RTF bytes read (pictures and objects before the text can be large) */
+const RTF_MAX_BYTES = 32 * 1024 * 1024;
+
+/** a reader of a hostile structure must not take the file service down: a bug is no text */
+function safe<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch (e) {
+    if (process.env.SHADOWIM_DEBUG) console.error(e);
+    return undefined;
+  }
+}
 
 /** The text a DLP detector should read, at most `maxChars`; undefined when the type carries none we can read. */
 export function textOf(src: ByteSource, ins: Inspection, maxChars: number): string | undefined {
@@ -199,6 +227,13 @@ export function textOf(src: ByteSource, ins: Inspection, maxChars: number): stri
     else s = b.toString('utf8');
     if (ins.type === 'html' || ins.type === 'xml' || ins.type === 'svg') s = xmlText(s);
     return s.slice(0, maxChars);
+  }
+  if (ins.type === 'rtf') return safe(() => rtfText(src.read(0, Math.min(src.size, RTF_MAX_BYTES)), maxChars)) || undefined;
+  if (ins.ole) {
+    if (ins.info.encrypted) return undefined;
+    const ole = ins.ole;
+    const wb = ins.type === 'xls' ? ole.stream('Workbook') : undefined;
+    return safe(() => (ins.type === 'doc' ? docText(ole, maxChars) : wb ? xlsText(wb, maxChars) : '')) || undefined;
   }
   if (ins.pdf) return ins.pdf.encrypted ? undefined : ins.pdf.text(maxChars, xmlText) || undefined;
   if (!ins.entries || ins.info.encrypted) return undefined;
