@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => { command: Command }> = {
   alerts: () => require('./commands/alerts'),
   rules: () => require('./commands/rules'),
   files: () => require('./commands/files'),
+  doctor: () => require('./commands/doctor'),
 };
 
 export async function main(argv: string[]): Promise<void> {
