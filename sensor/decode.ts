@@ -235,7 +235,7 @@ export class Decoder {
     if (fragWord & 0x3fff) {
       if (cut) return Status.Malformed;
       const r = this.frags.add(buf, off + 12, 4, (buf[off + 4] << 8) | buf[off + 5], proto,
-        (fragWord & 0x1fff) * 8, (fragWord & 0x2000) !== 0, buf.subarray(off + ihl, ipEnd), ts);
+        (fragWord & 0x1fff) * 8, (fragWord & 0x2000) !== 0, buf.subarray(off + ihl, ipEnd), ts, d.zone, d.zoneId);
       if (!r) return Status.Held;
       d.addrBuf = r.addrs;
       d.srcOff = 0;
@@ -282,7 +282,7 @@ export class Decoder {
         o += 8;
         if ((fw & 0xfff9) === 0) continue; // atomic fragment: the whole datagram
         if (cut || whole) return Status.Malformed; // a fragment inside a reassembled fragment
-        const r = this.frags.add(buf, off + 8, 16, id, nh, fw & 0xfff8, (fw & 1) === 1, buf.subarray(o, ipEnd), ts);
+        const r = this.frags.add(buf, off + 8, 16, id, nh, fw & 0xfff8, (fw & 1) === 1, buf.subarray(o, ipEnd), ts, d.zone, d.zoneId);
         if (!r) return Status.Held;
         d.addrBuf = r.addrs;
         d.srcOff = 0;

@@ -53,11 +53,12 @@ export class Fragments {
 
   /**
    * Adds one fragment. `addrOff` points at source then destination (contiguous, `alen` bytes each).
-   * Returns the whole datagram when this fragment completed it, else null.
+   * Returns the whole datagram when this fragment completed it, else null. `zone`, `zoneId`: the
+   * tunnel zone it came in (Decoded.zone): two tenants' fragments with the same addresses and id stay apart.
    */
   add(
     buf: Buffer, addrOff: number, alen: number, id: number, proto: number,
-    fragOff: number, more: boolean, data: Buffer, ts: number,
+    fragOff: number, more: boolean, data: Buffer, ts: number, zone = 0, zoneId = 0,
   ): Reassembled | null {
     if (ts - this.lastExpire >= 1_000_000) this.expire(ts);
     const end = fragOff + data.length;
@@ -66,7 +67,7 @@ export class Fragments {
       this.dropped++;
       return null;
     }
-    const key = buf.toString('latin1', addrOff, addrOff + 2 * alen) + String.fromCharCode(proto) + id;
+    const key = buf.toString('latin1', addrOff, addrOff + 2 * alen) + String.fromCharCode(proto) + id + (zone === 0 ? '' : `|${zone}:${zoneId}`);
     let p = this.pending.get(key);
     if (!p) {
       if (this.pending.size >= this.limits.maxDatagrams) this.dropOldest();

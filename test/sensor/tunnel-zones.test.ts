@@ -4,7 +4,7 @@
 // direction (GTP-U's TEIDs, PPTP's call ids, a point-to-point GRE tunnel's keys) keeps one flow.
 // Ground truth: the messages put in, and tshark's reading of the IRC lines inside the tunnels.
 import assert from 'node:assert/strict';
-import { Capture } from '../helpers/pcapgen';
+import { Capture, ether, ipv4Fragments } from '../helpers/pcapgen';
 import { haveCommand } from '../helpers/netns';
 import { analyzeCaptureRun } from '../helpers/analyze';
 import { startCaptureThread } from '../../sensor/captureThread';
@@ -103,6 +103,27 @@ describe('sensor: tunnel zones (flows keyed by VNI, ERSPAN session, GRE key)', f
       }
     });
   }
+
+  it('IP fragments: two tenants\' fragments with the same addresses and IP id, interleaved in two VNIs, are reassembled apart', () => {
+    // each tenant's payload-carrying packets cut into 16-byte fragments, the n-th packet of each with IP id n
+    const pieces = (f: Buffer, n: number) => {
+      if (ipOf(f).length <= 60) return [f];
+      const ip = Buffer.from(ipOf(f));
+      ip.writeUInt16BE(n, 4);
+      return ipv4Fragments(ip, 16).map((p) => ether(p));
+    };
+    const a = sessionOf(A).frames.flatMap((f, n) => pieces(f.data, n)), b = sessionOf(B).frames.flatMap((f, n) => pieces(f.data, n));
+    assert.ok(a.length > 20 && b.length > 20);
+    const cap = new Capture();
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      if (i < a.length) cap.add(vxlan(a[i], false, 5001));
+      if (i < b.length) cap.add(vxlan(b[i], false, 5002));
+    }
+    const run = analyzeCaptureRun(cap);
+    const sessions = run.events.filter((e) => e.type === 'session' && e.protocol === 'irc');
+    assert.equal(sessions.length, 2, JSON.stringify(sessions));
+    assert.deepEqual([...messagesByFlow(run.events).values()].sort(), [expectedMessages(A), expectedMessages(B)].sort());
+  });
 
   const perDirection: [string, Wrap][] = [
     ['GTP-U, uplink TEID 0x100 and downlink TEID 0x200', (f) => gtpu(f, c2s(f) ? 0x100 : 0x200)],
