@@ -329,7 +329,7 @@ export function apiRoutes(api: Router, c: Ctx): void {
     }
     extracting++;
     try {
-      const out = await extractFlow(source, { transport: s.transport, client: s.client, server: s.server, startMs: s.start ? Date.parse(s.start) : undefined, endMs: s.end ? Date.parse(s.end) : undefined });
+      const out = await extractFlow(source, { transport: s.transport, client: s.client, server: s.server, startMs: s.start ? Date.parse(s.start) : undefined, endMs: s.end ? Date.parse(s.end) : undefined, flowId: s.flow_id });
       res.setHeader('Content-Type', 'application/vnd.tcpdump.pcap');
       res.setHeader('Content-Disposition', `attachment; filename="${name.replace(/[^\w.-]/g, '_')}"`);
       res.setHeader('X-Packets', String(out.packets));

@@ -1,11 +1,14 @@
 // Evidence: the packets of one flow (its 5-tuple, both directions, within the session's time window),
 // read again from the capture file with the sensor's own reader and decoder, written as classic pcap
 // (microsecond timestamps). Frames keep their original link layer; a pcapng with several link types
-// keeps the frames of the first link type the flow appears on (classic pcap holds one).
+// keeps the frames of the first link type the flow appears on (classic pcap holds one). Inside tunnels
+// the same 5-tuple may be two tenants' flows (one per VNI or mirror session: sensor/decode.ts zones):
+// then the flow id tells which zone's packets are the session's.
 
 import net from 'node:net';
 import { CaptureReader, CaptureError, openCapture } from '../sensor/captureFile';
 import { Decoder } from '../sensor/decode';
+import { FlowTable } from '../sensor/flowTable';
 
 export interface FlowSpec {
   transport: 'tcp' | 'udp' | string | null;
@@ -14,6 +17,8 @@ export interface FlowSpec {
   /** ms since the epoch; packets outside [start - slack, end + slack] are left out */
   startMs?: number;
   endMs?: number;
+  /** the session's flow_id: picks the zone when the 5-tuple is seen in several tunnel zones */
+  flowId?: string | null;
 }
 
 export class EvidenceError extends Error {}
@@ -54,10 +59,19 @@ export async function extractFlow(file: string, f: FlowSpec): Promise<Extracted>
   const dec = new Decoder();
   const d = dec.d;
   const out: Buffer[] = [];
+  /** per record in `out`: its tunnel zone (0: none, else an index into `zones`) */
+  const zoneOf: number[] = [];
+  /** zones seen ("kinds:id"), and the flow id each would give its first packet */
+  const zones = new Map<string, { n: number; id: string }>();
   let size = 0;
-  let packets = 0;
   let linktype = -1;
   let snaplen = 0;
+  /** the id the sensor gives a flow whose first packet is the one just decoded (flowTable.flowId) */
+  const firstPacketFlowId = (ts: number): string => {
+    const t = new FlowTable(2);
+    t.lookup(d);
+    return t.flowId(t.insert(ts, ts));
+  };
   const eq = (buf: Buffer, off: number, want: Buffer) => {
     for (let i = 0; i < want.length; i++) if (buf[off + i] !== want[i]) return false;
     return true;
@@ -80,10 +94,17 @@ export async function extractFlow(file: string, f: FlowSpec): Promise<Extracted>
       rec.writeUInt32LE(len, 8);
       rec.writeUInt32LE(Math.max(len, origLen), 12);
       buf.copy(rec, 16, off, off + len);
+      let z = 0;
+      if (d.zone !== 0) {
+        const k = `${d.zone}:${d.zoneId}`;
+        let zone = zones.get(k);
+        if (!zone) zones.set(k, (zone = { n: zones.size + 1, id: firstPacketFlowId(ts) }));
+        z = zone.n;
+      }
       out.push(rec);
+      zoneOf.push(z);
       size += rec.length;
       snaplen = Math.max(snaplen, len);
-      packets++;
     },
   };
   let fd: number;
@@ -99,11 +120,17 @@ export async function extractFlow(file: string, f: FlowSpec): Promise<Extracted>
     // a truncated capture still gave its complete records
     if (!(e instanceof CaptureError)) throw e;
   }
+  // several zones (or zoned and plain packets): the one whose flow id is the session's, when one is
+  let keep = out;
+  if (zones.size > 0 && f.flowId && (zones.size > 1 || zoneOf.includes(0))) {
+    const mine = [...zones.values()].find((z) => z.id === f.flowId);
+    if (mine) keep = out.filter((_, i) => zoneOf[i] === mine.n);
+  }
   const hdr = Buffer.alloc(24);
   hdr.writeUInt32LE(0xa1b2c3d4, 0);
   hdr.writeUInt16LE(2, 4);
   hdr.writeUInt16LE(4, 6);
   hdr.writeUInt32LE(Math.max(262144, snaplen), 16);
   hdr.writeUInt32LE(linktype < 0 ? 1 : linktype, 20);
-  return { pcap: Buffer.concat([hdr, ...out]), packets, linktype };
+  return { pcap: Buffer.concat([hdr, ...keep]), packets: keep.length, linktype };
 }

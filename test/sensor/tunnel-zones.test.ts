@@ -10,6 +10,8 @@ import { analyzeCaptureRun } from '../helpers/analyze';
 import { startCaptureThread } from '../../sensor/captureThread';
 import { openCapture } from '../../sensor/captureFile';
 import { Recorder, runCapture, tmpFile } from './record';
+import { shadowim } from '../helpers/run';
+import { extractFlow } from '../../dashboard/evidence';
 import { erspanII, erspanIII, geneve, greIp, gretap, gtpu, ipOf, pptp, tsharkIrc, vxlan } from './tunnelFrames';
 
 const CLIENT = '10.0.0.5', SERVER = '10.0.9.9';
@@ -123,6 +125,24 @@ describe('sensor: tunnel zones (flows keyed by VNI, ERSPAN session, GRE key)', f
     const sessions = run.events.filter((e) => e.type === 'session' && e.protocol === 'irc');
     assert.equal(sessions.length, 2, JSON.stringify(sessions));
     assert.deepEqual([...messagesByFlow(run.events).values()].sort(), [expectedMessages(A), expectedMessages(B)].sort());
+  });
+
+  it('the dashboard\'s evidence of one tenant\'s session holds that tenant\'s packets only (picked by its flow_id)', async () => {
+    const file = tmpFile(interleaved((f) => vxlan(f, false, 5001), (f) => vxlan(f, false, 5002)).pcap());
+    const r = shadowim(['analyze', file, '--format', 'jsonl']);
+    assert.equal(r.status, 0, r.stderr);
+    const sessions = r.events.filter((e: any) => e.type === 'session');
+    assert.equal(sessions.length, 2);
+    for (const s of sessions) {
+      const spec = { transport: s.transport, client: s.client, server: s.server, startMs: Date.parse(s.start), endMs: Date.parse(s.end) };
+      const mine = await extractFlow(file, { ...spec, flowId: s.flow_id });
+      assert.equal(mine.packets, 10);
+      const text = mine.pcap.toString('latin1');
+      const [me, other] = s.users.includes('alice') ? ['alice', 'mallory'] : ['mallory', 'alice'];
+      assert.ok(text.includes(`NICK ${me}`) && !text.includes(`NICK ${other}`), `${me}'s evidence`);
+      // without the flow id both tenants' packets match the 5-tuple and window
+      assert.equal((await extractFlow(file, spec)).packets, 20);
+    }
   });
 
   const perDirection: [string, Wrap][] = [
