@@ -13,14 +13,56 @@ export interface OptionSpec {
   help: string;
   /** placeholder shown in help, e.g. FILE */
   arg?: string;
+  /**
+   * dotted key of the configuration ('sensor.interface', 'policy') whose value is the default when the
+   * option is not on the command line. Paths are already absolute there (relative to the config file's
+   * directory, resolved by common/config.ts).
+   */
+  config?: string;
 }
 
 export interface Parsed {
   opts: Record<string, string | boolean | string[] | undefined>;
   positional: string[];
+  /** options that took their value from the configuration: option name → config key */
+  fromConfig: Record<string, string>;
 }
 
-export function parseArgs(argv: string[], specs: OptionSpec[], command: string): Parsed {
+/**
+ * Parses argv; then, unless --help was given, an option not on the command line takes its value from
+ * the configuration (OptionSpec.config). The configuration is loaded only when a spec names a key:
+ * `cfg` when given (doctor, which must survive a broken file), else commandConfig().
+ */
+export function parseArgs(argv: string[], specs: OptionSpec[], command: string, cfg?: import('../common/config').Config): Parsed {
+  const parsed = parseCommandLine(argv, specs, command);
+  if (!parsed.opts.help && specs.some((s) => s.config)) applyConfig(parsed, specs, cfg ?? commandConfig());
+  return parsed;
+}
+
+function applyConfig(parsed: Parsed, specs: OptionSpec[], cfg: import('../common/config').Config): void {
+  const { configValue } = require('../common/config') as typeof import('../common/config');
+  for (const s of specs) {
+    if (!s.config || parsed.opts[s.name] !== undefined) continue;
+    const v = configValue(cfg, s.config);
+    if (v === undefined || v === null) continue;
+    if (s.value) {
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') continue;
+      parsed.opts[s.name] = s.repeat ? [String(v)] : String(v);
+    } else if (v === true) parsed.opts[s.name] = true;
+    else continue;
+    parsed.fromConfig[s.name] = s.config;
+  }
+}
+
+/** How to name an option's value in a message: '--policy', or 'policy (config /etc/shadowim/shadowim.yaml)'. */
+export function optionSource(parsed: Parsed, name: string): string {
+  const key = parsed.fromConfig[name];
+  if (!key) return `--${name}`;
+  const { getConfig } = require('../common/config') as typeof import('../common/config');
+  return `${key} (config ${getConfig().file ?? ''})`;
+}
+
+function parseCommandLine(argv: string[], specs: OptionSpec[], command: string): Parsed {
   const opts: Parsed['opts'] = {};
   const positional: string[] = [];
   const byName = new Map(specs.map((s) => [s.name, s]));
@@ -54,12 +96,12 @@ export function parseArgs(argv: string[], specs: OptionSpec[], command: string):
       }
     } else positional.push(a);
   }
-  return { opts, positional };
+  return { opts, positional, fromConfig: {} };
 }
 
 /** parseArgs for a command whose --help prints its help: then undefined (the command returns 0). */
-export function parseOrHelp(argv: string[], specs: OptionSpec[], command: string, usage: string, description: string): Parsed | undefined {
-  const parsed = parseArgs(argv, specs, command);
+export function parseOrHelp(argv: string[], specs: OptionSpec[], command: string, usage: string, description: string, cfg?: import('../common/config').Config): Parsed | undefined {
+  const parsed = parseArgs(argv, specs, command, cfg);
   if (!parsed.opts.help) return parsed;
   console.log(helpText(usage, description, specs));
   return undefined;
@@ -95,7 +137,7 @@ export function takeGlobalOptions(argv: string[]): { global: Record<string, stri
 export function optionLines(specs: OptionSpec[]): string[] {
   return specs.map((s) => {
     const flag = `${s.short ? `-${s.short}, ` : ''}--${s.name}${s.value ? ` ${s.arg ?? 'VALUE'}` : ''}`;
-    return `  ${flag.padEnd(28)} ${s.help}`;
+    return `  ${flag.padEnd(28)} ${s.help}${s.config ? ` [config: ${s.config.replace(/-/g, '_')}]` : ''}`;
   });
 }
 

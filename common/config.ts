@@ -3,7 +3,9 @@
 // reported as one line naming the file, the line and the problem (ConfigError).
 //
 // Adding a section: add its defaults to DEFAULTS, its type to Config and a validator to SECTIONS.
-// Sections other helpers have not described yet are accepted as mappings and kept raw in `extra`.
+// Sections parsed by their own modules (sinks, files, links) are kept raw in `extra` for them.
+// Values that are defaults of command-line options (sensor.interface, policy, dashboard.port, …) are
+// read through OptionSpec.config (cli/args.ts): the command line wins over them.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -54,7 +56,36 @@ export interface ArchiveConfig {
 
 export interface SensorConfig {
   name: string;
+  // defaults of `shadowim sensor` options (YAML keys use _ where options use -)
+  interface?: string;
+  filter?: string;
+  snaplen?: number;
+  buffer_size?: number;
+  queue_size?: number;
+  max_flows?: number;
+  stats_interval?: number;
+  stats?: boolean;
+  /** absolute (relative to the config file's directory) */
+  evidence_dir?: string;
 }
+
+/** defaults of `shadowim serve` options; paths absolute */
+export interface DashboardConfig {
+  port?: number;
+  host?: string;
+  tls_cert?: string;
+  tls_key?: string;
+  trust_proxy?: boolean | number | string;
+}
+
+/** [min, max, default] of the sensor's numeric options: `shadowim sensor` enforces the same on its options */
+export const SENSOR_LIMITS = {
+  snaplen: [64, 65535, 65535],
+  buffer_size: [1, 4096, 64],
+  queue_size: [1, 16384, 256],
+  max_flows: [16, 50_000_000, 200000],
+  stats_interval: [0, 86400, 10],
+} as const satisfies Record<string, readonly [number, number, number]>;
 
 export interface Config {
   /** file the values came from; undefined = defaults only */
@@ -65,7 +96,12 @@ export interface Config {
   store: StoreConfig;
   influx: InfluxConfig;
   archive: ArchiveConfig;
-  /** sections this module does not validate yet (sinks, dashboard, signatures, policy, …) */
+  /** the policy file (absolute): default --policy of analyze, sensor, serve, rules, doctor */
+  policy?: string;
+  /** dir: signature override folder (absolute); $SHADOWIM_SIGNATURES_DIR wins over it */
+  signatures: { dir?: string };
+  dashboard: DashboardConfig;
+  /** sections parsed by their own modules (sinks, files, links) */
   extra: Record<string, unknown>;
 }
 
@@ -87,6 +123,8 @@ export function defaults(): Config {
       close_timeout_ms: 10000,
     },
     archive: { enabled: true, metadata: true, retention_days: 90 },
+    signatures: {},
+    dashboard: {},
     extra: {},
   };
 }
@@ -95,8 +133,16 @@ function defaultSensorName(): string {
   return (os.hostname() || 'sensor').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
 }
 
-/** Sections known to belong to other parts of the product, accepted as mappings until validated here. */
-const RAW_SECTIONS = new Set(['sinks', 'dashboard', 'signatures', 'policy', 'analyzer', 'outputs', 'firewall', 'files', 'dlp', 'links']);
+/** Sections validated by the parts that read them (outputs/sinks, analyzer/files, analyzer/links). */
+const RAW_SECTIONS = new Set(['sinks', 'files', 'links']);
+
+/** Sections a user plausibly writes here that belong elsewhere: what to do instead. */
+const ELSEWHERE: Record<string, string> = {
+  dlp: "DLP settings go in the policy file (its dlp: section); see analyzer/policy.example.yaml, and give the policy with 'policy: FILE'",
+  analyzer: "analyzer settings (groups, schedules, DLP) go in the policy file; see analyzer/policy.example.yaml, and give it with 'policy: FILE'",
+  firewall: "firewall/IPS rules are exported with 'shadowim rules --format FORMAT' (it reads the policy named by 'policy:')",
+  outputs: "alert outputs are the sinks: section (docs/integrations.md); firewall rules come from 'shadowim rules --format FORMAT'",
+};
 
 type Node = any;
 interface Ctx {
@@ -165,17 +211,89 @@ function unknownKey(ctx: Ctx, keyNode: Node, section: string, key: string, known
 type SectionValidator = (ctx: Ctx, node: Node, cfg: Config, baseDir: string) => void;
 
 const SECTIONS: Record<string, SectionValidator> = {
-  sensor(ctx, node, cfg) {
+  sensor(ctx, node, cfg, base) {
     const { isScalar } = require('yaml');
     // `sensor: hq-1` is short for `sensor: {name: hq-1}`
     if (isScalar(node)) {
       cfg.sensor.name = str(ctx, node, 'sensor', /^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, . _ -, at most 64');
       return;
     }
-    for (const [k, , v] of mapEntries(ctx, node, 'sensor')) {
-      if (k === 'name') cfg.sensor.name = str(ctx, v, 'sensor.name', /^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, . _ -, at most 64');
-      // other sensor settings (interface, filter, …) belong to the sensor command; kept raw for it
-      else ((cfg.extra.sensor ??= {}) as Record<string, unknown>)[k] = v?.toJSON?.() ?? v;
+    const s = cfg.sensor;
+    const known = ['name', 'interface', 'filter', 'snaplen', 'buffer_size', 'queue_size', 'max_flows', 'stats_interval', 'stats', 'evidence_dir'];
+    for (const [k, kn, v] of mapEntries(ctx, node, 'sensor')) {
+      switch (k) {
+        case 'name':
+          s.name = str(ctx, v, 'sensor.name', /^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, . _ -, at most 64');
+          break;
+        case 'interface':
+          // as --interface: one name, 'any', or several separated by commas (the sensor checks the list)
+          s.interface = str(ctx, v, 'sensor.interface', /^[A-Za-z0-9_.:@-]{1,64}(\s*,\s*[A-Za-z0-9_.:@-]{1,64}){0,15}$/, "an interface name, 'any', or names separated by commas: eth1,eth2");
+          break;
+        case 'filter':
+          s.filter = str(ctx, v, 'sensor.filter', /^[^\n]{1,4096}$/, 'one line of pcap-filter syntax');
+          break;
+        case 'snaplen':
+        case 'buffer_size':
+        case 'queue_size':
+        case 'max_flows':
+        case 'stats_interval':
+          s[k] = int(ctx, v, `sensor.${k}`, SENSOR_LIMITS[k][0], SENSOR_LIMITS[k][1]);
+          break;
+        case 'stats':
+          s.stats = bool(ctx, v, 'sensor.stats');
+          break;
+        case 'evidence_dir':
+          s.evidence_dir = path.resolve(base, str(ctx, v, 'sensor.evidence_dir'));
+          break;
+        default:
+          unknownKey(ctx, kn, 'sensor', k, known);
+      }
+    }
+  },
+  policy(ctx, node, cfg, base) {
+    const { isScalar } = require('yaml');
+    // `policy: FILE` is short for `policy: {file: FILE}`
+    if (isScalar(node)) {
+      cfg.policy = path.resolve(base, str(ctx, node, 'policy'));
+      return;
+    }
+    for (const [k, kn, v] of mapEntries(ctx, node, 'policy')) {
+      if (k === 'file') cfg.policy = path.resolve(base, str(ctx, v, 'policy.file'));
+      else unknownKey(ctx, kn, 'policy', k, ['file']);
+    }
+  },
+  signatures(ctx, node, cfg, base) {
+    for (const [k, kn, v] of mapEntries(ctx, node, 'signatures')) {
+      if (k === 'dir') cfg.signatures.dir = path.resolve(base, str(ctx, v, 'signatures.dir'));
+      else unknownKey(ctx, kn, 'signatures', k, ['dir']);
+    }
+  },
+  dashboard(ctx, node, cfg, base) {
+    const d = cfg.dashboard;
+    const known = ['port', 'host', 'tls_cert', 'tls_key', 'trust_proxy'];
+    for (const [k, kn, v] of mapEntries(ctx, node, 'dashboard')) {
+      switch (k) {
+        case 'port':
+          d.port = int(ctx, v, 'dashboard.port', 0, 65535);
+          break;
+        case 'host':
+          d.host = str(ctx, v, 'dashboard.host', /^[A-Za-z0-9_.:%-]{1,253}$/, 'an address such as 127.0.0.1, :: or a host name');
+          break;
+        case 'tls_cert':
+        case 'tls_key':
+          d[k] = path.resolve(base, str(ctx, v, `dashboard.${k}`));
+          break;
+        case 'trust_proxy': {
+          const t = scalar(ctx, v, 'dashboard.trust_proxy');
+          if (typeof t !== 'boolean' && typeof t !== 'number' && typeof t !== 'string') fail(ctx, v, "dashboard.trust_proxy must be true, false, a number of hops or an express 'trust proxy' value such as loopback");
+          d.trust_proxy = t;
+          break;
+        }
+        case 'quarantine':
+          fail(ctx, kn, "dashboard.quarantine: the dashboard offers the files of files.quarantine.dir; set that instead (docs/files.md)");
+        default:
+          unknownKey(ctx, kn, 'dashboard', k, known);
+      }
     }
   },
   home_nets(ctx, node, cfg) {
@@ -269,6 +387,7 @@ export function parseConfig(text: string, file: string): Config {
     const validate = SECTIONS[k];
     if (validate) validate(ctx, v, cfg, base);
     else if (RAW_SECTIONS.has(k)) cfg.extra[k] = v?.toJSON?.() ?? v;
+    else if (ELSEWHERE[k]) fail(ctx, kn, `section '${k}' does not belong in the configuration: ${ELSEWHERE[k]}`);
     else fail(ctx, kn, `unknown section '${k}'; known sections: ${[...Object.keys(SECTIONS), ...RAW_SECTIONS].join(', ')}`);
   }
   return cfg;
@@ -304,6 +423,13 @@ let cached: Config | undefined;
 export function getConfig(): Config {
   return (cached ??= loadConfig());
 }
+/** A value of the configuration by dotted key ('sensor.interface', 'policy'); undefined when not set. */
+export function configValue(cfg: Config, key: string): unknown {
+  let v: unknown = cfg;
+  for (const part of key.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
+  return v;
+}
+
 export function setConfig(cfg: Config): void {
   cached = cached === cfg ? cached : cfg;
 }

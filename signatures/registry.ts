@@ -23,8 +23,17 @@ export interface Registry {
   cidrs: CidrTable;
 }
 
+/** The override folder in effect and where it was named: $SHADOWIM_SIGNATURES_DIR wins over the config's signatures.dir. */
+export function overrideDirSource(): { dir: string; from: string } | undefined {
+  const env = process.env.SHADOWIM_SIGNATURES_DIR;
+  if (env) return { dir: env, from: '$SHADOWIM_SIGNATURES_DIR' };
+  const { getConfig } = require('../common/config') as typeof import('../common/config');
+  const cfg = getConfig();
+  return cfg.signatures.dir ? { dir: cfg.signatures.dir, from: `signatures.dir in ${cfg.file}` } : undefined;
+}
+
 export function loadRegistry(opts: { overrideDir?: string } = {}): Registry {
-  const overrideDir = opts.overrideDir ?? process.env.SHADOWIM_SIGNATURES_DIR;
+  const overrideDir = opts.overrideDir ?? overrideDirSource()?.dir;
   const modules: LoadedModule[] = [];
   for (const module of MODULES) {
     const builtin = path.join(__dirname, module.id, 'data.yaml');

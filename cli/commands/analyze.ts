@@ -7,7 +7,7 @@ import type { PipelineOptions } from '../pipeline';
 
 const SPECS: OptionSpec[] = [
   { name: 'format', value: true, arg: 'jsonl|text', help: 'event output on stdout (default: jsonl, or text on a terminal)' },
-  { name: 'policy', value: true, arg: 'FILE', help: 'policy file for the analyzer (default: the built-in policy)' },
+  { name: 'policy', value: true, arg: 'FILE', config: 'policy', help: 'policy file for the analyzer (default: the built-in policy)' },
   { name: 'store', value: true, arg: 'PATH', help: 'also keep events in this SQLite store' },
   { name: 'out', value: true, arg: 'DIR', help: 'write carved files and reports into DIR' },
   { name: 'sensor', value: true, arg: 'NAME', help: 'sensor name recorded on every event' },

@@ -17,16 +17,6 @@ const DISK_WARN_FRACTION = 0.05;
 const CERT_WARN_DAYS = 30;
 const CAP_NET_RAW = 13; // bit of CapEff (linux/capability.h)
 const DEFAULT_STORE = 'shadowim.db'; // what serve and user use without --store or store.path
-/** sections common/config.ts accepts but no command reads yet, and what to use instead */
-const UNREAD_SECTIONS: Record<string, string> = {
-  policy: '--policy FILE',
-  signatures: '$SHADOWIM_SIGNATURES_DIR',
-  dashboard: 'serve --tls-cert/--tls-key',
-  analyzer: '--policy FILE',
-  dlp: 'the policy (dlp:)',
-  outputs: 'sinks:',
-  firewall: 'shadowim rules options',
-};
 
 export type Status = 'ok' | 'warn' | 'FAIL' | 'skip';
 export interface Result {
@@ -44,6 +34,8 @@ interface Ctx {
   configOk: boolean;
   configError?: string;
   storePath: string;
+  /** options that took their value from the configuration (option → config key) */
+  fromConfig?: Record<string, string>;
 }
 
 const ok = (detail: string): Partial => ({ status: 'ok', detail });
@@ -52,10 +44,6 @@ const fail = (detail: string, fix: string): Partial => ({ status: 'FAIL', detail
 const skip = (detail: string): Partial => ({ status: 'skip', detail });
 const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
 const errCode = (e: unknown) => (e as NodeJS.ErrnoException)?.code ?? firstLine(e);
-const raw = (c: Ctx, section: string): Record<string, unknown> | undefined => {
-  const v = c.cfg.extra[section];
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-};
 const baseDir = (c: Ctx) => (c.cfg.file ? path.dirname(path.resolve(c.cfg.file)) : process.cwd());
 
 // ---- the checks, in the order they are printed ----
@@ -83,19 +71,25 @@ async function checkConfig(c: Ctx): Promise<Partial[]> {
   const where = env ? `${env} (${cliGiven ? '--config' : '$SHADOWIM_CONFIG'})` : c.cfg.file ? `${c.cfg.file} (./shadowim.yaml)` : '';
   if (c.configError) return [fail(c.configError, 'fix the line named (sections: docs/storage.md#configuration-commonconfigts); the checks below use the built-in defaults')];
   if (!c.cfg.file) return [ok('no file (no --config, $SHADOWIM_CONFIG or ./shadowim.yaml): built-in defaults')];
-  const out: Partial[] = [ok(`${where} parses; sections: ${['sensor', 'home_nets', 'store', 'influx', 'archive', ...Object.keys(c.cfg.extra)].filter((s, i, a) => a.indexOf(s) === i).join(', ')}`)];
-  const unread = Object.keys(c.cfg.extra).filter((s) => s in UNREAD_SECTIONS);
-  if (unread.length) out.push(warn(`${c.cfg.file}: section${unread.length > 1 ? 's' : ''} ${unread.join(', ')} ${unread.length > 1 ? 'are' : 'is'} accepted but read by no command yet (doctor checks what it can of them)`, `use ${unread.map((s) => UNREAD_SECTIONS[s]).join(', ')} instead`));
-  const sensorKeys = Object.keys(raw(c, 'sensor') ?? {});
-  if (sensorKeys.length) out.push(warn(`${c.cfg.file}: sensor.${sensorKeys.join(', sensor.')} ${sensorKeys.length > 1 ? 'are' : 'is'} not read by 'shadowim sensor'`, 'give them as sensor options (--interface IF, --filter BPF), e.g. in SHADOWIM_SENSOR_ARGS of /etc/default/shadowim'));
+  const cfg = c.cfg;
+  const set = [cfg.policy && 'policy', cfg.signatures.dir && 'signatures', Object.keys(cfg.dashboard).length && 'dashboard'].filter((s): s is string => !!s);
+  const out: Partial[] = [ok(`${where} parses; sections: ${['sensor', 'home_nets', 'store', 'influx', 'archive', ...set, ...Object.keys(cfg.extra)].filter((s, i, a) => a.indexOf(s) === i).join(', ')}`)];
+  // what the file sets for the commands (each option given on the command line wins over it)
+  const opt = (k: string) => `--${k.replace(/_/g, '-')}`;
+  const sets: string[] = [];
+  if (cfg.policy) sets.push(`policy → --policy of analyze, sensor, serve, rules, doctor (${cfg.policy})`);
+  const sensorKeys = Object.keys(cfg.sensor).filter((k) => k !== 'name' && (cfg.sensor as unknown as Record<string, unknown>)[k] !== undefined);
+  if (sensorKeys.length) sets.push(`sensor.${sensorKeys.join('/')} → sensor ${sensorKeys.map(opt).join(' ')}`);
+  const dashKeys = Object.keys(cfg.dashboard).filter((k) => (cfg.dashboard as Record<string, unknown>)[k] !== undefined);
+  if (dashKeys.length) sets.push(`dashboard.${dashKeys.join('/')} → serve ${dashKeys.map(opt).join(' ')}`);
+  if (cfg.signatures.dir) sets.push(`signatures.dir → the signature override folder${process.env.SHADOWIM_SIGNATURES_DIR ? ' (but $SHADOWIM_SIGNATURES_DIR is set and wins)' : ''}`);
+  if (sets.length) out.push(ok(`sets the defaults (the command line wins): ${sets.join('; ')}`));
   return out;
 }
 
 function policyFile(c: Ctx): { file?: string; from: string } {
-  if (c.opts.policy) return { file: String(c.opts.policy), from: '--policy' };
-  const p = c.cfg.extra.policy as unknown;
-  const f = typeof p === 'string' ? p : p && typeof p === 'object' && typeof (p as any).file === 'string' ? (p as any).file : undefined;
-  return f ? { file: path.resolve(baseDir(c), f), from: 'config policy' } : { from: '' };
+  if (!c.opts.policy) return { from: '' };
+  return { file: String(c.opts.policy), from: c.fromConfig?.policy ? 'config policy' : '--policy' };
 }
 
 async function checkPolicy(c: Ctx): Promise<Partial[]> {
@@ -124,18 +118,18 @@ async function checkPolicy(c: Ctx): Promise<Partial[]> {
 }
 
 async function checkSignatures(c: Ctx): Promise<Partial[]> {
-  const envDir = process.env.SHADOWIM_SIGNATURES_DIR || undefined;
-  const cfgDir = typeof raw(c, 'signatures')?.dir === 'string' ? path.resolve(baseDir(c), String(raw(c, 'signatures')!.dir)) : undefined;
-  const dir = envDir ?? cfgDir;
+  const { overrideDirSource } = require('../../signatures/registry') as typeof import('../../signatures/registry');
+  const src = overrideDirSource(); // $SHADOWIM_SIGNATURES_DIR, else signatures.dir of c.cfg (set by the command)
+  const dir = src?.dir;
   const { summarize } = require('./signatures') as typeof import('./signatures');
   let s;
   try {
-    s = summarize(dir);
+    s = summarize();
   } catch (e) {
     return [fail(firstLine(e), dir ? `fix or remove the override file named in ${dir} ('shadowim signatures list --dir ${dir}' reads the same)` : 'the built-in signatures/*/data.yaml are damaged: reinstall shadowim')];
   }
   const overrides = dir ? s.modules.filter((m) => m.sources.length > 1).length : 0;
-  const out: Partial[] = [ok(`${s.modules.length} modules, ${s.modules.reduce((n, m) => n + m.hosts, 0)} host names${dir ? `; overrides from ${dir}${envDir ? '' : ' (config signatures.dir)'}: ${overrides} modules` : '; no override folder ($SHADOWIM_SIGNATURES_DIR)'}`)];
+  const out: Partial[] = [ok(`${s.modules.length} modules, ${s.modules.reduce((n, m) => n + m.hosts, 0)} host names${dir ? `; overrides from ${dir} (${src!.from}): ${overrides} modules` : '; no override folder ($SHADOWIM_SIGNATURES_DIR or signatures.dir)'}`)];
   for (const f of s.ignored) out.push(warn(`${f} matches no module and is ignored`, "rename it <module-id>.yaml ('shadowim signatures list' shows the ids) or remove it"));
   for (const w of s.warnings) out.push(warn(w.split(';')[0], w.split(';').slice(1).join(';').trim() || 'see docs/modern.md'));
   return out;
@@ -249,14 +243,14 @@ async function checkPrivileges(): Promise<Partial> {
 }
 
 async function checkInterface(c: Ctx): Promise<Partial[]> {
-  const given = (c.opts.interface as string | undefined) ?? (typeof raw(c, 'sensor')?.interface === 'string' ? String(raw(c, 'sensor')!.interface) : undefined);
+  const given = c.opts.interface as string | undefined; // --interface, else sensor.interface
   if (!given) return [ok('none named (--interface IF, or sensor.interface in the config): not checked')];
   const { deviceList } = require('../../sensor/live') as typeof import('../../sensor/live');
   let names: string[];
   try {
     names = deviceList(given);
   } catch (e) {
-    return [fail(firstLine(e), 'fix the --interface value')];
+    return [fail(firstLine(e), `fix the ${c.fromConfig?.interface ? 'sensor.interface value in the config' : '--interface value'}`)];
   }
   const devs = capDevices();
   const seen = typeof devs === 'string' ? undefined : new Set(devs);
@@ -478,9 +472,9 @@ async function checkUsers(c: Ctx): Promise<Partial> {
 }
 
 async function checkTls(c: Ctx): Promise<Partial> {
-  const d = raw(c, 'dashboard') ?? {};
-  const certFile = (c.opts['tls-cert'] as string | undefined) ?? (typeof d.tls_cert === 'string' ? path.resolve(baseDir(c), d.tls_cert) : undefined);
-  const keyFile = (c.opts['tls-key'] as string | undefined) ?? (typeof d.tls_key === 'string' ? path.resolve(baseDir(c), d.tls_key) : undefined);
+  // --tls-cert/--tls-key, else dashboard.tls_cert/tls_key
+  const certFile = c.opts['tls-cert'] as string | undefined;
+  const keyFile = c.opts['tls-key'] as string | undefined;
   if (!certFile && !keyFile) return ok('no certificate given (serve --tls-cert/--tls-key): plain HTTP, fine on 127.0.0.1 or behind a TLS proxy');
   if (!certFile || !keyFile) return fail(`only the ${certFile ? 'certificate' : 'key'} is given`, 'give both --tls-cert FILE and --tls-key FILE (PEM)');
   const crypto = require('node:crypto') as typeof import('node:crypto');
@@ -538,12 +532,12 @@ async function checkLinks(c: Ctx): Promise<Partial> {
 const SPECS: OptionSpec[] = [
   { name: 'format', value: true, arg: 'text|json', help: 'output format (default text): json is an array of {check, status, detail, fix}' },
   { name: 'offline', help: 'no network probe (InfluxDB, sinks, clamd over TCP): those checks say skip' },
-  { name: 'policy', value: true, arg: 'FILE', help: 'the policy the sensor is given (as analyze/sensor --policy)' },
+  { name: 'policy', value: true, arg: 'FILE', config: 'policy', help: 'the policy the sensor is given (as analyze/sensor --policy)' },
   { name: 'store', value: true, arg: 'PATH', help: 'the store (default: config store.path, else shadowim.db)' },
-  { name: 'interface', short: 'i', value: true, arg: 'IF', help: 'the interface(s) the sensor captures on (as sensor --interface)' },
+  { name: 'interface', short: 'i', value: true, arg: 'IF', config: 'sensor.interface', help: 'the interface(s) the sensor captures on (as sensor --interface)' },
   { name: 'quarantine', value: true, arg: 'DIR', help: 'quarantine directory (default: files.quarantine.dir)' },
-  { name: 'tls-cert', value: true, arg: 'FILE', help: "the dashboard's certificate (as serve --tls-cert)" },
-  { name: 'tls-key', value: true, arg: 'FILE', help: "the dashboard's private key (as serve --tls-key)" },
+  { name: 'tls-cert', value: true, arg: 'FILE', config: 'dashboard.tls_cert', help: "the dashboard's certificate (as serve --tls-cert)" },
+  { name: 'tls-key', value: true, arg: 'FILE', config: 'dashboard.tls_key', help: "the dashboard's private key (as serve --tls-key)" },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
 const USAGE = 'shadowim doctor [--offline] [--format text|json] [--policy FILE] [--store PATH] [--interface IF] [--tls-cert FILE --tls-key FILE]';
@@ -573,12 +567,7 @@ export async function runChecks(c: Ctx): Promise<Result[]> {
 export const command: Command = {
   summary: 'check the installation and configuration (read-only): ok / warn / FAIL per check',
   async run(argv) {
-    const args = parseOrHelp(argv, SPECS, 'doctor', USAGE, DESCRIPTION);
-    if (!args) return 0;
-    const { opts, positional } = args;
-    if (positional.length) throw new UsageError(`doctor takes no arguments (got '${positional[0]}'); see 'shadowim doctor --help'`);
-    const format = (opts.format as string | undefined) ?? 'text';
-    if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not '${format}'`);
+    // loaded here, not by the option parser: a broken file is a FAIL line, and the checks go on with the defaults
     const config = require('../../common/config') as typeof import('../../common/config');
     let cfg: Config;
     let configError: string | undefined;
@@ -590,8 +579,14 @@ export const command: Command = {
       cfg = config.defaults();
     }
     config.setConfig(cfg);
+    const args = parseOrHelp(argv, SPECS, 'doctor', USAGE, DESCRIPTION, cfg);
+    if (!args) return 0;
+    const { opts, positional, fromConfig } = args;
+    if (positional.length) throw new UsageError(`doctor takes no arguments (got '${positional[0]}'); see 'shadowim doctor --help'`);
+    const format = (opts.format as string | undefined) ?? 'text';
+    if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not '${format}'`);
     const storePath = (opts.store as string | undefined) ?? cfg.store.path ?? DEFAULT_STORE;
-    const results = await runChecks({ opts, offline: !!opts.offline, cfg, configOk: !configError, configError, storePath });
+    const results = await runChecks({ opts, offline: !!opts.offline, cfg, configOk: !configError, configError, storePath, fromConfig });
     if (format === 'json') process.stdout.write(JSON.stringify(results.map((r) => ({ ...r, fix: r.fix ?? null })), null, 2) + '\n');
     else {
       const { escapeControl } = require('../pipeline') as typeof import('../pipeline');

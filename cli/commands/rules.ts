@@ -6,7 +6,7 @@ import { parseOrHelp, UsageError, type OptionSpec } from '../args';
 const SPECS: OptionSpec[] = [
   { name: 'format', value: true, arg: 'FORMAT', help: 'iptables|ip6tables|nftables|pf|cisco-asa|cisco-ios|windows|paloalto|suricata|rpz|unbound' },
   { name: 'action', value: true, arg: 'block|log', help: 'block (default) or only log matching traffic' },
-  { name: 'policy', value: true, arg: 'FILE', help: 'policy file: forbidden protocols, authorized groups and sanctioned servers (default policy: all IM forbidden)' },
+  { name: 'policy', value: true, arg: 'FILE', config: 'policy', help: 'policy file: forbidden protocols, authorized groups and sanctioned servers (default policy: all IM forbidden)' },
   { name: 'events', value: true, arg: 'FILE', repeat: true, help: 'JSONL from `shadowim analyze`: add the servers observed in its sessions' },
   { name: 'store', value: true, arg: 'PATH', help: 'SQLite store: add the servers observed by the sensors' },
   { name: 'out', value: true, arg: 'FILE', help: 'write to FILE instead of standard output' },

@@ -5,21 +5,22 @@
 import type { Command } from '../main';
 import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
 import * as live from '../../sensor/live'; // light: cap itself is loaded lazily inside
+import { SENSOR_LIMITS } from '../../common/config'; // light: yaml is loaded only to parse
 
 const SPECS: OptionSpec[] = [
-  { name: 'interface', short: 'i', value: true, arg: 'IF', help: "interface to capture on ('any' = all interfaces; eth1,eth2 = several merged, e.g. a tap's two ports)" },
-  { name: 'filter', short: 'f', value: true, arg: 'BPF', help: "capture filter in pcap-filter syntax, e.g. 'not host 10.0.0.9'" },
+  { name: 'interface', short: 'i', value: true, arg: 'IF', config: 'sensor.interface', help: "interface to capture on ('any' = all interfaces; eth1,eth2 = several merged, e.g. a tap's two ports)" },
+  { name: 'filter', short: 'f', value: true, arg: 'BPF', config: 'sensor.filter', help: "capture filter in pcap-filter syntax, e.g. 'not host 10.0.0.9'" },
   { name: 'format', value: true, arg: 'jsonl|text', help: 'event output on stdout (default: jsonl, or text on a terminal)' },
-  { name: 'policy', value: true, arg: 'FILE', help: 'policy file for the analyzer (default: the built-in policy)' },
+  { name: 'policy', value: true, arg: 'FILE', config: 'policy', help: 'policy file for the analyzer (default: the built-in policy)' },
   { name: 'store', value: true, arg: 'PATH', help: 'also keep events in this SQLite store' },
   { name: 'sensor', value: true, arg: 'NAME', help: 'sensor name recorded on every event' },
-  { name: 'snaplen', value: true, arg: 'N', help: 'bytes kept per frame, 64..65535 (default 65535)' },
-  { name: 'buffer-size', value: true, arg: 'MB', help: 'kernel capture buffer in MiB, 1..4096 (default 64)' },
-  { name: 'queue-size', value: true, arg: 'MB', help: 'frames waiting for the analysis, in MiB, 1..16384 (default 256); beyond, frames are dropped and counted' },
-  { name: 'max-flows', value: true, arg: 'N', help: 'most flows tracked at once; the longest idle is evicted beyond (default 200000)' },
-  { name: 'evidence-dir', value: true, arg: 'DIR', help: "keep each flow's first packets (2 MiB a flow, 64 MiB in all) and write IM sessions' packets to DIR as pcaps, for the dashboard's evidence download (needs a store)" },
-  { name: 'stats', help: 'also print a `stats` event on stdout with every periodic counter report (one is always printed at exit, as analyze does)' },
-  { name: 'stats-interval', value: true, arg: 'SEC', help: 'counters to stderr every SEC seconds (default 10; 0 = only at exit)' },
+  { name: 'snaplen', value: true, arg: 'N', config: 'sensor.snaplen', help: 'bytes kept per frame, 64..65535 (default 65535)' },
+  { name: 'buffer-size', value: true, arg: 'MB', config: 'sensor.buffer_size', help: 'kernel capture buffer in MiB, 1..4096 (default 64)' },
+  { name: 'queue-size', value: true, arg: 'MB', config: 'sensor.queue_size', help: 'frames waiting for the analysis, in MiB, 1..16384 (default 256); beyond, frames are dropped and counted' },
+  { name: 'max-flows', value: true, arg: 'N', config: 'sensor.max_flows', help: 'most flows tracked at once; the longest idle is evicted beyond (default 200000)' },
+  { name: 'evidence-dir', value: true, arg: 'DIR', config: 'sensor.evidence_dir', help: "keep each flow's first packets (2 MiB a flow, 64 MiB in all) and write IM sessions' packets to DIR as pcaps, for the dashboard's evidence download (needs a store)" },
+  { name: 'stats', config: 'sensor.stats', help: 'also print a `stats` event on stdout with every periodic counter report (one is always printed at exit, as analyze does)' },
+  { name: 'stats-interval', value: true, arg: 'SEC', config: 'sensor.stats_interval', help: 'counters to stderr every SEC seconds (default 10; 0 = only at exit)' },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
 
@@ -43,7 +44,7 @@ export const command: Command = {
     }
     if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'; the interface is given with --interface IF`);
     const given = opts.interface as string | undefined;
-    if (!given) throw new UsageError("sensor needs --interface IF (e.g. eth0, or 'any'); see 'shadowim sensor --help'");
+    if (!given) throw new UsageError("sensor needs --interface IF (e.g. eth0, or 'any'), or sensor.interface in the configuration; see 'shadowim sensor --help'");
     let device: string;
     try {
       // the names as the capture opens them ("eth1, eth2" is eth1,eth2): the counters and hints use them too
@@ -53,11 +54,11 @@ export const command: Command = {
     }
     const format = (opts.format as string | undefined) ?? (process.stdout.isTTY ? 'text' : 'jsonl');
     if (format !== 'jsonl' && format !== 'text') throw new UsageError(`--format must be jsonl or text, not '${format}'`);
-    const snaplen = intOption(opts.snaplen, 'snaplen', 64, 65535, 65535);
-    const bufferMb = intOption(opts['buffer-size'], 'buffer-size', 1, 4096, 64);
-    const queueMb = intOption(opts['queue-size'], 'queue-size', 1, 16384, 256);
-    const interval = intOption(opts['stats-interval'], 'stats-interval', 0, 86400, 10);
-    const maxFlows = opts['max-flows'] === undefined ? undefined : intOption(opts['max-flows'], 'max-flows', 16, 50_000_000, 200000);
+    const snaplen = intOption(opts.snaplen, 'snaplen', ...SENSOR_LIMITS.snaplen);
+    const bufferMb = intOption(opts['buffer-size'], 'buffer-size', ...SENSOR_LIMITS.buffer_size);
+    const queueMb = intOption(opts['queue-size'], 'queue-size', ...SENSOR_LIMITS.queue_size);
+    const interval = intOption(opts['stats-interval'], 'stats-interval', ...SENSOR_LIMITS.stats_interval);
+    const maxFlows = opts['max-flows'] === undefined ? undefined : intOption(opts['max-flows'], 'max-flows', ...SENSOR_LIMITS.max_flows);
 
     const run: RunOptions = {
       device,

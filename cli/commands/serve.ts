@@ -3,18 +3,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../main';
-import { commandConfig, parseOrHelp, UsageError, type OptionSpec } from '../args';
+import { commandConfig, optionSource, parseOrHelp, UsageError, type OptionSpec } from '../args';
 
 const SPECS: OptionSpec[] = [
   { name: 'store', value: true, arg: 'PATH', help: 'SQLite store to show (default: config store.path, else shadowim.db; with --demo: shadowim-demo.db)' },
-  { name: 'port', value: true, arg: 'N', help: 'TCP port (default 8380; 0 = any free port)' },
-  { name: 'host', value: true, arg: 'ADDR', help: 'address to listen on (default 127.0.0.1; use --tls-cert/--tls-key or a TLS proxy before exposing it)' },
+  { name: 'port', value: true, arg: 'N', config: 'dashboard.port', help: 'TCP port (default 8380; 0 = any free port)' },
+  { name: 'host', value: true, arg: 'ADDR', config: 'dashboard.host', help: 'address to listen on (default 127.0.0.1; use --tls-cert/--tls-key or a TLS proxy before exposing it)' },
   { name: 'demo', help: 'serve generated demo data (regenerated when missing or older than a day) with a one-time admin password' },
-  { name: 'policy', value: true, arg: 'FILE', help: 'the policy the sensors use: shown on the settings page, applied to the firewall export' },
+  { name: 'policy', value: true, arg: 'FILE', config: 'policy', help: 'the policy the sensors use: shown on the settings page, applied to the firewall export' },
   { name: 'quarantine', value: true, arg: 'DIR', help: 'carved files to offer on the files page (default: files.quarantine.dir from the config)' },
-  { name: 'tls-cert', value: true, arg: 'FILE', help: 'serve HTTPS with this certificate (PEM, the chain after it); needs --tls-key' },
-  { name: 'tls-key', value: true, arg: 'FILE', help: 'the private key (PEM) of --tls-cert' },
-  { name: 'trust-proxy', value: true, arg: 'VALUE', help: "express 'trust proxy' (e.g. loopback, 1): honour X-Forwarded-Proto/-For from that proxy (Secure cookies behind TLS)" },
+  { name: 'tls-cert', value: true, arg: 'FILE', config: 'dashboard.tls_cert', help: 'serve HTTPS with this certificate (PEM, the chain after it); needs --tls-key' },
+  { name: 'tls-key', value: true, arg: 'FILE', config: 'dashboard.tls_key', help: 'the private key (PEM) of --tls-cert' },
+  { name: 'trust-proxy', value: true, arg: 'VALUE', config: 'dashboard.trust_proxy', help: "express 'trust proxy' (e.g. loopback, 1): honour X-Forwarded-Proto/-For from that proxy (Secure cookies behind TLS)" },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
 const USAGE = 'shadowim serve [--store PATH] [--port N] [--host ADDR] [--demo] [--config FILE] [--policy FILE] [--quarantine DIR] [--tls-cert FILE --tls-key FILE] [--trust-proxy VALUE]';
@@ -59,7 +59,7 @@ export const command: Command = {
       }
     }
     let policyFile = opts.policy as string | undefined;
-    if (policyFile && !fs.existsSync(policyFile)) throw new UsageError(`--policy ${policyFile}: no such file`);
+    if (policyFile && !fs.existsSync(policyFile)) throw new UsageError(`${optionSource(args, 'policy')} ${policyFile}: no such file`);
 
     const cfg = commandConfig();
     const { openStore, StoreError } = require('../../storage/store') as typeof import('../../storage/store');

@@ -1,14 +1,14 @@
 // `shadowim signatures list`: every protocol module with its protocols, transports, port hints,
 // the sizes of its host/address/pattern tables and the files its data came from (built-in data.yaml
-// and the user's override files from --dir or $SHADOWIM_SIGNATURES_DIR).
+// and the user's override files from --dir, else $SHADOWIM_SIGNATURES_DIR, else the config's signatures.dir).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../main';
-import { helpText, parseOrHelp, UsageError, type OptionSpec } from '../args';
+import { commandConfig, helpText, parseOrHelp, UsageError, type OptionSpec } from '../args';
 
 const SPECS: OptionSpec[] = [
   { name: 'format', value: true, arg: 'text|json', help: 'output format (default text)' },
-  { name: 'dir', value: true, arg: 'DIR', help: 'folder of override files <module>.yaml (default $SHADOWIM_SIGNATURES_DIR)' },
+  { name: 'dir', value: true, arg: 'DIR', help: 'folder of override files <module>.yaml (default $SHADOWIM_SIGNATURES_DIR, else signatures.dir of the config)' },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
 const USAGE = 'shadowim signatures list [--format text|json] [--dir DIR]';
@@ -65,19 +65,20 @@ function checkOverride(file: string, builtin: Record<string, unknown>, warnings:
   }
 }
 
-export function summarize(overrideDir?: string): { modules: ModuleSummary[]; ignored: string[]; warnings: string[] } {
-  const dir = overrideDir ?? process.env.SHADOWIM_SIGNATURES_DIR;
+export function summarize(overrideDir?: string, from = '--dir'): { modules: ModuleSummary[]; ignored: string[]; warnings: string[]; overrides?: { dir: string; from: string } } {
+  const { loadRegistry, overrideDirSource } = require('../../signatures/registry') as typeof import('../../signatures/registry');
+  const src = overrideDir !== undefined ? { dir: overrideDir, from } : overrideDirSource();
+  const dir = src?.dir;
   if (dir !== undefined && dir !== '') {
     let st: fs.Stats;
     try {
       st = fs.statSync(dir);
     } catch {
-      throw new UsageError(`${dir}: no such directory (signature overrides); create it or fix --dir / $SHADOWIM_SIGNATURES_DIR`);
+      throw new UsageError(`${dir}: no such directory (signature overrides, from ${src!.from}); create it or fix ${src!.from}`);
     }
     if (!st.isDirectory()) throw new UsageError(`${dir}: not a directory (signature overrides are <module>.yaml files in a folder)`);
   }
-  const { loadRegistry } = require('../../signatures/registry') as typeof import('../../signatures/registry');
-  const registry = loadRegistry(dir ? { overrideDir: dir } : {});
+  const registry = loadRegistry({ overrideDir: dir ?? '' });
   const known = new Set(registry.modules.map((m) => m.module.id));
   const ignored: string[] = [];
   const warnings: string[] = [];
@@ -108,10 +109,10 @@ export function summarize(overrideDir?: string): { modules: ModuleSummary[]; ign
       sources: sources.map((s) => path.relative(process.cwd(), s).startsWith('..') ? s : path.relative(process.cwd(), s) || s),
     };
   });
-  return { modules, ignored, warnings };
+  return { modules, ignored, warnings, ...(dir ? { overrides: src } : {}) };
 }
 
-function text(modules: ModuleSummary[], ignored: string[]): string {
+function text(modules: ModuleSummary[], ignored: string[], overrides?: { dir: string; from: string }): string {
   const lines: string[] = [];
   for (const m of modules) {
     lines.push(`${m.id}${m.name ? ` — ${m.name}` : ''}`);
@@ -123,6 +124,7 @@ function text(modules: ModuleSummary[], ignored: string[]): string {
   }
   const totals = modules.reduce((t, m) => ({ hosts: t.hosts + m.hosts, cidrs: t.cidrs + m.cidrs }), { hosts: 0, cidrs: 0 });
   lines.push('', `${modules.length} modules, ${totals.hosts} host names, ${totals.cidrs} address ranges`);
+  lines.push(overrides ? `override folder: ${overrides.dir} (${overrides.from})` : 'override folder: none (--dir, $SHADOWIM_SIGNATURES_DIR or signatures.dir in the config)');
   for (const f of ignored) lines.push(`ignored override file (no module of that name; use <module-id>.yaml): ${f}`);
   return lines.join('\n');
 }
@@ -142,9 +144,10 @@ export const command: Command = {
     if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'; use: ${USAGE}`);
     const format = (opts.format as string | undefined) ?? 'text';
     if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not '${format}'`);
-    const { modules, ignored, warnings } = summarize(opts.dir as string | undefined);
-    if (format === 'json') process.stdout.write(JSON.stringify({ modules, ignored_overrides: ignored }, null, 2) + '\n');
-    else process.stdout.write(text(modules, ignored) + '\n');
+    commandConfig(); // a broken configuration is one line (exit 2) before signatures.dir is read from it
+    const { modules, ignored, warnings, overrides } = summarize(opts.dir as string | undefined);
+    if (format === 'json') process.stdout.write(JSON.stringify({ modules, ignored_overrides: ignored, override_dir: overrides ?? null }, null, 2) + '\n');
+    else process.stdout.write(text(modules, ignored, overrides) + '\n');
     for (const f of ignored) process.stderr.write(`shadowim: warning: ${f} matches no module and was ignored\n`);
     for (const w of warnings) process.stderr.write(`shadowim: warning: ${w}\n`);
     return 0;

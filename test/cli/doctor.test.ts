@@ -101,14 +101,14 @@ describe('cli: shadowim doctor', function () {
     assert.equal(by.config.status, 'FAIL');
     assert.match(by.config.detail, new RegExp(`^${c.file}:3: unknown section 'storage'`));
     assert.ok(lines.length > 10 && by.signatures.status === 'ok');
-    // sections accepted but read by nothing are named, with what to use instead
+    // a section that sets command defaults: the config line says what it sets; the folder is checked
     const u = config('signatures:\n  dir: sig\n');
     const w = doctorJson(['--config', u.file]);
     assert.equal(w.r.status, 1, 'the named override folder does not exist');
-    assert.equal(w.lines.filter((l) => l.check === 'config').map((l) => l.status).join(), 'ok,warn');
-    assert.match(w.lines.filter((l) => l.check === 'config')[1].fix!, /\$SHADOWIM_SIGNATURES_DIR/);
+    assert.equal(w.lines.filter((l) => l.check === 'config').map((l) => l.status).join(), 'ok,ok');
+    assert.match(w.lines.filter((l) => l.check === 'config')[1].detail, /signatures\.dir → the signature override folder/);
     assert.equal(w.by.signatures.status, 'FAIL');
-    assert.match(w.by.signatures.detail, /sig: no such directory/);
+    assert.match(w.by.signatures.detail, new RegExp(`${u.dir}/sig: no such directory \\(signature overrides, from signatures\\.dir in ${u.file}\\)`));
   });
 
   it('a store whose directory does not exist: FAIL with the fix, nothing created', () => {
