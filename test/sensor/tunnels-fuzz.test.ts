@@ -37,8 +37,11 @@ function generator(seed: number) {
   };
   const outerUdp = (v6: boolean, sport: number, dport: number, payload: Buffer) =>
     outerIp(v6, 17, Buffer.concat([u16(sport), u16(dport), u16(8 + payload.length), u16(0), payload]));
+  // a GRETAP key is the tunnel's zone (flows and fragments are keyed by it): one case's fragments all
+  // travel one tunnel, so whether it has a key is drawn once per case (gretapKey), not per packet
+  let gretapKey = false;
   const greHdr = (type: number, seq = r() < 0.4) => {
-    const csum = r() < 0.3, key = r() < 0.4;
+    const csum = r() < 0.3, key = type === 0x6558 ? gretapKey : r() < 0.4;
     return Buffer.concat([Buffer.from([(csum ? 0x80 : 0) | (key ? 0x20 : 0) | (seq ? 0x10 : 0), 0]), u16(type),
       csum ? Buffer.alloc(4) : Buffer.alloc(0), key ? u32(7) : Buffer.alloc(0), seq ? u32(9) : Buffer.alloc(0)]);
   };
@@ -136,6 +139,7 @@ function generator(seed: number) {
   /** one case: the frames to decode in order, and what the last one must give */
   return () => {
     const inner = innermost();
+    gretapKey = r() < 0.4;
     const chain: Layer[] = [];
     for (let k = Math.floor(r() * 6); k > 0; k--) chain.push(pick(LAYERS));
     const fragInner = chain.length > 0 && r() < 0.15;
