@@ -33,7 +33,10 @@ export function overrideDirSource(): { dir: string; from: string } | undefined {
 }
 
 export function loadRegistry(opts: { overrideDir?: string } = {}): Registry {
-  const overrideDir = opts.overrideDir ?? overrideDirSource()?.dir;
+  const src = opts.overrideDir === undefined ? overrideDirSource() : undefined;
+  // a folder the config names must exist (the environment variable keeps its old, lenient meaning)
+  if (src && src.from !== '$SHADOWIM_SIGNATURES_DIR' && !fs.existsSync(src.dir)) throw new Error(`${src.dir}: no such directory (signature overrides, from ${src.from}); create it or fix signatures.dir`);
+  const overrideDir = opts.overrideDir ?? src?.dir;
   const modules: LoadedModule[] = [];
   for (const module of MODULES) {
     const builtin = path.join(__dirname, module.id, 'data.yaml');

@@ -148,6 +148,12 @@ describe('cli: configuration sections as command defaults', function () {
     assert.equal(slack(env), 0);
     const envList = shadowim(['signatures', 'list', '--config', c.file], { env: { SHADOWIM_SIGNATURES_DIR: empty, SHADOWIM_CONFIG: '' } });
     assert.ok(envList.stdout.includes(`override folder: ${empty} ($SHADOWIM_SIGNATURES_DIR)`), envList.stdout);
+    // a folder the config names that does not exist: one line naming it, nothing analysed
+    const gone = config('signatures:\n  dir: missing\n');
+    const g = shadowim(['analyze', tls, '--config', gone.file], { env: NO_ENV });
+    assert.notEqual(g.status, 0);
+    assert.equal(g.stdout, '');
+    assert.equal(g.stderr, `shadowim: ${path.join(gone.dir, 'missing')}: no such directory (signature overrides, from signatures.dir in ${gone.file}); create it or fix signatures.dir\n`);
   });
 
   it('sensor.interface is the interface of sensor and doctor; --interface wins', () => {
