@@ -62,20 +62,21 @@ export function rtfText(b: Buffer, maxChars: number): string {
       length += s.length;
     }
   };
-  const flush = () => {
+  // `more`: the buffer is only full, the text goes on: a double-byte decoder keeps a lead byte for the next bytes
+  const flush = (more = false) => {
     if (!bytes.length) return;
     if (Array.isArray(cp)) {
       let s = '';
       for (const x of bytes) s += cp[x];
       emit(s);
-    } else emit(cp.decode(Uint8Array.from(bytes)));
+    } else emit(cp.decode(Uint8Array.from(bytes), { stream: more }));
     bytes = [];
   };
   const byte = (x: number) => {
     if (toSkip > 0) toSkip--;
     else if (!skip[depth]) {
       bytes.push(x);
-      if (bytes.length >= 4096) flush();
+      if (bytes.length >= 4096) flush(true);
     }
   };
 
@@ -160,11 +161,15 @@ export function rtfText(b: Buffer, maxChars: number): string {
           toSkip--;
           continue;
         }
+        // \\ \{ \} are bytes of the text: in a double-byte code page one can be a pair's trail byte (Shift-JIS 表 is 95 5C)
+        if (d === 0x5c || d === 0x7b || d === 0x7d) {
+          byte(d);
+          continue;
+        }
         flush();
         if (d === 0x2a /* * */) skip[depth] = 1;
         else if (d === 0x7e /* ~ */) emit(' ');
         else if (d === 0x5f /* _ */) emit('-');
-        else if (d === 0x5c || d === 0x7b || d === 0x7d) emit(String.fromCharCode(d));
         else if (d === 0x0d || d === 0x0a) emit('\n');
         // \- (optional hyphen), \| \: and others: nothing
       }

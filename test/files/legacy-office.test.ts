@@ -153,6 +153,14 @@ describe('files: Word, Excel 97–2003 and RTF text for DLP', function () {
     assert.equal(rtfText(Buffer.from(String.raw`{\rtf1{\uc2\u8364\'80\'80x}{\u8364??}\bin4 {}\\ ok}`), 100), '\u20acx\u20ac? ok');
   });
 
+  it('RTF: a double-byte code page keeps its pairs: a trail byte written as \\\\, \\{ or \\} and a pair across the 4096-byte decode buffer', () => {
+    // Shift-JIS 表 is 95 5C and ソ is 83 5C: writers that escape the trail byte as \\ must not split the pair
+    assert.equal(rtfText(Buffer.from(String.raw`{\rtf1\ansi\ansicpg932 \'95\\\'83\\}`), 100), '\u8868\u30bd');
+    // x then 2,049 あ (82 A0): the 4,096th byte is a lead byte
+    const body = 'x' + String.raw`\'82\'a0`.repeat(2049);
+    assert.equal(rtfText(Buffer.from(`{\\rtf1\\ansi\\ansicpg932 ${body}}`), 10_000), 'x' + '\u3042'.repeat(2049));
+  });
+
   it('RTF: unrtf and catdoc read the same letters and digits, in order', function () {
     if (!has('unrtf', '--version') || !has('catdoc', '-V')) this.skip();
     const f = path.join(tmp, 'memo.rtf');
