@@ -59,9 +59,9 @@ export async function extractFlow(file: string, f: FlowSpec): Promise<Extracted>
   const dec = new Decoder();
   const d = dec.d;
   const out: Buffer[] = [];
-  /** per record in `out`: its tunnel zone (0: none, else an index into `zones`) */
+  /** per record in `out`: its tunnel zone (an index into `zones`) */
   const zoneOf: number[] = [];
-  /** zones seen ("kinds:id"), and the flow id each would give its first packet */
+  /** zones seen ("kinds:id", "0:0" outside tunnels), and the flow id each would give its first packet */
   const zones = new Map<string, { n: number; id: string }>();
   let size = 0;
   let linktype = -1;
@@ -94,13 +94,11 @@ export async function extractFlow(file: string, f: FlowSpec): Promise<Extracted>
       rec.writeUInt32LE(len, 8);
       rec.writeUInt32LE(Math.max(len, origLen), 12);
       buf.copy(rec, 16, off, off + len);
-      let z = 0;
-      if (d.zone !== 0) {
-        const k = `${d.zone}:${d.zoneId}`;
-        let zone = zones.get(k);
-        if (!zone) zones.set(k, (zone = { n: zones.size + 1, id: firstPacketFlowId(ts) }));
-        z = zone.n;
-      }
+      // packets outside any zone are a zone of their own ("0:0"): the session may be theirs
+      const k = `${d.zone}:${d.zoneId}`;
+      let zone = zones.get(k);
+      if (!zone) zones.set(k, (zone = { n: zones.size, id: firstPacketFlowId(ts) }));
+      const z = zone.n;
       out.push(rec);
       zoneOf.push(z);
       size += rec.length;
@@ -122,7 +120,7 @@ export async function extractFlow(file: string, f: FlowSpec): Promise<Extracted>
   }
   // several zones (or zoned and plain packets): the one whose flow id is the session's, when one is
   let keep = out;
-  if (zones.size > 0 && f.flowId && (zones.size > 1 || zoneOf.includes(0))) {
+  if (zones.size > 1 && f.flowId) {
     const mine = [...zones.values()].find((z) => z.id === f.flowId);
     if (mine) keep = out.filter((_, i) => zoneOf[i] === mine.n);
   }

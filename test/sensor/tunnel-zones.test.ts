@@ -145,6 +145,23 @@ describe('sensor: tunnel zones (flows keyed by VNI, ERSPAN session, GRE key)', f
     }
   });
 
+  it('the evidence of the session outside the tunnel holds its own packets only when the same 5-tuple is also seen inside a VNI', async () => {
+    // one tenant's traffic seen as it is, the other's mirrored to the same sensor in VXLAN 5002
+    const file = tmpFile(interleaved((f) => f, (f) => vxlan(f, false, 5002)).pcap());
+    const r = shadowim(['analyze', file, '--format', 'jsonl']);
+    assert.equal(r.status, 0, r.stderr);
+    const sessions = r.events.filter((e: any) => e.type === 'session');
+    assert.equal(sessions.length, 2);
+    for (const s of sessions) {
+      const spec = { transport: s.transport, client: s.client, server: s.server, startMs: Date.parse(s.start), endMs: Date.parse(s.end) };
+      const mine = await extractFlow(file, { ...spec, flowId: s.flow_id });
+      const [me, other] = s.users.includes('alice') ? ['alice', 'mallory'] : ['mallory', 'alice'];
+      const text = mine.pcap.toString('latin1');
+      assert.ok(text.includes(`NICK ${me}`) && !text.includes(`NICK ${other}`), `${me}'s evidence`);
+      assert.equal(mine.packets, 10);
+    }
+  });
+
   const perDirection: [string, Wrap][] = [
     ['GTP-U, uplink TEID 0x100 and downlink TEID 0x200', (f) => gtpu(f, c2s(f) ? 0x100 : 0x200)],
     ['PPTP, call id 9 one way and 0x4000 the other', (f, n) => pptp(f, n, c2s(f) ? 9 : 0x4000)],
