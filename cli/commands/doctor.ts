@@ -139,13 +139,16 @@ async function checkSignatures(c: Ctx): Promise<Partial[]> {
  * The store for reading only, or undefined when it does not exist. SQLite's readonly flag would leave
  * empty -wal/-shm files behind on a store in WAL mode that was closed cleanly, so the file is opened as
  * any reader is, with query_only set (no statement can write): the last connection to close removes the
- * -wal/-shm as it found them. Without write access to the directory: the readonly flag.
+ * -wal/-shm as it found them. But a -wal already there (a writer running, or killed) would be
+ * checkpointed into the store by that last close: then, as without write access to the directory,
+ * the readonly flag.
  */
 function openReadOnly(file: string): import('better-sqlite3').Database | undefined {
   if (!fs.existsSync(file)) return undefined;
   const Sqlite = require('better-sqlite3') as typeof import('better-sqlite3');
   let db;
   try {
+    if (fs.existsSync(`${file}-wal`)) throw new Error('a write-ahead log is there');
     db = new Sqlite(file, { fileMustExist: true, timeout: 2000 });
   } catch {
     db = new Sqlite(file, { readonly: true, fileMustExist: true, timeout: 2000 });

@@ -159,6 +159,28 @@ describe('cli: shadowim doctor', function () {
     assert.deepEqual(fs.readdirSync(c.dir).sort(), listing);
   });
 
+  it('a store left with its write-ahead log (the sensor killed): the store file, the log and the listing unchanged', () => {
+    const c = config('');
+    const { openStore } = require('../../storage/store') as typeof import('../../storage/store');
+    const { UserStore } = require('../../dashboard/auth') as typeof import('../../dashboard/auth');
+    // the writer still has it open: a copy of its files is what a crash leaves (the last pages only in the -wal)
+    const live = path.join(tmp, `live${++n}`);
+    fs.mkdirSync(live);
+    const db = openStore(path.join(live, 'shadowim.db'));
+    db.pragma('wal_autocheckpoint = 0');
+    new UserStore(db).add('alice', 'admin', 'correct horse battery');
+    for (const f of fs.readdirSync(live)) fs.copyFileSync(path.join(live, f), path.join(c.dir, f));
+    db.close();
+    assert.ok(fs.statSync(`${c.store}-wal`).size > 0, 'the copy has a write-ahead log');
+    const before = { db: sha(c.store), wal: sha(`${c.store}-wal`) };
+    const listing = fs.readdirSync(c.dir).sort();
+    const { r, by } = doctorJson(['--config', c.file]);
+    assert.equal(r.status, 0, r.stdout);
+    assert.equal(by['dashboard users'].status, 'ok', 'the user in the log is read');
+    assert.deepEqual({ db: sha(c.store), wal: sha(`${c.store}-wal`) }, before, 'not checkpointed into the store');
+    assert.deepEqual(fs.readdirSync(c.dir).sort(), listing);
+  });
+
   it('a sink on a closed loopback port: warn unreachable, skip with --offline; no outbox created', async () => {
     const port = await freePort();
     const c = config(`sinks:\n  - name: hook\n    type: webhook\n    url: http://127.0.0.1:${port}/alerts\n  - name: sys\n    type: syslog\n    transport: tcp\n    host: 127.0.0.1\n    port: ${port}\n`);
