@@ -181,3 +181,21 @@ function unboundConf(port: number, extra: string, modules = 'iterator'): string 
     }
   });
 });
+
+describe('rules rpz/unbound: an exact sanctioned name inside a sub-domain-sanctioned one', () => {
+  it('is not named again as a wildcard block (x.chat.corp.example stays sanctioned through .corp.example)', () => {
+    const { dnsRpz, dnsUnbound } = require('../../outputs/firewall/formats/dns') as typeof import('../../outputs/firewall/formats/dns');
+    const target = { protocol: 'xmpp', name: 'XMPP', cidrs: [], hosts: ['corp.example'], ports: { tcp: [], udp: [] }, paloalto: [], suricata: [], observed: 0 };
+    const model = {
+      action: 'block' as const, targets: [target], exceptions: [], sanctioned: [], generatedAt: '2026-11-26T00:00:00.000Z',
+      sanctionedHosts: [{ name: 'chat.corp.example', subdomains: false }, { name: 'corp.example', subdomains: true }],
+    };
+    const rpz = dnsRpz.render(model);
+    assert.doesNotMatch(rpz, /^\*\.chat\.corp\.example CNAME \.$/m, rpz);
+    assert.match(rpz, /^\*\.corp\.example CNAME rpz-passthru\.$/m);
+    // and an exact name alone still has its sub-domains blocked
+    const alone = dnsRpz.render({ ...model, sanctionedHosts: [{ name: 'chat.corp.example', subdomains: false }] });
+    assert.match(alone, /^\*\.chat\.corp\.example CNAME \.$/m);
+    assert.doesNotMatch(dnsUnbound.render(model), /sub-domains also resolve here/);
+  });
+});

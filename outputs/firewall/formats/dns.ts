@@ -12,6 +12,17 @@ import { header, type RuleFormat } from './types';
  * sanctioned name covers (itself or a sub-domain: a sanctioned server observed in --events is a
  * target host too, and the same owner twice is an RPZ BIND refuses to load)
  */
+/** exact sanctioned names whose sub-domains are forbidden: inside a forbidden name and not under a `.name` sanctioned with its sub-domains */
+function exactInsideForbidden(model: RuleModel): Array<{ name: string; protocols: string[] }> {
+  const out: Array<{ name: string; protocols: string[] }> = [];
+  for (const s of model.sanctionedHosts) {
+    if (s.subdomains || model.sanctionedHosts.some((o) => o.subdomains && (s.name === o.name || s.name.endsWith(`.${o.name}`)))) continue;
+    const protocols = model.targets.filter((t) => t.hosts.some((h) => s.name === h || s.name.endsWith(`.${h}`))).map((t) => t.protocol);
+    if (protocols.length) out.push({ name: s.name, protocols });
+  }
+  return out;
+}
+
 function blockedNames(model: RuleModel): Array<[string, string[]]> {
   const by = new Map<string, string[]>();
   const sanctioned = (h: string) => model.sanctionedHosts.some((s) => h === s.name || (s.subdomains && h.endsWith(`.${s.name}`)));
@@ -45,11 +56,7 @@ function rpz(model: RuleModel): string {
   // a name sanctioned exactly inside (or at) a forbidden one: it resolves (above), its sub-domains do
   // not. The spec says the enclosing wildcard already covers them; Unbound keeps a trigger as a whole
   // subtree (measured), so they are named again.
-  for (const s of model.sanctionedHosts) {
-    if (s.subdomains) continue;
-    const protocols = model.targets.filter((t) => t.hosts.some((h) => s.name === h || s.name.endsWith(`.${h}`))).map((t) => t.protocol);
-    if (protocols.length) out.push(`; ${protocols.join(', ')} (${s.name} itself is sanctioned)`, `*.${s.name} CNAME ${action}`);
-  }
+  for (const s of exactInsideForbidden(model)) out.push(`; ${s.protocols.join(', ')} (${s.name} itself is sanctioned)`, `*.${s.name} CNAME ${action}`);
   const notes = [
     'Response Policy Zone (RPZ) for a recursive resolver. BIND: zone "rpz.shadowim" { type primary; file "FILE"; };',
     'and options { response-policy { zone "rpz.shadowim"; }; }; Unbound: rpz: name: rpz.shadowim zonefile: FILE.',
@@ -75,8 +82,7 @@ function unbound(model: RuleModel): string {
   const blocked = blockedNames(model);
   for (const [h, protocols] of blocked) out.push(`    local-zone: "${h}." ${type}    # ${protocols.join(', ')}`);
   // a local-zone is a whole subtree: an exact sanctioned name inside a forbidden one lets its sub-domains through too
-  const forbidden = (n: string) => model.targets.some((t) => t.hosts.some((h) => n === h || n.endsWith(`.${h}`)));
-  const wider = model.sanctionedHosts.filter((s) => !s.subdomains && forbidden(s.name)).map((s) => s.name);
+  const wider = exactInsideForbidden(model).map((s) => s.name);
   const notes = [
     'Unbound configuration: include: FILE from unbound.conf (a server: clause of local-zone lines).',
     ...(wider.length ? [`sanctioned as exact names, their sub-domains also resolve here (an Unbound local-zone is a whole subtree; the rpz export keeps them exact): ${wider.join(', ')}`] : []),
