@@ -41,6 +41,42 @@ function exposure(file: string, threshold: number): { ok: boolean; level: number
     });
   }
 
+  it('shadowim-report.service + .timer: verified together; oneshot, no network, no capability, the store read-only; rates 1.0 or better', () => {
+    const svc = fs.readFileSync(path.join(REPO, 'deploy', 'systemd', 'shadowim-report.service'), 'utf8');
+    const timer = fs.readFileSync(path.join(REPO, 'deploy', 'systemd', 'shadowim-report.timer'), 'utf8');
+    const f = installed('shadowim-report.service');
+    installed('shadowim-report.timer');
+    const v = spawnSync('systemd-analyze', ['verify', 'shadowim-report.service', 'shadowim-report.timer'], { cwd: tmp, encoding: 'utf8' });
+    assert.equal(v.status, 0, v.stderr + v.stdout);
+    assert.equal((v.stderr + v.stdout).trim(), '', 'no warnings');
+    for (const line of ['Type=oneshot', 'CapabilityBoundingSet=', 'PrivateNetwork=yes', 'IPAddressDeny=any', 'DynamicUser=yes', 'User=shadowim', 'ProtectSystem=strict', 'ReadOnlyPaths=-/var/lib/shadowim/shadowim.db']) {
+      assert.ok(svc.split('\n').includes(line), line);
+    }
+    assert.doesNotMatch(svc, /^(AmbientCapabilities|ReadWritePaths)=/m);
+    for (const line of ['OnCalendar=*-*-* 00:10:00', 'Persistent=true', 'Unit=shadowim-report.service', 'WantedBy=timers.target']) assert.ok(timer.split('\n').includes(line), line);
+    const e = exposure(f, 1);
+    assert.ok(e.ok && e.level <= 1, e.out.split('\n').slice(-3).join('\n'));
+    const bare = svc.split('\n').filter((l) => !/^(Protect|Private|Restrict|NoNewPrivileges|SystemCall|LockPersonality|CapabilityBoundingSet|UMask|DynamicUser|IPAddressDeny)/.test(l)).join('\n');
+    assert.ok(!exposure(installed('bare-report.service', bare), 1).ok, 'without its sandbox it fails the threshold');
+  });
+
+  it('shadowim-report.service: its command line, run on a store in place of /var/lib/shadowim, writes the dated HTML page', () => {
+    const svc = fs.readFileSync(path.join(REPO, 'deploy', 'systemd', 'shadowim-report.service'), 'utf8');
+    const args = /^Environment="SHADOWIM_REPORT_ARGS=([^"]*)"$/m.exec(svc)![1];
+    assert.match(/^ExecStart=(.*)$/m.exec(svc)![1], / report \$SHADOWIM_REPORT_ARGS$/);
+    const state = path.join(tmp, 'state');
+    fs.mkdirSync(path.join(state, 'reports'), { recursive: true });
+    const { openStore } = require('../../storage/store') as typeof import('../../storage/store');
+    openStore(path.join(state, 'shadowim.db')).close();
+    const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'shadowim.js'), 'report', ...args.replace(/\/var\/lib\/shadowim/g, state).split(' ')], { encoding: 'utf8', env: { ...process.env, SHADOWIM_CONFIG: '' } });
+    assert.equal(r.status, 0, r.stderr);
+    const [name] = fs.readdirSync(path.join(state, 'reports'));
+    assert.match(name, /^shadowim-report-\d{4}-\d\d-\d\dT\d{6}Z_\d{4}-\d\d-\d\dT\d{6}Z\.html$/);
+    assert.equal(r.stdout, path.join(state, 'reports', name) + '\n');
+    const t = name.match(/\d{4}-\d\d-\d\dT\d{6}Z/g)!.map((x) => Date.parse(x.replace(/T(\d\d)(\d\d)(\d\d)Z/, 'T$1:$2:$3Z')));
+    assert.ok(Math.abs(t[1] - t[0] - 86400_000) <= 1000, 'the last 24 hours');
+  });
+
   it('the sensor alone holds CAP_NET_RAW; the same unit without its sandbox fails the threshold', () => {
     const sensor = fs.readFileSync(path.join(REPO, 'deploy', 'systemd', 'shadowim-sensor.service'), 'utf8');
     const dash = fs.readFileSync(path.join(REPO, 'deploy', 'systemd', 'shadowim-dashboard.service'), 'utf8');
