@@ -24,22 +24,30 @@ const CHAR: Record<string, string> = {
 };
 const DOUBLE_BYTE = new Set([932, 936, 949, 950, 1361]);
 
+/** the code pages read (Windows ANSI, Mac Roman, the CJK double-byte ones, KOI8-R, Latin-1); others read as cp1252 */
+const LABELS = new Map<number, string>([
+  [874, 'windows-874'], ...[1250, 1251, 1252, 1253, 1254, 1255, 1256, 1257, 1258].map((n) => [n, `windows-${n}`] as [number, string]),
+  [10000, 'macintosh'], [932, 'shift_jis'], [936, 'gbk'], [949, 'euc-kr'], [950, 'big5'], [20866, 'koi8-r'], [28591, 'iso-8859-1'],
+]);
+// every known code page is built once per process: a file naming thousands of unknown ones and
+// switching between known ones (\ansicpgN 80,000 times per MB) must not rebuild a table each time
 const tables = new Map<number, string[] | TextDecoder | null>();
 /** a single-byte code page as a table, a double-byte one as a decoder; null when unknown (cp1252 then) */
 function codepage(cp: number): string[] | TextDecoder | null {
+  const label = LABELS.get(cp);
+  if (!label) return null;
   if (tables.has(cp)) return tables.get(cp)!;
   let t: string[] | TextDecoder | null = null;
-  const label = cp === 10000 ? 'macintosh' : cp === 932 ? 'shift_jis' : cp === 936 ? 'gbk' : cp === 949 ? 'euc-kr' : cp === 950 ? 'big5' : cp === 20866 ? 'koi8-r' : cp === 28591 ? 'iso-8859-1' : `windows-${cp}`;
   try {
     if (DOUBLE_BYTE.has(cp)) t = new TextDecoder(label);
     else {
-      const d = new TextDecoder(label); // DOS code pages (437, 850) are not in TextDecoder: cp1252 then
+      const d = new TextDecoder(label);
       t = Array.from({ length: 256 }, (_, i) => (i < 0x80 ? String.fromCharCode(i) : d.decode(Uint8Array.of(i))));
     }
   } catch {
     t = null;
   }
-  if (tables.size < 64) tables.set(cp, t);
+  tables.set(cp, t);
   return t;
 }
 

@@ -370,6 +370,28 @@ describe('files: hostile .doc, .xls and .rtf stay bounded and never throw', func
     assert.ok(asked < 64 * b.length, `${asked} bytes asked of a ${b.length}-byte file`);
   });
 
+  boundedIt(__filename, 'RTF: \\ansicpgN switching between known code pages after naming 70 unknown ones builds each code page once', 30, () => {
+    // found by the fuzz campaign: once 64 code pages were cached (unknown ones too, by any earlier file),
+    // every \ansicpgN rebuilt its 256-entry table: 2.2 s of CPU per MB
+    const Real = globalThis.TextDecoder;
+    let made = 0;
+    globalThis.TextDecoder = class extends Real {
+      constructor(...a: ConstructorParameters<typeof Real>) {
+        super(...a);
+        made++;
+      }
+    };
+    try {
+      const unknown = Array.from({ length: 70 }, (_, i) => `\\ansicpg${90000 + i}`).join('');
+      const known = [1250, 1251, 1253, 1254, 1255, 1256, 1257, 1258, 874, 10000, 932, 936];
+      const body = Array.from({ length: 20_000 }, (_, i) => `\\ansicpg${known[i % known.length]} x`).join('');
+      assert.equal(rtfText(Buffer.from(`{\\rtf1 ${unknown}${body}}`), 1 << 20), 'x'.repeat(20_000));
+      assert.ok(made <= known.length + 1, `${made} decoders made`);
+    } finally {
+      globalThis.TextDecoder = Real;
+    }
+  });
+
   boundedIt(__filename, 'seeded mutations of .doc, .xls and .rtf files never throw and return bounded text', 60, () => {
     let seed = 11;
     const rnd = (n: number) => {
