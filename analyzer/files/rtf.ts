@@ -71,13 +71,22 @@ export function rtfText(b: Buffer, maxChars: number): string {
     }
   };
   // `more`: the buffer is only full, the text goes on: a double-byte decoder keeps a lead byte for the next bytes
+  // the decoders are shared: one left holding a lead byte would put it before the next file's text
+  let pending = false;
   const flush = (more = false) => {
-    if (!bytes.length) return;
+    if (!bytes.length) {
+      if (pending && !more && !Array.isArray(cp)) emit(cp.decode());
+      pending = pending && more;
+      return;
+    }
     if (Array.isArray(cp)) {
       let s = '';
       for (const x of bytes) s += cp[x];
       emit(s);
-    } else emit(cp.decode(Uint8Array.from(bytes), { stream: more }));
+    } else {
+      emit(cp.decode(Uint8Array.from(bytes), { stream: more }));
+      pending = more;
+    }
     bytes = [];
   };
   const byte = (x: number) => {

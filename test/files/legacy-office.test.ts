@@ -392,6 +392,15 @@ describe('files: hostile .doc, .xls and .rtf stay bounded and never throw', func
     }
   });
 
+  it('RTF: a double-byte lead byte left at the end of one file is not put before the next file\'s text', () => {
+    // found by the fuzz campaign: the shared Shift-JIS decoder kept the lead byte of a pair cut at the
+    // 4,096-byte buffer's end, and the next file's \'a0 read as あ
+    const a = Buffer.from('{\\rtf1\\ansi\\ansicpg932 ' + 'x'.repeat(4095) + "\\'82}");
+    assert.equal(rtfText(a, 10_000).slice(0, 4095), 'x'.repeat(4095));
+    const b = Buffer.from("{\\rtf1\\ansi\\ansicpg932 \\'a0zz}");
+    assert.equal(rtfText(b, 100), '\ufffdzz');
+  });
+
   boundedIt(__filename, 'seeded mutations of .doc, .xls and .rtf files never throw and return bounded text', 60, () => {
     let seed = 11;
     const rnd = (n: number) => {
