@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Request, Response, Router } from 'express';
 import * as Q from '../storage/queries';
 import { csvRow } from '../storage/csv';
+import { formatReport, REPORT_CSP, REPORT_MIME, reportFileName } from '../storage/report-format';
 import { parseTime, TimeArgError } from '../storage/time';
 import { HttpError, need, type DashboardOptions } from './server';
 import type { UserStore } from './auth';
@@ -74,6 +75,20 @@ export function apiRoutes(api: Router, c: Ctx): void {
     const severity = Q.alertsBySeverity(db, r);
     const sensors = Q.sensors(db);
     res.json({ ...ov, unauthorized: Q.unauthorizedPoints(ov), severity, sensors: sensors.length, now: new Date().toISOString() });
+  });
+
+  // the usage report of `shadowim report` for the overview's period, as a download (user names and
+  // counts, no message text: what a viewer sees on the users and hosts pages)
+  api.get('/report', need('viewer'), (req, res) => {
+    const format = str(req.query.format, 8) ?? 'html';
+    if (format !== 'html' && format !== 'csv') throw new HttpError(400, 'format must be html or csv');
+    const top = int(req.query.top);
+    const q = { ...rangeOf(req), ...sensorOf(req) };
+    const r = Q.report(db, { ...q, top: top === undefined ? 10 : Math.min(1000, Math.max(1, Math.floor(top))) });
+    res.setHeader('Content-Type', REPORT_MIME[format]);
+    res.setHeader('Content-Disposition', `attachment; filename="${reportFileName(r, format)}"`);
+    if (format === 'html') res.setHeader('Content-Security-Policy', `${REPORT_CSP}; frame-ancestors 'none'`);
+    res.send(formatReport(r, format, { sensor: q.sensor }));
   });
 
   // ---- alerts ------------------------------------------------------------------------------------

@@ -20,16 +20,25 @@ export async function render(root) {
   const body = el('div', { id: 'overview-body' });
   const refreshed = el('span', { class: 'muted', id: 'refreshed' });
   const autoBox = el('input', { type: 'checkbox', id: 'auto-refresh', checked: auto });
-  const sensorBox = select('sensor', [['', 'all sensors']], sensor, (v) => ((sensor = v), setRouteParams('overview', { range, sensor }), load()));
+  const sensorBox = select('sensor', [['', 'all sensors']], sensor, (v) => ((sensor = v), setRouteParams('overview', { range, sensor }), links(), load()));
+  // the usage report of the selected period and sensor, as `shadowim report` writes it (a download: the server names the file)
+  const reportLink = el('a', { id: 'report-download', text: 'Report', download: '', title: 'usage report of this period (HTML, print-friendly)' });
+  const reportCsv = el('a', { id: 'report-csv', text: 'CSV', download: '', title: 'the same report as CSV' });
+  const links = () => {
+    reportLink.href = '/api/report' + qs({ range, sensor, format: 'html' });
+    reportCsv.href = '/api/report' + qs({ range, sensor, format: 'csv' });
+  };
+  links();
   api('/sensors').then((d) => {
     for (const s of d.rows) sensorBox.append(el('option', { value: s.name, text: s.name, selected: s.name === sensor }));
   }).catch(() => {});
   root.append(
     el('div', { class: 'toolbar' },
       el('h2', { text: 'Overview' }),
-      select('range', RANGES, range, (v) => ((range = v), setRouteParams('overview', { range, sensor }), load())),
+      select('range', RANGES, range, (v) => ((range = v), setRouteParams('overview', { range, sensor }), links(), load())),
       sensorBox,
       el('label', {}, autoBox, ' auto-refresh (30 s)'),
+      reportLink, reportCsv,
       refreshed),
     body,
   );
