@@ -571,7 +571,7 @@ export function report(db: Db, r: Range & { top?: number }): Report {
     .prepare(
       `SELECT coalesce(protocol, '') AS protocol, count(*) AS alerts, sum(count) AS occurrences,
          (SELECT count(DISTINCT j.value) FROM alerts a2, json_each(a2.users) j WHERE a2.kind = 'unauthorized_im'
-            AND coalesce(a2.protocol, '') = coalesce(alerts.protocol, '') AND a2.last_ms >= @from AND a2.first_ms < @to) AS users,
+            AND coalesce(a2.protocol, '') = coalesce(alerts.protocol, '') AND a2.last_ms >= @from AND a2.first_ms < @to ${sens.replace('sensor', 'a2.sensor')}) AS users,
          count(DISTINCT client_ip) AS hosts
        FROM alerts WHERE kind = 'unauthorized_im' AND ${alertWhere} GROUP BY coalesce(protocol, '') ORDER BY occurrences DESC, protocol`,
     )

@@ -9,7 +9,7 @@ import type { ShadowEvent } from '../../common/events';
 import { defaults } from '../../common/config';
 import { openStore } from '../../storage/store';
 import { SqliteSink } from '../../storage/sqlite-sink';
-import { getAlert, hosts, overview, unauthorizedPoints, unauthorizedTrend, users, type Overview, type UsageRow } from '../../storage/queries';
+import { getAlert, hosts, overview, report, unauthorizedPoints, unauthorizedTrend, users, type Overview, type UsageRow } from '../../storage/queries';
 import { hasFts5, MIGRATIONS, SCHEMA_VERSION } from '../../storage/schema';
 
 const MIN = 60_000, HOUR = 3600_000, DAY = 86400_000;
@@ -98,6 +98,20 @@ describe('storage: rollup queries', function () {
       assert.deepEqual(Object.fromEntries([...got].sort()), Object.fromEntries([...want].sort()));
     });
   }
+
+  it('report, one sensor: the unauthorized section counts that sensor\'s alerts, users and hosts only', () => {
+    const q = { from: T0, to: T0 + 3 * DAY };
+    for (const sensor of ['s1', 's2']) {
+      const rep = report(db, { ...q, sensor });
+      for (const row of rep.unauthorized) {
+        const mine = evs.filter((e: any) => e.type === 'alert' && e.sensor === sensor && e.protocol === row.protocol);
+        assert.equal(row.alerts, mine.length, `${sensor} ${row.protocol} alerts`);
+        assert.equal(row.users, new Set(mine.flatMap((e: any) => e.users)).size, `${sensor} ${row.protocol} users`);
+        assert.equal(row.hosts, new Set(mine.map((e: any) => e.client.ip)).size, `${sensor} ${row.protocol} hosts`);
+      }
+      assert.ok(rep.unauthorized.length > 0);
+    }
+  });
 
   it('unauthorized points: per bucket with any, summed over protocols, oldest first; the trend is the same over the store', () => {
     const pt = (t: string, unauthorized: number) => ({ t, sessions: 0, messages: 0, files: 0, bytes: 0, alerts: unauthorized, unauthorized });
