@@ -11,6 +11,7 @@ const FORMULA = 0x0006, STRING = 0x0207;
 
 /** records walked at most (a record is at least 4 bytes, so this is also ≤ the stream's size / 4) */
 const MAX_RECORDS = 4_000_000;
+const EMPTY = Buffer.alloc(0);
 
 /** A FILEPASS record in the workbook globals: the rest is encrypted (RC4 or XOR), no text. */
 export function xlsEncrypted(wb: OleStream): boolean {
@@ -38,7 +39,7 @@ export function xlsText(wb: OleStream, maxChars: number): string {
     const h = wb.read(off, 4);
     if (h.length < 4) break;
     const type = h.readUInt16LE(0), len = h.readUInt16LE(2);
-    const body = wb.read(off + 4, len);
+    const body = len ? wb.read(off + 4, len) : EMPTY;
     off += 4 + len;
     // a string formula's cached value is the next STRING record (shared/array formula records may come between)
     const wantString: boolean = formulaString;
