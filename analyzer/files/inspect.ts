@@ -1,16 +1,17 @@
 // Cheap, safe metadata from a carved file's structure, with bounded effort: zip member names and
 // count, encryption (general-purpose bit 0), Office macros (vbaProject.bin in OOXML, _VBA_PROJECT in
 // OLE), docx/xlsx/pptx core properties, PDF info and encryption, and the text of office documents,
-// PDFs (analyzer/files/pdf.ts), Word/Excel 97–2003 (ole.ts, doc.ts, xls.ts) and RTF (rtf.ts) for DLP. Small members are inflated in memory (zlib inflateRaw with
+// PDFs (analyzer/files/pdf.ts), Word/Excel/PowerPoint 97–2003 (ole.ts, doc.ts, xls.ts, ppt.ts) and RTF (rtf.ts) for DLP. Small members are inflated in memory (zlib inflateRaw with
 // an output cap); nothing is ever extracted to disk.
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import type { FileInfo } from '../../common/events';
 import { fileTypeOf, oleKind, zipKindFromNames } from '../../signatures/fileType';
 import { PdfDoc } from './pdf';
-import { OleFile } from './ole';
+import { OleFile, type OleStream } from './ole';
 import { docText, readFib } from './doc';
 import { xlsEncrypted, xlsText } from './xls';
+import { pptEncrypted, pptText } from './ppt';
 import { rtfText } from './rtf';
 import { dropScriptStyle, dropTags } from '../../signatures/text';
 
@@ -141,7 +142,7 @@ export interface Inspection {
   entries?: ZipEntry[];
   /** a PDF's object structure (text is extracted from it on demand) */
   pdf?: PdfDoc;
-  /** a Word or Excel 97–2003 compound file (text is extracted from it on demand) */
+  /** a Word, Excel or PowerPoint 97–2003 compound file (text is extracted from it on demand) */
   ole?: OleFile;
 }
 
@@ -173,13 +174,11 @@ export function inspect(src: ByteSource, headType: string): Inspection {
     type = oleKind(b);
     if (b.includes(U16_VBA) || b.includes(U16_MACROS)) info.macros = true;
     if (type === 'office-encrypted') info.encrypted = true;
-    if (type === 'doc' || type === 'xls') {
-      // RC4/XOR encryption of the older format: a flag in Word's FIB, a FILEPASS record in Excel's globals
+    const reader = OLE_READERS.get(type);
+    if (reader) {
       const ole = safe(() => OleFile.open(src));
       if (ole) {
-        const word = type === 'doc' ? ole.stream('WordDocument') : undefined;
-        const wb = type === 'xls' ? ole.stream('Workbook') : undefined;
-        if ((word && readFib(word)?.encrypted) || (wb && xlsEncrypted(wb))) info.encrypted = true;
+        if (safe(() => reader.encrypted(ole))) info.encrypted = true;
         return { type, info, ole };
       }
     }
@@ -199,6 +198,17 @@ export function inspect(src: ByteSource, headType: string): Inspection {
   return { type, info };
 }
 const U16_VBA = Buffer.from('_VBA_PROJECT', 'utf16le');
+
+/** Word, Excel and PowerPoint 97–2003: the older formats' own encryption (RC4/XOR), and their text */
+const OLE_READERS = new Map<string, { encrypted(ole: OleFile): boolean; text(ole: OleFile, maxChars: number): string }>([
+  ['doc', { encrypted: (ole) => withStream(ole, 'WordDocument', (s) => !!readFib(s)?.encrypted, false), text: docText }], // FIB fEncrypted/fObfuscated
+  ['xls', { encrypted: (ole) => withStream(ole, 'Workbook', xlsEncrypted, false), text: (ole, max) => withStream(ole, 'Workbook', (s) => xlsText(s, max), '') }], // FILEPASS
+  ['ppt', { encrypted: pptEncrypted, text: pptText }], // CryptSession10Container, Current User token
+]);
+function withStream<T>(ole: OleFile, name: string, f: (s: OleStream) => T, none: T): T {
+  const s = ole.stream(name);
+  return s ? f(s) : none;
+}
 const U16_MACROS = Buffer.from('Macros', 'utf16le');
 
 // ---- text for DLP ----
@@ -230,10 +240,9 @@ export function textOf(src: ByteSource, ins: Inspection, maxChars: number): stri
   }
   if (ins.type === 'rtf') return safe(() => rtfText(src.read(0, Math.min(src.size, RTF_MAX_BYTES)), maxChars)) || undefined;
   if (ins.ole) {
-    if (ins.info.encrypted) return undefined;
-    const ole = ins.ole;
-    const wb = ins.type === 'xls' ? ole.stream('Workbook') : undefined;
-    return safe(() => (ins.type === 'doc' ? docText(ole, maxChars) : wb ? xlsText(wb, maxChars) : '')) || undefined;
+    const ole = ins.ole, reader = OLE_READERS.get(ins.type);
+    if (ins.info.encrypted || !reader) return undefined;
+    return safe(() => reader.text(ole, maxChars)) || undefined;
   }
   if (ins.pdf) return ins.pdf.encrypted ? undefined : ins.pdf.text(maxChars, xmlText) || undefined;
   if (!ins.entries || ins.info.encrypted) return undefined;

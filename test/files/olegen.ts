@@ -304,3 +304,130 @@ function sstRecords(strings: string[], maxData: number, continueAs16: boolean): 
   }
   return bodies.map((b, k) => rec(k === 0 ? 0x00fc : 0x003c, Buffer.from(b)));
 }
+
+// ---- PowerPoint 97 (MS-PPT) ----
+
+/** a record: recVer (0xF for a container) and recInstance, recType, recLen */
+export const pptRec = (ver: number, instance: number, type: number, body: Buffer) => {
+  const h = Buffer.alloc(8);
+  h.writeUInt16LE((ver & 0xf) | (instance << 4));
+  h.writeUInt16LE(type, 2);
+  h.writeUInt32LE(body.length, 4);
+  return Buffer.concat([h, body]);
+};
+const box = (type: number, children: Buffer[], instance = 0) => pptRec(0xf, instance, type, Buffer.concat(children));
+const cstr = (instance: number, s: string) => pptRec(0, instance, 0x0fba, Buffer.from(s, 'utf16le'));
+
+export interface PptText {
+  text: string;
+  /** a TextBytesAtom (8-bit, Latin-1) instead of a TextCharsAtom */
+  bytes?: boolean;
+}
+export interface PptSlide {
+  /** placeholder text, in the SlideListWithText (title first) */
+  texts: PptText[];
+  /** the slide's name (a CString in its SlideContainer) */
+  name?: string;
+  /** a text box of the slide's drawing (OfficeArtClientTextbox) */
+  drawing?: string;
+  /** a comment (Comment10Container in the PPT10 binary tag): author, text */
+  comment?: { author: string; text: string };
+}
+
+const textAtom = (t: PptText, textType: number) => [
+  pptRec(0, 0, 0x0f9f, u32(textType)), // TextHeaderAtom
+  t.bytes ? pptRec(0, 0, 0x0fa8, Buffer.from(t.text, 'latin1')) : pptRec(0, 0, 0x0fa0, Buffer.from(t.text, 'utf16le')),
+];
+
+/**
+ * The "PowerPoint Document" stream: DocumentContainer (DocumentAtom, Environment with a font and a
+ * kinsoku CString, DocInfoList with a string tag, SlideListWithText, HeadersFooters with a footer,
+ * EndDocumentAtom), one SlideContainer per slide, PersistDirectoryAtom, UserEditAtom; and the
+ * "Current User" stream pointing at the UserEditAtom. `encrypted`: the markers of MS-PPT 2.3.7 (all,
+ * or one) and the other records scrambled.
+ */
+export function writePpt(slides: PptSlide[], opts: { footer?: string; encrypted?: true | 'token' | 'useredit' | 'crypt'; extra?: Buffer } = {}): Buffer {
+  const enc = opts.encrypted;
+  const docAtom = Buffer.alloc(40);
+  docAtom.writeInt32LE(5760, 0); // slide 10 in × 7.5 in (master units)
+  docAtom.writeInt32LE(4320, 4);
+  docAtom.writeInt32LE(4320, 8); // notes
+  docAtom.writeInt32LE(5760, 12);
+  docAtom.writeInt32LE(1, 16); // zoom 1/2
+  docAtom.writeInt32LE(2, 20);
+  docAtom.writeUInt16LE(1, 32); // firstSlideNumber
+  const face = Buffer.alloc(68);
+  face.write('Arial 4929187654321095', 'utf16le');
+  const env = box(0x03f2, [
+    box(0x07d5, [pptRec(0, 0, 0x0fb7, face)]), // FontCollection / FontEntityAtom
+    box(0x0fc8, [pptRec(0, 0, 0x0fd3, u32(0)), cstr(2, '4929187654321095 kinsoku')], 2), // KinsokuContainer
+  ]);
+  const docInfo = box(0x07d0, [box(0x1388, [box(0x1389, [cstr(0, 'tag 371487654321009'), cstr(1, 'value 371487654321009 SSN 536-22-8765')])])]);
+  const slwt: Buffer[] = [];
+  slides.forEach((s, k) => {
+    const spa = Buffer.alloc(20);
+    spa.writeUInt32LE(2 + k, 0); // persistIdRef
+    spa.writeInt32LE(s.texts.length, 8);
+    spa.writeUInt32LE(256 + k, 12); // slideId
+    slwt.push(pptRec(0, 0, 0x03f3, spa));
+    s.texts.forEach((t, i) => slwt.push(...textAtom(t, i === 0 ? 0 : 1)));
+  });
+  const hf = opts.footer ? [box(0x0fd9, [pptRec(0, 0, 0x0fda, u32(0x0020)), cstr(2, opts.footer)], 3)] : [];
+  const docc = box(0x03e8, [pptRec(1, 0, 0x03e9, docAtom), env, docInfo, box(0x0ff0, slwt), ...hf, pptRec(0, 0, 0x03ea, Buffer.alloc(0))]);
+  const slideRecs = slides.map((s, k) => {
+    const atom = Buffer.alloc(24);
+    atom.writeUInt32LE(0x80000000, 12); // masterIdRef
+    atom.writeUInt32LE(256 + k, 16);
+    const parts = [pptRec(2, 0, 0x03ef, atom)];
+    if (s.drawing) parts.push(box(0x040c, [box(0xf002, [box(0xf004, [box(0xf00d, textAtom({ text: s.drawing }, 4))])])]));
+    if (s.name) parts.push(cstr(3, s.name));
+    if (s.comment) {
+      const c = box(0x2ee0, [cstr(0, s.comment.author), cstr(1, s.comment.text), cstr(2, 'AB'), pptRec(0, 0, 0x2ee1, Buffer.alloc(24))]);
+      parts.push(box(0x1388, [box(0x138a, [cstr(0, '___PPT10'), box(0x138b, [c])])]));
+    }
+    return box(0x03ee, parts);
+  });
+  const body = [docc, ...slideRecs, ...(opts.extra ? [opts.extra] : [])];
+  if (enc === true || enc === 'token' || enc === 'useredit') {
+    // the encrypted records: header and all (RC4 in real files; any scrambling will do here)
+    for (const b of body) for (let i = 0; i < b.length; i++) b[i] ^= (i * 167 + 89) & 0xff;
+  }
+  if (enc === true || enc === 'crypt') body.push(box(0x2f14, [Buffer.from([4, 0, 2, 0, 0x24, 0, 0, 0]), Buffer.alloc(64)]));
+  const offsets: number[] = [];
+  let o = 0;
+  for (const b of body) {
+    offsets.push(o);
+    o += b.length;
+  }
+  const pd = Buffer.alloc(4 + 4 * offsets.length);
+  pd.writeUInt32LE((1 | (offsets.length << 20)) >>> 0, 0);
+  offsets.forEach((v, i) => pd.writeUInt32LE(v, 4 + i * 4));
+  const persistDir = pptRec(0, 0, 0x1772, pd);
+  const withRef = enc === true || enc === 'useredit';
+  const ue = Buffer.alloc(withRef ? 32 : 28);
+  ue.writeUInt32LE(256, 0); // lastSlideIdRef
+  ue[7] = 3; // majorVersion
+  ue.writeUInt32LE(o, 12); // offsetPersistDirectory
+  ue.writeUInt32LE(1, 16); // docPersistIdRef
+  ue.writeUInt32LE(offsets.length + 1, 20); // persistIdSeed
+  ue.writeUInt16LE(1, 24); // lastView
+  if (withRef) ue.writeUInt32LE(offsets.length, 28); // encryptSessionPersistIdRef
+  const userEdit = pptRec(0, 0, 0x0ff5, ue);
+  const stream = Buffer.concat([...body, persistDir, userEdit]);
+  const user = Buffer.from('Pat', 'latin1');
+  const cu = Buffer.concat([
+    u32(0x14),
+    u32(enc === true || enc === 'token' ? 0xf3d1c4df : 0xe391c05f),
+    u32(o + persistDir.length), // offsetToCurrentEdit
+    u16(user.length),
+    u16(0x03f4),
+    Buffer.from([3, 0]),
+    u16(0),
+    user,
+    u32(8),
+  ]);
+  return writeCfb([
+    { name: 'Current User', data: pptRec(0, 0, 0x0ff6, cu) },
+    { name: 'PowerPoint Document', data: stream },
+  ]).file;
+}
