@@ -393,6 +393,19 @@ describe('files: hostile .doc, .xls and .rtf stay bounded and never throw', func
     }
   });
 
+  boundedIt(__filename, 'RTF: text made of one-character pieces (a\\~ 4 M times, 12 MB) at an 8 M character cap costs memory in proportion to the text, not 40 bytes per character', 60, () => {
+    // found by the fuzz campaign (a case of \uN and \~ at 42 MB of RSS for 2.5 MB): each \~, \par or
+    // \uN was kept as its own string until the end; 378 MB of peak RSS here before, 38 MB after
+    const b = Buffer.from('{\\rtf1 ' + 'a\\~'.repeat(4 << 20) + '}');
+    rtfText(Buffer.from('{\\rtf1 a\\~b}'), 100);
+    const rss0 = process.resourceUsage().maxRSS;
+    const t = rtfText(b, 8 << 20);
+    const grew = (process.resourceUsage().maxRSS - rss0) / 1024;
+    assert.equal(t.length, 8 << 20);
+    assert.equal(t.slice(0, 6), 'a a a ');
+    assert.ok(grew < 120, `peak RSS grew by ${grew.toFixed(0)} MB`);
+  });
+
   it('RTF: a double-byte lead byte left at the end of one file is not put before the next file\'s text', () => {
     // found by the fuzz campaign: the shared Shift-JIS decoder kept the lead byte of a pair cut at the
     // 4,096-byte buffer's end, and the next file's \'a0 read as あ
