@@ -1,11 +1,12 @@
-// Structure-aware mutations of .doc, .xls and .rtf files for the hostile-input fuzz (legacy-office.test.ts
+// Structure-aware mutations of .doc, .xls, .ppt and .rtf files for the hostile-input fuzz (legacy-office.test.ts
 // runs a bounded, seeded share of them; the campaign in docs/files.md ran the same generator for
 // hundreds of thousands of cases). Each case starts from a valid file of one of several shapes written
 // by olegen.ts (8-bit/UTF-16 pieces, many pieces, streams in the mini stream or in sectors, SST split
 // over CONTINUE records, RTF with \uN, \'hh, destinations, pictures) and changes what a reader trusts:
 // header, FAT, DIFAT, mini FAT and directory fields, sector order, FIB and piece table fields, BIFF
-// record lengths and SST counts, RTF control words and numbers at their limits, truncations.
-import { writeCfb, writeDoc, writeXls, type DocPiece, type XlsCell } from './olegen';
+// record lengths and SST counts, PowerPoint record headers (lengths, recVer, recInstance, types, nesting)
+// and Current User / UserEditAtom fields, RTF control words and numbers at their limits, truncations.
+import { pptRec, writeCfb, writeDoc, writePpt, writeXls, type DocPiece, type PptSlide, type XlsCell } from './olegen';
 import { OleFile } from '../../analyzer/files/ole';
 import { bufferSource } from '../../analyzer/files/inspect';
 
@@ -35,7 +36,7 @@ function docText(r: Rnd, len: number, compressed: boolean): string {
   return s + '\r';
 }
 
-export type Fmt = 'doc' | 'xls' | 'rtf';
+export type Fmt = 'doc' | 'xls' | 'rtf' | 'ppt';
 /** a valid base of one of several shapes */
 export function baseDoc(r: Rnd): { streams: Array<{ name: string; data: Buffer }> } {
   const shape = r.n(5);
@@ -172,6 +173,79 @@ export function rtfMutate(r: Rnd, b: Buffer): Buffer {
   return ins(`\\ansicpg${r.pick([932, 936, 949, 950, 1250, 1251, 10000, 874])} `.repeat(1 + r.n(200)));
 }
 
+/** a presentation of one of several shapes: slides of UTF-16 and 8-bit atoms, drawings, names, comments, a footer, sometimes an encryption marker */
+export function basePpt(r: Rnd): { streams: Array<{ name: string; data: Buffer }> } {
+  const shape = r.n(6);
+  const ns = shape === 1 ? 100 + r.n(1500) : 1 + r.n(6);
+  const txt = (n: number) => Array.from({ length: n }, () => (r.chance(0.05) ? PAN : r.chance(0.05) ? '\r' : ALPH[r.n(ALPH.length)])).join('');
+  const slides: PptSlide[] = [];
+  for (let i = 0; i < ns; i++) {
+    const texts = Array.from({ length: r.n(4) }, () => { const bytes = r.chance(0.4); const t = txt(1 + r.n(shape === 2 ? 20000 : 60)); return { text: bytes ? t.replace(/[^\x00-\xff]/g, 'x') : t, bytes }; });
+    slides.push({ texts, name: r.chance(0.3) ? `Slide ${i}` : undefined, drawing: r.chance(0.4) ? txt(1 + r.n(40)) : undefined, comment: r.chance(0.2) ? { author: 'Pat', text: txt(1 + r.n(30)) } : undefined });
+  }
+  // a notes container (its own drawing with a text box) and other CStrings: text or not by their parent and recInstance
+  const extra = shape === 3 || r.chance(0.2) ? Buffer.concat([
+    pptRec(0xf, 0, 0x03f0, Buffer.concat([pptRec(0, 0, 0x03f1, Buffer.alloc(8)), pptRec(0xf, 0, 0x040c, pptRec(0xf, 0, 0xf002, pptRec(0xf, 0, 0xf004, pptRec(0xf, 0, 0xf00d, pptRec(0, 0, 0x0fa0, Buffer.from(`notes ${txt(20)}`, 'utf16le'))))))])),
+    pptRec(0xf, 0, 0x1388, pptRec(0xf, 0, 0x1389, Buffer.concat([pptRec(0, 0, 0x0fba, Buffer.from('tag name', 'utf16le')), pptRec(0, 1, 0x0fba, Buffer.from(`tag ${PAN}`, 'utf16le'))]))),
+    pptRec(0xf, 0, 0x0409, pptRec(0, 1, 0x0fba, Buffer.from('http://x/4111111111111111', 'utf16le'))),
+  ]) : undefined;
+  const enc = shape === 4 ? r.pick([true, 'token', 'useredit', 'crypt'] as const) : undefined;
+  const f = writePpt(slides, { footer: r.chance(0.5) ? `Footer ${txt(10)}` : undefined, encrypted: enc, extra });
+  const ole = OleFile.open(bufferSource(f))!;
+  const get = (n: string) => { const s = ole.stream(n)!; return Buffer.from(s.read(0, s.size)); };
+  let doc = get('PowerPoint Document');
+  if (shape === 5 && doc.length < 4000) doc = Buffer.concat([doc, Buffer.alloc(4096 - doc.length)]); // in regular sectors
+  return { streams: [{ name: 'Current User', data: get('Current User') }, { name: 'PowerPoint Document', data: doc }] };
+}
+
+interface PptRec { o: number; ver: number; inst: number; type: number; len: number; depth: number; }
+/** the record tree of a stream, in order (lengths as they are, cut at the parent's end) */
+function pptRecords(b: Buffer): PptRec[] {
+  const out: PptRec[] = [];
+  const ends = [b.length];
+  for (let o = 0; o + 8 <= b.length && out.length < 200000; ) {
+    while (ends.length > 1 && o >= ends[ends.length - 1]) ends.pop();
+    if (o + 8 > ends[ends.length - 1]) { o = ends[ends.length - 1]; continue; }
+    const vi = b.readUInt16LE(o), len = b.readUInt32LE(o + 4);
+    out.push({ o, ver: vi & 0xf, inst: vi >> 4, type: b.readUInt16LE(o + 2), len, depth: ends.length - 1 });
+    const end = Math.min(o + 8 + len, ends[ends.length - 1]);
+    if ((vi & 0xf) === 0xf) { ends.push(end); o += 8; } else o = end;
+  }
+  return out;
+}
+const PPT_TYPES = [0x0fa0, 0x0fa8, 0x0fba, 0x03ee, 0x03e8, 0x0ff0, 0x0fd9, 0x2ee0, 0x2f14, 0x03f2, 0x040b, 0x0409, 0x0ff5, 0x0ff6, 0x1772, 0x0f9f, 0xf00d, 0x0000, 0xffff];
+function pptMutate(r: Rnd, d: Buffer): Buffer {
+  const recs = pptRecords(d);
+  if (!recs.length) return d;
+  const pickOf = (f: (x: PptRec) => boolean) => { const a = recs.filter(f); return a.length ? r.pick(a) : r.pick(recs); };
+  const k = r.n(11);
+  if (k === 0) { const x = r.pick(recs); d.writeUInt32LE(r.chance(0.5) ? (d.length - x.o - 8 + 1 + r.n(1 << 20)) >>> 0 : interesting(r, x.len), x.o + 4); } // recLen past the parent/stream end
+  else if (k === 1) { const x = pickOf((y) => y.ver !== 0xf); d[x.o] |= 0xf; } // an atom read as a container
+  else if (k === 2) { const x = pickOf((y) => y.ver === 0xf); d[x.o] = (d[x.o] & 0xf0) | r.n(15); } // a container read as an atom
+  else if (k === 3) { const x = r.pick(recs); d.writeUInt16LE(((r.pick([0xfff, 0x800, 0x7ff, r.n(0x1000)]) << 4) | (d[x.o] & 0xf)) & 0xffff, x.o); } // recInstance
+  else if (k === 4) { const x = r.pick(recs); d.writeUInt16LE(r.pick(PPT_TYPES), x.o + 2); } // recType
+  else if (k === 5) { // deep nesting around a record: lengths that fit, or all claiming the rest of the stream
+    const x = r.pick(recs), n = 1 + r.n(r.chance(0.2) ? 100000 : 2000), exact = r.chance(0.5);
+    const tail = d.subarray(x.o, Math.min(d.length, x.o + 8 + x.len));
+    const hs = Buffer.alloc(8 * n);
+    for (let i = 0; i < n; i++) { hs.writeUInt16LE(0xf | (r.n(4) << 4), i * 8); hs.writeUInt16LE(r.pick([0x03ee, 0x03e8, 0x0ff0, 0x1388, 0xf00d, 0x2ee0]), i * 8 + 2); hs.writeUInt32LE(exact ? (n - 1 - i) * 8 + tail.length : 0xffffffff, i * 8 + 4); }
+    return Buffer.concat([d.subarray(0, x.o), hs, d.subarray(x.o)]);
+  } else if (k === 6) { const x = r.pick(recs); return d.subarray(0, x.o + r.pick([0, 0, 4, 7, 8, 8 + r.n(Math.min(x.len, d.length - x.o) + 1)])); } // truncated at/within a record
+  else if (k === 7) { const x = pickOf((y) => y.ver !== 0xf); const seg = d.subarray(x.o, Math.min(d.length, x.o + 8 + x.len)); return Buffer.concat([d.subarray(0, x.o), ...Array(Math.min(1 + r.n(r.chance(0.1) ? 50000 : 50), Math.ceil((4 << 20) / seg.length))).fill(seg), d.subarray(x.o)]); } // an atom repeated (to 4 MiB)
+  else if (k === 8) { const x = r.pick(recs); return Buffer.concat([d.subarray(0, x.o), d.subarray(Math.min(d.length, x.o + 8 + (x.ver === 0xf ? 0 : x.len)))]); } // a record (or a container's header) dropped
+  else if (k === 9) { const ue = recs.filter((y) => y.type === 0x0ff5); if (ue.length) { const x = ue[ue.length - 1]; const f = r.pick([4, 8 + 12, 8 + 16, 8 + 20, 8 + 28]); if (x.o + f + 4 <= d.length) d.writeUInt32LE(interesting(r, f === 4 ? x.len : d.length), x.o + f); } } // UserEditAtom: recLen, offsetPersistDirectory, ids, encryptSessionPersistIdRef
+  else { const x = r.pick(recs); for (let m = 0; m < 1 + r.n(4); m++) d[Math.min(d.length - 1, x.o + r.n(8))] = r.n(256); } // header bytes
+  return d;
+}
+/** the Current User stream: its recLen, size, headerToken, offsetToCurrentEdit, user name length, or cut short */
+function currentUserMutate(r: Rnd, c: Buffer, docLen: number): Buffer {
+  const k = r.n(6);
+  if (k === 5) return c.subarray(0, r.n(c.length));
+  const o = [4, 8, 12, 16, 20, 8 + 16][k];
+  if (o + 4 <= c.length) c.writeUInt32LE(o === 12 ? r.pick([0xf3d1c4df, 0xe391c05f, r.u32()]) : interesting(r, o === 16 ? docLen : c.length), o);
+  return c;
+}
+
 // ---- container-level mutators ----
 interface Lay { file: Buffer; dirSector: number; fatSector: number; }
 function relayout(r: Rnd, streams: Array<{ name: string; data: Buffer }>): Lay {
@@ -241,9 +315,10 @@ function containerMutate(r: Rnd, l: Lay): void {
 }
 
 export interface Case { fmt: Fmt; muts: string[]; data: Buffer; }
-export function makeCase(seed: number, k: number): Case {
-  const r = new Rnd(seed * 1000003 + k);
-  const fmt: Fmt = (['doc', 'xls', 'rtf'] as const)[k % 3];
+/** case k of a seed: .doc, .xls and RTF in turn, or (only = 'ppt') a .ppt, from its own sequence */
+export function makeCase(seed: number, k: number, only?: 'ppt'): Case {
+  const r = new Rnd(seed * 1000003 + k + (only ? 0x5bd1e995 : 0));
+  const fmt: Fmt = only ?? (['doc', 'xls', 'rtf'] as const)[k % 3];
   const muts: string[] = [];
   if (fmt === 'rtf') {
     let b = baseRtf(r);
@@ -251,9 +326,10 @@ export function makeCase(seed: number, k: number): Case {
     if (r.chance(0.2)) { b = Buffer.from(b); for (let m = 0; m < 1 + r.n(30); m++) if (b.length) b[r.n(b.length)] = r.n(256); muts.push('flip'); }
     return { fmt, muts, data: b.subarray(0, 40 << 20) };
   }
-  const base = fmt === 'doc' ? baseDoc(r) : baseXls(r);
-  for (let m = 0; m < r.n(4); m++) {
-    try { if (fmt === 'doc') { if (r.chance(0.5)) { fibMutate(r, base.streams[0].data); muts.push('fib'); } else { base.streams[1].data = clxMutate(r, Buffer.from(base.streams[1].data)); muts.push('clx'); } }
+  const base = fmt === 'doc' ? baseDoc(r) : fmt === 'ppt' ? basePpt(r) : baseXls(r);
+  for (let m = 0; m < r.n(fmt === 'ppt' ? 5 : 4); m++) {
+    try { if (fmt === 'ppt') { if (r.chance(0.15)) { base.streams[0].data = currentUserMutate(r, Buffer.from(base.streams[0].data), base.streams[1].data.length); muts.push('cu'); } else { base.streams[1].data = pptMutate(r, Buffer.from(base.streams[1].data)); muts.push('rec'); } }
+    else if (fmt === 'doc') { if (r.chance(0.5)) { fibMutate(r, base.streams[0].data); muts.push('fib'); } else { base.streams[1].data = clxMutate(r, Buffer.from(base.streams[1].data)); muts.push('clx'); } }
     else { base.streams[0].data = xlsMutate(r, Buffer.from(base.streams[0].data)); muts.push('biff'); } } catch { muts.push('generr'); }
   }
   const l = relayout(r, base.streams);
