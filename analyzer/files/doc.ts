@@ -3,6 +3,7 @@
 // order, each 8-bit ("compressed", MS-DOC 2.4.1's code page) or UTF-16LE. Read in that order, with
 // paragraph and cell marks as separators and field instructions left out (their results are kept).
 import type { OleFile, OleStream } from './ole';
+import { CappedText } from './cappedText';
 
 /** MS-DOC 2.4.1: bytes 0x82–0x9F of a compressed piece that are not their own code point */
 const DOC_EXCEPTIONS: Record<number, number> = {
@@ -124,18 +125,11 @@ export function docText(ole: OleFile, maxChars: number): string {
 }
 
 /** Word's special characters → text; field instructions (0x13 … 0x14) dropped, results kept. */
-class DocTextSink {
-  private parts: string[] = [];
-  private buf: number[] = [];
-  length = 0;
+class DocTextSink extends CappedText {
   /** open fields; per field whether its instruction is still being read (bounded: deeper ones only counted) */
   private fields: boolean[] = [];
   private deeper = 0;
   private inInstr = 0;
-  constructor(private readonly max: number) {}
-  get full(): boolean {
-    return this.length >= this.max;
-  }
   push(c: number): void {
     if (c === 0x13) {
       if (this.fields.length < 64) {
@@ -165,17 +159,6 @@ class DocTextSink {
     else if (c === 0x1e) ch = 0x2d; // non-breaking hyphen
     else if (c < 0x20) return; // pictures, footnote references, optional hyphens …
     else ch = c;
-    if (this.length >= this.max) return;
-    this.buf.push(ch);
-    this.length++;
-    if (this.buf.length >= 8192) this.flush();
-  }
-  private flush(): void {
-    if (this.buf.length) this.parts.push(String.fromCharCode(...this.buf));
-    this.buf = [];
-  }
-  text(): string {
-    this.flush();
-    return this.parts.join('');
+    this.add(ch);
   }
 }

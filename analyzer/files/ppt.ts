@@ -6,6 +6,7 @@
 // (headers/footers, slide names, comments); font names (FontEntityAtom), tag names and values, OLE
 // program ids and hyperlink targets are not.
 import type { OleFile, OleStream } from './ole';
+import { CappedText } from './cappedText';
 
 export const PPT_LIMITS = {
   /** containers nested deeper are stepped over whole (a real presentation nests about 10 deep) */
@@ -129,28 +130,10 @@ function readText(s: OleStream, from: number, to: number, wide: boolean, out: Pp
 }
 
 /** characters → text: paragraph ends (CR) and vertical tabs become line ends, other controls but tab dropped */
-class PptTextSink {
-  private parts: string[] = [];
-  private buf: number[] = [];
-  length = 0;
-  constructor(private readonly max: number) {}
-  get full(): boolean {
-    return this.length >= this.max;
-  }
+class PptTextSink extends CappedText {
   push(c: number): void {
     if (c === 0x0d || c === 0x0b) c = 0x0a;
     else if (c < 0x20 && c !== 0x09 && c !== 0x0a) return;
-    if (this.length >= this.max) return;
-    this.buf.push(c);
-    this.length++;
-    if (this.buf.length >= 8192) this.flush();
-  }
-  private flush(): void {
-    if (this.buf.length) this.parts.push(String.fromCharCode(...this.buf));
-    this.buf = [];
-  }
-  text(): string {
-    this.flush();
-    return this.parts.join('');
+    this.add(c);
   }
 }
