@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { bufferSource, inspect, textOf } from '../../analyzer/files/inspect';
 import { OleFile } from '../../analyzer/files/ole';
 import { docText } from '../../analyzer/files/doc';
@@ -14,20 +14,15 @@ import { numberText, rkValue } from '../../analyzer/files/xls';
 import { rtfText } from '../../analyzer/files/rtf';
 import { fileTypeOf } from '../../signatures/fileType';
 import { shadowim } from '../helpers/run';
+import { haveCommand } from '../helpers/netns';
+import { readInspected } from './inspectRead';
 import { boundedIt } from '../helpers/bounded';
 import { dccCapture } from './dcc';
 import { makeCase } from './olefuzz';
 import { writeCfb, writeDoc, writeXls, type DocPiece } from './olegen';
 
 const PAN = '4556 7375 8689 9855'; // Luhn-valid, not a well-known test number
-const has = (cmd: string, arg = '-h') => spawnSync(cmd, [arg]).error === undefined;
-
-function read(b: Buffer, max = 1 << 20) {
-  const type = fileTypeOf(b.subarray(0, 33 * 1024));
-  const src = bufferSource(b);
-  const ins = inspect(src, type);
-  return { type, ins, text: textOf(src, ins, max) };
-}
+const read = readInspected;
 /** the ASCII letters and digits in order: what two readers must agree on whatever their spacing */
 const alnum = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '');
 const words = (s: string) => s.split(/\s+/).filter(Boolean);
@@ -75,7 +70,7 @@ describe('files: Word, Excel 97–2003 and RTF text for DLP', function () {
   });
 
   it('Word: catdoc and antiword read the same words from the same bytes', function () {
-    if (!has('catdoc', '-V') || !has('antiword')) this.skip();
+    if (!haveCommand('catdoc') || !haveCommand('antiword')) this.skip();
     // catdoc reads a single piece (8-bit or UTF-16); antiword also several
     for (const pieces of [[{ text: `Card ${PAN} Zo\u00eb \u201cq\u201d\rSSN 536-22-8765\r`, compressed: true }], [{ text: `\u03a9mega ${PAN}\rnext line\r` }]] as DocPiece[][]) {
       const f = path.join(tmp, 'one.doc');
@@ -113,7 +108,7 @@ describe('files: Word, Excel 97–2003 and RTF text for DLP', function () {
   });
 
   it('Excel: xls2csv reads the same cells from the same bytes (numbers compared as numbers: it writes 16 digits as 4.55674e+15)', function () {
-    if (!has('xls2csv', '-V')) this.skip();
+    if (!haveCommand('xls2csv')) this.skip();
     const f = path.join(tmp, 'cards.xls');
     fs.writeFileSync(f, writeXls([
       { name: 'Pay', rows: [['Name', 'Card', 'Amount'], ['Zo\u00eb \u00c5nstr\u00f6m', 4556737586899855, { rk: 1200 }], ['Bob \u03a9mega', { label: 'SSN 536-22-8765' }, 12.5]] },
@@ -163,7 +158,7 @@ describe('files: Word, Excel 97–2003 and RTF text for DLP', function () {
   });
 
   it('RTF: unrtf and catdoc read the same letters and digits, in order', function () {
-    if (!has('unrtf', '--version') || !has('catdoc', '-V')) this.skip();
+    if (!haveCommand('unrtf') || !haveCommand('catdoc')) this.skip();
     const f = path.join(tmp, 'memo.rtf');
     fs.writeFileSync(f, RTF, 'latin1');
     const ours = alnum(read(fs.readFileSync(f)).text!);

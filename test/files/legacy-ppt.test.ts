@@ -6,25 +6,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { bufferSource, inspect, textOf } from '../../analyzer/files/inspect';
+import { execFileSync } from 'node:child_process';
+import { bufferSource } from '../../analyzer/files/inspect';
 import { OleFile } from '../../analyzer/files/ole';
 import { pptEncrypted, pptText, PPT_LIMITS } from '../../analyzer/files/ppt';
-import { fileTypeOf } from '../../signatures/fileType';
 import { shadowim } from '../helpers/run';
+import { haveCommand } from '../helpers/netns';
+import { readInspected } from './inspectRead';
 import { boundedIt } from '../helpers/bounded';
 import { dccCapture } from './dcc';
 import { pptRec, writeCfb, writePpt, type PptSlide } from './olegen';
 
 const PAN = '4556 7375 8689 9855'; // Luhn-valid, not a well-known test number
-const has = (cmd: string, arg = '-h') => spawnSync(cmd, [arg]).error === undefined;
-
-function read(b: Buffer, max = 1 << 20) {
-  const type = fileTypeOf(b.subarray(0, 33 * 1024));
-  const src = bufferSource(b);
-  const ins = inspect(src, type);
-  return { type, ins, text: textOf(src, ins, max) };
-}
+const read = readInspected;
 const lines = (s: string) => s.split('\n').filter(Boolean);
 
 /** what catppt prints too: placeholder text (8-bit and UTF-16), a footer, a slide name */
@@ -75,7 +69,7 @@ describe('files: PowerPoint 97–2003 text for DLP', function () {
   });
 
   it('catppt reads the same lines from the same bytes', function () {
-    if (!has('catppt', '-V')) this.skip();
+    if (!haveCommand('catppt')) this.skip();
     const f = path.join(tmp, 'plain.ppt');
     // catppt writes each half of a surrogate pair as a character of its own: the emoji is left out here
     const noAstral = plain.map((sl) => ({ ...sl, texts: sl.texts.map((t) => ({ ...t, text: t.text.replace(/[\ud800-\udfff]/g, '') })) }));

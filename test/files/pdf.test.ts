@@ -7,23 +7,17 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { bufferSource, inspect, textOf } from '../../analyzer/files/inspect';
 import { PDF_LIMITS, PdfDoc, ascii85, parseCMap, scaledBound, textString } from '../../analyzer/files/pdf';
-import { fileTypeOf } from '../../signatures/fileType';
 import { shadowim } from '../helpers/run';
 import { boundedIt } from '../helpers/bounded';
 import { dccCapture } from './dcc';
+import { readInspected } from './inspectRead';
 import { appendUpdate, ascii85Encode, lit, toUnicodeCMap, writePdf, type PdfObject } from './pdfgen';
 
 const PAN = '4556 7375 8689 9855'; // Luhn-valid, not a well-known test number
 const hasPdftotext = spawnSync('pdftotext', ['-v']).status === 0;
 
-function read(pdf: Buffer, max = 1 << 20): { text: string | undefined; ins: ReturnType<typeof inspect> } {
-  const type = fileTypeOf(pdf.subarray(0, 33 * 1024));
-  const src = bufferSource(pdf);
-  const ins = inspect(src, type);
-  return { text: textOf(src, ins, max), ins };
-}
+const read = readInspected;
 
 const courier = `<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding /FirstChar 32 /LastChar 126 /Widths [${Array(95).fill(600).join(' ')}] >>`;
 const descriptor = '<< /Type /FontDescriptor /FontName /Fake /Flags 32 /FontBBox [0 -200 600 800] /ItalicAngle 0 /Ascent 800 /Descent -200 /CapHeight 700 /StemV 80 >>';
