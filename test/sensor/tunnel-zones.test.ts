@@ -127,40 +127,32 @@ describe('sensor: tunnel zones (flows keyed by VNI, ERSPAN session, GRE key)', f
     assert.deepEqual([...messagesByFlow(run.events).values()].sort(), [expectedMessages(A), expectedMessages(B)].sort());
   });
 
-  it('the dashboard\'s evidence of one tenant\'s session holds that tenant\'s packets only (picked by its flow_id)', async () => {
-    const file = tmpFile(interleaved((f) => vxlan(f, false, 5001), (f) => vxlan(f, false, 5002)).pcap());
-    const r = shadowim(['analyze', file, '--format', 'jsonl']);
-    assert.equal(r.status, 0, r.stderr);
-    const sessions = r.events.filter((e: any) => e.type === 'session');
-    assert.equal(sessions.length, 2);
-    for (const s of sessions) {
-      const spec = { transport: s.transport, client: s.client, server: s.server, startMs: Date.parse(s.start), endMs: Date.parse(s.end) };
-      const mine = await extractFlow(file, { ...spec, flowId: s.flow_id });
-      assert.equal(mine.packets, 10);
-      const text = mine.pcap.toString('latin1');
-      const [me, other] = s.users.includes('alice') ? ['alice', 'mallory'] : ['mallory', 'alice'];
-      assert.ok(text.includes(`NICK ${me}`) && !text.includes(`NICK ${other}`), `${me}'s evidence`);
-      // without the flow id both tenants' packets match the 5-tuple and window
-      assert.equal((await extractFlow(file, spec)).packets, 20);
-    }
-  });
-
-  it('the evidence of the session outside the tunnel holds its own packets only when the same 5-tuple is also seen inside a VNI', async () => {
+  // the dashboard's pcap evidence of each tenant's session, picked by its flow_id among packets that
+  // all match the session's 5-tuple and time window
+  const evidenceCases: [string, Wrap, Wrap][] = [
+    ['the dashboard\'s evidence of one tenant\'s session holds that tenant\'s packets only (picked by its flow_id)', (f) => vxlan(f, false, 5001), (f) => vxlan(f, false, 5002)],
     // one tenant's traffic seen as it is, the other's mirrored to the same sensor in VXLAN 5002
-    const file = tmpFile(interleaved((f) => f, (f) => vxlan(f, false, 5002)).pcap());
-    const r = shadowim(['analyze', file, '--format', 'jsonl']);
-    assert.equal(r.status, 0, r.stderr);
-    const sessions = r.events.filter((e: any) => e.type === 'session');
-    assert.equal(sessions.length, 2);
-    for (const s of sessions) {
-      const spec = { transport: s.transport, client: s.client, server: s.server, startMs: Date.parse(s.start), endMs: Date.parse(s.end) };
-      const mine = await extractFlow(file, { ...spec, flowId: s.flow_id });
-      const [me, other] = s.users.includes('alice') ? ['alice', 'mallory'] : ['mallory', 'alice'];
-      const text = mine.pcap.toString('latin1');
-      assert.ok(text.includes(`NICK ${me}`) && !text.includes(`NICK ${other}`), `${me}'s evidence`);
-      assert.equal(mine.packets, 10);
-    }
-  });
+    ['the evidence of the session outside the tunnel holds its own packets only when the same 5-tuple is also seen inside a VNI', (f) => f, (f) => vxlan(f, false, 5002)],
+  ];
+  for (const [name, wrapA, wrapB] of evidenceCases) {
+    it(name, async () => {
+      const file = tmpFile(interleaved(wrapA, wrapB).pcap());
+      const r = shadowim(['analyze', file, '--format', 'jsonl']);
+      assert.equal(r.status, 0, r.stderr);
+      const sessions = r.events.filter((e: any) => e.type === 'session');
+      assert.equal(sessions.length, 2);
+      for (const s of sessions) {
+        const spec = { transport: s.transport, client: s.client, server: s.server, startMs: Date.parse(s.start), endMs: Date.parse(s.end) };
+        const mine = await extractFlow(file, { ...spec, flowId: s.flow_id });
+        assert.equal(mine.packets, 10);
+        const text = mine.pcap.toString('latin1');
+        const [me, other] = s.users.includes('alice') ? ['alice', 'mallory'] : ['mallory', 'alice'];
+        assert.ok(text.includes(`NICK ${me}`) && !text.includes(`NICK ${other}`), `${me}'s evidence`);
+        // without the flow id both tenants' packets match the 5-tuple and window
+        assert.equal((await extractFlow(file, spec)).packets, 20);
+      }
+    });
+  }
 
   const perDirection: [string, Wrap][] = [
     ['GTP-U, uplink TEID 0x100 and downlink TEID 0x200', (f) => gtpu(f, c2s(f) ? 0x100 : 0x200)],
