@@ -105,11 +105,9 @@ async function checkPolicy(c: Ctx): Promise<Partial[]> {
   const out: Partial[] = [ok(`${file} (${from}): ${p.groups.length} groups, ${p.people.size ?? 0} people mapped, ${p.sanctionedHosts.length + p.sanctionedNets.length} sanctioned servers`)];
   // a sink routed by a group the policy lacks receives nothing (the same warning analyze gives)
   try {
-    const { parseSinks } = require('../../outputs/sinks/config') as typeof import('../../outputs/sinks/config');
-    const known = new Set(p.groups.map((g) => g.name));
-    for (const s of parseSinks(c.cfg.extra.sinks, c.cfg.file).sinks) {
-      const missing = (s.groups ?? []).filter((g) => !known.has(g));
-      if (missing.length) out.push(warn(`sink ${s.name} takes group${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, not in ${file}: it receives no alert for them`, `add the group to the policy or fix the sink's groups:`));
+    const { parseSinks, groupsMissing } = require('../../outputs/sinks/config') as typeof import('../../outputs/sinks/config');
+    for (const { sink, missing } of groupsMissing(parseSinks(c.cfg.extra.sinks, c.cfg.file).sinks, p.groups.map((g) => g.name))) {
+      out.push(warn(`sink ${sink} takes group${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, not in ${file}: it receives no alert for them`, `add the group to the policy or fix the sink's groups:`));
     }
   } catch {
     /* reported by the sinks check */

@@ -75,6 +75,17 @@ export interface SinksConfig {
 
 const SEVERITIES: Severity[] = ['low', 'medium', 'high', 'critical'];
 
+/** Sinks routed by groups a policy does not have (they would receive no alert for them): each with those groups. */
+export function groupsMissing(sinks: SinkConfig[], policyGroups: string[]): Array<{ sink: string; missing: string[] }> {
+  const known = new Set(policyGroups);
+  const out: Array<{ sink: string; missing: string[] }> = [];
+  for (const s of sinks) {
+    const missing = (s.groups ?? []).filter((g) => !known.has(g));
+    if (missing.length) out.push({ sink: s.name, missing });
+  }
+  return out;
+}
+
 export function parseSinks(raw: unknown, file = 'the configuration'): SinksConfig {
   const delivery: DeliveryConfig = { base_ms: 1000, max_ms: 3_600_000, max_attempts: 12, drain_ms: 5000 };
   if (raw === undefined || raw === null) return { sinks: [], delivery };

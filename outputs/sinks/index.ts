@@ -3,7 +3,7 @@
 // next run or `shadowim alerts deliver`.
 import path from 'node:path';
 import type { EventSink, ShadowEvent } from '../../common/events';
-import { parseSinks, type SinksConfig } from './config';
+import { groupsMissing, parseSinks, type SinksConfig } from './config';
 import { Outbox, openOutbox } from './outbox';
 import { createSink } from './sinks';
 
@@ -31,10 +31,8 @@ export function alertDelivery(opts: { store?: string; policy?: { groups: string[
   const outbox = openDelivery(opts.store);
   if (!outbox) return undefined;
   if (opts.policy) {
-    const known = new Set(opts.policy.groups);
-    for (const s of outbox.sinks) {
-      const missing = (s.config.groups ?? []).filter((g) => !known.has(g));
-      if (missing.length) process.stderr.write(`shadowim: warning: sink ${s.name} takes groups ${missing.map((g) => `'${g}'`).join(', ')}, which ${missing.length === 1 ? 'is no group' : 'are no groups'} of the policy (${opts.policy.source}): those receive no alert\n`);
+    for (const { sink, missing } of groupsMissing(outbox.sinks.map((s) => s.config), opts.policy.groups)) {
+      process.stderr.write(`shadowim: warning: sink ${sink} takes groups ${missing.map((g) => `'${g}'`).join(', ')}, which ${missing.length === 1 ? 'is no group' : 'are no groups'} of the policy (${opts.policy.source}): those receive no alert\n`);
     }
   }
   outbox.start();
