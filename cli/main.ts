@@ -2,6 +2,7 @@
 // Errors a user can cause print one line and exit non-zero; a stack trace only with SHADOWIM_DEBUG=1.
 // Global options (--config FILE) are taken out here, wherever they stand, before any command runs.
 import fs from 'node:fs';
+import { whyCannotRead } from '../common/fsError';
 import { GLOBAL_SPECS, optionLines, takeGlobalOptions, UsageError } from './args';
 
 export interface Command {
@@ -67,8 +68,7 @@ function useConfigFile(file: string): void {
     if (fs.statSync(file).isDirectory()) why = 'is a directory';
     else fs.accessSync(file, fs.constants.R_OK);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    why = code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
+    why = whyCannotRead(e);
   }
   if (why) throw new UsageError(`--config ${file}: ${why}; ${fix}`);
   process.env.SHADOWIM_CONFIG = file;

@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { whyCannotRead } from './fsError';
 
 export class ConfigError extends Error {}
 
@@ -411,9 +412,8 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?:
   let text: string;
   try {
     text = fs.readFileSync(path.resolve(cwd, file), 'utf8');
-  } catch (e: any) {
-    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
-    throw new ConfigError(`cannot read config ${file}${explicit ? '' : ' (./shadowim.yaml)'}: ${why}`);
+  } catch (e) {
+    throw new ConfigError(`cannot read config ${file}${explicit ? '' : ' (./shadowim.yaml)'}: ${whyCannotRead(e)}`);
   }
   return parseConfig(text, file);
 }

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../main';
+import { whyCannotWrite } from '../../common/fsError';
 import { parseOrHelp, UsageError, type OptionSpec } from '../args';
 
 const SPECS: OptionSpec[] = [
@@ -71,13 +72,12 @@ function writeAtomic(file: string, text: string, what: string): void {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, file);
-  } catch (e: any) {
+  } catch (e) {
     try {
       fs.unlinkSync(tmp);
     } catch {
       /* never created */
     }
-    const why = e.code === 'ENOENT' ? (isDir(path.dirname(file)) ? 'files cannot be created there' : 'no such directory') : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'EROFS' ? 'read-only file system' : e.code === 'ENOTDIR' ? 'not a directory' : e.code === 'EISDIR' ? 'is a directory' : String(e.message).split('\n')[0];
-    throw new UsageError(`cannot write ${what}: ${why}`);
+    throw new UsageError(`cannot write ${what}: ${whyCannotWrite(e, file)}`);
   }
 }

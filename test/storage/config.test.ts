@@ -55,5 +55,9 @@ describe('config: common/config.ts', () => {
     assert.match(err('store:\n  path: [unclosed\n'), /^x\.yaml:\d+: not valid YAML: /);
     assert.match(err('store:\n  path: a\n  path: b\n'), /^x\.yaml:3: not valid YAML: .*(unique|duplicate)/i);
     assert.throws(() => loadConfig({ file: path.join(tmp, 'nope.yaml') }), /cannot read config .*nope\.yaml: no such file/);
+    // the same words as --config (common/fsError): a path through a file is 'no such file', a directory says so
+    fs.writeFileSync(path.join(tmp, 'plain'), '');
+    assert.throws(() => loadConfig({ file: path.join(tmp, 'plain', 'c.yaml') }), (e: Error) => e instanceof ConfigError && /^cannot read config .*c\.yaml: no such file$/.test(e.message));
+    assert.throws(() => loadConfig({ file: tmp }), (e: Error) => /^cannot read config .*: is a directory$/.test(e.message));
   });
 });
