@@ -16,7 +16,8 @@ export interface OptionSpec {
   /**
    * dotted key of the configuration ('sensor.interface', 'policy') whose value is the default when the
    * option is not on the command line. Paths are already absolute there (relative to the config file's
-   * directory, resolved by common/config.ts).
+   * directory, resolved by common/config.ts). A flag (no value) with a config key also takes --no-NAME,
+   * which sets it to false: the command line wins over the file either way.
    */
   config?: string;
 }
@@ -81,7 +82,21 @@ function parseCommandLine(argv: string[], specs: OptionSpec[], command: string):
         value = name.slice(eq + 1);
         name = name.slice(0, eq);
       }
-      const spec = a.startsWith('--') ? byName.get(name) : byShort.get(name);
+      let spec = a.startsWith('--') ? byName.get(name) : byShort.get(name);
+      if (!spec && a.startsWith('--no-')) {
+        // --no-NAME switches off a flag the configuration may have switched on
+        spec = byName.get(name.slice(3));
+        if (spec && !negatable(spec)) {
+          const arg = spec.arg ?? 'VALUE';
+          const why = spec.value ? `--${spec.name} takes a value and cannot be switched off; give --${spec.name} ${arg} instead` : `--${spec.name} is off unless given, so leave it out`;
+          throw new UsageError(`unknown option --${name} for '${command}': ${why}; see 'shadowim ${command} --help'`);
+        }
+        if (spec) {
+          if (value !== undefined) throw new UsageError(`option --${name} takes no value; see 'shadowim ${command} --help'`);
+          opts[spec.name] = false;
+          continue;
+        }
+      }
       if (!spec) throw new UsageError(`unknown option ${a} for '${command}'; see 'shadowim ${command} --help'`);
       if (spec.value) {
         if (value === undefined) {
@@ -134,9 +149,14 @@ export function takeGlobalOptions(argv: string[]): { global: Record<string, stri
   return { global, rest };
 }
 
+/** A flag the configuration can switch on has --no-NAME, so that the command line can switch it off. */
+function negatable(s: OptionSpec): boolean {
+  return !s.value && !!s.config;
+}
+
 export function optionLines(specs: OptionSpec[]): string[] {
   return specs.map((s) => {
-    const flag = `${s.short ? `-${s.short}, ` : ''}--${s.name}${s.value ? ` ${s.arg ?? 'VALUE'}` : ''}`;
+    const flag = `${s.short ? `-${s.short}, ` : ''}--${s.name}${s.value ? ` ${s.arg ?? 'VALUE'}` : ''}${negatable(s) ? `, --no-${s.name}` : ''}`;
     return `  ${flag.padEnd(28)} ${s.help}${s.config ? ` [config: ${s.config.replace(/-/g, '_')}]` : ''}`;
   });
 }

@@ -2,7 +2,7 @@
 // signatures.dir), run through the real command line: the file takes effect, the command line wins,
 // relative paths are relative to the file, and mistakes are one line naming the file and line.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -188,6 +188,58 @@ describe('cli: configuration sections as command defaults', function () {
     const ur = shadowim(['analyze', irc, '--config', u.file], { env: NO_ENV });
     assert.equal(ur.status, 2);
     assert.equal(ur.stderr, `shadowim: ${u.file}:3: unknown key 'interfaces' in sensor; known keys: name, interface, filter, snaplen, buffer_size, queue_size, max_flows, stats_interval, stats, evidence_dir\n`);
+  });
+
+  it('a flag the file can switch on has --no-NAME in --help; --no-NAME of anything else is one line saying what to do', () => {
+    const c = config('sensor:\n  interface: lo\n  stats: true\n');
+    const h = shadowim(['sensor', '--help', '--config', c.file], { env: NO_ENV });
+    assert.match(h.stdout, /\n  --stats, --no-stats +also print .*\[config: sensor\.stats\]\n/);
+    assert.doesNotMatch(h.stdout, /--no-(interface|policy|help|stats-interval)/, 'only flags with a config key');
+    const cases: Array<[string, string]> = [
+      ['--no-policy', "unknown option --no-policy for 'sensor': --policy takes a value and cannot be switched off; give --policy FILE instead; see 'shadowim sensor --help'"],
+      ['--no-help', "unknown option --no-help for 'sensor': --help is off unless given, so leave it out; see 'shadowim sensor --help'"],
+      ['--no-stats=yes', "option --no-stats takes no value; see 'shadowim sensor --help'"],
+      ['--no-colour', "unknown option --no-colour for 'sensor'; see 'shadowim sensor --help'"],
+    ];
+    for (const [arg, msg] of cases) {
+      const r = shadowim(['sensor', '--config', c.file, arg], { env: NO_ENV });
+      assert.equal(r.status, 2, arg);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, `shadowim: ${msg}\n`);
+    }
+  });
+
+  it('sensor.stats: true in the file is switched off by --no-stats on the command line (live, on lo)', async function () {
+    const isRoot = typeof process.getuid !== 'function' || process.getuid() === 0;
+    let haveCap = true;
+    try {
+      require('cap');
+    } catch {
+      haveCap = false;
+    }
+    if (!isRoot || !haveCap) return this.skip();
+    const c = config('sensor:\n  interface: lo\n  stats: true\n  stats_interval: 1\n');
+    /** stats events printed by a sensor stopped (SIGTERM) after its second periodic counter report */
+    const statsEvents = (args: string[]) =>
+      new Promise<number>((resolve, reject) => {
+        const child = spawn(process.execPath, [CLI, 'sensor', '--config', c.file, '--format', 'jsonl', ...args], { env: { ...process.env, ...NO_ENV } });
+        let out = '', err = '', stopping = false;
+        const kill = setTimeout(() => child.kill('SIGKILL'), 60000);
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => {
+          err += d;
+          // once: a second signal stops the sensor without flushing
+          if (!stopping && (err.match(/: \d+ s: received/g) ?? []).length >= 2) stopping = child.kill('SIGTERM');
+        });
+        child.on('close', (status) => {
+          clearTimeout(kill);
+          if (status !== 0) return reject(new Error(`sensor ${args.join(' ')} exited ${status}: ${err}`));
+          resolve(jsonLines(out).filter((e) => e.type === 'stats').length);
+        });
+      });
+    assert.ok((await statsEvents([])) >= 2, 'sensor.stats: a stats event with each periodic report, and one at exit');
+    assert.equal(await statsEvents(['--no-stats']), 1, '--no-stats: only the one at exit');
+    assert.ok((await statsEvents(['--no-stats', '--stats'])) >= 2, 'the last of --stats/--no-stats wins');
   });
 
   it('dashboard.port and dashboard.host are where serve listens; --port wins', async () => {
