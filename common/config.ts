@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { checkTimeZone } from './calendar';
 import { whyCannotRead } from './fsError';
 
 export class ConfigError extends Error {}
@@ -102,6 +103,8 @@ export interface Config {
   /** dir: signature override folder (absolute); $SHADOWIM_SIGNATURES_DIR wins over it */
   signatures: { dir?: string };
   dashboard: DashboardConfig;
+  /** tz: the time zone of `report`'s calendar periods (--since yesterday, …); undefined = UTC */
+  report: { tz?: string };
   /** sections parsed by their own modules (sinks, files, links) */
   extra: Record<string, unknown>;
 }
@@ -126,6 +129,7 @@ export function defaults(): Config {
     archive: { enabled: true, metadata: true, retention_days: 90 },
     signatures: {},
     dashboard: {},
+    report: {},
     extra: {},
   };
 }
@@ -294,6 +298,17 @@ const SECTIONS: Record<string, SectionValidator> = {
           fail(ctx, kn, "dashboard.quarantine: the dashboard offers the files of files.quarantine.dir; set that instead (docs/files.md)");
         default:
           unknownKey(ctx, kn, 'dashboard', k, known);
+      }
+    }
+  },
+  report(ctx, node, cfg) {
+    for (const [k, kn, v] of mapEntries(ctx, node, 'report')) {
+      if (k !== 'tz') unknownKey(ctx, kn, 'report', k, ['tz']);
+      const tz = str(ctx, v, 'report.tz');
+      try {
+        cfg.report.tz = checkTimeZone(tz);
+      } catch (e) {
+        fail(ctx, v, `report.tz: ${(e as Error).message}`);
       }
     }
   },

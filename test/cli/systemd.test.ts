@@ -53,7 +53,7 @@ function exposure(file: string, threshold: number): { ok: boolean; level: number
       assert.ok(svc.split('\n').includes(line), line);
     }
     assert.doesNotMatch(svc, /^(AmbientCapabilities|ReadWritePaths)=/m);
-    for (const line of ['OnCalendar=*-*-* 00:10:00', 'Persistent=true', 'Unit=shadowim-report.service', 'WantedBy=timers.target']) assert.ok(timer.split('\n').includes(line), line);
+    for (const line of ['OnCalendar=*-*-* 00:10:00 UTC', 'Persistent=true', 'Unit=shadowim-report.service', 'WantedBy=timers.target']) assert.ok(timer.split('\n').includes(line), line);
     const e = exposure(f, 1);
     assert.ok(e.ok && e.level <= 1, e.out.split('\n').slice(-3).join('\n'));
     const bare = svc.split('\n').filter((l) => !/^(Protect|Private|Restrict|NoNewPrivileges|SystemCall|LockPersonality|CapabilityBoundingSet|UMask|DynamicUser|IPAddressDeny)/.test(l)).join('\n');
@@ -68,13 +68,17 @@ function exposure(file: string, threshold: number): { ok: boolean; level: number
     fs.mkdirSync(path.join(state, 'reports'), { recursive: true });
     const { openStore } = require('../../storage/store') as typeof import('../../storage/store');
     openStore(path.join(state, 'shadowim.db')).close();
+    const midnight = () => Math.floor(Date.now() / 86400_000) * 86400_000;
+    const before = midnight();
     const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'shadowim.js'), 'report', ...args.replace(/\/var\/lib\/shadowim/g, state).split(' ')], { encoding: 'utf8', env: { ...process.env, SHADOWIM_CONFIG: '' } });
+    const after = midnight();
     assert.equal(r.status, 0, r.stderr);
     const [name] = fs.readdirSync(path.join(state, 'reports'));
     assert.match(name, /^shadowim-report-\d{4}-\d\d-\d\dT\d{6}Z_\d{4}-\d\d-\d\dT\d{6}Z\.html$/);
     assert.equal(r.stdout, path.join(state, 'reports', name) + '\n');
     const t = name.match(/\d{4}-\d\d-\d\dT\d{6}Z/g)!.map((x) => Date.parse(x.replace(/T(\d\d)(\d\d)(\d\d)Z/, 'T$1:$2:$3Z')));
-    assert.ok(Math.abs(t[1] - t[0] - 86400_000) <= 1000, 'the last 24 hours');
+    assert.equal(t[1] - t[0], 86400_000);
+    assert.ok(t[1] === before || t[1] === after, 'yesterday, UTC midnight to midnight: consecutive runs tile');
   });
 
   it('the sensor alone holds CAP_NET_RAW; the same unit without its sandbox fails the threshold', () => {
