@@ -22,6 +22,9 @@ export class AuthError extends Error {}
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 << 20 };
 const KEYLEN = 32;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+// a token's last use goes to disk at most this often (`user tokens` is exact to this much): a client
+// polling the API must not turn every read into a write
+export const TOKEN_USE_WRITE_MS = 60_000;
 
 export function ensureAuthTables(db: Db): void {
   db.exec(`
@@ -222,13 +225,21 @@ export class UserStore {
     return rows.map((r) => ({ id: r.id, user: r.user, label: r.label, created: new Date(r.created_ms).toISOString(), last_used: r.last_used_ms ? new Date(r.last_used_ms).toISOString() : null }));
   }
 
-  /** The user a bearer token belongs to, or undefined. */
+  /** The user a bearer token belongs to, or undefined. Its last use is written when the stored one is TOKEN_USE_WRITE_MS old. */
   checkToken(token: string, now = Date.now()): { name: string; role: Role } | undefined {
     if (!/^sim_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
     const h = sha256(token);
-    const row = this.db.prepare('SELECT t.id, t.token_hash, u.name, u.role FROM dash_tokens t JOIN dash_users u ON u.name = t.user WHERE t.token_hash = ?').get(h) as any;
+    const row = this.db.prepare('SELECT t.id, t.token_hash, t.last_used_ms, u.name, u.role FROM dash_tokens t JOIN dash_users u ON u.name = t.user WHERE t.token_hash = ?').get(h) as any;
     if (!row || !crypto.timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(h))) return undefined;
-    this.db.prepare('UPDATE dash_tokens SET last_used_ms = ? WHERE id = ?').run(now, row.id);
+    // |now - last|: a clock set back still gets written
+    if (row.last_used_ms === null || Math.abs(now - row.last_used_ms) >= TOKEN_USE_WRITE_MS) {
+      try {
+        // the condition again: another server on the same store may have just written it
+        this.db.prepare('UPDATE dash_tokens SET last_used_ms = @now WHERE id = @id AND (last_used_ms IS NULL OR abs(@now - last_used_ms) >= @every)').run({ now, id: row.id, every: TOKEN_USE_WRITE_MS });
+      } catch {
+        /* store busy: a later call writes it */
+      }
+    }
     return { name: row.name, role: row.role };
   }
 }

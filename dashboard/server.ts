@@ -129,7 +129,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     const authz = req.get('authorization');
     if (authz) {
       const m = /^Bearer\s+(\S+)$/i.exec(authz);
-      const who = m ? users.checkToken(m[1]) : undefined;
+      const who = m ? users.checkToken(m[1], o.now?.()) : undefined;
       if (!who) throw new HttpError(401, 'invalid API token');
       req.principal = { user: who.name, role: who.role, via: 'token' };
       return next();
