@@ -39,6 +39,8 @@ export interface EngineOptions {
 interface Expectation {
   transport: Transport;
   server: Endpoint;
+  /** the announcing flow's tunnel zone: the addresses it names are that zone's */
+  zone?: string;
   clientIp?: string;
   expires: number;
   protocol: string;
@@ -109,7 +111,7 @@ export class Engine implements FlowInspector {
     }
     // A server address that DNS resolved from an IM host name, or one in an IM address list,
     // classifies the flow tentatively; the flow's own bytes may still refine or override it.
-    const name = this.kb.nameFor(flow.server.ip);
+    const name = this.kb.nameFor(flow.server.ip, flow.zone);
     const byName = name ? this.lookup.host(name) : undefined;
     if (byName) {
       s.tentative({ protocol: byName.protocol, serverName: name, encrypted: true,
@@ -135,7 +137,7 @@ export class Engine implements FlowInspector {
 
   addExpectation(e: Expectation): void {
     if (this.expectationCount >= MAX_EXPECTATIONS) return; // bounded: a flood of DCC offers cannot grow memory
-    const k = expKey(e.transport, e.server.ip, e.server.port);
+    const k = expKey(e.transport, e.server.ip, e.server.port, e.zone);
     const list = this.expectations.get(k) ?? [];
     list.push(e);
     this.expectations.set(k, list);
@@ -146,7 +148,7 @@ export class Engine implements FlowInspector {
     if (this.expectationCount === 0) return undefined;
     // the sensor may have the sides the wrong way round when it missed the SYN: try both
     for (const [srv, cli] of [[flow.server, flow.client], [flow.client, flow.server]] as const) {
-      const k = expKey(flow.transport, srv.ip, srv.port);
+      const k = expKey(flow.transport, srv.ip, srv.port, flow.zone);
       const list = this.expectations.get(k);
       if (!list) continue;
       const i = list.findIndex((e) => e.expires >= flow.firstTs && (!e.clientIp || e.clientIp === cli.ip));
@@ -160,11 +162,22 @@ export class Engine implements FlowInspector {
   }
 }
 
-function expKey(t: Transport, ip: string, port: number): string {
-  return `${t}|${ip}|${port}`;
+// State across flows is kept per tunnel zone (FlowInfo.zone): two tenants mirrored through one sensor
+// may use the same private addresses (docs/sensor.md, Tunnel zones). Outside tunnels the key is the
+// address alone, as it always was.
+function expKey(t: Transport, ip: string, port: number, zone: string | undefined): string {
+  return zone ? `${t}|${ip}|${port}|${zone}` : `${t}|${ip}|${port}`;
 }
 
-/** Bounded ip → name memory (insertion-ordered Map used as an LRU by re-insertion). */
+/** an address in a zone, as NameCache keys it ('|' is in no address) */
+function zoned(ip: string, zone: string | undefined): string {
+  return zone ? `${zone}|${ip}` : ip;
+}
+
+/**
+ * Bounded ip → name memory (insertion-ordered Map used as an LRU by re-insertion). One cache for all
+ * zones: an address inside a tunnel zone is its own entry, looked up in the flow's zone only.
+ */
 export class NameCache implements KnowledgeBase {
   private map = new Map<string, string>();
   /** the key inserted last: learning it again needs no re-insertion (it is the newest already), and a
@@ -175,19 +188,21 @@ export class NameCache implements KnowledgeBase {
   private asked: string | undefined;
   private answer: string | undefined;
   constructor(private readonly max: number) {}
-  learnName(ip: string, name: string): void {
+  learnName(ip: string, name: string, _ts?: number, zone?: string): void {
+    const k = zoned(ip, zone);
     this.asked = undefined;
-    if (ip !== this.newest) {
-      if (this.map.has(ip)) this.map.delete(ip);
+    if (k !== this.newest) {
+      if (this.map.has(k)) this.map.delete(k);
       else if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string);
-      this.newest = ip;
+      this.newest = k;
     }
-    this.map.set(ip, name.slice(0, 253));
+    this.map.set(k, name.slice(0, 253));
   }
-  nameFor(ip: string): string | undefined {
-    if (ip !== this.asked || ip === undefined) {
-      this.answer = this.map.get(ip);
-      this.asked = ip;
+  nameFor(ip: string, zone?: string): string | undefined {
+    const k = zoned(ip, zone);
+    if (k !== this.asked || k === undefined) {
+      this.answer = this.map.get(k);
+      this.asked = k;
     }
     return this.answer;
   }
@@ -382,7 +397,7 @@ class FlowSession implements FlowHandler, SessionContext {
     input.other = tcp && det.keptLen[other] > 0 ? det.kept[other].subarray(0, det.keptLen[other]) : EMPTY;
     input.packetIndex = (dir === 0 ? det.packets0 : det.packets1) - 1;
     input.flow = this.flow;
-    input.knownServerName = this.engine.kb.nameFor(this.flow.server.ip);
+    input.knownServerName = this.engine.kb.nameFor(this.flow.server.ip, this.flow.zone);
     input.offer = ++this.engine.offers;
     const bit = dir === 0 ? 1 : 2;
     let anyLeft = (det.gapped & bit) !== 0;
@@ -716,6 +731,7 @@ class FlowSession implements FlowHandler, SessionContext {
     this.engine.addExpectation({
       transport: spec.transport,
       server: spec.server,
+      zone: this.flow.zone,
       clientIp: spec.client?.ip,
       expires: this.lastTs + (spec.ttlMicros ?? 300_000_000),
       protocol: spec.protocol ?? this.protocol,

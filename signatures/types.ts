@@ -137,9 +137,12 @@ export interface FileWriter {
 }
 
 export interface KnowledgeBase {
-  /** remember that `ip` was resolved from `name` (DNS answer) */
-  learnName(ip: string, name: string, tsMicros: number): void;
-  nameFor(ip: string): string | undefined;
+  /**
+   * remember that `ip` was resolved from `name` (DNS answer) in tunnel zone `zone` (the answering
+   * flow's FlowInfo.zone; undefined outside tunnels): only flows of that zone are told
+   */
+  learnName(ip: string, name: string, tsMicros: number, zone?: string): void;
+  nameFor(ip: string, zone?: string): string | undefined;
 }
 
 export interface SignatureModule {

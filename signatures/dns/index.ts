@@ -93,8 +93,8 @@ class DnsDecoder implements StreamDecoder {
       const a = addrs[i];
       // the CNAME target first, then the name the user asked for: a later flow to the address is
       // attributed by the name that was asked (e.g. web.whatsapp.com, not its CDN alias)
-      if (a.owner !== a.queried) this.ctx.kb.learnName(a.ip, a.owner, ts);
-      this.ctx.kb.learnName(a.ip, a.queried, ts);
+      if (a.owner !== a.queried) this.ctx.kb.learnName(a.ip, a.owner, ts, this.ctx.flow.zone);
+      this.ctx.kb.learnName(a.ip, a.queried, ts, this.ctx.flow.zone);
     }
   }
 }

@@ -25,14 +25,16 @@ const det = (protocol: string, signature: string, reason: string): Detection => 
 // A call's STUN flows share the app's socket: once one of them is attributed (a relay in the app's
 // range, a REALM, …), the others from the same ip:port (checks to peers, a second relay) are the same
 // app's, as nDPI's STUN cache does. Kept per engine (keyed by its lookup tables), bounded, and trusted
-// for ENDPOINT_TTL of capture time only (ports are reused).
+// for ENDPOINT_TTL of capture time only (ports are reused). Kept per tunnel zone (FlowInfo.zone): two
+// tenants mirrored through one sensor may use the same private ip:port.
 
 interface Endpoint { protocol: string; ts: number; why: string }
 const endpoints = new WeakMap<Lookup, Map<string, Endpoint>>();
 const MAX_ENDPOINTS = 4096;
 const ENDPOINT_TTL = 600_000_000; // µs
 
-const epKey = (transport: string, ip: string, port: number) => `${transport}|${ip}|${port}`;
+const epKey = (transport: string, ip: string, port: number, zone: string | undefined) =>
+  zone ? `${transport}|${ip}|${port}|${zone}` : `${transport}|${ip}|${port}`;
 
 /** (re)sets an endpoint; an endpoint already known for the same app keeps the reason it was first learned by */
 function put(m: Map<string, Endpoint>, k: string, e: Endpoint): void {
@@ -56,7 +58,7 @@ function learn(input: DetectInput, data: SignatureData, msg: StunMessage, protoc
   const c = input.flow.client;
   const serverPorts = (data.ports?.[input.transport] as number[] | undefined) ?? [];
   const w: Watch = { m, why, flow: input.flow, serverPorts: (data.ports?.udp as number[] | undefined) ?? [] };
-  if (!serverPorts.includes(c.port)) put(m, epKey(input.transport, c.ip, c.port), { protocol, ts, why: `${c.ip}:${c.port} (${why})` });
+  if (!serverPorts.includes(c.port)) put(m, epKey(input.transport, c.ip, c.port, input.flow.zone), { protocol, ts, why: `${c.ip}:${c.port} (${why})` });
   for (const p of xorAddresses(msg.bytes, ATTR_XOR_PEER_ADDRESS)) learnPeer(w, protocol, p.ip, p.port, ts, 'TURN peer');
   if (msg.type === ALLOCATE_SUCCESS) for (const p of xorAddresses(msg.bytes, ATTR_XOR_RELAYED_ADDRESS)) learnPeer(w, protocol, p.ip, p.port, ts, 'TURN relayed address');
   return w;
@@ -72,14 +74,14 @@ const watches = new WeakMap<Detection, Watch>();
 /** a peer (UDP: TURN relays UDP, RFC 8656 §2) — never a STUN server port, nor the TURN server itself */
 function learnPeer(w: Watch, protocol: string, ip: string, port: number, ts: number, what: string): void {
   if (w.serverPorts.includes(port) || (port === w.flow.server.port && ip === w.flow.server.ip)) return;
-  put(w.m, epKey('udp', ip, port), { protocol, ts, why: `${what} ${ip}:${port} (${w.why})` });
+  put(w.m, epKey('udp', ip, port, w.flow.zone), { protocol, ts, why: `${what} ${ip}:${port} (${w.why})` });
 }
 
 function learned(input: DetectInput): Endpoint | undefined {
   const m = endpoints.get(input.lookup);
   if (!m?.size) return undefined;
   for (const e of [input.flow.client, input.flow.server]) {
-    const hit = m.get(epKey(input.transport, e.ip, e.port));
+    const hit = m.get(epKey(input.transport, e.ip, e.port, input.flow.zone));
     if (hit && Math.abs(input.flow.firstTs - hit.ts) <= ENDPOINT_TTL) return hit;
   }
   return undefined;
