@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Command } from '../main';
 import { parseOrHelp, UsageError, type OptionSpec } from '../args';
+import { whyCannotRead } from '../../common/fsError';
 import type { Config } from '../../common/config';
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -483,12 +484,12 @@ async function checkTls(c: Ctx): Promise<Partial> {
     try {
       return fs.readFileSync(f);
     } catch (e) {
-      return errCode(e);
+      return whyCannotRead(e);
     }
   };
   const certPem = read(certFile), keyPem = read(keyFile);
-  if (typeof certPem === 'string') return fail(`cannot read the certificate ${certFile} (${certPem})`, 'fix the path or its permissions for the user running serve');
-  if (typeof keyPem === 'string') return fail(`cannot read the key ${keyFile} (${keyPem})`, 'fix the path or its permissions for the user running serve');
+  if (typeof certPem === 'string') return fail(`cannot read the certificate ${certFile}: ${certPem}`, 'fix the path or its permissions for the user running serve');
+  if (typeof keyPem === 'string') return fail(`cannot read the key ${keyFile}: ${keyPem}`, 'fix the path or its permissions for the user running serve');
   let cert, key;
   try {
     cert = new crypto.X509Certificate(certPem);

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import type { Command } from '../main';
 import { parseOrHelp, UsageError, type OptionSpec } from '../args';
+import { whyCannotWrite } from '../../common/fsError';
 
 const SPECS: OptionSpec[] = [
   { name: 'format', value: true, arg: 'FORMAT', help: 'iptables|ip6tables|nftables|pf|cisco-asa|cisco-ios|windows|paloalto|suricata|rpz|unbound' },
@@ -41,8 +42,26 @@ export const command: Command = {
       store: opts.store as string | undefined,
     });
     const text = fmt.render(buildModel({ ...input, action }));
-    if (opts.out) fs.writeFileSync(opts.out as string, text);
+    if (opts.out) writeWhole(opts.out as string, text);
     else process.stdout.write(text);
     return 0;
   },
 };
+
+/**
+ * Writes the rule set beside FILE and renames it over FILE: a firewall that loads FILE never sees half a
+ * rule set, and a failed write leaves the previous FILE as it was.
+ */
+function writeWhole(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try {
+      fs.unlinkSync(tmp);
+    } catch {}
+    // EISDIR from the rename: FILE is a directory (the temporary file itself could be written)
+    throw new UsageError(`cannot write ${file}: ${whyCannotWrite(e, file)}; give --out a file in a writable directory, or leave it out for standard output`);
+  }
+}

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../main';
 import { commandConfig, optionSource, parseOrHelp, UsageError, type OptionSpec } from '../args';
+import { whyCannotRead } from '../../common/fsError';
 
 const SPECS: OptionSpec[] = [
   { name: 'store', value: true, arg: 'PATH', help: 'SQLite store to show (default: config store.path, else shadowim.db; with --demo: shadowim-demo.db)' },
@@ -48,7 +49,7 @@ export const command: Command = {
         try {
           return fs.readFileSync(f);
         } catch (e) {
-          throw new UsageError(`cannot read the TLS ${what} ${f} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+          throw new UsageError(`cannot read the TLS ${what} ${f}: ${whyCannotRead(e)}; give --tls-cert and --tls-key readable PEM files`);
         }
       };
       tls = { cert: read(certFile, 'certificate'), key: read(keyFile, 'key') };

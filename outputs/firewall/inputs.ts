@@ -1,6 +1,7 @@
 // Gathers what the export is built from: the signature registry, servers observed (analyze JSONL or
 // the store) and the policy's forbidden protocols, exceptions and sanctioned servers.
 import fs from 'node:fs';
+import { whyCannotRead } from '../../common/fsError';
 import { loadRegistry } from '../../signatures/registry';
 import type { ModelInput, ObservedServer } from './model';
 
@@ -17,7 +18,7 @@ export function observedFromJsonl(file: string): ObservedServer[] {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read events file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new Error(`cannot read events file ${file}: ${whyCannotRead(e)}; give --events the JSONL that \`shadowim analyze\` wrote`);
   }
   const out: ObservedServer[] = [];
   for (const line of text.split('\n')) {

@@ -150,6 +150,28 @@ describe('firewall export', () => {
     assert.match(b.stderr.trim(), /^shadowim: .*bad-policy\.yaml:4/);
   });
 
+  it('answers an --out or --events it cannot use with one line, and leaves the previous export whole', () => {
+    const file = path.join(tmp, 'keep.nft');
+    fs.writeFileSync(file, 'previous export\n');
+    const again = shadowim(['rules', '--format', 'nftables', '--out', file]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(fs.readFileSync(file, 'utf8'), /^table inet /m, 'a good --out replaces the file');
+    const before = fs.readFileSync(file, 'utf8');
+    const cases: Array<[string[], RegExp]> = [
+      [['--out', path.join(tmp, 'no-such-dir', 'x.nft')], /^shadowim: cannot write .*x\.nft: no such directory; give --out a file in a writable directory, or leave it out for standard output$/],
+      [['--out', tmp], /^shadowim: cannot write .*: is a directory; give --out a file/],
+      [['--events', path.join(tmp, 'missing.jsonl'), '--out', file], /^shadowim: cannot read events file .*missing\.jsonl: no such file; give --events the JSONL that `shadowim analyze` wrote$/],
+    ];
+    for (const [args, re] of cases) {
+      const r = shadowim(['rules', '--format', 'nftables', ...args]);
+      assert.notEqual(r.status, 0);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr.trim(), re);
+    }
+    assert.equal(fs.readFileSync(file, 'utf8'), before, 'the export written before is untouched');
+    assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp')), [], 'no temporary file is left behind');
+  });
+
   it('answers a wrong format with one line naming the choices', () => {
     const r = shadowim(['rules', '--format', 'ipchains']);
     assert.equal(r.status, 2);
