@@ -18,10 +18,12 @@ const SKIP = new Set([
 ]);
 const NEWLINE = new Set(['par', 'line', 'sect', 'page', 'row', 'softline', 'column', 'nestrow']);
 const TAB = new Set(['tab', 'cell', 'nestcell']);
-const CHAR: Record<string, string> = {
-  lquote: '\u2018', rquote: '\u2019', ldblquote: '\u201c', rdblquote: '\u201d', bullet: '\u2022',
-  endash: '\u2013', emdash: '\u2014', emspace: ' ', enspace: ' ', qmspace: ' ',
-};
+// a Map, not an object: `\constructor` or `\toString` found Object's own members (`in`) and put
+// "function Object() { [native code] }" in the text
+const CHAR = new Map<string, string>([
+  ['lquote', '\u2018'], ['rquote', '\u2019'], ['ldblquote', '\u201c'], ['rdblquote', '\u201d'], ['bullet', '\u2022'],
+  ['endash', '\u2013'], ['emdash', '\u2014'], ['emspace', ' '], ['enspace', ' '], ['qmspace', ' '],
+]);
 const DOUBLE_BYTE = new Set([932, 936, 949, 950, 1361]);
 
 /** the code pages read (Windows ANSI, Mac Roman, the CJK double-byte ones, KOI8-R, Latin-1); others read as cp1252 */
@@ -51,6 +53,23 @@ function codepage(cp: number): string[] | TextDecoder | null {
   return t;
 }
 
+// A double-byte run of one or two bytes, decoded afresh (no lead byte held): its text kept per code
+// page. A code page switch or a control word ends a run, so \ansicpg932\'82\ansicpg936\'82… decoded one
+// byte at a time, a TextDecoder call each (54 ms per MB); 65,792 keys at most, 4,096 kept per code page.
+const short = new Map<TextDecoder, Map<number, string>>();
+const SHORT_KEPT = 4096;
+function decodeShort(d: TextDecoder, b: Uint8Array, n: number): string {
+  let m = short.get(d);
+  if (!m) short.set(d, (m = new Map()));
+  const key = n === 1 ? b[0] : 256 + ((b[0] << 8) | b[1]);
+  let s = m.get(key);
+  if (s === undefined) {
+    s = d.decode(b.subarray(0, n));
+    if (m.size < SHORT_KEPT) m.set(key, s);
+  }
+  return s;
+}
+
 /** The document text of an RTF file, at most `maxChars`. */
 export function rtfText(b: Buffer, maxChars: number): string {
   // text as joined runs: a file of one-character pieces (\~, \par, \uN) kept one string per character
@@ -65,7 +84,8 @@ export function rtfText(b: Buffer, maxChars: number): string {
   let depth = 0;
   let over = 0; // braces past MAX_DEPTH: counted only
   let toSkip = 0; // fallback characters after \uN still to drop
-  let bytes: number[] = []; // 8-bit text and \'hh waiting to be decoded (double-byte code pages need pairs)
+  const bytes = new Uint8Array(4096); // 8-bit text and \'hh waiting to be decoded (double-byte code pages need pairs)
+  let nb = 0;
 
   const emit = (s: string) => {
     if (!skip[depth] && s) {
@@ -81,31 +101,33 @@ export function rtfText(b: Buffer, maxChars: number): string {
   // the decoders are shared: one left holding a lead byte would put it before the next file's text
   let pending = false;
   const flush = (more = false) => {
-    if (!bytes.length) {
+    if (!nb) {
       if (pending && !more && !Array.isArray(cp)) emit(cp.decode());
       pending = pending && more;
       return;
     }
-    if (Array.isArray(cp) && bytes.length < 32) {
+    if (Array.isArray(cp) && nb < 32) {
       let s = '';
-      for (const x of bytes) s += cp[x];
+      for (let k = 0; k < nb; k++) s += cp[bytes[k]];
       emit(s);
     } else if (Array.isArray(cp)) {
       // a run of text as code units made one string: grown a character at a time it cost 140 ms per MB
-      const u = new Uint16Array(bytes.length);
-      for (let k = 0; k < bytes.length; k++) u[k] = cp[bytes[k]].charCodeAt(0);
+      const u = new Uint16Array(nb);
+      for (let k = 0; k < nb; k++) u[k] = cp[bytes[k]].charCodeAt(0);
       emit(String.fromCharCode.apply(null, u as unknown as number[]));
+    } else if (nb <= 2 && !more && !pending) {
+      emit(decodeShort(cp, bytes, nb));
     } else {
-      emit(cp.decode(Uint8Array.from(bytes), { stream: more }));
+      emit(cp.decode(bytes.subarray(0, nb), { stream: more }));
       pending = more;
     }
-    bytes = [];
+    nb = 0;
   };
   const byte = (x: number) => {
     if (toSkip > 0) toSkip--;
     else if (!skip[depth]) {
-      bytes.push(x);
-      if (bytes.length >= 4096) flush(true);
+      bytes[nb++] = x;
+      if (nb >= 4096) flush(true);
     }
   };
 
@@ -173,7 +195,7 @@ export function rtfText(b: Buffer, maxChars: number): string {
         if (SKIP.has(word)) skip[depth] = 1;
         else if (NEWLINE.has(word)) emit('\n');
         else if (TAB.has(word)) emit('\t');
-        else if (word in CHAR) emit(CHAR[word]);
+        else if (CHAR.has(word)) emit(CHAR.get(word)!);
         else if (word === 'uc' && hasNum) uc[depth] = Math.max(0, Math.min(255, num));
         else if (word === 'ansicpg' && hasNum) cp = codepage(num) ?? cp;
         else if (word === 'mac') cp = codepage(10000) ?? cp;
