@@ -98,13 +98,15 @@ export function docText(ole: OleFile, maxChars: number): string {
   const table = fib.lcbClx > 0 ? ole.stream(fib.tableStream) : undefined;
   const pieces = table ? pieceTable(table.read(fib.fcClx, Math.min(fib.lcbClx, MAX_CLX))) : [];
   if (pieces.length) {
-    // pieces of a real document do not overlap: what they hold is at most the stream's bytes (a
-    // hostile table naming the same bytes again and again, inside field instructions, stops here)
-    let budget = word.size + maxChars;
+    // pieces of a real document do not overlap: together they hold at most the stream's bytes as
+    // characters. A hostile table naming the same bytes again and again (inside field instructions, so
+    // no text fills the cap) stops at twice that, counted as read: it was the stream plus the text cap,
+    // so a 40 KB file cost a million characters (4 ms, 100 ms per MB), and a piece claiming 2^30
+    // characters used it all up for the pieces after it
+    let budget = 2 * word.size;
     for (const pc of pieces) {
       if (out.full || budget <= 0) break;
       const chars = Math.min(pc.cpEnd - pc.cpStart, budget);
-      budget -= chars;
       // read in slices so a piece claiming 2^30 characters costs what the stream really has
       for (let done = 0; done < chars && !out.full; ) {
         const n = Math.min(chars - done, 32 * 1024);
@@ -112,6 +114,7 @@ export function docText(ole: OleFile, maxChars: number): string {
         if (!b.length) break;
         if (pc.compressed) for (let i = 0; i < b.length; i++) out.push(COMPRESSED[b[i]]);
         else for (let i = 0; i + 1 < b.length; i += 2) out.push(b[i] | (b[i + 1] << 8));
+        budget -= pc.compressed ? b.length : b.length >> 1;
         done += n;
         if (b.length < n * (pc.compressed ? 1 : 2)) break;
       }

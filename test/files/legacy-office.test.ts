@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { bufferSource, inspect, textOf } from '../../analyzer/files/inspect';
-import { OleFile } from '../../analyzer/files/ole';
+import { OleFile, OleStream } from '../../analyzer/files/ole';
 import { docText } from '../../analyzer/files/doc';
 import { numberText, rkValue, xlsText, type XlsStats } from '../../analyzer/files/xls';
 import { rtfText } from '../../analyzer/files/rtf';
@@ -294,6 +294,48 @@ describe('files: hostile .doc, .xls and .rtf stay bounded and never throw', func
     for (const clx of [Buffer.alloc(70_000, 1), Buffer.from([2, 0xff, 0xff, 0xff, 0xff, 1, 2, 3])]) {
       assert.equal(read(writeDoc([{ text: 'x\r' }], { clxOverride: () => clx }).file).text, undefined);
     }
+  });
+
+  it('Word: pieces naming the same bytes again and again read at most twice the WordDocument stream, counted as read, so a piece claiming 2^30 characters starves no later piece', () => {
+    // found by the fuzz campaign (seed 24, case 8865): 1,052 pieces of a 40 KB file claiming 5.7 M
+    // characters read the stream plus the text cap, a million characters in field instructions (4.4 ms,
+    // 108 ms per MB); the budget was also spent by what a piece claimed, not what it had
+    const n = 2000;
+    const again = writeDoc([{ text: '\x13' + 'x'.repeat(2000), compressed: true }], {
+      clxOverride: () => {
+        const plc = Buffer.alloc((n + 1) * 4 + n * 8);
+        for (let i = 0; i <= n; i++) plc.writeUInt32LE(i * 2001, i * 4);
+        for (let i = 0; i < n; i++) plc.writeUInt32LE(((0x600 * 2) | 0x40000000) >>> 0, (n + 1) * 4 + i * 8 + 2);
+        return Buffer.concat([Buffer.from([2]), Buffer.from(Uint32Array.of(plc.length).buffer), plc]);
+      },
+    });
+    const streamRead = OleStream.prototype.read;
+    let got = 0;
+    OleStream.prototype.read = function (this: OleStream, off: number, len: number) {
+      const b = streamRead.call(this, off, len);
+      got += b.length;
+      return b;
+    };
+    try {
+      const size = OleFile.open(bufferSource(again.file))!.stream('WordDocument')!.size;
+      got = 0;
+      assert.equal(read(again.file, 1 << 20).text, undefined);
+      assert.ok(got <= 2 * size + 64 * 1024, `${got} bytes read for a ${size}-byte WordDocument stream (and its table)`);
+    } finally {
+      OleStream.prototype.read = streamRead;
+    }
+    // the first piece claims 2^30 characters 8 bytes before the stream's end: the second is still read
+    const starve = writeDoc([{ text: 'ab\r', compressed: true }, { text: `card ${PAN}\r`, compressed: true }], {
+      clxOverride: (clx) => {
+        const b = Buffer.from(clx);
+        const len = b.readUInt32LE(5 + 8) - b.readUInt32LE(5 + 4);
+        b.writeUInt32LE(0x3fff0000, 5 + 4);
+        b.writeUInt32LE(0x3fff0000 + len, 5 + 8);
+        b.writeUInt32LE((((4096 - 8) * 2) | 0x40000000) >>> 0, 5 + 12 + 2);
+        return b;
+      },
+    });
+    assert.equal(read(starve.file).text, `card ${PAN}\n`);
   });
 
   boundedIt(__filename, 'Excel: an SST claiming 2^32 strings, strings claiming 65,535 characters, 500,000 empty CONTINUE records', 30, () => {
