@@ -76,7 +76,7 @@ export class Analyzer implements EventSink {
   private readonly flows = new Map<string, FlowState>();
   private readonly sup: Suppressor;
   private readonly scanner: DlpScanner;
-  /** server IPs seen with a sanctioned host name (sessions name their server; messages don't) */
+  /** server IPs seen with a sanctioned host name (sessions name their server; messages don't), per tunnel zone (zoned()) */
   private readonly sanctionedIps = new Set<string>();
   /** link blocklists (config `links:`); undefined = links are not looked for */
   private readonly links: LinkFilter | undefined;
@@ -150,7 +150,7 @@ export class Analyzer implements EventSink {
 
   private onSession(ev: SessionEvent): void {
     const key = flowKey(ev);
-    if (ev.server_name && isSanctioned(this.policy, undefined, ev.server_name) && this.sanctionedIps.size < 65536) this.sanctionedIps.add(ev.server.ip);
+    if (ev.server_name && isSanctioned(this.policy, undefined, ev.server_name) && this.sanctionedIps.size < 65536) this.sanctionedIps.add(zoned(ev.server.ip, ev.zone));
     const when = this.parseTs(ev.start) || this.parseTs(ev.ts);
     this.judgeUse(ev, key, ev.users, 'session', when, ev.encrypted, ev.server_name);
   }
@@ -202,6 +202,7 @@ export class Analyzer implements EventSink {
         person,
         detector: ev.mechanism,
         flow_id: ev.flow_id,
+        zone: ev.zone,
       },
       () => `${ev.protocol} password sent in the clear for ${clip(ev.user, 64)} (${clip(ev.mechanism, 32)}) from ${ep(ev.client)} to ${ep(ev.server)}`,
       ev.ts,
@@ -212,7 +213,7 @@ export class Analyzer implements EventSink {
   // ---- policy: is this use of IM allowed? ----
 
   private judgeUse(
-    ev: { protocol: string; ts: string; client: Endpoint; server: Endpoint; flow_id?: string },
+    ev: { protocol: string; ts: string; client: Endpoint; server: Endpoint; flow_id?: string; zone?: string },
     key: string,
     identities: string[],
     use: 'session' | 'chat' | 'file',
@@ -224,7 +225,7 @@ export class Analyzer implements EventSink {
     if (!ev.client || !ev.server) return;
     const st = this.flow(key);
     if (st.unauthorized && use !== 'session') return; // decided; the session event may still add users
-    if (isSanctioned(p, ev.server.ip, serverName) || this.sanctionedIps.has(ev.server.ip)) return;
+    if (isSanctioned(p, ev.server.ip, serverName) || this.sanctionedIps.has(zoned(ev.server.ip, ev.zone))) return;
     const ids = identities.filter(realIdentity);
     // an inbound flow (peer-to-peer media, DCC) is judged on our host, its server side
     const inbound = isInbound(p, ev.client, ev.server);
@@ -232,13 +233,13 @@ export class Analyzer implements EventSink {
     const remote = inbound ? ev.client : ev.server;
     if (inbound && isSanctioned(p, ev.client.ip, undefined)) return;
     const person = p.people.resolve(ids, local.ip);
-    const groups = groupsOf(p, local.ip, ids, person);
+    const groups = groupsOf(p, local.ip, ids, person, ev.zone);
     const proto = (ev.protocol ?? '').toLowerCase();
     const rules: Array<[Group, AllowRule]> = [];
     for (const g of groups) for (const r of g.allow) if (!r.protocols || r.protocols.has(proto)) rules.push([g, r]);
     // one literal with every field, kind/severity/detector filled in below: `{ ...base, kind }` would
     // add properties to a spread copy, which V8 (Node 20) does ~1 µs per property
-    const a: AlertFields = { kind: 'unauthorized_im', severity: 'high', protocol: ev.protocol, client: ev.client, server: ev.server, users: ids, person, detector: undefined, flow_id: ev.flow_id, policyGroups: groups };
+    const a: AlertFields = { kind: 'unauthorized_im', severity: 'high', protocol: ev.protocol, client: ev.client, server: ev.server, users: ids, person, detector: undefined, flow_id: ev.flow_id, zone: ev.zone, policyGroups: groups };
 
     if (!rules.length) {
       const computed: Severity = encrypted ? 'medium' : 'high';
@@ -329,6 +330,7 @@ export class Analyzer implements EventSink {
           detector: f.detector,
           match: f.match,
           flow_id: ev.flow_id,
+          zone: ev.zone,
         },
         () => {
           const what = f.detector === 'keyword' || f.detector === 'regex' ? `${DETECTOR_NAMES[f.detector]} '${clip(f.label, 48)}'` : DETECTOR_NAMES[f.detector] ?? f.detector;
@@ -369,6 +371,7 @@ export class Analyzer implements EventSink {
           detector: list,
           match: clip(shown.url, 200),
           flow_id: ev.flow_id,
+          zone: ev.zone,
         },
         () => `link to ${clip(shown.host, 96)} listed in ${list}${entry.label ? ` (${entry.label})` : ''} sent over ${ev.protocol} from ${clip(ev.from, 48)} to ${clip(ev.to, 48)}${dir}`,
         ev.ts,
@@ -431,6 +434,7 @@ export class Analyzer implements EventSink {
         person: p.people.resolve([local], this.localIp(ev)),
         detector,
         flow_id: ev.flow_id,
+        zone: ev.zone,
       },
       () => `${ev.protocol}${dir} file transfer ${clip(ev.from, 48)} -> ${clip(ev.to, 48)}: ${clip(safeName, 96)}${sz}${notes.length ? ` — ${notes.join('; ')}` : ''}`,
       ev.ts,
@@ -447,7 +451,9 @@ export class Analyzer implements EventSink {
    * built only for an alert that is printed.
    */
   private alert(a: AlertFields, describe: () => string, ts: string, idParts: Array<string | undefined>, occurrence?: string): void {
-    const id = alertId(idParts);
+    // a finding in one tunnel zone is not the same finding in another (two tenants, one private
+    // address); outside tunnels the id is what it always was
+    const id = alertId(a.zone ? [...idParts, a.zone] : idParts);
     const ms = this.parseTs(ts);
     const now = Number.isFinite(ms) ? ms : this.clockMs;
     if (this.sup.repeat(id, now, ts, a.users, a.person, occurrence)) return;
@@ -459,12 +465,13 @@ export class Analyzer implements EventSink {
     if (a.person) ev.person = a.person;
     // for routing alerts by group (sinks' groups filter) and for the analyst
     if (this.policy.groups.length) {
-      const groups = a.policyGroups ?? groupsOf(this.policy, this.localIp(a), (a.local ?? a.users).filter(realIdentity), a.person);
+      const groups = a.policyGroups ?? groupsOf(this.policy, this.localIp(a), (a.local ?? a.users).filter(realIdentity), a.person, a.zone);
       if (groups.length) ev.groups = groups.map((g) => g.name);
     }
     if (a.detector) ev.detector = a.detector;
     if (a.match) ev.match = a.match;
     if (a.flow_id) ev.flow_id = a.flow_id;
+    if (a.zone) ev.zone = a.zone;
     this.sup.offer(ev, now, occurrence);
   }
 
@@ -503,8 +510,14 @@ export function realIdentity(s: unknown): s is string {
   return typeof s === 'string' && s.length > 0 && s !== '?' && !(s.startsWith('(') && s.endsWith(')'));
 }
 
-export function flowKey(ev: { flow_id?: string; protocol?: string; client?: Endpoint; server?: Endpoint; from?: string; to?: string }): string {
-  if (ev.flow_id) return ev.flow_id;
-  if (ev.client && ev.server) return `${ev.protocol}|${ev.client.ip}:${ev.client.port}|${ev.server.ip}:${ev.server.port}`;
-  return `${ev.protocol}|${ev.from}|${ev.to}`;
+export function flowKey(ev: { flow_id?: string; protocol?: string; client?: Endpoint; server?: Endpoint; from?: string; to?: string; zone?: string }): string {
+  if (ev.flow_id) return ev.flow_id; // (a flow id includes the zone)
+  const z = ev.zone ? `|${ev.zone}` : '';
+  if (ev.client && ev.server) return `${ev.protocol}|${ev.client.ip}:${ev.client.port}|${ev.server.ip}:${ev.server.port}${z}`;
+  return `${ev.protocol}|${ev.from}|${ev.to}${z}`;
+}
+
+/** an address in a tunnel zone, as the analyzer's memory keys it ('|' is in no address); outside tunnels the address alone */
+function zoned(ip: string, zone: string | undefined): string {
+  return zone ? `${zone}|${ip}` : ip;
 }

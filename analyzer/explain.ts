@@ -45,7 +45,8 @@ export function explainPolicy(p: Policy): string {
       const members: string[] = [];
       if (g.networks.length) members.push(`addresses ${g.networks.map((n) => n.text).join(', ')}`);
       if (g.users.size) members.push(`users ${g.userLabels.join(', ')}`);
-      L.push(`  ${g.name}: ${members.length ? members.join('; ') : 'no members (its rules apply to nobody)'}`);
+      const where = g.zones ? ` — only in tunnel zone${g.zones.size > 1 ? 's' : ''} ${[...g.zones].map((z) => z || 'none (outside zoned tunnels)').join(', ')}` : '';
+      L.push(`  ${g.name}: ${members.length ? members.join('; ') : 'no members (its rules apply to nobody)'}${where}`);
       if (!g.allow.length) L.push('    may use no IM at all');
       for (const r of g.allow) {
         const protos = r.protocols ? [...r.protocols].join(', ') : 'any IM protocol';

@@ -48,6 +48,11 @@ export interface Group {
   /** users as written, for explanations */
   userLabels: string[];
   allow: AllowRule[];
+  /**
+   * the tunnel zones the group applies in (events' `zone`, '' = outside zoned tunnels); undefined =
+   * everywhere. Two tenants mirrored in VNIs 100 and 200 may use the same private addresses.
+   */
+  zones?: Set<string>;
 }
 
 export interface FilePolicy {
@@ -339,7 +344,15 @@ function loadPeople(r: Reader, node: unknown, p: Policy, dir: string): void {
 function group(r: Reader, name: string, node: unknown, tz: string, dir: Directory): Group {
   const g: Group = { name, networks: [], users: new Set(), userLabels: [], allow: [] };
   const what = `group '${name}'`;
-  for (const e of r.entries(node, what, ['networks', 'hosts', 'users', 'directory_groups', 'allow'])) {
+  for (const e of r.entries(node, what, ['networks', 'hosts', 'users', 'directory_groups', 'allow', 'zone'])) {
+    if (e.key === 'zone') {
+      g.zones = new Set(r.list(e.value, `${what} zone`).map(({ value, node: n }) => {
+        const z = parseZone(value);
+        if (z === undefined) r.fail(n, `${what}: '${value}' is not a tunnel zone (as events write it: vxlan:100, geneve:7, erspan:3, gre_ethernet:42, gre_ip:7; or none for flows outside zoned tunnels)`);
+        return z;
+      }));
+      continue;
+    }
     if (e.key === 'directory_groups') {
       // a directory group, by its DN or its CN: its people (from people.ldif) are members
       for (const { value, node: n } of r.list(e.value, `${what} directory_groups`)) {
@@ -508,13 +521,27 @@ export function isSanctioned(p: Policy, serverIp: string | undefined, serverName
   return false;
 }
 
-/** Groups the client belongs to: by address, identity or person. */
-export function groupsOf(p: Policy, clientIp: string | undefined, identities: string[], person: string | undefined): Group[] {
+/**
+ * A tunnel zone as events write it (sensor/packetPath.ts zoneText): 'vxlan:100', 'gre_ethernet:42',
+ * nested 'erspan/vxlan#0000abcd'; 'none' = outside zoned tunnels (''). undefined when it is none of these.
+ */
+export function parseZone(text: string): string | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === 'none') return '';
+  const kind = '(?:vxlan|geneve|erspan|gre_ethernet|gre_ip)';
+  const one = new RegExp(`^${kind}:(\\d{1,10})$`).exec(t);
+  if (one) return Number(one[1]) <= 0xffffffff ? `${t.slice(0, t.indexOf(':'))}:${Number(one[1])}` : undefined;
+  return new RegExp(`^${kind}(?:/${kind})+#[0-9a-f]{8}$`).test(t) ? t : undefined;
+}
+
+/** Groups the client belongs to: by address, identity or person; a group with zones only in those (`zone`: the event's tunnel zone). */
+export function groupsOf(p: Policy, clientIp: string | undefined, identities: string[], person: string | undefined, zone?: string): Group[] {
   if (!p.groups.length) return [];
   const ids = identities.map(normalizeIdentity);
   const who = person ? normalizeIdentity(person) : undefined;
   const out: Group[] = [];
   for (const g of p.groups) {
+    if (g.zones && !g.zones.has(zone ?? '')) continue;
     if (clientIp && anyContains(g.networks, clientIp)) out.push(g);
     else if (g.users.size && (ids.some((i) => g.users.has(i)) || (who && g.users.has(who)))) out.push(g);
   }

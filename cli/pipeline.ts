@@ -114,24 +114,26 @@ export class TextWriter implements EventSink {
   constructor(private readonly out: NodeJS.WritableStream) {}
   write(ev: ShadowEvent): void {
     const e = ev as any;
+    // the tunnel zone (two tenants may share an address), only when the flow was in one
+    const z = e.zone ? ` zone=${e.zone}` : '';
     let line: string;
     switch (ev.type) {
       case 'session':
-        line = `${e.ts} SESSION ${e.protocol}${e.encrypted ? ' (encrypted)' : ''} ${e.client.ip}:${e.client.port} -> ${e.server.ip}:${e.server.port} users=[${e.users.join(', ')}] ${e.packets} pkts ${e.bytes} B`;
+        line = `${e.ts} SESSION ${e.protocol}${e.encrypted ? ' (encrypted)' : ''} ${e.client.ip}:${e.client.port} -> ${e.server.ip}:${e.server.port}${z} users=[${e.users.join(', ')}] ${e.packets} pkts ${e.bytes} B`;
         break;
       case 'message':
-        line = `${e.ts} MESSAGE ${e.protocol} ${e.from} -> ${e.to}: ${e.text}`;
+        line = `${e.ts} MESSAGE ${e.protocol}${z} ${e.from} -> ${e.to}: ${e.text}`;
         break;
       case 'file_transfer':
-        line = `${e.ts} FILE ${e.protocol} ${e.from} -> ${e.to}: ${e.filename}${e.size !== undefined ? ` (${e.size} B)` : ''}`;
+        line = `${e.ts} FILE ${e.protocol}${z} ${e.from} -> ${e.to}: ${e.filename}${e.size !== undefined ? ` (${e.size} B)` : ''}`;
         // (files) carved: true type, bytes seen and the scan verdict
         if (e.stage === 'data') line += ` [${e.file_type ?? '?'}, ${e.observed_size ?? 0} B${e.complete ? '' : ' incomplete'}${e.verdict ? `, ${e.verdict}` : ''}${e.sha256 ? `, sha256 ${e.sha256.slice(0, 16)}…` : ''}]`;
         break;
       case 'alert':
-        line = `${e.ts} ALERT ${e.severity.toUpperCase()} ${e.kind}: ${e.summary}`;
+        line = `${e.ts} ALERT ${e.severity.toUpperCase()} ${e.kind}${z}: ${e.summary}`;
         break;
       case 'credential':
-        line = `${e.ts} CREDENTIAL ${e.protocol} ${e.user} (${e.mechanism})`;
+        line = `${e.ts} CREDENTIAL ${e.protocol}${z} ${e.user} (${e.mechanism})`;
         break;
       default:
         line = `${e.ts} ${e.type.toUpperCase()} ${JSON.stringify(e)}`;

@@ -42,6 +42,9 @@ export interface SessionEvent extends BaseEvent {
   evidence: Evidence[];
   /** stable id of the flow (same value on this session's messages, transfers and alerts) */
   flow_id?: string;
+  /** the tunnel zone the flow was in (VXLAN/Geneve VNI, ERSPAN session, GRE key): 'vxlan:100', 'geneve:7',
+   * 'erspan:3', 'gre_ethernet:42'; absent outside zoned tunnels (docs/sensor.md, Tunnel zones) */
+  zone?: string;
   /** server host name when known (SNI, DNS, HTTP Host) */
   server_name?: string;
   /** e.g. 'chat', 'presence', 'file', 'voice' */
@@ -62,6 +65,8 @@ export interface MessageEvent extends BaseEvent {
   client: Endpoint;
   server: Endpoint;
   flow_id?: string;
+  /** tunnel zone of the flow, as on its session; absent outside zoned tunnels */
+  zone?: string;
   /** e.g. 'chat', 'groupchat', 'conference', 'offline', 'notice' */
   kind?: string;
 }
@@ -77,6 +82,8 @@ export interface FileTransferEvent extends BaseEvent {
   client?: Endpoint;
   server?: Endpoint;
   flow_id?: string;
+  /** tunnel zone of the flow, as on its session; absent outside zoned tunnels */
+  zone?: string;
   /** 'offer' = announced on the IM session; 'data' = the bytes were seen (carved) */
   stage?: 'offer' | 'data';
   /** links an offer and its data when the protocol allows it */
@@ -125,6 +132,8 @@ export interface CredentialEvent extends BaseEvent {
   client: Endpoint;
   server: Endpoint;
   flow_id?: string;
+  /** tunnel zone of the flow, as on its session; absent outside zoned tunnels */
+  zone?: string;
 }
 
 export interface AlertEvent extends BaseEvent {
@@ -148,6 +157,8 @@ export interface AlertEvent extends BaseEvent {
   /** times this alert repeated within the suppression interval */
   count?: number;
   flow_id?: string;
+  /** tunnel zone of the flow the finding is about (part of its id); absent outside zoned tunnels */
+  zone?: string;
 }
 
 export interface StatsEvent extends BaseEvent {

@@ -116,8 +116,8 @@ export function apiRoutes(api: Router, c: Ctx): void {
   });
   api.get('/alerts.csv', need('viewer'), (req, res) => {
     const { rows } = Q.listAlerts(db, { ...alertFilter(req), limit: 1000 });
-    csv(res, 'shadowim-alerts.csv', ['id', 'first_seen', 'last_seen', 'sensor', 'kind', 'severity', 'protocol', 'summary', 'client', 'server', 'users', 'person', 'detector', 'match', 'count', 'acked', 'acked_by', 'ack_note'],
-      rows.map((a) => [a.id, a.first_seen, a.last_seen, a.sensor, a.kind, a.severity, a.protocol, a.summary, a.client ? `${a.client.ip}:${a.client.port ?? ''}` : '', a.server ? `${a.server.ip}:${a.server.port ?? ''}` : '', a.users.join(' '), a.person, a.detector, a.match, a.count, a.acked, a.acked_by, a.ack_note]));
+    csv(res, 'shadowim-alerts.csv', ['id', 'first_seen', 'last_seen', 'sensor', 'kind', 'severity', 'protocol', 'summary', 'client', 'server', 'users', 'person', 'detector', 'match', 'count', 'acked', 'acked_by', 'ack_note', 'zone'],
+      rows.map((a) => [a.id, a.first_seen, a.last_seen, a.sensor, a.kind, a.severity, a.protocol, a.summary, a.client ? `${a.client.ip}:${a.client.port ?? ''}` : '', a.server ? `${a.server.ip}:${a.server.port ?? ''}` : '', a.users.join(' '), a.person, a.detector, a.match, a.count, a.acked, a.acked_by, a.ack_note, a.zone]));
   });
   api.get('/alerts/:id', need('viewer'), (req, res) => {
     const a = Q.getAlert(db, String(req.params.id));
@@ -180,7 +180,7 @@ export function apiRoutes(api: Router, c: Ctx): void {
   });
   api.get('/messages.csv', need('analyst'), (req, res) => {
     const { rows } = Q.searchMessages(db, { ...msgQuery(req), limit: 10000 });
-    csv(res, 'shadowim-messages.csv', ['ts', 'sensor', 'protocol', 'from', 'to', 'direction', 'text'], rows.map((m) => [m.ts, m.sensor, m.protocol, m.from, m.to, m.direction, m.text]));
+    csv(res, 'shadowim-messages.csv', ['ts', 'sensor', 'protocol', 'from', 'to', 'direction', 'text', 'zone'], rows.map((m) => [m.ts, m.sensor, m.protocol, m.from, m.to, m.direction, m.text, m.zone]));
   });
 
   // ---- sensors -------------------------------------------------------------------------------------

@@ -521,6 +521,8 @@ class FlowSession implements FlowHandler, SessionContext {
       evidence: this.evidence === NO_EVIDENCE ? [] : this.evidence,
       flow_id: this.flow.id,
     };
+    // the tunnel zone, only inside one: events outside tunnels are as they always were
+    if (this.flow.zone) ev.zone = this.flow.zone;
     if (this.serverName) ev.server_name = this.serverName;
     if (this.service) ev.service = this.service;
     if (this.malformedCount) ev.malformed = this.malformedCount;
@@ -695,6 +697,7 @@ class FlowSession implements FlowHandler, SessionContext {
       direction: ev.direction ?? this.direction(dir),
       client: this.flow.client, server: this.flow.server, flow_id: this.flow.id,
     };
+    if (this.flow.zone) out.zone = this.flow.zone;
     if (ev.kind) out.kind = ev.kind;
     if (this.engine.opts.sensor) out.sensor = this.engine.opts.sensor;
     this.engine.opts.emit(out as unknown as ShadowEvent);
@@ -713,6 +716,7 @@ class FlowSession implements FlowHandler, SessionContext {
       type: 'file_transfer', ts: isoTime(ts), protocol: this.protocol,
       direction: direction ?? this.direction(dir),
       client: this.flow.client, server: this.flow.server, flow_id: this.flow.id,
+      ...(this.flow.zone ? { zone: this.flow.zone } : {}),
       ...(this.engine.opts.sensor ? { sensor: this.engine.opts.sensor } : {}),
     };
   }
@@ -723,6 +727,7 @@ class FlowSession implements FlowHandler, SessionContext {
       user: ev.user, mechanism: ev.mechanism,
       client: this.flow.client, server: this.flow.server, flow_id: this.flow.id,
     };
+    if (this.flow.zone) out.zone = this.flow.zone;
     if (this.engine.opts.sensor) out.sensor = this.engine.opts.sensor;
     this.engine.opts.emit(out as unknown as ShadowEvent);
   }

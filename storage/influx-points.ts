@@ -1,5 +1,5 @@
 // Events → InfluxDB 1.x line protocol. Low-cardinality values are tags (protocol, sensor, kind,
-// severity, encrypted, verdict class, direction, mechanism); users, hosts, ids, sizes and counts are
+// severity, encrypted, verdict class, direction, mechanism, tunnel zone); users, hosts, ids, sizes and counts are
 // fields, so the series count stays small however many users a network has. Message text never goes to
 // InfluxDB (the archive lives in SQLite only).
 
@@ -53,7 +53,8 @@ const list = (a: unknown) => (Array.isArray(a) ? a.slice(0, 64).map((x) => Strin
  */
 export function eventLine(ev: ShadowEvent, sensor: string): string | undefined {
   const e = ev as any;
-  const tags: Record<string, string | undefined> = { sensor: ev.sensor ?? sensor, protocol: e.protocol };
+  // zone: the tunnel zone, a tag (few values, grouped by) present only on events from zoned tunnels
+  const tags: Record<string, string | undefined> = { sensor: ev.sensor ?? sensor, protocol: e.protocol, zone: typeof e.zone === 'string' ? e.zone.slice(0, 64) : undefined };
   let fields: Fields;
   switch (ev.type) {
     case 'session':

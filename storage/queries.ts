@@ -147,10 +147,18 @@ export interface AlertRow {
   acked_by: string | null;
   acked_at: string | null;
   ack_note: string | null;
+  /** tunnel zone of the flow, only when it was in one */
+  zone?: string;
+}
+
+/** a stored row's tunnel zone on its answer, only when it has one (rows outside tunnels are as before) */
+function withZone<T extends { zone?: string }>(row: T, r: any): T {
+  if (r.zone) row.zone = r.zone;
+  return row;
 }
 
 function alertRow(r: any): AlertRow {
-  return {
+  return withZone<AlertRow>({
     id: r.id,
     first_seen: iso(r.first_ms)!,
     last_seen: iso(r.last_ms)!,
@@ -171,7 +179,7 @@ function alertRow(r: any): AlertRow {
     acked_by: r.acked_by,
     acked_at: iso(r.acked_at_ms),
     ack_note: r.ack_note,
-  };
+  }, r);
 }
 
 function safeJson<T>(s: string | null, dflt: T): T {
@@ -353,10 +361,11 @@ export interface SessionRow {
   encrypted: boolean;
   service: string | null;
   evidence: Array<{ signature: string; reason: string }>;
+  zone?: string;
 }
 
 function sessionRow(r: any): SessionRow {
-  return {
+  return withZone<SessionRow>({
     id: r.id,
     flow_id: r.flow_id,
     sensor: r.sensor,
@@ -373,7 +382,7 @@ function sessionRow(r: any): SessionRow {
     encrypted: !!r.encrypted,
     service: r.service,
     evidence: safeJson(r.evidence, []),
-  };
+  }, r);
 }
 
 /** Sessions in a range (newest first), optionally of one user, host or protocol. */
@@ -405,10 +414,11 @@ export interface MessageRow {
   /** null when the archive was off when the message was stored */
   text: string | null;
   flow_id: string | null;
+  zone?: string;
 }
 
 function messageRow(r: any): MessageRow {
-  return {
+  return withZone<MessageRow>({
     id: r.id,
     ts: iso(r.ts_ms)!,
     sensor: r.sensor,
@@ -421,16 +431,16 @@ function messageRow(r: any): MessageRow {
     server: endpoint(r.server_ip, r.server_port),
     text: r.text,
     flow_id: r.flow_id,
-  };
+  }, r);
 }
 
 /** a file_transfers row (SELECT *): its columns in table order (schema.ts), then the renamed ones; a literal, not a rest spread (~1 µs a property) */
 function fileRow(r: any): any {
-  return {
+  return withZone<any>({
     id: r.id, sensor: r.sensor, protocol: r.protocol, flow_id: r.flow_id, filename: r.filename, size: r.size, direction: r.direction, stage: r.stage, transfer_id: r.transfer_id,
     complete: r.complete === null ? null : !!r.complete, observed_size: r.observed_size, sha256: r.sha256, md5: r.md5, file_type: r.file_type, verdict: r.verdict,
     ts: iso(r.ts_ms), from: r.from_user, to: r.to_user, client: endpoint(r.client_ip, r.client_port), server: endpoint(r.server_ip, r.server_port),
-  };
+  }, r);
 }
 
 export interface MessageQuery extends Partial<Range> {

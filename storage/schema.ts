@@ -179,6 +179,9 @@ ${FILL_ROLLUP_KEYS};`);
   // 3: the sink adds each transaction's messages to the full-text index in one statement
   // (sqlite-sink.ts); through this per-row trigger FTS5 flushed its buffer at every message
   (db) => db.exec('DROP TRIGGER IF EXISTS messages_ai'),
+  // 4: the tunnel zone of a flow (events' `zone`: two tenants mirrored in VNIs 100 and 200 may share
+  // addresses); NULL outside zoned tunnels. ADD COLUMN rewrites no row.
+  (db) => db.exec(['sessions', 'messages', 'file_transfers', 'credentials', 'alerts'].map((t) => `ALTER TABLE ${t} ADD COLUMN zone TEXT;`).join('\n')),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -108,20 +108,20 @@ export class SqliteSink implements EventSink {
           al_critical = al_critical + excluded.al_critical, unauth = unauth + excluded.unauth`);
     this.st = {
       session: db.prepare(`INSERT INTO sessions (flow_id, sensor, protocol, transport, client_ip, client_port, server_ip, server_port, server_name, users,
-        start_ms, end_ms, ts_ms, packets, bytes, encrypted, service, evidence, malformed, gaps, stored_ms)
+        start_ms, end_ms, ts_ms, packets, bytes, encrypted, service, evidence, malformed, gaps, zone, stored_ms)
         VALUES (@flow_id, @sensor, @protocol, @transport, @client_ip, @client_port, @server_ip, @server_port, @server_name, @users,
-        @start_ms, @end_ms, @ts_ms, @packets, @bytes, @encrypted, @service, @evidence, @malformed, @gaps, @stored_ms)`),
+        @start_ms, @end_ms, @ts_ms, @packets, @bytes, @encrypted, @service, @evidence, @malformed, @gaps, @zone, @stored_ms)`),
       sessionUser: db.prepare('INSERT OR IGNORE INTO session_users (session_id, user) VALUES (?, ?)'),
-      message: db.prepare(`INSERT INTO messages (ts_ms, sensor, protocol, flow_id, from_user, to_user, direction, kind, client_ip, client_port, server_ip, server_port, text, stored_ms)
-        VALUES (@ts_ms, @sensor, @protocol, @flow_id, @from_user, @to_user, @direction, @kind, @client_ip, @client_port, @server_ip, @server_port, @text, @stored_ms)`),
+      message: db.prepare(`INSERT INTO messages (ts_ms, sensor, protocol, flow_id, from_user, to_user, direction, kind, client_ip, client_port, server_ip, server_port, text, zone, stored_ms)
+        VALUES (@ts_ms, @sensor, @protocol, @flow_id, @from_user, @to_user, @direction, @kind, @client_ip, @client_port, @server_ip, @server_port, @text, @zone, @stored_ms)`),
       file: db.prepare(`INSERT INTO file_transfers (ts_ms, sensor, protocol, flow_id, from_user, to_user, filename, size, direction, stage, transfer_id, complete,
-        observed_size, sha256, md5, file_type, verdict, client_ip, client_port, server_ip, server_port, stored_ms)
+        observed_size, sha256, md5, file_type, verdict, client_ip, client_port, server_ip, server_port, zone, stored_ms)
         VALUES (@ts_ms, @sensor, @protocol, @flow_id, @from_user, @to_user, @filename, @size, @direction, @stage, @transfer_id, @complete,
-        @observed_size, @sha256, @md5, @file_type, @verdict, @client_ip, @client_port, @server_ip, @server_port, @stored_ms)`),
+        @observed_size, @sha256, @md5, @file_type, @verdict, @client_ip, @client_port, @server_ip, @server_port, @zone, @stored_ms)`),
       alert: db.prepare(`INSERT INTO alerts (id, first_ms, last_ms, sensor, kind, severity, sev_rank, protocol, summary, client_ip, client_port, server_ip, server_port,
-        users, person, detector, match, count, flow_id, stored_ms)
+        users, person, detector, match, count, flow_id, zone, stored_ms)
         VALUES (@id, @ts_ms, @ts_ms, @sensor, @kind, @severity, @sev_rank, @protocol, @summary, @client_ip, @client_port, @server_ip, @server_port,
-        @users, @person, @detector, @match, @count, @flow_id, @stored_ms)
+        @users, @person, @detector, @match, @count, @flow_id, @zone, @stored_ms)
         ON CONFLICT (id) DO UPDATE SET
           first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
           window_base = CASE WHEN excluded.count <= 1 THEN count ELSE window_base END,
@@ -131,9 +131,9 @@ export class SqliteSink implements EventSink {
           sev_rank = max(sev_rank, excluded.sev_rank),
           users = CASE WHEN excluded.users <> '[]' THEN excluded.users ELSE users END,
           person = coalesce(excluded.person, person), match = coalesce(excluded.match, match),
-          flow_id = coalesce(flow_id, excluded.flow_id)`),
-      credential: db.prepare(`INSERT INTO credentials (ts_ms, sensor, protocol, flow_id, user, mechanism, client_ip, client_port, server_ip, server_port, stored_ms)
-        VALUES (@ts_ms, @sensor, @protocol, @flow_id, @user, @mechanism, @client_ip, @client_port, @server_ip, @server_port, @stored_ms)`),
+          flow_id = coalesce(flow_id, excluded.flow_id), zone = coalesce(zone, excluded.zone)`),
+      credential: db.prepare(`INSERT INTO credentials (ts_ms, sensor, protocol, flow_id, user, mechanism, client_ip, client_port, server_ip, server_port, zone, stored_ms)
+        VALUES (@ts_ms, @sensor, @protocol, @flow_id, @user, @mechanism, @client_ip, @client_port, @server_ip, @server_port, @zone, @stored_ms)`),
       sensorSeen: db.prepare(`INSERT INTO sensors (name, first_seen_ms, last_seen_ms, updated_ms) VALUES (?, ?, ?, ?)
         ON CONFLICT (name) DO UPDATE SET first_seen_ms = min(coalesce(first_seen_ms, excluded.first_seen_ms), excluded.first_seen_ms),
           last_seen_ms = max(coalesce(last_seen_ms, excluded.last_seen_ms), excluded.last_seen_ms), updated_ms = excluded.updated_ms`),
@@ -282,6 +282,7 @@ export class SqliteSink implements EventSink {
       client_port: num(e.client?.port),
       server_ip: cap(e.server?.ip, 64),
       server_port: num(e.server?.port),
+      zone: cap(e.zone, 64),
     };
     switch (ev.type) {
       case 'session': {

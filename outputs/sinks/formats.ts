@@ -49,7 +49,8 @@ export function ecs(a: AlertEvent): Record<string, unknown> {
     ...(a.client ? { source: { ip: a.client.ip, port: a.client.port, ...(a.users?.[0] ? { user: { name: a.users[0] } } : {}) } } : {}),
     ...(a.server ? { destination: { ip: a.server.ip, port: a.server.port } } : {}),
     network: { protocol: a.protocol, ...(a.client ? { direction: 'outbound' } : {}) },
-    observer: { vendor: VENDOR, product: PRODUCT, version: VERSION, type: 'ids', hostname: os.hostname(), ...(a.sensor ? { name: a.sensor } : {}) },
+    // the tunnel zone (VNI, ERSPAN session) the mirrored flow arrived in: ECS's place for a single-armed sensor's traffic zone
+    observer: { vendor: VENDOR, product: PRODUCT, version: VERSION, type: 'ids', hostname: os.hostname(), ...(a.sensor ? { name: a.sensor } : {}), ...(a.zone ? { ingress: { zone: a.zone } } : {}) },
     ...(a.person ? { user: { name: a.person } } : {}),
     im: { users: a.users, detector: a.detector, match: a.match, count: a.count ?? 1, flow_id: a.flow_id, severity: a.severity },
   };
@@ -84,6 +85,7 @@ export function cef(a: AlertEvent): string {
     ...labelled('cs3', 'match', a.match),
     ...labelled('cs4', 'person', a.person),
     ...labelled('cs5', 'sensor', a.sensor),
+    ...labelled('cs6', 'zone', a.zone),
     ...labelled('cn1', 'count', a.count ?? 1),
   ];
   const body = ext.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => `${k}=${cefValue(v)}`).join(' ');
@@ -108,7 +110,7 @@ export function leef(a: AlertEvent): string {
     ['dst', a.server?.ip], ['dstPort', a.server?.port],
     ['usrName', a.users?.[0]], ['proto', 'TCP'],
     ['imProtocol', a.protocol], ['alertId', a.id], ['detector', a.detector], ['match', a.match],
-    ['person', a.person], ['count', a.count ?? 1], ['summary', a.summary], ['sensor', a.sensor],
+    ['person', a.person], ['count', a.count ?? 1], ['summary', a.summary], ['sensor', a.sensor], ['zone', a.zone],
   ];
   const body = attrs.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => `${k}=${leefValue(v)}`).join(LEEF_DELIM);
   return `LEEF:2.0|${leefHeader(VENDOR)}|${leefHeader(PRODUCT)}|${leefHeader(VERSION)}|${leefHeader(a.kind)}|${LEEF_DELIM}|${body}`;
@@ -137,7 +139,7 @@ export function rfc5424(a: AlertEvent, o: SyslogOptions): string {
   const sd: [string, unknown][] = [
     ['id', a.id], ['kind', a.kind], ['severity', a.severity], ['protocol', a.protocol],
     ['src', a.client?.ip], ['srcPort', a.client?.port], ['dst', a.server?.ip], ['dstPort', a.server?.port],
-    ['users', a.users?.join(',')], ['detector', a.detector], ['match', a.match], ['count', a.count ?? 1],
+    ['users', a.users?.join(',')], ['detector', a.detector], ['match', a.match], ['count', a.count ?? 1], ['zone', a.zone],
   ];
   const params = sd.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => `${k}="${sdValue(v)}"`).join(' ');
   const msg = o.payload === 'cef' ? cef(a) : o.payload === 'leef' ? leef(a) : o.payload === 'json' ? alertJson(a) : line(a.summary);

@@ -88,7 +88,9 @@ describe('sensor: tunnels', function () {
       const ids = withoutStats(run.events).map((e) => e.flow_id).filter(Boolean);
       assert.ok(ids.length > 0);
       for (const id of ids) assert.equal(baseIds.has(id), !ZONED.has(name), `flow id ${id}`);
-      const noId = (e: any) => (ZONED.has(name) ? { ...e, flow_id: undefined } : e);
+      // … and their events name the zone (events outside zones have none), which alert ids include
+      for (const e of withoutStats(run.events)) assert.equal(typeof e.zone, ZONED.has(name) ? 'string' : 'undefined', JSON.stringify(e));
+      const noId = (e: any) => (ZONED.has(name) ? { ...e, flow_id: undefined, zone: undefined, id: undefined } : e);
       assert.deepEqual(withoutStats(run.events).map(noId), expected.map(noId));
       // the tunnel's own datagrams or GRE packets are not flows: the same flow count
       const stats = run.events.find((e) => e.type === 'stats');

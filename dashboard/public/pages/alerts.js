@@ -102,6 +102,8 @@ export async function render(root, [alertId]) {
     if (a.person) add('Person', a.person);
     add('Client', ep(a.client));
     add('Server', ep(a.server));
+    // two tenants mirrored in different tunnels may share the addresses above
+    if (a.zone) add('Tunnel zone', a.zone);
     if (a.detector) add('Detector', a.detector);
     if (a.match) add('Match (redacted)', a.match);
     add('Occurrences', fmtNum(a.count));
@@ -129,7 +131,7 @@ export async function render(root, [alertId]) {
       parts.push(el('h3', { text: 'Session' }));
       for (const s of d.sessions) {
         const row = el('div', { class: 'session' },
-          el('div', { text: `${s.protocol} ${s.transport ?? ''} ${ep(s.client)} → ${ep(s.server)}${s.server_name ? ' (' + s.server_name + ')' : ''}` }),
+          el('div', { text: `${s.protocol} ${s.transport ?? ''} ${ep(s.client)} → ${ep(s.server)}${s.zone ? ' in ' + s.zone : ''}${s.server_name ? ' (' + s.server_name + ')' : ''}` }),
           el('div', { class: 'muted', text: `${fmtTime(s.start)} – ${fmtTime(s.end)}, ${fmtNum(s.packets)} packets, ${fmtNum(s.bytes)} bytes${s.encrypted ? ', encrypted' : ''}; users: ${s.users.join(', ') || '—'}` }));
         if (can('analyst')) {
           row.append(s.pcap

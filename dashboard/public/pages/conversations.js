@@ -38,7 +38,7 @@ export async function render(root) {
       out.replaceChildren(errorBox(e));
       return;
     }
-    const t = table(['Time', 'Protocol', 'From', 'To', 'Dir', 'Text'], d.rows.map((m) => el('tr', { dataset: { id: m.id } }, el('td', { text: fmtTime(m.ts) }), el('td', { text: m.protocol }), el('td', { class: 'from', text: m.from ?? '—' }), el('td', { class: 'to', text: m.to ?? '—' }), el('td', { text: m.direction ?? '' }), el('td', { class: 'msg-text', text: m.text ?? '(text not archived)' }))));
+    const t = table(['Time', 'Protocol', 'From', 'To', 'Dir', 'Text'], d.rows.map((m) => el('tr', { dataset: { id: m.id } }, el('td', { text: fmtTime(m.ts) }), el('td', { text: m.zone ? `${m.protocol} (${m.zone})` : m.protocol }), el('td', { class: 'from', text: m.from ?? '—' }), el('td', { class: 'to', text: m.to ?? '—' }), el('td', { text: m.direction ?? '' }), el('td', { class: 'msg-text', text: m.text ?? '(text not archived)' }))));
     t.id = 'messages-table';
     out.replaceChildren(t, el('div', { class: 'pager' },
       el('span', { class: 'muted', id: 'messages-total', text: `${fmtNum(d.total)} messages` }),
