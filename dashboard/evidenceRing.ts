@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { FrameSink } from '../sensor/captureFile';
 import { Decoder } from '../sensor/decode';
 import type { ShadowEvent } from '../common/events';
+import { makeDirs } from '../common/makeDirs';
 
 export interface EvidenceRingOptions {
   dir: string;
@@ -71,7 +72,7 @@ export class EvidenceRing implements FrameSink {
     this.perFlow = opts.perFlowBytes ?? 2 << 20;
     this.max = opts.maxBytes ?? 64 << 20;
     this.idle = opts.idleMicros ?? 15 * 60e6;
-    fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+    makeDirs(opts.dir, 0o700);
   }
 
   frame(linktype: number, ts: number, buf: Buffer, off: number, len: number, origLen: number): void {

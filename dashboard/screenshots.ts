@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServe } from '../test/dashboard/serve';
+import { makeDirs } from '../common/makeDirs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
@@ -11,7 +12,7 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
 async function main(): Promise<void> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; install chromium (apt-get install -y chromium) or set CHROMIUM`);
   const out = path.resolve(__dirname, '..', 'docs', 'img');
-  fs.mkdirSync(out, { recursive: true });
+  makeDirs(out);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-shots-'));
   const served = await startServe(['--demo', '--store', path.join(tmp, 'demo.db')]);
   const { chromium } = require('playwright-core') as typeof import('playwright-core');

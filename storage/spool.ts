@@ -6,6 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirs } from '../common/makeDirs';
 
 export interface SpoolOptions {
   maxBytes: number;
@@ -38,7 +39,7 @@ export class Spool {
 
   constructor(readonly dir: string, private readonly opts: SpoolOptions) {
     this.segmentBytes = Math.max(1024, opts.segmentBytes ?? Math.floor(opts.maxBytes / 8));
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     this.lockFile = path.join(dir, 'lock');
     this.lock();
     try {

@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Endpoint, FileInfo, FileTransferEvent } from '../../common/events';
+import { makeDirs } from '../../common/makeDirs';
 
 export interface Sighting {
   ts: string;
@@ -59,7 +60,7 @@ export class Quarantine {
   readonly stats = { stored: 0, evicted: 0, refused: 0 };
 
   constructor(readonly dir: string, readonly maxBytes: number, readonly maxFiles: number) {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir, 0o700);
     fs.chmodSync(dir, 0o700);
     const have = listQuarantine(dir).sort((a, b) => Date.parse(a.stored_at) - Date.parse(b.stored_at));
     for (const e of have) {
@@ -71,7 +72,7 @@ export class Quarantine {
   /** a work directory on the same file system (spools are moved in by rename) */
   workDir(): string {
     const w = path.join(this.dir, '.work');
-    fs.mkdirSync(w, { recursive: true, mode: 0o700 });
+    makeDirs(w, 0o700);
     fs.chmodSync(w, 0o700);
     return w;
   }

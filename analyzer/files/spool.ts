@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CarveSpool } from '../../signatures/carve';
+import { makeDirs } from '../../common/makeDirs';
 
 // written in 64 KiB blocks: with up to 1024 carves open at once this bounds the buffers to 64 MiB
 const FLUSH_BYTES = 64 * 1024;
@@ -26,7 +27,7 @@ export class SpoolDir {
   path(): string {
     if (this.dir) return this.dir;
     if (this.wanted) {
-      fs.mkdirSync(this.wanted, { recursive: true, mode: 0o700 });
+      makeDirs(this.wanted, 0o700);
       fs.chmodSync(this.wanted, 0o700);
       this.dir = this.wanted;
       sweepStale(this.wanted);

@@ -4,6 +4,8 @@
 import type { Command } from '../main';
 import { parseOrHelp, UsageError, type OptionSpec } from '../args';
 import type { PipelineOptions } from '../pipeline';
+import { makeDirs } from '../../common/makeDirs';
+import { whyCannotWrite } from '../../common/fsError';
 
 const SPECS: OptionSpec[] = [
   { name: 'format', value: true, arg: 'jsonl|text', help: 'event output on stdout (default: jsonl, or text on a terminal)' },
@@ -68,6 +70,14 @@ export const command: Command = {
       outDir: opts.out as string | undefined,
     };
     const fd = openCapture(file); // a missing file is reported before any output is created
+    if (opts.out) {
+      const dir = opts.out as string;
+      try {
+        makeDirs(dir);
+      } catch (e) {
+        throw new UsageError(`cannot use --out ${dir}: ${whyCannotWrite(e, dir)}; give a directory that exists or can be created`);
+      }
+    }
     // the second thread costs ~0.1 s to start: worth it from a few hundred thousand packets
     threads ??= require('node:os').availableParallelism() > 1 && (fd === 0 || require('node:fs').fstatSync(fd).size >= 32 << 20) ? 2 : 1;
     // two threads: the worker starts reading while this one loads the signatures
