@@ -230,7 +230,9 @@ export class FileService implements FileHandling {
       else sev = p.dlp.detectors[f.detector as keyof typeof p.dlp.detectors]?.severity ?? 'high';
       const n = findings.filter((x) => x.detector === f.detector && x.label === f.label).length;
       const what = f.detector === 'keyword' || f.detector === 'regex' ? `${DETECTOR_NAMES[f.detector]} '${clip(f.label ?? '', 48)}'` : DETECTOR_NAMES[f.detector] ?? f.detector;
-      const id = alertId(['sensitive_data', ev.protocol, f.detector, f.label, f.match, 'file', ev.sha256]);
+      // the same file in two tunnel zones is two tenants' finding (as analyzer.ts keys its alerts)
+      const parts = ['sensitive_data', ev.protocol, f.detector, f.label, f.match, 'file', ev.sha256];
+      const id = alertId(ev.zone ? [...parts, ev.zone] : parts);
       if (this.alerted.has(id)) continue;
       if (this.alerted.size < MAX_ALERT_IDS) this.alerted.add(id);
       const a: AlertEvent = {
@@ -244,6 +246,7 @@ export class FileService implements FileHandling {
         detector: f.detector,
         match: f.match,
         ...(ev.flow_id ? { flow_id: ev.flow_id } : {}),
+        ...(ev.zone ? { zone: ev.zone } : {}),
         ...(ev.sensor ? { sensor: ev.sensor } : {}),
       };
       this.o.emit(a);

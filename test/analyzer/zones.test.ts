@@ -142,6 +142,27 @@ describe('analyzer: tunnel zones on events, alert ids, sanctioned servers and po
     assert.match(bad.stderr, /:3: group 'g': 'gretap:42' is not a tunnel zone/);
   });
 
+  it('the same file with a card number sent in two VNIs: a sensitive_data alert per tenant, each naming its zone', () => {
+    const ipInt = (ip: string) => ip.split('.').reduce((a, b) => a * 256 + Number(b), 0);
+    const file = Buffer.from('quarterly numbers\ncard 4111 1111 1111 1111 exp 12/29\n');
+    const c = new Capture();
+    for (const wrap of [VNI100, VNI200]) {
+      inZone(c, wrap, () => {
+        const irc = c.tcp(`${CLIENT}:40002`, `${SERVER}:6667`).open()
+          .send('c', 'NICK alice\r\nUSER alice 0 * :alice\r\n')
+          .send('s', ':irc.example.net 001 alice :Welcome alice\r\n')
+          .send('c', `PRIVMSG bob :\x01DCC SEND notes.txt ${ipInt(CLIENT)} 5001 ${file.length}\x01\r\n`);
+        c.tcp('10.0.0.77:50001', `${CLIENT}:5001`).open().send('s', file).send('c', Buffer.from([0, 0, 0, file.length])).close();
+        irc.close();
+      });
+    }
+    const { events } = analyze(c);
+    const found = distinct(of(events, 'alert', 'sensitive_data').filter((a) => /file notes\.txt/.test(a.summary)));
+    assert.deepEqual(found.map((a) => a.zone).sort(), ['vxlan:100', 'vxlan:200'], JSON.stringify(of(events, 'alert')));
+    assert.notEqual(found[0].id, found[1].id);
+    assert.ok(found.every((a) => a.detector === 'pan' && !JSON.stringify(a).includes('4111 1111 1111 1111') && !JSON.stringify(a).includes('4111111111111111')), 'redacted');
+  });
+
   it('the text format shows the zone after the addresses, only inside a tunnel', () => {
     const zoned = analyze(capture([[VNI200, 'alice', 'hi']]), ['--format', 'text']).stdout;
     assert.match(zoned, /SESSION irc 10\.0\.0\.5:40001 -> 10\.0\.9\.9:6667 zone=vxlan:200 users=\[alice, bob\]/);
