@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
-import { vxlan } from '../sensor/tunnelFrames';
+import { inZone, PLAIN, VNI100, VNI200, type ZoneWrap } from '../sensor/tunnelFrames';
 import { alertId } from '../../analyzer/alertid';
 import { openStore } from '../../storage/store';
 import * as Q from '../../storage/queries';
@@ -15,17 +15,7 @@ import { cef, ecs, leef, rfc5424 } from '../../outputs/sinks/formats';
 import { eventLine } from '../../storage/influx-points';
 import type { AlertEvent } from '../../common/events';
 
-type Wrap = (frame: Buffer) => Buffer;
-const VNI100: Wrap = (f) => vxlan(f, false, 100);
-const VNI200: Wrap = (f) => vxlan(f, false, 200);
-const PLAIN: Wrap = (f) => f;
-
-/** the frames `build` adds to `c` (on its clock), wrapped as `wrap` mirrors them */
-function inZone(c: Capture, wrap: Wrap, build: () => void): void {
-  const from = c.frames.length;
-  build();
-  for (let i = from; i < c.frames.length; i++) c.frames[i].data = wrap(c.frames[i].data);
-}
+type Wrap = ZoneWrap;
 
 // both tenants: the same client, server and ports
 const CLIENT = '10.0.0.5', SERVER = '10.0.9.9';

@@ -66,3 +66,16 @@ export function tsharkIrc(file: string, perSegment = false): string[] {
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.split('\n').flatMap((l) => l.split('|')).filter(Boolean).sort();
 }
+
+/** a tenant's mirror: wraps each frame of a flow as its tunnel carries it (PLAIN: no tunnel) */
+export type ZoneWrap = (frame: Buffer) => Buffer;
+export const VNI100: ZoneWrap = (f) => vxlan(f, false, 100);
+export const VNI200: ZoneWrap = (f) => vxlan(f, false, 200);
+export const PLAIN: ZoneWrap = (f) => f;
+
+/** the frames `build` adds to `c` (on its clock), wrapped as `wrap` mirrors them */
+export function inZone(c: { frames: Array<{ data: Buffer }> }, wrap: ZoneWrap, build: () => void): void {
+  const from = c.frames.length;
+  build();
+  for (let i = from; i < c.frames.length; i++) c.frames[i].data = wrap(c.frames[i].data);
+}

@@ -7,22 +7,12 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { Capture } from '../helpers/pcapgen';
 import { analyzeCapture } from '../helpers/analyze';
-import { vxlan } from '../sensor/tunnelFrames';
+import { inZone, PLAIN, VNI100, VNI200, type ZoneWrap } from '../sensor/tunnelFrames';
 import { dnsQuery, dnsResponse, stunMessage, tlsClientHello } from './modern-wire';
 import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
 
-type Wrap = (frame: Buffer) => Buffer;
-const VNI100: Wrap = (f) => vxlan(f, false, 100);
-const VNI200: Wrap = (f) => vxlan(f, false, 200);
-const PLAIN: Wrap = (f) => f;
-
-/** the frames `build` adds to `c` (on its clock), wrapped as `wrap` mirrors them */
-function inZone(c: Capture, wrap: Wrap, build: () => void): void {
-  const from = c.frames.length;
-  build();
-  for (let i = from; i < c.frames.length; i++) c.frames[i].data = wrap(c.frames[i].data);
-}
+type Wrap = ZoneWrap;
 
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
