@@ -233,7 +233,8 @@ export function listAlerts(db: Db, f: AlertFilter = {}): { total: number; rows: 
   if (f.user) (where += ' AND EXISTS (SELECT 1 FROM json_each(alerts.users) WHERE value = @user)'), (p.user = f.user);
   if (f.host) (where += ' AND (client_ip = @host OR server_ip = @host)'), (p.host = f.host);
   if (f.q) (where += " AND summary LIKE @q ESCAPE '\\'"), (p.q = `%${likeEscape(f.q)}%`);
-  const col = ALERT_SORT[f.sort ?? 'last_seen'] ?? 'last_ms';
+  // own keys only: ?sort=constructor must not put Object.prototype's function text into the SQL
+  const col = (f.sort && Object.hasOwn(ALERT_SORT, f.sort) && ALERT_SORT[f.sort]) || 'last_ms';
   const dir = f.order === 'asc' ? 'ASC' : 'DESC';
   const limit = clampInt(f.limit, 1, 1000, 50);
   const offset = clampInt(f.offset, 0, 1e9, 0);
@@ -290,7 +291,7 @@ function usage(db: Db, dim: 1 | 2, q: UsageQuery): UsageRow[] {
   // up to 6 hours from per-minute rollups, up to 3 days hourly, longer daily (first/last seen round to that)
   const span = q.to - q.from;
   const { table, res } = rollupFor(span <= 6 * HOUR ? 60_000 : span <= 3 * DAY ? HOUR : DAY);
-  const sort = ({ bytes: 'bytes', sessions: 'sessions', messages: 'messages', alerts: 'alerts', name: 'name' } as Record<string, string>)[q.sort ?? 'bytes'] ?? 'bytes';
+  const sort = q.sort && ['bytes', 'sessions', 'messages', 'alerts', 'name'].includes(q.sort) ? q.sort : 'bytes';
   const limit = clampInt(q.limit, 1, 10000, 100);
   const offset = clampInt(q.offset, 0, 1e9, 0);
   const p = { from: Math.floor(q.from / res) * res, to: q.to, sensor: q.sensor, protocol: q.protocol, name: q.name };
