@@ -160,7 +160,9 @@ export class Outbox {
     }
     const attempts = row.attempts + 1;
     const dead = r.permanent || attempts >= this.delivery.max_attempts;
-    this.failStmt.run({ id: row.alert_id, sink: s.name, state: dead ? 'dead' : 'pending', attempts, next: now + backoffMs(attempts, this.delivery), now, err: r.detail.slice(0, 500) });
+    // a receiver's Retry-After is honoured, up to max_ms (a hostile one cannot park the queue for longer)
+    const wait = Math.max(backoffMs(attempts, this.delivery), Math.min(r.retryAfterMs ?? 0, this.delivery.max_ms));
+    this.failStmt.run({ id: row.alert_id, sink: s.name, state: dead ? 'dead' : 'pending', attempts, next: now + wait, now, err: r.detail.slice(0, 500) });
     // say it when a sink starts failing and when something is dead-lettered, not on every retry
     if (dead) this.log(`${s.name}: alert ${row.alert_id} dead-lettered after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${r.detail}`);
     else if (!this.failing.has(s.name)) this.log(`${s.name}: delivery failing (${r.detail}); retrying with backoff`);

@@ -14,6 +14,17 @@ export interface SendResult {
   detail: string;
   /** retrying will not help (e.g. 400 Bad Request, 401, 410 Gone) */
   permanent?: boolean;
+  /** the receiver asked to wait this long before the next try (Retry-After on 429/503) */
+  retryAfterMs?: number;
+}
+
+/** Retry-After (delta seconds or an HTTP date) in ms from now; undefined when absent or unreadable. */
+export function retryAfterMs(v: string | string[] | undefined, now = Date.now()): number | undefined {
+  const s = String(Array.isArray(v) ? v[0] : v ?? '').trim();
+  if (!s) return undefined;
+  if (/^\d+$/.test(s)) return Math.min(Number(s), 1e9) * 1000;
+  const t = Date.parse(s);
+  return Number.isFinite(t) ? Math.max(0, t - now) : undefined;
 }
 
 export function httpPost(url: string, body: string, headers: Record<string, string>, o: { timeoutMs: number; ca?: string; verify: boolean }): Promise<SendResult> {
@@ -24,6 +35,30 @@ export function httpPost(url: string, body: string, headers: Record<string, stri
     } catch {
       return resolve({ ok: false, detail: `invalid URL ${url}`, permanent: true });
     }
+    let settled = false;
+    const done = (r: SendResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      resolve(r);
+    };
+    // the whole exchange, not only each idle gap: a receiver trickling or streaming its answer forever
+    // would otherwise hold this sink's queue for good
+    const deadline = setTimeout(() => {
+      if (res) finish(true);
+      req.destroy(new Error(`no answer within ${o.timeoutMs} ms`));
+    }, o.timeoutMs);
+    let res: http.IncomingMessage | undefined;
+    let text = '';
+    // the status line is the receiver's answer; at most 500 characters of the body are read for the detail
+    const finish = (cut: boolean) => {
+      const code = res!.statusCode ?? 0;
+      const detail = `HTTP ${code} ${res!.statusMessage ?? ''}`.trim() + (text ? `: ${text.replace(/\s+/g, ' ').slice(0, 200)}` : '') + (cut ? ' (rest of the answer not read)' : '');
+      // 4xx other than 408/409/425/429 will fail again the same way: dead-letter at once
+      const permanent = code >= 400 && code < 500 && ![408, 409, 425, 429].includes(code);
+      const after = code === 429 || code === 503 ? retryAfterMs(res!.headers['retry-after']) : undefined;
+      done({ ok: code >= 200 && code < 300, detail, permanent, ...(after !== undefined ? { retryAfterMs: after } : {}) });
+    };
     const lib = u.protocol === 'https:' ? https : http;
     const req = lib.request(
       u,
@@ -33,24 +68,22 @@ export function httpPost(url: string, body: string, headers: Record<string, stri
         timeout: o.timeoutMs,
         ...(u.protocol === 'https:' ? { ca: o.ca ? fs.readFileSync(o.ca) : undefined, rejectUnauthorized: o.verify } : {}),
       },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => {
-          if (text.length < 500) text += d;
+      (r) => {
+        res = r;
+        r.setEncoding('utf8');
+        r.on('data', (d) => {
+          text += d;
+          if (text.length >= 500) {
+            finish(true);
+            r.destroy();
+          }
         });
-        res.on('end', () => {
-          const code = res.statusCode ?? 0;
-          const detail = `HTTP ${code} ${res.statusMessage ?? ''}`.trim() + (text ? `: ${text.replace(/\s+/g, ' ').slice(0, 200)}` : '');
-          // 4xx other than 408/409/425/429 will fail again the same way: dead-letter at once
-          const permanent = code >= 400 && code < 500 && ![408, 409, 425, 429].includes(code);
-          resolve({ ok: code >= 200 && code < 300, detail, permanent });
-        });
-        res.on('error', (e) => resolve({ ok: false, detail: `response error: ${e.message}` }));
+        r.on('end', () => finish(false));
+        r.on('error', (e) => done({ ok: false, detail: `response error: ${e.message}` }));
       },
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${o.timeoutMs} ms`)));
-    req.on('error', (e: NodeJS.ErrnoException) => resolve({ ok: false, detail: e.code ? `${e.code}: ${e.message}` : e.message }));
+    req.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, detail: e.code ? `${e.code}: ${e.message}` : e.message }));
     req.end(body);
   });
 }
@@ -77,7 +110,18 @@ export class SyslogClient {
     return this.connect().then(
       (sock) =>
         new Promise<SendResult>((resolve) => {
+          // a receiver that stops reading fills the socket buffers, and the write never completes:
+          // give up on the connection after the timeout (the alert stays queued and is sent again)
+          let timedOut = false;
+          const t = setTimeout(() => {
+            timedOut = true;
+            if (this.sock === sock) this.close();
+            else sock.destroy();
+            resolve({ ok: false, detail: `the receiver took no bytes for ${this.o.timeoutMs} ms (not reading); connection closed` });
+          }, this.o.timeoutMs);
           sock.write(framed, (e) => {
+            clearTimeout(t);
+            if (timedOut) return;
             if (e) {
               this.close();
               resolve({ ok: false, detail: e.message });
