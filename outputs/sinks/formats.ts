@@ -61,9 +61,10 @@ function cefHeader(s: unknown): string {
   return line(s, 512).replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
 }
 function cefValue(s: unknown): string {
-  return String(s ?? '').replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\r\n|\r|\n/g, '\\n')
+  // cut before escaping: a cut after it could leave half an escape (a lone \ that swallows the next field)
+  return String(s ?? '').slice(0, 4000).replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\r\n|\r|\n/g, '\\n')
     // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, ' ').slice(0, 4000);
+    .replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
 }
 
 /** a custom CEF field and its label, or nothing when there is no value */
