@@ -14,6 +14,8 @@ export interface PipelineOptions {
   outDir?: string;
   /** live capture: events leave stdout as they happen, not in 64 KiB batches */
   live?: boolean;
+  /** analyze from a pipe: events leave stdout as they are found (as `live`, for stdout only) */
+  promptly?: boolean;
   /** (dashboard) the capture file the events come from (analyze FILE): recorded with the stored sessions for pcap evidence */
   source?: string;
 }
@@ -28,7 +30,7 @@ export interface Pipeline {
 
 export function buildPipeline(opts: PipelineOptions): Pipeline {
   const counts: Record<string, number> = {};
-  const outputs: EventSink[] = [opts.format === 'jsonl' ? new JsonlWriter(process.stdout, opts.live) : new TextWriter(process.stdout)];
+  const outputs: EventSink[] = [opts.format === 'jsonl' ? new JsonlWriter(process.stdout, opts.live || opts.promptly) : new TextWriter(process.stdout)];
   // (storage) the SQLite store (--store or config store.path) and InfluxDB (config influx.url) sinks, placed
   // before stdout so an alert is committed before it is printed (docs/storage.md "Durability").
   outputs.unshift(...(require('../storage') as typeof import('../storage')).storageSinks({ store: opts.store, sensor: opts.sensor }));

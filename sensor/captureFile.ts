@@ -156,12 +156,14 @@ export class CaptureReader {
     this.base += this.start;
     this.end -= this.start;
     this.start = 0;
+    // before the read, not after: from a pipe the read can block until more traffic comes, and the
+    // frames of the last chunk must reach the analysis (and the user) first
+    if (this.onChunk) await this.onChunk();
     while (this.end < n && !this.eof) {
       const got = this.readSome(this.buf, this.end, this.buf.length - this.end);
       if (got === 0) this.eof = true;
       this.end += got;
     }
-    if (this.onChunk) await this.onChunk();
     return this.end >= n;
   }
 

@@ -70,6 +70,9 @@ export const command: Command = {
       outDir: opts.out as string | undefined,
     };
     const fd = openCapture(file); // a missing file is reported before any output is created
+    // a pipe (tcpdump -w - | shadowim analyze -) can stay quiet for hours: what was found must not wait
+    // in stdout's 64 KiB buffer for more traffic
+    popts.promptly = !require('node:fs').fstatSync(fd).isFile();
     if (opts.out) {
       const dir = opts.out as string;
       try {
