@@ -6,12 +6,18 @@ export const state = { user: null, role: null, csrf: null, demo: false };
 const RANK = { viewer: 1, analyst: 2, admin: 3 };
 export const can = (role) => !!state.role && RANK[state.role] >= RANK[role];
 
+// Bidi controls and invisible characters from the wire would make 'invoice\u202Efdp.exe' read as
+// 'invoiceexe.pdf' and 'adm\u200Bin' as 'admin': shown as visible ⟨U+XXXX⟩ marks instead.
+// (ZWJ/ZWNJ stay: scripts and emoji need them.)
+const INVISIBLE = /[\u061c\u115f\u1160\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u3164\ufeff\uffa0]/g;
+export const visible = (s) => String(s).replace(INVISIBLE, (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
+
 /** el('td', { class: 'num', text: 5 }, child, …) — text is set with textContent, never parsed as HTML */
 export function el(tag, props = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(props || {})) {
     if (v === undefined || v === null || v === false) continue;
-    if (k === 'text') e.textContent = String(v);
+    if (k === 'text') e.textContent = visible(v);
     else if (k === 'class') e.className = v;
     else if (k === 'on') for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
     else if (k === 'dataset') Object.assign(e.dataset, v);
@@ -19,7 +25,7 @@ export function el(tag, props = {}, ...children) {
     else if (k in e && typeof v !== 'string') e[k] = v;
     else e.setAttribute(k, String(v));
   }
-  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) e.append(c instanceof Node ? c : document.createTextNode(visible(c)));
   return e;
 }
 
