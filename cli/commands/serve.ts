@@ -125,9 +125,12 @@ export const command: Command = {
       log(`delivery page: cannot read the sinks configuration (${(e as Error).message.split('\n')[0]})`);
     }
     const dash = createDashboard({ db, storePath, demo, policyFile, trustProxy, quarantineDir, outboxDb, log });
+    const limits = slowClientLimits();
     const server = tls
-      ? (require('node:https') as typeof import('node:https')).createServer({ ...tls, minVersion: 'TLSv1.2' }, dash.app).listen(port, host)
-      : dash.app.listen(port, host);
+      ? (require('node:https') as typeof import('node:https')).createServer({ ...tls, minVersion: 'TLSv1.2', ...limits }, dash.app)
+      : (require('node:http') as typeof import('node:http')).createServer(limits, dash.app);
+    server.maxConnections = MAX_CONNECTIONS;
+    server.listen(port, host);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', () => resolve());
       server.once('error', (e: NodeJS.ErrnoException) =>
@@ -172,4 +175,19 @@ function openStoreLike(file: string): import('better-sqlite3').Database {
   const db = new Sqlite(file, { fileMustExist: true, timeout: 5000 });
   db.pragma('journal_mode = WAL');
   return db;
+}
+
+/** connections served at once; more are refused until one closes (every one is a file descriptor) */
+const MAX_CONNECTIONS = 512;
+
+/**
+ * Slow clients: a request's headers must arrive within 15 s and the whole request within 60 s, checked
+ * every second (Node's defaults are 60 s and 300 s, checked every 30 s: a slowloris from one host held
+ * a connection for minutes). The console's requests are small JSON bodies. SHADOWIM_DASH_HEADERS_TIMEOUT_MS
+ * shortens the header limit, for tests only.
+ */
+function slowClientLimits(): { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
+  const t = Number(process.env.SHADOWIM_DASH_HEADERS_TIMEOUT_MS);
+  const headersTimeout = Number.isInteger(t) && t >= 100 ? t : 15_000;
+  return { headersTimeout, requestTimeout: Math.max(60_000, headersTimeout), connectionsCheckingInterval: Math.min(1000, headersTimeout) };
 }

@@ -13,9 +13,9 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-export function startServe(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<Served> {
+export function startServe(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<Served> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let done = false;
     const timer = setTimeout(() => fail(new Error(`serve did not start in time:\n${out}`)), opts.timeoutMs ?? 60000);
