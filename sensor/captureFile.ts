@@ -8,6 +8,7 @@
 // an error is raised, so a truncated capture still yields what it held.
 
 import fs from 'node:fs';
+import { whyCannotRead } from '../common/fsError';
 
 export interface FrameSink {
   /** one frame: `buf[off, off+len)`; valid only during the call */
@@ -18,6 +19,12 @@ export interface FrameSink {
 
 /** The input is not a capture, is corrupt, or ends mid-record. The message is one line for the user. */
 export class CaptureError extends Error {}
+
+/** Throws the CaptureError that ends a read early once stop[0] holds a signal number (analyze on SIGINT/SIGTERM). */
+export function stopCheck(stop: Int32Array | undefined): void {
+  const n = stop ? Atomics.load(stop, 0) : 0;
+  if (n) throw new CaptureError(`stopped on ${n === 2 ? 'SIGINT' : n === 15 ? 'SIGTERM' : `signal ${n}`} before the end of the capture`);
+}
 
 /**
  * 1 MiB: the bytes just read are still in the CPU cache when the frames are decoded (16 MiB: the
@@ -55,10 +62,10 @@ export function openCapture(file: string): number {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new CaptureError(
-      code === 'ENOENT' ? `${file}: no such file; give the path of a pcap or pcapng capture, or '-' for standard input`
+      code === 'ENOENT' || code === 'ENOTDIR' ? `${file}: no such file; give the path of a pcap or pcapng capture, or '-' for standard input`
         : code === 'EISDIR' ? `${file}: is a directory, not a capture file`
-          : code === 'EACCES' ? `${file}: permission denied`
-            : `${file}: cannot open (${code ?? (e as Error).message})`,
+          : code === 'EACCES' || code === 'EPERM' ? `${file}: permission denied`
+            : `${file}: cannot open: ${whyCannotRead(e)}`,
     );
   }
 }

@@ -31,11 +31,12 @@ export interface CaptureThread {
  * Starts reading the capture open on `fd` in a worker at once (it loads and reads while this thread
  * loads the signatures; the ring holds what it finds meanwhile).
  */
-export function startCaptureThread(fd: number, opts: PacketPathOptions, ringBytes = RING_BYTES): CaptureThread {
+export function startCaptureThread(fd: number, opts: PacketPathOptions, ringBytes = RING_BYTES, stop?: Int32Array): CaptureThread {
   const maxFlows = Math.max(1, Math.floor(opts.maxFlows ?? 200000));
   const buffers = channelBuffers(maxFlows, ringBytes);
   const worker = tsWorker(path.join(__dirname, 'captureWorker.ts'), {
-    workerData: { fd, buffers, maxFlows, options: opts },
+    // stop[0] != 0 (a signal number): the worker stops reading at its next chunk, as at the end of the capture
+    workerData: { fd, buffers, maxFlows, options: opts, stop },
     // the worker closes the capture when read: the fd is ours, not the worker's to track
     trackUnmanagedFds: false,
     // its garbage is short-lived (per-flow handles): a small young generation keeps its heap ~30 MB

@@ -84,10 +84,38 @@ export const command: Command = {
     // the second thread costs ~0.1 s to start: worth it from a few hundred thousand packets
     threads ??= require('node:os').availableParallelism() > 1 && (fd === 0 || require('node:fs').fstatSync(fd).size >= 32 << 20) ? 2 : 1;
     // two threads: the worker starts reading while this one loads the signatures
-    const thread = threads === 2 ? (require('../../sensor/captureThread') as typeof import('../../sensor/captureThread')).startCaptureThread(fd, { maxFlows }) : undefined;
+    // SIGINT/SIGTERM: stop reading at the next chunk and end as at the end of the capture (open flows
+    // ended, stats, store closed), exit 128+n; was: killed with up to 64 KiB of events and the store's
+    // last batch unwritten. A second signal exits at once.
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const thread = threads === 2 ? (require('../../sensor/captureThread') as typeof import('../../sensor/captureThread')).startCaptureThread(fd, { maxFlows }, undefined, stop) : undefined;
     const registry = loadRegistry();
     const pipeline = buildPipeline(popts);
-    const engine = new Engine(registry, { emit: pipeline.emit, sensor, files: pipeline.files });
+    let closed = false;
+    const engine = new Engine(registry, { emit: (ev) => closed || pipeline.emit(ev), sensor, files: pipeline.files });
+    const { stopCheck } = require('../../sensor/captureFile') as typeof import('../../sensor/captureFile');
+    let hard: NodeJS.Timeout | undefined;
+    const onSignal = (sig: NodeJS.Signals) => {
+      const n = sig === 'SIGINT' ? 2 : 15;
+      if (Atomics.load(stop, 0)) process.exit(128 + n);
+      Atomics.store(stop, 0, n);
+      // a worker blocked reading a quiet pipe never sees the stop: write out what was found and go
+      hard = setTimeout(() => {
+        closed = true;
+        void pipeline.close().finally(() => {
+          process.stderr.write(`shadowim: ${file === '-' ? 'stdin' : file}: stopped on ${sig} while waiting for input; the sessions still open were not reported\n`);
+          // by the signal itself: process.exit() would wait for the worker, which a blocked read keeps
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          process.kill(process.pid, sig);
+        });
+      }, 2000).unref();
+    };
+    // one thread reading a pipe blocks in read(), where no handler runs: there the default (exit at once) stays
+    if (thread || require('node:fs').fstatSync(fd).isFile()) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
     const { MemoryGuard } = require('../../sensor/memoryGuard') as typeof import('../../sensor/memoryGuard');
     // on two threads the worker holds the flow table and read buffer (~80 MB): this heap gets less
     const guard = new MemoryGuard(Number(process.env.SHADOWIM_HEAP_CEILING_MB ?? (thread ? 128 : 192)));
@@ -100,9 +128,12 @@ export const command: Command = {
     } else {
       r = await readCapture(fd, new PacketPath(engine, { maxFlows }), () => {
         guard.check();
+        stopCheck(stop);
         return new Promise<void>((resolve) => setImmediate(resolve));
       });
     }
+    clearTimeout(hard);
+    if (closed) return new Promise<number>(() => {}); // the signal's timer is closing and exits
     const { failure, counters: c, captureTime } = r;
     const recognised = r.format !== undefined;
     await pipeline.files?.drain(); // file verdicts (scans) before the closing stats event
@@ -128,7 +159,8 @@ export const command: Command = {
     if (process.env.SHADOWIM_DEBUG) process.stderr.write(`shadowim: memory guard: ${guard.collections} full collections\n`);
     if (failure) {
       process.stderr.write(`shadowim: ${file === '-' ? 'stdin' : file}: ${failure}\n`);
-      return 1;
+      const sig = Atomics.load(stop, 0);
+      return sig ? 128 + sig : 1;
     }
     return 0;
   },

@@ -4,6 +4,9 @@
 // a quiet link showed nothing (and the store had no alert) until the writer sent more or ended.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Capture } from '../helpers/pcapgen';
 import { CLI } from '../helpers/paths';
 import { jsonLines } from '../helpers/run';
@@ -40,6 +43,20 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 }
 
+/** Exit code, or 128+n for a death by signal n; the child is killed (null) after `ms`. */
+function outcome(child: ChildProcess, ms: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '', stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d));
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.once('close', (code, sig) => {
+      clearTimeout(t);
+      resolve({ code: sig === 'SIGKILL' ? null : code ?? (sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : -1), stdout, stderr });
+    });
+  });
+}
+
 describe('cli: analyze - from a pipe that stays open', function () {
   this.timeout(90000);
 
@@ -57,4 +74,51 @@ describe('cli: analyze - from a pipe that stays open', function () {
       }
     });
   }
+
+  // SIGINT/SIGTERM end the run as the end of the capture would: the open flow's session, the stats
+  // event and the store's last batch; was: killed with none of them.
+  it('on SIGINT stops at the next chunk: open sessions ended, stats printed, exit 130', async () => {
+    const child = spawn(process.execPath, [CLI, 'analyze', '-', '--format', 'jsonl', '--threads', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const seen = waitFor(child, (evs) => evs.some((e) => e.type === 'message'), 30000, 'first part');
+    const done = outcome(child, 30000);
+    child.stdin.write(ircCapture());
+    await seen;
+    child.kill('SIGINT');
+    const more = new Capture();
+    more.udp('10.0.0.9:5000', '192.0.2.9:5001', 'later traffic');
+    child.stdin.write(more.pcap().subarray(24)); // more records of the same pcap: the worker sees the stop
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    const evs = jsonLines(r.stdout);
+    assert.ok(evs.some((e) => e.type === 'session' && e.protocol === 'irc'), `the open IRC flow is ended and reported: ${r.stdout}`);
+    assert.ok(evs.some((e) => e.type === 'stats'), 'stats event');
+    assert.match(r.stderr.trim().split('\n').pop()!, /^shadowim: stdin: stopped on SIGINT before the end of the capture$/);
+  });
+
+  it('on SIGTERM while the pipe stays quiet: exits with what was found in the store', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-sig-'));
+    try {
+      const db = path.join(tmp, 's.db');
+      const child = spawn(process.execPath, [CLI, 'analyze', '-', '--format', 'jsonl', '--threads', '2', '--store', db], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const seen = waitFor(child, (evs) => evs.some((e) => e.type === 'message'), 30000, 'quiet pipe');
+      const done = outcome(child, 30000);
+      child.stdin.write(ircCapture());
+      await seen;
+      child.kill('SIGTERM');
+      const r = await done; // the pipe is never written again nor closed: a hang is killed (null)
+      child.stdin.destroy();
+      assert.equal(r.code, 143, r.stderr);
+      assert.match(r.stderr, /stopped on SIGTERM while waiting for input/);
+      const Database = require('better-sqlite3');
+      const d = new Database(db, { readonly: true });
+      try {
+        assert.equal(d.prepare('select count(*) n from messages').get().n, 1);
+        assert.equal(d.prepare('select count(*) n from alerts').get().n, 1);
+      } finally {
+        d.close();
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });
