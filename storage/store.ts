@@ -21,6 +21,13 @@ export function openStore(file: string, opts: OpenOptions = {}): Database.Databa
     const dir = path.dirname(abs);
     if (!fs.existsSync(dir)) throw new StoreError(`cannot create store ${file}: directory ${dir} does not exist`);
   }
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(abs);
+  } catch {}
+  // SQLite's own words for these are 'unable to open database file' and 'disk I/O error'
+  if (st?.isDirectory()) throw new StoreError(`cannot open store ${file}: it is a directory; give the path of a store file (made if missing)`);
+  if (st && !st.isFile()) throw new StoreError(`cannot open store ${file}: not a regular file (a device, pipe or socket); give the path of a store file`);
   let db: Database.Database;
   try {
     // readonly handles still need the -wal/-shm files, so they open read-write and only ever read
@@ -34,7 +41,8 @@ export function openStore(file: string, opts: OpenOptions = {}): Database.Databa
   } catch (e: any) {
     const msg = String(e?.message ?? e);
     if (/not a database|file is encrypted/i.test(msg)) throw new StoreError(`${file} is not a shadowim store (not an SQLite database)`);
-    if (/readonly|permission|unable to open/i.test(msg)) throw new StoreError(`cannot open store ${file}: ${msg}`);
+    if (/readonly/i.test(msg)) throw new StoreError(`cannot open store ${file}: ${msg}; a store needs write access to its file and its directory (the WAL files), also for reading`);
+    if (/permission|unable to open/i.test(msg)) throw new StoreError(`cannot open store ${file}: ${msg}`);
     throw new StoreError(`store ${file}: ${msg}`);
   }
   return db;

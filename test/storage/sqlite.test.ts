@@ -140,6 +140,24 @@ describe('storage: SQLite store through the CLI', function () {
     assert.equal(shadowim(['search', '--store', st, '--format', 'jsonl']).events.length, 3);
   });
 
+  it('a store path that is a directory, a device or a pipe is one line saying what to give (was SQLite\'s "unable to open database file" / "disk I/O error")', () => {
+    const fifo = path.join(tmp, 'pipe.db');
+    spawnSync('mkfifo', [fifo]);
+    const cases: Array<[string[], string, RegExp]> = [
+      [['analyze', cap, '--format', 'jsonl'], tmp, /it is a directory; give the path of a store file \(made if missing\)$/],
+      [['analyze', cap, '--format', 'jsonl'], '/dev/null', /not a regular file \(a device, pipe or socket\); give the path of a store file$/],
+      [['search', '--text', 'x'], '/dev/null', /not a regular file/],
+    ];
+    if (fs.existsSync(fifo)) cases.push([['report'], fifo, /not a regular file/]);
+    for (const [args, st, re] of cases) {
+      const r = shadowim([...args, '--store', st], { timeout: 30000 });
+      assert.notEqual(r.status, 0);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr.trim(), new RegExp(`^shadowim: cannot open store ${st.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
+      assert.match(r.stderr.trim(), re);
+    }
+  });
+
   it('a config error names the file and line', () => {
     const cfg = path.join(tmp, 'bad.yaml');
     fs.writeFileSync(cfg, 'store:\n  path: x.db\narchive:\n  retention_dayz: 3\n');
