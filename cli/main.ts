@@ -36,8 +36,10 @@ export async function main(argv: string[]): Promise<void> {
     if (global.config !== undefined) useConfigFile(global.config);
     const [name, ...rest] = args;
     if (!name || name === '--help' || name === '-h' || name === 'help') {
-      console.log(await overview());
-      process.exitCode = name ? 0 : 1;
+      // asked for: standard output, 0; no command at all is a usage error: standard error, 2
+      if (name) console.log(await overview());
+      else process.stderr.write(`${await overview()}\n`);
+      process.exitCode = name ? 0 : 2;
       return;
     }
     if (name === '--version') {

@@ -1,0 +1,30 @@
+// The command line's own usage: no command is a usage error (exit 2, the list on standard error, so a
+// script piping stdout sees nothing); --help is an answer (exit 0, standard output); an unknown
+// command is one line naming what to run.
+import assert from 'node:assert/strict';
+import { shadowim } from '../helpers/run';
+
+describe('cli: usage without a command', () => {
+  it('no command: the list of commands on stderr, nothing on stdout, exit 2', () => {
+    const r = shadowim([]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^usage: shadowim \[--config FILE\] <command>/);
+    assert.match(r.stderr, /^ {2}analyze {6}/m);
+  });
+
+  it('--help and help: the same list on stdout, exit 0', () => {
+    for (const h of ['--help', '-h', 'help']) {
+      const r = shadowim([h]);
+      assert.equal(r.status, 0, h);
+      assert.match(r.stdout, /^usage: shadowim /, h);
+      assert.equal(r.stderr, '', h);
+    }
+  });
+
+  it('an unknown command: one line, exit 2', () => {
+    const r = shadowim(['analyse', 'x.pcap']);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, "shadowim: unknown command 'analyse'; run 'shadowim --help' for the list\n");
+  });
+});
