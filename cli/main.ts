@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { whyCannotRead } from '../common/fsError';
 import { GLOBAL_SPECS, optionLines, takeGlobalOptions, UsageError } from './args';
+import { installStdoutGuard } from './stdout';
 
 export interface Command {
   summary: string;
@@ -28,9 +29,7 @@ const COMMANDS: Record<string, () => { command: Command }> = {
 };
 
 export async function main(argv: string[]): Promise<void> {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-  });
+  installStdoutGuard();
   try {
     const { global, rest: args } = takeGlobalOptions(argv);
     if (global.config !== undefined) useConfigFile(global.config);

@@ -2,6 +2,7 @@
 // `analyze` and `sensor` both build their outputs here, so a capture and a live interface behave alike.
 
 import type { EventSink, ShadowEvent } from '../common/events';
+import { keepRunningWithoutStdout, stdoutClosed } from './stdout';
 
 export interface PipelineOptions {
   format: 'jsonl' | 'text';
@@ -51,6 +52,8 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
   const delivery = sinks === undefined || sinks === null ? undefined
     : (require('../outputs/sinks') as typeof import('../outputs/sinks')).alertDelivery({ store: opts.store, policy: { groups: policy.groups.map((g) => g.name), source: policy.source } });
   if (delivery) outputs.splice(outputs.length - 1, 0, delivery);
+  // stdout is the last output: anything before it keeps the run going when stdout's reader goes away
+  if (outputs.length > 1) keepRunningWithoutStdout();
   const fanout: EventSink = {
     write(ev) {
       counts[ev.type] = (counts[ev.type] ?? 0) + 1;
@@ -98,6 +101,11 @@ export class JsonlWriter implements EventSink {
   }
   flush(): void {
     if (!this.buf.length) return;
+    if (stdoutClosed()) {
+      this.buf = [];
+      this.size = 0;
+      return;
+    }
     this.out.write(this.buf.join(''));
     this.buf = [];
     this.size = 0;
@@ -105,7 +113,8 @@ export class JsonlWriter implements EventSink {
   close(): Promise<void> {
     this.flush();
     return new Promise((resolve) => {
-      if ((this.out as any).writableNeedDrain) this.out.once('drain', () => resolve());
+      // a closed stdout never drains
+      if ((this.out as any).writableNeedDrain && !stdoutClosed()) this.out.once('drain', () => resolve());
       else resolve();
     });
   }
@@ -140,7 +149,7 @@ export class TextWriter implements EventSink {
       default:
         line = `${e.ts} ${e.type.toUpperCase()} ${JSON.stringify(e)}`;
     }
-    this.out.write(escapeControl(line) + '\n');
+    if (!stdoutClosed()) this.out.write(escapeControl(line) + '\n');
   }
 }
 
