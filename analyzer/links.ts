@@ -9,6 +9,7 @@ import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Severity } from '../common/events';
 import { configSection } from '../common/configSection';
+import { whyCannotRead } from '../common/fsError';
 
 export class LinksConfigError extends Error {}
 
@@ -380,7 +381,7 @@ export class LinkBlocklist {
     try {
       fd = fs.openSync(file, 'r');
     } catch (e) {
-      throw new LinksConfigError(`cannot read link blocklist ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new LinksConfigError(`cannot read link blocklist ${file}: ${whyCannotRead(e)}; fix the path in links.blocklists`);
     }
     const info: ListInfo = { name: spec.label ?? (safeToken(path.basename(file).replace(/\.[^.]*$/, '')) || 'blocklist'), file, severity: spec.severity ?? defaultSeverity };
     const before = this.count;
@@ -408,7 +409,7 @@ export class LinkBlocklist {
         try {
           n = fs.readSync(fd, buf, 0, buf.length, null);
         } catch (e) {
-          throw new LinksConfigError(`cannot read link blocklist ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          throw new LinksConfigError(`cannot read link blocklist ${file}: ${whyCannotRead(e)}; fix the path in links.blocklists`);
         }
         let text = carry + (n > 0 ? dec.write(buf.subarray(0, n)) : dec.end());
         if (skipping) {

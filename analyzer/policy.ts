@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LineCounter, Node as YNode, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { Severity } from '../common/events';
+import { whyCannotRead } from '../common/fsError';
 import { parseCidr, anyContains, type Cidr } from './cidr';
 import { IdentityMap, loadIdentityCsv, normalizeIdentity } from './identity';
 import { addDirectory, directoryGroupKey, emptyDirectory, parseLdif, type Directory } from './directory';
@@ -139,7 +140,7 @@ export function loadPolicyFile(file: string): Policy {
   try {
     src = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new PolicyError(`${file}: cannot read the policy file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new PolicyError(`${file}: cannot read the policy file: ${whyCannotRead(e)}`);
   }
   return parsePolicy(src, file);
 }
@@ -309,7 +310,7 @@ function loadPeople(r: Reader, node: unknown, p: Policy, dir: string): void {
         try {
           text = fs.readFileSync(path.resolve(dir, value), 'utf8');
         } catch (err) {
-          r.fail(n, `cannot read people LDIF '${value}' (${(err as NodeJS.ErrnoException).code ?? 'error'}; the path is relative to the policy file)`);
+          r.fail(n, `cannot read people LDIF '${value}': ${whyCannotRead(err)}; the path is relative to the policy file`);
         }
         try {
           addDirectory(parseLdif(text, value), value, p.people, p.directory);
@@ -324,7 +325,7 @@ function loadPeople(r: Reader, node: unknown, p: Policy, dir: string): void {
         try {
           text = fs.readFileSync(f, 'utf8');
         } catch (err) {
-          r.fail(n, `cannot read people CSV '${value}' (${(err as NodeJS.ErrnoException).code ?? 'error'}; the path is relative to the policy file)`);
+          r.fail(n, `cannot read people CSV '${value}': ${whyCannotRead(err)}; the path is relative to the policy file`);
         }
         try {
           loadIdentityCsv(text, value, p.people);

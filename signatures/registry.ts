@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readDataFile } from '../common/dataFile';
+import { whyCannotRead } from '../common/fsError';
 import type { SignatureData, SignatureModule } from './types';
 import { MODULES } from './modules';
 import { CidrTable, HostTable } from './lookup';
@@ -82,8 +83,16 @@ function entriesOf(v: SignatureData['hosts'], defaultProto: string): [string, st
 /** builtin: a shipped data.yaml, read through the parsed-data cache; user overrides always parse. */
 function readYaml(file: string, builtin = false): SignatureData {
   let doc: unknown;
+  let text = '';
+  if (!builtin) {
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new Error(`${file}: cannot read the signature override: ${whyCannotRead(e)}; fix the file or remove it`);
+    }
+  }
   try {
-    doc = builtin ? readDataFile(file) : (require('yaml') as typeof import('yaml')).parse(fs.readFileSync(file, 'utf8'));
+    doc = builtin ? readDataFile(file) : (require('yaml') as typeof import('yaml')).parse(text);
   } catch (e) {
     throw new Error(`${file}: not valid YAML (${(e as Error).message.split('\n')[0]}); fix the file or remove it`);
   }

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FilesConfigError } from './config';
+import { whyCannotRead } from '../../common/fsError';
 
 const MAX_ENTRIES = 10_000_000;
 
@@ -25,7 +26,7 @@ export class HashList {
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
-      throw new FilesConfigError(`cannot read hash list ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new FilesConfigError(`cannot read hash list ${file}: ${whyCannotRead(e)}; fix the path in files.hash_lists`);
     }
     const fallback = cleanName(path.basename(file).replace(/\.[^.]*$/, '')) || 'hash-list';
     let n = 0;

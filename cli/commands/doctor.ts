@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Command } from '../main';
 import { parseOrHelp, UsageError, type OptionSpec } from '../args';
-import { whyCannotRead } from '../../common/fsError';
+import { whyCannotRead, whyCannotWrite } from '../../common/fsError';
 import type { Config } from '../../common/config';
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -163,7 +163,8 @@ function notWritable(dir: string): string | undefined {
     fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
     return undefined;
   } catch (e) {
-    return errCode(e) === 'ENOENT' ? `directory ${dir} does not exist` : `directory ${dir} is not writable (${errCode(e)})`;
+    // ENOTDIR: a part of the path is a file, so the directory does not exist either
+    return errCode(e) === 'ENOENT' || errCode(e) === 'ENOTDIR' ? `directory ${dir} does not exist` : `directory ${dir} is not writable: ${whyCannotWrite(e, dir)}`;
   }
 }
 

@@ -175,7 +175,7 @@ groups:
     write('ad2.ldf', AD);
     assert.match(err('people: { ldif: ad2.ldf }\ngroups:\n  g:\n    directory_groups: [Enginering]\n'), /e\.yaml:4: group 'g': no directory group 'Enginering' in people\.ldif \(by CN or DN; some there: .*engineering/);
     assert.match(err('groups:\n  g:\n    directory_groups: [Engineering]\n'), /e\.yaml:3: group 'g': directory group 'Engineering' needs people\.ldif/);
-    assert.match(err('people: { ldif: missing.ldif }\n'), /e\.yaml:1: cannot read people LDIF 'missing\.ldif' \(ENOENT/);
+    assert.match(err('people: { ldif: missing.ldif }\n'), /e\.yaml:1: cannot read people LDIF 'missing\.ldif': no such file; the path is relative to the policy file$/);
     write('broken.ldif', 'dn: cn=a,dc=x\ncn: A\nthis line has no colon\n');
     assert.match(err('people: { ldif: broken.ldif }\n'), /people\.ldif: broken\.ldif:3: not an LDIF line/);
     write('nobody.ldif', 'dn: cn=g,dc=x\nobjectClass: groupOfNames\ncn: g\n');

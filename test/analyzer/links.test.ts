@@ -265,8 +265,8 @@ describe('links: blocklists', () => {
   });
 
   it('a list that cannot be read, or holds nothing usable, is one line naming the file', () => {
-    assert.throws(() => LinkBlocklist.load([{ file: path.join(tmp, 'missing.txt') }]), (e: Error) => e instanceof LinksConfigError && /^cannot read link blocklist .*missing\.txt: ENOENT$/.test(e.message));
-    assert.throws(() => LinkBlocklist.load([{ file: tmp }]), (e: Error) => /^cannot read link blocklist .*: EISDIR$/.test(e.message));
+    assert.throws(() => LinkBlocklist.load([{ file: path.join(tmp, 'missing.txt') }]), (e: Error) => e instanceof LinksConfigError && /^cannot read link blocklist .*missing\.txt: no such file; fix the path in links\.blocklists$/.test(e.message));
+    assert.throws(() => LinkBlocklist.load([{ file: tmp }]), (e: Error) => /^cannot read link blocklist .*: is a directory; fix the path in links\.blocklists$/.test(e.message));
     const junk = list('junk.txt', '# only comments\n\n!adblock header\n"a","b"\nnot a host!\n');
     assert.throws(() => LinkBlocklist.load([{ file: junk }]), (e: Error) => /^link blocklist .*junk\.txt holds no URL or domain/.test(e.message) && !e.message.includes('\n'));
     assert.throws(() => LinkBlocklist.load([{ file: list('empty.txt', '') }]), /empty\.txt holds no URL or domain/);
@@ -484,7 +484,7 @@ describe('links: through the command line', function () {
     ircCapture(cap);
     const r = shadowim(['analyze', cap, '--format', 'jsonl', '--config', path.join(dir, 'c.yaml')]);
     assert.equal(r.status, 1);
-    assert.equal(r.stderr, `shadowim: cannot read link blocklist ${path.join(dir, 'nowhere.txt')}: ENOENT\n`);
+    assert.equal(r.stderr, `shadowim: cannot read link blocklist ${path.join(dir, 'nowhere.txt')}: no such file; fix the path in links.blocklists\n`);
     assert.equal(r.stdout, '');
     const b = shadowim(['analyze', cap, '--format', 'jsonl', '--config', path.join(dir, 'bad.yaml')]);
     assert.equal(b.status, 1);

@@ -141,7 +141,7 @@ groups:
       ['bad sanctioned server', 'sanctioned_servers:\n  - "not a host!"\n', /p\.yaml:2: sanctioned server 'not a host!'/],
       ['rule allowing nothing', 'groups:\n  g:\n    allow:\n      - protocols: [irc]\n        chat: false\n        files: false\n', /p\.yaml:4: .*allows neither chat nor files/],
       ['chat not boolean', 'groups:\n  g:\n    allow:\n      - chat: maybe\n', /p\.yaml:4: .*chat must be true or false/],
-      ['missing CSV', 'people:\n  csv: nowhere.csv\n', /p\.yaml:2: cannot read people CSV 'nowhere\.csv'/],
+      ['missing CSV', 'people:\n  csv: nowhere.csv\n', /p\.yaml:2: cannot read people CSV 'nowhere\.csv': no such file; the path is relative to the policy file$/],
     ];
     for (const [what, text, re] of cases) {
       it(what, () => assert.match(errorOf(text), re));
@@ -181,6 +181,19 @@ groups:
       assert.equal(r.stdout, '');
       assert.equal(r.stderr.trim().split('\n').length, 1);
       assert.match(r.stderr, /bad-cli\.yaml:3: group 'g': '10\.0\.0\.300\/8' is not a CIDR block/);
+    });
+
+    it('a policy file that cannot be read is one line in words, for policy check and analyze --policy', () => {
+      const missing = path.join(tmp, 'nope.yaml');
+      for (const [f, why] of [[missing, 'no such file'], [tmp, 'is a directory'], [path.join(write('plain.txt', 'x'), 'p.yaml'), 'no such file']]) {
+        const c = shadowim(['policy', 'check', f]);
+        assert.equal(c.status, 1);
+        assert.equal(c.stdout, '');
+        assert.equal(c.stderr, `shadowim: ${f}: cannot read the policy file: ${why}\n`);
+      }
+      const a = shadowim(['analyze', '-', '--format', 'jsonl', '--policy', missing], { input: Buffer.alloc(0) });
+      assert.equal(a.status, 1);
+      assert.equal(a.stderr, `shadowim: ${missing}: cannot read the policy file: no such file\n`);
     });
 
     it('analyze refuses a bad --policy with the same one line', () => {

@@ -121,6 +121,10 @@ describe('cli: shadowim doctor', function () {
     assert.match(by.store.fix!, /^create it for the user the sensor runs as: mkdir -p .*nope\/deeper/);
     assert.equal(by.disk.status === 'ok' || by.disk.status === 'warn', true, 'disk space of the nearest existing parent');
     assert.equal(fs.existsSync(path.join(tmp, 'nope')), false);
+    // a file where a directory of the path should be: the directory does not exist (was: 'not writable (ENOTDIR)')
+    const inWay = doctorJson(['--config', c.file, '--store', path.join(c.file, 'sub', 'shadowim.db')]);
+    assert.equal(inWay.by.store.status, 'FAIL');
+    assert.match(inWay.by.store.detail, /cannot be created: directory .*shadowim\.yaml\/sub does not exist$/);
     // a file that is not a store
     fs.writeFileSync(path.join(c.dir, 'junk.db'), 'not sqlite at all, just text '.repeat(200));
     const j = doctorJson(['--config', c.file, '--store', path.join(c.dir, 'junk.db')]);
@@ -225,7 +229,7 @@ describe('cli: shadowim doctor', function () {
     fs.rmSync(bl);
     const m = doctorJson(['--config', c.file]);
     assert.equal(m.by['hash lists'].status, 'FAIL');
-    assert.match(m.by['hash lists'].detail, /cannot read hash list .*intel\.csv: ENOENT/);
+    assert.equal(m.by['hash lists'].detail, `cannot read hash list ${list}: no such file; fix the path in files.hash_lists`);
     assert.equal(m.by.links.status, 'FAIL');
     assert.match(m.by.links.detail, /urlhaus\.txt/);
     assert.equal(m.r.status, 1);

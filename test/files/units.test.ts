@@ -161,7 +161,8 @@ describe('files: hash lists and configuration', () => {
     assert.equal(h.match('x', c), 'Eicar.hdb');
     fs.writeFileSync(path.join(tmp, 'empty.csv'), 'nothing here\n');
     assert.throws(() => HashList.load([path.join(tmp, 'empty.csv')]), /holds no MD5 or SHA-256/);
-    assert.throws(() => HashList.load([path.join(tmp, 'missing.csv')]), /cannot read hash list .*ENOENT/);
+    assert.throws(() => HashList.load([path.join(tmp, 'missing.csv')]), /cannot read hash list .*missing\.csv: no such file; fix the path in files\.hash_lists$/);
+    assert.throws(() => HashList.load([tmp]), /cannot read hash list .*: is a directory; fix the path in files\.hash_lists$/);
   });
 
   it('files: config: defaults, sizes, relative paths, clear errors', () => {

@@ -149,6 +149,11 @@ describe('sensor: capture reader', () => {
     const r = shadowim(['analyze', '/nonexistent/file.pcap']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^shadowim: \/nonexistent\/file.pcap: no such file/);
+    // a file where a directory of the path should be: the same words (was 'cannot open (ENOTDIR)')
+    const under = path.join(tmpFile(Buffer.from('x'), '.txt'), 'file.pcap');
+    const u = shadowim(['analyze', under]);
+    assert.equal(u.status, 1);
+    assert.equal(u.stderr, `shadowim: ${under}: no such file; give the path of a pcap or pcapng capture, or '-' for standard input\n`);
   });
 
   it('a corrupt record length is an error after the good frames, not a crash or a huge allocation', async () => {

@@ -69,6 +69,12 @@ describe('cli: shadowim signatures list', () => {
     assert.equal(lines.length, 1, r.stderr);
     assert.ok(lines[0].includes(bad), lines[0]);
     assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+    // one that cannot be read: why in words (was 'not valid YAML (EISDIR: illegal operation on a directory, read)')
+    fs.rmSync(bad);
+    fs.mkdirSync(bad);
+    const d = shadowim(['signatures', 'list', '--dir', dir]);
+    assert.equal(d.status, 1);
+    assert.equal(d.stderr, `shadowim: ${bad}: cannot read the signature override: is a directory; fix the file or remove it\n`);
   });
 
   it('a badly shaped override (hosts not a list) and a bad address range are one-line errors too', () => {
