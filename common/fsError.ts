@@ -28,8 +28,12 @@ export function whyCannotRead(e: unknown): string {
  */
 export function whyCannotWrite(e: unknown, file: string): string {
   switch (code(e)) {
-    case 'ENOENT':
-      return isDir(path.dirname(file)) ? 'files cannot be created there' : 'no such directory';
+    case 'ENOENT': {
+      // making parents (makeDirs) stops at the first directory it cannot make: judge by that one
+      const err = e as NodeJS.ErrnoException;
+      const failed = (err.syscall === 'mkdir' && err.path) || file;
+      return isDir(path.dirname(failed)) ? 'files cannot be created there' : 'no such directory';
+    }
     case 'EACCES':
     case 'EPERM':
       return 'permission denied';

@@ -6,6 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { whyCannotWrite } from '../common/fsError';
 import { makeDirs } from '../common/makeDirs';
 
 export interface SpoolOptions {
@@ -39,7 +40,11 @@ export class Spool {
 
   constructor(readonly dir: string, private readonly opts: SpoolOptions) {
     this.segmentBytes = Math.max(1024, opts.segmentBytes ?? Math.floor(opts.maxBytes / 8));
-    makeDirs(dir);
+    try {
+      makeDirs(dir);
+    } catch (e) {
+      throw new SpoolError(`cannot use spool ${dir}: ${whyCannotWrite(e, dir)}; fix influx.spool_dir`);
+    }
     this.lockFile = path.join(dir, 'lock');
     this.lock();
     try {
@@ -64,7 +69,7 @@ export class Spool {
         fs.writeFileSync(this.lockFile, String(process.pid), { flag: 'wx' });
         return;
       } catch (e: any) {
-        if (e.code !== 'EEXIST') throw new SpoolError(`cannot use spool ${this.dir}: ${e.message}`);
+        if (e.code !== 'EEXIST') throw new SpoolError(`cannot use spool ${this.dir}: ${whyCannotWrite(e, this.lockFile)}; fix influx.spool_dir`);
         const pid = Number(fs.readFileSync(this.lockFile, 'utf8'));
         if (pid && pid !== process.pid && alive(pid)) throw new SpoolError(`spool ${this.dir} is in use by process ${pid}; give each sensor its own name (sensor.name) or spool_dir`);
         fs.rmSync(this.lockFile, { force: true }); // left by a process that died

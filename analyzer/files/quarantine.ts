@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Endpoint, FileInfo, FileTransferEvent } from '../../common/events';
+import { whyCannotRead, whyCannotWrite } from '../../common/fsError';
 import { makeDirs } from '../../common/makeDirs';
 
 export interface Sighting {
@@ -60,8 +61,12 @@ export class Quarantine {
   readonly stats = { stored: 0, evicted: 0, refused: 0 };
 
   constructor(readonly dir: string, readonly maxBytes: number, readonly maxFiles: number) {
-    makeDirs(dir, 0o700);
-    fs.chmodSync(dir, 0o700);
+    try {
+      makeDirs(dir, 0o700);
+      fs.chmodSync(dir, 0o700);
+    } catch (e) {
+      throw new QuarantineError(`cannot use quarantine directory ${dir}: ${whyCannotWrite(e, dir)}`);
+    }
     const have = listQuarantine(dir).sort((a, b) => Date.parse(a.stored_at) - Date.parse(b.stored_at));
     for (const e of have) {
       this.index.set(e.sha256, { size: e.size, at: Date.parse(e.stored_at) || 0 });
@@ -171,7 +176,9 @@ export function listQuarantine(dir: string, opts: { limit?: number; offset?: num
     names = fs.readdirSync(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new QuarantineError(`cannot read quarantine directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    // ENOTDIR: the directory itself, or a part of its path, is a file
+    const why = (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not a directory' : whyCannotRead(e);
+    throw new QuarantineError(`cannot read quarantine directory ${dir}: ${why}`);
   }
   const out: QuarantineEntry[] = [];
   for (const n of names) {
@@ -228,8 +235,17 @@ export function exportQuarantined(dir: string, sha256: string, out: string, opts
   }
   if (exists && !opts.force) throw new QuarantineError(`${out} exists; add --force to replace it`);
   const tmp = path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.${crypto.randomBytes(6).toString('hex')}.part`);
-  fs.copyFileSync(q.path, tmp, fs.constants.COPYFILE_EXCL);
-  fs.chmodSync(tmp, 0o600);
-  fs.renameSync(tmp, out); // replaces a symlink at `out` itself, never writes through it
+  try {
+    fs.copyFileSync(q.path, tmp, fs.constants.COPYFILE_EXCL);
+    fs.chmodSync(tmp, 0o600);
+    fs.renameSync(tmp, out); // replaces a symlink at `out` itself, never writes through it
+  } catch (e) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      /* never made */
+    }
+    throw new QuarantineError(`cannot write ${out}: ${whyCannotWrite(e, out)}; give --out a file in a writable directory`);
+  }
   return q.entry;
 }

@@ -19,7 +19,7 @@ import { ClamavScanner, type ScanResult } from './clamav';
 import type { FilesConfig } from './config';
 import { HashList } from './hashlist';
 import { bufferSource, fileSource, inspect, textOf, type ByteSource } from './inspect';
-import { Quarantine } from './quarantine';
+import { Quarantine, QuarantineError } from './quarantine';
 import { activeTypes, isActiveType, nameMismatch } from './types';
 import { FileSpool, SpoolDir } from './spool';
 
@@ -61,7 +61,14 @@ export class FileService implements FileHandling {
   constructor(private readonly o: FileServiceOptions) {
     const c = o.config;
     const qdir = o.quarantineDir ?? c.quarantine?.dir;
-    if (qdir) this.quarantine = new Quarantine(qdir, c.quarantine?.maxBytes ?? 1024 ** 3, c.quarantine?.maxFiles ?? 10_000);
+    if (qdir) {
+      try {
+        this.quarantine = new Quarantine(qdir, c.quarantine?.maxBytes ?? 1024 ** 3, c.quarantine?.maxFiles ?? 10_000);
+      } catch (e) {
+        if (!(e instanceof QuarantineError)) throw e;
+        throw new QuarantineError(`${e.message}; ${o.quarantineDir ? 'give --out a directory in which quarantine/ can be made' : 'fix files.quarantine.dir in the config'}`);
+      }
+    }
     this.keep = c.quarantine?.keep ?? 'all';
     this.spools = new SpoolDir(c.spoolDir ?? this.quarantine?.workDir(), c.spoolMaxFileBytes, c.spoolMaxTotalBytes);
     if (c.clamav) this.clamav = new ClamavScanner(c.clamav);

@@ -3,7 +3,9 @@
 // SIGINT/SIGTERM: stop the capture, analyse what is queued, end every open flow (their sessions are
 // printed), flush, then counters.
 import type { Command } from '../main';
-import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
+import { helpText, optionSource, parseArgs, UsageError, type OptionSpec } from '../args';
+import { whyCannotWrite } from '../../common/fsError';
+import { makeDirs } from '../../common/makeDirs';
 import * as live from '../../sensor/live'; // light: cap itself is loaded lazily inside
 import { SENSOR_LIMITS } from '../../common/config'; // light: yaml is loaded only to parse
 
@@ -37,7 +39,8 @@ see docs/live.md for permissions, the 'any' device, what the counters mean and m
 export const command: Command = {
   summary: 'capture live from a network interface and print events as they happen',
   async run(argv) {
-    const { opts, positional } = parseArgs(argv, SPECS, 'sensor');
+    const args = parseArgs(argv, SPECS, 'sensor');
+    const { opts, positional } = args;
     if (opts.help) {
       console.log(helpText(USAGE, DESCRIPTION, SPECS));
       return 0;
@@ -78,7 +81,14 @@ export const command: Command = {
     try {
       live.loadCap(); // before anything else: a missing libpcap is the likeliest failure
       if (process.env[WORKER_ENV] === '1') return await runCapture(run);
-      if (run.evidenceDir) evidenceStorePath(run.store); // a missing store is said before any capture starts
+      if (run.evidenceDir) {
+        evidenceStorePath(run.store); // a missing store, or a directory that cannot be made, is said before any capture starts
+        try {
+          makeDirs(run.evidenceDir, 0o700);
+        } catch (e) {
+          throw new UsageError(`cannot use ${optionSource(args, 'evidence-dir')} ${run.evidenceDir}: ${whyCannotWrite(e, run.evidenceDir)}; give a directory that exists or can be created`);
+        }
+      }
       return await runSensor(argv, run);
     } catch (e) {
       if (e instanceof live.LiveError) throw new UsageError(e.message);

@@ -21,6 +21,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Severity } from '../../common/events';
+import { whyCannotRead } from '../../common/fsError';
 
 export type SinkType = 'webhook' | 'splunk' | 'syslog';
 
@@ -173,6 +174,14 @@ function parseSink(raw: unknown, where: string): SinkConfig {
   }
   if (r.ca !== undefined) {
     if (typeof r.ca !== 'string' || !fs.existsSync(r.ca)) err('ca', `file ${String(r.ca)} does not exist`);
+    let why: string | undefined;
+    try {
+      if (fs.statSync(r.ca as string).isDirectory()) why = 'is a directory';
+      else fs.accessSync(r.ca as string, fs.constants.R_OK);
+    } catch (e) {
+      why = whyCannotRead(e);
+    }
+    if (why) err('ca', `file ${r.ca as string}: ${why}; give a readable CA certificate file (PEM)`);
     s.ca = r.ca as string;
   }
   if (r.timeout_ms !== undefined) {

@@ -3,6 +3,8 @@
 // idempotency key (the same alert, or its updated count, always goes out under the same id).
 // Retries back off exponentially with full jitter; after max_attempts the row is dead-lettered and
 // stays visible (`shadowim alerts outbox --state dead`, the dashboard) until retried.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { AlertEvent } from '../../common/events';
 import type { DeliveryConfig } from './config';
 import type { AlertSink } from './sinks';
@@ -24,7 +26,14 @@ export interface OutboxRow {
 
 export function openOutbox(file: string): Db {
   const Database = require('better-sqlite3');
-  const db: Db = new Database(file);
+  let db: Db;
+  try {
+    db = new Database(file);
+  } catch (e) {
+    // better-sqlite3 names neither the file nor an errno code
+    const why = isDir(path.dirname(path.resolve(file))) ? String((e as Error).message).split('\n')[0] : 'no such directory';
+    throw new Error(`cannot open the alert outbox ${file}: ${why}; fix sinks.delivery.outbox or --store`);
+  }
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
@@ -222,4 +231,12 @@ export function outboxSummary(db: Db): { sink: string; state: string; count: num
 /** Put dead-lettered rows (all, or one alert) back in the queue. */
 export function retryDead(db: Db, alertId?: string, now = Date.now()): number {
   return db.prepare(`UPDATE alert_outbox SET state = 'pending', attempts = 0, next_at = ?, updated_at = ? WHERE state = 'dead'${alertId ? ' AND alert_id = ?' : ''}`).run(...(alertId ? [now, now, alertId] : [now, now])).changes;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
+import { whyCannotRead } from '../../common/fsError';
 
 export interface SendResult {
   ok: boolean;
@@ -34,6 +35,13 @@ export function httpPost(url: string, body: string, headers: Record<string, stri
       u = new URL(url);
     } catch {
       return resolve({ ok: false, detail: `invalid URL ${url}`, permanent: true });
+    }
+    // read before the deadline is armed: a throw inside request() would leave it firing on no request
+    let ca: Buffer | undefined;
+    try {
+      ca = u.protocol === 'https:' && o.ca ? fs.readFileSync(o.ca) : undefined;
+    } catch (e) {
+      return resolve({ ok: false, detail: `cannot read the CA file ${o.ca}: ${whyCannotRead(e)}; fix ca: of the sink` });
     }
     let settled = false;
     const done = (r: SendResult) => {
@@ -66,7 +74,7 @@ export function httpPost(url: string, body: string, headers: Record<string, stri
         method: 'POST',
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'shadowim', ...headers },
         timeout: o.timeoutMs,
-        ...(u.protocol === 'https:' ? { ca: o.ca ? fs.readFileSync(o.ca) : undefined, rejectUnauthorized: o.verify } : {}),
+        ...(u.protocol === 'https:' ? { ca, rejectUnauthorized: o.verify } : {}),
       },
       (r) => {
         res = r;
@@ -136,13 +144,19 @@ export class SyslogClient {
     if (this.sock && !this.sock.destroyed && (this.sock as any).connecting === false) return Promise.resolve(this.sock);
     return new Promise((resolve, reject) => {
       const opts = { host: this.o.host, port: this.o.port };
+      let ca: Buffer | undefined;
+      try {
+        ca = this.o.transport === 'tls' && this.o.ca ? fs.readFileSync(this.o.ca) : undefined;
+      } catch (e) {
+        return reject(new Error(`cannot read the CA file ${this.o.ca}: ${whyCannotRead(e)}; fix ca: of the sink`));
+      }
       const onError = (e: NodeJS.ErrnoException) => {
         this.close();
         reject(new Error(e.code ? `${e.code}: ${e.message}` : e.message));
       };
       const sock =
         this.o.transport === 'tls'
-          ? tls.connect({ ...opts, servername: net.isIP(this.o.host) ? undefined : this.o.host, ca: this.o.ca ? fs.readFileSync(this.o.ca) : undefined, rejectUnauthorized: this.o.verify }, () => resolve(sock))
+          ? tls.connect({ ...opts, servername: net.isIP(this.o.host) ? undefined : this.o.host, ca, rejectUnauthorized: this.o.verify }, () => resolve(sock))
           : net.connect(opts, () => resolve(sock));
       sock.setTimeout(this.o.timeoutMs, () => sock.destroy(new Error(`no connection within ${this.o.timeoutMs} ms`)));
       sock.once('error', onError);

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { whyCannotRead, whyCannotWrite } from '../../common/fsError';
+import { makeDirs } from '../../common/makeDirs';
 
 const caught = (f: () => unknown): unknown => {
   try {
@@ -46,5 +47,16 @@ describe('common/fsError: why a file cannot be read or written', () => {
     assert.equal(whyCannotWrite(errno('EPERM'), file), 'permission denied');
     assert.equal(whyCannotWrite(errno('EROFS'), file), 'read-only file system');
     assert.equal(whyCannotWrite(errno('ENOSPC', 'ENOSPC: no space left on device, write'), file), 'ENOSPC: no space left on device, write');
+  });
+
+  it('making parents: judged by the directory mkdir could not make, not by the one asked for', function () {
+    if (!fs.existsSync('/proc/self')) this.skip();
+    // /proc exists and takes no new entries: mkdir /proc/x fails with ENOENT, its parent is there
+    const deep = '/proc/shadowim-no-such/a/b';
+    const e = caught(() => makeDirs(deep));
+    assert.equal(whyCannotWrite(e, deep), 'files cannot be created there', 'was: no such directory (/proc/shadowim-no-such/a is missing)');
+    // a copy's ENOENT names its source as path: the destination's directory decides
+    const missingDir = path.join(tmp, 'gone', 'c.bin');
+    assert.equal(whyCannotWrite(caught(() => fs.copyFileSync(file, missingDir)), missingDir), 'no such directory');
   });
 });

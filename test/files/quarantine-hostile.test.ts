@@ -97,10 +97,40 @@ describe('files: quarantine and shadowim files', function () {
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /is not in the quarantine/);
     assert.ok(!fs.existsSync(path.join(tmp, 'nope')));
+    // an --out that cannot be written: one line in words, no temporary file left (was a raw ENOENT copyfile line)
+    const inWay = path.join(tmp, 'in-the-way');
+    fs.writeFileSync(inWay, 'x');
+    for (const [out, why] of [[path.join(tmp, 'no-dir', 'x.bin'), 'no such directory'], [path.join(inWay, 'x.bin'), 'not a directory'], ['/proc/shadowim-x.bin', 'files cannot be created there']]) {
+      const w = shadowim(['files', 'get', sha(pe), '--quarantine', q, '--out', out]);
+      assert.equal(w.status, 1, out);
+      assert.equal(w.stderr, `shadowim: cannot write ${out}: ${why}; give --out a file in a writable directory\n`);
+    }
+    assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.endsWith('.part')), []);
+    // a quarantine that is a file
+    const notDir = shadowim(['files', 'list', '--quarantine', inWay]);
+    assert.equal(notDir.status, 1);
+    assert.equal(notDir.stderr, `shadowim: cannot read quarantine directory ${inWay}: not a directory\n`);
     // no quarantine given
     const none = shadowim(['files', 'list'], { env: { SHADOWIM_CONFIG: '' } });
     assert.equal(none.status, 2);
     assert.match(none.stderr, /no quarantine directory/);
+  });
+
+  it('a quarantine directory that cannot be made is one line naming where it came from, before any event', () => {
+    const cap = dccCapture(path.join(tmp, 'in', 'qbad.pcap'), [{ name: 'a.txt', data: Buffer.from('hello\n') }]);
+    const cfg = path.join(tmp, 'qbad.yaml');
+    fs.writeFileSync(cfg, 'files:\n  quarantine:\n    dir: /proc/shadowim-q\n');
+    const r = shadowim(['analyze', cap, '--format', 'jsonl'], { env: { SHADOWIM_CONFIG: cfg } });
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, 'shadowim: cannot use quarantine directory /proc/shadowim-q: files cannot be created there; fix files.quarantine.dir in the config\n');
+    // analyze --out DIR with a file where DIR/quarantine goes
+    const out = path.join(tmp, 'out-file-q');
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, 'quarantine'), 'x');
+    const o = shadowim(['analyze', cap, '--format', 'jsonl', '--out', out], { env: { SHADOWIM_CONFIG: '' } });
+    assert.equal(o.status, 1);
+    assert.equal(o.stderr, `shadowim: cannot use quarantine directory ${path.join(out, 'quarantine')}: not a directory; give --out a directory in which quarantine/ can be made\n`);
   });
 
   it('quarantine bounds: max_files evicts the oldest; keep: flagged keeps only flagged files', () => {

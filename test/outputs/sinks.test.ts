@@ -16,6 +16,7 @@ import { shadowimAsync as shadowim } from '../helpers/run';
 import { cef, ecs, leef, rfc5424 } from '../../outputs/sinks/formats';
 import { parseSinks } from '../../outputs/sinks/config';
 import { backoffMs } from '../../outputs/sinks/outbox';
+import { httpPost, SyslogClient } from '../../outputs/sinks/transports';
 import type { AlertEvent } from '../../common/events';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-sinks-'));
@@ -169,6 +170,35 @@ describe('alert sinks', function () {
       assert.throws(() => parseSinks([{ name: 's', type: 'splunk', url: 'https://h:8088' }], 'c.yaml'), /sinks\[0\] \(s\): token is required/);
       assert.throws(() => parseSinks([{ name: 'w', type: 'webhook', url: 'ftp://x' }], 'c.yaml'), /url must be an http/);
     });
+  });
+
+  it('an outbox that cannot be opened is one line naming the file and the setting (analyze and alerts outbox)', async () => {
+    const ob = path.join(tmp, 'no-such-dir', 'outbox.db');
+    const cfg = path.join(tmp, 'bad-outbox.yaml');
+    fs.writeFileSync(cfg, `sinks:\n  targets:\n    - name: soc\n      type: webhook\n      url: http://127.0.0.1:9/hook\n  delivery:\n    outbox: ${ob}\n`);
+    const cap = path.join(tmp, 'irc-bad-outbox.pcap');
+    ircCapture(cap, 1);
+    const want = `shadowim: cannot open the alert outbox ${ob}: no such directory; fix sinks.delivery.outbox or --store\n`;
+    for (const args of [['analyze', cap, '--format', 'jsonl'], ['alerts', 'outbox']]) {
+      const r = await shadowim(args, { env: { SHADOWIM_CONFIG: cfg } });
+      assert.equal(r.status, 1, args[0]);
+      assert.equal(r.stderr, want, args[0]);
+    }
+    assert.equal(fs.existsSync(path.dirname(ob)), false);
+  });
+
+  it('a CA file that cannot be read is a failed delivery in words, not a crash (https webhook, TLS syslog)', async () => {
+    const want = `cannot read the CA file ${tmp}: is a directory; fix ca: of the sink`;
+    const h = await httpPost('https://127.0.0.1:9/hook', '{}', {}, { timeoutMs: 200, ca: tmp, verify: true });
+    assert.deepEqual([h.ok, h.detail], [false, want]);
+    // past the deadline: it used to fire on a request never made (ReferenceError, uncaught)
+    await new Promise((r) => setTimeout(r, 400));
+    const c = new SyslogClient({ transport: 'tls', host: '127.0.0.1', port: 9, timeoutMs: 200, ca: tmp, verify: true });
+    const t = await c.send('x');
+    c.close();
+    assert.deepEqual([t.ok, t.detail], [false, want]);
+    // and the configuration refuses it up front
+    assert.throws(() => parseSinks({ targets: [{ name: 'soc', type: 'webhook', url: 'https://127.0.0.1:9/hook', ca: tmp }] }, 'x.yaml'), new RegExp(`ca file ${tmp}: is a directory; give a readable CA certificate file`));
   });
 
   describe('delivery through the outbox', () => {

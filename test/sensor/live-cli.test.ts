@@ -1,6 +1,8 @@
 // `shadowim sensor` as a user meets it before any packet: help, option errors, a missing libpcap,
 // an unknown interface, a bad filter, no permission. Each error is one line on stderr, no stack trace.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { shadowim } from '../helpers/run';
@@ -64,6 +66,26 @@ describe('shadowim sensor: command line', () => {
     const a = shadowim(['analyze', '-', '--format', 'jsonl'], { env, input: c.pcap() });
     assert.equal(a.status, 0, a.stderr);
     assert.deepEqual(a.events.filter((e) => e.type === 'message').map((e) => e.text), ['hi there']);
+  });
+
+  (haveCap ? it : it.skip)(`an --evidence-dir that cannot be made is one line in words before any capture${haveCap ? '' : ' (skipped: cap not built)'}`, () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-evdir-'));
+    try {
+      const store = path.join(tmp, 's.db');
+      const file = path.join(tmp, 'plain');
+      fs.writeFileSync(file, 'x');
+      // a hang guard, not a timing check: this used to print the raw mkdir error and keep running
+      const run = (dir: string) => shadowim(['sensor', '--interface', 'lo', '--store', store, '--evidence-dir', dir], { timeout: 30000 });
+      const proc = run('/proc/shadowim-evidence');
+      assert.equal(proc.status, 2);
+      assert.equal(oneLineError(proc), 'shadowim: cannot use --evidence-dir /proc/shadowim-evidence: files cannot be created there; give a directory that exists or can be created');
+      const under = run(path.join(file, 'ev'));
+      assert.equal(under.status, 2);
+      assert.equal(oneLineError(under), `shadowim: cannot use --evidence-dir ${path.join(file, 'ev')}: not a directory; give a directory that exists or can be created`);
+      assert.deepEqual(fs.readdirSync(tmp), ['plain'], 'no store created');
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   (haveCap ? it : it.skip)(`names an unknown interface in one line${haveCap ? '' : ' (skipped: cap not built)'}`, () => {
