@@ -24,8 +24,19 @@ function line(s: unknown, max = 2048): string {
   return String(s ?? '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').slice(0, max);
 }
 
-export function alertJson(a: AlertEvent): string {
-  return JSON.stringify(a);
+/** the alert as JSON; with `max`, the free text (summary, match, person, user names) is cut to fit, so the JSON stays whole */
+export function alertJson(a: AlertEvent, max = Infinity): string {
+  const full = JSON.stringify(a);
+  if (full.length <= max) return full;
+  const users = a.users ?? [];
+  const vals = [a.summary ?? '', a.match ?? '', a.person ?? '', ...users.map((u) => String(u ?? ''))];
+  const blank: AlertEvent = { ...a, summary: '', users: users.map(() => '') };
+  if (a.match !== undefined) blank.match = '';
+  if (a.person !== undefined) blank.person = '';
+  const jsonChar = (c: string) => JSON.stringify(c).slice(1, -1);
+  const allow = shares(vals.map((v) => JSON.stringify(v).length - 2), max - JSON.stringify(blank).length);
+  const [summary, match, person, ...u] = vals.map((v, i) => JSON.parse(`"${encodeCut(v, allow[i], jsonChar)}"`) as string);
+  return JSON.stringify({ ...a, summary, ...(a.match !== undefined ? { match } : {}), ...(a.person !== undefined ? { person } : {}), users: a.users ? u : a.users });
 }
 
 /** Elastic Common Schema document. */
@@ -56,15 +67,62 @@ export function ecs(a: AlertEvent): Record<string, unknown> {
   };
 }
 
+/** Fit free-text values into `budget` characters: water-filling, so the short ones stay whole and the
+ * longest (the summary, usually) gives up what does not fit. Returns each value's allowance. */
+function shares(lengths: number[], budget: number): number[] {
+  const out = lengths.map(() => 0);
+  let left = Math.max(0, budget);
+  const order = lengths.map((_, i) => i).sort((x, y) => lengths[x] - lengths[y]);
+  order.forEach((i, n) => {
+    out[i] = Math.min(lengths[i], Math.floor(left / (order.length - n)));
+    left -= out[i];
+  });
+  return out;
+}
+
+/** the longest prefix of `s` (whole code points) whose encoding by `enc` is at most `max` characters, encoded */
+function encodeCut(s: string, max: number, enc: (c: string) => string): string {
+  let out = '';
+  for (const c of s) {
+    const e = enc(c);
+    if (out.length + e.length > max) break;
+    out += e;
+  }
+  return out;
+}
+
+/**
+ * key=value pairs whose `free` values (user names, match, summary: the long, attacker-chosen ones) are
+ * cut so the whole line fits `max`. The identifying fields come first and are never cut; the free text
+ * comes last, the summary at the very end, so even a receiver that cuts the line loses only its tail.
+ */
+function fitPairs(
+  prefix: string, fixed: [string, unknown][], free: [string, unknown][], sep: string, max: number,
+  value: (v: unknown) => string, cut: (v: string, n: number) => string,
+): string {
+  const has = (v: unknown) => v !== undefined && v !== null && v !== '';
+  const fixedStr = fixed.filter(([, v]) => has(v)).map(([k, v]) => `${k}=${value(v)}`);
+  const f = free.filter(([, v]) => has(v)).map(([k, v]) => [k, String(v)] as [string, string]);
+  const full = f.map(([, v]) => value(v));
+  const overhead = prefix.length + [...fixedStr, ...f.map(([k]) => `${k}=`)].join(sep).length + (fixedStr.length && f.length ? sep.length : 0);
+  const total = overhead + full.reduce((n, v) => n + v.length, 0);
+  const allow = total <= max ? full.map((v) => v.length) : shares(full.map((v) => v.length), max - overhead);
+  const freeStr = f.map(([k, v], i) => [k, allow[i] === full[i].length ? full[i] : cut(v, allow[i])]).filter(([, v]) => v !== '').map(([k, v]) => `${k}=${v}`);
+  return prefix + [...fixedStr, ...freeStr].join(sep);
+}
+
 // ---- CEF (ArcSight) -------------------------------------------------------------------------
 function cefHeader(s: unknown): string {
   return line(s, 512).replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
 }
-function cefValue(s: unknown): string {
+// eslint-disable-next-line no-control-regex
+const CEF_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
+function cefChar(c: string): string {
+  return c === '\\' ? '\\\\' : c === '=' ? '\\=' : c === '\n' ? '\\n' : CEF_CONTROL.test(c) ? ' ' : c;
+}
+function cefValue(s: unknown, max = Infinity): string {
   // cut before escaping: a cut after it could leave half an escape (a lone \ that swallows the next field)
-  return String(s ?? '').slice(0, 4000).replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\r\n|\r|\n/g, '\\n')
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
+  return encodeCut(String(s ?? '').slice(0, 4000).replace(/\r\n|\r/g, '\n'), max, cefChar);
 }
 
 /** a custom CEF field and its label, or nothing when there is no value */
@@ -72,25 +130,29 @@ function labelled(key: string, label: string, v: unknown): [string, unknown][] {
   return v === undefined || v === null || v === '' ? [] : [[`${key}Label`, label], [key, v]];
 }
 
-export function cef(a: AlertEvent): string {
-  const ext: [string, unknown][] = [
+/** CEF; with `max`, the line is at most `max` characters: the free text is cut, the alert id, addresses and severity never. */
+export function cef(a: AlertEvent, max = Infinity): string {
+  const head = `CEF:0|${cefHeader(VENDOR)}|${cefHeader(PRODUCT)}|${cefHeader(VERSION)}|${cefHeader(a.kind)}|${cefHeader(a.summary)}|${severityNumber(a.severity)}|`;
+  const fixed: [string, unknown][] = [
     ['rt', Date.parse(a.ts)],
     ['cat', a.kind],
     ['app', a.protocol],
-    ['msg', a.summary],
     ['src', a.client?.ip], ['spt', a.client?.port],
     ['dst', a.server?.ip], ['dpt', a.server?.port],
-    ['suser', a.users?.[0]], ['duser', a.users?.[1]],
     ...labelled('cs1', 'alertId', a.id),
     ...labelled('cs2', 'detector', a.detector),
-    ...labelled('cs3', 'match', a.match),
-    ...labelled('cs4', 'person', a.person),
     ...labelled('cs5', 'sensor', a.sensor),
     ...labelled('cs6', 'zone', a.zone),
     ...labelled('cn1', 'count', a.count ?? 1),
   ];
-  const body = ext.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => `${k}=${cefValue(v)}`).join(' ');
-  return `CEF:0|${cefHeader(VENDOR)}|${cefHeader(PRODUCT)}|${cefHeader(VERSION)}|${cefHeader(a.kind)}|${cefHeader(a.summary)}|${severityNumber(a.severity)}|${body}`;
+  // labels of cut-away values would dangle: a person or match is labelled only when it is kept whole or in part
+  const free: [string, unknown][] = [
+    ['suser', a.users?.[0]], ['duser', a.users?.[1]],
+    ['cs4', a.person], ['cs3', a.match],
+    ['msg', a.summary],
+  ];
+  const labels: [string, unknown][] = [...(a.person ? [['cs4Label', 'person'] as [string, unknown]] : []), ...(a.match ? [['cs3Label', 'match'] as [string, unknown]] : [])];
+  return fitPairs(head, [...fixed, ...labels], free, ' ', max, (v) => cefValue(v), (v, n) => cefValue(v, n));
 }
 
 // ---- LEEF 2.0 (QRadar) ------------------------------------------------------------------------
@@ -103,18 +165,21 @@ function leefHeader(s: unknown): string {
   return line(s, 255).replace(/\|/g, ' ');
 }
 
-export function leef(a: AlertEvent): string {
-  const attrs: [string, unknown][] = [
+/** LEEF 2.0; with `max`, at most `max` characters: the free text is cut, never the alert id, addresses or severity. */
+export function leef(a: AlertEvent, max = Infinity): string {
+  const head = `LEEF:2.0|${leefHeader(VENDOR)}|${leefHeader(PRODUCT)}|${leefHeader(VERSION)}|${leefHeader(a.kind)}|${LEEF_DELIM}|`;
+  const fixed: [string, unknown][] = [
     ['devTime', a.ts], ['devTimeFormat', "yyyy-MM-dd'T'HH:mm:ss.SSSX"],
     ['cat', a.kind], ['sev', Math.max(1, severityNumber(a.severity))],
     ['src', a.client?.ip], ['srcPort', a.client?.port],
     ['dst', a.server?.ip], ['dstPort', a.server?.port],
-    ['usrName', a.users?.[0]], ['proto', 'TCP'],
-    ['imProtocol', a.protocol], ['alertId', a.id], ['detector', a.detector], ['match', a.match],
-    ['person', a.person], ['count', a.count ?? 1], ['summary', a.summary], ['sensor', a.sensor], ['zone', a.zone],
+    ['proto', 'TCP'], ['imProtocol', a.protocol], ['alertId', a.id], ['detector', a.detector],
+    ['count', a.count ?? 1], ['sensor', a.sensor], ['zone', a.zone],
   ];
-  const body = attrs.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => `${k}=${leefValue(v)}`).join(LEEF_DELIM);
-  return `LEEF:2.0|${leefHeader(VENDOR)}|${leefHeader(PRODUCT)}|${leefHeader(VERSION)}|${leefHeader(a.kind)}|${LEEF_DELIM}|${body}`;
+  const free: [string, unknown][] = [['usrName', a.users?.[0]], ['person', a.person], ['match', a.match], ['summary', a.summary]];
+  // no escapes in LEEF: a cut anywhere is safe, except inside a surrogate pair
+  const cut = (v: string, n: number) => leefValue(v).slice(0, n).replace(/[\ud800-\udbff]$/, '');
+  return fitPairs(head, fixed, free, LEEF_DELIM, max, leefValue, cut);
 }
 
 // ---- syslog RFC 5424 ----------------------------------------------------------------------
@@ -125,6 +190,9 @@ function header5424(s: string, max: number): string {
   const t = s.replace(/[^\x21-\x7e]/g, '').slice(0, max);
   return t || '-';
 }
+
+/** the syslog MSG is cut at this many characters; CEF, LEEF and JSON are built to fit, cutting only free text */
+export const SYSLOG_MSG_MAX = 8000;
 
 export interface SyslogOptions {
   facility: number;
@@ -143,6 +211,6 @@ export function rfc5424(a: AlertEvent, o: SyslogOptions): string {
     ['users', a.users?.join(',')], ['detector', a.detector], ['match', a.match], ['count', a.count ?? 1], ['zone', a.zone],
   ];
   const params = sd.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => `${k}="${sdValue(v)}"`).join(' ');
-  const msg = o.payload === 'cef' ? cef(a) : o.payload === 'leef' ? leef(a) : o.payload === 'json' ? alertJson(a) : line(a.summary);
-  return `<${pri}>1 ${a.ts} ${header5424(o.hostname ?? os.hostname(), 255)} ${header5424(o.appName ?? 'shadowim', 48)} ${process.pid} ALERT [alert@${o.pen ?? DEFAULT_PEN} ${params}] \ufeff${line(msg, 8000)}`;
+  const msg = o.payload === 'cef' ? cef(a, SYSLOG_MSG_MAX) : o.payload === 'leef' ? leef(a, SYSLOG_MSG_MAX) : o.payload === 'json' ? alertJson(a, SYSLOG_MSG_MAX) : line(a.summary);
+  return `<${pri}>1 ${a.ts} ${header5424(o.hostname ?? os.hostname(), 255)} ${header5424(o.appName ?? 'shadowim', 48)} ${process.pid} ALERT [alert@${o.pen ?? DEFAULT_PEN} ${params}] \ufeff${line(msg, SYSLOG_MSG_MAX)}`;
 }

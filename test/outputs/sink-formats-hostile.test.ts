@@ -1,13 +1,29 @@
 // CEF extensions with hostile values at the length cap and with Unicode line breaks, read back by a
 // parser that follows the CEF spec: a backslash in an extension value starts \\ \= \n or \r, nothing else.
 import assert from 'node:assert/strict';
-import { cef } from '../../outputs/sinks/formats';
+import { cef, rfc5424, SYSLOG_MSG_MAX } from '../../outputs/sinks/formats';
 import type { AlertEvent } from '../../common/events';
 
 /** CEF extension key=value pairs; throws on a backslash that starts no escape the spec defines. */
 function cefExtension(line: string): Record<string, string> {
   let rest = line;
   for (let i = 0; i < 7; i++) rest = rest.slice(rest.match(/^(?:[^|\\]|\\.)*\|/)![0].length);
+  return cefPairs(rest);
+}
+
+/** the 7 header fields of a CEF line, unescaped */
+function cefHeader(line: string): string[] {
+  const out: string[] = [];
+  let rest = line;
+  for (let i = 0; i < 7; i++) {
+    const m = rest.match(/^((?:[^|\\]|\\.)*)\|/)!;
+    out.push(m[1].replace(/\\(.)/g, '$1'));
+    rest = rest.slice(m[0].length);
+  }
+  return out;
+}
+
+function cefPairs(rest: string): Record<string, string> {
   const out: Record<string, string> = {};
   let key = '';
   let val = '';
@@ -62,5 +78,66 @@ describe('CEF with hostile values', () => {
     const ext = cefExtension(s);
     assert.equal(ext.msg, 'one two three four');
     assert.equal(ext.suser, 'e ve');
+  });
+});
+
+describe('syslog MSG at its length cap', () => {
+  // '=' and '\\' double when CEF escapes them, so 4,000 of them fill 8,000 characters: a summary of
+  // them used to push cs1 (the alert id), src and dst past the cut
+  const hostile = Array.from({ length: 20000 }, (_, i) => '=\\\n\r'[i % 4]).join('');
+  const cases: [string, AlertEvent][] = [
+    ['a hostile summary', { ...base, summary: hostile }],
+    ['a hostile summary, user names, person and match', { ...base, summary: hostile, users: [hostile, hostile], person: hostile, match: hostile }],
+  ];
+  const msgOf = (s: string) => {
+    assert.doesNotMatch(s, /[\r\n]/, 'one line');
+    return s.slice(s.indexOf('\ufeff') + 1);
+  };
+
+  for (const [name, a] of cases) {
+    it(`CEF with ${name} fits and keeps the alert id, addresses and severity`, () => {
+      const msg = msgOf(rfc5424(a, { facility: 16, payload: 'cef' }));
+      assert.ok(msg.length <= SYSLOG_MSG_MAX, `${msg.length} characters`);
+      const ext = cefExtension(msg);
+      assert.equal(ext.cs1Label, 'alertId');
+      assert.equal(ext.cs1, 'a1b2c3');
+      assert.equal(ext.src, '10.0.0.1');
+      assert.equal(ext.dst, '198.51.100.7');
+      assert.equal(ext.spt, '40000');
+      assert.equal(cefHeader(msg)[6], '8', 'severity');
+      assert.ok(ext.msg.length > 500 && hostile.replace(/\r/g, '\n').startsWith(ext.msg), 'msg is a prefix of the summary');
+      assert.ok(msg.length > SYSLOG_MSG_MAX - 10, 'the room is used');
+    });
+
+    it(`LEEF with ${name} fits and keeps the alert id, addresses and severity`, () => {
+      const msg = msgOf(rfc5424(a, { facility: 16, payload: 'leef' }));
+      assert.ok(msg.length <= SYSLOG_MSG_MAX, `${msg.length} characters`);
+      const attrs = Object.fromEntries(msg.split('|^|')[1].split('^').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      assert.equal(attrs.alertId, 'a1b2c3');
+      assert.equal(attrs.src, '10.0.0.1');
+      assert.equal(attrs.dst, '198.51.100.7');
+      assert.equal(attrs.sev, '8');
+      assert.ok(attrs.summary.length > 500);
+    });
+
+    it(`JSON with ${name} fits and stays JSON`, () => {
+      const msg = msgOf(rfc5424(a, { facility: 16, payload: 'json' }));
+      assert.ok(msg.length <= SYSLOG_MSG_MAX, `${msg.length} characters`);
+      const j = JSON.parse(msg);
+      assert.equal(j.id, 'a1b2c3');
+      assert.equal(j.client.ip, '10.0.0.1');
+      assert.equal(j.server.ip, '198.51.100.7');
+      assert.equal(j.severity, 'high');
+      assert.ok(j.summary.length > 500 && hostile.startsWith(j.summary));
+    });
+  }
+
+  it('a short alert is not changed by the cap', () => {
+    const a = { ...base, summary: 'card = 4111 \\ x', person: 'Lee Park', match: '****1111' };
+    assert.equal(cef(a, SYSLOG_MSG_MAX), cef(a));
+    const msg = msgOf(rfc5424(a, { facility: 16, payload: 'cef' }));
+    assert.equal(msg, cef(a));
+    assert.equal(cefExtension(msg).msg, 'card = 4111 \\ x');
+    assert.equal(cefExtension(msg).cs4, 'Lee Park');
   });
 });

@@ -120,7 +120,7 @@ describe('alert sinks', function () {
       header.push(rest);
       assert.equal(header[0], 'CEF:0');
       assert.match(header[5], /card \\\| pipe/);
-      assert.match(s, / msg=card \| pipe \] bracket "quote" \\= eq \\\\ back\\nCEF:0\|fake\|line\\n<13>1 2024 injected /);
+      assert.match(s, / msg=card \| pipe \] bracket "quote" \\= eq \\\\ back\\nCEF:0\|fake\|line\\n<13>1 2024 injected$/, 'the summary, free text, comes last');
       assert.match(s, / suser=eve\|x\\=1 /);
       assert.equal(header[6], '8');
     });
