@@ -16,12 +16,14 @@ import { anyContains } from '../cidr';
 import { DlpScanner, type Finding } from '../dlp/scanner';
 import { severityFor, type Policy } from '../policy';
 import { ClamavScanner, type ScanResult } from './clamav';
-import type { FilesConfig } from './config';
+import { FilesConfigError, type FilesConfig } from './config';
 import { HashList } from './hashlist';
 import { bufferSource, fileSource, inspect, textOf, type ByteSource } from './inspect';
 import { Quarantine, QuarantineError } from './quarantine';
 import { activeTypes, isActiveType, nameMismatch } from './types';
 import { FileSpool, SpoolDir } from './spool';
+import { makeDirs } from '../../common/makeDirs';
+import { whyCannotWrite } from '../../common/fsError';
 
 const DETECTOR_NAMES: Record<string, string> = {
   pan: 'payment card number', us_ssn: 'US social security number', iban: 'IBAN', aba_routing: 'ABA routing number',
@@ -70,6 +72,15 @@ export class FileService implements FileHandling {
       }
     }
     this.keep = c.quarantine?.keep ?? 'all';
+    if (c.spoolDir) {
+      // made now, not at the first file: a spool directory that cannot be used would otherwise turn
+      // every carve into a silent spool-full
+      try {
+        makeDirs(c.spoolDir, 0o700);
+      } catch (e) {
+        throw new FilesConfigError(`cannot use files.spool.dir ${c.spoolDir}: ${whyCannotWrite(e, c.spoolDir)}; fix files.spool.dir in the config`);
+      }
+    }
     this.spools = new SpoolDir(c.spoolDir ?? this.quarantine?.workDir(), c.spoolMaxFileBytes, c.spoolMaxTotalBytes);
     if (c.clamav) this.clamav = new ClamavScanner(c.clamav);
     if (c.hashLists.length) this.hashes = HashList.load(c.hashLists);

@@ -49,6 +49,22 @@ describe('cli: analyze --out DIR', function () {
     assert.ok(fs.existsSync(path.join(dir, 'quarantine', sha)), 'kept in DIR/quarantine by its sha256');
   });
 
+  it('files.spool.dir that cannot be made stops the run with one line (was: every carve silently spool-full)', () => {
+    const file = path.join(tmp, 'in-the-way');
+    fs.writeFileSync(file, '');
+    const cfg = path.join(tmp, 'spool.yaml');
+    fs.writeFileSync(cfg, `files:\n  spool:\n    dir: ${path.join(file, 'spool')}\n`);
+    const r = shadowim(['analyze', cap, '--format', 'jsonl'], { env: { SHADOWIM_CONFIG: cfg }, timeout: 20000 });
+    assert.notEqual(r.status, 0);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trim(), `shadowim: cannot use files.spool.dir ${path.join(file, 'spool')}: not a directory; fix files.spool.dir in the config`);
+    const ok = path.join(tmp, 'spool-ok', 'nested');
+    fs.writeFileSync(cfg, `files:\n  spool:\n    dir: ${ok}\n`);
+    const good = shadowim(['analyze', cap, '--format', 'jsonl'], { env: { SHADOWIM_CONFIG: cfg } });
+    assert.equal(good.status, 0, good.stderr);
+    assert.equal(fs.statSync(ok).mode & 0o777, 0o700, 'made private');
+  });
+
   it('makeDirs: nested, already there, and a file in the way', () => {
     const d = path.join(tmp, 'm', 'a', 'b');
     makeDirs(d, 0o700);
