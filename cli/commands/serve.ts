@@ -60,7 +60,13 @@ export const command: Command = {
       }
     }
     let policyFile = opts.policy as string | undefined;
-    if (policyFile && !fs.existsSync(policyFile)) throw new UsageError(`${optionSource(args, 'policy')} ${policyFile}: no such file`);
+    if (policyFile) {
+      try {
+        fs.readFileSync(policyFile); // readable, and a file (a directory was accepted and failed on the settings page)
+      } catch (e) {
+        throw new UsageError(`${optionSource(args, 'policy')} ${policyFile}: ${whyCannotRead(e)}; give the policy file the sensors use`);
+      }
+    }
 
     const cfg = commandConfig();
     const { openStore, StoreError } = require('../../storage/store') as typeof import('../../storage/store');

@@ -27,4 +27,14 @@ describe('cli: usage without a command', () => {
     assert.equal(r.status, 2);
     assert.equal(r.stderr, "shadowim: unknown command 'analyse'; run 'shadowim --help' for the list\n");
   });
+
+  it('serve --policy that is a directory or missing: one line, exit 2, before anything listens', () => {
+    const os = require('node:os') as typeof import('node:os');
+    const path = require('node:path') as typeof import('node:path');
+    for (const [p, why] of [[os.tmpdir(), 'is a directory'], [path.join(os.tmpdir(), 'shadowim-no-such-policy.yaml'), 'no such file']]) {
+      const r = shadowim(['serve', '--policy', p, '--port', '0'], { timeout: 20000 });
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr, `shadowim: --policy ${p}: ${why}; give the policy file the sensors use\n`);
+    }
+  });
 });
