@@ -11,6 +11,7 @@ import { alertId } from './alertid';
 import { Suppressor } from './suppress';
 import { DlpScanner, redactText, type Finding } from './dlp/scanner';
 import type { LinkFilter } from './links';
+import { stderrLine } from '../common/stderr';
 
 const MAX_FLOWS = 200_000;
 const SEV_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
@@ -123,7 +124,7 @@ export class Analyzer implements EventSink {
     } catch (e) {
       // a bug or an event shape we did not foresee must not stop the sensor, nor leak unredacted text
       this.errors++;
-      if (this.errors === 1) process.stderr.write(`shadowim: analyzer: ${(e as Error).message} (on a ${clip(String(ev?.type), 20)} event; further errors are counted, not printed)\n`);
+      if (this.errors === 1) stderrLine(`shadowim: analyzer: ${(e as Error).message} (on a ${clip(String(ev?.type), 20)} event; further errors are counted, not printed)`);
       if (!this.forwarded) {
         if (ev?.type === 'message') this.forward({ ...ev, text: '[withheld: the analyzer could not check this text]' });
         else if (ev?.type === 'file_transfer') this.forward({ ...ev, filename: '[withheld]' });

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { whyCannotRead } from '../common/fsError';
 import { GLOBAL_SPECS, optionLines, takeGlobalOptions, UsageError } from './args';
 import { installStdoutGuard } from './stdout';
+import { stderrLine } from '../common/stderr';
 
 export interface Command {
   summary: string;
@@ -51,8 +52,8 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = await command.run(rest);
   } catch (e) {
     if (process.env.SHADOWIM_DEBUG) console.error(e);
-    const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`shadowim: ${msg.split('\n')[0]}\n`);
+    // all of it, escaped: a line break in a file name must not cut the message, nor ESC reach the terminal
+    stderrLine(`shadowim: ${e instanceof Error ? e.message : String(e)}`);
     process.exitCode = e instanceof UsageError ? 2 : 1;
   }
 }

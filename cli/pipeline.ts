@@ -3,6 +3,7 @@
 
 import type { EventSink, ShadowEvent } from '../common/events';
 import { keepRunningWithoutStdout, stdoutClosed } from './stdout';
+import { escapeControl } from '../common/stderr';
 
 export interface PipelineOptions {
   format: 'jsonl' | 'text';
@@ -153,7 +154,4 @@ export class TextWriter implements EventSink {
   }
 }
 
-export function escapeControl(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+export { escapeControl };

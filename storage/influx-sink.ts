@@ -9,6 +9,7 @@ import type { EventSink, ShadowEvent } from '../common/events';
 import type { InfluxConfig } from '../common/config';
 import { Spool } from './spool';
 import { eventLine, spoolLine, Stamper } from './influx-points';
+import { stderrLine } from '../common/stderr';
 
 export interface InfluxSinkOptions extends InfluxConfig {
   url: string;
@@ -47,7 +48,7 @@ export class InfluxSink implements EventSink {
   private readonly log: (line: string) => void;
 
   constructor(private readonly o: InfluxSinkOptions) {
-    this.log = o.log ?? ((l) => process.stderr.write(`shadowim: ${l}\n`));
+    this.log = o.log ?? ((l) => stderrLine(`shadowim: ${l}`));
     const dir = path.join(o.spool_dir, o.sensor.replace(/[^A-Za-z0-9_.-]/g, '_'));
     this.spool = new Spool(dir, { maxBytes: o.spool_max_bytes });
     this.spool.onDrop = (n) => {

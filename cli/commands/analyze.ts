@@ -6,6 +6,7 @@ import { parseOrHelp, UsageError, type OptionSpec } from '../args';
 import type { PipelineOptions } from '../pipeline';
 import { makeDirs } from '../../common/makeDirs';
 import { whyCannotWrite } from '../../common/fsError';
+import { stderrLine } from '../../common/stderr';
 
 const SPECS: OptionSpec[] = [
   { name: 'format', value: true, arg: 'jsonl|text', help: 'event output on stdout (default: jsonl, or text on a terminal)' },
@@ -103,7 +104,7 @@ export const command: Command = {
       hard = setTimeout(() => {
         closed = true;
         void pipeline.close().finally(() => {
-          process.stderr.write(`shadowim: ${file === '-' ? 'stdin' : file}: stopped on ${sig} while waiting for input; the sessions still open were not reported\n`);
+          stderrLine(`shadowim: ${file === '-' ? 'stdin' : file}: stopped on ${sig} while waiting for input; the sessions still open were not reported`);
           // by the signal itself: process.exit() would wait for the worker, which a blocked read keeps
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
@@ -147,18 +148,18 @@ export const command: Command = {
     const secs = Number(process.hrtime.bigint() - started) / 1e9;
     if (!opts.quiet && recognised) {
       const pps = secs > 0 ? Math.round(c.packets / secs) : 0;
-      process.stderr.write(
+      stderrLine(
         `shadowim: ${file === '-' ? 'stdin' : file}: ${c.packets} packets, ${fmtBytes(c.bytes)}, ${c.flows} flows` +
         `${c.evictedFlows ? ` (${c.evictedFlows} evicted)` : ''}, ${c.malformed} malformed, ${c.badTimestamps ? `${c.badTimestamps} with impossible timestamps, ` : ''}${c.skipped} not TCP/UDP, ${c.tunneled ? `${c.tunneled} inside tunnels, ` : ''}` +
         `${engine.stats.imSessions} IM sessions` +
         // (files) carves, and transfers beyond the concurrent-carve bounds (counted, not carved)
         `${engine.stats.filesCarved ? `, ${engine.stats.filesCarved} file${engine.stats.filesCarved === 1 ? "" : "s"} carved` : ''}${engine.stats.filesNotCarved ? ` (${engine.stats.filesNotCarved} more not carved: too many at once)` : ''}` +
-        ` in ${secs.toFixed(2)} s (${pps.toLocaleString('en-US')} packets/s)\n`,
+        ` in ${secs.toFixed(2)} s (${pps.toLocaleString('en-US')} packets/s)`,
       );
     }
     if (process.env.SHADOWIM_DEBUG) process.stderr.write(`shadowim: memory guard: ${guard.collections} full collections\n`);
     if (failure) {
-      process.stderr.write(`shadowim: ${file === '-' ? 'stdin' : file}: ${failure}\n`);
+      stderrLine(`shadowim: ${file === '-' ? 'stdin' : file}: ${failure}`);
       const sig = Atomics.load(stop, 0);
       return sig ? 128 + sig : 1;
     }

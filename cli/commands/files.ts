@@ -2,6 +2,7 @@
 // directory; writes only the one file `get --out` names.
 import type { Command } from '../main';
 import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
+import { stderrLine } from '../../common/stderr';
 
 const SPECS: OptionSpec[] = [
   { name: 'quarantine', value: true, arg: 'DIR', help: 'quarantine directory (default: files.quarantine.dir in the config; analyze --out DIR keeps files in DIR/quarantine)' },
@@ -72,7 +73,7 @@ function list(files: typeof import('../../analyzer/files'), dir: string, opts: R
       out.push(escapeControl(`${e.sha256}  ${String(e.size).padStart(10)}  ${(e.file_type ?? '?').padEnd(8)}  ${(e.verdict ?? '-').padEnd(24)}  ${e.last_seen}  ${s?.protocol ?? '?'} ${s?.from ?? '?'} -> ${s?.to ?? '?'}  ${e.filename}`));
     }
   }
-  if (format === 'text' && !entries.length) process.stderr.write(`shadowim: no files in the quarantine ${dir}\n`);
+  if (format === 'text' && !entries.length) stderrLine(`shadowim: no files in the quarantine ${dir}`);
   if (out.length) process.stdout.write(out.join('\n') + '\n');
   return 0;
 }
@@ -84,7 +85,7 @@ async function get(files: typeof import('../../analyzer/files'), dir: string, op
   const out = opts.out as string | undefined;
   if (out) {
     const e = files.exportQuarantined(dir, sha, out, { force: !!opts.force });
-    process.stderr.write(`shadowim: wrote ${e.size} bytes (${e.file_type ?? 'unknown type'}, verdict ${e.verdict ?? '-'}) to ${out}\n`);
+    stderrLine(`shadowim: wrote ${e.size} bytes (${e.file_type ?? 'unknown type'}, verdict ${e.verdict ?? '-'}) to ${out}`);
     return 0;
   }
   if (process.stdout.isTTY) throw new UsageError('refusing to write a carved file to the terminal; add --out FILE or redirect standard output');

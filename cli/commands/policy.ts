@@ -1,6 +1,7 @@
 // `shadowim policy check FILE`: validates a policy and explains it in plain words.
 import type { Command } from '../main';
 import { parseOrHelp, UsageError, type OptionSpec } from '../args';
+import { stderrLine } from '../../common/stderr';
 
 const SPECS: OptionSpec[] = [{ name: 'help', short: 'h', help: 'show this help' }];
 const USAGE = 'shadowim policy check FILE | shadowim policy default';
@@ -30,7 +31,7 @@ export const command: Command = {
     try {
       policy = loadPolicyFile(file);
     } catch (e) {
-      process.stderr.write(`shadowim: ${(e as Error).message.split('\n')[0]}\n`);
+      stderrLine(`shadowim: ${(e as Error).message}`);
       return 1;
     }
     process.stdout.write(explainPolicy(policy) + '\n');

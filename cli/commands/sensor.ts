@@ -8,6 +8,7 @@ import { whyCannotWrite } from '../../common/fsError';
 import { makeDirs } from '../../common/makeDirs';
 import * as live from '../../sensor/live'; // light: cap itself is loaded lazily inside
 import { SENSOR_LIMITS } from '../../common/config'; // light: yaml is loaded only to parse
+import { stderrLine } from '../../common/stderr';
 
 const SPECS: OptionSpec[] = [
   { name: 'interface', short: 'i', value: true, arg: 'IF', config: 'sensor.interface', help: "interface to capture on ('any' = all interfaces; eth1,eth2 = several merged, e.g. a tap's two ports)" },
@@ -147,7 +148,7 @@ async function runCapture(o: RunOptions): Promise<number> {
 async function runSensor(argv: string[], o: RunOptions): Promise<number> {
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const cli = require('node:path').join(__dirname, '..', '..', 'bin', 'shadowim.js');
-  const say = (line: string) => process.stderr.write(`shadowim sensor: ${line}\n`);
+  const say = (line: string) => stderrLine(`shadowim sensor: ${line}`);
   const startedAt = Date.now();
   const ifCounters = new live.InterfaceCounters(o.device); // read before the capture opens
   const child = spawn(process.execPath, [cli, 'sensor', ...argv], {
@@ -159,7 +160,7 @@ async function runSensor(argv: string[], o: RunOptions): Promise<number> {
   let rest = '';
   child.stderr!.setEncoding('utf8');
   const pass = (line: string) => {
-    if (!NOISE.some((re) => re.test(line))) process.stderr.write(line + '\n');
+    if (!NOISE.some((re) => re.test(line))) stderrLine(line);
   };
   child.stderr!.on('data', (d: string) => {
     const lines = (rest + d).split('\n');

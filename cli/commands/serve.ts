@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Command } from '../main';
 import { commandConfig, optionSource, parseOrHelp, UsageError, type OptionSpec } from '../args';
 import { whyCannotRead } from '../../common/fsError';
+import { stderrLine } from '../../common/stderr';
 
 const SPECS: OptionSpec[] = [
   { name: 'store', value: true, arg: 'PATH', help: 'SQLite store to show (default: config store.path, else shadowim.db; with --demo: shadowim-demo.db)' },
@@ -72,7 +73,7 @@ export const command: Command = {
     const { openStore, StoreError } = require('../../storage/store') as typeof import('../../storage/store');
     const demo = !!opts.demo;
     const storePath = (opts.store as string | undefined) ?? (demo ? 'shadowim-demo.db' : cfg.store.path ?? 'shadowim.db');
-    const log = (s: string) => process.stderr.write(`shadowim: ${s}\n`);
+    const log = (s: string) => stderrLine(`shadowim: ${s}`);
 
     let password: string | undefined;
     let db;

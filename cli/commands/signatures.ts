@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../main';
 import { commandConfig, helpText, parseOrHelp, UsageError, type OptionSpec } from '../args';
+import { stderrLine } from '../../common/stderr';
 
 const SPECS: OptionSpec[] = [
   { name: 'format', value: true, arg: 'text|json', help: 'output format (default text)' },
@@ -148,8 +149,8 @@ export const command: Command = {
     const { modules, ignored, warnings, overrides } = summarize(opts.dir as string | undefined);
     if (format === 'json') process.stdout.write(JSON.stringify({ modules, ignored_overrides: ignored, override_dir: overrides ?? null }, null, 2) + '\n');
     else process.stdout.write(text(modules, ignored, overrides) + '\n');
-    for (const f of ignored) process.stderr.write(`shadowim: warning: ${f} matches no module and was ignored\n`);
-    for (const w of warnings) process.stderr.write(`shadowim: warning: ${w}\n`);
+    for (const f of ignored) stderrLine(`shadowim: warning: ${f} matches no module and was ignored`);
+    for (const w of warnings) stderrLine(`shadowim: warning: ${w}`);
     return 0;
   },
 };

@@ -6,6 +6,7 @@ import type { EventSink, ShadowEvent } from '../../common/events';
 import { groupsMissing, parseSinks, type SinksConfig } from './config';
 import { Outbox, openOutbox } from './outbox';
 import { createSink } from './sinks';
+import { stderrLine } from '../../common/stderr';
 
 export function sinksConfig(): SinksConfig & { file?: string; storePath?: string } {
   const { getConfig } = require('../../common/config') as typeof import('../../common/config');
@@ -17,7 +18,7 @@ export function outboxPath(c: { delivery: { outbox?: string }; storePath?: strin
   return c.delivery.outbox ?? store ?? c.storePath ?? path.resolve('shadowim-outbox.db');
 }
 
-export function openDelivery(store?: string, log: (s: string) => void = (s) => process.stderr.write(`shadowim: ${s}\n`)): Outbox | undefined {
+export function openDelivery(store?: string, log: (s: string) => void = (s) => stderrLine(`shadowim: ${s}`)): Outbox | undefined {
   const c = sinksConfig();
   if (!c.sinks.length) return undefined;
   return new Outbox(openOutbox(outboxPath(c, store)), c.sinks.map(createSink), c.delivery, log);
@@ -32,7 +33,7 @@ export function alertDelivery(opts: { store?: string; policy?: { groups: string[
   if (!outbox) return undefined;
   if (opts.policy) {
     for (const { sink, missing } of groupsMissing(outbox.sinks.map((s) => s.config), opts.policy.groups)) {
-      process.stderr.write(`shadowim: warning: sink ${sink} takes groups ${missing.map((g) => `'${g}'`).join(', ')}, which ${missing.length === 1 ? 'is no group' : 'are no groups'} of the policy (${opts.policy.source}): those receive no alert\n`);
+      stderrLine(`shadowim: warning: sink ${sink} takes groups ${missing.map((g) => `'${g}'`).join(', ')}, which ${missing.length === 1 ? 'is no group' : 'are no groups'} of the policy (${opts.policy.source}): those receive no alert`);
     }
   }
   outbox.start();

@@ -1,0 +1,56 @@
+// What the command line says on standard error is one line per line, whatever the file names hold: a
+// name with ESC, CSI (0x9b) or a line break (a script looping over hostile file names) is shown with
+// \xNN escapes, never passed to the terminal, and does not cut the message short.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { shadowim } from '../helpers/run';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-stderr-'));
+const EVIL = '\u001b[31mred\nsecond\u009b2J\r';
+const SHOWN = '\\x1b[31mred\\x0asecond\\x9b2J\\x0d';
+
+/** the control characters of a text, other than the line break that ends each line */
+const controls = (s: string) => s.replace(/\n$/, '').match(/[\u0000-\u001f\u007f-\u009f]/g) ?? [];
+
+describe('cli: control characters in error and status lines', () => {
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('analyze on a missing file with ESC and a line break in its name: one line, the escapes visible, exit 1', () => {
+    const file = path.join(tmp, EVIL);
+    const r = shadowim(['analyze', file]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `shadowim: ${tmp}/${SHOWN}: no such file; give the path of a pcap or pcapng capture, or '-' for standard input\n`);
+    assert.deepEqual(controls(r.stderr), []);
+  });
+
+  it("analyze's summary line names a capture with such a name escaped", () => {
+    const file = path.join(tmp, `${EVIL}.pcap`);
+    const hdr = Buffer.alloc(24);
+    hdr.writeUInt32LE(0xa1b2c3d4, 0);
+    hdr.writeUInt16LE(2, 4);
+    hdr.writeUInt16LE(4, 6);
+    hdr.writeUInt32LE(65535, 16);
+    hdr.writeUInt32LE(1, 20);
+    fs.writeFileSync(file, hdr);
+    const r = shadowim(['analyze', file, '--format', 'jsonl']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+    assert.ok(r.stderr.startsWith(`shadowim: ${tmp}/${SHOWN}.pcap: 0 packets`), r.stderr);
+    assert.deepEqual(controls(r.stderr), []);
+  });
+
+  it('policy check, --config and an unknown command: the same', () => {
+    const p = shadowim(['policy', 'check', path.join(tmp, EVIL)]);
+    assert.equal(p.status, 1);
+    assert.equal(p.stderr, `shadowim: ${tmp}/${SHOWN}: cannot read the policy file: no such file\n`);
+    const c = shadowim(['--config', path.join(tmp, EVIL), 'doctor']);
+    assert.equal(c.status, 2);
+    assert.match(c.stderr, /^shadowim: --config .*\\x1b\[31mred\\x0asecond.*: no such file; give the path of a readable YAML configuration file\n$/);
+    const u = shadowim(['\u001b]0;owned\u0007']);
+    assert.equal(u.status, 2);
+    assert.equal(u.stderr, "shadowim: unknown command '\\x1b]0;owned\\x07'; run 'shadowim --help' for the list\n");
+    for (const r of [p, c, u]) assert.deepEqual(controls(r.stderr), []);
+  });
+});
