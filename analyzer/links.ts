@@ -10,8 +10,9 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Severity } from '../common/events';
 import { configSection } from '../common/configSection';
 import { whyCannotRead } from '../common/fsError';
+import { ConfigError } from '../common/configError';
 
-export class LinksConfigError extends Error {}
+export class LinksConfigError extends ConfigError {}
 
 /** links checked per message */
 export const MAX_LINKS = 32;

@@ -6,6 +6,7 @@ import { whyCannotRead } from '../common/fsError';
 import { GLOBAL_SPECS, optionLines, takeGlobalOptions, UsageError } from './args';
 import { installStdoutGuard } from './stdout';
 import { stderrLine } from '../common/stderr';
+import { ConfigError } from '../common/configError';
 
 export interface Command {
   summary: string;
@@ -54,7 +55,7 @@ export async function main(argv: string[]): Promise<void> {
     if (process.env.SHADOWIM_DEBUG) console.error(e);
     // all of it, escaped: a line break in a file name must not cut the message, nor ESC reach the terminal
     stderrLine(`shadowim: ${e instanceof Error ? e.message : String(e)}`);
-    process.exitCode = e instanceof UsageError ? 2 : 1;
+    process.exitCode = e instanceof UsageError || e instanceof ConfigError ? 2 : 1;
   }
 }
 

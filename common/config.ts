@@ -13,7 +13,9 @@ import path from 'node:path';
 import { checkTimeZone } from './calendar';
 import { whyCannotRead } from './fsError';
 
-export class ConfigError extends Error {}
+import { ConfigError } from './configError';
+
+export { ConfigError };
 
 export interface StoreConfig {
   /** SQLite file; undefined = no store unless --store PATH is given */

@@ -2,8 +2,9 @@
 // spool bounds, ClamAV, hash lists, quarantine. Validated here; a mistake is one clear line.
 import path from 'node:path';
 import { configSection } from '../../common/configSection';
+import { ConfigError } from '../../common/configError';
 
-export class FilesConfigError extends Error {}
+export class FilesConfigError extends ConfigError {}
 
 export interface QuarantineConfig {
   dir: string;

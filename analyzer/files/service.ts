@@ -68,7 +68,9 @@ export class FileService implements FileHandling {
         this.quarantine = new Quarantine(qdir, c.quarantine?.maxBytes ?? 1024 ** 3, c.quarantine?.maxFiles ?? 10_000);
       } catch (e) {
         if (!(e instanceof QuarantineError)) throw e;
-        throw new QuarantineError(`${e.message}; ${o.quarantineDir ? 'give --out a directory in which quarantine/ can be made' : 'fix files.quarantine.dir in the config'}`);
+        // from the configuration: a configuration mistake (exit 2), as files.spool.dir below
+        if (!o.quarantineDir) throw new FilesConfigError(`${e.message}; fix files.quarantine.dir in the config`);
+        throw new QuarantineError(`${e.message}; give --out a directory in which quarantine/ can be made`);
       }
     }
     this.keep = c.quarantine?.keep ?? 'all';

@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Severity } from '../../common/events';
 import { whyCannotRead } from '../../common/fsError';
+import { ConfigError } from '../../common/configError';
 
 export type SinkType = 'webhook' | 'splunk' | 'syslog';
 
@@ -87,29 +88,32 @@ export function groupsMissing(sinks: SinkConfig[], policyGroups: string[]): Arra
   return out;
 }
 
+/** a mistake in the sinks: section (exit 2, as every configuration mistake) */
+export class SinksConfigError extends ConfigError {}
+
 export function parseSinks(raw: unknown, file = 'the configuration'): SinksConfig {
   const delivery: DeliveryConfig = { base_ms: 1000, max_ms: 3_600_000, max_attempts: 12, drain_ms: 5000 };
   if (raw === undefined || raw === null) return { sinks: [], delivery };
   let list: unknown = raw;
   if (!Array.isArray(raw)) {
-    if (typeof raw !== 'object') throw new Error(`${file}: sinks must be a list of sinks, or a mapping with 'targets' and 'delivery'`);
+    if (typeof raw !== 'object') throw new SinksConfigError(`${file}: sinks must be a list of sinks, or a mapping with 'targets' and 'delivery'`);
     const r = raw as Record<string, unknown>;
-    for (const k of Object.keys(r)) if (!['targets', 'delivery'].includes(k)) throw new Error(`${file}: sinks: unknown key '${k}' (expected targets, delivery)`);
+    for (const k of Object.keys(r)) if (!['targets', 'delivery'].includes(k)) throw new SinksConfigError(`${file}: sinks: unknown key '${k}' (expected targets, delivery)`);
     list = r.targets ?? [];
     const d = (r.delivery ?? {}) as Record<string, unknown>;
     for (const [k, v] of Object.entries(d)) {
       if (k === 'outbox') delivery.outbox = path.resolve(path.dirname(file === 'the configuration' ? '.' : file), String(v));
       else if (['base_ms', 'max_ms', 'max_attempts', 'drain_ms'].includes(k)) {
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`${file}: sinks.delivery.${k} must be a whole number`);
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new SinksConfigError(`${file}: sinks.delivery.${k} must be a whole number`);
         (delivery as any)[k] = v;
-      } else throw new Error(`${file}: sinks.delivery: unknown key '${k}' (expected outbox, base_ms, max_ms, max_attempts, drain_ms)`);
+      } else throw new SinksConfigError(`${file}: sinks.delivery: unknown key '${k}' (expected outbox, base_ms, max_ms, max_attempts, drain_ms)`);
     }
   }
-  if (!Array.isArray(list)) throw new Error(`${file}: sinks.targets must be a list`);
+  if (!Array.isArray(list)) throw new SinksConfigError(`${file}: sinks.targets must be a list`);
   const names = new Set<string>();
   const sinks = list.map((s, i) => {
     const sink = parseSink(s, `${file}: sinks[${i}]`);
-    if (names.has(sink.name)) throw new Error(`${file}: sinks[${i}]: the name '${sink.name}' is used twice`);
+    if (names.has(sink.name)) throw new SinksConfigError(`${file}: sinks[${i}]: the name '${sink.name}' is used twice`);
     names.add(sink.name);
     return sink;
   });
@@ -117,10 +121,10 @@ export function parseSinks(raw: unknown, file = 'the configuration'): SinksConfi
 }
 
 function parseSink(raw: unknown, where: string): SinkConfig {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${where}: each sink is a mapping (name, type, …)`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new SinksConfigError(`${where}: each sink is a mapping (name, type, …)`);
   const r = raw as Record<string, unknown>;
   const err = (field: string, msg: string): never => {
-    throw new Error(`${where}${typeof r.name === 'string' ? ` (${r.name})` : ''}: ${field} ${msg}`);
+    throw new SinksConfigError(`${where}${typeof r.name === 'string' ? ` (${r.name})` : ''}: ${field} ${msg}`);
   };
   const known = ['name', 'type', 'url', 'secret', 'token', 'index', 'sourcetype', 'headers', 'transport', 'host', 'port', 'facility', 'pen', 'format', 'ca', 'verify_tls', 'timeout_ms', 'min_severity', 'kinds', 'protocols', 'people', 'groups'];
   for (const k of Object.keys(r)) if (!known.includes(k)) err(k, `is not a sink setting (known: ${known.join(', ')})`);

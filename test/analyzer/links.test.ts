@@ -483,11 +483,11 @@ describe('links: through the command line', function () {
     const cap = path.join(dir, 'irc.pcap');
     ircCapture(cap);
     const r = shadowim(['analyze', cap, '--format', 'jsonl', '--config', path.join(dir, 'c.yaml')]);
-    assert.equal(r.status, 1);
+    assert.equal(r.status, 2, 'a configuration mistake');
     assert.equal(r.stderr, `shadowim: cannot read link blocklist ${path.join(dir, 'nowhere.txt')}: no such file; fix the path in links.blocklists\n`);
     assert.equal(r.stdout, '');
     const b = shadowim(['analyze', cap, '--format', 'jsonl', '--config', path.join(dir, 'bad.yaml')]);
-    assert.equal(b.status, 1);
+    assert.equal(b.status, 2);
     assert.match(b.stderr, /^shadowim: .*bad\.yaml: links\.blocklist is not a setting \(expected one of: blocklists, severity\)\n$/);
   });
 });

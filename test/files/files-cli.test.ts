@@ -87,7 +87,7 @@ describe('files: scanning and rules through the CLI', function () {
     const cfg = config('bad.yaml', 'files:\n  quarantine:\n    max_files: lots\n');
     const cap = dccCapture(path.join(tmp, 'bad.pcap'), [{ name: 'a.txt', data: Buffer.from('x') }]);
     const r = shadowim(['analyze', cap, '--format', 'jsonl'], { env: { SHADOWIM_CONFIG: cfg } });
-    assert.equal(r.status, 1);
+    assert.equal(r.status, 2, 'a configuration mistake');
     assert.match(r.stderr, /^shadowim: .*bad\.yaml: files\.quarantine\.(dir is required|max_files must be a whole number)/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
   });

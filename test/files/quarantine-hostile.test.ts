@@ -121,7 +121,7 @@ describe('files: quarantine and shadowim files', function () {
     const cfg = path.join(tmp, 'qbad.yaml');
     fs.writeFileSync(cfg, 'files:\n  quarantine:\n    dir: /proc/shadowim-q\n');
     const r = shadowim(['analyze', cap, '--format', 'jsonl'], { env: { SHADOWIM_CONFIG: cfg } });
-    assert.equal(r.status, 1);
+    assert.equal(r.status, 2, 'a configuration mistake');
     assert.equal(r.stdout, '');
     assert.equal(r.stderr, 'shadowim: cannot use quarantine directory /proc/shadowim-q: files cannot be created there; fix files.quarantine.dir in the config\n');
     // analyze --out DIR with a file where DIR/quarantine goes
