@@ -15,6 +15,8 @@ import * as ft from './flowTable';
 const { FlowTable } = ft;
 /** 2100-01-01 in µs: later capture times are corrupt */
 const MAX_TS = 4102444800e6;
+/** libpcap's MAXIMUM_SNAPLEN and Wireshark's WTAP_MAX_PACKET_SIZE_STANDARD */
+export const MAX_ORIG_LEN = 262144;
 const WHEEL = ft.WHEEL, F_BYTES = ft.F_BYTES, F_DEADLINE = ft.F_DEADLINE, F_FIRST = ft.F_FIRST;
 const F_LAST = ft.F_LAST, F_PKTS = ft.F_PKTS, F_STATE = ft.F_STATE;
 const ST_OK: number = DecodeStatus.Ok, ST_MALFORMED: number = DecodeStatus.Malformed, ST_SKIPPED: number = DecodeStatus.Skipped;
@@ -197,6 +199,13 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
   frame(linktype: number, ts: number, buf: Buffer, off: number, len: number, origLen: number): void {
     const c = this.c;
     c.packets++;
+    // A record can claim any original length (4 GiB in a pcap record or a pcapng block): past the
+    // largest snapshot length libpcap and Wireshark know, no link delivered it. It is counted as what
+    // was captured, so one forged record cannot make the capture's or a flow's bytes say 4 GiB.
+    if (origLen > MAX_ORIG_LEN) {
+      c.badLengths++;
+      origLen = len;
+    }
     c.bytes += origLen;
     // A corrupt capture can claim any time (a mangled if_tsresol makes it 1e25 µs, past where
     // doubles count seconds exactly): such a frame is given the newest good time instead.

@@ -99,12 +99,14 @@ export interface SensorCounters {
   fragmentsDropped: number;
   /** frames whose timestamp was impossible (negative, not a number, after 2100): given the newest good time */
   badTimestamps: number;
+  /** frames whose original length was impossible (over 262144 bytes): counted as their captured length */
+  badLengths: number;
   /** packets found inside a tunnel (GRE, ERSPAN, IP-in-IP, VXLAN, Geneve, GTP-U) and analysed as such */
   tunneled: number;
 }
 
 export function emptySensorCounters(): SensorCounters {
-  return { packets: 0, bytes: 0, malformed: 0, skipped: 0, flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0, badTimestamps: 0, tunneled: 0 };
+  return { packets: 0, bytes: 0, malformed: 0, skipped: 0, flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0, badTimestamps: 0, badLengths: 0, tunneled: 0 };
 }
 
 /**

@@ -150,7 +150,7 @@ export const command: Command = {
       const pps = secs > 0 ? Math.round(c.packets / secs) : 0;
       stderrLine(
         `shadowim: ${file === '-' ? 'stdin' : file}: ${c.packets} packets, ${fmtBytes(c.bytes)}, ${c.flows} flows` +
-        `${c.evictedFlows ? ` (${c.evictedFlows} evicted)` : ''}, ${c.malformed} malformed, ${c.badTimestamps ? `${c.badTimestamps} with impossible timestamps, ` : ''}${c.skipped} not TCP/UDP, ${c.tunneled ? `${c.tunneled} inside tunnels, ` : ''}` +
+        `${c.evictedFlows ? ` (${c.evictedFlows} evicted)` : ''}, ${c.malformed} malformed, ${c.badTimestamps ? `${c.badTimestamps} with impossible timestamps, ` : ''}${c.badLengths ? `${c.badLengths} with impossible original lengths, ` : ''}${c.skipped} not TCP/UDP, ${c.tunneled ? `${c.tunneled} inside tunnels, ` : ''}` +
         `${engine.stats.imSessions} IM sessions` +
         // (files) carves, and transfers beyond the concurrent-carve bounds (counted, not carved)
         `${engine.stats.filesCarved ? `, ${engine.stats.filesCarved} file${engine.stats.filesCarved === 1 ? "" : "s"} carved` : ''}${engine.stats.filesNotCarved ? ` (${engine.stats.filesNotCarved} more not carved: too many at once)` : ''}` +
