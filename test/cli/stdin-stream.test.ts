@@ -86,8 +86,13 @@ describe('cli: analyze - from a pipe that stays open', function () {
     child.kill('SIGINT');
     const more = new Capture();
     more.udp('10.0.0.9:5000', '192.0.2.9:5001', 'later traffic');
-    child.stdin.write(more.pcap().subarray(24)); // more records of the same pcap: the worker sees the stop
-    const r = await done;
+    const records = more.pcap().subarray(24);
+    // more records of the same pcap, every 100 ms until it exits: the worker sees the stop at the first
+    // chunk it reads after the signal was handled (one write right after kill() could be read before)
+    const drip = setInterval(() => child.stdin.writable && child.stdin.write(records), 100);
+    child.stdin.on('error', () => {});
+    child.stdin.write(records);
+    const r = await done.finally(() => clearInterval(drip));
     assert.equal(r.code, 130, r.stderr);
     const evs = jsonLines(r.stdout);
     assert.ok(evs.some((e) => e.type === 'session' && e.protocol === 'irc'), `the open IRC flow is ended and reported: ${r.stdout}`);
