@@ -80,6 +80,8 @@ export interface DashboardConfig {
   tls_cert?: string;
   tls_key?: string;
   trust_proxy?: boolean | number | string;
+  /** text shown above the login form (an "authorized use only, activity is monitored" notice) */
+  login_notice?: string;
 }
 
 /** [min, max, default] of the sensor's numeric options: `shadowim sensor` enforces the same on its options */
@@ -277,7 +279,7 @@ const SECTIONS: Record<string, SectionValidator> = {
   },
   dashboard(ctx, node, cfg, base) {
     const d = cfg.dashboard;
-    const known = ['port', 'host', 'tls_cert', 'tls_key', 'trust_proxy'];
+    const known = ['port', 'host', 'tls_cert', 'tls_key', 'trust_proxy', 'login_notice'];
     for (const [k, kn, v] of mapEntries(ctx, node, 'dashboard')) {
       switch (k) {
         case 'port':
@@ -294,6 +296,12 @@ const SECTIONS: Record<string, SectionValidator> = {
           const t = scalar(ctx, v, 'dashboard.trust_proxy');
           if (typeof t !== 'boolean' && typeof t !== 'number' && typeof t !== 'string') fail(ctx, v, "dashboard.trust_proxy must be true, false, a number of hops or an express 'trust proxy' value such as loopback");
           d.trust_proxy = t;
+          break;
+        }
+        case 'login_notice': {
+          const t = scalar(ctx, v, 'dashboard.login_notice');
+          if (typeof t !== 'string' || !t.trim() || t.length > 2000) fail(ctx, v, 'dashboard.login_notice must be text of 1 to 2,000 characters (shown above the login form)');
+          d.login_notice = t;
           break;
         }
         case 'quarantine':

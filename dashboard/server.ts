@@ -22,6 +22,8 @@ export interface DashboardOptions {
   /** carved files kept by the files module (files.quarantine.dir); undefined = none */
   quarantineDir?: string;
   limiter?: LoginLimiter;
+  /** dashboard.login_notice: shown above the login form, as text */
+  loginNotice?: string;
   /** the login sessions' clock (tests) */
   now?: () => number;
   log?: (line: string) => void;
@@ -151,7 +153,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
         pre = require('node:crypto').randomBytes(24).toString('base64url') as string;
         setCookie(res, req, CSRF_COOKIE, pre, { httpOnly: false });
       }
-      res.status(401).json({ error: 'login required', csrf: pre, demo: !!o.demo });
+      res.status(401).json({ error: 'login required', csrf: pre, demo: !!o.demo, ...(o.loginNotice ? { notice: o.loginNotice } : {}) });
       return;
     }
     req.principal = { user: s.user, role: s.role, via: 'session', csrf: s.csrf };

@@ -131,7 +131,8 @@ export const command: Command = {
     } catch (e) {
       log(`delivery page: cannot read the sinks configuration (${(e as Error).message.split('\n')[0]})`);
     }
-    const dash = createDashboard({ db, storePath, demo, policyFile, trustProxy, quarantineDir, outboxDb, log });
+    const loginNotice = (require('../../common/config') as typeof import('../../common/config')).getConfig().dashboard.login_notice;
+    const dash = createDashboard({ db, storePath, demo, policyFile, trustProxy, quarantineDir, outboxDb, log, loginNotice });
     const limits = slowClientLimits();
     const server = tls
       ? (require('node:https') as typeof import('node:https')).createServer({ ...tls, minVersion: 'TLSv1.2', ...limits }, dash.app)

@@ -57,6 +57,9 @@ async function start() {
     if (e.status === 401 && e.data) {
       loginCsrf = e.data.csrf;
       $('demo-banner').hidden = !e.data.demo;
+      // dashboard.login_notice: an operator's text, shown as text (white-space: pre-line keeps its lines)
+      $('login-notice').textContent = typeof e.data.notice === 'string' ? e.data.notice : '';
+      $('login-notice').hidden = !e.data.notice;
       showLogin();
     } else document.body.append(el('p', { class: 'error', text: `Cannot reach the shadowim server: ${e.message}` }));
   }
