@@ -3,7 +3,7 @@
 // Global options (--config FILE) are taken out here, wherever they stand, before any command runs.
 import fs from 'node:fs';
 import { whyCannotRead } from '../common/fsError';
-import { GLOBAL_SPECS, optionLines, takeGlobalOptions, UsageError } from './args';
+import { closest, GLOBAL_SPECS, optionLines, takeGlobalOptions, UsageError } from './args';
 import { installStdoutGuard } from './stdout';
 import { stderrLine } from '../common/stderr';
 import { ConfigError } from '../common/configError';
@@ -48,7 +48,10 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     const load = COMMANDS[name];
-    if (!load) throw new UsageError(`unknown command '${name}'; run 'shadowim --help' for the list`);
+    if (!load) {
+      const near = closest(name, Object.keys(COMMANDS));
+      throw new UsageError(`unknown command '${name}'${near ? ` (did you mean '${near}'?)` : ''}; run 'shadowim --help' for the list`);
+    }
     const { command } = load();
     process.exitCode = await command.run(rest);
   } catch (e) {

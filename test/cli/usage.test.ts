@@ -22,10 +22,21 @@ describe('cli: usage without a command', () => {
     }
   });
 
-  it('an unknown command: one line, exit 2', () => {
-    const r = shadowim(['analyse', 'x.pcap']);
-    assert.equal(r.status, 2);
-    assert.equal(r.stderr, "shadowim: unknown command 'analyse'; run 'shadowim --help' for the list\n");
+  it('an unknown command or option: one line, exit 2, naming the near one when a typo is likely', () => {
+    const cases: Array<[string[], string]> = [
+      [['analyse', 'x.pcap'], "unknown command 'analyse' (did you mean 'analyze'?); run 'shadowim --help' for the list"],
+      [['frobnicate'], "unknown command 'frobnicate'; run 'shadowim --help' for the list"],
+      [['analyze', 'x.pcap', '--max-flow', '5'], "unknown option --max-flow for 'analyze' (did you mean --max-flows?); see 'shadowim analyze --help'"],
+      [['analyze', 'x.pcap', '--fromat=text'], "unknown option --fromat for 'analyze' (did you mean --format?); see 'shadowim analyze --help'"],
+      [['analyze', 'x.pcap', '--form', 'text'], "unknown option --form for 'analyze' (did you mean --format?); see 'shadowim analyze --help'"],
+      [['analyze', 'x.pcap', '--zzz'], "unknown option --zzz for 'analyze'; see 'shadowim analyze --help'"],
+      [['analyze', 'x.pcap', `--${'q'.repeat(5000)}`], `unknown option --${'q'.repeat(5000)} for 'analyze'; see 'shadowim analyze --help'`],
+    ];
+    for (const [args, line] of cases) {
+      const r = shadowim(args);
+      assert.equal(r.status, 2, args.join(' '));
+      assert.equal(r.stderr, `shadowim: ${line}\n`);
+    }
   });
 
   it('serve --policy that is a directory or missing: one line, exit 2, before anything listens', () => {
