@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-config-exit-'));
@@ -12,13 +13,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-config-exit-'));
 describe('cli: configuration mistakes exit 2 in every section', () => {
   const cap = path.join(tmp, 'empty.pcap');
   before(() => {
-    const hdr = Buffer.alloc(24);
-    hdr.writeUInt32LE(0xa1b2c3d4, 0);
-    hdr.writeUInt16LE(2, 4);
-    hdr.writeUInt16LE(4, 6);
-    hdr.writeUInt32LE(65535, 16);
-    hdr.writeUInt32LE(1, 20);
-    fs.writeFileSync(cap, hdr);
+    fs.writeFileSync(cap, new Capture().pcap()); // a capture with no packets
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-stderr-'));
@@ -27,13 +28,7 @@ describe('cli: control characters in error and status lines', () => {
 
   it("analyze's summary line names a capture with such a name escaped", () => {
     const file = path.join(tmp, `${EVIL}.pcap`);
-    const hdr = Buffer.alloc(24);
-    hdr.writeUInt32LE(0xa1b2c3d4, 0);
-    hdr.writeUInt16LE(2, 4);
-    hdr.writeUInt16LE(4, 6);
-    hdr.writeUInt32LE(65535, 16);
-    hdr.writeUInt32LE(1, 20);
-    fs.writeFileSync(file, hdr);
+    fs.writeFileSync(file, new Capture().pcap()); // a capture with no packets
     const r = shadowim(['analyze', file, '--format', 'jsonl']);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr.split('\n').length, 2, r.stderr);
