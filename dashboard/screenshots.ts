@@ -4,10 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServe } from '../test/dashboard/serve';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/helpers/chromium';
 import { makeDirs } from '../common/makeDirs';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
 async function main(): Promise<void> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; install chromium (apt-get install -y chromium) or set CHROMIUM`);

@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startServe, type Served } from './serve';
 import { makeFixture, PASSWORDS, type Fixture } from './setup';
+import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const SPOOF_FILE = 'invoice\u202Efdp.exe';
 const SPOOF_NICK = 'adm\u200Bin\u202Eevil';
 

@@ -6,9 +6,8 @@ import fs from 'node:fs';
 import { startServe, type Served } from './serve';
 import { makeFixture, PASSWORDS, type Fixture } from './setup';
 import { XSS_NICK, XSS_TEXT } from './fixture';
+import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
 describe('dashboard in a browser', function () {
   this.timeout(180000);

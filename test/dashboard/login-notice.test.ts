@@ -8,9 +8,8 @@ import path from 'node:path';
 import { startServe, type Served } from './serve';
 import { makeFixture, type Fixture } from './setup';
 import { shadowim } from '../helpers/run';
+import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const NOTICE = 'Authorized use only.\nActivity on this console is logged. <img src=x onerror="window.pwned=1">';
 
 describe('dashboard: login notice (dashboard.login_notice)', function () {

@@ -9,9 +9,8 @@ import { shadowim } from '../helpers/run';
 import { startServe, type Served } from './serve';
 import { Client, PASSWORDS } from './setup';
 import { fillReportStore, SCRIPT_NAME } from '../storage/report-fixture';
+import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const FROM = '2024-01-15T00:00:00Z';
 const TO = '2024-01-16T00:00:00Z';
 

@@ -9,9 +9,8 @@ import path from 'node:path';
 import { shadowim } from '../helpers/run';
 import { CLI } from '../helpers/paths';
 import { fillReportStore, IMG_NAME, LONG_NAME, ONLOAD_HOST, RTL_NAME, SCRIPT_NAME } from './report-fixture';
+import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const UNTIL = '2024-01-16T00:00:00Z';
 
 const decode = (s: string) => s.replace(/<[^>]*>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
