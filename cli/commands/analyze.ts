@@ -73,7 +73,8 @@ export const command: Command = {
     const fd = openCapture(file); // a missing file is reported before any output is created
     // a pipe (tcpdump -w - | shadowim analyze -) can stay quiet for hours: what was found must not wait
     // in stdout's 64 KiB buffer for more traffic
-    popts.promptly = !require('node:fs').fstatSync(fd).isFile();
+    const st = require('node:fs').fstatSync(fd) as import('node:fs').Stats;
+    popts.promptly = !st.isFile();
     if (opts.out) {
       const dir = opts.out as string;
       try {
@@ -83,7 +84,7 @@ export const command: Command = {
       }
     }
     // the second thread costs ~0.1 s to start: worth it from a few hundred thousand packets
-    threads ??= require('node:os').availableParallelism() > 1 && (fd === 0 || require('node:fs').fstatSync(fd).size >= 32 << 20) ? 2 : 1;
+    threads ??= require('node:os').availableParallelism() > 1 && (fd === 0 || st.size >= 32 << 20) ? 2 : 1;
     // two threads: the worker starts reading while this one loads the signatures
     // SIGINT/SIGTERM: stop reading at the next chunk and end as at the end of the capture (open flows
     // ended, stats, store closed), exit 128+n; was: killed with up to 64 KiB of events and the store's
@@ -113,7 +114,7 @@ export const command: Command = {
       }, 2000).unref();
     };
     // one thread reading a pipe blocks in read(), where no handler runs: there the default (exit at once) stays
-    if (thread || require('node:fs').fstatSync(fd).isFile()) {
+    if (thread || st.isFile()) {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
     }
