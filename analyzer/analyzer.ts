@@ -12,6 +12,7 @@ import { Suppressor } from './suppress';
 import { DlpScanner, redactText, type Finding } from './dlp/scanner';
 import type { LinkFilter } from './links';
 import { stderrLine } from '../common/stderr';
+import { zoneKey } from '../common/zoneKey';
 
 const MAX_FLOWS = 200_000;
 const SEV_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
@@ -77,7 +78,7 @@ export class Analyzer implements EventSink {
   private readonly flows = new Map<string, FlowState>();
   private readonly sup: Suppressor;
   private readonly scanner: DlpScanner;
-  /** server IPs seen with a sanctioned host name (sessions name their server; messages don't), per tunnel zone (zoned()) */
+  /** server IPs seen with a sanctioned host name (sessions name their server; messages don't), per tunnel zone (zoneKey()) */
   private readonly sanctionedIps = new Set<string>();
   /** link blocklists (config `links:`); undefined = links are not looked for */
   private readonly links: LinkFilter | undefined;
@@ -151,7 +152,7 @@ export class Analyzer implements EventSink {
 
   private onSession(ev: SessionEvent): void {
     const key = flowKey(ev);
-    if (ev.server_name && isSanctioned(this.policy, undefined, ev.server_name) && this.sanctionedIps.size < 65536) this.sanctionedIps.add(zoned(ev.server.ip, ev.zone));
+    if (ev.server_name && isSanctioned(this.policy, undefined, ev.server_name) && this.sanctionedIps.size < 65536) this.sanctionedIps.add(zoneKey(ev.server.ip, ev.zone));
     const when = this.parseTs(ev.start) || this.parseTs(ev.ts);
     this.judgeUse(ev, key, ev.users, 'session', when, ev.encrypted, ev.server_name);
   }
@@ -226,7 +227,7 @@ export class Analyzer implements EventSink {
     if (!ev.client || !ev.server) return;
     const st = this.flow(key);
     if (st.unauthorized && use !== 'session') return; // decided; the session event may still add users
-    if (isSanctioned(p, ev.server.ip, serverName) || this.sanctionedIps.has(zoned(ev.server.ip, ev.zone))) return;
+    if (isSanctioned(p, ev.server.ip, serverName) || this.sanctionedIps.has(zoneKey(ev.server.ip, ev.zone))) return;
     const ids = identities.filter(realIdentity);
     // an inbound flow (peer-to-peer media, DCC) is judged on our host, its server side
     const inbound = isInbound(p, ev.client, ev.server);
@@ -513,12 +514,7 @@ export function realIdentity(s: unknown): s is string {
 
 export function flowKey(ev: { flow_id?: string; protocol?: string; client?: Endpoint; server?: Endpoint; from?: string; to?: string; zone?: string }): string {
   if (ev.flow_id) return ev.flow_id; // (a flow id includes the zone)
-  const z = ev.zone ? `|${ev.zone}` : '';
-  if (ev.client && ev.server) return `${ev.protocol}|${ev.client.ip}:${ev.client.port}|${ev.server.ip}:${ev.server.port}${z}`;
-  return `${ev.protocol}|${ev.from}|${ev.to}${z}`;
+  if (ev.client && ev.server) return zoneKey(`${ev.protocol}|${ev.client.ip}:${ev.client.port}|${ev.server.ip}:${ev.server.port}`, ev.zone);
+  return zoneKey(`${ev.protocol}|${ev.from}|${ev.to}`, ev.zone);
 }
 
-/** an address in a tunnel zone, as the analyzer's memory keys it ('|' is in no address); outside tunnels the address alone */
-function zoned(ip: string, zone: string | undefined): string {
-  return zone ? `${zone}|${ip}` : ip;
-}

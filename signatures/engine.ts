@@ -14,6 +14,7 @@ import { HomeNets } from './homeNets';
 import { Carver, CountingWriter, sanitizeFileName, type CarvedFile, type FileHandling } from './carve';
 import { fileTypeOf } from './fileType';
 import { readDataFile } from '../common/dataFile';
+import { endpointKey, zoneKey } from '../common/zoneKey';
 
 export interface EngineOptions {
   /** where contract events go */
@@ -137,7 +138,7 @@ export class Engine implements FlowInspector {
 
   addExpectation(e: Expectation): void {
     if (this.expectationCount >= MAX_EXPECTATIONS) return; // bounded: a flood of DCC offers cannot grow memory
-    const k = expKey(e.transport, e.server.ip, e.server.port, e.zone);
+    const k = endpointKey(e.transport, e.server.ip, e.server.port, e.zone);
     const list = this.expectations.get(k) ?? [];
     list.push(e);
     this.expectations.set(k, list);
@@ -148,7 +149,7 @@ export class Engine implements FlowInspector {
     if (this.expectationCount === 0) return undefined;
     // the sensor may have the sides the wrong way round when it missed the SYN: try both
     for (const [srv, cli] of [[flow.server, flow.client], [flow.client, flow.server]] as const) {
-      const k = expKey(flow.transport, srv.ip, srv.port, flow.zone);
+      const k = endpointKey(flow.transport, srv.ip, srv.port, flow.zone);
       const list = this.expectations.get(k);
       if (!list) continue;
       const i = list.findIndex((e) => e.expires >= flow.firstTs && (!e.clientIp || e.clientIp === cli.ip));
@@ -160,18 +161,6 @@ export class Engine implements FlowInspector {
     }
     return undefined;
   }
-}
-
-// State across flows is kept per tunnel zone (FlowInfo.zone): two tenants mirrored through one sensor
-// may use the same private addresses (docs/sensor.md, Tunnel zones). Outside tunnels the key is the
-// address alone, as it always was.
-function expKey(t: Transport, ip: string, port: number, zone: string | undefined): string {
-  return zone ? `${t}|${ip}|${port}|${zone}` : `${t}|${ip}|${port}`;
-}
-
-/** an address in a zone, as NameCache keys it ('|' is in no address) */
-function zoned(ip: string, zone: string | undefined): string {
-  return zone ? `${zone}|${ip}` : ip;
 }
 
 /**
@@ -189,7 +178,7 @@ export class NameCache implements KnowledgeBase {
   private answer: string | undefined;
   constructor(private readonly max: number) {}
   learnName(ip: string, name: string, _ts?: number, zone?: string): void {
-    const k = zoned(ip, zone);
+    const k = zoneKey(ip, zone);
     this.asked = undefined;
     if (k !== this.newest) {
       if (this.map.has(k)) this.map.delete(k);
@@ -199,7 +188,7 @@ export class NameCache implements KnowledgeBase {
     this.map.set(k, name.slice(0, 253));
   }
   nameFor(ip: string, zone?: string): string | undefined {
-    const k = zoned(ip, zone);
+    const k = zoneKey(ip, zone);
     if (k !== this.asked || k === undefined) {
       this.answer = this.map.get(k);
       this.asked = k;

@@ -9,6 +9,7 @@ import {
 } from './parser';
 import { addressGuess } from '../tls';
 import { usableServerName } from '../tls/parser';
+import { endpointKey } from '../../common/zoneKey';
 
 /** UDP: one message per datagram. TCP: a bare message (RFC 8489 §6.2.2) or RFC 4571 length framing (ICE-TCP). */
 function stunOf(input: DetectInput): ReturnType<typeof parseStun> | 'more' {
@@ -33,8 +34,6 @@ const endpoints = new WeakMap<Lookup, Map<string, Endpoint>>();
 const MAX_ENDPOINTS = 4096;
 const ENDPOINT_TTL = 600_000_000; // µs
 
-const epKey = (transport: string, ip: string, port: number, zone: string | undefined) =>
-  zone ? `${transport}|${ip}|${port}|${zone}` : `${transport}|${ip}|${port}`;
 
 /** (re)sets an endpoint; an endpoint already known for the same app keeps the reason it was first learned by */
 function put(m: Map<string, Endpoint>, k: string, e: Endpoint): void {
@@ -58,7 +57,7 @@ function learn(input: DetectInput, data: SignatureData, msg: StunMessage, protoc
   const c = input.flow.client;
   const serverPorts = (data.ports?.[input.transport] as number[] | undefined) ?? [];
   const w: Watch = { m, why, flow: input.flow, serverPorts: (data.ports?.udp as number[] | undefined) ?? [] };
-  if (!serverPorts.includes(c.port)) put(m, epKey(input.transport, c.ip, c.port, input.flow.zone), { protocol, ts, why: `${c.ip}:${c.port} (${why})` });
+  if (!serverPorts.includes(c.port)) put(m, endpointKey(input.transport, c.ip, c.port, input.flow.zone), { protocol, ts, why: `${c.ip}:${c.port} (${why})` });
   for (const p of xorAddresses(msg.bytes, ATTR_XOR_PEER_ADDRESS)) learnPeer(w, protocol, p.ip, p.port, ts, 'TURN peer');
   if (msg.type === ALLOCATE_SUCCESS) for (const p of xorAddresses(msg.bytes, ATTR_XOR_RELAYED_ADDRESS)) learnPeer(w, protocol, p.ip, p.port, ts, 'TURN relayed address');
   return w;
@@ -74,14 +73,14 @@ const watches = new WeakMap<Detection, Watch>();
 /** a peer (UDP: TURN relays UDP, RFC 8656 §2) — never a STUN server port, nor the TURN server itself */
 function learnPeer(w: Watch, protocol: string, ip: string, port: number, ts: number, what: string): void {
   if (w.serverPorts.includes(port) || (port === w.flow.server.port && ip === w.flow.server.ip)) return;
-  put(w.m, epKey('udp', ip, port, w.flow.zone), { protocol, ts, why: `${what} ${ip}:${port} (${w.why})` });
+  put(w.m, endpointKey('udp', ip, port, w.flow.zone), { protocol, ts, why: `${what} ${ip}:${port} (${w.why})` });
 }
 
 function learned(input: DetectInput): Endpoint | undefined {
   const m = endpoints.get(input.lookup);
   if (!m?.size) return undefined;
   for (const e of [input.flow.client, input.flow.server]) {
-    const hit = m.get(epKey(input.transport, e.ip, e.port, input.flow.zone));
+    const hit = m.get(endpointKey(input.transport, e.ip, e.port, input.flow.zone));
     if (hit && Math.abs(input.flow.firstTs - hit.ts) <= ENDPOINT_TTL) return hit;
   }
   return undefined;
