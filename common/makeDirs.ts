@@ -4,6 +4,7 @@
 // ancestor (at most one step per path component) and creates each missing directory in turn.
 import fs from 'node:fs';
 import path from 'node:path';
+import { whyCannotWrite } from './fsError';
 
 /** Creates `dir` and its missing parents with `mode`; throws the first error (errno codes as fs does). */
 export function makeDirs(dir: string, mode = 0o777): void {
@@ -29,5 +30,17 @@ export function makeDirs(dir: string, mode = 0o777): void {
       // made meanwhile by another process: fine if it is a directory
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(missing[i]).isDirectory()) throw e;
     }
+  }
+}
+
+/**
+ * makeDirs for a directory the user named, failing with one line in words: "cannot use LABEL DIR: WHY;
+ * HINT" (LABEL the option or setting, HINT what to do), as an `error` (a UsageError, a config error…).
+ */
+export function makeNamedDir(dir: string, o: { label: string; hint: string; mode?: number; error: new (message: string) => Error }): void {
+  try {
+    makeDirs(dir, o.mode);
+  } catch (e) {
+    throw new o.error(`cannot use ${o.label} ${dir}: ${whyCannotWrite(e, dir)}; ${o.hint}`);
   }
 }

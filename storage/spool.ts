@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { whyCannotWrite } from '../common/fsError';
-import { makeDirs } from '../common/makeDirs';
+import { makeNamedDir } from '../common/makeDirs';
 
 export interface SpoolOptions {
   maxBytes: number;
@@ -40,11 +40,7 @@ export class Spool {
 
   constructor(readonly dir: string, private readonly opts: SpoolOptions) {
     this.segmentBytes = Math.max(1024, opts.segmentBytes ?? Math.floor(opts.maxBytes / 8));
-    try {
-      makeDirs(dir);
-    } catch (e) {
-      throw new SpoolError(`cannot use spool ${dir}: ${whyCannotWrite(e, dir)}; fix influx.spool_dir`);
-    }
+    makeNamedDir(dir, { label: 'spool', hint: 'fix influx.spool_dir', error: SpoolError });
     this.lockFile = path.join(dir, 'lock');
     this.lock();
     try {

@@ -22,8 +22,7 @@ import { bufferSource, fileSource, inspect, textOf, type ByteSource } from './in
 import { Quarantine, QuarantineError } from './quarantine';
 import { activeTypes, isActiveType, nameMismatch } from './types';
 import { FileSpool, SpoolDir } from './spool';
-import { makeDirs } from '../../common/makeDirs';
-import { whyCannotWrite } from '../../common/fsError';
+import { makeNamedDir } from '../../common/makeDirs';
 
 const DETECTOR_NAMES: Record<string, string> = {
   pan: 'payment card number', us_ssn: 'US social security number', iban: 'IBAN', aba_routing: 'ABA routing number',
@@ -77,11 +76,7 @@ export class FileService implements FileHandling {
     if (c.spoolDir) {
       // made now, not at the first file: a spool directory that cannot be used would otherwise turn
       // every carve into a silent spool-full
-      try {
-        makeDirs(c.spoolDir, 0o700);
-      } catch (e) {
-        throw new FilesConfigError(`cannot use files.spool.dir ${c.spoolDir}: ${whyCannotWrite(e, c.spoolDir)}; fix files.spool.dir in the config`);
-      }
+      makeNamedDir(c.spoolDir, { label: 'files.spool.dir', hint: 'fix files.spool.dir in the config', mode: 0o700, error: FilesConfigError });
     }
     this.spools = new SpoolDir(c.spoolDir ?? this.quarantine?.workDir(), c.spoolMaxFileBytes, c.spoolMaxTotalBytes);
     if (c.clamav) this.clamav = new ClamavScanner(c.clamav);

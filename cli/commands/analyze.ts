@@ -4,8 +4,7 @@
 import type { Command } from '../main';
 import { parseOrHelp, UsageError, type OptionSpec } from '../args';
 import type { PipelineOptions } from '../pipeline';
-import { makeDirs } from '../../common/makeDirs';
-import { whyCannotWrite } from '../../common/fsError';
+import { makeNamedDir } from '../../common/makeDirs';
 import { stderrLine } from '../../common/stderr';
 
 const SPECS: OptionSpec[] = [
@@ -76,12 +75,7 @@ export const command: Command = {
     const st = require('node:fs').fstatSync(fd) as import('node:fs').Stats;
     popts.promptly = !st.isFile();
     if (opts.out) {
-      const dir = opts.out as string;
-      try {
-        makeDirs(dir);
-      } catch (e) {
-        throw new UsageError(`cannot use --out ${dir}: ${whyCannotWrite(e, dir)}; give a directory that exists or can be created`);
-      }
+      makeNamedDir(opts.out as string, { label: '--out', hint: 'give a directory that exists or can be created', error: UsageError });
     }
     // the second thread costs ~0.1 s to start: worth it from a few hundred thousand packets
     threads ??= require('node:os').availableParallelism() > 1 && (fd === 0 || st.size >= 32 << 20) ? 2 : 1;

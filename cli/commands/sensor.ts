@@ -4,8 +4,7 @@
 // printed), flush, then counters.
 import type { Command } from '../main';
 import { helpText, optionSource, parseArgs, UsageError, type OptionSpec } from '../args';
-import { whyCannotWrite } from '../../common/fsError';
-import { makeDirs } from '../../common/makeDirs';
+import { makeNamedDir } from '../../common/makeDirs';
 import * as live from '../../sensor/live'; // light: cap itself is loaded lazily inside
 import { SENSOR_LIMITS } from '../../common/config'; // light: yaml is loaded only to parse
 import { stderrLine } from '../../common/stderr';
@@ -84,11 +83,7 @@ export const command: Command = {
       if (process.env[WORKER_ENV] === '1') return await runCapture(run);
       if (run.evidenceDir) {
         evidenceStorePath(run.store); // a missing store, or a directory that cannot be made, is said before any capture starts
-        try {
-          makeDirs(run.evidenceDir, 0o700);
-        } catch (e) {
-          throw new UsageError(`cannot use ${optionSource(args, 'evidence-dir')} ${run.evidenceDir}: ${whyCannotWrite(e, run.evidenceDir)}; give a directory that exists or can be created`);
-        }
+        makeNamedDir(run.evidenceDir, { label: optionSource(args, 'evidence-dir'), hint: 'give a directory that exists or can be created', mode: 0o700, error: UsageError });
       }
       return await runSensor(argv, run);
     } catch (e) {
