@@ -70,6 +70,24 @@ export function openCapture(file: string): number {
   }
 }
 
+/**
+ * A pipe or FIFO to read without blocking: the same pipe opened again through /proc (a new open file
+ * description, so the shell's and other readers' flags are untouched) with O_NONBLOCK. A read that
+ * would block then returns, and the reader waits in the event loop, where a stop (SIGINT/SIGTERM)
+ * is seen, instead of sleeping in read() until the writer sends more. Anything else (a file, a
+ * socket, no /proc) is returned as it is; a FIFO we opened ourselves is closed once reopened.
+ */
+export function nonBlockingPipe(fd: number): number {
+  try {
+    if (!fs.fstatSync(fd).isFIFO()) return fd;
+    const again = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    if (fd > 2) fs.closeSync(fd);
+    return again;
+  } catch {
+    return fd;
+  }
+}
+
 export type CaptureFormat = 'pcap' | 'pcapng';
 
 export interface ReadResult {
@@ -168,23 +186,36 @@ export class CaptureReader {
     if (this.onChunk) await this.onChunk();
     while (this.end < n && !this.eof) {
       const got = this.readSome(this.buf, this.end, this.buf.length - this.end);
+      if (got < 0) {
+        await this.idle();
+        continue;
+      }
+      this.idleMs = 0;
       if (got === 0) this.eof = true;
       this.end += got;
     }
     return this.end >= n;
   }
 
+  private idleMs = 0;
+  /**
+   * A non-blocking pipe is empty: wait in the event loop (1 ms, doubling to 50 ms while it stays
+   * quiet: at most 20 wake-ups a second), then let onChunk run (it sees a stop).
+   */
+  private async idle(): Promise<void> {
+    this.idleMs = Math.min(50, this.idleMs * 2 || 1);
+    await new Promise<void>((resolve) => setTimeout(resolve, this.idleMs));
+    if (this.onChunk) await this.onChunk();
+  }
+
+  /** bytes read (0 at the end of the input), or -1: none yet from a non-blocking pipe */
   private readSome(b: Buffer, off: number, len: number): number {
     for (;;) {
       try {
         return fs.readSync(this.fd, b, off, len, null);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN') {
-          // non-blocking standard input: wait a moment for the writer
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-          continue;
-        }
+        if (code === 'EAGAIN') return -1; // a non-blocking pipe with nothing in it: need() waits
         if (code === 'EOF') return 0;
         if (code === 'EISDIR') throw new CaptureError('input is a directory, not a capture file');
         throw new CaptureError(`read error: ${code ?? (e as Error).message}`);

@@ -52,7 +52,7 @@ export const command: Command = {
     if (file === '-' && require('node:tty').isatty(0)) throw new UsageError("'-' reads a capture from standard input, but that is a terminal; pipe a capture in (e.g. tcpdump -w - | shadowim analyze -)");
 
     // heavy modules only once the options are known to be good
-    const { openCapture } = require('../../sensor/captureFile') as typeof import('../../sensor/captureFile');
+    const { openCapture, nonBlockingPipe } = require('../../sensor/captureFile') as typeof import('../../sensor/captureFile');
     const { PacketPath, readCapture } = require('../../sensor/packetPath') as typeof import('../../sensor/packetPath');
     const { loadRegistry } = require('../../signatures/registry') as typeof import('../../signatures/registry');
     const { Engine } = require('../../signatures/engine') as typeof import('../../signatures/engine');
@@ -69,7 +69,10 @@ export const command: Command = {
       source: file === '-' ? undefined : file,
       outDir: opts.out as string | undefined,
     };
-    const fd = openCapture(file); // a missing file is reported before any output is created
+    // a missing file is reported before any output is created; a pipe is read without blocking, so a
+    // stop (SIGINT/SIGTERM) is seen while it is quiet
+    const opened = openCapture(file);
+    const fd = nonBlockingPipe(opened);
     // a pipe (tcpdump -w - | shadowim analyze -) can stay quiet for hours: what was found must not wait
     // in stdout's 64 KiB buffer for more traffic
     const st = require('node:fs').fstatSync(fd) as import('node:fs').Stats;
@@ -95,7 +98,8 @@ export const command: Command = {
       const n = sig === 'SIGINT' ? 2 : 15;
       if (Atomics.load(stop, 0)) process.exit(128 + n);
       Atomics.store(stop, 0, n);
-      // a worker blocked reading a quiet pipe never sees the stop: write out what was found and go
+      // a worker blocked reading a quiet pipe (a socket: not made non-blocking) never sees the stop:
+      // write out what was found and go
       hard = setTimeout(() => {
         closed = true;
         void pipeline.close().finally(() => {
@@ -107,8 +111,9 @@ export const command: Command = {
         });
       }, 2000).unref();
     };
-    // one thread reading a pipe blocks in read(), where no handler runs: there the default (exit at once) stays
-    if (thread || st.isFile()) {
+    // one thread reading a blocking pipe (a socket) sleeps in read(), where no handler runs: there the
+    // default (exit at once) stays
+    if (thread || st.isFile() || fd !== opened) {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
     }
