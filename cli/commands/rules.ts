@@ -36,11 +36,18 @@ export const command: Command = {
     if (action !== 'block' && action !== 'log') throw new UsageError(`--action must be block or log, not '${action}'`);
     const { buildRuleInput } = require('../../outputs/firewall/inputs') as typeof import('../../outputs/firewall/inputs');
     const { buildModel } = require('../../outputs/firewall/model') as typeof import('../../outputs/firewall/model');
-    const input = buildRuleInput({
-      policyFile: opts.policy as string | undefined,
-      eventFiles: (opts.events as string[] | undefined) ?? [],
-      store: opts.store as string | undefined,
-    });
+    const { StoreError } = require('../../storage/store') as typeof import('../../storage/store');
+    let input: ReturnType<typeof buildRuleInput>;
+    try {
+      input = buildRuleInput({
+        policyFile: opts.policy as string | undefined,
+        eventFiles: (opts.events as string[] | undefined) ?? [],
+        store: opts.store as string | undefined,
+      });
+    } catch (e) {
+      if (e instanceof StoreError) throw new UsageError(e.message); // exit 2, as search and report
+      throw e;
+    }
     const text = fmt.render(buildModel({ ...input, action }));
     if (opts.out) writeWhole(opts.out as string, text);
     else process.stdout.write(text);

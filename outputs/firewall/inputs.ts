@@ -37,16 +37,11 @@ export function observedFromJsonl(file: string): ObservedServer[] {
 }
 
 export function observedFromStore(file: string): ObservedServer[] {
-  if (!fs.existsSync(file)) throw new Error(`store ${file} does not exist; run 'shadowim analyze --store ${file}' first or drop --store`);
-  const Database = require('better-sqlite3');
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  // the store's own opening: its errors name the file and the fix (a missing store, a read-only one is read from a copy)
+  const { openStore } = require('../../storage/store') as typeof import('../../storage/store');
+  const db = openStore(file, { readonly: true });
   try {
-    const cols = new Set((db.prepare(`PRAGMA table_info(sessions)`).all() as { name: string }[]).map((c) => c.name));
-    const ip = ['server_ip', 'server_addr'].find((c) => cols.has(c));
-    if (!ip || !cols.has('protocol')) return [];
-    const port = cols.has('server_port') ? 'server_port' : 'NULL';
-    const name = cols.has('server_name') ? 'server_name' : 'NULL';
-    return db.prepare(`SELECT DISTINCT protocol, ${ip} AS ip, ${port} AS port, ${name} AS server_name FROM sessions`).all() as ObservedServer[];
+    return db.prepare('SELECT DISTINCT protocol, server_ip AS ip, server_port AS port, server_name FROM sessions WHERE server_ip IS NOT NULL').all() as ObservedServer[];
   } finally {
     db.close();
   }
