@@ -17,6 +17,8 @@ import { extractFlow, EvidenceError } from './evidence';
 type Ctx = DashboardOptions & { users: UserStore; sessions: Sessions };
 
 const str = (v: unknown, max = 256): string | undefined => (typeof v === 'string' && v.length ? v.slice(0, max) : undefined);
+/** a host filter: an address (64, as stored), or address@zone (a zone name is stored up to 64 too) */
+const HOST_MAX = 64 + 1 + 64;
 const list = (v: unknown): string[] | undefined => {
   const s = str(v, 2048);
   return s ? s.split(',').map((x) => x.trim()).filter(Boolean).slice(0, 50) : undefined;
@@ -103,7 +105,7 @@ export function apiRoutes(api: Router, c: Ctx): void {
       protocol: list(req.query.protocol),
       acked: acked === 'true' || acked === '1' ? true : acked === 'false' || acked === '0' ? false : undefined,
       user: str(req.query.user),
-      host: str(req.query.host, 64),
+      host: str(req.query.host, HOST_MAX),
       q: str(req.query.q),
       sort: (str(req.query.sort, 16) as Q.AlertFilter['sort']) ?? 'last_seen',
       order: str(req.query.order, 4) === 'asc' ? 'asc' : 'desc',
@@ -148,7 +150,7 @@ export function apiRoutes(api: Router, c: Ctx): void {
 
   // ---- sessions, users, hosts ----------------------------------------------------------------------
   api.get('/sessions', need('viewer'), (req, res) => {
-    res.json(Q.listSessions(db, { ...rangeOf(req, '7d'), ...sensorOf(req), user: str(req.query.user), host: str(req.query.host, 64), protocol: str(req.query.protocol, 64), limit: int(req.query.limit), offset: int(req.query.offset) }));
+    res.json(Q.listSessions(db, { ...rangeOf(req, '7d'), ...sensorOf(req), user: str(req.query.user), host: str(req.query.host, HOST_MAX), protocol: str(req.query.protocol, 64), limit: int(req.query.limit), offset: int(req.query.offset) }));
   });
   api.get('/sessions/:id/pcap', need('analyst'), async (req, res) => {
     const id = Number(req.params.id);

@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { hasFtsTable } from './store';
 import { iso } from './time';
+import { parseHostName } from '../common/zoneKey';
 
 type Db = Database.Database;
 
@@ -221,6 +222,15 @@ function inList(col: string, vals: string[] | undefined, params: Record<string, 
   return ` AND ${col} IN (${keys.join(',')})`;
 }
 
+/** `host` (an address, or address@zone as the hosts page names a host in a tunnel zone) as SQL */
+function hostFilter(host: string, params: Record<string, unknown>): string {
+  const h = parseHostName(host);
+  params.host = h.ip;
+  if (h.zone === undefined) return ' AND (client_ip = @host OR server_ip = @host)';
+  params.host_zone = h.zone;
+  return ' AND (client_ip = @host OR server_ip = @host) AND zone = @host_zone';
+}
+
 /** Alert list with filters, sort and paging; `total` counts all matches. */
 export function listAlerts(db: Db, f: AlertFilter = {}): { total: number; rows: AlertRow[] } {
   const p: Record<string, unknown> = {};
@@ -231,7 +241,7 @@ export function listAlerts(db: Db, f: AlertFilter = {}): { total: number; rows: 
   where += inList('severity', f.severity, p, 'sev') + inList('kind', f.kind, p, 'kind') + inList('protocol', f.protocol, p, 'proto');
   if (f.acked !== undefined) (where += ' AND acked = @acked'), (p.acked = f.acked ? 1 : 0);
   if (f.user) (where += ' AND EXISTS (SELECT 1 FROM json_each(alerts.users) WHERE value = @user)'), (p.user = f.user);
-  if (f.host) (where += ' AND (client_ip = @host OR server_ip = @host)'), (p.host = f.host);
+  if (f.host) where += hostFilter(f.host, p);
   if (f.q) (where += " AND summary LIKE @q ESCAPE '\\'"), (p.q = `%${likeEscape(f.q)}%`);
   // own keys only: ?sort=constructor must not put Object.prototype's function text into the SQL
   const col = (f.sort && Object.hasOwn(ALERT_SORT, f.sort) && ALERT_SORT[f.sort]) || 'last_ms';
@@ -392,7 +402,7 @@ export function listSessions(db: Db, q: Range & { user?: string; host?: string; 
   let where = 'WHERE ts_ms >= @from AND ts_ms < @to';
   if (q.sensor !== undefined) (where += ' AND sensor = @sensor'), (p.sensor = q.sensor);
   if (q.protocol !== undefined) (where += ' AND protocol = @protocol'), (p.protocol = q.protocol);
-  if (q.host !== undefined) (where += ' AND (client_ip = @host OR server_ip = @host)'), (p.host = q.host);
+  if (q.host !== undefined) where += hostFilter(q.host, p);
   if (q.user !== undefined) (where += ' AND id IN (SELECT session_id FROM session_users WHERE user = @user)'), (p.user = q.user);
   const limit = clampInt(q.limit, 1, 1000, 50);
   const offset = clampInt(q.offset, 0, 1e9, 0);
@@ -542,7 +552,7 @@ export function report(db: Db, r: Range & { top?: number }): Report {
        SELECT protos.protocol AS protocol,
          (SELECT count(*) FROM s WHERE s.protocol = protos.protocol) AS sessions,
          (SELECT count(DISTINCT user) FROM u WHERE u.protocol = protos.protocol) AS users,
-         (SELECT count(DISTINCT client_ip) FROM s WHERE s.protocol = protos.protocol) AS hosts,
+         (SELECT count(DISTINCT client_ip || coalesce('@' || zone, '')) FROM s WHERE s.protocol = protos.protocol) AS hosts,
          (SELECT coalesce(sum(bytes), 0) FROM s WHERE s.protocol = protos.protocol) AS bytes,
          (SELECT coalesce(sum(encrypted), 0) FROM s WHERE s.protocol = protos.protocol) AS encrypted_sessions,
          coalesce((SELECT n FROM m WHERE m.protocol = protos.protocol), 0) AS messages,
@@ -561,14 +571,15 @@ export function report(db: Db, r: Range & { top?: number }): Report {
        FROM a GROUP BY user ORDER BY bytes DESC, messages DESC, sessions DESC, user LIMIT ${top}`,
     )
     .all(p) as any[];
+  // a host inside a zoned tunnel is address@zone (common/zoneKey.ts hostName): two tenants' 10.0.0.5 are two hosts
   const top_hosts = db
     .prepare(
-      `WITH h AS (SELECT client_ip, group_concat(DISTINCT protocol) AS protocols, count(*) AS sessions, coalesce(sum(bytes), 0) AS bytes
-                  FROM sessions WHERE ts_ms >= @from AND ts_ms < @to AND client_ip IS NOT NULL ${sens} GROUP BY client_ip),
-            hu AS (SELECT s.client_ip, count(DISTINCT su.user) AS users FROM sessions s JOIN session_users su ON su.session_id = s.id
-                  WHERE s.ts_ms >= @from AND s.ts_ms < @to ${sens.replace('sensor', 's.sensor')} GROUP BY s.client_ip)
-       SELECT h.client_ip AS host, h.protocols, h.sessions, h.bytes, coalesce(hu.users, 0) AS users
-       FROM h LEFT JOIN hu ON hu.client_ip = h.client_ip ORDER BY h.bytes DESC, h.sessions DESC, host LIMIT ${top}`,
+      `WITH h AS (SELECT client_ip || coalesce('@' || zone, '') AS host, group_concat(DISTINCT protocol) AS protocols, count(*) AS sessions, coalesce(sum(bytes), 0) AS bytes
+                  FROM sessions WHERE ts_ms >= @from AND ts_ms < @to AND client_ip IS NOT NULL ${sens} GROUP BY host),
+            hu AS (SELECT s.client_ip || coalesce('@' || s.zone, '') AS host, count(DISTINCT su.user) AS users FROM sessions s JOIN session_users su ON su.session_id = s.id
+                  WHERE s.ts_ms >= @from AND s.ts_ms < @to ${sens.replace('sensor', 's.sensor')} GROUP BY 1)
+       SELECT h.host, h.protocols, h.sessions, h.bytes, coalesce(hu.users, 0) AS users
+       FROM h LEFT JOIN hu ON hu.host = h.host ORDER BY h.bytes DESC, h.sessions DESC, h.host LIMIT ${top}`,
     )
     .all(p) as any[];
   const alertWhere = `last_ms >= @from AND first_ms < @to ${sens}`;
@@ -583,7 +594,7 @@ export function report(db: Db, r: Range & { top?: number }): Report {
       `SELECT coalesce(protocol, '') AS protocol, count(*) AS alerts, sum(count) AS occurrences,
          (SELECT count(DISTINCT j.value) FROM alerts a2, json_each(a2.users) j WHERE a2.kind = 'unauthorized_im'
             AND coalesce(a2.protocol, '') = coalesce(alerts.protocol, '') AND a2.last_ms >= @from AND a2.first_ms < @to ${sens.replace('sensor', 'a2.sensor')}) AS users,
-         count(DISTINCT client_ip) AS hosts
+         count(DISTINCT client_ip || coalesce('@' || zone, '')) AS hosts
        FROM alerts WHERE kind = 'unauthorized_im' AND ${alertWhere} GROUP BY coalesce(protocol, '') ORDER BY occurrences DESC, protocol`,
     )
     .all(p) as any[];

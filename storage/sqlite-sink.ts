@@ -9,6 +9,7 @@ import type { AlertEvent, EventSink, ShadowEvent, StatsEvent } from '../common/e
 import type { ArchiveConfig } from '../common/config';
 import { ROLLUP_KEYS_UPSERT } from './schema';
 import { hasFtsTable } from './store';
+import { hostName } from '../common/zoneKey';
 
 export interface SqliteSinkOptions {
   /** sensor name used when an event carries none */
@@ -400,8 +401,9 @@ export class SqliteSink implements EventSink {
     const keys = this.keysOf(noTab(cap(ev.sensor ?? this.opts.sensor, 64)!), protocol);
     const rows: RollKey[] = [keys.sp, keys.all];
     for (const u of users.slice(0, 16)) if (u) rows.push(keyOf(keys.users, 1, keys.sp, noTab(String(u).slice(0, 256))));
-    const host = cap(e.client?.ip, 64);
-    if (host) rows.push(keyOf(keys.hosts, 2, keys.sp, noTab(host)));
+    const ip = cap(e.client?.ip, 64);
+    // inside a zoned tunnel a host is address@zone: two tenants' 10.0.0.5 are two rows
+    if (ip) rows.push(keyOf(keys.hosts, 2, keys.sp, noTab(hostName(ip, cap(e.zone, 64) ?? undefined))));
     const sc = ev.type === 'alert' ? SEV_COL[ev.severity] : undefined;
     const unauth = ev.type === 'alert' && ev.kind === 'unauthorized_im';
     for (let i = 0; i < RESOLUTIONS.length; i++) {

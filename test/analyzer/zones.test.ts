@@ -183,6 +183,36 @@ describe('analyzer: tunnel zones on events, alert ids, sanctioned servers and po
     }
   });
 
+  // Ground truth: the three sessions put in the capture, one per tenant and one outside tunnels, all
+  // from the same client address 10.0.0.5 and each with 2 messages.
+  it('hosts page, report and host filters keep the tenants apart: 10.0.0.5@vxlan:100, @vxlan:200 and 10.0.0.5', () => {
+    const store = path.join(dir, 'zone-hosts.db');
+    analyze(capture([[VNI100, 'alice', 'tenant A'], [VNI200, 'carol', 'tenant B'], [PLAIN, 'dave', 'office']]), ['--format', 'jsonl', '--store', store]);
+    const db = openStore(store, { readonly: true });
+    try {
+      // the capture's time is 2024 (pcapgen): a range over all of it, read from the daily rollups
+      const range = { from: 0, to: Date.now() + 86400_000 };
+      const hosts = Q.hosts(db, { ...range, sort: 'name' });
+      assert.deepEqual(hosts.map((h) => `${h.name} ${h.protocol} ${h.sessions} ${h.messages}`), ['10.0.0.5 irc 1 2', '10.0.0.5@vxlan:100 irc 1 2', '10.0.0.5@vxlan:200 irc 1 2']);
+      // the same from the per-minute rollups (a range of a few hours around the capture)
+      const t0 = Date.parse(Q.listSessions(db, range).rows[0].start!);
+      assert.equal(Q.hosts(db, { from: t0 - 3600_000, to: t0 + 3600_000 }).length, 3);
+      assert.deepEqual(Q.hosts(db, { ...range, host: '10.0.0.5@vxlan:200' }).map((h) => h.name), ['10.0.0.5@vxlan:200']);
+      // a host page's links: sessions and alerts of that tenant's host only; a bare address, every zone
+      const users = (rows: Array<{ users: string[] }>) => rows.flatMap((r) => r.users).filter((u) => u !== 'bob').sort();
+      assert.deepEqual(users(Q.listSessions(db, { ...range, host: '10.0.0.5@vxlan:100' }).rows), ['alice']);
+      assert.deepEqual(users(Q.listSessions(db, { ...range, host: '10.0.0.5' }).rows), ['alice', 'carol', 'dave']);
+      assert.deepEqual(Q.listAlerts(db, { kind: ['unauthorized_im'], host: '10.0.0.5@vxlan:200' }).rows.map((a) => a.zone), ['vxlan:200']);
+      assert.equal(Q.listAlerts(db, { kind: ['unauthorized_im'], host: '10.0.0.5' }).rows.length, 3);
+      const rep = Q.report(db, range);
+      assert.deepEqual(rep.top_hosts.map((h) => `${h.host} ${h.sessions} ${h.users}`).sort(), ['10.0.0.5 1 2', '10.0.0.5@vxlan:100 1 2', '10.0.0.5@vxlan:200 1 2']);
+      assert.equal(rep.protocols.find((x) => x.protocol === 'irc')!.hosts, 3);
+      assert.equal(rep.unauthorized.find((x) => x.protocol === 'irc')!.hosts, 3);
+    } finally {
+      db.close();
+    }
+  });
+
   it('SIEM formats carry the zone in their own field, escaped like the others, and nothing without one', () => {
     const base: AlertEvent = { type: 'alert', ts: '2026-11-26T10:00:00.000Z', id: 'a1', kind: 'unauthorized_im', severity: 'high', protocol: 'irc', summary: 's', client: { ip: CLIENT, port: 40001 }, server: { ip: SERVER, port: 6667 }, users: ['alice'] };
     const z = { ...base, zone: 'vxlan:100' };
