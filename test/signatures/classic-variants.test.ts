@@ -1,6 +1,6 @@
 // Variants real clients put on the wire that the other generated captures do not: each case is
 // modelled on a public capture whose expected decode is stored as text (nDPI result files, Zeek
-// baselines, Arkime test expectations; see /work/notes/classic-coverage.md), built here from the
+// baselines, Arkime test expectations; each case names its source), built here from the
 // protocol layouts, and run through `shadowim analyze`. tshark is the oracle where it dissects the
 // variant.
 import assert from 'node:assert/strict';

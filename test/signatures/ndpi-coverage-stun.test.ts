@@ -1,5 +1,5 @@
 // STUN/TURN attribution: gaps found by reading nDPI's per-flow verdicts on its own test captures of the messengers
-// (tests/cfgs/default/result/*.out, see /work/notes/ndpi-coverage.md), each rebuilt here from the
+// (github.com/ntop/nDPI tests/cfgs/default/result/*.out, read as text), each rebuilt here from the
 // protocol, on flows this file generates: addresses and ports are those of the nDPI captures.
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
