@@ -81,7 +81,7 @@ export const command: Command = {
       makeNamedDir(opts.out as string, { label: '--out', hint: 'give a directory that exists or can be created', error: UsageError });
     }
     // the second thread costs ~0.1 s to start: worth it from a few hundred thousand packets
-    threads ??= require('node:os').availableParallelism() > 1 && (fd === 0 || st.size >= 32 << 20) ? 2 : 1;
+    threads ??= require('node:os').availableParallelism() > 1 && (!st.isFile() || st.size >= 32 << 20) ? 2 : 1;
     // two threads: the worker starts reading while this one loads the signatures
     // SIGINT/SIGTERM: stop reading at the next chunk and end as at the end of the capture (open flows
     // ended, stats, store closed), exit 128+n; was: killed with up to 64 KiB of events and the store's

@@ -75,6 +75,31 @@ describe('cli: analyze - from a pipe that stays open', function () {
     });
   }
 
+  // A pipe's length is unknown: it is read on two threads (the worker reads, this thread analyses), as a
+  // capture file of 32 MiB or more is; SHADOWIM_DEBUG names the capture thread when there is one.
+  it('standard input is read on two threads by default (a shell pipe, a socket), a small capture file on one', () => {
+    const c = ircCapture();
+    const env = { ...process.env, SHADOWIM_DEBUG: '1' };
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-thr-'));
+    try {
+      const f = path.join(tmp, 'c.pcap');
+      fs.writeFileSync(f, c);
+      const file = spawnSync(process.execPath, [CLI, 'analyze', f, '--format', 'jsonl'], { env, encoding: 'utf8' });
+      assert.equal(file.status, 0, file.stderr);
+      assert.doesNotMatch(file.stderr, /capture thread/);
+      // cat FILE | shadowim analyze -: a real pipe (Node gives a child's stdin as a socket, below)
+      const shell = spawnSync('sh', ['-c', 'cat "$1" | "$0" "$2" analyze - --format jsonl', process.execPath, f, CLI], { env, encoding: 'utf8' });
+      const socket = spawnSync(process.execPath, [CLI, 'analyze', '-', '--format', 'jsonl'], { input: c, env, encoding: 'utf8' });
+      for (const [how, r] of [['pipe', shell], ['socket', socket]] as const) {
+        assert.equal(r.status, 0, `${how}: ${r.stderr}`);
+        assert.match(r.stderr, /capture thread: \d+ waits/, how);
+        assert.equal(r.stdout, file.stdout, `${how}: the same events as from the file`);
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   // SIGINT/SIGTERM end the run as the end of the capture would: the open flow's session, the stats
   // event and the store's last batch; was: killed with none of them.
   it('on SIGINT stops at the next chunk: open sessions ended, stats printed, exit 130', async () => {
