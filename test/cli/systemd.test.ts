@@ -81,6 +81,30 @@ function exposure(file: string, threshold: number): { ok: boolean; level: number
     assert.ok(t[1] === before || t[1] === after, 'yesterday, UTC midnight to midnight: consecutive runs tile');
   });
 
+  // The configuration file is optional (no file = the defaults) under the units as everywhere else:
+  // was Environment=SHADOWIM_CONFIG=/etc/shadowim/shadowim.yaml, which stopped all three units with
+  // "cannot read config …: no such file" on an install without that file.
+  it('each unit runs with no configuration file and reads /etc/shadowim/shadowim.yaml when there is one', () => {
+    for (const u of [...UNITS, 'shadowim-report.service']) {
+      const unit = fs.readFileSync(path.join(REPO, 'deploy', 'systemd', u), 'utf8');
+      const env: Record<string, string> = {};
+      for (const m of unit.matchAll(/^Environment="?([A-Z_]+)=([^"\n]*)"?$/gm)) env[m[1]] = m[2];
+      const wd = /^WorkingDirectory=(.*)$/m.exec(unit)?.[1];
+      assert.equal(wd, '/etc/shadowim', `${u}: runs in the configuration directory`);
+      const etc = fs.mkdtempSync(path.join(tmp, 'etc-')); // stands in for /etc/shadowim
+      const doctor = () => {
+        const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'shadowim.js'), 'doctor', '--offline', '--format', 'json'], { cwd: etc, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+        return (JSON.parse(r.stdout) as Array<{ check: string; status: string; detail: string }>).find((c) => c.check === 'config')!;
+      };
+      const none = doctor();
+      assert.equal(none.status, 'ok', `${u} without a file: ${JSON.stringify(none)}`);
+      fs.writeFileSync(path.join(etc, 'shadowim.yaml'), 'sensor:\n  name: unit-test\n');
+      const withFile = doctor();
+      assert.equal(withFile.status, 'ok', JSON.stringify(withFile));
+      assert.match(withFile.detail, /shadowim\.yaml/, `${u}: the file is read`);
+    }
+  });
+
   it('the sensor alone holds CAP_NET_RAW; the same unit without its sandbox fails the threshold', () => {
     const sensor = fs.readFileSync(path.join(REPO, 'deploy', 'systemd', 'shadowim-sensor.service'), 'utf8');
     const dash = fs.readFileSync(path.join(REPO, 'deploy', 'systemd', 'shadowim-dashboard.service'), 'utf8');
