@@ -45,6 +45,8 @@ const fail = (detail: string, fix: string): Partial => ({ status: 'FAIL', detail
 const skip = (detail: string): Partial => ({ status: 'skip', detail });
 const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
 const errCode = (e: unknown) => (e as NodeJS.ErrnoException)?.code ?? firstLine(e);
+/** '1 warning', '2 warnings', '0 warnings' */
+const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const baseDir = (c: Ctx) => (c.cfg.file ? path.dirname(path.resolve(c.cfg.file)) : process.cwd());
 
 // ---- the checks, in the order they are printed ----
@@ -103,12 +105,12 @@ async function checkPolicy(c: Ctx): Promise<Partial[]> {
   } catch (e) {
     return [fail(firstLine(e), `fix ${file} at the line named; 'shadowim policy check ${file}' explains the result`)];
   }
-  const out: Partial[] = [ok(`${file} (${from}): ${p.groups.length} groups, ${p.people.size ?? 0} people mapped, ${p.sanctionedHosts.length + p.sanctionedNets.length} sanctioned servers`)];
+  const out: Partial[] = [ok(`${file} (${from}): ${count(p.groups.length, 'group')}, ${count(p.people.size ?? 0, 'person', 'people')} mapped, ${count(p.sanctionedHosts.length + p.sanctionedNets.length, 'sanctioned server')}`)];
   // a sink routed by a group the policy lacks receives nothing (the same warning analyze gives)
   try {
     const { parseSinks, groupsMissing } = require('../../outputs/sinks/config') as typeof import('../../outputs/sinks/config');
     for (const { sink, missing } of groupsMissing(parseSinks(c.cfg.extra.sinks, c.cfg.file).sinks, p.groups.map((g) => g.name))) {
-      out.push(warn(`sink ${sink} takes group${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, not in ${file}: it receives no alert for them`, `add the group to the policy or fix the sink's groups:`));
+      out.push(warn(`sink ${sink} takes ${missing.length === 1 ? 'group' : 'groups'} ${missing.join(', ')}, not in ${file}: it receives no alert for them`, `add the group to the policy or fix the sink's groups:`));
     }
   } catch {
     /* reported by the sinks check */
@@ -128,7 +130,7 @@ async function checkSignatures(c: Ctx): Promise<Partial[]> {
     return [fail(firstLine(e), dir ? `fix or remove the override file named in ${dir} ('shadowim signatures list --dir ${dir}' reads the same)` : 'the built-in signatures/*/data.yaml are damaged: reinstall shadowim')];
   }
   const overrides = dir ? s.modules.filter((m) => m.sources.length > 1).length : 0;
-  const out: Partial[] = [ok(`${s.modules.length} modules, ${s.modules.reduce((n, m) => n + m.hosts, 0)} host names${dir ? `; overrides from ${dir} (${src!.from}): ${overrides} modules` : '; no override folder ($SHADOWIM_SIGNATURES_DIR or signatures.dir)'}`)];
+  const out: Partial[] = [ok(`${count(s.modules.length, 'module')}, ${count(s.modules.reduce((n, m) => n + m.hosts, 0), 'host name')}${dir ? `; overrides from ${dir} (${src!.from}): ${count(overrides, 'module')}` : '; no override folder ($SHADOWIM_SIGNATURES_DIR or signatures.dir)'}`)];
   for (const f of s.ignored) out.push(warn(`${f} matches no module and is ignored`, "rename it <module-id>.yaml ('shadowim signatures list' shows the ids) or remove it"));
   for (const w of s.warnings) out.push(warn(w.split(';')[0], w.split(';').slice(1).join(';').trim() || 'see docs/modern.md'));
   return out;
@@ -223,7 +225,7 @@ function capDevices(): string[] | string {
 async function checkCapture(): Promise<Partial> {
   const devs = capDevices();
   if (typeof devs === 'string') return warn(`the 'cap' module does not load: live capture is unavailable (analyze, serve and the rest work)`, "apt-get install libpcap-dev, then 'npm rebuild cap' (docs/live.md#requirements)");
-  return ok(`the 'cap' module loads; libpcap sees ${devs.length} interfaces: ${devs.join(', ')}`);
+  return ok(`the 'cap' module loads; libpcap sees ${count(devs.length, 'interface')}: ${devs.join(', ')}`);
 }
 
 /** CapEff of this process (hex bit mask), or undefined off Linux */
@@ -328,7 +330,7 @@ async function checkSinks(c: Ctx): Promise<Partial[]> {
     return [fail(firstLine(e), 'fix the sinks: section (docs/integrations.md)')];
   }
   if (!cfg.sinks.length) return [ok('no sinks configured: alerts go to stdout and the store only')];
-  const out: Partial[] = [ok(`${cfg.sinks.length} sink${cfg.sinks.length > 1 ? 's' : ''}: ${cfg.sinks.map((s) => `${s.name} (${s.type}${s.transport ? `/${s.transport}` : ''})`).join(', ')}`)];
+  const out: Partial[] = [ok(`${count(cfg.sinks.length, 'sink')}: ${cfg.sinks.map((s) => `${s.name} (${s.type}${s.transport ? `/${s.transport}` : ''})`).join(', ')}`)];
   const { outboxPath } = require('../../outputs/sinks') as typeof import('../../outputs/sinks');
   const file = path.resolve(outboxPath({ ...cfg, storePath: c.cfg.store.path }, c.opts.store as string | undefined));
   let db;
@@ -446,7 +448,7 @@ async function checkFiles(c: Ctx): Promise<Partial[]> {
     const { HashList } = require('../../analyzer/files/hashlist') as typeof import('../../analyzer/files/hashlist');
     try {
       const h = HashList.load(f.hashLists);
-      out.push({ check: 'hash lists', ...ok(`${f.hashLists.length} file${f.hashLists.length > 1 ? 's' : ''}, ${h.size} hashes`) });
+      out.push({ check: 'hash lists', ...ok(`${count(f.hashLists.length, 'file')}, ${count(h.size, 'hash', 'hashes')}`) });
     } catch (e) {
       out.push({ check: 'hash lists', ...fail(firstLine(e), 'fix the file or files.hash_lists') });
     }
@@ -465,7 +467,7 @@ async function checkUsers(c: Ctx): Promise<Partial> {
     const total = rows.reduce((t, r) => t + r.n, 0);
     if (!total) return warn(`${c.storePath} has no dashboard user: nobody can log in`, add);
     const admins = rows.find((r) => r.role === 'admin')?.n ?? 0;
-    const text = `${total} user${total > 1 ? 's' : ''} (${rows.map((r) => `${r.n} ${r.role}`).join(', ')})`;
+    const text = `${count(total, 'user')} (${rows.map((r) => `${r.n} ${r.role}`).join(', ')})`;
     return admins ? ok(text) : warn(`${text}, no admin`, `shadowim user role NAME admin --store ${c.storePath}`);
   } catch (e) {
     return fail(`cannot read users from ${c.storePath}: ${firstLine(e)}`, 'see the store line above');
@@ -511,9 +513,9 @@ async function checkTls(c: Ctx): Promise<Partial> {
   if (from > now) return fail(`${certFile} is not valid before ${new Date(from).toISOString().slice(0, 10)}`, 'check the clock of this host, or use a certificate valid now');
   const days = Math.floor((to - now) / 86400_000);
   const mode = fs.statSync(keyFile).mode;
-  if (days < CERT_WARN_DAYS) return warn(`${certFile} (${subject}) expires in ${days} days (${new Date(to).toISOString().slice(0, 10)})`, renew);
+  if (days < CERT_WARN_DAYS) return warn(`${certFile} (${subject}) expires in ${count(days, 'day')} (${new Date(to).toISOString().slice(0, 10)})`, renew);
   if (mode & 0o004) return warn(`${keyFile} is readable by every user (mode ${(mode & 0o777).toString(8)})`, `chmod 600 ${keyFile} (and chown it to the user running serve)`);
-  return ok(`${certFile} (${subject}) matches its key, valid ${days} more days`);
+  return ok(`${certFile} (${subject}) matches its key, valid ${count(days, 'more day')}`);
 }
 
 async function checkLinks(c: Ctx): Promise<Partial> {
@@ -523,8 +525,8 @@ async function checkLinks(c: Ctx): Promise<Partial> {
     if (!lc) return ok('not configured (links:): links in messages are not looked up');
     const b = links.LinkBlocklist.load(lc.blocklists, lc.severity);
     return b.dropped
-      ? warn(`${lc.blocklists.length} blocklists, ${b.size} entries; ${b.dropped} beyond the limit not loaded`, 'split or trim the lists (docs/analyzer.md#links)')
-      : ok(`${lc.blocklists.length} blocklist${lc.blocklists.length > 1 ? 's' : ''}, ${b.size} entries`);
+      ? warn(`${count(lc.blocklists.length, 'blocklist')}, ${count(b.size, 'entry', 'entries')}; ${b.dropped} beyond the limit not loaded`, 'split or trim the lists (docs/analyzer.md#links)')
+      : ok(`${count(lc.blocklists.length, 'blocklist')}, ${count(b.size, 'entry', 'entries')}`);
   } catch (e) {
     return fail(firstLine(e), 'fix the links: section or the file it names (docs/analyzer.md#links)');
   }
@@ -596,7 +598,7 @@ export const command: Command = {
       const width = Math.max(...results.map((r) => r.check.length));
       const lines = results.map((r) => escapeControl(`${r.status.padEnd(4)}  ${r.check.padEnd(width)}  ${r.detail}${r.fix ? ` — fix: ${r.fix}` : ''}`));
       const n = (s: Status) => results.filter((r) => r.status === s).length;
-      lines.push('', `${n('FAIL')} failed, ${n('warn')} warnings, ${n('ok')} ok${n('skip') ? `, ${n('skip')} skipped` : ''}`);
+      lines.push('', `${n('FAIL')} failed, ${count(n('warn'), 'warning')}, ${n('ok')} ok${n('skip') ? `, ${n('skip')} skipped` : ''}`);
       process.stdout.write(lines.join('\n') + '\n');
     }
     return results.some((r) => r.status === 'FAIL') ? 1 : 0;

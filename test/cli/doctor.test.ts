@@ -72,8 +72,23 @@ describe('cli: shadowim doctor', function () {
       assert.ok(l.startsWith(lines[i].status.padEnd(4) + '  ' + lines[i].check), l);
       if (lines[i].fix) assert.ok(l.endsWith(`— fix: ${lines[i].fix}`), l);
     });
-    assert.match(t.stdout, /\n0 failed, 1 warnings, \d+ ok\n$/);
+    assert.match(t.stdout, /\n0 failed, 1 warning, \d+ ok\n$/);
     assert.deepEqual(fs.readdirSync(c.dir), ['shadowim.yaml'], 'no store (or anything else) was created');
+  });
+
+  it('counts of one are singular: 1 warning, 1 group, 1 person, 1 hash, 1 entry (was: 1 warnings, 1 groups, …)', () => {
+    const c = config('');
+    const policy = path.join(c.dir, 'policy.yaml');
+    fs.writeFileSync(policy, 'version: 1\npeople:\n  map:\n    10.0.0.5: Dana\ngroups:\n  eng:\n    networks: [10.0.0.0/8]\n    allow:\n      - protocols: any\nsanctioned_servers: [chat.corp.example]\n');
+    fs.writeFileSync(path.join(c.dir, 'one.csv'), `sha256,name\n${'a'.repeat(64)},Bad\n`);
+    fs.writeFileSync(path.join(c.dir, 'one.txt'), 'bad.example\n');
+    fs.appendFileSync(c.file, 'files:\n  hash_lists: [one.csv]\nlinks:\n  blocklists: [one.txt]\n');
+    const { by } = doctorJson(['--config', c.file, '--policy', policy]);
+    assert.match(by.policy.detail, /: 1 group, 1 person mapped, 1 sanctioned server$/);
+    assert.equal(by['hash lists'].detail, '1 file, 1 hash');
+    assert.equal(by.links.detail, '1 blocklist, 1 entry');
+    const t = shadowim(['doctor', '--config', c.file, '--policy', policy], { env: NO_ENV });
+    assert.match(t.stdout, /\n0 failed, 1 warning, \d+ ok\n$/, 'the one warning: no dashboard user');
   });
 
   it('a broken policy: FAIL naming the file and the line, exit 1', () => {
