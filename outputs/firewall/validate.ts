@@ -40,6 +40,9 @@ export function validHost(s: unknown): string | undefined {
   if (h.length === 0 || h.length > 253) return undefined;
   const labels = h.split('.');
   if (labels.length < 2 || !labels.every((l) => LABEL.test(l))) return undefined;
+  // an address written as a name (an XMPP domain or SNI of 192.168.58.153): no top-level domain is all
+  // digits (RFC 3696 2); the address already has its address rule, a name rule for it would never match
+  if (/^\d+$/.test(labels[labels.length - 1])) return undefined;
   return h;
 }
 

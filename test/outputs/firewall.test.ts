@@ -22,6 +22,8 @@ const HOSTILE_EVENTS = [
   { type: 'session', protocol: 'irc', transport: 'tcp', server: { ip: '1.2.3.4 -j ACCEPT', port: 6667 }, server_name: 'x.example\n-A INPUT -j ACCEPT' },
   { type: 'session', protocol: 'aim', transport: 'tcp', server: { ip: '2001:db8::7', port: 443 }, server_name: 'a.example}; table ip x {' },
   { type: 'session', protocol: 'not a protocol; rm -rf /', transport: 'tcp', server: { ip: '192.0.2.1', port: 1 } },
+  // an XMPP domain that is an address (xmpp-jabber.pcap's 192.168.58.153): an address rule, no name rule
+  { type: 'session', protocol: 'xmpp', transport: 'tcp', server: { ip: '192.168.58.153', port: 5222 }, server_name: '192.168.58.153' },
 ];
 
 function model(action: 'block' | 'log' = 'block') {
@@ -91,6 +93,17 @@ describe('firewall export', () => {
       assert.match(text, /IM falls back to 80\/443/);
       assert.doesNotMatch(text, /dports? (\{ )?(80|443)\b|eq (80|443)\b|port \{ (80|443) \}|RemotePort @\((80|443)\)/, f.id);
     }
+  });
+
+  it('an address given as a server name gets its address rule and no host-name rule (RPZ, unbound, Suricata)', () => {
+    const m = model();
+    for (const id of ['rpz', 'unbound', 'suricata']) {
+      const text = FORMATS.find((x) => x.id === id)!.render(m);
+      assert.match(text, /chat\.example\.org/, `${id}: names are exported`);
+      assert.doesNotMatch(text, /192\.168\.58\.153\.?"?\s*(CNAME|always_nxdomain)|"\.?192\.168\.58\.153"|dns\.query; content:"192|tls\.sni; content:"\.?192/, `${id}: no name rule for an address`);
+    }
+    const ipt = FORMATS.find((x) => x.id === 'iptables')!.render(m);
+    assert.match(ipt, /192\.168\.58\.153/, 'the address rule is there');
   });
 
   it('lets no value from traffic inject rule syntax', () => {
