@@ -75,8 +75,11 @@ async function checkConfig(c: Ctx): Promise<Partial[]> {
   if (c.configError) return [fail(c.configError, 'fix the line named (sections: docs/storage.md#configuration-commonconfigts); the checks below use the built-in defaults')];
   if (!c.cfg.file) return [ok('no file (no --config, $SHADOWIM_CONFIG or ./shadowim.yaml): built-in defaults')];
   const cfg = c.cfg;
-  const set = [cfg.policy && 'policy', cfg.signatures.dir && 'signatures', Object.keys(cfg.dashboard).length && 'dashboard'].filter((s): s is string => !!s);
-  const out: Partial[] = [ok(`${where} parses; sections: ${['sensor', 'home_nets', 'store', 'influx', 'archive', ...set, ...Object.keys(cfg.extra)].filter((s, i, a) => a.indexOf(s) === i).join(', ')}`)];
+  // the sections the file has (cfg has them all, filled in with the defaults)
+  const raw = readRaw(cfg.file);
+  const sections = raw ? Object.keys(raw) : undefined;
+  const listed = !sections ? '' : sections.length ? `; sections: ${sections.join(', ')}` : '; no section: the built-in defaults';
+  const out: Partial[] = [ok(`${where} parses${listed}`)];
   // what the file sets for the commands (each option given on the command line wins over it)
   const opt = (k: string) => `--${k.replace(/_/g, '-')}`;
   const sets: string[] = [];
@@ -88,6 +91,16 @@ async function checkConfig(c: Ctx): Promise<Partial[]> {
   if (cfg.signatures.dir) sets.push(`signatures.dir → the signature override folder${process.env.SHADOWIM_SIGNATURES_DIR ? ' (but $SHADOWIM_SIGNATURES_DIR is set and wins)' : ''}`);
   if (sets.length) out.push(ok(`sets the defaults (the command line wins): ${sets.join('; ')}`));
   return out;
+}
+
+/** the file's top level as YAML reads it (it has parsed once already), or undefined when it cannot be read again */
+function readRaw(file: string): Record<string, unknown> | undefined {
+  try {
+    const v = (require('yaml') as typeof import('yaml')).parse(fs.readFileSync(path.resolve(file), 'utf8'));
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : {};
+  } catch {
+    return undefined;
+  }
 }
 
 function policyFile(c: Ctx): { file?: string; from: string } {

@@ -126,6 +126,19 @@ describe('cli: shadowim doctor', function () {
     assert.match(w.by.signatures.detail, new RegExp(`${u.dir}/sig: no such directory \\(signature overrides, from signatures\\.dir in ${u.file}\\)`));
   });
 
+  it('the config line lists the sections the file has, no others (was: sensor, home_nets, store, influx, archive always)', () => {
+    const dir = path.join(tmp, `s${++n}`);
+    fs.mkdirSync(dir);
+    const empty = path.join(dir, 'empty.yaml');
+    fs.writeFileSync(empty, '# nothing set yet\n');
+    const e = doctorJson(['--config', empty, '--offline']);
+    assert.equal(e.by.config.detail, `${empty} (--config) parses; no section: the built-in defaults`);
+    const some = path.join(dir, 'some.yaml');
+    fs.writeFileSync(some, 'archive:\n  enabled: false\nsinks: []\nreport:\n  tz: UTC\n');
+    const s = doctorJson(['--config', some, '--offline']);
+    assert.equal(s.lines.find((l) => l.check === 'config')!.detail, `${some} (--config) parses; sections: archive, sinks, report`);
+  });
+
   it('a store whose directory does not exist: FAIL with the fix, nothing created', () => {
     const missing = path.join(tmp, 'nope', 'deeper');
     const c = config('');
