@@ -76,7 +76,7 @@ async function checkConfig(c: Ctx): Promise<Partial[]> {
   if (!c.cfg.file) return [ok('no file (no --config, $SHADOWIM_CONFIG or ./shadowim.yaml): built-in defaults')];
   const cfg = c.cfg;
   // the sections the file has (cfg has them all, filled in with the defaults)
-  const raw = readRaw(cfg.file);
+  const raw = readRaw(c.cfg.file);
   const sections = raw ? Object.keys(raw) : undefined;
   const listed = !sections ? '' : sections.length ? `; sections: ${sections.join(', ')}` : '; no section: the built-in defaults';
   const out: Partial[] = [ok(`${where} parses${listed}`)];
