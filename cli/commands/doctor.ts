@@ -81,16 +81,52 @@ async function checkConfig(c: Ctx): Promise<Partial[]> {
   const listed = !sections ? '' : sections.length ? `; sections: ${sections.join(', ')}` : '; no section: the built-in defaults';
   const out: Partial[] = [ok(`${where} parses${listed}`)];
   // what the file sets for the commands (each option given on the command line wins over it)
-  const opt = (k: string) => `--${k.replace(/_/g, '-')}`;
   const sets: string[] = [];
-  if (cfg.policy) sets.push(`policy → --policy of analyze, sensor, serve, rules, doctor (${cfg.policy})`);
-  const sensorKeys = Object.keys(cfg.sensor).filter((k) => k !== 'name' && (cfg.sensor as unknown as Record<string, unknown>)[k] !== undefined);
-  if (sensorKeys.length) sets.push(`sensor.${sensorKeys.join('/')} → sensor ${sensorKeys.map(opt).join(' ')}`);
-  const dashKeys = Object.keys(cfg.dashboard).filter((k) => (cfg.dashboard as Record<string, unknown>)[k] !== undefined);
-  if (dashKeys.length) sets.push(`dashboard.${dashKeys.join('/')} → serve ${dashKeys.map(opt).join(' ')}`);
-  if (cfg.signatures.dir) sets.push(`signatures.dir → the signature override folder${process.env.SHADOWIM_SIGNATURES_DIR ? ' (but $SHADOWIM_SIGNATURES_DIR is set and wins)' : ''}`);
+  for (const key of raw ? keysIn(raw) : []) {
+    const o = OPTION_DEFAULTS[key];
+    if (o) sets.push(`${key} → ${o.commands.map((cmd) => `${cmd} --${o.option}`).join(', ')}`);
+    else if (key === 'signatures.dir') sets.push(`signatures.dir → the signature override folder${process.env.SHADOWIM_SIGNATURES_DIR ? ' (but $SHADOWIM_SIGNATURES_DIR is set and wins)' : ''}`);
+    else if (READ_DIRECTLY[key]) sets.push(`${key} → ${READ_DIRECTLY[key]}`);
+  }
   if (sets.length) out.push(ok(`sets the defaults (the command line wins): ${sets.join('; ')}`));
   return out;
+}
+
+/**
+ * Configuration keys that are the defaults of command-line options (OptionSpec.config of each
+ * command's specs): key → the option and the commands that take it. test/cli/doctor.test.ts holds
+ * this against every command's --help both ways: no option named here is missing, none is left out.
+ */
+const OPTION_DEFAULTS: Record<string, { option: string; commands: string[] }> = {
+  policy: { option: 'policy', commands: ['analyze', 'sensor', 'serve', 'rules', 'doctor'] },
+  'sensor.interface': { option: 'interface', commands: ['sensor', 'doctor'] },
+  'sensor.filter': { option: 'filter', commands: ['sensor'] },
+  'sensor.snaplen': { option: 'snaplen', commands: ['sensor'] },
+  'sensor.buffer_size': { option: 'buffer-size', commands: ['sensor'] },
+  'sensor.queue_size': { option: 'queue-size', commands: ['sensor'] },
+  'sensor.max_flows': { option: 'max-flows', commands: ['sensor'] },
+  'sensor.evidence_dir': { option: 'evidence-dir', commands: ['sensor'] },
+  'sensor.stats': { option: 'stats', commands: ['sensor'] },
+  'sensor.stats_interval': { option: 'stats-interval', commands: ['sensor'] },
+  'dashboard.port': { option: 'port', commands: ['serve'] },
+  'dashboard.host': { option: 'host', commands: ['serve'] },
+  'dashboard.tls_cert': { option: 'tls-cert', commands: ['serve', 'doctor'] },
+  'dashboard.tls_key': { option: 'tls-key', commands: ['serve', 'doctor'] },
+  'dashboard.trust_proxy': { option: 'trust-proxy', commands: ['serve'] },
+  'report.tz': { option: 'tz', commands: ['report'] },
+};
+
+/** keys a command reads itself, with no option to give them on the command line */
+const READ_DIRECTLY: Record<string, string> = {
+  'dashboard.login_notice': 'serve shows it above the login form (no command-line option)',
+};
+
+/** the dotted keys the file sets, in its order: policy (also as policy.file), sensor (a bare name: sensor.name), dashboard.port, … */
+function keysIn(raw: Record<string, unknown>): string[] {
+  return Object.entries(raw).flatMap(([section, v]) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return [section === 'sensor' ? 'sensor.name' : section];
+    return Object.keys(v).map((k) => (section === 'policy' && k === 'file' ? 'policy' : `${section}.${k}`));
+  });
 }
 
 /** the file's top level as YAML reads it (it has parsed once already), or undefined when it cannot be read again */

@@ -139,6 +139,46 @@ describe('cli: shadowim doctor', function () {
     assert.equal(s.lines.find((l) => l.check === 'config')!.detail, `${some} (--config) parses; sections: archive, sinks, report`);
   });
 
+  it('the config keys it maps to options are those of the commands\' own --help, both ways (was: serve --login-notice, which does not exist; report.tz left out)', () => {
+    // every [config: KEY] option of every command, as its --help prints it: "KEY CMD --option"
+    const overview = shadowim(['--help'], { env: NO_ENV }).stdout;
+    const commands = [...overview.split('commands:')[1].split('global options')[0].matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]);
+    assert.ok(commands.includes('serve') && commands.includes('report') && commands.includes('doctor'), overview);
+    const fromHelp = new Set<string>();
+    for (const cmd of commands) {
+      const h = shadowim([cmd, '--help'], { env: NO_ENV });
+      assert.equal(h.status, 0, `${cmd} --help: ${h.stderr}`);
+      for (const m of h.stdout.matchAll(/^ {2}(?:-\w, )?--([a-z][a-z-]*)\b.*\[config: ([a-z_.]+)\]$/gm)) fromHelp.add(`${m[2]} ${cmd} --${m[1]}`);
+    }
+    assert.ok(fromHelp.has('report.tz report --tz') && fromHelp.has('dashboard.port serve --port'), [...fromHelp].join('\n'));
+    // a file that sets every one of those keys, and the notice that no option takes
+    const c = config(
+      'policy: p.yaml\nsignatures:\n  dir: sig\n' +
+        'sensor:\n  name: hq-1\n  interface: lo\n  filter: tcp\n  snaplen: 1500\n  buffer_size: 8\n  queue_size: 16\n  max_flows: 1000\n  evidence_dir: ev\n  stats: true\n  stats_interval: 5\n' +
+        'dashboard:\n  port: 9000\n  host: 127.0.0.1\n  tls_cert: c.pem\n  tls_key: k.pem\n  trust_proxy: loopback\n  login_notice: Authorized use only\n' +
+        'report:\n  tz: Europe/Berlin\n',
+    );
+    const { lines } = doctorJson(['--config', c.file, '--offline']);
+    const sets = lines.filter((l) => l.check === 'config')[1];
+    assert.equal(sets.status, 'ok');
+    const prefix = 'sets the defaults (the command line wins): ';
+    assert.ok(sets.detail.startsWith(prefix), sets.detail);
+    const fromDoctor = new Set<string>();
+    const other: Record<string, string> = {};
+    for (const part of sets.detail.slice(prefix.length).split('; ')) {
+      const [key, what] = part.split(' → ');
+      // "CMD --option" for each command that takes it, e.g. "sensor --interface, doctor --interface"
+      const pairs = what.split(', ').map((x) => /^([a-z]+) --([a-z-]+)$/.exec(x));
+      if (pairs.every((m) => m)) for (const m of pairs) fromDoctor.add(`${key} ${m![1]} --${m![2]}`);
+      else other[key] = what;
+    }
+    assert.deepEqual([...fromDoctor].sort(), [...fromHelp].sort(), 'doctor names exactly the options that take a config key');
+    assert.deepEqual(Object.keys(other).sort(), ['dashboard.login_notice', 'signatures.dir']);
+    for (const [key, what] of Object.entries(other)) assert.doesNotMatch(what, /--/, `${key} names no option`);
+    assert.match(other['dashboard.login_notice'], /no command-line option/);
+    assert.match(sets.detail, /; report\.tz → report --tz(;|$)/);
+  });
+
   it('a store whose directory does not exist: FAIL with the fix, nothing created', () => {
     const missing = path.join(tmp, 'nope', 'deeper');
     const c = config('');
