@@ -129,6 +129,17 @@ function keysIn(raw: Record<string, unknown>): string[] {
   });
 }
 
+/** why `file` cannot be read ('no such file', 'permission denied', 'is a directory'), or undefined */
+function cannotRead(file: string): string | undefined {
+  try {
+    if (fs.statSync(file).isDirectory()) return 'is a directory';
+    fs.closeSync(fs.openSync(file, 'r'));
+    return undefined;
+  } catch (e) {
+    return whyCannotRead(e);
+  }
+}
+
 /** the file's top level as YAML reads it (it has parsed once already), or undefined when it cannot be read again */
 function readRaw(file: string): Record<string, unknown> | undefined {
   try {
@@ -147,6 +158,15 @@ function policyFile(c: Ctx): { file?: string; from: string } {
 async function checkPolicy(c: Ctx): Promise<Partial[]> {
   const { file, from } = policyFile(c);
   if (!file) return [ok("none given (--policy FILE): the default policy, every public IM unauthorized ('shadowim policy default')")];
+  // a file that cannot be read has no line to fix: say why, and where its name came from
+  const why = cannotRead(file);
+  if (why) {
+    const example = path.resolve(__dirname, '../../analyzer/policy.example.yaml');
+    const start = fs.existsSync(example) ? `, or start one from ${example}` : '';
+    const where = c.fromConfig?.policy ? `set policy: in ${c.cfg.file} to an existing file (a relative path is from that file's folder)` : `give --policy an existing policy file (a relative path is from ${process.cwd()})`;
+    const fix = why === 'no such file' ? `${where}${start}` : why === 'permission denied' ? `give the user running shadowim read access to ${file}` : why === 'is a directory' ? `name the policy file in that directory, not the directory` : `check ${file}`;
+    return [fail(`${file} (${from}): cannot read the policy file: ${why}`, fix)];
+  }
   const { loadPolicyFile } = require('../../analyzer/policy') as typeof import('../../analyzer/policy');
   let p;
   try {

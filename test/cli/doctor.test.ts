@@ -109,6 +109,26 @@ describe('cli: shadowim doctor', function () {
     assert.equal(doctorJson(['--config', c.file, '--policy', policy]).by.policy.status, 'ok');
   });
 
+  it('a policy that cannot be read: FAIL saying why and what to do, not "at the line named" (there is none)', () => {
+    const c = config('');
+    const missing = path.join(c.dir, 'nope.yaml');
+    const { r, by } = doctorJson(['--config', c.file, '--policy', missing]);
+    assert.equal(r.status, 1);
+    assert.equal(by.policy.status, 'FAIL');
+    assert.equal(by.policy.detail, `${missing} (--policy): cannot read the policy file: no such file`);
+    assert.match(by.policy.fix!, /^give --policy an existing policy file \(a relative path is from \/.*\), or start one from \/.*analyzer\/policy\.example\.yaml$/);
+    // named by the config: the fix says where
+    const k = config('policy: gone.yaml\n');
+    const f = doctorJson(['--config', k.file]);
+    assert.equal(f.by.policy.detail, `${path.join(k.dir, 'gone.yaml')} (config policy): cannot read the policy file: no such file`);
+    assert.match(f.by.policy.fix!, new RegExp(`^set policy: in ${k.file} to an existing file \\(a relative path is from that file's folder\\)`));
+    // a directory
+    const d = doctorJson(['--config', c.file, '--policy', c.dir]);
+    assert.equal(d.by.policy.detail, `${c.dir} (--policy): cannot read the policy file: is a directory`);
+    assert.equal(d.by.policy.fix, 'name the policy file in that directory, not the directory');
+    for (const x of [by, f.by, d.by]) assert.doesNotMatch(x.policy.fix!, /line named/);
+  });
+
   it('a config mistake: FAIL with the line, the other checks still run on the defaults', () => {
     const c = config('storage:\n  path: x\n');
     const { r, by, lines } = doctorJson(['--config', c.file]);
