@@ -485,7 +485,7 @@ async function checkFiles(c: Ctx): Promise<Partial[]> {
   }
   const out: Partial[] = [];
   const qdir = (c.opts.quarantine as string | undefined) ?? f.quarantine?.dir;
-  if (!qdir) out.push({ check: 'quarantine', ...ok('off (files.quarantine): carved files are hashed and scanned, not kept') });
+  if (!qdir) out.push({ check: 'quarantine', ...ok('off (files.quarantine): carved files are examined, not kept') });
   else if (fs.existsSync(qdir)) {
     const why = notWritable(qdir);
     out.push({ check: 'quarantine', ...(why ? fail(why, `chown ${qdir} to the user the sensor runs as (mode 0700)`) : ok(`${qdir} is writable`)) });
@@ -496,7 +496,9 @@ async function checkFiles(c: Ctx): Promise<Partial[]> {
     out.push({ check: 'quarantine', ...(why ? fail(`${qdir} does not exist and cannot be created: ${why}`, `mkdir -p -m 0700 ${qdir} for the user the sensor runs as`) : ok(`${qdir} does not exist yet; created (0700) when the first file is kept`)) });
   }
   const cl = f.clamav;
-  if (!cl) out.push({ check: 'clamav', ...ok('not configured (files.clamav): files are checked against hash lists only') });
+  // what analyzer/files/service.ts does without ClamAV: the hash lists are then the only scanner
+  if (!cl && f.hashLists.length) out.push({ check: 'clamav', ...ok('not configured (files.clamav): carved files are checked against the hash lists and the policy\'s file rules, not scanned for malware') });
+  else if (!cl) out.push({ check: 'clamav', ...ok('not configured (files.clamav), nor any hash list (files.hash_lists): carved files are typed, hashed and held to the policy\'s file rules but not scanned (verdict unscanned:no-scanner)') });
   else if (cl.clamd) {
     const t = cl.clamd;
     const where = t.path ?? `${t.host}:${t.port}`;

@@ -323,6 +323,18 @@ describe('cli: shadowim doctor', function () {
     assert.equal(m.r.status, 1);
   });
 
+  it('no ClamAV: the clamav line says what carved files get (was: "checked against hash lists only" with no hash list)', () => {
+    const c = config('');
+    const none = doctorJson(['--config', c.file, '--offline']).by;
+    assert.equal(none.clamav.status, 'ok');
+    assert.match(none.clamav.detail, /nor any hash list \(files\.hash_lists\): carved files are typed, hashed and held to the policy's file rules but not scanned \(verdict unscanned:no-scanner\)/);
+    assert.doesNotMatch(none.quarantine.detail, /scanned/, 'nothing scans them');
+    fs.writeFileSync(path.join(c.dir, 'intel.csv'), `sha256,name\n${'a'.repeat(64)},Bad\n`);
+    fs.appendFileSync(c.file, 'files:\n  hash_lists: [intel.csv]\n');
+    const lists = doctorJson(['--config', c.file, '--offline']).by;
+    assert.match(lists.clamav.detail, /^not configured \(files\.clamav\): carved files are checked against the hash lists and the policy's file rules, not scanned for malware$/);
+  });
+
   it('an interface: lo exists and is up; a missing one is FAIL', () => {
     const c = config('');
     const { by } = doctorJson(['--config', c.file, '--interface', 'lo']);
