@@ -1,10 +1,14 @@
 // `shadowim alerts …`: the alert sinks and their outbox.
+import fs from 'node:fs';
 import type { Command } from '../main';
 import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
 
+const STATES = ['pending', 'delivered', 'dead'];
+const FORMATS = ['text', 'jsonl'];
+
 const SPECS: OptionSpec[] = [
-  { name: 'store', value: true, arg: 'PATH', help: 'store/outbox file (default: sinks.delivery.outbox, the store, or ./shadowim-outbox.db)' },
-  { name: 'state', value: true, arg: 'STATE', help: 'outbox: pending, delivered or dead' },
+  { name: 'store', value: true, arg: 'PATH', help: 'store/outbox file, unless sinks.delivery.outbox names one (default: store.path, else ./shadowim-outbox.db); never created' },
+  { name: 'state', value: true, arg: 'STATE', help: `outbox: ${STATES.slice(0, -1).join(', ')} or ${STATES[STATES.length - 1]}` },
   { name: 'sink', value: true, arg: 'NAME', help: 'outbox: only this sink' },
   { name: 'watch', help: 'deliver: keep running and deliver new rows as they come' },
   { name: 'format', value: true, arg: 'text|jsonl', help: 'outbox listing format' },
@@ -14,7 +18,8 @@ const SPECS: OptionSpec[] = [
 const USAGE = `shadowim alerts test-sink NAME      send a signed test alert to one sink and print what the receiver answered
 shadowim alerts deliver [--watch]   deliver what is pending in the outbox (retries with backoff)
 shadowim alerts outbox [--state S]  list the outbox (pending, delivered, dead-lettered)
-shadowim alerts retry [ALERT_ID]    put dead-lettered deliveries (all, or one alert) back in the queue`;
+shadowim alerts retry [ALERT_ID]    put dead-lettered deliveries (all, or one alert) back in the queue
+                                    (exit 1 when ALERT_ID is not in the outbox or not dead-lettered)`;
 
 export const command: Command = {
   summary: 'alert sinks: test a sink, deliver the outbox, list and retry dead letters',
@@ -27,8 +32,18 @@ export const command: Command = {
     }
     const sinksMod = require('../../outputs/sinks') as typeof import('../../outputs/sinks');
     const c = sinksMod.sinksConfig(); // the sinks: section of the configuration (--config, $SHADOWIM_CONFIG or ./shadowim.yaml)
-    const { openOutbox, outboxRows, retryDead } = require('../../outputs/sinks/outbox') as typeof import('../../outputs/sinks/outbox');
-    const outboxFile = () => sinksMod.outboxPath(c, opts.store as string | undefined);
+    const { openOutbox, outboxRows, outboxSinks, retryDead } = require('../../outputs/sinks/outbox') as typeof import('../../outputs/sinks/outbox');
+    const store = opts.store as string | undefined;
+    const outboxFile = () => sinksMod.outboxPath(c, store);
+    // a command that reads the outbox must not create one: a typo would list an empty, new file
+    const existingOutbox = () => {
+      const file = outboxFile();
+      if (fs.existsSync(file)) return file;
+      if (c.delivery.outbox) throw new UsageError(`no alert outbox at ${file} (sinks.delivery.outbox in ${c.file ?? 'the configuration'}): nothing was queued there yet, or fix the path`);
+      if (store) throw new UsageError(`no store at ${file}; check the path given to --store (the store or outbox 'analyze' wrote)`);
+      if (c.storePath) throw new UsageError(`no store at ${file} (store.path in ${c.file ?? 'the configuration'}): nothing was stored yet; give the store with --store PATH`);
+      throw new UsageError(`no alert outbox at ${file}: nothing was queued yet; give the store or outbox file with --store PATH`);
+    };
 
     if (sub === 'test-sink') {
       if (!arg) throw new UsageError(`name the sink to test; configured: ${c.sinks.map((s) => s.name).join(', ') || 'none'}`);
@@ -46,8 +61,10 @@ export const command: Command = {
       return r.ok ? 0 : 1;
     }
     if (sub === 'deliver') {
-      const outbox = sinksMod.openDelivery(opts.store as string | undefined);
-      if (!outbox) throw new UsageError(`no sinks configured in ${c.file ?? 'the configuration'}: add a sinks: section (see docs/integrations.md)`);
+      if (!c.sinks.length) throw new UsageError(`no sinks configured in ${c.file ?? 'the configuration'}: add a sinks: section (see docs/integrations.md)`);
+      // --watch may wait for the first alert of a fresh setup; a --store that is not there is a typo either way
+      if (!opts.watch || (store && !c.delivery.outbox)) existingOutbox();
+      const outbox = sinksMod.openDelivery(store)!;
       outbox.start();
       if (opts.watch) {
         await new Promise<void>((resolve) => {
@@ -61,28 +78,55 @@ export const command: Command = {
         });
       } else {
         const left = await outbox.drain(Math.max(c.delivery.drain_ms, 1000) * 6);
-        if (left) process.stderr.write(`shadowim: ${left} deliveries still pending (next retry later); run again or use --watch\n`);
+        if (left) process.stderr.write(`shadowim: ${left} deliver${left === 1 ? 'y' : 'ies'} still pending (next retry later); run again or use --watch\n`);
       }
       await outbox.stop();
       outbox.db.close();
       return 0;
     }
     if (sub === 'outbox') {
-      const db = openOutbox(outboxFile());
-      const rows = outboxRows(db, { state: opts.state as string | undefined, sink: opts.sink as string | undefined, limit: 1000 });
-      db.close();
-      for (const r of rows) {
-        if (opts.format === 'jsonl') console.log(JSON.stringify({ ...r, alert: JSON.parse(r.alert) }));
-        else console.log(`${new Date(r.created_at).toISOString()} ${r.sink.padEnd(16)} ${r.state.padEnd(9)} attempts=${r.attempts} ${r.alert_id}${r.last_error ? ` — ${r.last_error.replace(/[\r\n]+/g, ' ')}` : ''}`);
+      // options first, then the file: a mistake is named before anything is opened
+      const state = opts.state as string | undefined;
+      if (state !== undefined && !STATES.includes(state)) throw new UsageError(`--state must be ${STATES.slice(0, -1).join(', ')} or ${STATES[STATES.length - 1]}, not '${state}'`);
+      const format = (opts.format as string | undefined) ?? 'text';
+      if (!FORMATS.includes(format)) throw new UsageError(`--format must be ${FORMATS.join(' or ')}, not '${format}'`);
+      const sink = opts.sink as string | undefined;
+      const file = existingOutbox();
+      const db = openOutbox(file);
+      try {
+        // a sink no longer configured may still have rows in the outbox: those can be listed
+        if (sink !== undefined && !c.sinks.some((s) => s.name === sink) && !outboxSinks(db).includes(sink)) {
+          throw new UsageError(`no sink named '${sink}' in ${c.file ?? 'the configuration'} or the outbox ${file}; configured: ${c.sinks.map((s) => s.name).join(', ') || 'none'}`);
+        }
+        for (const r of outboxRows(db, { state, sink, limit: 1000 })) {
+          if (format === 'jsonl') console.log(JSON.stringify({ ...r, alert: JSON.parse(r.alert) }));
+          else console.log(`${new Date(r.created_at).toISOString()} ${r.sink.padEnd(16)} ${r.state.padEnd(9)} attempts=${r.attempts} ${r.alert_id}${r.last_error ? ` — ${r.last_error.replace(/[\r\n]+/g, ' ')}` : ''}`);
+        }
+      } finally {
+        db.close();
       }
       return 0;
     }
     if (sub === 'retry') {
-      const db = openOutbox(outboxFile());
-      const n = retryDead(db, arg);
-      db.close();
-      console.log(`${n} dead-lettered deliver${n === 1 ? 'y' : 'ies'} queued again; run 'shadowim alerts deliver'`);
-      return 0;
+      const file = existingOutbox();
+      const db = openOutbox(file);
+      try {
+        const n = retryDead(db, arg);
+        if (n) {
+          console.log(`${n} dead-lettered deliver${n === 1 ? 'y' : 'ies'} queued again; run 'shadowim alerts deliver'`);
+          return 0;
+        }
+        if (!arg) {
+          console.log('nothing is dead-lettered; nothing to retry');
+          return 0;
+        }
+        // the id is input data, not an option: exit 1, as for any other unknown thing asked for
+        const rows = outboxRows(db, { alertId: arg });
+        if (!rows.length) throw new Error(`no alert '${arg}' in the outbox ${file}; 'shadowim alerts outbox --state dead' lists what can be retried`);
+        throw new Error(`alert ${arg} is not dead-lettered (${rows.map((r) => `${r.sink}: ${r.state}`).join(', ')}); only dead letters are retried`);
+      } finally {
+        db.close();
+      }
     }
     throw new UsageError(`unknown alerts subcommand '${sub}'; see 'shadowim alerts --help'`);
   },

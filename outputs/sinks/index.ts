@@ -44,7 +44,7 @@ export function alertDelivery(opts: { store?: string; policy?: { groups: string[
     async close() {
       const left = await outbox.drain(outbox.delivery.drain_ms);
       await outbox.stop();
-      if (left) process.stderr.write(`shadowim: ${left} alert deliveries still pending (receiver slow or down); they are kept in the outbox — run 'shadowim alerts deliver' or the next run sends them\n`);
+      if (left) process.stderr.write(`shadowim: ${left === 1 ? '1 alert delivery' : `${left} alert deliveries`} still pending (receiver slow or down); ${left === 1 ? 'it is' : 'they are'} kept in the outbox — run 'shadowim alerts deliver' or the next run sends ${left === 1 ? 'it' : 'them'}\n`);
       outbox.db.close();
     },
   };

@@ -210,9 +210,13 @@ export class Outbox {
   }
 }
 
-export function outboxRows(db: Db, q: { state?: string; sink?: string; limit?: number } = {}): OutboxRow[] {
+export function outboxRows(db: Db, q: { state?: string; sink?: string; alertId?: string; limit?: number } = {}): OutboxRow[] {
   const where: string[] = [];
   const args: unknown[] = [];
+  if (q.alertId !== undefined) {
+    where.push('alert_id = ?');
+    args.push(q.alertId);
+  }
   if (q.state) {
     where.push('state = ?');
     args.push(q.state);
@@ -222,6 +226,11 @@ export function outboxRows(db: Db, q: { state?: string; sink?: string; limit?: n
     args.push(q.sink);
   }
   return db.prepare(`SELECT * FROM alert_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`).all(...args, Math.min(q.limit ?? 100, 10000)) as OutboxRow[];
+}
+
+/** The sink names that have rows in the outbox (a sink removed from the configuration may still have some). */
+export function outboxSinks(db: Db): string[] {
+  return (db.prepare('SELECT DISTINCT sink FROM alert_outbox ORDER BY sink').all() as { sink: string }[]).map((r) => r.sink);
 }
 
 export function outboxSummary(db: Db): { sink: string; state: string; count: number; oldest: number }[] {
