@@ -34,14 +34,19 @@ export const command: Command = {
     };
     const known = ['add', 'passwd', 'role', 'del', 'list', 'token', 'tokens', 'revoke', 'logout', 'logout-all'];
     if (!known.includes(sub)) throw new UsageError(`unknown subcommand '${sub}'; use one of ${known.join(', ')}`);
+    const format = (opts.format as string | undefined) ?? 'text';
+    if (sub === 'list' && format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not '${format}'`);
     if (sub !== 'add' && !fs.existsSync(storePath)) throw new UsageError(`no store at ${storePath}; give it with --store PATH`);
     // everything checkable is checked before a store file is created or opened
     if (['add', 'passwd', 'role', 'del', 'token', 'revoke', 'logout'].includes(sub)) needName();
+    // a missing role is named as such, not as the empty role ''
+    if (sub === 'add' && opts.role === undefined) throw new UsageError('--role is required (viewer, analyst or admin)');
+    if (sub === 'role' && extra === undefined && opts.role === undefined) throw new UsageError(`user role ${name} needs the new role (viewer, analyst or admin)`);
     if (sub === 'add') {
       const a = require('../../dashboard/auth') as typeof import('../../dashboard/auth');
       try {
         a.validName(name);
-        a.validRole(String(opts.role ?? ''));
+        a.validRole(String(opts.role));
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
@@ -89,7 +94,7 @@ export const command: Command = {
           return 0;
         case 'list': {
           const rows = users.list();
-          if (opts.format === 'json') process.stdout.write(JSON.stringify(rows) + '\n');
+          if (format === 'json') process.stdout.write(JSON.stringify(rows) + '\n');
           else if (!rows.length) process.stdout.write(`no users; add one with 'shadowim user add NAME --role admin --store ${storePath}'\n`);
           else for (const r of rows) process.stdout.write(`${r.name.padEnd(24)} ${r.role.padEnd(8)} tokens: ${r.tokens}  created ${r.created}\n`);
           return 0;
