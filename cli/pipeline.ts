@@ -24,7 +24,8 @@ export interface PipelineOptions {
 
 export interface Pipeline {
   emit(ev: ShadowEvent): void;
-  close(): Promise<void>;
+  /** `last` (the closing stats event) goes out after everything the analyzer still holds (repeat counts) */
+  close(last?: ShadowEvent): Promise<void>;
   counts: Record<string, number>;
   /** (files) carved files go here for scanning and quarantine: pass as EngineOptions.files */
   files?: import('../analyzer/files').FileService;
@@ -69,9 +70,10 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
     emit: (ev) => head.write(ev),
     counts,
     files,
-    async close() {
+    async close(last) {
       await files.close(); // scans still running finish (bounded by files.drain_timeout) before the analyzer closes
       if (head !== fanout) await head.close?.();
+      if (last) fanout.write(last);
       // the source recorder writes the store through a second connection: last, once the store's
       // worker has committed its backlog (else it can wait out SQLite's busy timeout)
       for (const o of outputs) if (o !== rec) await o.close?.();

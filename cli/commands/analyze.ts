@@ -11,9 +11,9 @@ const SPECS: OptionSpec[] = [
   { name: 'format', value: true, arg: 'jsonl|text', help: 'event output on stdout (default: jsonl, or text on a terminal)' },
   { name: 'policy', value: true, arg: 'FILE', config: 'policy', help: 'policy file for the analyzer (default: the built-in policy)' },
   { name: 'store', value: true, arg: 'PATH', help: 'also keep events in this SQLite store' },
-  { name: 'out', value: true, arg: 'DIR', help: 'write carved files and reports into DIR' },
+  { name: 'out', value: true, arg: 'DIR', help: 'keep the files carved from transfers in DIR/quarantine (made if missing)' },
   { name: 'sensor', value: true, arg: 'NAME', help: 'sensor name recorded on every event' },
-  { name: 'max-flows', value: true, arg: 'N', help: 'most flows tracked at once; the longest idle is evicted beyond (default 200000)' },
+  { name: 'max-flows', value: true, arg: 'N', help: 'most flows tracked at once; beyond, the flow nearest its idle timeout is ended (default 200000)' },
   { name: 'threads', value: true, arg: '1|2', help: 'read the capture in a second thread (default: 2 on a machine with more than one CPU, for standard input and captures of 32 MiB or more)' },
   { name: 'quiet', short: 'q', help: 'no summary on stderr' },
   { name: 'help', short: 'h', help: 'show this help' },
@@ -138,20 +138,18 @@ export const command: Command = {
     const { failure, counters: c, captureTime } = r;
     const recognised = r.format !== undefined;
     await pipeline.files?.drain(); // file verdicts (scans) before the closing stats event
-    if (recognised) {
-      pipeline.emit({
-        type: 'stats', ts: isoTime(captureTime), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
-        ...(sensor ? { sensor } : {}),
-      });
-    }
-    await pipeline.close();
+    // the stats event is the last line: after the analyzer's end-of-run alert updates ("seen N times")
+    await pipeline.close(recognised ? {
+      type: 'stats', ts: isoTime(captureTime), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
+      ...(sensor ? { sensor } : {}),
+    } : undefined);
     const secs = Number(process.hrtime.bigint() - started) / 1e9;
     if (!opts.quiet && recognised) {
       const pps = secs > 0 ? Math.round(c.packets / secs) : 0;
       stderrLine(
         `shadowim: ${file === '-' ? 'stdin' : file}: ${c.packets} packets, ${fmtBytes(c.bytes)}, ${c.flows} flows` +
         `${c.evictedFlows ? ` (${c.evictedFlows} evicted)` : ''}, ${c.malformed} malformed, ${c.badTimestamps ? `${c.badTimestamps} with impossible timestamps, ` : ''}${c.badLengths ? `${c.badLengths} with impossible original lengths, ` : ''}${c.skipped} not TCP/UDP, ${c.tunneled ? `${c.tunneled} inside tunnels, ` : ''}` +
-        `${engine.stats.imSessions} IM sessions` +
+        `${engine.stats.imSessions} IM session${engine.stats.imSessions === 1 ? "" : "s"}` +
         // (files) carves, and transfers beyond the concurrent-carve bounds (counted, not carved)
         `${engine.stats.filesCarved ? `, ${engine.stats.filesCarved} file${engine.stats.filesCarved === 1 ? "" : "s"} carved` : ''}${engine.stats.filesNotCarved ? ` (${engine.stats.filesNotCarved} more not carved: too many at once)` : ''}` +
         ` in ${secs.toFixed(2)} s (${pps.toLocaleString('en-US')} packets/s)`,

@@ -8,6 +8,7 @@ import { makeNamedDir } from '../../common/makeDirs';
 import * as live from '../../sensor/live'; // light: cap itself is loaded lazily inside
 import { SENSOR_LIMITS } from '../../common/config'; // light: yaml is loaded only to parse
 import { stderrLine } from '../../common/stderr';
+import type { ShadowEvent } from '../../common/events';
 
 const SPECS: OptionSpec[] = [
   { name: 'interface', short: 'i', value: true, arg: 'IF', config: 'sensor.interface', help: "interface to capture on ('any' = all interfaces; eth1,eth2 = several merged, e.g. a tap's two ports)" },
@@ -19,14 +20,14 @@ const SPECS: OptionSpec[] = [
   { name: 'snaplen', value: true, arg: 'N', config: 'sensor.snaplen', help: 'bytes kept per frame, 64..65535 (default 65535)' },
   { name: 'buffer-size', value: true, arg: 'MB', config: 'sensor.buffer_size', help: 'kernel capture buffer in MiB, 1..4096 (default 64)' },
   { name: 'queue-size', value: true, arg: 'MB', config: 'sensor.queue_size', help: 'frames waiting for the analysis, in MiB, 1..16384 (default 256); beyond, frames are dropped and counted' },
-  { name: 'max-flows', value: true, arg: 'N', config: 'sensor.max_flows', help: 'most flows tracked at once; the longest idle is evicted beyond (default 200000)' },
+  { name: 'max-flows', value: true, arg: 'N', config: 'sensor.max_flows', help: 'most flows tracked at once; beyond, the flow nearest its idle timeout is ended (default 200000)' },
   { name: 'evidence-dir', value: true, arg: 'DIR', config: 'sensor.evidence_dir', help: "keep each flow's first packets (2 MiB a flow, 64 MiB in all) and write IM sessions' packets to DIR as pcaps, for the dashboard's evidence download (needs a store)" },
   { name: 'stats', config: 'sensor.stats', help: 'also print a `stats` event on stdout with every periodic counter report (one is always printed at exit, as analyze does)' },
   { name: 'stats-interval', value: true, arg: 'SEC', config: 'sensor.stats_interval', help: 'counters to stderr every SEC seconds (default 10; 0 = only at exit)' },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
 
-const USAGE = 'shadowim sensor --interface IF [--filter BPF] [--format jsonl|text] [--policy FILE] [--store PATH] [--sensor NAME] [--snaplen N] [--buffer-size MB] [--queue-size MB]';
+const USAGE = 'shadowim sensor --interface IF [--filter BPF] [--format jsonl|text] [--policy FILE] [--store PATH] [--sensor NAME] [--snaplen N] [--buffer-size MB] [--queue-size MB] [--max-flows N] [--evidence-dir DIR] [--stats] [--stats-interval SEC]';
 const DESCRIPTION = `Captures live from a network interface (needs root or CAP_NET_RAW) and prints the same events
 'shadowim analyze' prints for a capture of the same traffic, as they happen. Events go to stdout;
 counters (packets received, drops, flows) go to stderr every --stats-interval seconds and at exit.
@@ -277,11 +278,12 @@ async function runSensor(argv: string[], o: RunOptions): Promise<number> {
     events: pipeline.counts,
   });
   // the same fields analyze puts in its closing stats event; no `dropped`: libpcap's is not known (see live.ts)
-  const statsEvent = () => {
+  const stats = (): ShadowEvent => {
     const c = sink.counters;
-    pipeline.emit({ type: 'stats', ts: isoTime(now()), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
-      ...(o.sensor ? { sensor: o.sensor } : {}) });
+    return { type: 'stats', ts: isoTime(now()), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
+      ...(o.sensor ? { sensor: o.sensor } : {}) };
   };
+  const statsEvent = () => pipeline.emit(stats());
   const timer = o.statsIntervalSec > 0
     ? setInterval(() => {
         for (const l of live.formatCounters(snapshot(), false)) say(l);
@@ -312,8 +314,8 @@ async function runSensor(argv: string[], o: RunOptions): Promise<number> {
   // every open flow ends now, however the capture ended: their session events are printed
   const activeAtStop = sink.counters.activeFlows;
   sink.finish();
-  statsEvent(); // always, as analyze ends with one
-  await pipeline.close(); // stdout flushed before the counters
+  // always, as analyze ends with one: the last line, after the analyzer's end-of-run alert updates
+  await pipeline.close(stats()); // stdout flushed before the counters
   await evidence?.close(); // session pcaps still being written
   cleanup();
   const clean = reader.counters !== undefined && !reader.error && code === 0 && !signal;
