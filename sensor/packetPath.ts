@@ -25,7 +25,7 @@ import { CaptureReader, readToEnd, type CaptureFormat, type FrameSink } from './
 import { keyAddrString } from './addr';
 
 export interface PacketPathOptions {
-  /** most flows tracked at once; the flow idle the longest is evicted when full (default 200000) */
+  /** most flows tracked at once; when full, the flow nearest its idle timeout is evicted (default 200000) */
   maxFlows?: number;
   /** idle timeouts, seconds of capture time */
   tcpIdleSec?: number;
