@@ -56,9 +56,15 @@ export const command: Command = {
       for (const m of res.rows) out.push(csvRow([m.ts, m.sensor, m.protocol, m.from, m.to, m.direction, m.client?.ip, m.server?.ip, m.text, m.flow_id]));
     } else {
       for (const m of res.rows) out.push(escapeControl(`${m.ts} ${m.protocol} ${m.from ?? '?'} -> ${m.to ?? '?'}: ${m.text ?? '(text not archived)'}`) + '\n');
-      process.stderr.write(`${res.total} message${res.total === 1 ? '' : 's'} matched${res.total > res.rows.length ? `; showing ${res.rows.length} from ${offset} (use --limit/--offset)` : ''}\n`);
+      process.stderr.write(`${res.total} message${res.total === 1 ? '' : 's'} matched${res.total > res.rows.length ? `; ${shown(res.rows.length, offset)} (use --limit/--offset)` : ''}\n`);
     }
     process.stdout.write(out.join(''));
     return 0;
   },
 };
+
+/** Which page of the matches is printed (newest first), in words: 'showing the newest 10'. */
+function shown(n: number, offset: number): string {
+  if (!n) return `none shown: --offset ${offset} is past the last match`;
+  return offset ? `showing ${n} after the newest ${offset}` : `showing the newest ${n}`;
+}
