@@ -82,19 +82,26 @@ async function get(files: typeof import('../../analyzer/files'), dir: string, op
   if (pos.length !== 2) throw new UsageError("files get needs one SHA-256; see 'shadowim files list'");
   const sha = pos[1];
   files.quarantinePath(dir, sha); // validates the hash before anything else
+  // the suggestion names the --quarantine given: without it 'files list' may find no quarantine at all
+  if (!files.getQuarantined(dir, sha)) throw new Error(`${sha.toLowerCase()} is not in the quarantine ${dir}; 'shadowim files list${opts.quarantine !== undefined ? ` --quarantine ${shellWord(dir)}` : ''}' shows what is`);
   const out = opts.out as string | undefined;
   if (out) {
     const e = files.exportQuarantined(dir, sha, out, { force: !!opts.force });
-    stderrLine(`shadowim: wrote ${e.size} bytes (${e.file_type ?? 'unknown type'}, verdict ${e.verdict ?? '-'}) to ${out}`);
+    stderrLine(`shadowim: wrote ${e.size} byte${e.size === 1 ? '' : 's'} (${e.file_type ?? 'unknown type'}, verdict ${e.verdict ?? '-'}) to ${out}`);
     return 0;
   }
   if (process.stdout.isTTY) throw new UsageError('refusing to write a carved file to the terminal; add --out FILE or redirect standard output');
   const q = files.openQuarantined(dir, sha);
-  if (!q) throw new Error(`${sha.toLowerCase()} is not in the quarantine ${dir}; 'shadowim files list' shows what is`);
+  if (!q) throw new Error(`${sha.toLowerCase()} is not in the quarantine ${dir}`); // removed since the check above
   await new Promise<void>((resolve, reject) => {
     q.stream.on('error', reject);
     q.stream.on('end', () => resolve());
     q.stream.pipe(process.stdout, { end: false });
   });
   return 0;
+}
+
+/** A path as one shell word, in double quotes only when it needs them (the suggestion itself is in single quotes). */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/["$`\\]/g, '\\$&')}"`;
 }
