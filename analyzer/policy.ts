@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { LineCounter, Node as YNode, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { Severity } from '../common/events';
 import { whyCannotRead } from '../common/fsError';
+import { ConfigError } from '../common/configError';
 import { parseCidr, anyContains, type Cidr } from './cidr';
 import { IdentityMap, loadIdentityCsv, normalizeIdentity } from './identity';
 import { addDirectory, directoryGroupKey, emptyDirectory, parseLdif, type Directory } from './directory';
@@ -99,7 +100,8 @@ export interface Policy {
   files: FilePolicy;
 }
 
-export class PolicyError extends Error {}
+/** A mistake in a policy file, or one that cannot be read: a mistake in configuration, exit 2 as for the config file */
+export class PolicyError extends ConfigError {}
 
 // private, shared and link-local ranges (as the signatures' default home networks)
 export const DEFAULT_HOME_NETS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', 'fc00::/7', 'fe80::/10', '::1/128'];

@@ -32,7 +32,7 @@ export const command: Command = {
       policy = loadPolicyFile(file);
     } catch (e) {
       stderrLine(`shadowim: ${(e as Error).message}`);
-      return 1;
+      return 2; // as analyze --policy: a mistake in configuration (docs/sensor.md, exit status)
     }
     process.stdout.write(explainPolicy(policy) + '\n');
     return 0;

@@ -174,32 +174,32 @@ groups:
       assert.match(r.stdout, /Warning: group 'empty' has no networks, hosts or users/);
     });
 
-    it('prints one line naming file and line and exits non-zero on a bad policy', () => {
+    it('prints one line naming file and line and exits 2 (a mistake in configuration) on a bad policy', () => {
       const f = write('bad-cli.yaml', 'groups:\n  g:\n    networks: [10.0.0.300/8]\n');
       const r = shadowim(['policy', 'check', f]);
-      assert.equal(r.status, 1);
+      assert.equal(r.status, 2);
       assert.equal(r.stdout, '');
       assert.equal(r.stderr.trim().split('\n').length, 1);
       assert.match(r.stderr, /bad-cli\.yaml:3: group 'g': '10\.0\.0\.300\/8' is not a CIDR block/);
     });
 
-    it('a policy file that cannot be read is one line in words, for policy check and analyze --policy', () => {
+    it('a policy file that cannot be read is one line in words and exit 2, for policy check and analyze --policy', () => {
       const missing = path.join(tmp, 'nope.yaml');
       for (const [f, why] of [[missing, 'no such file'], [tmp, 'is a directory'], [path.join(write('plain.txt', 'x'), 'p.yaml'), 'no such file']]) {
         const c = shadowim(['policy', 'check', f]);
-        assert.equal(c.status, 1);
+        assert.equal(c.status, 2);
         assert.equal(c.stdout, '');
         assert.equal(c.stderr, `shadowim: ${f}: cannot read the policy file: ${why}\n`);
       }
       const a = shadowim(['analyze', '-', '--format', 'jsonl', '--policy', missing], { input: Buffer.alloc(0) });
-      assert.equal(a.status, 1);
+      assert.equal(a.status, 2);
       assert.equal(a.stderr, `shadowim: ${missing}: cannot read the policy file: no such file\n`);
     });
 
     it('analyze refuses a bad --policy with the same one line', () => {
       const f = write('bad-an.yaml', 'dlp:\n  regexes:\n    - name: x\n      pattern: "(?<=a)b"\n');
       const r = shadowim(['analyze', '-', '--format', 'jsonl', '--policy', f], { input: Buffer.alloc(0) });
-      assert.notEqual(r.status, 0);
+      assert.equal(r.status, 2);
       assert.match(r.stderr, /bad-an\.yaml:4: regex 'x'/);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     });

@@ -38,7 +38,7 @@ describe('cli: control characters in error and status lines', () => {
 
   it('policy check, --config and an unknown command: the same', () => {
     const p = shadowim(['policy', 'check', path.join(tmp, EVIL)]);
-    assert.equal(p.status, 1);
+    assert.equal(p.status, 2);
     assert.equal(p.stderr, `shadowim: ${tmp}/${SHOWN}: cannot read the policy file: no such file\n`);
     const c = shadowim(['--config', path.join(tmp, EVIL), 'doctor']);
     assert.equal(c.status, 2);
