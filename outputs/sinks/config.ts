@@ -158,7 +158,8 @@ function parseSink(raw: unknown, where: string): SinkConfig {
       if (!r.headers || typeof r.headers !== 'object' || Array.isArray(r.headers)) err('headers', 'must be a mapping of header names to values');
       s.headers = {};
       for (const [k, v] of Object.entries(r.headers as object)) {
-        if (!/^[A-Za-z0-9-]{1,64}$/.test(k) || /[\r\n]/.test(String(v))) err('headers', `has an invalid header '${k}'`);
+        // the values Node sends (it throws on any other: a control character, or one outside Latin-1)
+        if (!/^[A-Za-z0-9-]{1,64}$/.test(k) || /[^\t\x20-\x7e\x80-\xff]/.test(String(v))) err('headers', `has an invalid header '${k}': use letters, digits and - in the name, printable Latin-1 in the value`);
         s.headers[k] = String(v);
       }
     }

@@ -54,7 +54,7 @@ export function httpPost(url: string, body: string, headers: Record<string, stri
     // would otherwise hold this sink's queue for good
     const deadline = setTimeout(() => {
       if (res) finish(true);
-      req.destroy(new Error(`no answer within ${o.timeoutMs} ms`));
+      req?.destroy(new Error(`no answer within ${o.timeoutMs} ms`));
     }, o.timeoutMs);
     let res: http.IncomingMessage | undefined;
     let text = '';
@@ -68,31 +68,39 @@ export function httpPost(url: string, body: string, headers: Record<string, stri
       done({ ok: code >= 200 && code < 300, detail, permanent, ...(after !== undefined ? { retryAfterMs: after } : {}) });
     };
     const lib = u.protocol === 'https:' ? https : http;
-    const req = lib.request(
-      u,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'shadowim', ...headers },
-        timeout: o.timeoutMs,
-        ...(u.protocol === 'https:' ? { ca, rejectUnauthorized: o.verify } : {}),
-      },
-      (r) => {
-        res = r;
-        r.setEncoding('utf8');
-        r.on('data', (d) => {
-          text += d;
-          if (text.length >= 500) {
-            finish(true);
-            r.destroy();
-          }
-        });
-        r.on('end', () => finish(false));
-        r.on('error', (e) => done({ ok: false, detail: `response error: ${e.message}` }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${o.timeoutMs} ms`)));
-    req.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, detail: e.code ? `${e.code}: ${e.message}` : e.message }));
-    req.end(body);
+    let req: http.ClientRequest | undefined;
+    try {
+      req = lib.request(
+        u,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'shadowim', ...headers },
+          timeout: o.timeoutMs,
+          ...(u.protocol === 'https:' ? { ca, rejectUnauthorized: o.verify } : {}),
+        },
+        (r) => {
+          res = r;
+          r.setEncoding('utf8');
+          r.on('data', (d) => {
+            text += d;
+            if (text.length >= 500) {
+              finish(true);
+              r.destroy();
+            }
+          });
+          r.on('end', () => finish(false));
+          r.on('error', (e) => done({ ok: false, detail: `response error: ${e.message}` }));
+        },
+      );
+    } catch (e) {
+      // request() throws at once on a header Node refuses (a character outside Latin-1): that will not
+      // change on a retry, and the deadline must not fire on a request never made
+      return done({ ok: false, detail: `cannot send: ${(e as Error).message}`, permanent: true });
+    }
+    const r = req;
+    r.on('timeout', () => r.destroy(new Error(`no answer within ${o.timeoutMs} ms`)));
+    r.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, detail: e.code ? `${e.code}: ${e.message}` : e.message }));
+    r.end(body);
   });
 }
 

@@ -202,6 +202,16 @@ describe('alert sinks', function () {
     assert.throws(() => parseSinks({ targets: [{ name: 'soc', type: 'webhook', url: 'https://127.0.0.1:9/hook', ca: tmp }] }, 'x.yaml'), new RegExp(`ca file ${tmp}: is a directory; give a readable CA certificate file`));
   });
 
+  it('a header Node will not send is a failed delivery in words, not a crash; the configuration refuses it up front', async () => {
+    // request() throws at once; its deadline used to fire later on a request never made (ReferenceError, uncaught)
+    const h = await httpPost('http://127.0.0.1:9/hook', '{}', { 'x-team': 'caf\u20ac' }, { timeoutMs: 200, verify: true });
+    assert.deepEqual([h.ok, h.permanent], [false, true]);
+    assert.match(h.detail, /^cannot send: Invalid character in header content \["x-team"\]$/);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.throws(() => parseSinks([{ name: 'w', type: 'webhook', url: 'http://h/x', headers: { 'X-Team': 'caf\u20ac' } }], 'c.yaml'), /^Error: c\.yaml: sinks\[0\] \(w\): headers has an invalid header 'X-Team': use letters, digits and - in the name, printable Latin-1 in the value$/);
+    assert.equal(parseSinks([{ name: 'w', type: 'webhook', url: 'http://h/x', headers: { 'X-Team': 'caf\u00e9\tx' } }], 'c.yaml').sinks[0].headers?.['X-Team'], 'caf\u00e9\tx');
+  });
+
   describe('delivery through the outbox', () => {
     let rx: Receiver;
     let port: number;
