@@ -16,6 +16,7 @@
 // - no pcap_stats(): libpcap's drop counters are unreachable from JS. See InterfaceCounters for what
 //   the kernel reports per interface instead; the queue in front of the analysis counts its own drops.
 
+import { count } from '../common/count';
 import fs from 'node:fs';
 import type { PacketSink, SensorCounters } from './types';
 import type { FrameSink } from './captureFile';
@@ -335,7 +336,7 @@ export function formatCounters(s: CounterSnapshot, final: boolean): string[] {
   } else {
     out.push(`interface counters: unavailable for '${s.device}'`);
   }
-  out.push(`decoded: ${c.packets} packets, ${c.flows} flows (${s.activeAtStop ?? c.activeFlows} open at stop, ended then), ${c.malformed} malformed, ${c.skipped} not TCP/UDP over IP, ${c.evictedFlows} flows evicted, ${c.fragmentsDropped} fragments dropped${c.tunneled ? `, ${c.tunneled} inside tunnels` : ''}`);
+  out.push(`decoded: ${count(c.packets, 'packet')}, ${count(c.flows, 'flow')} (${s.activeAtStop ?? c.activeFlows} open at stop, ended then), ${c.malformed} malformed, ${c.skipped} not TCP/UDP over IP, ${c.evictedFlows} flows evicted, ${c.fragmentsDropped} fragments dropped${c.tunneled ? `, ${c.tunneled} inside tunnels` : ''}`);
   out.push(`events: ${ev}`);
   return out;
 }

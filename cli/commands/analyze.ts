@@ -1,6 +1,7 @@
 // `shadowim analyze <capture|->`: reads a pcap/pcapng file (or standard input) through the packet path
 // (decode → flows → reassembly) into the signature engine, and prints the events it finds.
 // Events go to stdout; the summary (packets, flows, IM sessions, speed) goes to stderr.
+import { count } from '../../common/count';
 import type { Command } from '../main';
 import { parseOrHelp, UsageError, type OptionSpec } from '../args';
 import type { PipelineOptions } from '../pipeline';
@@ -147,11 +148,11 @@ export const command: Command = {
     if (!opts.quiet && recognised) {
       const pps = secs > 0 ? Math.round(c.packets / secs) : 0;
       stderrLine(
-        `shadowim: ${file === '-' ? 'stdin' : file}: ${c.packets} packets, ${fmtBytes(c.bytes)}, ${c.flows} flows` +
+        `shadowim: ${file === '-' ? 'stdin' : file}: ${count(c.packets, 'packet')}, ${fmtBytes(c.bytes)}, ${count(c.flows, 'flow')}` +
         `${c.evictedFlows ? ` (${c.evictedFlows} evicted)` : ''}, ${c.malformed} malformed, ${c.badTimestamps ? `${c.badTimestamps} with impossible timestamps, ` : ''}${c.badLengths ? `${c.badLengths} with impossible original lengths, ` : ''}${c.skipped} not TCP/UDP, ${c.tunneled ? `${c.tunneled} inside tunnels, ` : ''}` +
-        `${engine.stats.imSessions} IM session${engine.stats.imSessions === 1 ? "" : "s"}` +
+        `${count(engine.stats.imSessions, 'IM session')}` +
         // (files) carves, and transfers beyond the concurrent-carve bounds (counted, not carved)
-        `${engine.stats.filesCarved ? `, ${engine.stats.filesCarved} file${engine.stats.filesCarved === 1 ? "" : "s"} carved` : ''}${engine.stats.filesNotCarved ? ` (${engine.stats.filesNotCarved} more not carved: too many at once)` : ''}` +
+        `${engine.stats.filesCarved ? `, ${count(engine.stats.filesCarved, 'file')} carved` : ''}${engine.stats.filesNotCarved ? ` (${engine.stats.filesNotCarved} more not carved: too many at once)` : ''}` +
         ` in ${secs.toFixed(2)} s (${pps.toLocaleString('en-US')} packets/s)`,
       );
     }

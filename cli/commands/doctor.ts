@@ -4,6 +4,7 @@
 // no packet is sent, no alert is delivered; the only network traffic is a TCP connect (InfluxDB: GET
 // /ping and SHOW DATABASES) to services the configuration names, with a short timeout.
 // Each check reuses the loader the product itself uses, so doctor reports what the product would.
+import { count } from '../../common/count';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -45,8 +46,6 @@ const fail = (detail: string, fix: string): Partial => ({ status: 'FAIL', detail
 const skip = (detail: string): Partial => ({ status: 'skip', detail });
 const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
 const errCode = (e: unknown) => (e as NodeJS.ErrnoException)?.code ?? firstLine(e);
-/** '1 warning', '2 warnings', '0 warnings' */
-const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const baseDir = (c: Ctx) => (c.cfg.file ? path.dirname(path.resolve(c.cfg.file)) : process.cwd());
 
 // ---- the checks, in the order they are printed ----

@@ -332,7 +332,7 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
     const { code } = await exited(sensor);
     assert.equal(code, 0, out.stderr);
     assert.match(out.stderr, /received: 8 packets/);
-    assert.match(out.stderr, /decoded: 8 packets, 1 flows/);
+    assert.match(out.stderr, /decoded: 8 packets, 1 flow /);
     const events = out.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
     assert.deepEqual(events.map((e) => e.type), ['stats'], 'no IM in the HTTP flow');
   });
