@@ -291,19 +291,29 @@ export class ChannelReader {
     return Atomics.load(this.ctrl, C_W) !== this.r;
   }
 
-  /** Waits (without blocking the event loop) until records arrive or `ms` pass. */
+  private endWait: (() => void) | undefined;
+
+  /** Waits (without blocking the event loop) until records arrive, `ms` pass or interrupt() is called. */
   wait(ms: number): Promise<void> {
     // Atomics.waitAsync is in Node 20 (V8 11) but not in the es2022 lib's types. Its timeout is no
     // libuv handle: without the timer, Node could find nothing left to wait for and exit.
     const res = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<unknown> } }).waitAsync(this.ctrl, C_W, this.r, ms);
     if (!res.async) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      res.value.then(() => {
-        clearTimeout(timer);
+      const end = () => {
+        clearTimeout(timer); // a timer left behind would keep the process alive up to `ms` at the end
+        this.endWait = undefined;
         resolve();
-      });
+      };
+      const timer = setTimeout(end, ms);
+      this.endWait = end;
+      res.value.then(end);
     });
+  }
+
+  /** Ends the current wait now (the worker reported or exited). */
+  interrupt(): void {
+    this.endWait?.();
   }
 
   /** Replays the published records, at most about `maxBytes` of them; returns the bytes read. */
