@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AlertEvent } from '../../common/events';
+import { ConfigError } from '../../common/configError';
 import type { DeliveryConfig } from './config';
 import type { AlertSink } from './sinks';
 
@@ -32,9 +33,16 @@ export function openOutbox(file: string): Db {
   } catch (e) {
     // better-sqlite3 names neither the file nor an errno code
     const why = isDir(path.dirname(path.resolve(file))) ? String((e as Error).message).split('\n')[0] : 'no such directory';
-    throw new Error(`cannot open the alert outbox ${file}: ${why}; fix sinks.delivery.outbox or --store`);
+    throw new ConfigError(`cannot open the alert outbox ${file}: ${why}; fix sinks.delivery.outbox or --store`);
   }
-  db.pragma('journal_mode = WAL');
+  try {
+    db.pragma('journal_mode = WAL');
+  } catch (e) {
+    // SQLite says only 'file is not a database', without the file
+    db.close();
+    const msg = String((e as Error).message);
+    throw new ConfigError(`cannot open the alert outbox ${file}: ${/not a database|encrypted/i.test(msg) ? 'it is not an SQLite database' : msg}; fix sinks.delivery.outbox or --store`);
+  }
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.exec(`CREATE TABLE IF NOT EXISTS alert_outbox (

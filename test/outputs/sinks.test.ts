@@ -179,8 +179,18 @@ describe('alert sinks', function () {
     const cap = path.join(tmp, 'irc-bad-outbox.pcap');
     ircCapture(cap, 1);
     const r = await shadowim(['analyze', cap, '--format', 'jsonl'], { env: { SHADOWIM_CONFIG: cfg } });
-    assert.equal(r.status, 1);
+    assert.equal(r.status, 2); // a path the configuration names that cannot be used (docs/sensor.md, exit status)
     assert.equal(r.stderr, `shadowim: cannot open the alert outbox ${ob}: no such directory; fix sinks.delivery.outbox or --store\n`);
+    // a file that is there but is no SQLite database: named, with the setting (was: 'file is not a database')
+    const notDb = path.join(tmp, 'not-an-outbox.db');
+    fs.writeFileSync(notDb, 'x'.repeat(4096));
+    const cfg2 = path.join(tmp, 'notdb-outbox.yaml');
+    fs.writeFileSync(cfg2, `sinks:\n  targets:\n    - name: soc\n      type: webhook\n      url: http://127.0.0.1:9/hook\n  delivery:\n    outbox: ${notDb}\n`);
+    for (const args of [['analyze', cap, '--format', 'jsonl'], ['alerts', 'outbox']]) {
+      const n = await shadowim(args, { env: { SHADOWIM_CONFIG: cfg2 } });
+      assert.equal(n.status, 2, `${args[0]}: ${n.stderr}`);
+      assert.equal(n.stderr, `shadowim: cannot open the alert outbox ${notDb}: it is not an SQLite database; fix sinks.delivery.outbox or --store\n`);
+    }
     // alerts outbox only reads: an outbox that is not there is refused before anything is opened
     const l = await shadowim(['alerts', 'outbox'], { env: { SHADOWIM_CONFIG: cfg } });
     assert.equal(l.status, 2);
