@@ -34,7 +34,7 @@ export const command: Command = {
     if (!fmt) throw new UsageError(`${opts.format ? `unknown format '${opts.format}'` : 'missing --format'}; choose one of ${FORMATS.map((f) => f.id).join(', ')}`);
     const action = (opts.action as string | undefined) ?? 'block';
     if (action !== 'block' && action !== 'log') throw new UsageError(`--action must be block or log, not '${action}'`);
-    const { buildRuleInput } = require('../../outputs/firewall/inputs') as typeof import('../../outputs/firewall/inputs');
+    const { buildRuleInput, EventsFileError } = require('../../outputs/firewall/inputs') as typeof import('../../outputs/firewall/inputs');
     const { buildModel } = require('../../outputs/firewall/model') as typeof import('../../outputs/firewall/model');
     const { StoreError } = require('../../storage/store') as typeof import('../../storage/store');
     let input: ReturnType<typeof buildRuleInput>;
@@ -45,7 +45,8 @@ export const command: Command = {
         store: opts.store as string | undefined,
       });
     } catch (e) {
-      if (e instanceof StoreError) throw new UsageError(e.message); // exit 2, as search and report
+      // a file named by --store or --events that cannot be used: exit 2, as search and report, and --out
+      if (e instanceof StoreError || e instanceof EventsFileError) throw new UsageError(e.message);
       throw e;
     }
     const text = fmt.render(buildModel({ ...input, action }));

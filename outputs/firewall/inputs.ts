@@ -13,12 +13,15 @@ export function buildRuleInput(o: { policyFile?: string; eventFiles: string[]; s
   return { registry, observed, ...policyInput(o.policyFile) };
 }
 
+/** an --events file that cannot be read (the command answers it as a usage error, exit 2) */
+export class EventsFileError extends Error {}
+
 export function observedFromJsonl(file: string): ObservedServer[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read events file ${file}: ${whyCannotRead(e)}; give --events the JSONL that \`shadowim analyze\` wrote`);
+    throw new EventsFileError(`cannot read events file ${file}: ${whyCannotRead(e)}; give --events the JSONL that \`shadowim analyze\` wrote`);
   }
   const out: ObservedServer[] = [];
   for (const line of text.split('\n')) {
