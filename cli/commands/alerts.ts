@@ -30,6 +30,11 @@ export const command: Command = {
       console.log(helpText('shadowim alerts <test-sink|deliver|outbox|retry> [options]', USAGE, SPECS));
       return opts.help ? 0 : 2;
     }
+    // an option another subcommand takes is a mistake here, not something to ignore
+    const takes: Record<string, string[]> = { 'test-sink': [], deliver: ['store', 'watch'], outbox: ['store', 'state', 'sink', 'format'], retry: ['store'] };
+    if (!Object.hasOwn(takes, sub)) throw new UsageError(`unknown alerts subcommand '${sub}'; see 'shadowim alerts --help'`);
+    const stray = Object.keys(opts).filter((k) => k !== 'help' && !takes[sub].includes(k));
+    if (stray.length) throw new UsageError(`alerts ${sub} takes no --${stray[0]}${takes[sub].length ? ` (it takes ${takes[sub].map((k) => `--${k}`).join(', ')})` : ''}; see 'shadowim alerts --help'`);
     const sinksMod = require('../../outputs/sinks') as typeof import('../../outputs/sinks');
     const c = sinksMod.sinksConfig(); // the sinks: section of the configuration (--config, $SHADOWIM_CONFIG or ./shadowim.yaml)
     const { openOutbox, outboxRows, outboxSinks, retryDead } = require('../../outputs/sinks/outbox') as typeof import('../../outputs/sinks/outbox');

@@ -46,6 +46,25 @@ describe('alerts: mistakes on the command line', function () {
     assert.match(dead.stdout, /^\S+ soc +dead +attempts=12 a1 — HTTP 400\n$/);
   });
 
+  it('an option of another subcommand is refused, naming what the subcommand takes (was: ignored, exit 0)', () => {
+    for (const [args, line] of [
+      [['retry', '--store', outbox, '--state', 'dead'], "shadowim: alerts retry takes no --state (it takes --store); see 'shadowim alerts --help'\n"],
+      [['deliver', '--store', outbox, '--format', 'jsonl'], "shadowim: alerts deliver takes no --format (it takes --store, --watch); see 'shadowim alerts --help'\n"],
+      [['test-sink', 'soc', '--sink', 'soc'], "shadowim: alerts test-sink takes no --sink; see 'shadowim alerts --help'\n"],
+    ] as const) {
+      const r = run(...args);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr, line);
+      assert.equal(r.stdout, '');
+    }
+    const db = openOutbox(outbox);
+    try {
+      assert.equal((db.prepare("SELECT state FROM alert_outbox WHERE alert_id = 'a1'").get() as { state: string }).state, 'dead', 'nothing was retried');
+    } finally {
+      db.close();
+    }
+  });
+
   it('outbox --sink that is neither configured nor in the outbox: one line listing the configured sinks, exit 2', () => {
     const r = run('outbox', '--store', outbox, '--sink', 'nosuch');
     assert.equal(r.status, 2);
