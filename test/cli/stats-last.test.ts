@@ -3,11 +3,9 @@
 // then the updates. Ground truth: three IRC sessions of the same user from the same host to the same
 // server are one unauthorized_im alert seen 3 times (docs/analyzer.md, suppression).
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Capture } from '../helpers/pcapgen';
-import { shadowim, jsonLines } from '../helpers/run';
+import { analyzeCapture } from '../helpers/analyze';
+import { shadowim } from '../helpers/run';
 
 describe('cli: the stats event closes the run', () => {
   it('comes after the end-of-run alert updates (jsonl and text)', () => {
@@ -17,22 +15,13 @@ describe('cli: the stats event closes the run', () => {
         .send('c', 'NICK alice\r\nUSER alice 0 * :Alice\r\n').send('s', ':irc.example.net 001 alice :Welcome alice\r\n')
         .send('c', 'PRIVMSG #chan :hello\r\n').close();
     }
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-stats-'));
-    try {
-      const f = path.join(dir, 'c.pcap');
-      fs.writeFileSync(f, c.pcap());
-      const r = shadowim(['analyze', f, '--format', 'jsonl']);
-      assert.equal(r.status, 0, r.stderr);
-      const evs = jsonLines(r.stdout);
-      assert.equal(evs[evs.length - 1].type, 'stats', r.stdout);
-      assert.equal(evs.filter((e) => e.type === 'stats').length, 1);
-      const unauth = evs.filter((e) => e.type === 'alert' && e.kind === 'unauthorized_im');
-      assert.equal(new Set(unauth.map((a) => a.id)).size, 1, 'one alert');
-      assert.equal(Math.max(...unauth.map((a) => a.count ?? 1)), 3, 'its update says 3');
-      const text = shadowim(['analyze', f, '--format', 'text']);
-      assert.match(text.stdout.trim().split('\n').pop()!, / STATS /);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    let text = '';
+    const evs = analyzeCapture(c, (file) => (text = shadowim(['analyze', file, '--format', 'text']).stdout));
+    assert.equal(evs[evs.length - 1].type, 'stats', JSON.stringify(evs.slice(-2)));
+    assert.equal(evs.filter((e) => e.type === 'stats').length, 1);
+    const unauth = evs.filter((e) => e.type === 'alert' && e.kind === 'unauthorized_im');
+    assert.equal(new Set(unauth.map((a) => a.id)).size, 1, 'one alert');
+    assert.equal(Math.max(...unauth.map((a) => a.count ?? 1)), 3, 'its update says 3');
+    assert.match(text.trim().split('\n').pop()!, / STATS /);
   });
 });
