@@ -15,7 +15,7 @@ const SPECS: OptionSpec[] = [
   { name: 'out', value: true, arg: 'DIR', help: 'keep the files carved from transfers in DIR/quarantine (made if missing)' },
   { name: 'sensor', value: true, arg: 'NAME', help: 'sensor name recorded on every event' },
   { name: 'max-flows', value: true, arg: 'N', help: 'most flows tracked at once; beyond, the flow nearest its idle timeout is ended (default 200000)' },
-  { name: 'threads', value: true, arg: '1|2', help: 'read the capture in a second thread (default: 2 on a machine with more than one CPU, for standard input and captures of 32 MiB or more)' },
+  { name: 'threads', value: true, arg: '1|2', help: 'read the capture in a second thread (default: 2 on a machine with more than one CPU, for standard input, pipes and captures of 32 MiB or more)' },
   { name: 'quiet', short: 'q', help: 'no summary on stderr' },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
