@@ -56,6 +56,11 @@ export interface Overview {
 
 /** Activity per protocol over time (sessions, messages, files, bytes, alerts, unauthorized-use alerts). */
 export function overview(db: Db, q: Range & { bucketMs?: number; protocol?: string }): Overview {
+  // all time (from 0): the chart starts at the store's first day, not at 1970
+  if (q.from <= 0) {
+    const first = (db.prepare('SELECT min(bucket_ms) AS t FROM rollup_1d WHERE dim = 0').get() as { t: number | null }).t;
+    if (first !== null && first < q.to) q = { ...q, from: first };
+  }
   const bucket = chooseBucket(q.from, q.to, q.bucketMs);
   const { table, res } = rollupFor(bucket);
   const from = Math.floor(q.from / res) * res;

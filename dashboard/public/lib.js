@@ -116,7 +116,8 @@ export function select(name, options, value, onChange) {
   return s;
 }
 
-export const RANGES = [['24h', 'Last 24 hours'], ['7d', 'Last 7 days'], ['30d', 'Last 30 days'], ['1h', 'Last hour']];
+// 'all': a store made from old captures (forensic review) holds nothing in the last days
+export const RANGES = [['24h', 'Last 24 hours'], ['7d', 'Last 7 days'], ['30d', 'Last 30 days'], ['1h', 'Last hour'], ['all', 'All time']];
 
 export const PALETTE = ['#4fb3ff', '#ff9f43', '#7bd88f', '#f25f8a', '#b48cff', '#f7d154', '#45d6c8', '#ff6b6b', '#9aa9ff', '#c3e88d', '#ffb86c', '#8be9fd', '#e06c75', '#a0a0a0'];
 const colorMap = new Map();

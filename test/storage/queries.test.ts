@@ -113,6 +113,16 @@ describe('storage: rollup queries', function () {
     }
   });
 
+  // The dashboard's "All time" (range=all, from 0) on a store of old captures: the chart starts at
+  // the store's first day, not in 1970 (was: 1970 to now in ~300 buckets, the data in one or two)
+  it('overview of all time starts at the first day stored and counts everything', () => {
+    const all = overview(db, { from: 0, to: Date.now() });
+    assert.equal(all.from, new Date(T0).toISOString());
+    const sessions = evs.filter((e) => e.type === 'session').length;
+    assert.equal(Object.values(all.totals).reduce((t, x) => t + x.sessions, 0), sessions);
+    assert.ok(all.bucket_ms <= 7 * DAY, `bucket ${all.bucket_ms}`);
+  });
+
   it('unauthorized points: per bucket with any, summed over protocols, oldest first; the trend is the same over the store', () => {
     const pt = (t: string, unauthorized: number) => ({ t, sessions: 0, messages: 0, files: 0, bytes: 0, alerts: unauthorized, unauthorized });
     const ov = { from: '', to: '', bucket_ms: 60000, totals: {}, series: { irc: [pt('2026-01-01T00:02:00.000Z', 2), pt('2026-01-01T00:00:00.000Z', 0)], aim: [pt('2026-01-01T00:02:00.000Z', 1), pt('2026-01-01T00:01:00.000Z', 4)] } } as unknown as Overview;

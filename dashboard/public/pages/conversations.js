@@ -17,7 +17,7 @@ export async function render(root) {
   const proto = el('input', { id: 'f-protocol', name: 'protocol', placeholder: 'protocol', value: f.protocol, size: 10 });
   const out = el('div', { class: 'card', id: 'messages' });
   const csvLink = el('a', { id: 'messages-csv', text: 'CSV', href: '/api/messages.csv' });
-  const form = el('form', { class: 'toolbar', id: 'search-form' }, text, user, proto, select('range', [...RANGES, ['all', 'All time']], f.range, (v) => (f.range = v)), el('button', { type: 'submit', class: 'primary', text: 'Search' }), csvLink);
+  const form = el('form', { class: 'toolbar', id: 'search-form' }, text, user, proto, select('range', RANGES, f.range, (v) => (f.range = v)), el('button', { type: 'submit', class: 'primary', text: 'Search' }), csvLink);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     Object.assign(f, { flow: '', text: text.value.trim(), user: user.value.trim(), protocol: proto.value.trim().toLowerCase(), offset: 0 });
