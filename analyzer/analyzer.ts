@@ -159,13 +159,15 @@ export class Analyzer implements EventSink {
 
   private onMessage(ev: MessageEvent): void {
     const key = flowKey(ev);
-    const local = ev.direction === 'inbound' ? ev.to : ev.from;
-    this.judgeUse(ev, key, [local], 'chat', this.parseTs(ev.ts), false, undefined);
+    // an inbound message to a channel or room says nothing of who reads it here: '#ops' is no user
+    const group = toGroup(ev);
+    const local = ev.direction === 'inbound' ? (group ? undefined : ev.to) : ev.from;
+    this.judgeUse(ev, key, local === undefined ? [] : [local], 'chat', this.parseTs(ev.ts), false, undefined);
     const text = typeof ev.text === 'string' ? ev.text : '';
     const findings = text ? this.scanner.scan(text) : [];
     const redacted = findings.length || text.length > this.policy.dlp.maxScanChars ? redactText(text, findings, this.policy.dlp.maxScanChars) : text;
     this.forward(redacted === text ? ev : { ...ev, text: redacted });
-    if (findings.length) this.dlpAlerts(ev, key, findings.filter((f) => f.alert !== false), 'message', [ev.from, ev.to]);
+    if (findings.length) this.dlpAlerts(ev, key, findings.filter((f) => f.alert !== false), 'message', group ? [ev.from] : [ev.from, ev.to]);
     if (this.links !== undefined && text) this.linkAlerts(this.links, ev, text, findings);
   }
 
@@ -508,6 +510,14 @@ export class Analyzer implements EventSink {
 }
 
 /** a usable identity: not empty, not a decoder's placeholder such as "(unknown)" */
+/** message kinds whose `to` is a channel, room or conference (IRC, XMPP MUC, Yahoo), not a person */
+const GROUP_KINDS = new Set(['channel', 'groupchat', 'conference']);
+
+/** a message to a group: by its kind, or an IRC notice to a channel (#, &, +, !) */
+export function toGroup(ev: { kind?: string; protocol?: string; to?: string }): boolean {
+  return (ev.kind !== undefined && GROUP_KINDS.has(ev.kind)) || (ev.protocol === 'irc' && typeof ev.to === 'string' && /^[#&+!]/.test(ev.to));
+}
+
 export function realIdentity(s: unknown): s is string {
   return typeof s === 'string' && s.length > 0 && s !== '?' && !(s.startsWith('(') && s.endsWith(')'));
 }

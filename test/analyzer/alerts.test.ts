@@ -49,6 +49,23 @@ sanctioned_servers: [203.0.113.0/24, chat.corp.example]
 `;
 
 describe('analyzer: alerts', () => {
+  // An inbound message to a channel or room names the channel in `to`: the local user is not known
+  // from it. Was: '#ops' as the user of the unauthorized_im alert and a "user" on the users page.
+  it('an inbound channel, room or conference message gives no user; a private one names the recipient', () => {
+    for (const over of [{ kind: 'channel' }, { kind: 'notice' }, { protocol: 'xmpp', kind: 'groupchat', to: 'ops@conference.example.org' }, { protocol: 'yahoo', kind: 'conference', to: 'ops-room' }]) {
+      const m = message('hi', { direction: 'inbound', from: 'bob', ...over });
+      const a = run([m]).alerts;
+      assert.equal(a.length, 1, JSON.stringify(over));
+      assert.deepEqual(a[0].users, [], JSON.stringify(over));
+      assert.doesNotMatch(a[0].summary, / as /);
+    }
+    const priv = run([message('hi', { direction: 'inbound', from: 'bob', to: 'alice', kind: 'private' })]).alerts;
+    assert.deepEqual(priv[0].users, ['alice']);
+    // the session that follows still names the flow's users (the alert's repeat carries them)
+    const withSession = run([message('hi', { direction: 'inbound', from: 'bob', kind: 'channel' }), session()]).alerts;
+    assert.ok(withSession.every((x) => !x.users.includes('#ops')), JSON.stringify(withSession));
+  });
+
   it('default policy: every IM session is unauthorized, decided on the first event of the flow', () => {
     const out = run([message('hi'), session()]);
     const a = out.alerts;
