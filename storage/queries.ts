@@ -296,8 +296,11 @@ export interface UsageRow {
   files: number;
   bytes: number;
   alerts: number;
+  /** the rollup bucket holding the first and last activity in the range, clamped to the range and now */
   first_seen: string;
   last_seen: string;
+  /** how precise first_seen/last_seen are: the rollup the range was read from */
+  seen_to: 'minute' | 'hour' | 'day';
 }
 
 type UsageQuery = Range & { protocol?: string; sort?: string; limit?: number; offset?: number; name?: string };
@@ -347,7 +350,13 @@ function usage(db: Db, dim: 1 | 2, q: UsageQuery): UsageRow[] {
       .all({ ...p, page: JSON.stringify(page.map((r) => [r.name, r.proto])) }) as any[];
     rows = full.sort((a, b) => a.i - b.i);
   }
-  return rows.map((r) => ({ name: r.name, protocol: r.proto, sessions: r.sessions, messages: r.messages, files: r.files, bytes: r.bytes, alerts: r.alerts, first_seen: iso(r.first_ms)!, last_seen: iso(r.last_ms)! }));
+  // bucket bounds: never before the range nor after its end or now (a daily bucket ends at tomorrow's midnight)
+  const end = Math.min(q.to, Date.now());
+  const seen_to = res === DAY ? 'day' : res === HOUR ? 'hour' : 'minute';
+  return rows.map((r) => ({
+    name: r.name, protocol: r.proto, sessions: r.sessions, messages: r.messages, files: r.files, bytes: r.bytes, alerts: r.alerts,
+    first_seen: iso(Math.max(r.first_ms, q.from))!, last_seen: iso(Math.max(Math.min(r.last_ms, end), q.from))!, seen_to,
+  }));
 }
 
 /** Who uses which IM: one row per (user, protocol). */

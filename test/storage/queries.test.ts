@@ -113,6 +113,25 @@ describe('storage: rollup queries', function () {
     }
   });
 
+  // Was: a daily bucket's end (tomorrow's midnight) as "last seen", in the future for today's activity
+  it('users and hosts: last seen is never after now, first seen never before the range', () => {
+    const now = Date.now();
+    const recent = openStore(path.join(tmp, 'recent.db'));
+    try {
+      const sink = new SqliteSink(recent, { sensor: 'x', archive: defaults().archive, rollupMs: 0 });
+      sink.write({ type: 'message', ts: new Date(now - 60_000).toISOString(), sensor: 's', protocol: 'irc', from: 'alice', to: 'bob', text: 'hi', direction: 'outbound', client: ep('10.0.0.1', 4000), server: ep('198.51.100.7', 6667) } as ShadowEvent);
+      sink.flush(true);
+      for (const [range, seen] of [[7 * DAY, 'day'], [2 * DAY, 'hour'], [HOUR, 'minute']] as const) {
+        const [u] = users(recent, { from: now - range, to: now });
+        assert.ok(Date.parse(u.last_seen) <= Date.now(), `${seen}: ${u.last_seen}`);
+        assert.ok(Date.parse(u.first_seen) >= now - range, `${seen}: ${u.first_seen}`);
+        assert.equal(u.seen_to, seen);
+      }
+    } finally {
+      recent.close();
+    }
+  });
+
   // The dashboard's "All time" (range=all, from 0) on a store of old captures: the chart starts at
   // the store's first day, not in 1970 (was: 1970 to now in ~300 buckets, the data in one or two)
   it('overview of all time starts at the first day stored and counts everything', () => {
@@ -167,7 +186,7 @@ describe('storage: rollup queries', function () {
         if (f.name !== undefined && name !== f.name) continue;
         const k = `${name}\t${e.protocol}`;
         let r = m.get(k);
-        if (!r) m.set(k, (r = { name, protocol: e.protocol, sessions: 0, messages: 0, files: 0, bytes: 0, alerts: 0, first_seen: '', last_seen: '', f: b, l: b }));
+        if (!r) m.set(k, (r = { name, protocol: e.protocol, sessions: 0, messages: 0, files: 0, bytes: 0, alerts: 0, first_seen: '', last_seen: '', seen_to: res === DAY ? 'day' : res === HOUR ? 'hour' : 'minute', f: b, l: b }));
         if (e.type === 'session') r.sessions++, (r.bytes += e.bytes);
         if (e.type === 'message') r.messages++;
         if (e.type === 'file_transfer') r.files++;
@@ -176,7 +195,9 @@ describe('storage: rollup queries', function () {
         r.l = Math.max(r.l, b);
       }
     }
-    return [...m.values()].map(({ f: a, l, ...r }) => ({ ...r, first_seen: new Date(a).toISOString(), last_seen: new Date(l + res).toISOString() }));
+    // the buckets of the first and last activity, clamped to the range (and to now)
+    const end = Math.min(to, Date.now());
+    return [...m.values()].map(({ f: a, l, ...r }) => ({ ...r, first_seen: new Date(Math.max(a, from)).toISOString(), last_seen: new Date(Math.max(Math.min(l + res, end), from)).toISOString() }));
   }
 
   const sorted = (rows: UsageRow[], sort: 'bytes' | 'sessions' | 'messages' | 'alerts' | 'name') =>

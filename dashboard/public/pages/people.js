@@ -18,7 +18,9 @@ export async function render(root) {
   const head = (first) => [first, 'Protocol', { label: 'Sessions', num: true }, { label: 'Messages', num: true }, { label: 'Bytes', num: true }, { label: 'Alerts', num: true }, 'Last seen'];
   const link = (kind, name) => el('td', {}, el('a', { href: `#/alerts?${kind}=${encodeURIComponent(name)}&acked=`, text: name, title: `alerts of this ${kind}` }),
     kind === 'user' && can('analyst') ? el('a', { class: 'muted', href: `#/conversations?user=${encodeURIComponent(name)}&range=all`, text: ' ✉', title: 'messages' }) : null);
-  const row = (kind) => (r) => [link(kind, r.name), r.protocol, fmtNum(r.sessions), fmtNum(r.messages), fmtBytes(r.bytes), fmtNum(r.alerts), fmtTime(r.last_seen)];
+  // daily rollups know the day, not the time: show what is known
+  const seen = (r) => (r.seen_to === 'day' ? r.last_seen.slice(0, 10) : fmtTime(r.last_seen));
+  const row = (kind) => (r) => [link(kind, r.name), r.protocol, fmtNum(r.sessions), fmtNum(r.messages), fmtBytes(r.bytes), fmtNum(r.alerts), seen(r)];
   async function load() {
     setRouteParams('people', f);
     const q = qs({ range: f.range, protocol: f.protocol, sort: f.sort, limit: 100 });
