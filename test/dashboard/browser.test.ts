@@ -129,6 +129,8 @@ describe('dashboard in a browser', function () {
     await page.waitForFunction(() => document.querySelectorAll('#alerts-table tbody tr').length === 0);
     await page.waitForSelector('#unack-btn');
     assert.match(await page.textContent('#alert-detail') ?? '', /by analyst at .* — talked to the user/);
+    // the confirmation survives the detail being drawn anew (was: set, then lost with the old detail)
+    assert.equal(await page.textContent('#ack-msg'), 'acknowledged');
     await page.selectOption('#f-acked', 'true');
     await page.waitForFunction(() => document.querySelectorAll('#alerts-table tbody tr[data-kind="sensitive_data"]').length === 1);
     // from the alert to its conversation: the flow's three messages, oldest first

@@ -83,7 +83,8 @@ export async function render(root, [alertId]) {
     list.replaceChildren(t, pager);
   }
 
-  async function showDetail(id) {
+  /** `done`: what the last action did, shown again after the detail is drawn anew */
+  async function showDetail(id, done = '') {
     detail.replaceChildren(el('p', { class: 'muted', text: 'Loading…' }));
     let d;
     try {
@@ -113,14 +114,14 @@ export async function render(root, [alertId]) {
     const parts = [el('h3', { text: 'Alert' }), el('p', { class: 'summary', id: 'detail-summary', text: a.summary }), kv];
     if (can('analyst')) {
       const note = el('input', { id: 'ack-note', placeholder: 'note (optional)', maxLength: 4096, size: 28 });
-      const msg = el('span', { class: 'muted', id: 'ack-msg' });
+      const msg = el('span', { class: 'muted', id: 'ack-msg', text: done });
       const btn = el('button', { type: 'button', class: 'primary', id: a.acked ? 'unack-btn' : 'ack-btn', text: a.acked ? 'Reopen' : 'Acknowledge' });
       btn.addEventListener('click', async () => {
         try {
           await api(`/alerts/${encodeURIComponent(a.id)}/${a.acked ? 'unack' : 'ack'}`, { method: 'POST', body: { note: note.value } });
-          msg.textContent = a.acked ? 'reopened' : 'acknowledged';
           await load();
-          await showDetail(a.id);
+          // the detail is drawn anew: the confirmation goes with it (was set on the old one and lost)
+          await showDetail(a.id, a.acked ? 'reopened' : 'acknowledged');
         } catch (e) {
           msg.textContent = e.message;
         }
