@@ -49,6 +49,24 @@ describe('dashboard in a browser', function () {
     return { ctx, page };
   }
 
+  // At 800 px the detail sits below the list; was: drawn out of sight with nothing visible happening
+  it('on a narrow screen a clicked alert brings its detail into view', async () => {
+    const { ctx, page } = await loggedIn('analyst');
+    try {
+      await page.setViewportSize({ width: 800, height: 500 });
+      await page.goto(srv.url + '/#/alerts');
+      await page.waitForSelector('#alerts-table tbody tr');
+      await page.click('#alerts-table tbody tr');
+      await page.waitForSelector('#detail-summary');
+      await page.waitForFunction(() => {
+        const r = document.querySelector('#alert-detail')!.getBoundingClientRect();
+        return r.top < window.innerHeight && r.bottom > 0;
+      }, undefined, { timeout: 5000 });
+    } finally {
+      await ctx.close();
+    }
+  });
+
   it('shows nothing before login, then the overview charts drawn from the stored data', async () => {
     const ctx = await browser.newContext();
     const anon = await ctx.newPage();

@@ -67,7 +67,8 @@ export async function render(root, [alertId]) {
       const open = () => {
         for (const r of list.querySelectorAll('tr.selected')) r.classList.remove('selected');
         tr.classList.add('selected');
-        showDetail(a.id);
+        // on a narrow screen the detail sits below the list: bring it into view (no-op when it is visible)
+        showDetail(a.id).then(() => detail.scrollIntoView({ block: 'nearest' }));
       };
       tr.addEventListener('click', open);
       tr.addEventListener('keydown', (e) => e.key === 'Enter' && open());
