@@ -244,10 +244,14 @@ export function apiRoutes(api: Router, c: Ctx): void {
     // relative paths in the policy (people: csv, ldif) resolve next to the sensors' policy, as they would;
     // a pasted policy may not reach other files on the server (absolute paths, '..')
     const base = c.policyFile ? path.dirname(path.resolve(c.policyFile)) : process.cwd();
+    // an empty file is the built-in policy, but an empty box is a paste that did not happen
+    if (!text.trim()) return void res.json({ ok: false, error: 'nothing to check: paste a policy (analyzer/policy.example.yaml is an annotated one)', line: null });
     const outside = csvPathsOutside(text, base);
     if (outside) return void res.json({ ok: false, error: `${outside.key} '${outside.path.slice(0, 200)}': a checked policy may only name files in the policy's own directory`, line: null });
     try {
-      res.json({ ok: true, explanation: explainPolicy(parsePolicy(text, path.join(base, name))) });
+      const full = path.join(base, name);
+      // the explanation names the file as the user named it, not the server's directory (as errors do)
+      res.json({ ok: true, explanation: explainPolicy(parsePolicy(text, full)).split(full).join(name) });
     } catch (e) {
       const msg = (e as Error).message.split('\n')[0];
       const m = /:(\d+): /.exec(msg);

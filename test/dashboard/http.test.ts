@@ -262,6 +262,9 @@ describe('dashboard HTTP API', function () {
     const good = (await admin.req('POST', '/api/policy/check', { body: { text: 'version: 1\ngroups:\n  eng:\n    networks: [10.0.0.0/8]\n    allow:\n      - protocols: [xmpp]\n' } })).json;
     assert.equal(good.ok, true, JSON.stringify(good));
     assert.match(good.explanation, /eng/);
+    assert.match(good.explanation, /^Policy policy\.yaml: valid/, 'the name given, not the server path');
+    const empty = (await admin.req('POST', '/api/policy/check', { body: { text: ' \n' } })).json;
+    assert.deepEqual(empty, { ok: false, error: 'nothing to check: paste a policy (analyzer/policy.example.yaml is an annotated one)', line: null });
     const bad = (await admin.req('POST', '/api/policy/check', { body: { text: 'version: 1\ngroups:\n  eng:\n    networks: [10.0.0.0/8]\n    colour: blue\n' } })).json;
     assert.equal(bad.ok, false);
     assert.equal(bad.line, 5);
