@@ -8,7 +8,9 @@ export async function render(root) {
   try {
     const d = await api('/sensors');
     const rows = d.rows.map((s) => {
-      const dropPct = s.packets ? (100 * s.dropped) / (s.packets + s.dropped) : 0;
+      // of everything seen (kept + dropped): every packet dropped is 100 %, not 0
+      const seen = (s.packets || 0) + (s.dropped || 0);
+      const dropPct = seen ? (100 * (s.dropped || 0)) / seen : 0;
       const stale = !s.last_seen || Date.now() - Date.parse(s.updated ?? s.last_seen) > 3600_000;
       return el('tr', { dataset: { sensor: s.name } },
         el('td', { text: s.name }),
