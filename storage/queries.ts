@@ -296,7 +296,7 @@ export interface UsageRow {
   files: number;
   bytes: number;
   alerts: number;
-  /** the rollup bucket holding the first and last activity in the range, clamped to the range and now */
+  /** the starts of the rollup buckets holding the first and last activity in the range (never before it) */
   first_seen: string;
   last_seen: string;
   /** how precise first_seen/last_seen are: the rollup the range was read from */
@@ -350,12 +350,12 @@ function usage(db: Db, dim: 1 | 2, q: UsageQuery): UsageRow[] {
       .all({ ...p, page: JSON.stringify(page.map((r) => [r.name, r.proto])) }) as any[];
     rows = full.sort((a, b) => a.i - b.i);
   }
-  // bucket bounds: never before the range nor after its end or now (a daily bucket ends at tomorrow's midnight)
-  const end = Math.min(q.to, Date.now());
+  // the starts of the first and last buckets with activity (not the last one's end: today's daily bucket
+  // ends at tomorrow's midnight), never before the range; seen_to says how precise they are
   const seen_to = res === DAY ? 'day' : res === HOUR ? 'hour' : 'minute';
   return rows.map((r) => ({
     name: r.name, protocol: r.proto, sessions: r.sessions, messages: r.messages, files: r.files, bytes: r.bytes, alerts: r.alerts,
-    first_seen: iso(Math.max(r.first_ms, q.from))!, last_seen: iso(Math.max(Math.min(r.last_ms, end), q.from))!, seen_to,
+    first_seen: iso(Math.max(r.first_ms, q.from))!, last_seen: iso(Math.max(r.last_ms - res, q.from))!, seen_to,
   }));
 }
 
