@@ -13,6 +13,7 @@ import { DlpScanner, redactText, type Finding } from './dlp/scanner';
 import type { LinkFilter } from './links';
 import { stderrLine } from '../common/stderr';
 import { zoneKey } from '../common/zoneKey';
+import { isChannel } from '../signatures/irc/parser';
 
 const MAX_FLOWS = 200_000;
 const SEV_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
@@ -509,15 +510,15 @@ export class Analyzer implements EventSink {
   }
 }
 
-/** a usable identity: not empty, not a decoder's placeholder such as "(unknown)" */
 /** message kinds whose `to` is a channel, room or conference (IRC, XMPP MUC, Yahoo), not a person */
 const GROUP_KINDS = new Set(['channel', 'groupchat', 'conference']);
 
-/** a message to a group: by its kind, or an IRC notice to a channel (#, &, +, !) */
+/** a message to a group: by its kind, or an IRC notice to a channel (the decoder's own channel test) */
 export function toGroup(ev: { kind?: string; protocol?: string; to?: string }): boolean {
-  return (ev.kind !== undefined && GROUP_KINDS.has(ev.kind)) || (ev.protocol === 'irc' && typeof ev.to === 'string' && /^[#&+!]/.test(ev.to));
+  return (ev.kind !== undefined && GROUP_KINDS.has(ev.kind)) || (ev.protocol === 'irc' && typeof ev.to === 'string' && isChannel(ev.to));
 }
 
+/** a usable identity: not empty, not a decoder's placeholder such as "(unknown)" */
 export function realIdentity(s: unknown): s is string {
   return typeof s === 'string' && s.length > 0 && s !== '?' && !(s.startsWith('(') && s.endsWith(')'));
 }
