@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import type { Command } from '../main';
 import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
+import { count } from '../../common/count';
 
 const STATES = ['pending', 'delivered', 'dead'];
 const FORMATS = ['text', 'jsonl'];
@@ -83,7 +84,7 @@ export const command: Command = {
         });
       } else {
         const left = await outbox.drain(Math.max(c.delivery.drain_ms, 1000) * 6);
-        if (left) process.stderr.write(`shadowim: ${left} deliver${left === 1 ? 'y' : 'ies'} still pending (next retry later); run again or use --watch\n`);
+        if (left) process.stderr.write(`shadowim: ${count(left, 'delivery', 'deliveries')} still pending (next retry later); run again or use --watch\n`);
       }
       await outbox.stop();
       outbox.db.close();
@@ -112,13 +113,14 @@ export const command: Command = {
       }
       return 0;
     }
-    if (sub === 'retry') {
+    {
+      // retry (every other subcommand returned above; `takes` refused unknown ones)
       const file = existingOutbox();
       const db = openOutbox(file);
       try {
         const n = retryDead(db, arg);
         if (n) {
-          console.log(`${n} dead-lettered deliver${n === 1 ? 'y' : 'ies'} queued again; run 'shadowim alerts deliver'`);
+          console.log(`${count(n, 'dead-lettered delivery', 'dead-lettered deliveries')} queued again; run 'shadowim alerts deliver'`);
           return 0;
         }
         if (!arg) {
@@ -133,6 +135,5 @@ export const command: Command = {
         db.close();
       }
     }
-    throw new UsageError(`unknown alerts subcommand '${sub}'; see 'shadowim alerts --help'`);
   },
 };

@@ -3,6 +3,7 @@
 import type { Command } from '../main';
 import { helpText, parseArgs, UsageError, type OptionSpec } from '../args';
 import { stderrLine } from '../../common/stderr';
+import { count } from '../../common/count';
 
 const SPECS: OptionSpec[] = [
   { name: 'quarantine', value: true, arg: 'DIR', help: 'quarantine directory (default: files.quarantine.dir in the config; analyze --out DIR keeps files in DIR/quarantine)' },
@@ -87,7 +88,7 @@ async function get(files: typeof import('../../analyzer/files'), dir: string, op
   const out = opts.out as string | undefined;
   if (out) {
     const e = files.exportQuarantined(dir, sha, out, { force: !!opts.force });
-    stderrLine(`shadowim: wrote ${e.size} byte${e.size === 1 ? '' : 's'} (${e.file_type ?? 'unknown type'}, verdict ${e.verdict ?? '-'}) to ${out}`);
+    stderrLine(`shadowim: wrote ${count(e.size, 'byte')} (${e.file_type ?? 'unknown type'}, verdict ${e.verdict ?? '-'}) to ${out}`);
     return 0;
   }
   if (process.stdout.isTTY) throw new UsageError('refusing to write a carved file to the terminal; add --out FILE or redirect standard output');

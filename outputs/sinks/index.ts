@@ -7,6 +7,7 @@ import { groupsMissing, parseSinks, type SinksConfig } from './config';
 import { Outbox, openOutbox } from './outbox';
 import { createSink } from './sinks';
 import { stderrLine } from '../../common/stderr';
+import { count } from '../../common/count';
 
 export function sinksConfig(): SinksConfig & { file?: string; storePath?: string } {
   const { getConfig } = require('../../common/config') as typeof import('../../common/config');
@@ -44,7 +45,7 @@ export function alertDelivery(opts: { store?: string; policy?: { groups: string[
     async close() {
       const left = await outbox.drain(outbox.delivery.drain_ms);
       await outbox.stop();
-      if (left) process.stderr.write(`shadowim: ${left === 1 ? '1 alert delivery' : `${left} alert deliveries`} still pending (receiver slow or down); ${left === 1 ? 'it is' : 'they are'} kept in the outbox — run 'shadowim alerts deliver' or the next run sends ${left === 1 ? 'it' : 'them'}\n`);
+      if (left) process.stderr.write(`shadowim: ${count(left, 'alert delivery', 'alert deliveries')} still pending (receiver slow or down); ${left === 1 ? 'it is' : 'they are'} kept in the outbox — run 'shadowim alerts deliver' or the next run sends ${left === 1 ? 'it' : 'them'}\n`);
       outbox.db.close();
     },
   };
