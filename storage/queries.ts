@@ -227,6 +227,9 @@ function inList(col: string, vals: string[] | undefined, params: Record<string, 
   return ` AND ${col} IN (${keys.join(',')})`;
 }
 
+/** common/zoneKey.ts hostName in SQL, of the row (or table alias `t`): address, or address@zone */
+const hostSql = (t = '') => `${t}client_ip || coalesce('@' || ${t}zone, '')`;
+
 /** `host` (an address, or address@zone as the hosts page names a host in a tunnel zone) as SQL */
 function hostFilter(host: string, params: Record<string, unknown>): string {
   const h = parseHostName(host);
@@ -566,7 +569,7 @@ export function report(db: Db, r: Range & { top?: number }): Report {
        SELECT protos.protocol AS protocol,
          (SELECT count(*) FROM s WHERE s.protocol = protos.protocol) AS sessions,
          (SELECT count(DISTINCT user) FROM u WHERE u.protocol = protos.protocol) AS users,
-         (SELECT count(DISTINCT client_ip || coalesce('@' || zone, '')) FROM s WHERE s.protocol = protos.protocol) AS hosts,
+         (SELECT count(DISTINCT ${hostSql()}) FROM s WHERE s.protocol = protos.protocol) AS hosts,
          (SELECT coalesce(sum(bytes), 0) FROM s WHERE s.protocol = protos.protocol) AS bytes,
          (SELECT coalesce(sum(encrypted), 0) FROM s WHERE s.protocol = protos.protocol) AS encrypted_sessions,
          coalesce((SELECT n FROM m WHERE m.protocol = protos.protocol), 0) AS messages,
@@ -588,9 +591,9 @@ export function report(db: Db, r: Range & { top?: number }): Report {
   // a host inside a zoned tunnel is address@zone (common/zoneKey.ts hostName): two tenants' 10.0.0.5 are two hosts
   const top_hosts = db
     .prepare(
-      `WITH h AS (SELECT client_ip || coalesce('@' || zone, '') AS host, group_concat(DISTINCT protocol) AS protocols, count(*) AS sessions, coalesce(sum(bytes), 0) AS bytes
+      `WITH h AS (SELECT ${hostSql()} AS host, group_concat(DISTINCT protocol) AS protocols, count(*) AS sessions, coalesce(sum(bytes), 0) AS bytes
                   FROM sessions WHERE ts_ms >= @from AND ts_ms < @to AND client_ip IS NOT NULL ${sens} GROUP BY host),
-            hu AS (SELECT s.client_ip || coalesce('@' || s.zone, '') AS host, count(DISTINCT su.user) AS users FROM sessions s JOIN session_users su ON su.session_id = s.id
+            hu AS (SELECT ${hostSql('s.')} AS host, count(DISTINCT su.user) AS users FROM sessions s JOIN session_users su ON su.session_id = s.id
                   WHERE s.ts_ms >= @from AND s.ts_ms < @to ${sens.replace('sensor', 's.sensor')} GROUP BY 1)
        SELECT h.host, h.protocols, h.sessions, h.bytes, coalesce(hu.users, 0) AS users
        FROM h LEFT JOIN hu ON hu.host = h.host ORDER BY h.bytes DESC, h.sessions DESC, h.host LIMIT ${top}`,
@@ -608,7 +611,7 @@ export function report(db: Db, r: Range & { top?: number }): Report {
       `SELECT coalesce(protocol, '') AS protocol, count(*) AS alerts, sum(count) AS occurrences,
          (SELECT count(DISTINCT j.value) FROM alerts a2, json_each(a2.users) j WHERE a2.kind = 'unauthorized_im'
             AND coalesce(a2.protocol, '') = coalesce(alerts.protocol, '') AND a2.last_ms >= @from AND a2.first_ms < @to ${sens.replace('sensor', 'a2.sensor')}) AS users,
-         count(DISTINCT client_ip || coalesce('@' || zone, '')) AS hosts
+         count(DISTINCT ${hostSql()}) AS hosts
        FROM alerts WHERE kind = 'unauthorized_im' AND ${alertWhere} GROUP BY coalesce(protocol, '') ORDER BY occurrences DESC, protocol`,
     )
     .all(p) as any[];
