@@ -42,14 +42,18 @@ export function openStore(file: string, opts: OpenOptions = {}): Database.Databa
     const msg = String(e?.message ?? e);
     // a store at rest that this user may read but not write (an archive, a read-only mount, another
     // user's sensor that is not running): SQLite cannot make the WAL index beside it, so read a copy
-    if (opts.readonly && /readonly|unable to open|disk I\/O/i.test(msg) && !writable(abs)) return readOnlyCopy(file, abs);
-    if (/not a database|file is encrypted/i.test(msg)) throw new StoreError(`${file} is not a shadowim store (not an SQLite database)`);
+    if (opts.readonly && /readonly|unable to open|disk I\/O/i.test(msg) && !writable(abs)) return readOnlyCopy(file, abs, st?.size ?? 0);
+    if (NOT_A_DATABASE.test(msg)) throw notAStore(file);
     if (/readonly/i.test(msg)) throw new StoreError(`cannot open store ${file}: ${msg}; a store needs write access to its file and its directory (the WAL files), also for reading`);
     if (/permission|unable to open/i.test(msg)) throw new StoreError(`cannot open store ${file}: ${msg}`);
     throw new StoreError(`store ${file}: ${msg}`);
   }
   return db;
 }
+
+/** SQLite's words for a file that is no database */
+const NOT_A_DATABASE = /not a database|file is encrypted/i;
+const notAStore = (file: string) => new StoreError(`${file} is not a shadowim store (not an SQLite database)`);
 
 /** can this process write the file and make files beside it (the WAL's -wal and -shm)? */
 function writable(abs: string): boolean {
@@ -70,7 +74,7 @@ const MAX_COPY = 1 << 30;
  * The copy's header says "rollback journal" instead of WAL (bytes 18-19: an in-memory database has no
  * WAL); anything still in a -wal file beside it would be missed, so then the copy is refused.
  */
-function readOnlyCopy(file: string, abs: string): Database.Database {
+function readOnlyCopy(file: string, abs: string, size: number): Database.Database {
   const Sqlite = require('better-sqlite3') as typeof Database;
   const fix = `copy it to a directory you can write (cp ${file} /tmp/) and give the copy, or run as the user that writes it`;
   let walBytes = 0;
@@ -78,10 +82,6 @@ function readOnlyCopy(file: string, abs: string): Database.Database {
     walBytes = fs.statSync(`${abs}-wal`).size;
   } catch {}
   if (walBytes > 0) throw new StoreError(`cannot open store ${file}: it is read-only here and its last writes are still in ${file}-wal, which SQLite can only read with write access; ${fix}`);
-  let size = 0;
-  try {
-    size = fs.statSync(abs).size;
-  } catch {}
   if (size > MAX_COPY) throw new StoreError(`cannot open store ${file}: it is read-only here and too large (${Math.round(size / (1 << 20))} MiB) to read from a copy in memory; ${fix}`);
   try {
     const bytes = fs.readFileSync(abs);
@@ -91,8 +91,7 @@ function readOnlyCopy(file: string, abs: string): Database.Database {
     return db;
   } catch (e: any) {
     const msg = String(e?.message ?? e);
-    if (/not a database|file is encrypted/i.test(msg)) throw new StoreError(`${file} is not a shadowim store (not an SQLite database)`);
-    if (e instanceof StoreError) throw e;
+    if (NOT_A_DATABASE.test(msg)) throw notAStore(file);
     throw new StoreError(`cannot open store ${file}: it is read-only here and its copy could not be read (${msg}); ${fix}`);
   }
 }
