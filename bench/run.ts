@@ -4,7 +4,9 @@
 //   - `shadowim analyze FILE --format jsonl` end to end, as a user runs it: packets/s and peak RSS, on
 //     two threads (the default) alternating with ndpiReader in pairs (median pair reported), then
 //     --threads 1
-//   - ndpiReader and tshark on the same file, when installed
+//   - ndpiReader, tshark and `tcpdump -r` on the same file, when installed; the issue set its targets
+//     beside yardsticks measured on its own day (HOST_THEN below), so the run also says how fast this
+//     host is against them
 // CPU time is reported next to wall time: the machine may be shared, and CPU time is what the work cost.
 //
 // Environment: SHADOWIM_BENCH_PACKETS (default 1500000; e.g. 200000 for a quick run),
@@ -20,6 +22,10 @@ import { CaptureReader } from '../sensor/captureFile';
 import { PacketPath } from '../sensor/packetPath';
 
 const REPO = path.resolve(__dirname, '..');
+
+// The yardsticks the sensor issue measured on this machine type when it set the targets (≥ 1.5 Mpps and
+// ≥ 4x ndpiReader end to end): the host's speed varies day to day (shared), these say by how much.
+const HOST_THEN = { tcpdump: 3.1e6, ndpiReader: 0.27e6 };
 
 interface Row {
   what: string;
@@ -88,18 +94,21 @@ async function main(): Promise<void> {
   }));
   const total = n;
 
-  rows.push(await inProcess('reader only: pcap-parser 0.2.1 (count frames)', () => new Promise<void>((resolve, reject) => {
+  // pcap-parser reads classic µs pcap only: on anything else its error is the row's note, not the end of the run
+  const ppRow = await inProcess('reader only: pcap-parser 0.2.1 (count frames)', () => new Promise<void>((resolve, reject) => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pp = require('pcap-parser');
     let c = 0;
+    let failed = false;
     const p = pp.parse(file);
     p.on('packet', () => c++);
-    p.on('error', reject);
+    p.on('error', (e: Error) => ((failed = true), reject(e)));
     p.on('end', () => {
-      if (c !== total) rows.push({ what: 'pcap-parser frame count differs', wall: 0, note: `${c} vs ${total}` });
+      if (!failed && c !== total) rows.push({ what: 'pcap-parser frame count differs', wall: 0, note: `${c} vs ${total}` });
       resolve();
     });
-  })));
+  })).catch((e: Error) => ({ what: 'reader only: pcap-parser 0.2.1 (count frames)', wall: NaN, note: `cannot read it: ${e.message}` }));
+  rows.push(ppRow);
 
   rows.push(await inProcess('sensor: reader + decode + flow table (no signatures)', async () => {
     const path2 = new PacketPath({ newFlow: () => null });
@@ -147,6 +156,10 @@ async function main(): Promise<void> {
     const r = timed('tshark', ['-r', file, '-q', '-z', 'io,stat,0']);
     rows.push({ what: 'tshark -r FILE -q -z io,stat,0', wall: r.wall, cpu: r.cpu, rss: r.rss, note: r.status === 0 ? '' : `exit ${r.status}` });
   } else rows.push({ what: 'tshark', wall: NaN, note: 'not installed' });
+  if (have('tcpdump')) {
+    const r = timed('tcpdump', ['-r', file, '-w', '/dev/null']);
+    rows.push({ what: 'tcpdump -r FILE -w /dev/null (reading floor of a C program)', wall: r.wall, cpu: r.cpu, rss: r.rss, note: r.status === 0 ? '' : `exit ${r.status}` });
+  } else rows.push({ what: 'tcpdump', wall: NaN, note: 'not installed' });
 
   console.log(`\ncapture: ${total} packets, ${(size / 1e6).toFixed(0)} MB\n`);
   console.log('| what | wall s | packets/s (wall) | CPU s | packets/s (CPU) | peak RSS MB | note |');
@@ -168,9 +181,29 @@ async function main(): Promise<void> {
     const fixed = [...prefixRuns].sort((x, y) => x - y)[Math.floor((prefixRuns.length - 1) / 2)] - prefixPackets / m;
     console.log(`\nanalyze on the first ${prefixPackets} packets: ${prefixRuns.map((w) => w.toFixed(2)).join(' / ')} s; so beyond them ${Math.round(m).toLocaleString('en-US')} packets/s (per pair: ${marg.map((x) => Math.round(x).toLocaleString('en-US')).join(' / ')}), and a fixed cost (start-up, JIT warm-up) of about ${fixed.toFixed(2)} s`);
   }
+  hostSpeed(rows, total, analyzeWall);
   console.log(`machine after: ${machine()}`);
   if (dir && !process.env.SHADOWIM_BENCH_KEEP) fs.rmSync(dir, { recursive: true, force: true });
   else if (dir) console.log(`kept ${file}`);
+}
+
+/** How fast this host ran the issue's yardsticks compared with the day the targets were set, and analyze's
+ * rate scaled by that (an estimate: it assumes analyze slows down as the C yardsticks do). */
+function hostSpeed(rows: Row[], total: number, analyzeWall: number): void {
+  const rate = (prefix: string) => {
+    const r = rows.find((x) => x.what.startsWith(prefix));
+    return r && Number.isFinite(r.wall) && r.wall > 0 ? total / r.wall : undefined;
+  };
+  const now = { tcpdump: rate('tcpdump -r'), ndpiReader: rate('ndpiReader -i') };
+  const factors = (Object.keys(HOST_THEN) as (keyof typeof HOST_THEN)[])
+    .filter((k) => now[k] !== undefined)
+    .map((k) => ({ k, f: HOST_THEN[k] / now[k]! }));
+  if (!factors.length) return;
+  const mpps = (x: number) => `${(x / 1e6).toFixed(2)} Mpps`;
+  const lo = Math.min(...factors.map((x) => x.f)), hi = Math.max(...factors.map((x) => x.f));
+  const a = total / analyzeWall;
+  console.log(`\nthis host against the targets' day: ${factors.map(({ k, f }) => `${k} ${mpps(now[k]!)} here vs ${mpps(HOST_THEN[k])} then (${f.toFixed(2)}x slower)`).join('; ')}`);
+  console.log(`  analyze end to end ${mpps(a)} here; at that day's host speed about ${lo === hi ? mpps(a * lo) : `${mpps(a * lo)}–${mpps(a * hi)}`} (target 1.5 Mpps; an estimate)`);
 }
 
 /** Copies the first `count` packets of a classic pcap to `out`; 0 (and no file) for a pcapng. */
