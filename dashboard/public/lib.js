@@ -140,3 +140,17 @@ export function setRouteParams(page, params) {
   const q = qs(params);
   history.replaceState(null, '', `#/${page}${q}`);
 }
+
+/** a page's offset from the URL: a whole multiple of `page` (at most 1e9, the server's cap); anything
+ *  but digits (negative, '1e3', text) is 0. An offset past the end is the caller's to clamp. */
+export function pageOffset(v, page) {
+  const s = String(v ?? '');
+  return /^\d+$/.test(s) ? Math.floor(Math.min(Number(s), 1e9) / page) * page : 0;
+}
+/** the offset of the last page of `total` rows (0 when there are none) */
+export const lastPage = (total, page) => (total > 0 ? Math.floor((total - 1) / page) * page : 0);
+/** where a page is: '101–200 of 1,234 messages', '1 message', '0 messages' */
+export function position(offset, shown, total, noun) {
+  const of = `${fmtNum(total)} ${noun}${total === 1 ? '' : 's'}`;
+  return total > 1 && shown > 0 ? `${fmtNum(offset + 1)}–${fmtNum(offset + shown)} of ${of}` : of;
+}

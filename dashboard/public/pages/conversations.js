@@ -1,6 +1,6 @@
 // Conversations: the message archive. Text is for analysts and admins; a viewer is told so (the API
 // answers 403).
-import { api, el, qs, fmtNum, fmtTime, RANGES, select, errorBox, routeParams, setRouteParams, can, table } from '../lib.js';
+import { api, el, qs, fmtTime, RANGES, select, errorBox, routeParams, setRouteParams, can, table, pageOffset, lastPage, position } from '../lib.js';
 
 const PAGE = 100;
 
@@ -11,7 +11,7 @@ export async function render(root) {
     return;
   }
   const p = routeParams();
-  const f = { text: p.text || '', user: p.user || '', protocol: p.protocol || '', range: p.range || '7d', flow: p.flow || '', offset: 0 };
+  const f = { text: p.text || '', user: p.user || '', protocol: p.protocol || '', range: p.range || '7d', flow: p.flow || '', offset: pageOffset(p.offset, PAGE) };
   const text = el('input', { type: 'search', id: 'f-text', name: 'text', placeholder: 'words in the message', value: f.text, size: 28 });
   const user = el('input', { id: 'f-user', name: 'user', placeholder: 'sender or recipient', value: f.user, size: 18 });
   const proto = el('input', { id: 'f-protocol', name: 'protocol', placeholder: 'protocol', value: f.protocol, size: 10 });
@@ -28,7 +28,8 @@ export async function render(root) {
   async function load() {
     const seq = ++loadSeq;
     const params = { text: f.text, user: f.user, protocol: f.protocol, range: f.range, flow: f.flow, limit: PAGE, offset: f.offset, order: f.flow ? 'asc' : undefined };
-    setRouteParams('conversations', { text: f.text, user: f.user, protocol: f.protocol, range: f.range, flow: f.flow });
+    // the page is in the URL too: a reload or a shared link opens the same page
+    setRouteParams('conversations', { text: f.text, user: f.user, protocol: f.protocol, range: f.range, flow: f.flow, offset: f.offset || undefined });
     csvLink.href = '/api/messages.csv' + qs({ ...params, limit: undefined, offset: undefined });
     let d;
     try {
@@ -38,10 +39,15 @@ export async function render(root) {
       out.replaceChildren(errorBox(e));
       return;
     }
+    // an offset past the end (an old link, a hand-edited URL): the last page instead of an empty one
+    if (f.offset > 0 && f.offset >= d.total) {
+      f.offset = lastPage(d.total, PAGE);
+      return load();
+    }
     const t = table(['Time', 'Protocol', 'From', 'To', 'Dir', 'Text'], d.rows.map((m) => el('tr', { dataset: { id: m.id } }, el('td', { text: fmtTime(m.ts) }), el('td', { text: m.zone ? `${m.protocol} (${m.zone})` : m.protocol }), el('td', { class: 'from', text: m.from ?? '—' }), el('td', { class: 'to', text: m.to ?? '—' }), el('td', { text: m.direction ?? '' }), el('td', { class: 'msg-text', text: m.text ?? '(text not archived)' }))));
     t.id = 'messages-table';
     out.replaceChildren(t, el('div', { class: 'pager' },
-      el('span', { class: 'muted', id: 'messages-total', text: `${fmtNum(d.total)} messages` }),
+      el('span', { class: 'muted', id: 'messages-total', text: position(f.offset, d.rows.length, d.total, 'message') }),
       el('button', { type: 'button', text: '‹ newer', disabled: f.offset === 0, on: { click: () => ((f.offset = Math.max(0, f.offset - PAGE)), load()) } }),
       el('button', { type: 'button', text: 'older ›', disabled: f.offset + PAGE >= d.total, on: { click: () => ((f.offset += PAGE), load()) } })));
   }

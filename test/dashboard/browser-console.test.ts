@@ -1,0 +1,105 @@
+// Findings of the console audit, in headless Chromium: the conversations page keeps its page in the URL
+// and says where it is.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { startServe, type Served } from './serve';
+import { makeFixture, PASSWORDS, type Fixture } from './setup';
+import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
+
+const PAGER_USER = 'pager-user';
+const PAGER_MESSAGES = 230;
+const PAGER_FLOW = 'pager00000000001';
+
+describe('dashboard console (audit findings) in a browser', function () {
+  this.timeout(180000);
+  if (!fs.existsSync(CHROMIUM)) {
+    it.skip(`skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+    return;
+  }
+  let fx: Fixture;
+  let srv: Served;
+  let browser: import('playwright-core').Browser;
+  let page: import('playwright-core').Page;
+  const errors: string[] = [];
+
+  before(async () => {
+    fx = await makeFixture();
+    const { openStore } = require('../../storage/store') as typeof import('../../storage/store');
+    const { SqliteSink } = require('../../storage/sqlite-sink') as typeof import('../../storage/sqlite-sink');
+    const sink = new SqliteSink(openStore(fx.store), { sensor: 'audit', archive: { enabled: true, metadata: true, retention_days: 0 }, ownDb: true });
+    const t0 = Date.now() - 3600_000;
+    const ends = { client: { ip: '10.3.3.3', port: 50003 }, server: { ip: '203.0.113.40', port: 6667 }, flow_id: PAGER_FLOW };
+    for (let i = 0; i < PAGER_MESSAGES; i++) {
+      sink.write({ type: 'message', ts: new Date(t0 + i * 1000).toISOString(), protocol: 'irc', from: PAGER_USER, to: 'bob', text: `line ${i}`, direction: 'outbound', ...ends } as any);
+    }
+    await sink.close();
+    srv = await startServe(['--store', fx.store]);
+    const { chromium } = require('playwright-core') as typeof import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(srv.url + '/');
+    await page.waitForSelector('#login-form');
+    await page.fill('#login-user', 'analyst');
+    await page.fill('#login-password', PASSWORDS.analyst);
+    await page.click('#login-submit');
+    await page.waitForSelector('#nav-overview');
+  });
+  after(async () => {
+    await browser?.close();
+    await srv?.stop();
+    fx?.cleanup();
+  });
+
+  const width = () => page.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth }));
+  /** a hash route in the address bar, as a reload or a shared link would open it */
+  const open = async (hash: string) => {
+    await page.goto('about:blank');
+    await page.goto(srv.url + '/' + hash);
+  };
+
+  describe('conversations paging', () => {
+    const total = () => page.textContent('#messages-total');
+    const offsetInUrl = () => new URLSearchParams(page.url().split('?')[1] ?? '').get('offset');
+    const firstText = () => page.textContent('#messages-table tbody tr:first-child td.msg-text');
+
+    // was: the offset lived only in the page's memory; a reload went back to page 1 with just "230 messages"
+    it('keeps the page in the URL, opens it again on reload, and shows the position', async () => {
+      await open(`#/conversations?user=${PAGER_USER}&range=7d`);
+      await page.waitForSelector('#messages-table tbody tr');
+      assert.equal(await total(), '1–100 of 230 messages');
+      assert.equal(offsetInUrl(), null);
+      await page.click('button:text("older ›")');
+      await page.waitForFunction(() => document.getElementById('messages-total')?.textContent?.startsWith('101–'));
+      assert.equal(await total(), '101–200 of 230 messages');
+      assert.equal(offsetInUrl(), '100');
+      const onPage2 = await firstText();
+      assert.equal(onPage2, 'line 129'); // newest first: lines 229…130 on page 1
+      await page.reload();
+      await page.waitForSelector('#messages-table tbody tr');
+      assert.equal(await total(), '101–200 of 230 messages');
+      assert.equal(await firstText(), onPage2);
+      await page.click('button:text("older ›")');
+      await page.waitForFunction(() => document.getElementById('messages-total')?.textContent?.startsWith('201–'));
+      assert.equal(await total(), '201–230 of 230 messages');
+      assert.equal(await page.isDisabled('button:text("older ›")'), true);
+    });
+
+    it('clamps an offset in the URL to a page that exists, and says 0 messages when nothing matches', async () => {
+      for (const [offset, shown] of [['999999999', '201–230'], ['150', '101–200'], ['-100', '1–100'], ['1e2', '1–100'], ['%3Cb%3E', '1–100'], ['99999999999999999999', '201–230']]) {
+        await open(`#/conversations?user=${PAGER_USER}&range=7d&offset=${offset}`);
+        await page.waitForSelector('#messages-table tbody tr');
+        assert.equal(await total(), `${shown} of 230 messages`, `offset=${offset}`);
+      }
+      await open('#/conversations?user=nobody-at-all&range=7d&offset=300');
+      await page.waitForSelector('#messages-total');
+      assert.equal(await total(), '0 messages');
+      assert.equal(offsetInUrl(), null);
+    });
+  });
+
+  it('raised no page errors', () => {
+    assert.deepEqual(errors, []);
+  });
+});
