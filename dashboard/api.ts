@@ -73,10 +73,8 @@ export function apiRoutes(api: Router, c: Ctx): void {
   api.get('/overview', need('viewer'), (req, res) => {
     const r = { ...rangeOf(req), ...sensorOf(req) };
     const bucketMs = int(req.query.bucket);
-    const ov = Q.overview(db, { ...r, bucketMs });
-    const severity = Q.alertsBySeverity(db, r);
     const sensors = Q.sensors(db);
-    res.json({ ...ov, unauthorized: Q.unauthorizedPoints(ov), severity, sensors: sensors.length, now: new Date().toISOString() });
+    res.json({ ...Q.overviewPage(db, { ...r, bucketMs }), sensors: sensors.length, now: new Date().toISOString() });
   });
 
   // the usage report of `shadowim report` for the overview's period, as a download (user names and

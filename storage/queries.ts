@@ -28,6 +28,7 @@ export function chooseBucket(from: number, to: number, asked?: number): number {
 }
 
 const DAY = 24 * HOUR;
+const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
 
 /** the coarsest rollup table whose resolution divides the bucket */
 function rollupFor(bucket: number): { table: string; res: number } {
@@ -52,6 +53,8 @@ export interface Overview {
   /** per protocol ('' = alerts with no protocol); points only for buckets with activity */
   series: Record<string, SeriesPoint[]>;
   totals: Record<string, Omit<SeriesPoint, 't'>>;
+  /** alert occurrences in the range per severity (the severity each one fired with), from the same rows as `totals` */
+  severity_occurrences: Record<string, number>;
 }
 
 /** Activity per protocol over time (sessions, messages, files, bytes, alerts, unauthorized-use alerts). */
@@ -69,7 +72,8 @@ export function overview(db: Db, q: Range & { bucketMs?: number; protocol?: stri
       // integer floor to a multiple of @b (better-sqlite3 binds numbers as REAL, so `/` would not be
       // integer division; `%` works on integers); right for times before 1970 too
       `SELECT bucket_ms - ((bucket_ms % @b) + @b) % @b AS t, protocol, sum(sessions) AS sessions, sum(messages) AS messages, sum(files) AS files,
-        sum(bytes) AS bytes, sum(alerts) AS alerts, sum(unauth) AS unauthorized
+        sum(bytes) AS bytes, sum(alerts) AS alerts, sum(unauth) AS unauthorized,
+        sum(al_critical) AS al_critical, sum(al_high) AS al_high, sum(al_medium) AS al_medium, sum(al_low) AS al_low
        FROM ${table} WHERE bucket_ms >= @from AND bucket_ms < @to
        ${q.sensor !== undefined ? 'AND dim = 0 AND sensor = @sensor' : "AND dim = 3 AND sensor = ''"} ${q.protocol !== undefined ? 'AND protocol = @protocol' : ''}
        GROUP BY t, protocol ORDER BY t`,
@@ -77,13 +81,15 @@ export function overview(db: Db, q: Range & { bucketMs?: number; protocol?: stri
     .all({ b: bucket, from, to: q.to, sensor: q.sensor, protocol: q.protocol }) as any[];
   const series: Overview['series'] = {};
   const totals: Overview['totals'] = {};
+  const severity_occurrences: Record<string, number> = { critical: 0, high: 0, medium: 0, low: 0 };
   for (const r of rows) {
+    for (const s of SEVERITIES) severity_occurrences[s] += r[`al_${s}`];
     const p = { t: iso(r.t)!, sessions: r.sessions, messages: r.messages, files: r.files, bytes: r.bytes, alerts: r.alerts, unauthorized: r.unauthorized };
     (series[r.protocol] ??= []).push(p);
     const tt = (totals[r.protocol] ??= { sessions: 0, messages: 0, files: 0, bytes: 0, alerts: 0, unauthorized: 0 });
     tt.sessions += r.sessions, tt.messages += r.messages, tt.files += r.files, tt.bytes += r.bytes, tt.alerts += r.alerts, tt.unauthorized += r.unauthorized;
   }
-  return { from: iso(q.from)!, to: iso(q.to)!, bucket_ms: bucket, series, totals };
+  return { from: iso(q.from)!, to: iso(q.to)!, bucket_ms: bucket, series, totals, severity_occurrences };
 }
 
 export type UnauthorizedPoint = { t: string; count: number; by_protocol: Record<string, number> };
@@ -109,9 +115,11 @@ export function unauthorizedPoints(ov: Overview): UnauthorizedPoint[] {
   return [...byT.values()].sort((a, b) => (a.t < b.t ? -1 : 1));
 }
 
-const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
-
-/** Alerts per severity in the range: occurrences (with repeats), distinct alerts, and those not acknowledged. */
+/**
+ * Alerts per severity in the range as stored rows count them (the report): distinct alerts active in the
+ * range (by their highest severity), their whole counts (`occurrences`, also those outside the range), and
+ * those not acknowledged.
+ */
 export function alertsBySeverity(db: Db, q: Range): Record<string, { occurrences: number; alerts: number; open: number }> {
   const out: Record<string, { occurrences: number; alerts: number; open: number }> = {};
   for (const s of SEVERITIES) out[s] = { occurrences: 0, alerts: 0, open: 0 };
@@ -123,6 +131,25 @@ export function alertsBySeverity(db: Db, q: Range): Record<string, { occurrences
     .all({ from: q.from, to: q.to, sensor: q.sensor }) as any[];
   for (const r of rows) out[r.severity] = { occurrences: r.occurrences, alerts: r.alerts, open: r.open };
   return out;
+}
+
+/**
+ * Alerts per severity as the overview shows them beside its totals: `alerts` and `open` are the distinct
+ * alerts active in the range (what the alerts list shows), `occurrences` what fired in the range, from the
+ * overview's own rollup rows. An alert row keeps only its lifetime count, so occurrences within a range
+ * can only come from the rollups; the analyst reading "24 h" expects the last 24 hours, and the chart then
+ * adds up to the alerts total beside it (sum(count) counted repeats from weeks before).
+ */
+export function overviewSeverity(db: Db, q: Range, ov: Overview): Record<string, { occurrences: number; alerts: number; open: number }> {
+  const out = alertsBySeverity(db, q);
+  for (const s of SEVERITIES) out[s].occurrences = ov.severity_occurrences[s];
+  return out;
+}
+
+/** What the dashboard's overview shows: activity per protocol, the unauthorized trend, alerts by severity. */
+export function overviewPage(db: Db, q: Range & { bucketMs?: number }) {
+  const ov = overview(db, q);
+  return { ...ov, unauthorized: unauthorizedPoints(ov), severity: overviewSeverity(db, q, ov) };
 }
 
 export interface Endpoint {

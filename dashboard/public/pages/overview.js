@@ -99,7 +99,7 @@ function draw(body, d) {
     tile('Sensors', d.sensors, 'tile-sensors'),
   );
   const totalsTable = table(
-    ['Protocol', { label: 'Sessions', num: true }, { label: 'Messages', num: true }, { label: 'Bytes', num: true }, { label: 'Alerts', num: true }, { label: 'Unauthorized', num: true }],
+    ['Protocol', { label: 'Sessions', num: true }, { label: 'Messages', num: true }, { label: 'Bytes', num: true }, { label: 'Alert occurrences', num: true }, { label: 'Unauthorized', num: true }],
     protos.map((p) => el('tr', { dataset: { protocol: p } }, el('td', { text: p }), ...['sessions', 'messages'].map((k) => el('td', { class: 'num', text: fmtNum(d.totals[p][k]) })), el('td', { class: 'num', text: fmtBytes(d.totals[p].bytes) }), ...['alerts', 'unauthorized'].map((k) => el('td', { class: 'num', text: fmtNum(d.totals[p][k]) })))),
     { class: 'totals', caption: 'Totals by protocol in the range' },
   );
@@ -109,7 +109,9 @@ function draw(body, d) {
   const trendRows = d.unauthorized.map((x) => [x.t, x.count]);
   const c3 = chartCard('Unauthorized IM use (alert occurrences)', 'chart-unauthorized', details(table(['Time', { label: 'Alerts', num: true }], trendRows.map(([t, n]) => [t, fmtNum(n)]), { class: 'data-unauthorized' })));
   const sevRows = SEV.map((s) => [s, d.severity[s]?.alerts ?? 0, d.severity[s]?.occurrences ?? 0, d.severity[s]?.open ?? 0]);
-  const c4 = chartCard('Alerts by severity', 'chart-severity', table(['Severity', { label: 'Alerts', num: true }, { label: 'Occurrences', num: true }, { label: 'Open', num: true }], sevRows.map((r) => el('tr', { dataset: { severity: r[0] } }, el('td', { text: r[0] }), ...r.slice(1).map((n) => el('td', { class: 'num', text: fmtNum(n) })))), { class: 'data-severity' }));
+  // the chart: occurrences in the range (rollups, as the totals' alerts column); the table adds the
+  // distinct alerts active in the range and the open ones (the alerts list's rows)
+  const c4 = chartCard('Alert occurrences by severity', 'chart-severity', table(['Severity', { label: 'Distinct alerts', num: true }, { label: 'Occurrences', num: true }, { label: 'Open', num: true }], sevRows.map((r) => el('tr', { dataset: { severity: r[0] } }, el('td', { text: r[0] }), ...r.slice(1).map((n) => el('td', { class: 'num', text: fmtNum(n) })))), { class: 'data-severity' }));
   body.replaceChildren(tiles, el('div', { class: 'grid' }, c1.card, c2.card, c3.card, c4.card), el('div', { class: 'card', style: undefined }, el('h3', { text: 'Totals' }), totalsTable));
   if (!protos.length) body.prepend(el('p', { class: 'muted', id: 'no-data', text: 'No IM activity in this range. Choose a longer range, or feed the store with shadowim analyze / shadowim sensor.' }));
   const Chart = window.Chart;
@@ -117,7 +119,7 @@ function draw(body, d) {
   charts.push(new Chart(c1.canvas, { type: 'bar', data: { labels, datasets: perProto('sessions') }, options: common }));
   charts.push(new Chart(c2.canvas, { type: 'line', data: { labels, datasets: perProto('messages').map((s) => ({ ...s, fill: true, backgroundColor: s.borderColor + '55' })) }, options: common }));
   charts.push(new Chart(c3.canvas, { type: 'line', data: { labels, datasets: [{ label: 'unauthorized', data: (() => { const a = new Array(times.length).fill(0); for (const x of d.unauthorized) if (idx.has(x.t)) a[idx.get(x.t)] = x.count; return a; })(), borderColor: '#ff4d6a', backgroundColor: '#ff4d6a44', fill: true, pointRadius: 0, tension: 0.25 }] }, options: { ...common, plugins: { legend: { display: false } } } }));
-  charts.push(new Chart(c4.canvas, { type: 'bar', data: { labels: SEV, datasets: [{ label: 'alerts', data: SEV.map((s) => d.severity[s]?.occurrences ?? 0), backgroundColor: SEV.map((s) => SEV_COLOR[s]) }] }, options: { ...common, indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { color: '#8a98a6' }, grid: { color: '#26313d' } }, y: { ticks: { color: '#d9e1e8' }, grid: { display: false } } } } }));
+  charts.push(new Chart(c4.canvas, { type: 'bar', data: { labels: SEV, datasets: [{ label: 'occurrences', data: SEV.map((s) => d.severity[s]?.occurrences ?? 0), backgroundColor: SEV.map((s) => SEV_COLOR[s]) }] }, options: { ...common, indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { color: '#8a98a6' }, grid: { color: '#26313d' } }, y: { ticks: { color: '#d9e1e8' }, grid: { display: false } } } } }));
 }
 
 function tile(k, v, id) {

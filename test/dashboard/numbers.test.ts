@@ -1,0 +1,81 @@
+// The dashboard's numbers agree with each other: the overview's severity chart with its totals, its
+// unauthorized-use tile with the report's, the users and hosts pages' alert counts with the alert list
+// they link to. A store with alerts that repeat across the range's start, against the real `shadowim serve`.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ShadowEvent } from '../../common/events';
+import { openStore } from '../../storage/store';
+import { SqliteSink } from '../../storage/sqlite-sink';
+import { shadowim } from '../helpers/run';
+import { startServe, type Served } from './serve';
+import { Client, PASSWORDS } from './setup';
+
+const MIN = 60_000, HOUR = 3600_000, DAY = 86400_000;
+// whole minutes, an hour back: the page's "24 h" and the API's from/to below hold the same events
+const NOW = Math.floor(Date.now() / MIN) * MIN - HOUR;
+const at = (ms: number) => new Date(NOW - ms).toISOString();
+const ep = (ip: string, port: number) => ({ ip, port });
+const srv1 = ep('198.51.100.7', 6667);
+
+function events(): ShadowEvent[] {
+  const alert = (id: string, ago: number, kind: string, severity: string, protocol: string, user: string, ip: string) =>
+    ({ type: 'alert', ts: at(ago), sensor: 's1', protocol, id, kind, severity, summary: id, users: [user], client: ep(ip, 40000), server: srv1, count: 1 }) as ShadowEvent;
+  return [
+    { type: 'session', ts: at(5 * HOUR), sensor: 's1', protocol: 'irc', transport: 'tcp', client: ep('10.0.0.1', 40000), server: srv1, users: ['alice'], start: at(5 * HOUR), end: at(5 * HOUR), packets: 3, bytes: 500, encrypted: false, evidence: [] } as ShadowEvent,
+    // unauthorized irc use by alice: 3 days and 2 days ago, and once in the last 24 hours
+    alert('rep', 3 * DAY, 'unauthorized_im', 'high', 'irc', 'alice', '10.0.0.1'),
+    alert('rep', 2 * DAY, 'unauthorized_im', 'high', 'irc', 'alice', '10.0.0.1'),
+    alert('rep', 5 * HOUR, 'unauthorized_im', 'high', 'irc', 'alice', '10.0.0.1'),
+    // unauthorized xmpp use by bob, twice in the range
+    alert('rep2', 4 * HOUR, 'unauthorized_im', 'medium', 'xmpp', 'bob', '10.0.0.2'),
+    alert('rep2', 3 * HOUR, 'unauthorized_im', 'medium', 'xmpp', 'bob', '10.0.0.2'),
+    // a card number alice sent twice in the range
+    alert('card', 2 * HOUR, 'sensitive_data', 'critical', 'irc', 'alice', '10.0.0.1'),
+    alert('card', 1 * HOUR, 'sensitive_data', 'critical', 'irc', 'alice', '10.0.0.1'),
+    // alice over xmpp in the range, and an old irc alert of hers
+    alert('x1', 6 * HOUR, 'policy_violation', 'low', 'xmpp', 'alice', '10.0.0.1'),
+    alert('old', 10 * DAY, 'policy_violation', 'low', 'irc', 'alice', '10.0.0.1'),
+  ];
+}
+
+describe('dashboard: the numbers agree', function () {
+  this.timeout(180000);
+  let tmp: string;
+  let srv: Served;
+  let viewer: Client;
+  const range = `from=${new Date(NOW - DAY).toISOString()}&to=${new Date(NOW).toISOString()}`;
+
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-dash-numbers-'));
+    const store = path.join(tmp, 'store.db');
+    const sink = new SqliteSink(openStore(store), { sensor: 's1', archive: { enabled: true, metadata: true, retention_days: 0 }, ownDb: true, rollupMs: 0 } as any);
+    for (const e of events()) sink.write(e);
+    await sink.close();
+    const u = shadowim(['user', 'add', 'viewer', '--role', 'viewer', '--password-stdin', '--store', store], { input: PASSWORDS.viewer + '\n' });
+    assert.equal(u.status, 0, u.stderr);
+    srv = await startServe(['--store', store]);
+    viewer = new Client(srv.url);
+    assert.equal(await viewer.login('viewer', PASSWORDS.viewer), 200);
+  });
+  after(async () => {
+    await srv?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  // Was: the chart counted every occurrence of each alert active in the range, also those days before
+  // it (8 here), beside totals that count the range's own (6)
+  it("overview: the severity chart counts the range's occurrences, as the totals beside it do", async () => {
+    const o = (await viewer.req('GET', `/api/overview?${range}`)).json;
+    const totals = Object.values(o.totals as Record<string, { alerts: number }>).reduce((a, t) => a + t.alerts, 0);
+    assert.equal(totals, 6);
+    const chart = Object.fromEntries(Object.entries(o.severity as Record<string, { occurrences: number }>).map(([s, v]) => [s, v.occurrences]));
+    assert.deepEqual(chart, { critical: 2, high: 1, medium: 2, low: 1 });
+    // the table beside it: distinct alerts active in the range, as the alerts list shows them
+    for (const s of ['critical', 'high', 'medium', 'low']) {
+      const list = (await viewer.req('GET', `/api/alerts?severity=${s}&acked=&${range}`)).json;
+      assert.equal(o.severity[s].alerts, list.total, s);
+    }
+  });
+});
