@@ -99,7 +99,45 @@ describe('dashboard console (audit findings) in a browser', function () {
     });
   });
 
-  it('raised no page errors', () => {
-    assert.deepEqual(errors, []);
+  describe('a flow filter', () => {
+    const HOSTILE_FLOW = '<img src=x onerror=window.__xss=1>';
+    const notice = () => page.textContent('#flow-filter');
+
+    // was: only the conversation's messages, with no sign that a filter was on nor a way to remove it
+    it('is shown, labelled, and its button clears it', async () => {
+      await open(`#/conversations?flow=${PAGER_FLOW}&range=all`);
+      await page.waitForSelector('#messages-table tbody tr');
+      assert.ok(await page.isVisible('#flow-filter'));
+      assert.match((await notice()) ?? '', new RegExp(`One conversation only.*flow ${PAGER_FLOW}`));
+      assert.equal(await page.textContent('#messages-table tbody tr:first-child td.msg-text'), 'line 0'); // oldest first
+      await page.click('#flow-clear');
+      await page.waitForSelector('#flow-filter', { state: 'detached' });
+      await page.waitForFunction(() => /of (23[1-9]|2[4-9]\d|[3-9]\d\d)/.test(document.getElementById('messages-total')?.textContent ?? ''));
+      assert.ok(!page.url().includes('flow='), page.url());
+      // and a reload stays unfiltered
+      await page.reload();
+      await page.waitForSelector('#messages-table tbody tr');
+      assert.equal(await page.$('#flow-filter'), null);
+    });
+
+    it('is cleared by a new search, and a hostile flow id in the URL is shown as text', async () => {
+      await open(`#/conversations?flow=${encodeURIComponent(HOSTILE_FLOW)}&range=all`);
+      await page.waitForSelector('#flow-filter');
+      assert.equal(await page.textContent('#flow-filter code'), HOSTILE_FLOW);
+      assert.equal(await page.textContent('#messages-total'), '0 messages');
+      await page.fill('#f-user', PAGER_USER);
+      await page.click('#search-form button[type=submit]');
+      await page.waitForSelector('#flow-filter', { state: 'detached' });
+      await page.waitForSelector('#messages-table tbody tr');
+      assert.equal(await page.textContent('#messages-total'), '1–100 of 230 messages');
+      assert.equal(await page.evaluate(() => (window as any).__xss), undefined);
+    });
+  });
+
+  // (a describe of its own: mocha runs an it beside describes before them)
+  describe('afterwards', () => {
+    it('raised no page errors', () => {
+      assert.deepEqual(errors, []);
+    });
   });
 });

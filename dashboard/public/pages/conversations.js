@@ -16,6 +16,8 @@ export async function render(root) {
   const user = el('input', { id: 'f-user', name: 'user', placeholder: 'sender or recipient', value: f.user, size: 18 });
   const proto = el('input', { id: 'f-protocol', name: 'protocol', placeholder: 'protocol', value: f.protocol, size: 10 });
   const out = el('div', { class: 'card', id: 'messages' });
+  // a flow filter (from an alert's "Open this conversation") has no form field: said here, with a way out
+  const flowBox = el('div', { id: 'flow-filter-box' });
   const csvLink = el('a', { id: 'messages-csv', text: 'CSV', href: '/api/messages.csv' });
   const form = el('form', { class: 'toolbar', id: 'search-form' }, text, user, proto, select('range', RANGES, f.range, (v) => (f.range = v)), el('button', { type: 'submit', class: 'primary', text: 'Search' }), csvLink);
   form.addEventListener('submit', (e) => {
@@ -23,7 +25,7 @@ export async function render(root) {
     Object.assign(f, { flow: '', text: text.value.trim(), user: user.value.trim(), protocol: proto.value.trim().toLowerCase(), offset: 0 });
     load();
   });
-  root.append(form, out);
+  root.append(form, flowBox, out);
   let loadSeq = 0;
   async function load() {
     const seq = ++loadSeq;
@@ -31,6 +33,10 @@ export async function render(root) {
     // the page is in the URL too: a reload or a shared link opens the same page
     setRouteParams('conversations', { text: f.text, user: f.user, protocol: f.protocol, range: f.range, flow: f.flow, offset: f.offset || undefined });
     csvLink.href = '/api/messages.csv' + qs({ ...params, limit: undefined, offset: undefined });
+    flowBox.replaceChildren(...(f.flow ? [el('div', { class: 'filter-notice', id: 'flow-filter', role: 'status' },
+      el('strong', { text: 'One conversation only' }),
+      el('span', { class: 'muted' }, 'flow ', el('code', { class: 'flow-id', text: f.flow }), ', oldest first'),
+      el('button', { type: 'button', id: 'flow-clear', title: 'remove this filter', text: 'Show all conversations ×', on: { click: () => ((f.flow = ''), (f.offset = 0), load()) } }))] : []));
     let d;
     try {
       d = await api('/messages' + qs(params));
