@@ -146,10 +146,32 @@ export function overviewSeverity(db: Db, q: Range, ov: Overview): Record<string,
   return out;
 }
 
-/** What the dashboard's overview shows: activity per protocol, the unauthorized trend, alerts by severity. */
+/** Unauthorized IM use in the range per protocol: the distinct `unauthorized_im` alerts active in it (what the alerts list shows), their whole counts, users and hosts. */
+export function unauthorizedAlerts(db: Db, r: Range): Report['unauthorized'] {
+  const sens = r.sensor !== undefined ? 'AND sensor = @sensor' : '';
+  return db
+    .prepare(
+      `SELECT coalesce(protocol, '') AS protocol, count(*) AS alerts, sum(count) AS occurrences,
+         (SELECT count(DISTINCT j.value) FROM alerts a2, json_each(a2.users) j WHERE a2.kind = 'unauthorized_im'
+            AND coalesce(a2.protocol, '') = coalesce(alerts.protocol, '') AND a2.last_ms >= @from AND a2.first_ms < @to ${sens.replace('sensor', 'a2.sensor')}) AS users,
+         count(DISTINCT ${hostSql()}) AS hosts
+       FROM alerts WHERE kind = 'unauthorized_im' AND last_ms >= @from AND first_ms < @to ${sens} GROUP BY coalesce(protocol, '') ORDER BY occurrences DESC, protocol`,
+    )
+    .all({ from: r.from, to: r.to, sensor: r.sensor }) as any[];
+}
+
+/**
+ * "Unauthorized-use alerts" as one number (the overview's tile and the report's): the distinct alerts, so
+ * it is the rows the alerts list shows for the range, in the same unit as "open alerts" beside it, and
+ * exact from the stored rows (the report reads no rollups; a row's count also holds repeats outside the
+ * range). The overview's trend and totals show occurrences and say so.
+ */
+export const unauthorizedAlertCount = (rows: Report['unauthorized']): number => rows.reduce((a, u) => a + (Number(u.alerts) || 0), 0);
+
+/** What the dashboard's overview shows: activity per protocol, the unauthorized trend, alerts by severity, the unauthorized-use alerts. */
 export function overviewPage(db: Db, q: Range & { bucketMs?: number }) {
   const ov = overview(db, q);
-  return { ...ov, unauthorized: unauthorizedPoints(ov), severity: overviewSeverity(db, q, ov) };
+  return { ...ov, unauthorized: unauthorizedPoints(ov), severity: overviewSeverity(db, q, ov), unauthorized_alerts: unauthorizedAlertCount(unauthorizedAlerts(db, q)) };
 }
 
 export interface Endpoint {
@@ -633,15 +655,7 @@ export function report(db: Db, r: Range & { top?: number }): Report {
        GROUP BY kind, severity ORDER BY max(sev_rank) DESC, occurrences DESC, kind`,
     )
     .all(p) as any[];
-  const unauthorized = db
-    .prepare(
-      `SELECT coalesce(protocol, '') AS protocol, count(*) AS alerts, sum(count) AS occurrences,
-         (SELECT count(DISTINCT j.value) FROM alerts a2, json_each(a2.users) j WHERE a2.kind = 'unauthorized_im'
-            AND coalesce(a2.protocol, '') = coalesce(alerts.protocol, '') AND a2.last_ms >= @from AND a2.first_ms < @to ${sens.replace('sensor', 'a2.sensor')}) AS users,
-         count(DISTINCT ${hostSql()}) AS hosts
-       FROM alerts WHERE kind = 'unauthorized_im' AND ${alertWhere} GROUP BY coalesce(protocol, '') ORDER BY occurrences DESC, protocol`,
-    )
-    .all(p) as any[];
+  const unauthorized = unauthorizedAlerts(db, r);
   return {
     from: iso(r.from)!,
     to: iso(r.to)!,

@@ -3,7 +3,7 @@
 // Every name in a report came from the wire: in HTML it only ever passes through escapeHtml().
 
 import crypto from 'node:crypto';
-import type { Report } from './queries';
+import { unauthorizedAlertCount, type Report } from './queries';
 import { csvRow } from './csv';
 import { escapeControl } from '../cli/pipeline';
 
@@ -145,7 +145,7 @@ function toHtml(r: Report, meta: { sensor?: string }): string {
     ['files', 'File transfers', sum('files').toLocaleString('en-US')],
     ['bytes', 'Traffic', human(sum('bytes'))],
     ['open', 'Open alerts', sev.reduce((a, s) => a + (Number(s.open) || 0), 0).toLocaleString('en-US')],
-    ['unauthorized', 'Unauthorized-use alerts', r.unauthorized.reduce((a, u) => a + (Number(u.occurrences) || 0), 0).toLocaleString('en-US')],
+    ['unauthorized', 'Unauthorized-use alerts (distinct)', unauthorizedAlertCount(r.unauthorized).toLocaleString('en-US')],
   ];
   const body: string[] = [];
   body.push(`<h1>shadowim usage report</h1>`);

@@ -11,6 +11,7 @@ import { SqliteSink } from '../../storage/sqlite-sink';
 import { shadowim } from '../helpers/run';
 import { startServe, type Served } from './serve';
 import { Client, PASSWORDS } from './setup';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
 const MIN = 60_000, HOUR = 3600_000, DAY = 86400_000;
 // whole minutes, an hour back: the page's "24 h" and the API's from/to below hold the same events
@@ -76,6 +77,43 @@ describe('dashboard: the numbers agree', function () {
     for (const s of ['critical', 'high', 'medium', 'low']) {
       const list = (await viewer.req('GET', `/api/alerts?severity=${s}&acked=&${range}`)).json;
       assert.equal(o.severity[s].alerts, list.total, s);
+    }
+  });
+
+  /** the value and label of the report's tile `id` */
+  const reportTile = (html: string, id: string) => {
+    const m = new RegExp(`<div class="tile" id="tile-${id}"><div class="v">([^<]*)</div><div class="k">([^<]*)</div>`).exec(html);
+    assert.ok(m, `tile ${id} in the report`);
+    return { v: m[1], k: m[2] };
+  };
+
+  // Was: the overview's tile summed the range's occurrences from the rollups (3), the report's the whole
+  // counts of the alerts active in the range (5), both "Unauthorized-use alerts"
+  it('unauthorized-use alerts: the overview and the report count the same, the distinct alerts the alert list shows', async () => {
+    const list = (await viewer.req('GET', `/api/alerts?kind=unauthorized_im&acked=&${range}`)).json;
+    assert.equal(list.total, 2);
+    const tile = reportTile((await viewer.req('GET', `/api/report?${range}&format=html`)).text, 'unauthorized');
+    assert.deepEqual(tile, { v: '2', k: 'Unauthorized-use alerts (distinct)' });
+    const o = (await viewer.req('GET', `/api/overview?${range}`)).json;
+    assert.equal(o.unauthorized_alerts, 2);
+  });
+
+  it('the overview page shows that number under the label the report uses (headless Chromium)', async function () {
+    if (!fs.existsSync(CHROMIUM)) this.skip();
+    const { chromium } = require('playwright-core') as typeof import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(srv.url + '/#/overview?range=24h');
+      await page.fill('#login-user', 'viewer');
+      await page.fill('#login-password', PASSWORDS.viewer);
+      await page.click('#login-submit');
+      await page.waitForSelector('#tile-unauthorized');
+      const report = reportTile((await viewer.req('GET', `/api/report?range=24h&format=html`)).text, 'unauthorized');
+      assert.deepEqual({ v: await page.textContent('#tile-unauthorized .v'), k: await page.textContent('#tile-unauthorized .k') }, report);
+      assert.equal(report.v, '2');
+    } finally {
+      await browser.close();
     }
   });
 });

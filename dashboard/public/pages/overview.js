@@ -93,13 +93,14 @@ function draw(body, d) {
   const tiles = el('div', { class: 'tiles' },
     tile('IM sessions', sum('sessions'), 'tile-sessions'),
     tile('Messages', sum('messages'), 'tile-messages'),
-    tile('Unauthorized-use alerts', sum('unauthorized'), 'tile-unauthorized'),
+    // distinct alerts, as the report's tile and the alerts list count them (queries.ts unauthorizedAlertCount)
+    tile('Unauthorized-use alerts (distinct)', d.unauthorized_alerts, 'tile-unauthorized'),
     tile('Open alerts', open, 'tile-open'),
     tile('Protocols seen', protos.length, 'tile-protocols'),
     tile('Sensors', d.sensors, 'tile-sensors'),
   );
   const totalsTable = table(
-    ['Protocol', { label: 'Sessions', num: true }, { label: 'Messages', num: true }, { label: 'Bytes', num: true }, { label: 'Alert occurrences', num: true }, { label: 'Unauthorized', num: true }],
+    ['Protocol', { label: 'Sessions', num: true }, { label: 'Messages', num: true }, { label: 'Bytes', num: true }, { label: 'Alert occurrences', num: true }, { label: 'Unauthorized occurrences', num: true }],
     protos.map((p) => el('tr', { dataset: { protocol: p } }, el('td', { text: p }), ...['sessions', 'messages'].map((k) => el('td', { class: 'num', text: fmtNum(d.totals[p][k]) })), el('td', { class: 'num', text: fmtBytes(d.totals[p].bytes) }), ...['alerts', 'unauthorized'].map((k) => el('td', { class: 'num', text: fmtNum(d.totals[p][k]) })))),
     { class: 'totals', caption: 'Totals by protocol in the range' },
   );
