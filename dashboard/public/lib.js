@@ -94,6 +94,19 @@ export function ago(iso) {
 }
 export const ep = (e) => (e ? `${e.ip}${e.port !== null && e.port !== undefined ? ':' + e.port : ''}` : '—');
 
+// Alert kinds as the analyzer names them (analyzer/policy.ts ALERT_KINDS, shared/contract/events.md) and
+// as the console shows them. One table, for every page that shows a kind.
+export const KIND_LABELS = Object.freeze({
+  unauthorized_im: 'Unauthorized IM',
+  sensitive_data: 'Sensitive data',
+  file_transfer: 'File transfer',
+  cleartext_credentials: 'Cleartext credentials',
+  policy_violation: 'Policy violation',
+  malicious_link: 'Malicious link',
+});
+/** a kind's label; a kind this table does not know (a newer analyzer, a hostile store) as it is */
+export const kindLabel = (kind) => (Object.hasOwn(KIND_LABELS, kind) ? KIND_LABELS[kind] : String(kind ?? '—'));
+
 export const sevBadge = (s) => el('span', { class: `sev sev-${['critical', 'high', 'medium', 'low'].includes(s) ? s : 'low'}`, text: s });
 
 export function table(headers, rows, opts = {}) {

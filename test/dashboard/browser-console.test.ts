@@ -9,6 +9,7 @@ import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
 const PAGER_USER = 'pager-user';
 const PAGER_MESSAGES = 230;
 const PAGER_FLOW = 'pager00000000001';
+const ODD_KIND = '<b>odd_kind</b>';
 
 describe('dashboard console (audit findings) in a browser', function () {
   this.timeout(180000);
@@ -32,6 +33,8 @@ describe('dashboard console (audit findings) in a browser', function () {
     for (let i = 0; i < PAGER_MESSAGES; i++) {
       sink.write({ type: 'message', ts: new Date(t0 + i * 1000).toISOString(), protocol: 'irc', from: PAGER_USER, to: 'bob', text: `line ${i}`, direction: 'outbound', ...ends } as any);
     }
+    const far = { client: { ip: '10.4.4.4', port: 50004 }, server: { ip: '203.0.113.50', port: 6667 } };
+    sink.write({ type: 'alert', ts: new Date(t0).toISOString(), id: 'odd-kind-alert', kind: ODD_KIND, severity: 'low', protocol: 'irc', summary: 'an alert of a kind this console does not know', ...far, users: ['dave'] } as any);
     await sink.close();
     srv = await startServe(['--store', fx.store]);
     const { chromium } = require('playwright-core') as typeof import('playwright-core');
@@ -131,6 +134,39 @@ describe('dashboard console (audit findings) in a browser', function () {
       await page.waitForSelector('#messages-table tbody tr');
       assert.equal(await page.textContent('#messages-total'), '1–100 of 230 messages');
       assert.equal(await page.evaluate(() => (window as any).__xss), undefined);
+    });
+  });
+
+  describe('alert kinds', () => {
+    const kindCell = (id: string) => `#alerts-table tbody tr[data-id="${id}"] td.kind`;
+
+    // was: unauthorized_im, sensitive_data, cleartext_credentials as stored
+    it('read as words in the list and the kind filter, with the stored kind in the title and the detail', async () => {
+      await open('#/alerts?acked=');
+      await page.waitForSelector('#alerts-table tbody tr');
+      const cells = await page.$$eval('#alerts-table tbody tr', (rows) => rows.map((r) => [(r as HTMLElement).dataset.kind, r.children[1].textContent, r.children[1].getAttribute('title')]));
+      const shown = new Map(cells.map(([k, text, title]) => [k, [text, title]]));
+      assert.deepEqual(shown.get('unauthorized_im'), ['Unauthorized IM', 'unauthorized_im']);
+      assert.deepEqual(shown.get('sensitive_data'), ['Sensitive data', 'sensitive_data']);
+      assert.deepEqual(shown.get('cleartext_credentials'), ['Cleartext credentials', 'cleartext_credentials']);
+      const options = await page.$$eval('#f-kind option', (o) => o.map((x) => [(x as HTMLOptionElement).value, x.textContent]));
+      assert.deepEqual(options, [['', 'any kind'], ['unauthorized_im', 'Unauthorized IM'], ['sensitive_data', 'Sensitive data'], ['file_transfer', 'File transfer'], ['cleartext_credentials', 'Cleartext credentials'], ['policy_violation', 'Policy violation'], ['malicious_link', 'Malicious link']]);
+      await page.click('#alerts-table tbody tr[data-kind="sensitive_data"]');
+      await page.waitForSelector('#detail-summary');
+      const kv = await page.$$eval('#alert-detail dl.kv dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling!.textContent])));
+      assert.equal(kv.Kind, 'Sensitive data sensitive_data');
+    });
+
+    it('shows a kind it does not know as it is, as text', async () => {
+      await open('#/alerts?acked=');
+      await page.waitForSelector(kindCell('odd-kind-alert'));
+      assert.equal(await page.textContent(kindCell('odd-kind-alert')), ODD_KIND);
+      assert.equal(await page.$$eval('#alerts-table b, #alert-detail b', (b) => b.length), 0);
+      await page.click(kindCell('odd-kind-alert'));
+      await page.waitForSelector('#detail-summary');
+      const kv = await page.$$eval('#alert-detail dl.kv dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling!.textContent])));
+      assert.equal(kv.Kind, ODD_KIND);
+      assert.equal(await page.$$eval('#alert-detail b', (b) => b.length), 0);
     });
   });
 

@@ -1,8 +1,8 @@
 // Alerts: filter, sort, page; detail with the session, its evidence and messages; acknowledge with a note;
 // the flow's packets as a pcap.
-import { api, el, qs, fmtNum, fmtTime, ep, sevBadge, select, errorBox, routeParams, setRouteParams, can, table } from '../lib.js';
+import { api, el, qs, fmtNum, fmtTime, ep, sevBadge, select, errorBox, routeParams, setRouteParams, can, table, KIND_LABELS, kindLabel, visible } from '../lib.js';
 
-const KINDS = [['', 'any kind'], ['unauthorized_im', 'unauthorized IM'], ['sensitive_data', 'sensitive data'], ['file_transfer', 'file transfer'], ['cleartext_credentials', 'cleartext credentials'], ['policy_violation', 'policy violation'], ['malicious_link', 'malicious link']];
+const KINDS = [['', 'any kind'], ...Object.entries(KIND_LABELS)];
 const SEVS = [['', 'any severity'], ['critical', 'critical'], ['high', 'high'], ['medium', 'medium'], ['low', 'low'], ['critical,high', 'high and above']];
 const ACKED = [['', 'open and acknowledged'], ['false', 'open'], ['true', 'acknowledged']];
 const SORTS = [['last_seen', 'last seen'], ['first_seen', 'first seen'], ['severity', 'severity'], ['count', 'count'], ['kind', 'kind'], ['protocol', 'protocol']];
@@ -58,7 +58,7 @@ export async function render(root, [alertId]) {
     const rows = d.rows.map((a) => {
       const tr = el('tr', { class: 'clickable', dataset: { id: a.id, kind: a.kind, severity: a.severity }, tabIndex: 0 },
         el('td', {}, sevBadge(a.severity)),
-        el('td', { text: a.kind }),
+        el('td', { class: 'kind', text: kindLabel(a.kind), title: visible(a.kind) }),
         el('td', { text: a.protocol ?? '—' }),
         el('td', { class: 'summary', text: a.summary }),
         el('td', { class: 'num', text: fmtNum(a.count) }),
@@ -98,7 +98,7 @@ export async function render(root, [alertId]) {
     const kv = el('dl', { class: 'kv' });
     const add = (k, v) => kv.append(el('dt', { text: k }), el('dd', {}, v instanceof Node ? v : String(v ?? '—')));
     add('Severity', sevBadge(a.severity));
-    add('Kind', a.kind);
+    add('Kind', kindLabel(a.kind) === a.kind ? a.kind : el('span', {}, kindLabel(a.kind), ' ', el('code', { class: 'muted', text: a.kind })));
     add('Protocol', a.protocol);
     add('Users', a.users.join(', ') || '—');
     if (a.person) add('Person', a.person);
