@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { hasFtsTable } from './store';
 import { iso } from './time';
-import { parseHostName } from '../common/zoneKey';
+import { hostName, parseHostName } from '../common/zoneKey';
 
 type Db = Database.Database;
 
@@ -347,6 +347,7 @@ export interface UsageRow {
   messages: number;
   files: number;
   bytes: number;
+  /** distinct alerts active in the range of this user or host and protocol: what the alerts list shows for them */
   alerts: number;
   /** the starts of the rollup buckets holding the first and last activity in the range (never before it) */
   first_seen: string;
@@ -358,17 +359,70 @@ export interface UsageRow {
 type UsageQuery = Range & { protocol?: string; sort?: string; limit?: number; offset?: number; name?: string };
 
 function usage(db: Db, dim: 1 | 2, q: UsageQuery): UsageRow[] {
+  if (q.sort !== 'alerts') return withAlertCounts(db, dim, q, usageRows(db, dim, q));
+  // the rollups count occurrences, not the alerts column: every row of the range by name, then a stable
+  // sort by alerts (ties stay in name order), then the page
+  const all = withAlertCounts(db, dim, q, usageRows(db, dim, { ...q, sort: 'name' }, true));
+  const offset = clampInt(q.offset, 0, 1e9, 0);
+  return all.sort((a, b) => b.alerts - a.alerts).slice(offset, offset + clampInt(q.limit, 1, 10000, 100));
+}
+
+/**
+ * Sets each row's `alerts` to the distinct alerts active in the range of that user or host and protocol,
+ * counted as listAlerts counts them (user in the alert's users; host as client or server address, a bare
+ * address in every zone), so the number is the list the row links to. Alerts of no protocol count for
+ * the row of protocol ''.
+ */
+function withAlertCounts(db: Db, dim: 1 | 2, q: UsageQuery, rows: UsageRow[]): UsageRow[] {
+  if (!rows.length) return rows;
+  const p: Record<string, unknown> = { from: q.from, to: q.to, sensor: q.sensor, protocol: q.protocol };
+  const where = `a.last_ms >= @from AND a.first_ms < @to ${q.sensor !== undefined ? 'AND a.sensor = @sensor' : ''} ${q.protocol !== undefined ? 'AND a.protocol = @protocol' : ''}`;
+  const n = new Map<string, number>();
+  if (dim === 1) {
+    p.names = JSON.stringify([...new Set(rows.map((r) => r.name))]);
+    const got = db
+      .prepare(
+        `SELECT j.value AS name, coalesce(a.protocol, '') AS proto, count(DISTINCT a.id) AS n FROM alerts a, json_each(a.users) j
+         WHERE ${where} AND j.value IN (SELECT value FROM json_each(@names)) GROUP BY 1, 2`,
+      )
+      .all(p) as any[];
+    for (const r of got) n.set(`${r.name}\t${r.proto}`, r.n);
+  } else {
+    const ips = new Set(rows.map((r) => parseHostName(r.name).ip));
+    p.ips = JSON.stringify([...ips]);
+    const got = db
+      .prepare(
+        `SELECT a.client_ip, a.server_ip, a.zone, coalesce(a.protocol, '') AS proto FROM alerts a
+         WHERE ${where} AND (a.client_ip IN (SELECT value FROM json_each(@ips)) OR a.server_ip IN (SELECT value FROM json_each(@ips)))`,
+      )
+      .all(p) as any[];
+    for (const a of got) {
+      const keys = new Set<string>();
+      for (const ip of [a.client_ip, a.server_ip]) {
+        if (!ips.has(ip)) continue;
+        keys.add(`${ip}\t${a.proto}`);
+        if (a.zone) keys.add(`${hostName(ip, a.zone)}\t${a.proto}`);
+      }
+      for (const k of keys) n.set(k, (n.get(k) ?? 0) + 1);
+    }
+  }
+  for (const r of rows) r.alerts = n.get(`${r.name}\t${r.protocol}`) ?? 0;
+  return rows;
+}
+
+function usageRows(db: Db, dim: 1 | 2, q: UsageQuery, all = false): UsageRow[] {
   // up to 6 hours from per-minute rollups, up to 3 days hourly, longer daily (first/last seen round to that)
   const span = q.to - q.from;
   const { table, res } = rollupFor(span <= 6 * HOUR ? 60_000 : span <= 3 * DAY ? HOUR : DAY);
-  const sort = q.sort && ['bytes', 'sessions', 'messages', 'alerts', 'name'].includes(q.sort) ? q.sort : 'bytes';
-  const limit = clampInt(q.limit, 1, 10000, 100);
-  const offset = clampInt(q.offset, 0, 1e9, 0);
+  const sort = q.sort && ['bytes', 'sessions', 'messages', 'name'].includes(q.sort) ? q.sort : 'bytes';
+  const limit = all ? -1 : clampInt(q.limit, 1, 10000, 100);
+  const offset = all ? 0 : clampInt(q.offset, 0, 1e9, 0);
   const p = { from: Math.floor(q.from / res) * res, to: q.to, sensor: q.sensor, protocol: q.protocol, name: q.name };
   const filter = (t: string) =>
     `${q.sensor !== undefined ? `AND ${t}.sensor = @sensor` : ''} ${q.protocol !== undefined ? `AND ${t}.protocol = @protocol` : ''} ${q.name !== undefined ? `AND ${t}.key = @name` : ''}`;
+  // no alerts: the rollups count occurrences, withAlertCounts the alerts the row links to
   const sums = `sum(r.sessions) AS sessions, sum(r.messages) AS messages, sum(r.files) AS files, sum(r.bytes) AS bytes,
-    sum(r.alerts) AS alerts, min(r.bucket_ms) AS first_ms, max(r.bucket_ms) + ${res} AS last_ms`;
+    min(r.bucket_ms) AS first_ms, max(r.bucket_ms) + ${res} AS last_ms`;
   const order = `ORDER BY ${sort === 'name' ? '' : `${sort} DESC, `}name, proto`;
   let rows: any[];
   if (table === 'rollup_1m') {
@@ -406,7 +460,7 @@ function usage(db: Db, dim: 1 | 2, q: UsageQuery): UsageRow[] {
   // ends at tomorrow's midnight), never before the range; seen_to says how precise they are
   const seen_to = res === DAY ? 'day' : res === HOUR ? 'hour' : 'minute';
   return rows.map((r) => ({
-    name: r.name, protocol: r.proto, sessions: r.sessions, messages: r.messages, files: r.files, bytes: r.bytes, alerts: r.alerts,
+    name: r.name, protocol: r.proto, sessions: r.sessions, messages: r.messages, files: r.files, bytes: r.bytes, alerts: 0,
     first_seen: iso(Math.max(r.first_ms, q.from))!, last_seen: iso(Math.max(r.last_ms - res, q.from))!, seen_to,
   }));
 }

@@ -80,6 +80,46 @@ describe('dashboard: the numbers agree', function () {
     }
   });
 
+  // Was: the rollups' occurrences in the range (alice on irc: 3, the card number twice), while the name
+  // opened the list of her alerts of every protocol and all time (4)
+  it("users and hosts: a row's alerts are the alerts the list shows for that name, protocol and range", async () => {
+    for (const [kind, name] of [['users', 'user'], ['hosts', 'host']]) {
+      const rows = (await viewer.req('GET', `/api/${kind}?${range}`)).json.rows;
+      assert.ok(rows.length >= 2, kind);
+      for (const r of rows) {
+        const list = (await viewer.req('GET', `/api/alerts?${name}=${encodeURIComponent(r.name)}&protocol=${r.protocol}&acked=&${range}`)).json;
+        assert.equal(r.alerts, list.total, `${kind} ${r.name} ${r.protocol}`);
+      }
+      const alice = rows.find((r: any) => r.name === (name === 'user' ? 'alice' : '10.0.0.1') && r.protocol === 'irc');
+      assert.equal(alice.alerts, 2, `${kind}: the unauthorized use and the card number`);
+      // sorted by that number
+      const byAlerts = (await viewer.req('GET', `/api/${kind}?${range}&sort=alerts`)).json.rows;
+      assert.deepEqual(byAlerts.map((r: any) => r.alerts), rows.map((r: any) => r.alerts).sort((a: number, b: number) => b - a));
+    }
+  });
+
+  it('users and hosts page: a name links to the alerts of its protocol and the range shown (headless Chromium)', async function () {
+    if (!fs.existsSync(CHROMIUM)) this.skip();
+    const { chromium } = require('playwright-core') as typeof import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(srv.url + '/#/people?range=24h');
+      await page.fill('#login-user', 'viewer');
+      await page.fill('#login-password', PASSWORDS.viewer);
+      await page.click('#login-submit');
+      await page.waitForSelector('#users-table tbody tr');
+      const links = await page.$$eval('#users-table tbody tr, #hosts-table tbody tr', (trs) =>
+        trs.map((tr) => [tr.querySelector('td a')!.getAttribute('href'), tr.children[1].textContent, tr.children[5].textContent]));
+      // [link, protocol, alerts] of the row whose link names `who`
+      const row = (who: string, proto: string) => links.find(([h, p]) => p === proto && h!.startsWith(`#/alerts?${who}&`));
+      assert.deepEqual(row('user=alice', 'irc'), ['#/alerts?user=alice&protocol=irc&range=24h&acked=', 'irc', '2']);
+      assert.deepEqual(row('host=10.0.0.1', 'xmpp'), ['#/alerts?host=10.0.0.1&protocol=xmpp&range=24h&acked=', 'xmpp', '1']);
+    } finally {
+      await browser.close();
+    }
+  });
+
   /** the value and label of the report's tile `id` */
   const reportTile = (html: string, id: string) => {
     const m = new RegExp(`<div class="tile" id="tile-${id}"><div class="v">([^<]*)</div><div class="k">([^<]*)</div>`).exec(html);

@@ -16,11 +16,14 @@ export async function render(root) {
     el('div', { class: 'grid' }, users, hosts),
   );
   const head = (first) => [first, 'Protocol', { label: 'Sessions', num: true }, { label: 'Messages', num: true }, { label: 'Bytes', num: true }, { label: 'Alerts', num: true }, 'Last seen'];
-  const link = (kind, name) => el('td', {}, el('a', { href: `#/alerts?${kind}=${encodeURIComponent(name)}&acked=`, text: name, title: `alerts of this ${kind}` }),
-    kind === 'user' && can('analyst') ? el('a', { class: 'muted', href: `#/conversations?user=${encodeURIComponent(name)}&range=all`, text: ' ✉', title: 'messages' }) : null);
+  // the row's alerts: the Alerts column counts the distinct alerts of this name, protocol and range
+  // (queries.ts withAlertCounts), and the list opens with the same filters (acked= : open and acknowledged)
+  const alertsHref = (kind, r) => `#/alerts${qs({ [kind]: r.name, protocol: r.protocol, range: f.range })}&acked=`;
+  const link = (kind, r) => el('td', {}, el('a', { href: alertsHref(kind, r), text: r.name, title: `alerts of this ${kind} and protocol in the range` }),
+    kind === 'user' && can('analyst') ? el('a', { class: 'muted', href: `#/conversations?user=${encodeURIComponent(r.name)}&range=all`, text: ' ✉', title: 'messages' }) : null);
   // daily rollups know the day, not the time: show what is known
   const seen = (r) => (r.seen_to === 'day' ? r.last_seen.slice(0, 10) : fmtTime(r.last_seen));
-  const row = (kind) => (r) => [link(kind, r.name), r.protocol, fmtNum(r.sessions), fmtNum(r.messages), fmtBytes(r.bytes), fmtNum(r.alerts), seen(r)];
+  const row = (kind) => (r) => [link(kind, r), r.protocol, fmtNum(r.sessions), fmtNum(r.messages), fmtBytes(r.bytes), fmtNum(r.alerts), seen(r)];
   async function load() {
     setRouteParams('people', f);
     const q = qs({ range: f.range, protocol: f.protocol, sort: f.sort, limit: 100 });
