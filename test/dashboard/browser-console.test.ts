@@ -1,15 +1,17 @@
 // Findings of the console audit, in headless Chromium: the conversations page keeps its page in the URL
-// and says where it is.
+// and says where it is; a flow filter is shown and can be cleared; alert kinds read as words; the alerts
+// table at 1280 px wraps words at word boundaries while a 5,000-character name still cannot widen it.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startServe, type Served } from './serve';
-import { makeFixture, PASSWORDS, type Fixture } from './setup';
+import { makeFixture, Client, PASSWORDS, type Fixture } from './setup';
 import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
 
 const PAGER_USER = 'pager-user';
 const PAGER_MESSAGES = 230;
 const PAGER_FLOW = 'pager00000000001';
 const ODD_KIND = '<b>odd_kind</b>';
+const LONG_NAME = 'N'.repeat(5000);
 
 describe('dashboard console (audit findings) in a browser', function () {
   this.timeout(180000);
@@ -35,8 +37,15 @@ describe('dashboard console (audit findings) in a browser', function () {
     }
     const far = { client: { ip: '10.4.4.4', port: 50004 }, server: { ip: '203.0.113.50', port: 6667 } };
     sink.write({ type: 'alert', ts: new Date(t0).toISOString(), id: 'odd-kind-alert', kind: ODD_KIND, severity: 'low', protocol: 'irc', summary: 'an alert of a kind this console does not know', ...far, users: ['dave'] } as any);
+    sink.write({ type: 'alert', ts: new Date(t0).toISOString(), id: 'long-name-alert', kind: 'unauthorized_im', severity: 'high', protocol: 'irc', summary: `unauthorized irc use by ${LONG_NAME}`, ...far, users: [LONG_NAME] } as any);
+    // kind and protocol as long as the store keeps them (64 and 1,024 characters); acknowledged below, so
+    // only the acknowledged list shows it
+    sink.write({ type: 'alert', ts: new Date(t0).toISOString(), id: 'oversized-alert', kind: 'K'.repeat(64), severity: 'low', protocol: 'P'.repeat(1024), summary: 'oversized kind and protocol', ...far, users: ['erin'] } as any);
     await sink.close();
     srv = await startServe(['--store', fx.store]);
+    const api = new Client(srv.url);
+    assert.equal(await api.login('analyst', PASSWORDS.analyst), 200);
+    assert.equal((await api.req('POST', '/api/alerts/oversized-alert/ack', { body: { note: '' } })).status, 200);
     const { chromium } = require('playwright-core') as typeof import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -167,6 +176,50 @@ describe('dashboard console (audit findings) in a browser', function () {
       const kv = await page.$$eval('#alert-detail dl.kv dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling!.textContent])));
       assert.equal(kv.Kind, ODD_KIND);
       assert.equal(await page.$$eval('#alert-detail b', (b) => b.length), 0);
+    });
+  });
+
+  describe('alerts table at 1280 px', () => {
+    // (a string, so the test runner's transpiler adds nothing to the code run in the page)
+    const SPLIT_WORDS = `(() => {
+      const split = [];
+      for (const cell of document.querySelectorAll('#alerts-table th, #alerts-table td')) {
+        const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+          for (const m of n.data.matchAll(/\\S+/g)) {
+            // an ordinary word: letters, digits, ordinary punctuation (not markup like '<b>x</b>', which
+            // may break after its '/')
+            if (m[0].length > 24 || /[^\\p{L}\\p{N}_.,:;()*'-]/u.test(m[0])) continue;
+            const r = document.createRange();
+            r.setStart(n, m.index);
+            r.setEnd(n, m.index + m[0].length);
+            const lines = new Set([...r.getClientRects()].filter((x) => x.width > 0).map((x) => Math.round(x.top)));
+            if (lines.size > 1) split.push(m[0]);
+          }
+        }
+      }
+      return split;
+    })()`;
+
+    // was: overflow-wrap:anywhere on every cell let the table squeeze kind, protocol and time to 8ch:
+    // 'Unauthori|zed', '2026-|11-27'
+    it('wraps ordinary words at word boundaries, and a 5,000-character screen name does not widen the page', async () => {
+      await open('#/alerts');
+      await page.waitForSelector('#alerts-table tbody tr[data-id="long-name-alert"]');
+      await page.waitForTimeout(200);
+      const w = await width();
+      assert.ok(w.page <= w.view, `page ${w.page} px wide in a ${w.view} px window`);
+      assert.ok((await page.$$('#alerts-table tbody tr')).length >= 5);
+      assert.deepEqual(await page.evaluate(SPLIT_WORDS), [], 'words split across lines');
+    });
+
+    it('a kind and a protocol as long as the store keeps them do not widen it either', async () => {
+      await open('#/alerts?acked=true');
+      await page.waitForSelector('#alerts-table tbody tr[data-id="oversized-alert"]');
+      await page.waitForTimeout(200);
+      const w = await width();
+      assert.ok(w.page <= w.view, `page ${w.page} px wide in a ${w.view} px window`);
+      assert.ok((await page.textContent('#alerts-table tbody tr[data-id="oversized-alert"] td.proto'))!.startsWith('PPPP'));
     });
   });
 

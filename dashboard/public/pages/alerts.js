@@ -59,11 +59,12 @@ export async function render(root, [alertId]) {
       const tr = el('tr', { class: 'clickable', dataset: { id: a.id, kind: a.kind, severity: a.severity }, tabIndex: 0 },
         el('td', {}, sevBadge(a.severity)),
         el('td', { class: 'kind', text: kindLabel(a.kind), title: visible(a.kind) }),
-        el('td', { text: a.protocol ?? '—' }),
+        el('td', { class: 'proto', text: a.protocol ?? '—' }),
         el('td', { class: 'summary', text: a.summary }),
         el('td', { class: 'num', text: fmtNum(a.count) }),
-        el('td', { text: fmtTime(a.last_seen) }),
-        el('td', { text: a.acked ? '✓' : '' }));
+        // date and time may go on two lines, but neither is broken (Chromium breaks after a '-')
+        el('td', { class: 'time' }, fmtTime(a.last_seen).split(' ').flatMap((s, i) => [i ? ' ' : null, el('span', { class: 'nowrap', text: s })])),
+        el('td', { class: 'ack', text: a.acked ? '✓' : '' }));
       const open = () => {
         for (const r of list.querySelectorAll('tr.selected')) r.classList.remove('selected');
         tr.classList.add('selected');
