@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import { hasFtsTable } from './store';
 import { iso } from './time';
 import { hostName, parseHostName } from '../common/zoneKey';
+import { JID_PROTOCOL_LIST, userName } from '../common/userKey';
 
 type Db = Database.Database;
 
@@ -152,7 +153,7 @@ export function unauthorizedAlerts(db: Db, r: Range): Report['unauthorized'] {
   return db
     .prepare(
       `SELECT coalesce(protocol, '') AS protocol, count(*) AS alerts, sum(count) AS occurrences,
-         (SELECT count(DISTINCT j.value) FROM alerts a2, json_each(a2.users) j WHERE a2.kind = 'unauthorized_im'
+         (SELECT count(DISTINCT ${userSql('j.value', 'a2.protocol')}) FROM alerts a2, json_each(a2.users) j WHERE a2.kind = 'unauthorized_im'
             AND coalesce(a2.protocol, '') = coalesce(alerts.protocol, '') AND a2.last_ms >= @from AND a2.first_ms < @to ${sens.replace('sensor', 'a2.sensor')}) AS users,
          count(DISTINCT ${hostSql()}) AS hosts
        FROM alerts WHERE kind = 'unauthorized_im' AND last_ms >= @from AND first_ms < @to ${sens} GROUP BY coalesce(protocol, '') ORDER BY occurrences DESC, protocol`,
@@ -279,6 +280,29 @@ function inList(col: string, vals: string[] | undefined, params: Record<string, 
 /** common/zoneKey.ts hostName in SQL, of the row (or table alias `t`): address, or address@zone */
 const hostSql = (t = '') => `${t}client_ip || coalesce('@' || ${t}zone, '')`;
 
+const JID_IN = JID_PROTOCOL_LIST.map((x) => `'${x}'`).join(', ');
+
+/** For a bare JID (local@domain): the range of its full JIDs (local@domain/…) in text order; else undefined */
+function bareJidRange(user: string): { jidLo: string; jidHi: string } | undefined {
+  const at = user.indexOf('@');
+  if (at <= 0 || at === user.length - 1 || user.includes('/')) return undefined;
+  return { jidLo: `${user}/`, jidHi: `${user}0` }; // '0' is the character after '/'
+}
+
+/** The `user` filter of sessions: the name as session_users keeps it (userName), and in stores written before names were grouped, the full JIDs of an account */
+function sessionUserFilter(user: string, p: Record<string, unknown>): string {
+  p.user = user;
+  p.userName = userName(JID_PROTOCOL_LIST[0], user);
+  const jid = bareJidRange(user);
+  if (jid) Object.assign(p, jid);
+  const jidUsers = `user = @userName${jid ? ' OR (user >= @jidLo AND user < @jidHi)' : ''}`;
+  return ` AND (id IN (SELECT session_id FROM session_users WHERE user = @user) OR (protocol IN (${JID_IN}) AND id IN (SELECT session_id FROM session_users WHERE ${jidUsers})))`;
+}
+
+/** The SQL twin of common/userKey.ts userName: the user name `v` (of a row of protocol `proto`) as the users page groups it, an XMPP full JID without its resource */
+const userSql = (v: string, proto: string) =>
+  `(CASE WHEN ${proto} IN (${JID_PROTOCOL_LIST.map((x) => `'${x}'`).join(', ')}) AND instr(${v}, '@') > 1 AND instr(${v}, '/') > instr(${v}, '@') + 1 THEN substr(${v}, 1, instr(${v}, '/') - 1) ELSE ${v} END)`;
+
 /** `host` (an address, or address@zone as the hosts page names a host in a tunnel zone) as SQL */
 function hostFilter(host: string, params: Record<string, unknown>): string {
   const h = parseHostName(host);
@@ -297,7 +321,8 @@ export function listAlerts(db: Db, f: AlertFilter = {}): { total: number; rows: 
   if (f.sensor !== undefined) (where += ' AND sensor = @sensor'), (p.sensor = f.sensor);
   where += inList('severity', f.severity, p, 'sev') + inList('kind', f.kind, p, 'kind') + inList('protocol', f.protocol, p, 'proto');
   if (f.acked !== undefined) (where += ' AND acked = @acked'), (p.acked = f.acked ? 1 : 0);
-  if (f.user) (where += ' AND EXISTS (SELECT 1 FROM json_each(alerts.users) WHERE value = @user)'), (p.user = f.user);
+  // a user name as the users page lists it: an XMPP account matches every resource of it
+  if (f.user) (where += ` AND EXISTS (SELECT 1 FROM json_each(alerts.users) WHERE value = @user OR ${userSql('value', 'alerts.protocol')} = @user)`), (p.user = f.user);
   if (f.host) where += hostFilter(f.host, p);
   if (f.q) (where += " AND summary LIKE @q ESCAPE '\\'"), (p.q = `%${likeEscape(f.q)}%`);
   // own keys only: ?sort=constructor must not put Object.prototype's function text into the SQL
@@ -382,8 +407,8 @@ function withAlertCounts(db: Db, dim: 1 | 2, q: UsageQuery, rows: UsageRow[]): U
     p.names = JSON.stringify([...new Set(rows.map((r) => r.name))]);
     const got = db
       .prepare(
-        `SELECT j.value AS name, coalesce(a.protocol, '') AS proto, count(DISTINCT a.id) AS n FROM alerts a, json_each(a.users) j
-         WHERE ${where} AND j.value IN (SELECT value FROM json_each(@names)) GROUP BY 1, 2`,
+        `SELECT ${userSql('j.value', 'a.protocol')} AS name, coalesce(a.protocol, '') AS proto, count(DISTINCT a.id) AS n FROM alerts a, json_each(a.users) j
+         WHERE ${where} AND ${userSql('j.value', 'a.protocol')} IN (SELECT value FROM json_each(@names)) GROUP BY 1, 2`,
       )
       .all(p) as any[];
     for (const r of got) n.set(`${r.name}\t${r.proto}`, r.n);
@@ -523,7 +548,7 @@ export function listSessions(db: Db, q: Range & { user?: string; host?: string; 
   if (q.sensor !== undefined) (where += ' AND sensor = @sensor'), (p.sensor = q.sensor);
   if (q.protocol !== undefined) (where += ' AND protocol = @protocol'), (p.protocol = q.protocol);
   if (q.host !== undefined) where += hostFilter(q.host, p);
-  if (q.user !== undefined) (where += ' AND id IN (SELECT session_id FROM session_users WHERE user = @user)'), (p.user = q.user);
+  if (q.user !== undefined) where += sessionUserFilter(q.user, p);
   const limit = clampInt(q.limit, 1, 1000, 50);
   const offset = clampInt(q.offset, 0, 1e9, 0);
   const total = (db.prepare(`SELECT count(*) AS n FROM sessions ${where}`).get(p) as any).n;
@@ -596,7 +621,14 @@ export function searchMessages(db: Db, q: MessageQuery): { total: number; rows: 
   if (q.sensor !== undefined) (where += ' AND m.sensor = @sensor'), (p.sensor = q.sensor);
   if (q.protocol !== undefined) (where += ' AND m.protocol = @protocol'), (p.protocol = q.protocol);
   if (q.flow_id !== undefined) (where += ' AND m.flow_id = @flow'), (p.flow = q.flow_id);
-  if (q.user !== undefined) (where += ' AND (m.from_user = @user OR m.to_user = @user)'), (p.user = q.user);
+  if (q.user !== undefined) {
+    p.user = q.user;
+    // an XMPP account (bare JID) matches its messages from and to every resource of it (index range scans)
+    const jid = bareJidRange(q.user);
+    if (jid) Object.assign(p, jid);
+    const res = (c: string) => (jid ? ` OR (${c} >= @jidLo AND ${c} < @jidHi AND m.protocol IN (${JID_IN}))` : '');
+    where += ` AND (m.from_user = @user OR m.to_user = @user${res('m.from_user')}${res('m.to_user')})`;
+  }
   if (q.text !== undefined && q.text.trim()) {
     const words = q.text.match(/[\p{L}\p{N}_]+/gu)?.slice(0, 16) ?? [];
     if (!words.length) return { total: 0, rows: [] };
@@ -666,8 +698,8 @@ export function report(db: Db, r: Range & { top?: number }): Report {
       `WITH s AS (SELECT * FROM sessions WHERE ts_ms >= @from AND ts_ms < @to ${sens}),
             m AS (SELECT protocol, count(*) AS n FROM messages WHERE ts_ms >= @from AND ts_ms < @to ${sens} GROUP BY protocol),
             f AS (SELECT protocol, count(*) AS n FROM file_transfers WHERE ts_ms >= @from AND ts_ms < @to ${sens} GROUP BY protocol),
-            u AS (SELECT s.protocol, su.user FROM s JOIN session_users su ON su.session_id = s.id
-                  UNION SELECT protocol, from_user FROM messages WHERE ts_ms >= @from AND ts_ms < @to AND from_user IS NOT NULL ${sens}),
+            u AS (SELECT s.protocol, ${userSql('su.user', 's.protocol')} AS user FROM s JOIN session_users su ON su.session_id = s.id
+                  UNION SELECT protocol, ${userSql('from_user', 'protocol')} FROM messages WHERE ts_ms >= @from AND ts_ms < @to AND from_user IS NOT NULL ${sens}),
             protos AS (SELECT protocol FROM s UNION SELECT protocol FROM m UNION SELECT protocol FROM f)
        SELECT protos.protocol AS protocol,
          (SELECT count(*) FROM s WHERE s.protocol = protos.protocol) AS sessions,
@@ -683,10 +715,10 @@ export function report(db: Db, r: Range & { top?: number }): Report {
   const top_users = db
     .prepare(
       `WITH a AS (
-         SELECT su.user AS user, s.protocol, 1 AS sessions, 0 AS messages, coalesce(s.bytes, 0) AS bytes
+         SELECT ${userSql('su.user', 's.protocol')} AS user, s.protocol, 1 AS sessions, 0 AS messages, coalesce(s.bytes, 0) AS bytes
            FROM sessions s JOIN session_users su ON su.session_id = s.id WHERE s.ts_ms >= @from AND s.ts_ms < @to ${sens.replace('sensor', 's.sensor')}
          UNION ALL
-         SELECT from_user, protocol, 0, 1, 0 FROM messages WHERE ts_ms >= @from AND ts_ms < @to AND from_user IS NOT NULL ${sens})
+         SELECT ${userSql('from_user', 'protocol')}, protocol, 0, 1, 0 FROM messages WHERE ts_ms >= @from AND ts_ms < @to AND from_user IS NOT NULL ${sens})
        SELECT user, group_concat(DISTINCT protocol) AS protocols, sum(sessions) AS sessions, sum(messages) AS messages, sum(bytes) AS bytes
        FROM a GROUP BY user ORDER BY bytes DESC, messages DESC, sessions DESC, user LIMIT ${top}`,
     )
@@ -696,7 +728,7 @@ export function report(db: Db, r: Range & { top?: number }): Report {
     .prepare(
       `WITH h AS (SELECT ${hostSql()} AS host, group_concat(DISTINCT protocol) AS protocols, count(*) AS sessions, coalesce(sum(bytes), 0) AS bytes
                   FROM sessions WHERE ts_ms >= @from AND ts_ms < @to AND client_ip IS NOT NULL ${sens} GROUP BY host),
-            hu AS (SELECT ${hostSql('s.')} AS host, count(DISTINCT su.user) AS users FROM sessions s JOIN session_users su ON su.session_id = s.id
+            hu AS (SELECT ${hostSql('s.')} AS host, count(DISTINCT ${userSql('su.user', 's.protocol')}) AS users FROM sessions s JOIN session_users su ON su.session_id = s.id
                   WHERE s.ts_ms >= @from AND s.ts_ms < @to ${sens.replace('sensor', 's.sensor')} GROUP BY 1)
        SELECT h.host, h.protocols, h.sessions, h.bytes, coalesce(hu.users, 0) AS users
        FROM h LEFT JOIN hu ON hu.host = h.host ORDER BY h.bytes DESC, h.sessions DESC, h.host LIMIT ${top}`,

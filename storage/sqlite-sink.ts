@@ -10,6 +10,7 @@ import type { ArchiveConfig } from '../common/config';
 import { ROLLUP_KEYS_UPSERT } from './schema';
 import { hasFtsTable } from './store';
 import { hostName } from '../common/zoneKey';
+import { userNames } from '../common/userKey';
 
 export interface SqliteSinkOptions {
   /** sensor name used when an event carries none */
@@ -301,7 +302,8 @@ export class SqliteSink implements EventSink {
         base.malformed = num(ev.malformed);
         base.gaps = num(ev.gaps);
         const id = this.st.session.run(base).lastInsertRowid;
-        for (const u of users) this.st.sessionUser.run(id, u);
+        // the user filters and the report group by user name (an XMPP account, not each of its resources)
+        for (const u of userNames(ev.protocol, users)) this.st.sessionUser.run(id, u);
         return;
       }
       case 'message': {
@@ -400,7 +402,7 @@ export class SqliteSink implements EventSink {
     const ts = ms(ev.ts, this.now());
     const keys = this.keysOf(noTab(cap(ev.sensor ?? this.opts.sensor, 64)!), protocol);
     const rows: RollKey[] = [keys.sp, keys.all];
-    for (const u of users.slice(0, 16)) if (u) rows.push(keyOf(keys.users, 1, keys.sp, noTab(String(u).slice(0, 256))));
+    for (const u of userNames(protocol, users.slice(0, 16))) rows.push(keyOf(keys.users, 1, keys.sp, noTab(u.slice(0, 256))));
     const ip = cap(e.client?.ip, 64);
     // inside a zoned tunnel a host is address@zone: two tenants' 10.0.0.5 are two rows
     if (ip) rows.push(keyOf(keys.hosts, 2, keys.sp, noTab(hostName(ip, cap(e.zone, 64) ?? undefined))));
