@@ -1,6 +1,6 @@
 // Alerts: filter, sort, page; detail with the session, its evidence and messages; acknowledge with a note;
 // the flow's packets as a pcap.
-import { api, el, qs, fmtNum, fmtTime, ep, sevBadge, select, errorBox, routeParams, setRouteParams, can, table, KIND_LABELS, kindLabel, visible } from '../lib.js';
+import { api, el, qs, fmtNum, fmtTime, ep, sevBadge, select, errorBox, routeParams, setRouteParams, can, table, KIND_LABELS, kindLabel, visible, RANGES } from '../lib.js';
 
 const KINDS = [['', 'any kind'], ...Object.entries(KIND_LABELS)];
 const SEVS = [['', 'any severity'], ['critical', 'critical'], ['high', 'high'], ['medium', 'medium'], ['low', 'low'], ['critical,high', 'high and above']];
@@ -10,7 +10,10 @@ const PAGE = 50;
 
 export async function render(root, [alertId]) {
   const p = routeParams();
-  const f = { kind: p.kind || '', severity: p.severity || '', protocol: p.protocol || '', acked: p.acked ?? 'false', sort: p.sort || 'last_seen', order: p.order || 'desc', q: p.q || '', user: p.user || '', host: p.host || '', offset: Number(p.offset) || 0 };
+  // no range: all time, as before ranges (and as links without one mean); a range not in the chooser
+  // (a hand-edited '2d') is still what the list shows, so the chooser shows it too
+  const f = { kind: p.kind || '', severity: p.severity || '', protocol: p.protocol || '', acked: p.acked ?? 'false', range: p.range || 'all', sort: p.sort || 'last_seen', order: p.order || 'desc', q: p.q || '', user: p.user || '', host: p.host || '', offset: Number(p.offset) || 0 };
+  const ranges = RANGES.some(([v]) => v === f.range) ? RANGES : [...RANGES, [f.range, f.range]];
   const list = el('div', { id: 'alert-list' });
   const detail = el('div', { id: 'alert-detail', class: 'card' }, el('p', { class: 'muted', text: 'Choose an alert to see its session, evidence and messages.' }));
   const q = el('input', { type: 'search', name: 'q', id: 'f-q', placeholder: 'words in the summary', value: f.q });
@@ -31,6 +34,7 @@ export async function render(root, [alertId]) {
       select('severity', SEVS, f.severity, (v) => ((f.severity = v), (f.offset = 0), load())),
       proto,
       select('acked', ACKED, f.acked, (v) => ((f.acked = v), (f.offset = 0), load())),
+      select('range', ranges, f.range, (v) => ((f.range = v), (f.offset = 0), load())),
       select('sort', SORTS, f.sort, (v) => ((f.sort = v), load())),
       select('order', [['desc', 'descending'], ['asc', 'ascending']], f.order, (v) => ((f.order = v), load())),
       q, el('button', { type: 'button', id: 'f-apply', text: 'Filter', on: { click: apply } }), csvLink,
@@ -44,7 +48,9 @@ export async function render(root, [alertId]) {
     // the text boxes count as typed, whichever control started the load
     f.q = q.value.trim();
     f.protocol = proto.value.trim().toLowerCase();
-    const params = { kind: f.kind, severity: f.severity, protocol: f.protocol, acked: f.acked, sort: f.sort, order: f.order, q: f.q, user: f.user, host: f.host, limit: PAGE, offset: f.offset };
+    // alerts active in the range (what the users and hosts pages count); all time: no range at all
+    const range = f.range === 'all' ? undefined : f.range;
+    const params = { kind: f.kind, severity: f.severity, protocol: f.protocol, acked: f.acked, range, sort: f.sort, order: f.order, q: f.q, user: f.user, host: f.host, limit: PAGE, offset: f.offset };
     setRouteParams('alerts', { ...params, limit: undefined, offset: f.offset || undefined });
     csvLink.href = '/api/alerts.csv' + qs({ ...params, limit: undefined, offset: undefined });
     let d;
