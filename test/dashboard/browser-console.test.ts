@@ -1,5 +1,5 @@
-// Findings of the console audit, in headless Chromium: the conversations page keeps its page in the URL
-// and says where it is; a flow filter is shown and can be cleared; alert kinds read as words; the alerts
+// Findings of the console audit, in headless Chromium: the conversations and alerts pages keep their page
+// in the URL and say where they are; a flow filter is shown and can be cleared; alert kinds read as words; the alerts
 // table at 1280 px wraps words at word boundaries while a 5,000-character name still cannot widen it.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,6 +12,8 @@ const PAGER_MESSAGES = 230;
 const PAGER_FLOW = 'pager00000000001';
 const ODD_KIND = '<b>odd_kind</b>';
 const LONG_NAME = 'N'.repeat(5000);
+const PAGER_ALERTS_USER = 'pager-alerts';
+const PAGER_ALERTS = 60;
 
 describe('dashboard console (audit findings) in a browser', function () {
   this.timeout(180000);
@@ -41,6 +43,10 @@ describe('dashboard console (audit findings) in a browser', function () {
     // kind and protocol as long as the store keeps them (64 and 1,024 characters); acknowledged below, so
     // only the acknowledged list shows it
     sink.write({ type: 'alert', ts: new Date(t0).toISOString(), id: 'oversized-alert', kind: 'K'.repeat(64), severity: 'low', protocol: 'P'.repeat(1024), summary: 'oversized kind and protocol', ...far, users: ['erin'] } as any);
+    // alerts enough for two pages of the list, weeks old so that they sort after every other one
+    for (let i = 0; i < PAGER_ALERTS; i++) {
+      sink.write({ type: 'alert', ts: new Date(t0 - 40 * 86400_000 + i * 60_000).toISOString(), id: `pager-alert-${i}`, kind: 'policy_violation', severity: 'low', protocol: 'irc', summary: `paging alert ${i}`, ...far, users: [PAGER_ALERTS_USER] } as any);
+    }
     await sink.close();
     srv = await startServe(['--store', fx.store]);
     const api = new Client(srv.url);
@@ -143,6 +149,29 @@ describe('dashboard console (audit findings) in a browser', function () {
       await page.waitForSelector('#messages-table tbody tr');
       assert.equal(await page.textContent('#messages-total'), '1–100 of 230 messages');
       assert.equal(await page.evaluate(() => (window as any).__xss), undefined);
+    });
+  });
+
+  describe('alerts paging', () => {
+    const pager = () => page.textContent('#alert-list .pager');
+
+    // was: Number(offset) || 0, so offset=-5 paged from -5: '60 alerts ‹ newer -4–45 older ›'
+    it('takes only a whole page from the URL, clamps it to the last, and says where it is', async () => {
+      for (const [offset, shown] of [['-5', '1–50'], ['17', '1–50'], ['1e2', '1–50'], ['%3Cb%3E', '1–50'], ['55', '51–60'], ['999999999', '51–60'], ['99999999999999999999', '51–60']]) {
+        await open(`#/alerts?user=${PAGER_ALERTS_USER}&acked=&offset=${offset}`);
+        await page.waitForSelector('#alerts-table tbody tr');
+        assert.equal(await pager(), `${shown} of 60 alerts‹ newerolder ›`, `offset=${offset}`);
+      }
+      await open(`#/alerts?user=${PAGER_ALERTS_USER}&acked=`);
+      await page.waitForSelector('#alerts-table tbody tr');
+      assert.equal(await page.textContent('#alerts-total'), '1–50 of 60 alerts');
+      await page.click('#alert-list button:text("older ›")');
+      await page.waitForFunction(() => document.getElementById('alerts-total')?.textContent?.startsWith('51–'));
+      assert.equal(new URLSearchParams(page.url().split('?')[1]).get('offset'), '50');
+      assert.equal((await page.$$('#alerts-table tbody tr')).length, 10);
+      await open('#/alerts?user=nobody-at-all&acked=&offset=-5');
+      await page.waitForSelector('#alerts-total');
+      assert.equal(await page.textContent('#alerts-total'), '0 alerts');
     });
   });
 

@@ -1,6 +1,6 @@
 // Alerts: filter, sort, page; detail with the session, its evidence and messages; acknowledge with a note;
 // the flow's packets as a pcap.
-import { api, el, qs, fmtNum, fmtTime, ep, sevBadge, select, errorBox, routeParams, setRouteParams, can, table, KIND_LABELS, kindLabel, visible, RANGES } from '../lib.js';
+import { api, el, qs, fmtNum, fmtTime, ep, sevBadge, select, errorBox, routeParams, setRouteParams, can, table, KIND_LABELS, kindLabel, visible, RANGES, pageOffset, lastPage, position } from '../lib.js';
 
 const KINDS = [['', 'any kind'], ...Object.entries(KIND_LABELS)];
 const SEVS = [['', 'any severity'], ['critical', 'critical'], ['high', 'high'], ['medium', 'medium'], ['low', 'low'], ['critical,high', 'high and above']];
@@ -12,7 +12,7 @@ export async function render(root, [alertId]) {
   const p = routeParams();
   // no range: all time, as before ranges (and as links without one mean); a range not in the chooser
   // (a hand-edited '2d') is still what the list shows, so the chooser shows it too
-  const f = { kind: p.kind || '', severity: p.severity || '', protocol: p.protocol || '', acked: p.acked ?? 'false', range: p.range || 'all', sort: p.sort || 'last_seen', order: p.order || 'desc', q: p.q || '', user: p.user || '', host: p.host || '', offset: Number(p.offset) || 0 };
+  const f = { kind: p.kind || '', severity: p.severity || '', protocol: p.protocol || '', acked: p.acked ?? 'false', range: p.range || 'all', sort: p.sort || 'last_seen', order: p.order || 'desc', q: p.q || '', user: p.user || '', host: p.host || '', offset: pageOffset(p.offset, PAGE) };
   const ranges = RANGES.some(([v]) => v === f.range) ? RANGES : [...RANGES, [f.range, f.range]];
   const list = el('div', { id: 'alert-list' });
   const detail = el('div', { id: 'alert-detail', class: 'card' }, el('p', { class: 'muted', text: 'Choose an alert to see its session, evidence and messages.' }));
@@ -61,6 +61,11 @@ export async function render(root, [alertId]) {
       list.replaceChildren(errorBox(e));
       return;
     }
+    // an offset past the end (an old link, a hand-edited URL): the last page instead of an empty one
+    if (f.offset > 0 && f.offset >= d.total) {
+      f.offset = lastPage(d.total, PAGE);
+      return load();
+    }
     const rows = d.rows.map((a) => {
       const tr = el('tr', { class: 'clickable', dataset: { id: a.id, kind: a.kind, severity: a.severity }, tabIndex: 0 },
         el('td', {}, sevBadge(a.severity)),
@@ -84,9 +89,8 @@ export async function render(root, [alertId]) {
     const t = table(['Severity', 'Kind', 'Protocol', 'Summary', { label: 'Count', num: true }, 'Last seen', 'Ack'], rows);
     t.id = 'alerts-table';
     const pager = el('div', { class: 'pager' },
-      el('span', { class: 'muted', id: 'alerts-total', text: `${fmtNum(d.total)} alerts` }),
+      el('span', { class: 'muted', id: 'alerts-total', text: position(f.offset, d.rows.length, d.total, 'alert') }),
       el('button', { type: 'button', text: '‹ newer', disabled: f.offset === 0, on: { click: () => ((f.offset = Math.max(0, f.offset - PAGE)), load()) } }),
-      el('span', { class: 'muted', text: d.total ? `${f.offset + 1}–${Math.min(d.total, f.offset + PAGE)}` : '' }),
       el('button', { type: 'button', text: 'older ›', disabled: f.offset + PAGE >= d.total, on: { click: () => ((f.offset += PAGE), load()) } }));
     list.replaceChildren(t, pager);
   }
