@@ -48,6 +48,15 @@ describe('dashboard console (audit findings) in a browser', function () {
       sink.write({ type: 'alert', ts: new Date(t0 - 40 * 86400_000 + i * 60_000).toISOString(), id: `pager-alert-${i}`, kind: 'policy_violation', severity: 'low', protocol: 'irc', summary: `paging alert ${i}`, ...far, users: [PAGER_ALERTS_USER] } as any);
     }
     await sink.close();
+    // the SIEM outbox (as the sinks create it in the store): a known kind, one this console does not know, none
+    const { openOutbox } = require('../../outputs/sinks/outbox') as typeof import('../../outputs/sinks/outbox');
+    const outbox = openOutbox(fx.store);
+    const queue = outbox.prepare('INSERT INTO alert_outbox (alert_id, sink, alert, state, attempts, next_at, created_at, updated_at, last_error) VALUES (?,?,?,?,?,?,?,?,?)');
+    const now = Date.now();
+    queue.run('out-1', 'siem-syslog', JSON.stringify({ kind: 'sensitive_data', severity: 'critical', summary: 'a card number' }), 'dead', 8, now, now, now, 'connection refused');
+    queue.run('out-2', 'webhook', JSON.stringify({ kind: ODD_KIND, severity: 'low', summary: 'odd' }), 'pending', 2, now + 60000, now, now, 'HTTP 503');
+    queue.run('out-3', 'webhook', 'not json', 'pending', 1, now + 60000, now, now, 'HTTP 503');
+    outbox.close();
     srv = await startServe(['--store', fx.store]);
     const api = new Client(srv.url);
     assert.equal(await api.login('analyst', PASSWORDS.analyst), 200);
@@ -205,6 +214,20 @@ describe('dashboard console (audit findings) in a browser', function () {
       const kv = await page.$$eval('#alert-detail dl.kv dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling!.textContent])));
       assert.equal(kv.Kind, ODD_KIND);
       assert.equal(await page.$$eval('#alert-detail b', (b) => b.length), 0);
+    });
+
+    // was: the raw kinds, 'critical sensitive_data: a card number'
+    it('the delivery page shows alert kinds as words, the stored kind as their title', async () => {
+      await open('#/delivery');
+      // (the table after the summary: the pending and dead-lettered alerts; the 4th column is the alert)
+      await page.waitForSelector('#delivery-summary ~ table tbody tr');
+      const cells = await page.$$eval('#delivery-summary ~ table tbody td:nth-child(4)', (tds) => tds.map((td) => [td.textContent, td.querySelector('.kind')?.getAttribute('title') ?? null]).sort());
+      assert.deepEqual(cells, [
+        ['critical Sensitive data: a card number', 'sensitive_data'],
+        [`low ${ODD_KIND}: odd`, ODD_KIND],
+        ['out-3', null],
+      ]);
+      assert.equal(await page.$$eval('#delivery-summary ~ table b', (b) => b.length), 0);
     });
   });
 

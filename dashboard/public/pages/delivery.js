@@ -1,5 +1,5 @@
 // Delivery: the SIEM alert outbox, pending and dead-lettered per sink.
-import { api, el, fmtNum, fmtTime, errorBox, can, table } from '../lib.js';
+import { api, el, fmtNum, fmtTime, errorBox, can, table, kindLabel, visible } from '../lib.js';
 
 export async function render(root) {
   const box = el('div', { class: 'card' });
@@ -14,7 +14,10 @@ export async function render(root) {
       const sum = table(['Sink', 'State', { label: 'Alerts', num: true }, 'Oldest'], d.summary.map((s) => [s.sink, s.state, fmtNum(s.count), fmtTime(s.oldest)]));
       sum.id = 'delivery-summary';
       const rows = d.rows.filter((r) => r.state !== 'delivered');
-      const list = table(['Sink', 'State', { label: 'Attempts', num: true }, 'Alert', 'Last error', 'Next try'], rows.map((r) => [r.sink, r.state, fmtNum(r.attempts), `${r.severity ?? ''} ${r.kind ?? ''}: ${r.summary ?? r.alert_id}`, r.last_error ?? '—', r.state === 'pending' ? fmtTime(r.next_at) : '—']));
+      // the kind as a word, as on the alerts page, the stored kind its title (no kind: the queued alert had none)
+      const alert = (r) => el('td', { class: 'alert' }, r.severity ? `${r.severity} ` : null,
+        r.kind !== null && r.kind !== undefined ? [el('span', { class: 'kind', text: kindLabel(r.kind), title: visible(r.kind) }), ': '] : null, r.summary ?? r.alert_id);
+      const list = table(['Sink', 'State', { label: 'Attempts', num: true }, 'Alert', 'Last error', 'Next try'], rows.map((r) => [r.sink, r.state, fmtNum(r.attempts), alert(r), r.last_error ?? '—', r.state === 'pending' ? fmtTime(r.next_at) : '—']));
       const parts = [el('h3', { text: 'Per sink' }), sum, el('h3', { text: 'Pending and dead-lettered' }), rows.length ? list : el('p', { class: 'ok', text: 'Nothing waiting: every alert was delivered.' })];
       if (can('admin') && rows.some((r) => r.state === 'dead')) {
         const msg = el('span', { class: 'muted' });
