@@ -233,9 +233,10 @@ describe('dashboard console (audit findings) in a browser', function () {
 
   describe('alerts table at 1280 px', () => {
     // (a string, so the test runner's transpiler adds nothing to the code run in the page)
-    const SPLIT_WORDS = `(() => {
+    /** the ordinary words in the elements `sel` finds that are split across lines */
+    const splitWords = (sel: string) => `(() => {
       const split = [];
-      for (const cell of document.querySelectorAll('#alerts-table th, #alerts-table td')) {
+      for (const cell of document.querySelectorAll(${JSON.stringify(sel)})) {
         const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
         for (let n = walk.nextNode(); n; n = walk.nextNode()) {
           for (const m of n.data.matchAll(/\\S+/g)) {
@@ -262,7 +263,7 @@ describe('dashboard console (audit findings) in a browser', function () {
       const w = await width();
       assert.ok(w.page <= w.view, `page ${w.page} px wide in a ${w.view} px window`);
       assert.ok((await page.$$('#alerts-table tbody tr')).length >= 5);
-      assert.deepEqual(await page.evaluate(SPLIT_WORDS), [], 'words split across lines');
+      assert.deepEqual(await page.evaluate(splitWords('#alerts-table th, #alerts-table td')), [], 'words split across lines');
     });
 
     it('a kind and a protocol as long as the store keeps them do not widen it either', async () => {
@@ -272,6 +273,27 @@ describe('dashboard console (audit findings) in a browser', function () {
       const w = await width();
       assert.ok(w.page <= w.view, `page ${w.page} px wide in a ${w.view} px window`);
       assert.ok((await page.textContent('#alerts-table tbody tr[data-id="oversized-alert"] td.proto'))!.startsWith('PPPP'));
+    });
+
+    // was: word-break:break-all on the detail's values cut times, kinds and addresses anywhere: '03:39:53' / 'Z'
+    it('the alert detail (also at 1024 px) wraps times, kinds and addresses between words; a 5,000-character name does not widen it', async () => {
+      await open('#/alerts?acked=');
+      await page.waitForSelector('#alerts-table tbody tr[data-id="long-name-alert"]');
+      const ids = await page.$$eval('#alerts-table tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.id!).filter((id) => !id.startsWith('pager-alert-')));
+      assert.ok(ids.includes('oversized-alert') && ids.includes('odd-kind-alert') && ids.length >= 5, ids.join());
+      // at 1280 px, and at 1024 px, where the values have less room (the dates broke after a '-' there)
+      for (const [vw, id] of [1280, 1024].flatMap((vw) => ids.map((id) => [vw, id] as const))) {
+        await page.setViewportSize({ width: vw, height: 900 });
+        await page.click(`#alerts-table tbody tr[data-id="${id}"]`);
+        await page.waitForFunction((id) => document.querySelector('#alerts-table tr.selected')?.getAttribute('data-id') === id && document.getElementById('detail-summary'), id);
+        await page.waitForTimeout(50);
+        assert.deepEqual(await page.evaluate(splitWords('#alert-detail dd')), [], `words split across lines in the detail of ${id} at ${vw} px`);
+        const w = await width();
+        assert.ok(w.page <= w.view, `${id} at ${vw} px: page ${w.page} px wide in a ${w.view} px window`);
+        const detail = await page.$eval('#alert-detail', (d) => ({ scroll: d.scrollWidth, client: d.clientWidth }));
+        assert.ok(detail.scroll <= detail.client, `${id} at ${vw} px: the detail is ${detail.scroll} px wide in ${detail.client} px`);
+      }
+      await page.setViewportSize({ width: 1280, height: 900 });
     });
   });
 

@@ -7,6 +7,8 @@ const SEVS = [['', 'any severity'], ['critical', 'critical'], ['high', 'high'], 
 const ACKED = [['', 'open and acknowledged'], ['false', 'open'], ['true', 'acknowledged']];
 const SORTS = [['last_seen', 'last seen'], ['first_seen', 'first seen'], ['severity', 'severity'], ['count', 'count'], ['kind', 'kind'], ['protocol', 'protocol']];
 const PAGE = 50;
+// a time as date and time, each unbroken (Chromium would break a date after its '-'), with a space between
+const when = (iso) => fmtTime(iso).split(' ').flatMap((s, i) => [i ? ' ' : null, el('span', { class: 'nowrap', text: s })]);
 
 export async function render(root, [alertId]) {
   const p = routeParams();
@@ -73,8 +75,8 @@ export async function render(root, [alertId]) {
         el('td', { class: 'proto', text: a.protocol ?? '—' }),
         el('td', { class: 'summary', text: a.summary }),
         el('td', { class: 'num', text: fmtNum(a.count) }),
-        // date and time may go on two lines, but neither is broken (Chromium breaks after a '-')
-        el('td', { class: 'time' }, fmtTime(a.last_seen).split(' ').flatMap((s, i) => [i ? ' ' : null, el('span', { class: 'nowrap', text: s })])),
+        // date and time may go on two lines, but neither is broken
+        el('td', { class: 'time' }, when(a.last_seen)),
         el('td', { class: 'ack', text: a.acked ? '✓' : '' }));
       const open = () => {
         for (const r of list.querySelectorAll('tr.selected')) r.classList.remove('selected');
@@ -120,9 +122,9 @@ export async function render(root, [alertId]) {
     if (a.detector) add('Detector', a.detector);
     if (a.match) add('Match (redacted)', a.match);
     add('Occurrences', fmtNum(a.count));
-    add('First / last seen', `${fmtTime(a.first_seen)} / ${fmtTime(a.last_seen)}`);
+    add('First / last seen', el('span', {}, when(a.first_seen), ' / ', when(a.last_seen)));
     add('Sensor', a.sensor);
-    add('Acknowledged', a.acked ? `by ${a.acked_by} at ${fmtTime(a.acked_at)}${a.ack_note ? ' — ' + a.ack_note : ''}` : 'no');
+    add('Acknowledged', a.acked ? el('span', {}, `by ${a.acked_by} at `, when(a.acked_at), a.ack_note ? ' — ' + a.ack_note : null) : 'no');
     const parts = [el('h3', { text: 'Alert' }), el('p', { class: 'summary', id: 'detail-summary', text: a.summary }), kv];
     if (can('analyst')) {
       const note = el('input', { id: 'ack-note', placeholder: 'note (optional)', maxLength: 4096, size: 28 });
