@@ -86,7 +86,7 @@ export function apiRoutes(api: Router, c: Ctx): void {
     const q = { ...rangeOf(req), ...sensorOf(req) };
     const r = Q.report(db, { ...q, top: top === undefined ? 10 : Math.min(1000, Math.max(1, Math.floor(top))) });
     res.setHeader('Content-Type', REPORT_MIME[format]);
-    res.setHeader('Content-Disposition', `attachment; filename="${reportFileName(r, format)}"`);
+    res.setHeader('Content-Disposition', `attachment; filename="${reportFileName(r, format, q.sensor)}"`);
     if (format === 'html') res.setHeader('Content-Security-Policy', `${REPORT_CSP}; frame-ancestors 'none'`);
     res.send(formatReport(r, format, { sensor: q.sensor }));
   });

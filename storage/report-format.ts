@@ -25,10 +25,15 @@ export function formatReport(r: Report, format: ReportFormat, meta: { sensor?: s
   return toText(r);
 }
 
-/** shadowim-report-2024-01-08T093000Z_2024-01-15T093000Z.html: UTC, [0-9A-Za-z._-] only */
-export function reportFileName(r: Report, format: ReportFormat): string {
+/**
+ * shadowim-report-2024-01-08T093000Z_2024-01-15T093000Z.html, and with the sensor of a one-sensor report
+ * shadowim-report-hq-core-2024-….html (two sensors' reports of one period in one directory must not
+ * replace each other): UTC, [0-9A-Za-z._-] only, so a sensor name cannot reach another directory or a header.
+ */
+export function reportFileName(r: Report, format: ReportFormat, sensor?: string): string {
   const stamp = (iso: string) => iso.replace(/\.\d+Z$/, 'Z').replace(/:/g, '').replace(/[^0-9A-Za-z-]/g, '');
-  return `shadowim-report-${stamp(r.from)}_${stamp(r.to)}.${EXT[format]}`;
+  const who = sensor ? `${sensor.replace(/[^0-9A-Za-z._-]/g, '_').slice(0, 64)}-` : '';
+  return `shadowim-report-${who}${stamp(r.from)}_${stamp(r.to)}.${EXT[format]}`;
 }
 
 /** The one HTML escape: text content and quoted attribute values alike. */

@@ -12,7 +12,7 @@ const SPECS: OptionSpec[] = [
   { name: 'sensor', value: true, arg: 'NAME', help: 'only what this sensor saw' },
   { name: 'top', value: true, arg: 'N', help: 'rows in the top users/hosts tables (default 10)' },
   { name: 'format', value: true, arg: 'FMT', help: 'text (default), json, csv or html (one self-contained page)' },
-  { name: 'out', value: true, arg: 'FILE', help: 'write the report to FILE, or into DIR/ as shadowim-report-<from>_<to>.<ext> (prints the path)' },
+  { name: 'out', value: true, arg: 'FILE', help: 'write the report to FILE, or into DIR/ as shadowim-report-[<sensor>-]<from>_<to>.<ext> (prints the path)' },
   { name: 'store', value: true, arg: 'PATH', help: 'SQLite store (default: config store.path, else ./shadowim.db)' },
   { name: 'help', short: 'h', help: 'this help' },
 ];
@@ -46,7 +46,7 @@ export const command: Command = {
     if (opts.out !== undefined) {
       const out = String(opts.out);
       if (out.endsWith('/') || isDir(out)) {
-        const file = path.join(out, reportFileName(r, format));
+        const file = path.join(out, reportFileName(r, format, sensor));
         writeAtomic(file, text, `to ${out}`);
         process.stdout.write(file + '\n');
       } else writeAtomic(out, text, out);

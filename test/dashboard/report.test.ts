@@ -38,6 +38,14 @@ describe('dashboard: report download', function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  it('a one-sensor report download is named after the sensor (a hostile name cannot break the header)', async () => {
+    for (const [sensor, name] of [['hq-core', 'hq-core'], ['a"; b=c\\', 'a___b_c_']]) {
+      const r = await viewer.req('GET', `/api/report?from=${FROM}&to=${TO}&format=csv&sensor=${encodeURIComponent(sensor)}`);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.headers.get('content-disposition'), `attachment; filename="shadowim-report-${name}-2024-01-15T000000Z_2024-01-16T000000Z.csv"`);
+    }
+  });
+
   it('answers the HTML and CSV of `shadowim report` for the same period, as attachments', async () => {
     for (const format of ['html', 'csv']) {
       const r = await viewer.req('GET', `/api/report?from=${FROM}&to=${TO}&format=${format}`);

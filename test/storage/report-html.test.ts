@@ -155,6 +155,24 @@ describe('storage: report --format html and --out DIR/', function () {
     }
   });
 
+  // Was: every sensor's report of a period had the same name, so the second replaced the first
+  it('--out DIR/ with --sensor names the file after the sensor too, a hostile name made safe', () => {
+    const dir = path.join(tmp, 'per-sensor');
+    fs.mkdirSync(dir);
+    const files: string[] = [];
+    for (const sensor of ['hq-core', 'branch.2', '../../evil "x"\n']) {
+      const r = shadowim(['report', '--store', store, '--since', '2024-01-15', '--until', '2024-01-16', '--sensor', sensor, '--format', 'html', '--out', dir + '/']);
+      assert.equal(r.status, 0, r.stderr);
+      files.push(r.stdout.trim());
+    }
+    assert.deepEqual(files.map((f) => path.dirname(f)), [dir, dir, dir], 'every report inside the directory');
+    assert.deepEqual(fs.readdirSync(dir).sort(), [
+      'shadowim-report-.._.._evil__x__-2024-01-15T000000Z_2024-01-16T000000Z.html',
+      'shadowim-report-branch.2-2024-01-15T000000Z_2024-01-16T000000Z.html',
+      'shadowim-report-hq-core-2024-01-15T000000Z_2024-01-16T000000Z.html',
+    ]);
+  });
+
   it('--out DIR/ writes shadowim-report-<from>_<to>.<ext> atomically with mode 0640 and prints the path', () => {
     const dir = path.join(tmp, 'reports');
     fs.mkdirSync(dir);
