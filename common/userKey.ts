@@ -8,7 +8,11 @@ const JID_PROTOCOLS = new Set(['xmpp']);
 
 /** `user` as the users page groups it: an XMPP full JID without its resource; anything else unchanged */
 export function userName(protocol: string | undefined, user: string): string {
-  if (!protocol || !JID_PROTOCOLS.has(protocol)) return user;
+  return protocol && JID_PROTOCOLS.has(protocol) ? bareJid(user) : user;
+}
+
+/** A JID without its resource (local@domain/laptop → local@domain); a bare JID or a non-JID unchanged */
+export function bareJid(user: string): string {
   const at = user.indexOf('@');
   const slash = user.indexOf('/');
   // local@domain/resource; a resource may itself hold '@' or '/' (a MUC nick), so the first '/' after '@'

@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { hasFtsTable } from './store';
 import { iso } from './time';
 import { hostName, parseHostName } from '../common/zoneKey';
-import { JID_PROTOCOL_LIST, userName } from '../common/userKey';
+import { bareJid, JID_PROTOCOL_LIST } from '../common/userKey';
 
 type Db = Database.Database;
 
@@ -282,26 +282,31 @@ const hostSql = (t = '') => `${t}client_ip || coalesce('@' || ${t}zone, '')`;
 
 const JID_IN = JID_PROTOCOL_LIST.map((x) => `'${x}'`).join(', ');
 
-/** For a bare JID (local@domain): the range of its full JIDs (local@domain/…) in text order; else undefined */
-function bareJidRange(user: string): { jidLo: string; jidHi: string } | undefined {
+/**
+ * For a bare JID (local@domain) as `user`: binds @jidLo/@jidHi, the range of its full JIDs
+ * (local@domain/…) in text order, and returns the SQL of a column in that range (an index range scan);
+ * for anything else binds nothing and returns undefined.
+ */
+function fullJidsOf(user: string, p: Record<string, unknown>): ((col: string) => string) | undefined {
   const at = user.indexOf('@');
   if (at <= 0 || at === user.length - 1 || user.includes('/')) return undefined;
-  return { jidLo: `${user}/`, jidHi: `${user}0` }; // '0' is the character after '/'
+  p.jidLo = `${user}/`;
+  p.jidHi = `${user}0`; // '0' is the character after '/'
+  return (col) => `(${col} >= @jidLo AND ${col} < @jidHi)`;
 }
 
-/** The `user` filter of sessions: the name as session_users keeps it (userName), and in stores written before names were grouped, the full JIDs of an account */
+/** The `user` filter of sessions: the name as session_users keeps it (an XMPP account by its bare JID), and in stores written before names were grouped, the full JIDs of an account */
 function sessionUserFilter(user: string, p: Record<string, unknown>): string {
   p.user = user;
-  p.userName = userName(JID_PROTOCOL_LIST[0], user);
-  const jid = bareJidRange(user);
-  if (jid) Object.assign(p, jid);
-  const jidUsers = `user = @userName${jid ? ' OR (user >= @jidLo AND user < @jidHi)' : ''}`;
+  p.bareJid = bareJid(user);
+  const full = fullJidsOf(user, p);
+  const jidUsers = `user = @bareJid${full ? ` OR ${full('user')}` : ''}`;
   return ` AND (id IN (SELECT session_id FROM session_users WHERE user = @user) OR (protocol IN (${JID_IN}) AND id IN (SELECT session_id FROM session_users WHERE ${jidUsers})))`;
 }
 
 /** The SQL twin of common/userKey.ts userName: the user name `v` (of a row of protocol `proto`) as the users page groups it, an XMPP full JID without its resource */
 const userSql = (v: string, proto: string) =>
-  `(CASE WHEN ${proto} IN (${JID_PROTOCOL_LIST.map((x) => `'${x}'`).join(', ')}) AND instr(${v}, '@') > 1 AND instr(${v}, '/') > instr(${v}, '@') + 1 THEN substr(${v}, 1, instr(${v}, '/') - 1) ELSE ${v} END)`;
+  `(CASE WHEN ${proto} IN (${JID_IN}) AND instr(${v}, '@') > 1 AND instr(${v}, '/') > instr(${v}, '@') + 1 THEN substr(${v}, 1, instr(${v}, '/') - 1) ELSE ${v} END)`;
 
 /** `host` (an address, or address@zone as the hosts page names a host in a tunnel zone) as SQL */
 function hostFilter(host: string, params: Record<string, unknown>): string {
@@ -624,9 +629,9 @@ export function searchMessages(db: Db, q: MessageQuery): { total: number; rows: 
   if (q.user !== undefined) {
     p.user = q.user;
     // an XMPP account (bare JID) matches its messages from and to every resource of it (index range scans)
-    const jid = bareJidRange(q.user);
-    if (jid) Object.assign(p, jid);
-    const res = (c: string) => (jid ? ` OR (${c} >= @jidLo AND ${c} < @jidHi AND m.protocol IN (${JID_IN}))` : '');
+    const full = fullJidsOf(q.user, p);
+    // one OR term per column, each a range on its own index
+    const res = (c: string) => (full ? ` OR (${full(c)} AND m.protocol IN (${JID_IN}))` : '');
     where += ` AND (m.from_user = @user OR m.to_user = @user${res('m.from_user')}${res('m.to_user')})`;
   }
   if (q.text !== undefined && q.text.trim()) {
