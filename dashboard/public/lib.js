@@ -167,3 +167,10 @@ export function position(offset, shown, total, noun) {
   const of = `${fmtNum(total)} ${noun}${total === 1 ? '' : 's'}`;
   return total > 1 && shown > 0 ? `${fmtNum(offset + 1)}–${fmtNum(offset + shown)} of ${of}` : of;
 }
+/** A list's pager: where it is (position) and the newer/older buttons; go(offset) loads that page */
+export function pager(id, noun, offset, page, shown, total, go) {
+  return el('div', { class: 'pager' },
+    el('span', { class: 'muted', id, text: position(offset, shown, total, noun) }),
+    el('button', { type: 'button', text: '‹ newer', disabled: offset === 0, on: { click: () => go(Math.max(0, offset - page)) } }),
+    el('button', { type: 'button', text: 'older ›', disabled: offset + page >= total, on: { click: () => go(offset + page) } }));
+}

@@ -1,6 +1,6 @@
 // Alerts: filter, sort, page; detail with the session, its evidence and messages; acknowledge with a note;
 // the flow's packets as a pcap.
-import { api, el, qs, fmtNum, fmtTime, ep, sevBadge, select, errorBox, routeParams, setRouteParams, can, table, KIND_LABELS, kindLabel, visible, RANGES, pageOffset, lastPage, position } from '../lib.js';
+import { api, el, qs, fmtNum, fmtTime, ep, sevBadge, select, errorBox, routeParams, setRouteParams, can, table, KIND_LABELS, kindLabel, visible, RANGES, pageOffset, lastPage, pager } from '../lib.js';
 
 const KINDS = [['', 'any kind'], ...Object.entries(KIND_LABELS)];
 const SEVS = [['', 'any severity'], ['critical', 'critical'], ['high', 'high'], ['medium', 'medium'], ['low', 'low'], ['critical,high', 'high and above']];
@@ -90,11 +90,7 @@ export async function render(root, [alertId]) {
     });
     const t = table(['Severity', 'Kind', 'Protocol', 'Summary', { label: 'Count', num: true }, 'Last seen', 'Ack'], rows);
     t.id = 'alerts-table';
-    const pager = el('div', { class: 'pager' },
-      el('span', { class: 'muted', id: 'alerts-total', text: position(f.offset, d.rows.length, d.total, 'alert') }),
-      el('button', { type: 'button', text: '‹ newer', disabled: f.offset === 0, on: { click: () => ((f.offset = Math.max(0, f.offset - PAGE)), load()) } }),
-      el('button', { type: 'button', text: 'older ›', disabled: f.offset + PAGE >= d.total, on: { click: () => ((f.offset += PAGE), load()) } }));
-    list.replaceChildren(t, pager);
+    list.replaceChildren(t, pager('alerts-total', 'alert', f.offset, PAGE, d.rows.length, d.total, (o) => ((f.offset = o), load())));
   }
 
   /** `done`: what the last action did, shown again after the detail is drawn anew */

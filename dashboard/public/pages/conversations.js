@@ -1,6 +1,6 @@
 // Conversations: the message archive. Text is for analysts and admins; a viewer is told so (the API
 // answers 403).
-import { api, el, qs, fmtTime, RANGES, select, errorBox, routeParams, setRouteParams, can, table, pageOffset, lastPage, position } from '../lib.js';
+import { api, el, qs, fmtTime, RANGES, select, errorBox, routeParams, setRouteParams, can, table, pageOffset, lastPage, pager } from '../lib.js';
 
 const PAGE = 100;
 
@@ -52,10 +52,7 @@ export async function render(root) {
     }
     const t = table(['Time', 'Protocol', 'From', 'To', 'Dir', 'Text'], d.rows.map((m) => el('tr', { dataset: { id: m.id } }, el('td', { text: fmtTime(m.ts) }), el('td', { text: m.zone ? `${m.protocol} (${m.zone})` : m.protocol }), el('td', { class: 'from', text: m.from ?? '—' }), el('td', { class: 'to', text: m.to ?? '—' }), el('td', { text: m.direction ?? '' }), el('td', { class: 'msg-text', text: m.text ?? '(text not archived)' }))));
     t.id = 'messages-table';
-    out.replaceChildren(t, el('div', { class: 'pager' },
-      el('span', { class: 'muted', id: 'messages-total', text: position(f.offset, d.rows.length, d.total, 'message') }),
-      el('button', { type: 'button', text: '‹ newer', disabled: f.offset === 0, on: { click: () => ((f.offset = Math.max(0, f.offset - PAGE)), load()) } }),
-      el('button', { type: 'button', text: 'older ›', disabled: f.offset + PAGE >= d.total, on: { click: () => ((f.offset += PAGE), load()) } })));
+    out.replaceChildren(t, pager('messages-total', 'message', f.offset, PAGE, d.rows.length, d.total, (o) => ((f.offset = o), load())));
   }
   await load();
 }
