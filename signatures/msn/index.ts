@@ -8,6 +8,7 @@ import { type FramerLimits, MsnFramer, PAYLOAD_COMMANDS } from './parser';
 import type { SignatureData } from '../types';
 import { MsnSession } from './session';
 import { msnftpDecoder } from './msnftp';
+import { ByteQueue } from '../text';
 
 const MAX_BODY = 1 << 20;
 
@@ -327,14 +328,13 @@ function gatewayDecoder(ctx: SessionContext): StreamDecoder {
   let ts = 0;
   const raw = ([0, 1] as Dir[]).map((dir) => new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r), limits));
   const streams = httpPair((dir) => {
-    let parts: Buffer[] = [];
-    let size = 0;
+    // one growable buffer: a body in 1-byte chunks costs about its size, not a Buffer per chunk
+    let body = new ByteQueue();
     let isMsn = false;
     let over = false;
     return {
       head(h) {
-        parts = [];
-        size = 0;
+        body.clear();
         over = false;
         const ct = h.headers.get('content-type') ?? '';
         isMsn = /x-msn-messenger|x-msnmsgr/i.test(ct) || /\/gateway\/gateway\.dll/i.test(h.target) || h.headers.has('x-msn-messenger');
@@ -343,23 +343,22 @@ function gatewayDecoder(ctx: SessionContext): StreamDecoder {
       },
       body(chunk) {
         if (!isMsn || over) return;
-        if (size + chunk.length > Math.max(MAX_BODY, limits.maxPayload!)) {
+        if (body.length + chunk.length > Math.max(MAX_BODY, limits.maxPayload!)) {
           ctx.malformed('gateway body larger than the payload limit');
           over = true;
-          parts = [];
+          body.clear();
           return;
         }
-        parts.push(Buffer.from(chunk));
-        size += chunk.length;
+        body.push(chunk);
       },
       end() {
-        if (!isMsn || over || !size) return;
+        if (!isMsn || over || !body.length) return;
         // each body holds whole commands: a fresh framer keeps a lying length inside its body
         const f = new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r), limits);
-        f.push(Buffer.concat(parts));
+        const whole = body.view();
+        body = new ByteQueue(); // an idle side holds no storage
+        f.push(whole);
         if (f.buffered) ctx.malformed('gateway body ends inside a command');
-        parts = [];
-        size = 0;
       },
       raw(data) {
         raw[dir].push(data);

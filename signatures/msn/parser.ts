@@ -27,9 +27,11 @@ export class MsnFramer {
   private partial = new ByteQueue();
   private pending: MsnCommand | null = null;
   private need = 0;
-  /** payload bytes of `pending` so far, kept as parts: a 1 MiB payload in small segments is not re-copied */
-  private parts: Buffer[] = [];
-  private partsLen = 0;
+  /**
+   * payload bytes of `pending` so far, in one growable buffer: a 1 MiB payload in small segments is
+   * not re-copied, and costs about its size (a Buffer per segment cost ~110 bytes a byte in 1-byte ones)
+   */
+  private body = new ByteQueue();
   private skip = 0;
   /** dropping an over-long line up to its end */
   private discarding = false;
@@ -50,7 +52,7 @@ export class MsnFramer {
 
   /** bytes held while waiting for the rest of a line or payload */
   get buffered(): number {
-    return this.partial.length + this.partsLen;
+    return this.partial.length + this.body.length;
   }
 
   /** a payload command is waiting for bytes that have not arrived */
@@ -68,16 +70,14 @@ export class MsnFramer {
         continue;
       }
       if (this.pending) {
-        const take = Math.min(this.need - this.partsLen, data.length - pos);
-        this.parts.push(Buffer.from(data.subarray(pos, pos + take)));
-        this.partsLen += take;
+        const take = Math.min(this.need - this.body.length, data.length - pos);
+        this.body.push(data.subarray(pos, pos + take));
         pos += take;
-        if (this.partsLen < this.need) return;
+        if (this.body.length < this.need) return;
         const c = this.pending;
-        c.payload = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLen);
+        c.payload = this.body.view();
         this.pending = null;
-        this.parts = [];
-        this.partsLen = 0;
+        this.body = new ByteQueue(); // the payload keeps the storage it is a view of
         this.onCommand(c);
         continue;
       }

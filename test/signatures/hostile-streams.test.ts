@@ -2,8 +2,31 @@
 // the worst case of one framer, in 1-byte segments. Each test asserts on work or memory counted by
 // the decoder, or on what is read after the junk — never on time.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { FlapReader } from '../../signatures/oscar/flap';
 import { Flaps, u16, u32 } from './oscar-wire';
+import { REPO } from '../helpers/paths';
+
+/**
+ * Runs `body` (JavaScript, with `h` a FlowHarness on `server`, `before` set after `open` was sent and
+ * `held()` the heap and buffers in use after a full GC) in a child with --expose-gc; its JSON output.
+ */
+function measured(server: string, open: string, body: string): Record<string, any> {
+  const script = `
+    const { FlowHarness } = require('./test/helpers/harness');
+    const held = () => { gc(); gc(); const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+    const bytewise = (dir, b) => { for (let i = 0; i < b.length; i++) h.send(dir, b.subarray(i, i + 1)); };
+    const h = new FlowHarness({ server: ${JSON.stringify(server)} });
+    for (const [dir, b] of ${open}) h.send(dir, b);
+    const before = held();
+    const out = {};
+    ${body}
+    console.log(JSON.stringify(out));
+  `;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=512', '-r', 'tsx/cjs', '-e', script], { cwd: REPO, encoding: 'utf8', timeout: 100_000, killSignal: 'SIGKILL' });
+  assert.equal(r.status, 0, `${r.signal ?? ''} ${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout);
+}
 
 /** `unit` repeated to `n` bytes */
 function rep(unit: number[] | Buffer, n: number): Buffer {
@@ -30,5 +53,32 @@ describe('hostile streams: bounded work and memory per byte', () => {
     const f = new Flaps(0x4000);
     r.push(Buffer.concat([f.snac(4, 6, Buffer.concat([Buffer.alloc(8), u16(1)])), f.snac(1, 2, u32(0)), f.snac(4, 6, Buffer.alloc(10))]));
     assert.deepEqual(pdus, [0x4000, 0x4001, 0x4002]);
+  });
+
+  it('msn: a 256 KiB MSG payload and a 256 KiB gateway body, a byte a segment: memory about their size; the MSG is read', function () {
+    this.timeout(120_000);
+    // before: a Buffer per segment was kept, ~110 bytes a byte (28 MiB for each of these; 114 MiB for a 1 MiB payload)
+    const out = measured('198.51.100.8:1863', `[['c', 'USR 1 alice@example.com 1835953129.20013021.2623242\\r\\n'], ['s', 'USR 1 OK alice@example.com Alice\\r\\nJOI bob@example.net Bob 1616756780\\r\\n']]`, `
+      const text = 'x'.repeat(256 * 1024);
+      const msg = Buffer.from('MIME-Version: 1.0\\r\\nContent-Type: text/plain; charset=UTF-8\\r\\n\\r\\n' + text);
+      const all = Buffer.concat([Buffer.from('MSG 2 N ' + msg.length + '\\r\\n'), msg]);
+      bytewise('c', all.subarray(0, all.length - 1));
+      out.msn = held() - before;
+      h.send('c', all.subarray(all.length - 1));
+      out.texts = h.of('message').map((m) => m.text.slice(0, 4));
+      const g = new FlowHarness({ server: '198.51.100.8:80' });
+      const post = (len) => Buffer.from('POST /gateway/gateway.dll?SessionID=1.2 HTTP/1.1\\r\\nHost: gateway.messenger.hotmail.com\\r\\nContent-Type: application/x-msn-messenger\\r\\nContent-Length: ' + len + '\\r\\n\\r\\n');
+      g.send('c', Buffer.concat([post(5), Buffer.from('VER 1')]));
+      g.send('c', post(all.length));
+      const before2 = held();
+      for (let i = 0; i < all.length - 1; i++) g.send('c', all.subarray(i, i + 1));
+      out.gateway = held() - before2;
+      g.send('c', all.subarray(all.length - 1));
+      out.gatewayTexts = g.of('message').map((m) => m.text.slice(0, 4));
+    `);
+    assert.deepEqual(out.texts, ['xxxx']);
+    assert.deepEqual(out.gatewayTexts, ['xxxx']);
+    assert.ok(out.msn < 4 << 20, `${out.msn} bytes held for a 256 KiB payload`);
+    assert.ok(out.gateway < 4 << 20, `${out.gateway} bytes held for a 256 KiB body`);
   });
 });
