@@ -1,7 +1,7 @@
 // YMSG wire format, pure: bytes → PDUs. 20-byte header ("YMSG", version u16, vendor u16, body length
 // u16 BE, service u16, status u32, session id u32), then `key C0 80 value C0 80` pairs. The length is
 // 16 bits, so one PDU is at most 65555 bytes; garbage before a header is skipped to the next "YMSG".
-import { dropTags } from '../text';
+import { ByteQueue, dropTags } from '../text';
 
 export interface YmsgPdu {
   version: number;
@@ -57,10 +57,11 @@ export function looksLikeBody(body: Buffer): boolean {
 }
 
 export class YmsgFramer {
-  private parts: Buffer[] = [];
-  private len = 0;
-  /** size of the PDU being collected, once its header is here */
-  private need = 0;
+  /**
+   * bytes of a PDU not complete yet (or of a magic cut by a segment), in one growable buffer: a
+   * 64 KiB PDU in 1-byte segments costs about its size (a Buffer per segment cost ~110 bytes a byte)
+   */
+  private q = new ByteQueue();
   private synced: boolean;
 
   /** `synced` false: the stream may start mid-PDU, so skip to the first "YMSG" */
@@ -73,18 +74,7 @@ export class YmsgFramer {
   }
 
   push(data: Buffer): void {
-    let b: Buffer;
-    if (this.len === 0) b = data;
-    else {
-      // a PDU in many small segments: keep parts until the whole PDU is here (no re-copying)
-      this.parts.push(Buffer.from(data));
-      this.len += data.length;
-      if (this.need > 0 && this.len < this.need) return;
-      b = Buffer.concat(this.parts, this.len);
-    }
-    this.parts = [];
-    this.len = 0;
-    this.need = 0;
+    const b = this.q.feed(data);
     let pos = 0;
     while (b.length - pos >= 4) {
       if (b.compare(MAGIC, 0, 4, pos, pos + 4) !== 0) {
@@ -106,7 +96,7 @@ export class YmsgFramer {
       const body = b.subarray(pos + HEADER, pos + HEADER + len);
       const { fields, bad } = parseFields(body);
       if (bad) this.onMalformed('YMSG body is not key/value pairs');
-      // values point into `b`, which may be the caller's buffer: the PDU is handled before push returns
+      // values point into `b` (the caller's buffer or the queue): the PDU is handled before push returns
       this.onPdu({
         version: b.readUInt16BE(pos + 4),
         service: b.readUInt16BE(pos + 10),
@@ -117,24 +107,17 @@ export class YmsgFramer {
       pos += HEADER + len;
       this.synced = true;
     }
-    if (pos < b.length) {
-      const rest = Buffer.from(b.subarray(pos));
-      this.parts = [rest];
-      this.len = rest.length;
-      if (rest.length >= HEADER && rest.compare(MAGIC, 0, 4, 0, 4) === 0) this.need = HEADER + rest.readUInt16BE(8);
-    }
+    this.q.keepFrom(b, pos);
   }
 
   /** bytes held for a PDU that has not completed */
   get buffered(): number {
-    return this.len;
+    return this.q.length;
   }
 
   /** lost bytes: the next PDU boundary is unknown */
   resync(): void {
-    this.parts = [];
-    this.len = 0;
-    this.need = 0;
+    this.q.clear();
     this.synced = false;
   }
 }

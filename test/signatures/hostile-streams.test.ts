@@ -81,4 +81,22 @@ describe('hostile streams: bounded work and memory per byte', () => {
     assert.ok(out.msn < 4 << 20, `${out.msn} bytes held for a 256 KiB payload`);
     assert.ok(out.gateway < 4 << 20, `${out.gateway} bytes held for a 256 KiB body`);
   });
+
+  it('ymsg: a 64 KiB PDU each way, a byte a segment: memory about its size; both are read', function () {
+    this.timeout(120_000);
+    // before: a Buffer per segment was kept (7 MB a direction for one PDU)
+    const out = measured('198.51.100.11:5050', `[['c', require('./test/signatures/ymsg-wire').pdu(0x57, [[1, 'alice_y']])]]`, `
+      const { pdu } = require('./test/signatures/ymsg-wire');
+      const big = (from, to) => pdu(0x06, [[1, from], [5, to], [14, 'y'.repeat(65400)]]);
+      const a = big('alice_y', 'bob_y'), b = big('bob_y', 'alice_y');
+      bytewise('c', a.subarray(0, a.length - 1));
+      bytewise('s', b.subarray(0, b.length - 1));
+      out.held = held() - before;
+      h.send('c', a.subarray(a.length - 1));
+      h.send('s', b.subarray(b.length - 1));
+      out.texts = h.of('message').map((m) => m.from + ' ' + m.text.length);
+    `);
+    assert.deepEqual(out.texts, ['alice_y 65400', 'bob_y 65400']);
+    assert.ok(out.held < 3 << 20, `${out.held} bytes held for two 64 KiB PDUs`);
+  });
 });
