@@ -1,6 +1,7 @@
 // IRC wire format (RFC 1459/2812 + IRCv3 message tags, CTCP, DCC): pure bytes → lines → parsed
 // messages. No I/O; every function is bounded and never throws on any input.
 import { isUtf8 } from 'node:buffer';
+import { ByteQueue } from '../text';
 
 /** Longest line we keep (RFC says 512, IRCv3 tags add 8 KiB); longer lines are skipped as malformed. */
 export const MAX_LINE = 8192;
@@ -10,8 +11,11 @@ export const MAX_LINE = 8192;
  * MAX_LINE: a line that grows beyond it is reported once through onOverflow and skipped up to its \n.
  */
 export class LineFramer {
-  private parts: Buffer[] = [];
-  private len = 0;
+  /**
+   * the start of a line whose \n has not arrived, in one growable buffer: a line in 1-byte segments
+   * costs about its size (a Buffer per segment cost ~110 bytes a byte: 900 KB for one 8 KiB line)
+   */
+  private q = new ByteQueue();
   private skipping = false;
 
   constructor(
@@ -20,6 +24,11 @@ export class LineFramer {
     private readonly max = MAX_LINE,
   ) {}
 
+  /** bytes held of a line not ended yet */
+  get buffered(): number {
+    return this.q.length;
+  }
+
   push(data: Buffer): void {
     let start = 0;
     while (start < data.length) {
@@ -27,20 +36,22 @@ export class LineFramer {
       const end = nl < 0 ? data.length : nl;
       if (this.skipping) {
         if (nl >= 0) this.skipping = false;
-      } else if (this.len + (end - start) > this.max) {
-        this.parts = [];
-        this.len = 0;
+      } else if (this.q.length + (end - start) > this.max) {
+        this.q.clear();
         this.onOverflow();
         if (nl < 0) this.skipping = true;
       } else if (nl < 0) {
-        this.parts.push(Buffer.from(data.subarray(start, end)));
-        this.len += end - start;
+        this.q.push(data.subarray(start, end));
       } else {
-        let line = this.len ? Buffer.concat([...this.parts, data.subarray(start, end)]) : data.subarray(start, end);
-        this.parts = [];
-        this.len = 0;
+        let line = data.subarray(start, end);
+        if (this.q.length) {
+          this.q.push(line);
+          line = this.q.view();
+        }
         if (line.length && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+        // (a view of the queue: valid during the call, as a view of `data` is)
         this.onLine(line);
+        this.q.clear();
       }
       if (nl < 0) break;
       start = nl + 1;
@@ -49,8 +60,7 @@ export class LineFramer {
 
   /** a hole in the stream: whatever line was being assembled is lost */
   gap(): void {
-    this.parts = [];
-    this.len = 0;
+    this.q.clear();
     this.skipping = true;
   }
 }

@@ -99,4 +99,30 @@ describe('hostile streams: bounded work and memory per byte', () => {
     assert.deepEqual(out.texts, ['alice_y 65400', 'bob_y 65400']);
     assert.ok(out.held < 3 << 20, `${out.held} bytes held for two 64 KiB PDUs`);
   });
+
+  it('irc: 20 flows each holding an 8 KiB line each way, a byte a segment: memory about the lines; each is read', function () {
+    this.timeout(120_000);
+    // before: a Buffer per segment was kept (900 KB for one 8 KiB line)
+    const REG = "[['c', 'NICK alice\\r\\nUSER alice 0 * :Alice\\r\\n'], ['s', ':irc.example.net 001 alice :Welcome\\r\\n']]";
+    const out = measured('198.51.100.7:6667', REG, `
+      const flows = [h];
+      for (let i = 1; i < 20; i++) {
+        const f = new FlowHarness({ server: '198.51.100.7:6667', client: '10.1.1.' + (10 + i) + ':40000' });
+        for (const [dir, b] of ${REG}) f.send(dir, b);
+        flows.push(f);
+      }
+      const base = held();
+      const line = (who) => Buffer.from('PRIVMSG #ops :' + who + ' ' + 'z'.repeat(8000) + '\\r\\n');
+      const c = line('from-client'), s = line('from-server');
+      for (const f of flows) {
+        for (let i = 0; i < c.length - 1; i++) f.send('c', c.subarray(i, i + 1));
+        for (let i = 0; i < s.length - 1; i++) f.send('s', s.subarray(i, i + 1));
+      }
+      out.held = held() - base;
+      for (const f of flows) f.send('c', c.subarray(c.length - 1)).send('s', s.subarray(s.length - 1));
+      out.texts = flows.map((f) => f.of('message').map((m) => m.text.slice(0, 11)).join());
+    `);
+    assert.deepEqual(new Set(out.texts), new Set(['from-client,from-server']));
+    assert.ok(out.held < 8 << 20, `${out.held} bytes held for 40 lines of 8 KiB`);
+  });
 });
