@@ -97,7 +97,7 @@ export function msg80(p: GgPacket): GgMessage | undefined {
   return { peer, msgClass, text: htmlToText(html) };
 }
 
-import { htmlToText } from '../text';
+import { ByteQueue, htmlToText } from '../text';
 
 export { htmlToText };
 
@@ -106,48 +106,44 @@ export { htmlToText };
  * in step: reported once, then the direction is abandoned (there is no resynchronisation marker).
  */
 export class PacketFramer {
-  /** unconsumed bytes, kept as parts so a large packet arriving in small segments is copied once */
-  private parts: Buffer[] = [];
-  private have = 0;
+  /**
+   * unconsumed bytes, in one growable buffer: a large packet in small segments is copied about once,
+   * and costs about its size (a Buffer per segment cost ~110 bytes a byte in 1-byte segments)
+   */
+  private q = new ByteQueue();
   private dead = false;
 
   constructor(private readonly onPacket: (p: GgPacket) => void, private readonly onBad: (reason: string) => void, private readonly max = 65536) {}
 
+  /** bytes held of a packet not complete yet */
+  get buffered(): number {
+    return this.q.length;
+  }
+
   push(data: Buffer): void {
     if (this.dead || !data.length) return;
-    this.parts.push(data);
-    this.have += data.length;
-    while (this.have >= 8) {
-      const head = this.parts[0].length >= 8 ? this.parts[0] : this.flatten();
-      const type = head.readUInt32LE(0);
-      const len = head.readUInt32LE(4);
+    const b = this.q.feed(data);
+    let pos = 0;
+    while (b.length - pos >= 8) {
+      const type = b.readUInt32LE(pos);
+      const len = b.readUInt32LE(pos + 4);
       if (len > this.max) {
         this.onBad(`packet type 0x${type.toString(16)} claims ${len} bytes`);
         this.gap();
         return;
       }
-      if (this.have < 8 + len) break;
-      const all = this.parts.length === 1 ? this.parts[0] : this.flatten();
-      this.onPacket({ type, body: all.subarray(8, 8 + len) });
-      const rest = all.subarray(8 + len);
-      this.parts = rest.length ? [rest] : [];
-      this.have = rest.length;
+      if (b.length - pos < 8 + len) break;
+      // a view of the caller's buffer or of the queue: valid during the call
+      this.onPacket({ type, body: b.subarray(pos + 8, pos + 8 + len) });
+      if (this.dead) return;
+      pos += 8 + len;
     }
-    // callers may reuse their buffers: keep a private copy of what is left
-    if (this.parts.length && this.parts[this.parts.length - 1] === data) this.parts[this.parts.length - 1] = Buffer.from(data);
-    else if (this.parts.length === 1 && data.buffer === this.parts[0].buffer) this.parts[0] = Buffer.from(this.parts[0]);
-  }
-
-  private flatten(): Buffer {
-    const b = Buffer.concat(this.parts, this.have);
-    this.parts = [b];
-    return b;
+    this.q.keepFrom(b, pos);
   }
 
   /** bytes lost: packet boundaries are unknown from here on */
   gap(): void {
     this.dead = true;
-    this.parts = [];
-    this.have = 0;
+    this.q.clear();
   }
 }

@@ -125,4 +125,28 @@ describe('hostile streams: bounded work and memory per byte', () => {
     assert.deepEqual(new Set(out.texts), new Set(['from-client,from-server']));
     assert.ok(out.held < 8 << 20, `${out.held} bytes held for 40 lines of 8 KiB`);
   });
+
+  it('gadugadu: a 64 KiB packet each way, a byte a segment: memory about its size; the message is read', function () {
+    this.timeout(120_000);
+    // before: a Buffer per segment was kept (7 MB a direction for one packet)
+    const open = `(() => {
+      const { pkt, u32, welcome } = require('./test/signatures/gadugadu-wire');
+      const u16 = (v) => { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; };
+      const version = Buffer.from('Gadu-Gadu Client build 8.0.0.7669');
+      const login = pkt(0x31, Buffer.concat([u32(1234567), Buffer.from('pl'), Buffer.from([2]), Buffer.alloc(64, 0xaa), u32(2), u32(0), u32(7), u32(0), u16(0), u32(0), u16(0), Buffer.from([0xff, 0x64]), u32(version.length), version, u32(0)]));
+      return [['s', welcome], ['c', login], ['s', pkt(0x35, u32(1))]];
+    })()`;
+    const out = measured('91.214.237.10:8074', open, `
+      const { pkt, u32 } = require('./test/signatures/gadugadu-wire');
+      const send = pkt(0x0b, Buffer.concat([u32(7654321), u32(2), u32(0x04), Buffer.alloc(65000, 0x67), Buffer.from([0])]));
+      const other = pkt(0x99, Buffer.alloc(65000));
+      bytewise('c', send.subarray(0, send.length - 1));
+      bytewise('s', other.subarray(0, other.length - 1));
+      out.held = held() - before;
+      h.send('c', send.subarray(send.length - 1));
+      out.texts = h.of('message').map((m) => m.text.slice(0, 4));
+    `);
+    assert.deepEqual(out.texts, ['gggg']);
+    assert.ok(out.held < 3 << 20, `${out.held} bytes held for two 64 KiB packets`);
+  });
 });
