@@ -58,12 +58,15 @@ export interface FileHandling {
 // 33 KiB: an ISO 9660 volume descriptor ("CD001") sits at byte 32769
 export const HEAD_BYTES = 33 * 1024;
 
+const NO_BYTES = Buffer.alloc(0);
+
 export class Carver implements FileWriter {
   private sha = crypto.createHash('sha256');
   private md5 = crypto.createHash('md5');
   private size = 0;
   private gaps = 0;
-  private headParts: Buffer[] = [];
+  /** the first HEAD_BYTES, in one buffer grown by doubling up to that (a Buffer per write cost ~110 bytes a byte in 1-byte writes) */
+  private head = NO_BYTES;
   private headLen = 0;
   private done = false;
   private truncatedAt: number | undefined;
@@ -99,8 +102,13 @@ export class Carver implements FileWriter {
     }
     this.size += data.length;
     if (this.headLen < HEAD_BYTES) {
-      const part = Buffer.from(data.subarray(0, HEAD_BYTES - this.headLen));
-      this.headParts.push(part);
+      const part = data.subarray(0, HEAD_BYTES - this.headLen);
+      if (this.headLen + part.length > this.head.length) {
+        const grown = Buffer.allocUnsafe(Math.min(HEAD_BYTES, Math.max(this.headLen + part.length, this.head.length * 2, 1024)));
+        this.head.copy(grown, 0, 0, this.headLen);
+        this.head = grown;
+      }
+      part.copy(this.head, this.headLen);
       this.headLen += part.length;
     }
   }
@@ -123,8 +131,8 @@ export class Carver implements FileWriter {
       this.truncatedWhy = 'spool-full';
       this.truncatedAt = 0;
     }
-    const head = Buffer.concat(this.headParts);
-    this.headParts = [];
+    const head = this.head.subarray(0, this.headLen);
+    this.head = NO_BYTES;
     this.onDone(
       {
         meta: this.meta,

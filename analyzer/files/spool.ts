@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CarveSpool } from '../../signatures/carve';
+import { ByteQueue } from '../../signatures/text';
 import { makeDirs } from '../../common/makeDirs';
 
 // written in 64 KiB blocks: with up to 1024 carves open at once this bounds the buffers to 64 MiB
@@ -58,8 +59,8 @@ export class SpoolDir {
 
 export class FileSpool implements CarveSpool {
   private fd: number | undefined;
-  private parts: Buffer[] = [];
-  private partBytes = 0;
+  /** bytes not written yet: one buffer of at most FLUSH_BYTES (a Buffer per write cost ~110 bytes a byte in 1-byte writes) */
+  private q = new ByteQueue();
   /** bytes accepted (charged to the budget) */
   size = 0;
   refused?: 'too-large' | 'spool-full';
@@ -81,25 +82,23 @@ export class FileSpool implements CarveSpool {
     }
     this.owner.used += data.length;
     this.size += data.length;
-    this.parts.push(Buffer.from(data));
-    this.partBytes += data.length;
-    if (this.partBytes >= FLUSH_BYTES) {
-      try {
-        this.flush();
-      } catch {
-        this.refused = 'spool-full'; // disk full or the directory went away: never an error on the packet path
-        this.owner.stats.spoolFull++;
-        return false;
-      }
+    try {
+      // written before the buffer would grow past FLUSH_BYTES: it stays one 64 KiB block
+      if (this.q.length && this.q.length + data.length > FLUSH_BYTES) this.flush();
+      this.q.push(data);
+      if (this.q.length >= FLUSH_BYTES) this.flush();
+    } catch {
+      this.refused = 'spool-full'; // disk full or the directory went away: never an error on the packet path
+      this.owner.stats.spoolFull++;
+      return false;
     }
     return true;
   }
 
   private flush(): void {
     if (this.fd === undefined) this.fd = fs.openSync(this.path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), 0o600);
-    const buf = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
-    this.parts = [];
-    this.partBytes = 0;
+    const buf = this.q.view();
+    this.q.clear();
     let off = 0;
     while (off < buf.length) off += fs.writeSync(this.fd, buf, off);
   }
@@ -126,7 +125,7 @@ export class FileSpool implements CarveSpool {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.parts = [];
+    this.q = new ByteQueue();
     if (this.fd !== undefined) {
       try {
         fs.closeSync(this.fd);

@@ -7,25 +7,29 @@ import { FlapReader } from '../../signatures/oscar/flap';
 import { Flaps, u16, u32 } from './oscar-wire';
 import { REPO } from '../helpers/paths';
 
-/**
- * Runs `body` (JavaScript, with `h` a FlowHarness on `server`, `before` set after `open` was sent and
- * `held()` the heap and buffers in use after a full GC) in a child with --expose-gc; its JSON output.
- */
-function measured(server: string, open: string, body: string): Record<string, any> {
+/** Runs `code` (JavaScript, with `held()` the heap and buffers in use after a full GC) in a child with --expose-gc; what it put in `out`. */
+function child(code: string): Record<string, any> {
   const script = `
-    const { FlowHarness } = require('./test/helpers/harness');
     const held = () => { gc(); gc(); const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
-    const bytewise = (dir, b) => { for (let i = 0; i < b.length; i++) h.send(dir, b.subarray(i, i + 1)); };
-    const h = new FlowHarness({ server: ${JSON.stringify(server)} });
-    for (const [dir, b] of ${open}) h.send(dir, b);
-    const before = held();
     const out = {};
-    ${body}
+    ${code}
     console.log(JSON.stringify(out));
   `;
   const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=512', '-r', 'tsx/cjs', '-e', script], { cwd: REPO, encoding: 'utf8', timeout: 100_000, killSignal: 'SIGKILL' });
   assert.equal(r.status, 0, `${r.signal ?? ''} ${r.stderr.slice(-2000)}`);
   return JSON.parse(r.stdout);
+}
+
+/** child() with `h` a FlowHarness on `server` to which `open` was sent, `before` = held() then, and `bytewise(dir, b)` */
+function measured(server: string, open: string, body: string): Record<string, any> {
+  return child(`
+    const { FlowHarness } = require('./test/helpers/harness');
+    const bytewise = (dir, b) => { for (let i = 0; i < b.length; i++) h.send(dir, b.subarray(i, i + 1)); };
+    const h = new FlowHarness({ server: ${JSON.stringify(server)} });
+    for (const [dir, b] of ${open}) h.send(dir, b);
+    const before = held();
+    ${body}
+  `);
 }
 
 /** `unit` repeated to `n` bytes */
@@ -148,5 +152,33 @@ describe('hostile streams: bounded work and memory per byte', () => {
     `);
     assert.deepEqual(out.texts, ['gggg']);
     assert.ok(out.held < 3 << 20, `${out.held} bytes held for two 64 KiB packets`);
+  });
+
+  it('carving: 10 files written a byte at a time, each spooled: memory about the head and one spool block each; hashes and files whole', function () {
+    this.timeout(120_000);
+    // before: a Buffer per write for the first 33 KiB and for each unwritten spool block (10 MB a file)
+    const out = child(`
+      const crypto = require('node:crypto');
+      const fs = require('node:fs');
+      const { Carver } = require('./signatures/carve');
+      const { SpoolDir } = require('./analyzer/files/spool');
+      const dir = new SpoolDir(undefined, 64 << 20, 1 << 30);
+      const file = crypto.randomBytes(60000);
+      const done = [];
+      const before = held();
+      const carves = [];
+      for (let k = 0; k < 10; k++) {
+        const c = new Carver({ filename: 'f' + k, from: 'a', to: 'b' }, (f) => done.push(f), dir.open());
+        for (let i = 0; i < file.length; i++) c.write(file.subarray(i, i + 1));
+        carves.push(c);
+      }
+      out.held = held() - before;
+      for (const c of carves) c.end(1);
+      const sha = crypto.createHash('sha256').update(file).digest('hex');
+      out.ok = done.map((f) => f.sha256 === sha && f.head.equals(file.subarray(0, 33 * 1024)) && fs.readFileSync(f.spool.path).equals(file));
+      dir.cleanup();
+    `);
+    assert.deepEqual(out.ok, Array(10).fill(true));
+    assert.ok(out.held < 8 << 20, `${out.held} bytes held by 10 carves of 60,000 1-byte writes`);
   });
 });
