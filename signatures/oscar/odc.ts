@@ -176,8 +176,8 @@ interface Side extends RendezvousSide {
   hdr?: OdcHeader;
   /** payload bytes still to come */
   remaining: number;
-  kept: Buffer[];
-  keptLen: number;
+  /** the payload's first ODC_KEEP bytes, in one growable buffer (a Buffer per segment cost ~110 bytes a byte in 1-byte ones) */
+  kept: ByteQueue;
   /** the payload lost bytes (gap): its text is reported only if the lost part was past the text */
   lost: boolean;
   /** screen name of the frames this side sent */
@@ -261,8 +261,7 @@ export class OdcDecoder implements StreamDecoder {
     }
     s.hdr = h;
     s.remaining = h.payloadLen;
-    s.kept = [];
-    s.keptLen = 0;
+    s.kept.clear();
     s.lost = false;
     s.mode = 'payload';
   }
@@ -270,11 +269,8 @@ export class OdcDecoder implements StreamDecoder {
   /** Payload bytes from `b` at `o` (at most what the frame still needs); returns how many were taken. */
   private payloadBytes(dir: Dir, s: Side, b: Buffer, o: number, ts: number): number {
     const n = Math.min(s.remaining, b.length - o);
-    const keep = Math.min(n, ODC_KEEP - s.keptLen);
-    if (keep > 0) {
-      s.kept.push(Buffer.from(b.subarray(o, o + keep)));
-      s.keptLen += keep;
-    }
+    const keep = Math.min(n, ODC_KEEP - s.kept.length);
+    if (keep > 0) s.kept.push(b.subarray(o, o + keep));
     s.remaining -= n;
     if (s.remaining === 0) this.finish(dir, s, ts);
     return n;
@@ -283,9 +279,8 @@ export class OdcDecoder implements StreamDecoder {
   /** The frame's payload is over (or cut): report its text. */
   private finish(dir: Dir, s: Side, ts: number, cut = false): void {
     const h = s.hdr!;
-    const kept = Buffer.concat(s.kept, s.keptLen);
-    s.kept = [];
-    s.keptLen = 0;
+    const kept = s.kept.view();
+    s.kept = new ByteQueue(); // `kept` keeps the storage it is a view of
     s.hdr = undefined;
     s.mode = 'header';
     // a payload cut short still has its whole text when what was kept already reached <BINARY> or the cap
@@ -332,8 +327,7 @@ export class OdcDecoder implements StreamDecoder {
     this.ctx.malformed(reason);
     s.mode = 'dead';
     s.buf.clear();
-    s.kept = [];
-    s.keptLen = 0;
+    s.kept = new ByteQueue();
   }
 
   onGap(dir: Dir, length: number, ts: number): void {
@@ -369,7 +363,7 @@ function norm(n: string): string {
 }
 
 function newSide(): Side {
-  return { mode: 'header', buf: new ByteQueue(), want: 0, proxySkip: 0, remaining: 0, kept: [], keptLen: 0, lost: false, skipped: 0 };
+  return { mode: 'header', buf: new ByteQueue(), want: 0, proxySkip: 0, remaining: 0, kept: new ByteQueue(), lost: false, skipped: 0 };
 }
 
 /** bytes skipped looking for the first frame of a connection picked up mid-stream (images run to MBs) */

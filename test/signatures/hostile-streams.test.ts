@@ -181,4 +181,23 @@ describe('hostile streams: bounded work and memory per byte', () => {
     assert.deepEqual(out.ok, Array(10).fill(true));
     assert.ok(out.held < 8 << 20, `${out.held} bytes held by 10 carves of 60,000 1-byte writes`);
   });
+
+  it('oscar Direct IM: a 64 KiB frame each way, a byte a segment: memory about its text; both are read', function () {
+    this.timeout(120_000);
+    // before: a Buffer per segment was kept for the first 64 KiB of a payload (7.3 MB a direction)
+    const open = "[['c', require('./test/signatures/oscar-wire').odcFrame({ sn: 'alice', cookie: Buffer.alloc(8, 1), payload: Buffer.from('hi') })]]";
+    const out = measured('198.51.100.20:4443', open, `
+      const { odcFrame } = require('./test/signatures/oscar-wire');
+      const a = odcFrame({ sn: 'alice', cookie: Buffer.alloc(8, 1), payload: Buffer.alloc(65000, 0x61) });
+      const b = odcFrame({ sn: 'bob', cookie: Buffer.alloc(8, 1), payload: Buffer.alloc(65000, 0x62) });
+      bytewise('c', a.subarray(0, a.length - 1));
+      bytewise('s', b.subarray(0, b.length - 1));
+      out.held = held() - before;
+      h.send('c', a.subarray(a.length - 1));
+      h.send('s', b.subarray(b.length - 1));
+      out.texts = h.of('message').map((m) => m.from + ' ' + m.text.slice(0, 4));
+    `);
+    assert.deepEqual(out.texts, ['alice hi', 'alice aaaa', 'bob bbbb']);
+    assert.ok(out.held < 3 << 20, `${out.held} bytes held for two 64 KiB frames`);
+  });
 });
