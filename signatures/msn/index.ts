@@ -85,14 +85,20 @@ export function detectMsn(input: DetectInput): DetectResult {
 
 const RESYNC_WINDOW = 4096;
 
+/** bytes looked at for the end of a `MSG` line while resynchronising (detection and decoder): a work count for tests */
+export const resyncWork = { lineBytes: 0 };
+
 /**
  * `MSG … len` at `k` whose payload starts with a MIME header: true, false, or 'more' while the line or
  * the payload's first bytes have not arrived. `end`: the payload's end.
  */
 function msgAt(d: Buffer, k: number): { ok: boolean | 'more'; end: number } {
-  const nl = d.indexOf(0x0a, k);
-  if (nl < 0) return { ok: d.length - k < 200 ? 'more' : false, end: 0 };
-  if (nl - k > 200) return { ok: false, end: 0 };
+  // the line's end looked for in its 200 bytes only: every 'MSG ' of a long line searching on to its end cost O(n²)
+  const lim = Math.min(d.length, k + 201);
+  let nl = k;
+  while (nl < lim && d[nl] !== 0x0a) nl++;
+  resyncWork.lineBytes += nl - k;
+  if (nl === lim) return { ok: lim === d.length && d.length - k < 200 ? 'more' : false, end: 0 };
   const line = d.toString('latin1', k, nl).replace(/\r$/, '');
   if (!MSG_LINE.test(line)) return { ok: false, end: 0 };
   const end = nl + 1 + Number(line.slice(line.lastIndexOf(' ') + 1));
@@ -101,14 +107,21 @@ function msgAt(d: Buffer, k: number): { ok: boolean | 'more'; end: number } {
   return { ok: /^(mime-version|content-type):/.test(head), end };
 }
 
+/** after findMsg answered 'more': where a search of the same bytes, and more, may go on from (what is before it is no MSG) */
+let findMsgResume = 1;
+
 /** the first `MSG … len` + MIME payload in the window after a partial line or payload (-1: none; 'more': one may be arriving) */
 function findMsg(d: Buffer, from: number): { at: number; end: number } | 'more' | -1 {
   const lim = Math.min(d.length, RESYNC_WINDOW);
   for (let k = d.indexOf('MSG ', from, 'latin1'); k >= 0 && k < lim; k = d.indexOf('MSG ', k + 1, 'latin1')) {
     const m = msgAt(d, k);
-    if (m.ok === 'more') return 'more';
+    if (m.ok === 'more') {
+      findMsgResume = k;
+      return 'more';
+    }
     if (m.ok) return { at: k, end: m.end };
   }
+  findMsgResume = Math.max(from, d.length - 3);
   return d.length < RESYNC_WINDOW ? 'more' : -1;
 }
 
@@ -282,21 +295,25 @@ function tcpDecoder(ctx: SessionContext): StreamDecoder {
   // picked up without the SYN, a direction may start inside a line or payload: until it starts on an
   // MSNP line, its bytes are held (up to the resync window) to start at the first MSG with a MIME payload
   const by = ctx.flow.clientBy;
-  const seeking: (Buffer | null)[] = by === 'port' || by === 'first' ? [Buffer.alloc(0), Buffer.alloc(0)] : [null, null];
+  const seeking: (ByteQueue | null)[] = by === 'port' || by === 'first' ? [new ByteQueue(), new ByteQueue()] : [null, null];
+  /** where the search of seeking[dir] for a MSG goes on (each segment searches its own bytes, not all held again) */
+  const seekFrom = [1, 1];
   const seek = (dir: Dir, data: Buffer, ended: boolean) => {
-    const b = Buffer.concat([seeking[dir]!, data]);
+    const q = seeking[dir]!;
+    const b = q.feed(data);
     // (a bare number is a length's tail, "…Bob 117": MSNP error replies carry a transaction id)
     const start = /^\d{3}[\r\n]/.test(b.toString('latin1', 0, 4)) ? false : msnpStart(b.subarray(0, 4));
     let at = start === true ? 0 : -1;
     if (at < 0 && (start === false || ended)) {
-      const f = findMsg(b, 1);
+      const f = findMsg(b, seekFrom[dir]);
       if (f === 'more' && !ended && b.length < RESYNC_WINDOW) {
-        seeking[dir] = b;
+        q.keepFrom(b, 0);
+        seekFrom[dir] = findMsgResume;
         return;
       }
       at = typeof f === 'object' ? f.at : 0; // none: read from the start, as a flow seen from its SYN is
     } else if (at < 0) {
-      seeking[dir] = b;
+      q.keepFrom(b, 0);
       return;
     }
     seeking[dir] = null;
@@ -311,7 +328,8 @@ function tcpDecoder(ctx: SessionContext): StreamDecoder {
     onGap(dir) {
       // bytes lost: resynchronize at the next line (a payload in flight is dropped)
       framers[dir] = new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r), limits);
-      if (seeking[dir]) seeking[dir] = Buffer.alloc(0);
+      seeking[dir]?.clear();
+      seekFrom[dir] = 1;
     },
     onEnd() {
       for (const dir of [0, 1] as Dir[]) if (seeking[dir]?.length) seek(dir, Buffer.alloc(0), true);

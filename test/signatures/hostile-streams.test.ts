@@ -6,6 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { FlapReader } from '../../signatures/oscar/flap';
 import { Flaps, u16, u32 } from './oscar-wire';
 import { REPO } from '../helpers/paths';
+import { FlowHarness } from '../helpers/harness';
+import { resyncWork } from '../../signatures/msn';
+import { textMsg } from './msn-wire';
 
 /** Runs `code` (JavaScript, with `held()` the heap and buffers in use after a full GC) in a child with --expose-gc; what it put in `out`. */
 function child(code: string): Record<string, any> {
@@ -199,5 +202,19 @@ describe('hostile streams: bounded work and memory per byte', () => {
     `);
     assert.deepEqual(out.texts, ['alice hi', 'alice aaaa', 'bob bbbb']);
     assert.ok(out.held < 3 << 20, `${out.held} bytes held for two 64 KiB frames`);
+  });
+
+  it('msn: a direction picked up mid-stream, 4 KiB of "MSG " without a line end a byte a segment: bounded work per byte; the MSG after it is read', () => {
+    // before: every 'MSG ' searched on to the end of the held bytes for its line end, on every segment (~3e9 bytes here)
+    const h = new FlowHarness({ server: '198.51.100.8:1863', clientBy: 'port' });
+    h.send('s', 'USR 1 OK alice@example.com Alice\r\nJOI bob@example.net Bob 1616756780\r\nJOI carol@example.net Carol 1616756780\r\n');
+    const junk = Buffer.concat([Buffer.from('x'), rep(Buffer.from('MSG '), 4000)]);
+    const work = resyncWork.lineBytes;
+    bytewise((b) => h.send('c', b), junk);
+    const looked = resyncWork.lineBytes - work;
+    assert.ok(looked < 256 * junk.length, `${looked} bytes looked at for ${junk.length}`);
+    h.send('c', Buffer.concat([Buffer.from('\r\n'), textMsg('2 N', 'after the junk'), Buffer.from('PNG\r\n')]));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => m.text), ['after the junk']);
   });
 });
