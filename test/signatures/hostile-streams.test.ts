@@ -217,4 +217,25 @@ describe('hostile streams: bounded work and memory per byte', () => {
     h.end();
     assert.deepEqual(h.of('message').map((m) => m.text), ['after the junk']);
   });
+
+  it('msrp: 8 text messages in 100,000 one-byte chunks: memory about their text, not a Buffer per chunk; each is read', function () {
+    this.timeout(120_000);
+    // before: a Buffer per chunk (~110 bytes a byte of text), up to 64 messages x 256 KiB of them: ~1.6 GB a flow
+    const first = 'MSRP a0 SEND\\r\\nTo-Path: msrp://192.0.2.1:2855/a;tcp\\r\\nFrom-Path: msrp://192.0.2.2:2856/b;tcp\\r\\nMessage-ID: m0\\r\\nByte-Range: 1-2/2\\r\\nContent-Type: text/plain\\r\\n\\r\\nhi\\r\\n-------a0$\\r\\n';
+    const out = measured('198.51.100.31:2855', `[['c', '${first}']]`, `
+      const chunk = (i, m, body, flag) => 'MSRP t' + i + ' SEND\\r\\nMessage-ID: m' + m + '\\r\\nByte-Range: ' + i + '-' + i + '/*\\r\\nContent-Type: text/plain\\r\\n\\r\\n' + body + '\\r\\n-------t' + i + flag + '\\r\\n';
+      for (let i = 1; i <= 100000; i += 20) {
+        let s = '';
+        for (let k = i; k < i + 20; k++) s += chunk(k, 1 + (k % 8), String.fromCharCode(0x61 + (k % 8)), '+');
+        h.send('c', Buffer.from(s));
+      }
+      out.held = held() - before;
+      let e = '';
+      for (let m = 1; m <= 8; m++) e += chunk(100000 + m, m, '.', '$');
+      h.send('c', Buffer.from(e));
+      out.texts = h.of('message').map((m) => m.text.length + m.text.slice(0, 2));
+    `);
+    assert.ok(out.held < 4 << 20, `${out.held} bytes held for 100,000 bytes of text`);
+    assert.deepEqual(out.texts, ['2hi', '12501aa', '12501bb', '12501cc', '12501dd', '12501ee', '12501ff', '12501gg', '12501hh']);
+  });
 });
