@@ -11,6 +11,7 @@ import { usableServerName } from '../tls/parser';
 import { XmppDecoder } from './decoder';
 import { WsReader } from './websocket';
 import { Collector, InflateBudget, PmdInflater, inflateBody, pmdParams, type PmdCounts } from './inflate';
+import { ByteQueue } from '../text';
 
 /** detection looks at this many bytes of a direction (the engine keeps 8 KiB) */
 const SCAN = 8192;
@@ -157,14 +158,46 @@ function dechunkPrefix(b: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
+/** bytes of body prefixes boshTag read: a work count for tests */
+export const sniffWork = { bytes: 0 };
+
+/** how far boshTag read a root tag that was not complete: `at` in the text after the prologue (its first `skip` bytes), inside `quote` */
+export interface BoshScan {
+  at: number;
+  quote: number;
+  skip: number;
+}
+
 /**
  * The root start tag of a BOSH body: optional whitespace and XML declaration, then <body …> carrying
  * the httpbind namespace itself. The tag (string) when it is one, false when not, 'more' when the
  * tag is not complete yet (and `complete` is false).
  */
-export function boshTag(body: Buffer, complete: boolean): string | false | 'more' {
+export function boshTag(body: Buffer, complete: boolean, scan?: BoshScan): string | false | 'more' {
   const more = complete ? false : 'more';
+  if (scan && scan.at > 5) {
+    // the same bytes and more, the root tag read up to scan.at already: only the new bytes are read
+    // (a body in 1-byte segments was read again from its start each time). The text is body[scan.skip..].
+    const n = Math.min(body.length, SNIFF);
+    let q = scan.quote;
+    sniffWork.bytes += Math.max(0, n - scan.at - scan.skip);
+    for (let i = scan.at + scan.skip; i < n; i++) {
+      const c = body[i];
+      if (q) {
+        if (c === q) q = 0;
+      } else if (c === 0x22 || c === 0x27) q = c;
+      else if (c === 0x3c) return false;
+      else if (c === 0x3e) {
+        const tag = body.toString('latin1', scan.skip, i + 1);
+        return HTTPBIND_XMLNS.test(tag) ? tag : false;
+      }
+    }
+    scan.at = n - scan.skip;
+    scan.quote = q;
+    return scan.at >= SNIFF ? false : more;
+  }
   let s = body.toString('latin1', 0, Math.min(body.length, SNIFF));
+  sniffWork.bytes += s.length;
   if (s.startsWith('\xef\xbb\xbf')) s = s.slice(3);
   s = s.replace(/^\s+/, '');
   if (!s) return more;
@@ -189,6 +222,11 @@ export function boshTag(body: Buffer, complete: boolean): string | false | 'more
       const tag = s.slice(0, i + 1);
       return HTTPBIND_XMLNS.test(tag) ? tag : false;
     }
+  }
+  if (scan) {
+    scan.at = s.length;
+    scan.quote = q;
+    scan.skip = Math.min(body.length, SNIFF) - s.length;
   }
   return s.length >= SNIFF ? false : more;
 }
@@ -215,8 +253,9 @@ export class XmppHttpDecoder implements StreamDecoder {
   private readonly sides: [HttpSide, HttpSide];
   private readonly ws: [WsReader | null, WsReader | null] = [null, null];
   private readonly gate: [G, G] = [G.Skip, G.Skip];
-  private readonly held: [Buffer[], Buffer[]] = [[], []];
-  private readonly heldLen = [0, 0];
+  /** a body's first bytes while it is sniffed (at most SNIFF), in one growable buffer, and how far the sniff read them */
+  private readonly held: [ByteQueue, ByteQueue] = [new ByteQueue(), new ByteQueue()];
+  private readonly heldScan: [BoshScan, BoshScan] = [{ at: 0, quote: 0, skip: 0 }, { at: 0, quote: 0, skip: 0 }];
   private wsAsked = false;
   private readonly coded: BoshCoded = { decoded: 0, coding: 0, corrupt: 0, oversized: 0, budget: 0, cut: 0 };
   /** the coding of each direction's body in progress (G.Coded), its compressed bytes so far */
@@ -304,8 +343,7 @@ export class XmppHttpDecoder implements StreamDecoder {
 
   private head(d: Dir, h: HttpHead): void {
     this.gate[d] = G.Skip;
-    this.held[d] = [];
-    this.heldLen[d] = 0;
+    this.unheld(d);
     const upgrade = /websocket/i.test(h.headers.get('upgrade') ?? '');
     if (d === 0) {
       if (h.method === 'GET' && upgrade && hasToken(h.headers.get('sec-websocket-protocol'), 'xmpp')) {
@@ -380,15 +418,12 @@ export class XmppHttpDecoder implements StreamDecoder {
       return;
     }
     if (g !== G.Sniff) return;
-    const take = chunk.subarray(0, SNIFF - this.heldLen[d]);
-    this.held[d].push(Buffer.from(take));
-    this.heldLen[d] += take.length;
-    const held = this.held[d].length === 1 ? this.held[d][0] : Buffer.concat(this.held[d]);
-    this.held[d] = [held];
-    const tag = boshTag(held, this.heldLen[d] >= SNIFF);
+    const take = chunk.subarray(0, SNIFF - this.held[d].length);
+    this.held[d].push(take);
+    const held = this.held[d].view();
+    const tag = boshTag(held, held.length >= SNIFF, this.heldScan[d]);
     if (tag === 'more') return;
-    this.held[d] = [];
-    this.heldLen[d] = 0;
+    this.unheld(d); // (`held` keeps the storage it is a view of)
     if (!tag) {
       this.gate[d] = G.Skip;
       return;
@@ -423,7 +458,12 @@ export class XmppHttpDecoder implements StreamDecoder {
       this.xmpp.endDocument(d);
     }
     this.gate[d] = G.Skip;
-    this.held[d] = [];
-    this.heldLen[d] = 0;
+    this.unheld(d);
+  }
+
+  /** a new body (or none) is sniffed from its start */
+  private unheld(d: Dir): void {
+    if (this.held[d].length) this.held[d] = new ByteQueue();
+    this.heldScan[d].at = 0;
   }
 }
