@@ -74,6 +74,12 @@ export class XmlStream {
   private hint: { at: number; quote: number } | null = null;
   /** open elements of the current stanza (stack[0] is the stanza root) */
   private stack: XmlElement[] = [];
+  /**
+   * character data of the innermost open element not added to its text yet, as bytes: added at the
+   * next markup, so a text in 1-byte segments becomes one string (appending each piece made a rope of
+   * 1-character strings, ~33 bytes a byte: 2 MB for a 60 KB body)
+   */
+  private pending = new ByteQueue();
   private stanzaBytes = 0;
   private elements = 0;
   /** skipping an oversized/too-deep stanza: depth of the elements still open inside it */
@@ -101,6 +107,7 @@ export class XmlStream {
     if (this.stopped) return;
     if (this.stack.length || this.skipDepth || this.q.length) this.h.malformed('XML document ended inside an element');
     this.q.clear();
+    if (this.pending.length) this.pending = new ByteQueue();
     this.hint = null;
     this.stack = [];
     this.skipDepth = 0;
@@ -113,6 +120,7 @@ export class XmlStream {
   stop(): void {
     this.stopped = true;
     this.q.clear();
+    if (this.pending.length) this.pending = new ByteQueue();
     this.hint = null;
     this.stack = [];
   }
@@ -120,6 +128,7 @@ export class XmlStream {
   /** bytes lost: whatever stanza was open is abandoned; resynchronise on the next '<' */
   gap(): void {
     this.q.clear();
+    if (this.pending.length) this.pending = new ByteQueue();
     this.hint = null;
     this.stack = [];
     this.skipDepth = 0;
@@ -244,7 +253,19 @@ export class XmlStream {
   private text(b: Buffer, start: number, end: number): void {
     const top = this.stack[this.stack.length - 1];
     if (!top || this.skipDepth) return;
-    top.text += decodeEntities(b.toString('utf8', start, end), this.badEntity);
+    // one segment's text (the usual case) is added at once; pieces of several are collected
+    if (!this.pending.length && b[end] === C.LT) top.text += decodeEntities(b.toString('utf8', start, end), this.badEntity);
+    else this.pending.push(b.subarray(start, end));
+  }
+
+  /** the text collected goes to the element it was read in, if that is still open (entities and UTF-8 are never cut between pieces) */
+  private flushText(): void {
+    const n = this.pending.length;
+    if (!n) return;
+    const top = this.stack[this.stack.length - 1];
+    if (top && !this.skipDepth) top.text += decodeEntities(this.pending.view().toString('utf8'), this.badEntity);
+    if (n > 4096) this.pending = new ByteQueue();
+    else this.pending.clear();
   }
 
   /**
@@ -253,6 +274,7 @@ export class XmlStream {
    * cutting the decoded token there).
    */
   private markup(b: Buffer, start: number, end: number): void {
+    this.flushText();
     const len = end - start;
     const c1 = len > 1 ? b[start + 1] : -1;
     if (c1 === C.QM) return; // XML declaration / processing instruction

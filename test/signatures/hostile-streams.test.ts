@@ -256,4 +256,30 @@ describe('hostile streams: bounded work and memory per byte', () => {
     h.end();
     assert.deepEqual(h.of('message').map((m) => m.text), ['after a long tag']);
   });
+
+  it('xmpp: 4 flows each with a 60 KB message body each way, a byte a segment: memory about the text; each is read', function () {
+    this.timeout(120_000);
+    // before: each piece was appended to the element's text string, a rope of 1-character strings (~2 MB a body)
+    const OPEN = `[['c', "<?xml version='1.0'?><stream:stream to='example.org' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"], ['s', "<?xml version='1.0'?><stream:stream from='example.org' id='abc' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"]]`;
+    const out = measured('198.51.100.9:5222', OPEN, `
+      const flows = [h];
+      for (let i = 1; i < 4; i++) {
+        const f = new FlowHarness({ server: '198.51.100.9:5222', client: '10.1.1.' + (10 + i) + ':40000' });
+        for (const [dir, b] of ${OPEN}) f.send(dir, b);
+        flows.push(f);
+      }
+      const base = held();
+      const msg = (from, to, ch) => Buffer.from("<message from='" + from + "' to='" + to + "' type='chat'><body>" + ch.repeat(60000) + '</body></message>');
+      const c = msg('alice@example.org', 'bob@example.org', 'c'), s = msg('bob@example.org', 'alice@example.org', 's');
+      for (const f of flows) {
+        for (let i = 0; i < c.length - 20; i++) f.send('c', c.subarray(i, i + 1));
+        for (let i = 0; i < s.length - 20; i++) f.send('s', s.subarray(i, i + 1));
+      }
+      out.held = held() - base;
+      for (const f of flows) f.send('c', c.subarray(c.length - 20)).send('s', s.subarray(s.length - 20));
+      out.texts = flows.map((f) => f.of('message').map((m) => m.text.length + m.text.slice(0, 1)).join());
+    `);
+    assert.ok(out.held < 6 << 20, `${out.held} bytes held for 8 bodies of 60 KB`);
+    assert.deepEqual(new Set(out.texts), new Set(['8192c,8192s']));
+  });
 });
