@@ -7,6 +7,7 @@ import type { Dir } from '../../sensor/types';
 import type { FileMeta, FileWriter, SessionContext } from '../types';
 import { bridgingOffsets, contentType, dropParams, EUF_FILE_TRANSFER, type MsnCommand, p2pVersionOfDest, p2pVersionOfRouting, parseFtContext, parseHeaderLines, parseMime, parseP2P, parseP2Pv2, parseSlp, TF_FIRST } from './parser';
 import { msnftpDecoder } from './msnftp';
+import { ByteQueue } from '../text';
 
 const MAX_TEXT = 65536;
 const MAX_PARTICIPANTS = 64;
@@ -36,10 +37,10 @@ export class MsnSession {
   private participants = new Set<string>();
   private invites = new Map<string, FileMeta>();
   private p2p = new Map<number, P2PTransfer>();
-  /** MSNSLP messages being reassembled, by P2P identifier */
-  private slp = new Map<number, { parts: Buffer[]; len: number; total: number }>();
+  /** MSNSLP messages being reassembled, by P2P identifier (each in one growable buffer: a Buffer per 1-byte fragment cost ~100 bytes) */
+  private slp = new Map<number, { body: ByteQueue; total: number }>();
   /** P2P v2 SLP messages being reassembled, by direction, sender and package number */
-  private slp2 = new Map<string, { parts: Buffer[]; len: number; total: number }>();
+  private slp2 = new Map<string, { body: ByteQueue; total: number }>();
 
   constructor(private readonly ctx: SessionContext) {}
 
@@ -243,15 +244,14 @@ export class MsnSession {
       let s = this.slp.get(h.id);
       if (!s) {
         if (this.slp.size >= 16) this.slp.clear();
-        s = { parts: [], len: 0, total: h.total };
+        s = { body: new ByteQueue(), total: h.total };
         this.slp.set(h.id, s);
       }
-      if (h.offset !== s.len) return; // out-of-sequence SLP fragment: drop
-      s.parts.push(Buffer.from(data));
-      s.len += data.length;
-      if (s.len < s.total) return;
+      if (h.offset !== s.body.length) return; // out-of-sequence SLP fragment: drop
+      s.body.push(data);
+      if (s.body.length < s.total) return;
       this.slp.delete(h.id);
-      this.slpMessage(dir, from, dest, Buffer.concat(s.parts).toString('utf8'), ts);
+      this.slpMessage(dir, from, dest, s.body.view().toString('utf8'), ts);
       return;
     }
     if (h.flags & 0x02) return; // acknowledgement
@@ -284,19 +284,18 @@ export class MsnSession {
           return;
         }
         if (this.slp2.size >= 16) this.slp2.clear();
-        s = { parts: [], len: 0, total };
+        s = { body: new ByteQueue(), total };
         this.slp2.set(key, s);
       } else if (!s) return; // a continuation whose first packet was not seen
-      if (s.len + data.length + h.remaining !== s.total) {
+      if (s.body.length + data.length + h.remaining !== s.total) {
         this.slp2.delete(key);
         this.ctx.malformed('P2Pv2 SLP packet sizes disagree with the remaining count');
         return;
       }
-      s.parts.push(Buffer.from(data));
-      s.len += data.length;
+      s.body.push(data);
       if (h.remaining > 0) return;
       this.slp2.delete(key);
-      this.slpMessage(dir, from, dest, Buffer.concat(s.parts, s.len).toString('utf8'), ts);
+      this.slpMessage(dir, from, dest, s.body.view().toString('utf8'), ts);
       return;
     }
     if (h.ack || h.nak || (h.tf & 0x04) === 0) return; // only TF 4–7 carries data

@@ -282,4 +282,31 @@ describe('hostile streams: bounded work and memory per byte', () => {
     assert.ok(out.held < 6 << 20, `${out.held} bytes held for 8 bodies of 60 KB`);
     assert.deepEqual(new Set(out.texts), new Set(['8192c,8192s']));
   });
+
+  it('msn P2P: 4 MSNSLP invitations of 40 KB each, in 1-byte fragments: memory about their size; each offer is read', function () {
+    this.timeout(120_000);
+    // before: a Buffer per fragment (~100 bytes each), up to 16 reassemblies x 64 KiB of them: ~100 MB a flow
+    const OPEN = "[['c', 'USR 1 alice@example.com 1835953129.20013021.2623242\\r\\n'], ['s', 'USR 1 OK alice@example.com Alice\\r\\nJOI bob@example.net Bob 1616756780\\r\\n']]";
+    const out = measured('198.51.100.8:1863', OPEN, `
+      const { p2p, slpInvite } = require('./test/signatures/msn-wire');
+      const slps = [0, 1, 2, 3].map((k) => {
+        const s = slpInvite('alice@example.com', 'bob@example.net', 77 + k, 'f' + k + '.txt', 1000).toString('latin1');
+        const nl = s.indexOf('\\r\\n') + 2;
+        return Buffer.from(s.slice(0, nl) + 'X-Pad: ' + 'p'.repeat(40000) + '\\r\\n' + s.slice(nl), 'latin1');
+      });
+      let trid = 2;
+      const frag = (k, o) => p2p((trid++) + ' D', 'bob@example.net', { session: 0, id: 1000 + k, offset: o, total: slps[k].length, flags: 0 }, slps[k].subarray(o, o + 1));
+      const len = slps[0].length;
+      for (let o = 0; o < len - 1; o += 8) {
+        const parts = [];
+        for (let k = 0; k < 4; k++) for (let j = o; j < Math.min(o + 8, len - 1); j++) parts.push(frag(k, j));
+        h.send('c', Buffer.concat(parts));
+      }
+      out.held = held() - before;
+      for (let k = 0; k < 4; k++) h.send('c', frag(k, len - 1));
+      out.offers = h.of('file_transfer').map((f) => f.filename);
+    `);
+    assert.ok(out.held < 4 << 20, `${out.held} bytes held for 4 SLP messages of 40 KB`);
+    assert.deepEqual(out.offers, ['f0.txt', 'f1.txt', 'f2.txt', 'f3.txt']);
+  });
 });
