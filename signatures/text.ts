@@ -125,6 +125,12 @@ export class ByteQueue {
   private start = 0;
   private end = 0;
 
+  /**
+   * `keep`: the most storage a drained queue keeps for the next bytes. 0 for a queue that is seldom
+   * used (a line or PDU split by a segment boundary now and then): an idle flow then holds nothing.
+   */
+  constructor(private readonly keep = KEEP_CAPACITY) {}
+
   get length(): number {
     return this.end - this.start;
   }
@@ -177,6 +183,6 @@ export class ByteQueue {
   clear(): void {
     this.start = 0;
     this.end = 0;
-    if (this.buf.length > KEEP_CAPACITY) this.buf = NO_BYTES;
+    if (this.buf.length > this.keep) this.buf = NO_BYTES;
   }
 }

@@ -106,6 +106,7 @@ export class FileSpool implements CarveSpool {
   close(): void {
     if (this.released) return;
     this.flush(); // also creates an empty file for an empty transfer
+    this.q = new ByteQueue(); // a closed spool waiting for its scan holds no block
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
   }

@@ -110,7 +110,7 @@ export class PacketFramer {
    * unconsumed bytes, in one growable buffer: a large packet in small segments is copied about once,
    * and costs about its size (a Buffer per segment cost ~110 bytes a byte in 1-byte segments)
    */
-  private q = new ByteQueue();
+  private q = new ByteQueue(0);
   private dead = false;
 
   constructor(private readonly onPacket: (p: GgPacket) => void, private readonly onBad: (reason: string) => void, private readonly max = 65536) {}

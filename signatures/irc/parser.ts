@@ -15,7 +15,7 @@ export class LineFramer {
    * the start of a line whose \n has not arrived, in one growable buffer: a line in 1-byte segments
    * costs about its size (a Buffer per segment cost ~110 bytes a byte: 900 KB for one 8 KiB line)
    */
-  private q = new ByteQueue();
+  private q = new ByteQueue(0);
   private skipping = false;
 
   constructor(

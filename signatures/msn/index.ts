@@ -347,7 +347,7 @@ function gatewayDecoder(ctx: SessionContext): StreamDecoder {
   const raw = ([0, 1] as Dir[]).map((dir) => new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r), limits));
   const streams = httpPair((dir) => {
     // one growable buffer: a body in 1-byte chunks costs about its size, not a Buffer per chunk
-    let body = new ByteQueue();
+    let body = new ByteQueue(0);
     let isMsn = false;
     let over = false;
     return {
@@ -374,7 +374,7 @@ function gatewayDecoder(ctx: SessionContext): StreamDecoder {
         // each body holds whole commands: a fresh framer keeps a lying length inside its body
         const f = new MsnFramer((c) => session.handle(dir, c, ts), (r) => ctx.malformed(r), limits);
         const whole = body.view();
-        body = new ByteQueue(); // an idle side holds no storage
+        body = new ByteQueue(0); // (`whole` keeps the storage it is a view of)
         f.push(whole);
         if (f.buffered) ctx.malformed('gateway body ends inside a command');
       },

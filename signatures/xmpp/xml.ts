@@ -79,7 +79,7 @@ export class XmlStream {
    * next markup, so a text in 1-byte segments becomes one string (appending each piece made a rope of
    * 1-character strings, ~33 bytes a byte: 2 MB for a 60 KB body)
    */
-  private pending = new ByteQueue();
+  private pending = new ByteQueue(0);
   private stanzaBytes = 0;
   private elements = 0;
   /** skipping an oversized/too-deep stanza: depth of the elements still open inside it */
@@ -107,7 +107,7 @@ export class XmlStream {
     if (this.stopped) return;
     if (this.stack.length || this.skipDepth || this.q.length) this.h.malformed('XML document ended inside an element');
     this.q.clear();
-    if (this.pending.length) this.pending = new ByteQueue();
+    this.pending.clear();
     this.hint = null;
     this.stack = [];
     this.skipDepth = 0;
@@ -120,7 +120,7 @@ export class XmlStream {
   stop(): void {
     this.stopped = true;
     this.q.clear();
-    if (this.pending.length) this.pending = new ByteQueue();
+    this.pending.clear();
     this.hint = null;
     this.stack = [];
   }
@@ -128,7 +128,7 @@ export class XmlStream {
   /** bytes lost: whatever stanza was open is abandoned; resynchronise on the next '<' */
   gap(): void {
     this.q.clear();
-    if (this.pending.length) this.pending = new ByteQueue();
+    this.pending.clear();
     this.hint = null;
     this.stack = [];
     this.skipDepth = 0;
@@ -264,8 +264,7 @@ export class XmlStream {
     if (!n) return;
     const top = this.stack[this.stack.length - 1];
     if (top && !this.skipDepth) top.text += decodeEntities(this.pending.view().toString('utf8'), this.badEntity);
-    if (n > 4096) this.pending = new ByteQueue();
-    else this.pending.clear();
+    this.pending.clear();
   }
 
   /**

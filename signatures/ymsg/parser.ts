@@ -61,7 +61,7 @@ export class YmsgFramer {
    * bytes of a PDU not complete yet (or of a magic cut by a segment), in one growable buffer: a
    * 64 KiB PDU in 1-byte segments costs about its size (a Buffer per segment cost ~110 bytes a byte)
    */
-  private q = new ByteQueue();
+  private q = new ByteQueue(0);
   private synced: boolean;
 
   /** `synced` false: the stream may start mid-PDU, so skip to the first "YMSG" */

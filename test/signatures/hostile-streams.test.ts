@@ -309,4 +309,45 @@ describe('hostile streams: bounded work and memory per byte', () => {
     assert.ok(out.held < 4 << 20, `${out.held} bytes held for 4 SLP messages of 40 KB`);
     assert.deepEqual(out.offers, ['f0.txt', 'f1.txt', 'f2.txt', 'f3.txt']);
   });
+
+  it('idle flows: after a line, PDU or text split across segments, IRC, YMSG, Gadu-Gadu and XMPP flows hold no buffer', function () {
+    this.timeout(120_000);
+    // the one-buffer framers above kept their storage once drained (1-2 KB a direction for every flow that ever had a split)
+    const out = child(`
+      const { FlowHarness } = require('./test/helpers/harness');
+      const { Engine } = require('./signatures/engine');
+      const { loadRegistry } = require('./signatures/registry');
+      const { pdu } = require('./test/signatures/ymsg-wire');
+      const gg = require('./test/signatures/gadugadu-wire');
+      const engine = new Engine(loadRegistry(), { emit: () => {} });
+      const split = (h, dir, b) => h.send(dir, b.subarray(0, b.length >> 1)).send(dir, b.subarray(b.length >> 1));
+      const u16 = (v) => { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; };
+      const version = Buffer.from('Gadu-Gadu Client build 8.0.0.7669');
+      const login = gg.pkt(0x31, Buffer.concat([gg.u32(1234567), Buffer.from('pl'), Buffer.from([2]), Buffer.alloc(64, 0xaa), gg.u32(2), gg.u32(0), gg.u32(7), gg.u32(0), u16(0), gg.u32(0), u16(0), Buffer.from([0xff, 0x64]), gg.u32(version.length), version, gg.u32(0)]));
+      const kinds = {
+        irc: ['198.51.100.7:6667', (h) => { h.send('c', 'NICK alice\\r\\nUSER alice 0 * :Alice\\r\\n').send('s', ':irc.example.net 001 alice :Welcome\\r\\n'); split(h, 'c', Buffer.from('PRIVMSG #a :hello\\r\\n')); split(h, 's', Buffer.from(':bob!b@h PRIVMSG #a :hi there\\r\\n')); }],
+        ymsg: ['198.51.100.11:5050', (h) => { h.send('c', pdu(0x57, [[1, 'alice_y']])); split(h, 'c', pdu(0x06, [[1, 'alice_y'], [5, 'bob_y'], [14, 'hello']])); split(h, 's', pdu(0x06, [[4, 'bob_y'], [5, 'alice_y'], [14, 'hi']])); }],
+        gadugadu: ['91.214.237.10:8074', (h) => { h.send('s', gg.welcome).send('c', login).send('s', gg.pkt(0x35, gg.u32(1))); split(h, 'c', gg.pkt(0x0b, Buffer.concat([gg.u32(7654321), gg.u32(2), gg.u32(4), Buffer.from('hello'), Buffer.from([0])]))); split(h, 's', gg.pkt(0x35, gg.u32(1))); }],
+        xmpp: ['198.51.100.9:5222', (h) => {
+          h.send('c', "<?xml version='1.0'?><stream:stream to='example.org' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>");
+          h.send('s', "<?xml version='1.0'?><stream:stream from='example.org' id='abc' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>");
+          const m = "<message to='bob@example.org' type='chat'><body>hello there</body></message>";
+          const cut = m.indexOf('there');
+          h.send('c', m.slice(0, cut)).send('c', m.slice(cut)).send('s', m.slice(0, cut)).send('s', m.slice(cut));
+        }],
+      };
+      for (const [name, [server, talk]] of Object.entries(kinds)) {
+        const flows = [];
+        const before = held();
+        for (let i = 0; i < 2000; i++) {
+          const h = new FlowHarness({ engine, server, client: '10.2.' + (i >> 8) + '.' + (i & 255) + ':40000' });
+          talk(h);
+          flows.push(h);
+        }
+        out[name] = Math.round((held() - before) / flows.length);
+      }
+    `);
+    for (const name of ['irc', 'ymsg', 'gadugadu']) assert.ok(out[name] < 4200, `${name}: ${out[name]} bytes an idle flow`);
+    assert.ok(out.xmpp < 5000, `xmpp: ${out.xmpp} bytes an idle flow`);
+  });
 });
