@@ -18,6 +18,9 @@ import { clamdScan, parseClamdReply } from '../../analyzer/files/clamav';
 import { Quarantine, listQuarantine, exportQuarantined } from '../../analyzer/files/quarantine';
 import { nameMismatch } from '../../analyzer/files/types';
 import { makeZip, fakePe } from './dcc';
+import { boundedIt } from '../helpers/bounded';
+import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
+import { rng } from '../../common/rng';
 
 describe('files: file names from the wire', () => {
   it('no path, no control or formatting characters, bounded, extension kept', () => {
@@ -308,5 +311,57 @@ describe('files: quarantine store', () => {
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
+  });
+});
+
+describe('files: seeded fuzz of the carve-side readers', () => {
+  // what the engine and the file service run on every carved head and wire name: the magic-byte type
+  // (zip member names, the OLE root entry), the zip central directory and members, DLP text
+  boundedIt(__filename, 'mutated zips, OLE heads and random bytes: type, inspection, text and names never throw, stay bounded', fuzzSeconds(60), () => {
+    const r = rng(fuzzSeed(0xf11e));
+    const ole = Buffer.alloc(2048);
+    Buffer.from('d0cf11e0a1b11ae1', 'hex').copy(ole);
+    ole.writeUInt16LE(9, 0x1e);
+    ole.writeUInt32LE(1, 0x30);
+    Buffer.from('Root Entry', 'utf16le').copy(ole, 1024);
+    Buffer.from('WordDocument', 'utf16le').copy(ole, 1152);
+    const bases = [
+      makeZip([
+        { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
+        { name: 'word/document.xml', data: Buffer.from('<w:document><w:p><w:r><w:t>Card 4556 7375 8689 9855 &amp; &#x41;</w:t></w:r></w:p></w:document>'), deflate: true },
+        { name: 'docProps/core.xml', data: Buffer.from('<cp:coreProperties><dc:creator>me</dc:creator></cp:coreProperties>') },
+      ]),
+      makeZip([{ name: 'xl/sharedStrings.xml', data: Buffer.from('<sst><si><t>a</t></si></sst>'), deflate: true }, { name: 'b.txt', data: Buffer.from('x'), flags: 1 }]),
+      makeZip([{ name: 'mimetype', data: Buffer.from('application/vnd.oasis.opendocument.text') }, { name: 'content.xml', data: Buffer.from('<text:p>odf</text:p>'), deflate: true }]),
+      ole, fakePe(600), Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF'),
+      Buffer.from('{\\rtf1\\ansi\\ansicpg1252 hello \\u8364? world}'), Buffer.from('\xef\xbb\xbf<?xml version="1.0"?><svg/>'),
+    ];
+    const vals = [0, 1, 0xff, 0xffff, 0x7fffffff, 0xffffffff, 22, 46, 0x06054b50, 0x02014b50, 0x04034b50];
+    const cases = fuzzCases(3000);
+    let texts = 0;
+    for (let i = 0; i < cases; i++) {
+      let b: Buffer;
+      if (r() < 0.15) b = Buffer.from(Array.from({ length: Math.floor(r() * 3000) }, () => Math.floor(r() * 256)));
+      else {
+        b = Buffer.from(bases[i % bases.length]);
+        for (let k = 0, n = 1 + Math.floor(r() * 8); k < n && b.length; k++) {
+          const at = Math.floor(r() * b.length);
+          if (r() < 0.6) b[at] = Math.floor(r() * 256);
+          else if (at + 4 <= b.length) b.writeUInt32LE(vals[Math.floor(r() * vals.length)] >>> 0, at);
+        }
+        if (r() < 0.2) b = b.subarray(0, Math.floor(r() * b.length));
+      }
+      const what = `case ${i}: ${b.toString('hex').slice(0, 400)}`;
+      const type = fileTypeOf(b);
+      assert.equal(typeof type, 'string', what);
+      const ins = inspect(bufferSource(b), type);
+      JSON.stringify(ins.info);
+      const text = textOf(bufferSource(b), ins, 10_000);
+      assert.ok(text === undefined || text.length <= 10_000, what);
+      if (text) texts++;
+      const name = sanitizeFileName(b.toString(r() < 0.5 ? 'utf8' : 'utf16le'));
+      assert.ok(name.length > 0 && name.length <= 255 && !/[\/\\\u0000-\u001f]/.test(name), what);
+    }
+    assert.ok(texts > cases / 10, `the fuzz reached the text readers (${texts} of ${cases})`);
   });
 });

@@ -13,6 +13,7 @@ import { haveTshark } from './irc-replay';
 import { PacketFramer, msg80 } from '../../signatures/gadugadu/parser';
 import { login105Uin, msg110 } from '../../signatures/gadugadu/proto110';
 import { boundedIt } from '../helpers/bounded';
+import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-gg-'));
 
@@ -180,15 +181,16 @@ describe('gadugadu', function () {
     assert.equal(h.of('message').length, 0);
   });
 
-  boundedIt(__filename, 'seeded fuzz: mutated sessions picked up after their login never throw; unmutated ones are found', 120, () => {
-    let seed = 11;
+  boundedIt(__filename, 'seeded fuzz: mutated sessions picked up after their login never throw; unmutated ones are found', fuzzSeconds(120), () => {
+    let seed = fuzzSeed(11);
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     const streams: Array<[Buffer, Buffer]> = [
       [Buffer.concat([pkt(0x08, Buffer.alloc(0)), sendMsg80(7654321, '<b>x</b>', PL_CP1250)]), Buffer.concat([pkt(0x07, Buffer.alloc(0)), recvMsg80(7654321, '', Buffer.from('back'))])],
       [sendMsg80(42, 'only html', Buffer.alloc(0)), pkt(0x05, Buffer.concat([u32(2), u32(42), u32(1)]))],
     ];
     let found = 0;
-    for (let i = 0; i < 4000; i++) {
+    const cases = fuzzCases(4000);
+    for (let i = 0; i < cases; i++) {
       const [c, s] = streams[i % streams.length].map((b) => Buffer.from(b));
       const mutate = i % 4 !== 0;
       if (mutate) for (const b of [c, s]) for (let k = Math.floor(rnd() * 4); k >= 0; k--) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
@@ -197,13 +199,14 @@ describe('gadugadu', function () {
       const cut = Math.floor(rnd() * c.length);
       h.send('c', c.subarray(0, cut)).send('s', s).send('c', c.subarray(cut)).end();
       for (const e of h.events) JSON.stringify(e);
+      assert.equal(h.engine.stats.decoderErrors, 0, `case ${i}`);
       if (!mutate && h.of('session').some((x) => x.protocol === 'gadugadu')) found++;
     }
-    assert.equal(found, 1000, 'every unmutated session picked up');
+    assert.equal(found, Math.ceil(cases / 4), 'every unmutated session picked up');
   });
 
-  boundedIt(__filename, 'seeded fuzz: random packets never throw', 120, () => {
-    let seed = 7;
+  boundedIt(__filename, 'seeded fuzz: random packets never throw', fuzzSeconds(120), () => {
+    let seed = fuzzSeed(7);
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     let n = 0;
     const f = new PacketFramer((p) => {
@@ -213,7 +216,7 @@ describe('gadugadu', function () {
       msg110(p.body, true);
       login105Uin(p.body);
     }, () => undefined);
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0, cases = fuzzCases(300); i < cases; i++) {
       const body = Buffer.alloc(Math.floor(rnd() * 200));
       for (let j = 0; j < body.length; j++) body[j] = Math.floor(rnd() * 256);
       // GG 8 and older, then the GG 10/11 protobuf packets (GG_SEND_MSG110 … GG_LOGIN110_OK, GG_LOGIN105)
@@ -223,6 +226,7 @@ describe('gadugadu', function () {
       f.push(p);
       const h = new FlowHarness({ server: '198.51.100.7:8074' });
       h.send('s', welcome).send('c', login80(99)).send([0x2e, 0x0a, 0x7e, 0x82, 0x88, 0x8e, 0x9d].includes(type) ? 's' : 'c', p).end();
+      assert.equal(h.engine.stats.decoderErrors, 0, `case ${i}`);
     }
     assert.ok(n > 0);
   });

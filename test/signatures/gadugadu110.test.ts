@@ -13,6 +13,7 @@ import { Capture } from '../helpers/pcapgen';
 import { pkt, welcome } from './gadugadu-wire';
 import { shadowim } from '../helpers/run';
 import { boundedIt } from '../helpers/bounded';
+import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 import { PacketFramer } from '../../signatures/gadugadu/parser';
 import { login105Uin, msg110, pbFields, pbUin } from '../../signatures/gadugadu/proto110';
 
@@ -228,8 +229,8 @@ describe('gadugadu 10/11 (protobuf packets)', function () {
     assert.equal(h.engine.stats.decoderErrors, 0);
   });
 
-  boundedIt(__filename, 'seeded fuzz: mutated GG 11 packets never throw', 120, () => {
-    let seed = 11;
+  boundedIt(__filename, 'seeded fuzz: mutated GG 11 packets never throw', fuzzSeconds(120), () => {
+    let seed = fuzzSeed(11);
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     const seeds = [
       login105(ME), loginOk(ME), send110(PEER, 1, PL, `<b>${PL}</b>`), send110(undefined, 2, 'c', '<i>c</i>', 5n),
@@ -241,7 +242,7 @@ describe('gadugadu 10/11 (protobuf packets)', function () {
       msg110(p.body, true);
       pbFields(p.body);
     }, () => undefined);
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0, cases = fuzzCases(400); i < cases; i++) {
       const base = Buffer.from(seeds[Math.floor(rnd() * seeds.length)]);
       const body = base.subarray(8);
       const edits = 1 + Math.floor(rnd() * 6);
@@ -257,6 +258,7 @@ describe('gadugadu 10/11 (protobuf packets)', function () {
       const h = new FlowHarness({ server: '198.51.100.7:8074' });
       h.send('s', welcome).send('c', login105(ME)).send([0x7e, 0x82, 0x88, 0x8e, 0x9d].includes(type) ? 's' : 'c', p).end();
       for (const e of h.of('message')) assert.ok(typeof e.text === 'string' && e.text.length <= 8192);
+      assert.equal(h.engine.stats.decoderErrors, 0, `case ${i}`);
     }
     assert.ok(n > 0);
   });

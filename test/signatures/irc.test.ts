@@ -14,6 +14,7 @@ import { haveTshark } from './irc-replay';
 import { module as ircModule } from '../../signatures/irc';
 import { LineFramer, parseDcc, parseLine, stripFormatting, decodeText } from '../../signatures/irc/parser';
 import { boundedIt } from '../helpers/bounded';
+import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-irc-'));
 const REG = 'NICK alice\r\nUSER alice 0 * :Alice A\r\n';
@@ -244,8 +245,8 @@ describe('irc: parser', () => {
     assert.equal(decodeText(Buffer.from([0xe9])), 'é');
   });
 
-  boundedIt(__filename, 'seeded fuzz: random bytes through framer, parser and detector never throw and stay bounded', 120, () => {
-    let seed = 0x1234567;
+  boundedIt(__filename, 'seeded fuzz: random bytes through framer, parser and detector never throw and stay bounded', fuzzSeconds(120), () => {
+    let seed = fuzzSeed(0x1234567);
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     const alphabet = Buffer.from(':@!# \r\n\x01\x02\x03,0123456789PRIVMSGNICKUSERDCCSEND"', 'latin1');
     let lines = 0;
@@ -255,13 +256,14 @@ describe('irc: parser', () => {
       parseLine(decodeText(l));
       parseDcc(decodeText(l));
     }, () => undefined);
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0, cases = fuzzCases(300); i < cases; i++) {
       const n = Math.floor(rnd() * 2000);
       const b = Buffer.alloc(n);
       for (let j = 0; j < n; j++) b[j] = rnd() < 0.7 ? alphabet[Math.floor(rnd() * alphabet.length)] : Math.floor(rnd() * 256);
       f.push(b);
       const h = new FlowHarness({ server: '198.51.100.7:6667' });
       h.send('c', REG).send(rnd() < 0.5 ? 'c' : 's', b).end();
+      assert.equal(h.engine.stats.decoderErrors, 0, `case ${i}`);
     }
     assert.ok(lines > 0);
   });

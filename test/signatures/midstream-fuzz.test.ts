@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { FlowHarness } from '../helpers/harness';
 import { boundedIt } from '../helpers/bounded';
+import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 import { seeded } from './oscar-wire';
 import { pdu } from './ymsg-wire';
 import { textMsg } from './msn-wire';
@@ -31,7 +32,7 @@ function tail(r: R, b: Buffer): Buffer {
 
 /** runs `cases` sessions; every third one is left clean. Returns the clean ones whose messages were all read, and a few missed. */
 function run(seed: number, cases: number, server: string, build: (r: R) => Session): { read: number; clean: number; missed: string[] } {
-  const next = seeded(seed);
+  const next = seeded(fuzzSeed(seed));
   const r = () => next() / 2 ** 32;
   let read = 0, clean = 0;
   const missed: string[] = [];
@@ -57,6 +58,7 @@ function run(seed: number, cases: number, server: string, build: (r: R) => Sessi
     }
     h.end();
     for (const e of h.events) JSON.stringify(e);
+    assert.equal(h.engine.stats.decoderErrors, 0, `case ${i}: an exception in the detector or decoder`);
     if (mutate) continue;
     clean++;
     // the directions interleave: compare each direction's messages in order
@@ -72,10 +74,10 @@ function check(res: ReturnType<typeof run>): void {
   assert.equal(res.read, res.clean, `every clean session read (${res.clean - res.read} missed):\n  ${res.missed.join('\n  ')}`);
 }
 
-const CASES = 3000;
+const CASES = fuzzCases(3000);
 
 describe('mid-stream pickup fuzz: YMSG, MSN, IRC, XMPP', () => {
-  boundedIt(__filename, 'seeded fuzz: YMSG sessions picked up mid-stream (the tail of a PDU, then whole ones) are found; mutated ones never throw', 120, () => {
+  boundedIt(__filename, 'seeded fuzz: YMSG sessions picked up mid-stream (the tail of a PDU, then whole ones) are found; mutated ones never throw', fuzzSeconds(120), () => {
     const ME = 'alice_example', BUDDY = 'bob_buddy';
     check(run(11, CASES, '203.0.113.5:5050', (r) => {
       const lostC = pdu(0x06, [[1, ME], [5, BUDDY], [14, r() < 0.3 ? bytes(r, Math.floor(r() * 300)) : text(r, Math.floor(r() * 300))]]);
@@ -87,7 +89,7 @@ describe('mid-stream pickup fuzz: YMSG, MSN, IRC, XMPP', () => {
     }));
   });
 
-  boundedIt(__filename, 'seeded fuzz: MSN switchboard sessions picked up mid-stream (the tail of a MSG or line, then whole ones) are found; mutated ones never throw', 120, () => {
+  boundedIt(__filename, 'seeded fuzz: MSN switchboard sessions picked up mid-stream (the tail of a MSG or line, then whole ones) are found; mutated ones never throw', fuzzSeconds(120), () => {
     const BUDDY = 'bob@example.com';
     check(run(12, CASES, '203.0.113.9:1863', (r) => {
       const lostC = r() < 0.5 ? textMsg(`${1 + Math.floor(r() * 99)} N`, text(r, Math.floor(r() * 300))) : Buffer.from(`ACK ${Math.floor(r() * 99)}\r\n`);
@@ -99,7 +101,7 @@ describe('mid-stream pickup fuzz: YMSG, MSN, IRC, XMPP', () => {
     }));
   });
 
-  boundedIt(__filename, 'seeded fuzz: IRC sessions picked up mid-stream (the tail of a line, then whole ones) are found; mutated ones never throw', 120, () => {
+  boundedIt(__filename, 'seeded fuzz: IRC sessions picked up mid-stream (the tail of a line, then whole ones) are found; mutated ones never throw', fuzzSeconds(120), () => {
     check(run(13, CASES, '198.51.100.7:6667', (r) => {
       const lostC = Buffer.from(`PRIVMSG #chan :${text(r, Math.floor(r() * 300))}\r\n`);
       const lostS = Buffer.from(`:bob!b@host.example PRIVMSG #chan :${text(r, Math.floor(r() * 300))}\r\n`);
@@ -114,7 +116,7 @@ describe('mid-stream pickup fuzz: YMSG, MSN, IRC, XMPP', () => {
     }));
   });
 
-  boundedIt(__filename, 'seeded fuzz: XMPP sessions picked up mid-stream (the tail of a stanza, then whole ones) are found; mutated ones never throw', 120, () => {
+  boundedIt(__filename, 'seeded fuzz: XMPP sessions picked up mid-stream (the tail of a stanza, then whole ones) are found; mutated ones never throw', fuzzSeconds(120), () => {
     const stanza = (from: string, to: string, body: string) => `<message from='${from}' to='${to}' type='chat' id='m${body.length}'><body>${body}</body></message>`;
     const J = 'juliet@example.org/balcony', R = 'romeo@example.net/orchard';
     const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

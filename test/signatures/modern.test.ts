@@ -14,6 +14,7 @@ import { parseRequestHead } from '../../signatures/http';
 import { MODULES } from '../../signatures/modules';
 import { loadRegistry } from '../../signatures/registry';
 import { boundedIt } from '../helpers/bounded';
+import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 
 const sessions = (h: FlowHarness) => h.end().filter((e) => e.type === 'session') as any[];
 
@@ -200,7 +201,7 @@ describe('modern messengers: data file hygiene', () => {
 
 describe('modern messengers: seeded fuzz of the parsers', () => {
   // xorshift32: reproducible across runs
-  let seed = 0x5eed1234;
+  let seed = fuzzSeed(0x5eed1234);
   const rnd = () => ((seed ^= seed << 13), (seed ^= seed >>> 17), (seed ^= seed << 5), (seed >>> 0) / 2 ** 32);
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rnd() * 256)));
   const mutate = (b: Buffer) => {
@@ -216,10 +217,10 @@ describe('modern messengers: seeded fuzz of the parsers', () => {
     Buffer.from('GET / HTTP/1.1\r\nHost: web.whatsapp.com\r\n\r\n'),
   ];
 
-  boundedIt(__filename, '3000 mutated and random inputs: no exception, bounded results', 120, () => {
+  boundedIt(__filename, '3000 mutated and random inputs: no exception, bounded results', fuzzSeconds(120), () => {
     const modules = MODULES;
     const reg = loadRegistry();
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0, cases = fuzzCases(3000); i < cases; i++) {
       const input = rnd() < 0.2 ? bytes(Math.floor(rnd() * 1500)) : mutate(seeds[i % seeds.length]);
       assert.doesNotThrow(() => {
         parseDns(input);

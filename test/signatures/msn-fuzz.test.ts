@@ -12,6 +12,7 @@ import type { DetectInput } from '../../signatures/types';
 import { invite, p2p, p2pv2, p2pv2Msg, p2pv2Split, prng, sdgP2P, slpInvite, textMsg, typing } from './msn-wire';
 import { pdu } from './ymsg-wire';
 import { boundedIt } from '../helpers/bounded';
+import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 
 function mutate(b: Buffer, r: () => number): Buffer {
   const out = Buffer.from(b);
@@ -60,9 +61,9 @@ const msnStreams = (): [('c' | 's'), Buffer][] => [
 describe('msn/ymsg: seeded fuzz', function () {
   this.timeout(120000);
 
-  boundedIt(__filename, 'MSN decoder: 300 mutated sessions, cut at random points, never throw', 120, () => {
-    const r = prng(20240115);
-    for (let i = 0; i < 300; i++) {
+  boundedIt(__filename, 'MSN decoder: 300 mutated sessions, cut at random points, never throw', fuzzSeconds(120), () => {
+    const r = prng(fuzzSeed(20240115));
+    for (let i = 0, cases = fuzzCases(300); i < cases; i++) {
       const h = new FlowHarness({ server: '203.0.113.9:1863' });
       h.send('c', `USR 1 ${ME} 1835953129.20013021.2623242\r\n`);
       for (const [d, b] of msnStreams()) feedCut(h, d, r() < 0.6 ? mutate(b, r) : b, r);
@@ -71,8 +72,8 @@ describe('msn/ymsg: seeded fuzz', function () {
     }
   });
 
-  boundedIt(__filename, 'YMSG decoder: 300 mutated sessions, cut at random points, never throw', 120, () => {
-    const r = prng(77);
+  boundedIt(__filename, 'YMSG decoder: 300 mutated sessions, cut at random points, never throw', fuzzSeconds(120), () => {
+    const r = prng(fuzzSeed(77));
     const streams: [('c' | 's'), Buffer][] = [
       ['s', pdu(0x06, [[5, 'me'], [4, 'you'], [14, '\x1b[31m<font face="x">hi</font>'], [97, '1']])],
       ['s', pdu(0x06, [[31, '6'], [4, 'a'], [5, 'me'], [14, 'one'], [4, 'b'], [5, 'me'], [14, 'two']], 0x5a55aa56)],
@@ -80,7 +81,7 @@ describe('msn/ymsg: seeded fuzz', function () {
       ['c', pdu(0xdd, [[1, 'me'], [5, 'you'], [265, 'tid'], [27, 'f.txt'], [251, 'tok']])],
       ['s', pdu(0xa8, [[104, 'room'], [109, 'x'], [117, 'text']])],
     ];
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0, cases = fuzzCases(300); i < cases; i++) {
       const h = new FlowHarness({ server: '203.0.113.5:5050' });
       h.send('c', pdu(0x57, [[1, 'me']]));
       for (const [d, b] of streams) feedCut(h, d, r() < 0.6 ? mutate(b, r) : b, r);
@@ -89,10 +90,10 @@ describe('msn/ymsg: seeded fuzz', function () {
     }
   });
 
-  boundedIt(__filename, 'detectors and pure parsers on random and mutated bytes: no exception, bounded buffers', 120, () => {
-    const r = prng(9);
+  boundedIt(__filename, 'detectors and pure parsers on random and mutated bytes: no exception, bounded buffers', fuzzSeconds(120), () => {
+    const r = prng(fuzzSeed(9));
     const seeds = [...msnStreams().map((x) => x[1]), pdu(0x06, [[4, 'a'], [14, 'b']]), Buffer.from('POST /gateway/gateway.dll?Action=open HTTP/1.1\r\nContent-Length: 5\r\n\r\nVER 1')];
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0, cases = fuzzCases(3000); i < cases; i++) {
       const base = seeds[i % seeds.length];
       const b = i % 3 === 0 ? Buffer.from(Array.from({ length: Math.floor(r() * 400) }, () => Math.floor(r() * 256))) : mutate(base, r);
       detectMsn(input(b, (i & 1) as 0 | 1));

@@ -6,6 +6,7 @@ import { parseSdp } from '../../signatures/sip/sdp';
 import { imText } from '../../signatures/sip/body';
 import { MsrpFramer } from '../../signatures/sip/msrp';
 import { boundedIt } from '../helpers/bounded';
+import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 import { FlowHarness } from '../helpers/harness';
 
 function rng(seed: number) {
@@ -19,10 +20,10 @@ const SEEDS = [
 ];
 
 describe('SIP parsers under fuzzing (seeded, 3 s)', () => {
-  boundedIt(__filename, 'never throw and stay bounded on mutated input', 60, function () {
-    this.timeout(20000);
-    const rand = rng(0x5151);
-    const deadline = Date.now() + 3000;
+  boundedIt(__filename, 'never throw and stay bounded on mutated input', fuzzSeconds(60), function () {
+    this.timeout(fuzzSeconds(60) * 1000);
+    const rand = rng(fuzzSeed(0x5151));
+    const deadline = Date.now() + fuzzCases(3000);
     let runs = 0;
     while (Date.now() < deadline) {
       const base = Buffer.from(SEEDS[runs % SEEDS.length]);

@@ -12,6 +12,7 @@ import { FlowHarness } from '../helpers/harness';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
 import { boundedIt } from '../helpers/bounded';
+import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 import { REPO } from '../helpers/paths';
 import { haveTshark } from './irc-replay';
 import { HttpSide } from '../../signatures/http/stream';
@@ -690,15 +691,15 @@ describe('xmpp over HTTP: hostile input is bounded and never throws', () => {
     assert.deepEqual(got.filter((g) => !g.startsWith('body')), ['head POST', 'end false', 'head POST', 'end true']);
   });
 
-  boundedIt(__filename, 'seeded fuzz: mutated BOSH and WebSocket sessions never throw', 150, async () => {
-    let seed = 20240115;
+  boundedIt(__filename, 'seeded fuzz: mutated BOSH and WebSocket sessions never throw', fuzzSeconds(150), async () => {
+    let seed = fuzzSeed(20240115);
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     // plain, chunked, WebSocket, permessage-deflate with context takeover, gzip/deflate BOSH bodies
     const pmd = (await pmdSession('permessage-deflate', [...LOGIN, ...CHAT], new PmdDeflater(), new PmdDeflater())).parts;
     const sessions = [boshSession(), boshSession(11), wsSession(), pmd, boshSession(7, (i) => (i ? (['gzip', 'deflate', 'deflate-raw'] as const)[i % 3] : undefined))];
     let messages = 0;
     let inflated = 0;
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0, cases = fuzzCases(300); i < cases; i++) {
       const s = sessions[i % sessions.length].map(([d, p]) => [d, Buffer.from(p)] as ['c' | 's', Buffer]);
       // keep the first request/response intact half the time, so that detection passes and the decoder is fuzzed
       const from = rnd() < 0.5 ? 2 : 0;
@@ -718,6 +719,7 @@ describe('xmpp over HTTP: hostile input is bounded and never throws', () => {
         }
       }
       h.end();
+      assert.equal(h.engine.stats.decoderErrors, 0, `case ${i}`);
       messages += h.of('message').length;
       if (xmppSessions(h)[0]?.evidence.some((e) => e.signature === 'xmpp.websocket-inflated' || e.signature === 'xmpp.bosh-inflated')) inflated++;
     }

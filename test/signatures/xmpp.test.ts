@@ -14,6 +14,7 @@ import { haveTshark } from './irc-replay';
 import { module as xmppModule } from '../../signatures/xmpp';
 import { XmlStream, decodeEntities, type XmlElement } from '../../signatures/xmpp/xml';
 import { boundedIt } from '../helpers/bounded';
+import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-xmpp-'));
 const C_HDR = "<?xml version='1.0'?><stream:stream to='example.org' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
@@ -269,12 +270,12 @@ describe('xmpp: XML reader', () => {
     assert.equal(decodeEntities('&lt;&gt;&amp;&quot;&apos;&#65;&#x42;&foo;&#0;'), '<>&"\'AB&foo;\uFFFD');
   });
 
-  boundedIt(__filename, 'seeded fuzz: random and mutated stanzas never throw', 120, () => {
-    let seed = 42;
+  boundedIt(__filename, 'seeded fuzz: random and mutated stanzas never throw', fuzzSeconds(120), () => {
+    let seed = fuzzSeed(42);
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     const seedDoc = Buffer.from(C_HDR + BIND + "<message to='a@b' type='chat'><body>x &amp; y</body></message><iq type='set'><open xmlns='http://jabber.org/protocol/ibb' sid='s' block-size='4'/></iq><![CDATA[z]]><!-- c -->");
     let stanzas = 0;
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0, cases = fuzzCases(400); i < cases; i++) {
       const b = Buffer.from(seedDoc);
       for (let k = 0; k < 1 + Math.floor(rnd() * 20); k++) b[Math.floor(rnd() * b.length)] = rnd() < 0.5 ? Math.floor(rnd() * 256) : '<>/\'"&;='.charCodeAt(Math.floor(rnd() * 8));
       const r = new XmlStream({ streamOpen: () => undefined, streamClose: () => undefined, stanza: (_e: XmlElement) => void stanzas++, malformed: () => undefined });
@@ -290,6 +291,7 @@ describe('xmpp: XML reader', () => {
       }
       const h = new FlowHarness({ server: '198.51.100.7:5222' });
       h.send('c', C_HDR).send(rnd() < 0.5 ? 'c' : 's', b).end();
+      assert.equal(h.engine.stats.decoderErrors, 0, `case ${i}`);
     }
     assert.ok(stanzas > 0);
   });

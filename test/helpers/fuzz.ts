@@ -1,0 +1,26 @@
+// Knobs of the seeded decoder fuzz tests, for a campaign longer than CI's (unset: each test's fixed
+// seed, case count and time bound, as CI runs them):
+//   SHADOWIM_FUZZ_SEED=N   each test's fixed seed is replaced by one made of N and it (so the tests of
+//                          one run still differ); the same N gives the same inputs again
+//   SHADOWIM_FUZZ_SCALE=K  K times the cases (or the seconds of a time-bounded loop), and K times the
+//                          time bound of the test's child process
+// e.g. SHADOWIM_FUZZ_SEED=1001 SHADOWIM_FUZZ_SCALE=20 npx mocha test/signatures/msn-fuzz.test.ts
+
+const SCALE = Math.max(0.01, Number(process.env.SHADOWIM_FUZZ_SCALE ?? 1) || 1);
+
+/** the seed a fuzz test uses instead of its fixed one (never 0: xorshift would stay 0) */
+export function fuzzSeed(fixed: number): number {
+  const s = process.env.SHADOWIM_FUZZ_SEED;
+  if (s === undefined || s === '') return fixed;
+  return (Math.imul((Number(s) >>> 0) ^ 0x5bd1e995, 0x9e3779b1) ^ fixed) >>> 0 || 1;
+}
+
+/** the number of cases (or ms) of a fuzz loop */
+export function fuzzCases(n: number): number {
+  return Math.max(1, Math.round(n * SCALE));
+}
+
+/** the child process's time bound of a fuzz test, in seconds */
+export function fuzzSeconds(s: number): number {
+  return Math.ceil(s * Math.max(1, SCALE));
+}
