@@ -95,8 +95,11 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
       if (li === 0) return null;
       continue;
     }
-    if (m.prefix !== undefined && validPrefix(m.prefix)) {
-      return hit('irc.server-line', `"${line.slice(0, 60)}": a prefixed ${/^\d/.test(m.command) ? 'numeric reply' : m.command} line`);
+    // numerics come from the server: from a known client side ("…:x!yMSG 100 N 118", an MSN command
+    // glued to the tail of a lost message body) a prefix and a number are no evidence
+    const numeric = /^\d{3}$/.test(m.command);
+    if (m.prefix !== undefined && validPrefix(m.prefix) && !(numeric && input.dir === 0 && input.flow.clientBy !== 'first')) {
+      return hit('irc.server-line', `"${line.slice(0, 60)}": a prefixed ${numeric ? 'numeric reply' : m.command} line`);
     }
     switch (m.command) {
       case 'NICK':

@@ -129,6 +129,19 @@ describe('mid-stream pickup fuzz: YMSG, MSN, IRC, XMPP', () => {
     }));
   });
 
+  // found by the fuzz above with SHADOWIM_FUZZ_SEED=1003 SHADOWIM_FUZZ_SCALE=5 (case 14988): the lost
+  // message's text ended in ":Ldakj…!D6", so the client's next command read as an IRC numeric reply
+  // (prefix "Ldakj…!D6MSG", numeric 100) and the flow was IRC with no message
+  it('MSN picked up after a message text ending ":nick!x…": the client\'s "MSG 100 N 118" glued to it is no IRC numeric', () => {
+    const h = new FlowHarness({ client: '10.1.1.10:40001', server: '203.0.113.9:1863', clientBy: 'port' });
+    h.send('c', Buffer.concat([Buffer.from('PF=22\r\n\r\n:Ldakj09m!qOZ2ToDLqcEJWg.YNyIZK/RY-WFhYAfK!D6'), textMsg('100 N', 'first')]));
+    h.send('s', textMsg('bob@example.com Bob', 'reply'));
+    h.send('c', textMsg('101 N', 'second'));
+    h.end();
+    assert.deepEqual(h.of('session').map((s) => s.protocol), ['msn']);
+    assert.deepEqual(h.of('message').map((m) => m.text), ['first', 'reply', 'second']);
+  });
+
   it('not picked-up sessions: MSNP or stanzas quoted in other traffic without their framing', () => {
     const msn = textMsg('5 N', 'hi');
     for (const [server, c, s] of [
