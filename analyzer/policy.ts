@@ -13,7 +13,7 @@ import { addDirectory, directoryGroupKey, emptyDirectory, parseLdif, type Direct
 import { dayList, parseDays, parseRange, validTimezone, type Schedule } from './schedule';
 import { BUILTIN_DETECTORS, DEFAULT_MAX_SCAN, type BuiltinDetector, type DetectorSettings, type DlpSettings, type KeywordDictionary, type UserPattern } from './dlp/scanner';
 import { compileSafe } from './dlp/saferegex';
-import { wordRegex } from './dlp/data';
+import { KeywordMatcher } from './dlp/keywords';
 
 // The yaml package (~30 ms to load) only when a policy file is parsed: not at every start.
 let yamlLib: typeof import('yaml') | undefined;
@@ -469,7 +469,7 @@ function parseDlp(r: Reader, node: unknown, d: DlpSettings): void {
         }
         if (!k.name) r.fail(item, 'a keyword dictionary needs a name');
         if (!k.words?.length) r.fail(item, `keyword dictionary '${k.name}' needs words`);
-        k.regex = wordRegex(k.words);
+        k.matcher = new KeywordMatcher(k.words);
         d.keywords.push(k as KeywordDictionary);
       }
     } else {

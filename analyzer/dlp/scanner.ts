@@ -7,6 +7,7 @@ import { cleanBoundary, digitRuns, windows, type DigitRun } from './runs';
 import { isTestCard, validAba, validCard, validIban, validSsn, allSame } from './validators';
 import { lowerSameLength } from './saferegex';
 import { ibanLengths } from './data';
+import type { KeywordMatcher } from './keywords';
 
 export type BuiltinDetector = 'pan' | 'us_ssn' | 'iban' | 'aba_routing' | 'us_bank_account';
 export const BUILTIN_DETECTORS: readonly BuiltinDetector[] = ['pan', 'us_ssn', 'iban', 'aba_routing', 'us_bank_account'];
@@ -25,7 +26,7 @@ export interface KeywordDictionary {
   words: string[];
   threshold: number;
   severity: Severity;
-  regex: RegExp;
+  matcher: KeywordMatcher;
 }
 
 export interface UserPattern {
@@ -246,10 +247,9 @@ export class DlpScanner {
     const s = this.settings;
     if (!s.keywords.length && !s.patterns.length) return;
     for (const k of s.keywords) {
-      k.regex.lastIndex = 0;
-      let m: RegExpExecArray | null;
-      while ((m = k.regex.exec(text)) && out.length < MAX_FINDINGS) {
-        out.push({ detector: 'keyword', label: k.name, start: m.index, end: m.index + m[0].length, match: m[0].slice(0, 64), confidence: 1, redact: false });
+      let m: ReturnType<KeywordMatcher['next']>;
+      for (let from = 0; out.length < MAX_FINDINGS && (m = k.matcher.next(text, from)); from = m.end) {
+        out.push({ detector: 'keyword', label: k.name, start: m.start, end: m.end, match: text.slice(m.start, Math.min(m.end, m.start + 64)), confidence: 1, redact: false });
       }
     }
     let lower: string | undefined;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { luhn, validCard, cardNetwork, validSsn, validAba, validIban } from '../../analyzer/dlp/validators';
 import { DlpScanner, redactText, maskKeepLast } from '../../analyzer/dlp/scanner';
 import { compileSafe, backtrackRisk, lowerSameLength } from '../../analyzer/dlp/saferegex';
-import { defaultDlp } from '../../analyzer/policy';
+import { defaultDlp, parsePolicy } from '../../analyzer/policy';
 import { boundedIt } from '../helpers/bounded';
 
 const scanner = new DlpScanner(defaultDlp());
@@ -163,6 +163,29 @@ describe('analyzer: safe user regexes', () => {
     const f = new DlpScanner(d).scan(text);
     assert.deepEqual(f.map((x) => [x.detector, x.label, x.start, x.match]), [['regex', 'emp', 64000, '***-**3456']]);
     assert.ok(redactText(text, f, d.maxScanChars).endsWith(' ***-**3456'));
+  });
+
+  // dictionary words were one regex alternation, every word tried at every word start: 10,000 words
+  // that begin with "w" on 100 KB of "w w w …" took 36 s (256 KiB scanned: minutes)
+  boundedIt(__filename, 'a 10,000-word dictionary on hostile text: work per character does not grow with the dictionary', 20, () => {
+    const words = Array.from({ length: 9999 }, (_, i) => `w${i}`);
+    const yaml = `dlp:\n  max_scan_bytes: 262144\n  keywords:\n    - name: big\n      words: [${words.join(', ')}, "Operation  Nightjar"]\n`;
+    const d = parsePolicy(yaml, 'p.yaml').dlp;
+    const text = 'w '.repeat(131000) + 'OPERATION \t nightjar w77.';
+    const f = new DlpScanner(d).scan(text);
+    assert.deepEqual(f.map((x) => [x.detector, x.label, x.start, x.match]), [
+      ['keyword', 'big', 262000, 'OPERATION \t nightjar'],
+      ['keyword', 'big', 262021, 'w77'],
+    ]);
+  });
+
+  it('dictionary words: whole words, case-insensitive, leftmost then longest, spaces match any whitespace', () => {
+    const yaml = 'dlp:\n  keywords:\n    - name: k\n      words: [pay, pay with, "ß", σοφία, café, x-ray]\n';
+    const s = new DlpScanner(parsePolicy(yaml, 'p.yaml').dlp);
+    const found = (t: string) => s.scan(t).filter((f) => f.detector === 'keyword').map((f) => t.slice(f.start, f.end));
+    assert.deepEqual(found('PAY\nWith cash; repay, payday, pay.'), ['PAY\nWith', 'pay']);
+    assert.deepEqual(found('ΣΟΦΊΑ Café X-RAY x-rays ß'), ['ΣΟΦΊΑ', 'Café', 'X-RAY', 'ß']);
+    assert.deepEqual(found('cafés 1pay pay2 épay'), []);
   });
 
   it('the fallback heuristic flags nested quantifiers and backreferences', () => {
