@@ -114,24 +114,74 @@ function zipLocalEntries(src: ByteSource): ZipEntry[] {
   return out;
 }
 
-/** One member's bytes, inflated with a cap; undefined when too large, encrypted or unsupported. */
+/**
+ * One member's bytes, at most `maxOut` (a larger member: its first `maxOut` bytes, which is what its
+ * text needs); undefined when encrypted, unsupported or unreadable. At most MAX_MEMBER_IN compressed
+ * bytes are read.
+ */
 export function zipMember(src: ByteSource, e: ZipEntry, maxOut = MAX_MEMBER_OUT): Buffer | undefined {
   if (e.flags & 1) return undefined;
-  if (e.compSize > MAX_MEMBER_IN || e.compSize === 0xffffffff) return undefined;
+  if (e.compSize === 0xffffffff) return undefined;
   const lh = src.read(e.localOffset, 30);
   if (lh.length < 30 || lh.readUInt32LE(0) !== 0x04034b50) return undefined;
   const start = e.localOffset + 30 + lh.readUInt16LE(26) + lh.readUInt16LE(28);
-  const data = src.read(start, e.compSize);
-  if (data.length < e.compSize) return undefined;
-  try {
-    if (e.method === 0) return data.subarray(0, maxOut);
-    if (e.method === 8) return zlib.inflateRawSync(data, { maxOutputLength: maxOut });
-  } catch (err) {
-    // over the cap: keep what a bounded inflate gives (the first maxOut bytes are enough for text)
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
-    return undefined;
+  if (e.method === 0) {
+    const data = src.read(start, Math.min(e.compSize, maxOut));
+    return data.length ? data : undefined;
   }
-  return undefined;
+  if (e.method !== 8) return undefined;
+  const want = Math.min(e.compSize, MAX_MEMBER_IN);
+  const data = src.read(start, want);
+  if (data.length < want) return undefined;
+  if (want === e.compSize) {
+    try {
+      return zlib.inflateRawSync(data, { maxOutputLength: maxOut });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') return undefined;
+    }
+  }
+  return inflatePrefix(data, maxOut);
+}
+
+/**
+ * The first bytes (at most `maxOut`) a deflate stream inflates to, from a prefix of it. Was: a member
+ * over the cap was dropped whole, so a card number in a 300 KB document.xml was never scanned.
+ * Prefixes double from the shortest that could give `maxOut` (deflate expands at most 1032:1), so
+ * the tries inflate about twice what is kept; past the cap, a few halvings look for at least half.
+ */
+function inflatePrefix(data: Buffer, maxOut: number): Buffer | undefined {
+  const tryLen = (n: number): Buffer | 'over' | undefined => {
+    try {
+      return zlib.inflateRawSync(data.subarray(0, n), { maxOutputLength: maxOut, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? 'over' : undefined;
+    }
+  };
+  let best: Buffer | undefined;
+  let lo = 0;
+  let hi = data.length;
+  for (let n = Math.min(data.length, Math.max(64, maxOut >> 10)); ; n = Math.min(data.length, n * 2)) {
+    const r = tryLen(n);
+    if (r === undefined) return best; // corrupt past here: what came before
+    if (r === 'over') {
+      hi = n;
+      break;
+    }
+    best = r;
+    lo = n;
+    if (r.length >= maxOut || n === data.length) return best;
+  }
+  for (let i = 0; i < 8 && hi - lo > 64 && (best?.length ?? 0) < maxOut >> 1; i++) {
+    const mid = lo + ((hi - lo) >> 1);
+    const r = tryLen(mid);
+    if (r === undefined) break;
+    if (r === 'over') hi = mid;
+    else {
+      best = r;
+      lo = mid;
+    }
+  }
+  return best;
 }
 
 export interface Inspection {

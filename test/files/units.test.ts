@@ -126,7 +126,7 @@ describe('files: zip inspection and text for DLP', () => {
     }
   });
 
-  it('deflated members are read; a zip bomb member (200 MB of zeros in ~200 KB) is skipped without inflating it all', () => {
+  it('deflated members are read; a zip bomb member (200 MB of zeros in ~200 KB) is read only to the cap', () => {
     const z = makeZip([
       { name: 'word/document.xml', data: Buffer.from('<w:p><w:t>' + 'inflated text '.repeat(1000) + '</w:t></w:p>'), deflate: true },
       { name: 'word/header1.xml', data: Buffer.alloc(200 * 1024 * 1024, 0x20), deflate: true },
@@ -139,6 +139,25 @@ describe('files: zip inspection and text for DLP', () => {
     assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024);
     assert.ok(t.startsWith('inflated text inflated text'));
     assert.equal(t.trim().length, 'inflated text '.repeat(1000).trim().length);
+  });
+
+  // a member that inflates past the cap (4 x content_max_chars) was skipped whole: the card at the
+  // start of a 1 MB document.xml (a long Word document, or padding) was never scanned
+  it('a member over the inflate cap gives its first part: text at its start is read', () => {
+    const doc = (filler: string) => Buffer.from('<w:document><w:p><w:t>card 4111 1111 1111 1111</w:t></w:p><w:p><w:t>' + filler + '</w:t></w:p></w:document>');
+    const z = makeZip([{ name: 'word/document.xml', data: doc('lorem ipsum '.repeat(100000)), deflate: true }]);
+    const ins = inspect(bufferSource(z), fileTypeOf(z));
+    assert.equal(ins.type, 'docx');
+    const t = textOf(bufferSource(z), ins, 65536)!;
+    assert.ok(t.startsWith('card 4111 1111 1111 1111\nlorem ipsum lorem'), t.slice(0, 60));
+    assert.equal(t.length, 65536);
+    // more than 8 MiB compressed (random base64): the first 8 MiB are read
+    const big = doc(crypto.randomBytes(9 * 1024 * 1024).toString('base64'));
+    const z2 = makeZip([{ name: 'word/document.xml', data: big, deflate: true }]);
+    assert.ok(z2.length > 8 * 1024 * 1024);
+    const t2 = textOf(bufferSource(z2), inspect(bufferSource(z2), fileTypeOf(z2)), 4096)!;
+    assert.ok(t2.startsWith('card 4111 1111 1111 1111\n'), String(t2).slice(0, 60));
+    assert.equal(t2.length, 4096);
   });
 
   it('markup to text', () => {
