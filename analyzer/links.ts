@@ -20,6 +20,8 @@ export const MAX_LINKS = 32;
 export const MAX_CANDIDATES = 128;
 /** characters of a link read (a longer one is cut here) */
 export const MAX_LINK_CHARS = 2048;
+/** characters of a listed domain (a DNS name's limit): longer parents of a link's host are not looked up */
+const MAX_DOMAIN = 253;
 /** entries of all lists together */
 export const MAX_ENTRIES = 10_000_000;
 
@@ -529,7 +531,7 @@ export class LinkBlocklist {
   private addDomain(raw: string, e: Entry): void {
     const h = canonicalHost(raw);
     // a name without a dot is a header word or a local name, not a listed domain
-    if (!h || h.length > 253 || (!h.includes('.') && !isIp(h))) return;
+    if (!h || h.length > MAX_DOMAIN || (!h.includes('.') && !isIp(h))) return;
     if (this.count >= MAX_ENTRIES) {
       this.dropped++;
       return;
@@ -605,7 +607,15 @@ export class LinkBlocklist {
       // the host, then each parent domain (an address only as itself)
       const h = l.host;
       const ip = isIp(h);
-      for (let from = 0; from < h.length; ) {
+      let from = 0;
+      if (h.length > MAX_DOMAIN) {
+        // no listed domain is longer: start at the first parent that could be one (each lookup hashes
+        // its suffix: all 1,000 parents of a 2,000-character host were ~1 M characters a link)
+        const dot = h.indexOf('.', h.length - MAX_DOMAIN - 1);
+        if (ip || dot < 0) return undefined;
+        from = dot + 1;
+      }
+      for (; from < h.length; ) {
         const d = this.domains.find(h, from, h.length);
         if (d >= 0) return this.entries[this.domains.val(d)];
         if (ip) break;
