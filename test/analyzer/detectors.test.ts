@@ -140,6 +140,21 @@ describe('analyzer: DLP scanner', () => {
   });
 });
 
+describe('analyzer: DLP after a hostile prefix', () => {
+  // the scanner stopped after 4,096 digit runs and 4,096 IBAN-shaped tries: a 15-20 KB prefix, well
+  // inside the 64 KiB scanned, hid the card, IBAN and SSN after it (found, and masked, now)
+  const tail = ' card 4556737586899855 iban DE89 3704 0044 0532 0130 00 ssn 536-22-5598';
+  for (const [name, prefix] of [['5,000 "a1 "', 'a1 '.repeat(5000)], ['4,100 "DE12 "', 'DE12 '.repeat(4100)], ['4,100 "ZZ12 "', 'ZZ12 '.repeat(4100)], ['8,000 "7/"', '7/'.repeat(8000)]]) {
+    it(`${name}: the card, IBAN and SSN after it are still found and masked`, () => {
+      const text = prefix + tail;
+      const f = scanner.scan(text);
+      assert.deepEqual(f.filter((x) => x.alert !== false).map((x) => x.detector), ['pan', 'iban', 'us_ssn']);
+      const r = redactText(text, f, 65536);
+      assert.ok(r.endsWith(' card ************9855 iban DE** **** **** **** **30 00 ssn ***-**-5598'), r.slice(-80));
+    });
+  }
+});
+
 describe('analyzer: safe user regexes', () => {
   it('runs catastrophic patterns in linear time or refuses them', () => {
     const re = compileSafe('(a+)+b');
