@@ -9,7 +9,7 @@ import { groupsOf, isInbound, isSanctioned, severityFor, suppressionFor, type Al
 import { inSchedule } from './schedule';
 import { alertId } from './alertid';
 import { Suppressor } from './suppress';
-import { DlpScanner, redactText, type Finding } from './dlp/scanner';
+import { DlpScanner, checkedLength, redactText, type Finding, type Findings } from './dlp/scanner';
 import type { LinkFilter } from './links';
 import { stderrLine } from '../common/stderr';
 import { zoneKey } from '../common/zoneKey';
@@ -352,7 +352,7 @@ export class Analyzer implements EventSink {
   // ---- links ----
 
   /** one alert per listed link in the (original, unredacted) text; what it shows is masked like the message */
-  private linkAlerts(links: LinkFilter, ev: MessageEvent, text: string, findings: Finding[]): void {
+  private linkAlerts(links: LinkFilter, ev: MessageEvent, text: string, findings: Findings): void {
     const listed = links.check(text);
     if (!listed.length) return;
     const p = this.policy;
@@ -361,7 +361,7 @@ export class Analyzer implements EventSink {
     const users = [ev.from, ev.to].filter(realIdentity);
     const dir = ev.direction === 'inbound' || ev.direction === 'outbound' ? ` (${ev.direction})` : '';
     for (const { link, entry } of listed) {
-      const shown = links.show(text, link, findings, p.dlp.maxScanChars, (s) => this.scanner.scan(s));
+      const shown = links.show(text, link, findings, checkedLength(findings, p.dlp.maxScanChars), (s) => this.scanner.scan(s));
       const list = entry.list.name;
       this.alert(
         {

@@ -67,6 +67,14 @@ export interface Finding {
 }
 
 export const MAX_FINDINGS = 256;
+
+/** scan()'s answer; `checked`: set when values past it were left out (MAX_FINDINGS), so only text before it may leave */
+export type Findings = Finding[] & { checked?: number };
+
+/** how much of a text redactText keeps: the scanned length, or less when findings were left out */
+export function checkedLength(findings: Findings, maxScanChars: number): number {
+  return Math.min(maxScanChars, findings.checked ?? Infinity);
+}
 export const DEFAULT_MAX_SCAN = 64 * 1024;
 const ACCEPT = 0.5;
 const HAS_DIGIT = /[0-9\uff10-\uff19]/;
@@ -122,7 +130,7 @@ interface Candidate extends Finding {
 export class DlpScanner {
   constructor(readonly settings: DlpSettings) {}
 
-  scan(input: string): Finding[] {
+  scan(input: string): Findings {
     const s = this.settings;
     const text = input.length > s.maxScanChars ? input.slice(0, s.maxScanChars) : input;
     // most chat lines hold no digit at all: nothing for the built-in detectors to look at
@@ -134,22 +142,32 @@ export class DlpScanner {
     if (anyDigits) for (const run of digitRuns(text)) this.digitWindows(text, run, cands, shadows);
     // best first; a lower-ranked candidate overlapping an accepted one is dropped
     cands.sort((a, b) => b.priority - a.priority || b.confidence - a.confidence || b.end - b.start - (a.end - a.start) || a.start - b.start);
-    const out: Finding[] = [];
+    const out: Findings = [];
+    // past MAX_FINDINGS a value would go unmasked: the text is checked (and may leave) only up to the
+    // first one left out (was: 256 cards, SSNs or keywords before it and a value was forwarded as typed)
+    let checked = Infinity;
     for (const c of cands) {
-      if (out.length >= MAX_FINDINGS) break;
-      if (out.some((f) => c.start < f.end && f.start < c.end)) continue;
+      if (c.start >= checked || out.some((f) => c.start < f.end && f.start < c.end)) continue;
+      if (out.length >= MAX_FINDINGS) {
+        checked = c.start;
+        continue;
+      }
       const { priority: _p, ...f } = c;
       out.push(f);
     }
     for (const c of shadows) {
-      if (out.length >= MAX_FINDINGS) break;
-      if (out.some((f) => c.start < f.end && f.start < c.end)) continue;
+      if (c.start >= checked || out.some((f) => c.start < f.end && f.start < c.end)) continue;
+      if (out.length >= MAX_FINDINGS) {
+        checked = c.start;
+        continue;
+      }
       const { priority: _p, ...f } = c;
       (f as Finding).alert = false; // not `{ ...f, alert: false }`: a property added to a spread copy is slow in V8
       out.push(f);
     }
-    this.dictionaries(text, out);
+    checked = Math.min(checked, this.dictionaries(text, out));
     out.sort((a, b) => a.start - b.start);
+    if (checked < text.length) out.checked = checked;
     return out;
   }
 
@@ -244,9 +262,11 @@ export class DlpScanner {
     }
   }
 
-  private dictionaries(text: string, out: Finding[]): void {
+  /** keyword and regex findings; returns where a masking pattern's matches were left out (MAX_FINDINGS), else Infinity */
+  private dictionaries(text: string, out: Finding[]): number {
     const s = this.settings;
-    if (!s.keywords.length && !s.patterns.length) return;
+    let checked = Infinity;
+    if (!s.keywords.length && !s.patterns.length) return checked;
     for (const k of s.keywords) {
       let m: ReturnType<KeywordMatcher['next']>;
       for (let from = 0; out.length < MAX_FINDINGS && (m = k.matcher.next(text, from)); from = m.end) {
@@ -272,7 +292,13 @@ export class DlpScanner {
         const shown = orig.length > 64 ? orig.slice(-64) : orig;
         out.push({ detector: 'regex', label: p.name, start: m.index, end: m.index + m[0].length, match: p.redact ? maskKeepLast(shown) : shown, confidence: 1, redact: p.redact });
       }
+      if (p.redact && out.length >= MAX_FINDINGS) {
+        // one more search: is a match left unmasked, and where
+        const next = p.regex.exec(subject);
+        if (next && next[0].length) checked = Math.min(checked, next.index);
+      }
     }
+    return checked;
   }
 }
 
@@ -280,19 +306,20 @@ export class DlpScanner {
  * The text with every finding marked `redact` masked (last four alphanumerics kept, separators
  * kept). Text beyond the scanned length is cut off: it was not checked, so it must not leave.
  */
-export function redactText(text: string, findings: Finding[], maxScanChars: number): string {
+export function redactText(text: string, findings: Findings, maxScanChars: number): string {
+  const limit = checkedLength(findings, maxScanChars);
   let out = '';
   let pos = 0;
   for (const f of findings) {
     if (!f.redact || f.start < pos) continue;
+    if (f.start >= limit) break; // cut off below
+    const end = Math.min(f.end, limit);
     out += text.slice(pos, f.start);
-    const span = text.slice(f.start, f.end);
+    const span = text.slice(f.start, end);
     out += f.detector === 'iban' ? maskKeepLast(span, 4, 2) : maskKeepLast(span, 4);
-    pos = f.end;
+    pos = end;
   }
-  if (pos === 0 && text.length <= maxScanChars) return text;
-  const rest = text.slice(pos);
-  const limit = maxScanChars - pos;
-  out += rest.length > limit && limit >= 0 ? rest.slice(0, limit) + ` […${text.length - maxScanChars} characters not scanned, removed]` : rest;
-  return out;
+  if (pos === 0 && text.length <= limit) return text;
+  if (text.length <= limit) return out + text.slice(pos);
+  return out + text.slice(pos, limit) + ` […${text.length - limit} characters not scanned, removed]`;
 }

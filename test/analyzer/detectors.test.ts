@@ -155,6 +155,29 @@ describe('analyzer: DLP after a hostile prefix', () => {
   }
 });
 
+describe('analyzer: DLP past the findings cap', () => {
+  // past 256 findings a value was neither reported nor masked: 300 SSNs, cards or dictionary words
+  // (3-7 KB) before a card or an employee id, and the message was forwarded with it as typed
+  const d = parsePolicy('dlp:\n  keywords:\n    - name: k\n      words: [confidential]\n  regexes:\n    - name: emp\n      pattern: "EMP-[0-9]{6}"\n', 'p.yaml').dlp;
+  const s = new DlpScanner(d);
+  for (const [name, prefix] of [['300 SSNs', '536-22-5598 '.repeat(300)], ['300 cards after "card"', 'card 4111111111111111 '.repeat(300)], ['300 dictionary words', 'confidential '.repeat(300)], ['300 employee ids', 'EMP-000000 '.repeat(300)]]) {
+    it(`${name}: the text leaves only up to the first value left out`, () => {
+      const text = prefix + 'card 4556737586899855 EMP-123456 end';
+      const f = s.scan(text);
+      assert.equal(f.length, 256);
+      const r = redactText(text, f, d.maxScanChars);
+      assert.ok(!r.includes('4556737586899855') && !r.includes('EMP-123456') && !r.includes(' end'), r.slice(-80));
+      assert.match(r, / \[…\d+ characters not scanned, removed\]$/);
+    });
+  }
+  it('under the cap nothing is cut', () => {
+    const text = '536-22-5598 '.repeat(200) + 'card 4556737586899855 EMP-123456 end';
+    const f = s.scan(text);
+    assert.equal(f.checked, undefined);
+    assert.ok(redactText(text, f, d.maxScanChars).endsWith('card ************9855 ***-**3456 end'));
+  });
+});
+
 describe('analyzer: safe user regexes', () => {
   it('runs catastrophic patterns in linear time or refuses them', () => {
     const re = compileSafe('(a+)+b');
