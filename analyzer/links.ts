@@ -14,12 +14,19 @@ import { ConfigError } from '../common/configError';
 
 export class LinksConfigError extends ConfigError {}
 
-/** links checked per message */
+/** links extractLinks gives by default; listed links reported per message */
 export const MAX_LINKS = 32;
-/** places a scheme or "www." is seen, per message (a rejected one costs too) */
+/** links looked up per message */
+export const MAX_CHECKED = 1024;
+/**
+ * places a scheme or "www." is seen, per message, when each reads MAX_LINK_CHARS: the budget is
+ * MAX_CANDIDATES x MAX_LINK_CHARS characters read, and a place costs 16 plus twice what it reads. Was a
+ * count of places: 130 "www. " (650 bytes) or 40 ordinary links hid a listed link after them.
+ */
 export const MAX_CANDIDATES = 128;
 /** characters of a link read (a longer one is cut here) */
 export const MAX_LINK_CHARS = 2048;
+const READ_BUDGET = MAX_CANDIDATES * MAX_LINK_CHARS;
 /** characters of a listed domain (a DNS name's limit): longer parents of a link's host are not looked up */
 const MAX_DOMAIN = 253;
 /** entries of all lists together */
@@ -82,21 +89,31 @@ export function extractLinks(text: string, max = MAX_LINKS): Link[] {
   if (typeof text !== 'string' || text.length < 7) return out;
   const re = CANDIDATE;
   re.lastIndex = 0;
-  let tries = 0;
+  let spent = 0;
+  const seen = new Set<string>();
   let m: RegExpExecArray | null;
-  while (out.length < max && tries < MAX_CANDIDATES && (m = re.exec(text)) !== null) {
-    tries++;
+  while (out.length < max && spent < READ_BUDGET && (m = re.exec(text)) !== null) {
+    spent += 16;
     const at = m.index;
     const www = m[0].length === 4;
     const prev = at > 0 ? text.charCodeAt(at - 1) : 0x20;
     if (www ? wwwBlocked(prev) : isWordChar(prev)) continue;
     // the search goes on right after "://" or "www.": a link inside another's query (a redirector) is found too
     const link = parseAt(text, at, www ? '' : m[0].slice(0, -3).toLowerCase(), true);
-    if (link && !out.some((l) => l.host === link.host && l.port === link.port && l.path === link.path)) out.push(link);
+    spent += 2 * lastRead;
+    if (!link) continue;
+    const key = `${link.host}:${link.port ?? ''}${link.path}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(link);
+    }
   }
   re.lastIndex = 0;
   return out;
 }
+
+/** characters the last parseAt scanned for the link's end (what a candidate costs) */
+let lastRead = 0;
 
 /**
  * A link starting at `at`: `scheme` lower case, '' for a www. link. `chat`: the end is where the
@@ -119,6 +136,7 @@ function parseAt(text: string, at: number, scheme: string, chat: boolean): Link 
       else if (c === 0x5b) openSq++;
       else if (c === 0x5d) closeSq++;
     }
+    lastRead = end - at; // the rest (trailing punctuation, authority, host) reads within this again
     // "(see http://x/a)" and "http://x/wiki/A_(b)": a closing bracket stays only when the link opened it
     while (end > authStart) {
       const c = text.charCodeAt(end - 1);
@@ -686,12 +704,12 @@ export class LinkFilter {
 
   /** the listed links of a message text (at most MAX_LINKS links are looked at) */
   check(text: string): ListedLink[] {
-    const links = extractLinks(text);
+    const links = extractLinks(text, MAX_CHECKED);
     const out: ListedLink[] = [];
     if (!links.length) return out;
     for (const link of links) {
       const entry = this.blocklist.match(link);
-      if (entry) out.push({ link, entry });
+      if (entry && out.push({ link, entry }) >= MAX_LINKS) break;
     }
     return out;
   }

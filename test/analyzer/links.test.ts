@@ -195,6 +195,18 @@ describe('links: blocklists', () => {
 
   // every parent domain of a link's host was hashed and looked up: a 2,000-character host of
   // 1,000 labels cost ~1 M characters hashed a link, 32 links a message (~70 ms a message)
+  // at most 128 places and 32 links were looked at: 130 "www. " (650 bytes) or 40 ordinary links
+  // before a listed link hid it
+  it('a flood of cheap candidates or ordinary links before a listed link does not hide it', () => {
+    const b = blocklist('flood.txt', 'evil.example\n');
+    const ordinary = (n: number) => Array.from({ length: n }, (_, i) => `http://x${i}.example/`).join(' ');
+    for (const prefix of ['www. '.repeat(130), 'http://a'.repeat(130), `${ordinary(40)} `, `${ordinary(1000)} `])
+      assert.deepEqual(hits(b, `${prefix} see http://evil.example/x`), ['flood'], prefix.slice(0, 20));
+    // what is reported stays bounded: 32 listed links a message
+    const many = Array.from({ length: 100 }, (_, i) => `http://a${i}.evil.example/`).join(' ');
+    assert.equal(new LinkFilter(b).check(many).length, MAX_LINKS);
+  });
+
   it('a host of 1,000 labels: only parents as short as a domain name are looked up, and a listed one is found', () => {
     const b = blocklist('deep.txt', 'evil.example\n');
     const deep = 'a.'.repeat(1000);
