@@ -212,6 +212,13 @@ function msnpStart(b: Buffer): boolean | 'more' {
   return (MSNP_COMMANDS.has(head.slice(0, 3)) || OTHER_COMMANDS.has(head.slice(0, 3)) || /^\d{3}$/.test(head.slice(0, 3))) && (head[3] === ' ' || head[3] === '\r' || head[3] === '\n');
 }
 
+/** A first line that is an MSNP error reply: three digits, a transaction id (and parameters). */
+function errorReplyStart(b: Buffer): boolean | 'more' {
+  const nl = b.indexOf(0x0a);
+  if (nl < 0) return b.length < 64 && /^\d{1,3}( \d{0,10})?$/.test(b.toString('latin1')) ? 'more' : false;
+  return /^\d{3} \d{1,10}( [ -~]{1,300})?\r?$/.test(b.toString('latin1', 0, Math.min(nl, 400)));
+}
+
 /** MSNP commands that decide nothing but may follow a line that does (switchboard, older versions, lists) */
 const OTHER_COMMANDS = new Set(['CAL', 'BYE', 'INF', 'ADD', 'ADG', 'RMG', 'REG', 'SBS', 'UBN', 'UBM', 'SND', 'IPG', 'PAG', 'BPR', 'SBP', 'FND', 'REA', 'IMS', 'PRP', 'SDC', 'NOT']);
 
@@ -301,8 +308,9 @@ function tcpDecoder(ctx: SessionContext): StreamDecoder {
   const seek = (dir: Dir, data: Buffer, ended: boolean) => {
     const q = seeking[dir]!;
     const b = q.feed(data);
-    // (a bare number is a length's tail, "…Bob 117": MSNP error replies carry a transaction id)
-    const start = /^\d{3}[\r\n]/.test(b.toString('latin1', 0, 4)) ? false : msnpStart(b.subarray(0, 4));
+    // a number starts a direction only as a whole error reply, "911 3": a bare one is a length's tail
+    // ("…Bob 117"), and "511 :x…" the tail of a text that a glued MSG follows
+    const start = b[0] >= 0x30 && b[0] <= 0x39 ? errorReplyStart(b) : msnpStart(b.subarray(0, 4));
     let at = start === true ? 0 : -1;
     if (at < 0 && (start === false || ended)) {
       const f = findMsg(b, seekFrom[dir]);
