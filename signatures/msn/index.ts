@@ -214,9 +214,10 @@ function msnpStart(b: Buffer): boolean | 'more' {
 
 /** A first line that is an MSNP error reply: three digits, a transaction id (and parameters). */
 function errorReplyStart(b: Buffer): boolean | 'more' {
-  const nl = b.indexOf(0x0a);
+  // only the line's first 400 bytes are looked at: the held bytes are looked at again on every segment
+  const nl = b.subarray(0, 401).indexOf(0x0a);
   if (nl < 0) return b.length < 64 && /^\d{1,3}( \d{0,10})?$/.test(b.toString('latin1')) ? 'more' : false;
-  return /^\d{3} \d{1,10}( [ -~]{1,300})?\r?$/.test(b.toString('latin1', 0, Math.min(nl, 400)));
+  return /^\d{3} \d{1,10}( [ -~]{1,300})?\r?$/.test(b.toString('latin1', 0, nl));
 }
 
 /** MSNP commands that decide nothing but may follow a line that does (switchboard, older versions, lists) */
