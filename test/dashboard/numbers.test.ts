@@ -11,7 +11,7 @@ import { SqliteSink } from '../../storage/sqlite-sink';
 import { shadowim } from '../helpers/run';
 import { startServe, type Served } from './serve';
 import { Client, PASSWORDS } from './setup';
-import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
+import { CHROMIUM, withLoggedInPage } from '../helpers/chromium';
 
 const MIN = 60_000, HOUR = 3600_000, DAY = 86400_000;
 // whole minutes, an hour back: the page's "24 h" and the API's from/to below hold the same events
@@ -100,39 +100,21 @@ describe('dashboard: the numbers agree', function () {
 
   it('users and hosts page: a name links to the alerts of its protocol and the range shown (headless Chromium)', async function () {
     if (!fs.existsSync(CHROMIUM)) this.skip();
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    try {
-      const page = await (await browser.newContext()).newPage();
-      await page.goto(srv.url + '/#/people?range=24h');
-      await page.fill('#login-user', 'viewer');
-      await page.fill('#login-password', PASSWORDS.viewer);
-      await page.click('#login-submit');
-      await page.waitForSelector('#users-table tbody tr');
+    await withLoggedInPage(srv.url + '/#/people?range=24h', 'viewer', PASSWORDS.viewer, '#users-table tbody tr', async (page) => {
       const links = await page.$$eval('#users-table tbody tr, #hosts-table tbody tr', (trs) =>
         trs.map((tr) => [tr.querySelector('td a')!.getAttribute('href'), tr.children[1].textContent, tr.children[5].textContent]));
       // [link, protocol, alerts] of the row whose link names `who`
       const row = (who: string, proto: string) => links.find(([h, p]) => p === proto && h!.startsWith(`#/alerts?${who}&`));
       assert.deepEqual(row('user=alice', 'irc'), ['#/alerts?user=alice&protocol=irc&range=24h&acked=', 'irc', '2']);
       assert.deepEqual(row('host=10.0.0.1', 'xmpp'), ['#/alerts?host=10.0.0.1&protocol=xmpp&range=24h&acked=', 'xmpp', '1']);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 
   // Was: the list ignored the link's range=24h and opened all time: alice's irc alerts 3 (her old one too)
   // beside the 2 the row counts, the range chooser absent
   it("users page: a name's link opens the alerts of the row's range, as many as the row counts (headless Chromium)", async function () {
     if (!fs.existsSync(CHROMIUM)) this.skip();
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    try {
-      const page = await (await browser.newContext()).newPage();
-      await page.goto(srv.url + '/#/people?range=24h');
-      await page.fill('#login-user', 'viewer');
-      await page.fill('#login-password', PASSWORDS.viewer);
-      await page.click('#login-submit');
-      await page.waitForSelector('#users-table tbody tr');
+    await withLoggedInPage(srv.url + '/#/people?range=24h', 'viewer', PASSWORDS.viewer, '#users-table tbody tr', async (page) => {
       const api = (await viewer.req('GET', '/api/users?range=24h')).json.rows.find((r: any) => r.name === 'alice' && r.protocol === 'irc');
       assert.equal(api.alerts, 2);
       const rows = await page.$$eval('#users-table tbody tr', (trs) => trs.map((tr) => [tr.querySelector('td a')!.getAttribute('href')!, tr.children[5].textContent]));
@@ -160,9 +142,7 @@ describe('dashboard: the numbers agree', function () {
       await page.selectOption('#f-range', 'all');
       await page.waitForFunction(() => document.querySelectorAll('#alerts-table tbody tr').length === 3);
       assert.deepEqual((await shown()).ids, ['card', 'old', 'rep']);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 
   /** the value and label of the report's tile `id` */
@@ -185,20 +165,10 @@ describe('dashboard: the numbers agree', function () {
 
   it('the overview page shows that number under the label the report uses (headless Chromium)', async function () {
     if (!fs.existsSync(CHROMIUM)) this.skip();
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    try {
-      const page = await (await browser.newContext()).newPage();
-      await page.goto(srv.url + '/#/overview?range=24h');
-      await page.fill('#login-user', 'viewer');
-      await page.fill('#login-password', PASSWORDS.viewer);
-      await page.click('#login-submit');
-      await page.waitForSelector('#tile-unauthorized');
+    await withLoggedInPage(srv.url + '/#/overview?range=24h', 'viewer', PASSWORDS.viewer, '#tile-unauthorized', async (page) => {
       const report = reportTile((await viewer.req('GET', `/api/report?range=24h&format=html`)).text, 'unauthorized');
       assert.deepEqual({ v: await page.textContent('#tile-unauthorized .v'), k: await page.textContent('#tile-unauthorized .k') }, report);
       assert.equal(report.v, '2');
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });
