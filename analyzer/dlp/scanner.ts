@@ -146,25 +146,18 @@ export class DlpScanner {
     // past MAX_FINDINGS a value would go unmasked: the text is checked (and may leave) only up to the
     // first one left out (was: 256 cards, SSNs or keywords before it and a value was forwarded as typed)
     let checked = Infinity;
-    for (const c of cands) {
-      if (c.start >= checked || out.some((f) => c.start < f.end && f.start < c.end)) continue;
+    const take = (c: Candidate, shadow: boolean) => {
+      if (c.start >= checked || out.some((f) => c.start < f.end && f.start < c.end)) return;
       if (out.length >= MAX_FINDINGS) {
         checked = c.start;
-        continue;
+        return;
       }
       const { priority: _p, ...f } = c;
+      if (shadow) (f as Finding).alert = false; // not `{ ...f, alert: false }`: a property added to a spread copy is slow in V8
       out.push(f);
-    }
-    for (const c of shadows) {
-      if (c.start >= checked || out.some((f) => c.start < f.end && f.start < c.end)) continue;
-      if (out.length >= MAX_FINDINGS) {
-        checked = c.start;
-        continue;
-      }
-      const { priority: _p, ...f } = c;
-      (f as Finding).alert = false; // not `{ ...f, alert: false }`: a property added to a spread copy is slow in V8
-      out.push(f);
-    }
+    };
+    for (const c of cands) take(c, false);
+    for (const c of shadows) take(c, true);
     checked = Math.min(checked, this.dictionaries(text, out));
     out.sort((a, b) => a.start - b.start);
     if (checked < text.length) out.checked = checked;
