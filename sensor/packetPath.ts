@@ -47,6 +47,8 @@ export interface PacketPathOptions {
 const FIN = 1, SYN = 2, RST = 4, ACK = 16;
 // per-flow state bits
 const S_SYN_C = 1, S_SYN_S = 2, S_FIN_C = 4, S_FIN_S = 8, S_RST = 16, S_CLOSED = 32, S_ASKED = 64, S_CLIENT_A = 128;
+/** the handler was seen wanting no more data (final, FlowHandler.wantsData): later payload is only counted */
+const S_NO_DATA = 256;
 const FR = ft.FR; // flow table hot row stride
 
 const BY: FlowInfo['clientBy'][] = ['syn', 'port', 'first'];
@@ -261,12 +263,15 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
 
     if (!tcp) {
       if (!(st & S_ASKED)) this.askHandler(slot);
+      if (st & S_NO_DATA) return;
       const h = this.handlers[slot];
-      if (h !== null && h.wantsData && d.payLen > 0 && d.payMissing === 0) {
-        this.ops++;
-        h.onData(dir, d.payBuf.subarray(d.payOff, d.payOff + d.payLen), ts);
-        if (h.finished === true) this.handlers[slot] = null; // onEnd would do nothing: let it go
-      }
+      if (h !== null && h.wantsData) {
+        if (d.payLen > 0 && d.payMissing === 0) {
+          this.ops++;
+          h.onData(dir, d.payBuf.subarray(d.payOff, d.payOff + d.payLen), ts);
+          if (h.finished === true) this.handlers[slot] = null; // onEnd would do nothing: let it go
+        }
+      } else f[r + F_STATE] += S_NO_DATA;
       return;
     }
 
@@ -289,10 +294,11 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     }
 
     const plen = d.payLen;
-    if (plen > 0 || d.payMissing > 0) {
+    if ((plen > 0 || d.payMissing > 0) && !(st & S_NO_DATA)) {
       if (!(st & S_ASKED)) this.askHandler(slot);
       const h = this.handlers[slot];
-      if (h !== null && h.wantsData) {
+      if (h === null || !h.wantsData) f[r + F_STATE] += S_NO_DATA;
+      else {
         let s = this.streams[i];
         if (s === null) {
           s = this.streams[i] = new TcpStream(this.limits, this.budget);
@@ -311,6 +317,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
         }
         if (!h.wantsData) {
           this.dropStreams(slot);
+          f[r + F_STATE] += S_NO_DATA;
           if (h.finished === true) this.handlers[slot] = null; // onEnd would do nothing: let it go
         }
       }

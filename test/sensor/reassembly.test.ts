@@ -1,7 +1,7 @@
 // TCP reassembly as a decoder sees it: ordered bytes per direction, first copy wins on overlaps,
 // holes reported as gaps (never papered over), bounded buffering, and no more work once unwanted.
 import assert from 'node:assert/strict';
-import { ACK, Capture, FIN, PSH, RST, SYN, linkFrame, tcpPacket } from '../helpers/pcapgen';
+import { ACK, Capture, FIN, PSH, RST, SYN, linkFrame, tcpPacket, udpPacket } from '../helpers/pcapgen';
 import { PacketPath } from '../../sensor/packetPath';
 import { Recorder, runCapture } from './record';
 
@@ -174,5 +174,35 @@ describe('sensor: TCP reassembly', () => {
     assert.deepEqual(f.datagrams[0].map(String), ['req 0', 'req 2', 'req 4']);
     assert.deepEqual(f.datagrams[1].map(String), ['req 1', 'req 3']);
     assert.equal(f.info.clientBy, 'port');
+  });
+  it('once a handler wants no more data, later packets are only counted: its wantsData is not asked per packet', () => {
+    // a declined bulk transfer was asking its handler (in two threads: a shared flag) for every segment
+    let asked = 0;
+    const pp = new PacketPath({
+      newFlow() {
+        let declined = false;
+        return {
+          get wantsData() {
+            asked++;
+            return !declined;
+          },
+          onData() {
+            declined = true;
+          },
+          onGap() {},
+          onEnd() {},
+        };
+      },
+    });
+    let ts = T0;
+    const send = (f: Buffer) => pp.packet(1, (ts += 1000), f, f.length);
+    send(linkFrame(tcpPacket(C, S, 1000, SYN), 1));
+    send(linkFrame(tcpPacket(S, C, 5000, SYN | ACK), 1));
+    for (let i = 0; i < 500; i++) send(linkFrame(tcpPacket(S, C, 5001 + i * 100, ACK, 'x'.repeat(100)), 1));
+    for (let i = 0; i < 500; i++) send(linkFrame(udpPacket('10.0.0.5:40000', '192.0.2.1:3478', `datagram ${i}`), 1));
+    const c = pp.counters;
+    assert.equal(c.packets, 1002);
+    assert.ok(asked < 20, `wantsData asked ${asked} times for 1,000 packets after the handlers declined`);
+    pp.finish();
   });
 });
