@@ -54,11 +54,6 @@ export const command: Command = {
 
     // heavy modules only once the options are known to be good
     const { openCapture, nonBlockingPipe } = require('../../sensor/captureFile') as typeof import('../../sensor/captureFile');
-    const { PacketPath, readCapture } = require('../../sensor/packetPath') as typeof import('../../sensor/packetPath');
-    const { loadRegistry } = require('../../signatures/registry') as typeof import('../../signatures/registry');
-    const { Engine } = require('../../signatures/engine') as typeof import('../../signatures/engine');
-    const { buildPipeline } = require('../pipeline') as typeof import('../pipeline');
-    const { isoTime } = require('../../common/events') as typeof import('../../common/events');
 
     const started = process.hrtime.bigint();
     const sensor = opts.sensor as string | undefined;
@@ -89,6 +84,12 @@ export const command: Command = {
     // last batch unwritten. A second signal exits at once.
     const stop = new Int32Array(new SharedArrayBuffer(4));
     const thread = threads === 2 ? (require('../../sensor/captureThread') as typeof import('../../sensor/captureThread')).startCaptureThread(fd, { maxFlows }, undefined, stop) : undefined;
+    // the rest loads while the worker starts (~0.1 s sooner to its first packet than loading them first)
+    const { PacketPath, readCapture } = require('../../sensor/packetPath') as typeof import('../../sensor/packetPath');
+    const { loadRegistry } = require('../../signatures/registry') as typeof import('../../signatures/registry');
+    const { Engine } = require('../../signatures/engine') as typeof import('../../signatures/engine');
+    const { buildPipeline } = require('../pipeline') as typeof import('../pipeline');
+    const { isoTime } = require('../../common/events') as typeof import('../../common/events');
     const registry = loadRegistry();
     const pipeline = buildPipeline(popts);
     let closed = false;
