@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ShadowEvent } from '../../common/events';
 import { createAnalyzer } from '../../analyzer';
 import { defaultPolicy, parsePolicy } from '../../analyzer/policy';
-import { AsciiTable, extractLinks, LinkBlocklist, LinkFilter, LinksConfigError, parseLinksConfig, MAX_LINKS, MAX_LINK_CHARS, type Link } from '../../analyzer/links';
+import { AsciiTable, canonicalHost, extractLinks, LinkBlocklist, LinkFilter, LinksConfigError, parseLinksConfig, MAX_CHECKED, MAX_LINKS, MAX_LINK_CHARS, NESTED_BUDGET, type Link } from '../../analyzer/links';
 import { parseConfig } from '../../common/config';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim, shadowimAsync } from '../helpers/run';
@@ -49,6 +49,16 @@ describe('links: extraction from message text', () => {
       ['evil.example', undefined, '/q', 'http://evil.example/q'],
     ]);
     assert.deepEqual(links('www.evil.example/x?!'), [['www.evil.example', undefined, '/x', 'www.evil.example/x']]);
+    // links in one run share its end, each with its own brackets
+    assert.deepEqual(links('((http://a.example/x_(y)),http://b.example/(z))).'), [
+      ['a.example', undefined, '/x_(y)),http://b.example/(z', 'http://a.example/x_(y)),http://b.example/(z'],
+      ['b.example', undefined, '/(z)', 'http://b.example/(z)'],
+    ]);
+    assert.deepEqual(links('[http://a.example/[1]](http://b.example/c)]'), [
+      ['a.example', undefined, '/[1]](http://b.example/c)', 'http://a.example/[1]](http://b.example/c)'],
+      ['b.example', undefined, '/c', 'http://b.example/c'],
+    ]);
+    assert.deepEqual(links('www.a.example,www.b.example,www.c.example!').map((l) => l[3]), ['www.a.example,www.b.example,www.c.example', 'www.b.example,www.c.example', 'www.c.example']);
   });
 
   it('never reports userinfo (user:pass@) and reads the host after the last @ as a browser does', () => {
@@ -104,6 +114,14 @@ describe('links: extraction from message text', () => {
     assert.equal(one('http://evil.example./x').host, 'evil.example', 'trailing dot');
     assert.equal(one('http://evil.example\\x\\y').path, '/x/y', 'backslash reads as slash');
     assert.equal(one('http://evil.example/a#frag').path, '/a', 'the fragment is not sent to the server');
+  });
+
+  // URL.canParse, once optimised, reads a short one-byte string's U+0080-U+00FF as UTF-8 (Node 20)
+  it('a host with é or ü reads the same after many hosts went through the URL parser', () => {
+    for (let i = 0; i < 200_000; i++) canonicalHost(`!${i}`);
+    assert.equal(canonicalHost('é.x'), 'xn--9ca.x');
+    assert.equal(one('see http://ü.x/').host, 'xn--tda.x');
+    assert.equal(canonicalHost('bücher.example'), 'xn--bcher-kva.example');
   });
 
   it('http, https, ftp and www. only, not inside a word, a host or another scheme', () => {
@@ -172,6 +190,37 @@ describe('links: extraction from message text', () => {
     assert.equal(f.check(`http://evil.example/${'('.repeat(K / 2)}${')'.repeat(K / 2)}`).length, 1);
     assert.equal(f.check('http://evil.example/ '.repeat(K / 20)).length, 1, 'one link however often it is repeated');
   });
+
+  // a budget of 128 x 2,048 characters read bounded the work and was spent by such texts long before
+  // their end: the listed link after them was not looked at
+  boundedIt(__filename, 'hostile text: work is linear in the text and a listed link after 1 MiB of it is found', 60, () => {
+    const K = 1 << 20;
+    const fill = (unit: string) => unit.repeat(Math.floor(K / unit.length));
+    const texts = [
+      fill('!www.'), // one run of candidates, each reading to the run's end
+      fill('www.'), // www.www.www.…
+      `x${fill('http://')}`, // "http://" inside one word: each link's path is the rest of the word
+      fill(`${'!www.'.repeat(70)}${'a'.repeat(2000)} `),
+      fill('\u{e000}www.'), // hosts the URL parser refuses
+      fill('!www.a.example/'), // the same link over and over, overlapping
+      `${fill('(www.')}${')'.repeat(K / 2)}`,
+      fill(`${'!www.'.repeat(400)}@${'ä'.repeat(2000)} `), // one userinfo for 400 candidates
+      fill('ftp://a:b@c:d@'),
+    ];
+    const f = new LinkFilter(blocklist('linear.txt', 'evil.example\n'));
+    for (const t of texts) {
+      const what = JSON.stringify(t.slice(0, 12));
+      for (const tail of [' http://evil.example/x', '!www.evil.example', 'http://evil.example/']) {
+        const text = t + tail;
+        assert.ok(f.check(text).some((l) => l.link.host === 'evil.example' || l.link.host.endsWith('.evil.example')), `${what}${tail}: the listed link is found`);
+        const work = { chars: 0 };
+        extractLinks(text, MAX_CHECKED, work);
+        // the bound extractLinks states: 10 x text for the shared scans, 6 x text for authorities, the budget for nested ones, the paths copied
+        const bound = 16 * text.length + 2 * (NESTED_BUDGET + MAX_LINK_CHARS) + MAX_CHECKED * MAX_LINK_CHARS;
+        assert.ok(work.chars > text.length && work.chars <= bound, `${what}${tail}: ${work.chars} characters examined, bound ${bound}`);
+      }
+    }
+  });
 });
 
 function blocklist(name: string, text: string, label?: string): LinkBlocklist {
@@ -205,6 +254,23 @@ describe('links: blocklists', () => {
     // what is reported stays bounded: 32 listed links a message
     const many = Array.from({ length: 100 }, (_, i) => `http://a${i}.evil.example/`).join(' ');
     assert.equal(new LinkFilter(b).check(many).length, MAX_LINKS);
+  });
+
+  // each candidate read up to 2,048 characters from a budget of 128 x 2,048 for all: 70 "!www."
+  // before one 2,000-character word (2.35 KB) had each "www." read the same word again and spend it
+  it('www. candidates nested in one long word before a listed link do not hide it', () => {
+    const b = blocklist('nested.txt', 'evil.example\n');
+    const word = 'a'.repeat(2000);
+    for (const n of [70, 200, 2000]) {
+      for (const junk of [`${'!www.'.repeat(n)}${word}`, `${'\u{e000}www.'.repeat(n)}${word}`, `${'(www.'.repeat(n)}${word}${')'.repeat(n)}`]) {
+        const what = `${n} x ${JSON.stringify(junk.slice(0, 5))}`;
+        assert.deepEqual(hits(b, `${junk} see http://evil.example/x`), ['nested'], what);
+        assert.deepEqual(hits(b, `${junk} www.evil.example`), ['nested'], what);
+        // in the same word: the last www. (its host is the listed one) is read whatever came before
+        const same = hits(b, `${junk}!www.evil.example`);
+        assert.ok(same.length >= 1 && same.every((h) => h === 'nested'), `${what}: ${same}`);
+      }
+    }
   });
 
   it('a host of 1,000 labels: only parents as short as a domain name are looked up, and a listed one is found', () => {
