@@ -14,6 +14,7 @@ import type { LinkFilter } from './links';
 import { stderrLine } from '../common/stderr';
 import { zoneKey } from '../common/zoneKey';
 import { isChannel } from '../signatures/irc/parser';
+import { identityPrefix, MAX_IDENTITY, shownIdentity } from './identity';
 
 const MAX_FLOWS = 200_000;
 const SEV_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
@@ -68,6 +69,18 @@ export function clip(v: unknown, n = 96): string {
 /** who used IM, for summaries: "10.0.0.5 (Dana Ortiz) as dana, dana@x" */
 function who(ip: string, person: string | undefined, ids: string[]): string {
   return `${ip}${person ? ` (${clip(person, 64)})` : ''}${ids.length ? ` as ${ids.map((u) => clip(u, 48)).join(', ')}` : ''}`;
+}
+
+/** identities as the policy matches them: each cut at MAX_IDENTITY (the same array when none is longer) */
+function matchedIds(ids: string[]): string[] {
+  for (const u of ids) if (u.length > MAX_IDENTITY) return ids.map(identityPrefix);
+  return ids;
+}
+
+/** identities as an alert shows them: each cut at MAX_IDENTITY and marked '…' (the same array when none is longer) */
+function shownIds(ids: string[]): string[] {
+  for (const u of ids) if (u.length > MAX_IDENTITY) return ids.map(shownIdentity);
+  return ids;
 }
 
 function ep(e: Endpoint | undefined): string {
@@ -194,7 +207,8 @@ export class Analyzer implements EventSink {
     }
     this.forward(out);
     const p = this.policy;
-    const person = p.people.resolve([ev.user], this.localIp(ev));
+    const user = identityPrefix(ev.user);
+    const person = p.people.resolve([user], this.localIp(ev));
     const severity = severityFor(p, 'cleartext_credentials', 'high', ev.protocol, ev.mechanism);
     this.alert(
       {
@@ -203,7 +217,8 @@ export class Analyzer implements EventSink {
         protocol: ev.protocol,
         client: ev.client,
         server: ev.server,
-        users: realIdentity(ev.user) ? [ev.user] : [],
+        users: realIdentity(ev.user) ? [shownIdentity(ev.user)] : [],
+        local: [user],
         person,
         detector: ev.mechanism,
         flow_id: ev.flow_id,
@@ -211,7 +226,7 @@ export class Analyzer implements EventSink {
       },
       () => `${ev.protocol} password sent in the clear for ${clip(ev.user, 64)} (${clip(ev.mechanism, 32)}) from ${ep(ev.client)} to ${ep(ev.server)}`,
       ev.ts,
-      ['cleartext_credentials', ev.protocol, ev.mechanism, ev.user, ev.server?.ip],
+      ['cleartext_credentials', ev.protocol, ev.mechanism, user, ev.server?.ip],
     );
   }
 
@@ -232,19 +247,20 @@ export class Analyzer implements EventSink {
     if (st.unauthorized && use !== 'session') return; // decided; the session event may still add users
     if (isSanctioned(p, ev.server.ip, serverName) || this.sanctionedIps.has(zoneKey(ev.server.ip, ev.zone))) return;
     const ids = identities.filter(realIdentity);
+    const names = matchedIds(ids); // the policy reads each name's first 256 characters (identityPrefix says why)
     // an inbound flow (peer-to-peer media, DCC) is judged on our host, its server side
     const inbound = isInbound(p, ev.client, ev.server);
     const local = inbound ? ev.server : ev.client;
     const remote = inbound ? ev.client : ev.server;
     if (inbound && isSanctioned(p, ev.client.ip, undefined)) return;
-    const person = p.people.resolve(ids, local.ip);
-    const groups = groupsOf(p, local.ip, ids, person, ev.zone);
+    const person = p.people.resolve(names, local.ip);
+    const groups = groupsOf(p, local.ip, names, person, ev.zone);
     const proto = (ev.protocol ?? '').toLowerCase();
     const rules: Array<[Group, AllowRule]> = [];
     for (const g of groups) for (const r of g.allow) if (!r.protocols || r.protocols.has(proto)) rules.push([g, r]);
     // one literal with every field, kind/severity/detector filled in below: `{ ...base, kind }` would
     // add properties to a spread copy, which V8 (Node 20) does ~1 µs per property
-    const a: AlertFields = { kind: 'unauthorized_im', severity: 'high', protocol: ev.protocol, client: ev.client, server: ev.server, users: ids, person, detector: undefined, flow_id: ev.flow_id, zone: ev.zone, policyGroups: groups };
+    const a: AlertFields = { kind: 'unauthorized_im', severity: 'high', protocol: ev.protocol, client: ev.client, server: ev.server, users: shownIds(ids), person, detector: undefined, flow_id: ev.flow_id, zone: ev.zone, policyGroups: groups };
 
     if (!rules.length) {
       const computed: Severity = encrypted ? 'medium' : 'high';
@@ -298,8 +314,8 @@ export class Analyzer implements EventSink {
     const p = this.policy;
     const st = this.flow(key);
     const counts = (st.dlpCounts ??= new Map());
-    const us = users.filter(realIdentity);
-    const local = ev.direction === 'inbound' ? ev.to : ev.from;
+    const us = shownIds(users.filter(realIdentity));
+    const local = identityPrefix(ev.direction === 'inbound' ? ev.to : ev.from);
     const person = p.people.resolve([local], this.localIp(ev));
     for (const f of findings) {
       const ck = f.label && f.detector !== 'pan' ? `${f.detector}:${f.label}` : f.detector;
@@ -344,7 +360,7 @@ export class Analyzer implements EventSink {
           return `${what}${net} ${f.match} in ${ev.protocol} ${where} from ${clip(ev.from, 48)} to ${clip(ev.to, 48)}${nth}`;
         },
         ev.ts,
-        ['sensitive_data', ev.protocol, f.detector, f.label, f.match, ev.from, ev.to],
+        ['sensitive_data', ev.protocol, f.detector, f.label, f.match, identityPrefix(ev.from), identityPrefix(ev.to)],
       );
     }
   }
@@ -356,9 +372,9 @@ export class Analyzer implements EventSink {
     const listed = links.check(text);
     if (!listed.length) return;
     const p = this.policy;
-    const local = ev.direction === 'inbound' ? ev.to : ev.from;
+    const local = identityPrefix(ev.direction === 'inbound' ? ev.to : ev.from);
     const person = p.people.resolve([local], this.localIp(ev));
-    const users = [ev.from, ev.to].filter(realIdentity);
+    const users = shownIds([ev.from, ev.to].filter(realIdentity));
     const dir = ev.direction === 'inbound' || ev.direction === 'outbound' ? ` (${ev.direction})` : '';
     for (const { link, entry } of listed) {
       const shown = links.show(text, link, findings, checkedLength(findings, p.dlp.maxScanChars), (s) => this.scanner.scan(s));
@@ -380,7 +396,7 @@ export class Analyzer implements EventSink {
         },
         () => `link to ${clip(shown.host, 96)} listed in ${list}${entry.label ? ` (${entry.label})` : ''} sent over ${ev.protocol} from ${clip(ev.from, 48)} to ${clip(ev.to, 48)}${dir}`,
         ev.ts,
-        ['malicious_link', ev.protocol, shown.host, ev.from, ev.to],
+        ['malicious_link', ev.protocol, shown.host, identityPrefix(ev.from), identityPrefix(ev.to)],
       );
     }
   }
@@ -426,7 +442,7 @@ export class Analyzer implements EventSink {
     const severity = severityFor(p, 'file_transfer', sev, detector, ev.protocol);
     const sz = typeof size === 'number' ? ` (${size} B)` : '';
     const dir = ev.direction ? ` ${ev.direction}` : '';
-    const local = ev.direction === 'inbound' ? ev.to : ev.from;
+    const local = identityPrefix(ev.direction === 'inbound' ? ev.to : ev.from);
     this.alert(
       {
         kind: 'file_transfer',
@@ -434,7 +450,7 @@ export class Analyzer implements EventSink {
         protocol: ev.protocol,
         client: ev.client,
         server: ev.server,
-        users: [ev.from, ev.to].filter(realIdentity),
+        users: shownIds([ev.from, ev.to].filter(realIdentity)),
         local: [local],
         person: p.people.resolve([local], this.localIp(ev)),
         detector,
@@ -443,7 +459,7 @@ export class Analyzer implements EventSink {
       },
       () => `${ev.protocol}${dir} file transfer ${clip(ev.from, 48)} -> ${clip(ev.to, 48)}: ${clip(safeName, 96)}${sz}${notes.length ? ` — ${notes.join('; ')}` : ''}`,
       ev.ts,
-      ['file_transfer', ev.protocol, ev.from, ev.to, safeName, detector],
+      ['file_transfer', ev.protocol, identityPrefix(ev.from), identityPrefix(ev.to), safeName, detector],
       ev.transfer_id ? `t:${ev.transfer_id}` : `${key}|${safeName}`,
     );
   }
@@ -526,6 +542,6 @@ export function realIdentity(s: unknown): s is string {
 export function flowKey(ev: { flow_id?: string; protocol?: string; client?: Endpoint; server?: Endpoint; from?: string; to?: string; zone?: string }): string {
   if (ev.flow_id) return ev.flow_id; // (a flow id includes the zone)
   if (ev.client && ev.server) return zoneKey(`${ev.protocol}|${ev.client.ip}:${ev.client.port}|${ev.server.ip}:${ev.server.port}`, ev.zone);
-  return zoneKey(`${ev.protocol}|${ev.from}|${ev.to}`, ev.zone);
+  return zoneKey(`${ev.protocol}|${identityPrefix(ev.from)}|${identityPrefix(ev.to)}`, ev.zone);
 }
 

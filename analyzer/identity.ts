@@ -2,6 +2,32 @@
 // ids, JIDs, nicks → a person. Loaded from the policy and from a CSV file (identity,person).
 import { anyContains, parseCidr, type Cidr } from './cidr';
 
+/**
+ * Characters of an IM identity from the wire (screen name, nick, JID) the analyzer keeps: the XMPP
+ * decoder's cut, and the longest identity a directory may name. Decoders are not all this careful,
+ * and a 1.2 MB name once made a 5.4 MB alert.
+ */
+export const MAX_IDENTITY = 256;
+
+/**
+ * The first MAX_IDENTITY characters of an identity, a surrogate pair left whole: what is matched
+ * against the policy and the directory, and what the analyzer keeps (flow keys, alert ids). Matched
+ * after the cut, not before: a directory identity is at most this long (IdentityMap.add), matching
+ * then costs at most this much per event however long the name (normalizing is a regex over it), and
+ * the alert shows the name that was matched. A name is the sender's claim either way: what its first
+ * 256 characters match, the sender could have claimed with those alone.
+ */
+export function identityPrefix<T>(s: T): T {
+  if (typeof s !== 'string' || s.length <= MAX_IDENTITY) return s;
+  const c = s.charCodeAt(MAX_IDENTITY - 1);
+  return s.slice(0, c >= 0xd800 && c <= 0xdbff ? MAX_IDENTITY - 1 : MAX_IDENTITY) as T;
+}
+
+/** An identity as an alert shows it: its prefix, marked '…' when cut (as clip() marks cut text in summaries). */
+export function shownIdentity<T>(s: T): T {
+  return typeof s === 'string' && s.length > MAX_IDENTITY ? ((identityPrefix(s) + '…') as T) : s;
+}
+
 /** Canonical form of an IM identity: lower case, no spaces (AIM ignores them), no XMPP resource. */
 export function normalizeIdentity(s: string): string {
   let t = s.trim().toLowerCase().replace(/\s+/g, '');

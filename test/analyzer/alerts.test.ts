@@ -2,9 +2,14 @@
 // suppression counts and stable ids. Events are written as the signatures would emit them
 // (messages before their session, as a flow's session event is printed when it ends).
 import assert from 'node:assert/strict';
-import type { ShadowEvent } from '../../common/events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AlertEvent, ShadowEvent } from '../../common/events';
 import { createAnalyzer } from '../../analyzer';
 import { parsePolicy, defaultPolicy } from '../../analyzer/policy';
+import { defaultFilesConfig, FileService } from '../../analyzer/files';
+import { LinkBlocklist, LinkFilter } from '../../analyzer/links';
 import { Collect } from '../helpers/collect';
 
 const C = { ip: '10.1.2.3', port: 40001 };
@@ -208,6 +213,95 @@ describe('analyzer: alerts', () => {
     assert.deepEqual(by('sensitive_data', 'f1'), ['support']);
     assert.deepEqual(by('file_transfer', 'f1'), ['support']);
     assert.deepEqual(by('sensitive_data', 'f2'), ['support'], 'inbound: the local side is the receiver');
+  });
+});
+
+// The analyzer copied user names into alerts as decoders gave them, and not every decoder cuts them
+// (XMPP does, at 256): a session with a 1.2 MB name made a 5.4 MB alert.
+describe('analyzer: identities from the wire are bounded in alerts', () => {
+  const MB = 1 << 20;
+  const big = (c: string) => `${c}-${'é'.repeat(MB)}`;
+  const cut = (name: string) => `${name.slice(0, 256)}…`;
+
+  it('a 1 MB user name is cut to 256 characters, marked …, in every alert; the alert stays small', () => {
+    const A = big('alice');
+    const B = big('bob');
+    const M = big('mallory');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-ids-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'list.txt'), 'evil.example\n');
+      const links = new LinkFilter(LinkBlocklist.load([{ file: path.join(dir, 'list.txt') }]));
+      const out = new Collect();
+      const an = createAnalyzer(out, { policy: defaultPolicy(), links });
+      const cred = { type: 'credential', ts: at(T0), protocol: 'irc', user: M, mechanism: 'irc-pass', client: C, server: S, flow_id: 'f3' } as any;
+      for (const e of [
+        message('card 4111111111111111 at http://evil.example/x', { from: A, to: B }),
+        file('setup.exe', { from: A, to: B }),
+        cred,
+        session({ users: [A] }),
+        // a repeat in the interval, with another long name: the update merges users
+        session({ users: [M], flow_id: 'f2', client: { ip: C.ip, port: 40002 } }),
+      ])
+        an.write(e);
+      an.close();
+      const kinds = new Set(out.alerts.map((a) => a.kind));
+      assert.deepEqual([...kinds].sort(), ['cleartext_credentials', 'file_transfer', 'malicious_link', 'sensitive_data', 'unauthorized_im']);
+      for (const a of out.alerts) {
+        const bytes = Buffer.byteLength(JSON.stringify(a));
+        assert.ok(bytes < 8192, `${a.kind}: ${bytes} bytes`);
+        assert.ok(a.users.length > 0 && a.users.every((u) => [cut(A), cut(B), cut(M)].includes(u)), `${a.kind}: ${a.users.map((u) => u.slice(0, 12))}`);
+      }
+      assert.deepEqual(out.alerts.find((a) => a.kind === 'sensitive_data')!.users, [cut(A), cut(B)]);
+      assert.deepEqual(out.alerts.find((a) => a.kind === 'cleartext_credentials')!.users, [cut(M)]);
+      assert.ok(out.alerts.some((a) => a.kind === 'unauthorized_im' && a.count === 2 && a.users.includes(cut(M))), 'the update names the second user');
+      assert.equal(cut(A).length, 257);
+      assert.ok(cut(A).startsWith('alice-éé'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names up to 256 characters are unchanged; a cut never splits a surrogate pair', () => {
+    const n256 = `bob-${'x'.repeat(252)}`;
+    for (const name of ['alice', 'Ålice Ørsted', '(ops)x', n256]) {
+      const a = run([session({ users: [name] })]).alerts[0];
+      assert.equal(JSON.stringify(a.users), JSON.stringify([name]), name.slice(0, 12));
+    }
+    const astral = `${'a'.repeat(255)}😀${'b'.repeat(1000)}`;
+    assert.deepEqual(run([session({ users: [astral] })]).alerts[0].users, [`${'a'.repeat(255)}…`]);
+  });
+
+  it('the policy still matches a long name on its first 256 characters', () => {
+    const pol = 'people:\n  map: { alice@corp.example: Alice Example }\ngroups:\n  staff:\n    users: [alice@corp.example]\n    allow:\n      - { protocols: [xmpp] }\n';
+    const jid = `alice@corp.example/${'r'.repeat(MB)}`;
+    assert.deepEqual(run([session({ protocol: 'xmpp', users: [jid], client: { ip: '172.16.0.1', port: 1 } })], pol).alerts, [], 'allowed: the JID without its resource is staff');
+    const a = run([session({ protocol: 'msn', users: [jid], client: { ip: '172.16.0.1', port: 1 } })], pol).alerts[0];
+    assert.equal(a.person, 'Alice Example');
+    assert.deepEqual(a.groups, ['staff']);
+    assert.deepEqual(a.users, [cut(jid)]);
+  });
+
+  it('file content alerts (the file service) cut the names too', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-ids-'));
+    try {
+      const got: ShadowEvent[] = [];
+      const svc = new FileService({ policy: defaultPolicy(), config: { ...defaultFilesConfig(), spoolDir: dir }, emit: (e) => got.push(e) });
+      const flow = {} as any;
+      const spool = svc.spool({} as any, flow)!;
+      const body = Buffer.from('pay 4111111111111111 today\n');
+      spool.write(body);
+      spool.close();
+      const A = big('alice');
+      const ev = file('note.txt', { from: A, to: 'bob', stage: 'data', file_type: 'text', size: body.length, observed_size: body.length, sha256: 'a'.repeat(64), md5: 'b'.repeat(32) }) as any;
+      const carved = { meta: {}, observedSize: body.length, gapBytes: 0, complete: true, sha256: ev.sha256, md5: ev.md5, head: body, spool } as any;
+      svc.finish(carved, ev, flow);
+      const alerts = got.filter((e): e is AlertEvent => e.type === 'alert');
+      assert.equal(alerts.length, 1, JSON.stringify(got).slice(0, 300));
+      assert.deepEqual(alerts[0].users, [cut(A), 'bob']);
+      assert.ok(Buffer.byteLength(JSON.stringify(alerts[0])) < 8192);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
