@@ -25,7 +25,8 @@ const T_NEW = 1, T_DATA = 2, T_GAP = 3, T_END = 4, T_TICK = 5, T_WRAP = 6;
 const FL_OP = 1, FL_MORE = 2;
 const HDR = 24;
 /** NEW body: idHi idLo kind vlan cport sport caddr[4] saddr[4] zone zoneId */
-const NEW_BODY = 16 * 4;
+const NEW_WORDS = 16;
+const NEW_BODY = NEW_WORDS * 4;
 const END_BODY = 6 * 8;
 /** the largest DATA record (at most a quarter of the ring); a longer delivery is sent in pieces and joined again */
 const MAX_PIECE = 1 << 20;
@@ -265,6 +266,11 @@ export class ChannelReader {
   /** per slot: did the current delivery begin while the handler wanted data */
   private readonly live: Uint8Array;
   private readonly gapBytes: Float64Array;
+  /** per slot: the flow's NEW body and first time, to open it again (FlowHandler.reopen) */
+  private readonly flowWords: Uint32Array;
+  private readonly firstTs: Float64Array;
+  /** per slot: 1 once a UDP flow's handler let go with reopen: its next datagram opens a new one */
+  private readonly reopen: Uint8Array;
   private readonly size: number;
   private r = 0;
   /** pieces of a delivery longer than one record */
@@ -284,6 +290,9 @@ export class ChannelReader {
     this.gens = new Int32Array(n);
     this.live = new Uint8Array(n);
     this.gapBytes = new Float64Array(n);
+    this.flowWords = new Uint32Array(n * NEW_WORDS);
+    this.firstTs = new Float64Array(n);
+    this.reopen = new Uint8Array(n);
   }
 
   /** true when the writer has published records not read yet */
@@ -353,8 +362,14 @@ export class ChannelReader {
       return;
     }
     if (type === T_NEW) return this.newFlow(o, slot, ts);
-    const h = this.handlers[slot];
-    if (h === null || h === undefined) return;
+    let h = this.handlers[slot];
+    if (h === null || h === undefined) {
+      // a UDP flow let go with FlowHandler.reopen: this datagram opens it again (as PacketPath does)
+      if (type !== T_DATA || slot >= this.reopen.length || this.reopen[slot] === 0) return;
+      this.reopen[slot] = 0;
+      h = this.open(slot, this.gens[slot]);
+      if (h === null) return;
+    }
     const d = dir as 0 | 1;
     if (type === T_DATA) {
       // the packet path makes a delivery only if the handler wanted data when it began
@@ -402,11 +417,21 @@ export class ChannelReader {
     const u = this.u32;
     const w = o >> 2;
     const gen = u[w + 3] | 0;
-    const b = w + 6;
-    const kind = u[b + 2];
-    const info = Flow.of(u[b], u[b + 1], (kind & 1) !== 0, (kind & 2) !== 0, u, b + 6, u[b + 4], b + 10, u[b + 5], firstTs, (kind >>> 4) & 3, u[b + 3] | 0, u[b + 14], u[b + 15]);
+    const fw = this.flowWords;
+    for (let i = 0, d = slot * NEW_WORDS; i < NEW_WORDS; i++) fw[d + i] = u[w + 6 + i];
+    this.firstTs[slot] = firstTs;
     this.gens[slot] = gen;
     this.gapBytes[slot] = 0;
+    this.reopen[slot] = 0;
+    this.open(slot, gen);
+  }
+
+  /** The inspector's handler for the flow in `slot` (its NEW body kept in flowWords). */
+  private open(slot: number, gen: number): FlowHandler | null {
+    const u = this.flowWords;
+    const b = slot * NEW_WORDS;
+    const kind = u[b + 2];
+    const info = Flow.of(u[b], u[b + 1], (kind & 1) !== 0, (kind & 2) !== 0, u, b + 6, u[b + 4], b + 10, u[b + 5], this.firstTs[slot], (kind >>> 4) & 3, u[b + 3] | 0, u[b + 14], u[b + 15]);
     this.live[slot] = 1;
     let h: FlowHandler | null = null;
     try {
@@ -415,11 +440,18 @@ export class ChannelReader {
       this.handlers[slot] = h;
       if (h === null || !h.wantsData) Atomics.store(this.declined, slot, gen);
     }
+    return h;
   }
 
   /** Tells the worker as soon as a handler wants no more data: it stops reassembling that flow. */
   private declineCheck(slot: number, h: FlowHandler): void {
     if (h.wantsData) return;
+    if (h.finished === true && h.reopen === true && (this.flowWords[slot * NEW_WORDS + 2] & 1) !== 0) {
+      // a UDP flow between datagrams: not declined, so the worker sends the next one, which opens a new handler
+      this.handlers[slot] = null;
+      this.reopen[slot] = 1;
+      return;
+    }
     Atomics.store(this.declined, slot, this.gens[slot]);
     if (h.finished === true) this.handlers[slot] = null; // onEnd would do nothing: let it go (as PacketPath does)
   }

@@ -49,6 +49,8 @@ const FIN = 1, SYN = 2, RST = 4, ACK = 16;
 const S_SYN_C = 1, S_SYN_S = 2, S_FIN_C = 4, S_FIN_S = 8, S_RST = 16, S_CLOSED = 32, S_ASKED = 64, S_CLIENT_A = 128;
 /** the handler was seen wanting no more data (final, FlowHandler.wantsData): later payload is only counted */
 const S_NO_DATA = 256;
+/** a UDP flow whose handler let go with FlowHandler.reopen (S_ASKED cleared): the next datagram with payload asks again */
+const S_REOPEN = 512;
 const FR = ft.FR; // flow table hot row stride
 
 const BY: FlowInfo['clientBy'][] = ['syn', 'port', 'first'];
@@ -262,14 +264,23 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     if (ts > f[r + F_LAST]) f[r + F_LAST] = ts;
 
     if (!tcp) {
-      if (!(st & S_ASKED)) this.askHandler(slot);
+      if (!(st & S_ASKED)) {
+        if (st & S_REOPEN) {
+          if (d.payLen === 0 || d.payMissing !== 0) return;
+          f[r + F_STATE] -= S_REOPEN;
+        }
+        this.askHandler(slot);
+      }
       if (st & S_NO_DATA) return;
       const h = this.handlers[slot];
       if (h !== null && h.wantsData) {
         if (d.payLen > 0 && d.payMissing === 0) {
           this.ops++;
           h.onData(dir, d.payBuf.subarray(d.payOff, d.payOff + d.payLen), ts);
-          if (h.finished === true) this.handlers[slot] = null; // onEnd would do nothing: let it go
+          if (h.finished === true) {
+            this.handlers[slot] = null; // onEnd would do nothing: let it go
+            if (h.reopen === true) f[r + F_STATE] += S_REOPEN - S_ASKED;
+          }
         }
       } else f[r + F_STATE] += S_NO_DATA;
       return;

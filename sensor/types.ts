@@ -63,6 +63,12 @@ export interface FlowHandler {
    * living (and being copied by the GC) until the flow times out.
    */
   finished?: boolean;
+  /**
+   * With `finished`, on a UDP flow: each datagram stands alone (a DNS answer), so the sensor forgets the
+   * handler now and, if the flow carries another datagram with payload, asks newFlow again (the same
+   * FlowInfo) instead of keeping a handler until the flow's idle timeout.
+   */
+  reopen?: boolean;
 }
 
 export interface FlowInspector {

@@ -186,6 +186,61 @@ describe('sensor: analyze on two threads (the flow channel)', function () {
     assert.deepEqual(two.seen, one.seen);
   });
 
+  it('a UDP handler that lets go with reopen: the next datagram with payload opens a new one, on one thread and on two', async () => {
+    const c = new Capture();
+    c.step = 1000;
+    // one client socket: datagrams 'k…' keep the handler, 'x…' let it go (reopen); an empty datagram opens nothing
+    const sock = ['10.3.0.5:40000', '192.0.2.53:53'] as const;
+    for (const [i, p] of ['k1', 'x2', 'k3', 'x4', '', 'x6', 'k7'].entries()) c.udp(...sock, p, i % 2 ? 's' : 'c');
+    c.udp(...sock, '');
+    // a TCP flow whose handler sets reopen too: TCP is never re-opened
+    const t = c.tcp('10.3.0.6:40001', '192.0.2.80:80').open();
+    t.send('c', 'x-first').send('c', 'x-second').close();
+    const f = tmpFile(c.pcap());
+    const make = () => {
+      const log: string[] = [];
+      const insp = {
+        newFlow(info: { id: string; transport: string }) {
+          log.push(`open ${info.transport} ${info.id}`);
+          const h = {
+            wantsData: true,
+            finished: false,
+            reopen: false,
+            onData(_d: number, data: Buffer) {
+              log.push(`data ${data.toString()}`);
+              if (data[0] === 0x78) {
+                h.wantsData = false;
+                h.finished = true;
+                h.reopen = true;
+              }
+            },
+            onGap() {},
+            onEnd() {
+              log.push('end');
+            },
+          };
+          return h;
+        },
+      };
+      return { log, insp };
+    };
+    const one = make();
+    const pp = new (require('../../sensor/packetPath').PacketPath)(one.insp, {});
+    await new (require('../../sensor/captureFile').CaptureReader)(openCapture(f), pp).run();
+    pp.finish();
+    const udpId = one.log[0].split(' ')[2];
+    assert.deepEqual(one.log.filter((l) => !l.includes(' tcp ') && !/data x-/.test(l)), [
+      `open udp ${udpId}`, 'data k1', 'data x2', `open udp ${udpId}`, 'data k3', 'data x4', `open udp ${udpId}`, 'data x6', `open udp ${udpId}`, 'data k7', 'end',
+    ]);
+    assert.equal(one.log.filter((l) => l.includes(' tcp ')).length, 1, 'the TCP flow is opened once');
+    assert.ok(one.log.includes('data x-first') && !one.log.includes('data x-second'), 'a TCP handler that let go gets nothing more');
+    for (const ring of [4096, 1 << 20]) {
+      const two = make();
+      await startCaptureThread(openCapture(f), {}, ring).run(two.insp);
+      assert.deepEqual(two.log, one.log, `ring ${ring}`);
+    }
+  });
+
   it('--threads takes 1 or 2 and says so otherwise', () => {
     const r = spawnSync(process.execPath, [CLI, 'analyze', file, '--threads', '3'], { encoding: 'utf8' });
     assert.equal(r.status, 2);
