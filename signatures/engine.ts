@@ -197,7 +197,8 @@ export class NameCache implements KnowledgeBase {
   }
 }
 
-const enum State { Detecting, Decoding, Done }
+/** Between: a UDP session let go between datagrams (SessionContext.datagramDone) */
+const enum State { Detecting, Decoding, Done, Between }
 
 /** FlowSession.offer's answer: classified, or bits */
 const CLASSIFIED = -1;
@@ -281,7 +282,12 @@ class FlowSession implements FlowHandler, SessionContext {
 
   /** FlowHandler.finished: done with, never reported (not IM, or nothing found), nothing left to end */
   get finished(): boolean {
-    return this.state === State.Done && this.decoder === undefined && this.carvers.length === 0 && (!this.detected || this.notIm || !this.protocol);
+    return this.state === State.Between || (this.state === State.Done && this.decoder === undefined && this.carvers.length === 0 && (!this.detected || this.notIm || !this.protocol));
+  }
+
+  /** FlowHandler.reopen */
+  get reopen(): boolean {
+    return this.state === State.Between;
   }
 
   get kb(): KnowledgeBase {
@@ -551,12 +557,13 @@ class FlowSession implements FlowHandler, SessionContext {
     this.state = State.Decoding;
     const { order, kept } = this.det ?? NO_DETECTING;
     this.dropKept();
-    for (let i = 0; i < order.length && this.state === State.Decoding; i += 4) {
+    // (Between: the decoder is done with what it read so far; what was kept is still its to read)
+    for (let i = 0; i < order.length && (this.state === State.Decoding || this.state === State.Between); i += 4) {
       const dir = (order[i] & 1) as Dir;
       if (order[i] & KEPT_GAP) this.onGap(dir, order[i + 2], order[i + 3]);
       else this.feed(dir, kept[dir].subarray(order[i + 1], order[i + 1] + order[i + 2]), order[i + 3]);
     }
-    if (current && this.state === State.Decoding) this.feed(curDir, current, curTs);
+    if (current && (this.state === State.Decoding || this.state === State.Between)) this.feed(curDir, current, curTs);
   }
 
   /** At the end of a TCP flow still being classified: a direction's bytes kept since its last offer (tiny segments) are offered once. */
@@ -791,6 +798,14 @@ class FlowSession implements FlowHandler, SessionContext {
   stopInspecting(): void {
     this.decoder = undefined;
     this.state = State.Done;
+    this.wantsData = false;
+  }
+
+  datagramDone(): void {
+    // only a session onEnd would not report: a DNS client socket then holds nothing for its idle minute
+    if (this.flow.transport !== 'udp' || this.state !== State.Decoding || this.carvers.length !== 0) return;
+    if (this.detected && !this.notIm && this.protocol) return;
+    this.state = State.Between;
     this.wantsData = false;
   }
 }

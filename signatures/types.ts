@@ -114,6 +114,12 @@ export interface SessionContext {
   openFile(tsMicros: number, dir: Dir, meta: FileMeta): FileWriter;
   /** nothing more to read (e.g. after STARTTLS): the sensor stops reassembling this flow */
   stopInspecting(): void;
+  /**
+   * UDP: nothing is pending after this datagram (a DNS answer read). A session that will not be reported
+   * (not IM, no file open) is then let go at once, and a later datagram of the flow starts a new one,
+   * detected afresh (FlowHandler.reopen); elsewhere this does nothing.
+   */
+  datagramDone(): void;
   /** shared knowledge across flows (DNS answers, learned servers) */
   readonly kb: KnowledgeBase;
 }

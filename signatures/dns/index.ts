@@ -59,7 +59,10 @@ class DnsDecoder implements StreamDecoder {
 
   onData(dir: 0 | 1, data: Buffer, ts: number): void {
     if (this.ctx.flow.transport === 'udp') {
-      if (!notAnAnswer(data)) this.learn(parseDns(data), ts);
+      if (notAnAnswer(data)) return;
+      this.learn(parseDns(data), ts);
+      // answered: nothing to keep for the flow's idle minute (a later query starts a new session)
+      this.ctx.datagramDone();
       return;
     }
     // TCP: 2-byte length-prefixed messages; keep at most one message's worth of bytes

@@ -94,6 +94,52 @@ describe('dns: learning server names', () => {
     assert.equal(engine.kb.nameFor('198.51.100.79'), 'web.telegram.org');
   });
 
+  it('a UDP DNS session is let go once answered (reopen): it holds nothing for the flow\'s idle minute', () => {
+    const engine = new Engine(loadRegistry(), { emit: () => {} });
+    const h = engine.newFlow({ id: 'dns-flow', transport: 'udp', client: { ip: '10.0.0.5', port: 53003 }, server: { ip: '10.0.0.1', port: 53 }, firstTs: 1, clientBy: 'port' })!;
+    h.onData(0, dnsQuery('web.whatsapp.com'), 2);
+    assert.equal(h.finished, false, 'waiting for the answer');
+    h.onData(1, dnsResponse('web.whatsapp.com', '198.51.100.90'), 3);
+    assert.equal(engine.kb.nameFor('198.51.100.90'), 'web.whatsapp.com');
+    assert.deepEqual([h.wantsData, h.finished, h.reopen], [false, true, true]);
+    // DNS over TCP keeps its session (a stream, not datagrams)
+    const t = engine.newFlow({ id: 'dns-tcp', transport: 'tcp', client: { ip: '10.0.0.5', port: 53004 }, server: { ip: '10.0.0.1', port: 53 }, firstTs: 1, clientBy: 'syn' })!;
+    const resp = dnsResponse('web.telegram.org', '198.51.100.91');
+    t.onData(1, Buffer.concat([Buffer.from([0, resp.length]), resp]), 2);
+    assert.deepEqual([t.wantsData, !!t.finished], [true, false]);
+  });
+
+  it('one client socket asking again and again (two at once, then one): every answer is learned, on one thread and on two', () => {
+    const c = new Capture();
+    const sock = ['10.0.0.5:53005', '10.0.0.1:53'] as const;
+    c.udp(...sock, dnsQuery('web.whatsapp.com'));
+    c.udp(...sock, dnsResponse('web.whatsapp.com', '198.51.100.101'), 's');
+    // a stub resolver's A and AAAA-style pair: both asked, then both answered (the second answer comes after a let-go)
+    c.udp(...sock, dnsQuery('discord.com'));
+    c.udp(...sock, dnsQuery('app.slack.com'));
+    c.udp(...sock, dnsResponse('discord.com', '198.51.100.102'), 's');
+    c.udp(...sock, dnsResponse('app.slack.com', '198.51.100.103'), 's');
+    c.udp(...sock, dnsQuery('teams.microsoft.com'));
+    c.udp(...sock, dnsResponse('teams.microsoft.com', '198.51.100.104'), 's');
+    for (const [i, ip] of ['198.51.100.101', '198.51.100.102', '198.51.100.103', '198.51.100.104'].entries()) {
+      const t = c.tcp(`10.0.0.5:${41000 + i}`, `${ip}:443`).open();
+      t.send('c', tlsClientHello({})); // no SNI: only the DNS answer names it
+      t.close();
+    }
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-dns-sock-')), 'dns-socket.pcap');
+    fs.writeFileSync(file, c.pcap());
+    const one = shadowim(['analyze', file, '--format', 'jsonl', '--threads', '1']);
+    const two = shadowim(['analyze', file, '--format', 'jsonl', '--threads', '2']);
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    assert.equal(one.status, 0, one.stderr);
+    const s = one.events.filter((e) => e.type === 'session');
+    assert.deepEqual(s.map((e) => [e.server.ip, e.protocol]), [
+      ['198.51.100.101', 'whatsapp'], ['198.51.100.102', 'discord'], ['198.51.100.103', 'slack'], ['198.51.100.104', 'teams'],
+    ]);
+    assert.equal(two.status, 0, two.stderr);
+    assert.deepEqual(two.events, one.events);
+  });
+
   it('compression pointer loops, lying counts and over-long names are rejected without throwing', () => {
     const loop = Buffer.from('123481800001000100000000' + 'c00c00010001', 'hex'); // question name points at itself
     assert.equal(readName(loop, 12), null);
