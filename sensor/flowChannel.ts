@@ -26,6 +26,8 @@ const FL_OP = 1, FL_MORE = 2;
 const HDR = 24;
 /** NEW body: idHi idLo kind vlan cport sport caddr[4] saddr[4] zone zoneId */
 const NEW_WORDS = 16;
+/** ChannelReader.reopen values */
+const R_UDP = 1, R_RELEASED = 2;
 const NEW_BODY = NEW_WORDS * 4;
 const END_BODY = 6 * 8;
 /** the largest DATA record (at most a quarter of the ring); a longer delivery is sent in pieces and joined again */
@@ -266,10 +268,10 @@ export class ChannelReader {
   /** per slot: did the current delivery begin while the handler wanted data */
   private readonly live: Uint8Array;
   private readonly gapBytes: Float64Array;
-  /** per slot: the flow's NEW body and first time, to open it again (FlowHandler.reopen) */
+  /** per slot: a UDP flow's NEW body and first time, to open it again (FlowHandler.reopen) */
   private readonly flowWords: Uint32Array;
   private readonly firstTs: Float64Array;
-  /** per slot: 1 once a UDP flow's handler let go with reopen: its next datagram opens a new one */
+  /** per slot: R_UDP for a UDP flow (its NEW body kept), R_RELEASED once its handler let go with reopen (its next datagram opens a new one) */
   private readonly reopen: Uint8Array;
   private readonly size: number;
   private r = 0;
@@ -365,9 +367,9 @@ export class ChannelReader {
     let h = this.handlers[slot];
     if (h === null || h === undefined) {
       // a UDP flow let go with FlowHandler.reopen: this datagram opens it again (as PacketPath does)
-      if (type !== T_DATA || slot >= this.reopen.length || this.reopen[slot] === 0) return;
-      this.reopen[slot] = 0;
-      h = this.open(slot, this.gens[slot]);
+      if (type !== T_DATA || slot >= this.reopen.length || this.reopen[slot] !== R_RELEASED) return;
+      this.reopen[slot] = R_UDP;
+      h = this.open(slot, this.gens[slot], this.flowWords, slot * NEW_WORDS, this.firstTs[slot]);
       if (h === null) return;
     }
     const d = dir as 0 | 1;
@@ -417,21 +419,25 @@ export class ChannelReader {
     const u = this.u32;
     const w = o >> 2;
     const gen = u[w + 3] | 0;
+    this.gens[slot] = gen;
+    this.gapBytes[slot] = 0;
+    if ((u[w + 8] & 1) === 0) {
+      this.reopen[slot] = 0;
+      this.open(slot, gen, u, w + 6, firstTs);
+      return;
+    }
+    // UDP: the body is kept, the flow may be opened again (FlowHandler.reopen)
     const fw = this.flowWords;
     for (let i = 0, d = slot * NEW_WORDS; i < NEW_WORDS; i++) fw[d + i] = u[w + 6 + i];
     this.firstTs[slot] = firstTs;
-    this.gens[slot] = gen;
-    this.gapBytes[slot] = 0;
-    this.reopen[slot] = 0;
-    this.open(slot, gen);
+    this.reopen[slot] = R_UDP;
+    this.open(slot, gen, fw, slot * NEW_WORDS, firstTs);
   }
 
-  /** The inspector's handler for the flow in `slot` (its NEW body kept in flowWords). */
-  private open(slot: number, gen: number): FlowHandler | null {
-    const u = this.flowWords;
-    const b = slot * NEW_WORDS;
+  /** The inspector's handler for the flow in `slot`, from the NEW body at u[b..]. */
+  private open(slot: number, gen: number, u: Uint32Array, b: number, firstTs: number): FlowHandler | null {
     const kind = u[b + 2];
-    const info = Flow.of(u[b], u[b + 1], (kind & 1) !== 0, (kind & 2) !== 0, u, b + 6, u[b + 4], b + 10, u[b + 5], this.firstTs[slot], (kind >>> 4) & 3, u[b + 3] | 0, u[b + 14], u[b + 15]);
+    const info = Flow.of(u[b], u[b + 1], (kind & 1) !== 0, (kind & 2) !== 0, u, b + 6, u[b + 4], b + 10, u[b + 5], firstTs, (kind >>> 4) & 3, u[b + 3] | 0, u[b + 14], u[b + 15]);
     this.live[slot] = 1;
     let h: FlowHandler | null = null;
     try {
@@ -446,10 +452,10 @@ export class ChannelReader {
   /** Tells the worker as soon as a handler wants no more data: it stops reassembling that flow. */
   private declineCheck(slot: number, h: FlowHandler): void {
     if (h.wantsData) return;
-    if (h.finished === true && h.reopen === true && (this.flowWords[slot * NEW_WORDS + 2] & 1) !== 0) {
+    if (h.finished === true && h.reopen === true && this.reopen[slot] === R_UDP) {
       // a UDP flow between datagrams: not declined, so the worker sends the next one, which opens a new handler
       this.handlers[slot] = null;
-      this.reopen[slot] = 1;
+      this.reopen[slot] = R_RELEASED;
       return;
     }
     Atomics.store(this.declined, slot, this.gens[slot]);
