@@ -180,6 +180,38 @@ for (let i = 1; i <= MAX_LINK_CHARS; i++) {
 /** prefix hashes kept: a path lies within MAX_LINK_CHARS of its candidate, and candidates only move forward */
 const RING = 4096;
 
+function isHash(c: number): boolean {
+  return c === 0x23;
+}
+
+/**
+ * The first character at or after `from` (before `limit`) that `stop` matches, for calls whose `from`
+ * never moves back: the search goes on from where the last one stopped, so each character is passed
+ * once (counted in the Scan's `chars`).
+ */
+class Forward {
+  /** no match in [the last `from`, to); found: text[to] matches (or the text ends there) */
+  private to = 0;
+  private found = false;
+  constructor(private readonly scan: { readonly text: string; chars: number }, private readonly stop: (c: number) => boolean) {}
+
+  find(from: number, limit: number): number {
+    if (from > this.to) {
+      this.to = from;
+      this.found = false;
+    }
+    if (!this.found) {
+      const t = this.scan.text;
+      let i = this.to;
+      while (i < limit && !this.stop(t.charCodeAt(i))) i++;
+      this.scan.chars += i - this.to;
+      this.to = i;
+      this.found = i < limit || i === t.length;
+    }
+    return Math.min(this.to, limit);
+  }
+}
+
 /**
  * What the candidates of one text share. Every query comes with a position at least that of the
  * query before (candidates are in text order; a link's end never moves back), so each structure
@@ -187,28 +219,16 @@ const RING = 4096;
  */
 class Scan {
   chars = 0;
-  constructor(private readonly text: string) {}
+  constructor(readonly text: string) {}
 
-  // no terminator in [the last candidate, runTo); runEnds: text[runTo] is one (or the text ends there)
-  private runTo = 0;
-  private runEnds = false;
+  // the run of non-terminators, the authority up to / ? # or \, the path up to '#': searched forward only
+  private readonly runs = new Forward(this, isTerminator);
+  private readonly delims = new Forward(this, isDelimiter);
+  private readonly frags = new Forward(this, isHash);
 
   /** where the run of non-terminators from `at` ends, or `limit` if it goes on that far */
   runEnd(at: number, limit: number): number {
-    if (at > this.runTo) {
-      this.runTo = at;
-      this.runEnds = false;
-    }
-    if (!this.runEnds) {
-      const t = this.text;
-      const from = this.runTo;
-      let e = from;
-      while (e < limit && !isTerminator(t.charCodeAt(e))) e++;
-      this.chars += e - from;
-      this.runTo = e;
-      this.runEnds = e < limit || e === t.length;
-    }
-    return Math.min(this.runTo, limit);
+    return this.runs.find(at, limit);
   }
 
   // droppable characters only in [dropFrom, dropTo), and dropTo is the last end asked about;
@@ -291,49 +311,15 @@ class Scan {
     b.pos = to;
   }
 
-  // no / ? # \ in [the last authority start, delimTo); delimFound: text[delimTo] is one
-  private delimTo = 0;
-  private delimFound = false;
-
   /** where the authority from `from` ends: at the first / ? # or \, or at `end` */
   authEnd(from: number, end: number): number {
-    if (from > this.delimTo) {
-      this.delimTo = from;
-      this.delimFound = false;
-    }
-    if (!this.delimFound) {
-      const t = this.text;
-      const start = this.delimTo;
-      let i = start;
-      while (i < end && !isDelimiter(t.charCodeAt(i))) i++;
-      this.chars += i - start;
-      this.delimTo = i;
-      this.delimFound = i < end;
-    }
-    return Math.min(this.delimTo, end);
+    return this.delims.find(from, end);
   }
-
-  // no '#' in [the last path start, fragTo); fragFound: text[fragTo] is one
-  private fragTo = 0;
-  private fragFound = false;
 
   /** where the path from `from` ends: at the first '#' (the fragment is not sent), or at `end` */
   pathEnd(from: number, end: number): number {
     if (from >= end) return end; // no path (else `from` is a delimiter, and delimiters come in order)
-    if (from > this.fragTo) {
-      this.fragTo = from;
-      this.fragFound = false;
-    }
-    if (!this.fragFound) {
-      const t = this.text;
-      const start = this.fragTo;
-      let i = start;
-      while (i < end && t.charCodeAt(i) !== 0x23) i++;
-      this.chars += i - start;
-      this.fragTo = i;
-      this.fragFound = i < end;
-    }
-    return Math.min(this.fragTo, end);
+    return this.frags.find(from, end);
   }
 
   // valid www. candidates found ahead (their positions, from wwwHead on), and the next "www." not yet looked at
