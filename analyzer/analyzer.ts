@@ -14,7 +14,7 @@ import type { LinkFilter } from './links';
 import { stderrLine } from '../common/stderr';
 import { zoneKey } from '../common/zoneKey';
 import { isChannel } from '../signatures/irc/parser';
-import { identityPrefix, MAX_IDENTITY, shownIdentity } from './identity';
+import { identityPrefix, matchedIdentities, realIdentity, shownIdentities, shownIdentity } from './identity';
 
 const MAX_FLOWS = 200_000;
 const SEV_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
@@ -69,18 +69,6 @@ export function clip(v: unknown, n = 96): string {
 /** who used IM, for summaries: "10.0.0.5 (Dana Ortiz) as dana, dana@x" */
 function who(ip: string, person: string | undefined, ids: string[]): string {
   return `${ip}${person ? ` (${clip(person, 64)})` : ''}${ids.length ? ` as ${ids.map((u) => clip(u, 48)).join(', ')}` : ''}`;
-}
-
-/** identities as the policy matches them: each cut at MAX_IDENTITY (the same array when none is longer) */
-function matchedIds(ids: string[]): string[] {
-  for (const u of ids) if (u.length > MAX_IDENTITY) return ids.map(identityPrefix);
-  return ids;
-}
-
-/** identities as an alert shows them: each cut at MAX_IDENTITY and marked '…' (the same array when none is longer) */
-function shownIds(ids: string[]): string[] {
-  for (const u of ids) if (u.length > MAX_IDENTITY) return ids.map(shownIdentity);
-  return ids;
 }
 
 function ep(e: Endpoint | undefined): string {
@@ -247,7 +235,7 @@ export class Analyzer implements EventSink {
     if (st.unauthorized && use !== 'session') return; // decided; the session event may still add users
     if (isSanctioned(p, ev.server.ip, serverName) || this.sanctionedIps.has(zoneKey(ev.server.ip, ev.zone))) return;
     const ids = identities.filter(realIdentity);
-    const names = matchedIds(ids); // the policy reads each name's first 256 characters (identityPrefix says why)
+    const names = matchedIdentities(ids); // the policy reads each name's first 256 characters (identityPrefix says why)
     // an inbound flow (peer-to-peer media, DCC) is judged on our host, its server side
     const inbound = isInbound(p, ev.client, ev.server);
     const local = inbound ? ev.server : ev.client;
@@ -260,7 +248,7 @@ export class Analyzer implements EventSink {
     for (const g of groups) for (const r of g.allow) if (!r.protocols || r.protocols.has(proto)) rules.push([g, r]);
     // one literal with every field, kind/severity/detector filled in below: `{ ...base, kind }` would
     // add properties to a spread copy, which V8 (Node 20) does ~1 µs per property
-    const a: AlertFields = { kind: 'unauthorized_im', severity: 'high', protocol: ev.protocol, client: ev.client, server: ev.server, users: shownIds(ids), person, detector: undefined, flow_id: ev.flow_id, zone: ev.zone, policyGroups: groups };
+    const a: AlertFields = { kind: 'unauthorized_im', severity: 'high', protocol: ev.protocol, client: ev.client, server: ev.server, users: shownIdentities(ids), person, detector: undefined, flow_id: ev.flow_id, zone: ev.zone, policyGroups: groups };
 
     if (!rules.length) {
       const computed: Severity = encrypted ? 'medium' : 'high';
@@ -314,7 +302,7 @@ export class Analyzer implements EventSink {
     const p = this.policy;
     const st = this.flow(key);
     const counts = (st.dlpCounts ??= new Map());
-    const us = shownIds(users.filter(realIdentity));
+    const us = shownIdentities(users.filter(realIdentity));
     const local = identityPrefix(ev.direction === 'inbound' ? ev.to : ev.from);
     const person = p.people.resolve([local], this.localIp(ev));
     for (const f of findings) {
@@ -374,7 +362,7 @@ export class Analyzer implements EventSink {
     const p = this.policy;
     const local = identityPrefix(ev.direction === 'inbound' ? ev.to : ev.from);
     const person = p.people.resolve([local], this.localIp(ev));
-    const users = shownIds([ev.from, ev.to].filter(realIdentity));
+    const users = shownIdentities([ev.from, ev.to].filter(realIdentity));
     const dir = ev.direction === 'inbound' || ev.direction === 'outbound' ? ` (${ev.direction})` : '';
     for (const { link, entry } of listed) {
       const shown = links.show(text, link, findings, checkedLength(findings, p.dlp.maxScanChars), (s) => this.scanner.scan(s));
@@ -450,7 +438,7 @@ export class Analyzer implements EventSink {
         protocol: ev.protocol,
         client: ev.client,
         server: ev.server,
-        users: shownIds([ev.from, ev.to].filter(realIdentity)),
+        users: shownIdentities([ev.from, ev.to].filter(realIdentity)),
         local: [local],
         person: p.people.resolve([local], this.localIp(ev)),
         detector,
@@ -532,11 +520,6 @@ const GROUP_KINDS = new Set(['channel', 'groupchat', 'conference']);
 /** a message to a group: by its kind, or an IRC notice to a channel (the decoder's own channel test) */
 export function toGroup(ev: { kind?: string; protocol?: string; to?: string }): boolean {
   return (ev.kind !== undefined && GROUP_KINDS.has(ev.kind)) || (ev.protocol === 'irc' && typeof ev.to === 'string' && isChannel(ev.to));
-}
-
-/** a usable identity: not empty, not a decoder's placeholder such as "(unknown)" */
-export function realIdentity(s: unknown): s is string {
-  return typeof s === 'string' && s.length > 0 && s !== '?' && !(s.startsWith('(') && s.endsWith(')'));
 }
 
 export function flowKey(ev: { flow_id?: string; protocol?: string; client?: Endpoint; server?: Endpoint; from?: string; to?: string; zone?: string }): string {

@@ -28,6 +28,26 @@ export function shownIdentity<T>(s: T): T {
   return typeof s === 'string' && s.length > MAX_IDENTITY ? ((identityPrefix(s) + '…') as T) : s;
 }
 
+/** identities as the policy matches them (identityPrefix each; the same array when none is longer) */
+export function matchedIdentities(ids: string[]): string[] {
+  return eachLong(ids, identityPrefix);
+}
+
+/** identities as an alert shows them (shownIdentity each; the same array when none is longer) */
+export function shownIdentities(ids: string[]): string[] {
+  return eachLong(ids, shownIdentity);
+}
+
+function eachLong(ids: string[], f: (s: string) => string): string[] {
+  for (const u of ids) if (u.length > MAX_IDENTITY) return ids.map(f);
+  return ids;
+}
+
+/** a usable identity: not empty, not a decoder's placeholder such as "(unknown)" */
+export function realIdentity(s: unknown): s is string {
+  return typeof s === 'string' && s.length > 0 && s !== '?' && !(s.startsWith('(') && s.endsWith(')'));
+}
+
 /** Canonical form of an IM identity: lower case, no spaces (AIM ignores them), no XMPP resource. */
 export function normalizeIdentity(s: string): string {
   let t = s.trim().toLowerCase().replace(/\s+/g, '');

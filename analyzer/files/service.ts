@@ -12,7 +12,7 @@ import type { CarvedFile, CarveSpool, FileHandling } from '../../signatures/carv
 import type { FileMeta } from '../../signatures/types';
 import type { FlowInfo } from '../../sensor/types';
 import { alertId } from '../alertid';
-import { shownIdentity } from '../identity';
+import { realIdentity, shownIdentities } from '../identity';
 import { anyContains } from '../cidr';
 import { DlpScanner, type Finding } from '../dlp/scanner';
 import { severityFor, type Policy } from '../policy';
@@ -258,7 +258,7 @@ export class FileService implements FileHandling {
         summary: `${what} ${f.match} in the content of ${ev.protocol} file ${clip(ev.filename, 96)} from ${clip(ev.from, 48)} to ${clip(ev.to, 48)}${n > 1 ? ` (${n} in this file)` : ''}`,
         ...(ev.client ? { client: ev.client } : {}),
         ...(ev.server ? { server: ev.server } : {}),
-        users: [ev.from, ev.to].filter((u) => u && u !== '?' && !(u.startsWith('(') && u.endsWith(')'))).map(shownIdentity),
+        users: shownIdentities([ev.from, ev.to].filter(realIdentity)),
         detector: f.detector,
         match: f.match,
         ...(ev.flow_id ? { flow_id: ev.flow_id } : {}),
