@@ -282,7 +282,12 @@ class FlowSession implements FlowHandler, SessionContext {
 
   /** FlowHandler.finished: done with, never reported (not IM, or nothing found), nothing left to end */
   get finished(): boolean {
-    return this.state === State.Between || (this.state === State.Done && this.decoder === undefined && this.carvers.length === 0 && (!this.detected || this.notIm || !this.protocol));
+    return this.state === State.Between || (this.state === State.Done && this.decoder === undefined && this.carvers.length === 0 && !this.reported);
+  }
+
+  /** whether onEnd reports the flow as an IM session */
+  private get reported(): boolean {
+    return this.detected && !this.notIm && !!this.protocol;
   }
 
   /** FlowHandler.reopen */
@@ -497,7 +502,7 @@ class FlowSession implements FlowHandler, SessionContext {
     for (const c of this.carvers) c.end(c.lastTs || this.lastTs);
     this.state = State.Done;
     this.wantsData = false;
-    if (!this.detected || this.notIm || !this.protocol) return;
+    if (!this.reported) return;
     this.engine.stats.imSessions++;
     // optional fields assigned, not spread in: on Node 20 each spread-in property costs ~1 µs
     const ev: Record<string, unknown> = {
@@ -804,7 +809,7 @@ class FlowSession implements FlowHandler, SessionContext {
   datagramDone(): void {
     // only a session onEnd would not report: a DNS client socket then holds nothing for its idle minute
     if (this.flow.transport !== 'udp' || this.state !== State.Decoding || this.carvers.length !== 0) return;
-    if (this.detected && !this.notIm && this.protocol) return;
+    if (this.reported) return;
     this.state = State.Between;
     this.wantsData = false;
   }
