@@ -10,9 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { Capture, ether, ipPacket, ipv4Fragments, udpHeader, parseEp } from '../helpers/pcapgen';
 import { CLI, PCAPS_DIR, havePcaps } from '../helpers/paths';
 import { startCaptureThread } from '../../sensor/captureThread';
-import { openCapture } from '../../sensor/captureFile';
+import { CaptureReader, openCapture } from '../../sensor/captureFile';
 import { Recorder, runCapture, tmpFile } from './record';
-import type { PacketPathOptions } from '../../sensor/packetPath';
+import { PacketPath, type PacketPathOptions } from '../../sensor/packetPath';
+import type { FlowInspector } from '../../sensor/types';
 import { rng } from '../../common/rng';
 
 /** A recorder's calls as one comparable value (FlowInfo's id is a getter: taken explicitly). */
@@ -29,6 +30,13 @@ function transcript(rec: Recorder): unknown {
       endCalls: f.endCalls,
     })),
   };
+}
+
+/** The one-thread packet path over `file` into `insp`, to the end (what the two-thread runs must match). */
+async function oneThread(file: string, insp: FlowInspector): Promise<void> {
+  const pp = new PacketPath(insp, {});
+  await new CaptureReader(openCapture(file), pp).run();
+  pp.finish();
 }
 
 async function threaded(file: string, opts: PacketPathOptions & { wantBytes?: number }, ringBytes: number) {
@@ -172,9 +180,7 @@ describe('sensor: analyze on two threads (the flow channel)', function () {
       return { seen, insp };
     };
     const one = make();
-    const pp = new (require('../../sensor/packetPath').PacketPath)(one.insp, {});
-    await new (require('../../sensor/captureFile').CaptureReader)(openCapture(file), pp).run();
-    pp.finish();
+    await oneThread(file, one.insp);
     const two = make();
     await startCaptureThread(openCapture(file), {}, 4096).run(two.insp);
     for (const { seen } of [one, two]) {
@@ -225,9 +231,7 @@ describe('sensor: analyze on two threads (the flow channel)', function () {
       return { log, insp };
     };
     const one = make();
-    const pp = new (require('../../sensor/packetPath').PacketPath)(one.insp, {});
-    await new (require('../../sensor/captureFile').CaptureReader)(openCapture(f), pp).run();
-    pp.finish();
+    await oneThread(f, one.insp);
     const udpId = one.log[0].split(' ')[2];
     assert.deepEqual(one.log.filter((l) => !l.includes(' tcp ') && !/data x-/.test(l)), [
       `open udp ${udpId}`, 'data k1', 'data x2', `open udp ${udpId}`, 'data k3', 'data x4', `open udp ${udpId}`, 'data x6', `open udp ${udpId}`, 'data k7', 'end',
