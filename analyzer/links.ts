@@ -449,11 +449,8 @@ function parseAt(text: string, at: number, scheme: string): Link | undefined {
   while (authEnd < end && !isDelimiter(text.charCodeAt(authEnd))) authEnd++;
   const h = readHost(text, authStart, authEnd, scheme);
   if (!h) return undefined;
-  let p = authEnd < end ? text.slice(authEnd, end) : '';
-  const hash = p.indexOf('#');
-  if (hash >= 0) p = p.slice(0, hash);
-  if (p.includes('\\')) p = p.replace(/\\/g, '/');
-  return { start: at, end, scheme: h.scheme, host: h.host, port: h.port, hostStart: h.hostStart, authEnd, path: p };
+  const hash = text.indexOf('#', authEnd);
+  return { start: at, end, scheme: h.scheme, host: h.host, port: h.port, hostStart: h.hostStart, authEnd, path: pathOf(text, authEnd, hash >= 0 && hash < end ? hash : end) };
 }
 
 // labels of letters, digits, _ and -, an optional final dot
