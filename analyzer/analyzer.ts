@@ -8,7 +8,8 @@ import type { AlertEvent, CredentialEvent, Endpoint, EventSink, FileTransferEven
 import { groupsOf, isInbound, isSanctioned, severityFor, suppressionFor, type AllowRule, type Group, type Policy } from './policy';
 import { inSchedule } from './schedule';
 import { alertId } from './alertid';
-import { Suppressor } from './suppress';
+import { MAX_ALERT_USERS, Suppressor } from './suppress';
+import { clip } from './clip';
 import { DlpScanner, checkedLength, redactText, type Finding, type Findings } from './dlp/scanner';
 import type { LinkFilter } from './links';
 import { stderrLine } from '../common/stderr';
@@ -58,12 +59,6 @@ interface FlowState {
   dlpCounts?: Map<string, number>;
   /** an unauthorized_im alert was raised for this flow (later messages need no new decision) */
   unauthorized?: boolean;
-}
-
-export function clip(v: unknown, n = 96): string {
-  if (v === undefined || v === null || v === '') return '';
-  const s = typeof v === 'string' ? v : String(v);
-  return s.length > n ? s.slice(0, n) + '…' : s;
 }
 
 /** who used IM, for summaries: "10.0.0.5 (Dana Ortiz) as dana, dana@x" */
@@ -470,7 +465,8 @@ export class Analyzer implements EventSink {
     const ev = { type: 'alert', ts, id, kind: a.kind, severity: a.severity, protocol: a.protocol, summary: describe() } as AlertEvent;
     if (a.client) ev.client = a.client;
     if (a.server) ev.server = a.server;
-    ev.users = a.users;
+    // a session names up to 64 users; repeats merged later are capped alike (Suppressor.merge)
+    ev.users = a.users.length > MAX_ALERT_USERS ? a.users.slice(0, MAX_ALERT_USERS) : a.users;
     if (a.person) ev.person = a.person;
     // for routing alerts by group (sinks' groups filter) and for the analyst
     if (this.policy.groups.length) {

@@ -19,6 +19,8 @@ interface Window {
   keys?: Set<string>;
 }
 
+/** users an alert names at most (the analyzer cuts the first alert's list, merge() the later additions) */
+export const MAX_ALERT_USERS = 32;
 const MAX_WINDOWS = 100_000;
 const MAX_KEYS = 4096;
 
@@ -130,7 +132,7 @@ export class Suppressor {
 
   /** later occurrences may know more: users seen later, a person, a higher severity */
   private merge(w: Window, users: string[], person: string | undefined): void {
-    for (const u of users) if (!w.alert.users.includes(u) && w.alert.users.length < 32) w.alert.users.push(u);
+    for (const u of users) if (!w.alert.users.includes(u) && w.alert.users.length < MAX_ALERT_USERS) w.alert.users.push(u);
     if (!w.alert.person && person) w.alert.person = person;
   }
 }

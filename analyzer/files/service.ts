@@ -12,6 +12,7 @@ import type { CarvedFile, CarveSpool, FileHandling } from '../../signatures/carv
 import type { FileMeta } from '../../signatures/types';
 import type { FlowInfo } from '../../sensor/types';
 import { alertId } from '../alertid';
+import { clip } from '../clip';
 import { realIdentity, shownIdentities } from '../identity';
 import { anyContains } from '../cidr';
 import { DlpScanner, type Finding } from '../dlp/scanner';
@@ -301,8 +302,4 @@ function pickVerdict(vs: string[]): string | undefined {
     if (v) return v;
   }
   return vs.find((x) => x.startsWith('unscanned:'));
-}
-
-function clip(s: string, n: number): string {
-  return s.length > n ? s.slice(0, n) + '…' : s;
 }

@@ -303,9 +303,53 @@ describe('analyzer: identities from the wire are bounded in alerts', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  // clip() cut summaries at n UTF-16 units: an emoji across the cut left half of its surrogate pair,
+  // which JSON.stringify writes as \udXXX (some SIEMs reject the line). Was: "\ud83d…" in the summary.
+  it('a summary never cuts a name or file name inside a surrogate pair', () => {
+    const lone = /\\ud[89a-f][0-9a-f]{2}/i; // JSON.stringify escapes only a lone surrogate
+    const name = `${'a'.repeat(47)}😀tail`; // who() and the DLP summary cut names at 48
+    for (const a of run([message('card 4111111111111111', { from: name }), session({ users: [name] })]).alerts) {
+      assert.doesNotMatch(JSON.stringify(a), lone, a.summary);
+      assert.ok(a.summary.includes(`${'a'.repeat(47)}…`), a.summary);
+    }
+    // text of 48 units or fewer is not cut
+    const fits = `${'a'.repeat(46)}😀`;
+    assert.ok(run([session({ users: [fits] })]).alerts[0].summary.includes(` as ${fits} to `));
+    // the file service's content alerts cut the file name at 96
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-clip-'));
+    try {
+      const got: ShadowEvent[] = [];
+      const svc = new FileService({ policy: defaultPolicy(), config: { ...defaultFilesConfig(), spoolDir: dir }, emit: (e) => got.push(JSON.parse(JSON.stringify(e))) });
+      const flow = {} as any;
+      const spool = svc.spool({} as any, flow)!;
+      const body = Buffer.from('pay 4111111111111111 today\n');
+      spool.write(body);
+      spool.close();
+      const fname = `${'n'.repeat(95)}😀.txt`;
+      const ev = file(fname, { stage: 'data', file_type: 'text', size: body.length, observed_size: body.length, sha256: 'a'.repeat(64), md5: 'b'.repeat(32) }) as any;
+      svc.finish({ meta: {}, observedSize: body.length, gapBytes: 0, complete: true, sha256: ev.sha256, md5: ev.md5, head: body, spool } as any, ev, flow);
+      const alerts = got.filter((e): e is AlertEvent => e.type === 'alert');
+      assert.equal(alerts.length, 1, JSON.stringify(got).slice(0, 300));
+      assert.doesNotMatch(JSON.stringify(alerts[0]), lone, alerts[0].summary);
+      assert.ok(alerts[0].summary.includes(` file ${'n'.repeat(95)}… from `), alerts[0].summary);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('analyzer: suppression and alert ids', () => {
+  // A session names up to 64 users (the engine's cap); Suppressor.merge capped only the users later
+  // repeats added, at 32. Was: the first alert, and its update, carried all 64.
+  it('an alert names at most 32 users, the first of its interval too', () => {
+    const many = Array.from({ length: 64 }, (_, i) => `user${i}`);
+    const a = run([session({ users: many }), session({ users: ['late'], flow_id: 'f2', client: { ip: C.ip, port: 40002 } })]).alerts;
+    assert.deepEqual(a.map((x) => x.count), [1, 2]);
+    assert.deepEqual(a[0].users, many.slice(0, 32), 'the first 32, in order');
+    assert.deepEqual(a[1].users, many.slice(0, 32), 'the update adds none past 32');
+  });
+
   it('collapses repeats within the interval: first at once, an update with the same id and count at the end', () => {
     const flows = [0, 1, 2].map((i) => session({ flow_id: `f${i}`, client: { ip: C.ip, port: 40000 + i }, ts: at(T0 + i * 60000), start: at(T0 + i * 60000) }));
     const out = run(flows);
