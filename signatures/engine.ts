@@ -15,6 +15,8 @@ import { Carver, CountingWriter, sanitizeFileName, type CarvedFile, type FileHan
 import { fileTypeOf } from './fileType';
 import { readDataFile } from '../common/dataFile';
 import { endpointKey, zoneKey } from '../common/zoneKey';
+import { clip } from '../analyzer/clip';
+import { shownIdentity } from '../analyzer/identity';
 
 export interface EngineOptions {
   /** where contract events go */
@@ -53,6 +55,8 @@ interface Expectation {
 const MAX_EXPECTATIONS = 10000;
 const MAX_USERS_PER_SESSION = 64;
 const MAX_EVIDENCE_PER_SESSION = 16;
+/** a server name's characters in a session event (a DNS name's most): SNI, Host headers, stream domains */
+const MAX_SERVER_NAME = 253;
 
 export class Engine implements FlowInspector {
   readonly kb: NameCache;
@@ -523,7 +527,7 @@ class FlowSession implements FlowHandler, SessionContext {
     };
     // the tunnel zone, only inside one: events outside tunnels are as they always were
     if (this.flow.zone) ev.zone = this.flow.zone;
-    if (this.serverName) ev.server_name = this.serverName;
+    if (this.serverName) ev.server_name = clip(this.serverName, MAX_SERVER_NAME); // (a detection's name is not cut yet)
     if (this.service) ev.service = this.service;
     if (this.malformedCount) ev.malformed = this.malformedCount;
     if (c.gapBytes || this.gapBytes) ev.gaps = Math.max(c.gapBytes, this.gapBytes);
@@ -667,7 +671,7 @@ class FlowSession implements FlowHandler, SessionContext {
   }
 
   setServerName(name: string): void {
-    this.serverName = name.slice(0, 253);
+    this.serverName = clip(name, MAX_SERVER_NAME);
   }
 
   setService(service: string): void {
@@ -694,7 +698,9 @@ class FlowSession implements FlowHandler, SessionContext {
   message(ts: number, dir: Dir, ev: Parameters<SessionContext['message']>[2]): void {
     const out: Record<string, unknown> = {
       type: 'message', ts: isoTime(ts), protocol: this.protocol,
-      from: ev.from, to: ev.to, text: ev.text,
+      // names from the wire, cut as alerts show them (not every decoder cuts: SIP's CPIM From did not);
+      // the text is bounded by each decoder (4,096-65,536 characters, docs/sensor.md)
+      from: shownIdentity(ev.from), to: shownIdentity(ev.to), text: ev.text,
       direction: ev.direction ?? this.direction(dir),
       client: this.flow.client, server: this.flow.server, flow_id: this.flow.id,
     };
@@ -712,8 +718,8 @@ class FlowSession implements FlowHandler, SessionContext {
     const { direction, ...rest } = ev;
     return {
       ...rest,
-      // names from the wire: no path, no control characters (signatures/carve.ts)
-      filename: sanitizeFileName(rest.filename),
+      // names from the wire: no path, no control characters (signatures/carve.ts); parties cut as in messages
+      filename: sanitizeFileName(rest.filename), from: shownIdentity(rest.from), to: shownIdentity(rest.to),
       type: 'file_transfer', ts: isoTime(ts), protocol: this.protocol,
       direction: direction ?? this.direction(dir),
       client: this.flow.client, server: this.flow.server, flow_id: this.flow.id,
@@ -725,7 +731,7 @@ class FlowSession implements FlowHandler, SessionContext {
   credential(ts: number, _dir: Dir, ev: Parameters<SessionContext['credential']>[2]): void {
     const out: Record<string, unknown> = {
       type: 'credential', ts: isoTime(ts), protocol: this.protocol,
-      user: ev.user, mechanism: ev.mechanism,
+      user: shownIdentity(ev.user), mechanism: ev.mechanism,
       client: this.flow.client, server: this.flow.server, flow_id: this.flow.id,
     };
     if (this.flow.zone) out.zone = this.flow.zone;
@@ -750,9 +756,9 @@ class FlowSession implements FlowHandler, SessionContext {
   openFile(_ts: number, dir: Dir, meta: FileMeta): FileWriter {
     const engine = this.engine;
     const files = engine.opts.files;
-    const safe: FileMeta = { ...meta, filename: sanitizeFileName(meta.filename) };
+    const safe: FileMeta = { ...meta, filename: sanitizeFileName(meta.filename), from: shownIdentity(meta.from), to: shownIdentity(meta.to) };
     const base = {
-      from: meta.from, to: meta.to, filename: safe.filename,
+      from: safe.from, to: safe.to, filename: safe.filename,
       ...(meta.size !== undefined ? { size: meta.size } : {}),
       stage: 'data' as const,
       ...(meta.transfer_id ? { transfer_id: meta.transfer_id } : {}),
@@ -826,10 +832,10 @@ function keptGap(det: Detecting, dir: Dir, length: number, ts: number): void {
   else det.order.push(dir | KEPT_GAP, 0, length, ts);
 }
 
-/** Identities come from the wire: printable, bounded, no control characters. */
+/** Identities come from the wire: printable, no control characters, cut as alerts show them (256 characters, '…'). */
 export function sanitizeIdentity(id: string): string {
   // eslint-disable-next-line no-control-regex
-  return String(id).replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 256);
+  return shownIdentity(String(id).replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim());
 }
 
 let banners: Buffer[] | undefined;
