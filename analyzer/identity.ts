@@ -1,6 +1,7 @@
 // Who is behind an address or an IM identity: IPs/CIDRs and screen names, UINs, passports, Yahoo
 // ids, JIDs, nicks → a person. Loaded from the policy and from a CSV file (identity,person).
 import { anyContains, parseCidr, type Cidr } from './cidr';
+import { cutBeforePair } from './clip';
 
 /**
  * Characters of an IM identity from the wire (screen name, nick, JID) the analyzer keeps: the XMPP
@@ -18,9 +19,7 @@ export const MAX_IDENTITY = 256;
  * 256 characters match, the sender could have claimed with those alone.
  */
 export function identityPrefix<T>(s: T): T {
-  if (typeof s !== 'string' || s.length <= MAX_IDENTITY) return s;
-  const c = s.charCodeAt(MAX_IDENTITY - 1);
-  return s.slice(0, c >= 0xd800 && c <= 0xdbff ? MAX_IDENTITY - 1 : MAX_IDENTITY) as T;
+  return typeof s === 'string' ? (cutBeforePair(s, MAX_IDENTITY) as T) : s;
 }
 
 /** An identity as an alert shows it: its prefix, marked '…' when cut (as clip() marks cut text in summaries). */
