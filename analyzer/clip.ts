@@ -13,7 +13,7 @@ export function clip(v: unknown, n = 96): string {
 
 /**
  * The first `n` UTF-16 units of `s`, or `n - 1` when unit `n` is the first half of a surrogate pair:
- * the one cut used wherever wire text is shortened (clip, identityPrefix).
+ * the one cut used wherever wire text is shortened (clip, identityPrefix, sanitizeFileName).
  */
 export function cutBeforePair(s: string, n: number): string {
   if (s.length <= n) return s;

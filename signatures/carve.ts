@@ -3,6 +3,7 @@
 // when a consumer (ClamAV, DLP, quarantine: analyzer/files) asked for one. Fingerprinting and scanning
 // build on this.
 import crypto from 'node:crypto';
+import { cutBeforePair } from '../analyzer/clip';
 import type { FileTransferEvent } from '../common/events';
 import type { FlowInfo } from '../sensor/types';
 import type { FileMeta, FileWriter } from './types';
@@ -185,11 +186,18 @@ export const MAX_FILENAME_CHARS = 255;
  * A file name from the wire, made safe to show and log: no control or formatting characters (NUL,
  * bidi overrides such as U+202E that make "gpj.exe" read as "exe.jpg", zero-width), no path: every
  * separator or separator look-alike becomes '_' (so `../../etc/passwd` → `.._.._etc_passwd`), at most
- * 255 characters with the extension kept. It is still never used as a path on disk.
+ * 255 characters with the extension kept, never cut inside a surrogate pair. It is still never used
+ * as a path on disk.
  */
 export function sanitizeFileName(raw: string): string {
   let s = String(raw ?? '');
-  if (s.length > 4096) s = s.slice(0, 2048) + s.slice(-2048); // bounded work; keeps the extension
+  if (s.length > 4096) {
+    // bounded work; keeps the extension. Neither half is cut inside a surrogate pair (a lone half is
+    // written \udXXX in JSON and it would survive when most of the name is control characters)
+    const tail = s.slice(-2048);
+    const t0 = tail.charCodeAt(0);
+    s = cutBeforePair(s, 2048) + (t0 >= 0xdc00 && t0 <= 0xdfff ? tail.slice(1) : tail);
+  }
   // NFKC folds full-width and other compatibility look-alikes (／ ＼ ． ｅｘｅ) to ASCII
   s = s.normalize('NFKC');
   // eslint-disable-next-line no-control-regex
@@ -200,7 +208,7 @@ export function sanitizeFileName(raw: string): string {
   if (s.length > MAX_FILENAME_CHARS) {
     const dot = s.lastIndexOf('.');
     const ext = dot > 0 && s.length - dot <= 16 ? s.slice(dot) : '';
-    s = s.slice(0, MAX_FILENAME_CHARS - ext.length - 1) + '…' + ext;
+    s = cutBeforePair(s, MAX_FILENAME_CHARS - ext.length - 1) + '…' + ext; // an emoji is kept whole or left out
   }
   return s;
 }

@@ -39,6 +39,27 @@ describe('files: file names from the wire', () => {
     assert.equal(long.length, 255);
     assert.ok(long.endsWith('….pdf'));
   });
+
+  it('a long name is never cut inside an emoji (no lone surrogate before the …); names that fit are unchanged', () => {
+    const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+    // the cut for '….pdf' falls at 250: the emoji is units 249-250, so it is left out
+    assert.equal(sanitizeFileName('a'.repeat(249) + '😀' + 'b'.repeat(20) + '.pdf'), 'a'.repeat(249) + '….pdf');
+    // no extension: cut at 254, units 253-254
+    assert.equal(sanitizeFileName('a'.repeat(253) + '😀b'), 'a'.repeat(253) + '…');
+    // one unit earlier the emoji fits whole
+    assert.equal(sanitizeFileName('a'.repeat(248) + '😀' + 'b'.repeat(20) + '.pdf'), 'a'.repeat(248) + '😀….pdf');
+    const fits = 'a'.repeat(253) + '😀';
+    assert.equal(sanitizeFileName(fits), fits);
+    // names over 4,096 units are first cut to their two ends; neither end may hold half an emoji, which
+    // stays when the rest is control characters
+    const nul = '\u0000';
+    assert.equal(sanitizeFileName(nul.repeat(2047) + '😀' + nul.repeat(3000) + 'b.txt'), 'b.txt');
+    assert.equal(sanitizeFileName(nul.repeat(3000) + '😀' + nul.repeat(2043) + '.txt'), '.txt');
+    for (let k = 240; k < 260; k++) {
+      const name = sanitizeFileName('a'.repeat(k) + '😀'.repeat(20) + '.docx');
+      assert.ok(name.length <= 255 && name.endsWith('….docx') && !lone.test(name), `${k}: ${JSON.stringify(name)}`);
+    }
+  });
 });
 
 describe('files: true type from magic bytes', () => {
