@@ -17,20 +17,29 @@ export function imText(contentType: string | undefined, body: Buffer, depth = 0)
   if (type === 'text/plain') return { text: cleanText(decode(body)) };
   if (type === 'text/html' || type === 'application/xhtml+xml') return { text: htmlToText(decode(body)) };
   if (type === 'message/cpim' && depth < 2) {
-    // CPIM: message headers, blank line, MIME headers of the content, blank line, content
-    const s = body.toString('latin1');
-    const a = s.indexOf('\r\n\r\n');
+    // CPIM: message headers, blank line, MIME headers of the content, blank line, content. Header
+    // lines are UTF-8 (RFC 3862 §3.1), as SIP and MSRP heads are read: a bad sequence becomes U+FFFD
+    const a = body.indexOf('\r\n\r\n');
     if (a < 0) return undefined;
-    const cpimHeaders = s.slice(0, a);
+    const cpimHeaders = body.toString('utf8', 0, a);
     const rest = body.subarray(a + 4);
     const b = rest.indexOf('\r\n\r\n');
-    const mimeHeaders = b < 0 ? '' : rest.subarray(0, b).toString('latin1');
+    const mimeHeaders = b < 0 ? '' : rest.toString('utf8', 0, b);
     const content = b < 0 ? rest : rest.subarray(b + 4);
-    const ct = mimeHeaders.match(/^content-type:\s*(.+)$/im)?.[1];
-    const inner = imText(ct ?? 'text/plain', content, depth + 1);
+    const inner = imText(headerValue(mimeHeaders, 'content-type') ?? 'text/plain', content, depth + 1);
     if (!inner) return undefined;
-    const addr = (h: string) => inAngles(cpimHeaders.match(new RegExp(`^${h}:\\s*(.+)$`, 'im'))?.[1])?.replace(/^(sips?|im|pres):/i, '');
+    const addr = (h: string) => inAngles(headerValue(cpimHeaders, h))?.replace(/^(sips?|im|pres):/i, '');
     return { text: inner.text, from: addr('From'), to: addr('To') };
   }
   return undefined;
+}
+
+/**
+ * The first `name:` line's value in `head`. Lines end at CR or LF only: U+2028/U+2029, which a
+ * multiline RegExp also takes for line ends, are characters of a UTF-8 name ("x\u2028From: <im:ceo>"
+ * in a Subject must not be read as a From line). One linear scan however long the head.
+ */
+function headerValue(head: string, name: string): string | undefined {
+  const v = head.match(new RegExp(`(?:^|[\\r\\n])${name}:([^\\r\\n]*)`, 'i'))?.[1].trim();
+  return v || undefined;
 }

@@ -73,6 +73,23 @@ describe('SIP/SIMPLE', () => {
     assert.deepEqual(texts, ['wrapped in CPIM', 'bold & safe']);
   });
 
+  it('reads CPIM From/To as UTF-8 (RFC 3862): names with emoji and accents whole, a bad byte as U+FFFD', () => {
+    const c = new Capture();
+    const a = '10.0.0.5:5060', p = '192.0.2.10:5060';
+    const send = (callId: string, cpim: Buffer) => c.udp(a, p, Buffer.concat([Buffer.from(`MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bK${callId}\r\nFrom: <sip:alice@example.com>;tag=55\r\nTo: <sip:bob@example.com>\r\nCall-ID: ${callId}\r\nCSeq: 7 MESSAGE\r\nContent-Type: message/cpim\r\nContent-Length: ${cpim.length}\r\n\r\n`), cpim]));
+    const body = 'Content-Type: text/plain; charset=utf-8\r\n\r\nhi';
+    send('u1', Buffer.from(`From: "Zoë 😀" <im:zoë😀@example.com>\r\nTo: <im:björn@example.com>\r\n\r\n${body}`));
+    send('u2', Buffer.concat([Buffer.from('From: <im:a'), Buffer.from([0xff]), Buffer.from(`b@example.com>\r\nTo: <im:bob@example.com>\r\n\r\n${body}`)]));
+    // U+2028 is a character of a UTF-8 header, not a line end: this Subject holds no From line
+    send('u3', Buffer.from(`Subject: x\u2028From: <im:ceo@example.com>\r\nFrom: <im:carol@example.com>\r\nTo: <im:bob@example.com>\r\n\r\n${body}`));
+    const msgs = analyze(c, 'cpim-utf8.pcap').of('message').map((m) => [m.from, m.to]);
+    assert.deepEqual(msgs, [
+      ['zoë😀@example.com', 'björn@example.com'],
+      ['a\ufffdb@example.com', 'bob@example.com'],
+      ['carol@example.com', 'bob@example.com'],
+    ]);
+  });
+
   it('reassembles a MESSAGE split across out-of-order TCP segments', () => {
     const c = new Capture();
     const t = c.tcp('10.0.0.5:40000', '192.0.2.10:5060').open();
