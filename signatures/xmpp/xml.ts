@@ -106,12 +106,7 @@ export class XmlStream {
   endDocument(): void {
     if (this.stopped) return;
     if (this.stack.length || this.skipDepth || this.q.length) this.h.malformed('XML document ended inside an element');
-    this.q.clear();
-    this.pending.clear();
-    this.hint = null;
-    this.stack = [];
-    this.skipDepth = 0;
-    this.stanzaBytes = 0;
+    this.dropOpen();
     this.resync = false;
     this.wrapped = false;
   }
@@ -119,21 +114,23 @@ export class XmlStream {
   /** stop parsing (e.g. the rest of the stream is TLS) */
   stop(): void {
     this.stopped = true;
-    this.q.clear();
-    this.pending.clear();
-    this.hint = null;
-    this.stack = [];
+    this.dropOpen();
   }
 
   /** bytes lost: whatever stanza was open is abandoned; resynchronise on the next '<' */
   gap(): void {
+    this.dropOpen();
+    this.resync = true;
+  }
+
+  /** forgets the bytes held and the elements open (the stanza being read, one being skipped) */
+  private dropOpen(): void {
     this.q.clear();
     this.pending.clear();
     this.hint = null;
     this.stack = [];
     this.skipDepth = 0;
     this.stanzaBytes = 0;
-    this.resync = true;
   }
 
   private resync = false;
