@@ -91,30 +91,12 @@ export class YmsgSession {
           if (u) this.ctx.addUser(u);
         }
         break;
-      case SVC.CONFMSG: {
-        const text = get('14');
-        const room = id(get('57')) ?? 'unknown';
-        const from = id(get('3')) ?? id(get('1')) ?? this.me();
-        if (!text) break;
-        const t = decodeYahooText(text, get('97')?.toString() === '1');
-        if (!t.trim()) break;
-        this.ctx.addUser(from);
-        this.ctx.setService('chat');
-        this.ctx.message(ts, dir, { from, to: room, text: t, kind: 'conference' });
+      case SVC.CONFMSG:
+        this.roomMessage(dir, ts, get, { text: '14', room: '57', from: '3' }, 'conference');
         break;
-      }
-      case SVC.COMMENT: {
-        const text = get('117');
-        const room = id(get('104')) ?? 'unknown';
-        const from = id(get('109')) ?? id(get('1')) ?? this.me();
-        if (!text) break;
-        const t = decodeYahooText(text, get('97')?.toString() === '1');
-        if (!t.trim()) break;
-        this.ctx.addUser(from);
-        this.ctx.setService('chat');
-        this.ctx.message(ts, dir, { from, to: room, text: t, kind: 'groupchat' });
+      case SVC.COMMENT:
+        this.roomMessage(dir, ts, get, { text: '117', room: '104', from: '109' }, 'groupchat');
         break;
-      }
       case SVC.P2PFILEXFER:
       case SVC.FILETRANSFER:
       case SVC.FT15:
@@ -125,6 +107,18 @@ export class YmsgSession {
         this.relayInfo(dir, p);
         break;
     }
+  }
+
+  /** a conference or chat-room message: the same fields under other keys (key 1, then the own id, for a missing sender) */
+  private roomMessage(dir: Dir, ts: number, get: (k: string) => Buffer | undefined, keys: { text: string; room: string; from: string }, kind: 'conference' | 'groupchat'): void {
+    const text = get(keys.text);
+    if (!text) return;
+    const t = decodeYahooText(text, get('97')?.toString() === '1');
+    if (!t.trim()) return;
+    const from = id(get(keys.from)) ?? id(get('1')) ?? this.me();
+    this.ctx.addUser(from);
+    this.ctx.setService('chat');
+    this.ctx.message(ts, dir, { from, to: id(get(keys.room)) ?? 'unknown', text: t, kind });
   }
 
   private messages(dir: Dir, p: YmsgPdu, ts: number): void {
