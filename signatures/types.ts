@@ -168,3 +168,18 @@ export interface SignatureModule {
   /** Modules that look at every flow rather than claim one (DNS learning). */
   observer?: boolean;
 }
+
+/**
+ * A module's detect for a parser that throws on bytes it cannot read (a length past the end): a throw
+ * is a quiet "not this protocol", as SignatureModule.detect must never throw (the engine counts a throw
+ * that gets through as a decoder error).
+ */
+export function declineOnThrow(detect: (input: DetectInput, data: SignatureData) => DetectResult): SignatureModule['detect'] {
+  return (input, data) => {
+    try {
+      return detect(input, data);
+    } catch {
+      return null;
+    }
+  };
+}

@@ -8,7 +8,7 @@
 // GG connections last for hours) is recognised from a message packet whose body is well formed, in
 // the direction that packet type travels, in a stream that frames as GG from its first byte.
 import type { Dir } from '../../sensor/types';
-import type { DetectInput, DetectResult, SessionContext, SignatureModule, StreamDecoder } from '../types';
+import { declineOnThrow, type DetectInput, type DetectResult, type SessionContext, type SignatureModule, type StreamDecoder } from '../types';
 import {
   GG_LOGIN105, GG_RECV_MSG, GG_RECV_MSG80, GG_RECV_OWN_MSG, GG_SEND_MSG, GG_SEND_MSG80, LOGIN_MIN, PacketFramer, isLoginHeader, isWelcome, loginUin, msg80, oldMessage, type GgPacket,
 } from './parser';
@@ -208,13 +208,7 @@ export const module: SignatureModule = {
   id: 'gadugadu',
   protocols: ['gadugadu'],
   transports: ['tcp'],
-  detect: (input) => {
-    try {
-      return detect(input);
-    } catch {
-      return null;
-    }
-  },
+  detect: declineOnThrow(detect),
   decoder: (ctx) => {
     ctx.setService('chat');
     return new GgDecoder(ctx);

@@ -1,7 +1,7 @@
 // ICQ v5 over UDP: a client datagram is recognised only when its obfuscation checkcode is consistent
 // with its own bytes and the cleared command is a known client command — never by port.
 import type { Dir } from '../../sensor/types';
-import type { DetectInput, DetectResult, SessionContext, SignatureModule, StreamDecoder } from '../types';
+import { declineOnThrow, type DetectInput, type DetectResult, type SessionContext, type SignatureModule, type StreamDecoder } from '../types';
 import {
   CMD_LOGIN, CMD_MSG_TO_NEW_USER, CMD_SEND_MSG, SRV_MULTI, SRV_RECV_MESSAGE, SRV_SYS_DELIVERED_MESS,
   decryptClient, isClientPacket, parseClient, parseMessage, parseServer, splitMulti,
@@ -102,13 +102,7 @@ export const module: SignatureModule = {
   id: 'icq5',
   protocols: ['icq'],
   transports: ['udp'],
-  detect(input: DetectInput): DetectResult {
-    try {
-      return detectIcq5(input);
-    } catch {
-      return null;
-    }
-  },
+  detect: declineOnThrow(detectIcq5),
   decoder(ctx: SessionContext) {
     return new Icq5Decoder(ctx);
   },

@@ -1,5 +1,5 @@
 // IRC: detection (detect.ts), session decoding (decoder.ts), DCC side connections (dcc.ts).
-import type { SignatureModule } from '../types';
+import { declineOnThrow, type SignatureModule } from '../types';
 import { detectIrc } from './detect';
 import { IrcDecoder } from './decoder';
 
@@ -7,13 +7,7 @@ export const module: SignatureModule = {
   id: 'irc',
   protocols: ['irc'],
   transports: ['tcp'],
-  detect: (input, data) => {
-    try {
-      return detectIrc(input, data);
-    } catch {
-      return null;
-    }
-  },
+  detect: declineOnThrow(detectIrc),
   decoder: (ctx) => {
     ctx.setService('chat');
     return new IrcDecoder(ctx);

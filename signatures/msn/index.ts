@@ -1,7 +1,7 @@
 // MSN Messenger (MSNP): notification server and switchboard sessions on any port, the HTTP gateway
 // (gateway.dll) and CONNECT tunnels, and the MSNFTP file-transfer side connection.
 
-import type { Detection, DetectInput, DetectResult, SessionContext, SignatureModule, StreamDecoder } from '../types';
+import { declineOnThrow, type Detection, type DetectInput, type DetectResult, type SessionContext, type SignatureModule, type StreamDecoder } from '../types';
 import type { Dir } from '../../sensor/types';
 import { HTTP1, httpPair, httpPairFeed, offeredHead, offeredRequestLine, startsWithBytes } from '../http/stream';
 import { type FramerLimits, MsnFramer, PAYLOAD_COMMANDS } from './parser';
@@ -402,13 +402,7 @@ export const module: SignatureModule = {
   id: 'msn',
   protocols: ['msn'],
   transports: ['tcp'],
-  detect(input) {
-    try {
-      return detectMsn(input);
-    } catch {
-      return null;
-    }
-  },
+  detect: declineOnThrow(detectMsn),
   decoder(ctx, detection) {
     const sig = detection.evidence.signature;
     if (sig === 'msn.msnftp') return msnftpDecoder(ctx);

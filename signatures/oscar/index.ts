@@ -1,7 +1,7 @@
 // OSCAR (AIM/ICQ): detection on the FLAP framing (nDPI's old oscar.c logic, made stricter) on any
 // port, and peer connections recognised on their own: OFT2 file transfers by the "OFT2" header,
 // Direct IM by the "ODC2" header, either behind the AOL rendezvous proxy's first frame.
-import type { Detection, DetectInput, DetectResult, SignatureData, SignatureModule } from '../types';
+import { declineOnThrow, type Detection, type DetectInput, type DetectResult, type SignatureData, type SignatureModule } from '../types';
 import { CidrTable } from '../lookup';
 import { scanFlaps } from './parser';
 import { OscarSession } from './session';
@@ -153,13 +153,7 @@ export const module: SignatureModule = {
   id: 'oscar',
   protocols: ['aim', 'icq'],
   transports: ['tcp'],
-  detect(input: DetectInput, data: SignatureData): DetectResult {
-    try {
-      return detectOscar(input, data);
-    } catch {
-      return null;
-    }
-  },
+  detect: declineOnThrow(detectOscar),
   decoder(ctx, detection: Detection) {
     if (detection.evidence.signature === OFT_EVIDENCE) return new OftDecoder(ctx);
     if (detection.evidence.signature === ODC_EVIDENCE) return new OdcDecoder(ctx);

@@ -2,7 +2,7 @@
 // (shttp /notify bodies, CONNECT tunnels, the <Session><Ymsg Command=…> proxy form) and the Y7
 // file relay (/relay?token=), whose uploads and downloads are carved.
 
-import type { Detection, DetectInput, DetectResult, FileWriter, SessionContext, SignatureModule, StreamDecoder } from '../types';
+import { declineOnThrow, type Detection, type DetectInput, type DetectResult, type FileWriter, type SessionContext, type SignatureModule, type StreamDecoder } from '../types';
 import type { Dir } from '../../sensor/types';
 import { HeadBytes, HTTP1, HttpStream, httpPair, httpPairFeed, offeredHead, offeredRequestLine, startsWithBytes } from '../http/stream';
 import { HEADER, parseFields, pduAt, YmsgFramer } from './parser';
@@ -271,13 +271,7 @@ export const module: SignatureModule = {
   id: 'ymsg',
   protocols: ['yahoo'],
   transports: ['tcp'],
-  detect(input) {
-    try {
-      return detectYmsg(input);
-    } catch {
-      return null;
-    }
-  },
+  detect: declineOnThrow(detectYmsg),
   decoder(ctx, detection) {
     const sig = detection.evidence.signature;
     if (sig.startsWith('ymsg.http')) return httpDecoder(ctx);
