@@ -251,16 +251,21 @@ export class XmppDecoder implements StreamDecoder {
     const file = child(si, 'file');
     const sid = si.attrs.id;
     if (!file || !sid || this.offers.size >= MAX_TRANSFERS) return;
-    const size = Number(file.attrs.size);
+    this.offer(dir, iq, sid, file.attrs.name ?? '', Number(file.attrs.size), `si/${sid.slice(0, 64)}`);
+  }
+
+  /** keeps a file offered in `iq` under `key` (for the transfer that follows) and reports it */
+  private offer(dir: Dir, iq: XmlElement, key: string, name: string, size: number, id: string): Offer {
     const offer: Offer = {
-      filename: safeName(file.attrs.name ?? ''),
+      filename: safeName(name),
       from: (iq.attrs.from ?? (dir === 0 ? this.jid || '?' : '?')).slice(0, 256),
       to: (iq.attrs.to ?? (dir === 1 ? this.jid || '?' : '?')).slice(0, 256),
       ...(Number.isSafeInteger(size) && size >= 0 ? { size } : {}),
-      transfer_id: `${this.ctx.flow.id}/si/${sid.slice(0, 64)}`,
+      transfer_id: `${this.ctx.flow.id}/${id}`,
     };
-    this.offers.set(sid, offer);
+    this.offers.set(key, offer);
     this.ctx.fileTransfer(this.ts, dir, { from: offer.from, to: offer.to, filename: offer.filename, ...(offer.size !== undefined ? { size: offer.size } : {}), stage: 'offer', transfer_id: offer.transfer_id });
+    return offer;
   }
 
   /** XEP-0234 Jingle file transfer: the offered file, and the IBB sid when the transport is in-band */
@@ -275,15 +280,7 @@ export class XmppDecoder implements StreamDecoder {
       const sid = transport && ns(transport).startsWith('urn:xmpp:jingle:transports:ibb:') ? transport.attrs.sid : undefined;
       const size = Number(child(file, 'size')?.text.trim() ?? file.attrs.size);
       const key = sid ?? `jingle:${jingle.attrs.sid ?? ''}:${content.attrs.name ?? ''}`;
-      const offer: Offer = {
-        filename: safeName(child(file, 'name')?.text.trim() ?? file.attrs.name ?? ''),
-        from: (iq.attrs.from ?? (dir === 0 ? this.jid || '?' : '?')).slice(0, 256),
-        to: (iq.attrs.to ?? (dir === 1 ? this.jid || '?' : '?')).slice(0, 256),
-        ...(Number.isSafeInteger(size) && size >= 0 ? { size } : {}),
-        transfer_id: `${this.ctx.flow.id}/jingle/${key.slice(0, 96)}`,
-      };
-      this.offers.set(key, offer);
-      this.ctx.fileTransfer(this.ts, dir, { from: offer.from, to: offer.to, filename: offer.filename, ...(offer.size !== undefined ? { size: offer.size } : {}), stage: 'offer', transfer_id: offer.transfer_id });
+      const offer = this.offer(dir, iq, key, child(file, 'name')?.text.trim() ?? file.attrs.name ?? '', size, `jingle/${key.slice(0, 96)}`);
       if (transport && ns(transport).startsWith('urn:xmpp:jingle:transports:s5b:')) {
         this.offers.set(transport.attrs.sid ?? key, offer);
         this.streamhosts(dir, iq, transport.attrs.sid ?? key, transport.children.filter((c) => c.local === 'candidate'));
