@@ -258,14 +258,29 @@ export class XmppDecoder implements StreamDecoder {
   private offer(dir: Dir, iq: XmlElement, key: string, name: string, size: number, id: string): Offer {
     const offer: Offer = {
       filename: safeName(name),
-      from: (iq.attrs.from ?? (dir === 0 ? this.jid || '?' : '?')).slice(0, 256),
-      to: (iq.attrs.to ?? (dir === 1 ? this.jid || '?' : '?')).slice(0, 256),
+      from: this.party(iq.attrs.from, dir === 0),
+      to: this.party(iq.attrs.to, dir === 1),
       ...(Number.isSafeInteger(size) && size >= 0 ? { size } : {}),
       transfer_id: `${this.ctx.flow.id}/${id}`,
     };
     this.offers.set(key, offer);
     this.ctx.fileTransfer(this.ts, dir, { from: offer.from, to: offer.to, filename: offer.filename, ...(offer.size !== undefined ? { size: offer.size } : {}), stage: 'offer', transfer_id: offer.transfer_id });
     return offer;
+  }
+
+  /** a transfer (in-band or SOCKS5) set up without an offer seen: named after its sid */
+  private unoffered(dir: Dir, iq: XmlElement, kind: 'ibb' | 's5b', sid: string): Offer {
+    return {
+      filename: `${kind}-${safeName(sid)}`,
+      from: this.party(iq.attrs.from, dir === 0),
+      to: this.party(iq.attrs.to, dir === 1),
+      transfer_id: `${this.ctx.flow.id}/${kind}/${sid.slice(0, 64)}`,
+    };
+  }
+
+  /** one end of a transfer as an iq names it; unnamed: the client's bound JID on the client's side, else '?' */
+  private party(jid: string | undefined, client: boolean): string {
+    return (jid ?? (client ? this.jid || '?' : '?')).slice(0, 256);
   }
 
   /** XEP-0234 Jingle file transfer: the offered file, and the IBB sid when the transport is in-band */
@@ -291,12 +306,7 @@ export class XmppDecoder implements StreamDecoder {
   /** XEP-0065 streamhosts / Jingle S5B candidates: the next connection to one of them carries the file */
   private streamhosts(dir: Dir, iq: XmlElement, sid: string, hosts: XmlElement[]): void {
     const offer = this.offers.get(sid);
-    const meta = offer ?? {
-      filename: `s5b-${safeName(sid)}`,
-      from: (iq.attrs.from ?? (dir === 0 ? this.jid || '?' : '?')).slice(0, 256),
-      to: (iq.attrs.to ?? (dir === 1 ? this.jid || '?' : '?')).slice(0, 256),
-      transfer_id: `${this.ctx.flow.id}/s5b/${sid.slice(0, 64)}`,
-    };
+    const meta = offer ?? this.unoffered(dir, iq, 's5b', sid);
     for (const h of hosts.slice(0, MAX_STREAMHOSTS)) {
       const ip = h.attrs.host ?? '';
       const port = Number(h.attrs.port ?? 1080);
@@ -312,12 +322,7 @@ export class XmppDecoder implements StreamDecoder {
     const sid = open.attrs.sid;
     if (!sid || this.ibb.has(sid) || this.ibb.size >= MAX_TRANSFERS) return;
     const o = this.offers.get(sid);
-    const meta = o ?? {
-      filename: `ibb-${safeName(sid)}`,
-      from: (iq.attrs.from ?? (dir === 0 ? this.jid || '?' : '?')).slice(0, 256),
-      to: (iq.attrs.to ?? (dir === 1 ? this.jid || '?' : '?')).slice(0, 256),
-      transfer_id: `${this.ctx.flow.id}/ibb/${sid.slice(0, 64)}`,
-    };
+    const meta = o ?? this.unoffered(dir, iq, 'ibb', sid);
     const writer = this.ctx.openFile(this.ts, dir, meta);
     this.ibb.set(sid, { writer, dir, nextSeq: 0, blockSize: clamp(Number(open.attrs['block-size']), 1, 65535, 4096), size: o?.size, written: 0 });
   }
