@@ -167,6 +167,32 @@ export function position(offset, shown, total, noun) {
   const of = `${fmtNum(total)} ${noun}${total === 1 ? '' : 's'}`;
   return total > 1 && shown > 0 ? `${fmtNum(offset + 1)}–${fmtNum(offset + shown)} of ${of}` : of;
 }
+/**
+ * A paged list's fetch: get(path, f) answers the page at f.offset, or null when there is nothing to
+ * draw: a newer get has started (this answer is stale), the request failed (the error is shown in
+ * `box`), or f.offset was past the end (an old link, a hand-edited URL): f.offset becomes the last
+ * page and reload() shows it instead of an empty one.
+ */
+export function pagedFetch(box, page, reload) {
+  let seq = 0;
+  return async (path, f) => {
+    const mine = ++seq;
+    let d;
+    try {
+      d = await api(path);
+      if (mine !== seq) return null; // a newer request is under way: this answer is stale
+    } catch (e) {
+      box.replaceChildren(errorBox(e));
+      return null;
+    }
+    if (f.offset > 0 && f.offset >= d.total) {
+      f.offset = lastPage(d.total, page);
+      await reload();
+      return null;
+    }
+    return d;
+  };
+}
 /** A list's pager: where it is (position) and the newer/older buttons; go(offset) loads that page */
 export function pager(id, noun, offset, page, shown, total, go) {
   return el('div', { class: 'pager' },

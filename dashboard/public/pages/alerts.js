@@ -1,6 +1,6 @@
 // Alerts: filter, sort, page; detail with the session, its evidence and messages; acknowledge with a note;
 // the flow's packets as a pcap.
-import { api, el, qs, fmtNum, fmtTime, ep, sevBadge, select, errorBox, routeParams, setRouteParams, can, table, KIND_LABELS, kindLabel, visible, RANGES, pageOffset, lastPage, pager } from '../lib.js';
+import { api, el, qs, fmtNum, fmtTime, ep, sevBadge, select, errorBox, routeParams, setRouteParams, can, table, KIND_LABELS, kindLabel, visible, RANGES, pageOffset, pagedFetch, pager } from '../lib.js';
 
 const KINDS = [['', 'any kind'], ...Object.entries(KIND_LABELS)];
 const SEVS = [['', 'any severity'], ['critical', 'critical'], ['high', 'high'], ['medium', 'medium'], ['low', 'low'], ['critical,high', 'high and above']];
@@ -44,9 +44,8 @@ export async function render(root, [alertId]) {
     el('div', { class: 'split' }, el('div', { class: 'card' }, list), detail),
   );
 
-  let loadSeq = 0;
+  const fetchPage = pagedFetch(list, PAGE, load);
   async function load() {
-    const seq = ++loadSeq;
     // the text boxes count as typed, whichever control started the load
     f.q = q.value.trim();
     f.protocol = proto.value.trim().toLowerCase();
@@ -55,19 +54,8 @@ export async function render(root, [alertId]) {
     const params = { kind: f.kind, severity: f.severity, protocol: f.protocol, acked: f.acked, range, sort: f.sort, order: f.order, q: f.q, user: f.user, host: f.host, limit: PAGE, offset: f.offset };
     setRouteParams('alerts', { ...params, limit: undefined, offset: f.offset || undefined });
     csvLink.href = '/api/alerts.csv' + qs({ ...params, limit: undefined, offset: undefined });
-    let d;
-    try {
-      d = await api('/alerts' + qs(params));
-      if (seq !== loadSeq) return; // a newer request is under way: this answer is stale
-    } catch (e) {
-      list.replaceChildren(errorBox(e));
-      return;
-    }
-    // an offset past the end (an old link, a hand-edited URL): the last page instead of an empty one
-    if (f.offset > 0 && f.offset >= d.total) {
-      f.offset = lastPage(d.total, PAGE);
-      return load();
-    }
+    const d = await fetchPage('/alerts' + qs(params), f);
+    if (!d) return;
     const rows = d.rows.map((a) => {
       const tr = el('tr', { class: 'clickable', dataset: { id: a.id, kind: a.kind, severity: a.severity }, tabIndex: 0 },
         el('td', {}, sevBadge(a.severity)),

@@ -1,6 +1,6 @@
 // Conversations: the message archive. Text is for analysts and admins; a viewer is told so (the API
 // answers 403).
-import { api, el, qs, fmtTime, RANGES, select, errorBox, routeParams, setRouteParams, can, table, pageOffset, lastPage, pager } from '../lib.js';
+import { el, qs, fmtTime, RANGES, select, routeParams, setRouteParams, can, table, pageOffset, pagedFetch, pager } from '../lib.js';
 
 const PAGE = 100;
 
@@ -26,9 +26,8 @@ export async function render(root) {
     load();
   });
   root.append(form, flowBox, out);
-  let loadSeq = 0;
+  const fetchPage = pagedFetch(out, PAGE, load);
   async function load() {
-    const seq = ++loadSeq;
     const params = { text: f.text, user: f.user, protocol: f.protocol, range: f.range, flow: f.flow, limit: PAGE, offset: f.offset, order: f.flow ? 'asc' : undefined };
     // the page is in the URL too: a reload or a shared link opens the same page
     setRouteParams('conversations', { text: f.text, user: f.user, protocol: f.protocol, range: f.range, flow: f.flow, offset: f.offset || undefined });
@@ -37,19 +36,8 @@ export async function render(root) {
       el('strong', { text: 'One conversation only' }),
       el('span', { class: 'muted' }, 'flow ', el('code', { class: 'flow-id', text: f.flow }), ', oldest first'),
       el('button', { type: 'button', id: 'flow-clear', title: 'remove this filter', text: 'Show all conversations ×', on: { click: () => ((f.flow = ''), (f.offset = 0), load()) } }))] : []));
-    let d;
-    try {
-      d = await api('/messages' + qs(params));
-      if (seq !== loadSeq) return; // a newer request is under way: this answer is stale
-    } catch (e) {
-      out.replaceChildren(errorBox(e));
-      return;
-    }
-    // an offset past the end (an old link, a hand-edited URL): the last page instead of an empty one
-    if (f.offset > 0 && f.offset >= d.total) {
-      f.offset = lastPage(d.total, PAGE);
-      return load();
-    }
+    const d = await fetchPage('/messages' + qs(params), f);
+    if (!d) return;
     const t = table(['Time', 'Protocol', 'From', 'To', 'Dir', 'Text'], d.rows.map((m) => el('tr', { dataset: { id: m.id } }, el('td', { text: fmtTime(m.ts) }), el('td', { text: m.zone ? `${m.protocol} (${m.zone})` : m.protocol }), el('td', { class: 'from', text: m.from ?? '—' }), el('td', { class: 'to', text: m.to ?? '—' }), el('td', { text: m.direction ?? '' }), el('td', { class: 'msg-text', text: m.text ?? '(text not archived)' }))));
     t.id = 'messages-table';
     out.replaceChildren(t, pager('messages-total', 'message', f.offset, PAGE, d.rows.length, d.total, (o) => ((f.offset = o), load())));
