@@ -2,10 +2,9 @@
 // in the URL and say where they are; a flow filter is shown and can be cleared; alert kinds read as words; the alerts
 // table at 1280 px wraps words at word boundaries while a 5,000-character name still cannot widen it.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { startServe, type Served } from './serve';
 import { makeFixture, Client, PASSWORDS, type Fixture } from './setup';
-import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
+import { launchChromium, logIn, noChromium, pageWidth } from '../helpers/chromium';
 
 const PAGER_USER = 'pager-user';
 const PAGER_MESSAGES = 230;
@@ -17,10 +16,7 @@ const PAGER_ALERTS = 60;
 
 describe('dashboard console (audit findings) in a browser', function () {
   this.timeout(180000);
-  if (!fs.existsSync(CHROMIUM)) {
-    it.skip(`skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
-    return;
-  }
+  if (noChromium()) return;
   let fx: Fixture;
   let srv: Served;
   let browser: import('playwright-core').Browser;
@@ -61,17 +57,11 @@ describe('dashboard console (audit findings) in a browser', function () {
     const api = new Client(srv.url);
     assert.equal(await api.login('analyst', PASSWORDS.analyst), 200);
     assert.equal((await api.req('POST', '/api/alerts/oversized-alert/ack', { body: { note: '' } })).status, 200);
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium();
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await ctx.newPage();
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(srv.url + '/');
-    await page.waitForSelector('#login-form');
-    await page.fill('#login-user', 'analyst');
-    await page.fill('#login-password', PASSWORDS.analyst);
-    await page.click('#login-submit');
-    await page.waitForSelector('#nav-overview');
+    await logIn(page, srv.url + '/', 'analyst', PASSWORDS.analyst, '#nav-overview');
   });
   after(async () => {
     await browser?.close();
@@ -79,7 +69,7 @@ describe('dashboard console (audit findings) in a browser', function () {
     fx?.cleanup();
   });
 
-  const width = () => page.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth }));
+  const width = () => pageWidth(page);
   /** a hash route in the address bar, as a reload or a shared link would open it */
   const open = async (hash: string) => {
     await page.goto('about:blank');
@@ -324,12 +314,7 @@ describe('dashboard console (audit findings) in a browser', function () {
       const narrow = await ctx.newPage();
       narrow.on('pageerror', (e) => errors.push(e.message));
       try {
-        await narrow.goto(srv.url + '/');
-        await narrow.waitForSelector('#login-form');
-        await narrow.fill('#login-user', 'admin');
-        await narrow.fill('#login-password', PASSWORDS.admin);
-        await narrow.click('#login-submit');
-        await narrow.waitForSelector('#nav-settings');
+        await logIn(narrow, srv.url + '/', 'admin', PASSWORDS.admin, '#nav-settings');
         const pages: [string, string][] = [
           ['#/overview', '#totals-table'],
           ['#/alerts/long-name-alert?acked=', '#detail-summary'],

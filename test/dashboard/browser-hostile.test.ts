@@ -3,20 +3,16 @@
 // 'invoiceexe.pdf', nor 'adm\u200Bin' for 'admin'), and names and texts of hundreds of kilobytes
 // without a space wrap instead of widening the page tens of thousands of pixels.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { startServe, type Served } from './serve';
 import { makeFixture, PASSWORDS, type Fixture } from './setup';
-import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
+import { launchChromium, logIn, noChromium, pageWidth } from '../helpers/chromium';
 
 const SPOOF_FILE = 'invoice\u202Efdp.exe';
 const SPOOF_NICK = 'adm\u200Bin\u202Eevil';
 
 describe('dashboard in a browser with hostile text', function () {
   this.timeout(180000);
-  if (!fs.existsSync(CHROMIUM)) {
-    it.skip(`skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
-    return;
-  }
+  if (noChromium()) return;
   let fx: Fixture;
   let srv: Served;
   let browser: import('playwright-core').Browser;
@@ -37,17 +33,11 @@ describe('dashboard in a browser with hostile text', function () {
     sink.write({ type: 'alert', ts: t, id: 'hostile-alert-1', kind: 'unauthorized_im', severity: 'high', protocol: 'irc', summary: `unauthorized irc use by ${SPOOF_NICK} ${long}`, ...ends, users: [SPOOF_NICK, long] } as any);
     await sink.close();
     srv = await startServe(['--store', fx.store]);
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium();
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     page = await ctx.newPage();
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(srv.url + '/');
-    await page.waitForSelector('#login-form');
-    await page.fill('#login-user', 'admin');
-    await page.fill('#login-password', PASSWORDS.admin);
-    await page.click('#login-submit');
-    await page.waitForSelector('#nav-overview');
+    await logIn(page, srv.url + '/', 'admin', PASSWORDS.admin, '#nav-overview');
   });
   after(async () => {
     await browser?.close();
@@ -55,7 +45,7 @@ describe('dashboard in a browser with hostile text', function () {
     fx?.cleanup();
   });
 
-  const width = () => page.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth }));
+  const width = () => pageWidth(page);
   const bodyText = () => page.evaluate(() => document.body.innerText);
 
   it('shows bidi overrides and zero-width characters in file and screen names as visible marks', async () => {

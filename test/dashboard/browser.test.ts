@@ -2,19 +2,15 @@
 // charts drawn from the store's data, filter and acknowledge alerts, hostile names and texts stay inert,
 // a viewer cannot read message text.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { startServe, type Served } from './serve';
 import { makeFixture, PASSWORDS, type Fixture } from './setup';
 import { XSS_NICK, XSS_TEXT } from './fixture';
-import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
+import { launchChromium, logIn, noChromium } from '../helpers/chromium';
 
 
 describe('dashboard in a browser', function () {
   this.timeout(180000);
-  if (!fs.existsSync(CHROMIUM)) {
-    it.skip(`skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
-    return;
-  }
+  if (noChromium()) return;
   let fx: Fixture;
   let srv: Served;
   let browser: import('playwright-core').Browser;
@@ -23,8 +19,7 @@ describe('dashboard in a browser', function () {
   before(async () => {
     fx = await makeFixture();
     srv = await startServe(['--store', fx.store]);
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS }); // launch() runs on a fresh temporary profile; each test has its own context
+    browser = await launchChromium(); // each test has its own context
   });
   after(async () => {
     await browser?.close();
@@ -40,12 +35,7 @@ describe('dashboard in a browser', function () {
       errors.push(`dialog: ${d.message()}`);
       void d.dismiss();
     });
-    await page.goto(srv.url + '/');
-    await page.waitForSelector('#login-form');
-    await page.fill('#login-user', user);
-    await page.fill('#login-password', PASSWORDS[user]);
-    await page.click('#login-submit');
-    await page.waitForSelector('#nav-overview');
+    await logIn(page, srv.url + '/', user, PASSWORDS[user], '#nav-overview');
     return { ctx, page };
   }
 

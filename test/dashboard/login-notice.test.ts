@@ -8,7 +8,7 @@ import path from 'node:path';
 import { startServe, type Served } from './serve';
 import { makeFixture, type Fixture } from './setup';
 import { shadowim } from '../helpers/run';
-import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
+import { CHROMIUM, launchChromium } from '../helpers/chromium';
 
 const NOTICE = 'Authorized use only.\nActivity on this console is logged. <img src=x onerror="window.pwned=1">';
 
@@ -32,8 +32,7 @@ describe('dashboard: login notice (dashboard.login_notice)', function () {
   });
 
   (fs.existsSync(CHROMIUM) ? it : it.skip)('shown above the login form as text, with its lines; absent without the setting', async () => {
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const browser = await launchChromium();
     const servers: Served[] = [];
     try {
       for (const [env, want] of [[{ SHADOWIM_CONFIG: cfg }, NOTICE], [{ SHADOWIM_CONFIG: '' }, null]] as const) {

@@ -9,7 +9,7 @@ import { shadowim } from '../helpers/run';
 import { startServe, type Served } from './serve';
 import { Client, PASSWORDS } from './setup';
 import { fillReportStore, SCRIPT_NAME } from '../storage/report-fixture';
-import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
+import { CHROMIUM, launchChromium, logIn } from '../helpers/chromium';
 
 const FROM = '2024-01-15T00:00:00Z';
 const TO = '2024-01-16T00:00:00Z';
@@ -87,17 +87,11 @@ describe('dashboard: report download', function () {
 
   it('the overview offers the report of its selected period and sensor as a download (headless Chromium)', async function () {
     if (!fs.existsSync(CHROMIUM)) this.skip();
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const browser = await launchChromium();
     try {
       const ctx = await browser.newContext({ acceptDownloads: true });
       const page = await ctx.newPage();
-      await page.goto(srv.url + '/');
-      await page.waitForSelector('#login-form');
-      await page.fill('#login-user', 'viewer');
-      await page.fill('#login-password', PASSWORDS.viewer);
-      await page.click('#login-submit');
-      await page.waitForSelector('#report-download');
+      await logIn(page, srv.url + '/', 'viewer', PASSWORDS.viewer, '#report-download');
       assert.equal(await page.getAttribute('#report-download', 'href'), '/api/report?range=24h&format=html');
       await page.selectOption('#f-range', '7d');
       assert.equal(await page.getAttribute('#report-download', 'href'), '/api/report?range=7d&format=html');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { shadowim } from '../helpers/run';
 import { CLI } from '../helpers/paths';
 import { fillReportStore, IMG_NAME, LONG_NAME, ONLOAD_HOST, RTL_NAME, SCRIPT_NAME } from './report-fixture';
-import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/chromium';
+import { CHROMIUM, launchChromium } from '../helpers/chromium';
 
 const UNTIL = '2024-01-16T00:00:00Z';
 
@@ -111,8 +111,7 @@ describe('storage: report --format html and --out DIR/', function () {
 
   it('in headless Chromium: the names are text, nothing runs, nothing is blocked; injected script would be', async function () {
     if (!fs.existsSync(CHROMIUM)) this.skip();
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const browser = await launchChromium();
     try {
       const load = async (file: string) => {
         const ctx = await browser.newContext({ javaScriptEnabled: true });
