@@ -6,9 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ShadowEvent } from '../../common/events';
-import { openStore } from '../../storage/store';
-import { SqliteSink } from '../../storage/sqlite-sink';
 import { shadowim } from '../helpers/run';
+import { fillStore } from '../helpers/store';
 
 const NO_ENV = { SHADOWIM_CONFIG: '' };
 /** one session and one message of `user` at `iso` */
@@ -37,9 +36,7 @@ describe('shadowim report: calendar periods (--since yesterday, today, last-week
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-report-cal-'));
     store = path.join(tmp, 's.db');
-    const sink = new SqliteSink(openStore(store), { sensor: 's1', archive: { enabled: true, metadata: true, retention_days: 0 }, ownDb: true, rollupMs: 0 } as any);
-    for (const [user, iso] of EVENTS) for (const e of chat(user, iso)) sink.write(e);
-    await sink.close();
+    await fillStore(store, EVENTS.flatMap(([user, iso]) => chat(user, iso)));
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

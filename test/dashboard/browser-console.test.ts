@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { startServe, type Served } from './serve';
 import { makeFixture, Client, PASSWORDS, type Fixture } from './setup';
+import { storeSink } from '../helpers/store';
 import { launchChromium, logIn, noChromium, pageWidth } from '../helpers/chromium';
 
 const PAGER_USER = 'pager-user';
@@ -25,9 +26,7 @@ describe('dashboard console (audit findings) in a browser', function () {
 
   before(async () => {
     fx = await makeFixture();
-    const { openStore } = require('../../storage/store') as typeof import('../../storage/store');
-    const { SqliteSink } = require('../../storage/sqlite-sink') as typeof import('../../storage/sqlite-sink');
-    const sink = new SqliteSink(openStore(fx.store), { sensor: 'audit', archive: { enabled: true, metadata: true, retention_days: 0 }, ownDb: true });
+    const sink = storeSink(fx.store, 'audit');
     const t0 = Date.now() - 3600_000;
     const ends = { client: { ip: '10.3.3.3', port: 50003 }, server: { ip: '203.0.113.40', port: 6667 }, flow_id: PAGER_FLOW };
     for (let i = 0; i < PAGER_MESSAGES; i++) {

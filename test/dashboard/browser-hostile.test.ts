@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { startServe, type Served } from './serve';
 import { makeFixture, PASSWORDS, type Fixture } from './setup';
+import { storeSink } from '../helpers/store';
 import { launchChromium, logIn, noChromium, pageWidth } from '../helpers/chromium';
 
 const SPOOF_FILE = 'invoice\u202Efdp.exe';
@@ -21,9 +22,7 @@ describe('dashboard in a browser with hostile text', function () {
 
   before(async () => {
     fx = await makeFixture();
-    const { openStore } = require('../../storage/store') as typeof import('../../storage/store');
-    const { SqliteSink } = require('../../storage/sqlite-sink') as typeof import('../../storage/sqlite-sink');
-    const sink = new SqliteSink(openStore(fx.store), { sensor: 'hostile', archive: { enabled: true, metadata: true, retention_days: 0 }, ownDb: true });
+    const sink = storeSink(fx.store, 'hostile');
     const t = new Date(Date.now() - 3600_000).toISOString();
     const long = 'W'.repeat(1 << 20);
     const ends = { client: { ip: '10.2.2.2', port: 50001 }, server: { ip: '203.0.113.30', port: 6667 }, flow_id: 'hostile00000001' };

@@ -6,9 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ShadowEvent } from '../../common/events';
-import { openStore } from '../../storage/store';
-import { SqliteSink } from '../../storage/sqlite-sink';
 import { shadowim } from '../helpers/run';
+import { fillStore } from '../helpers/store';
 import { startServe, type Served } from './serve';
 import { Client, PASSWORDS } from './setup';
 import { CHROMIUM, withLoggedInPage } from '../helpers/chromium';
@@ -51,9 +50,7 @@ describe('dashboard: the numbers agree', function () {
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-dash-numbers-'));
     const store = path.join(tmp, 'store.db');
-    const sink = new SqliteSink(openStore(store), { sensor: 's1', archive: { enabled: true, metadata: true, retention_days: 0 }, ownDb: true, rollupMs: 0 } as any);
-    for (const e of events()) sink.write(e);
-    await sink.close();
+    await fillStore(store, events());
     const u = shadowim(['user', 'add', 'viewer', '--role', 'viewer', '--password-stdin', '--store', store], { input: PASSWORDS.viewer + '\n' });
     assert.equal(u.status, 0, u.stderr);
     srv = await startServe(['--store', store]);

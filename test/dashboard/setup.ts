@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { shadowim } from '../helpers/run';
+import { storeSink } from '../helpers/store';
 import { dashboardCapture } from './fixture';
 
 export const PASSWORDS = { admin: 'admin-pass-0123', analyst: 'analyst-pass-0123', viewer: 'viewer-pass-0123', limited: 'limited-pass-0123' };
@@ -33,9 +34,7 @@ export async function makeFixture(): Promise<Fixture> {
     if (u.status !== 0) throw new Error(`user add failed: ${u.stderr}`);
   }
   // a live session: no capture file to extract packets from
-  const { openStore } = require('../../storage/store') as typeof import('../../storage/store');
-  const { SqliteSink } = require('../../storage/sqlite-sink') as typeof import('../../storage/sqlite-sink');
-  const sink = new SqliteSink(openStore(store), { sensor: 'live-sensor', archive: { enabled: true, metadata: true, retention_days: 0 }, ownDb: true });
+  const sink = storeSink(store, 'live-sensor');
   const t = new Date(Date.now() - 3 * 3600_000).toISOString();
   sink.write({ type: 'session', ts: t, protocol: 'xmpp', transport: 'tcp', client: { ip: '10.1.1.1', port: 50000 }, server: { ip: '203.0.113.20', port: 5222 }, users: ['carol@jabber.example'], start: t, end: t, packets: 10, bytes: 900, encrypted: false, evidence: [{ signature: 'xmpp.stream', reason: 'test' }], flow_id: 'live0000000000001' });
   sink.write({ type: 'alert', ts: t, id: 'live-alert-0001', kind: 'unauthorized_im', severity: 'medium', protocol: 'xmpp', summary: 'unauthorized xmpp use (live test)', client: { ip: '10.1.1.1', port: 50000 }, server: { ip: '203.0.113.20', port: 5222 }, users: ['carol@jabber.example'], flow_id: 'live0000000000001' });

@@ -1,8 +1,7 @@
 // A store for the report tests, written through the real store sink (as queries.test.ts fills one):
 // known sessions, messages, file transfers and alerts on 2024-01-15, with hostile names from the wire.
 import type { ShadowEvent } from '../../common/events';
-import { openStore } from '../../storage/store';
-import { SqliteSink } from '../../storage/sqlite-sink';
+import { fillStore } from '../helpers/store';
 
 export const T0 = Date.UTC(2024, 0, 15, 9, 0);
 export const SCRIPT_NAME = '<script>alert(1)</script>';
@@ -36,8 +35,6 @@ export function reportEvents(): ShadowEvent[] {
 /** writes reportEvents() into a new store at `file` and closes it */
 export async function fillReportStore(file: string): Promise<ShadowEvent[]> {
   const evs = reportEvents();
-  const sink = new SqliteSink(openStore(file), { sensor: 's1', archive: { enabled: true, metadata: true, retention_days: 0 }, ownDb: true, rollupMs: 0 } as any);
-  for (const e of evs) sink.write(e);
-  await sink.close();
+  await fillStore(file, evs);
   return evs;
 }
