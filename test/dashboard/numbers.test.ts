@@ -6,10 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ShadowEvent } from '../../common/events';
-import { shadowim } from '../helpers/run';
 import { fillStore } from '../helpers/store';
 import { startServe, type Served } from './serve';
-import { Client, PASSWORDS } from './setup';
+import { addUsers, Client, PASSWORDS } from './setup';
 import { CHROMIUM, withLoggedInPage } from '../helpers/chromium';
 
 const MIN = 60_000, HOUR = 3600_000, DAY = 86400_000;
@@ -51,8 +50,7 @@ describe('dashboard: the numbers agree', function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-dash-numbers-'));
     const store = path.join(tmp, 'store.db');
     await fillStore(store, events());
-    const u = shadowim(['user', 'add', 'viewer', '--role', 'viewer', '--password-stdin', '--store', store], { input: PASSWORDS.viewer + '\n' });
-    assert.equal(u.status, 0, u.stderr);
+    addUsers(store, ['viewer']);
     srv = await startServe(['--store', store]);
     viewer = new Client(srv.url);
     assert.equal(await viewer.login('viewer', PASSWORDS.viewer), 200);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { shadowim } from '../helpers/run';
 import { startServe, type Served } from './serve';
-import { Client, PASSWORDS } from './setup';
+import { addUsers, Client, PASSWORDS } from './setup';
 import { fillReportStore, SCRIPT_NAME } from '../storage/report-fixture';
 import { CHROMIUM, launchChromium, logIn } from '../helpers/chromium';
 
@@ -25,10 +25,7 @@ describe('dashboard: report download', function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-dash-report-'));
     store = path.join(tmp, 'store.db');
     await fillReportStore(store);
-    for (const role of ['viewer', 'analyst'] as const) {
-      const u = shadowim(['user', 'add', role, '--role', role, '--password-stdin', '--store', store], { input: PASSWORDS[role] + '\n' });
-      assert.equal(u.status, 0, u.stderr);
-    }
+    addUsers(store, ['viewer', 'analyst']);
     srv = await startServe(['--store', store]);
     viewer = new Client(srv.url);
     assert.equal(await viewer.login('viewer', PASSWORDS.viewer), 200);

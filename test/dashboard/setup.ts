@@ -1,6 +1,7 @@
 // A store the dashboard tests fill the way users do: `shadowim analyze CAPTURE --store`, users added with
 // `shadowim user add --password-stdin`, plus one live-style session (written through the store sink, with
 // no capture file behind it).
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,11 +29,7 @@ export async function makeFixture(): Promise<Fixture> {
   fs.writeFileSync(pcap, cap.pcap);
   const r = shadowim(['analyze', pcap, '--store', store, '--sensor', 'test-sensor', '--format', 'jsonl']);
   if (r.status !== 0) throw new Error(`analyze failed: ${r.stderr}`);
-  for (const [name, pw] of Object.entries(PASSWORDS)) {
-    const role = name === 'limited' ? 'viewer' : name;
-    const u = shadowim(['user', 'add', name, '--role', role, '--password-stdin', '--store', store], { input: pw + '\n' });
-    if (u.status !== 0) throw new Error(`user add failed: ${u.stderr}`);
-  }
+  addUsers(store, Object.keys(PASSWORDS) as (keyof typeof PASSWORDS)[]);
   // a live session: no capture file to extract packets from
   const sink = storeSink(store, 'live-sensor');
   const t = new Date(Date.now() - 3 * 3600_000).toISOString();
@@ -49,6 +46,15 @@ export async function makeFixture(): Promise<Fixture> {
   const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
   new Quarantine(quarantine, 1 << 30, 1000).store(src, { type: 'file_transfer', ts: t, protocol: 'irc', from: 'alice', to: 'bob', filename: '<b>report</b>.pdf', size: bytes.length, stage: 'data', sha256, md5: crypto.createHash('md5').update(bytes).digest('hex'), complete: true, verdict: 'clean', file_type: 'pdf' }, bytes.length);
   return { dir, store, pcap, quarantine, carved: { sha256, bytes }, flowAPackets: cap.flowAPackets, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Adds users of PASSWORDS to `store` as an operator does (`shadowim user add --password-stdin`); each has the role of its name, limited a viewer's. */
+export function addUsers(store: string, names: readonly (keyof typeof PASSWORDS)[]): void {
+  for (const name of names) {
+    const role = name === 'limited' ? 'viewer' : name;
+    const u = shadowim(['user', 'add', name, '--role', role, '--password-stdin', '--store', store], { input: PASSWORDS[name] + '\n' });
+    assert.equal(u.status, 0, u.stderr);
+  }
 }
 
 /** A tiny cookie-keeping HTTP client for the API. */
