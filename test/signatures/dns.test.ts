@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
+import { analyzeCapture } from '../helpers/analyze';
 import { FlowHarness } from '../helpers/harness';
 import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
@@ -28,12 +29,7 @@ describe('dns: learning server names', () => {
     t.send('c', tlsClientHello({})); // no SNI
     t.send('s', Buffer.from('160303003a020000360303', 'hex'));
     t.close();
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-dns-')), 'dns-then-tls.pcap');
-    fs.writeFileSync(file, c.pcap());
-    const r = shadowim(['analyze', file, '--format', 'jsonl']);
-    fs.rmSync(path.dirname(file), { recursive: true, force: true });
-    assert.equal(r.status, 0, r.stderr);
-    const s = r.events.filter((e) => e.type === 'session');
+    const s = analyzeCapture(c).filter((e) => e.type === 'session');
     assert.equal(s.length, 1, JSON.stringify(s));
     assert.equal(s[0].protocol, 'whatsapp');
     assert.equal(s[0].transport, 'tcp');
@@ -46,12 +42,7 @@ describe('dns: learning server names', () => {
     const t = c.tcp('[2001:db8::5]:40003', '[2001:db8::77]:443').open();
     t.send('c', tlsClientHello({}));
     t.close();
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-dns6-')), 'dns6.pcap');
-    fs.writeFileSync(file, c.pcap());
-    const r = shadowim(['analyze', file, '--format', 'jsonl']);
-    fs.rmSync(path.dirname(file), { recursive: true, force: true });
-    assert.equal(r.status, 0, r.stderr);
-    const s = r.events.filter((e) => e.type === 'session');
+    const s = analyzeCapture(c).filter((e) => e.type === 'session');
     assert.deepEqual(s.map((e) => [e.protocol, e.server.ip]), [['signal', '2001:db8::77']]);
   });
 

@@ -1,21 +1,17 @@
 // Gadu-Gadu: detection (welcome + login), UIN, GG 8.0 and older messages with CP1250 text, on
 // generated captures through the CLI (tshark's gadu-gadu dissector as the cross-check) and harness.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { FlowHarness } from '../helpers/harness';
 import { Capture } from '../helpers/pcapgen';
 import { pkt, u32, welcome } from './gadugadu-wire';
 import { shadowim } from '../helpers/run';
+import { analyzeCapture } from '../helpers/analyze';
 import { haveTshark } from './irc-replay';
 import { PacketFramer, msg80 } from '../../signatures/gadugadu/parser';
 import { login105Uin, msg110 } from '../../signatures/gadugadu/proto110';
 import { boundedIt } from '../helpers/bounded';
 import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
-
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-gg-'));
 
 const u16 = (v: number) => {
   const b = Buffer.alloc(2);
@@ -68,26 +64,27 @@ describe('gadugadu', function () {
     own.writeUInt32LE(0x5a, 0);
     t.send('s', own);
     t.close();
-    const f = path.join(tmp, 'gg.pcap');
-    fs.writeFileSync(f, c.pcap());
-    const r = shadowim(['analyze', f, '--format', 'jsonl']);
-    assert.equal(r.status, 0, r.stderr);
-    const s = r.events.filter((e) => e.type === 'session');
+    // tshark reads the capture before it is removed; its answers are checked last
+    let uin = '', oldText = '';
+    const events = analyzeCapture(c, (f) => {
+      if (!haveTshark()) return;
+      uin = execFileSync('tshark', ['-r', f, '-Y', 'gadu-gadu.login.uin', '-T', 'fields', '-e', 'gadu-gadu.login.uin'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+      oldText = execFileSync('tshark', ['-o', 'tcp.reassemble_out_of_order:TRUE', '-r', f, '-Y', 'gadu-gadu.msg.text', '-T', 'fields', '-e', 'gadu-gadu.msg.text'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    });
+    const s = events.filter((e) => e.type === 'session');
     assert.equal(s.length, 1);
     assert.equal(s[0].protocol, 'gadugadu');
     assert.ok(s[0].users.includes('1234567') && s[0].users.includes('7654321'));
-    const msgs = r.events.filter((e) => e.type === 'message').map((e) => [e.from, e.to, e.text, e.direction]);
+    const msgs = events.filter((e) => e.type === 'message').map((e) => [e.from, e.to, e.text, e.direction]);
     assert.deepEqual(msgs, [
       ['1234567', '7654321', PL, 'outbound'],
       ['7654321', '1234567', 'only html & markup\nsecond line', 'inbound'],
       ['1234567', '7654321', PL, 'outbound'],
       ['1234567', '7654321', 'from my phone', 'outbound'],
     ]);
-    assert.equal(r.events.filter((e) => e.type === 'credential').length, 0, 'a password hash is not a cleartext credential');
+    assert.equal(events.filter((e) => e.type === 'credential').length, 0, 'a password hash is not a cleartext credential');
     if (!haveTshark()) return;
-    const uin = execFileSync('tshark', ['-r', f, '-Y', 'gadu-gadu.login.uin', '-T', 'fields', '-e', 'gadu-gadu.login.uin'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     assert.equal(uin, '1234567');
-    const oldText = execFileSync('tshark', ['-o', 'tcp.reassemble_out_of_order:TRUE', '-r', f, '-Y', 'gadu-gadu.msg.text', '-T', 'fields', '-e', 'gadu-gadu.msg.text'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     assert.equal(oldText, PL);
   });
 
@@ -108,21 +105,21 @@ describe('gadugadu', function () {
     t.send('s', pkt(0x07, Buffer.alloc(0)));
     t.send('c', sendMsg80(7654321, '<span>Zażółć gęślą jaźń</span>', PL_CP1250), { segment: 30 });
     t.send('s', Buffer.concat([pkt(0x05, Buffer.concat([u32(2), u32(7654321), u32(1)])), recvMsg80(7654321, '', Buffer.from('got it'))]));
-    const f = path.join(tmp, 'gg-mid.pcap');
-    fs.writeFileSync(f, c.pcap());
-    const r = shadowim(['analyze', f, '--format', 'jsonl']);
-    assert.equal(r.status, 0, r.stderr);
-    const s = r.events.filter((e) => e.type === 'session');
-    assert.equal(s.length, 1, JSON.stringify(r.events));
+    let theirs: string[] = [];
+    const events = analyzeCapture(c, (f) => {
+      if (!haveTshark()) return;
+      // tshark's gadu-gadu dissector (port 8074) frames the same packets mid-stream: a GG 8.0 message each
+      // way, with the peers we report (tshark 4.0 shows no text for GG 8.0 messages)
+      theirs = execFileSync('tshark', ['-r', f, '-Y', 'gadu-gadu.msg80.offset_plain', '-T', 'fields', '-e', 'gadu-gadu.msg.recipient', '-e', 'gadu-gadu.msg.sender'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().split('\n');
+    });
+    const s = events.filter((e) => e.type === 'session');
+    assert.equal(s.length, 1, JSON.stringify(events));
     assert.equal(s[0].protocol, 'gadugadu');
     assert.equal(s[0].evidence[0].signature, 'gadugadu.after-login');
     assert.deepEqual(s[0].client, { ip: '10.1.1.10', port: 40002 }, 'the client is the side away from port 8074');
-    const msgs = r.events.filter((e) => e.type === 'message').map((e) => [e.from, e.to, e.text, e.direction]);
+    const msgs = events.filter((e) => e.type === 'message').map((e) => [e.from, e.to, e.text, e.direction]);
     assert.deepEqual(msgs, [['?', '7654321', PL, 'outbound'], ['7654321', '?', 'got it', 'inbound']]);
     if (!haveTshark()) return;
-    // tshark's gadu-gadu dissector (port 8074) frames the same packets mid-stream: a GG 8.0 message each
-    // way, with the peers we report (tshark 4.0 shows no text for GG 8.0 messages)
-    const theirs = execFileSync('tshark', ['-r', f, '-Y', 'gadu-gadu.msg80.offset_plain', '-T', 'fields', '-e', 'gadu-gadu.msg.recipient', '-e', 'gadu-gadu.msg.sender'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().split('\n');
     assert.deepEqual(theirs, ['7654321\t', '\t7654321']);
   });
 

@@ -5,19 +5,14 @@
 // (UIN fields: { magic, len, digits }) and the way src/libgadu.c gg_send_message_110 writes a message
 // (0x0a recipient, 0x10 0x08, 0x18 seq, 0x2a plain, 0x32 xhtml, for a chat 0x3a "" and 0x51 chat_id).
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { FlowHarness } from '../helpers/harness';
 import { Capture } from '../helpers/pcapgen';
 import { pkt, welcome } from './gadugadu-wire';
-import { shadowim } from '../helpers/run';
+import { analyzeCapture } from '../helpers/analyze';
 import { boundedIt } from '../helpers/bounded';
 import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 import { PacketFramer } from '../../signatures/gadugadu/parser';
 import { login105Uin, msg110, pbFields, pbUin } from '../../signatures/gadugadu/proto110';
-
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-gg110-'));
 
 function varint(v: number | bigint): Buffer {
   let n = BigInt(v);
@@ -121,18 +116,15 @@ describe('gadugadu 10/11 (protobuf packets)', function () {
     t.send('s', recv110(undefined, 104, 'z drugiego komputera', undefined, { type: 0x8e, chatId: 0xabcdef0123456789n }));
     t.send('c', ack110(2, 103));
     t.close();
-    const f = path.join(tmp, 'gg11.pcap');
-    fs.writeFileSync(f, c.pcap());
-    const r = shadowim(['analyze', f, '--format', 'jsonl']);
-    assert.equal(r.status, 0, r.stderr);
-    const s = r.events.filter((e) => e.type === 'session');
+    const events = analyzeCapture(c);
+    const s = events.filter((e) => e.type === 'session');
     assert.equal(s.length, 1);
     assert.equal(s[0].protocol, 'gadugadu');
     assert.equal(s[0].malformed ?? 0, 0);
     for (const u of [String(ME), String(PEER), '3333333']) assert.ok(s[0].users.includes(u), `${u} in ${s[0].users}`);
     assert.ok(!s[0].users.some((u: string) => u.startsWith('chat:')), 'a conference is not a user');
     const chat = `chat:${0xabcdef0123456789n}`;
-    assert.deepEqual(msgs(r.events), [
+    assert.deepEqual(msgs(events), [
       [String(ME), String(PEER), PL, 'outbound', 'chat'],
       [String(PEER), String(ME), 'dzięki, do jutra', 'inbound', 'chat'],
       [String(PEER), String(ME), 'tylko xhtml & znaczniki\ndruga linia', 'inbound', 'chat'],
@@ -141,7 +133,7 @@ describe('gadugadu 10/11 (protobuf packets)', function () {
       ['3333333', chat, 'hej', 'inbound', 'conference'],
       [String(ME), chat, 'z drugiego komputera', 'outbound', 'conference'],
     ]);
-    assert.equal(r.events.filter((e) => e.type === 'credential').length, 0, 'GG105Login.hash is a SHA-1 of password and seed, not a cleartext credential');
+    assert.equal(events.filter((e) => e.type === 'credential').length, 0, 'GG105Login.hash is a SHA-1 of password and seed, not a cleartext credential');
   });
 
   it('the UIN comes from GG110LoginOK when the login carried none (login by e-mail address)', () => {

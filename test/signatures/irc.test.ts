@@ -3,20 +3,19 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { FlowHarness } from '../helpers/harness';
 import { Capture } from '../helpers/pcapgen';
 import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
 import { shadowim } from '../helpers/run';
+import { analyzeCapture, analyzeFile } from '../helpers/analyze';
 import { haveTshark } from './irc-replay';
 import { module as ircModule } from '../../signatures/irc';
 import { LineFramer, parseDcc, parseLine, stripFormatting, decodeText } from '../../signatures/irc/parser';
 import { boundedIt } from '../helpers/bounded';
 import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-irc-'));
 const REG = 'NICK alice\r\nUSER alice 0 * :Alice A\r\n';
 const WELCOME = ':irc.example.net 001 alice :Welcome to the network alice\r\n';
 
@@ -299,18 +298,15 @@ describe('irc: generated captures through the CLI', function () {
     }
     d.close();
     t.close();
-    const f = path.join(tmp, 'irc-dcc.pcap');
-    fs.writeFileSync(f, c.pcap());
-    const r = shadowim(['analyze', f, '--format', 'jsonl']);
-    assert.equal(r.status, 0, r.stderr);
-    const msgs = r.events.filter((e) => e.type === 'message');
+    const events = analyzeCapture(c);
+    const msgs = events.filter((e) => e.type === 'message');
     assert.deepEqual(msgs.map((m) => m.text), ['segments arrive out of order but the text is whole', 'red and bold', 'naïve café', 'żółw ✓']);
-    const offer = r.events.find((e) => e.type === 'file_transfer' && e.stage === 'offer');
+    const offer = events.find((e) => e.type === 'file_transfer' && e.stage === 'offer');
     assert.equal(offer.filename, 'quarterly report.pdf');
     assert.equal(offer.size, 200000);
     assert.equal(offer.from, 'alice');
     assert.equal(offer.to, 'bob');
-    const data = r.events.find((e) => e.type === 'file_transfer' && e.stage === 'data');
+    const data = events.find((e) => e.type === 'file_transfer' && e.stage === 'data');
     assert.ok(data, 'carved');
     assert.equal(data.transfer_id, offer.transfer_id);
     assert.equal(data.observed_size, 200000);
@@ -329,8 +325,7 @@ describe('irc: shared real captures', function () {
   for (const name of mine) {
     it(`${name} meets its label`, () => {
       const label = labels()[name];
-      const r = shadowim(['analyze', path.join(PCAPS_DIR, name), '--format', 'jsonl']);
-      assert.equal(r.status, 0, r.stderr);
+      const r = analyzeFile(path.join(PCAPS_DIR, name));
       const protos = new Set(r.events.filter((e) => e.type === 'session').map((e) => e.protocol));
       for (const p of label.protocols) assert.ok(protos.has(p), `${p} reported`);
       const texts = r.events.filter((e) => e.type === 'message').map((e) => e.text);

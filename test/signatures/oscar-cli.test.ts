@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Capture } from '../helpers/pcapgen';
-import { shadowim } from '../helpers/run';
+import { analyzeFile } from '../helpers/analyze';
 import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
 import { Flaps, bosOpening, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u32 } from './oscar-wire';
 
@@ -22,12 +22,6 @@ function tshark(args: string[]): string {
 /** tshark shows the raw AIM HTML: the oracle strips tags and the few entities the test uses */
 function plain(html: string): string {
   return html.replace(/<[^>]+>/g, '').replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&amp;/g, '&').trim();
-}
-
-function analyze(file: string) {
-  const r = shadowim(['analyze', file, '--format', 'jsonl']);
-  assert.equal(r.status, 0, r.stderr);
-  return r.events;
 }
 
 describe('oscar: analyze on generated captures', function () {
@@ -72,7 +66,7 @@ describe('oscar: analyze on generated captures', function () {
   });
 
   it('reports the session, messages (plain text), offer and the carved file', () => {
-    const ev = analyze(file);
+    const ev = analyzeFile(file).events;
     const sess = ev.filter((e) => e.type === 'session' && e.server.port === 443);
     assert.equal(sess.length, 1);
     assert.equal(sess[0].protocol, 'aim');
@@ -98,7 +92,7 @@ describe('oscar: analyze on generated captures', function () {
     if (!haveTshark) this.skip();
     const out = tshark(['-r', file, '-o', 'tcp.reassemble_out_of_order:TRUE', '-d', 'tcp.port==443,aim', '-Y', 'aim.messageblock.charset == 0', '-T', 'fields', '-e', 'aim.messageblock.message']);
     const theirs = out.trim().split('\n').map(plain).sort();
-    const ours = analyze(file).filter((e) => e.type === 'message').map((e) => e.text).filter((t) => /^[\x20-\x7e]*$/.test(t)).sort();
+    const ours = analyzeFile(file).events.filter((e) => e.type === 'message').map((e) => e.text).filter((t) => /^[\x20-\x7e]*$/.test(t)).sort();
     assert.equal(theirs.length, 3);
     assert.deepEqual(ours, theirs);
   });
@@ -130,7 +124,7 @@ describe('oscar: analyze with lost segments', function () {
   });
 
   it('resynchronises after the gap and reports the carved file incomplete', () => {
-    const ev = analyze(file);
+    const ev = analyzeFile(file).events;
     assert.deepEqual(ev.filter((e) => e.type === 'message').map((e) => e.text), ['before the loss', 'after the loss']);
     const sess = ev.find((e) => e.type === 'session' && e.server.port === 5190);
     assert.ok(sess && sess.gaps > 0);
@@ -156,7 +150,7 @@ describe('oscar: analyze on a capture that starts mid-connection', function () {
     t.send('c', Buffer.concat([lost.subarray(25), a, b]));
     t.close();
     fs.writeFileSync(file, cap.pcap());
-    const ev = analyze(file);
+    const ev = analyzeFile(file).events;
     assert.ok(ev.some((e) => e.type === 'session' && e.protocol === 'aim'));
     assert.deepEqual(ev.filter((e) => e.type === 'message').map((e) => e.text), ['first whole message', 'second whole message']);
   });
@@ -171,7 +165,7 @@ describe('oscar: the shared real capture (aim-puzzle1-filetransfer)', function (
 
   it('meets its labels: aim, Sec558user1, the messages and recipe.docx', () => {
     const want = labels()[name];
-    const ev = analyze(file);
+    const ev = analyzeFile(file).events;
     const sessions = ev.filter((e) => e.type === 'session');
     for (const p of want.protocols) assert.ok(sessions.some((s) => s.protocol === p), `protocol ${p}`);
     for (const u of want.users ?? []) assert.ok(sessions.some((s) => s.users.includes(u)), `user ${u}`);
@@ -206,7 +200,7 @@ describe('oscar: the shared real capture (aim-puzzle1-filetransfer)', function (
       oracle = crypto.createHash('sha256').update(b.subarray(hl, hl + declared)).digest('hex');
     }
     assert.ok(oracle, 'tshark shows an OFT2 prompt');
-    const data = analyze(file).filter((e) => e.type === 'file_transfer' && e.stage === 'data');
+    const data = analyzeFile(file).events.filter((e) => e.type === 'file_transfer' && e.stage === 'data');
     assert.equal(data.length, 1);
     assert.equal(data[0].filename, 'recipe.docx');
     assert.equal(data[0].size, declared);

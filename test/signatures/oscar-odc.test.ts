@@ -9,6 +9,7 @@ import path from 'node:path';
 import { FlowHarness } from '../helpers/harness';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
+import { analyzeFile } from '../helpers/analyze';
 import { boundedIt } from '../helpers/bounded';
 import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
@@ -385,8 +386,7 @@ describe('oscar: Direct IM through analyze (generated capture, out-of-order segm
   });
 
   it('reports the Direct IM session and both messages', () => {
-    const r = shadowim(['analyze', file, '--format', 'jsonl']);
-    assert.equal(r.status, 0, r.stderr);
+    const r = analyzeFile(file);
     const m = r.events.filter((e) => e.type === 'message');
     assert.deepEqual(m.map((x) => [x.from, x.to, x.text]), [[ME, BUDDY, 'the merger closes friday'], ['OutsideFriend', ME, 'see attached']]);
     const s = r.events.filter((e) => e.type === 'session' && e.server.port === 5192);

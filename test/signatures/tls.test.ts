@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FlowHarness } from '../helpers/harness';
 import { Capture } from '../helpers/pcapgen';
-import { shadowim } from '../helpers/run';
+import { analyzeCapture } from '../helpers/analyze';
 import { parseTlsClientHello } from '../../signatures/tls/parser';
 import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
@@ -67,12 +67,7 @@ describe('tls: server name indication', () => {
     t.send('c', hello, { segment: 80 }); // the SNI straddles a segment boundary
     t.send('s', Buffer.from('16030300', 'hex'));
     t.close();
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-tls-')), 'split.pcap');
-    fs.writeFileSync(file, c.pcap());
-    const r = shadowim(['analyze', file, '--format', 'jsonl']);
-    fs.rmSync(path.dirname(file), { recursive: true, force: true });
-    assert.equal(r.status, 0, r.stderr);
-    const s = r.events.filter((e) => e.type === 'session');
+    const s = analyzeCapture(c).filter((e) => e.type === 'session');
     assert.deepEqual(s.map((e) => [e.protocol, e.server_name]), [['whatsapp', 'web.whatsapp.com']]);
   });
 

@@ -2,21 +2,18 @@
 // transfer — harness, generated captures through the CLI, and the shared real capture.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { FlowHarness } from '../helpers/harness';
 import { Capture } from '../helpers/pcapgen';
 import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
-import { shadowim } from '../helpers/run';
+import { analyzeCapture, analyzeCaptureRun, analyzeFile } from '../helpers/analyze';
 import { haveTshark } from './irc-replay';
 import { module as xmppModule } from '../../signatures/xmpp';
 import { XmlStream, decodeEntities, type XmlElement } from '../../signatures/xmpp/xml';
 import { boundedIt } from '../helpers/bounded';
 import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-xmpp-'));
 const C_HDR = "<?xml version='1.0'?><stream:stream to='example.org' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
 const S_HDR = "<?xml version='1.0'?><stream:stream from='example.org' id='abc' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
 const BIND = "<iq type='result' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>juliet@example.org/balcony</jid></bind></iq>";
@@ -308,14 +305,11 @@ describe('xmpp: generated capture through the CLI', function () {
     t.send('s', BIND);
     t.send('c', "<message to='romeo@example.net' type='chat'><body>Parting is such sweet sorrow &amp; more</body></message>", { segment: 20, reorder: [2, 0, 1, 4, 3, 5] });
     t.close();
-    const f = path.join(tmp, 'xmpp.pcap');
-    fs.writeFileSync(f, c.pcap());
-    const r = shadowim(['analyze', f, '--format', 'jsonl']);
-    assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.events.filter((e) => e.type === 'message').map((e) => [e.from, e.to, e.text]), [
+    const events = analyzeCapture(c);
+    assert.deepEqual(events.filter((e) => e.type === 'message').map((e) => [e.from, e.to, e.text]), [
       ['juliet@example.org/balcony', 'romeo@example.net', 'Parting is such sweet sorrow & more'],
     ]);
-    assert.ok(r.events.find((e) => e.type === 'session' && e.protocol === 'xmpp'));
+    assert.ok(events.find((e) => e.type === 'session' && e.protocol === 'xmpp'));
   });
 });
 
@@ -337,10 +331,7 @@ describe('xmpp + irc: secrets never reach the CLI output (analyzer and alerts in
     i.send('s', ':irc.example.net 001 alice :Welcome\r\n');
     i.send('c', `PRIVMSG NickServ :IDENTIFY ${secret}\r\n`);
     i.close();
-    const f = path.join(tmp, 'secrets.pcap');
-    fs.writeFileSync(f, c.pcap());
-    const r = shadowim(['analyze', f, '--format', 'jsonl']);
-    assert.equal(r.status, 0, r.stderr);
+    const r = analyzeCaptureRun(c);
     const creds = r.events.filter((e) => e.type === 'credential').map((e) => `${e.protocol}:${e.mechanism}:${e.user}`).sort();
     assert.deepEqual(creds, ['irc:irc-pass:alice', 'irc:nickserv-identify:alice', 'irc:sasl-plain:alice', 'xmpp:sasl-plain:juliet@example.org']);
     const b64 = (v: string) => Buffer.from(v).toString('base64');
@@ -358,8 +349,7 @@ describe('xmpp: shared real capture', function () {
 
   it('im/xmpp-jabber.pcap meets its label and agrees with tshark on message bodies', function () {
     const file = path.join(PCAPS_DIR, 'im/xmpp-jabber.pcap');
-    const r = shadowim(['analyze', file, '--format', 'jsonl']);
-    assert.equal(r.status, 0, r.stderr);
+    const r = analyzeFile(file);
     const protos = new Set(r.events.filter((e) => e.type === 'session').map((e) => e.protocol));
     for (const p of labels()['im/xmpp-jabber.pcap'].protocols) assert.ok(protos.has(p), p);
     const users = new Set(r.events.filter((e) => e.type === 'session').flatMap((e) => e.users));
