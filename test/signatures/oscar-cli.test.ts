@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { Capture } from '../helpers/pcapgen';
 import { analyzeFile } from '../helpers/analyze';
 import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
-import { Flaps, bosOpening, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u32 } from './oscar-wire';
+import { Flaps, bosOn443, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u32 } from './oscar-wire';
 
 const haveTshark = spawnSync('tshark', ['-v']).status === 0;
 
@@ -33,12 +33,7 @@ describe('oscar: analyze on generated captures', function () {
   const cookie = Buffer.from('5a5b5c5d5e5f6061', 'hex');
 
   before(() => {
-    const cap = new Capture();
-    const t = cap.tcp('10.20.0.5:50123', '64.12.24.50:443').open();
-    const c = new Flaps(0x4000), s = new Flaps(0x0100);
-    // host-online and self-info in one segment
-    const [hello, signOn, online, self] = bosOpening(c, s, { me: ME, cookieBytes: 64 });
-    t.send(...hello).send(...signOn).send('s', Buffer.concat([online[1], self[1]]));
+    const { cap, t, c, s } = bosOn443(ME);
     // one message over 7 segments delivered out of order, one retransmitted
     const q3 = outgoingIm(c, BUDDY, messageBlock(fragment(Buffer.from('<HTML><BODY>Q3 forecast &amp; pricing sheet attached &gt; read it</BODY></HTML>'), 0)));
     const n = Math.ceil(q3.length / 17);

@@ -18,7 +18,7 @@ import { ODC_KEEP } from '../../signatures/oscar/odc';
 import { MAX_TEXT } from '../../signatures/oscar/parser';
 import {
   fragment, messageBlock, outgoingIm, incomingIm,
-  DIRECT_IM, Flaps, SEND_FILE, bosOpening, directImProposal, odcFrame, odcTyping, proxyFrame, proxyInitFrame, seeded, u16,
+  DIRECT_IM, Flaps, SEND_FILE, bosOn443, bosOpening, directImProposal, odcFrame, odcTyping, proxyFrame, proxyInitFrame, seeded, u16,
 } from './oscar-wire';
 
 const ME = 'CorpUser42';
@@ -364,12 +364,7 @@ describe('oscar: Direct IM through analyze (generated capture, out-of-order segm
   const file = path.join(dir, 'odc.pcap');
 
   before(() => {
-    const cap = new Capture();
-    const t = cap.tcp('10.20.0.5:50123', '64.12.24.50:443').open();
-    const c = new Flaps(0x4000), s = new Flaps(0x0100);
-    // host-online and self-info in one segment
-    const [hello, signOn, online, self] = bosOpening(c, s, { me: ME, cookieBytes: 64 });
-    t.send(...hello).send(...signOn).send('s', Buffer.concat([online[1], self[1]]));
+    const { cap, t, c, s } = bosOn443(ME);
     t.send('c', directImProposal(c, BUDDY, { cookie: COOKIE, ip: '10.20.0.5', port: 5192 }));
     const d = cap.tcp('203.0.113.77:41000', '10.20.0.5:5192').open();
     d.send('c', odcFrame({ sn: 'OutsideFriend', cookie: COOKIE, flags: 0x0060 }));

@@ -1,6 +1,7 @@
 // Builds OSCAR / OFT2 / ICQ v5 bytes for the tests, from the protocol layouts (Wireshark packet-aim*.c,
 // packet-icq.c, libpurple oscar) — written independently of the decoder under test.
 import crypto from 'node:crypto';
+import { Capture, type TcpConversation } from '../helpers/pcapgen';
 
 export function u8(v: number): Buffer {
   return Buffer.from([v & 0xff]);
@@ -54,6 +55,20 @@ export function bosOpening(c: Flaps, s: Flaps, o: { me?: string; cookieBytes?: n
   ];
   if (o.me !== undefined) out.push(['s', s.snac(1, 0x0f, Buffer.concat([bname(o.me), u16(0), u16(0)]))]);
   return out;
+}
+
+/**
+ * A capture with an AIM BOS connection on 443 (10.20.0.5:50123 → 64.12.24.50:443, from its handshake)
+ * signed on as `me`, host-online and self-info in one segment; the test goes on with `t` and the
+ * client's and server's FLAP sequences `c` and `s`.
+ */
+export function bosOn443(me: string): { cap: Capture; t: TcpConversation; c: Flaps; s: Flaps } {
+  const cap = new Capture();
+  const t = cap.tcp('10.20.0.5:50123', '64.12.24.50:443').open();
+  const c = new Flaps(0x4000), s = new Flaps(0x0100);
+  const [hello, signOn, online, self] = bosOpening(c, s, { me, cookieBytes: 64 });
+  t.send(...hello).send(...signOn).send('s', Buffer.concat([online[1], self[1]]));
+  return { cap, t, c, s };
 }
 
 export function fragment(text: Buffer, charset: number): Buffer {
