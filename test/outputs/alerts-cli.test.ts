@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Capture } from '../helpers/pcapgen';
+import { ircUsersCapture } from '../helpers/sinks';
 import { shadowim } from '../helpers/run';
 import { openOutbox } from '../../outputs/sinks/outbox';
 
@@ -128,14 +128,8 @@ describe('alerts: mistakes on the command line', function () {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr.split('\n').slice(-2)[0], 'shadowim: 1 delivery still pending (next retry later); run again or use --watch');
     // analyze leaves one alert for the sink that is down
-    const c = new Capture();
-    const t = c.tcp('10.0.0.10:40000', '198.51.100.7:6667').open();
-    t.send('c', 'NICK user0\r\nUSER user0 0 * :User 0\r\n');
-    t.send('s', ':irc.example.net 001 user0 :Welcome\r\n');
-    t.send('c', 'PRIVMSG #ops :hello\r\n');
-    t.close();
     const cap = path.join(tmp, 'irc.pcap');
-    fs.writeFileSync(cap, c.pcap());
+    ircUsersCapture(cap, 1, () => 'hello');
     const one = path.join(tmp, 'one-sink.yaml');
     fs.writeFileSync(one, 'sinks:\n  targets:\n    - name: soc\n      type: webhook\n      url: http://127.0.0.1:9/hook\n  delivery:\n    drain_ms: 100\n');
     const a = shadowim(['analyze', cap, '--format', 'jsonl', '--store', path.join(tmp, 'store.db')], { env: { SHADOWIM_CONFIG: one } });

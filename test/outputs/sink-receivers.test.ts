@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Capture } from '../helpers/pcapgen';
+import { ircUsersCapture, webhookConfig } from '../helpers/sinks';
 import { shadowimAsync as shadowim } from '../helpers/run';
 import { SyslogClient } from '../../outputs/sinks/transports';
 
@@ -22,27 +22,9 @@ function listen(handler: http.RequestListener): Promise<{ port: number; server: 
   );
 }
 
+/** the webhook on `port` with an 800 ms timeout; `delivery`: more lines of the delivery section */
 function config(name: string, port: number, delivery: string): string {
-  const file = path.join(tmp, `${name}.yaml`);
-  fs.writeFileSync(file, `sinks:
-  targets:
-    - name: soc
-      type: webhook
-      url: http://127.0.0.1:${port}/hook
-      timeout_ms: 800
-  delivery:
-    outbox: ${path.join(tmp, `${name}-outbox.db`)}
-${delivery}`);
-  return file;
-}
-
-function ircCapture(file: string): void {
-  const c = new Capture();
-  const t = c.tcp('10.0.0.10:40000', '198.51.100.7:6667').open();
-  t.send('c', 'NICK user0\r\nUSER user0 0 * :User 0\r\n');
-  t.send('s', ':irc.example.net 001 user0 :Welcome\r\n');
-  t.close();
-  fs.writeFileSync(file, c.pcap());
+  return webhookConfig(tmp, name, port, '      timeout_ms: 800\n', delivery);
 }
 
 describe('alert sinks against misbehaving receivers', function () {
@@ -85,7 +67,7 @@ describe('alert sinks against misbehaving receivers', function () {
 
   it('waits as long as a 429 Retry-After asks (up to max_ms) instead of retrying on its own backoff', async () => {
     const cap = path.join(tmp, 'irc.pcap');
-    ircCapture(cap);
+    ircUsersCapture(cap, 1);
     for (const c of [
       { name: 'ra-honoured', retryAfter: '3', maxMs: 10000 },
       { name: 'ra-capped', retryAfter: '3600', maxMs: 200 },

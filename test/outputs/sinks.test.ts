@@ -10,7 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Capture } from '../helpers/pcapgen';
+import { ircUsersCapture, webhookConfig } from '../helpers/sinks';
 import { CLI } from '../helpers/paths';
 import { shadowimAsync as shadowim } from '../helpers/run';
 import { cef, ecs, leef, rfc5424 } from '../../outputs/sinks/formats';
@@ -37,17 +37,8 @@ function specVerify(secret: string, h: http.IncomingHttpHeaders, body: string): 
   return String(h['webhook-signature']).split(' ').some((s) => s === `v1,${expected}`);
 }
 
-function ircCapture(file: string, users: number): void {
-  const c = new Capture();
-  for (let i = 0; i < users; i++) {
-    const t = c.tcp(`10.0.0.${10 + i}:${40000 + i}`, '198.51.100.7:6667').open();
-    t.send('c', `NICK user${i}\r\nUSER user${i} 0 * :User ${i}\r\n`);
-    t.send('s', `:irc.example.net 001 user${i} :Welcome\r\n`);
-    t.send('c', `PRIVMSG #ops :hello from user${i}\r\n`);
-    t.close();
-  }
-  fs.writeFileSync(file, c.pcap());
-}
+/** `users` IRC users, each saying hello on #ops */
+const ircCapture = (file: string, users: number) => ircUsersCapture(file, users, (i) => `hello from user${i}`);
 
 /** A webhook receiver whose behaviour the test changes: 'down' (closed), 'slow', 'fail' (500), 'ok', 'reject' (400). */
 class Receiver {
@@ -83,23 +74,9 @@ function freePort(): Promise<number> {
   });
 }
 
+/** the signed webhook on `port`, quick retries; `extra`: more lines of the target */
 function writeConfig(name: string, port: number, extra = ''): string {
-  const file = path.join(tmp, `${name}.yaml`);
-  fs.writeFileSync(file, `sinks:
-  targets:
-    - name: soc
-      type: webhook
-      url: http://127.0.0.1:${port}/hook
-      secret: ${SECRET}
-      timeout_ms: 500
-${extra}  delivery:
-    outbox: ${path.join(tmp, `${name}-outbox.db`)}
-    base_ms: 50
-    max_ms: 300
-    max_attempts: 1000
-    drain_ms: 300
-`);
-  return file;
+  return webhookConfig(tmp, name, port, `      secret: ${SECRET}\n      timeout_ms: 500\n${extra}`, '    base_ms: 50\n    max_ms: 300\n    max_attempts: 1000\n    drain_ms: 300\n');
 }
 
 describe('alert sinks', function () {
