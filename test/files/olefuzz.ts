@@ -9,10 +9,11 @@
 import { pptRec, writeCfb, writeDoc, writePpt, writeXls, type DocPiece, type PptSlide, type XlsCell } from './olegen';
 import { OleFile } from '../../analyzer/files/ole';
 import { bufferSource } from '../../analyzer/files/inspect';
+import { xorshift32 } from '../helpers/fuzz';
 
 export class Rnd {
-  constructor(private s: number) { this.s = (s * 2654435761) >>> 0 || 1; }
-  u32(): number { let x = this.s; x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; this.s = x; return x; }
+  readonly u32: () => number;
+  constructor(s: number) { this.u32 = xorshift32((s * 2654435761) >>> 0); }
   n(k: number): number { return k <= 0 ? 0 : this.u32() % k; }
   pick<T>(a: readonly T[]): T { return a[this.n(a.length)]; }
   chance(p: number): boolean { return this.u32() / 4294967296 < p; }

@@ -15,6 +15,19 @@ export function fuzzSeed(fixed: number): number {
   return (Math.imul((Number(s) >>> 0) ^ 0x5bd1e995, 0x9e3779b1) ^ fixed) >>> 0 || 1;
 }
 
+/** xorshift32 (Marsaglia): a small generator whose numbers (uint32) a seed fixes on every machine; seed 0 counts as 1 */
+export function xorshift32(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
 /** the number of cases (or ms) of a fuzz loop */
 export function fuzzCases(n: number): number {
   return Math.max(1, Math.round(n * SCALE));

@@ -14,7 +14,7 @@ import { parseRequestHead } from '../../signatures/http';
 import { MODULES } from '../../signatures/modules';
 import { loadRegistry } from '../../signatures/registry';
 import { boundedIt } from '../helpers/bounded';
-import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
+import { fuzzCases, fuzzSeconds, fuzzSeed, xorshift32 } from '../helpers/fuzz';
 
 const sessions = (h: FlowHarness) => h.end().filter((e) => e.type === 'session') as any[];
 
@@ -201,8 +201,8 @@ describe('modern messengers: data file hygiene', () => {
 
 describe('modern messengers: seeded fuzz of the parsers', () => {
   // xorshift32: reproducible across runs
-  let seed = fuzzSeed(0x5eed1234);
-  const rnd = () => ((seed ^= seed << 13), (seed ^= seed >>> 17), (seed ^= seed << 5), (seed >>> 0) / 2 ** 32);
+  const next = xorshift32(fuzzSeed(0x5eed1234));
+  const rnd = () => next() / 2 ** 32;
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rnd() * 256)));
   const mutate = (b: Buffer) => {
     const c = Buffer.from(b);

@@ -1,5 +1,6 @@
 // Builders for MSNP test traffic (written from the protocol's documented shapes, not from our decoder).
 import crypto from 'node:crypto';
+import { xorshift32 } from '../helpers/fuzz';
 
 export function msg(head: string, mime: string, body: Buffer | string): Buffer {
   const payload = Buffer.concat([Buffer.from(mime.replace(/\n/g, '\r\n') + '\r\n\r\n', 'utf8'), typeof body === 'string' ? Buffer.from(body, 'utf8') : body]);
@@ -59,15 +60,8 @@ export function sha256(b: Buffer): string {
 
 /** deterministic pseudo-random bytes */
 export function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
+  const next = xorshift32(seed);
+  return () => next() / 0x100000000;
 }
 
 export function randomBytes(n: number, seed: number): Buffer {

@@ -2,6 +2,7 @@
 // packet-icq.c, libpurple oscar) — written independently of the decoder under test.
 import crypto from 'node:crypto';
 import { Capture, type TcpConversation } from '../helpers/pcapgen';
+import { xorshift32 } from '../helpers/fuzz';
 
 export function u8(v: number): Buffer {
   return Buffer.from([v & 0xff]);
@@ -235,17 +236,7 @@ export function icq5Server(cmd: number, toUin: number, fromUin: number, text: st
 }
 
 /** small deterministic PRNG (xorshift32) for fuzz and negative samples */
-export function seeded(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+export const seeded = xorshift32;
 
 /** ICQ type-2 message over the server-relay capability (ICBM channel 2, TLV 5, TLV 0x2711) */
 export function serverRelayMessage(f: Flaps, to: string, text: string): Buffer {
