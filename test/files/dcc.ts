@@ -55,7 +55,8 @@ export function dccCapture(file: string, transfers: Transfer[], opts: { chunk?: 
   return file;
 }
 
-function sendFile(d: ReturnType<Capture['tcp']>, data: Buffer, chunk = 16384): void {
+/** A DCC SEND connection's bytes: `data` from the sender ('s') in `chunk`s, each acknowledged by the receiver's 4-byte count. */
+export function sendFile(d: ReturnType<Capture['tcp']>, data: Buffer, chunk = 16384): void {
   for (let o = 0; o < data.length; o += chunk) {
     d.send('s', data.subarray(o, o + chunk));
     const ack = Buffer.alloc(4);

@@ -10,6 +10,7 @@ import { Capture } from '../helpers/pcapgen';
 import { PCAPS_DIR, havePcaps, labels } from '../helpers/paths';
 import { shadowim } from '../helpers/run';
 import { analyzeCapture, analyzeFile } from '../helpers/analyze';
+import { sendFile } from '../files/dcc';
 import { haveTshark } from './irc-replay';
 import { module as ircModule } from '../../signatures/irc';
 import { LineFramer, parseDcc, parseLine, stripFormatting, decodeText } from '../../signatures/irc/parser';
@@ -290,12 +291,7 @@ describe('irc: generated captures through the CLI', function () {
     // the receiver (bob, 10.9.9.9) connects to alice's announced address 10.1.1.10:5001
     const d = c.tcp('10.9.9.9:51000', '10.1.1.10:5001');
     d.open();
-    for (let o = 0; o < file.length; o += 16384) {
-      d.send('s', file.subarray(o, o + 16384));
-      const ack = Buffer.alloc(4);
-      ack.writeUInt32BE(Math.min(o + 16384, file.length));
-      d.send('c', ack);
-    }
+    sendFile(d, file);
     d.close();
     t.close();
     const events = analyzeCapture(c);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { Capture } from '../helpers/pcapgen';
 import { analyzeCapture } from '../helpers/analyze';
+import { sendFile } from '../files/dcc';
 import { inZone, PLAIN, VNI100, VNI200, type ZoneWrap } from '../sensor/tunnelFrames';
 import { dnsQuery, dnsResponse, stunMessage, tlsClientHello } from './modern-wire';
 import { Engine } from '../../signatures/engine';
@@ -36,12 +37,7 @@ function ircSession(c: Capture, nick: string, offer?: { name: string; size: numb
 /** bob connects to ALICE:DCC_PORT and receives `file` (with DCC's 4-byte acknowledgements) */
 function dccConnection(c: Capture, file: Buffer): void {
   const d = c.tcp(`${BOB}:51000`, `${ALICE}:${DCC_PORT}`).open();
-  for (let o = 0; o < file.length; o += 4096) {
-    d.send('s', file.subarray(o, o + 4096));
-    const ack = Buffer.alloc(4);
-    ack.writeUInt32BE(Math.min(o + 4096, file.length));
-    d.send('c', ack);
-  }
+  sendFile(d, file, 4096);
   d.close();
 }
 
