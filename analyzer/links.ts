@@ -2,9 +2,9 @@
 // `links:` section of the configuration). A listed link is a `malicious_link` alert (analyzer.ts).
 // See docs/analyzer.md "Links".
 //
-// Message text is hostile: extraction is linear in it whatever it holds (extractLinks says what
-// bounds it), MAX_LINK_CHARS read per link, MAX_CHECKED links looked up a message. Matching is a few
-// Map lookups per link.
+// Message text is hostile: extraction is linear in it whatever it holds (scanLinks says what bounds
+// it), MAX_LINK_CHARS read per link, and every link is looked up: a few table probes each
+// (LinkBlocklist.lookup), so that no number of links before a listed one can hide it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -17,8 +17,6 @@ export class LinksConfigError extends ConfigError {}
 
 /** links extractLinks gives by default; listed links reported per message */
 export const MAX_LINKS = 32;
-/** links looked up per message */
-export const MAX_CHECKED = 1024;
 /** characters of a link read (a longer one is cut here) */
 export const MAX_LINK_CHARS = 2048;
 /** characters of a listed domain (a DNS name's limit): longer parents of a link's host are not looked up */
@@ -85,42 +83,107 @@ function isDelimiter(c: number): boolean {
   return c === 0x2f || c === 0x3f || c === 0x23 || c === 0x5c;
 }
 
-/** characters extractLinks examined (`chars`): what the work bound in its comment counts */
+/** what extractLinks or LinkFilter.check did (added to): what the work bounds in their comments count */
 export interface LinkWork {
+  /** characters examined: the text's scans, authorities, paths copied, host characters hashed for lookups */
   chars: number;
+  /** blocklist table probes */
+  probes?: number;
+}
+
+/**
+ * A link found by scanLinks, before its path is copied: one object, refilled for each link.
+ * `key` is the hash of its path (Scan.hash), `hp` its host[:port].
+ */
+interface Found {
+  at: number;
+  end: number;
+  authEnd: number;
+  pathEnd: number;
+  scheme: string;
+  host: string;
+  port: number | undefined;
+  hostStart: number;
+  hp: string;
+  key: number;
 }
 
 /**
  * The links in a text, in order, at most `max`, each once (the same host[:port] and path; paths are
  * compared by two 26-bit polynomial hashes with bases drawn per process: two different paths pass
- * for one with a chance of about 2^-52).
+ * for one with a chance of about 2^-52). Work (`work.chars`): what scanLinks states, plus max x
+ * MAX_LINK_CHARS (the paths copied).
+ */
+export function extractLinks(text: string, max = MAX_LINKS, work?: LinkWork): Link[] {
+  const out: Link[] = [];
+  if (max <= 0) return out;
+  // host[:port] -> hashes of the paths seen with it
+  const seen = new Map<string, Set<number>>();
+  scanLinks(
+    text,
+    (f, s) => {
+      let paths = seen.get(f.hp);
+      if (!paths) seen.set(f.hp, (paths = new Set()));
+      if (paths.has(f.key)) return false;
+      paths.add(f.key);
+      s.chars += f.pathEnd - f.authEnd;
+      return out.push(linkOf(text, f)) >= max;
+    },
+    work,
+  );
+  return out;
+}
+
+function linkOf(text: string, f: Found): Link {
+  return { start: f.at, end: f.end, scheme: f.scheme, host: f.host, port: f.port, hostStart: f.hostStart, authEnd: f.authEnd, path: pathOf(text, f.authEnd, f.pathEnd) };
+}
+
+/**
+ * Calls `visit` with each link of the text in order, until it returns true; a link the same as the
+ * one before it (host[:port] and path hash) is not given again.
  *
  * Linear in the text whatever it holds, so junk before a link cannot make the search give up.
  * Candidates come in text order and what they share only moves forward (Scan): the end of the run
  * of non-terminators, the stretch of droppable characters before a link's end with its closing
  * brackets, bracket balances at the authority and at that stretch, the next / ? # or \, the next
- * '#', the www. candidates ahead, the path hashes; each passes a character at most once. A
- * candidate then reads its authority (userinfo, host, port) and, if it is a new link, copies its
- * path. Scheme authorities never overlap (a later "://" ends an earlier one); a www. candidate
+ * '#', the next '@', the www. candidates ahead, the path hashes; each passes a character at most
+ * once. A www. candidate without a name after "www." ("www.!x") is dropped after reading that label
+ * (labels of candidates do not overlap). A candidate then reads its authority (userinfo, host,
+ * port). Scheme authorities never overlap (a later "://" ends an earlier one); a www. candidate
  * whose authority holds at most NESTED_FREE other www. candidates is always read, so a character
  * is in at most NESTED_FREE + 2 such authorities. Only www. candidates nested deeper in one host
- * ("!www.!www.!www.…", each reading the same run again; their hosts hold the others' junk) share
- * a budget, NESTED_BUDGET characters a message. Bound, counted in `work.chars`: 10 x text (the
- * shared scans and the candidate search) + 2 x (NESTED_FREE + 2) x text + 2 x (NESTED_BUDGET +
- * MAX_LINK_CHARS) (authorities read, then their hosts canonicalised) + max x MAX_LINK_CHARS (paths).
+ * ("äwww.äwww.äwww.…", each reading the same run again; their hosts hold the others' junk) share
+ * a budget, NESTED_BUDGET characters a message. Past it, those of one authority (the same end)
+ * still read, within the text it adds to those before it (`base`): the first of them (the host a
+ * browser goes to; its parent domains are the hosts of the www. nested in it but for their own
+ * "www."), then from the innermost out while all those read cost at most GROUP_FACTOR x base. So
+ * junk elsewhere, however much, cannot hide a listed host with www. nested in it. Bound, counted in
+ * `work.chars`: 12 x text (the shared scans, the labels after "www." and the candidate search) +
+ * 2 x (NESTED_FREE + 2 + 1 + GROUP_FACTOR) x text + 2 x (NESTED_BUDGET + MAX_LINK_CHARS)
+ * (authorities read, then their hosts canonicalised); what `visit` adds to the Scan's `chars` on top.
  */
-export function extractLinks(text: string, max = MAX_LINKS, work?: LinkWork): Link[] {
-  const out: Link[] = [];
-  if (typeof text !== 'string' || text.length < 7) return out;
-  const s = new Scan(text);
+function scanLinks(text: string, visit: (f: Found, s: Scan) => boolean, work?: LinkWork): void {
+  if (typeof text !== 'string' || text.length < 7) return;
   const re = CANDIDATE;
   re.lastIndex = 0;
+  // most messages hold no candidate: nothing more is set up for them
+  if (!re.test(text)) {
+    re.lastIndex = 0;
+    if (work) work.chars += text.length;
+    return;
+  }
+  const s = new Scan(text);
   let nested = 0;
-  // host[:port] -> hashes of the paths seen with it
-  const seen = new Map<string, Set<number>>();
+  // nested www. candidates past the budget, by authority (its end `group`): `base` is the text it
+  // adds to those before (they covered up to `covered`), `first` whether its first is to come
+  let group = -1;
+  let covered = 0;
+  let base = 0;
+  let first = false;
+  const f: Found = { at: 0, end: 0, authEnd: 0, pathEnd: 0, scheme: '', host: '', port: undefined, hostStart: 0, hp: '', key: 0 };
   let lastHp = '';
   let lastPath = -1;
-  while (out.length < max && re.test(text)) {
+  for (let more = true; more; more = re.test(text)) {
     // the match ends at lastIndex: "www.", or "://" after http, https or ftp (test: no match array)
     const after = re.lastIndex;
     const len = text.charCodeAt(after - 1) === 0x2e ? 4 : (text.charCodeAt(after - 4) | 0x20) === 0x73 ? 8 : (text.charCodeAt(after - 6) | 0x20) === 0x66 ? 6 : 7;
@@ -133,9 +196,25 @@ export function extractLinks(text: string, max = MAX_LINKS, work?: LinkWork): Li
     const end = s.trimEnd(authStart, s.runEnd(at, Math.min(text.length, at + MAX_LINK_CHARS)));
     if (end <= authStart) continue;
     const authEnd = s.authEnd(authStart, end);
-    if (www && s.wwwWithin(at + 1, authEnd) > NESTED_FREE) {
-      if (nested >= NESTED_BUDGET) continue;
-      nested += authEnd - at;
+    if (www) {
+      // the www. ahead counted first, each candidate a step (one call walking them all ran unoptimised, 3 x slower)
+      const within = s.wwwWithin(at + 1, authEnd);
+      if (s.noName(at, authEnd)) continue;
+      if (within > NESTED_FREE) {
+        if (nested < NESTED_BUDGET) nested += authEnd - at;
+        else {
+          if (authEnd !== group) {
+            group = authEnd;
+            base = Math.max(0, authEnd - Math.max(at, covered));
+            covered = Math.max(covered, authEnd);
+            first = true;
+          }
+          // the first of the authority (the host a browser goes to), and the innermost within GROUP_FACTOR x base
+          const firstOne = first;
+          first = false;
+          if (!(firstOne && authEnd - at <= base) && s.nestedCost(at, authEnd) > GROUP_FACTOR * base) continue;
+        }
+      }
     }
     s.chars += 2 * (authEnd - authStart); // the authority, then its host again in canonicalHost
     const h = readHost(text, authStart, authEnd, www ? '' : len === 6 ? 'ftp' : len === 7 ? 'http' : 'https');
@@ -144,25 +223,34 @@ export function extractLinks(text: string, max = MAX_LINKS, work?: LinkWork): Li
     const pathEnd = s.pathEnd(authEnd, end);
     const hp = h.port ? `${h.host}:${h.port}` : h.host;
     const key = s.hash(authEnd, pathEnd);
-    if (key === lastPath && hp === lastHp) continue; // a repeat of the last link ("http://" x 150,000) skips the maps
+    if (key === lastPath && hp === lastHp) continue; // a repeat of the last link ("http://" x 150,000) is not given again
     lastHp = hp;
     lastPath = key;
-    let paths = seen.get(hp);
-    if (!paths) seen.set(hp, (paths = new Set()));
-    if (paths.has(key)) continue;
-    paths.add(key);
-    s.chars += pathEnd - authEnd;
-    out.push({ start: at, end, scheme: h.scheme, host: h.host, port: h.port, hostStart: h.hostStart, authEnd, path: pathOf(text, authEnd, pathEnd) });
+    f.at = at;
+    f.end = end;
+    f.authEnd = authEnd;
+    f.pathEnd = pathEnd;
+    f.scheme = h.scheme;
+    f.host = h.host;
+    f.port = h.port;
+    f.hostStart = h.hostStart;
+    f.hp = hp;
+    f.key = key;
+    if (visit(f, s)) break;
   }
   re.lastIndex = 0;
   if (work) work.chars += s.chars + text.length; // + the candidate search
-  return out;
 }
 
 /** www. candidates whose authority holds more of them than this are read within NESTED_BUDGET */
 const NESTED_FREE = 1;
 /** characters of such nested authorities read a message (was a budget for every candidate: ~70 "!www." before a 2,000-character word spent it) */
 export const NESTED_BUDGET = 128 * MAX_LINK_CHARS;
+/**
+ * past NESTED_BUDGET, the nested candidates of one authority read from the innermost out up to this
+ * many times the text it adds (its first one besides): junk elsewhere cannot spend it
+ */
+const GROUP_FACTOR = 1;
 
 // path hashes: two polynomial hashes modulo primes below 2^26 (products stay exact in a double), bases
 // drawn per process so that text cannot be made to collide; a path of up to MAX_LINK_CHARS
@@ -179,6 +267,11 @@ for (let i = 1; i <= MAX_LINK_CHARS; i++) {
 }
 /** prefix hashes kept: a path lies within MAX_LINK_CHARS of its candidate, and candidates only move forward */
 const RING = 4096;
+// the rings and the sums of www. positions, shared by all Scans: a typed array costs ~1-2 µs to make,
+// more than a message without a listed link takes; scans never run inside one another
+const RING1 = new Float64Array(RING);
+const RING2 = new Float64Array(RING);
+let wwwSums: Float64Array = new Float64Array(1024);
 
 function isHash(c: number): boolean {
   return c === 0x23;
@@ -219,7 +312,11 @@ class Forward {
  */
 class Scan {
   chars = 0;
-  constructor(readonly text: string) {}
+  constructor(readonly text: string) {
+    if (wwwSums.length > 1 << 16) wwwSums = new Float64Array(1024); // not kept large after a hostile message
+    this.wwwSum = wwwSums;
+    wwwSums[0] = 0;
+  }
 
   // the run of non-terminators, the authority up to / ? # or \, the path up to '#': searched forward only
   private readonly runs = new Forward(this, isTerminator);
@@ -324,6 +421,8 @@ class Scan {
 
   // valid www. candidates found ahead (their positions, from wwwHead on), and the next "www." not yet looked at
   private www: number[] = [];
+  /** sums of the positions in `www` before each index (differences only are used; a typed array: as a JS array, leaving small integers took the loop below out of optimised code) */
+  private wwwSum: Float64Array;
   private wwwHead = 0;
   private wwwNext = -1;
 
@@ -337,7 +436,11 @@ class Scan {
     }
     while (this.wwwNext < to) {
       const p = this.wwwNext;
-      if (p === 0 || !wwwBlocked(t.charCodeAt(p - 1))) this.www.push(p);
+      if (p === 0 || !wwwBlocked(t.charCodeAt(p - 1))) {
+        const n = this.www.push(p);
+        if (n === this.wwwSum.length) this.wwwSum = wwwSums = grow(this.wwwSum, n * 2);
+        this.wwwSum[n] = this.wwwSum[n - 1] + p;
+      }
       WWW.lastIndex = p + 4; // occurrences of "www." cannot overlap
       this.wwwNext = WWW.test(t) ? WWW.lastIndex - 4 : t.length;
       this.chars += this.wwwNext - p;
@@ -345,6 +448,7 @@ class Scan {
     const w = this.www;
     while (this.wwwHead < w.length && w[this.wwwHead] < from) this.wwwHead++;
     if (this.wwwHead > 1024 && this.wwwHead * 2 > w.length) {
+      this.wwwSum.copyWithin(0, this.wwwHead, w.length + 1);
       w.splice(0, this.wwwHead);
       this.wwwHead = 0;
     }
@@ -353,9 +457,55 @@ class Scan {
     return n;
   }
 
+  /**
+   * For the nested www. candidate at `from` whose authority ends at `to`, right after
+   * wwwWithin(from + 1, to): the characters that it and the candidates after it in its authority
+   * holding more than NESTED_FREE others read, Σ (to - start). A binary search, no character read.
+   */
+  nestedCost(from: number, to: number): number {
+    const w = this.www;
+    const lo = this.wwwHead; // the first after `from`
+    let hi = w.length;
+    for (let a = lo; a < hi; ) {
+      const mid = (a + hi) >>> 1;
+      if (w[mid] < to) a = mid + 1;
+      else hi = mid;
+    }
+    // the k-th of the m candidates in (from, to) holds m - 1 - k others
+    const c = Math.max(0, hi - lo - 1 - NESTED_FREE);
+    return to - from + c * to - (this.wwwSum[lo + c] - this.wwwSum[lo]);
+  }
+
+  // where an '@' is: a www. authority without one has its host after "www."
+  private readonly ats = new Forward(this, (c) => c === 0x40);
+
+  /**
+   * Whether the www. candidate at `from` (its authority ending at `to`) has no name after "www."
+   * ("www.!x", "www.(a.b"), as readHost would find, without reading its authority: no '@', and the
+   * label after "www." starts with ASCII other than a letter, digit, _ or % and holds neither % nor
+   * other than ASCII (any of which can make it a name: "www.(ä" is www.xn--(-... ). The labels
+   * read do not overlap (the next candidate's "www." ends this one's), `from` never moves back.
+   */
+  noName(from: number, to: number): boolean {
+    const t = this.text;
+    let i = from + 4;
+    if (i < to) {
+      const c = t.charCodeAt(i);
+      if (c >= 0x80 || isWordChar(c) || c === 0x25) return false;
+      const start = i;
+      for (; i < to; i++) {
+        const d = t.charCodeAt(i);
+        if (d === 0x2e || d === 0x3a) break;
+        if (d >= 0x80 || d === 0x25 || d === 0x40) return false;
+      }
+      this.chars += i - start;
+    }
+    return this.ats.find(from, to) >= to;
+  }
+
   // prefix hashes of the text from where hashing last started, up to hashTo, in rings
-  private readonly h1 = new Float64Array(RING);
-  private readonly h2 = new Float64Array(RING);
+  private readonly h1 = RING1;
+  private readonly h2 = RING2;
   private hashTo = -1;
 
   /** a hash of text[from, to) with '\' read as '/' (at most MAX_LINK_CHARS; `from` in order); 0 when empty */
@@ -382,10 +532,36 @@ class Scan {
       this.chars += to - this.hashTo;
       this.hashTo = to;
     }
+    return this.sub(from, to);
+  }
+
+  /** hash() of text[from, to) within what hash() last read (from its `from` to its `to`): no character read */
+  sub(from: number, to: number): number {
+    if (to <= from) return 0;
     const n = to - from;
-    const x = mod(h1[to & (RING - 1)] + P1 * P1 - h1[from & (RING - 1)] * POW1[n], P1);
-    const y = mod(h2[to & (RING - 1)] + P2 * P2 - h2[from & (RING - 1)] * POW2[n], P2);
+    const x = mod(this.h1[to & (RING - 1)] + P1 * P1 - this.h1[from & (RING - 1)] * POW1[n], P1);
+    const y = mod(this.h2[to & (RING - 1)] + P2 * P2 - this.h2[from & (RING - 1)] * POW2[n], P2);
     return x * P2 + y; // < 2^53
+  }
+}
+
+/** hash() of each prefix of a path (already read as '/' for '\'): `to` on, prefix(n) is that of p[0, n) */
+class PathPrefixes {
+  private a = 0;
+  private b = 0;
+  private to = 0;
+  constructor(private readonly p: string) {}
+  prefix(n: number): number {
+    if (n < this.to) {
+      this.a = this.b = this.to = 0;
+    }
+    for (let i = this.to; i < n; i++) {
+      const c = this.p.charCodeAt(i);
+      this.a = mod(this.a * B1 + c + 1, P1);
+      this.b = mod(this.b * B2 + c + 1, P2);
+    }
+    this.to = n;
+    return this.a * P2 + this.b;
   }
 }
 
@@ -473,15 +649,21 @@ export function canonicalHost(raw: string): string | undefined {
       return h;
     }
   }
-  // canParse first: a thrown error costs ~6 µs, 25 times a failed parse, and hostile text has many.
-  // Asked with a character past U+00FF in the fragment (a fragment cannot fail a parse): Node 20's
-  // optimised canParse reads a one-byte string's U+0080-U+00FF as UTF-8 and fails "http://é/"
-  const u = `http://${raw}/`;
-  if (!URL.canParse(`${u}#\u0100`)) return undefined;
-  let h = new URL(u).hostname;
+  const url = parseUrl(`http://${raw}/`);
+  if (!url) return undefined;
+  let h = url.hostname;
   if (h.endsWith('.')) h = h.slice(0, -1);
   return h || undefined;
 }
+
+/**
+ * A URL, or null, without a thrown error (~6 µs, 25 times a failed parse, and hostile text has
+ * many): URL.parse (Node 20.18 on) parses once, half the time of canParse then new URL. canParse
+ * is asked with a character past U+00FF in the fragment (a fragment cannot fail a parse): Node 20's
+ * optimised canParse reads a one-byte string's U+0080-U+00FF as UTF-8 and fails "http://é/".
+ */
+const parseUrl: (u: string) => URL | null =
+  typeof (URL as { parse?: unknown }).parse === 'function' ? (u) => (URL as unknown as { parse(u: string): URL | null }).parse(u) : (u) => (URL.canParse(`${u}#\u0100`) ? new URL(u) : null);
 
 /** an address, not a name: checked exactly, never by parent domain */
 function isIp(host: string): boolean {
@@ -517,9 +699,12 @@ export interface Entry {
  * ASCII strings, each with a number, in typed arrays: a list of a million entries is a handful of
  * objects for the garbage collector, not millions (with a 1M-entry Map every full collection of the
  * analysis took ~200 ms more). Open addressing on FNV-1a; a part of a string is looked up without
- * slicing it (parent domains, path prefixes).
+ * slicing it. A `back` table hashes from the last character to the first, so that the hashes of a
+ * host's parent domains (its suffixes) come one after the other in one pass over it.
  */
 export class AsciiTable {
+  constructor(readonly back = false) {}
+
   private bytes = new Uint8Array(1 << 16);
   private used = 0;
   private starts = new Uint32Array(1024);
@@ -536,8 +721,19 @@ export class AsciiTable {
     return h;
   }
 
+  /** FNV-1a of s[from, to) read backwards: hashBack(s, i, to) is one step from hashBack(s, i + 1, to) */
+  static hashBack(s: string, from: number, to: number): number {
+    let h = 0x811c9dc5 | 0;
+    for (let i = to - 1; i >= from; i--) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return h;
+  }
+
+  private hashOf(s: string, from: number, to: number): number {
+    return this.back ? AsciiTable.hashBack(s, from, to) : AsciiTable.hash(s, from, to);
+  }
+
   /** the record of s[from, to), or -1 */
-  find(s: string, from = 0, to = s.length, h = AsciiTable.hash(s, from, to)): number {
+  find(s: string, from = 0, to = s.length, h = this.hashOf(s, from, to)): number {
     const mask = this.slots.length - 1;
     const n = to - from;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
@@ -561,7 +757,7 @@ export class AsciiTable {
 
   /** adds an ASCII string (at most 65,535 characters) with a value: its record, or -1 - the record it already has */
   add(s: string, v: number): number {
-    const h = AsciiTable.hash(s, 0, s.length);
+    const h = this.hashOf(s, 0, s.length);
     const old = this.find(s, 0, s.length, h);
     if (old >= 0) return -1 - old;
     const r = this.size;
@@ -606,7 +802,93 @@ export class AsciiTable {
   }
 }
 
-function grow<T extends Uint8Array | Uint16Array | Int32Array | Uint32Array>(a: T, n: number): T {
+/** PathTable value of a prefix that is not itself listed */
+const PREFIX_ONLY = 0xffffffff;
+
+/**
+ * Listed paths by host and Scan.hash: (host record, length, hash) -> entry id, and the same for each
+ * shorter prefix of a listed path that ends before a / ? or & (PREFIX_ONLY unless listed too), so that
+ * a lookup stops at the first prefix of a link's path that no listed path starts with. A path is not
+ * stored: a lookup reads no character of it (the hashes of a link's path prefixes come from the Scan).
+ */
+class PathTable {
+  private hosts = new Uint32Array(1024);
+  private lens = new Uint16Array(1024);
+  private hashes = new Float64Array(1024);
+  private vals = new Uint32Array(1024);
+  /** record index + 1; 0 = empty */
+  private slots = new Int32Array(2048);
+  size = 0;
+
+  private static slot(host: number, n: number, h: number): number {
+    // h < 2^53, from hashes with bases drawn per process: text cannot aim at a slot
+    const x = Math.imul((h | 0) ^ ((h / 0x100000000) | 0) ^ Math.imul(host + 1, 0x9e3779b1) ^ Math.imul(n + 1, 0x85ebca6b), 0xc2b2ae35);
+    return x ^ (x >>> 16);
+  }
+
+  /** the record of (host, n, h), or -1 */
+  find(host: number, n: number, h: number): number {
+    const mask = this.slots.length - 1;
+    for (let slot = PathTable.slot(host, n, h) & mask; ; slot = (slot + 1) & mask) {
+      const r = this.slots[slot] - 1;
+      if (r < 0) return -1;
+      if (this.hashes[r] === h && this.hosts[r] === host && this.lens[r] === n) return r;
+    }
+  }
+
+  val(r: number): number {
+    return this.vals[r];
+  }
+
+  /**
+   * Sets (host, n, h) to v, unless it holds an entry already (the first list wins); PREFIX_ONLY adds
+   * the prefix if it is missing. True when an entry was set.
+   */
+  put(host: number, n: number, h: number, v: number): boolean {
+    const old = this.find(host, n, h);
+    if (old >= 0) {
+      if (v === PREFIX_ONLY || this.vals[old] !== PREFIX_ONLY) return false;
+      this.vals[old] = v;
+      return true;
+    }
+    const r = this.size;
+    if (r === this.hosts.length) {
+      this.hosts = grow(this.hosts, r * 2);
+      this.lens = grow(this.lens, r * 2);
+      this.hashes = grow(this.hashes, r * 2);
+      this.vals = grow(this.vals, r * 2);
+    }
+    this.hosts[r] = host;
+    this.lens[r] = n;
+    this.hashes[r] = h;
+    this.vals[r] = v;
+    this.size++;
+    if (this.size * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+    else this.place(r);
+    return v !== PREFIX_ONLY;
+  }
+
+  trim(): void {
+    this.hosts = this.hosts.slice(0, this.size);
+    this.lens = this.lens.slice(0, this.size);
+    this.hashes = this.hashes.slice(0, this.size);
+    this.vals = this.vals.slice(0, this.size);
+  }
+
+  private place(r: number): void {
+    const mask = this.slots.length - 1;
+    let slot = PathTable.slot(this.hosts[r], this.lens[r], this.hashes[r]) & mask;
+    while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
+    this.slots[slot] = r + 1;
+  }
+
+  private rehash(n: number): void {
+    this.slots = new Int32Array(n);
+    for (let r = 0; r < this.size; r++) this.place(r);
+  }
+}
+
+function grow<T extends Uint8Array | Uint16Array | Int32Array | Uint32Array | Float64Array>(a: T, n: number): T {
   const b = new (a.constructor as new (n: number) => T)(n);
   b.set(a);
   return b;
@@ -628,14 +910,15 @@ const MULTI = 0x80000000;
 export class LinkBlocklist {
   /** entries by id */
   private readonly entries: Entry[] = [];
-  /** canonical host (always ASCII) → entry id */
-  private readonly domains = new AsciiTable();
-  /** host[:port] + normalized path (no trailing slash; '' = the whole host) → entry id; paths with other than ASCII in `urlsOther` */
-  private readonly urls = new AsciiTable();
-  private readonly urlsOther = new Map<string, number>();
+  /** canonical host (always ASCII) → entry id; hashed backwards, for parent domains */
+  private readonly domains = new AsciiTable(true);
+  /** (host[:port] record in `urlLens`, normalized path (no trailing slash; '' = the whole host)) → entry id, and their prefixes */
+  private readonly paths = new PathTable();
   /** host[:port] → the length of its listed path, or MULTI + an index in `lenLists` when it has paths of several lengths */
   private readonly urlLens = new AsciiTable();
   private readonly lenLists: number[][] = [];
+  /** the longest host[:port] with listed paths: a longer one is not looked up */
+  private maxHp = 0;
   private count = 0;
   /** entries past MAX_ENTRIES, not loaded */
   dropped = 0;
@@ -648,7 +931,7 @@ export class LinkBlocklist {
     const b = new LinkBlocklist();
     for (const l of lists) b.addFile(l, defaultSeverity);
     b.domains.trim();
-    b.urls.trim();
+    b.paths.trim();
     b.urlLens.trim();
     return b;
   }
@@ -826,79 +1109,100 @@ export class LinkBlocklist {
     while (end > 0 && p.charCodeAt(end - 1) === 0x2f) end--;
     if (end < p.length) p = p.slice(0, end);
     const hp = l.port ? `${l.host}:${l.port}` : l.host;
-    const key = hp + p;
-    if (NON_ASCII.test(key)) {
-      if (NON_ASCII.test(hp) || this.urlsOther.has(key)) return;
-      this.urlsOther.set(key, e.id);
-    } else if (key.length > 65535 || this.urls.add(key, e.id) < 0) return;
-    this.count++;
+    if (NON_ASCII.test(hp) || hp.length > 65535) return;
     let r = this.urlLens.find(hp);
-    if (r < 0) r = this.urlLens.add(hp, p.length);
-    else {
-      const v = this.urlLens.val(r);
-      if (v < MULTI) {
-        if (v !== p.length) {
-          this.urlLens.setVal(r, MULTI + this.lenLists.length);
-          this.lenLists.push(v < p.length ? [v, p.length] : [p.length, v]);
-        }
-      } else {
-        const lens = this.lenLists[v - MULTI];
-        if (!lens.includes(p.length)) {
-          lens.push(p.length);
-          lens.sort((a, b) => a - b);
-        }
+    const known = r >= 0;
+    if (!known) r = this.urlLens.add(hp, p.length);
+    this.maxHp = Math.max(this.maxHp, hp.length);
+    // the prefixes a longer listed path is looked up through: those before a / ? or &
+    const pre = new PathPrefixes(p);
+    for (let i = 1; i < p.length; i++) {
+      const c = p.charCodeAt(i);
+      if (c === 0x2f || c === 0x3f || c === 0x26) this.paths.put(r, i, pre.prefix(i), PREFIX_ONLY);
+    }
+    if (!this.paths.put(r, p.length, pre.prefix(p.length), e.id)) return;
+    this.count++;
+    if (!known) return;
+    const v = this.urlLens.val(r);
+    if (v < MULTI) {
+      if (v !== p.length) {
+        this.urlLens.setVal(r, MULTI + this.lenLists.length);
+        this.lenLists.push(v < p.length ? [v, p.length] : [p.length, v]);
+      }
+    } else {
+      const lens = this.lenLists[v - MULTI];
+      if (!lens.includes(p.length)) {
+        lens.push(p.length);
+        lens.sort((a, b) => a - b);
       }
     }
   }
 
   /** The entry a link is listed under: the longest listed URL prefix, else its host or a parent domain. */
   match(l: Link): Entry | undefined {
-    if (this.urls.size || this.urlsOther.size) {
-      const hp = l.port ? `${l.host}:${l.port}` : l.host;
+    return this.lookup(l.host, l.port ? `${l.host}:${l.port}` : l.host, l.path, 0, l.path.length, new PathPrefixes(l.path));
+  }
+
+  /**
+   * match() for the link whose host is `host`, host[:port] `hp` and path text[from, from + plen) ('\'
+   * read as '/'); prefix(n) is the hash of its first n characters. A few table probes: the host's
+   * record, the prefixes of the path of its listed lengths up to the first that no listed path
+   * starts with (at most one more than the / ? & of the longest listed path it follows), the host
+   * and its parent domains (their hashes in one pass over the host, at most 254 characters). The
+   * characters hashed are added to `work.chars`, the probes to `work.probes`.
+   */
+  lookup(host: string, hp: string, text: string, from: number, plen: number, prefixes: { prefix(n: number): number }, work?: LinkWork): Entry | undefined {
+    if (hp.length <= this.maxHp) {
+      if (work) {
+        work.chars += hp.length;
+        work.probes = (work.probes ?? 0) + 1;
+      }
       const r = this.urlLens.find(hp);
       if (r >= 0) {
         const v = this.urlLens.val(r);
         const lens = v < MULTI ? undefined : this.lenLists[v - MULTI];
-        const p = l.path;
-        const key = hp + p;
-        // longest listed path first
-        for (let i = lens ? lens.length - 1 : 0; i >= 0; i--) {
+        let found = -1;
+        // shortest listed length first: the longest listed path the link's path starts with wins
+        for (let i = 0, k = lens ? lens.length : 1; i < k; i++) {
           const n = lens ? lens[i] : v;
-          if (n > p.length) continue;
+          if (n > plen) break;
           // a listed path matches itself and what is below it: "/dl" matches "/dl", "/dl/x", "/dl?x", not "/dlx"
-          if (n < p.length) {
-            const c = p.charCodeAt(n);
-            if (c !== 0x2f && c !== 0x3f && c !== 0x26) continue;
+          if (n < plen) {
+            const c = text.charCodeAt(from + n);
+            if (c !== 0x2f && c !== 0x3f && c !== 0x26 && c !== 0x5c) continue;
           }
-          const u = this.urls.find(key, 0, hp.length + n);
-          if (u >= 0) return this.entries[this.urls.val(u)];
-          if (this.urlsOther.size) {
-            const o = this.urlsOther.get(key.slice(0, hp.length + n));
-            if (o !== undefined) return this.entries[o];
-          }
+          if (work) work.probes! += 1;
+          const u = this.paths.find(r, n, prefixes.prefix(n));
+          // no listed path starts with this prefix: none longer can match
+          if (u < 0) break;
+          if (this.paths.val(u) !== PREFIX_ONLY) found = u;
         }
+        if (found >= 0) return this.entries[this.paths.val(found)];
       }
     }
     if (this.domains.size) {
-      // the host, then each parent domain (an address only as itself)
-      const h = l.host;
+      // the host, then each parent domain (an address only as itself); the longest listed one wins
+      const h = host;
       const ip = isIp(h);
-      let from = 0;
+      let start = 0;
       if (h.length > MAX_DOMAIN) {
-        // no listed domain is longer: start at the first parent that could be one (each lookup hashes
-        // its suffix: all 1,000 parents of a 2,000-character host were ~1 M characters a link)
+        // no listed domain is longer: from the first parent that could be one
         const dot = h.indexOf('.', h.length - MAX_DOMAIN - 1);
         if (ip || dot < 0) return undefined;
-        from = dot + 1;
+        start = dot + 1;
       }
-      for (; from < h.length; ) {
-        const d = this.domains.find(h, from, h.length);
-        if (d >= 0) return this.entries[this.domains.val(d)];
-        if (ip) break;
-        const dot = h.indexOf('.', from);
-        if (dot < 0) break;
-        from = dot + 1;
+      let found = -1;
+      let hv = 0x811c9dc5 | 0;
+      for (let i = h.length - 1; i >= start; i--) {
+        hv = Math.imul(hv ^ h.charCodeAt(i), 0x01000193); // AsciiTable.hashBack(h, i, h.length)
+        if (i === start || (!ip && h.charCodeAt(i - 1) === 0x2e)) {
+          if (work) work.probes = (work.probes ?? 0) + 1;
+          const d = this.domains.find(h, i, h.length, hv);
+          if (d >= 0) found = d;
+        }
       }
+      if (work) work.chars += h.length - start;
+      if (found >= 0) return this.entries[this.domains.val(found)];
     }
     return undefined;
   }
@@ -953,6 +1257,25 @@ export interface ListedLink {
   entry: Entry;
 }
 
+/** the path prefix hashes of the link scanLinks gives, from its Scan's hashes */
+class ScanPrefixes {
+  private s: Scan | undefined;
+  private from = 0;
+  private n = 0;
+  private key = 0;
+
+  set(s: Scan, f: Found): void {
+    this.s = s;
+    this.from = f.authEnd;
+    this.n = f.pathEnd - f.authEnd;
+    this.key = f.key;
+  }
+
+  prefix(n: number): number {
+    return n === this.n ? this.key : this.s!.sub(this.from, this.from + n);
+  }
+}
+
 export class LinkFilter {
   constructor(readonly blocklist: LinkBlocklist) {}
 
@@ -960,16 +1283,32 @@ export class LinkFilter {
     return new LinkFilter(LinkBlocklist.load(c.blocklists, c.severity));
   }
 
-  /** the listed links of a message text (at most MAX_LINKS links are looked at) */
-  check(text: string): ListedLink[] {
-    const links = extractLinks(text, MAX_CHECKED);
-    const out: ListedLink[] = [];
-    if (!links.length) return out;
-    for (const link of links) {
-      const entry = this.blocklist.match(link);
-      if (entry && out.push({ link, entry }) >= MAX_LINKS) break;
-    }
-    return out;
+  /**
+   * The listed links of a message text, in order, each once, at most MAX_LINKS. Every link is looked
+   * up, however many the text holds (a link the same as the one before it is not looked up again):
+   * a few table probes each (LinkBlocklist.lookup), no character of its path read again, and nothing
+   * kept of an unlisted one. Work: what scanLinks states, plus the characters of each link's
+   * host[:port] hashed (its authority, read already) and MAX_LINKS x MAX_LINK_CHARS (the listed
+   * paths copied); `work.probes` counts the probes.
+   */
+  check(text: string, work?: LinkWork): ListedLink[] {
+    const out: Array<ListedLink & { hp: string; key: number }> = [];
+    const b = this.blocklist;
+    const pre = new ScanPrefixes();
+    scanLinks(
+      text,
+      (f, s) => {
+        pre.set(s, f);
+        const entry = b.lookup(f.host, f.hp, text, f.authEnd, f.pathEnd - f.authEnd, pre, work);
+        if (!entry) return false;
+        // the same link again (host[:port] and path hash, as extractLinks tells them apart)
+        for (const o of out) if (o.key === f.key && o.hp === f.hp) return false;
+        s.chars += f.pathEnd - f.authEnd;
+        return out.push({ link: linkOf(text, f), entry, hp: f.hp, key: f.key }) >= MAX_LINKS;
+      },
+      work,
+    );
+    return out.map(({ link, entry }) => ({ link, entry }));
   }
 
   /**
