@@ -161,13 +161,20 @@ export function threema(input: DetectInput, data: SignatureData): DetectResult {
 
 const viberMemo = new Memo<number[]>('viber', (c) => (c.udp_ports as number[]) ?? [7985, 7987, 5242, 5243, 4244]);
 
-/** Viber UDP control packets on Viber ports (nDPI viber.c shapes). */
+/**
+ * Viber UDP control packets on Viber ports (nDPI viber.c shapes: type bytes at [2..3], with a length
+ * where nDPI gives one): 12-byte type 3, 20-byte type 9, a login (type 1, then 05 00), and the 34-byte
+ * types 0x19 and 0x1b the client sends to the 7987 relay.
+ */
 export function viber(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'udp') return null;
   const ports = compiled(viberMemo, data);
   if (!ports.includes(input.flow.server.port) && !ports.includes(input.flow.client.port)) return null;
   const d = input.data;
-  if ((d.length === 12 && d[2] === 0x03 && d[3] === 0x00) || (d.length === 20 && d[2] === 0x09 && d[3] === 0x00)) {
+  if (d.length < 6 || d[3] !== 0x00) return null;
+  const t = d[2];
+  if ((d.length === 12 && t === 0x03) || (d.length === 20 && t === 0x09) || (t === 0x01 && d[4] === 0x05 && d[5] === 0x00) ||
+    (d.length === 34 && (t === 0x19 || t === 0x1b))) {
     return det('viber', 'viber.udp', `Viber UDP control packet (${d.length} bytes, type ${d[2]}) on port ${input.flow.server.port}`);
   }
   return null;

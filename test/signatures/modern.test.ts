@@ -103,6 +103,19 @@ describe('modern messengers: byte patterns', () => {
     assert.equal(udp('198.51.100.45:7985', [['c', p]])[0]?.protocol, 'viber');
     assert.deepEqual(udp('198.51.100.45:9999', [['c', p]]), []);
   });
+
+  it('Viber UDP login and relay packets (nDPI viber.c shapes) on Viber ports, and not their look-alikes', () => {
+    const pkt = (len: number, hex: string) => Buffer.concat([Buffer.from(hex, 'hex'), crypto.randomBytes(len - hex.length / 2)]);
+    // the relay on 7987: 34-byte types 0x19 and 0x1b; a login of any length: type 1, then 05 00
+    assert.equal(udp('198.51.100.45:7987', [['c', pkt(34, 'edf61900')]])[0]?.protocol, 'viber');
+    assert.equal(udp('198.51.100.45:7987', [['c', pkt(34, 'edf61b00')]])[0]?.protocol, 'viber');
+    assert.equal(udp('198.51.100.45:7985', [['c', pkt(247, 'edf601000500')]])[0]?.protocol, 'viber');
+    // the same type bytes with another length, another sub-type, or off the Viber ports: nothing
+    assert.deepEqual(udp('198.51.100.45:7987', [['c', pkt(35, 'edf61900')]]), []);
+    assert.deepEqual(udp('198.51.100.45:7987', [['c', pkt(34, 'edf61901')]]), []);
+    assert.deepEqual(udp('198.51.100.45:7985', [['c', pkt(247, 'edf601000600')]]), []);
+    assert.deepEqual(udp('198.51.100.45:9987', [['c', pkt(34, 'edf61900')]]), []);
+  });
 });
 
 describe('modern messengers: QQ (OICQ over UDP)', () => {
