@@ -2,17 +2,15 @@
 // --test, ip6tables-restore --test, nft -c, suricata -T); exceptions come before denies; values that
 // came from traffic cannot inject rule syntax.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildModel } from '../../outputs/firewall/model';
 import { FORMATS } from '../../outputs/firewall/formats';
 import { loadRegistry } from '../../signatures/registry';
+import { exportCheck } from '../helpers/fwTools';
 import { shadowim } from '../helpers/run';
 
-const isRoot = process.getuid?.() === 0;
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-fw-'));
 
 // servers "observed" in traffic, including hostile names and addresses
@@ -37,10 +35,10 @@ function model(action: 'block' | 'log' = 'block') {
   });
 }
 
-function validate(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, `${cmd} rejected the export:\n${r.stderr}${r.stdout}`);
-}
+const ipt = exportCheck('iptables')!;
+const ip6t = exportCheck('ip6tables')!;
+const nft = exportCheck('nftables')!;
+const suri = exportCheck('suricata')!;
 
 describe('firewall export', () => {
   for (const action of ['block', 'log'] as const) {
@@ -53,15 +51,12 @@ describe('firewall export', () => {
         return file;
       };
 
-      (isRoot && has('iptables-restore') ? it : it.skip)('iptables export passes iptables-restore --test', () => validate('iptables-restore', ['--test', out('iptables')]));
-      (isRoot && has('ip6tables-restore') ? it : it.skip)('ip6tables export passes ip6tables-restore --test', () => validate('ip6tables-restore', ['--test', out('ip6tables')]));
-      (isRoot && has('nft') ? it : it.skip)('nftables export passes nft -c -f', () => validate('nft', ['-c', '-f', out('nftables')]));
-      (has('suricata') && fs.existsSync('/etc/suricata/suricata.yaml') ? it : it.skip)('suricata export passes suricata -T', function () {
+      (ipt.ready ? it : it.skip)('iptables export passes iptables-restore --test', () => ipt.check(out('iptables')));
+      (ip6t.ready ? it : it.skip)('ip6tables export passes ip6tables-restore --test', () => ip6t.check(out('ip6tables')));
+      (nft.ready ? it : it.skip)('nftables export passes nft -c -f', () => nft.check(out('nftables')));
+      (suri.ready ? it : it.skip)('suricata export passes suricata -T', function () {
         this.timeout(120000);
-        const log = fs.mkdtempSync(path.join(tmp, 'suri-'));
-        const r = spawnSync('suricata', ['-T', '-c', '/etc/suricata/suricata.yaml', '-S', out('suricata'), '-l', log], { encoding: 'utf8' });
-        assert.equal(r.status, 0, `suricata -T rejected the rules:\n${r.stderr}${r.stdout}`);
-        assert.doesNotMatch(r.stderr + r.stdout, /error parsing signature|failed to add/i);
+        suri.check(out('suricata'));
       });
     });
   }
@@ -119,14 +114,14 @@ describe('firewall export', () => {
   });
 
   it('the command line writes a validated export from observed sessions', function () {
-    if (!isRoot || !has('nft')) this.skip();
+    if (!nft.ready) this.skip();
     const ev = path.join(tmp, 'events.jsonl');
     fs.writeFileSync(ev, HOSTILE_EVENTS.map((e) => JSON.stringify(e)).join('\n') + '\n');
     const file = path.join(tmp, 'cli.nft');
     const r = shadowim(['rules', '--format', 'nftables', '--events', ev, '--out', file]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(fs.readFileSync(file, 'utf8'), /203\.0\.113\.9/);
-    validate('nft', ['-c', '-f', file]);
+    nft.check(file);
   });
 
   it('takes exceptions and sanctioned servers from a policy file, and the result validates', function () {
@@ -151,10 +146,10 @@ describe('firewall export', () => {
     assert.match(r.stdout, /-d 198\.51\.100\.44\/32 .*sanctioned server.* -j RETURN/);
     assert.doesNotMatch(r.stdout, /-s 10\.77\.0\.0\/16 .*--dports 6660/, 'devs are allowed xmpp only');
     assert.ok(r.stdout.indexOf('RETURN') < r.stdout.indexOf('-j DROP'));
-    if (isRoot && has('iptables-restore')) {
+    if (ipt.ready) {
       const f = path.join(tmp, 'policy.ipt');
       fs.writeFileSync(f, r.stdout);
-      validate('iptables-restore', ['--test', f]);
+      ipt.check(f);
     }
     const bad = path.join(tmp, 'bad-policy.yaml');
     fs.writeFileSync(bad, 'version: 1\ngroups:\n  x:\n    networks: [10.0.0.300/8]\n');
