@@ -124,7 +124,8 @@ export function buildModel(input: ModelInput): RuleModel {
   for (const o of input.observed ?? []) {
     const t = targets.get(o.protocol);
     if (!t) continue;
-    if (addCidr(t, o.ip)) t.observed++;
+    // a server is one address: a block given as one ("1.2.3.4/0" in an events file) would block far more
+    if (typeof o.ip === 'string' && !o.ip.includes('/') && addCidr(t, o.ip)) t.observed++;
     const h = validHost(o.server_name);
     if (h && !t.hosts.includes(h)) t.hosts.push(h);
   }

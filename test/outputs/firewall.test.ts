@@ -124,6 +124,19 @@ describe('firewall export', () => {
     nft.check(file);
   });
 
+  it('an observed server address written as a block is left out: 203.0.113.7/0 in --events does not block every destination', () => {
+    // found by firewall-fuzz: the address of a session went through the policy's CIDR parser, so /0 became 0.0.0.0/0
+    const ev = path.join(tmp, 'block-as-server.jsonl');
+    const servers = ['203.0.113.7/0', '203.0.113.8/24', '2001:db8:77::1/64', '203.0.113.9'];
+    fs.writeFileSync(ev, servers.map((ip) => JSON.stringify({ type: 'session', protocol: 'irc', server: { ip, port: 6667 } })).join('\n') + '\n');
+    for (const format of ['iptables', 'ip6tables', 'nftables', 'suricata']) {
+      const r = shadowim(['rules', '--format', format, '--events', ev]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /0\.0\.0\.0\/0|203\.0\.113\.[078]\b|2001:db8:77:/, `${format}: only the plain address is a server`);
+      if (format !== 'ip6tables') assert.match(r.stdout, /203\.0\.113\.9\/32/, `${format}: the plain address is kept`);
+    }
+  });
+
   it('takes exceptions and sanctioned servers from a policy file, and the result validates', function () {
     const policy = path.join(tmp, 'policy.yaml');
     fs.writeFileSync(policy, [
