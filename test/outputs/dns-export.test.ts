@@ -199,3 +199,26 @@ describe('rules rpz/unbound: an exact sanctioned name inside a sub-domain-sancti
     assert.doesNotMatch(dnsUnbound.render(model), /sub-domains also resolve here/);
   });
 });
+
+describe('rules rpz: an observed name too long to be a trigger in the zone', () => {
+  it('is left out and said so, and the zone still loads (the unbound export keeps it)', () => {
+    // found by firewall-fuzz: a valid 250-character server name made BIND refuse the whole zone ("ran out of space")
+    const long = ['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(50), 'example'].join('.');
+    const fits = `${'e'.repeat(63)}.${'f'.repeat(63)}.${'g'.repeat(63)}.${'h'.repeat(43)}.im`; // 238: the longest that fits
+    const ev = path.join(tmp, 'long-name.jsonl');
+    fs.writeFileSync(ev, [long, fits].map((n, i) => JSON.stringify({ type: 'session', protocol: 'xmpp', server: { ip: `203.0.113.${i + 1}`, port: 5222 }, server_name: n })).join('\n') + '\n');
+    const r = shadowim(['rules', '--format', 'rpz', '--events', ev]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, new RegExp(`^(\\*\\.)?${long} CNAME`, 'm'));
+    assert.match(r.stdout, new RegExp(`^; left out, longer than the 238 characters .*: ${long}$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^\\*\\.${fits} CNAME \\.$`, 'm'));
+    if (haveCommand('named-checkzone')) {
+      const f = path.join(tmp, 'long-name.rpz');
+      fs.writeFileSync(f, r.stdout);
+      const c = spawnSync('named-checkzone', ['rpz.shadowim', f], { encoding: 'utf8' });
+      assert.equal(c.status, 0, c.stdout + c.stderr);
+    }
+    const u = shadowim(['rules', '--format', 'unbound', '--events', ev]);
+    assert.match(u.stdout, new RegExp(`local-zone: "${long}\\." always_nxdomain`));
+  });
+});

@@ -37,8 +37,16 @@ function blockedNames(model: RuleModel): Array<[string, string[]]> {
   return [...by.entries()].sort((a, b) => a[0].localeCompare(b[0]));
 }
 
+// An RPZ owner is relative to the zone: `*.` + the name + rpz.shadowim must fit a DNS name's 255
+// octets (wire length of a name of L characters: L + 2), or BIND refuses the whole zone ("ran out of
+// space") and a resolver loads no block at all. Longer names (from traffic: up to 253) are left out.
+const RPZ_ZONE = 'rpz.shadowim';
+const RPZ_MAX_NAME = 255 - 2 - 2 - RPZ_ZONE.length - 1;
+
 function rpz(model: RuleModel): string {
   const out: string[] = [];
+  const tooLong = new Set<string>();
+  const fits = (name: string) => (name.length <= RPZ_MAX_NAME ? true : (tooLong.add(name), false));
   // the serial: the generation time as seconds since 2000 fits the 32-bit field and only grows
   const serial = Math.max(1, Math.floor((Date.parse(model.generatedAt) - Date.UTC(2000, 0, 1)) / 1000)) >>> 0;
   out.push('$TTL 300');
@@ -46,22 +54,23 @@ function rpz(model: RuleModel): string {
   out.push('@ IN NS localhost.');
   if (model.sanctionedHosts.length) out.push('; sanctioned servers: always resolved');
   // an exact name alone: its sub-domains stay under whatever wildcard of a forbidden name covers them
-  for (const s of model.sanctionedHosts) out.push(`${s.name} CNAME rpz-passthru.`, ...(s.subdomains ? [`*.${s.name} CNAME rpz-passthru.`] : []));
+  for (const s of model.sanctionedHosts.filter((s) => fits(s.name))) out.push(`${s.name} CNAME rpz-passthru.`, ...(s.subdomains ? [`*.${s.name} CNAME rpz-passthru.`] : []));
   // block: NXDOMAIN (CNAME .); log: resolved normally, and the resolver's RPZ log records the client
   const action = model.action === 'block' ? '.' : 'rpz-passthru.';
-  for (const [h, protocols] of blockedNames(model)) {
+  for (const [h, protocols] of blockedNames(model).filter(([h]) => fits(h))) {
     out.push(`; ${protocols.join(', ')}`);
     out.push(`${h} CNAME ${action}`, `*.${h} CNAME ${action}`);
   }
   // a name sanctioned exactly inside (or at) a forbidden one: it resolves (above), its sub-domains do
   // not. The spec says the enclosing wildcard already covers them; Unbound keeps a trigger as a whole
   // subtree (measured), so they are named again.
-  for (const s of exactInsideForbidden(model)) out.push(`; ${s.protocols.join(', ')} (${s.name} itself is sanctioned)`, `*.${s.name} CNAME ${action}`);
+  for (const s of exactInsideForbidden(model).filter((s) => fits(s.name))) out.push(`; ${s.protocols.join(', ')} (${s.name} itself is sanctioned)`, `*.${s.name} CNAME ${action}`);
   const notes = [
     'Response Policy Zone (RPZ) for a recursive resolver. BIND: zone "rpz.shadowim" { type primary; file "FILE"; };',
     'and options { response-policy { zone "rpz.shadowim"; }; }; Unbound: rpz: name: rpz.shadowim zonefile: FILE.',
     `action ${model.action}: ${model.action === 'block' ? 'NXDOMAIN for each name and its sub-domains' : 'names still resolve (PASSTHRU), the resolver logs each hit'}.`,
     ...exceptionNotes(model),
+    ...(tooLong.size ? [`left out, longer than the ${RPZ_MAX_NAME} characters a trigger in zone ${RPZ_ZONE} can have (the unbound and suricata exports keep them): ${[...tooLong].join(', ')}`] : []),
   ];
   return header(model, ';', notes) + out.join('\n') + '\n';
 }
