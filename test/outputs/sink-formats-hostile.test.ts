@@ -1,58 +1,9 @@
 // CEF extensions with hostile values at the length cap and with Unicode line breaks, read back by a
-// parser that follows the CEF spec: a backslash in an extension value starts \\ \= \n or \r, nothing else.
+// parser that follows the CEF spec (test/helpers/siem.ts): a backslash in an extension value starts \\ \= \n or \r, nothing else.
 import assert from 'node:assert/strict';
 import { cef, rfc5424, SYSLOG_MSG_MAX } from '../../outputs/sinks/formats';
 import type { AlertEvent } from '../../common/events';
-
-/** CEF extension key=value pairs; throws on a backslash that starts no escape the spec defines. */
-function cefExtension(line: string): Record<string, string> {
-  let rest = line;
-  for (let i = 0; i < 7; i++) rest = rest.slice(rest.match(/^(?:[^|\\]|\\.)*\|/)![0].length);
-  return cefPairs(rest);
-}
-
-/** the 7 header fields of a CEF line, unescaped */
-function cefHeader(line: string): string[] {
-  const out: string[] = [];
-  let rest = line;
-  for (let i = 0; i < 7; i++) {
-    const m = rest.match(/^((?:[^|\\]|\\.)*)\|/)!;
-    out.push(m[1].replace(/\\(.)/g, '$1'));
-    rest = rest.slice(m[0].length);
-  }
-  return out;
-}
-
-function cefPairs(rest: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  let key = '';
-  let val = '';
-  const keyAt = (i: number) => /^ ([A-Za-z0-9_]+)=/.exec(rest.slice(i));
-  const first = /^([A-Za-z0-9_]+)=/.exec(rest)!;
-  key = first[1];
-  for (let i = first[0].length; i < rest.length; i++) {
-    const c = rest[i];
-    if (c === '\\') {
-      const n = rest[i + 1];
-      if (!n || !'\\=nr'.includes(n)) throw new Error(`stray backslash before ${JSON.stringify(n)} in ${key} at ${i}`);
-      val += n === 'n' ? '\n' : n === 'r' ? '\r' : n;
-      i++;
-      continue;
-    }
-    const m = c === ' ' ? keyAt(i) : null;
-    if (m) {
-      out[key] = val;
-      key = m[1];
-      val = '';
-      i += m[0].length - 1;
-      continue;
-    }
-    if (c === '=') throw new Error(`unescaped = in ${key} at ${i}`);
-    val += c;
-  }
-  out[key] = val;
-  return out;
-}
+import { cefExtension, cefHeader, leefParse } from '../helpers/siem';
 
 const base: AlertEvent = {
   type: 'alert', id: 'a1b2c3', ts: '2024-01-15T09:30:00.000Z', kind: 'unauthorized_im', severity: 'high', protocol: 'irc',
@@ -112,7 +63,7 @@ describe('syslog MSG at its length cap', () => {
     it(`LEEF with ${name} fits and keeps the alert id, addresses and severity`, () => {
       const msg = msgOf(rfc5424(a, { facility: 16, payload: 'leef' }));
       assert.ok(msg.length <= SYSLOG_MSG_MAX, `${msg.length} characters`);
-      const attrs = Object.fromEntries(msg.split('|^|')[1].split('^').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      const { attrs } = leefParse(msg);
       assert.equal(attrs.alertId, 'a1b2c3');
       assert.equal(attrs.src, '10.0.0.1');
       assert.equal(attrs.dst, '198.51.100.7');
