@@ -14,6 +14,11 @@ export interface DigitRun {
   seps: string[];
 }
 
+/** groups of one run; a longer run goes on in the next (see digitRuns) */
+const MAX_RUN_GROUPS = 64;
+/** groups of the longest window a detector reads (a 4-4-4-4-3 card is 5) */
+export const MAX_WINDOW_GROUPS = 6;
+
 const SEP_SPACE = new Set([0x20, 0xa0, 0x2007, 0x202f]);
 const SEP_DASH = new Set([0x2d, 0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2212]);
 
@@ -73,10 +78,13 @@ export function* digitRuns(text: string): Generator<DigitRun> {
       if (j >= n || digitAt(text.charCodeAt(j)) < 0) break;
       run.seps.push(s);
       i = j;
-      if (run.groups.length >= 64) break;
+      if (run.groups.length >= MAX_RUN_GROUPS) break;
     }
     yield run;
-    i = run.end;
+    // a run cut at MAX_RUN_GROUPS goes on in the next one, which starts with its last groups again: a
+    // number across the cut (the 22nd of a list of SSNs) is then whole in a window of the next run
+    // (was: read as two pieces, neither a number, and forwarded in clear)
+    i = run.groups.length >= MAX_RUN_GROUPS ? run.gStart[MAX_RUN_GROUPS - MAX_WINDOW_GROUPS + 1] : run.end;
   }
 }
 
@@ -103,8 +111,9 @@ export function charAfter(text: string, at: number): string {
 export function cleanBoundary(text: string, start: number, end: number): boolean {
   const b = charBefore(text, start);
   const a = charAfter(text, end);
-  if (b && (WORDISH.test(b) || b === '/' || b === '+' || b === '\\' || b === '@' || b === '%')) return false;
-  if (a && (WORDISH.test(a) || a === '/' || a === '@' || a === '%' || a === '\\')) return false;
+  // a backslash is no part of a number: escaped JSON or CEF pasted into chat ({\"pan\":\"4111…\"}) left its numbers unmasked
+  if (b && (WORDISH.test(b) || b === '/' || b === '+' || b === '@' || b === '%')) return false;
+  if (a && (WORDISH.test(a) || a === '/' || a === '@' || a === '%')) return false;
   // "12:4111…" / "…1111:30" (times), "…1111.5" (decimals), "…,123" (thousands), "INC-536-…" (ids)
   const bb = charBefore(text, start - 1);
   if ((b === ':' || b === '.' || b === ',') && bb && /\d/.test(bb)) return false;
@@ -120,7 +129,7 @@ export function cleanBoundary(text: string, start: number, end: number): boolean
  * window must not be glued to a neighbour group by the same separator (that would split a longer
  * number); space-separated runs allow any window ("4111 1111 1111 1111 12 25").
  */
-export function* windows(run: DigitRun, maxGroups = 6): Generator<[number, number, string]> {
+export function* windows(run: DigitRun, maxGroups = MAX_WINDOW_GROUPS): Generator<[number, number, string]> {
   const g = run.groups.length;
   for (let i = 0; i < g; i++) {
     for (let j = i; j < g && j - i < maxGroups; j++) {

@@ -8,6 +8,7 @@ import { isTestCard, validAba, validCard, validIban, validSsn, allSame } from '.
 import { lowerSameLength } from './saferegex';
 import { ibanLengths } from './data';
 import type { KeywordMatcher } from './keywords';
+import { cutBeforePair } from '../clip';
 
 export type BuiltinDetector = 'pan' | 'us_ssn' | 'iban' | 'aba_routing' | 'us_bank_account';
 export const BUILTIN_DETECTORS: readonly BuiltinDetector[] = ['pan', 'us_ssn', 'iban', 'aba_routing', 'us_bank_account'];
@@ -300,7 +301,9 @@ export class DlpScanner {
  * kept). Text beyond the scanned length is cut off: it was not checked, so it must not leave.
  */
 export function redactText(text: string, findings: Findings, maxScanChars: number): string {
-  const limit = checkedLength(findings, maxScanChars);
+  // the cut leaves a surrogate pair whole, as every cut of wire text does (clip.ts): half an emoji was
+  // written \udXXX in the event's JSON
+  const limit = cutBeforePair(text, checkedLength(findings, maxScanChars)).length;
   let out = '';
   let pos = 0;
   for (const f of findings) {

@@ -241,6 +241,41 @@ describe('analyzer: safe user regexes', () => {
   });
 });
 
+describe('analyzer: DLP cases found by test/outputs/hostile-fuzz.test.ts', () => {
+  const masked = (t: string) => redactText(t, scanner.scan(t), 65536);
+  // digit runs are read 64 groups at a time: the number across the cut was read as two pieces, neither
+  // a number, and forwarded as typed (the 22nd of a list of SSNs; a card of a list after a lone digit)
+  it('a list of numbers longer than a run is masked whole', () => {
+    for (const [name, text, value] of [
+      ['22 SSNs', Array(22).fill('402-51-6090').join(' '), '402-51-6090'],
+      ['30 SSNs', Array(30).fill('402-51-6090').join(' '), '402-51-6090'],
+      ['a digit and 17 cards', 'x 1 ' + Array(17).fill('4556 7375 8689 9855').join(' '), '4556 7375 8689 9855'],
+    ]) {
+      const r = masked(text);
+      assert.ok(!r.includes(value), `${name}: ${r.slice(0, 400)}`);
+    }
+  });
+
+  // a backslash next to a number made it "part of something else": escaped JSON or a path pasted into
+  // chat went out in clear
+  it('a number next to a backslash is masked', () => {
+    for (const [text, want] of [
+      ['{\\"pan\\":\\"4556737586899855\\"}', '{\\"pan\\":\\"************9855\\"}'],
+      ['ssn\\402-51-6090\\', 'ssn\\***-**-6090\\'],
+      ['C:\\cards\\4556 7375 8689 9855\\x', 'C:\\cards\\**** **** **** 9855\\x'],
+    ]) assert.equal(masked(text), want);
+  });
+
+  // the cut at max_scan_bytes split an emoji: the event held half of it, written \udXXX in JSON
+  it('text cut at max_scan_bytes keeps a surrogate pair whole', () => {
+    for (const n of [999, 1000]) {
+      const r = redactText('x'.repeat(n) + '\u{1f600}'.repeat(10), [], 1000);
+      assert.doesNotMatch(r, /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/, `${n}: ${JSON.stringify(r.slice(990, 1010))}`);
+      assert.match(r, / \[…\d+ characters not scanned, removed\]$/);
+    }
+  });
+});
+
 describe('analyzer: hostile text', () => {
   it('random text (digits, separators, NULs, letters, surrogates) never throws and every finding is redacted', () => {
     let seed = 42;
