@@ -18,10 +18,15 @@ export function severityNumber(s: Severity): number {
   return SEVERITY_NUM[s] ?? 5;
 }
 
+/** the first `max` UTF-16 units of `s`, a surrogate pair left whole: half an emoji is no UTF-8 (a receiver gets U+FFFD or rejects the line) */
+function cutUnits(s: string, max: number): string {
+  return s.length <= max ? s : s.slice(0, max).replace(/[\ud800-\udbff]$/, '');
+}
+
 /** one line, no control characters, bounded */
 function line(s: unknown, max = 2048): string {
   // eslint-disable-next-line no-control-regex
-  return String(s ?? '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').slice(0, max);
+  return cutUnits(String(s ?? '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' '), max);
 }
 
 /** the alert as JSON; with `max`, the free text (summary, match, person, user names) is cut to fit, so the JSON stays whole */
@@ -99,16 +104,22 @@ function encodeCut(s: string, max: number, enc: (c: string) => string): string {
 function fitPairs(
   prefix: string, fixed: [string, unknown][], free: [string, unknown][], sep: string, max: number,
   value: (v: unknown) => string, cut: (v: string, n: number) => string,
+  labels: [forKey: string, key: string, label: string][] = [],
 ): string {
   const has = (v: unknown) => v !== undefined && v !== null && v !== '';
   const fixedStr = fixed.filter(([, v]) => has(v)).map(([k, v]) => `${k}=${value(v)}`);
   const f = free.filter(([, v]) => has(v)).map(([k, v]) => [k, String(v)] as [string, string]);
+  // a free value's label (after the fixed fields) is counted as fixed, but written only when some of the value is kept
+  const labelled = labels.filter(([k]) => f.some(([fk]) => fk === k));
+  const labelStr = (k: string, l: string) => `${k}=${value(l)}`;
+  const withLabels = [...fixedStr, ...labelled.map(([, k, l]) => labelStr(k, l))];
   const full = f.map(([, v]) => value(v));
-  const overhead = prefix.length + [...fixedStr, ...f.map(([k]) => `${k}=`)].join(sep).length + (fixedStr.length && f.length ? sep.length : 0);
+  const overhead = prefix.length + [...withLabels, ...f.map(([k]) => `${k}=`)].join(sep).length + (withLabels.length && f.length ? sep.length : 0);
   const total = overhead + full.reduce((n, v) => n + v.length, 0);
   const allow = total <= max ? full.map((v) => v.length) : shares(full.map((v) => v.length), max - overhead);
-  const freeStr = f.map(([k, v], i) => [k, allow[i] === full[i].length ? full[i] : cut(v, allow[i])]).filter(([, v]) => v !== '').map(([k, v]) => `${k}=${v}`);
-  return prefix + [...fixedStr, ...freeStr].join(sep);
+  const kept = f.map(([k, v], i) => [k, allow[i] === full[i].length ? full[i] : cut(v, allow[i])]).filter(([, v]) => v !== '');
+  const keptLabels = labelled.filter(([fk]) => kept.some(([k]) => k === fk)).map(([, k, l]) => labelStr(k, l));
+  return prefix + [...fixedStr, ...keptLabels, ...kept.map(([k, v]) => `${k}=${v}`)].join(sep);
 }
 
 // ---- CEF (ArcSight) -------------------------------------------------------------------------
@@ -122,7 +133,7 @@ function cefChar(c: string): string {
 }
 function cefValue(s: unknown, max = Infinity): string {
   // cut before escaping: a cut after it could leave half an escape (a lone \ that swallows the next field)
-  return encodeCut(String(s ?? '').slice(0, 4000).replace(/\r\n|\r/g, '\n'), max, cefChar);
+  return encodeCut(cutUnits(String(s ?? ''), 4000).replace(/\r\n|\r/g, '\n'), max, cefChar);
 }
 
 /** a custom CEF field and its label, or nothing when there is no value */
@@ -151,8 +162,7 @@ export function cef(a: AlertEvent, max = Infinity): string {
     ['cs4', a.person], ['cs3', a.match],
     ['msg', a.summary],
   ];
-  const labels: [string, unknown][] = [...(a.person ? [['cs4Label', 'person'] as [string, unknown]] : []), ...(a.match ? [['cs3Label', 'match'] as [string, unknown]] : [])];
-  return fitPairs(head, [...fixed, ...labels], free, ' ', max, (v) => cefValue(v), (v, n) => cefValue(v, n));
+  return fitPairs(head, fixed, free, ' ', max, (v) => cefValue(v), (v, n) => cefValue(v, n), [['cs4', 'cs4Label', 'person'], ['cs3', 'cs3Label', 'match']]);
 }
 
 // ---- LEEF 2.0 (QRadar) ------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 // CEF extensions with hostile values at the length cap and with Unicode line breaks, read back by a
 // parser that follows the CEF spec (test/helpers/siem.ts): a backslash in an extension value starts \\ \= \n or \r, nothing else.
 import assert from 'node:assert/strict';
-import { cef, rfc5424, SYSLOG_MSG_MAX } from '../../outputs/sinks/formats';
+import { cef, leef, rfc5424, SYSLOG_MSG_MAX } from '../../outputs/sinks/formats';
 import type { AlertEvent } from '../../common/events';
-import { cefExtension, cefHeader, leefParse } from '../helpers/siem';
+import { cefExtension, cefHeader, leefParse, parse5424 } from '../helpers/siem';
 
 const base: AlertEvent = {
   type: 'alert', id: 'a1b2c3', ts: '2024-01-15T09:30:00.000Z', kind: 'unauthorized_im', severity: 'high', protocol: 'irc',
@@ -90,5 +90,41 @@ describe('syslog MSG at its length cap', () => {
     assert.equal(msg, cef(a));
     assert.equal(cefExtension(msg).msg, 'card = 4111 \\ x');
     assert.equal(cefExtension(msg).cs4, 'Lee Park');
+  });
+});
+
+// found by test/outputs/hostile-fuzz.test.ts
+describe('SIEM formats: cuts found by the hostile fuzz', () => {
+  const LONE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+  const emojiAt = (n: number) => 'x'.repeat(n) + '\u{1f600}'.repeat(20);
+
+  // the 512-character CEF name, the 1,024-character SD values and the 4,000-character CEF/LEEF values
+  // were cut inside an emoji: half of it is no UTF-8, a receiver gets U+FFFD or drops the line
+  it('a value cut at its cap keeps a surrogate pair whole (CEF name and values, LEEF values, syslog structured data)', () => {
+    for (const [cap, field] of [[512, 'summary'], [4000, 'summary'], [1024, 'users']] as const) {
+      for (const n of [cap - 1, cap - 2]) {
+        const a: AlertEvent = { ...base, summary: field === 'summary' ? emojiAt(n) : 'x', users: field === 'users' ? [emojiAt(n)] : ['eve'] };
+        for (const [name, s] of [['cef', cef(a)], ['leef', leef(a)], ['rfc5424', rfc5424(a, { facility: 16, payload: 'text' })]]) {
+          const m = LONE.exec(s);
+          assert.ok(!m, `${field} of ${n}+ characters, ${name}: ${JSON.stringify(s.slice((m?.index ?? 0) - 5, (m?.index ?? 0) + 5))}`);
+        }
+      }
+    }
+    assert.equal(parse5424(rfc5424({ ...base, users: [emojiAt(1023)] }, { facility: 16, payload: 'text' })).sd[0].params.users, 'x'.repeat(1023));
+  });
+
+  // cs3Label/cs4Label were written with the fixed fields even when the cap left no room for the match or
+  // person they name
+  it('a CEF line cut to its cap labels only the values it keeps', () => {
+    const a: AlertEvent = { ...base, summary: 's'.repeat(300), users: ['e'.repeat(200)], person: 'Lee Park', match: '************1111' };
+    const floor = cef(a, 0).length;
+    for (let max = floor; max < floor + 80; max++) {
+      const s = cef(a, max);
+      assert.ok(s.length <= max, `${s.length} > ${max}`);
+      const ext = cefExtension(s);
+      assert.equal('cs4' in ext, 'cs4Label' in ext, `max ${max}: ${Object.keys(ext).join(' ')}`);
+      assert.equal('cs3' in ext, 'cs3Label' in ext, `max ${max}: ${Object.keys(ext).join(' ')}`);
+    }
+    assert.equal(cefExtension(cef(a, floor + 200)).cs4Label, 'person');
   });
 });
