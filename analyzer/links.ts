@@ -599,11 +599,14 @@ function readHost(text: string, authStart: number, authEnd: number, scheme: stri
   }
   let port: number | undefined;
   if (hostEnd < authEnd - 1) {
-    if (authEnd - hostEnd - 1 > 10) return undefined;
-    const digits = text.slice(hostEnd + 1, authEnd);
-    if (!/^\d+$/.test(digits)) return undefined;
-    port = Number(digits);
-    if (port > 65535) return undefined;
+    // digits of any number (a browser reads :000000000080 as 80), the value at most 65535
+    port = 0;
+    for (let i = hostEnd + 1; i < authEnd; i++) {
+      const d = text.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) return undefined;
+      port = port * 10 + d;
+      if (port > 65535) return undefined;
+    }
   }
   const host = canonicalHost(text.slice(hostStart, hostEnd));
   if (!host) return undefined;

@@ -90,6 +90,16 @@ describe('links: extraction from message text', () => {
     assert.equal(one('go to http://evil.example: it is bad').host, 'evil.example', 'a colon after the host is punctuation');
   });
 
+  // found by links-fuzz.test.ts: a port of more than 10 characters was no link, so a listed host
+  // typed with leading zeros before its port (which browsers read as the number) went unseen
+  it('a port with any number of leading zeros is read as a browser reads it, and a listed link with one is found', () => {
+    assert.equal(one('http://evil.example:000000000080/x').port, undefined, 'the default port');
+    assert.equal(one('https://evil.example:0000000000000008443/').port, 8443);
+    assert.deepEqual(links('http://evil.example:0000000000065536/ http://evil.example:0000000000008o/'), [], 'still too large, not digits');
+    const b = blocklist('zeros.txt', 'evil.example\nhttp://dl.example/bin\n');
+    assert.deepEqual(hits(b, 'get http://evil.example:00000000080/x and ftp://dl.example:000000000000000021/bin/a'), ['zeros', 'zeros']);
+  });
+
   it('IPv6 literal hosts, in canonical form, with and without a port; IPv4 in the spellings browsers accept', () => {
     assert.deepEqual(links('http://[2001:DB8:0:0::1]:8080/x and http://[::1]/'), [
       ['[2001:db8::1]', 8080, '/x', 'http://[2001:DB8:0:0::1]:8080/x'],
