@@ -668,10 +668,16 @@ export function canonicalHost(raw: string): string | undefined {
 const parseUrl: (u: string) => URL | null =
   typeof (URL as { parse?: unknown }).parse === 'function' ? (u) => (URL as unknown as { parse(u: string): URL | null }).parse(u) : (u) => (URL.canParse(`${u}#\u0100`) ? new URL(u) : null);
 
-/** an address, not a name: checked exactly, never by parent domain */
+/**
+ * an address, not a name: checked exactly, never by parent domain. A canonical IPv4 address is
+ * dotted decimal; a name may end in a digit (evil.co1) but its last label is never all digits (the
+ * URL parser reads that as IPv4)
+ */
 function isIp(host: string): boolean {
-  const c = host.charCodeAt(host.length - 1);
-  return host.charCodeAt(0) === 0x5b || (c >= 0x30 && c <= 0x39);
+  if (host.charCodeAt(0) === 0x5b) return true;
+  let i = host.length - 1;
+  while (i >= 0 && host.charCodeAt(i) >= 0x30 && host.charCodeAt(i) <= 0x39) i--;
+  return i < host.length - 1 && (i < 0 || host.charCodeAt(i) === 0x2e);
 }
 
 // ---- blocklists ----

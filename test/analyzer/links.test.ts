@@ -402,6 +402,14 @@ describe('links: blocklists', () => {
     assert.deepEqual(hits(b, 'http://1.198.51.100.7/ http://98.51.100.7/ http://[2001:db8::6]/'), []);
   });
 
+  // found by links-fuzz.test.ts: a host whose last character was a digit was taken for an address
+  // and looked up as itself only, so sub.evil.co1 was not found with evil.co1 listed
+  it('a name ending in a digit is a name: its parent domains are looked up', () => {
+    const b = blocklist('digit.txt', 'evil.co1\n7.x9\n');
+    assert.deepEqual(hits(b, 'http://sub.evil.co1/ www.a.b.evil.co1 http://evil.co1/ http://www.7.x9/'), ['digit', 'digit', 'digit', 'digit']);
+    assert.deepEqual(hits(b, 'http://notevil.co1/ http://evil.co1.example/ http://evil.co12/ http://17.x9/'), []);
+  });
+
   it('URLhaus CSV lines (quoted columns): the URL column is the entry', () => {
     const b = blocklist('urlhaus.csv', '# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n"3034577","2024-06-01 10:11:12","http://203.0.113.9:3333/i","online","2024-06-01 10:11:12","malware_download","elf,mozi","https://urlhaus.abuse.ch/url/3034577/","lrz_urlhaus"\n');
     assert.equal(b.size, 1);
