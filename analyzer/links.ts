@@ -635,6 +635,7 @@ function parseAt(text: string, at: number, scheme: string): Link | undefined {
 // labels of letters, digits, _ and -, an optional final dot
 const PLAIN_HOST = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/;
 const NUMERIC_LABEL = /^(?:0x[0-9a-f]*|\d+)$/i;
+const XN_LABEL = /(?:^|\.)xn--/i;
 
 /**
  * A host as a browser would resolve it: lower case, IDN to punycode (with UTS #46 mapping, so
@@ -646,8 +647,9 @@ export function canonicalHost(raw: string): string | undefined {
   if (PLAIN_HOST.test(raw)) {
     let h = raw.charCodeAt(raw.length - 1) === 0x2e ? raw.slice(0, -1) : raw;
     const dot = h.lastIndexOf('.');
-    // a numeric last label makes it an IPv4 address, which has other spellings: the URL parser decides
-    if (!NUMERIC_LABEL.test(dot >= 0 ? h.slice(dot + 1) : h)) {
+    // a numeric last label makes it an IPv4 address, which has other spellings, and an xn-- label
+    // may be no punycode (xn--a.example, refused by browsers): the URL parser decides
+    if (!NUMERIC_LABEL.test(dot >= 0 ? h.slice(dot + 1) : h) && !XN_LABEL.test(h)) {
       h = h.toLowerCase();
       return h;
     }

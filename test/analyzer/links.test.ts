@@ -126,6 +126,14 @@ describe('links: extraction from message text', () => {
     assert.equal(one('http://evil.example/a#frag').path, '/a', 'the fragment is not sent to the server');
   });
 
+  // found by links-fuzz.test.ts: a plain ASCII host was taken as it was typed, xn-- labels too, so a
+  // host browsers refuse (its xn-- label no punycode) was a link to it
+  it('an xn-- label that is no punycode makes it no link, as browsers refuse it; real punycode stays', () => {
+    assert.deepEqual(links('http://xn--a.example/ http://www.xn--.example/ ftp://a.XN--a.test/ www.xn--a.example'), []);
+    assert.equal(canonicalHost('xn--a.example'), undefined);
+    assert.deepEqual(links('http://XN--BCHER-KVA.example/ http://www.xn--p1ai/').map((l) => l[0]), ['xn--bcher-kva.example', 'www.xn--p1ai']);
+  });
+
   // URL.canParse, once optimised, reads a short one-byte string's U+0080-U+00FF as UTF-8 (Node 20)
   it('a host with é or ü reads the same after many hosts went through the URL parser', () => {
     for (let i = 0; i < 200_000; i++) canonicalHost(`!${i}`);
