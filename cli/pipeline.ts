@@ -34,38 +34,42 @@ export interface Pipeline {
 export function buildPipeline(opts: PipelineOptions): Pipeline {
   const counts: Record<string, number> = {};
   const outputs: EventSink[] = [opts.format === 'jsonl' ? new JsonlWriter(process.stdout, opts.live || opts.promptly) : new TextWriter(process.stdout)];
-  // (storage) the SQLite store (--store or config store.path) and InfluxDB (config influx.url) sinks, placed
-  // before stdout so an alert is committed before it is printed (docs/storage.md "Durability").
-  outputs.unshift(...(require('../storage') as typeof import('../storage')).storageSinks({ store: opts.store, sensor: opts.sensor }));
-  // (dashboard) which capture file each stored session came from, so its packets can be extracted later
-  // The dashboard and sinks modules (~10 ms to load) only when they can have work: the tests below are
-  // the ones sourceRecorder and alertDelivery start with (no store / no `sinks` section: undefined).
-  const { getConfig } = require('../common/config') as typeof import('../common/config');
-  let rec: EventSink | undefined;
-  if (opts.source && (opts.store ?? getConfig().store.path) && opts.source !== '-') {
-    rec = (require('../dashboard/sources') as typeof import('../dashboard/sources')).sourceRecorder({ store: opts.store, source: opts.source, sensor: opts.sensor });
-    if (rec) outputs.unshift(rec);
-  }
-  // (analyzer) the policy, read before the sinks: they warn of groups it does not have
-  const analyzer = require('../analyzer') as typeof import('../analyzer');
-  const policy = opts.policyFile ? analyzer.loadPolicyFile(opts.policyFile) : analyzer.defaultPolicy();
-  // (sinks) alerts bound for SIEMs are committed to the outbox before they are printed, then delivered
-  const sinks = getConfig().extra.sinks;
-  const delivery = sinks === undefined || sinks === null ? undefined
-    : (require('../outputs/sinks') as typeof import('../outputs/sinks')).alertDelivery({ store: opts.store, policy: { groups: policy.groups.map((g) => g.name), source: policy.source } });
-  if (delivery) outputs.splice(outputs.length - 1, 0, delivery);
-  // stdout is the last output: anything before it keeps the run going when stdout's reader goes away
-  if (outputs.length > 1) keepRunningWithoutStdout();
   const fanout: EventSink = {
     write(ev) {
       counts[ev.type] = (counts[ev.type] ?? 0) + 1;
       for (const o of outputs) o.write(ev);
     },
   };
+  // What reads a file the user wrote (the policy; the links, files and sinks sections) comes first: a
+  // mistake there throws before the store and InfluxDB outputs are opened, whose retries and threads
+  // would keep the process alive after the error line (was: a bad --policy with influx.url set hung).
+  // (analyzer) the policy, read before the sinks: they warn of groups it does not have
+  const analyzer = require('../analyzer') as typeof import('../analyzer');
+  const policy = opts.policyFile ? analyzer.loadPolicyFile(opts.policyFile) : analyzer.defaultPolicy();
   // (analyzer) the analyzer wraps `fanout` here: it forwards every event and adds alerts.
   const head: EventSink = analyzer.createAnalyzer(fanout, { policy, live: opts.live });
   // (files) carved files are fingerprinted and scanned before their event reaches the analyzer (docs/files.md)
   const files = (require('../analyzer/files') as typeof import('../analyzer/files')).createFileService({ policy, emit: (ev) => head.write(ev), outDir: opts.outDir });
+  const { getConfig } = require('../common/config') as typeof import('../common/config');
+  const sinks = getConfig().extra.sinks;
+  const sinksModule = sinks === undefined || sinks === null ? undefined : (require('../outputs/sinks') as typeof import('../outputs/sinks'));
+  sinksModule?.sinksConfig(); // the sinks section checked here; its outbox is opened after the store, as before
+  // (storage) the SQLite store (--store or config store.path) and InfluxDB (config influx.url) sinks, placed
+  // before stdout so an alert is committed before it is printed (docs/storage.md "Durability").
+  outputs.unshift(...(require('../storage') as typeof import('../storage')).storageSinks({ store: opts.store, sensor: opts.sensor }));
+  // (dashboard) which capture file each stored session came from, so its packets can be extracted later
+  // The dashboard and sinks modules (~10 ms to load) only when they can have work: the tests below are
+  // the ones sourceRecorder and alertDelivery start with (no store / no `sinks` section: undefined).
+  let rec: EventSink | undefined;
+  if (opts.source && (opts.store ?? getConfig().store.path) && opts.source !== '-') {
+    rec = (require('../dashboard/sources') as typeof import('../dashboard/sources')).sourceRecorder({ store: opts.store, source: opts.source, sensor: opts.sensor });
+    if (rec) outputs.unshift(rec);
+  }
+  // (sinks) alerts bound for SIEMs are committed to the outbox before they are printed, then delivered
+  const delivery = sinksModule?.alertDelivery({ store: opts.store, policy: { groups: policy.groups.map((g) => g.name), source: policy.source } });
+  if (delivery) outputs.splice(outputs.length - 1, 0, delivery);
+  // stdout is the last output: anything before it keeps the run going when stdout's reader goes away
+  if (outputs.length > 1) keepRunningWithoutStdout();
   return {
     emit: (ev) => head.write(ev),
     counts,

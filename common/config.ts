@@ -410,10 +410,11 @@ export function parseConfig(text: string, file: string): Config {
   cfg.influx.spool_dir = path.resolve(base, cfg.influx.spool_dir);
   if (doc.contents == null) return cfg;
   for (const [k, kn, v] of mapEntries(ctx, doc.contents, 'the configuration')) {
-    const validate = SECTIONS[k];
+    // own keys only: 'toString:' or '__proto__:' is an unknown section, not Object.prototype's function
+    const validate = Object.hasOwn(SECTIONS, k) ? SECTIONS[k] : undefined;
     if (validate) validate(ctx, v, cfg, base);
     else if (RAW_SECTIONS.has(k)) cfg.extra[k] = v?.toJSON?.() ?? v;
-    else if (ELSEWHERE[k]) fail(ctx, kn, `section '${k}' does not belong in the configuration: ${ELSEWHERE[k]}`);
+    else if (Object.hasOwn(ELSEWHERE, k)) fail(ctx, kn, `section '${k}' does not belong in the configuration: ${ELSEWHERE[k]}`);
     else fail(ctx, kn, `unknown section '${k}'; known sections: ${[...Object.keys(SECTIONS), ...RAW_SECTIONS].join(', ')}`);
   }
   return cfg;

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readDataFile } from '../common/dataFile';
 import { whyCannotRead } from '../common/fsError';
+import { ConfigError } from '../common/configError';
 import type { SignatureData, SignatureModule } from './types';
 import { MODULES } from './modules';
 import { CidrTable, HostTable } from './lookup';
@@ -36,7 +37,8 @@ export function overrideDirSource(): { dir: string; from: string } | undefined {
 export function loadRegistry(opts: { overrideDir?: string } = {}): Registry {
   const src = opts.overrideDir === undefined ? overrideDirSource() : undefined;
   // a folder the config names must exist (the environment variable keeps its old, lenient meaning)
-  if (src && src.from !== '$SHADOWIM_SIGNATURES_DIR' && !fs.existsSync(src.dir)) throw new Error(`${src.dir}: no such directory (signature overrides, from ${src.from}); create it or fix signatures.dir`);
+  // (a mistake in the configuration file: exit 2, as `signatures list` answers it)
+  if (src && src.from !== '$SHADOWIM_SIGNATURES_DIR' && !fs.existsSync(src.dir)) throw new ConfigError(`${src.dir}: no such directory (signature overrides, from ${src.from}); create it or fix signatures.dir`);
   const overrideDir = opts.overrideDir ?? src?.dir;
   const modules: LoadedModule[] = [];
   for (const module of MODULES) {
@@ -92,7 +94,9 @@ function readYaml(file: string, builtin = false): SignatureData {
     }
   }
   try {
-    doc = builtin ? readDataFile(file) : (require('yaml') as typeof import('yaml')).parse(text);
+    // logLevel 'error': the yaml package's warnings (an unknown tag) would go to stderr as a multi-line
+    // "(node:PID) YAMLWarning" instead of one line; an error still throws
+    doc = builtin ? readDataFile(file) : (require('yaml') as typeof import('yaml')).parse(text, { logLevel: 'error' });
   } catch (e) {
     throw new Error(`${file}: not valid YAML (${(e as Error).message.split('\n')[0]}); fix the file or remove it`);
   }

@@ -47,7 +47,7 @@ function countPatterns(v: unknown, depth = 0): number {
 function checkOverride(file: string, builtin: Record<string, unknown>, warnings: string[]): void {
   let doc: any;
   try {
-    doc = require('yaml').parse(fs.readFileSync(file, 'utf8'));
+    doc = require('yaml').parse(fs.readFileSync(file, 'utf8'), { logLevel: 'error' }); // no multi-line YAMLWarning on stderr (as signatures/registry.ts)
   } catch {
     return; // the registry reports YAML errors with the file name
   }

@@ -151,7 +151,7 @@ describe('cli: configuration sections as command defaults', function () {
     // a folder the config names that does not exist: one line naming it, nothing analysed
     const gone = config('signatures:\n  dir: missing\n');
     const g = shadowim(['analyze', tls, '--config', gone.file], { env: NO_ENV });
-    assert.notEqual(g.status, 0);
+    assert.equal(g.status, 2); // a mistake in the configuration, as signatures list answers it (was 1, found by config-fuzz.test.ts)
     assert.equal(g.stdout, '');
     assert.equal(g.stderr, `shadowim: ${path.join(gone.dir, 'missing')}: no such directory (signature overrides, from signatures.dir in ${gone.file}); create it or fix signatures.dir\n`);
   });

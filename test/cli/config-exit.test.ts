@@ -40,6 +40,31 @@ describe('cli: configuration mistakes exit 2 in every section', () => {
     });
   }
 
+  // found by test/cli/config-fuzz.test.ts: a section named as an Object.prototype member was looked up
+  // on the validators' object: 'toString:' and 'constructor:' were silently accepted, '__proto__:' and
+  // 'valueOf:' threw TypeErrors (exit 1, 'validate is not a function')
+  for (const key of ['toString', 'constructor', '__proto__', 'valueOf', 'hasOwnProperty']) {
+    it(`a section named ${key}: analyze exits 2 with one line naming it unknown`, () => {
+      const cfg = path.join(tmp, `proto-${key}.yaml`);
+      fs.writeFileSync(cfg, `sensor: hq-1\n${key}: 1\n`);
+      const r = shadowim(['--config', cfg, 'analyze', cap, '--format', 'jsonl']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr, `shadowim: ${cfg}:2: unknown section '${key}'; known sections: sensor, policy, signatures, dashboard, report, home_nets, store, influx, archive, sinks, files, links\n`);
+    });
+  }
+
+  // found by the same fuzz: the InfluxDB output was opened before the policy was read, and its retries
+  // kept the process alive after the error line (it never ended)
+  it('a bad --policy with influx.url set: exit 2 with one line, promptly', () => {
+    const cfg = path.join(tmp, 'influx.yaml');
+    fs.writeFileSync(cfg, 'influx:\n  url: http://127.0.0.1:9\n');
+    const policy = path.join(tmp, 'no-such-policy.yaml');
+    const t0 = Date.now();
+    const r = shadowim(['--config', cfg, 'analyze', cap, '--format', 'jsonl', '--policy', policy], { timeout: 20000 });
+    assert.equal(r.status, 2, `status ${r.status} after ${Date.now() - t0} ms: ${r.stderr}`);
+    assert.equal(r.stderr, `shadowim: ${policy}: cannot read the policy file: no such file\n`);
+  });
+
   it('alerts reads the sinks: and the core sections: exit 2 as well', () => {
     for (const [name] of [cases[0], cases[1], cases.find((c) => c[0] === 'store')!]) {
       const r = shadowim(['--config', path.join(tmp, `${name.replace(/ /g, '-')}.yaml`), 'alerts', 'outbox']);

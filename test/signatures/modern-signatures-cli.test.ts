@@ -89,6 +89,16 @@ describe('cli: shadowim signatures list', () => {
     assert.match(r.stderr, /messengers\.yaml.*300\.1\.2\.0\/24/);
   });
 
+  // found by test/cli/config-fuzz.test.ts: the yaml package printed its warnings for an unknown tag
+  // as multi-line '(node:PID) YAMLWarning: …' blocks on stderr
+  it('an override with an unknown tag: no yaml warning block on stderr', () => {
+    fs.writeFileSync(path.join(dir, 'irc.yaml'), 'max_line: !!int "x"\nhosts: !local [irc.corp-example.net]\n');
+    const r = shadowim(['signatures', 'list', '--dir', dir]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    fs.rmSync(path.join(dir, 'irc.yaml'));
+  });
+
   it('a missing override directory and unknown options are user errors', () => {
     let r = shadowim(['signatures', 'list', '--dir', path.join(dir, 'nope')]);
     assert.equal(r.status, 2);
