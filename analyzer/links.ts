@@ -1090,7 +1090,9 @@ export class LinkBlocklist {
       this.addDomain(`[${hostPart}]`, e);
       return;
     }
-    if (colons === 1 || (slash >= 0 && slash < entry.length - 1)) {
+    // a port: after the host's one colon, or after the ] of an IPv6 literal ("[2001:db8::1]:8080")
+    const port = hostPart.startsWith('[') ? hostPart.includes(']:') : colons === 1;
+    if (port || (slash >= 0 && slash < entry.length - 1)) {
       const l = parseAt(`http://${entry}`, 0, 'http');
       if (l) this.addUrl(l, e);
       return;

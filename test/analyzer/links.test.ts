@@ -431,6 +431,14 @@ describe('links: blocklists', () => {
     assert.deepEqual(hits(b, 'http://evil.example/ http://bad.example/y http://x.evil.example/dl'), []);
   });
 
+  // found by links-fuzz.test.ts: "[2001:db8::1]:8080" was read as the address alone (its port dropped),
+  // so a link to that address on any port was reported as listed
+  it('an IPv6 literal with a port and no scheme is that address on that port only', () => {
+    const b = blocklist('v6port.txt', '[2001:db8::1]:8080\n[2001:db8::2]:8443/dl\n');
+    assert.deepEqual(hits(b, 'http://[2001:DB8::1]:8080/x http://[2001:db8::2]:8443/dl/a'), ['v6port', 'v6port']);
+    assert.deepEqual(hits(b, 'http://[2001:db8::1]/ http://[2001:db8::1]:8081/x http://[2001:db8::2]/dl'), []);
+  });
+
   it('a list that cannot be read, or holds nothing usable, is one line naming the file', () => {
     assert.throws(() => LinkBlocklist.load([{ file: path.join(tmp, 'missing.txt') }]), (e: Error) => e instanceof LinksConfigError && /^cannot read link blocklist .*missing\.txt: no such file; fix the path in links\.blocklists$/.test(e.message));
     assert.throws(() => LinkBlocklist.load([{ file: tmp }]), (e: Error) => /^cannot read link blocklist .*: is a directory; fix the path in links\.blocklists$/.test(e.message));
