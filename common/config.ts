@@ -413,11 +413,22 @@ export function parseConfig(text: string, file: string): Config {
     // own keys only: 'toString:' or '__proto__:' is an unknown section, not Object.prototype's function
     const validate = Object.hasOwn(SECTIONS, k) ? SECTIONS[k] : undefined;
     if (validate) validate(ctx, v, cfg, base);
-    else if (RAW_SECTIONS.has(k)) cfg.extra[k] = v?.toJSON?.() ?? v;
+    else if (RAW_SECTIONS.has(k)) cfg.extra[k] = rawSection(ctx, doc, k, v);
     else if (Object.hasOwn(ELSEWHERE, k)) fail(ctx, kn, `section '${k}' does not belong in the configuration: ${ELSEWHERE[k]}`);
     else fail(ctx, kn, `unknown section '${k}'; known sections: ${[...Object.keys(SECTIONS), ...RAW_SECTIONS].join(', ')}`);
   }
   return cfg;
+}
+
+/** A section its own module checks, as plain values: aliases resolved (at most 100: an alias bomb is an
+ * error, not gigabytes), a %YAML 1.1 merge of something that is no mapping a ConfigError (was a plain Error, exit 1). */
+function rawSection(ctx: Ctx, doc: Node, k: string, v: Node): unknown {
+  if (!v?.toJS) return v;
+  try {
+    return v.toJS(doc, { maxAliasCount: 100 });
+  } catch (e) {
+    fail(ctx, v, `${k}: ${String((e as Error).message).split('\n')[0]}`);
+  }
 }
 
 /** Finds and loads the configuration (see the top of this file). */

@@ -61,8 +61,8 @@ export function loadRegistry(opts: { overrideDir?: string } = {}): Registry {
   const hosts = new HostTable();
   const cidrs = new CidrTable();
   for (const { module, data, sources } of modules) {
-    for (const [host, proto] of entriesOf(data.hosts, module.protocols[0])) hosts.add(host, proto);
-    for (const [cidr, proto] of entriesOf(data.cidrs, module.protocols[0])) {
+    for (const [host, proto] of entriesOf(data.hosts, module.protocols[0], sources, 'hosts')) hosts.add(host, proto);
+    for (const [cidr, proto] of entriesOf(data.cidrs, module.protocols[0], sources, 'cidrs')) {
       try {
         cidrs.add(cidr, proto);
       } catch (e) {
@@ -74,11 +74,15 @@ export function loadRegistry(opts: { overrideDir?: string } = {}): Registry {
 }
 
 /** hosts/cidrs are either a list (all for the module's first protocol) or { protocol: [entries] }. */
-function entriesOf(v: SignatureData['hosts'], defaultProto: string): [string, string][] {
+function entriesOf(v: SignatureData['hosts'], defaultProto: string, sources: string[], key: string): [string, string][] {
   if (!v) return [];
   if (Array.isArray(v)) return v.map((h) => [String(h), defaultProto]);
   const out: [string, string][] = [];
-  for (const [proto, list] of Object.entries(v)) for (const h of list ?? []) out.push([String(h), proto]);
+  for (const [proto, list] of Object.entries(v)) {
+    // (was a TypeError, 'list is not iterable', for `hosts: {aim: 5}` in an override)
+    if (list != null && !Array.isArray(list)) throw new Error(`${sources[sources.length - 1]}: '${key}.${proto}' must be a list; fix the file or remove it`);
+    for (const h of list ?? []) out.push([String(h), proto]);
+  }
   return out;
 }
 

@@ -25,6 +25,8 @@ describe('cli: configuration mistakes exit 2 in every section', () => {
     ['links', 'links:\n  bogus: 1\n', /links\.bogus is not a setting/],
     ['links list', 'links:\n  blocklists: [nowhere.txt]\n', /cannot read link blocklist .*nowhere\.txt: no such file; fix the path in links\.blocklists$/],
     ['store', 'store:\n  bogus: 1\n', /:2: unknown key 'bogus' in store/],
+    // a YAML 1.1 merge of no mapping: was the yaml package's plain Error, exit 1 (found by config-fuzz.test.ts)
+    ['merge', '%YAML 1.1\n---\nsinks:\n  <<: 1\n', /:4: sinks: Merge sources must be maps or map aliases$/],
     ['files spool', 'files:\n  spool:\n    dir: /proc/shadowim-x/spool\n', /cannot use files\.spool\.dir .*; fix files\.spool\.dir in the config$/],
     ['files quarantine', 'files:\n  quarantine:\n    dir: /proc/shadowim-x/q\n', /cannot use quarantine directory .*; fix files\.quarantine\.dir in the config$/],
   ];

@@ -82,6 +82,10 @@ describe('cli: shadowim signatures list', () => {
     let r = shadowim(['signatures', 'list', '--dir', dir]);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr.trim(), /^shadowim: .*messengers\.yaml: 'hosts' must be a list/);
+    // a protocol's hosts not a list: was a TypeError ('list is not iterable'; found by config-fuzz.test.ts)
+    fs.writeFileSync(path.join(dir, 'messengers.yaml'), 'hosts:\n  slack: 5\n');
+    r = shadowim(['signatures', 'list', '--dir', dir]);
+    assert.equal(r.stderr, `shadowim: ${path.join(dir, 'messengers.yaml')}: 'hosts.slack' must be a list; fix the file or remove it\n`);
     fs.writeFileSync(path.join(dir, 'messengers.yaml'), 'cidrs:\n  telegram: [300.1.2.0/24]\n');
     r = shadowim(['signatures', 'list', '--dir', dir]);
     assert.notEqual(r.status, 0);
