@@ -40,6 +40,23 @@ function body(s: SinkConfig, a: AlertEvent): string {
   return alertJson(a);
 }
 
+/** the bytes a sink sends for an alert (as text): the webhook body, the HEC envelope or the syslog line */
+export function sinkPayload(s: SinkConfig, a: AlertEvent): string {
+  if (s.type === 'webhook') return body(s, a);
+  if (s.type === 'splunk') {
+    return JSON.stringify({
+      time: Date.parse(a.ts) / 1000,
+      host: a.sensor ?? os.hostname(),
+      source: 'shadowim',
+      sourcetype: s.sourcetype,
+      ...(s.index ? { index: s.index } : {}),
+      event: s.format === 'ecs' ? ecs(a) : a,
+      fields: { kind: a.kind, severity: a.severity, protocol: a.protocol ?? '', alert_id: a.id },
+    });
+  }
+  return rfc5424(a, { facility: s.facility ?? 16, payload: s.format as 'text' | 'cef' | 'leef' | 'json', pen: s.pen });
+}
+
 export function createSink(s: SinkConfig): AlertSink {
   const base = { name: s.name, config: s, accepts: (a: AlertEvent) => accepts(s, a) };
   const http = { timeoutMs: s.timeout_ms, ca: s.ca, verify: s.verify_tls };
@@ -47,7 +64,7 @@ export function createSink(s: SinkConfig): AlertSink {
     return {
       ...base,
       send(a) {
-        const b = body(s, a);
+        const b = sinkPayload(s, a);
         const ts = Math.floor(Date.now() / 1000);
         // the alert id is the idempotency key: a retry or an updated count carries the same webhook-id
         const headers: Record<string, string> = { ...s.headers, 'webhook-id': a.id, 'webhook-timestamp': String(ts) };
@@ -62,16 +79,7 @@ export function createSink(s: SinkConfig): AlertSink {
     return {
       ...base,
       send(a) {
-        const envelope = {
-          time: Date.parse(a.ts) / 1000,
-          host: a.sensor ?? os.hostname(),
-          source: 'shadowim',
-          sourcetype: s.sourcetype,
-          ...(s.index ? { index: s.index } : {}),
-          event: s.format === 'ecs' ? ecs(a) : a,
-          fields: { kind: a.kind, severity: a.severity, protocol: a.protocol ?? '', alert_id: a.id },
-        };
-        return httpPost(url, JSON.stringify(envelope), { ...s.headers, authorization: `Splunk ${s.token}`, 'x-splunk-request-channel': crypto.createHash('md5').update(s.name).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5') }, http);
+        return httpPost(url, sinkPayload(s, a), { ...s.headers, authorization: `Splunk ${s.token}`, 'x-splunk-request-channel': crypto.createHash('md5').update(s.name).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5') }, http);
       },
       close() {},
     };
@@ -79,7 +87,7 @@ export function createSink(s: SinkConfig): AlertSink {
   const client = new SyslogClient({ transport: s.transport!, host: s.host!, port: s.port!, timeoutMs: s.timeout_ms, ca: s.ca, verify: s.verify_tls });
   return {
     ...base,
-    send: (a) => client.send(rfc5424(a, { facility: s.facility ?? 16, payload: s.format as 'text' | 'cef' | 'leef' | 'json', pen: s.pen })),
+    send: (a) => client.send(sinkPayload(s, a)),
     close: () => client.close(),
   };
 }
