@@ -666,7 +666,9 @@ export const command: Command = {
     else {
       const { escapeControl } = require('../pipeline') as typeof import('../pipeline');
       const width = Math.max(...results.map((r) => r.check.length));
-      const lines = results.map((r) => escapeControl(`${r.status.padEnd(4)}  ${r.check.padEnd(width)}  ${r.detail}${r.fix ? ` — fix: ${r.fix}` : ''}`));
+      const { shortLine } = require('../../common/stderr') as typeof import('../../common/stderr');
+      // a value quoted from a file (a megabyte sink name) must not make a megabyte line: its middle is cut
+      const lines = results.map((r) => shortLine(escapeControl(`${r.status.padEnd(4)}  ${r.check.padEnd(width)}  ${r.detail}${r.fix ? ` — fix: ${r.fix}` : ''}`)));
       const n = (s: Status) => results.filter((r) => r.status === s).length;
       lines.push('', `${n('FAIL')} failed, ${count(n('warn'), 'warning')}, ${n('ok')} ok${n('skip') ? `, ${n('skip')} skipped` : ''}`);
       process.stdout.write(lines.join('\n') + '\n');

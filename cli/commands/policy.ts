@@ -7,7 +7,7 @@ const SPECS: OptionSpec[] = [{ name: 'help', short: 'h', help: 'show this help' 
 const USAGE = 'shadowim policy check FILE | shadowim policy default';
 const DESCRIPTION = [
   'check FILE   validate a policy file (YAML) and explain it: groups, who may use which IM when,',
-  '             sanctioned servers, DLP settings. Exit 0 when valid; one line and exit 1 when not.',
+  '             sanctioned servers, DLP settings. Exit 0 when valid; one line and exit 2 when not.',
   'default      explain the policy used without --policy (every public IM is unauthorized).',
   'An annotated example: analyzer/policy.example.yaml.',
 ].join('\n');

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
+import { MAX_STDERR_LINE, shortLine } from '../../common/stderr';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-stderr-'));
 const EVIL = '\u001b[31mred\nsecond\u009b2J\r';
@@ -47,5 +48,33 @@ describe('cli: control characters in error and status lines', () => {
     assert.equal(u.status, 2);
     assert.equal(u.stderr, "shadowim: unknown command '\\x1b]0;owned\\x07'; run 'shadowim --help' for the list\n");
     for (const r of [p, c, u]) assert.deepEqual(controls(r.stderr), []);
+  });
+
+  it('a megabyte value quoted in an error: one line of about 2 KiB that keeps its start and what to do', () => {
+    const file = path.join(tmp, 'big-sink.yaml');
+    fs.writeFileSync(file, `sinks:\n  - name: ${'x'.repeat(1 << 20)}\n    type: json\n    url: http://127.0.0.1:9/\n`);
+    const empty = path.join(tmp, 'empty.pcap');
+    fs.writeFileSync(empty, new Capture().pcap());
+    const r = shadowim(['analyze', empty, '--config', file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.split('\n').length, 2, 'one line');
+    assert.ok(r.stderr.length < MAX_STDERR_LINE + 100, `${r.stderr.length} characters`);
+    assert.ok(r.stderr.startsWith(`shadowim: ${file}: sinks[0] (xxx`), r.stderr.slice(0, 200));
+    assert.match(r.stderr, / … \(\d+ characters left out\) … x+\): name must be 1-64 letters, digits, _ \. -\n$/);
+    // doctor's report line for the same mistake: cut the same way
+    const d = shadowim(['--config', file, 'doctor', '--offline']);
+    const line = d.stdout.split('\n').find((l) => l.startsWith('FAIL  sinks'));
+    assert.ok(line && line.length < MAX_STDERR_LINE + 100, `${line?.length} characters`);
+    assert.match(line!, /characters left out\) … x+\): name must be 1-64 letters, digits, _ \. - — fix: /);
+  });
+
+  it('the cut never splits a surrogate pair', () => {
+    for (let shift = 0; shift < 4; shift++) {
+      const s = 'a'.repeat(shift) + '😀'.repeat(3000);
+      const out = shortLine(s);
+      assert.ok(out.length <= MAX_STDERR_LINE + 60);
+      assert.doesNotMatch(out, /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/, `lone surrogate at shift ${shift}`);
+    }
+    assert.equal(shortLine('short'), 'short');
   });
 });
