@@ -2,6 +2,7 @@
 // Addresses are validated by one-pass parsers with net.isIP's acceptance (net.isIPv6's RegExp costs
 // ~11 ms to compile on first use, paid at every start for the IPv6 home networks).
 import { parseIpv4, parseIpv6 } from '../signatures/lookup';
+import { ipv6String } from '../sensor/addr';
 
 export interface Cidr {
   v6: boolean;
@@ -94,4 +95,27 @@ export function anyContains(list: Cidr[], ip: string): boolean {
   if (!w) return false;
   for (const c of list) if (cidrContains(c, w)) return true;
   return false;
+}
+
+/**
+ * The block's own network when the text has address bits set past its prefix ("10.1.2.3/16" →
+ * "10.1.0.0/16"); undefined when it has none. A policy line like "198.51.100.7/0" is almost always a
+ * typo whose meaning (every address) is far from what was written.
+ */
+export function hostBitsNetwork(c: Cidr): string | undefined {
+  const net = new Uint32Array(4);
+  let bits = c.prefix;
+  let set = false;
+  for (let i = 0; i < 4; i++) {
+    const n = Math.max(0, Math.min(32, bits));
+    const mask = n === 32 ? 0xffffffff : n === 0 ? 0 : ~(0xffffffff >>> n) >>> 0;
+    net[i] = (c.words[i] & mask) >>> 0;
+    if (net[i] !== c.words[i]) set = true;
+    bits -= 32;
+  }
+  if (!set) return undefined;
+  if (!c.v6) return `${net[3] >>> 24}.${(net[3] >>> 16) & 255}.${(net[3] >>> 8) & 255}.${net[3] & 255}/${c.prefix - 96}`;
+  const b = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) b[i] = (net[i >> 2] >>> (24 - 8 * (i & 3))) & 255;
+  return `${ipv6String(b, 0)}/${c.prefix}`;
 }

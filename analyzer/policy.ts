@@ -7,7 +7,7 @@ import type { LineCounter, Node as YNode, Scalar, YAMLMap, YAMLSeq } from 'yaml'
 import type { Severity } from '../common/events';
 import { whyCannotRead } from '../common/fsError';
 import { ConfigError } from '../common/configError';
-import { parseCidr, anyContains, type Cidr } from './cidr';
+import { parseCidr, anyContains, hostBitsNetwork, type Cidr } from './cidr';
 import { IdentityMap, loadIdentityCsv, normalizeIdentity } from './identity';
 import { addDirectory, directoryGroupKey, emptyDirectory, parseLdif, type Directory } from './directory';
 import { dayList, parseDays, parseRange, validTimezone, type Schedule } from './schedule';
@@ -148,6 +148,14 @@ export function loadPolicyFile(file: string): Policy {
 }
 
 /** Reader for one YAML document with positions. */
+/** A block whose text has address bits set past its prefix is refused, with the block it would mean. */
+function exactBlock(r: Reader, node: unknown, c: Cidr, what: string): Cidr {
+  const net = hostBitsNetwork(c);
+  if (net === undefined) return c;
+  const one = c.text.slice(0, c.text.indexOf('/'));
+  r.fail(node, `${what}: '${c.text}' has address bits set past its prefix, so it would cover all of ${net}; write ${net} if that is meant, or ${one} for the one address`);
+}
+
 class Reader {
   constructor(readonly file: string, private readonly lc: LineCounter) {}
   line(node: unknown): number {
@@ -234,7 +242,7 @@ export function parsePolicy(src: string, file: string): Policy {
 
   const home = get('home_networks');
   if (home) {
-    p.homeNets = r.list(home.value, 'home_networks').map(({ value, node }) => parseCidr(value) ?? r.fail(node, `home_networks: '${value}' is not a CIDR block or IP address`));
+    p.homeNets = r.list(home.value, 'home_networks').map(({ value, node }) => exactBlock(r, node, parseCidr(value) ?? r.fail(node, `home_networks: '${value}' is not a CIDR block or IP address`), 'home_networks'));
   }
 
   const people = get('people');
@@ -249,7 +257,7 @@ export function parsePolicy(src: string, file: string): Policy {
   if (sanctioned) {
     for (const { value, node } of r.list(sanctioned.value, 'sanctioned_servers')) {
       const c = parseCidr(value);
-      if (c) p.sanctionedNets.push(c);
+      if (c) p.sanctionedNets.push(exactBlock(r, node, c, 'sanctioned_servers'));
       else if (/^(\*\.|\.)?([a-z0-9_]([a-z0-9_-]{0,62})\.)*[a-z0-9_][a-z0-9_-]{0,62}\.?$/i.test(value) && !/^[\d./]+$/.test(value)) p.sanctionedHosts.push(value.toLowerCase().replace(/^\*/, '').replace(/\.$/, ''));
       else r.fail(node, `sanctioned server '${value}' is not an IP address, CIDR block or host name`);
     }
@@ -376,7 +384,7 @@ function group(r: Reader, name: string, node: unknown, tz: string, dir: Director
         const c = parseCidr(value);
         if (!c) r.fail(n, `${what}: '${value}' is not ${e.key === 'hosts' ? 'an IP address' : 'a CIDR block or IP address'}`);
         if (e.key === 'hosts' && value.includes('/')) r.fail(n, `${what}: hosts are single addresses; put '${value}' under networks`);
-        g.networks.push(c);
+        g.networks.push(exactBlock(r, n, c, `${what} networks`));
       }
     } else if (e.key === 'users') {
       for (const { value } of r.list(e.value, `${what} users`)) {

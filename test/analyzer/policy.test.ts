@@ -183,6 +183,23 @@ groups:
       assert.match(r.stderr, /bad-cli\.yaml:3: group 'g': '10\.0\.0\.300\/8' is not a CIDR block/);
     });
 
+    it('a block with address bits set past its prefix is refused with the block it would mean (198.18.0.183/0 would sanction every server)', () => {
+      for (const [name, body, line, shown] of [
+        ['sanc0.yaml', 'sanctioned_servers: [198.18.0.183/0]\n', 1, "sanctioned_servers: '198.18.0.183/0' has address bits set past its prefix, so it would cover all of 0.0.0.0/0; write 0.0.0.0/0 if that is meant, or 198.18.0.183 for the one address"],
+        ['home16.yaml', 'home_networks: [10.0.0.0/8, 10.1.2.3/16]\n', 1, "home_networks: '10.1.2.3/16' has address bits set past its prefix, so it would cover all of 10.1.0.0/16; write 10.1.0.0/16 if that is meant, or 10.1.2.3 for the one address"],
+        ['grp6.yaml', 'groups:\n  g:\n    networks: ["2001:db8:77::1/64"]\n', 3, "group 'g' networks: '2001:db8:77::1/64' has address bits set past its prefix, so it would cover all of 2001:db8:77::/64; write 2001:db8:77::/64 if that is meant, or 2001:db8:77::1 for the one address"],
+      ] as const) {
+        const f = write(name, body);
+        const r = shadowim(['policy', 'check', f]);
+        assert.equal(r.status, 2, r.stdout);
+        assert.equal(r.stderr, `shadowim: ${f}:${line}: ${shown}\n`);
+      }
+      // exact blocks, single addresses and /0 written as 0.0.0.0/0 stay valid
+      const ok = write('exact.yaml', 'home_networks: [10.1.0.0/16, "2001:db8::/32", 10.9.9.9, 0.0.0.0/0]\nsanctioned_servers: [198.18.0.0/15, 198.18.0.183]\n');
+      const r = shadowim(['policy', 'check', ok]);
+      assert.equal(r.status, 0, r.stderr);
+    });
+
     it('a policy file that cannot be read is one line in words and exit 2, for policy check and analyze --policy', () => {
       const missing = path.join(tmp, 'nope.yaml');
       for (const [f, why] of [[missing, 'no such file'], [tmp, 'is a directory'], [path.join(write('plain.txt', 'x'), 'p.yaml'), 'no such file']]) {
