@@ -37,8 +37,31 @@ const EXEC_EXTENSIONS: Record<string, string[]> = {
   jar: ['jar', 'war', 'ear'],
   'java-class': ['class'],
 };
-// fields a decoder must never forward on a credential event (belt and braces: decoders don't set them)
-const SECRET_FIELDS = ['password', 'pass', 'passwd', 'secret', 'token', 'hash', 'response', 'auth', 'credential', 'key'];
+// a field named with one of these, in any case and anywhere in its name (Password, sasl_password,
+// api_key, AuthToken), is dropped from a credential event at any depth: belt and braces, decoders
+// don't set them (docs/analyzer.md Redaction). No field of the contract's credential event matches.
+const SECRET_NAME = /pass|pwd|secret|token|hash|response|auth|cred|key|cookie|ticket/i;
+// deeper than this a value is dropped whole: what cannot be checked does not leave
+const SECRET_DEPTH = 8;
+
+/** `v` without the fields named like a secret (the same object when it has none) */
+function withoutSecrets(v: unknown, depth = 0): unknown {
+  if (!v || typeof v !== 'object') return v;
+  if (depth >= SECRET_DEPTH) return undefined;
+  if (Array.isArray(v)) {
+    const a = v.map((x) => withoutSecrets(x, depth + 1));
+    return a.every((x, i) => x === v[i]) ? v : a;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const [k, x] of Object.entries(v)) {
+    const y = SECRET_NAME.test(k) ? undefined : withoutSecrets(x, depth + 1);
+    if (y === x) continue;
+    out ??= { ...(v as Record<string, unknown>) };
+    if (y === undefined) delete out[k];
+    else out[k] = y;
+  }
+  return out ?? v;
+}
 
 /** an alert before its id, time and summary */
 type AlertFields = Omit<AlertEvent, 'type' | 'id' | 'ts' | 'summary'> & {
@@ -181,14 +204,7 @@ export class Analyzer implements EventSink {
   }
 
   private onCredential(ev: CredentialEvent): void {
-    let out: CredentialEvent = ev;
-    for (const f of SECRET_FIELDS) {
-      if (f in ev) {
-        if (out === ev) out = { ...ev };
-        delete (out as any)[f];
-      }
-    }
-    this.forward(out);
+    this.forward(withoutSecrets(ev) as CredentialEvent);
     const p = this.policy;
     const user = identityPrefix(ev.user);
     const person = p.people.resolve([user], this.localIp(ev));

@@ -296,3 +296,28 @@ describe('analyzer: hostile text', () => {
     }
   });
 });
+
+describe('analyzer: credential events (Redaction: no field named like a secret)', () => {
+  it('drops a field named like a secret in any case, anywhere in its name and at any depth; keeps the rest', () => {
+    const { createAnalyzer } = require('../../analyzer') as typeof import('../../analyzer');
+    const out: any[] = [];
+    const an = createAnalyzer({ write: (e: any) => out.push(e) }, { policy: parsePolicy('timezone: UTC\n', 'p.yaml'), links: null });
+    const names = ['password', 'Password', 'PASSWD', 'sasl_password', 'passphrase', 'pwd', 'secret', 'client_secret', 'token', 'AuthToken',
+      'api_key', 'apiKey', 'hash', 'response', 'auth', 'authorization', 'credential', 'Cookie', 'ticket'];
+    const planted = Object.fromEntries(names.map((n, i) => [n, `SECRET${i}x`]));
+    an.write({
+      type: 'credential', ts: '2024-01-15T09:30:00.000Z', protocol: 'xmpp', user: 'alice', mechanism: 'sasl-plain',
+      client: { ip: '10.0.0.1', port: 40000 }, server: { ip: '198.51.100.7', port: 5222 }, flow_id: 'f1',
+      ...planted, extra: { nested: [{ Password: 'SECRETnested' }], note: 'kept' },
+    } as any);
+    an.close();
+    const json = out.map((e) => JSON.stringify(e)).join('\n');
+    assert.doesNotMatch(json, /SECRET/, json);
+    const cred = out.find((e) => e.type === 'credential');
+    assert.deepEqual(cred, {
+      type: 'credential', ts: '2024-01-15T09:30:00.000Z', protocol: 'xmpp', user: 'alice', mechanism: 'sasl-plain',
+      client: { ip: '10.0.0.1', port: 40000 }, server: { ip: '198.51.100.7', port: 5222 }, flow_id: 'f1', extra: { nested: [{}], note: 'kept' },
+    });
+    assert.ok(out.some((e) => e.type === 'alert' && e.kind === 'cleartext_credentials'));
+  });
+});
