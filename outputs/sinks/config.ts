@@ -102,7 +102,7 @@ export function parseSinks(raw: unknown, file = 'the configuration'): SinksConfi
     list = r.targets ?? [];
     const d = (r.delivery ?? {}) as Record<string, unknown>;
     for (const [k, v] of Object.entries(d)) {
-      if (k === 'outbox') delivery.outbox = path.resolve(path.dirname(file === 'the configuration' ? '.' : file), String(v));
+      if (k === 'outbox') delivery.outbox = path.resolve(configDir(file), String(v));
       else if (['base_ms', 'max_ms', 'max_attempts', 'drain_ms'].includes(k)) {
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new SinksConfigError(`${file}: sinks.delivery.${k} must be a whole number`);
         (delivery as any)[k] = v;
@@ -112,7 +112,7 @@ export function parseSinks(raw: unknown, file = 'the configuration'): SinksConfi
   if (!Array.isArray(list)) throw new SinksConfigError(`${file}: sinks.targets must be a list`);
   const names = new Set<string>();
   const sinks = list.map((s, i) => {
-    const sink = parseSink(s, `${file}: sinks[${i}]`);
+    const sink = parseSink(s, `${file}: sinks[${i}]`, configDir(file));
     if (names.has(sink.name)) throw new SinksConfigError(`${file}: sinks[${i}]: the name '${sink.name}' is used twice`);
     names.add(sink.name);
     return sink;
@@ -120,7 +120,12 @@ export function parseSinks(raw: unknown, file = 'the configuration'): SinksConfi
   return { sinks, delivery };
 }
 
-function parseSink(raw: unknown, where: string): SinkConfig {
+/** relative paths in the sinks section (outbox, ca) are relative to the configuration file's directory, as every path of the configuration */
+function configDir(file: string): string {
+  return path.dirname(path.resolve(file === 'the configuration' ? '.' : file));
+}
+
+function parseSink(raw: unknown, where: string, dir = '.'): SinkConfig {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new SinksConfigError(`${where}: each sink is a mapping (name, type, …)`);
   const r = raw as Record<string, unknown>;
   const err = (field: string, msg: string): never => {
@@ -178,16 +183,20 @@ function parseSink(raw: unknown, where: string): SinkConfig {
     }
   }
   if (r.ca !== undefined) {
-    if (typeof r.ca !== 'string' || !fs.existsSync(r.ca)) err('ca', `file ${String(r.ca)} does not exist`);
+    if (typeof r.ca !== 'string' || r.ca === '') err('ca', 'must be the path of a CA certificate file (PEM)');
+    // from the configuration file's directory, like outbox and the other paths (was: the working directory)
+    const ca = path.resolve(dir, r.ca as string);
+    const shown = ca === r.ca ? ca : `${r.ca as string} (${ca})`;
+    if (!fs.existsSync(ca)) err('ca', `file ${shown} does not exist`);
     let why: string | undefined;
     try {
-      if (fs.statSync(r.ca as string).isDirectory()) why = 'is a directory';
-      else fs.accessSync(r.ca as string, fs.constants.R_OK);
+      if (fs.statSync(ca).isDirectory()) why = 'is a directory';
+      else fs.accessSync(ca, fs.constants.R_OK);
     } catch (e) {
       why = whyCannotRead(e);
     }
-    if (why) err('ca', `file ${r.ca as string}: ${why}; give a readable CA certificate file (PEM)`);
-    s.ca = r.ca as string;
+    if (why) err('ca', `file ${shown}: ${why}; give a readable CA certificate file (PEM)`);
+    s.ca = ca;
   }
   if (r.timeout_ms !== undefined) {
     if (!Number.isInteger(r.timeout_ms) || (r.timeout_ms as number) < 100) err('timeout_ms', 'must be a whole number of milliseconds (≥ 100)');

@@ -189,6 +189,37 @@ describe('alert sinks', function () {
     assert.throws(() => parseSinks({ targets: [{ name: 'soc', type: 'webhook', url: 'https://127.0.0.1:9/hook', ca: tmp }] }, 'x.yaml'), new RegExp(`ca file ${tmp}: is a directory; give a readable CA certificate file`));
   });
 
+  (spawnSync('sh', ['-c', 'command -v openssl']).status === 0 ? it : it.skip)('a relative ca: is read from the configuration file\'s directory, not the working directory (test-sink over https)', async () => {
+    const dir = path.join(tmp, 'ca-relative');
+    fs.mkdirSync(dir, { recursive: true });
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/key.pem`, '-out', `${dir}/siem-ca.pem`, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    assert.equal(made.status, 0, String(made.stderr));
+    const https = await import('node:https');
+    let got = '';
+    const srv = https.createServer({ key: fs.readFileSync(`${dir}/key.pem`), cert: fs.readFileSync(`${dir}/siem-ca.pem`) }, (req, res) => {
+      req.on('data', (c) => (got += c));
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const port = (srv.address() as net.AddressInfo).port;
+      const cfg = path.join(dir, 'shadowim.yaml');
+      fs.writeFileSync(cfg, `sinks:\n  - name: soc\n    type: webhook\n    url: https://127.0.0.1:${port}/hook\n    ca: siem-ca.pem\n`);
+      // the CLI runs in the repository, not in the configuration's directory
+      assert.notEqual(path.resolve('siem-ca.pem'), path.join(dir, 'siem-ca.pem'));
+      const r = await shadowim(['alerts', 'test-sink', 'soc'], { env: { SHADOWIM_CONFIG: cfg } });
+      assert.equal(r.stderr, '');
+      assert.equal(r.status, 0, r.stdout);
+      assert.match(r.stdout, /^soc \(webhook\): delivered/);
+      assert.match(got, /shadowim test alert/);
+      assert.equal(parseSinks([{ name: 'w', type: 'webhook', url: 'https://h/x', ca: 'siem-ca.pem' }], cfg).sinks[0].ca, path.join(dir, 'siem-ca.pem'));
+      // a missing one is named with the path it was looked for at
+      assert.throws(() => parseSinks([{ name: 'w', type: 'webhook', url: 'https://h/x', ca: 'nope.pem' }], cfg), new RegExp(`ca file nope\\.pem \\(${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/nope\\.pem\\) does not exist$`));
+    } finally {
+      srv.close();
+    }
+  });
+
   it('a header Node will not send is a failed delivery in words, not a crash; the configuration refuses it up front', async () => {
     // request() throws at once; its deadline used to fire later on a request never made (ReferenceError, uncaught)
     const h = await httpPost('http://127.0.0.1:9/hook', '{}', { 'x-team': 'caf\u20ac' }, { timeoutMs: 200, verify: true });
