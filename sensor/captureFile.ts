@@ -99,9 +99,8 @@ export interface ReadResult {
 interface Iface {
   linktype: number;
   snaplen: number;
-  /** multiply a raw timestamp by this to get µs (or divide by `div` when > 1) */
-  mul: number;
-  div: number;
+  /** time units per second (if_tsresol) */
+  units: number;
   /** if_tsoffset, µs */
   offset: number;
 }
@@ -333,7 +332,7 @@ export class CaptureReader {
         case 1: {
           if (len < 20) throw new CaptureError(`corrupt capture: interface block at byte ${this.pos - len} too short`);
           if (ifaces.length >= MAX_INTERFACES) throw new CaptureError('corrupt capture: too many interfaces');
-          const iface: Iface = { linktype: r16(s + 8), snaplen: r32(s + 12), mul: 1, div: 1, offset: 0 };
+          const iface: Iface = { linktype: r16(s + 8), snaplen: r32(s + 12), units: 1e6, offset: 0 };
           // options: if_tsresol (9), if_tsoffset (14)
           let o = s + 16;
           while (o + 4 <= bodyEnd) {
@@ -345,14 +344,7 @@ export class CaptureReader {
             if (code === 9 && olen >= 1) {
               const r = b[v];
               const exp = r & 0x7f;
-              const unitsPerSec = r & 0x80 ? Math.pow(2, exp) : Math.pow(10, exp);
-              if (unitsPerSec >= 1e6) {
-                iface.mul = 1;
-                iface.div = unitsPerSec / 1e6;
-              } else {
-                iface.mul = 1e6 / unitsPerSec;
-                iface.div = 1;
-              }
+              iface.units = r & 0x80 ? Math.pow(2, exp) : Math.pow(10, exp);
             } else if (code === 14 && olen >= 8) {
               const hi = r32(le ? v + 4 : v), lo = r32(le ? v : v + 4);
               iface.offset = ((hi | 0) * 4294967296 + lo) * 1e6;
@@ -372,8 +364,7 @@ export class CaptureReader {
           const hi = r32(s + 12), lo = r32(s + 16);
           const cap = r32(s + 20), orig = r32(s + 24);
           if (28 + cap > len - 4) throw new CaptureError(`corrupt capture: packet block at byte ${this.pos - len} claims ${cap} bytes`);
-          const raw = hi * 4294967296 + lo;
-          const ts = (iface.div > 1 ? Math.floor(raw / iface.div) : raw * iface.mul) + iface.offset;
+          const ts = unitsToMicros(hi, lo, iface.units) + iface.offset;
           lastTs = ts;
           this.frames++;
           this.bytes += orig;
@@ -396,4 +387,33 @@ export class CaptureReader {
       }
     }
   }
+}
+
+/**
+ * A pcapng time of `hi:lo` (64 bits) units of 1/`units` s in µs, truncated as tshark does, exactly.
+ * As one double the count is rounded past 2^53 (a nanosecond time of today, 1.7e18, by up to 128 ns;
+ * a 2^-26 s one by up to 8 units), and count × 10^6/units rounded again (2^-12 s), so the µs came out
+ * one too many (found by test/sensor/reader-diff.test.ts). So the seconds and the remainder come from
+ * a long division in 16-bit digits, every step below 2^53 while `units` is at most 2^37 (BigInt beyond).
+ */
+function unitsToMicros(hi: number, lo: number, units: number): number {
+  if (units === 1e6) return hi * 4294967296 + lo; // µs, the usual: exact for any time before 2255
+  if (units > 137438953472) return Number((((BigInt(hi) << 32n) | BigInt(lo)) * 1000000n) / BigInt(units));
+  let cur = hi >>> 16;
+  let q = Math.floor(cur / units);
+  let sec = q;
+  cur = (cur - q * units) * 65536 + (hi & 0xffff);
+  q = Math.floor(cur / units);
+  sec = sec * 65536 + q;
+  cur = (cur - q * units) * 65536 + (lo >>> 16);
+  q = Math.floor(cur / units);
+  sec = sec * 65536 + q;
+  cur = (cur - q * units) * 65536 + (lo & 0xffff);
+  q = Math.floor(cur / units);
+  sec = sec * 65536 + q;
+  // remainder (< units) to µs in two steps of 1000, for the same reason
+  cur = (cur - q * units) * 1000;
+  const ms = Math.floor(cur / units);
+  const us = Math.floor(((cur - ms * units) * 1000) / units);
+  return sec * 1e6 + ms * 1000 + us;
 }

@@ -15,6 +15,8 @@ export interface Frame {
   linktype?: number;
   /** length on the wire when more than `data` was sent (cut by the snaplen); pcapngOf only */
   origLen?: number;
+  /** pcapngOf only: the time as written, in the interface's units (finer than tsMicros can say) */
+  tsUnits?: bigint;
 }
 
 const ETH = 1;
@@ -505,7 +507,7 @@ export function pcapngOf(frames: Frame[], opts: PcapngOptions = {}): Buffer {
       block(0x0badcafe, Buffer.from('not a packet, skip me'));
       block(4, Buffer.alloc(4)); // empty name resolution block (nrb_record_end)
     }
-    const units = BigInt(f.tsMicros) * 10n ** BigInt(res) / 1000000n;
+    const units = f.tsUnits ?? BigInt(f.tsMicros) * 10n ** BigInt(res) / 1000000n;
     if (opts.simple) {
       const spb = Buffer.alloc(4 + f.data.length);
       w32(spb, f.data.length, 0);

@@ -96,6 +96,30 @@ describe('sensor: capture reader', () => {
     }
   });
 
+  it('pcapng times finer than a µs are cut to the µs, not rounded up past it (ns at .999999999 s, 2^-12 s)', async () => {
+    // before: the 64-bit count went through one double (1.7e18 ns is past 2^53), so 09:30:00.999999999
+    // was read as 09:30:01.000000 and 7/4096 s (1708.98 µs) as 1709
+    const S = 1705311000; // 2024-01-15 09:30:00 UTC
+    const cases = [
+      { name: 'ns', tsresolByte: 9, units: 1_000_000_000n, frac: 999_999_999n, us: 999_999, iso: '.999Z' },
+      { name: '2^-12 s', tsresolByte: 0x80 | 12, units: 4096n, frac: 7n, us: 1708, iso: '.001Z' },
+    ];
+    for (const k of cases) {
+      const frames = base.frames.map((f, i) => ({ ...f, tsUnits: BigInt(S + i) * k.units + k.frac }));
+      const file = pcapngOf(frames, { tsresolByte: k.tsresolByte });
+      const out = await runCapture(file);
+      assert.equal(out.error, undefined, k.name);
+      const tcp = out.rec.flows.find((f) => f.info.transport === 'tcp')!;
+      assert.equal(tcp.info.firstTs, S * 1e6 + k.us, k.name);
+      assert.equal(tcp.end!.counters.lastTs, (S + frames.length - 2) * 1e6 + k.us, k.name);
+      // what the user sees: the last packet's time in the stats event, in its own second
+      const r = shadowim(['analyze', tmpFile(file, '.pcapng'), '--format', 'jsonl']);
+      assert.equal(r.status, 0, r.stderr);
+      const last = new Date((S + frames.length - 1) * 1000).toISOString().replace('.000Z', k.iso);
+      assert.equal(r.events.find((e) => e.type === 'stats').ts, last, k.name);
+    }
+  });
+
   it('reads standard input (-) like a file', () => {
     const c = new Capture();
     const t = c.tcp('10.0.0.5:40001', '192.0.2.10:6667');
