@@ -18,6 +18,25 @@ export function severityNumber(s: Severity): number {
   return SEVERITY_NUM[s] ?? 5;
 }
 
+/**
+ * Every line a sink sends — the whole RFC 5424 message (header, structured data, MSG) and the CEF or
+ * LEEF line of a webhook — is at most this many UTF-8 octets: what receivers count. rsyslog's default
+ * maximum message size is 8 KiB and many SIEM UDP listeners drop datagrams above ~8 KiB; the rest is
+ * left for the transport's framing. Only free text is cut to fit (docs/integrations.md Length).
+ */
+export const LINE_MAX = 8000;
+/** the syslog MSG is never longer than the line it is in */
+export const SYSLOG_MSG_MAX = LINE_MAX;
+/** octets of the syslog structured-data element: user names and the match share what the identifying parameters leave */
+export const SD_MAX = 2048;
+/** protocol, detector, sensor, zone (and a JSON flow_id) in a capped payload: at most this many UTF-16 units each */
+export const SHORT_MAX = 128;
+
+/** UTF-8 octets of `s` (a lone surrogate goes out as U+FFFD, 3 octets) */
+export function octets(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
 /** the first `max` UTF-16 units of `s`, a surrogate pair left whole: half an emoji is no UTF-8 (a receiver gets U+FFFD or rejects the line) */
 function cutUnits(s: string, max: number): string {
   return s.length <= max ? s : s.slice(0, max).replace(/[\ud800-\udbff]$/, '');
@@ -29,17 +48,25 @@ function line(s: unknown, max = 2048): string {
   return cutUnits(String(s ?? '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' '), max);
 }
 
-/** the alert as JSON; with `max`, the free text (summary, match, person, user names) is cut to fit, so the JSON stays whole */
+/** a protocol, detector, sensor or zone in a capped payload: short, so the identifying part of a line is bounded */
+function short<T>(v: T): T | string {
+  return typeof v === 'string' ? cutUnits(v, SHORT_MAX) : v;
+}
+
+/** the alert as JSON; with `max` (UTF-8 octets), the free text (summary, match, person, user names) is cut to fit, so the JSON stays whole */
 export function alertJson(a: AlertEvent, max = Infinity): string {
   const full = JSON.stringify(a);
-  if (full.length <= max) return full;
+  if (max === Infinity || octets(full) <= max) return full;
   const users = a.users ?? [];
   const vals = [a.summary ?? '', a.match ?? '', a.person ?? '', ...users.map((u) => String(u ?? ''))];
+  const shorts: Partial<AlertEvent> = {};
+  for (const k of ['protocol', 'detector', 'sensor', 'zone', 'flow_id'] as const) if (typeof a[k] === 'string') shorts[k] = short(a[k]) as string;
+  a = { ...a, ...shorts };
   const blank: AlertEvent = { ...a, summary: '', users: users.map(() => '') };
   if (a.match !== undefined) blank.match = '';
   if (a.person !== undefined) blank.person = '';
   const jsonChar = (c: string) => JSON.stringify(c).slice(1, -1);
-  const allow = shares(vals.map((v) => JSON.stringify(v).length - 2), max - JSON.stringify(blank).length);
+  const allow = shares(vals.map((v) => octets(JSON.stringify(v)) - 2), max - octets(JSON.stringify(blank)));
   const [summary, match, person, ...u] = vals.map((v, i) => JSON.parse(`"${encodeCut(v, allow[i], jsonChar)}"`) as string);
   return JSON.stringify({ ...a, summary, ...(a.match !== undefined ? { match } : {}), ...(a.person !== undefined ? { person } : {}), users: a.users ? u : a.users });
 }
@@ -85,13 +112,21 @@ function shares(lengths: number[], budget: number): number[] {
   return out;
 }
 
-/** the longest prefix of `s` (whole code points) whose encoding by `enc` is at most `max` characters, encoded */
+/** the longest prefix of `s` (whole code points) whose encoding by `enc` is at most `max` UTF-8 octets, encoded */
 function encodeCut(s: string, max: number, enc: (c: string) => string): string {
+  if (max === Infinity) {
+    let all = '';
+    for (const c of s) all += enc(c);
+    return all;
+  }
   let out = '';
+  let n = 0;
   for (const c of s) {
     const e = enc(c);
-    if (out.length + e.length > max) break;
+    const k = octets(e);
+    if (n + k > max) break;
     out += e;
+    n += k;
   }
   return out;
 }
@@ -114,10 +149,11 @@ function fitPairs(
   const labelStr = (k: string, l: string) => `${k}=${value(l)}`;
   const withLabels = [...fixedStr, ...labelled.map(([, k, l]) => labelStr(k, l))];
   const full = f.map(([, v]) => value(v));
-  const overhead = prefix.length + [...withLabels, ...f.map(([k]) => `${k}=`)].join(sep).length + (withLabels.length && f.length ? sep.length : 0);
-  const total = overhead + full.reduce((n, v) => n + v.length, 0);
-  const allow = total <= max ? full.map((v) => v.length) : shares(full.map((v) => v.length), max - overhead);
-  const kept = f.map(([k, v], i) => [k, allow[i] === full[i].length ? full[i] : cut(v, allow[i])]).filter(([, v]) => v !== '');
+  const overhead = octets(prefix) + octets([...withLabels, ...f.map(([k]) => `${k}=`)].join(sep)) + (withLabels.length && f.length ? octets(sep) : 0);
+  const sizes = full.map(octets);
+  const total = overhead + sizes.reduce((n, v) => n + v, 0);
+  const allow = total <= max ? sizes : shares(sizes, max - overhead);
+  const kept = f.map(([k, v], i) => [k, allow[i] === sizes[i] ? full[i] : cut(v, allow[i])]).filter(([, v]) => v !== '');
   const keptLabels = labelled.filter(([fk]) => kept.some(([k]) => k === fk)).map(([, k, l]) => labelStr(k, l));
   return prefix + [...fixedStr, ...keptLabels, ...kept.map(([k, v]) => `${k}=${v}`)].join(sep);
 }
@@ -141,19 +177,21 @@ function labelled(key: string, label: string, v: unknown): [string, unknown][] {
   return v === undefined || v === null || v === '' ? [] : [[`${key}Label`, label], [key, v]];
 }
 
-/** CEF; with `max`, the line is at most `max` characters: the free text is cut, the alert id, addresses and severity never. */
+/** CEF; with `max`, the line is at most `max` UTF-8 octets: the free text is cut, the alert id, addresses and severity never
+ * (protocol, detector, sensor and zone are cut short, at SHORT_MAX). */
 export function cef(a: AlertEvent, max = Infinity): string {
+  const capped = max === Infinity ? <T>(v: T) => v : short;
   const head = `CEF:0|${cefHeader(VENDOR)}|${cefHeader(PRODUCT)}|${cefHeader(VERSION)}|${cefHeader(a.kind)}|${cefHeader(a.summary)}|${severityNumber(a.severity)}|`;
   const fixed: [string, unknown][] = [
     ['rt', Date.parse(a.ts)],
     ['cat', a.kind],
-    ['app', a.protocol],
+    ['app', capped(a.protocol)],
     ['src', a.client?.ip], ['spt', a.client?.port],
     ['dst', a.server?.ip], ['dpt', a.server?.port],
     ...labelled('cs1', 'alertId', a.id),
-    ...labelled('cs2', 'detector', a.detector),
-    ...labelled('cs5', 'sensor', a.sensor),
-    ...labelled('cs6', 'zone', a.zone),
+    ...labelled('cs2', 'detector', capped(a.detector)),
+    ...labelled('cs5', 'sensor', capped(a.sensor)),
+    ...labelled('cs6', 'zone', capped(a.zone)),
     ...labelled('cn1', 'count', a.count ?? 1),
   ];
   // labels of cut-away values would dangle: a person or match is labelled only when it is kept whole or in part
@@ -175,34 +213,35 @@ function leefHeader(s: unknown): string {
   return line(s, 255).replace(/\|/g, ' ');
 }
 
-/** LEEF 2.0; with `max`, at most `max` characters: the free text is cut, never the alert id, addresses or severity. */
+/** LEEF 2.0; with `max`, at most `max` UTF-8 octets: the free text is cut, never the alert id, addresses or severity
+ * (protocol, detector, sensor and zone are cut short, at SHORT_MAX). */
 export function leef(a: AlertEvent, max = Infinity): string {
+  const capped = max === Infinity ? <T>(v: T) => v : short;
   const head = `LEEF:2.0|${leefHeader(VENDOR)}|${leefHeader(PRODUCT)}|${leefHeader(VERSION)}|${leefHeader(a.kind)}|${LEEF_DELIM}|`;
   const fixed: [string, unknown][] = [
     ['devTime', a.ts], ['devTimeFormat', "yyyy-MM-dd'T'HH:mm:ss.SSSX"],
     ['cat', a.kind], ['sev', Math.max(1, severityNumber(a.severity))],
     ['src', a.client?.ip], ['srcPort', a.client?.port],
     ['dst', a.server?.ip], ['dstPort', a.server?.port],
-    ['proto', 'TCP'], ['imProtocol', a.protocol], ['alertId', a.id], ['detector', a.detector],
-    ['count', a.count ?? 1], ['sensor', a.sensor], ['zone', a.zone],
+    ['proto', 'TCP'], ['imProtocol', capped(a.protocol)], ['alertId', a.id], ['detector', capped(a.detector)],
+    ['count', a.count ?? 1], ['sensor', capped(a.sensor)], ['zone', capped(a.zone)],
   ];
   const free: [string, unknown][] = [['usrName', a.users?.[0]], ['person', a.person], ['match', a.match], ['summary', a.summary]];
   // no escapes in LEEF: a cut anywhere is safe, except inside a surrogate pair
-  const cut = (v: string, n: number) => leefValue(v).slice(0, n).replace(/[\ud800-\udbff]$/, '');
+  const cut = (v: string, n: number) => encodeCut(leefValue(v), n, (c) => c);
   return fitPairs(head, fixed, free, LEEF_DELIM, max, leefValue, cut);
 }
 
 // ---- syslog RFC 5424 ----------------------------------------------------------------------
-function sdValue(s: unknown): string {
-  return line(s, 1024).replace(/[\\"\]]/g, (c) => `\\${c}`);
+const sdChar = (c: string) => (c === '\\' || c === '"' || c === ']' ? `\\${c}` : c);
+/** a PARAM-VALUE, escaped, of at most `max` UTF-8 octets (cut before escaping: no half escape) */
+function sdValue(s: unknown, max = Infinity): string {
+  return encodeCut(line(s, 1024), max, sdChar);
 }
 function header5424(s: string, max: number): string {
   const t = s.replace(/[^\x21-\x7e]/g, '').slice(0, max);
   return t || '-';
 }
-
-/** the syslog MSG is cut at this many characters; CEF, LEEF and JSON are built to fit, cutting only free text */
-export const SYSLOG_MSG_MAX = 8000;
 
 export interface SyslogOptions {
   facility: number;
@@ -220,7 +259,24 @@ export function rfc5424(a: AlertEvent, o: SyslogOptions): string {
     ['src', a.client?.ip], ['srcPort', a.client?.port], ['dst', a.server?.ip], ['dstPort', a.server?.port],
     ['users', a.users?.join(',')], ['detector', a.detector], ['match', a.match], ['count', a.count ?? 1], ['zone', a.zone],
   ];
-  const params = sd.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => `${k}="${sdValue(v)}"`).join(' ');
-  const msg = o.payload === 'cef' ? cef(a, SYSLOG_MSG_MAX) : o.payload === 'leef' ? leef(a, SYSLOG_MSG_MAX) : o.payload === 'json' ? alertJson(a, SYSLOG_MSG_MAX) : line(a.summary);
-  return `<${pri}>1 ${a.ts} ${header5424(o.hostname ?? os.hostname(), 255)} ${header5424(o.appName ?? 'shadowim', 48)} ${process.pid} ALERT [alert@${o.pen ?? DEFAULT_PEN} ${params}] \ufeff${line(msg, SYSLOG_MSG_MAX)}`;
+  const has = ([, v]: [string, unknown]) => v !== undefined && v !== null && v !== '';
+  const kept = sd.filter(has).map(([k, v]) => [k, SD_SHORT.has(k) ? short(String(v)) : String(v)] as [string, string]);
+  let vals = kept.map(([, v]) => sdValue(v));
+  const element = () => `[alert@${o.pen ?? DEFAULT_PEN} ${kept.map(([k], i) => `${k}="${vals[i]}"`).filter((_, i) => vals[i] !== '' || !SD_FREE.has(kept[i][0])).join(' ')}]`;
+  if (octets(element()) > SD_MAX) {
+    // user names and the match share what the identifying parameters leave (an empty one is left out)
+    const free = kept.map(([k], i) => (SD_FREE.has(k) ? i : -1)).filter((i) => i >= 0);
+    const sizes = free.map((i) => octets(vals[i]));
+    for (const i of free) vals[i] = '';
+    const allow = shares(sizes, SD_MAX - octets(element()) - free.reduce((n, i) => n + kept[i][0].length + 4, 0));
+    vals = vals.map((v, i) => (free.includes(i) ? sdValue(kept[i][1], allow[free.indexOf(i)]) : v));
+  }
+  const head = `<${pri}>1 ${a.ts} ${header5424(o.hostname ?? os.hostname(), 255)} ${header5424(o.appName ?? 'shadowim', 48)} ${process.pid} ALERT ${element()} \ufeff`;
+  // the MSG gets what the header and structured data leave of the line
+  const room = Math.max(0, LINE_MAX - octets(head));
+  const msg = o.payload === 'cef' ? cef(a, room) : o.payload === 'leef' ? leef(a, room) : o.payload === 'json' ? alertJson(a, room) : encodeCut(line(a.summary), room, (c) => c);
+  // no line break of any kind, also none JSON leaves as it is (U+2028, NEL): replacing only shortens
+  return head + line(msg, Infinity);
 }
+const SD_FREE = new Set(['users', 'match']);
+const SD_SHORT = new Set(['protocol', 'detector', 'zone']);

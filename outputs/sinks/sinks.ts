@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import type { AlertEvent } from '../../common/events';
 import { accepts, type SinkConfig } from './config';
-import { alertJson, cef, ecs, leef, rfc5424 } from './formats';
+import { alertJson, cef, ecs, leef, LINE_MAX, rfc5424 } from './formats';
 import { httpPost, SyslogClient, type SendResult } from './transports';
 
 export interface AlertSink {
@@ -35,8 +35,9 @@ export function verifyWebhook(secret: string, headers: Record<string, string | s
 
 function body(s: SinkConfig, a: AlertEvent): string {
   if (s.format === 'ecs') return JSON.stringify(ecs(a));
-  if (s.format === 'cef') return JSON.stringify({ cef: cef(a), id: a.id });
-  if (s.format === 'leef') return JSON.stringify({ leef: leef(a), id: a.id });
+  // the line as a syslog receiver would take it (LINE_MAX octets): the JSON around it at most doubles it (\\ and \")
+  if (s.format === 'cef') return JSON.stringify({ cef: cef(a, LINE_MAX), id: a.id });
+  if (s.format === 'leef') return JSON.stringify({ leef: leef(a, LINE_MAX), id: a.id });
   return alertJson(a);
 }
 

@@ -7,8 +7,9 @@
 // CEF, LEEF and JSON builders. Read back with the spec readers of test/helpers/siem.ts.
 //
 // Invariants: no exception (the analyzer's error count stays 0); every event serializes as JSON; line
-// formats are one line (no CR, LF, VT, FF, NUL, NEL, U+2028, U+2029), the syslog MSG and the capped
-// builders within their cap; every payload parses back with the alert id, addresses, ports and
+// formats are one line (no CR, LF, VT, FF, NUL, NEL, U+2028, U+2029); every whole syslog message and
+// webhook CEF/LEEF line within LINE_MAX UTF-8 octets (the structured data within SD_MAX, a webhook body
+// within twice LINE_MAX), the capped builders within their cap in octets (docs/integrations.md Length); every payload parses back with the alert id, addresses, ports and
 // severity intact, JSON stays JSON; no planted secret is anywhere in clear (docs/analyzer.md
 // Redaction: values in message text and file names are masked everywhere they go, a credential event
 // holds no field named like a secret); with no lone surrogate in the input, none in any output (cuts
@@ -21,7 +22,7 @@ import { createAnalyzer } from '../../analyzer';
 import { parsePolicy } from '../../analyzer/policy';
 import { parseSinks, type SinkConfig } from '../../outputs/sinks/config';
 import { sinkPayload } from '../../outputs/sinks/sinks';
-import { alertJson, cef, leef, severityNumber, SYSLOG_MSG_MAX, VERSION } from '../../outputs/sinks/formats';
+import { alertJson, cef, leef, LINE_MAX, octets, SD_MAX, severityNumber, VERSION } from '../../outputs/sinks/formats';
 import { fuzzCases, fuzzSeconds, fuzzSeed, xorshift32 } from '../helpers/fuzz';
 import { cefSplit, cefExtension, leefParse, parse5424 } from '../helpers/siem';
 
@@ -388,6 +389,8 @@ function checkPayload(s: SinkConfig, a: AlertEvent, p: string): string[] {
     else {
       assert.equal(j.id, a.id, `${what}: id`);
       const line = j[s.format];
+      assert.ok(octets(line) <= LINE_MAX, `${what}: ${s.format} line of ${octets(line)} octets`);
+      assert.ok(octets(p) <= 2 * LINE_MAX + 64, `${what}: body of ${octets(p)} octets`);
       if (s.format === 'cef') {
         checkCef(line, a, what);
         texts.push(...Object.values(cefExtension(line)), ...cefSplit(line).header);
@@ -406,6 +409,7 @@ function checkPayload(s: SinkConfig, a: AlertEvent, p: string): string[] {
     else checkAlertJson(j.event, a, what);
   } else {
     oneLine(p, what);
+    assert.ok(octets(p) <= LINE_MAX, `${what}: syslog message of ${octets(p)} octets`);
     const m = parse5424(p);
     assert.equal(m.pri, 16 * 8 + SYSLOG_SEV[a.severity], `${what}: PRI`);
     assert.equal(m.timestamp, a.ts, `${what}: TIMESTAMP`);
@@ -421,7 +425,8 @@ function checkPayload(s: SinkConfig, a: AlertEvent, p: string): string[] {
     assert.equal(sd.params.dstPort, a.server ? String(a.server.port) : undefined, `${what}: SD dstPort`);
     assert.ok(m.bom && m.msg !== undefined, `${what}: MSG with its BOM`);
     const msg = m.msg!;
-    assert.ok(msg.length <= SYSLOG_MSG_MAX, `${what}: MSG of ${msg.length} characters`);
+    const sdText = p.slice(p.indexOf(' [') + 1, p.indexOf(' \ufeff'));
+    assert.ok(octets(sdText) <= SD_MAX, `${what}: structured data of ${octets(sdText)} octets`);
     texts.push(...Object.values(sd.params), msg);
     if (s.format === 'cef') {
       checkCef(msg, a, what);
@@ -447,11 +452,11 @@ function checkCapped(g: Gen, a: AlertEvent): string[] {
     ['json', alertJson, (s, what) => checkAlertJson(JSON.parse(s), a, what)],
   ];
   for (const [name, build, check] of builders) {
-    const floor = build(a, 0).length; // the identifying fields alone
+    const floor = octets(build(a, 0)); // the identifying fields alone
     const max = floor + g.pick([0, 1, 2, 3, 17, 100, 1000, 5000, 20000]) + g.int(50);
     const s = build(a, max);
     const what = `${name}(max ${max}, floor ${floor}) of alert ${a.id}`;
-    assert.ok(s.length <= max, `${what}: ${s.length} characters`);
+    assert.ok(octets(s) <= max, `${what}: ${octets(s)} octets`);
     check(s, what);
     texts.push(s);
   }

@@ -1,7 +1,9 @@
 // CEF extensions with hostile values at the length cap and with Unicode line breaks, read back by a
 // parser that follows the CEF spec (test/helpers/siem.ts): a backslash in an extension value starts \\ \= \n or \r, nothing else.
 import assert from 'node:assert/strict';
-import { cef, leef, rfc5424, SYSLOG_MSG_MAX } from '../../outputs/sinks/formats';
+import { alertJson, cef, leef, LINE_MAX, octets, rfc5424, SD_MAX, SYSLOG_MSG_MAX } from '../../outputs/sinks/formats';
+import { parseSinks } from '../../outputs/sinks/config';
+import { sinkPayload } from '../../outputs/sinks/sinks';
 import type { AlertEvent } from '../../common/events';
 import { cefExtension, cefHeader, leefParse, parse5424 } from '../helpers/siem';
 
@@ -47,8 +49,9 @@ describe('syslog MSG at its length cap', () => {
 
   for (const [name, a] of cases) {
     it(`CEF with ${name} fits and keeps the alert id, addresses and severity`, () => {
-      const msg = msgOf(rfc5424(a, { facility: 16, payload: 'cef' }));
-      assert.ok(msg.length <= SYSLOG_MSG_MAX, `${msg.length} characters`);
+      const whole = rfc5424(a, { facility: 16, payload: 'cef' });
+      const msg = msgOf(whole);
+      assert.ok(octets(whole) <= LINE_MAX, `${octets(whole)} octets`);
       const ext = cefExtension(msg);
       assert.equal(ext.cs1Label, 'alertId');
       assert.equal(ext.cs1, 'a1b2c3');
@@ -56,30 +59,32 @@ describe('syslog MSG at its length cap', () => {
       assert.equal(ext.dst, '198.51.100.7');
       assert.equal(ext.spt, '40000');
       assert.equal(cefHeader(msg)[6], '8', 'severity');
-      assert.ok(ext.msg.length > 500 && hostile.replace(/\r/g, '\n').startsWith(ext.msg), 'msg is a prefix of the summary');
-      assert.ok(msg.length > SYSLOG_MSG_MAX - 10, 'the room is used');
+      assert.ok(ext.msg.length > 400 && hostile.replace(/\r/g, '\n').startsWith(ext.msg), 'msg is a prefix of the summary');
+      assert.ok(octets(whole) > LINE_MAX - 10, 'the room is used');
     });
 
     it(`LEEF with ${name} fits and keeps the alert id, addresses and severity`, () => {
-      const msg = msgOf(rfc5424(a, { facility: 16, payload: 'leef' }));
-      assert.ok(msg.length <= SYSLOG_MSG_MAX, `${msg.length} characters`);
+      const whole = rfc5424(a, { facility: 16, payload: 'leef' });
+      const msg = msgOf(whole);
+      assert.ok(octets(whole) <= LINE_MAX, `${octets(whole)} octets`);
       const { attrs } = leefParse(msg);
       assert.equal(attrs.alertId, 'a1b2c3');
       assert.equal(attrs.src, '10.0.0.1');
       assert.equal(attrs.dst, '198.51.100.7');
       assert.equal(attrs.sev, '8');
-      assert.ok(attrs.summary.length > 500);
+      assert.ok(attrs.summary.length > 400);
     });
 
     it(`JSON with ${name} fits and stays JSON`, () => {
-      const msg = msgOf(rfc5424(a, { facility: 16, payload: 'json' }));
-      assert.ok(msg.length <= SYSLOG_MSG_MAX, `${msg.length} characters`);
+      const whole = rfc5424(a, { facility: 16, payload: 'json' });
+      const msg = msgOf(whole);
+      assert.ok(octets(whole) <= LINE_MAX, `${octets(whole)} octets`);
       const j = JSON.parse(msg);
       assert.equal(j.id, 'a1b2c3');
       assert.equal(j.client.ip, '10.0.0.1');
       assert.equal(j.server.ip, '198.51.100.7');
       assert.equal(j.severity, 'high');
-      assert.ok(j.summary.length > 500 && hostile.startsWith(j.summary));
+      assert.ok(j.summary.length > 400 && hostile.startsWith(j.summary));
     });
   }
 
@@ -126,5 +131,64 @@ describe('SIEM formats: cuts found by the hostile fuzz', () => {
       assert.equal('cs3' in ext, 'cs3Label' in ext, `max ${max}: ${Object.keys(ext).join(' ')}`);
     }
     assert.equal(cefExtension(cef(a, floor + 200)).cs4Label, 'person');
+  });
+});
+
+// the total caps: every line a sink sends, header and structured data included, in UTF-8 octets
+describe('SIEM formats: the whole line is bounded (docs/integrations.md Length)', () => {
+  // 3 octets a character in UTF-8, escaped SD characters, a decoder's mechanism as long as a message
+  const wide = '\u4e2d]"\\='.repeat(3000);
+  const a: AlertEvent = {
+    ...base, kind: 'cleartext_credentials', summary: wide, users: Array.from({ length: 32 }, () => wide.slice(0, 1024)), person: wide, match: wide,
+    detector: 'sasl-' + wide, protocol: 'irc', zone: 'vxlan:100', count: 3,
+  };
+  const sinks = parseSinks([
+    ...['text', 'cef', 'leef', 'json'].map((format) => ({ name: `syslog-${format}`, type: 'syslog', transport: 'udp', host: 'h', format })),
+    ...['cef', 'leef'].map((format) => ({ name: `webhook-${format}`, type: 'webhook', url: 'https://h/x', format })),
+  ], 'c.yaml').sinks;
+
+  it('an RFC 5424 message, structured data and all, is at most LINE_MAX octets and keeps what identifies the alert', () => {
+    for (const s of sinks.filter((x) => x.type === 'syslog')) {
+      const line = sinkPayload(s, a);
+      assert.ok(octets(line) <= LINE_MAX, `${s.name}: ${octets(line)} octets`);
+      const m = parse5424(line);
+      assert.ok(octets(line.slice(line.indexOf('['), line.indexOf('\ufeff') - 1)) <= SD_MAX, `${s.name}: structured data within SD_MAX`);
+      const p = m.sd[0].params;
+      assert.deepEqual([p.id, p.kind, p.severity, p.src, p.srcPort, p.dst, p.dstPort, p.count, p.zone], ['a1b2c3', 'cleartext_credentials', 'high', '10.0.0.1', '40000', '198.51.100.7', '6667', '3', 'vxlan:100']);
+      assert.ok(p.detector.startsWith('sasl-\u4e2d') && p.detector.length <= 128, `${s.name}: the detector, cut short`);
+      assert.ok(p.users.length > 100 && p.match.length > 100, `${s.name}: users and match share the room`);
+      assert.ok(m.timestamp === a.ts && m.msg !== undefined);
+      if (s.format === 'cef') assert.equal(cefExtension(m.msg!).cs1, 'a1b2c3');
+      if (s.format === 'leef') assert.equal(leefParse(m.msg!).attrs.alertId, 'a1b2c3');
+      if (s.format === 'json') assert.equal(JSON.parse(m.msg!).id, 'a1b2c3');
+    }
+  });
+
+  it('a webhook CEF or LEEF line is at most LINE_MAX octets (its JSON body at most twice that), the mechanism cut short', () => {
+    for (const s of sinks.filter((x) => x.type === 'webhook')) {
+      const body = sinkPayload(s, a);
+      const j = JSON.parse(body);
+      const line = j[s.format!];
+      assert.ok(octets(line) <= LINE_MAX, `${s.name}: ${octets(line)} octets`);
+      assert.ok(octets(body) <= 2 * LINE_MAX + 64, `${s.name}: body of ${octets(body)} octets`);
+      assert.equal(j.id, 'a1b2c3');
+      if (s.format === 'cef') {
+        const ext = cefExtension(line);
+        assert.deepEqual([ext.cs1, ext.src, ext.dst, ext.cat, cefHeader(line)[6]], ['a1b2c3', '10.0.0.1', '198.51.100.7', 'cleartext_credentials', '8']);
+        assert.ok(ext.cs2.startsWith('sasl-') && ext.cs2.length <= 128, `cs2 (detector) of ${ext.cs2.length} characters`);
+      } else {
+        const { attrs } = leefParse(line);
+        assert.deepEqual([attrs.alertId, attrs.src, attrs.dst, attrs.sev], ['a1b2c3', '10.0.0.1', '198.51.100.7', '8']);
+        assert.ok(attrs.detector.length <= 128);
+      }
+    }
+  });
+
+  it('the capped builders count UTF-8 octets: a line of 3-octet characters fits its cap', () => {
+    for (const build of [cef, leef, alertJson]) {
+      const s = build(a, 6000);
+      assert.ok(octets(s) <= 6000, `${build.name}: ${octets(s)} octets`);
+      assert.ok(octets(s) > 5900, `${build.name}: the room is used (${octets(s)})`);
+    }
   });
 });
