@@ -10,7 +10,7 @@ import type { ShadowEvent } from '../../common/events';
 import { defaults } from '../../common/config';
 import { openStore } from '../../storage/store';
 import { SqliteSink } from '../../storage/sqlite-sink';
-import { searchMessages } from '../../storage/queries';
+import { MAX_SEARCH_WORDS, searchMessages } from '../../storage/queries';
 import { hasFts5, MIGRATIONS, SCHEMA_VERSION } from '../../storage/schema';
 
 const T0 = Date.UTC(2024, 0, 15, 9);
@@ -104,6 +104,25 @@ describe('storage: full-text index filled per transaction', function () {
     integrity(db);
     const all = Array.from({ length: 60 }, (_, i) => i);
     assert.deepEqual(found(db, 'golf'), all.filter((i) => text(i).split(' ').includes('golf')));
+    db.close();
+  });
+
+  it("a search's words are the index's words (snake_case, a combining accent, a private-use letter); more than it takes is one clear error", async () => {
+    const db = openStore(path.join(tmp, 'w.db'));
+    const sink = new SqliteSink(db, { sensor: 's', archive: defaults().archive });
+    const texts = ['call fetch_user_id now', 'e\u0301te a\u0301 Paris', 'ab\ue000cd', 'one two three'];
+    texts.forEach((t, i) => sink.write({ ...(message(i) as any), text: t }));
+    await sink.close();
+    const hits = (q: string) => searchMessages(db, { text: q, order: 'asc' }).rows.map((m) => texts.indexOf(m.text!));
+    // before: an SQLite error (fts5: phrase queries are not supported), nothing found, nothing found
+    assert.deepEqual(hits('fetch_user_id'), [0]);
+    assert.deepEqual(hits('e\u0301te'), [1]);
+    assert.deepEqual(hits('ab\ue000cd'), [2]);
+    // before: words past the 16th were dropped, so a 17th that no message holds still found message 3
+    const many = ['one', 'two', 'three', ...Array.from({ length: 14 }, () => 'one'), 'absent'].join(' ');
+    assert.deepEqual(hits(many), []);
+    const tooMany = Array.from({ length: MAX_SEARCH_WORDS + 1 }, (_, i) => `w${i}`).join(' ');
+    assert.throws(() => hits(tooMany), (e: any) => e.constructor.name === 'SearchError' && e.status === 400 && /^the search text has 33 different words, more than the 32 a search takes; search for fewer words$/.test(e.message));
     db.close();
   });
 });
