@@ -11,6 +11,7 @@ import { ROLLUP_KEYS_UPSERT } from './schema';
 import { hasFtsTable } from './store';
 import { hostName } from '../common/zoneKey';
 import { userNames } from '../common/userKey';
+import { cutBeforePair } from '../analyzer/clip';
 
 export interface SqliteSinkOptions {
   /** sensor name used when an event carries none */
@@ -32,7 +33,10 @@ const SEV_RANK: Record<string, number> = { low: 1, medium: 2, high: 3, critical:
 const MAX_TEXT = 65536;
 const MAX_FIELD = 1024;
 
-const cap = (s: unknown, n = MAX_FIELD): string | null => (s === undefined || s === null ? null : String(s).slice(0, n));
+// Well-formed UTF-16 only, and never cut inside a surrogate pair: a lone surrogate (UTF-16 text from the
+// wire) was bound as the 3 bytes of no UTF-8 character and read back as three U+FFFD; now it is one U+FFFD.
+const wellFormed = (s: string): string => ((s as any).isWellFormed() ? s : (s as any).toWellFormed());
+const cap = (s: unknown, n = MAX_FIELD): string | null => (s === undefined || s === null ? null : wellFormed(cutBeforePair(String(s), n)));
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 function ms(iso: string | undefined, fallback: number): number {
   const t = iso ? Date.parse(iso) : NaN;
@@ -288,7 +292,7 @@ export class SqliteSink implements EventSink {
     };
     switch (ev.type) {
       case 'session': {
-        const users = (Array.isArray(ev.users) ? ev.users : []).slice(0, 64).map((u) => String(u).slice(0, MAX_FIELD));
+        const users = (Array.isArray(ev.users) ? ev.users : []).slice(0, 64).map((u) => cutBeforePair(String(u), MAX_FIELD));
         base.transport = cap(ev.transport, 8);
         base.server_name = cap(ev.server_name, 256);
         base.users = JSON.stringify(users);
@@ -342,7 +346,7 @@ export class SqliteSink implements EventSink {
         base.severity = SEV_RANK[a.severity] ? a.severity : 'low';
         base.sev_rank = SEV_RANK[a.severity] ?? 1;
         base.summary = cap(a.summary, 4096) ?? '';
-        base.users = JSON.stringify((Array.isArray(a.users) ? a.users : []).slice(0, 64).map((u) => String(u).slice(0, MAX_FIELD)));
+        base.users = JSON.stringify((Array.isArray(a.users) ? a.users : []).slice(0, 64).map((u) => cutBeforePair(String(u), MAX_FIELD)));
         base.person = cap(a.person);
         base.detector = cap(a.detector, 64);
         base.match = cap(a.match, 256);

@@ -243,3 +243,24 @@ describe('storage: SQLite sink and queries', () => {
     assert.ok(bytes.includes('1111') || bytes.includes('0004'), 'the redacted message (last four digits) is stored');
   });
 });
+
+describe('storage: what the store keeps of text from the wire', () => {
+  it('a lone surrogate reads back as one U+FFFD, and a cut never splits a surrogate pair', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-utf16-'));
+    try {
+      const db = openStore(path.join(tmp, 's.db'));
+      const sink = new SqliteSink(db, { sensor: 's', archive: defaults().archive });
+      const base = { type: 'message', ts: '2024-01-15T09:00:00.000Z', protocol: 'msn', direction: 'outbound', client: { ip: '10.0.0.5', port: 1 }, server: { ip: '198.51.100.7', port: 1863 } } as const;
+      // UTF-16 text from the wire can hold a lone surrogate; a 1,024-unit name cut at an emoji
+      sink.write({ ...base, from: 'a'.repeat(1023) + '😀', to: 'bob', text: 'x\ud800y' });
+      await sink.close();
+      const [m] = searchMessages(db, {}).rows;
+      // before: 'x\ufffd\ufffd\ufffdy' (the surrogate stored as 3 bytes of no UTF-8 character) and 1,023 a's and a U+FFFD
+      assert.equal(m.text, 'x\ufffdy');
+      assert.equal(m.from, 'a'.repeat(1023));
+      db.close();
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
