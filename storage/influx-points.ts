@@ -5,6 +5,7 @@
 
 import type { ShadowEvent } from '../common/events';
 import { alertOccurrences } from './sqlite-sink';
+import { cutBeforePair } from '../analyzer/clip';
 
 export const MEASUREMENTS = {
   session: 'im_session',
@@ -15,8 +16,17 @@ export const MEASUREMENTS = {
   stats: 'im_sensor',
 } as const;
 
-const escTag = (s: string) => s.replace(/[\r\n]+/g, ' ').replace(/[,= \\]/g, (c) => '\\' + c).slice(0, 256);
-const escStr = (s: string) => '"' + s.replace(/[\r\n]+/g, ' ').slice(0, 4096).replace(/["\\]/g, (c) => '\\' + c) + '"';
+/**
+ * A tag value as InfluxDB 1.x reads it: line breaks become a space, cut at 256 characters (never inside a
+ * surrogate pair or an escape), `,` `=` and space escaped. A backslash is no escape there (written as it
+ * is; `\\` would be kept as two), and one before the separator that follows the value would escape that
+ * separator (influxd looks at the byte before it), so trailing backslashes are dropped.
+ */
+export function tagValue(s: string): string {
+  return cutBeforePair(s.replace(/[\r\n]+/g, ' '), 256).replace(/\\+$/, '');
+}
+const escTag = (s: string) => tagValue(s).replace(/[,= ]/g, (c) => '\\' + c);
+const escStr = (s: string) => '"' + cutBeforePair(s.replace(/[\r\n]+/g, ' '), 4096).replace(/["\\]/g, (c) => '\\' + c) + '"';
 
 type Fields = Record<string, string | number | boolean | undefined | null>;
 
@@ -25,7 +35,8 @@ function fieldText(f: Fields): string {
   for (const [k, v] of Object.entries(f)) {
     if (v === undefined || v === null) continue;
     if (typeof v === 'number') {
-      if (!Number.isFinite(v)) continue;
+      // an integer past int64 (a 2^64 size from the wire) would make InfluxDB refuse the whole point
+      if (!Number.isFinite(v) || (Number.isInteger(v) && Math.abs(v) >= 2 ** 63)) continue;
       parts.push(`${k}=${Number.isInteger(v) ? `${v}i` : v}`);
     } else if (typeof v === 'boolean') parts.push(`${k}=${v}`);
     else parts.push(`${k}=${escStr(v)}`);
@@ -38,8 +49,9 @@ function tagText(t: Record<string, string | undefined>): string {
   // tags sorted by key: what InfluxDB does itself, cheaper for it
   for (const k of Object.keys(t).sort()) {
     const v = t[k];
-    if (v === undefined || v === '') continue;
-    s += `,${k}=${escTag(v)}`;
+    if (v === undefined) continue;
+    const e = escTag(v);
+    if (e) s += `,${k}=${e}`; // a tag value cannot be empty
   }
   return s;
 }
@@ -54,7 +66,7 @@ const list = (a: unknown) => (Array.isArray(a) ? a.slice(0, 64).map((x) => Strin
 export function eventLine(ev: ShadowEvent, sensor: string): string | undefined {
   const e = ev as any;
   // zone: the tunnel zone, a tag (few values, grouped by) present only on events from zoned tunnels
-  const tags: Record<string, string | undefined> = { sensor: ev.sensor ?? sensor, protocol: e.protocol, zone: typeof e.zone === 'string' ? e.zone.slice(0, 64) : undefined };
+  const tags: Record<string, string | undefined> = { sensor: ev.sensor ?? sensor, protocol: e.protocol, zone: typeof e.zone === 'string' ? cutBeforePair(e.zone, 64) : undefined };
   let fields: Fields;
   switch (ev.type) {
     case 'session':

@@ -189,4 +189,25 @@ describe('storage: InfluxDB output (real influxd)', function () {
     const inInflux = new Set((await d.query("SELECT id FROM raw.im_alert WHERE sensor = 'killme'", DB)).map((r) => r.id));
     for (const id of printed) assert.ok(inInflux.has(id), `alert ${id} was printed but never reached InfluxDB`);
   });
+
+  it('tag values with backslashes, commas and 256-character cuts come back as written; a size past int64 does not cost the point', async () => {
+    await d.start();
+    const s = new InfluxSink(sinkOpts(d.url, tmp));
+    const ts = new Date(T0).toISOString();
+    const msg = (i: number, kind: string) => ({ type: 'message', ts: new Date(T0 + i).toISOString(), protocol: 'msn', from: 'a', to: 'b', text: 'hi', direction: 'outbound', kind, client: { ip: '10.0.0.5', port: 1 }, server: { ip: '198.51.100.7', port: 1863 }, flow_id: `m${i}` }) as ShadowEvent;
+    s.write(msg(1, 'C:\\temp\\x'));
+    s.write(msg(2, 'ends\\'));
+    s.write(msg(3, 'y'.repeat(255) + '\\,z=1'));
+    s.write({ type: 'file_transfer', ts, protocol: 'msn', from: 'a', to: 'b', filename: 'f.bin', size: 2 ** 64, flow_id: 'f1' });
+    await s.close();
+    assert.equal(s.rejected, 0, 'nothing refused');
+    const kinds = Object.fromEntries((await d.query('SELECT flow_id, kind FROM raw.im_message', DB)).map((r) => [r.flow_id, r.kind]));
+    // before: C:\\\\temp\\\\x (each backslash doubled), and the other two points refused (invalid tag format)
+    assert.deepEqual(kinds, { m1: 'C:\\temp\\x', m2: 'ends', m3: 'y'.repeat(255) });
+    // before: size=18446744073709551616i, refused (value out of range)
+    const files = await d.query('SELECT * FROM raw.im_file', DB);
+    assert.equal(files.length, 1);
+    assert.equal(files[0].filename, 'f.bin');
+    assert.equal(files[0].size ?? null, null);
+  });
 });
