@@ -125,13 +125,18 @@ export function parseInitial(d: Buffer, keysFor: (version: number, dcid: Buffer)
 
 export interface CryptoFragment { offset: number; data: Buffer }
 
-/** CRYPTO frames of a decrypted Initial payload (PADDING, PING, ACK skipped; stops at anything else). */
+/** CRYPTO frames of a decrypted Initial payload (PADDING, PING, ACK skipped; stops at anything else, or after 256 frames). */
 export function cryptoFrames(payload: Buffer): CryptoFragment[] {
   const out: CryptoFragment[] = [];
   let p = 0;
   for (let n = 0; p < payload.length && n < 256; n++) {
     const t = payload[p];
-    if (t === 0x00 || t === 0x01) {
+    if (t === 0x00) {
+      // a run of PADDING counts as one frame: Chrome puts hundreds of its bytes between CRYPTO frames
+      while (p < payload.length && payload[p] === 0) p++;
+      continue;
+    }
+    if (t === 0x01) {
       p++;
       continue;
     }

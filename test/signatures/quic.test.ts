@@ -89,6 +89,15 @@ describe('quic: Initial packet decryption', () => {
     assert.equal((h.end().find((e) => e.type === 'session') as any)?.protocol, 'discord');
   });
 
+  it('reads CRYPTO frames after more than 256 bytes of PADDING between them (Chrome scatters padding among its CRYPTO frames)', () => {
+    const hello = clientHelloMessage({ sni: 'web.slack.com', padTo: 600 });
+    const frames = Buffer.concat([cryptoFrame(0, hello.subarray(0, 200)), Buffer.alloc(300), Buffer.from([0x01]), cryptoFrame(200, hello.subarray(200))]);
+    const h = new FlowHarness({ transport: 'udp', server: '203.0.113.44:443' });
+    h.send('c', quicInitial(RFC_DCID, frames));
+    const [s] = h.end().filter((e) => e.type === 'session') as any[];
+    assert.deepEqual([s?.protocol, s?.server_name], ['slack', 'web.slack.com']);
+  });
+
   it('reports nothing for QUIC to a host that is not IM (google.com)', () => {
     const h = new FlowHarness({ transport: 'udp', server: '142.250.1.1:443' });
     h.send('c', quicInitial(RFC_DCID, cryptoFrame(0, clientHelloMessage({ sni: 'www.google.com' }))));
