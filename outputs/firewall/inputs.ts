@@ -8,8 +8,9 @@ import type { ModelInput, ObservedServer } from './model';
 export function buildRuleInput(o: { policyFile?: string; eventFiles: string[]; store?: string }): Omit<ModelInput, 'action'> {
   const registry = loadRegistry();
   const observed: ObservedServer[] = [];
-  for (const f of o.eventFiles) observed.push(...observedFromJsonl(f));
-  if (o.store) observed.push(...observedFromStore(o.store));
+  // one by one: push(...xs) passes each as an argument, and 200,000 sessions overflowed the stack
+  for (const f of o.eventFiles) for (const x of observedFromJsonl(f)) observed.push(x);
+  if (o.store) for (const x of observedFromStore(o.store)) observed.push(x);
   return { registry, observed, ...policyInput(o.policyFile) };
 }
 

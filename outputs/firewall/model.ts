@@ -80,9 +80,17 @@ export interface ModelInput {
   now?: Date;
 }
 
+const appsCache = new Map<string, Record<string, AppData>>();
+
+/** apps.yaml, parsed once per process (it ships with the code; parsing it took ~28 ms a call) */
 export function loadApps(file = path.join(__dirname, 'apps.yaml')): Record<string, AppData> {
-  return YAML.parse(fs.readFileSync(file, 'utf8')) as Record<string, AppData>;
+  let apps = appsCache.get(file);
+  if (!apps) appsCache.set(file, (apps = YAML.parse(fs.readFileSync(file, 'utf8')) as Record<string, AppData>));
+  return apps;
 }
+
+// the order String.prototype.localeCompare gives, without building a collator on every call
+const byLocale = new Intl.Collator().compare;
 
 const PROTOCOL_ID = /^[a-z][a-z0-9_-]{0,31}$/;
 
@@ -95,6 +103,22 @@ export function buildModel(input: ModelInput): RuleModel {
   }
   const forbidden = (input.forbidden ?? [...imProtocols]).filter((p) => PROTOCOL_ID.test(p) && imProtocols.has(p)).sort();
   const targets = new Map<string, Target>();
+  // what each target already has, so that de-duplication stays linear in the observed servers
+  const seen = new Map<Target, { hosts: Set<string>; cidrs: Set<string> }>();
+  const addHost = (t: Target, h: string | undefined) => {
+    const s = seen.get(t)!.hosts;
+    if (!h || s.has(h)) return;
+    s.add(h);
+    t.hosts.push(h);
+  };
+  const addCidr = (t: Target, text: string): boolean => {
+    const c = parseCidr(text);
+    const s = seen.get(t)!.cidrs;
+    if (!c || s.has(c.text)) return false;
+    s.add(c.text);
+    t.cidrs.push(c);
+    return true;
+  };
   for (const p of forbidden) {
     const a = apps[p] ?? {};
     targets.set(p, {
@@ -107,31 +131,39 @@ export function buildModel(input: ModelInput): RuleModel {
         udp: (a.port_only?.udp ?? []).map(validPort).filter((x): x is number => x !== undefined && x !== 53 && x !== 443),
       },
       paloalto: (a.paloalto ?? []).map((x) => label(x, 63)).filter(Boolean),
-      suricata: a.suricata ?? [],
+      suricata: [...(a.suricata ?? [])],
       observed: 0,
     });
+    seen.set(targets.get(p)!, { hosts: new Set(), cidrs: new Set() });
     for (const c of a.block_cidrs ?? []) addCidr(targets.get(p)!, c);
   }
   for (const [host, p] of input.registry.hosts.entries()) {
     const t = targets.get(p);
-    const h = validHost(host);
-    if (t && h && !t.hosts.includes(h)) t.hosts.push(h);
+    if (t) addHost(t, validHost(host));
   }
   for (const [cidr, p] of input.registry.cidrs.entries()) {
     const t = targets.get(p);
     if (t) addCidr(t, cidr);
   }
+  // a month of sessions names the same servers again and again: each spelling is parsed once per target
+  const spelled = new Map<Target, { ips: Set<string>; names: Set<string> }>();
   for (const o of input.observed ?? []) {
     const t = targets.get(o.protocol);
     if (!t) continue;
-    // a server is one address: a block given as one ("1.2.3.4/0" in an events file) would block far more
-    if (typeof o.ip === 'string' && !o.ip.includes('/') && addCidr(t, o.ip)) t.observed++;
-    const h = validHost(o.server_name);
-    if (h && !t.hosts.includes(h)) t.hosts.push(h);
+    const done = spelled.get(t) ?? spelled.set(t, { ips: new Set(), names: new Set() }).get(t)!;
+    if (typeof o.ip === 'string' && !done.ips.has(o.ip)) {
+      done.ips.add(o.ip);
+      // a server is one address: a block given as one ("1.2.3.4/0" in an events file) would block far more
+      if (!o.ip.includes('/') && addCidr(t, o.ip)) t.observed++;
+    }
+    if (typeof o.server_name === 'string' && !done.names.has(o.server_name)) {
+      done.names.add(o.server_name);
+      addHost(t, validHost(o.server_name));
+    }
   }
   for (const t of targets.values()) {
     t.hosts.sort();
-    t.cidrs.sort((a, b) => a.family - b.family || a.text.localeCompare(b.text));
+    t.cidrs.sort((a, b) => a.family - b.family || byLocale(a.text, b.text));
   }
   const exceptions: Exception[] = (input.exceptions ?? []).map((e) => ({
     sources: e.sources.map(parseCidr).filter((c): c is Cidr => !!c),
@@ -156,13 +188,6 @@ function sanctionedNames(entries: string[]): SanctionedName[] {
     if (name) by.set(name, (by.get(name) ?? false) || /^\*?\./.test(e.trim()));
   }
   return [...by].sort((a, b) => a[0].localeCompare(b[0])).map(([name, subdomains]) => ({ name, subdomains }));
-}
-
-function addCidr(t: Target, s: string): boolean {
-  const c = parseCidr(s);
-  if (!c || t.cidrs.some((x) => x.text === c.text)) return false;
-  t.cidrs.push(c);
-  return true;
 }
 
 /** Ports an exception covers for a target (its distinctive ports) — used by port-based formats. */

@@ -7,7 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildModel } from '../../outputs/firewall/model';
 import { FORMATS } from '../../outputs/firewall/formats';
+import { buildRuleInput } from '../../outputs/firewall/inputs';
 import { loadRegistry } from '../../signatures/registry';
+import { boundedIt } from '../helpers/bounded';
 import { exportCheck } from '../helpers/fwTools';
 import { shadowim } from '../helpers/run';
 
@@ -198,5 +200,33 @@ describe('firewall export', () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr.trim(), /^shadowim: unknown format 'ipchains'; choose one of iptables, .*suricata, rpz, unbound$/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+});
+
+describe('firewall export at scale', () => {
+  // a month of sessions, most to one messenger's many servers (a CDN). Each observed server was compared
+  // with every one before it (90,000 of one protocol: minutes), and 200,000 sessions overflowed the stack
+  // while the events were gathered. The bound is generous: a few seconds of work here.
+  boundedIt(__filename, 'a month of events: 200,000 sessions, 100,000 distinct IPv4/IPv6 servers and 20,000 names in every format', 90, () => {
+    const SERVERS = 100000;
+    const NAMES = 20000;
+    const hex = (n: number) => n.toString(16);
+    const server = (i: number) => (i % 10 < 7 ? `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}` : `2001:db8:${hex(0x100 + (i >> 12))}:${hex(0x1000 + (i & 0xfff))}::1`);
+    const protocol = (i: number) => (i % 20 === 0 ? 'telegram' : i % 20 === 1 ? 'xmpp' : 'whatsapp');
+    const lines: string[] = [];
+    for (let i = 0; i < 2 * SERVERS; i++) {
+      const k = i % SERVERS;
+      lines.push(JSON.stringify({ type: 'session', protocol: protocol(k), transport: 'tcp', server: { ip: server(k), port: 443 }, server_name: `n${k % NAMES}.cdn${k % 50}.example.net` }));
+    }
+    const ev = path.join(tmp, 'month.jsonl');
+    fs.writeFileSync(ev, lines.join('\n') + '\n');
+    const m = buildModel({ ...buildRuleInput({ eventFiles: [ev] }), action: 'block', now: new Date('2026-01-01T00:00:00Z'), exceptions: [{ sources: ['10.20.0.0/16'], protocols: ['telegram'], reason: 'support' }], sanctioned: ['n7.cdn7.example.net', '.cdn9.example.net'] });
+    assert.equal(m.targets.find((t) => t.protocol === 'whatsapp')!.observed, SERVERS * 0.9, 'every distinct whatsapp server once');
+    for (const f of FORMATS) {
+      const text = f.render(m);
+      if (!['ip6tables', 'rpz', 'unbound'].includes(f.id)) assert.match(text, /\b100\.65\.134\.156\b/, `${f.id}: an observed IPv4 server`);
+      if (!['iptables', 'rpz', 'unbound'].includes(f.id)) assert.match(text, /\b2001:db8:118:169f::1\b/, `${f.id}: an observed IPv6 server`);
+      if (['rpz', 'unbound', 'suricata'].includes(f.id)) assert.match(text, /\bn19999\.cdn49\.example\.net\b/, `${f.id}: an observed name`);
+    }
   });
 });

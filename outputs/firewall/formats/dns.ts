@@ -7,25 +7,46 @@
 import type { RuleModel } from '../model';
 import { header, type RuleFormat } from './types';
 
-/**
- * every host name of the forbidden protocols, once, with the protocols that named it; not those a
- * sanctioned name covers (itself or a sub-domain: a sanctioned server observed in --events is a
- * target host too, and the same owner twice is an RPZ BIND refuses to load)
- */
+// the order of String.prototype.localeCompare, one collator for all the comparisons of a sort
+const byLocale = new Intl.Collator().compare;
+
+/** NAME and the names enclosing it (a.b.example, b.example, example), each checked only when `lengths` has its length */
+function* selfAndParents(name: string, lengths?: Set<number>): Generator<string> {
+  for (let from = 0; ; ) {
+    if (!lengths || lengths.has(name.length - from)) yield name.slice(from);
+    const dot = name.indexOf('.', from);
+    if (dot < 0) return;
+    from = dot + 1;
+  }
+}
+
 /** exact sanctioned names whose sub-domains are forbidden: inside a forbidden name and not under a `.name` sanctioned with its sub-domains */
 function exactInsideForbidden(model: RuleModel): Array<{ name: string; protocols: string[] }> {
   const out: Array<{ name: string; protocols: string[] }> = [];
+  const wide = new Set(model.sanctionedHosts.filter((s) => s.subdomains).map((s) => s.name));
+  // host -> protocols naming it, built once: a scan of every target's hosts per sanctioned name was quadratic
+  const named = new Map<string, Set<string>>();
+  for (const t of model.targets) for (const h of t.hosts) (named.get(h) ?? named.set(h, new Set()).get(h)!).add(t.protocol);
   for (const s of model.sanctionedHosts) {
-    if (s.subdomains || model.sanctionedHosts.some((o) => o.subdomains && (s.name === o.name || s.name.endsWith(`.${o.name}`)))) continue;
-    const protocols = model.targets.filter((t) => t.hosts.some((h) => s.name === h || s.name.endsWith(`.${h}`))).map((t) => t.protocol);
+    if (s.subdomains || [...selfAndParents(s.name)].some((n) => wide.has(n))) continue;
+    const by = new Set([...selfAndParents(s.name)].flatMap((n) => [...(named.get(n) ?? [])]));
+    const protocols = model.targets.filter((t) => by.has(t.protocol)).map((t) => t.protocol);
     if (protocols.length) out.push({ name: s.name, protocols });
   }
   return out;
 }
 
+/**
+ * every host name of the forbidden protocols, once, with the protocols that named it; not those a
+ * sanctioned name covers (itself or a sub-domain: a sanctioned server observed in --events is a
+ * target host too, and the same owner twice is an RPZ BIND refuses to load)
+ */
 function blockedNames(model: RuleModel): Array<[string, string[]]> {
   const by = new Map<string, string[]>();
-  const sanctioned = (h: string) => model.sanctionedHosts.some((s) => h === s.name || (s.subdomains && h.endsWith(`.${s.name}`)));
+  const exact = new Set(model.sanctionedHosts.map((s) => s.name));
+  const wide = new Set(model.sanctionedHosts.filter((s) => s.subdomains).map((s) => s.name));
+  const wideLengths = new Set([...wide].map((n) => n.length));
+  const sanctioned = (h: string) => exact.has(h) || [...selfAndParents(h, wideLengths)].some((n) => n !== h && wide.has(n));
   for (const t of model.targets) {
     for (const h of t.hosts) {
       if (sanctioned(h)) continue;
@@ -34,7 +55,7 @@ function blockedNames(model: RuleModel): Array<[string, string[]]> {
       else by.set(h, [t.protocol]);
     }
   }
-  return [...by.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+  return [...by.entries()].sort((a, b) => byLocale(a[0], b[0]));
 }
 
 // An RPZ owner is relative to the zone: `*.` + the name + rpz.shadowim must fit a DNS name's 255
