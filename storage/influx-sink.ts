@@ -27,6 +27,16 @@ export const RP_RAW = 'raw';
 export const RP_1M = 'rollup_1m';
 export const RP_1H = 'rollup_1h';
 
+/**
+ * The sensor's folder under spool_dir: its name with anything but letters, digits, _ . - made _, and
+ * a name of dots only (".", "..", from --sensor) made underscores — path.join would otherwise put the
+ * spool in spool_dir itself or in its parent.
+ */
+export function spoolLeaf(sensor: string): string {
+  const safe = sensor.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return /^\.*$/.test(safe) ? safe.replace(/\./g, '_') || '_' : safe;
+}
+
 export class InfluxSink implements EventSink {
   readonly spool: Spool;
   private stamper = new Stamper();
@@ -49,7 +59,7 @@ export class InfluxSink implements EventSink {
 
   constructor(private readonly o: InfluxSinkOptions) {
     this.log = o.log ?? ((l) => stderrLine(`shadowim: ${l}`));
-    const dir = path.join(o.spool_dir, o.sensor.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    const dir = path.join(o.spool_dir, spoolLeaf(o.sensor));
     this.spool = new Spool(dir, { maxBytes: o.spool_max_bytes });
     this.spool.onDrop = (n) => {
       this.warn(`InfluxDB spool ${dir} is full (${o.spool_max_bytes} bytes): dropped ${n} oldest points (${this.spool.dropped} in all)`);

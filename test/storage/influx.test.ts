@@ -211,3 +211,23 @@ describe('storage: InfluxDB output (real influxd)', function () {
     assert.equal(files[0].size ?? null, null);
   });
 });
+
+describe('storage: InfluxDB spool folder', () => {
+  it('a sensor named "." or ".." (--sensor) spools inside spool_dir, not in it or its parent', async () => {
+    for (const sensor of ['.', '..', '...']) {
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-spoolleaf-'));
+      try {
+        const deadPort = await freePort(); // nothing listens: the points stay in the spool
+        const s = new InfluxSink(sinkOpts(`http://127.0.0.1:${deadPort}`, root, { sensor, close_timeout_ms: 0 }));
+        s.write(alert(1, sensor));
+        await s.close();
+        assert.deepEqual(fs.readdirSync(root), ['spool'], `${sensor}: nothing written beside spool_dir`);
+        const inside = fs.readdirSync(path.join(root, 'spool'));
+        assert.deepEqual(inside, ['_'.repeat(sensor.length)], `${sensor}: one folder for the sensor, ${inside}`);
+        assert.ok(fs.readdirSync(path.join(root, 'spool', inside[0])).length > 0, 'the points are in it');
+      } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+      }
+    }
+  });
+});
