@@ -6,6 +6,7 @@ import type { FileWriter, SessionContext, StreamDecoder } from '../types';
 import net from 'node:net';
 import { DEFAULT_LIMITS, XmlStream, child, ns, type XmlElement } from './xml';
 import { S5bDecoder } from './s5b';
+import { MAX_TEXT as SHARED_MAX_TEXT } from '../text';
 
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
@@ -13,7 +14,9 @@ const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';
 const NS_IBB = 'http://jabber.org/protocol/ibb';
 const NS_SI = 'http://jabber.org/protocol/si';
 const NS_SI_FT = 'http://jabber.org/protocol/si/profile/file-transfer';
-const MAX_TEXT = 8192;
+// a body's text is bounded by the stanza (max_stanza, 64 KiB): no cut of its own below that, which
+// hid the end of a long message (a pasted log) from the event and DLP
+const MAX_TEXT = SHARED_MAX_TEXT;
 const KINDS = new Set(['chat', 'groupchat', 'normal', 'headline']);
 const MAX_TRANSFERS = 16;
 const NS_S5B = 'http://jabber.org/protocol/bytestreams';

@@ -313,6 +313,29 @@ describe('xmpp: generated capture through the CLI', function () {
   });
 });
 
+describe('xmpp: a long message through the CLI', function () {
+  this.timeout(120000);
+  it('a body of 12,000 characters is reported whole (found by the tshark differential fuzz)', () => {
+    // XMPP sets no length on a message (a pasted log); before, the text was cut at 8,192 characters,
+    // so what came after, a card number included, reached neither the event nor DLP
+    const text = `${'line of a pasted log '.repeat(570)}card 4111 1111 1111 1111 end`;
+    const c = new Capture();
+    const t = c.tcp('10.1.1.10:40002', '198.51.100.7:5222');
+    t.open();
+    t.send('c', C_HDR);
+    t.send('s', S_HDR);
+    t.send('s', BIND);
+    t.send('c', `<message to='romeo@example.net' type='chat'><body>${text}</body></message>`);
+    t.close();
+    const events = analyzeCapture(c);
+    const msgs = events.filter((e) => e.type === 'message');
+    assert.equal(msgs.length, 1);
+    assert.equal(msgs[0].text.length, text.length);
+    assert.ok(msgs[0].text.endsWith('1111 end'), msgs[0].text.slice(-40));
+    assert.ok(events.some((e) => e.type === 'alert' && e.kind === 'sensitive_data' && e.detector === 'pan'), 'the card past 8,192 characters is found');
+  });
+});
+
 describe('xmpp + irc: secrets never reach the CLI output (analyzer and alerts included)', function () {
   this.timeout(120000);
   it('SASL PLAIN (XMPP and IRC), IRC PASS and NickServ IDENTIFY: credential events, no secret anywhere', () => {
