@@ -7,7 +7,7 @@ export interface Cidr {
   family: 4 | 6;
   addr: string;
   bits: number;
-  /** canonical "addr/bits" (network address, host bits cleared for IPv4) */
+  /** canonical "addr/bits" (network address, host bits cleared for IPv4; IPv6 as RFC 5952 writes it) */
   text: string;
 }
 
@@ -20,15 +20,43 @@ export function parseCidr(s: unknown): Cidr | undefined {
   const max = fam === 4 ? 32 : 128;
   const bits = m[2] === undefined ? max : Number(m[2]);
   if (!Number.isInteger(bits) || bits < 0 || bits > max) return undefined;
-  if (fam === 4) {
-    const v = m[1].split('.').reduce((a, o) => (a << 8) | Number(o), 0) >>> 0;
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    const n = (v & mask) >>> 0;
-    const addr = [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-    return { family: 4, addr, bits, text: `${addr}/${bits}` };
-  }
-  const addr = m[1].toLowerCase();
+  if (fam === 4) return v4Cidr(m[1], bits);
+  const g = v6Groups(m[1]);
+  // one IPv4-mapped address (::ffff:a.b.c.d) is that IPv4 address on the wire: an IPv6 rule never matches it
+  if (bits === 128 && g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return v4Cidr([g[6] >> 8, g[6] & 255, g[7] >> 8, g[7] & 255].join('.'), 32);
+  const addr = v6Text(g);
   return { family: 6, addr, bits, text: `${addr}/${bits}` };
+}
+
+function v4Cidr(quad: string, bits: number): Cidr {
+  const v = quad.split('.').reduce((a, o) => (a << 8) | Number(o), 0) >>> 0;
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  const n = (v & mask) >>> 0;
+  const addr = [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  return { family: 4, addr, bits, text: `${addr}/${bits}` };
+}
+
+/** the eight 16-bit groups of an address net.isIP took as IPv6 (a trailing dotted quad is the last two) */
+function v6Groups(s: string): number[] {
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  const hex = quad ? `${s.slice(0, quad.index)}${((+quad[1] << 8) | +quad[2]).toString(16)}:${((+quad[3] << 8) | +quad[4]).toString(16)}` : s;
+  const [head, tail] = hex.split('::');
+  const part = (x: string | undefined) => (x ? x.split(':').map((h) => parseInt(h, 16)) : []);
+  const [a, b] = [part(head), part(tail)];
+  return [...a, ...Array(8 - a.length - b.length).fill(0), ...b];
+}
+
+/** RFC 5952: lower case, no leading zeros, the first longest run of two or more zero groups as :: */
+function v6Text(g: number[]): string {
+  let [at, len] = [-1, 1];
+  for (let i = 0; i < 8; i++) {
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > len) [at, len] = [i, j - i];
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
+  return at < 0 ? hex(g) : `${hex(g.slice(0, at))}::${hex(g.slice(at + len))}`;
 }
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

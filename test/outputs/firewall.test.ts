@@ -139,6 +139,22 @@ describe('firewall export', () => {
     }
   });
 
+  it('writes an observed IPv6 server once, as RFC 5952 spells it, and an IPv4-mapped one as its IPv4 address', () => {
+    // was: 2001:DB8:0:0::7 and 2001:db8::7 two rules, ::ffff:203.0.113.70 an IPv6 rule that never matches
+    const ev = path.join(tmp, 'v6-spellings.jsonl');
+    const servers = ['2001:DB8:0:0::7', '2001:db8::7', '2001:0db8:0000:0000:0000:0000:0000:0007', ' 2001:db8:0::7 ', '::ffff:203.0.113.70', '::FFFF:CB00:7146', '203.0.113.70'];
+    fs.writeFileSync(ev, servers.map((ip) => JSON.stringify({ type: 'session', protocol: 'irc', server: { ip, port: 6667 } })).join('\n') + '\n');
+    for (const format of ['iptables', 'ip6tables', 'nftables', 'pf', 'cisco-asa', 'cisco-ios', 'windows', 'paloalto', 'suricata']) {
+      const r = shadowim(['rules', '--format', format, '--action', 'log', '--events', ev]);
+      assert.equal(r.status, 0, r.stderr);
+      const tokens = r.stdout.split('\n').filter((l) => !/^[#!]/.test(l)).join(' ').split(/[\s[\],{}'"()@;]+/).map((t) => t.replace(/\/(32|128)$/, ''));
+      const count = (a: string) => tokens.filter((t) => t === a).length;
+      if (format !== 'iptables') assert.equal(count('2001:db8::7'), 1, `${format}: one rule for 2001:db8::7`);
+      if (format !== 'ip6tables') assert.equal(count('203.0.113.70'), 1, `${format}: one rule for 203.0.113.70`);
+      assert.doesNotMatch(r.stdout, /2001:0?DB8:0|2001:0db8|ffff:|cb00/i, `${format}: no other spelling`);
+    }
+  });
+
   it('takes exceptions and sanctioned servers from a policy file, and the result validates', function () {
     const policy = path.join(tmp, 'policy.yaml');
     fs.writeFileSync(policy, [
