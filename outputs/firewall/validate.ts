@@ -61,10 +61,11 @@ function v6Text(g: number[]): string {
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** A DNS host name (no wildcard, no trailing dot), lower-cased, or undefined. */
+/** A DNS host name, lower-cased, without a wildcard or the root's trailing dot (`Chat.Example.` is chat.example), or undefined. */
 export function validHost(s: unknown): string | undefined {
   if (typeof s !== 'string') return undefined;
-  const h = s.trim().toLowerCase().replace(/^\*?\./, '');
+  // one trailing dot is the absolute spelling of the same name; two (`a.example..`) are an empty label
+  const h = s.trim().toLowerCase().replace(/^\*?\./, '').replace(/\.$/, '');
   if (h.length === 0 || h.length > 253) return undefined;
   const labels = h.split('.');
   if (labels.length < 2 || !labels.every((l) => LABEL.test(l))) return undefined;

@@ -155,6 +155,25 @@ describe('firewall export', () => {
     }
   });
 
+  it('writes an observed name once, lower case and without the trailing dot, however the session spelled it', () => {
+    // was: chat.example.org. (the absolute spelling) refused, so a name seen only so was not blocked at all
+    const ev = path.join(tmp, 'name-spellings.jsonl');
+    const names = ['Chat.Example.ORG', 'chat.example.org.', 'chat.example.org', ' CHAT.example.org. ', 'only-dot.example.net.', 'two-dots.example.net..'];
+    fs.writeFileSync(ev, names.map((server_name, i) => JSON.stringify({ type: 'session', protocol: 'xmpp', server: { ip: `203.0.113.${i + 1}`, port: 5222 }, server_name })).join('\n') + '\n');
+    const expect: Record<string, [(n: string) => string, number]> = {
+      rpz: [(n) => `\n${n} CNAME .\n`, 1],
+      unbound: [(n) => `local-zone: "${n}." always_nxdomain`, 1],
+      suricata: [(n) => `content:".${n}";`, 3], // TLS SNI, DNS query, HTTP Host
+    };
+    for (const [format, [rule, times]] of Object.entries(expect)) {
+      const r = shadowim(['rules', '--format', format, '--events', ev]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.split(rule('chat.example.org')).length - 1, times, `${format}: chat.example.org once`);
+      assert.equal(r.stdout.split(rule('only-dot.example.net')).length - 1, times, `${format}: a name seen only with its trailing dot is blocked`);
+      assert.doesNotMatch(r.stdout, /two-dots|Chat\.|CHAT|org\.\.|org\. CNAME|content:"\.[^"]*\."/, `${format}: no other spelling, no empty label`);
+    }
+  });
+
   it('takes exceptions and sanctioned servers from a policy file, and the result validates', function () {
     const policy = path.join(tmp, 'policy.yaml');
     fs.writeFileSync(policy, [
