@@ -46,8 +46,11 @@ export interface Link {
 
 // ---- extraction ----
 
-// scheme candidates; the character before must not be a word character ("sftp://", "xhttp://")
-const CANDIDATE = /(?:https?|ftp):\/\/|www\./gi;
+// scheme candidates; the character before must not be a word character ("sftp://", "xhttp://").
+// A browser reads these schemes followed by any run of / and \ alike ("http:/x", "http:\\x",
+// "https:///x" all go to x), so one or more of them make a candidate; a scheme followed by a letter
+// ("use http: it's faster", "http:evil") is prose.
+const CANDIDATE = /(?:https?|ftp):(?=[/\\])|www\./gi;
 const WWW = /www\./gi;
 
 function isWordChar(c: number): boolean {
@@ -149,7 +152,7 @@ function linkOf(text: string, f: Found): Link {
  * '#', the next '@', the www. candidates ahead, the path hashes; each passes a character at most
  * once. A www. candidate without a name after "www." ("www.!x") is dropped after reading that label
  * (labels of candidates do not overlap). A candidate then reads its authority (userinfo, host,
- * port). Scheme authorities never overlap (a later "://" ends an earlier one); a www. candidate
+ * port). Scheme authorities never overlap (the / or \ after a later scheme ends an earlier one); a www. candidate
  * whose authority holds at most NESTED_FREE other www. candidates is always read, so a character
  * is in at most NESTED_FREE + 2 such authorities. Only www. candidates nested deeper in one host
  * ("äwww.äwww.äwww.…", each reading the same run again; their hosts hold the others' junk) share
@@ -163,7 +166,7 @@ function linkOf(text: string, f: Found): Link {
  * (authorities read, then their hosts canonicalised); what `visit` adds to the Scan's `chars` on top.
  */
 function scanLinks(text: string, visit: (f: Found, s: Scan) => boolean, work?: LinkWork): void {
-  if (typeof text !== 'string' || text.length < 7) return;
+  if (typeof text !== 'string' || text.length < 6) return; // "ftp:/x"
   const re = CANDIDATE;
   re.lastIndex = 0;
   // most messages hold no candidate: nothing more is set up for them
@@ -184,16 +187,24 @@ function scanLinks(text: string, visit: (f: Found, s: Scan) => boolean, work?: L
   let lastHp = '';
   let lastPath = -1;
   for (let more = true; more; more = re.test(text)) {
-    // the match ends at lastIndex: "www.", or "://" after http, https or ftp (test: no match array)
+    // the match ends at lastIndex: "www.", or the ':' of http, https or ftp before a / or \ (test: no match array)
     const after = re.lastIndex;
-    const len = text.charCodeAt(after - 1) === 0x2e ? 4 : (text.charCodeAt(after - 4) | 0x20) === 0x73 ? 8 : (text.charCodeAt(after - 6) | 0x20) === 0x66 ? 6 : 7;
-    const at = after - len;
-    const www = len === 4;
+    const www = text.charCodeAt(after - 1) === 0x2e;
+    const scheme = www ? '' : (text.charCodeAt(after - 2) | 0x20) === 0x73 ? 'https' : (text.charCodeAt(after - 4) | 0x20) === 0x66 ? 'ftp' : 'http';
+    const at = after - (www ? 4 : scheme.length + 1);
+    // the run of / and \ after the scheme ("www." is part of the host); the search goes on after it, so
+    // the candidate search reads it once. A link inside another's query (a redirector) is found too
+    let authStart = at;
+    if (!www) {
+      authStart = after;
+      while (authStart < text.length && (text.charCodeAt(authStart) === 0x2f || text.charCodeAt(authStart) === 0x5c)) authStart++;
+      re.lastIndex = authStart;
+    }
     const prev = at > 0 ? text.charCodeAt(at - 1) : 0x20;
     if (www ? wwwBlocked(prev) : isWordChar(prev)) continue;
-    // the search goes on right after "://" or "www.": a link inside another's query (a redirector) is found too
-    const authStart = www ? at : after; // "www." is part of the host
-    const end = s.trimEnd(authStart, s.runEnd(at, Math.min(text.length, at + MAX_LINK_CHARS)));
+    // slashes past two are not counted in the MAX_LINK_CHARS read: "http:" and 3,000 slashes before a host take a browser there
+    const limit = at + MAX_LINK_CHARS + Math.max(0, authStart - after - 2);
+    const end = s.trimEnd(authStart, s.runEnd(at, Math.min(text.length, limit)));
     if (end <= authStart) continue;
     const authEnd = s.authEnd(authStart, end);
     if (www) {
@@ -217,7 +228,7 @@ function scanLinks(text: string, visit: (f: Found, s: Scan) => boolean, work?: L
       }
     }
     s.chars += 2 * (authEnd - authStart); // the authority, then its host again in canonicalHost
-    const h = readHost(text, authStart, authEnd, www ? '' : len === 6 ? 'ftp' : len === 7 ? 'http' : 'https');
+    const h = readHost(text, authStart, authEnd, scheme);
     if (!h) continue;
     // the same host[:port] and path is the same link
     const pathEnd = s.pathEnd(authEnd, end);

@@ -1,6 +1,7 @@
 // Seeded differential fuzz of link extraction and blocklist matching (analyzer/links.ts) against
 // the WHATWG URL parser in Node (`URL.parse`, what browsers do). Each case is a message holding
-// one link built from random parts (scheme or www., userinfo, host: names in mixed case, IDN,
+// one link built from random parts (scheme or www., the scheme's slashes as a browser reads them:
+// "//" or any run of / and \, userinfo, host: names in mixed case, IDN,
 // full-width letters and dots, percent-escapes, IPv4 in every radix and part count, IPv6 literals;
 // ports, default ones and leading zeros too; paths, queries and fragments with non-ASCII, escapes and
 // '\'), with prose, brackets and the punctuation people type after a link around it.
@@ -225,12 +226,20 @@ function buildLink(r: R): Built {
   const ui = userinfo(r);
   // www. must start the link: its userinfo comes after "www."
   const auth = www && ui ? `${host.slice(0, 4)}${ui}${host.slice(4)}` : `${ui}${host}`;
-  return { link: `${www ? '' : `${typedScheme}://`}${auth}${port(r, scheme)}${pathPart(r)}`, www, scheme, kind };
+  return { link: `${www ? '' : `${typedScheme}:${slashes(r)}`}${auth}${port(r, scheme)}${pathPart(r)}`, www, scheme, kind };
 }
 
-/** the docs' reading of where a link typed at the start of `run` ends */
+/** what follows the scheme: mostly "//", else a browser's other spellings of it (any run of / and \, now and then a long one) */
+function slashes(r: R): string {
+  if (r.chance(0.7)) return '//';
+  if (r.chance(0.02)) return r.str(['/', '\\'], 2000 + r.int(2000));
+  return r.str(['/', '/', '\\'], 1 + r.int(r.chance(0.2) ? 12 : 3));
+}
+
+/** the docs' reading of where a link typed at the start of `run` ends (slashes after the scheme past two not counted in its 2,048 characters) */
 function linkText(run: string): string {
-  let t = run.slice(0, MAX_LINK_CHARS);
+  const slashRun = /^(?:https?|ftp):([/\\]*)/i.exec(run)?.[1].length ?? 0;
+  let t = run.slice(0, MAX_LINK_CHARS + Math.max(0, slashRun - 2));
   const count = (c: string) => t.split(c).length - 1;
   for (;;) {
     const c = t[t.length - 1];
@@ -243,7 +252,7 @@ function linkText(run: string): string {
 
 /** the path as the docs say the product gives it: from the first / ? # \ after the scheme, as typed, '\' as '/', no fragment */
 function typedPath(t: string, www: boolean): string {
-  const from = www ? 0 : t.indexOf('://') + 3;
+  const from = www ? 0 : t.indexOf(':') + 1 + /^[/\\]*/.exec(t.slice(t.indexOf(':') + 1))![0].length;
   const rest = t.slice(from);
   const a = rest.search(/[/?#\\]/);
   if (a < 0) return '';

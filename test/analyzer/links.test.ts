@@ -147,7 +147,10 @@ describe('links: extraction from message text', () => {
     assert.deepEqual(links('file:///etc/passwd mailto:a@evil.example javascript:alert(1)'), []);
     assert.deepEqual(links('www. www.x www.evil.example'), [['www.x', undefined, '', 'www.x'], ['www.evil.example', undefined, '', 'www.evil.example']]);
     assert.deepEqual(links('ftp://files.evil.example/pub/x.zip'), [['files.evil.example', undefined, '/pub/x.zip', 'ftp://files.evil.example/pub/x.zip']]);
-    assert.deepEqual(links('http:// evil.example http:///x'), [], 'no host');
+    assert.deepEqual(links('http:// evil.example'), [], 'no host');
+    // a browser reads any run of / and \ after the scheme: new URL('http:///x') has host x (this
+    // asserted no link until 27 November, so "https:///evil.example" went past the lists)
+    assert.deepEqual(links('http:///x'), [['x', undefined, '', 'http:///x']]);
     // a link inside another link's query (a redirector) is a link too
     assert.deepEqual(
       links('https://safe.example/r?u=http://evil.example/x').map((l) => l[0]),
@@ -155,6 +158,22 @@ describe('links: extraction from message text', () => {
     );
     // the same link twice is one link
     assert.equal(extractLinks('http://evil.example/a http://EVIL.example/a').length, 1);
+  });
+
+  // until 27 November only "scheme://" was read: a dropped, doubled or turned slash took a listed host past the lists
+  it('a scheme with one or more / or \\ after it is a link, as a browser reads it; a scheme before a letter is prose', () => {
+    const typed = ['http:/evil.example', 'http:\\\\evil.example', 'http:\\evil.example', 'https:///evil.example', 'HTTP:/\\evil.example', 'ftp:\\/\\evil.example/x', `http:${'/'.repeat(3000)}evil.example/p`];
+    const f = new LinkFilter(blocklist('slashes.txt', 'evil.example\n'));
+    for (const t of typed) {
+      assert.equal(new URL(t).hostname, 'evil.example', t);
+      const text = `see ${t}.`;
+      assert.deepEqual(extractLinks(text).map((l) => [l.host, text.slice(l.start, l.end)]), [['evil.example', t]], t);
+      assert.equal(f.check(text).length, 1, `${t} is listed`);
+    }
+    assert.equal(one('HTTP:/\\evil.example\\a/b').path, '/a/b');
+    assert.equal(one('https:\\evil.example:443').port, undefined);
+    // prose, and a scheme inside a word
+    assert.deepEqual(links("use http: it's faster, http:evil.example, https:evil and xhttp:/evil.example"), []);
   });
 
   it('a very long link is read to 2,048 characters and still matched by its host', () => {
@@ -519,6 +538,12 @@ describe('links: malicious_link alerts', () => {
     const m = out.events.find((e) => e.type === 'message') as any;
     assert.equal(m.text, text, 'the message event is forwarded as it was');
     assert.equal(m.links, undefined);
+  });
+
+  it('a listed host typed with one, three or turned slashes after the scheme raises the alert', () => {
+    const out = run([message('try http:/evil.example/a'), message('or HTTPS:\\\\\\Phish.example', { from: 'eve' }), message('or https:///evil.example/b', { from: 'bob' })]);
+    const links = out.alerts.filter((a) => a.kind === 'malicious_link');
+    assert.deepEqual(links.map((a) => a.match), ['hxxp://evil[.]example/a', 'hxxps://phish[.]example', 'hxxps://evil[.]example/b']);
   });
 
   it('severity per list or from the policy; a policy cannot lower what it does not name', () => {
