@@ -163,7 +163,23 @@ function detectHttp(input: DetectInput): DetectResult {
     return body.length < Math.min(cl, 4) && d.length < 8192 ? 'more' : null;
   }
   if (d.length < 8 && /^[A-Z]+$/.test(d.toString('latin1'))) return 'more';
+  if (partialRelayLine(d)) return 'more';
   return null;
+}
+
+/**
+ * A request line still arriving (no line end yet) whose target may yet be the file relay's: wait for
+ * the rest. Without this, a relay upload whose head came in small segments was never claimed, so
+ * its file was not carved.
+ */
+function partialRelayLine(d: Buffer): boolean {
+  if (d.length >= 2048 || d.includes(0x0a)) return false;
+  const m = /^[A-Z]{3,10} (\S*)(?: [A-Z0-9/.]*)?$/.exec(d.toString('latin1'));
+  if (!m) return false;
+  const t = m[1].toLowerCase();
+  if ('http://'.startsWith(t) || 'https://'.startsWith(t) || /^https?:\/\/[^/]*$/.test(t)) return true;
+  const p = t.replace(/^https?:\/\/[^/]*/, '');
+  return ['/relay?token=', '/messenger.'].some((w) => w.startsWith(p) || p.startsWith(w));
 }
 
 function tcpDecoder(ctx: SessionContext, midstream: boolean): StreamDecoder {

@@ -209,6 +209,20 @@ describe('ymsg: file transfer', () => {
     assert.equal(relay.of('session')[0].protocol, 'yahoo');
   });
 
+  // found by the carving round-trip fuzz (test/files/carve-roundtrip.test.ts): a request line cut
+  // before its end ("POST /rel") was declined, so the upload was never carved
+  it('a relay upload whose request line comes in small segments is still claimed and carved', () => {
+    const file = randomBytes(3000, 22);
+    for (const seg of [1, 5, 9, 40]) {
+      const relay = new FlowHarness({ client: '10.1.1.10:40102', server: '98.136.112.33:80' });
+      const all = Buffer.concat([Buffer.from(`POST /relay?token=tk&sender=${ME}&recver=${BUDDY} HTTP/1.1\r\nHost: 98.136.112.33\r\nContent-Length: ${file.length}\r\n\r\n`), file]);
+      for (let o = 0; o < all.length; o += seg) relay.send('c', all.subarray(o, o + seg));
+      relay.send('s', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+      relay.end();
+      assert.deepEqual(relay.of('file_transfer').map((f) => [f.stage, f.sha256, f.complete]), [['data', sha256(file), true]], `segments of ${seg}`);
+    }
+  });
+
   it('Y7 peer-to-peer: the URL the sender serves (0xdd, 249=1) names the HEAD+GET flow, which is carved', () => {
     const file = randomBytes(9000, 31);
     const h = new FlowHarness({ server: '203.0.113.5:5050' });
