@@ -1,6 +1,7 @@
 // Gathers what the export is built from: the signature registry, servers observed (analyze JSONL or
 // the store) and the policy's forbidden protocols, exceptions and sanctioned servers.
 import fs from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { whyCannotRead } from '../../common/fsError';
 import { loadRegistry } from '../../signatures/registry';
 import type { ModelInput, ObservedServer } from './model';
@@ -17,25 +18,65 @@ export function buildRuleInput(o: { policyFile?: string; eventFiles: string[]; s
 /** an --events file that cannot be read (the command answers it as a usage error, exit 2) */
 export class EventsFileError extends Error {}
 
+/** longest JSONL line read; a longer one (no session event is near it) is skipped */
+const MAX_LINE = 16 << 20;
+
+/**
+ * Session events of an --events file, read in chunks: a month of `analyze` output can be larger than
+ * the longest string V8 makes (~512 MB), which made one readFileSync fail with a stack trace.
+ */
 export function observedFromJsonl(file: string): ObservedServer[] {
-  let text: string;
+  let fd: number;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    fd = fs.openSync(file, 'r');
   } catch (e) {
     throw new EventsFileError(`cannot read events file ${file}: ${whyCannotRead(e)}; give --events the JSONL that \`shadowim analyze\` wrote`);
   }
   const out: ObservedServer[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('{')) continue;
+  const take = (line: string) => {
+    if (!line.startsWith('{') || !line.includes('"session"')) return;
     let ev: any;
     try {
       ev = JSON.parse(line);
     } catch {
-      continue;
+      return;
     }
     if (ev?.type === 'session' && typeof ev.protocol === 'string' && ev.server && typeof ev.server.ip === 'string') {
       out.push({ protocol: ev.protocol, ip: ev.server.ip, port: ev.server.port, transport: ev.transport, server_name: ev.server_name });
     }
+  };
+  const decoder = new StringDecoder('utf8');
+  const buf = Buffer.allocUnsafe(4 << 20);
+  let rest = '';
+  let skipping = false; // inside a line longer than MAX_LINE
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        throw new EventsFileError(`cannot read events file ${file}: ${whyCannotRead(e)}; give --events the JSONL that \`shadowim analyze\` wrote`);
+      }
+      const text = n > 0 ? decoder.write(buf.subarray(0, n)) : decoder.end();
+      let from = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+        if (!skipping) take(rest + text.slice(from, nl));
+        rest = '';
+        skipping = false;
+        from = nl + 1;
+      }
+      if (!skipping) {
+        rest += text.slice(from);
+        if (rest.length > MAX_LINE) {
+          rest = '';
+          skipping = true;
+        }
+      }
+      if (n === 0) break;
+    }
+    if (!skipping && rest) take(rest);
+  } finally {
+    fs.closeSync(fd);
   }
   return out;
 }

@@ -264,4 +264,32 @@ describe('firewall export at scale', () => {
       if (['rpz', 'unbound', 'suricata'].includes(f.id)) assert.match(text, /\bn19999\.cdn49\.example\.net\b/, `${f.id}: an observed name`);
     }
   });
+
+  // a month of `analyze` output with its messages is larger than the longest string V8 makes (~512 MB):
+  // reading the file as one string failed with a stack trace. It is read in chunks now; the first and
+  // last sessions of a 540 MB file are both exported, and a line longer than 16 MiB is passed over.
+  boundedIt(__filename, 'an --events file larger than the longest string: read in chunks, the sessions at both ends exported', 120, () => {
+    const ev = path.join(tmp, 'huge.jsonl');
+    const fd = fs.openSync(ev, 'w');
+    try {
+      const first = JSON.stringify({ type: 'session', protocol: 'xmpp', transport: 'tcp', server: { ip: '198.51.100.71', port: 5222 } }) + '\n';
+      fs.writeSync(fd, first);
+      // message lines with a multi-byte character at every 4 MiB chunk border somewhere
+      const msg = Buffer.from(JSON.stringify({ type: 'message', protocol: 'xmpp', text: 'é'.repeat(500) + 'x'.repeat(17) }) + '\n');
+      const block = Buffer.concat(Array.from({ length: Math.ceil((1 << 20) / msg.length) }, () => msg));
+      for (let written = 0; written < 540 * (1 << 20); written += block.length) fs.writeSync(fd, block);
+      fs.writeSync(fd, '{"type":"message","text":"' + 'y'.repeat(20 << 20) + '"}\n'); // over 16 MiB: skipped
+      fs.writeSync(fd, JSON.stringify({ type: 'session', protocol: 'xmpp', transport: 'tcp', server: { ip: '198.51.100.72', port: 5222 } }));
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      const r = shadowim(['rules', '--format', 'iptables', '--events', ev]);
+      assert.equal(r.status, 0, r.stderr.slice(0, 500));
+      assert.match(r.stdout, /198\.51\.100\.71/, 'the first session');
+      assert.match(r.stdout, /198\.51\.100\.72/, 'the last session, after 540 MB and an over-long line');
+    } finally {
+      fs.rmSync(ev, { force: true });
+    }
+  });
 });
