@@ -90,6 +90,22 @@ describe('SIP/SIMPLE', () => {
     ]);
   });
 
+  // found by sip-diff.test.ts: the first '<' of the header was taken for the URI's, so a display name
+  // could name anyone ("Bob <ceo@corp.example>" <sip:bob@example.com> was reported as ceo@corp.example)
+  it('reads the URI after a quoted display name that holds < > or quotes (SIP and CPIM), as tshark does', () => {
+    const c = new Capture();
+    const a = '10.0.0.5:5060', p = '192.0.2.10:5060';
+    c.udp(a, p, sip('MESSAGE sip:bob@example.com SIP/2.0', { Via: 'SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKq1', From: '"Bob <ceo@corp.example>" <sip:bob@example.com>;tag=1', To: '"x > y \\"<z@w>\\"" <sip:carol@example.com>', 'Call-ID': 'q1', CSeq: '1 MESSAGE', 'Content-Type': 'text/plain' }, 'hi'));
+    const cpim = 'From: "Eve <boss@corp.example>" <im:eve@example.com>\r\nTo: <im:dan@example.com>\r\n\r\nContent-Type: text/plain\r\n\r\nwrapped';
+    c.udp(a, p, sip('MESSAGE sip:dan@example.com SIP/2.0', { Via: 'SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKq2', From: '<sip:eve@example.com>;tag=2', To: '<sip:dan@example.com>', 'Call-ID': 'q2', CSeq: '1 MESSAGE', 'Content-Type': 'message/cpim' }, cpim));
+    const r = analyze(c, 'quoted-names.pcap');
+    assert.deepEqual(r.of('message').map((m) => [m.from, m.to, m.text]), [['bob@example.com', 'carol@example.com', 'hi'], ['eve@example.com', 'dan@example.com', 'wrapped']]);
+    if (hasTshark) {
+      const t = spawnSync('tshark', ['-r', r.file, '-T', 'fields', '-e', 'sip.from.addr', '-e', 'sip.to.addr'], { encoding: 'utf8' });
+      assert.equal(t.stdout.split('\n')[0], 'sip:bob@example.com\tsip:carol@example.com');
+    }
+  });
+
   it('reassembles a MESSAGE split across out-of-order TCP segments', () => {
     const c = new Capture();
     const t = c.tcp('10.0.0.5:40000', '192.0.2.10:5060').open();
