@@ -11,7 +11,9 @@ const COMPACT: Record<string, string> = {
 };
 
 export const METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'UPDATE', 'PRACK'];
-const REQUEST_LINE = new RegExp(`^(${METHODS.join('|')}) (\\S{1,2048}) SIP/2\\.0$`);
+// the Request-URI is any run of bytes above space: \S also stops at U+00A0, which the latin1 view of a
+// UTF-8 à (C3 A0) holds, so such a MESSAGE was not taken for SIP
+const REQUEST_LINE = new RegExp(`^(${METHODS.join('|')}) ([^\\x00-\\x20]{1,2048}) SIP/2\\.0$`);
 const STATUS_LINE = /^SIP\/2\.0 ([1-6]\d\d) ?(.{0,256})$/;
 
 export interface SipMessage {
@@ -212,9 +214,9 @@ const METHOD_SP = METHODS.map((m) => Buffer.from(`${m} `));
 const START_BYTE = new Uint8Array(256);
 for (const w of [...METHOD_SP, SIP_VERSION_SP]) START_BYTE[w[0]] = 1;
 
-/** \s of a RegExp over latin1 text */
+/** what ends a Request-URI in REQUEST_LINE */
 function isWs(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
+  return c <= 0x20;
 }
 
 function bytesAt(b: Buffer, p: number, w: Buffer): boolean {

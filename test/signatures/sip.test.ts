@@ -106,6 +106,17 @@ describe('SIP/SIMPLE', () => {
     }
   });
 
+  // found by sip-diff.test.ts: the start line was matched on its latin1 view with \S, which stops at
+  // U+00A0, the second byte of a UTF-8 à (C3 A0): the MESSAGE to sip:zoà@… was no SIP at all
+  it('takes a MESSAGE whose Request-URI holds a UTF-8 à for SIP, over UDP and TCP', () => {
+    const c = new Capture();
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', message('alice@example.com', 'zoà@example.com', 'ciao', { callId: 'a1' }));
+    const t = c.tcp('10.0.0.5:40003', '192.0.2.10:5060').open();
+    t.send('c', message('alice@example.com', 'zoà@example.com', 'ciao tcp', { callId: 'a2' }).replace('SIP/2.0/UDP', 'SIP/2.0/TCP'));
+    t.close();
+    assert.deepEqual(analyze(c, 'a-grave.pcap').of('message').map((m) => [m.to, m.text]), [['zoà@example.com', 'ciao'], ['zoà@example.com', 'ciao tcp']]);
+  });
+
   it('reassembles a MESSAGE split across out-of-order TCP segments', () => {
     const c = new Capture();
     const t = c.tcp('10.0.0.5:40000', '192.0.2.10:5060').open();
