@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { FlowHarness } from '../helpers/harness';
 import { Capture } from '../helpers/pcapgen';
-import { pkt, u32, welcome } from './gadugadu-wire';
+import { login80, pkt, recvMsg80, sendMsg80, sendMsgOld, u32, welcome } from './gadugadu-wire';
 import { shadowim } from '../helpers/run';
 import { analyzeCapture } from '../helpers/analyze';
 import { haveTshark } from './irc-replay';
@@ -13,38 +13,9 @@ import { login105Uin, msg110 } from '../../signatures/gadugadu/proto110';
 import { boundedIt } from '../helpers/bounded';
 import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 
-const u16 = (v: number) => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(v);
-  return b;
-};
-
-function login80(uin: number): Buffer {
-  const version = Buffer.from('Gadu-Gadu Client build 8.0.0.7669');
-  return pkt(0x31, Buffer.concat([
-    u32(uin), Buffer.from('pl'), Buffer.from([0x02]), Buffer.alloc(64, 0xaa) /* SHA-1 hash, not the password */,
-    u32(0x02), u32(0), u32(0x00000007), u32(0), u16(0), u32(0), u16(0), Buffer.from([0xff, 0x64]),
-    u32(version.length), version, u32(0),
-  ]));
-}
 /** "Zażółć gęślą jaźń" in CP1250 */
 const PL_CP1250 = Buffer.from([0x5a, 0x61, 0xbf, 0xf3, 0xb3, 0xe6, 0x20, 0x67, 0xea, 0x9c, 0x6c, 0xb9, 0x20, 0x6a, 0x61, 0x9f, 0xf1]);
 const PL = 'Zażółć gęślą jaźń';
-
-function sendMsg80(to: number, html: string, plain: Buffer): Buffer {
-  const h = Buffer.concat([Buffer.from(html, 'utf8'), Buffer.from([0])]);
-  const offPlain = 20 + h.length;
-  const offAttr = offPlain + plain.length + 1;
-  return pkt(0x2d, Buffer.concat([u32(to), u32(1), u32(0x08), u32(offPlain), u32(offAttr), h, plain, Buffer.from([0]), Buffer.from([0x02, 0x06, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00])]));
-}
-function recvMsg80(from: number, html: string, plain: Buffer): Buffer {
-  const h = Buffer.concat([Buffer.from(html, 'utf8'), Buffer.from([0])]);
-  const offPlain = 24 + h.length;
-  return pkt(0x2e, Buffer.concat([u32(from), u32(7), u32(1700000000), u32(0x08), u32(offPlain), u32(offPlain + plain.length + 1), h, plain, Buffer.from([0])]));
-}
-function sendMsgOld(to: number, text: Buffer): Buffer {
-  return pkt(0x0b, Buffer.concat([u32(to), u32(2), u32(0x04), text, Buffer.from([0])]));
-}
 
 describe('gadugadu', function () {
   this.timeout(120000);
