@@ -8,6 +8,7 @@ import { UsageError } from '../cli/args';
 import { iso } from './time';
 import { hostName, parseHostName } from '../common/zoneKey';
 import { bareJid, JID_PROTOCOL_LIST } from '../common/userKey';
+import { readEvidence } from './evidence';
 
 type Db = Database.Database;
 
@@ -543,7 +544,7 @@ function sessionRow(r: any): SessionRow {
     bytes: r.bytes,
     encrypted: !!r.encrypted,
     service: r.service,
-    evidence: safeJson(r.evidence, []),
+    evidence: readEvidence(r.evidence),
   }, r);
 }
 

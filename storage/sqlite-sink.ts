@@ -12,6 +12,7 @@ import { hasFtsTable } from './store';
 import { hostName } from '../common/zoneKey';
 import { userNames } from '../common/userKey';
 import { cutBeforePair } from '../analyzer/clip';
+import { evidenceJson } from './evidence';
 
 export interface SqliteSinkOptions {
   /** sensor name used when an event carries none */
@@ -302,7 +303,7 @@ export class SqliteSink implements EventSink {
         base.bytes = num(ev.bytes);
         base.encrypted = ev.encrypted ? 1 : 0;
         base.service = cap(ev.service, 32);
-        base.evidence = JSON.stringify((ev.evidence ?? []).slice(0, 32)).slice(0, 16384);
+        base.evidence = evidenceJson(ev.evidence);
         base.malformed = num(ev.malformed);
         base.gaps = num(ev.gaps);
         const id = this.st.session.run(base).lastInsertRowid;
