@@ -296,5 +296,7 @@ function ident(s: string, max: number): string {
 function safeName(name: string): string {
   // eslint-disable-next-line no-control-regex
   const base = name.replace(/[\u0000-\u001f\u007f]/g, '').split(/[\\/]/).pop() ?? '';
-  return base.slice(0, 255) || 'unnamed';
+  // no cut here: the engine's sanitizeFileName shortens a long name keeping its extension and whole
+  // surrogate pairs (a slice at 255 left half an emoji and dropped ".pdf"); the IRC line bounds the length
+  return base || 'unnamed';
 }

@@ -205,7 +205,9 @@ export function parseDcc(args: string): DccOffer | undefined {
   const ip = dccIp(m[4]);
   const port = Number(m[5]);
   if (ip === undefined || port > 65535) return undefined;
-  const name = (m[2] ?? m[3] ?? '').slice(0, 255);
+  // not cut here (args are read to 1,024 characters): the engine shortens file names keeping the
+  // extension and whole surrogate pairs; a slice at 255 dropped both
+  const name = m[2] ?? m[3] ?? '';
   return {
     kind: m[1].toUpperCase(),
     name,

@@ -207,6 +207,16 @@ describe('irc: DCC on the harness', () => {
     assert.equal(data.complete, true);
   });
 
+  it('a DCC SEND of a name longer than 255 characters keeps its extension and no half emoji', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    const name = '😀'.repeat(140) + '.pdf'; // 284 UTF-16 units: a cut at 255 fell inside a pair and dropped .pdf
+    h.send('c', REG).send('s', WELCOME).send('c', Buffer.from(`PRIVMSG bob :\x01DCC SEND "${name}" 167837962 5002 5\x01\r\n`));
+    const offer = h.of('file_transfer').find((f) => f.stage === 'offer')!;
+    assert.ok(offer.filename.length <= 255, `${offer.filename.length}`);
+    assert.ok(offer.filename.endsWith('.pdf'), offer.filename.slice(-8));
+    assert.doesNotMatch(offer.filename, /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+  });
+
   it('a DCC SEND connection that closes early is reported incomplete', () => {
     const h = new FlowHarness({ server: '198.51.100.7:6667' });
     h.send('c', REG).send('s', WELCOME).send('c', 'PRIVMSG bob :\x01DCC SEND big.iso 167837962 5002 1000000\x01\r\n').end();
