@@ -12,7 +12,11 @@ function hintPorts(data: SignatureData, transport: 'tcp' | 'udp'): number[] {
 }
 
 function plausible(m: DnsMessage | null, onHintPort: boolean, data: SignatureData): boolean {
-  if (!m || !m.complete || m.opcode > 6) return false;
+  if (!m || m.opcode > 6) return false;
+  // an answer cut inside a record (TC, a short snaplen) is DNS on a DNS port once a question and an
+  // answer parsed: the decoder learns its whole records, so must a session it starts (a socket's
+  // second answer comes after the first let the session go)
+  if (!m.complete && !(onHintPort && m.response && m.questions.length > 0 && m.answers.length > 0)) return false;
   if (onHintPort) return m.questions.length > 0 || (m.response && m.answers.length > 0);
   // elsewhere: one question of a common type, a name made of host-name characters
   const strict = (data.strict_qtypes as number[] | undefined) ?? [1, 28, 5, 12, 15, 16, 33, 65];

@@ -131,6 +131,37 @@ describe('dns: learning server names', () => {
     assert.deepEqual(two.events, one.events);
   });
 
+  it('an answer cut inside its last record (TC, or a short snaplen) teaches its whole records, also as the first datagram of a session', () => {
+    // found by dns-diff.test.ts: a socket's second answer comes after the first let the session go;
+    // cut short, it was not taken for DNS (only complete messages were) and nothing of it was learned
+    const cutAnswer = (name: string, ips: string[]) => {
+      const one = dnsResponse(name, ips[0]);
+      const more = ips.slice(1).map((ip) => Buffer.concat([Buffer.from('c00c00010001000001000004', 'hex'), Buffer.from(ip.split('.').map(Number))]));
+      const m = Buffer.concat([one, ...more, Buffer.from('c00c0001', 'hex')]); // a record more, cut after its type
+      m.writeUInt16BE(0x8380, 2); // TC
+      m.writeUInt16BE(ips.length + 1, 6);
+      return m;
+    };
+    const c = new Capture();
+    const sock = ['10.0.0.5:53006', '10.0.0.1:53'] as const;
+    c.udp(...sock, dnsQuery('discord.com'));
+    c.udp(...sock, dnsQuery('app.slack.com'));
+    c.udp(...sock, dnsResponse('discord.com', '198.51.100.105'), 's');
+    c.udp(...sock, cutAnswer('app.slack.com', ['198.51.100.106', '198.51.100.107']), 's');
+    // the same cut answer right after its query (one session) was learned before too
+    c.udp('10.0.0.5:53007', '10.0.0.1:53', dnsQuery('web.whatsapp.com'));
+    c.udp('10.0.0.5:53007', '10.0.0.1:53', cutAnswer('web.whatsapp.com', ['198.51.100.108']), 's');
+    for (const [i, ip] of ['198.51.100.105', '198.51.100.106', '198.51.100.107', '198.51.100.108'].entries()) {
+      const t = c.tcp(`10.0.0.5:${42000 + i}`, `${ip}:443`).open();
+      t.send('c', tlsClientHello({}));
+      t.close();
+    }
+    const s = analyzeCapture(c).filter((e) => e.type === 'session');
+    assert.deepEqual(s.map((e) => [e.server.ip, e.protocol]), [
+      ['198.51.100.105', 'discord'], ['198.51.100.106', 'slack'], ['198.51.100.107', 'slack'], ['198.51.100.108', 'whatsapp'],
+    ]);
+  });
+
   it('compression pointer loops, lying counts and over-long names are rejected without throwing', () => {
     const loop = Buffer.from('123481800001000100000000' + 'c00c00010001', 'hex'); // question name points at itself
     assert.equal(readName(loop, 12), null);
