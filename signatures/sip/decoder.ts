@@ -100,12 +100,15 @@ export class SipDecoder implements StreamDecoder {
         if (file?.name && m.method === 'INVITE' && firstTime(ctx.kb, `ft|${header(m, 'call-id')}|${file.name}`)) {
           ctx.fileTransfer(ts, dir, { from: caller ?? '', to: callee ?? '', filename: file.name, size: file.size, stage: 'offer', transfer_id: header(m, 'call-id')?.slice(0, 128) });
         }
+        // the path is its SDP's sender's (a request's From, a response's To): who connects to it sends
+        // to that party, the accepting party's chunks come back the other way
+        const owner = m.method ? caller : callee, peer = m.method ? callee : caller;
         for (const p of x.paths) {
           const a = msrpAuthority(p);
           if (!a || !net.isIP(a.host)) continue;
           ctx.expect(
             { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP` },
-            (c) => new MsrpDecoder(c, { from: caller, to: callee, file }),
+            (c) => new MsrpDecoder(c, { from: peer, to: owner, file }),
           );
         }
       }

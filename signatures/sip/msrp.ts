@@ -96,6 +96,7 @@ export class MsrpFramer {
 }
 
 export interface MsrpParties {
+  /** sender and recipient of what the client sends (the server's side sends the other way) */
   from?: string;
   to?: string;
   file?: { name?: string; size?: number };
@@ -138,8 +139,9 @@ export class MsrpDecoder implements StreamDecoder {
   private chunk(dir: Dir, c: MsrpChunk, ts: number): void {
     if (c.method !== 'SEND') return;
     const id = (c.headers.get('message-id') ?? c.tid).slice(0, 128);
-    const from = this.parties.from ?? c.headers.get('from-path')?.slice(0, 256) ?? '';
-    const to = this.parties.to ?? c.headers.get('to-path')?.slice(0, 256) ?? '';
+    const [pf, pt] = dir === 0 ? [this.parties.from, this.parties.to] : [this.parties.to, this.parties.from];
+    const from = pf ?? c.headers.get('from-path')?.slice(0, 256) ?? '';
+    const to = pt ?? c.headers.get('to-path')?.slice(0, 256) ?? '';
     let m = this.open.get(id);
     if (!m) {
       if (this.open.size >= MAX_OPEN_MESSAGES) return this.ctx.malformed('too many open MSRP messages');

@@ -155,6 +155,24 @@ describe('SIP/SIMPLE', () => {
     assert.ok(sessions.some((s) => s.transport === 'tcp' && s.server.port === 2856 && s.protocol === 'sip'), 'MSRP connection reported as a sip session');
   });
 
+  // found by sip-diff.test.ts: every SEND of an MSRP connection announced by SDP was the caller's, so
+  // what the callee wrote came out as the caller's words to the callee
+  it('names the sender of an MSRP SEND by its side of the connection, whichever party accepted it', () => {
+    const c = new Capture();
+    const sdp = (ip: string, port: number, s: string) => `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=message ${port} TCP/MSRP *\r\na=path:msrp://${ip}:${port}/${s};tcp\r\n`;
+    const hdr = { Via: 'SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKdir', From: '<sip:alice@example.com>;tag=a1', 'Call-ID': 'dir-call', 'Content-Type': 'application/sdp' };
+    // the caller (alice) offers her path and the callee (bob) connects to it: bob is the TCP client
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('INVITE sip:bob@example.com SIP/2.0', { ...hdr, To: '<sip:bob@example.com>', CSeq: '1 INVITE' }, sdp('10.0.0.5', 2855, 'aliceS')));
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('SIP/2.0 200 OK', { ...hdr, To: '<sip:bob@example.com>;tag=b1', CSeq: '1 INVITE' }, sdp('192.0.2.20', 2856, 'bobS')), 's');
+    const t = c.tcp('192.0.2.20:2856', '10.0.0.5:2855').open();
+    const send = (tid: string, from: string, to: string, text: string) => `MSRP ${tid} SEND\r\nTo-Path: ${to}\r\nFrom-Path: ${from}\r\nMessage-ID: ${tid}\r\nByte-Range: 1-${text.length}/${text.length}\r\nContent-Type: text/plain\r\n\r\n${text}\r\n-------${tid}$\r\n`;
+    const a = 'msrp://10.0.0.5:2855/aliceS;tcp', b = 'msrp://192.0.2.20:2856/bobS;tcp';
+    t.send('c', send('t1', b, a, 'from bob'));
+    t.send('s', send('t2', a, b, 'from alice'));
+    t.close();
+    assert.deepEqual(analyze(c, 'msrp-sides.pcap').of('message').map((m) => [m.from, m.to, m.text]), [['bob@example.com', 'alice@example.com', 'from bob'], ['alice@example.com', 'bob@example.com', 'from alice']]);
+  });
+
   it('does not report a voice call as IM', () => {
     const c = new Capture();
     const sdp = 'v=0\r\no=a 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\nm=video 51372 RTP/AVP 31\r\n';
