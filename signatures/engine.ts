@@ -331,6 +331,15 @@ class FlowSession implements FlowHandler, SessionContext {
     }
     if (this.state !== State.Detecting) return;
     const det = this.detecting();
+    // the other side speaks: a prefix that grew since its last offer (a request finished in segments
+    // too small for a late offer) is offered once more now, not at the end of the flow after this
+    // side's reply has outgrown what detection keeps
+    if (this.turnOffer(det, dir === 0 ? 1 : 0, ts)) {
+      // classified: this segment is the decoder's (turnOffer changed the state: TS cannot see it)
+      if ((this.state as State) === State.Decoding) this.feed(dir, data, ts);
+      return;
+    }
+    if ((this.state as State) !== State.Detecting) return;
     if (dir === 0) {
       det.packets0++;
       det.bytes0 += data.length;
@@ -362,6 +371,21 @@ class FlowSession implements FlowHandler, SessionContext {
     // A UDP datagram is kept for replay only when a module with a decoder may still claim it: one
     // they all declined is not theirs (and a decoder fed it would only count it as malformed).
     else if (!kept && (tcp || decoderWaits)) this.keep(det, dir, data, ts);
+  }
+
+  /**
+   * TCP: offers direction `o`'s kept prefix again when the other direction sends and `o` grew since
+   * its last offer (only past the first maxDetectPackets segments, where not every segment is
+   * offered); counted as one of its late offers, so the work stays bounded. True when classified.
+   */
+  private turnOffer(det: Detecting, o: Dir, ts: number): boolean {
+    if (this.flow.transport !== 'tcp' || (o === 0 ? det.packets0 : det.packets1) <= this.engine.maxDetectPackets) return false;
+    const len = det.keptLen[o];
+    if (len <= (o === 0 ? det.offered0 : det.offered1) || (det.gapped & (o === 0 ? 1 : 2)) !== 0) return false;
+    if ((o === 0 ? det.lateOffers0 : det.lateOffers1) >= LATE_OFFERS) return false;
+    if (o === 0) det.lateOffers0++;
+    else det.lateOffers1++;
+    return this.offer(det, o, det.kept[o].subarray(0, len), undefined, ts) === CLASSIFIED;
   }
 
   /** TCP past the first segments: whether this prefix is offered (it grew by half), counting it */

@@ -223,6 +223,25 @@ describe('ymsg: file transfer', () => {
     }
   });
 
+  it('a relay download whose request ends in segments too small for a late offer is claimed when the server answers, and carved whole', () => {
+    // past the first 12 segments a prefix is offered again only once it has grown by half: a request
+    // of 16 small segments ended between two offers, was claimed only at the end of the flow, and the
+    // reply beyond what detection keeps (16 KiB) was reported as a gap (complete: false)
+    const file = randomBytes(52000, 23);
+    const relay = new FlowHarness({ client: '10.1.1.10:40103', server: '98.136.112.34:80' });
+    // 12 segments of 7 bytes (84) end inside the request line (~96), the request (~121) ends before 1.5 × 84
+    const req = Buffer.from(`GET /relay?token=t11x${'k'.repeat(22)}&sender=${ME}&recver=${BUDDY} HTTP/1.1\r\nHost: 98.136.112.34\r\n\r\n`);
+    assert.ok(req.length > 84 + 12 && req.length < 126, `${req.length}`);
+    for (let o = 0; o < req.length; o += 7) relay.send('c', req.subarray(o, o + 7));
+    const resp = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${file.length}\r\n\r\n`), file]);
+    // the reply's head in small segments too, then the file by MSS
+    let o = 0;
+    for (; o < 200; o += 8) relay.send('s', resp.subarray(o, o + 8));
+    for (; o < resp.length; o += 1460) relay.send('s', resp.subarray(o, o + 1460));
+    relay.end();
+    assert.deepEqual(relay.of('file_transfer').map((f) => [f.stage, f.observed_size, f.sha256, f.complete]), [['data', file.length, sha256(file), true]]);
+  });
+
   it('Y7 peer-to-peer: the URL the sender serves (0xdd, 249=1) names the HEAD+GET flow, which is carved', () => {
     const file = randomBytes(9000, 31);
     const h = new FlowHarness({ server: '203.0.113.5:5050' });
