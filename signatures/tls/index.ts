@@ -8,9 +8,9 @@ import { parseTlsClientHello, usableServerName } from './parser';
 import { serverCertificateNames } from './certificate';
 
 /** what the engine would guess for this server address (DNS-learned name, then address lists) */
-export function addressGuess(input: Pick<DetectInput, 'knownServerName' | 'flow' | 'lookup'>): { protocol: string; why: string } | undefined {
+export function addressGuess(input: Pick<DetectInput, 'knownServerName' | 'flow' | 'lookup'>): { protocol: string; why: string; serverName?: string } | undefined {
   const byName = input.knownServerName ? input.lookup.host(input.knownServerName) : undefined;
-  if (byName) return { protocol: byName.protocol, why: `server address was resolved from ${input.knownServerName}` };
+  if (byName) return { protocol: byName.protocol, why: `server address was resolved from ${input.knownServerName}`, serverName: input.knownServerName };
   const byIp = input.lookup.ip(input.flow.server.ip);
   if (byIp) return { protocol: byIp.protocol, why: `server address in ${byIp.protocol} range ${byIp.matched}` };
   return undefined;
@@ -44,8 +44,10 @@ export function classifyServerName(sni: string | undefined, alpn: string[], inpu
   }
   const guess = addressGuess(input);
   if (guess) {
+    // the name DNS resolved the address from is the session's server_name, as on flows the engine
+    // attributes by DNS alone (dns.learned): sanctioned_servers names match it
     return {
-      protocol: guess.protocol, encrypted: true,
+      protocol: guess.protocol, encrypted: true, ...(guess.serverName ? { serverName: guess.serverName } : {}),
       evidence: { signature: `${kind}.no-sni`, reason: `${kind.toUpperCase()} without server name; ${guess.why}${alpnText(alpn)}` },
     };
   }

@@ -34,6 +34,32 @@ describe('dns: learning server names', () => {
     assert.equal(s[0].protocol, 'whatsapp');
     assert.equal(s[0].transport, 'tcp');
     assert.match(JSON.stringify(s[0].evidence), /e12\.whatsapp\.net/);
+    // the name the address was resolved from is the session's server_name (as on dns.learned flows)
+    assert.equal(s[0].server_name, 'e12.whatsapp.net');
+  });
+
+  it('a policy sanctioning the resolved name authorizes the TLS flow without SNI to its address', () => {
+    const c = new Capture();
+    c.udp('10.0.0.5:53001', '10.0.0.1:53', dnsQuery('chat.whatsapp.net'));
+    c.udp('10.0.0.5:53001', '10.0.0.1:53', dnsResponse('chat.whatsapp.net', '198.51.100.78'), 's');
+    const t = c.tcp('10.0.0.5:40003', '198.51.100.78:443').open();
+    t.send('c', tlsClientHello({})); // no SNI
+    t.send('s', Buffer.from('160303003a020000360303', 'hex'));
+    t.close();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-dns-sanction-'));
+    try {
+      const cap = path.join(dir, 'c.pcap');
+      fs.writeFileSync(cap, c.pcap());
+      const policy = path.join(dir, 'p.yaml');
+      fs.writeFileSync(policy, 'version: 1\nsanctioned_servers: [chat.whatsapp.net]\n');
+      const r = shadowim(['analyze', cap, '--format', 'jsonl', '--policy', policy]);
+      assert.equal(r.status, 0, r.stderr);
+      const ev = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(ev.filter((e) => e.type === 'session' && e.protocol === 'whatsapp').length, 1);
+      assert.deepEqual(ev.filter((e) => e.type === 'alert' && e.kind === 'unauthorized_im'), [], 'sanctioned by the resolved name');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('AAAA answers: a later IPv6 flow to the address is attributed (address text matches the sensor)', () => {
