@@ -122,7 +122,8 @@ export class MsnSession {
     switch (ct.type) {
       case 'text/plain': {
         const text = decodeText(mime.body, ct.charset);
-        if (!text) return;
+        // blanks only: nothing to read or scan (as in every other decoder)
+        if (!text.trim()) return;
         this.ctx.setService('chat');
         this.ctx.message(ts, dir, { from, to: this.recipients(from), text, kind: 'chat' });
         return;
@@ -170,7 +171,7 @@ export class MsnSession {
     }
     if (type !== 'text' || contentType(messaging.get('content-type')).type !== 'text/plain') return;
     const text = decodeText(p.subarray(pos), contentType(messaging.get('content-type')).charset);
-    if (!text) return;
+    if (!text.trim()) return;
     this.ctx.setService('chat');
     this.ctx.message(ts, dir, { from: from || 'unknown', to: to || 'unknown', text, kind: /@thread\./.test(to) ? 'groupchat' : 'chat' });
   }

@@ -77,6 +77,13 @@ describe('msn: switchboard chat', () => {
     assert.equal(s.malformed ?? 0, 0);
   });
 
+  it('a text/plain MSG of blanks only is no message, as in the other decoders', () => {
+    const h = sb('203.0.113.9:443');
+    h.send('c', Buffer.concat([textMsg('3 N', '  \t\r\n '), textMsg('4 N', 'real text')]));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => m.text), ['real text']);
+  });
+
   it('keeps UTF-8 text whole when a multi-byte character is split between segments', () => {
     const h = sb();
     const text = 'Grüße aus Köln — 東京 🚀';

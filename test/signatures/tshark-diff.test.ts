@@ -11,7 +11,7 @@
 // is brought to that form (test/helpers/tshark.ts); where tshark does not name a side (AIM names only
 // the buddy, MSN a client's MSG names nobody) the session's own identity from the builder stands in.
 // Gadu-Gadu 8.0: tshark names the peers but does not read the text, which is compared with what the
-// builder wrote. Exception: a text of blanks only is no message to every decoder but MSN's (below).
+// builder wrote. Exception: a text of blanks only is no message to any decoder (below).
 //
 // Seeds: xorshift32 (test/helpers/fuzz.ts), SHADOWIM_FUZZ_SEED and SHADOWIM_FUZZ_SCALE as for the other
 // fuzz tests. Each session has a generator of its own made of the seed and its index, so a mismatch
@@ -152,7 +152,7 @@ interface Proto {
   /**
    * A text of blanks only (after markup and colour codes go) is no message to shadowim's decoder
    * (`if (!text.trim()) return`: nothing to read or scan; YMSG's typing PDUs carry 14=" "), while
-   * tshark shows what was sent: such messages are left out of tshark's list. Every decoder but MSN's.
+   * tshark shows what was sent: such messages are left out of tshark's list. Every decoder (MSN's since 27 November).
    */
   blankIsNoMessage: boolean;
   /** the messages (with the markup tshark shows) and identities of one session, written to `w` */
@@ -248,7 +248,7 @@ function chat(r: Rand, head: string, t: string): Buffer {
 
 const msn: Proto = {
   name: 'msn',
-  blankIsNoMessage: false,
+  blankIsNoMessage: true,
   sessions: 30,
   server: '207.46.108.38:1863',
   build(r, w) {
