@@ -1,6 +1,6 @@
 // Instant-message bodies: text/plain, text/html, message/cpim (RFC 3862) wrapping either.
 import { cleanText, htmlToText, utf8OrLatin1 } from '../text';
-import { inAngles, mediaType } from './parser';
+import { addressOf, mediaType } from './parser';
 
 export interface ImBody {
   text: string;
@@ -28,7 +28,8 @@ export function imText(contentType: string | undefined, body: Buffer, depth = 0)
     const content = b < 0 ? rest : rest.subarray(b + 4);
     const inner = imText(headerValue(mimeHeaders, 'content-type') ?? 'text/plain', content, depth + 1);
     if (!inner) return undefined;
-    const addr = (h: string) => inAngles(headerValue(cpimHeaders, h))?.replace(/^(sips?|im|pres):/i, '');
+    // as SIP's From/To: the URI in angle brackets, without its scheme (tel: too) and parameters
+    const addr = (h: string) => addressOf(headerValue(cpimHeaders, h));
     return { text: inner.text, from: addr('From'), to: addr('To') };
   }
   return undefined;

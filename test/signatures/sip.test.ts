@@ -106,6 +106,14 @@ describe('SIP/SIMPLE', () => {
     }
   });
 
+  it('a CPIM From/To loses its scheme (tel: too) and URI parameters, as SIP From/To do (docs/sip.md)', () => {
+    const c = new Capture();
+    const a = '10.0.0.5:5060', p = '192.0.2.10:5060';
+    const cpim = 'From: Alice <tel:+15551234567;phone-context=example.com>\r\nTo: "Bob" <sip:bob@example.com;transport=tcp>\r\n\r\nContent-Type: text/plain\r\n\r\nwrapped';
+    c.udp(a, p, sip('MESSAGE sip:bob@example.com SIP/2.0', { Via: 'SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKt1', From: '<sip:alice@example.com>;tag=3', To: '<sip:bob@example.com>', 'Call-ID': 't1', CSeq: '1 MESSAGE', 'Content-Type': 'message/cpim' }, cpim));
+    assert.deepEqual(analyze(c, 'cpim-tel.pcap').of('message').map((m) => [m.from, m.to]), [['+15551234567', 'bob@example.com']]);
+  });
+
   // found by sip-diff.test.ts: the start line was matched on its latin1 view with \S, which stops at
   // U+00A0, the second byte of a UTF-8 à (C3 A0): the MESSAGE to sip:zoà@… was no SIP at all
   it('takes a MESSAGE whose Request-URI holds a UTF-8 à for SIP, over UDP and TCP', () => {
