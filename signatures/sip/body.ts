@@ -1,6 +1,6 @@
 // Instant-message bodies: text/plain, text/html, message/cpim (RFC 3862) wrapping either.
 import { cleanText, htmlToText, utf8OrLatin1 } from '../text';
-import { addressOf, mediaType } from './parser';
+import { bareUri, inAngles, mediaType } from './parser';
 
 export interface ImBody {
   text: string;
@@ -29,7 +29,11 @@ export function imText(contentType: string | undefined, body: Buffer, depth = 0)
     const inner = imText(headerValue(mimeHeaders, 'content-type') ?? 'text/plain', content, depth + 1);
     if (!inner) return undefined;
     // as SIP's From/To: the URI in angle brackets, without its scheme (tel: too) and parameters
-    const addr = (h: string) => addressOf(headerValue(cpimHeaders, h));
+    // (a long one is kept, for the engine to cut and mark)
+    const addr = (h: string) => {
+      const uri = inAngles(headerValue(cpimHeaders, h));
+      return uri === undefined ? undefined : bareUri(uri);
+    };
     return { text: inner.text, from: addr('From'), to: addr('To') };
   }
   return undefined;

@@ -271,11 +271,14 @@ export function parseDatagram(b: Buffer): SipMessage | null {
 export function addressOf(v: string | undefined): string | undefined {
   if (!v) return undefined;
   const inAngle = inAngles(v, 512);
-  let uri = (inAngle ?? v.split(';')[0]).trim();
-  uri = uri.replace(/^(sips?|tel|im|pres):/i, '');
-  uri = uri.split(';')[0].split('?')[0];
+  const uri = bareUri((inAngle ?? v.split(';')[0]).trim());
   if (!uri || uri.length > 256 || /[\s<>"]/.test(uri)) return undefined;
   return uri;
+}
+
+/** `sip:alice@example.com;transport=tcp?x=y` → alice@example.com: the scheme (sip, sips, tel, im, pres) and parameters dropped */
+export function bareUri(uri: string): string {
+  return uri.replace(/^(sips?|tel|im|pres):/i, '').split(';')[0].split('?')[0];
 }
 
 /**
