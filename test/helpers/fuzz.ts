@@ -37,3 +37,47 @@ export function fuzzCases(n: number): number {
 export function fuzzSeconds(s: number): number {
   return Math.ceil(s * Math.max(1, SCALE));
 }
+
+/** a fuzz test's random choices, all made from one xorshift32 stream (so a seed replays them) */
+export class Rand {
+  private readonly next: () => number;
+  constructor(seed: number) {
+    this.next = xorshift32(seed);
+  }
+  /** a raw uint32 */
+  u32(): number {
+    return this.next();
+  }
+  /** 0 … n-1 */
+  int(n: number): number {
+    return this.next() % n;
+  }
+  /** a … b, both included */
+  range(a: number, b: number): number {
+    return a + this.int(b - a + 1);
+  }
+  chance(p: number): boolean {
+    return this.next() / 0x100000000 < p;
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)];
+  }
+  /** shuffles xs in place (Fisher–Yates) and returns it */
+  shuffle<T>(xs: T[]): T[] {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [xs[i], xs[j]] = [xs[j], xs[i]];
+    }
+    return xs;
+  }
+  bytes(n: number): Buffer {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) b[i] = this.next() & 0xff;
+    return b;
+  }
+  token(n: number, alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'): string {
+    let s = '';
+    for (let i = 0; i < n; i++) s += alphabet[this.int(alphabet.length)];
+    return s;
+  }
+}

@@ -23,25 +23,13 @@ import { parsePolicy } from '../../analyzer/policy';
 import { parseSinks, type SinkConfig } from '../../outputs/sinks/config';
 import { sinkPayload } from '../../outputs/sinks/sinks';
 import { alertJson, cef, leef, LINE_MAX, octets, SD_MAX, severityNumber, VERSION } from '../../outputs/sinks/formats';
-import { fuzzCases, fuzzSeconds, fuzzSeed, xorshift32 } from '../helpers/fuzz';
+import { fuzzCases, fuzzSeconds, fuzzSeed, Rand } from '../helpers/fuzz';
 import { cefSplit, cefExtension, leefParse, parse5424 } from '../helpers/siem';
 
 // ---- generator ---------------------------------------------------------------------------------
 
-class Gen {
-  readonly u32: () => number;
-  constructor(seed: number) {
-    this.u32 = xorshift32(seed);
-  }
-  int(n: number): number {
-    return this.u32() % n;
-  }
-  chance(p: number): boolean {
-    return this.u32() / 2 ** 32 < p;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)];
-  }
+/** the seeded generator, with digit and letter runs for planted values */
+class Gen extends Rand {
   digits(n: number): string {
     let s = '';
     for (let i = 0; i < n; i++) s += String(this.int(10));

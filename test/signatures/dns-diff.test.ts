@@ -40,62 +40,14 @@ import os from 'node:os';
 import path from 'node:path';
 import url from 'node:url';
 import { spawnSync } from 'node:child_process';
-import YAML from 'yaml';
 import { Capture } from '../helpers/pcapgen';
 import { analyzeFile } from '../helpers/analyze';
-import { fuzzCases, fuzzSeconds, fuzzSeed, xorshift32 } from '../helpers/fuzz';
+import { expectedProtocol, longestAny, messengerHosts, under } from '../helpers/hostTables';
+import { fuzzCases, fuzzSeconds, fuzzSeed, Rand } from '../helpers/fuzz';
 import { clientHelloMessage, cryptoFrame, quicInitial, tlsClientHello, u16 } from '../helpers/tlsWire';
 import { parseDns } from '../../signatures/dns/parser';
 
 const haveTshark = spawnSync('tshark', ['-v']).status === 0;
-
-class Rand {
-  private next: () => number;
-  constructor(seed: number) {
-    this.next = xorshift32(seed);
-  }
-  int(n: number): number {
-    return this.next() % n;
-  }
-  range(a: number, b: number): number {
-    return a + this.int(b - a + 1);
-  }
-  chance(p: number): boolean {
-    return this.next() / 0x100000000 < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-  shuffle<T>(xs: T[]): T[] {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [xs[i], xs[j]] = [xs[j], xs[i]];
-    }
-    return xs;
-  }
-}
-
-// ---- the host tables, read from the YAML (not through the product's lookup) ----------------------
-
-const SIG = path.join(__dirname, '../../signatures');
-const messengerHosts: Record<string, string[]> = YAML.parse(fs.readFileSync(path.join(SIG, 'messengers/data.yaml'), 'utf8')).hosts;
-const allHosts: string[] = fs.readdirSync(SIG).flatMap((m) => {
-  const f = path.join(SIG, m, 'data.yaml');
-  if (!fs.existsSync(f)) return [];
-  const h = YAML.parse(fs.readFileSync(f, 'utf8'))?.hosts;
-  return !h ? [] : Array.isArray(h) ? h : Object.values(h).flat() as string[];
-});
-const under = (name: string, host: string) => name === host || name.endsWith('.' + host);
-
-/** the messenger a (lower-case) name is, by the longest listed host it is or is under ('not-im': none) */
-function expectedProtocol(name: string): string | undefined {
-  let best: [string, string] | undefined;
-  for (const [proto, hosts] of Object.entries(messengerHosts)) {
-    for (const h of hosts) if (under(name, h) && (!best || h.length > best[1].length)) best = [proto, h];
-  }
-  return best && best[0] !== 'not-im' ? best[0] : undefined;
-}
-const longestAny = (name: string) => Math.max(0, ...allHosts.filter((h) => under(name, h)).map((h) => h.length));
 
 // ---- names ------------------------------------------------------------------------------------------
 

@@ -49,40 +49,9 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Capture } from '../helpers/pcapgen';
 import { analyzeFile } from '../helpers/analyze';
-import { fuzzCases, fuzzSeconds, fuzzSeed, xorshift32 } from '../helpers/fuzz';
+import { fuzzCases, fuzzSeconds, fuzzSeed, Rand } from '../helpers/fuzz';
 
 const haveTshark = spawnSync('tshark', ['-v']).status === 0;
-
-class Rand {
-  private next: () => number;
-  constructor(seed: number) {
-    this.next = xorshift32(seed);
-  }
-  int(n: number): number {
-    return this.next() % n;
-  }
-  range(a: number, b: number): number {
-    return a + this.int(b - a + 1);
-  }
-  chance(p: number): boolean {
-    return this.next() / 0x100000000 < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-  shuffle<T>(xs: T[]): T[] {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [xs[i], xs[j]] = [xs[j], xs[i]];
-    }
-    return xs;
-  }
-  token(n: number, alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += alphabet[this.int(alphabet.length)];
-    return s;
-  }
-}
 
 // ---- identities and text ----------------------------------------------------------------------------
 

@@ -23,31 +23,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Capture, type TcpConversation } from '../helpers/pcapgen';
 import { analyzeFile } from '../helpers/analyze';
-import { fuzzCases, fuzzSeed, xorshift32 } from '../helpers/fuzz';
+import { fuzzCases, fuzzSeed, Rand } from '../helpers/fuzz';
 import { haveTshark, tsharkRead, type Msg } from '../helpers/tshark';
 import { Flaps, bosOpening, fragment, incomingIm, outgoingIm, tlv, u16, typing as aimTyping } from './oscar-wire';
 import { msg, textMsg, typing as msnTyping } from './msn-wire';
 import { pdu } from './ymsg-wire';
 import { login80, pkt, recvMsg80, recvMsgOld, sendMsg80, sendMsgOld, u32, welcome } from './gadugadu-wire';
-
-class Rand {
-  private next: () => number;
-  constructor(seed: number) {
-    this.next = xorshift32(seed);
-  }
-  int(n: number): number {
-    return this.next() % n;
-  }
-  range(a: number, b: number): number {
-    return a + this.int(b - a + 1);
-  }
-  chance(p: number): boolean {
-    return this.next() / 0x100000000 < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-}
 
 const span = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => String.fromCodePoint(a + i));
 const LETTERS = span(0x61, 0x7a).concat(span(0x41, 0x5a));

@@ -35,27 +35,11 @@ import { SqliteSink } from '../../storage/sqlite-sink';
 import { getAlert, listAlerts, listSessions, MAX_SEARCH_WORDS, searchMessages, type MessageRow } from '../../storage/queries';
 import { eventLine, MEASUREMENTS, Stamper } from '../../storage/influx-points';
 import { InfluxSink } from '../../storage/influx-sink';
-import { fuzzCases, fuzzSeed, xorshift32 } from '../helpers/fuzz';
+import { fuzzCases, fuzzSeed, Rand } from '../helpers/fuzz';
 import { shadowim } from '../helpers/run';
 import { haveInfluxd, Influxd } from './influxd';
 
 // ---- generator ---------------------------------------------------------------------------------
-
-class Gen {
-  readonly u32: () => number;
-  constructor(seed: number) {
-    this.u32 = xorshift32(seed);
-  }
-  int(n: number): number {
-    return this.u32() % n;
-  }
-  chance(p: number): boolean {
-    return this.u32() / 2 ** 32 < p;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)];
-  }
-}
 
 const ATOMS = [
   '\0', '\r', '\n', '\r\n', '\n\n', '\u2028', '\u2029', '\u0085', '\t', '\u000b', '\u001b[2J', '\u007f',
@@ -74,21 +58,21 @@ const WORDS = [
 /** the caps of docs/storage.md, where a value is cut */
 const CUTS = [8, 16, 32, 64, 128, 256, 1024, 4096, 16384, 65536];
 
-function piece(g: Gen): string {
+function piece(g: Rand): string {
   const r = g.int(10);
   if (r < 4) return g.pick(WORDS);
   if (r < 8) return g.pick(ATOMS);
   return String.fromCodePoint(g.chance(0.5) ? 0x20 + g.int(0x5f) : 0xa0 + g.int(0x2ff60));
 }
 
-function small(g: Gen, max = 12): string {
+function small(g: Rand, max = 12): string {
   let s = '';
   for (let n = g.int(max) + 1; n > 0; n--) s += piece(g) + g.pick(['', ' ', ' ', ' ', '\t', g.pick(ATOMS)]);
   return s;
 }
 
 /** a hostile value: mostly short; some 100 KB; some just at a cut with a surrogate pair, backslash or comma on it */
-function hostile(g: Gen): string {
+function hostile(g: Rand): string {
   const r = g.int(20);
   if (r < 15) return small(g);
   if (r < 17) {
@@ -101,12 +85,12 @@ function hostile(g: Gen): string {
 }
 
 const PROTOCOLS = ['irc', 'xmpp', 'msn', 'aim', 'slack', 'yahoo'];
-const ip4 = (g: Gen) => `${10 + g.int(200)}.${g.int(256)}.${g.int(256)}.${g.int(256)}`;
-const ep = (g: Gen) => ({ ip: g.chance(0.8) ? ip4(g) : `2001:db8::${g.int(65536).toString(16)}`, port: g.int(65536) });
+const ip4 = (g: Rand) => `${10 + g.int(200)}.${g.int(256)}.${g.int(256)}.${g.int(256)}`;
+const ep = (g: Rand) => ({ ip: g.chance(0.8) ? ip4(g) : `2001:db8::${g.int(65536).toString(16)}`, port: g.int(65536) });
 /** contract numbers, among them sizes past int64 (a 64-bit length field of 2^64 - 1 read as a double) */
-const count = (g: Gen) => g.pick([0, 1, 7, 4096, 2 ** 31, 2 ** 53 - 1, 2 ** 63, 2 ** 64, 1e21, g.int(1e6)]);
+const count = (g: Rand) => g.pick([0, 1, 7, 4096, 2 ** 31, 2 ** 53 - 1, 2 ** 63, 2 ** 64, 1e21, g.int(1e6)]);
 
-function events(g: Gen, n: number, t0: number): ShadowEvent[] {
+function events(g: Rand, n: number, t0: number): ShadowEvent[] {
   const out: ShadowEvent[] = [];
   for (let i = 0; i < n; i++) {
     const ts = new Date(t0 + i).toISOString();
@@ -190,7 +174,7 @@ class Oracle {
 const SEP = /[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]/;
 
 /** a piece of `text` that starts and ends at separators (or the ends), at most ~60 units */
-function wordsFrom(g: Gen, text: string): string | undefined {
+function wordsFrom(g: Rand, text: string): string | undefined {
   const bounds = [0];
   for (let i = 0; i < text.length && bounds.length < 4000; i++) if (SEP.test(text[i])) bounds.push(i, i + 1);
   bounds.push(text.length);
@@ -353,7 +337,7 @@ describe('storage: hostile events fuzz (SQLite store, archive search, InfluxDB l
   let first: { file: string; evs: ShadowEvent[]; sensor: string; queries: string[] } | undefined;
 
   it(`${ROUNDS} rounds of ${EVENTS} events: stored, read back, searched, and written as line protocol`, async () => {
-    const g = new Gen(fuzzSeed(0x57a6e));
+    const g = new Rand(fuzzSeed(0x57a6e));
     let searched = 0, refused = 0, pieces = 0, lines = 0;
     for (let round = 0; round < ROUNDS; round++) {
       // the configured sensor name: common/config.ts allows [A-Za-z0-9_.-]{1,64}; the events' own are hostile
