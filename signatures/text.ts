@@ -105,10 +105,26 @@ export function cleanText(s: string, max = MAX_TEXT): string {
   return t.length > max ? t.slice(0, max) : t;
 }
 
-/** UTF-8 when valid, else Latin-1 (old clients sent their code page without saying so). */
-export function utf8OrLatin1(b: Buffer): string {
+// Windows-1252's 0x80–0x9F (WHATWG Encoding, index-windows-1252); its five unassigned bytes stay C1 controls
+const CP1252_HIGH = '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+/**
+ * Text that says it is Latin-1 (or says nothing and is not UTF-8), read as Windows-1252: what Windows
+ * clients sent under that name (curly quotes, €, dashes at 0x80–0x9F) and how the WHATWG Encoding
+ * standard, and so every browser, reads the labels iso-8859-1, latin1 and us-ascii.
+ * (Not TextDecoder('windows-1252'): Node 20.18.3 and later decode it as Latin-1, nodejs/node#60888.)
+ */
+export function cp1252(b: Buffer, start = 0, end = b.length): string {
+  const s = b.toString('latin1', start, end);
+  // eslint-disable-next-line no-control-regex
+  return /[\u0080-\u009f]/.test(s) ? s.replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]) : s;
+}
+
+/** UTF-8 when valid, else Windows-1252 (old clients sent their code page without saying so). */
+export function utf8OrCp1252(b: Buffer): string {
   const s = b.toString('utf8');
-  return s.includes('\ufffd') && !b.includes(Buffer.from([0xef, 0xbf, 0xbd])) ? b.toString('latin1') : s;
+  return s.includes('\ufffd') && !b.includes(Buffer.from([0xef, 0xbf, 0xbd])) ? cp1252(b) : s;
 }
 
 const NO_BYTES = Buffer.alloc(0);

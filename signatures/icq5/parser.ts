@@ -3,6 +3,8 @@
 // 4 bytes from offset 0x0a (the checkcode itself, 0x14–0x17, stays clear). The checkcode is built
 // from header bytes, one packet byte and one table byte (Net::ICQV5CD), which lets us verify it.
 
+import { cp1252 } from '../text';
+
 /** table_v5 (packet-icq.c) */
 export const TABLE_V5 = Buffer.from(
   '5960376b6562464853614c5960575b3d5e346d36503f6f6753614c5940476339' +
@@ -149,7 +151,7 @@ export function parseMessage(b: Buffer, typeAt = 4): IcqMessage | null {
 /** text in the client's code page; fields (URL, contacts) are separated by 0xFE */
 export function messageText(raw: Buffer, type: number): string {
   let s = raw.toString('utf8');
-  if (s.includes('\ufffd')) s = raw.toString('latin1');
+  if (s.includes('\ufffd')) s = cp1252(raw);
   const text = type === 1 ? s : s.split('\u00fe').filter((f) => f.length).join(' ');
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trim().slice(0, MAX_TEXT);

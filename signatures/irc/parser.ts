@@ -1,7 +1,7 @@
 // IRC wire format (RFC 1459/2812 + IRCv3 message tags, CTCP, DCC): pure bytes → lines → parsed
 // messages. No I/O; every function is bounded and never throws on any input.
 import { isUtf8 } from 'node:buffer';
-import { ByteQueue } from '../text';
+import { ByteQueue, cp1252 } from '../text';
 
 /** Longest line we keep (RFC says 512, IRCv3 tags add 8 KiB); longer lines are skipped as malformed. */
 export const MAX_LINE = 8192;
@@ -65,9 +65,9 @@ export class LineFramer {
   }
 }
 
-/** IRC has no charset: UTF-8 when the bytes are valid UTF-8, else Latin-1 (what mIRC/irssi fall back to). */
+/** IRC has no charset: UTF-8 when the bytes are valid UTF-8, else Windows-1252 (irssi's default recode_fallback). */
 export function decodeText(b: Buffer): string {
-  return isUtf8(b) ? b.toString('utf8') : b.toString('latin1');
+  return isUtf8(b) ? b.toString('utf8') : cp1252(b);
 }
 
 export interface IrcMessage {

@@ -7,7 +7,7 @@ import type { Dir } from '../../sensor/types';
 import type { FileMeta, FileWriter, SessionContext } from '../types';
 import { bridgingOffsets, contentType, dropParams, EUF_FILE_TRANSFER, type MsnCommand, p2pVersionOfDest, p2pVersionOfRouting, parseFtContext, parseHeaderLines, parseMime, parseP2P, parseP2Pv2, parseSlp, TF_FIRST } from './parser';
 import { msnftpDecoder } from './msnftp';
-import { ByteQueue } from '../text';
+import { ByteQueue, cp1252 } from '../text';
 
 const MAX_TEXT = 65536;
 const MAX_PARTICIPANTS = 64;
@@ -359,8 +359,9 @@ export class MsnSession {
 /** Chat text: UTF-8 unless the charset says otherwise; bounded; control characters kept out. */
 export function decodeText(body: Buffer, charset?: string): string {
   const b = body.subarray(0, MAX_TEXT * 4);
-  const latin = charset && /^(iso-8859-1|latin1|windows-1252|us-ascii)$/.test(charset);
+  // labels the WHATWG Encoding standard reads as Windows-1252 (the common ones)
+  const latin = charset && /^(iso-8859-1|iso8859-1|latin1|l1|windows-1252|cp1252|us-ascii|ascii)$/.test(charset);
   // eslint-disable-next-line no-control-regex
   // trailing NULs: only the start of the last run is tried (/\u0000+$/ retried from every NUL: O(n^2))
-  return b.toString(latin ? 'latin1' : 'utf8').replace(/(?<!\u0000)\u0000+$/, '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').slice(0, MAX_TEXT);
+  return (latin ? cp1252(b) : b.toString('utf8')).replace(/(?<!\u0000)\u0000+$/, '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, '').slice(0, MAX_TEXT);
 }

@@ -7,7 +7,7 @@
 import type { Dir } from '../../sensor/types';
 import type { FileWriter, SessionContext, StreamDecoder } from '../types';
 import { asciiOrUtf8, printable, utf16be } from './parser';
-import { ByteQueue } from '../text';
+import { ByteQueue, cp1252 } from '../text';
 import { readRendezvousHeader, type RendezvousFormat, type RendezvousSide } from './rendezvous';
 
 export const OFT_MIN_HEADER = 0xc0;
@@ -48,7 +48,7 @@ export function parseOftHeader(h: Buffer): OftHeader | null {
   } else {
     const z = raw.indexOf(0);
     if (z >= 0) raw = raw.subarray(0, z);
-    name = enc === 3 ? raw.toString('latin1') : asciiOrUtf8(raw).text;
+    name = enc === 3 ? cp1252(raw) : asciiOrUtf8(raw).text;
   }
   return {
     magic, hdrLen,

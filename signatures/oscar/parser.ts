@@ -2,7 +2,7 @@
 // buffer it points into; TLV chains stop at the end of their block or after MAX_TLVS entries.
 // Layouts: Wireshark packet-aim.c / packet-aim-messaging.c, libpurple oscar (see docs/oscar.md).
 
-import { htmlToText as sharedHtmlToText } from '../text';
+import { cp1252, htmlToText as sharedHtmlToText } from '../text';
 
 export const FLAP_START = 0x2a;
 export const FLAP_HEADER = 6;
@@ -148,21 +148,21 @@ export function parseMessageBlock(v: Buffer): Decoded | null {
   return { text: parts.join(''), invalid };
 }
 
-/** Fragment charsets (libpurple oscar.h): 0 ASCII, 2 UCS-2BE/UTF-16BE, 3 ISO-8859-1. */
+/** Fragment charsets (libpurple oscar.h): 0 ASCII, 2 UCS-2BE/UTF-16BE, 3 ISO-8859-1 (read as Windows-1252, what Windows clients sent under it). */
 export function decodeText(b: Buffer, charset: number): Decoded {
   if (charset === 0x0002) return utf16be(b);
-  if (charset === 0x0003) return { text: b.toString('latin1'), invalid: false };
+  if (charset === 0x0003) return { text: cp1252(b), invalid: false };
   return asciiOrUtf8(b);
 }
 
-/** 'ASCII' fragments often carry UTF-8 from newer clients; fall back to Latin-1 when not valid UTF-8. */
+/** 'ASCII' fragments often carry UTF-8 from newer clients; fall back to Windows-1252 when not valid UTF-8. */
 export function asciiOrUtf8(b: Buffer): Decoded {
   let ascii = true;
   for (let i = 0; i < b.length; i++) if (b[i] & 0x80) { ascii = false; break; }
   if (ascii) return { text: b.toString('latin1'), invalid: false };
   const s = b.toString('utf8');
   if (!s.includes('\ufffd')) return { text: s, invalid: false };
-  return { text: b.toString('latin1'), invalid: false };
+  return { text: cp1252(b), invalid: false };
 }
 
 export function utf16be(b: Buffer): Decoded {

@@ -1,5 +1,5 @@
 // Instant-message bodies: text/plain, text/html, message/cpim (RFC 3862) wrapping either.
-import { cleanText, htmlToText, utf8OrLatin1 } from '../text';
+import { cleanText, cp1252, htmlToText, utf8OrCp1252 } from '../text';
 import { bareUri, inAngles, mediaType } from './parser';
 
 export interface ImBody {
@@ -13,7 +13,7 @@ export interface ImBody {
 export function imText(contentType: string | undefined, body: Buffer, depth = 0): ImBody | undefined {
   const { type, params } = mediaType(contentType ?? 'text/plain');
   const charset = (params.get('charset') ?? 'utf-8').toLowerCase();
-  const decode = (b: Buffer) => (charset === 'utf-8' || charset === 'utf8' ? utf8OrLatin1(b) : b.toString('latin1'));
+  const decode = (b: Buffer) => (charset === 'utf-8' || charset === 'utf8' ? utf8OrCp1252(b) : cp1252(b));
   if (type === 'text/plain') return { text: cleanText(decode(body)) };
   if (type === 'text/html' || type === 'application/xhtml+xml') return { text: htmlToText(decode(body)) };
   if (type === 'message/cpim' && depth < 2) {

@@ -1,7 +1,7 @@
 // YMSG wire format, pure: bytes → PDUs. 20-byte header ("YMSG", version u16, vendor u16, body length
 // u16 BE, service u16, status u32, session id u32), then `key C0 80 value C0 80` pairs. The length is
 // 16 bits, so one PDU is at most 65555 bytes; garbage before a header is skipped to the next "YMSG".
-import { ByteQueue, dropTags } from '../text';
+import { ByteQueue, cp1252, dropTags } from '../text';
 
 export interface YmsgPdu {
   version: number;
@@ -127,7 +127,7 @@ export class YmsgFramer {
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 const MAX_TEXT = 65536;
 
-/** UTF-8 when flagged (key 97) or valid; Latin-1 for legacy clients' bytes otherwise. */
+/** UTF-8 when flagged (key 97) or valid; Windows-1252 for legacy clients' bytes otherwise. */
 export function decodeYahooText(b: Buffer, utf8Flag: boolean): string {
   const v = b.subarray(0, MAX_TEXT * 4);
   let s: string;
@@ -136,7 +136,7 @@ export function decodeYahooText(b: Buffer, utf8Flag: boolean): string {
     try {
       s = utf8Strict.decode(v);
     } catch {
-      s = v.toString('latin1');
+      s = cp1252(v);
     }
   }
   return stripStyle(s).slice(0, MAX_TEXT);
