@@ -6,6 +6,8 @@
 // tab control words become separators, `\~` a space, `\-` nothing — so a card number written with
 // non-breaking spaces or with a control word between its groups reads whole, and picture hex does not.
 
+import { cp1252 } from '../../signatures/text';
+
 const MAX_DEPTH = 256;
 const MAX_WORD = 32;
 
@@ -42,6 +44,8 @@ function codepage(cp: number): string[] | TextDecoder | null {
   let t: string[] | TextDecoder | null = null;
   try {
     if (DOUBLE_BYTE.has(cp)) t = new TextDecoder(label);
+    // Windows-1252 (and Latin-1, its WHATWG alias) from our own table: Node 20.18.3+ TextDecoder reads 0x80–0x9F as C1 controls
+    else if (label === 'windows-1252' || label === 'iso-8859-1') t = Array.from({ length: 256 }, (_, i) => cp1252(Buffer.of(i)));
     else {
       const d = new TextDecoder(label);
       t = Array.from({ length: 256 }, (_, i) => (i < 0x80 ? String.fromCharCode(i) : d.decode(Uint8Array.of(i))));

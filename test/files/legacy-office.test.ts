@@ -143,6 +143,9 @@ describe('files: Word, Excel 97–2003 and RTF text for DLP', function () {
     ]);
     // code pages: \ansicpg1251, a double-byte one (932), and \mac
     assert.equal(rtfText(Buffer.from(String.raw`{\rtf1\ansi\ansicpg1251 \'cf\'f0\'e8\'e2\'e5\'f2}`), 100), '\u041f\u0440\u0438\u0432\u0435\u0442');
+    // Windows-1252 (the default) and Latin-1: curly quotes, dash and euro at 0x80–0x9F (not C1 controls)
+    assert.equal(rtfText(Buffer.from(String.raw`{\rtf1\ansi \'93Hi\'94 \'96 5\'80}`), 100), '\u201cHi\u201d \u2013 5\u20ac');
+    assert.equal(rtfText(Buffer.from(String.raw`{\rtf1\ansi\ansicpg28591 \'92s}`), 100), '\u2019s');
     assert.equal(rtfText(Buffer.from(String.raw`{\rtf1\ansi\ansicpg932 \'82\'a0\'83\'41}`), 100), '\u3042\u30a2');
     assert.equal(rtfText(Buffer.from(String.raw`{\rtf1\mac \'8a}`), 100), '\u00e4');
     // \ucN: two fallback bytes; a group end stops the skipping; \bin data is stepped over
