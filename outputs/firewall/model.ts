@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { Registry } from '../../signatures/registry';
-import { type Cidr, label, parseCidr, validHost, validPort } from './validate';
+import { type Cidr, label, notAServer, parseCidr, validHost, validPort } from './validate';
 
 export interface SuricataContent {
   msg: string;
@@ -153,8 +153,10 @@ export function buildModel(input: ModelInput): RuleModel {
     const done = spelled.get(t) ?? spelled.set(t, { ips: new Set(), names: new Set() }).get(t)!;
     if (typeof o.ip === 'string' && !done.ips.has(o.ip)) {
       done.ips.add(o.ip);
-      // a server is one address: a block given as one ("1.2.3.4/0" in an events file) would block far more
-      if (!o.ip.includes('/') && addCidr(t, o.ip)) t.observed++;
+      // a server is one address: a block given as one ("1.2.3.4/0" in an events file) would block far
+      // more, and so would a rule for 255.255.255.255 or a multicast group a spoofed packet named
+      const c = o.ip.includes('/') ? undefined : parseCidr(o.ip);
+      if (c && !notAServer(c) && addCidr(t, c.text)) t.observed++;
     }
     if (typeof o.server_name === 'string' && !done.names.has(o.server_name)) {
       done.names.add(o.server_name);

@@ -28,6 +28,30 @@ export function parseCidr(s: unknown): Cidr | undefined {
   return { family: 6, addr, bits, text: `${addr}/${bits}` };
 }
 
+/**
+ * Why one address cannot be a server a rule should name, or undefined: unspecified, loopback,
+ * link-local, multicast, reserved or broadcast. Only traffic puts such an address in a session (a
+ * spoofed or broken packet), and a rule for it would cut DHCP (255.255.255.255), multicast or the
+ * host's own loopback, not an IM service.
+ */
+export function notAServer(c: Cidr): string | undefined {
+  if (c.family === 4) {
+    const a = c.addr.split('.').map(Number);
+    if (a[0] === 0) return 'this network (0/8)';
+    if (a[0] === 127) return 'loopback';
+    if (a[0] === 169 && a[1] === 254) return 'link-local';
+    if (a[0] >= 224 && a[0] < 240) return 'multicast';
+    if (a[0] >= 240) return 'reserved or broadcast';
+    return undefined;
+  }
+  const g = v6Groups(c.addr);
+  if (g.every((x) => x === 0)) return 'unspecified';
+  if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return 'loopback';
+  if ((g[0] & 0xffc0) === 0xfe80) return 'link-local';
+  if ((g[0] & 0xff00) === 0xff00) return 'multicast';
+  return undefined;
+}
+
 function v4Cidr(quad: string, bits: number): Cidr {
   const v = quad.split('.').reduce((a, o) => (a << 8) | Number(o), 0) >>> 0;
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;

@@ -139,6 +139,23 @@ describe('firewall export', () => {
     }
   });
 
+  it('an observed server that cannot be one (broadcast, multicast, loopback, link-local, unspecified) makes no rule', () => {
+    // a spoofed session "to" 255.255.255.255 made every format block it: DHCP and multicast cut, not an IM service
+    const ev = path.join(tmp, 'special-servers.jsonl');
+    const special = ['255.255.255.255', '224.0.1.75', '239.255.255.250', '127.0.0.1', '0.0.0.0', '0.1.2.3', '169.254.10.20', '240.0.0.1',
+      '::', '::1', 'ff02::1', 'FF05::1:3', 'fe80::1', '::ffff:255.255.255.255'];
+    const normal = ['203.0.113.9', '2001:db8::9'];
+    fs.writeFileSync(ev, [...special, ...normal].map((ip) => JSON.stringify({ type: 'session', protocol: 'sip', transport: 'udp', server: { ip, port: 5060 } })).join('\n') + '\n');
+    for (const format of ['iptables', 'ip6tables', 'nftables', 'pf', 'cisco-asa', 'cisco-ios', 'windows', 'paloalto', 'suricata']) {
+      const r = shadowim(['rules', '--format', format, '--events', ev]);
+      assert.equal(r.status, 0, r.stderr);
+      const body = r.stdout.split('\n').filter((l) => !/^\s*[#!]/.test(l)).join('\n');
+      assert.doesNotMatch(body, /255\.255\.255\.255|224\.0\.1\.75|239\.255|127\.0\.0\.1|0\.0\.0\.0\/32|0\.1\.2\.3|169\.254\.10|240\.0\.0\.1|ff02::1|ff05::1:3|fe80::1|(^|[^:0-9a-f])::1?(\/128)?([^:0-9a-f]|$)/im, `${format}: no rule for an address that is no server`);
+      if (format !== 'ip6tables') assert.match(body, /203\.0\.113\.9/, `${format}: an ordinary IPv4 server is kept`);
+      if (format !== 'iptables') assert.match(body, /2001:db8::9/, `${format}: an ordinary IPv6 server is kept`);
+    }
+  });
+
   it('writes an observed IPv6 server once, as RFC 5952 spells it, and an IPv4-mapped one as its IPv4 address', () => {
     // was: 2001:DB8:0:0::7 and 2001:db8::7 two rules, ::ffff:203.0.113.70 an IPv6 rule that never matches
     const ev = path.join(tmp, 'v6-spellings.jsonl');
