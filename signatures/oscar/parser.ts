@@ -343,3 +343,170 @@ export function scanFlaps(b: Buffer, maxFlaps = 16): FlapScan {
   }
   return { ok: true, complete, strong };
 }
+
+// ---- chat rooms (SNAC family 0x000E) --------------------------------------------------------
+// Layouts: libpurple family_chat.c (infoupdate, userlistchange, aim_chat_send_im, incomingim_ch3),
+// aim_info_extract (userinfo.c); Wireshark packet-aim-chat.c agrees on the subtypes.
+
+/** most user-info blocks read from one users-joined/left SNAC or occupant list (a SNAC holds at most ~10 000) */
+export const MAX_CHAT_USERS = 1024;
+/** longest room name kept (characters) */
+export const MAX_ROOM_NAME = 256;
+
+/**
+ * User-info block (aim_info_extract): u8 name length, name, u16 warning level, u16 TLV count, exactly
+ * that many TLVs. Returns the name and the offset after the block.
+ */
+export function parseUserInfo(buf: Buffer, o: number, end = buf.length): { name: string; next: number } | null {
+  const bn = readBuddyName(buf.subarray(0, end), o);
+  if (!bn || bn.next + 4 > end) return null;
+  const count = buf.readUInt16BE(bn.next + 2);
+  const t = parseTlvs(buf, bn.next + 4, end, count);
+  if (!t.ok) return null;
+  return { name: bn.name, next: t.end };
+}
+
+/** 0x000E/0x0003 users joined, 0x0004 users left, occupant list TLV 0x0073: user-info blocks to the end */
+export function parseUserList(buf: Buffer, max = MAX_CHAT_USERS): { names: string[]; ok: boolean } {
+  const names: string[] = [];
+  let o = 0;
+  while (o < buf.length && names.length < max) {
+    const u = parseUserInfo(buf, o);
+    if (!u) return { names, ok: false };
+    names.push(u.name);
+    o = u.next;
+  }
+  return { names, ok: true };
+}
+
+export interface RoomInfo {
+  exchange: number;
+  /** the room cookie, e.g. `!aol://2719:10-4-roomname` */
+  cookie: string;
+  instance: number;
+  /** TLV 0x006A, the room name "in human readable form" (libpurple) */
+  name?: string;
+  /** TLV 0x00D3: room description to libpurple */
+  desc?: string;
+  /** occupants (TLV 0x0073) */
+  users: string[];
+}
+
+/** exchange u16, u8-length cookie, instance u16 (aim_chat_readroominfo) */
+export function parseRoomRef(buf: Buffer, o = 0): { exchange: number; cookie: string; instance: number; next: number } | null {
+  if (o + 3 > buf.length) return null;
+  const len = buf[o + 2];
+  if (o + 3 + len + 2 > buf.length) return null;
+  const cookie = roomString(buf.subarray(o + 3, o + 3 + len));
+  return { exchange: buf.readUInt16BE(o), cookie, instance: buf.readUInt16BE(o + 3 + len), next: o + 5 + len };
+}
+
+/**
+ * 0x000E/0x0002 room info update: room reference, detail level u8, TLV count u16, TLVs to the end
+ * (libpurple reads them to the end whatever the count, and only at detail level 2).
+ */
+export function parseRoomInfo(body: Buffer): RoomInfo | null {
+  const r = parseRoomRef(body, 0);
+  if (!r || r.next + 3 > body.length) return null;
+  const t = parseTlvs(body, r.next + 3);
+  const name = tlv(t.tlvs, 0x006a);
+  const desc = tlv(t.tlvs, 0x00d3);
+  const occ = tlv(t.tlvs, 0x0073);
+  return {
+    exchange: r.exchange, cookie: r.cookie, instance: r.instance,
+    name: name && name.length ? roomString(name) : undefined,
+    desc: desc && desc.length ? roomString(desc) : undefined,
+    users: occ ? parseUserList(occ).names : [],
+  };
+}
+
+function roomString(b: Buffer): string {
+  return printable(asciiOrUtf8(b.subarray(0, MAX_ROOM_NAME * 4)).text).trim().slice(0, MAX_ROOM_NAME);
+}
+
+/**
+ * The readable name inside a room cookie, as libpurple's extract_name: what follows the second '-'
+ * (`!aol://2719:10-4-roomname` → `roomname`), %XX escapes decoded. undefined when there is none.
+ */
+export function roomNameFromCookie(cookie: string): string | undefined {
+  const a = cookie.indexOf('-');
+  const b = a < 0 ? -1 : cookie.indexOf('-', a + 1);
+  if (b < 0) return undefined;
+  const raw = cookie.slice(b + 1);
+  const bytes: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x25 && /^[0-9a-fA-F]{2}$/.test(raw.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(raw.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c < 0x80) bytes.push(c);
+    else bytes.push(...Buffer.from(raw[i], 'utf8'));
+  }
+  const name = printable(asciiOrUtf8(Buffer.from(bytes)).text).trim();
+  return name || undefined;
+}
+
+export interface ChatMessage {
+  cookie: Buffer;
+  channel: number;
+  /** 0x0006 only: the sender (TLV 0x0003 user info) */
+  sender?: string;
+  /** TLV 0x0006: the server sends the message back to its sender (0x0005 only) */
+  reflect: boolean;
+  /** TLV 0x0001 present: to the whole room; absent: a whisper */
+  toRoom: boolean;
+  /** TLV 0x0007: auto-response (libpurple AIM_CHATFLAGS_AWAY) */
+  away: boolean;
+  /** TLV 0x0005 message information: 0x0001 text, 0x0002 encoding name, 0x0003 language */
+  text?: Buffer;
+  encoding?: string;
+}
+
+/**
+ * 0x000E/0x0005 (client → server) and 0x0006 (server → client): cookie[8], channel u16 (3), then TLVs.
+ * null when the header is short or the sender user info (0x0006) does not parse.
+ */
+export function parseChatMessage(body: Buffer, incoming: boolean): ChatMessage | null {
+  if (body.length < 10) return null;
+  const t = parseTlvs(body, 10);
+  const m: ChatMessage = {
+    cookie: body.subarray(0, 8), channel: body.readUInt16BE(8),
+    reflect: !!tlv(t.tlvs, 0x0006), toRoom: !!tlv(t.tlvs, 0x0001), away: !!tlv(t.tlvs, 0x0007),
+  };
+  if (incoming) {
+    const ui = tlv(t.tlvs, 0x0003);
+    if (ui) {
+      const u = parseUserInfo(ui, 0);
+      if (!u) return null;
+      m.sender = u.name;
+    }
+  }
+  const info = tlv(t.tlvs, 0x0005);
+  if (info) {
+    // one level of TLVs, read once (no recursion), at most MAX_TLVS of them
+    const inner = parseTlvs(info).tlvs;
+    m.text = tlv(inner, 0x0001);
+    const enc = tlv(inner, 0x0002);
+    if (enc) m.encoding = enc.length === 2 && enc[0] === 0 ? String(enc.readUInt16BE(0)) : enc.toString('latin1', 0, Math.min(enc.length, 128));
+  }
+  return m;
+}
+
+/**
+ * The message-information encoding (a name: libpurple encoding.c oscar_encoding_to_utf8) as an ICBM
+ * fragment charset, so the text is read by decodeText's rules: `unicode-2-0` → 2 (UTF-16BE),
+ * `iso-8859-1` and `ISO-8859-1-Windows-3.1-Latin-1` → 3 (Windows-1252), `us-ascii`, `utf-8`, none or
+ * unknown → 0 (ASCII / UTF-8 / Windows-1252). `text/aolrtf; charset="…"` is unwrapped first; a bare
+ * 2-byte number is taken as an ICBM charset.
+ */
+export function chatCharset(encoding: string | undefined): number {
+  if (!encoding) return 0;
+  if (/^\d+$/.test(encoding)) return Number(encoding);
+  let e = encoding.trim();
+  const m = /charset\s*=\s*"?([^";\s]*)"?/i.exec(e);
+  if (m) e = m[1];
+  e = e.toLowerCase();
+  if (e === 'unicode-2-0' || e === 'utf-16be' || e === 'ucs-2be' || e === 'ucs-2') return 2;
+  if (e === 'iso-8859-1' || e === 'iso-8859-1-windows-3.1-latin-1' || e === 'windows-1252' || e === 'latin1') return 3;
+  return 0;
+}

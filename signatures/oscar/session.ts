@@ -12,6 +12,7 @@ import {
 } from './parser';
 import { OftDecoder } from './oft';
 import { OdcDecoder } from './odc';
+import { ChatRoom } from './chat';
 import { ByteQueue } from '../text';
 
 /** shown as from/to when our own screen name never appeared on this connection */
@@ -36,6 +37,8 @@ export class OscarSession implements StreamDecoder {
   private credentialSent = false;
   private icq = false;
   private ts = 0;
+  /** created by the first family-0x000E SNAC: this is a chat-server connection */
+  private chat: ChatRoom | undefined;
 
   private tunnel: HttpTunnel | undefined;
 
@@ -64,6 +67,10 @@ export class OscarSession implements StreamDecoder {
 
   onGap(dir: Dir): void {
     this.readers[dir].gap();
+  }
+
+  onEnd(): void {
+    this.chat?.flush();
   }
 
   // ---- PDUs -------------------------------------------------------------------------------
@@ -99,6 +106,11 @@ export class OscarSession implements StreamDecoder {
     const s = parseSnac(p);
     if (!s) return this.ctx.malformed('SNAC shorter than its header');
     if (s.family === 0x0015) this.icqFamily(s.body);
+    if (s.family === 0x000e) {
+      // 0x0002–0x0006 exist only on a chat-server connection (0x0001 is an error, 7/8 warnings)
+      if (s.subtype >= 2 && s.subtype <= 6) this.chatRoom().snac(dir, s.subtype, s.body, this.ts);
+      return;
+    }
     const key = (s.family << 16) | s.subtype;
     switch (key) {
       case 0x00170002: // BUCP login request
@@ -265,6 +277,16 @@ export class OscarSession implements StreamDecoder {
     this.setSelf(m.to);
     this.user(m.from);
     if (m.text && (m.type === 1 || m.type === 4)) this.ctx.message(this.ts, dir, { from: m.from, to: m.to, text: m.text, kind: 'offline' });
+  }
+
+  private chatRoom(): ChatRoom {
+    this.chat ??= new ChatRoom(this.ctx, {
+      self: () => this.self,
+      setSelf: (n) => this.setSelf(n),
+      user: (n) => this.user(n),
+      unknownSelf: UNKNOWN_SELF,
+    });
+    return this.chat;
   }
 
   // ---- identities -------------------------------------------------------------------------

@@ -307,3 +307,46 @@ export function proxyFrame(type: number, payload = Buffer.alloc(0)): Buffer {
 export function proxyInitFrame(sn: string, cookie: Buffer, cap: Buffer, pin?: number): Buffer {
   return proxyFrame(pin === undefined ? 2 : 4, Buffer.concat([bname(sn), ...(pin === undefined ? [] : [u16(pin)]), cookie, tlv(1, cap)]));
 }
+
+// ---- chat rooms (SNAC family 0x000E; libpurple family_chat.c, Wireshark packet-aim-chat.c) -------
+
+/** user-info block (libpurple aim_info_extract): name, warning level, TLV count, TLVs */
+export function userInfo(name: string, tlvs: Buffer[] = [tlv(1, u16(0x0010)), tlv(0x0f, u32(60))]): Buffer {
+  return Buffer.concat([bname(name), u16(0), u16(tlvs.length), ...tlvs]);
+}
+
+/** exchange u16, u8-length cookie, instance u16 (libpurple aim_chat_readroominfo) */
+export function roomRef(exchange: number, cookie: string, instance = 0): Buffer {
+  return Buffer.concat([u16(exchange), bname(cookie), u16(instance)]);
+}
+
+/** 0x000E/0x0002 room info update, detail level 2 */
+export function chatRoomInfo(f: Flaps, o: { exchange: number; cookie: string; instance?: number; name?: string; desc?: string; occupants?: string[] }): Buffer {
+  const tlvs: Buffer[] = [];
+  if (o.name !== undefined) tlvs.push(tlv(0x006a, o.name));
+  tlvs.push(tlv(0x00c9, u16(0x0003)), tlv(0x00ca, u32(1_100_000_000)), tlv(0x00d1, u16(1024)));
+  if (o.desc !== undefined) tlvs.push(tlv(0x00d3, o.desc));
+  if (o.occupants) tlvs.push(tlv(0x006f, u16(o.occupants.length)), tlv(0x0073, Buffer.concat(o.occupants.map((n) => userInfo(n)))));
+  tlvs.push(tlv(0x00da, u16(512)));
+  return f.snac(0x0e, 2, Buffer.concat([roomRef(o.exchange, o.cookie, o.instance ?? 0), u8(2), u16(tlvs.length), ...tlvs]));
+}
+
+/** 0x000E/0x0003 users joined or 0x0004 users left */
+export function chatUsers(f: Flaps, subtype: 3 | 4, names: string[]): Buffer {
+  return f.snac(0x0e, subtype, Buffer.concat(names.map((n) => userInfo(n))));
+}
+
+/** message information TLV 0x0005: text, encoding name, language (libpurple aim_chat_send_im) */
+export function chatInfo(text: Buffer, encoding?: string, language = 'en'): Buffer {
+  return tlv(5, Buffer.concat([tlv(1, text), ...(encoding === undefined ? [] : [tlv(2, encoding)]), tlv(3, language)]));
+}
+
+/** 0x000E/0x0005 client → server, as libpurple aim_chat_send_im: cookie, channel 3, TLV 1, TLV 6 (reflect), TLV 5 */
+export function chatSend(f: Flaps, o: { cookie: Buffer; text: Buffer; encoding?: string; reflect?: boolean }): Buffer {
+  return f.snac(0x0e, 5, Buffer.concat([o.cookie, u16(3), tlv(1, Buffer.alloc(0)), ...(o.reflect === false ? [] : [tlv(6, Buffer.alloc(0))]), chatInfo(o.text, o.encoding)]));
+}
+
+/** 0x000E/0x0006 server → client: cookie, channel 3, TLV 3 sender user info (first, where Wireshark reads it), TLV 1, TLV 5 */
+export function chatIncoming(f: Flaps, o: { cookie: Buffer; sender: string; text: Buffer; encoding?: string }): Buffer {
+  return f.snac(0x0e, 6, Buffer.concat([o.cookie, u16(3), tlv(3, userInfo(o.sender)), tlv(1, Buffer.alloc(0)), chatInfo(o.text, o.encoding)]));
+}

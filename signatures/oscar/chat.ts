@@ -1,0 +1,129 @@
+// AIM chat rooms (SNAC family 0x000E) on a chat-server connection: room name, occupants and the
+// messages both ways, each reported once although the server reflects the sender's own messages.
+import type { Dir } from '../../sensor/types';
+import type { SessionContext } from '../types';
+import {
+  chatCharset, decodeText, htmlToText, parseChatMessage, parseRoomInfo, parseUserList, roomNameFromCookie, type ChatMessage,
+} from './parser';
+
+/** `to` of messages seen before any room info (the capture started after the join) */
+export const UNKNOWN_ROOM = '(unknown room)';
+/** own messages held for their reflection while our screen name is unknown */
+const MAX_PENDING = 32;
+/** cookies of reported messages remembered to recognise the other copy (reflection or its original) */
+const MAX_REPORTED = 256;
+
+interface Hooks {
+  self(): string | undefined;
+  setSelf(name: string): void;
+  user(name: string): void;
+  unknownSelf: string;
+}
+
+interface Pending { ts: number; text: string }
+/** a reported message: the 0x0006 sender when it came from the server, else '' (our 0x0005) */
+type Reported = { sender: string };
+
+export class ChatRoom {
+  private room: string | undefined;
+  /** our reflected 0x0005 messages waiting for the server's copy, which names us */
+  private pending = new Map<string, Pending>();
+  private reported = new Map<string, Reported>();
+  private announced = false;
+
+  constructor(private readonly ctx: SessionContext, private readonly h: Hooks) {
+    ctx.setService('chat-room');
+  }
+
+  snac(dir: Dir, subtype: number, body: Buffer, ts: number): void {
+    switch (subtype) {
+      case 0x0002: return this.roomInfo(body);
+      case 0x0003:
+      case 0x0004: {
+        const l = parseUserList(body);
+        if (!l.ok) this.ctx.malformed(`chat users ${subtype === 3 ? 'joined' : 'left'}: user info past the end`);
+        for (const n of l.names) this.h.user(n);
+        return;
+      }
+      case 0x0005:
+        if (dir !== 0) return;
+        return this.message(ts, parseChatMessage(body, false), false);
+      case 0x0006:
+        if (dir !== 1) return;
+        return this.message(ts, parseChatMessage(body, true), true);
+      default:
+    }
+  }
+
+  /** our messages that never came back (one direction captured, or no reflection): from = our name if known */
+  flush(): void {
+    for (const [key, p] of this.pending) this.emit(key, p.ts, 0, this.h.self() ?? this.h.unknownSelf, p.text);
+    this.pending.clear();
+  }
+
+  private roomInfo(body: Buffer): void {
+    const r = parseRoomInfo(body);
+    if (!r) return this.ctx.malformed('chat room info: shorter than its header');
+    // 0x006A is the name, then the cookie's `…-…-name` part; 0x00D3 is the description to libpurple
+    this.room = r.name ?? roomNameFromCookie(r.cookie) ?? r.desc ?? (r.cookie || this.room);
+    for (const n of r.users) this.h.user(n);
+    if (this.room && !this.announced) {
+      this.announced = true;
+      this.ctx.addEvidence({ signature: 'oscar.chat-room', reason: `AIM chat room "${this.room}" (exchange ${r.exchange})` });
+    }
+  }
+
+  private message(ts: number, m: ChatMessage | null, incoming: boolean): void {
+    if (!m) return this.ctx.malformed(`chat message (0x000E/${incoming ? '0x0006' : '0x0005'}): sender user info past the end`);
+    if (m.channel !== 3) return; // libpurple incomingim_ch3 ignores other channels
+    if (m.sender) this.h.user(m.sender);
+    if (!m.text) return;
+    const d = decodeText(m.text, chatCharset(m.encoding));
+    if (d.invalid) this.ctx.malformed('chat message: text not valid in its character set');
+    const text = htmlToText(d.text);
+    if (!text) return;
+    const key = m.cookie.toString('hex');
+    if (!incoming) {
+      const seen = this.reported.get(key);
+      if (seen) {
+        // the server's copy was read first (the directions were delivered out of order): it named us
+        if (seen.sender) this.h.setSelf(seen.sender);
+        return;
+      }
+      const self = this.h.self();
+      if (m.reflect && self === undefined) {
+        if (this.pending.size >= MAX_PENDING) {
+          const [k, p] = this.pending.entries().next().value as [string, Pending];
+          this.pending.delete(k);
+          this.emit(k, p.ts, 0, this.h.unknownSelf, p.text);
+        }
+        this.pending.set(key, { ts, text });
+        return;
+      }
+      this.emit(key, ts, 0, self ?? this.h.unknownSelf, text);
+      return;
+    }
+    const sender = m.sender ?? this.h.unknownSelf;
+    const p = this.pending.get(key);
+    if (p) {
+      // the reflection of a message we sent: its sender is us, reported once at the time we sent it
+      this.pending.delete(key);
+      if (m.sender) this.h.setSelf(m.sender);
+      this.emit(key, p.ts, 0, this.h.self() ?? sender, p.text);
+      return;
+    }
+    const seen = this.reported.get(key);
+    if (seen && seen.sender === '') {
+      if (m.sender) this.h.setSelf(m.sender);
+      return;
+    }
+    if (seen) return; // the same server copy twice (a retransmission the reassembler let through)
+    this.emit(key, ts, 1, sender, text, sender);
+  }
+
+  private emit(key: string, ts: number, dir: Dir, from: string, text: string, sender = ''): void {
+    if (this.reported.size >= MAX_REPORTED) this.reported.delete(this.reported.keys().next().value as string);
+    this.reported.set(key, { sender });
+    this.ctx.message(ts, dir, { from, to: this.room ?? UNKNOWN_ROOM, text, kind: 'groupchat' });
+  }
+}
