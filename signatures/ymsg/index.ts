@@ -1,12 +1,14 @@
 // Yahoo! Messenger (YMSG): sessions on any port (also picked up mid-stream), YMSG inside HTTP
 // (shttp /notify bodies, CONNECT tunnels, the <Session><Ymsg Command=…> proxy form) and the Y7
-// file relay (/relay?token=), whose uploads and downloads are carved.
+// file relay (/relay?token=), whose uploads and downloads are carved. Also YCHT, the protocol of
+// Yahoo's chat rooms (ycht.ts), on any port.
 
 import { declineOnThrow, type Detection, type DetectInput, type DetectResult, type FileWriter, type SessionContext, type SignatureModule, type StreamDecoder } from '../types';
 import type { Dir } from '../../sensor/types';
 import { HeadBytes, HTTP1, HttpStream, httpPair, httpPairFeed, offeredHead, offeredRequestLine, startsWithBytes } from '../http/stream';
 import { HEADER, parseFields, pduAt, YmsgFramer } from './parser';
 import { relayFile, YmsgSession } from './session';
+import { ychtHeader, YCHT_HEADER, YchtFramer, YchtSession } from './ycht';
 
 const MAGIC = Buffer.from('YMSG');
 const MIDSTREAM_SCAN = 4096;
@@ -72,9 +74,50 @@ function nextMagic(scan: Buffer, from: number): number {
   return -1;
 }
 
+/**
+ * A YCHT packet at `off` as a detection reads it: a header the sources write with a service they
+ * name, a body without NULs (every source writes C strings), and after it the end of the bytes or
+ * the start of another header. A body of 4 KiB or more without NULs is enough (a big room's member
+ * list). 'more' while that cannot be told.
+ */
+function ychtAt(d: Buffer, off: number): boolean | 'more' {
+  const h = ychtHeader(d, off, true);
+  if (h !== true) return h;
+  const end = off + YCHT_HEADER + d.readUInt16BE(off + 14);
+  if (d.subarray(off + YCHT_HEADER, Math.min(end, d.length)).includes(0)) return false;
+  if (end > d.length) return d.length - off - YCHT_HEADER >= 4096 ? true : 'more';
+  return end === d.length || ychtHeader(d, end, false) !== false;
+}
+
+/** YCHT from the first byte, or (a flow picked up without its SYN) a whole packet within the first 4 KiB */
+function detectYcht(input: DetectInput): DetectResult | undefined {
+  const d = input.data;
+  if (d[0] === 0x59 && (d.length < 2 || d[1] === 0x43)) {
+    const r = ychtAt(d, 0);
+    if (r === true) return det('ycht.header', `YCHT header (Yahoo chat rooms), version 0x${d.readUInt32BE(4).toString(16)}, service 0x${d.readUInt32BE(8).toString(16)}`);
+    if (r === 'more') return d.length < 8192 ? 'more' : null;
+  }
+  const by = input.flow?.clientBy;
+  if (by !== 'port' && by !== 'first') return undefined;
+  const scan = d.length > MIDSTREAM_SCAN + YCHT_HEADER ? d.subarray(0, MIDSTREAM_SCAN + YCHT_HEADER) : d;
+  // a text protocol's header block before it (an HTTP or mail body holding a packet) is not a chat
+  // line's tail: Yahoo chat text is one line
+  const headers = scan.indexOf('\r\n\r\n', 0, 'latin1');
+  const last = headers < 0 ? MIDSTREAM_SCAN : Math.min(MIDSTREAM_SCAN, headers);
+  for (let off = scan.indexOf('YCHT', 1, 'latin1'); off > 0 && off < last; off = scan.indexOf('YCHT', off + 1, 'latin1')) {
+    // whole: the packet ends within the bytes (ychtAt's 4 KiB rule is for the first byte only)
+    if (d.length - off >= YCHT_HEADER && off + YCHT_HEADER + d.readUInt16BE(off + 14) <= d.length && ychtAt(d, off) === true) {
+      return det('ycht.midstream', 'YCHT packet with consistent length after a partial one');
+    }
+  }
+  return undefined;
+}
+
 export function detectYmsg(input: DetectInput): DetectResult {
   const d = input.data;
   if (!d.length) return 'more';
+  const ycht = detectYcht(input);
+  if (ycht !== undefined) return ycht;
   if (d.length < 4 && magicHead(d)) return 'more';
   if (d.length >= 4 && magicHead(d)) {
     const r = consistentAt(d, 0);
@@ -180,6 +223,24 @@ function partialRelayLine(d: Buffer): boolean {
   if ('http://'.startsWith(t) || 'https://'.startsWith(t) || /^https?:\/\/[^/]*$/.test(t)) return true;
   const p = t.replace(/^https?:\/\/[^/]*/, '');
   return ['/relay?token=', '/messenger.'].some((w) => w.startsWith(p) || p.startsWith(w));
+}
+
+function ychtDecoder(ctx: SessionContext, midstream: boolean): StreamDecoder {
+  const session = new YchtSession(ctx);
+  let ts = 0;
+  const framers = ([0, 1] as Dir[]).map((dir) => new YchtFramer((p) => session.handle(dir, p, ts), (r) => ctx.malformed(r), !midstream));
+  return {
+    onData(dir, data, t) {
+      ts = t;
+      framers[dir].push(data);
+    },
+    onGap(dir) {
+      framers[dir].resync();
+    },
+    onEnd() {
+      for (const f of framers) if (f.buffered >= YCHT_HEADER) ctx.malformed('stream ended inside a YCHT packet');
+    },
+  };
 }
 
 function tcpDecoder(ctx: SessionContext, midstream: boolean): StreamDecoder {
@@ -290,6 +351,7 @@ export const module: SignatureModule = {
   detect: declineOnThrow(detectYmsg),
   decoder(ctx, detection) {
     const sig = detection.evidence.signature;
+    if (sig.startsWith('ycht.')) return ychtDecoder(ctx, sig === 'ycht.midstream');
     if (sig.startsWith('ymsg.http')) return httpDecoder(ctx);
     return tcpDecoder(ctx, sig === 'ymsg.midstream');
   },
