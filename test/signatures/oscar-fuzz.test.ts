@@ -11,6 +11,7 @@ import { decryptClient, parseServer, parseMessage, splitMulti } from '../../sign
 import {
   Flaps, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, seeded, typing, u32, tlv,
   icq5Login, icq5SendMsg, icq5Server, serverRelayMessage, directImProposal, odcFrame, odcTyping, proxyInitFrame, DIRECT_IM,
+  chatRoomInfo, chatUsers, chatSend, chatIncoming,
 } from './oscar-wire';
 import { boundedIt } from '../helpers/bounded';
 
@@ -44,6 +45,21 @@ function corpus(): Buffer[] {
     sendFileProposal(c, 'buddy', { cookie: Buffer.alloc(8, 1), ip: '10.0.0.1', port: 5190, filename: 'a.zip', size: 100 }),
     serverRelayMessage(c, '1234567', 'relay text'),
     directImProposal(c, 'buddy', { cookie: Buffer.alloc(8, 2), ip: '10.0.0.1', port: 5191 }),
+    ...chatCorpus(c, s),
+  ];
+}
+
+/** chat-room SNACs (family 0x000E): room info, users joined/left, messages both ways and a reflection */
+function chatCorpus(c: Flaps, s: Flaps): Buffer[] {
+  const k = Buffer.alloc(8, 4);
+  return [
+    chatRoomInfo(s, { exchange: 4, cookie: '!aol://2719:10-4-fuzz%20room', name: 'fuzz room', desc: 'd', occupants: ['buddy', 'other'] }),
+    chatUsers(s, 3, ['buddy', 'third']),
+    chatUsers(s, 4, ['third']),
+    chatSend(c, { cookie: k, text: Buffer.from('<b>room</b> &amp; text'), encoding: 'us-ascii' }),
+    chatIncoming(s, { cookie: k, sender: 'fuzzer', text: Buffer.from('<b>room</b> &amp; text'), encoding: 'us-ascii' }),
+    chatIncoming(s, { cookie: Buffer.alloc(8, 5), sender: 'buddy', text: Buffer.from('hé', 'utf16le').swap16(), encoding: 'unicode-2-0' }),
+    chatIncoming(s, { cookie: Buffer.alloc(8, 6), sender: 'other', text: Buffer.from([0x93, 0x41, 0x94]), encoding: 'text/aolrtf; charset="iso-8859-1"' }),
   ];
 }
 
@@ -69,6 +85,15 @@ describe('oscar/icq5: seeded fuzz (bounded)', () => {
       P.scanFlaps(b);
       P.parseTlvs(p);
       const s = P.parseSnac(p);
+      if (s && s.family === 0x000e) {
+        const r = P.parseRoomInfo(s.body);
+        if (r) P.roomNameFromCookie(r.cookie);
+        P.parseUserList(s.body);
+        for (const incoming of [false, true]) {
+          const m = P.parseChatMessage(s.body, incoming);
+          if (m?.text) P.htmlToText(P.decodeText(m.text, P.chatCharset(m.encoding)).text);
+        }
+      }
       if (s) {
         const m = P.parseIcbm(s.body, s.subtype === 7);
         if (m) {
@@ -128,6 +153,7 @@ describe('oscar/icq5: seeded fuzz (bounded)', () => {
   boundedIt(__filename, 'whole sessions of mutated traffic: no decoder error, everything bounded', 120, () => {
     const rnd = seeded(SEED + 2);
     const base = corpus();
+    let chatMessages = 0;
     for (let round = 0; round < 60; round++) {
       const h = new FlowHarness({ server: '198.51.100.7:5190' });
       const c = new Flaps(1), s = new Flaps(9);
@@ -139,6 +165,26 @@ describe('oscar/icq5: seeded fuzz (bounded)', () => {
       h.end();
       assert.equal(h.engine.stats.decoderErrors, 0, `round ${round}`);
       for (const m of h.of('message')) assert.ok(m.text.length <= P.MAX_TEXT);
+
+      // a chat-server connection: mutated family-0x000E SNACs and random bytes, one or both directions
+      const ch = new FlowHarness({ server: '198.51.100.8:5190' });
+      const cc = new Flaps(3), cs = new Flaps(90);
+      ch.send('s', cs.hello()).send('c', cc.flap(1, Buffer.concat([u32(1), tlv(6, Buffer.alloc(32, 7))]))).send('s', cs.snac(1, 3, Buffer.alloc(8)));
+      const only = round % 3; // 0 both directions, 1 client only, 2 server only
+      for (let i = 0; i < 40; i++) {
+        const chat = chatCorpus(cc, cs);
+        const pick = rnd() % chat.length;
+        const d = pick === 3 ? 'c' : 's';
+        if ((only === 1 && d === 's') || (only === 2 && d === 'c')) continue;
+        const b = rnd() % 4 ? mutate(chat[pick], rnd) : Buffer.from(Array.from({ length: rnd() % 200 }, () => rnd() & 0xff));
+        ch.send(d, b);
+      }
+      ch.end();
+      assert.equal(ch.engine.stats.decoderErrors, 0, `chat round ${round}`);
+      for (const m of ch.of('message')) {
+        chatMessages++;
+        assert.ok(m.text.length <= P.MAX_TEXT && m.to.length <= P.MAX_ROOM_NAME && m.kind === 'groupchat');
+      }
 
       const o = new FlowHarness({ server: '203.0.113.1:4443' });
       o.send('s', oftHeader(0x0101, { cookie: Buffer.alloc(8), size: 64, filename: 'x.bin' }));
@@ -164,5 +210,7 @@ describe('oscar/icq5: seeded fuzz (bounded)', () => {
       u.end();
       assert.equal(u.engine.stats.decoderErrors, 0);
     }
+    // the chat decoder was reached: some mutated rooms still carried readable messages
+    assert.ok(chatMessages > 0, 'no chat message decoded');
   });
 });
