@@ -31,8 +31,11 @@ export class ChatRoom {
   private reported = new Map<string, Reported>();
   private announced = false;
 
-  constructor(private readonly ctx: SessionContext, private readonly h: Hooks) {
+  /** `room`: the name the BOS connection's join request gave (until this connection's room info) */
+  constructor(private readonly ctx: SessionContext, private readonly h: Hooks, room?: string) {
     ctx.setService('chat-room');
+    this.room = room || undefined;
+    if (this.room) this.announce('from the join request on the BOS connection');
   }
 
   snac(dir: Dir, subtype: number, body: Buffer, ts: number): void {
@@ -67,10 +70,13 @@ export class ChatRoom {
     // 0x006A is the name, then the cookie's `…-…-name` part; 0x00D3 is the description to libpurple
     this.room = r.name ?? roomNameFromCookie(r.cookie) ?? r.desc ?? (r.cookie || this.room);
     for (const n of r.users) this.h.user(n);
-    if (this.room && !this.announced) {
-      this.announced = true;
-      this.ctx.addEvidence({ signature: 'oscar.chat-room', reason: `AIM chat room "${this.room}" (exchange ${r.exchange})` });
-    }
+    this.announce(`exchange ${r.exchange}`);
+  }
+
+  private announce(how: string): void {
+    if (!this.room || this.announced) return;
+    this.announced = true;
+    this.ctx.addEvidence({ signature: 'oscar.chat-room', reason: `AIM chat room "${this.room}" (${how})` });
   }
 
   private message(ts: number, m: ChatMessage | null, incoming: boolean): void {

@@ -8,7 +8,7 @@ import type { SessionContext, StreamDecoder } from '../types';
 import { FlapReader } from './flap';
 import {
   CAP_DIRECT_IM, CAP_ICQ_SERVER_RELAY, CAP_SEND_FILE, MAX_TEXT, parseServerRelay, htmlToText, ipv4, parseCh4, parseFileInfo, parseIcbm, parseIcqOffline,
-  icqMetaOwner, parseMessageBlock, parseRendezvous, parseSnac, parseTlvs, readBuddyName, tlv, type Icbm,
+  icqMetaOwner, parseMessageBlock, parseRendezvous, parseRoomRef, parseSnac, parseTlvs, readBuddyName, roomNameFromCookie, tlv, type Icbm,
 } from './parser';
 import { OftDecoder } from './oft';
 import { OdcDecoder } from './odc';
@@ -21,6 +21,14 @@ const MAX_OFFERS = 32;
 /** an ICQ UIN: AIM screen names cannot start with a digit */
 const UIN = /^[0-9]{5,10}$/;
 const DEFAULT_PROXY_PORT = 5190;
+/** chat-room service requests remembered until their redirect (by SNAC request id) */
+const MAX_CHAT_REQUESTS = 16;
+
+/** what the BOS connection knew of a chat-server connection it was redirected to */
+export interface ChatPreset {
+  room: string;
+  self?: string;
+}
 
 interface Offer {
   from: string;
@@ -39,12 +47,19 @@ export class OscarSession implements StreamDecoder {
   private ts = 0;
   /** created by the first family-0x000E SNAC: this is a chat-server connection */
   private chat: ChatRoom | undefined;
+  /** 0x0001/0x0004 requests for family 0x000E: request id → the room asked for */
+  private chatRequests = new Map<number, string>();
 
   private tunnel: HttpTunnel | undefined;
 
   /** `viaConnect`: the flow is an HTTP CONNECT tunnel; the proxy's header lines come first */
-  constructor(private readonly ctx: SessionContext, viaConnect = false) {
+  /** `chat`: the connection a BOS redirect for a chat room announced (room, and our name when known) */
+  constructor(private readonly ctx: SessionContext, viaConnect = false, chat?: ChatPreset) {
     const bad = (r: string) => ctx.malformed(r);
+    if (chat) {
+      if (chat.self) this.setSelf(chat.self);
+      this.chatRoom(chat.room);
+    }
     if (viaConnect) this.tunnel = new HttpTunnel(ctx);
     // picked up mid-connection: the stream may start inside a PDU, so the first header is looked for
     // (and checked against the one after it) rather than read at byte 0
@@ -129,6 +144,12 @@ export class OscarSession implements StreamDecoder {
         if (sn && sn.length) this.setSelf(sn.toString('latin1'));
         return;
       }
+      case 0x00010004: // service request: for a chat room (aim_chat_join), TLV 1 names the room
+        if (dir === 0) this.chatRequest(s.reqId, s.body);
+        return;
+      case 0x00010005: // redirect to the service's server (libpurple family_oservice.c redirect)
+        if (dir === 1) this.redirect(s.reqId, s.body);
+        return;
       case 0x0001000f: { // own online info
         if (dir !== 1) return;
         const bn = readBuddyName(s.body, 0);
@@ -279,14 +300,47 @@ export class OscarSession implements StreamDecoder {
     if (m.text && (m.type === 1 || m.type === 4)) this.ctx.message(this.ts, dir, { from: m.from, to: m.to, text: m.text, kind: 'offline' });
   }
 
-  private chatRoom(): ChatRoom {
+  private chatRoom(room?: string): ChatRoom {
     this.chat ??= new ChatRoom(this.ctx, {
       self: () => this.self,
       setSelf: (n) => this.setSelf(n),
       user: (n) => this.user(n),
       unknownSelf: UNKNOWN_SELF,
-    });
+    }, room);
     return this.chat;
+  }
+
+  /** 0x0001/0x0004 body: family u16, TLVs; for 0x000E TLV 1 = exchange, cookie, instance */
+  private chatRequest(reqId: number, body: Buffer): void {
+    if (body.length < 2 || body.readUInt16BE(0) !== 0x000e) return;
+    const v = tlv(parseTlvs(body, 2).tlvs, 0x0001);
+    const r = v && parseRoomRef(v);
+    if (!r) return this.ctx.malformed('chat service request: room TLV missing or short');
+    if (this.chatRequests.size >= MAX_CHAT_REQUESTS) this.chatRequests.delete(this.chatRequests.keys().next().value as number);
+    this.chatRequests.set(reqId, roomNameFromCookie(r.cookie) ?? r.cookie);
+  }
+
+  /**
+   * 0x0001/0x0005: TLV 0x000D family, 0x0005 server (`ip[:port]`), 0x0006 cookie. The room is not in it:
+   * libpurple finds it by the request id of its own 0x0001/0x0004 (aim_remsnac), and so do we; the
+   * chat-server connection that follows is then decoded with the room and our name.
+   */
+  private redirect(reqId: number, body: Buffer): void {
+    const t = parseTlvs(body).tlvs;
+    const fam = tlv(t, 0x000d);
+    if (!fam || fam.length !== 2 || fam.readUInt16BE(0) !== 0x000e) return;
+    const room = this.chatRequests.get(reqId);
+    if (room === undefined) return;
+    this.chatRequests.delete(reqId);
+    const host = tlv(t, 0x0005)?.toString('latin1') ?? '';
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(host);
+    const port = m ? Number(m[2] ?? DEFAULT_PROXY_PORT) : 0;
+    if (!m || port < 1 || port > 65535 || m[1].split('.').some((x) => Number(x) > 255)) return;
+    const preset: ChatPreset = { room, self: this.self };
+    this.ctx.expect(
+      { transport: 'tcp', server: { ip: m[1], port }, ttlMicros: 600_000_000, reason: `OSCAR redirect to the chat room "${room}" on ${this.ctx.flow.id}` },
+      (ctx) => new OscarSession(ctx, false, preset),
+    );
   }
 
   // ---- identities -------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 // the parsers; bytes from test/signatures/oscar-wire.ts (libpurple family_chat.c layouts).
 import assert from 'node:assert/strict';
 import { FlowHarness } from '../helpers/harness';
+import { Engine } from '../../signatures/engine';
+import { loadRegistry } from '../../signatures/registry';
 import * as P from '../../signatures/oscar/parser';
 import {
-  Flaps, bname, bosOpening, chatIncoming, chatRoomInfo, chatSend, chatUsers, roomRef, tlv, u16, u32, u8, userInfo,
+  Flaps, bname, bosOpening, chatIncoming, chatJoinRequest, chatRoomInfo, chatSend, chatUsers, roomRef, serviceRedirect, tlv, u16, userInfo,
 } from './oscar-wire';
 
 const ME = 'CorpAnalyst9';
@@ -115,6 +117,30 @@ describe('oscar chat rooms: through the engine', () => {
       ['s', chatIncoming(s, { cookie: ck(9), sender: 'alice', text: Buffer.from('server side only') })],
     ], { opening: false, clientBy: 'first' });
     assert.deepEqual(msgs(s1), [['alice', 'night shift', 'server side only', 'groupchat', 'inbound']]);
+  });
+
+  it('a BOS redirect to a chat room names the room and our name on the chat connection that follows', () => {
+    const events: any[] = [];
+    const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
+    const bos = new FlowHarness({ engine, client: '10.1.1.10:40000', server: '64.12.24.50:443' });
+    const c = new Flaps(0x0100), s = new Flaps(0x2000);
+    for (const [d, b] of bosOpening(c, s, { me: ME })) bos.send(d, b);
+    bos.send('c', chatJoinRequest(c, 0x00a1, 4, '!aol://2719:10-4-after%20hours'));
+    bos.send('c', chatJoinRequest(c, 0x00a2, 4, '!aol://2719:10-4-other room'));
+    bos.send('s', serviceRedirect(s, 0x00a1, 0x000e, '64.12.28.10:5190', Buffer.alloc(64, 9)));
+    // the chat connection: its sign-on, then only our messages (no room info, no reflection captured)
+    const ch = new FlowHarness({ engine, client: '10.1.1.10:40001', server: '64.12.28.10:5190' });
+    const cc = new Flaps(0x0500), cs = new Flaps(0x0600);
+    for (const [d, b] of bosOpening(cc, cs)) ch.send(d, b);
+    ch.send('c', chatSend(cc, { cookie: ck(30), text: Buffer.from('<HTML>hello room</HTML>'), encoding: 'us-ascii' }));
+    ch.send('s', chatIncoming(cs, { cookie: ck(31), sender: 'alice', text: Buffer.from('hi') }));
+    ch.end();
+    bos.end();
+    const m = events.filter((e) => e.type === 'message').map((e) => [e.from, e.to, e.text, e.direction]);
+    assert.deepEqual(m, [[ME, 'after hours', 'hello room', 'outbound'], ['alice', 'after hours', 'hi', 'inbound']]);
+    const sess = events.find((e) => e.type === 'session' && e.server.ip === '64.12.28.10');
+    assert.equal(sess.service, 'chat-room');
+    assert.equal(sess.protocol, 'aim');
   });
 
   it('is found mid-connection on 443 (no SYN seen, the capture starts inside a SNAC)', () => {

@@ -350,3 +350,13 @@ export function chatSend(f: Flaps, o: { cookie: Buffer; text: Buffer; encoding?:
 export function chatIncoming(f: Flaps, o: { cookie: Buffer; sender: string; text: Buffer; encoding?: string }): Buffer {
   return f.snac(0x0e, 6, Buffer.concat([o.cookie, u16(3), tlv(3, userInfo(o.sender)), tlv(1, Buffer.alloc(0)), chatInfo(o.text, o.encoding)]));
 }
+
+/** BOS 0x0001/0x0004 service request for family 0x000E, TLV 1 = the room (libpurple aim_chat_join) */
+export function chatJoinRequest(f: Flaps, reqId: number, exchange: number, cookie: string, instance = 0): Buffer {
+  return f.snac(1, 4, Buffer.concat([u16(0x000e), tlv(1, roomRef(exchange, cookie, instance))]), 0, reqId);
+}
+
+/** BOS 0x0001/0x0005 redirect (libpurple family_oservice.c redirect): TLV 0x000D family, 0x0005 server, 0x0006 cookie */
+export function serviceRedirect(f: Flaps, reqId: number, family: number, server: string, cookie: Buffer): Buffer {
+  return f.snac(1, 5, Buffer.concat([tlv(0x000d, u16(family)), tlv(0x0005, server), tlv(0x0006, cookie)]), 0, reqId);
+}
