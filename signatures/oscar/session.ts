@@ -2,7 +2,8 @@
 // dir 0 = client → server. What it reports: screen names, ICBM messages (channel 1 HTML text, ICQ
 // channel 4 and type-2 server-relay messages), Send File proposals (offer + the direct/proxied
 // connection to expect), Direct IM proposals (the ODC2 connection to expect), cleartext (roasted)
-// password sign-ons, ICQ offline messages. Also runs inside an HTTP CONNECT tunnel.
+// password sign-ons, ICQ offline messages, chat rooms (family 0x000E, chat.ts) and the chat-server
+// connection a BOS redirect announces. Also runs inside an HTTP CONNECT tunnel.
 import type { Dir } from '../../sensor/types';
 import type { SessionContext, StreamDecoder } from '../types';
 import { FlapReader } from './flap';
