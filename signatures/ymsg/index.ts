@@ -292,7 +292,7 @@ function httpDecoder(ctx: SessionContext): StreamDecoder {
       const token = queryParam(target, 'token');
       const path = target.replace(/^https?:\/\/[^/]+/i, '').split('?')[0];
       const known = token !== undefined ? relayFile(token) ?? relayFile(token.replace(/ /g, '+')) : relayFile(`path:${path}`);
-      const meta = known ?? { filename: 'unknown (Yahoo file relay)', from: queryParam(target, 'sender') ?? 'unknown', to: queryParam(target, 'recver') ?? queryParam(target, 'UserID') ?? 'unknown' };
+      const meta = known ?? { filename: 'unknown (Yahoo file relay)', from: queryParam(target, 'sender') ?? '(unknown)', to: queryParam(target, 'recver') ?? queryParam(target, 'UserID') ?? '(unknown)' };
       ctx.setService('file');
       writers[dir] = ctx.openFile(ts, dir, { ...meta, ...(declared !== undefined && meta.size === undefined ? { size: declared } : {}) });
     };

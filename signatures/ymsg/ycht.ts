@@ -197,7 +197,7 @@ export class YchtSession {
       const cookie = args.slice(1).map((a) => a.toString('latin1')).join(' ');
       if (!this.cookieSeen && /(^|[\s;])Y=[^;\s]/.test(cookie) && /(^|[\s;])T=[^;\s]/.test(cookie)) {
         this.cookieSeen = true;
-        this.ctx.credential(ts, dir, { user: me ?? this.self ?? 'unknown', mechanism: 'yahoo-y-t-cookies' });
+        this.ctx.credential(ts, dir, { user: me ?? this.self ?? '(unknown)', mechanism: 'yahoo-y-t-cookies' });
       }
     } else if (!client && p.status === 0) {
       // the server's answer: the id, then the room's word filter (NO5 _OnLogin)
@@ -214,7 +214,7 @@ export class YchtSession {
     let room: Buffer, text: Buffer, from: string;
     if (f.length >= 3) {
       [room, , text] = f;
-      from = id(f[1]) ?? 'unknown';
+      from = id(f[1]) ?? '(unknown)';
       const key = `${p.service}\u0000${room.toString('latin1')}\u0000${text.toString('latin1')}`;
       // the server's echo of what this client said: the client's copy was reported
       const mine = this.self === undefined || from.toLowerCase() === this.self.toLowerCase();
@@ -228,7 +228,7 @@ export class YchtSession {
       const a = f.length === 2 ? f : splitSoh(f[0], 2);
       if (a.length < 2) return;
       [room, text] = a;
-      from = this.self ?? 'unknown';
+      from = this.self ?? '(unknown)';
       if (this.pending.length >= MAX_PENDING) this.pending.shift();
       this.pending.push(`${p.service}\u0000${room.toString('latin1')}\u0000${text.toString('latin1')}`);
     }
@@ -236,18 +236,18 @@ export class YchtSession {
     if (!t.trim()) return;
     // an emote reads as IRC's ACTION does: "* nick waves"
     if (p.service === YCHT_SVC.EMOTE) t = `* ${from} ${t}`;
-    if (from !== 'unknown') this.user(from);
-    this.ctx.message(ts, dir, { from, to: id(room) ?? 'unknown', text: t, kind: 'groupchat' });
+    if (from !== '(unknown)') this.user(from);
+    this.ctx.message(ts, dir, { from, to: id(room) ?? '(unknown)', text: t, kind: 'groupchat' });
   }
 
   /** a private message from the chat: server "from C0 80 to C0 80 text", client "from\x01to\x01text" (NO5) */
   private privateMessage(dir: Dir, args: Buffer[], ts: number): void {
     if (args.length < 3) return;
-    const from = id(args[0]) ?? 'unknown';
-    const to = id(args[1]) ?? 'unknown';
+    const from = id(args[0]) ?? '(unknown)';
+    const to = id(args[1]) ?? '(unknown)';
     const t = decodeYahooText(args[2], false);
-    this.user(from !== 'unknown' ? from : undefined);
-    this.user(to !== 'unknown' ? to : undefined);
+    this.user(from !== '(unknown)' ? from : undefined);
+    this.user(to !== '(unknown)' ? to : undefined);
     if (t.trim()) this.ctx.message(ts, dir, { from, to, text: t, kind: 'chat' });
   }
 }

@@ -13,6 +13,7 @@ import { module as ymsg } from '../../signatures/ymsg';
 import type { DetectInput } from '../../signatures/types';
 import { randomBytes, sha256 } from './msn-wire';
 import { pdu } from './ymsg-wire';
+import { client as ychtClient, SVC as YCHT } from './ymsg-ycht-wire';
 
 const ME = 'corp_user42';
 const BUDDY = 'outside.friend';
@@ -346,5 +347,24 @@ const haveTshark = spawnSync('tshark', ['-v']).status === 0;
     for (const [d, p] of [['c', pdus[0]], ['c', pdus[1]], ['s', pdus[2]]] as const) h.send(d, p);
     h.end();
     assert.deepEqual(h.of('message').map((m) => m.text), fromTshark.map((x) => x.replace(/\x1b\[[0-9;]*m/g, '')));
+  });
+});
+
+describe('ymsg: an id the capture never showed', () => {
+  // '(unknown)', as OSCAR writes it: the analyzer never takes a parenthesised placeholder for a user
+  // (analyzer/identity.ts realIdentity), while `unknown` is a Yahoo id anyone could have had
+  it('is the placeholder (unknown) in YMSG and YCHT messages, and never one of the users', () => {
+    const h = new FlowHarness({ server: '98.136.112.33:5050' });
+    h.send('c', pdu(0x06, [[5, BUDDY], [14, 'who am i']]));
+    h.send('s', pdu(0x06, [[4, BUDDY], [14, 'you tell me']], 1));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => [m.from, m.to, m.text]), [['(unknown)', BUDDY, 'who am i'], [BUDDY, '(unknown)', 'you tell me']]);
+    assert.deepEqual(h.of('session')[0].users, [BUDDY]);
+
+    const y = new FlowHarness({ server: '203.0.113.5:8001' });
+    y.send('c', ychtClient(YCHT.SAY, ['Linux, FreeBSD, Solaris:1', 'no login seen']));
+    y.end();
+    assert.deepEqual(y.of('message').map((m) => [m.from, m.text]), [['(unknown)', 'no login seen']]);
+    assert.ok(!y.of('session')[0].users.some((u: string) => /unknown/.test(u)));
   });
 });
