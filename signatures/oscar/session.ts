@@ -338,8 +338,10 @@ export class OscarSession implements StreamDecoder {
     const port = m ? Number(m[2] ?? DEFAULT_PROXY_PORT) : 0;
     if (!m || port < 1 || port > 65535 || m[1].split('.').some((x) => Number(x) > 255)) return;
     const preset: ChatPreset = { room, self: this.self };
+    // from this client only: a chat server hosts many rooms, and another host's connection to it is
+    // another user in another room
     this.ctx.expect(
-      { transport: 'tcp', server: { ip: m[1], port }, ttlMicros: 600_000_000, reason: `OSCAR redirect to the chat room "${room}" on ${this.ctx.flow.id}` },
+      { transport: 'tcp', server: { ip: m[1], port }, client: { ip: this.ctx.flow.client.ip }, ttlMicros: 600_000_000, reason: `OSCAR redirect to the chat room "${room}" on ${this.ctx.flow.id}` },
       (ctx) => new OscarSession(ctx, false, preset),
     );
   }

@@ -143,6 +143,25 @@ describe('oscar chat rooms: through the engine', () => {
     assert.equal(sess.protocol, 'aim');
   });
 
+  it('a redirect is for the host that asked: a connection from another host to the same chat server gets neither our name nor our room', () => {
+    const events: any[] = [];
+    const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
+    const bos = new FlowHarness({ engine, client: '10.1.1.10:40000', server: '64.12.24.50:443' });
+    const c = new Flaps(0x0100), s = new Flaps(0x2000);
+    for (const [d, b] of bosOpening(c, s, { me: ME })) bos.send(d, b);
+    bos.send('c', chatJoinRequest(c, 0x00a1, 4, '!aol://2719:10-4-after%20hours'));
+    bos.send('s', serviceRedirect(s, 0x00a1, 0x000e, '64.12.28.10:5190', Buffer.alloc(64, 9)));
+    // a colleague's machine joins some other room on the same chat server a moment later
+    const other = new FlowHarness({ engine, client: '10.1.1.77:50000', server: '64.12.28.10:5190' });
+    const oc = new Flaps(0x0700), os = new Flaps(0x0800);
+    for (const [d, b] of bosOpening(oc, os)) other.send(d, b);
+    other.send('c', chatSend(oc, { cookie: ck(40), text: Buffer.from('not from CorpAnalyst9'), reflect: false }));
+    other.end();
+    bos.end();
+    const m = events.filter((e) => e.type === 'message').map((e) => [e.from, e.to, e.text]);
+    assert.deepEqual(m, [['(unknown)', '(unknown room)', 'not from CorpAnalyst9']]);
+  });
+
   it('is found mid-connection on 443 (no SYN seen, the capture starts inside a SNAC)', () => {
     const h = chatConn((c, s) => {
       const lost = chatIncoming(s, { cookie: ck(10), sender: 'alice', text: Buffer.from('we see only the tail of this') });
