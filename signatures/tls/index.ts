@@ -3,7 +3,7 @@
 // attributed to IM by DNS or an address list, an explicit non-IM SNI wins over that guess
 // (shared CDN addresses). Without SNI, the engine's DNS/address attribution stays in charge, and
 // failing that the server certificate's names (TLS 1.2 and older send it in the clear).
-import type { DetectInput, Detection, DetectResult, Lookup, SignatureModule } from '../types';
+import type { DetectInput, Detection, DetectResult, Lookup, SignatureData, SignatureModule } from '../types';
 import { parseTlsClientHello, usableServerName } from './parser';
 import { serverCertificateNames } from './certificate';
 
@@ -20,18 +20,40 @@ function alpnText(alpn: string[]): string {
   return alpn.length ? ` (ALPN ${alpn.slice(0, 4).join(',')})` : '';
 }
 
-/** Shared by TLS and QUIC: a server name (or none) → detection. */
-export function classifyServerName(sni: string | undefined, alpn: string[], input: DetectInput, kind: 'tls' | 'quic'): Detection | null {
+/**
+ * The IM protocol an offered ALPN id names (data.yaml `alpn`: IANA's xmpp-client, xmpp-server, irc,
+ * sip/2): a client that offers one speaks that protocol inside, whatever the server name or port.
+ */
+function alpnProtocol(alpn: string[], table: SignatureData['alpn']): { protocol: string; id: string } | undefined {
+  if (!alpn.length || !table || typeof table !== 'object') return undefined;
+  for (const [protocol, ids] of Object.entries(table as Record<string, unknown>)) {
+    if (!Array.isArray(ids)) continue;
+    const id = alpn.find((a) => ids.includes(a));
+    if (id !== undefined) return { protocol, id };
+  }
+  return undefined;
+}
+
+/** Shared by TLS and QUIC: a server name (or none) and the offered ALPN ids → detection. */
+export function classifyServerName(sni: string | undefined, alpn: string[], input: DetectInput, kind: 'tls' | 'quic', alpnTable?: SignatureData['alpn']): Detection | null {
   const name = usableServerName(sni);
   const lookup: Lookup = input.lookup;
+  const hit = name ? lookup.host(name) : undefined;
+  if (name && hit) {
+    return {
+      protocol: hit.protocol, encrypted: true, serverName: name,
+      evidence: { signature: `${kind}.sni`, reason: `${kind.toUpperCase()} server name ${name} matches ${hit.protocol} host ${hit.matched}${alpnText(alpn)}` },
+    };
+  }
+  // after the host lists (a listed name says which service), before "not an IM host" and address guesses
+  const byAlpn = alpnProtocol(alpn, alpnTable);
+  if (byAlpn) {
+    return {
+      protocol: byAlpn.protocol, encrypted: true, ...(name ? { serverName: name } : {}),
+      evidence: { signature: `${kind}.alpn`, reason: `${kind.toUpperCase()} client offers ALPN ${byAlpn.id} (${byAlpn.protocol})${name ? `, server name ${name}` : ''}` },
+    };
+  }
   if (name) {
-    const hit = lookup.host(name);
-    if (hit) {
-      return {
-        protocol: hit.protocol, encrypted: true, serverName: name,
-        evidence: { signature: `${kind}.sni`, reason: `${kind.toUpperCase()} server name ${name} matches ${hit.protocol} host ${hit.matched}${alpnText(alpn)}` },
-      };
-    }
     const guess = addressGuess(input);
     if (guess) {
       return {
@@ -54,25 +76,25 @@ export function classifyServerName(sni: string | undefined, alpn: string[], inpu
   return null;
 }
 
-function detect(input: DetectInput): DetectResult {
+function detect(input: DetectInput, data: SignatureData): DetectResult {
   const d = input.data;
   if (d.length === 0) return 'more';
   if (d[0] !== 0x16) return null;
-  if (input.dir === 1) return fromCertificate(input);
+  if (input.dir === 1) return fromCertificate(input, data);
   const hello = parseTlsClientHello(d);
   if (hello === 'more') return 'more';
   if (hello === null) return null;
-  const det = classifyServerName(hello.sni, hello.alpn, input, 'tls');
+  const det = classifyServerName(hello.sni, hello.alpn, input, 'tls', data.alpn);
   // no SNI and nothing known about the address: the server's certificate may still name it
   if (!det && !usableServerName(hello.sni)) return input.other.length ? certificateDetection(input, input.other) : 'more';
   return det;
 }
 
 /** The server flight of a TLS ≤1.2 handshake: certificate subject CN / SAN names → host tables. */
-function fromCertificate(input: DetectInput): DetectResult {
+function fromCertificate(input: DetectInput, data: SignatureData): DetectResult {
   // the sensor may have taken the sides the wrong way round (no SYN seen): a ClientHello is a ClientHello
   const hello = parseTlsClientHello(input.data);
-  if (hello && hello !== 'more') return classifyServerName(hello.sni, hello.alpn, input, 'tls');
+  if (hello && hello !== 'more') return classifyServerName(hello.sni, hello.alpn, input, 'tls', data.alpn);
   const client = input.other.length ? parseTlsClientHello(input.other) : undefined;
   if (client && client !== 'more' && usableServerName(client.sni)) return null; // decided by the SNI
   return certificateDetection(input, input.data);

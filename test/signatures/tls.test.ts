@@ -13,6 +13,7 @@ import { loadRegistry } from '../../signatures/registry';
 import { spawnSync } from 'node:child_process';
 import { serverCertificateNames } from '../../signatures/tls/certificate';
 import { tls12ServerFlight, tlsClientHello } from './modern-wire';
+import { tlsClientHello as helloWith } from '../helpers/tlsWire';
 
 /** a real self-signed certificate (DER) made by openssl, or undefined when openssl is missing */
 function opensslCert(cn: string, sans: string[]): Buffer | undefined {
@@ -69,6 +70,33 @@ describe('tls: server name indication', () => {
     t.close();
     const s = analyzeCapture(c).filter((e) => e.type === 'session');
     assert.deepEqual(s.map((e) => [e.protocol, e.server_name]), [['whatsapp', 'web.whatsapp.com']]);
+  });
+
+  it('an ALPN id that names an IM protocol (IANA: xmpp-client, xmpp-server, irc, sip/2) is that protocol over TLS, on any port and name', () => {
+    // XEP-0368 direct TLS (Conversations, Gajim on 5223 or 443), IRC over TLS, SIP over TLS: before,
+    // an unlisted server name made them "not IM"
+    const c = new Capture();
+    const flows: Array<[string, string | undefined, string[]]> = [
+      ['198.51.100.30:5223', 'jabber.example.net', ['xmpp-client']],
+      ['198.51.100.31:443', 'chat.example.org', ['h2', 'irc']],
+      ['198.51.100.32:8443', 'sip.example.com', ['sip/2']],
+      ['198.51.100.33:5269', undefined, ['xmpp-server']],
+      ['198.51.100.34:443', 'www.example.com', ['h2', 'http/1.1']],
+      ['198.51.100.35:6697', 'irc.example.com', []],
+    ];
+    flows.forEach(([server, sni, alpn], i) => {
+      const t = c.tcp(`10.0.0.5:${41000 + i}`, server).open();
+      t.send('c', helloWith({ sni, alpn }));
+      t.send('s', Buffer.from('16030300', 'hex'));
+      t.close();
+    });
+    const s = analyzeCapture(c).filter((e) => e.type === 'session');
+    assert.deepEqual(s.map((e) => [e.server.port, e.protocol, e.server_name ?? null, e.encrypted, e.evidence[0].signature]).sort(), [
+      [443, 'irc', 'chat.example.org', true, 'tls.alpn'],
+      [5223, 'xmpp', 'jabber.example.net', true, 'tls.alpn'],
+      [5269, 'xmpp', null, true, 'tls.alpn'],
+      [8443, 'sip', 'sip.example.com', true, 'tls.alpn'],
+    ], 'web ALPN ids and no ALPN on an IRC port stay not IM');
   });
 
   it('a ClientHello on the side the sensor took for the server (no SYN seen) is still read', () => {
