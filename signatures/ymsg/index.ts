@@ -225,10 +225,16 @@ function partialRelayLine(d: Buffer): boolean {
   return ['/relay?token=', '/messenger.'].some((w) => w.startsWith(p) || p.startsWith(w));
 }
 
-function ychtDecoder(ctx: SessionContext, midstream: boolean): StreamDecoder {
-  const session = new YchtSession(ctx);
+interface Framer {
+  push(data: Buffer): void;
+  resync(): void;
+  readonly buffered: number;
+}
+
+/** One framer per direction feeding one session: the shape YMSG and YCHT share. */
+function framedDecoder(ctx: SessionContext, make: (dir: Dir, now: () => number) => Framer, header: number, unit: string): StreamDecoder {
   let ts = 0;
-  const framers = ([0, 1] as Dir[]).map((dir) => new YchtFramer((p) => session.handle(dir, p, ts), (r) => ctx.malformed(r), !midstream));
+  const framers = ([0, 1] as Dir[]).map((dir) => make(dir, () => ts));
   return {
     onData(dir, data, t) {
       ts = t;
@@ -238,28 +244,20 @@ function ychtDecoder(ctx: SessionContext, midstream: boolean): StreamDecoder {
       framers[dir].resync();
     },
     onEnd() {
-      for (const f of framers) if (f.buffered >= YCHT_HEADER) ctx.malformed('stream ended inside a YCHT packet');
+      // a unit whose length promised more than the stream held (lying length, or a cut capture)
+      for (const f of framers) if (f.buffered >= header) ctx.malformed(`stream ended inside a ${unit}`);
     },
   };
 }
 
+function ychtDecoder(ctx: SessionContext, midstream: boolean): StreamDecoder {
+  const session = new YchtSession(ctx);
+  return framedDecoder(ctx, (dir, now) => new YchtFramer((p) => session.handle(dir, p, now()), (r) => ctx.malformed(r), !midstream), YCHT_HEADER, 'YCHT packet');
+}
+
 function tcpDecoder(ctx: SessionContext, midstream: boolean): StreamDecoder {
   const session = new YmsgSession(ctx);
-  let ts = 0;
-  const framers = ([0, 1] as Dir[]).map((dir) => new YmsgFramer((p) => session.handle(dir, p, ts), (r) => ctx.malformed(r), !midstream));
-  return {
-    onData(dir, data, t) {
-      ts = t;
-      framers[dir].push(data);
-    },
-    onGap(dir) {
-      framers[dir].resync();
-    },
-    onEnd() {
-      // a PDU whose length promised more than the stream held (lying length, or a cut capture)
-      for (const f of framers) if (f.buffered >= HEADER) ctx.malformed('stream ended inside a YMSG PDU');
-    },
-  };
+  return framedDecoder(ctx, (dir, now) => new YmsgFramer((p) => session.handle(dir, p, now()), (r) => ctx.malformed(r), !midstream), HEADER, 'YMSG PDU');
 }
 
 function queryParam(target: string, name: string): string | undefined {
