@@ -14,9 +14,12 @@ import {
   chatRoomInfo, chatUsers, chatSend, chatIncoming,
 } from './oscar-wire';
 import { boundedIt } from '../helpers/bounded';
+import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20240115);
-const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 3000);
+// SHADOWIM_FUZZ_SEED / SHADOWIM_FUZZ_SCALE as for every other fuzz test (test/helpers/fuzz.ts);
+// FUZZ_SEED / FUZZ_ROUNDS, this file's older knobs, still set the base seed and rounds
+const SEED = fuzzSeed(Number(process.env.FUZZ_SEED ?? 20240115));
+const ROUNDS = fuzzCases(Number(process.env.FUZZ_ROUNDS ?? 3000));
 
 function mutate(b: Buffer, rnd: () => number): Buffer {
   const out = Buffer.from(b);
@@ -76,7 +79,7 @@ function odcCorpus(): Buffer[] {
 }
 
 describe('oscar/icq5: seeded fuzz (bounded)', () => {
-  boundedIt(__filename, `parsers never throw on mutated PDUs (seed ${SEED})`, 120, () => {
+  boundedIt(__filename, `parsers never throw on mutated PDUs (seed ${SEED})`, fuzzSeconds(120), () => {
     const rnd = seeded(SEED);
     const base = corpus();
     for (let i = 0; i < ROUNDS; i++) {
@@ -128,7 +131,7 @@ describe('oscar/icq5: seeded fuzz (bounded)', () => {
     }
   });
 
-  boundedIt(__filename, 'detect() answers within bounds on random and mutated input', 120, () => {
+  boundedIt(__filename, 'detect() answers within bounds on random and mutated input', fuzzSeconds(120), () => {
     const rnd = seeded(SEED + 1);
     const base = corpus();
     const lookup = { host: () => undefined, ip: () => undefined };
@@ -150,7 +153,7 @@ describe('oscar/icq5: seeded fuzz (bounded)', () => {
     assert.equal(oscarHits, 0, 'random bytes were classified as OSCAR');
   });
 
-  boundedIt(__filename, 'whole sessions of mutated traffic: no decoder error, everything bounded', 120, () => {
+  boundedIt(__filename, 'whole sessions of mutated traffic: no decoder error, everything bounded', fuzzSeconds(120), () => {
     const rnd = seeded(SEED + 2);
     const base = corpus();
     let chatMessages = 0;
