@@ -21,8 +21,16 @@ interface Hooks {
 }
 
 interface Pending { ts: number; text: string }
-/** a reported message: the 0x0006 sender when it came from the server, else '' (our 0x0005) */
-type Reported = { sender: string };
+/**
+ * a reported message: the 0x0006 sender when it came from the server, else '' (our 0x0005); `echo`
+ * while its other copy is still expected: matched once, so a cookie reused later is a new message
+ */
+type Reported = { sender: string; echo: boolean };
+
+/** AIM screen names compare without case and spaces (libpurple oscar_util_name_compare) */
+function sameName(a: string, b: string): boolean {
+  return a.replace(/ /g, '').toLowerCase() === b.replace(/ /g, '').toLowerCase();
+}
 
 export class ChatRoom {
   private room: string | undefined;
@@ -60,7 +68,7 @@ export class ChatRoom {
 
   /** our messages that never came back (one direction captured, or no reflection): from = our name if known */
   flush(): void {
-    for (const [key, p] of this.pending) this.emit(key, p.ts, 0, this.h.self() ?? this.h.unknownSelf, p.text);
+    for (const [key, p] of this.pending) this.emit(key, p.ts, 0, this.h.self() ?? this.h.unknownSelf, p.text, '', false);
     this.pending.clear();
   }
 
@@ -90,46 +98,57 @@ export class ChatRoom {
     if (!text) return;
     const key = m.cookie.toString('hex');
     if (!incoming) {
+      const self = this.h.self();
       const seen = this.reported.get(key);
-      if (seen) {
+      if (seen?.echo && seen.sender && (self === undefined || sameName(seen.sender, self))) {
         // the server's copy was read first (the directions were delivered out of order): it named us
-        if (seen.sender) this.h.setSelf(seen.sender);
+        seen.echo = false;
+        if (self === undefined) this.h.setSelf(seen.sender);
         return;
       }
-      const self = this.h.self();
       if (m.reflect && self === undefined) {
         if (this.pending.size >= MAX_PENDING) {
           const [k, p] = this.pending.entries().next().value as [string, Pending];
           this.pending.delete(k);
-          this.emit(k, p.ts, 0, this.h.unknownSelf, p.text);
+          this.emit(k, p.ts, 0, this.h.unknownSelf, p.text, '', false);
         }
         this.pending.set(key, { ts, text });
         return;
       }
-      this.emit(key, ts, 0, self ?? this.h.unknownSelf, text);
+      this.emit(key, ts, 0, self ?? this.h.unknownSelf, text, '', m.reflect);
       return;
     }
     const sender = m.sender ?? this.h.unknownSelf;
-    const p = this.pending.get(key);
+    const self = this.h.self();
+    // only a copy that names us is our message's: another sender reusing its cookie is saying something
+    const fromUs = !m.sender || self === undefined || sameName(m.sender, self);
+    const p = fromUs ? this.pending.get(key) : undefined;
     if (p) {
       // the reflection of a message we sent: its sender is us, reported once at the time we sent it
       this.pending.delete(key);
       if (m.sender) this.h.setSelf(m.sender);
-      this.emit(key, p.ts, 0, this.h.self() ?? sender, p.text);
+      this.emit(key, p.ts, 0, this.h.self() ?? sender, p.text, '', false);
       return;
     }
     const seen = this.reported.get(key);
     if (seen && seen.sender === '') {
-      if (m.sender) this.h.setSelf(m.sender);
-      return;
+      if (seen.echo && fromUs) {
+        seen.echo = false;
+        if (m.sender && self === undefined) this.h.setSelf(m.sender);
+        return;
+      }
+      if (self !== undefined && m.sender && sameName(m.sender, self)) return; // our copy again: a retransmission
     }
-    if (seen) return; // the same server copy twice (a retransmission the reassembler let through)
-    this.emit(key, ts, 1, sender, text, sender);
+    // the same server copy twice (a retransmission the reassembler let through)
+    if (seen && seen.sender && seen.sender === sender) return;
+    this.emit(key, ts, 1, sender, text, sender, true);
   }
 
-  private emit(key: string, ts: number, dir: Dir, from: string, text: string, sender = ''): void {
+  /** `echo`: the other copy of this message (our 0x0005 or the server's 0x0006) may still come */
+  private emit(key: string, ts: number, dir: Dir, from: string, text: string, sender: string, echo: boolean): void {
     if (this.reported.size >= MAX_REPORTED) this.reported.delete(this.reported.keys().next().value as string);
-    this.reported.set(key, { sender });
+    this.reported.delete(key); // re-inserted last: the newest is evicted last
+    this.reported.set(key, { sender, echo });
     this.ctx.message(ts, dir, { from, to: this.room ?? UNKNOWN_ROOM, text, kind: 'groupchat' });
   }
 }

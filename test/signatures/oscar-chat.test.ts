@@ -103,6 +103,32 @@ describe('oscar chat rooms: through the engine', () => {
     assert.deepEqual(h.of('message').map((m) => [m.from, m.text]), [[ME, 'early echo']]);
   });
 
+  it('a reflection is matched once, and only from us: a later copy of our cookie from someone else is their message and does not rename us', () => {
+    const h = chatConn((c, s) => [
+      ['s', s.snac(1, 0x0f, Buffer.concat([bname(ME), u16(0), u16(0)]))],
+      ['s', chatRoomInfo(s, { exchange: 4, cookie: ROOM_COOKIE })],
+      ['c', chatSend(c, { cookie: ck(9), text: Buffer.from('hello all') })],
+      ['s', chatIncoming(s, { cookie: ck(9), sender: ME, text: Buffer.from('hello all') })],
+      // another occupant re-sends with the cookie it saw on our message
+      ['s', chatIncoming(s, { cookie: ck(9), sender: 'mallory', text: Buffer.from('the real plan') })],
+      ['c', chatSend(c, { cookie: ck(10), text: Buffer.from('next') })],
+      ['s', chatIncoming(s, { cookie: ck(10), sender: ME, text: Buffer.from('next') })],
+    ]);
+    assert.deepEqual(msgs(h), [
+      [ME, 'Q3 Pricing!', 'hello all', 'groupchat', 'outbound'],
+      ['mallory', 'Q3 Pricing!', 'the real plan', 'groupchat', 'inbound'],
+      [ME, 'Q3 Pricing!', 'next', 'groupchat', 'outbound'],
+    ]);
+    // our name learned from the reflection (held message): the reused cookie is still mallory's message
+    const u = chatConn((c, s) => [
+      ['s', chatRoomInfo(s, { exchange: 4, cookie: ROOM_COOKIE })],
+      ['c', chatSend(c, { cookie: ck(11), text: Buffer.from('held') })],
+      ['s', chatIncoming(s, { cookie: ck(11), sender: ME, text: Buffer.from('held') })],
+      ['s', chatIncoming(s, { cookie: ck(11), sender: 'mallory', text: Buffer.from('hidden?') })],
+    ]);
+    assert.deepEqual(u.of('message').map((m) => [m.from, m.text, m.direction]), [[ME, 'held', 'outbound'], ['mallory', 'hidden?', 'inbound']]);
+  });
+
   it('one direction only: the client side alone still yields its messages, the server side alone its messages', () => {
     const c1 = chatConn((c) => [
       ['c', chatSend(c, { cookie: ck(7), text: Buffer.from('only the client side') })],
