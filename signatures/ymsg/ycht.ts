@@ -161,9 +161,10 @@ export class YchtSession {
 
   handle(dir: Dir, p: YchtPacket, ts: number): void {
     const f = ychtFields(p.body);
-    // the client form: one field of 0x01-separated arguments
-    const client = f.length === 1;
-    const args = client ? splitSoh(f[0], 8) : f;
+    // the form follows the direction, as YMSG's: the client's arguments are 0x01-separated, and C0 80
+    // inside them is its text, never a server's sender field (which the client would then choose)
+    const client = dir === 0;
+    const args = client ? splitSoh(p.body, 8) : f;
     switch (p.service) {
       case YCHT_SVC.LOGIN:
         this.login(dir, client, args, p, ts);
@@ -178,10 +179,10 @@ export class YchtSession {
       case YCHT_SVC.SAY:
       case YCHT_SVC.EMOTE:
       case YCHT_SVC.THINK:
-        this.chat(dir, p, f, ts);
+        this.chat(dir, p, client, f, ts);
         break;
       case YCHT_SVC.PM:
-        this.privateMessage(dir, client ? splitSoh(f[0], 3) : f, ts);
+        this.privateMessage(dir, client ? splitSoh(p.body, 3) : f, ts);
         break;
     }
   }
@@ -210,9 +211,10 @@ export class YchtSession {
   }
 
   /** chat text to the room: server "room C0 80 sender C0 80 text[…]", client "room\x01text" */
-  private chat(dir: Dir, p: YchtPacket, f: Buffer[], ts: number): void {
+  private chat(dir: Dir, p: YchtPacket, client: boolean, f: Buffer[], ts: number): void {
     let room: Buffer, text: Buffer, from: string;
-    if (f.length >= 3) {
+    if (!client) {
+      if (f.length < 3) return;
       [room, , text] = f;
       from = id(f[1]) ?? '(unknown)';
       const key = `${p.service}\u0000${room.toString('latin1')}\u0000${text.toString('latin1')}`;
@@ -224,10 +226,11 @@ export class YchtSession {
         return;
       }
     } else {
-      // 0x01 between room and text (every client source); C0 80 as a fallback
-      const a = f.length === 2 ? f : splitSoh(f[0], 2);
-      if (a.length < 2) return;
-      [room, text] = a;
+      // 0x01 between room and text (every client source); the first C0 80 as a fallback
+      const a = splitSoh(p.body, 2);
+      if (a.length === 2) [room, text] = a;
+      else if (f.length >= 2) [room, text] = [f[0], p.body.subarray(f[0].length + 2)];
+      else return;
       from = this.self ?? '(unknown)';
       if (this.pending.length >= MAX_PENDING) this.pending.shift();
       this.pending.push(`${p.service}\u0000${room.toString('latin1')}\u0000${text.toString('latin1')}`);

@@ -166,6 +166,22 @@ describe('ycht: sessions and messages', () => {
     assert.equal(h.of('session')[0].evidence[0].signature, 'ycht.midstream');
   });
 
+  it('a client packet is read as a client packet: C0 80 in what the client sends does not name another sender', () => {
+    const h = new FlowHarness({ server: '203.0.113.5:8001' });
+    h.send('c', login(ME));
+    h.send('s', server(SVC.LOGIN, [ME, 'x']));
+    const C080 = Buffer.from([0xc0, 0x80]);
+    // the server's field layout written by the client: room C0 80 "sender" C0 80 text
+    h.send('c', packet(SVC.SAY, Buffer.concat([Buffer.from(ROOM), C080, Buffer.from('ceo_jane'), C080, Buffer.from('approve the wire')])));
+    // C0 80 inside the text of an ordinary "room\x01text"
+    h.send('c', client(SVC.SAY, [ROOM, Buffer.concat([Buffer.from('a'), C080, Buffer.from('ceo_jane'), C080, Buffer.from('b')])]));
+    h.end();
+    const got = msgs(h);
+    assert.equal(got.length, 2);
+    for (const m of got) assert.deepEqual([m[0], m[1], m[3]], [ME, ROOM, 'outbound'], JSON.stringify(m));
+    assert.ok(!h.of('session')[0].users.includes('ceo_jane'));
+  });
+
   it('private messages inside the chat (0x45, NO5 layout) are kind chat', () => {
     const h = new FlowHarness({ server: '203.0.113.5:8001' });
     h.send('c', login(ME));
