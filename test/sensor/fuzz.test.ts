@@ -106,7 +106,8 @@ describe('sensor: the fuzz bound holds when a run never returns', function () {
 
   (haveFifo ? it : it.skip)('the parent kills the child at its bound and names the input', async () => {
     const t0 = Date.now();
-    const res = await fuzzInChild(['--replay', fifo], { SHADOWIM_FUZZ_HANG_MS: '600000' }, 8000);
+    // the seed pinned: the message names it, and a campaign's SHADOWIM_FUZZ_SEED must not change it
+    const res = await fuzzInChild(['--replay', fifo], { SHADOWIM_FUZZ_HANG_MS: '600000', SHADOWIM_FUZZ_SEED: '1' }, 8000);
     assert.ok(Date.now() - t0 < 20_000);
     assert.match(res.message ?? '', /^sensor fuzz: hang at run 0 of seed 1 \(source capture .*never\): still running after 8 s: killed\n {2}input saved as .*never\n {2}reproduce: /);
   });
