@@ -223,6 +223,11 @@ export class YchtSession {
       const i = mine ? this.pending.indexOf(key) : -1;
       if (i >= 0) {
         this.pending.splice(i, 1);
+        // the echo names us: later echoes must come from this id (another member may say the same line)
+        if (this.self === undefined && from !== '(unknown)') {
+          this.self = from;
+          this.user(from);
+        }
         return;
       }
     } else {

@@ -120,6 +120,17 @@ describe('ycht: sessions and messages', () => {
     assert.deepEqual(msgs(h).map((m) => [m[0], m[2]]), [[ME, 'lol'], [ME, 'lol'], [ME, 'same'], [OTHER, 'same']]);
   });
 
+  it('login not captured: the first echo names us, so another member saying our line later is not taken for its echo', () => {
+    const h = new FlowHarness({ server: '203.0.113.5:8001' });
+    h.send('c', client(SVC.SAY, [ROOM, 'hello']));
+    h.send('s', server(SVC.SAY, [ROOM, ME, 'hello']));
+    h.send('c', client(SVC.SAY, [ROOM, 'brb']));
+    h.send('s', server(SVC.SAY, [ROOM, OTHER, 'brb']));
+    h.send('s', server(SVC.SAY, [ROOM, ME, 'brb']));
+    h.end();
+    assert.deepEqual(msgs(h).map((m) => [m[0], m[2], m[3]]), [['(unknown)', 'hello', 'outbound'], [ME, 'brb', 'outbound'], [OTHER, 'brb', 'inbound']]);
+  });
+
   it('split a byte per segment, and all packets in one segment: the same messages', () => {
     const all = conversation();
     const bytewise = new FlowHarness({ server: '203.0.113.5:8001' });
