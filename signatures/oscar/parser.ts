@@ -414,14 +414,21 @@ export function parseRoomInfo(body: Buffer): RoomInfo | null {
   const occ = tlv(t.tlvs, 0x0073);
   return {
     exchange: r.exchange, cookie: r.cookie, instance: r.instance,
-    name: name && name.length ? roomString(name) : undefined,
-    desc: desc && desc.length ? roomString(desc) : undefined,
+    // a name of nothing but control characters is no name
+    name: (name && roomString(name)) || undefined,
+    desc: (desc && roomString(desc)) || undefined,
     users: occ ? parseUserList(occ).names : [],
   };
 }
 
 function roomString(b: Buffer): string {
-  return printable(asciiOrUtf8(b.subarray(0, MAX_ROOM_NAME * 4)).text).trim().slice(0, MAX_ROOM_NAME);
+  return roomLine(asciiOrUtf8(b.subarray(0, MAX_ROOM_NAME * 4)).text).slice(0, MAX_ROOM_NAME);
+}
+
+/** a room name is a message's `to`: one line, no control characters (C0, DEL, C1), as identities */
+function roomLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim();
 }
 
 /**
@@ -442,7 +449,7 @@ export function roomNameFromCookie(cookie: string): string | undefined {
     } else if (c < 0x80) bytes.push(c);
     else bytes.push(...Buffer.from(raw[i], 'utf8'));
   }
-  const name = printable(asciiOrUtf8(Buffer.from(bytes)).text).trim();
+  const name = roomLine(asciiOrUtf8(Buffer.from(bytes)).text);
   return name || undefined;
 }
 

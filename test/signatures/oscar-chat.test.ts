@@ -129,6 +129,15 @@ describe('oscar chat rooms: through the engine', () => {
     assert.deepEqual(u.of('message').map((m) => [m.from, m.text, m.direction]), [[ME, 'held', 'outbound'], ['mallory', 'hidden?', 'inbound']]);
   });
 
+  it('a room name is one clean line: control characters dropped, and a name that is nothing else is no name', () => {
+    const h = chatConn((c, s) => [
+      ['s', chatRoomInfo(s, { exchange: 4, cookie: '!aol://2719:10-4-Sales%0AALERT%09%1b[2Jx', name: '\x01\x02\n' })],
+      ['s', chatIncoming(s, { cookie: ck(12), sender: 'alice', text: Buffer.from('hi') })],
+    ]);
+    assert.deepEqual(msgs(h), [['alice', 'SalesALERT[2Jx', 'hi', 'groupchat', 'inbound']]);
+    assert.match(h.of('session')[0].evidence.map((e) => e.reason).join(), /AIM chat room "SalesALERT\[2Jx"/);
+  });
+
   it('one direction only: the client side alone still yields its messages, the server side alone its messages', () => {
     const c1 = chatConn((c) => [
       ['c', chatSend(c, { cookie: ck(7), text: Buffer.from('only the client side') })],
