@@ -16,8 +16,9 @@ export function addressGuess(input: Pick<DetectInput, 'knownServerName' | 'flow'
   return undefined;
 }
 
+/** the offered ids as evidence quotes them: bytes from the wire, so anything not printable ASCII is `?` */
 function alpnText(alpn: string[]): string {
-  return alpn.length ? ` (ALPN ${alpn.slice(0, 4).join(',')})` : '';
+  return alpn.length ? ` (ALPN ${alpn.slice(0, 4).join(',').replace(/[^\x20-\x7e]/g, '?')})` : '';
 }
 
 /**

@@ -99,6 +99,16 @@ describe('tls: server name indication', () => {
     ], 'web ALPN ids and no ALPN on an IRC port stay not IM');
   });
 
+  it('ALPN ids quoted in the evidence are printable: control bytes from the wire are not carried', () => {
+    const h = new FlowHarness({ server: '198.51.100.20:443' });
+    h.send('c', helloWith({ sni: 'teams.microsoft.com', alpn: ['h2', 'x\n\u001b[2J\u007f\u0000y'] }));
+    const [s] = sessions(h);
+    assert.equal(s?.protocol, 'teams');
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(s.evidence[0].reason, /[\u0000-\u001f\u007f-\u009f]/);
+    assert.match(s.evidence[0].reason, /\(ALPN h2,x\?\?\[2J\?\?y\)/);
+  });
+
   it('a ClientHello on the side the sensor took for the server (no SYN seen) is still read', () => {
     const h = new FlowHarness({ client: '198.51.100.20:443', server: '10.0.0.5:51515' });
     h.send('s', tlsClientHello({ sni: 'chat.signal.org' }));
