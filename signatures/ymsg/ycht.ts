@@ -7,6 +7,7 @@
 //   Client → server: the arguments joined by 0x01 in one field (chat message "room\x01text",
 //   login "id\x01Y=…; T=…"); libpurple would put C0 80 between fields but sends only one.
 // The server echoes a client's own chat message back to it (libpurple does not show what it sends).
+import { createHash } from 'node:crypto';
 import type { Dir } from '../../sensor/types';
 import type { SessionContext } from '../types';
 import { ByteQueue } from '../text';
@@ -133,6 +134,11 @@ export class YchtFramer {
   }
 }
 
+/** a line as the echo is matched: a digest of service, room and text (a waiting line costs 44 bytes, not its up to 64 KB) */
+function lineKey(service: number, room: Buffer, text: Buffer): string {
+  return createHash('sha256').update(String(service)).update('\u0000').update(room).update('\u0000').update(text).digest('base64');
+}
+
 /** an id: the part before 0x02 (member entries are "name\x02webcam\x02…"), printable, at most 128 bytes */
 function id(v: Buffer | undefined): string | undefined {
   if (!v) return undefined;
@@ -148,7 +154,7 @@ function id(v: Buffer | undefined): string | undefined {
 export class YchtSession {
   private self: string | undefined;
   private cookieSeen = false;
-  /** own messages (service, room, text bytes) the server has not echoed yet */
+  /** own messages (lineKey of service, room, text) the server has not echoed yet */
   private pending: string[] = [];
 
   constructor(private readonly ctx: SessionContext) {
@@ -217,10 +223,9 @@ export class YchtSession {
       if (f.length < 3) return;
       [room, , text] = f;
       from = id(f[1]) ?? '(unknown)';
-      const key = `${p.service}\u0000${room.toString('latin1')}\u0000${text.toString('latin1')}`;
       // the server's echo of what this client said: the client's copy was reported
-      const mine = this.self === undefined || from.toLowerCase() === this.self.toLowerCase();
-      const i = mine ? this.pending.indexOf(key) : -1;
+      const mine = this.pending.length > 0 && (this.self === undefined || from.toLowerCase() === this.self.toLowerCase());
+      const i = mine ? this.pending.indexOf(lineKey(p.service, room, text)) : -1;
       if (i >= 0) {
         this.pending.splice(i, 1);
         // the echo names us: later echoes must come from this id (another member may say the same line)
@@ -238,7 +243,7 @@ export class YchtSession {
       else return;
       from = this.self ?? '(unknown)';
       if (this.pending.length >= MAX_PENDING) this.pending.shift();
-      this.pending.push(`${p.service}\u0000${room.toString('latin1')}\u0000${text.toString('latin1')}`);
+      this.pending.push(lineKey(p.service, room, text));
     }
     let t = decodeYahooText(text, false);
     if (!t.trim()) return;

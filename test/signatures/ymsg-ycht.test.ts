@@ -2,6 +2,8 @@
 // libpurple's ycht.c and NO5's YahooChat.cpp, built by hand in ymsg-ycht-wire.ts. tshark 4.0 has no
 // YCHT dissector (`tshark -G protocols` lists YMSG only), so there is no second reading to compare.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { REPO } from '../helpers/paths';
 import { FlowHarness } from '../helpers/harness';
 import { module as ymsg } from '../../signatures/ymsg';
 import { YchtFramer, ychtFields, YCHT_HEADER } from '../../signatures/ymsg/ycht';
@@ -243,5 +245,24 @@ describe('ycht: hostile input', () => {
     }
     assert.equal(n, 16);
     assert.ok(max < YCHT_HEADER + 65535, String(max));
+  });
+
+  it('own lines waiting for their echo cost a few bytes each, not their text: 8 flows x 32 lines of 64 KB hold well under 1 MB', function () {
+    this.timeout(120_000);
+    // before: each waiting line kept room and text as a string, up to 2 MB a flow
+    const script = `
+      const { FlowHarness } = require('./test/helpers/harness');
+      const { client, login, SVC } = require('./test/signatures/ymsg-ycht-wire');
+      const held = () => { gc(); gc(); const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+      const flows = [];
+      for (let f = 0; f < 8; f++) { const h = new FlowHarness({ server: '203.0.113.5:8001' }); h.send('c', login('me' + f)); flows.push(h); }
+      const before = held();
+      for (const h of flows) for (let i = 0; i < 32; i++) h.send('c', client(SVC.SAY, ['room', ' '.repeat(64000 - i)]));
+      console.log(JSON.stringify({ held: held() - before, kept: flows.length }));
+    `;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=512', '-r', 'tsx/cjs', '-e', script], { cwd: REPO, encoding: 'utf8', timeout: 100_000, killSignal: 'SIGKILL' });
+    assert.equal(r.status, 0, r.stderr.slice(-2000));
+    const out = JSON.parse(r.stdout);
+    assert.ok(out.held < 1_000_000, `${out.held} bytes held by 256 waiting lines`);
   });
 });
