@@ -10,6 +10,8 @@ import {
 export const UNKNOWN_ROOM = '(unknown room)';
 /** own messages held for their reflection while our screen name is unknown */
 const MAX_PENDING = 32;
+/** and at most this many characters of their text in all (a flow holds ~128 KiB of them at most) */
+const MAX_PENDING_CHARS = 65536;
 /** cookies of reported messages remembered to recognise the other copy (reflection or its original) */
 const MAX_REPORTED = 256;
 
@@ -36,6 +38,7 @@ export class ChatRoom {
   private room: string | undefined;
   /** our reflected 0x0005 messages waiting for the server's copy, which names us */
   private pending = new Map<string, Pending>();
+  private pendingChars = 0;
   private reported = new Map<string, Reported>();
   private announced = false;
 
@@ -70,6 +73,12 @@ export class ChatRoom {
   flush(): void {
     for (const [key, p] of this.pending) this.emit(key, p.ts, 0, this.h.self() ?? this.h.unknownSelf, p.text, '', false);
     this.pending.clear();
+    this.pendingChars = 0;
+  }
+
+  private unpend(key: string, p: Pending): void {
+    this.pending.delete(key);
+    this.pendingChars -= p.text.length;
   }
 
   private roomInfo(body: Buffer): void {
@@ -107,12 +116,22 @@ export class ChatRoom {
         return;
       }
       if (m.reflect && self === undefined) {
-        if (this.pending.size >= MAX_PENDING) {
+        const same = this.pending.get(key);
+        if (same) {
+          // the same cookie again before its reflection: two messages, both reported
+          this.unpend(key, same);
+          this.emit(key, same.ts, 0, this.h.unknownSelf, same.text, '', false);
+        }
+        // the oldest goes out (sender unknown) when the count or the characters held would pass the bound
+        while (this.pending.size && (this.pending.size >= MAX_PENDING || this.pendingChars + text.length > MAX_PENDING_CHARS)) {
           const [k, p] = this.pending.entries().next().value as [string, Pending];
-          this.pending.delete(k);
+          this.unpend(k, p);
           this.emit(k, p.ts, 0, this.h.unknownSelf, p.text, '', false);
         }
-        this.pending.set(key, { ts, text });
+        // a copy: the text may be a slice of the whole decoded message, which it would keep alive
+        const kept = Buffer.from(text, 'utf16le').toString('utf16le');
+        this.pending.set(key, { ts, text: kept });
+        this.pendingChars += kept.length;
         return;
       }
       this.emit(key, ts, 0, self ?? this.h.unknownSelf, text, '', m.reflect);
@@ -125,7 +144,7 @@ export class ChatRoom {
     const p = fromUs ? this.pending.get(key) : undefined;
     if (p) {
       // the reflection of a message we sent: its sender is us, reported once at the time we sent it
-      this.pending.delete(key);
+      this.unpend(key, p);
       if (m.sender) this.h.setSelf(m.sender);
       this.emit(key, p.ts, 0, this.h.self() ?? sender, p.text, '', false);
       return;

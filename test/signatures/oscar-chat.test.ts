@@ -1,6 +1,8 @@
 // AIM chat rooms (SNAC family 0x000E): the chat-server connection through the engine (FlowHarness) and
 // the parsers; bytes from test/signatures/oscar-wire.ts (libpurple family_chat.c layouts).
 import assert from 'node:assert/strict';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { FlowHarness } from '../helpers/harness';
 import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
@@ -229,5 +231,48 @@ describe('oscar chat rooms: through the engine', () => {
     assert.ok((sess.malformed ?? 0) >= 3, `malformed ${sess.malformed}`);
     assert.ok(sess.users.length <= 64);
     assert.equal(h.engine.stats.decoderErrors, 0);
+  });
+});
+
+describe('oscar chat rooms: memory', () => {
+  it('our messages held for their reflection while our name is unknown keep a bounded number of characters: 8 flows x 32 long messages hold well under 2 MB', function () {
+    this.timeout(120_000);
+    // before: up to 32 texts of 16 K characters a flow, each keeping its whole decoded message alive
+    const script = `
+      const { FlowHarness } = require('./test/helpers/harness');
+      const { Engine } = require('./signatures/engine');
+      const { loadRegistry } = require('./signatures/registry');
+      const { Flaps, bosOpening, chatSend } = require('./test/signatures/oscar-wire');
+      // events are dropped as they come: what is measured is what the decoder holds
+      const engine = new Engine(loadRegistry(), { emit: () => {} });
+      const held = () => { gc(); gc(); const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+      const flows = [];
+      for (let f = 0; f < 8; f++) {
+        const h = new FlowHarness({ engine, server: '64.12.28.10:5190', client: '10.1.1.' + (10 + f) + ':40000' });
+        const c = new Flaps(0x0300), s = new Flaps(0x7000);
+        for (const [d, b] of bosOpening(c, s)) h.send(d, b);
+        flows.push([h, c]);
+      }
+      const before = held();
+      for (const [h, c] of flows) for (let i = 0; i < 32; i++) {
+        const cookie = Buffer.alloc(8); cookie.writeUInt32BE(i, 4);
+        h.send('c', chatSend(c, { cookie, text: Buffer.from('<HTML>' + 'x'.repeat(20000 - i) + '</HTML>') }));
+      }
+      console.log(JSON.stringify({ held: held() - before, kept: flows.length }));
+    `;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=512', '-r', 'tsx/cjs', '-e', script], { cwd: path.join(__dirname, '../..'), encoding: 'utf8', timeout: 100_000, killSignal: 'SIGKILL' });
+    assert.equal(r.status, 0, r.stderr.slice(-2000));
+    const out = JSON.parse(r.stdout);
+    assert.ok(out.held < 2_000_000, `${out.held} bytes held by 256 messages waiting for their reflection`);
+  });
+
+  it('a message whose reflection never comes is still reported when later ones push it out, the same cookie twice included', () => {
+    const h = chatConn((c) => [
+      ['c', chatSend(c, { cookie: ck(50), text: Buffer.from('one') })],
+      ['c', chatSend(c, { cookie: ck(50), text: Buffer.from('two, same cookie') })],
+      ['c', chatSend(c, { cookie: ck(51), text: Buffer.from('x'.repeat(16000)) })],
+      ['c', chatSend(c, { cookie: ck(52), text: Buffer.from('y'.repeat(16000)) })],
+    ]);
+    assert.deepEqual(h.of('message').map((m) => [m.from, m.text.slice(0, 16)]).sort(), [['(unknown)', 'one'], ['(unknown)', 'two, same cookie'], ['(unknown)', 'x'.repeat(16)], ['(unknown)', 'y'.repeat(16)]]);
   });
 });
