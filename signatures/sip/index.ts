@@ -1,5 +1,5 @@
 // SIP/SIMPLE (RFC 3261, 3428, 3856) and MSRP (RFC 4975), on any port, over UDP and TCP.
-// SIP over TLS on 5061 is reported as an encrypted sip session (the content cannot be read).
+// SIP over TLS (5061) is left to the TLS module: it carries calls and IM alike, and calls are not IM.
 import type { DetectInput, DetectResult, SignatureModule } from '../types';
 import { SipDecoder } from './decoder';
 import { looksLikeMsrp, MsrpDecoder } from './msrp';
@@ -11,10 +11,6 @@ function detect(input: DetectInput): DetectResult {
   if (input.transport === 'tcp') {
     const msrp = looksLikeMsrp(b);
     if (msrp === true) return { protocol: 'sip', evidence: { signature: 'msrp', reason: 'MSRP transaction line (SIMPLE session-mode IM)' } };
-    const tlsPort = input.flow.server.port === 5061 && input.dir === 0;
-    if (tlsPort && b[0] === 0x16 && b[1] === 0x03 && b.length > 5 && b[5] === 0x01) {
-      return { protocol: 'sip', encrypted: true, evidence: { signature: 'sip.tls', reason: 'TLS ClientHello to the SIPS port 5061' } };
-    }
     if (msrp === 'more') return 'more';
   }
   const start = startsSip(b);

@@ -72,7 +72,7 @@ describe('tls: server name indication', () => {
     assert.deepEqual(s.map((e) => [e.protocol, e.server_name]), [['whatsapp', 'web.whatsapp.com']]);
   });
 
-  it('an ALPN id that names an IM protocol (IANA: xmpp-client, xmpp-server, irc, sip/2) is that protocol over TLS, on any port and name', () => {
+  it('an ALPN id that names an IM protocol (IANA: xmpp-client, xmpp-server, irc) is that protocol over TLS, on any port and name; SIP over TLS is not IM', () => {
     // XEP-0368 direct TLS (Conversations, Gajim on 5223 or 443), IRC over TLS, SIP over TLS: before,
     // an unlisted server name made them "not IM"
     const c = new Capture();
@@ -80,6 +80,7 @@ describe('tls: server name indication', () => {
       ['198.51.100.30:5223', 'jabber.example.net', ['xmpp-client']],
       ['198.51.100.31:443', 'chat.example.org', ['h2', 'irc']],
       ['198.51.100.32:8443', 'sip.example.com', ['sip/2']],
+      ['198.51.100.36:5061', 'pbx.example.com', []],
       ['198.51.100.33:5269', undefined, ['xmpp-server']],
       ['198.51.100.34:443', 'www.example.com', ['h2', 'http/1.1']],
       ['198.51.100.35:6697', 'irc.example.com', []],
@@ -95,8 +96,7 @@ describe('tls: server name indication', () => {
       [443, 'irc', 'chat.example.org', true, 'tls.alpn'],
       [5223, 'xmpp', 'jabber.example.net', true, 'tls.alpn'],
       [5269, 'xmpp', null, true, 'tls.alpn'],
-      [8443, 'sip', 'sip.example.com', true, 'tls.alpn'],
-    ], 'web ALPN ids and no ALPN on an IRC port stay not IM');
+    ], 'web ALPN ids, no ALPN on an IRC port, and SIP over TLS (sip/2, or the SIPS port 5061: desk phones\' calls as much as messages) stay not IM');
   });
 
   it('ALPN ids quoted in the evidence are printable: control bytes from the wire are not carried', () => {
