@@ -156,6 +156,14 @@ describe('firewall export', () => {
     }
   });
 
+  it('the Palo Alto export denies no App-ID that is all of SIP: phones\' calls are not IM', () => {
+    const r = shadowim(['rules', '--format', 'paloalto']);
+    assert.equal(r.status, 0, r.stderr);
+    const apps = /application \[([^\]]*)\]/.exec(r.stdout)?.[1].trim().split(/\s+/) ?? [];
+    assert.ok(apps.includes('jabber') && apps.includes('irc-base'), 'the IM App-IDs are there');
+    assert.ok(!apps.includes('sip'), 'no sip App-ID');
+  });
+
   it('writes an observed IPv6 server once, as RFC 5952 spells it, and an IPv4-mapped one as its IPv4 address', () => {
     // was: 2001:DB8:0:0::7 and 2001:db8::7 two rules, ::ffff:203.0.113.70 an IPv6 rule that never matches
     const ev = path.join(tmp, 'v6-spellings.jsonl');
