@@ -115,8 +115,8 @@ const CP1252_HIGH = '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u203
  * standard, and so every browser, reads the labels iso-8859-1, latin1 and us-ascii.
  * (Not TextDecoder('windows-1252'): Node 20.18.3 and later decode it as Latin-1, nodejs/node#60888.)
  */
-export function cp1252(b: Buffer, start = 0, end = b.length): string {
-  const s = b.toString('latin1', start, end);
+export function cp1252(b: Buffer): string {
+  const s = b.toString('latin1');
   // eslint-disable-next-line no-control-regex
   return /[\u0080-\u009f]/.test(s) ? s.replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]) : s;
 }

@@ -5,6 +5,7 @@
 // with their fonts' ToUnicode CMaps or simple encodings, then content streams no page references,
 // the document info and XMP metadata. Everything is bounded and nothing throws: packet content is hostile.
 import zlib from 'node:zlib';
+import { cp1252 } from '../../signatures/text';
 
 /**
  * A bound on work that a few bytes of a hostile file could buy (a Flate bomb, a stream or an array
@@ -374,7 +375,6 @@ const num = (v: Obj | undefined): number | undefined => (typeof v === 'number' ?
 
 // ---- encodings ----
 
-const WIN_80 = [0x20ac, 0, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0, 0x17d, 0, 0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0, 0x17e, 0x178];
 const PDFDOC_80 = [0x2022, 0x2020, 0x2021, 0x2026, 0x2014, 0x2013, 0x192, 0x2044, 0x2039, 0x203a, 0x2212, 0x2030, 0x201e, 0x201c, 0x201d, 0x2018, 0x2019, 0x201a, 0x2122, 0xfb01, 0xfb02, 0x141, 0x152, 0x160, 0x178, 0x17d, 0x131, 0x142, 0x153, 0x161, 0x17e, 0];
 const MAC_80 = 'ÄÅÇÉÑÖÜáàâäãåçéèêëíìîïñóòôöõúùûü†°¢£§•¶ß®©™´¨≠ÆØ∞±≤≥¥µ∂∑∏π∫ªºΩæø¿¡¬√ƒ≈∆«»… ÀÃÕŒœ–—“”‘’÷◊ÿŸ⁄€‹›ﬁﬂ‡·‚„‰ÂÊÁËÈÍÎÏÌÓÔ\uf8ffÒÚÛÙıˆ˜¯˘˙˚¸˝˛ˇ';
 
@@ -382,9 +382,11 @@ const WIN_TABLE = Array.from({ length: 256 }, (_, c) => winAnsiOf(c));
 function winAnsi(c: number): string {
   return WIN_TABLE[c] ?? '';
 }
+/** WinAnsiEncoding is Windows-1252 (signatures/text.ts cp1252); its unassigned bytes and C0 controls but tab and line ends are nothing */
 function winAnsiOf(c: number): string {
-  if (c >= 0x80 && c < 0xa0) return WIN_80[c - 0x80] ? String.fromCharCode(WIN_80[c - 0x80]) : '';
-  return c < 32 && c !== 9 && c !== 10 && c !== 13 ? '' : String.fromCharCode(c);
+  const ch = cp1252(Buffer.of(c));
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u0080-\u009f]/.test(ch) ? '' : ch;
 }
 
 /** A text string outside content streams (info, bookmarks): UTF-16BE with a BOM, UTF-8 with a BOM, else PDFDocEncoding. */
