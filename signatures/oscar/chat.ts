@@ -3,7 +3,7 @@
 import type { Dir } from '../../sensor/types';
 import type { SessionContext } from '../types';
 import {
-  chatCharset, decodeText, htmlToText, parseChatMessage, parseRoomInfo, parseUserList, roomNameFromCookie, type ChatMessage,
+  chatCharset, decodeText, htmlToText, parseChatMessage, parseRoomInfo, parseUserList, roomNameFromCookie, screenNameKey, type ChatMessage,
 } from './parser';
 
 /** `to` of messages seen before any room info (the capture started after the join) */
@@ -29,9 +29,8 @@ interface Pending { ts: number; text: string }
  */
 type Reported = { sender: string; echo: boolean };
 
-/** AIM screen names compare without case and spaces (libpurple oscar_util_name_compare) */
 function sameName(a: string, b: string): boolean {
-  return a.replace(/ /g, '').toLowerCase() === b.replace(/ /g, '').toLowerCase();
+  return screenNameKey(a) === screenNameKey(b);
 }
 
 export class ChatRoom {

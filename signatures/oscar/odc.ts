@@ -10,7 +10,7 @@ import type { Dir } from '../../sensor/types';
 import type { SessionContext, StreamDecoder } from '../types';
 import { ByteQueue } from '../text';
 import { MAX_PROXY_FRAME, PROXY_VERSION, readRendezvousHeader, type RendezvousFormat, type RendezvousSide } from './rendezvous';
-import { CAP_DIRECT_IM, CAP_SEND_FILE, decodeText, htmlToText, printable, type Decoded } from './parser';
+import { CAP_DIRECT_IM, CAP_SEND_FILE, decodeText, htmlToText, printable, screenNameKey, type Decoded } from './parser';
 
 export const ODC_MAGIC = 'ODC2';
 /** peer_odc_send: length = 76 */
@@ -303,9 +303,9 @@ export class OdcDecoder implements StreamDecoder {
   private peerOf(dir: Dir, from: string): string {
     const m = this.meta;
     if (m) {
-      const f = norm(from);
-      if (f === norm(m.from)) return m.to;
-      if (f === norm(m.to)) return m.from;
+      const f = screenNameKey(from);
+      if (f === screenNameKey(m.from)) return m.to;
+      if (f === screenNameKey(m.to)) return m.from;
     }
     return this.sides[dir ^ 1].sn ?? '(unknown)';
   }
@@ -313,8 +313,8 @@ export class OdcDecoder implements StreamDecoder {
   private guessSender(dir: Dir): string {
     const other = this.sides[dir ^ 1].sn;
     if (this.meta && other) {
-      if (norm(other) === norm(this.meta.from)) return this.meta.to;
-      if (norm(other) === norm(this.meta.to)) return this.meta.from;
+      if (screenNameKey(other) === screenNameKey(this.meta.from)) return this.meta.to;
+      if (screenNameKey(other) === screenNameKey(this.meta.to)) return this.meta.from;
     }
     return '(unknown)';
   }
@@ -357,10 +357,6 @@ export class OdcDecoder implements StreamDecoder {
   }
 }
 
-/** AIM screen names compare without case and spaces (libpurple oscar_util_name_compare) */
-function norm(n: string): string {
-  return n.replace(/ /g, '').toLowerCase();
-}
 
 function newSide(): Side {
   return { mode: 'header', buf: new ByteQueue(), want: 0, proxySkip: 0, remaining: 0, kept: new ByteQueue(), lost: false, skipped: 0 };

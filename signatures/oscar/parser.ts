@@ -249,6 +249,11 @@ export function parseFileInfo(v: Buffer): FileOffer | null {
   return { filename, size, files };
 }
 
+/** AIM screen names compare without case and spaces (libpurple oscar_util_name_compare) */
+export function screenNameKey(n: string): string {
+  return n.replace(/ /g, '').toLowerCase();
+}
+
 export function ipv4(v: Buffer | undefined): string | undefined {
   if (!v || v.length !== 4) return undefined;
   if (v.readUInt32BE(0) === 0) return undefined;
