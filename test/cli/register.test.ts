@@ -72,6 +72,46 @@ describe('cli: the TypeScript loader (bin/register.js)', function () {
     assert.ok(entry());
   });
 
+  // the V8 code cache beside the transpile cache: what a run reports of it
+  function loadStats(): { v: number; hits: number; misses: number } {
+    const code = `const r = require(${JSON.stringify(REGISTER)}); r.install(); const m = require(${JSON.stringify(mod)}); console.log(JSON.stringify({ v: m.v, ...r.codeCacheStats() }));`;
+    const p = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, SHADOWIM_TS_CACHE: cacheFile, SHADOWIM_DEBUG: '', SHADOWIM_NO_CODE_CACHE: '' } });
+    assert.equal(p.status, 0, p.stderr.toString());
+    return JSON.parse(p.stdout.toString());
+  }
+
+  it('a second run takes the module from the V8 code cache', () => {
+    const first = loadStats();
+    assert.deepEqual([first.v, first.hits, first.misses], [1, 0, 1]);
+    const second = loadStats();
+    assert.deepEqual([second.v, second.hits, second.misses], [1, 1, 0]);
+  });
+
+  it('a changed file of the same length never runs its old bytecode (V8 checks only the length)', () => {
+    assert.equal(loadStats().v, 1);
+    assert.equal(loadStats().hits, 1);
+    const before = fs.readFileSync(mod, 'utf8');
+    const after = before.replace('n: 1', 'n: 7');
+    assert.equal(after.length, before.length);
+    fs.writeFileSync(mod, after);
+    const r = loadStats();
+    assert.deepEqual([r.v, r.hits, r.misses], [7, 0, 1]);
+    assert.deepEqual([loadStats().v, loadStats().hits], [7, 1]);
+  });
+
+  it('a corrupt code cache file is ignored and replaced', () => {
+    assert.equal(loadStats().misses, 1);
+    const file = fs.readdirSync(path.dirname(cacheFile)).find((f) => f.startsWith('v8-'));
+    assert.ok(file, 'no code cache file beside the transpile cache');
+    const full = path.join(path.dirname(cacheFile), file);
+    const b = fs.readFileSync(full);
+    for (let i = 4; i < b.length; i += 7) b[i] ^= 0x5a; // index and data both
+    fs.writeFileSync(full, b);
+    const r = loadStats();
+    assert.deepEqual([r.v, r.misses], [1, 1]);
+    assert.deepEqual([loadStats().v, loadStats().hits], [1, 1]);
+  });
+
   it('--build transpiles every source file, including those a command loads lazily', () => {
     const r = spawnSync(process.execPath, [REGISTER, '--build'], { env: { ...process.env, SHADOWIM_TS_CACHE: cacheFile } });
     assert.equal(r.status, 0, r.stderr.toString());
@@ -80,6 +120,12 @@ describe('cli: the TypeScript loader (bin/register.js)', function () {
       assert.ok(files[f], `${f} missing from the build`);
     }
     assert.ok(!Object.keys(files).some((f) => f.startsWith('test/') || f.startsWith('node_modules/')));
+    // and warms the V8 code cache with an analysis: the packet path and the signatures are in it
+    const code = fs.readdirSync(path.dirname(cacheFile)).find((f) => f.startsWith('v8-'));
+    assert.ok(code, `no code cache written: ${r.stdout}${r.stderr}`);
+    const b = fs.readFileSync(path.join(path.dirname(cacheFile), code));
+    const index = JSON.parse(b.toString('utf8', 4, 4 + b.readUInt32LE(0)));
+    for (const f of ['sensor/packetPath.ts', 'signatures/engine.ts', 'signatures/dns/index.ts', 'analyzer/analyzer.ts']) assert.ok(index[f]?.len > 0, `${f} missing from the code cache`);
   });
 
   it('the CLI runs through the cache and fills it', () => {
