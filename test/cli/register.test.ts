@@ -112,6 +112,17 @@ describe('cli: the TypeScript loader (bin/register.js)', function () {
     assert.deepEqual([loadStats().v, loadStats().hits], [1, 1]);
   });
 
+  it('gives importers plain values, not esbuild\'s getters, and circular imports still work', () => {
+    fs.writeFileSync(path.join(dir, 'a.ts'), "import { twice } from './b';\nexport const one = (): number => 1;\nexport const viaB = (): number => twice();\n");
+    fs.writeFileSync(path.join(dir, 'b.ts'), "import { one } from './a';\nexport function twice(): number { return one() * 2; }\nexport class K { k = 3; }\n");
+    const code = `require(${JSON.stringify(REGISTER)}).install(); const a = require(${JSON.stringify(path.join(dir, 'a.ts'))}); const b = require(${JSON.stringify(path.join(dir, 'b.ts'))});
+      const kinds = [a, b].map((m) => Object.keys(m).sort().map((k) => k + ':' + ('value' in Object.getOwnPropertyDescriptor(m, k) ? 'value' : 'getter')).join(','));
+      console.log(JSON.stringify({ kinds, viaB: a.viaB(), twice: b.twice(), k: new b.K().k, esm: a.__esModule }));`;
+    const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, SHADOWIM_TS_CACHE: cacheFile, SHADOWIM_DEBUG: '' } });
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.deepEqual(JSON.parse(r.stdout.toString()), { kinds: ['one:value,viaB:value', 'K:value,twice:value'], viaB: 2, twice: 2, k: 3, esm: true });
+  });
+
   it('--build transpiles every source file, including those a command loads lazily', () => {
     const r = spawnSync(process.execPath, [REGISTER, '--build'], { env: { ...process.env, SHADOWIM_TS_CACHE: cacheFile } });
     assert.equal(r.status, 0, r.stderr.toString());
