@@ -1,7 +1,8 @@
 // YMSG wire format, pure: bytes → PDUs. 20-byte header ("YMSG", version u16, vendor u16, body length
 // u16 BE, service u16, status u32, session id u32), then `key C0 80 value C0 80` pairs. The length is
 // 16 bits, so one PDU is at most 65555 bytes; garbage before a header is skipped to the next "YMSG".
-import { ByteQueue, cp1252, dropTags } from '../text';
+import { cp1252, dropTags } from '../text';
+import { MagicFramer, type MagicFormat } from './framer';
 
 export interface YmsgPdu {
   version: number;
@@ -56,69 +57,23 @@ export function looksLikeBody(body: Buffer): boolean {
   return i > 0 && i + 1 < body.length && body[i] === 0xc0 && body[i + 1] === 0x80;
 }
 
-export class YmsgFramer {
-  /**
-   * bytes of a PDU not complete yet (or of a magic cut by a segment), in one growable buffer: a
-   * 64 KiB PDU in 1-byte segments costs about its size (a Buffer per segment cost ~110 bytes a byte)
-   */
-  private q = new ByteQueue(0);
-  private synced: boolean;
+const YMSG_FORMAT: MagicFormat<YmsgPdu> = {
+  magic: MAGIC,
+  garbage: 'bytes between YMSG PDUs',
+  header: (b, pos) => (b.compare(MAGIC, 0, 4, pos, pos + 4) !== 0 ? false : b.length - pos < HEADER ? 'more' : true),
+  headerSize: HEADER,
+  lengthAt: 8,
+  packet(b, pos, body, malformed) {
+    const { fields, bad } = parseFields(body);
+    if (bad) malformed('YMSG body is not key/value pairs');
+    return { version: b.readUInt16BE(pos + 4), service: b.readUInt16BE(pos + 10), status: b.readUInt32BE(pos + 12), session: b.readUInt32BE(pos + 16), fields };
+  },
+};
 
-  /** `synced` false: the stream may start mid-PDU, so skip to the first "YMSG" */
-  constructor(
-    private readonly onPdu: (p: YmsgPdu) => void,
-    private readonly onMalformed: (reason: string) => void,
-    synced = true,
-  ) {
-    this.synced = synced;
-  }
-
-  push(data: Buffer): void {
-    const b = this.q.feed(data);
-    let pos = 0;
-    while (b.length - pos >= 4) {
-      if (b.compare(MAGIC, 0, 4, pos, pos + 4) !== 0) {
-        const next = b.indexOf(MAGIC, pos + 1);
-        // counted once per run of garbage: resynchronised at the next PDU
-        if (this.synced) this.onMalformed('bytes between YMSG PDUs');
-        this.synced = false;
-        if (next < 0) {
-          // keep the last 3 bytes: they may be the start of the next magic
-          pos = Math.max(pos, b.length - 3);
-          break;
-        }
-        pos = next;
-        continue;
-      }
-      if (b.length - pos < HEADER) break;
-      const len = b.readUInt16BE(pos + 8);
-      if (b.length - pos < HEADER + len) break;
-      const body = b.subarray(pos + HEADER, pos + HEADER + len);
-      const { fields, bad } = parseFields(body);
-      if (bad) this.onMalformed('YMSG body is not key/value pairs');
-      // values point into `b` (the caller's buffer or the queue): the PDU is handled before push returns
-      this.onPdu({
-        version: b.readUInt16BE(pos + 4),
-        service: b.readUInt16BE(pos + 10),
-        status: b.readUInt32BE(pos + 12),
-        session: b.readUInt32BE(pos + 16),
-        fields,
-      });
-      pos += HEADER + len;
-      this.synced = true;
-    }
-    this.q.keepFrom(b, pos);
-  }
-
-  /** bytes held for a PDU that has not completed */
-  get buffered(): number {
-    return this.q.length;
-  }
-
-  /** lost bytes: the next PDU boundary is unknown */
-  resync(): void {
-    this.q.clear();
-    this.synced = false;
+/** YMSG PDUs from a stream (`synced` false: it may start mid-PDU, so skip to the first "YMSG") */
+export class YmsgFramer extends MagicFramer<YmsgPdu> {
+  constructor(onPdu: (p: YmsgPdu) => void, onMalformed: (reason: string) => void, synced = true) {
+    super(YMSG_FORMAT, onPdu, onMalformed, synced);
   }
 }
 

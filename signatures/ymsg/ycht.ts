@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Dir } from '../../sensor/types';
 import type { SessionContext } from '../types';
-import { ByteQueue } from '../text';
+import { MagicFramer, type MagicFormat } from './framer';
 import { decodeYahooText } from './parser';
 
 export const YCHT_HEADER = 16;
@@ -81,56 +81,20 @@ export function splitSoh(b: Buffer, max: number): Buffer[] {
   return out;
 }
 
-export class YchtFramer {
-  private q = new ByteQueue(0);
-  private synced: boolean;
+const YCHT_FORMAT: MagicFormat<YchtPacket> = {
+  magic: MAGIC,
+  // also a header no source writes
+  garbage: 'bytes between YCHT packets',
+  header: (b, pos) => ychtHeader(b, pos, false),
+  headerSize: YCHT_HEADER,
+  lengthAt: 14,
+  packet: (b, pos, body) => ({ version: b.readUInt32BE(pos + 4), service: b.readUInt32BE(pos + 8), status: b.readUInt16BE(pos + 12), body }),
+};
 
-  /** `synced` false: the stream may start mid-packet, so skip to the first sane "YCHT" header */
-  constructor(
-    private readonly onPacket: (p: YchtPacket) => void,
-    private readonly onMalformed: (reason: string) => void,
-    synced = true,
-  ) {
-    this.synced = synced;
-  }
-
-  push(data: Buffer): void {
-    const b = this.q.feed(data);
-    let pos = 0;
-    while (b.length - pos >= 4) {
-      const h = ychtHeader(b, pos, false);
-      if (h === 'more') break;
-      if (!h) {
-        // counted once per run of garbage (or a header no source writes): resynchronised at the next one
-        if (this.synced) this.onMalformed('bytes between YCHT packets');
-        this.synced = false;
-        const next = b.indexOf(MAGIC, pos + 1);
-        if (next < 0) {
-          // keep the last 3 bytes: they may be the start of the next magic
-          pos = Math.max(pos + 1, b.length - 3);
-          break;
-        }
-        pos = next;
-        continue;
-      }
-      const len = b.readUInt16BE(pos + 14);
-      if (b.length - pos < YCHT_HEADER + len) break;
-      // the body points into `b`: the packet is handled before push returns
-      this.onPacket({ version: b.readUInt32BE(pos + 4), service: b.readUInt32BE(pos + 8), status: b.readUInt16BE(pos + 12), body: b.subarray(pos + YCHT_HEADER, pos + YCHT_HEADER + len) });
-      pos += YCHT_HEADER + len;
-      this.synced = true;
-    }
-    this.q.keepFrom(b, pos);
-  }
-
-  /** bytes held for a packet that has not completed */
-  get buffered(): number {
-    return this.q.length;
-  }
-
-  resync(): void {
-    this.q.clear();
-    this.synced = false;
+/** YCHT packets from a stream (`synced` false: it may start mid-packet, so skip to the first sane header) */
+export class YchtFramer extends MagicFramer<YchtPacket> {
+  constructor(onPacket: (p: YchtPacket) => void, onMalformed: (reason: string) => void, synced = true) {
+    super(YCHT_FORMAT, onPacket, onMalformed, synced);
   }
 }
 
