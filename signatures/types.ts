@@ -8,6 +8,13 @@ import type { Endpoint, Evidence, FileTransferEvent, MessageEvent, CredentialEve
 import type { Dir, FlowInfo } from '../sensor/types';
 
 /** What the module's data.yaml holds (after user overrides are merged). All fields optional. */
+/**
+ * What a decoder writes for an identity the stream has not shown (a capture that starts after sign-on,
+ * a sender field missing). Events carry it so that from/to are never empty; the analyzer
+ * (analyzer/identity.ts realIdentity) knows it names no one.
+ */
+export const UNKNOWN_ID = '(unknown)';
+
 export interface SignatureData {
   id: string;
   name?: string;

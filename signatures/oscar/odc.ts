@@ -8,6 +8,7 @@
 // <BINARY><DATA ID=n SIZE=n>bytes</DATA>…</BINARY> image data (peer_odc_handle_payload).
 import type { Dir } from '../../sensor/types';
 import type { SessionContext, StreamDecoder } from '../types';
+import { UNKNOWN_ID } from '../types';
 import { ByteQueue } from '../text';
 import { MAX_PROXY_FRAME, PROXY_VERSION, readRendezvousHeader, type RendezvousFormat, type RendezvousSide } from './rendezvous';
 import { CAP_DIRECT_IM, CAP_SEND_FILE, decodeText, htmlToText, printable, screenNameKey, type Decoded } from './parser';
@@ -307,7 +308,7 @@ export class OdcDecoder implements StreamDecoder {
       if (f === screenNameKey(m.from)) return m.to;
       if (f === screenNameKey(m.to)) return m.from;
     }
-    return this.sides[dir ^ 1].sn ?? '(unknown)';
+    return this.sides[dir ^ 1].sn ?? UNKNOWN_ID;
   }
 
   private guessSender(dir: Dir): string {
@@ -316,7 +317,7 @@ export class OdcDecoder implements StreamDecoder {
       if (screenNameKey(other) === screenNameKey(this.meta.from)) return this.meta.to;
       if (screenNameKey(other) === screenNameKey(this.meta.to)) return this.meta.from;
     }
-    return '(unknown)';
+    return UNKNOWN_ID;
   }
 
   private user(name: string): void {

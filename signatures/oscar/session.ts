@@ -6,6 +6,7 @@
 // connection a BOS redirect announces. Also runs inside an HTTP CONNECT tunnel.
 import type { Dir } from '../../sensor/types';
 import type { SessionContext, StreamDecoder } from '../types';
+import { UNKNOWN_ID } from '../types';
 import { FlapReader } from './flap';
 import {
   CAP_DIRECT_IM, CAP_ICQ_SERVER_RELAY, CAP_SEND_FILE, MAX_TEXT, parseServerRelay, htmlToText, ipv4, parseCh4, parseFileInfo, parseIcbm, parseIcqOffline,
@@ -17,7 +18,6 @@ import { ChatRoom } from './chat';
 import { ByteQueue } from '../text';
 
 /** shown as from/to when our own screen name never appeared on this connection */
-export const UNKNOWN_SELF = '(unknown)';
 const MAX_OFFERS = 32;
 /** an ICQ UIN: AIM screen names cannot start with a digit */
 const UIN = /^[0-9]{5,10}$/;
@@ -113,7 +113,7 @@ export class OscarSession implements StreamDecoder {
     if (tlv(tlvs, 0x0002) && !this.credentialSent) {
       // roasted password: XOR with a fixed table, i.e. cleartext-equivalent. The value never leaves here.
       this.credentialSent = true;
-      this.ctx.credential(this.ts, dir, { user: this.self ?? name ?? UNKNOWN_SELF, mechanism: 'oscar-roasted-password' });
+      this.ctx.credential(this.ts, dir, { user: this.self ?? name ?? UNKNOWN_ID, mechanism: 'oscar-roasted-password' });
       this.ctx.addEvidence({ signature: 'oscar.roasted-password', reason: `${how} sign-on with a roasted (reversible) password` });
     }
   }
@@ -183,7 +183,7 @@ export class OscarSession implements StreamDecoder {
   }
 
   private icbm(dir: Dir, m: Icbm, incoming: boolean): void {
-    const me = this.self ?? UNKNOWN_SELF;
+    const me = this.self ?? UNKNOWN_ID;
     const from = incoming ? m.name : me;
     const to = incoming ? me : m.name;
     if (m.channel === 1) {
@@ -306,7 +306,7 @@ export class OscarSession implements StreamDecoder {
       self: () => this.self,
       setSelf: (n) => this.setSelf(n),
       user: (n) => this.user(n),
-      unknownSelf: UNKNOWN_SELF,
+      unknownSelf: UNKNOWN_ID,
     }, room);
     return this.chat;
   }

@@ -3,7 +3,7 @@
 // file relay (/relay?token=), whose uploads and downloads are carved. Also YCHT, the protocol of
 // Yahoo's chat rooms (ycht.ts), on any port.
 
-import { declineOnThrow, type Detection, type DetectInput, type DetectResult, type FileWriter, type SessionContext, type SignatureModule, type StreamDecoder } from '../types';
+import { declineOnThrow, type Detection, type DetectInput, type DetectResult, type FileWriter, type SessionContext, type SignatureModule, type StreamDecoder, UNKNOWN_ID } from '../types';
 import type { Dir } from '../../sensor/types';
 import { HeadBytes, HTTP1, HttpStream, httpPair, httpPairFeed, offeredHead, offeredRequestLine, startsWithBytes } from '../http/stream';
 import { HEADER, parseFields, pduAt, YmsgFramer } from './parser';
@@ -290,7 +290,7 @@ function httpDecoder(ctx: SessionContext): StreamDecoder {
       const token = queryParam(target, 'token');
       const path = target.replace(/^https?:\/\/[^/]+/i, '').split('?')[0];
       const known = token !== undefined ? relayFile(token) ?? relayFile(token.replace(/ /g, '+')) : relayFile(`path:${path}`);
-      const meta = known ?? { filename: 'unknown (Yahoo file relay)', from: queryParam(target, 'sender') ?? '(unknown)', to: queryParam(target, 'recver') ?? queryParam(target, 'UserID') ?? '(unknown)' };
+      const meta = known ?? { filename: 'unknown (Yahoo file relay)', from: queryParam(target, 'sender') ?? UNKNOWN_ID, to: queryParam(target, 'recver') ?? queryParam(target, 'UserID') ?? UNKNOWN_ID };
       ctx.setService('file');
       writers[dir] = ctx.openFile(ts, dir, { ...meta, ...(declared !== undefined && meta.size === undefined ? { size: declared } : {}) });
     };

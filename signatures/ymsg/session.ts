@@ -4,6 +4,7 @@
 
 import type { Dir } from '../../sensor/types';
 import type { FileMeta, SessionContext } from '../types';
+import { UNKNOWN_ID } from '../types';
 import { decodeYahooText, type YmsgPdu } from './parser';
 
 export const SVC = {
@@ -63,7 +64,7 @@ export class YmsgSession {
   }
 
   private me(): string {
-    return this.self.values().next().value ?? '(unknown)';
+    return this.self.values().next().value ?? UNKNOWN_ID;
   }
 
   handle(dir: Dir, p: YmsgPdu, ts: number): void {
@@ -118,7 +119,7 @@ export class YmsgSession {
     const from = id(get(keys.from)) ?? id(get('1')) ?? this.me();
     this.ctx.addUser(from);
     this.ctx.setService('chat');
-    this.ctx.message(ts, dir, { from, to: id(get(keys.room)) ?? '(unknown)', text: t, kind });
+    this.ctx.message(ts, dir, { from, to: id(get(keys.room)) ?? UNKNOWN_ID, text: t, kind });
   }
 
   private messages(dir: Dir, p: YmsgPdu, ts: number): void {
@@ -166,12 +167,12 @@ export class YmsgSession {
     }
     groups.push(cur);
     for (const g of groups) {
-      const from = id(g.from) ?? key1 ?? (dir === 0 ? this.me() : '(unknown)');
-      const to = id(g.to) ?? (dir === 1 ? this.me() : '(unknown)');
+      const from = id(g.from) ?? key1 ?? (dir === 0 ? this.me() : UNKNOWN_ID);
+      const to = id(g.to) ?? (dir === 1 ? this.me() : UNKNOWN_ID);
       if (dir === 1 && g.to) this.own(id(g.to));
       if (dir === 0 && g.from) this.own(id(g.from));
-      if (from !== '(unknown)') this.ctx.addUser(from);
-      if (to !== '(unknown)') this.ctx.addUser(to);
+      if (from !== UNKNOWN_ID) this.ctx.addUser(from);
+      if (to !== UNKNOWN_ID) this.ctx.addUser(to);
       if (!g.text || g.notify === 'TYPING') continue;
       const text = decodeYahooText(g.text, !!g.utf8);
       if (!text.trim()) continue;
@@ -183,9 +184,9 @@ export class YmsgSession {
 
   private parties(dir: Dir, p: YmsgPdu): { from: string; to: string } {
     const get = (k: string) => p.fields.find((f) => f[0] === k)?.[1];
-    const from = id(get('4')) ?? (dir === 0 ? id(get('1')) ?? this.me() : '(unknown)');
-    const to = id(get('5')) ?? (dir === 1 ? this.me() : '(unknown)');
-    for (const u of [from, to]) if (u !== '(unknown)') this.ctx.addUser(u);
+    const from = id(get('4')) ?? (dir === 0 ? id(get('1')) ?? this.me() : UNKNOWN_ID);
+    const to = id(get('5')) ?? (dir === 1 ? this.me() : UNKNOWN_ID);
+    for (const u of [from, to]) if (u !== UNKNOWN_ID) this.ctx.addUser(u);
     return { from, to };
   }
 

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Dir } from '../../sensor/types';
 import type { SessionContext } from '../types';
+import { UNKNOWN_ID } from '../types';
 import { MagicFramer, type MagicFormat } from './framer';
 import { decodeYahooText } from './parser';
 
@@ -168,7 +169,7 @@ export class YchtSession {
       const cookie = args.slice(1).map((a) => a.toString('latin1')).join(' ');
       if (!this.cookieSeen && /(^|[\s;])Y=[^;\s]/.test(cookie) && /(^|[\s;])T=[^;\s]/.test(cookie)) {
         this.cookieSeen = true;
-        this.ctx.credential(ts, dir, { user: me ?? this.self ?? '(unknown)', mechanism: 'yahoo-y-t-cookies' });
+        this.ctx.credential(ts, dir, { user: me ?? this.self ?? UNKNOWN_ID, mechanism: 'yahoo-y-t-cookies' });
       }
     } else if (!client && p.status === 0) {
       // the server's answer: the id, then the room's word filter (NO5 _OnLogin)
@@ -186,14 +187,14 @@ export class YchtSession {
     if (!client) {
       if (f.length < 3) return;
       [room, , text] = f;
-      from = id(f[1]) ?? '(unknown)';
+      from = id(f[1]) ?? UNKNOWN_ID;
       // the server's echo of what this client said: the client's copy was reported
       const mine = this.pending.length > 0 && (this.self === undefined || from.toLowerCase() === this.self.toLowerCase());
       const i = mine ? this.pending.indexOf(lineKey(p.service, room, text)) : -1;
       if (i >= 0) {
         this.pending.splice(i, 1);
         // the echo names us: later echoes must come from this id (another member may say the same line)
-        if (this.self === undefined && from !== '(unknown)') {
+        if (this.self === undefined && from !== UNKNOWN_ID) {
           this.self = from;
           this.user(from);
         }
@@ -205,7 +206,7 @@ export class YchtSession {
       if (a.length === 2) [room, text] = a;
       else if (f.length >= 2) [room, text] = [f[0], p.body.subarray(f[0].length + 2)];
       else return;
-      from = this.self ?? '(unknown)';
+      from = this.self ?? UNKNOWN_ID;
       if (this.pending.length >= MAX_PENDING) this.pending.shift();
       this.pending.push(lineKey(p.service, room, text));
     }
@@ -213,18 +214,18 @@ export class YchtSession {
     if (!t.trim()) return;
     // an emote reads as IRC's ACTION does: "* nick waves"
     if (p.service === YCHT_SVC.EMOTE) t = `* ${from} ${t}`;
-    if (from !== '(unknown)') this.user(from);
-    this.ctx.message(ts, dir, { from, to: id(room) ?? '(unknown)', text: t, kind: 'groupchat' });
+    if (from !== UNKNOWN_ID) this.user(from);
+    this.ctx.message(ts, dir, { from, to: id(room) ?? UNKNOWN_ID, text: t, kind: 'groupchat' });
   }
 
   /** a private message from the chat: server "from C0 80 to C0 80 text", client "from\x01to\x01text" (NO5) */
   private privateMessage(dir: Dir, args: Buffer[], ts: number): void {
     if (args.length < 3) return;
-    const from = id(args[0]) ?? '(unknown)';
-    const to = id(args[1]) ?? '(unknown)';
+    const from = id(args[0]) ?? UNKNOWN_ID;
+    const to = id(args[1]) ?? UNKNOWN_ID;
     const t = decodeYahooText(args[2], false);
-    this.user(from !== '(unknown)' ? from : undefined);
-    this.user(to !== '(unknown)' ? to : undefined);
+    this.user(from !== UNKNOWN_ID ? from : undefined);
+    this.user(to !== UNKNOWN_ID ? to : undefined);
     if (t.trim()) this.ctx.message(ts, dir, { from, to, text: t, kind: 'chat' });
   }
 }
