@@ -19,11 +19,15 @@ export const MEASUREMENTS = {
 /**
  * A tag value as InfluxDB 1.x reads it: line breaks become a space, cut at 256 characters (never inside a
  * surrogate pair or an escape), `,` `=` and space escaped. A backslash is no escape there (written as it
- * is; `\\` would be kept as two), and one before the separator that follows the value would escape that
- * separator (influxd looks at the byte before it), so trailing backslashes are dropped.
+ * is; `\\` would be kept as two), but influxd reads a line twice with two rules: the tag parser takes a
+ * separator as escaped when the byte before it is a backslash, while the line splitter skips every
+ * backslash with the byte after it. A backslash run before a character we escape (`a\ b` written
+ * `a\\\ b`) therefore leaves that space bare to the splitter, which then counts quotes from the
+ * wrong place and can join the next line onto this one: both points refused. Such runs are dropped,
+ * as are those at the end (one there would escape the separator after the value).
  */
 export function tagValue(s: string): string {
-  return cutBeforePair(s.replace(/[\r\n]+/g, ' '), 256).replace(/\\+$/, '');
+  return cutBeforePair(s.replace(/[\r\n]+/g, ' '), 256).replace(/\\+(?=[,= ]|$)/g, '');
 }
 const escTag = (s: string) => tagValue(s).replace(/[,= ]/g, (c) => '\\' + c);
 const escStr = (s: string) => '"' + cutBeforePair(s.replace(/[\r\n]+/g, ' '), 4096).replace(/["\\]/g, (c) => '\\' + c) + '"';

@@ -287,7 +287,8 @@ function parseLine(line: string): Point {
 /** docs/storage.md InfluxDB: a tag value, as written (undefined: no tag) */
 function tagOf(v: unknown): string | undefined {
   if (typeof v !== 'string') return undefined;
-  const t = cut(v.replace(/[\r\n]+/g, ' '), 256).replace(/\\+$/, '');
+  // influxd's line splitter and tag parser disagree after a backslash run before `,` `=` or a space (influx-points.ts tagValue)
+  const t = cut(v.replace(/[\r\n]+/g, ' '), 256).replace(/\\+(?=[,= ]|$)/g, '');
   return t || undefined;
 }
 const strOf = (v: unknown) => (typeof v === 'string' ? cut(v.replace(/[\r\n]+/g, ' '), 4096) : undefined);

@@ -212,6 +212,31 @@ describe('storage: InfluxDB output (real influxd)', function () {
   });
 });
 
+describe('storage: InfluxDB tag values that influxd splits wrongly (real influxd)', function () {
+  this.timeout(120000);
+  it('a backslash before a space, comma or equals sign in a tag cannot join the next point onto this one', async function () {
+    if (!haveInfluxd()) this.skip();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-influx-test-'));
+    const d = new Influxd();
+    try {
+      await d.start();
+      const s = new InfluxSink(sinkOpts(d.url, tmp));
+      // a hostile zone ahead of string fields holding '=' and ',' (the splitter counted them from the wrong place),
+      // then a second point in the same batch: influxd read both as one line and refused it (seed 20261128 of hostile-fuzz)
+      const msg = (i: number, zone: string, to: string) => ({ type: 'message', ts: new Date(T0 + i).toISOString(), protocol: 'irc', from: 'x', to, text: 'hi', direction: 'inbound', kind: 'chat', zone, client: { ip: '10.0.0.5', port: 1 }, server: { ip: '198.51.100.7', port: 6667 }, flow_id: `m${i}` }) as ShadowEvent;
+      s.write(msg(1, 'a\\ b\\,c\\\\=d', "x' OR 1=1 --,kind=y' OR 2=2 --"));
+      s.write(msg(2, 'plain', 'next'));
+      await s.close();
+      assert.equal(s.rejected, 0, 'nothing refused');
+      const rows = Object.fromEntries((await d.query('SELECT flow_id, zone, "to" FROM raw.im_message', DB)).map((r) => [r.flow_id, [r.zone, r.to]]));
+      assert.deepEqual(rows, { m1: ['a b,c=d', "x' OR 1=1 --,kind=y' OR 2=2 --"], m2: ['plain', 'next'] });
+    } finally {
+      await d.cleanup();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('storage: InfluxDB spool folder', () => {
   it('a sensor named "." or ".." (--sensor) spools inside spool_dir, not in it or its parent', async () => {
     for (const sensor of ['.', '..', '...']) {
