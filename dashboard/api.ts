@@ -366,7 +366,7 @@ export function apiRoutes(api: Router, c: Ctx): void {
 function csvPathsOutside(text: string, base: string): { key: string; path: string } | undefined {
   let doc: any;
   try {
-    doc = (require('yaml') as typeof import('yaml')).parse(text);
+    doc = (require('yaml') as typeof import('yaml')).parse(text, { logLevel: 'error' });
   } catch {
     return undefined;
   }

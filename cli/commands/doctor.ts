@@ -142,7 +142,7 @@ function cannotRead(file: string): string | undefined {
 /** the file's top level as YAML reads it (it has parsed once already), or undefined when it cannot be read again */
 function readRaw(file: string): Record<string, unknown> | undefined {
   try {
-    const v = (require('yaml') as typeof import('yaml')).parse(fs.readFileSync(path.resolve(file), 'utf8'));
+    const v = (require('yaml') as typeof import('yaml')).parse(fs.readFileSync(path.resolve(file), 'utf8'), { logLevel: 'error' });
     return v && typeof v === 'object' && !Array.isArray(v) ? v : {};
   } catch {
     return undefined;

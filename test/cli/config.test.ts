@@ -112,6 +112,17 @@ describe('cli: the global --config FILE option', function () {
     assert.match(r.stderr, /^shadowim: \S*broken\.yaml:2: store\.retention_days must be a whole number/);
   });
 
+  it('a collection or a tagged value as a key: the one line of the loader, no YAML warning on stderr', () => {
+    // !!binary makes a key YAML can only stringify; it warned on stderr ("Keys with collection values
+    // will be stringified") before our line (config-fuzz seed 20261128)
+    const odd = path.join(tmp, 'odd-key.yaml');
+    fs.writeFileSync(odd, 'links:\n  severity: high\n  !!binary aGVsbG8=:\n    - intel.txt\n');
+    const r = shadowim(['analyze', cap, '--format', 'jsonl', '--quiet', '--config', odd], { env: NO_ENV });
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^shadowim: \S*odd-key\.yaml: links\.hello is not a setting \(expected one of: blocklists, severity\)\n$/);
+  });
+
   it('an argument after -- is not taken as --config', () => {
     const r = shadowim(['analyze', '--format', 'jsonl', '--', '--config'], { env: NO_ENV });
     assert.equal(r.status, 1);
