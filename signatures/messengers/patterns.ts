@@ -139,7 +139,25 @@ const thMemo = new Memo<{ port: number; ch: number; sh: number; login: number }>
   port: Number(c.port) || 5222, ch: Number(c.client_hello) || 48, sh: Number(c.server_hello) || 80, login: Number(c.login) || 191,
 }));
 
-/** Threema: 48-byte client hello, 80-byte server hello, 191-byte login, on the Threema port or network. */
+/**
+ * Bytes of keys, cookies and ciphertext, not text: at most 3/4 of them printable ASCII (random bytes:
+ * ~38 %; XML, JSON or a line protocol: all of them).
+ */
+function notText(b: Buffer): boolean {
+  let p = 0;
+  for (let i = 0; i < b.length; i++) {
+    const x = b[i];
+    if ((x >= 0x20 && x < 0x7f) || x === 9 || x === 10 || x === 13) p++;
+  }
+  return p * 4 <= b.length * 3;
+}
+
+/**
+ * Threema: 48-byte client hello, 80-byte server hello, 191-byte login, on the Threema port or network.
+ * Its port is XMPP's too, so sizes alone are not enough: XMPP picked up mid-stream whose first segments
+ * happened to be 48, 80 and 191 bytes was taken for Threema (midstream-fuzz seed 20261128). The hellos are
+ * a public key and cookies (the whitepaper's handshake), the login ciphertext: none of it is text.
+ */
 export function threema(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'tcp') return null;
   const c = compiled(thMemo, data);
@@ -151,9 +169,10 @@ export function threema(input: DetectInput, data: SignatureData): DetectResult {
   const server = input.dir === 0 ? input.other : input.data;
   // in order: client hello, server hello, login; the reassembled prefixes show the exact sizes
   if (client.length < ch) return server.length === 0 ? 'more' : null;
+  if (!notText(client.subarray(0, ch)) || (server.length >= sh && !notText(server.subarray(0, sh)))) return null;
   if (client.length === ch) return server.length <= sh ? 'more' : null;
   if (client.length < ch + login) return server.length === sh ? 'more' : null;
-  if (client.length === ch + login && server.length === sh) {
+  if (client.length === ch + login && server.length === sh && notText(client.subarray(ch))) {
     return det('threema', 'threema.handshake', `Threema handshake sizes ${ch}/${sh}/${login} on TCP/${input.flow.server.port}`);
   }
   return null;

@@ -65,6 +65,18 @@ describe('modern messengers: byte patterns', () => {
     assert.deepEqual(sessions(other), []);
   });
 
+  it('XMPP on 5222 picked up mid-stream in 48-, 80- and 191-byte segments is XMPP, not Threema (its port, its sizes)', () => {
+    // the shape midstream-fuzz seed 20261128 found: the tail of a stanza, then whole ones, cut at Threema's sizes
+    const stanza = (from: string, to: string, body: string) => `<message from='${from}' to='${to}' type='chat' id='m${body.length}'><body>${body}</body></message>`;
+    const J = 'juliet@example.org/balcony', R = 'romeo@example.net/orchard';
+    const cli = Buffer.from(`type='chat' id='m33'><body>h YATQOtlUi1li27hB4VebJKm3W68rvDo</body></message>${stanza(J, R, 'first')}\n${stanza(J, R, 'second')}`);
+    const srv = Buffer.from(`omeo@example.net/orchard' to='juliet@example.org/balcony' type='chat' id='m3'><body>X7;</body></message>${stanza(R, J, 'reply')}`);
+    const h = new FlowHarness({ client: '10.1.1.10:40001', server: '198.51.100.7:5222', clientBy: 'port' });
+    h.send('c', cli.subarray(0, 48)).send('s', srv.subarray(0, 80)).send('c', cli.subarray(48, 48 + 191)).send('s', srv.subarray(80)).send('c', cli.subarray(48 + 191));
+    assert.deepEqual(sessions(h).map((s) => s.protocol), ['xmpp']);
+    assert.deepEqual(h.of('message').map((m) => m.text).sort(), ['first', 'reply', 'second']);
+  });
+
   it('Telegram: UDP relay packet with a run of 12 0xFF on ports 500-600; MTProto marker to a Telegram address', () => {
     const p = Buffer.concat([crypto.randomBytes(8).map((b) => b & 0x7f), Buffer.alloc(12, 0xff), Buffer.alloc(30, 1)]);
     assert.equal(udp('198.51.100.43:540', [['c', p]])[0]?.protocol, 'telegram');
