@@ -216,7 +216,7 @@ function oicqHead(d: Buffer, maxCmd: number): OicqHead | null {
 }
 
 const qqMemo = new Memo<{ ports: number[]; maxCmd: number; commands: Set<number> }>('qq', (c) => ({
-  ports: (c.udp_ports as number[]) ?? [8000, 4000, 8001],
+  ports: (c.udp_ports as number[]) ?? [8000, 8001],
   maxCmd: Number(c.max_command) || 0xb5,
   commands: new Set(((c.commands as number[]) ?? []).map(Number)),
 }));
@@ -225,13 +225,19 @@ const qqMemo = new Memo<{ ports: number[]; maxCmd: number; commands: Set<number>
  * QQ / OICQ over UDP. The 0x02 … 0x03 frame on a QQ port is weak (STX/ETX-framed telemetry has it):
  * a datagram decides only with a command Wireshark names, and a client's only with a QQ number (five
  * digits or more: QQ numbers start at 10000). Datagrams are judged one by one: real captures hold
- * one-datagram flows (a client's log-out, unanswered).
+ * one-datagram flows (a client's log-out, unanswered). The body between the header (11 bytes from a
+ * client, with its QQ number; 7 from the server: LumaQQ's QQ_LENGTH_BASIC_FAMILY_OUT/IN_HEADER) and the
+ * trailer is QQ's TEA ciphertext, whole 8-byte blocks, at least two: a framed datagram of another
+ * length is not QQ (telemetry with a listed command word in the right place still passed 1 in ~2,000
+ * times; near-miss seed 20261145). The unencrypted login-token exchange is left to the packets after it.
  */
 export function qq(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'udp') return null;
   const c = compiled(qqMemo, data);
   const h = oicqHead(input.data, c.maxCmd);
   if (!h || !c.commands.has(h.command) || (input.dir === 0 && h.uin < 10000)) return null;
+  const body = input.data.length - (input.dir === 0 ? 11 : 7) - 1;
+  if (body < 16 || body % 8 !== 0) return null;
   if (!c.ports.includes(input.flow.server.port) && !c.ports.includes(input.flow.client.port)) return null;
   const ev = det('qq', 'qq.oicq', `OICQ packet version 0x${h.version.toString(16)} command 0x${h.command.toString(16)}`);
   return input.dir === 0 ? { ...ev, evidence: { ...ev.evidence, reason: `${ev.evidence.reason}, QQ number ${h.uin}` } } : ev;

@@ -93,7 +93,8 @@ describe('modern messengers: byte patterns', () => {
   });
 
   it('QQ / OICQ over UDP', () => {
-    const p = Buffer.from('023b0b00010017561f0c7b0000000000000000030c949fb3510c59cbd503', 'hex');
+    // the first datagram of the shared oicq.pcap, whole (a log-out: 11-byte header, 32 bytes of TEA blocks, 0x03)
+    const p = Buffer.from('023b0b00010017561f0c7b0000000000000000030c949fb3510c59cbd527d19e6953482ec8770801030e4703', 'hex');
     const [s] = udp('198.51.100.44:8000', [['c', p]]);
     assert.equal(s?.protocol, 'qq');
     assert.deepEqual(udp('198.51.100.44:8000', [['c', Buffer.from('023b0b0fff0017561f0c7b0003', 'hex')]]), []);
@@ -141,6 +142,15 @@ describe('modern messengers: QQ (OICQ over UDP)', () => {
     h.writeUInt32BE(uin, 7);
     return Buffer.concat([h, body.map((x) => (x === 3 ? 4 : x)), Buffer.from([0x03])]);
   };
+  /** a server's datagram: no QQ number, a 7-byte header (LumaQQ QQ_LENGTH_BASIC_FAMILY_IN_HEADER) */
+  const oicqIn = (command: number, seq: number, body = crypto.randomBytes(32)) => {
+    const h = Buffer.alloc(7);
+    h[0] = 0x02;
+    h.writeUInt16BE(0x0b3b, 1);
+    h.writeUInt16BE(command, 3);
+    h.writeUInt16BE(seq, 5);
+    return Buffer.concat([h, body.map((x) => (x === 3 ? 4 : x)), Buffer.from([0x03])]);
+  };
 
   it('one client datagram with a named command (log out) and a QQ number is QQ, as in a one-way capture', () => {
     const [s] = udp('58.60.10.45:8000', [['c', oicq(0x0001, 7, 1444875387)]]);
@@ -151,7 +161,25 @@ describe('modern messengers: QQ (OICQ over UDP)', () => {
   it('a command Wireshark does not name, or a client datagram without a QQ number, is not enough', () => {
     assert.deepEqual(udp('58.60.10.45:8000', [['c', oicq(0x0003, 9, 1444875387)], ['s', oicq(0x0003, 9, 0)]]), []);
     assert.deepEqual(udp('58.60.10.45:8000', [['c', oicq(0x0016, 9, 42)]]), []);
-    assert.equal(udp('58.60.10.45:8000', [['c', oicq(0x0016, 9, 42)], ['s', oicq(0x0017, 3, 0)]])[0]?.protocol, 'qq');
+    assert.equal(udp('58.60.10.45:8000', [['c', oicq(0x0016, 9, 42)], ['s', oicqIn(0x0017, 3)]])[0]?.protocol, 'qq');
+  });
+
+  it('the body is TEA ciphertext, whole 8-byte blocks: framed telemetry with a listed command of another length is not QQ', () => {
+    // near-miss seed 20261145: STX, two ASCII digits, bytes, ETX; command word 0x0022 (log in) by chance
+    const telemetry = (n: number) => {
+      const b = oicq(0x0022, 0x6f61, 2423325281, crypto.randomBytes(n));
+      b.write('97', 1, 'latin1');
+      return b;
+    };
+    for (const n of [15, 17, 30, 31, 33, 39]) assert.deepEqual(udp('58.60.10.45:8000', [['c', telemetry(n)]]), [], `a ${n}-byte body`);
+    assert.equal(udp('58.60.10.45:8000', [['c', telemetry(8)]]).length, 0, 'one block is no TEA ciphertext (it is at least 16 bytes)');
+    assert.equal(udp('58.60.10.45:8000', [['c', telemetry(40)]])[0]?.protocol, 'qq');
+    assert.deepEqual(udp('58.60.10.45:8000', [['s', oicqIn(0x0017, 3, crypto.randomBytes(36))]]), []);
+  });
+
+  it("port 4000 is a QQ client's own port: a server on it is not QQ's (ICQ v5 listens there)", () => {
+    assert.deepEqual(udp('198.51.100.60:4000', [['c', oicq(0x0001, 7, 1444875387)]]), []);
+    assert.equal(udp('58.60.10.45:8000', [['c', oicq(0x0001, 7, 1444875387)]], '10.0.0.5:4000')[0]?.protocol, 'qq');
   });
 
   it('STX … ETX telemetry on a QQ port is not QQ (no QQ number; never answered in kind), nor OICQ framing off the QQ ports', () => {
