@@ -14,7 +14,19 @@ const IRC_COMMANDS = new Set(
     'LUSERS VERSION STATS LINKS TIME CONNECT TRACE ADMIN INFO SERVLIST SQUERY WHO WHOIS WHOWAS KILL PING PONG ' +
     'ERROR AWAY REHASH USERHOST ISON WALLOPS CAP AUTHENTICATE STARTTLS SETNAME ACCOUNT CHGHOST BATCH TAGMSG ' +
     'MONITOR WEBIRC KNOCK SILENCE ACCEPT GLOBALUSERSTATE USERSTATE ROOMSTATE HOSTTARGET CLEARCHAT CLEARMSG ' +
-    'WHISPER USERNOTICE RECONNECT NS CS NICKSERV CHANSERV').split(' '),
+    'WHISPER USERNOTICE RECONNECT NS CS NICKSERV CHANSERV FAIL WARN NOTE').split(' '),
+);
+
+/**
+ * What a server sends a client with a prefix (RFC 2812 §3 relayed and server messages, IRCv3 and
+ * Twitch extensions). A prefixed line of another command — INFO, STATS, VERSION, … are a client's
+ * queries, answered by numerics — is no server line: ":11.550Z INFO [bridge] …" is a log line's
+ * timestamp tail (near-miss seed 20261145).
+ */
+const SERVER_SENT = new Set(
+  ('PRIVMSG NOTICE JOIN PART QUIT NICK MODE KICK TOPIC INVITE KILL WALLOPS PING PONG ERROR CAP ACCOUNT AWAY ' +
+    'CHGHOST SETNAME BATCH TAGMSG FAIL WARN NOTE GLOBALUSERSTATE USERSTATE ROOMSTATE HOSTTARGET CLEARCHAT CLEARMSG ' +
+    'WHISPER USERNOTICE RECONNECT').split(' '),
 );
 
 /** IRC commands that no other common line protocol (FTP, SMTP, POP, IMAP) uses: a few of them add up. */
@@ -98,7 +110,7 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
     // numerics come from the server: from a known client side ("…:x!yMSG 100 N 118", an MSN command
     // glued to the tail of a lost message body) a prefix and a number are no evidence
     const numeric = /^\d{3}$/.test(m.command);
-    if (m.prefix !== undefined && validPrefix(m.prefix) && !(numeric && input.dir === 0 && input.flow.clientBy !== 'first')) {
+    if (m.prefix !== undefined && validPrefix(m.prefix) && (numeric ? !(input.dir === 0 && input.flow.clientBy !== 'first') : SERVER_SENT.has(m.command))) {
       return hit('irc.server-line', `"${line.slice(0, 60)}": a prefixed ${numeric ? 'numeric reply' : m.command} line`);
     }
     switch (m.command) {

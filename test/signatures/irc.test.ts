@@ -20,8 +20,8 @@ import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 const REG = 'NICK alice\r\nUSER alice 0 * :Alice A\r\n';
 const WELCOME = ':irc.example.net 001 alice :Welcome to the network alice\r\n';
 
-function irc(lines: [('c' | 's'), string | Buffer][], opts: { server?: string } = {}): FlowHarness {
-  const h = new FlowHarness({ server: opts.server ?? '198.51.100.7:6667' });
+function irc(lines: [('c' | 's'), string | Buffer][], opts: { server?: string; clientBy?: 'syn' | 'first' } = {}): FlowHarness {
+  const h = new FlowHarness({ server: opts.server ?? '198.51.100.7:6667', ...(opts.clientBy ? { clientBy: opts.clientBy } : {}) });
   for (const [d, l] of lines) h.send(d, l);
   h.end();
   return h;
@@ -68,6 +68,17 @@ describe('irc: detection', () => {
     const midLine = 'ng to the meeting later\r\n:bob!b@h PRIVMSG #ops :see you there\r\n';
     assert.equal((ircModule.detect(input(midLine, 'first'), { id: 'irc' }) as any)?.protocol, 'irc');
     assert.equal(ircModule.detect(input(midLine, 'syn'), { id: 'irc' }), null);
+  });
+
+  it('a prefixed line counts only with a command a server sends: a log picked up mid-stream with a timestamp tail is not IRC', () => {
+    // an HTTP download of a bridge's log, picked up at a line: ":11.550Z INFO …" is the tail of "…T08:00:11.550Z INFO …" (near-miss seed 20261145)
+    const log = '88\r\n:11.550Z INFO [bridge] << :irc.example.net 001 opsbot :Welcome to the network\r\n:12.001Z INFO [bridge] >> JOIN #ops\r\n';
+    assert.equal(irc([['s', log]], { server: '198.51.100.7:443', clientBy: 'first' }).of('session').length, 0);
+    // the server's own lines still decide: a relayed message, a MODE, a notice, a numeric
+    for (const line of [':bob!b@h.example PRIVMSG #ops :hi', ':irc.example.net MODE alice +i', ':irc.example.net NOTICE * :*** Looking up your hostname', ':irc.example.net 001 alice :Welcome']) {
+      const h = irc([['s', `tail of a lost line\r\n${line}\r\n`]], { server: '198.51.100.7:443', clientBy: 'first' });
+      assert.equal(h.of('session')[0]?.protocol, 'irc', line);
+    }
   });
 
   it('a prefixless numeric counts only on an IRC port hint', () => {
