@@ -75,9 +75,13 @@ export function detectXmpp(input: DetectInput): DetectResult {
   if (!top) return null;
   if (/^<\/stream:stream\s*>/.test(rest)) return hit('xmpp.stream-close', 'a bare </stream:stream> (end of an XMPP stream)');
   if (name === 'stream:stream' || name.endsWith(':stream')) {
-    if (/http:\/\/etherx\.jabber\.org\/streams/.test(tag) && XMPP_NS.test(tag)) return hit('xmpp.stream', 'stream header with the jabber namespaces');
-    if (/http:\/\/etherx\.jabber\.org\/streams/.test(tag) || /xmlns=['"]jabber:/.test(tag)) return hit('xmpp.stream', 'XMPP stream header');
-    return null;
+    const full = /http:\/\/etherx\.jabber\.org\/streams/.test(tag) && XMPP_NS.test(tag);
+    if (!full && !/http:\/\/etherx\.jabber\.org\/streams/.test(tag) && !/xmlns=['"]jabber:/.test(tag)) return null;
+    // Picked up mid-stream, a stream header as the first bytes is also what a log line quoting one
+    // looks like once a capture starts at its line (syslog on 5222: near-miss seed 20261152): it decides
+    // when the stream goes on as XMPP, an element after it here or the other side answering in XMPP.
+    if (input.flow.clientBy !== 'syn' && !(top.started > 0 || otherOpensXmpp(input.other))) return b.length < SCAN ? 'more' : null;
+    return full ? hit('xmpp.stream', 'stream header with the jabber namespaces') : hit('xmpp.stream', 'XMPP stream header');
   }
   if (/^(?:message|presence|iq)$/.test(name)) {
     // the namespace inside this stanza (a whole one), not somewhere further in the window
@@ -98,6 +102,17 @@ export function detectXmpp(input: DetectInput): DetectResult {
     return rest.length < 1024 ? 'more' : null;
   }
   return null;
+}
+
+/** The other direction begins an XMPP stream (its header, after an XML declaration) or reads as stanzas. */
+function otherOpensXmpp(o: Buffer): boolean {
+  if (!o.length) return false;
+  const s = o.toString('latin1', 0, SCAN).replace(/^\s+/, '').replace(/^<\?xml[^>]{0,256}\?>\s*/, '');
+  if (/^<stream:stream[\s>]/.test(s)) {
+    const e = s.indexOf('>');
+    return e > 0 && /http:\/\/etherx\.jabber\.org\/streams/.test(s.slice(0, e));
+  }
+  return otherLooksXmpp(o) === true;
 }
 
 /** The other direction of a mid-session pickup reads as stanzas as well (after a fragment that end tags or a tag's tail close). */

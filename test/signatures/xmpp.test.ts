@@ -46,6 +46,22 @@ describe('xmpp: detection', () => {
     assert.equal(xmppModule.detect(input(mid, 'syn'), { id: 'xmpp' }), null);
   });
 
+  it('picked up mid-stream, a stream header decides only when XMPP goes on: not a syslog line quoting one', () => {
+    const pick = (parts: [('c' | 's'), string][]) => {
+      const h = new FlowHarness({ server: '198.51.100.7:5222', clientBy: 'first' });
+      for (const [d, p] of parts) h.send(d, p);
+      h.end();
+      return h.of('session').map((x) => x.protocol);
+    };
+    // syslog on 5222 picked up at a line that quotes a stream header; the next lines come later (near-miss seed 20261152)
+    const quoted = ` <stream:stream to="example.com" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" version="1.0">\n`;
+    assert.deepEqual(pick([['c', quoted], ['c', '118 <134>1 2024-01-15T09:30:12Z host3 app 4242 - - c2s: session opened\n']]), []);
+    assert.deepEqual(pick([['c', quoted]]), []);
+    // a sensor that missed the SYN but none of the data: the server answers with its header, or the client goes on in XML
+    assert.deepEqual(pick([['c', C_HDR], ['s', S_HDR]]), ['xmpp']);
+    assert.deepEqual(pick([['c', C_HDR + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"]]), ['xmpp']);
+  });
+
   for (const [name, c, s] of [
     ['SOAP over HTTP', '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body/></soap:Envelope>', 'HTTP/1.1 200 OK\r\n\r\n'],
     ['an XML declaration alone, then other XML', "<?xml version='1.0'?><config><message>not xmpp</message></config>", ''],
