@@ -38,6 +38,20 @@ function consistentAt(d: Buffer, off: number): boolean | 'more' {
   return MAGIC.subarray(0, next.length).equals(next);
 }
 
+/**
+ * Do the bytes before `off` end a YMSG PDU? Every key and value is followed by C0 80 (libpurple's
+ * yahoo_packet_write, and every PDU in the shared captures), so a body ends with C0 80, sometimes with
+ * NUL padding after it; an empty PDU is its bare header. A PDU quoted elsewhere — a pcap file being
+ * downloaded, whose TCP header comes before it — is not preceded so; without this, one whose end fell
+ * on a segment's end read as a session (near-miss seeds 20261212, 20261230 and others).
+ */
+function afterPdu(d: Buffer, off: number): boolean {
+  let j = off;
+  while (j > 0 && off - j < 4 && d[j - 1] === 0) j--;
+  if (j >= 2 && d[j - 2] === 0xc0 && d[j - 1] === 0x80) return true;
+  return off >= HEADER && magicHead(d.subarray(off - HEADER)) && d.readUInt16BE(off - HEADER + 8) === 0;
+}
+
 /** the first bytes of a body: ASCII digits then C0 80 ('more' while only digits have arrived) */
 function bodyPrefix(body: Buffer): boolean | 'more' {
   let i = 0;
@@ -133,7 +147,7 @@ export function detectYmsg(input: DetectInput): DetectResult {
   const scan = d.length > MIDSTREAM_SCAN + HEADER ? d.subarray(0, MIDSTREAM_SCAN + HEADER) : d;
   for (let off = nextMagic(scan, 1); off > 0 && off < MIDSTREAM_SCAN; off = nextMagic(scan, off + 1)) {
     const n = pduAt(d, off);
-    if (n > HEADER && consistentAt(d, off) === true) return det('ymsg.midstream', 'YMSG PDU with consistent length after a partial one');
+    if (n > HEADER && afterPdu(d, off) && consistentAt(d, off) === true) return det('ymsg.midstream', 'YMSG PDU with consistent length after a partial one');
   }
   // a flow picked up without its SYN: the first whole PDU may not have arrived yet (the first
   // segments may all be the tail of one), so wait for it within the scan window

@@ -134,6 +134,23 @@ describe('ymsg: messages', () => {
     assert.deepEqual(h.of('message').map((m) => m.text), ['seen whole']);
   });
 
+  it('mid-stream, a whole PDU counts after the end of another (C0 80, NUL padding, an empty PDU), not after other bytes', () => {
+    const msg = pdu(0x06, [[5, ME], [4, BUDDY], [14, 'seen whole']]);
+    const pick = (before: Buffer) => {
+      const h = new FlowHarness({ server: '203.0.113.5:5050', clientBy: 'first' });
+      h.send('s', Buffer.concat([before, msg]));
+      h.end();
+      return h.of('session').map((x) => x.protocol);
+    };
+    const tail = pdu(0x06, [[5, ME], [4, BUDDY], [14, 'lost half']]).subarray(25);
+    assert.deepEqual(pick(tail), ['yahoo']);
+    assert.deepEqual(pick(Buffer.concat([tail, Buffer.from([0])])), ['yahoo']);
+    assert.deepEqual(pick(Buffer.concat([Buffer.from('\xc0\x80', 'latin1'), pdu(0x8a, [])])), ['yahoo']);
+    // a pcap file being downloaded: the PDU a captured packet carried, after its TCP header (near-miss seed 20261212)
+    const tcpHeader = Buffer.from('d4c3b2a1020004000000000000000000000004000100000018fba465000000004100000041000000' + '0a0900050c1832400014460000000000000013aa50180fffa0b70000', 'hex');
+    assert.deepEqual(pick(tcpHeader), []);
+  });
+
   it('YMSG inside HTTP /notify bodies and a CONNECT tunnel is decoded', () => {
     const h = new FlowHarness({ server: '203.0.113.6:80' });
     const req = pdu(0x06, [[1, ME], [5, BUDDY], [14, 'over http']]);
