@@ -3,7 +3,7 @@
 // Direct IM by the "ODC2" header, either behind the AOL rendezvous proxy's first frame.
 import { declineOnThrow, type Detection, type DetectInput, type DetectResult, type SignatureData, type SignatureModule } from '../types';
 import { CidrTable } from '../lookup';
-import { scanFlaps } from './parser';
+import { scanFlaps, type FlapScan } from './parser';
 import { OscarSession } from './session';
 import { OftDecoder, looksLikeOft } from './oft';
 import { OdcDecoder, PROXY_VERSION, findOdcHeader, looksLikeOdc, proxyInit } from './odc';
@@ -75,7 +75,9 @@ export function detectOscar(input: DetectInput, data?: SignatureData): DetectRes
   if (d[0] !== 0x2a) return midStream(d, input, data);
   const mine = scanFlaps(d);
   if (!mine.ok) return midStream(d, input, data);
-  const other = input.other.length ? scanFlaps(input.other) : { ok: true, complete: 0, strong: 0 };
+  let other = input.other.length ? scanFlaps(input.other) : { ok: true, complete: 0, strong: 0, end: 0 };
+  // picked up mid-stream, the other direction may begin inside a frame: its first whole FLAPs count
+  if ((!other.ok || other.complete === 0) && input.flow.clientBy !== 'syn') other = firstChain(input.other) ?? other;
   const complete = mine.complete + (other.ok ? other.complete : 0);
   const strong = mine.strong + (other.ok ? other.strong : 0);
   // one FLAP could be chance; two consistent ones with a sign-on or a known SNAC family are not
@@ -125,7 +127,11 @@ const MID_STREAM_CANDIDATES = 64;
 /**
  * A capture that starts in the middle of a long-lived connection (no SYN seen) may not start on a
  * FLAP boundary: look for a later offset where at least two complete, consistent FLAPs (one a known
- * SNAC) follow.
+ * SNAC) follow, and then another FLAP's start byte or a third frame. Two frames that end just where the
+ * bytes so far end prove nothing about what comes next: a pcap file being downloaded holds a server's
+ * two-FLAP segment, and when a segment of the download ended right after it, it read as AIM
+ * (near-miss seeds 20261174, 20261319). Such a candidate waits for the next bytes, unless the other
+ * direction holds FLAPs too (there it was the HTTP request).
  */
 function midStream(d: Buffer, input: DetectInput, data?: SignatureData): DetectResult {
   // a flow seen from its SYN starts at byte 0: OSCAR would start with a FLAP there
@@ -136,17 +142,33 @@ function midStream(d: Buffer, input: DetectInput, data?: SignatureData): DetectR
     return { protocol: 'aim', evidence: { signature: ODC_EVIDENCE, reason: `ODC2 Direct IM header at offset ${odc} (capture started mid-connection)` } };
   }
   let tried = 0;
+  let waiting = false;
   for (let i = d.indexOf(0x2a, 1); i > 0 && i < MID_STREAM_WINDOW && tried < MID_STREAM_CANDIDATES; i = d.indexOf(0x2a, i + 1)) {
     tried++;
     const r = scanFlaps(d.subarray(i));
     if (r.ok && r.complete >= 2 && r.strong >= 1) {
+      if (r.complete === 2 && i + r.end === d.length && firstChain(input.other) === undefined) {
+        waiting = true;
+        continue;
+      }
       return {
         protocol: protocolFor(input, data),
         evidence: { signature: 'oscar.flap', reason: `${r.complete} consistent FLAP frames from offset ${i} (capture started mid-connection)` },
       };
     }
   }
-  return d.length < MID_STREAM_WINDOW && tried < MID_STREAM_CANDIDATES ? 'more' : null;
+  return (d.length < MID_STREAM_WINDOW && tried < MID_STREAM_CANDIDATES) || waiting ? 'more' : null;
+}
+
+/** The first whole consistent FLAPs (a sign-on or a known SNAC among them) in `o`, from its start or, picked up mid-frame, further on. */
+function firstChain(o: Buffer): FlapScan | undefined {
+  let tried = 0;
+  for (let i = o.indexOf(0x2a); i >= 0 && i < MID_STREAM_WINDOW && tried < MID_STREAM_CANDIDATES; i = o.indexOf(0x2a, i + 1)) {
+    tried++;
+    const r = scanFlaps(o.subarray(i));
+    if (r.ok && r.complete >= 1 && r.strong >= 1) return r;
+  }
+  return undefined;
 }
 
 export const module: SignatureModule = {

@@ -308,6 +308,8 @@ export interface FlapScan {
   ok: boolean;
   complete: number;
   strong: number;
+  /** (ok) where the complete frames end: b.length when nothing follows the last one yet */
+  end: number;
 }
 
 /**
@@ -321,32 +323,32 @@ export function scanFlaps(b: Buffer, maxFlaps = 16): FlapScan {
   let strong = 0;
   let prevSeq = -1;
   for (let n = 0; n < maxFlaps && o < b.length; n++) {
-    if (b[o] !== FLAP_START) return { ok: false, complete, strong };
-    if (o + 1 < b.length && (b[o + 1] < 1 || b[o + 1] > 5)) return { ok: false, complete, strong };
+    if (b[o] !== FLAP_START) return { ok: false, complete, strong, end: o };
+    if (o + 1 < b.length && (b[o + 1] < 1 || b[o + 1] > 5)) return { ok: false, complete, strong, end: o };
     if (o + FLAP_HEADER > b.length) break;
     const ch = b[o + 1];
     const seq = b.readUInt16BE(o + 2);
     const len = b.readUInt16BE(o + 4);
-    if (prevSeq >= 0 && seq !== ((prevSeq + 1) & 0xffff)) return { ok: false, complete, strong };
+    if (prevSeq >= 0 && seq !== ((prevSeq + 1) & 0xffff)) return { ok: false, complete, strong, end: o };
     prevSeq = seq;
     if (o + FLAP_HEADER + len > b.length) break;
     const p = b.subarray(o + FLAP_HEADER, o + FLAP_HEADER + len);
     if (ch === 1) {
-      if (p.length < 4 || p.readUInt32BE(0) !== 1) return { ok: false, complete, strong };
-      if (p.length > 4 && !parseTlvs(p, 4).ok) return { ok: false, complete, strong };
+      if (p.length < 4 || p.readUInt32BE(0) !== 1) return { ok: false, complete, strong, end: o };
+      if (p.length > 4 && !parseTlvs(p, 4).ok) return { ok: false, complete, strong, end: o };
       strong++;
     } else if (ch === 2) {
-      if (p.length < 10) return { ok: false, complete, strong };
+      if (p.length < 10) return { ok: false, complete, strong, end: o };
       const f = p.readUInt16BE(0), st = p.readUInt16BE(2), fl = p.readUInt16BE(4);
       if (knownFamily(f) && st >= 1 && st <= 0x40 && (fl === 0 || fl === 0x8000 || fl === 0x0001)) strong++;
-      else return { ok: false, complete, strong };
+      else return { ok: false, complete, strong, end: o };
     } else if (ch === 5 && len > 8) {
-      return { ok: false, complete, strong };
+      return { ok: false, complete, strong, end: o };
     }
     complete++;
     o += FLAP_HEADER + len;
   }
-  return { ok: true, complete, strong };
+  return { ok: true, complete, strong, end: o };
 }
 
 // ---- chat rooms (SNAC family 0x000E) --------------------------------------------------------

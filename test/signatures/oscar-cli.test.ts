@@ -142,12 +142,36 @@ describe('oscar: analyze on a capture that starts mid-connection', function () {
     const lost = outgoingIm(c, 'someone', messageBlock(fragment(Buffer.from('we only see the tail of this'), 0)));
     const a = outgoingIm(c, 'someone', messageBlock(fragment(Buffer.from('first whole message'), 0)));
     const b = outgoingIm(c, 'someone', messageBlock(fragment(Buffer.from('second whole message'), 0)));
-    t.send('c', Buffer.concat([lost.subarray(25), a, b]));
+    const third = outgoingIm(c, 'someone', messageBlock(fragment(Buffer.from('third whole message'), 0)));
+    t.send('c', Buffer.concat([lost.subarray(25), a, b, third]));
     t.close();
     fs.writeFileSync(file, cap.pcap());
     const ev = analyzeFile(file).events;
     assert.ok(ev.some((e) => e.type === 'session' && e.protocol === 'aim'));
-    assert.deepEqual(ev.filter((e) => e.type === 'message').map((e) => e.text), ['first whole message', 'second whole message']);
+    assert.deepEqual(ev.filter((e) => e.type === 'message').map((e) => e.text), ['first whole message', 'second whole message', 'third whole message']);
+  });
+
+  it('two FLAPs that end where the bytes end, after bytes that are no FLAP and with no FLAP the other way, wait for what follows: a pcap file being downloaded', () => {
+    // a server's two-FLAP segment inside a downloaded capture file, a download segment ending right after it (near-miss seed 20261174)
+    const pick = (after: Buffer, reply?: Buffer) => {
+      const file = path.join(dir, 'two.pcap');
+      const cap = new Capture();
+      const t = cap.tcp('10.20.0.9:50301', '198.51.100.31:80');
+      const s = new Flaps(300);
+      const tcpHeader = Buffer.from('000c29df4638080045000048000040004006000040f018320a0900051446000000000013aa50180fff0000', 'hex');
+      t.send('s', Buffer.concat([tcpHeader, s.hello(), s.snac(1, 3, Buffer.from([0, 1, 0, 2, 0, 3, 0, 4]))]));
+      if (after.length) t.send('s', after);
+      if (reply) t.send('c', reply);
+      t.close();
+      fs.writeFileSync(file, cap.pcap());
+      return analyzeFile(file).events.filter((e) => e.type === 'session').map((e) => e.protocol);
+    };
+    assert.deepEqual(pick(Buffer.from('d4c3b2a1 more of the capture file', 'latin1')), []);
+    assert.deepEqual(pick(Buffer.alloc(0)), [], 'nothing after them and nothing from the other side');
+    // what follows is a FLAP, or the other side speaks OSCAR: a connection picked up mid-stream
+    assert.deepEqual(pick(new Flaps(302).snac(1, 0x17, Buffer.from([0, 1, 0, 3]))), ['aim']);
+    const c = new Flaps(90);
+    assert.deepEqual(pick(Buffer.alloc(0), c.snac(1, 2, Buffer.alloc(0))), ['aim']);
   });
 });
 
