@@ -74,8 +74,12 @@ describe('irc: detection', () => {
     // an HTTP download of a bridge's log, picked up at a line: ":11.550Z INFO …" is the tail of "…T08:00:11.550Z INFO …" (near-miss seed 20261145)
     const log = '88\r\n:11.550Z INFO [bridge] << :irc.example.net 001 opsbot :Welcome to the network\r\n:12.001Z INFO [bridge] >> JOIN #ops\r\n';
     assert.equal(irc([['s', log]], { server: '198.51.100.7:443', clientBy: 'first' }).of('session').length, 0);
+    // a log level that IRCv3 also names (WARN), and a numeric with a dotless "server" and no target (near-miss seeds 20262119, 20262365)
+    for (const l of ['295\r\n:00.000Z WARN [worker-1] MSG from queue: e5828231\r\n:00.001Z WARN [worker-1] retry\r\n', ':04.701Z DEBUG [worker-1] sent PRIVMSG #ops \r\n312\r\n:deploy 612 finished\r\nnext line\r\n']) {
+      assert.equal(irc([['s', l]], { server: '198.51.100.7:5190', clientBy: 'first' }).of('session').length, 0, l);
+    }
     // the server's own lines still decide: a relayed message, a MODE, a notice, a numeric
-    for (const line of [':bob!b@h.example PRIVMSG #ops :hi', ':irc.example.net MODE alice +i', ':irc.example.net NOTICE * :*** Looking up your hostname', ':irc.example.net 001 alice :Welcome']) {
+    for (const line of [':bob!b@h.example PRIVMSG #ops :hi', ':irc.example.net MODE alice +i', ':irc.example.net NOTICE * :*** Looking up your hostname', ':irc.example.net 001 alice :Welcome', ':localhost 376 alice :End of /MOTD command.', ':irc.example.net 612 alice :an extension numeric']) {
       const h = irc([['s', `tail of a lost line\r\n${line}\r\n`]], { server: '198.51.100.7:443', clientBy: 'first' });
       assert.equal(h.of('session')[0]?.protocol, 'irc', line);
     }
