@@ -100,7 +100,8 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
     if (!line) continue;
     const m = parseLine(line);
     if (!m) return li === 0 ? null : 'more';
-    const known = IRC_COMMANDS.has(m.command) || /^\d{3}$/.test(m.command);
+    // a prefix that is no nick, server or address (a log's timestamp tail) makes the line no IRC line
+    const known = (IRC_COMMANDS.has(m.command) || /^\d{3}$/.test(m.command)) && (m.prefix === undefined || validPrefix(m.prefix));
     if (pending && known) return pending;
     pending = null;
     if (!known) {
@@ -159,8 +160,21 @@ function hit(signature: string, reason: string): DetectResult {
   return { protocol: 'irc', evidence: { signature, reason } };
 }
 
+/**
+ * A prefix as RFC 2812 §2.3.1 writes it: `nick!user@host` (or `nick@host`), a server name — a host
+ * name, whose last label starts with a letter as top-level domains do, or an IPv4/IPv6 address — or a
+ * nick alone (a letter or special character first). A log line picked up at its timestamp's tail
+ * (`:11.550Z INFO …`, `:00:10.776Z ERROR …`) has none of these (near-miss seeds 20261145, 20262591).
+ */
 function validPrefix(p: string): boolean {
-  return /^[^\s\0]{1,255}$/.test(p) && /^[A-Za-z0-9[\]\\`_^{|}\-.:]/.test(p);
+  if (!/^[^\s\0]{1,255}$/.test(p) || !/^[A-Za-z0-9[\]\\`_^{|}\-.:]/.test(p)) return false;
+  if (p.includes('!') || p.includes('@')) return true;
+  if (/^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?$/.test(p)) {
+    const labels = p.replace(/\.$/, '').split('.');
+    return /^[A-Za-z]/.test(labels[labels.length - 1]) || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(p);
+  }
+  if (/^[0-9A-Fa-f:.]+$/.test(p) && p.includes('::') || /^[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){7}$/.test(p)) return true;
+  return /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/.test(p);
 }
 
 function privmsgShape(m: IrcMessage, line: string): boolean {

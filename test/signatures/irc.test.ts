@@ -78,6 +78,14 @@ describe('irc: detection', () => {
     for (const l of ['295\r\n:00.000Z WARN [worker-1] MSG from queue: e5828231\r\n:00.001Z WARN [worker-1] retry\r\n', ':04.701Z DEBUG [worker-1] sent PRIVMSG #ops \r\n312\r\n:deploy 612 finished\r\nnext line\r\n']) {
       assert.equal(irc([['s', l]], { server: '198.51.100.7:5190', clientBy: 'first' }).of('session').length, 0, l);
     }
+    // a prefix must be a nick!user@host, a server name or address, or a nick: a timestamp's tail is none (near-miss seed 20262591)
+    for (const l of ['324\r\n:00:10.776Z ERROR [http] << :irc.example.net 001 opsbot :Welcome\r\n:00:10.777Z NOTICE [http] #ops :done\r\n', 'x\r\n:09.5Z PRIVMSG #ops :hi\r\n:09.6Z JOIN #ops\r\n']) {
+      assert.equal(irc([['s', l]], { server: '198.51.100.7:80', clientBy: 'first' }).of('session').length, 0, l);
+    }
+    for (const prefix of ['irc.example.net', 'irc.example.net.', '127.0.0.1', '2001:db8::1', 'bob', 'bob!b@h.example', 'bob!b@2001:db8::5', 'ChanServ']) {
+      const h = irc([['s', `tail\r\n:${prefix} PRIVMSG #ops :hello there\r\n:${prefix} PRIVMSG #ops :again\r\n`]], { server: '198.51.100.7:80', clientBy: 'first' });
+      assert.equal(h.of('session')[0]?.protocol, 'irc', prefix);
+    }
     // the server's own lines still decide: a relayed message, a MODE, a notice, a numeric
     for (const line of [':bob!b@h.example PRIVMSG #ops :hi', ':irc.example.net MODE alice +i', ':irc.example.net NOTICE * :*** Looking up your hostname', ':irc.example.net 001 alice :Welcome', ':localhost 376 alice :End of /MOTD command.', ':irc.example.net 612 alice :an extension numeric']) {
       const h = irc([['s', `tail of a lost line\r\n${line}\r\n`]], { server: '198.51.100.7:443', clientBy: 'first' });
