@@ -163,12 +163,14 @@ function hit(signature: string, reason: string): DetectResult {
 /**
  * A prefix as RFC 2812 §2.3.1 writes it: `nick!user@host` (or `nick@host`), a server name — a host
  * name, whose last label starts with a letter as top-level domains do, or an IPv4/IPv6 address — or a
- * nick alone (a letter or special character first). A log line picked up at its timestamp's tail
+ * nick alone (a letter or special character first); on a TS6 server link, a server or user id. A log line picked up at its timestamp's tail
  * (`:11.550Z INFO …`, `:00:10.776Z ERROR …`) has none of these (near-miss seeds 20261145, 20262591).
  */
 function validPrefix(p: string): boolean {
   if (!/^[^\s\0]{1,255}$/.test(p) || !/^[A-Za-z0-9[\]\\`_^{|}\-.:]/.test(p)) return false;
   if (p.includes('!') || p.includes('@')) return true;
+  // a TS6 server-to-server link names servers and users by id: SID digit + 2, UID SID + 6 (charybdis, ratbox)
+  if (/^[0-9][0-9A-Z]{2}(?:[A-Z][0-9A-Z]{5})?$/.test(p)) return true;
   if (/^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?$/.test(p)) {
     const labels = p.replace(/\.$/, '').split('.');
     return /^[A-Za-z]/.test(labels[labels.length - 1]) || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(p);

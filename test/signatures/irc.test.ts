@@ -82,7 +82,7 @@ describe('irc: detection', () => {
     for (const l of ['324\r\n:00:10.776Z ERROR [http] << :irc.example.net 001 opsbot :Welcome\r\n:00:10.777Z NOTICE [http] #ops :done\r\n', 'x\r\n:09.5Z PRIVMSG #ops :hi\r\n:09.6Z JOIN #ops\r\n']) {
       assert.equal(irc([['s', l]], { server: '198.51.100.7:80', clientBy: 'first' }).of('session').length, 0, l);
     }
-    for (const prefix of ['irc.example.net', 'irc.example.net.', '127.0.0.1', '2001:db8::1', 'bob', 'bob!b@h.example', 'bob!b@2001:db8::5', 'ChanServ']) {
+    for (const prefix of ['irc.example.net', 'irc.example.net.', '127.0.0.1', '2001:db8::1', 'bob', 'bob!b@h.example', 'bob!b@2001:db8::5', 'ChanServ', '42X', '42XAAAAAB']) {
       const h = irc([['s', `tail\r\n:${prefix} PRIVMSG #ops :hello there\r\n:${prefix} PRIVMSG #ops :again\r\n`]], { server: '198.51.100.7:80', clientBy: 'first' });
       assert.equal(h.of('session')[0]?.protocol, 'irc', prefix);
     }
