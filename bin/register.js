@@ -86,10 +86,15 @@ function save() {
 
 /** Writes a cache file whole or not at all (a concurrent run reads the old or the new one, never half); never throws. */
 function writeJsonAtomic(file, value) {
+  writeFileAtomic(file, JSON.stringify(value));
+}
+
+/** writeJsonAtomic for bytes or text already made */
+function writeFileAtomic(file, data) {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, JSON.stringify(value));
+    fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);
   } catch {
     try {
@@ -241,16 +246,7 @@ function saveCode() {
   const head = Buffer.from(JSON.stringify(index));
   const len = Buffer.alloc(4);
   len.writeUInt32LE(head.length);
-  const tmp = `${CODE_FILE}.${process.pid}.tmp`;
-  try {
-    fs.mkdirSync(path.dirname(CODE_FILE), { recursive: true });
-    fs.writeFileSync(tmp, Buffer.concat([len, head, ...parts]));
-    fs.renameSync(tmp, CODE_FILE);
-  } catch {
-    try {
-      fs.unlinkSync(tmp);
-    } catch {}
-  }
+  writeFileAtomic(CODE_FILE, Buffer.concat([len, head, ...parts]));
 }
 
 /** (tests) this run's code-cache hits and misses */
