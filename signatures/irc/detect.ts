@@ -109,7 +109,8 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
       continue;
     }
     const numeric = /^\d{3}$/.test(m.command);
-    if (m.prefix !== undefined && validPrefix(m.prefix) && (numeric ? serverNumeric(m, input) : SERVER_SENT.has(m.command))) {
+    // (a line with a prefix got here only with a valid one: `known` checked it)
+    if (m.prefix !== undefined && (numeric ? serverNumeric(m, input) : SERVER_SENT.has(m.command))) {
       return hit('irc.server-line', `"${line.slice(0, 60)}": a prefixed ${numeric ? 'numeric reply' : m.command} line`);
     }
     switch (m.command) {
@@ -163,8 +164,9 @@ function hit(signature: string, reason: string): DetectResult {
 /**
  * A prefix as RFC 2812 §2.3.1 writes it: `nick!user@host` (or `nick@host`), a server name — a host
  * name, whose last label starts with a letter as top-level domains do, or an IPv4/IPv6 address — or a
- * nick alone (a letter or special character first); on a TS6 server link, a server or user id. A log line picked up at its timestamp's tail
- * (`:11.550Z INFO …`, `:00:10.776Z ERROR …`) has none of these (near-miss seeds 20261145, 20262591).
+ * nick alone (a letter or special character first); on a TS6 server link, a server or user id. A log
+ * line picked up at its timestamp's tail (`:11.550Z INFO …`, `:00:10.776Z ERROR …`) has none of these
+ * (near-miss seeds 20261145, 20262591).
  */
 function validPrefix(p: string): boolean {
   if (!/^[^\s\0]{1,255}$/.test(p) || !/^[A-Za-z0-9[\]\\`_^{|}\-.:]/.test(p)) return false;
@@ -175,7 +177,7 @@ function validPrefix(p: string): boolean {
     const labels = p.replace(/\.$/, '').split('.');
     return /^[A-Za-z]/.test(labels[labels.length - 1]) || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(p);
   }
-  if (/^[0-9A-Fa-f:.]+$/.test(p) && p.includes('::') || /^[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){7}$/.test(p)) return true;
+  if ((/^[0-9A-Fa-f:.]+$/.test(p) && p.includes('::')) || /^[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){7}$/.test(p)) return true;
   return /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/.test(p);
 }
 

@@ -75,8 +75,9 @@ export function detectXmpp(input: DetectInput): DetectResult {
   if (!top) return null;
   if (/^<\/stream:stream\s*>/.test(rest)) return hit('xmpp.stream-close', 'a bare </stream:stream> (end of an XMPP stream)');
   if (name === 'stream:stream' || name.endsWith(':stream')) {
-    const full = /http:\/\/etherx\.jabber\.org\/streams/.test(tag) && XMPP_NS.test(tag);
-    if (!full && !/http:\/\/etherx\.jabber\.org\/streams/.test(tag) && !/xmlns=['"]jabber:/.test(tag)) return null;
+    const etherx = /http:\/\/etherx\.jabber\.org\/streams/.test(tag);
+    if (!etherx && !/xmlns=['"]jabber:/.test(tag)) return null;
+    const full = etherx && XMPP_NS.test(tag);
     // Picked up mid-stream, a stream header as the first bytes is also what a log line quoting one
     // looks like once a capture starts at its line (syslog on 5222: near-miss seed 20261152): it decides
     // when the stream goes on as XMPP, an element after it here or the other side answering in XMPP.
