@@ -13,6 +13,11 @@ import { Capture, ACK, RST, SYN, ether, tcpPacket } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
 import { IM_TCP_PORTS, IM_UDP_PORTS, Rng, TCP_GENERATORS, UDP_GENERATORS, pickUp, tlsHello, type Exchange } from '../helpers/nearmiss';
 import { dnsQuery, dnsResponse } from './modern-wire';
+import { MORE_TCP_GENERATORS } from '../helpers/nearmiss-tcp-more';
+import { MORE_UDP_GENERATORS } from '../helpers/nearmiss-udp-more';
+
+const TCP_ALL = [...TCP_GENERATORS, ...MORE_TCP_GENERATORS];
+const UDP_ALL = [...UDP_GENERATORS, ...MORE_UDP_GENERATORS];
 
 const SEED = Number(process.env.NEAR_MISS_SEED ?? 20240115);
 const MAILRU_ICQ = '178.237.24.249'; // icq_oscar_servers: names the OSCAR variant, never classifies alone
@@ -64,8 +69,8 @@ function buildCorpus(seed: number): { cap: Capture; cases: Map<string, Case> } {
     if (syn || rng.chance(0.5)) t.close();
   };
 
-  for (let g = 0; g < TCP_GENERATORS.length; g++) {
-    const gen = TCP_GENERATORS[g];
+  for (let g = 0; g < TCP_ALL.length; g++) {
+    const gen = TCP_ALL[g];
     const serverIp = `198.51.100.${10 + g}`;
     const ownPort = gen(new Rng(seed + g)).port;
     const ports = [...new Set([ownPort, ...IM_TCP_PORTS])];
@@ -100,8 +105,8 @@ function buildCorpus(seed: number): { cap: Capture; cases: Map<string, Case> } {
     }
   }
 
-  for (let g = 0; g < UDP_GENERATORS.length; g++) {
-    const gen = UDP_GENERATORS[g];
+  for (let g = 0; g < UDP_ALL.length; g++) {
+    const gen = UDP_ALL[g];
     const serverIp = `203.0.113.${10 + g}`;
     const ownPort = gen(new Rng(seed + 100 + g)).port;
     for (const port of [...new Set([ownPort, ...IM_UDP_PORTS])]) {
