@@ -257,7 +257,9 @@ export class MsnSession {
     }
     if (h.flags & 0x02) return; // acknowledgement
     const t = this.p2p.get(h.sessionId);
-    if (!t || !data.length) return;
+    if (!t) return;
+    // an empty file is one data message with nothing in it and total 0 (libpurple msn_slplink_send_msgpart)
+    if (!data.length && !((h.flags & 0x20) && h.total === 0 && (t.meta.size ?? 0) === 0)) return;
     this.carve(h.sessionId, t, dir, h.offset, data, h.total, ts);
   }
 

@@ -215,7 +215,8 @@ function makeCase(rnd: () => number, k: number, pathId: PathId, scale: number): 
     const session = 100 + k;
     const slp = slpInvite(ME, BUDDY, session, wireName.slice(0, 270), size);
     data.w('c', p2p('7 D', BUDDY, { session: 0, id: 1000, offset: 0, total: slp.length, flags: 0 }, slp));
-    for (let o = 0, i = 0; o < size; o += 1202, i++) {
+    // an empty file is still one data message, with nothing in it (libpurple msn_slplink_send_msgpart)
+    for (let o = 0, i = 0; o < size || i === 0; o += 1202, i++) {
       const chunk = file.subarray(o, o + 1202);
       const m = p2p(`${9 + i} D`, BUDDY, { session, id: 2000 + i, offset: o, total: size, flags: 0x01000030 }, chunk, 2);
       data.file(m, { lead: m.length - 4 - chunk.length, fileLen: chunk.length, atomic: true });

@@ -207,6 +207,23 @@ describe('msn: file transfer', () => {
     assert.equal(data.transfer_id, offer.transfer_id);
     assert.equal(h.of('message').length, 0);
   });
+
+  it('MSNSLP invite of an empty file: the one data message with nothing in it (total 0) → carved, complete, 0 bytes', () => {
+    // libpurple send_file_cb → msn_slplink_send_msgpart: offset 0 is not below size 0, so the file-data
+    // message goes out with no data, length 0 and total 0 (carve-roundtrip seed 4242 round 2372852532 case 15)
+    const h = sb();
+    const slp = slpInvite(ME, BUDDY, 78, 'empty.txt', 0);
+    h.send('c', p2p('7 D', BUDDY, { session: 0, id: 1000, offset: 0, total: slp.length, flags: 0 }, slp));
+    h.send('c', p2p('8 D', BUDDY, { session: 78, id: 2000, offset: 0, total: 0, flags: 0x01000030 }, Buffer.alloc(0), 2));
+    // an ack of it (flags 2) and an empty data message of another, non-empty file carve nothing
+    h.send('s', p2p(`${BUDDY} Bob`, ME, { session: 78, id: 9000, offset: 0, total: 0, flags: 2 }, Buffer.alloc(0)));
+    const slp2 = slpInvite(ME, BUDDY, 79, 'full.bin', 10);
+    h.send('c', p2p('9 D', BUDDY, { session: 0, id: 1001, offset: 0, total: slp2.length, flags: 0 }, slp2));
+    h.send('c', p2p('10 D', BUDDY, { session: 79, id: 2001, offset: 0, total: 0, flags: 0x01000030 }, Buffer.alloc(0), 2));
+    h.end();
+    const data = h.of('file_transfer').filter((f) => f.stage === 'data');
+    assert.deepEqual(data.map((d) => [d.filename, d.complete, d.observed_size, d.sha256]), [['empty.txt', true, 0, sha256(Buffer.alloc(0))]]);
+  });
 });
 
 describe('msn: HTTP gateway', () => {
