@@ -1,6 +1,8 @@
 // Byte-pattern recognisers for today's messengers. Each takes the detect input and the module's
-// data (constants from data.yaml) and answers a detection, 'more' or null. Pure and bounded.
-import type { DetectInput, Detection, DetectResult, SignatureData } from '../types';
+// data (constants from data.yaml) and answers a detection, 'more' or null. Bounded, and pure but for
+// QQ's, which remembers a few datagrams per flow and per client to see a second one agree (qq()).
+import type { DetectInput, Detection, DetectResult, Lookup, SignatureData } from '../types';
+import type { FlowInfo } from '../../sensor/types';
 
 type Cfg = Record<string, unknown>;
 const hex = (s: unknown): Buffer => Buffer.from(String(s), 'hex');
@@ -202,6 +204,7 @@ export function viber(input: DetectInput, data: SignatureData): DetectResult {
 interface OicqHead {
   version: number;
   command: number;
+  seq: number;
   /** the sender's QQ number on client packets (after a 16-bit sequence number) */
   uin: number;
 }
@@ -212,7 +215,7 @@ function oicqHead(d: Buffer, maxCmd: number): OicqHead | null {
   const version = d.readUInt16BE(1);
   const command = d.readUInt16BE(3);
   if (version === 0 || command === 0 || (command > maxCmd && command !== 0x03f7)) return null;
-  return { version, command, uin: d.readUInt32BE(7) };
+  return { version, command, seq: d.readUInt16BE(5), uin: d.readUInt32BE(7) };
 }
 
 const qqMemo = new Memo<{ ports: number[]; maxCmd: number; commands: Set<number> }>('qq', (c) => ({
@@ -221,15 +224,38 @@ const qqMemo = new Memo<{ ports: number[]; maxCmd: number; commands: Set<number>
   commands: new Set(((c.commands as number[]) ?? []).map(Number)),
 }));
 
+/** the OICQ datagrams a flow has shown, per direction (the last few): an answer in kind is looked up here */
+const oicqFlows = new WeakMap<FlowInfo, [OicqHead[], OicqHead[]]>();
+const OICQ_PER_FLOW = 4;
+
+/**
+ * A QQ client's last datagram to a server, across flows (the client of the shared oicq.pcap sends each
+ * datagram from a new port, one every 5 to 15 minutes): per engine (keyed by its lookup tables, as STUN's
+ * endpoints), bounded, and trusted for OICQ_TTL of capture time.
+ */
+interface OicqClient { version: number; uin: number; seq: number; ts: number }
+const oicqClients = new WeakMap<Lookup, Map<string, OicqClient>>();
+const MAX_OICQ_CLIENTS = 1024;
+const OICQ_TTL = 1_800_000_000; // µs
+/** how far a client's sequence number may have moved on between two of its datagrams we see */
+const OICQ_SEQ_STEP = 256;
+
 /**
  * QQ / OICQ over UDP. The 0x02 … 0x03 frame on a QQ port is weak (STX/ETX-framed telemetry has it):
- * a datagram decides only with a command Wireshark names, and a client's only with a QQ number (five
- * digits or more: QQ numbers start at 10000). Datagrams are judged one by one: real captures hold
- * one-datagram flows (a client's log-out, unanswered). The body between the header (11 bytes from a
+ * a datagram counts only with a command Wireshark names, and a client's only with a QQ number (five
+ * digits or more: QQ numbers start at 10000). The body between the header (11 bytes from a
  * client, with its QQ number; 7 from the server: LumaQQ's QQ_LENGTH_BASIC_FAMILY_OUT/IN_HEADER) and the
  * trailer is QQ's TEA ciphertext, whole 8-byte blocks, at least two: a framed datagram of another
- * length is not QQ (telemetry with a listed command word in the right place still passed 1 in ~2,000
- * times; near-miss seed 20261145). The unencrypted login-token exchange is left to the packets after it.
+ * length is not QQ (near-miss seed 20261145). The unencrypted login-token exchange is left to the
+ * packets after it.
+ * One such datagram still matched framed telemetry about once in 15,000 (near-miss seeds 20262065,
+ * 20262522), so it decides only with a second one that agrees with it, as QQ's own bookkeeping does
+ * (libpurple qq_network.c): the other side answering the same command and sequence number (a server
+ * acknowledges a client's command with them, qq_trans_find_rcved; a client a server's, qq_send_server_reply),
+ * or the same client (version and QQ number) again, its sequence number moved on (send_seq++ per
+ * command; a retransmission repeats it), in this flow or an earlier one from the same address to the
+ * same server. Trade-off: a lone datagram (one log-out, unanswered) is no longer reported, and neither
+ * is the first of a client's one-datagram flows.
  */
 export function qq(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'udp') return null;
@@ -239,8 +265,35 @@ export function qq(input: DetectInput, data: SignatureData): DetectResult {
   const body = input.data.length - (input.dir === 0 ? 11 : 7) - 1;
   if (body < 16 || body % 8 !== 0) return null;
   if (!c.ports.includes(input.flow.server.port) && !c.ports.includes(input.flow.client.port)) return null;
-  const ev = det('qq', 'qq.oicq', `OICQ packet version 0x${h.version.toString(16)} command 0x${h.command.toString(16)}`);
-  return input.dir === 0 ? { ...ev, evidence: { ...ev.evidence, reason: `${ev.evidence.reason}, QQ number ${h.uin}` } } : ev;
+  const what = `OICQ packet version 0x${h.version.toString(16)} command 0x${h.command.toString(16)}`;
+  let seen = oicqFlows.get(input.flow);
+  if (!seen) oicqFlows.set(input.flow, (seen = [[], []]));
+  const answered = seen[input.dir === 0 ? 1 : 0].find((o) => o.command === h.command && o.seq === h.seq);
+  if (answered) {
+    const uin = input.dir === 0 ? h.uin : answered.uin;
+    return det('qq', 'qq.oicq', `${what} sequence ${h.seq}, the same command and sequence from the other side (QQ number ${uin})`);
+  }
+  const mine = seen[input.dir];
+  if (mine.length >= OICQ_PER_FLOW) mine.shift();
+  mine.push(h);
+  if (input.dir !== 0) return 'more';
+  // the same client before: in this flow or an earlier one from its address to this server
+  let clients = oicqClients.get(input.lookup);
+  if (!clients) oicqClients.set(input.lookup, (clients = new Map()));
+  const f = input.flow;
+  const key = `${f.zone ?? ''}|${f.client.ip}|${f.server.ip}|${f.server.port}`;
+  const ts = f.firstTs;
+  const before = clients.get(key);
+  if (before) clients.delete(key);
+  else if (clients.size >= MAX_OICQ_CLIENTS) clients.delete(clients.keys().next().value!);
+  clients.set(key, { version: h.version, uin: h.uin, seq: h.seq, ts });
+  if (before && before.version === h.version && before.uin === h.uin && Math.abs(ts - before.ts) <= OICQ_TTL) {
+    const step = (h.seq - before.seq) & 0xffff;
+    if (step > 0 && step <= OICQ_SEQ_STEP) {
+      return det('qq', 'qq.oicq', `${what}, QQ number ${h.uin}: sequence ${before.seq} then ${h.seq} from the same client`);
+    }
+  }
+  return 'more';
 }
 
 const wcMemo = new Memo<Buffer[]>('wechat', (c) => ((c.mmtls_versions as string[]) ?? ['f103', 'f104']).map(hex));
