@@ -204,7 +204,10 @@ function weakShape(m: IrcMessage): boolean {
   const p = m.params, n = p.length;
   switch (m.command) {
     case 'JOIN': case 'PART': return n >= 1 && n <= 2 && (p[0] === '0' || p[0].split(',').every((c) => CHANNEL.test(c)));
-    case 'PING': case 'PONG': case 'WHO': case 'WHOIS': case 'NAMES': return n <= 2;
+    // PING and PONG name their origin (RFC 2812 3.7.2/3.7.3: a bare PING is ERR_NOORIGIN): NATS and
+    // Redis keep-alives are bare "PING"/"PONG" lines
+    case 'PING': case 'PONG': return n >= 1 && n <= 2;
+    case 'WHO': case 'WHOIS': case 'NAMES': return n <= 2;
     case 'NICK': return n >= 1 && n <= 2;
     case 'MODE': return n === 1 || (n >= 2 && /^[+-]/.test(p[1]));
     case 'TOPIC': return n >= 1 && n <= 2 && CHANNEL.test(p[0]);

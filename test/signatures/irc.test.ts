@@ -93,6 +93,19 @@ describe('irc: detection', () => {
     }
   });
 
+  it('bare PING/PONG keep-alives are not IRC commands: a NATS session seen from its SYN is not IRC', () => {
+    // NATS (docs.nats.io client protocol): INFO/CONNECT JSON, then bare PING/PONG both ways; IRC's PING names its origin (RFC 2812 3.7.2)
+    const nats: [('c' | 's'), string][] = [
+      ['s', 'INFO {"server_id":"NABC","version":"2.10.7","proto":1,"max_payload":1048576}\r\n'],
+      ['c', 'CONNECT {"verbose":false,"pedantic":false,"lang":"go","version":"1.31.0","protocol":1}\r\nPING\r\n'],
+      ['s', 'PONG\r\nPING\r\n'], ['c', 'PONG\r\nSUB chat.ops 1\r\nPING\r\n'], ['s', 'PONG\r\n'],
+    ];
+    assert.equal(irc(nats, { server: '198.51.100.7:4222', clientBy: 'syn' }).of('session').length, 0);
+    // with their origin they still count
+    const h = irc([['c', 'PING :irc.example.net\r\nJOIN #ops\r\nPONG :irc.example.net\r\n']], { server: '198.51.100.7:4222', clientBy: 'syn' });
+    assert.equal(h.of('session')[0]?.protocol, 'irc');
+  });
+
   it('a prefixless numeric counts only on an IRC port hint', () => {
     assert.equal(irc([['c', '353 \n']], { server: '198.51.100.7:6666' }).of('session').length, 1);
     assert.equal(irc([['c', '353 \n']], { server: '198.51.100.7:2525' }).of('session').length, 0);
