@@ -102,7 +102,9 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
     if (!m) return li === 0 ? null : 'more';
     // a prefix that is no nick, server or address (a log's timestamp tail) makes the line no IRC line
     const known = (IRC_COMMANDS.has(m.command) || /^\d{3}$/.test(m.command)) && (m.prefix === undefined || validPrefix(m.prefix));
-    if (pending && known) return pending;
+    // the line that confirms it is sent as IRC sends lines, the command in capitals: a mail's next
+    // line "Join us in #general" is prose
+    if (pending && known && sentUpper(line, m.command)) return pending;
     pending = null;
     if (!known) {
       if (li === 0) return null;

@@ -106,6 +106,16 @@ describe('irc: detection', () => {
     assert.equal(h.of('session')[0]?.protocol, 'irc');
   });
 
+  it('picked up mid-stream, a PRIVMSG line is confirmed only by a next line sent as IRC sends it (command in capitals)', () => {
+    // a mail carried in a NATS message, picked up at its Subject line: a pasted PRIVMSG line, then prose
+    const mail = 'Subject: MSG queue stats\r\n\r\nPRIVMSG #ops :deploy done\r\nJoin us in #general after standup\r\nthanks\r\n';
+    assert.equal(irc([['s', mail]], { server: '198.51.100.7:4222', clientBy: 'first' }).of('session').length, 0);
+    for (const next of ['JOIN #general', ':irc.example.net 404 bob #ops :Cannot send to channel', 'PRIVMSG #ops :and more']) {
+      const h = irc([['s', `Subject: x\r\n\r\nPRIVMSG #ops :deploy done\r\n${next}\r\n`]], { server: '198.51.100.7:4222', clientBy: 'first' });
+      assert.equal(h.of('session')[0]?.protocol, 'irc', next);
+    }
+  });
+
   it('a prefixless numeric counts only on an IRC port hint', () => {
     assert.equal(irc([['c', '353 \n']], { server: '198.51.100.7:6666' }).of('session').length, 1);
     assert.equal(irc([['c', '353 \n']], { server: '198.51.100.7:2525' }).of('session').length, 0);
@@ -261,6 +271,18 @@ describe('irc: DCC on the harness', () => {
     const data = h.of('file_transfer').find((f) => f.stage === 'data')!;
     assert.equal(data.complete, false);
     assert.equal(data.observed_size, 5000);
+  });
+
+  it('a DCC SEND of an empty file: the connection opens and closes without a byte → complete, 0 bytes', () => {
+    // irssi sig_dccget_connected closes at once when the offer's size is 0 (carve-roundtrip seed 909090 x3, round seed 1281619055 case 18)
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    h.send('c', REG).send('s', WELCOME).send('c', 'PRIVMSG bob :\x01DCC SEND empty.txt 167837962 5002 0\x01\r\n');
+    h.send('c', 'PRIVMSG bob :\x01DCC SEND full.txt 167837962 5003 5\x01\r\n').end();
+    new FlowHarness({ client: '10.9.9.9:51001', server: '10.1.1.10:5002', engine: h.engine }).end();
+    // no byte of a non-empty file is nothing to report
+    new FlowHarness({ client: '10.9.9.9:51002', server: '10.1.1.10:5003', engine: h.engine }).end();
+    const data = h.of('file_transfer').filter((f) => f.stage === 'data');
+    assert.deepEqual(data.map((d) => [d.filename, d.complete, d.observed_size, d.sha256]), [['empty.txt', true, 0, crypto.createHash('sha256').digest('hex')]]);
   });
 
   it('IRCv3 echo-message copies of our own PRIVMSG are not reported twice', () => {
