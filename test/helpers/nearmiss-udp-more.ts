@@ -80,6 +80,18 @@ function dtlsHandshake(type: number, msgSeq: number, body: Buffer): Buffer {
   return cat([type], u24(body.length), u16(msgSeq), u24(0), u24(body.length), body);
 }
 
+/** a self-signed P-256 certificate, CN=WebRTC (openssl req -x509 -newkey ec); its serial is replaced per use */
+const WEBRTC_CERT = Buffer.from(
+  '308201763082011da003020102021405c5f82fb6d3021000ad1f64ef4df1bc01253ad4300a06082a8648ce3d0403023011310f300d06035504030c065765' +
+  '62525443301e170d3236313132383034313030345a170d3236313232383034313030345a3011310f300d06035504030c065765625254433059301306072a' +
+  '8648ce3d020106082a8648ce3d03010703420004ab3034c2e1fc1f22bd19c4075d7537fbd6ed4557e5fb00634bd15391f8a9f33ebbdb06f8966754e95307' +
+  'f3fca773d75f30d81a834513b9ccf26f4808a7fb47e3a3533051301d0603551d0e04160414c3aeaa95c5dd72c57e6d07f3d9c547bf003b00a6301f060355' +
+  '1d23041830168014c3aeaa95c5dd72c57e6d07f3d9c547bf003b00a6300f0603551d130101ff040530030101ff300a06082a8648ce3d0403020347003044' +
+  '02207a2c815080592dcb65d0d5da7f2d100ce3c89cb482c45dbe96283821fa2c79ab0220203193cece76ac0346d010cd8fddb49316955ec725552034f172' +
+  '23755e369113',
+  'hex',
+);
+
 function dtlsSrtp(rng: Rng): UdpScript {
   const ext = (type: number, data: Buffer) => cat(u16(type), u16(data.length), data);
   const exts = cat(
@@ -102,17 +114,30 @@ function dtlsSrtp(rng: Rng): UdpScript {
     ['c', dtlsRecord(22, 0xfeff, 0, cseq++, dtlsHandshake(1, 1, hello(cookie)))],
   ];
   const sh = cat(u16(0xfefd), rng.bytes(32), [0], u16(0xc02b), [0], u16(9), ext(0x000e, cat(u16(2), u16(0x0007), [0])));
+  // each side's self-signed ECDSA certificate (CN=WebRTC, as browsers make them), ECDHE P-256, ECDSA signatures
+  const certs = () => {
+    const c = Buffer.from(WEBRTC_CERT);
+    rng.bytes(20).copy(c, 15);
+    c[15] &= 0x7f;
+    return cat(u24(c.length + 3), u24(c.length), c);
+  };
+  const ecdsa = () => tlv(0x30, tlv(0x02, [rng.range(1, 0x7f)], rng.bytes(31)), tlv(0x02, [rng.range(1, 0x7f)], rng.bytes(31)));
+  const signed = () => {
+    const sig = ecdsa();
+    return cat(u16(0x0403), u16(sig.length), sig);
+  };
+  const point = () => cat([65, 4], rng.bytes(64));
   d.push(['s', cat(
     dtlsRecord(22, 0xfefd, 0, sseq++, dtlsHandshake(2, 1, sh)),
-    dtlsRecord(22, 0xfefd, 0, sseq++, dtlsHandshake(11, 2, rng.bytes(rng.range(300, 600)))),
-    dtlsRecord(22, 0xfefd, 0, sseq++, dtlsHandshake(12, 3, rng.bytes(rng.range(100, 150)))),
-    dtlsRecord(22, 0xfefd, 0, sseq++, dtlsHandshake(13, 4, rng.bytes(rng.range(6, 20)))),
+    dtlsRecord(22, 0xfefd, 0, sseq++, dtlsHandshake(11, 2, certs())),
+    dtlsRecord(22, 0xfefd, 0, sseq++, dtlsHandshake(12, 3, cat([3], u16(0x0017), point(), signed()))),
+    dtlsRecord(22, 0xfefd, 0, sseq++, dtlsHandshake(13, 4, cat([2, 0x40, 0x01], u16(4), u16(0x0403), u16(0x0804), u16(0)))),
     dtlsRecord(22, 0xfefd, 0, sseq++, dtlsHandshake(14, 5, Buffer.alloc(0))),
   )]);
   d.push(['c', cat(
-    dtlsRecord(22, 0xfefd, 0, cseq++, dtlsHandshake(11, 2, rng.bytes(rng.range(300, 600)))),
-    dtlsRecord(22, 0xfefd, 0, cseq++, dtlsHandshake(16, 3, cat([65], rng.bytes(65)))),
-    dtlsRecord(22, 0xfefd, 0, cseq++, dtlsHandshake(15, 4, rng.bytes(rng.range(70, 74)))),
+    dtlsRecord(22, 0xfefd, 0, cseq++, dtlsHandshake(11, 2, certs())),
+    dtlsRecord(22, 0xfefd, 0, cseq++, dtlsHandshake(16, 3, point())),
+    dtlsRecord(22, 0xfefd, 0, cseq++, dtlsHandshake(15, 4, signed())),
     dtlsRecord(20, 0xfefd, 0, cseq++, Buffer.from([1])),
     dtlsRecord(22, 0xfefd, 1, 0, rng.bytes(40)),
   )]);
@@ -195,11 +220,14 @@ function openvpn(rng: Rng): UdpScript {
     msgId === null ? Buffer.alloc(0) : u32(msgId), payload,
   );
   const tlsRec = (type: number, body: Buffer) => cat([type, 3, 3], u16(body.length), body);
+  const exts = cat(u16(0x000a), u16(6), u16(4), u16(0x001d), u16(0x0017), u16(0x000d), u16(6), u16(4), u16(0x0804), u16(0x0403));
+  const chBody = cat([3, 3], rng.bytes(32), [0], u16(6), u16(0xc02f), u16(0xc030), u16(0x00ff), [1, 0], u16(exts.length), exts);
+  const hello = cat([1], u24(chBody.length), chBody);
   const d: Exchange[] = [
     ['c', ctl(true, P_CONTROL_HARD_RESET_CLIENT_V2, [], cpid++, Buffer.alloc(0))],
     ['s', ctl(false, P_CONTROL_HARD_RESET_SERVER_V2, [0], spid++, Buffer.alloc(0))],
     ['c', ctl(true, P_ACK_V1, [0], null, Buffer.alloc(0))],
-    ['c', ctl(true, P_CONTROL_V1, [], cpid++, tlsRec(0x16, cat([1], u24(rng.range(200, 500)), rng.bytes(rng.range(200, 500)))))],
+    ['c', ctl(true, P_CONTROL_V1, [], cpid++, tlsRec(0x16, hello))],
     ['s', ctl(false, P_ACK_V1, [1], null, Buffer.alloc(0))],
     ['s', ctl(false, P_CONTROL_V1, [], spid++, tlsRec(0x16, rng.bytes(rng.range(900, 1200))))],
     ['c', ctl(true, P_ACK_V1, [1], null, Buffer.alloc(0))],
@@ -612,7 +640,9 @@ function kerberos(rng: Rng): UdpScript {
   const pa = (withTs: boolean) => ctx(3, tlv(0x30, ...(withTs ? [paData(2, tlv(0x30, ctx(0, berInt(18)), ctx(2, berStr(rng.bytes(56)))))] : []), pacRequest));
   const asReq = (withTs: boolean) => tlv(0x6a, tlv(0x30, ctx(1, berInt(5)), ctx(2, berInt(10)), pa(withTs), ctx(4, body)));
   const err = tlv(0x7e, tlv(0x30, ctx(0, berInt(5)), ctx(1, berInt(30)), ctx(4, gtime('20240115093000Z')), ctx(5, berInt(rng.int(999999))), ctx(6, berInt(25)),
-    ctx(9, gstr(realm)), ctx(10, principal(2, 'krbtgt', realm)), ctx(12, berStr(rng.bytes(rng.range(40, 90))))));
+    ctx(9, gstr(realm)), ctx(10, principal(2, 'krbtgt', realm)),
+    // e-data: METHOD-DATA, the pre-authentication the KDC wants (PA-ETYPE-INFO2 with the salt, PA-ENC-TIMESTAMP)
+    ctx(12, berStr(tlv(0x30, paData(19, tlv(0x30, tlv(0x30, ctx(0, berInt(18)), ctx(1, gstr(`${realm}${user}`))))), paData(2, Buffer.alloc(0)))))));
   const enc = (etype: number, n: number) => tlv(0x30, ctx(0, berInt(etype)), ...(rng.chance(0.5) ? [ctx(1, berInt(rng.range(1, 9)))] : []), ctx(2, berStr(rng.bytes(n))));
   const ticket = tlv(0x61, tlv(0x30, ctx(0, berInt(5)), ctx(1, gstr(realm)), ctx(2, principal(2, 'krbtgt', realm)), ctx(3, enc(18, rng.range(900, 1100)))));
   const rep = tlv(0x6b, tlv(0x30, ctx(0, berInt(5)), ctx(1, berInt(11)), ctx(3, gstr(realm)), ctx(4, principal(1, user)), ctx(5, ticket), ctx(6, enc(18, rng.range(250, 330)))));
