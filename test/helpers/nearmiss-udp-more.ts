@@ -155,19 +155,39 @@ function dtlsSrtp(rng: Rng): UdpScript {
 
 // ---- TURN ChannelData ----------------------------------------------------------------------------------
 
-/** RFC 8656 §12: ChannelBind (STUN 0x0009 with CHANNEL-NUMBER), then 4-byte ChannelData headers */
+/**
+ * RFC 8656: an Allocate (401 with REALM and NONCE first, then with long-term credentials; the success
+ * names the relayed address), ChannelBind (CHANNEL-NUMBER, §12), then 4-byte ChannelData headers.
+ * Servers name themselves in SOFTWARE as the common TURN servers do.
+ */
 function turnChannelData(rng: Rng): UdpScript {
   const stun = (type: number, attrs: Buffer) => cat(u16(type), u16(attrs.length), u32(0x2112a442), rng.bytes(12), attrs);
   const attr = (t: number, v: Buffer) => cat(u16(t), u16(v.length), v, Buffer.alloc((4 - (v.length % 4)) % 4));
+  // 0x4000-0x7FFF (RFC 5766; RFC 8656 narrows new bindings to 0x4000-0x4FFF)
   const channel = rng.range(0x4000, 0x7fff);
-  const peer = cat([0, 1], u16(rng.range(1024, 65535) ^ 0x2112), rng.bytes(4));
-  const realm = rng.pick(['example.org', 'turn.example.net', 'media.example.com']);
-  const bind = stun(0x0009, cat(
-    attr(0x000c, cat(u16(channel), [0, 0])), attr(0x0012, peer),
-    attr(0x0006, Buffer.from(`${rng.range(1700000000, 1800000000)}:${rng.hex(8)}`)), attr(0x0014, Buffer.from(realm)),
-    attr(0x0015, Buffer.from(rng.hex(16))), attr(0x0008, rng.bytes(20)),
-  ));
-  const d: Exchange[] = [['c', bind], ['s', stun(0x0109, attr(0x0008, rng.bytes(20)))]];
+  const xaddr = () => cat([0, 1], u16(rng.range(1024, 65535) ^ 0x2112), rng.bytes(4));
+  const peer = xaddr();
+  const realm = Buffer.from(rng.pick(['example.org', 'turn.example.net', 'media.example.com']));
+  const nonce = Buffer.from(rng.hex(16));
+  const user = Buffer.from(`${rng.range(1700000000, 1800000000)}:${rng.hex(8)}`);
+  const software = Buffer.from(rng.pick(["Coturn-4.6.2 'Gorst'", 'restund v0.4.12 (x86_64/linux)', 'ice4j.org', 'eturnal', 'pion/turn']));
+  const creds = cat(attr(0x0006, user), attr(0x0014, realm), attr(0x0015, nonce));
+  const d: Exchange[] = [];
+  if (rng.chance(0.7)) {
+    const transport = attr(0x0019, Buffer.from([17, 0, 0, 0]));
+    d.push(
+      ['c', stun(0x0003, transport)],
+      ['s', stun(0x0113, cat(attr(0x0009, cat([0, 0, 4, 1], 'Unauthorized')), attr(0x0014, realm), attr(0x0015, nonce), attr(0x8022, software)))],
+      ['c', stun(0x0003, cat(transport, creds, attr(0x0008, rng.bytes(20))))],
+      ['s', stun(0x0103, cat(attr(0x0016, xaddr()), attr(0x0020, xaddr()), attr(0x000d, u32(600)), attr(0x8022, software), attr(0x0008, rng.bytes(20))))],
+      ['c', stun(0x0008, cat(attr(0x0012, peer), creds, attr(0x0008, rng.bytes(20))))],
+      ['s', stun(0x0108, cat(attr(0x8022, software), attr(0x0008, rng.bytes(20))))],
+    );
+  }
+  d.push(
+    ['c', stun(0x0009, cat(attr(0x000c, cat(u16(channel), [0, 0])), attr(0x0012, peer), creds, attr(0x0008, rng.bytes(20))))],
+    ['s', stun(0x0109, cat(attr(0x8022, software), attr(0x0008, rng.bytes(20))))],
+  );
   const chan = (payload: Buffer) => cat(u16(channel), u16(payload.length), payload, Buffer.alloc(rng.chance(0.5) ? (4 - (payload.length % 4)) % 4 : 0));
   let seq = rng.int(65536);
   const ssrc = rng.int(2 ** 32);
