@@ -306,6 +306,9 @@ async function runRound(seed: number, n: number, tmp: string): Promise<{ cases: 
       if (e.complete) assert.equal(e.sha256, whole, `${why}: complete with another file's hash`);
       if (e.sha256 === whole && c.outcome !== 'whole' && c.file.length) assert.fail(`${why}: the whole file's hash from a transfer that was not whole`);
     }
+    // an empty file over DCC is a connection without a payload byte either way (irssi's receiver closes at
+    // once on size 0), and the sensor hands a TCP flow to the engine at its first payload byte: no data event
+    if (c.path === 'dcc' && !c.file.length && !mine.length) continue;
     if (c.outcome === 'whole') {
       assert.equal(mine.length, 1, `${why}: one data event, got ${JSON.stringify(mine.map((e) => [e.filename, e.observed_size, e.complete]))}; all: ${JSON.stringify(data.map((e) => [e.protocol, e.transfer_id, e.client?.port, e.server?.port, e.observed_size]))}`);
     } else if (c.outcome === 'cut') {
