@@ -14,7 +14,9 @@ const IRC_COMMANDS = new Set(
     'LUSERS VERSION STATS LINKS TIME CONNECT TRACE ADMIN INFO SERVLIST SQUERY WHO WHOIS WHOWAS KILL PING PONG ' +
     'ERROR AWAY REHASH USERHOST ISON WALLOPS CAP AUTHENTICATE STARTTLS SETNAME ACCOUNT CHGHOST BATCH TAGMSG ' +
     'MONITOR WEBIRC KNOCK SILENCE ACCEPT GLOBALUSERSTATE USERSTATE ROOMSTATE HOSTTARGET CLEARCHAT CLEARMSG ' +
-    'WHISPER USERNOTICE RECONNECT NS CS NICKSERV CHANSERV').split(' '),
+    'WHISPER USERNOTICE RECONNECT NS CS NICKSERV CHANSERV ' +
+    // a server link's own (RFC 2813 SERVER/NJOIN; TS6 and UnrealIRCd burst commands)
+    'SERVER NJOIN CAPAB SVINFO SID UID EUID SJOIN TMODE BMASK ENCAP TB PROTOCTL').split(' '),
 );
 
 /**
@@ -92,9 +94,13 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
     lines.shift();
   }
   let nick = false, user = false, weak = 0, numericNoPrefix = false;
-  // picked up mid-stream, a PRIVMSG line decides only when the next line is IRC too: the same words
-  // stand alone in a log or a key-value store's values
+  // A server line or a PRIVMSG decides among IRC lines: the stream's first line seen from the SYN, or
+  // a line right after an IRC line; otherwise when the next line is an IRC line. The same words stand
+  // alone as a value in a key-value store, a message broker's payload (a NATS MSG, a beanstalkd job)
+  // or a mail, between that protocol's own lines; picked up mid-stream, the line before the first
+  // whole one is lost, so a lone line there waits for the next.
   let pending: DetectResult = null;
+  let afterIrc = false, first = input.flow.clientBy === 'syn';
   for (let li = 0; li < lines.length; li++) {
     const line = lines[li].replace(/\r$/, '');
     if (!line) continue;
@@ -102,10 +108,14 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
     if (!m) return li === 0 ? null : 'more';
     // a prefix that is no nick, server or address (a log's timestamp tail) makes the line no IRC line
     const known = (IRC_COMMANDS.has(m.command) || /^\d{3}$/.test(m.command)) && (m.prefix === undefined || validPrefix(m.prefix));
-    // the line that confirms it is sent as IRC sends lines, the command in capitals: a mail's next
-    // line "Join us in #general" is prose
-    if (pending && known && sentUpper(line, m.command)) return pending;
+    // an IRC line as IRC sends it: the command in capitals, in its parameter shape (a mail's next line
+    // "Join us in #general" is prose)
+    const ircLine = known && sentUpper(line, m.command) && (!WEAK.has(m.command) || weakShape(m));
+    if (pending && ircLine) return pending;
     pending = null;
+    const amongIrc = afterIrc || first;
+    afterIrc = ircLine;
+    first = false;
     if (!known) {
       if (li === 0) return null;
       continue;
@@ -113,7 +123,10 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
     const numeric = /^\d{3}$/.test(m.command);
     // (a line with a prefix got here only with a valid one: `known` checked it)
     if (m.prefix !== undefined && (numeric ? serverNumeric(m, input) : SERVER_SENT.has(m.command))) {
-      return hit('irc.server-line', `"${line.slice(0, 60)}": a prefixed ${numeric ? 'numeric reply' : m.command} line`);
+      const h = hit('irc.server-line', `"${line.slice(0, 60)}": a prefixed ${numeric ? 'numeric reply' : m.command} line`);
+      if (amongIrc) return h;
+      pending = h;
+      continue;
     }
     switch (m.command) {
       case 'NICK':
@@ -129,7 +142,7 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
       case 'NOTICE':
         if (privmsgShape(m, line) && sentUpper(line, m.command)) {
           const h = hit('irc.privmsg', `${m.command} with a target and a text (stream picked up mid-session)`);
-          if (input.flow.clientBy === 'syn') return h;
+          if (amongIrc) return h;
           pending = h;
         }
         break;

@@ -65,8 +65,10 @@ describe('irc: detection', () => {
     const flow = { id: 'f', transport: 'tcp' as const, client: { ip: '10.0.0.1', port: 5000 }, server: { ip: '10.0.0.2', port: 8000 }, firstTs: 0, clientBy: 'first' as const };
     const lookup = { host: () => undefined, ip: () => undefined };
     const input = (data: string, clientBy: 'first' | 'syn') => ({ transport: 'tcp' as const, dir: 1 as const, data: Buffer.from(data), other: Buffer.alloc(0), packetIndex: 0, flow: { ...flow, clientBy }, lookup });
-    const midLine = 'ng to the meeting later\r\n:bob!b@h PRIVMSG #ops :see you there\r\n';
+    const midLine = 'ng to the meeting later\r\n:bob!b@h PRIVMSG #ops :see you there\r\n:carol!c@h PRIVMSG #ops :me too\r\n';
     assert.equal((ircModule.detect(input(midLine, 'first'), { id: 'irc' }) as any)?.protocol, 'irc');
+    // one whole line so far: the next one tells (the line before it is lost)
+    assert.equal(ircModule.detect(input('ng to the meeting later\r\n:bob!b@h PRIVMSG #ops :see you there\r\n', 'first'), { id: 'irc' }), 'more');
     assert.equal(ircModule.detect(input(midLine, 'syn'), { id: 'irc' }), null);
   });
 
@@ -86,9 +88,9 @@ describe('irc: detection', () => {
       const h = irc([['s', `tail\r\n:${prefix} PRIVMSG #ops :hello there\r\n:${prefix} PRIVMSG #ops :again\r\n`]], { server: '198.51.100.7:80', clientBy: 'first' });
       assert.equal(h.of('session')[0]?.protocol, 'irc', prefix);
     }
-    // the server's own lines still decide: a relayed message, a MODE, a notice, a numeric
+    // the server's own lines still decide: a relayed message, a MODE, a notice, a numeric (with the line after them)
     for (const line of [':bob!b@h.example PRIVMSG #ops :hi', ':irc.example.net MODE alice +i', ':irc.example.net NOTICE * :*** Looking up your hostname', ':irc.example.net 001 alice :Welcome', ':localhost 376 alice :End of /MOTD command.', ':irc.example.net 612 alice :an extension numeric']) {
-      const h = irc([['s', `tail of a lost line\r\n${line}\r\n`]], { server: '198.51.100.7:443', clientBy: 'first' });
+      const h = irc([['s', `tail of a lost line\r\n${line}\r\nPING :irc.example.net\r\n`]], { server: '198.51.100.7:443', clientBy: 'first' });
       assert.equal(h.of('session')[0]?.protocol, 'irc', line);
     }
   });
@@ -114,6 +116,25 @@ describe('irc: detection', () => {
       const h = irc([['s', `Subject: x\r\n\r\nPRIVMSG #ops :deploy done\r\n${next}\r\n`]], { server: '198.51.100.7:4222', clientBy: 'first' });
       assert.equal(h.of('session')[0]?.protocol, 'irc', next);
     }
+  });
+
+  it('a lone server or PRIVMSG line among another protocol\'s lines is no IRC: a NATS payload, a beanstalkd job, a STOMP body', () => {
+    // a bridge relaying raw IRC lines over a message broker: each payload follows that protocol's own line
+    const nats = 'INFO {"server_id":"NABC","proto":1}\r\nPONG\r\nMSG chat.irc 1 33\r\n:irc.example.net 001 bob :Welcome\r\nMSG chat.irc 1 38\r\n:nick!user@host PRIVMSG #channel :text\r\nMSG chat.ops 1 25\r\nPRIVMSG #ops :deploy done\r\n';
+    const beanstalk = 'USING chat\r\nRESERVED 12 33\r\n:irc.example.net 001 bob :Welcome\r\nDELETED\r\nRESERVED 13 25\r\nPRIVMSG #ops :deploy done\r\nDELETED\r\n';
+    const stomp = 'MESSAGE\r\nsubscription:0\r\ndestination:/topic/irc\r\ncontent-length:38\r\n\r\n:nick!user@host PRIVMSG #channel :text\x00\r\n';
+    for (const data of [nats, beanstalk, stomp]) {
+      for (const clientBy of ['syn', 'first'] as const) {
+        // seen from its start, or picked up at any line of it
+        for (let at = 0; at >= 0; at = clientBy === 'syn' || data.indexOf('\n', at) < 0 ? -1 : data.indexOf('\n', at) + 1) {
+          const h = irc([['s', data.slice(at)]], { server: '198.51.100.7:6667', clientBy });
+          assert.equal(h.of('session').length, 0, `${clientBy} ${JSON.stringify(data.slice(at, at + 40))}`);
+        }
+      }
+    }
+    // two IRC lines in a row are IRC (a relayed burst, or the stream itself)
+    const h = irc([['s', 'MSG chat.irc 1 33\r\n:irc.example.net 001 bob :Welcome\r\n:irc.example.net 002 bob :Your host is irc.example.net\r\n']], { server: '198.51.100.7:6667', clientBy: 'first' });
+    assert.equal(h.of('session')[0]?.protocol, 'irc');
   });
 
   it('a prefixless numeric counts only on an IRC port hint', () => {
