@@ -172,15 +172,18 @@ function midStream(input: DetectInput): boolean {
  * alice@example.com 1 0" in a log), or inside a file that holds MSNP (a downloaded capture). So what
  * follows the deciding line (and its payload) must frame as MSNP too, up to the window: every line an
  * MSNP command or error code, payloads stepped over by their length. A first line that decides by its
- * shape alone (msn.line / msn.msnftp; MSG and payload detections have checked their payload) needs
- * such a line after it — in this direction, or else as the other direction's first line.
+ * shape alone (msn.line / msn.msnftp), or a MSG whose MIME payload is all there is so far, needs such
+ * a line after it — in this direction, or else as the other direction's first line. NATS delivers
+ * "MSG <subject> <sid> <length>" and a payload too; a subject may hold an address and the payload a
+ * mail, and what follows it (CRLF, then NATS lines) is no MSNP. (A MSG found past a partial line is
+ * judged so already: resync.)
  */
 function pickedUp(r: Detection, n: number, line: string, after: Buffer, seen: number, other: Buffer): DetectResult {
   const pm = /^(\S{3}) .* (\d{1,7})$/.exec(line);
   const rest = pm && PAYLOAD_COMMANDS.has(pm[1]) ? after.subarray(Number(pm[2])) : after;
   const follows = msnpFollows(rest);
   if (follows === false) return null;
-  if (follows === true || n > 0 || (r.evidence.signature !== 'msn.line' && r.evidence.signature !== 'msn.msnftp')) return r;
+  if (follows === true || n > 0 || r.evidence.signature === 'msn.payload') return r;
   return msnpStart(other) === true ? r : seen < 8192 ? 'more' : null;
 }
 

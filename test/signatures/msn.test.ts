@@ -56,6 +56,34 @@ describe('msn: detection', () => {
   });
 });
 
+describe('msn: picked up mid-stream', () => {
+  const mime = 'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nFrom: carol@example.com\r\nSubject: lunch\r\n\r\nnoon?\r\n';
+  const mid = (data: string, other = '', dir: 0 | 1 = 1) =>
+    msn.detect({ transport: 'tcp', dir, data: Buffer.from(data, 'latin1'), other: Buffer.from(other, 'latin1'), packetIndex: 0, flow: { clientBy: 'first' } as any, lookup: { host: () => undefined, ip: () => undefined } } as DetectInput, { id: 'msn' });
+
+  it('a NATS MSG whose subject holds an address and whose payload is a mail is no MSNP MSG, however it is cut', () => {
+    // NATS client protocol: MSG <subject> <sid> <#bytes>, the payload, CRLF, then the next NATS line
+    const nats = `MSG inbox.carol@example.com 17 ${mime.length}\r\n${mime}\r\nMSG chat.ops 3 5\r\nhello\r\nPING\r\n`;
+    for (let cut = 'MSG inbox.carol@example.com 17 150\r\nMIME-Version: 1.0'.length; cut <= nats.length; cut++) {
+      const r = mid(nats.slice(0, cut), 'PUB chat.ops 5\r\nhello\r\n');
+      assert.ok(r === null || r === 'more', `${cut}: ${JSON.stringify(r)}`);
+    }
+    const h = new FlowHarness({ server: '198.51.100.9:4222', clientBy: 'first' });
+    for (let o = 0; o < nats.length; o += 64) h.send('s', nats.slice(o, o + 64));
+    h.end();
+    assert.equal(h.of('session').length, 0);
+  });
+
+  it('a switchboard MSG decides once MSNP follows it, in this direction or the other', () => {
+    const sbMsg = `MSG ${BUDDY} Bob ${mime.length}\r\n${mime}`;
+    assert.equal(mid(sbMsg), 'more');
+    for (const [data, other] of [[`${sbMsg}BYE ${BUDDY}\r\n`, ''], [sbMsg, `MSG 4 N ${mime.length}\r\n${mime}`], [`${sbMsg}MSG ${BUDDY} Bob ${mime.length}\r\n`, '']]) {
+      const r = mid(data, other);
+      assert.ok(r && r !== 'more' && r.protocol === 'msn', JSON.stringify(r));
+    }
+  });
+});
+
 describe('msn: switchboard chat', () => {
   it('decodes MSG split across segments and several commands in one segment; typing is not a message', () => {
     const h = sb('203.0.113.9:443');
