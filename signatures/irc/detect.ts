@@ -150,7 +150,8 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
         if (/^\d{3}$/.test(m.command)) {
           // a prefixless reply code IRC does not use: an FTP/SMTP-style reply stream
           if (!IRC_NUMERICS.has(m.command)) return null;
-          numericNoPrefix = true;
+          // (a prefixed numeric that is no server line, one from the client side, counts for nothing)
+          if (m.prefix === undefined) numericNoPrefix = true;
         }
     }
     if (nick && user) return hit('irc.registration', 'NICK and USER registration from the client');

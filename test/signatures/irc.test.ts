@@ -20,7 +20,7 @@ import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 const REG = 'NICK alice\r\nUSER alice 0 * :Alice A\r\n';
 const WELCOME = ':irc.example.net 001 alice :Welcome to the network alice\r\n';
 
-function irc(lines: [('c' | 's'), string | Buffer][], opts: { server?: string; clientBy?: 'syn' | 'first' } = {}): FlowHarness {
+function irc(lines: [('c' | 's'), string | Buffer][], opts: { server?: string; clientBy?: 'syn' | 'first' | 'port' } = {}): FlowHarness {
   const h = new FlowHarness({ server: opts.server ?? '198.51.100.7:6667', ...(opts.clientBy ? { clientBy: opts.clientBy } : {}) });
   for (const [d, l] of lines) h.send(d, l);
   h.end();
@@ -140,6 +140,8 @@ describe('irc: detection', () => {
   it('a prefixless numeric counts only on an IRC port hint', () => {
     assert.equal(irc([['c', '353 \n']], { server: '198.51.100.7:6666' }).of('session').length, 1);
     assert.equal(irc([['c', '353 \n']], { server: '198.51.100.7:2525' }).of('session').length, 0);
+    // a prefixed one from the client side is no server line and no bare numeric either: a NATS client publishing a relayed IRC line, on 6667
+    assert.equal(irc([['c', 'PUB chat.random _INBOX.2d4c 33\r\n:irc.example.net 001 bob :Welcome\r\nPONG\r\n']], { server: '198.51.100.7:6667', clientBy: 'port' }).of('session').length, 0);
   });
 });
 
