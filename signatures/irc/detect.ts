@@ -110,7 +110,7 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
     const known = (IRC_COMMANDS.has(m.command) || /^\d{3}$/.test(m.command)) && (m.prefix === undefined || validPrefix(m.prefix));
     // an IRC line as IRC sends it: the command in capitals, in its parameter shape (a mail's next line
     // "Join us in #general" is prose)
-    const ircLine = known && sentUpper(line, m.command) && (!WEAK.has(m.command) || weakShape(m));
+    const ircLine = known && sentUpper(line, m.command) && paramShape(m);
     if (pending && ircLine) return pending;
     pending = null;
     const amongIrc = afterIrc || first;
@@ -155,7 +155,7 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
         }
     }
     if (nick && user) return hit('irc.registration', 'NICK and USER registration from the client');
-    if (WEAK.has(m.command) && weakShape(m) && sentUpper(line, m.command)) weak++;
+    if (WEAK.has(m.command) && paramShape(m) && sentUpper(line, m.command)) weak++;
     if (weak >= 3) return hit('irc.commands', 'several IRC commands (JOIN/PING/MODE/…)');
   }
   if (numericNoPrefix && onIrcPort(input, data)) return hit('irc.numeric', 'IRC numeric reply on an IRC port');
@@ -215,8 +215,12 @@ function sentUpper(line: string, command: string): boolean {
 }
 
 const CHANNEL = /^[#&+!][^\s,:\x07]{0,199}$/;
-/** the parameter counts (and first parameters) each weak command takes (RFC 2812 §3): prose has more words */
-function weakShape(m: IrcMessage): boolean {
+/**
+ * The parameter counts (and first parameters) the weak commands, and a few others whose words start
+ * prose, take (RFC 2812 §3): prose has more words ("QUIT smoking, they said"). A text of several
+ * words is one trailing parameter, after a colon.
+ */
+function paramShape(m: IrcMessage): boolean {
   const p = m.params, n = p.length;
   switch (m.command) {
     case 'JOIN': case 'PART': return n >= 1 && n <= 2 && (p[0] === '0' || p[0].split(',').every((c) => CHANNEL.test(c)));
@@ -231,6 +235,8 @@ function weakShape(m: IrcMessage): boolean {
     case 'KICK': return (n === 2 || n === 3) && CHANNEL.test(p[0]);
     case 'INVITE': return n === 2 && CHANNEL.test(p[1]);
     case 'ISON': case 'USERHOST': return n >= 1 && n <= 5;
+    case 'QUIT': case 'ERROR': return n <= 1;
+    case 'PRIVMSG': case 'NOTICE': return n === 2;
     default: return true;
   }
 }

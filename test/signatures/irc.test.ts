@@ -132,6 +132,12 @@ describe('irc: detection', () => {
         }
       }
     }
+    // nor is a lone line confirmed by a prose line whose first word is a command in capitals: a mail's text in a NATS message
+    for (const next of ['QUIT smoking, they said', 'ERROR rates dropped after the patch', 'NOTICE the new rota']) {
+      const mail = `MSG queue stats\r\n\r\n:irc.example.net 001 bob :Welcome\r\n${next}\r\n\r\n`;
+      assert.equal(irc([['s', mail]], { server: '198.51.100.7:4000', clientBy: 'first' }).of('session').length, 0, next);
+    }
+    assert.equal(irc([['s', 'MSG queue stats\r\n\r\n:irc.example.net 001 bob :Welcome\r\nQUIT :Leaving\r\n']], { server: '198.51.100.7:4000', clientBy: 'first' }).of('session')[0]?.protocol, 'irc');
     // two IRC lines in a row are IRC (a relayed burst, or the stream itself)
     const h = irc([['s', 'MSG chat.irc 1 33\r\n:irc.example.net 001 bob :Welcome\r\n:irc.example.net 002 bob :Your host is irc.example.net\r\n']], { server: '198.51.100.7:6667', clientBy: 'first' });
     assert.equal(h.of('session')[0]?.protocol, 'irc');
