@@ -184,7 +184,27 @@ function pickedUp(r: Detection, n: number, line: string, after: Buffer, seen: nu
   const follows = msnpFollows(rest);
   if (follows === false) return null;
   if (follows === true || n > 0 || r.evidence.signature === 'msn.payload') return r;
-  return msnpStart(other) === true ? r : seen < 8192 ? 'more' : null;
+  const opens = otherOpens(other);
+  return opens === true ? r : seen < 8192 ? 'more' : null;
+}
+
+/**
+ * The other direction's first line is an MSNP line: one that decides, a neutral one, an error reply or
+ * another MSNP command. A command word alone is not enough: "MSG from the queue looked odd" (a NATS
+ * payload's text) starts like MSNP's MSG but has none of its forms.
+ */
+function otherOpens(other: Buffer): boolean | 'more' {
+  if (msnpStart(other.subarray(0, 4)) !== true) return false;
+  const nl = other.subarray(0, 1025).indexOf(0x0a);
+  if (nl < 0) return other.length < 1024 ? 'more' : false;
+  const line = other.toString('latin1', 0, nl).replace(/\r$/, '');
+  if (/^\d{3} \d{1,10}( [ -~]{1,300})?$/.test(line)) return true;
+  const r = decide(line, other.subarray(nl + 1));
+  if (r === 'skip') return true;
+  if (r === 'more') return 'more';
+  if (r) return true;
+  // a command that decides nothing alone (BYE, CAL, ADD, …), if it is none whose forms were just tried
+  return !MSNP_COMMANDS.has(line.slice(0, 3));
 }
 
 /** `b` (up to 8 KiB) frames as MSNP lines and payloads: true, false, or 'empty' when no line has started */

@@ -68,6 +68,9 @@ describe('msn: picked up mid-stream', () => {
       const r = mid(nats.slice(0, cut), 'PUB chat.ops 5\r\nhello\r\n');
       assert.ok(r === null || r === 'more', `${cut}: ${JSON.stringify(r)}`);
     }
+    // the other direction picked up at a payload's text that starts with MSNP's command word
+    const half = `MSG inbox.carol@example.com 17 ${mime.length}\r\n${mime.slice(0, 60)}`;
+    assert.equal(mid(half, 'MSG from the queue looked odd\r\n'), 'more');
     const h = new FlowHarness({ server: '198.51.100.9:4222', clientBy: 'first' });
     for (let o = 0; o < nats.length; o += 64) h.send('s', nats.slice(o, o + 64));
     h.end();
@@ -77,7 +80,7 @@ describe('msn: picked up mid-stream', () => {
   it('a switchboard MSG decides once MSNP follows it, in this direction or the other', () => {
     const sbMsg = `MSG ${BUDDY} Bob ${mime.length}\r\n${mime}`;
     assert.equal(mid(sbMsg), 'more');
-    for (const [data, other] of [[`${sbMsg}BYE ${BUDDY}\r\n`, ''], [sbMsg, `MSG 4 N ${mime.length}\r\n${mime}`], [`${sbMsg}MSG ${BUDDY} Bob ${mime.length}\r\n`, '']]) {
+    for (const [data, other] of [[`${sbMsg}BYE ${BUDDY}\r\n`, ''], [sbMsg, `MSG 4 N ${mime.length}\r\n${mime}`], [sbMsg, 'ACK 4\r\n'], [sbMsg, `BYE ${BUDDY}\r\n`], [`${sbMsg}MSG ${BUDDY} Bob ${mime.length}\r\n`, '']]) {
       const r = mid(data, other);
       assert.ok(r && r !== 'more' && r.protocol === 'msn', JSON.stringify(r));
     }
