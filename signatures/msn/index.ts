@@ -215,14 +215,27 @@ function msnpFollows(b: Buffer): boolean | 'empty' {
     const start = msnpStart(b.subarray(o, o + 4));
     if (start === false) return false;
     const nl = b.indexOf(0x0a, o);
-    if (nl < 0) return lines > 0 || start === true ? true : 'empty';
+    if (nl < 0) return !msgForm(b.toString('latin1', o, Math.min(b.length, o + 1024)), false) ? false : lines > 0 || start === true ? true : 'empty';
     lines++;
     const line = b.toString('latin1', o, Math.min(nl, o + 1024));
+    if (!msgForm(line, true)) return false;
     o = nl + 1;
     const pm = /^(\S{3}) .* (\d{1,7})\r?$/.exec(line);
     if (pm && PAYLOAD_COMMANDS.has(pm[1])) o += Number(pm[2]);
   }
   return lines > 0 || o < b.length ? true : 'empty';
+}
+
+/**
+ * A MSG line has MSG's form, or (`whole` false: cut short) may still get it: three parameters, the
+ * last a payload length (MSG passport name length, MSG trid ack length; MSNP2's "MSG Hotmail Hotmail
+ * length"). Other lines pass. "MSG from the queue looked odd", a chat text, is no MSNP line.
+ */
+function msgForm(line: string, whole: boolean): boolean {
+  if (!line.startsWith('MSG ')) return true;
+  if (whole) return /^MSG \S+ \S+ \d{1,7}\r?$/.test(line);
+  const t = line.split(' ');
+  return t.length < 4 || (t.length === 4 && /^\d{0,7}\r?$/.test(t[3]));
 }
 
 /** `b` starts with an MSNP command (or a 3-digit error reply) and its separator; 'more' when too short */

@@ -77,6 +77,18 @@ describe('msn: picked up mid-stream', () => {
     assert.equal(h.of('session').length, 0);
   });
 
+  it('what follows a lone first line frames as MSNP only with MSG lines in MSG\'s form', () => {
+    // a BBS user's typed lines, picked up mid-stream: a pasted VER line, then a chat line starting with "MSG"
+    for (const data of ['VER 1 MSNP12 MSNP11 CVR0\r\nMSG from the queue looked odd\r\n', 'VER 1 MSNP12 MSNP11 CVR0\r\nMSG from the q', `USR 5 OK ${ME} 1 0\r\nMSG 3 N twelve\r\n`]) {
+      const r = mid(data, '*** carol has joined the channel.\r\n', 0);
+      assert.ok(r === null || r === 'more', `${JSON.stringify(data)}: ${JSON.stringify(r)}`);
+    }
+    for (const data of ['VER 1 MSNP12 MSNP11 CVR0\r\nMSG 2 N 5\r\n', `USR 5 OK ${ME} 1 0\r\nMSG Hotmail Hotmail 512\r\n`, `USR 5 OK ${ME} 1 0\r\nMSG Hot`]) {
+      const r = mid(data, '', 0);
+      assert.ok(r && r !== 'more' && r.protocol === 'msn', `${JSON.stringify(data)}: ${JSON.stringify(r)}`);
+    }
+  });
+
   it('a switchboard MSG decides once MSNP follows it, in this direction or the other', () => {
     const sbMsg = `MSG ${BUDDY} Bob ${mime.length}\r\n${mime}`;
     assert.equal(mid(sbMsg), 'more');
