@@ -52,7 +52,7 @@ const ROOMS = ['general', 'ops', 'random', 'support', 'dev', 'lobby'];
 const CHAT = [
   'hi all', 'lunch at noon?', 'brb', 'ok :)', 'who is on call?', 'can you review PR 42?', 'thanks!', 'Join us in #general after standup',
   'PRIVMSG me the link', 'Ping me when the build is green', 'MSG from the queue looked odd', 'NICK change did not stick', 'Notice: build 1234 passed',
-  'YMSG packet dropped', 'see <message to="a@b.c"><body>x</body></message>', 'QUIT smoking, they said', 'USR 5 OK is what the log shows',
+  'YMSG packet dropped', 'see <message to="a@b.c"><body>x</body></message>', 'QUIT smoking, they said', 'the log shows USR 5 OK',
 ];
 /** a protocol line pasted as it is (a question about a log, a bridge relaying raw lines) */
 const PROTO = [
@@ -60,13 +60,15 @@ const PROTO = [
   'VER 1 MSNP12 MSNP11 CVR0', 'CHL 0 29409134351025259292', 'QUIT', ':irc.example.net 001 bob :Welcome', ':nick!user@host PRIVMSG #channel :text',
 ];
 /**
- * One line of chat; now and then a pasted protocol line, but never two in a row: consecutive lines
- * of an IM protocol are a transcript of it (the detectors may rightly take a run of them for IM).
+ * One line of chat; now and then a pasted protocol line, but never two in a row in one `stream` (the
+ * lines one side sends one after another): consecutive lines of an IM protocol are a transcript of it
+ * (the detectors may rightly take a run of them for IM).
  */
-let lastProto = false;
-function say(rng: Rng): string {
-  lastProto = !lastProto && rng.chance(0.3);
-  return rng.pick(lastProto ? PROTO : CHAT);
+const lastProto = new Map<string, boolean>();
+function say(rng: Rng, stream = ''): string {
+  const proto = !lastProto.get(stream) && rng.chance(0.3);
+  lastProto.set(stream, proto);
+  return rng.pick(proto ? PROTO : CHAT);
 }
 const who = (rng: Rng) => rng.pick(PEOPLE);
 const room = (rng: Rng) => rng.pick(ROOMS);
@@ -402,7 +404,7 @@ function telnetBbs(rng: Rng): Script {
   for (let i = rng.range(4, 12); i > 0; i--) {
     const p = rng.pick(other);
     switch (rng.int(5)) {
-      case 0: ex.push(['c', b(`${say(rng)}${nl}`)], ['s', b(`From ${me}: ${say(rng)}\r\n`)]); break;
+      case 0: ex.push(['c', b(`${say(rng, 'typed')}${nl}`)], ['s', b(`From ${me}: ${say(rng)}\r\n`)]); break;
       case 1: ex.push(['s', b(`From ${p}: ${say(rng)}\r\n`)]); break;
       case 2: ex.push(['c', b(`/p ${p} ${say(rng)}${nl}`)], ['s', b(`*** Private message sent to ${p}.\r\n`)]); break;
       case 3: ex.push(['s', b(`${p} (whispered): ${say(rng)}\r\n`)]); break;
@@ -907,7 +909,10 @@ function xmlRpc(rng: Rng): Script {
  * namespaces.
  */
 function customXmlStream(rng: Rng): Script {
-  const me = who(rng);
+  // users named by nick, or (as a directory-backed deployment does) by mail address
+  const byMail = rng.chance(0.5);
+  const id = (p: string) => (byMail ? `${p}@example.com` : p);
+  const me = id(who(rng));
   const ex: Exchange[] = [
     ['c', b(`<?xml version="1.0" encoding="UTF-8"?>\n<stream version="2.1" xmlns="urn:example:chatbus:2" client="${rng.pick(['desk', 'web', 'kiosk'])}">\n`)],
     ['s', b(`<?xml version="1.0" encoding="UTF-8"?>\n<stream version="2.1" xmlns="urn:example:chatbus:2" session="${rng.hex(16)}">\n`)],
@@ -917,8 +922,9 @@ function customXmlStream(rng: Rng): Script {
     const text = say(rng).replace(/&/g, '&amp;').replace(/</g, '&lt;');
     ex.push(rng.pick([
       () => ['c', b(`<message id="${rng.int(9999)}" to="#${room(rng)}" from="${me}"><text>${text}</text></message>\n`)] as Exchange,
-      () => ['s', b(`<message id="${rng.int(9999)}" to="#${room(rng)}" from="${who(rng)}" kind="${rng.pick(['say', 'emote'])}"><text>${text}</text></message>\n`)] as Exchange,
-      () => ['s', b(`<presence user="${who(rng)}" status="${rng.pick(['online', 'away', 'busy'])}"/>\n`)] as Exchange,
+      () => ['s', b(`<message id="${rng.int(9999)}" to="#${room(rng)}" from="${id(who(rng))}" kind="${rng.pick(['say', 'emote'])}"><text>${text}</text></message>\n`)] as Exchange,
+      () => ['s', b(`<message id="${rng.int(9999)}" to="${me}" from="${id(who(rng))}" type="${rng.pick(['direct', 'chat'])}"><text>${text}</text></message>\n`)] as Exchange,
+      () => ['s', b(`<presence from="${id(who(rng))}" status="${rng.pick(['online', 'away', 'busy'])}"/>\n`)] as Exchange,
       () => ['c', b(`<ping seq="${rng.int(999)}"/>\n`)] as Exchange,
       () => ['s', b(`<event type="typing" user="${who(rng)}" room="#${room(rng)}"/>\n`)] as Exchange,
     ])());
