@@ -299,6 +299,54 @@ function kafka(rng: Rng): Script {
   return { name: 'kafka', port: 9092, exchanges: ex, keywords: [topic, '{"id"', clientId] };
 }
 
+/**
+ * A sensor exporting captured packets' payloads to Kafka (a packet broker feeding an analytics
+ * pipeline): Produce requests whose record values are whole IM PDUs — YMSG, two OSCAR FLAPs, a
+ * Gadu-Gadu message packet — between Kafka's own length-prefixed framing. Carried, not spoken.
+ */
+function kafkaPacketExport(rng: Rng): Script {
+  const ymsg = () => {
+    const body = Buffer.from(`1\xc0\x80${who(rng)}_example\xc0\x805\xc0\x80${who(rng)}_example\xc0\x8014\xc0\x80${say(rng)}\xc0\x80`, 'latin1');
+    return cat('YMSG', u16be(0x10), u16be(0), u16be(body.length), u16be(6), u32be(1), u32be(rng.int(2 ** 31)), body);
+  };
+  let seq = rng.int(0x8000);
+  const flap = (ch: number, data: Buffer) => cat(u8(0x2a), u8(ch), u16be(seq++ & 0xffff), u16be(data.length), data);
+  const snac = (fam: number, sub: number, data: Buffer) => flap(2, cat(u16be(fam), u16be(sub), u16be(0), u32be(rng.int(2 ** 31)), data));
+  const gg = () => {
+    const text = b(say(rng) + '\0');
+    const body = cat(u32le(rng.range(10000, 9999999)), u32le(rng.int(2 ** 31)), u32le(0x08), u32le(20), u32le(20 + text.length), text);
+    return cat(u32le(0x2d), u32le(body.length), body);
+  };
+  const values = () => rng.pick([ymsg, () => cat(flap(1, u32be(1)), snac(1, 3, Buffer.from([0, 1, 0, 2, 0, 3, 0, 4]))), gg])();
+  const varint = (n: number) => {
+    let z = n << 1;
+    const out: number[] = [];
+    while (z > 0x7f) {
+      out.push((z & 0x7f) | 0x80);
+      z >>>= 7;
+    }
+    out.push(z);
+    return Buffer.from(out);
+  };
+  const str = (x: string) => cat(u16be(x.length), x);
+  let corr = rng.int(1000);
+  const ex: Exchange[] = [];
+  for (let i = rng.range(2, 6); i > 0; i--) {
+    const vals = Array.from({ length: rng.range(1, 4) }, values);
+    const recs = vals.map((v, k) => {
+      const r = cat(u8(0), varint(k), varint(k), u8(1) /* null key: zigzag -1 */, varint(v.length), v, varint(0));
+      return cat(varint(r.length), r);
+    });
+    const afterCrc = cat(u16be(0), u32be(vals.length - 1), u64be(1705300000000), u64be(1705300000000), u64be(-1n), u16be(0xffff), u32be(0xffffffff), u32be(vals.length), ...recs);
+    const batch = cat(u64be(0), u32be(afterCrc.length + 9), u32be(0), u8(2), u32be(rng.int(2 ** 32)), afterCrc);
+    const p = cat(u16be(0), u16be(3), u32be(corr), str('packet-exporter'), u16be(0xffff), u16be(1), u32be(30000), u32be(1), str('im-packets'), u32be(1), u32be(0), u32be(batch.length), batch);
+    ex.push(['c', cat(u32be(p.length), p)]);
+    const res = cat(u32be(corr++), u32be(1), str('im-packets'), u32be(1), u32be(0), u16be(0), u64be(rng.int(1e6)), u64be(-1n), u32be(0));
+    ex.push(['s', cat(u32be(res.length), res)]);
+  }
+  return { name: 'kafka-packet-export', port: 9092, exchanges: ex, keywords: ['YMSG', '*', 'im-packets'] };
+}
+
 /** ZooKeeper jute wire format (zookeeper.jute, ClientCnxn): length-prefixed ConnectRequest, request headers (xid, type), replies (xid, zxid, err), watcher events; four-letter words */
 function zookeeper(rng: Rng): Script {
   const frame = (p: Buffer) => cat(u32be(p.length), p);
@@ -956,6 +1004,6 @@ function flashXmlSocket(rng: Rng): Script {
 }
 
 export const MORE_TCP_GENERATORS: ((rng: Rng) => Script)[] = [
-  nats, stomp, beanstalkd, amqp, kafka, zookeeper, nntp, telnetBbs, gitDaemon, mysql, postgres, mongodb, tds, oracleTns,
+  nats, stomp, beanstalkd, amqp, kafka, kafkaPacketExport, zookeeper, nntp, telnetBbs, gitDaemon, mysql, postgres, mongodb, tds, oracleTns,
   smb2, ldap, rdp, vnc, h2c, websocketSocketIo, socks, bittorrent, xmlRpc, customXmlStream, flashXmlSocket,
 ];
