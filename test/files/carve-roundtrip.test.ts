@@ -41,8 +41,8 @@ const PATHS: PathId[] = ['dcc', 'oft', 'msnftp', 'p2p', 'yahoo-post', 'yahoo-get
 class Conv {
   writes: Write[] = [];
   at = { c: 0, s: 0 };
-  /** pieces of the file in the data side's stream: [stream start, length, atomic (counted only when whole)] */
-  pieces: Array<[number, number, boolean]> = [];
+  /** pieces of the file in the data side's stream: [stream start, length, atomic (counted only when its frame is whole), frame bytes after the piece] */
+  pieces: Array<[number, number, boolean, number]> = [];
   constructor(readonly client: string, readonly server: string, readonly dataDir: Side) {}
   w(dir: Side, data: Buffer | string, barrier = true): this {
     const b = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -51,14 +51,15 @@ class Conv {
     return this;
   }
   /** file bytes (raw in the stream), or a framed PDU carrying `fileLen` of them after `lead` bytes */
-  file(data: Buffer, o: { lead?: number; fileLen?: number; atomic?: boolean } = {}): this {
-    this.pieces.push([this.at[this.dataDir] + (o.lead ?? 0), o.fileLen ?? data.length, !!o.atomic]);
+  file(data: Buffer, o: { lead?: number; fileLen?: number; atomic?: boolean; tail?: number } = {}): this {
+    this.pieces.push([this.at[this.dataDir] + (o.lead ?? 0), o.fileLen ?? data.length, !!o.atomic, o.tail ?? 0]);
     return this.w(this.dataDir, data, false);
   }
   /** file bytes a reader has once the data side's stream is cut at `x` */
   fileBytesBefore(x: number): number {
     let n = 0;
-    for (const [start, len, atomic] of this.pieces) n += atomic ? (x >= start + len ? len : 0) : Math.max(0, Math.min(len, x - start));
+    // an atomic piece is read only with its whole frame: a P2P chunk's MSG ends with a 4-byte footer after the data
+    for (const [start, len, atomic, tail] of this.pieces) n += atomic ? (x >= start + len + tail ? len : 0) : Math.max(0, Math.min(len, x - start));
     return n;
   }
   get fileStart(): number {
@@ -219,7 +220,7 @@ function makeCase(rnd: () => number, k: number, pathId: PathId, scale: number): 
     for (let o = 0, i = 0; o < size || i === 0; o += 1202, i++) {
       const chunk = file.subarray(o, o + 1202);
       const m = p2p(`${9 + i} D`, BUDDY, { session, id: 2000 + i, offset: o, total: size, flags: 0x01000030 }, chunk, 2);
-      data.file(m, { lead: m.length - 4 - chunk.length, fileLen: chunk.length, atomic: true });
+      data.file(m, { lead: m.length - 4 - chunk.length, fileLen: chunk.length, atomic: true, tail: 4 });
       if (below(4) === 0) data.w('s', p2p(`${BUDDY} Bob`, ME, { session, id: 9000 + i, offset: 0, total: 0, flags: 2 }, Buffer.alloc(0)), false);
     }
   } else {
