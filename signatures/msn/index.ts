@@ -215,15 +215,30 @@ function msnpFollows(b: Buffer): boolean | 'empty' {
     const start = msnpStart(b.subarray(o, o + 4));
     if (start === false) return false;
     const nl = b.indexOf(0x0a, o);
-    if (nl < 0) return !msgForm(b.toString('latin1', o, Math.min(b.length, o + 1024)), false) ? false : lines > 0 || start === true ? true : 'empty';
-    lines++;
+    // a line (or a MSG's payload head) still arriving frames nothing yet: the next bytes decide
+    if (nl < 0) return !msgForm(b.toString('latin1', o, Math.min(b.length, o + 1024)), false) ? false : lines > 0 ? true : 'empty';
     const line = b.toString('latin1', o, Math.min(nl, o + 1024));
     if (!msgForm(line, true)) return false;
     o = nl + 1;
+    if (line.startsWith('MSG ')) {
+      const head = b.toString('latin1', o, Math.min(b.length, o + 14));
+      if (!mimeHead(head)) return false;
+      if (head.length < 14) return lines > 0 ? true : 'empty';
+    }
+    lines++;
     const pm = /^(\S{3}) .* (\d{1,7})\r?$/.exec(line);
     if (pm && PAYLOAD_COMMANDS.has(pm[1])) o += Number(pm[2]);
   }
   return lines > 0 || o < b.length ? true : 'empty';
+}
+
+/**
+ * A MSG payload starts with a MIME header, or (cut short, `head` under 14 bytes) may still: every MSNP
+ * MSG carries one. A NATS `MSG subject sid length` has MSG's form, and its payload is JSON or anything.
+ */
+function mimeHead(head: string): boolean {
+  const h = head.toLowerCase();
+  return h.length < 14 ? 'mime-version:'.startsWith(h) || 'content-type:'.startsWith(h) : /^(mime-version|content-type):/.test(h);
 }
 
 /**

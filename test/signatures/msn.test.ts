@@ -83,16 +83,32 @@ describe('msn: picked up mid-stream', () => {
       const r = mid(data, '*** carol has joined the channel.\r\n', 0);
       assert.ok(r === null || r === 'more', `${JSON.stringify(data)}: ${JSON.stringify(r)}`);
     }
-    for (const data of ['VER 1 MSNP12 MSNP11 CVR0\r\nMSG 2 N 5\r\n', `USR 5 OK ${ME} 1 0\r\nMSG Hotmail Hotmail 512\r\n`, `USR 5 OK ${ME} 1 0\r\nMSG Hot`]) {
+    for (const data of [`VER 1 MSNP12 MSNP11 CVR0\r\nMSG 2 N ${mime.length}\r\n${mime}`, `USR 5 OK ${ME} 1 0\r\nMSG Hotmail Hotmail 512\r\nMIME-Version: 1.0\r\n`, `USR 5 OK ${ME} 1 0\r\nMSG Hotmail Hotmail 512\r\nMIME-Version: 1.0\r\nCont`]) {
       const r = mid(data, '', 0);
       assert.ok(r && r !== 'more' && r.protocol === 'msn', `${JSON.stringify(data)}: ${JSON.stringify(r)}`);
     }
   });
 
+  it('what follows a lone first line frames as MSNP only with MSG payloads that start with a MIME header', () => {
+    // a NATS server picked up after a message whose payload ended in a pasted VER line: its next MSG has
+    // MSG's form (subject, sid, length) and a JSON payload (near-miss seed 34000379)
+    const json = '{"id":"94ebae4f3cdf","room":"lobby","from":"trent@example.com","to":"bob@example.com","type":"chat","text":"who is on call?"}';
+    const nats = `VER 1 MSNP12 MSNP11 CVR0\r\nMSG notify.frank 26 ${json.length}\r\n${json}\r\n`;
+    for (let cut = 40; cut <= nats.length; cut += 7) {
+      const r = mid(nats.slice(0, cut), 'PONG\r\n', 0);
+      assert.ok(r === null || r === 'more', `cut at ${cut}: ${JSON.stringify(r)}`);
+    }
+    const sw = `VER 1 MSNP12 MSNP11 CVR0\r\nMSG ${BUDDY} Bob ${mime.length}\r\n${mime}`;
+    const r = mid(sw, '', 0);
+    assert.ok(r && r !== 'more' && r.protocol === 'msn', `${JSON.stringify(sw)}: ${JSON.stringify(r)}`);
+    // the MSG line whole, its payload not yet begun or its MIME header not yet whole: the next bytes decide
+    for (const cut of [sw.indexOf('MIME'), sw.indexOf('MIME') + 8]) assert.equal(mid(sw.slice(0, cut), '', 0), 'more', `cut at ${cut}`);
+  });
+
   it('a switchboard MSG decides once MSNP follows it, in this direction or the other', () => {
     const sbMsg = `MSG ${BUDDY} Bob ${mime.length}\r\n${mime}`;
     assert.equal(mid(sbMsg), 'more');
-    for (const [data, other] of [[`${sbMsg}BYE ${BUDDY}\r\n`, ''], [sbMsg, `MSG 4 N ${mime.length}\r\n${mime}`], [sbMsg, 'ACK 4\r\n'], [sbMsg, `BYE ${BUDDY}\r\n`], [`${sbMsg}MSG ${BUDDY} Bob ${mime.length}\r\n`, '']]) {
+    for (const [data, other] of [[`${sbMsg}BYE ${BUDDY}\r\n`, ''], [sbMsg, `MSG 4 N ${mime.length}\r\n${mime}`], [sbMsg, 'ACK 4\r\n'], [sbMsg, `BYE ${BUDDY}\r\n`], [`${sbMsg}MSG ${BUDDY} Bob ${mime.length}\r\nMIME-Version: 1.0\r\n`, '']]) {
       const r = mid(data, other);
       assert.ok(r && r !== 'more' && r.protocol === 'msn', JSON.stringify(r));
     }
