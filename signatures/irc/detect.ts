@@ -150,8 +150,10 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
         if (/^\d{3}$/.test(m.command)) {
           // a prefixless reply code IRC does not use: an FTP/SMTP-style reply stream
           if (!IRC_NUMERICS.has(m.command)) return null;
-          // (a prefixed numeric that is no server line, one from the client side, counts for nothing)
-          if (m.prefix === undefined) numericNoPrefix = true;
+          // (a prefixed numeric that is no server line, one from the client side, counts for nothing.)
+          // Picked up mid-stream, a reply must name its target and say something: a bare "254" there
+          // is as likely a chunk size in an HTTP body (from the SYN, HTTP's first line rules IRC out)
+          if (m.prefix === undefined && (input.flow.clientBy === 'syn' || m.params.length >= 2)) numericNoPrefix = true;
         }
     }
     if (nick && user) return hit('irc.registration', 'NICK and USER registration from the client');

@@ -146,6 +146,11 @@ describe('irc: detection', () => {
   it('a prefixless numeric counts only on an IRC port hint', () => {
     assert.equal(irc([['c', '353 \n']], { server: '198.51.100.7:6666' }).of('session').length, 1);
     assert.equal(irc([['c', '353 \n']], { server: '198.51.100.7:2525' }).of('session').length, 0);
+    // picked up mid-stream, a bare number line is no reply: a chunked HTTP body's chunk size on 6667 (near-miss seed 35000023)
+    // (the first segment ends inside the JSON line, as there)
+    const chunked = '\r\n254\r\n{"items":[{"id":"61d3173a","from":"alice@example.com","message":"MSG 1 N 12"}]}\r\n0\r\n\r\n';
+    assert.equal(irc([['s', chunked.slice(0, 40)], ['s', chunked.slice(40)]], { server: '198.51.100.7:6667', clientBy: 'port' }).of('session').length, 0);
+    assert.equal(irc([['s', '\r\n353 bob = #ops :alice bob\r\n']], { server: '198.51.100.7:6667', clientBy: 'port' }).of('session')[0]?.protocol, 'irc');
     // a prefixed one from the client side is no server line and no bare numeric either: a NATS client publishing a relayed IRC line, on 6667
     assert.equal(irc([['c', 'PUB chat.random _INBOX.2d4c 33\r\n:irc.example.net 001 bob :Welcome\r\nPONG\r\n']], { server: '198.51.100.7:6667', clientBy: 'port' }).of('session').length, 0);
   });
