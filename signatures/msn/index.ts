@@ -102,9 +102,7 @@ function msgAt(d: Buffer, k: number): { ok: boolean | 'more'; end: number } {
   const line = d.toString('latin1', k, nl).replace(/\r$/, '');
   if (!MSG_LINE.test(line)) return { ok: false, end: 0 };
   const end = nl + 1 + Number(line.slice(line.lastIndexOf(' ') + 1));
-  const head = d.toString('latin1', nl + 1, nl + 15).toLowerCase();
-  if (head.length < 14) return { ok: 'mime-version:'.startsWith(head) || 'content-type:'.startsWith(head) ? 'more' : false, end };
-  return { ok: /^(mime-version|content-type):/.test(head), end };
+  return { ok: mimeStart(d.toString('latin1', nl + 1, nl + 15)), end };
 }
 
 /** after findMsg answered 'more': where a search of the same bytes, and more, may go on from (what is before it is no MSG) */
@@ -221,9 +219,9 @@ function msnpFollows(b: Buffer): boolean | 'empty' {
     if (!msgForm(line, true)) return false;
     o = nl + 1;
     if (line.startsWith('MSG ')) {
-      const head = b.toString('latin1', o, Math.min(b.length, o + 14));
-      if (!mimeHead(head)) return false;
-      if (head.length < 14) return lines > 0 ? true : 'empty';
+      const mime = mimeStart(b.toString('latin1', o, Math.min(b.length, o + 14)));
+      if (mime === false) return false;
+      if (mime === 'more') return lines > 0 ? true : 'empty';
     }
     lines++;
     const pm = /^(\S{3}) .* (\d{1,7})\r?$/.exec(line);
@@ -233,12 +231,14 @@ function msnpFollows(b: Buffer): boolean | 'empty' {
 }
 
 /**
- * A MSG payload starts with a MIME header, or (cut short, `head` under 14 bytes) may still: every MSNP
- * MSG carries one. A NATS `MSG subject sid length` has MSG's form, and its payload is JSON or anything.
+ * A MSG payload's first 14 bytes start a MIME header (true), not (false), or are too few to tell
+ * ('more'): every MSNP MSG carries one. A NATS `MSG subject sid length` has MSG's form, and its payload
+ * is JSON or anything.
  */
-function mimeHead(head: string): boolean {
+function mimeStart(head: string): boolean | 'more' {
   const h = head.toLowerCase();
-  return h.length < 14 ? 'mime-version:'.startsWith(h) || 'content-type:'.startsWith(h) : /^(mime-version|content-type):/.test(h);
+  if (h.length < 14) return 'mime-version:'.startsWith(h) || 'content-type:'.startsWith(h) ? 'more' : false;
+  return /^(mime-version|content-type):/.test(h);
 }
 
 /**
@@ -288,9 +288,11 @@ function decide(line: string, rest: Buffer): DetectResult | 'skip' {
   if (MSNP_STARTS.has(line.slice(0, 4))) {
     for (const [re, why] of MSNP_LINES) if (re.test(line)) return det('msn.line', why);
     if (MSG_LINE.test(line)) {
-      const head = rest.toString('latin1', 0, 14).toLowerCase();
-      if (head.length < 14) return 'mime-version:'.startsWith(head) || 'content-type:'.startsWith(head) ? 'more' : null;
-      if (/^(mime-version|content-type):/.test(head)) return det('msn.msg', 'MSG with MIME payload');
+      const head = rest.toString('latin1', 0, 14);
+      const mime = mimeStart(head);
+      if (mime === 'more') return 'more';
+      if (mime) return det('msn.msg', 'MSG with MIME payload');
+      if (head.length < 14) return null;
     }
   }
   for (const [cmd, shape, why] of MSNP_PAYLOADS) {
