@@ -366,14 +366,14 @@ function entryAndLookAlike(r: R, c: Case, u: URL): { entry: string; what: string
     let look: string;
     if (isV6 || isV4) look = changeIp(r, host);
     else look = changeLabel(r, labels, 0);
-    return { entry, what: 'host', lookAlike: `${scheme}://${look}${portPart}${lookPath}` };
+    return { entry, what: 'host', lookAlike: `${scheme}://${typedHost(look)}${portPart}${lookPath}` };
   }
   if (x < 0.7) {
     // a parent domain (two labels at least: a name without a dot is no entry)
     const k = 1 + r.int(labels.length - 2);
     const parent = labels.slice(k);
     const entry = domainEntry(r, parent.join('.'));
-    return { entry, what: `parent ${entry}`, lookAlike: `${scheme}://${changeLabel(r, labels, k)}${portPart}${lookPath}` };
+    return { entry, what: `parent ${entry}`, lookAlike: `${scheme}://${typedHost(changeLabel(r, labels, k))}${portPart}${lookPath}` };
   }
   // the URL: its whole path or a prefix ending before / ? &; over http or https when on the default port
   const cuts = [p.length];
@@ -396,10 +396,19 @@ function entryAndLookAlike(r: R, c: Case, u: URL): { entry: string; what: string
   const trimmed = listed.replace(/\/+$/, '');
   const y = r.u();
   let look: string;
-  if (y < 0.4 && trimmed && !/[?&]$/.test(trimmed)) look = `${scheme}://${host}${portPart}${trimmed}x`;
-  else if (y < 0.7) look = `${scheme}://${host}:${(u.port ? Number(u.port) : DEFAULT_PORT[scheme]) === 65535 ? 1 : (u.port ? Number(u.port) : DEFAULT_PORT[scheme]) + 1}${lookPath}`;
-  else look = isV4 || isV6 ? `${scheme}://${changeIp(r, host)}${portPart}${lookPath}` : `${scheme}://sub.${host}${portPart}${lookPath}`;
+  if (y < 0.4 && trimmed && !/[?&]$/.test(trimmed)) look = `${scheme}://${typedHost(host)}${portPart}${trimmed}x`;
+  else if (y < 0.7) look = `${scheme}://${typedHost(host)}:${(u.port ? Number(u.port) : DEFAULT_PORT[scheme]) === 65535 ? 1 : (u.port ? Number(u.port) : DEFAULT_PORT[scheme]) + 1}${lookPath}`;
+  else look = isV4 || isV6 ? `${scheme}://${changeIp(r, host)}${portPart}${lookPath}` : `${scheme}://sub.${typedHost(host)}${portPart}${lookPath}`;
   return { entry, what: `URL ${entry}`, lookAlike: look };
+}
+
+/**
+ * A host as typed into a message: URL's hostname may hold " and ` (a %22 or %60 in the link, decoded;
+ * neither is forbidden in a host), which end a link in running text (docs/analyzer.md), so they are
+ * typed percent-escaped as the link had them.
+ */
+function typedHost(h: string): string {
+  return h.replace(/["`]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /**
