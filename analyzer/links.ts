@@ -71,9 +71,10 @@ function isTerminator(c: number): boolean {
   return c === 0xab || c === 0xbb || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff || c === 0x201c || c === 0x201d;
 }
 
-/** punctuation people put after a link: . , ; : ! ? ' * and their full-width forms, … */
+/** punctuation people put after a link: . , ; : ! ? ' * and their full-width forms (U+FF01-FF1F), … ’ and the ideographic 。 、 ｡ */
 function isTrailing(c: number): boolean {
-  return c === 0x2e || c === 0x2c || c === 0x3b || c === 0x3a || c === 0x21 || c === 0x3f || c === 0x27 || c === 0x2a || c === 0x2026 || c === 0x2019 || c === 0x3002 || c === 0xff0c || c === 0xff0e || c === 0xff01 || c === 0xff1f || c === 0xff1a || c === 0x3001;
+  if (c < 0x80) return c === 0x2e || c === 0x2c || c === 0x3b || c === 0x3a || c === 0x21 || c === 0x3f || c === 0x27 || c === 0x2a;
+  return c === 0x2026 || c === 0x2019 || c === 0x3002 || c === 0x3001 || c === 0xff61 || c === 0xff0e || c === 0xff0c || c === 0xff1b || c === 0xff1a || c === 0xff01 || c === 0xff1f || c === 0xff07 || c === 0xff0a;
 }
 
 /** what the end of a link may lose: trailing punctuation and closing brackets */

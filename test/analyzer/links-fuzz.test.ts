@@ -68,8 +68,8 @@ const TLDS = ['example', 'test', 'com', 'org', 'co', 'de', 'xn--p1ai', 'рф', '
 // quotes) and none of the full-width punctuation dropped at a link's end
 const PATH_CHARS = [...ALNUM, ...ALNUM, '-', '.', '_', '~', '!', '$', '&', "'", '(', ')', '[', ']', '*', '+', ',', ';', '=', ':', '@', '%', '|', '^', '{', '}', 'é', '中', '😀', 'ж', '\u00e9', '%41', '%2e', '%C3%A9', '%zz', '/', '\\'];
 const PROSE = ['see', 'look at', 'ok', 'lol', 'check this:', 'über', '日本語', 'mail.www.x', 'sftp://nope', 'xhttp://nope', 'http://', 'www.', 'a@b', '(note)', ':)', '...', 'hxxp://evil[.]example', 'www.!x', '100%'];
-// the docs: trailing . , ; : ! ? ' * … (and ，．！？：’。、) are dropped, and ) ] the link did not open
-const TRAILING = ['', '', '', '.', ',', '!', '?', '...', '…', ')', ').', ']', "'", ':', ';', '*', '!?', '?!', '),'];
+// the docs: trailing . , ; : ! ? ' * … (and ，．！？：；＇＊’。、｡) are dropped, and ) ] the link did not open
+const TRAILING = ['', '', '', '.', ',', '!', '?', '...', '…', ')', ').', ']', "'", ':', ';', '*', '!?', '?!', '),', '。', '｡', '，', '；', '＊', '＇', '！？'];
 // what ends a link (docs: white space, a control character, " < > ` or curly quotes)
 const ENDS = [' ', ' ', ' ', '\n', '\t', '"', '>', '<', '`', '\u201d', '\u3000', '\u00a0', '\u2028', '\r\n'];
 const BEFORE = ['', '', '', '(', '[', '"', '<', "'", '\u201c', '\n', '\u3000'];
@@ -244,7 +244,7 @@ function linkText(run: string): string {
   for (;;) {
     const c = t[t.length - 1];
     // as docs/analyzer.md lists them: ASCII, a few full-width forms, ’ and the ideographic full stop and comma
-    if (c !== undefined && '.,;:!?\'*…，．！？：’。、'.includes(c)) t = t.slice(0, -1);
+    if (c !== undefined && '.,;:!?\'*…，．！？：；＇＊’。、｡'.includes(c)) t = t.slice(0, -1);
     else if (c === ')' && count(')') > count('(')) t = t.slice(0, -1);
     else if (c === ']' && count(']') > count('[')) t = t.slice(0, -1);
     else return t;

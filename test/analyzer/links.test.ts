@@ -49,6 +49,11 @@ describe('links: extraction from message text', () => {
       ['evil.example', undefined, '/q', 'http://evil.example/q'],
     ]);
     assert.deepEqual(links('www.evil.example/x?!'), [['www.evil.example', undefined, '/x', 'www.evil.example/x']]);
+    // full-width and ideographic sentence punctuation (Chinese and Japanese prose), half-width ｡ too
+    for (const p of ['。', '｡', '、', '，', '；', '：', '！', '？', '＇', '＊', '．', '！？']) {
+      assert.deepEqual(links(`看 http://evil.example/a${p}\n好`), [['evil.example', undefined, '/a', 'http://evil.example/a']], p);
+      assert.deepEqual(links(`見て https://evil.example${p}`), [['evil.example', undefined, '', 'https://evil.example']], p);
+    }
     // links in one run share its end, each with its own brackets
     assert.deepEqual(links('((http://a.example/x_(y)),http://b.example/(z))).'), [
       ['a.example', undefined, '/x_(y)),http://b.example/(z', 'http://a.example/x_(y)),http://b.example/(z'],
