@@ -74,8 +74,12 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
   if (input.transport !== 'tcp') return null;
   const buf = input.data.length > SCAN_BYTES ? input.data.subarray(0, SCAN_BYTES) : input.data;
   if (!buf.length) return 'more';
-  // other line protocols by their first bytes (HTTP, SMTP, SSH, XML…), before any scan or string
-  if (startsNotIrc(buf)) return null;
+  // other line protocols by their first bytes (HTTP, SMTP, SSH, XML…), before any scan or string. Only
+  // from the SYN: picked up mid-stream, the first bytes are the tail of a lost line and may start
+  // with anything ("puTr…" is no HTTP PUT; midstream-fuzz seed 90210); there the first whole line is
+  // judged below, and no HTTP, SMTP or SSH line is an IRC line.
+  const fromSyn = input.flow.clientBy === 'syn';
+  if (fromSyn && startsNotIrc(buf)) return null;
   // IRC is text: a NUL or other binary byte early on rules it out
   const probe = Math.min(buf.length, 256);
   for (let i = 0; i < probe; i++) {

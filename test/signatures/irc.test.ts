@@ -72,6 +72,20 @@ describe('irc: detection', () => {
     assert.equal(ircModule.detect(input(midLine, 'syn'), { id: 'irc' }), null);
   });
 
+  it('picked up mid-stream, a lost line\'s tail that starts like another protocol ("puT…", "get…", "<…") rules nothing out; from the SYN it does', () => {
+    const flow = { id: 'f', transport: 'tcp' as const, client: { ip: '10.0.0.1', port: 5000 }, server: { ip: '10.0.0.2', port: 6667 }, firstTs: 0, clientBy: 'port' as const };
+    const input = (data: string, clientBy: 'port' | 'syn') => ({ transport: 'tcp' as const, dir: 1 as const, data: Buffer.from(data), other: Buffer.alloc(0), packetIndex: 0, flow: { ...flow, clientBy } });
+    const lines = ':bob!b@host.example PRIVMSG #chan :reply\r\n:carol!c@h.example PRIVMSG #chan :again\r\n';
+    // midstream-fuzz seed 90210, case 10125: the tail of a PRIVMSG text that happened to begin "puT"
+    for (const t of ['puTrFVFAfz;byBM!A7yW,I_f-eB\r\n', 'get lunch?\r\n', '<3 see you\r\n', 'ssh-ing in now\r\n', 'helo again\r\n']) {
+      assert.equal((ircModule.detect(input(t + lines, 'port'), { id: 'irc' }) as any)?.protocol, 'irc', t);
+      assert.equal(ircModule.detect(input(t + lines, 'syn'), { id: 'irc' }), null, t);
+    }
+    // mid-stream, another protocol's whole lines are still no IRC: the first whole line decides
+    for (const t of ['x\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n', 'x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n', 'x\r\n<stream:stream to="a">\r\n<b/>\r\n'])
+      assert.equal(ircModule.detect(input(t, 'port'), { id: 'irc' }), null, t);
+  });
+
   it('a prefixed line counts only with a command a server sends: a log picked up mid-stream with a timestamp tail is not IRC', () => {
     // an HTTP download of a bridge's log, picked up at a line: ":11.550Z INFO …" is the tail of "…T08:00:11.550Z INFO …" (near-miss seed 20261145)
     const log = '88\r\n:11.550Z INFO [bridge] << :irc.example.net 001 opsbot :Welcome to the network\r\n:12.001Z INFO [bridge] >> JOIN #ops\r\n';
