@@ -88,6 +88,7 @@ export class Engine implements FlowInspector {
     let lastIpAnswer: { protocol: string; matched: string } | undefined;
     this.lookup = {
       host: (name) => registry.hosts.lookup(name),
+      notIm: (name) => registry.hosts.notIm(name),
       ip: (ip) => {
         if (ip !== lastIp) {
           lastIpAnswer = registry.cidrs.lookup(ip);

@@ -38,7 +38,12 @@ export class HostTable {
     return r;
   }
 
-  private walk(name: string): { protocol: string; matched: string } | undefined {
+  /** The longest matching entry is an exception (NOT_IM): a name the tables know to be no IM service. */
+  notIm(name: string): boolean {
+    return this.walk(name, true) === NOT_IM_MATCH;
+  }
+
+  private walk(name: string, exceptions = false): { protocol: string; matched: string } | undefined {
     const h = normalizeHost(name);
     if (!h) return undefined;
     // only suffixes of at most maxLabels labels are made and looked up: hashing a copy of every suffix
@@ -50,7 +55,7 @@ export class HostTable {
         const s = from ? h.slice(from) : h;
         const p = this.exact.get(s);
         // an exception (protocol NOT_IM) under an IM suffix: the longest match says "not IM"
-        if (p) return p === NOT_IM ? undefined : { protocol: p, matched: s };
+        if (p) return p !== NOT_IM ? { protocol: p, matched: s } : exceptions ? NOT_IM_MATCH : undefined;
       }
       const dot = h.indexOf('.', from);
       if (dot < 0) return undefined;
@@ -68,6 +73,7 @@ export class HostTable {
   }
 }
 
+const NOT_IM_MATCH = Object.freeze({ protocol: NOT_IM, matched: '' });
 const CACHE_MAX = 8192;
 /** a host name has at most 253 characters; longer keys are not cached (blanks around a name are trimmed) */
 const MAX_CACHED_NAME = 512;

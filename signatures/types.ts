@@ -54,6 +54,8 @@ export interface DetectInput {
 
 export interface Lookup {
   host(name: string): { protocol: string; matched: string } | undefined;
+  /** the name is listed as an exception (messengers/data.yaml `not-im`): a service known not to be IM */
+  notIm?(name: string): boolean;
   ip(ip: string): { protocol: string; matched: string } | undefined;
 }
 

@@ -16,7 +16,7 @@ function detect(input: DetectInput, data: SignatureData): DetectResult {
 
 export const module: SignatureModule = {
   id: 'messengers',
-  protocols: ['whatsapp', 'telegram', 'signal', 'discord', 'slack', 'teams', 'skype', 'googlechat', 'line', 'viber', 'threema', 'wechat', 'qq', 'kakaotalk', 'snapchat', 'imo', 'dingtalk', 'matrix', 'mattermost', 'zulip', 'rocketchat'],
+  protocols: ['whatsapp', 'telegram', 'signal', 'discord', 'slack', 'teams', 'skype', 'googlechat', 'line', 'viber', 'threema', 'wechat', 'qq', 'kakaotalk', 'snapchat', 'imo', 'dingtalk', 'matrix', 'mattermost', 'zulip', 'rocketchat', 'messenger'],
   transports: ['tcp', 'udp'],
   detect,
 };

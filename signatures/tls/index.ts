@@ -104,6 +104,11 @@ function fromCertificate(input: DetectInput, data: SignatureData): DetectResult 
 function certificateDetection(input: DetectInput, serverFlight: Buffer): DetectResult {
   const names = serverCertificateNames(serverFlight);
   if (names === 'more' || names === null) return names;
+  // A platform's certificate lists every brand it serves: Facebook's names messenger.com beside
+  // facebook.com. One that names a service the tables know is not IM (a `not-im` entry that is no
+  // page of an IM domain, as www.whatsapp.com is) is that platform's, and says nothing of which of
+  // its services this flow is.
+  if (names.some((n) => platformName(input, n))) return null;
   for (const n of names) {
     const hit = input.lookup.host(n);
     if (hit) {
@@ -114,6 +119,13 @@ function certificateDetection(input: DetectInput, serverFlight: Buffer): DetectR
     }
   }
   return null;
+}
+
+/** `name` is listed as not IM, and its parent domain is no IM host (facebook.com, not www.skype.com) */
+function platformName(input: DetectInput, name: string): boolean {
+  if (!input.lookup.notIm?.(name)) return false;
+  const dot = name.indexOf('.');
+  return dot < 0 || input.lookup.host(name.slice(dot + 1)) === undefined;
 }
 
 export const module: SignatureModule = {

@@ -38,6 +38,22 @@ describe('http: Host and User-Agent', () => {
     assert.equal(s.evidence[0].signature, 'http.user-agent');
   });
 
+  it("Facebook Messenger's apps by their FBAN name; the Facebook app itself and WeChat's MicroMessenger are not Messenger", () => {
+    for (const [ua, want] of [
+      ['Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8) [FBAN/Orca-Android;FBAV/446.0.0.29.110;FBPN/com.facebook.orca]', 'messenger'],
+      ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) [FBAN/MessengerForiOS;FBAV/450.0.0]', 'messenger'],
+      ['Dalvik/2.1.0 (Linux; U; Android 12) [FBAN/MessengerLite;FBAV/350.0.0.6.110]', 'messenger'],
+      ['Mozilla/5.0 (Linux; Android 13) MicroMessenger/8.0.40', 'wechat'],
+      ['Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8) [FBAN/FB4A;FBAV/447.0.0.44.107;FBPN/com.facebook.katana]', undefined],
+    ] as const) {
+      const h = new FlowHarness({ server: '198.51.100.31:80' });
+      h.send('c', request('203.0.113.7', ua));
+      h.send('s', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+      h.end();
+      assert.equal(sessions(h)[0]?.protocol, want, ua);
+    }
+  });
+
   for (const host of ['google.com', 'www.google.com', 'microsoft.com', 'example.com', 'facebook.com']) {
     it(`a browser request to ${host} is nothing`, () => {
       const h = new FlowHarness({ server: '198.51.100.32:80' });

@@ -273,7 +273,7 @@ describe('modern messengers: every labelled protocol has a signature', () => {
     const reg = loadRegistry();
     const known = new Set<string>([...MODULES.flatMap((m) => m.protocols)]);
     for (const [, p] of reg.hosts.entries()) known.add(p);
-    for (const id of ['whatsapp', 'telegram', 'signal', 'discord', 'slack', 'teams', 'skype', 'googlechat', 'line', 'viber', 'threema', 'wechat', 'kakaotalk', 'snapchat', 'imo', 'dingtalk', 'matrix', 'mattermost', 'zulip', 'rocketchat', 'qq']) {
+    for (const id of ['whatsapp', 'telegram', 'signal', 'discord', 'slack', 'teams', 'skype', 'googlechat', 'line', 'viber', 'threema', 'wechat', 'kakaotalk', 'snapchat', 'imo', 'dingtalk', 'matrix', 'mattermost', 'zulip', 'rocketchat', 'qq', 'messenger']) {
       assert.ok(known.has(id), `${id} has no signature`);
     }
     // host tables are specific: generic platform domains are not IM

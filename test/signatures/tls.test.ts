@@ -41,6 +41,7 @@ describe('tls: server name indication', () => {
     ['g.whatsapp.net', 'whatsapp'], ['chat.google.com', 'googlechat'], ['app.slack.com', 'slack'],
     ['gateway.discord.gg', 'discord'], ['web.wechat.com', 'wechat'], ['web.skype.com', 'skype'], ['web.snapchat.com', 'snapchat'], ['katalk.kakao.com', 'kakaotalk'],
     ['matrix-client.matrix.org', 'matrix'], ['eu-api.asm.skype.com', 'skype'], ['static.dingtalk.com', 'dingtalk'],
+    ['www.messenger.com', 'messenger'], ['edge-chat.facebook.com', 'messenger'], ['edge-mqtt.facebook.com', 'messenger'],
   ] as const) {
     it(`${sni} → ${proto}`, () => {
       const h = new FlowHarness({ server: '198.51.100.20:443' });
@@ -53,7 +54,7 @@ describe('tls: server name indication', () => {
     });
   }
 
-  for (const sni of ['config.edge.skype.com', 'www.whatsapp.com', 'www.skype.com', 'www.wechat.com', 'www.snapchat.com', 'www.dingtalk.com', 'google.com', 'www.google.com', 'mail.google.com', 'login.microsoftonline.com', 'graph.facebook.com', 'example.org']) {
+  for (const sni of ['config.edge.skype.com', 'www.whatsapp.com', 'www.skype.com', 'www.wechat.com', 'www.snapchat.com', 'www.dingtalk.com', 'google.com', 'www.google.com', 'mail.google.com', 'login.microsoftonline.com', 'graph.facebook.com', 'www.facebook.com', 'facebook.com', 'static.xx.fbcdn.net', 'edge-chat.facebook.com.example.org', 'example.org']) {
     it(`${sni} is not IM`, () => {
       const h = new FlowHarness({ server: '198.51.100.20:443' });
       h.send('c', tlsClientHello({ sni }));
@@ -146,6 +147,25 @@ describe('tls: server name indication', () => {
     const n = new FlowHarness({ server: '198.51.100.22:443' });
     n.send('c', tlsClientHello({})).send('s', tls12ServerFlight(other!));
     assert.deepEqual(sessions(n), []);
+  });
+
+  it("no SNI: a platform's certificate that also names an IM brand is the platform's (Facebook's names messenger.com), an IM vendor's is the vendor's", function () {
+    const fb = opensslCert('*.facebook.com', ['*.facebook.com', '*.facebook.net', '*.fbcdn.net', '*.messenger.com', 'facebook.com', 'messenger.com']);
+    if (!fb) this.skip();
+    // KakaoTalk_chat.pcap (nDPI's capture) holds such flows to 31.13.68.84 and 173.252.97.2
+    const h = new FlowHarness({ server: '198.51.100.23:443' });
+    h.send('c', tlsClientHello({})).send('s', tls12ServerFlight(fb!));
+    assert.deepEqual(sessions(h), []);
+    for (const [cn, san, want] of [
+      ['messenger.com', ['messenger.com', '*.messenger.com'], 'messenger'],
+      // an IM vendor's own web page among its names (a not-im entry under its IM domain) does not make it a platform
+      ['*.skype.com', ['*.skype.com', 'www.skype.com', 'skype.com'], 'skype'],
+    ] as const) {
+      const der = opensslCert(cn, [...san]);
+      const g = new FlowHarness({ server: '198.51.100.24:443' });
+      g.send('c', tlsClientHello({})).send('s', tls12ServerFlight(der!));
+      assert.equal(sessions(g)[0]?.protocol, want, cn);
+    }
   });
 
   it('truncated, garbage and hostile ClientHellos never throw', () => {
