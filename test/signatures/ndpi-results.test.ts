@@ -30,6 +30,7 @@ const names: [string, string, string, string][] = [
   ['eu-prod.asyncgw.teams.microsoft.com', 'TLS.Teams', 'teams', 'teams.pcap.out'],
   ['trouter2-asse-a.trouter.teams.microsoft.com', 'TLS.Teams', 'teams', 'teams.pcap.out'],
   ['api.flightproxy.teams.microsoft.com', 'TLS.Teams', 'teams', 'teams.pcap.out'],
+  ['www.messenger.com', 'Messenger', 'messenger', "libndpi 4.2's host list (messenger.com)"],
 ];
 
 // [server name, what nDPI says, the result file, why shadowim does not call it IM]
@@ -40,6 +41,8 @@ const sharedNames: [string, string, string, string][] = [
   ['euno-1.api.microsoftstream.com', 'TLS.Skype_Teams', 'teams.pcap.out', 'Microsoft Stream, a video service'],
   ['gate.hockeyapp.net', 'TLS.Skype_Teams', 'teams.pcap.out', "HockeyApp crash reports, any vendor's app"],
   ['mqtt.facebook.com', 'DNS.Facebook', 'KakaoTalk_talk.pcap.out', 'the Facebook app as well as Messenger'],
+  ['edge-mqtt.facebook.com', 'Messenger', "libndpi 4.2's host list", "the Facebook app's and Instagram's real-time channel as well as Messenger's"],
+  ['mqtt-mini.facebook.com', 'Messenger', "libndpi 4.2's host list", "Facebook Lite's real-time channel as well as Messenger's"],
   ['skype.akadns.net', '-', 'skype.pcap.out', 'the parent of the added host: other Skype names there are not known'],
 ];
 

@@ -41,7 +41,7 @@ describe('tls: server name indication', () => {
     ['g.whatsapp.net', 'whatsapp'], ['chat.google.com', 'googlechat'], ['app.slack.com', 'slack'],
     ['gateway.discord.gg', 'discord'], ['web.wechat.com', 'wechat'], ['web.skype.com', 'skype'], ['web.snapchat.com', 'snapchat'], ['katalk.kakao.com', 'kakaotalk'],
     ['matrix-client.matrix.org', 'matrix'], ['eu-api.asm.skype.com', 'skype'], ['static.dingtalk.com', 'dingtalk'],
-    ['www.messenger.com', 'messenger'], ['edge-mqtt.facebook.com', 'messenger'], ['mqtt-mini.facebook.com', 'messenger'],
+    ['www.messenger.com', 'messenger'], ['m.me', 'messenger'],
   ] as const) {
     it(`${sni} → ${proto}`, () => {
       const h = new FlowHarness({ server: '198.51.100.20:443' });
@@ -54,7 +54,7 @@ describe('tls: server name indication', () => {
     });
   }
 
-  for (const sni of ['config.edge.skype.com', 'www.whatsapp.com', 'www.skype.com', 'www.wechat.com', 'www.snapchat.com', 'www.dingtalk.com', 'google.com', 'www.google.com', 'mail.google.com', 'login.microsoftonline.com', 'graph.facebook.com', 'www.facebook.com', 'facebook.com', 'edge-chat.facebook.com', 'static.xx.fbcdn.net', 'edge-chat.facebook.com.example.org', 'example.org']) {
+  for (const sni of ['config.edge.skype.com', 'www.whatsapp.com', 'www.skype.com', 'www.wechat.com', 'www.snapchat.com', 'www.dingtalk.com', 'google.com', 'www.google.com', 'mail.google.com', 'login.microsoftonline.com', 'graph.facebook.com', 'www.facebook.com', 'facebook.com', 'edge-chat.facebook.com', 'edge-mqtt.facebook.com', 'static.xx.fbcdn.net', 'edge-chat.facebook.com.example.org', 'example.org']) {
     it(`${sni} is not IM`, () => {
       const h = new FlowHarness({ server: '198.51.100.20:443' });
       h.send('c', tlsClientHello({ sni }));
