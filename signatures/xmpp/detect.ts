@@ -173,12 +173,17 @@ function stanzaTail(s: string): number | 'more' {
  */
 function topLevel(s: string): { started: number; closed: boolean; firstEnd: number } | null {
   let depth = 0, started = 0, closed = false, firstEnd = -1;
+  // a stanza's children are elements (RFC 6120 §8.2, RFC 6121 schemas): text directly inside a
+  // <message>/<presence>/<iq> is prose quoting one ("See <message to=…> in the config.": near-miss
+  // seed 41000469). SASL's <auth>/<response> do hold text, so only stanzas are held to this.
+  let inStanza = false;
   let i = 0;
   while (i < s.length) {
     const c = s.charCodeAt(i);
     if (c !== 0x3c) {
       if (depth > 0) {
         const lt = s.indexOf('<', i);
+        if (depth === 1 && inStanza && /\S/.test(lt < 0 ? s.slice(i) : s.slice(i, lt))) return null;
         if (lt < 0) break;
         i = lt;
         continue;
@@ -221,7 +226,10 @@ function topLevel(s: string): { started: number; closed: boolean; firstEnd: numb
         closed = true;
       }
     } else if (!(depth === 0 && /^<stream:stream[\s>]/.test(s.slice(i, j + 1)))) {
-      if (depth === 0) started++;
+      if (depth === 0) {
+        started++;
+        inStanza = /^<(?:message|presence|iq)[\s>]/.test(s.slice(i, j + 1));
+      }
       depth++;
     }
     i = j + 1;

@@ -62,6 +62,23 @@ describe('xmpp: detection', () => {
     assert.deepEqual(pick([['c', C_HDR + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"]]), ['xmpp']);
   });
 
+  it('picked up mid-stream, prose that quotes a stanza is not one: a stanza holds elements, not text (near-miss seed 41000469)', () => {
+    const pick = (parts: [('c' | 's'), string][]) => {
+      const h = new FlowHarness({ server: '198.51.100.7:80', clientBy: 'first' });
+      for (const [d, p] of parts) h.send(d, p);
+      h.end();
+      return h.of('session').map((x) => x.protocol);
+    };
+    // an FTP data transfer picked up at a line of a text file; log lines further on close a <message> and name jabber:client
+    const file = '<message to="ops@example.com"> in the config.\nThe numbers for Q3 look good.\n' +
+      '2024-01-15T09:00:00Z INFO [bridge] bridge out: <message to="a@b.c"><body>hello 5</body></message>\n' +
+      '2024-01-15T09:00:01Z INFO [bridge] c2s recv: <stream:stream to="example.com" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" version="1.0">\n' +
+      '2024-01-15T09:00:02Z INFO [bridge] c2s send: </stream:stream> (idle)\n</message>\n';
+    assert.deepEqual(pick([['s', file]]), []);
+    // whitespace between a stanza's children is what real streams have: still XMPP
+    assert.deepEqual(pick([['s', "<message to='juliet@example.org/b' type='chat'>\n  <body>hi</body>\n  <active xmlns='http://jabber.org/protocol/chatstates'/>\n</message>"]]), ['xmpp']);
+  });
+
   for (const [name, c, s] of [
     ['SOAP over HTTP', '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body/></soap:Envelope>', 'HTTP/1.1 200 OK\r\n\r\n'],
     ['an XML declaration alone, then other XML', "<?xml version='1.0'?><config><message>not xmpp</message></config>", ''],
