@@ -167,7 +167,7 @@ function stanzaTail(s: string): number | 'more' {
 
 /**
  * The top level of `s` (from a stanza's '<' to the end of the window), as a stream between stanzas
- * would be: elements and whitespace only, end tags matching elements opened in `s` (or
+ * would be: elements and whitespace only (inside a stanza too), end tags matching elements opened in `s` (or
  * </stream:stream>). null when it is not; else how many top-level elements started, whether the
  * first one closed and where it ended (-1: not within the window). A tag cut by the window's end stops the scan. Bounded by the window.
  */
