@@ -126,8 +126,15 @@ describe('dashboard in a browser', function () {
     await page.fill('#f-protocol', '');
     await page.selectOption('#f-kind', 'sensitive_data');
     await page.waitForFunction(() => document.querySelectorAll('#alerts-table tbody tr[data-kind="sensitive_data"]').length === 1 && document.querySelectorAll('#alerts-table tbody tr').length === 1);
+    // the protocol box still has the focus: clicking a row blurs it, and its change event must not reload
+    // the list (which already shows an empty protocol) between mousedown and mouseup, or the click is lost
+    const lists: string[] = [];
+    const onRequest = (r: { url(): string }) => /\/api\/alerts\?/.test(r.url()) && lists.push(r.url());
+    page.on('request', onRequest);
     await page.click('#alerts-table tbody tr');
     await page.waitForSelector('#ack-btn');
+    page.off('request', onRequest);
+    assert.deepEqual(lists, [], 'no reload of the list when a row is clicked');
     assert.match(await page.textContent('#detail-summary') ?? '', /6467/);
     assert.ok(await page.isVisible('#pcap-link'), 'evidence link for a session read from a capture');
     assert.match((await page.getAttribute('#pcap-link', 'href')) ?? '', /^\/api\/sessions\/\d+\/pcap$/);

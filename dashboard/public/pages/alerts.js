@@ -21,14 +21,20 @@ export async function render(root, [alertId]) {
   const q = el('input', { type: 'search', name: 'q', id: 'f-q', placeholder: 'words in the summary', value: f.q });
   const proto = el('input', { name: 'protocol', id: 'f-protocol', placeholder: 'protocol (e.g. irc)', value: f.protocol, size: 14 });
   const csvLink = el('a', { id: 'alerts-csv', text: 'CSV', href: '/api/alerts.csv', download: 'shadowim-alerts.csv' });
-  const apply = () => {
-    f.q = q.value.trim();
-    f.protocol = proto.value.trim().toLowerCase();
+  // A text box's change event comes when it loses focus, which may be the mousedown on a row: a load
+  // then would redraw the list between mousedown and mouseup and the click would be lost. So a box's
+  // change loads only when the list does not already show what the boxes say (another control's load
+  // reads them too); the Filter button always does.
+  const apply = (always) => {
+    const nq = q.value.trim(), np = proto.value.trim().toLowerCase();
+    if (always !== true && nq === f.q && np === f.protocol) return;
+    f.q = nq;
+    f.protocol = np;
     f.offset = 0;
     load();
   };
-  q.addEventListener('change', apply);
-  proto.addEventListener('change', apply);
+  q.addEventListener('change', () => apply(false));
+  proto.addEventListener('change', () => apply(false));
   root.append(
     el('div', { class: 'toolbar' },
       el('h2', { text: 'Alerts' }),
@@ -39,7 +45,7 @@ export async function render(root, [alertId]) {
       select('range', ranges, f.range, (v) => ((f.range = v), (f.offset = 0), load())),
       select('sort', SORTS, f.sort, (v) => ((f.sort = v), load())),
       select('order', [['desc', 'descending'], ['asc', 'ascending']], f.order, (v) => ((f.order = v), load())),
-      q, el('button', { type: 'button', id: 'f-apply', text: 'Filter', on: { click: apply } }), csvLink,
+      q, el('button', { type: 'button', id: 'f-apply', text: 'Filter', on: { click: () => apply(true) } }), csvLink,
       ...[['user', 'user'], ['host', 'host']].filter(([k]) => f[k]).map(([k, label]) => el('button', { type: 'button', class: 'tag', id: `chip-${k}`, title: 'remove this filter', text: `${label}: ${f[k]} ×`, on: { click: (e) => ((f[k] = ''), e.currentTarget.remove(), (f.offset = 0), load()) } }))),
     el('div', { class: 'split' }, el('div', { class: 'card' }, list), detail),
   );

@@ -24,15 +24,18 @@ export async function render(root) {
   // daily rollups know the day, not the time: show what is known
   const seen = (r) => (r.seen_to === 'day' ? r.last_seen.slice(0, 10) : fmtTime(r.last_seen));
   const row = (kind) => (r) => [link(kind, r), r.protocol, fmtNum(r.sessions), fmtNum(r.messages), fmtBytes(r.bytes), fmtNum(r.alerts), seen(r)];
+  let seq = 0;
   async function load() {
     setRouteParams('people', f);
     const q = qs({ range: f.range, protocol: f.protocol, sort: f.sort, limit: 100 });
+    const mine = ++seq;
     try {
       const [u, h] = await Promise.all([api('/users' + q), api('/hosts' + q)]);
+      if (mine !== seq) return; // a newer load is under way: these answers are stale
       users.replaceChildren(el('h3', { text: 'Who uses which IM (identities seen on the wire)' }), Object.assign(table(head('User'), u.rows.map(row('user'))), { id: 'users-table' }));
       hosts.replaceChildren(el('h3', { text: 'Top talkers (client hosts)' }), Object.assign(table(head('Host'), h.rows.map(row('host'))), { id: 'hosts-table' }));
     } catch (e) {
-      users.replaceChildren(errorBox(e));
+      if (mine === seq) users.replaceChildren(errorBox(e));
     }
   }
   await load();
