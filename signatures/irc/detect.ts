@@ -80,6 +80,10 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
   // judged below, and no HTTP, SMTP or SSH line is an IRC line.
   const fromSyn = input.flow.clientBy === 'syn';
   if (fromSyn && startsNotIrc(buf)) return null;
+  // Seen from the SYN, an IRC client's first line is an IRC command (NICK, USER, CAP, PASS, WEBIRC…):
+  // server lines answering anything else are text being served — a Gopher selector "/irc/privmsg.txt"
+  // answered by a file that quotes ":irc.example.net 001 bob :Welcome" (near-miss seed 41001321)
+  if (fromSyn && input.dir === 1 && clientOpensOther(input.other)) return null;
   // IRC is text: a NUL or other binary byte early on rules it out
   const probe = Math.min(buf.length, 256);
   for (let i = 0; i < probe; i++) {
@@ -181,6 +185,20 @@ function serverNumeric(m: IrcMessage, input: DetectInput): boolean {
 
 function hit(signature: string, reason: string): DetectResult {
   return { protocol: 'irc', evidence: { signature, reason } };
+}
+
+/**
+ * The client's first whole line is no IRC command (false while no line has ended: a server may speak
+ * first, "NOTICE AUTH :*** Looking up your hostname"). Commands are taken in any case here.
+ */
+function clientOpensOther(other: Buffer): boolean {
+  let o = 0;
+  while (o < other.length && (other[o] === 0x0d || other[o] === 0x0a)) o++;
+  const nl = other.subarray(o, o + 1024).indexOf(0x0a);
+  if (nl < 0) return false;
+  const line = other.toString('latin1', o, o + nl).replace(/\r$/, '');
+  const m = parseLine(line);
+  return !m || !IRC_COMMANDS.has(m.command.toUpperCase());
 }
 
 /**

@@ -79,6 +79,10 @@ export function detectMsn(input: DetectInput): DetectResult {
   if (!((c0 >= 0x41 && c0 <= 0x5a) || (c0 >= 0x30 && c0 <= 0x39))) return mid ? resync(d) : null;
   const http = detectHttp(input);
   if (http !== null) return http;
+  // Seen from the SYN, the connecting side speaks MSNP first (VER, USR, ANS; VER MSNFTP): server lines
+  // after a first client line of anything else are a text being served (a Gopher selector answered by
+  // a file quoting "USR 5 OK alice@example.com 1 0": near-miss seed 41001323)
+  if (input.flow?.clientBy === 'syn' && input.dir === 1 && clientOpensOther(input.other)) return null;
   const r = detectLines(d, input, mid);
   return r === null && mid ? resync(d) : r;
 }
@@ -203,6 +207,14 @@ function otherOpens(other: Buffer): boolean | 'more' {
   if (r) return true;
   // a command that decides nothing alone (BYE, CAL, ADD, …), if it is none whose forms were just tried
   return !MSNP_COMMANDS.has(line.slice(0, 3));
+}
+
+/** The client's first line (once it has ended) starts with no MSNP command: not an MSNP session. */
+function clientOpensOther(other: Buffer): boolean {
+  if (!other.length) return false;
+  const nl = other.subarray(0, 1025).indexOf(0x0a);
+  if (nl < 0 && other.length < 1024) return false;
+  return msnpStart(other.subarray(0, 4)) !== true;
 }
 
 /** `b` (up to 8 KiB) frames as MSNP lines and payloads: true, false, or 'empty' when no line has started */

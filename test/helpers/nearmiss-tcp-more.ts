@@ -65,15 +65,15 @@ const PROTO = [
  * (the detectors may rightly take a run of them for IM).
  */
 const lastProto = new Map<string, boolean>();
-function say(rng: Rng, stream = ''): string {
+export function say(rng: Rng, stream = ''): string {
   const proto = !lastProto.get(stream) && rng.chance(0.3);
   lastProto.set(stream, proto);
   return rng.pick(proto ? PROTO : CHAT);
 }
-const who = (rng: Rng) => rng.pick(PEOPLE);
-const room = (rng: Rng) => rng.pick(ROOMS);
-const email = (rng: Rng) => `${who(rng)}@example.com`;
-function chatJson(rng: Rng): string {
+export const who = (rng: Rng) => rng.pick(PEOPLE);
+export const room = (rng: Rng) => rng.pick(ROOMS);
+export const email = (rng: Rng) => `${who(rng)}@example.com`;
+export function chatJson(rng: Rng): string {
   return JSON.stringify({ id: rng.hex(12), room: room(rng), from: email(rng), to: email(rng), type: 'chat', text: say(rng), ts: 1705300000 + rng.int(86400) });
 }
 /** a short RFC 5322 mail with MIME headers (jobs and messages that carry mail) */

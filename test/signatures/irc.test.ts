@@ -122,6 +122,17 @@ describe('irc: detection', () => {
     assert.equal(h.of('session')[0]?.protocol, 'irc');
   });
 
+  it('seen from the SYN, server lines decide only when the client opened with an IRC command: not a file served after a Gopher selector (near-miss seed 41001321)', () => {
+    const served = ':irc.example.net 001 bob :Welcome\r\nthanks!\r\n:nick!user@host PRIVMSG #channel :text\r\nok :)\r\n';
+    assert.equal(irc([['c', '/irc/privmsg.txt\r\n'], ['s', served]], { server: '198.51.100.7:70' }).of('session').length, 0);
+    assert.equal(irc([['c', 'alice\r\n'], ['s', served]], { server: '198.51.100.7:6667' }).of('session').length, 0);
+    // an IRC client's first line, in any case, or a server that speaks first: IRC
+    for (const c of ['NICK bob\r\n', 'CAP LS 302\r\n', 'PASS secret\r\n', 'nick bob\r\n']) {
+      assert.equal(irc([['c', c], ['s', served]], { server: '198.51.100.7:70' }).of('session')[0]?.protocol, 'irc', c);
+    }
+    assert.equal(irc([['s', served], ['c', 'NICK bob\r\n']], { server: '198.51.100.7:70' }).of('session')[0]?.protocol, 'irc');
+  });
+
   it('picked up mid-stream, a PRIVMSG line is confirmed only by a next line sent as IRC sends it (command in capitals)', () => {
     // a mail carried in a NATS message, picked up at its Subject line: a pasted PRIVMSG line, then prose
     const mail = 'Subject: MSG queue stats\r\n\r\nPRIVMSG #ops :deploy done\r\nJoin us in #general after standup\r\nthanks\r\n';

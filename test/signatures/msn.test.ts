@@ -56,6 +56,21 @@ describe('msn: detection', () => {
   });
 });
 
+describe('msn: seen from the SYN', () => {
+  const fromSyn = (server: string, client: string) =>
+    msn.detect({ transport: 'tcp', dir: 1, data: Buffer.from(server, 'latin1'), other: Buffer.from(client, 'latin1'), packetIndex: 0, flow: { clientBy: 'syn' } as any, lookup: { host: () => undefined, ip: () => undefined } } as DetectInput, { id: 'msn' });
+  it('server lines decide only when the client opened in MSNP: not a file served after a Gopher selector (near-miss seed 41001323)', () => {
+    const served = `USR 5 OK ${ME} 1 0\r\nthanks!\r\n`;
+    assert.equal(fromSyn(served, '/irc/privmsg.txt\r\n'), null);
+    assert.equal(fromSyn('VER 1 MSNP12 MSNP11 CVR0\r\n', 'GET-STATUS\r\n'), null);
+    // the client's VER, a switchboard's USR/ANS, or nothing from the client yet: the server's line decides
+    for (const client of ['VER 1 MSNP12 MSNP11 CVR0\r\n', `USR 1 ${ME} 1835953129.20013021.2623242\r\n`, `ANS 1 ${ME} 849102291.520491113 11752013\r\n`, '', 'VER 1 MSNP12']) {
+      const r = fromSyn(served, client);
+      assert.ok(r && r !== 'more' && r.protocol === 'msn', `${JSON.stringify(client)} → ${JSON.stringify(r)}`);
+    }
+  });
+});
+
 describe('msn: picked up mid-stream', () => {
   const mime = 'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nFrom: carol@example.com\r\nSubject: lunch\r\n\r\nnoon?\r\n';
   const mid = (data: string, other = '', dir: 0 | 1 = 1) =>

@@ -14,9 +14,10 @@ import { shadowim } from '../helpers/run';
 import { IM_TCP_PORTS, IM_UDP_PORTS, Rng, TCP_GENERATORS, UDP_GENERATORS, pickUp, tlsHello, type Exchange } from '../helpers/nearmiss';
 import { dnsQuery, dnsResponse } from './modern-wire';
 import { MORE_TCP_GENERATORS } from '../helpers/nearmiss-tcp-more';
+import { OPS_TCP_GENERATORS } from '../helpers/nearmiss-tcp-ops';
 import { MORE_UDP_GENERATORS } from '../helpers/nearmiss-udp-more';
 
-const TCP_ALL = [...TCP_GENERATORS, ...MORE_TCP_GENERATORS];
+const TCP_ALL = [...TCP_GENERATORS, ...MORE_TCP_GENERATORS, ...OPS_TCP_GENERATORS];
 const UDP_ALL = [...UDP_GENERATORS, ...MORE_UDP_GENERATORS];
 
 const SEED = Number(process.env.NEAR_MISS_SEED ?? 20240115);
