@@ -74,7 +74,7 @@ describe('irc: detection', () => {
 
   it('picked up mid-stream, a lost line\'s tail that starts like another protocol ("puT…", "get…", "<…") rules nothing out; from the SYN it does', () => {
     const flow = { id: 'f', transport: 'tcp' as const, client: { ip: '10.0.0.1', port: 5000 }, server: { ip: '10.0.0.2', port: 6667 }, firstTs: 0, clientBy: 'port' as const };
-    const input = (data: string, clientBy: 'port' | 'syn') => ({ transport: 'tcp' as const, dir: 1 as const, data: Buffer.from(data), other: Buffer.alloc(0), packetIndex: 0, flow: { ...flow, clientBy } });
+    const input = (data: string, clientBy: 'port' | 'syn') => ({ transport: 'tcp' as const, dir: 1 as const, data: Buffer.from(data), other: Buffer.alloc(0), packetIndex: 0, flow: { ...flow, clientBy }, lookup: { host: () => undefined, ip: () => undefined } });
     const lines = ':bob!b@host.example PRIVMSG #chan :reply\r\n:carol!c@h.example PRIVMSG #chan :again\r\n';
     // midstream-fuzz seed 90210, case 10125: the tail of a PRIVMSG text that happened to begin "puT"
     for (const t of ['puTrFVFAfz;byBM!A7yW,I_f-eB\r\n', 'get lunch?\r\n', '<3 see you\r\n', 'ssh-ing in now\r\n', 'helo again\r\n']) {
