@@ -19,6 +19,9 @@ export function detectXmpp(input: DetectInput): DetectResult {
   let i = 0;
   while (i < b.length && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
   if (i >= b.length) return b.length >= 512 ? null : 'more';
+  // Seen from the SYN, the initiating entity sends the first stream header (RFC 6120 §4.2): XML from
+  // the server after client bytes that are no XML is a file being served, not a stream
+  if (input.flow.clientBy === 'syn' && input.dir === 1 && clientOpensOther(input.other)) return null;
   // without the SYN the capture may begin inside a stanza: look from the next '<' on
   let skipped = false, tagTail = false;
   if (b[i] !== 0x3c && input.flow.clientBy !== 'syn') {
@@ -103,6 +106,13 @@ export function detectXmpp(input: DetectInput): DetectResult {
     return rest.length < 1024 ? 'more' : null;
   }
   return null;
+}
+
+/** the client's first bytes (after whitespace) are no XML: not an XMPP stream (nothing yet: can't tell) */
+function clientOpensOther(o: Buffer): boolean {
+  let i = 0;
+  while (i < o.length && (o[i] === 0x20 || o[i] === 0x0a || o[i] === 0x0d || o[i] === 0x09)) i++;
+  return i < o.length && o[i] !== 0x3c;
 }
 
 /** The other direction begins an XMPP stream (its header, after an XML declaration) or reads as stanzas. */

@@ -62,6 +62,14 @@ describe('xmpp: detection', () => {
     assert.deepEqual(pick([['c', C_HDR + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"]]), ['xmpp']);
   });
 
+  it('seen from the SYN, the client sends the first stream header: XML served after a request of another kind is no stream', () => {
+    const served = xmpp([['c', '/logs/xmpp-session.xml\r\n'], ['s', S_HDR + BIND]], '198.51.100.7:70');
+    assert.equal(served.of('session').length, 0);
+    // the client's header first, or the server's with nothing from the client yet: XMPP
+    assert.equal(xmpp([['c', C_HDR], ['s', S_HDR + BIND]], '198.51.100.7:70').of('session')[0]?.protocol, 'xmpp');
+    assert.equal(xmpp([['s', S_HDR + BIND]], '198.51.100.7:70').of('session')[0]?.protocol, 'xmpp');
+  });
+
   it('picked up mid-stream, prose that quotes a stanza is not one: a stanza holds elements, not text (near-miss seed 41000469)', () => {
     const pick = (parts: [('c' | 's'), string][]) => {
       const h = new FlowHarness({ server: '198.51.100.7:80', clientBy: 'first' });
