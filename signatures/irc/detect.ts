@@ -121,6 +121,9 @@ export function detectIrc(input: DetectInput, data: SignatureData): DetectResult
     const ircLine = known && sentUpper(line, m.command) && paramShape(m);
     if (pending && ircLine) return pending;
     pending = null;
+    // several IRC commands count as a run of IRC lines: a text file or a mail with "JOIN #general" and
+    // "NICK bob" between lines of prose quotes them (near-miss seeds 41001542, 41001683)
+    if (!ircLine) weak = 0;
     const amongIrc = afterIrc || first;
     afterIrc = ircLine;
     first = false;

@@ -122,6 +122,15 @@ describe('irc: detection', () => {
     assert.equal(h.of('session')[0]?.protocol, 'irc');
   });
 
+  it('three IRC-only commands decide as a run of IRC lines, not scattered through prose (near-miss seeds 41001542, 41001683)', () => {
+    const run = 'JOIN #ops\r\nMODE #ops +n\r\nWHO #ops\r\n';
+    assert.equal(irc([['c', run]], { server: '198.51.100.7:8080' }).of('session')[0]?.protocol, 'irc');
+    assert.equal(irc([['s', 'skipped tail\r\n' + run]], { server: '198.51.100.7:8080', clientBy: 'first' }).of('session')[0]?.protocol, 'irc');
+    // a text file served mid-stream: the same commands, each between lines of prose
+    const text = 'tail of a line\r\nJOIN #general\r\nhi all\r\nNICK bob\r\nlunch at noon?\r\nJOIN #general\r\nbrb\r\nMODE #ops +n\r\n';
+    assert.equal(irc([['s', text]], { server: '198.51.100.7:80', clientBy: 'first' }).of('session').length, 0);
+  });
+
   it('seen from the SYN, server lines decide only when the client opened with an IRC command: not a file served after a Gopher selector (near-miss seed 41001321)', () => {
     const served = ':irc.example.net 001 bob :Welcome\r\nthanks!\r\n:nick!user@host PRIVMSG #channel :text\r\nok :)\r\n';
     assert.equal(irc([['c', '/irc/privmsg.txt\r\n'], ['s', served]], { server: '198.51.100.7:70' }).of('session').length, 0);
