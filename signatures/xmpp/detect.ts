@@ -110,7 +110,8 @@ export function detectXmpp(input: DetectInput): DetectResult {
 
 /** the client's first bytes (after whitespace) are no XML: not an XMPP stream (nothing yet: can't tell) */
 function clientOpensOther(o: Buffer): boolean {
-  let i = 0;
+  // (a UTF-8 byte order mark may come first: RFC 6120 §11.6 forbids it, some libraries send it)
+  let i = o[0] === 0xef && o[1] === 0xbb && o[2] === 0xbf ? 3 : 0;
   while (i < o.length && (o[i] === 0x20 || o[i] === 0x0a || o[i] === 0x0d || o[i] === 0x09)) i++;
   return i < o.length && o[i] !== 0x3c;
 }

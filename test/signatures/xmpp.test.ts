@@ -68,6 +68,7 @@ describe('xmpp: detection', () => {
     // the client's header first, or the server's with nothing from the client yet: XMPP
     assert.equal(xmpp([['c', C_HDR], ['s', S_HDR + BIND]], '198.51.100.7:70').of('session')[0]?.protocol, 'xmpp');
     assert.equal(xmpp([['s', S_HDR + BIND]], '198.51.100.7:70').of('session')[0]?.protocol, 'xmpp');
+    assert.equal(xmpp([['c', '\ufeff' + C_HDR], ['s', S_HDR + BIND]], '198.51.100.7:70').of('session')[0]?.protocol, 'xmpp', 'after a byte order mark');
   });
 
   it('picked up mid-stream, prose that quotes a stanza is not one: a stanza holds elements, not text (near-miss seed 41000469)', () => {
