@@ -9,19 +9,19 @@ import type { Exchange, Rng, Script } from './nearmiss';
 
 // ---- bytes --------------------------------------------------------------------------------------
 
-const b = (s: string | Buffer): Buffer => (typeof s === 'string' ? Buffer.from(s, 'utf8') : s);
-const cat = (...parts: (Buffer | string)[]): Buffer => Buffer.concat(parts.map(b));
-const u8 = (n: number) => Buffer.from([n & 255]);
+export const b = (s: string | Buffer): Buffer => (typeof s === 'string' ? Buffer.from(s, 'utf8') : s);
+export const cat = (...parts: (Buffer | string)[]): Buffer => Buffer.concat(parts.map(b));
+export const u8 = (n: number) => Buffer.from([n & 255]);
 const u16be = (n: number) => Buffer.from([(n >> 8) & 255, n & 255]);
 const u16le = (n: number) => Buffer.from([n & 255, (n >> 8) & 255]);
 const u24be = (n: number) => Buffer.from([(n >> 16) & 255, (n >> 8) & 255, n & 255]);
 const u24le = (n: number) => Buffer.from([n & 255, (n >> 8) & 255, (n >> 16) & 255]);
-function u32be(n: number): Buffer {
+export function u32be(n: number): Buffer {
   const x = Buffer.alloc(4);
   x.writeUInt32BE(n >>> 0);
   return x;
 }
-function u32le(n: number): Buffer {
+export function u32le(n: number): Buffer {
   const x = Buffer.alloc(4);
   x.writeUInt32LE(n >>> 0);
   return x;

@@ -5,21 +5,8 @@
 // IM words — message, deliver, PING, JOIN, numerics, "USERID" — and none of them is IM. Each is built
 // from its specification (cited per generator), with seeded fields and chat-like text.
 import { logLines, type Exchange, type Rng, type Script } from './nearmiss';
-import { chatJson, email, room, say, who } from './nearmiss-tcp-more';
+import { b, cat, chatJson, email, room, say, u32be, u32le, u8, who } from './nearmiss-tcp-more';
 
-const b = (s: string | Buffer): Buffer => (typeof s === 'string' ? Buffer.from(s, 'utf8') : s);
-const cat = (...parts: (Buffer | string)[]): Buffer => Buffer.concat(parts.map(b));
-const u8 = (n: number) => Buffer.from([n & 255]);
-const u32be = (n: number) => {
-  const x = Buffer.alloc(4);
-  x.writeUInt32BE(n >>> 0);
-  return x;
-};
-const u32le = (n: number) => {
-  const x = Buffer.alloc(4);
-  x.writeUInt32LE(n >>> 0);
-  return x;
-};
 const cstr = (s: string) => cat(s, u8(0));
 const crlf = (...lines: string[]) => b(lines.map((l) => l + '\r\n').join(''));
 const phone = (rng: Rng) => `+1555${String(rng.range(0, 9999999)).padStart(7, '0')}`;

@@ -25,6 +25,14 @@ function xmpp(parts: [('c' | 's'), string | Buffer][], server = '198.51.100.7:52
   return h;
 }
 
+/** the protocols of the sessions of a flow the sensor picked up mid-stream (no SYN seen) */
+function pickedUp(parts: [('c' | 's'), string][], server: string): string[] {
+  const h = new FlowHarness({ server, clientBy: 'first' });
+  for (const [d, p] of parts) h.send(d, p);
+  h.end();
+  return h.of('session').map((x) => x.protocol);
+}
+
 describe('xmpp: detection', () => {
   it('a stream header with the jabber namespaces, on any port', () => {
     const h = xmpp([['c', "<?xml version='1.0' ?>"], ['c', C_HDR.slice(21)], ['s', S_HDR]], '198.51.100.7:443');
@@ -47,12 +55,7 @@ describe('xmpp: detection', () => {
   });
 
   it('picked up mid-stream, a stream header decides only when XMPP goes on: not a syslog line quoting one', () => {
-    const pick = (parts: [('c' | 's'), string][]) => {
-      const h = new FlowHarness({ server: '198.51.100.7:5222', clientBy: 'first' });
-      for (const [d, p] of parts) h.send(d, p);
-      h.end();
-      return h.of('session').map((x) => x.protocol);
-    };
+    const pick = (parts: [('c' | 's'), string][]) => pickedUp(parts, '198.51.100.7:5222');
     // syslog on 5222 picked up at a line that quotes a stream header; the next lines come later (near-miss seed 20261152)
     const quoted = ` <stream:stream to="example.com" xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" version="1.0">\n`;
     assert.deepEqual(pick([['c', quoted], ['c', '118 <134>1 2024-01-15T09:30:12Z host3 app 4242 - - c2s: session opened\n']]), []);
@@ -72,12 +75,7 @@ describe('xmpp: detection', () => {
   });
 
   it('picked up mid-stream, prose that quotes a stanza is not one: a stanza holds elements, not text (near-miss seed 41000469)', () => {
-    const pick = (parts: [('c' | 's'), string][]) => {
-      const h = new FlowHarness({ server: '198.51.100.7:80', clientBy: 'first' });
-      for (const [d, p] of parts) h.send(d, p);
-      h.end();
-      return h.of('session').map((x) => x.protocol);
-    };
+    const pick = (parts: [('c' | 's'), string][]) => pickedUp(parts, '198.51.100.7:80');
     // an FTP data transfer picked up at a line of a text file; log lines further on close a <message> and name jabber:client
     const file = '<message to="ops@example.com"> in the config.\nThe numbers for Q3 look good.\n' +
       '2024-01-15T09:00:00Z INFO [bridge] bridge out: <message to="a@b.c"><body>hello 5</body></message>\n' +
