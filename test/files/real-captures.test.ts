@@ -85,4 +85,29 @@ print(json.dumps({'n': len(z.namelist()), 'names': z.namelist()[:20], 'creator':
     assert.equal(info.status, 0, info.stderr);
     assert.match(info.stdout, /File type:\s+Wireshark\/tcpdump\/... - pcap/);
   });
+
+  // docs/analyzer.md: with both ends home, `direction` is the data flow's client's view — these two LAN
+  // transfers have the receiver connect to the sender, so the offer is outbound and the data inbound,
+  // and the data's local user (the one unauthorized_im names) is the receiver on the connecting host
+  for (const [name, filter, receiver] of [['im/aim-puzzle1-filetransfer.pcap', 'tcp.port == 1272', 'Sec558user1'], ['im/irc-dcc-send.pcapng', 'tcp.port == 59130', 'tim1']]) {
+    it(`${name}: the direct transfer's data is inbound to the host that connected (tshark: its SYN and the file's way)`, function () {
+      const file = path.join(PCAPS_DIR, name);
+      const quiet = { encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as any };
+      const syn = execFileSync('tshark', ['-r', file, '-Y', `${filter} && tcp.flags.syn == 1 && tcp.flags.ack == 0`, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.dst'], quiet).trim().split('\n')[0].split('\t');
+      const s = tsharkFollow(file, filter);
+      assert.ok(s.s.length > 10 * s.c.length, 'the file flows from the listening side to the connecting one');
+      const r = shadowim(['analyze', file, '--format', 'jsonl']);
+      assert.equal(r.status, 0, r.stderr);
+      const offer = r.events.find((e) => e.type === 'file_transfer' && e.stage === 'offer');
+      const data = r.events.find((e) => e.type === 'file_transfer' && e.stage === 'data');
+      assert.equal(offer.direction, 'outbound');
+      assert.equal(data.direction, 'inbound');
+      assert.equal(data.to, receiver);
+      assert.deepEqual([data.client.ip, data.server.ip], syn);
+      const alert = r.events.find((e) => e.type === 'alert' && e.kind === 'unauthorized_im' && e.flow_id === data.flow_id);
+      assert.ok(alert, 'unauthorized_im for the data flow');
+      assert.equal(alert.client.ip, syn[0]);
+      assert.match(alert.summary, new RegExp(`by ${syn[0].replace(/\./g, '\\.')} as ${receiver} `));
+    });
+  }
 });
