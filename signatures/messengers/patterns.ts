@@ -158,14 +158,17 @@ function notText(b: Buffer): boolean {
  * Threema: 48-byte client hello, 80-byte server hello, 191-byte login, on the Threema port or network.
  * Its port is XMPP's too, so sizes alone are not enough: XMPP picked up mid-stream whose first segments
  * happened to be 48, 80 and 191 bytes was taken for Threema (midstream-fuzz seed 20261128). The hellos are
- * a public key and cookies (the whitepaper's handshake), the login ciphertext: none of it is text.
+ * a public key and cookies (the whitepaper's handshake), the login ciphertext: none of it is text. On the
+ * port alone, only a flow seen from its SYN: the handshake opens the connection.
  */
 export function threema(input: DetectInput, data: SignatureData): DetectResult {
   if (input.transport !== 'tcp') return null;
   const c = compiled(thMemo, data);
   const port = c.port;
-  // the address only when the port does not already say so
-  if (input.flow.server.port !== port && input.lookup.ip(input.flow.server.ip)?.protocol !== 'threema') return null;
+  // the address only when the port does not already say so; by the port alone, the handshake must be the
+  // connection's first bytes (seen from its SYN): a binary stream on XMPP's port picked up mid-stream
+  // (MQTT, near-miss seed 46000245) can show 48/80/191-byte segments too
+  if ((input.flow.server.port !== port || input.flow.clientBy !== 'syn') && input.lookup.ip(input.flow.server.ip)?.protocol !== 'threema') return null;
   const { ch, sh, login } = c;
   const client = input.dir === 0 ? input.data : input.other;
   const server = input.dir === 0 ? input.other : input.data;

@@ -65,6 +65,20 @@ describe('modern messengers: byte patterns', () => {
     assert.deepEqual(sessions(other), []);
   });
 
+  it('Threema by the port alone needs the flow from its SYN: binary picked up mid-stream in 48/80/191-byte segments is not Threema; to a Threema address it is', () => {
+    // near-miss seed 46000245: MQTT on 5222 picked up at a line start, its binary payloads cut at these sizes
+    const run = (server: string, clientBy: 'syn' | 'port') => {
+      const h = new FlowHarness({ client: '10.1.1.11:40002', server, clientBy });
+      h.send('c', crypto.randomBytes(48)).send('s', crypto.randomBytes(80)).send('c', crypto.randomBytes(191)).send('s', Buffer.from('2400', 'hex'));
+      return sessions(h).map((s) => s.protocol);
+    };
+    assert.deepEqual(run('198.51.100.43:5222', 'port'), []);
+    assert.deepEqual(run('198.51.100.43:5222', 'syn'), ['threema']);
+    // Threema's network (data.yaml ip_lists: 185.88.236.0/22) decides without the SYN, on any port
+    assert.deepEqual(run('185.88.236.110:5222', 'port'), ['threema']);
+    assert.deepEqual(run('185.88.236.110:443', 'port'), ['threema']);
+  });
+
   it('XMPP on 5222 picked up mid-stream in 48-, 80- and 191-byte segments is XMPP, not Threema (its port, its sizes)', () => {
     // the shape midstream-fuzz seed 20261128 found: the tail of a stanza, then whole ones, cut at Threema's sizes
     const stanza = (from: string, to: string, body: string) => `<message from='${from}' to='${to}' type='chat' id='m${body.length}'><body>${body}</body></message>`;
