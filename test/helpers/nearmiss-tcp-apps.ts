@@ -6,10 +6,8 @@
 // (Modbus/TCP, whose transaction id can begin with OSCAR's '*'). Chat words, screen names and
 // XML throughout; none of it is IM. Each is built from its specification (cited per generator).
 import { logLines, type Exchange, type Rng, type Script } from './nearmiss';
-import { b, cat, chatJson, email, room, say, u8, who } from './nearmiss-tcp-more';
+import { b, cat, chatJson, crlf, email, room, say, u16be, u8, who } from './nearmiss-tcp-more';
 
-const u16be = (n: number) => Buffer.from([(n >> 8) & 255, n & 255]);
-const crlf = (...lines: string[]) => b(lines.map((l) => l + '\r\n').join(''));
 const lf = (...lines: string[]) => b(lines.map((l) => l + '\n').join(''));
 
 /** TeamSpeak 3 ServerQuery (TeamSpeak 3 Server Query Manual): "\n"-ended commands, "\n\r"-ended replies, \s-escaped values */

@@ -12,7 +12,9 @@ import type { Exchange, Rng, Script } from './nearmiss';
 export const b = (s: string | Buffer): Buffer => (typeof s === 'string' ? Buffer.from(s, 'utf8') : s);
 export const cat = (...parts: (Buffer | string)[]): Buffer => Buffer.concat(parts.map(b));
 export const u8 = (n: number) => Buffer.from([n & 255]);
-const u16be = (n: number) => Buffer.from([(n >> 8) & 255, n & 255]);
+/** text lines, each ended by CR LF (the line protocols' framing) */
+export const crlf = (...lines: string[]) => b(lines.map((l) => l + '\r\n').join(''));
+export const u16be = (n: number) => Buffer.from([(n >> 8) & 255, n & 255]);
 const u16le = (n: number) => Buffer.from([n & 255, (n >> 8) & 255]);
 const u24be = (n: number) => Buffer.from([(n >> 16) & 255, (n >> 8) & 255, n & 255]);
 const u24le = (n: number) => Buffer.from([n & 255, (n >> 8) & 255, (n >> 16) & 255]);

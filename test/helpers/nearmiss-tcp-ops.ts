@@ -5,10 +5,9 @@
 // IM words — message, deliver, PING, JOIN, numerics, "USERID" — and none of them is IM. Each is built
 // from its specification (cited per generator), with seeded fields and chat-like text.
 import { logLines, type Exchange, type Rng, type Script } from './nearmiss';
-import { b, cat, chatJson, email, room, say, u32be, u32le, u8, who } from './nearmiss-tcp-more';
+import { b, cat, chatJson, crlf, email, room, say, u32be, u32le, u8, who } from './nearmiss-tcp-more';
 
 const cstr = (s: string) => cat(s, u8(0));
-const crlf = (...lines: string[]) => b(lines.map((l) => l + '\r\n').join(''));
 const phone = (rng: Rng) => `+1555${String(rng.range(0, 9999999)).padStart(7, '0')}`;
 
 /** SMPP 3.4 (SMPP v3.4 Issue 1.2, §4): 16-byte big-endian header, C-string fields; submit_sm/deliver_sm carry an SMS */
