@@ -6,13 +6,13 @@ import type { Exchange, Rng, UdpScript } from './nearmiss';
 
 // ---- bytes ----------------------------------------------------------------------------------------
 
-const cat = (...parts: (Buffer | number[] | string)[]): Buffer =>
+export const cat = (...parts: (Buffer | number[] | string)[]): Buffer =>
   Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
-const u8 = (n: number) => Buffer.from([n & 255]);
-const u16 = (n: number) => Buffer.from([(n >> 8) & 255, n & 255]);
+export const u8 = (n: number) => Buffer.from([n & 255]);
+export const u16 = (n: number) => Buffer.from([(n >> 8) & 255, n & 255]);
 const u16le = (n: number) => Buffer.from([n & 255, (n >> 8) & 255]);
 const u24 = (n: number) => Buffer.from([(n >> 16) & 255, (n >> 8) & 255, n & 255]);
-const u32 = (n: number) => {
+export const u32 = (n: number) => {
   const x = Buffer.alloc(4);
   x.writeUInt32BE(n >>> 0);
   return x;

@@ -5,19 +5,11 @@
 // exporter and the collector are not chatting. Each is built from its specification (cited per
 // generator); none of it is IM.
 import zlib from 'node:zlib';
-import type { Exchange, Rng, UdpScript } from './nearmiss';
-import { logLines } from './nearmiss';
+import { logLines, type Exchange, type Rng, type UdpScript } from './nearmiss';
 import { room, say, who } from './nearmiss-tcp-more';
+// strings as latin1: the YMSG body's C0 80 separators are those two bytes
+import { cat, u16, u32, u8 } from './nearmiss-udp-more';
 
-const cat = (...parts: (Buffer | number[] | string)[]): Buffer =>
-  Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
-const u8 = (n: number) => Buffer.from([n & 255]);
-const u16 = (n: number) => Buffer.from([(n >> 8) & 255, n & 255]);
-const u32 = (n: number) => {
-  const x = Buffer.alloc(4);
-  x.writeUInt32BE(n >>> 0);
-  return x;
-};
 const u64 = (n: number) => cat(u32(Math.floor(n / 2 ** 32)), u32(n % 2 ** 32));
 const ip4 = (s: string) => Buffer.from(s.split('.').map(Number));
 const pad4 = (x: Buffer) => cat(x, Buffer.alloc((4 - (x.length % 4)) % 4));
