@@ -11,8 +11,9 @@ import { PCAPS_DIR, havePcaps } from '../helpers/paths';
 import { shadowim } from '../helpers/run';
 
 /** the server→client bytes of one TCP stream, as tshark follows it */
+const quiet = { encoding: 'utf8' as const, maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] as any };
+
 function tsharkFollow(file: string, filter: string): { c: Buffer; s: Buffer } {
-  const quiet = { encoding: 'utf8' as const, maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] as any };
   const idx = execFileSync('tshark', ['-r', file, '-Y', filter, '-T', 'fields', '-e', 'tcp.stream'], quiet).trim().split('\n')[0];
   const out = execFileSync('tshark', ['-r', file, '-q', '-z', `follow,tcp,raw,${idx}`], quiet);
   // raw follow: lines of hex; lines indented by a tab are the second side (server → client)
@@ -29,12 +30,23 @@ describe('files: real captures', function () {
   });
   after(() => tmp && fs.rmSync(tmp, { recursive: true, force: true }));
 
+  /** each capture analyzed once (kept files in `out`), its events shared by the tests that read it */
+  const runs = new Map<string, { events: any[]; out: string }>();
+  function analyzed(name: string): { events: any[]; out: string } {
+    let run = runs.get(name);
+    if (!run) {
+      const out = path.join(tmp, path.basename(name));
+      const r = shadowim(['analyze', path.join(PCAPS_DIR, name), '--format', 'jsonl', '--out', out]);
+      assert.equal(r.status, 0, r.stderr);
+      runs.set(name, (run = { events: r.events, out }));
+    }
+    return run;
+  }
+
   it('aim-puzzle1-filetransfer: recipe.docx is a docx of 12008 bytes, complete, equal to the OFT payload tshark follows; python reads the kept copy', function () {
     const file = path.join(PCAPS_DIR, 'im/aim-puzzle1-filetransfer.pcap');
-    const out = path.join(tmp, 'aim');
-    const r = shadowim(['analyze', file, '--format', 'jsonl', '--out', out]);
-    assert.equal(r.status, 0, r.stderr);
-    const d = r.events.filter((e) => e.type === 'file_transfer' && e.stage === 'data');
+    const { events, out } = analyzed('im/aim-puzzle1-filetransfer.pcap');
+    const d = events.filter((e) => e.type === 'file_transfer' && e.stage === 'data');
     assert.equal(d.length, 1);
     const f = d[0];
     assert.equal(f.filename, 'recipe.docx');
@@ -66,11 +78,9 @@ print(json.dumps({'n': len(z.namelist()), 'names': z.namelist()[:20], 'creator':
 
   it('irc-dcc-send: ssh.trace is 1320211 bytes (the offer), complete, and a pcap capture by its magic — capinfos reads the kept copy', function () {
     const file = path.join(PCAPS_DIR, 'im/irc-dcc-send.pcapng');
-    const out = path.join(tmp, 'irc');
-    const r = shadowim(['analyze', file, '--format', 'jsonl', '--out', out]);
-    assert.equal(r.status, 0, r.stderr);
-    const offer = r.events.find((e) => e.type === 'file_transfer' && e.stage === 'offer');
-    const f = r.events.find((e) => e.type === 'file_transfer' && e.stage === 'data' && e.filename === 'ssh.trace');
+    const { events, out } = analyzed('im/irc-dcc-send.pcapng');
+    const offer = events.find((e) => e.type === 'file_transfer' && e.stage === 'offer');
+    const f = events.find((e) => e.type === 'file_transfer' && e.stage === 'data' && e.filename === 'ssh.trace');
     assert.ok(f, 'carved');
     assert.equal(offer.size, 1320211);
     assert.equal(f.observed_size, 1320211);
@@ -92,19 +102,17 @@ print(json.dumps({'n': len(z.namelist()), 'names': z.namelist()[:20], 'creator':
   for (const [name, filter, receiver] of [['im/aim-puzzle1-filetransfer.pcap', 'tcp.port == 1272', 'Sec558user1'], ['im/irc-dcc-send.pcapng', 'tcp.port == 59130', 'tim1']]) {
     it(`${name}: the direct transfer's data is inbound to the host that connected (tshark: its SYN and the file's way)`, function () {
       const file = path.join(PCAPS_DIR, name);
-      const quiet = { encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as any };
       const syn = execFileSync('tshark', ['-r', file, '-Y', `${filter} && tcp.flags.syn == 1 && tcp.flags.ack == 0`, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.dst'], quiet).trim().split('\n')[0].split('\t');
       const s = tsharkFollow(file, filter);
       assert.ok(s.s.length > 10 * s.c.length, 'the file flows from the listening side to the connecting one');
-      const r = shadowim(['analyze', file, '--format', 'jsonl']);
-      assert.equal(r.status, 0, r.stderr);
-      const offer = r.events.find((e) => e.type === 'file_transfer' && e.stage === 'offer');
-      const data = r.events.find((e) => e.type === 'file_transfer' && e.stage === 'data');
+      const { events } = analyzed(name);
+      const offer = events.find((e) => e.type === 'file_transfer' && e.stage === 'offer');
+      const data = events.find((e) => e.type === 'file_transfer' && e.stage === 'data');
       assert.equal(offer.direction, 'outbound');
       assert.equal(data.direction, 'inbound');
       assert.equal(data.to, receiver);
       assert.deepEqual([data.client.ip, data.server.ip], syn);
-      const alert = r.events.find((e) => e.type === 'alert' && e.kind === 'unauthorized_im' && e.flow_id === data.flow_id);
+      const alert = events.find((e) => e.type === 'alert' && e.kind === 'unauthorized_im' && e.flow_id === data.flow_id);
       assert.ok(alert, 'unauthorized_im for the data flow');
       assert.equal(alert.client.ip, syn[0]);
       assert.match(alert.summary, new RegExp(`by ${syn[0].replace(/\./g, '\\.')} as ${receiver} `));
