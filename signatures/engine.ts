@@ -449,6 +449,7 @@ class FlowSession implements FlowHandler, SessionContext {
         r = lm.module.detect(input, lm.data);
       } catch (err) {
         this.engine.stats.decoderErrors++;
+        if (process.env.SHADOWIM_DEBUG) console.error(err);
         r = null;
       }
       if (r === null) {

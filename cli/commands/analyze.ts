@@ -152,12 +152,14 @@ export const command: Command = {
         `shadowim: ${file === '-' ? 'stdin' : file}: ${count(c.packets, 'packet')}, ${fmtBytes(c.bytes)}, ${count(c.flows, 'flow')}` +
         `${c.evictedFlows ? ` (${c.evictedFlows} evicted)` : ''}, ${c.malformed} malformed, ${c.badTimestamps ? `${c.badTimestamps} with impossible timestamps, ` : ''}${c.badLengths ? `${c.badLengths} with impossible original lengths, ` : ''}${c.skipped} not TCP/UDP, ${c.tunneled ? `${c.tunneled} inside tunnels, ` : ''}` +
         `${count(engine.stats.imSessions, 'IM session')}` +
+        // a decoder that threw is a bug of ours (its flow was given up, the rest of the capture read)
+        `${engine.stats.decoderErrors ? `, ${count(engine.stats.decoderErrors, 'decoder error')} (a bug in shadowim: SHADOWIM_DEBUG=1 shows them; please report it)` : ''}` +
         // (files) carves, and transfers beyond the concurrent-carve bounds (counted, not carved)
         `${engine.stats.filesCarved ? `, ${count(engine.stats.filesCarved, 'file')} carved` : ''}${engine.stats.filesNotCarved ? ` (${engine.stats.filesNotCarved} more not carved: too many at once)` : ''}` +
         ` in ${secs.toFixed(2)} s (${pps.toLocaleString('en-US')} packets/s)`,
       );
     }
-    if (process.env.SHADOWIM_DEBUG) process.stderr.write(`shadowim: memory guard: ${guard.collections} full collections\n`);
+    if (process.env.SHADOWIM_DEBUG) process.stderr.write(`shadowim: memory guard: ${guard.collections} full collections; ${engine.stats.decoderErrors} decoder errors\n`);
     if (failure) {
       stderrLine(`shadowim: ${file === '-' ? 'stdin' : file}: ${failure}`);
       const sig = Atomics.load(stop, 0);

@@ -15,3 +15,7 @@ export function labels(): Record<string, { protocols: string[]; also_ok?: string
   delete all._about;
   return all;
 }
+
+/** Third-party captures from Debian's source packages (.ci/fetch-test-captures.sh; never copied here). */
+export const THIRD_PARTY_DIR = path.resolve(process.env.SHADOWIM_THIRD_PARTY ?? path.join(REPO, '..', 'third-party-captures'));
+export const THIRD_PARTY_HINT = 'fetch them with .ci/fetch-test-captures.sh, or set SHADOWIM_THIRD_PARTY';

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Real third-party captures beyond ../shared/pcaps, from Debian's source packages (the apt mirror this
+# machine already uses), each checked against the sha256 of Debian's signed .dsc:
+#   ndpi-4.2/{pcap,result}  nDPI 4.2's test captures and its results for them (the version libndpi-bin is
+#                           built from): read by test/corpus/ndpi-captures.test.ts
+#   tcpdump-4.99.3/tests    tcpdump's test captures (hundreds of protocols, many cut or malformed on
+#                           purpose): read by test/corpus/tcpdump-captures.test.ts
+# Never copied into the repository. Idempotent.
+#   usage: .ci/fetch-test-captures.sh [DEST]   (default: $SHADOWIM_THIRD_PARTY or ../third-party-captures beside the clone)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dest="${1:-${SHADOWIM_THIRD_PARTY:-../third-party-captures}}"
+uri=$(grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}')
+uri="${uri:-http://deb.debian.org/debian}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# fetch NAME POOLPATH SHA256 OUTDIR MEMBER...: the members of the tarball, extracted under DEST/OUTDIR
+fetch() {
+  local name=$1 pool=$2 sha=$3 out=$4
+  shift 4
+  [ -f "$dest/$out/.complete" ] && return 0
+  curl -fsS --retry 3 -o "$tmp/$name" "$uri/pool/main/$pool/$name" ||
+    { echo "fetch-test-captures: could not download $name from $uri: check the network or the apt mirror" >&2; exit 1; }
+  echo "$sha  $tmp/$name" | sha256sum -c --quiet - ||
+    { echo "fetch-test-captures: $name from $uri does not match Debian's sha256: not used" >&2; exit 1; }
+  mkdir -p "$dest/$out"
+  tar -xzf "$tmp/$name" -C "$dest/$out" --strip-components=1 "$@"
+  touch "$dest/$out/.complete"
+  echo "fetch-test-captures: $name → $dest/$out"
+}
+
+fetch ndpi_4.2.orig.tar.gz n/ndpi e54ce8fe13adc5d747be7553513657fae78f796e0bd459e122c280cc06ce4daf ndpi-4.2 nDPI-4.2/tests/pcap nDPI-4.2/tests/result
+fetch tcpdump_4.99.3.orig.tar.gz t/tcpdump ad75a6ed3dc0d9732945b2e5483cb41dc8b4b528a169315e499c6861952e73b3 tcpdump-4.99.3 tcpdump-4.99.3/tests
