@@ -240,7 +240,7 @@ export class CaptureReader {
       case 0xa1b2cd34: le = true; nano = false; hdrLen = 24; break;
       case 0x34cdb2a1: le = false; nano = false; hdrLen = 24; break;
       default:
-        throw new CaptureError(`not a capture file: unknown magic number ${m.toString(16).padStart(8, '0')} (expected pcap or pcapng)`);
+        throw new CaptureError(`not a capture file: ${otherFormat(b0.subarray(this.start, this.end)) ?? `unknown magic number ${m.toString(16).padStart(8, '0')} (expected pcap or pcapng)`}`);
     }
     if (!(await this.need(24))) throw new CaptureError('truncated capture: the pcap file header is incomplete');
     this.format = 'pcap';
@@ -416,4 +416,24 @@ function unitsToMicros(hi: number, lo: number, units: number): number {
   const ms = Math.floor(cur / units);
   const us = Math.floor(((cur - ms * units) * 1000) / units);
   return sec * 1e6 + ms * 1000 + us;
+}
+
+/**
+ * What a file that is not pcap or pcapng is, when its first bytes tell, and what to do: compressed
+ * captures are common (Wireshark's own test captures are .pcap.gz), and other capture formats convert
+ * with Wireshark's editcap. `head`: the file's first bytes (at least 4).
+ */
+export function otherFormat(head: Buffer): string | undefined {
+  const starts = (...bytes: number[]) => head.length >= bytes.length && bytes.every((x, i) => head[i] === x);
+  const unpack = (what: string, cmd: string) => `${what}: decompress it first (${cmd} FILE | shadowim analyze -)`;
+  if (starts(0x1f, 0x8b)) return unpack('gzip-compressed', 'gzip -dc');
+  if (starts(0x42, 0x5a, 0x68)) return unpack('bzip2-compressed', 'bzip2 -dc');
+  if (starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00)) return unpack('xz-compressed', 'xz -dc');
+  if (starts(0x28, 0xb5, 0x2f, 0xfd)) return unpack('zstd-compressed', 'zstd -dc');
+  if (starts(0x04, 0x22, 0x4d, 0x18)) return unpack('lz4-compressed', 'lz4 -dc');
+  if (starts(0x50, 0x4b, 0x03, 0x04)) return 'a zip archive: extract the capture from it first (unzip)';
+  const convert = (what: string) => `${what}: convert it to pcapng first (editcap -F pcapng FILE out.pcapng)`;
+  if (head.toString('latin1', 0, 8) === 'snoop\0\0\0') return convert('a Solaris snoop capture');
+  if (head.toString('latin1', 0, 4) === 'GMBU') return convert('a Microsoft Network Monitor capture');
+  return undefined;
 }

@@ -180,6 +180,37 @@ describe('sensor: capture reader', () => {
     assert.equal(u.stderr, `shadowim: ${under}: no such file; give the path of a pcap or pcapng capture, or '-' for standard input\n`);
   });
 
+  it('a compressed capture or another capture format: one line naming it and the command that makes it readable, which works', () => {
+    const zlib = require('node:zlib') as typeof import('node:zlib');
+    const plain = conversation().pcapng();
+    const gz = tmpFile(zlib.gzipSync(plain), '.pcapng.gz');
+    const r = shadowim(['analyze', gz, '--format', 'jsonl']);
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `shadowim: ${gz}: not a capture file: gzip-compressed: decompress it first (gzip -dc FILE | shadowim analyze -)\n`);
+    // the advice, followed, reads it: the same events as the uncompressed file
+    const sh = spawnSync('sh', ['-c', `gzip -dc "$1" | "${process.execPath}" "$2" analyze - --format jsonl`, 'sh', gz, path.join(__dirname, '..', '..', 'bin', 'shadowim.js')], { encoding: 'utf8' });
+    assert.equal(sh.status, 0, sh.stderr);
+    assert.equal(sh.stdout, shadowim(['analyze', tmpFile(plain, '.pcapng'), '--format', 'jsonl']).stdout);
+    assert.equal(JSON.parse(sh.stdout.trim().split('\n').pop()!).packets, conversation().frames.length);
+    const named: Array<[Buffer, RegExp]> = [
+      [Buffer.from('BZh91AY&SY\x00\x00', 'latin1'), /bzip2-compressed: decompress it first \(bzip2 -dc FILE/],
+      [Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 4]), /xz-compressed: decompress it first \(xz -dc FILE/],
+      [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]), /zstd-compressed/],
+      [Buffer.from('PK\x03\x04\x14\x00\x00\x00', 'latin1'), /a zip archive: extract the capture from it first/],
+      [Buffer.from('snoop\0\0\0\0\0\0\x02\0\0\0\x04', 'latin1'), /a Solaris snoop capture: convert it to pcapng first \(editcap -F pcapng FILE out.pcapng\)/],
+      [Buffer.from('GMBU\x00\x02\x00\x00', 'latin1'), /a Microsoft Network Monitor capture: convert it/],
+      // unknown: the magic number, as before
+      [Buffer.from('Placeholder text', 'latin1'), /not a capture file: unknown magic number 63616c50 \(expected pcap or pcapng\)/],
+    ];
+    for (const [input, want] of named) {
+      const n = shadowim(['analyze', '-', '--format', 'jsonl'], { input });
+      assert.equal(n.status, 1, n.stderr);
+      assert.equal(n.stderr.trim().split('\n').length, 1, n.stderr);
+      assert.match(n.stderr, want);
+    }
+  });
+
   it('a corrupt record length is an error after the good frames, not a crash or a huge allocation', async () => {
     const pcap = Buffer.from(conversation().pcap());
     const second = 24 + 16 + pcap.readUInt32LE(24 + 8);
