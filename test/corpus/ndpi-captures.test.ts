@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { THIRD_PARTY_DIR, THIRD_PARTY_HINT } from '../helpers/paths';
 import { shadowimAsync, type RunResult } from '../helpers/run';
-import { haveTshark } from '../helpers/tshark';
+import { haveTshark, tsharkRead } from '../helpers/tshark';
 
 const DIR = path.join(THIRD_PARTY_DIR, 'ndpi-4.2', 'tests');
 const have = fs.existsSync(path.join(DIR, 'result'));
@@ -126,6 +126,30 @@ async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Prom
       assert.equal(r.status, 0, `tshark ${args.join(' ')}: ${r.stderr}`);
       assert.ok(r.stdout.trim().length > 0, `${x.capture} ${x.flow}: no frame matches ${filter}`);
     }
+  });
+
+  // the cleartext IM among them, on ports tshark gives to other dissectors: ICQ on 443, IRC on 8000
+  (haveTshark ? it : it.skip)('reads the same chat messages as tshark in the cleartext IM captures (Oscar.pcap, irc.pcap)', () => {
+    for (const [f, decodeAs, min] of [['Oscar.pcap', 'tcp.port==443,aim', 2], ['irc.pcap', 'tcp.port==8000,irc', 0]] as const) {
+      if (!captures.includes(f)) continue;
+      const want = tsharkRead(path.join(DIR, 'pcap', f), [decodeAs]);
+      assert.ok(want.length >= min, `${f}: tshark reads ${want.length} messages`);
+      const got = runs.get(f)!.events.filter((e) => e.type === 'message');
+      assert.deepEqual(got.map((e) => e.text).sort(), want.map((w) => w.text).sort(), f);
+      for (const w of want) {
+        assert.ok(got.some((e) => e.text === w.text && (w.from === undefined || e.from === w.from) && (w.to === undefined || e.to === w.to)),
+          `${f} ${JSON.stringify(w.text)}: tshark says ${w.from ?? '?'} -> ${w.to ?? '?'}`);
+      }
+    }
+    // the ICQ session names both UINs: the peer tshark reads in the ICBMs, and our own, the owner
+    // UID tshark reads in the family-0x0015 (ICQ) requests
+    if (!captures.includes('Oscar.pcap')) return;
+    const r = spawnSync('tshark', ['-n', '-r', path.join(DIR, 'pcap', 'Oscar.pcap'), '-d', 'tcp.port==443,aim', '-Y', 'aim.fnac.family == 0x0015', '-T', 'fields', '-e', 'aim_icq.owner_uid'], { encoding: 'utf8' });
+    const owners = [...new Set(r.stdout.split('\n').filter(Boolean))];
+    assert.equal(owners.length, 1, r.stdout + r.stderr);
+    const peers = tsharkRead(path.join(DIR, 'pcap', 'Oscar.pcap'), ['tcp.port==443,aim']).flatMap((w) => [w.from, w.to]).filter((u): u is string => !!u);
+    const icq = runs.get('Oscar.pcap')!.events.find((e) => e.type === 'session');
+    assert.deepEqual([icq?.protocol, [...(icq?.users ?? [])].sort()], ['icq', [...new Set([owners[0], ...peers])].sort()]);
   });
 
   it('reports every flow nDPI finds a messenger on by its content (not the DNS queries), with the same messenger, except the flows listed', () => {
