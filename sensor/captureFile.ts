@@ -5,10 +5,13 @@
 // Streaming in bounded memory: one 1 MiB buffer is refilled with readSync (it grows only for a record
 // larger than that, up to 16 MiB); a frame handed to the sink points into that buffer and is valid
 // only during the call. Every record is delivered before
-// an error is raised, so a truncated capture still yields what it held.
+// an error is raised, so a truncated capture still yields what it held. A gzip-compressed capture is
+// read through a streaming inflater (gunzipSource.ts); byte offsets in errors are then offsets in the
+// inflated capture.
 
 import fs from 'node:fs';
 import { whyCannotRead } from '../common/fsError';
+import type { GunzipSource } from './gunzipSource';
 
 export interface FrameSink {
   /** one frame: `buf[off, off+len)`; valid only during the call */
@@ -88,6 +91,16 @@ export function nonBlockingPipe(fd: number): number {
   }
 }
 
+/** A regular file that starts as gzip does (read at offset 0: the descriptor's position is kept). */
+export function gzipFile(fd: number): boolean {
+  try {
+    const b = Buffer.alloc(2);
+    return fs.readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } catch {
+    return false;
+  }
+}
+
 export type CaptureFormat = 'pcap' | 'pcapng';
 
 export interface ReadResult {
@@ -127,6 +140,8 @@ export class CaptureReader {
   bytes = 0;
   /** set once the header was recognised */
   format: CaptureFormat | undefined;
+  /** the inflater, when the input is gzip-compressed */
+  private gz: GunzipSource | undefined;
 
   /** @param fd an open file descriptor (0 for standard input) */
   constructor(private readonly fd: number, private readonly sink: FrameSink, private readonly onChunk?: () => Promise<void> | void) {}
@@ -136,6 +151,7 @@ export class CaptureReader {
   }
 
   close(): void {
+    this.gz?.close();
     if (this.fd !== 0) {
       try {
         fs.closeSync(this.fd);
@@ -151,6 +167,7 @@ export class CaptureReader {
       await this.need(4);
       if (this.end - this.start === 0) throw new CaptureError('empty input: not a capture file (expected pcap or pcapng)');
       if (this.end - this.start < 4) throw new CaptureError('not a capture file: too short for a pcap or pcapng header');
+      if (this.buf[this.start] === 0x1f && this.buf[this.start + 1] === 0x8b) await this.gunzip();
       const magic = this.buf.readUInt32LE(this.start);
       if (magic === 0x0a0d0d0a) {
         this.format = 'pcapng';
@@ -162,6 +179,17 @@ export class CaptureReader {
     } finally {
       this.close();
     }
+  }
+
+  /** From here on, the bytes are those the gzip stream holds (loaded only for a gzip file). */
+  private async gunzip(): Promise<void> {
+    const { GunzipSource } = require('./gunzipSource') as typeof import('./gunzipSource');
+    const head = Buffer.from(this.buf.subarray(this.start, this.end));
+    this.gz = new GunzipSource(head, (b, off, len) => this.readSome(b, off, len), () => this.idle());
+    this.start = this.end = this.base = 0;
+    this.eof = false;
+    await this.need(4);
+    if (this.end - this.start < 4) throw new CaptureError(this.end === 0 ? 'empty input: a gzip file with nothing in it' : 'not a capture file: a gzip file too short to hold a pcap or pcapng header');
   }
 
   // ---- buffer management ---------------------------------------------------------------------
@@ -184,7 +212,7 @@ export class CaptureReader {
     // frames of the last chunk must reach the analysis (and the user) first
     if (this.onChunk) await this.onChunk();
     while (this.end < n && !this.eof) {
-      const got = this.readSome(this.buf, this.end, this.buf.length - this.end);
+      const got = this.gz ? await this.gz.read(this.buf, this.end, this.buf.length - this.end) : this.readSome(this.buf, this.end, this.buf.length - this.end);
       if (got < 0) {
         await this.idle();
         continue;
@@ -240,7 +268,9 @@ export class CaptureReader {
       case 0xa1b2cd34: le = true; nano = false; hdrLen = 24; break;
       case 0x34cdb2a1: le = false; nano = false; hdrLen = 24; break;
       default:
-        throw new CaptureError(`not a capture file: ${otherFormat(b0.subarray(this.start, this.end)) ?? `unknown magic number ${m.toString(16).padStart(8, '0')} (expected pcap or pcapng)`}`);
+        throw new CaptureError(this.gz
+          ? `not a capture file: a gzip file whose content is not pcap or pcapng (magic number ${m.toString(16).padStart(8, '0')})`
+          : `not a capture file: ${otherFormat(b0.subarray(this.start, this.end)) ?? `unknown magic number ${m.toString(16).padStart(8, '0')} (expected pcap or pcapng)`}`);
     }
     if (!(await this.need(24))) throw new CaptureError('truncated capture: the pcap file header is incomplete');
     this.format = 'pcap';
@@ -420,13 +450,12 @@ function unitsToMicros(hi: number, lo: number, units: number): number {
 
 /**
  * What a file that is not pcap or pcapng is, when its first bytes tell, and what to do: compressed
- * captures are common (Wireshark's own test captures are .pcap.gz), and other capture formats convert
- * with Wireshark's editcap. `head`: the file's first bytes (at least 4).
+ * captures are common (gzip is read as it is; the others Node cannot inflate in a stream), and other
+ * capture formats convert with Wireshark's editcap. `head`: the file's first bytes (at least 4).
  */
 export function otherFormat(head: Buffer): string | undefined {
   const starts = (...bytes: number[]) => head.length >= bytes.length && bytes.every((x, i) => head[i] === x);
   const unpack = (what: string, cmd: string) => `${what}: decompress it first (${cmd} FILE | shadowim analyze -)`;
-  if (starts(0x1f, 0x8b)) return unpack('gzip-compressed', 'gzip -dc');
   if (starts(0x42, 0x5a, 0x68)) return unpack('bzip2-compressed', 'bzip2 -dc');
   if (starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00)) return unpack('xz-compressed', 'xz -dc');
   if (starts(0x28, 0xb5, 0x2f, 0xfd)) return unpack('zstd-compressed', 'zstd -dc');

@@ -53,7 +53,7 @@ export const command: Command = {
     if (file === '-' && require('node:tty').isatty(0)) throw new UsageError("'-' reads a capture from standard input, but that is a terminal; pipe a capture in (e.g. tcpdump -w - | shadowim analyze -)");
 
     // heavy modules only once the options are known to be good
-    const { openCapture, nonBlockingPipe } = require('../../sensor/captureFile') as typeof import('../../sensor/captureFile');
+    const { openCapture, nonBlockingPipe, gzipFile } = require('../../sensor/captureFile') as typeof import('../../sensor/captureFile');
 
     const started = process.hrtime.bigint();
     const sensor = opts.sensor as string | undefined;
@@ -76,8 +76,9 @@ export const command: Command = {
     if (opts.out) {
       makeNamedDir(opts.out as string, { label: '--out', hint: 'give a directory that exists or can be created', error: UsageError });
     }
-    // the second thread costs ~0.1 s to start: worth it from a few hundred thousand packets
-    threads ??= require('node:os').availableParallelism() > 1 && (!st.isFile() || st.size >= 32 << 20) ? 2 : 1;
+    // the second thread costs ~0.1 s to start: worth it from a few hundred thousand packets (a gzip
+    // file holds about ten times its size of capture)
+    threads ??= require('node:os').availableParallelism() > 1 && (!st.isFile() || st.size * (gzipFile(fd) ? 8 : 1) >= 32 << 20) ? 2 : 1;
     // two threads: the worker starts reading while this one loads the signatures
     // SIGINT/SIGTERM: stop reading at the next chunk and end as at the end of the capture (open flows
     // ended, stats, store closed), exit 128+n; was: killed with up to 64 KiB of events and the store's

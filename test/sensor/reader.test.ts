@@ -180,21 +180,55 @@ describe('sensor: capture reader', () => {
     assert.equal(u.stderr, `shadowim: ${under}: no such file; give the path of a pcap or pcapng capture, or '-' for standard input\n`);
   });
 
-  it('a compressed capture or another capture format: one line naming it and the command that makes it readable, which works', () => {
+  it('a gzip-compressed capture is read as the capture it holds: the same events from a file, on one thread or two, and from a pipe that trickles', () => {
     const zlib = require('node:zlib') as typeof import('node:zlib');
     const plain = conversation().pcapng();
+    const want = shadowim(['analyze', tmpFile(plain, '.pcapng'), '--format', 'jsonl']);
+    assert.equal(want.status, 0, want.stderr);
     const gz = tmpFile(zlib.gzipSync(plain), '.pcapng.gz');
-    const r = shadowim(['analyze', gz, '--format', 'jsonl']);
-    assert.equal(r.status, 1);
-    assert.equal(r.stdout, '');
-    assert.equal(r.stderr, `shadowim: ${gz}: not a capture file: gzip-compressed: decompress it first (gzip -dc FILE | shadowim analyze -)\n`);
-    // the advice, followed, reads it: the same events as the uncompressed file
-    const sh = spawnSync('sh', ['-c', `gzip -dc "$1" | "${process.execPath}" "$2" analyze - --format jsonl`, 'sh', gz, path.join(__dirname, '..', '..', 'bin', 'shadowim.js')], { encoding: 'utf8' });
+    for (const threads of ['1', '2']) {
+      const r = shadowim(['analyze', gz, '--format', 'jsonl', '--threads', threads]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, want.stdout);
+      assert.match(r.stderr, new RegExp(`: ${conversation().frames.length} packets, `));
+    }
+    // through a pipe, the compressed bytes a few at a time with pauses (the inflater waits for more,
+    // then goes on where it was): the same events
+    const sh = spawnSync('sh', ['-c', `(head -c 40 "$1"; sleep 0.3; tail -c +41 "$1" | head -c 100; sleep 0.3; tail -c +141 "$1") | "${process.execPath}" "$2" analyze - --format jsonl`,
+      'sh', gz, path.join(__dirname, '..', '..', 'bin', 'shadowim.js')], { encoding: 'utf8' });
     assert.equal(sh.status, 0, sh.stderr);
-    assert.equal(sh.stdout, shadowim(['analyze', tmpFile(plain, '.pcapng'), '--format', 'jsonl']).stdout);
-    assert.equal(JSON.parse(sh.stdout.trim().split('\n').pop()!).packets, conversation().frames.length);
+    assert.equal(sh.stdout, want.stdout);
+  });
+
+  it('a gzip capture cut short, corrupt, empty or holding something else: one line, after the frames it held', () => {
+    const zlib = require('node:zlib') as typeof import('node:zlib');
+    // cut: the frames inflated before the cut are analyzed, then the error
+    const big = conversation();
+    const whole = zlib.gzipSync(big.pcap(), { level: 0 }); // stored blocks: a cut keeps what precedes it
+    const cut = shadowim(['analyze', tmpFile(whole.subarray(0, whole.length - 200), '.pcap.gz'), '--format', 'jsonl']);
+    assert.equal(cut.status, 1);
+    assert.match(cut.stderr.trim().split('\n').pop()!, /: truncated capture: the gzip stream ends early$/);
+    assert.ok(cut.events.find((e) => e.type === 'stats').packets > 0, cut.stdout);
+    const bad = Buffer.from(zlib.gzipSync(big.pcap()));
+    for (let i = 20; i < 40; i++) bad[i] ^= 0xa5;
+    const cases: Array<[Buffer, RegExp]> = [
+      [bad, /: corrupt capture: bad gzip data \(/],
+      [zlib.gzipSync(Buffer.alloc(0)), /: empty input: a gzip file with nothing in it$/],
+      [zlib.gzipSync(Buffer.from('ab')), /: not a capture file: a gzip file too short to hold a pcap or pcapng header$/],
+      [zlib.gzipSync(Buffer.from('GET / HTTP/1.1\r\n\r\n')), /: not a capture file: a gzip file whose content is not pcap or pcapng \(magic number 20544547\)$/],
+    ];
+    for (const [input, want] of cases) {
+      const r = shadowim(['analyze', tmpFile(input, '.gz'), '--format', 'jsonl']);
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').filter((l) => !/ packets\/s\)$/.test(l)).length, 1, r.stderr);
+      assert.match(r.stderr.trim().split('\n').pop()!, want);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+
+  it('another compression or capture format: one line naming it and the command that makes it readable', () => {
     const named: Array<[Buffer, RegExp]> = [
-      [Buffer.from('BZh91AY&SY\x00\x00', 'latin1'), /bzip2-compressed: decompress it first \(bzip2 -dc FILE/],
+      [Buffer.from('BZh91AY&SY\x00\x00', 'latin1'), /bzip2-compressed: decompress it first \(bzip2 -dc FILE \| shadowim analyze -\)/],
       [Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 4]), /xz-compressed: decompress it first \(xz -dc FILE/],
       [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]), /zstd-compressed/],
       [Buffer.from('PK\x03\x04\x14\x00\x00\x00', 'latin1'), /a zip archive: extract the capture from it first/],
@@ -208,6 +242,14 @@ describe('sensor: capture reader', () => {
       assert.equal(n.status, 1, n.stderr);
       assert.equal(n.stderr.trim().split('\n').length, 1, n.stderr);
       assert.match(n.stderr, want);
+    }
+    // and the advice works: xz -dc FILE | shadowim analyze - reads it
+    const xz = spawnSync('xz', ['-c'], { input: conversation().pcap() });
+    if (xz.status === 0) {
+      const file = tmpFile(xz.stdout, '.pcap.xz');
+      const sh = spawnSync('sh', ['-c', `xz -dc "$1" | "${process.execPath}" "$2" analyze - --format jsonl`, 'sh', file, path.join(__dirname, '..', '..', 'bin', 'shadowim.js')], { encoding: 'utf8' });
+      assert.equal(sh.status, 0, sh.stderr);
+      assert.equal(JSON.parse(sh.stdout.trim().split('\n').pop()!).packets, conversation().frames.length);
     }
   });
 
