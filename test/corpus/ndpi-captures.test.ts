@@ -128,6 +128,32 @@ async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Prom
     }
   });
 
+  (haveTshark ? it : it.skip)('names, for every session found by a TLS or QUIC server name, the name tshark reads in that flow\'s handshake', () => {
+    let checked = 0;
+    const wrong: string[] = [];
+    for (const f of captures) {
+      const bySni = runs.get(f)!.events.filter((e) => e.type === 'session' && e.evidence.some((v: any) => /^(tls|quic)\.sni$/.test(v.signature)));
+      if (!bySni.length) continue;
+      const r = spawnSync('tshark', ['-n', '-r', path.join(DIR, 'pcap', f), '-Y', 'tls.handshake.extensions_server_name', '-T', 'fields',
+        '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'tcp.srcport', '-e', 'udp.srcport', '-e', 'tls.handshake.extensions_server_name'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      assert.equal(r.status, 0, r.stderr);
+      const names = new Map<string, string>();
+      for (const l of r.stdout.split('\n').filter(Boolean)) {
+        const [ip, ip6, tp, up, name] = l.split('\t');
+        names.set(`${ip || ip6}:${tp || up}`, name);
+      }
+      for (const e of bySni) {
+        const reason: string = e.evidence.find((v: any) => /^(tls|quic)\.sni$/.test(v.signature)).reason;
+        const ours = /server name (\S+)/.exec(reason)?.[1];
+        const theirs = names.get(`${e.client.ip}:${e.client.port}`);
+        checked++;
+        if (ours !== theirs) wrong.push(`${f} ${e.client.ip}:${e.client.port}: ours ${ours}, tshark ${theirs}`);
+      }
+    }
+    assert.deepEqual(wrong, []);
+    assert.ok(checked >= 60, `only ${checked} sessions found by a server name`);
+  });
+
   // the cleartext IM among them, on ports tshark gives to other dissectors: ICQ on 443, IRC on 8000
   (haveTshark ? it : it.skip)('reads the same chat messages as tshark in the cleartext IM captures (Oscar.pcap, irc.pcap)', () => {
     for (const [f, decodeAs, min] of [['Oscar.pcap', 'tcp.port==443,aim', 2], ['irc.pcap', 'tcp.port==8000,irc', 0]] as const) {
