@@ -10,8 +10,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest="${1:-${SHADOWIM_THIRD_PARTY:-../third-party-captures}}"
-uri=$(grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}')
-uri="${uri:-http://deb.debian.org/debian}"
+# the Debian mirrors apt uses here (not the security archive, whose pool holds only updates), then
+# deb.debian.org; apt's HTTP proxy, if one is set, is used too
+mirrors=$( { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | sed 's/^URIs://' | tr ' ' '\n'
+             grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; break}}'
+             echo http://deb.debian.org/debian; } | grep -E '^https?://' | grep -v -- '-security' | sed 's:/*$::' | awk '!seen[$0]++')
+proxy=$(apt-config dump 2>/dev/null | sed -n 's/^Acquire::http::Proxy "\(.*\)";$/\1/p' | head -1)
+[ -n "$proxy" ] && export http_proxy="$proxy"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -20,14 +25,18 @@ fetch() {
   local name=$1 pool=$2 sha=$3 out=$4
   shift 4
   [ -f "$dest/$out/.complete" ] && return 0
-  curl -fsS --retry 3 -o "$tmp/$name" "$uri/pool/main/$pool/$name" ||
-    { echo "fetch-test-captures: could not download $name from $uri: check the network or the apt mirror" >&2; exit 1; }
-  echo "$sha  $tmp/$name" | sha256sum -c --quiet - ||
-    { echo "fetch-test-captures: $name from $uri does not match Debian's sha256: not used" >&2; exit 1; }
+  local uri ok=""
+  for uri in $mirrors; do
+    if curl -fsS --retry 2 -o "$tmp/$name" "$uri/pool/main/$pool/$name" 2>/dev/null; then
+      if echo "$sha  $tmp/$name" | sha256sum -c --quiet - 2>/dev/null; then ok=1; break; fi
+      echo "fetch-test-captures: $name from $uri does not match Debian's sha256: not used" >&2
+    fi
+  done
+  [ -n "$ok" ] || { echo "fetch-test-captures: could not download $name from $(echo $mirrors | tr ' ' ','): check the network or the apt mirror" >&2; exit 1; }
   mkdir -p "$dest/$out"
   tar -xzf "$tmp/$name" -C "$dest/$out" --strip-components=1 "$@"
   touch "$dest/$out/.complete"
-  echo "fetch-test-captures: $name → $dest/$out"
+  echo "fetch-test-captures: $name from $uri → $dest/$out"
 }
 
 fetch ndpi_4.2.orig.tar.gz n/ndpi e54ce8fe13adc5d747be7553513657fae78f796e0bd459e122c280cc06ce4daf ndpi-4.2 nDPI-4.2/tests/pcap nDPI-4.2/tests/result
