@@ -464,5 +464,10 @@ export function otherFormat(head: Buffer): string | undefined {
   const convert = (what: string) => `${what}: convert it to pcapng first (editcap -F pcapng FILE out.pcapng)`;
   if (head.toString('latin1', 0, 8) === 'snoop\0\0\0') return convert('a Solaris snoop capture');
   if (head.toString('latin1', 0, 4) === 'GMBU') return convert('a Microsoft Network Monitor capture');
+  // text (a log, a decoded dump, a web page saved by mistake): printable ASCII, tabs and line ends
+  const n = Math.min(head.length, 512);
+  let text = n >= 4;
+  for (let i = 0; i < n && text; i++) text = (head[i] >= 0x20 && head[i] < 0x7f) || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d;
+  if (text) return 'it is text; a capture is pcap or pcapng (tcpdump -w FILE, tshark -w FILE; a hex dump converts with text2pcap)';
   return undefined;
 }

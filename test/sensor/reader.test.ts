@@ -234,8 +234,10 @@ describe('sensor: capture reader', () => {
       [Buffer.from('PK\x03\x04\x14\x00\x00\x00', 'latin1'), /a zip archive: extract the capture from it first/],
       [Buffer.from('snoop\0\0\0\0\0\0\x02\0\0\0\x04', 'latin1'), /a Solaris snoop capture: convert it to pcapng first \(editcap -F pcapng FILE out.pcapng\)/],
       [Buffer.from('GMBU\x00\x02\x00\x00', 'latin1'), /a Microsoft Network Monitor capture: convert it/],
+      // text: said so
+      [Buffer.from('Placeholder text\r\n\twith a tab\n', 'latin1'), /not a capture file: it is text; a capture is pcap or pcapng \(tcpdump -w FILE, tshark -w FILE; a hex dump converts with text2pcap\)\n$/],
       // unknown: the magic number, as before
-      [Buffer.from('Placeholder text', 'latin1'), /not a capture file: unknown magic number 63616c50 \(expected pcap or pcapng\)/],
+      [Buffer.from('Place\x00holder', 'latin1'), /not a capture file: unknown magic number 63616c50 \(expected pcap or pcapng\)/],
     ];
     for (const [input, want] of named) {
       const n = shadowim(['analyze', '-', '--format', 'jsonl'], { input });
