@@ -4,7 +4,9 @@
 #   ndpi-4.2/{pcap,result}  nDPI 4.2's test captures and its results for them (the version libndpi-bin is
 #                           built from): read by test/corpus/ndpi-captures.test.ts
 #   tcpdump-4.99.3/tests    tcpdump's test captures (hundreds of protocols, many cut or malformed on
-#                           purpose): read by test/corpus/tcpdump-captures.test.ts
+#                           purpose): read by test/corpus/other-protocols.test.ts
+#   wireshark-4.0.17/test/captures  Wireshark's (TLS, QUIC, DTLS, IKE, WPA, SMB3, gRPC…; a third of
+#                           them gzip-compressed): read by test/corpus/other-protocols.test.ts
 # Never copied into the repository. Idempotent.
 #   usage: .ci/fetch-test-captures.sh [DEST]   (default: $SHADOWIM_THIRD_PARTY or ../third-party-captures beside the clone)
 set -euo pipefail
@@ -34,10 +36,11 @@ fetch() {
   done
   [ -n "$ok" ] || { echo "fetch-test-captures: could not download $name from $(echo $mirrors | tr ' ' ','): check the network or the apt mirror" >&2; exit 1; }
   mkdir -p "$dest/$out"
-  tar -xzf "$tmp/$name" -C "$dest/$out" --strip-components=1 "$@"
+  tar -xf "$tmp/$name" -C "$dest/$out" --strip-components=1 "$@"
   touch "$dest/$out/.complete"
   echo "fetch-test-captures: $name from $uri → $dest/$out"
 }
 
 fetch ndpi_4.2.orig.tar.gz n/ndpi e54ce8fe13adc5d747be7553513657fae78f796e0bd459e122c280cc06ce4daf ndpi-4.2 nDPI-4.2/tests/pcap nDPI-4.2/tests/result
 fetch tcpdump_4.99.3.orig.tar.gz t/tcpdump ad75a6ed3dc0d9732945b2e5483cb41dc8b4b528a169315e499c6861952e73b3 tcpdump-4.99.3 tcpdump-4.99.3/tests
+fetch wireshark_4.0.17.orig.tar.bz2 w/wireshark 62fd1491b6211d1651a16a45ead15808970b3a6a9ebde2537f96722af47aaaa5 wireshark-4.0.17 wireshark-v4.0.17/test/captures

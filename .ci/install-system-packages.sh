@@ -3,7 +3,7 @@
 # Idempotent: skips what is already installed.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-PKGS="curl tshark wireshark-common libpcap-dev tcpreplay tcpdump ethtool bc libndpi-bin iproute2 influxdb influxdb-client chromium nftables iptables rsyslog rsyslog-openssl openssl clamav kamailio sqlite3 poppler-utils catdoc antiword unrtf bind9-utils unbound systemd"
+PKGS="curl bzip2 tshark wireshark-common libpcap-dev tcpreplay tcpdump ethtool bc libndpi-bin iproute2 influxdb influxdb-client chromium nftables iptables rsyslog rsyslog-openssl openssl clamav kamailio sqlite3 poppler-utils catdoc antiword unrtf bind9-utils unbound systemd"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
