@@ -91,11 +91,16 @@ export function nonBlockingPipe(fd: number): number {
   }
 }
 
+/** gzip's first two bytes (RFC 1952: ID1 ID2) at b[off] */
+function gzipAt(b: Buffer, off: number): boolean {
+  return b[off] === 0x1f && b[off + 1] === 0x8b;
+}
+
 /** A regular file that starts as gzip does (read at offset 0: the descriptor's position is kept). */
 export function gzipFile(fd: number): boolean {
   try {
     const b = Buffer.alloc(2);
-    return fs.readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+    return fs.readSync(fd, b, 0, 2, 0) === 2 && gzipAt(b, 0);
   } catch {
     return false;
   }
@@ -167,7 +172,7 @@ export class CaptureReader {
       await this.need(4);
       if (this.end - this.start === 0) throw new CaptureError('empty input: not a capture file (expected pcap or pcapng)');
       if (this.end - this.start < 4) throw new CaptureError('not a capture file: too short for a pcap or pcapng header');
-      if (this.buf[this.start] === 0x1f && this.buf[this.start + 1] === 0x8b) await this.gunzip();
+      if (gzipAt(this.buf, this.start)) await this.gunzip();
       const magic = this.buf.readUInt32LE(this.start);
       if (magic === 0x0a0d0d0a) {
         this.format = 'pcapng';

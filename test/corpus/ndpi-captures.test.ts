@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { THIRD_PARTY_DIR, THIRD_PARTY_HINT } from '../helpers/paths';
-import { shadowimAsync, type RunResult } from '../helpers/run';
+import { analyzeEach, type RunResult } from '../helpers/run';
 import { haveTshark, tsharkRead } from '../helpers/tshark';
 
 const DIR = path.join(THIRD_PARTY_DIR, 'ndpi-4.2', 'tests');
@@ -54,36 +54,23 @@ export function ndpiFlows(text: string): NdpiFlow[] {
   return flows;
 }
 
-async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  }));
-  return out;
-}
-
 (have ? describe : describe.skip)(`corpus: nDPI 4.2's test captures in ${DIR} (${THIRD_PARTY_HINT})`, function () {
   this.timeout(600000);
   const captures = have ? fs.readdirSync(path.join(DIR, 'pcap')).filter((f) => /\.(pcap|pcapng|cap)$/.test(f)).sort() : [];
-  const runs = new Map<string, RunResult>();
+  let runs = new Map<string, RunResult>();
   /** our sessions per capture: flow key → protocol */
   const ours = new Map<string, Map<string, string>>();
   const theirs = new Map<string, NdpiFlow[]>();
 
   before(async () => {
-    const results = await pool(captures, 2, (f) => shadowimAsync(['analyze', path.join(DIR, 'pcap', f), '--format', 'jsonl'], { timeout: 300000 }));
-    captures.forEach((f, i) => {
-      runs.set(f, results[i]);
+    runs = await analyzeEach(path.join(DIR, 'pcap'), captures);
+    for (const f of captures) {
       const m = new Map<string, string>();
-      for (const e of results[i].events) if (e.type === 'session') m.set(flowKey(e.transport, endpoint(e.client), endpoint(e.server)), e.protocol);
+      for (const e of runs.get(f)!.events) if (e.type === 'session') m.set(flowKey(e.transport, endpoint(e.client), endpoint(e.server)), e.protocol);
       ours.set(f, m);
       const out = path.join(DIR, 'result', `${f}.out`);
       theirs.set(f, fs.existsSync(out) ? ndpiFlows(fs.readFileSync(out, 'utf8')) : []);
-    });
+    }
   });
 
   it('holds the captures nDPI 4.2 ships (258 files, a result for all but one)', () => {

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { THIRD_PARTY_DIR, THIRD_PARTY_HINT } from '../helpers/paths';
-import { shadowimAsync, type RunResult } from '../helpers/run';
+import { analyzeEach, type RunResult } from '../helpers/run';
 
 const IM_TYPES = new Set(['session', 'message', 'file_transfer', 'credential', 'alert']);
 
@@ -22,19 +22,6 @@ const SUITES = [
   { name: "Wireshark 4.0.17's test captures", dir: path.join(THIRD_PARTY_DIR, 'wireshark-4.0.17', 'test', 'captures'), min: 110, match: /\.(pcap|pcapng)(\.gz|\.\d)?$/ },
 ];
 
-/** two at a time: these machines have two cores */
-async function analyzeAll(dir: string, files: string[]): Promise<Map<string, RunResult>> {
-  const runs = new Map<string, RunResult>();
-  let next = 0;
-  await Promise.all([0, 1].map(async () => {
-    while (next < files.length) {
-      const f = files[next++];
-      runs.set(f, await shadowimAsync(['analyze', path.join(dir, f), '--format', 'jsonl'], { timeout: 300000 }));
-    }
-  }));
-  return runs;
-}
-
 for (const suite of SUITES) {
   const have = fs.existsSync(suite.dir);
   (have ? describe : describe.skip)(`corpus: ${suite.name} in ${suite.dir} (${THIRD_PARTY_HINT})`, function () {
@@ -43,7 +30,7 @@ for (const suite of SUITES) {
     let runs = new Map<string, RunResult>();
 
     before(async () => {
-      runs = await analyzeAll(suite.dir, captures);
+      runs = await analyzeEach(suite.dir, captures);
     });
 
     it(`holds them (over ${suite.min})`, () => {
@@ -76,7 +63,7 @@ for (const suite of SUITES) {
         try {
           const names = gz.map((f) => f.replace(/\.gz$/, ''));
           gz.forEach((f, i) => fs.writeFileSync(path.join(tmp, names[i]), zlib.gunzipSync(fs.readFileSync(path.join(suite.dir, f)))));
-          const plain = await analyzeAll(tmp, names);
+          const plain = await analyzeEach(tmp, names);
           const differ = gz.filter((f, i) => runs.get(f)!.stdout !== plain.get(names[i])!.stdout || runs.get(f)!.status !== plain.get(names[i])!.status);
           assert.deepEqual(differ, []);
           assert.ok(gz.every((f) => runs.get(f)!.events.at(-1)?.packets > 0), 'a gzip capture read as empty');

@@ -1,5 +1,6 @@
 // Runs the real command line, as a user would, and parses its JSON lines.
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { CLI } from './paths';
 
 export interface RunResult {
@@ -37,6 +38,19 @@ export function shadowimAsync(args: string[], opts: { input?: Buffer | string; e
     });
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** `analyze DIR/FILE --format jsonl` for each of `files`, two at a time (these machines have two cores): file → its run. */
+export async function analyzeEach(dir: string, files: string[]): Promise<Map<string, RunResult>> {
+  const runs = new Map<string, RunResult>();
+  let next = 0;
+  await Promise.all([0, 1].map(async () => {
+    while (next < files.length) {
+      const f = files[next++];
+      runs.set(f, await shadowimAsync(['analyze', path.join(dir, f), '--format', 'jsonl'], { timeout: 300000 }));
+    }
+  }));
+  return runs;
 }
 
 /** The JSON objects of a JSONL text; lines that are not JSON are left for the test to see in stdout. */
