@@ -168,6 +168,8 @@ export interface StatsEvent extends BaseEvent {
   bytes: number;
   dropped?: number;
   malformed?: number;
+  /** frames whose payload the capture's snapshot length cut (present when any were) */
+  snapped?: number;
   flows?: number;
 }
 

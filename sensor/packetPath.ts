@@ -225,7 +225,8 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     try {
       const st = this.decoder.decode(linktype, buf, off, off + len, ts);
       if (st !== ST_OK) {
-        if (st === ST_MALFORMED) c.malformed++;
+        // headers the snaplen cut (tcpdump -s 40) are the capture's doing, not the frame's: snapped
+        if (st === ST_MALFORMED) len < origLen ? c.snapped++ : c.malformed++;
         else if (st === ST_SKIPPED) c.skipped++;
         return;
       }
@@ -243,7 +244,7 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
     const d = this.decoder.d;
     const t = this.table;
     const f = t.f;
-    if (d.payMissing) this.c.malformed++; // cut by the snaplen: counted, its payload reported as a gap
+    if (d.payMissing) this.c.snapped++; // cut by the snaplen: counted, its payload reported as a gap
     const tcp = d.proto === 6;
     let slot = t.lookup(d);
     if (slot >= 0) {

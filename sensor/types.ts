@@ -95,6 +95,12 @@ export interface SensorCounters {
   bytes: number;
   /** frames that could not be decoded (bad lengths, truncated headers, unknown link type) */
   malformed: number;
+  /**
+   * frames the capture's snapshot length cut (tcpdump -s 96), not malformed: when their headers are
+   * whole their flow counts them and the missing payload reaches the decoders as a gap; when the cut
+   * took headers too (tcpdump -s 40) they are in no flow
+   */
+  snapped: number;
   /** frames that are not IPv4/IPv6 TCP/UDP (ARP, ICMP, …) */
   skipped: number;
   flows: number;
@@ -112,7 +118,7 @@ export interface SensorCounters {
 }
 
 export function emptySensorCounters(): SensorCounters {
-  return { packets: 0, bytes: 0, malformed: 0, skipped: 0, flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0, badTimestamps: 0, badLengths: 0, tunneled: 0 };
+  return { packets: 0, bytes: 0, malformed: 0, snapped: 0, skipped: 0, flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0, badTimestamps: 0, badLengths: 0, tunneled: 0 };
 }
 
 /**

@@ -144,6 +144,7 @@ export const command: Command = {
     // the stats event is the last line: after the analyzer's end-of-run alert updates ("seen N times")
     await pipeline.close(recognised ? {
       type: 'stats', ts: isoTime(captureTime), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
+      ...(c.snapped ? { snapped: c.snapped } : {}),
       ...(sensor ? { sensor } : {}),
     } : undefined);
     const secs = Number(process.hrtime.bigint() - started) / 1e9;
@@ -151,7 +152,7 @@ export const command: Command = {
       const pps = secs > 0 ? Math.round(c.packets / secs) : 0;
       stderrLine(
         `shadowim: ${file === '-' ? 'stdin' : file}: ${count(c.packets, 'packet')}, ${fmtBytes(c.bytes)}, ${count(c.flows, 'flow')}` +
-        `${c.evictedFlows ? ` (${c.evictedFlows} evicted)` : ''}, ${c.malformed} malformed, ${c.badTimestamps ? `${c.badTimestamps} with impossible timestamps, ` : ''}${c.badLengths ? `${c.badLengths} with impossible original lengths, ` : ''}${c.skipped} not TCP/UDP, ${c.tunneled ? `${c.tunneled} inside tunnels, ` : ''}` +
+        `${c.evictedFlows ? ` (${c.evictedFlows} evicted)` : ''}, ${c.malformed} malformed, ${snapNote(c.snapped)}${c.badTimestamps ? `${c.badTimestamps} with impossible timestamps, ` : ''}${c.badLengths ? `${c.badLengths} with impossible original lengths, ` : ''}${c.skipped} not TCP/UDP, ${c.tunneled ? `${c.tunneled} inside tunnels, ` : ''}` +
         `${count(engine.stats.imSessions, 'IM session')}` +
         // a decoder that threw is a bug of ours (its flow was given up, the rest of the capture read)
         `${engine.stats.decoderErrors ? `, ${count(engine.stats.decoderErrors, 'decoder error')} (a bug in shadowim: SHADOWIM_DEBUG=1 shows them; please report it)` : ''}` +
@@ -169,6 +170,11 @@ export const command: Command = {
     return 0;
   },
 };
+
+/** frames the snaplen cut: what it means for the messages, and what to do */
+function snapNote(n: number): string {
+  return n ? `${n} cut by the capture's snapshot length (their payload is missing; capture with tcpdump -s 0 to read it), ` : '';
+}
 
 function fmtBytes(n: number): string {
   if (n < 1024) return `${n} B`;

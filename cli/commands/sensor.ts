@@ -281,6 +281,7 @@ async function runSensor(argv: string[], o: RunOptions): Promise<number> {
   const stats = (): ShadowEvent => {
     const c = sink.counters;
     return { type: 'stats', ts: isoTime(now()), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
+      ...(c.snapped ? { snapped: c.snapped } : {}),
       ...(o.sensor ? { sensor: o.sensor } : {}) };
   };
   const statsEvent = () => pipeline.emit(stats());

@@ -3,11 +3,13 @@
 // frame (over 262144 bytes, libpcap's largest snapshot length) is counted as the bytes captured and
 // named in the summary; a frame cut by a snapshot length still counts its length on the wire.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Capture, pcapngOf } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
+import { haveTshark } from '../helpers/tshark';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-origlen-'));
 
@@ -86,5 +88,24 @@ describe('sensor: a forged original length', function () {
     const { r, stats } = run('snap.pcap', irc().pcap({ snaplen: 60 }));
     assert.equal(stats.bytes, wire);
     assert.doesNotMatch(r.stderr, /impossible original lengths/);
+  });
+
+  it('frames cut by the snapshot length are named as such, with what to do — not called malformed (payload cut at 60 bytes, TCP header cut at 40)', () => {
+    for (const snaplen of [60, 40]) {
+      const { r, stats } = run(`snap${snaplen}.pcap`, irc().pcap({ snaplen }));
+      // the frames the snaplen cut (captured length under the length on the wire), as tshark counts them
+      let cut = irc().frames.filter((f) => f.data.length > snaplen).length;
+      if (haveTshark) {
+        const t = spawnSync('tshark', ['-r', path.join(tmp, `snap${snaplen}.pcap`), '-Y', 'frame.cap_len < frame.len', '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
+        cut = t.stdout.split('\n').filter(Boolean).length;
+      }
+      assert.ok(cut > 0);
+      assert.equal(stats.snapped, cut);
+      assert.equal(stats.malformed, 0);
+      assert.match(r.stderr, new RegExp(`, 0 malformed, ${cut} cut by the capture's snapshot length \\(their payload is missing; capture with tcpdump -s 0 to read it\\), `));
+    }
+    const whole = run('snapfull.pcap', irc().pcap());
+    assert.equal(whole.stats.snapped, undefined, 'absent when nothing was cut');
+    assert.doesNotMatch(whole.r.stderr, /snapshot length/);
   });
 });
