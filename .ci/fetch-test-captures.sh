@@ -7,6 +7,9 @@
 #                           purpose): read by test/corpus/other-protocols.test.ts
 #   wireshark-4.0.17/test/captures  Wireshark's (TLS, QUIC, DTLS, IKE, WPA, SMB3, gRPC…; a third of
 #                           them gzip-compressed): read by test/corpus/other-protocols.test.ts
+#   gopacket-1.1.19, tcpflow-1.6.1, dpkt-1.9.8  other readers' test files: gopacket's pcapng format suite
+#                           (both byte orders, several sections, custom blocks, a version-2 section),
+#                           tcpflow's and dpkt's captures: read by test/corpus/capture-readers.test.ts
 # Never copied into the repository. Idempotent.
 #   usage: .ci/fetch-test-captures.sh [DEST]   (default: $SHADOWIM_THIRD_PARTY or ../third-party-captures beside the clone)
 set -euo pipefail
@@ -44,3 +47,6 @@ fetch() {
 fetch ndpi_4.2.orig.tar.gz n/ndpi e54ce8fe13adc5d747be7553513657fae78f796e0bd459e122c280cc06ce4daf ndpi-4.2 nDPI-4.2/tests/pcap nDPI-4.2/tests/result
 fetch tcpdump_4.99.3.orig.tar.gz t/tcpdump ad75a6ed3dc0d9732945b2e5483cb41dc8b4b528a169315e499c6861952e73b3 tcpdump-4.99.3 tcpdump-4.99.3/tests
 fetch wireshark_4.0.17.orig.tar.bz2 w/wireshark 62fd1491b6211d1651a16a45ead15808970b3a6a9ebde2537f96722af47aaaa5 wireshark-4.0.17 wireshark-v4.0.17/test/captures
+fetch gopacket_1.1.19.orig.tar.gz g/gopacket 31efa87cc9d2b41e5e66c7daa8839d841d2a43cc477bf595c9e8c24ef6903830 gopacket-1.1.19 --wildcards 'gopacket-1.1.19/pcap/*.pcap' gopacket-1.1.19/pcapgo/tests
+fetch tcpflow_1.6.1.orig.tar.gz t/tcpflow c1c88513473e12011c0c00bba88dd02013ea3b813b08088f250cbf82b8f42358 tcpflow-1.6.1 --wildcards 'tcpflow-tcpflow-1.6.1/tests/*.pcap' tcpflow-tcpflow-1.6.1/samplePcaps
+fetch python-dpkt_1.9.8.orig.tar.gz p/python-dpkt 9990639e19a9c8f1db4af453b7e6a45ef2995ec03e13bac35b9824839fd46867 dpkt-1.9.8 --wildcards 'dpkt-1.9.8/examples/data/*.pcap'

@@ -1,0 +1,92 @@
+// Other readers' test files, read against tshark: gopacket 1.1.19's pcapng format suite (made with
+// hadrielk/pcapng-test-generator, both byte orders: several sections in one file, a section of the
+// other byte order, interfaces of different link types and snapshot lengths, simple packet blocks,
+// name resolution and interface statistics blocks, custom blocks, options everywhere, a section of
+// version 2), tcpflow 1.6.1's and dpkt 1.9.8's test captures (out-of-order and split TCP, a capture
+// cut short in a record header, a DNS answer cut by the snaplen). For every file: as many packets as
+// tshark's packet records (tshark lists a custom block as a frame too: it has no link type and is no
+// packet), the frames the snapshot length cut counted as such and nothing called malformed, an error
+// exactly where tshark stops with one (one line, after the summary and the stats event of what was
+// read), and no IM event. .ci/fetch-test-captures.sh fetches them from Debian's source packages
+// (sha256 checked) into $SHADOWIM_THIRD_PARTY (../third-party-captures).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { THIRD_PARTY_DIR, THIRD_PARTY_HINT } from '../helpers/paths';
+import { analyzeEach, type RunResult } from '../helpers/run';
+import { haveTshark } from '../helpers/tshark';
+
+const IM_TYPES = new Set(['session', 'message', 'file_transfer', 'credential', 'alert']);
+const DIRS = ['gopacket-1.1.19', 'tcpflow-1.6.1', 'dpkt-1.9.8'].map((d) => path.join(THIRD_PARTY_DIR, d));
+
+function capturesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => /\.(pcap|pcapng|cap)$/.test(f)).map((f) => path.join(dir, f));
+}
+
+/** What tshark reads in a file: packet records (custom blocks left out), those cut by the snaplen, whether it stopped on an error. */
+function tsharkView(file: string): { packets: number; cut: number; malformed: number; failed: boolean } {
+  const r = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'separator=/t', '-e', 'frame.encap_type', '-e', 'frame.cap_len', '-e', 'frame.len', '-e', '_ws.malformed'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  let packets = 0, cut = 0, malformed = 0;
+  for (const line of r.stdout.split('\n')) {
+    const [encap, capLen, len, bad] = line.split('\t');
+    if (!encap) continue;
+    packets++;
+    if (Number(capLen) < Number(len)) cut++;
+    if (bad) malformed++;
+  }
+  return { packets, cut, malformed, failed: r.status !== 0 };
+}
+
+const have = DIRS.every((d) => fs.existsSync(d));
+(have && haveTshark ? describe : describe.skip)(`corpus: other readers' test files (gopacket's pcapng suite, tcpflow, dpkt) in ${THIRD_PARTY_DIR} against tshark (${THIRD_PARTY_HINT}; tshark installed by .ci/run)`, function () {
+  this.timeout(900000);
+  const files = DIRS.flatMap(capturesUnder).map((f) => path.relative(THIRD_PARTY_DIR, f)).sort();
+  let runs = new Map<string, RunResult>();
+  const truth = new Map<string, ReturnType<typeof tsharkView>>();
+  const stats = (f: string) => runs.get(f)!.events.find((e) => e.type === 'stats');
+
+  before(async () => {
+    runs = await analyzeEach(THIRD_PARTY_DIR, files);
+    for (const f of files) truth.set(f, tsharkView(path.join(THIRD_PARTY_DIR, f)));
+  });
+
+  it('holds them (over 80: 52 of the pcapng suite)', () => {
+    assert.ok(files.length > 80, `only ${files.length}`);
+    assert.equal(files.filter((f) => f.endsWith('.pcapng')).length, 52);
+  });
+
+  it("reads as many packets as tshark's packet records in every file", () => {
+    const differ = files.filter((f) => stats(f)?.packets !== truth.get(f)!.packets).map((f) => `${f}: ${stats(f)?.packets} vs tshark ${truth.get(f)!.packets}`);
+    assert.deepEqual(differ, []);
+    assert.ok(files.some((f) => truth.get(f)!.packets > 0 && runs.get(f)!.stdout.length > 0));
+  });
+
+  it('counts the frames the snapshot length cut as such (as tshark finds them), and none of them, nor anything else, as malformed', () => {
+    const differ = files.filter((f) => (stats(f)?.snapped ?? 0) !== truth.get(f)!.cut || stats(f)?.malformed !== truth.get(f)!.malformed)
+      .map((f) => `${f}: snapped ${stats(f)?.snapped} malformed ${stats(f)?.malformed} vs tshark cut ${truth.get(f)!.cut} malformed ${truth.get(f)!.malformed}`);
+    assert.deepEqual(differ, []);
+    assert.ok(files.filter((f) => truth.get(f)!.cut > 0).length >= 20, 'the suite has cut frames to count');
+  });
+
+  it('ends with a one-line error exactly where tshark stops with one, after the summary and the stats event of what was read', () => {
+    const failed = files.filter((f) => truth.get(f)!.failed);
+    assert.ok(failed.length >= 3, `tshark failed on ${failed.join(', ')}`);
+    const differ = files.filter((f) => (runs.get(f)!.status !== 0) !== truth.get(f)!.failed).map((f) => `${f}: exit ${runs.get(f)!.status}, tshark ${truth.get(f)!.failed ? 'failed' : 'read it'}`);
+    assert.deepEqual(differ, []);
+    for (const f of failed) {
+      const lines = runs.get(f)!.stderr.trim().split('\n');
+      assert.equal(lines.length, 2, `${f}: ${runs.get(f)!.stderr}`);
+      assert.match(lines[0], / packets?, .* packets\/s\)$/);
+      assert.match(lines[1], /: (truncated capture: .*|unsupported pcapng version 2.*)$/);
+      assert.equal(runs.get(f)!.events.at(-1)?.type, 'stats', f);
+    }
+  });
+
+  it('yields no IM session, message, file transfer, credential or alert, and no decoder error', () => {
+    const im = files.flatMap((f) => runs.get(f)!.events.filter((e) => IM_TYPES.has(e.type)).map((e) => `${f}: ${e.type} ${e.protocol ?? ''}`));
+    assert.deepEqual(im, []);
+    assert.deepEqual(files.filter((f) => /decoder error/.test(runs.get(f)!.stderr)), []);
+  });
+});
