@@ -20,8 +20,8 @@ export const enum Status {
 
 /** LINKTYPE_* values this decoder understands. */
 export const LINKTYPES: Record<number, string> = {
-  0: 'null', 1: 'ethernet', 12: 'raw', 14: 'raw', 101: 'raw', 108: 'loop', 113: 'linux-sll',
-  228: 'ipv4', 229: 'ipv6', 276: 'linux-sll2',
+  0: 'null', 1: 'ethernet', 9: 'ppp', 12: 'raw', 14: 'raw', 50: 'ppp-hdlc', 51: 'pppoe', 101: 'raw',
+  104: 'cisco-hdlc', 108: 'loop', 113: 'linux-sll', 228: 'ipv4', 229: 'ipv6', 276: 'linux-sll2',
 };
 
 const EMPTY = Buffer.alloc(0);
@@ -158,6 +158,42 @@ export class Decoder {
         else return Status.Skipped;
         break;
       }
+      case 9:
+      case 50: {
+        // PPP (RFC 1661), with or without the HDLC-like address and control bytes FF 03 (RFC 1662); a
+        // router's serial line on these link types may be Cisco HDLC instead (address 0x0F or 0x8F, as
+        // Wireshark's PPP dissector tells them apart)
+        if (end - off < 2) return Status.Malformed;
+        const a = buf[off];
+        if ((a === 0x0f || a === 0x8f) && buf[off + 1] === 0) {
+          if (end - off < 4) return Status.Malformed;
+          type = (buf[off + 2] << 8) | buf[off + 3];
+          off += 4;
+          break;
+        }
+        if (a === 0xff && buf[off + 1] === 0x03) off += 2;
+        const at = this.pppProtocol(buf, off, end);
+        if (at < 0) return at === -1 ? Status.Malformed : Status.Skipped;
+        type = this.pppType;
+        off = at;
+        break;
+      }
+      case 51: {
+        // PPPoE session stage without its Ethernet header: version/type, code, session id, length, then PPP
+        if (end - off < 6) return Status.Malformed;
+        const at = this.pppProtocol(buf, off + 6, end);
+        if (at < 0) return at === -1 ? Status.Malformed : Status.Skipped;
+        type = this.pppType;
+        off = at;
+        break;
+      }
+      case 104: {
+        // Cisco HDLC: address, control, then an ethertype (SLARP and CDP are not IP: skipped)
+        if (end - off < 4) return Status.Malformed;
+        type = (buf[off + 2] << 8) | buf[off + 3];
+        off += 4;
+        break;
+      }
       case 12:
       case 14:
       case 101:
@@ -174,6 +210,30 @@ export class Decoder {
     return this.fromType(type, buf, off, end, ts);
   }
 
+  /** the ethertype pppProtocol found */
+  private pppType = 0;
+
+  /**
+   * A PPP protocol field at `off` (one byte when compressed: an odd first byte, RFC 1661 §6.5): the
+   * offset after it, with the ethertype of what follows in pppType; -1 when cut, -2 when it is not
+   * IP or MPLS (LCP, IPCP, CCP, compressed or encrypted frames: not TCP/UDP).
+   */
+  private pppProtocol(buf: Buffer, off: number, end: number): number {
+    if (off >= end) return -1;
+    let ppp = buf[off];
+    if ((ppp & 1) === 0) {
+      if (off + 1 >= end) return -1;
+      ppp = (ppp << 8) | buf[off + 1];
+      off++;
+    }
+    off++;
+    if (ppp === 0x21) this.pppType = 0x0800;
+    else if (ppp === 0x57) this.pppType = 0x86dd;
+    else if (ppp === 0x281 || ppp === 0x283) this.pppType = 0x8847; // MPLS unicast, multicast
+    else return -2;
+    return off;
+  }
+
   /** From an ethertype at `off` (0: tell IPv4 from IPv6 by the version nibble). */
   private fromType(type: number, buf: Buffer, off: number, end: number, ts: number): Status {
     const d = this.d;
@@ -185,12 +245,11 @@ export class Decoder {
         type = (buf[off + 2] << 8) | buf[off + 3];
         off += 4;
       } else if (type === 0x8864) {
-        if (end - off < 8) return Status.Malformed;
-        const ppp = (buf[off + 6] << 8) | buf[off + 7];
-        off += 8;
-        if (ppp === 0x0021) type = 0x0800;
-        else if (ppp === 0x0057) type = 0x86dd;
-        else return Status.Skipped;
+        if (end - off < 6) return Status.Malformed;
+        const at = this.pppProtocol(buf, off + 6, end);
+        if (at < 0) return at === -1 ? Status.Malformed : Status.Skipped;
+        type = this.pppType;
+        off = at;
       } else if (type === 0x8847) {
         let bottom = false;
         for (let i = 0; i < 8 && !bottom; i++) {
@@ -451,19 +510,12 @@ export class Decoder {
       if (avail < h + 1) return avail < h ? Status.Malformed : Status.Skipped;
       let p = o + h;
       if (buf[p] === 0xff && p + 1 < end && buf[p + 1] === 0x03) p += 2; // address and control fields
-      if (p >= end) return Status.Malformed;
-      // protocol field, one byte when compressed (odd)
-      let ppp = buf[p];
-      if ((ppp & 1) === 0) {
-        if (p + 1 >= end) return Status.Malformed;
-        ppp = (ppp << 8) | buf[p + 1];
-        p++;
-      }
-      p++;
+      p = this.pppProtocol(buf, p, end);
+      if (p === -1) return Status.Malformed;
+      // LCP, CCP, compressed or encrypted (MPPE) frames; MPLS is not carried over PPTP
+      if (p < 0 || this.pppType === 0x8847) return Status.Skipped;
       // no zone: the call id is the receiver's, so the two directions differ
-      if (ppp === 0x21) return this.openIp(0x0800, buf, p, end, ts, cut, 0, 0);
-      if (ppp === 0x57) return this.openIp(0x86dd, buf, p, end, ts, cut, 0, 0);
-      return Status.Skipped; // LCP, CCP, compressed or encrypted (MPPE) frames
+      return this.openIp(this.pppType, buf, p, end, ts, cut, 0, 0);
     }
     if (version !== 0 || b0 & 0x40) return Status.Skipped; // other versions; source routing (obsolete)
     if (b0 & 0x80) h += 4; // checksum

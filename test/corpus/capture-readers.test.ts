@@ -90,3 +90,61 @@ const have = DIRS.every((d) => fs.existsSync(d));
     assert.deepEqual(files.filter((f) => /decoder error/.test(runs.get(f)!.stderr)), []);
   });
 });
+
+// Serial and PPP link types in real captures (tcpdump's and nDPI's): PPP (9, and 50 in HDLC-like
+// framing, Cisco HDLC found on either), Cisco HDLC (104) — routers' WAN links, BGP, LDP, MPLS
+// traceroutes. Before 29 November every such frame was counted malformed. Now: the same TCP and UDP
+// conversations as tshark's streams (leaving out packets quoted in ICMP errors, which tshark gives a
+// stream of their own) in every file where tshark finds nothing malformed, and no frame malformed.
+const SERIAL = new Set([9, 50, 104]);
+function pcapLinktype(file: string): number {
+  const h = Buffer.alloc(24);
+  const fd = fs.openSync(file, 'r');
+  try {
+    if (fs.readSync(fd, h, 0, 24, 0) < 24) return -1;
+  } finally {
+    fs.closeSync(fd);
+  }
+  const m = h.readUInt32LE(0);
+  if (m === 0xa1b2c3d4 || m === 0xa1b23c4d) return h.readUInt32LE(20) & 0xffff;
+  if (m === 0xd4c3b2a1 || m === 0x4d3cb2a1) return h.readUInt32BE(20) & 0xffff;
+  return -1;
+}
+const SERIAL_DIRS = [path.join(THIRD_PARTY_DIR, 'tcpdump-4.99.3', 'tests'), path.join(THIRD_PARTY_DIR, 'ndpi-4.2', 'tests', 'pcap')];
+const haveSerial = SERIAL_DIRS.every((d) => fs.existsSync(d));
+(haveSerial && haveTshark ? describe : describe.skip)(`corpus: PPP and Cisco HDLC link types in tcpdump's and nDPI's captures against tshark (${THIRD_PARTY_HINT})`, function () {
+  this.timeout(300000);
+  const files = haveSerial ? SERIAL_DIRS.flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith('.pcap')).map((f) => path.join(d, f))).filter((f) => SERIAL.has(pcapLinktype(f))).map((f) => path.relative(THIRD_PARTY_DIR, f)).sort() : [];
+  let runs = new Map<string, RunResult>();
+
+  before(async () => {
+    runs = await analyzeEach(THIRD_PARTY_DIR, files);
+  });
+
+  it('finds them (over 20 files, each of the three link types)', () => {
+    assert.ok(files.length >= 20, files.join(' '));
+    for (const lt of SERIAL) assert.ok(files.some((f) => pcapLinktype(path.join(THIRD_PARTY_DIR, f)) === lt), `link type ${lt}`);
+  });
+
+  it("the same TCP/UDP conversations as tshark's streams, nothing malformed, where tshark finds nothing malformed", () => {
+    const differ: string[] = [];
+    let flows = 0;
+    for (const f of files) {
+      const r = spawnSync('tshark', ['-r', path.join(THIRD_PARTY_DIR, f), '-Y', '!icmp && !icmpv6', '-T', 'fields', '-e', 'tcp.stream', '-e', 'udp.stream', '-e', '_ws.malformed'], { encoding: 'utf8' });
+      const tcp = new Set<string>(), udp = new Set<string>();
+      let malformed = 0;
+      for (const line of r.stdout.split('\n')) {
+        const [t, u, m] = line.split('\t');
+        if (t) tcp.add(t.split(',')[0]);
+        if (u) udp.add(u.split(',')[0]);
+        if (m) malformed++;
+      }
+      if (malformed > 0) continue;
+      const st = runs.get(f)!.events.find((e) => e.type === 'stats');
+      flows += st?.flows ?? 0;
+      if (st?.flows !== tcp.size + udp.size || st?.malformed !== 0) differ.push(`${f}: ${st?.flows} flows, ${st?.malformed} malformed; tshark ${tcp.size} TCP + ${udp.size} UDP streams`);
+    }
+    assert.deepEqual(differ, []);
+    assert.ok(flows >= 15, `${flows} conversations in all`);
+  });
+});

@@ -287,7 +287,10 @@ export function checksum(bufs: Buffer[]): number {
 
 // ---- link layers, fragments, extension headers, pcapng variants (sensor tests) ----------------
 
-export const LINKTYPE = { NULL: 0, ETHERNET: 1, RAW: 101, LOOP: 108, SLL: 113, IPV4: 228, IPV6: 229, SLL2: 276, DLT_RAW12: 12 } as const;
+export const LINKTYPE = {
+  NULL: 0, ETHERNET: 1, RAW: 101, LOOP: 108, SLL: 113, IPV4: 228, IPV6: 229, SLL2: 276, DLT_RAW12: 12,
+  PPP: 9, PPP_HDLC: 50, PPPOE: 51, C_HDLC: 104,
+} as const;
 
 /** Wraps an IP packet in the given link layer (Ethernet optionally with 802.1Q/QinQ tags). */
 export function linkFrame(ip: Buffer, linktype: number, opts: { vlans?: number[]; qinqType?: number; nullFamily?: number } = {}): Buffer {
@@ -336,6 +339,17 @@ export function linkFrame(ip: Buffer, linktype: number, opts: { vlans?: number[]
       h.writeUInt32BE(v6 ? 24 : 2, 0);
       return Buffer.concat([h, ip]);
     }
+    case 9: // PPP, HDLC-like framing (RFC 1662): address, control, protocol
+    case 50:
+      return Buffer.concat([Buffer.from([0xff, 0x03, 0, v6 ? 0x57 : 0x21]), ip]);
+    case 51: {
+      // PPPoE session header (RFC 2516) without Ethernet, then the PPP protocol
+      const h = Buffer.from([0x11, 0, 0x12, 0x34, 0, 0, 0, v6 ? 0x57 : 0x21]);
+      h.writeUInt16BE(ip.length + 2, 4);
+      return Buffer.concat([h, ip]);
+    }
+    case 104: // Cisco HDLC: unicast address, control, ethertype
+      return Buffer.concat([Buffer.from([0x0f, 0, etype >> 8, etype & 255]), ip]);
     case 12:
     case 14:
     case 101:

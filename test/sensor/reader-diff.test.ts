@@ -3,7 +3,8 @@
 // both byte orders) and pcapng (both byte orders, several sections, several interfaces with their own
 // link types, if_tsresol in powers of 10 and 2, if_tsoffset, enhanced, simple and obsolete packet
 // blocks, blocks and options to skip, comments, snaplens that cut frames) — of Ethernet (0-2 VLAN
-// tags), SLL, SLL2, null/loop and raw IP frames carrying IPv4 (options) / IPv6 (extension headers)
+// tags), SLL, SLL2, null/loop, raw IP, PPP (with and without FF 03, compressed protocol fields, MPLS),
+// PPPoE and Cisco HDLC frames carrying IPv4 (options) / IPv6 (extension headers)
 // TCP (options) / UDP. Per frame, what the reader hands on and what the decoder reads must be what
 // tshark reads: count, capture time (to the µs: the reader's resolution), original and captured
 // length, addresses, ports, outer VLAN id, TCP/UDP length. The one deliberate difference: a simple
@@ -122,10 +123,31 @@ function randomFrame(r: Rng, linktype: number): Gen {
     if (chance(r, 0.5)) h.writeUInt32LE(fam);
     else h.writeUInt32BE(fam);
     wire = Buffer.concat([h, ip]);
+  } else if (linktype === 9 || linktype === 50 || linktype === 51 || linktype === 104) {
+    wire = Buffer.concat([pppHeader(r, linktype, v6, ip.length), ip]);
   } else {
     wire = linkFrame(ip, linktype);
   }
   return { wire, linktype, v6, proto, l4End: wire.length - pad - ip.length + l3hdr + l4hdr };
+}
+
+/**
+ * The link header of a PPP-family frame, MPLS-labelled now and then (the label is part of the header):
+ * PPP (9, 50) with or without the FF 03 address and control bytes, its protocol field compressed to
+ * one byte or not, or Cisco HDLC on the same link types; PPPoE without Ethernet (51); Cisco HDLC (104).
+ */
+function pppHeader(r: Rng, linktype: number, v6: boolean, ipLen: number): Buffer {
+  const mpls = chance(r, 0.2);
+  const label = Buffer.alloc(mpls ? 4 : 0);
+  if (mpls) label.writeUInt32BE(((16 + int(r, 100000)) << 12) | 0x100 | 64); // bottom of stack, TTL 64
+  const etype = mpls ? 0x8847 : v6 ? 0x86dd : 0x0800;
+  const ppp = mpls ? 0x281 : v6 ? 0x57 : 0x21;
+  const be16 = (v: number) => [v >> 8, v & 255];
+  let h: number[];
+  if (linktype === 104 || ((linktype === 9 || linktype === 50) && chance(r, 0.25))) h = [pick(r, [0x0f, 0x8f]), 0, ...be16(etype)];
+  else if (linktype === 51) h = [0x11, 0, ...be16(1 + int(r, 0xfffe)), ...be16(2 + label.length + ipLen), ...be16(ppp)];
+  else h = [...(chance(r, 0.6) ? [0xff, 0x03] : []), ...(ppp < 0x100 && chance(r, 0.3) ? [ppp] : be16(ppp))];
+  return Buffer.concat([Buffer.from(h), label]);
 }
 
 // ---- writers -----------------------------------------------------------------------------------
@@ -140,7 +162,7 @@ interface Written {
   offset?: bigint;
 }
 
-const PCAP_LINKTYPES = [1, 1, 1, 101, 228, 229, 113, 276, 0, 108];
+const PCAP_LINKTYPES = [1, 1, 1, 101, 228, 229, 113, 276, 0, 108, 9, 50, 51, 104];
 
 function pcapFile(r: Rng, out: Written[]): Buffer {
   const le = chance(r, 0.5);
