@@ -170,6 +170,8 @@ export interface StatsEvent extends BaseEvent {
   malformed?: number;
   /** frames whose payload the capture's snapshot length cut (present when any were) */
   snapped?: number;
+  /** frames of a link type the sensor does not read (present when any were) */
+  unsupported_link?: number;
   flows?: number;
 }
 

@@ -12,10 +12,12 @@ export const enum Status {
   Ok = 0,
   /** well-formed but not IPv4/IPv6 TCP/UDP (ARP, ICMP, ESP, …) */
   Skipped = 1,
-  /** bad lengths, truncated headers, unknown link type */
+  /** bad lengths, truncated headers */
   Malformed = 2,
   /** an IP fragment kept for reassembly (or dropped); nothing to do yet */
   Held = 3,
+  /** a link type this decoder does not read (802.11, Token Ring, …): the frame may be sound */
+  Unsupported = 4,
 }
 
 /** LINKTYPE_* values this decoder understands. */
@@ -23,6 +25,29 @@ export const LINKTYPES: Record<number, string> = {
   0: 'null', 1: 'ethernet', 9: 'ppp', 12: 'raw', 14: 'raw', 50: 'ppp-hdlc', 51: 'pppoe', 101: 'raw',
   104: 'cisco-hdlc', 108: 'loop', 113: 'linux-sll', 228: 'ipv4', 229: 'ipv6', 276: 'linux-sll2',
 };
+
+/** the link types above, as a user knows them (messages) */
+export const READABLE_LINKS = 'Ethernet, Linux cooked, raw IP, loopback, PPP, PPPoE and Cisco HDLC';
+
+let linkNames: Record<string, string> | undefined;
+/** A link type's name for messages (sensor/linktypes.yaml), or undefined for one that file does not name. */
+export function linktypeName(lt: number): string | undefined {
+  if (!linkNames) {
+    try {
+      linkNames = readDataFile(path.join(__dirname, 'linktypes.yaml')) ?? {};
+    } catch {
+      linkNames = {};
+    }
+  }
+  const n = linkNames![String(lt)];
+  return typeof n === 'string' ? n : undefined;
+}
+
+/** "link type 127 (IEEE 802.11 with radiotap header)" */
+export function describeLinktype(lt: number): string {
+  const n = linktypeName(lt);
+  return `link type ${lt}${n ? ` (${n})` : ''}`;
+}
 
 const EMPTY = Buffer.alloc(0);
 
@@ -205,7 +230,7 @@ export class Decoder {
         type = 0x86dd;
         break;
       default:
-        return Status.Malformed;
+        return Status.Unsupported;
     }
     return this.fromType(type, buf, off, end, ts);
   }

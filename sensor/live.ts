@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import type { PacketSink, SensorCounters } from './types';
 import type { FrameSink } from './captureFile';
 import { FrameQueue, WorkerWriter, type CaptureCounters } from './frameStream';
+import { LINKTYPES as LINKTYPES_READ, READABLE_LINKS, describeLinktype } from './decode';
 
 /** Thrown for everything a user can cause (bad interface, filter, permission, missing libpcap). One line. */
 export class LiveError extends Error {}
@@ -169,6 +170,11 @@ export class LiveCapture {
       if (lt === undefined) {
         c.close();
         fail(new LiveError(`interface '${device}' has a link type the sensor cannot read (${name})`));
+      }
+      if (!(lt! in LINKTYPES_READ)) {
+        // every frame would be counted as of an unsupported link type: say so now, not in the counters
+        c.close();
+        fail(new LiveError(`interface '${device}' has ${describeLinktype(lt!)}, which the sensor does not read (it reads ${READABLE_LINKS}): capture on a wired span port or tap`));
       }
       opened.push({ c, lt: lt!, name, buf });
     }

@@ -20,6 +20,7 @@ export const MAX_ORIG_LEN = 262144;
 const WHEEL = ft.WHEEL, F_BYTES = ft.F_BYTES, F_DEADLINE = ft.F_DEADLINE, F_FIRST = ft.F_FIRST;
 const F_LAST = ft.F_LAST, F_PKTS = ft.F_PKTS, F_STATE = ft.F_STATE;
 const ST_OK: number = DecodeStatus.Ok, ST_MALFORMED: number = DecodeStatus.Malformed, ST_SKIPPED: number = DecodeStatus.Skipped;
+const ST_UNSUPPORTED: number = DecodeStatus.Unsupported;
 import { DEFAULT_STREAM_LIMITS, StreamBudget, TcpStream, type StreamLimits, type StreamOut } from './tcpStream';
 import { CaptureReader, readToEnd, type CaptureFormat, type FrameSink } from './captureFile';
 import { keyAddrString } from './addr';
@@ -228,6 +229,10 @@ export class PacketPath implements PacketSink, FrameSink, StreamOut {
         // headers the snaplen cut (tcpdump -s 40) are the capture's doing, not the frame's: snapped
         if (st === ST_MALFORMED) len < origLen ? c.snapped++ : c.malformed++;
         else if (st === ST_SKIPPED) c.skipped++;
+        else if (st === ST_UNSUPPORTED) {
+          c.unsupportedLink++;
+          if (c.unsupportedLinkTypes.length < 8 && !c.unsupportedLinkTypes.includes(linktype)) c.unsupportedLinkTypes.push(linktype);
+        }
         return;
       }
       // a flow inside a tunnel counts the bytes it had on the mirrored link, not the tunnel's

@@ -103,6 +103,10 @@ export interface SensorCounters {
   snapped: number;
   /** frames that are not IPv4/IPv6 TCP/UDP (ARP, ICMP, …) */
   skipped: number;
+  /** frames of a link type the decoder does not read (802.11, Token Ring, …) */
+  unsupportedLink: number;
+  /** those link types, in the order first seen (at most 8) */
+  unsupportedLinkTypes: number[];
   flows: number;
   activeFlows: number;
   /** flows ended early because the table was full */
@@ -118,7 +122,7 @@ export interface SensorCounters {
 }
 
 export function emptySensorCounters(): SensorCounters {
-  return { packets: 0, bytes: 0, malformed: 0, snapped: 0, skipped: 0, flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0, badTimestamps: 0, badLengths: 0, tunneled: 0 };
+  return { packets: 0, bytes: 0, malformed: 0, snapped: 0, skipped: 0, unsupportedLink: 0, unsupportedLinkTypes: [], flows: 0, activeFlows: 0, evictedFlows: 0, fragmentsDropped: 0, badTimestamps: 0, badLengths: 0, tunneled: 0 };
 }
 
 /**

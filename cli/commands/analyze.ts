@@ -145,6 +145,7 @@ export const command: Command = {
     await pipeline.close(recognised ? {
       type: 'stats', ts: isoTime(captureTime), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
       ...(c.snapped ? { snapped: c.snapped } : {}),
+      ...(c.unsupportedLink ? { unsupported_link: c.unsupportedLink } : {}),
       ...(sensor ? { sensor } : {}),
     } : undefined);
     const secs = Number(process.hrtime.bigint() - started) / 1e9;
@@ -152,7 +153,7 @@ export const command: Command = {
       const pps = secs > 0 ? Math.round(c.packets / secs) : 0;
       stderrLine(
         `shadowim: ${file === '-' ? 'stdin' : file}: ${count(c.packets, 'packet')}, ${fmtBytes(c.bytes)}, ${count(c.flows, 'flow')}` +
-        `${c.evictedFlows ? ` (${c.evictedFlows} evicted)` : ''}, ${c.malformed} malformed, ${snapNote(c.snapped)}${c.badTimestamps ? `${c.badTimestamps} with impossible timestamps, ` : ''}${c.badLengths ? `${c.badLengths} with impossible original lengths, ` : ''}${c.skipped} not TCP/UDP, ${c.tunneled ? `${c.tunneled} inside tunnels, ` : ''}` +
+        `${c.evictedFlows ? ` (${c.evictedFlows} evicted)` : ''}, ${c.malformed} malformed, ${snapNote(c.snapped)}${c.badTimestamps ? `${c.badTimestamps} with impossible timestamps, ` : ''}${c.badLengths ? `${c.badLengths} with impossible original lengths, ` : ''}${c.skipped} not TCP/UDP, ${unsupportedNote(c.unsupportedLink, c.unsupportedLinkTypes)}${c.tunneled ? `${c.tunneled} inside tunnels, ` : ''}` +
         `${count(engine.stats.imSessions, 'IM session')}` +
         // a decoder that threw is a bug of ours (its flow was given up, the rest of the capture read)
         `${engine.stats.decoderErrors ? `, ${count(engine.stats.decoderErrors, 'decoder error')} (a bug in shadowim: SHADOWIM_DEBUG=1 shows them; please report it)` : ''}` +
@@ -174,6 +175,14 @@ export const command: Command = {
 /** frames the snaplen cut: what it means for the messages, and what to do */
 function snapNote(n: number): string {
   return n ? `${n} cut by the capture's snapshot length (their payload is missing; capture with tcpdump -s 0 to read it), ` : '';
+}
+
+/** frames of link types the decoder does not read: which, and what it reads */
+function unsupportedNote(n: number, types: number[]): string {
+  if (!n) return '';
+  const { linktypeName, READABLE_LINKS } = require('../../sensor/decode') as typeof import('../../sensor/decode');
+  const named = types.map((lt) => `${lt}${linktypeName(lt) ? ` (${linktypeName(lt)})` : ''}`).join(', ');
+  return `${n} of link type${types.length > 1 ? 's' : ''} ${named}, which shadowim does not read (it reads ${READABLE_LINKS}), `;
 }
 
 function fmtBytes(n: number): string {

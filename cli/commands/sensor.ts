@@ -282,6 +282,7 @@ async function runSensor(argv: string[], o: RunOptions): Promise<number> {
     const c = sink.counters;
     return { type: 'stats', ts: isoTime(now()), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
       ...(c.snapped ? { snapped: c.snapped } : {}),
+      ...(c.unsupportedLink ? { unsupported_link: c.unsupportedLink } : {}),
       ...(o.sensor ? { sensor: o.sensor } : {}) };
   };
   const statsEvent = () => pipeline.emit(stats());

@@ -189,13 +189,15 @@ describe('sensor: decoding', () => {
       [linkFrame(good, 1).subarray(0, 30), 1], // cut inside the IP header
       [Buffer.from([0x45]), 101],
       [Buffer.from([0x99, 0, 0, 0]), 101],
-      [linkFrame(good, 1), 147], // a link type we do not know
+      [linkFrame(good, 1), 147], // a link type we do not know: not malformed, counted apart
     ];
     const out = await runCapture(pcapngOf(frames(list)));
     assert.equal(out.error, undefined);
     assert.equal(out.counters.packets, list.length);
-    assert.equal(out.counters.malformed + out.counters.skipped, list.length);
-    assert.ok(out.counters.malformed >= list.length - 1);
+    assert.equal(out.counters.unsupportedLink, 1);
+    assert.deepEqual(out.counters.unsupportedLinkTypes, [147]);
+    assert.equal(out.counters.malformed + out.counters.skipped, list.length - 1);
+    assert.ok(out.counters.malformed >= list.length - 2);
     assert.equal(out.rec.flows.length, 0);
   });
 

@@ -118,6 +118,27 @@ const skip = liveSkipReason();
     assert.doesNotMatch(err, /unavailable/, err);
   });
 
+  it('an interface of a link type the sensor does not read (802.11 radiotap, a real TAP device set to it) is one line naming it and what to do', () => {
+    // a TAP device whose hardware type is set (TUNSETLINK) to ARPHRD_IEEE80211_RADIOTAP: libpcap opens
+    // it with link type 127, as it opens a Wi-Fi interface in monitor mode
+    pair = new VethPair();
+    const mk = spawnSync('ip', ['netns', 'exec', pair.nsB, 'python3', '-c', [
+      'import fcntl, struct, os',
+      "fd = os.open('/dev/net/tun', os.O_RDWR)",
+      "fcntl.ioctl(fd, 0x400454ca, struct.pack('16sH', b'rt0', 0x0002 | 0x1000))", // TUNSETIFF: TAP, no packet info
+      'fcntl.ioctl(fd, 0x400454cd, 803)', // TUNSETLINK: ARPHRD_IEEE80211_RADIOTAP
+      'fcntl.ioctl(fd, 0x400454cb, 1)', // TUNSETPERSIST
+    ].join('\n')], { encoding: 'utf8' });
+    assert.equal(mk.status, 0, mk.stderr);
+    spawnSync('ip', ['-n', pair.nsB, 'link', 'set', 'rt0', 'up']);
+    assert.match(spawnSync('ip', ['-n', pair.nsB, '-o', 'link', 'show', 'rt0'], { encoding: 'utf8' }).stdout, /link\/ieee802\.11\/radiotap/);
+    const r = spawnSync('ip', ['netns', 'exec', pair.nsB, process.execPath, CLI, 'sensor', '--interface', 'rt0'], { encoding: 'utf8', timeout: 60000 });
+    const ours = r.stderr.split('\n').filter((l) => l && !/^Warning: .*This may not actually work/.test(l));
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(ours.length, 1, r.stderr);
+    assert.equal(ours[0], "shadowim: interface 'rt0' has link type 127 (IEEE 802.11 with radiotap header), which the sensor does not read (it reads Ethernet, Linux cooked, raw IP, loopback, PPP, PPPoE and Cisco HDLC): capture on a wired span port or tap");
+  });
+
   it('a bad BPF filter is one line naming the filter', () => {
     pair = new VethPair();
     const r = spawnSync('ip', ['netns', 'exec', pair.nsB, process.execPath, CLI, 'sensor', '--interface', pair.ifB, '--filter', 'tcp port nonsense'], { encoding: 'utf8', timeout: 60000 });

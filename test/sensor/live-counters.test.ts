@@ -8,7 +8,7 @@ const base: CounterSnapshot = {
   filtered: false,
   seconds: 12.3,
   live: { received: 1000, bytes: 64000, truncated: 2 },
-  sink: { packets: 1000, bytes: 64000, malformed: 1, snapped: 0, skipped: 3, flows: 7, activeFlows: 2, evictedFlows: 0, fragmentsDropped: 0, badTimestamps: 0, badLengths: 0, tunneled: 0 },
+  sink: { packets: 1000, bytes: 64000, malformed: 1, snapped: 0, skipped: 3, unsupportedLink: 0, unsupportedLinkTypes: [], flows: 7, activeFlows: 2, evictedFlows: 0, fragmentsDropped: 0, badTimestamps: 0, badLengths: 0, tunneled: 0 },
   iface: { rx_packets: 1010, tx_packets: 5, rx_dropped: 4, rx_missed_errors: 0 },
   events: { session: 2, message: 5 },
   activeAtStop: 2,
