@@ -202,11 +202,16 @@ function otherOpens(other: Buffer): boolean | 'more' {
   const line = other.toString('latin1', 0, nl).replace(/\r$/, '');
   if (/^\d{3} \d{1,10}( [ -~]{1,300})?$/.test(line)) return true;
   const r = decide(line, other.subarray(nl + 1));
-  if (r === 'skip') return true;
+  // a neutral line opens MSNP with its parameters (ACK 4, LST …); a bare word only as OUT: STOMP acks
+  // with a bare "ACK" line
+  if (r === 'skip') return line.length > 3 || line === 'OUT';
   if (r === 'more') return 'more';
   if (r) return true;
-  // a command that decides nothing alone (BYE, CAL, ADD, …), if it is none whose forms were just tried
-  return !MSNP_COMMANDS.has(line.slice(0, 3));
+  // a command that decides nothing alone (BYE, CAL, ADD, …), if it is none whose forms were just tried;
+  // three digits open MSNP only as an error reply (above): "001 bob :Welcome" is IRC's welcome, or a
+  // line pasted into a BBS (near-miss seed 55000006)
+  const cmd = line.slice(0, 3);
+  return OTHER_COMMANDS.has(cmd) && !MSNP_COMMANDS.has(cmd);
 }
 
 /** The client's first line (once it has ended) starts with no MSNP command: not an MSNP session. */
@@ -283,6 +288,9 @@ function errorReplyStart(b: Buffer): boolean | 'more' {
   return /^\d{3} \d{1,10}( [ -~]{1,300})?\r?$/.test(b.toString('latin1', 0, nl));
 }
 
+/** C0 controls but the tab, and DEL */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
 /** MSNP commands that decide nothing but may follow a line that does (switchboard, older versions, lists) */
 const OTHER_COMMANDS = new Set(['CAL', 'BYE', 'INF', 'ADD', 'ADG', 'RMG', 'REG', 'SBS', 'UBN', 'UBM', 'SND', 'IPG', 'PAG', 'BPR', 'SBP', 'FND', 'REA', 'IMS', 'PRP', 'SDC', 'NOT']);
 
@@ -296,6 +304,9 @@ const MSNP_COMMANDS = new Set([
 
 function decide(line: string, rest: Buffer): DetectResult | 'skip' {
   if (line.length < 3 || !MSNP_COMMANDS.has(line.slice(0, 3))) return null;
+  // MSNP lines are text: a NUL or other control byte ends a STOMP frame or a C string, not a command
+  // (a STOMP body's tail "USR 5 OK alice@example.com 1 0\0", near-miss seed 56000054)
+  if (CONTROL.test(line)) return null;
   if (/^VER (\d{1,10} )?MSNFTP$/.test(line)) return det('msn.msnftp', 'VER MSNFTP file transfer');
   if (MSNP_STARTS.has(line.slice(0, 4))) {
     for (const [re, why] of MSNP_LINES) if (re.test(line)) return det('msn.line', why);

@@ -104,6 +104,55 @@ describe('msn: picked up mid-stream', () => {
     }
   });
 
+  it("the other direction's first line opens MSNP with three digits only as an error reply: not IRC's welcome (near-miss seed 55000006)", () => {
+    // a telnet BBS picked up mid-stream, a byte per segment: the user pastes a USR line; the server's
+    // first line seen is a pasted IRC welcome, then chat
+    const usr = `USR 5 OK ${ME} 1 0\r\n`;
+    for (const server of ['001 bob :Welcome\r\nFrom carol: QUIT smoking, they said\r\n', '001 bob :Welcome\r\n', '375 bob :- irc.example.net Message of the day\r\n']) {
+      for (let cut = 1; cut <= usr.length; cut++) {
+        const r = mid(usr.slice(0, cut), server, 0);
+        assert.ok(r === null || r === 'more', `${JSON.stringify(server)} / ${cut}: ${JSON.stringify(r)}`);
+      }
+    }
+    // an error reply, a command that decides nothing alone, or an MSNP line that decides: MSNP
+    for (const server of ['911 5\r\n', `BYE ${BUDDY}\r\n`, 'CHL 0 29409134351025259292\r\n', `ILN 9 NLN ${BUDDY} Bob\r\n`]) {
+      const r = mid(usr, server, 0);
+      assert.ok(r && r !== 'more' && r.protocol === 'msn', `${JSON.stringify(server)}: ${JSON.stringify(r)}`);
+    }
+    const h = new FlowHarness({ server: '198.51.100.49:443', clientBy: 'first' });
+    h.send('s', '001 bob :Welcome\r\n');
+    h.send('s', 'From carol: QUIT smoking, they said\r\n');
+    for (const ch of usr) h.send('c', ch);
+    h.send('s', 'From erin: Join us in #general after standup\r\n');
+    h.send('c', '/p mallory the log shows USR 5 OK\r\n');
+    h.end();
+    assert.equal(h.of('session').length, 0);
+  });
+
+  it('a STOMP flow picked up at a body that ends in a pasted USR line is no MSNP: a NUL ends no MSNP line, a bare ACK opens none (near-miss seed 56000054)', () => {
+    const usr = `USR 5 OK ${ME} 1 0`;
+    const ack = 'ACK\r\nid:4fb731\r\n\r\n\0\r\n';
+    const msg = 'MESSAGE\r\nsubscription:1\r\ndestination:/queue/messages.dave\r\ncontent-length:2\r\n\r\n{}\0';
+    for (const server of [`${usr}\0\r\n${msg}`, `${usr}\r\n\0\r\n${msg}`, `${usr}\r\n`]) {
+      for (let cut = 1; cut <= server.length; cut++) {
+        const r = mid(server.slice(0, cut), ack);
+        assert.ok(r === null || r === 'more', `${JSON.stringify(server.slice(0, cut))}: ${JSON.stringify(r)}`);
+      }
+    }
+    // MSNP's own: ACK with its transaction id, and a bare OUT, still open it
+    for (const client of ['ACK 4\r\n', 'OUT\r\n']) {
+      const r = mid(`${usr}\r\n`, client);
+      assert.ok(r && r !== 'more' && r.protocol === 'msn', `${JSON.stringify(client)}: ${JSON.stringify(r)}`);
+    }
+    const h = new FlowHarness({ server: '198.51.100.42:5222', clientBy: 'first' });
+    h.send('s', `${usr}\0`);
+    h.send('c', 'ACK\r\nid:4fb731\r\n\r\n\0\r\n');
+    h.send('s', '\r\n');
+    h.send('s', msg);
+    h.end();
+    assert.equal(h.of('session').length, 0);
+  });
+
   it('what follows a lone first line frames as MSNP only with MSG payloads that start with a MIME header', () => {
     // a NATS server picked up after a message whose payload ended in a pasted VER line: its next MSG has
     // MSG's form (subject, sid, length) and a JSON payload (near-miss seed 34000379)
