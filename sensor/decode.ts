@@ -23,11 +23,11 @@ export const enum Status {
 /** LINKTYPE_* values this decoder understands. */
 export const LINKTYPES: Record<number, string> = {
   0: 'null', 1: 'ethernet', 9: 'ppp', 12: 'raw', 14: 'raw', 50: 'ppp-hdlc', 51: 'pppoe', 101: 'raw',
-  104: 'cisco-hdlc', 108: 'loop', 113: 'linux-sll', 228: 'ipv4', 229: 'ipv6', 276: 'linux-sll2',
+  104: 'cisco-hdlc', 108: 'loop', 113: 'linux-sll', 228: 'ipv4', 229: 'ipv6', 239: 'nflog', 276: 'linux-sll2',
 };
 
 /** the link types above, as a user knows them (messages) */
-export const READABLE_LINKS = 'Ethernet, Linux cooked, raw IP, loopback, PPP, PPPoE and Cisco HDLC';
+export const READABLE_LINKS = 'Ethernet, Linux cooked, raw IP, loopback, PPP, PPPoE, Cisco HDLC and NFLOG';
 
 let linkNames: Record<string, string> | undefined;
 /** A link type's name for messages (sensor/linktypes.yaml), or undefined for one that file does not name. */
@@ -219,6 +219,14 @@ export class Decoder {
         off += 4;
         break;
       }
+      case 239: {
+        const at = this.nflogPayload(buf, off, end);
+        if (at < 0) return at === -1 ? Status.Malformed : Status.Skipped;
+        type = buf[off] === 2 ? 0x0800 : buf[off] === 10 ? 0x86dd : 0;
+        end = this.nflogEnd;
+        off = at;
+        break;
+      }
       case 12:
       case 14:
       case 101:
@@ -233,6 +241,34 @@ export class Decoder {
         return Status.Unsupported;
     }
     return this.fromType(type, buf, off, end, ts);
+  }
+
+  /** where the packet nflogPayload found ends */
+  private nflogEnd = 0;
+
+  /**
+   * Linux NFLOG (tcpdump -i nflog:N, a firewall's NFLOG/`log group` rule): address family, version,
+   * resource id, then netlink TLVs — length (header included) and type in the capturing host's byte
+   * order, each padded to 4 bytes. The packet, from its IP header, is the payload TLV (type 9). Returns
+   * its offset (its end in nflogEnd); -1 when the TLVs do not fit, -2 when there is no payload (a log
+   * entry without the packet). The byte order is the one in which the first TLV fits and has a type
+   * netfilter defines (as Wireshark decides it).
+   */
+  private nflogPayload(buf: Buffer, off: number, end: number): number {
+    if (end - off < 8) return -1;
+    let p = off + 4;
+    const le = buf.readUInt16LE(p) >= 4 && p + buf.readUInt16LE(p) <= end && (buf.readUInt16LE(p + 2) & 0x3fff) < 64;
+    for (let n = 0; n < 64 && end - p >= 4; n++) {
+      const len = le ? buf.readUInt16LE(p) : buf.readUInt16BE(p);
+      const type = (le ? buf.readUInt16LE(p + 2) : buf.readUInt16BE(p + 2)) & 0x3fff; // without NLA_F_NESTED, NLA_F_NET_BYTEORDER
+      if (len < 4 || len > end - p) return -1;
+      if (type === 9) {
+        this.nflogEnd = p + len;
+        return p + 4;
+      }
+      p += (len + 3) & ~3;
+    }
+    return p >= end ? -2 : -1;
   }
 
   /** the ethertype pppProtocol found */

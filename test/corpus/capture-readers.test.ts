@@ -91,12 +91,12 @@ const have = DIRS.every((d) => fs.existsSync(d));
   });
 });
 
-// Serial and PPP link types in real captures (tcpdump's and nDPI's): PPP (9, and 50 in HDLC-like
+// Serial, PPP and NFLOG link types in real captures (tcpdump's and nDPI's): PPP (9, and 50 in HDLC-like
 // framing, Cisco HDLC found on either), Cisco HDLC (104) — routers' WAN links, BGP, LDP, MPLS
-// traceroutes. Before 29 November every such frame was counted malformed. Now: the same TCP and UDP
+// traceroutes — and Linux NFLOG (239). Before 29 November every such frame was counted malformed. Now: the same TCP and UDP
 // conversations as tshark's streams (leaving out packets quoted in ICMP errors, which tshark gives a
 // stream of their own) in every file where tshark finds nothing malformed, and no frame malformed.
-const SERIAL = new Set([9, 50, 104]);
+const SERIAL = new Set([9, 50, 104, 239]);
 function pcapLinktype(file: string): number {
   const h = Buffer.alloc(24);
   const fd = fs.openSync(file, 'r');
@@ -112,7 +112,7 @@ function pcapLinktype(file: string): number {
 }
 const SERIAL_DIRS = [path.join(THIRD_PARTY_DIR, 'tcpdump-4.99.3', 'tests'), path.join(THIRD_PARTY_DIR, 'ndpi-4.2', 'tests', 'pcap')];
 const haveSerial = SERIAL_DIRS.every((d) => fs.existsSync(d));
-(haveSerial && haveTshark ? describe : describe.skip)(`corpus: PPP and Cisco HDLC link types in tcpdump's and nDPI's captures against tshark (${THIRD_PARTY_HINT})`, function () {
+(haveSerial && haveTshark ? describe : describe.skip)(`corpus: PPP, Cisco HDLC and NFLOG link types in tcpdump's and nDPI's captures against tshark (${THIRD_PARTY_HINT})`, function () {
   this.timeout(300000);
   const files = haveSerial ? SERIAL_DIRS.flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith('.pcap')).map((f) => path.join(d, f))).filter((f) => SERIAL.has(pcapLinktype(f))).map((f) => path.relative(THIRD_PARTY_DIR, f)).sort() : [];
   let runs = new Map<string, RunResult>();
@@ -121,7 +121,7 @@ const haveSerial = SERIAL_DIRS.every((d) => fs.existsSync(d));
     runs = await analyzeEach(THIRD_PARTY_DIR, files);
   });
 
-  it('finds them (over 20 files, each of the three link types)', () => {
+  it('finds them (over 20 files, each of the four link types)', () => {
     assert.ok(files.length >= 20, files.join(' '));
     for (const lt of SERIAL) assert.ok(files.some((f) => pcapLinktype(path.join(THIRD_PARTY_DIR, f)) === lt), `link type ${lt}`);
   });

@@ -289,7 +289,7 @@ export function checksum(bufs: Buffer[]): number {
 
 export const LINKTYPE = {
   NULL: 0, ETHERNET: 1, RAW: 101, LOOP: 108, SLL: 113, IPV4: 228, IPV6: 229, SLL2: 276, DLT_RAW12: 12,
-  PPP: 9, PPP_HDLC: 50, PPPOE: 51, C_HDLC: 104,
+  PPP: 9, PPP_HDLC: 50, PPPOE: 51, C_HDLC: 104, NFLOG: 239,
 } as const;
 
 /** Wraps an IP packet in the given link layer (Ethernet optionally with 802.1Q/QinQ tags). */
@@ -350,6 +350,21 @@ export function linkFrame(ip: Buffer, linktype: number, opts: { vlans?: number[]
     }
     case 104: // Cisco HDLC: unicast address, control, ethertype
       return Buffer.concat([Buffer.from([0x0f, 0, etype >> 8, etype & 255]), ip]);
+    case 239: {
+      // Linux NFLOG as a little-endian host writes it: family, version, resource id; a packet header
+      // TLV (hw protocol, hook), a prefix TLV padded to 4 bytes, then the payload TLV
+      const tlv = (type: number, body: Buffer) => {
+        const h = Buffer.alloc(4);
+        h.writeUInt16LE(4 + body.length, 0);
+        h.writeUInt16LE(type, 2);
+        return Buffer.concat([h, body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+      };
+      const hdr = Buffer.from([v6 ? 10 : 2, 0, 0, 5]);
+      const payloadHdr = Buffer.alloc(4);
+      payloadHdr.writeUInt16LE(4 + ip.length, 0);
+      payloadHdr.writeUInt16LE(9, 2);
+      return Buffer.concat([hdr, tlv(1, Buffer.from([etype >> 8, etype & 255, 3, 0])), tlv(10, Buffer.from('shadowim\0')), payloadHdr, ip]);
+    }
     case 12:
     case 14:
     case 101:

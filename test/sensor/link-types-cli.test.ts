@@ -12,7 +12,7 @@ import { shadowim } from '../helpers/run';
 import { haveTshark } from '../helpers/tshark';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-linktypes-'));
-const READS = 'Ethernet, Linux cooked, raw IP, loopback, PPP, PPPoE and Cisco HDLC';
+const READS = 'Ethernet, Linux cooked, raw IP, loopback, PPP, PPPoE, Cisco HDLC and NFLOG';
 
 /** a beacon behind an 8-byte radiotap header (no fields present) */
 function radiotapBeacon(ssid: string): Buffer {

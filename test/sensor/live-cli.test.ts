@@ -136,7 +136,7 @@ const skip = liveSkipReason();
     const ours = r.stderr.split('\n').filter((l) => l && !/^Warning: .*This may not actually work/.test(l));
     assert.equal(r.status, 2, r.stderr);
     assert.equal(ours.length, 1, r.stderr);
-    assert.equal(ours[0], "shadowim: interface 'rt0' has link type 127 (IEEE 802.11 with radiotap header), which the sensor does not read (it reads Ethernet, Linux cooked, raw IP, loopback, PPP, PPPoE and Cisco HDLC): capture on a wired span port or tap");
+    assert.equal(ours[0], "shadowim: interface 'rt0' has link type 127 (IEEE 802.11 with radiotap header), which the sensor does not read (it reads Ethernet, Linux cooked, raw IP, loopback, PPP, PPPoE, Cisco HDLC and NFLOG): capture on a wired span port or tap");
   });
 
   it('a bad BPF filter is one line naming the filter', () => {

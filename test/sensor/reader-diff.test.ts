@@ -4,7 +4,7 @@
 // link types, if_tsresol in powers of 10 and 2, if_tsoffset, enhanced, simple and obsolete packet
 // blocks, blocks and options to skip, comments, snaplens that cut frames) — of Ethernet (0-2 VLAN
 // tags), SLL, SLL2, null/loop, raw IP, PPP (with and without FF 03, compressed protocol fields, MPLS),
-// PPPoE and Cisco HDLC frames carrying IPv4 (options) / IPv6 (extension headers)
+// PPPoE, Cisco HDLC and NFLOG frames carrying IPv4 (options) / IPv6 (extension headers)
 // TCP (options) / UDP. Per frame, what the reader hands on and what the decoder reads must be what
 // tshark reads: count, capture time (to the µs: the reader's resolution), original and captured
 // length, addresses, ports, outer VLAN id, TCP/UDP length. The one deliberate difference: a simple
@@ -125,10 +125,39 @@ function randomFrame(r: Rng, linktype: number): Gen {
     wire = Buffer.concat([h, ip]);
   } else if (linktype === 9 || linktype === 50 || linktype === 51 || linktype === 104) {
     wire = Buffer.concat([pppHeader(r, linktype, v6, ip.length), ip]);
+  } else if (linktype === 239) {
+    wire = Buffer.concat([nflogHeader(r, v6, ip.length), ip]);
   } else {
     wire = linkFrame(ip, linktype);
   }
-  return { wire, linktype, v6, proto, l4End: wire.length - pad - ip.length + l3hdr + l4hdr };
+  // an NFLOG frame cut anywhere cuts its payload TLV short of its length: neither tshark nor the decoder reads it
+  return { wire, linktype, v6, proto, l4End: linktype === 239 ? wire.length : wire.length - pad - ip.length + l3hdr + l4hdr };
+}
+
+/**
+ * An NFLOG header up to its payload TLV: family, version, resource id, 0-3 other TLVs netfilter writes
+ * (packet header, mark, timestamp, interfaces, prefix, uid, gid…; padded to 4 bytes). Little-endian, so
+ * written only to little-endian files and sections: a file's NFLOG headers are in its writer's byte
+ * order, and tshark swaps them to its own when the file's differs (the decoder reads either order).
+ */
+function nflogHeader(r: Rng, v6: boolean, ipLen: number): Buffer {
+  const w16 = (b: Buffer, v: number, o: number) => b.writeUInt16LE(v, o);
+  const parts: Buffer[] = [Buffer.from([v6 ? 10 : 2, 0, int(r, 256), int(r, 256)])];
+  for (let n = int(r, 4); n > 0; n--) {
+    const type = pick(r, [1, 2, 3, 4, 5, 10, 11, 14, 15, 16, 17]);
+    // the packet header names the payload's protocol (tshark decodes the payload by it), then the hook
+    const body = type === 1 ? Buffer.from([v6 ? 0x86 : 0x08, v6 ? 0xdd : 0x00, int(r, 5), 0]) : bytes(r, int(r, 21));
+    const t = Buffer.alloc(4 + body.length + ((4 - (body.length % 4)) % 4));
+    w16(t, 4 + body.length, 0);
+    w16(t, type, 2);
+    body.copy(t, 4);
+    parts.push(t);
+  }
+  const p = Buffer.alloc(4);
+  w16(p, 4 + ipLen, 0);
+  w16(p, 9, 2);
+  parts.push(p);
+  return Buffer.concat(parts);
 }
 
 /**
@@ -162,12 +191,17 @@ interface Written {
   offset?: bigint;
 }
 
-const PCAP_LINKTYPES = [1, 1, 1, 101, 228, 229, 113, 276, 0, 108, 9, 50, 51, 104];
+const PCAP_LINKTYPES = [1, 1, 1, 101, 228, 229, 113, 276, 0, 108, 9, 50, 51, 104, 239];
+/** a big-endian file or section: no NFLOG (see nflogHeader) */
+const linktypeFor = (r: Rng, le: boolean): number => {
+  const lt = pick(r, PCAP_LINKTYPES);
+  return lt === 239 && !le ? 1 : lt;
+};
 
 function pcapFile(r: Rng, out: Written[]): Buffer {
   const le = chance(r, 0.5);
   const kind = pick(r, ['us', 'ns', 'modified'] as const);
-  const linktype = pick(r, PCAP_LINKTYPES);
+  const linktype = linktypeFor(r, le);
   const snaplen = chance(r, 0.4) ? 34 + int(r, 120) : pick(r, [65535, 262144]);
   const w32 = (b: Buffer, v: number, o: number) => (le ? b.writeUInt32LE(v >>> 0, o) : b.writeUInt32BE(v >>> 0, o));
   const w16 = (b: Buffer, v: number, o: number) => (le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
@@ -264,7 +298,7 @@ function pcapngFile(r: Rng, out: Written[]): Buffer {
 
     const ifaces: NgIface[] = [];
     const addIface = () => {
-      const linktype = pick(r, PCAP_LINKTYPES);
+      const linktype = linktypeFor(r, le);
       const snaplen = chance(r, 0.3) ? 34 + int(r, 120) : pick(r, [0, 65535, 262144]);
       let units = 1_000_000n;
       const o: Buffer[] = [];
