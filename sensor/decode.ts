@@ -183,50 +183,6 @@ export class Decoder {
         else return Status.Skipped;
         break;
       }
-      case 9:
-      case 50: {
-        // PPP (RFC 1661), with or without the HDLC-like address and control bytes FF 03 (RFC 1662); a
-        // router's serial line on these link types may be Cisco HDLC instead (address 0x0F or 0x8F, as
-        // Wireshark's PPP dissector tells them apart)
-        if (end - off < 2) return Status.Malformed;
-        const a = buf[off];
-        if ((a === 0x0f || a === 0x8f) && buf[off + 1] === 0) {
-          if (end - off < 4) return Status.Malformed;
-          type = (buf[off + 2] << 8) | buf[off + 3];
-          off += 4;
-          break;
-        }
-        if (a === 0xff && buf[off + 1] === 0x03) off += 2;
-        const at = this.pppProtocol(buf, off, end);
-        if (at < 0) return at === -1 ? Status.Malformed : Status.Skipped;
-        type = this.pppType;
-        off = at;
-        break;
-      }
-      case 51: {
-        // PPPoE session stage without its Ethernet header: version/type, code, session id, length, then PPP
-        if (end - off < 6) return Status.Malformed;
-        const at = this.pppProtocol(buf, off + 6, end);
-        if (at < 0) return at === -1 ? Status.Malformed : Status.Skipped;
-        type = this.pppType;
-        off = at;
-        break;
-      }
-      case 104: {
-        // Cisco HDLC: address, control, then an ethertype (SLARP and CDP are not IP: skipped)
-        if (end - off < 4) return Status.Malformed;
-        type = (buf[off + 2] << 8) | buf[off + 3];
-        off += 4;
-        break;
-      }
-      case 239: {
-        const at = this.nflogPayload(buf, off, end);
-        if (at < 0) return at === -1 ? Status.Malformed : Status.Skipped;
-        type = buf[off] === 2 ? 0x0800 : buf[off] === 10 ? 0x86dd : 0;
-        end = this.nflogEnd;
-        off = at;
-        break;
-      }
       case 12:
       case 14:
       case 101:
@@ -238,9 +194,47 @@ export class Decoder {
         type = 0x86dd;
         break;
       default:
-        return Status.Unsupported;
+        // the WAN and firewall link types, kept out of this hot switch (it stays small enough to inline)
+        return this.otherLink(linktype, buf, off, end, ts);
     }
     return this.fromType(type, buf, off, end, ts);
+  }
+
+  /** Link types other than Ethernet, cooked, raw IP and loopback: PPP, PPPoE, Cisco HDLC, NFLOG; else unsupported. */
+  private otherLink(linktype: number, buf: Buffer, off: number, end: number, ts: number): Status {
+    let at: number;
+    switch (linktype) {
+      case 9:
+      case 50:
+        // PPP (RFC 1661), with or without the HDLC-like address and control bytes FF 03 (RFC 1662); a
+        // router's serial line on these link types may be Cisco HDLC instead (address 0x0F or 0x8F, as
+        // Wireshark's PPP dissector tells them apart)
+        if (end - off < 2) return Status.Malformed;
+        if ((buf[off] === 0x0f || buf[off] === 0x8f) && buf[off + 1] === 0) return this.ciscoHdlc(buf, off, end, ts);
+        at = this.pppProtocol(buf, buf[off] === 0xff && buf[off + 1] === 0x03 ? off + 2 : off, end);
+        break;
+      case 51:
+        // PPPoE session stage without its Ethernet header: version/type, code, session id, length, then PPP
+        if (end - off < 6) return Status.Malformed;
+        at = this.pppProtocol(buf, off + 6, end);
+        break;
+      case 104:
+        return this.ciscoHdlc(buf, off, end, ts);
+      case 239:
+        at = this.nflogPayload(buf, off, end);
+        if (at < 0) return at === -1 ? Status.Malformed : Status.Skipped;
+        return this.fromType(buf[off] === 2 ? 0x0800 : buf[off] === 10 ? 0x86dd : 0, buf, at, this.nflogEnd, ts);
+      default:
+        return Status.Unsupported;
+    }
+    if (at < 0) return at === -1 ? Status.Malformed : Status.Skipped;
+    return this.fromType(this.pppType, buf, at, end, ts);
+  }
+
+  /** Cisco HDLC: address, control, then an ethertype (SLARP and CDP are not IP: skipped). */
+  private ciscoHdlc(buf: Buffer, off: number, end: number, ts: number): Status {
+    if (end - off < 4) return Status.Malformed;
+    return this.fromType((buf[off + 2] << 8) | buf[off + 3], buf, off + 4, end, ts);
   }
 
   /** where the packet nflogPayload found ends */
