@@ -93,7 +93,7 @@ export interface RawPacket {
 export interface SensorCounters {
   packets: number;
   bytes: number;
-  /** frames that could not be decoded (bad lengths, truncated headers, unknown link type) */
+  /** frames that could not be decoded (bad lengths, truncated headers) */
   malformed: number;
   /**
    * frames the capture's snapshot length cut (tcpdump -s 96), not malformed: when their headers are
