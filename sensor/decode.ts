@@ -43,13 +43,23 @@ export function linktypeName(lt: number): string | undefined {
   return typeof n === 'string' ? n : undefined;
 }
 
+/** "127 (IEEE 802.11 with radiotap header)", or the number alone for a link type the names file does not name */
+export function linktypeLabel(lt: number): string {
+  const n = linktypeName(lt);
+  return n ? `${lt} (${n})` : String(lt);
+}
+
 /** "link type 127 (IEEE 802.11 with radiotap header)" */
 export function describeLinktype(lt: number): string {
-  const n = linktypeName(lt);
-  return `link type ${lt}${n ? ` (${n})` : ''}`;
+  return `link type ${linktypeLabel(lt)}`;
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** what pppProtocol's and nflogPayload's -1 (cut) and -2 (not IP) mean for the frame */
+function headerFailure(at: number): Status {
+  return at === -1 ? Status.Malformed : Status.Skipped;
+}
 
 /** tunnels inside tunnels opened per packet, at most (each needs its own headers: bounded anyway) */
 const MAX_TUNNELS = 4;
@@ -222,12 +232,12 @@ export class Decoder {
         return this.ciscoHdlc(buf, off, end, ts);
       case 239:
         at = this.nflogPayload(buf, off, end);
-        if (at < 0) return at === -1 ? Status.Malformed : Status.Skipped;
+        if (at < 0) return headerFailure(at);
         return this.fromType(buf[off] === 2 ? 0x0800 : buf[off] === 10 ? 0x86dd : 0, buf, at, this.nflogEnd, ts);
       default:
         return Status.Unsupported;
     }
-    if (at < 0) return at === -1 ? Status.Malformed : Status.Skipped;
+    if (at < 0) return headerFailure(at);
     return this.fromType(this.pppType, buf, at, end, ts);
   }
 
@@ -302,7 +312,7 @@ export class Decoder {
       } else if (type === 0x8864) {
         if (end - off < 6) return Status.Malformed;
         const at = this.pppProtocol(buf, off + 6, end);
-        if (at < 0) return at === -1 ? Status.Malformed : Status.Skipped;
+        if (at < 0) return headerFailure(at);
         type = this.pppType;
         off = at;
       } else if (type === 0x8847) {

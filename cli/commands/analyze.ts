@@ -180,9 +180,8 @@ function snapNote(n: number): string {
 /** frames of link types the decoder does not read: which, and what it reads */
 function unsupportedNote(n: number, types: number[]): string {
   if (!n) return '';
-  const { linktypeName, READABLE_LINKS } = require('../../sensor/decode') as typeof import('../../sensor/decode');
-  const named = types.map((lt) => `${lt}${linktypeName(lt) ? ` (${linktypeName(lt)})` : ''}`).join(', ');
-  return `${n} of link type${types.length > 1 ? 's' : ''} ${named}, which shadowim does not read (it reads ${READABLE_LINKS}), `;
+  const { linktypeLabel, READABLE_LINKS } = require('../../sensor/decode') as typeof import('../../sensor/decode');
+  return `${n} of link type${types.length > 1 ? 's' : ''} ${types.map(linktypeLabel).join(', ')}, which shadowim does not read (it reads ${READABLE_LINKS}), `;
 }
 
 function fmtBytes(n: number): string {
