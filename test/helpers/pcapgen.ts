@@ -350,21 +350,13 @@ export function linkFrame(ip: Buffer, linktype: number, opts: { vlans?: number[]
     }
     case 104: // Cisco HDLC: unicast address, control, ethertype
       return Buffer.concat([Buffer.from([0x0f, 0, etype >> 8, etype & 255]), ip]);
-    case 239: {
-      // Linux NFLOG as a little-endian host writes it: family, version, resource id; a packet header
-      // TLV (hw protocol, hook), a prefix TLV padded to 4 bytes, then the payload TLV
-      const tlv = (type: number, body: Buffer) => {
-        const h = Buffer.alloc(4);
-        h.writeUInt16LE(4 + body.length, 0);
-        h.writeUInt16LE(type, 2);
-        return Buffer.concat([h, body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
-      };
-      const hdr = Buffer.from([v6 ? 10 : 2, 0, 0, 5]);
-      const payloadHdr = Buffer.alloc(4);
-      payloadHdr.writeUInt16LE(4 + ip.length, 0);
-      payloadHdr.writeUInt16LE(9, 2);
-      return Buffer.concat([hdr, tlv(1, Buffer.from([etype >> 8, etype & 255, 3, 0])), tlv(10, Buffer.from('shadowim\0')), payloadHdr, ip]);
-    }
+    case 239:
+      // Linux NFLOG: family, version, resource id; a packet header TLV (hw protocol, hook), a prefix
+      // TLV padded to 4 bytes, then the payload TLV
+      return Buffer.concat([
+        Buffer.from([v6 ? 10 : 2, 0, 0, 5]), nflogTlv(1, Buffer.from([etype >> 8, etype & 255, 3, 0])), nflogTlv(10, Buffer.from('shadowim\0')),
+        nflogTlvHeader(9, ip.length), ip,
+      ]);
     case 12:
     case 14:
     case 101:
@@ -374,6 +366,19 @@ export function linkFrame(ip: Buffer, linktype: number, opts: { vlans?: number[]
     default:
       throw new Error(`linkFrame: unsupported link type ${linktype}`);
   }
+}
+
+/** An NFLOG TLV's header as a little-endian host writes it: length (header included) and type. */
+export function nflogTlvHeader(type: number, bodyLen: number): Buffer {
+  const h = Buffer.alloc(4);
+  h.writeUInt16LE(4 + bodyLen, 0);
+  h.writeUInt16LE(type, 2);
+  return h;
+}
+
+/** An NFLOG TLV with its body, padded to 4 bytes. */
+export function nflogTlv(type: number, body: Buffer): Buffer {
+  return Buffer.concat([nflogTlvHeader(type, body.length), body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
 }
 
 /** A TCP segment or UDP datagram as an IP packet (checksums right). */

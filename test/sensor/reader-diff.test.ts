@@ -23,7 +23,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { CaptureReader, readToEnd } from '../../sensor/captureFile';
 import { Decoder, Status } from '../../sensor/decode';
 import { fuzzCases, fuzzSeed, xorshift32 } from '../helpers/fuzz';
-import { checksum, ipPacket, ipv6WithExtensions, linkFrame, tcpHeader, udpHeader } from '../helpers/pcapgen';
+import { checksum, ipPacket, ipv6WithExtensions, linkFrame, nflogTlv, nflogTlvHeader, tcpHeader, udpHeader } from '../helpers/pcapgen';
 
 const haveTshark = spawnSync('tshark', ['-v']).status === 0;
 
@@ -141,22 +141,13 @@ function randomFrame(r: Rng, linktype: number): Gen {
  * order, and tshark swaps them to its own when the file's differs (the decoder reads either order).
  */
 function nflogHeader(r: Rng, v6: boolean, ipLen: number): Buffer {
-  const w16 = (b: Buffer, v: number, o: number) => b.writeUInt16LE(v, o);
   const parts: Buffer[] = [Buffer.from([v6 ? 10 : 2, 0, int(r, 256), int(r, 256)])];
   for (let n = int(r, 4); n > 0; n--) {
     const type = pick(r, [1, 2, 3, 4, 5, 10, 11, 14, 15, 16, 17]);
     // the packet header names the payload's protocol (tshark decodes the payload by it), then the hook
-    const body = type === 1 ? Buffer.from([v6 ? 0x86 : 0x08, v6 ? 0xdd : 0x00, int(r, 5), 0]) : bytes(r, int(r, 21));
-    const t = Buffer.alloc(4 + body.length + ((4 - (body.length % 4)) % 4));
-    w16(t, 4 + body.length, 0);
-    w16(t, type, 2);
-    body.copy(t, 4);
-    parts.push(t);
+    parts.push(nflogTlv(type, type === 1 ? Buffer.from([v6 ? 0x86 : 0x08, v6 ? 0xdd : 0x00, int(r, 5), 0]) : bytes(r, int(r, 21))));
   }
-  const p = Buffer.alloc(4);
-  w16(p, 4 + ipLen, 0);
-  w16(p, 9, 2);
-  parts.push(p);
+  parts.push(nflogTlvHeader(9, ipLen));
   return Buffer.concat(parts);
 }
 
