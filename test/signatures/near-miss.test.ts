@@ -16,11 +16,13 @@ import { dnsQuery, dnsResponse } from './modern-wire';
 import { MORE_TCP_GENERATORS } from '../helpers/nearmiss-tcp-more';
 import { OPS_TCP_GENERATORS } from '../helpers/nearmiss-tcp-ops';
 import { APP_TCP_GENERATORS } from '../helpers/nearmiss-tcp-apps';
+import { LEGACY_TCP_GENERATORS } from '../helpers/nearmiss-tcp-legacy';
 import { MORE_UDP_GENERATORS } from '../helpers/nearmiss-udp-more';
 import { TELEMETRY_UDP_GENERATORS } from '../helpers/nearmiss-udp-telemetry';
+import { LAN_UDP_GENERATORS } from '../helpers/nearmiss-udp-lan';
 
-const TCP_ALL = [...TCP_GENERATORS, ...MORE_TCP_GENERATORS, ...OPS_TCP_GENERATORS, ...APP_TCP_GENERATORS];
-const UDP_ALL = [...UDP_GENERATORS, ...MORE_UDP_GENERATORS, ...TELEMETRY_UDP_GENERATORS];
+const TCP_ALL = [...TCP_GENERATORS, ...MORE_TCP_GENERATORS, ...OPS_TCP_GENERATORS, ...APP_TCP_GENERATORS, ...LEGACY_TCP_GENERATORS];
+const UDP_ALL = [...UDP_GENERATORS, ...MORE_UDP_GENERATORS, ...TELEMETRY_UDP_GENERATORS, ...LAN_UDP_GENERATORS];
 
 const SEED = Number(process.env.NEAR_MISS_SEED ?? 20240115);
 const MAILRU_ICQ = '178.237.24.249'; // icq_oscar_servers: names the OSCAR variant, never classifies alone
