@@ -63,7 +63,9 @@ function headerFailure(at: number): Status {
 
 /** tunnels inside tunnels opened per packet, at most (each needs its own headers: bounded anyway) */
 const MAX_TUNNELS = 4;
-const T_VXLAN = 1, T_GENEVE = 2, T_GTPU = 3;
+const T_VXLAN = 1, T_GENEVE = 2, T_GTPU = 3, T_TEREDO = 4, T_L2TP = 5;
+/** from here on, tunnels whose server side sends from the well-known port too (VXLAN's and Geneve's source ports are flow hashes) */
+const T_EITHER_PORT = T_GTPU;
 
 /**
  * Tunnel zones: the tunnel ids that key the flows inside (with their inner addresses), so that two
@@ -94,6 +96,7 @@ export function tunnelZones(names?: readonly string[]): Uint8Array {
 }
 
 let udpTunnelPorts: Uint8Array | undefined;
+let teredoAnyPort = true;
 /** UDP port → tunnel kind, from tunnels.yaml */
 export function tunnelPorts(): Uint8Array {
   if (udpTunnelPorts) return udpTunnelPorts;
@@ -105,6 +108,9 @@ export function tunnelPorts(): Uint8Array {
   set(doc.vxlan, T_VXLAN);
   set(doc.geneve, T_GENEVE);
   set(doc.gtp_u, T_GTPU);
+  set(doc.teredo, T_TEREDO);
+  set(doc.l2tp, T_L2TP);
+  teredoAnyPort = doc.teredo_any_port !== false;
   return (udpTunnelPorts = m);
 }
 
@@ -142,6 +148,7 @@ export class Decoder {
   readonly d = new Decoded();
   readonly frags: Fragments;
   private readonly udpTunnels = tunnelPorts();
+  private readonly teredoAnyPort = teredoAnyPort;
   private readonly zones: Uint8Array;
   /** packets found inside a tunnel */
   tunneled = 0;
@@ -458,10 +465,20 @@ export class Decoder {
         d.payMissing = ulen - avail;
       }
       const t = this.udpTunnels;
-      const kind = t[d.dport] !== 0 ? t[d.dport] : t[d.sport] === T_GTPU ? T_GTPU : 0;
-      if (kind !== 0 && d.tunnels < MAX_TUNNELS) {
-        const st = this.udpTunnel(kind, buf, d.payOff, d.payOff + d.payLen, ts, d.payMissing);
-        if (st >= 0) return st;
+      const kind = t[d.dport] !== 0 ? t[d.dport] : t[d.sport] >= T_EITHER_PORT ? t[d.sport] : 0;
+      if (d.tunnels < MAX_TUNNELS) {
+        if (kind !== 0) {
+          const st = this.udpTunnel(kind, buf, d.payOff, d.payOff + d.payLen, ts, d.payMissing);
+          if (st >= 0) return st;
+        } else if (this.teredoAnyPort && d.payLen >= 40) {
+          // Teredo between a client and a relay or another client runs on any ports: an IPv6 header or
+          // a Teredo indicator (00 00, 00 01) first, then checked as a whole in teredo()
+          const b0 = buf[d.payOff];
+          if (b0 >> 4 === 6 || (b0 === 0 && buf[d.payOff + 1] <= 1)) {
+            const st = this.teredo(buf, d.payOff, d.payOff + d.payLen, ts, d.payMissing, true);
+            if (st >= 0) return st;
+          }
+        }
       }
       return Status.Ok;
     }
@@ -537,6 +554,8 @@ export class Decoder {
       if ((type === 0x0800 || type === 0x86dd) && avail > h && ipVersionType(buf[o + h]) === type) return this.openIp(type, buf, o + h, end, ts, cut, Z_GENEVE, vni);
       return -1;
     }
+    if (kind === T_TEREDO) return this.teredo(buf, o, end, ts, cut, false);
+    if (kind === T_L2TP) return this.l2tp(buf, o, end, ts, cut);
     // GTP-U (3GPP TS 29.281): version 1, PT 1, a G-PDU (0xff) carries a user's IP packet. No zone:
     // the TEID is the receiver's, so uplink and downlink differ
     if (avail < 8 || buf[o] >> 4 !== 3 || buf[o + 1] !== 0xff) return -1;
@@ -558,6 +577,47 @@ export class Decoder {
     if (msgEnd <= o + h) return -1;
     const type = ipVersionType(buf[o + h]);
     return type === 0 ? -1 : this.openIp(type, buf, o + h, msgEnd, ts, msgEnd === end ? cut : 0, 0, 0);
+  }
+
+  /**
+   * Teredo (RFC 4380 5.1.1): an authentication indicator (00 01, lengths, nonce, confirmation) and an
+   * origin indication (00 00, port, address), both optional, then an IPv6 packet that fills the
+   * datagram exactly. No zone: Teredo addresses are global. On any port (`anyPort`) one of the
+   * packet's addresses must also be a Teredo client's (2001:0::/32), as every packet between a Teredo
+   * client and anyone is; the server's port also carries qualification (link-local addresses).
+   */
+  private teredo(buf: Buffer, o: number, end: number, ts: number, cut: number, anyPort: boolean): number {
+    let p = o;
+    if (end - p >= 4 && buf[p] === 0 && buf[p + 1] === 1) p += 13 + buf[p + 2] + buf[p + 3];
+    if (end - p >= 2 && buf[p] === 0 && buf[p + 1] === 0) p += 8;
+    if (end - p < 40 || buf[p] >> 4 !== 6) return -1;
+    // the IPv6 payload length against the datagram (as it was before a snaplen cut it)
+    if (40 + ((buf[p + 4] << 8) | buf[p + 5]) !== end - p + cut) return -1;
+    if (anyPort && buf.readUInt32BE(p + 8) !== 0x20010000 && buf.readUInt32BE(p + 24) !== 0x20010000) return -1;
+    return this.openIp(0x86dd, buf, p, end, ts, cut, 0, 0);
+  }
+
+  /**
+   * L2TP version 2 data messages (RFC 2661 3.1): flags and version, optional length, tunnel and
+   * session ids, optional Ns/Nr and offset, then a PPP frame carrying IP. Control messages (T bit)
+   * and PPP's own negotiation stay ordinary UDP. No zone: the ids in a header are the receiver's.
+   */
+  private l2tp(buf: Buffer, o: number, end: number, ts: number, cut: number): number {
+    const avail = end - o;
+    const b0 = buf[o];
+    if (avail < 6 || (b0 & 0x80) !== 0 || (buf[o + 1] & 0x0f) !== 2) return -1;
+    let h = 6 + (b0 & 0x40 ? 2 : 0) + (b0 & 0x08 ? 4 : 0);
+    if (b0 & 0x02) {
+      if (avail < h + 2) return -1;
+      h += 2 + ((buf[o + h] << 8) | buf[o + h + 1]); // offset size, then that much padding
+    }
+    let p = o + h;
+    if (p + 2 <= end && buf[p] === 0xff && buf[p + 1] === 0x03) p += 2; // address and control fields
+    p = this.pppProtocol(buf, p, end);
+    if (p < 0 || p >= end) return -1;
+    const type = this.pppType;
+    if (type !== 0x8847 && ipVersionType(buf[p]) !== type) return -1;
+    return this.openIp(type, buf, p, end, ts, cut, 0, 0);
   }
 
   /** GRE (RFC 2784/2890; version 1 is PPTP's, RFC 2637): IP, Ethernet, ERSPAN I-III, MPLS, WCCP. */

@@ -55,13 +55,30 @@ export const gtpu = (f: Buffer, teid = 0xabc) => {
   return outerUdp(2152, 2152, Buffer.concat([Buffer.from([0x36, 0xff]), u16(opt.length + ip.length), u32(teid), opt, ip]));
 };
 
+/** L2TPv2 data messages (RFC 2661 3.1) carrying PPP carrying the IP packet: with the length and Ns/Nr fields, FF 03 and a two-byte protocol field; or with an offset pad, no address/control bytes and a compressed protocol field */
+export const l2tpData = (f: Buffer, n: number, compact = false) => {
+  const ip = ipOf(f);
+  const proto = isV6(f) ? 0x57 : 0x21;
+  const body = compact
+    ? Buffer.concat([Buffer.from([0x02, 0x02]), u16(0x4a1), u16(7), u16(3), Buffer.from([0xee, 0xee, 0xee]), Buffer.from([proto]), ip])
+    : Buffer.concat([Buffer.from([0x48, 0x02]), u16(16 + ip.length), u16(0x4a1), u16(7), u16(n), u16(n), Buffer.from([0xff, 0x03]), u16(proto), ip]);
+  return outerUdp(1701, 1701, body);
+};
+/** Teredo (RFC 4380): an IPv6 packet in UDP, after an origin indication and an authentication indicator when given */
+export const teredo = (f: Buffer, sport: number, dport: number, opts: { origin?: boolean; auth?: boolean } = {}) =>
+  outerUdp(sport, dport, Buffer.concat([
+    opts.auth ? Buffer.concat([Buffer.from([0, 1, 2, 3]), Buffer.from('id'), Buffer.from('mac'), Buffer.alloc(8, 0x5a), Buffer.from([0])]) : Buffer.alloc(0),
+    opts.origin ? Buffer.concat([u16(0), u16(~51000 & 0xffff), Buffer.from([~192 & 255, ~0 & 255, ~2 & 255, ~9 & 255])]) : Buffer.alloc(0),
+    ipOf(f),
+  ]));
+
 /**
  * tshark's IRC request lines (it opens the tunnels itself). `perSegment`: each TCP segment read on its
  * own, without tshark's TCP sequence analysis, which keys conversations by inner addresses only and
  * would take a second tenant's segments for retransmissions of the first's.
  */
-export function tsharkIrc(file: string, perSegment = false): string[] {
-  const opts = perSegment ? ['-o', 'tcp.analyze_sequence_numbers:FALSE', '-o', 'tcp.desegment_tcp_streams:FALSE'] : [];
+export function tsharkIrc(file: string, perSegment = false, extra: string[] = []): string[] {
+  const opts = perSegment ? ['-o', 'tcp.analyze_sequence_numbers:FALSE', '-o', 'tcp.desegment_tcp_streams:FALSE', ...extra] : extra;
   const r = spawnSync('tshark', ['-r', file, ...opts, '-Y', 'irc.request', '-T', 'fields', '-E', 'aggregator=|', '-e', 'irc.request'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.split('\n').flatMap((l) => l.split('|')).filter(Boolean).sort();

@@ -1,6 +1,7 @@
 // Tunnels, generated rather than mutated: random stacks of up to five encapsulations (GRE with
 // checksum/key/sequence, IP-in-IP, PPTP with every PPP header form, GTP-U with extension chains,
-// Geneve with options, WCCP, GRETAP, ERSPAN I/II/III, VXLAN) over IPv4 or IPv6 (with extension
+// Geneve with options, L2TPv2 with every optional field, Teredo with its indicators, WCCP, GRETAP,
+// ERSPAN I/II/III, VXLAN) over IPv4 or IPv6 (with extension
 // headers), VLAN tags inside and out, the innermost or the outermost packet fragmented, frames cut
 // short or with bytes changed. Ground truth: what was put inside. A clean stack of at most 4 must
 // give back the innermost packet exactly (5-tuple, payload, the length it carries, its VLAN), a cut
@@ -82,6 +83,28 @@ function generator(seed: number) {
       },
     },
     { name: 'Geneve (IP)', carries: 'ip', wrap: (ip, v6) => geneve(ipType(ip), ip, v6) },
+    {
+      name: 'L2TPv2', carries: 'ip', wrap: (ip, v6) => {
+        const l = r() < 0.5, sq = r() < 0.5, off = r() < 0.3 ? Math.floor(r() * 6) : -1;
+        const proto = isV6(ip) ? 0x57 : 0x21;
+        const ppp = Buffer.concat([r() < 0.5 ? Buffer.from([0xff, 0x03]) : Buffer.alloc(0), r() < 0.5 ? Buffer.from([proto]) : u16(proto), ip]);
+        const head = Buffer.concat([u16(0x4a1), u16(7), sq ? u32(0x00010002) : Buffer.alloc(0), off >= 0 ? Buffer.concat([u16(off), Buffer.alloc(off, 0xee)]) : Buffer.alloc(0)]);
+        const flags = Buffer.from([(l ? 0x40 : 0) | (sq ? 0x08 : 0) | (off >= 0 ? 0x02 : 0), 0x02]);
+        const msg = Buffer.concat([flags, l ? u16(4 + head.length + ppp.length) : Buffer.alloc(0), head, ppp]);
+        return r() < 0.5 ? outerUdp(v6, 1701, 1701, msg) : outerUdp(v6, 50000, 1701, msg);
+      },
+    },
+    {
+      // Teredo carries IPv6 only (an IPv4 packet goes in IP-in-IP instead); the server's port, either side
+      name: 'Teredo', carries: 'ip', wrap: (ip, v6) => {
+        if (!isV6(ip)) return outerIp(v6, 4, ip);
+        const id = Math.floor(r() * 3), au = Math.floor(r() * 3);
+        const auth = r() < 0.3 ? Buffer.concat([Buffer.from([0, 1, id, au]), Buffer.alloc(id + au, 0x41), Buffer.alloc(8, 0x5a), Buffer.from([0])]) : Buffer.alloc(0);
+        const origin = r() < 0.4 ? Buffer.concat([u16(0), u16(0x1234), u32(0x3fff1234)]) : Buffer.alloc(0);
+        const msg = Buffer.concat([auth, origin, ip]);
+        return r() < 0.5 ? outerUdp(v6, 51000, 3544, msg) : outerUdp(v6, 3544, 51000, msg);
+      },
+    },
     {
       name: 'WCCP', carries: 'ip', wrap: (ip, v6) =>
         isV6(ip) ? outerIp(v6, 41, ip) : outerIp(v6, 47, Buffer.concat([greHdr(0x883e, false), r() < 0.5 ? Buffer.alloc(4) : Buffer.alloc(0), ip])),

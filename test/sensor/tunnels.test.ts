@@ -1,5 +1,5 @@
 // Tunnels: mirrored traffic that arrives inside GRE (ERSPAN I/II/III, transparent Ethernet bridging,
-// PPTP), IP-in-IP, VXLAN, Geneve or GTP-U is analysed as the packets inside. Ground truth: the same
+// PPTP), IP-in-IP, VXLAN, Geneve, GTP-U, L2TPv2 or Teredo is analysed as the packets inside. Ground truth: the same
 // conversations captured without the tunnel (every event must be the same) and tshark, which opens all
 // of these tunnels with its own dissectors.
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { analyzeCaptureRun } from '../helpers/analyze';
 import { boundedIt } from '../helpers/bounded';
 import { PacketPath } from '../../sensor/packetPath';
 import { Recorder, runCapture } from './record';
-import { O4, erspanII, erspanIII, geneve, gre, greIp, gretap, gtpu, ipOf, outer, outerUdp, pptp, tsharkIrc, u16, u32, vxlan } from './tunnelFrames';
+import { O4, erspanII, erspanIII, geneve, gre, greIp, gretap, gtpu, ipOf, l2tpData, outer, outerUdp, pptp, teredo, tsharkIrc, u16, u32, vxlan } from './tunnelFrames';
 
 /** IRC over IPv4 and over IPv6, and a DNS lookup: what the tunnels will carry */
 function plain(): Capture {
@@ -36,7 +36,8 @@ function plain(): Capture {
  * packets rather than Ethernet frames (marked IP_ONLY) leave out the 14-byte Ethernet header, so
  * their flows count 14 bytes less per packet than on the plain capture.
  */
-const IP_ONLY = new Set(['GRE, IP inside', 'GRE with checksum, key and sequence', 'IP-in-IP and IPv6-in-IP', 'PPTP (enhanced GRE, PPP inside)', 'GTP-U with an extension header']);
+const IP_ONLY = new Set(['GRE, IP inside', 'GRE with checksum, key and sequence', 'IP-in-IP and IPv6-in-IP', 'PPTP (enhanced GRE, PPP inside)', 'GTP-U with an extension header',
+  'L2TPv2 (length, Ns/Nr, PPP inside)', 'L2TPv2 (offset pad, compressed PPP fields)']);
 const WRAPS: Record<string, (f: Buffer, n: number) => Buffer> = {
   'GRE, IP inside': (f) => greIp(f),
   'GRE with checksum, key and sequence': (f, n) => greIp(f, { csum: true, key: 7, seq: n }),
@@ -51,6 +52,8 @@ const WRAPS: Record<string, (f: Buffer, n: number) => Buffer> = {
   'VXLAN over IPv6': (f) => vxlan(f, true),
   'Geneve with options': (f) => geneve(f),
   'GTP-U with an extension header': (f) => gtpu(f),
+  'L2TPv2 (length, Ns/Nr, PPP inside)': (f, n) => l2tpData(f, n),
+  'L2TPv2 (offset pad, compressed PPP fields)': (f, n) => l2tpData(f, n, true),
   'VXLAN inside GRE': (f) => outer(Buffer.concat([gre(0x0800), ipOf(vxlan(f))]), 47),
 };
 /** Tunnels whose id keys the flows inside (a tunnel zone): their flow ids differ from the plain capture's */
@@ -107,6 +110,60 @@ describe('sensor: tunnels', function () {
     });
   }
 
+  // Teredo carries IPv6 only, with a Teredo client's address (2001:0::/32) at one end at least
+  const TEREDO_A = '2001:0:4136:e378:8000:63bf:3fff:fdd2', TEREDO_B = '2001:0:4136:e378:8000:edcb:3dfd:f6f6';
+  const plainTeredo = () => {
+    const cap = new Capture();
+    cap.tcp(`[${TEREDO_A}]:40003`, '[2001:db8:2::7]:6667').open()
+      .send('c', 'NICK dave\r\nUSER dave 0 * :Dave\r\n').send('s', ':irc.example.net 001 dave :Welcome dave\r\n')
+      .send('c', 'PRIVMSG #ops :the relay sees this\r\n').close();
+    cap.tcp(`[${TEREDO_A}]:40004`, `[${TEREDO_B}]:6667`).open()
+      .send('c', 'NICK erin\r\nUSER erin 0 * :Erin\r\n').send('c', 'PRIVMSG frank :peer to peer over teredo\r\n').close();
+    return cap;
+  };
+  it(`Teredo: to a relay on 3544 (origin indications) and between two clients on any ports (an authentication indicator): the same events as without the tunnel${haveCommand('tshark') ? ', the same IRC lines as tshark' : ''}`, () => {
+    const ref = analyzeCaptureRun(plainTeredo());
+    assert.deepEqual(ref.events.filter((e) => e.type === 'message').map((e) => e.text).sort(), ['peer to peer over teredo', 'the relay sees this']);
+    const cap = new Capture();
+    plainTeredo().frames.forEach((f, n) => {
+      const toPeer = f.data.includes(Buffer.from([0xed, 0xcb, 0x3d, 0xfd])); // the second conversation: TEREDO_B at one end
+      cap.add(toPeer ? teredo(f.data, 51000, 62000, { auth: n % 3 === 0 }) : teredo(f.data, 51000, 3544, { origin: n % 2 === 0 }));
+    });
+    let theirs: string[] | undefined;
+    const run = analyzeCaptureRun(cap, haveCommand('tshark') ? (file) => (theirs = tsharkIrc(file, false, ['--enable-heuristic', 'teredo_udp'])) : undefined);
+    const expected = withoutStats(ref.events).map((e) => (e.type === 'session' ? { ...e, bytes: e.bytes - 14 * e.packets } : e));
+    assert.deepEqual(withoutStats(run.events), expected);
+    const stats = run.events.find((e) => e.type === 'stats');
+    assert.equal(stats.flows, 2);
+    assert.equal(stats.malformed, 0);
+    assert.match(run.stderr, new RegExp(`, ${cap.frames.length} inside tunnels,`));
+    if (theirs) assert.deepEqual(theirs.filter((l) => l.startsWith('PRIVMSG')), ['PRIVMSG #ops :the relay sees this', 'PRIVMSG frank :peer to peer over teredo']);
+  });
+
+  it('Teredo look-alikes stay ordinary UDP: an exact IPv6 packet without a Teredo address, a wrong payload length; qualification on 3544 is not a flow', () => {
+    const cap = new Capture();
+    const native = new Capture();
+    native.tcp('[2001:db8:1::10]:40002', '[2001:db8:2::7]:6667').open().send('c', 'NICK carol\r\n');
+    const v6 = native.frames.map((f) => f.data);
+    cap.add(teredo(v6[0], 51000, 62000)); // native addresses on ports that are not 3544
+    const bad = Buffer.from(ipOf(v6[3]));
+    bad.writeUInt16BE(bad.readUInt16BE(4) + 1, 4);
+    cap.add(outerUdp(51001, 62001, bad)); // Teredo address missing anyway, and one byte short
+    const short = new Capture();
+    short.tcp(`[${TEREDO_A}]:40009`, `[${TEREDO_B}]:6667`).open().send('c', 'NICK x\r\n');
+    const lie = Buffer.from(ipOf(short.frames[3].data));
+    lie.writeUInt16BE(lie.readUInt16BE(4) + 8, 4);
+    cap.add(outerUdp(51002, 62002, lie)); // Teredo addresses, but the payload length is not the datagram's
+    // a router solicitation from a link-local address to the server, an IPv6 packet that is no TCP or UDP
+    const rs = Buffer.concat([Buffer.from([0x60, 0, 0, 0, 0, 8, 58, 255]), Buffer.from('fe80000000000000ffffffffffffffff', 'hex'), Buffer.from('ff020000000000000000000000000002', 'hex'), Buffer.from([133, 0, 0, 0, 0, 0, 0, 0])]);
+    cap.add(outerUdp(51003, 3544, Buffer.concat([Buffer.from([0, 1, 0, 0]), Buffer.alloc(9), rs])));
+    const run = analyzeCaptureRun(cap);
+    const stats = run.events.find((e) => e.type === 'stats');
+    assert.equal(stats.malformed, 0);
+    assert.equal(stats.flows, 3, 'the three look-alikes are flows of their own');
+    assert.match(run.stderr, /1 not TCP\/UDP, 1 inside tunnels,/);
+  });
+
   it('mirror-truncated frames (ERSPAN II with the T bit, 80 bytes kept): flows as in the plain capture cut by an 80-byte snaplen', async () => {
     // the flow counts what the packet had on the mirrored link (its IP length), not the 80 bytes carried
     const cut = new Capture();
@@ -121,7 +178,7 @@ describe('sensor: tunnels', function () {
     assert.ok(theirs.counters.snapped > 0 && flows(theirs).some(([, bytes, packets]) => bytes! > 80 * packets!), JSON.stringify(flows(theirs)));
   });
 
-  it('ordinary UDP on a tunnel port stays ordinary UDP (not VXLAN, bad GTP headers, unknown inner types)', () => {
+  it('ordinary UDP on a tunnel port stays ordinary UDP (not VXLAN, bad GTP headers, unknown inner types, L2TP control and PPP negotiation)', () => {
     const cap = new Capture();
     const inner = plain().frames[0].data;
     // no I flag; I flag but the reserved last byte set; an inner frame of an unknown ethertype
@@ -138,11 +195,18 @@ describe('sensor: tunnels', function () {
     cap.add(outerUdp(2152, 2152, Buffer.concat([Buffer.from([0x32, 0xff, 0, 8]), u32(1), Buffer.from([0, 1, 0, 0x85]), Buffer.from([1, 0, 9, 0]), ipOf(inner)])));
     // Geneve version 1
     cap.add(outerUdp(40000, 6081, Buffer.concat([Buffer.from([0x40, 0]), u16(0x6558), Buffer.alloc(4), inner])));
+    // L2TP: a control message (SCCRQ), a data message carrying PPP's LCP, one whose IPCP-numbered
+    // protocol field is followed by IP anyway, an L2TPv3 header, a data message cut inside its offset pad
+    cap.add(outerUdp(1701, 1701, Buffer.concat([Buffer.from([0xc8, 0x02]), u16(20), u16(0), u16(0), u16(0), u16(0), Buffer.from([0x80, 8, 0, 0, 0, 0, 0, 1])])));
+    cap.add(outerUdp(1701, 1701, Buffer.concat([Buffer.from([0x00, 0x02]), u16(1), u16(1), Buffer.from([0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4])])));
+    cap.add(outerUdp(1701, 1701, Buffer.concat([Buffer.from([0x00, 0x02]), u16(1), u16(1), Buffer.from([0xff, 0x03, 0x80, 0x21]), ipOf(inner)])));
+    cap.add(outerUdp(1701, 1701, Buffer.concat([Buffer.from([0x00, 0x03]), u16(1), u16(1), Buffer.from([0xff, 0x03, 0x00, 0x21]), ipOf(inner)])));
+    cap.add(outerUdp(1701, 1701, Buffer.concat([Buffer.from([0x02, 0x02]), u16(1), u16(1), u16(400), ipOf(inner)])));
     const run = analyzeCaptureRun(cap);
     const stats = run.events.find((e) => e.type === 'stats');
     assert.equal(stats.malformed, 0);
-    // each stays a datagram of its own outer UDP flow: 40000→4789, 2152↔2152, 40000→6081
-    assert.equal(stats.flows, 3);
+    // each stays a datagram of its own outer UDP flow: 40000→4789, 2152↔2152, 40000→6081, 1701↔1701
+    assert.equal(stats.flows, 4);
     assert.doesNotMatch(run.stderr, /inside tunnels/);
   });
 
