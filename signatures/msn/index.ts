@@ -8,6 +8,7 @@ import { type FramerLimits, MsnFramer, PAYLOAD_COMMANDS } from './parser';
 import type { SignatureData } from '../types';
 import { MsnSession } from './session';
 import { msnftpDecoder } from './msnftp';
+import { dcStart, msnDcDecoder } from './directconn';
 import { ByteQueue } from '../text';
 
 const MAX_BODY = 1 << 20;
@@ -76,6 +77,12 @@ export function detectMsn(input: DetectInput): DetectResult {
   if (!d.length) return 'more';
   const mid = midStream(input);
   const c0 = d[0];
+  if (c0 === 4) {
+    // a direct connection: "foo\0" and the P2P nonce handshake (directconn.ts)
+    const dc = dcStart(d);
+    if (dc === true) return det('msn.dc', 'MSN direct connection (foo and the P2P handshake)');
+    if (dc === 'more') return 'more';
+  }
   if (!((c0 >= 0x41 && c0 <= 0x5a) || (c0 >= 0x30 && c0 <= 0x39))) return mid ? resync(d) : null;
   const http = detectHttp(input);
   if (http !== null) return http;
@@ -482,6 +489,7 @@ export const module: SignatureModule = {
   decoder(ctx, detection) {
     const sig = detection.evidence.signature;
     if (sig === 'msn.msnftp') return msnftpDecoder(ctx);
+    if (sig === 'msn.dc') return msnDcDecoder(ctx, new MsnSession(ctx, { direct: true }));
     if (sig.startsWith('msn.http')) return gatewayDecoder(ctx);
     return tcpDecoder(ctx);
   },

@@ -3,7 +3,7 @@
 // `BYE` at the end. Either side may be the TCP client (Sender-Connect), so roles come from the lines.
 
 import type { Dir } from '../../sensor/types';
-import type { FileMeta, FileWriter, SessionContext, StreamDecoder } from '../types';
+import { UNKNOWN_ID, type FileMeta, type FileWriter, type SessionContext, type StreamDecoder } from '../types';
 import { ByteQueue } from '../text';
 
 const MAX_LINE = 4096;
@@ -27,7 +27,7 @@ export function msnftpDecoder(ctx: SessionContext, meta?: FileMeta): StreamDecod
   const startData = (ts: number) => {
     if (dataMode || senderDir < 0) return;
     dataMode = true;
-    const m: FileMeta = meta ?? { filename: 'unknown (MSNFTP)', from: 'unknown', to: user || 'unknown' };
+    const m: FileMeta = meta ?? { filename: 'unknown (MSNFTP)', from: UNKNOWN_ID, to: user || UNKNOWN_ID };
     writer = ctx.openFile(ts, senderDir as Dir, { ...m, ...(declared !== undefined ? { size: declared } : {}) });
     // bytes that arrived after FIL but before we knew they were data
     const rest = lineBuf[senderDir as Dir];

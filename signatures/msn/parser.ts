@@ -1,6 +1,7 @@
 // MSNP wire format, pure: bytes → commands. `CMD TrID args\r\n`, and for payload commands (MSG, UUX,
 // NOT, …) the last argument is a byte count that follows the line. Bounded: a line longer than
 // maxLine is dropped up to its end, a payload longer than maxPayload is skipped unread.
+import net from 'node:net';
 import { ByteQueue } from '../text';
 
 export interface MsnCommand {
@@ -344,6 +345,8 @@ export interface SlpInvite {
   eufGuid?: string;
   sessionId?: number;
   context?: Buffer;
+  /** listening endpoints announced for a direct connection (parseDcEndpoints) */
+  endpoints: { ip: string; port: number }[];
 }
 
 /** An MSNSLP message (`INVITE MSNMSGR:… MSNSLP/1.0` + headers + body headers). */
@@ -364,7 +367,40 @@ export function parseSlp(text: string): SlpInvite | null {
     eufGuid: h.get('euf-guid')?.replace(/[{}]/g, '').toUpperCase(),
     sessionId: sid && /^\d{1,10}$/.test(sid) ? Number(sid) : undefined,
     context,
+    endpoints: parseDcEndpoints(h),
   };
+}
+
+/**
+ * The listening endpoints an MSNSLP transport message announces for a direct connection (the
+ * `application/x-msnmsgr-transreqbody`/`transrespbody` of an INVITE or its 200 OK): `Bridge: TCPv1`,
+ * `Listening: true`, then `IPv4External-Addrs`/`-Port`, `IPv4Internal-Addrs`/`-Port` (space-separated
+ * addresses) and `IPv6-Addrs`/`-Port`, as libpurple (slp.c), Kopete, Miranda NG and MSNPSharp write
+ * them; WLM 2009 writes the IPv4 names and their values reversed (`srddA-lanretxE4vPI: 4.3.2.1`, as
+ * Miranda NG and MSNPSharp read them). At most 8 endpoints; names are case-insensitive.
+ */
+export function parseDcEndpoints(h: Map<string, string>): { ip: string; port: number }[] {
+  if ((h.get('listening') ?? '').toLowerCase() !== 'true') return [];
+  const bridge = h.get('bridge');
+  if (bridge !== undefined && !/\bTCPv1\b/i.test(bridge)) return [];
+  const rev = (v: string | undefined) => (v === undefined ? undefined : [...v].reverse().join(''));
+  const out: { ip: string; port: number }[] = [];
+  const seen = new Set<string>();
+  for (const [addrs, port] of [
+    [h.get('ipv4external-addrs') ?? rev(h.get('srdda-lanretxe4vpi')), h.get('ipv4external-port') ?? rev(h.get('trop-lanretxe4vpi'))],
+    [h.get('ipv4internal-addrs') ?? rev(h.get('srdda-lanretni4vpi')), h.get('ipv4internal-port') ?? rev(h.get('trop-lanretni4vpi'))],
+    [h.get('ipv6-addrs'), h.get('ipv6-port')],
+  ]) {
+    if (!addrs || !port || !/^\d{1,5}$/.test(port.trim())) continue;
+    const n = Number(port.trim());
+    if (n < 1 || n > 65535) continue;
+    for (const a of addrs.split(/\s+/).slice(0, 8)) {
+      if (net.isIP(a) === 0 || seen.has(`${a} ${n}`) || out.length >= 8) continue;
+      seen.add(`${a} ${n}`);
+      out.push({ ip: a, port: n });
+    }
+  }
+  return out;
 }
 
 /** File-transfer context: u32 length, u32 version, u64 size, u32 type, UTF-16LE name (520 bytes). */

@@ -4,9 +4,10 @@
 
 import net from 'node:net';
 import type { Dir } from '../../sensor/types';
-import type { FileMeta, FileWriter, SessionContext } from '../types';
+import { UNKNOWN_ID, type FileMeta, type FileWriter, type SessionContext } from '../types';
 import { bridgingOffsets, contentType, dropParams, EUF_FILE_TRANSFER, type MsnCommand, p2pVersionOfDest, p2pVersionOfRouting, parseFtContext, parseHeaderLines, parseMime, parseP2P, parseP2Pv2, parseSlp, TF_FIRST } from './parser';
 import { msnftpDecoder } from './msnftp';
+import { msnDcDecoder } from './directconn';
 import { ByteQueue, cp1252 } from '../text';
 
 const MAX_TEXT = 65536;
@@ -42,7 +43,24 @@ export class MsnSession {
   /** P2P v2 SLP messages being reassembled, by direction, sender and package number */
   private slp2 = new Map<string, { body: ByteQueue; total: number }>();
 
-  constructor(private readonly ctx: SessionContext) {}
+  /**
+   * `offers`: on a direct connection, the file transfers its switchboard offered (by P2P session id),
+   * whose data it carries; `direct`: this session is one (unknown sessions' file data is carved too).
+   */
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly opts: { offers?: (sessionId: number) => FileMeta | undefined; direct?: boolean } = {},
+  ) {}
+
+  /** The offer of P2P session `id`, for a direct connection that carries its data. */
+  offer(id: number): FileMeta | undefined {
+    return this.p2p.get(id)?.meta;
+  }
+
+  /** One packet of a direct connection (its 48-byte P2P header and data). */
+  dcPacket(dir: Dir, packet: Buffer, ts: number): void {
+    this.p2pChunk(dir, this.self || UNKNOWN_ID, undefined, packet, ts);
+  }
 
   handle(dir: Dir, c: MsnCommand, ts: number): void {
     const a = c.args;
@@ -105,20 +123,20 @@ export class MsnSession {
   /** sender of an MSG: the passport on a server→client MSG, the signed-in user on client→server */
   private sender(dir: Dir, c: MsnCommand): string {
     if (dir === 1 && isPassport(c.args[0])) return endpointUser(c.args[0]);
-    return this.self || 'unknown';
+    return this.self || UNKNOWN_ID;
   }
 
   private recipients(from: string): string {
     const to = [...this.participants].filter((p) => p !== from);
     if (from !== this.self && this.self) to.unshift(this.self);
-    return to.length ? to.join(', ') : 'unknown';
+    return to.length ? to.join(', ') : UNKNOWN_ID;
   }
 
   private msg(dir: Dir, c: MsnCommand, ts: number): void {
     const mime = parseMime(c.payload!);
     const ct = contentType(mime.headers.get('content-type'));
     const from = this.sender(dir, c);
-    if (from !== 'unknown') this.ctx.addUser(from);
+    if (from !== UNKNOWN_ID) this.ctx.addUser(from);
     switch (ct.type) {
       case 'text/plain': {
         const text = decodeText(mime.body, ct.charset);
@@ -166,14 +184,14 @@ export class MsnSession {
     if (dir === 0 && isPassport(from) && !this.self) this.setSelf(from);
     const type = (messaging.get('message-type') ?? '').toLowerCase();
     if (type === 'data' && contentType(messaging.get('content-type')).type === 'application/x-msnmsgrp2p') {
-      this.sdgP2P(dir, from || 'unknown', to, routing, messaging, p.subarray(pos), ts);
+      this.sdgP2P(dir, from || UNKNOWN_ID, to, routing, messaging, p.subarray(pos), ts);
       return;
     }
     if (type !== 'text' || contentType(messaging.get('content-type')).type !== 'text/plain') return;
     const text = decodeText(p.subarray(pos), contentType(messaging.get('content-type')).charset);
     if (!text.trim()) return;
     this.ctx.setService('chat');
-    this.ctx.message(ts, dir, { from: from || 'unknown', to: to || 'unknown', text, kind: /@thread\./.test(to) ? 'groupchat' : 'chat' });
+    this.ctx.message(ts, dir, { from: from || UNKNOWN_ID, to: to || UNKNOWN_ID, text, kind: /@thread\./.test(to) ? 'groupchat' : 'chat' });
   }
 
   // ---- legacy invitations (text/x-msmsgsinvite) → MSNFTP ---------------------------------------
@@ -213,6 +231,20 @@ export class MsnSession {
   }
 
   // ---- MSNSLP / P2P (application/x-msnmsgrp2p) --------------------------------------------------
+
+  /**
+   * A transport message (`Bridge: TCPv1`, `Listening: true`) names where a peer listens for a direct
+   * connection: the next TCP connection to each address (kept 5 minutes) carries this link's P2P
+   * packets, file data among them.
+   */
+  private directConnection(endpoints: { ip: string; port: number }[]): void {
+    for (const server of endpoints) {
+      this.ctx.expect(
+        { transport: 'tcp', server, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSN direct connection announced on ${this.ctx.flow.id}` },
+        (ctx) => msnDcDecoder(ctx, new MsnSession(ctx, { offers: (id) => this.offer(id), direct: true })),
+      );
+    }
+  }
 
   /**
    * An SDG `Message-Type: Data` body: one or more P2P packets (MSNPSharp SDGBridge / digsby
@@ -256,7 +288,16 @@ export class MsnSession {
       return;
     }
     if (h.flags & 0x02) return; // acknowledgement
-    const t = this.p2p.get(h.sessionId);
+    let t = this.p2p.get(h.sessionId);
+    if (!t && this.opts.direct) {
+      // a direct connection: data of a transfer its switchboard offered, or (file data flags, libpurple
+      // P2P_FILE_DATA) of one it did not see
+      const meta = this.opts.offers?.(h.sessionId) ?? ((h.flags & 0x01000030) === 0x01000030 ? { filename: 'unknown (MSN direct connection)', from: UNKNOWN_ID, to: UNKNOWN_ID, size: h.total } : undefined);
+      if (!meta) return;
+      t = { meta, written: 0 };
+      if (this.p2p.size >= MAX_INVITES) this.p2p.delete(this.p2p.keys().next().value as number);
+      this.p2p.set(h.sessionId, t);
+    }
     if (!t) return;
     // an empty file is one data message with nothing in it and total 0 (libpurple msn_slplink_send_msgpart)
     if (!data.length && !((h.flags & 0x20) && h.total === 0 && (t.meta.size ?? 0) === 0)) return;
@@ -339,6 +380,7 @@ export class MsnSession {
 
   private slpMessage(dir: Dir, from: string, dest: string | undefined, text: string, ts: number): void {
     const slp = parseSlp(text);
+    if (slp && slp.endpoints.length) this.directConnection(slp.endpoints);
     if (!slp || slp.method !== 'INVITE' || slp.eufGuid !== EUF_FILE_TRANSFER || slp.sessionId === undefined || !slp.context) return;
     const ft = parseFtContext(slp.context);
     if (!ft) {

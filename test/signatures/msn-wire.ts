@@ -196,3 +196,50 @@ export function sdgP2P(trid: number, from: string, to: string, packets: Buffer[]
   const payload = Buffer.concat([Buffer.from(head, 'utf8'), body]);
   return Buffer.concat([Buffer.from(`SDG ${trid} ${payload.length}\r\n`), payload]);
 }
+
+/** A 48-byte MSNP2P v1 header (libpurple msn/p2p.c, directconn.c MsnDcContext): little-endian fields */
+export function p2pHeader(h: { session: number; id: number; offset: number; total: number; length: number; flags: number; ackId?: number; ackUid?: number; ackSize?: number }): Buffer {
+  const b = Buffer.alloc(48);
+  b.writeUInt32LE(h.session, 0);
+  b.writeUInt32LE(h.id, 4);
+  b.writeBigUInt64LE(BigInt(h.offset), 8);
+  b.writeBigUInt64LE(BigInt(h.total), 16);
+  b.writeUInt32LE(h.length, 24);
+  b.writeUInt32LE(h.flags, 28);
+  b.writeUInt32LE(h.ackId ?? 0, 32);
+  b.writeUInt32LE(h.ackUid ?? 0, 36);
+  b.writeBigUInt64LE(BigInt(h.ackSize ?? 0), 40);
+  return b;
+}
+
+/** a direct-connection packet: u32 LE length, then the bytes (libpurple msn_dc_enqueue_msg) */
+export const dcPacket = (b: Buffer): Buffer => Buffer.concat([Buffer.from([b.length & 255, (b.length >> 8) & 255, (b.length >> 16) & 255, b.length >>> 24]), b]);
+
+/** the nonce handshake (libpurple msn_dc_send_handshake): flags 0x100, the 16-byte nonce in the ack fields */
+export function dcHandshake(id: number, nonce: Buffer): Buffer {
+  const h = p2pHeader({ session: 0, id, offset: 0, total: 0, length: 0, flags: 0x100 });
+  nonce.copy(h, 32, 0, 16);
+  return dcPacket(h);
+}
+
+/** The sender's side of a direct connection carrying `file` for P2P session `session`: foo, handshake, data packets of at most 1352 bytes (libpurple DC_MAX_BODY_SIZE) */
+export function dcSenderStream(file: Buffer, session: number, nonce: Buffer, chunk = 1352): Buffer {
+  const parts = [Buffer.from([4, 0, 0, 0, 0x66, 0x6f, 0x6f, 0]), dcHandshake(1000, nonce)];
+  for (let o = 0, id = 1001; o < file.length || (o === 0 && file.length === 0); o += chunk, id++) {
+    const data = file.subarray(o, o + chunk);
+    parts.push(dcPacket(Buffer.concat([p2pHeader({ session, id, offset: o, total: file.length, length: data.length, flags: 0x01000030 }), data])));
+    if (file.length === 0) break;
+  }
+  return Buffer.concat(parts);
+}
+
+/** The MSNSLP transport message a listening peer answers with (200 OK, application/x-msnmsgr-transrespbody) */
+export function slpTransResp(from: string, to: string, fields: string): Buffer {
+  const body = `Bridge: TCPv1\r\nListening: true\r\nNonce: {4E3A2C7B-9F1D-4E6B-A2C8-5D7E9F1A3B4C}\r\n${fields}\r\n\0`;
+  return Buffer.from(
+    `MSNSLP/1.0 200 OK\r\nTo: <msnmsgr:${to}>\r\nFrom: <msnmsgr:${from}>\r\nVia: MSNSLP/1.0/TLP ;branch={5C2E8A71-3B4D-4F9E-8A6C-1D2E3F4A5B6C}\r\n` +
+      `CSeq: 1 \r\nCall-ID: {9D79AE57-1BD5-444B-B14E-3FC9BB2B5D58}\r\nMax-Forwards: 0\r\nContent-Type: application/x-msnmsgr-transrespbody\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
+      body,
+    'utf8',
+  );
+}

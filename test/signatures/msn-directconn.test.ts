@@ -1,0 +1,139 @@
+// MSN's direct connection (the TCPv1 bridge): a file offered by MSNSLP on the switchboard, its
+// transport negotiated there (a 200 OK naming where the receiver listens), and its bytes sent over a
+// TCP connection of their own — libpurple's msn/directconn.c framing, built by test/signatures/
+// msn-wire.ts from that source (tshark has no dissector for it). Ground truth: the file the builder
+// wrote, byte for byte.
+import assert from 'node:assert/strict';
+import { Capture } from '../helpers/pcapgen';
+import { analyzeCapture } from '../helpers/analyze';
+import { FlowHarness } from '../helpers/harness';
+import { parseDcEndpoints, parseHeaderLines } from '../../signatures/msn/parser';
+import { dcHandshake, dcPacket, dcSenderStream, p2p, p2pHeader, prng, randomBytes, sha256, slpInvite, slpTransResp, swapped } from './msn-wire';
+import { boundedIt } from '../helpers/bounded';
+import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
+
+const ME = 'alice@example.com';
+const BUDDY = 'bob@example.net';
+const NONCE = Buffer.from('7b2c3a4e1d9f6b4ea2c85d7e9f1a3b4c', 'hex');
+const rev = (s: string) => [...s].reverse().join('');
+
+/** the switchboard: alice offers `name`; bob answers the transport INVITE with where he listens */
+function switchboard(cap: Capture, name: string, size: number, session: number, transport: string): void {
+  const sb = cap.tcp('10.1.1.10:40000', '203.0.113.9:1863').open();
+  sb.send('c', `ANS 1 ${ME} 849102291.520491113 11752013\r\n`);
+  sb.send('s', `IRO 1 1 1 ${BUDDY} Bob\r\nANS 1 OK\r\n`);
+  const inv = slpInvite(ME, BUDDY, session, name, size);
+  sb.send('c', p2p('2 D', BUDDY, { session: 0, id: 100, offset: 0, total: inv.length, flags: 0 }, inv));
+  const resp = slpTransResp(BUDDY, ME, transport);
+  sb.send('s', p2p(`${BUDDY} Bob`, ME, { session: 0, id: 200, offset: 0, total: resp.length, flags: 0 }, resp));
+  sb.close();
+}
+
+describe('msn: direct connections (TCPv1)', function () {
+  this.timeout(120000);
+
+  it('a file offered on the switchboard and sent over the announced direct connection is carved byte for byte and linked to the offer', () => {
+    const file = randomBytes(40_000, 77);
+    const cap = new Capture();
+    switchboard(cap, 'payroll.xlsx', file.length, 3411, 'IPv4External-Addrs: 203.0.113.50\r\nIPv4External-Port: 4321\r\nIPv4Internal-Addrs: 192.168.5.20 10.9.9.9\r\nIPv4Internal-Port: 4321\r\n');
+    // alice connects to bob's internal address (both on one LAN), segments of the data reordered
+    const dc = cap.tcp('10.1.1.10:50123', '192.168.5.20:4321').open();
+    const out = dcSenderStream(file, 3411, NONCE);
+    dc.send('c', out.subarray(0, 60));
+    dc.send('s', dcHandshake(5000, NONCE));
+    dc.send('c', out.subarray(60), { segment: 1000, reorder: swapped(Math.ceil((out.length - 60) / 1000)) });
+    dc.send('s', dcPacket(p2pHeader({ session: 3411, id: 5001, offset: 0, total: file.length, length: 0, flags: 2, ackSize: file.length })));
+    dc.close();
+    const ev = analyzeCapture(cap);
+    const offer = ev.find((e) => e.type === 'file_transfer' && e.stage === 'offer');
+    const data = ev.find((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.ok(offer && data, JSON.stringify(ev.map((e) => [e.type, e.stage])));
+    assert.deepEqual([offer.protocol, offer.from, offer.to, offer.filename, offer.size], ['msn', ME, BUDDY, 'payroll.xlsx', file.length]);
+    assert.deepEqual([data.protocol, data.filename, data.from, data.to, data.transfer_id], ['msn', 'payroll.xlsx', ME, BUDDY, offer.transfer_id]);
+    assert.equal(data.sha256, sha256(file));
+    assert.equal(data.complete, true);
+    assert.equal(data.observed_size, file.length);
+    // the data event names the direct connection's flow, not the switchboard's
+    assert.deepEqual([data.client.ip, data.server.ip, data.server.port], ['10.1.1.10', '192.168.5.20', 4321]);
+    const sessions = ev.filter((e) => e.type === 'session');
+    assert.deepEqual(sessions.map((s) => [s.protocol, s.server.port]).sort(), [['msn', 1863], ['msn', 4321]]);
+  });
+
+  it("WLM 2009's reversed transport fields (srddA-lanretxE4vPI) name the endpoint too; not listening, another bridge, a bad port or no address name none", () => {
+    const h = parseHeaderLines(`Bridge: TCPv1\r\nListening: true\r\nsrddA-lanretxE4vPI: ${rev('198.51.100.61')}\r\ntroP-lanretxE4vPI: ${rev('2862')}\r\nIPv6-Addrs: 2001:0:4136:e378:8000:63bf:3fff:fdd2 fe80::1\r\nIPv6-Port: 2863\r\n`);
+    assert.deepEqual(parseDcEndpoints(h), [{ ip: '198.51.100.61', port: 2862 }, { ip: '2001:0:4136:e378:8000:63bf:3fff:fdd2', port: 2863 }, { ip: 'fe80::1', port: 2863 }]);
+    // not listening, another bridge, a bad port, no address: nothing
+    for (const t of ['Bridge: TCPv1\r\nListening: false\r\nIPv4Internal-Addrs: 10.0.0.1\r\nIPv4Internal-Port: 80', 'Bridge: TRUDPv1\r\nListening: true\r\nIPv4Internal-Addrs: 10.0.0.1\r\nIPv4Internal-Port: 80',
+      'Listening: true\r\nIPv4Internal-Addrs: 10.0.0.1\r\nIPv4Internal-Port: 70000', 'Listening: true\r\nIPv4Internal-Addrs: nobody\r\nIPv4Internal-Port: 80']) {
+      assert.deepEqual(parseDcEndpoints(parseHeaderLines(t)), [], t);
+    }
+    const file = randomBytes(3000, 5);
+    const cap = new Capture();
+    switchboard(cap, 'notes.txt', file.length, 99, `srddA-lanretxE4vPI: ${rev('198.51.100.61')}\r\ntroP-lanretxE4vPI: ${rev('2862')}\r\n`);
+    cap.tcp('10.1.1.10:50200', '198.51.100.61:2862').open().send('c', dcSenderStream(file, 99, NONCE)).send('s', dcHandshake(7, NONCE)).close();
+    const ev = analyzeCapture(cap);
+    const data = ev.find((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.deepEqual([data?.filename, data?.sha256, data?.complete], ['notes.txt', sha256(file), true]);
+  });
+
+  it('a direct connection seen without its switchboard is recognised by its opening (foo and the nonce handshake) and its file carved unnamed', () => {
+    const file = randomBytes(10_000, 9);
+    const cap = new Capture();
+    cap.tcp('10.1.1.10:50300', '192.168.5.20:6891').open().send('c', dcSenderStream(file, 12, NONCE), { segment: 7 }).send('s', dcHandshake(3, NONCE)).close();
+    const ev = analyzeCapture(cap);
+    const s = ev.find((e) => e.type === 'session');
+    assert.equal(s?.protocol, 'msn');
+    assert.equal(s.evidence[0].signature, 'msn.dc');
+    const data = ev.find((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.deepEqual([data?.filename, data?.size, data?.sha256, data?.complete], ['unknown (MSN direct connection)', file.length, sha256(file), true]);
+    // nobody is named: the placeholder is no user in the alerts (MSN wrote "unknown" before, which the analyzer took for one)
+    const alerts = ev.filter((e) => e.type === 'alert');
+    assert.ok(alerts.length >= 2);
+    for (const a of alerts) assert.deepEqual(a.users, [], JSON.stringify(a));
+    assert.match(alerts.find((a) => a.kind === 'unauthorized_im').summary, /^unauthorized msn use by 10\.1\.1\.10 to /);
+  });
+
+  it('"foo" alone, or foo followed by something other than the handshake, is not a direct connection', () => {
+    const cap = new Capture();
+    cap.tcp('10.1.1.10:50400', '192.168.5.20:7001').open().send('c', Buffer.from([4, 0, 0, 0, 0x66, 0x6f, 0x6f, 0])).close();
+    cap.tcp('10.1.1.10:50401', '192.168.5.20:7002').open().send('c', Buffer.concat([Buffer.from([4, 0, 0, 0, 0x66, 0x6f, 0x6f, 0]), dcPacket(p2pHeader({ session: 1, id: 1, offset: 0, total: 4, length: 0, flags: 0 }))])).close();
+    const ev = analyzeCapture(cap);
+    assert.deepEqual(ev.filter((e) => e.type !== 'stats'), []);
+  });
+
+  it('a gap in the direct connection ends its file incomplete; a lying packet length is counted and stops that direction', () => {
+    const file = randomBytes(20_000, 3);
+    const cap = new Capture();
+    switchboard(cap, 'a.bin', file.length, 5, 'IPv4Internal-Addrs: 192.168.5.20\r\nIPv4Internal-Port: 4400\r\n');
+    cap.tcp('10.1.1.10:50500', '192.168.5.20:4400').open().send('c', dcSenderStream(file, 5, NONCE), { segment: 1000, drop: [5] }).close();
+    const h = new FlowHarness({ server: '192.168.5.20:4401' });
+    h.send('c', Buffer.concat([dcSenderStream(Buffer.alloc(0), 6, NONCE), Buffer.from([0xff, 0xff, 0xff, 0x7f]), Buffer.alloc(100)]));
+    h.send('c', Buffer.alloc(5000, 0x41));
+    h.end();
+    const session = h.of('session')[0] as any;
+    assert.equal(session?.protocol, 'msn');
+    assert.ok(session.malformed >= 1, JSON.stringify(session));
+    const ev = analyzeCapture(cap);
+    const data = ev.find((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.equal(data?.filename, 'a.bin');
+    assert.equal(data.complete, false);
+    assert.ok(data.observed_size < file.length);
+  });
+
+  boundedIt(__filename, 'direct connections: 300 mutated streams cut at random points never throw', fuzzSeconds(60), () => {
+    const r = prng(fuzzSeed(4400));
+    const base = Buffer.concat([dcSenderStream(randomBytes(5000, 1), 7, NONCE, 700), dcPacket(p2pHeader({ session: 0, id: 9, offset: 0, total: 40, length: 40, flags: 0 })), Buffer.alloc(40, 0x49)]);
+    for (let i = 0, cases = fuzzCases(300); i < cases; i++) {
+      const b = Buffer.from(base);
+      for (let n = 1 + Math.floor(r() * 8); n > 0; n--) b[8 + Math.floor(r() * (b.length - 8))] = r() < 0.3 ? 0xff : Math.floor(r() * 256);
+      const h = new FlowHarness({ server: '192.168.5.20:4500' });
+      for (let o = 0; o < b.length; ) {
+        const n = 1 + Math.floor(r() * 900);
+        h.send(r() < 0.9 ? 'c' : 's', b.subarray(o, o + n));
+        o += n;
+      }
+      h.end();
+      assert.equal(h.engine.stats.decoderErrors, 0, `iteration ${i}`);
+    }
+  });
+});
