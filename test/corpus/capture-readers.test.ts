@@ -148,3 +148,46 @@ const haveSerial = SERIAL_DIRS.every((d) => fs.existsSync(d));
     assert.ok(flows >= 15, `${flows} conversations in all`);
   });
 });
+
+// Users' tunnels in real captures: an ISP's IPv6 over L2TP over PPPoE (dpkt's nb6-http.pcap, a French
+// "neuf box" line) and Teredo's qualification with its server (nDPI's teredo.pcap)
+const TUNNEL_FILES = [path.join('dpkt-1.9.8', 'examples', 'data', 'nb6-http.pcap'), path.join('ndpi-4.2', 'tests', 'pcap', 'teredo.pcap')];
+const haveTunnelFiles = TUNNEL_FILES.every((f) => fs.existsSync(path.join(THIRD_PARTY_DIR, f)));
+(haveTunnelFiles && haveTshark ? describe : describe.skip)(`corpus: L2TP and Teredo in real captures against tshark (${THIRD_PARTY_HINT})`, function () {
+  this.timeout(120000);
+  let runs = new Map<string, RunResult>();
+  /** tshark's frames carried in L2TP/Teredo, and its TCP and UDP streams (the tunnels' own datagrams among them) */
+  const view = (f: string) => {
+    const r = spawnSync('tshark', ['-r', path.join(THIRD_PARTY_DIR, f), '--enable-heuristic', 'teredo_udp', '-T', 'fields', '-E', 'separator=/t', '-e', 'frame.protocols', '-e', 'tcp.stream', '-e', 'udp.stream'], { encoding: 'utf8' });
+    let inside = 0;
+    const tcp = new Set<string>(), udp = new Set<string>(), outerUdp = new Set<string>();
+    for (const line of r.stdout.split('\n')) {
+      const [protos, t, u] = line.split('\t');
+      if (!protos) continue;
+      const carried = /:(?:l2tp:ppp|teredo):(?:ip|ipv6)(?::|$)/.test(protos);
+      if (carried) inside++;
+      if (t) tcp.add(t);
+      if (u) for (const s of u.split(',')) (carried || /:(l2tp|teredo)/.test(protos) ? outerUdp : udp).add(s);
+    }
+    return { inside, tcp: tcp.size, udp: [...udp].filter((s) => !outerUdp.has(s)).length };
+  };
+  before(async () => {
+    runs = await analyzeEach(THIRD_PARTY_DIR, TUNNEL_FILES);
+  });
+
+  it("opens the same packets as tshark's L2TP and Teredo dissectors, and finds the TCP conversation inside L2TP", () => {
+    for (const f of TUNNEL_FILES) {
+      const t = view(f);
+      const r = runs.get(f)!;
+      assert.match(r.stderr, new RegExp(`, ${t.inside} inside tunnels,`), `${f}: tshark finds ${t.inside} packets inside`);
+      const st = r.events.find((e) => e.type === 'stats');
+      assert.equal(st.malformed, 0, f);
+      // the flows: tshark's TCP streams and the UDP streams outside the tunnels, and L2TP's own
+      // control channel, which stays an ordinary UDP flow (its LCP and control messages are no tunnel)
+      const l2tpControl = f.includes('nb6') ? 1 : 0;
+      assert.equal(st.flows, t.tcp + t.udp + l2tpControl, `${f}: tshark ${t.tcp} TCP + ${t.udp} UDP streams`);
+    }
+    const nb6 = view(TUNNEL_FILES[0]);
+    assert.equal(nb6.tcp, 3, 'tshark: two TCP conversations over IPv4 and one over IPv6 inside L2TP');
+  });
+});
