@@ -1,4 +1,5 @@
 // IP addresses as text, formatted only when a flow is created (never per packet).
+import net from 'node:net';
 
 /** Dotted quad from 4 bytes at `off`. */
 export function ipv4String(b: Uint8Array, off: number): string {
@@ -62,4 +63,28 @@ export function keyAddrString(words: Uint32Array, off: number, v6: boolean): str
     b[i * 4 + 3] = w & 255;
   }
   return ipv6String(b, 0);
+}
+
+/**
+ * An address announced as text (an SDP, an XMPP streamhost, an MSNSLP body) in the form flows give
+ * theirs: IPv6 as RFC 5952 (what ipv6String writes), an IPv4-mapped IPv6 address as its IPv4 (the
+ * connection to it is IPv4), no zone id; undefined when it is no address.
+ */
+export function canonicalIp(text: string): string | undefined {
+  const t = text.trim();
+  const v = net.isIP(t);
+  if (v === 4) return t;
+  if (v !== 6) return undefined;
+  const pct = t.indexOf('%');
+  let host: string;
+  try {
+    // the WHATWG URL parser writes IPv6 as RFC 5952 does: lower case, the first longest zero run compressed
+    host = new URL(`http://[${pct >= 0 ? t.slice(0, pct) : t}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
+  const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (!m) return host;
+  const hi = parseInt(m[1], 16), lo = parseInt(m[2], 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }

@@ -64,6 +64,12 @@ function headerFailure(at: number): Status {
 /** tunnels inside tunnels opened per packet, at most (each needs its own headers: bounded anyway) */
 const MAX_TUNNELS = 4;
 const T_VXLAN = 1, T_GENEVE = 2, T_GTPU = 3, T_TEREDO = 4, T_L2TP = 5;
+/**
+ * The next headers a Teredo packet on any port may have, with the fewest bytes each needs: TCP, UDP,
+ * hop-by-hop, routing, fragment and destination options, ICMPv6, none (bubbles); -1 for the others.
+ */
+const TEREDO_NEXT = new Int8Array(256).fill(-1);
+for (const [nh, least] of [[6, 20], [17, 8], [0, 8], [43, 8], [44, 8], [60, 8], [58, 4], [59, 0]]) TEREDO_NEXT[nh] = least;
 /** from here on, tunnels whose server side sends from the well-known port too (VXLAN's and Geneve's source ports are flow hashes) */
 const T_EITHER_PORT = T_GTPU;
 
@@ -593,7 +599,14 @@ export class Decoder {
     if (end - p < 40 || buf[p] >> 4 !== 6) return -1;
     // the IPv6 payload length against the datagram (as it was before a snaplen cut it)
     if (40 + ((buf[p + 4] << 8) | buf[p + 5]) !== end - p + cut) return -1;
-    if (anyPort && buf.readUInt32BE(p + 8) !== 0x20010000 && buf.readUInt32BE(p + 24) !== 0x20010000) return -1;
+    if (anyPort) {
+      if (buf.readUInt32BE(p + 8) !== 0x20010000 && buf.readUInt32BE(p + 24) !== 0x20010000) return -1;
+      // what a Teredo client sends (TCP, UDP, ICMPv6, a bubble, extension headers), its header there:
+      // ordinary UDP that only looks like this stays ordinary, not malformed
+      const nh = buf[p + 6], plen = end - p + cut - 40;
+      const least = TEREDO_NEXT[nh];
+      if (least < 0 || plen < least || (nh === 17 && end - p >= 46 && ((buf[p + 44] << 8) | buf[p + 45]) !== plen)) return -1;
+    }
     return this.openIp(0x86dd, buf, p, end, ts, cut, 0, 0);
   }
 

@@ -15,6 +15,7 @@ import { Carver, CountingWriter, sanitizeFileName, type CarvedFile, type FileHan
 import { fileTypeOf } from './fileType';
 import { readDataFile } from '../common/dataFile';
 import { endpointKey, zoneKey } from '../common/zoneKey';
+import { canonicalIp } from '../sensor/addr';
 import { clip } from '../analyzer/clip';
 import { shownIdentity } from '../analyzer/identity';
 
@@ -49,10 +50,14 @@ interface Expectation {
   protocol: string;
   reason: string;
   decoder: (ctx: SessionContext) => StreamDecoder;
+  /** the connection is the announced one only when its first bytes say so (else it is detected as any flow) */
+  verify?: (input: DetectInput) => boolean | 'more';
   parent: FlowSession;
 }
 
 const MAX_EXPECTATIONS = 10000;
+/** one flow's announcements expected at once, at most: a flow cannot fill the engine's table alone */
+const MAX_EXPECTATIONS_PER_FLOW = 64;
 const MAX_USERS_PER_SESSION = 64;
 const MAX_EVIDENCE_PER_SESSION = 16;
 /** a server name's characters in a session event (a DNS name's most): SNI, Host headers, stream domains */
@@ -111,10 +116,12 @@ export class Engine implements FlowInspector {
     this.stats.flows++;
     const exp = this.takeExpectation(flow);
     const s = new FlowSession(this, flow);
-    if (exp) {
+    if (exp && !exp.verify) {
       s.adoptExpectation(exp);
       return s;
     }
+    // an expectation that wants to see the first bytes waits for them, while the flow is detected as any
+    if (exp) s.pendingExpectation = exp;
     // A server address that DNS resolved from an IM host name, or one in an IM address list,
     // classifies the flow tentatively; the flow's own bytes may still refine or override it.
     const name = this.kb.nameFor(flow.server.ip, flow.zone);
@@ -135,19 +142,28 @@ export class Engine implements FlowInspector {
     this.lastTick = ts;
     for (const [k, list] of this.expectations) {
       const keep = list.filter((e) => e.expires > ts);
+      for (const e of list) if (e.expires <= ts) e.parent.announced--;
       this.expectationCount -= list.length - keep.length;
       if (keep.length) this.expectations.set(k, keep);
       else this.expectations.delete(k);
     }
   }
 
-  addExpectation(e: Expectation): void {
-    if (this.expectationCount >= MAX_EXPECTATIONS) return; // bounded: a flood of DCC offers cannot grow memory
+  /** false when not added: the table is full, or this announcement is already expected (its time is extended) */
+  addExpectation(e: Expectation): boolean {
     const k = endpointKey(e.transport, e.server.ip, e.server.port, e.zone);
     const list = this.expectations.get(k) ?? [];
+    // the same flow announcing the same endpoint again (a repeated transport message)
+    const same = list.find((x) => x.parent === e.parent && x.clientIp === e.clientIp && x.protocol === e.protocol);
+    if (same) {
+      same.expires = Math.max(same.expires, e.expires);
+      return false;
+    }
+    if (this.expectationCount >= MAX_EXPECTATIONS) return false; // bounded: a flood of DCC offers cannot grow memory
     list.push(e);
     this.expectations.set(k, list);
     this.expectationCount++;
+    return true;
   }
 
   private takeExpectation(flow: FlowInfo): Expectation | undefined {
@@ -161,6 +177,7 @@ export class Engine implements FlowInspector {
       if (i < 0) continue;
       const [e] = list.splice(i, 1);
       this.expectationCount--;
+      e.parent.announced--;
       if (!list.length) this.expectations.delete(k);
       return e;
     }
@@ -266,6 +283,10 @@ class FlowSession implements FlowHandler, SessionContext {
   /** classified (by its bytes, a tentative guess or an expectation); the Detection itself is not kept */
   private detected = false;
   private tentativeDetection: Detection | undefined;
+  /** an expectation this flow matched, waiting for its first bytes to be verified (Expectation.verify) */
+  pendingExpectation: Expectation | undefined;
+  /** this flow's announcements still expected (taken or expired ones are not counted: Engine keeps it) */
+  announced = 0;
   private users: Set<string> | undefined;
   private evidence: Evidence[] = NO_EVIDENCE;
   private encrypted = false;
@@ -431,6 +452,30 @@ class FlowSession implements FlowHandler, SessionContext {
     const bit = dir === 0 ? 1 : 2;
     let anyLeft = (det.gapped & bit) !== 0;
     let decoderWaits = false;
+    const pe = this.pendingExpectation;
+    if (pe) {
+      let v: boolean | 'more';
+      try {
+        v = pe.verify!(input);
+      } catch (err) {
+        this.engine.stats.decoderErrors++;
+        if (process.env.SHADOWIM_DEBUG) console.error(err);
+        v = false;
+      }
+      if (v === true) {
+        input.data = input.other = EMPTY;
+        this.pendingExpectation = undefined;
+        this.tentativeDetection = undefined;
+        this.adoptExpectation(pe);
+        this.replayKept(current, dir, ts);
+        return CLASSIFIED;
+      }
+      if (v === false) this.pendingExpectation = undefined;
+      else {
+        anyLeft = true;
+        decoderWaits = true;
+      }
+    }
     // bit i of declined0/declined1: module i said no for that direction (TCP only: on UDP every
     // datagram is offered); modules past the 31st are simply always asked
     const mine = dir === 0 ? det.declined0 : det.declined1;
@@ -590,6 +635,11 @@ class FlowSession implements FlowHandler, SessionContext {
       return;
     }
     this.state = State.Decoding;
+    this.replayKept(current, curDir, curTs);
+  }
+
+  /** The new decoder reads what detection kept, in arrival order, then `current` (the payload being looked at, when not kept). */
+  private replayKept(current: Buffer | undefined, curDir: Dir, curTs: number): void {
     const { order, kept } = this.det ?? NO_DETECTING;
     this.dropKept();
     // (Between: the decoder is done with what it read so far; what was kept is still its to read)
@@ -766,17 +816,23 @@ class FlowSession implements FlowHandler, SessionContext {
   }
 
   expect(spec: Parameters<SessionContext['expect']>[0], decoder: (ctx: SessionContext) => StreamDecoder): void {
-    this.engine.addExpectation({
+    // addresses as flows write them: an announced "2001:DB8:0::1" is the flow to 2001:db8::1
+    const ip = canonicalIp(spec.server.ip);
+    const clientIp = spec.client ? canonicalIp(spec.client.ip) : undefined;
+    if (ip === undefined || (spec.client && clientIp === undefined) || this.announced >= MAX_EXPECTATIONS_PER_FLOW) return;
+    const added = this.engine.addExpectation({
       transport: spec.transport,
-      server: spec.server,
+      server: { ip, port: spec.server.port },
       zone: this.flow.zone,
-      clientIp: spec.client?.ip,
+      clientIp,
       expires: this.lastTs + (spec.ttlMicros ?? 300_000_000),
       protocol: spec.protocol ?? this.protocol,
       reason: spec.reason.slice(0, 200),
       decoder,
+      ...(spec.verify ? { verify: spec.verify } : {}),
       parent: this,
     });
+    if (added) this.announced++;
   }
 
   openFile(_ts: number, dir: Dir, meta: FileMeta): FileWriter {

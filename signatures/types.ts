@@ -113,7 +113,15 @@ export interface SessionContext {
    * `server` (any client when client is omitted) within `ttlMicros` is handed to `decoder`.
    */
   expect(
-    spec: { transport: Transport; server: Endpoint; client?: { ip: string }; ttlMicros?: number; protocol?: string; reason: string },
+    spec: {
+      transport: Transport; server: Endpoint; client?: { ip: string }; ttlMicros?: number; protocol?: string; reason: string;
+      /**
+       * When given, the connection is taken for the announced one only once its first bytes (either
+       * direction's, as a detector sees them) answer true; false leaves it to detection as any flow (an
+       * announcement naming another service's address and port cannot take that service's flows).
+       */
+      verify?: (input: DetectInput) => boolean | 'more';
+    },
     decoder: (ctx: SessionContext) => StreamDecoder,
   ): void;
   /**

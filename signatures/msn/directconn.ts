@@ -17,13 +17,28 @@ const FL_HANDSHAKE = 0x100;
 
 /**
  * The start of a direction of a direct connection: "foo\0", then a 48-byte packet whose flags are the
- * handshake's. true, false, or 'more' while fewer than those 60 bytes have arrived.
+ * handshake's. true, false, or 'more' while the 44 bytes up to those flags have not all arrived.
  */
 export function dcStart(d: Buffer): boolean | 'more' {
   const n = Math.min(d.length, DC_FOO.length);
   if (!d.subarray(0, n).equals(DC_FOO.subarray(0, n))) return false;
-  if (d.length < 8 + 4 + 32) return 'more';
-  return d.readUInt32LE(8) === P2P_HEADER && d.readUInt32LE(12 + 28) === FL_HANDSHAKE;
+  return d.length < 8 ? 'more' : handshakeAt(d, 8);
+}
+
+/** The handshake packet (length 48, flags 0x100) at `at`: true, false, or 'more' */
+function handshakeAt(d: Buffer, at: number): boolean | 'more' {
+  if (d.length >= at + 4 && d.readUInt32LE(at) !== P2P_HEADER) return false;
+  if (d.length < at + 4 + 32) return 'more';
+  return d.readUInt32LE(at + 4 + 28) === FL_HANDSHAKE;
+}
+
+/**
+ * An announced direct connection is one only if a direction opens as one: the connecting side with
+ * "foo\0" and the handshake, the listening side with its handshake (libpurple msn_dc_process_packet).
+ */
+export function dcOpening(d: Buffer): boolean | 'more' {
+  if (d.length === 0) return 'more';
+  return d[0] === 4 ? dcStart(d) : handshakeAt(d, 0);
 }
 
 export function msnDcDecoder(ctx: SessionContext, session: { dcPacket(dir: Dir, packet: Buffer, ts: number): void }): StreamDecoder {

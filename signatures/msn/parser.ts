@@ -367,7 +367,8 @@ export function parseSlp(text: string): SlpInvite | null {
     eufGuid: h.get('euf-guid')?.replace(/[{}]/g, '').toUpperCase(),
     sessionId: sid && /^\d{1,10}$/.test(sid) ? Number(sid) : undefined,
     context,
-    endpoints: parseDcEndpoints(h),
+    // a transport message: an INVITE or its 200 OK whose body is a transport request or response
+    endpoints: (m ? m[1] === 'INVITE' : m2![1] === '200') && /^application\/x-msnmsgr-trans(req|resp)body\b/i.test(h.get('content-type') ?? '') ? parseDcEndpoints(h) : [],
   };
 }
 

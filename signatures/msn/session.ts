@@ -7,7 +7,7 @@ import type { Dir } from '../../sensor/types';
 import { UNKNOWN_ID, type FileMeta, type FileWriter, type SessionContext } from '../types';
 import { bridgingOffsets, contentType, dropParams, EUF_FILE_TRANSFER, type MsnCommand, p2pVersionOfDest, p2pVersionOfRouting, parseFtContext, parseHeaderLines, parseMime, parseP2P, parseP2Pv2, parseSlp, TF_FIRST } from './parser';
 import { msnftpDecoder } from './msnftp';
-import { msnDcDecoder } from './directconn';
+import { dcOpening, msnDcDecoder } from './directconn';
 import { ByteQueue, cp1252 } from '../text';
 
 const MAX_TEXT = 65536;
@@ -40,6 +40,9 @@ export class MsnSession {
   private p2p = new Map<number, P2PTransfer>();
   /** MSNSLP messages being reassembled, by P2P identifier (each in one growable buffer: a Buffer per 1-byte fragment cost ~100 bytes) */
   private slp = new Map<number, { body: ByteQueue; total: number }>();
+  /** direct connection: sessions carved to their end (never opened again), and unnamed transfers opened */
+  private ended = new Set<number>();
+  private unnamed = 0;
   /** P2P v2 SLP messages being reassembled, by direction, sender and package number */
   private slp2 = new Map<string, { body: ByteQueue; total: number }>();
 
@@ -240,7 +243,8 @@ export class MsnSession {
   private directConnection(endpoints: { ip: string; port: number }[]): void {
     for (const server of endpoints) {
       this.ctx.expect(
-        { transport: 'tcp', server, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSN direct connection announced on ${this.ctx.flow.id}` },
+        // verified: an announcement naming another service's address and port cannot take its flows
+        { transport: 'tcp', server, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSN direct connection announced on ${this.ctx.flow.id}`, verify: (input) => dcOpening(input.data) },
         (ctx) => msnDcDecoder(ctx, new MsnSession(ctx, { offers: (id) => this.offer(id), direct: true })),
       );
     }
@@ -289,15 +293,7 @@ export class MsnSession {
     }
     if (h.flags & 0x02) return; // acknowledgement
     let t = this.p2p.get(h.sessionId);
-    if (!t && this.opts.direct) {
-      // a direct connection: data of a transfer its switchboard offered, or (file data flags, libpurple
-      // P2P_FILE_DATA) of one it did not see
-      const meta = this.opts.offers?.(h.sessionId) ?? ((h.flags & 0x01000030) === 0x01000030 ? { filename: 'unknown (MSN direct connection)', from: UNKNOWN_ID, to: UNKNOWN_ID, size: h.total } : undefined);
-      if (!meta) return;
-      t = { meta, written: 0 };
-      if (this.p2p.size >= MAX_INVITES) this.p2p.delete(this.p2p.keys().next().value as number);
-      this.p2p.set(h.sessionId, t);
-    }
+    if (!t && this.opts.direct) t = this.directTransfer(h.sessionId, h.flags, h.total, data.length);
     if (!t) return;
     // an empty file is one data message with nothing in it and total 0 (libpurple msn_slplink_send_msgpart)
     if (!data.length && !((h.flags & 0x20) && h.total === 0 && (t.meta.size ?? 0) === 0)) return;
@@ -351,6 +347,26 @@ export class MsnSession {
     this.carve(h.sessionId, t, dir, offset, data, offset + data.length + h.remaining, ts);
   }
 
+  /**
+   * On a direct connection, the transfer a data packet of session `id` starts: one its switchboard
+   * offered, or (file data flags, libpurple P2P_FILE_DATA, with bytes) one it did not see, at most
+   * MAX_INVITES of those. A session carved to its end is not opened again (more packets of it are
+   * repeats), so a flood of tiny packets cannot make a file event each.
+   */
+  private directTransfer(id: number, flags: number, total: number, length: number): P2PTransfer | undefined {
+    if (this.ended.has(id)) return undefined;
+    let meta = this.opts.offers?.(id);
+    if (!meta) {
+      if ((flags & 0x01000030) !== 0x01000030 || length === 0 || total === 0 || this.unnamed >= MAX_INVITES) return undefined;
+      this.unnamed++;
+      meta = { filename: 'unknown (MSN direct connection)', from: UNKNOWN_ID, to: UNKNOWN_ID, size: total };
+    }
+    const t = { meta, written: 0 };
+    if (this.p2p.size >= MAX_INVITES) this.p2p.delete(this.p2p.keys().next().value as number);
+    this.p2p.set(id, t);
+    return t;
+  }
+
   /** data chunk of a P2P session at `offset`: holes reported as gaps, repeats skipped */
   private carve(id: number, t: P2PTransfer, dir: Dir, offset: number, data: Buffer, total: number, ts: number): void {
     if (!t.writer) t.writer = this.ctx.openFile(ts, dir, t.meta);
@@ -375,6 +391,10 @@ export class MsnSession {
     if (t.written >= want) {
       t.writer!.end(ts, true);
       this.p2p.delete(id);
+      if (this.opts.direct) {
+        if (this.ended.size >= 256) this.ended.delete(this.ended.values().next().value as number);
+        this.ended.add(id);
+      }
     }
   }
 
@@ -390,8 +410,9 @@ export class MsnSession {
     const sender = isPassport(slp.from) ? slp.from : from;
     const destUser = dest === undefined ? undefined : dropParams(dest.replace(/^\d+:/, '')).trim();
     const to = isPassport(slp.to) ? slp.to : isPassport(destUser) ? destUser : this.recipients(sender);
-    this.ctx.addUser(sender);
-    this.ctx.addUser(to);
+    // (a placeholder, or the switchboard's recipients joined, is no user)
+    if (isPassport(sender)) this.ctx.addUser(sender);
+    if (isPassport(to)) this.ctx.addUser(to);
     const meta: FileMeta = { filename: ft.filename.slice(0, 512), from: sender, to, size: ft.size, transfer_id: `${this.ctx.flow.id}:p2p:${slp.sessionId}` };
     if (this.p2p.size >= MAX_INVITES) this.p2p.delete(this.p2p.keys().next().value as number);
     this.p2p.set(slp.sessionId, { meta, written: 0 });

@@ -140,7 +140,7 @@ describe('sensor: tunnels', function () {
     if (theirs) assert.deepEqual(theirs.filter((l) => l.startsWith('PRIVMSG')), ['PRIVMSG #ops :the relay sees this', 'PRIVMSG frank :peer to peer over teredo']);
   });
 
-  it('Teredo look-alikes stay ordinary UDP: an exact IPv6 packet without a Teredo address, a wrong payload length; qualification on 3544 is not a flow', () => {
+  it('Teredo look-alikes stay ordinary UDP: an exact IPv6 packet without a Teredo address, a wrong payload length, a next header that cannot be; qualification on 3544 is not a flow', () => {
     const cap = new Capture();
     const native = new Capture();
     native.tcp('[2001:db8:1::10]:40002', '[2001:db8:2::7]:6667').open().send('c', 'NICK carol\r\n');
@@ -157,10 +157,15 @@ describe('sensor: tunnels', function () {
     // a router solicitation from a link-local address to the server, an IPv6 packet that is no TCP or UDP
     const rs = Buffer.concat([Buffer.from([0x60, 0, 0, 0, 0, 8, 58, 255]), Buffer.from('fe80000000000000ffffffffffffffff', 'hex'), Buffer.from('ff020000000000000000000000000002', 'hex'), Buffer.from([133, 0, 0, 0, 0, 0, 0, 0])]);
     cap.add(outerUdp(51003, 3544, Buffer.concat([Buffer.from([0, 1, 0, 0]), Buffer.alloc(9), rs])));
+    // an exact IPv6 header from a Teredo address whose next header cannot fit (a hop-by-hop header in 0
+    // bytes), and one with a next header Teredo does not carry: ordinary UDP, not malformed
+    const teredoSrc = Buffer.from('200100004136e378800063bf3ffffdd2', 'hex');
+    cap.add(outerUdp(51004, 62004, Buffer.concat([Buffer.from([0x60, 0, 0, 0, 0, 0, 0, 64]), teredoSrc, Buffer.alloc(16, 1)])));
+    cap.add(outerUdp(51005, 62005, Buffer.concat([Buffer.from([0x60, 0, 0, 0, 0, 8, 47, 64]), teredoSrc, Buffer.alloc(16, 1), Buffer.alloc(8)])));
     const run = analyzeCaptureRun(cap);
     const stats = run.events.find((e) => e.type === 'stats');
     assert.equal(stats.malformed, 0);
-    assert.equal(stats.flows, 3, 'the three look-alikes are flows of their own');
+    assert.equal(stats.flows, 5, 'the five look-alikes are flows of their own');
     assert.match(run.stderr, /1 not TCP\/UDP, 1 inside tunnels,/);
   });
 

@@ -120,6 +120,49 @@ describe('msn: direct connections (TCPv1)', function () {
     assert.ok(data.observed_size < file.length);
   });
 
+  it("an announcement naming another service's address and port does not take its flows: the next connection there is read as what it is", () => {
+    const cap = new Capture();
+    switchboard(cap, 'x.bin', 100, 8, 'IPv4External-Addrs: 198.51.100.66\r\nIPv4External-Port: 6667\r\n');
+    cap.tcp('10.1.1.10:50600', '198.51.100.66:6667').open()
+      .send('c', 'NICK carol\r\nUSER carol 0 * :Carol\r\n').send('s', ':irc.example.net 001 carol :Welcome carol\r\n')
+      .send('c', 'PRIVMSG #ops :still seen\r\n').close();
+    const ev = analyzeCapture(cap);
+    const irc = ev.find((e) => e.type === 'session' && e.server.port === 6667);
+    assert.equal(irc?.protocol, 'irc', JSON.stringify(ev.filter((e) => e.type === 'session')));
+    assert.deepEqual(ev.filter((e) => e.type === 'message').map((m) => m.text), ['still seen']);
+  });
+
+  it('an announced IPv6 address in another spelling (upper case, zeros written out) names the connection all the same', () => {
+    const file = randomBytes(2000, 8);
+    const cap = new Capture();
+    switchboard(cap, 'v6.txt', file.length, 61, 'IPv6-Addrs: 2001:0DB8:0000:0000:0000:0000:0000:0005\r\nIPv6-Port: 4700\r\n');
+    cap.tcp('[2001:db8::10]:50700', '[2001:db8::5]:4700').open().send('s', dcHandshake(1, NONCE)).send('c', dcSenderStream(file, 61, NONCE).subarray(8)).close();
+    const data = analyzeCapture(cap).find((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.deepEqual([data?.filename, data?.sha256], ['v6.txt', sha256(file)]);
+  });
+
+  it('a flood of tiny file-data packets opens no file; a session carved to its end is not opened again; repeated announcements are expected once', () => {
+    const h = new FlowHarness({ server: '192.168.5.20:4800' });
+    const empty = dcPacket(p2pHeader({ session: 7, id: 1, offset: 0, total: 0, length: 0, flags: 0x01000030 }));
+    const one = dcPacket(Buffer.concat([p2pHeader({ session: 8, id: 2, offset: 0, total: 1, length: 1, flags: 0x01000030 }), Buffer.from('x')]));
+    h.send('c', Buffer.concat([dcSenderStream(Buffer.alloc(0), 6, NONCE).subarray(0, 60), ...Array(1000).fill(empty), ...Array(1000).fill(one)]));
+    h.end();
+    const files = h.of('file_transfer');
+    assert.deepEqual(files.map((f: any) => [f.filename, f.observed_size]), [['unknown (MSN direct connection)', 1]]);
+    // the switchboard repeats its transport answer: one expectation per endpoint, however often
+    const sb = new FlowHarness({ server: '203.0.113.9:1863' });
+    sb.send('c', `ANS 1 ${ME} 849102291.520491113 11752013\r\n`).send('s', `IRO 1 1 1 ${BUDDY} Bob\r\nANS 1 OK\r\n`);
+    const resp = slpTransResp(BUDDY, ME, 'IPv4Internal-Addrs: 192.168.5.20 192.168.5.21\r\nIPv4Internal-Port: 4321\r\n');
+    for (let i = 0; i < 100; i++) sb.send('s', p2p(`${BUDDY} Bob`, ME, { session: 0, id: 300 + i, offset: 0, total: resp.length, flags: 0 }, resp));
+    assert.equal((sb.engine as any).expectationCount, 2);
+    // and a flow that announces many endpoints holds 64 at most at once
+    for (let i = 0; i < 100; i++) {
+      const r2 = slpTransResp(BUDDY, ME, `IPv4Internal-Addrs: 10.7.${i}.1 10.7.${i}.2 10.7.${i}.3\r\nIPv4Internal-Port: 4321\r\n`);
+      sb.send('s', p2p(`${BUDDY} Bob`, ME, { session: 0, id: 500 + i, offset: 0, total: r2.length, flags: 0 }, r2));
+    }
+    assert.equal((sb.engine as any).expectationCount, 64);
+  });
+
   boundedIt(__filename, 'direct connections: 300 mutated streams cut at random points never throw', fuzzSeconds(60), () => {
     const r = prng(fuzzSeed(4400));
     const base = Buffer.concat([dcSenderStream(randomBytes(5000, 1), 7, NONCE, 700), dcPacket(p2pHeader({ session: 0, id: 9, offset: 0, total: 40, length: 40, flags: 0 })), Buffer.alloc(40, 0x49)]);
