@@ -8,6 +8,18 @@ import { ByteQueue } from '../text';
 
 const MAX_LINE = 4096;
 
+/**
+ * An announced MSNFTP connection is one only if a direction opens with `VER [trid] MSNFTP` (whichever
+ * side connects sends it first): true, false, or 'more' while its first line has not arrived.
+ */
+export function msnftpOpening(d: Buffer): boolean | 'more' {
+  const head = d.toString('latin1', 0, Math.min(d.length, 40));
+  if (!head.startsWith('VER '.slice(0, head.length))) return false;
+  const nl = head.indexOf('\n');
+  if (nl < 0) return head.length < 40 ? 'more' : false;
+  return /^VER (\d{1,10} )?MSNFTP\r?$/.test(head.slice(0, nl));
+}
+
 export function msnftpDecoder(ctx: SessionContext, meta?: FileMeta): StreamDecoder {
   ctx.setService('file');
   /** a line whose LF has not arrived, per direction (at most MAX_LINE bytes) */

@@ -6,7 +6,7 @@ import net from 'node:net';
 import type { Dir } from '../../sensor/types';
 import { UNKNOWN_ID, type FileMeta, type FileWriter, type SessionContext } from '../types';
 import { bridgingOffsets, contentType, dropParams, EUF_FILE_TRANSFER, type MsnCommand, p2pVersionOfDest, p2pVersionOfRouting, parseFtContext, parseHeaderLines, parseMime, parseP2P, parseP2Pv2, parseSlp, TF_FIRST } from './parser';
-import { msnftpDecoder } from './msnftp';
+import { msnftpDecoder, msnftpOpening } from './msnftp';
 import { dcOpening, msnDcDecoder } from './directconn';
 import { ByteQueue, cp1252 } from '../text';
 
@@ -226,7 +226,7 @@ export class MsnSession {
       const ips = new Set([h.get('ip-address'), h.get('ip-address-internal')].filter((x): x is string => !!x && net.isIP(x) !== 0));
       for (const ip of ips) {
         this.ctx.expect(
-          { transport: 'tcp', server: { ip, port }, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSNFTP connection announced for ${meta.filename}` },
+          { transport: 'tcp', server: { ip, port }, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSNFTP connection announced for ${meta.filename}`, verify: (input) => msnftpOpening(input.data) },
           (ctx) => msnftpDecoder(ctx, meta),
         );
       }

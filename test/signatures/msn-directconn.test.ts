@@ -8,7 +8,8 @@ import { Capture } from '../helpers/pcapgen';
 import { analyzeCapture } from '../helpers/analyze';
 import { FlowHarness } from '../helpers/harness';
 import { parseDcEndpoints, parseHeaderLines } from '../../signatures/msn/parser';
-import { dcHandshake, dcPacket, dcSenderStream, p2p, p2pHeader, prng, randomBytes, sha256, slpInvite, slpTransResp, swapped } from './msn-wire';
+import { dcHandshake, dcPacket, dcSenderStream, invite, p2p, p2pHeader, prng, randomBytes, sha256, slpInvite, slpTransResp, swapped } from './msn-wire';
+import { msnftpOpening } from '../../signatures/msn/msnftp';
 import { boundedIt } from '../helpers/bounded';
 import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 
@@ -130,6 +131,21 @@ describe('msn: direct connections (TCPv1)', function () {
     const irc = ev.find((e) => e.type === 'session' && e.server.port === 6667);
     assert.equal(irc?.protocol, 'irc', JSON.stringify(ev.filter((e) => e.type === 'session')));
     assert.deepEqual(ev.filter((e) => e.type === 'message').map((m) => m.text), ['still seen']);
+  });
+
+  it('the same holds for an MSNFTP connection announced by a legacy invitation: a connection there that does not open with VER MSNFTP is detected as what it is', () => {
+    assert.deepEqual(['VER MSNFTP\r\n', 'VER 1 MSNFTP\n', 'VE', 'VER MSNF', 'NICK x\r\n', 'VER MSNP8\r\n'].map((t) => msnftpOpening(Buffer.from(t))), [true, true, 'more', 'more', false, false]);
+    const cap = new Capture();
+    const sb = cap.tcp('10.1.1.10:40000', '203.0.113.9:1863').open();
+    sb.send('c', `ANS 1 ${ME} 849102291.520491113 11752013\r\n`).send('s', `IRO 1 1 1 ${BUDDY} Bob\r\nANS 1 OK\r\n`);
+    sb.send('c', invite('2 N', { 'Invitation-Command': 'INVITE', 'Invitation-Cookie': '7', 'Application-File': 'a.txt', 'Application-FileSize': '10' }));
+    sb.send('s', invite(`${BUDDY} Bob`, { 'Invitation-Command': 'ACCEPT', 'Invitation-Cookie': '7', 'IP-Address': '198.51.100.66', 'Port': '6667', 'AuthCookie': '1' })).close();
+    cap.tcp('10.1.1.10:50601', '198.51.100.66:6667').open()
+      .send('c', 'NICK carol\r\nUSER carol 0 * :Carol\r\n').send('s', ':irc.example.net 001 carol :Welcome carol\r\n')
+      .send('c', 'PRIVMSG #ops :seen here too\r\n').close();
+    const ev = analyzeCapture(cap);
+    assert.equal(ev.find((e) => e.type === 'session' && e.server.port === 6667)?.protocol, 'irc');
+    assert.deepEqual(ev.filter((e) => e.type === 'message').map((m) => m.text), ['seen here too']);
   });
 
   it('an announced IPv6 address in another spelling (upper case, zeros written out) names the connection all the same', () => {
