@@ -5,6 +5,25 @@ import { ByteQueue } from '../text';
 
 /** AOL rendezvous proxy frames (peer_proxy.c): u16 length (of the rest), u16 version 0x044a, u16 type, u32, u16 flags */
 export const PROXY_VERSION = 0x044a;
+
+/**
+ * An announced peer connection is one only if a direction opens as one: an ODC2 (Direct IM) or
+ * OFT2/OFT3 (file transfer) header, or the rendezvous proxy's first frame (length, version 0x044a).
+ * true, false, or 'more' while its first 4 bytes have not arrived.
+ */
+export function peerOpening(d: Buffer): boolean | 'more' {
+  const n = Math.min(d.length, 4);
+  const head = d.toString('latin1', 0, n);
+  if (['ODC2', 'OFT2', 'OFT3'].some((m) => m.startsWith(head))) return n < 4 ? 'more' : true;
+  // a proxy frame's length is at most 2048: its first byte is 0x00-0x08
+  if (n >= 1 && d[0] <= 0x08) return n < 4 ? 'more' : d.readUInt16BE(2) === PROXY_VERSION;
+  return n === 0 ? 'more' : false;
+}
+
+/** An OSCAR server connection (a chat room's) opens with FLAPs: '*' first */
+export function flapOpening(d: Buffer): boolean | 'more' {
+  return d.length === 0 ? 'more' : d[0] === 0x2a;
+}
 export const MAX_PROXY_FRAME = 2048;
 
 /** One direction's header-gathering state (part of each decoder's per-direction state). */

@@ -13,6 +13,7 @@ import {
   icqMetaOwner, parseMessageBlock, parseRendezvous, parseRoomRef, parseSnac, parseTlvs, readBuddyName, roomNameFromCookie, tlv, type Icbm,
 } from './parser';
 import { OftDecoder } from './oft';
+import { flapOpening, peerOpening } from './rendezvous';
 import { OdcDecoder } from './odc';
 import { ChatRoom } from './chat';
 import { ByteQueue } from '../text';
@@ -267,7 +268,7 @@ export class OscarSession implements StreamDecoder {
     }
     for (const ip of ips) {
       this.ctx.expect(
-        { transport: 'tcp', server: { ip, port }, ttlMicros: 600_000_000, reason: `OSCAR ${proxied ? 'proxied ' : ''}${what} announced on ${this.ctx.flow.id}` },
+        { transport: 'tcp', server: { ip, port }, ttlMicros: 600_000_000, reason: `OSCAR ${proxied ? 'proxied ' : ''}${what} announced on ${this.ctx.flow.id}`, verify: (input) => peerOpening(input.data) },
         decoder,
       );
     }
@@ -341,7 +342,7 @@ export class OscarSession implements StreamDecoder {
     // from this client only: a chat server hosts many rooms, and another host's connection to it is
     // another user in another room
     this.ctx.expect(
-      { transport: 'tcp', server: { ip: m[1], port }, client: { ip: this.ctx.flow.client.ip }, ttlMicros: 600_000_000, reason: `OSCAR redirect to the chat room "${room}" on ${this.ctx.flow.id}` },
+      { transport: 'tcp', server: { ip: m[1], port }, client: { ip: this.ctx.flow.client.ip }, ttlMicros: 600_000_000, reason: `OSCAR redirect to the chat room "${room}" on ${this.ctx.flow.id}`, verify: (input) => flapOpening(input.data) },
       (ctx) => new OscarSession(ctx, false, preset),
     );
   }

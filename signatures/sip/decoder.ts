@@ -5,7 +5,7 @@ import net from 'node:net';
 import type { Dir } from '../../sensor/types';
 import type { KnowledgeBase, SessionContext, StreamDecoder } from '../types';
 import { imText } from './body';
-import { MsrpDecoder } from './msrp';
+import { looksLikeMsrp, MsrpDecoder } from './msrp';
 import { addressOf, header, mediaType, parseDatagram, SipFramer, tagOf, type SipMessage } from './parser';
 import { msrpAuthority, parseSdp } from './sdp';
 
@@ -107,7 +107,7 @@ export class SipDecoder implements StreamDecoder {
           const a = msrpAuthority(p);
           if (!a || !net.isIP(a.host)) continue;
           ctx.expect(
-            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP` },
+            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, verify: (input) => (input.data.length === 0 ? 'more' : looksLikeMsrp(input.data)) },
             (c) => new MsrpDecoder(c, { from: peer, to: owner, file }),
           );
         }

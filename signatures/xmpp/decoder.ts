@@ -5,7 +5,7 @@ import type { Dir } from '../../sensor/types';
 import type { FileWriter, SessionContext, StreamDecoder } from '../types';
 import net from 'node:net';
 import { DEFAULT_LIMITS, XmlStream, child, ns, type XmlElement } from './xml';
-import { S5bDecoder } from './s5b';
+import { S5bDecoder, socks5Opening } from './s5b';
 import { MAX_TEXT as SHARED_MAX_TEXT } from '../text';
 
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
@@ -315,7 +315,7 @@ export class XmppDecoder implements StreamDecoder {
       const port = Number(h.attrs.port ?? 1080);
       if (!net.isIP(ip) || !Number.isInteger(port) || port <= 0 || port > 65535) continue; // the engine matches addresses, not names
       this.ctx.expect(
-        { transport: 'tcp', server: { ip: ip.toLowerCase(), port }, reason: `XMPP SOCKS5 bytestream of ${meta.filename} (sid ${sid.slice(0, 40)})` },
+        { transport: 'tcp', server: { ip, port }, reason: `XMPP SOCKS5 bytestream of ${meta.filename} (sid ${sid.slice(0, 40)})`, verify: (input) => socks5Opening(input.data) },
         (sctx) => new S5bDecoder(sctx, meta),
       );
     }

@@ -24,6 +24,11 @@ function handshakeLength(b: Buffer, client: boolean): number | undefined {
   return b.length < end ? undefined : end;
 }
 
+/** An announced streamhost connection is one only if a direction opens with SOCKS version 5: true, false, or 'more' */
+export function socks5Opening(d: Buffer): boolean | 'more' {
+  return d.length === 0 ? 'more' : d[0] === 5;
+}
+
 export class S5bDecoder implements StreamDecoder {
   /** a handshake not yet whole, per direction (at most MAX_HANDSHAKE bytes) */
   private pre: [ByteQueue, ByteQueue] = [new ByteQueue(), new ByteQueue()];

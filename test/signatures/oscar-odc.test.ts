@@ -54,6 +54,15 @@ function messages(events: any[]) {
 }
 
 describe('oscar: Direct IM (ODC2)', () => {
+  it("a proposal naming another service's address and port does not take its flows: a connection there that opens with neither ODC2, OFT2 nor a proxy frame is detected as what it is", () => {
+    const { events, d } = proposed();
+    d.send('c', 'NICK carol\r\nUSER carol 0 * :Carol\r\n').send('s', ':irc.example.net 001 carol :Welcome carol\r\n').send('c', 'PRIVMSG #ops :not direct IM\r\n');
+    d.end();
+    const s = sessions(events).find((e) => e.client.ip === '203.0.113.9');
+    assert.equal(s?.protocol, 'irc', JSON.stringify(sessions(events)));
+    assert.deepEqual(messages(events).map((m) => m.text), ['not direct IM']);
+  });
+
   it('proposal, then messages both ways on the announced connection; typing and cookie frames are not messages', () => {
     const { events, d } = proposed();
     // the buddy connects to us: it sends its cookie frame, we answer with ours (peer_odc_send_cookie)
