@@ -22,13 +22,7 @@ export function invite(head: string, fields: Record<string, string>): Buffer {
 
 /** 48-byte MSNP2P header + data + 4-byte footer, inside an MSG with P2P-Dest */
 export function p2p(head: string, dest: string, h: { session: number; id: number; offset: number; total: number; flags: number }, data: Buffer, footer = 0): Buffer {
-  const hdr = Buffer.alloc(48);
-  hdr.writeUInt32LE(h.session, 0);
-  hdr.writeUInt32LE(h.id, 4);
-  hdr.writeBigUInt64LE(BigInt(h.offset), 8);
-  hdr.writeBigUInt64LE(BigInt(h.total), 16);
-  hdr.writeUInt32LE(data.length, 24);
-  hdr.writeUInt32LE(h.flags, 28);
+  const hdr = p2pHeader({ ...h, length: data.length });
   const f = Buffer.alloc(4);
   f.writeUInt32BE(footer);
   return msg(head, `MIME-Version: 1.0\nContent-Type: application/x-msnmsgrp2p\nP2P-Dest: ${dest}`, Buffer.concat([hdr, data, f]));
