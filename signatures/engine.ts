@@ -149,14 +149,17 @@ export class Engine implements FlowInspector {
     }
   }
 
-  /** false when not added: the table is full, or this announcement is already expected (its time is extended) */
+  /**
+   * false when not added: the table is full, or the same flow already expects this endpoint (a repeated
+   * transport message, a re-sent offer), whose expectation then takes the latest announcement's decoder
+   * and time (the connection will carry what was offered last)
+   */
   addExpectation(e: Expectation): boolean {
     const k = endpointKey(e.transport, e.server.ip, e.server.port, e.zone);
     const list = this.expectations.get(k) ?? [];
-    // the same flow announcing the same endpoint again (a repeated transport message)
-    const same = list.find((x) => x.parent === e.parent && x.clientIp === e.clientIp && x.protocol === e.protocol);
-    if (same) {
-      same.expires = Math.max(same.expires, e.expires);
+    const i = list.findIndex((x) => x.parent === e.parent && x.clientIp === e.clientIp);
+    if (i >= 0) {
+      list[i] = e;
       return false;
     }
     if (this.expectationCount >= MAX_EXPECTATIONS) return false; // bounded: a flood of DCC offers cannot grow memory
