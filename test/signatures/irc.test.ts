@@ -321,6 +321,18 @@ describe('irc: DCC on the harness', () => {
     assert.equal(data.complete, true);
   });
 
+  it('an offer re-sent to the same address and port with another file: the connection carries the last one offered', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    // 3232235826 = 192.168.1.50: the first offer was cancelled and another file offered on its port
+    h.send('c', REG).send('s', WELCOME);
+    h.send('c', 'PRIVMSG bob :\x01DCC SEND first.txt 3232235826 5004 5\x01\r\n');
+    h.send('c', 'PRIVMSG bob :\x01DCC SEND second.txt 3232235826 5004 6\x01\r\n').end();
+    const d = new FlowHarness({ client: '198.18.0.9:51003', server: '192.168.1.50:5004', engine: h.engine });
+    d.send('s', 'second').end();
+    const data = h.of('file_transfer').filter((f) => f.stage === 'data');
+    assert.deepEqual(data.map((f) => [f.filename, f.observed_size, f.complete]), [['second.txt', 6, true]]);
+  });
+
   it('a DCC SEND of a name longer than 255 characters keeps its extension and no half emoji', () => {
     const h = new FlowHarness({ server: '198.51.100.7:6667' });
     const name = '😀'.repeat(140) + '.pdf'; // 284 UTF-16 units: a cut at 255 fell inside a pair and dropped .pdf
