@@ -60,9 +60,10 @@ export class MsnSession {
     return this.p2p.get(id)?.meta;
   }
 
-  /** One packet of a direct connection (its 48-byte P2P header and data). */
-  dcPacket(dir: Dir, packet: Buffer, ts: number): void {
-    this.p2pChunk(dir, this.self || UNKNOWN_ID, undefined, packet, ts);
+  /** One packet of a direct connection: a P2P packet of that version, without a footer. */
+  dcPacket(dir: Dir, packet: Buffer, ts: number, version: 1 | 2): void {
+    if (version === 1) this.p2pChunk(dir, this.self || UNKNOWN_ID, undefined, packet, ts);
+    else this.p2pV2(dir, this.self || UNKNOWN_ID, undefined, packet, ts);
   }
 
   handle(dir: Dir, c: MsnCommand, ts: number): void {
@@ -293,7 +294,7 @@ export class MsnSession {
     }
     if (h.flags & 0x02) return; // acknowledgement
     let t = this.p2p.get(h.sessionId);
-    if (!t && this.opts.direct) t = this.directTransfer(h.sessionId, h.flags, h.total, data.length);
+    if (!t && this.opts.direct) t = this.directTransfer(h.sessionId, (h.flags & 0x01000030) === 0x01000030, h.total, data.length);
     if (!t) return;
     // an empty file is one data message with nothing in it and total 0 (libpurple msn_slplink_send_msgpart)
     if (!data.length && !((h.flags & 0x20) && h.total === 0 && (t.meta.size ?? 0) === 0)) return;
@@ -339,7 +340,8 @@ export class MsnSession {
       return;
     }
     if (h.ack || h.nak || (h.tf & 0x04) === 0) return; // only TF 4–7 carries data
-    const t = this.p2p.get(h.sessionId);
+    // a direct connection: file data is TF 6 (7 on the first packet, Miranda NG p2p_sendPortion); 4–5 is MSN objects'
+    const t = this.p2p.get(h.sessionId) ?? (this.opts.direct ? this.directTransfer(h.sessionId, (h.tf & 6) === 6, data.length + h.remaining, data.length) : undefined);
     if (!t) return;
     const size = t.meta.size;
     const at = size !== undefined ? size - h.remaining - data.length : -1;
@@ -349,15 +351,15 @@ export class MsnSession {
 
   /**
    * On a direct connection, the transfer a data packet of session `id` starts: one its switchboard
-   * offered, or (file data flags, libpurple P2P_FILE_DATA, with bytes) one it did not see, at most
+   * offered, or (file data: v1 flags P2P_FILE_DATA, v2 TF 6/7; with bytes) one it did not see, at most
    * MAX_INVITES of those. A session carved to its end is not opened again (more packets of it are
    * repeats), so a flood of tiny packets cannot make a file event each.
    */
-  private directTransfer(id: number, flags: number, total: number, length: number): P2PTransfer | undefined {
+  private directTransfer(id: number, fileData: boolean, total: number, length: number): P2PTransfer | undefined {
     if (this.ended.has(id)) return undefined;
     let meta = this.opts.offers?.(id);
     if (!meta) {
-      if ((flags & 0x01000030) !== 0x01000030 || length === 0 || total === 0 || this.unnamed >= MAX_INVITES) return undefined;
+      if (!fileData || length === 0 || total === 0 || this.unnamed >= MAX_INVITES) return undefined;
       this.unnamed++;
       meta = { filename: 'unknown (MSN direct connection)', from: UNKNOWN_ID, to: UNKNOWN_ID, size: total };
     }

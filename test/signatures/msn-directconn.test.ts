@@ -8,7 +8,7 @@ import { Capture } from '../helpers/pcapgen';
 import { analyzeCapture } from '../helpers/analyze';
 import { FlowHarness } from '../helpers/harness';
 import { parseDcEndpoints, parseHeaderLines } from '../../signatures/msn/parser';
-import { dcHandshake, dcPacket, dcSenderStream, invite, p2p, p2pHeader, prng, randomBytes, sha256, slpInvite, slpTransResp, swapped } from './msn-wire';
+import { dcHandshake, dcPacket, dcSenderStream, dcV2SenderStream, invite, p2p, p2pHeader, p2pv2, p2pv2Msg, p2pv2Split, prng, randomBytes, sha256, slpInvite, slpTransResp, swapped } from './msn-wire';
 import { msnftpOpening } from '../../signatures/msn/msnftp';
 import { boundedIt } from '../helpers/bounded';
 import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
@@ -58,6 +58,39 @@ describe('msn: direct connections (TCPv1)', function () {
     assert.deepEqual([data.client.ip, data.server.ip, data.server.port], ['10.1.1.10', '192.168.5.20', 4321]);
     const sessions = ev.filter((e) => e.type === 'session');
     assert.deepEqual(sessions.map((s) => [s.protocol, s.server.port]).sort(), [['msn', 1863], ['msn', 4321]]);
+  });
+
+  it('P2P v2 (WLM 2009): a file offered on a v2 switchboard and sent over the direct connection (foo, 16-byte nonces, v2 packets, 16-byte ACKs) is carved under its offer', () => {
+    const EP_A = '{F52973B6-C926-4BAD-9BA8-7C1E840E4AB0}', EP_B = '{1D9C9B2F-6E7A-4C1B-9E0A-3B2C1D0E9F8A}';
+    const file = randomBytes(30_000, 2009);
+    const cap = new Capture();
+    const sb = cap.tcp('10.1.1.10:40000', '203.0.113.9:1863').open();
+    sb.send('c', `USR 1 ${ME};${EP_A} 1835953129.20013021.2623242\r\n`);
+    sb.send('s', `USR 1 OK ${ME};${EP_A} Alice\r\nJOI ${BUDDY};${EP_B} Bob 2789003324:48\r\n`);
+    const inv = p2pv2Split(slpInvite(`${ME};${EP_A}`, `${BUDDY};${EP_B}`, 777, 'Bilanz_2009.xlsx', file.length), 400, { id: 0x1000, tf: 0, pkg: 3, session: 0, syn: true });
+    sb.send('c', Buffer.concat(inv.map((p, i) => p2pv2Msg(`${2 + i} D`, `${BUDDY};${EP_B}`, `${ME};${EP_A}`, p))));
+    const resp = p2pv2Split(slpTransResp(`${BUDDY};${EP_B}`, `${ME};${EP_A}`, `srddA-lanretxE4vPI: ${rev('192.168.5.21')}\r\ntroP-lanretxE4vPI: ${rev('3777')}\r\n`), 400, { id: 0x2000, tf: 0, pkg: 4, session: 0 });
+    sb.send('s', Buffer.concat(resp.map((p) => p2pv2Msg(`${BUDDY};${EP_B} Bob`, `${ME};${EP_A}`, `${BUDDY};${EP_B}`, p))));
+    sb.close();
+    const dc = cap.tcp('10.1.1.10:50777', '192.168.5.21:3777').open();
+    const out = dcV2SenderStream(file, 777, NONCE);
+    dc.send('c', out.subarray(0, 28));
+    dc.send('s', dcPacket(NONCE));
+    dc.send('c', out.subarray(28), { segment: 1200, reorder: swapped(Math.ceil((out.length - 28) / 1200)) });
+    for (let i = 0; i < 3; i++) dc.send('s', dcPacket(p2pv2({ id: 0x7000 + i, ack: 0x5000 + i })));
+    dc.close();
+    const ev = analyzeCapture(cap);
+    const offer = ev.find((e) => e.type === 'file_transfer' && e.stage === 'offer');
+    const data = ev.find((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.deepEqual([offer?.filename, offer?.size], ['Bilanz_2009.xlsx', file.length]);
+    assert.deepEqual([data?.filename, data?.transfer_id, data?.sha256, data?.complete, data?.server?.port], ['Bilanz_2009.xlsx', offer.transfer_id, sha256(file), true, 3777]);
+    // seen alone, it is recognised by foo and the 16-byte handshake, and its file carved unnamed
+    const alone = new Capture();
+    alone.tcp('10.1.1.10:50778', '192.168.5.21:3778').open().send('c', dcV2SenderStream(file, 778, NONCE), { segment: 500 }).send('s', dcPacket(NONCE)).close();
+    const ev2 = analyzeCapture(alone);
+    assert.equal(ev2.find((e) => e.type === 'session')?.evidence[0].signature, 'msn.dc');
+    const d2 = ev2.find((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.deepEqual([d2?.filename, d2?.size, d2?.sha256, d2?.complete], ['unknown (MSN direct connection)', file.length, sha256(file), true]);
   });
 
   it("WLM 2009's reversed transport fields (srddA-lanretxE4vPI) name the endpoint too; not listening, another bridge, a bad port or no address name none", () => {
@@ -179,11 +212,14 @@ describe('msn: direct connections (TCPv1)', function () {
     assert.equal((sb.engine as any).expectationCount, 64);
   });
 
-  boundedIt(__filename, 'direct connections: 300 mutated streams cut at random points never throw', fuzzSeconds(60), () => {
+  boundedIt(__filename, 'direct connections (v1 and v2): 300 mutated streams cut at random points never throw', fuzzSeconds(60), () => {
     const r = prng(fuzzSeed(4400));
-    const base = Buffer.concat([dcSenderStream(randomBytes(5000, 1), 7, NONCE, 700), dcPacket(p2pHeader({ session: 0, id: 9, offset: 0, total: 40, length: 40, flags: 0 })), Buffer.alloc(40, 0x49)]);
+    const bases = [
+      Buffer.concat([dcSenderStream(randomBytes(5000, 1), 7, NONCE, 700), dcPacket(p2pHeader({ session: 0, id: 9, offset: 0, total: 40, length: 40, flags: 0 })), Buffer.alloc(40, 0x49)]),
+      Buffer.concat([dcV2SenderStream(randomBytes(5000, 2), 8, NONCE, 700), dcPacket(p2pv2({ id: 1, ack: 2 })), ...p2pv2Split(slpInvite(ME, BUDDY, 9, 'v.bin', 10), 200, { id: 3, tf: 0, pkg: 1, session: 0 }).map(dcPacket)]),
+    ];
     for (let i = 0, cases = fuzzCases(300); i < cases; i++) {
-      const b = Buffer.from(base);
+      const b = Buffer.from(bases[i % 2]);
       for (let n = 1 + Math.floor(r() * 8); n > 0; n--) b[8 + Math.floor(r() * (b.length - 8))] = r() < 0.3 ? 0xff : Math.floor(r() * 256);
       const h = new FlowHarness({ server: '192.168.5.20:4500' });
       for (let o = 0; o < b.length; ) {

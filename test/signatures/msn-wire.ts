@@ -237,3 +237,13 @@ export function slpTransResp(from: string, to: string, fields: string): Buffer {
     'utf8',
   );
 }
+
+/**
+ * The sender's side of a P2P v2 direct connection (Miranda NG msn_p2p.cpp, MSNPSharp
+ * P2PDCHandshakeMessage): foo, the bare 16-byte nonce, then v2 packets of the file (TF 7 first, 6 after)
+ */
+export function dcV2SenderStream(file: Buffer, session: number, nonce: Buffer, chunk = 1352): Buffer {
+  const parts = [Buffer.from([4, 0, 0, 0, 0x66, 0x6f, 0x6f, 0]), dcPacket(nonce.subarray(0, 16))];
+  for (const p of p2pv2Split(file, chunk, { id: 0x5000, tf: 6, pkg: 9, session })) parts.push(dcPacket(p));
+  return Buffer.concat(parts);
+}
