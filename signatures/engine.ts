@@ -52,6 +52,8 @@ interface Expectation {
   decoder: (ctx: SessionContext) => StreamDecoder;
   /** the connection is the announced one only when its first bytes say so (else it is detected as any flow) */
   verify?: (input: DetectInput) => boolean | 'more';
+  /** what is announced (a transfer's id): the same parent announcing the same key and endpoint again replaces it */
+  key?: string;
   parent: FlowSession;
 }
 
@@ -150,23 +152,26 @@ export class Engine implements FlowInspector {
   }
 
   /**
-   * false when not added: the table is full, or the same flow already expects this endpoint (a repeated
-   * transport message, a re-sent offer), whose expectation then takes the latest announcement's decoder
-   * and time (the connection will carry what was offered last)
+   * Adds an announced connection. The same flow announcing the same key at the same endpoint again (a
+   * repeated transport message, a re-sent offer) replaces its expectation: the connection carries what
+   * was offered last. Bounded: 10,000 in all, MAX_EXPECTATIONS_PER_FLOW per announcing flow.
+   * `restore`: an expectation given back by a flow that was not its connection (never replaces one).
    */
-  addExpectation(e: Expectation): boolean {
+  addExpectation(e: Expectation, restore = false): void {
     const k = endpointKey(e.transport, e.server.ip, e.server.port, e.zone);
     const list = this.expectations.get(k) ?? [];
-    const i = list.findIndex((x) => x.parent === e.parent && x.clientIp === e.clientIp);
+    const i = e.key === undefined ? -1 : list.findIndex((x) => x.parent === e.parent && x.clientIp === e.clientIp && x.key === e.key);
     if (i >= 0) {
-      list[i] = e;
-      return false;
+      if (!restore) list[i] = e;
+      return;
     }
-    if (this.expectationCount >= MAX_EXPECTATIONS) return false; // bounded: a flood of DCC offers cannot grow memory
-    list.push(e);
+    if (this.expectationCount >= MAX_EXPECTATIONS || e.parent.announced >= MAX_EXPECTATIONS_PER_FLOW) return;
+    // given back, it goes first again: connections to one endpoint take its announcements in order
+    if (restore) list.unshift(e);
+    else list.push(e);
     this.expectations.set(k, list);
     this.expectationCount++;
-    return true;
+    e.parent.announced++;
   }
 
   private takeExpectation(flow: FlowInfo): Expectation | undefined {
@@ -456,7 +461,8 @@ class FlowSession implements FlowHandler, SessionContext {
     let anyLeft = (det.gapped & bit) !== 0;
     let decoderWaits = false;
     const pe = this.pendingExpectation;
-    if (pe) {
+    // (a direction with a hole in its opening cannot show how it opened: it is left undecided)
+    if (pe && !(det.gapped & bit)) {
       let v: boolean | 'more';
       try {
         v = pe.verify!(input);
@@ -473,7 +479,7 @@ class FlowSession implements FlowHandler, SessionContext {
         this.replayKept(current, dir, ts);
         return CLASSIFIED;
       }
-      if (v === false) this.pendingExpectation = undefined;
+      if (v === false) this.givePendingBack();
       else {
         anyLeft = true;
         decoderWaits = true;
@@ -613,6 +619,7 @@ class FlowSession implements FlowHandler, SessionContext {
   // ---- detection → decoding ---------------------------------------------------------------
 
   private classify(lm: LoadedModule, d: Detection, current?: Buffer, curDir: Dir = 0, curTs = 0): void {
+    this.givePendingBack();
     this.detected = true;
     this.protocol = d.protocol;
     this.data = lm.data;
@@ -693,7 +700,19 @@ class FlowSession implements FlowHandler, SessionContext {
     return false;
   }
 
+  /**
+   * This flow is not the connection its pending expectation announced (it opened otherwise, or was
+   * classified or given up first): the expectation goes back, for the connection still to come.
+   */
+  private givePendingBack(): void {
+    const pe = this.pendingExpectation;
+    if (!pe) return;
+    this.pendingExpectation = undefined;
+    if (pe.expires > this.lastTs) this.engine.addExpectation(pe, true);
+  }
+
   private finishDetecting(keepData: boolean): void {
+    this.givePendingBack();
     this.state = keepData ? State.Decoding : State.Done;
     this.wantsData = keepData;
     this.dropKept();
@@ -822,8 +841,8 @@ class FlowSession implements FlowHandler, SessionContext {
     // addresses as flows write them: an announced "2001:DB8:0::1" is the flow to 2001:db8::1
     const ip = canonicalIp(spec.server.ip);
     const clientIp = spec.client ? canonicalIp(spec.client.ip) : undefined;
-    if (ip === undefined || (spec.client && clientIp === undefined) || this.announced >= MAX_EXPECTATIONS_PER_FLOW) return;
-    const added = this.engine.addExpectation({
+    if (ip === undefined || (spec.client && clientIp === undefined)) return;
+    this.engine.addExpectation({
       transport: spec.transport,
       server: { ip, port: spec.server.port },
       zone: this.flow.zone,
@@ -833,9 +852,9 @@ class FlowSession implements FlowHandler, SessionContext {
       reason: spec.reason.slice(0, 200),
       decoder,
       ...(spec.verify ? { verify: spec.verify } : {}),
+      ...(spec.key !== undefined ? { key: spec.key.slice(0, 128) } : {}),
       parent: this,
     });
-    if (added) this.announced++;
   }
 
   openFile(_ts: number, dir: Dir, meta: FileMeta): FileWriter {

@@ -121,6 +121,8 @@ export interface SessionContext {
        * announcement naming another service's address and port cannot take that service's flows).
        */
       verify?: (input: DetectInput) => boolean | 'more';
+      /** what is announced (a transfer's id): announcing the same key at the same endpoint again replaces the expectation (the last offer wins) */
+      key?: string;
     },
     decoder: (ctx: SessionContext) => StreamDecoder,
   ): void;

@@ -262,7 +262,7 @@ export class IrcDecoder implements StreamDecoder {
     } else if (offer.kind === 'CHAT' && offer.port !== 0) {
       for (const ip of this.listenAddrs(dir, offer.ip)) {
         this.ctx.expect(
-          { transport: 'tcp', server: { ip, port: offer.port }, reason: `IRC DCC CHAT offered by ${from.slice(0, 64)} to ${to}` },
+          { transport: 'tcp', server: { ip, port: offer.port }, reason: `IRC DCC CHAT offered by ${from.slice(0, 64)} to ${to}`, key: 'dcc' },
           (dctx) => new DccChatDecoder(dctx, { ip, port: offer.port }, from, to),
         );
       }
@@ -280,7 +280,8 @@ export class IrcDecoder implements StreamDecoder {
 
   private expectSend(file: DccFile, ip: string, port: number, reverse: boolean): void {
     this.ctx.expect(
-      { transport: 'tcp', server: { ip, port }, reason: `IRC DCC SEND of ${file.filename} by ${file.from.slice(0, 64)}` },
+      // one transfer at a time on a port the sender listens on: an offer re-sent there replaces the last
+      { transport: 'tcp', server: { ip, port }, reason: `IRC DCC SEND of ${file.filename} by ${file.from.slice(0, 64)}`, key: 'dcc' },
       (dctx) => new DccSendDecoder(dctx, file, { ip, port }, reverse),
     );
   }

@@ -227,7 +227,7 @@ export class MsnSession {
       const ips = new Set([h.get('ip-address'), h.get('ip-address-internal')].filter((x): x is string => !!x && net.isIP(x) !== 0));
       for (const ip of ips) {
         this.ctx.expect(
-          { transport: 'tcp', server: { ip, port }, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSNFTP connection announced for ${meta.filename}`, verify: (input) => msnftpOpening(input.data) },
+          { transport: 'tcp', server: { ip, port }, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSNFTP connection announced for ${meta.filename}`, verify: (input) => msnftpOpening(input.data), key: `msnftp:${cookie}` },
           (ctx) => msnftpDecoder(ctx, meta),
         );
       }
@@ -245,7 +245,7 @@ export class MsnSession {
     for (const server of endpoints) {
       this.ctx.expect(
         // verified: an announcement naming another service's address and port cannot take its flows
-        { transport: 'tcp', server, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSN direct connection announced on ${this.ctx.flow.id}`, verify: (input) => dcOpening(input.data) },
+        { transport: 'tcp', server, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSN direct connection announced on ${this.ctx.flow.id}`, verify: (input) => dcOpening(input.data), key: 'msn-dc' },
         (ctx) => msnDcDecoder(ctx, new MsnSession(ctx, { offers: (id) => this.offer(id), direct: true })),
       );
     }

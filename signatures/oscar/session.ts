@@ -223,7 +223,7 @@ export class OscarSession implements StreamDecoder {
       // Direct IM proposal (family_icbm.c aim_im_sendch2_odc_requestdirect / _requestproxy): no offer
       // event, only the connection to expect; the ODC2 frames on it carry the messages
       const meta = { from, to, cookie: r.cookie.toString('hex') };
-      this.expectPeer(r.tlvs, 'Direct IM', (ctx) => new OdcDecoder(ctx, meta));
+      this.expectPeer(r.tlvs, 'Direct IM', meta.cookie, (ctx) => new OdcDecoder(ctx, meta));
       return;
     }
     if (!r.cap.equals(CAP_SEND_FILE)) return;
@@ -247,7 +247,7 @@ export class OscarSession implements StreamDecoder {
       });
     }
     const meta = { from: offer.from, to: offer.to, filename: offer.filename, size: offer.size, transfer_id: id };
-    this.expectPeer(r.tlvs, 'file transfer', (ctx) => new OftDecoder(ctx, meta));
+    this.expectPeer(r.tlvs, 'file transfer', id, (ctx) => new OftDecoder(ctx, meta));
   }
 
   /**
@@ -256,7 +256,7 @@ export class OscarSession implements StreamDecoder {
    * always on 5190 (peer.c peer_connection_trynext connects to proxyip:PEER_PROXY_PORT; TLV 0x0005 is
    * then the proxy session's pin, not a port).
    */
-  private expectPeer(tlvs: ReturnType<typeof parseTlvs>['tlvs'], what: string, decoder: (ctx: SessionContext) => StreamDecoder): void {
+  private expectPeer(tlvs: ReturnType<typeof parseTlvs>['tlvs'], what: string, cookie: string, decoder: (ctx: SessionContext) => StreamDecoder): void {
     const portV = tlv(tlvs, 0x0005);
     const proxied = !!tlv(tlvs, 0x0010);
     const port = proxied ? DEFAULT_PROXY_PORT : portV && portV.length === 2 ? portV.readUInt16BE(0) : 0;
@@ -268,7 +268,7 @@ export class OscarSession implements StreamDecoder {
     }
     for (const ip of ips) {
       this.ctx.expect(
-        { transport: 'tcp', server: { ip, port }, ttlMicros: 600_000_000, reason: `OSCAR ${proxied ? 'proxied ' : ''}${what} announced on ${this.ctx.flow.id}`, verify: (input) => peerOpening(input.data) },
+        { transport: 'tcp', server: { ip, port }, ttlMicros: 600_000_000, reason: `OSCAR ${proxied ? 'proxied ' : ''}${what} announced on ${this.ctx.flow.id}`, verify: (input) => peerOpening(input.data), key: cookie },
         decoder,
       );
     }
@@ -342,7 +342,7 @@ export class OscarSession implements StreamDecoder {
     // from this client only: a chat server hosts many rooms, and another host's connection to it is
     // another user in another room
     this.ctx.expect(
-      { transport: 'tcp', server: { ip: m[1], port }, client: { ip: this.ctx.flow.client.ip }, ttlMicros: 600_000_000, reason: `OSCAR redirect to the chat room "${room}" on ${this.ctx.flow.id}`, verify: (input) => flapOpening(input.data) },
+      { transport: 'tcp', server: { ip: m[1], port }, client: { ip: this.ctx.flow.client.ip }, ttlMicros: 600_000_000, reason: `OSCAR redirect to the chat room "${room}" on ${this.ctx.flow.id}`, verify: (input) => flapOpening(input.data), key: `chat:${room}` },
       (ctx) => new OscarSession(ctx, false, preset),
     );
   }

@@ -107,7 +107,8 @@ export class SipDecoder implements StreamDecoder {
           const a = msrpAuthority(p);
           if (!a || !net.isIP(a.host)) continue;
           ctx.expect(
-            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, verify: (input) => (input.data.length === 0 ? 'more' : looksLikeMsrp(input.data)) },
+            // an msrps: path is TLS (RFC 4975 6): its bytes cannot be verified
+            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, ...(/^msrps:/i.test(p) ? {} : { verify: (input) => (input.data.length === 0 ? 'more' : looksLikeMsrp(input.data)) }) },
             (c) => new MsrpDecoder(c, { from: peer, to: owner, file }),
           );
         }

@@ -315,7 +315,7 @@ export class XmppDecoder implements StreamDecoder {
       const port = Number(h.attrs.port ?? 1080);
       if (!net.isIP(ip) || !Number.isInteger(port) || port <= 0 || port > 65535) continue; // the engine matches addresses, not names
       this.ctx.expect(
-        { transport: 'tcp', server: { ip, port }, reason: `XMPP SOCKS5 bytestream of ${meta.filename} (sid ${sid.slice(0, 40)})`, verify: (input) => socks5Opening(input.data) },
+        { transport: 'tcp', server: { ip, port }, reason: `XMPP SOCKS5 bytestream of ${meta.filename} (sid ${sid.slice(0, 40)})`, verify: (input) => socks5Opening(input.data), key: sid },
         (sctx) => new S5bDecoder(sctx, meta),
       );
     }

@@ -181,6 +181,17 @@ describe('msn: direct connections (TCPv1)', function () {
     assert.deepEqual(ev.filter((e) => e.type === 'message').map((m) => m.text), ['seen here too']);
   });
 
+  it('a connection to the announced endpoint that is not the direct connection (a web client first) gives the expectation back for the one still to come', () => {
+    const file = randomBytes(5000, 12);
+    const cap = new Capture();
+    switchboard(cap, 'later.bin', file.length, 31, 'IPv4Internal-Addrs: 192.168.5.20\r\nIPv4Internal-Port: 4900\r\n');
+    cap.tcp('10.1.1.66:50900', '192.168.5.20:4900').open().send('c', 'GET / HTTP/1.1\r\nHost: 192.168.5.20\r\n\r\n').send('s', 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n').close();
+    cap.tcp('10.1.1.67:50901', '192.168.5.20:4900').open().close(); // a port scan's SYN, no bytes
+    cap.tcp('10.1.1.10:50902', '192.168.5.20:4900').open().send('c', dcSenderStream(file, 31, NONCE)).send('s', dcHandshake(2, NONCE)).close();
+    const data = analyzeCapture(cap).find((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.deepEqual([data?.filename, data?.sha256, data?.client?.port], ['later.bin', sha256(file), 50902]);
+  });
+
   it('an announced IPv6 address in another spelling (upper case, zeros written out) names the connection all the same', () => {
     const file = randomBytes(2000, 8);
     const cap = new Capture();

@@ -181,6 +181,20 @@ describe('SIP/SIMPLE', () => {
     assert.deepEqual(analyze(c, 'msrp-sides.pcap').of('message').map((m) => [m.from, m.to, m.text]), [['bob@example.com', 'alice@example.com', 'from bob'], ['alice@example.com', 'bob@example.com', 'from alice']]);
   });
 
+  it('an MSRP path announced over TLS (msrps:) is still expected, though its bytes cannot be verified; a plain path is taken only by a connection that speaks MSRP', () => {
+    const c = new Capture();
+    const sdp = (ip: string, port: number, scheme: string) => `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=message ${port} TCP/TLS/MSRP *\r\na=path:${scheme}://${ip}:${port}/s${port};tcp\r\n`;
+    const hdr = { Via: 'SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKtls', From: '<sip:alice@example.com>;tag=a1', 'Call-ID': 'tls-call', 'Content-Type': 'application/sdp' };
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('INVITE sip:bob@example.com SIP/2.0', { ...hdr, To: '<sip:bob@example.com>', CSeq: '1 INVITE' }, sdp('10.0.0.5', 2855, 'msrps')));
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('SIP/2.0 200 OK', { ...hdr, To: '<sip:bob@example.com>;tag=b1', CSeq: '1 INVITE' }, sdp('192.0.2.20', 2856, 'msrp')), 's');
+    // TLS to the msrps path: the SIP session's; an HTTP request to the plain one: not MSRP
+    c.tcp('192.0.2.20:40001', '10.0.0.5:2855').open().send('c', Buffer.from([0x16, 3, 1, 0, 5, 1, 0, 0, 1, 0])).close();
+    c.tcp('10.0.0.5:40002', '192.0.2.20:2856').open().send('c', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n').close();
+    const sessions = analyze(c, 'msrps.pcap').of('session');
+    assert.equal(sessions.find((x) => x.server.port === 2855)?.protocol, 'sip', JSON.stringify(sessions));
+    assert.equal(sessions.find((x) => x.server.port === 2856), undefined, JSON.stringify(sessions));
+  });
+
   it('does not report a voice call as IM', () => {
     const c = new Capture();
     const sdp = 'v=0\r\no=a 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\nm=video 51372 RTP/AVP 31\r\n';

@@ -266,6 +266,30 @@ describe('xmpp: decoding', () => {
     assert.equal(data.sha256, crypto.createHash('sha256').update(file).digest('hex'));
   });
 
+  it('two files through one SOCKS5 proxy (the same host and port): each connection carries its own, and one that is not SOCKS5 takes neither', () => {
+    const files = [crypto.randomBytes(3000), crypto.randomBytes(4000)];
+    const h = new FlowHarness({ server: '198.51.100.7:5222' });
+    h.send('c', C_HDR).send('s', S_HDR).send('s', BIND);
+    for (const [i, sid] of ['sidone', 'sidtwo'].entries()) {
+      h.send('s', `<iq type='set' id='si${i}' from='romeo@example.net/orchard' to='juliet@example.org/balcony'><si xmlns='http://jabber.org/protocol/si' id='${sid}' profile='http://jabber.org/protocol/si/profile/file-transfer'><file xmlns='http://jabber.org/protocol/si/profile/file-transfer' name='f${i}.bin' size='${files[i].length}'/></si></iq>`);
+      h.send('s', `<iq type='set' id='bs${i}' from='romeo@example.net/orchard' to='juliet@example.org/balcony'><query xmlns='http://jabber.org/protocol/bytestreams' sid='${sid}' mode='tcp'><streamhost jid='proxy.example.net' host='203.0.113.77' port='7777'/></query></iq>`);
+    }
+    h.end();
+    // a web client reaching the proxy's port first is not a bytestream: both expectations stay
+    new FlowHarness({ client: '10.1.1.10:50400', server: '203.0.113.77:7777', engine: h.engine }).send('c', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n').end();
+    for (const [i, f] of files.entries()) {
+      const d = new FlowHarness({ client: `10.1.1.10:${50501 + i}`, server: '203.0.113.77:7777', engine: h.engine });
+      const hash = Buffer.from(crypto.createHash('sha1').update(String(i)).digest('hex'));
+      d.send('c', Buffer.from([5, 1, 0])).send('s', Buffer.from([5, 0]));
+      d.send('c', Buffer.concat([Buffer.from([5, 1, 0, 3, 40]), hash, Buffer.from([0, 0])]));
+      d.send('s', Buffer.concat([Buffer.from([5, 0, 0, 3, 40]), hash, Buffer.from([0, 0]), f])).end();
+    }
+    const data = h.of('file_transfer').filter((x) => x.stage === 'data');
+    assert.equal(data.length, 2, JSON.stringify(h.of('file_transfer')));
+    const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+    assert.deepEqual(data.map((x) => x.sha256).sort(), files.map(sha).sort());
+  });
+
   it('an IBB block that never arrived makes the file incomplete', () => {
     const b = (seq: number) => `<iq type='set'><data xmlns='http://jabber.org/protocol/ibb' seq='${seq}' sid='q'>${Buffer.alloc(100, seq).toString('base64')}</data></iq>`;
     const h = xmpp([
