@@ -598,12 +598,13 @@ export class Decoder {
     if (end - p >= 2 && buf[p] === 0 && buf[p + 1] === 0) p += 8;
     if (end - p < 40 || buf[p] >> 4 !== 6) return -1;
     // the IPv6 payload length against the datagram (as it was before a snaplen cut it)
-    if (40 + ((buf[p + 4] << 8) | buf[p + 5]) !== end - p + cut) return -1;
+    const plen = (buf[p + 4] << 8) | buf[p + 5];
+    if (40 + plen !== end - p + cut) return -1;
     if (anyPort) {
       if (buf.readUInt32BE(p + 8) !== 0x20010000 && buf.readUInt32BE(p + 24) !== 0x20010000) return -1;
       // what a Teredo client sends (TCP, UDP, ICMPv6, a bubble, extension headers), its header there:
       // ordinary UDP that only looks like this stays ordinary, not malformed
-      const nh = buf[p + 6], plen = end - p + cut - 40;
+      const nh = buf[p + 6];
       const least = TEREDO_NEXT[nh];
       if (least < 0 || plen < least || (nh === 17 && end - p >= 46 && ((buf[p + 44] << 8) | buf[p + 45]) !== plen)) return -1;
     }
