@@ -51,7 +51,7 @@ interface Expectation {
   reason: string;
   decoder: (ctx: SessionContext) => StreamDecoder;
   /** the connection is the announced one only when its first bytes say so (else it is detected as any flow) */
-  verify?: (input: DetectInput) => boolean | 'more';
+  verify?: (opening: Buffer) => boolean | 'more';
   /** what is announced (a transfer's id): the same parent announcing the same key and endpoint again replaces it */
   key?: string;
   parent: FlowSession;
@@ -461,11 +461,11 @@ class FlowSession implements FlowHandler, SessionContext {
     let anyLeft = (det.gapped & bit) !== 0;
     let decoderWaits = false;
     const pe = this.pendingExpectation;
-    // (a direction with a hole in its opening cannot show how it opened: it is left undecided)
-    if (pe && !(det.gapped & bit)) {
+    // (a direction with a hole in its opening cannot show how it opened, nor one with no byte yet: undecided)
+    if (pe && !(det.gapped & bit) && view.length > 0) {
       let v: boolean | 'more';
       try {
-        v = pe.verify!(input);
+        v = pe.verify!(view);
       } catch (err) {
         this.engine.stats.decoderErrors++;
         if (process.env.SHADOWIM_DEBUG) console.error(err);
@@ -851,8 +851,8 @@ class FlowSession implements FlowHandler, SessionContext {
       protocol: spec.protocol ?? this.protocol,
       reason: spec.reason.slice(0, 200),
       decoder,
-      ...(spec.verify ? { verify: spec.verify } : {}),
-      ...(spec.key !== undefined ? { key: spec.key.slice(0, 128) } : {}),
+      verify: spec.verify,
+      key: spec.key?.slice(0, 128),
       parent: this,
     });
   }

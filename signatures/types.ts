@@ -116,11 +116,12 @@ export interface SessionContext {
     spec: {
       transport: Transport; server: Endpoint; client?: { ip: string }; ttlMicros?: number; protocol?: string; reason: string;
       /**
-       * When given, the connection is taken for the announced one only once its first bytes (either
-       * direction's, as a detector sees them) answer true; false leaves it to detection as any flow (an
-       * announcement naming another service's address and port cannot take that service's flows).
+       * When given, the connection is taken for the announced one only once its opening (either
+       * direction's first bytes, one at least, as a detector sees them) answers true; false leaves it to
+       * detection as any flow (an announcement naming another service's address and port cannot take
+       * that service's flows).
        */
-      verify?: (input: DetectInput) => boolean | 'more';
+      verify?: (opening: Buffer) => boolean | 'more';
       /** what is announced (a transfer's id): announcing the same key at the same endpoint again replaces the expectation (the last offer wins) */
       key?: string;
     },

@@ -44,7 +44,6 @@ function v1HandshakeAt(d: Buffer, at: number): boolean | 'more' {
  * says too little alone; the connecting side speaks first anyway).
  */
 export function dcOpening(d: Buffer): boolean | 'more' {
-  if (d.length === 0) return 'more';
   return d[0] === 4 ? dcStart(d) : v1HandshakeAt(d, 0);
 }
 

@@ -2,7 +2,6 @@
 // and the file transfers offered (legacy invitations → MSNFTP side connection; MSNSLP → P2P data
 // chunks on the switchboard itself). Fed commands by the TCP decoder or the HTTP gateway decoder.
 
-import net from 'node:net';
 import type { Dir } from '../../sensor/types';
 import { UNKNOWN_ID, type FileMeta, type FileWriter, type SessionContext } from '../types';
 import { bridgingOffsets, contentType, dropParams, EUF_FILE_TRANSFER, type MsnCommand, p2pVersionOfDest, p2pVersionOfRouting, parseFtContext, parseHeaderLines, parseMime, parseP2P, parseP2Pv2, parseSlp, TF_FIRST } from './parser';
@@ -224,10 +223,10 @@ export class MsnSession {
       const meta = this.invites.get(cookie);
       const port = Number(h.get('port'));
       if (!meta || !Number.isInteger(port) || port <= 0 || port > 65535) return;
-      const ips = new Set([h.get('ip-address'), h.get('ip-address-internal')].filter((x): x is string => !!x && net.isIP(x) !== 0));
+      const ips = new Set([h.get('ip-address'), h.get('ip-address-internal')].filter((x): x is string => !!x)); // (the engine keeps the addresses)
       for (const ip of ips) {
         this.ctx.expect(
-          { transport: 'tcp', server: { ip, port }, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSNFTP connection announced for ${meta.filename}`, verify: (input) => msnftpOpening(input.data), key: `msnftp:${cookie}` },
+          { transport: 'tcp', server: { ip, port }, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSNFTP connection announced for ${meta.filename}`, verify: msnftpOpening, key: `msnftp:${cookie}` },
           (ctx) => msnftpDecoder(ctx, meta),
         );
       }
@@ -245,7 +244,7 @@ export class MsnSession {
     for (const server of endpoints) {
       this.ctx.expect(
         // verified: an announcement naming another service's address and port cannot take its flows
-        { transport: 'tcp', server, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSN direct connection announced on ${this.ctx.flow.id}`, verify: (input) => dcOpening(input.data), key: 'msn-dc' },
+        { transport: 'tcp', server, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSN direct connection announced on ${this.ctx.flow.id}`, verify: dcOpening, key: 'msn-dc' },
         (ctx) => msnDcDecoder(ctx, new MsnSession(ctx, { offers: (id) => this.offer(id), direct: true })),
       );
     }

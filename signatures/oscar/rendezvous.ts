@@ -16,13 +16,13 @@ export function peerOpening(d: Buffer): boolean | 'more' {
   const head = d.toString('latin1', 0, n);
   if (['ODC2', 'OFT2', 'OFT3'].some((m) => m.startsWith(head))) return n < 4 ? 'more' : true;
   // a proxy frame's length is at most 2048: its first byte is 0x00-0x08
-  if (n >= 1 && d[0] <= 0x08) return n < 4 ? 'more' : d.readUInt16BE(2) === PROXY_VERSION;
-  return n === 0 ? 'more' : false;
+  if (d[0] <= 0x08) return n < 4 ? 'more' : d.readUInt16BE(2) === PROXY_VERSION;
+  return false;
 }
 
-/** An OSCAR server connection (a chat room's) opens with FLAPs: '*' first */
-export function flapOpening(d: Buffer): boolean | 'more' {
-  return d.length === 0 ? 'more' : d[0] === 0x2a;
+/** An OSCAR server connection (a chat room's) opens with FLAPs: '*' first (Expectation.verify: `d` has a byte at least) */
+export function flapOpening(d: Buffer): boolean {
+  return d[0] === 0x2a;
 }
 export const MAX_PROXY_FRAME = 2048;
 

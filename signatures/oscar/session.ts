@@ -268,7 +268,7 @@ export class OscarSession implements StreamDecoder {
     }
     for (const ip of ips) {
       this.ctx.expect(
-        { transport: 'tcp', server: { ip, port }, ttlMicros: 600_000_000, reason: `OSCAR ${proxied ? 'proxied ' : ''}${what} announced on ${this.ctx.flow.id}`, verify: (input) => peerOpening(input.data), key: cookie },
+        { transport: 'tcp', server: { ip, port }, ttlMicros: 600_000_000, reason: `OSCAR ${proxied ? 'proxied ' : ''}${what} announced on ${this.ctx.flow.id}`, verify: peerOpening, key: cookie },
         decoder,
       );
     }
@@ -342,7 +342,7 @@ export class OscarSession implements StreamDecoder {
     // from this client only: a chat server hosts many rooms, and another host's connection to it is
     // another user in another room
     this.ctx.expect(
-      { transport: 'tcp', server: { ip: m[1], port }, client: { ip: this.ctx.flow.client.ip }, ttlMicros: 600_000_000, reason: `OSCAR redirect to the chat room "${room}" on ${this.ctx.flow.id}`, verify: (input) => flapOpening(input.data), key: `chat:${room}` },
+      { transport: 'tcp', server: { ip: m[1], port }, client: { ip: this.ctx.flow.client.ip }, ttlMicros: 600_000_000, reason: `OSCAR redirect to the chat room "${room}" on ${this.ctx.flow.id}`, verify: flapOpening, key: `chat:${room}` },
       (ctx) => new OscarSession(ctx, false, preset),
     );
   }

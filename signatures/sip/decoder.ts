@@ -1,7 +1,6 @@
 // SIP signalling → IM events: page-mode MESSAGE (RFC 3428), session-mode INVITE with MSRP
 // (RFC 4975) → the MSRP connection is followed, presence (PUBLISH/SUBSCRIBE/NOTIFY with PIDF) noted.
 // A flow is an IM session only once it carries one of these; voice/video calls are not IM.
-import net from 'node:net';
 import type { Dir } from '../../sensor/types';
 import type { KnowledgeBase, SessionContext, StreamDecoder } from '../types';
 import { imText } from './body';
@@ -105,10 +104,10 @@ export class SipDecoder implements StreamDecoder {
         const owner = m.method ? caller : callee, peer = m.method ? callee : caller;
         for (const p of x.paths) {
           const a = msrpAuthority(p);
-          if (!a || !net.isIP(a.host)) continue;
+          if (!a) continue; // (a host name is not expected: the engine matches addresses)
           ctx.expect(
             // an msrps: path is TLS (RFC 4975 6): its bytes cannot be verified
-            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, ...(/^msrps:/i.test(p) ? {} : { verify: (input) => (input.data.length === 0 ? 'more' : looksLikeMsrp(input.data)) }) },
+            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: /^msrps:/i.test(p) ? undefined : looksLikeMsrp },
             (c) => new MsrpDecoder(c, { from: peer, to: owner, file }),
           );
         }

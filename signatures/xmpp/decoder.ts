@@ -3,7 +3,6 @@
 // XEP-0047 in-band bytestreams (carved).
 import type { Dir } from '../../sensor/types';
 import type { FileWriter, SessionContext, StreamDecoder } from '../types';
-import net from 'node:net';
 import { DEFAULT_LIMITS, XmlStream, child, ns, type XmlElement } from './xml';
 import { S5bDecoder, socks5Opening } from './s5b';
 import { MAX_TEXT as SHARED_MAX_TEXT } from '../text';
@@ -313,9 +312,9 @@ export class XmppDecoder implements StreamDecoder {
     for (const h of hosts.slice(0, MAX_STREAMHOSTS)) {
       const ip = h.attrs.host ?? '';
       const port = Number(h.attrs.port ?? 1080);
-      if (!net.isIP(ip) || !Number.isInteger(port) || port <= 0 || port > 65535) continue; // the engine matches addresses, not names
+      if (!Number.isInteger(port) || port <= 0 || port > 65535) continue; // (a host name is not expected: the engine matches addresses)
       this.ctx.expect(
-        { transport: 'tcp', server: { ip, port }, reason: `XMPP SOCKS5 bytestream of ${meta.filename} (sid ${sid.slice(0, 40)})`, verify: (input) => socks5Opening(input.data), key: sid },
+        { transport: 'tcp', server: { ip, port }, reason: `XMPP SOCKS5 bytestream of ${meta.filename} (sid ${sid.slice(0, 40)})`, verify: socks5Opening, key: sid },
         (sctx) => new S5bDecoder(sctx, meta),
       );
     }

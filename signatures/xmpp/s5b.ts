@@ -24,9 +24,9 @@ function handshakeLength(b: Buffer, client: boolean): number | undefined {
   return b.length < end ? undefined : end;
 }
 
-/** An announced streamhost connection is one only if a direction opens with SOCKS version 5: true, false, or 'more' */
-export function socks5Opening(d: Buffer): boolean | 'more' {
-  return d.length === 0 ? 'more' : d[0] === 5;
+/** An announced streamhost connection is one only if a direction opens with SOCKS version 5 (Expectation.verify: `d` has a byte at least) */
+export function socks5Opening(d: Buffer): boolean {
+  return d[0] === 5;
 }
 
 export class S5bDecoder implements StreamDecoder {
