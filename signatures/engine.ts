@@ -60,6 +60,17 @@ interface Expectation {
 const MAX_EXPECTATIONS = 10000;
 /** one flow's announcements expected at once, at most: a flow cannot fill the engine's table alone */
 const MAX_EXPECTATIONS_PER_FLOW = 64;
+/** announcements at one endpoint a flow's opening is checked against, at most, per look */
+const MAX_VERIFY = 64;
+/** bytes of a direction's opening an announcement may ask for before it is told */
+const MAX_OPENING = 1024;
+
+/** a new flow at an endpoint where announcements wait for an opening to verify (Engine.claimExpectation) */
+interface Pending {
+  endpoint: string;
+  clientIp: string;
+  firstTs: number;
+}
 const MAX_USERS_PER_SESSION = 64;
 const MAX_EVIDENCE_PER_SESSION = 16;
 /** a server name's characters in a session event (a DNS name's most): SNI, Host headers, stream domains */
@@ -118,11 +129,11 @@ export class Engine implements FlowInspector {
     this.stats.flows++;
     const exp = this.takeExpectation(flow);
     const s = new FlowSession(this, flow);
-    if (exp && !exp.verify) {
+    if (exp && !('endpoint' in exp)) {
       s.adoptExpectation(exp);
       return s;
     }
-    // an expectation that wants to see the first bytes waits for them, while the flow is detected as any
+    // announcements that want to see the first bytes wait for them, while the flow is detected as any
     if (exp) s.pendingExpectation = exp;
     // A server address that DNS resolved from an IM host name, or one in an IM address list,
     // classifies the flow tentatively; the flow's own bytes may still refine or override it.
@@ -155,26 +166,29 @@ export class Engine implements FlowInspector {
    * Adds an announced connection. The same flow announcing the same key at the same endpoint again (a
    * repeated transport message, a re-sent offer) replaces its expectation: the connection carries what
    * was offered last. Bounded: 10,000 in all, MAX_EXPECTATIONS_PER_FLOW per announcing flow.
-   * `restore`: an expectation given back by a flow that was not its connection (never replaces one).
    */
-  addExpectation(e: Expectation, restore = false): void {
+  addExpectation(e: Expectation): void {
     const k = endpointKey(e.transport, e.server.ip, e.server.port, e.zone);
     const list = this.expectations.get(k) ?? [];
     const i = e.key === undefined ? -1 : list.findIndex((x) => x.parent === e.parent && x.clientIp === e.clientIp && x.key === e.key);
     if (i >= 0) {
-      if (!restore) list[i] = e;
+      list[i] = e;
       return;
     }
     if (this.expectationCount >= MAX_EXPECTATIONS || e.parent.announced >= MAX_EXPECTATIONS_PER_FLOW) return;
-    // given back, it goes first again: connections to one endpoint take its announcements in order
-    if (restore) list.unshift(e);
-    else list.push(e);
+    list.push(e);
     this.expectations.set(k, list);
     this.expectationCount++;
     e.parent.announced++;
   }
 
-  private takeExpectation(flow: FlowInfo): Expectation | undefined {
+  /**
+   * The announcement a new flow is, when the first one live at its endpoint needs no look at the
+   * bytes (taken at once); else the place to verify its opening against (Pending): announcements
+   * with a `verify` stay in the list until a flow's opening claims one, so a flow that is not one takes
+   * nothing from the connection still to come, and several to one endpoint (a proxy) are told apart.
+   */
+  private takeExpectation(flow: FlowInfo): Expectation | Pending | undefined {
     if (this.expectationCount === 0) return undefined;
     // the sensor may have the sides the wrong way round when it missed the SYN: try both
     for (const [srv, cli] of [[flow.server, flow.client], [flow.client, flow.server]] as const) {
@@ -183,13 +197,46 @@ export class Engine implements FlowInspector {
       if (!list) continue;
       const i = list.findIndex((e) => e.expires >= flow.firstTs && (!e.clientIp || e.clientIp === cli.ip));
       if (i < 0) continue;
-      const [e] = list.splice(i, 1);
-      this.expectationCount--;
-      e.parent.announced--;
-      if (!list.length) this.expectations.delete(k);
-      return e;
+      if (list[i].verify) return { endpoint: k, clientIp: cli.ip, firstTs: flow.firstTs };
+      return this.remove(k, list, i);
     }
     return undefined;
+  }
+
+  /**
+   * The first announcement at a pending flow's endpoint whose `verify` accepts the opening (removed
+   * from the list), 'more' when one needs more bytes to tell, or undefined: none is this flow.
+   * Bounded: at most MAX_VERIFY of them are asked per opening.
+   */
+  claimExpectation(p: Pending, opening: Buffer): Expectation | 'more' | undefined {
+    const list = this.expectations.get(p.endpoint);
+    if (!list) return undefined;
+    let more = false;
+    for (let i = 0, asked = 0; i < list.length && asked < MAX_VERIFY; i++) {
+      const e = list[i];
+      if (!e.verify || e.expires < p.firstTs || (e.clientIp && e.clientIp !== p.clientIp)) continue;
+      asked++;
+      let v: boolean | 'more';
+      try {
+        v = e.verify(opening);
+      } catch (err) {
+        this.stats.decoderErrors++;
+        if (process.env.SHADOWIM_DEBUG) console.error(err);
+        v = false;
+      }
+      if (v === true) return this.remove(p.endpoint, list, i);
+      if (v === 'more') more = true;
+    }
+    // an opening is told within its first KiB, or it is none of these (bounded waiting)
+    return more && opening.length < MAX_OPENING ? 'more' : undefined;
+  }
+
+  private remove(k: string, list: Expectation[], i: number): Expectation {
+    const [e] = list.splice(i, 1);
+    this.expectationCount--;
+    e.parent.announced--;
+    if (!list.length) this.expectations.delete(k);
+    return e;
   }
 }
 
@@ -291,8 +338,8 @@ class FlowSession implements FlowHandler, SessionContext {
   /** classified (by its bytes, a tentative guess or an expectation); the Detection itself is not kept */
   private detected = false;
   private tentativeDetection: Detection | undefined;
-  /** an expectation this flow matched, waiting for its first bytes to be verified (Expectation.verify) */
-  pendingExpectation: Expectation | undefined;
+  /** this flow's endpoint has announcements waiting for an opening to verify (Expectation.verify) */
+  pendingExpectation: Pending | undefined;
   /** this flow's announcements still expected (taken or expired ones are not counted: Engine keeps it) */
   announced = 0;
   private users: Set<string> | undefined;
@@ -463,27 +510,20 @@ class FlowSession implements FlowHandler, SessionContext {
     const pe = this.pendingExpectation;
     // (a direction with a hole in its opening cannot show how it opened, nor one with no byte yet: undecided)
     if (pe && !(det.gapped & bit) && view.length > 0) {
-      let v: boolean | 'more';
-      try {
-        v = pe.verify!(view);
-      } catch (err) {
-        this.engine.stats.decoderErrors++;
-        if (process.env.SHADOWIM_DEBUG) console.error(err);
-        v = false;
-      }
-      if (v === true) {
+      const e = this.engine.claimExpectation(pe, view);
+      // an announced connection opening as announced so far: the modules wait until it is told
+      // (else one that knows the opening, MSNFTP's VER line, would take the flow from its announcement)
+      if (e === 'more') {
+        input.data = input.other = EMPTY;
+        return ANY_LEFT | DECODER_WAITS;
+      } else if (e) {
         input.data = input.other = EMPTY;
         this.pendingExpectation = undefined;
         this.tentativeDetection = undefined;
-        this.adoptExpectation(pe);
+        this.adoptExpectation(e);
         this.replayKept(current, dir, ts);
         return CLASSIFIED;
-      }
-      if (v === false) this.givePendingBack();
-      else {
-        anyLeft = true;
-        decoderWaits = true;
-      }
+      } else this.pendingExpectation = undefined;
     }
     // bit i of declined0/declined1: module i said no for that direction (TCP only: on UDP every
     // datagram is offered); modules past the 31st are simply always asked
@@ -619,7 +659,7 @@ class FlowSession implements FlowHandler, SessionContext {
   // ---- detection → decoding ---------------------------------------------------------------
 
   private classify(lm: LoadedModule, d: Detection, current?: Buffer, curDir: Dir = 0, curTs = 0): void {
-    this.givePendingBack();
+    this.pendingExpectation = undefined; // (the announcements stay for the connection still to come)
     this.detected = true;
     this.protocol = d.protocol;
     this.data = lm.data;
@@ -700,19 +740,8 @@ class FlowSession implements FlowHandler, SessionContext {
     return false;
   }
 
-  /**
-   * This flow is not the connection its pending expectation announced (it opened otherwise, or was
-   * classified or given up first): the expectation goes back, for the connection still to come.
-   */
-  private givePendingBack(): void {
-    const pe = this.pendingExpectation;
-    if (!pe) return;
-    this.pendingExpectation = undefined;
-    if (pe.expires > this.lastTs) this.engine.addExpectation(pe, true);
-  }
-
   private finishDetecting(keepData: boolean): void {
-    this.givePendingBack();
+    this.pendingExpectation = undefined; // (the announcements stay for the connection still to come)
     this.state = keepData ? State.Decoding : State.Done;
     this.wantsData = keepData;
     this.dropKept();

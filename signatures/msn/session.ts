@@ -5,7 +5,7 @@
 import type { Dir } from '../../sensor/types';
 import { UNKNOWN_ID, type FileMeta, type FileWriter, type SessionContext } from '../types';
 import { bridgingOffsets, contentType, dropParams, EUF_FILE_TRANSFER, type MsnCommand, p2pVersionOfDest, p2pVersionOfRouting, parseFtContext, parseHeaderLines, parseMime, parseP2P, parseP2Pv2, parseSlp, TF_FIRST } from './parser';
-import { msnftpDecoder, msnftpOpening } from './msnftp';
+import { msnftpDecoder, msnftpOpeningFor } from './msnftp';
 import { dcOpening, msnDcDecoder } from './directconn';
 import { ByteQueue, cp1252 } from '../text';
 
@@ -224,9 +224,10 @@ export class MsnSession {
       const port = Number(h.get('port'));
       if (!meta || !Number.isInteger(port) || port <= 0 || port > 65535) return;
       const ips = new Set([h.get('ip-address'), h.get('ip-address-internal')].filter((x): x is string => !!x)); // (the engine keeps the addresses)
+      const verify = msnftpOpeningFor(h.get('authcookie'));
       for (const ip of ips) {
         this.ctx.expect(
-          { transport: 'tcp', server: { ip, port }, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSNFTP connection announced for ${meta.filename}`, verify: msnftpOpening, key: `msnftp:${cookie}` },
+          { transport: 'tcp', server: { ip, port }, ttlMicros: 300_000_000, protocol: 'msn', reason: `MSNFTP connection announced for ${meta.filename}`, verify, key: `msnftp:${cookie}` },
           (ctx) => msnftpDecoder(ctx, meta),
         );
       }

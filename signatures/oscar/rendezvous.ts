@@ -20,6 +20,43 @@ export function peerOpening(d: Buffer): boolean | 'more' {
   return false;
 }
 
+/**
+ * The cookie the opening of a peer connection names, in hex: an OFT header's (@8), an ODC2 header's
+ * (@12), or the proxy's CREATE/JOIN frame's (after the screen name, and the JOIN's pin); 'more' while
+ * it has not all arrived; undefined when the opening names none (the proxy's own frames) or writes
+ * zeros (clients that leave it out).
+ */
+function openingCookie(d: Buffer): string | 'more' | undefined {
+  let o: number;
+  const magic = d.length >= 4 ? d.toString('latin1', 0, 4) : '';
+  if (magic === 'OFT2' || magic === 'OFT3') o = 8;
+  else if (magic === 'ODC2') o = 12;
+  else {
+    if (d.length < 6) return 'more';
+    const cmd = d.readUInt16BE(4);
+    if (cmd !== 2 && cmd !== 4) return undefined;
+    if (d.length < 13) return 'more';
+    o = 13 + d[12] + (cmd === 4 ? 2 : 0);
+  }
+  if (d.length < o + 8) return 'more';
+  const c = d.toString('hex', o, o + 8);
+  return c === '0000000000000000' ? undefined : c;
+}
+
+/**
+ * The verifier of one announced peer connection: it opens as one (peerOpening), and the cookie its
+ * opening names, if any, is the proposal's — so proposals through one rendezvous proxy, or to one
+ * listener, are told apart.
+ */
+export function peerOpeningFor(cookieHex: string): (d: Buffer) => boolean | 'more' {
+  return (d) => {
+    const r = peerOpening(d);
+    if (r !== true) return r;
+    const c = openingCookie(d);
+    return c === undefined || c === 'more' ? (c ?? true) : c === cookieHex;
+  };
+}
+
 /** An OSCAR server connection (a chat room's) opens with FLAPs: '*' first (Expectation.verify: `d` has a byte at least) */
 export function flapOpening(d: Buffer): boolean {
   return d[0] === 0x2a;

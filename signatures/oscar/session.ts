@@ -13,7 +13,7 @@ import {
   icqMetaOwner, parseMessageBlock, parseRendezvous, parseRoomRef, parseSnac, parseTlvs, readBuddyName, roomNameFromCookie, tlv, type Icbm,
 } from './parser';
 import { OftDecoder } from './oft';
-import { flapOpening, peerOpening } from './rendezvous';
+import { flapOpening, peerOpeningFor } from './rendezvous';
 import { OdcDecoder } from './odc';
 import { ChatRoom } from './chat';
 import { ByteQueue } from '../text';
@@ -266,9 +266,10 @@ export class OscarSession implements StreamDecoder {
       const ip = ipv4(tlv(tlvs, t));
       if (ip) ips.add(ip);
     }
+    const verify = peerOpeningFor(cookie);
     for (const ip of ips) {
       this.ctx.expect(
-        { transport: 'tcp', server: { ip, port }, ttlMicros: 600_000_000, reason: `OSCAR ${proxied ? 'proxied ' : ''}${what} announced on ${this.ctx.flow.id}`, verify: peerOpening, key: cookie },
+        { transport: 'tcp', server: { ip, port }, ttlMicros: 600_000_000, reason: `OSCAR ${proxied ? 'proxied ' : ''}${what} announced on ${this.ctx.flow.id}`, verify, key: cookie },
         decoder,
       );
     }

@@ -4,7 +4,7 @@
 import type { Dir } from '../../sensor/types';
 import type { FileWriter, SessionContext, StreamDecoder } from '../types';
 import { DEFAULT_LIMITS, XmlStream, child, ns, type XmlElement } from './xml';
-import { S5bDecoder, socks5Opening } from './s5b';
+import { S5bDecoder, socks5To, streamHashes } from './s5b';
 import { MAX_TEXT as SHARED_MAX_TEXT } from '../text';
 
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
@@ -230,7 +230,7 @@ export class XmppDecoder implements StreamDecoder {
       return;
     }
     if (q.local === 'query' && ns(q) === NS_S5B && type === 'set') {
-      this.streamhosts(dir, el, q.attrs.sid ?? '', q.children.filter((c) => c.local === 'streamhost'));
+      this.streamhosts(dir, el, q.attrs.sid ?? '', q.children.filter((c) => c.local === 'streamhost'), q.attrs.dstaddr);
       return;
     }
     if (q.local === 'jingle' && type === 'set' && q.attrs.action === 'session-initiate') {
@@ -300,21 +300,25 @@ export class XmppDecoder implements StreamDecoder {
       const offer = this.offer(dir, iq, key, child(file, 'name')?.text.trim() ?? file.attrs.name ?? '', size, `jingle/${key.slice(0, 96)}`);
       if (transport && ns(transport).startsWith('urn:xmpp:jingle:transports:s5b:')) {
         this.offers.set(transport.attrs.sid ?? key, offer);
-        this.streamhosts(dir, iq, transport.attrs.sid ?? key, transport.children.filter((c) => c.local === 'candidate'));
+        this.streamhosts(dir, iq, transport.attrs.sid ?? key, transport.children.filter((c) => c.local === 'candidate'), transport.attrs.dstaddr);
       }
     }
   }
 
   /** XEP-0065 streamhosts / Jingle S5B candidates: the next connection to one of them carries the file */
-  private streamhosts(dir: Dir, iq: XmlElement, sid: string, hosts: XmlElement[]): void {
+  private streamhosts(dir: Dir, iq: XmlElement, sid: string, hosts: XmlElement[], dstaddr: string | undefined): void {
     const offer = this.offers.get(sid);
     const meta = offer ?? this.unoffered(dir, iq, 's5b', sid);
+    // the connection asks the streamhost for SHA-1(sid, requester, target): our client's side of the
+    // iq may be left out (the server stamps it), then its full JID from the bind stands in
+    const own = this.jid.includes('/') ? this.jid : undefined;
+    const verify = socks5To(streamHashes(sid, iq.attrs.from ?? (dir === 0 ? own : undefined), iq.attrs.to ?? (dir === 1 ? own : undefined), dstaddr));
     for (const h of hosts.slice(0, MAX_STREAMHOSTS)) {
       const ip = h.attrs.host ?? '';
       const port = Number(h.attrs.port ?? 1080);
       if (!Number.isInteger(port) || port <= 0 || port > 65535) continue; // (a host name is not expected: the engine matches addresses)
       this.ctx.expect(
-        { transport: 'tcp', server: { ip, port }, reason: `XMPP SOCKS5 bytestream of ${meta.filename} (sid ${sid.slice(0, 40)})`, verify: socks5Opening, key: sid },
+        { transport: 'tcp', server: { ip, port }, reason: `XMPP SOCKS5 bytestream of ${meta.filename} (sid ${sid.slice(0, 40)})`, verify, key: sid },
         (sctx) => new S5bDecoder(sctx, meta),
       );
     }

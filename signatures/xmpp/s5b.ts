@@ -5,6 +5,7 @@
 import type { Dir } from '../../sensor/types';
 import type { FileMeta, FileWriter, SessionContext, StreamDecoder } from '../types';
 import { ByteQueue } from '../text';
+import { createHash } from 'node:crypto';
 
 const MAX_HANDSHAKE = 600;
 
@@ -27,6 +28,42 @@ function handshakeLength(b: Buffer, client: boolean): number | undefined {
 /** An announced streamhost connection is one only if a direction opens with SOCKS version 5 (Expectation.verify: `d` has a byte at least) */
 export function socks5Opening(d: Buffer): boolean {
   return d[0] === 5;
+}
+
+/**
+ * The DST.ADDR values a bytestream's connections may ask for (XEP-0065 §5.3.2, XEP-0260 §2.3):
+ * SHA-1 of the sid and the two full JIDs, in hex. Both orders: XEP-0260 clients differ on whose JID
+ * comes first when the initiator connects to the responder's candidate. Empty when a JID is unknown.
+ */
+export function streamHashes(sid: string, a: string | undefined, b: string | undefined, dstaddr?: string): string[] {
+  const out: string[] = [];
+  if (dstaddr && /^[0-9a-fA-F]{40}$/.test(dstaddr)) out.push(dstaddr.toLowerCase());
+  if (a && b) for (const [x, y] of [[a, b], [b, a]]) out.push(createHash('sha1').update(sid + x + y).digest('hex'));
+  return out;
+}
+
+/**
+ * A verifier for the connection of one bytestream: SOCKS5 whose CONNECT (the client's greeting then
+ * request) or reply (the method choice then reply, which repeats the address) names one of `hashes`;
+ * without hashes, a SOCKS5 opening is enough. Several transfers through one proxy are told apart so.
+ */
+export function socks5To(hashes: string[]): (d: Buffer) => boolean | 'more' {
+  if (!hashes.length) return socks5Opening;
+  const want = new Set(hashes);
+  return (d) => {
+    if (d[0] !== 5) return false;
+    let more = false;
+    for (const o of d.length > 1 ? [2 + d[1], 2] : [2]) {
+      // VER CMD|REP RSV ATYP=3 LEN=40 then the 40 hex digits
+      if (d.length < o + 45) {
+        if (d.length <= o || d[o] === 5) more = true;
+        continue;
+      }
+      if (d[o] !== 5 || d[o + 3] !== 3 || d[o + 4] !== 40) continue;
+      if (want.has(d.toString('latin1', o + 5, o + 45).toLowerCase())) return true;
+    }
+    return more ? 'more' : false;
+  };
 }
 
 export class S5bDecoder implements StreamDecoder {

@@ -287,6 +287,27 @@ describe('msn: file transfer', () => {
     assert.equal(data.filename, 'q3 report.xlsx');
   });
 
+  it('two MSNFTP transfers on one port (6891): each connection takes the invitation its USR line\'s AuthCookie names, whatever the order', () => {
+    const files = [randomBytes(4000, 11), randomBytes(5000, 12)];
+    const h = sb();
+    for (const [i, f] of files.entries()) {
+      h.send('c', invite(`${5 + i} N`, { 'Application-Name': 'File Transfer', 'Invitation-Command': 'INVITE', 'Invitation-Cookie': `c${i}`, 'Application-File': `part${i}.zip`, 'Application-FileSize': String(f.length) }));
+      h.send('s', invite(`${BUDDY} Bob`, { 'Invitation-Command': 'ACCEPT', 'Invitation-Cookie': `c${i}`, 'Launch-Application': 'FALSE', 'Request-Data': 'IP-Address:' }));
+      h.send('c', invite(`${7 + i} N`, { 'Invitation-Command': 'ACCEPT', 'Invitation-Cookie': `c${i}`, 'IP-Address': '10.1.1.10', 'Port': '6891', 'AuthCookie': `${1000 + i}`, 'Launch-Application': 'FALSE', 'Request-Data': 'IP-Address:' }));
+    }
+    // an MSNFTP connection whose AuthCookie is neither (another sender's) takes no invitation
+    for (const i of [9, 1, 0]) {
+      const f = files[i] ?? randomBytes(700, 13);
+      const ft = new FlowHarness({ engine: h.engine, client: `198.51.100.20:${51000 + i}`, server: '10.1.1.10:6891' });
+      ft.send('c', 'VER MSNFTP\r\n').send('s', 'VER MSNFTP\r\n').send('c', `USR ${BUDDY} ${1000 + i}\r\n`).send('s', `FIL ${f.length}\r\n`).send('c', 'TFR\r\n');
+      ft.send('s', msnftpBlocks(f)).send('c', 'BYE 16777989\r\n').end();
+    }
+    h.end();
+    const data = h.of('file_transfer').filter((f) => f.stage === 'data');
+    assert.deepEqual(data.filter((d) => d.filename !== 'unknown (MSNFTP)').map((d) => [d.filename, d.sha256]).sort(), files.map((f, i) => [`part${i}.zip`, sha256(f)]));
+    assert.equal(data.length, 3, 'the third is carved as an MSNFTP transfer of its own');
+  });
+
   it('an MSNFTP transfer cancelled by the sender (block flag 1) is reported incomplete', () => {
     const file = randomBytes(6000, 3);
     const h = sb();

@@ -6,7 +6,7 @@ import { FlowHarness } from '../helpers/harness';
 import { Engine } from '../../signatures/engine';
 import { loadRegistry } from '../../signatures/registry';
 import {
-  Flaps, bname, bosOpening, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, sendFileProposal, tlv, typing, u16, u32,
+  Flaps, SEND_FILE, bname, bosOpening, channel4, fragment, incomingIm, messageBlock, oftHeader, outgoingIm, proxyFrame, proxyInitFrame, sendFileProposal, tlv, typing, u16, u32,
   seeded, serverRelayMessage,
 } from './oscar-wire';
 
@@ -209,6 +209,36 @@ describe('oscar: file transfer', () => {
     assert.equal(data[0].complete, true);
     assert.equal(data[0].transfer_id, cookie.toString('hex'));
     assert.deepEqual([data[0].from, data[0].to, data[0].filename], [ME, BUDDY, 'plans.pdf']);
+  });
+
+  it('two proposals through one rendezvous proxy, and two to one listener: each connection takes the one its cookie names, whatever the order', () => {
+    const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
+    const events: any[] = [];
+    const h = new FlowHarness({ engine, client: '10.1.1.10:40000', server: '198.51.100.7:5190' });
+    const c = new Flaps(1), s = new Flaps(9);
+    bosStart(h, c, s);
+    h.send('s', s.snac(1, 0x0f, Buffer.concat([bname(ME), u16(0), u16(0)])));
+    const cookies = ['1111111111111111', '2222222222222222', '3333333333333333', '4444444444444444'].map((x) => Buffer.from(x, 'hex'));
+    const files = cookies.map(() => crypto.randomBytes(1500 + crypto.randomInt(1000)));
+    for (const [i, cookie] of cookies.entries()) {
+      const proxied = i < 2;
+      h.send('c', sendFileProposal(c, BUDDY, { cookie, ip: proxied ? '64.12.200.10' : '10.1.1.10', port: proxied ? 5190 : 5191, filename: `f${i}.bin`, size: files[i].length, proxied }));
+    }
+    h.end();
+    // through the proxy: our client (the proposer) CREATEs with its cookie, the proxy ACKs and READYs
+    for (const i of [1, 0]) {
+      const p = new FlowHarness({ engine, client: `10.1.1.10:${41001 + i}`, server: '64.12.200.10:5190' });
+      p.send('c', proxyInitFrame(ME, cookies[i], SEND_FILE)).send('s', proxyFrame(3, Buffer.concat([u16(4000 + i), u32(0x400cc80a)]))).send('s', proxyFrame(5));
+      p.send('c', Buffer.concat([oftHeader(0x0101, { cookie: cookies[i], size: files[i].length, filename: `f${i}.bin` }), files[i]])).end();
+    }
+    // to our listener: the buddy connects, our prompt names the proposal's cookie
+    for (const i of [3, 2]) {
+      const d = new FlowHarness({ engine, client: `203.0.113.9:${33330 + i}`, server: '10.1.1.10:5191' });
+      d.send('s', Buffer.concat([oftHeader(0x0101, { cookie: cookies[i], size: files[i].length, filename: `f${i}.bin` }), files[i]])).end();
+    }
+    const data = events.filter((e) => e.type === 'file_transfer' && e.stage === 'data');
+    const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+    assert.deepEqual(data.map((e) => [e.filename, e.transfer_id, e.sha256]).sort(), files.map((f, i) => [`f${i}.bin`, cookies[i].toString('hex'), sha(f)]));
   });
 
   it('OFT2 recognised on its own (no offer seen), through an AOL proxy frame too', () => {

@@ -266,28 +266,72 @@ describe('xmpp: decoding', () => {
     assert.equal(data.sha256, crypto.createHash('sha256').update(file).digest('hex'));
   });
 
-  it('two files through one SOCKS5 proxy (the same host and port): each connection carries its own, and one that is not SOCKS5 takes neither', () => {
+  /** a bytestream connection: the target's SOCKS5 CONNECT to DST.ADDR `hash`, the sender's file after the reply */
+  const s5bConnection = (engine: FlowHarness['engine'], client: string, server: string, hash: string, file: Buffer) => {
+    const d = new FlowHarness({ client, server, engine });
+    d.send('c', Buffer.from([5, 1, 0])).send('s', Buffer.from([5, 0]));
+    d.send('c', Buffer.concat([Buffer.from([5, 1, 0, 3, 40]), Buffer.from(hash), Buffer.from([0, 0])]));
+    d.send('s', Buffer.concat([Buffer.from([5, 0, 0, 3, 40]), Buffer.from(hash), Buffer.from([0, 0]), file])).end();
+  };
+  const sha1 = (s: string) => crypto.createHash('sha1').update(s).digest('hex');
+  const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+
+  it('two files through one SOCKS5 proxy (the same host and port): each connection is told by its stream hash, whatever the order; SOCKS5 for another hash and a web client take neither', () => {
     const files = [crypto.randomBytes(3000), crypto.randomBytes(4000)];
+    const sids = ['sidone', 'sidtwo'];
     const h = new FlowHarness({ server: '198.51.100.7:5222' });
     h.send('c', C_HDR).send('s', S_HDR).send('s', BIND);
-    for (const [i, sid] of ['sidone', 'sidtwo'].entries()) {
+    for (const [i, sid] of sids.entries()) {
       h.send('s', `<iq type='set' id='si${i}' from='romeo@example.net/orchard' to='juliet@example.org/balcony'><si xmlns='http://jabber.org/protocol/si' id='${sid}' profile='http://jabber.org/protocol/si/profile/file-transfer'><file xmlns='http://jabber.org/protocol/si/profile/file-transfer' name='f${i}.bin' size='${files[i].length}'/></si></iq>`);
       h.send('s', `<iq type='set' id='bs${i}' from='romeo@example.net/orchard' to='juliet@example.org/balcony'><query xmlns='http://jabber.org/protocol/bytestreams' sid='${sid}' mode='tcp'><streamhost jid='proxy.example.net' host='203.0.113.77' port='7777'/></query></iq>`);
     }
     h.end();
-    // a web client reaching the proxy's port first is not a bytestream: both expectations stay
+    // a web client reaching the proxy's port, and a bytestream of a transfer not announced here
     new FlowHarness({ client: '10.1.1.10:50400', server: '203.0.113.77:7777', engine: h.engine }).send('c', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n').end();
-    for (const [i, f] of files.entries()) {
-      const d = new FlowHarness({ client: `10.1.1.10:${50501 + i}`, server: '203.0.113.77:7777', engine: h.engine });
-      const hash = Buffer.from(crypto.createHash('sha1').update(String(i)).digest('hex'));
-      d.send('c', Buffer.from([5, 1, 0])).send('s', Buffer.from([5, 0]));
-      d.send('c', Buffer.concat([Buffer.from([5, 1, 0, 3, 40]), hash, Buffer.from([0, 0])]));
-      d.send('s', Buffer.concat([Buffer.from([5, 0, 0, 3, 40]), hash, Buffer.from([0, 0]), f])).end();
-    }
+    s5bConnection(h.engine, '10.1.1.10:50401', '203.0.113.77:7777', sha1('othersidromeo@example.net/orchardjuliet@example.org/balcony'), crypto.randomBytes(500));
+    // the second transfer's connection comes first
+    for (const i of [1, 0]) s5bConnection(h.engine, `10.1.1.10:${50501 + i}`, '203.0.113.77:7777', sha1(`${sids[i]}romeo@example.net/orchardjuliet@example.org/balcony`), files[i]);
     const data = h.of('file_transfer').filter((x) => x.stage === 'data');
-    assert.equal(data.length, 2, JSON.stringify(h.of('file_transfer')));
-    const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
-    assert.deepEqual(data.map((x) => x.sha256).sort(), files.map(sha).sort());
+    assert.deepEqual(data.map((x) => [x.filename, x.sha256, x.complete]).sort(), [['f0.bin', sha256(files[0]), true], ['f1.bin', sha256(files[1]), true]], JSON.stringify(h.of('file_transfer')));
+  });
+
+  it('streamhosts our client announces (no from: the server stamps it) are hashed with its bound full JID', () => {
+    const file = crypto.randomBytes(2500);
+    const h = new FlowHarness({ server: '198.51.100.7:5222' });
+    h.send('c', C_HDR).send('s', S_HDR).send('s', BIND);
+    h.send('c', `<iq type='set' id='si' to='romeo@example.net/orchard'><si xmlns='http://jabber.org/protocol/si' id='up1' profile='http://jabber.org/protocol/si/profile/file-transfer'><file xmlns='http://jabber.org/protocol/si/profile/file-transfer' name='out.bin' size='${file.length}'/></si></iq>`);
+    h.send('c', "<iq type='set' id='bs' to='romeo@example.net/orchard'><query xmlns='http://jabber.org/protocol/bytestreams' sid='up1' mode='tcp'><streamhost jid='proxy.example.net' host='203.0.113.77' port='7777'/></query></iq>");
+    h.end();
+    // first a bytestream hashed with the bare JID: another transfer's, not this one
+    const decoy = new FlowHarness({ client: '10.1.1.10:50599', server: '203.0.113.77:7777', engine: h.engine });
+    const bare = sha1('up1juliet@example.orgromeo@example.net/orchard');
+    decoy.send('c', Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, 40]), Buffer.from(bare), Buffer.from([0, 0])])).send('s', Buffer.from([5, 0])).send('c', crypto.randomBytes(900)).end();
+    // juliet, the sender, connects to the proxy and streams the file upward
+    const d = new FlowHarness({ client: '10.1.1.10:50600', server: '203.0.113.77:7777', engine: h.engine });
+    const hash = sha1('up1juliet@example.org/balconyromeo@example.net/orchard');
+    d.send('c', Buffer.from([5, 1, 0])).send('s', Buffer.from([5, 0]));
+    d.send('c', Buffer.concat([Buffer.from([5, 1, 0, 3, 40]), Buffer.from(hash), Buffer.from([0, 0])]));
+    d.send('s', Buffer.concat([Buffer.from([5, 0, 0, 3, 40]), Buffer.from(hash), Buffer.from([0, 0])]));
+    d.send('c', file).end();
+    const data = h.of('file_transfer').filter((x) => x.stage === 'data');
+    assert.deepEqual(data.map((x) => [x.filename, x.sha256, x.from, x.to]), [['out.bin', sha256(file), 'juliet@example.org/balcony', 'romeo@example.net/orchard']]);
+  });
+
+  it('Jingle SOCKS5 candidates (XEP-0260): the transport sid is hashed with the two JIDs in either order', () => {
+    const files = [crypto.randomBytes(1800), crypto.randomBytes(2200)];
+    const h = new FlowHarness({ server: '198.51.100.7:5222' });
+    h.send('c', C_HDR).send('s', S_HDR).send('s', BIND);
+    for (const [i, f] of files.entries()) {
+      h.send('s', `<iq from='romeo@example.net/orchard' to='juliet@example.org/balcony' type='set' id='j${i}'><jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' initiator='romeo@example.net/orchard' sid='js${i}'><content creator='initiator' name='c'><description xmlns='urn:xmpp:jingle:apps:file-transfer:5'><file><name>j${i}.bin</name><size>${f.length}</size></file></description><transport xmlns='urn:xmpp:jingle:transports:s5b:1' sid='ts${i}' mode='tcp'><candidate cid='c${i}' host='192.0.2.${10 + i}' jid='romeo@example.net/orchard' port='6539' priority='8257636' type='direct'/></transport></content></jingle></iq>`);
+    }
+    h.end();
+    const jids = ['romeo@example.net/orchard', 'juliet@example.org/balcony'];
+    // hashed with the Jingle session's sid instead of the transport's: not these transfers
+    s5bConnection(h.engine, '10.1.1.10:50699', '192.0.2.10:6539', sha1(`js0${jids[0]}${jids[1]}`), crypto.randomBytes(700));
+    s5bConnection(h.engine, '10.1.1.10:50700', '192.0.2.10:6539', sha1(`ts0${jids[0]}${jids[1]}`), files[0]);
+    s5bConnection(h.engine, '10.1.1.10:50701', '192.0.2.11:6539', sha1(`ts1${jids[1]}${jids[0]}`), files[1]);
+    const data = h.of('file_transfer').filter((x) => x.stage === 'data');
+    assert.deepEqual(data.map((x) => [x.filename, x.sha256]).sort(), [['j0.bin', sha256(files[0])], ['j1.bin', sha256(files[1])]]);
   });
 
   it('an IBB block that never arrived makes the file incomplete', () => {
