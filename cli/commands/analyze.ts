@@ -143,7 +143,8 @@ export const command: Command = {
     await pipeline.files?.drain(); // file verdicts (scans) before the closing stats event
     // the stats event is the last line: after the analyzer's end-of-run alert updates ("seen N times")
     await pipeline.close(recognised ? {
-      type: 'stats', ts: isoTime(captureTime), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
+      // the newest packet's time; a capture without one has no time of its own: the run's (not 1970)
+      type: 'stats', ts: isoTime(c.packets > 0 ? captureTime : Date.now() * 1000), packets: c.packets, bytes: c.bytes, malformed: c.malformed, flows: c.flows,
       ...(c.snapped ? { snapped: c.snapped } : {}),
       ...(c.unsupportedLink ? { unsupported_link: c.unsupportedLink } : {}),
       ...(sensor ? { sensor } : {}),

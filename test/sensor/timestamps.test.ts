@@ -106,4 +106,20 @@ describe('sensor: impossible capture timestamps', function () {
     assert.equal(stats?.packets, n);
     assert.equal(stats?.flows, 2);
   });
+
+  it('the stats event of a capture with no packet carries the time of the run, not 1970', () => {
+    const before = Date.now();
+    const r = shadowim(['analyze', tmpFile(new Capture().pcap(), '.pcap'), '--format', 'jsonl'], { timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const stats = r.events.find((e) => e.type === 'stats')!;
+    assert.equal(stats.packets, 0);
+    const t = Date.parse(stats.ts);
+    assert.ok(t >= before - 1000 && t <= Date.now() + 1000, stats.ts);
+  });
+
+  it('the stats event of a capture carries its newest packet\'s time', () => {
+    const c = conversation();
+    const r = shadowim(['analyze', tmpFile(c.pcap(), '.pcap'), '--format', 'jsonl'], { timeout: 30_000 });
+    assert.equal(r.events.find((e) => e.type === 'stats')!.ts, new Date(Math.floor(c.frames[c.frames.length - 1].tsMicros / 1000)).toISOString());
+  });
 });
