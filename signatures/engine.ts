@@ -51,7 +51,7 @@ interface Expectation {
   reason: string;
   decoder: (ctx: SessionContext) => StreamDecoder;
   /** the connection is the announced one only when its first bytes say so (else it is detected as any flow) */
-  verify?: (opening: Buffer) => boolean | 'more';
+  verify?: (opening: Buffer, dir: Dir) => boolean | 'more';
   /** what is announced (a transfer's id): the same parent announcing the same key and endpoint again replaces it */
   key?: string;
   parent: FlowSession;
@@ -70,6 +70,8 @@ interface Pending {
   endpoint: string;
   clientIp: string;
   firstTs: number;
+  /** the flow's client is the announced server (the sensor missed the SYN): its dir 1 connected */
+  swapped: boolean;
 }
 const MAX_USERS_PER_SESSION = 64;
 const MAX_EVIDENCE_PER_SESSION = 16;
@@ -197,7 +199,7 @@ export class Engine implements FlowInspector {
       if (!list) continue;
       const i = list.findIndex((e) => e.expires >= flow.firstTs && (!e.clientIp || e.clientIp === cli.ip));
       if (i < 0) continue;
-      if (list[i].verify) return { endpoint: k, clientIp: cli.ip, firstTs: flow.firstTs };
+      if (list[i].verify) return { endpoint: k, clientIp: cli.ip, firstTs: flow.firstTs, swapped: srv === flow.client };
       return this.remove(k, list, i);
     }
     return undefined;
@@ -208,7 +210,7 @@ export class Engine implements FlowInspector {
    * from the list), 'more' when one needs more bytes to tell, or undefined: none is this flow.
    * Bounded: at most MAX_VERIFY of them are asked per opening.
    */
-  claimExpectation(p: Pending, opening: Buffer): Expectation | 'more' | undefined {
+  claimExpectation(p: Pending, opening: Buffer, dir: Dir): Expectation | 'more' | undefined {
     const list = this.expectations.get(p.endpoint);
     if (!list) return undefined;
     let more = false;
@@ -218,7 +220,7 @@ export class Engine implements FlowInspector {
       asked++;
       let v: boolean | 'more';
       try {
-        v = e.verify(opening);
+        v = e.verify(opening, p.swapped ? (dir === 0 ? 1 : 0) : dir);
       } catch (err) {
         this.stats.decoderErrors++;
         if (process.env.SHADOWIM_DEBUG) console.error(err);
@@ -510,7 +512,7 @@ class FlowSession implements FlowHandler, SessionContext {
     const pe = this.pendingExpectation;
     // (a direction with a hole in its opening cannot show how it opened, nor one with no byte yet: undecided)
     if (pe && !(det.gapped & bit) && view.length > 0) {
-      const e = this.engine.claimExpectation(pe, view);
+      const e = this.engine.claimExpectation(pe, view, dir);
       // an announced connection opening as announced so far: the modules wait until it is told
       // (else one that knows the opening, MSNFTP's VER line, would take the flow from its announcement)
       if (e === 'more') {

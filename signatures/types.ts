@@ -117,11 +117,11 @@ export interface SessionContext {
       transport: Transport; server: Endpoint; client?: { ip: string }; ttlMicros?: number; protocol?: string; reason: string;
       /**
        * When given, the connection is taken for the announced one only once its opening (either
-       * direction's first bytes, one at least, as a detector sees them) answers true; false leaves it to
-       * detection as any flow (an announcement naming another service's address and port cannot take
-       * that service's flows).
+       * direction's first bytes, one at least, as a detector sees them; `dir` 0 = from the side that
+       * connected) answers true; false leaves it to detection as any flow (an announcement naming
+       * another service's address and port cannot take that service's flows).
        */
-      verify?: (opening: Buffer) => boolean | 'more';
+      verify?: (opening: Buffer, dir: Dir) => boolean | 'more';
       /** what is announced (a transfer's id): announcing the same key at the same endpoint again replaces the expectation (the last offer wins) */
       key?: string;
     },

@@ -8,6 +8,43 @@ import type { Dir } from '../../sensor/types';
 import type { FileWriter, SessionContext, StreamDecoder } from '../types';
 import { LineFramer, decodeText, parseCtcp, stripFormatting } from './parser';
 
+/** what opens an IRC connection, from its client: registration (RFC 2812 §3.1, IRCv3 CAP, WEBIRC) */
+const IRC_CLIENT_FIRST = ['NICK ', 'USER ', 'PASS ', 'CAP ', 'WEBIRC ', 'SERVICE ', 'SERVER '];
+/** … and from its server, before the client has said anything: ident/host-lookup notices, a PING, an ERROR */
+const IRC_SERVER_FIRST = /^(?::\S{1,255} (?:NOTICE|PING|ERROR|CAP|\d{3}) |NOTICE |PING :|ERROR :)/i;
+const IRC_LINE = 512;
+/** what a server sends before its client registers (a few notices): less (the engine waits 1 KiB at most) */
+const IRC_WAIT = 1000;
+
+/**
+ * A DCC connection carries a file's bare bytes or chat lines, so nothing proves one; but an IRC
+ * connection proves it is none. An offer naming an IRC server's address and port (a peer can write
+ * any) must not make the user's next IRC connection be read as a file: a first line that opens IRC
+ * — the connecting side's registration — declines the offer; a server notice first waits for it.
+ * 'more' while such a line may still be coming (an IRC line's 512 bytes at most).
+ */
+export function dccOpening(d: Buffer, dir: Dir): boolean | 'more' {
+  const n = Math.min(d.length, IRC_LINE);
+  const head = d.toString('latin1', 0, n);
+  const nl = head.indexOf('\n');
+  const line = nl >= 0 ? head.slice(0, nl) : head;
+  if (dir === 0) {
+    const up = line.slice(0, 8).toUpperCase();
+    for (const w of IRC_CLIENT_FIRST) {
+      if (up.startsWith(w)) return false;
+      if (nl < 0 && w.startsWith(up)) return 'more'; // (the line still arriving: "NIC")
+    }
+    return true;
+  }
+  // a server line: the connecting side's first bytes tell (registration, or a DCC receiver's
+  // 4-byte acknowledgement) — a file that starts like one streams on past IRC_WAIT bytes, a server
+  // waits for its client
+  if (IRC_SERVER_FIRST.test(line)) return d.length < IRC_WAIT ? 'more' : true;
+  // a server line is still arriving when its prefix fits one (':' then the server's name)
+  const open = line.startsWith(':') || 'NOTICE '.startsWith(line.slice(0, 7).toUpperCase()) || 'PING :'.startsWith(line.slice(0, 6).toUpperCase()) || 'ERROR :'.startsWith(line.slice(0, 7).toUpperCase());
+  return nl < 0 && n < IRC_LINE && open ? 'more' : true;
+}
+
 export interface DccFile {
   filename: string;
   from: string;

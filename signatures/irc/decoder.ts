@@ -3,7 +3,7 @@
 import type { Dir } from '../../sensor/types';
 import type { SessionContext, StreamDecoder } from '../types';
 import { LineFramer, MAX_LINE, decodeText, isChannel, parseCtcp, parseDcc, parseLine, prefixNick, saslPlainUser, stripFormatting, type IrcMessage } from './parser';
-import { DccChatDecoder, DccSendDecoder, type DccFile } from './dcc';
+import { DccChatDecoder, DccSendDecoder, dccOpening, type DccFile } from './dcc';
 
 const MAX_TEXT = 4096;
 /** reverse (passive) DCC offers waiting for the receiver's answer, per session */
@@ -262,7 +262,7 @@ export class IrcDecoder implements StreamDecoder {
     } else if (offer.kind === 'CHAT' && offer.port !== 0) {
       for (const ip of this.listenAddrs(dir, offer.ip)) {
         this.ctx.expect(
-          { transport: 'tcp', server: { ip, port: offer.port }, reason: `IRC DCC CHAT offered by ${from.slice(0, 64)} to ${to}`, key: 'dcc' },
+          { transport: 'tcp', server: { ip, port: offer.port }, reason: `IRC DCC CHAT offered by ${from.slice(0, 64)} to ${to}`, key: 'dcc', verify: dccOpening },
           (dctx) => new DccChatDecoder(dctx, { ip, port: offer.port }, from, to),
         );
       }
@@ -281,7 +281,7 @@ export class IrcDecoder implements StreamDecoder {
   private expectSend(file: DccFile, ip: string, port: number, reverse: boolean): void {
     this.ctx.expect(
       // one transfer at a time on a port the sender listens on: an offer re-sent there replaces the last
-      { transport: 'tcp', server: { ip, port }, reason: `IRC DCC SEND of ${file.filename} by ${file.from.slice(0, 64)}`, key: 'dcc' },
+      { transport: 'tcp', server: { ip, port }, reason: `IRC DCC SEND of ${file.filename} by ${file.from.slice(0, 64)}`, key: 'dcc', verify: dccOpening },
       (dctx) => new DccSendDecoder(dctx, file, { ip, port }, reverse),
     );
   }

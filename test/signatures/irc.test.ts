@@ -310,6 +310,42 @@ describe('irc: DCC on the harness', () => {
     assert.equal(data.sha256, crypto.createHash('sha256').update('hello world').digest('hex'));
   });
 
+  it('a peer\'s DCC offer naming the IRC server\'s own address and port does not take the user\'s next IRC connections (opened by a server notice, or by NICK)', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    const asInt = (198 * 2 ** 24 + 51 * 2 ** 16 + 100 * 2 ** 8 + 7).toString();
+    h.send('c', REG).send('s', WELCOME);
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND trap.bin ${asInt} 6667 100\x01\r\n`);
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC CHAT chat ${asInt} 6667\x01\r\n`).end();
+    const next = [
+      new FlowHarness({ client: '10.1.1.10:50900', server: '198.51.100.7:6667', engine: h.engine })
+        .send('s', ':irc.example.net NOTICE * :*** Looking up your hostname...\r\n').send('c', REG).send('s', WELCOME).send('c', 'PRIVMSG #ops :first connection\r\n'),
+      new FlowHarness({ client: '10.1.1.10:50901', server: '198.51.100.7:6667', engine: h.engine })
+        .send('c', 'NI').send('c', 'CK alice\r\nUSER alice 0 * :Alice A\r\n').send('s', WELCOME).send('c', 'PRIVMSG #ops :second connection\r\n'),
+    ];
+    for (const n of next) n.end();
+    assert.deepEqual(h.of('message').map((m) => [m.text, m.to]), [['first connection', '#ops'], ['second connection', '#ops']]);
+    assert.equal(h.of('file_transfer').filter((f) => f.stage === 'data').length, 0);
+  });
+
+  it('a DCC CHAT whose first line starts with a colon, and DCC SENDs of files that start like an IRC server line (acknowledged, or longer than a server says before registration), are still theirs', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    h.send('c', REG).send('s', WELCOME);
+    h.send('s', ':bob!b@h PRIVMSG alice :\x01DCC CHAT chat 3232235826 5010\x01\r\n');
+    h.send('s', ':bob!b@h PRIVMSG alice :\x01DCC SEND log.txt 3232235826 5011 40\x01\r\n');
+    new FlowHarness({ client: '10.1.1.10:51010', server: '192.168.1.50:5010', engine: h.engine }).send('s', ':) hi alice\r\n').send('c', 'hi bob\r\n').end();
+    h.send('s', ':bob!b@h PRIVMSG alice :\x01DCC SEND big.log 3232235826 5012 3000\x01\r\n').end();
+    const log = ':irc.example.net 001 alice :Welcome\r\n...';
+    new FlowHarness({ client: '10.1.1.10:51011', server: '192.168.1.50:5011', engine: h.engine }).send('s', log.slice(0, 10)).send('s', log.slice(10)).send('c', Buffer.from([0, 0, 0, 40])).end();
+    const big = Buffer.from(':irc.example.net NOTICE * :*** Looking up your hostname\r\n'.repeat(54).slice(0, 3000));
+    const b = new FlowHarness({ client: '10.1.1.10:51012', server: '192.168.1.50:5012', engine: h.engine });
+    for (let o = 0; o < big.length; o += 500) b.send('s', big.subarray(o, o + 500));
+    b.send('c', Buffer.from([0, 0, 0x0b, 0xb8])).end();
+    assert.deepEqual(h.of('message').map((m) => m.text), [':) hi alice', 'hi bob']);
+    const data = h.of('file_transfer').filter((f) => f.stage === 'data');
+    const sha = (x: string | Buffer) => crypto.createHash('sha256').update(x).digest('hex');
+    assert.deepEqual(data.map((f) => [f.filename, f.sha256, f.complete]), [['log.txt', sha(log), true], ['big.log', sha(big), true]]);
+  });
+
   it('an offer naming a private address (NAT): the connection to the address the IRC flow shows is matched too', () => {
     const h = new FlowHarness({ client: '203.0.113.40:40000', server: '198.51.100.7:6667' });
     // 3232235826 = 192.168.1.50, the sender's LAN address; the receiver reaches it at 203.0.113.40
