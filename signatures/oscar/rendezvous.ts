@@ -2,6 +2,7 @@
 // start each header with a 4-byte magic and a u16 header length, and either may be preceded by AOL
 // rendezvous-proxy frames (peer_proxy.c).
 import { ByteQueue } from '../text';
+import { parseTlvs, tlv } from './parser';
 
 /** AOL rendezvous proxy frames (peer_proxy.c): u16 length (of the rest), u16 version 0x044a, u16 type, u32, u16 flags */
 export const PROXY_VERSION = 0x044a;
@@ -60,6 +61,29 @@ export function peerOpeningFor(cookieHex: string): (d: Buffer) => boolean | 'mor
 /** An OSCAR server connection (a chat room's) opens with FLAPs: '*' first (Expectation.verify: `d` has a byte at least) */
 export function flapOpening(d: Buffer): boolean {
   return d[0] === 0x2a;
+}
+
+/** a sign-on FLAP longer than this is no client's (a cookie is 256 bytes, a few TLVs beside it) */
+const MAX_SIGNON = 1000;
+
+/**
+ * The verifier of a connection a service redirect announced (a chat room's): FLAPs, and the client's
+ * sign-on (channel 1: version, then TLVs) carries the redirect's cookie in TLV 6 — so two rooms on one
+ * chat server go each to its own connection. The server's hello names nothing: its client tells.
+ */
+export function flapOpeningFor(cookie: Buffer | undefined): (d: Buffer, dir: 0 | 1) => boolean | 'more' {
+  if (!cookie || !cookie.length) return flapOpening;
+  return (d, dir) => {
+    if (d[0] !== 0x2a) return false;
+    if (dir === 1) return 'more';
+    if (d.length < 6) return 'more';
+    if (d[1] !== 1) return true; // no sign-on first: the opening alone
+    const len = d.readUInt16BE(4);
+    if (len > MAX_SIGNON) return true;
+    if (d.length < 6 + len) return 'more';
+    const c = len >= 4 ? tlv(parseTlvs(d, 10, 6 + len).tlvs, 6) : undefined;
+    return !c || c.equals(cookie);
+  };
 }
 export const MAX_PROXY_FRAME = 2048;
 

@@ -13,7 +13,7 @@ import {
   icqMetaOwner, parseMessageBlock, parseRendezvous, parseRoomRef, parseSnac, parseTlvs, readBuddyName, roomNameFromCookie, tlv, type Icbm,
 } from './parser';
 import { OftDecoder } from './oft';
-import { flapOpening, peerOpeningFor } from './rendezvous';
+import { flapOpeningFor, peerOpeningFor } from './rendezvous';
 import { OdcDecoder } from './odc';
 import { ChatRoom } from './chat';
 import { ByteQueue } from '../text';
@@ -340,10 +340,12 @@ export class OscarSession implements StreamDecoder {
     const port = m ? Number(m[2] ?? DEFAULT_PROXY_PORT) : 0;
     if (!m || port < 1 || port > 65535 || m[1].split('.').some((x) => Number(x) > 255)) return;
     const preset: ChatPreset = { room, self: this.self };
+    const cookie = tlv(t, 0x0006);
+    const verify = flapOpeningFor(cookie && Buffer.from(cookie)); // (a copy: the body is a view of the stream's buffer)
     // from this client only: a chat server hosts many rooms, and another host's connection to it is
     // another user in another room
     this.ctx.expect(
-      { transport: 'tcp', server: { ip: m[1], port }, client: { ip: this.ctx.flow.client.ip }, ttlMicros: 600_000_000, reason: `OSCAR redirect to the chat room "${room}" on ${this.ctx.flow.id}`, verify: flapOpening, key: `chat:${room}` },
+      { transport: 'tcp', server: { ip: m[1], port }, client: { ip: this.ctx.flow.client.ip }, ttlMicros: 600_000_000, reason: `OSCAR redirect to the chat room "${room}" on ${this.ctx.flow.id}`, verify, key: `chat:${room}` },
       (ctx) => new OscarSession(ctx, false, preset),
     );
   }

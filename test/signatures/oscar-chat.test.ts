@@ -165,10 +165,10 @@ describe('oscar chat rooms: through the engine', () => {
     bos.send('c', chatJoinRequest(c, 0x00a1, 4, '!aol://2719:10-4-after%20hours'));
     bos.send('c', chatJoinRequest(c, 0x00a2, 4, '!aol://2719:10-4-other room'));
     bos.send('s', serviceRedirect(s, 0x00a1, 0x000e, '64.12.28.10:5190', Buffer.alloc(64, 9)));
-    // the chat connection: its sign-on, then only our messages (no room info, no reflection captured)
+    // the chat connection: its sign-on with the redirect's cookie, then only our messages (no room info, no reflection captured)
     const ch = new FlowHarness({ engine, client: '10.1.1.10:40001', server: '64.12.28.10:5190' });
     const cc = new Flaps(0x0500), cs = new Flaps(0x0600);
-    for (const [d, b] of bosOpening(cc, cs)) ch.send(d, b);
+    for (const [d, b] of bosOpening(cc, cs, { cookie: Buffer.alloc(64, 9) })) ch.send(d, b);
     ch.send('c', chatSend(cc, { cookie: ck(30), text: Buffer.from('<HTML>hello room</HTML>'), encoding: 'us-ascii' }));
     ch.send('s', chatIncoming(cs, { cookie: ck(31), sender: 'alice', text: Buffer.from('hi') }));
     ch.end();
@@ -178,6 +178,28 @@ describe('oscar chat rooms: through the engine', () => {
     const sess = events.find((e) => e.type === 'session' && e.server.ip === '64.12.28.10');
     assert.equal(sess.service, 'chat-room');
     assert.equal(sess.protocol, 'aim');
+  });
+
+  it('two rooms on one chat server: each connection is the room whose redirect cookie its sign-on carries, whatever the order; a sign-on with another cookie is neither', () => {
+    const events: any[] = [];
+    const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
+    const bos = new FlowHarness({ engine, client: '10.1.1.10:40000', server: '64.12.24.50:443' });
+    const c = new Flaps(0x0100), s = new Flaps(0x2000);
+    for (const [d, b] of bosOpening(c, s, { me: ME })) bos.send(d, b);
+    const rooms = ['after hours', 'night shift'];
+    const cookies = [Buffer.alloc(256, 1), Buffer.alloc(256, 2)];
+    for (const [i, r] of rooms.entries()) bos.send('c', chatJoinRequest(c, 0x00b1 + i, 4, `!aol://2719:10-4-${r.replace(' ', '%20')}`));
+    for (const i of [0, 1]) bos.send('s', serviceRedirect(s, 0x00b1 + i, 0x000e, '64.12.28.10:5190', cookies[i]));
+    bos.end();
+    // the second room's connection first; before both, a sign-on with a cookie of neither redirect
+    for (const [port, cookie, text] of [[40009, Buffer.alloc(256, 3), 'to no room of ours'], [40002, cookies[1], 'in the second room'], [40001, cookies[0], 'in the first room']] as const) {
+      const ch = new FlowHarness({ engine, client: `10.1.1.10:${port}`, server: '64.12.28.10:5190' });
+      const cc = new Flaps(port), cs = new Flaps(port + 1);
+      for (const [d, b] of bosOpening(cc, cs, { cookie })) ch.send(d, b);
+      ch.send('c', chatSend(cc, { cookie: ck(port % 256), text: Buffer.from(text), encoding: 'us-ascii', reflect: false })).end();
+    }
+    const m = events.filter((e) => e.type === 'message').map((e) => [e.from, e.to, e.text]);
+    assert.deepEqual(m, [['(unknown)', '(unknown room)', 'to no room of ours'], [ME, 'night shift', 'in the second room'], [ME, 'after hours', 'in the first room']]);
   });
 
   it('a redirect is for the host that asked: a connection from another host to the same chat server gets neither our name nor our room', () => {

@@ -48,10 +48,10 @@ export class Flaps {
  * authorization cookie (TLV 6), the server's host-online (family 1/3) and, when `me` is given, the
  * self-info reply (1/0x0f) that names the signed-on user.
  */
-export function bosOpening(c: Flaps, s: Flaps, o: { me?: string; cookieBytes?: number } = {}): Array<['c' | 's', Buffer]> {
+export function bosOpening(c: Flaps, s: Flaps, o: { me?: string; cookieBytes?: number; cookie?: Buffer } = {}): Array<['c' | 's', Buffer]> {
   const out: Array<['c' | 's', Buffer]> = [
     ['s', s.hello()],
-    ['c', c.flap(1, Buffer.concat([u32(1), tlv(6, crypto.randomBytes(o.cookieBytes ?? 32))]))],
+    ['c', c.flap(1, Buffer.concat([u32(1), tlv(6, o.cookie ?? crypto.randomBytes(o.cookieBytes ?? 32))]))],
     ['s', s.snac(1, 3, Buffer.concat([u16(1), u16(2), u16(3), u16(4)]))],
   ];
   if (o.me !== undefined) out.push(['s', s.snac(1, 0x0f, Buffer.concat([bname(o.me), u16(0), u16(0)]))]);
