@@ -4,7 +4,7 @@
 import type { Dir } from '../../sensor/types';
 import type { KnowledgeBase, SessionContext, StreamDecoder } from '../types';
 import { imText } from './body';
-import { looksLikeMsrp, MsrpDecoder } from './msrp';
+import { MsrpDecoder, msrpOpeningFor } from './msrp';
 import { addressOf, header, mediaType, parseDatagram, SipFramer, tagOf, type SipMessage } from './parser';
 import { msrpAuthority, parseSdp } from './sdp';
 
@@ -107,7 +107,7 @@ export class SipDecoder implements StreamDecoder {
           if (!a) continue; // (a host name is not expected: the engine matches addresses)
           ctx.expect(
             // an msrps: path is TLS (RFC 4975 6): its bytes cannot be verified
-            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: /^msrps:/i.test(p) ? undefined : looksLikeMsrp },
+            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: /^msrps:/i.test(p) ? undefined : msrpOpeningFor(p) },
             (c) => new MsrpDecoder(c, { from: peer, to: owner, file }),
           );
         }

@@ -26,6 +26,35 @@ export function looksLikeMsrp(b: Buffer): boolean | 'more' {
   return /^MSRP [A-Za-z0-9.+%=-]{1,64} ([A-Z]{1,16}|\d{3}( .*)?)$/.test(b.subarray(0, nl).toString('latin1'));
 }
 
+/** bytes of a first MSRP request's head an announced path waits for, at most (the engine waits 1 KiB) */
+const MAX_OPENING_HEAD = 1000;
+
+/**
+ * The verifier of the connection an SDP `a=path` announced: MSRP, whose first request names that path
+ * in its To-Path (the side that connected sends to it) or From-Path (the listener spoke first) — two
+ * sessions a client accepts on one port are told apart by their session ids. A head without either
+ * header decides by its MSRP line alone.
+ */
+export function msrpOpeningFor(path: string): (d: Buffer) => boolean | 'more' {
+  const want = path.toLowerCase();
+  return (d) => {
+    const v = looksLikeMsrp(d);
+    if (v !== true) return v;
+    const head = d.toString('latin1', 0, Math.min(d.length, MAX_OPENING_HEAD));
+    const end = head.indexOf('\r\n\r\n');
+    const block = end >= 0 ? head.slice(0, end) : head;
+    if (end < 0 && !/\r\n-------/.test(head) && d.length < MAX_OPENING_HEAD) return 'more';
+    let named = false;
+    for (const line of block.split('\r\n').slice(1)) {
+      const m = /^(?:to|from)-path:[ \t]*(.*)$/i.exec(line);
+      if (!m) continue;
+      named = true;
+      if (m[1].split(/[ \t]+/).some((u) => u.toLowerCase() === want)) return true;
+    }
+    return !named;
+  };
+}
+
 export class MsrpFramer {
   /** bytes not framed yet (one growable buffer: a 1 MiB chunk is not re-copied on every segment) */
   private q = new ByteQueue();

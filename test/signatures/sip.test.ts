@@ -181,6 +181,24 @@ describe('SIP/SIMPLE', () => {
     assert.deepEqual(analyze(c, 'msrp-sides.pcap').of('message').map((m) => [m.from, m.to, m.text]), [['bob@example.com', 'alice@example.com', 'from bob'], ['alice@example.com', 'bob@example.com', 'from alice']]);
   });
 
+  it('two MSRP sessions a client accepts on one port: each connection is the session its To-Path names, whatever the order', () => {
+    const c = new Capture();
+    const sdp = (ip: string, port: number, s: string) => `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=message ${port} TCP/MSRP *\r\na=path:msrp://${ip}:${port}/${s};tcp\r\n`;
+    const peers = [['bob', '192.0.2.20', 'bobS'], ['carol', '192.0.2.30', 'carolS']] as const;
+    for (const [i, [name, ip, sess]] of peers.entries()) {
+      const hdr = { Via: `SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKtwo${i}`, From: '<sip:alice@example.com>;tag=a1', 'Call-ID': `two-${i}`, 'Content-Type': 'application/sdp' };
+      c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip(`INVITE sip:${name}@example.com SIP/2.0`, { ...hdr, To: `<sip:${name}@example.com>`, CSeq: '1 INVITE' }, sdp('10.0.0.5', 2855, `alice${i}`)));
+      c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('SIP/2.0 200 OK', { ...hdr, To: `<sip:${name}@example.com>;tag=t${i}`, CSeq: '1 INVITE' }, sdp(ip, 2856, sess)), 's');
+    }
+    const send = (tid: string, from: string, to: string, text: string) => `MSRP ${tid} SEND\r\nTo-Path: ${to}\r\nFrom-Path: ${from}\r\nMessage-ID: ${tid}\r\nByte-Range: 1-${text.length}/${text.length}\r\nContent-Type: text/plain\r\n\r\n${text}\r\n-------${tid}$\r\n`;
+    // carol's session first: both callees connect to alice's one port, each to its own session id
+    for (const i of [1, 0]) {
+      const [name, ip, sess] = peers[i];
+      c.tcp(`${ip}:40100`, '10.0.0.5:2855').open().send('c', send(`t${i}`, `msrp://${ip}:2856/${sess};tcp`, `msrp://10.0.0.5:2855/alice${i};tcp`, `hello from ${name}`)).close();
+    }
+    assert.deepEqual(analyze(c, 'msrp-two.pcap').of('message').map((m) => [m.from, m.to, m.text]), [['carol@example.com', 'alice@example.com', 'hello from carol'], ['bob@example.com', 'alice@example.com', 'hello from bob']]);
+  });
+
   it('an MSRP path announced over TLS (msrps:) is still expected, though its bytes cannot be verified; a plain path is taken only by a connection that speaks MSRP', () => {
     const c = new Capture();
     const sdp = (ip: string, port: number, scheme: string) => `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=message ${port} TCP/TLS/MSRP *\r\na=path:${scheme}://${ip}:${port}/s${port};tcp\r\n`;
