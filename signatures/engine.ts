@@ -62,6 +62,8 @@ const MAX_EXPECTATIONS = 10000;
 const MAX_EXPECTATIONS_PER_FLOW = 64;
 /** announcements at one endpoint a flow's opening is checked against, at most, per look */
 const MAX_VERIFY = 64;
+/** verify calls for one flow's openings in all (an opening a byte per segment, against 64 announcements) */
+const MAX_VERIFY_PER_FLOW = 512;
 /** bytes of a direction's opening an announcement may ask for before it is told */
 const MAX_OPENING = 1024;
 
@@ -72,6 +74,8 @@ interface Pending {
   firstTs: number;
   /** the flow's client is the announced server (the sensor missed the SYN): its dir 1 connected */
   swapped: boolean;
+  /** verify calls made for this flow so far (MAX_VERIFY_PER_FLOW at most) */
+  asked: number;
 }
 const MAX_USERS_PER_SESSION = 64;
 const MAX_EVIDENCE_PER_SESSION = 16;
@@ -199,7 +203,7 @@ export class Engine implements FlowInspector {
       if (!list) continue;
       const i = list.findIndex((e) => e.expires >= flow.firstTs && (!e.clientIp || e.clientIp === cli.ip));
       if (i < 0) continue;
-      if (list[i].verify) return { endpoint: k, clientIp: cli.ip, firstTs: flow.firstTs, swapped: srv === flow.client };
+      if (list[i].verify) return { endpoint: k, clientIp: cli.ip, firstTs: flow.firstTs, swapped: srv === flow.client, asked: 0 };
       return this.remove(k, list, i);
     }
     return undefined;
@@ -217,6 +221,7 @@ export class Engine implements FlowInspector {
     for (let i = 0, asked = 0; i < list.length && asked < MAX_VERIFY; i++) {
       const e = list[i];
       if (!e.verify || e.expires < p.firstTs || (e.clientIp && e.clientIp !== p.clientIp)) continue;
+      if (++p.asked > MAX_VERIFY_PER_FLOW) return undefined;
       asked++;
       let v: boolean | 'more';
       try {

@@ -1,0 +1,104 @@
+// The engine's announced side connections (SessionContext.expect with verify): which announcement a
+// new flow claims, with what the verifier is told, and how much work a flow's opening can cost.
+import assert from 'node:assert/strict';
+import type { ShadowEvent } from '../../common/events';
+import { Engine } from '../../signatures/engine';
+import { CidrTable, HostTable } from '../../signatures/lookup';
+import type { Registry } from '../../signatures/registry';
+import type { SessionContext, SignatureModule } from '../../signatures/types';
+import type { Dir, FlowInfo } from '../../sensor/types';
+
+const T0 = 1_700_000_000_000_000;
+const END = { packets: 1, bytes: 1, packetsC2S: 1, packetsS2C: 0, bytesC2S: 1, bytesS2C: 0, firstTs: T0, lastTs: T0 + 1, gapBytes: 0 };
+
+/**
+ * An engine with one module: a flow opening with "ANNOUNCE n" announces n connections to
+ * 192.0.2.9:7000 (for 10.0.0.5 when `client`), each verified by `verify(i)`; a flow opening with
+ * "OTHER" is the module's own. Claimed connections report "claimed i" as a message.
+ */
+function setup(verify: (i: number) => (d: Buffer, dir: Dir) => boolean | 'more', o: { ttl?: number; client?: string } = {}) {
+  const events: ShadowEvent[] = [];
+  let detects = 0;
+  const mod: SignatureModule = {
+    id: 'announcer', protocols: ['announcer'], transports: ['tcp'],
+    detect: (input) => {
+      detects++;
+      const t = input.data.toString('latin1');
+      if (t.startsWith('ANNOUNCE ') || t.startsWith('OTHER')) return { protocol: 'announcer', evidence: { signature: 'announcer', reason: 'test' } };
+      return 'ANNOUNCE '.startsWith(t) || 'OTHER'.startsWith(t) ? 'more' : null;
+    },
+    decoder: (ctx: SessionContext) => ({
+      onData(dir: Dir, data: Buffer) {
+        const m = /^ANNOUNCE (\d+)/.exec(data.toString('latin1'));
+        for (let i = 0; i < Number(m?.[1] ?? 0); i++) {
+          ctx.expect({ transport: 'tcp', server: { ip: '192.0.2.9', port: 7000 }, ...(o.client ? { client: { ip: o.client } } : {}), ttlMicros: o.ttl, reason: `test ${i}`, verify: verify(i), key: String(i) },
+            (c) => ({ onData(_d: Dir, _b: Buffer, ts: number) { c.message(ts, 0, { from: 'a', to: 'b', text: `claimed ${i}`, kind: 'chat' }); } }));
+        }
+      },
+    }),
+  };
+  const registry: Registry = { modules: [{ module: mod, data: { id: mod.id }, sources: [] }], hosts: new HostTable(), cidrs: new CidrTable() };
+  const engine = new Engine(registry, { emit: (e) => events.push(e) });
+  let n = 0;
+  const flow = (client: string, server: string, clientBy: FlowInfo['clientBy'] = 'syn', ts = T0) => {
+    const [ci, cp] = client.split(':'), [si, sp] = server.split(':');
+    return engine.newFlow({ id: `f${n++}`, transport: 'tcp', client: { ip: ci, port: +cp }, server: { ip: si, port: +sp }, firstTs: ts, clientBy })!;
+  };
+  const announce = (k: number) => {
+    const h = flow('10.0.0.5:40000', '198.51.100.1:5222');
+    h.onData(0, Buffer.from(`ANNOUNCE ${k}`), T0);
+    h.onEnd(END, 'fin');
+  };
+  const claimed = () => events.filter((e) => e.type === 'message').map((e) => (e as { text: string }).text);
+  return { engine, flow, announce, claimed, detects: () => detects };
+}
+
+describe('signature engine: announced connections', () => {
+  it('a flow claims the first announcement whose verify accepts its opening, not merely the first announced', () => {
+    const s = setup((i) => (d) => d.toString('latin1') === `hello ${i}`);
+    s.announce(3);
+    for (const i of [2, 0]) {
+      const h = s.flow('10.0.0.5:5000' + i, '192.0.2.9:7000');
+      h.onData(0, Buffer.from(`hello ${i}`), T0 + 10);
+      h.onEnd(END, 'fin');
+    }
+    assert.deepEqual(s.claimed(), ['claimed 2', 'claimed 0']);
+  });
+
+  it('a verifier is told which side connected: 0, also when the sensor missed the SYN and has the sides the other way round', () => {
+    const seen: Dir[] = [];
+    const s = setup(() => (_d, dir) => (seen.push(dir), true));
+    s.announce(2);
+    // with the SYN: the client connected and speaks first
+    s.flow('10.0.0.5:50000', '192.0.2.9:7000').onData(0, Buffer.from('x'), T0 + 10);
+    // without it: the announced endpoint is the flow's "client"; the side that connected is its dir 1
+    s.flow('192.0.2.9:7000', '10.0.0.5:50001', 'port').onData(1, Buffer.from('y'), T0 + 20);
+    assert.deepEqual(seen, [0, 0]);
+    assert.deepEqual(s.claimed(), ['claimed 0', 'claimed 1']);
+  });
+
+  it('an expired announcement, or one for another client address, is not claimed; the flow is detected as any', () => {
+    const s = setup(() => () => true, { ttl: 1_000_000, client: '10.0.0.5' });
+    s.announce(1);
+    s.flow('10.0.0.5:50000', '192.0.2.9:7000', 'syn', T0 + 2_000_000).onData(0, Buffer.from('OTHER late'), T0 + 2_000_000);
+    const s2 = setup(() => () => true, { client: '10.0.0.5' });
+    s2.announce(1);
+    s2.flow('10.0.0.77:50000', '192.0.2.9:7000').onData(0, Buffer.from('OTHER host'), T0 + 10);
+    assert.deepEqual([...s.claimed(), ...s2.claimed()], []);
+    s2.flow('10.0.0.5:50001', '192.0.2.9:7000').onData(0, Buffer.from('x'), T0 + 20);
+    assert.deepEqual(s2.claimed(), ['claimed 0']);
+  });
+
+  it('an opening sent a byte per segment against 64 announcements that all want more: bounded verify calls, then the modules decide', () => {
+    let calls = 0;
+    const s = setup(() => () => (calls++, 'more'));
+    s.announce(64);
+    const h = s.flow('10.0.0.5:50000', '192.0.2.9:7000');
+    const text = `OTHER${'z'.repeat(3000)}`;
+    for (let i = 0; i < text.length; i++) h.onData(0, Buffer.from(text[i]), T0 + 10 + i);
+    h.onEnd(END, 'fin');
+    assert.ok(calls > 64 && calls <= 512, `verify calls: ${calls}`);
+    assert.deepEqual(s.claimed(), []);
+    assert.ok(s.detects() > 1, 'the module was asked once the announcements gave up');
+  });
+});
