@@ -24,6 +24,17 @@ function bosStart(h: FlowHarness, c: Flaps, s: Flaps): void {
   for (const [dir, b] of bosOpening(c, s)) h.send(dir, b);
 }
 
+/** a BOS connection on its own engine, signed on as ME (self-info): the events of every flow on that engine */
+function signedOn() {
+  const events: any[] = [];
+  const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
+  const h = new FlowHarness({ engine, client: '10.1.1.10:40000', server: '198.51.100.7:5190' });
+  const c = new Flaps(1), s = new Flaps(9);
+  bosStart(h, c, s);
+  h.send('s', s.snac(1, 0x0f, Buffer.concat([bname(ME), u16(0), u16(0)])));
+  return { engine, events, h, c };
+}
+
 describe('oscar: detection', () => {
   it('recognises OSCAR on port 443 from its FLAP frames and reports the session', () => {
     const { h, c, s } = session();
@@ -181,12 +192,7 @@ describe('oscar: credentials', () => {
 
 describe('oscar: file transfer', () => {
   it('rendezvous offer + OFT2 on the announced connection: carved byte for byte', () => {
-    const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
-    const events: any[] = [];
-    const h = new FlowHarness({ engine, client: '10.1.1.10:40000', server: '198.51.100.7:5190' });
-    const c = new Flaps(1), s = new Flaps(9);
-    bosStart(h, c, s);
-    h.send('s', s.snac(1, 0x0f, Buffer.concat([bname(ME), u16(0), u16(0)])));
+    const { engine, events, h, c } = signedOn();
     const cookie = Buffer.from('a1b2c3d4e5f60708', 'hex');
     const file = crypto.randomBytes(70_001);
     h.send('c', sendFileProposal(c, BUDDY, { cookie, ip: '10.1.1.10', port: 5191, filename: 'plans.pdf', size: file.length }));
@@ -212,12 +218,7 @@ describe('oscar: file transfer', () => {
   });
 
   it('two proposals through one rendezvous proxy, and two to one listener: each connection takes the one its cookie names, whatever the order', () => {
-    const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
-    const events: any[] = [];
-    const h = new FlowHarness({ engine, client: '10.1.1.10:40000', server: '198.51.100.7:5190' });
-    const c = new Flaps(1), s = new Flaps(9);
-    bosStart(h, c, s);
-    h.send('s', s.snac(1, 0x0f, Buffer.concat([bname(ME), u16(0), u16(0)])));
+    const { engine, events, h, c } = signedOn();
     const cookies = ['1111111111111111', '2222222222222222', '3333333333333333', '4444444444444444'].map((x) => Buffer.from(x, 'hex'));
     const files = cookies.map(() => crypto.randomBytes(1500 + crypto.randomInt(1000)));
     for (const [i, cookie] of cookies.entries()) {
