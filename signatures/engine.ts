@@ -54,6 +54,8 @@ interface Expectation {
   verify?: (opening: Buffer, dir: Dir) => boolean | 'more';
   /** what is announced (a transfer's id): the same parent announcing the same key and endpoint again replaces it */
   key?: string;
+  /** the engine's count of announcements when this one was made: a flow that began before it is not its connection */
+  seq: number;
   parent: FlowSession;
 }
 
@@ -62,6 +64,10 @@ const MAX_EXPECTATIONS = 10000;
 const MAX_EXPECTATIONS_PER_FLOW = 64;
 /** announcements at one endpoint a flow's opening is checked against, at most, per look */
 const MAX_VERIFY = 64;
+/** … of them from one announcing flow */
+const MAX_VERIFY_PER_PARENT = 16;
+/** entries of an endpoint's list looked at per look, at most (expired ones, others' included) */
+const MAX_VISIT = 1024;
 /** verify calls for one flow's openings in all (an opening a byte per segment, against 64 announcements) */
 const MAX_VERIFY_PER_FLOW = 512;
 /** bytes of a direction's opening an announcement may ask for before it is told */
@@ -76,6 +82,8 @@ interface Pending {
   swapped: boolean;
   /** verify calls made for this flow so far (MAX_VERIFY_PER_FLOW at most) */
   asked: number;
+  /** Engine.announcements when the flow began: announcements made later are not for it */
+  seq: number;
 }
 const MAX_USERS_PER_SESSION = 64;
 const MAX_EVIDENCE_PER_SESSION = 16;
@@ -94,6 +102,8 @@ export class Engine implements FlowInspector {
   readonly byTransport: Record<Transport, LoadedModule[]>;
   private expectations = new Map<string, Expectation[]>();
   private expectationCount = 0;
+  /** announcements made so far (Expectation.seq) */
+  private announcements = 0;
   private lastTick = 0;
   /** counters for the end-of-run summary */
   readonly stats = { flows: 0, imSessions: 0, decoderErrors: 0, filesCarved: 0, filesNotCarved: 0 };
@@ -174,6 +184,7 @@ export class Engine implements FlowInspector {
    * was offered last. Bounded: 10,000 in all, MAX_EXPECTATIONS_PER_FLOW per announcing flow.
    */
   addExpectation(e: Expectation): void {
+    e.seq = ++this.announcements;
     const k = endpointKey(e.transport, e.server.ip, e.server.port, e.zone);
     const list = this.expectations.get(k) ?? [];
     const i = e.key === undefined ? -1 : list.findIndex((x) => x.parent === e.parent && x.clientIp === e.clientIp && x.key === e.key);
@@ -203,7 +214,7 @@ export class Engine implements FlowInspector {
       if (!list) continue;
       const i = list.findIndex((e) => e.expires >= flow.firstTs && (!e.clientIp || e.clientIp === cli.ip));
       if (i < 0) continue;
-      if (list[i].verify) return { endpoint: k, clientIp: cli.ip, firstTs: flow.firstTs, swapped: srv === flow.client, asked: 0 };
+      if (list[i].verify) return { endpoint: k, clientIp: cli.ip, firstTs: flow.firstTs, swapped: srv === flow.client, asked: 0, seq: this.announcements };
       return this.remove(k, list, i);
     }
     return undefined;
@@ -218,9 +229,16 @@ export class Engine implements FlowInspector {
     const list = this.expectations.get(p.endpoint);
     if (!list) return undefined;
     let more = false;
-    for (let i = 0, asked = 0; i < list.length && asked < MAX_VERIFY; i++) {
+    // each announcing flow gets a share of a look, so one flow's 64 announcements (a peer's, never
+    // claimed) cannot keep another's from being asked; every entry visited counts toward the bound
+    let perParent: Map<FlowSession, number> | undefined;
+    for (let i = 0, asked = 0; i < list.length && i < MAX_VISIT && asked < MAX_VERIFY; i++) {
       const e = list[i];
-      if (!e.verify || e.expires < p.firstTs || (e.clientIp && e.clientIp !== p.clientIp)) continue;
+      if (!e.verify || e.seq > p.seq || e.expires < p.firstTs || (e.clientIp && e.clientIp !== p.clientIp)) continue;
+      perParent ??= new Map();
+      const n = perParent.get(e.parent) ?? 0;
+      if (n >= MAX_VERIFY_PER_PARENT) continue;
+      perParent.set(e.parent, n + 1);
       if (++p.asked > MAX_VERIFY_PER_FLOW) return undefined;
       asked++;
       let v: boolean | 'more';
@@ -322,6 +340,8 @@ class Detecting {
   offered1 = 0;
   lateOffers0 = 0;
   lateOffers1 = 0;
+  /** bit 1/2: direction 0/1's last offer went to an announcement's verify only, not to the modules */
+  held = 0;
   constructor(readonly candidates: LoadedModule[]) {}
 }
 
@@ -522,6 +542,8 @@ class FlowSession implements FlowHandler, SessionContext {
       // (else one that knows the opening, MSNFTP's VER line, would take the flow from its announcement)
       if (e === 'more') {
         input.data = input.other = EMPTY;
+        // not shown to the modules: the flow's end offers it to them if nothing else did (lastOffers)
+        det.held |= bit;
         return ANY_LEFT | DECODER_WAITS;
       } else if (e) {
         input.data = input.other = EMPTY;
@@ -532,6 +554,7 @@ class FlowSession implements FlowHandler, SessionContext {
         return CLASSIFIED;
       } else this.pendingExpectation = undefined;
     }
+    det.held &= ~bit;
     // bit i of declined0/declined1: module i said no for that direction (TCP only: on UDP every
     // datagram is offered); modules past the 31st are simply always asked
     const mine = dir === 0 ? det.declined0 : det.declined1;
@@ -714,7 +737,10 @@ class FlowSession implements FlowHandler, SessionContext {
     if (!det || this.flow.transport !== 'tcp') return;
     for (const d of [0, 1] as const) {
       const len = det.keptLen[d];
-      if (this.state !== State.Detecting || len <= (d === 0 ? det.offered0 : det.offered1) || det.gapped & (d + 1)) continue;
+      if (this.state !== State.Detecting || (len <= (d === 0 ? det.offered0 : det.offered1) && !(det.held & (d + 1))) || det.gapped & (d + 1)) continue;
+      if (this.offer(det, d, det.kept[d].subarray(0, len), undefined, this.lastTs) === CLASSIFIED || !(det.held & (d + 1))) continue;
+      // still undecided by an announcement at the flow's end: it is none, and the modules have their look
+      this.pendingExpectation = undefined;
       this.offer(det, d, det.kept[d].subarray(0, len), undefined, this.lastTs);
     }
   }
@@ -883,6 +909,7 @@ class FlowSession implements FlowHandler, SessionContext {
       server: { ip, port: spec.server.port },
       zone: this.flow.zone,
       clientIp,
+      seq: 0, // (set by addExpectation)
       expires: this.lastTs + (spec.ttlMicros ?? 300_000_000),
       protocol: spec.protocol ?? this.protocol,
       reason: spec.reason.slice(0, 200),

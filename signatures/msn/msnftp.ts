@@ -23,20 +23,24 @@ export function msnftpOpening(d: Buffer): boolean | 'more' {
 /**
  * The verifier of one announced MSNFTP connection: it opens as MSNFTP, and the `USR user cookie` line
  * of the side that connected names the ACCEPT's AuthCookie — two transfers offered on one port (6891,
- * the clients' usual) are told apart. A direction whose second line is no USR (the listener's FIL)
- * decides by its opening alone; without an AuthCookie the opening is all there is.
+ * the clients' usual) are told apart. A second line that is the listener's FIL (its USR was lost)
+ * decides by the opening alone, any other is no MSNFTP of this invitation; without an AuthCookie the
+ * opening is all there is.
  */
 export function msnftpOpeningFor(authCookie: string | undefined): (d: Buffer) => boolean | 'more' {
   if (!authCookie) return msnftpOpening;
   return (d) => {
     const v = msnftpOpening(d);
     if (v !== true) return v;
-    const head = d.toString('latin1', 0, Math.min(d.length, 300));
+    const head = d.toString('latin1', 0, Math.min(d.length, 700));
     const first = head.indexOf('\n');
     const second = head.indexOf('\n', first + 1);
-    if (second < 0) return head.length < 300 ? 'more' : true;
-    const m = /^USR \S{1,256} (\S{1,64})\r?$/.exec(head.slice(first + 1, second));
-    return m ? m[1] === authCookie : true;
+    if (second < 0) return head.length < 700 ? 'more' : false;
+    const line = head.slice(first + 1, second);
+    // the listener's reply to a USR line the capture lost: the opening alone
+    if (line.startsWith('FIL ')) return true;
+    const m = /^USR \S+ (\S{1,64})\r?$/.exec(line);
+    return !!m && m[1] === authCookie;
   };
 }
 

@@ -23,25 +23,33 @@ export function peerOpening(d: Buffer): boolean | 'more' {
 
 /**
  * The cookie the opening of a peer connection names, in hex: an OFT header's (@8), an ODC2 header's
- * (@12), or the proxy's CREATE/JOIN frame's (after the screen name, and the JOIN's pin); 'more' while
- * it has not all arrived; undefined when the opening names none (the proxy's own frames) or writes
- * zeros (clients that leave it out).
+ * (@12), or the proxy's CREATE/JOIN frame's (after the screen name, and the JOIN's pin), after any
+ * of the proxy's own frames (at most 4); 'more' while it has not all arrived; undefined when the
+ * opening names none or writes zeros (clients that leave it out).
  */
 function openingCookie(d: Buffer): string | 'more' | undefined {
-  let o: number;
-  const magic = d.length >= 4 ? d.toString('latin1', 0, 4) : '';
-  if (magic === 'OFT2' || magic === 'OFT3') o = 8;
-  else if (magic === 'ODC2') o = 12;
-  else {
-    if (d.length < 6) return 'more';
-    const cmd = d.readUInt16BE(4);
-    if (cmd !== 2 && cmd !== 4) return undefined;
-    if (d.length < 13) return 'more';
-    o = 13 + d[12] + (cmd === 4 ? 2 : 0);
+  // the proxy's own frames (ACK, READY) name no cookie: stepped over to what follows them
+  for (let at = 0, frames = 0; ; frames++) {
+    if (d.length < at + 6) return 'more';
+    const magic = d.toString('latin1', at, at + 4);
+    let o: number;
+    if (magic === 'OFT2' || magic === 'OFT3') o = at + 8;
+    else if (magic === 'ODC2') o = at + 12;
+    else {
+      if (d.readUInt16BE(at + 2) !== PROXY_VERSION) return undefined;
+      const cmd = d.readUInt16BE(at + 4);
+      if (cmd !== 2 && cmd !== 4) {
+        if (frames >= 4) return undefined;
+        at += 2 + d.readUInt16BE(at);
+        continue;
+      }
+      if (d.length < at + 13) return 'more';
+      o = at + 13 + d[at + 12] + (cmd === 4 ? 2 : 0);
+    }
+    if (d.length < o + 8) return 'more';
+    const c = d.toString('hex', o, o + 8);
+    return c === '0000000000000000' ? undefined : c;
   }
-  if (d.length < o + 8) return 'more';
-  const c = d.toString('hex', o, o + 8);
-  return c === '0000000000000000' ? undefined : c;
 }
 
 /**

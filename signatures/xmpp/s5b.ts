@@ -38,8 +38,17 @@ export function socks5Opening(d: Buffer): boolean {
 export function streamHashes(sid: string, a: string | undefined, b: string | undefined, dstaddr?: string): string[] {
   const out: string[] = [];
   if (dstaddr && /^[0-9a-fA-F]{40}$/.test(dstaddr)) out.push(dstaddr.toLowerCase());
-  if (a && b) for (const [x, y] of [[a, b], [b, a]]) out.push(createHash('sha1').update(sid + x + y).digest('hex'));
-  return out;
+  if (a && b) {
+    // also with the bare parts lower-cased (a localpart and domain compare without case; the resource as written)
+    const pairs = [[a, b], [b, a], [lowerBare(a), lowerBare(b)], [lowerBare(b), lowerBare(a)]];
+    for (const [x, y] of pairs) out.push(createHash('sha1').update(sid + x + y).digest('hex'));
+  }
+  return [...new Set(out)];
+}
+
+function lowerBare(jid: string): string {
+  const slash = jid.indexOf('/');
+  return slash < 0 ? jid.toLowerCase() : jid.slice(0, slash).toLowerCase() + jid.slice(slash);
 }
 
 /**

@@ -99,6 +99,6 @@ describe('signature engine: announced connections', () => {
     h.onEnd(END, 'fin');
     assert.ok(calls > 64 && calls <= 512, `verify calls: ${calls}`);
     assert.deepEqual(s.claimed(), []);
-    assert.ok(s.detects() > 1, 'the module was asked once the announcements gave up');
+    assert.ok(s.detects() > 1, `the module was asked once the announcements gave up (${s.detects()}, ${calls})`);
   });
 });

@@ -16,8 +16,8 @@ import { invite, msg, msnftpBlocks, p2p, randomBytes, sha256, slpInvite, textMsg
 const ME = 'alice@example.com';
 const BUDDY = 'bob@example.net';
 
-function sb(server = '203.0.113.9:1863') {
-  const h = new FlowHarness({ client: '10.1.1.10:40000', server });
+function sb(server = '203.0.113.9:1863', engine?: FlowHarness['engine'], port = 40000) {
+  const h = new FlowHarness({ client: `10.1.1.10:${port}`, server, engine });
   h.send('c', `USR 1 ${ME} 1835953129.20013021.2623242\r\n`);
   h.send('s', `USR 1 OK ${ME} Alice\r\n`);
   h.send('c', `CAL 2 ${BUDDY}\r\n`);
@@ -306,6 +306,31 @@ describe('msn: file transfer', () => {
     const data = h.of('file_transfer').filter((f) => f.stage === 'data');
     assert.deepEqual(data.filter((d) => d.filename !== 'unknown (MSNFTP)').map((d) => [d.filename, d.sha256]).sort(), files.map((f, i) => [`part${i}.zip`, sha256(f)]));
     assert.equal(data.length, 3, 'the third is carved as an MSNFTP transfer of its own');
+  });
+
+  it('MSNFTP: a USR line with a long passport still names its AuthCookie; one switchboard\'s 64 invitations to a port do not keep another\'s from being matched', () => {
+    const msnftp = (h: ReturnType<typeof sb>, port: number, user: string, auth: string, f: Buffer) => {
+      const ft = new FlowHarness({ engine: h.engine, client: `198.51.100.20:${port}`, server: '10.1.1.10:6891' });
+      ft.send('c', 'VER MSNFTP\r\n').send('s', 'VER MSNFTP\r\n').send('c', `USR ${user} ${auth}\r\n`).send('s', `FIL ${f.length}\r\n`).send('c', 'TFR\r\n').send('s', msnftpBlocks(f)).end();
+    };
+    const offer = (h: ReturnType<typeof sb>, c: string, auth: string, size: number) => {
+      h.send('c', invite('5 N', { 'Application-Name': 'File Transfer', 'Invitation-Command': 'INVITE', 'Invitation-Cookie': c, 'Application-File': `${c}.zip`, 'Application-FileSize': String(size) }));
+      h.send('c', invite('7 N', { 'Invitation-Command': 'ACCEPT', 'Invitation-Cookie': c, 'IP-Address': '10.1.1.10', 'Port': '6891', 'AuthCookie': auth, 'Launch-Application': 'FALSE', 'Request-Data': 'IP-Address:' }));
+    };
+    const files = [randomBytes(4000, 21), randomBytes(5000, 22), randomBytes(3000, 23)];
+    // a switchboard's 64 invitations (its most) that never connect, then another's three
+    const a = sb();
+    for (let i = 0; i < 64; i++) offer(a, `junk${i}`, `${5000 + i}`, 100);
+    const b = sb(undefined, a.engine, 40001);
+    for (const [i, f] of files.slice(0, 2).entries()) offer(b, `c${i}`, `${1000 + i}`, f.length);
+    offer(b, 'real', '777', files[2].length);
+    const email = `${'b'.repeat(260)}@example.net`;
+    for (const i of [1, 0]) msnftp(a, 51000 + i, email, `${1000 + i}`, files[i]);
+    msnftp(a, 51002, BUDDY, '777', files[2]);
+    a.end();
+    b.end();
+    const data = a.of('file_transfer').filter((f) => f.stage === 'data');
+    assert.deepEqual(data.map((d) => [d.filename, d.sha256]).sort(), [['c0.zip', sha256(files[0])], ['c1.zip', sha256(files[1])], ['real.zip', sha256(files[2])]]);
   });
 
   it('an MSNFTP transfer cancelled by the sender (block flag 1) is reported incomplete', () => {

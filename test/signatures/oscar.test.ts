@@ -226,11 +226,14 @@ describe('oscar: file transfer', () => {
       h.send('c', sendFileProposal(c, BUDDY, { cookie, ip: proxied ? '64.12.200.10' : '10.1.1.10', port: proxied ? 5190 : 5191, filename: `f${i}.bin`, size: files[i].length, proxied }));
     }
     h.end();
-    // through the proxy: our client (the proposer) CREATEs with its cookie, the proxy ACKs and READYs
+    // through the proxy (our client CREATEd its session before proposing): the buddy JOINs with the
+    // pin and the cookie, the proxy says READY and relays our prompt and the file; the second
+    // proposal's connection first, and of it only the proxy's side captured (READY, then the prompt
+    // naming the cookie)
     for (const i of [1, 0]) {
-      const p = new FlowHarness({ engine, client: `10.1.1.10:${41001 + i}`, server: '64.12.200.10:5190' });
-      p.send('c', proxyInitFrame(ME, cookies[i], SEND_FILE)).send('s', proxyFrame(3, Buffer.concat([u16(4000 + i), u32(0x400cc80a)]))).send('s', proxyFrame(5));
-      p.send('c', Buffer.concat([oftHeader(0x0101, { cookie: cookies[i], size: files[i].length, filename: `f${i}.bin` }), files[i]])).end();
+      const p = new FlowHarness({ engine, client: `203.0.113.9:${41001 + i}`, server: '64.12.200.10:5190' });
+      if (i === 0) p.send('c', proxyInitFrame(BUDDY, cookies[i], SEND_FILE, 4000 + i));
+      p.send('s', proxyFrame(5)).send('s', Buffer.concat([oftHeader(0x0101, { cookie: cookies[i], size: files[i].length, filename: `f${i}.bin` }), files[i]])).end();
     }
     // to our listener: the buddy connects, our prompt names the proposal's cookie
     for (const i of [3, 2]) {

@@ -317,6 +317,17 @@ describe('xmpp: decoding', () => {
     assert.deepEqual(data.map((x) => [x.filename, x.sha256, x.from, x.to]), [['out.bin', sha256(file), 'juliet@example.org/balcony', 'romeo@example.net/orchard']]);
   });
 
+  it('a stream hash over the JIDs with their bare parts in lower case matches an iq that wrote them in capitals', () => {
+    const file = crypto.randomBytes(1500);
+    const h = new FlowHarness({ server: '198.51.100.7:5222' });
+    h.send('c', C_HDR).send('s', S_HDR).send('s', BIND);
+    h.send('s', `<iq type='set' id='si' from='Romeo@Example.NET/Orchard' to='juliet@example.org/balcony'><si xmlns='http://jabber.org/protocol/si' id='cs1' profile='http://jabber.org/protocol/si/profile/file-transfer'><file xmlns='http://jabber.org/protocol/si/profile/file-transfer' name='caps.bin' size='${file.length}'/></si></iq>`);
+    h.send('s', "<iq type='set' id='bs' from='Romeo@Example.NET/Orchard' to='juliet@example.org/balcony'><query xmlns='http://jabber.org/protocol/bytestreams' sid='cs1' mode='tcp'><streamhost jid='proxy.example.net' host='203.0.113.77' port='7777'/></query></iq>").end();
+    // (the resource keeps its case: it is compared as written)
+    s5bConnection(h.engine, '10.1.1.10:50800', '203.0.113.77:7777', sha1('cs1romeo@example.net/Orchardjuliet@example.org/balcony'), file);
+    assert.deepEqual(h.of('file_transfer').filter((x) => x.stage === 'data').map((x) => [x.filename, x.sha256]), [['caps.bin', sha256(file)]]);
+  });
+
   it('Jingle SOCKS5 candidates (XEP-0260): the transport sid is hashed with the two JIDs in either order', () => {
     const files = [crypto.randomBytes(1800), crypto.randomBytes(2200)];
     const h = new FlowHarness({ server: '198.51.100.7:5222' });
