@@ -29,10 +29,11 @@ function setup(verify: (i: number) => (d: Buffer, dir: Dir) => boolean | 'more',
     },
     decoder: (ctx: SessionContext) => ({
       onData(dir: Dir, data: Buffer) {
-        const m = /^ANNOUNCE (\d+)/.exec(data.toString('latin1'));
+        const m = /^ANNOUNCE (\d+)(?: (\w+))?/.exec(data.toString('latin1'));
         for (let i = 0; i < Number(m?.[1] ?? 0); i++) {
+          const label = `${m?.[2] ?? ''}${i}`;
           ctx.expect({ transport: 'tcp', server: { ip: '192.0.2.9', port: 7000 }, ...(o.client ? { client: { ip: o.client } } : {}), ttlMicros: o.ttl, reason: `test ${i}`, verify: verify(i), key: String(i) },
-            (c) => ({ onData(_d: Dir, _b: Buffer, ts: number) { c.message(ts, 0, { from: 'a', to: 'b', text: `claimed ${i}`, kind: 'chat' }); } }));
+            (c) => ({ onData(_d: Dir, _b: Buffer, ts: number) { c.message(ts, 0, { from: 'a', to: 'b', text: `claimed ${label}`, kind: 'chat' }); } }));
         }
       },
     }),
@@ -44,13 +45,15 @@ function setup(verify: (i: number) => (d: Buffer, dir: Dir) => boolean | 'more',
     const [ci, cp] = client.split(':'), [si, sp] = server.split(':');
     return engine.newFlow({ id: `f${n++}`, transport: 'tcp', client: { ip: ci, port: +cp }, server: { ip: si, port: +sp }, firstTs: ts, clientBy })!;
   };
-  const announce = (k: number) => {
+  const announce = (k: number, label = '') => {
     const h = flow('10.0.0.5:40000', '198.51.100.1:5222');
-    h.onData(0, Buffer.from(`ANNOUNCE ${k}`), T0);
+    h.onData(0, Buffer.from(`ANNOUNCE ${k} ${label}`), T0);
     h.onEnd(END, 'fin');
   };
   const claimed = () => events.filter((e) => e.type === 'message').map((e) => (e as { text: string }).text);
-  return { engine, flow, announce, claimed, detects: () => detects };
+  const sessions = () => events.filter((e) => e.type === 'session') as Array<ShadowEvent & { client: { port: number } }>;
+  const claimedBy = () => events.filter((e) => e.type === 'message').map((e) => [(e as { text: string }).text, (e as { client: { port: number } }).client.port]);
+  return { engine, flow, announce, claimed, claimedBy, sessions, detects: () => detects };
 }
 
 describe('signature engine: announced connections', () => {
@@ -100,5 +103,26 @@ describe('signature engine: announced connections', () => {
     assert.ok(calls > 64 && calls <= 512, `verify calls: ${calls}`);
     assert.deepEqual(s.claimed(), []);
     assert.ok(s.detects() > 1, `the module was asked once the announcements gave up (${s.detects()}, ${calls})`);
+  });
+
+  it('an announcement made after a flow began is not that flow\'s, though one made before let it wait', () => {
+    const s = setup(() => (d) => d[0] === 0x78);
+    s.announce(1, 'a');
+    const early = s.flow('10.0.0.5:50000', '192.0.2.9:7000'); // began while a was announced
+    s.flow('10.0.0.5:50001', '192.0.2.9:7000').onData(0, Buffer.from('x'), T0 + 5); // takes a
+    s.announce(1, 'b'); // announced after `early` began
+    early.onData(0, Buffer.from('x'), T0 + 30);
+    s.flow('10.0.0.5:50002', '192.0.2.9:7000').onData(0, Buffer.from('x'), T0 + 40); // takes b
+    assert.deepEqual(s.claimedBy(), [['claimed a0', 50001], ['claimed b0', 50002]]);
+  });
+
+  it('an opening held for an announcement that never decided is shown to the modules at the flow\'s end', () => {
+    const s = setup(() => (d) => (d.length < 64 ? 'more' : false));
+    s.announce(1);
+    const h = s.flow('10.0.0.5:50000', '192.0.2.9:7000');
+    h.onData(0, Buffer.from('OTHER'), T0 + 10);
+    h.onEnd({ ...END, firstTs: T0 + 10, lastTs: T0 + 11 }, 'fin');
+    assert.equal(s.claimed().length, 0);
+    assert.ok(s.sessions().some((e) => e.client.port === 50000), JSON.stringify(s.sessions()));
   });
 });
