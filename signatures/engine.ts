@@ -189,6 +189,7 @@ export class Engine implements FlowInspector {
     const list = this.expectations.get(k) ?? [];
     const i = e.key === undefined ? -1 : list.findIndex((x) => x.parent === e.parent && x.clientIp === e.clientIp && x.key === e.key);
     if (i >= 0) {
+      e.seq = list[i].seq; // the same announcement, re-sent: still claimable by a flow that began before
       list[i] = e;
       return;
     }
@@ -229,28 +230,40 @@ export class Engine implements FlowInspector {
     const list = this.expectations.get(p.endpoint);
     if (!list) return undefined;
     let more = false;
-    // each announcing flow gets a share of a look, so one flow's 64 announcements (a peer's, never
-    // claimed) cannot keep another's from being asked; every entry visited counts toward the bound
+    let asked = 0;
+    // Two passes: first each announcing flow's first MAX_VERIFY_PER_PARENT, so that one flow's 64
+    // announcements (a peer's, never connected) cannot keep another's from being asked; then what is
+    // left of the look in list order (a session's own later announcements behind its stale ones).
+    // Every entry visited counts toward the bound.
     let perParent: Map<FlowSession, number> | undefined;
-    for (let i = 0, asked = 0; i < list.length && i < MAX_VISIT && asked < MAX_VERIFY; i++) {
-      const e = list[i];
-      if (!e.verify || e.seq > p.seq || e.expires < p.firstTs || (e.clientIp && e.clientIp !== p.clientIp)) continue;
-      perParent ??= new Map();
-      const n = perParent.get(e.parent) ?? 0;
-      if (n >= MAX_VERIFY_PER_PARENT) continue;
-      perParent.set(e.parent, n + 1);
-      if (++p.asked > MAX_VERIFY_PER_FLOW) return undefined;
-      asked++;
-      let v: boolean | 'more';
-      try {
-        v = e.verify(opening, p.swapped ? (dir === 0 ? 1 : 0) : dir);
-      } catch (err) {
-        this.stats.decoderErrors++;
-        if (process.env.SHADOWIM_DEBUG) console.error(err);
-        v = false;
+    let skipped = false;
+    for (let pass = 0; pass < 2 && asked < MAX_VERIFY; pass++) {
+      if (pass === 1 && !skipped) break;
+      perParent?.clear();
+      for (let i = 0; i < list.length && i < MAX_VISIT && asked < MAX_VERIFY; i++) {
+        const e = list[i];
+        if (!e.verify || e.seq > p.seq || e.expires < p.firstTs || (e.clientIp && e.clientIp !== p.clientIp)) continue;
+        perParent ??= new Map();
+        const n = perParent.get(e.parent) ?? 0;
+        perParent.set(e.parent, n + 1);
+        // pass 0 asks each flow's first share; pass 1 the rest
+        if ((pass === 0) !== (n < MAX_VERIFY_PER_PARENT)) {
+          if (pass === 0) skipped = true;
+          continue;
+        }
+        if (++p.asked > MAX_VERIFY_PER_FLOW) return undefined;
+        asked++;
+        let v: boolean | 'more';
+        try {
+          v = e.verify(opening, p.swapped ? (dir === 0 ? 1 : 0) : dir);
+        } catch (err) {
+          this.stats.decoderErrors++;
+          if (process.env.SHADOWIM_DEBUG) console.error(err);
+          v = false;
+        }
+        if (v === true) return this.remove(p.endpoint, list, i);
+        if (v === 'more') more = true;
       }
-      if (v === true) return this.remove(p.endpoint, list, i);
-      if (v === 'more') more = true;
     }
     // an opening is told within its first KiB, or it is none of these (bounded waiting)
     return more && opening.length < MAX_OPENING ? 'more' : undefined;

@@ -8,41 +8,80 @@ import type { Dir } from '../../sensor/types';
 import type { FileWriter, SessionContext, StreamDecoder } from '../types';
 import { LineFramer, decodeText, parseCtcp, stripFormatting } from './parser';
 
-/** what opens an IRC connection, from its client: registration (RFC 2812 §3.1, IRCv3 CAP, WEBIRC) */
-const IRC_CLIENT_FIRST = ['NICK ', 'USER ', 'PASS ', 'CAP ', 'WEBIRC ', 'SERVICE ', 'SERVER '];
+/**
+ * An IRC client's registration line as RFC 2812 §3.1 and IRCv3 write it (case as clients send it):
+ * what opens the user's IRC connection, never a DCC one's first line.
+ */
+const IRC_REGISTRATION = /^(?:NICK [^\s:][^\s]{0,63}|USER [^\s]{1,64} [^\s]{1,64} [^\s]{1,255} :[^\r\n]*|CAP (?:LS(?: \d{3})?|REQ :[^\r\n]*)|PASS [^\s]{1,255}|WEBIRC [^\r\n]+)\r?\n/;
 /** … and from its server, before the client has said anything: ident/host-lookup notices, a PING, an ERROR */
 const IRC_SERVER_FIRST = /^(?::\S{1,255} (?:NOTICE|PING|ERROR|CAP|\d{3}) |NOTICE |PING :|ERROR :)/i;
 const IRC_LINE = 512;
 /** what a server sends before its client registers (a few notices): less (the engine waits 1 KiB at most) */
 const IRC_WAIT = 1000;
 
-/**
- * A DCC connection carries a file's bare bytes or chat lines, so nothing proves one; but an IRC
- * connection proves it is none. An offer naming an IRC server's address and port (a peer can write
- * any) must not make the user's next IRC connection be read as a file: a first line that opens IRC
- * — the connecting side's registration — declines the offer; a server notice first waits for it.
- * 'more' while such a line may still be coming (an IRC line's 512 bytes at most).
- */
-export function dccOpening(d: Buffer, dir: Dir): boolean | 'more' {
+/** a TLS record (a ClientHello): the user's TLS connection to a server, no DCC CHAT line nor receiver's acknowledgement */
+function tlsRecord(d: Buffer): boolean {
+  return d.length >= 3 && d[0] === 0x16 && d[1] === 3 && d[2] <= 4;
+}
+
+/** 'more' while the first line could still become an IRC server's first line; else whether it is one */
+function serverFirst(d: Buffer): boolean | 'more' {
   const n = Math.min(d.length, IRC_LINE);
   const head = d.toString('latin1', 0, n);
   const nl = head.indexOf('\n');
   const line = nl >= 0 ? head.slice(0, nl) : head;
-  if (dir === 0) {
-    const up = line.slice(0, 8).toUpperCase();
-    for (const w of IRC_CLIENT_FIRST) {
-      if (up.startsWith(w)) return false;
-      if (nl < 0 && w.startsWith(up)) return 'more'; // (the line still arriving: "NIC")
-    }
-    return true;
-  }
-  // a server line: the connecting side's first bytes tell (registration, or a DCC receiver's
-  // 4-byte acknowledgement) — a file that starts like one streams on past IRC_WAIT bytes, a server
-  // waits for its client
-  if (IRC_SERVER_FIRST.test(line)) return d.length < IRC_WAIT ? 'more' : true;
-  // a server line is still arriving when its prefix fits one (':' then the server's name)
+  if (IRC_SERVER_FIRST.test(line)) return true;
   const open = line.startsWith(':') || 'NOTICE '.startsWith(line.slice(0, 7).toUpperCase()) || 'PING :'.startsWith(line.slice(0, 6).toUpperCase()) || 'ERROR :'.startsWith(line.slice(0, 7).toUpperCase());
-  return nl < 0 && n < IRC_LINE && open ? 'more' : true;
+  return nl < 0 && n < IRC_LINE && open ? 'more' : false;
+}
+
+/** 'more' while the first line is still arriving (an IRC line's length at most); else whether it registers */
+function registers(d: Buffer): boolean | 'more' {
+  const head = d.toString('latin1', 0, Math.min(d.length, IRC_LINE));
+  if (IRC_REGISTRATION.test(head)) return true;
+  return head.indexOf('\n') < 0 && head.length < IRC_LINE && /^[A-Z]{1,6}( [^\r\n]*)?$/.test(head) ? 'more' : false;
+}
+
+/** a DCC SEND receiver's acknowledgement: bytes received so far, u32 big-endian (at most the size when known) */
+function ack(d: Buffer, size: number | undefined): boolean | 'more' {
+  if (d.length < 4) return d[0] === 0 ? 'more' : size === undefined || size >= 0x1000000 ? 'more' : false;
+  const v = d.readUInt32BE(0);
+  return v < 0x1000000 || (size !== undefined && v <= size) || (size !== undefined && size > 0xffffffff);
+}
+
+/**
+ * The verifier of an announced DCC connection. A file's bare bytes or chat lines prove nothing, but
+ * the other side of the connection does, and an IRC connection proves it is none, so an offer naming
+ * the user's IRC server (a peer can write any address) does not take the user's next connection there:
+ * - SEND: the receiver only acknowledges (u32 counts, at most the size); the sender's bytes are the
+ *   file, unless they open as an IRC server (a notice before registration: the other side tells).
+ * - CHAT: either side's lines, unless the connecting side registers as an IRC client (RFC 2812's
+ *   `NICK x`, `USER a b c :r`, `CAP LS`, `PASS x`, as clients write them) or opens TLS, or the
+ *   listening side opens as an IRC server and its client then registers.
+ * `reverse`: a port-0 SEND, where the sender connected (dir 0) and the receiver listened.
+ */
+export function dccOpeningFor(kind: 'SEND' | 'CHAT', reverse: boolean, size: number | undefined): (d: Buffer, dir: Dir) => boolean | 'more' {
+  return (d, dir) => {
+    if (kind === 'CHAT') {
+      if (dir === 0) {
+        if (tlsRecord(d)) return false;
+        const r = registers(d);
+        return r === 'more' ? 'more' : !r;
+      }
+      const f = serverFirst(d);
+      return f === 'more' || (f && d.length < IRC_WAIT) ? 'more' : true;
+    }
+    const receiver: Dir = reverse ? 1 : 0;
+    if (dir === receiver) return ack(d, size);
+    // the sender's side: a reverse sender registering is the user's IRC connection; a listener's
+    // first line an IRC server's waits for the other side (a file that starts so streams on)
+    if (reverse) {
+      const r = registers(d);
+      return r === 'more' ? 'more' : !r;
+    }
+    const f = serverFirst(d);
+    return f === 'more' || (f && d.length < IRC_WAIT) ? 'more' : true;
+  };
 }
 
 export interface DccFile {

@@ -3,7 +3,7 @@
 import type { Dir } from '../../sensor/types';
 import type { SessionContext, StreamDecoder } from '../types';
 import { LineFramer, MAX_LINE, decodeText, isChannel, parseCtcp, parseDcc, parseLine, prefixNick, saslPlainUser, stripFormatting, type IrcMessage } from './parser';
-import { DccChatDecoder, DccSendDecoder, dccOpening, type DccFile } from './dcc';
+import { DccChatDecoder, DccSendDecoder, dccOpeningFor, type DccFile } from './dcc';
 
 const MAX_TEXT = 4096;
 /** reverse (passive) DCC offers waiting for the receiver's answer, per session */
@@ -243,7 +243,7 @@ export class IrcDecoder implements StreamDecoder {
       const answered = offer.token !== undefined && offer.port !== 0 ? this.pendingReverse.get(offer.token) : undefined;
       if (answered) {
         this.pendingReverse.delete(offer.token!);
-        for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(answered, ip, offer.port, true);
+        for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(dir, answered, ip, offer.port, true);
         return;
       }
       const file: DccFile = {
@@ -257,12 +257,12 @@ export class IrcDecoder implements StreamDecoder {
       if (offer.port === 0) {
         if (offer.token !== undefined && this.pendingReverse.size < MAX_PENDING_REVERSE) this.pendingReverse.set(offer.token, file);
       } else {
-        for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(file, ip, offer.port, false);
+        for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(dir, file, ip, offer.port, false);
       }
     } else if (offer.kind === 'CHAT' && offer.port !== 0) {
       for (const ip of this.listenAddrs(dir, offer.ip)) {
         this.ctx.expect(
-          { transport: 'tcp', server: { ip, port: offer.port }, reason: `IRC DCC CHAT offered by ${from.slice(0, 64)} to ${to}`, key: 'dcc', verify: dccOpening },
+          { transport: 'tcp', server: { ip, port: offer.port }, ...this.connector(dir), reason: `IRC DCC CHAT offered by ${from.slice(0, 64)} to ${to}`, key: 'dcc', verify: dccOpeningFor('CHAT', false, undefined) },
           (dctx) => new DccChatDecoder(dctx, { ip, port: offer.port }, from, to),
         );
       }
@@ -278,10 +278,15 @@ export class IrcDecoder implements StreamDecoder {
     return dir === 0 && seen.toLowerCase() !== announced.toLowerCase() ? [announced, seen] : [announced];
   }
 
-  private expectSend(file: DccFile, ip: string, port: number, reverse: boolean): void {
+  /** an offer (or reverse answer) that came from the far side is connected to by our client: from its address only */
+  private connector(dir: Dir): { client?: { ip: string } } {
+    return dir === 1 ? { client: { ip: this.ctx.flow.client.ip } } : {};
+  }
+
+  private expectSend(dir: Dir, file: DccFile, ip: string, port: number, reverse: boolean): void {
     this.ctx.expect(
       // one transfer at a time on a port the sender listens on: an offer re-sent there replaces the last
-      { transport: 'tcp', server: { ip, port }, reason: `IRC DCC SEND of ${file.filename} by ${file.from.slice(0, 64)}`, key: 'dcc', verify: dccOpening },
+      { transport: 'tcp', server: { ip, port }, ...this.connector(dir), reason: `IRC DCC SEND of ${file.filename} by ${file.from.slice(0, 64)}`, key: 'dcc', verify: dccOpeningFor('SEND', reverse, file.size) },
       (dctx) => new DccSendDecoder(dctx, file, { ip, port }, reverse),
     );
   }

@@ -35,8 +35,14 @@ const MAX_OPENING_HEAD = 1000;
  * sessions a client accepts on one port are told apart by their session ids. A head without either
  * header decides by its MSRP line alone.
  */
+/** an MSRP URI compared as RFC 4975 §6.1 says: scheme and authority without case, the session id as written */
+function msrpUriKey(u: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/]*)(.*)$/i.exec(u);
+  return m ? m[1].toLowerCase() + m[2] : u;
+}
+
 export function msrpOpeningFor(path: string): (d: Buffer) => boolean | 'more' {
-  const want = path.toLowerCase();
+  const want = msrpUriKey(path);
   return (d) => {
     const v = looksLikeMsrp(d);
     if (v !== true) return v;
@@ -49,7 +55,7 @@ export function msrpOpeningFor(path: string): (d: Buffer) => boolean | 'more' {
       const m = /^(?:to|from)-path:[ \t]*(.*)$/i.exec(line);
       if (!m) continue;
       named = true;
-      if (m[1].split(/[ \t]+/).some((u) => u.toLowerCase() === want)) return true;
+      if (m[1].split(/[ \t]+/).some((u) => msrpUriKey(u) === want)) return true;
     }
     return !named;
   };

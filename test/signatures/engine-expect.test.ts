@@ -45,10 +45,11 @@ function setup(verify: (i: number) => (d: Buffer, dir: Dir) => boolean | 'more',
     const [ci, cp] = client.split(':'), [si, sp] = server.split(':');
     return engine.newFlow({ id: `f${n++}`, transport: 'tcp', client: { ip: ci, port: +cp }, server: { ip: si, port: +sp }, firstTs: ts, clientBy })!;
   };
-  const announce = (k: number, label = '') => {
+  const announce = (k: number, label = '', end = true) => {
     const h = flow('10.0.0.5:40000', '198.51.100.1:5222');
     h.onData(0, Buffer.from(`ANNOUNCE ${k} ${label}`), T0);
-    h.onEnd(END, 'fin');
+    if (end) h.onEnd(END, 'fin');
+    return h;
   };
   const claimed = () => events.filter((e) => e.type === 'message').map((e) => (e as { text: string }).text);
   const sessions = () => events.filter((e) => e.type === 'session') as Array<ShadowEvent & { client: { port: number } }>;
@@ -124,5 +125,21 @@ describe('signature engine: announced connections', () => {
     h.onEnd({ ...END, firstTs: T0 + 10, lastTs: T0 + 11 }, 'fin');
     assert.equal(s.claimed().length, 0);
     assert.ok(s.sessions().some((e) => e.client.port === 50000), JSON.stringify(s.sessions()));
+  });
+
+  it('a session\'s own later announcements are asked behind its 16 stale ones (the rest of a look)', () => {
+    const s = setup((i) => (d) => d.toString('latin1') === `hello ${i}`);
+    s.announce(17);
+    s.flow('10.0.0.5:50000', '192.0.2.9:7000').onData(0, Buffer.from('hello 16'), T0 + 10);
+    assert.deepEqual(s.claimed(), ['claimed 16']);
+  });
+
+  it('an announcement re-sent (the same key) after a flow began is still that flow\'s', () => {
+    const s = setup(() => (d) => d[0] === 0x78);
+    const a = s.announce(1, 'a', false);
+    const h = s.flow('10.0.0.5:50000', '192.0.2.9:7000');
+    a.onData(0, Buffer.from('ANNOUNCE 1 b'), T0 + 5); // replaces a0 by its key
+    h.onData(0, Buffer.from('x'), T0 + 10);
+    assert.deepEqual(s.claimed(), ['claimed b0']);
   });
 });

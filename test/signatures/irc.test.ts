@@ -327,6 +327,34 @@ describe('irc: DCC on the harness', () => {
     assert.equal(h.of('file_transfer').filter((f) => f.stage === 'data').length, 0);
   });
 
+  it('DCC whose first words look like IRC commands are still DCC: a reverse SEND of a file that starts "User notes", a CHAT opened by "nick here, you there?"', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    h.send('c', REG).send('s', WELCOME);
+    // our client offers reverse (port 0 + token); bob answers with his address: our client connects and sends
+    h.send('c', 'PRIVMSG bob :\x01DCC SEND notes.txt 167837962 0 24 91\x01\r\n');
+    h.send('s', ':bob!b@h PRIVMSG alice :\x01DCC SEND notes.txt 3232235826 5020 24 91\x01\r\n');
+    h.send('s', ':bob!b@h PRIVMSG alice :\x01DCC CHAT chat 3232235826 5021\x01\r\n');
+    const file = 'User notes\r\nline two..\r\n';
+    new FlowHarness({ client: '10.1.1.10:51020', server: '192.168.1.50:5020', engine: h.engine }).send('c', file).send('s', Buffer.from([0, 0, 0, 24])).end();
+    new FlowHarness({ client: '10.1.1.10:51021', server: '192.168.1.50:5021', engine: h.engine }).send('c', 'nick here, you there?\r\n').send('s', 'yes\r\n').end();
+    h.end();
+    const data = h.of('file_transfer').filter((f) => f.stage === 'data');
+    assert.deepEqual(data.map((f) => [f.filename, f.sha256]), [['notes.txt', crypto.createHash('sha256').update(file).digest('hex')]]);
+    assert.deepEqual(h.of('message').filter((m) => m.kind === 'private').map((m) => m.text), ['nick here, you there?', 'yes']);
+  });
+
+  it('a peer\'s DCC offer naming the user\'s TLS IRC server: the user\'s TLS connection there is no file, and another host\'s connection is not even asked', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    const asInt = (198 * 2 ** 24 + 51 * 2 ** 16 + 100 * 2 ** 8 + 7).toString();
+    h.send('c', REG).send('s', WELCOME);
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND trap.bin ${asInt} 6697 54\x01\r\n`).end();
+    const hello = Buffer.concat([Buffer.from([0x16, 3, 1, 0, 49, 1, 0, 0, 45, 3, 3]), Buffer.alloc(43, 7)]);
+    for (const client of ['10.9.9.9:50000', '10.1.1.10:50001']) {
+      new FlowHarness({ client, server: '198.51.100.7:6697', engine: h.engine }).send('c', hello).send('s', Buffer.from([0x16, 3, 3, 0, 2, 2, 0])).end();
+    }
+    assert.deepEqual(h.of('file_transfer').filter((f) => f.stage === 'data'), []);
+  });
+
   it('a DCC CHAT whose first line starts with a colon, and DCC SENDs of files that start like an IRC server line (acknowledged, or longer than a server says before registration), are still theirs', () => {
     const h = new FlowHarness({ server: '198.51.100.7:6667' });
     h.send('c', REG).send('s', WELCOME);

@@ -1,5 +1,6 @@
 // SIP/SIMPLE and MSRP on generated captures, through the real command line.
 import assert from 'node:assert/strict';
+import { msrpOpeningFor } from '../../signatures/sip/msrp';
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -197,6 +198,15 @@ describe('SIP/SIMPLE', () => {
       c.tcp(`${ip}:40100`, '10.0.0.5:2855').open().send('c', send(`t${i}`, `msrp://${ip}:2856/${sess};tcp`, `msrp://10.0.0.5:2855/alice${i};tcp`, `hello from ${name}`)).close();
     }
     assert.deepEqual(analyze(c, 'msrp-two.pcap').of('message').map((m) => [m.from, m.to, m.text]), [['carol@example.com', 'alice@example.com', 'hello from carol'], ['bob@example.com', 'alice@example.com', 'hello from bob']]);
+  });
+
+  it('an MSRP path is matched as RFC 4975 compares URIs: scheme and host without case, the session id as written', () => {
+    const v = msrpOpeningFor('msrp://10.0.0.5:2855/AbC;tcp');
+    const send = (to: string) => Buffer.from(`MSRP t1 SEND\r\nTo-Path: ${to}\r\nFrom-Path: msrp://192.0.2.20:2856/x;tcp\r\nMessage-ID: m\r\n\r\n`);
+    assert.equal(v(send('MSRP://10.0.0.5:2855/AbC;tcp')), true);
+    assert.equal(v(send('msrp://10.0.0.5:2855/abc;tcp')), false);
+    assert.equal(v(send('msrp://relay.example:2855/r1;tcp msrp://10.0.0.5:2855/AbC;tcp')), true, 'through a relay: the path lists both');
+    assert.equal(v(Buffer.from('MSRP t1 SEND\r\nTo-Pa')), 'more');
   });
 
   it('an MSRP path announced over TLS (msrps:) is still expected, though its bytes cannot be verified; a plain path is taken only by a connection that speaks MSRP', () => {
