@@ -237,10 +237,11 @@ export class Engine implements FlowInspector {
     // Every entry visited counts toward the bound.
     let perParent: Map<FlowSession, number> | undefined;
     let skipped = false;
+    let visited = 0;
     for (let pass = 0; pass < 2 && asked < MAX_VERIFY; pass++) {
       if (pass === 1 && !skipped) break;
       perParent?.clear();
-      for (let i = 0; i < list.length && i < MAX_VISIT && asked < MAX_VERIFY; i++) {
+      for (let i = 0; i < list.length && visited++ < MAX_VISIT && asked < MAX_VERIFY; i++) {
         const e = list[i];
         if (!e.verify || e.seq > p.seq || e.expires < p.firstTs || (e.clientIp && e.clientIp !== p.clientIp)) continue;
         perParent ??= new Map();

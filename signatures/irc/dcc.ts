@@ -9,10 +9,13 @@ import type { FileWriter, SessionContext, StreamDecoder } from '../types';
 import { LineFramer, decodeText, parseCtcp, stripFormatting } from './parser';
 
 /**
- * An IRC client's registration line as RFC 2812 §3.1 and IRCv3 write it (case as clients send it):
- * what opens the user's IRC connection, never a DCC one's first line.
+ * An IRC client's registration line, as RFC 2812 §3.1 and IRCv3 write it and clients send it (any
+ * case, the last parameter with or without its colon): what opens the user's IRC connection, never a
+ * DCC one's first line. One token where the syntax has one: a chat line "nick here, you there?" is chat.
  */
-const IRC_REGISTRATION = /^(?:NICK [^\s:][^\s]{0,63}|USER [^\s]{1,64} [^\s]{1,64} [^\s]{1,255} :[^\r\n]*|CAP (?:LS(?: \d{3})?|REQ :[^\r\n]*)|PASS [^\s]{1,255}|WEBIRC [^\r\n]+)\r?\n/;
+const IRC_REGISTRATION = /^(?:NICK :?[^\s:]\S{0,63}|USER \S{1,64} \S{1,64} \S{1,255} (?::[^\r\n]*|\S{1,255})|CAP (?:LS(?: \d{3})?|REQ :[^\r\n]*|END)|PASS (?::[^\r\n]*|\S{1,255})|WEBIRC [^\r\n]+|STARTTLS)\r?\n/i;
+/** a PROXY protocol v1 line a load balancer puts before the client's first line */
+const PROXY_V1 = /^PROXY (?:TCP4|TCP6|UNKNOWN)[^\r\n]{0,100}\r\n/;
 /** … and from its server, before the client has said anything: ident/host-lookup notices, a PING, an ERROR */
 const IRC_SERVER_FIRST = /^(?::\S{1,255} (?:NOTICE|PING|ERROR|CAP|\d{3}) |NOTICE |PING :|ERROR :)/i;
 const IRC_LINE = 512;
@@ -37,30 +40,37 @@ function serverFirst(d: Buffer): boolean | 'more' {
 
 /** 'more' while the first line is still arriving (an IRC line's length at most); else whether it registers */
 function registers(d: Buffer): boolean | 'more' {
-  const head = d.toString('latin1', 0, Math.min(d.length, IRC_LINE));
+  let head = d.toString('latin1', 0, Math.min(d.length, IRC_LINE + 110));
+  const proxy = PROXY_V1.exec(head);
+  if (proxy) head = head.slice(proxy[0].length);
+  else if ('PROXY '.startsWith(head.slice(0, 6))) return head.indexOf('\n') < 0 ? 'more' : false;
+  head = head.slice(0, IRC_LINE);
   if (IRC_REGISTRATION.test(head)) return true;
-  return head.indexOf('\n') < 0 && head.length < IRC_LINE && /^[A-Z]{1,6}( [^\r\n]*)?$/.test(head) ? 'more' : false;
+  return head.indexOf('\n') < 0 && head.length < IRC_LINE && /^[A-Za-z]{1,8}( [^\r\n]*)?$/.test(head) ? 'more' : false;
 }
 
-/** a DCC SEND receiver's acknowledgement: bytes received so far, u32 big-endian (at most the size when known) */
-function ack(d: Buffer, size: number | undefined): boolean | 'more' {
-  if (d.length < 4) return d[0] === 0 ? 'more' : size === undefined || size >= 0x1000000 ? 'more' : false;
-  const v = d.readUInt32BE(0);
-  return v < 0x1000000 || (size !== undefined && v <= size) || (size !== undefined && size > 0xffffffff);
+/**
+ * A DCC SEND receiver's first acknowledgement: the bytes received so far, u32 big-endian (or the high
+ * word of a 64-bit one), sent after the first data — under 16 MiB, so its first byte is zero. Never
+ * judged by the offer's size: the peer writes that. Text, TLS and PROXY lines all start otherwise.
+ */
+function ack(d: Buffer): boolean {
+  return d[0] === 0;
 }
 
 /**
  * The verifier of an announced DCC connection. A file's bare bytes or chat lines prove nothing, but
  * the other side of the connection does, and an IRC connection proves it is none, so an offer naming
  * the user's IRC server (a peer can write any address) does not take the user's next connection there:
- * - SEND: the receiver only acknowledges (u32 counts, at most the size); the sender's bytes are the
- *   file, unless they open as an IRC server (a notice before registration: the other side tells).
+ * - SEND: the receiver only acknowledges (u32 counts under 16 MiB: a zero first byte); the sender's
+ *   bytes are the file, unless they open as an IRC server (a notice before registration: the other
+ *   side tells) or, the sender connecting (reverse), as an IRC client or TLS.
  * - CHAT: either side's lines, unless the connecting side registers as an IRC client (RFC 2812's
- *   `NICK x`, `USER a b c :r`, `CAP LS`, `PASS x`, as clients write them) or opens TLS, or the
- *   listening side opens as an IRC server and its client then registers.
+ *   `NICK x`, `USER a b c :r`, `CAP LS`, `PASS x`, `STARTTLS`, after a PROXY line too) or opens TLS,
+ *   or the listening side opens as an IRC server and its client then registers.
  * `reverse`: a port-0 SEND, where the sender connected (dir 0) and the receiver listened.
  */
-export function dccOpeningFor(kind: 'SEND' | 'CHAT', reverse: boolean, size: number | undefined): (d: Buffer, dir: Dir) => boolean | 'more' {
+export function dccOpeningFor(kind: 'SEND' | 'CHAT', reverse: boolean): (d: Buffer, dir: Dir) => boolean | 'more' {
   return (d, dir) => {
     if (kind === 'CHAT') {
       if (dir === 0) {
@@ -72,10 +82,11 @@ export function dccOpeningFor(kind: 'SEND' | 'CHAT', reverse: boolean, size: num
       return f === 'more' || (f && d.length < IRC_WAIT) ? 'more' : true;
     }
     const receiver: Dir = reverse ? 1 : 0;
-    if (dir === receiver) return ack(d, size);
+    if (dir === receiver) return ack(d);
     // the sender's side: a reverse sender registering is the user's IRC connection; a listener's
     // first line an IRC server's waits for the other side (a file that starts so streams on)
     if (reverse) {
+      if (tlsRecord(d)) return false;
       const r = registers(d);
       return r === 'more' ? 'more' : !r;
     }

@@ -262,7 +262,7 @@ export class IrcDecoder implements StreamDecoder {
     } else if (offer.kind === 'CHAT' && offer.port !== 0) {
       for (const ip of this.listenAddrs(dir, offer.ip)) {
         this.ctx.expect(
-          { transport: 'tcp', server: { ip, port: offer.port }, ...this.connector(dir), reason: `IRC DCC CHAT offered by ${from.slice(0, 64)} to ${to}`, key: 'dcc', verify: dccOpeningFor('CHAT', false, undefined) },
+          { transport: 'tcp', server: { ip, port: offer.port }, ...this.connector(dir, ip), reason: `IRC DCC CHAT offered by ${from.slice(0, 64)} to ${to}`, key: 'dcc', verify: dccOpeningFor('CHAT', false) },
           (dctx) => new DccChatDecoder(dctx, { ip, port: offer.port }, from, to),
         );
       }
@@ -278,15 +278,20 @@ export class IrcDecoder implements StreamDecoder {
     return dir === 0 && seen.toLowerCase() !== announced.toLowerCase() ? [announced, seen] : [announced];
   }
 
-  /** an offer (or reverse answer) that came from the far side is connected to by our client: from its address only */
-  private connector(dir: Dir): { client?: { ip: string } } {
-    return dir === 1 ? { client: { ip: this.ctx.flow.client.ip } } : {};
+  /**
+   * An offer (or reverse answer) that came from the far side is connected to by our client: from its
+   * address only — when the offer's address is of the same family (a dual-stack client reaches an
+   * IPv4 offer from its IPv4 address, which the IRC flow over IPv6 does not show).
+   */
+  private connector(dir: Dir, offered: string): { client?: { ip: string } } {
+    const ours = this.ctx.flow.client.ip;
+    return dir === 1 && ours.includes(':') === offered.includes(':') ? { client: { ip: ours } } : {};
   }
 
   private expectSend(dir: Dir, file: DccFile, ip: string, port: number, reverse: boolean): void {
     this.ctx.expect(
       // one transfer at a time on a port the sender listens on: an offer re-sent there replaces the last
-      { transport: 'tcp', server: { ip, port }, ...this.connector(dir), reason: `IRC DCC SEND of ${file.filename} by ${file.from.slice(0, 64)}`, key: 'dcc', verify: dccOpeningFor('SEND', reverse, file.size) },
+      { transport: 'tcp', server: { ip, port }, ...this.connector(dir, ip), reason: `IRC DCC SEND of ${file.filename} by ${file.from.slice(0, 64)}`, key: 'dcc', verify: dccOpeningFor('SEND', reverse) },
       (dctx) => new DccSendDecoder(dctx, file, { ip, port }, reverse),
     );
   }

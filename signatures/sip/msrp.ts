@@ -35,10 +35,11 @@ const MAX_OPENING_HEAD = 1000;
  * sessions a client accepts on one port are told apart by their session ids. A head without either
  * header decides by its MSRP line alone.
  */
-/** an MSRP URI compared as RFC 4975 §6.1 says: scheme and authority without case, the session id as written */
+/** an MSRP URI compared as RFC 4975 §6.1 says: scheme, host and transport without case, the user part and session id as written */
 function msrpUriKey(u: string): string {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/]*)(.*)$/i.exec(u);
-  return m ? m[1].toLowerCase() + m[2] : u;
+  // scheme://[user@]host[:port]/session-id;transport — the user part and the session id as written
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(?:([^@/]*)@)?([^/;]*)(\/[^;]*)?(;.*)?$/i.exec(u);
+  return m ? `${m[1].toLowerCase()}${m[2] !== undefined ? `${m[2]}@` : ''}${m[3].toLowerCase()}${m[4] ?? ''}${(m[5] ?? '').toLowerCase()}` : u;
 }
 
 export function msrpOpeningFor(path: string): (d: Buffer) => boolean | 'more' {

@@ -355,6 +355,40 @@ describe('irc: DCC on the harness', () => {
     assert.deepEqual(h.of('file_transfer').filter((f) => f.stage === 'data'), []);
   });
 
+  it('a peer\'s DCC offers naming the user\'s IRC server take none of its reconnections, whatever size the offer claims and however the client registers', () => {
+    const asInt = (198 * 2 ** 24 + 51 * 2 ** 16 + 100 * 2 ** 8 + 7).toString();
+    const hello = Buffer.concat([Buffer.from([0x16, 3, 1, 0, 49, 1, 0, 0, 45, 3, 3]), Buffer.alloc(43, 7)]);
+    const openings: Array<[string, number, Array<['c' | 's', string | Buffer]>]> = [
+      ['SEND 1400000000', 6667, [['c', 'NICK alice\r\nUSER alice 0 * :Alice\r\n']]],
+      ['SEND 4294967295', 6667, [['s', ':irc.example.net NOTICE * :*** Looking up your hostname\r\n'], ['c', 'CAP LS 302\r\n']]],
+      ['SEND 5000000000', 6667, [['c', 'PROXY TCP4 10.1.1.10 198.51.100.7 50000 6667\r\nNICK alice\r\n']]],
+      ['SEND 400000000', 6697, [['c', hello]]],
+      ['CHAT', 6667, [['c', 'PASS :secret pass\r\nNICK alice\r\n']]],
+      ['CHAT', 6667, [['c', 'NICK :alice\r\n']]],
+      ['CHAT', 6667, [['c', 'USER alice 0 * alice\r\n']]],
+      ['CHAT', 6667, [['c', 'nick alice\r\nuser alice 0 * :Alice\r\n']]],
+      ['CHAT', 6697, [['c', hello]]],
+    ];
+    for (const [i, [offer, port, opening]] of openings.entries()) {
+      const h = new FlowHarness({ server: '198.51.100.7:6667' });
+      h.send('c', REG).send('s', WELCOME);
+      const [kind, size] = offer.split(' ');
+      h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC ${kind} ${kind === 'SEND' ? 'trap.bin' : 'chat'} ${asInt} ${port}${size ? ` ${size}` : ''}\x01\r\n`).end();
+      const n = new FlowHarness({ client: `10.1.1.10:${50100 + i}`, server: `198.51.100.7:${port}`, engine: h.engine });
+      for (const [d, b] of opening) n.send(d, b);
+      n.send('s', ':irc.example.net 001 alice :Welcome\r\n').end();
+      assert.deepEqual([h.of('file_transfer').filter((f) => f.stage === 'data').length, h.of('message').filter((m) => m.kind === 'private').length], [0, 0], `${offer} on ${port}: ${JSON.stringify(opening)}`);
+    }
+  });
+
+  it('a dual-stack client: IRC over IPv6, a peer\'s IPv4 DCC SEND, connected to from the client\'s IPv4 address, is carved', () => {
+    const h = new FlowHarness({ client: '[2001:db8::10]:40000', server: '[2001:db8::7]:6667' });
+    h.send('c', REG).send('s', WELCOME);
+    h.send('s', ':bob!b@h PRIVMSG alice :\x01DCC SEND v4.txt 3232235826 5030 5\x01\r\n').end();
+    new FlowHarness({ client: '10.1.1.10:51030', server: '192.168.1.50:5030', engine: h.engine }).send('s', 'hello').send('c', Buffer.from([0, 0, 0, 5])).end();
+    assert.deepEqual(h.of('file_transfer').filter((f) => f.stage === 'data').map((f) => [f.filename, f.complete]), [['v4.txt', true]]);
+  });
+
   it('a DCC CHAT whose first line starts with a colon, and DCC SENDs of files that start like an IRC server line (acknowledged, or longer than a server says before registration), are still theirs', () => {
     const h = new FlowHarness({ server: '198.51.100.7:6667' });
     h.send('c', REG).send('s', WELCOME);

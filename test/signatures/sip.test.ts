@@ -205,6 +205,8 @@ describe('SIP/SIMPLE', () => {
     const send = (to: string) => Buffer.from(`MSRP t1 SEND\r\nTo-Path: ${to}\r\nFrom-Path: msrp://192.0.2.20:2856/x;tcp\r\nMessage-ID: m\r\n\r\n`);
     assert.equal(v(send('MSRP://10.0.0.5:2855/AbC;tcp')), true);
     assert.equal(v(send('msrp://10.0.0.5:2855/abc;tcp')), false);
+    assert.equal(v(send('msrp://10.0.0.5:2855/AbC;TCP')), true, 'the transport without case');
+    assert.equal(msrpOpeningFor('msrp://Bob@10.0.0.5:2855/s;tcp')(send('msrp://bob@10.0.0.5:2855/s;tcp')), false, 'the user part with case');
     assert.equal(v(send('msrp://relay.example:2855/r1;tcp msrp://10.0.0.5:2855/AbC;tcp')), true, 'through a relay: the path lists both');
     assert.equal(v(Buffer.from('MSRP t1 SEND\r\nTo-Pa')), 'more');
   });
