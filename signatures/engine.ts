@@ -51,7 +51,7 @@ interface Expectation {
   reason: string;
   decoder: (ctx: SessionContext) => StreamDecoder;
   /** the connection is the announced one only when its first bytes say so (else it is detected as any flow) */
-  verify?: (opening: Buffer, dir: Dir) => boolean | 'more';
+  verify?: (opening: Buffer, dir: Dir, other: Buffer) => boolean | 'more';
   /** what is announced (a transfer's id): the same parent announcing the same key and endpoint again replaces it */
   key?: string;
   /** the engine's count of announcements when this one was made: a flow that began before it is not its connection */
@@ -226,7 +226,7 @@ export class Engine implements FlowInspector {
    * from the list), 'more' when one needs more bytes to tell, or undefined: none is this flow.
    * Bounded: at most MAX_VERIFY of them are asked per opening.
    */
-  claimExpectation(p: Pending, opening: Buffer, dir: Dir): Expectation | 'more' | undefined {
+  claimExpectation(p: Pending, opening: Buffer, dir: Dir, other: Buffer): Expectation | 'more' | undefined {
     const list = this.expectations.get(p.endpoint);
     if (!list) return undefined;
     let more = false;
@@ -256,7 +256,7 @@ export class Engine implements FlowInspector {
         asked++;
         let v: boolean | 'more';
         try {
-          v = e.verify(opening, p.swapped ? (dir === 0 ? 1 : 0) : dir);
+          v = e.verify(opening, p.swapped ? (dir === 0 ? 1 : 0) : dir, other);
         } catch (err) {
           this.stats.decoderErrors++;
           if (process.env.SHADOWIM_DEBUG) console.error(err);
@@ -551,7 +551,7 @@ class FlowSession implements FlowHandler, SessionContext {
     const pe = this.pendingExpectation;
     // (a direction with a hole in its opening cannot show how it opened, nor one with no byte yet: undecided)
     if (pe && !(det.gapped & bit) && view.length > 0) {
-      const e = this.engine.claimExpectation(pe, view, dir);
+      const e = this.engine.claimExpectation(pe, view, dir, input.other);
       // an announced connection opening as announced so far: the modules wait until it is told
       // (else one that knows the opening, MSNFTP's VER line, would take the flow from its announcement)
       if (e === 'more') {

@@ -118,10 +118,11 @@ export interface SessionContext {
       /**
        * When given, the connection is taken for the announced one only once its opening (either
        * direction's first bytes, one at least, as a detector sees them; `dir` 0 = from the side that
-       * connected) answers true; false leaves it to detection as any flow (an announcement naming
-       * another service's address and port cannot take that service's flows).
+       * connected; `other`: the other direction's first bytes so far, maybe none) answers true; false
+       * leaves it to detection as any flow (an announcement naming another service's address and port
+       * cannot take that service's flows).
        */
-      verify?: (opening: Buffer, dir: Dir) => boolean | 'more';
+      verify?: (opening: Buffer, dir: Dir, other: Buffer) => boolean | 'more';
       /** what is announced (a transfer's id): announcing the same key at the same endpoint again replaces the expectation (the last offer wins) */
       key?: string;
     },

@@ -9,44 +9,62 @@ import type { FileWriter, SessionContext, StreamDecoder } from '../types';
 import { LineFramer, decodeText, parseCtcp, stripFormatting } from './parser';
 
 /**
- * An IRC client's registration line, as RFC 2812 §3.1 and IRCv3 write it and clients send it (any
- * case, the last parameter with or without its colon): what opens the user's IRC connection, never a
- * DCC one's first line. One token where the syntax has one: a chat line "nick here, you there?" is chat.
+ * An IRC client's first line, as RFC 2812 §3.1 and IRCv3 write it and clients send it (any case, the
+ * last parameter with or without its colon): registration, SASL, STARTTLS, or an HTTP request line
+ * (IRC over WebSocket). A chat line may look the same ("Nick here"): such an opening waits for the
+ * other side — an IRC server answers it, a chat peer or a DCC receiver does not.
  */
-const IRC_REGISTRATION = /^(?:NICK :?[^\s:]\S{0,63}|USER \S{1,64} \S{1,64} \S{1,255} (?::[^\r\n]*|\S{1,255})|CAP (?:LS(?: \d{3})?|REQ :[^\r\n]*|END)|PASS (?::[^\r\n]*|\S{1,255})|WEBIRC [^\r\n]+|STARTTLS)\r?\n/i;
+const IRC_CLIENT_FIRST = /^(?:NICK :?[^\s:]\S{0,63}|USER \S{1,64} \S{1,64} \S{1,255} (?::[^\r\n]*|\S{1,255})|CAP (?:LS(?: \d{3})?|REQ :?[^\r\n]*|END)|PASS (?::[^\r\n]*|\S{1,255}(?: [^\r\n]*)?)|WEBIRC [^\r\n]+|AUTHENTICATE \S{1,32}|STARTTLS|GET \S{1,2048} HTTP\/1\.[01])\r?\n/i;
 /** a PROXY protocol v1 line a load balancer puts before the client's first line */
 const PROXY_V1 = /^PROXY (?:TCP4|TCP6|UNKNOWN)[^\r\n]{0,100}\r\n/;
-/** … and from its server, before the client has said anything: ident/host-lookup notices, a PING, an ERROR */
-const IRC_SERVER_FIRST = /^(?::\S{1,255} (?:NOTICE|PING|ERROR|CAP|\d{3}) |NOTICE |PING :|ERROR :)/i;
+/** the PROXY protocol v2 signature */
+const PROXY_V2 = Buffer.from('0d0a0d0a000d0a515549540a', 'hex');
+/** … and from its server: notices, a numeric or CAP reply, a PING, an ERROR (before the client speaks, or answering it) */
+const IRC_SERVER_LINE = /^(?:@\S{1,8191} )?(?::\S{1,255} (?:NOTICE|PING|ERROR|CAP|AUTHENTICATE|\d{3}) |NOTICE |PING :?\S|ERROR :|AUTHENTICATE )/i;
 const IRC_LINE = 512;
-/** what a server sends before its client registers (a few notices): less (the engine waits 1 KiB at most) */
+/** what a server sends before its client registers (a few notices): no more (the engine waits 1 KiB at most) */
 const IRC_WAIT = 1000;
 
-/** a TLS record (a ClientHello): the user's TLS connection to a server, no DCC CHAT line nor receiver's acknowledgement */
+/** a TLS record or an SSLv2-format ClientHello: a TLS connection, no DCC line nor acknowledgement */
 function tlsRecord(d: Buffer): boolean {
-  return d.length >= 3 && d[0] === 0x16 && d[1] === 3 && d[2] <= 4;
+  if (d.length >= 3 && d[0] === 0x16 && d[1] === 3 && d[2] <= 4) return true;
+  return d.length >= 5 && (d[0] & 0x80) !== 0 && d[2] === 1 && d[3] === 3;
 }
 
-/** 'more' while the first line could still become an IRC server's first line; else whether it is one */
-function serverFirst(d: Buffer): boolean | 'more' {
-  const n = Math.min(d.length, IRC_LINE);
-  const head = d.toString('latin1', 0, n);
+/** the first line, past blank lines and spaces (at most a line's length) */
+function firstText(d: Buffer, max: number): string {
+  const head = d.toString('latin1', 0, Math.min(d.length, max + 16));
+  return head.replace(/^[\r\n ]{1,16}/, '');
+}
+
+/** 'more' while the first line could still become an IRC server's line; else whether it is one */
+function serverLine(d: Buffer): boolean | 'more' {
+  const head = firstText(d, IRC_LINE);
   const nl = head.indexOf('\n');
   const line = nl >= 0 ? head.slice(0, nl) : head;
-  if (IRC_SERVER_FIRST.test(line)) return true;
-  const open = line.startsWith(':') || 'NOTICE '.startsWith(line.slice(0, 7).toUpperCase()) || 'PING :'.startsWith(line.slice(0, 6).toUpperCase()) || 'ERROR :'.startsWith(line.slice(0, 7).toUpperCase());
-  return nl < 0 && n < IRC_LINE && open ? 'more' : false;
+  if (IRC_SERVER_LINE.test(line)) return true;
+  if (nl >= 0 || head.length >= IRC_LINE) return false;
+  const up = line.slice(0, 13).toUpperCase();
+  return line === '' || line.startsWith(':') || line.startsWith('@') || ['NOTICE ', 'PING ', 'ERROR :', 'AUTHENTICATE '].some((w) => w.startsWith(up.slice(0, w.length)) || up.startsWith(w)) ? 'more' : false;
 }
 
-/** 'more' while the first line is still arriving (an IRC line's length at most); else whether it registers */
-function registers(d: Buffer): boolean | 'more' {
-  let head = d.toString('latin1', 0, Math.min(d.length, IRC_LINE + 110));
+/** 'more' while the first line is still arriving; else whether it opens as an IRC client does */
+function clientLine(d: Buffer): boolean | 'more' {
+  if (d.length >= 1 && d[0] === 0x0d && PROXY_V2.subarray(0, Math.min(d.length, 12)).equals(d.subarray(0, Math.min(d.length, 12)))) return d.length >= 12 ? true : 'more';
+  let head = firstText(d, IRC_LINE + 110);
   const proxy = PROXY_V1.exec(head);
   if (proxy) head = head.slice(proxy[0].length);
-  else if ('PROXY '.startsWith(head.slice(0, 6))) return head.indexOf('\n') < 0 ? 'more' : false;
+  else if (head.length < 6 && 'PROXY '.startsWith(head)) return 'more';
+  if (head === '') return 'more'; // (a PROXY line alone in its segment: the client's line follows)
   head = head.slice(0, IRC_LINE);
-  if (IRC_REGISTRATION.test(head)) return true;
-  return head.indexOf('\n') < 0 && head.length < IRC_LINE && /^[A-Za-z]{1,8}( [^\r\n]*)?$/.test(head) ? 'more' : false;
+  if (IRC_CLIENT_FIRST.test(head)) return true;
+  return head.indexOf('\n') < 0 && head.length < IRC_LINE && /^[A-Za-z]{1,12}( [^\r\n]*)?$/.test(head) ? 'more' : false;
+}
+
+/** every whole line of the first IRC_WAIT bytes an IRC server's (two at least) */
+function serverLinesOnly(d: Buffer): boolean {
+  const lines = d.toString('latin1', 0, IRC_WAIT).split('\n').slice(0, -1).filter((l) => l !== '\r' && l !== '');
+  return lines.length >= 2 && lines.every((l) => IRC_SERVER_LINE.test(l));
 }
 
 /**
@@ -60,38 +78,44 @@ function ack(d: Buffer): boolean {
 
 /**
  * The verifier of an announced DCC connection. A file's bare bytes or chat lines prove nothing, but
- * the other side of the connection does, and an IRC connection proves it is none, so an offer naming
- * the user's IRC server (a peer can write any address) does not take the user's next connection there:
- * - SEND: the receiver only acknowledges (u32 counts under 16 MiB: a zero first byte); the sender's
- *   bytes are the file, unless they open as an IRC server (a notice before registration: the other
- *   side tells) or, the sender connecting (reverse), as an IRC client or TLS.
- * - CHAT: either side's lines, unless the connecting side registers as an IRC client (RFC 2812's
- *   `NICK x`, `USER a b c :r`, `CAP LS`, `PASS x`, `STARTTLS`, after a PROXY line too) or opens TLS,
- *   or the listening side opens as an IRC server and its client then registers.
+ * an IRC connection proves it is none, and the two sides together tell: an offer naming the user's
+ * IRC server (a peer can write any address) does not take the user's connections there.
+ * - The side that speaks like an IRC client (registration, SASL, STARTTLS, an HTTP upgrade, after a
+ *   PROXY line too) is the user's, unless the other side then answers as no server does (a chat
+ *   peer's line, a receiver's acknowledgement): it waits for that answer.
+ * - The side that speaks like an IRC server (a notice, a numeric, a PING) is a server, unless the other
+ *   side acknowledges it as a file (SEND) or writes as no IRC client does (CHAT); it waits at most
+ *   IRC_WAIT bytes, then is taken for a server.
+ * - TLS (a ClientHello or a ServerHello) is never DCC here.
+ * - SEND: the receiver's side must acknowledge (a zero first byte), and its acknowledgement decides.
  * `reverse`: a port-0 SEND, where the sender connected (dir 0) and the receiver listened.
  */
-export function dccOpeningFor(kind: 'SEND' | 'CHAT', reverse: boolean): (d: Buffer, dir: Dir) => boolean | 'more' {
-  return (d, dir) => {
-    if (kind === 'CHAT') {
-      if (dir === 0) {
-        if (tlsRecord(d)) return false;
-        const r = registers(d);
-        return r === 'more' ? 'more' : !r;
-      }
-      const f = serverFirst(d);
-      return f === 'more' || (f && d.length < IRC_WAIT) ? 'more' : true;
-    }
-    const receiver: Dir = reverse ? 1 : 0;
+export function dccOpeningFor(kind: 'SEND' | 'CHAT', reverse: boolean): (d: Buffer, dir: Dir, other: Buffer) => boolean | 'more' {
+  const receiver: Dir | -1 = kind === 'SEND' ? (reverse ? 1 : 0) : -1;
+  /** whether the other side's first bytes answer as IRC does; undefined: not yet */
+  const answersAsIrc = (o: Buffer, oDir: Dir): boolean | undefined => {
+    if (!o.length) return undefined;
+    if (tlsRecord(o)) return true;
+    if (oDir === receiver) return !ack(o);
+    const c = clientLine(o), sv = serverLine(o);
+    if (c === true || sv === true) return true;
+    return c === 'more' || sv === 'more' ? undefined : false;
+  };
+  return (d, dir, other) => {
+    if (tlsRecord(d)) return false;
+    const oDir: Dir = dir === 0 ? 1 : 0;
+    // a receiver's acknowledgement is nothing IRC sends (its file may well start like a server line)
     if (dir === receiver) return ack(d);
-    // the sender's side: a reverse sender registering is the user's IRC connection; a listener's
-    // first line an IRC server's waits for the other side (a file that starts so streams on)
-    if (reverse) {
-      if (tlsRecord(d)) return false;
-      const r = registers(d);
-      return r === 'more' ? 'more' : !r;
-    }
-    const f = serverFirst(d);
-    return f === 'more' || (f && d.length < IRC_WAIT) ? 'more' : true;
+    const c = dir === 0 ? clientLine(d) : false;
+    const sv = serverLine(d);
+    if (c === 'more' || sv === 'more') return 'more';
+    if (!c && !sv) return true; // text or bytes no IRC side opens with
+    // it opens as an IRC client or server: the other side tells
+    const irc = answersAsIrc(other, oDir);
+    // no answer yet: a server's lines only, past what a server says before its client speaks, are
+    // a server's (a capture of its side alone); a file that starts with one such line streams on
+    if (irc === undefined) return sv && d.length >= IRC_WAIT ? !serverLinesOnly(d) : 'more';
+    return !irc;
   };
 }
 

@@ -25,7 +25,8 @@ export class IrcDecoder implements StreamDecoder {
   private startTlsAsked = false;
   private stopped = false;
   private transfers = 0;
-  private pendingReverse = new Map<string, DccFile>();
+  /** port-0 offers waiting for the receiver's answer, by token, with the direction they were made in */
+  private pendingReverse = new Map<string, { file: DccFile; dir: Dir }>();
   private readonly services: string[];
 
   constructor(private readonly ctx: SessionContext) {
@@ -240,10 +241,11 @@ export class IrcDecoder implements StreamDecoder {
     }
     if (offer.kind === 'SEND') {
       // reverse DCC: the receiver answers a port-0 offer with its own address and the same token
-      const answered = offer.token !== undefined && offer.port !== 0 ? this.pendingReverse.get(offer.token) : undefined;
-      if (answered) {
+      // (from the other side only: a peer answering its own offer would choose where our client connects)
+      const pending = offer.token !== undefined && offer.port !== 0 ? this.pendingReverse.get(offer.token) : undefined;
+      if (pending && pending.dir !== dir) {
         this.pendingReverse.delete(offer.token!);
-        for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(dir, answered, ip, offer.port, true);
+        for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(dir, pending.file, ip, offer.port, true);
         return;
       }
       const file: DccFile = {
@@ -255,7 +257,7 @@ export class IrcDecoder implements StreamDecoder {
       };
       this.ctx.fileTransfer(this.ts, dir, { from: file.from, to: file.to, filename: file.filename, ...(file.size !== undefined ? { size: file.size } : {}), stage: 'offer', transfer_id: file.transfer_id });
       if (offer.port === 0) {
-        if (offer.token !== undefined && this.pendingReverse.size < MAX_PENDING_REVERSE) this.pendingReverse.set(offer.token, file);
+        if (offer.token !== undefined && this.pendingReverse.size < MAX_PENDING_REVERSE) this.pendingReverse.set(offer.token, { file, dir });
       } else {
         for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(dir, file, ip, offer.port, false);
       }

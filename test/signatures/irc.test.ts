@@ -381,6 +381,56 @@ describe('irc: DCC on the harness', () => {
     }
   });
 
+  it('more openings of the user\'s IRC connections are not DCC: its server side alone (plain and TLS), a PROXY line alone in its segment, blank lines, SASL, CAP REQ, WebSocket, TS6 PASS, SSLv2 and PROXY v2 hellos; nor a peer answering its own reverse offer', () => {
+    const asInt = (198 * 2 ** 24 + 51 * 2 ** 16 + 100 * 2 ** 8 + 7).toString();
+    const motd = [':irc.example.net NOTICE * :*** Looking up your hostname...', ':irc.example.net NOTICE * :*** Found your hostname', ':irc.example.net 001 alice :Welcome to the network alice',
+      ...Array.from({ length: 30 }, (_, i) => `:irc.example.net 372 alice :- message of the day, line ${i}`)].join('\r\n') + '\r\n';
+    const serverHello = Buffer.concat([Buffer.from([0x16, 3, 3, 0, 90, 2, 0, 0, 86, 3, 3]), Buffer.alloc(1300, 9)]);
+    const cases: Array<[string, string, number, Array<['c' | 's', string | Buffer]>]> = [
+      ['server side alone, SEND', 'SEND trap.bin', 6667, [['s', motd]]],
+      ['server side alone, CHAT', 'CHAT chat', 6667, [['s', motd]]],
+      ['server side alone, TLS', 'SEND trap.bin', 6697, [['s', serverHello]]],
+      ['PROXY alone', 'CHAT chat', 6667, [['c', 'PROXY TCP4 10.9.9.9 198.51.100.7 5000 6667\r\n'], ['c', 'NICK alice\r\nUSER alice 0 * :A\r\n'], ['s', motd]]],
+      ['blank line first', 'CHAT chat', 6667, [['c', '\r\nNICK alice\r\n'], ['s', motd]]],
+      ['CAP REQ', 'CHAT chat', 6667, [['c', 'CAP REQ sasl\r\n'], ['s', ':irc.example.net CAP * ACK :sasl\r\n']]],
+      ['SASL', 'CHAT chat', 6667, [['c', 'AUTHENTICATE PLAIN\r\n'], ['s', 'AUTHENTICATE +\r\n']]],
+      ['WebSocket', 'CHAT chat', 6667, [['c', 'GET / HTTP/1.1\r\nHost: irc.example.net\r\nUpgrade: websocket\r\n\r\n']]],
+      ['TS6 PASS', 'CHAT chat', 6667, [['c', 'PASS pw TS 6 :42X\r\n'], ['s', motd]]],
+      ['SSLv2 hello', 'CHAT chat', 6697, [['c', Buffer.from('802e0103010015000000100700c0', 'hex')]]],
+      ['PROXY v2', 'CHAT chat', 6667, [['c', Buffer.concat([Buffer.from('0d0a0d0a000d0a515549540a2111000c', 'hex'), Buffer.alloc(12, 1), Buffer.from('NICK alice\r\n')])]]],
+    ];
+    for (const [i, [name, offer, port, opening]] of cases.entries()) {
+      const h = new FlowHarness({ server: '198.51.100.7:6667' });
+      h.send('c', REG).send('s', WELCOME);
+      h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC ${offer} ${asInt} ${port}${offer.startsWith('SEND') ? ' 100' : ''}\x01\r\n`).end();
+      const n = new FlowHarness({ client: `10.1.1.10:${50300 + i}`, server: `198.51.100.7:${port}`, engine: h.engine });
+      for (const [d, b] of opening) n.send(d, b);
+      n.end();
+      assert.deepEqual([h.of('file_transfer').filter((f) => f.stage === 'data').length, h.of('message').filter((m) => m.kind === 'private').length], [0, 0], name);
+    }
+    // bob offers reverse (port 0, token 55) and "answers" it himself, naming the server
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    h.send('c', REG).send('s', WELCOME);
+    h.send('s', ':bob!b@h PRIVMSG alice :\x01DCC SEND t.bin 3232235826 0 100 55\x01\r\n');
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND t.bin ${asInt} 6667 100 55\x01\r\n`).end();
+    new FlowHarness({ client: '10.1.1.10:50399', server: '198.51.100.7:6667', engine: h.engine }).send('c', 'nick alice\r\nuser alice 0 * :A\r\n').send('s', motd).end();
+    assert.equal(h.of('file_transfer').filter((f) => f.stage === 'data').length, 0, 'self-answered reverse offer');
+  });
+
+  it('chat and files whose first line looks like an IRC client\'s are DCC once the other side answers as no server does', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    h.send('c', REG).send('s', WELCOME);
+    h.send('s', ':bob!b@h PRIVMSG alice :\x01DCC CHAT chat 3232235826 5040\x01\r\n');
+    const file = 'nick list\nalice\nbob\ncarol\ndave\n';
+    h.send('c', `PRIVMSG bob :\x01DCC SEND list.txt 167837962 0 ${file.length} 66\x01\r\n`);
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND list.txt 3232235826 5041 ${file.length} 66\x01\r\n`);
+    new FlowHarness({ client: '10.1.1.10:51040', server: '192.168.1.50:5040', engine: h.engine }).send('c', 'Nick here\r\n').send('s', 'hi nick\r\n').send('c', 'pass :)\r\n').end();
+    new FlowHarness({ client: '10.1.1.10:51041', server: '192.168.1.50:5041', engine: h.engine }).send('c', file).send('s', Buffer.from([0, 0, 0, file.length])).end();
+    h.end();
+    assert.deepEqual(h.of('message').filter((m) => m.kind === 'private').map((m) => m.text), ['Nick here', 'hi nick', 'pass :)']);
+    assert.deepEqual(h.of('file_transfer').filter((f) => f.stage === 'data').map((f) => [f.filename, f.sha256]), [['list.txt', crypto.createHash('sha256').update(file).digest('hex')]]);
+  });
+
   it('a dual-stack client: IRC over IPv6, a peer\'s IPv4 DCC SEND, connected to from the client\'s IPv4 address, is carved', () => {
     const h = new FlowHarness({ client: '[2001:db8::10]:40000', server: '[2001:db8::7]:6667' });
     h.send('c', REG).send('s', WELCOME);
@@ -398,7 +448,8 @@ describe('irc: DCC on the harness', () => {
     h.send('s', ':bob!b@h PRIVMSG alice :\x01DCC SEND big.log 3232235826 5012 3000\x01\r\n').end();
     const log = ':irc.example.net 001 alice :Welcome\r\n...';
     new FlowHarness({ client: '10.1.1.10:51011', server: '192.168.1.50:5011', engine: h.engine }).send('s', log.slice(0, 10)).send('s', log.slice(10)).send('c', Buffer.from([0, 0, 0, 40])).end();
-    const big = Buffer.from(':irc.example.net NOTICE * :*** Looking up your hostname\r\n'.repeat(54).slice(0, 3000));
+    // an IRC session's log: a server line first, then what the client showed (no server line)
+    const big = Buffer.from((':irc.example.net NOTICE * :*** Looking up your hostname\r\n' + '[12:00] <alice> a line of the log\r\n'.repeat(90)).slice(0, 3000));
     const b = new FlowHarness({ client: '10.1.1.10:51012', server: '192.168.1.50:5012', engine: h.engine });
     for (let o = 0; o < big.length; o += 500) b.send('s', big.subarray(o, o + 500));
     b.send('c', Buffer.from([0, 0, 0x0b, 0xb8])).end();
