@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Endpoint, Evidence, FileTransferEvent, ShadowEvent, Transport } from '../common/events';
 import { isoTime } from '../common/events';
 import type { Dir, EndReason, FlowCounters, FlowHandler, FlowInfo, FlowInspector } from '../sensor/types';
-import type { DetectInput, Detection, FileMeta, FileWriter, KnowledgeBase, Lookup, SessionContext, SignatureData, StreamDecoder } from './types';
+import type { DetectInput, Detection, FileMeta, FileWriter, KnowledgeBase, Lookup, OpeningCheck, SessionContext, SignatureData, StreamDecoder } from './types';
 import type { LoadedModule, Registry } from './registry';
 import { HomeNets } from './homeNets';
 import { Carver, CountingWriter, sanitizeFileName, type CarvedFile, type FileHandling } from './carve';
@@ -51,7 +51,7 @@ interface Expectation {
   reason: string;
   decoder: (ctx: SessionContext) => StreamDecoder;
   /** the connection is the announced one only when its first bytes say so (else it is detected as any flow) */
-  verify?: (opening: Buffer, dir: Dir, other: Buffer) => boolean | 'more';
+  verify?: OpeningCheck;
   /** what is announced (a transfer's id): the same parent announcing the same key and endpoint again replaces it */
   key?: string;
   /** the engine's count of announcements when this one was made: a flow that began before it is not its connection */

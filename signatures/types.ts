@@ -83,6 +83,13 @@ export interface StreamDecoder {
 type Emittable<T> = Omit<T, 'type' | 'ts' | 'protocol' | 'client' | 'server' | 'flow_id' | 'direction'> &
   Partial<Pick<MessageEvent, 'direction'>>;
 
+/**
+ * Whether an announced connection is the one announced, from its opening: one direction's first bytes
+ * (`dir` 0 = from the side that connected), the other direction's so far (maybe none). 'more': too
+ * few bytes to tell yet.
+ */
+export type OpeningCheck = (opening: Buffer, dir: Dir, other: Buffer) => boolean | 'more';
+
 /** What a decoder may do for its flow. Provided by the engine. */
 export interface SessionContext {
   readonly flow: FlowInfo;
@@ -122,7 +129,7 @@ export interface SessionContext {
        * leaves it to detection as any flow (an announcement naming another service's address and port
        * cannot take that service's flows).
        */
-      verify?: (opening: Buffer, dir: Dir, other: Buffer) => boolean | 'more';
+      verify?: OpeningCheck;
       /** what is announced (a transfer's id): announcing the same key at the same endpoint again replaces the expectation (the last offer wins) */
       key?: string;
     },

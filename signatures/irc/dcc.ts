@@ -5,7 +5,7 @@
 // CHAT: lines in both directions are private messages between the two nicks.
 import type { Endpoint } from '../../common/events';
 import type { Dir } from '../../sensor/types';
-import type { FileWriter, SessionContext, StreamDecoder } from '../types';
+import type { FileWriter, OpeningCheck, SessionContext, StreamDecoder } from '../types';
 import { LineFramer, decodeText, parseCtcp, stripFormatting } from './parser';
 
 /**
@@ -90,7 +90,7 @@ function ack(d: Buffer): boolean {
  * - SEND: the receiver's side must acknowledge (a zero first byte), and its acknowledgement decides.
  * `reverse`: a port-0 SEND, where the sender connected (dir 0) and the receiver listened.
  */
-export function dccOpeningFor(kind: 'SEND' | 'CHAT', reverse: boolean): (d: Buffer, dir: Dir, other: Buffer) => boolean | 'more' {
+export function dccOpeningFor(kind: 'SEND' | 'CHAT', reverse: boolean): OpeningCheck {
   const receiver: Dir | -1 = kind === 'SEND' ? (reverse ? 1 : 0) : -1;
   /** whether the other side's first bytes answer as IRC does; undefined: not yet */
   const answersAsIrc = (o: Buffer, oDir: Dir): boolean | undefined => {

@@ -2,6 +2,7 @@
 // start each header with a 4-byte magic and a u16 header length, and either may be preceded by AOL
 // rendezvous-proxy frames (peer_proxy.c).
 import { ByteQueue } from '../text';
+import type { OpeningCheck } from '../types';
 import { parseTlvs, tlv } from './parser';
 
 /** AOL rendezvous proxy frames (peer_proxy.c): u16 length (of the rest), u16 version 0x044a, u16 type, u32, u16 flags */
@@ -79,7 +80,7 @@ const MAX_SIGNON = 1000;
  * sign-on (channel 1: version, then TLVs) carries the redirect's cookie in TLV 6 — so two rooms on one
  * chat server go each to its own connection. The server's hello names nothing: its client tells.
  */
-export function flapOpeningFor(cookie: Buffer | undefined): (d: Buffer, dir: 0 | 1) => boolean | 'more' {
+export function flapOpeningFor(cookie: Buffer | undefined): OpeningCheck {
   if (!cookie || !cookie.length) return flapOpening;
   return (d, dir) => {
     if (d[0] !== 0x2a) return false;

@@ -29,12 +29,6 @@ export function looksLikeMsrp(b: Buffer): boolean | 'more' {
 /** bytes of a first MSRP request's head an announced path waits for, at most (the engine waits 1 KiB) */
 const MAX_OPENING_HEAD = 1000;
 
-/**
- * The verifier of the connection an SDP `a=path` announced: MSRP, whose first request names that path
- * in its To-Path (the side that connected sends to it) or From-Path (the listener spoke first) — two
- * sessions a client accepts on one port are told apart by their session ids. A head without either
- * header decides by its MSRP line alone.
- */
 /** an MSRP URI compared as RFC 4975 §6.1 says: scheme, host and transport without case, the user part and session id as written */
 function msrpUriKey(u: string): string {
   // scheme://[user@]host[:port]/session-id;transport — the user part and the session id as written
@@ -42,6 +36,12 @@ function msrpUriKey(u: string): string {
   return m ? `${m[1].toLowerCase()}${m[2] !== undefined ? `${m[2]}@` : ''}${m[3].toLowerCase()}${m[4] ?? ''}${(m[5] ?? '').toLowerCase()}` : u;
 }
 
+/**
+ * The verifier of the connection an SDP `a=path` announced: MSRP, whose first request names that path
+ * in its To-Path (the side that connected sends to it) or From-Path (the listener spoke first) — two
+ * sessions a client accepts on one port are told apart by their session ids. A head without either
+ * header decides by its MSRP line alone.
+ */
 export function msrpOpeningFor(path: string): (d: Buffer) => boolean | 'more' {
   const want = msrpUriKey(path);
   return (d) => {

@@ -9,14 +9,20 @@ import { createHash } from 'node:crypto';
 
 const MAX_HANDSHAKE = 600;
 
+/**
+ * Where one side's request or reply starts (`b` has 2 bytes at least): the client sends VER NMETHODS
+ * METHODS… then VER CMD RSV ATYP ADDR PORT, the server VER METHOD then VER REP RSV ATYP ADDR PORT.
+ */
+function requestAt(b: Buffer, client: boolean): number {
+  return client ? 2 + b[1] : 2;
+}
+
 /** Bytes of a SOCKS5 handshake at the start of `b` for one side; undefined = incomplete; -1 = not SOCKS5. */
 function handshakeLength(b: Buffer, client: boolean): number | undefined {
   if (b.length < 2) return undefined;
   if (b[0] !== 5) return -1;
-  // client: VER NMETHODS METHODS… then VER CMD RSV ATYP ADDR PORT; server: VER METHOD then VER REP RSV ATYP ADDR PORT
-  const first = client ? 2 + b[1] : 2;
-  if (b.length < first + 5) return undefined;
-  const o = first;
+  const o = requestAt(b, client);
+  if (b.length < o + 5) return undefined;
   if (b[o] !== 5) return -1;
   const atyp = b[o + 3];
   const addr = atyp === 1 ? 4 : atyp === 4 ? 16 : atyp === 3 ? 1 + b[o + 4] : -1;
@@ -62,7 +68,8 @@ export function socks5To(hashes: string[]): (d: Buffer) => boolean | 'more' {
   return (d) => {
     if (d[0] !== 5) return false;
     let more = false;
-    for (const o of d.length > 1 ? [2 + d[1], 2] : [2]) {
+    // the side is not known: the client's greeting then request, or the server's choice then reply
+    for (const o of d.length > 1 ? [requestAt(d, true), requestAt(d, false)] : [2]) {
       // VER CMD|REP RSV ATYP=3 LEN=40 then the 40 hex digits
       if (d.length < o + 45) {
         if (d.length <= o || d[o] === 5) more = true;
