@@ -25,6 +25,16 @@ function chatConn(rest: (c: Flaps, s: Flaps) => Array<['c' | 's', Buffer]>, o: {
   return h;
 }
 
+/** a BOS connection on its own engine, signed on as ME: the events of every flow on that engine */
+function bosSignedOn() {
+  const events: any[] = [];
+  const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
+  const bos = new FlowHarness({ engine, client: '10.1.1.10:40000', server: '64.12.24.50:443' });
+  const c = new Flaps(0x0100), s = new Flaps(0x2000);
+  for (const [d, b] of bosOpening(c, s, { me: ME })) bos.send(d, b);
+  return { events, engine, bos, c, s };
+}
+
 const msgs = (h: FlowHarness) => h.of('message').map((m) => [m.from, m.to, m.text, m.kind, m.direction]);
 
 describe('oscar chat rooms: parsers', () => {
@@ -157,11 +167,7 @@ describe('oscar chat rooms: through the engine', () => {
   });
 
   it('a BOS redirect to a chat room names the room and our name on the chat connection that follows', () => {
-    const events: any[] = [];
-    const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
-    const bos = new FlowHarness({ engine, client: '10.1.1.10:40000', server: '64.12.24.50:443' });
-    const c = new Flaps(0x0100), s = new Flaps(0x2000);
-    for (const [d, b] of bosOpening(c, s, { me: ME })) bos.send(d, b);
+    const { events, engine, bos, c, s } = bosSignedOn();
     bos.send('c', chatJoinRequest(c, 0x00a1, 4, '!aol://2719:10-4-after%20hours'));
     bos.send('c', chatJoinRequest(c, 0x00a2, 4, '!aol://2719:10-4-other room'));
     bos.send('s', serviceRedirect(s, 0x00a1, 0x000e, '64.12.28.10:5190', Buffer.alloc(64, 9)));
@@ -181,11 +187,7 @@ describe('oscar chat rooms: through the engine', () => {
   });
 
   it('two rooms on one chat server: each connection is the room whose redirect cookie its sign-on carries, whatever the order; a sign-on with another cookie is neither', () => {
-    const events: any[] = [];
-    const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
-    const bos = new FlowHarness({ engine, client: '10.1.1.10:40000', server: '64.12.24.50:443' });
-    const c = new Flaps(0x0100), s = new Flaps(0x2000);
-    for (const [d, b] of bosOpening(c, s, { me: ME })) bos.send(d, b);
+    const { events, engine, bos, c, s } = bosSignedOn();
     const rooms = ['after hours', 'night shift'];
     const cookies = [Buffer.alloc(256, 1), Buffer.alloc(256, 2)];
     for (const [i, r] of rooms.entries()) bos.send('c', chatJoinRequest(c, 0x00b1 + i, 4, `!aol://2719:10-4-${r.replace(' ', '%20')}`));
@@ -203,11 +205,7 @@ describe('oscar chat rooms: through the engine', () => {
   });
 
   it('a redirect is for the host that asked: a connection from another host to the same chat server gets neither our name nor our room', () => {
-    const events: any[] = [];
-    const engine = new Engine(loadRegistry(), { emit: (e) => events.push(e) });
-    const bos = new FlowHarness({ engine, client: '10.1.1.10:40000', server: '64.12.24.50:443' });
-    const c = new Flaps(0x0100), s = new Flaps(0x2000);
-    for (const [d, b] of bosOpening(c, s, { me: ME })) bos.send(d, b);
+    const { events, engine, bos, c, s } = bosSignedOn();
     bos.send('c', chatJoinRequest(c, 0x00a1, 4, '!aol://2719:10-4-after%20hours'));
     bos.send('s', serviceRedirect(s, 0x00a1, 0x000e, '64.12.28.10:5190', Buffer.alloc(64, 9)));
     // a colleague's machine joins some other room on the same chat server a moment later
