@@ -4,7 +4,7 @@
 import type { Dir } from '../../sensor/types';
 import type { KnowledgeBase, SessionContext, StreamDecoder } from '../types';
 import { imText } from './body';
-import { MsrpDecoder, msrpOpeningFor } from './msrp';
+import { MsrpDecoder, msrpOpeningFor, rememberMsrpPath } from './msrp';
 import { addressOf, header, mediaType, parseDatagram, SipFramer, tagOf, type SipMessage } from './parser';
 import { msrpAuthority, parseSdp } from './sdp';
 
@@ -102,6 +102,9 @@ export class SipDecoder implements StreamDecoder {
         // the path is its SDP's sender's (a request's From, a response's To): who connects to it sends
         // to that party, the accepting party's chunks come back the other way
         const owner = m.method ? caller : callee, peer = m.method ? callee : caller;
+        // the endpoint's own URI is the last of its path (relays come before it): a chunk naming it
+        // belongs to this session, on whatever connection it comes (docs/sip.md)
+        if (x.paths.length) rememberMsrpPath(ctx.kb, x.paths[x.paths.length - 1], { owner, other: peer, file });
         for (const p of x.paths) {
           const a = msrpAuthority(p);
           if (!a) continue; // (a host name is not expected: the engine matches addresses)

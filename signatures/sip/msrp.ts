@@ -138,6 +138,41 @@ export interface MsrpParties {
   file?: { name?: string; size?: number };
 }
 
+/** an endpoint's MSRP path as its SDP gave it: the party it belongs to, the party at the other end, the session's file offer */
+export interface MsrpPathOwner {
+  owner?: string;
+  other?: string;
+  file?: { name?: string; size?: number };
+}
+
+/**
+ * The endpoints' paths the SDP of each session announced, per engine: one connection may carry several
+ * sessions (reused, RFC 4975 §7.1; through a relay, RFC 4976, every session of a client), and the
+ * last URI of a chunk's To-Path or From-Path names the session it belongs to. Oldest out first.
+ */
+const pathsByEngine = new WeakMap<object, Map<string, MsrpPathOwner>>();
+const MAX_PATHS = 4096;
+
+/** `uri` (an endpoint's own, the last of its SDP's a=path) belongs to `who` */
+export function rememberMsrpPath(kb: object, uri: string, who: MsrpPathOwner): void {
+  let m = pathsByEngine.get(kb);
+  if (!m) pathsByEngine.set(kb, (m = new Map()));
+  const key = msrpUriKey(uri);
+  m.delete(key);
+  if (m.size >= MAX_PATHS) m.delete(m.keys().next().value as string);
+  m.set(key, who);
+}
+
+function pathOwner(kb: object, pathHeader: string | undefined): MsrpPathOwner | undefined {
+  const m = pathsByEngine.get(kb);
+  if (!m || !pathHeader) return undefined;
+  // the last URI is the final target (To-Path) or the original sender (From-Path); relays stand before it
+  const v = pathHeader.trimEnd();
+  const uri = v.slice(Math.max(v.lastIndexOf(' '), v.lastIndexOf('\t')) + 1);
+  // (an SDP's a=path line is at most 2 KiB: a longer URI was never remembered)
+  return uri.length <= 2048 ? m.get(msrpUriKey(uri)) : undefined;
+}
+
 interface OpenMessage {
   contentType: string;
   /** a text message's bytes so far (at most MAX_TEXT_MESSAGE), in one growable buffer: a Buffer per chunk cost ~110 bytes for a 1-byte chunk */
@@ -150,6 +185,8 @@ interface OpenMessage {
 export class MsrpDecoder implements StreamDecoder {
   private framers: [MsrpFramer, MsrpFramer] = [new MsrpFramer(), new MsrpFramer()];
   private open = new Map<string, OpenMessage>();
+  /** the parties named by the sessions' paths, told to the session once each */
+  private users = new Set<string>();
 
   constructor(private readonly ctx: SessionContext, private readonly parties: MsrpParties = {}) {
     ctx.setService('msrp');
@@ -172,12 +209,27 @@ export class MsrpDecoder implements StreamDecoder {
     this.open.clear();
   }
 
+  /**
+   * Who sent a chunk to whom: the session its paths name — the final target's path (To-Path) belongs
+   * to the recipient, the original sender's (From-Path) to the sender — else the announced session by
+   * the side of the connection, else the paths as written.
+   */
+  private partiesOf(dir: Dir, c: MsrpChunk): MsrpParties & { from: string; to: string } {
+    const toPath = c.headers.get('to-path'), fromPath = c.headers.get('from-path');
+    const t = pathOwner(this.ctx.kb, toPath), f = t ? undefined : pathOwner(this.ctx.kb, fromPath);
+    const named = t ? { from: t.other, to: t.owner, file: t.file } : f ? { from: f.owner, to: f.other, file: f.file } : undefined;
+    if (named?.from && named.to) {
+      for (const u of [named.from, named.to]) if (!this.users.has(u) && this.users.size < 64) this.users.add(u), this.ctx.addUser(u);
+      return { from: named.from, to: named.to, file: named.file };
+    }
+    const [pf, pt] = dir === 0 ? [this.parties.from, this.parties.to] : [this.parties.to, this.parties.from];
+    return { from: pf ?? fromPath?.slice(0, 256) ?? '', to: pt ?? toPath?.slice(0, 256) ?? '', file: this.parties.file };
+  }
+
   private chunk(dir: Dir, c: MsrpChunk, ts: number): void {
     if (c.method !== 'SEND') return;
     const id = (c.headers.get('message-id') ?? c.tid).slice(0, 128);
-    const [pf, pt] = dir === 0 ? [this.parties.from, this.parties.to] : [this.parties.to, this.parties.from];
-    const from = pf ?? c.headers.get('from-path')?.slice(0, 256) ?? '';
-    const to = pt ?? c.headers.get('to-path')?.slice(0, 256) ?? '';
+    const { from, to, file } = this.partiesOf(dir, c);
     let m = this.open.get(id);
     if (!m) {
       if (this.open.size >= MAX_OPEN_MESSAGES) return this.ctx.malformed('too many open MSRP messages');
@@ -187,11 +239,11 @@ export class MsrpDecoder implements StreamDecoder {
       if (isText) m.text = new ByteQueue();
       else if (contentType) {
         const range = c.headers.get('byte-range')?.match(/^\d+-(?:\d+|\*)\/(\d+)$/);
-        const size = this.parties.file?.size ?? (range ? Number(range[1]) : undefined);
-        const filename = this.parties.file?.name ?? c.headers.get('content-disposition')?.match(/filename="?([^";]+)"?/)?.[1] ?? `msrp-${id}`;
+        const size = file?.size ?? (range ? Number(range[1]) : undefined);
+        const filename = file?.name ?? c.headers.get('content-disposition')?.match(/filename="?([^";]+)"?/)?.[1] ?? `msrp-${id}`;
         m.file = this.ctx.openFile(ts, dir, { filename, from, to, size, transfer_id: id });
         // the SDP file-selector was already reported as the offer by the SIP session
-        if (!this.parties.file) this.ctx.fileTransfer(ts, dir, { from, to, filename, size, stage: 'offer', transfer_id: id });
+        if (!file) this.ctx.fileTransfer(ts, dir, { from, to, filename, size, stage: 'offer', transfer_id: id });
       }
       this.open.set(id, m);
     }

@@ -200,6 +200,55 @@ describe('SIP/SIMPLE', () => {
     assert.deepEqual(analyze(c, 'msrp-two.pcap').of('message').map((m) => [m.from, m.to, m.text]), [['carol@example.com', 'alice@example.com', 'hello from carol'], ['bob@example.com', 'alice@example.com', 'hello from bob']]);
   });
 
+  // RFC 4975 §7.1 lets a connection to the same authority carry a second session: its chunks were
+  // given the parties (and the file name) of the session whose path the connection was opened for
+  it('a reused MSRP connection: each chunk is the session its path names (parties, file name), whichever opened the connection', () => {
+    const c = new Capture();
+    const gw = '192.0.2.50';
+    const sdp = (ip: string, port: number, s: string, file = '') => `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=message ${port} TCP/MSRP *\r\na=path:msrp://${ip}:${port}/${s};tcp\r\n${file}`;
+    // alice talks to bob and to carol, both behind one gateway's MSRP port; the second session offers a file
+    const sessions = [['bob', 'bobS', 'alice1', ''], ['carol', 'carolS', 'alice2', 'a=file-selector:name:"q3.xlsx" type:application/octet-stream size:2000\r\n']] as const;
+    for (const [i, [name, theirs, mine, file]] of sessions.entries()) {
+      const hdr = { Via: `SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKre${i}`, From: '<sip:alice@example.com>;tag=a1', 'Call-ID': `reuse-${i}`, 'Content-Type': 'application/sdp' };
+      c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip(`INVITE sip:${name}@example.com SIP/2.0`, { ...hdr, To: `<sip:${name}@example.com>`, CSeq: '1 INVITE' }, sdp('10.0.0.5', 2855, mine, file)));
+      c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('SIP/2.0 200 OK', { ...hdr, To: `<sip:${name}@example.com>;tag=t${i}`, CSeq: '1 INVITE' }, sdp(gw, 2856, theirs)), 's');
+    }
+    const chunk = (tid: string, from: string, to: string, type: string, body: Buffer | string) =>
+      Buffer.concat([Buffer.from(`MSRP ${tid} SEND\r\nTo-Path: ${to}\r\nFrom-Path: ${from}\r\nMessage-ID: ${tid}\r\nByte-Range: 1-${body.length}/${body.length}\r\nContent-Type: ${type}\r\n\r\n`), Buffer.from(body), Buffer.from(`\r\n-------${tid}$\r\n`)]);
+    const a = (s: string) => `msrp://10.0.0.5:2855/${s};tcp`, g = (s: string) => `msrp://${gw}:2856/${s};tcp`;
+    const fileBytes = crypto.randomBytes(2000);
+    const t = c.tcp('10.0.0.5:51000', `${gw}:2856`).open();
+    t.send('c', chunk('t1', a('alice1'), g('bobS'), 'text/plain', 'hi bob'));
+    t.send('c', chunk('t2', a('alice2'), g('carolS'), 'text/plain', 'hi carol'));
+    t.send('s', chunk('t3', g('carolS'), a('alice2'), 'text/plain', 'hi alice, from carol'));
+    t.send('c', chunk('t4', a('alice2'), g('carolS'), 'application/octet-stream', fileBytes));
+    t.close();
+    const r = analyze(c, 'msrp-reuse.pcap');
+    assert.deepEqual(r.of('message').map((m) => [m.from, m.to, m.text]), [
+      ['alice@example.com', 'bob@example.com', 'hi bob'],
+      ['alice@example.com', 'carol@example.com', 'hi carol'],
+      ['carol@example.com', 'alice@example.com', 'hi alice, from carol'],
+    ]);
+    const data = r.of('file_transfer').filter((x) => x.stage === 'data');
+    assert.deepEqual(data.map((x) => [x.filename, x.from, x.to, x.sha256]), [['q3.xlsx', 'alice@example.com', 'carol@example.com', crypto.createHash('sha256').update(fileBytes).digest('hex')]]);
+    const msrp = r.of('session').find((s) => s.server.port === 2856);
+    assert.ok(msrp?.users.includes('carol@example.com'), JSON.stringify(msrp));
+  });
+
+  it('an MSRP connection to a relay named by host name (RFC 4976): not announced, its chunks still get the parties their paths name', () => {
+    const c = new Capture();
+    // each endpoint's a=path lists its relay, by name, then its own URI: the engine cannot expect a name
+    const sdp = (ip: string, relay: string, s: string) => `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=message 2855 TCP/MSRP *\r\na=path:msrp://${relay}:2855/r${s};tcp msrp://${ip}:2855/${s};tcp\r\n`;
+    const hdr = { Via: 'SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKrel', From: '<sip:alice@example.com>;tag=a1', 'Call-ID': 'relay-call', 'Content-Type': 'application/sdp' };
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('INVITE sip:bob@example.org SIP/2.0', { ...hdr, To: '<sip:bob@example.org>', CSeq: '1 INVITE' }, sdp('10.0.0.5', 'relay.example.com', 'aliceS')));
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('SIP/2.0 200 OK', { ...hdr, To: '<sip:bob@example.org>;tag=b1', CSeq: '1 INVITE' }, sdp('198.51.100.7', 'relay.example.org', 'bobS')), 's');
+    // alice's client sends through her relay (its address never announced): To-Path is the relays, then bob
+    const to = 'msrp://relay.example.com:2855/raliceS;tcp msrp://relay.example.org:2855/rbobS;tcp msrp://198.51.100.7:2855/bobS;tcp';
+    const send = (tid: string, text: string) => `MSRP ${tid} SEND\r\nTo-Path: ${to}\r\nFrom-Path: msrp://10.0.0.5:2855/aliceS;tcp\r\nMessage-ID: ${tid}\r\nByte-Range: 1-${text.length}/${text.length}\r\nContent-Type: text/plain\r\n\r\n${text}\r\n-------${tid}$\r\n`;
+    c.tcp('10.0.0.5:51000', '203.0.113.9:2855').open().send('c', send('t1', 'through the relays')).close();
+    assert.deepEqual(analyze(c, 'msrp-relay.pcap').of('message').map((m) => [m.from, m.to, m.text]), [['alice@example.com', 'bob@example.org', 'through the relays']]);
+  });
+
   it('an MSRP path is matched as RFC 4975 compares URIs: scheme and host without case, the session id as written', () => {
     const v = msrpOpeningFor('msrp://10.0.0.5:2855/AbC;tcp');
     const send = (to: string) => Buffer.from(`MSRP t1 SEND\r\nTo-Path: ${to}\r\nFrom-Path: msrp://192.0.2.20:2856/x;tcp\r\nMessage-ID: m\r\n\r\n`);
