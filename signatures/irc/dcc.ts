@@ -67,13 +67,25 @@ function serverLinesOnly(d: Buffer): boolean {
   return lines.length >= 2 && lines.every((l) => IRC_SERVER_LINE.test(l));
 }
 
+/** a SEND resumed (DCC RESUME/ACCEPT on the IRC session, before the connection): from this byte on */
+export interface DccResume {
+  at?: number;
+}
+
 /**
  * A DCC SEND receiver's first acknowledgement: the bytes received so far, u32 big-endian (or the high
- * word of a 64-bit one), sent after the first data — under 16 MiB, so its first byte is zero. Never
- * judged by the offer's size: the peer writes that. Text, TLS and PROXY lines all start otherwise.
+ * word of a 64-bit one), sent after the first data — under 16 MiB, so its first byte is zero; of a
+ * resumed transfer, the file's position: within 16 MiB past the resume point (mod 2^32, as clients
+ * wrap it), and not an IRC client's line (the point is the peers' to choose). Never judged by the
+ * offer's size: the peer writes that. Text, TLS and PROXY lines all start otherwise.
  */
-function ack(d: Buffer): boolean {
-  return d[0] === 0;
+function ack(d: Buffer, resume: DccResume | undefined): boolean | 'more' {
+  if (d[0] === 0) return true;
+  const at = resume?.at;
+  if (at === undefined) return false;
+  if (d.length < 4) return 'more';
+  const past = (d.readUInt32BE(0) - (at % 2 ** 32) + 2 ** 32) % 2 ** 32;
+  return past < 1 << 24 && !tlsRecord(d) && clientLine(d) !== true;
 }
 
 /**
@@ -90,13 +102,16 @@ function ack(d: Buffer): boolean {
  * - SEND: the receiver's side must acknowledge (a zero first byte), and its acknowledgement decides.
  * `reverse`: a port-0 SEND, where the sender connected (dir 0) and the receiver listened.
  */
-export function dccOpeningFor(kind: 'SEND' | 'CHAT', reverse: boolean): OpeningCheck {
+export function dccOpeningFor(kind: 'SEND' | 'CHAT', reverse: boolean, resume?: DccResume): OpeningCheck {
   const receiver: Dir | -1 = kind === 'SEND' ? (reverse ? 1 : 0) : -1;
   /** whether the other side's first bytes answer as IRC does; undefined: not yet */
   const answersAsIrc = (o: Buffer, oDir: Dir): boolean | undefined => {
     if (!o.length) return undefined;
     if (tlsRecord(o)) return true;
-    if (oDir === receiver) return !ack(o);
+    if (oDir === receiver) {
+      const a = ack(o, resume);
+      return a === 'more' ? undefined : !a;
+    }
     const c = clientLine(o), sv = serverLine(o);
     if (c === true || sv === true) return true;
     return c === 'more' || sv === 'more' ? undefined : false;
@@ -105,7 +120,7 @@ export function dccOpeningFor(kind: 'SEND' | 'CHAT', reverse: boolean): OpeningC
     if (tlsRecord(d)) return false;
     const oDir: Dir = dir === 0 ? 1 : 0;
     // a receiver's acknowledgement is nothing IRC sends (its file may well start like a server line)
-    if (dir === receiver) return ack(d);
+    if (dir === receiver) return ack(d, resume);
     const c = dir === 0 ? clientLine(d) : false;
     const sv = serverLine(d);
     if (c === 'more' || sv === 'more') return 'more';
@@ -143,7 +158,7 @@ export class DccSendDecoder implements StreamDecoder {
   private seen = 0;
   private done = false;
 
-  constructor(private readonly ctx: SessionContext, private readonly file: DccFile, listener: Endpoint, reverse: boolean) {
+  constructor(private readonly ctx: SessionContext, private readonly file: DccFile, listener: Endpoint, reverse: boolean, private readonly resume: DccResume = {}) {
     const l = fromListener(ctx, listener);
     this.dataDir = reverse ? ((1 - l) as Dir) : l;
     ctx.setService('file');
@@ -156,6 +171,12 @@ export class DccSendDecoder implements StreamDecoder {
         ...(this.file.size !== undefined ? { size: this.file.size } : {}),
         transfer_id: this.file.transfer_id,
       });
+      // a resumed transfer sends from the resume point: the bytes before it are not on this connection
+      const at = Math.min(this.resume.at ?? 0, this.file.size ?? Infinity);
+      if (at > 0) {
+        this.writer.gap(at);
+        this.seen = at;
+      }
     }
     return this.writer;
   }

@@ -2,8 +2,8 @@
 // STARTTLS, and DCC SEND/CHAT offers that open side connections (see dcc.ts).
 import type { Dir } from '../../sensor/types';
 import type { SessionContext, StreamDecoder } from '../types';
-import { LineFramer, MAX_LINE, decodeText, isChannel, parseCtcp, parseDcc, parseLine, prefixNick, saslPlainUser, stripFormatting, type IrcMessage } from './parser';
-import { DccChatDecoder, DccSendDecoder, dccOpeningFor, type DccFile } from './dcc';
+import { LineFramer, MAX_LINE, decodeText, isChannel, parseCtcp, parseDcc, parseDccResume, parseLine, prefixNick, saslPlainUser, stripFormatting, type IrcMessage } from './parser';
+import { DccChatDecoder, DccSendDecoder, dccOpeningFor, type DccFile, type DccResume } from './dcc';
 
 const MAX_TEXT = 4096;
 /** reverse (passive) DCC offers waiting for the receiver's answer, per session */
@@ -26,7 +26,9 @@ export class IrcDecoder implements StreamDecoder {
   private stopped = false;
   private transfers = 0;
   /** port-0 offers waiting for the receiver's answer, by token, with the direction they were made in */
-  private pendingReverse = new Map<string, { file: DccFile; dir: Dir }>();
+  private pendingReverse = new Map<string, { file: DccFile; dir: Dir; resume: DccResume }>();
+  /** SEND offers a DCC RESUME/ACCEPT may name: by the port the sender listens on, or a reverse offer's token (oldest out) */
+  private resumable = new Map<string, { dir: Dir; size?: number; resume: DccResume }>();
   private readonly services: string[];
 
   constructor(private readonly ctx: SessionContext) {
@@ -234,6 +236,15 @@ export class IrcDecoder implements StreamDecoder {
   }
 
   private dcc(dir: Dir, from: string, to: string, args: string): void {
+    const resume = parseDccResume(args);
+    if (resume) {
+      const e = this.resumable.get(resume.port === 0 ? `t:${resume.token}` : `p:${resume.port}`);
+      // the receiver asks (RESUME), the sender agrees (ACCEPT, which decides): from the other side
+      // either chooses nothing; a point past the offered size is none
+      if (!e || (resume.kind === 'ACCEPT') !== (dir === e.dir) || (e.size !== undefined && resume.position >= e.size)) return;
+      if (resume.kind === 'ACCEPT' || e.resume.at === undefined) e.resume.at = resume.position;
+      return;
+    }
     const offer = parseDcc(args);
     if (!offer) {
       this.ctx.malformed('DCC offer not parseable');
@@ -245,7 +256,7 @@ export class IrcDecoder implements StreamDecoder {
       const pending = offer.token !== undefined && offer.port !== 0 ? this.pendingReverse.get(offer.token) : undefined;
       if (pending && pending.dir !== dir) {
         this.pendingReverse.delete(offer.token!);
-        for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(dir, pending.file, ip, offer.port, true);
+        for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(dir, pending.file, ip, offer.port, true, pending.resume);
         return;
       }
       const file: DccFile = {
@@ -256,11 +267,17 @@ export class IrcDecoder implements StreamDecoder {
         transfer_id: `${this.ctx.flow.id}/dcc/${++this.transfers}`,
       };
       this.ctx.fileTransfer(this.ts, dir, { from: file.from, to: file.to, filename: file.filename, ...(file.size !== undefined ? { size: file.size } : {}), stage: 'offer', transfer_id: file.transfer_id });
+      const resume: DccResume = {};
       if (offer.port === 0) {
-        if (offer.token !== undefined && this.pendingReverse.size < MAX_PENDING_REVERSE) this.pendingReverse.set(offer.token, { file, dir });
+        if (offer.token === undefined || this.pendingReverse.size >= MAX_PENDING_REVERSE) return;
+        this.pendingReverse.set(offer.token, { file, dir, resume });
       } else {
-        for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(dir, file, ip, offer.port, false);
+        for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(dir, file, ip, offer.port, false, resume);
       }
+      const key = offer.port === 0 ? `t:${offer.token}` : `p:${offer.port}`;
+      this.resumable.delete(key);
+      if (this.resumable.size >= MAX_PENDING_REVERSE) this.resumable.delete(this.resumable.keys().next().value as string);
+      this.resumable.set(key, { dir, size: file.size, resume });
     } else if (offer.kind === 'CHAT' && offer.port !== 0) {
       for (const ip of this.listenAddrs(dir, offer.ip)) {
         this.ctx.expect(
@@ -290,11 +307,11 @@ export class IrcDecoder implements StreamDecoder {
     return dir === 1 && ours.includes(':') === offered.includes(':') ? { client: { ip: ours } } : {};
   }
 
-  private expectSend(dir: Dir, file: DccFile, ip: string, port: number, reverse: boolean): void {
+  private expectSend(dir: Dir, file: DccFile, ip: string, port: number, reverse: boolean, resume: DccResume): void {
     this.ctx.expect(
       // one transfer at a time on a port the sender listens on: an offer re-sent there replaces the last
-      { transport: 'tcp', server: { ip, port }, ...this.connector(dir, ip), reason: `IRC DCC SEND of ${file.filename} by ${file.from.slice(0, 64)}`, key: 'dcc', verify: dccOpeningFor('SEND', reverse) },
-      (dctx) => new DccSendDecoder(dctx, file, { ip, port }, reverse),
+      { transport: 'tcp', server: { ip, port }, ...this.connector(dir, ip), reason: `IRC DCC SEND of ${file.filename} by ${file.from.slice(0, 64)}`, key: 'dcc', verify: dccOpeningFor('SEND', reverse, resume) },
+      (dctx) => new DccSendDecoder(dctx, file, { ip, port }, reverse, resume),
     );
   }
 }

@@ -218,6 +218,29 @@ export function parseDcc(args: string): DccOffer | undefined {
   };
 }
 
+export interface DccResumeArgs {
+  kind: 'RESUME' | 'ACCEPT';
+  /** the port of the offer it resumes (0 for a reverse offer, named by its token) */
+  port: number;
+  /** the byte the transfer goes on from */
+  position: number;
+  token?: string;
+}
+
+/**
+ * `RESUME|ACCEPT file port position [token]` (mIRC's resume: the receiver asks, the sender agrees).
+ * The name is not compared (mIRC writes "file.ext") and may hold spaces unquoted: the numbers are
+ * read from the end, a token only after port 0 (a reverse offer's).
+ */
+export function parseDccResume(args: string): DccResumeArgs | undefined {
+  const a = args.slice(0, 1024);
+  const rev = /^(RESUME|ACCEPT)\s+\S.*?\s0\s+(\d{1,16})\s+(\S{1,64})\s*$/i.exec(a);
+  if (rev) return { kind: rev[1].toUpperCase() as 'RESUME' | 'ACCEPT', port: 0, position: Number(rev[2]), token: rev[3] };
+  const m = /^(RESUME|ACCEPT)\s+\S.*\s(\d{1,5})\s+(\d{1,16})\s*$/i.exec(a);
+  if (!m || Number(m[2]) > 65535 || Number(m[2]) === 0) return undefined;
+  return { kind: m[1].toUpperCase() as 'RESUME' | 'ACCEPT', port: Number(m[2]), position: Number(m[3]) };
+}
+
 /** DCC addresses are an unsigned 32-bit integer (IPv4), or a dotted IPv4 / IPv6 literal. */
 export function dccIp(s: string): string | undefined {
   if (/^\d{1,10}$/.test(s)) {

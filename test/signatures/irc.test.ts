@@ -13,7 +13,7 @@ import { analyzeCapture, analyzeFile } from '../helpers/analyze';
 import { sendFile } from '../files/dcc';
 import { haveTshark } from './irc-replay';
 import { module as ircModule } from '../../signatures/irc';
-import { LineFramer, parseDcc, parseLine, stripFormatting, decodeText } from '../../signatures/irc/parser';
+import { LineFramer, parseDcc, parseDccResume, parseLine, stripFormatting, decodeText } from '../../signatures/irc/parser';
 import { boundedIt } from '../helpers/bounded';
 import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
 
@@ -502,6 +502,73 @@ describe('irc: DCC on the harness', () => {
     assert.equal(data.observed_size, 5000);
   });
 
+  // mIRC's resume: the receiver asks DCC RESUME file port position, the sender answers DCC ACCEPT, and
+  // the sender streams from that byte; the receiver acknowledges the file's position, not the bytes
+  // of this connection. An acknowledgement past 16 MiB was taken for no DCC, and the bytes before
+  // the resume point were not said to be missing.
+  it('a resumed DCC SEND (RESUME/ACCEPT past 16 MiB): its connection is the transfer, the bytes before the resume point are missing', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    const at = 32 * 2 ** 20, size = at + 64;
+    // 167837962 = 10.1.1.10: alice sends a log whose part from the resume point on starts like a server notice
+    h.send('c', REG).send('s', WELCOME).send('c', `PRIVMSG bob :\x01DCC SEND chan.log 167837962 5002 ${size}\x01\r\n`);
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC RESUME "chan.log" 5002 ${at}\x01\r\n`);
+    h.send('c', `PRIVMSG bob :\x01DCC ACCEPT "chan.log" 5002 ${at}\x01\r\n`).end();
+    const tail = Buffer.from(':irc.example.net NOTICE * :*** log resumed here, 64 bytes long\r\n'.padEnd(64, '.'));
+    const ackAt = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+    const d = new FlowHarness({ client: '198.18.0.9:51003', server: '10.1.1.10:5002', engine: h.engine });
+    d.send('s', tail.subarray(0, 40)).send('c', ackAt(at + 40)).send('s', tail.subarray(40)).send('c', ackAt(at + 64)).end();
+    const data = h.of('file_transfer').filter((f) => f.stage === 'data');
+    assert.deepEqual(data.map((f) => [f.filename, f.observed_size, f.gap_bytes, f.complete]), [['chan.log', 64, at, false]]);
+    assert.equal(data[0].sha256, crypto.createHash('sha256').update(tail).digest('hex'));
+    assert.equal(h.of('session')[0].malformed, undefined, 'RESUME and ACCEPT are no malformed DCC offers');
+  });
+
+  it('a resumed reverse DCC SEND: RESUME and ACCEPT name the port-0 offer by its token', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    const at = 20 * 2 ** 20;
+    h.send('c', REG).send('s', WELCOME);
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND notes.txt 3232235777 0 ${at + 11} 88\x01\r\n`);
+    h.send('c', `PRIVMSG bob :\x01DCC RESUME file.ext 0 ${at} 88\x01\r\n`);
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC ACCEPT file.ext 0 ${at} 88\x01\r\n`);
+    h.send('c', `PRIVMSG bob :\x01DCC SEND notes.txt 167837962 6001 ${at + 11} 88\x01\r\n`).end();
+    // the sender (bob) connects to alice's port; his bytes from the resume point look like a client's line
+    const d = new FlowHarness({ client: '192.168.1.1:50000', server: '10.1.1.10:6001', engine: h.engine });
+    const ack = Buffer.alloc(4);
+    ack.writeUInt32BE(at + 11);
+    d.send('c', 'NICK here\r\n').send('s', ack).end();
+    const data = h.of('file_transfer').filter((f) => f.stage === 'data');
+    assert.deepEqual(data.map((f) => [f.filename, f.observed_size, f.gap_bytes, f.complete]), [['notes.txt', 11, at, false]]);
+  });
+
+  it('a resume point does not make the user\'s IRC connections a file: not one the peer accepts for its own offer, nor one that turns "NICK" into an acknowledgement', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    const asInt = (198 * 2 ** 24 + 51 * 2 ** 16 + 100 * 2 ** 8 + 7).toString();
+    const nick = Buffer.from('NICK').readUInt32BE(0);
+    h.send('c', REG).send('s', WELCOME);
+    // bob's offer names the user's IRC server; the user's client resumes it at a point just below "NICK"
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND trap.bin ${asInt} 6667 ${2 ** 32}\x01\r\n`);
+    h.send('c', `PRIVMSG bob :\x01DCC RESUME trap.bin 6667 ${nick - 5}\x01\r\n`);
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC ACCEPT trap.bin 6667 ${nick - 5}\x01\r\n`).end();
+    const next = [
+      new FlowHarness({ client: '10.1.1.10:50900', server: '198.51.100.7:6667', engine: h.engine })
+        .send('c', REG).send('s', WELCOME).send('c', 'PRIVMSG #ops :first connection\r\n'),
+      new FlowHarness({ client: '10.1.1.10:50901', server: '198.51.100.7:6667', engine: h.engine })
+        .send('s', ':irc.example.net NOTICE * :*** Looking up your hostname...\r\n').send('c', REG).send('s', WELCOME).send('c', 'PRIVMSG #ops :second connection\r\n'),
+    ];
+    for (const n of next) n.end();
+    assert.deepEqual(h.of('message').map((m) => m.text), ['first connection', 'second connection']);
+    assert.equal(h.of('file_transfer').filter((f) => f.stage === 'data').length, 0);
+  });
+
+  it('a RESUME or ACCEPT from the wrong side chooses no resume point', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    h.send('c', REG).send('s', WELCOME).send('c', 'PRIVMSG bob :\x01DCC SEND a.bin 167837962 5002 10\x01\r\n');
+    // alice is the sender: her own RESUME, and an ACCEPT from bob, are not a resume
+    h.send('c', 'PRIVMSG bob :\x01DCC RESUME a.bin 5002 4\x01\r\n').send('s', ':bob!b@h PRIVMSG alice :\x01DCC ACCEPT a.bin 5002 6\x01\r\n').end();
+    new FlowHarness({ client: '198.18.0.9:51003', server: '10.1.1.10:5002', engine: h.engine }).send('s', '0123456789').end();
+    assert.deepEqual(h.of('file_transfer').filter((f) => f.stage === 'data').map((f) => [f.observed_size, f.complete]), [[10, true]]);
+  });
+
   it('IRCv3 echo-message copies of our own PRIVMSG are not reported twice', () => {
     const h = irc([['c', REG], ['s', WELCOME], ['c', 'PRIVMSG #x :once\r\n'], ['s', ':alice!a@h PRIVMSG #x :once\r\n']]);
     assert.equal(h.of('message').length, 1);
@@ -523,6 +590,11 @@ describe('irc: parser', () => {
     assert.deepEqual(parseDcc('SEND f.bin 3232235777 0 99 77'), { kind: 'SEND', name: 'f.bin', ip: '192.168.1.1', port: 0, size: 99, token: '77' });
     assert.equal(parseDcc('SEND f 99999999999 1 1'), undefined);
     assert.equal(parseDcc('SEND f 1.2.3.4 70000 1'), undefined);
+    // resume: the name is not read (mIRC writes "file.ext"), numbers from the end, a token after port 0
+    assert.deepEqual(parseDccResume('RESUME "my file.txt" 5000 20000000'), { kind: 'RESUME', port: 5000, position: 20000000 });
+    assert.deepEqual(parseDccResume('accept my file.txt 5000 12'), { kind: 'ACCEPT', port: 5000, position: 12 });
+    assert.deepEqual(parseDccResume('RESUME file.ext 0 1234 77'), { kind: 'RESUME', port: 0, position: 1234, token: '77' });
+    for (const bad of ['RESUME f 70000 1', 'RESUME f 5000', 'RESUME 5000 12', 'RESUME f 0 5', 'SEND f 1.2.3.4 5000 1']) assert.equal(parseDccResume(bad), undefined, bad);
   });
 
   it('stripFormatting and decodeText', () => {
