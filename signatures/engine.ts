@@ -60,6 +60,14 @@ interface Expectation {
 }
 
 const MAX_EXPECTATIONS = 10000;
+/** an announcement by host name is kept under this prefix and the name (lower case, no final dot) */
+const NAME_KEY = 'dns:';
+
+/** a host name as DNS would answer for it (RFC 1123 labels; underscores as DNS allows), else undefined */
+function announcedName(s: string): string | undefined {
+  const n = s.trim().toLowerCase().replace(/\.$/, '');
+  return n.length <= 253 && /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/.test(n) && /[a-z_-]/.test(n) ? NAME_KEY + n : undefined;
+}
 /** one flow's announcements expected at once, at most: a flow cannot fill the engine's table alone */
 const MAX_EXPECTATIONS_PER_FLOW = 64;
 /** announcements at one endpoint a flow's opening is checked against, at most, per look */
@@ -102,6 +110,8 @@ export class Engine implements FlowInspector {
   readonly byTransport: Record<Transport, LoadedModule[]>;
   private expectations = new Map<string, Expectation[]>();
   private expectationCount = 0;
+  /** an announcement named a host: new flows' server names are looked up too (set once, never cleared) */
+  private namedExpectations = false;
   /** announcements made so far (Expectation.seq) */
   private announcements = 0;
   private lastTick = 0;
@@ -185,6 +195,7 @@ export class Engine implements FlowInspector {
    */
   addExpectation(e: Expectation): void {
     e.seq = ++this.announcements;
+    if (e.server.ip.startsWith(NAME_KEY)) this.namedExpectations = true;
     const k = endpointKey(e.transport, e.server.ip, e.server.port, e.zone);
     const list = this.expectations.get(k) ?? [];
     const i = e.key === undefined ? -1 : list.findIndex((x) => x.parent === e.parent && x.clientIp === e.clientIp && x.key === e.key);
@@ -208,9 +219,17 @@ export class Engine implements FlowInspector {
    */
   private takeExpectation(flow: FlowInfo): Expectation | Pending | undefined {
     if (this.expectationCount === 0) return undefined;
-    // the sensor may have the sides the wrong way round when it missed the SYN: try both
-    for (const [srv, cli] of [[flow.server, flow.client], [flow.client, flow.server]] as const) {
-      const k = endpointKey(flow.transport, srv.ip, srv.port, flow.zone);
+    // the sensor may have the sides the wrong way round when it missed the SYN: try both, by address,
+    // then by the name DNS answered for the address (announced by name)
+    for (let t = 0; t < 4; t++) {
+      const [srv, cli] = t % 2 === 0 ? [flow.server, flow.client] : [flow.client, flow.server];
+      let host = srv.ip;
+      if (t >= 2) {
+        const name = this.namedExpectations ? this.kb.nameFor(srv.ip, flow.zone) : undefined;
+        if (name === undefined) continue;
+        host = NAME_KEY + name;
+      }
+      const k = endpointKey(flow.transport, host, srv.port, flow.zone);
       const list = this.expectations.get(k);
       if (!list) continue;
       const i = list.findIndex((e) => e.expires >= flow.firstTs && (!e.clientIp || e.clientIp === cli.ip));
@@ -915,7 +934,8 @@ class FlowSession implements FlowHandler, SessionContext {
 
   expect(spec: Parameters<SessionContext['expect']>[0], decoder: (ctx: SessionContext) => StreamDecoder): void {
     // addresses as flows write them: an announced "2001:DB8:0::1" is the flow to 2001:db8::1
-    const ip = canonicalIp(spec.server.ip);
+    // a host name (an XMPP proxy's, an MSRP relay's) is the flow to an address DNS answered for it
+    const ip = canonicalIp(spec.server.ip) ?? announcedName(spec.server.ip);
     const clientIp = spec.client ? canonicalIp(spec.client.ip) : undefined;
     if (ip === undefined || (spec.client && clientIp === undefined)) return;
     this.engine.addExpectation({

@@ -107,7 +107,7 @@ export class SipDecoder implements StreamDecoder {
         if (x.paths.length) rememberMsrpPath(ctx.kb, x.paths[x.paths.length - 1], { owner, other: peer, file });
         for (const p of x.paths) {
           const a = msrpAuthority(p);
-          if (!a) continue; // (a host name is not expected: the engine matches addresses)
+          if (!a) continue; // (a relay's host name is matched through the DNS answers the engine learned)
           ctx.expect(
             // an msrps: path is TLS (RFC 4975 6): its bytes cannot be verified
             { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: /^msrps:/i.test(p) ? undefined : msrpOpeningFor(p) },

@@ -316,7 +316,8 @@ export class XmppDecoder implements StreamDecoder {
     for (const h of hosts.slice(0, MAX_STREAMHOSTS)) {
       const ip = h.attrs.host ?? '';
       const port = Number(h.attrs.port ?? 1080);
-      if (!Number.isInteger(port) || port <= 0 || port > 65535) continue; // (a host name is not expected: the engine matches addresses)
+      // (a host name, as Prosody's proxy65 gives it, is matched through the DNS answers the engine learned)
+      if (!Number.isInteger(port) || port <= 0 || port > 65535) continue;
       this.ctx.expect(
         { transport: 'tcp', server: { ip, port }, reason: `XMPP SOCKS5 bytestream of ${meta.filename} (sid ${sid.slice(0, 40)})`, verify, key: sid },
         (sctx) => new S5bDecoder(sctx, meta),

@@ -16,7 +16,7 @@ const END = { packets: 1, bytes: 1, packetsC2S: 1, packetsS2C: 0, bytesC2S: 1, b
  * 192.0.2.9:7000 (for 10.0.0.5 when `client`), each verified by `verify(i)`; a flow opening with
  * "OTHER" is the module's own. Claimed connections report "claimed i" as a message.
  */
-function setup(verify: (i: number) => (d: Buffer, dir: Dir) => boolean | 'more', o: { ttl?: number; client?: string } = {}) {
+function setup(verify: (i: number) => (d: Buffer, dir: Dir) => boolean | 'more', o: { ttl?: number; client?: string; server?: string } = {}) {
   const events: ShadowEvent[] = [];
   let detects = 0;
   const mod: SignatureModule = {
@@ -32,7 +32,7 @@ function setup(verify: (i: number) => (d: Buffer, dir: Dir) => boolean | 'more',
         const m = /^ANNOUNCE (\d+)(?: (\w+))?/.exec(data.toString('latin1'));
         for (let i = 0; i < Number(m?.[1] ?? 0); i++) {
           const label = `${m?.[2] ?? ''}${i}`;
-          ctx.expect({ transport: 'tcp', server: { ip: '192.0.2.9', port: 7000 }, ...(o.client ? { client: { ip: o.client } } : {}), ttlMicros: o.ttl, reason: `test ${i}`, verify: verify(i), key: String(i) },
+          ctx.expect({ transport: 'tcp', server: { ip: o.server ?? '192.0.2.9', port: 7000 }, ...(o.client ? { client: { ip: o.client } } : {}), ttlMicros: o.ttl, reason: `test ${i}`, verify: verify(i), key: String(i) },
             (c) => ({ onData(_d: Dir, _b: Buffer, ts: number) { c.message(ts, 0, { from: 'a', to: 'b', text: `claimed ${label}`, kind: 'chat' }); } }));
         }
       },
@@ -141,5 +141,26 @@ describe('signature engine: announced connections', () => {
     a.onData(0, Buffer.from('ANNOUNCE 1 b'), T0 + 5); // replaces a0 by its key
     h.onData(0, Buffer.from('x'), T0 + 10);
     assert.deepEqual(s.claimed(), ['claimed b0']);
+  });
+
+  it('an announcement by host name is claimed by a flow to an address DNS answered for that name (either way round), not by another address', () => {
+    const s = setup(() => (d) => d[0] === 0x78, { server: 'Proxy.Example.NET.' });
+    s.announce(3);
+    s.engine.kb.learnName('192.0.2.50', 'proxy.example.net', T0 + 1);
+    s.flow('10.0.0.5:50000', '192.0.2.51:7000').onData(0, Buffer.from('x'), T0 + 10); // no name for this address
+    s.flow('10.0.0.5:50001', '192.0.2.50:7001').onData(0, Buffer.from('x'), T0 + 11); // another port
+    s.flow('10.0.0.5:50002', '192.0.2.50:7000').onData(0, Buffer.from('x'), T0 + 12);
+    s.flow('192.0.2.50:7000', '10.0.0.5:50003', 'port').onData(1, Buffer.from('x'), T0 + 13); // the SYN missed
+    assert.deepEqual(s.claimedBy(), [['claimed 0', 50002], ['claimed 1', 7000]]);
+  });
+
+  it('an announced "host" that is no host name (spaces, a leading hyphen, a 64-character label) expects nothing', () => {
+    for (const bad of ['proxy example.net', '-proxy.example.net', `${'a'.repeat(64)}.example.net`, '', '..']) {
+      const s = setup(() => () => true, { server: bad });
+      s.announce(1);
+      s.engine.kb.learnName('192.0.2.50', bad.toLowerCase(), T0 + 1);
+      s.flow('10.0.0.5:50000', '192.0.2.50:7000').onData(0, Buffer.from('x'), T0 + 10);
+      assert.deepEqual(s.claimed(), [], bad);
+    }
   });
 });

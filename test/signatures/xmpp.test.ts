@@ -13,6 +13,7 @@ import { module as xmppModule } from '../../signatures/xmpp';
 import { XmlStream, decodeEntities, type XmlElement } from '../../signatures/xmpp/xml';
 import { boundedIt } from '../helpers/bounded';
 import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
+import { dnsQuery, dnsResponse } from './modern-wire';
 
 const C_HDR = "<?xml version='1.0'?><stream:stream to='example.org' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
 const S_HDR = "<?xml version='1.0'?><stream:stream from='example.org' id='abc' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
@@ -293,6 +294,32 @@ describe('xmpp: decoding', () => {
     for (const i of [1, 0]) s5bConnection(h.engine, `10.1.1.10:${50501 + i}`, '203.0.113.77:7777', sha1(`${sids[i]}romeo@example.net/orchardjuliet@example.org/balcony`), files[i]);
     const data = h.of('file_transfer').filter((x) => x.stage === 'data');
     assert.deepEqual(data.map((x) => [x.filename, x.sha256, x.complete]).sort(), [['f0.bin', sha256(files[0]), true], ['f1.bin', sha256(files[1]), true]], JSON.stringify(h.of('file_transfer')));
+  });
+
+  // Prosody's mod_proxy65 gives its proxy's host name (proxy65_address, by default the component's
+  // name) as the streamhost's host: the engine matched announced addresses only, so a transfer
+  // through it was never followed
+  it('a streamhost given by host name: the connection to the address DNS answered for that name is the bytestream (through the CLI)', () => {
+    const file = crypto.randomBytes(6000);
+    const c = new Capture();
+    const xmpp = c.tcp('10.1.1.10:50300', '198.51.100.7:5222').open();
+    xmpp.send('c', C_HDR).send('s', S_HDR).send('s', BIND);
+    xmpp.send('s', `<iq type='set' id='si9' from='romeo@example.net/orchard' to='juliet@example.org/balcony'><si xmlns='http://jabber.org/protocol/si' id='named1' profile='http://jabber.org/protocol/si/profile/file-transfer'><file xmlns='http://jabber.org/protocol/si/profile/file-transfer' name='plan.pdf' size='${file.length}'/></si></iq>`);
+    xmpp.send('s', "<iq type='set' id='bs9' from='romeo@example.net/orchard' to='juliet@example.org/balcony'><query xmlns='http://jabber.org/protocol/bytestreams' sid='named1' mode='tcp'><streamhost jid='proxy.example.net' host='Proxy.Example.NET.' port='7777'/></query></iq>");
+    // juliet's client resolves the proxy (a CNAME to the host that runs it), then connects to it
+    c.udp('10.1.1.10:53001', '10.1.1.1:53', dnsQuery('proxy.example.net', 0x4242));
+    c.udp('10.1.1.10:53001', '10.1.1.1:53', dnsResponse('proxy.example.net', '203.0.113.88', 'xmpp-host-3.example.net', 0x4242), 's');
+    const hash = sha1('named1romeo@example.net/orchardjuliet@example.org/balcony');
+    const d = c.tcp('10.1.1.10:50301', '203.0.113.88:7777').open();
+    d.send('c', Buffer.from([5, 1, 0])).send('s', Buffer.from([5, 0]));
+    d.send('c', Buffer.concat([Buffer.from([5, 1, 0, 3, 40]), Buffer.from(hash), Buffer.from([0, 0])]));
+    d.send('s', Buffer.concat([Buffer.from([5, 0, 0, 3, 40]), Buffer.from(hash), Buffer.from([0, 0]), file])).close();
+    // another host's address on the same port, never answered for the name: not the bytestream
+    const other = c.tcp('10.1.1.10:50302', '203.0.113.89:7777').open();
+    other.send('c', Buffer.from([5, 1, 0])).send('s', Buffer.from([5, 0])).close();
+    xmpp.close();
+    const data = analyzeCapture(c).filter((e) => e.type === 'file_transfer' && e.stage === 'data');
+    assert.deepEqual(data.map((e) => [e.filename, e.server.ip, e.sha256, e.complete]), [['plan.pdf', '203.0.113.88', sha256(file), true]]);
   });
 
   it('streamhosts our client announces (no from: the server stamps it) are hashed with its bound full JID', () => {
