@@ -74,18 +74,26 @@ export interface DccResume {
 
 /**
  * A DCC SEND receiver's first acknowledgement: the bytes received so far, u32 big-endian (or the high
- * word of a 64-bit one), sent after the first data — under 16 MiB, so its first byte is zero; of a
- * resumed transfer, the file's position: within 16 MiB past the resume point (mod 2^32, as clients
- * wrap it), and not an IRC client's line (the point is the peers' to choose). Never judged by the
- * offer's size: the peer writes that. Text, TLS and PROXY lines all start otherwise.
+ * word of a 64-bit one), sent after the first data — under 16 MiB, so its first byte is zero. Of a
+ * resumed transfer, the file's position: the first two within 16 MiB past the resume point (mod 2^32,
+ * as clients wrap it), the second not behind the first, and no IRC client's line, not even one still
+ * arriving — the point is the peers' to choose, and text read as numbers must not pass. Never judged
+ * by the offer's size: the peer writes that. Text, TLS and PROXY lines all start otherwise.
  */
 function ack(d: Buffer, resume: DccResume | undefined): boolean | 'more' {
   if (d[0] === 0) return true;
   const at = resume?.at;
-  if (at === undefined) return false;
+  if (at === undefined || tlsRecord(d)) return false;
+  const c = clientLine(d);
+  if (c !== false) return c === true ? false : 'more';
   if (d.length < 4) return 'more';
-  const past = (d.readUInt32BE(0) - (at % 2 ** 32) + 2 ** 32) % 2 ** 32;
-  return past < 1 << 24 && !tlsRecord(d) && clientLine(d) !== true;
+  const base = at % 2 ** 32;
+  const past = (o: number) => (d.readUInt32BE(o) - base + 2 ** 32) % 2 ** 32;
+  const first = past(0);
+  if (first >= 1 << 24) return false;
+  if (d.length < 8) return 'more';
+  const second = past(4);
+  return second < 1 << 24 && second >= first;
 }
 
 /**

@@ -2,7 +2,7 @@
 // STARTTLS, and DCC SEND/CHAT offers that open side connections (see dcc.ts).
 import type { Dir } from '../../sensor/types';
 import type { SessionContext, StreamDecoder } from '../types';
-import { LineFramer, MAX_LINE, decodeText, isChannel, parseCtcp, parseDcc, parseDccResume, parseLine, prefixNick, saslPlainUser, stripFormatting, type IrcMessage } from './parser';
+import { LineFramer, MAX_LINE, decodeText, isChannel, parseCtcp, parseDcc, parseDccResume, parseLine, type DccResumeArgs, prefixNick, saslPlainUser, stripFormatting, type IrcMessage } from './parser';
 import { DccChatDecoder, DccSendDecoder, dccOpeningFor, type DccFile, type DccResume } from './dcc';
 
 const MAX_TEXT = 4096;
@@ -28,7 +28,7 @@ export class IrcDecoder implements StreamDecoder {
   /** port-0 offers waiting for the receiver's answer, by token, with the direction they were made in */
   private pendingReverse = new Map<string, { file: DccFile; dir: Dir; resume: DccResume }>();
   /** SEND offers a DCC RESUME/ACCEPT may name: by the port the sender listens on, or a reverse offer's token (oldest out) */
-  private resumable = new Map<string, { dir: Dir; size?: number; resume: DccResume }>();
+  private resumable = new Map<string, { dir: Dir; receiver: string; size?: number; asked?: number; resume: DccResume }>();
   private readonly services: string[];
 
   constructor(private readonly ctx: SessionContext) {
@@ -236,13 +236,9 @@ export class IrcDecoder implements StreamDecoder {
   }
 
   private dcc(dir: Dir, from: string, to: string, args: string): void {
-    const resume = parseDccResume(args);
-    if (resume) {
-      const e = this.resumable.get(resume.port === 0 ? `t:${resume.token}` : `p:${resume.port}`);
-      // the receiver asks (RESUME), the sender agrees (ACCEPT, which decides): from the other side
-      // either chooses nothing; a point past the offered size is none
-      if (!e || (resume.kind === 'ACCEPT') !== (dir === e.dir) || (e.size !== undefined && resume.position >= e.size)) return;
-      if (resume.kind === 'ACCEPT' || e.resume.at === undefined) e.resume.at = resume.position;
+    const resumes = parseDccResume(args);
+    if (resumes.length) {
+      for (const r of resumes) if (this.resume(dir, from, to, r)) break;
       return;
     }
     const offer = parseDcc(args);
@@ -274,10 +270,10 @@ export class IrcDecoder implements StreamDecoder {
       } else {
         for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(dir, file, ip, offer.port, false, resume);
       }
-      const key = offer.port === 0 ? `t:${offer.token}` : `p:${offer.port}`;
+      const key = resumeKey(offer.port, offer.token, from);
       this.resumable.delete(key);
       if (this.resumable.size >= MAX_PENDING_REVERSE) this.resumable.delete(this.resumable.keys().next().value as string);
-      this.resumable.set(key, { dir, size: file.size, resume });
+      this.resumable.set(key, { dir, receiver: to.toLowerCase(), size: file.size, resume });
     } else if (offer.kind === 'CHAT' && offer.port !== 0) {
       for (const ip of this.listenAddrs(dir, offer.ip)) {
         this.ctx.expect(
@@ -286,6 +282,24 @@ export class IrcDecoder implements StreamDecoder {
         );
       }
     }
+  }
+
+  /**
+   * mIRC's resume, on the offer it names (by port, or a reverse offer's token, and the sender's nick):
+   * the offer's receiver asks from a point (RESUME, to the sender), the sender agrees to the same
+   * point (ACCEPT, to the receiver) — only then does the transfer go on from it. Anyone else, or an
+   * ACCEPT nobody asked for, chooses nothing (the point decides how the receiver's acknowledgements
+   * are read). False: this reading names no offer here.
+   */
+  private resume(dir: Dir, from: string, to: string, r: DccResumeArgs): boolean {
+    const ask = r.kind === 'RESUME';
+    const e = this.resumable.get(resumeKey(r.port, r.token, ask ? to : from));
+    if (!e) return false;
+    if (ask ? dir === e.dir || from.toLowerCase() !== e.receiver : dir !== e.dir || to.toLowerCase() !== e.receiver) return true;
+    if (e.size !== undefined && r.position >= e.size) return true;
+    if (ask) e.asked = r.position;
+    else if (e.asked === r.position) e.resume.at = r.position;
+    return true;
   }
 
   /**
@@ -314,6 +328,11 @@ export class IrcDecoder implements StreamDecoder {
       (dctx) => new DccSendDecoder(dctx, file, { ip, port }, reverse, resume),
     );
   }
+}
+
+/** an offer a resume may name: its port (a reverse offer's token) and its sender */
+function resumeKey(port: number, token: string | undefined, sender: string): string {
+  return `${port === 0 ? `t:${token}` : `p:${port}`}|${sender.toLowerCase()}`;
 }
 
 /** nicks and targets come from the wire: no control characters */

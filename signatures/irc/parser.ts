@@ -228,17 +228,19 @@ export interface DccResumeArgs {
 }
 
 /**
- * `RESUME|ACCEPT file port position [token]` (mIRC's resume: the receiver asks, the sender agrees).
- * The name is not compared (mIRC writes "file.ext") and may hold spaces unquoted: the numbers are
- * read from the end, a token only after port 0 (a reverse offer's).
+ * `RESUME|ACCEPT file port position [token]` (mIRC's resume: the receiver asks, the sender agrees),
+ * every way it reads: the name is not compared (mIRC writes "file.ext") and may hold spaces unquoted,
+ * so the numbers are read from the end; after port 0 the last one may be a reverse offer's token, or
+ * the name may end in " 0" — the caller takes the reading that names an offer it knows.
  */
-export function parseDccResume(args: string): DccResumeArgs | undefined {
+export function parseDccResume(args: string): DccResumeArgs[] {
   const a = args.slice(0, 1024);
+  const out: DccResumeArgs[] = [];
   const rev = /^(RESUME|ACCEPT)\s+\S.*?\s0\s+(\d{1,16})\s+(\S{1,64})\s*$/i.exec(a);
-  if (rev) return { kind: rev[1].toUpperCase() as 'RESUME' | 'ACCEPT', port: 0, position: Number(rev[2]), token: rev[3] };
+  if (rev) out.push({ kind: rev[1].toUpperCase() as 'RESUME' | 'ACCEPT', port: 0, position: Number(rev[2]), token: rev[3] });
   const m = /^(RESUME|ACCEPT)\s+\S.*\s(\d{1,5})\s+(\d{1,16})\s*$/i.exec(a);
-  if (!m || Number(m[2]) > 65535 || Number(m[2]) === 0) return undefined;
-  return { kind: m[1].toUpperCase() as 'RESUME' | 'ACCEPT', port: Number(m[2]), position: Number(m[3]) };
+  if (m && Number(m[2]) <= 65535 && Number(m[2]) > 0) out.push({ kind: m[1].toUpperCase() as 'RESUME' | 'ACCEPT', port: Number(m[2]), position: Number(m[3]) });
+  return out;
 }
 
 /** DCC addresses are an unsigned 32-bit integer (IPv4), or a dotted IPv4 / IPv6 literal. */

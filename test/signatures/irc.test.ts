@@ -527,46 +527,70 @@ describe('irc: DCC on the harness', () => {
     const h = new FlowHarness({ server: '198.51.100.7:6667' });
     const at = 20 * 2 ** 20;
     h.send('c', REG).send('s', WELCOME);
-    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND notes.txt 3232235777 0 ${at + 11} 88\x01\r\n`);
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND notes.txt 3232235777 0 ${at + 600} 88\x01\r\n`);
     h.send('c', `PRIVMSG bob :\x01DCC RESUME file.ext 0 ${at} 88\x01\r\n`);
     h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC ACCEPT file.ext 0 ${at} 88\x01\r\n`);
-    h.send('c', `PRIVMSG bob :\x01DCC SEND notes.txt 167837962 6001 ${at + 11} 88\x01\r\n`).end();
-    // the sender (bob) connects to alice's port; his bytes from the resume point look like a client's line
+    h.send('c', `PRIVMSG bob :\x01DCC SEND notes.txt 167837962 6001 ${at + 600} 88\x01\r\n`).end();
+    // the sender (bob) connects to alice's port; his bytes from the resume point look like a client's
+    // line: alice's acknowledgements (two) tell
     const d = new FlowHarness({ client: '192.168.1.1:50000', server: '10.1.1.10:6001', engine: h.engine });
-    const ack = Buffer.alloc(4);
-    ack.writeUInt32BE(at + 11);
-    d.send('c', 'NICK here\r\n').send('s', ack).end();
+    const tail = Buffer.concat([Buffer.from('NICK here\r\n'), crypto.randomBytes(589)]);
+    const ackAt = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+    d.send('c', tail.subarray(0, 300)).send('s', ackAt(at + 300)).send('c', tail.subarray(300)).send('s', ackAt(at + 600)).end();
     const data = h.of('file_transfer').filter((f) => f.stage === 'data');
-    assert.deepEqual(data.map((f) => [f.filename, f.observed_size, f.gap_bytes, f.complete]), [['notes.txt', 11, at, false]]);
+    assert.deepEqual(data.map((f) => [f.filename, f.observed_size, f.gap_bytes, f.complete, f.sha256]), [['notes.txt', 600, at, false, crypto.createHash('sha256').update(tail).digest('hex')]]);
   });
 
-  it('a resume point does not make the user\'s IRC connections a file: not one the peer accepts for its own offer, nor one that turns "NICK" into an acknowledgement', () => {
+  it('a resume point does not make the user\'s IRC or XMPP connections a file: not "NICK" read as an acknowledgement (whole or cut), not "<?xm" accepted unasked', () => {
     const h = new FlowHarness({ server: '198.51.100.7:6667' });
-    const asInt = (198 * 2 ** 24 + 51 * 2 ** 16 + 100 * 2 ** 8 + 7).toString();
-    const nick = Buffer.from('NICK').readUInt32BE(0);
+    const asInt = (a: number, b: number, c: number, d: number) => String(((a * 256 + b) * 256 + c) * 256 + d);
+    const nick = Buffer.from('NICK').readUInt32BE(0), xml = Buffer.from('<?xm').readUInt32BE(0);
     h.send('c', REG).send('s', WELCOME);
     // bob's offer names the user's IRC server; the user's client resumes it at a point just below "NICK"
-    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND trap.bin ${asInt} 6667 ${2 ** 32}\x01\r\n`);
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND trap.bin ${asInt(198, 51, 100, 7)} 6667 ${2 ** 33}\x01\r\n`);
     h.send('c', `PRIVMSG bob :\x01DCC RESUME trap.bin 6667 ${nick - 5}\x01\r\n`);
-    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC ACCEPT trap.bin 6667 ${nick - 5}\x01\r\n`).end();
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC ACCEPT trap.bin 6667 ${nick - 5}\x01\r\n`);
+    // … and another names the user's XMPP server, "accepted" though nobody asked for a resume
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND trap2.bin ${asInt(198, 51, 100, 8)} 5222 ${2 ** 33}\x01\r\n`);
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC ACCEPT trap2.bin 5222 ${xml}\x01\r\n`).end();
+    const C_HDR = "<?xml version='1.0'?><stream:stream to='example.org' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+    const S_HDR = "<?xml version='1.0'?><stream:stream from='example.org' id='abc' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
     const next = [
       new FlowHarness({ client: '10.1.1.10:50900', server: '198.51.100.7:6667', engine: h.engine })
         .send('c', REG).send('s', WELCOME).send('c', 'PRIVMSG #ops :first connection\r\n'),
       new FlowHarness({ client: '10.1.1.10:50901', server: '198.51.100.7:6667', engine: h.engine })
         .send('s', ':irc.example.net NOTICE * :*** Looking up your hostname...\r\n').send('c', REG).send('s', WELCOME).send('c', 'PRIVMSG #ops :second connection\r\n'),
+      new FlowHarness({ client: '10.1.1.10:50902', server: '198.51.100.7:6667', engine: h.engine })
+        .send('c', 'NICK al').send('c', 'ice\r\nUSER alice 0 * :Alice A\r\n').send('s', WELCOME).send('c', 'PRIVMSG #ops :third connection\r\n'),
+      new FlowHarness({ client: '10.1.1.10:50903', server: '198.51.100.8:5222', engine: h.engine })
+        .send('c', C_HDR).send('s', S_HDR).send('c', "<message to='romeo@example.net' type='chat'><body>over xmpp</body></message>"),
     ];
     for (const n of next) n.end();
-    assert.deepEqual(h.of('message').map((m) => m.text), ['first connection', 'second connection']);
+    assert.deepEqual(h.of('message').map((m) => m.text), ['first connection', 'second connection', 'third connection', 'over xmpp']);
     assert.equal(h.of('file_transfer').filter((f) => f.stage === 'data').length, 0);
   });
 
-  it('a RESUME or ACCEPT from the wrong side chooses no resume point', () => {
+  it('a resume is the offer\'s two parties\': a RESUME or ACCEPT from the wrong side, from a third nick, unasked, or for another point chooses nothing; two offers on one port are each their sender\'s', () => {
     const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    const asInt = (a: number, b: number, c: number, d: number) => String(((a * 256 + b) * 256 + c) * 256 + d);
     h.send('c', REG).send('s', WELCOME).send('c', 'PRIVMSG bob :\x01DCC SEND a.bin 167837962 5002 10\x01\r\n');
     // alice is the sender: her own RESUME, and an ACCEPT from bob, are not a resume
-    h.send('c', 'PRIVMSG bob :\x01DCC RESUME a.bin 5002 4\x01\r\n').send('s', ':bob!b@h PRIVMSG alice :\x01DCC ACCEPT a.bin 5002 6\x01\r\n').end();
+    h.send('c', 'PRIVMSG bob :\x01DCC RESUME a.bin 5002 4\x01\r\n').send('s', ':bob!b@h PRIVMSG alice :\x01DCC ACCEPT a.bin 5002 6\x01\r\n');
+    // bob and carol offer on the same port (a default DCC range); mallory "accepts" bob's; carol's
+    // resume is asked and accepted at 600; alice asks bob for 500 and he accepts 400
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND b.bin ${asInt(203, 0, 113, 5)} 5000 1000\x01\r\n`);
+    h.send('s', `:carol!c@h PRIVMSG alice :\x01DCC SEND c.bin ${asInt(203, 0, 113, 6)} 5000 1000\x01\r\n`);
+    h.send('s', ':mallory!m@h PRIVMSG alice :\x01DCC ACCEPT b.bin 5000 90\x01\r\n');
+    h.send('c', 'PRIVMSG carol :\x01DCC RESUME c.bin 5000 600\x01\r\n').send('s', ':carol!c@h PRIVMSG alice :\x01DCC ACCEPT c.bin 5000 600\x01\r\n');
+    h.send('c', 'PRIVMSG bob :\x01DCC RESUME b.bin 5000 500\x01\r\n').send('s', ':bob!b@h PRIVMSG alice :\x01DCC ACCEPT b.bin 5000 400\x01\r\n').end();
     new FlowHarness({ client: '198.18.0.9:51003', server: '10.1.1.10:5002', engine: h.engine }).send('s', '0123456789').end();
-    assert.deepEqual(h.of('file_transfer').filter((f) => f.stage === 'data').map((f) => [f.observed_size, f.complete]), [[10, true]]);
+    new FlowHarness({ client: '10.1.1.10:50901', server: '203.0.113.5:5000', engine: h.engine }).send('s', Buffer.alloc(1000, 0x41)).end();
+    new FlowHarness({ client: '10.1.1.10:50902', server: '203.0.113.6:5000', engine: h.engine }).send('s', Buffer.alloc(400, 0x42)).end();
+    assert.deepEqual(h.of('file_transfer').filter((f) => f.stage === 'data').map((f) => [f.filename, f.observed_size, f.gap_bytes, f.complete]), [
+      ['a.bin', 10, undefined, true],
+      ['b.bin', 1000, undefined, true],
+      ['c.bin', 400, 600, false],
+    ]);
   });
 
   it('IRCv3 echo-message copies of our own PRIVMSG are not reported twice', () => {
@@ -591,10 +615,11 @@ describe('irc: parser', () => {
     assert.equal(parseDcc('SEND f 99999999999 1 1'), undefined);
     assert.equal(parseDcc('SEND f 1.2.3.4 70000 1'), undefined);
     // resume: the name is not read (mIRC writes "file.ext"), numbers from the end, a token after port 0
-    assert.deepEqual(parseDccResume('RESUME "my file.txt" 5000 20000000'), { kind: 'RESUME', port: 5000, position: 20000000 });
-    assert.deepEqual(parseDccResume('accept my file.txt 5000 12'), { kind: 'ACCEPT', port: 5000, position: 12 });
-    assert.deepEqual(parseDccResume('RESUME file.ext 0 1234 77'), { kind: 'RESUME', port: 0, position: 1234, token: '77' });
-    for (const bad of ['RESUME f 70000 1', 'RESUME f 5000', 'RESUME 5000 12', 'RESUME f 0 5', 'SEND f 1.2.3.4 5000 1']) assert.equal(parseDccResume(bad), undefined, bad);
+    assert.deepEqual(parseDccResume('RESUME "my file.txt" 5000 20000000'), [{ kind: 'RESUME', port: 5000, position: 20000000 }]);
+    assert.deepEqual(parseDccResume('accept my file.txt 5000 12'), [{ kind: 'ACCEPT', port: 5000, position: 12 }]);
+    assert.deepEqual(parseDccResume('RESUME file.ext 0 1234 77'), [{ kind: 'RESUME', port: 0, position: 1234, token: '77' }, { kind: 'RESUME', port: 1234, position: 77 }]);
+    assert.deepEqual(parseDccResume('RESUME take 0 5000 100'), [{ kind: 'RESUME', port: 0, position: 5000, token: '100' }, { kind: 'RESUME', port: 5000, position: 100 }], 'a name ending in " 0": both readings');
+    for (const bad of ['RESUME f 70000 1', 'RESUME f 5000', 'RESUME 5000 12', 'RESUME f 0 5', 'SEND f 1.2.3.4 5000 1']) assert.deepEqual(parseDccResume(bad), [], bad);
   });
 
   it('stripFormatting and decodeText', () => {
