@@ -4,7 +4,7 @@
 import type { Dir } from '../../sensor/types';
 import type { KnowledgeBase, SessionContext, StreamDecoder } from '../types';
 import { imText } from './body';
-import { MsrpDecoder, msrpOpeningFor, rememberMsrpPath } from './msrp';
+import { MsrpDecoder, msrpOpeningFor, msrpsOpening, rememberMsrpPath } from './msrp';
 import { addressOf, header, mediaType, parseDatagram, SipFramer, tagOf, type SipMessage } from './parser';
 import { msrpAuthority, parseSdp } from './sdp';
 
@@ -104,13 +104,13 @@ export class SipDecoder implements StreamDecoder {
         const owner = m.method ? caller : callee, peer = m.method ? callee : caller;
         // the endpoint's own URI is the last of its path (relays come before it): a chunk naming it
         // belongs to this session, on whatever connection it comes (docs/sip.md)
-        if (x.paths.length) rememberMsrpPath(ctx.kb, x.paths[x.paths.length - 1], { owner, other: peer, file });
+        if (x.paths.length) rememberMsrpPath(ctx.kb, ctx.flow.zone, x.paths[x.paths.length - 1], { owner, other: peer, file });
         for (const p of x.paths) {
           const a = msrpAuthority(p);
           if (!a) continue; // (a relay's host name is matched through the DNS answers the engine learned)
           ctx.expect(
-            // an msrps: path is TLS (RFC 4975 6): its bytes cannot be verified
-            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: /^msrps:/i.test(p) ? undefined : msrpOpeningFor(p) },
+            // an msrps: path is TLS (RFC 4975 6): only that it opens with TLS can be verified
+            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: /^msrps:/i.test(p) ? msrpsOpening : msrpOpeningFor(p) },
             (c) => new MsrpDecoder(c, { from: peer, to: owner, file }),
           );
         }

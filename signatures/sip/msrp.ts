@@ -1,7 +1,7 @@
 // MSRP (RFC 4975) over TCP: SEND chunks carry message text or file bytes; a message spans chunks
 // (continuation flag '+', complete '$', aborted '#') and Byte-Range tells where each chunk belongs.
 import type { Dir } from '../../sensor/types';
-import type { FileWriter, SessionContext, StreamDecoder } from '../types';
+import type { FileWriter, OpeningCheck, SessionContext, StreamDecoder } from '../types';
 import { imText } from './body';
 import { ByteQueue } from '../text';
 
@@ -61,6 +61,17 @@ export function msrpOpeningFor(path: string): (d: Buffer) => boolean | 'more' {
     return !named;
   };
 }
+
+/**
+ * The verifier of a connection to an `msrps:` path (RFC 4975 §6: TLS): its bytes cannot be read, but
+ * the side that connected opens with a TLS handshake record — so a plain protocol's connection to
+ * that address and port (a hostile SDP may name any) is never taken for it.
+ */
+export const msrpsOpening: OpeningCheck = (d, dir) => {
+  if (dir === 1) return 'more'; // the listener speaks after the client's hello
+  if (d.length < 3) return d[0] === 0x16 && (d.length < 2 || d[1] === 3) ? 'more' : false;
+  return d[0] === 0x16 && d[1] === 3 && d[2] <= 4;
+};
 
 export class MsrpFramer {
   /** bytes not framed yet (one growable buffer: a 1 MiB chunk is not re-copied on every segment) */
@@ -153,24 +164,28 @@ export interface MsrpPathOwner {
 const pathsByEngine = new WeakMap<object, Map<string, MsrpPathOwner>>();
 const MAX_PATHS = 4096;
 
-/** `uri` (an endpoint's own, the last of its SDP's a=path) belongs to `who` */
-export function rememberMsrpPath(kb: object, uri: string, who: MsrpPathOwner): void {
+/**
+ * `uri` (an endpoint's own, the last of its SDP's a=path) belongs to `who`, in tunnel zone `zone`.
+ * The first session to name a path keeps it (its session id is random): a later INVITE naming the
+ * same path, with other From/To, does not rename the parties of a connection already open.
+ */
+export function rememberMsrpPath(kb: object, zone: string | undefined, uri: string, who: MsrpPathOwner): void {
   let m = pathsByEngine.get(kb);
   if (!m) pathsByEngine.set(kb, (m = new Map()));
-  const key = msrpUriKey(uri);
-  m.delete(key);
+  const key = `${zone ?? ''}|${msrpUriKey(uri)}`;
+  if (m.has(key)) return;
   if (m.size >= MAX_PATHS) m.delete(m.keys().next().value as string);
   m.set(key, who);
 }
 
-function pathOwner(kb: object, pathHeader: string | undefined): MsrpPathOwner | undefined {
+function pathOwner(kb: object, zone: string | undefined, pathHeader: string | undefined): MsrpPathOwner | undefined {
   const m = pathsByEngine.get(kb);
   if (!m || !pathHeader) return undefined;
   // the last URI is the final target (To-Path) or the original sender (From-Path); relays stand before it
   const v = pathHeader.trimEnd();
   const uri = v.slice(Math.max(v.lastIndexOf(' '), v.lastIndexOf('\t')) + 1);
   // (an SDP's a=path line is at most 2 KiB: a longer URI was never remembered)
-  return uri.length <= 2048 ? m.get(msrpUriKey(uri)) : undefined;
+  return uri.length <= 2048 ? m.get(`${zone ?? ''}|${msrpUriKey(uri)}`) : undefined;
 }
 
 interface OpenMessage {
@@ -187,9 +202,13 @@ export class MsrpDecoder implements StreamDecoder {
   private open = new Map<string, OpenMessage>();
   /** the parties named by the sessions' paths, told to the session once each */
   private users = new Set<string>();
+  /** who sent each way so far (the announced session's parties to begin with) */
+  private senders: [Set<string>, Set<string>] = [new Set(), new Set()];
 
   constructor(private readonly ctx: SessionContext, private readonly parties: MsrpParties = {}) {
     ctx.setService('msrp');
+    if (parties.from) this.senders[0].add(parties.from);
+    if (parties.to) this.senders[1].add(parties.to);
   }
 
   onData(dir: Dir, data: Buffer, ts: number): void {
@@ -216,9 +235,14 @@ export class MsrpDecoder implements StreamDecoder {
    */
   private partiesOf(dir: Dir, c: MsrpChunk): MsrpParties & { from: string; to: string } {
     const toPath = c.headers.get('to-path'), fromPath = c.headers.get('from-path');
-    const t = pathOwner(this.ctx.kb, toPath), f = t ? undefined : pathOwner(this.ctx.kb, fromPath);
+    const zone = this.ctx.flow.zone;
+    const t = pathOwner(this.ctx.kb, zone, toPath), f = t ? undefined : pathOwner(this.ctx.kb, zone, fromPath);
     const named = t ? { from: t.other, to: t.owner, file: t.file } : f ? { from: f.owner, to: f.other, file: f.file } : undefined;
-    if (named?.from && named.to) {
+    // one side of a connection is one endpoint: a party that sent the other way (or the announced
+    // session put there) does not send this way — a peer's chunk naming the user as its sender
+    // (RFC 4975 §7.3: the user's endpoint would refuse it) keeps the peer's side
+    if (named?.from && named.to && !this.senders[dir === 0 ? 1 : 0].has(named.from)) {
+      if (this.senders[dir].size < 64) this.senders[dir].add(named.from);
       for (const u of [named.from, named.to]) if (!this.users.has(u) && this.users.size < 64) this.users.add(u), this.ctx.addUser(u);
       return { from: named.from, to: named.to, file: named.file };
     }

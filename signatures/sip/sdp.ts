@@ -22,7 +22,11 @@ export function parseSdp(body: Buffer): SdpMedia[] {
     const cur = out[out.length - 1];
     if (!cur) continue;
     const p = l.match(/^a=path:(.{1,2048})$/);
-    if (p) cur.paths.push(...p[1].trim().split(/\s+/).slice(0, 8));
+    if (p) {
+      // at most 8 URIs, the last always: it is the endpoint's own (relays come before it)
+      const uris = p[1].trim().split(/\s+/);
+      cur.paths.push(...(uris.length > 8 ? [...uris.slice(0, 7), uris[uris.length - 1]] : uris));
+    }
     const fs = l.match(/^a=file-selector:(.{1,2048})$/);
     if (fs) {
       const name = fs[1].match(/name:"([^"]{0,1024})"/)?.[1];

@@ -249,6 +249,54 @@ describe('SIP/SIMPLE', () => {
     assert.deepEqual(analyze(c, 'msrp-relay.pcap').of('message').map((m) => [m.from, m.to, m.text]), [['alice@example.com', 'bob@example.org', 'through the relays']]);
   });
 
+  // found in review: a chunk's parties came from its paths alone, and the last INVITE naming a path won
+  it('a peer cannot make its chunks the user\'s: not by naming the user\'s path as its sender, nor by a later INVITE that renames a path', () => {
+    const c = new Capture();
+    const sdp = (ip: string, path: string) => `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=message 2855 TCP/MSRP *\r\na=path:${path}\r\n`;
+    const send = (tid: string, to: string, from: string, text: string) => `MSRP ${tid} SEND\r\nTo-Path: ${to}\r\nFrom-Path: ${from}\r\nMessage-ID: ${tid}\r\nByte-Range: 1-${text.length}/${text.length}\r\nContent-Type: text/plain\r\n\r\n${text}\r\n-------${tid}$\r\n`;
+    const M = 'msrp://198.51.100.66:2855/mS;tcp', A = 'msrp://10.0.0.5:2855/aS;tcp';
+    const hdr = { Via: 'SIP/2.0/UDP 198.51.100.66:5060;branch=z9hG4bKsp', From: '<sip:mallory@evil.example>;tag=m1', 'Call-ID': 'spoof-1', 'Content-Type': 'application/sdp' };
+    c.udp('198.51.100.66:5060', '10.0.0.5:5060', sip('INVITE sip:alice@example.com SIP/2.0', { ...hdr, To: '<sip:alice@example.com>', CSeq: '1 INVITE' }, sdp('198.51.100.66', M)));
+    c.udp('198.51.100.66:5060', '10.0.0.5:5060', sip('SIP/2.0 200 OK', { ...hdr, To: '<sip:alice@example.com>;tag=a1', CSeq: '1 INVITE' }, sdp('10.0.0.5', A)), 's');
+    // mallory connects to alice's path
+    const t = c.tcp('198.51.100.66:40000', '10.0.0.5:2855').open();
+    t.send('c', send('t1', A, M, 'honest from mallory'));
+    t.send('c', send('t2', M, A, 'I resign - alice'));
+    t.send('s', send('t3', M, A, 'real from alice'));
+    // another INVITE names mallory's path again, with other parties
+    const hdr2 = { Via: 'SIP/2.0/UDP 198.51.100.66:5060;branch=z9hG4bKsp2', From: '<sip:bob@corp.example>;tag=b9', To: '<sip:ceo@corp.example>', 'Call-ID': 'spoof-3', 'Content-Type': 'application/sdp' };
+    c.udp('198.51.100.66:5060', '10.0.0.5:5060', sip('INVITE sip:alice@example.com SIP/2.0', { ...hdr2, CSeq: '1 INVITE' }, sdp('198.51.100.66', M)));
+    t.send('s', send('t4', M, A, 'alice again'));
+    t.close();
+    assert.deepEqual(analyze(c, 'msrp-spoof.pcap').of('message').map((m) => [m.from, m.to, m.text]), [
+      ['mallory@evil.example', 'alice@example.com', 'honest from mallory'],
+      ['mallory@evil.example', 'alice@example.com', 'I resign - alice'],
+      ['alice@example.com', 'mallory@evil.example', 'real from alice'],
+      ['alice@example.com', 'mallory@evil.example', 'alice again'],
+    ]);
+  });
+
+  it('an msrps: path takes only a connection that opens with TLS (a plain protocol to that address is not the session); the endpoint\'s own URI is kept after 8 relays', () => {
+    const c = new Capture();
+    const relays = Array.from({ length: 9 }, (_, i) => `msrp://203.0.113.${i + 1}:2855/r${i};tcp`).join(' ');
+    const sdp = (ip: string, path: string) => `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=message 2855 TCP/TLS/MSRP *\r\na=path:${path}\r\n`;
+    const hdr = { Via: 'SIP/2.0/UDP 198.51.100.66:5060;branch=z9hG4bKtl', From: '<sip:mallory@evil.example>;tag=m1', 'Call-ID': 'tls-2', 'Content-Type': 'application/sdp' };
+    c.udp('198.51.100.66:5060', '10.0.0.5:5060', sip('INVITE sip:alice@example.com SIP/2.0', { ...hdr, To: '<sip:alice@example.com>', CSeq: '1 INVITE' }, sdp('198.51.100.66', 'msrps://203.0.113.77:5222/x;tcp')));
+    c.udp('198.51.100.66:5060', '10.0.0.5:5060', sip('SIP/2.0 200 OK', { ...hdr, To: '<sip:alice@example.com>;tag=a1', CSeq: '1 INVITE' }, sdp('10.0.0.5', `${relays} msrp://10.0.0.5:2855/aS;tcp`)), 's');
+    // the user's XMPP connection to the address and port the msrps: path named
+    const x = c.tcp('10.0.0.5:50500', '203.0.113.77:5222').open();
+    x.send('c', "<?xml version='1.0'?><stream:stream to='example.org' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>");
+    x.send('s', "<?xml version='1.0'?><stream:stream from='example.org' id='abc' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>");
+    x.send('c', "<message to='romeo@example.net' type='chat'><body>over xmpp</body></message>").close();
+    // a chunk to alice's own URI, through a relay the engine cannot expect: the parties of the session
+    const send = `MSRP t9 SEND\r\nTo-Path: msrp://10.0.0.5:2855/aS;tcp\r\nFrom-Path: msrp://203.0.113.9:2855/r8;tcp msrp://198.51.100.66:2855/mS;tcp\r\nMessage-ID: t9\r\nByte-Range: 1-5/5\r\nContent-Type: text/plain\r\n\r\nhello\r\n-------t9$\r\n`;
+    c.tcp('203.0.113.1:40000', '10.0.0.5:2999').open().send('c', send).close();
+    const r = analyze(c, 'msrps-plain.pcap');
+    assert.deepEqual(r.of('session').filter((s) => s.server.port === 5222).map((s) => s.protocol), ['xmpp']);
+    assert.deepEqual(r.of('message').map((m) => [m.protocol, m.to, m.text]), [['xmpp', 'romeo@example.net', 'over xmpp'], ['sip', 'alice@example.com', 'hello']]);
+    assert.equal(r.of('message')[1].from, 'mallory@evil.example');
+  });
+
   it('an MSRP path is matched as RFC 4975 compares URIs: scheme and host without case, the session id as written', () => {
     const v = msrpOpeningFor('msrp://10.0.0.5:2855/AbC;tcp');
     const send = (to: string) => Buffer.from(`MSRP t1 SEND\r\nTo-Path: ${to}\r\nFrom-Path: msrp://192.0.2.20:2856/x;tcp\r\nMessage-ID: m\r\n\r\n`);
