@@ -111,7 +111,12 @@ class GgDecoder implements StreamDecoder {
 
   constructor(private readonly ctx: SessionContext) {
     const max = Math.max(1024, Math.min(Number(ctx.data.max_packet) || 65536, 1 << 20));
-    this.framers = [0, 1].map((d) => new PacketFramer((p) => this.packet(d as Dir, p), (r) => ctx.malformed(r), max)) as [PacketFramer, PacketFramer];
+    // after a loss, a segment starting with a packet a logged-in session sends that way resumes reading
+    const starts = (d: Dir) => (type: number, len: number) => {
+      const want = AFTER_LOGIN[d][type];
+      return want !== undefined && (want < 0 ? len <= max : len === want);
+    };
+    this.framers = [0, 1].map((d) => new PacketFramer((p) => this.packet(d as Dir, p), (r) => ctx.malformed(r), max, starts(d as Dir))) as [PacketFramer, PacketFramer];
   }
 
   onData(dir: Dir, data: Buffer, ts: number): void {
@@ -121,7 +126,7 @@ class GgDecoder implements StreamDecoder {
 
   onGap(dir: Dir): void {
     this.framers[dir].gap();
-    this.ctx.malformed('gap in a Gadu-Gadu stream: rest of that direction not decoded');
+    this.ctx.malformed('gap in a Gadu-Gadu stream: that direction is read again from the next segment that starts a packet');
   }
 
   private packet(dir: Dir, p: GgPacket): void {

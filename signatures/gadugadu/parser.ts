@@ -101,9 +101,22 @@ import { ByteQueue, htmlToText } from '../text';
 
 export { htmlToText };
 
+/** bytes of a segment searched for a packet start while out of step */
+const MAX_RESYNC_SCAN = 65536;
+/** packets a candidate start must frame as, at most, before it is believed */
+const RESYNC_CHAIN = 32;
+
 /**
- * Reassembles packets from a byte stream. A length beyond `max` means the stream is not (or no longer)
- * in step: reported once, then the direction is abandoned (there is no resynchronisation marker).
+ * Reassembles packets from a byte stream. After lost bytes (a gap), or a length beyond `max` (the
+ * stream is not in step), packet boundaries are unknown — GG has no resynchronisation marker — so the
+ * framer looks for one in what comes next, holding nothing meanwhile: clients write a packet per send,
+ * so a segment after the loss mostly starts one. A segment's first byte is a start when `starts`
+ * accepts its header (a type and length that direction sends) and the next header, if the segment
+ * holds it; a later byte (the rest of a packet whose start was lost, then whole packets, as the
+ * reassembler hands them on together) when from there the segment frames as such packets to its end,
+ * one at least whole. A segment with none is dropped. Every type is below 256 (its upper three bytes
+ * zero), which keeps the search to a few byte reads per byte. Without `starts` the direction is
+ * abandoned, as before.
  */
 export class PacketFramer {
   /**
@@ -111,9 +124,15 @@ export class PacketFramer {
    * and costs about its size (a Buffer per segment cost ~110 bytes a byte in 1-byte segments)
    */
   private q = new ByteQueue(0);
-  private dead = false;
+  /** boundaries unknown: waiting for a packet start */
+  private lost = false;
 
-  constructor(private readonly onPacket: (p: GgPacket) => void, private readonly onBad: (reason: string) => void, private readonly max = 65536) {}
+  constructor(
+    private readonly onPacket: (p: GgPacket) => void,
+    private readonly onBad: (reason: string) => void,
+    private readonly max = 65536,
+    private readonly starts?: (type: number, len: number) => boolean,
+  ) {}
 
   /** bytes held of a packet not complete yet */
   get buffered(): number {
@@ -121,7 +140,13 @@ export class PacketFramer {
   }
 
   push(data: Buffer): void {
-    if (this.dead || !data.length) return;
+    if (!data.length) return;
+    if (this.lost) {
+      const k = this.startIn(data);
+      if (k < 0) return;
+      this.lost = false;
+      data = data.subarray(k);
+    }
     const b = this.q.feed(data);
     let pos = 0;
     while (b.length - pos >= 8) {
@@ -135,15 +160,41 @@ export class PacketFramer {
       if (b.length - pos < 8 + len) break;
       // a view of the caller's buffer or of the queue: valid during the call
       this.onPacket({ type, body: b.subarray(pos + 8, pos + 8 + len) });
-      if (this.dead) return;
+      if (this.lost) return;
       pos += 8 + len;
     }
     this.q.keepFrom(b, pos);
   }
 
-  /** bytes lost: packet boundaries are unknown from here on */
+  /** bytes lost: packet boundaries are unknown from here on, until a packet start is found */
   gap(): void {
-    this.dead = true;
+    this.lost = true;
     this.q.clear();
+  }
+
+  /** where in `d` a packet starts, or -1 */
+  private startIn(d: Buffer): number {
+    if (!this.starts) return -1;
+    const end = Math.min(d.length, MAX_RESYNC_SCAN) - 8;
+    for (let k = 0; k <= end; k++) {
+      if (d[k + 1] | d[k + 2] | d[k + 3]) continue;
+      if (this.framesFrom(d, k)) return k;
+    }
+    return -1;
+  }
+
+  /** whether `d` frames as accepted packets from `k` (see the class comment) */
+  private framesFrom(d: Buffer, k: number): boolean {
+    let pos = k;
+    for (let whole = 0; whole < RESYNC_CHAIN; whole++) {
+      if (d.length - pos < 8) return whole > 0 || k === 0;
+      const len = d.readUInt32LE(pos + 4);
+      if (len > this.max || !this.starts!(d.readUInt32LE(pos), len)) return false;
+      // a packet that runs past the segment: enough at the segment's start, or after a whole one
+      if (d.length - pos - 8 < len) return whole > 0 || k === 0;
+      pos += 8 + len;
+      if (pos === d.length) return true;
+    }
+    return true;
   }
 }

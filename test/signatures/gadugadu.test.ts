@@ -137,16 +137,58 @@ describe('gadugadu', function () {
     assert.deepEqual(run([Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')], [Buffer.from('HTTP/1.1 200 OK\r\n\r\n')]), []);
   });
 
-  it('an absurd length is counted malformed, the direction is abandoned, no exception', () => {
+  it('an absurd length is counted malformed, no exception; reading resumes at the next segment that starts a packet', () => {
     const h = new FlowHarness({ server: '198.51.100.7:443' });
     h.send('s', welcome).send('c', login80(42));
     h.send('c', Buffer.concat([pkt(0x2d, Buffer.alloc(4)), Buffer.from([0x2d, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f])]));
-    h.send('c', sendMsg80(1, 'x', Buffer.from('never')));
+    // text, then a segment whose header is no packet a client sends: still out of step
+    h.send('c', Buffer.from('more of the broken packet, no header here'));
+    h.send('c', Buffer.concat([u32(0x2e), u32(12), Buffer.alloc(12)]));
+    h.send('c', sendMsg80(1, 'x', Buffer.from('after the loss')));
     h.end();
     const s = h.of('session')[0];
     assert.equal(s.protocol, 'gadugadu');
     assert.ok((s.malformed ?? 0) >= 2, `malformed ${s.malformed}`);
-    assert.equal(h.of('message').length, 0);
+    assert.deepEqual(h.of('message').map((m) => m.text), ['after the loss']);
+  });
+
+  it('out of step, the search for a packet start is bounded: hostile segments that almost frame cost a few header checks a byte, and nothing is held', () => {
+    let checks = 0;
+    const packets: number[] = [];
+    const f = new PacketFramer((p) => packets.push(p.type), () => {}, 65536, (type, len) => (checks++, type === 0x0f && len === 0));
+    f.gap();
+    // 31 empty packets of an accepted type, then a header of none, over and over: every start fails late
+    const unit = Buffer.concat([...Array.from({ length: 31 }, () => pkt(0x0f, Buffer.alloc(0))), Buffer.from([0x10, 0, 0, 0, 0, 0, 0, 0])]);
+    const chunk = Buffer.concat(Array.from({ length: Math.ceil(65536 / unit.length) + 1 }, () => unit)).subarray(3, 65536 + 3);
+    let bytes = 0;
+    for (let i = 0; i < 64; i++, bytes += chunk.length) f.push(chunk);
+    assert.deepEqual(packets, []);
+    assert.equal(f.buffered, 0);
+    assert.ok(checks <= 40 * bytes, `${checks} header checks for ${bytes} bytes`);
+  });
+
+  // one lost segment ended the direction for the rest of the session (GG connections last for hours)
+  it('a lost segment costs the packets it held, not the rest of the direction (through the CLI)', () => {
+    const c = new Capture();
+    const t = c.tcp('10.1.1.10:40002', '91.214.237.10:8074');
+    t.open();
+    t.send('s', welcome);
+    t.send('c', login80(1234567));
+    t.send('s', recvMsg80(7654321, '', Buffer.from('before the loss')));
+    t.send('s', recvMsg80(7654321, '', Buffer.from('lost with its segment')), { drop: [0] });
+    // a long message in three segments, its middle one lost: the third starts inside it
+    t.send('s', recvMsg80(7654321, '', Buffer.from('x'.repeat(2500))), { segment: 1000, drop: [1] });
+    t.send('s', recvMsg80(7654321, '', Buffer.from('after the loss')));
+    t.send('c', sendMsg80(7654321, '', Buffer.from('the other direction never stopped')));
+    t.close();
+    const events = analyzeCapture(c);
+    // (the bytes after a hole are handed on when the reassembler gives up waiting for it: later)
+    assert.deepEqual(events.filter((e) => e.type === 'message').map((e) => [e.from, e.text]).sort(), [
+      ['1234567', 'the other direction never stopped'],
+      ['7654321', 'after the loss'],
+      ['7654321', 'before the loss'],
+    ]);
+    assert.equal(events.find((e) => e.type === 'session')?.malformed, 2, 'each hole counted');
   });
 
   boundedIt(__filename, 'seeded fuzz: mutated sessions picked up after their login never throw; unmutated ones are found', fuzzSeconds(120), () => {
