@@ -4,7 +4,7 @@
 import type { Dir } from '../../sensor/types';
 import type { KnowledgeBase, SessionContext, StreamDecoder } from '../types';
 import { imText } from './body';
-import { MsrpDecoder, msrpOpeningFor, msrpsOpening, rememberMsrpPath } from './msrp';
+import { MsrpDecoder, msrpOpeningFor, rememberMsrpPath } from './msrp';
 import { addressOf, header, mediaType, parseDatagram, SipFramer, tagOf, type SipMessage } from './parser';
 import { msrpAuthority, parseSdp } from './sdp';
 
@@ -26,6 +26,8 @@ export class SipDecoder implements StreamDecoder {
   private chat = false;
   /** file offers by Call-ID: the answer's MSRP path carries the offer's file (bounded) */
   private files = new Map<string, { name?: string; size?: number }>();
+  /** each side's own MSRP path by Call-ID ('o' the offer's, 'a' the answer's; bounded): the announced connection knows both */
+  private callPaths = new Map<string, string>();
 
   constructor(private readonly ctx: SessionContext) {}
 
@@ -104,16 +106,27 @@ export class SipDecoder implements StreamDecoder {
         const owner = m.method ? caller : callee, peer = m.method ? callee : caller;
         // the endpoint's own URI is the last of its path (relays come before it): a chunk naming it
         // belongs to this session, on whatever connection it comes (docs/sip.md)
-        if (x.paths.length) rememberMsrpPath(ctx.kb, ctx.flow.zone, x.paths[x.paths.length - 1], { owner, other: peer, file });
-        for (const p of x.paths) {
-          const a = msrpAuthority(p);
-          if (!a) continue; // (a relay's host name is matched through the DNS answers the engine learned)
-          ctx.expect(
-            // an msrps: path is TLS (RFC 4975 6): only that it opens with TLS can be verified
-            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: /^msrps:/i.test(p) ? msrpsOpening : msrpOpeningFor(p) },
-            (c) => new MsrpDecoder(c, { from: peer, to: owner, file }),
-          );
+        const mine = m.method ? 'o' : 'a', theirs = m.method ? 'a' : 'o';
+        if (x.paths.length) {
+          const last = x.paths[x.paths.length - 1];
+          rememberMsrpPath(ctx.kb, ctx.flow.zone, last, { owner, other: peer, file });
+          if (this.callPaths.size < 128 || this.callPaths.has(`${mine}${callId}`)) this.callPaths.set(`${mine}${callId}`, last);
         }
+        x.paths.forEach((p, i) => {
+          const a = msrpAuthority(p);
+          // an msrps: path is TLS (RFC 4975 6): its opening names no path, and taking any TLS
+          // connection there would let an SDP claim the user's HTTPS to an address it names
+          if (!a || /^msrps:/i.test(p)) return;
+          // the endpoint's own URI: who connects to it is the other party; a relay's carries every
+          // session of its client, each chunk told by its paths (a relay's host name is matched
+          // through the DNS answers the engine learned)
+          const own = i === x.paths.length - 1;
+          ctx.expect(
+            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: msrpOpeningFor(p) },
+            // (the other side's path as the session's SDP gave it by the time the connection comes)
+            (c) => (own ? new MsrpDecoder(c, { from: peer, to: owner, file }, a, { own: p, peer: this.callPaths.get(`${theirs}${callId}`) }) : new MsrpDecoder(c, {})),
+          );
+        });
       }
       return;
     }

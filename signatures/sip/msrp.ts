@@ -1,9 +1,11 @@
 // MSRP (RFC 4975) over TCP: SEND chunks carry message text or file bytes; a message spans chunks
 // (continuation flag '+', complete '$', aborted '#') and Byte-Range tells where each chunk belongs.
 import type { Dir } from '../../sensor/types';
-import type { FileWriter, OpeningCheck, SessionContext, StreamDecoder } from '../types';
+import type { FileWriter, SessionContext, StreamDecoder } from '../types';
 import { imText } from './body';
 import { ByteQueue } from '../text';
+import { canonicalIp } from '../../sensor/addr';
+import { msrpAuthority } from './sdp';
 
 const MAX_CHUNK = 1024 * 1024;
 const MAX_TEXT_MESSAGE = 256 * 1024;
@@ -61,17 +63,6 @@ export function msrpOpeningFor(path: string): (d: Buffer) => boolean | 'more' {
     return !named;
   };
 }
-
-/**
- * The verifier of a connection to an `msrps:` path (RFC 4975 §6: TLS): its bytes cannot be read, but
- * the side that connected opens with a TLS handshake record — so a plain protocol's connection to
- * that address and port (a hostile SDP may name any) is never taken for it.
- */
-export const msrpsOpening: OpeningCheck = (d, dir) => {
-  if (dir === 1) return 'more'; // the listener speaks after the client's hello
-  if (d.length < 3) return d[0] === 0x16 && (d.length < 2 || d[1] === 3) ? 'more' : false;
-  return d[0] === 0x16 && d[1] === 3 && d[2] <= 4;
-};
 
 export class MsrpFramer {
   /** bytes not framed yet (one growable buffer: a 1 MiB chunk is not re-copied on every segment) */
@@ -178,14 +169,12 @@ export function rememberMsrpPath(kb: object, zone: string | undefined, uri: stri
   m.set(key, who);
 }
 
-function pathOwner(kb: object, zone: string | undefined, pathHeader: string | undefined): MsrpPathOwner | undefined {
-  const m = pathsByEngine.get(kb);
-  if (!m || !pathHeader) return undefined;
-  // the last URI is the final target (To-Path) or the original sender (From-Path); relays stand before it
+/** the endpoint's URI a To-Path or From-Path ends with (relays stand before it); undefined past 2 KiB (never remembered) */
+function lastUri(pathHeader: string | undefined): string | undefined {
+  if (!pathHeader) return undefined;
   const v = pathHeader.trimEnd();
   const uri = v.slice(Math.max(v.lastIndexOf(' '), v.lastIndexOf('\t')) + 1);
-  // (an SDP's a=path line is at most 2 KiB: a longer URI was never remembered)
-  return uri.length <= 2048 ? m.get(`${zone ?? ''}|${msrpUriKey(uri)}`) : undefined;
+  return uri && uri.length <= 2048 ? uri : undefined;
 }
 
 interface OpenMessage {
@@ -199,16 +188,29 @@ interface OpenMessage {
 /** Decodes SEND requests of one MSRP connection into messages and carved files. */
 export class MsrpDecoder implements StreamDecoder {
   private framers: [MsrpFramer, MsrpFramer] = [new MsrpFramer(), new MsrpFramer()];
+  /** messages being sent, by direction and Message-ID: a peer's chunk cannot add to the user's */
   private open = new Map<string, OpenMessage>();
   /** the parties named by the sessions' paths, told to the session once each */
   private users = new Set<string>();
-  /** who sent each way so far (the announced session's parties to begin with) */
-  private senders: [Set<string>, Set<string>] = [new Set(), new Set()];
+  /** paths this connection resolved, as first resolved: a later INVITE cannot rename them */
+  private pinned = new Map<string, MsrpPathOwner | null>();
+  /** the flow's side that connected to the announced path (the side `parties.from` writes from) */
+  private readonly connector: Dir;
 
-  constructor(private readonly ctx: SessionContext, private readonly parties: MsrpParties = {}) {
+  /**
+   * `parties`: the announced session's, when the connection was expected at an endpoint's own path
+   * (`listener`, the path's host and port): what the connecting side sends is `from` → `to`. `paths`:
+   * that session's two paths (the announced one, `own`, is `to`'s; `peer` is `from`'s), which keep
+   * those parties whatever the shared store later says.
+   */
+  constructor(private readonly ctx: SessionContext, private readonly parties: MsrpParties = {}, listener?: { host: string; port: number }, paths: { own?: string; peer?: string } = {}) {
     ctx.setService('msrp');
-    if (parties.from) this.senders[0].add(parties.from);
-    if (parties.to) this.senders[1].add(parties.to);
+    const zone = ctx.flow.zone ?? '';
+    if (paths.own) this.pinned.set(`${zone}|${msrpUriKey(paths.own)}`, { owner: parties.to, other: parties.from, file: parties.file });
+    if (paths.peer) this.pinned.set(`${zone}|${msrpUriKey(paths.peer)}`, { owner: parties.from, other: parties.to, file: parties.file });
+    // the sensor has the sides the other way round when it missed the SYN: the listener is its client
+    const f = ctx.flow;
+    this.connector = listener && f.client.port === listener.port && f.server.port !== listener.port && this.onSide(listener.host, 0) ? 1 : 0;
   }
 
   onData(dir: Dir, data: Buffer, ts: number): void {
@@ -219,7 +221,7 @@ export class MsrpDecoder implements StreamDecoder {
   }
 
   onGap(dir: Dir, length: number): void {
-    for (const m of this.open.values()) m.file?.gap(length);
+    for (const [k, m] of this.open) if (k.charCodeAt(0) === 48 + dir) m.file?.gap(length);
     this.framers[dir] = new MsrpFramer();
   }
 
@@ -228,33 +230,55 @@ export class MsrpDecoder implements StreamDecoder {
     this.open.clear();
   }
 
+  /** whether a path's host (an address, or a name DNS answered for it) is side `side` of this connection */
+  private onSide(host: string, side: Dir): boolean {
+    const ep = side === 0 ? this.ctx.flow.client : this.ctx.flow.server;
+    const ip = canonicalIp(host);
+    if (ip !== undefined) return ip === ep.ip;
+    return host.toLowerCase().replace(/\.$/, '') === this.ctx.kb.nameFor(ep.ip, this.ctx.flow.zone);
+  }
+
+  /** the session a path belongs to, when its host is side `side` of this connection */
+  private ownerOn(uri: string | undefined, side: Dir): MsrpPathOwner | undefined {
+    if (!uri) return undefined;
+    const a = msrpAuthority(uri);
+    if (!a || !this.onSide(a.host, side)) return undefined;
+    const key = `${this.ctx.flow.zone ?? ''}|${msrpUriKey(uri)}`;
+    let o = this.pinned.get(key);
+    if (o === undefined) {
+      o = pathsByEngine.get(this.ctx.kb)?.get(key) ?? null;
+      if (this.pinned.size < 64) this.pinned.set(key, o);
+    }
+    return o ?? undefined;
+  }
+
   /**
-   * Who sent a chunk to whom: the session its paths name — the final target's path (To-Path) belongs
-   * to the recipient, the original sender's (From-Path) to the sender — else the announced session by
-   * the side of the connection, else the paths as written.
+   * Who sent a chunk to whom: the session its paths name — the final target's own path (the last
+   * URI of To-Path) belongs to the recipient, the original sender's (of From-Path) to the sender —
+   * believed only where that path's host is the side of this connection the chunk goes to, or comes
+   * from (RFC 4975 §7.3: an endpoint takes only chunks for its own path; so a peer cannot name the
+   * user's path as its own sender). Else the announced session by the side of the connection, else the
+   * paths as written.
    */
   private partiesOf(dir: Dir, c: MsrpChunk): MsrpParties & { from: string; to: string } {
     const toPath = c.headers.get('to-path'), fromPath = c.headers.get('from-path');
-    const zone = this.ctx.flow.zone;
-    const t = pathOwner(this.ctx.kb, zone, toPath), f = t ? undefined : pathOwner(this.ctx.kb, zone, fromPath);
+    const other: Dir = dir === 0 ? 1 : 0;
+    const t = this.ownerOn(lastUri(toPath), other), f = t ? undefined : this.ownerOn(lastUri(fromPath), dir);
     const named = t ? { from: t.other, to: t.owner, file: t.file } : f ? { from: f.owner, to: f.other, file: f.file } : undefined;
-    // one side of a connection is one endpoint: a party that sent the other way (or the announced
-    // session put there) does not send this way — a peer's chunk naming the user as its sender
-    // (RFC 4975 §7.3: the user's endpoint would refuse it) keeps the peer's side
-    if (named?.from && named.to && !this.senders[dir === 0 ? 1 : 0].has(named.from)) {
-      if (this.senders[dir].size < 64) this.senders[dir].add(named.from);
+    if (named?.from && named.to) {
       for (const u of [named.from, named.to]) if (!this.users.has(u) && this.users.size < 64) this.users.add(u), this.ctx.addUser(u);
       return { from: named.from, to: named.to, file: named.file };
     }
-    const [pf, pt] = dir === 0 ? [this.parties.from, this.parties.to] : [this.parties.to, this.parties.from];
+    const [pf, pt] = dir === this.connector ? [this.parties.from, this.parties.to] : [this.parties.to, this.parties.from];
     return { from: pf ?? fromPath?.slice(0, 256) ?? '', to: pt ?? toPath?.slice(0, 256) ?? '', file: this.parties.file };
   }
 
   private chunk(dir: Dir, c: MsrpChunk, ts: number): void {
     if (c.method !== 'SEND') return;
     const id = (c.headers.get('message-id') ?? c.tid).slice(0, 128);
+    const key = `${dir}${id}`;
     const { from, to, file } = this.partiesOf(dir, c);
-    let m = this.open.get(id);
+    let m = this.open.get(key);
     if (!m) {
       if (this.open.size >= MAX_OPEN_MESSAGES) return this.ctx.malformed('too many open MSRP messages');
       const contentType = (c.headers.get('content-type') ?? '').toLowerCase();
@@ -269,11 +293,11 @@ export class MsrpDecoder implements StreamDecoder {
         // the SDP file-selector was already reported as the offer by the SIP session
         if (!file) this.ctx.fileTransfer(ts, dir, { from, to, filename, size, stage: 'offer', transfer_id: id });
       }
-      this.open.set(id, m);
+      this.open.set(key, m);
     }
     if (!m.contentType) {
       // a SEND without body (keep-alive) carries nothing
-      this.open.delete(id);
+      this.open.delete(key);
       return;
     }
     if (m.file) {
@@ -285,7 +309,7 @@ export class MsrpDecoder implements StreamDecoder {
       m.text.push(c.body.subarray(0, MAX_TEXT_MESSAGE - m.text.length));
     }
     if (c.flag === '+') return;
-    this.open.delete(id);
+    this.open.delete(key);
     if (m.file) m.file.end(ts, c.flag === '$');
     else if (m.text && c.flag === '$') {
       const body = imText(m.contentType, m.text.view());

@@ -276,7 +276,66 @@ describe('SIP/SIMPLE', () => {
     ]);
   });
 
-  it('an msrps: path takes only a connection that opens with TLS (a plain protocol to that address is not the session); the endpoint\'s own URI is kept after 8 relays', () => {
+  // second review: a peer's chunk with the user's open Message-ID was added to the user's message;
+  // 4,096 forged paths evicted a session's path, and an INVITE then renamed it
+  it('a peer cannot add to the user\'s open message, nor rename the session of the announced connection by flooding the path store', () => {
+    const c = new Capture();
+    const sdp = (ip: string, paths: string[]) => `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\n${paths.map((p) => `m=message 2855 TCP/MSRP *\r\na=path:${p}\r\n`).join('')}`;
+    const chunk = (tid: string, mid: string, to: string, from: string, text: string, start: number, total: number, flag: string) =>
+      `MSRP ${tid} SEND\r\nTo-Path: ${to}\r\nFrom-Path: ${from}\r\nMessage-ID: ${mid}\r\nByte-Range: ${start}-${start + text.length - 1}/${total}\r\nContent-Type: text/plain\r\n\r\n${text}\r\n-------${tid}${flag}\r\n`;
+    const M = 'msrp://198.51.100.66:2855/mS;tcp', A = 'msrp://10.0.0.5:2855/aS;tcp';
+    const hdr = { Via: 'SIP/2.0/UDP 198.51.100.66:5060;branch=z9hG4bKfl', From: '<sip:mallory@evil.example>;tag=m1', 'Call-ID': 'flood-1', 'Content-Type': 'application/sdp' };
+    c.udp('198.51.100.66:5060', '10.0.0.5:5060', sip('INVITE sip:alice@example.com SIP/2.0', { ...hdr, To: '<sip:alice@example.com>', CSeq: '1 INVITE' }, sdp('198.51.100.66', [M])));
+    c.udp('198.51.100.66:5060', '10.0.0.5:5060', sip('SIP/2.0 200 OK', { ...hdr, To: '<sip:alice@example.com>;tag=a1', CSeq: '1 INVITE' }, sdp('10.0.0.5', [A])), 's');
+    for (let i = 0; i < 257; i++) {
+      const paths = Array.from({ length: 16 }, (_, j) => `msrp://198.51.100.66:2855/f${i}x${j};tcp`);
+      c.udp(`198.51.100.66:${6000 + i}`, '10.0.0.5:5060', sip('INVITE sip:x@example.com SIP/2.0', { ...hdr, 'Call-ID': `fl${i}`, To: '<sip:x@example.com>', CSeq: '1 INVITE' }, sdp('198.51.100.66', paths)));
+    }
+    const hdr2 = { Via: 'SIP/2.0/UDP 198.51.100.66:5060;branch=z9hG4bKfl2', From: '<sip:bob@corp.example>;tag=b9', To: '<sip:ceo@corp.example>', 'Call-ID': 'flood-2', 'Content-Type': 'application/sdp' };
+    c.udp('198.51.100.66:5060', '10.0.0.5:5060', sip('INVITE sip:alice@example.com SIP/2.0', { ...hdr2, CSeq: '1 INVITE' }, sdp('198.51.100.66', [M])));
+    const t = c.tcp('198.51.100.66:40000', '10.0.0.5:2855').open();
+    t.send('s', chunk('t1', 'mid1', M, A, 'Hello ', 1, 11, '+'));
+    t.send('c', chunk('t2', 'mid1', A, M, 'I resign. ', 7, 16, '+'));
+    t.send('s', chunk('t3', 'mid1', M, A, 'world', 7, 11, '$'));
+    t.send('c', chunk('t4', 'mid1', A, M, 'ok', 17, 18, '$'));
+    t.close();
+    assert.deepEqual(analyze(c, 'msrp-flood.pcap').of('message').map((m) => [m.from, m.to, m.text]), [
+      ['alice@example.com', 'mallory@evil.example', 'Hello world'],
+      ['mallory@evil.example', 'alice@example.com', 'I resign. ok'],
+    ], 'the user\'s message whole and hers, the peer\'s chunks a message of the peer\'s');
+  });
+
+  it('the parties of an MSRP connection whose SYN was missed (the sides the other way round), and of the user\'s connection to her relay', () => {
+    const c = new Capture();
+    const sdp = (ip: string, path: string) => `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=message 49200 TCP/MSRP *\r\na=path:${path}\r\n`;
+    const send = (tid: string, to: string, from: string, text: string) => `MSRP ${tid} SEND\r\nTo-Path: ${to}\r\nFrom-Path: ${from}\r\nMessage-ID: ${tid}\r\nByte-Range: 1-${text.length}/${text.length}\r\nContent-Type: text/plain\r\n\r\n${text}\r\n-------${tid}$\r\n`;
+    // bob listens on a high port; alice connects from port 33000, the capture began after the SYN
+    const B = 'msrp://198.51.100.7:49200/bS;tcp', A = 'msrp://10.0.0.5:49300/aS;tcp';
+    const hdr = { Via: 'SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bKsw', From: '<sip:bob@example.org>;tag=b1', 'Call-ID': 'sw-1', 'Content-Type': 'application/sdp' };
+    c.udp('198.51.100.7:5060', '10.0.0.5:5060', sip('INVITE sip:alice@example.com SIP/2.0', { ...hdr, To: '<sip:alice@example.com>', CSeq: '1 INVITE' }, sdp('198.51.100.7', B)));
+    c.udp('198.51.100.7:5060', '10.0.0.5:5060', sip('SIP/2.0 200 OK', { ...hdr, To: '<sip:alice@example.com>;tag=a1', CSeq: '1 INVITE' }, sdp('10.0.0.5', A)), 's');
+    const t = c.tcp('10.0.0.5:33000', '198.51.100.7:49200');
+    t.send('c', send('t1', B, A, 'alice to bob'));
+    t.send('s', send('t2', A, B, 'bob to alice'));
+    // carol's client connects to her relay, named first in her path, after the session was set up
+    const R = 'msrp://203.0.113.9:2855/rC;tcp', C = 'msrp://10.0.0.6:2855/cS;tcp', D = 'msrp://198.51.100.8:2855/dS;tcp';
+    const hdr3 = { Via: 'SIP/2.0/UDP 10.0.0.6:5060;branch=z9hG4bKrl', From: '<sip:carol@example.com>;tag=c1', 'Call-ID': 'rl-1', 'Content-Type': 'application/sdp' };
+    c.udp('10.0.0.6:5060', '192.0.2.10:5060', sip('INVITE sip:dave@example.org SIP/2.0', { ...hdr3, To: '<sip:dave@example.org>', CSeq: '1 INVITE' }, sdp('10.0.0.6', `${R} ${C}`)));
+    c.udp('10.0.0.6:5060', '192.0.2.10:5060', sip('SIP/2.0 200 OK', { ...hdr3, To: '<sip:dave@example.org>;tag=d1', CSeq: '1 INVITE' }, sdp('198.51.100.8', D)), 's');
+    const r = c.tcp('10.0.0.6:51000', '203.0.113.9:2855').open();
+    r.send('c', send('t3', D, C, 'carol to dave'));
+    r.send('s', send('t4', C, `${R} ${D}`, 'dave to carol'));
+    t.close();
+    r.close();
+    assert.deepEqual(analyze(c, 'msrp-sides.pcap').of('message').map((m) => [m.from, m.to, m.text]), [
+      ['alice@example.com', 'bob@example.org', 'alice to bob'],
+      ['bob@example.org', 'alice@example.com', 'bob to alice'],
+      ['carol@example.com', 'dave@example.org', 'carol to dave'],
+      ['dave@example.org', 'carol@example.com', 'dave to carol'],
+    ]);
+  });
+
+  it('an msrps: path takes no connection (a plain protocol to that address stays itself); the endpoint\'s own URI is kept after 8 relays', () => {
     const c = new Capture();
     const relays = Array.from({ length: 9 }, (_, i) => `msrp://203.0.113.${i + 1}:2855/r${i};tcp`).join(' ');
     const sdp = (ip: string, path: string) => `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=message 2855 TCP/TLS/MSRP *\r\na=path:${path}\r\n`;
@@ -308,18 +367,19 @@ describe('SIP/SIMPLE', () => {
     assert.equal(v(Buffer.from('MSRP t1 SEND\r\nTo-Pa')), 'more');
   });
 
-  it('an MSRP path announced over TLS (msrps:) is still expected, though its bytes cannot be verified; a plain path is taken only by a connection that speaks MSRP', () => {
+  // an msrps: path was expected unverified, later by a TLS record alone: an SDP naming any address
+  // (or host name) took the TLS connections made there — a user's HTTPS to it became "MSRP"
+  it('an MSRP path over TLS (msrps:) is not expected (its opening names nothing: any TLS connection would do); a plain path is taken only by a connection that speaks MSRP', () => {
     const c = new Capture();
     const sdp = (ip: string, port: number, scheme: string) => `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=message ${port} TCP/TLS/MSRP *\r\na=path:${scheme}://${ip}:${port}/s${port};tcp\r\n`;
     const hdr = { Via: 'SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKtls', From: '<sip:alice@example.com>;tag=a1', 'Call-ID': 'tls-call', 'Content-Type': 'application/sdp' };
     c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('INVITE sip:bob@example.com SIP/2.0', { ...hdr, To: '<sip:bob@example.com>', CSeq: '1 INVITE' }, sdp('10.0.0.5', 2855, 'msrps')));
     c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('SIP/2.0 200 OK', { ...hdr, To: '<sip:bob@example.com>;tag=b1', CSeq: '1 INVITE' }, sdp('192.0.2.20', 2856, 'msrp')), 's');
-    // TLS to the msrps path: the SIP session's; an HTTP request to the plain one: not MSRP
+    // TLS to the msrps path, and an HTTP request to the plain one: neither is the SIP session's
     c.tcp('192.0.2.20:40001', '10.0.0.5:2855').open().send('c', Buffer.from([0x16, 3, 1, 0, 5, 1, 0, 0, 1, 0])).close();
     c.tcp('10.0.0.5:40002', '192.0.2.20:2856').open().send('c', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n').close();
     const sessions = analyze(c, 'msrps.pcap').of('session');
-    assert.equal(sessions.find((x) => x.server.port === 2855)?.protocol, 'sip', JSON.stringify(sessions));
-    assert.equal(sessions.find((x) => x.server.port === 2856), undefined, JSON.stringify(sessions));
+    assert.deepEqual(sessions.map((x) => [x.protocol, x.transport, x.server.port]), [['sip', 'udp', 5060]], JSON.stringify(sessions));
   });
 
   it('does not report a voice call as IM', () => {
