@@ -83,15 +83,20 @@ const MAX_OPENING = 1024;
 
 /** a new flow at an endpoint where announcements wait for an opening to verify (Engine.claimExpectation) */
 interface Pending {
-  endpoint: string;
-  clientIp: string;
+  /** the endpoints whose lists hold announcements this flow may be, in the order they are asked */
+  cands: PendingEndpoint[];
   firstTs: number;
-  /** the flow's client is the announced server (the sensor missed the SYN): its dir 1 connected */
-  swapped: boolean;
   /** verify calls made for this flow so far (MAX_VERIFY_PER_FLOW at most) */
   asked: number;
   /** Engine.announcements when the flow began: announcements made later are not for it */
   seq: number;
+}
+/** one endpoint a pending flow may have been announced at: by address or by name, either way round */
+interface PendingEndpoint {
+  endpoint: string;
+  clientIp: string;
+  /** the flow's client is the announced server (the sensor missed the SYN): its dir 1 connected */
+  swapped: boolean;
 }
 const MAX_USERS_PER_SESSION = 64;
 const MAX_EVIDENCE_PER_SESSION = 16;
@@ -155,7 +160,7 @@ export class Engine implements FlowInspector {
     this.stats.flows++;
     const exp = this.takeExpectation(flow);
     const s = new FlowSession(this, flow);
-    if (exp && !('endpoint' in exp)) {
+    if (exp && !('cands' in exp)) {
       s.adoptExpectation(exp);
       return s;
     }
@@ -220,7 +225,9 @@ export class Engine implements FlowInspector {
   private takeExpectation(flow: FlowInfo): Expectation | Pending | undefined {
     if (this.expectationCount === 0) return undefined;
     // the sensor may have the sides the wrong way round when it missed the SYN: try both, by address,
-    // then by the name DNS answered for the address (announced by name)
+    // then by the name DNS answered for the address (announced by name); every endpoint with
+    // announcements to verify is kept (one by address, a peer's decoy, must not hide one by name)
+    let cands: PendingEndpoint[] | undefined;
     for (let t = 0; t < 4; t++) {
       const [srv, cli] = t % 2 === 0 ? [flow.server, flow.client] : [flow.client, flow.server];
       let host = srv.ip;
@@ -234,55 +241,58 @@ export class Engine implements FlowInspector {
       if (!list) continue;
       const i = list.findIndex((e) => e.expires >= flow.firstTs && (!e.clientIp || e.clientIp === cli.ip));
       if (i < 0) continue;
-      if (list[i].verify) return { endpoint: k, clientIp: cli.ip, firstTs: flow.firstTs, swapped: srv === flow.client, asked: 0, seq: this.announcements };
-      return this.remove(k, list, i);
+      if (list[i].verify || cands) (cands ??= []).push({ endpoint: k, clientIp: cli.ip, swapped: srv === flow.client });
+      else return this.remove(k, list, i);
     }
-    return undefined;
+    return cands && { cands, firstTs: flow.firstTs, asked: 0, seq: this.announcements };
   }
 
   /**
-   * The first announcement at a pending flow's endpoint whose `verify` accepts the opening (removed
+   * The first announcement at a pending flow's endpoints whose `verify` accepts the opening (removed
    * from the list), 'more' when one needs more bytes to tell, or undefined: none is this flow.
    * Bounded: at most MAX_VERIFY of them are asked per opening.
    */
   claimExpectation(p: Pending, opening: Buffer, dir: Dir, other: Buffer): Expectation | 'more' | undefined {
-    const list = this.expectations.get(p.endpoint);
-    if (!list) return undefined;
     let more = false;
     let asked = 0;
-    // Two passes: first each announcing flow's first MAX_VERIFY_PER_PARENT, so that one flow's 64
-    // announcements (a peer's, never connected) cannot keep another's from being asked; then what is
-    // left of the look in list order (a session's own later announcements behind its stale ones).
-    // Every entry visited counts toward the bound.
-    let perParent: Map<FlowSession, number> | undefined;
-    let skipped = false;
     let visited = 0;
-    for (let pass = 0; pass < 2 && asked < MAX_VERIFY; pass++) {
-      if (pass === 1 && !skipped) break;
-      perParent?.clear();
-      for (let i = 0; i < list.length && visited++ < MAX_VISIT && asked < MAX_VERIFY; i++) {
-        const e = list[i];
-        if (!e.verify || e.seq > p.seq || e.expires < p.firstTs || (e.clientIp && e.clientIp !== p.clientIp)) continue;
-        perParent ??= new Map();
-        const n = perParent.get(e.parent) ?? 0;
-        perParent.set(e.parent, n + 1);
-        // pass 0 asks each flow's first share; pass 1 the rest
-        if ((pass === 0) !== (n < MAX_VERIFY_PER_PARENT)) {
-          if (pass === 0) skipped = true;
-          continue;
+    // each endpoint the flow may have been announced at, in turn, within one look's bounds
+    for (const c of p.cands) {
+      const list = this.expectations.get(c.endpoint);
+      if (!list) continue;
+      // Two passes: first each announcing flow's first MAX_VERIFY_PER_PARENT, so that one flow's 64
+      // announcements (a peer's, never connected) cannot keep another's from being asked; then what is
+      // left of the look in list order (a session's own later announcements behind its stale ones).
+      // Every entry visited counts toward the bound.
+      let perParent: Map<FlowSession, number> | undefined;
+      let skipped = false;
+      for (let pass = 0; pass < 2 && asked < MAX_VERIFY; pass++) {
+        if (pass === 1 && !skipped) break;
+        perParent?.clear();
+        for (let i = 0; i < list.length && visited++ < MAX_VISIT && asked < MAX_VERIFY; i++) {
+          const e = list[i];
+          if (!e.verify || e.seq > p.seq || e.expires < p.firstTs || (e.clientIp && e.clientIp !== c.clientIp)) continue;
+          perParent ??= new Map();
+          const n = perParent.get(e.parent) ?? 0;
+          perParent.set(e.parent, n + 1);
+          // pass 0 asks each flow's first share; pass 1 the rest
+          if ((pass === 0) !== (n < MAX_VERIFY_PER_PARENT)) {
+            if (pass === 0) skipped = true;
+            continue;
+          }
+          if (++p.asked > MAX_VERIFY_PER_FLOW) return undefined;
+          asked++;
+          let v: boolean | 'more';
+          try {
+            v = e.verify(opening, c.swapped ? (dir === 0 ? 1 : 0) : dir, other);
+          } catch (err) {
+            this.stats.decoderErrors++;
+            if (process.env.SHADOWIM_DEBUG) console.error(err);
+            v = false;
+          }
+          if (v === true) return this.remove(c.endpoint, list, i);
+          if (v === 'more') more = true;
         }
-        if (++p.asked > MAX_VERIFY_PER_FLOW) return undefined;
-        asked++;
-        let v: boolean | 'more';
-        try {
-          v = e.verify(opening, p.swapped ? (dir === 0 ? 1 : 0) : dir, other);
-        } catch (err) {
-          this.stats.decoderErrors++;
-          if (process.env.SHADOWIM_DEBUG) console.error(err);
-          v = false;
-        }
-        if (v === true) return this.remove(p.endpoint, list, i);
-        if (v === 'more') more = true;
       }
     }
     // an opening is told within its first KiB, or it is none of these (bounded waiting)

@@ -299,11 +299,14 @@ describe('xmpp: decoding', () => {
   // Prosody's mod_proxy65 gives its proxy's host name (proxy65_address, by default the component's
   // name) as the streamhost's host: the engine matched announced addresses only, so a transfer
   // through it was never followed
-  it('a streamhost given by host name: the connection to the address DNS answered for that name is the bytestream (through the CLI)', () => {
+  it('a streamhost given by host name: the connection to the address DNS answered for that name is the bytestream, though another peer named the address itself (through the CLI)', () => {
     const file = crypto.randomBytes(6000);
     const c = new Capture();
     const xmpp = c.tcp('10.1.1.10:50300', '198.51.100.7:5222').open();
     xmpp.send('c', C_HDR).send('s', S_HDR).send('s', BIND);
+    // mallory offers a bytestream naming the proxy's address, and never connects: the announcement by
+    // address was asked alone, and hid the one by name
+    xmpp.send('s', "<iq type='set' id='bs8' from='mallory@evil.example/x' to='juliet@example.org/balcony'><query xmlns='http://jabber.org/protocol/bytestreams' sid='decoy' mode='tcp'><streamhost jid='proxy.example.net' host='203.0.113.88' port='7777'/></query></iq>");
     xmpp.send('s', `<iq type='set' id='si9' from='romeo@example.net/orchard' to='juliet@example.org/balcony'><si xmlns='http://jabber.org/protocol/si' id='named1' profile='http://jabber.org/protocol/si/profile/file-transfer'><file xmlns='http://jabber.org/protocol/si/profile/file-transfer' name='plan.pdf' size='${file.length}'/></si></iq>`);
     xmpp.send('s', "<iq type='set' id='bs9' from='romeo@example.net/orchard' to='juliet@example.org/balcony'><query xmlns='http://jabber.org/protocol/bytestreams' sid='named1' mode='tcp'><streamhost jid='proxy.example.net' host='Proxy.Example.NET.' port='7777'/></query></iq>");
     // juliet's client resolves the proxy (a CNAME to the host that runs it), then connects to it
