@@ -72,28 +72,48 @@ export interface DccResume {
   at?: number;
 }
 
+/** whole words of a receiver's opening read as acknowledgements, at most */
+const ACK_WORDS = 8;
+const ACK_STEP = 2 ** 24;
+
 /**
- * A DCC SEND receiver's first acknowledgement: the bytes received so far, u32 big-endian (or the high
- * word of a 64-bit one), sent after the first data — under 16 MiB, so its first byte is zero. Of a
- * resumed transfer, the file's position: the first two within 16 MiB past the resume point (mod 2^32,
- * as clients wrap it), the second not behind the first, and no IRC client's line, not even one still
- * arriving — the point is the peers' to choose, and text read as numbers must not pass. Never judged
- * by the offer's size: the peer writes that. Text, TLS and PROXY lines all start otherwise.
+ * Whether the whole words of `d` (u32 big-endian, or `wide` u64) read as a receiver's
+ * acknowledgements: the first within 16 MiB past `base` (0, or a resume point; u32 modulo 2^32, as
+ * clients wrap it), each next one not behind the last and within 16 MiB of it.
+ */
+function risingAcks(d: Buffer, base: number, wide: boolean): boolean {
+  const size = wide ? 8 : 4;
+  const n = Math.min(Math.floor(d.length / size), ACK_WORDS);
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    const v = wide ? d.readUInt32BE(i * 8) * 2 ** 32 + d.readUInt32BE(i * 8 + 4) : d.readUInt32BE(i * 4);
+    const past = wide ? v - base : (v - (base % 2 ** 32) + 2 ** 32) % 2 ** 32;
+    if (past < 0 || past - prev >= ACK_STEP || (i > 0 && past < prev)) return false;
+    prev = past;
+  }
+  return n > 0;
+}
+
+/**
+ * A DCC SEND receiver's opening: acknowledgements, the bytes received so far, u32 big-endian (or 64
+ * bits), sent after the data they count — so the first under 16 MiB (a zero first byte) and the next
+ * ones rising by less than that. Of a resumed transfer, the file's position: from the resume point
+ * on, two words at least, and no IRC client's line, not even one still arriving (the point is the
+ * peers' to choose, and text read as numbers must not pass). A client protocol whose first byte is
+ * zero (SMB's session header, DNS over TCP, PostgreSQL's startup, Kerberos) does not rise so.
+ * Never judged by the offer's size: the peer writes that. Text, TLS and PROXY lines start otherwise.
  */
 function ack(d: Buffer, resume: DccResume | undefined): boolean | 'more' {
-  if (d[0] === 0) return true;
-  const at = resume?.at;
-  if (at === undefined || tlsRecord(d)) return false;
-  const c = clientLine(d);
-  if (c !== false) return c === true ? false : 'more';
+  if (!d.length) return 'more';
+  if (tlsRecord(d)) return false;
+  const at = resume?.at ?? 0;
+  if (at !== 0) {
+    const c = clientLine(d);
+    if (c !== false) return c === true ? false : 'more';
+  } else if (d[0] !== 0) return false;
   if (d.length < 4) return 'more';
-  const base = at % 2 ** 32;
-  const past = (o: number) => (d.readUInt32BE(o) - base + 2 ** 32) % 2 ** 32;
-  const first = past(0);
-  if (first >= 1 << 24) return false;
-  if (d.length < 8) return 'more';
-  const second = past(4);
-  return second < 1 << 24 && second >= first;
+  if (risingAcks(d, at, false)) return at === 0 || d.length >= 8 ? true : 'more';
+  return d.length >= 8 && risingAcks(d, at, true);
 }
 
 /**

@@ -270,10 +270,11 @@ export class IrcDecoder implements StreamDecoder {
       } else {
         for (const ip of this.listenAddrs(dir, offer.ip)) this.expectSend(dir, file, ip, offer.port, false, resume);
       }
-      const key = resumeKey(offer.port, offer.token, from);
+      // the user's own side is named by its direction (its nick may be unknown, or change), the peer by nick
+      const key = resumeKey(offer.port, offer.token, dir === 0 ? SELF : from);
       this.resumable.delete(key);
       if (this.resumable.size >= MAX_PENDING_REVERSE) this.resumable.delete(this.resumable.keys().next().value as string);
-      this.resumable.set(key, { dir, receiver: to.toLowerCase(), size: file.size, resume });
+      this.resumable.set(key, { dir, receiver: dir === 0 ? to.toLowerCase() : SELF, size: file.size, resume });
     } else if (offer.kind === 'CHAT' && offer.port !== 0) {
       for (const ip of this.listenAddrs(dir, offer.ip)) {
         this.ctx.expect(
@@ -293,9 +294,14 @@ export class IrcDecoder implements StreamDecoder {
    */
   private resume(dir: Dir, from: string, to: string, r: DccResumeArgs): boolean {
     const ask = r.kind === 'RESUME';
-    const e = this.resumable.get(resumeKey(r.port, r.token, ask ? to : from));
+    // the offer's sender: the user when the line goes to it (RESUME from the far side) or comes from
+    // it (ACCEPT from the user's side); the peer named by the line otherwise
+    const sender = ask ? (dir === 1 ? SELF : to) : dir === 0 ? SELF : from;
+    const e = this.resumable.get(resumeKey(r.port, r.token, sender));
     if (!e) return false;
-    if (ask ? dir === e.dir || from.toLowerCase() !== e.receiver : dir !== e.dir || to.toLowerCase() !== e.receiver) return true;
+    // … and the receiver, the other party: the user's own lines need no nick
+    const receiver = ask ? (dir === 0 ? SELF : from.toLowerCase()) : dir === 0 ? to.toLowerCase() : SELF;
+    if ((ask ? dir === e.dir : dir !== e.dir) || receiver !== e.receiver) return true;
     if (e.size !== undefined && r.position >= e.size) return true;
     if (ask) e.asked = r.position;
     else if (e.asked === r.position) e.resume.at = r.position;
@@ -329,6 +335,9 @@ export class IrcDecoder implements StreamDecoder {
     );
   }
 }
+
+/** the user's own side in a resume's bookkeeping (no nick is a NUL) */
+const SELF = '\0';
 
 /** an offer a resume may name: its port (a reverse offer's token) and its sender */
 function resumeKey(port: number, token: string | undefined, sender: string): string {

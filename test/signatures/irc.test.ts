@@ -593,6 +593,59 @@ describe('irc: DCC on the harness', () => {
     ]);
   });
 
+  // second review: the user's side was named by its nick, which a capture begun mid-session does not
+  // know and a NICK change alters; and any client protocol whose first byte is zero was an ack
+  it('a resume the user agreed is the user\'s whatever its nick: unknown (a capture begun mid-session) or changed since the offer', () => {
+    const at = 32 * 2 ** 20, size = at + 64;
+    const ackAt = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+    for (const [name, start, before] of [
+      ['mid-session', ':bob!b@h PRIVMSG #chan :hello all\r\n', ''],
+      ['nick changed', WELCOME, 'NICK alice_away\r\n'],
+    ] as const) {
+      const h = new FlowHarness({ server: '198.51.100.7:6667' });
+      if (name === 'nick changed') h.send('c', REG);
+      h.send('s', start).send('c', 'PRIVMSG #chan :hi bob\r\n');
+      // 3405803781 = 203.0.113.5
+      h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND chan.log 3405803781 5002 ${size}\x01\r\n`);
+      if (before) h.send('c', before).send('s', ':alice!a@h NICK :alice_away\r\n');
+      h.send('c', `PRIVMSG bob :\x01DCC RESUME chan.log 5002 ${at}\x01\r\n`);
+      h.send('s', `:bob!b@h PRIVMSG ${before ? 'alice_away' : 'alice'} :\x01DCC ACCEPT chan.log 5002 ${at}\x01\r\n`).end();
+      const tail = crypto.randomBytes(64);
+      new FlowHarness({ client: '10.1.1.10:51003', server: '203.0.113.5:5002', engine: h.engine })
+        .send('s', tail.subarray(0, 40)).send('c', ackAt(at + 40)).send('s', tail.subarray(40)).send('c', ackAt(at + 64)).end();
+      const data = h.of('file_transfer').filter((f) => f.stage === 'data');
+      assert.deepEqual(data.map((f) => [f.filename, f.observed_size, f.gap_bytes, f.complete]), [['chan.log', 64, at, false]], name);
+    }
+  });
+
+  it('a peer\'s offer naming a server the user talks to in a protocol whose first byte is zero (SMB, DNS over TCP, PostgreSQL) takes none of those connections; a receiver\'s 32- and 64-bit acknowledgements still decide', () => {
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    h.send('c', REG).send('s', WELCOME);
+    // 167837954 = 10.1.1.2: bob names the user's file server, its DNS server and its database
+    for (const port of [445, 53, 5432]) h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND x${port}.bin 167837954 ${port} 100000\x01\r\n`);
+    h.end();
+    const openings: Record<number, Buffer> = {
+      445: Buffer.concat([Buffer.from([0, 0, 0, 0x54, 0xfe]), Buffer.from('SMB'), crypto.randomBytes(80)]),
+      53: Buffer.from('002c12340100000100000000000003777777076578616d706c6503636f6d0000010001', 'hex'),
+      5432: Buffer.concat([Buffer.from([0, 0, 0, 0x29, 0, 3, 0, 0]), Buffer.from('user\0alice\0database\0app\0\0')]),
+    };
+    for (const [port, first] of Object.entries(openings)) {
+      new FlowHarness({ client: '10.1.1.10:51003', server: `10.1.1.2:${port}`, engine: h.engine })
+        .send('c', first).send('s', Buffer.concat([Buffer.from([0, 0, 0, 0x40]), crypto.randomBytes(60)])).end();
+    }
+    assert.deepEqual(h.of('file_transfer').filter((f) => f.stage === 'data').map((f) => f.filename), []);
+    // a genuine transfer whose file starts like a server line: acknowledged in 32 bits, or in 64
+    for (const wide of [false, true]) {
+      const g = new FlowHarness({ server: '198.51.100.7:6667' });
+      g.send('c', REG).send('s', WELCOME).send('s', ':bob!b@h PRIVMSG alice :\x01DCC SEND log.txt 3405803781 5003 2000\x01\r\n').end();
+      const file = Buffer.from(':irc.example.net NOTICE * :*** a log of the channel\r\n'.padEnd(2000, 'x'));
+      const ack = (n: number) => { const b = Buffer.alloc(wide ? 8 : 4); if (wide) b.writeBigUInt64BE(BigInt(n)); else b.writeUInt32BE(n); return b; };
+      new FlowHarness({ client: '10.1.1.10:51004', server: '203.0.113.5:5003', engine: g.engine })
+        .send('s', file.subarray(0, 700)).send('c', Buffer.concat([ack(700), ack(700)])).send('s', file.subarray(700)).send('c', ack(2000)).end();
+      assert.deepEqual(g.of('file_transfer').filter((f) => f.stage === 'data').map((f) => [f.filename, f.observed_size, f.complete]), [['log.txt', 2000, true]], wide ? '64-bit' : '32-bit');
+    }
+  });
+
   it('IRCv3 echo-message copies of our own PRIVMSG are not reported twice', () => {
     const h = irc([['c', REG], ['s', WELCOME], ['c', 'PRIVMSG #x :once\r\n'], ['s', ':alice!a@h PRIVMSG #x :once\r\n']]);
     assert.equal(h.of('message').length, 1);
