@@ -29,6 +29,15 @@ const AFTER_LOGIN: [Record<number, number>, Record<number, number>] = [
 ];
 const MID_MAX_BODY = 16384;
 
+// After a loss, a segment of whole packets resumes reading when every packet in it is one a logged-in
+// session sends that way (Wireshark's packet-gadu-gadu.c recv/send lists, and the GG 10/11 packets
+// read here): the message packets above, status, contact-list, typing, DCC7, XML, multilogon and
+// conference packets — never a welcome or login, which would name the account. Fixed lengths as above.
+const RESYNC_TYPES: [Set<number>, Set<number>] = [
+  new Set([0x02, 0x07, 0x08, 0x0b, 0x0d, 0x0e, 0x0f, 0x10, 0x12, 0x14, 0x16, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x28, 0x2d, 0x2f, 0x38, 0x40, 0x46, 0x59, 0x62, 0x63, 0x77, 0x78, 0x79, 0x7b, 0x7c, 0x7d, 0x86, 0x8d, 0xa1]),
+  new Set([0x02, 0x05, 0x07, 0x08, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x17, 0x18, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x25, 0x27, 0x2a, 0x2b, 0x2c, 0x2e, 0x30, 0x36, 0x37, 0x41, 0x44, 0x59, 0x5a, 0x5b, 0x5c, 0x7e, 0x82, 0x84, 0x87, 0x88, 0x8e, 0xa1]),
+];
+
 /**
  * A direction picked up after the login: every packet from its first byte has a type and length a
  * logged-in session sends that way, and one of them is a message that reads as one (GG 8.0: offsets
@@ -111,10 +120,10 @@ class GgDecoder implements StreamDecoder {
 
   constructor(private readonly ctx: SessionContext) {
     const max = Math.max(1024, Math.min(Number(ctx.data.max_packet) || 65536, 1 << 20));
-    // after a loss, a segment starting with a packet a logged-in session sends that way resumes reading
+    // after a loss, a segment of whole packets a logged-in session sends that way resumes reading
     const starts = (d: Dir) => (type: number, len: number) => {
       const want = AFTER_LOGIN[d][type];
-      return want !== undefined && (want < 0 ? len <= max : len === want);
+      return RESYNC_TYPES[d].has(type) && (want === undefined || want < 0 || len === want);
     };
     this.framers = [0, 1].map((d) => new PacketFramer((p) => this.packet(d as Dir, p), (r) => ctx.malformed(r), max, starts(d as Dir))) as [PacketFramer, PacketFramer];
   }
@@ -130,6 +139,8 @@ class GgDecoder implements StreamDecoder {
   }
 
   private packet(dir: Dir, p: GgPacket): void {
+    // after a loss the stream may be read out of step for a while: nothing there names the account
+    if (this.framers[dir].resynced && (dir === 0 ? LOGIN_MIN[p.type] !== undefined : p.type === GG_LOGIN110_OK)) return;
     if (dir === 0 && LOGIN_MIN[p.type] !== undefined) {
       if (p.body.length < LOGIN_MIN[p.type]) return this.ctx.malformed('short login packet');
       if (p.type === GG_LOGIN105) {

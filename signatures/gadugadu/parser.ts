@@ -101,22 +101,15 @@ import { ByteQueue, htmlToText } from '../text';
 
 export { htmlToText };
 
-/** bytes of a segment searched for a packet start while out of step */
-const MAX_RESYNC_SCAN = 65536;
-/** packets a candidate start must frame as, at most, before it is believed */
-const RESYNC_CHAIN = 32;
-
 /**
  * Reassembles packets from a byte stream. After lost bytes (a gap), or a length beyond `max` (the
- * stream is not in step), packet boundaries are unknown — GG has no resynchronisation marker — so the
- * framer looks for one in what comes next, holding nothing meanwhile: clients write a packet per send,
- * so a segment after the loss mostly starts one. A segment's first byte is a start when `starts`
- * accepts its header (a type and length that direction sends) and the next header, if the segment
- * holds it; a later byte (the rest of a packet whose start was lost, then whole packets, as the
- * reassembler hands them on together) when from there the segment frames as such packets to its end,
- * one at least whole. A segment with none is dropped. Every type is below 256 (its upper three bytes
- * zero), which keeps the search to a few byte reads per byte. Without `starts` the direction is
- * abandoned, as before.
+ * stream is not in step), packet boundaries are unknown — GG has no resynchronisation marker. Clients
+ * write a packet per send and the reassembler hands each segment on by itself, so the framer takes
+ * the next segment that is whole packets: every header in it a type and length `starts` accepts (one
+ * that direction sends after the login), the last packet ending where the segment ends. A segment that
+ * is not is dropped; nothing is held meanwhile, and a segment costs one pass over its headers. Bytes
+ * inside a packet are never searched for a start (a peer writes them). `resynced` tells the decoder
+ * that what follows came after such a loss. Without `starts` the direction is abandoned, as before.
  */
 export class PacketFramer {
   /**
@@ -124,8 +117,10 @@ export class PacketFramer {
    * and costs about its size (a Buffer per segment cost ~110 bytes a byte in 1-byte segments)
    */
   private q = new ByteQueue(0);
-  /** boundaries unknown: waiting for a packet start */
+  /** boundaries unknown: waiting for a segment of whole packets */
   private lost = false;
+  /** in step again after a loss at least once */
+  resynced = false;
 
   constructor(
     private readonly onPacket: (p: GgPacket) => void,
@@ -142,10 +137,9 @@ export class PacketFramer {
   push(data: Buffer): void {
     if (!data.length) return;
     if (this.lost) {
-      const k = this.startIn(data);
-      if (k < 0) return;
+      if (!this.wholePackets(data)) return;
       this.lost = false;
-      data = data.subarray(k);
+      this.resynced = true;
     }
     const b = this.q.feed(data);
     let pos = 0;
@@ -166,35 +160,21 @@ export class PacketFramer {
     this.q.keepFrom(b, pos);
   }
 
-  /** bytes lost: packet boundaries are unknown from here on, until a packet start is found */
+  /** bytes lost: packet boundaries are unknown from here on, until a segment of whole packets */
   gap(): void {
     this.lost = true;
     this.q.clear();
   }
 
-  /** where in `d` a packet starts, or -1 */
-  private startIn(d: Buffer): number {
-    if (!this.starts) return -1;
-    const end = Math.min(d.length, MAX_RESYNC_SCAN) - 8;
-    for (let k = 0; k <= end; k++) {
-      if (d[k + 1] | d[k + 2] | d[k + 3]) continue;
-      if (this.framesFrom(d, k)) return k;
-    }
-    return -1;
-  }
-
-  /** whether `d` frames as accepted packets from `k` (see the class comment) */
-  private framesFrom(d: Buffer, k: number): boolean {
-    let pos = k;
-    for (let whole = 0; whole < RESYNC_CHAIN; whole++) {
-      if (d.length - pos < 8) return whole > 0 || k === 0;
+  /** whether `d` is whole packets of accepted types, the last ending with it */
+  private wholePackets(d: Buffer): boolean {
+    if (!this.starts) return false;
+    let pos = 0;
+    while (d.length - pos >= 8) {
       const len = d.readUInt32LE(pos + 4);
-      if (len > this.max || !this.starts!(d.readUInt32LE(pos), len)) return false;
-      // a packet that runs past the segment: enough at the segment's start, or after a whole one
-      if (d.length - pos - 8 < len) return whole > 0 || k === 0;
+      if (len > this.max || !this.starts(d.readUInt32LE(pos), len)) return false;
       pos += 8 + len;
-      if (pos === d.length) return true;
     }
-    return true;
+    return pos === d.length;
   }
 }

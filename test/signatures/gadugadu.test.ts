@@ -167,6 +167,31 @@ describe('gadugadu', function () {
     assert.ok(checks <= 40 * bytes, `${checks} header checks for ${bytes} bytes`);
   });
 
+  // review: a start searched for inside a segment locked onto a packet a peer wrote inside its
+  // message, and a login packet met after a loss renamed the account
+  it('after a loss, no packet start is taken from inside a message, and no login packet names the account', () => {
+    const h = new FlowHarness({ server: '91.214.237.10:8074' });
+    h.send('s', welcome).send('c', login80(42));
+    const gap = (d: 0 | 1) => (h as any).handler.onGap(d, 100, 0);
+    // a long message from 666 whose first segment is lost: its second one holds, in its text, a pong
+    // and a whole message "from 1111" that ends with the segment
+    const fake = recvMsg80(1111, '', Buffer.from('please wire 5000 PLN to 123'));
+    const long = recvMsg80(666, '', Buffer.concat([Buffer.alloc(1200, 0x61), pkt(0x07, Buffer.alloc(0)), fake]));
+    h.send('s', long.subarray(0, 1000));
+    gap(1);
+    h.send('s', long.subarray(1000 + 100));
+    h.send('s', recvMsg80(7, '', Buffer.from('real, after the loss')));
+    // the client side: after a loss, a login packet among whole packets is no start, nor read later
+    gap(0);
+    h.send('c', Buffer.concat([pkt(0x08, Buffer.alloc(0)), login80(1111)]));
+    h.send('c', pkt(0x08, Buffer.alloc(0)));
+    h.send('c', login80(2222));
+    h.send('c', sendMsg80(7, '', Buffer.from('mine')));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => [m.from, m.to, m.text]), [['7', '42', 'real, after the loss'], ['42', '7', 'mine']]);
+    assert.deepEqual(h.of('session')[0].users.sort(), ['42', '7']);
+  });
+
   // one lost segment ended the direction for the rest of the session (GG connections last for hours)
   it('a lost segment costs the packets it held, not the rest of the direction (through the CLI)', () => {
     const c = new Capture();

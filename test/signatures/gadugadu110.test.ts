@@ -192,6 +192,22 @@ describe('gadugadu 10/11 (protobuf packets)', function () {
     assert.equal(h.of('session')[0].malformed, 1);
   });
 
+  // review: after a loss only the GG 8 list of packets was a start, so conference and GG 11 status
+  // packets kept a direction lost (and a segment holding one with a message was dropped whole)
+  it('after a lost segment, reading resumes at conference and GG 11 packets, and at a message followed by a packet of another kind', () => {
+    const h = new FlowHarness({ server: '91.214.237.10:8074' });
+    h.send('s', welcome).send('c', login105(ME)).send('s', loginOk(ME));
+    const gap = (d: 0 | 1) => (h as any).handler.onGap(d, 100, 0);
+    gap(0);
+    h.send('c', send110(undefined, 2, 'to the conference', '', 0xabcn));
+    h.send('c', Buffer.concat([send110(PEER, 3, 'then direct', ''), pkt(0x63, Buffer.alloc(16))]));
+    gap(1);
+    h.send('s', recv110(333, 5, 'from the conference', undefined, { type: 0x88, chatId: 0xabcn }));
+    h.send('s', Buffer.concat([recv110(PEER, 6, 'and back', undefined), pkt(0x44, Buffer.alloc(12))]));
+    h.end();
+    assert.deepEqual(h.of('message').map((m) => m.text), ['to the conference', 'then direct', 'from the conference', 'and back']);
+  });
+
   it('a 2 MiB packet: counted malformed and skipped, no exception, the next packet read; a 2 MiB protobuf body parses in bounded work', () => {
     const h = new FlowHarness({ server: '91.214.237.10:8074' });
     h.send('s', welcome).send('c', login105(ME));
