@@ -254,12 +254,13 @@ export class Engine implements FlowInspector {
    */
   claimExpectation(p: Pending, opening: Buffer, dir: Dir, other: Buffer): Expectation | 'more' | undefined {
     let more = false;
-    let asked = 0;
-    let visited = 0;
-    // each endpoint the flow may have been announced at, in turn, within one look's bounds
+    // each endpoint the flow may have been announced at, in turn, each within one look's bounds (the
+    // announcements at an address cannot use up the look of those at its name)
     for (const c of p.cands) {
       const list = this.expectations.get(c.endpoint);
       if (!list) continue;
+      let asked = 0;
+      let visited = 0;
       // Two passes: first each announcing flow's first MAX_VERIFY_PER_PARENT, so that one flow's 64
       // announcements (a peer's, never connected) cannot keep another's from being asked; then what is
       // left of the look in list order (a session's own later announcements behind its stale ones).

@@ -167,7 +167,10 @@ export class IrcDecoder implements StreamDecoder {
       case 'NICK':
         if (from && p[0]) {
           if (from === this.nick) this.setNick(p[0]);
-          else this.ctx.addUser(p[0]);
+          else {
+            this.ctx.addUser(p[0]);
+            this.renamePeer(from, p[0]);
+          }
         }
         break;
       case 'JOIN':
@@ -282,6 +285,19 @@ export class IrcDecoder implements StreamDecoder {
           (dctx) => new DccChatDecoder(dctx, { ip, port: offer.port }, from, to),
         );
       }
+    }
+  }
+
+  /** a peer's new nick: its offers, and the offers made to it, may be resumed under that nick */
+  private renamePeer(was: string, now: string): void {
+    const o = was.toLowerCase(), n = now.toLowerCase();
+    if (o === n || !this.resumable.size) return;
+    for (const [k, e] of [...this.resumable]) {
+      if (e.receiver === o) e.receiver = n;
+      // (keys end "|sender"; a nick may hold '|' itself)
+      if (e.dir !== 1 || !k.endsWith(`|${o}`)) continue;
+      this.resumable.delete(k);
+      this.resumable.set(`${k.slice(0, k.length - o.length)}${n}`, e);
     }
   }
 

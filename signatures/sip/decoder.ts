@@ -7,6 +7,7 @@ import { imText } from './body';
 import { MsrpDecoder, msrpOpeningFor, rememberMsrpPath } from './msrp';
 import { addressOf, header, mediaType, parseDatagram, SipFramer, tagOf, type SipMessage } from './parser';
 import { msrpAuthority, parseSdp } from './sdp';
+import { canonicalIp } from '../../sensor/addr';
 
 /** Retransmissions and proxied copies of one request share Call-ID, CSeq and From tag: report once. */
 const seenByEngine = new WeakMap<KnowledgeBase, Map<string, true>>();
@@ -107,12 +108,21 @@ export class SipDecoder implements StreamDecoder {
         // the endpoint's own URI is the last of its path (relays come before it): a chunk naming it
         // belongs to this session, on whatever connection it comes (docs/sip.md)
         const mine = m.method ? 'o' : 'a', theirs = m.method ? 'a' : 'o';
-        if (x.paths.length) {
-          const last = x.paths[x.paths.length - 1];
+        // a path at the address of the side this SDP is going to is not its sender's (a peer naming
+        // the user's address as its own would make its chunks the user's): not believed — unless both
+        // sides are one host (two clients on one machine)
+        const sendIp = dir === 0 ? ctx.flow.client.ip : ctx.flow.server.ip, recvIp = dir === 0 ? ctx.flow.server.ip : ctx.flow.client.ip;
+        const paths = x.paths.filter((p) => { const h = msrpAuthority(p)?.host; return !h || sendIp === recvIp || canonicalIp(h) !== recvIp; });
+        if (paths.length < x.paths.length) ctx.malformed('MSRP path at the address the SDP was sent to');
+        if (paths.length) {
+          const last = paths[paths.length - 1];
           rememberMsrpPath(ctx.kb, ctx.flow.zone, last, { owner, other: peer, file });
-          if (this.callPaths.size < 128 || this.callPaths.has(`${mine}${callId}`)) this.callPaths.set(`${mine}${callId}`, last);
+          const k = `${mine}${callId}`;
+          this.callPaths.delete(k);
+          if (this.callPaths.size >= 128) this.callPaths.delete(this.callPaths.keys().next().value as string);
+          this.callPaths.set(k, last);
         }
-        x.paths.forEach((p, i) => {
+        paths.forEach((p, i) => {
           const a = msrpAuthority(p);
           // an msrps: path is TLS (RFC 4975 6): its opening names no path, and taking any TLS
           // connection there would let an SDP claim the user's HTTPS to an address it names
@@ -120,7 +130,7 @@ export class SipDecoder implements StreamDecoder {
           // the endpoint's own URI: who connects to it is the other party; a relay's carries every
           // session of its client, each chunk told by its paths (a relay's host name is matched
           // through the DNS answers the engine learned)
-          const own = i === x.paths.length - 1;
+          const own = i === paths.length - 1;
           ctx.expect(
             { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: msrpOpeningFor(p) },
             // (the other side's path as the session's SDP gave it by the time the connection comes)

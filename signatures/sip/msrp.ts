@@ -190,6 +190,7 @@ export class MsrpDecoder implements StreamDecoder {
   private framers: [MsrpFramer, MsrpFramer] = [new MsrpFramer(), new MsrpFramer()];
   /** messages being sent, by direction and Message-ID: a peer's chunk cannot add to the user's */
   private open = new Map<string, OpenMessage>();
+  private openCount: [number, number] = [0, 0];
   /** the parties named by the sessions' paths, told to the session once each */
   private users = new Set<string>();
   /** paths this connection resolved, as first resolved: a later INVITE cannot rename them */
@@ -210,7 +211,8 @@ export class MsrpDecoder implements StreamDecoder {
     if (paths.peer) this.pinned.set(`${zone}|${msrpUriKey(paths.peer)}`, { owner: parties.from, other: parties.to, file: parties.file });
     // the sensor has the sides the other way round when it missed the SYN: the listener is its client
     const f = ctx.flow;
-    this.connector = listener && f.client.port === listener.port && f.server.port !== listener.port && this.onSide(listener.host, 0) ? 1 : 0;
+    // (the same port on both sides: the listener's host tells, when only one side has it)
+    this.connector = listener && f.client.port === listener.port && (f.server.port !== listener.port || !this.onSide(listener.host, 1)) && this.onSide(listener.host, 0) ? 1 : 0;
   }
 
   onData(dir: Dir, data: Buffer, ts: number): void {
@@ -228,6 +230,7 @@ export class MsrpDecoder implements StreamDecoder {
   onEnd(ts: number): void {
     for (const m of this.open.values()) m.file?.end(ts, false);
     this.open.clear();
+    this.openCount = [0, 0];
   }
 
   /** whether a path's host (an address, or a name DNS answered for it) is side `side` of this connection */
@@ -263,8 +266,10 @@ export class MsrpDecoder implements StreamDecoder {
   private partiesOf(dir: Dir, c: MsrpChunk): MsrpParties & { from: string; to: string } {
     const toPath = c.headers.get('to-path'), fromPath = c.headers.get('from-path');
     const other: Dir = dir === 0 ? 1 : 0;
-    const t = this.ownerOn(lastUri(toPath), other), f = t ? undefined : this.ownerOn(lastUri(fromPath), dir);
-    const named = t ? { from: t.other, to: t.owner, file: t.file } : f ? { from: f.owner, to: f.other, file: f.file } : undefined;
+    // each path names its owner: the recipient's the recipient, the sender's the sender (a peer's
+    // path used in two sessions names the peer, whatever the other party of its first session)
+    const t = this.ownerOn(lastUri(toPath), other), f = this.ownerOn(lastUri(fromPath), dir);
+    const named = t || f ? { from: f?.owner ?? t?.other, to: t?.owner ?? f?.other, file: t?.file ?? f?.file } : undefined;
     if (named?.from && named.to) {
       for (const u of [named.from, named.to]) if (!this.users.has(u) && this.users.size < 64) this.users.add(u), this.ctx.addUser(u);
       return { from: named.from, to: named.to, file: named.file };
@@ -280,7 +285,8 @@ export class MsrpDecoder implements StreamDecoder {
     const { from, to, file } = this.partiesOf(dir, c);
     let m = this.open.get(key);
     if (!m) {
-      if (this.open.size >= MAX_OPEN_MESSAGES) return this.ctx.malformed('too many open MSRP messages');
+      // (a bound per direction: one side's unfinished messages cannot hide the other's)
+      if (this.openCount[dir] >= MAX_OPEN_MESSAGES) return this.ctx.malformed('too many open MSRP messages');
       const contentType = (c.headers.get('content-type') ?? '').toLowerCase();
       const isText = /^(text\/plain|text\/html|message\/cpim)/.test(contentType);
       m = { contentType, written: 0 };
@@ -294,10 +300,12 @@ export class MsrpDecoder implements StreamDecoder {
         if (!file) this.ctx.fileTransfer(ts, dir, { from, to, filename, size, stage: 'offer', transfer_id: id });
       }
       this.open.set(key, m);
+      this.openCount[dir]++;
     }
     if (!m.contentType) {
       // a SEND without body (keep-alive) carries nothing
       this.open.delete(key);
+      this.openCount[dir]--;
       return;
     }
     if (m.file) {
@@ -310,6 +318,7 @@ export class MsrpDecoder implements StreamDecoder {
     }
     if (c.flag === '+') return;
     this.open.delete(key);
+    this.openCount[dir]--;
     if (m.file) m.file.end(ts, c.flag === '$');
     else if (m.text && c.flag === '$') {
       const body = imText(m.contentType, m.text.view());

@@ -16,7 +16,7 @@ const END = { packets: 1, bytes: 1, packetsC2S: 1, packetsS2C: 0, bytesC2S: 1, b
  * 192.0.2.9:7000 (for 10.0.0.5 when `client`), each verified by `verify(i)`; a flow opening with
  * "OTHER" is the module's own. Claimed connections report "claimed i" as a message.
  */
-function setup(verify: (i: number) => (d: Buffer, dir: Dir) => boolean | 'more', o: { ttl?: number; client?: string; server?: string } = {}) {
+function setup(verify: (i: number, label: string) => (d: Buffer, dir: Dir) => boolean | 'more', o: { ttl?: number; client?: string; server?: string } = {}) {
   const events: ShadowEvent[] = [];
   let detects = 0;
   const mod: SignatureModule = {
@@ -29,10 +29,11 @@ function setup(verify: (i: number) => (d: Buffer, dir: Dir) => boolean | 'more',
     },
     decoder: (ctx: SessionContext) => ({
       onData(dir: Dir, data: Buffer) {
-        const m = /^ANNOUNCE (\d+)(?: (\w+))?/.exec(data.toString('latin1'));
+        // ANNOUNCE n [label [server]]
+        const m = /^ANNOUNCE (\d+)(?: (\w+))?(?: (\S+))?/.exec(data.toString('latin1'));
         for (let i = 0; i < Number(m?.[1] ?? 0); i++) {
           const label = `${m?.[2] ?? ''}${i}`;
-          ctx.expect({ transport: 'tcp', server: { ip: o.server ?? '192.0.2.9', port: 7000 }, ...(o.client ? { client: { ip: o.client } } : {}), ttlMicros: o.ttl, reason: `test ${i}`, verify: verify(i), key: String(i) },
+          ctx.expect({ transport: 'tcp', server: { ip: m?.[3] ?? o.server ?? '192.0.2.9', port: 7000 }, ...(o.client ? { client: { ip: o.client } } : {}), ttlMicros: o.ttl, reason: `test ${i}`, verify: verify(i, label), key: String(i) },
             (c) => ({ onData(_d: Dir, _b: Buffer, ts: number) { c.message(ts, 0, { from: 'a', to: 'b', text: `claimed ${label}`, kind: 'chat' }); } }));
         }
       },
@@ -45,9 +46,9 @@ function setup(verify: (i: number) => (d: Buffer, dir: Dir) => boolean | 'more',
     const [ci, cp] = client.split(':'), [si, sp] = server.split(':');
     return engine.newFlow({ id: `f${n++}`, transport: 'tcp', client: { ip: ci, port: +cp }, server: { ip: si, port: +sp }, firstTs: ts, clientBy })!;
   };
-  const announce = (k: number, label = '', end = true) => {
-    const h = flow('10.0.0.5:40000', '198.51.100.1:5222');
-    h.onData(0, Buffer.from(`ANNOUNCE ${k} ${label}`), T0);
+  const announce = (k: number, label = '', end = true, server = '', from = '10.0.0.5:40000') => {
+    const h = flow(from, '198.51.100.1:5222');
+    h.onData(0, Buffer.from(`ANNOUNCE ${k} ${label}${server ? ` ${server}` : ''}`), T0);
     if (end) h.onEnd(END, 'fin');
     return h;
   };
@@ -162,5 +163,16 @@ describe('signature engine: announced connections', () => {
       s.flow('10.0.0.5:50000', '192.0.2.50:7000').onData(0, Buffer.from('x'), T0 + 10);
       assert.deepEqual(s.claimed(), [], bad);
     }
+  });
+
+  // third review: the look's 64 checks were shared by the address's list and the name's, the
+  // address's first — another flow's 64 announcements at a proxy's address hid one by its name
+  it('64 announcements at an address (another flow\'s) do not use up the look of one at the name DNS answered for it', () => {
+    const s = setup((_i, label) => (d) => label.startsWith('real') && d.toString('latin1') === 'hello');
+    s.announce(1, 'real', true, 'proxy.example.net');
+    s.announce(64, 'decoy', true, '192.0.2.50', '10.0.0.66:40000');
+    s.engine.kb.learnName('192.0.2.50', 'proxy.example.net', T0 + 1);
+    s.flow('10.0.0.5:50002', '192.0.2.50:7000').onData(0, Buffer.from('hello'), T0 + 12);
+    assert.deepEqual(s.claimed(), ['claimed real0']);
   });
 });

@@ -618,6 +618,21 @@ describe('irc: DCC on the harness', () => {
     }
   });
 
+  it('a resume with a peer that changed nick since its offer (the offer is the peer\'s under its new nick)', () => {
+    const at = 32 * 2 ** 20, size = at + 64;
+    const ackAt = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+    const h = new FlowHarness({ server: '198.51.100.7:6667' });
+    h.send('c', REG).send('s', WELCOME);
+    h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND chan.log 3405803781 5002 ${size}\x01\r\n`);
+    h.send('s', ':bob!b@h NICK :bob|away\r\n');
+    h.send('c', `PRIVMSG bob|away :\x01DCC RESUME chan.log 5002 ${at}\x01\r\n`);
+    h.send('s', `:bob|away!b@h PRIVMSG alice :\x01DCC ACCEPT chan.log 5002 ${at}\x01\r\n`).end();
+    const tail = crypto.randomBytes(64);
+    new FlowHarness({ client: '10.1.1.10:51003', server: '203.0.113.5:5002', engine: h.engine })
+      .send('s', tail.subarray(0, 40)).send('c', ackAt(at + 40)).send('s', tail.subarray(40)).send('c', ackAt(at + 64)).end();
+    assert.deepEqual(h.of('file_transfer').filter((f) => f.stage === 'data').map((f) => [f.filename, f.observed_size, f.gap_bytes]), [['chan.log', 64, at]]);
+  });
+
   it('a peer\'s offer naming a server the user talks to in a protocol whose first byte is zero (SMB, DNS over TCP, PostgreSQL) takes none of those connections; a receiver\'s 32- and 64-bit acknowledgements still decide', () => {
     const h = new FlowHarness({ server: '198.51.100.7:6667' });
     h.send('c', REG).send('s', WELCOME);
