@@ -254,8 +254,12 @@ export class Engine implements FlowInspector {
    */
   claimExpectation(p: Pending, opening: Buffer, dir: Dir, other: Buffer): Expectation | 'more' | undefined {
     let more = false;
-    // each endpoint the flow may have been announced at, in turn, each within one look's bounds (the
-    // announcements at an address cannot use up the look of those at its name)
+    // each endpoint the flow may have been announced at, in turn, the look's bounds shared evenly
+    // between those with announcements (the ones at an address cannot use up the look of those at
+    // its name; the look's and the flow's bounds stay what they were)
+    let lists = 0;
+    for (const c of p.cands) if (this.expectations.has(c.endpoint)) lists++;
+    const maxAsked = Math.ceil(MAX_VERIFY / Math.max(1, lists)), maxVisited = Math.ceil(MAX_VISIT / Math.max(1, lists));
     for (const c of p.cands) {
       const list = this.expectations.get(c.endpoint);
       if (!list) continue;
@@ -267,10 +271,10 @@ export class Engine implements FlowInspector {
       // Every entry visited counts toward the bound.
       let perParent: Map<FlowSession, number> | undefined;
       let skipped = false;
-      for (let pass = 0; pass < 2 && asked < MAX_VERIFY; pass++) {
+      for (let pass = 0; pass < 2 && asked < maxAsked; pass++) {
         if (pass === 1 && !skipped) break;
         perParent?.clear();
-        for (let i = 0; i < list.length && visited++ < MAX_VISIT && asked < MAX_VERIFY; i++) {
+        for (let i = 0; i < list.length && visited++ < maxVisited && asked < maxAsked; i++) {
           const e = list[i];
           if (!e.verify || e.seq > p.seq || e.expires < p.firstTs || (e.clientIp && e.clientIp !== c.clientIp)) continue;
           perParent ??= new Map();

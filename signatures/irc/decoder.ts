@@ -294,10 +294,13 @@ export class IrcDecoder implements StreamDecoder {
     if (o === n || !this.resumable.size) return;
     for (const [k, e] of [...this.resumable]) {
       if (e.receiver === o) e.receiver = n;
-      // (keys end "|sender"; a nick may hold '|' itself)
-      if (e.dir !== 1 || !k.endsWith(`|${o}`)) continue;
+      // (keys are "offer\nsender": neither a token nor a nick holds a newline; '|' they may)
+      const nl = k.indexOf('\n');
+      if (e.dir !== 1 || k.slice(nl + 1) !== o) continue;
+      const renamed = `${k.slice(0, nl + 1)}${n}`;
+      if (this.resumable.has(renamed)) continue;
       this.resumable.delete(k);
-      this.resumable.set(`${k.slice(0, k.length - o.length)}${n}`, e);
+      this.resumable.set(renamed, e);
     }
   }
 
@@ -357,7 +360,7 @@ const SELF = '\0';
 
 /** an offer a resume may name: its port (a reverse offer's token) and its sender */
 function resumeKey(port: number, token: string | undefined, sender: string): string {
-  return `${port === 0 ? `t:${token}` : `p:${port}`}|${sender.toLowerCase()}`;
+  return `${port === 0 ? `t:${token}` : `p:${port}`}\n${sender.toLowerCase()}`;
 }
 
 /** nicks and targets come from the wire: no control characters */

@@ -4,7 +4,7 @@
 import type { Dir } from '../../sensor/types';
 import type { KnowledgeBase, SessionContext, StreamDecoder } from '../types';
 import { imText } from './body';
-import { MsrpDecoder, msrpOpeningFor, rememberMsrpPath } from './msrp';
+import { MsrpDecoder, msrpOpeningFor, rememberMsrpPath, revokeMsrpPath } from './msrp';
 import { addressOf, header, mediaType, parseDatagram, SipFramer, tagOf, type SipMessage } from './parser';
 import { msrpAuthority, parseSdp } from './sdp';
 import { canonicalIp } from '../../sensor/addr';
@@ -108,12 +108,18 @@ export class SipDecoder implements StreamDecoder {
         // the endpoint's own URI is the last of its path (relays come before it): a chunk naming it
         // belongs to this session, on whatever connection it comes (docs/sip.md)
         const mine = m.method ? 'o' : 'a', theirs = m.method ? 'a' : 'o';
-        // a path at the address of the side this SDP is going to is not its sender's (a peer naming
-        // the user's address as its own would make its chunks the user's): not believed — unless both
-        // sides are one host (two clients on one machine)
+        // an endpoint's own path at the address of the side this SDP goes to (by address, or by a name
+        // DNS answered for it) is not its sender's — a peer naming the user's address as its own would
+        // make its chunks the user's: revoked, also if an earlier leg (to a proxy) remembered it —
+        // unless both sides are one host (two clients on one machine)
         const sendIp = dir === 0 ? ctx.flow.client.ip : ctx.flow.server.ip, recvIp = dir === 0 ? ctx.flow.server.ip : ctx.flow.client.ip;
-        const paths = x.paths.filter((p) => { const h = msrpAuthority(p)?.host; return !h || sendIp === recvIp || canonicalIp(h) !== recvIp; });
-        if (paths.length < x.paths.length) ctx.malformed('MSRP path at the address the SDP was sent to');
+        const ownHost = x.paths.length ? msrpAuthority(x.paths[x.paths.length - 1])?.host : undefined;
+        if (ownHost && sendIp !== recvIp && (canonicalIp(ownHost) === recvIp || ownHost.toLowerCase().replace(/\.$/, '') === ctx.kb.nameFor(recvIp, ctx.flow.zone))) {
+          revokeMsrpPath(ctx.kb, ctx.flow.zone, x.paths[x.paths.length - 1]);
+          ctx.malformed('MSRP path at the address the SDP was sent to');
+          continue;
+        }
+        const paths = x.paths;
         if (paths.length) {
           const last = paths[paths.length - 1];
           rememberMsrpPath(ctx.kb, ctx.flow.zone, last, { owner, other: peer, file });
@@ -132,7 +138,7 @@ export class SipDecoder implements StreamDecoder {
           // through the DNS answers the engine learned)
           const own = i === paths.length - 1;
           ctx.expect(
-            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: msrpOpeningFor(p) },
+            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: msrpOpeningFor(p, own ? ctx.kb : undefined, ctx.flow.zone) },
             // (the other side's path as the session's SDP gave it by the time the connection comes)
             (c) => (own ? new MsrpDecoder(c, { from: peer, to: owner, file }, a, { own: p, peer: this.callPaths.get(`${theirs}${callId}`) }) : new MsrpDecoder(c, {})),
           );

@@ -44,9 +44,10 @@ function msrpUriKey(u: string): string {
  * sessions a client accepts on one port are told apart by their session ids. A head without either
  * header decides by its MSRP line alone.
  */
-export function msrpOpeningFor(path: string): (d: Buffer) => boolean | 'more' {
+export function msrpOpeningFor(path: string, kb?: object, zone?: string): (d: Buffer) => boolean | 'more' {
   const want = msrpUriKey(path);
   return (d) => {
+    if (kb && revoked(kb, `${zone ?? ''}|${want}`)) return false;
     const v = looksLikeMsrp(d);
     if (v !== true) return v;
     const head = d.toString('latin1', 0, Math.min(d.length, MAX_OPENING_HEAD));
@@ -164,9 +165,30 @@ export function rememberMsrpPath(kb: object, zone: string | undefined, uri: stri
   let m = pathsByEngine.get(kb);
   if (!m) pathsByEngine.set(kb, (m = new Map()));
   const key = `${zone ?? ''}|${msrpUriKey(uri)}`;
-  if (m.has(key)) return;
+  if (m.has(key) || revokedByEngine.get(kb)?.has(key)) return;
   if (m.size >= MAX_PATHS) m.delete(m.keys().next().value as string);
   m.set(key, who);
+}
+
+/** paths found to be no one's (at the address of the party an SDP named them to), per engine, oldest out */
+const revokedByEngine = new WeakMap<object, Set<string>>();
+
+/**
+ * `uri` is not its announcer's: an SDP gave it at the address of the party it went to (seen on the
+ * leg to that party, maybe after the leg to a proxy remembered it). Forgotten, and never resolved or
+ * taken again: a peer naming the user's address as its own would make its chunks the user's.
+ */
+export function revokeMsrpPath(kb: object, zone: string | undefined, uri: string): void {
+  const key = `${zone ?? ''}|${msrpUriKey(uri)}`;
+  pathsByEngine.get(kb)?.delete(key);
+  let r = revokedByEngine.get(kb);
+  if (!r) revokedByEngine.set(kb, (r = new Set()));
+  if (r.size >= MAX_PATHS) r.delete(r.values().next().value as string);
+  r.add(key);
+}
+
+function revoked(kb: object, key: string): boolean {
+  return revokedByEngine.get(kb)?.has(key) ?? false;
 }
 
 /** the endpoint's URI a To-Path or From-Path ends with (relays stand before it); undefined past 2 KiB (never remembered) */
@@ -247,6 +269,7 @@ export class MsrpDecoder implements StreamDecoder {
     const a = msrpAuthority(uri);
     if (!a || !this.onSide(a.host, side)) return undefined;
     const key = `${this.ctx.flow.zone ?? ''}|${msrpUriKey(uri)}`;
+    if (revoked(this.ctx.kb, key)) return undefined;
     let o = this.pinned.get(key);
     if (o === undefined) {
       o = pathsByEngine.get(this.ctx.kb)?.get(key) ?? null;

@@ -204,8 +204,15 @@ describe('gadugadu 10/11 (protobuf packets)', function () {
     gap(1);
     h.send('s', recv110(333, 5, 'from the conference', undefined, { type: 0x88, chatId: 0xabcn }));
     h.send('s', Buffer.concat([recv110(PEER, 6, 'and back', undefined), pkt(0x44, Buffer.alloc(12))]));
+    // libgadu 1.12's other GG 11 packets: a conference's info update, a transfer's info, a conference left
+    for (const [type, n] of [[0x9e, 7], [0xa0, 8], [0x66, 9]]) {
+      gap(1);
+      h.send('s', Buffer.concat([pkt(type, Buffer.alloc(12)), recv110(PEER, n, `after 0x${type.toString(16)}`, undefined)]));
+    }
+    gap(0);
+    h.send('c', Buffer.concat([pkt(0x90, Buffer.alloc(20)), send110(PEER, 10, 'after an invite', '')]));
     h.end();
-    assert.deepEqual(h.of('message').map((m) => m.text), ['to the conference', 'then direct', 'from the conference', 'and back']);
+    assert.deepEqual(h.of('message').map((m) => m.text), ['to the conference', 'then direct', 'from the conference', 'and back', 'after 0x9e', 'after 0xa0', 'after 0x66', 'after an invite']);
   });
 
   it('a 2 MiB packet: counted malformed and skipped, no exception, the next packet read; a 2 MiB protobuf body parses in bounded work', () => {

@@ -625,6 +625,8 @@ describe('irc: DCC on the harness', () => {
     h.send('c', REG).send('s', WELCOME);
     h.send('s', `:bob!b@h PRIVMSG alice :\x01DCC SEND chan.log 3405803781 5002 ${size}\x01\r\n`);
     h.send('s', ':bob!b@h NICK :bob|away\r\n');
+    // another peer whose nick is the tail of bob's new one changes its nick: bob's offer stays bob's
+    h.send('s', ':away!x@h NICK :z\r\n');
     h.send('c', `PRIVMSG bob|away :\x01DCC RESUME chan.log 5002 ${at}\x01\r\n`);
     h.send('s', `:bob|away!b@h PRIVMSG alice :\x01DCC ACCEPT chan.log 5002 ${at}\x01\r\n`).end();
     const tail = crypto.randomBytes(64);

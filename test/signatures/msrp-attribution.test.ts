@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { Capture } from '../helpers/pcapgen';
 import { analyzeCapture } from '../helpers/analyze';
+import { dnsQuery, dnsResponse } from './modern-wire';
 
 function sip(start: string, headers: Record<string, string>, body = ''): string {
   const h = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
@@ -73,5 +74,48 @@ describe('MSRP: who sent what, against a hostile peer', () => {
     t.send('c', send('t2', M1, A2, 'second session text'));
     t.close();
     assert.deepEqual(msgs(analyzeCapture(c)), [['alice@example.com', 'mallory@evil.example', 'hi mallory'], ['alice@example.com', 'mallory@evil.example', 'second session text']]);
+  });
+  // fourth review: the address check could be passed by a host name, or behind a proxy; a relay on
+  // the proxy's host must not be caught by it
+  it('nor by naming the user\'s address by a host name DNS answered for it', () => {
+    const c = new Capture();
+    c.udp('10.0.0.5:5353', '10.0.0.1:53', dnsQuery('a.evil.example'));
+    c.udp('10.0.0.5:5353', '10.0.0.1:53', dnsResponse('a.evil.example', '10.0.0.5'), 's');
+    const M = 'msrp://a.evil.example:2855/mS;tcp', A = 'msrp://10.0.0.5:2855/aS;tcp';
+    const hdr = { Via: 'SIP/2.0/UDP 198.51.100.66:5060;branch=z9hG4bKx', From: '<sip:mallory@evil.example>;tag=m1', 'Call-ID': 'fh-1', 'Content-Type': 'application/sdp' };
+    c.udp('198.51.100.66:5060', '10.0.0.5:5060', sip('INVITE sip:alice@example.com SIP/2.0', { ...hdr, To: '<sip:alice@example.com>', CSeq: '1 INVITE' }, sdp('198.51.100.66', M)));
+    c.udp('198.51.100.66:5060', '10.0.0.5:5060', sip('SIP/2.0 200 OK', { ...hdr, To: '<sip:alice@example.com>;tag=a1', CSeq: '1 INVITE' }, sdp('10.0.0.5', A)), 's');
+    const t = c.tcp('198.51.100.66:40000', '10.0.0.5:2855').open();
+    t.send('c', send('t1', M, A, 'I resign - alice'));
+    t.close();
+    const r = msgs(analyzeCapture(c));
+    assert.deepEqual(r, [['mallory@evil.example', 'alice@example.com', 'I resign - alice']]);
+  });
+  it('nor through a proxy: the leg to the proxy remembered the path, the leg to the user revokes it', () => {
+    const c = new Capture();
+    const M = 'msrp://10.0.0.5:2855/mS;tcp', A = 'msrp://10.0.0.5:2855/aS;tcp';
+    const hdr = { Via: 'SIP/2.0/UDP 198.51.100.66:5060;branch=z9hG4bKx', From: '<sip:mallory@evil.example>;tag=m1', 'Call-ID': 'fh-1', 'Content-Type': 'application/sdp' };
+    c.udp('198.51.100.66:5060', '192.0.2.10:5060', sip('INVITE sip:alice@example.com SIP/2.0', { ...hdr, To: '<sip:alice@example.com>', CSeq: '1 INVITE' }, sdp('198.51.100.66', M)));
+    c.udp('192.0.2.10:5060', '10.0.0.5:5060', sip('INVITE sip:alice@example.com SIP/2.0', { ...hdr, To: '<sip:alice@example.com>', CSeq: '1 INVITE' }, sdp('198.51.100.66', M)));
+    c.udp('192.0.2.10:5060', '10.0.0.5:5060', sip('SIP/2.0 200 OK', { ...hdr, To: '<sip:alice@example.com>;tag=a1', CSeq: '1 INVITE' }, sdp('10.0.0.5', A)), 's');
+    const t = c.tcp('198.51.100.66:40000', '10.0.0.5:2855').open();
+    t.send('c', send('t1', M, A, 'I resign - alice'));
+    t.close();
+    const r = msgs(analyzeCapture(c));
+    assert.deepEqual(r, [['mallory@evil.example', 'alice@example.com', 'I resign - alice']]);
+  });
+  for (const relayHost of ['203.0.113.9', '192.0.2.10']) it(`the user's relay at ${relayHost} (the SIP proxy is 192.0.2.10) is still followed and read`, () => {
+    const c = new Capture();
+    const sdp = (ip: string, path: string) => `v=0\r\no=- 1 1 IN IP4 ${ip}\r\ns=-\r\nc=IN IP4 ${ip}\r\nt=0 0\r\nm=message 49200 TCP/MSRP *\r\na=path:${path}\r\n`;
+    const R = `msrp://${relayHost}:2856/rC;tcp`, C = 'msrp://10.0.0.6:2855/cS;tcp', D = 'msrp://198.51.100.8:2855/dS;tcp';
+    const hdr3 = { Via: 'SIP/2.0/UDP 10.0.0.6:5060;branch=z9hG4bKrl', From: '<sip:carol@example.com>;tag=c1', 'Call-ID': 'rl-1', 'Content-Type': 'application/sdp' };
+    c.udp('10.0.0.6:5060', '192.0.2.10:5060', sip('INVITE sip:dave@example.org SIP/2.0', { ...hdr3, To: '<sip:dave@example.org>', CSeq: '1 INVITE' }, sdp('10.0.0.6', `${R} ${C}`)));
+    c.udp('10.0.0.6:5060', '192.0.2.10:5060', sip('SIP/2.0 200 OK', { ...hdr3, To: '<sip:dave@example.org>;tag=d1', CSeq: '1 INVITE' }, sdp('198.51.100.8', D)), 's');
+    const r = c.tcp('10.0.0.6:51000', `${relayHost}:2856`).open();
+    r.send('c', send('t3', `${R} ${D}`, C, 'carol to dave'));
+    r.send('s', send('t4', C, `${R} ${D}`, 'dave to carol'));
+    r.close();
+    const ev = analyzeCapture(c);
+    assert.deepEqual(msgs(ev), [['carol@example.com', 'dave@example.org', 'carol to dave'], ['dave@example.org', 'carol@example.com', 'dave to carol']]);
   });
 });
