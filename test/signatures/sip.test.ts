@@ -8,14 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Capture } from '../helpers/pcapgen';
 import { shadowim } from '../helpers/run';
+import { sip } from './msrp-wire';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-sip-'));
 const hasTshark = spawnSync('sh', ['-c', 'command -v tshark']).status === 0;
-
-function sip(start: string, headers: Record<string, string>, body = '', extra = ''): string {
-  const h = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  return `${start}\r\n${h}${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-}
 
 function message(from: string, to: string, text: string, opts: { callId?: string; cseq?: number; type?: string; branch?: string } = {}): string {
   return sip(`MESSAGE sip:${to} SIP/2.0`, {
