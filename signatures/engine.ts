@@ -259,7 +259,7 @@ export class Engine implements FlowInspector {
     // its name; the look's and the flow's bounds stay what they were)
     let lists = 0;
     for (const c of p.cands) if (this.expectations.has(c.endpoint)) lists++;
-    const maxAsked = Math.ceil(MAX_VERIFY / Math.max(1, lists)), maxVisited = Math.ceil(MAX_VISIT / Math.max(1, lists));
+    const maxAsked = Math.floor(MAX_VERIFY / Math.max(1, lists)), maxVisited = Math.floor(MAX_VISIT / Math.max(1, lists));
     for (const c of p.cands) {
       const list = this.expectations.get(c.endpoint);
       if (!list) continue;

@@ -298,7 +298,8 @@ export class IrcDecoder implements StreamDecoder {
       const nl = k.indexOf('\n');
       if (e.dir !== 1 || k.slice(nl + 1) !== o) continue;
       const renamed = `${k.slice(0, nl + 1)}${n}`;
-      if (this.resumable.has(renamed)) continue;
+      // (the peer now under that nick is this one: an offer a departed one left there is stale)
+      this.resumable.delete(renamed);
       this.resumable.delete(k);
       this.resumable.set(renamed, e);
     }
@@ -355,8 +356,8 @@ export class IrcDecoder implements StreamDecoder {
   }
 }
 
-/** the user's own side in a resume's bookkeeping (no nick is a NUL) */
-const SELF = '\0';
+/** the user's own side in a resume's bookkeeping (no nick holds a newline: lines end there) */
+const SELF = '\n';
 
 /** an offer a resume may name: its port (a reverse offer's token) and its sender */
 function resumeKey(port: number, token: string | undefined, sender: string): string {

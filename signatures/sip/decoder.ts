@@ -4,7 +4,7 @@
 import type { Dir } from '../../sensor/types';
 import type { KnowledgeBase, SessionContext, StreamDecoder } from '../types';
 import { imText } from './body';
-import { MsrpDecoder, msrpOpeningFor, rememberMsrpPath, revokeMsrpPath } from './msrp';
+import { MsrpDecoder, msrpOpeningFor, rememberMsrpPath, revokeMsrpPath, type MsrpPathOwner } from './msrp';
 import { addressOf, header, mediaType, parseDatagram, SipFramer, tagOf, type SipMessage } from './parser';
 import { msrpAuthority, parseSdp } from './sdp';
 import { canonicalIp } from '../../sensor/addr';
@@ -28,7 +28,7 @@ export class SipDecoder implements StreamDecoder {
   /** file offers by Call-ID: the answer's MSRP path carries the offer's file (bounded) */
   private files = new Map<string, { name?: string; size?: number }>();
   /** each side's own MSRP path by Call-ID ('o' the offer's, 'a' the answer's; bounded): the announced connection knows both */
-  private callPaths = new Map<string, string>();
+  private callPaths = new Map<string, { uri: string; claim: MsrpPathOwner }>();
 
   constructor(private readonly ctx: SessionContext) {}
 
@@ -115,18 +115,19 @@ export class SipDecoder implements StreamDecoder {
         const sendIp = dir === 0 ? ctx.flow.client.ip : ctx.flow.server.ip, recvIp = dir === 0 ? ctx.flow.server.ip : ctx.flow.client.ip;
         const ownHost = x.paths.length ? msrpAuthority(x.paths[x.paths.length - 1])?.host : undefined;
         if (ownHost && sendIp !== recvIp && (canonicalIp(ownHost) === recvIp || ownHost.toLowerCase().replace(/\.$/, '') === ctx.kb.nameFor(recvIp, ctx.flow.zone))) {
-          revokeMsrpPath(ctx.kb, ctx.flow.zone, x.paths[x.paths.length - 1]);
+          revokeMsrpPath(ctx.kb, ctx.flow.zone, callId, x.paths[x.paths.length - 1]);
           ctx.malformed('MSRP path at the address the SDP was sent to');
           continue;
         }
         const paths = x.paths;
+        let claim: MsrpPathOwner | undefined;
         if (paths.length) {
           const last = paths[paths.length - 1];
-          rememberMsrpPath(ctx.kb, ctx.flow.zone, last, { owner, other: peer, file });
+          claim = rememberMsrpPath(ctx.kb, ctx.flow.zone, callId, last, { owner, other: peer, file });
           const k = `${mine}${callId}`;
           this.callPaths.delete(k);
           if (this.callPaths.size >= 128) this.callPaths.delete(this.callPaths.keys().next().value as string);
-          this.callPaths.set(k, last);
+          this.callPaths.set(k, { uri: last, claim });
         }
         paths.forEach((p, i) => {
           const a = msrpAuthority(p);
@@ -138,9 +139,13 @@ export class SipDecoder implements StreamDecoder {
           // through the DNS answers the engine learned)
           const own = i === paths.length - 1;
           ctx.expect(
-            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: msrpOpeningFor(p, own ? ctx.kb : undefined, ctx.flow.zone) },
+            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: msrpOpeningFor(p, own ? claim : undefined) },
             // (the other side's path as the session's SDP gave it by the time the connection comes)
-            (c) => (own ? new MsrpDecoder(c, { from: peer, to: owner, file }, a, { own: p, peer: this.callPaths.get(`${theirs}${callId}`) }) : new MsrpDecoder(c, {})),
+            (c) => {
+              if (!own) return new MsrpDecoder(c, {});
+              const them = this.callPaths.get(`${theirs}${callId}`);
+              return new MsrpDecoder(c, { from: peer, to: owner, file }, a, { own: p, ownClaim: claim, peer: them?.uri, peerClaim: them?.claim });
+            },
           );
         });
       }

@@ -44,10 +44,10 @@ function msrpUriKey(u: string): string {
  * sessions a client accepts on one port are told apart by their session ids. A head without either
  * header decides by its MSRP line alone.
  */
-export function msrpOpeningFor(path: string, kb?: object, zone?: string): (d: Buffer) => boolean | 'more' {
+export function msrpOpeningFor(path: string, claim?: MsrpPathOwner): (d: Buffer) => boolean | 'more' {
   const want = msrpUriKey(path);
   return (d) => {
-    if (kb && revoked(kb, `${zone ?? ''}|${want}`)) return false;
+    if (claim?.revoked) return false;
     const v = looksLikeMsrp(d);
     if (v !== true) return v;
     const head = d.toString('latin1', 0, Math.min(d.length, MAX_OPENING_HEAD));
@@ -146,6 +146,8 @@ export interface MsrpPathOwner {
   owner?: string;
   other?: string;
   file?: { name?: string; size?: number };
+  /** the call's later leg showed the SDP lied (the path at the address it was sent to): believed nowhere */
+  revoked?: boolean;
 }
 
 /**
@@ -154,41 +156,46 @@ export interface MsrpPathOwner {
  * last URI of a chunk's To-Path or From-Path names the session it belongs to. Oldest out first.
  */
 const pathsByEngine = new WeakMap<object, Map<string, MsrpPathOwner>>();
+/** the same claims by call as well (zone|Call-ID|path): what a later leg of that call can revoke */
+const claimsByEngine = new WeakMap<object, Map<string, MsrpPathOwner>>();
 const MAX_PATHS = 4096;
 
-/**
- * `uri` (an endpoint's own, the last of its SDP's a=path) belongs to `who`, in tunnel zone `zone`.
- * The first session to name a path keeps it (its session id is random): a later INVITE naming the
- * same path, with other From/To, does not rename the parties of a connection already open.
- */
-export function rememberMsrpPath(kb: object, zone: string | undefined, uri: string, who: MsrpPathOwner): void {
-  let m = pathsByEngine.get(kb);
-  if (!m) pathsByEngine.set(kb, (m = new Map()));
-  const key = `${zone ?? ''}|${msrpUriKey(uri)}`;
-  if (m.has(key) || revokedByEngine.get(kb)?.has(key)) return;
+function bounded<V>(kb: object, maps: WeakMap<object, Map<string, V>>): Map<string, V> {
+  let m = maps.get(kb);
+  if (!m) maps.set(kb, (m = new Map()));
   if (m.size >= MAX_PATHS) m.delete(m.keys().next().value as string);
-  m.set(key, who);
+  return m;
 }
-
-/** paths found to be no one's (at the address of the party an SDP named them to), per engine, oldest out */
-const revokedByEngine = new WeakMap<object, Set<string>>();
 
 /**
- * `uri` is not its announcer's: an SDP gave it at the address of the party it went to (seen on the
- * leg to that party, maybe after the leg to a proxy remembered it). Forgotten, and never resolved or
- * taken again: a peer naming the user's address as its own would make its chunks the user's.
+ * `uri` (an endpoint's own, the last of its SDP's a=path) belongs to `who`, in tunnel zone `zone`, as
+ * call `callId` says; the claim (the same object for a copy of the call's SDP seen again) is returned
+ * for the announced connection to hold. The first session to name a path keeps it in the shared store
+ * (its session id is random): a later INVITE naming the same path, with other From/To, does not rename
+ * the parties of a connection already open.
  */
-export function revokeMsrpPath(kb: object, zone: string | undefined, uri: string): void {
-  const key = `${zone ?? ''}|${msrpUriKey(uri)}`;
-  pathsByEngine.get(kb)?.delete(key);
-  let r = revokedByEngine.get(kb);
-  if (!r) revokedByEngine.set(kb, (r = new Set()));
-  if (r.size >= MAX_PATHS) r.delete(r.values().next().value as string);
-  r.add(key);
+export function rememberMsrpPath(kb: object, zone: string | undefined, callId: string, uri: string, who: MsrpPathOwner): MsrpPathOwner {
+  const key = `${zone ?? ''}|${msrpUriKey(uri)}`, ck = `${zone ?? ''}|${callId}|${msrpUriKey(uri)}`;
+  const had = claimsByEngine.get(kb)?.get(ck);
+  if (had) return had;
+  bounded(kb, claimsByEngine).set(ck, who);
+  if (!pathsByEngine.get(kb)?.has(key)) bounded(kb, pathsByEngine).set(key, who);
+  return who;
 }
 
-function revoked(kb: object, key: string): boolean {
-  return revokedByEngine.get(kb)?.has(key) ?? false;
+/**
+ * Call `callId`'s claim of `uri` was a lie: a later leg of the call (to the party, after the leg to a
+ * proxy) shows the SDP gave it at the address of the party it went to — a peer naming the user's
+ * address as its own would make its chunks the user's. That claim is believed nowhere again (its
+ * announced connection, the store); another call's claim of the same path (the user's own) stands.
+ */
+export function revokeMsrpPath(kb: object, zone: string | undefined, callId: string, uri: string): void {
+  const key = `${zone ?? ''}|${msrpUriKey(uri)}`;
+  const c = claimsByEngine.get(kb)?.get(`${zone ?? ''}|${callId}|${msrpUriKey(uri)}`);
+  if (!c) return;
+  c.revoked = true;
+  const m = pathsByEngine.get(kb);
+  if (m?.get(key) === c) m.delete(key);
 }
 
 /** the endpoint's URI a To-Path or From-Path ends with (relays stand before it); undefined past 2 KiB (never remembered) */
@@ -226,11 +233,17 @@ export class MsrpDecoder implements StreamDecoder {
    * that session's two paths (the announced one, `own`, is `to`'s; `peer` is `from`'s), which keep
    * those parties whatever the shared store later says.
    */
-  constructor(private readonly ctx: SessionContext, private readonly parties: MsrpParties = {}, listener?: { host: string; port: number }, paths: { own?: string; peer?: string } = {}) {
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly parties: MsrpParties = {},
+    listener?: { host: string; port: number },
+    paths: { own?: string; ownClaim?: MsrpPathOwner; peer?: string; peerClaim?: MsrpPathOwner } = {},
+  ) {
     ctx.setService('msrp');
     const zone = ctx.flow.zone ?? '';
-    if (paths.own) this.pinned.set(`${zone}|${msrpUriKey(paths.own)}`, { owner: parties.to, other: parties.from, file: parties.file });
-    if (paths.peer) this.pinned.set(`${zone}|${msrpUriKey(paths.peer)}`, { owner: parties.from, other: parties.to, file: parties.file });
+    // (the claims themselves when known: a revoked one is believed no more)
+    if (paths.own) this.pinned.set(`${zone}|${msrpUriKey(paths.own)}`, paths.ownClaim ?? { owner: parties.to, other: parties.from, file: parties.file });
+    if (paths.peer) this.pinned.set(`${zone}|${msrpUriKey(paths.peer)}`, paths.peerClaim ?? { owner: parties.from, other: parties.to, file: parties.file });
     // the sensor has the sides the other way round when it missed the SYN: the listener is its client
     const f = ctx.flow;
     // (the same port on both sides: the listener's host tells, when only one side has it)
@@ -269,13 +282,12 @@ export class MsrpDecoder implements StreamDecoder {
     const a = msrpAuthority(uri);
     if (!a || !this.onSide(a.host, side)) return undefined;
     const key = `${this.ctx.flow.zone ?? ''}|${msrpUriKey(uri)}`;
-    if (revoked(this.ctx.kb, key)) return undefined;
     let o = this.pinned.get(key);
     if (o === undefined) {
       o = pathsByEngine.get(this.ctx.kb)?.get(key) ?? null;
       if (this.pinned.size < 64) this.pinned.set(key, o);
     }
-    return o ?? undefined;
+    return o && !o.revoked ? o : undefined;
   }
 
   /**

@@ -52,6 +52,32 @@ describe('MSRP: who sent what, against a hostile peer', () => {
     assert.deepEqual(msgs(analyzeCapture(c)), [[MALLORY, ALICE, 'I resign - alice']]);
   });
 
+  // fifth review: a revocation reached every call's claim of a path, and a flood of revocations
+  // evicted the one that mattered
+  it('a peer cannot unname the session by revoking its paths from other calls (the user\'s path sent back to her, its own to itself)', () => {
+    const c = new Capture();
+    const M = 'msrp://198.51.100.66:2855/mS;tcp', A = 'msrp://10.0.0.5:2855/aS;tcp';
+    malloryCalls(c, 'k1', M, A);
+    msrpCall(c, { a: '198.51.100.66:5060', b: '10.0.0.5:5060', caller: MALLORY, callee: ALICE, callId: 'k2', offer: A, offerIp: '198.51.100.66' });
+    msrpCall(c, { a: '198.51.100.67:5060', b: '198.51.100.66:5060', caller: 'x@evil.example', callee: MALLORY, callId: 'k3', offer: M });
+    const t = c.tcp('198.51.100.66:40000', '10.0.0.5:2855').open();
+    t.send('c', send('t1', A, M, 'hi alice')).send('s', send('t2', M, A, 'secret from alice')).close();
+    assert.deepEqual(msgs(analyzeCapture(c)), [[MALLORY, ALICE, 'hi alice'], [ALICE, MALLORY, 'secret from alice']]);
+  });
+
+  it('… and a revoked claim stays revoked however many others follow', () => {
+    const c = new Capture();
+    const M = 'msrp://10.0.0.5:2855/mS;tcp', A = 'msrp://10.0.0.5:2855/aS;tcp';
+    msrpCall(c, { a: '198.51.100.66:5060', b: '192.0.2.10:5060', caller: MALLORY, callee: ALICE, callId: 'fh-5', offer: M });
+    msrpCall(c, { a: '192.0.2.10:5060', b: '10.0.0.5:5060', caller: MALLORY, callee: ALICE, callId: 'fh-5', offer: M, answer: A, offerIp: '198.51.100.66' });
+    for (let k = 0; k < 257; k++) {
+      const junk = Array.from({ length: 16 }, (_, j) => `msrp://10.0.0.5:2855/j${k}x${j};tcp`);
+      msrpCall(c, { a: '198.51.100.66:5060', b: '10.0.0.5:5060', caller: MALLORY, callee: ALICE, callId: `j${k}`, offer: junk, offerIp: '198.51.100.66' });
+    }
+    c.tcp('198.51.100.66:40000', '10.0.0.5:2855').open().send('c', send('t1', M, A, 'I resign - alice')).close();
+    assert.deepEqual(msgs(analyzeCapture(c)), [[MALLORY, ALICE, 'I resign - alice']]);
+  });
+
   it('the peer\'s 64 never-finished messages do not hide the user\'s', () => {
     const c = new Capture();
     const M = 'msrp://198.51.100.66:2855/mS;tcp', A = 'msrp://10.0.0.5:2855/aS;tcp';

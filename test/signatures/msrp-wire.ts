@@ -22,7 +22,7 @@ export function msrpSend(tid: string, to: string, from: string | undefined, text
  * An INVITE from `caller` to `callee` offering `offer` and its 200 OK answering `answer`, both over
  * UDP between `a` and `b` (the answer travels b → a): the SIP half of an MSRP session.
  */
-export function msrpCall(c: Capture, o: { a: string; b: string; caller: string; callee: string; callId: string; offer: string; answer?: string; offerIp?: string; answerIp?: string }): void {
+export function msrpCall(c: Capture, o: { a: string; b: string; caller: string; callee: string; callId: string; offer: string | string[]; answer?: string; offerIp?: string; answerIp?: string }): void {
   const hdr = { Via: `SIP/2.0/UDP ${o.a};branch=z9hG4bK${o.callId}`, From: `<sip:${o.caller}>;tag=c1`, 'Call-ID': o.callId, 'Content-Type': 'application/sdp' };
   const ip = (addr: string) => addr.split(':')[0];
   c.udp(o.a, o.b, sip(`INVITE sip:${o.callee} SIP/2.0`, { ...hdr, To: `<sip:${o.callee}>`, CSeq: '1 INVITE' }, msrpSdp(o.offerIp ?? ip(o.a), o.offer)));
