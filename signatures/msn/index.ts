@@ -190,11 +190,32 @@ function midStream(input: DetectInput): boolean {
 function pickedUp(r: Detection, n: number, line: string, after: Buffer, seen: number, other: Buffer): DetectResult {
   const pm = /^(\S{3}) .* (\d{1,7})$/.exec(line);
   const rest = pm && PAYLOAD_COMMANDS.has(pm[1]) ? after.subarray(Number(pm[2])) : after;
+  if (rolesClash(line, rest)) return null;
   const follows = msnpFollows(rest);
   if (follows === false) return null;
   if (follows === true || n > 0 || r.evidence.signature === 'msn.payload') return r;
   const opens = otherOpens(other);
   return opens === true ? r : seen < 8192 ? 'more' : null;
+}
+
+/** commands only a server sends (challenge, ring, joins and presence pushes) */
+const SERVER_ONLY = new Set(['CHL', 'RNG', 'JOI', 'IRO', 'NLN', 'ILN', 'FLN']);
+/** a line only a client sends: a version list offering several protocols (the server answers with one), QRY, CAL, ANS */
+function clientOnly(line: string): boolean {
+  return /^VER \d{1,10}( MSNP\d{1,2}){2,}/.test(line) || /^(QRY|CAL|ANS) /.test(line);
+}
+
+/**
+ * One direction's deciding line and the next line in it speak as the two sides of MSNP do, never one
+ * side: a client's version list then a server's challenge is a conversation's text quoting both
+ * (a telnet BBS user pasting MSNP lines, picked up mid-stream: near-miss seed 75000048).
+ */
+function rolesClash(line: string, rest: Buffer): boolean {
+  const nl = rest.subarray(0, 1025).indexOf(0x0a);
+  if (nl < 0) return false;
+  const next = rest.toString('latin1', 0, nl).replace(/\r$/, '');
+  const cmd = (l: string) => l.slice(0, 3);
+  return (clientOnly(line) && SERVER_ONLY.has(cmd(next))) || (SERVER_ONLY.has(cmd(line)) && clientOnly(next));
 }
 
 /**

@@ -104,6 +104,23 @@ describe('msn: picked up mid-stream', () => {
     }
   });
 
+  it('one direction speaking as both sides of MSNP is no MSNP: a pasted client version list, then a server\'s challenge (near-miss seed 75000048)', () => {
+    // a telnet BBS picked up mid-stream: the user pastes "VER … MSNP12 MSNP11 CVR0", later "CHL 0 …"
+    for (const [data, other] of [
+      ['VER 1 MSNP12 MSNP11 CVR0\r\nCHL 0 29409134351025259292\r\n', '*** Private message sent to bob.\r\n'],
+      ['VER 1 MSNP12 MSNP11 CVR0\r\nCHL 0 29409134351025259292\r\n', ''],
+      [`CHL 0 29409134351025259292\r\nQRY 7 msmsgs@msnmsgr.com 32\r\n`, ''],
+    ]) {
+      const r = mid(data, other, 0);
+      assert.ok(r === null || r === 'more', `${JSON.stringify(data)}: ${JSON.stringify(r)}`);
+    }
+    // each side as it speaks: a client's version list then its CVR; a server's answer then its challenge
+    for (const data of ['VER 1 MSNP12 MSNP11 CVR0\r\nCVR 2 0x0409 winnt 5.1 i386 MSNMSGR 8.1.0178 msmsgs alice@example.com\r\n', 'VER 1 MSNP12 CVR0\r\nCHL 0 29409134351025259292\r\n']) {
+      const r = mid(data, '', 0);
+      assert.ok(r && r !== 'more' && r.protocol === 'msn', `${JSON.stringify(data)}: ${JSON.stringify(r)}`);
+    }
+  });
+
   it("the other direction's first line opens MSNP with three digits only as an error reply: not IRC's welcome (near-miss seed 55000006)", () => {
     // a telnet BBS picked up mid-stream, a byte per segment: the user pastes a USR line; the server's
     // first line seen is a pasted IRC welcome, then chat
