@@ -198,24 +198,40 @@ function pickedUp(r: Detection, n: number, line: string, after: Buffer, seen: nu
   return opens === true ? r : seen < 8192 ? 'more' : null;
 }
 
-/** commands only a server sends (challenge, ring, joins and presence pushes) */
-const SERVER_ONLY = new Set(['CHL', 'RNG', 'JOI', 'IRO', 'NLN', 'ILN', 'FLN']);
-/** a line only a client sends: a version list offering several protocols (the server answers with one), QRY, CAL, ANS */
-function clientOnly(line: string): boolean {
-  return /^VER \d{1,10}( MSNP\d{1,2}){2,}/.test(line) || /^(QRY|CAL|ANS) /.test(line);
+/**
+ * The side of MSNP a line can only come from: 'c' a client's forms (a version list offering several
+ * protocols — the server answers with one; `USR n TWN|SSO|MD5 I passport`; `QRY n id len`; `CAL n
+ * passport`; `ANS n passport cookie id`), 's' a server's (challenge, ring, roster and presence pushes,
+ * `USR n OK`). The servers answer QRY, CAL and ANS with the same words in other forms (`QRY 12`,
+ * `CAL 3 RINGING 11752013`, `ANS 1 OK`): those are no client's.
+ */
+function sideOf(line: string): 'c' | 's' | undefined {
+  if (/^VER \d{1,10}( MSNP\d{1,2}){2,}/.test(line) || /^USR \d{1,10} (TWN|SSO|MD5) I /.test(line) || /^QRY \d{1,10} \S+ \d{1,4}$/.test(line) || /^CAL \d{1,10} [^\s@]+@\S+$/.test(line) || /^ANS \d{1,10} \S+@\S+ \S+ \d+$/.test(line)) return 'c';
+  if (/^(CHL|RNG|JOI|IRO|NLN|ILN|FLN) /.test(line) || /^USR \d{1,10} OK /.test(line)) return 's';
+  return undefined;
 }
 
 /**
- * One direction's deciding line and the next line in it speak as the two sides of MSNP do, never one
- * side: a client's version list then a server's challenge is a conversation's text quoting both
- * (a telnet BBS user pasting MSNP lines, picked up mid-stream: near-miss seed 75000048).
+ * One direction's lines (the deciding one and up to 16 complete lines after it, payloads stepped
+ * over) speak as both sides of MSNP: a conversation's text quoting both (a telnet BBS user pasting
+ * MSNP lines, picked up mid-stream: near-miss seed 75000048). A direction that has not spoken so
+ * yet is judged again with its next bytes.
  */
 function rolesClash(line: string, rest: Buffer): boolean {
-  const nl = rest.subarray(0, 1025).indexOf(0x0a);
-  if (nl < 0) return false;
-  const next = rest.toString('latin1', 0, nl).replace(/\r$/, '');
-  const cmd = (l: string) => l.slice(0, 3);
-  return (clientOnly(line) && SERVER_ONLY.has(cmd(next))) || (SERVER_ONLY.has(cmd(line)) && clientOnly(next));
+  let sides = sideOf(line) ?? '';
+  let o = 0;
+  for (let n = 0; n < 16 && o < rest.length && o < 8192; n++) {
+    const nl = rest.subarray(o, o + 1025).indexOf(0x0a);
+    if (nl < 0) break;
+    const next = rest.toString('latin1', o, o + nl).replace(/\r$/, '');
+    const side = sideOf(next);
+    if (side && !sides.includes(side)) sides += side;
+    if (sides.length > 1) return true;
+    o += nl + 1;
+    const pm = /^(\S{3}) .* (\d{1,7})$/.exec(next);
+    if (pm && PAYLOAD_COMMANDS.has(pm[1])) o += Number(pm[2]);
+  }
+  return false;
 }
 
 /**

@@ -148,6 +148,8 @@ export interface MsrpPathOwner {
   file?: { name?: string; size?: number };
   /** the call's later leg showed the SDP lied (the path at the address it was sent to): believed nowhere */
   revoked?: boolean;
+  /** the call that made the claim */
+  callId?: string;
 }
 
 /**
@@ -178,6 +180,7 @@ export function rememberMsrpPath(kb: object, zone: string | undefined, callId: s
   const key = `${zone ?? ''}|${msrpUriKey(uri)}`, ck = `${zone ?? ''}|${callId}|${msrpUriKey(uri)}`;
   const had = claimsByEngine.get(kb)?.get(ck);
   if (had) return had;
+  who.callId = callId;
   bounded(kb, claimsByEngine).set(ck, who);
   if (!pathsByEngine.get(kb)?.has(key)) bounded(kb, pathsByEngine).set(key, who);
   return who;
@@ -192,10 +195,15 @@ export function rememberMsrpPath(kb: object, zone: string | undefined, callId: s
 export function revokeMsrpPath(kb: object, zone: string | undefined, callId: string, uri: string): void {
   const key = `${zone ?? ''}|${msrpUriKey(uri)}`;
   const c = claimsByEngine.get(kb)?.get(`${zone ?? ''}|${callId}|${msrpUriKey(uri)}`);
-  if (!c) return;
-  c.revoked = true;
+  if (c) c.revoked = true;
+  // (the store's entry, when this call made it, also once other calls' claims pushed it out of the
+  // by-call map: it is the object the call's announced connection holds)
   const m = pathsByEngine.get(kb);
-  if (m?.get(key) === c) m.delete(key);
+  const stored = m?.get(key);
+  if (stored && (stored === c || stored.callId === callId)) {
+    stored.revoked = true;
+    m!.delete(key);
+  }
 }
 
 /** the endpoint's URI a To-Path or From-Path ends with (relays stand before it); undefined past 2 KiB (never remembered) */

@@ -110,12 +110,23 @@ describe('msn: picked up mid-stream', () => {
       ['VER 1 MSNP12 MSNP11 CVR0\r\nCHL 0 29409134351025259292\r\n', '*** Private message sent to bob.\r\n'],
       ['VER 1 MSNP12 MSNP11 CVR0\r\nCHL 0 29409134351025259292\r\n', ''],
       [`CHL 0 29409134351025259292\r\nQRY 7 msmsgs@msnmsgr.com 32\r\n`, ''],
+      // a neutral line between them, or a client's USR … TWN I before a challenge
+      ['VER 1 MSNP12 MSNP11 CVR0\r\nPNG\r\nCHL 0 29409134351025259292\r\n', ''],
+      [`USR 3 TWN I ${ME}\r\nCHL 0 29409134351025259292\r\n`, ''],
     ]) {
       const r = mid(data, other, 0);
       assert.ok(r === null || r === 'more', `${JSON.stringify(data)}: ${JSON.stringify(r)}`);
     }
     // each side as it speaks: a client's version list then its CVR; a server's answer then its challenge
-    for (const data of ['VER 1 MSNP12 MSNP11 CVR0\r\nCVR 2 0x0409 winnt 5.1 i386 MSNMSGR 8.1.0178 msmsgs alice@example.com\r\n', 'VER 1 MSNP12 CVR0\r\nCHL 0 29409134351025259292\r\n']) {
+    // (the servers answer QRY, CAL and ANS with those words in other forms: a sixth review found the
+    // first version of this rule refusing a notification server's QRY ack and a switchboard's ANS OK)
+    for (const data of [
+      'VER 1 MSNP12 MSNP11 CVR0\r\nCVR 2 0x0409 winnt 5.1 i386 MSNMSGR 8.1.0178 msmsgs alice@example.com\r\n',
+      'VER 1 MSNP12 CVR0\r\nCHL 0 29409134351025259292\r\n',
+      `NLN NLN ${BUDDY} Bob 268435492\r\nQRY 12\r\n`,
+      `IRO 1 1 1 ${BUDDY} Bob\r\nANS 1 OK\r\n`,
+      `JOI ${BUDDY} Bob 1616756780\r\nCAL 3 RINGING 11752013\r\n`,
+    ]) {
       const r = mid(data, '', 0);
       assert.ok(r && r !== 'more' && r.protocol === 'msn', `${JSON.stringify(data)}: ${JSON.stringify(r)}`);
     }

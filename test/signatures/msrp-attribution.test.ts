@@ -78,6 +78,16 @@ describe('MSRP: who sent what, against a hostile peer', () => {
     assert.deepEqual(msgs(analyzeCapture(c)), [[MALLORY, ALICE, 'I resign - alice']]);
   });
 
+  it('… nor when the peer floods the claims by call between the two legs of its call (the store\'s entry is the call\'s own)', () => {
+    const c = new Capture();
+    const M = 'msrp://10.0.0.5:2855/mS;tcp', A = 'msrp://10.0.0.5:2855/aS;tcp';
+    msrpCall(c, { a: '198.51.100.66:5060', b: '192.0.2.10:5060', caller: MALLORY, callee: ALICE, callId: 'fh-9', offer: M });
+    for (let k = 0; k < 4100; k++) msrpCall(c, { a: '198.51.100.66:5060', b: '192.0.2.10:5060', caller: MALLORY, callee: 'x@example.com', callId: `f${k}`, offer: 'msrp://198.51.100.66:2855/junk;tcp' });
+    msrpCall(c, { a: '192.0.2.10:5060', b: '10.0.0.5:5060', caller: MALLORY, callee: ALICE, callId: 'fh-9', offer: M, answer: A, offerIp: '198.51.100.66' });
+    c.tcp('198.51.100.66:40000', '10.0.0.5:2855').open().send('c', send('t1', M, A, 'I resign - alice')).close();
+    assert.deepEqual(msgs(analyzeCapture(c)), [[MALLORY, ALICE, 'I resign - alice']]);
+  });
+
   it('the peer\'s 64 never-finished messages do not hide the user\'s', () => {
     const c = new Capture();
     const M = 'msrp://198.51.100.66:2855/mS;tcp', A = 'msrp://10.0.0.5:2855/aS;tcp';
