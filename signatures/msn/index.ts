@@ -200,13 +200,14 @@ function pickedUp(r: Detection, n: number, line: string, after: Buffer, seen: nu
 
 /**
  * The side of MSNP a line can only come from: 'c' a client's forms (a version list offering several
- * protocols — the server answers with one; `USR n TWN|SSO|MD5 I passport`; `QRY n id len`; `CAL n
- * passport`; `ANS n passport cookie id`), 's' a server's (challenge, ring, roster and presence pushes,
- * `USR n OK`). The servers answer QRY, CAL and ANS with the same words in other forms (`QRY 12`,
- * `CAL 3 RINGING 11752013`, `ANS 1 OK`): those are no client's.
+ * protocols, MSNP9 or later among them — servers from MSNP9 on answer with one, the MSNP2–7 servers
+ * echoed their list; `USR n TWN|SSO|MD5 I passport`; `QRY n id len`; `CAL n passport`; `ANS n passport
+ * cookie id`), 's' a server's (challenge, ring, roster and presence pushes, `USR n OK`). The servers
+ * answer QRY, CAL and ANS with the same words in other forms (`QRY 12`, `CAL 3 RINGING 11752013`,
+ * `ANS 1 OK`): those are no client's.
  */
 function sideOf(line: string): 'c' | 's' | undefined {
-  if (/^VER \d{1,10}( MSNP\d{1,2}){2,}/.test(line) || /^USR \d{1,10} (TWN|SSO|MD5) I /.test(line) || /^QRY \d{1,10} \S+ \d{1,4}$/.test(line) || /^CAL \d{1,10} [^\s@]+@\S+$/.test(line) || /^ANS \d{1,10} \S+@\S+ \S+ \d+$/.test(line)) return 'c';
+  if (/^VER \d{1,10}( MSNP\d{1,2}){2,}/.test(line) && /MSNP(9|[1-9]\d)\b/.test(line) || /^USR \d{1,10} (TWN|SSO|MD5) I /.test(line) || /^QRY \d{1,10} \S+ \d{1,4}$/.test(line) || /^CAL \d{1,10} [^\s@]+@\S+$/.test(line) || /^ANS \d{1,10} \S+@\S+ \S+ \d+$/.test(line)) return 'c';
   if (/^(CHL|RNG|JOI|IRO|NLN|ILN|FLN) /.test(line) || /^USR \d{1,10} OK /.test(line)) return 's';
   return undefined;
 }
@@ -214,8 +215,8 @@ function sideOf(line: string): 'c' | 's' | undefined {
 /**
  * One direction's lines (the deciding one and up to 16 complete lines after it, payloads stepped
  * over) speak as both sides of MSNP: a conversation's text quoting both (a telnet BBS user pasting
- * MSNP lines, picked up mid-stream: near-miss seed 75000048). A direction that has not spoken so
- * yet is judged again with its next bytes.
+ * MSNP lines, picked up mid-stream: near-miss seed 75000048). Judged on what has arrived when the
+ * direction is decided: a clash in lines that come later is not seen.
  */
 function rolesClash(line: string, rest: Buffer): boolean {
   let sides = sideOf(line) ?? '';

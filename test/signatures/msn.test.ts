@@ -126,6 +126,9 @@ describe('msn: picked up mid-stream', () => {
       `NLN NLN ${BUDDY} Bob 268435492\r\nQRY 12\r\n`,
       `IRO 1 1 1 ${BUDDY} Bob\r\nANS 1 OK\r\n`,
       `JOI ${BUDDY} Bob 1616756780\r\nCAL 3 RINGING 11752013\r\n`,
+      // an MSNP2–7 notification server echoes the client's version list (hypothetic.org's session:
+      // VER 4 MSNP7 MSNP6 MSNP5 MSNP4 CVR0 both ways), then signs the user in (a seventh review)
+      `VER 4 MSNP7 MSNP6 MSNP5 MSNP4 CVR0\r\nINF 5 MD5\r\nUSR 6 MD5 S 1056561624.17795\r\nUSR 7 OK ${ME} Alice 1\r\n`,
     ]) {
       const r = mid(data, '', 0);
       assert.ok(r && r !== 'more' && r.protocol === 'msn', `${JSON.stringify(data)}: ${JSON.stringify(r)}`);
