@@ -16,6 +16,7 @@ import { fileTypeOf } from './fileType';
 import { readDataFile } from '../common/dataFile';
 import { endpointKey, zoneKey } from '../common/zoneKey';
 import { canonicalIp } from '../sensor/addr';
+import { normalizeHost } from './lookup';
 import { clip } from '../analyzer/clip';
 import { shownIdentity } from '../analyzer/identity';
 
@@ -65,8 +66,8 @@ const NAME_KEY = 'dns:';
 
 /** a host name as DNS would answer for it (RFC 1123 labels; underscores as DNS allows), else undefined */
 function announcedName(s: string): string | undefined {
-  const n = s.trim().toLowerCase().replace(/\.$/, '');
-  return n.length <= 253 && /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/.test(n) && /[a-z_-]/.test(n) ? NAME_KEY + n : undefined;
+  const n = normalizeHost(s);
+  return /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/.test(n) && /[a-z_-]/.test(n) ? NAME_KEY + n : undefined;
 }
 /** one flow's announcements expected at once, at most: a flow cannot fill the engine's table alone */
 const MAX_EXPECTATIONS_PER_FLOW = 64;

@@ -4,10 +4,9 @@
 import type { Dir } from '../../sensor/types';
 import type { KnowledgeBase, SessionContext, StreamDecoder } from '../types';
 import { imText } from './body';
-import { MsrpDecoder, msrpOpeningFor, rememberMsrpPath, revokeMsrpPath, type MsrpPathOwner } from './msrp';
+import { hostIs, MsrpDecoder, msrpOpeningFor, rememberMsrpPath, revokeMsrpPath, type MsrpPathOwner } from './msrp';
 import { addressOf, header, mediaType, parseDatagram, SipFramer, tagOf, type SipMessage } from './parser';
 import { msrpAuthority, parseSdp } from './sdp';
-import { canonicalIp } from '../../sensor/addr';
 
 /** Retransmissions and proxied copies of one request share Call-ID, CSeq and From tag: report once. */
 const seenByEngine = new WeakMap<KnowledgeBase, Map<string, true>>();
@@ -114,7 +113,7 @@ export class SipDecoder implements StreamDecoder {
         // unless both sides are one host (two clients on one machine)
         const sendIp = dir === 0 ? ctx.flow.client.ip : ctx.flow.server.ip, recvIp = dir === 0 ? ctx.flow.server.ip : ctx.flow.client.ip;
         const ownHost = x.paths.length ? msrpAuthority(x.paths[x.paths.length - 1])?.host : undefined;
-        if (ownHost && sendIp !== recvIp && (canonicalIp(ownHost) === recvIp || ownHost.toLowerCase().replace(/\.$/, '') === ctx.kb.nameFor(recvIp, ctx.flow.zone))) {
+        if (ownHost && sendIp !== recvIp && hostIs(ctx.kb, ctx.flow.zone, ownHost, recvIp)) {
           revokeMsrpPath(ctx.kb, ctx.flow.zone, callId, x.paths[x.paths.length - 1]);
           ctx.malformed('MSRP path at the address the SDP was sent to');
           continue;

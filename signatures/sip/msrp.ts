@@ -1,10 +1,11 @@
 // MSRP (RFC 4975) over TCP: SEND chunks carry message text or file bytes; a message spans chunks
 // (continuation flag '+', complete '$', aborted '#') and Byte-Range tells where each chunk belongs.
 import type { Dir } from '../../sensor/types';
-import type { FileWriter, SessionContext, StreamDecoder } from '../types';
+import type { FileWriter, KnowledgeBase, SessionContext, StreamDecoder } from '../types';
 import { imText } from './body';
 import { ByteQueue } from '../text';
 import { canonicalIp } from '../../sensor/addr';
+import { normalizeHost } from '../lookup';
 import { msrpAuthority } from './sdp';
 
 const MAX_CHUNK = 1024 * 1024;
@@ -206,6 +207,14 @@ export function revokeMsrpPath(kb: object, zone: string | undefined, callId: str
   }
 }
 
+/** whether a path's host names address `ip`: the address itself, or a name DNS answered for it (in `zone`) */
+export function hostIs(kb: KnowledgeBase, zone: string | undefined, host: string, ip: string): boolean {
+  const a = canonicalIp(host);
+  if (a !== undefined) return a === ip;
+  const name = normalizeHost(host);
+  return name !== '' && name === kb.nameFor(ip, zone);
+}
+
 /** the endpoint's URI a To-Path or From-Path ends with (relays stand before it); undefined past 2 KiB (never remembered) */
 function lastUri(pathHeader: string | undefined): string | undefined {
   if (!pathHeader) return undefined;
@@ -278,10 +287,7 @@ export class MsrpDecoder implements StreamDecoder {
 
   /** whether a path's host (an address, or a name DNS answered for it) is side `side` of this connection */
   private onSide(host: string, side: Dir): boolean {
-    const ep = side === 0 ? this.ctx.flow.client : this.ctx.flow.server;
-    const ip = canonicalIp(host);
-    if (ip !== undefined) return ip === ep.ip;
-    return host.toLowerCase().replace(/\.$/, '') === this.ctx.kb.nameFor(ep.ip, this.ctx.flow.zone);
+    return hostIs(this.ctx.kb, this.ctx.flow.zone, host, (side === 0 ? this.ctx.flow.client : this.ctx.flow.server).ip);
   }
 
   /** the session a path belongs to, when its host is side `side` of this connection */
