@@ -226,24 +226,21 @@ export class Engine implements FlowInspector {
   private takeExpectation(flow: FlowInfo): Expectation | Pending | undefined {
     if (this.expectationCount === 0) return undefined;
     // the sensor may have the sides the wrong way round when it missed the SYN: try both, by address,
-    // then by the name DNS answered for the address (announced by name); every endpoint with
+    // then by the names DNS answered for the address (announced by name); every endpoint with
     // announcements to verify is kept (one by address, a peer's decoy, must not hide one by name)
     let cands: PendingEndpoint[] | undefined;
     for (let t = 0; t < 4; t++) {
       const [srv, cli] = t % 2 === 0 ? [flow.server, flow.client] : [flow.client, flow.server];
-      let host = srv.ip;
-      if (t >= 2) {
-        const name = this.namedExpectations ? this.kb.nameFor(srv.ip, flow.zone) : undefined;
-        if (name === undefined) continue;
-        host = NAME_KEY + name;
+      const names = t < 2 ? undefined : this.namedExpectations ? this.kb.namesFor(srv.ip, flow.zone) : NO_NAMES;
+      for (let j = 0; j < (names ? names.length : 1); j++) {
+        const k = endpointKey(flow.transport, names ? NAME_KEY + names[j] : srv.ip, srv.port, flow.zone);
+        const list = this.expectations.get(k);
+        if (!list) continue;
+        const i = list.findIndex((e) => e.expires >= flow.firstTs && (!e.clientIp || e.clientIp === cli.ip));
+        if (i < 0) continue;
+        if (list[i].verify || cands) (cands ??= []).push({ endpoint: k, clientIp: cli.ip, swapped: srv === flow.client });
+        else return this.remove(k, list, i);
       }
-      const k = endpointKey(flow.transport, host, srv.port, flow.zone);
-      const list = this.expectations.get(k);
-      if (!list) continue;
-      const i = list.findIndex((e) => e.expires >= flow.firstTs && (!e.clientIp || e.clientIp === cli.ip));
-      if (i < 0) continue;
-      if (list[i].verify || cands) (cands ??= []).push({ endpoint: k, clientIp: cli.ip, swapped: srv === flow.client });
-      else return this.remove(k, list, i);
     }
     return cands && { cands, firstTs: flow.firstTs, asked: 0, seq: this.announcements };
   }
@@ -315,11 +312,14 @@ export class Engine implements FlowInspector {
 }
 
 /**
- * Bounded ip → name memory (insertion-ordered Map used as an LRU by re-insertion). One cache for all
- * zones: an address inside a tunnel zone is its own entry, looked up in the flow's zone only.
+ * Bounded ip → names memory (insertion-ordered Map used as an LRU by re-insertion). One cache for all
+ * zones: an address inside a tunnel zone is its own entry, looked up in the flow's zone only. An
+ * address keeps the last NAMES_PER_ADDRESS names asked for it, newest first (one server, or one CDN
+ * address, answers for several): classification takes the newest, an announcement by name any of them.
  */
 export class NameCache implements KnowledgeBase {
-  private map = new Map<string, string>();
+  /** a name, or (rarely) several, newest first */
+  private map = new Map<string, string | string[]>();
   /** the key inserted last: learning it again needs no re-insertion (it is the newest already), and a
    * delete + set per answer fills the Map's table with holes that a rehash must clear */
   private newest: string | undefined;
@@ -331,21 +331,37 @@ export class NameCache implements KnowledgeBase {
   learnName(ip: string, name: string, _ts?: number, zone?: string): void {
     const k = zoneKey(ip, zone);
     this.asked = undefined;
+    const n = name.slice(0, 253);
+    const had = this.map.get(k);
     if (k !== this.newest) {
-      if (this.map.has(k)) this.map.delete(k);
+      if (had !== undefined) this.map.delete(k);
       else if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string);
       this.newest = k;
     }
-    this.map.set(k, name.slice(0, 253));
+    this.map.set(k, had === undefined || had === n ? n : typeof had === 'object' && had[0] === n ? had : withNewest(had, n));
   }
   nameFor(ip: string, zone?: string): string | undefined {
     const k = zoneKey(ip, zone);
     if (k !== this.asked || k === undefined) {
-      this.answer = this.map.get(k);
+      const v = this.map.get(k);
+      this.answer = typeof v === 'object' ? v[0] : v;
       this.asked = k;
     }
     return this.answer;
   }
+  namesFor(ip: string, zone?: string): readonly string[] {
+    const v = this.map.get(zoneKey(ip, zone));
+    return v === undefined ? NO_NAMES : typeof v === 'object' ? v : [v];
+  }
+}
+
+const NAMES_PER_ADDRESS = 4;
+const NO_NAMES: readonly string[] = [];
+
+/** `names` (one, or several newest first) with `n` put first, the oldest past NAMES_PER_ADDRESS out */
+function withNewest(names: string | string[], n: string): string[] {
+  const rest = typeof names === 'object' ? names.filter((x) => x !== n) : [names];
+  return [n, ...rest.slice(0, NAMES_PER_ADDRESS - 1)];
 }
 
 /** Between: a UDP session let go between datagrams (SessionContext.datagramDone) */

@@ -176,7 +176,10 @@ export interface KnowledgeBase {
    * flow's FlowInfo.zone; undefined outside tunnels): only flows of that zone are told
    */
   learnName(ip: string, name: string, tsMicros: number, zone?: string): void;
+  /** the name last asked for `ip` (DNS answers learned) */
   nameFor(ip: string, zone?: string): string | undefined;
+  /** the last few names asked for `ip`, newest first */
+  namesFor(ip: string, zone?: string): readonly string[];
 }
 
 export interface SignatureModule {

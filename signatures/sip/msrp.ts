@@ -212,7 +212,7 @@ export function hostIs(kb: KnowledgeBase, zone: string | undefined, host: string
   const a = canonicalIp(host);
   if (a !== undefined) return a === ip;
   const name = normalizeHost(host);
-  return name !== '' && name === kb.nameFor(ip, zone);
+  return name !== '' && kb.namesFor(ip, zone).includes(name);
 }
 
 /** the endpoint's URI a To-Path or From-Path ends with (relays stand before it); undefined past 2 KiB (never remembered) */

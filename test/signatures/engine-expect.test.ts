@@ -155,6 +155,25 @@ describe('signature engine: announced connections', () => {
     assert.deepEqual(s.claimedBy(), [['claimed 0', 50002], ['claimed 1', 7000]]);
   });
 
+  // an XMPP server's components (proxy., upload., conference.) often share its address: a name asked
+  // for it after the proxy's must not hide the proxy's (the engine kept one name per address, the last)
+  it('an announcement by host name is claimed after other names were asked for the same address, up to the last four names', () => {
+    const s = setup(() => (d) => d[0] === 0x78, { server: 'proxy.example.net' });
+    s.announce(2);
+    s.engine.kb.learnName('192.0.2.50', 'proxy.example.net', T0 + 1);
+    s.engine.kb.learnName('192.0.2.50', 'upload.example.net', T0 + 2);
+    s.engine.kb.learnName('192.0.2.50', 'example.net', T0 + 3);
+    s.engine.kb.learnName('192.0.2.50', 'conference.example.net', T0 + 4);
+    assert.equal(s.engine.kb.nameFor('192.0.2.50'), 'conference.example.net'); // classification: the newest
+    s.flow('10.0.0.5:50002', '192.0.2.50:7000').onData(0, Buffer.from('x'), T0 + 12);
+    s.engine.kb.learnName('192.0.2.50', 'pubsub.example.net', T0 + 13); // a fifth: the proxy's name is the oldest, out
+    s.flow('10.0.0.5:50003', '192.0.2.50:7000').onData(0, Buffer.from('x'), T0 + 14);
+    assert.deepEqual(s.claimedBy(), [['claimed 0', 50002]]);
+    assert.deepEqual(s.engine.kb.namesFor('192.0.2.50'), ['pubsub.example.net', 'conference.example.net', 'example.net', 'upload.example.net']);
+    s.engine.kb.learnName('192.0.2.50', 'example.net', T0 + 15); // asked again: the newest, not twice
+    assert.deepEqual(s.engine.kb.namesFor('192.0.2.50'), ['example.net', 'pubsub.example.net', 'conference.example.net', 'upload.example.net']);
+  });
+
   it('an announced "host" that is no host name (spaces, a leading hyphen, a 64-character label) expects nothing', () => {
     for (const bad of ['proxy example.net', '-proxy.example.net', `${'a'.repeat(64)}.example.net`, '', '..']) {
       const s = setup(() => () => true, { server: bad });

@@ -6,6 +6,8 @@ import { Capture } from '../helpers/pcapgen';
 import { analyzeCapture } from '../helpers/analyze';
 import { dnsQuery, dnsResponse } from './modern-wire';
 import { msrpCall, msrpSend as send } from './msrp-wire';
+import { NameCache } from '../../signatures/engine';
+import { hostIs } from '../../signatures/sip/msrp';
 
 const msgs = (ev: any[]) => ev.filter((e) => e.type === 'message').map((m) => [m.from, m.to, m.text]);
 const MALLORY = 'mallory@evil.example', ALICE = 'alice@example.com';
@@ -40,6 +42,20 @@ describe('MSRP: who sent what, against a hostile peer', () => {
     malloryCalls(c, 'fh-3', M, A);
     c.tcp('198.51.100.66:40000', '10.0.0.5:2855').open().send('c', send('t1', M, A, 'I resign - alice')).close();
     assert.deepEqual(msgs(analyzeCapture(c)), [[MALLORY, ALICE, 'I resign - alice']]);
+  });
+
+  // the check that keeps a peer from naming the user's address by a host name must see that name also
+  // when other names were asked for the address since (it saw the last one only)
+  it('a path\'s host name is its address\'s while it is among the last four names DNS answered for it', () => {
+    const kb = new NameCache(100);
+    kb.learnName('10.0.0.5', 'a.evil.example', 1);
+    kb.learnName('10.0.0.5', 'b.evil.example', 2);
+    kb.learnName('10.0.0.5', 'c.evil.example', 3, 'vxlan:7'); // another zone's
+    assert.equal(hostIs(kb, undefined, 'A.Evil.Example.', '10.0.0.5'), true);
+    assert.equal(hostIs(kb, 'vxlan:7', 'a.evil.example', '10.0.0.5'), false);
+    for (const n of ['c', 'd', 'e']) kb.learnName('10.0.0.5', `${n}.evil.example`, 4);
+    assert.equal(hostIs(kb, undefined, 'a.evil.example', '10.0.0.5'), false); // the fifth name asked pushed it out
+    assert.equal(hostIs(kb, undefined, 'b.evil.example', '10.0.0.5'), true);
   });
 
   it('… nor through a proxy: the leg to the proxy remembered the path, the leg to the user revokes it', () => {
