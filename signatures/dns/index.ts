@@ -2,10 +2,12 @@
 // address was resolved from, following CNAME chains, so that TLS/QUIC/… flows to that address are
 // attributed by the host tables even without a server name of their own.
 import type { DetectInput, Detection, DetectResult, SessionContext, SignatureData, SignatureModule, StreamDecoder } from '../types';
-import { addressesOf, parseDns, type DnsMessage } from './parser';
+import { addressesOf, parseDns, questionKey, type DnsMessage } from './parser';
 import { ByteQueue } from '../text';
 
 const MAX_TCP_MESSAGE = 65535 + 2;
+/** queries awaiting their answer, per direction (a stub resolver's one socket may have several out) */
+const MAX_ASKED = 16;
 
 function hintPorts(data: SignatureData, transport: 'tcp' | 'udp'): number[] {
   return (data.ports?.[transport] as number[] | undefined) ?? (transport === 'udp' ? [53, 5353, 5355] : [53]);
@@ -51,22 +53,23 @@ function detect(input: DetectInput, data: SignatureData): DetectResult {
   return d;
 }
 
-/** a DNS message that learn() would pass over (a query, or an error answer): no need to parse it */
-function notAnAnswer(m: Buffer): boolean {
-  return m.length >= 12 && ((m[2] & 0x80) === 0 || (m[3] & 0x0f) !== 0);
-}
-
+/**
+ * Reads the answers to the queries it saw. An answer is learned only when it answers a query sent the
+ * other way on the same flow (its id and question): a datagram nobody asked for — spoofed, or sent
+ * towards a resolver — teaches nothing, since every flow to the address would be named by it.
+ */
 class DnsDecoder implements StreamDecoder {
   /** TCP only: a partial length-prefixed message per direction */
   private q: [ByteQueue, ByteQueue] | undefined;
+  /** the questions (questionKey) of the queries sent in each direction, not answered yet, oldest first */
+  private asked: [string[], string[]] = [[], []];
   constructor(private ctx: SessionContext) {}
 
   onData(dir: 0 | 1, data: Buffer, ts: number): void {
     if (this.ctx.flow.transport === 'udp') {
-      if (notAnAnswer(data)) return;
-      this.learn(parseDns(data), ts);
+      this.message(dir, data, ts);
       // answered: nothing to keep for the flow's idle minute (a later query starts a new session)
-      this.ctx.datagramDone();
+      if (this.asked[0].length === 0 && this.asked[1].length === 0) this.ctx.datagramDone();
       return;
     }
     // TCP: 2-byte length-prefixed messages; keep at most one message's worth of bytes
@@ -78,11 +81,31 @@ class DnsDecoder implements StreamDecoder {
       const len = b.readUInt16BE(pos);
       if (b.length - pos < 2 + len) break;
       // parsed to strings (names, addresses): nothing keeps a view of `b`
-      const m = b.subarray(pos + 2, pos + 2 + len);
-      if (!notAnAnswer(m)) this.learn(parseDns(m), ts);
+      this.message(dir, b.subarray(pos + 2, pos + 2 + len), ts);
       pos += 2 + len;
     }
     q.keepFrom(b, b.length - pos > MAX_TCP_MESSAGE ? b.length : pos);
+  }
+
+  /** a query is remembered; an answer to one of the other side's is learned (if it is no error) */
+  private message(dir: 0 | 1, m: Buffer, ts: number): void {
+    if (m.length < 12) {
+      this.ctx.malformed('DNS message too short');
+      return;
+    }
+    const key = questionKey(m);
+    if (key === undefined) return;
+    if ((m[2] & 0x80) === 0) {
+      const mine = this.asked[dir];
+      if (mine.length >= MAX_ASKED) mine.shift();
+      mine.push(key);
+      return;
+    }
+    const theirs = this.asked[dir === 0 ? 1 : 0];
+    const i = theirs.indexOf(key);
+    if (i < 0) return;
+    theirs.splice(i, 1);
+    if ((m[3] & 0x0f) === 0) this.learn(parseDns(m), ts);
   }
 
   onGap(dir: 0 | 1): void {

@@ -87,6 +87,17 @@ function nameAt(buf: Buffer, off: number): string | null {
   return w === 0 ? '' : nameString(w);
 }
 
+/**
+ * What pairs an answer with its query: the id, the first question's type and its name in lower case
+ * (a resolver may echo the 0x20 mixed case or not); undefined without a readable question.
+ */
+export function questionKey(buf: Buffer): string | undefined {
+  if (buf.length < 17 || (buf[4] === 0 && buf[5] === 0)) return undefined;
+  const name = nameAt(buf, 12);
+  if (name === null || nameNext + 4 > buf.length) return undefined;
+  return `${buf.readUInt16BE(0)}|${buf.readUInt16BE(nameNext)}|${name.toLowerCase()}`;
+}
+
 export function parseDns(buf: Buffer): DnsMessage | null {
   if (buf.length < 12) return null;
   const flags = buf.readUInt16BE(2);

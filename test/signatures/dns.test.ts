@@ -64,6 +64,7 @@ describe('dns: learning server names', () => {
 
   it('AAAA answers: a later IPv6 flow to the address is attributed (address text matches the sensor)', () => {
     const c = new Capture();
+    c.udp('[2001:db8::5]:53001', '[2001:db8::1]:53', dnsQuery('chat.signal.org'));
     c.udp('[2001:db8::5]:53001', '[2001:db8::1]:53', dnsResponse('chat.signal.org', '2001:db8:0:0:0:0:0:77'), 's');
     const t = c.tcp('[2001:db8::5]:40003', '[2001:db8::77]:443').open();
     t.send('c', tlsClientHello({}));
@@ -124,6 +125,31 @@ describe('dns: learning server names', () => {
     const resp = dnsResponse('web.telegram.org', '198.51.100.91');
     t.onData(1, Buffer.concat([Buffer.from([0, resp.length]), resp]), 2);
     assert.deepEqual([t.wantsData, !!t.finished], [true, false]);
+  });
+
+  // review of 30 November: any response-shaped datagram was learned, and the name memory serves every
+  // flow to the address — a host on the network named a WhatsApp address for everyone
+  it('an answer nobody asked for teaches nothing: unsolicited, sent towards the resolver, another id, another question', () => {
+    const c = new Capture();
+    const victim = (ip: string) => {
+      const t = c.tcp('10.0.0.9:40002', `${ip}:443`).open();
+      t.send('c', tlsClientHello({})); // no SNI: only a DNS answer could name it
+      t.close();
+    };
+    c.udp('10.0.0.66:40000', '203.0.113.53:53', dnsResponse('g.whatsapp.net', '93.184.216.34'), 's'); // no query
+    c.udp('10.0.0.66:40001', '8.8.8.8:53', dnsResponse('g.whatsapp.net', '93.184.216.35'), 'c'); // towards the resolver
+    c.udp('10.0.0.5:53000', '10.0.0.1:53', dnsQuery('example.com', 0x1111));
+    c.udp('10.0.0.5:53000', '10.0.0.1:53', dnsResponse('g.whatsapp.net', '93.184.216.36', undefined, 0x2222), 's'); // another id
+    c.udp('10.0.0.5:53001', '10.0.0.1:53', dnsQuery('example.com', 0x3333));
+    c.udp('10.0.0.5:53001', '10.0.0.1:53', dnsResponse('g.whatsapp.net', '93.184.216.37', undefined, 0x3333), 's'); // another question
+    c.udp('10.0.0.66:40000', '203.0.113.9:12345', dnsResponse('g.whatsapp.net', '93.184.216.38'), 's'); // no query, off the DNS ports
+    // an answer learned once is not learned again from a replay of it (the query it answered is spent)
+    c.udp('10.0.0.5:53002', '10.0.0.1:53', dnsQuery('G.WhatsApp.NET', 0x4444)); // 0x20 mixed case, echoed in lower case
+    c.udp('10.0.0.5:53002', '10.0.0.1:53', dnsResponse('g.whatsapp.net', '93.184.216.39', undefined, 0x4444), 's');
+    c.udp('10.0.0.5:53002', '10.0.0.1:53', dnsResponse('g.whatsapp.net', '93.184.216.40', undefined, 0x4444), 's');
+    for (const last of [34, 35, 36, 37, 38, 39, 40]) victim(`93.184.216.${last}`);
+    const s = analyzeCapture(c).filter((e) => e.type === 'session');
+    assert.deepEqual(s.map((e) => [e.server.ip, e.protocol]), [['93.184.216.39', 'whatsapp']]);
   });
 
   it('one client socket asking again and again (two at once, then one): every answer is learned, on one thread and on two', () => {

@@ -422,9 +422,10 @@ describe('framing: DNS over TCP (2-byte length prefix) cut anywhere', () => {
       const { engine } = play([{
         client: '10.0.0.5:53002', server: '10.0.0.1:53',
         segs: [
-          ['c', lp(dnsQuery('web.telegram.org'))],
+          // each answer follows its query (the same id and question): the first three asked at once
+          ['c', Buffer.concat(names.slice(0, 3).map((n, i) => lp(dnsQuery(n, 0x1000 + i))))],
           ['s', Buffer.concat(answers.slice(0, 3).map(lp))],
-          ['c', Buffer.concat([lp(dnsQuery('discord.com', 2)), lp(dnsQuery('signal.org', 3))])],
+          ['c', Buffer.concat([...names.slice(3).map((n, i) => lp(dnsQuery(n, 0x1003 + i))), lp(dnsQuery('web.telegram.org', 0x2000))])],
           // a 5-byte "message" between answers (malformed): skipped, framing continues after it
           ['s', Buffer.concat([lp(Buffer.alloc(5, 1)), ...answers.slice(3).map(lp), lp(v6)])],
         ],
