@@ -134,11 +134,20 @@ export interface IcqMessage {
 
 export const MAX_TEXT = 8192;
 
+/**
+ * A message's type as the clients meant it (licq's ProcessSystemMessage): the 0x8000 flag marks a
+ * message sent to several recipients, and ICQ99 wrote the type with its bytes swapped (0x0100 is text).
+ */
+export function messageType(raw: number): number {
+  const t = raw > 0xff && (raw & 0x8000) === 0 ? ((raw >> 8) | ((raw & 0xff) << 8)) : raw;
+  return t & 0x7fff;
+}
+
 /** message body shared by CMD_SEND_MSG and SRV_SYS_DELIVERED_MESS: uin, type, LE16 len, text\0 */
 export function parseMessage(b: Buffer, typeAt = 4): IcqMessage | null {
   if (b.length < typeAt + 4) return null;
   const uin = b.readUInt32LE(0);
-  const type = b.readUInt16LE(typeAt);
+  const type = messageType(b.readUInt16LE(typeAt));
   const len = b.readUInt16LE(typeAt + 2);
   const start = typeAt + 4;
   if (start + len > b.length) return null;

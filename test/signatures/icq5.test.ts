@@ -44,6 +44,29 @@ describe('icq5: decoding', () => {
     assert.deepEqual(new Set(s.users), new Set([String(ME), String(PEER)]));
   });
 
+  // review of 30 November: licq sends a text to several recipients as type 0x8001 (the multi-recipient
+  // flag), and ICQ99 wrote the type with its bytes swapped (0x0100); both were dropped unseen
+  it('a text sent to several recipients (flag 0x8000) or with ICQ99\'s byte-swapped type is a message', () => {
+    const h = udp();
+    h.send('c', icq5Login(ME, 'hunter2pw', 1));
+    h.send('c', icq5SendMsg(ME, PEER, 'the merger closes friday', 2, 0x8001));
+    h.send('c', icq5SendMsg(ME, PEER, 'www.example.com\u00fesee this', 3, 0x0400)); // a URL, byte-swapped
+    const typed = (type: number, text: string, seq: number) => {
+      const p = icq5Server(0x0104, ME, PEER, text, seq);
+      p.writeUInt16LE(type, 0x15 + 4);
+      return p;
+    };
+    h.send('s', typed(0x8001, 'multirec text', 11)).send('s', typed(0x0100, 'icq99 swapped text', 12));
+    h.send('s', typed(0x0006, 'please add me', 13)); // an authorisation request: no conversation
+    h.end();
+    assert.deepEqual(h.of('message').map((x) => [x.from, x.text, x.kind]), [
+      [String(ME), 'the merger closes friday', 'chat'],
+      [String(ME), 'www.example.com see this', 'url'],
+      [String(PEER), 'multirec text', 'chat'],
+      [String(PEER), 'icq99 swapped text', 'chat'],
+    ]);
+  });
+
   it('every random checkcode choice decrypts (scrambler round trip)', () => {
     const rnd = seeded(99);
     for (let i = 0; i < 500; i++) {
