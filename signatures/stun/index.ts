@@ -16,6 +16,10 @@ function stunOf(input: DetectInput): ReturnType<typeof parseStun> | 'more' {
   const d = input.data;
   if (input.transport === 'udp') return parseStun(d);
   if (d.length < 24) return d.length >= 8 && d.readUInt32BE(4) !== 0x2112a442 && (d.length < 10 || d.readUInt32BE(6) !== 0x2112a442) ? null : 'more';
+  // a message still arriving (its cookie read, its declared length not yet): a TURN server's 401
+  // challenge, whose REALM names the app, may come in two segments
+  if (d.readUInt32BE(4) === 0x2112a442 && 20 + d.readUInt16BE(2) > d.length) return 'more';
+  if (d.readUInt32BE(6) === 0x2112a442 && 2 + d.readUInt16BE(0) > d.length) return 'more';
   return parseStun(d) ?? (d.readUInt16BE(0) + 2 <= d.length ? parseStun(d.subarray(2, 2 + d.readUInt16BE(0))) : null);
 }
 

@@ -46,6 +46,16 @@ describe('nDPI coverage: STUN/TURN realm', () => {
   it('the same over TCP port 80 (stun_signal_tcp.pcapng: TURN over TCP to 35.219.252.146:80)', () => {
     const s = tcp('35.219.252.146:80', [['c', allocate()], ['s', challenge('signal.org')]], '192.168.1.117:51296');
     assert.equal(s?.protocol, 'signal');
+    // review of 30 November: the challenge in two segments, cut past its header (24 bytes in), was
+    // given up as no STUN, the REALM unread; bare, and framed as RFC 4571 (ICE-TCP)
+    const ch = challenge('signal.org');
+    const framed = Buffer.concat([Buffer.from([ch.length >> 8, ch.length & 0xff]), ch]);
+    for (const [m, cut] of [[ch, 24], [ch, 30], [framed, 26], [framed, 40]] as const) {
+      const a = allocate();
+      const first = m === framed ? Buffer.concat([Buffer.from([a.length >> 8, a.length & 0xff]), a]) : a;
+      const split = tcp('35.219.252.146:80', [['c', first], ['s', m.subarray(0, cut)], ['s', m.subarray(cut)]], '192.168.1.117:51296');
+      assert.equal(split?.protocol, 'signal', `${m === framed ? 'framed' : 'bare'}, cut at ${cut}`);
+    }
   });
 
   it('REALM telegram.org → telegram; a realm that is not an IM host, or not a host name, is nothing', () => {
