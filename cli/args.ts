@@ -36,11 +36,11 @@ export interface Parsed {
  */
 export function parseArgs(argv: string[], specs: OptionSpec[], command: string, cfg?: import('../common/config').Config): Parsed {
   const parsed = parseCommandLine(argv, specs, command);
-  if (!parsed.opts.help && specs.some((s) => s.config)) applyConfig(parsed, specs, cfg ?? commandConfig());
+  if (!parsed.opts.help && specs.some((s) => s.config)) applyConfig(parsed, specs, cfg ?? commandConfig(), command);
   return parsed;
 }
 
-function applyConfig(parsed: Parsed, specs: OptionSpec[], cfg: import('../common/config').Config): void {
+function applyConfig(parsed: Parsed, specs: OptionSpec[], cfg: import('../common/config').Config, command: string): void {
   const { configValue } = require('../common/config') as typeof import('../common/config');
   for (const s of specs) {
     if (!s.config || parsed.opts[s.name] !== undefined) continue;
@@ -48,6 +48,7 @@ function applyConfig(parsed: Parsed, specs: OptionSpec[], cfg: import('../common
     if (v === undefined || v === null) continue;
     if (s.value) {
       if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') continue;
+      if (v === '' && PATH_ARGS.has(s.arg ?? '')) throw new UsageError(emptyPath(`${s.config} (config ${cfg.file ?? ''})`, s, command));
       parsed.opts[s.name] = s.repeat ? [String(v)] : String(v);
     } else if (v === true) parsed.opts[s.name] = true;
     else continue;
@@ -61,6 +62,16 @@ export function optionSource(parsed: Parsed, name: string): string {
   if (!key) return `--${name}`;
   const { getConfig } = require('../common/config') as typeof import('../common/config');
   return `${key} (config ${getConfig().file ?? ''})`;
+}
+
+/**
+ * Options naming a file, folder or interface: an empty value (`--policy "$POLICY"` with the variable
+ * unset) is a mistake, never "the default" — a policy's exceptions, a store, a quarantine silently gone.
+ */
+const PATH_ARGS = new Set(['FILE', 'PATH', 'DIR', 'IF']);
+function emptyPath(where: string, spec: OptionSpec, command: string): string {
+  const what = spec.arg === 'DIR' ? 'a folder' : spec.arg === 'IF' ? 'an interface name' : 'a file name';
+  return `${where} is empty: it needs ${what} (${spec.arg}); give one, or leave the option out for the default; see 'shadowim ${command} --help'`;
 }
 
 function parseCommandLine(argv: string[], specs: OptionSpec[], command: string): Parsed {
@@ -106,6 +117,7 @@ function parseCommandLine(argv: string[], specs: OptionSpec[], command: string):
           if (i + 1 >= argv.length) throw new UsageError(`option --${spec.name} needs a value (${spec.arg ?? 'VALUE'}); see 'shadowim ${command} --help'`);
           value = argv[++i];
         }
+        if (value === '' && PATH_ARGS.has(spec.arg ?? '')) throw new UsageError(emptyPath(`--${spec.name}`, spec, command));
         if (spec.repeat) opts[spec.name] = [...((opts[spec.name] as string[]) ?? []), value];
         else opts[spec.name] = value;
       } else {

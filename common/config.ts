@@ -188,6 +188,13 @@ function str(ctx: Ctx, node: Node, name: string, re?: RegExp, hint?: string): st
   return s;
 }
 
+/** a path, relative to the config file's folder; empty is a mistake (it would name that folder) */
+function pathOf(ctx: Ctx, node: Node, name: string, base: string): string {
+  const s = str(ctx, node, name);
+  if (s === '') fail(ctx, node, `${name} is empty: give a path, or remove the key for the default`);
+  return path.resolve(base, s);
+}
+
 function bool(ctx: Ctx, node: Node, name: string): boolean {
   const v = scalar(ctx, node, name);
   if (typeof v !== 'boolean') fail(ctx, node, `${name} must be true or false`);
@@ -252,7 +259,7 @@ const SECTIONS: Record<string, SectionValidator> = {
           s.stats = bool(ctx, v, 'sensor.stats');
           break;
         case 'evidence_dir':
-          s.evidence_dir = path.resolve(base, str(ctx, v, 'sensor.evidence_dir'));
+          s.evidence_dir = pathOf(ctx, v, 'sensor.evidence_dir', base);
           break;
         default:
           unknownKey(ctx, kn, 'sensor', k, known);
@@ -263,17 +270,17 @@ const SECTIONS: Record<string, SectionValidator> = {
     const { isScalar } = require('yaml');
     // `policy: FILE` is short for `policy: {file: FILE}`
     if (isScalar(node)) {
-      cfg.policy = path.resolve(base, str(ctx, node, 'policy'));
+      cfg.policy = pathOf(ctx, node, 'policy', base);
       return;
     }
     for (const [k, kn, v] of mapEntries(ctx, node, 'policy')) {
-      if (k === 'file') cfg.policy = path.resolve(base, str(ctx, v, 'policy.file'));
+      if (k === 'file') cfg.policy = pathOf(ctx, v, 'policy.file', base);
       else unknownKey(ctx, kn, 'policy', k, ['file']);
     }
   },
   signatures(ctx, node, cfg, base) {
     for (const [k, kn, v] of mapEntries(ctx, node, 'signatures')) {
-      if (k === 'dir') cfg.signatures.dir = path.resolve(base, str(ctx, v, 'signatures.dir'));
+      if (k === 'dir') cfg.signatures.dir = pathOf(ctx, v, 'signatures.dir', base);
       else unknownKey(ctx, kn, 'signatures', k, ['dir']);
     }
   },
@@ -290,7 +297,7 @@ const SECTIONS: Record<string, SectionValidator> = {
           break;
         case 'tls_cert':
         case 'tls_key':
-          d[k] = path.resolve(base, str(ctx, v, `dashboard.${k}`));
+          d[k] = pathOf(ctx, v, `dashboard.${k}`, base);
           break;
         case 'trust_proxy': {
           const t = scalar(ctx, v, 'dashboard.trust_proxy');
@@ -330,7 +337,7 @@ const SECTIONS: Record<string, SectionValidator> = {
   store(ctx, node, cfg, base) {
     const known = ['path', 'synchronous', 'retention_days'];
     for (const [k, kn, v] of mapEntries(ctx, node, 'store')) {
-      if (k === 'path') cfg.store.path = path.resolve(base, str(ctx, v, 'store.path'));
+      if (k === 'path') cfg.store.path = pathOf(ctx, v, 'store.path', base);
       else if (k === 'synchronous') cfg.store.synchronous = str(ctx, v, 'store.synchronous', /^(normal|full)$/, 'normal or full') as 'normal' | 'full';
       else if (k === 'retention_days') cfg.store.retention_days = int(ctx, v, 'store.retention_days', 0, 100000);
       else unknownKey(ctx, kn, 'store', k, known);
@@ -371,7 +378,7 @@ const SECTIONS: Record<string, SectionValidator> = {
           i.close_timeout_ms = int(ctx, v, 'influx.close_timeout_ms', 0, 3600000);
           break;
         case 'spool_dir':
-          i.spool_dir = path.resolve(base, str(ctx, v, 'influx.spool_dir'));
+          i.spool_dir = pathOf(ctx, v, 'influx.spool_dir', base);
           break;
         case 'spool_max_bytes':
           i.spool_max_bytes = bytesValue(ctx, v, 'influx.spool_max_bytes');

@@ -41,6 +41,30 @@ describe('cli: usage without a command', () => {
     }
   });
 
+  // review of 30 November: `--policy "$POLICY"` with the variable unset ran the built-in policy (the
+  // firewall export then blocked what the policy sanctions), `--store ''` stored nothing, exit 0
+  it('an empty file, folder or store option (on the command line or in the config): one line, exit 2, nothing run', () => {
+    const fs = require('node:fs') as typeof import('node:fs'), os = require('node:os') as typeof import('node:os'), path = require('node:path') as typeof import('node:path');
+    const cases: Array<[string[], string]> = [
+      [['analyze', 'x.pcap', '--policy', ''], "--policy is empty: it needs a file name (FILE); give one, or leave the option out for the default; see 'shadowim analyze --help'"],
+      [['analyze', 'x.pcap', '--store='], "--store is empty: it needs a file name (PATH); give one, or leave the option out for the default; see 'shadowim analyze --help'"],
+      [['analyze', 'x.pcap', '--out', ''], "--out is empty: it needs a folder (DIR); give one, or leave the option out for the default; see 'shadowim analyze --help'"],
+      [['rules', '--format', 'iptables', '--policy', ''], "--policy is empty: it needs a file name (FILE); give one, or leave the option out for the default; see 'shadowim rules --help'"],
+    ];
+    for (const [args, line] of cases) {
+      const r = shadowim(args);
+      assert.deepEqual([r.status, r.stderr, r.stdout], [2, `shadowim: ${line}\n`, ''], args.join(' '));
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-empty-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'c.yaml'), "policy: ''\n");
+      const r = shadowim(['--config', path.join(dir, 'c.yaml'), 'rules', '--format', 'iptables']);
+      assert.deepEqual([r.status, r.stderr, r.stdout], [2, `shadowim: ${path.join(dir, 'c.yaml')}:1: policy is empty: give a path, or remove the key for the default\n`, '']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('serve --policy that is a directory or missing: one line, exit 2, before anything listens', () => {
     const os = require('node:os') as typeof import('node:os');
     const path = require('node:path') as typeof import('node:path');
