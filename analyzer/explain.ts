@@ -1,8 +1,7 @@
 // A policy in plain words, for `shadowim policy check`.
-import path from 'node:path';
-import { readDataFile } from '../common/dataFile';
 import type { Policy } from './policy';
 import { BUILTIN_DETECTORS } from './dlp/scanner';
+import { knownProtocols } from './vocabulary';
 
 function dur(ms: number): string {
   if (ms === 0) return 'no suppression';
@@ -12,10 +11,6 @@ function dur(ms: number): string {
   return `${ms / 1000} s`;
 }
 
-function knownProtocols(): Set<string> {
-  const doc = readDataFile(path.join(__dirname, 'protocols.yaml'));
-  return new Set((doc.known as string[]).map(String));
-}
 
 /** Things that are valid but probably not what the author meant. */
 export function policyWarnings(p: Policy): string[] {

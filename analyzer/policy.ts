@@ -31,7 +31,8 @@ function isScalar(node: unknown): node is Scalar {
 }
 
 export const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
-export const ALERT_KINDS = ['unauthorized_im', 'sensitive_data', 'file_transfer', 'cleartext_credentials', 'policy_violation', 'malicious_link'] as const;
+export { ALERT_KINDS } from './vocabulary';
+import { ALERT_KINDS } from './vocabulary';
 
 export interface AllowRule {
   /** undefined = any protocol */

@@ -23,6 +23,7 @@ import path from 'node:path';
 import type { Severity } from '../../common/events';
 import { whyCannotRead } from '../../common/fsError';
 import { ConfigError } from '../../common/configError';
+import { ALERT_KINDS, knownProtocols } from '../../analyzer/vocabulary';
 
 export type SinkType = 'webhook' | 'splunk' | 'syslog';
 
@@ -140,14 +141,21 @@ function parseSink(raw: unknown, where: string, dir = '.'): SinkConfig {
     name: r.name as string,
     type,
     format: (r.format as SinkConfig['format']) ?? (type === 'syslog' ? 'text' : 'json'),
-    verify_tls: r.verify_tls === undefined ? true : r.verify_tls === true,
+    verify_tls: r.verify_tls !== false,
     timeout_ms: 10000,
     min_severity: 'low',
   };
+  // YAML's `yes`, a quoted "true": anything but the two booleans is a mistake, never "off"
+  if (r.verify_tls !== undefined && typeof r.verify_tls !== 'boolean') err('verify_tls', 'must be true or false');
   const formats = type === 'syslog' ? ['text', 'cef', 'leef', 'json'] : type === 'webhook' ? ['json', 'ecs', 'cef', 'leef'] : ['json', 'ecs'];
   if (!formats.includes(s.format)) err('format', `must be one of ${formats.join(', ')} for a ${type} sink`);
   if (type !== 'syslog') {
     if (typeof r.url !== 'string' || !/^https?:\/\/[^\s/]+/.test(r.url)) err('url', 'must be an http:// or https:// URL');
+    try {
+      new URL(r.url as string);
+    } catch {
+      err('url', `'${(r.url as string).slice(0, 120)}' is not a valid URL (check the host, the port 1-65535, the brackets of an IPv6 address)`);
+    }
     s.url = r.url as string;
     if (type === 'webhook' && r.secret !== undefined) {
       if (typeof r.secret !== 'string' || r.secret.length < 8) err('secret', 'must be text of at least 8 characters');
@@ -210,6 +218,13 @@ function parseSink(raw: unknown, where: string, dir = '.'): SinkConfig {
     if (r[k] === undefined) continue;
     if (!Array.isArray(r[k]) || !(r[k] as unknown[]).every((x) => typeof x === 'string')) err(k, 'must be a list of names');
     s[k] = r[k] as string[];
+  }
+  // a misspelt kind or protocol would route nothing to this sink, silently
+  const vocab = { kinds: new Set<string>(ALERT_KINDS), protocols: knownProtocols() };
+  for (const k of ['kinds', 'protocols'] as const) {
+    if (k === 'protocols' && s.protocols) s.protocols = s.protocols.map((p) => p.toLowerCase());
+    const bad = s[k]?.find((x) => !vocab[k].has(x));
+    if (bad !== undefined) err(k, `'${bad.slice(0, 60)}' is not ${k === 'kinds' ? 'an alert kind' : 'a protocol id'} (${[...vocab[k]].join(', ')})`);
   }
   return s;
 }

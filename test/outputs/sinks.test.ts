@@ -147,6 +147,21 @@ describe('alert sinks', function () {
       assert.throws(() => parseSinks([{ name: 's', type: 'splunk', url: 'https://h:8088' }], 'c.yaml'), /sinks\[0\] \(s\): token is required/);
       assert.throws(() => parseSinks([{ name: 'w', type: 'webhook', url: 'ftp://x' }], 'c.yaml'), /url must be an http/);
     });
+
+    // review of 30 November: each of these passed, and the sink then checked no certificate, received
+    // nothing, or dead-lettered every alert
+    it('rejects what would silently weaken or empty a sink: verify_tls that is not a boolean, misspelt kinds or protocols, an invalid URL', () => {
+      const w = (more: object) => () => parseSinks([{ name: 'w', type: 'webhook', url: 'https://h/x', ...more }], 'c.yaml');
+      for (const v of ['true', 'yes', 'on', 1]) assert.throws(w({ verify_tls: v }), /^Error: c\.yaml: sinks\[0\] \(w\): verify_tls must be true or false$/, String(v));
+      assert.equal(w({ verify_tls: false })().sinks[0].verify_tls, false);
+      assert.equal(w({})().sinks[0].verify_tls, true);
+      assert.throws(w({ kinds: ['unauthorized_im', 'sensitve_data'] }), /: kinds 'sensitve_data' is not an alert kind \(unauthorized_im, sensitive_data, /);
+      assert.throws(w({ protocols: ['irc', 'irk'] }), /: protocols 'irk' is not a protocol id \(aim, icq, /);
+      assert.deepEqual(w({ protocols: ['WhatsApp', 'irc'] })().sinks[0].protocols, ['whatsapp', 'irc']); // ids are lower case
+      for (const url of ['https://127.0.0.1:99999/h', 'http://[::1']) {
+        assert.throws(() => parseSinks([{ name: 'w', type: 'webhook', url }], 'c.yaml'), new RegExp(`: url '${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' is not a valid URL \\(check the host`), url);
+      }
+    });
   });
 
   it('an outbox that cannot be opened is one line naming the file and the setting (analyze and alerts outbox)', async () => {
