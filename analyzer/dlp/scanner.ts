@@ -81,26 +81,47 @@ const ACCEPT = 0.5;
 const HAS_DIGIT = /[0-9\uff10-\uff19]/;
 const DIGIT_LABELS = ['pan', 'us_ssn', 'aba_routing', 'us_bank_account', 'negative'] as const;
 
-/** [A-Za-z0-9\uff10-\uff19] by character code (a regex test per character was most of the masking) */
-function isAlnum(code: number): boolean {
-  return (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || (code >= 0xff10 && code <= 0xff19);
+const LETTER_OR_NUMBER = /[\p{L}\p{N}\p{M}]/u;
+
+/**
+ * A letter, number or combining mark of any script (code point). ASCII by character code: a regex
+ * test per character was most of the masking. Was ASCII and full-width digits only, so Cyrillic or
+ * full-width letters of a matched password were forwarded as typed.
+ */
+function isAlnum(cp: number): boolean {
+  if (cp < 0x80) return (cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a);
+  return LETTER_OR_NUMBER.test(String.fromCodePoint(cp));
 }
 
-/** Masks all but the last `keep` alphanumerics of text; separators stay. */
-export function maskKeepLast(s: string, keep = 4, keepFirst = 0): string {
-  let alnum = 0;
-  for (let i = 0; i < s.length; i++) if (isAlnum(s.charCodeAt(i))) alnum++;
-  let seen = 0;
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (isAlnum(s.charCodeAt(i))) {
-      seen++;
-      out += seen <= keepFirst || seen > alnum - keep ? c : '*';
-    } else if (c === '\u0000') continue;
-    else out += c;
+/** offsets of the letters and numbers of text[start, end), a surrogate pair being one */
+function alnumUnits(text: string, start: number, end: number): number[] {
+  const units: number[] = [];
+  for (let i = start; i < end; ) {
+    const cp = text.codePointAt(i)!;
+    if (isAlnum(cp)) units.push(i);
+    i += cp > 0xffff ? 2 : 1;
   }
-  return out;
+  return units;
+}
+
+/** text[start, end) with every letter or number not in `keep` (offsets) masked by one '*'; NULs dropped */
+function maskExcept(text: string, start: number, end: number, units: number[], keep: Set<number>): string {
+  let out = '';
+  let from = start;
+  for (const u of units) {
+    if (u >= end) break;
+    if (keep.has(u)) continue;
+    out += text.slice(from, u).replace(/\u0000/g, '') + '*';
+    from = u + (text.codePointAt(u)! > 0xffff ? 2 : 1);
+  }
+  return out + text.slice(from, end).replace(/\u0000/g, '');
+}
+
+/** Masks all but the last `keep` letters and numbers of text (and the first `keepFirst`); separators stay. */
+export function maskKeepLast(s: string, keep = 4, keepFirst = 0): string {
+  const units = alnumUnits(s, 0, s.length);
+  const kept = new Set([...units.slice(0, keepFirst), ...units.slice(Math.max(0, units.length - keep))]);
+  return maskExcept(s, 0, s.length, units, kept);
 }
 
 function redactedMatch(detector: string, value: string): string {

@@ -169,6 +169,18 @@ describe('analyzer: alerts', () => {
     assert.match((out.events.find((e) => e.type === 'message') as any).text, /ask \*\*\*-\*\*3456$/);
   });
 
+  // masking kept every character that was not an ASCII letter or digit: Cyrillic and full-width
+  // letters of a matched password went out as typed ("******rd: пароль-секрет-42")
+  it('a masking regex masks letters and numbers of every script, separators kept', () => {
+    const pol = "dlp:\n  regexes: [{ name: pw, pattern: 'password: [^ ]+' }]\n";
+    const out = run([message('password: пароль-секрет-42'), message('password: ＳｅｃｒｅｔＰａｓｓ９９'), message('password: 𝐒𝐞𝐜𝐫𝐞𝐭99')], pol);
+    const texts = out.events.filter((e) => e.type === 'message').map((e: any) => e.text);
+    // one '*' for a letter outside the BMP (a surrogate pair), never half of it
+    assert.deepEqual(texts, ['********: ******-****ет-42', '********: ********ｓｓ９９', '********: ****𝐞𝐭99']);
+    const s = out.alerts.filter((a) => a.kind === 'sensitive_data');
+    assert.equal(s[0].match, '********: ******-****ет-42');
+  });
+
   it('cleartext credentials: an alert naming the user, never a secret', () => {
     const cred = { type: 'credential', ts: at(T0), protocol: 'irc', user: 'alice', mechanism: 'irc-pass', client: C, server: S, flow_id: 'f1', password: 'hunter2' } as any;
     const out = run([cred]);
