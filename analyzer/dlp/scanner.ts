@@ -110,7 +110,7 @@ function maskExcept(text: string, start: number, end: number, units: number[], k
   let from = start;
   for (const u of units) {
     if (u >= end) break;
-    if (keep.has(u)) continue;
+    if (u < start || keep.has(u)) continue;
     out += text.slice(from, u).replace(/\u0000/g, '') + '*';
     from = u + (text.codePointAt(u)! > 0xffff ? 2 : 1);
   }
@@ -169,7 +169,13 @@ export class DlpScanner {
     // first one left out (was: 256 cards, SSNs or keywords before it and a value was forwarded as typed)
     let checked = Infinity;
     const take = (c: Candidate, shadow: boolean) => {
-      if (c.start >= checked || out.some((f) => c.start < f.end && f.start < c.end)) return;
+      if (c.start >= checked) return;
+      // a candidate overlapping an accepted one is dropped, unless it reaches digits that one leaves
+      // clear (a card's last group starting an SSN): those are masked, not alerted
+      if (out.some((f) => c.start < f.end && f.start < c.end)) {
+        if (covered(text, c, out)) return;
+        shadow = true;
+      }
       if (out.length >= MAX_FINDINGS) {
         checked = c.start;
         return;
@@ -182,6 +188,7 @@ export class DlpScanner {
     for (const c of shadows) take(c, true);
     checked = Math.min(checked, this.dictionaries(text, out));
     out.sort((a, b) => a.start - b.start);
+    if (s.patterns.length) regexMatchesShowNoOtherValue(text, out);
     if (checked < text.length) out.checked = checked;
     return out;
   }
@@ -317,24 +324,82 @@ export class DlpScanner {
   }
 }
 
+/** is every letter or number of text[c.start, c.end) inside one of `found`? */
+function covered(text: string, c: Finding, found: Finding[]): boolean {
+  for (let p = c.start; p < c.end; ) {
+    const f = found.find((x) => x.start <= p && p < x.end);
+    if (f) p = f.end;
+    else if (isAlnum(text.codePointAt(p)!)) return false;
+    else p++;
+  }
+  return true;
+}
+
 /**
- * The text with every finding marked `redact` masked (last four alphanumerics kept, separators
- * kept). Text beyond the scanned length is cut off: it was not checked, so it must not leave.
+ * A masking regex match shows its last four characters in the alert; where they are another value's
+ * (the first group of a card after "PIN: "), they are masked as in the text.
+ */
+function regexMatchesShowNoOtherValue(text: string, found: Finding[]): void {
+  for (const f of found) {
+    if (f.detector !== 'regex' || !f.redact) continue;
+    const over = found.filter((g) => g !== f && g.redact && g.start < f.end && f.start < g.end);
+    if (!over.length) continue;
+    const start = Math.min(f.start, ...over.map((g) => g.start));
+    const end = Math.max(f.end, ...over.map((g) => g.end));
+    const m = maskMerged(text, start, end, [f, ...over], f.end, f.start);
+    f.match = m.length > 64 ? m.slice(-64) : m;
+  }
+}
+
+/** offsets of the letters and numbers a finding may show: its last four (an IBAN also its country code) */
+function shownBy(f: Finding, units: number[]): number[] {
+  const own = units.filter((u) => u >= f.start && u < f.end);
+  const last = own.slice(Math.max(0, own.length - 4));
+  return f.detector === 'iban' ? [...own.slice(0, 2), ...last] : last;
+}
+
+/**
+ * text[start, end) of overlapping findings (one merged span), cut at `limit`: every letter and number
+ * masked but the span's last four, and an IBAN's country code, where every finding covering the
+ * character would show it too (a card's digits never beyond its last four).
+ */
+function maskMerged(text: string, start: number, end: number, members: Finding[], limit: number, from = start): string {
+  const units = alnumUnits(text, start, end);
+  if (members.length === 1) {
+    const keep = new Set(shownBy(members[0], units));
+    return maskExcept(text, from, limit, units, keep);
+  }
+  const shown = members.map((f) => new Set(shownBy(f, units)));
+  const candidates = new Set(units.slice(Math.max(0, units.length - 4)));
+  members.forEach((f, k) => {
+    if (f.detector === 'iban') for (const u of shown[k]) if (u < f.start + 4) candidates.add(u);
+  });
+  const keep = new Set<number>();
+  for (const u of candidates) if (members.every((f, k) => u < f.start || u >= f.end || shown[k].has(u))) keep.add(u);
+  return maskExcept(text, from, limit, units, keep);
+}
+
+/**
+ * The text with every finding marked `redact` masked (last four letters or numbers kept, separators
+ * kept). Overlapping findings are masked as their union (was: the later one skipped, so a regex
+ * match "PIN: 4539" before the card it overlaps left "1852 9630 7417" in clear). Text beyond the
+ * scanned length is cut off: it was not checked, so it must not leave.
  */
 export function redactText(text: string, findings: Findings, maxScanChars: number): string {
   // the cut leaves a surrogate pair whole, as every cut of wire text does (clip.ts): half an emoji was
   // written \udXXX in the event's JSON
   const limit = cutBeforePair(text, checkedLength(findings, maxScanChars)).length;
+  const masked = findings.filter((f) => f.redact && f.start < limit).sort((a, b) => a.start - b.start);
   let out = '';
   let pos = 0;
-  for (const f of findings) {
-    if (!f.redact || f.start < pos) continue;
-    if (f.start >= limit) break; // cut off below
-    const end = Math.min(f.end, limit);
-    out += text.slice(pos, f.start);
-    const span = text.slice(f.start, end);
-    out += f.detector === 'iban' ? maskKeepLast(span, 4, 2) : maskKeepLast(span, 4);
-    pos = end;
+  for (let i = 0; i < masked.length; ) {
+    const start = masked[i].start;
+    let end = masked[i].end;
+    let j = i + 1;
+    for (; j < masked.length && masked[j].start < end; j++) end = Math.max(end, masked[j].end);
+    out += text.slice(pos, start) + maskMerged(text, start, end, masked.slice(i, j), Math.min(end, limit));
+    pos = Math.min(end, limit);
+    i = j;
   }
   if (pos === 0 && text.length <= limit) return text;
   if (text.length <= limit) return out + text.slice(pos);

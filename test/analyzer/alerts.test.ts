@@ -169,6 +169,27 @@ describe('analyzer: alerts', () => {
     assert.match((out.events.find((e) => e.type === 'message') as any).text, /ask \*\*\*-\*\*3456$/);
   });
 
+  // overlapping findings: the later one was skipped, so a regex match ending inside a card left the
+  // card after it in clear ("***: 4539 1852 9630 7417"), and a card ending inside a regex match left
+  // the rest of that match; the regex's alert showed the card's first group
+  it('overlapping findings are masked as their union, never more of a card than its last four', () => {
+    const pol = `dlp:
+  regexes:
+    - { name: secret, pattern: '(?:pin|password|pwd)[:=]? *[^ ]+', ignore_case: true }
+    - { name: tok, pattern: '7417 [A-Z0-9]{6,}' }
+`;
+    const out = run([message('PIN: 4539 1852 9630 7417'), message('card 4539 1852 9630 7417 SECRETTOKEN99')], pol);
+    const texts = out.events.filter((e) => e.type === 'message').map((e: any) => e.text);
+    assert.deepEqual(texts, ['***: **** **** **** 7417', 'card **** **** **** **** *********EN99']);
+    const s = out.alerts.filter((a) => a.kind === 'sensitive_data');
+    assert.deepEqual(s.map((a) => [a.detector, a.match]), [
+      ['regex', '***: ****'],
+      ['pan', '************7417'],
+      ['regex', '**** *********EN99'],
+      ['pan', '************7417'],
+    ]);
+  });
+
   // masking kept every character that was not an ASCII letter or digit: Cyrillic and full-width
   // letters of a matched password went out as typed ("******rd: пароль-секрет-42")
   it('a masking regex masks letters and numbers of every script, separators kept', () => {
