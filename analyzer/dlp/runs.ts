@@ -114,14 +114,49 @@ export function cleanBoundary(text: string, start: number, end: number): boolean
   // a backslash is no part of a number: escaped JSON or CEF pasted into chat ({\"pan\":\"4111…\"}) left its numbers unmasked
   if (b && (WORDISH.test(b) || b === '/' || b === '+' || b === '@' || b === '%')) return false;
   if (a && (WORDISH.test(a) || a === '/' || a === '@' || a === '%')) return false;
-  // "12:4111…" / "…1111:30" (times), "…1111.5" (decimals), "…,123" (thousands), "INC-536-…" (ids)
+  // "12:4111…" / "…1111:30" (times), "…1111.5" (decimals), "1,234.567,890" (thousands), "INC-536-…" (ids)
   const bb = charBefore(text, start - 1);
-  if ((b === ':' || b === '.' || b === ',') && bb && /\d/.test(bb)) return false;
+  if ((b === ':' || b === '.') && bb && /\d/.test(bb)) return false;
+  if (b === ',' && bb && /\d/.test(bb) && thousands(text, start, end, 'before')) return false;
   if ((b === '-' || b === '.' || b === '_') && bb && WORDISH.test(bb)) return false;
   const aa = charAfter(text, end + 1);
-  if ((a === ':' || a === '.' || a === ',') && aa && /\d/.test(aa)) return false;
+  if ((a === ':' || a === '.') && aa && /\d/.test(aa)) return false;
+  if (a === ',' && aa && /\d/.test(aa) && thousands(text, start, end, 'after')) return false;
   if ((a === '-' || a === '_') && aa && WORDISH.test(aa)) return false;
   return true;
+}
+
+/**
+ * Does the comma before (or after) text[start, end) join it to more of one amount, "1,234.567"? Only
+ * when the number's own groups have 1–3 digits (joined by dots, as "123.456.789" may be written) and
+ * the comma's far side is exactly 3 digits (after) or 1–3 (before). A comma is a CSV field separator
+ * far more often (was: any digit beyond a comma disqualified "Jane Roe,4539185296307417,12/25,123").
+ */
+function thousands(text: string, start: number, end: number, side: 'before' | 'after'): boolean {
+  let group = 0;
+  let first = -1;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0) continue;
+    if (digitAt(c) >= 0) {
+      if (++group > 3) return false;
+    } else if (c === 0x2e && group) {
+      if (first < 0) first = group;
+      group = 0;
+    } else return false; // dashes, spaces: a grouped card or SSN, not an amount
+  }
+  if (first < 0) first = group;
+  // the digits on the comma's far side, then no more digit
+  let n = 0;
+  let i = side === 'after' ? end + 1 : start - 2;
+  const step = side === 'after' ? 1 : -1;
+  for (; i >= 0 && i < text.length && n <= 3; i += step) {
+    const c = text.charCodeAt(i);
+    if (c === 0) continue;
+    if (digitAt(c) < 0) break;
+    n++;
+  }
+  return side === 'after' ? n === 3 : n >= 1 && n <= 3 && first === 3;
 }
 
 /**

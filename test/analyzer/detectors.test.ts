@@ -92,6 +92,21 @@ describe('analyzer: DLP scanner', () => {
     assert.deepEqual(detectors('INC-536-22-5598'), [], 'glued to an identifier');
   });
 
+  // a comma with a digit beyond it was taken for a thousands separator, so CSV fields were neither
+  // alerted nor masked; a real thousands group still disqualifies
+  it('a comma is a thousands separator only between groups of three digits', () => {
+    for (const [t, want, shown] of [
+      ['Jane Roe,4539185296307417,12/25,123', ['pan'], 'Jane Roe,************7417,12/25,123'],
+      ['Jane Roe,219-09-9998,1980-01-02', ['us_ssn'], 'Jane Roe,***-**-9998,1980-01-02'],
+      ['4539185296307417,5412185296307416', ['pan', 'pan'], '************7417,************7416'],
+      ['1,219.099.998,000 USD', [], '1,219.099.998,000 USD'],
+    ] as const) {
+      const f = scanner.scan(t);
+      assert.deepEqual(f.filter((x) => x.alert !== false).map((x) => x.detector), want, t);
+      assert.equal(redactText(t, f, 65536), shown);
+    }
+  });
+
   it('finds routing and account numbers only with context, each with its own', () => {
     assert.deepEqual(detectors('routing 021000021 account 12345678901'), ['aba_routing', 'us_bank_account']);
     assert.deepEqual(detectors('021000021'), []);

@@ -17,6 +17,9 @@ import { parseFilesConfig, parseSize } from '../../analyzer/files/config';
 import { clamdScan, parseClamdReply } from '../../analyzer/files/clamav';
 import { Quarantine, listQuarantine, exportQuarantined } from '../../analyzer/files/quarantine';
 import { nameMismatch } from '../../analyzer/files/types';
+import { FileService, defaultFilesConfig } from '../../analyzer/files';
+import { defaultPolicy, parsePolicy } from '../../analyzer/policy';
+import type { AlertEvent, FileTransferEvent, ShadowEvent } from '../../common/events';
 import { makeZip, fakePe } from './dcc';
 import { boundedIt } from '../helpers/bounded';
 import { fuzzCases, fuzzSeconds, fuzzSeed } from '../helpers/fuzz';
@@ -350,6 +353,42 @@ describe('files: quarantine store', () => {
       assert.deepEqual(fs.readFileSync(out), bufs[2]);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+/** one carved file through the file service (spooled, quarantined): the events it emits and the quarantine directory */
+function serveFile(body: Buffer, filename: string, policyText?: string): { events: ShadowEvent[]; alerts: AlertEvent[]; ev: FileTransferEvent; qdir: string; cleanup: () => void } {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-fsvc-'));
+  const qdir = path.join(tmp, 'q');
+  const events: ShadowEvent[] = [];
+  const policy = policyText ? parsePolicy(policyText, 'p.yaml') : defaultPolicy();
+  const svc = new FileService({ policy, config: { ...defaultFilesConfig(), spoolDir: path.join(tmp, 'spool'), quarantine: { dir: qdir, maxBytes: 1 << 30, maxFiles: 100, keep: 'all' } }, emit: (e) => events.push(e) });
+  const flow = {} as any;
+  const spool = svc.spool({} as any, flow)!;
+  spool.write(body);
+  spool.close();
+  const sha256 = crypto.createHash('sha256').update(body).digest('hex');
+  const md5 = crypto.createHash('md5').update(body).digest('hex');
+  const ev = { type: 'file_transfer', ts: '2024-01-15T14:30:02.000Z', protocol: 'irc', from: 'alice', to: 'bob', filename, size: body.length, observed_size: body.length, direction: 'outbound', stage: 'data', file_type: fileTypeOf(body), sha256, md5, complete: true } as any;
+  svc.finish({ meta: {}, observedSize: body.length, gapBytes: 0, complete: true, sha256, md5, head: body.subarray(0, 4096), spool } as any, ev, flow);
+  const alerts = events.filter((e): e is AlertEvent => e.type === 'alert');
+  return { events, alerts, ev, qdir, cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+}
+
+describe('files: DLP in the file service', () => {
+  // a comma next to a digit was taken for a thousands separator: a CSV of customers (DCC) with two
+  // cards and two SSNs raised no sensitive_data alert
+  it('cards and SSNs in CSV fields are found', () => {
+    const csv = 'name,card,exp,cvv,ssn,born\nJane Roe,4539185296307417,12/25,123,219-09-9998,1980-01-02\nJohn Doe,5412185296307416,01/27,456,536-22-5598,1975-03-04\n';
+    const r = serveFile(Buffer.from(csv), 'customers.csv');
+    try {
+      // one alert per detector and card network
+      assert.deepEqual(r.alerts.map((a) => [a.detector, a.match]), [['pan', '************7417'], ['us_ssn', '***-**-9998'], ['pan', '************7416']]);
+      assert.match(r.alerts[1].summary, /\(2 in this file\)$/);
+      assert.equal(r.ev.verdict, 'sensitive:pan');
+    } finally {
+      r.cleanup();
     }
   });
 });
