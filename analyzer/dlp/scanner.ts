@@ -77,6 +77,23 @@ export function checkedLength(findings: Findings, maxScanChars: number): number 
   return Math.min(maxScanChars, findings.checked ?? Infinity);
 }
 export const DEFAULT_MAX_SCAN = 64 * 1024;
+/** read past max_scan_bytes to see a value across it whole: the longest (a spaced 34-character IBAN) is 42 */
+const LOOK_PAST = 64;
+
+/** where text may be cut at `limit`: before the first masked value across it (and any value across that) */
+function cutBefore(found: Finding[], limit: number): number {
+  let cut = limit;
+  for (let moved = true; moved; ) {
+    moved = false;
+    for (const f of found) {
+      if (f.redact && f.start < cut && f.end > cut) {
+        cut = f.start;
+        moved = true;
+      }
+    }
+  }
+  return cut;
+}
 const ACCEPT = 0.5;
 const HAS_DIGIT = /[0-9\uff10-\uff19]/;
 const DIGIT_LABELS = ['pan', 'us_ssn', 'aba_routing', 'us_bank_account', 'negative'] as const;
@@ -154,7 +171,11 @@ export class DlpScanner {
 
   scan(input: string): Findings {
     const s = this.settings;
-    const text = input.length > s.maxScanChars ? input.slice(0, s.maxScanChars) : input;
+    // a little past the limit is read, so that a value across it is seen whole and the cut moved
+    // before it (was: cut at the limit, the first 15 digits of a card across it read as no card and
+    // forwarded)
+    const long = input.length > s.maxScanChars;
+    const text = long ? input.slice(0, s.maxScanChars + LOOK_PAST) : input;
     // most chat lines hold no digit at all: nothing for the built-in detectors to look at
     if (!HAS_DIGIT.test(text) && !s.keywords.length && !s.patterns.length) return [];
     const cands: Candidate[] = [];
@@ -187,10 +208,12 @@ export class DlpScanner {
     for (const c of cands) take(c, false);
     for (const c of shadows) take(c, true);
     checked = Math.min(checked, this.dictionaries(text, out));
-    out.sort((a, b) => a.start - b.start);
-    if (s.patterns.length) regexMatchesShowNoOtherValue(text, out);
-    if (checked < text.length) out.checked = checked;
-    return out;
+    if (long) checked = Math.min(checked, cutBefore(out, s.maxScanChars));
+    const kept: Findings = checked < text.length ? out.filter((f) => f.start < checked) : out;
+    kept.sort((a, b) => a.start - b.start);
+    if (s.patterns.length) regexMatchesShowNoOtherValue(text, kept);
+    if (checked < text.length) kept.checked = checked;
+    return kept;
   }
 
   private ibans(text: string, out: Candidate[]): void {

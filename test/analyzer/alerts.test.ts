@@ -169,6 +169,19 @@ describe('analyzer: alerts', () => {
     assert.match((out.events.find((e) => e.type === 'message') as any).text, /ask \*\*\*-\*\*3456$/);
   });
 
+  // the scan stopped at exactly max_scan_bytes: a card across the limit was read as 15 digits (no
+  // card) and they were forwarded ("card: 453918529630741 […8 characters not scanned, removed]")
+  it('a value across max_scan_bytes is cut from the text whole, not forwarded in part', () => {
+    const out = run([
+      message('a'.repeat(65536 - 22) + ' card: 4539185296307417 thanks'),
+      message('a'.repeat(65536 - 16) + ' SSN: 219-09-9998 thanks'),
+      message('a'.repeat(65536 - 20) + ' card 4539 1852 9630 7417 thanks'),
+    ]);
+    const tails = out.events.filter((e) => e.type === 'message').map((e: any) => e.text.slice(-45));
+    assert.deepEqual(tails, [' card:  […23 characters not scanned, removed]', 'a SSN:  […18 characters not scanned, removed]', 'a card  […26 characters not scanned, removed]']);
+    assert.ok(!JSON.stringify(out.events).match(/45391|219-09|4539 1852/));
+  });
+
   // overlapping findings: the later one was skipped, so a regex match ending inside a card left the
   // card after it in clear ("***: 4539 1852 9630 7417"), and a card ending inside a regex match left
   // the rest of that match; the regex's alert showed the card's first group
