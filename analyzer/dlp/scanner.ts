@@ -209,7 +209,8 @@ export class DlpScanner {
     for (const c of shadows) take(c, true);
     checked = Math.min(checked, this.dictionaries(text, out));
     if (long) checked = Math.min(checked, cutBefore(out, s.maxScanChars));
-    const kept: Findings = checked < text.length ? out.filter((f) => f.start < checked) : out;
+    // what was read past the limit is not reported (the limit bounds what is scanned)
+    const kept: Findings = long ? out.filter((f) => f.start < checked) : out;
     kept.sort((a, b) => a.start - b.start);
     if (s.patterns.length) regexMatchesShowNoOtherValue(text, kept);
     if (checked < text.length) kept.checked = checked;
