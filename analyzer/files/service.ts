@@ -15,7 +15,7 @@ import { alertId } from '../alertid';
 import { clip } from '../clip';
 import { realIdentity, shownIdentities } from '../identity';
 import { anyContains } from '../cidr';
-import { DlpScanner, type Finding } from '../dlp/scanner';
+import { DlpScanner, redactText, type Finding } from '../dlp/scanner';
 import { severityFor, type Policy } from '../policy';
 import { ClamavScanner, type ScanResult } from './clamav';
 import { FilesConfigError, type FilesConfig } from './config';
@@ -46,6 +46,8 @@ export interface FileServiceOptions {
 interface Pending {
   ev: FileTransferEvent;
   emitted: boolean;
+  /** the file name with its sensitive values masked: what the alerts and the quarantine show */
+  name: string;
 }
 
 export class FileService implements FileHandling {
@@ -55,6 +57,8 @@ export class FileService implements FileHandling {
   private readonly quarantine?: Quarantine;
   private readonly keep: 'all' | 'flagged';
   private readonly dlp?: DlpScanner;
+  /** names and metadata are scanned like messages, whatever files.scan_content says */
+  private readonly names: DlpScanner;
   private readonly blockTypes: Set<string>;
   private pending = new Set<Pending>();
   private idle: Array<() => void> = [];
@@ -85,6 +89,7 @@ export class FileService implements FileHandling {
     if (c.hashLists.length) this.hashes = HashList.load(c.hashLists);
     const fp = o.policy.files;
     if (fp.scanContent) this.dlp = new DlpScanner({ ...o.policy.dlp, maxScanChars: c.contentMaxChars });
+    this.names = new DlpScanner(o.policy.dlp);
     this.blockTypes = new Set([...fp.blockTypes].flatMap((t) => (t === 'executable' ? activeTypes() : [t])));
   }
 
@@ -96,7 +101,9 @@ export class FileService implements FileHandling {
 
   finish(f: CarvedFile, ev: FileTransferEvent, _flow: FlowInfo): void {
     this.stats.files++;
-    const p: Pending = { ev, emitted: false };
+    // the event's own filename is masked by the analyzer; the alerts and the quarantine entry made
+    // here need it masked first (a DCC file named "card 4539 1852 9630 7417.txt" was shown in clear)
+    const p: Pending = { ev, emitted: false, name: this.redacted(typeof ev.filename === 'string' ? ev.filename : '') };
     this.pending.add(p);
     let sync: { verdicts: string[]; findings: Finding[]; src?: ByteSource & { close?(): void } } | undefined;
     try {
@@ -164,6 +171,13 @@ export class FileService implements FileHandling {
     return { verdicts, findings, src };
   }
 
+  /** text with the values the DLP detectors find in it masked, cut at max_scan_bytes like a message */
+  private redacted(text: string): string {
+    if (!text) return text;
+    const found = this.names.scan(text);
+    return found.length || text.length > this.o.policy.dlp.maxScanChars ? redactText(text, found, this.o.policy.dlp.maxScanChars) : text;
+  }
+
   private detectorOn(f: Finding): boolean {
     const d = this.o.policy.dlp.detectors[f.detector as keyof Policy['dlp']['detectors']];
     return d ? d.enabled : true;
@@ -199,7 +213,7 @@ export class FileService implements FileHandling {
     if (this.quarantine && spool && (this.keep === 'all' || flagged)) {
       try {
         spool.handedOver();
-        if (this.quarantine.store(spool.path, ev as FileTransferEvent & { sha256: string; md5: string }, spool.size)) {
+        if (this.quarantine.store(spool.path, { ...ev, filename: p.name } as FileTransferEvent & { sha256: string; md5: string }, spool.size)) {
           ev.quarantined = true;
           this.stats.quarantined++;
         }
@@ -211,7 +225,7 @@ export class FileService implements FileHandling {
     const kind = v.split(':')[0] as 'infected' | 'forbidden' | 'sensitive' | 'unscanned' | 'clean';
     if (kind in this.stats) this.stats[kind]++;
     this.emit(p, ev);
-    this.sensitiveAlerts(ev, findings);
+    this.sensitiveAlerts(ev, p.name, findings);
   }
 
   private unscannedOrClean(f: CarvedFile, av: ScanResult | undefined): string {
@@ -234,7 +248,7 @@ export class FileService implements FileHandling {
   }
 
   /** content findings → sensitive_data alerts (one per detector and file; ids stable per file and match) */
-  private sensitiveAlerts(ev: FileTransferEvent, findings: Finding[]): void {
+  private sensitiveAlerts(ev: FileTransferEvent, name: string, findings: Finding[]): void {
     const p = this.o.policy;
     const seen = new Set<string>();
     for (const f of findings) {
@@ -256,7 +270,7 @@ export class FileService implements FileHandling {
         type: 'alert', ts: ev.ts, id, kind: 'sensitive_data',
         severity: severityFor(p, 'sensitive_data', sev, f.detector, ev.protocol),
         protocol: ev.protocol,
-        summary: `${what} ${f.match} in the content of ${ev.protocol} file ${clip(ev.filename, 96)} from ${clip(ev.from, 48)} to ${clip(ev.to, 48)}${n > 1 ? ` (${n} in this file)` : ''}`,
+        summary: `${what} ${f.match} in the content of ${ev.protocol} file ${clip(name, 96)} from ${clip(ev.from, 48)} to ${clip(ev.to, 48)}${n > 1 ? ` (${n} in this file)` : ''}`,
         ...(ev.client ? { client: ev.client } : {}),
         ...(ev.server ? { server: ev.server } : {}),
         users: shownIdentities([ev.from, ev.to].filter(realIdentity)),

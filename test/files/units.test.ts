@@ -391,6 +391,23 @@ describe('files: DLP in the file service', () => {
       r.cleanup();
     }
   });
+
+  // the file service built its alert summary and the quarantine entry from the raw file name: a DCC
+  // file named after a card showed it on stdout, in the store's alerts, the SIEM output, the
+  // quarantine's sidecar, 'files list --quarantine' and the dashboard's download header
+  it('a card in the file name is masked in the content alert and the quarantine entry', () => {
+    const r = serveFile(Buffer.from('pay with 4111 1111 1111 1111 today\n'), 'card 4539 1852 9630 7417.txt');
+    try {
+      assert.equal(r.alerts.length, 1);
+      assert.match(r.alerts[0].summary, /in the content of irc file card \*\*\*\* \*\*\*\* \*\*\*\* 7417\.txt from alice to bob$/);
+      const q = listQuarantine(r.qdir);
+      assert.deepEqual([q[0].filename, q[0].sightings[0].filename], ['card **** **** **** 7417.txt', 'card **** **** **** 7417.txt']);
+      const all = JSON.stringify(r.alerts) + fs.readdirSync(r.qdir).filter((f) => f.endsWith('.json')).map((f) => fs.readFileSync(path.join(r.qdir, f), 'utf8')).join('');
+      assert.ok(!/4539 1852|1852 9630/.test(all), all.slice(0, 400));
+    } finally {
+      r.cleanup();
+    }
+  });
 });
 
 describe('files: seeded fuzz of the carve-side readers', () => {
