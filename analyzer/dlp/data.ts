@@ -42,6 +42,23 @@ export function ibanLengths(): Map<string, number> {
   return ibanLen;
 }
 
+/** separator kinds of digit groups, by code point (separators.yaml) */
+export interface Separators {
+  space: Set<number>;
+  dash: Set<number>;
+  dot: Set<number>;
+}
+
+let seps: Separators | undefined;
+export function separators(): Separators {
+  if (!seps) {
+    const d = load('separators.yaml');
+    const set = (k: string) => new Set<number>((d[k] as Array<number | string>).map((c) => Number(c)));
+    seps = { space: set('space'), dash: set('dash'), dot: set('dot') };
+  }
+  return seps;
+}
+
 export interface ContextWords {
   before: number;
   after: number;

@@ -1,6 +1,8 @@
 // Splits text into runs of digit groups joined by single separators ("4111 1111-…", "078.05.1120").
 // Detectors then look at windows of consecutive groups. NUL characters (UTF-16 text decoded as
-// Latin-1) are skipped inside numbers; full-width digits count as digits.
+// Latin-1) are skipped inside numbers; full-width digits count as digits. The separators are in
+// data/separators.yaml.
+import { separators } from './data';
 
 export interface DigitRun {
   /** offsets in the text: [start, end) */
@@ -10,7 +12,7 @@ export interface DigitRun {
   groups: string[];
   gStart: number[];
   gEnd: number[];
-  /** seps[i] joins groups[i] and groups[i+1]: ' ', '-' or '.' */
+  /** seps[i] joins groups[i] and groups[i+1]: ' ', '-' or '.' (the kind; the character may be full-width) */
   seps: string[];
 }
 
@@ -19,8 +21,6 @@ const MAX_RUN_GROUPS = 64;
 /** groups of the longest window a detector reads (a 4-4-4-4-3 card is 5) */
 export const MAX_WINDOW_GROUPS = 6;
 
-const SEP_SPACE = new Set([0x20, 0xa0, 0x2007, 0x202f]);
-const SEP_DASH = new Set([0x2d, 0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2212]);
 
 function digitAt(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -29,9 +29,10 @@ function digitAt(c: number): number {
 }
 
 function sepOf(c: number): string {
-  if (SEP_SPACE.has(c)) return ' ';
-  if (SEP_DASH.has(c)) return '-';
-  if (c === 0x2e) return '.';
+  const s = separators();
+  if (s.space.has(c)) return ' ';
+  if (s.dash.has(c)) return '-';
+  if (s.dot.has(c)) return '.';
   return '';
 }
 

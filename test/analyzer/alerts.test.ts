@@ -182,6 +182,29 @@ describe('analyzer: alerts', () => {
     assert.ok(!JSON.stringify(out.events).match(/45391|219-09|4539 1852/));
   });
 
+  // full-width, CJK and thin separators did not join digit groups: such cards and SSNs were neither
+  // alerted nor masked
+  it('numbers with full-width, ideographic or thin separators are found and masked', () => {
+    const texts = [
+      'カード ４５３９－１８５２－９６３０－７４１７',
+      'カード ４５３９　１８５２　９６３０　７４１７',
+      'card 4539\u20091852\u20099630\u20097417',
+      'SSN ２１９－０９－９９９８',
+      'SSN ２１９ー０９ー９９９８',
+      'SSN ２１９．０９．９９９８',
+    ];
+    const out = run(texts.map((t) => message(t)));
+    assert.deepEqual(out.events.filter((e) => e.type === 'message').map((e: any) => e.text), [
+      'カード ****－****－****－７４１７',
+      'カード ****　****　****　７４１７',
+      'card ****\u2009****\u2009****\u20097417',
+      'SSN ***－**－９９９８',
+      'SSN *******９９９８', // ー is a letter (Lm): masked with the digits
+      'SSN ***．**．９９９８',
+    ]);
+    assert.deepEqual([...new Set(out.alerts.filter((a) => a.kind === 'sensitive_data').map((a) => a.match))], ['************7417', '***-**-9998']);
+  });
+
   // overlapping findings: the later one was skipped, so a regex match ending inside a card left the
   // card after it in clear ("***: 4539 1852 9630 7417"), and a card ending inside a regex match left
   // the rest of that match; the regex's alert showed the card's first group
