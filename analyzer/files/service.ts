@@ -142,7 +142,7 @@ export class FileService implements FileHandling {
     const info: FileInfo = { ...ins.info };
     const mismatch = nameMismatch(ev.filename, ins.type);
     if (mismatch) info.name_mismatch = mismatch;
-    if (Object.keys(info).length) ev.file_info = info;
+    if (Object.keys(info).length) ev.file_info = this.redactedInfo(info);
 
     // threat intelligence: the hashes cover the whole file even when it was too large to keep
     const listed = this.hashes?.match(ev.sha256!, ev.md5!);
@@ -176,6 +176,21 @@ export class FileService implements FileHandling {
     if (!text) return text;
     const found = this.names.scan(text);
     return found.length || text.length > this.o.policy.dlp.maxScanChars ? redactText(text, found, this.o.policy.dlp.maxScanChars) : text;
+  }
+
+  /**
+   * file_info with every free-text field (zip member names, Office and PDF title and author) masked:
+   * they come from the sender, and the analyzer passes file_info on as it is (was: a member named
+   * "payroll 219-09-9998.txt" was shown whole in the event, the store and the quarantine)
+   */
+  private redactedInfo(info: FileInfo): FileInfo {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(info)) {
+      if (typeof v === 'string') out[k] = this.redacted(v);
+      else if (Array.isArray(v)) out[k] = v.map((x) => (typeof x === 'string' ? this.redacted(x) : x));
+      else out[k] = v;
+    }
+    return out as FileInfo;
   }
 
   private detectorOn(f: Finding): boolean {

@@ -395,6 +395,26 @@ describe('files: DLP in the file service', () => {
   // the file service built its alert summary and the quarantine entry from the raw file name: a DCC
   // file named after a card showed it on stdout, in the store's alerts, the SIEM output, the
   // quarantine's sidecar, 'files list --quarantine' and the dashboard's download header
+  // file_info's member names and Office title/author went out as the sender wrote them
+  it('zip member names and the document title and author are masked in file_info and the quarantine', () => {
+    const core = '<cp:coreProperties><dc:title>card 4539 1852 9630 7417</dc:title><dc:creator>SSN 536-22-5598</dc:creator></cp:coreProperties>';
+    const z = makeZip([
+      { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
+      { name: 'word/document.xml', data: Buffer.from('<w:document><w:p><w:t>hello</w:t></w:p></w:document>') },
+      { name: 'docProps/core.xml', data: Buffer.from(core) },
+      { name: 'payroll 219-09-9998.txt', data: Buffer.from('x') },
+    ]);
+    const r = serveFile(z, 'report.docx');
+    try {
+      const want = { members: 4, member_names: ['[Content_Types].xml', 'word/document.xml', 'docProps/core.xml', 'payroll ***-**-9998.txt'], title: 'card **** **** **** 7417', creator: 'SSN ***-**-5598' };
+      const ev = r.events.find((e) => e.type === 'file_transfer') as FileTransferEvent;
+      assert.deepEqual(ev.file_info, want);
+      assert.deepEqual(listQuarantine(r.qdir)[0].file_info, want);
+    } finally {
+      r.cleanup();
+    }
+  });
+
   it('a card in the file name is masked in the content alert and the quarantine entry', () => {
     const r = serveFile(Buffer.from('pay with 4111 1111 1111 1111 today\n'), 'card 4539 1852 9630 7417.txt');
     try {
