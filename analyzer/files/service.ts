@@ -88,7 +88,7 @@ export class FileService implements FileHandling {
     if (c.clamav) this.clamav = new ClamavScanner(c.clamav);
     if (c.hashLists.length) this.hashes = HashList.load(c.hashLists);
     const fp = o.policy.files;
-    if (fp.scanContent) this.dlp = new DlpScanner({ ...o.policy.dlp, maxScanChars: c.contentMaxChars });
+    if (fp.scanContent) this.dlp = new DlpScanner({ ...o.policy.dlp, maxScanChars: c.contentMaxChars, patternWindow: o.policy.dlp.maxScanChars });
     this.names = new DlpScanner(o.policy.dlp);
     this.blockTypes = new Set([...fp.blockTypes].flatMap((t) => (t === 'executable' ? activeTypes() : [t])));
   }

@@ -415,6 +415,23 @@ describe('files: DLP in the file service', () => {
     }
   });
 
+  // user regexes read all of content_max_chars (1 MiB) while max_scan_bytes (64 KiB) bounds their cost
+  // on a message: `x(?:.*y)?` took 16 s on 256 KiB of file text, and the sensor waited
+  boundedIt(__filename, 'user regexes read file text in windows of max_scan_bytes: bounded like a message, matches anywhere found', 40, () => {
+    const pol = "dlp:\n  regexes:\n    - { name: emp, pattern: 'EMP-[0-9]{6}' }\n    - { name: slow, pattern: 'x(?:.*y)?', redact: false }\n";
+    const body = Buffer.from('EMP-000001\n' + 'x'.repeat(1000 * 1024) + '\nEMP-123456 at the end\n');
+    const t0 = Date.now();
+    const r = serveFile(body, 'big.txt', pol);
+    try {
+      const ms = Date.now() - t0;
+      assert.deepEqual(r.alerts.map((a) => [a.detector, a.summary.match(/pattern '(\w+)'/)?.[1], a.match]), [['regex', 'emp', '***-**0001'], ['regex', 'slow', 'x']]);
+      assert.match(r.alerts[0].summary, /\(2 in this file\)$/);
+      assert.ok(ms < 20000, `${ms} ms`);
+    } finally {
+      r.cleanup();
+    }
+  });
+
   it('a card in the file name is masked in the content alert and the quarantine entry', () => {
     const r = serveFile(Buffer.from('pay with 4111 1111 1111 1111 today\n'), 'card 4539 1852 9630 7417.txt');
     try {
