@@ -334,7 +334,7 @@ export class DlpScanner {
       let empty = 0;
       // a long text (a file's) is read in windows, cut after a line end where there is one in the
       // second half: an exec then reads at most a window (`x(?:.*y)?` took 16 s on 256 KiB of file text)
-      for (let from = 0; from < text.length && out.length < MAX_FINDINGS && empty <= MAX_FINDINGS; ) {
+      for (let from = 0; from < text.length; ) {
         let to = Math.min(text.length, from + win);
         if (to < text.length) {
           const nl = whole.lastIndexOf('\n', to - 1);
@@ -360,6 +360,7 @@ export class DlpScanner {
           if (next && next[0].length) checked = Math.min(checked, from + next.index);
           else if (to < text.length) checked = Math.min(checked, to);
         }
+        if (out.length >= MAX_FINDINGS || empty > MAX_FINDINGS) break;
         from = to;
       }
     }
