@@ -2,7 +2,7 @@
 // numbers (with context), dictionary keywords and user regexes in a message's text.
 // Bounded work: at most `maxScanChars` characters are scanned and at most MAX_FINDINGS reported.
 import type { Severity } from '../../common/events';
-import { nearestContext } from './context';
+import { nearestContext, type NearestContext } from './context';
 import { cleanBoundary, digitRuns, windows, type DigitRun } from './runs';
 import { isTestCard, validAba, validCard, validIban, validSsn, allSame } from './validators';
 import { lowerSameLength } from './saferegex';
@@ -167,6 +167,15 @@ function isCardShape(lens: number[]): boolean {
   return lens[n - 1] >= 1 && lens[n - 1] <= 4;
 }
 
+/**
+ * The nearest context word's label, except that the detector's own word anywhere in the window
+ * outweighs a nearer negative one: "her SSN is 219-09-9998, call her" is an SSN (was: "call" nearer,
+ * not alerted), as context.yaml says a negative word drops only a candidate with no stronger evidence.
+ */
+function ownOverNegative(ctx: NearestContext, own: string): string | undefined {
+  return ctx.label === 'negative' && ctx.seen.has(own) ? own : ctx.label;
+}
+
 interface Candidate extends Finding {
   priority: number;
 }
@@ -281,7 +290,7 @@ export class DlpScanner {
         const net = validCard(digits);
         if (net && !(d.pan.ignore_test_numbers && isTestCard(digits))) {
           let conf = lens.length > 1 ? 0.8 : 0.6;
-          const l = (ctx ??= nearestContext(text, start, end, DIGIT_LABELS)).label;
+          const l = ownOverNegative((ctx ??= nearestContext(text, start, end, DIGIT_LABELS)), 'pan');
           if (l === 'pan') conf += 0.3;
           else if (l === 'negative') conf -= 0.5;
           else if (l) conf -= 0.05;
@@ -292,7 +301,7 @@ export class DlpScanner {
         const ssnShape = lens.length === 3 && lens[0] === 3 && lens[1] === 2 && lens[2] === 4;
         if (d.us_ssn.enabled && (ssnShape || lens.length === 1) && validSsn(digits)) {
           let conf = !ssnShape ? 0.1 : sep === '-' ? 0.7 : sep === ' ' ? 0.6 : 0.3;
-          const l = (ctx ??= nearestContext(text, start, end, DIGIT_LABELS)).label;
+          const l = ownOverNegative((ctx ??= nearestContext(text, start, end, DIGIT_LABELS)), 'us_ssn');
           if (l === 'us_ssn') conf += 0.5;
           else if (l === 'negative') conf -= 0.6;
           else if (l) conf -= 0.3;
@@ -301,12 +310,12 @@ export class DlpScanner {
           else if (ssnShape) shadows.push(c); // SSN-shaped and valid: masked even when context says otherwise
         }
         const abaShape = lens.length === 1 || (lens.length === 3 && lens[0] === 4 && lens[1] === 4 && lens[2] === 1);
-        if (d.aba_routing.enabled && abaShape && validAba(digits) && (ctx ??= nearestContext(text, start, end, DIGIT_LABELS)).label === 'aba_routing') {
+        if (d.aba_routing.enabled && abaShape && validAba(digits) && ownOverNegative((ctx ??= nearestContext(text, start, end, DIGIT_LABELS)), 'aba_routing') === 'aba_routing') {
           out.push({ detector: 'aba_routing', start, end, match: redactedMatch('aba_routing', digits), confidence: 0.9, redact: true, priority: 3 });
         }
       }
       if (d.us_bank_account.enabled && digits.length >= 8 && digits.length <= 17 && (lens.length === 1 || sep === '-') && !allSame(digits)) {
-        if ((ctx ??= nearestContext(text, start, end, DIGIT_LABELS)).label === 'us_bank_account') {
+        if (ownOverNegative((ctx ??= nearestContext(text, start, end, DIGIT_LABELS)), 'us_bank_account') === 'us_bank_account') {
           out.push({ detector: 'us_bank_account', start, end, match: redactedMatch('us_bank_account', digits), confidence: 0.6, redact: true, priority: 1 });
         }
       }

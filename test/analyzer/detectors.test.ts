@@ -92,6 +92,19 @@ describe('analyzer: DLP scanner', () => {
     assert.deepEqual(detectors('INC-536-22-5598'), [], 'glued to an identifier');
   });
 
+  // the nearest context word won even against the detector's own word: a nearer "call", "flight" or
+  // "case" dropped an SSN or card the message named as such (masked, but no alert)
+  it("a detector's own word in the window outweighs a nearer negative word", () => {
+    assert.deepEqual(detectors('her SSN is 219-09-9998, call her'), ['us_ssn']);
+    assert.deepEqual(detectors('my visa for the flight: 4539 1852 9630 7417'), ['pan']);
+    assert.deepEqual(detectors('4539 1852 9630 7417 in case the other one fails'), ['pan']);
+    assert.deepEqual(detectors('call 219-09-9998 asap'), ['us_ssn']);
+    // with no word of its own, a negative word still drops it
+    assert.deepEqual(detectors('flight 4539 1852 9630 7417'), []);
+    assert.deepEqual(detectors('case 885-12-1957'), []);
+    assert.deepEqual(detectors('routing 021000021 ref 12345678901'), ['aba_routing']);
+  });
+
   // a comma with a digit beyond it was taken for a thousands separator, so CSV fields were neither
   // alerted nor masked; a real thousands group still disqualifies
   it('a comma is a thousands separator only between groups of three digits', () => {
