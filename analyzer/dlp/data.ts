@@ -64,6 +64,9 @@ export interface ContextWords {
   after: number;
   /** detector → regex matching any of its words (global, for scanning a window) */
   words: Map<string, RegExp>;
+  /** a currency word or sign at the start of the text after a number / a sign at the end of the text before it */
+  currencyAfter: RegExp;
+  currencyBefore: RegExp;
 }
 
 let ctx: ContextWords | undefined;
@@ -72,10 +75,18 @@ export function contextWords(): ContextWords {
     const d = load('context.yaml');
     const words = new Map<string, RegExp>();
     for (const [k, v] of Object.entries(d)) {
-      if (!Array.isArray(v)) continue;
+      if (!Array.isArray(v) || k === 'currency') continue;
       words.set(k, wordRegex(v as string[]));
     }
-    ctx = { before: d.window_before, after: d.window_after, words };
+    const cur = (d.currency as string[]).map((w) => w.toLowerCase().replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+    const signs = cur.filter((w) => !/\p{L}/u.test(w));
+    ctx = {
+      before: d.window_before,
+      after: d.window_after,
+      words,
+      currencyAfter: new RegExp(`^\\s?(?:${cur.join('|')})(?![\\p{L}\\p{N}])`, 'iu'),
+      currencyBefore: new RegExp(`(?:${signs.join('|')})\\s?$`, 'u'),
+    };
   }
   return ctx;
 }

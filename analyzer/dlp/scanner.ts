@@ -4,9 +4,9 @@
 import type { Severity } from '../../common/events';
 import { nearestContext, type NearestContext } from './context';
 import { cleanBoundary, digitRuns, windows, type DigitRun } from './runs';
-import { isTestCard, validAba, validCard, validIban, validSsn, allSame } from './validators';
+import { isTestCard, validAba, validCard, validIban, validSsn, allSame, looksLikeTime } from './validators';
 import { lowerSameLength } from './saferegex';
-import { ibanLengths } from './data';
+import { contextWords, ibanLengths } from './data';
 import type { KeywordMatcher } from './keywords';
 import { cutBeforePair } from '../clip';
 
@@ -176,6 +176,12 @@ function ownOverNegative(ctx: NearestContext, own: string): string | undefined {
   return ctx.label === 'negative' && ctx.seen.has(own) ? own : ctx.label;
 }
 
+/** a currency word or sign next to text[start, end): an amount ("deposit 15000000 yen"), not an account */
+function isAmount(text: string, start: number, end: number): boolean {
+  const c = contextWords();
+  return c.currencyAfter.test(text.slice(end, end + 16)) || c.currencyBefore.test(text.slice(Math.max(0, start - 2), start));
+}
+
 interface Candidate extends Finding {
   priority: number;
 }
@@ -314,8 +320,11 @@ export class DlpScanner {
           out.push({ detector: 'aba_routing', start, end, match: redactedMatch('aba_routing', digits), confidence: 0.9, redact: true, priority: 3 });
         }
       }
-      if (d.us_bank_account.enabled && digits.length >= 8 && digits.length <= 17 && (lens.length === 1 || sep === '-') && !allSame(digits)) {
-        if (ownOverNegative((ctx ??= nearestContext(text, start, end, DIGIT_LABELS)), 'us_bank_account') === 'us_bank_account') {
+      if (d.us_bank_account.enabled && digits.length >= 8 && digits.length <= 17 && (lens.length === 1 || sep === '-') && !allSame(digits) && !isAmount(text, start, end)) {
+        ctx ??= nearestContext(text, start, end, DIGIT_LABELS);
+        // a date or Unix time is an account number only right after the account word ("acct# 1705311000"),
+        // not a few words on ("account created on 20240115", "account locked, see 1705311000")
+        if (ownOverNegative(ctx, 'us_bank_account') === 'us_bank_account' && !(ctx.distance > 3 && looksLikeTime(digits))) {
           out.push({ detector: 'us_bank_account', start, end, match: redactedMatch('us_bank_account', digits), confidence: 0.6, redact: true, priority: 1 });
         }
       }

@@ -97,3 +97,27 @@ export function validIban(s: string): boolean {
   }
   return rem === 1;
 }
+
+/** epoch seconds of 2010-01-01 and 2040-01-01: a 10-digit (or 13-digit, milliseconds) number between is read as a time */
+const EPOCH_FROM = 1262304000;
+const EPOCH_TO = 2208988800;
+
+/**
+ * Is a run of digits a time rather than an account number: YYYYMMDD, YYYYMMDDhhmm or YYYYMMDDhhmmss
+ * (1900–2099, a real day), or Unix seconds or milliseconds of 2010–2039? Logs pasted into chat are
+ * full of them ("account created on 20240115", "account locked, see 1705311000").
+ */
+export function looksLikeTime(d: string): boolean {
+  if (d.length === 10 || d.length === 13) {
+    const s = Number(d.length === 13 ? d.slice(0, 10) : d);
+    if (s >= EPOCH_FROM && s < EPOCH_TO) return true;
+  }
+  if (d.length !== 8 && d.length !== 12 && d.length !== 14) return false;
+  const y = Number(d.slice(0, 4));
+  const mo = Number(d.slice(4, 6));
+  const day = Number(d.slice(6, 8));
+  if (y < 1900 || y > 2099 || mo < 1 || mo > 12 || day < 1 || day > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return false;
+  if (d.length >= 12 && (Number(d.slice(8, 10)) > 23 || Number(d.slice(10, 12)) > 59)) return false;
+  if (d.length === 14 && Number(d.slice(12, 14)) > 59) return false;
+  return true;
+}

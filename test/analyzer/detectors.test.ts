@@ -92,6 +92,18 @@ describe('analyzer: DLP scanner', () => {
     assert.deepEqual(detectors('INC-536-22-5598'), [], 'glued to an identifier');
   });
 
+  // dates, Unix times and amounts a few words after "account" (or after the verb "checking") were
+  // high-severity bank account alerts
+  it('a date, a Unix time or an amount is no bank account number', () => {
+    for (const t of ['account created on 20240115', 'checking the logs at 20240115093000', 'deposit 15000000 yen', 'account locked, see 1705311000', 'account balance is 1705311000123 ms', 'deposit $15000000', 'deposit 15000000 USD']) {
+      assert.deepEqual(detectors(t), [], t);
+    }
+    // right after the account word, or not a time: still an account number
+    for (const t of ['acct# 1705311000', 'checking account 20240115', 'account created on 20241315', 'checking account 987654321012', 'deposit to account 12345678901 today']) {
+      assert.deepEqual(detectors(t), ['us_bank_account'], t);
+    }
+  });
+
   // the nearest context word won even against the detector's own word: a nearer "call", "flight" or
   // "case" dropped an SSN or card the message named as such (masked, but no alert)
   it("a detector's own word in the window outweighs a nearer negative word", () => {
