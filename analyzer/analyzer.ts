@@ -127,7 +127,7 @@ export class Analyzer implements EventSink {
       }
       switch (ev.type) {
         case 'session':
-          this.forward(ev);
+          this.forward(this.maskedEvidence(ev));
           this.onSession(ev);
           break;
         case 'message':
@@ -189,6 +189,26 @@ export class Analyzer implements EventSink {
     this.forward(redacted === text ? ev : { ...ev, text: redacted });
     if (findings.length) this.dlpAlerts(ev, key, findings.filter((f) => f.alert !== false), 'message', group ? [ev.from] : [ev.from, ev.to]);
     if (this.links !== undefined && text) this.linkAlerts(this.links, ev, text, findings);
+  }
+
+  /**
+   * A session's evidence may quote a file name from the wire ("IRC DCC SEND of card 4539 1852 9630
+   * 7417.txt by alice", MSNFTP, XMPP bytestreams): masked as the file name is (was: in clear on the
+   * DCC connection's session event while the file_transfer event had it masked).
+   */
+  private maskedEvidence(ev: SessionEvent): SessionEvent {
+    if (!Array.isArray(ev.evidence)) return ev;
+    const max = this.policy.dlp.maxScanChars;
+    let changed = false;
+    const evidence = ev.evidence.map((e) => {
+      if (!e || typeof e.reason !== 'string' || !e.reason) return e;
+      const found = this.scanner.scan(e.reason);
+      const reason = found.length || e.reason.length > max ? redactText(e.reason, found, max) : e.reason;
+      if (reason === e.reason) return e;
+      changed = true;
+      return { ...e, reason };
+    });
+    return changed ? { ...ev, evidence } : ev;
   }
 
   private onFile(ev: FileTransferEvent): void {

@@ -143,6 +143,15 @@ describe('analyzer: alerts', () => {
     assert.ok(out.alerts.some((a) => a.kind === 'sensitive_data' && a.match === '***-**-5598'));
   });
 
+  // the DCC connection's session event quoted the file name in its evidence, in clear
+  it("a file name quoted in a session's evidence is masked there too", () => {
+    const reason = 'IRC DCC SEND of card 4539 1852 9630 7417.txt by alice';
+    const out = run([session({ evidence: [{ signature: 'expected-connection', reason }], service: 'file' })]);
+    const s = out.events.find((e) => e.type === 'session') as any;
+    assert.deepEqual(s.evidence, [{ signature: 'expected-connection', reason: 'IRC DCC SEND of card **** **** **** 7417.txt by alice' }]);
+    assert.ok(!JSON.stringify(out.events).includes('4539 1852'));
+  });
+
   it('per-session count thresholds', () => {
     const pol = 'dlp:\n  detectors:\n    us_ssn: { threshold: 3 }\n';
     const two = run([message('ssn 536-22-5598'), message('ssn 536-22-5599')], pol).alerts.filter((a) => a.kind === 'sensitive_data');
