@@ -203,7 +203,8 @@ export class DlpScanner {
     if (s.detectors.iban.enabled) this.ibans(text, cands);
     const anyDigits = s.detectors.pan.enabled || s.detectors.us_ssn.enabled || s.detectors.aba_routing.enabled || s.detectors.us_bank_account.enabled;
     if (anyDigits) for (const run of digitRuns(text)) this.digitWindows(text, run, cands, shadows);
-    // best first; a lower-ranked candidate overlapping an accepted one is dropped
+    // best first; a lower-ranked candidate overlapping an accepted one is dropped (or, reaching past
+    // it, kept to be masked: take below)
     cands.sort((a, b) => b.priority - a.priority || b.confidence - a.confidence || b.end - b.start - (a.end - a.start) || a.start - b.start);
     const out: Findings = [];
     // past MAX_FINDINGS a value would go unmasked: the text is checked (and may leave) only up to the
