@@ -32,7 +32,8 @@ function isScalar(node: unknown): node is Scalar {
 
 export const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
 export { ALERT_KINDS } from './vocabulary';
-import { ALERT_KINDS } from './vocabulary';
+import { ALERT_KINDS, knownProtocols } from './vocabulary';
+import { knownFileTypes } from '../signatures/fileType';
 
 export interface AllowRule {
   /** undefined = any protocol */
@@ -218,6 +219,17 @@ class Reader {
   }
 }
 
+/**
+ * What may follow a kind in a severity key, besides a protocol id, for the kinds whose alerts name a
+ * closed set (severityFor's qualifiers); the others' (a credential mechanism, a link list's label, a
+ * file detector) are open and taken as written.
+ */
+const SEVERITY_QUALIFIERS: Record<string, string[]> = {
+  unauthorized_im: ['encrypted', 'cleartext'],
+  policy_violation: ['outside_hours', 'chat_not_allowed', 'file_transfer_not_allowed'],
+  sensitive_data: [...BUILTIN_DETECTORS, 'keyword', 'regex'],
+};
+
 const TOP_KEYS = ['version', 'timezone', 'home_networks', 'people', 'groups', 'sanctioned_servers', 'dlp', 'suppression', 'severity', 'files'] as const;
 
 export function parsePolicy(src: string, file: string): Policy {
@@ -230,6 +242,8 @@ export function parsePolicy(src: string, file: string): Policy {
     throw new PolicyError(`${file}:${line}: not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   const r = new Reader(file, lc);
+  // an alias (*nets) reads as no value at all below; say so rather than "must be a list"
+  yaml().visit(doc, { Alias: (_k, n) => r.fail(n, `YAML aliases (*${n.source.slice(0, 40)}) are not supported in a policy; write the values out`) });
   const p = defaultPolicy();
   p.source = file;
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return p; // empty file = defaults
@@ -275,8 +289,14 @@ export function parsePolicy(src: string, file: string): Policy {
   const sev = get('severity');
   if (sev) {
     for (const e of r.entries(sev.value, 'severity')) {
-      const kind = e.key.split('.')[0];
+      const [kind, ...rest] = e.key.toLowerCase().split('.');
       if (!(ALERT_KINDS as readonly string[]).includes(kind)) r.fail(e.keyNode, `severity key '${e.key}' must start with an alert kind (${ALERT_KINDS.join(', ')})`);
+      const qualifiers = SEVERITY_QUALIFIERS[kind];
+      if (rest.length && qualifiers) {
+        const q = rest.join('.');
+        const known = [...qualifiers, ...knownProtocols()];
+        if (!known.includes(q)) r.fail(e.keyNode, `severity key '${e.key}': '${q}' is none of ${kind}'s qualifiers (${qualifiers.join(', ')}, or a protocol id), so it would apply to nothing`);
+      }
       p.severity.set(e.key.toLowerCase(), r.severity(e.value, `severity.${e.key}`));
     }
   }
@@ -292,7 +312,7 @@ export function parsePolicy(src: string, file: string): Policy {
       else if (e.key === 'block_types') {
         p.files.blockTypes = new Set(r.list(e.value, 'files.block_types').map((x) => {
           const t = x.value.toLowerCase();
-          if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(t)) r.fail(x.node, `files.block_types: '${x.value}' is not a file type id (e.g. pe, elf, macho, script, msi, executable; see docs/files.md)`);
+          if (t !== 'executable' && !knownFileTypes().has(t)) r.fail(x.node, `files.block_types: '${x.value.slice(0, 40)}' is not a file type id (e.g. pe, elf, macho, script, msi, executable; see docs/files.md)`);
           return t;
         }));
       } else if (e.key === 'from_outside_only') p.files.fromOutsideOnly = r.bool(e.value, 'files.from_outside_only');
@@ -301,7 +321,12 @@ export function parsePolicy(src: string, file: string): Policy {
       else if (e.key === 'max_size') p.files.maxSize = r.int(e.value, 'files.max_size', 1, Number.MAX_SAFE_INTEGER);
       else if (e.key === 'block_type_mismatch') p.files.blockTypeMismatch = r.bool(e.value, 'files.block_type_mismatch');
       else if (e.key === 'scan_content') p.files.scanContent = r.bool(e.value, 'files.scan_content');
-      else p.files.dangerousExtensions = new Set(r.list(e.value, 'files.dangerous_extensions').map((x) => x.value.toLowerCase().replace(/^\./, '')));
+      else p.files.dangerousExtensions = new Set(r.list(e.value, 'files.dangerous_extensions').map((x) => {
+        // '.scr' and '*.scr' mean 'scr'; nothing left (or a path) is no extension
+        const ext = x.value.toLowerCase().replace(/^\*?\./, '');
+        if (!/^[^\s./\\*]{1,16}$/u.test(ext)) r.fail(x.node, `files.dangerous_extensions: '${x.value.slice(0, 40)}' is not an extension (write scr, or .scr)`);
+        return ext;
+      }));
     }
   }
   return p;
@@ -408,6 +433,7 @@ function allowRule(r: Reader, node: unknown, what: string, tz: string): AllowRul
   for (const e of r.entries(node, what, ['protocols', 'days', 'hours', 'timezone', 'chat', 'files'])) {
     if (e.key === 'protocols') {
       const list = r.list(e.value, `${what} protocols`).map((x) => ({ ...x, value: x.value.toLowerCase() }));
+      if (!list.length) r.fail(e.value, `${what} protocols is empty, so the rule allows nothing; list protocols, write any, or remove the rule`);
       if (list.some((x) => x.value === 'any' || x.value === 'all')) rule.protocols = undefined;
       else {
         for (const x of list) if (!/^[a-z0-9_-]{2,32}$/.test(x.value)) r.fail(x.node, `'${x.value}' is not a protocol id (e.g. xmpp, irc, aim, msn, slack, teams, or any)`);
@@ -416,11 +442,13 @@ function allowRule(r: Reader, node: unknown, what: string, tz: string): AllowRul
     } else if (e.key === 'days') {
       try {
         days = { mask: parseDays(r.list(e.value, `${what} days`).map((x) => x.value)), node: e.value };
+        if (days.mask === 0) throw new Error('the list is empty, so the rule never applies; list days (mon-fri), or leave days out for every day');
       } catch (err) {
         r.fail(e.value, `${what} days: ${(err as Error).message}`);
       }
     } else if (e.key === 'hours') {
       const list = r.list(e.value, `${what} hours`);
+      if (!list.length) r.fail(e.value, `${what} hours is empty, so the rule never applies; list ranges (09:00-17:00), or leave hours out for all day`);
       const ranges: Array<[number, number]> = [];
       for (const x of list) {
         try {
@@ -503,6 +531,10 @@ function parseDlp(r: Reader, node: unknown, d: DlpSettings): void {
         } catch (err) {
           r.fail(patNode, `regex '${u.name}': ${(err as Error).message}`);
         }
+        // the bounded-time engine has no case-insensitive flag: the text is matched in lower case, so an
+        // upper-case letter in the pattern would never match
+        const upper = u.ignoreCase ? upperLiteral(u.pattern) : undefined;
+        if (upper) r.fail(patNode, `regex '${u.name}' has ignore_case but '${upper}' in upper case, which never matches (the text is matched in lower case); write the pattern's letters in lower case`);
         d.patterns.push(u as UserPattern);
       }
     }
@@ -572,4 +604,23 @@ export function severityFor(p: Policy, kind: string, computed: Severity, ...qual
 
 export function suppressionFor(p: Policy, kind: string): number {
   return p.suppression[kind] ?? p.suppression.default ?? 3600_000;
+}
+
+/** the first upper-case letter of a pattern outside its escapes (\D, \p{Lu}, \u{1F600}, \cJ), if any */
+function upperLiteral(pattern: string): string | undefined {
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      const e = pattern[++i];
+      if ((e === 'p' || e === 'P' || e === 'u' || e === 'k') && (pattern[i + 1] === '{' || pattern[i + 1] === '<')) i = Math.max(i, pattern.indexOf(pattern[i + 1] === '{' ? '}' : '>', i));
+      else if (e === 'c') i++;
+      continue;
+    }
+    if (c === '(' && pattern.startsWith('(?<', i) && pattern[i + 3] !== '=' && pattern[i + 3] !== '!') {
+      i = Math.max(i, pattern.indexOf('>', i)); // a group's name
+      continue;
+    }
+    if (c.toLowerCase() !== c) return c;
+  }
+  return undefined;
 }

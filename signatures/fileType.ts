@@ -14,6 +14,14 @@ function load(): Magic[] {
   return table;
 }
 
+/** the types fileTypeOf refines containers and text into (beside the table's own) */
+const REFINED = ['office-encrypted', 'doc', 'xls', 'ppt', 'msi', 'svg', 'xml', 'hta', 'html', 'script', 'text', 'docx', 'xlsx', 'pptx', 'ooxml', 'apk', 'jar', 'odf', 'empty', 'data'];
+
+/** every type id fileTypeOf can return: what a policy's files.block_types may name */
+export function knownFileTypes(): Set<string> {
+  return new Set([...load().map((m) => m.type), ...REFINED]);
+}
+
 export function fileTypeOf(head: Buffer): string {
   for (const m of load()) {
     if (head.length >= m.offset + m.bytes.length && head.subarray(m.offset, m.offset + m.bytes.length).equals(m.bytes)) {

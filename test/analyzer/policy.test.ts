@@ -141,11 +141,30 @@ groups:
       ['bad sanctioned server', 'sanctioned_servers:\n  - "not a host!"\n', /p\.yaml:2: sanctioned server 'not a host!'/],
       ['rule allowing nothing', 'groups:\n  g:\n    allow:\n      - protocols: [irc]\n        chat: false\n        files: false\n', /p\.yaml:4: .*allows neither chat nor files/],
       ['chat not boolean', 'groups:\n  g:\n    allow:\n      - chat: maybe\n', /p\.yaml:4: .*chat must be true or false/],
+      // review of 30 November: each of these was accepted and applied to nothing, or misread
+      ['ignore_case with an upper-case letter', 'dlp:\n  regexes:\n    - name: empid\n      pattern: "EMP-[0-9]{6}"\n      ignore_case: true\n', /p\.yaml:4: regex 'empid' has ignore_case but 'E' in upper case, which never matches/],
+      ['empty protocols', 'groups:\n  g:\n    allow:\n      - protocols: []\n', /p\.yaml:4: .*protocols is empty, so the rule allows nothing; list protocols, write any, or remove the rule/],
+      ['empty days', 'groups:\n  g:\n    allow:\n      - days: []\n', /p\.yaml:4: .*days: the list is empty, so the rule never applies/],
+      ['empty hours', 'groups:\n  g:\n    allow:\n      - hours: []\n', /p\.yaml:4: .*hours is empty, so the rule never applies/],
+      ['misspelt severity qualifier', 'severity:\n  policy_violation.outside_hour: low\n', /p\.yaml:2: severity key 'policy_violation\.outside_hour': 'outside_hour' is none of policy_violation's qualifiers \(outside_hours, /],
+      ['misspelt protocol in a severity key', 'severity:\n  unauthorized_im.irk: low\n', /p\.yaml:2: severity key 'unauthorized_im\.irk'/],
+      ['misspelt detector in a severity key', 'severity:\n  sensitive_data.pann: low\n', /p\.yaml:2: severity key 'sensitive_data\.pann'/],
+      ['unknown file type', 'files:\n  block_types: [pe, exe]\n', /p\.yaml:2: files\.block_types: 'exe' is not a file type id/],
+      ['empty extension', 'files:\n  dangerous_extensions: [scr, ""]\n', /p\.yaml:2: files\.dangerous_extensions: '' is not an extension/],
+      ['YAML alias', 'groups:\n  a:\n    networks: &nets [10.0.0.0/8]\n  b:\n    networks: *nets\n', /p\.yaml:5: YAML aliases \(\*nets\) are not supported in a policy; write the values out/],
       ['missing CSV', 'people:\n  csv: nowhere.csv\n', /p\.yaml:2: cannot read people CSV 'nowhere\.csv': no such file; the path is relative to the policy file$/],
     ];
     for (const [what, text, re] of cases) {
       it(what, () => assert.match(errorOf(text), re));
     }
+
+    it('the valid forms of those are taken: qualifiers and protocol ids in severity keys, *.scr and .scr, lower-case ignore_case patterns', () => {
+      const p = parsePolicy('severity:\n  policy_violation.outside_hours: low\n  unauthorized_im.WhatsApp: high\n  unauthorized_im.encrypted: low\n  sensitive_data.pan: critical\n  sensitive_data.keyword: low\n  cleartext_credentials.sasl-plain: low\n' +
+        'files:\n  block_types: [pe, executable, docx]\n  dangerous_extensions: ["*.scr", .pif, exe]\ndlp:\n  regexes:\n    - { name: e, pattern: "emp-[0-9]{6}\\\\D\\\\p{Lu}(?<Id>x)", ignore_case: true }\n', 'p.yaml');
+      assert.deepEqual([...p.severity.keys()], ['policy_violation.outside_hours', 'unauthorized_im.whatsapp', 'unauthorized_im.encrypted', 'sensitive_data.pan', 'sensitive_data.keyword', 'cleartext_credentials.sasl-plain']);
+      assert.deepEqual([...p.files.dangerousExtensions], ['scr', 'pif', 'exe']);
+      assert.deepEqual([...p.files.blockTypes], ['pe', 'executable', 'docx']);
+    });
 
     it('a bad CSV row names the CSV file and the row number', () => {
       write('bad.csv', 'identity,person\n10.0.0.1,Ann\njust-one-field\n');
