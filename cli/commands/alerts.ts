@@ -38,7 +38,7 @@ export const command: Command = {
     if (stray.length) throw new UsageError(`alerts ${sub} takes no --${stray[0]}${takes[sub].length ? ` (it takes ${takes[sub].map((k) => `--${k}`).join(', ')})` : ''}; see 'shadowim alerts --help'`);
     const sinksMod = require('../../outputs/sinks') as typeof import('../../outputs/sinks');
     const c = sinksMod.sinksConfig(); // the sinks: section of the configuration (--config, $SHADOWIM_CONFIG or ./shadowim.yaml)
-    const { openOutbox, outboxRows, outboxSinks, retryDead } = require('../../outputs/sinks/outbox') as typeof import('../../outputs/sinks/outbox');
+    const { openOutbox, outboxRows, outboxSinks, outboxSummary, retryDead } = require('../../outputs/sinks/outbox') as typeof import('../../outputs/sinks/outbox');
     const store = opts.store as string | undefined;
     const outboxFile = () => sinksMod.outboxPath(c, store);
     // a command that reads the outbox must not create one: a typo would list an empty, new file
@@ -85,6 +85,11 @@ export const command: Command = {
       } else {
         const left = await outbox.drain(Math.max(c.delivery.drain_ms, 1000) * 6);
         if (left) process.stderr.write(`shadowim: ${count(left, 'delivery', 'deliveries')} still pending (next retry later); run again or use --watch\n`);
+        // rows of a sink removed from the configuration are nobody's work: say they are there and stay
+        for (const r of outboxSummary(outbox.db)) {
+          if (r.state !== 'pending' || c.sinks.some((s) => s.name === r.sink)) continue;
+          process.stderr.write(`shadowim: ${count(r.count, 'delivery', 'deliveries')} pending for ${r.sink}, a sink no longer configured: kept in the outbox ('shadowim alerts outbox --sink ${r.sink}' lists ${r.count === 1 ? 'it' : 'them'})\n`);
+        }
       }
       await outbox.stop();
       outbox.db.close();

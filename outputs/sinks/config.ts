@@ -69,6 +69,8 @@ export interface DeliveryConfig {
   max_attempts: number;
   /** how long `analyze` waits on exit for deliveries before leaving them to `shadowim alerts deliver` */
   drain_ms: number;
+  /** delivered rows (each with its whole alert) are deleted this many days after delivery; 0 = kept */
+  keep_delivered_days: number;
 }
 
 export interface SinksConfig {
@@ -93,7 +95,7 @@ export function groupsMissing(sinks: SinkConfig[], policyGroups: string[]): Arra
 export class SinksConfigError extends ConfigError {}
 
 export function parseSinks(raw: unknown, file = 'the configuration'): SinksConfig {
-  const delivery: DeliveryConfig = { base_ms: 1000, max_ms: 3_600_000, max_attempts: 12, drain_ms: 5000 };
+  const delivery: DeliveryConfig = { base_ms: 1000, max_ms: 3_600_000, max_attempts: 12, drain_ms: 5000, keep_delivered_days: 30 };
   if (raw === undefined || raw === null) return { sinks: [], delivery };
   let list: unknown = raw;
   if (!Array.isArray(raw)) {
@@ -104,10 +106,10 @@ export function parseSinks(raw: unknown, file = 'the configuration'): SinksConfi
     const d = (r.delivery ?? {}) as Record<string, unknown>;
     for (const [k, v] of Object.entries(d)) {
       if (k === 'outbox') delivery.outbox = path.resolve(configDir(file), String(v));
-      else if (['base_ms', 'max_ms', 'max_attempts', 'drain_ms'].includes(k)) {
+      else if (['base_ms', 'max_ms', 'max_attempts', 'drain_ms', 'keep_delivered_days'].includes(k)) {
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new SinksConfigError(`${file}: sinks.delivery.${k} must be a whole number`);
         (delivery as any)[k] = v;
-      } else throw new SinksConfigError(`${file}: sinks.delivery: unknown key '${k}' (expected outbox, base_ms, max_ms, max_attempts, drain_ms)`);
+      } else throw new SinksConfigError(`${file}: sinks.delivery: unknown key '${k}' (expected outbox, base_ms, max_ms, max_attempts, drain_ms, keep_delivered_days)`);
     }
   }
   if (!Array.isArray(list)) throw new SinksConfigError(`${file}: sinks.targets must be a list`);

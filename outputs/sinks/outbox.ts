@@ -58,7 +58,11 @@ export function openOutbox(file: string): Db {
     last_error TEXT,
     PRIMARY KEY (alert_id, sink)
   );
-  CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox(sink, state, next_at, created_at);`);
+  -- the head of a sink's queue is the first entry of (sink, state, created_at); the old index, with
+  -- next_at before created_at, made every pick sort all due rows (quadratic after an outage)
+  DROP INDEX IF EXISTS alert_outbox_due;
+  CREATE INDEX IF NOT EXISTS alert_outbox_head ON alert_outbox(sink, state, created_at);
+  CREATE INDEX IF NOT EXISTS alert_outbox_delivered ON alert_outbox(delivered_at) WHERE state = 'delivered';`);
   return db;
 }
 
@@ -68,19 +72,45 @@ export function backoffMs(attempts: number, d: Pick<DeliveryConfig, 'base_ms' | 
   return Math.floor(cap / 2 + rand() * (cap / 2));
 }
 
+/** A sink's oldest pending row, due or not: a row backing off holds the newer ones back (oldest first). */
+export const HEAD_SQL = `SELECT * FROM alert_outbox WHERE sink = ? AND state = 'pending' ORDER BY created_at, rowid LIMIT 1`;
+
+/** An SQLite error (locked past busy_timeout, disk full, I/O): the row stays as it is and is tried again later. */
+function dbError(e: unknown): string | undefined {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? `${code}: ${String((e as Error).message).split('\n')[0]}` : undefined;
+}
+
+/** what to do about an outbox the database refuses */
+function dbAdvice(why: string): string {
+  if (/SQLITE_FULL/.test(why)) return 'free space on its disk';
+  if (/SQLITE_BUSY|SQLITE_LOCKED/.test(why)) return 'another process holds its lock (alerts deliver, alerts retry, the store writer): it is retried';
+  return 'check the file and its disk';
+}
+
 export class Outbox {
   private enqueueStmt;
-  private dueStmt;
+  private headStmt;
   private okStmt;
   private failStmt;
-  private timer: NodeJS.Timeout | undefined;
+  private pendingStmt;
+  private purgeStmt;
+  /** per sink: the timer that wakes it when its oldest pending row is due */
+  private timers = new Map<string, NodeJS.Timeout>();
+  private purgeTimer: NodeJS.Timeout | undefined;
   private busy = new Set<string>();
   /** sinks whose last attempt failed (for logging state changes only) */
   private failing = new Set<string>();
+  /** per sink: database errors in a row, and until when the sink waits after one */
+  private dbFailures = new Map<string, number>();
+  private holdUntil = new Map<string, number>();
+  /** alerts enqueue could not commit since it last worked (reported once, then counted) */
+  private unqueued = 0;
   private stopped = false;
   /** set once stop() finished: the database may be closed by the owner */
   private closed = false;
   private wake: (() => void) | undefined;
+  private lastPending = 0;
 
   constructor(readonly db: Db, readonly sinks: AlertSink[], readonly delivery: DeliveryConfig, private readonly log: (s: string) => void = () => {}) {
     this.enqueueStmt = db.prepare(`INSERT INTO alert_outbox (alert_id, sink, alert, state, attempts, next_at, created_at, updated_at)
@@ -89,12 +119,19 @@ export class Outbox {
         attempts = CASE WHEN alert_outbox.state = 'pending' THEN alert_outbox.attempts ELSE 0 END,
         next_at = CASE WHEN alert_outbox.state = 'pending' THEN alert_outbox.next_at ELSE excluded.next_at END,
         state = 'pending'`);
-    this.dueStmt = db.prepare(`SELECT * FROM alert_outbox WHERE sink = ? AND state = 'pending' AND next_at <= ? ORDER BY created_at, rowid LIMIT 1`);
+    this.headStmt = db.prepare(HEAD_SQL);
     this.okStmt = db.prepare(`UPDATE alert_outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = @now, updated_at = @now, last_error = NULL WHERE alert_id = @id AND sink = @sink AND alert = @alert`);
     this.failStmt = db.prepare(`UPDATE alert_outbox SET state = @state, attempts = @attempts, next_at = @next, updated_at = @now, last_error = @err WHERE alert_id = @id AND sink = @sink`);
+    // rows of a sink no longer configured stay (listed by `alerts outbox --sink NAME`) but are nobody's work
+    this.pendingStmt = db.prepare(`SELECT COUNT(*) AS n FROM alert_outbox WHERE state = 'pending' AND sink IN (SELECT value FROM json_each(?))`);
+    this.purgeStmt = db.prepare(`DELETE FROM alert_outbox WHERE rowid IN (SELECT rowid FROM alert_outbox WHERE state = 'delivered' AND delivered_at < ? LIMIT 2000)`);
   }
 
-  /** Commit the alert for every sink that wants it (synchronous: durable when this returns). */
+  /**
+   * Commit the alert for every sink that wants it (synchronous: durable when this returns). A database
+   * that refuses it (disk full, locked too long) is said once; the run goes on and the alert is still
+   * printed and stored, but not delivered: 0 is returned.
+   */
   enqueue(a: AlertEvent, now = Date.now()): number {
     const json = JSON.stringify(a);
     let n = 0;
@@ -105,7 +142,18 @@ export class Outbox {
         n++;
       }
     });
-    tx();
+    try {
+      tx();
+    } catch (e) {
+      const why = dbError(e);
+      if (!why) throw e;
+      if (!this.unqueued++) this.log(`alert ${a.id} could not be queued for the sinks: the outbox ${this.db.name} refused it (${why}); ${dbAdvice(why)}. Alerts are still printed and stored, but those not queued are not delivered`);
+      return 0;
+    }
+    if (this.unqueued) {
+      this.log(`alerts are queued for the sinks again (${this.unqueued} could not be and will not be delivered)`);
+      this.unqueued = 0;
+    }
     if (n) this.kick();
     return n;
   }
@@ -114,6 +162,7 @@ export class Outbox {
   start(): void {
     this.stopped = false;
     this.closed = false;
+    this.purge();
     this.kick();
   }
 
@@ -122,33 +171,70 @@ export class Outbox {
     for (const s of this.sinks) if (!this.busy.has(s.name)) void this.drainSink(s);
   }
 
+  /** Delete delivered rows (each holds the whole alert) older than delivery.keep_delivered_days; hourly while running. */
+  purge(now = Date.now()): number {
+    const days = this.delivery.keep_delivered_days ?? 30; // ?? : a DeliveryConfig built by hand
+    if (this.purgeTimer) clearTimeout(this.purgeTimer);
+    this.purgeTimer = undefined;
+    if (!days || this.stopped) return 0;
+    let n = 0;
+    try {
+      // in slices: the write lock is shared with the store's writer
+      for (let c; (c = this.purgeStmt.run(now - days * 86_400_000).changes); ) n += c;
+    } catch (e) {
+      const why = dbError(e);
+      if (!why) throw e;
+      this.log(`delivered alerts older than ${days} days could not be removed from the outbox ${this.db.name} (${why}); tried again in an hour`);
+    }
+    this.purgeTimer = setTimeout(() => this.purge(), 3_600_000);
+    this.purgeTimer.unref?.();
+    return n;
+  }
+
   private async drainSink(s: AlertSink): Promise<void> {
+    if (Date.now() < (this.holdUntil.get(s.name) ?? 0)) return; // after a database error: its timer wakes it
     this.busy.add(s.name);
+    this.clearTimer(s.name);
+    let wait: number | undefined;
     try {
       for (;;) {
         if (this.stopped) return;
-        const row = this.dueStmt.get(s.name, Date.now()) as OutboxRow | undefined;
+        const row = this.headStmt.get(s.name) as OutboxRow | undefined;
         if (!row) break;
+        const now = Date.now();
+        if (row.next_at > now) {
+          wait = row.next_at - now;
+          break;
+        }
         await this.attempt(s, row);
       }
+      if (this.dbFailures.delete(s.name)) this.log(`${s.name}: the outbox ${this.db.name} works again`);
+    } catch (e) {
+      // never an unhandled rejection: that would end the whole process (analyze, the sensor)
+      if (this.closed) return;
+      const why = dbError(e) ?? String((e as Error)?.message ?? e);
+      const n = (this.dbFailures.get(s.name) ?? 0) + 1;
+      this.dbFailures.set(s.name, n);
+      wait = backoffMs(n, this.delivery);
+      this.holdUntil.set(s.name, Date.now() + wait);
+      if (n === 1) this.log(`${s.name}: the outbox ${this.db.name} could not be read or updated (${why}); ${dbAdvice(why)}. The alert stays queued (it may be sent twice, under the same id); retrying with backoff`);
     } finally {
       this.busy.delete(s.name);
     }
-    this.schedule();
+    if (this.stopped) return;
+    if (wait !== undefined) {
+      // setTimeout takes at most 2^31-1 ms
+      const t = setTimeout(() => this.kick(), Math.min(Math.max(1, wait), 2 ** 31 - 1));
+      t.unref?.();
+      this.timers.set(s.name, t);
+    }
+    this.wake?.();
   }
 
-  /** sleep until the earliest retry is due */
-  private schedule(): void {
-    if (this.stopped || this.busy.size) return;
-    const next = this.db.prepare(`SELECT MIN(next_at) AS t FROM alert_outbox WHERE state = 'pending'`).get() as { t: number | null };
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (next.t === null) {
-      this.wake?.();
-      return;
-    }
-    this.timer = setTimeout(() => this.kick(), Math.max(10, next.t - Date.now()));
-    this.timer.unref?.();
+  private clearTimer(name: string): void {
+    const t = this.timers.get(name);
+    if (t) clearTimeout(t);
+    this.timers.delete(name);
   }
 
   private async attempt(s: AlertSink, row: OutboxRow): Promise<void> {
@@ -170,8 +256,8 @@ export class Outbox {
     const now = Date.now();
     if (r.ok) {
       // only if the row still holds what was sent; an update that arrived meanwhile stays pending
-      if (this.failing.delete(s.name)) this.log(`${s.name}: delivering again`);
       const changed = this.okStmt.run({ id: row.alert_id, sink: s.name, alert: row.alert, now }).changes;
+      if (this.failing.delete(s.name)) this.log(`${s.name}: delivering again`);
       if (!changed) this.log(`${s.name}: alert ${row.alert_id} changed while it was being delivered; sending the update`);
       return;
     }
@@ -186,8 +272,14 @@ export class Outbox {
     this.failing.add(s.name);
   }
 
+  /** Pending deliveries of the configured sinks (a database error: the last count known). */
   pending(): number {
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM alert_outbox WHERE state = 'pending'`).get() as { n: number }).n;
+    try {
+      this.lastPending = (this.pendingStmt.get(JSON.stringify(this.sinks.map((s) => s.name))) as { n: number }).n;
+    } catch (e) {
+      if (!dbError(e)) throw e;
+    }
+    return this.lastPending;
   }
 
   /** Resolves when nothing is pending, or after `ms` (what is left stays for the next run). */
@@ -210,7 +302,8 @@ export class Outbox {
   /** Stop delivering; resolves once attempts in flight are over (each bounded by its sink's timeout). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    for (const name of [...this.timers.keys()]) this.clearTimer(name);
+    if (this.purgeTimer) clearTimeout(this.purgeTimer);
     const deadline = Date.now() + Math.max(1000, ...this.sinks.map((s) => s.config.timeout_ms)) + 1000;
     while (this.busy.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.closed = true;

@@ -1,0 +1,204 @@
+// The outbox's delivery worker against a real HTTP receiver on loopback: what arrives and in which
+// order when the receiver fails, when another sink is slow, when the database refuses a write (locked
+// by another process, disk full), with rows of a sink no longer configured, and with a large backlog.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AlertEvent } from '../../common/events';
+import { parseSinks } from '../../outputs/sinks/config';
+import { HEAD_SQL, Outbox, openOutbox, outboxRows } from '../../outputs/sinks/outbox';
+import { createSink } from '../../outputs/sinks/sinks';
+import { shadowimAsync } from '../helpers/run';
+
+type Answer = (id: string, n: number) => number | Promise<number>;
+
+/** An HTTP receiver: each request's alert id in `got` (in arrival order); `answer` gives the status. */
+async function receiver(answer: Answer = () => 200) {
+  const got: string[] = [];
+  const srv = http.createServer((req, res) => {
+    let b = '';
+    req.on('data', (d) => (b += d));
+    req.on('end', async () => {
+      const id = JSON.parse(b).id as string;
+      got.push(id);
+      res.writeHead(await answer(id, got.length)).end();
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  return { got, port: (srv.address() as { port: number }).port, close: () => srv.close() };
+}
+
+const alert = (id: string, severity: AlertEvent['severity'] = 'high'): AlertEvent => ({ type: 'alert', id, ts: new Date().toISOString(), kind: 'test', severity, summary: 's', users: [] });
+const sinkTo = (name: string, port: number, extra: Record<string, unknown> = {}) => createSink(parseSinks([{ name, type: 'webhook', url: `http://127.0.0.1:${port}/hook`, timeout_ms: 2000, ...extra }]).sinks[0]);
+const delivery = (o: Partial<Outbox['delivery']> = {}) => ({ base_ms: 200, max_ms: 1000, max_attempts: 12, drain_ms: 1000, keep_delivered_days: 30, ...o });
+
+describe('outbox delivery', function () {
+  this.timeout(30000);
+  let tmp: string;
+  beforeEach(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-outbox-'))));
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('after a failure the sink waits for that alert: the receiver gets them oldest first, and a dead receiver is tried once per backoff, not once per alert', async () => {
+    // the receiver fails the first request only
+    const rx = await receiver((_id, n) => (n === 1 ? 503 : 200));
+    const db = openOutbox(path.join(tmp, 'o.db'));
+    const ob = new Outbox(db, [sinkTo('soc', rx.port)], delivery());
+    ob.start();
+    for (let i = 1; i <= 3; i++) ob.enqueue(alert(`a${i}`), Date.now() + i);
+    assert.equal(await ob.drain(10000), 0);
+    await ob.stop();
+    assert.deepEqual(rx.got, ['a1', 'a1', 'a2', 'a3']);
+    rx.close();
+
+    // a receiver that is down: one request, then the backoff (a minute) holds the other alerts back
+    const down = await receiver(() => 503);
+    const ob2 = new Outbox(db, [sinkTo('down', down.port)], delivery({ base_ms: 60000, max_ms: 60000 }));
+    ob2.start();
+    for (let i = 1; i <= 5; i++) ob2.enqueue(alert(`d${i}`), Date.now() + i);
+    assert.equal(await ob2.drain(1500), 5);
+    await ob2.stop();
+    assert.deepEqual(down.got, ['d1']);
+    down.close();
+    db.close();
+  });
+
+  it("one sink's retry does not wait for another sink's backlog", async () => {
+    const order: string[] = [];
+    // A fails its first request; B takes 150 ms per alert for 30 alerts
+    const A = await receiver((id, n) => (order.push(`A:${id}`), n === 1 ? 503 : 200));
+    const B = await receiver(async (id) => (await new Promise((r) => setTimeout(r, 150)), order.push(`B:${id}`), 200));
+    const db = openOutbox(path.join(tmp, 'o.db'));
+    const ob = new Outbox(db, [sinkTo('A', A.port, { min_severity: 'critical' }), sinkTo('B', B.port)], delivery({ base_ms: 100, max_ms: 200 }));
+    ob.start();
+    for (let i = 0; i < 30; i++) ob.enqueue(alert(`b${i}`, 'high'));
+    ob.enqueue(alert('a1', 'critical'));
+    assert.equal(await ob.drain(20000), 0);
+    await ob.stop();
+    db.close();
+    A.close();
+    B.close();
+    assert.deepEqual(A.got, ['a1', 'a1']);
+    // A's retry came while B was still delivering its backlog
+    assert.ok(order.lastIndexOf('A:a1') < order.indexOf('B:b29'), order.join(' '));
+  });
+
+  it('rows of a sink no longer configured are nobody\'s work: no timer spins on them and drain() ends when the configured sinks are done', async () => {
+    const rx = await receiver();
+    const db = openOutbox(path.join(tmp, 'o.db'));
+    db.prepare(`INSERT INTO alert_outbox (alert_id, sink, alert, state, attempts, next_at, created_at, updated_at) VALUES ('old1', 'removed', '{}', 'pending', 0, 0, 0, 0)`).run();
+    const ob = new Outbox(db, [sinkTo('soc', rx.port)], delivery());
+    let kicks = 0;
+    const kick = ob.kick.bind(ob);
+    ob.kick = () => (kicks++, kick());
+    ob.start();
+    ob.enqueue(alert('a1'));
+    assert.equal(await ob.drain(3000), 0, 'nothing of the configured sink is pending');
+    await new Promise((r) => setTimeout(r, 500));
+    await ob.stop();
+    assert.deepEqual(rx.got, ['a1']);
+    assert.ok(kicks < 5, `woken ${kicks} times with nothing to deliver`);
+    assert.equal(outboxRows(db, { sink: 'removed' })[0].state, 'pending', 'the removed sink\'s row stays');
+    db.close();
+    rx.close();
+  });
+
+  it("alerts deliver ends without waiting on a removed sink's rows and names them", async () => {
+    const rx = await receiver();
+    const ob = path.join(tmp, 'o.db');
+    const db = openOutbox(ob);
+    const ins = db.prepare(`INSERT INTO alert_outbox (alert_id, sink, alert, state, attempts, next_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, 0, ?, 0)`);
+    ins.run('old1', 'removed', '{}', 1);
+    ins.run('a1', 'soc', JSON.stringify(alert('a1')), 2);
+    db.close();
+    const cfg = path.join(tmp, 'c.yaml');
+    fs.writeFileSync(cfg, `sinks:\n  targets:\n    - name: soc\n      type: webhook\n      url: http://127.0.0.1:${rx.port}/hook\n  delivery:\n    outbox: ${ob}\n    drain_ms: 2000\n`);
+    const r = await shadowimAsync(['alerts', 'deliver'], { env: { SHADOWIM_CONFIG: cfg } });
+    rx.close();
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(rx.got, ['a1']);
+    assert.doesNotMatch(r.stderr, /still pending/);
+    assert.match(r.stderr, /^shadowim: 1 delivery pending for removed, a sink no longer configured: kept in the outbox \('shadowim alerts outbox --sink removed' lists it\)$/m);
+  });
+
+  it('another process holding the lock past busy_timeout is one line; the process lives on and the alert is delivered (again, same id) once the lock is free', async () => {
+    const file = path.join(tmp, 'o.db');
+    const db = openOutbox(file);
+    db.pragma('busy_timeout = 100'); // 5 s in production
+    const other = openOutbox(file);
+    const rx = await receiver((id) => {
+      // while the first request is answered, another writer (alerts retry, the store's writer) takes the lock
+      if (id === 'a1' && rx.got.length === 1) other.exec('BEGIN IMMEDIATE');
+      return 200;
+    });
+    const log: string[] = [];
+    const ob = new Outbox(db, [sinkTo('soc', rx.port)], delivery({ base_ms: 300, max_ms: 300 }), (s) => log.push(s));
+    ob.start();
+    ob.enqueue(alert('a1'));
+    await new Promise((r) => setTimeout(r, 800));
+    other.exec('COMMIT');
+    ob.enqueue(alert('a2'));
+    assert.equal(await ob.drain(5000), 0);
+    await ob.stop();
+    assert.deepEqual(rx.got.filter((id, i) => id !== rx.got[i - 1]), ['a1', 'a2'], rx.got.join(' '));
+    assert.equal(log.filter((l) => /SQLITE_BUSY/.test(l)).length, 1, log.join('\n'));
+    assert.match(log[0], /^soc: the outbox .*o\.db could not be read or updated \(SQLITE_BUSY: database is locked\)/);
+    assert.deepEqual(outboxRows(db).map((r) => r.state), ['delivered', 'delivered']);
+    db.close();
+    other.close();
+    rx.close();
+  });
+
+  it('a full disk refuses an alert: said once with what to do, the run goes on, and alerts are queued again once there is room', async () => {
+    const rx = await receiver();
+    const db = openOutbox(path.join(tmp, 'o.db'));
+    const log: string[] = [];
+    const ob = new Outbox(db, [sinkTo('soc', rx.port)], delivery(), (s) => log.push(s));
+    ob.start();
+    // the file may not grow: SQLite's SQLITE_FULL, as on a full disk
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
+    const big = (id: string) => ({ ...alert(id), summary: 'x'.repeat(20000) });
+    assert.equal(ob.enqueue(big('f1')), 0);
+    assert.equal(ob.enqueue(big('f2')), 0);
+    assert.equal(log.length, 1, log.join('\n'));
+    assert.match(log[0], /^alert f1 could not be queued for the sinks: the outbox .*o\.db refused it \(SQLITE_FULL: database or disk is full\); free space on its disk\. Alerts are still printed and stored, but those not queued are not delivered$/);
+    db.pragma('max_page_count = 1000000');
+    assert.equal(ob.enqueue(big('f3')), 1);
+    assert.equal(log[1], 'alerts are queued for the sinks again (2 could not be and will not be delivered)');
+    assert.equal(await ob.drain(5000), 0);
+    await ob.stop();
+    assert.deepEqual(rx.got, ['f3']);
+    db.close();
+    rx.close();
+  });
+
+  it('delivered rows are deleted keep_delivered_days after delivery; pending and dead ones stay; 0 keeps them', async () => {
+    const db = openOutbox(path.join(tmp, 'o.db'));
+    const day = 86_400_000;
+    const now = Date.now();
+    const ins = db.prepare(`INSERT INTO alert_outbox (alert_id, sink, alert, state, attempts, next_at, created_at, updated_at, delivered_at) VALUES (?, 'gone', '{}', ?, 1, ?, 0, 0, ?)`);
+    ins.run('old-delivered', 'delivered', 0, now - 31 * day);
+    ins.run('new-delivered', 'delivered', 0, now - 29 * day);
+    ins.run('old-pending', 'pending', now + day, null);
+    ins.run('old-dead', 'dead', 0, null);
+    const ids = () => outboxRows(db).map((r) => r.alert_id).sort();
+    const keep = new Outbox(db, [], delivery({ keep_delivered_days: 0 }));
+    keep.start();
+    await keep.stop();
+    assert.deepEqual(ids(), ['new-delivered', 'old-dead', 'old-delivered', 'old-pending']);
+    const ob = new Outbox(db, [], delivery({ keep_delivered_days: 30 }));
+    ob.start();
+    await ob.stop();
+    assert.deepEqual(ids(), ['new-delivered', 'old-dead', 'old-pending']);
+    db.close();
+  });
+
+  it("picking a sink's next alert reads the head of an index, never sorting the due rows", () => {
+    const db = openOutbox(path.join(tmp, 'o.db'));
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${HEAD_SQL}`).all('soc') as { detail: string }[]).map((r) => r.detail).join(' | ');
+    db.close();
+    assert.doesNotMatch(plan, /TEMP B-TREE/, plan);
+    assert.match(plan, /USING INDEX alert_outbox_head/, plan);
+  });
+});
