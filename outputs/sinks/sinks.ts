@@ -30,7 +30,11 @@ export function verifyWebhook(secret: string, headers: Record<string, string | s
   const sigs = String(headers['webhook-signature'] ?? '').split(' ');
   if (!id || !Number.isFinite(ts) || Math.abs(now / 1000 - ts) > toleranceSec) return false;
   const want = Buffer.from(signWebhook(secret, id, ts, body));
-  return sigs.some((s) => s.length === want.length && crypto.timingSafeEqual(Buffer.from(s), want));
+  // lengths in bytes, as timingSafeEqual compares them ('é' is one UTF-16 unit but two bytes: it threw)
+  return sigs.some((s) => {
+    const got = Buffer.from(s);
+    return got.length === want.length && crypto.timingSafeEqual(got, want);
+  });
 }
 
 function body(s: SinkConfig, a: AlertEvent): string {
