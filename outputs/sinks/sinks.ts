@@ -62,6 +62,17 @@ export function sinkPayload(s: SinkConfig, a: AlertEvent): string {
   return rfc5424(a, { facility: s.facility ?? 16, payload: s.format as 'text' | 'cef' | 'leef' | 'json', pen: s.pen });
 }
 
+/**
+ * The HEC endpoint of a Splunk url: a base (https://splunk:8088) gets /services/collector/event; one
+ * naming /services/collector or …/event, with a trailing slash or a query string (?channel=…), is kept.
+ */
+export function hecUrl(raw: string): string {
+  const u = new URL(raw);
+  const p = u.pathname.replace(/\/+$/, '');
+  u.pathname = /\/services\/collector(\/event)?$/.test(p) ? p : `${p}/services/collector/event`;
+  return u.toString();
+}
+
 export function createSink(s: SinkConfig): AlertSink {
   const base = { name: s.name, config: s, accepts: (a: AlertEvent) => accepts(s, a) };
   const http = { timeoutMs: s.timeout_ms, ca: s.ca, verify: s.verify_tls };
@@ -80,7 +91,7 @@ export function createSink(s: SinkConfig): AlertSink {
     };
   }
   if (s.type === 'splunk') {
-    const url = s.url!.replace(/\/+$/, '') + (/\/services\/collector(\/event)?$/.test(s.url!) ? '' : '/services/collector/event');
+    const url = hecUrl(s.url!);
     return {
       ...base,
       send(a) {
