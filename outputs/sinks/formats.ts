@@ -238,6 +238,17 @@ const sdChar = (c: string) => (c === '\\' || c === '"' || c === ']' ? `\\${c}` :
 function sdValue(s: unknown, max = Infinity): string {
   return encodeCut(line(s, 1024), max, sdChar);
 }
+/**
+ * The users as one PARAM-VALUE: names joined by ',', a ',' or backslash inside a name escaped with a backslash (so
+ * `mallory,ceo` stays one user); a cut that leaves half such an escape at the end drops it.
+ */
+function sdUsers(users: string, max = Infinity): string {
+  const v = sdValue(users, max);
+  // every trailing backslash of the value is a doubled one (SD escaping); an odd count of them is half an escape
+  const run = /\\*$/.exec(v)![0].length / 2;
+  return run % 2 ? v.slice(0, -2) : v;
+}
+const userList = (users: string[] | undefined) => users?.map((u) => String(u ?? '').replace(/[\\,]/g, (c) => `\\${c}`)).join(',');
 function header5424(s: string, max: number): string {
   const t = s.replace(/[^\x21-\x7e]/g, '').slice(0, max);
   return t || '-';
@@ -257,11 +268,12 @@ export function rfc5424(a: AlertEvent, o: SyslogOptions): string {
   const sd: [string, unknown][] = [
     ['id', a.id], ['kind', a.kind], ['severity', a.severity], ['protocol', a.protocol],
     ['src', a.client?.ip], ['srcPort', a.client?.port], ['dst', a.server?.ip], ['dstPort', a.server?.port],
-    ['users', a.users?.join(',')], ['detector', a.detector], ['match', a.match], ['count', a.count ?? 1], ['zone', a.zone],
+    ['users', userList(a.users)], ['detector', a.detector], ['match', a.match], ['count', a.count ?? 1], ['zone', a.zone],
   ];
   const has = ([, v]: [string, unknown]) => v !== undefined && v !== null && v !== '';
   const kept = sd.filter(has).map(([k, v]) => [k, SD_SHORT.has(k) ? short(String(v)) : String(v)] as [string, string]);
-  let vals = kept.map(([, v]) => sdValue(v));
+  const enc = (k: string, v: string, max?: number) => (k === 'users' ? sdUsers(v, max) : sdValue(v, max));
+  let vals = kept.map(([k, v]) => enc(k, v));
   const element = () => `[alert@${o.pen ?? DEFAULT_PEN} ${kept.map(([k], i) => `${k}="${vals[i]}"`).filter((_, i) => vals[i] !== '' || !SD_FREE.has(kept[i][0])).join(' ')}]`;
   if (octets(element()) > SD_MAX) {
     // user names and the match share what the identifying parameters leave (an empty one is left out)
@@ -269,7 +281,7 @@ export function rfc5424(a: AlertEvent, o: SyslogOptions): string {
     const sizes = free.map((i) => octets(vals[i]));
     for (const i of free) vals[i] = '';
     const allow = shares(sizes, SD_MAX - octets(element()) - free.reduce((n, i) => n + kept[i][0].length + 4, 0));
-    vals = vals.map((v, i) => (free.includes(i) ? sdValue(kept[i][1], allow[free.indexOf(i)]) : v));
+    vals = vals.map((v, i) => (free.includes(i) ? enc(kept[i][0], kept[i][1], allow[free.indexOf(i)]) : v));
   }
   const head = `<${pri}>1 ${a.ts} ${header5424(o.hostname ?? os.hostname(), 255)} ${header5424(o.appName ?? 'shadowim', 48)} ${process.pid} ALERT ${element()} \ufeff`;
   // the MSG gets what the header and structured data leave of the line
