@@ -111,7 +111,7 @@ export const command: Command = {
         }
         for (const r of outboxRows(db, { state, sink, limit: 1000 })) {
           if (format === 'jsonl') console.log(JSON.stringify({ ...r, alert: JSON.parse(r.alert) }));
-          else console.log(`${new Date(r.created_at).toISOString()} ${r.sink.padEnd(16)} ${r.state.padEnd(9)} attempts=${r.attempts} ${r.alert_id}${r.last_error ? ` — ${r.last_error.replace(/[\r\n]+/g, ' ')}` : ''}`);
+          else console.log(`${new Date(r.created_at).toISOString()} ${r.sink.padEnd(16)} ${r.state.padEnd(9)} attempts=${r.attempts} ${r.alert_id}${r.last_error ? ` — ${visible(r.last_error)}` : ''}`);
         }
       } finally {
         db.close();
@@ -142,3 +142,15 @@ export const command: Command = {
     }
   },
 };
+
+/**
+ * A receiver's answer (last_error) as text for a terminal: control characters, line separators and bidi
+ * overrides written as \xHH / \uHHHH, so a hostile body can neither forge a line nor drive the terminal.
+ */
+function visible(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}

@@ -46,6 +46,18 @@ describe('alerts: mistakes on the command line', function () {
     assert.match(dead.stdout, /^\S+ soc +dead +attempts=12 a1 — HTTP 400\n$/);
   });
 
+  it("outbox text shows a receiver's error with its control characters escaped: no terminal escape, no forged line", () => {
+    const db = openOutbox(outbox);
+    // what a hostile receiver answered: clear the screen, retitle the terminal, then a line that looks like a row
+    db.prepare("UPDATE alert_outbox SET last_error = ? WHERE alert_id = 'a1'").run('HTTP 400: \x1b[2J\x1b]0;pwned\x07\r\n2024-01-01T00:00:00.000Z soc delivered attempts=1 x\u202e\x9b');
+    db.close();
+    const r = run('outbox', '--store', outbox, '--state', 'dead');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.split('\n').length, 2, r.stdout);
+    assert.doesNotMatch(r.stdout, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+    assert.match(r.stdout, / a1 — HTTP 400: \\x1b\[2J\\x1b\]0;pwned\\x07\\x0d\\x0a2024-01-01T00:00:00\.000Z soc delivered attempts=1 x\\u202e\\x9b\n$/);
+  });
+
   it('an option of another subcommand is refused, naming what the subcommand takes (was: ignored, exit 0)', () => {
     for (const [args, line] of [
       [['retry', '--store', outbox, '--state', 'dead'], "shadowim: alerts retry takes no --state (it takes --store); see 'shadowim alerts --help'\n"],
