@@ -194,6 +194,12 @@ describe('outbox delivery', function () {
     db.close();
   });
 
+  it('commits with synchronous=FULL: an alert queued survives a power cut, as enqueue promises', () => {
+    const db = openOutbox(path.join(tmp, 'o.db'));
+    assert.equal(db.pragma('synchronous', { simple: true }), 2);
+    db.close();
+  });
+
   it("picking a sink's next alert reads the head of an index, never sorting the due rows", () => {
     const db = openOutbox(path.join(tmp, 'o.db'));
     const plan = (db.prepare(`EXPLAIN QUERY PLAN ${HEAD_SQL}`).all('soc') as { detail: string }[]).map((r) => r.detail).join(' | ');
