@@ -121,6 +121,18 @@ export function defaultDlp(): DlpSettings {
 }
 
 /** The policy used without --policy: no group, no sanctioned server, so every public IM session is unauthorized. */
+/** the configuration's home_nets where it sets them (common/config.ts), else DEFAULT_HOME_NETS */
+function defaultHomeNets(): Cidr[] {
+  const { getConfig } = require('../common/config') as typeof import('../common/config');
+  let nets: string[] | undefined;
+  try {
+    nets = getConfig().home_nets;
+  } catch {
+    // a broken configuration stops the commands that read it; what only reads a policy still can
+  }
+  return (nets ?? DEFAULT_HOME_NETS).map((n) => parseCidr(n)!);
+}
+
 export function defaultPolicy(): Policy {
   return {
     source: '(default policy)',
@@ -129,7 +141,7 @@ export function defaultPolicy(): Policy {
     people: new IdentityMap(),
     directory: emptyDirectory(),
     sanctionedNets: [],
-    homeNets: DEFAULT_HOME_NETS.map((n) => parseCidr(n)!),
+    homeNets: defaultHomeNets(),
     sanctionedHosts: [],
     dlp: defaultDlp(),
     suppression: { default: 3600_000 },

@@ -97,8 +97,11 @@ export interface Config {
   /** file the values came from; undefined = defaults only */
   file?: string;
   sensor: SensorConfig;
-  /** CIDRs of the monitored network (outbound = from these) */
-  home_nets: string[];
+  /**
+   * CIDRs of the monitored network (outbound = from these): the home networks of a policy that names
+   * none (and of the built-in policy); undefined = the policy's own default
+   */
+  home_nets?: string[];
   store: StoreConfig;
   influx: InfluxConfig;
   archive: ArchiveConfig;
@@ -116,7 +119,6 @@ export interface Config {
 export function defaults(): Config {
   return {
     sensor: { name: defaultSensorName() },
-    home_nets: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
     store: { synchronous: 'normal', retention_days: 0 },
     influx: {
       database: 'shadowim',
@@ -332,7 +334,12 @@ const SECTIONS: Record<string, SectionValidator> = {
   home_nets(ctx, node, cfg) {
     const { isSeq } = require('yaml');
     if (!isSeq(node)) fail(ctx, node, 'home_nets must be a list of CIDRs, e.g. [10.0.0.0/8]');
-    cfg.home_nets = node.items.map((n: Node) => str(ctx, n, 'home_nets entry', CIDR, 'a CIDR such as 10.0.0.0/8'));
+    const { parseCidr } = require('../analyzer/cidr') as typeof import('../analyzer/cidr');
+    cfg.home_nets = node.items.map((n: Node) => {
+      const c = str(ctx, n, 'home_nets entry', CIDR, 'a CIDR such as 10.0.0.0/8');
+      if (!parseCidr(c)) fail(ctx, n, `home_nets entry: '${c.slice(0, 60)}' is not valid (a CIDR such as 10.0.0.0/8)`);
+      return c;
+    });
   },
   store(ctx, node, cfg, base) {
     const known = ['path', 'synchronous', 'retention_days'];

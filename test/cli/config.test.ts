@@ -51,6 +51,22 @@ describe('cli: the global --config FILE option', function () {
     }
   });
 
+  // review of 30 November: home_nets was checked and then read by nothing, so a network declared
+  // there changed no verdict (and 999.999.999.999/99 passed the check)
+  it('home_nets are the home networks of a policy that names none: a session into them from outside is inbound', () => {
+    const hn = path.join(tmp, 'hn.yaml');
+    fs.writeFileSync(hn, 'home_nets: [198.51.100.0/24]\n');
+    const summaries = (r: ReturnType<typeof shadowim>) => r.events.filter((e) => e.type === 'alert' && e.kind === 'unauthorized_im').map((e) => e.summary);
+    const plain = shadowim(['analyze', cap, '--format', 'jsonl'], { env: NO_ENV });
+    assert.match(summaries(plain)[0], /^unauthorized irc use by 10\.1\.1\.10 as alice to 198\.51\.100\.7:6667/);
+    const r = shadowim(['analyze', cap, '--format', 'jsonl', '--config', hn], { env: NO_ENV });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(summaries(r)[0], /^unauthorized irc use by 198\.51\.100\.7 as alice, inbound from 10\.1\.1\.10:\d+/);
+    fs.writeFileSync(hn, 'home_nets: [999.999.999.999/99]\n');
+    const bad = shadowim(['analyze', cap, '--format', 'jsonl', '--config', hn], { env: NO_ENV });
+    assert.deepEqual([bad.status, bad.stderr], [2, `shadowim: ${hn}:1: home_nets entry: '999.999.999.999/99' is not valid (a CIDR such as 10.0.0.0/8)\n`]);
+  });
+
   it('wins over $SHADOWIM_CONFIG', () => {
     const other = path.join(tmp, 'other.yaml');
     fs.writeFileSync(other, 'sensor: from-env\n');
