@@ -33,7 +33,12 @@ export function observedFromJsonl(file: string): ObservedServer[] {
     throw new EventsFileError(`cannot read events file ${file}: ${whyCannotRead(e)}; give --events the JSONL that \`shadowim analyze\` wrote`);
   }
   const out: ObservedServer[] = [];
+  // a file of something else (a capture, a text report) would add nothing, silently: count what looks like events
+  let lines = 0;
+  let events = 0;
   const take = (line: string) => {
+    if (line.length && line !== '\r') lines++;
+    if (line.startsWith('{"') && line.includes('"type":')) events++;
     if (!line.startsWith('{') || !line.includes('"session"')) return;
     let ev: any;
     try {
@@ -77,6 +82,9 @@ export function observedFromJsonl(file: string): ObservedServer[] {
     if (!skipping && rest) take(rest);
   } finally {
     fs.closeSync(fd);
+  }
+  if (events === 0) {
+    throw new EventsFileError(`events file ${file} holds no shadowim events (${lines ? `${lines} line${lines === 1 ? '' : 's'}, none a JSON event` : 'it is empty'}); give --events the JSONL that \`shadowim analyze --format jsonl\` wrote`);
   }
   return out;
 }

@@ -240,10 +240,17 @@ describe('firewall export', () => {
     assert.equal(again.status, 0, again.stderr);
     assert.match(fs.readFileSync(file, 'utf8'), /^table inet /m, 'a good --out replaces the file');
     const before = fs.readFileSync(file, 'utf8');
+    const write = (name: string, text: string) => {
+      fs.writeFileSync(path.join(tmp, name), text);
+      return path.join(tmp, name);
+    };
     const cases: Array<[string[], RegExp]> = [
       [['--out', path.join(tmp, 'no-such-dir', 'x.nft')], /^shadowim: cannot write .*x\.nft: no such directory; give --out a file in a writable directory, or leave it out for standard output$/],
       [['--out', tmp], /^shadowim: cannot write .*: is a directory; give --out a file/],
       [['--events', path.join(tmp, 'missing.jsonl'), '--out', file], /^shadowim: cannot read events file .*missing\.jsonl: no such file; give --events the JSONL that `shadowim analyze` wrote$/],
+      // review of 30 November: a capture or a text report given to --events added nothing, exit 0
+      [['--events', write('not-events.txt', 'shadowim: x.pcap: 17 packets\n\x00\xd4\xc3\xb2\xa1\n'), '--out', file], /^shadowim: events file .*not-events\.txt holds no shadowim events \(2 lines, none a JSON event\); give --events the JSONL that `shadowim analyze --format jsonl` wrote$/],
+      [['--events', write('empty.jsonl', ''), '--out', file], /^shadowim: events file .*empty\.jsonl holds no shadowim events \(it is empty\)/],
     ];
     for (const [args, re] of cases) {
       const r = shadowim(['rules', '--format', 'nftables', ...args]);
