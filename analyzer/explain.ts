@@ -2,6 +2,7 @@
 import type { Policy } from './policy';
 import { BUILTIN_DETECTORS } from './dlp/scanner';
 import { knownProtocols } from './vocabulary';
+import { escapeControl } from '../common/stderr';
 
 function dur(ms: number): string {
   if (ms === 0) return 'no suppression';
@@ -75,5 +76,6 @@ export function explainPolicy(p: Policy): string {
   L.push(`Suppression (repeats of the same alert within the interval are counted, not repeated): ${sup.join(', ')}.`);
   if (p.severity.size) L.push(`Severity overrides: ${[...p.severity].map(([k, v]) => `${k} → ${v}`).join(', ')}.`);
   L.push(`Files: severity ${p.files.severity}; executable/script names → ${p.files.dangerousSeverity}; ≥ ${p.files.largeBytes} bytes → ${p.files.largeSeverity}; carved executables named as something else → high; infected → critical.`);
-  return L.join('\n');
+  // names come from the policy's author or a people CSV: one entry stays one line on the terminal
+  return L.map(escapeControl).join('\n');
 }

@@ -2,6 +2,7 @@
 // ids, JIDs, nicks → a person. Loaded from the policy and from a CSV file (identity,person).
 import { anyContains, parseCidr, type Cidr } from './cidr';
 import { cutBeforePair } from './clip';
+import { canonicalIp } from '../sensor/addr';
 
 /**
  * Characters of an IM identity from the wire (screen name, nick, JID) the analyzer keeps: the XMPP
@@ -56,6 +57,14 @@ export function normalizeIdentity(s: string): string {
   return t;
 }
 
+/**
+ * Whether a mapping's identity is meant as an address or a block (so a typo in one is an error, not a
+ * screen name): dotted digits, hex with colons, or anything of those with a /prefix.
+ */
+function looksLikeAddress(id: string): boolean {
+  return /^[0-9.]+(\/\d*)?$/.test(id) ? id.includes('.') : /^[0-9a-fA-F:.]+(\/\d*)?$/.test(id) && (id.includes('::') || id.split(':').length > 2 || id.includes('/'));
+}
+
 export class IdentityMap {
   private byId = new Map<string, string>();
   private byIp = new Map<string, string>();
@@ -72,12 +81,27 @@ export class IdentityMap {
     if (!id) return 'identity is empty';
     if (!who) return 'person is empty';
     if (id.length > 256 || who.length > 256) return 'identity or person is longer than 256 characters';
-    const c = /^[0-9a-fA-F:.]+(\/\d+)?$/.test(id) && (id.includes('.') || id.includes(':')) ? parseCidr(id) : undefined;
-    if (c) {
-      if (c.prefix === 128) this.byIp.set(id.split('/')[0].toLowerCase(), who);
-      else this.nets.push([c, who]);
-    } else if (/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(id)) return `'${id}' is not a valid IP address or CIDR block`;
-    else this.byId.set(normalizeIdentity(id), who);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(id + who)) return 'identity or person has a control character';
+    if (looksLikeAddress(id)) {
+      const c = parseCidr(id);
+      if (!c) return `'${id}' is not a valid IP address or CIDR block`;
+      if (c.prefix === 128) {
+        // as the sensor writes addresses (RFC 5952, IPv4 dotted), whatever the spelling here
+        const ip = canonicalIp(id.split('/')[0]) ?? id.split('/')[0].toLowerCase();
+        return this.put(this.byIp, ip, who, id);
+      }
+      this.nets.push([c, who]);
+      return undefined;
+    }
+    return this.put(this.byId, normalizeIdentity(id), who, id);
+  }
+
+  /** one person per identity: the same twice is fine, another is a mistake to show */
+  private put(m: Map<string, string>, key: string, who: string, id: string): string | undefined {
+    const had = m.get(key);
+    if (had !== undefined && had !== who) return `'${id}' is mapped to ${had} already; one identity names one person`;
+    m.set(key, who);
     return undefined;
   }
 

@@ -173,6 +173,22 @@ groups:
       assert.match(errorOf('people:\n  csv: bad2.csv\n'), /bad2\.csv: row 2: malformed quoting/);
       write('bad3.csv', '10.0.0.1,Ann\n999.1.1.1,Bob\n');
       assert.match(errorOf('people:\n  csv: bad3.csv\n'), /bad3\.csv: row 2: '999\.1\.1\.1' is not a valid IP address/);
+      // review of 30 November: these became screen names that never match, or silently replaced a mapping
+      for (const [row, re] of [
+        ['10.0.0/8,Bob', /row 2: '10\.0\.0\/8' is not a valid IP address or CIDR block/],
+        ['fe80::1/200,Bob', /row 2: 'fe80::1\/200' is not a valid IP address or CIDR block/],
+        ['ann,Bob', /row 2: 'ann' is mapped to Ann already; one identity names one person/],
+        ['2001:db8::5,"Eve\x1b[31m"', /row 2: identity or person has a control character/],
+      ] as const) {
+        write('bad4.csv', `ann,Ann\n${row}\n`);
+        assert.match(errorOf('people:\n  csv: bad4.csv\n'), re, row);
+      }
+    });
+
+    it('an address mapped in any spelling names the person the sensor\'s address is (RFC 5952, IPv4-mapped)', () => {
+      const p = parsePolicy('people:\n  map:\n    "2001:db8:20:0:0:0:0:15": Dana\n    "2001:0DB8:0020::0016/128": Eli\n    "::ffff:10.0.0.7": Fay\n    ann: Ann\n    Ann: Ann\n', 'p.yaml');
+      assert.deepEqual(['2001:db8:20::15', '2001:db8:20::16', '10.0.0.7'].map((ip) => p.people.byAddress(ip)), ['Dana', 'Eli', 'Fay']);
+      assert.equal(p.people.byIdentity('ANN'), 'Ann');
     });
   });
 
@@ -217,6 +233,17 @@ groups:
       const ok = write('exact.yaml', 'home_networks: [10.1.0.0/16, "2001:db8::/32", 10.9.9.9, 0.0.0.0/0]\nsanctioned_servers: [198.18.0.0/15, 198.18.0.183]\n');
       const r = shadowim(['policy', 'check', ok]);
       assert.equal(r.status, 0, r.stderr);
+    });
+
+    // review of 30 November: a group's or a keyword list's name with a newline or ESC split the output
+    // and recoloured the terminal
+    it('names from the policy are shown with their control characters escaped: one entry, one line', () => {
+      const f = write('hostile.yaml', 'groups:\n  "eng\\nFAKE LINE\\u001b[31m":\n    users: [alice]\n    allow:\n      - protocols: [xmpp]\ndlp:\n  keywords:\n    - name: "kw\\rX"\n      words: [hello]\n');
+      const r = shadowim(['policy', 'check', f]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^ {2}eng\\x0aFAKE LINE\\x1b\[31m: users alice$/m);
+      assert.doesNotMatch(r.stdout, /[\x00-\x09\x0b-\x1f]/);
+      assert.doesNotMatch(r.stdout, /^FAKE LINE/m);
     });
 
     it('a policy file that cannot be read is one line in words and exit 2, for policy check and analyze --policy', () => {
