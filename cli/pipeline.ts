@@ -3,7 +3,8 @@
 
 import type { EventSink, ShadowEvent } from '../common/events';
 import { keepRunningWithoutStdout, stdoutClosed } from './stdout';
-import { escapeControl } from '../common/stderr';
+import { escapeControl, stderrLine } from '../common/stderr';
+import { Fanout } from './fanout';
 
 export interface PipelineOptions {
   format: 'jsonl' | 'text';
@@ -34,10 +35,11 @@ export interface Pipeline {
 export function buildPipeline(opts: PipelineOptions): Pipeline {
   const counts: Record<string, number> = {};
   const outputs: EventSink[] = [opts.format === 'jsonl' ? new JsonlWriter(process.stdout, opts.live || opts.promptly) : new TextWriter(process.stdout)];
+  const outs = new Fanout(outputs);
   const fanout: EventSink = {
     write(ev) {
       counts[ev.type] = (counts[ev.type] ?? 0) + 1;
-      for (const o of outputs) o.write(ev);
+      outs.write(ev);
     },
   };
   // What reads a file the user wrote (the policy; the links, files and sinks sections) comes first: a
@@ -80,8 +82,12 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
       if (last) fanout.write(last);
       // the source recorder writes the store through a second connection: last, once the store's
       // worker has committed its backlog (else it can wait out SQLite's busy timeout)
-      for (const o of outputs) if (o !== rec) await o.close?.();
-      await rec?.close?.();
+      // each output closed even when one before it fails: stdout is flushed whatever the store did
+      await outs.close(outputs.filter((o) => o !== rec));
+      if (rec) await outs.close([rec]);
+      const failures = outs.failures();
+      for (const l of failures.slice(1)) stderrLine(`shadowim: ${l}`);
+      if (failures.length) throw new Error(failures[0]);
     },
   };
 }

@@ -184,7 +184,15 @@ export class SqliteSink implements EventSink {
     if (!this.pending.length && !rollups) return;
     this.withRollups = rollups;
     this.tx();
-    if (rollups) this.rollupsAt = Date.now();
+    // only once committed: a failed transaction (the store locked by another connection) rolls back,
+    // and its events and counters stay here for the next try
+    this.written += this.pending.length;
+    this.pending = [];
+    if (rollups) {
+      for (const buckets of this.roll) buckets.clear();
+      this.rollKeys.clear();
+      this.rollupsAt = Date.now();
+    }
     else if (this.roll[0].size && !this.rollTimer) {
       this.rollTimer = setTimeout(() => ((this.rollTimer = undefined), this.flush()), this.rollupMs);
       this.rollTimer.unref();
@@ -255,9 +263,7 @@ export class SqliteSink implements EventSink {
       if (!s) seen.set(sensor, [ts, ts]);
       else (s[0] = Math.min(s[0], ts)), (s[1] = Math.max(s[1], ts));
       this.insert(ev, sensor, ts, now);
-      this.written++;
     }
-    this.pending = [];
     // ids only grow within a transaction (it holds the write lock), so these are this transaction's rows
     if (this.ftsFrom && this.ftsFill) this.ftsFill.run(this.ftsFrom);
     for (const [name, [a, b]] of seen) this.st.sensorSeen.run(name, a, b, now);
@@ -271,9 +277,7 @@ export class SqliteSink implements EventSink {
           if (i === 2 && (k.dim === 1 || k.dim === 2)) this.st.rkey.run(k.dim, k.key, k.protocol, k.sensor, bucket, bucket);
         }
       }
-      buckets.clear();
     });
-    this.rollKeys.clear();
   }
 
   private insert(ev: ShadowEvent, sensor: string, ts: number, now: number): void {

@@ -105,7 +105,7 @@ export const command: Command = {
       // write out what was found and go
       hard = setTimeout(() => {
         closed = true;
-        void pipeline.close().finally(() => {
+        void pipeline.close().catch((e) => stderrLine(`shadowim: ${(e as Error).message}`)).finally(() => {
           stderrLine(`shadowim: ${file === '-' ? 'stdin' : file}: stopped on ${sig} while waiting for input; the sessions still open were not reported`);
           // by the signal itself: process.exit() would wait for the worker, which a blocked read keeps
           process.off('SIGINT', onSignal);

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import Sqlite from 'better-sqlite3';
 import type { ShadowEvent } from '../../common/events';
 import { defaults } from '../../common/config';
 import { openStore } from '../../storage/store';
@@ -40,5 +42,70 @@ describe('storage: the store worker', function () {
     assert.equal(count('messages'), written);
     assert.equal(searchMessages(reader, { text: 'hello' }).total, written);
     reader.close();
+  });
+});
+
+// Another connection holding the write lock past SQLite's 5 s busy timeout (an admin's sqlite3 shell,
+// another writer) made the store's worker fail for good: every later event was dropped from the store
+// and, the store being the first output, from stdout too.
+describe('storage: a store locked by another connection', function () {
+  this.timeout(120000);
+  let tmp: string;
+  before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-locked-'))));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  /** what is written on stderr while f runs */
+  async function stderrOf(f: () => Promise<void>): Promise<string> {
+    const write = process.stderr.write;
+    let out = '';
+    (process.stderr as any).write = (s: any) => ((out += String(s)), true);
+    try {
+      await f();
+    } finally {
+      process.stderr.write = write;
+    }
+    return out;
+  }
+
+  it('once the lock is released, every event is stored and stdout got every event', async () => {
+    const file = path.join(tmp, 'pipe.db');
+    const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'fixtures', 'locked-store.ts'), file], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8', env: { ...process.env, SHADOWIM_CONFIG: '' } });
+    assert.equal(r.status, 0, r.stderr);
+    const printed = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'message').map((e) => e.text);
+    assert.deepEqual(printed, Array.from({ length: 20 }, (_, i) => `message ${i}`));
+    const db = openStore(file, { readonly: true });
+    const stored = (db.prepare('SELECT text FROM messages ORDER BY id').all() as any[]).map((x) => x.text);
+    db.close();
+    assert.deepEqual(stored, printed);
+    assert.match(r.stderr, /database is locked: another connection holds its write lock; events are kept/);
+    assert.match(r.stderr, /written again, the lock released; no event was lost/);
+  });
+
+  it('a lock held past the limit is one line saying what to do; write() and close() then throw it', async () => {
+    const file = path.join(tmp, 'held.db');
+    const sink = new ThreadedSqliteSink({ file, sensor: 's', archive: defaults().archive, retentionDays: 0, synchronous: 'normal', busyLimitMs: 0 });
+    // an alert returns once committed: the worker has the store open before the lock is taken
+    sink.write({ type: 'alert', ts: new Date(T0).toISOString(), id: 'a0', kind: 'unauthorized_im', severity: 'high', protocol: 'irc', summary: 'x', users: ['u1'], count: 1 });
+    const other = new Sqlite(file);
+    other.exec('BEGIN IMMEDIATE');
+    const err = await stderrOf(async () => {
+      sink.write(message(0));
+      // the worker tries for SQLite's busy timeout (5 s), then gives up
+      let thrown: Error | undefined;
+      for (let i = 0; i < 200 && !thrown; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        try {
+          sink.write(message(i + 1));
+        } catch (e) {
+          thrown = e as Error;
+        }
+      }
+      assert.match(String(thrown?.message), /^store .*held\.db: database is locked for over 0 s: another connection kept its write lock .* stop that program, then run again$/);
+      await assert.rejects(sink.close(), /database is locked/);
+    });
+    other.exec('ROLLBACK');
+    other.close();
+    const lines = err.split('\n').filter((l) => l.includes('held.db'));
+    assert.equal(lines.filter((l) => /nothing more is stored in this run/.test(l)).length, 1, err);
   });
 });
