@@ -3,6 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream';
 import type { Request, Response, Router } from 'express';
 import * as Q from '../storage/queries';
 import { csvRow } from '../storage/csv';
@@ -324,7 +325,12 @@ export function apiRoutes(api: Router, c: Ctx): void {
     res.setHeader('Content-Type', 'application/octet-stream');
     res.setHeader('Content-Disposition', `attachment; filename="${q.entry.sha256.slice(0, 12)}-${safe}.quarantined"`);
     res.setHeader('Content-Length', String(q.entry.size));
-    q.stream.pipe(res);
+    // pipeline, not pipe: a client gone mid-download closes the file (pipe() left its descriptor open),
+    // and a read error ends the response instead of going unhandled
+    pipeline(q.stream, res, (e) => {
+      if (e && !res.headersSent) res.status(500).end();
+      else if (e) res.destroy();
+    });
   });
 
   // ---- users (admin) ---------------------------------------------------------------------------------

@@ -1,0 +1,67 @@
+// What the API answers at its edges, asserted on what a client sees (status, body) and on what the server
+// process holds (its open descriptors): aborted downloads, large pages and exports, file listings past
+// 500, protocol names that are Object.prototype's.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { ShadowEvent } from '../../common/events';
+import { Quarantine } from '../../analyzer/files/quarantine';
+import { dashboardInProcess, type InProc } from './inproc';
+
+const ago = (min: number) => new Date(Date.now() - min * 60_000).toISOString();
+
+/** quarantines a file of `bytes` captured at `ts`; returns its sha256 */
+function quarantine(q: Quarantine, dir: string, name: string, bytes: Buffer, ts: string): string {
+  const src = path.join(dir, `src-${crypto.randomBytes(6).toString('hex')}`);
+  fs.writeFileSync(src, bytes);
+  const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+  q.store(src, { type: 'file_transfer', ts, protocol: 'irc', from: 'a', to: 'b', filename: name, size: bytes.length, stage: 'data', sha256, md5: crypto.createHash('md5').update(bytes).digest('hex'), complete: true, verdict: 'clean' } as ShadowEvent as any, bytes.length);
+  return sha256;
+}
+
+describe('dashboard: API edges', function () {
+  this.timeout(120_000);
+  let tmp: string;
+  let s: InProc | undefined;
+  beforeEach(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-edges-'))));
+  afterEach(async () => {
+    await s?.stop();
+    s = undefined;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a quarantine download the client aborts closes its file (was: one descriptor leaked per abort)', async () => {
+    const qdir = path.join(tmp, 'quarantine');
+    const sha256 = quarantine(new Quarantine(qdir, 1 << 30, 1000), tmp, 'big.bin', crypto.randomBytes(8 << 20), ago(60));
+    s = await dashboardInProcess([], { quarantineDir: qdir });
+    const a = await s.login('analyst');
+    const cookie = [...a.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const port = Number(new URL(s.url).port);
+    const open = () => fs.readdirSync('/proc/self/fd').filter((f) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${f}`).startsWith(qdir);
+      } catch {
+        return false;
+      }
+    }).length;
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((done) => {
+        const sock = net.connect(port, '127.0.0.1', () => sock.write(`GET /api/files/${sha256}/download HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\n\r\n`));
+        sock.once('data', () => {
+          sock.destroy();
+          done();
+        });
+      });
+    }
+    // the server notices each closed socket on its next turns: wait until it has, or give up after 10 s
+    for (let i = 0; i < 100 && open() > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(open(), 0, 'quarantined files still open after 20 aborted downloads');
+    // and a whole download still works
+    const r = await a.req('GET', `/api/files/${sha256}/download`);
+    assert.equal(r.status, 200);
+    assert.equal(crypto.createHash('sha256').update(r.buf).digest('hex'), sha256);
+  });
+});
