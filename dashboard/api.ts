@@ -14,6 +14,7 @@ import type { UserStore } from './auth';
 import type { Sessions } from './security';
 import { sessionSource, sourceExists } from './sources';
 import { extractFlow, EvidenceError } from './evidence';
+import { cutBeforePair } from '../analyzer/clip';
 
 type Ctx = DashboardOptions & { users: UserStore; sessions: Sessions };
 
@@ -55,6 +56,54 @@ function csv(res: Response, name: string, header: string[], rows: unknown[][]): 
   res.setHeader('Content-Type', 'text/csv; charset=utf-8');
   res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
   res.send(csvRow(header) + rows.map(csvRow).join(''));
+}
+
+/** the messages export's bounds: rows, bytes, characters of one text (Excel's limit for a cell is 32,767) */
+export const CSV_MAX_ROWS = 10_000;
+export const CSV_MAX_BYTES = 32 << 20;
+export const CSV_MAX_TEXT = 32_000;
+
+/**
+ * The messages export, written row by row as the client takes it (was: all of it built as one string,
+ * which 9,000 long texts took past V8's longest string: a 500 after ~1.5 GB of memory). A text is cut at
+ * CSV_MAX_TEXT characters, saying how many were left out; past CSV_MAX_ROWS rows or CSV_MAX_BYTES bytes
+ * the export stops with a last row saying so.
+ */
+async function messagesCsv(res: Response, pages: Generator<Q.MessageRow[]>): Promise<void> {
+  const first = pages.next(); // a search that cannot run (too many words) is still a 400, before any byte
+  res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+  res.setHeader('Content-Disposition', 'attachment; filename="shadowim-messages.csv"');
+  res.write(csvRow(['ts', 'sensor', 'protocol', 'from', 'to', 'direction', 'text', 'zone']));
+  let rows = 0, bytes = 0, stopped = false;
+  for (let it = first; !it.done && !stopped; it = pages.next()) {
+    for (const m of it.value) {
+      if (rows >= CSV_MAX_ROWS || bytes >= CSV_MAX_BYTES) {
+        stopped = true;
+        break;
+      }
+      const text = m.text !== null && m.text.length > CSV_MAX_TEXT ? `${cutBeforePair(m.text, CSV_MAX_TEXT)} [… ${m.text.length - CSV_MAX_TEXT} more characters: the whole text is in the console]` : m.text;
+      const line = csvRow([m.ts, m.sensor, m.protocol, m.from, m.to, m.direction, text, m.zone]);
+      rows++;
+      bytes += Buffer.byteLength(line);
+      if (!res.write(line)) await drained(res);
+      if (res.destroyed) return void pages.return(undefined);
+    }
+  }
+  if (stopped) res.write(csvRow([`[export stopped after ${rows} messages: an export holds at most ${CSV_MAX_ROWS} messages and ${CSV_MAX_BYTES >> 20} MiB; narrow the range or the search for the rest]`]));
+  res.end();
+}
+
+/** until the response takes more, or is closed */
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** Viewers see message metadata, never text. */
@@ -172,16 +221,16 @@ export function apiRoutes(api: Router, c: Ctx): void {
     protocol: str(req.query.protocol, 64),
     text: str(req.query.text, 512),
     flow_id: str(req.query.flow, 128),
-    limit: int(req.query.limit) ?? 100,
+    // clamped, as the other lists' limits are: a page of 1000 texts of 65,536 characters is 65 MB already
+    limit: Math.min(int(req.query.limit) ?? 100, Q.MESSAGE_PAGE_MAX),
     offset: int(req.query.offset),
     order: str(req.query.order, 4) === 'asc' ? 'asc' : 'desc',
   });
   api.get('/messages', need('analyst'), (req, res) => {
     res.json(Q.searchMessages(db, msgQuery(req)));
   });
-  api.get('/messages.csv', need('analyst'), (req, res) => {
-    const { rows } = Q.searchMessages(db, { ...msgQuery(req), limit: 10000 });
-    csv(res, 'shadowim-messages.csv', ['ts', 'sensor', 'protocol', 'from', 'to', 'direction', 'text', 'zone'], rows.map((m) => [m.ts, m.sensor, m.protocol, m.from, m.to, m.direction, m.text, m.zone]));
+  api.get('/messages.csv', need('analyst'), async (req, res) => {
+    await messagesCsv(res, Q.messagePages(db, msgQuery(req)));
   });
 
   // ---- sensors -------------------------------------------------------------------------------------

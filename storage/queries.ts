@@ -658,8 +658,44 @@ export function indexWords(text: string): string[] {
   return wordsOf(text);
 }
 
+/** The most messages one page of the dashboard's /api/messages holds (a text is up to 65,536 characters). */
+export const MESSAGE_PAGE_MAX = 1000;
+
 /** Conversation search: the archive, filtered, newest first, paged. `total` counts all matches. */
 export function searchMessages(db: Db, q: MessageQuery): { total: number; rows: MessageRow[] } {
+  const f = messageFilter(db, q);
+  if (!f) return { total: 0, rows: [] };
+  const { where, p } = f;
+  const limit = clampInt(q.limit, 1, 100000, 100);
+  const offset = clampInt(q.offset, 0, 1e9, 0);
+  const dir = q.order === 'asc' ? 'ASC' : 'DESC';
+  const total = (db.prepare(`SELECT count(*) AS n FROM messages m ${where}`).get(p) as any).n;
+  const rows = db.prepare(`SELECT m.* FROM messages m ${where} ORDER BY m.ts_ms ${dir}, m.id ${dir} LIMIT ${limit} OFFSET ${offset}`).all(p) as any[];
+  return { total, rows: rows.map(messageRow) };
+}
+
+/**
+ * The messages of a search, in the search's order, `page` rows at a time (an export). Each page is a
+ * query of its own, continuing after the last row of the one before (time, id): no statement stays open
+ * between pages, so the caller may wait (a slow client) while the connection serves other requests.
+ */
+export function* messagePages(db: Db, q: MessageQuery, page = 200): Generator<MessageRow[]> {
+  const f = messageFilter(db, q);
+  if (!f) return;
+  const dir = q.order === 'asc' ? 'ASC' : 'DESC';
+  const op = q.order === 'asc' ? '>' : '<';
+  const next = db.prepare(`SELECT m.* FROM messages m ${f.where} AND (m.ts_ms ${op} @kts OR (m.ts_ms = @kts AND m.id ${op} @kid)) ORDER BY m.ts_ms ${dir}, m.id ${dir} LIMIT ${page}`);
+  let rows = db.prepare(`SELECT m.* FROM messages m ${f.where} ORDER BY m.ts_ms ${dir}, m.id ${dir} LIMIT ${page}`).all(f.p) as any[];
+  while (rows.length) {
+    const last = rows[rows.length - 1];
+    yield rows.map(messageRow);
+    if (rows.length < page) return;
+    rows = next.all({ ...f.p, kts: last.ts_ms, kid: last.id }) as any[];
+  }
+}
+
+/** the WHERE clause of a message search and its parameters; undefined: a search text with no word matches nothing */
+function messageFilter(db: Db, q: MessageQuery): { where: string; p: Record<string, unknown> } | undefined {
   const p: Record<string, unknown> = {};
   let where = 'WHERE 1=1';
   if (q.from !== undefined) (where += ' AND m.ts_ms >= @from'), (p.from = q.from);
@@ -679,7 +715,7 @@ export function searchMessages(db: Db, q: MessageQuery): { total: number; rows: 
     const fts = hasFtsTable(db);
     // the index's own words (see indexWords), so every word is one token, as in the stored texts
     const words = [...new Set(fts ? indexWords(q.text) : q.text.match(/[\p{L}\p{N}_]+/gu) ?? [])];
-    if (!words.length) return { total: 0, rows: [] };
+    if (!words.length) return undefined;
     if (words.length > MAX_SEARCH_WORDS) throw new SearchError(`the search text has ${words.length} different words, more than the ${MAX_SEARCH_WORDS} a search takes; search for fewer words`);
     if (fts) {
       // each word quoted: the user's text is never FTS syntax
@@ -689,12 +725,7 @@ export function searchMessages(db: Db, q: MessageQuery): { total: number; rows: 
       words.forEach((w, i) => ((p[`w${i}`] = `%${likeEscape(w)}%`), (where += ` AND m.text LIKE @w${i} ESCAPE '\\'`)));
     }
   }
-  const limit = clampInt(q.limit, 1, 100000, 100);
-  const offset = clampInt(q.offset, 0, 1e9, 0);
-  const dir = q.order === 'asc' ? 'ASC' : 'DESC';
-  const total = (db.prepare(`SELECT count(*) AS n FROM messages m ${where}`).get(p) as any).n;
-  const rows = db.prepare(`SELECT m.* FROM messages m ${where} ORDER BY m.ts_ms ${dir}, m.id ${dir} LIMIT ${limit} OFFSET ${offset}`).all(p) as any[];
-  return { total, rows: rows.map(messageRow) };
+  return { where, p };
 }
 
 export interface SensorRow {

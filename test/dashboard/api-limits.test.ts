@@ -65,3 +65,42 @@ describe('dashboard: API edges', function () {
     assert.equal(crypto.createHash('sha256').update(r.buf).digest('hex'), sha256);
   });
 });
+
+describe('dashboard: large message pages and exports', function () {
+  this.timeout(300_000);
+  let s: InProc;
+  const N = 1100;
+  const long = (i: number) => `${'a'.repeat(65536 - 8)}${String(i).padStart(8, '0')}`;
+  before(async () => {
+    const ev: ShadowEvent[] = [];
+    for (let i = 0; i < N; i++) ev.push({ type: 'message', ts: new Date(Date.now() - 3600_000 + i).toISOString(), protocol: 'irc', from: `m${i}`, to: 'b', text: long(i), flow_id: 'f' } as ShadowEvent);
+    s = await dashboardInProcess(ev);
+  });
+  after(async () => s?.stop());
+
+  it('a JSON page holds at most 1000 messages, whatever limit asks; total and offset give the rest', async () => {
+    const a = await s.login('analyst');
+    const r = await a.req('GET', '/api/messages?range=7d&limit=100000');
+    assert.equal(r.status, 200);
+    assert.equal(r.json.total, N);
+    assert.equal(r.json.rows.length, 1000);
+    const rest = await a.req('GET', '/api/messages?range=7d&limit=100000&offset=1000');
+    assert.equal(rest.json.rows.length, N - 1000);
+    assert.equal(rest.json.rows.at(-1).text, long(0));
+  });
+
+  it('the CSV export cuts each text and stops at its byte bound with a last row saying so', async () => {
+    const a = await s.login('analyst');
+    const r = await a.req('GET', '/api/messages.csv?range=7d');
+    assert.equal(r.status, 200);
+    const lines = r.text.trimEnd().split('\r\n');
+    assert.equal(lines[0], 'ts,sensor,protocol,from,to,direction,text,zone');
+    const data = lines.slice(1, -1);
+    assert.ok(data.length > 100 && data.length < N, `${data.length} rows`);
+    for (const l of data) assert.match(l, /,a{32000} \[… 33536 more characters: the whole text is in the console\],/);
+    // newest first: the first row is the last message written
+    assert.match(data[0], new RegExp(`^[^,]+,s1,irc,m${N - 1},b,`));
+    assert.equal(lines.at(-1), `[export stopped after ${data.length} messages: an export holds at most 10000 messages and 32 MiB; narrow the range or the search for the rest]`);
+    assert.ok(r.buf.length < (32 << 20) + 40_000, `${r.buf.length} bytes`);
+  });
+});

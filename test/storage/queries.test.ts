@@ -258,3 +258,21 @@ describe('storage: rollup queries', function () {
     }
   });
 });
+
+describe('storage: message pages (the CSV export)', () => {
+  it('pages continue after the last row, through equal times, in either order, and with a text search', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-pages-'));
+    const { fillStore } = require('../helpers/store') as typeof import('../helpers/store');
+    const { messagePages, searchMessages } = require('../../storage/queries') as typeof import('../../storage/queries');
+    // 57 messages on 5 distinct times: a page boundary falls inside a run of equal times
+    await fillStore(path.join(dir, 's.db'), Array.from({ length: 57 }, (_, i): ShadowEvent => ({ type: 'message', ts: new Date(T0 + (i % 5) * MIN).toISOString(), protocol: 'irc', from: `u${i}`, to: 'bob', text: i % 3 ? 'hello there' : 'bye' })));
+    const db = openStore(path.join(dir, 's.db'), { readonly: true });
+    for (const q of [{}, { order: 'asc' as const }, { text: 'hello' }]) {
+      const paged = [...messagePages(db, q, 7)].flat().map((m) => m.from);
+      assert.deepEqual(paged, searchMessages(db, { ...q, limit: 1000 }).rows.map((m) => m.from), JSON.stringify(q));
+    }
+    assert.deepEqual([...messagePages(db, { text: '!!' })], []);
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
