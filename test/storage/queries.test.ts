@@ -265,7 +265,7 @@ describe('storage: message pages (the CSV export)', () => {
     const { fillStore } = require('../helpers/store') as typeof import('../helpers/store');
     const { messagePages, searchMessages } = require('../../storage/queries') as typeof import('../../storage/queries');
     // 57 messages on 5 distinct times: a page boundary falls inside a run of equal times
-    await fillStore(path.join(dir, 's.db'), Array.from({ length: 57 }, (_, i): ShadowEvent => ({ type: 'message', ts: new Date(T0 + (i % 5) * MIN).toISOString(), protocol: 'irc', from: `u${i}`, to: 'bob', text: i % 3 ? 'hello there' : 'bye' })));
+    await fillStore(path.join(dir, 's.db'), Array.from({ length: 57 }, (_, i): ShadowEvent => ({ type: 'message', ts: new Date(T0 + (i % 5) * MIN).toISOString(), protocol: 'irc', from: `u${i}`, to: 'bob', text: i % 3 ? 'hello there' : 'bye', direction: 'outbound', client: ep('10.0.0.5', 4000), server: ep('198.51.100.7', 6667) })));
     const db = openStore(path.join(dir, 's.db'), { readonly: true });
     for (const q of [{}, { order: 'asc' as const }, { text: 'hello' }]) {
       const paged = [...messagePages(db, q, 7)].flat().map((m) => m.from);
