@@ -138,7 +138,8 @@ export class SqliteSink implements EventSink {
           sev_rank = max(sev_rank, excluded.sev_rank),
           users = CASE WHEN excluded.users <> '[]' THEN excluded.users ELSE users END,
           person = coalesce(excluded.person, person), match = coalesce(excluded.match, match),
-          flow_id = coalesce(flow_id, excluded.flow_id), zone = coalesce(zone, excluded.zone)`),
+          flow_id = coalesce(flow_id, excluded.flow_id), zone = coalesce(zone, excluded.zone),
+          stored_ms = max(stored_ms, excluded.stored_ms)`),
       credential: db.prepare(`INSERT INTO credentials (ts_ms, sensor, protocol, flow_id, user, mechanism, client_ip, client_port, server_ip, server_port, zone, stored_ms)
         VALUES (@ts_ms, @sensor, @protocol, @flow_id, @user, @mechanism, @client_ip, @client_port, @server_ip, @server_port, @zone, @stored_ms)`),
       sensorSeen: db.prepare(`INSERT INTO sensors (name, first_seen_ms, last_seen_ms, updated_ms) VALUES (?, ?, ?, ?)
@@ -232,13 +233,48 @@ export class SqliteSink implements EventSink {
     const rd = this.opts.retentionDays ?? 0;
     if (rd > 0) {
       const cut = now - rd * 86400_000;
-      for (const t of ['sessions', 'file_transfers', 'credentials', 'alerts']) other += this.deleteOlder(t, cut);
+      other += this.deleteSources(cut);
+      for (const t of ['sessions', 'file_transfers', 'credentials']) other += this.deleteOlder(t, cut);
+      other += this.deleteAlerts(cut);
       if (rd > 0) {
         // rollups carry no stored time; their buckets are capture time
         other += this.db.prepare('DELETE FROM rollup_1m WHERE bucket_ms < ?').run(cut).changes;
       }
     }
     return { messages, other };
+  }
+
+  /**
+   * An alert's stored time is that of its last occurrence (the upsert moves it on), so one still firing
+   * is kept with its acknowledgement; an update leaves rowid order behind, hence no rowid slices here.
+   */
+  private deleteAlerts(cut: number): number {
+    const stmt = this.db.prepare('DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM alerts WHERE stored_ms < ? LIMIT 5000)');
+    let n = 0;
+    for (;;) {
+      const c = stmt.run(cut).changes;
+      n += c;
+      if (c < 5000) return n;
+    }
+  }
+
+  /**
+   * The dashboard's record of which capture file each session came from (addresses, ports, path; see
+   * dashboard/sources.ts) goes with the sessions it describes: the rows matching a session about to be
+   * purged, unless a session that stays matches them too (the same capture analysed again later).
+   */
+  private deleteSources(cut: number): number {
+    if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'dash_session_sources'").get()) return 0;
+    const match = (s: string) =>
+      `${s}.client_ip IS d.client_ip AND ${s}.client_port IS d.client_port AND ${s}.server_ip IS d.server_ip AND ${s}.server_port IS d.server_port
+        AND ${s}.start_ms IS d.start_ms AND ${s}.sensor = d.sensor AND (d.flow_id IS ${s}.flow_id OR ${s}.flow_id IS NULL)`;
+    return this.db
+      .prepare(
+        `DELETE FROM dash_session_sources WHERE rowid IN (
+          SELECT d.rowid FROM sessions s JOIN dash_session_sources d ON ${match('s')} WHERE s.stored_ms < @cut
+            AND NOT EXISTS (SELECT 1 FROM sessions k WHERE ${match('k')} AND k.stored_ms >= @cut))`,
+      )
+      .run({ cut }).changes;
   }
 
   private deleteOlder(table: string, cut: number): number {

@@ -193,6 +193,49 @@ describe('storage: SQLite sink and queries', () => {
     db.close();
   });
 
+  it('store retention: an alert still firing is kept with its ack; a session\'s capture-file record goes with it', async () => {
+    const DAY = 86400_000;
+    const { ensureSourceTable } = require('../../dashboard/sources') as typeof import('../../dashboard/sources');
+    const db = openStore(path.join(tmp, 's.db'));
+    ensureSourceTable(db);
+    let now = Date.UTC(2026, 0, 1);
+    const sink = () => new SqliteSink(db, { sensor: 's1', archive: { enabled: true, metadata: true, retention_days: 30 }, retentionDays: 30, rollupMs: 0, now: () => now });
+    const session = (flow: string, port: number, t: string) => ({ type: 'session' as const, ts: t, protocol: 'irc', transport: 'tcp' as const, client: ep('10.0.0.5', port), server: ep('1.2.3.4', 6667), users: ['alice'], start: t, end: t, packets: 1, bytes: 1, encrypted: false, evidence: [], flow_id: flow });
+    const source = db.prepare('INSERT INTO dash_session_sources VALUES (?,?,?,?,?,?,?,?)');
+    const alert = (t: string) => ({ type: 'alert' as const, ts: t, id: 'A1', kind: 'unauthorized_im', severity: 'high' as const, protocol: 'irc', summary: 'irc use', users: ['alice'], count: 1 });
+    // day 0: two sessions of one capture (and their sources), an alert acknowledged
+    let s = sink();
+    const t0 = new Date(now).toISOString();
+    s.write(session('f1', 4000, t0));
+    s.write(alert(t0));
+    await s.close();
+    source.run('s1', 'f1', '10.0.0.5', 4000, '1.2.3.4', 6667, now, '/captures/monday.pcap');
+    assert.ok(ackAlert(db, 'A1', 'analyst', 'known, approved', now));
+    // day 20: the alert fires again; another session, stored then
+    now += 20 * DAY;
+    s = sink();
+    const t20 = new Date(now).toISOString();
+    s.write(alert(t20));
+    s.write(session('f2', 4001, t20));
+    await s.close();
+    source.run('s1', 'f2', '10.0.0.5', 4001, '1.2.3.4', 6667, now, '/captures/later.pcap');
+    // day 31: a sink opens (purge): the day-0 session is past retention, the alert last seen 11 days ago is not
+    now += 11 * DAY;
+    await sink().close();
+    assert.deepEqual((db.prepare('SELECT flow_id FROM sessions').all() as any[]).map((r) => r.flow_id), ['f2']);
+    assert.deepEqual((db.prepare('SELECT source FROM dash_session_sources').all() as any[]).map((r) => r.source), ['/captures/later.pcap']);
+    const [a] = listAlerts(db, { from: now - 15 * DAY, to: now }).rows;
+    assert.equal(a?.id, 'A1', 'an alert last seen 11 days ago is kept by a 30-day retention');
+    assert.equal(a.acked, true);
+    assert.equal(a.ack_note, 'known, approved');
+    // day 51: 31 days since it last fired: gone, and so is the later session's source
+    now += 20 * DAY;
+    await sink().close();
+    assert.equal(listAlerts(db, { from: 0, to: now }).total, 0);
+    assert.equal((db.prepare('SELECT count(*) AS n FROM dash_session_sources').get() as any).n, 0);
+    db.close();
+  });
+
   it('a repeated alert id updates one row (count, last seen, highest severity); acks are kept', () => {
     const db = openStore(path.join(tmp, 's.db'));
     const sink = new SqliteSink(db, { sensor: 's', archive: defaults().archive });
