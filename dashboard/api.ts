@@ -333,11 +333,19 @@ export function apiRoutes(api: Router, c: Ctx): void {
   // ---- files (carved files in the quarantine, else the transfers seen; analyst and admin) -------------
   api.get('/files', need('analyst'), (req, res) => {
     const r = rangeOf(req, '30d');
+    const limit = Math.min(1000, Math.max(1, Math.floor(int(req.query.limit) ?? 500)));
+    const offset = Math.min(1e9, Math.max(0, Math.floor(int(req.query.offset) ?? 0)));
     if (c.quarantineDir) {
       const { listQuarantine } = require('../analyzer/files') as typeof import('../analyzer/files');
-      const rows = listQuarantine(c.quarantineDir, { limit: 500 }).filter((e) => Date.parse(e.last_seen) >= r.from && Date.parse(e.first_seen) < r.to);
+      // the range first, then the page: every sidecar is read either way, and a file of an old capture
+      // stays findable behind any number quarantined after it (was: the 500 stored last, then the range)
+      const all = listQuarantine(c.quarantineDir)
+        .filter((e) => Date.parse(e.last_seen) >= r.from && Date.parse(e.first_seen) < r.to)
+        .sort((a, b) => Date.parse(b.last_seen) - Date.parse(a.last_seen) || (a.sha256 < b.sha256 ? -1 : 1));
+      const rows = all.slice(offset, offset + limit);
       return void res.json({
         source: 'quarantine',
+        total: all.length,
         rows: rows.map((e) => {
           const s0 = e.sightings[0];
           return { ts: e.last_seen, protocol: s0?.protocol ?? null, from: s0?.from ?? null, to: s0?.to ?? null, filename: e.filename, size: e.size, file_type: e.file_type ?? null, sha256: e.sha256, md5: e.md5, verdict: e.verdict ?? null, complete: e.complete, sightings: e.sightings.length, download: true };
@@ -346,11 +354,13 @@ export function apiRoutes(api: Router, c: Ctx): void {
     }
     const rows = db
       .prepare(`SELECT id, ts_ms, sensor, protocol, flow_id, from_user, to_user, filename, size, direction, stage, complete, observed_size, sha256, md5, file_type, verdict
-        FROM file_transfers WHERE ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms DESC LIMIT 500`)
-      .all(r.from, r.to) as any[];
+        FROM file_transfers WHERE ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms DESC, id DESC LIMIT ? OFFSET ?`)
+      .all(r.from, r.to, limit, offset) as any[];
+    const total = (db.prepare('SELECT count(*) AS n FROM file_transfers WHERE ts_ms >= ? AND ts_ms < ?').get(r.from, r.to) as any).n;
     // a literal in the SELECT's order, the renamed columns last (a rest spread costs ~1 µs a property a row)
     res.json({
       source: 'transfers',
+      total,
       rows: rows.map((x) => ({
         id: x.id, sensor: x.sensor, protocol: x.protocol, flow_id: x.flow_id, filename: x.filename, size: x.size, direction: x.direction, stage: x.stage,
         observed_size: x.observed_size, sha256: x.sha256, md5: x.md5, file_type: x.file_type, verdict: x.verdict,

@@ -66,6 +66,35 @@ describe('dashboard: API edges', function () {
   });
 });
 
+describe('dashboard: /api/files over a quarantine', function () {
+  this.timeout(120_000);
+  let tmp: string;
+  let s: InProc | undefined;
+  before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-files-'))));
+  after(async () => {
+    await s?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a file of an old capture is listed for its range behind 500 quarantined after it; total and paging', async () => {
+    const qdir = path.join(tmp, 'quarantine');
+    const q = new Quarantine(qdir, 1 << 30, 10_000);
+    quarantine(q, tmp, 'old-2019.doc', Buffer.from('old-2019.doc'), '2019-06-01T10:00:00.000Z');
+    await new Promise((r) => setTimeout(r, 5)); // stored strictly before the others
+    for (let i = 0; i < 500; i++) quarantine(q, tmp, `recent-${i}.txt`, Buffer.from(`recent-${i}`), ago(60 + i));
+    s = await dashboardInProcess([], { quarantineDir: qdir });
+    const a = await s.login('analyst');
+    const old = await a.req('GET', '/api/files?from=2019-01-01&to=2020-01-01');
+    assert.equal(old.status, 200);
+    assert.deepEqual(old.json.rows.map((f: any) => f.filename), ['old-2019.doc']);
+    assert.equal(old.json.total, 1);
+    const page = await a.req('GET', '/api/files?range=1d&limit=200&offset=400');
+    assert.equal(page.json.total, 500);
+    // newest capture first: recent-0 (60 min ago) … recent-499
+    assert.deepEqual(page.json.rows.map((f: any) => f.filename), Array.from({ length: 100 }, (_, i) => `recent-${400 + i}.txt`));
+  });
+});
+
 describe('dashboard: large message pages and exports', function () {
   this.timeout(300_000);
   let s: InProc;
