@@ -82,8 +82,9 @@ export function overview(db: Db, q: Range & { bucketMs?: number; protocol?: stri
        GROUP BY t, protocol ORDER BY t`,
     )
     .all({ b: bucket, from, to: q.to, sensor: q.sensor, protocol: q.protocol }) as any[];
-  const series: Overview['series'] = {};
-  const totals: Overview['totals'] = {};
+  // keyed by protocol names from the wire: no prototype, so '__proto__' or 'constructor' is a key like any other
+  const series: Overview['series'] = Object.create(null);
+  const totals: Overview['totals'] = Object.create(null);
   const severity_occurrences: Record<string, number> = { critical: 0, high: 0, medium: 0, low: 0 };
   for (const r of rows) {
     for (const s of SEVERITIES) severity_occurrences[s] += r[`al_${s}`];
@@ -110,7 +111,7 @@ export function unauthorizedPoints(ov: Overview): UnauthorizedPoint[] {
     for (const p of pts) {
       if (!p.unauthorized) continue;
       let e = byT.get(p.t);
-      if (!e) byT.set(p.t, (e = { t: p.t, count: 0, by_protocol: {} }));
+      if (!e) byT.set(p.t, (e = { t: p.t, count: 0, by_protocol: Object.create(null) }));
       e.count += p.unauthorized;
       e.by_protocol[proto] = p.unauthorized;
     }

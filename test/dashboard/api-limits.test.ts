@@ -133,3 +133,25 @@ describe('dashboard: large message pages and exports', function () {
     assert.ok(r.buf.length < (32 << 20) + 40_000, `${r.buf.length} bytes`);
   });
 });
+
+describe('dashboard: protocol names that are Object.prototype\'s', function () {
+  this.timeout(60_000);
+  it('/api/overview answers for sessions of protocol __proto__ and constructor (was: a 500)', async () => {
+    const t = ago(30);
+    const session = (protocol: string, bytes: number): ShadowEvent => ({ type: 'session', ts: t, protocol, transport: 'tcp', client: { ip: '10.0.0.1', port: 1 }, server: { ip: '1.1.1.1', port: 2 }, users: ['u'], start: t, end: t, packets: 1, bytes, encrypted: false, evidence: [] });
+    const s = await dashboardInProcess([session('__proto__', 5), session('constructor', 7), session('irc', 11)]);
+    try {
+      const v = await s.login('viewer');
+      const r = await v.req('GET', '/api/overview?range=24h');
+      assert.equal(r.status, 200, r.text);
+      // JSON.parse makes "__proto__" an own property, as any other key
+      const totals = r.json.totals;
+      assert.equal(Object.getOwnPropertyDescriptor(totals, '__proto__')?.value.bytes, 5);
+      assert.equal(Object.getOwnPropertyDescriptor(totals, 'constructor')?.value.bytes, 7);
+      assert.equal(totals.irc.bytes, 11);
+      assert.equal(({} as any).sessions, undefined, 'Object.prototype untouched');
+    } finally {
+      await s.stop();
+    }
+  });
+});
