@@ -274,12 +274,16 @@ export class InterfaceCounters {
 
   /** the counters now, summed over the interfaces of a list */
   read(): Record<string, number> | undefined {
-    const out: Record<string, number> = { rx_packets: 0, tx_packets: 0, rx_dropped: 0, rx_missed_errors: 0 };
+    const out: Record<string, number> = { rx_packets: 0, tx_packets: 0, rx_dropped: 0, rx_missed_errors: 0, carried: 0 };
     for (const dev of this.device.split(',')) {
       if (dev === 'any' || !/^[\w.:@-]+$/.test(dev)) return undefined;
       const dir = `/sys/class/net/${dev}/statistics`;
       try {
-        for (const k of Object.keys(out)) out[k] += Number(fs.readFileSync(`${dir}/${k}`, 'utf8').trim());
+        const n: Record<string, number> = {};
+        for (const k of ['rx_packets', 'tx_packets', 'rx_dropped', 'rx_missed_errors']) out[k] += n[k] = Number(fs.readFileSync(`${dir}/${k}`, 'utf8').trim());
+        // a loopback device counts each frame twice, sent and received, and the capture sees it once
+        const loopback = fs.readFileSync(`/sys/class/net/${dev}/type`, 'utf8').trim() === '772'; // ARPHRD_LOOPBACK
+        out.carried += n.rx_packets + (loopback ? 0 : n.tx_packets);
       } catch {
         return undefined;
       }
@@ -336,8 +340,8 @@ export function formatCounters(s: CounterSnapshot, final: boolean): string[] {
     const i = s.iface;
     out.push(`interface ${s.device} kernel counters while the sensor ran: rx_packets +${i.rx_packets}, tx_packets +${i.tx_packets}, rx_dropped +${i.rx_dropped}, rx_missed_errors +${i.rx_missed_errors}`);
     if (!s.filtered) {
-      const missing = Math.max(0, i.rx_packets + i.tx_packets - l.received);
-      out.push(`not received: ${missing} of the ${i.rx_packets + i.tx_packets} frames the interface carried (an upper bound on capture loss: the kernel counters span slightly more time than the capture)`);
+      const missing = Math.max(0, i.carried - l.received);
+      out.push(`not received: ${missing} of the ${i.carried} frames the interface carried (an upper bound on capture loss: the kernel counters span slightly more time than the capture)`);
     }
   } else {
     out.push(`interface counters: unavailable for '${s.device}'`);
