@@ -37,6 +37,8 @@ export function parseCidr(s: string): Cidr | undefined {
     if (!/^\d{1,3}$/.test(p) || Number(p) > max) return undefined;
     prefix = Number(p);
   }
+  // an IPv4-mapped block (::ffff:10.0.0.0/104) is the IPv4 block: the sensor writes IPv4 clients dotted
+  if (a.v6 && prefix >= 96 && a.words[0] === 0 && a.words[1] === 0 && a.words[2] === 0xffff) return { v6: false, words: Uint32Array.of(0, 0, 0, a.words[3]), prefix, text: s };
   return { v6: a.v6, words: a.words, prefix: a.v6 ? prefix : prefix + 96, text: s };
 }
 

@@ -71,9 +71,19 @@ describe('analyzer/cidr address parsing', () => {
         assert.equal(got !== undefined, ok, s);
         if (!got) continue;
         const prefix = p === undefined ? max : Number(p);
+        const w = [...refWords(ip)!];
+        // an IPv4-mapped block of /96 or longer is the IPv4 block (the sensor writes IPv4 clients dotted)
+        const mapped = kind === 6 && prefix >= 96 && w[0] === 0 && w[1] === 0 && w[2] === 0xffff;
         assert.deepEqual({ v6: got.v6, words: [...got.words], prefix: got.prefix, text: got.text },
-          { v6: kind === 6, words: [...refWords(ip)!], prefix: kind === 4 ? prefix + 96 : prefix, text: s }, s);
+          { v6: kind === 6 && !mapped, words: mapped ? [0, 0, 0, w[3]] : w, prefix: kind === 4 ? prefix + 96 : prefix, text: s }, s);
       }
     }
+  });
+
+  // review of 30 November: ::ffff:10.0.0.0/104 was accepted and matched no IPv4 client
+  it('an IPv4-mapped block is the IPv4 block: it holds IPv4 addresses written either way', () => {
+    const { anyContains } = require('../../analyzer/cidr') as typeof import('../../analyzer/cidr');
+    const c = parseCidr('::ffff:10.0.0.0/104')!;
+    assert.deepEqual(['10.1.2.3', '::ffff:10.9.9.9', '11.0.0.1', '2001:db8::1'].map((ip) => anyContains([c], ip)), [true, true, false, false]);
   });
 });

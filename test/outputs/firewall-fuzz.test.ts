@@ -566,7 +566,8 @@ function makeCase(g: Gen, events: number): Case {
 const coveredBy = (c: Case, name: string) => c.sanctionedNames.some((s) => s.name === name || (s.subdomains && name.endsWith(`.${s.name}`)));
 
 function render(c: Case, registry: Registry, file: string): Record<string, string> {
-  fs.writeFileSync(file, c.lines.join('\n') + '\n');
+  // as analyze writes it, the file ends with the stats event (a file without any event is refused)
+  fs.writeFileSync(file, [...c.lines, '{"type":"stats"}'].join('\n') + '\n');
   const model = buildModel({ registry, ...c.input, observed: observedFromJsonl(file) });
   return Object.fromEntries(FORMATS.map((f) => [f.id, f.render(model)]));
 }
