@@ -48,6 +48,9 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
   // (analyzer) the policy, read before the sinks: they warn of groups it does not have
   const analyzer = require('../analyzer') as typeof import('../analyzer');
   const policy = opts.policyFile ? analyzer.loadPolicyFile(opts.policyFile) : analyzer.defaultPolicy();
+  // what policy check warns of (a protocol id no signature reports) is said where the policy is used, too
+  const { policyWarnings } = require('../analyzer/explain') as typeof import('../analyzer/explain');
+  for (const w of policyWarnings(policy)) stderrLine(escapeControl(`shadowim: policy ${policy.source}: warning: ${w}`));
   // (analyzer) the analyzer wraps `fanout` here: it forwards every event and adds alerts.
   const head: EventSink = analyzer.createAnalyzer(fanout, { policy, live: opts.live });
   // (files) carved files are fingerprinted and scanned before their event reaches the analyzer (docs/files.md)

@@ -1,6 +1,7 @@
 // Policy files: groups, hours in a time zone, chat vs file transfer, identity mapping from CSV,
 // sanctioned servers, and bad files (each error names the file, the line and the problem).
 import assert from 'node:assert/strict';
+import { Capture } from '../helpers/pcapgen';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -233,6 +234,16 @@ groups:
       const ok = write('exact.yaml', 'home_networks: [10.1.0.0/16, "2001:db8::/32", 10.9.9.9, 0.0.0.0/0]\nsanctioned_servers: [198.18.0.0/15, 198.18.0.183]\n');
       const r = shadowim(['policy', 'check', ok]);
       assert.equal(r.status, 0, r.stderr);
+    });
+
+    // review of 30 November: only policy check said so; analyze ran the rule that allows nothing in silence
+    it('analyze says the same warnings on standard error, one line each, and runs', () => {
+      const f = write('warn2.yaml', 'groups:\n  g:\n    networks: [10.0.0.0/8]\n    allow:\n      - protocols: [whatsap]\n');
+      const cap = path.join(tmp, 'none.pcap');
+      fs.writeFileSync(cap, new Capture().pcap());
+      const r = shadowim(['analyze', cap, '--policy', f, '--format', 'jsonl']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`^shadowim: policy ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: warning: group 'g' \\(line 5\\) names protocol 'whatsap', which no signature reports`, 'm'));
     });
 
     // review of 30 November: a group's or a keyword list's name with a newline or ESC split the output
