@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readDataFile } from '../common/dataFile';
+import { closest } from '../common/closest';
 import { whyCannotRead } from '../common/fsError';
 import { ConfigError } from '../common/configError';
 import type { SignatureData, SignatureModule } from './types';
@@ -52,7 +53,9 @@ export function loadRegistry(opts: { overrideDir?: string } = {}): Registry {
     if (overrideDir) {
       const user = path.join(overrideDir, `${module.id}.yaml`);
       if (fs.existsSync(user)) {
-        data = mergeData(data, readYaml(user));
+        const over = readYaml(user);
+        checkOverride(user, data, over);
+        data = mergeData(data, over);
         sources.push(user);
       }
     }
@@ -122,4 +125,51 @@ function mergeData(base: SignatureData, over: SignatureData): SignatureData {
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** keys an override may add to any module: its host names, address ranges and port hints */
+const ANY_MODULE_KEYS = ['hosts', 'cidrs', 'ports', 'name'];
+
+/**
+ * An override is checked against the module's built-in data before it is merged: a misspelt key, or a
+ * value of another kind than the one it replaces, would otherwise be ignored (or clamped) in silence.
+ */
+function checkOverride(file: string, base: SignatureData, over: SignatureData): void {
+  const fail = (msg: string): never => {
+    throw new Error(`${file}: ${msg}; fix the file or remove it`);
+  };
+  const known = Object.keys(base).filter((k) => k !== 'id');
+  for (const [k, v] of Object.entries(over)) {
+    if (k === 'id') continue;
+    if (!(k in base)) {
+      if (ANY_MODULE_KEYS.includes(k)) continue;
+      const near = closest(k, [...known, ...ANY_MODULE_KEYS]);
+      fail(`unknown key '${k.slice(0, 60)}'${near ? ` (did you mean '${near}'?)` : ''}; this module's keys: ${[...new Set([...known, ...ANY_MODULE_KEYS])].join(', ')}`);
+    }
+    // hosts and cidrs may be a list or a mapping by protocol either way (entriesOf reads both)
+    if (k !== 'hosts' && k !== 'cidrs') sameShape(fail, k, base[k], v);
+  }
+  const ports = over.ports as unknown;
+  if (ports !== undefined) {
+    if (!isPlainObject(ports)) fail("'ports' must be a mapping of tcp/udp to lists of port numbers");
+    for (const [t, list] of Object.entries(ports as Record<string, unknown>)) {
+      if (t !== 'tcp' && t !== 'udp') fail(`'ports.${t.slice(0, 20)}' is not a transport (tcp or udp)`);
+      if (!Array.isArray(list)) fail(`'ports.${t}' must be a list of port numbers`);
+      for (const p of list as unknown[]) if (!Number.isInteger(p) || (p as number) < 1 || (p as number) > 65535) fail(`'ports.${t}': ${JSON.stringify(p)?.slice(0, 40)} is not a port number (1-65535)`);
+    }
+  }
+  const hosts = over.hosts as unknown;
+  for (const h of Array.isArray(hosts) ? hosts : isPlainObject(hosts) ? Object.values(hosts).filter(Array.isArray).flat() : []) {
+    if (typeof h !== 'string' || !/^(\*?\.)?[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?\.?$/.test(h)) fail(`'hosts': ${JSON.stringify(h)?.slice(0, 60)} is not a host name (write example.com, or .example.com for its sub-domains)`);
+  }
+}
+
+/** the value replaces (or extends) one of the same kind: a list, a mapping, a number (≥ 0 where the built-in is), text, true/false */
+function sameShape(fail: (msg: string) => never, where: string, b: unknown, v: unknown): void {
+  const kind = (x: unknown) => (Array.isArray(x) ? 'a list' : isPlainObject(x) ? 'a mapping' : typeof x === 'number' ? 'a number' : typeof x === 'boolean' ? 'true or false' : 'text');
+  if (b === null || b === undefined || v === null) return;
+  if (kind(b) !== kind(v)) fail(`'${where}' must be ${kind(b)}, as in the built-in data`);
+  if (Array.isArray(b) && b.length && b.every((x) => typeof x === 'number') && !(v as unknown[]).every((x) => typeof x === 'number')) fail(`'${where}' must be a list of numbers, as in the built-in data`);
+  if (typeof b === 'number' && (!Number.isFinite(v as number) || (b >= 0 && (v as number) < 0))) fail(`'${where}' must be a number${b >= 0 ? ' of 0 or more' : ''}, as in the built-in data (${b})`);
+  if (isPlainObject(b)) for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (k in b) sameShape(fail, `${where}.${k}`, b[k], x);
 }

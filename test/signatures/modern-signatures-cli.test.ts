@@ -96,11 +96,39 @@ describe('cli: shadowim signatures list', () => {
   // found by test/cli/config-fuzz.test.ts: the yaml package printed its warnings for an unknown tag
   // as multi-line '(node:PID) YAMLWarning: …' blocks on stderr
   it('an override with an unknown tag: no yaml warning block on stderr', () => {
-    fs.writeFileSync(path.join(dir, 'irc.yaml'), 'max_line: !!int "x"\nhosts: !local [irc.corp-example.net]\n');
-    const r = shadowim(['signatures', 'list', '--dir', dir]);
+    fs.writeFileSync(path.join(dir, 'irc.yaml'), 'max_line: !!int "9000"\nhosts: !local [irc.corp-example.net]\n');
+    let r = shadowim(['signatures', 'list', '--dir', dir]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
+    // a tag that leaves text where a number was: one line, as any value of the wrong kind (below)
+    fs.writeFileSync(path.join(dir, 'irc.yaml'), 'max_line: !!int "x"\n');
+    r = shadowim(['signatures', 'list', '--dir', dir]);
+    assert.equal(r.stderr, `shadowim: ${path.join(dir, 'irc.yaml')}: 'max_line' must be a number, as in the built-in data; fix the file or remove it\n`);
     fs.rmSync(path.join(dir, 'irc.yaml'));
+  });
+
+  // review of 30 November: these loaded without a word and changed nothing (or clamped a limit)
+  it('an override\'s misspelt key, a value of the wrong kind, a bad port or host name: one line each, naming the file', () => {
+    const f = path.join(dir, 'irc.yaml');
+    for (const [text, msg] of [
+      ['maxline: 100\n', "unknown key 'maxline' (did you mean 'max_line'?); this module's keys: "],
+      ['max_line: -5\n', "'max_line' must be a number of 0 or more, as in the built-in data (8192)"],
+      ['max_line: abc\n', "'max_line' must be a number, as in the built-in data"],
+      ['ports: {tcp: [6668, 99999]}\n', "'ports.tcp': 99999 is not a port number (1-65535)"],
+      ['ports: {sctp: [6668]}\n', "'ports.sctp' is not a transport (tcp or udp)"],
+      ['hosts: ["not a host!!"]\n', '\'hosts\': "not a host!!" is not a host name'],
+      ['hosts: [""]\n', '\'hosts\': "" is not a host name'],
+    ]) {
+      fs.writeFileSync(f, text);
+      const r = shadowim(['signatures', 'list', '--dir', dir]);
+      assert.notEqual(r.status, 0, text);
+      assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+      assert.ok(r.stderr.startsWith(`shadowim: ${f}: ${msg}`), `${text}: ${r.stderr}`);
+    }
+    fs.writeFileSync(f, 'hosts: [irc.corp-example.net, .chat.example, "*.irc.example"]\nports: {tcp: [6668]}\nmax_line: 16384\n');
+    const ok = shadowim(['signatures', 'list', '--dir', dir]);
+    assert.equal(ok.status, 0, ok.stderr);
+    fs.rmSync(f);
   });
 
   it('a missing override directory and unknown options are user errors', () => {
