@@ -618,14 +618,33 @@ export function suppressionFor(p: Policy, kind: string): number {
   return p.suppression[kind] ?? p.suppression.default ?? 3600_000;
 }
 
-/** the first upper-case letter of a pattern outside its escapes (\D, \p{Lu}, \u{1F600}, \cJ), if any */
+/**
+ * The first upper-case letter a pattern would look for in the text, if any: not inside its escapes
+ * (\\D, \\p{Lu}, \\u{1F600}, \\u00E9, \\x2F, \\cJ), a group's name, or a negated class (whose
+ * letters the lower-cased text simply never holds, which changes nothing).
+ */
 function upperLiteral(pattern: string): string | undefined {
+  let negated = false; // inside [^…]
+  let inClass = false;
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
     if (c === '\\') {
       const e = pattern[++i];
       if ((e === 'p' || e === 'P' || e === 'u' || e === 'k') && (pattern[i + 1] === '{' || pattern[i + 1] === '<')) i = Math.max(i, pattern.indexOf(pattern[i + 1] === '{' ? '}' : '>', i));
+      else if (e === 'u') i += 4;
+      else if (e === 'x') i += 2;
       else if (e === 'c') i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = negated = false;
+      else if (!negated && c.toLowerCase() !== c) return c;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      negated = pattern[i + 1] === '^';
+      if (negated) i++;
       continue;
     }
     if (c === '(' && pattern.startsWith('(?<', i) && pattern[i + 3] !== '=' && pattern[i + 3] !== '!') {

@@ -144,6 +144,7 @@ groups:
       ['chat not boolean', 'groups:\n  g:\n    allow:\n      - chat: maybe\n', /p\.yaml:4: .*chat must be true or false/],
       // review of 30 November: each of these was accepted and applied to nothing, or misread
       ['ignore_case with an upper-case letter', 'dlp:\n  regexes:\n    - name: empid\n      pattern: "EMP-[0-9]{6}"\n      ignore_case: true\n', /p\.yaml:4: regex 'empid' has ignore_case but 'E' in upper case, which never matches/],
+      ['ignore_case with an upper-case letter in a class', 'dlp:\n  regexes:\n    - name: c\n      pattern: "id [A-Z]{2}[0-9]+"\n      ignore_case: true\n', /p\.yaml:4: regex 'c' has ignore_case but 'A' in upper case/],
       ['empty protocols', 'groups:\n  g:\n    allow:\n      - protocols: []\n', /p\.yaml:4: .*protocols is empty, so the rule allows nothing; list protocols, write any, or remove the rule/],
       ['empty days', 'groups:\n  g:\n    allow:\n      - days: []\n', /p\.yaml:4: .*days: the list is empty, so the rule never applies/],
       ['empty hours', 'groups:\n  g:\n    allow:\n      - hours: []\n', /p\.yaml:4: .*hours is empty, so the rule never applies/],
@@ -161,7 +162,9 @@ groups:
 
     it('the valid forms of those are taken: qualifiers and protocol ids in severity keys, *.scr and .scr, lower-case ignore_case patterns', () => {
       const p = parsePolicy('severity:\n  policy_violation.outside_hours: low\n  unauthorized_im.WhatsApp: high\n  unauthorized_im.encrypted: low\n  sensitive_data.pan: critical\n  sensitive_data.keyword: low\n  cleartext_credentials.sasl-plain: low\n' +
-        'files:\n  block_types: [pe, executable, docx]\n  dangerous_extensions: ["*.scr", .pif, exe]\ndlp:\n  regexes:\n    - { name: e, pattern: "emp-[0-9]{6}\\\\D\\\\p{Lu}(?<Id>x)", ignore_case: true }\n', 'p.yaml');
+        'files:\n  block_types: [pe, executable, docx]\n  dangerous_extensions: ["*.scr", .pif, exe]\ndlp:\n  regexes:\n    - { name: e, pattern: "emp-[0-9]{6}\\\\D\\\\p{Lu}(?<Id>x)", ignore_case: true }\n' +
+        // (second review) hex escapes and a negated class hold no letter the text is searched for
+        '    - { name: f, pattern: "caf\\\\u00E9 [0-9]+ path\\\\x2Fsecret stra\\\\u00DFe [^\\\\WA]", ignore_case: true }\n', 'p.yaml');
       assert.deepEqual([...p.severity.keys()], ['policy_violation.outside_hours', 'unauthorized_im.whatsapp', 'unauthorized_im.encrypted', 'sensitive_data.pan', 'sensitive_data.keyword', 'cleartext_credentials.sasl-plain']);
       assert.deepEqual([...p.files.dangerousExtensions], ['scr', 'pif', 'exe']);
       assert.deepEqual([...p.files.blockTypes], ['pe', 'executable', 'docx']);
