@@ -42,6 +42,14 @@ export function parseCidr(s: string): Cidr | undefined {
   return { v6: a.v6, words: a.words, prefix: a.v6 ? prefix : prefix + 96, text: s };
 }
 
+/** a block as written canonically: IPv4 dotted (also one written IPv4-mapped), IPv6 RFC 5952, always with its prefix */
+export function cidrText(c: Cidr): string {
+  if (!c.v6) return `${c.words[3] >>> 24}.${(c.words[3] >>> 16) & 255}.${(c.words[3] >>> 8) & 255}.${c.words[3] & 255}/${c.prefix - 96}`;
+  const b = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) b[i] = (c.words[i >> 2] >>> (24 - 8 * (i & 3))) & 255;
+  return `${ipv6String(b, 0)}/${c.prefix}`;
+}
+
 // Every event asks about its addresses (client, server, per group and per rule): parsing them was
 // the largest share of the policy checks. IPv4 is read in one pass without allocating (below);
 // other addresses are kept once parsed, emptied when full so memory stays bounded whatever the

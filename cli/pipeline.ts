@@ -4,6 +4,7 @@
 import type { EventSink, ShadowEvent } from '../common/events';
 import { keepRunningWithoutStdout, stdoutClosed } from './stdout';
 import { escapeControl, stderrLine } from '../common/stderr';
+import { cidrText } from '../analyzer/cidr';
 import { Fanout } from './fanout';
 
 export interface PipelineOptions {
@@ -30,6 +31,8 @@ export interface Pipeline {
   counts: Record<string, number>;
   /** (files) carved files go here for scanning and quarantine: pass as EngineOptions.files */
   files?: import('../analyzer/files').FileService;
+  /** the policy's home networks: pass as EngineOptions.homeNets, so an event's direction agrees with its alerts */
+  homeNets: string[];
 }
 
 export function buildPipeline(opts: PipelineOptions): Pipeline {
@@ -79,6 +82,7 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
     emit: (ev) => head.write(ev),
     counts,
     files,
+    homeNets: policy.homeNets.map(cidrText),
     async close(last) {
       await files.close(); // scans still running finish (bounded by files.drain_timeout) before the analyzer closes
       if (head !== fanout) await head.close?.();

@@ -334,10 +334,14 @@ const SECTIONS: Record<string, SectionValidator> = {
   home_nets(ctx, node, cfg) {
     const { isSeq } = require('yaml');
     if (!isSeq(node)) fail(ctx, node, 'home_nets must be a list of CIDRs, e.g. [10.0.0.0/8]');
-    const { parseCidr } = require('../analyzer/cidr') as typeof import('../analyzer/cidr');
+    const { parseCidr, hostBitsNetwork } = require('../analyzer/cidr') as typeof import('../analyzer/cidr');
     cfg.home_nets = node.items.map((n: Node) => {
       const c = str(ctx, n, 'home_nets entry', CIDR, 'a CIDR such as 10.0.0.0/8');
-      if (!parseCidr(c)) fail(ctx, n, `home_nets entry: '${c.slice(0, 60)}' is not valid (a CIDR such as 10.0.0.0/8)`);
+      const block = parseCidr(c);
+      if (!block) fail(ctx, n, `home_nets entry: '${c.slice(0, 60)}' is not valid (a CIDR such as 10.0.0.0/8)`);
+      // as the policy's home_networks: 10.1.2.3/8 means all of 10.0.0.0/8, or was meant as one address
+      const net = hostBitsNetwork(block!);
+      if (net) fail(ctx, n, `home_nets entry: '${c}' has address bits set past its prefix, so it would cover all of ${net}; write ${net} if that is meant, or ${c.slice(0, c.indexOf('/'))} for the one address`);
       return c;
     });
   },

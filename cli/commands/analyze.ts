@@ -94,7 +94,7 @@ export const command: Command = {
     const registry = loadRegistry();
     const pipeline = buildPipeline(popts);
     let closed = false;
-    const engine = new Engine(registry, { emit: (ev) => closed || pipeline.emit(ev), sensor, files: pipeline.files });
+    const engine = new Engine(registry, { emit: (ev) => closed || pipeline.emit(ev), sensor, files: pipeline.files, homeNets: pipeline.homeNets });
     const { stopCheck } = require('../../sensor/captureFile') as typeof import('../../sensor/captureFile');
     let hard: NodeJS.Timeout | undefined;
     const onSignal = (sig: NodeJS.Signals) => {

@@ -349,7 +349,7 @@ function assemble(o: RunOptions) {
   const pipeline = buildPipeline({ format: o.format, policyFile: o.policyFile, store: o.store, sensor: o.sensor, live: true });
   // (dashboard) --evidence-dir: a bounded per-flow packet ring in front of the packet path
   const evidence = o.evidenceDir ? evidenceFor(o.evidenceDir, o.store, o.sensor) : undefined;
-  const engine = new Engine(registry, { emit: evidence ? evidence.wrapEmit(pipeline.emit) : pipeline.emit, sensor: o.sensor, files: pipeline.files });
+  const engine = new Engine(registry, { emit: evidence ? evidence.wrapEmit(pipeline.emit) : pipeline.emit, sensor: o.sensor, files: pipeline.files, homeNets: pipeline.homeNets });
   const sink = new PacketPath(engine, { maxFlows: o.maxFlows });
   const reader = new FrameStreamReader(evidence ? evidence.tee(sink) : sink);
   return { pipeline, evidence, sink, reader, isoTime };

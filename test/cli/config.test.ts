@@ -61,7 +61,14 @@ describe('cli: the global --config FILE option', function () {
     assert.match(summaries(plain)[0], /^unauthorized irc use by 10\.1\.1\.10 as alice to 198\.51\.100\.7:6667/);
     const r = shadowim(['analyze', cap, '--format', 'jsonl', '--config', hn], { env: NO_ENV });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(summaries(r)[0], /^unauthorized irc use by 198\.51\.100\.7 as alice, inbound from 10\.1\.1\.10:\d+/);
+    assert.match(summaries(r)[0], /^unauthorized irc use by 198\.51\.100\.7 as \w+, inbound from 10\.1\.1\.10:\d+/);
+    // (second review) the events' own direction agrees: the sensor was given the same home networks
+    const dirs = (x: ReturnType<typeof shadowim>) => [...new Set(x.events.filter((e) => e.type === 'file_transfer').map((e) => e.direction))];
+    assert.ok(dirs(plain).includes('outbound'));
+    assert.deepEqual(dirs(r), ['inbound']);
+    fs.writeFileSync(hn, 'home_nets: [10.1.2.3/8]\n');
+    const bits = shadowim(['analyze', cap, '--format', 'jsonl', '--config', hn], { env: NO_ENV });
+    assert.deepEqual([bits.status, bits.stderr], [2, `shadowim: ${hn}:1: home_nets entry: '10.1.2.3/8' has address bits set past its prefix, so it would cover all of 10.0.0.0/8; write 10.0.0.0/8 if that is meant, or 10.1.2.3 for the one address\n`]);
     fs.writeFileSync(hn, 'home_nets: [999.999.999.999/99]\n');
     const bad = shadowim(['analyze', cap, '--format', 'jsonl', '--config', hn], { env: NO_ENV });
     assert.deepEqual([bad.status, bad.stderr], [2, `shadowim: ${hn}:1: home_nets entry: '999.999.999.999/99' is not valid (a CIDR such as 10.0.0.0/8)\n`]);
