@@ -14,6 +14,8 @@ export interface SuricataContent {
   proto: 'tcp' | 'udp';
   dir: 'to_server' | 'to_client';
   options: string;
+  /** other protocols whose traffic this rule also matches (OSCAR: aim and icq) */
+  shared_with?: string[];
 }
 
 export interface AppData {

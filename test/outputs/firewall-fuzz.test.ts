@@ -102,6 +102,11 @@ const KINDS: Record<string, Kind> = {
   SURIOPTS: { re: '.+?', ok: (s) => SURI_OPTIONS.has(s) },
   SURIMSG: { re: '[^"]+', ok: (s) => SURI_MSGS.has(s) },
   TEXT: { re: '[ -~]*', ok: () => true },
+  /** names left out of a name rule (sanctioned; another protocol's under an excepted one), nocase (TLS, DNS) or not (HTTP) */
+  NOTNAMES: { re: '(?: content:!"\\.[a-z0-9.-]+";(?: startswith;)? endswith; nocase;)*', ok: (s) => [...s.matchAll(/!"\.([^"]*)"/g)].every((m) => validName(m[1])) },
+  NOTHOSTS: { re: '(?: content:!"\\.[a-z0-9.-]+";(?: startswith;)? endswith;)*', ok: (s) => [...s.matchAll(/!"\.([^"]*)"/g)].every((m) => validName(m[1])) },
+  /** a DNS/HTTP rule skips the flows of its protocol's exceptions */
+  EXCBIT: { re: '(?:flowbits:isnotset,shadowim\\.exc\\.[a-z][a-z0-9_-]{0,31}; )?', ok: (s) => !s || KNOWN.includes(s.slice('flowbits:isnotset,shadowim.exc.'.length, -2)) },
 };
 const SEPS: Record<string, string> = { comma: ',', commasp: ', ', sp: ' ' };
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -202,19 +207,14 @@ const GRAMMAR_SRC: Record<string, string[]> = {
     'pass ip $HOME_NET any -> [«CIDR+comma»] any (msg:"shadowim sanctioned server"; sid:«NUM»; rev:1;)',
     'pass ip [«CIDR+comma»] any -> [«CIDR+comma»] any (msg:"shadowim exception «LABEL» «PROTO»"; sid:«NUM»; rev:1;)',
     'pass tls $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim sanctioned TLS SNI «NAME»"; flow:to_server,established; tls.sni; content:"«NAME»"; startswith; endswith; nocase; sid:«NUM»; rev:1;)',
-    'pass dns $HOME_NET any -> any any (msg:"shadowim sanctioned DNS query «NAME»"; dns.query; content:"«NAME»"; startswith; endswith; nocase; sid:«NUM»; rev:1;)',
-    'pass http $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim sanctioned HTTP Host «NAME»"; flow:to_server,established; http.host; content:"«NAME»"; startswith; endswith; sid:«NUM»; rev:1;)',
     'pass tls $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim sanctioned TLS SNI «NAME»"; flow:to_server,established; tls.sni; dotprefix; content:".«NAME»"; endswith; nocase; sid:«NUM»; rev:1;)',
-    'pass dns $HOME_NET any -> any any (msg:"shadowim sanctioned DNS query «NAME»"; dns.query; dotprefix; content:".«NAME»"; endswith; nocase; sid:«NUM»; rev:1;)',
-    'pass http $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim sanctioned HTTP Host «NAME»"; flow:to_server,established; http.host; dotprefix; content:".«NAME»"; endswith; sid:«NUM»; rev:1;)',
-    'pass tls [«CIDR+comma»] any -> $EXTERNAL_NET any (msg:"shadowim exception «LABEL»: «LABEL» TLS SNI «NAME»"; flow:to_server,established; tls.sni; dotprefix; content:".«NAME»"; endswith; nocase; sid:«NUM»; rev:1;)',
-    'pass dns [«CIDR+comma»] any -> any any (msg:"shadowim exception «LABEL»: «LABEL» DNS query «NAME»"; dns.query; dotprefix; content:".«NAME»"; endswith; nocase; sid:«NUM»; rev:1;)',
-    'pass http [«CIDR+comma»] any -> $EXTERNAL_NET any (msg:"shadowim exception «LABEL»: «LABEL» HTTP Host «NAME»"; flow:to_server,established; http.host; dotprefix; content:".«NAME»"; endswith; sid:«NUM»; rev:1;)',
+    'pass tls [«CIDR+comma»] any -> $EXTERNAL_NET any (msg:"shadowim exception «LABEL»: «LABEL» TLS SNI «NAME»"; flow:to_server,established; tls.sni; dotprefix; content:".«NAME»"; endswith; nocase;«NOTNAMES» sid:«NUM»; rev:1;)',
+    'alert ip [«CIDR+comma»] any -> any any (msg:"shadowim exception sources «PROTO»"; flowbits:set,shadowim.exc.«PROTO»; noalert; sid:«NUM»; rev:1;)',
     'pass «=tcp|udp» [«CIDR+comma»] any -> $EXTERNAL_NET any (msg:"shadowim exception «LABEL»: «SURIMSG»"; flow:«=to_server|to_client»«=|,established»; «SURIOPTS» sid:«NUM»; rev:1;)',
-    `${SURI_ACT} «=tcp|udp» $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim «SURIMSG»"; flow:«=to_server|to_client»«=|,established»; «SURIOPTS» ${SURI_TAIL})`,
+    `${SURI_ACT} «=tcp|udp» $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim «SURIMSG»"; flow:«=to_server|to_client»«=|,established»; «SURIOPTS» «EXCBIT»${SURI_TAIL})`,
     `${SURI_ACT} tls $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim «LABEL» TLS SNI «NAME»"; flow:to_server,established; tls.sni; dotprefix; content:".«NAME»"; endswith; nocase; ${SURI_TAIL})`,
-    `alert dns $HOME_NET any -> any any (msg:"shadowim «LABEL» DNS query «NAME»"; dns.query; dotprefix; content:".«NAME»"; endswith; nocase; ${SURI_TAIL})`,
-    `${SURI_ACT} http $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim «LABEL» HTTP Host «NAME»"; flow:to_server,established; http.host; dotprefix; content:".«NAME»"; endswith; ${SURI_TAIL})`,
+    `alert dns $HOME_NET any -> any any (msg:"shadowim «LABEL» DNS query «NAME»"; dns.query; dotprefix; content:".«NAME»"; endswith; nocase;«NOTNAMES» «EXCBIT»${SURI_TAIL})`,
+    `${SURI_ACT} http $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim «LABEL» HTTP Host «NAME»"; flow:to_server,established; http.host; dotprefix; content:".«NAME»"; endswith;«NOTHOSTS» «EXCBIT»${SURI_TAIL})`,
     `${SURI_ACT} ip $HOME_NET any -> [«CIDR+comma»] any (msg:"shadowim «LABEL» server address"; ${SURI_TAIL})`,
     comment('# '), '#',
   ],
