@@ -10,7 +10,7 @@ import { inSchedule } from './schedule';
 import { alertId } from './alertid';
 import { MAX_ALERT_USERS, Suppressor } from './suppress';
 import { clip } from './clip';
-import { DlpScanner, checkedLength, redactText, type Finding, type Findings } from './dlp/scanner';
+import { DlpScanner, checkedLength, cutMarks, redactText, type Finding, type Findings } from './dlp/scanner';
 import type { LinkFilter } from './links';
 import { stderrLine } from '../common/stderr';
 import { zoneKey } from '../common/zoneKey';
@@ -18,6 +18,8 @@ import { isChannel } from '../signatures/irc/parser';
 import { identityPrefix, matchedIdentities, realIdentity, shownIdentities, shownIdentity } from './identity';
 
 const MAX_FLOWS = 200_000;
+/** an evidence reason this long may have been cut (signatures/engine.ts: 200 or 300 characters, no mark) */
+const EVIDENCE_CUT = 200;
 const SEV_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 const DETECTOR_NAMES: Record<string, string> = {
   pan: 'payment card number',
@@ -202,7 +204,9 @@ export class Analyzer implements EventSink {
     let changed = false;
     const evidence = ev.evidence.map((e) => {
       if (!e || typeof e.reason !== 'string' || !e.reason) return e;
-      const found = this.scanner.scan(e.reason);
+      // a reason of EVIDENCE_CUT characters or more may have been cut there (signatures/engine.ts cuts
+      // at 200 or 300, unmarked): the digits at its end are masked whole ('… card 4539 1852 9630 ')
+      const found = this.scanner.scan(e.reason, cutMarks(e.reason, e.reason.length >= EVIDENCE_CUT));
       const reason = found.length || e.reason.length > max ? redactText(e.reason, found, max) : e.reason;
       if (reason === e.reason) return e;
       changed = true;
@@ -215,7 +219,8 @@ export class Analyzer implements EventSink {
     const key = flowKey(ev);
     const local = ev.direction === 'inbound' ? ev.to : ev.from;
     const name = typeof ev.filename === 'string' ? ev.filename : '';
-    const findings = name ? this.scanner.scan(name) : [];
+    // a name cut at 255 characters ('…' before its extension) has the digits at the cut masked whole
+    const findings = name ? this.scanner.scan(name, cutMarks(name)) : [];
     const safeName = findings.length || name.length > this.policy.dlp.maxScanChars ? redactText(name, findings, this.policy.dlp.maxScanChars) : name;
     this.forward(safeName === name ? ev : { ...ev, filename: safeName });
     if (ev.client && ev.server) this.judgeUse(ev as FileTransferEvent & { client: Endpoint; server: Endpoint }, key, [local], 'file', this.parseTs(ev.ts), false, undefined);

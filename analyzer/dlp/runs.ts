@@ -22,13 +22,13 @@ const MAX_RUN_GROUPS = 64;
 export const MAX_WINDOW_GROUPS = 6;
 
 
-function digitAt(c: number): number {
+export function digitAt(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0xff10 && c <= 0xff19) return c - 0xff10; // full-width
   return -1;
 }
 
-function sepOf(c: number): string {
+export function sepOf(c: number): string {
   const s = separators();
   if (s.space.has(c)) return ' ';
   if (s.dash.has(c)) return '-';

@@ -3,7 +3,7 @@
 // Bounded work: at most `maxScanChars` characters are scanned and at most MAX_FINDINGS reported.
 import type { Severity } from '../../common/events';
 import { nearestContext, type NearestContext } from './context';
-import { cleanBoundary, digitRuns, windows, type DigitRun } from './runs';
+import { cleanBoundary, digitAt, digitRuns, sepOf, windows, type DigitRun } from './runs';
 import { isTestCard, validAba, validCard, validIban, validSsn, allSame, looksLikeTime } from './validators';
 import { lowerSameLength } from './saferegex';
 import { contextWords, ibanLengths } from './data';
@@ -189,7 +189,11 @@ interface Candidate extends Finding {
 export class DlpScanner {
   constructor(readonly settings: DlpSettings) {}
 
-  scan(input: string): Findings {
+  /**
+   * `cuts`: offsets where the text was cut before it came here (cutMarks): the digits and separators
+   * touching one are masked whole, since a value cut in half is no value to the detectors.
+   */
+  scan(input: string, cuts?: number[]): Findings {
     const s = this.settings;
     // a little past the limit is read, so that a value across it is seen whole and the cut moved
     // before it (was: cut at the limit, the first 15 digits of a card across it read as no card and
@@ -198,6 +202,7 @@ export class DlpScanner {
     const text = long ? input.slice(0, s.maxScanChars + LOOK_PAST) : input;
     // most chat lines hold no digit at all: nothing for the built-in detectors to look at
     if (!HAS_DIGIT.test(text) && !s.keywords.length && !s.patterns.length) return [];
+    const cut = cuts?.length ? cutFindings(text, cuts) : [];
     const cands: Candidate[] = [];
     const shadows: Candidate[] = [];
     if (s.detectors.iban.enabled) this.ibans(text, cands);
@@ -232,6 +237,7 @@ export class DlpScanner {
     if (long) checked = Math.min(checked, cutBefore(out, s.maxScanChars));
     // what was read past the limit is not reported (the limit bounds what is scanned)
     const kept: Findings = long ? out.filter((f) => f.start < checked) : out;
+    for (const f of cut) if (f.start < checked) kept.push(f);
     kept.sort((a, b) => a.start - b.start);
     if (s.patterns.length) regexMatchesShowNoOtherValue(text, kept);
     if (checked < text.length) kept.checked = checked;
@@ -387,6 +393,41 @@ export class DlpScanner {
   }
 }
 
+/** the mark of a cut text ('…', as clip(), cleanText and sanitizeFileName write it) */
+const CUT_MARK = '\u2026';
+
+/**
+ * Where text was cut before it reached the scanner: on both sides of every '…' (a file name cut in its
+ * middle, before its extension, a file_info field at its end) and, when `atEnd`, at the end (a text
+ * cut without a mark, such as a session's evidence reason).
+ */
+export function cutMarks(text: string, atEnd = false): number[] {
+  const out: number[] = [];
+  for (let k = text.indexOf(CUT_MARK); k >= 0; k = text.indexOf(CUT_MARK, k + 1)) out.push(k, k + 1);
+  if (atEnd) out.push(text.length);
+  return out;
+}
+
+/**
+ * Non-alerting findings masking whole the run of digits and separators (the scanner's own) touching
+ * each cut: a card cut after 12 digits ('… card 4539 1852 9630 ') is no card to the detectors, and
+ * its first digits went out as they were.
+ */
+function cutFindings(text: string, cuts: number[]): Finding[] {
+  const out: Finding[] = [];
+  const inRun = (c: number) => digitAt(c) >= 0 || sepOf(c) !== '' || c === 0;
+  for (const at of cuts) {
+    if (at < 0 || at > text.length) continue;
+    let start = at;
+    while (start > 0 && inRun(text.charCodeAt(start - 1))) start--;
+    let end = at;
+    while (end < text.length && inRun(text.charCodeAt(end))) end++;
+    if (!HAS_DIGIT.test(text.slice(start, end))) continue;
+    out.push({ detector: 'cut', start, end, match: '', confidence: 0, redact: true, alert: false });
+  }
+  return out;
+}
+
 /** is every letter or number of text[c.start, c.end) inside one of `found`? */
 function covered(text: string, c: Finding, found: Finding[]): boolean {
   for (let p = c.start; p < c.end; ) {
@@ -416,6 +457,7 @@ function regexMatchesShowNoOtherValue(text: string, found: Finding[]): void {
 
 /** offsets of the letters and numbers a finding may show: its last four (an IBAN also its country code) */
 function shownBy(f: Finding, units: number[]): number[] {
+  if (f.detector === 'cut') return []; // part of a value: nothing of it is shown
   const own = units.filter((u) => u >= f.start && u < f.end);
   const last = own.slice(Math.max(0, own.length - 4));
   return f.detector === 'iban' ? [...own.slice(0, 2), ...last] : last;

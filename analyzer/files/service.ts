@@ -15,7 +15,7 @@ import { alertId } from '../alertid';
 import { clip } from '../clip';
 import { realIdentity, shownIdentities } from '../identity';
 import { anyContains } from '../cidr';
-import { DlpScanner, redactText, type Finding } from '../dlp/scanner';
+import { DlpScanner, cutMarks, redactText, type Finding } from '../dlp/scanner';
 import { severityFor, type Policy } from '../policy';
 import { ClamavScanner, type ScanResult } from './clamav';
 import { FilesConfigError, type FilesConfig } from './config';
@@ -174,7 +174,9 @@ export class FileService implements FileHandling {
   /** text with the values the DLP detectors find in it masked, cut at max_scan_bytes like a message */
   private redacted(text: string): string {
     if (!text) return text;
-    const found = this.names.scan(text);
+    // cut with '…' (a name at 255 characters, a member name or title at 128): the digits at the cut are
+    // masked whole, a card cut after 12 digits being no card to the detectors
+    const found = this.names.scan(text, cutMarks(text));
     return found.length || text.length > this.o.policy.dlp.maxScanChars ? redactText(text, found, this.o.policy.dlp.maxScanChars) : text;
   }
 

@@ -11,6 +11,7 @@ import { parsePolicy, defaultPolicy } from '../../analyzer/policy';
 import { defaultFilesConfig, FileService } from '../../analyzer/files';
 import { LinkBlocklist, LinkFilter } from '../../analyzer/links';
 import { Collect } from '../helpers/collect';
+import { sanitizeFileName } from '../../signatures/carve';
 
 const C = { ip: '10.1.2.3', port: 40001 };
 const S = { ip: '198.51.100.7', port: 6667 };
@@ -150,6 +151,24 @@ describe('analyzer: alerts', () => {
     const s = out.events.find((e) => e.type === 'session') as any;
     assert.deepEqual(s.evidence, [{ signature: 'expected-connection', reason: 'IRC DCC SEND of card **** **** **** 7417.txt by alice' }]);
     assert.ok(!JSON.stringify(out.events).includes('4539 1852'));
+  });
+
+  // the engine cuts an evidence reason at 200 or 300 characters, unmarked, and a file name at 255 with
+  // '…': a card cut after 12 digits is no card to the detectors, and they went out as '… 4539 1852 9630 '
+  it('the digits at a cut of an evidence reason or a file name are masked whole', () => {
+    const reason = 'IRC DCC SEND of ' + 'a'.repeat(163) + ' card 4539 1852 9630 ';
+    assert.equal(reason.length, 200);
+    const name = sanitizeFileName('n'.repeat(235) + ' 4539 1852 9630 7417 end.txt');
+    assert.ok(name.endsWith(' 4539 1852 9630….txt'));
+    const out = run([session({ evidence: [{ signature: 'expected-connection', reason }], service: 'file' }), file(name)]);
+    const s = out.events.find((e) => e.type === 'session') as any;
+    assert.equal(s.evidence[0].reason, 'IRC DCC SEND of ' + 'a'.repeat(163) + ' card **** **** **** ');
+    const f = out.events.find((e) => e.type === 'file_transfer') as any;
+    assert.equal(f.filename, 'n'.repeat(235) + ' **** **** ****….txt');
+    assert.ok(!JSON.stringify(out.events).includes('4539'));
+    // a reason shorter than the cut keeps its digits
+    const short = run([session({ evidence: [{ signature: 'x', reason: 'DCC SEND on port 5000' }] })]).events.find((e) => e.type === 'session') as any;
+    assert.equal(short.evidence[0].reason, 'DCC SEND on port 5000');
   });
 
   it('per-session count thresholds', () => {

@@ -432,6 +432,34 @@ describe('files: DLP in the file service', () => {
     }
   });
 
+  // member names and title/author are cut at 128 characters ('…'), a file name at 255: a card cut after
+  // 12 digits was no card to the detectors and went out as '… 4539 1852 9630…'
+  it('the digits at the cut of a member name, a title or a file name are masked whole', () => {
+    const card = '4539 1852 9630 7417';
+    const core = `<cp:coreProperties><dc:title>${'t'.repeat(112)} ${card}</dc:title><dc:creator>bob</dc:creator></cp:coreProperties>`;
+    const z = makeZip([
+      { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
+      { name: 'word/document.xml', data: Buffer.from('<w:document><w:p><w:t>hello</w:t></w:p></w:document>') },
+      { name: 'docProps/core.xml', data: Buffer.from(core) },
+      { name: 'm'.repeat(112) + ' ' + card + '.txt', data: Buffer.from('x') },
+    ]);
+    const name = sanitizeFileName('n'.repeat(235) + ' ' + card + ' end.docx');
+    assert.match(name, / 4539 1852 963….docx$/);
+    const r = serveFile(z, name);
+    try {
+      const ev = r.events.find((e) => e.type === 'file_transfer') as FileTransferEvent;
+      assert.equal(ev.file_info!.title, 't'.repeat(112) + ' **** **** ****…');
+      assert.equal(ev.file_info!.member_names![3], 'm'.repeat(112) + ' **** **** ****…');
+      const q = listQuarantine(r.qdir)[0];
+      assert.equal(q.filename, name.replace(/[0-9]/g, '*'));
+      assert.deepEqual(q.file_info, ev.file_info);
+      // (the event's file name is the analyzer's to mask: test/analyzer/alerts.test.ts)
+      assert.ok(!JSON.stringify([ev.file_info, r.alerts, q]).includes('4539'));
+    } finally {
+      r.cleanup();
+    }
+  });
+
   it('a card in the file name is masked in the content alert and the quarantine entry', () => {
     const r = serveFile(Buffer.from('pay with 4111 1111 1111 1111 today\n'), 'card 4539 1852 9630 7417.txt');
     try {
