@@ -439,20 +439,98 @@ function covered(text: string, c: Finding, found: Finding[]): boolean {
   return true;
 }
 
+/** the first index of sorted `units` at or after offset `at` */
+function lowerBound(units: number[], at: number): number {
+  let lo = 0;
+  let hi = units.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (units[mid] < at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
- * A masking regex match shows its last four characters in the alert; where they are another value's
- * (the first group of a card after "PIN: "), they are masked as in the text.
+ * A regex or keyword finding's alert match shows no other value: where it overlaps masked findings
+ * (a card after "PIN: ", a card inside a `redact: false` match 'ticket 4539 1852 9630 7417', a
+ * dictionary word 'card 4539'), their part is masked as in the text (maskMerged). Was: masking regexes
+ * only, so a `redact: false` regex or a keyword showed the card whole in its alert.
  */
 function regexMatchesShowNoOtherValue(text: string, found: Finding[]): void {
+  const masked = found.filter((g) => g.redact);
+  if (!masked.length) return;
+  let units: number[] | undefined;
   for (const f of found) {
-    if (f.detector !== 'regex' || !f.redact) continue;
-    const over = found.filter((g) => g !== f && g.redact && g.start < f.end && f.start < g.end);
+    if (f.detector !== 'regex' && f.detector !== 'keyword') continue;
+    const over = masked.filter((g) => g !== f && g.start < f.end && f.start < g.end);
     if (!over.length) continue;
-    const start = Math.min(f.start, ...over.map((g) => g.start));
-    const end = Math.max(f.end, ...over.map((g) => g.end));
-    const m = maskMerged(text, start, end, [f, ...over], f.end, f.start);
-    f.match = m.length > 64 ? m.slice(-64) : m;
+    units ??= alnumUnits(text, 0, text.length);
+    // the alert shows a regex match's last 64 characters, a keyword's first 64: only those are masked
+    // (each letter or number is at most 2 code units: 130 give 64 characters)
+    let from = f.start;
+    let to = f.end;
+    if (f.detector === 'regex' && f.end - f.start > 130) {
+      from = f.end - 130;
+      const c = text.charCodeAt(from);
+      if (c >= 0xdc00 && c <= 0xdfff) from++; // not half a pair
+    }
+    else to = Math.min(f.end, f.start + 64);
+    const m = maskOverlap(text, units, f, over, from, to);
+    f.match = f.detector === 'regex' && m.length > 64 ? m.slice(-64) : m;
   }
+}
+
+/** the offsets `f` may show: its last four letters or numbers (an IBAN also its country code, a cut none) */
+function shownOf(f: Finding, units: number[]): number[] {
+  if (f.detector === 'cut') return [];
+  const lo = lowerBound(units, f.start);
+  const hi = lowerBound(units, f.end);
+  const last = units.slice(Math.max(lo, hi - 4), hi);
+  return f.detector === 'iban' ? [...units.slice(lo, Math.min(hi, lo + 2)), ...last] : last;
+}
+
+/**
+ * text[from, to) of finding `f` with its overlapping masked findings `over` masked as redactText masks
+ * their union: a letter or number covered by a masked finding stays only if it is among the union's
+ * last four (or an IBAN's country code) and every masked finding covering it would show it; one not
+ * covered stays unless `f` itself is masked. Work: the characters shown plus a binary search per finding.
+ */
+function maskOverlap(text: string, units: number[], f: Finding, over: Finding[], from: number, to: number): string {
+  const members = f.redact ? [f, ...over] : over;
+  let start = f.start;
+  let end = f.end;
+  for (const g of over) {
+    if (g.start < start) start = g.start;
+    if (g.end > end) end = g.end;
+  }
+  const hi = lowerBound(units, end);
+  const candidates = new Set(units.slice(Math.max(lowerBound(units, start), hi - 4), hi));
+  for (const g of members) if (g.detector === 'iban') for (const u of shownOf(g, units)) if (u < g.start + 4) candidates.add(u);
+  const keep = new Set<number>();
+  for (const u of candidates) {
+    if (members.every((g) => u < g.start || u >= g.end || shownOf(g, units).includes(u))) keep.add(u);
+  }
+  // a character in no masked finding is shown by a finding that is not masked itself
+  const spans = over.map((g) => [g.start, g.end] as const).sort((x, y) => x[0] - y[0]);
+  let out = '';
+  let pos = from;
+  let k = 0;
+  for (let i = lowerBound(units, from); i < units.length && units[i] < to; i++) {
+    const u = units[i];
+    if (u < from) continue;
+    if (keep.has(u)) continue;
+    if (!f.redact) {
+      while (k < spans.length && spans[k][1] <= u) k++;
+      // spans may nest or overlap: look on while they start at or before u
+      let inMasked = false;
+      for (let j = k; j < spans.length && spans[j][0] <= u; j++) if (u < spans[j][1]) inMasked = true;
+      if (!inMasked) continue;
+    }
+    out += text.slice(pos, u).replace(/\u0000/g, '') + '*';
+    pos = u + (text.codePointAt(u)! > 0xffff ? 2 : 1);
+  }
+  return out + text.slice(pos, to).replace(/\u0000/g, '');
 }
 
 /** offsets of the letters and numbers a finding may show: its last four (an IBAN also its country code) */

@@ -254,6 +254,29 @@ describe('analyzer: alerts', () => {
     ]);
   });
 
+  // a regex with redact: false (or a dictionary word with digits) showed the card it covers in full in
+  // its alert's match and summary, while the message text had it masked
+  it('a redact: false regex or a keyword shows no card or SSN it covers in its alert', () => {
+    const pol = `dlp:
+  regexes:
+    - { name: ticket, pattern: 'ticket [^ ]+ [^ ]+ [^ ]+ [^ ]+', redact: false }
+  keywords:
+    - { name: cards, words: ['card 4539'] }
+`;
+    const out = run([message('ticket 4539 1852 9630 7417'), message('SSN 219-09-9998 card 4539 1852 9630 7417')], pol);
+    assert.deepEqual(
+      out.events.filter((e) => e.type === 'message').map((e: any) => e.text),
+      ['ticket **** **** **** 7417', 'SSN ***-**-9998 card **** **** **** 7417'],
+    );
+    const s = out.alerts.filter((a) => a.kind === 'sensitive_data');
+    const shown = s.filter((a) => a.detector === 'regex' || a.detector === 'keyword').map((a) => [a.detector, a.match]);
+    assert.deepEqual(shown, [
+      ['regex', 'ticket **** **** **** 7417'],
+      ['keyword', 'card ****'],
+    ]);
+    for (const a of s) assert.ok(!/4539|1852|9630|219-09/.test(JSON.stringify(a)), JSON.stringify(a));
+  });
+
   // masking kept every character that was not an ASCII letter or digit: Cyrillic and full-width
   // letters of a matched password went out as typed ("******rd: пароль-секрет-42")
   it('a masking regex masks letters and numbers of every script, separators kept', () => {
