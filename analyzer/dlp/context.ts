@@ -6,8 +6,8 @@ export interface NearestContext {
   label?: string;
   /** distance in characters from the match */
   distance: number;
-  /** every label with a word in the window */
-  seen: Set<string>;
+  /** every label with a word in the window, and the distance of its nearest word */
+  seen: Map<string, number>;
 }
 
 /** spans of `re`'s matches in s */
@@ -23,7 +23,7 @@ function spans(re: RegExp | undefined, s: string): Array<[number, number]> {
 /**
  * The nearest context word among `labels` around text[start, end). Words before the match win ties
  * (people write "SSN: 123-45-6789" far more often than the reverse). A negative word inside a
- * `not_negative` phrase ("in case the other one fails") does not count.
+ * `not_negative` phrase after the match ("in case the other one fails") does not count.
  */
 export function nearestContext(text: string, start: number, end: number, labels: readonly string[]): NearestContext {
   const c = contextWords();
@@ -31,28 +31,28 @@ export function nearestContext(text: string, start: number, end: number, labels:
   const to = Math.min(text.length, end + c.after);
   const before = text.slice(from, start);
   const after = text.slice(end, to);
-  let best: NearestContext = { distance: Infinity, seen: new Set() };
+  let best: NearestContext = { distance: Infinity, seen: new Map() };
   const seen = best.seen;
   for (const label of labels) {
     const re = c.words.get(label);
     if (!re) continue;
     const isNeg = label === 'negative';
-    const exceptBefore = isNeg ? spans(c.words.get('not_negative'), before) : [];
+    // not_negative only after the number: "4539 1852 9630 7417 in case the other one fails" is a
+    // clause; "filed in case 219-09-9998" names a case number
     const exceptAfter = isNeg ? spans(c.words.get('not_negative'), after) : [];
     const excepted = (sp: Array<[number, number]>, m: RegExpExecArray) => sp.some(([s, e]) => m.index >= s && m.index + m[0].length <= e);
     re.lastIndex = 0;
     let m: RegExpExecArray | null;
     while ((m = re.exec(before))) {
-      if (isNeg && excepted(exceptBefore, m)) continue;
-      seen.add(label);
       const d = before.length - (m.index + m[0].length);
+      if (d < (seen.get(label) ?? Infinity)) seen.set(label, d);
       if (d < best.distance) best = { label, distance: d, seen };
     }
     re.lastIndex = 0;
     while ((m = re.exec(after))) {
       if (isNeg && excepted(exceptAfter, m)) continue;
-      seen.add(label);
       const d = m.index + 1; // after the match: slightly farther than the same gap before it
+      if (d < (seen.get(label) ?? Infinity)) seen.set(label, d);
       if (d < best.distance) best = { label, distance: d, seen };
       break;
     }

@@ -64,7 +64,7 @@ export interface ContextWords {
   after: number;
   /** detector → regex matching any of its words (global, for scanning a window) */
   words: Map<string, RegExp>;
-  /** a currency word or sign at the start of the text after a number / a sign at the end of the text before it */
+  /** a currency word or sign at the start of the text after a number / at the end of the text before it */
   currencyAfter: RegExp;
   currencyBefore: RegExp;
 }
@@ -79,13 +79,16 @@ export function contextWords(): ContextWords {
       words.set(k, wordRegex(v as string[]));
     }
     const cur = (d.currency as string[]).map((w) => w.toLowerCase().replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
-    const signs = cur.filter((w) => !/\p{L}/u.test(w));
+    // a word (ASCII letters: yen, usd) needs a word boundary; a sign or a CJK character (¥, 円, 元, 원) not
+    // ('15000000円です')
+    const named = cur.filter((w) => /[a-z]/.test(w));
+    const signs = cur.filter((w) => !/[a-z]/.test(w));
     ctx = {
       before: d.window_before,
       after: d.window_after,
       words,
-      currencyAfter: new RegExp(`^\\s?(?:${cur.join('|')})(?![\\p{L}\\p{N}])`, 'iu'),
-      currencyBefore: new RegExp(`(?:${signs.join('|')})\\s?$`, 'u'),
+      currencyAfter: new RegExp(`^\\s?(?:(?:${named.join('|')})(?![\\p{L}\\p{N}])|${signs.join('|')})`, 'iu'),
+      currencyBefore: new RegExp(`(?:(?<![\\p{L}\\p{N}])(?:${named.join('|')})|${signs.join('|')})\\s?$`, 'iu'),
     };
   }
   return ctx;

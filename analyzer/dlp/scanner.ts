@@ -194,17 +194,19 @@ function isCardShape(lens: number[]): boolean {
 
 /**
  * The nearest context word's label, except that the detector's own word anywhere in the window
- * outweighs a nearer negative one: "her SSN is 219-09-9998, call her" is an SSN (was: "call" nearer,
- * not alerted), as context.yaml says a negative word drops only a candidate with no stronger evidence.
+ * outweighs a nearer negative one: "my visa for the flight: 4539 1852 9630 7417" is a card (was:
+ * "flight" nearer, not alerted), as context.yaml says a negative word drops only a candidate with no
+ * stronger evidence. Cards and SSNs only: "account" is an everyday word ("account team: order 12345678
+ * shipped"), so an account or routing number needs its word nearer than any negative one.
  */
 function ownOverNegative(ctx: NearestContext, own: string): string | undefined {
   return ctx.label === 'negative' && ctx.seen.has(own) ? own : ctx.label;
 }
 
-/** a currency word or sign next to text[start, end): an amount ("deposit 15000000 yen"), not an account */
+/** a currency word or sign next to text[start, end), on either side: an amount ("deposit 15000000 yen", "deposit USD 15000000"), not an account */
 function isAmount(text: string, start: number, end: number): boolean {
   const c = contextWords();
-  return c.currencyAfter.test(text.slice(end, end + 16)) || c.currencyBefore.test(text.slice(Math.max(0, start - 2), start));
+  return c.currencyAfter.test(text.slice(end, end + 16)) || c.currencyBefore.test(text.slice(Math.max(0, start - 16), start));
 }
 
 interface Candidate extends Finding {
@@ -348,15 +350,17 @@ export class DlpScanner {
           else if (ssnShape) shadows.push(c); // SSN-shaped and valid: masked even when context says otherwise
         }
         const abaShape = lens.length === 1 || (lens.length === 3 && lens[0] === 4 && lens[1] === 4 && lens[2] === 1);
-        if (d.aba_routing.enabled && abaShape && validAba(digits) && ownOverNegative((ctx ??= nearestContext(text, start, end, DIGIT_LABELS)), 'aba_routing') === 'aba_routing') {
+        if (d.aba_routing.enabled && abaShape && validAba(digits) && (ctx ??= nearestContext(text, start, end, DIGIT_LABELS)).label === 'aba_routing') {
           out.push({ detector: 'aba_routing', start, end, match: redactedMatch('aba_routing', digits), confidence: 0.9, redact: true, priority: 3 });
         }
       }
       if (d.us_bank_account.enabled && digits.length >= 8 && digits.length <= 17 && (lens.length === 1 || sep === '-') && !allSame(digits) && !isAmount(text, start, end)) {
         ctx ??= nearestContext(text, start, end, DIGIT_LABELS);
-        // a date or Unix time is an account number only right after the account word ("acct# 1705311000"),
-        // not a few words on ("account created on 20240115", "account locked, see 1705311000")
-        if (ownOverNegative(ctx, 'us_bank_account') === 'us_bank_account' && !(ctx.distance > 3 && looksLikeTime(digits))) {
+        // the account word must be the nearest: unlike a card's or an SSN's, it is an everyday word, and
+        // a nearer negative one names the number ("account team: order 12345678 shipped"). A date or
+        // Unix time is an account number only right after the account word ("acct# 1705311000"), not a
+        // few words on ("account created on 20240115", "account locked, see 1705311000")
+        if (ctx.label === 'us_bank_account' && !(ctx.seen.get('us_bank_account')! > 3 && looksLikeTime(digits))) {
           out.push({ detector: 'us_bank_account', start, end, match: redactedMatch('us_bank_account', digits), confidence: 0.6, redact: true, priority: 1 });
         }
       }

@@ -117,6 +117,37 @@ describe('analyzer: DLP scanner', () => {
     assert.deepEqual(detectors('routing 021000021 ref 12345678901'), ['aba_routing']);
   });
 
+  // the own-word-anywhere rule made bank accounts of order, ticket, invoice, tracking, phone and serial
+  // numbers after an everyday 'account' or 'savings'; the date check used the nearest (negative) word's
+  // distance; 'filed in case N' was taken for the clause 'in case the other one fails'; a currency word
+  // before an amount, or 円, was not seen
+  it('an account number needs its word nearer than a negative one; case numbers and amounts are not values', () => {
+    for (const t of [
+      'account team: order 12345678 shipped',
+      'account locked, ticket 48213377',
+      'your account: invoice 20231145 attached',
+      'savings plan, tracking number 940011189922',
+      'account manager phone 2125551234',
+      'account info: model 55012345 serial 88123456',
+      'acct created 2024-01-15, ref 77812345',
+      'the motion was filed in case 219-09-9998 yesterday',
+      'documents in case 536-22-5598',
+      'deposit USD 15000000',
+      'deposit usd15000000',
+      'deposit 15000000 円',
+      'deposit 15000000円です',
+      'deposit ¥15000000',
+    ]) {
+      assert.deepEqual(detectors(t), [], t);
+    }
+    // an SSN-shaped case number is still masked, not alerted
+    assert.equal(redactText('filed in case 219-09-9998', scanner.scan('filed in case 219-09-9998'), 65536), 'filed in case ***-**-9998');
+    // the account word nearest still makes one, and a currency word that is part of another word does not stop it
+    for (const t of ['account 12345678 for the order', 'ref 5551234, account 12345678', 'account plusd 12345678']) {
+      assert.deepEqual(detectors(t), ['us_bank_account'], t);
+    }
+  });
+
   // a comma with a digit beyond it was taken for a thousands separator, so CSV fields were neither
   // alerted nor masked; a real thousands group still disqualifies
   it('a comma is a thousands separator only between groups of three digits', () => {
