@@ -84,6 +84,11 @@ export function checkedLength(findings: Findings, maxScanChars: number): number 
 export const DEFAULT_MAX_SCAN = 64 * 1024;
 /** read past max_scan_bytes to see a value across it whole: the longest (a spaced 34-character IBAN) is 42 */
 const LOOK_PAST = 64;
+/**
+ * a window of file text (patternWindow) is searched this far past its end, so that a match starting in
+ * it and crossing the end is found whole: longer matches across a window's end may be cut
+ */
+const WINDOW_OVERLAP = 4096;
 
 /** where text may be cut at `limit`: before the first masked value across it (and any value across that) */
 function cutBefore(found: Finding[], limit: number): number {
@@ -387,17 +392,24 @@ export class DlpScanner {
       // one per word boundary of `(?:x.*y)?\b` was n execs of n characters each (64 KiB: minutes)
       let empty = 0;
       // a long text (a file's) is read in windows, cut after a line end where there is one in the
-      // second half: an exec then reads at most a window (`x(?:.*y)?` took 16 s on 256 KiB of file text)
+      // second half: an exec then reads at most a window (`x(?:.*y)?` took 16 s on 256 KiB of file text).
+      // Each window reads WINDOW_OVERLAP past its end, so that a match starting in it and crossing the
+      // end is found whole (was: 'password=…;' at offset 65530 of a CSV, or a PEM block across a line
+      // cut, was missed); matches starting past its end are the next window's, which searches on from
+      // the end of the last match.
+      let resume = 0;
       for (let from = 0; from < text.length; ) {
         let to = Math.min(text.length, from + win);
         if (to < text.length) {
           const nl = whole.lastIndexOf('\n', to - 1);
           to = nl >= from + win / 2 ? nl + 1 : cutBeforePair(whole, to).length;
         }
-        const subject = from === 0 && to === text.length ? whole : whole.slice(from, to);
-        p.regex.lastIndex = 0;
+        const readTo = to < text.length ? cutBeforePair(whole, Math.min(text.length, to + WINDOW_OVERLAP)).length : to;
+        const subject = from === 0 && readTo === text.length ? whole : whole.slice(from, readTo);
+        p.regex.lastIndex = Math.max(0, resume - from);
         let m: RegExpExecArray | null;
         while (out.length < MAX_FINDINGS && (m = p.regex.exec(subject))) {
+          if (from + m.index >= to) break; // the next window's
           if (!m[0].length) {
             if (++empty > MAX_FINDINGS) break;
             p.regex.lastIndex++;
@@ -407,12 +419,13 @@ export class DlpScanner {
           const orig = text.slice(start, start + m[0].length);
           const shown = orig.length > 64 ? orig.slice(-64) : orig;
           out.push({ detector: 'regex', label: p.name, start, end: start + m[0].length, match: p.redact ? maskKeepLast(shown) : shown, confidence: 1, redact: p.redact });
+          resume = start + m[0].length;
         }
         if (p.redact && out.length >= MAX_FINDINGS) {
           // one more search: is a match left unmasked, and where (the rest of the text is not searched)
           const next = p.regex.exec(subject);
           if (next && next[0].length) checked = Math.min(checked, from + next.index);
-          else if (to < text.length) checked = Math.min(checked, to);
+          else if (readTo < text.length) checked = Math.min(checked, Math.max(to, resume));
         }
         if (out.length >= MAX_FINDINGS || empty > MAX_FINDINGS) break;
         from = to;

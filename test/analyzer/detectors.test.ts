@@ -326,6 +326,30 @@ describe('analyzer: safe user regexes', () => {
     assert.ok(work < 4 * text.length, `work ${work} for ${text.length} characters`);
   });
 
+  // windowed user regexes (file text) missed a match crossing a window's end: a password on one long
+  // line, a PEM block across the line cut
+  it('a windowed user regex finds a match across the window end as a whole-text search does', () => {
+    const pol = `dlp:
+  regexes:
+    - { name: pw, pattern: 'password=[a-z0-9]+' }
+    - { name: key, pattern: 'BEGIN PRIVATE KEY-----\\n[A-Za-z0-9+/=\\n]+-----END' }
+`;
+    const dlp = parsePolicy(pol, 'p.yaml').dlp;
+    const windowed = new DlpScanner({ ...dlp, maxScanChars: 1 << 20, patternWindow: 1024 });
+    const whole = new DlpScanner({ ...dlp, maxScanChars: 1 << 20 });
+    const key = '-----BEGIN PRIVATE KEY-----\n' + 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n'.repeat(20) + '-----END PRIVATE KEY-----\n';
+    const regex = (s: DlpScanner, t: string) => s.scan(t).filter((f) => f.detector === 'regex').map((f) => [f.label, f.start, f.end, f.match]);
+    for (const t of [
+      'x,'.repeat(505) + 'password=hunter2secret,' + 'y,'.repeat(600),
+      'z'.repeat(800) + '\n' + key + 'tail\n'.repeat(300),
+      ('password=a1 ' + 'q'.repeat(500) + '\n').repeat(40),
+    ]) {
+      const want = regex(whole, t);
+      assert.ok(want.length > 0);
+      assert.deepEqual(regex(windowed, t), want);
+    }
+  });
+
   // dictionary words were one regex alternation, every word tried at every word start: 10,000 words
   // that begin with "w" on 100 KB of "w w w …" took 36 s (256 KiB scanned: minutes)
   boundedIt(__filename, 'a 10,000-word dictionary on hostile text: work per character does not grow with the dictionary', 20, () => {

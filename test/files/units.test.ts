@@ -432,6 +432,21 @@ describe('files: DLP in the file service', () => {
     }
   });
 
+  // the windows did not overlap: a match crossing a window's end was missed ('password=…;' at offset
+  // 65530 of a CSV with no line end)
+  it('a user regex match across the end of a file-text window is found whole', () => {
+    const pol = "dlp:\n  regexes:\n    - { name: pw, pattern: 'password=[a-z0-9]+;' }\n";
+    const mk = (at: number) => Buffer.from('a,'.repeat(at >> 1).slice(0, at) + 'password=hunter2secret;' + ',b'.repeat(5000));
+    for (const at of [30000, 65530]) {
+      const r = serveFile(mk(at), 'users.csv', pol);
+      try {
+        assert.deepEqual(r.alerts.map((a) => [a.detector, a.match]), [['regex', '********=*********cret;']], `at ${at}`);
+      } finally {
+        r.cleanup();
+      }
+    }
+  });
+
   // member names and title/author are cut at 128 characters ('…'), a file name at 255: a card cut after
   // 12 digits was no card to the detectors and went out as '… 4539 1852 9630…'
   it('the digits at the cut of a member name, a title or a file name are masked whole', () => {
