@@ -28,6 +28,12 @@ export interface SqliteSinkOptions {
   now?: () => number;
   /** close the database when the sink closes */
   ownDb?: boolean;
+  /**
+   * false: the sink arms no timer of its own (no flush or rollup timer, no purge at open or hourly); its
+   * owner calls flush() and purge() — the store worker does, through the path that waits out a locked
+   * store (a timer's flush() would throw SQLITE_BUSY where nothing catches it)
+   */
+  timers?: boolean;
 }
 
 const SEV_RANK: Record<string, number> = { low: 1, medium: 2, high: 3, critical: 4 };
@@ -158,6 +164,7 @@ export class SqliteSink implements EventSink {
     // transaction instead of one per message (11 instead of 27 µs CPU per message)
     this.ftsFill = hasFtsTable(db) ? db.prepare('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id >= ? AND text IS NOT NULL') : undefined;
     this.tx = db.transaction(() => this.writePending());
+    if (opts.timers === false) return;
     this.purge();
     this.purgeTimer = setInterval(() => this.purge(), 3600_000);
     this.purgeTimer.unref();
@@ -168,7 +175,7 @@ export class SqliteSink implements EventSink {
     this.pending.push(ev);
     this.rollup(ev);
     if (ev.type === 'alert' || this.pending.length >= this.batch) this.flush();
-    else if (!this.timer) {
+    else if (!this.timer && this.opts.timers !== false) {
       this.timer = setTimeout(() => this.flush(), this.flushMs);
       this.timer.unref();
     }
@@ -194,7 +201,7 @@ export class SqliteSink implements EventSink {
       this.rollKeys.clear();
       this.rollupsAt = Date.now();
     }
-    else if (this.roll[0].size && !this.rollTimer) {
+    else if (this.roll[0].size && !this.rollTimer && this.opts.timers !== false) {
       this.rollTimer = setTimeout(() => ((this.rollTimer = undefined), this.flush()), this.rollupMs);
       this.rollTimer.unref();
     }

@@ -23,6 +23,8 @@ export interface ThreadedSinkOptions {
   flushMs?: number;
   /** how long a locked store is waited out before the store is given up (default 60 s) */
   busyLimitMs?: number;
+  /** how often the worker writes the rollups (default 2000 ms) */
+  rollupMs?: number;
 }
 
 const COMMIT_TIMEOUT_MS = 60_000;
@@ -38,6 +40,8 @@ export class ThreadedSqliteSink implements EventSink {
   private timer: NodeJS.Timeout | undefined;
   private failure: string | undefined;
   private closed = false;
+  /** the worker answered close(): it stored everything and closed the store */
+  private acked = false;
   private exited: Promise<void>;
   private closedAck: Promise<void>;
   private resolveClosed!: () => void;
@@ -53,13 +57,27 @@ export class ThreadedSqliteSink implements EventSink {
     this.status.unref();
     this.closedAck = new Promise((r) => (this.resolveClosed = r));
     this.worker.on('message', (m: any) => {
-      if (m?.closed) this.resolveClosed();
+      if (m?.closed) (this.acked = true), this.resolveClosed();
     });
-    this.worker.on('error', (e) => {
-      this.onStatus({ error: e.message });
+    // an error thrown in the worker arrives cloned: an SQLite error as { code } with no message
+    this.worker.on('error', (e: any) => {
+      this.stopped(`${String(e?.message ?? e?.code ?? e).split('\n')[0]}; nothing more is stored in this run: check the disk and the file ('shadowim doctor' checks the store), then run again`);
       this.resolveClosed();
     });
-    this.exited = new Promise((r) => this.worker.once('exit', () => (this.resolveClosed(), r())));
+    this.exited = new Promise((r) =>
+      this.worker.once('exit', (code) => {
+        // before close() was answered, any exit is the writer's death (terminate() in close() exits 1 after it)
+        if (!this.acked) this.stopped(`the store writer stopped (exit code ${code}); nothing more is stored in this run: check the disk and the file ('shadowim doctor' checks the store), then run again`);
+        this.resolveClosed();
+        r();
+      }),
+    );
+  }
+
+  /** the worker is gone: its own reason if it posted one, else `why`; every later write() and close() throws */
+  private stopped(why: string): void {
+    for (let m; (m = receiveMessageOnPort(this.status)); ) this.onStatus(m.message);
+    this.onStatus({ error: why });
   }
 
   write(ev: ShadowEvent): void {

@@ -8,6 +8,10 @@
 // waited out: the failed transaction rolls back, its events stay in the sink, later batches queue here,
 // and the write is tried again every second, for up to `busyLimitMs`. Any other failure, or a lock held
 // longer, stops the store for good and is reported (the main thread says so on stderr).
+//
+// The sink arms no timer of its own here: its rollups (every `rollupMs`) and its purge (at start, then
+// hourly) are driven from here through that same path, so a lock met by either is waited out too. (A
+// rollup timer's flush() once threw SQLITE_BUSY where nothing caught it: the worker died, silently.)
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { openStore } from './store';
 import { SqliteSink } from './sqlite-sink';
@@ -15,11 +19,18 @@ import { SqliteSink } from './sqlite-sink';
 /** the most events one coalesced transaction holds */
 const MAX_TX_EVENTS = 20_000;
 const BUSY_RETRY_MS = 1000;
+const PURGE_MS = 3600_000;
 
 const o = workerData;
 const shared = new Int32Array(o.shared);
 const status: MessagePort = o.status;
 const busyLimitMs: number = o.busyLimitMs ?? 60_000;
+
+// never a silent death: anything thrown where nothing catches it is reported as a failure first
+process.on('uncaughtException', (e: any) => {
+  fail(`${String(e?.message ?? e?.code ?? e).split('\n')[0]}; nothing more is stored in this run: check the disk and the file ('shadowim doctor' checks the store), then run again`);
+  process.exit(1);
+});
 
 function fail(e: any): void {
   status.postMessage({ error: String(e?.message ?? e).split('\n')[0] });
@@ -43,7 +54,9 @@ const isBusy = (e: any) => /^SQLITE_(BUSY|LOCKED)/.test(String(e?.code ?? ''));
 try {
   const db = openStore(o.file, { synchronous: o.synchronous });
   // batching happens in the main thread and here; the sink itself commits on alerts and at MAX_TX_EVENTS
-  const sink = new SqliteSink(db, { sensor: o.sensor, archive: o.archive, retentionDays: o.retentionDays, ownDb: true, batch: MAX_TX_EVENTS, flushMs: 1 << 30 });
+  // its rollups and purge are driven from here (tick, purgeDue), through run() like the commits
+  const rollupMs: number = o.rollupMs ?? 2000;
+  const sink = new SqliteSink(db, { sensor: o.sensor, archive: o.archive, retentionDays: o.retentionDays, ownDb: true, batch: MAX_TX_EVENTS, rollupMs, timers: false });
   let uncommitted = 0; // highest sequence number read but not yet committed
   let scheduled = false;
   /** messages not handled yet: more than one only while the store is locked */
@@ -51,10 +64,13 @@ try {
   let busySince = 0;
   let dead = false;
   let closed = false;
+  /** the retention purge is to run (at start, then hourly); cleared once it has */
+  let purgeDue = true;
 
-  const commit = () => {
+  /** commits the events in the sink, and the rollups when due (every rollupMs) or `rollups` is set */
+  const commit = (rollups = false) => {
+    sink.flush(rollups);
     if (!uncommitted) return;
-    sink.flush();
     publish(uncommitted);
     uncommitted = 0;
   };
@@ -102,6 +118,10 @@ try {
       step(queue[0]);
       queue.shift();
     }
+    if (purgeDue && !closed) {
+      sink.purge();
+      purgeDue = false;
+    }
     if (busySince) {
       status.postMessage({ warn: `written again, the lock released; no event was lost` });
       setBusy(false);
@@ -138,6 +158,13 @@ try {
     fail(e);
     if (queue.some((m) => m.close)) finish();
   };
+
+  // rollups written every rollupMs even when no event comes, and the purge hourly; a lock met here is
+  // waited out as for a commit (while the store is locked, the retry does both)
+  const idle = () => !busySince && !dead && !closed;
+  setInterval(() => idle() && run(() => commit(true)), rollupMs).unref();
+  setInterval(() => ((purgeDue = true), idle() && run(drain)), PURGE_MS).unref();
+  run(drain); // the purge at start
 
   parentPort!.on('message', (m: any) => {
     if (dead) {

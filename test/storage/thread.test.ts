@@ -109,3 +109,80 @@ describe('storage: a store locked by another connection', function () {
     assert.equal(lines.filter((l) => /nothing more is stored in this run/.test(l)).length, 1, err);
   });
 });
+
+// The worker's SqliteSink ran its own rollup timer (2 s) and hourly purge: a flush() from that timer
+// while another connection held the lock threw SQLITE_BUSY after the 5 s busy timeout where nothing
+// caught it; the worker died, the main thread recorded nothing (the cloned error has a code, no
+// message), later writes went to a dead worker, close() resolved: events and rollups lost in silence.
+describe('storage: the store worker drives its rollups and purge', function () {
+  this.timeout(120000);
+  let tmp: string;
+  before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-rolltimer-'))));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  async function stderrOf(f: () => Promise<void>): Promise<string> {
+    const write = process.stderr.write;
+    let out = '';
+    (process.stderr as any).write = (s: any) => ((out += String(s)), true);
+    try {
+      await f();
+    } finally {
+      process.stderr.write = write;
+    }
+    return out;
+  }
+
+  it('a lock met by the rollup write (no event coming) is waited out: every event and its rollup counts are stored', async () => {
+    const file = path.join(tmp, 'roll.db');
+    let thrown: unknown;
+    const err = await stderrOf(async () => {
+      const sink = new ThreadedSqliteSink({ file, sensor: 's', archive: defaults().archive, retentionDays: 0, synchronous: 'normal' });
+      for (let i = 0; i < 10; i++) sink.write(message(i));
+      await new Promise((r) => setTimeout(r, 500)); // committed; the rollups are due 2 s after the sink opened
+      const other = new Sqlite(file);
+      other.exec('BEGIN IMMEDIATE');
+      // the rollup write meets the lock at ~2 s and waits SQLite's 5 s busy timeout: SQLITE_BUSY at ~7 s
+      await new Promise((r) => setTimeout(r, 9000));
+      other.exec('COMMIT');
+      other.close();
+      try {
+        for (let i = 10; i < 20; i++) sink.write(message(i));
+        await sink.close();
+      } catch (e) {
+        thrown = e;
+      }
+    });
+    assert.equal(thrown, undefined, err);
+    const db = openStore(file, { readonly: true });
+    const n = (db.prepare('SELECT count(*) AS n FROM messages').get() as any).n;
+    const rolled = (db.prepare("SELECT sum(messages) AS n FROM rollup_1m WHERE dim = 0").get() as any).n;
+    db.close();
+    assert.equal(n, 20, err);
+    assert.equal(rolled, 20, 'the rollups count every message');
+    assert.match(err, /database is locked: another connection holds its write lock; events are kept/);
+    assert.match(err, /written again, the lock released; no event was lost/);
+  });
+
+  it('a worker that dies is one line on stderr; write() and close() then throw (the run ends with exit 1)', async () => {
+    const file = path.join(tmp, 'dies.db');
+    const sink = new ThreadedSqliteSink({ file, sensor: 's', archive: defaults().archive, retentionDays: 0, synchronous: 'normal' });
+    sink.write({ type: 'alert', ts: new Date(T0).toISOString(), id: 'a0', kind: 'unauthorized_im', severity: 'high', protocol: 'irc', summary: 'x', users: ['u1'], count: 1 });
+    const err = await stderrOf(async () => {
+      await (sink as any).worker.terminate(); // as if it had died (exit code 1)
+      assert.throws(() => sink.write(message(1)), /: store .*dies\.db: the store writer stopped \(exit code 1\); nothing more is stored in this run/);
+      await assert.rejects(sink.close(), /the store writer stopped/);
+    });
+    assert.equal(err.split('\n').filter((l) => /dies\.db: the store writer stopped \(exit code 1\)/.test(l)).length, 1, err);
+  });
+
+  it("a worker's error cloned without a message (an SQLite error: its code only) is said by its code", async () => {
+    const file = path.join(tmp, 'code.db');
+    const sink = new ThreadedSqliteSink({ file, sensor: 's', archive: defaults().archive, retentionDays: 0, synchronous: 'normal' });
+    const err = await stderrOf(async () => {
+      (sink as any).worker.emit('error', { code: 'SQLITE_BUSY' }); // what 'error' gets for an uncaught SqliteError
+      assert.throws(() => sink.write(message(1)), /code\.db: SQLITE_BUSY; nothing more is stored in this run/);
+      await assert.rejects(sink.close(), /SQLITE_BUSY/);
+    });
+    assert.match(err, /code\.db: SQLITE_BUSY; nothing more is stored in this run/);
+  });
+});
