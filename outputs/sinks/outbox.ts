@@ -103,7 +103,8 @@ export class Outbox {
   private busy = new Set<string>();
   /** sinks whose last attempt failed (for logging state changes only) */
   private failing = new Set<string>();
-  /** per sink: database errors in a row, and until when the sink waits after one */
+  /** per sink: database errors in a row, and until when the sink waits after one (performance.now(): a
+   * monotonic clock, so neither Date.now()'s rounding nor a wall-clock step back keeps the hold on) */
   private dbFailures = new Map<string, number>();
   private holdUntil = new Map<string, number>();
   /** alerts enqueue could not commit since it last worked (reported once, then counted) */
@@ -194,7 +195,13 @@ export class Outbox {
   }
 
   private async drainSink(s: AlertSink): Promise<void> {
-    if (Date.now() < (this.holdUntil.get(s.name) ?? 0)) return; // after a database error: its timer wakes it
+    // after a database error the sink waits; its timer wakes it (and is armed again if it is not there)
+    const left = (this.holdUntil.get(s.name) ?? 0) - performance.now();
+    if (left > 0) {
+      if (!this.timers.has(s.name)) this.arm(s.name, left);
+      return;
+    }
+    this.holdUntil.delete(s.name);
     this.busy.add(s.name);
     this.clearTimer(s.name);
     let wait: number | undefined;
@@ -218,19 +225,30 @@ export class Outbox {
       const n = (this.dbFailures.get(s.name) ?? 0) + 1;
       this.dbFailures.set(s.name, n);
       wait = backoffMs(n, this.delivery);
-      this.holdUntil.set(s.name, Date.now() + wait);
+      this.holdUntil.set(s.name, performance.now() + wait);
       if (n === 1) this.log(`${s.name}: the outbox ${this.db.name} could not be read or updated (${why}); ${dbAdvice(why)}. The alert stays queued (it may be sent twice, under the same id); retrying with backoff`);
     } finally {
       this.busy.delete(s.name);
     }
     if (this.stopped) return;
-    if (wait !== undefined) {
-      // setTimeout takes at most 2^31-1 ms
-      const t = setTimeout(() => this.kick(), Math.min(Math.max(1, wait), 2 ** 31 - 1));
-      t.unref?.();
-      this.timers.set(s.name, t);
-    }
+    if (wait !== undefined) this.arm(s.name, wait);
     this.wake?.();
+  }
+
+  /**
+   * Wakes the sink in `wait` ms. The wake-up ends its hold: a timer may fire a little before the hold's
+   * end as a clock reads it (was: the sink then returned without a timer, stalled until the next alert).
+   */
+  private arm(name: string, wait: number): void {
+    this.clearTimer(name);
+    // setTimeout takes at most 2^31-1 ms
+    const t = setTimeout(() => {
+      this.timers.delete(name);
+      this.holdUntil.delete(name);
+      this.kick();
+    }, Math.min(Math.max(1, Math.ceil(wait)), 2 ** 31 - 1));
+    t.unref?.();
+    this.timers.set(name, t);
   }
 
   private clearTimer(name: string): void {
@@ -306,8 +324,8 @@ export class Outbox {
     this.stopped = true;
     for (const name of [...this.timers.keys()]) this.clearTimer(name);
     if (this.purgeTimer) clearTimeout(this.purgeTimer);
-    const deadline = Date.now() + Math.max(1000, ...this.sinks.map((s) => s.config.timeout_ms)) + 1000;
-    while (this.busy.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const deadline = performance.now() + Math.max(1000, ...this.sinks.map((s) => s.config.timeout_ms)) + 1000;
+    while (this.busy.size && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.closed = true;
     for (const s of this.sinks) s.close();
   }

@@ -150,6 +150,48 @@ describe('outbox delivery', function () {
     rx.close();
   });
 
+  // After a database error the sink held until Date.now() reached holdUntil, and its timer, armed for
+  // the same wait, can fire before Date.now() gets there (libuv's monotonic ms against Date.now()'s
+  // rounding, or a wall clock stepped back): drainSink then returned without a timer and the alert
+  // stayed pending until another alert came (analyze: '1 alert delivery still pending'). Here the wall
+  // clock stands still from the start, so that timer always fires 'early'.
+  it('after a database error the sink is woken by its timer whatever the wall clock says: the alert is delivered without another enqueue', async () => {
+    const file = path.join(tmp, 'o.db');
+    const db = openOutbox(file);
+    db.pragma('busy_timeout = 20');
+    const other = openOutbox(file);
+    let locked = false;
+    const rx = await receiver(() => {
+      // the delivery's update then meets the lock: SQLITE_BUSY
+      if (!locked) (locked = true), other.exec('BEGIN IMMEDIATE');
+      return 200;
+    });
+    const log: string[] = [];
+    const ob = new Outbox(db, [sinkTo('soc', rx.port)], delivery({ base_ms: 40, max_ms: 40 }), (s) => {
+      log.push(s);
+      if (/could not be read/.test(s)) other.exec('COMMIT'); // released at once: only the hold is left
+    });
+    const realNow = Date.now;
+    const frozen = realNow();
+    Date.now = () => frozen;
+    let left: number;
+    try {
+      ob.enqueue(alert('a1'));
+      ob.start();
+      left = await ob.drain(1500);
+    } finally {
+      Date.now = realNow;
+    }
+    await ob.stop();
+    const states = outboxRows(db).map((r) => r.state);
+    db.close();
+    other.close();
+    rx.close();
+    assert.equal(left, 0, log.join('\n'));
+    assert.ok(log.some((l) => /SQLITE_BUSY/.test(l)), log.join('\n'));
+    assert.deepEqual(states, ['delivered']);
+  });
+
   it('a full disk refuses an alert: said once with what to do, the run goes on, and alerts are queued again once there is room', async () => {
     const rx = await receiver();
     const db = openOutbox(path.join(tmp, 'o.db'));
