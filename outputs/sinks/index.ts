@@ -43,8 +43,10 @@ export function alertDelivery(opts: { store?: string; policy?: { groups: string[
       if (ev.type === 'alert') outbox.enqueue(ev);
     },
     async close() {
-      const left = await outbox.drain(outbox.delivery.drain_ms);
+      let left = await outbox.drain(outbox.delivery.drain_ms);
       await outbox.stop();
+      // alerts that waited in memory for the outbox are either queued now or said lost by stop()
+      if (left) left = outbox.pending();
       if (left) process.stderr.write(`shadowim: ${count(left, 'alert delivery', 'alert deliveries')} still pending (receiver slow or down); ${left === 1 ? 'it is' : 'they are'} kept in the outbox — run 'shadowim alerts deliver' or the next run sends ${left === 1 ? 'it' : 'them'}\n`);
       outbox.db.close();
     },

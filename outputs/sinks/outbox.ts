@@ -90,6 +90,11 @@ function dbAdvice(why: string): string {
   return 'check the file and its disk';
 }
 
+/** after the outbox refused an alert, how long until the alerts waiting are tried again */
+const ENQUEUE_RETRY_MS = 1000;
+/** how long such a retry waits for another connection's lock (the first attempt waits busy_timeout) */
+const PROBE_BUSY_MS = 100;
+
 export class Outbox {
   private enqueueStmt;
   private headStmt;
@@ -107,8 +112,20 @@ export class Outbox {
    * monotonic clock, so neither Date.now()'s rounding nor a wall-clock step back keeps the hold on) */
   private dbFailures = new Map<string, number>();
   private holdUntil = new Map<string, number>();
-  /** alerts enqueue could not commit since it last worked (reported once, then counted) */
-  private unqueued = 0;
+  /**
+   * Alerts the outbox refused (locked past busy_timeout, disk full), oldest first, waiting in memory to
+   * be queued, in order and before any newer alert, at the next enqueue or by their timer; at most
+   * maxHeld: past it a newer alert is not kept (counted in `dropped`, said), the older ones are.
+   */
+  private held: { a: AlertEvent; json: string; now: number }[] = [];
+  readonly maxHeld: number = 10_000;
+  private dropped = 0;
+  /** why the outbox refuses alerts (undefined: it takes them), and when to try again (performance.now()) */
+  private refused: string | undefined;
+  private retryAt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** the connection's busy_timeout; a retry while refused waits at most PROBE_BUSY_MS for the lock */
+  private readonly busyMs: number;
   private stopped = false;
   /** set once stop() finished: the database may be closed by the owner */
   private closed = false;
@@ -128,36 +145,86 @@ export class Outbox {
     // rows of a sink no longer configured stay (listed by `alerts outbox --sink NAME`) but are nobody's work
     this.pendingStmt = db.prepare(`SELECT COUNT(*) AS n FROM alert_outbox WHERE state = 'pending' AND sink IN (SELECT value FROM json_each(?))`);
     this.purgeStmt = db.prepare(`DELETE FROM alert_outbox WHERE rowid IN (SELECT rowid FROM alert_outbox WHERE state = 'delivered' AND delivered_at < ? LIMIT 2000)`);
+    this.busyMs = Number(db.pragma('busy_timeout', { simple: true })) || 0;
   }
 
   /**
-   * Commit the alert for every sink that wants it (synchronous: durable when this returns). A database
-   * that refuses it (disk full, locked too long) is said once; the run goes on and the alert is still
-   * printed and stored, but not delivered: 0 is returned.
+   * Commit the alert for every sink that wants it (synchronous: durable when this returns); returns how
+   * many sinks it was queued for. A database that refuses it (locked past busy_timeout, disk full) is
+   * said once; the alert then waits in memory (up to maxHeld, oldest kept) and is queued, in order,
+   * once the outbox takes alerts again: tried at the next enqueue or every ENQUEUE_RETRY_MS, not
+   * sooner (one blocked attempt, not one per alert), each retry waiting at most PROBE_BUSY_MS for the
+   * lock. Returns 0 while it waits. What is still waiting when delivery stops is said, with what to do.
    */
   enqueue(a: AlertEvent, now = Date.now()): number {
     const json = JSON.stringify(a);
-    let n = 0;
+    if (this.held.length >= this.maxHeld) {
+      if (!this.dropped++) this.log(`alert ${a.id} is not delivered to the sinks: the outbox ${this.db.name} still refuses alerts (${this.refused}) and ${this.maxHeld} wait in memory, the most kept; newer ones are not kept (counted), the older ones are queued once it takes them. ${dbAdvice(this.refused ?? '')}. Alerts are still printed and stored`);
+      this.queueHeld();
+      return 0;
+    }
+    this.held.push({ a, json, now });
+    return this.queueHeld();
+  }
+
+  /** Commits the alerts waiting (one transaction, oldest first); returns the sinks the last one went to. */
+  private queueHeld(force = false): number {
+    if (!this.held.length) return 0;
+    if (!force && performance.now() < this.retryAt) {
+      this.armRetry();
+      return 0;
+    }
+    const retry = this.refused !== undefined;
+    let last = 0;
     const tx = this.db.transaction(() => {
-      for (const s of this.sinks) {
-        if (!s.accepts(a)) continue;
-        this.enqueueStmt.run({ id: a.id, sink: s.name, alert: json, now });
-        n++;
+      for (const h of this.held) {
+        last = 0;
+        for (const s of this.sinks) {
+          if (!s.accepts(h.a)) continue;
+          this.enqueueStmt.run({ id: h.a.id, sink: s.name, alert: h.json, now: h.now });
+          last++;
+        }
       }
     });
     try {
+      if (retry) this.db.pragma(`busy_timeout = ${Math.min(this.busyMs, PROBE_BUSY_MS)}`);
       tx();
     } catch (e) {
       const why = dbError(e);
       if (!why) throw e;
-      if (!this.unqueued++) this.log(`alert ${a.id} could not be queued for the sinks: the outbox ${this.db.name} refused it (${why}); ${dbAdvice(why)}. Alerts are still printed and stored, but those not queued are not delivered`);
+      if (!retry) this.log(`alert ${this.held[0].a.id} could not be queued for the sinks: the outbox ${this.db.name} refused it (${why}); ${dbAdvice(why)}. Alerts are still printed and stored; up to ${this.maxHeld} wait in memory and are queued, in order, once the outbox takes them`);
+      this.refused = why;
+      this.retryAt = performance.now() + ENQUEUE_RETRY_MS;
+      this.armRetry();
       return 0;
+    } finally {
+      if (retry) this.db.pragma(`busy_timeout = ${this.busyMs}`);
     }
-    if (this.unqueued) {
-      this.log(`alerts are queued for the sinks again (${this.unqueued} could not be and will not be delivered)`);
-      this.unqueued = 0;
+    const n = this.held.length;
+    this.held = [];
+    if (retry) {
+      const lost = this.dropped ? `; ${this.dropped} more, past the ${this.maxHeld} kept, were not and are not delivered to the sinks` : '';
+      this.log(`alerts are queued for the sinks again (${n} that waited in memory, in order${lost})`);
+      this.refused = undefined;
+      this.dropped = 0;
     }
-    if (n) this.kick();
+    this.kick();
+    return last;
+  }
+
+  private armRetry(): void {
+    if (this.retryTimer || this.stopped || !this.held.length) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.queueHeld();
+    }, Math.max(1, Math.ceil(this.retryAt - performance.now())));
+    this.retryTimer.unref?.();
+  }
+
+  /** deliveries the alerts waiting in memory will make once queued */
+  private heldDeliveries(): number {
+    let n = 0;
+    for (const h of this.held) for (const s of this.sinks) if (s.accepts(h.a)) n++;
     return n;
   }
 
@@ -292,14 +359,14 @@ export class Outbox {
     this.failing.add(s.name);
   }
 
-  /** Pending deliveries of the configured sinks (a database error: the last count known). */
+  /** Pending deliveries of the configured sinks, with those of alerts waiting to be queued (a database error: the last count known). */
   pending(): number {
     try {
       this.lastPending = (this.pendingStmt.get(JSON.stringify(this.sinks.map((s) => s.name))) as { n: number }).n;
     } catch (e) {
       if (!dbError(e)) throw e;
     }
-    return this.lastPending;
+    return this.lastPending + this.heldDeliveries();
   }
 
   /** Resolves when nothing is pending, or after `ms` (what is left stays for the next run). */
@@ -314,6 +381,7 @@ export class Outbox {
       this.wake = () => {
         if (this.pending() === 0) done();
       };
+      this.queueHeld();
       this.kick();
       if (this.pending() === 0) done();
     });
@@ -322,6 +390,16 @@ export class Outbox {
   /** Stop delivering; resolves once attempts in flight are over (each bounded by its sink's timeout). */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.held.length) this.queueHeld(true); // a last try (queued: the next run or 'alerts deliver' sends them)
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (this.held.length || this.dropped) {
+      const n = this.held.length + this.dropped;
+      const ids = this.held.length ? ` (${this.held[0].a.id}${this.held.length > 1 ? ` … ${this.held[this.held.length - 1].a.id}` : ''})` : '';
+      this.log(`${n} alert${n === 1 ? '' : 's'}${ids} could not be queued for the sinks and ${n === 1 ? 'is' : 'are'} not delivered to them: the outbox ${this.db.name} refused ${n === 1 ? 'it' : 'them'} to the end (${this.refused}); ${dbAdvice(this.refused ?? '')}. They are printed and in the store ('shadowim search', the dashboard's alerts): forward them by hand`);
+      this.held = [];
+      this.dropped = 0;
+    }
     for (const name of [...this.timers.keys()]) this.clearTimer(name);
     if (this.purgeTimer) clearTimeout(this.purgeTimer);
     const deadline = performance.now() + Math.max(1000, ...this.sinks.map((s) => s.config.timeout_ms)) + 1000;

@@ -192,7 +192,7 @@ describe('outbox delivery', function () {
     assert.deepEqual(states, ['delivered']);
   });
 
-  it('a full disk refuses an alert: said once with what to do, the run goes on, and alerts are queued again once there is room', async () => {
+  it('a full disk refuses an alert: said once with what to do, the run goes on, and the alerts refused are queued, in order, once there is room', async () => {
     const rx = await receiver();
     const db = openOutbox(path.join(tmp, 'o.db'));
     const log: string[] = [];
@@ -204,15 +204,74 @@ describe('outbox delivery', function () {
     assert.equal(ob.enqueue(big('f1')), 0);
     assert.equal(ob.enqueue(big('f2')), 0);
     assert.equal(log.length, 1, log.join('\n'));
-    assert.match(log[0], /^alert f1 could not be queued for the sinks: the outbox .*o\.db refused it \(SQLITE_FULL: database or disk is full\); free space on its disk\. Alerts are still printed and stored, but those not queued are not delivered$/);
+    assert.match(log[0], /^alert f1 could not be queued for the sinks: the outbox .*o\.db refused it \(SQLITE_FULL: database or disk is full\); free space on its disk\. Alerts are still printed and stored; up to 10000 wait in memory and are queued, in order, once the outbox takes them$/);
     db.pragma('max_page_count = 1000000');
-    assert.equal(ob.enqueue(big('f3')), 1);
-    assert.equal(log[1], 'alerts are queued for the sinks again (2 could not be and will not be delivered)');
+    ob.enqueue(big('f3'));
     assert.equal(await ob.drain(5000), 0);
     await ob.stop();
-    assert.deepEqual(rx.got, ['f3']);
-    db.close();
     rx.close();
+    assert.equal(log[1], 'alerts are queued for the sinks again (3 that waited in memory, in order)');
+    assert.deepEqual(rx.got, ['f1', 'f2', 'f3']);
+    db.close();
+  });
+
+  // Enqueue while another connection held the lock past busy_timeout (the outbox may share the store's
+  // file) blocked the pipeline busy_timeout (5 s) per alert, then dropped the alert for the sinks for
+  // good ('will not be delivered'): against "never loses an alert".
+  it('a lock held past busy_timeout at enqueue: one blocked attempt, not one per alert; the alerts wait in memory and are delivered in order once it is released', async () => {
+    const file = path.join(tmp, 'o.db');
+    const db = openOutbox(file);
+    db.pragma('busy_timeout = 100'); // 5 s in production
+    const other = openOutbox(file);
+    const rx = await receiver();
+    const log: string[] = [];
+    const ob = new Outbox(db, [sinkTo('soc', rx.port)], delivery(), (s) => log.push(s));
+    // each attempt to write a row, counted
+    const stmt = (ob as any).enqueueStmt;
+    const run = stmt.run.bind(stmt);
+    let tries = 0;
+    stmt.run = (...a: unknown[]) => (tries++, run(...a));
+    ob.start();
+    other.exec('BEGIN IMMEDIATE');
+    for (let i = 1; i <= 5; i++) assert.equal(ob.enqueue(alert(`a${i}`)), 0);
+    assert.equal(tries, 1, 'one attempt met the lock; the next alerts wait out the backoff without trying');
+    assert.equal(ob.pending(), 5, 'waiting in memory counts as pending');
+    other.exec('COMMIT');
+    ob.enqueue(alert('a6'));
+    const left = await ob.drain(5000);
+    await ob.stop();
+    other.close();
+    rx.close();
+    db.close();
+    assert.equal(left, 0, log.join('\n'));
+    assert.deepEqual(rx.got, ['a1', 'a2', 'a3', 'a4', 'a5', 'a6']);
+    assert.match(log[0], /^alert a1 could not be queued for the sinks: the outbox .*o\.db refused it \(SQLITE_BUSY: database is locked\); another process holds its lock/);
+    assert.ok(log.includes('alerts are queued for the sinks again (6 that waited in memory, in order)'), log.join('\n'));
+    assert.equal(log.filter((l) => /not delivered/.test(l)).length, 0, log.join('\n'));
+  });
+
+  it('past the alerts kept in memory the newer ones are not kept, said once; what still waits at stop is said with how many and what to do', async () => {
+    const file = path.join(tmp, 'o.db');
+    const db = openOutbox(file);
+    db.pragma('busy_timeout = 20');
+    const other = openOutbox(file);
+    const rx = await receiver();
+    const log: string[] = [];
+    const ob = new Outbox(db, [sinkTo('soc', rx.port)], delivery(), (s) => log.push(s));
+    (ob as any).maxHeld = 3;
+    ob.start();
+    other.exec('BEGIN IMMEDIATE');
+    for (let i = 1; i <= 5; i++) ob.enqueue(alert(`a${i}`));
+    assert.equal(log.length, 2, log.join('\n'));
+    assert.match(log[1], /^alert a4 is not delivered to the sinks: the outbox .*o\.db still refuses alerts \(SQLITE_BUSY: database is locked\) and 3 wait in memory, the most kept; newer ones are not kept \(counted\)/);
+    await ob.stop(); // still locked
+    other.exec('ROLLBACK');
+    other.close();
+    rx.close();
+    const rows = outboxRows(db).length;
+    db.close();
+    assert.equal(rows, 0);
+    assert.match(log[2], /^5 alerts \(a1 … a3\) could not be queued for the sinks and are not delivered to them: the outbox .*o\.db refused them to the end \(SQLITE_BUSY: database is locked\); another process holds its lock .*\. They are printed and in the store \('shadowim search', the dashboard's alerts\): forward them by hand$/);
   });
 
   it('delivered rows are deleted keep_delivered_days after delivery; pending and dead ones stay; 0 keeps them', async () => {
