@@ -69,8 +69,10 @@ export const CSV_MAX_TEXT = 32_000;
  * CSV_MAX_TEXT characters, saying how many were left out; past CSV_MAX_ROWS rows or CSV_MAX_BYTES bytes
  * the export stops with a last row saying so.
  */
-async function messagesCsv(res: Response, pages: Generator<Q.MessageRow[]>): Promise<void> {
+export async function messagesCsv(res: Response, pages: Generator<Q.MessageRow[]>): Promise<void> {
   const first = pages.next(); // a search that cannot run (too many words) is still a 400, before any byte
+  // the client went away before this ran (during the asynchronous login check): nothing to write
+  if (gone(res)) return void pages.return(undefined);
   res.setHeader('Content-Type', 'text/csv; charset=utf-8');
   res.setHeader('Content-Disposition', 'attachment; filename="shadowim-messages.csv"');
   res.write(csvRow(['ts', 'sensor', 'protocol', 'from', 'to', 'direction', 'text', 'zone']));
@@ -86,15 +88,21 @@ async function messagesCsv(res: Response, pages: Generator<Q.MessageRow[]>): Pro
       rows++;
       bytes += Buffer.byteLength(line);
       if (!res.write(line)) await drained(res);
-      if (res.destroyed) return void pages.return(undefined);
+      if (gone(res)) return void pages.return(undefined);
     }
   }
   if (stopped) res.write(csvRow([`[export stopped after ${rows} messages: an export holds at most ${CSV_MAX_ROWS} messages and ${CSV_MAX_BYTES >> 20} MiB; narrow the range or the search for the rest]`]));
   res.end();
 }
 
-/** until the response takes more, or is closed */
+const gone = (res: Response) => res.destroyed || res.writableEnded;
+
+/**
+ * Until the response takes more, or is closed. A response already closed emits neither again (was: its
+ * 'close' had fired before the handler ran, and the export waited forever, one pending handler each).
+ */
 function drained(res: Response): Promise<void> {
+  if (gone(res)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);

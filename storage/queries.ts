@@ -686,7 +686,9 @@ export function* messagePages(db: Db, q: MessageQuery, page = 200): Generator<Me
   const dir = q.order === 'asc' ? 'ASC' : 'DESC';
   const op = q.order === 'asc' ? '>' : '<';
   const next = db.prepare(`SELECT m.* FROM messages m ${f.where} AND (m.ts_ms ${op} @kts OR (m.ts_ms = @kts AND m.id ${op} @kid)) ORDER BY m.ts_ms ${dir}, m.id ${dir} LIMIT ${page}`);
-  let rows = db.prepare(`SELECT m.* FROM messages m ${f.where} ORDER BY m.ts_ms ${dir}, m.id ${dir} LIMIT ${page}`).all(f.p) as any[];
+  // the first page from q.offset, as the list's pages (was: ignored, the export always began at the first row)
+  const offset = clampInt(q.offset, 0, 1e9, 0);
+  let rows = db.prepare(`SELECT m.* FROM messages m ${f.where} ORDER BY m.ts_ms ${dir}, m.id ${dir} LIMIT ${page} OFFSET ${offset}`).all(f.p) as any[];
   while (rows.length) {
     const last = rows[rows.length - 1];
     yield rows.map(messageRow);

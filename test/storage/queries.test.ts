@@ -268,8 +268,9 @@ describe('storage: message pages (the CSV export)', () => {
     // 57 messages on 5 distinct times: a page boundary falls inside a run of equal times
     await fillStore(path.join(dir, 's.db'), Array.from({ length: 57 }, (_, i): ShadowEvent => ({ type: 'message', ts: new Date(T0 + (i % 5) * MIN).toISOString(), protocol: 'irc', from: `u${i}`, to: 'bob', text: i % 3 ? 'hello there' : 'bye', direction: 'outbound', client: ep('10.0.0.5', 4000), server: ep('198.51.100.7', 6667) })));
     const db = openStore(path.join(dir, 's.db'), { readonly: true });
-    for (const q of [{}, { order: 'asc' as const }, { text: 'hello' }]) {
+    for (const q of [{}, { order: 'asc' as const }, { text: 'hello' }, { offset: 10 }, { order: 'asc' as const, offset: 23 }, { text: 'hello', offset: 5 }, { offset: 100 }]) {
       const paged = [...messagePages(db, q, 7)].flat().map((m) => m.from);
+      // offset honoured (was: ignored, the export began at the first row)
       assert.deepEqual(paged, searchMessages(db, { ...q, limit: 1000 }).rows.map((m) => m.from), JSON.stringify(q));
     }
     assert.deepEqual([...messagePages(db, { text: '!!' })], []);
