@@ -189,6 +189,10 @@ export const MAX_FILENAME_CHARS = 255;
  * 255 characters with the extension kept, never cut inside a surrogate pair. It is still never used
  * as a path on disk.
  */
+/** where a long name's middle was cut, until NFKC has run (a private-use character NFKC leaves alone) */
+const JOIN = '\ue000';
+const JOINS = /\ue000/g;
+
 export function sanitizeFileName(raw: string): string {
   let s = String(raw ?? '');
   if (s.length > 4096) {
@@ -196,13 +200,16 @@ export function sanitizeFileName(raw: string): string {
     // written \udXXX in JSON and it would survive when most of the name is control characters)
     const tail = s.slice(-2048);
     const t0 = tail.charCodeAt(0);
-    s = cutBeforePair(s, 2048) + (t0 >= 0xdc00 && t0 <= 0xdfff ? tail.slice(1) : tail);
+    // the join is marked: what the DLP finds cut there (a card's first digits) it masks whole, and
+    // the characters stripped below can bring the name under the later cut's length
+    s = cutBeforePair(s, 2048) + JOIN + (t0 >= 0xdc00 && t0 <= 0xdfff ? tail.slice(1) : tail);
   }
   // NFKC folds full-width and other compatibility look-alikes (／ ＼ ． ｅｘｅ) to ASCII
   s = s.normalize('NFKC');
   // eslint-disable-next-line no-control-regex
   s = s.replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g, '');
   s = s.replace(/[/\\\u2044\u2215\u29f5\u29f8\u29f9\ufe68\uff0f\uff3c:]/g, '_');
+  s = s.replace(JOINS, '…'); // (after NFKC, which would make '…' three dots)
   s = s.trim();
   if (!s || /^\.+$/.test(s)) s = s.replace(/\./g, '_') || '(unnamed)';
   if (s.length > MAX_FILENAME_CHARS) {

@@ -884,7 +884,7 @@ class FlowSession implements FlowHandler, SessionContext {
   addEvidence(ev: Evidence): void {
     if (this.evidence.length >= MAX_EVIDENCE_PER_SESSION) return;
     for (const e of this.evidence) if (e.signature === ev.signature && e.reason === ev.reason) return; // (no closure per call)
-    const copy = { signature: ev.signature.slice(0, 64), reason: ev.reason.slice(0, 300) };
+    const copy = { signature: ev.signature.slice(0, 64), reason: clip(ev.reason, 300) };
     // the first as a one-element literal: a push onto [] reserves 17 slots, kept for the flow's life
     if (this.evidence === NO_EVIDENCE) this.evidence = [copy];
     else this.evidence.push(copy);
@@ -978,7 +978,7 @@ class FlowSession implements FlowHandler, SessionContext {
       seq: 0, // (set by addExpectation)
       expires: this.lastTs + (spec.ttlMicros ?? 300_000_000),
       protocol: spec.protocol ?? this.protocol,
-      reason: spec.reason.slice(0, 200),
+      reason: clip(spec.reason, 200),
       decoder,
       verify: spec.verify,
       key: spec.key?.slice(0, 128),

@@ -271,7 +271,7 @@ export class DlpScanner {
     const kept: Findings = long ? out.filter((f) => f.start < checked) : out;
     for (const f of cut) if (f.start < checked) kept.push(f);
     kept.sort((a, b) => a.start - b.start);
-    if (s.patterns.length) regexMatchesShowNoOtherValue(text, kept);
+    if (s.patterns.length || s.keywords.length) regexMatchesShowNoOtherValue(text, kept);
     if (checked < text.length) kept.checked = checked;
     return kept;
   }

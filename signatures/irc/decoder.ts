@@ -4,6 +4,7 @@ import type { Dir } from '../../sensor/types';
 import type { SessionContext, StreamDecoder } from '../types';
 import { LineFramer, MAX_LINE, decodeText, isChannel, parseCtcp, parseDcc, parseDccResume, parseLine, type DccResumeArgs, prefixNick, saslPlainUser, stripFormatting, type IrcMessage } from './parser';
 import { DccChatDecoder, DccSendDecoder, dccOpeningFor, type DccFile, type DccResume } from './dcc';
+import { clip } from '../../analyzer/clip';
 
 const MAX_TEXT = 4096;
 /** reverse (passive) DCC offers waiting for the receiver's answer, per session */
@@ -281,7 +282,7 @@ export class IrcDecoder implements StreamDecoder {
     } else if (offer.kind === 'CHAT' && offer.port !== 0) {
       for (const ip of this.listenAddrs(dir, offer.ip)) {
         this.ctx.expect(
-          { transport: 'tcp', server: { ip, port: offer.port }, ...this.connector(dir, ip), reason: `IRC DCC CHAT offered by ${from.slice(0, 64)} to ${to}`, key: 'dcc', verify: dccOpeningFor('CHAT', false) },
+          { transport: 'tcp', server: { ip, port: offer.port }, ...this.connector(dir, ip), reason: `IRC DCC CHAT offered by ${clip(from, 64)} to ${to}`, key: 'dcc', verify: dccOpeningFor('CHAT', false) },
           (dctx) => new DccChatDecoder(dctx, { ip, port: offer.port }, from, to),
         );
       }
@@ -350,7 +351,7 @@ export class IrcDecoder implements StreamDecoder {
   private expectSend(dir: Dir, file: DccFile, ip: string, port: number, reverse: boolean, resume: DccResume): void {
     this.ctx.expect(
       // one transfer at a time on a port the sender listens on: an offer re-sent there replaces the last
-      { transport: 'tcp', server: { ip, port }, ...this.connector(dir, ip), reason: `IRC DCC SEND of ${file.filename} by ${file.from.slice(0, 64)}`, key: 'dcc', verify: dccOpeningFor('SEND', reverse, resume) },
+      { transport: 'tcp', server: { ip, port }, ...this.connector(dir, ip), reason: `IRC DCC SEND of ${file.filename} by ${clip(file.from, 64)}`, key: 'dcc', verify: dccOpeningFor('SEND', reverse, resume) },
       (dctx) => new DccSendDecoder(dctx, file, { ip, port }, reverse, resume),
     );
   }

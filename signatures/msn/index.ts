@@ -10,6 +10,7 @@ import { MsnSession } from './session';
 import { msnftpDecoder } from './msnftp';
 import { dcStart, msnDcDecoder } from './directconn';
 import { ByteQueue } from '../text';
+import { clip } from '../../analyzer/clip';
 
 const MAX_BODY = 1 << 20;
 
@@ -407,7 +408,7 @@ function detectHttp(input: DetectInput): DetectResult {
 function connectTunnel(input: DetectInput, target: string, headEnd: number): DetectResult {
   const host = target.replace(/:\d+$/, '');
   const d = input.data;
-  const found = () => det('msn.http-connect', `CONNECT tunnel to ${target.slice(0, 100)}`, host);
+  const found = () => det('msn.http-connect', `CONNECT tunnel to ${clip(target, 100)}`, host);
   if (input.lookup.host(host.toLowerCase())?.protocol === 'msn') return found();
   if (headEnd < 0) return d.length > 8192 ? null : 'more';
   // an MSNP client opens with VER (notification server) or USR/ANS (switchboard): four bytes tell

@@ -7,6 +7,7 @@ import { imText } from './body';
 import { hostIs, MsrpDecoder, msrpOpeningFor, rememberMsrpPath, revokeMsrpPath, type MsrpPathOwner } from './msrp';
 import { addressOf, header, mediaType, parseDatagram, SipFramer, tagOf, type SipMessage } from './parser';
 import { msrpAuthority, parseSdp } from './sdp';
+import { clip } from '../../analyzer/clip';
 
 /** Retransmissions and proxied copies of one request share Call-ID, CSeq and From tag: report once. */
 const seenByEngine = new WeakMap<KnowledgeBase, Map<string, true>>();
@@ -58,7 +59,7 @@ export class SipDecoder implements StreamDecoder {
       if (to) ctx.addUser(to);
       const contact = header(m, 'contact') ?? '';
       const ua = header(m, 'user-agent') ?? '';
-      ctx.addEvidence({ signature: 'sip.register', reason: `REGISTER ${to ?? '?'} contact ${addressOf(contact) ?? '-'} user-agent ${ua.slice(0, 80) || '-'}` });
+      ctx.addEvidence({ signature: 'sip.register', reason: `REGISTER ${to ?? '?'} contact ${addressOf(contact) ?? '-'} user-agent ${clip(ua, 80) || '-'}` });
       // accepting MESSAGE is not using IM (Polycom desk phones list it on every REGISTER): evidence only
       if (/methods="[^"]*\bMESSAGE\b/i.test(contact)) ctx.addEvidence({ signature: 'sip.register.im', reason: 'registered contact accepts MESSAGE' });
       return;
@@ -138,7 +139,7 @@ export class SipDecoder implements StreamDecoder {
           // through the DNS answers the engine learned)
           const own = i === paths.length - 1;
           ctx.expect(
-            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${p.slice(0, 120)} from SDP`, key: p, verify: msrpOpeningFor(p, own ? claim : undefined) },
+            { transport: 'tcp', server: { ip: a.host, port: a.port }, ttlMicros: 600_000_000, reason: `MSRP path ${clip(p, 120)} from SDP`, key: p, verify: msrpOpeningFor(p, own ? claim : undefined) },
             // (the other side's path as the session's SDP gave it by the time the connection comes)
             (c) => {
               if (!own) return new MsrpDecoder(c, {});

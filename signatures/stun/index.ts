@@ -10,6 +10,7 @@ import {
 import { addressGuess } from '../tls';
 import { usableServerName } from '../tls/parser';
 import { endpointKey } from '../../common/zoneKey';
+import { clip } from '../../analyzer/clip';
 
 /** UDP: one message per datagram. TCP: a bare message (RFC 8489 §6.2.2) or RFC 4571 length framing (ICE-TCP). */
 function stunOf(input: DetectInput): ReturnType<typeof parseStun> | 'more' {
@@ -145,7 +146,7 @@ function detect(input: DetectInput, data: SignatureData): DetectResult {
   if (msg === 'more') return 'more';
   if (!msg) return null;
   const d = attribute(input, data, msg);
-  if (d) watches.set(d, learn(input, data, msg, d.protocol, d.evidence.reason.slice(0, 160)));
+  if (d) watches.set(d, learn(input, data, msg, d.protocol, clip(d.evidence.reason, 160)));
   return d;
 }
 

@@ -6,6 +6,7 @@ import type { FileWriter, SessionContext, StreamDecoder } from '../types';
 import { DEFAULT_LIMITS, XmlStream, child, ns, type XmlElement } from './xml';
 import { S5bDecoder, socks5To, streamHashes } from './s5b';
 import { MAX_TEXT as SHARED_MAX_TEXT } from '../text';
+import { clip } from '../../analyzer/clip';
 
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
@@ -319,7 +320,7 @@ export class XmppDecoder implements StreamDecoder {
       // (a host name, as Prosody's proxy65 gives it, is matched through the DNS answers the engine learned)
       if (!Number.isInteger(port) || port <= 0 || port > 65535) continue;
       this.ctx.expect(
-        { transport: 'tcp', server: { ip, port }, reason: `XMPP SOCKS5 bytestream of ${meta.filename} (sid ${sid.slice(0, 40)})`, verify, key: sid },
+        { transport: 'tcp', server: { ip, port }, reason: `XMPP SOCKS5 bytestream of ${meta.filename} (sid ${clip(sid, 40)})`, verify, key: sid },
         (sctx) => new S5bDecoder(sctx, meta),
       );
     }

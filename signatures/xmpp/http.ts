@@ -12,6 +12,7 @@ import { XmppDecoder } from './decoder';
 import { WsReader } from './websocket';
 import { Collector, InflateBudget, PmdInflater, inflateBody, pmdParams, type PmdCounts } from './inflate';
 import { ByteQueue } from '../text';
+import { clip } from '../../analyzer/clip';
 
 /** detection looks at this many bytes of a direction (the engine keeps 8 KiB) */
 const SCAN = 8192;
@@ -109,7 +110,7 @@ export function detectXmppHttp(input: DetectInput): DetectResult | undefined {
     return {
       protocol: 'xmpp',
       ...(serverName ? { serverName } : {}),
-      evidence: { signature: SIG_BOSH, reason: `HTTP POST ${line.target.slice(0, 80)} with a BOSH <body xmlns='http://jabber.org/protocol/httpbind'> (XEP-0124/0206)` },
+      evidence: { signature: SIG_BOSH, reason: `HTTP POST ${clip(line.target, 80)} with a BOSH <body xmlns='http://jabber.org/protocol/httpbind'> (XEP-0124/0206)` },
     };
   }
 }
@@ -128,7 +129,7 @@ function webSocketAnswer(req: Buffer, res: Buffer): DetectResult {
   return {
     protocol: 'xmpp',
     ...(host ? { serverName: host } : {}),
-    evidence: { signature: SIG_WEBSOCKET, reason: `WebSocket upgrade of ${rl.target.slice(0, 80)} with Sec-WebSocket-Protocol: xmpp, answered 101 (RFC 7395)` },
+    evidence: { signature: SIG_WEBSOCKET, reason: `WebSocket upgrade of ${clip(rl.target, 80)} with Sec-WebSocket-Protocol: xmpp, answered 101 (RFC 7395)` },
   };
 }
 

@@ -9,6 +9,7 @@ import { HeadBytes, HTTP1, HttpStream, httpPair, httpPairFeed, offeredHead, offe
 import { HEADER, parseFields, pduAt, YmsgFramer } from './parser';
 import { relayFile, YmsgSession } from './session';
 import { ychtHeader, YCHT_HEADER, YchtFramer, YchtSession } from './ycht';
+import { clip } from '../../analyzer/clip';
 
 const MAGIC = Buffer.from('YMSG');
 const MIDSTREAM_SCAN = 4096;
@@ -181,7 +182,7 @@ function detectHttp(input: DetectInput): DetectResult {
     const ua = head.header('user-agent') ?? '';
     if (FILE_TARGET.test(rl.target)) return det('ymsg.http-relay', `HTTP ${rl.method} ${/relay\?token=/i.test(rl.target) ? '/relay?token= (Y7 file relay)' : '/Messenger.…?AppID=Messenger (Y7 peer-to-peer file)'}`, hostOf(head) || undefined);
     if (rl.method === 'CONNECT' && /(msg\.yahoo\.com|yahoo\.com):\d+$/i.test(rl.target)) {
-      return det('ymsg.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)}`, rl.target.replace(/:\d+$/, ''));
+      return det('ymsg.http-connect', `CONNECT tunnel to ${clip(rl.target, 100)}`, rl.target.replace(/:\d+$/, ''));
     }
     // to another host, port 5050 alone is a guess: the tunnel's first bytes must be YMSG
     if (rl.method === 'CONNECT' && /:5050$/.test(rl.target)) {
@@ -190,10 +191,10 @@ function detectHttp(input: DetectInput): DetectResult {
       if (tunnel.length < 4) return d.length > 8192 ? null : tunnel.length === 0 || magicHead(tunnel) ? 'more' : null;
       const r = magicHead(tunnel) ? pduHeadAt(tunnel) : false;
       if (r === 'more') return d.length > 8192 ? null : 'more';
-      return r ? det('ymsg.http-connect', `CONNECT tunnel to ${rl.target.slice(0, 100)} carrying YMSG`, rl.target.replace(/:\d+$/, '')) : null;
+      return r ? det('ymsg.http-connect', `CONNECT tunnel to ${clip(rl.target, 100)} carrying YMSG`, rl.target.replace(/:\d+$/, '')) : null;
     }
-    if (/^https?:\/\/[^/\s]*msg\.yahoo\.com(:\d+)?\/notify/i.test(rl.target)) return det('ymsg.http', `HTTP ${rl.method} to the Yahoo HTTP gateway (${rl.target.slice(0, 60)})`, rl.target.split('/')[2]?.replace(/:\d+$/, ''));
-    if (/^(YahooMobileMessenger\/|Y!%20Messenger\/)/.test(ua)) return det('ymsg.http', `User-Agent ${ua.slice(0, 40)}`, hostOf(head) || undefined);
+    if (/^https?:\/\/[^/\s]*msg\.yahoo\.com(:\d+)?\/notify/i.test(rl.target)) return det('ymsg.http', `HTTP ${rl.method} to the Yahoo HTTP gateway (${clip(rl.target, 60)})`, rl.target.split('/')[2]?.replace(/:\d+$/, ''));
+    if (/^(YahooMobileMessenger\/|Y!%20Messenger\/)/.test(ua)) return det('ymsg.http', `User-Agent ${clip(ua, 40)}`, hostOf(head) || undefined);
     if (headEnd < 0) return d.length > 8192 ? null : 'more';
     const body = d.subarray(headEnd + 4);
     const inBody = body.length >= 4 && magicHead(body) ? pduHeadAt(body) : false;
@@ -201,7 +202,7 @@ function detectHttp(input: DetectInput): DetectResult {
     if (inBody === 'more') return d.length < 8192 ? 'more' : null;
     const bodyText = body.toString('latin1', 0, Math.min(body.length, 2048));
     if (sessionForm(bodyText)) return det('ymsg.http-proxy', 'HTTP proxy chat form <Session><Ymsg Command=…>', hostOf(head) || undefined);
-    if (/\/notify/i.test(rl.target) && /(^|\.)msg\.yahoo\.com(:\d+)?$/i.test(hostOf(head))) return det('ymsg.http', `HTTP ${rl.method} /notify to ${hostOf(head).slice(0, 60)}`, hostOf(head));
+    if (/\/notify/i.test(rl.target) && /(^|\.)msg\.yahoo\.com(:\d+)?$/i.test(hostOf(head))) return det('ymsg.http', `HTTP ${rl.method} /notify to ${clip(hostOf(head), 60)}`, hostOf(head));
     // a body of 64 bytes or more is enough either way: the length header is read only when short
     if (body.length >= 64) return null;
     const cl = Number(head.header('content-length') ?? 0);

@@ -171,6 +171,29 @@ describe('analyzer: alerts', () => {
     assert.equal(short.evidence[0].reason, 'DCC SEND on port 5000');
   });
 
+  // third review of 30 November
+  it('a name over 4,096 characters cut in its middle is marked there, so the digits at the join are masked whole', () => {
+    const raw = '\u200b'.repeat(2028) + 'card 4539 1852 9630 ' + '7417yyyyyyyyyy' + '\u200b'.repeat(2040) + ' end.txt';
+    const name = sanitizeFileName(raw);
+    assert.equal(name, 'card 4539 1852 9630 … end.txt');
+    const f = run([file(name)]).events.find((e) => e.type === 'file_transfer') as any;
+    assert.equal(f.filename, 'card **** **** **** … end.txt');
+  });
+
+  it('a keyword alert masks the card it covers also when the policy has keywords and no regexes', () => {
+    const out = run([message('SSN 219-09-9998 card 4539 1852 9630 7417')], "dlp:\n  keywords:\n    - { name: cards, words: ['card 4539'] }\n");
+    const k = out.alerts.filter((a) => a.detector === 'keyword');
+    assert.deepEqual(k.map((a) => a.match), ['card ****']);
+    assert.ok(!JSON.stringify(out.alerts).includes('4539'));
+  });
+
+  it("\"won't\" after an account number is no amount in won (the word is not a currency word)", () => {
+    const out = run([message("my account 40012345678 won't take the deposit")]);
+    const m = out.events.find((e) => e.type === 'message') as any;
+    assert.equal(m.text, "my account *******5678 won't take the deposit");
+    assert.ok(out.alerts.some((a) => a.detector === 'us_bank_account'));
+  });
+
   it('per-session count thresholds', () => {
     const pol = 'dlp:\n  detectors:\n    us_ssn: { threshold: 3 }\n';
     const two = run([message('ssn 536-22-5598'), message('ssn 536-22-5599')], pol).alerts.filter((a) => a.kind === 'sensitive_data');

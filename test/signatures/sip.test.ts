@@ -1,5 +1,6 @@
 // SIP/SIMPLE and MSRP on generated captures, through the real command line.
 import assert from 'node:assert/strict';
+import { analyzeCapture } from '../helpers/analyze';
 import { msrpOpeningFor } from '../../signatures/sip/msrp';
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -34,6 +35,20 @@ function analyze(cap: Capture, name: string) {
 }
 
 describe('SIP/SIMPLE', () => {
+  // third review of 30 November: the REGISTER evidence cut the User-Agent at 80 characters unmarked, in
+  // the middle of a card, so the DLP saw 12 digits (no card) and the session evidence showed them
+  it("a value cut in the REGISTER evidence's User-Agent is marked and masked whole", () => {
+    const c = new Capture();
+    const ua = `Softphone/1.0 build ${'x'.repeat(45)}4539 1852 9630 7417`;
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', sip('REGISTER sip:example.com SIP/2.0', { Via: 'SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKr9', From: '<sip:alice@example.com>;tag=1', To: '<sip:alice@example.com>', 'Call-ID': 'reg9', CSeq: '1 REGISTER', Contact: '<sip:alice@10.0.0.5:5060>', 'User-Agent': ua }));
+    c.udp('10.0.0.5:5060', '192.0.2.10:5060', message('alice@example.com', 'bob@example.com', 'hi'));
+    const ev = analyzeCapture(c);
+    const s = ev.find((e) => e.type === 'session');
+    const reason = s.evidence.find((e: any) => e.signature === 'sip.register').reason;
+    assert.ok(reason.endsWith(`${'x'.repeat(45)}**** **** **** …`), reason);
+    assert.ok(!JSON.stringify(ev).includes('4539'));
+  });
+
   it('reads page-mode MESSAGE over UDP, reports a retransmission once, and matches tshark', () => {
     const c = new Capture();
     const a = '10.0.0.5:5060', p = '192.0.2.10:5060';
