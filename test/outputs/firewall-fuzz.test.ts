@@ -209,7 +209,7 @@ const GRAMMAR_SRC: Record<string, string[]> = {
     'pass tls $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim sanctioned TLS SNI «NAME»"; flow:to_server,established; tls.sni; content:"«NAME»"; startswith; endswith; nocase; sid:«NUM»; rev:1;)',
     'pass tls $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim sanctioned TLS SNI «NAME»"; flow:to_server,established; tls.sni; dotprefix; content:".«NAME»"; endswith; nocase; sid:«NUM»; rev:1;)',
     'pass tls [«CIDR+comma»] any -> $EXTERNAL_NET any (msg:"shadowim exception «LABEL»: «LABEL» TLS SNI «NAME»"; flow:to_server,established; tls.sni; dotprefix; content:".«NAME»"; endswith; nocase;«NOTNAMES» sid:«NUM»; rev:1;)',
-    'alert ip [«CIDR+comma»] any -> any any (msg:"shadowim exception sources «PROTO»"; flowbits:set,shadowim.exc.«PROTO»; noalert; sid:«NUM»; rev:1;)',
+    'alert ip [«CIDR+comma»] any -> any any (msg:"shadowim exception sources «PROTO»"; flow:to_server; flowbits:set,shadowim.exc.«PROTO»; noalert; sid:«NUM»; rev:1;)',
     'pass «=tcp|udp» [«CIDR+comma»] any -> $EXTERNAL_NET any (msg:"shadowim exception «LABEL»: «SURIMSG»"; flow:«=to_server|to_client»«=|,established»; «SURIOPTS» sid:«NUM»; rev:1;)',
     `${SURI_ACT} «=tcp|udp» $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim «SURIMSG»"; flow:«=to_server|to_client»«=|,established»; «SURIOPTS» «EXCBIT»${SURI_TAIL})`,
     `${SURI_ACT} tls $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim «LABEL» TLS SNI «NAME»"; flow:to_server,established; tls.sni; dotprefix; content:".«NAME»"; endswith; nocase; ${SURI_TAIL})`,

@@ -28,11 +28,11 @@ const render = (m: ReturnType<typeof buildModel>) => FORMATS.find((f) => f.id ==
 const observed = (n: number) => Array.from({ length: n }, (_, i) => ({ protocol: 'xmpp', ip: `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${(i % 254) + 1}`, port: 5222 }));
 const v6 = (n: number) => Array.from({ length: n }, (_, i) => ({ protocol: 'xmpp', ip: `2001:db8:${(i * 7919).toString(16)}:ffff:ffff:ffff:ffff:${i.toString(16)}`, port: 5222 }));
 
-/** a DNS query message */
-function dnsq(id: number, name: string): Buffer {
+/** a DNS query message (or its answer's header and question) */
+function dnsq(id: number, name: string, answer = false): Buffer {
   const h = Buffer.alloc(12);
   h.writeUInt16BE(id, 0);
-  h.writeUInt16BE(0x0100, 2);
+  h.writeUInt16BE(answer ? 0x8180 : 0x0100, 2);
   h.writeUInt16BE(1, 4);
   const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
   return Buffer.concat([h, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
@@ -178,6 +178,61 @@ describe('Suricata export read by Suricata', function () {
       ]);
     });
   }
+
+  // review of 30 November (third): the flowbit that makes the DNS/HTTP rules skip an exception's sources
+  // was set by any packet from them, a server's answers too, so a client outside the exception using a
+  // resolver or proxy inside it had its forbidden names skipped
+  it('suricata -r: only a flow an exception\'s source opens skips its DNS/HTTP rules, not one to a server inside its sources', function () {
+    if (!suri.ready) return skip(this);
+    const c = new Capture();
+    const flows = (client: string, port: number, resolver: string) => {
+      // a UDP flow whose first answer comes from the resolver, then DNS over TCP (its SYN-ACK is the resolver's)
+      c.udp(`${client}:${port}`, `${resolver}:53`, dnsq(1, 'example.org'));
+      c.udp(`${client}:${port}`, `${resolver}:53`, dnsq(1, 'example.org', true), 's'); // the answer, from the resolver
+      c.udp(`${client}:${port}`, `${resolver}:53`, dnsq(2, 'slack.com'));
+      const q = dnsq(3, 'slack.com');
+      send(c, `${client}:${port + 1}`, `${resolver}:53`, Buffer.concat([Buffer.from([q.length >> 8, q.length & 255]), q])); // DNS over TCP: a SYN-ACK from the resolver
+    };
+    flows('192.168.1.10', 5300, '10.20.0.53'); // outside the exception, its resolver inside it
+    flows('192.168.1.11', 5310, '192.0.2.53'); // outside, resolver outside
+    flows('10.20.1.5', 5320, '192.0.2.53'); // the excepted group: skipped
+    flows('10.20.1.6', 5330, '10.20.0.53');
+    for (const action of ['log', 'block'] as const) {
+      const m = policy(['slack'], { action, exceptions: [{ sources: ['10.20.0.0/16'], protocols: ['slack'], reason: 'slack ok' }] });
+      assert.deepEqual(caughtBy(m, c), ['192.168.1.10 shadowim slack DNS query slack.com', '192.168.1.11 shadowim slack DNS query slack.com'], action);
+    }
+  });
+
+  // review of 30 November (third): an exception's pass for a payload rule matching its text anywhere
+  // (XMPP's stream, IRC's DCC SEND) passed any flow carrying that text, with another forbidden protocol in it
+  it('suricata -r: an exception passes only payload rules anchored at the start of the data; its unanchored ones skip its sources\' flows', function () {
+    const passed = (m: ReturnType<typeof buildModel>) => render(m).split('\n').filter((l) => /^pass tcp .*"shadowim exception/.test(l)).map((l) => /: ([^:"]+)"; flow:/.exec(l)![1]).sort();
+    const all = policy(['aim', 'icq', 'msn', 'yahoo', 'xmpp', 'irc', 'sip', 'whatsapp'], { exceptions: [{ sources: ['10.20.0.0/16'], protocols: ['*'], reason: 'all' }] });
+    assert.deepEqual(passed(all), ['AIM OFT2 direct file transfer', 'AIM OSCAR ICBM outgoing message', 'AIM/ICQ OSCAR FLAP sign-on', 'ICQ OSCAR message', 'IRC NICK/USER registration', 'MSN Messenger login (VER MSNP)', 'SIP MESSAGE over TCP (SIMPLE instant message)', 'WhatsApp Noise handshake prologue', 'Yahoo Messenger YMSG']);
+    if (!suri.ready) return skip(this);
+    const c = new Capture();
+    const keepAlive = (from: string, body: Buffer | string, own = false) => {
+      const t = c.tcp(from, '203.0.113.80:80').open();
+      const head = `POST / HTTP/1.1\r\nHost: example.org\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+      if (own) t.send('c', head).send('c', body); // the body in a segment of its own: starts a packet
+      else t.send('c', Buffer.concat([Buffer.from(head), Buffer.from(body)]));
+      t.send('s', OK).send('c', get('slack.com')).send('s', OK).close();
+    };
+    keepAlive('10.20.1.5:40001', "<stream:stream xmlns='jabber:client'>");
+    keepAlive('10.20.1.6:40002', 'PRIVMSG bob :\x01DCC SEND f.txt 3232235777 5000 10\x01\r\n');
+    keepAlive('10.20.1.7:40003', Buffer.concat([Buffer.from('YMSG'), Buffer.alloc(16)]), true); // anchored: not mid-flow
+    const xmpp = "<?xml version='1.0'?><stream:stream to='example.net' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+    send(c, '10.20.1.8:40004', '203.0.113.77:5222', Buffer.from(xmpp)); // the excepted group's XMPP and IRC: not caught
+    send(c, '10.20.1.9:40005', '203.0.113.78:6667', Buffer.from('NICK alice\r\nUSER alice 0 * :Alice\r\n'), Buffer.from('PRIVMSG bob :\x01DCC SEND f.txt 3232235777 5000 10\x01\r\n'));
+    send(c, '192.168.1.8:40006', '203.0.113.77:5222', Buffer.from(xmpp)); // and from elsewhere: caught
+    const m = policy(['slack', 'xmpp', 'irc', 'yahoo'], { exceptions: [{ sources: ['10.20.0.0/16'], protocols: ['xmpp', 'irc', 'yahoo'], reason: 'old im ok' }] });
+    assert.deepEqual(caughtBy(m, c), [
+      '10.20.1.5 shadowim slack HTTP Host slack.com',
+      '10.20.1.6 shadowim slack HTTP Host slack.com',
+      '10.20.1.7 shadowim slack HTTP Host slack.com',
+      '192.168.1.8 shadowim XMPP client stream',
+    ]);
+  });
 
   it('600 IPv4 and 300 IPv6 servers: every rule line under 8 KiB, each address in one rule, distinct sids; suricata -T accepts it', function () {
     const m = model(600, v6(300));

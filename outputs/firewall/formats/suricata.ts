@@ -7,10 +7,12 @@
 //    flow (a reused socket, TCP) or HTTP connection (keep-alive, a proxy) carries many names;
 //  - an exception: for each rule of its protocols the same rule as `pass` from its sources — a TLS SNI
 //    rule without the names of other forbidden protocols under it (teams.skype.com under skype.com),
-//    a payload rule only if no other forbidden protocol not excepted for them shares it (apps.yaml
-//    `shared_with`: OSCAR is AIM's and ICQ's); DNS and HTTP rules instead skip flows from the sources
-//    (a flowbit set by an address rule), as a pass would pass the flow's later queries and requests.
-import type { RuleModel } from '../model';
+//    a payload rule only if anchored at the data's start and no other forbidden protocol not excepted
+//    for them shares it (apps.yaml `shared_with`: OSCAR is AIM's and ICQ's); DNS, HTTP and unanchored
+//    payload rules instead skip the flows the sources open (a flowbit set by an address rule with
+//    flow:to_server: a server inside the sources, answering, sets nothing), as a pass would pass the
+//    flow's later queries and requests, or a flow merely carrying the text.
+import type { RuleModel, SuricataContent } from '../model';
 import { exceptionApplies } from '../model';
 import { header, type RuleFormat } from './types';
 
@@ -67,6 +69,17 @@ function nameRules(name: string, exact: boolean, not: { name: string; exact: boo
 /** a payload rule on HTTP buffers: per request, like the HTTP Host rules */
 const perRequest = (options: string) => /\bhttp[._]/.test(options);
 
+/**
+ * a payload rule anchored at the start of the data: its first content has a depth (or startswith), not a
+ * distance/within. Only such a rule is written as an exception pass — an unanchored one (XMPP's stream,
+ * IRC's DCC SEND) matches its text anywhere on a flow, so its pass would pass, say, a keep-alive HTTP
+ * flow whose POST body carries that text and whose later requests are another forbidden protocol's
+ */
+export function anchored(options: string): boolean {
+  const first = /\bcontent:(?:"(?:[^"\\]|\\.)*"|[^;]*);((?:(?!\s*content:)[^;]*;)*)/.exec(options);
+  return !!first && /\b(?:depth|startswith)\b/.test(first[1]) && !/\b(?:distance|within)\b/.test(first[1]);
+}
+
 /** the flowbit set on flows from the sources of an exception for PROTOCOL */
 const excBit = (protocol: string) => `shadowim.exc.${protocol}`;
 
@@ -76,6 +89,11 @@ function render(model: RuleModel): string {
   const action = model.action === 'block' ? 'drop' : 'alert';
   const tail = (proto: string) => `classtype:policy-violation; sid:${++sid}; rev:1; metadata:shadowim_protocol ${proto};`;
   const forbidden = new Set(model.targets.map((t) => t.protocol));
+  // the payload rules that skip the flows of the exceptions' sources instead of a pass: per-request HTTP
+  // rules, and unanchored ones (no other forbidden protocol's traffic matching them: the flowbit is the
+  // protocol's, set for all its exceptions' sources, so a shared rule stays caught)
+  const skips = (r: SuricataContent) =>
+    perRequest(r.options) || (!anchored(r.options) && !(r.shared_with ?? []).some((q) => forbidden.has(q)));
   for (const dst of lists(model.sanctioned)) out.push(`pass ip $HOME_NET any -> ${dst} any (msg:"shadowim sanctioned server"; sid:${++sid}; rev:1;)`);
   for (const h of model.sanctionedHosts) {
     const [tls] = nameRules(h.name, !h.subdomains);
@@ -91,7 +109,7 @@ function render(model: RuleModel): string {
       for (const src of lists(e.sources)) {
         // the protocol's own payload rules, passed for these sources (XMPP, say, has no addresses to pass)
         for (const r of t.suricata) {
-          if (perRequest(r.options) || (r.shared_with ?? []).some(other)) continue;
+          if (perRequest(r.options) || !anchored(r.options) || (r.shared_with ?? []).some(other)) continue;
           out.push(`pass ${r.proto} ${src} any -> $EXTERNAL_NET any (msg:"shadowim exception ${why}: ${clean(r.msg)}"; flow:${r.dir}${r.proto === 'tcp' ? ',established' : ''}; ${r.options} sid:${++sid}; rev:1;)`);
         }
         for (const h of t.hosts) {
@@ -106,17 +124,17 @@ function render(model: RuleModel): string {
   const marked = new Set<string>();
   for (const t of model.targets) {
     const es = model.exceptions.filter((e) => exceptionApplies(e, t.protocol));
-    if (!es.length || !(t.hosts.length || t.suricata.some((r) => perRequest(r.options)))) continue;
+    if (!es.length || !(t.hosts.length || t.suricata.some((r) => skips(r)))) continue;
     marked.add(t.protocol);
     const seen = new Set<string>();
     const sources = es.flatMap((e) => e.sources).filter((c) => !seen.has(c.text) && seen.add(c.text));
-    for (const src of lists(sources)) out.push(`alert ip ${src} any -> any any (msg:"shadowim exception sources ${t.protocol}"; flowbits:set,${excBit(t.protocol)}; noalert; sid:${++sid}; rev:1;)`);
+    for (const src of lists(sources)) out.push(`alert ip ${src} any -> any any (msg:"shadowim exception sources ${t.protocol}"; flow:to_server; flowbits:set,${excBit(t.protocol)}; noalert; sid:${++sid}; rev:1;)`);
   }
   for (const t of model.targets) {
     const name = clean(t.name);
     const skip = marked.has(t.protocol) ? `flowbits:isnotset,${excBit(t.protocol)};` : '';
     for (const r of t.suricata) {
-      const x = perRequest(r.options) && skip ? `${skip} ` : '';
+      const x = skips(r) && skip ? `${skip} ` : '';
       out.push(`${action} ${r.proto} $HOME_NET any -> $EXTERNAL_NET any (msg:"shadowim ${clean(r.msg)}"; flow:${r.dir}${r.proto === 'tcp' ? ',established' : ''}; ${r.options} ${x}${tail(t.protocol)})`);
     }
     for (const h of t.hosts) {
