@@ -49,7 +49,15 @@ export const command: Command = {
       if (e instanceof StoreError || e instanceof EventsFileError) throw new UsageError(e.message);
       throw e;
     }
-    const text = fmt.render(buildModel({ ...input, action }));
+    const { ExportError } = require('../../outputs/firewall/formats/types') as typeof import('../../outputs/firewall/formats/types');
+    let text: string;
+    try {
+      text = fmt.render(buildModel({ ...input, action }));
+    } catch (e) {
+      // a policy the format cannot express (too many sanctioned names for one Suricata rule): exit 2
+      if (e instanceof ExportError) throw new UsageError(`${fmt.id}: ${e.message}`);
+      throw e;
+    }
     if (opts.out) writeWhole(opts.out as string, text);
     else process.stdout.write(text);
     return 0;

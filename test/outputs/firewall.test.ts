@@ -262,6 +262,20 @@ describe('firewall export', () => {
     assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp')), [], 'no temporary file is left behind');
   });
 
+  it('refuses a Suricata export whose sanctioned names do not fit one rule with one line and exit 2, writing nothing', () => {
+    const policy = path.join(tmp, 'many-sanctioned.yaml');
+    const names = Array.from({ length: 200 }, (_, i) => `team-workspace-${i}.slack.com`);
+    fs.writeFileSync(policy, `version: 1\nsanctioned_servers: [${names.join(', ')}]\n`);
+    const out = path.join(tmp, 'many.rules');
+    const r = shadowim(['rules', '--format', 'suricata', '--policy', policy, '--out', out]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr.trim(), /^shadowim: suricata: too many sanctioned names under slack\.com for one Suricata rule \(200 names, a \d+ KiB DNS rule; Suricata reads at most 8 KiB a line\): sanction the parent domain \(\.slack\.com\) or fewer names, or use another format$/);
+    assert.equal(fs.existsSync(out), false);
+    fs.writeFileSync(policy, `version: 1\nsanctioned_servers: [${names.slice(0, 20).join(', ')}]\n`);
+    assert.equal(shadowim(['rules', '--format', 'suricata', '--policy', policy, '--out', out]).status, 0);
+  });
+
   it('answers a wrong format with one line naming the choices', () => {
     const r = shadowim(['rules', '--format', 'ipchains']);
     assert.equal(r.status, 2);

@@ -234,6 +234,32 @@ describe('Suricata export read by Suricata', function () {
     ]);
   });
 
+  // review of 30 November (third): the sanctioned names are negated contents of one DNS/HTTP rule, and
+  // 200 of them made 12-14 KiB lines that Suricata cut (suricata -T failed; a run dropped the rules)
+  it('sanctioned names under a forbidden host: 20 fit one rule (suricata -T accepts it), 200 are refused saying what to do', function () {
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `team-workspace-${i}.slack.com`);
+    const text = render(policy(['slack'], { sanctioned: names(20) }));
+    const rules = text.split('\n').filter((l) => l && !l.startsWith('#'));
+    for (const l of rules) assert.ok(Buffer.byteLength(l) < 8192, `a rule of ${Buffer.byteLength(l)} bytes`);
+    assert.equal(rules.filter((l) => /team-workspace-19\.slack\.com/.test(l)).length, 3, 'TLS pass, DNS and HTTP rules');
+    assert.throws(() => render(policy(['slack'], { sanctioned: names(200) })), (e: Error) => {
+      assert.equal(e.constructor.name, 'ExportError');
+      assert.match(e.message, /^too many sanctioned names under slack\.com for one Suricata rule \(200 names, a 1\d KiB DNS rule; Suricata reads at most 8 KiB a line\): sanction the parent domain \(\.slack\.com\) or fewer names, or use another format$/);
+      return true;
+    });
+    // the most that fit: every line under 8 KiB, accepted by suricata -T
+    let n = 20;
+    while ((() => { try { render(policy(['slack'], { sanctioned: names(n + 1) })); return true; } catch { return false; } })()) n++;
+    assert.ok(n >= 100 && n < 200, `${n} names fit`); // 109 here; the docs say about 110
+    const most = render(policy(['slack'], { sanctioned: names(n) }));
+    for (const l of most.split('\n')) assert.ok(Buffer.byteLength(l) < 8192, `a rule of ${Buffer.byteLength(l)} bytes`);
+    if (!suri.ready) return skip(this);
+    for (const [f, t] of [['twenty.rules', text], ['most.rules', most]]) {
+      fs.writeFileSync(path.join(tmp, f), t);
+      suri.check(path.join(tmp, f));
+    }
+  });
+
   it('600 IPv4 and 300 IPv6 servers: every rule line under 8 KiB, each address in one rule, distinct sids; suricata -T accepts it', function () {
     const m = model(600, v6(300));
     const text = render(m);

@@ -14,7 +14,7 @@
 //    flow's later queries and requests, or a flow merely carrying the text.
 import type { RuleModel, SuricataContent } from '../model';
 import { exceptionApplies } from '../model';
-import { header, type RuleFormat } from './types';
+import { ExportError, header, type RuleFormat } from './types';
 
 const SID_BASE = 9200000;
 /**
@@ -23,6 +23,12 @@ const SID_BASE = 9200000;
  * over several rules (~190 IPv4 /32s each) — an exception rule has two lists and stays under 6.5 KiB.
  */
 const LIST_MAX = 3000;
+/**
+ * Bytes of one rule line at most (Suricata's buffer is 8,192 with the newline and the NUL). The sanctioned
+ * names a DNS/HTTP rule leaves out are negated contents of that one rule (negations cannot be split over
+ * rules), so past this the export is refused, saying what to do.
+ */
+const RULE_MAX = 8000;
 
 /** `[a,b,…]` lists of at most LIST_MAX characters */
 function lists(cs: { text: string }[]): string[] {
@@ -144,11 +150,18 @@ function render(model: RuleModel): string {
       const [tls] = nameRules(h, false);
       out.push(`${action} tls $HOME_NET any -> ${tls.dst} any (msg:"shadowim ${name} ${tls.body} ${tail(t.protocol)})`);
       for (const r of nameRules(h, false, not, skip ? { dns: skip, http: skip } : {}).slice(1)) {
-        out.push(`${r.proto === 'dns' ? 'alert' : action} ${r.proto} $HOME_NET any -> ${r.dst} any (msg:"shadowim ${name} ${r.body} ${tail(t.protocol)})`);
+        const line = `${r.proto === 'dns' ? 'alert' : action} ${r.proto} $HOME_NET any -> ${r.dst} any (msg:"shadowim ${name} ${r.body} ${tail(t.protocol)})`;
+        const size = Buffer.byteLength(line);
+        if (size > RULE_MAX) {
+          throw new ExportError(`too many sanctioned names under ${h} for one Suricata rule (${not.length} names, a ${Math.ceil(size / 1024)} KiB ${r.proto.toUpperCase()} rule; Suricata reads at most 8 KiB a line): sanction the parent domain (.${h}) or fewer names, or use another format`);
+        }
+        out.push(line);
       }
     }
     for (const dst of lists(t.cidrs)) out.push(`${action} ip $HOME_NET any -> ${dst} any (msg:"shadowim ${name} server address"; ${tail(t.protocol)})`);
   }
+  const long = out.find((l) => Buffer.byteLength(l) > RULE_MAX);
+  if (long) throw new ExportError(`a Suricata rule of ${Buffer.byteLength(long)} bytes, past the 8 KiB Suricata reads a line (${long.slice(0, 60)}…); use another format`);
   return header(model, '#', ['Load with: suricata -S FILE (drop rules need IPS mode; --action log writes alert rules).']) + out.join('\n') + '\n';
 }
 

@@ -1,5 +1,8 @@
 import type { RuleModel } from '../model';
 
+/** a policy a format cannot express: `shadowim rules` says its message (what, and what to do) and exits 2 */
+export class ExportError extends Error {}
+
 /** One firewall/IPS syntax. Every format renders exceptions (sanctioned servers, authorized groups) first. */
 export interface RuleFormat {
   id: string;
