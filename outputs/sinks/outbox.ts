@@ -83,10 +83,10 @@ function dbError(e: unknown): string | undefined {
   return typeof code === 'string' && code.startsWith('SQLITE_') ? `${code}: ${String((e as Error).message).split('\n')[0]}` : undefined;
 }
 
-/** what to do about an outbox the database refuses */
-function dbAdvice(why: string): string {
+/** what to do about an outbox the database refuses; `final`: said when nothing retries any more (delivery stopped, the process exiting) */
+function dbAdvice(why: string, final = false): string {
   if (/SQLITE_FULL/.test(why)) return 'free space on its disk';
-  if (/SQLITE_BUSY|SQLITE_LOCKED/.test(why)) return 'another process holds its lock (alerts deliver, alerts retry, the store writer): it is retried';
+  if (/SQLITE_BUSY|SQLITE_LOCKED/.test(why)) return `another process holds its lock (alerts deliver, alerts retry, the store writer)${final ? '' : ': it is retried'}`;
   return 'check the file and its disk';
 }
 
@@ -120,6 +120,12 @@ export class Outbox {
   private held: { a: AlertEvent; json: string; now: number }[] = [];
   readonly maxHeld: number = 10_000;
   private dropped = 0;
+  /** the first and last alert not kept (past maxHeld) since the outbox last took alerts */
+  private firstDropped = '';
+  private lastDropped = '';
+  /** while alerts wait in memory: a process 'exit' handler tries them once more and says what is lost */
+  private exitHooked = false;
+  private readonly onExit = (): void => this.exiting();
   /** why the outbox refuses alerts (undefined: it takes them), and when to try again (performance.now()) */
   private refused: string | undefined;
   private retryAt = 0;
@@ -158,9 +164,15 @@ export class Outbox {
    */
   enqueue(a: AlertEvent, now = Date.now()): number {
     const json = JSON.stringify(a);
+    // full: the alerts waiting are tried first (when their second is over); only if the outbox still
+    // refuses them is this one not kept (was: counted and said lost before the try, which could succeed)
+    if (this.held.length >= this.maxHeld) this.queueHeld();
     if (this.held.length >= this.maxHeld) {
-      if (!this.dropped++) this.log(`alert ${a.id} is not delivered to the sinks: the outbox ${this.db.name} still refuses alerts (${this.refused}) and ${this.maxHeld} wait in memory, the most kept; newer ones are not kept (counted), the older ones are queued once it takes them. ${dbAdvice(this.refused ?? '')}. Alerts are still printed and stored`);
-      this.queueHeld();
+      if (!this.dropped++) {
+        this.firstDropped = a.id;
+        this.log(`alert ${a.id} is not delivered to the sinks: the outbox ${this.db.name} still refuses alerts (${this.refused}) and ${this.maxHeld} wait in memory, the most kept; newer ones are not kept (counted and named later), the older ones are queued if it takes them before the run ends. ${dbAdvice(this.refused ?? '')}. Alerts are still printed on standard output and stored`);
+      }
+      this.lastDropped = a.id;
       return 0;
     }
     this.held.push({ a, json, now });
@@ -169,6 +181,14 @@ export class Outbox {
 
   /** Commits the alerts waiting (one transaction, oldest first); returns the sinks the last one went to. */
   private queueHeld(force = false): number {
+    try {
+      return this.tryHeld(force);
+    } finally {
+      this.hookExit();
+    }
+  }
+
+  private tryHeld(force: boolean): number {
     if (!this.held.length) return 0;
     if (!force && performance.now() < this.retryAt) {
       this.armRetry();
@@ -192,7 +212,7 @@ export class Outbox {
     } catch (e) {
       const why = dbError(e);
       if (!why) throw e;
-      if (!retry) this.log(`alert ${this.held[0].a.id} could not be queued for the sinks: the outbox ${this.db.name} refused it (${why}); ${dbAdvice(why)}. Alerts are still printed and stored; up to ${this.maxHeld} wait in memory and are queued, in order, once the outbox takes them`);
+      if (!retry) this.log(`alert ${this.held[0].a.id} could not be queued for the sinks: the outbox ${this.db.name} refused it (${why}); ${dbAdvice(why)}. Alerts are still printed and stored; up to ${this.maxHeld} wait in memory and are queued, in order, if the outbox takes them before the run ends (those it does not are named then)`);
       this.refused = why;
       this.retryAt = performance.now() + ENQUEUE_RETRY_MS;
       this.armRetry();
@@ -203,13 +223,53 @@ export class Outbox {
     const n = this.held.length;
     this.held = [];
     if (retry) {
-      const lost = this.dropped ? `; ${this.dropped} more, past the ${this.maxHeld} kept, were not and are not delivered to the sinks` : '';
+      const lost = this.dropped ? `; ${this.dropped} more (${span(this.firstDropped, this.lastDropped)}), past the ${this.maxHeld} kept, were not and are not delivered to the sinks: they are on standard output, forward them by hand` : '';
       this.log(`alerts are queued for the sinks again (${n} that waited in memory, in order${lost})`);
       this.refused = undefined;
       this.dropped = 0;
     }
     this.kick();
     return last;
+  }
+
+  /** the 'exit' handler is on exactly while alerts wait in memory */
+  private hookExit(): void {
+    if (this.held.length && !this.exitHooked) process.on('exit', this.onExit);
+    else if (!this.held.length && this.exitHooked) process.off('exit', this.onExit);
+    else return;
+    this.exitHooked = !this.exitHooked;
+  }
+
+  /**
+   * The process exits while alerts wait in memory (analyze's second Ctrl-C, any exit without stop()):
+   * one last try (at most PROBE_BUSY_MS for the lock), then what is not queued is said, synchronously
+   * (process.stderr is synchronous for files, pipes and terminals on Linux). Was: nothing said, and the
+   * last line on stderr had promised they would be queued.
+   */
+  private exiting(): void {
+    if (!this.held.length) return;
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    try {
+      if (this.db.open) this.queueHeld(true);
+    } catch {
+      // said below with the reason last known
+    }
+    this.sayLost('the process exited');
+  }
+
+  /** what still waits in memory (and what was not kept) is said with what to do, and let go */
+  private sayLost(when: string): void {
+    if (this.held.length || this.dropped) {
+      const n = this.held.length + this.dropped;
+      const first = this.held.length ? this.held[0].a.id : this.firstDropped;
+      const last = this.dropped ? this.lastDropped : this.held[this.held.length - 1].a.id;
+      this.log(`${n} alert${n === 1 ? '' : 's'} (${span(first, last)}) could not be queued for the sinks and ${n === 1 ? 'is' : 'are'} not delivered to them: the outbox ${this.db.name} refused ${n === 1 ? 'it' : 'them'} until ${when} (${this.refused}); ${dbAdvice(this.refused ?? '', true)}. Standard output has every alert, so ${n === 1 ? 'it is' : 'they are'} there (and in the store, if one is kept, unless it reported that it stopped): forward ${n === 1 ? 'it' : 'them'} by hand`);
+    }
+    this.held = [];
+    this.dropped = 0;
+    this.hookExit();
   }
 
   private armRetry(): void {
@@ -393,13 +453,7 @@ export class Outbox {
     if (this.held.length) this.queueHeld(true); // a last try (queued: the next run or 'alerts deliver' sends them)
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    if (this.held.length || this.dropped) {
-      const n = this.held.length + this.dropped;
-      const ids = this.held.length ? ` (${this.held[0].a.id}${this.held.length > 1 ? ` … ${this.held[this.held.length - 1].a.id}` : ''})` : '';
-      this.log(`${n} alert${n === 1 ? '' : 's'}${ids} could not be queued for the sinks and ${n === 1 ? 'is' : 'are'} not delivered to them: the outbox ${this.db.name} refused ${n === 1 ? 'it' : 'them'} to the end (${this.refused}); ${dbAdvice(this.refused ?? '')}. They are printed and in the store ('shadowim search', the dashboard's alerts): forward them by hand`);
-      this.held = [];
-      this.dropped = 0;
-    }
+    this.sayLost('delivery stopped');
     for (const name of [...this.timers.keys()]) this.clearTimer(name);
     if (this.purgeTimer) clearTimeout(this.purgeTimer);
     const deadline = performance.now() + Math.max(1000, ...this.sinks.map((s) => s.config.timeout_ms)) + 1000;
@@ -439,6 +493,11 @@ export function outboxSummary(db: Db): { sink: string; state: string; count: num
 /** Put dead-lettered rows (all, or one alert) back in the queue. */
 export function retryDead(db: Db, alertId?: string, now = Date.now()): number {
   return db.prepare(`UPDATE alert_outbox SET state = 'pending', attempts = 0, next_at = ?, updated_at = ? WHERE state = 'dead'${alertId ? ' AND alert_id = ?' : ''}`).run(...(alertId ? [now, now, alertId] : [now, now])).changes;
+}
+
+/** 'a1' or 'a1 … a9' */
+function span(first: string, last: string): string {
+  return first === last ? first : `${first} … ${last}`;
 }
 
 function isDir(p: string): boolean {
