@@ -99,13 +99,31 @@ export function buildPipeline(opts: PipelineOptions): Pipeline {
   };
 }
 
+/**
+ * Writers with lines still buffered, flushed when the process exits without closing them (a second
+ * Ctrl-C exits at once): the alerts found last are the likeliest to be buffered, and the outbox's exit
+ * line names standard output as the copy that has them. One listener for all writers.
+ */
+const unflushed = new Set<JsonlWriter>();
+let exitHook = false;
+function flushAtExit(w: JsonlWriter): void {
+  unflushed.add(w);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const x of unflushed) x.flush();
+  });
+}
+
 /** One JSON object per line on stdout, buffered (a capture can yield millions of events). */
 export class JsonlWriter implements EventSink {
   private buf: string[] = [];
   private size = 0;
   private scheduled = false;
   /** immediate: flush once per event-loop turn (live capture) instead of every 64 KiB */
-  constructor(private readonly out: NodeJS.WritableStream, private readonly immediate = false) {}
+  constructor(private readonly out: NodeJS.WritableStream, private readonly immediate = false) {
+    flushAtExit(this);
+  }
   write(ev: ShadowEvent): void {
     const line = JSON.stringify(ev) + '\n';
     this.buf.push(line);
@@ -132,6 +150,7 @@ export class JsonlWriter implements EventSink {
   }
   close(): Promise<void> {
     this.flush();
+    unflushed.delete(this);
     return new Promise((resolve) => {
       // a closed stdout never drains
       if ((this.out as any).writableNeedDrain && !stdoutClosed()) this.out.once('drain', () => resolve());
