@@ -35,6 +35,23 @@ const alert = (id: string, severity: AlertEvent['severity'] = 'high'): AlertEven
 const sinkTo = (name: string, port: number, extra: Record<string, unknown> = {}) => createSink(parseSinks([{ name, type: 'webhook', url: `http://127.0.0.1:${port}/hook`, timeout_ms: 2000, ...extra }]).sinks[0]);
 const delivery = (o: Partial<Outbox['delivery']> = {}) => ({ base_ms: 200, max_ms: 1000, max_attempts: 12, drain_ms: 1000, keep_delivered_days: 30, ...o });
 
+/**
+ * An outbox on a file a second connection (`other`) can lock, with a short busy timeout (5 s in
+ * production), delivering to a local receiver, its log kept and at most `maxHeld` alerts held in memory.
+ */
+async function lockableOutbox(tmp: string, maxHeld: number) {
+  const file = path.join(tmp, 'o.db');
+  const db = openOutbox(file);
+  db.pragma('busy_timeout = 20');
+  const other = openOutbox(file);
+  const rx = await receiver();
+  const log: string[] = [];
+  const ob = new Outbox(db, [sinkTo('soc', rx.port)], delivery(), (s) => log.push(s));
+  (ob as any).maxHeld = maxHeld;
+  ob.start();
+  return { file, db, other, rx, log, ob };
+}
+
 describe('outbox delivery', function () {
   this.timeout(30000);
   let tmp: string;
@@ -252,15 +269,7 @@ describe('outbox delivery', function () {
   });
 
   it('past the alerts kept in memory the newer ones are not kept, said once; what still waits at stop is said with how many and what to do', async () => {
-    const file = path.join(tmp, 'o.db');
-    const db = openOutbox(file);
-    db.pragma('busy_timeout = 20');
-    const other = openOutbox(file);
-    const rx = await receiver();
-    const log: string[] = [];
-    const ob = new Outbox(db, [sinkTo('soc', rx.port)], delivery(), (s) => log.push(s));
-    (ob as any).maxHeld = 3;
-    ob.start();
+    const { file, db, other, rx, log, ob } = await lockableOutbox(tmp, 3);
     other.exec('BEGIN IMMEDIATE');
     for (let i = 1; i <= 5; i++) ob.enqueue(alert(`a${i}`));
     assert.equal(log.length, 2, log.join('\n'));
@@ -283,15 +292,7 @@ describe('outbox delivery', function () {
   // said the outbox 'still refuses alerts' before trying the alerts waiting; when that try succeeded,
   // the alert was lost for the sinks although the outbox took alerts in that same call.
   it('at the most kept, an enqueue that finds the outbox taking alerts again queues the waiting alerts and its own, in order, and says none lost', async () => {
-    const file = path.join(tmp, 'o.db');
-    const db = openOutbox(file);
-    db.pragma('busy_timeout = 20');
-    const other = openOutbox(file);
-    const rx = await receiver();
-    const log: string[] = [];
-    const ob = new Outbox(db, [sinkTo('soc', rx.port)], delivery(), (s) => log.push(s));
-    (ob as any).maxHeld = 3;
-    ob.start();
+    const { file, db, other, rx, log, ob } = await lockableOutbox(tmp, 3);
     other.exec('BEGIN IMMEDIATE');
     for (let i = 1; i <= 3; i++) ob.enqueue(alert(`a${i}`));
     other.exec('COMMIT');
@@ -309,15 +310,7 @@ describe('outbox delivery', function () {
   });
 
   it('the alerts not kept past the most are named, first and last, when the outbox takes alerts again', async () => {
-    const file = path.join(tmp, 'o.db');
-    const db = openOutbox(file);
-    db.pragma('busy_timeout = 20');
-    const other = openOutbox(file);
-    const rx = await receiver();
-    const log: string[] = [];
-    const ob = new Outbox(db, [sinkTo('soc', rx.port)], delivery(), (s) => log.push(s));
-    (ob as any).maxHeld = 3;
-    ob.start();
+    const { file, db, other, rx, log, ob } = await lockableOutbox(tmp, 3);
     other.exec('BEGIN IMMEDIATE');
     for (let i = 1; i <= 6; i++) ob.enqueue(alert(`a${i}`)); // a4 … a6 not kept
     other.exec('COMMIT');
