@@ -123,9 +123,5 @@ export function hostBitsNetwork(c: Cidr): string | undefined {
     if (net[i] !== c.words[i]) set = true;
     bits -= 32;
   }
-  if (!set) return undefined;
-  if (!c.v6) return `${net[3] >>> 24}.${(net[3] >>> 16) & 255}.${(net[3] >>> 8) & 255}.${net[3] & 255}/${c.prefix - 96}`;
-  const b = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) b[i] = (net[i >> 2] >>> (24 - 8 * (i & 3))) & 255;
-  return `${ipv6String(b, 0)}/${c.prefix}`;
+  return set ? cidrText({ ...c, words: net }) : undefined;
 }

@@ -17,6 +17,19 @@ const T0 = Date.UTC(2024, 0, 15, 9);
 const ep = (ip: string, port: number) => ({ ip, port });
 const message = (i: number): ShadowEvent => ({ type: 'message', ts: new Date(T0 + i).toISOString(), protocol: 'irc', from: `u${i % 50}`, to: 'bob', text: `hello number${i}`, direction: 'outbound', client: ep('10.0.0.5', 4000), server: ep('198.51.100.7', 6667), flow_id: `f${i % 7}` });
 
+/** what is written on stderr while f runs (the store's lines about a lock) */
+async function stderrOf(f: () => Promise<void>): Promise<string> {
+  const write = process.stderr.write;
+  let out = '';
+  (process.stderr as any).write = (s: any) => ((out += String(s)), true);
+  try {
+    await f();
+  } finally {
+    process.stderr.write = write;
+  }
+  return out;
+}
+
 describe('storage: the store worker', function () {
   this.timeout(120000);
   let tmp: string;
@@ -53,19 +66,6 @@ describe('storage: a store locked by another connection', function () {
   let tmp: string;
   before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-locked-'))));
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-  /** what is written on stderr while f runs */
-  async function stderrOf(f: () => Promise<void>): Promise<string> {
-    const write = process.stderr.write;
-    let out = '';
-    (process.stderr as any).write = (s: any) => ((out += String(s)), true);
-    try {
-      await f();
-    } finally {
-      process.stderr.write = write;
-    }
-    return out;
-  }
 
   it('once the lock is released, every event is stored and stdout got every event', async () => {
     const file = path.join(tmp, 'pipe.db');
@@ -119,18 +119,6 @@ describe('storage: the store worker drives its rollups and purge', function () {
   let tmp: string;
   before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shadowim-rolltimer-'))));
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-  async function stderrOf(f: () => Promise<void>): Promise<string> {
-    const write = process.stderr.write;
-    let out = '';
-    (process.stderr as any).write = (s: any) => ((out += String(s)), true);
-    try {
-      await f();
-    } finally {
-      process.stderr.write = write;
-    }
-    return out;
-  }
 
   it('a lock met by the rollup write (no event coming) is waited out: every event and its rollup counts are stored', async () => {
     const file = path.join(tmp, 'roll.db');
